@@ -1,0 +1,67 @@
+"""Exceptions raised by collective_efficacy.
+
+Every exception is a :class:`CollectiveEfficacyError`, which is also a :class:`ValueError`, so
+``except ValueError`` in calling code keeps working. Messages name the column, the row(s) and the
+offending value, and say what was expected.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CollectiveEfficacyError",
+    "ConvergenceWarning",
+    "DataError",
+    "InstrumentError",
+    "MissingExtraError",
+    "ReliabilityWarning",
+    "ResponseValidationError",
+]
+
+
+class CollectiveEfficacyError(ValueError):
+    """Base class of every error raised on bad input."""
+
+
+class InstrumentError(CollectiveEfficacyError):
+    """An instrument definition (YAML file or dict) is invalid."""
+
+
+class DataError(CollectiveEfficacyError):
+    """Input data cannot be used for the requested statistic (wrong column, type or shape)."""
+
+
+class ResponseValidationError(CollectiveEfficacyError):
+    """Survey responses do not match their instrument.
+
+    The ``report`` attribute holds the full :class:`~collective_efficacy.responses.ValidationReport`
+    with every problem; the message shows the first few.
+    """
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class MissingExtraError(CollectiveEfficacyError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
+
+
+class ReliabilityWarning(UserWarning):
+    """A reliability or agreement statistic is computable but suspicious (e.g. a reversed item)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A model fit did not reach a verified optimum."""
+
+
+def require_extra(module: str, extra: str) -> object:
+    """Import an optional module or raise :class:`MissingExtraError` naming the fix."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingExtraError(
+            f"This feature needs the optional package {module!r}. "
+            f"Install it with: pip install 'collective-efficacy[{extra}]'"
+        ) from exc
