@@ -9,29 +9,48 @@ and multilevel aggregation, baseline-versus-end-of-cycle change and the 0-5 impa
 
 from __future__ import annotations
 
-from . import errors
+from . import datasets, errors
 from .errors import CollectiveEfficacyError, DataError, InstrumentError, ResponseValidationError
+from .instrument import Instrument, Item, ResponseScale, Scale, list_instruments, load_instrument
+from .io import read_responses
+from .report_models import ValidationReport
+from .responses import ValidatedResponses, validate
+from .scoring import aggregate, reverse_items, score
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CollectiveEfficacyError",
     "DataError",
+    "Instrument",
     "InstrumentError",
+    "Item",
+    "ResponseScale",
     "ResponseValidationError",
+    "Scale",
+    "ValidatedResponses",
+    "ValidationReport",
     "__version__",
+    "aggregate",
+    "datasets",
     "errors",
+    "list_instruments",
+    "load_instrument",
+    "read_responses",
+    "reverse_items",
+    "score",
+    "validate",
 ]
 
 # Each statistics module declares its public names in its own __all__; they are re-exported here.
 # (Star imports keep this file free of edit conflicts between modules.)
-from .reliability import *  # noqa: E402, F403
-from .reliability import __all__ as _reliability_all  # noqa: E402
-from .agreement import *  # noqa: E402, F403
-from .agreement import __all__ as _agreement_all  # noqa: E402
-from .mixed import *  # noqa: E402, F403
-from .mixed import __all__ as _mixed_all  # noqa: E402
-from .change import *  # noqa: E402, F403
-from .change import __all__ as _change_all  # noqa: E402
+from .agreement import *  # noqa: F403
+from .agreement import __all__ as _agreement_all
+from .change import *  # noqa: F403
+from .change import __all__ as _change_all
+from .mixed import *  # noqa: F403
+from .mixed import __all__ as _mixed_all
+from .reliability import *  # noqa: F403
+from .reliability import __all__ as _reliability_all
 
 __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all]

@@ -55,7 +55,9 @@ def parse_keys(keys: Any, items: Sequence[str]) -> np.ndarray:
             if isinstance(sign, bool):
                 sign = -1 if sign else 1
             if sign not in (1, -1):
-                raise DataError(f"keys[{name!r}] = {sign!r}; expected +1 or -1 (or True = reversed)")
+                raise DataError(
+                    f"keys[{name!r}] = {sign!r}; expected +1 or -1 (or True = reversed)"
+                )
             signs[items.index(name)] = float(sign)
         return signs
     seq = list(keys)
@@ -70,7 +72,5 @@ def parse_keys(keys: Any, items: Sequence[str]) -> np.ndarray:
         return signs
     arr = np.asarray(seq, dtype=float)
     if arr.shape != (len(items),) or not np.isin(arr, (1.0, -1.0)).all():
-        raise DataError(
-            f"keys {seq!r} must hold one +1/-1 per item ({len(items)} items: {items})"
-        )
+        raise DataError(f"keys {seq!r} must hold one +1/-1 per item ({len(items)} items: {items})")
     return arr

@@ -206,7 +206,9 @@ class Instrument(_Model):
         for it in self.items:
             if it.id == item_id:
                 return it
-        raise InstrumentError(f"instrument {self.id!r} has no item {item_id!r}; items: {self.item_ids}")
+        raise InstrumentError(
+            f"instrument {self.id!r} has no item {item_id!r}; items: {self.item_ids}"
+        )
 
     def scale(self, scale_id: str) -> Scale:
         for s in self.scales:
@@ -232,7 +234,9 @@ class Instrument(_Model):
         items = items or self.item_ids
         counts = {self.response_scale(i).n_options for i in items}
         if len(counts) != 1:
-            raise InstrumentError(f"items {items} have different numbers of answer options {counts}")
+            raise InstrumentError(
+                f"items {items} have different numbers of answer options {counts}"
+            )
         return counts.pop()
 
     def title_in(self, lang: str | None = None) -> str:
@@ -257,11 +261,12 @@ class Instrument(_Model):
                     "text": it.text.get(lang, ""),
                     "keying": "reverse" if it.reverse else "forward",
                     "response_scale": it.scale,
-                    "codes": ", ".join(
-                        f"{c}={lab}" for c, lab in zip(rs.codes, labels)
-                    ) if labels else ", ".join(map(str, rs.codes)),
+                    "codes": ", ".join(f"{c}={lab}" for c, lab in zip(rs.codes, labels))
+                    if labels
+                    else ", ".join(map(str, rs.codes)),
                     "missing_codes": ", ".join(
-                        f"{c}={t.get(lang, next(iter(t.values()), ''))}" for c, t in rs.missing.items()
+                        f"{c}={t.get(lang, next(iter(t.values()), ''))}"
+                        for c, t in rs.missing.items()
                     ),
                 }
             )
@@ -312,7 +317,9 @@ def _format_pydantic(err: ValidationError, origin: str) -> str:
 def instrument_from_dict(spec: Mapping[str, Any], origin: str = "<dict>") -> Instrument:
     """Build and validate an :class:`Instrument` from a mapping (raises InstrumentError)."""
     if not isinstance(spec, Mapping):
-        raise InstrumentError(f"invalid instrument {origin}: expected a mapping, got {type(spec).__name__}")
+        raise InstrumentError(
+            f"invalid instrument {origin}: expected a mapping, got {type(spec).__name__}"
+        )
     try:
         return Instrument.model_validate(dict(spec))
     except ValidationError as err:

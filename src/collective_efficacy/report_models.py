@@ -1,0 +1,115 @@
+"""Pydantic models of the validation report (JSON-ready)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ExcludedRow", "Problem", "ValidationReport"]
+
+RowLabel = int | str
+
+
+class Problem(BaseModel):
+    """One kind of problem in one column: the rows and values involved and what was expected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="machine-readable kind, e.g. 'out_of_range', 'unknown_label'")
+    column: str | None = Field(description="the caller's column name (None for row-level problems)")
+    rows: list[RowLabel] = Field(default_factory=list, description="caller's row labels (first 50)")
+    values: list[Any] = Field(default_factory=list, description="offending values (first 50)")
+    n: int = Field(description="number of cells or rows with this problem")
+    expected: str = ""
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"column {self.column!r}" if self.column is not None else "rows"
+        if self.rows:
+            shown = ", ".join(repr(r) for r in self.rows[:5]) + (" ..." if self.n > 5 else "")
+            where += f", row{'s' if self.n > 1 else ''} {shown}"
+        text = f"{where}: {self.code.replace('_', ' ')}"
+        if self.values:
+            vals = ", ".join(repr(v) for v in self.values[:5])
+            text += f", value{'s' if len(self.values) > 1 else ''} {vals}"
+        if self.expected:
+            text += f"; expected {self.expected}"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class ExcludedRow(BaseModel):
+    """A row that was not scored, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    row: RowLabel
+    reason: str
+    detail: str = ""
+
+
+class ValidationReport(BaseModel):
+    """Every input row accounted for: usable, or excluded with a reason; every problem named.
+
+    ``n_rows_in == n_rows_usable + n_rows_excluded`` always holds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = ""
+    instrument_id: str
+    instrument_version: str
+    n_rows_in: int
+    n_rows_usable: int
+    n_rows_excluded: int
+    excluded: list[ExcludedRow] = Field(default_factory=list)
+    problems: list[Problem] = Field(default_factory=list)
+    recoded_missing: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="column -> missing code -> count turned into NaN"
+    )
+    column_map: dict[str, str] = Field(default_factory=dict, description="caller column -> item id")
+    ignored_columns: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def exclusions_by_reason(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self.excluded:
+            out[e.reason] = out.get(e.reason, 0) + 1
+        return out
+
+    def problems_frame(self) -> pd.DataFrame:
+        """One row per problem: code, column, n, rows, values, expected, hint."""
+        cols = ["code", "column", "n", "rows", "values", "expected", "hint"]
+        return pd.DataFrame([p.model_dump() for p in self.problems], columns=cols)
+
+    def excluded_frame(self) -> pd.DataFrame:
+        """One row per excluded input row: row label, reason, detail."""
+        return pd.DataFrame(
+            [e.model_dump() for e in self.excluded], columns=["row", "reason", "detail"]
+        )
+
+    def summary(self, max_problems: int = 10) -> str:
+        head = (
+            f"{self.n_rows_in} rows in, {self.n_rows_usable} usable, "
+            f"{self.n_rows_excluded} excluded"
+        )
+        if self.source:
+            head = f"{self.source}: {head}"
+        lines = [head]
+        for reason, n in sorted(self.exclusions_by_reason().items()):
+            lines.append(f"  excluded ({reason}): {n}")
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s):")
+            lines += [f"  {p}" for p in self.problems[:max_problems]]
+            if len(self.problems) > max_problems:
+                lines.append(f"  ... and {len(self.problems) - max_problems} more")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()

@@ -1,0 +1,458 @@
+"""Validate raw survey responses against an instrument.
+
+:func:`validate` turns a messy survey table (numeric codes, answer labels in any language of the
+instrument, SPSS value labels, missing codes, blanks, typos) into clean numeric item columns plus a
+:class:`~collective_efficacy.report_models.ValidationReport` in which every input row is accounted
+for: usable, or excluded with a reason. The caller's DataFrame is never modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_choice
+from .errors import ResponseValidationError
+from .instrument import Instrument, ResponseScale, load_instrument, normalize_label
+from .report_models import ExcludedRow, Problem, ValidationReport
+
+__all__ = ["ValidatedResponses", "validate"]
+
+_MAX_LISTED = 50
+
+
+@dataclass(frozen=True)
+class ValidatedResponses:
+    """Clean responses and the report of how they were obtained.
+
+    Attributes
+    ----------
+    data : DataFrame
+        A new frame with the caller's index labels of the usable rows, the id columns
+        (respondent, community, wave, under the caller's names) and one float column per
+        instrument item (named by item id), missing answers as NaN.
+    report : ValidationReport
+    instrument : Instrument
+    respondent, community, wave : str or None
+        Names of the id columns in ``data``.
+    """
+
+    data: pd.DataFrame
+    report: ValidationReport
+    instrument: Instrument
+    respondent: str | None = None
+    community: str | None = None
+    wave: str | None = None
+    item_columns: list[str] = field(default_factory=list)
+
+
+def _label(x: Any) -> int | str:
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    return str(x)
+
+
+def _py(v: Any) -> Any:
+    """A JSON-friendly scalar."""
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+class _Collector:
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.problems: list[Problem] = []
+        self.fatal = False
+
+    def add(
+        self,
+        code: str,
+        column: str | None,
+        mask: np.ndarray | None,
+        values: Sequence[Any] = (),
+        *,
+        expected: str = "",
+        hint: str = "",
+        n: int | None = None,
+        fatal: bool = True,
+    ) -> None:
+        rows: list[int | str] = []
+        if mask is not None:
+            rows = [_label(r) for r in self.index[mask][:_MAX_LISTED]]
+            n = int(mask.sum()) if n is None else n
+        self.problems.append(
+            Problem(
+                code=code,
+                column=column,
+                rows=rows,
+                values=[_py(v) for v in list(values)[:_MAX_LISTED]],
+                n=int(n or 0),
+                expected=expected,
+                hint=hint,
+            )
+        )
+        self.fatal = self.fatal or fatal
+
+
+def _expected_codes(rs: ResponseScale) -> str:
+    codes = (
+        f"integer {rs.min}-{rs.max}"
+        if rs.codes == list(range(rs.min, rs.max + 1))
+        else (f"one of {rs.codes}")
+    )
+    if rs.missing:
+        codes += f" or missing code {'/'.join(str(c) for c in rs.missing)}"
+    langs = ", ".join(rs.labels)
+    return f"{codes}, or an answer label ({langs})" if langs else codes
+
+
+def _convert_column(
+    raw: pd.Series,
+    rs: ResponseScale,
+    column: str,
+    value_labels: Mapping[Any, str] | None,
+    col: _Collector,
+    recoded: dict[str, dict[str, int]],
+) -> np.ndarray:
+    """Codes as float (NaN = missing); problems recorded; bad cells become NaN."""
+    codes_of_label = rs.label_map()
+    if value_labels:  # SPSS/Stata value labels: their labels map to their codes
+        for code, lab in value_labels.items():
+            codes_of_label.setdefault(normalize_label(lab), float(code))
+    valid = np.asarray(rs.codes, dtype=float)
+    missing_codes = np.asarray(list(rs.missing), dtype=float)
+    uniq_codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    mapped = np.full(len(uniques), np.nan)
+    status = np.zeros(len(uniques), dtype=np.int8)  # 0 ok, 1 missing, 2 blank, 3 range, 4 label
+    for i, u in enumerate(uniques):  # loop over distinct values (few), not rows
+        if isinstance(u, (bool, np.bool_)):
+            status[i] = 3
+            continue
+        num: float | None = None
+        if isinstance(u, (int, float, np.integer, np.floating)):
+            num = float(u)
+        else:
+            text = str(u).strip()
+            if text == "":
+                status[i] = 2
+                continue
+            try:
+                num = float(text.replace(",", "."))
+            except ValueError:
+                key = normalize_label(text)
+                if key in codes_of_label:
+                    val = codes_of_label[key]
+                    mapped[i] = val
+                    status[i] = 1 if np.isnan(val) else 0
+                else:
+                    status[i] = 4
+                continue
+        if num is not None:
+            if np.isnan(num):
+                status[i] = 2
+            elif np.isin(num, valid):
+                mapped[i] = num
+            elif np.isin(num, missing_codes):
+                status[i] = 1
+            else:
+                status[i] = 3
+    # append a sentinel slot for NaN cells (code -1) so that indexing never fails
+    mapped = np.append(mapped, np.nan)
+    status = np.append(status, np.int8(2))
+    idx = np.where(uniq_codes >= 0, uniq_codes, len(uniques))
+    out = mapped[idx]
+    cell_status = status[idx]
+    miss = cell_status == 1
+    if miss.any():
+        counts = pd.Series(raw[miss].astype(str).str.strip()).value_counts()
+        recoded[column] = {str(k): int(v) for k, v in counts.items()}
+    for kind, code in ((3, "out_of_range"), (4, "unknown_label")):
+        sel = np.flatnonzero(cell_status == kind)
+        if sel.size:
+            mask = np.zeros(len(raw), dtype=bool)
+            mask[sel] = True
+            col.add(
+                code,
+                column,
+                mask,
+                raw.iloc[sel].tolist(),
+                expected=_expected_codes(rs),
+                hint="Check the spelling of the answer labels" if kind == 4 else "",
+            )
+    return out
+
+
+def validate(
+    data: pd.DataFrame | str | Path,
+    instrument: Instrument | str | Path | Mapping[str, Any],
+    *,
+    respondent: str | None = None,
+    community: str | None = None,
+    wave: str | None = None,
+    waves: Sequence[Any] | None = None,
+    columns: Mapping[str, str] | None = None,
+    items: Sequence[str] | None = None,
+    errors: Literal["raise", "exclude"] = "raise",
+    source: str | None = None,
+) -> ValidatedResponses:
+    """Check raw survey responses against an instrument and return clean numeric items.
+
+    Parameters
+    ----------
+    data : DataFrame or path
+        Raw responses, one row per respondent (a path is read with :func:`read_responses`).
+    instrument : Instrument, id or path
+        The instrument the survey used (see :func:`list_instruments`).
+    respondent, community, wave : str, optional
+        Names of the respondent-id, community and wave columns.
+    waves : sequence, optional
+        The allowed wave labels (e.g. ``["baseline", "end"]``); other labels are a problem.
+    columns : mapping, optional
+        The caller's column name -> item id, for files whose columns are not named by item id
+        (``{"v12_buurt_hecht": "SC1", ...}``).
+    items : sequence of str, optional
+        Item ids to validate (default: every item of the instrument).
+    errors : {"raise", "exclude"}, default="raise"
+        ``"raise"``: raise :class:`ResponseValidationError` listing every problem. ``"exclude"``:
+        set bad cells to missing, exclude unusable rows, and report both.
+    source : str, optional
+        A name for the data in messages (default: the file name when a path is given).
+
+    Returns
+    -------
+    ValidatedResponses
+        ``.data`` (new frame: id columns and float item columns named by item id; missing codes,
+        blanks and, with ``errors="exclude"``, invalid cells as NaN) and ``.report``.
+
+    Notes
+    -----
+    Cells are accepted as numeric codes, numeric text (``"4"``, ``"4,0"``), or answer labels in
+    any language of the instrument, compared case-, accent- and whitespace-insensitively, and SPSS
+    value labels stored in ``data.attrs["value_labels"]`` by :func:`read_responses`.
+
+    Rows are excluded (never silently dropped) when: the community label is missing
+    (``missing_community``), the respondent id is missing (``missing_respondent``) or repeats an
+    earlier row (``duplicate_respondent``: the first occurrence is kept), the wave label is not
+    among ``waves`` (``unknown_wave``), or no item was answered (``no_items_answered``).
+    ``report.n_rows_in == report.n_rows_usable + report.n_rows_excluded`` always holds.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> raw = pd.DataFrame({"buurt": ["A", "A"], "hecht": ["Mee eens", 9], "helpen": [5, 4]})
+    >>> v = ce.validate(raw, "sampson1997", community="buurt",
+    ...                 columns={"hecht": "SC1", "helpen": "SC2"}, items=["SC1", "SC2"])
+    >>> v.data["SC1"].tolist()
+    [4.0, nan]
+    >>> v.report.recoded_missing
+    {'hecht': {'9': 1}}
+    """
+    from .io import read_responses  # local: io is optional-extras territory
+
+    check_choice("errors", errors, ["raise", "exclude"], func="validate")
+    if isinstance(data, (str, Path)):
+        source = source or Path(data).name
+        data = read_responses(data)
+    if not isinstance(data, pd.DataFrame):
+        raise ResponseValidationError(
+            f"data must be a DataFrame or a file path; got {type(data).__name__}"
+        )
+    inst = load_instrument(instrument)
+    item_ids = list(items) if items is not None else inst.item_ids
+    for i in item_ids:
+        inst.item(i)  # raises for unknown ids
+    col = _Collector(data.index)
+    n = len(data)
+
+    # caller column -> item id; also accept columns already named by item id
+    colmap: dict[str, str] = {}
+    if columns:
+        for c, i in columns.items():
+            if i not in inst.item_ids:
+                col.add(
+                    "unknown_item",
+                    str(c),
+                    None,
+                    [i],
+                    n=1,
+                    expected=f"an item id of {inst.id!r}: {inst.item_ids}",
+                )
+            colmap[str(c)] = i
+    item_to_col = {i: c for c, i in colmap.items()}
+    for i in item_ids:
+        item_to_col.setdefault(i, i)
+    id_cols = [c for c in (respondent, community, wave) if c is not None]
+    for c in id_cols:
+        if c not in data.columns:
+            col.add(
+                "absent_column",
+                c,
+                None,
+                n=0,
+                expected="an id column of that name",
+                hint=f"available columns: {list(map(str, data.columns))[:30]}",
+            )
+    present_items = []
+    for i in item_ids:
+        c = item_to_col[i]
+        if c not in data.columns:
+            col.add(
+                "absent_column",
+                c,
+                None,
+                n=0,
+                expected=f"a column for item {i!r}" + (f" (mapped from {c!r})" if c != i else ""),
+                hint="Pass columns={'your_column': item_id} if it has another name",
+            )
+        else:
+            present_items.append(i)
+    if col.fatal:
+        _finish_raise(col, inst, source, n)
+
+    value_labels: Mapping[str, Mapping[Any, str]] = data.attrs.get("value_labels", {}) or {}
+    recoded: dict[str, dict[str, int]] = {}
+    out = pd.DataFrame(index=data.index.copy())
+    for c in id_cols:
+        out[c] = data[c].to_numpy(copy=True)
+    for i in item_ids:
+        c = item_to_col[i]
+        if i not in present_items:
+            out[i] = np.nan
+            continue
+        raw = data[c]
+        if raw.isna().all() or (raw.astype(str).str.strip() == "").all():
+            col.add(
+                "empty_column",
+                c,
+                None,
+                n=n,
+                expected=f"answers to item {i!r}",
+                hint="The column is entirely empty; is it the right column?",
+            )
+        out[i] = _convert_column(raw, inst.response_scale(i), c, value_labels.get(c), col, recoded)
+
+    # row-level exclusions
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+
+    def exclude(mask: np.ndarray, code: str, text: str) -> None:
+        new = mask & (reason == "")
+        reason[new] = code
+        detail[new] = text
+
+    if community is not None and community in data.columns:
+        m = (
+            data[community].isna().to_numpy()
+            | (data[community].astype(str).str.strip() == "").to_numpy()
+        )
+        if m.any():
+            col.add(
+                "missing_community",
+                community,
+                m,
+                [],
+                expected="a community label on every row",
+                fatal=True,
+            )
+            exclude(m, "missing_community", f"no label in column {community!r}")
+    if respondent is not None and respondent in data.columns:
+        ids = data[respondent]
+        m = ids.isna().to_numpy()
+        if m.any():
+            col.add(
+                "missing_respondent", respondent, m, [], expected="a respondent id on every row"
+            )
+            exclude(m, "missing_respondent", f"no id in column {respondent!r}")
+        key = [respondent] + ([wave] if wave is not None and wave in data.columns else [])
+        dup = data.duplicated(subset=key, keep="first").to_numpy() & ~m
+        if dup.any():
+            col.add(
+                "duplicate_respondent",
+                respondent,
+                dup,
+                ids[dup].tolist(),
+                expected="each respondent id once" + (" per wave" if len(key) > 1 else ""),
+                hint="The first occurrence is kept",
+            )
+            exclude(dup, "duplicate_respondent", "repeats an earlier row's respondent id")
+    if wave is not None and wave in data.columns:
+        w = data[wave]
+        m = w.isna().to_numpy().copy()
+        if waves is not None:
+            m |= ~w.isin(list(waves)).to_numpy()
+        if m.any():
+            col.add(
+                "unknown_wave",
+                wave,
+                m,
+                w[m].tolist(),
+                expected=f"one of {list(waves)}" if waves is not None else "a wave label",
+            )
+            exclude(m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}")
+    answered = out[item_ids].notna().sum(axis=1).to_numpy()
+    m = answered == 0
+    if m.any():
+        exclude(m, "no_items_answered", "none of the instrument's items was answered")
+
+    if col.problems and errors == "raise":
+        _finish_raise(col, inst, source, n)
+
+    excluded_mask = reason != ""
+    excluded = [
+        ExcludedRow(row=_label(r), reason=str(reason[k]), detail=str(detail[k]))
+        for k, r in zip(np.flatnonzero(excluded_mask), data.index[excluded_mask])
+    ]
+    ignored = [str(c) for c in data.columns if c not in set(item_to_col.values()) | set(id_cols)]
+    report = ValidationReport(
+        source=source or "",
+        instrument_id=inst.id,
+        instrument_version=inst.version,
+        n_rows_in=n,
+        n_rows_usable=int((~excluded_mask).sum()),
+        n_rows_excluded=int(excluded_mask.sum()),
+        excluded=excluded,
+        problems=col.problems,
+        recoded_missing=recoded,
+        column_map={str(item_to_col[i]): i for i in item_ids},
+        ignored_columns=ignored,
+    )
+    clean = out.loc[~excluded_mask].copy()
+    return ValidatedResponses(
+        data=clean,
+        report=report,
+        instrument=inst,
+        respondent=respondent,
+        community=community,
+        wave=wave,
+        item_columns=list(item_ids),
+    )
+
+
+def _finish_raise(col: _Collector, inst: Instrument, source: str | None, n: int) -> None:
+    report = ValidationReport(
+        source=source or "",
+        instrument_id=inst.id,
+        instrument_version=inst.version,
+        n_rows_in=n,
+        n_rows_usable=0,
+        n_rows_excluded=n,
+        problems=col.problems,
+    )
+    where = f" in {source!r}" if source else ""
+    lines = [f"{len(col.problems)} problem(s){where} (instrument {inst.id} v{inst.version}):"]
+    lines += [f"  {p}" for p in col.problems[:20]]
+    if len(col.problems) > 20:
+        lines.append(f"  ... and {len(col.problems) - 20} more (see the error's .report)")
+    lines.append("Pass errors='exclude' to set bad cells to missing and exclude unusable rows.")
+    raise ResponseValidationError("\n".join(lines), report=report)
