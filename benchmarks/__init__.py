@@ -1,0 +1,1 @@
+"""National-scale benchmarks (run: python -m benchmarks.run)."""

@@ -1,0 +1,82 @@
+"""Benchmark: score() + aggregate() at national scale against a hand-written numpy floor.
+
+The floor computes the same collective-efficacy mean score (reverse keying, mean of answered
+items) and the per-community n / mean / sd with bare numpy on pre-coded integer communities: the
+least work any implementation must do. pandas groupby is timed as the everyday alternative.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import collective_efficacy as ce
+
+from .data import ITEMS, REVERSED, make_survey
+
+
+def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def numpy_floor(x: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    rev = np.array([i in REVERSED for i in ITEMS])
+    y = np.where(rev, 6.0 - x, x)
+    ok = ~np.isnan(y)
+    s = np.where(ok, y, 0.0).sum(axis=1) / ok.sum(axis=1)
+    n = np.bincount(codes, minlength=n_groups)
+    mean = np.bincount(codes, weights=s, minlength=n_groups) / n
+    ss = np.bincount(codes, weights=(s - mean[codes]) ** 2, minlength=n_groups)
+    return np.sqrt(ss / (n - 1))
+
+
+def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    rows = []
+    for n_resp, n_comm in sizes:
+        df = make_survey(n_resp, n_comm)
+        inst = ce.load_instrument("sampson1997")
+
+        def ours() -> pd.DataFrame:
+            s = ce.score(df, inst, scales=["collective_efficacy"])
+            s["community"] = df["community"].to_numpy()
+            return ce.aggregate(s, community="community", columns=["collective_efficacy"])
+
+        x = df[ITEMS].to_numpy()
+        codes, uniq = pd.factorize(df["community"])
+
+        def floor() -> np.ndarray:
+            return numpy_floor(x, codes, len(uniq))
+
+        def pandas_groupby() -> pd.DataFrame:
+            y = df[ITEMS].copy()
+            for c in REVERSED:
+                y[c] = 6 - y[c]
+            s = y.mean(axis=1)
+            return s.groupby(df["community"]).agg(["count", "mean", "std"])
+
+        t_ours = best_of(ours)
+        t_floor = best_of(floor)
+        t_pd = best_of(pandas_groupby)
+        note = f"ours/floor = {t_ours / t_floor:.1f}x"
+        for tool, t in (("collective_efficacy score+aggregate", t_ours),
+                        ("numpy floor (pre-coded groups)", t_floor),
+                        ("pandas mean + groupby", t_pd)):
+            rows.append({"workload": "score + aggregate (collective_efficacy scale)", "tool": tool,
+                         "n_respondents": n_resp, "n_communities": n_comm, "seconds": t,
+                         "note": note if tool.startswith("collective") else ""})
+    return rows
+
+
+if __name__ == "__main__":
+    from .run import LARGE, SMALL, to_markdown
+
+    print(to_markdown(run([SMALL, LARGE])))
