@@ -67,12 +67,21 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
         t_floor = best_of(floor)
         t_pd = best_of(pandas_groupby)
         note = f"ours/floor = {t_ours / t_floor:.1f}x"
-        for tool, t in (("collective_efficacy score+aggregate", t_ours),
-                        ("numpy floor (pre-coded groups)", t_floor),
-                        ("pandas mean + groupby", t_pd)):
-            rows.append({"workload": "score + aggregate (collective_efficacy scale)", "tool": tool,
-                         "n_respondents": n_resp, "n_communities": n_comm, "seconds": t,
-                         "note": note if tool.startswith("collective") else ""})
+        for tool, t in (
+            ("collective_efficacy score+aggregate", t_ours),
+            ("numpy floor (pre-coded groups)", t_floor),
+            ("pandas mean + groupby", t_pd),
+        ):
+            rows.append(
+                {
+                    "workload": "score + aggregate (collective_efficacy scale)",
+                    "tool": tool,
+                    "n_respondents": n_resp,
+                    "n_communities": n_comm,
+                    "seconds": t,
+                    "note": note if tool.startswith("collective") else "",
+                }
+            )
     return rows
 
 

@@ -21,8 +21,14 @@ def test_example_is_the_simulator_output() -> None:
 
 def test_simulator_recovers_change() -> None:
     sim = ce.datasets.simulate(n_communities=60, mean_size=60, dirty=False, seed=5)
-    v = ce.validate(sim.data, "sampson1997", community="buurt", wave="meting",
-                    respondent="respondent_id", columns=ce.datasets.EXAMPLE_COLUMNS)
+    v = ce.validate(
+        sim.data,
+        "sampson1997",
+        community="buurt",
+        wave="meting",
+        respondent="respondent_id",
+        columns=ce.datasets.EXAMPLE_COLUMNS,
+    )
     s = ce.score(v, scales=["collective_efficacy"])
     m = s.groupby("meting")["collective_efficacy"].mean()
     # clipping to 1..5 shrinks effects a little; mean change 0.15 +- sampling error
@@ -37,9 +43,18 @@ def test_cli_score_example(tmp_path, capsys) -> None:
     report = json.loads((tmp_path / "validation.json").read_text())
     assert report["n_rows_in"] == 2394
     # numbers in the file equal the library's
-    v = ce.validate(ce.datasets.load_example(), "sampson1997", community="buurt", wave="meting",
-                    respondent="respondent_id", columns=ce.datasets.EXAMPLE_COLUMNS, errors="exclude")
-    agg = ce.aggregate(ce.score(v).drop(columns=["respondent_id"]), community="buurt", wave="meting")
+    v = ce.validate(
+        ce.datasets.load_example(),
+        "sampson1997",
+        community="buurt",
+        wave="meting",
+        respondent="respondent_id",
+        columns=ce.datasets.EXAMPLE_COLUMNS,
+        errors="exclude",
+    )
+    agg = ce.aggregate(
+        ce.score(v).drop(columns=["respondent_id"]), community="buurt", wave="meting"
+    )
     np.testing.assert_allclose(table["mean"], agg["mean"], rtol=1e-12)
     assert "respondent_id" not in table.columns
 
@@ -51,7 +66,18 @@ def test_cli_instruments_and_validate(tmp_path, capsys) -> None:
     assert "Dit is een hechte buurt." in capsys.readouterr().out
     f = tmp_path / "s.csv"
     f.write_text("buurt,SC1\nA,4\nA,12\n", encoding="utf-8")
-    code = main(["validate", str(f), "--community", "buurt", "--items", "SC1", "--json", str(tmp_path / "r.json")])
+    code = main(
+        [
+            "validate",
+            str(f),
+            "--community",
+            "buurt",
+            "--items",
+            "SC1",
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
+    )
     assert code == 1  # problems found
     assert "out of range, value 12" in capsys.readouterr().out
     code = main(["validate", str(f), "--strict", "--instrument", "nope"])

@@ -18,7 +18,18 @@ def test_builtin_instruments_listed() -> None:
 
 def test_sampson_structure() -> None:
     inst = ce.load_instrument("sampson1997")
-    assert inst.item_ids == ["SC1", "SC2", "SC3", "SC4", "SC5", "ISC1", "ISC2", "ISC3", "ISC4", "ISC5"]
+    assert inst.item_ids == [
+        "SC1",
+        "SC2",
+        "SC3",
+        "SC4",
+        "SC5",
+        "ISC1",
+        "ISC2",
+        "ISC3",
+        "ISC4",
+        "ISC5",
+    ]
     assert inst.reverse_keys() == {"SC3": -1, "SC4": -1}
     assert inst.scale("collective_efficacy").items == inst.item_ids
     assert inst.translation_status == {"nl": "unofficial"}
@@ -35,7 +46,15 @@ def test_cbs_rescale_is_a_parameter() -> None:
 
 def test_codebook() -> None:
     cb = ce.load_instrument("sampson1997").codebook(lang="nl")
-    assert list(cb.columns) == ["item", "scales", "text", "keying", "response_scale", "codes", "missing_codes"]
+    assert list(cb.columns) == [
+        "item",
+        "scales",
+        "text",
+        "keying",
+        "response_scale",
+        "codes",
+        "missing_codes",
+    ]
     assert cb.set_index("item").loc["SC3", "keying"] == "reverse"
     assert "1=Helemaal mee oneens" in cb.loc[0, "codes"]
     assert "8=Weet niet" in cb.loc[0, "missing_codes"]
@@ -67,7 +86,12 @@ def test_load_from_path(tmp_path) -> None:
         (lambda s: s["response_scales"]["agree5"]["labels"]["en"].pop(), "one label per code"),
         (lambda s: s["items"][0].update(scale="missing_scale"), "not defined"),
         (lambda s: s["scales"][0].update(min_items=9), "exceeds"),
-        (lambda s: s["response_scales"]["agree5"]["missing"].update({"3": {"en": "x", "nl": "x"}}), "also valid"),
+        (
+            lambda s: s["response_scales"]["agree5"]["missing"].update(
+                {"3": {"en": "x", "nl": "x"}}
+            ),
+            "also valid",
+        ),
         (lambda s: s.pop("items"), "items"),
     ],
 )

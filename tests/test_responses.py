@@ -27,10 +27,19 @@ def _raw() -> pd.DataFrame:
 def test_raise_lists_every_problem() -> None:
     raw = _raw()
     with pytest.raises(ResponseValidationError) as exc:
-        ce.validate(raw, "sampson1997", community="buurt", respondent="id",
-                    columns={"hecht": "SC1", "helpen": "SC2"}, items=["SC1", "SC2"])
+        ce.validate(
+            raw,
+            "sampson1997",
+            community="buurt",
+            respondent="id",
+            columns={"hecht": "SC1", "helpen": "SC2"},
+            items=["SC1", "SC2"],
+        )
     msg = str(exc.value)
-    assert "column 'hecht', row 13: out of range, value 7; expected integer 1-5 or missing code 8/9" in msg
+    assert (
+        "column 'hecht', row 13: out of range, value 7; expected integer 1-5 or missing code 8/9"
+        in msg
+    )
     assert "column 'helpen', row 12: unknown label, value 'x'" in msg
     assert "column 'buurt', row 13: missing community" in msg
     assert "column 'id', row 15: duplicate respondent, value 'r2'" in msg
@@ -41,8 +50,15 @@ def test_raise_lists_every_problem() -> None:
 def test_exclude_accounts_for_every_row() -> None:
     raw = _raw()
     before = raw.copy(deep=True)
-    v = ce.validate(raw, "sampson1997", community="buurt", respondent="id",
-                    columns={"hecht": "SC1", "helpen": "SC2"}, items=["SC1", "SC2"], errors="exclude")
+    v = ce.validate(
+        raw,
+        "sampson1997",
+        community="buurt",
+        respondent="id",
+        columns={"hecht": "SC1", "helpen": "SC2"},
+        items=["SC1", "SC2"],
+        errors="exclude",
+    )
     pd.testing.assert_frame_equal(raw, before)  # caller's frame untouched
     r = v.report
     assert r.n_rows_in == 6 == r.n_rows_usable + r.n_rows_excluded
@@ -62,8 +78,9 @@ def test_absent_and_empty_columns_and_unknown_wave() -> None:
         ce.validate(raw, "sampson1997", items=["SC1", "SC3"])
     with pytest.raises(ResponseValidationError, match="column 'SC2'.*empty column"):
         ce.validate(raw, "sampson1997", items=["SC1", "SC2"])
-    v = ce.validate(raw, "sampson1997", items=["SC1", "SC2"], wave="w", waves=["t0", "t1"],
-                    errors="exclude")
+    v = ce.validate(
+        raw, "sampson1997", items=["SC1", "SC2"], wave="w", waves=["t0", "t1"], errors="exclude"
+    )
     assert v.report.exclusions_by_reason() == {"unknown_wave": 1}
     assert any(p.code == "unknown_wave" and p.values == ["t9"] for p in v.report.problems)
 
@@ -86,7 +103,9 @@ def test_english_labels_and_value_labels() -> None:
 def test_read_csv_and_sav_roundtrip(tmp_path) -> None:
     pyreadstat = pytest.importorskip("pyreadstat")
     df = pd.DataFrame({"buurt": ["A", "B"], "SC1": [1.0, 5.0]})
-    pyreadstat.write_sav(df, tmp_path / "x.sav", variable_value_labels={"SC1": {1.0: "laag", 5.0: "hoog"}})
+    pyreadstat.write_sav(
+        df, tmp_path / "x.sav", variable_value_labels={"SC1": {1.0: "laag", 5.0: "hoog"}}
+    )
     back = ce.read_responses(tmp_path / "x.sav")
     assert back.attrs["value_labels"]["SC1"] == {1.0: "laag", 5.0: "hoog"}
     (tmp_path / "y.csv").write_text("buurt;SC1\nA;4\nB;mee eens\n", encoding="utf-8")

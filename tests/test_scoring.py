@@ -42,8 +42,15 @@ def test_scoreitems_bfi_reference(fixtures) -> None:
 
 
 def test_score_with_instrument_and_min_items() -> None:
-    df = pd.DataFrame({"SC1": [5, 1, np.nan], "SC2": [4, 1, np.nan], "SC3": [1, 5, 2],
-                       "SC4": [2, np.nan, np.nan], "SC5": [5, 2, np.nan]})
+    df = pd.DataFrame(
+        {
+            "SC1": [5, 1, np.nan],
+            "SC2": [4, 1, np.nan],
+            "SC3": [1, 5, 2],
+            "SC4": [2, np.nan, np.nan],
+            "SC5": [5, 2, np.nan],
+        }
+    )
     s = ce.score(df, "sampson1997", scales=["social_cohesion"])
     # row 0: 5,4,(6-1)=5,(6-2)=4,5 -> 4.6 ; row 1: 1,1,1,2 -> 1.25 ; row 2: 1 item < min_items 3
     np.testing.assert_allclose(s["social_cohesion"], [4.6, 1.25, np.nan])
@@ -54,8 +61,12 @@ def test_score_with_instrument_and_min_items() -> None:
 
 def test_sum_rule_and_rescale() -> None:
     inst = ce.load_instrument("sampson1997").model_dump()
-    inst["scales"].append({"id": "sum5", "items": ["SC1", "SC2", "SC3", "SC4", "SC5"], "rule": "sum"})
-    df = pd.DataFrame({"SC1": [5, 5], "SC2": [4, 4], "SC3": [1, 1], "SC4": [2, np.nan], "SC5": [5, 5]})
+    inst["scales"].append(
+        {"id": "sum5", "items": ["SC1", "SC2", "SC3", "SC4", "SC5"], "rule": "sum"}
+    )
+    df = pd.DataFrame(
+        {"SC1": [5, 5], "SC2": [4, 4], "SC3": [1, 1], "SC4": [2, np.nan], "SC5": [5, 5]}
+    )
     s = ce.score(df, inst, scales=["sum5"])
     np.testing.assert_allclose(s["sum5"], [23.0, 5 * 19 / 4])  # prorated sum
     vm = pd.DataFrame({"VM1": [1, 5], "VM2": [5, 1], "VM3": [5, 1], "VM4": [5, 1]})
@@ -64,8 +75,9 @@ def test_sum_rule_and_rescale() -> None:
 
 
 def test_score_validated_responses_keeps_ids() -> None:
-    raw = pd.DataFrame({"b": ["x", "y"], "SC1": [1, 2], "SC2": [3, 4], "SC3": [5, 5],
-                        "SC4": [1, 1], "SC5": [2, 2]})
+    raw = pd.DataFrame(
+        {"b": ["x", "y"], "SC1": [1, 2], "SC2": [3, 4], "SC3": [5, 5], "SC4": [1, 1], "SC5": [2, 2]}
+    )
     v = ce.validate(raw, "sampson1997", community="b", items=["SC1", "SC2", "SC3", "SC4", "SC5"])
     s = ce.score(v, scales=["social_cohesion"])
     assert list(s.columns) == ["b", "social_cohesion", "n_answered_social_cohesion"]
@@ -83,8 +95,10 @@ def test_bad_input() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(arrays(float, (12, 4), elements=st.sampled_from([1.0, 2.0, 3.0, 4.0, 5.0, np.nan])),
-       st.permutations([0, 1, 2, 3]))
+@given(
+    arrays(float, (12, 4), elements=st.sampled_from([1.0, 2.0, 3.0, 4.0, 5.0, np.nan])),
+    st.permutations([0, 1, 2, 3]),
+)
 def test_scores_do_not_depend_on_column_order(x, perm) -> None:
     df = pd.DataFrame(x, columns=["a", "b", "c", "d"])
     keys = {"s": ["a", "-b", "c", "-d"]}
@@ -100,8 +114,15 @@ def test_reverse_twice_is_identity(x) -> None:
 
 @settings(max_examples=50, deadline=None)
 @given(
-    st.lists(st.tuples(st.sampled_from(["A", "B", "C", "D"]), st.sampled_from(["t0", "t1"]),
-                       st.one_of(st.floats(1, 5), st.just(np.nan))), min_size=1, max_size=60),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C", "D"]),
+            st.sampled_from(["t0", "t1"]),
+            st.one_of(st.floats(1, 5), st.just(np.nan)),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
     st.integers(1, 4),
 )
 def test_aggregate_equals_each_community_alone(rows, min_n) -> None:
@@ -122,14 +143,18 @@ def test_aggregate_equals_each_community_alone(rows, min_n) -> None:
             sd = y.std(ddof=1)
             assert row["sd"] == pytest.approx(sd, rel=1e-9, abs=1e-12)
             if sd > 0:
-                lo, hi = stats.t.interval(0.95, len(y) - 1, loc=y.mean(), scale=sd / np.sqrt(len(y)))
+                lo, hi = stats.t.interval(
+                    0.95, len(y) - 1, loc=y.mean(), scale=sd / np.sqrt(len(y))
+                )
                 assert row["ci_low"] == pytest.approx(lo, rel=1e-9)
                 assert row["ci_high"] == pytest.approx(hi, rel=1e-9)
 
 
 def test_aggregate_bad_input() -> None:
     df = pd.DataFrame({"c": ["A", None], "y": [1.0, 2.0]})
-    with pytest.raises(ce.DataError, match=r"community column 'c' has 1 missing value\(s\) at row\(s\) \[1\]"):
+    with pytest.raises(
+        ce.DataError, match=r"community column 'c' has 1 missing value\(s\) at row\(s\) \[1\]"
+    ):
         ce.aggregate(df, community="c")
     with pytest.raises(ce.DataError, match="min_n"):
         ce.aggregate(df.fillna("B"), community="c", min_n=0)
