@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import datasets, errors
 from .errors import CollectiveEfficacyError, DataError, InstrumentError, ResponseValidationError
+from .evaluation import Evaluation, evaluate
 from .instrument import Instrument, Item, ResponseScale, Scale, list_instruments, load_instrument
 from .io import read_responses
 from .report_models import ValidationReport
@@ -28,12 +29,14 @@ __all__ = [
     "ResponseScale",
     "ResponseValidationError",
     "Scale",
+    "Evaluation",
     "ValidatedResponses",
     "ValidationReport",
     "__version__",
     "aggregate",
     "datasets",
     "errors",
+    "evaluate",
     "list_instruments",
     "load_instrument",
     "read_responses",

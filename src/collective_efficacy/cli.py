@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -123,6 +123,46 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    if args.example:
+        before, after = cast("tuple[pd.DataFrame, pd.DataFrame]", datasets.load_example(split=True))
+        ev = evaluate(
+            before,
+            after,
+            instrument="sampson1997",
+            community="buurt",
+            respondent="respondent_id",
+            columns=datasets.EXAMPLE_COLUMNS,
+            min_n=args.min_n,
+        )
+    else:
+        if not (args.baseline and args.end):
+            raise CollectiveEfficacyError("give BASELINE and END files, or --example")
+        ev = evaluate(
+            args.baseline,
+            args.end,
+            instrument=args.instrument,
+            community=args.community,
+            respondent=args.respondent,
+            columns=_columns_arg(args.columns),
+            min_n=args.min_n,
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ev.to_html(out / "report.html", lang=args.lang)
+    ev.to_markdown(out / "report.md", lang=args.lang)
+    ev.to_json(out / "results.json")
+    ev.tables["community_scores"].to_csv(out / "communities.csv", index=False)
+    for w in ev.waves:
+        print(
+            f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, {w.n_rows_excluded} excluded"
+        )
+    print(f"wrote {out / 'report.html'}, report.md, results.json and communities.csv")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="collective-efficacy",
@@ -167,6 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--min-n", type=int, default=5, help="suppress communities below this n")
     ps.add_argument("--out", default=None, help="folder for communities.csv and validation.json")
     ps.set_defaults(func=_cmd_score)
+    pe = sub.add_parser("evaluate", help="baseline versus end-of-cycle report")
+    pe.add_argument("baseline", nargs="?")
+    pe.add_argument("end", nargs="?")
+    pe.add_argument("--example", action="store_true", help="use the bundled example data")
+    pe.add_argument("--instrument", default="sampson1997")
+    pe.add_argument("--community", default="community")
+    pe.add_argument("--respondent", default=None)
+    pe.add_argument("--columns", default=None)
+    pe.add_argument("--min-n", type=int, default=10)
+    pe.add_argument("--lang", choices=["en", "nl"], default="en")
+    pe.add_argument("--out", default="out")
+    pe.set_defaults(func=_cmd_evaluate)
     return p
 
 
