@@ -115,58 +115,44 @@ def code_groups(data: pd.DataFrame, group: str | Sequence[str]) -> GroupCodes:
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     names = _as_names(group)
-    codes, n_slots, slot_labels = _code_one(data, names[0])
-    slot_cols = [slot_labels]
-    for name in names[1:]:
-        c2, s2, l2 = _code_one(data, name)
-        if n_slots * s2 > 2**62:  # pragma: no cover - absurd number of groups
-            raise DataError(f"too many combinations of group columns {names}")
-        codes = codes.astype(np.int64) * s2 + c2
-        # label of combined slot k: (outer k // s2, inner k % s2)
-        slot_cols = [("__combo__", s2, lab) for lab in slot_cols]  # type: ignore[misc]
-        slot_cols.append(("__inner__", s2, l2))  # type: ignore[arg-type]
-        n_slots *= s2
-    rows = np.bincount(codes, minlength=n_slots) if len(codes) else np.zeros(n_slots, np.int64)
-    if len(names) > 1 and n_slots > _SLOTS_PER_ROW * len(codes) + _SLOTS_CONST:
-        # sparse combinations: compress to the combinations that occur (one sort of the codes)
-        uniq, inv = np.unique(codes, return_inverse=True)
-        label_frame = _combo_labels(names, slot_cols, uniq)
-        codes = inv.astype(np.int64)
-        n_slots = len(uniq)
-        rows = np.bincount(codes, minlength=n_slots)
-        present = np.arange(n_slots, dtype=np.int64)
-        return GroupCodes(codes, n_slots, present, label_frame, rows, names)
-    present = np.flatnonzero(rows > 0)
-    if len(names) == 1:
-        label_frame = pd.DataFrame({names[0]: slot_labels[present]})
-        if pd.api.types.is_numeric_dtype(data[names[0]].dtype) and not isinstance(
-            data[names[0]].dtype, pd.CategoricalDtype
+    coded = [_code_one(data, name) for name in names]
+    n = len(data)
+    if len(coded) == 1:
+        codes, n_slots, slot_labels = coded[0]
+        rows = np.bincount(codes, minlength=n_slots).astype(np.int64)
+        present = np.flatnonzero(rows > 0)
+        col = data[names[0]]
+        lab = pd.Series(slot_labels[present], name=names[0])
+        if pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(
+            col.dtype, pd.CategoricalDtype
         ):
-            label_frame[names[0]] = label_frame[names[0]].astype(data[names[0]].dtype)
+            lab = lab.astype(col.dtype)
         else:
-            label_frame[names[0]] = label_frame[names[0]].infer_objects()
+            lab = lab.infer_objects()
+        return GroupCodes(codes, n_slots, present, lab.to_frame(), rows, names)
+    shape = tuple(c[1] for c in coded)
+    if float(np.prod([float(k) for k in shape])) > 2.0**62:  # pragma: no cover
+        raise DataError(f"too many combinations of group columns {names}")
+    codes = np.ravel_multi_index(tuple(np.asarray(c[0], np.int64) for c in coded), shape)
+    n_slots = int(np.prod(shape))
+    if n_slots > _SLOTS_PER_ROW * n + _SLOTS_CONST:
+        # sparse combinations: compress to those that occur (one sort of the codes)
+        uniq, codes = np.unique(codes, return_inverse=True)
+        codes = codes.astype(np.int64)
+        n_slots = len(uniq)
+        combos = uniq
     else:
-        label_frame = _combo_labels(names, slot_cols, present)
-    return GroupCodes(codes, n_slots, present, label_frame, rows, names)
-
-
-def _combo_labels(names: list[str], slot_cols: list[object], slots: np.ndarray) -> pd.DataFrame:
-    """Labels of combined slots: unwind the mixed-radix code into one label per column."""
-    out: dict[str, object] = {}
-    k = np.asarray(slots, dtype=np.int64)
-    # innermost column last: peel radices from the right
-    parts: list[np.ndarray] = []
-    for spec in reversed(slot_cols[1:]):
-        _, radix, labs = spec  # type: ignore[misc]
-        parts.append(np.asarray(labs)[k % radix])
-        k = k // radix
-    first = slot_cols[0]
-    while isinstance(first, tuple):  # the outermost labels are nested in the first entry
-        first = first[2]
-    parts.append(np.asarray(first)[k])
-    for name, vals in zip(names, reversed(parts), strict=True):
-        out[name] = pd.Series(vals, dtype=object).infer_objects()
-    return pd.DataFrame(out)
+        combos = np.arange(n_slots, dtype=np.int64)
+    rows = np.bincount(codes, minlength=n_slots).astype(np.int64)
+    present = np.flatnonzero(rows > 0)
+    parts = np.unravel_index(combos[present], shape)
+    labels = pd.DataFrame(
+        {
+            name: pd.Series(c[2][k], dtype=object).infer_objects()
+            for name, c, k in zip(names, coded, parts, strict=True)
+        }
+    )
+    return GroupCodes(codes, n_slots, present, labels, rows, names)
 
 
 def item_rows(data: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
@@ -205,15 +191,18 @@ _MAX_LEVEL_CELLS = 50_000_000
 def group_medians(x: np.ndarray, codes: np.ndarray, n_slots: int, n: np.ndarray) -> np.ndarray:
     """Median of ``x`` per slot (NaN for empty slots), all slots at once.
 
-    Discrete values (survey codes) use a slots x levels count table built with one
-    :func:`numpy.bincount`; the median is read off the cumulative counts. Otherwise the rows are
-    sorted by (slot, value) and the middle elements of each sorted segment are taken.
+    ``n`` is the per-slot count of ``x``. Discrete values (survey codes) use a slots x levels
+    count table built with one :func:`numpy.bincount`; the median is read off the cumulative
+    counts. Otherwise the rows are sorted by (slot, value) and the middle elements of each sorted
+    segment are averaged.
     """
     out = np.full(n_slots, np.nan)
+    ok = n > 0
     if len(x) == 0:
         return out
+    r_lo = (n[ok] - 1) // 2  # 0-based ranks of the two middle order statistics
+    r_hi = n[ok] // 2
     lo, hi = float(x.min()), float(x.max())
-    levels: np.ndarray | None = None
     if np.all(x == np.floor(x)) and (hi - lo + 1) * n_slots <= _MAX_LEVEL_CELLS:
         level = (x - lo).astype(np.int64)
         n_levels = int(hi - lo) + 1
@@ -222,24 +211,14 @@ def group_medians(x: np.ndarray, codes: np.ndarray, n_slots: int, n: np.ndarray)
         values, level = np.unique(x, return_inverse=True)
         n_levels = len(values)
         if n_levels * n_slots > _MAX_LEVEL_CELLS:
-            levels = None
-            order = np.lexsort((x, codes))
-            xs = x[order]
-            start = np.concatenate(([0], np.cumsum(n)[:-1]))
-            ok = n > 0
-            lo_i = start[ok] + (n[ok] - 1) // 2
-            hi_i = start[ok] + n[ok] // 2
-            out[ok] = 0.5 * (xs[lo_i] + xs[hi_i])
+            xs = x[np.lexsort((x, codes))]
+            start = (np.cumsum(n) - n)[ok]
+            out[ok] = 0.5 * (xs[start + r_lo] + xs[start + r_hi])
             return out
-    levels = level
-    table = np.bincount(codes * n_levels + levels, minlength=n_slots * n_levels)
-    cum = np.cumsum(table.reshape(n_slots, n_levels), axis=1)
-    ok = n > 0
-    # 0-based ranks of the two middle order statistics; level = first with cum > rank
-    r_lo = (n[ok] - 1) // 2
-    r_hi = n[ok] // 2
-    c = cum[ok]
-    i_lo = (c <= r_lo[:, None]).sum(axis=1)
-    i_hi = (c <= r_hi[:, None]).sum(axis=1)
+    table = np.bincount(codes * n_levels + level, minlength=n_slots * n_levels)
+    cum = np.cumsum(table.reshape(n_slots, n_levels), axis=1)[ok]
+    # the order statistic of rank r sits at the first level whose cumulative count exceeds r
+    i_lo = (cum <= r_lo[:, None]).sum(axis=1)
+    i_hi = (cum <= r_hi[:, None]).sum(axis=1)
     out[ok] = 0.5 * (values[i_lo] + values[i_hi])
     return out

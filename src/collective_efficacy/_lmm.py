@@ -55,11 +55,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import optimize
 
 from .errors import DataError
 
-__all__ = ["RIFit", "fit_ri_lmm", "ri_profile"]
+__all__ = ["RIFit", "fit_ri_intercept", "fit_ri_lmm", "ri_profile"]
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -121,22 +121,45 @@ def _sufficient(
 ) -> _Stats:
     # Shift y by its OLS fit so that the sums of squares below are of small residuals (no
     # catastrophic cancellation when y has a large mean, e.g. reaction times around 300 ms).
-    beta0, *_ = np.linalg.lstsq(X, y, rcond=None)
+    xtx = X.T @ X
+    beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]
     r0 = y - X @ beta0
     n = np.bincount(codes, minlength=n_groups).astype(np.float64)
     p = X.shape[1]
     sx = np.empty((n_groups, p))
     for k in range(p):  # loop over covariates (few), never over groups
-        sx[:, k] = np.bincount(codes, weights=X[:, k], minlength=n_groups)
+        col = X[:, k]
+        if col[0] == 1.0 and np.all(col == 1.0):  # intercept column: the group sizes
+            sx[:, k] = n
+        else:
+            sx[:, k] = np.bincount(codes, weights=col, minlength=n_groups)
     sy = np.bincount(codes, weights=r0, minlength=n_groups)
     return _Stats(
         n=n,
         sx=sx,
         sy=sy,
-        xtx=X.T @ X,
+        xtx=xtx,
         xty=X.T @ r0,
         yty=float(r0 @ r0),
         shift=beta0,
+        n_obs=len(y),
+        reml=reml,
+    )
+
+
+def _sufficient_intercept(y: np.ndarray, codes: np.ndarray, n_groups: int, reml: bool) -> _Stats:
+    """Sufficient statistics of ``y ~ 1 + (1 | g)``: n_j, centred sums and sum of squares."""
+    mean = float(np.mean(y))
+    r0 = y - mean
+    n = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    return _Stats(
+        n=n,
+        sx=n[:, None].copy(),
+        sy=np.bincount(codes, weights=r0, minlength=n_groups),
+        xtx=np.array([[float(len(y))]]),
+        xty=np.array([float(np.sum(r0))]),
+        yty=float(r0 @ r0),
+        shift=np.array([mean]),
         n_obs=len(y),
         reml=reml,
     )
@@ -147,27 +170,29 @@ def _evaluate(st: _Stats, theta: float) -> _Eval:
     p = st.xtx.shape[0]
     one_nt = 1.0 + st.n * theta
     w = theta / one_nt
-    dw = 1.0 / one_nt**2
-    a = st.xtx - (st.sx * w[:, None]).T @ st.sx
-    b = st.xty - st.sx.T @ (w * st.sy)
-    c = st.yty - float(w @ st.sy**2)
+    dw = 1.0 / (one_nt * one_nt)
+    wsx = st.sx * w[:, None]
+    a = st.xtx - wsx.T @ st.sx
+    b = st.xty - wsx.T @ st.sy
+    c = st.yty - float(w @ (st.sy * st.sy))
     try:
-        chol = linalg.cholesky(a, lower=True)
-    except linalg.LinAlgError as exc:
+        chol = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError as exc:
         raise DataError(
             "the fixed-effects design X is rank deficient (X'V^-1 X is not positive definite); "
             "expected linearly independent columns"
         ) from exc
-    beta = linalg.cho_solve((chol, True), b)
+    linv = np.linalg.inv(chol)  # p x p, p small
+    beta = linv.T @ (linv @ b)
     rss = max(c - float(b @ beta), np.finfo(float).tiny)
     m = st.n_obs - p if st.reml else st.n_obs
     dev = float(np.sum(np.log1p(st.n * theta))) + m * (1.0 + _LOG2PI + np.log(rss / m))
     resid = st.sy - st.sx @ beta
-    grad = float(np.sum(st.n / one_nt)) - m * float(dw @ resid**2) / rss
+    grad = float(np.sum(st.n / one_nt)) - m * float(dw @ (resid * resid)) / rss
     if st.reml:
         dev += 2.0 * float(np.sum(np.log(np.diag(chol))))
-        q = linalg.solve_triangular(chol, st.sx.T, lower=True)  # (p, G)
-        grad -= float(dw @ np.sum(q * q, axis=0))
+        q = st.sx @ linv.T  # (G, p): rows L^-1 s_xj
+        grad -= float(dw @ np.einsum("gi,gi->g", q, q))
     return _Eval(dev, grad, beta, rss, chol, resid)
 
 
@@ -221,8 +246,26 @@ def fit_ri_lmm(
 ) -> RIFit:
     """Fit ``y ~ 0 + X + (1 | g)`` by REML or ML; see the module docstring."""
     y, X, codes = _check_inputs(y, X, codes, n_groups, method)
-    n_obs, p = X.shape
-    st = _sufficient(y, X, codes, n_groups, method == "REML")
+    return _fit(_sufficient(y, X, codes, n_groups, method == "REML"), n_groups, method)
+
+
+def fit_ri_intercept(
+    y: np.ndarray, codes: np.ndarray, n_groups: int, *, method: str = "REML"
+) -> RIFit:
+    """Fast path of :func:`fit_ri_lmm` for ``y ~ 1 + (1 | g)`` (no design matrix is built)."""
+    ones = np.ones((0, 1))
+    _check_inputs(np.asarray(y)[:0], ones, np.asarray(codes)[:0], n_groups, method)
+    y = np.asarray(y, dtype=np.float64)
+    codes = np.asarray(codes, dtype=np.int64)
+    if y.shape != codes.shape or not np.isfinite(y).all():
+        raise DataError("y must be finite and have one group code per value")
+    if codes.size and (codes.min() < 0 or codes.max() >= n_groups):
+        raise DataError(f"group codes must lie in 0..{n_groups - 1}")
+    return _fit(_sufficient_intercept(y, codes, n_groups, method == "REML"), n_groups, method)
+
+
+def _fit(st: _Stats, n_groups: int, method: str) -> RIFit:
+    n_obs, p = st.n_obs, st.xtx.shape[0]
     nonempty = int(np.count_nonzero(st.n))
     if nonempty < 2:
         raise DataError(
@@ -303,7 +346,8 @@ def fit_ri_lmm(
     if not converged and message == "interior optimum":
         message = "not converged: optimizer failure, gradient not small or Hessian not PD"
 
-    cov = sigma2 * linalg.cho_solve((best.chol, True), np.eye(p_))
+    linv = np.linalg.inv(best.chol)
+    cov = sigma2 * (linv.T @ linv)
     beta = best.beta + st.shift
     w = theta / (1.0 + st.n * theta)
     eb = w * best.resid_sums

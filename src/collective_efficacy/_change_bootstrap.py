@@ -1,0 +1,123 @@
+r"""Vectorised per-community bootstrap of a change in means (private).
+
+The statistic is :math:`\hat\theta_j = \bar y_{a,j} - \bar y_{b,j}` (independent waves, each wave
+resampled within the community: a stratified bootstrap) or :math:`\bar d_j` (paired: pairs
+resampled within the community).
+
+How all communities are resampled at once
+-----------------------------------------
+A bootstrap mean of a cell (community x wave) of size :math:`n` is
+:math:`\bar y^*_b = \frac1n \sum_i C_{bi} y_i` with multinomial counts :math:`C_{b\cdot} \sim
+\mathrm{Mult}(n, 1/n)` (equivalently: n indices drawn with replacement). For every distinct cell
+size :math:`n` one count matrix :math:`C^{(n)}` (``n_boot x n``) is drawn and applied to *every*
+cell of that size with one matrix product :math:`Y^{(n)} C^{(n)\top}` (cells x n_boot). The work
+is one BLAS product per distinct size - the number of distinct sizes is bounded by the largest
+community, not by the number of communities - and there is no Python loop over communities.
+
+Within a community the two waves use different, independent count matrices (stream 0 for the
+baseline, 1 for the end-of-cycle wave, 2 for paired differences), so each community's bootstrap
+distribution is exactly that of the ordinary (stratified) nonparametric bootstrap. Communities of
+the same size share random numbers ("common random numbers"): this leaves every community's own
+CI exact but makes the resamples of different communities dependent, so do not combine the
+bootstrap distributions across communities. The count matrix of size n in stream s is drawn from
+``SeedSequence(seed, spawn_key=(s, n))``; a community's result therefore depends only on the
+seed, its own data and its own sizes (it equals the result of bootstrapping it alone).
+
+CIs: percentile, and BCa (Efron 1987) with :math:`\hat z_0 = \Phi^{-1}(\#\{\theta^*<\hat\theta\}
+/2B + \#\{\theta^*\le\hat\theta\}/2B)` and the jackknife acceleration, which for a difference of
+means is analytic: :math:`\hat a = \frac{\sum_i U_{ai}^3/n_a^3 - \sum_i U_{bi}^3/n_b^3}
+{6(\sum_i U_{ai}^2/n_a^2 + \sum_i U_{bi}^2/n_b^2)^{3/2}}` with :math:`U_{wi} = y_{wi} - \bar
+y_w` - the formula of ``scipy.stats.bootstrap(method="BCa")`` for several samples. Quantiles are
+interpolated linearly (``numpy.quantile`` default), as in SciPy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+__all__ = ["bootstrap_interval", "bootstrap_means"]
+
+_BLOCK = 4_000_000  # max draws held in memory at once per size class
+
+
+def bootstrap_means(
+    values: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    *,
+    n_boot: int,
+    entropy: int,
+    stream: int,
+    out: np.ndarray,
+    sign: float,
+    include: np.ndarray,
+) -> None:
+    """Add ``sign`` x the bootstrap means of every included group to ``out`` (n_groups x n_boot).
+
+    ``values`` must be free of NaN. Groups with ``include == False`` or no values are skipped.
+    """
+    order = np.argsort(codes, kind="stable")
+    v = values[order]
+    counts = np.bincount(codes, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    use = include & (counts > 0)
+    sizes = np.unique(counts[use])
+    for n in sizes.tolist():  # loop over distinct cell sizes, never over communities
+        groups = np.flatnonzero(use & (counts == n))
+        rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream, n)))
+        ymat = v[starts[groups][:, None] + np.arange(n)[None, :]]  # (k, n)
+        block = max(1, _BLOCK // n)  # resamples per block; depends on n only (reproducible)
+        for b0 in range(0, n_boot, block):  # one block unless a community is very large
+            m = min(block, n_boot - b0)
+            idx = rng.integers(0, n, size=(m, n))
+            idx += (np.arange(m) * n)[:, None]
+            cmat = np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
+            means = ymat @ cmat.T.astype(np.float64)
+            means *= sign / n
+            out[groups, b0 : b0 + m] += means
+
+
+def _quantile_rows(sorted_rows: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Linear-interpolated quantile of each (sorted) row at its own probability ``p``."""
+    b = sorted_rows.shape[1]
+    h = (b - 1) * np.clip(p, 0.0, 1.0)
+    lo = np.floor(h).astype(np.int64)
+    hi = np.minimum(lo + 1, b - 1)
+    rows = np.arange(sorted_rows.shape[0])
+    vlo = sorted_rows[rows, lo]
+    vhi = sorted_rows[rows, hi]
+    res = vlo + (h - lo) * (vhi - vlo)
+    return np.where(np.isnan(p), np.nan, res)
+
+
+def bootstrap_interval(
+    boot: np.ndarray,
+    theta: np.ndarray,
+    *,
+    ci: float,
+    method: str,
+    accel: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile or BCa limits per row of ``boot`` (rows are sorted in place)."""
+    alpha = (1.0 - ci) / 2.0
+    g = boot.shape[0]
+    if method == "percentile":
+        p_lo = np.full(g, alpha)
+        p_hi = np.full(g, 1.0 - alpha)
+    else:
+        if accel is None:
+            raise ValueError("BCa needs the acceleration")
+        th = theta[:, None]
+        frac = (np.count_nonzero(boot < th, axis=1) + np.count_nonzero(boot <= th, axis=1)) / (
+            2.0 * boot.shape[1]
+        )
+        z0 = special.ndtri(frac)
+        za = special.ndtri(alpha)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n1 = z0 + za
+            p_lo = special.ndtr(z0 + n1 / (1 - accel * n1))
+            n2 = z0 - za
+            p_hi = special.ndtr(z0 + n2 / (1 - accel * n2))
+    boot.sort(axis=1)
+    return _quantile_rows(boot, p_lo), _quantile_rows(boot, p_hi)

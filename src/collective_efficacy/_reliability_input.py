@@ -1,0 +1,169 @@
+"""Input preparation and per-group notes for :mod:`collective_efficacy.reliability` (private)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._checks import check_choice, numeric_matrix, resolve_items
+from ._keys import parse_keys
+from .errors import DataError
+
+__all__ = ["Prepared", "join_names", "prepare", "structural_checks"]
+
+NAN_POLICIES = ("pairwise", "listwise")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Item matrix after keying and the missing-data policy.
+
+    Attributes
+    ----------
+    items : list of str
+    signs : ndarray (k,)   +1 / -1 per item
+    x : ndarray (n_used, k)   keyed values (reversed items are ``lo + hi - x``), NaN = missing
+    rows : ndarray of int   positions (in the caller's data) of the rows in ``x``
+    lo, hi : ndarray (k,)   bounds used for the reversal
+    """
+
+    items: list[str]
+    signs: np.ndarray
+    x: np.ndarray
+    rows: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _range_from(spec: Any, items: list[str], what: str) -> tuple[np.ndarray, np.ndarray] | None:
+    if spec is None:
+        return None
+    k = len(items)
+    if isinstance(spec, Mapping):
+        unknown = [c for c in spec if c not in items]
+        missing = [c for c in items if c not in spec]
+        if unknown or missing:
+            raise DataError(
+                f"{what} must give (min, max) for every item {items}; "
+                f"unknown: {unknown}, missing: {missing}"
+            )
+        pairs = [spec[c] for c in items]
+    else:
+        pairs = [spec] * k
+    try:
+        arr = np.asarray(pairs, dtype=np.float64).reshape(k, 2)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} must be (min, max) or a mapping item -> (min, max); got {spec!r}") from exc
+    if not np.isfinite(arr).all() or (arr[:, 0] >= arr[:, 1]).any():
+        raise DataError(f"{what} must hold finite bounds with min < max; got {spec!r}")
+    return arr[:, 0].copy(), arr[:, 1].copy()
+
+
+def prepare(
+    data: pd.DataFrame,
+    items: Sequence[str] | str | None,
+    *,
+    keys: Any,
+    nan_policy: str,
+    response_range: Any,
+    func: str,
+    exclude: Sequence[str] = (),
+) -> Prepared:
+    """Resolve items, parse keys, apply the missing-data policy and reverse keyed items.
+
+    Reversal follows ``psych::alpha``: ``x' = min + max - x`` with ``min``/``max`` the smallest and
+    largest value of the whole (used) item matrix, unless ``response_range`` (or a ``keys`` object
+    with a ``response_range()`` method, e.g. an Instrument) gives the response-scale bounds.
+    """
+    check_choice("nan_policy", nan_policy, NAN_POLICIES, func=func)
+    if items is None:
+        cols = [str(c) for c in data.columns if c not in set(exclude)] if isinstance(
+            data, pd.DataFrame
+        ) else None
+        item_list = resolve_items(data, cols)
+    else:
+        item_list = resolve_items(data, items)
+    clash = [c for c in exclude if c in item_list]
+    if clash:
+        raise DataError(f"column {clash[0]!r} is the group column; it cannot also be an item")
+    if len(item_list) < 2:
+        raise DataError(
+            f"{func} needs at least 2 items; got {len(item_list)} ({item_list}). "
+            "Internal consistency is undefined for a single item."
+        )
+    signs = parse_keys(keys, item_list)
+    x = numeric_matrix(data, item_list)
+    rows = np.arange(len(x))
+    if nan_policy == "listwise":
+        keep = ~np.isnan(x).any(axis=1)
+        x, rows = x[keep], rows[keep]
+    bounds = _range_from(response_range, item_list, "response_range")
+    if bounds is None and keys is not None and callable(getattr(keys, "response_range", None)):
+        bounds = _range_from(keys.response_range(), item_list, "keys.response_range()")
+    if bounds is None:
+        finite = x[~np.isnan(x)]
+        lo_v = float(finite.min()) if finite.size else 0.0
+        hi_v = float(finite.max()) if finite.size else 0.0
+        lo, hi = np.full(len(item_list), lo_v), np.full(len(item_list), hi_v)
+    else:
+        lo, hi = bounds
+    rev = signs < 0
+    if rev.any():
+        x = x.copy()
+        x[:, rev] = lo[rev] + hi[rev] - x[:, rev]
+    return Prepared(items=item_list, signs=signs, x=x, rows=rows, lo=lo, hi=hi)
+
+
+def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
+    """Whole-data problems that make every statistic meaningless raise a DataError."""
+    x = prep.x
+    answered = (~np.isnan(x)).sum(axis=0)
+    empty = [c for c, a in zip(prep.items, answered) if a == 0]
+    if empty:
+        raise DataError(
+            f"{func}: item(s) {empty} have no answers in the rows used; expected at least 2 "
+            "answers per item. Drop the item(s) from `items`."
+        )
+    if int((~np.isnan(x)).any(axis=1).sum()) < 2:
+        raise DataError(
+            f"{func} needs at least 2 respondents with answers; got "
+            f"{int((~np.isnan(x)).any(axis=1).sum())} (after nan_policy)."
+        )
+    with np.errstate(invalid="ignore"):
+        mn, mx = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    const = [
+        f"{c!r} (every answer = {data[c].dropna().iloc[0]!r})"
+        for c, a, b in zip(prep.items, mn, mx)
+        if a == b
+    ]
+    if const:
+        raise DataError(
+            f"{func}: item(s) {', '.join(const)} have no variance, so their correlations are "
+            "undefined; expected items whose answers vary. Drop them from `items` "
+            "(psych::alpha drops such items with a warning)."
+        )
+
+
+def join_names(mask: np.ndarray, names: Sequence[str], sep: str = ", ") -> np.ndarray:
+    """Per row of ``mask`` (G, m), the names whose column is True, joined (vectorised over G)."""
+    g = mask.shape[0]
+    out = np.full(g, "", dtype=object)
+    for j, name in enumerate(names):  # loop over items / pairs, never over groups
+        piece = np.where(mask[:, j], name, "")
+        glue = np.where((out != "") & mask[:, j], sep, "")
+        out = out + glue + piece
+    return out
+
+
+def combine_notes(parts: list[np.ndarray]) -> np.ndarray:
+    """Join non-empty note fragments with '; ' per group; '' becomes None."""
+    g = parts[0].shape[0] if parts else 0
+    out = np.full(g, "", dtype=object)
+    for p in parts:
+        glue = np.where((out != "") & (p != ""), "; ", "")
+        out = out + glue + p
+    return np.where(out == "", None, out)
