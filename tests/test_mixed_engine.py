@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
 from collective_efficacy._lmm import fit_ri_lmm, ri_profile
-from collective_efficacy._lmm3 import fit_nested_lmm, nested_profile
+from collective_efficacy._lmm3 import fit_nested_lmm, fit_nested_wide, nested_profile
 from collective_efficacy.errors import DataError
 from collective_efficacy.mixed import EcometricResult, RandomInterceptResult
 
@@ -331,3 +331,44 @@ def test_nested_engine_refuses_inconsistent_input() -> None:
     with pytest.raises(DataError, match="rank deficient"):
         x = np.ones((6, 2))
         fit_ri_lmm(np.arange(6.0), x, np.array([0, 0, 0, 1, 1, 1]), 2)
+
+
+def test_long_and_wide_nested_engines_agree() -> None:
+    # fit_nested_lmm (long y, X) and fit_nested_wide (respondents x items) are the same model
+    rng = np.random.default_rng(5)
+    k, r, p = 25, 250, 4
+    comm = rng.integers(0, k, r)
+    yy = (rng.normal(0, 0.5, k)[comm] + rng.normal(0, 0.8, r))[:, None] + rng.normal(size=(r, p))
+    yy[rng.random(yy.shape) < 0.25] = np.nan
+    yy[np.isnan(yy).all(axis=1), 2] = 1.0
+    z = rng.normal(size=(r, 1))
+    z -= z.mean()
+    wide = fit_nested_wide(yy, z, comm, k, method="ML")
+    rr, ii = np.nonzero(~np.isnan(yy))
+    long = fit_nested_lmm(
+        yy[rr, ii], np.column_stack([np.eye(p)[ii], z[rr]]), rr, r, comm, k, method="ML"
+    )
+    for name in ("tau_beta", "tau_pi", "sigma2", "loglik"):
+        assert_allclose(getattr(wide, name), getattr(long, name), rtol=1e-9)
+    assert_allclose(wide.beta, long.beta, rtol=1e-9)
+    assert_allclose(wide.eb, long.eb, rtol=1e-7, atol=1e-12)
+    assert wide.n_obs == long.n_obs == len(rr)
+
+
+def test_unverified_fit_warns_and_reports(monkeypatch) -> None:
+    # a fit that fails the checks must say so: converged False and a ConvergenceWarning
+    import dataclasses
+
+    import collective_efficacy.mixed as mixed
+
+    real = mixed.fit_ri_intercept
+
+    def fake(*args, **kwargs):
+        fit = real(*args, **kwargs)
+        return dataclasses.replace(fit, converged=False, hessian_pd=False, message="forced")
+
+    monkeypatch.setattr(mixed, "fit_ri_intercept", fake)
+    df = pd.DataFrame({"nc": list("AAABBBCCC"), "ce": [3, 4, 5, 2, 3, 3, 4, 4, 5]})
+    with pytest.warns(ce.errors.ConvergenceWarning, match="forced"):
+        res = ce.random_intercept(df, "ce", "nc")
+    assert not res.converged and not res.diagnostics.hessian_pd

@@ -20,21 +20,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ._agreement_null import check_scale
 from ._checks import numeric_matrix
 from ._groups import factorize_groups
 from .errors import DataError
 
 __all__ = [
     "GroupCodes",
+    "block_stats",
     "code_groups",
     "group_medians",
     "item_rows",
+    "notes",
+    "result_frame",
     "segment_stats",
 ]
+
+_NOTE_SMALL = "fewer than 2 respondents with usable answers: statistic undefined"
+_NOTE_EMPTY = "no respondent with usable answers"
 
 # An integer id column is used as codes directly when its range is at most this many slots per
 # row (plus a constant), so the per-slot arrays stay O(n).
@@ -102,7 +110,7 @@ def _code_one(data: pd.DataFrame, name: str) -> tuple[np.ndarray, int, np.ndarra
         v = col.to_numpy()
         lo, hi = int(v.min()), int(v.max())
         limit = _SLOTS_PER_ROW * n + _SLOTS_CONST
-        if 0 <= lo and hi < limit:
+        if lo >= 0 and hi < limit:
             return v, hi + 1, np.arange(hi + 1, dtype=v.dtype)
         if hi - lo < limit:
             return v - lo, hi - lo + 1, np.arange(lo, hi + 1, dtype=v.dtype)
@@ -222,3 +230,94 @@ def group_medians(x: np.ndarray, codes: np.ndarray, n_slots: int, n: np.ndarray)
     i_hi = (cum <= r_hi[:, None]).sum(axis=1)
     out[ok] = 0.5 * (values[i_lo] + values[i_hi])
     return out
+
+
+def result_frame(
+    groups: GroupCodes, columns: dict[str, Any], *, reserved: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Result frame: the group label column(s) then ``columns`` (per-slot arrays, present only)."""
+    clash = [g for g in groups.names if g in columns or g in reserved]
+    if clash:
+        raise DataError(
+            f"group column name(s) {clash} clash with result columns; rename the group column"
+        )
+    out = groups.labels.reset_index(drop=True).copy()
+    p = groups.present
+    for name, values in columns.items():
+        if isinstance(values, pd.api.extensions.ExtensionArray):
+            out[name] = values[p]
+            continue
+        arr = np.asarray(values)
+        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
+    return out
+
+
+def notes(n_used: np.ndarray, n_items: np.ndarray | None = None) -> np.ndarray:
+    """Per-slot reason why the statistic is NaN (None where it is defined)."""
+    small = n_used < 2
+    if n_items is not None:
+        small |= n_items == 0
+    out = np.full(len(n_used), None, dtype=object)
+    out[small] = _NOTE_SMALL
+    out[n_used == 0] = _NOTE_EMPTY
+    return out
+
+
+def block_stats(
+    data: pd.DataFrame,
+    items: list[str],
+    group: str | Sequence[str],
+    *,
+    nan_policy: str,
+    scale_codes: np.ndarray | None,
+    func: str,
+    center: str | None = None,
+) -> dict[str, Any]:
+    """Per-community statistics of an item block, all communities at once.
+
+    Returns per-slot arrays: ``n`` (respondents used), ``n_excluded``, item ``means``,
+    ``variances`` (ddof=1), ``n_item`` (respondents per item) and, if ``center`` is given, the
+    item ``ad`` (mean absolute deviation from the community mean or median).
+    """
+    groups = code_groups(data, group)
+    x = item_rows(data, items)
+    if scale_codes is not None:
+        check_scale(x, scale_codes, data, items, func=func)
+    codes = groups.codes
+    n_slots = groups.n_slots
+    p = len(items)
+    missing = np.isnan(x)
+    if nan_policy == "listwise" and missing.any():
+        keep = ~missing.any(axis=0)
+        x = x[:, keep]
+        codes = codes[keep]
+        missing = np.zeros_like(x, dtype=bool)
+    any_valid = ~missing.all(axis=0)
+    n_used = np.bincount(codes[any_valid] if not any_valid.all() else codes, minlength=n_slots)
+    means = np.empty((n_slots, p))
+    variances = np.empty((n_slots, p))
+    n_item = np.empty((n_slots, p), dtype=np.int64)
+    ad = np.empty((n_slots, p)) if center is not None else None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j in range(p):  # loop over items (few), never over communities
+            m = missing[j]
+            xj, cj = (x[j], codes) if not m.any() else (x[j][~m], codes[~m])
+            nj, mean, ssd, dev = segment_stats(xj, cj, n_slots)
+            means[:, j] = mean
+            variances[:, j] = np.where(nj >= 2, ssd / (nj - 1), np.nan)
+            n_item[:, j] = nj
+            if ad is not None:
+                if center == "median":
+                    med = group_medians(xj, cj, n_slots, nj)
+                    dev = xj - med[cj]
+                abs_sum = np.bincount(cj, weights=np.abs(dev), minlength=n_slots)
+                ad[:, j] = np.where(nj >= 2, abs_sum / nj, np.nan)
+    return {
+        "groups": groups,
+        "n": n_used,
+        "n_excluded": groups.rows - n_used,
+        "means": means,
+        "variances": np.maximum(variances, 0.0),
+        "n_item": n_item,
+        "ad": ad,
+    }

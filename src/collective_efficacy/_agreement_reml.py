@@ -52,11 +52,13 @@ class RemlFit:
 def _parts(lam: float, n: np.ndarray, ybar: np.ndarray, ssw: float) -> tuple[float, ...]:
     a = n / (1.0 + n * lam)
     s = float(a.sum())
-    mu = float(a @ ybar) / s
-    d = ybar - mu
+    # elementwise products and sums, not BLAS dot: O(groups) work that must stay cheap even
+    # when BLAS threads compete for cores
+    mu = float((a * ybar).sum()) / s
+    d2 = (ybar - mu) ** 2
     a2 = a * a
-    q = ssw + float(a @ (d * d))
-    return s, float(a2.sum()), float(a2 @ (d * d)), q, mu
+    q = ssw + float((a * d2).sum())
+    return s, float(a2.sum()), float((a2 * d2).sum()), q, mu
 
 
 def _grad(lam: float, n: np.ndarray, ybar: np.ndarray, ssw: float, n_total: float) -> float:
@@ -81,9 +83,9 @@ def reml_oneway(n: np.ndarray, ybar: np.ndarray, ssw: float) -> RemlFit:
     else:
         # bracket the root around the ANOVA estimate of lambda = tau / sigma2
         msw = ssw / (n_total - k)
-        grand = float(n @ ybar) / n_total
-        msb = float(n @ (ybar - grand) ** 2) / (k - 1)
-        n0 = (n_total - float(n @ n) / n_total) / (k - 1)
+        grand = float((n * ybar).sum()) / n_total
+        msb = float((n * (ybar - grand) ** 2).sum()) / (k - 1)
+        n0 = (n_total - float((n * n).sum()) / n_total) / (k - 1)
         lam0 = max((msb - msw) / n0 / msw, 1e-8)
         lo, hi = lam0 / 4.0, lam0 * 4.0
         while _grad(lo, n, ybar, ssw, n_total) > 0.0:

@@ -81,36 +81,39 @@ def bootstrap_means(
 def _quantile_rows(sorted_rows: np.ndarray, p: np.ndarray) -> np.ndarray:
     """Linear-interpolated quantile of each (sorted) row at its own probability ``p``."""
     b = sorted_rows.shape[1]
-    h = (b - 1) * np.clip(p, 0.0, 1.0)
+    nan = ~np.isfinite(p)
+    h = (b - 1) * np.clip(np.where(nan, 0.0, p), 0.0, 1.0)
     lo = np.floor(h).astype(np.int64)
     hi = np.minimum(lo + 1, b - 1)
     rows = np.arange(sorted_rows.shape[0])
     vlo = sorted_rows[rows, lo]
     vhi = sorted_rows[rows, hi]
     res = vlo + (h - lo) * (vhi - vlo)
-    return np.where(np.isnan(p), np.nan, res)
+    return np.where(nan, np.nan, res)
 
 
 def bootstrap_interval(
-    boot: np.ndarray,
-    theta: np.ndarray,
+    centred: np.ndarray,
     *,
     ci: float,
     method: str,
     accel: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile or BCa limits per row of ``boot`` (rows are sorted in place)."""
+    """Percentile or BCa limits, relative to the estimate, per row of ``centred``.
+
+    ``centred`` holds the bootstrap replicates minus the estimate (one row per community); it
+    is sorted in place. Add the estimate to the returned limits.
+    """
     alpha = (1.0 - ci) / 2.0
-    g = boot.shape[0]
+    g = centred.shape[0]
     if method == "percentile":
         p_lo = np.full(g, alpha)
         p_hi = np.full(g, 1.0 - alpha)
     else:
         if accel is None:
             raise ValueError("BCa needs the acceleration")
-        th = theta[:, None]
-        frac = (np.count_nonzero(boot < th, axis=1) + np.count_nonzero(boot <= th, axis=1)) / (
-            2.0 * boot.shape[1]
+        frac = (np.count_nonzero(centred < 0, axis=1) + np.count_nonzero(centred <= 0, axis=1)) / (
+            2.0 * centred.shape[1]
         )
         z0 = special.ndtri(frac)
         za = special.ndtri(alpha)
@@ -119,5 +122,5 @@ def bootstrap_interval(
             p_lo = special.ndtr(z0 + n1 / (1 - accel * n1))
             n2 = z0 - za
             p_hi = special.ndtr(z0 + n2 / (1 - accel * n2))
-    boot.sort(axis=1)
-    return _quantile_rows(boot, p_lo), _quantile_rows(boot, p_hi)
+    centred.sort(axis=1)
+    return _quantile_rows(centred, p_lo), _quantile_rows(centred, p_hi)

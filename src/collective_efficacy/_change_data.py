@@ -12,9 +12,29 @@ from ._checks import check_choice, check_columns, numeric_matrix
 from ._groups import factorize_groups
 from .errors import DataError
 
-__all__ = ["Moments", "Pairs", "TwoWaves", "moments", "pair_up", "prepare", "suppression"]
+__all__ = [
+    "Moments",
+    "Pairs",
+    "TwoWaves",
+    "moments",
+    "pair_up",
+    "prepare",
+    "suppression",
+    "text_columns",
+]
 
 OVERALL = "overall"
+_PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def text_columns(out: pd.DataFrame, cols: list[str]) -> None:
+    """Give text columns one dtype whatever their content (missing = NaN/None), in place."""
+    for c in cols:
+        if c in out:
+            vals = np.array(out[c].to_numpy(), dtype=object)
+            vals[pd.isna(vals)] = None
+            out[c] = pd.array(vals, dtype="str") if _PANDAS3 else pd.Series(vals, dtype=object,
+                                                                            index=out.index)
 
 
 @dataclass(frozen=True)
@@ -88,10 +108,6 @@ def prepare(
             f"that is neither before={before!r} nor after={after!r} (values {vals}). Filter the "
             "data to the two waves to compare, or pass the right before=/after= labels."
         )
-    for lab, m in ((before, is_b), (after, is_a)):
-        if not m.any():
-            found = sorted({str(v) for v in w.unique()})[:10]
-            raise DataError(f"wave column {wave!r} has no row with label {lab!r}; found {found}")
     y = numeric_matrix(scores, [dv])[:, 0]
     ymiss = np.isnan(y)
     if ymiss.any() and nan_policy == "raise":
@@ -177,8 +193,9 @@ def suppression(
         ((n_a > 0) & (n_a < min_n), f"n_after below min_n={min_n}"),
     ]
     if n_pairs is not None:
-        checks.append(((n_b >= min_n) & (n_a >= min_n) & (n_pairs < min_n),
-                       f"n_paired below min_n={min_n}"))
+        checks.append(
+            ((n_b >= min_n) & (n_a >= min_n) & (n_pairs < min_n), f"n_paired below min_n={min_n}")
+        )
     for mask, text in checks:
         new = mask & ~sup
         reason[new] = text

@@ -112,8 +112,14 @@ def _root(f: Callable[[float], float], lo: float, hi: float) -> float:
     return 0.5 * (lo + hi)
 
 
-def wilcoxon_signed_rank(d: np.ndarray, *, ci: float, correct: bool = True) -> dict[str, Any]:
-    """Two-sided Wilcoxon signed-rank test of the differences ``d`` with HL estimate and CI."""
+def wilcoxon_signed_rank(
+    d: np.ndarray, *, ci: float, correct: bool = True, exact: bool | None = None
+) -> dict[str, Any]:
+    """Two-sided Wilcoxon signed-rank test of the differences ``d`` with HL estimate and CI.
+
+    ``exact=None`` chooses as R: exact when n < 50 (non-zero differences); the exact
+    distribution is only used without ties and zeros.
+    """
     d = np.asarray(d, dtype=np.float64)
     n_zero = int(np.sum(d == 0))
     x = d[d != 0]
@@ -139,13 +145,12 @@ def wilcoxon_signed_rank(d: np.ndarray, *, ci: float, correct: bool = True) -> d
     res["statistic"] = v
     ties = bool(np.any(nt > 1))
     alpha = 1.0 - ci
-    if n < 50 and not ties and n_zero == 0:
+    if exact is None:
+        exact = n < 50
+    if exact and not ties and n_zero == 0:
         res["exact"] = True
         res["method"] = "Wilcoxon signed-rank exact test"
-        if v > n * (n + 1) / 4:
-            p = 1.0 - psignrank(v - 1, n)
-        else:
-            p = psignrank(v, n)
+        p = 1.0 - psignrank(v - 1, n) if v > n * (n + 1) / 4 else psignrank(v, n)
         res["p"] = min(2.0 * p, 1.0)
         i, j = np.triu_indices(n)
         walsh = np.sort((x[i] + x[j]) / 2.0)
@@ -158,8 +163,7 @@ def wilcoxon_signed_rank(d: np.ndarray, *, ci: float, correct: bool = True) -> d
         res["estimate"] = float(np.median(walsh))
         if achieved - alpha > alpha / 2:
             res["note"] = (
-                f"requested confidence level not achievable with n={n}; "
-                f"achieved {1 - achieved:.4g}"
+                f"requested confidence level not achievable with n={n}; achieved {1 - achieved:.4g}"
             )
         return res
     res["method"] = "Wilcoxon signed-rank test, normal approximation with continuity correction"
@@ -168,7 +172,7 @@ def wilcoxon_signed_rank(d: np.ndarray, *, ci: float, correct: bool = True) -> d
     zz = (z - (np.sign(z) * 0.5 if correct else 0.0)) / sigma
     res["p"] = float(2.0 * min(stats.norm.cdf(zz), stats.norm.sf(zz)))
     notes = []
-    if n < 50:
+    if exact:
         notes.append("ties or zero differences: exact p-value not possible")
     mumin, mumax = float(x.min()), float(x.max())
     w_min = _w_stat(x, mumin, correct)
@@ -190,7 +194,8 @@ def wilcoxon_signed_rank(d: np.ndarray, *, ci: float, correct: bool = True) -> d
         res["ci_high"] = _root(lambda t: _w_stat(x, t, correct) - zu, mumin, mumax)
     else:
         res["ci_low"] = res["ci_high"] = float(np.median(x))
-    res["estimate"] = _root(lambda t: _w_stat(x, t, correct), mumin, mumax)
+    # R sets correct <- FALSE before solving for the estimate (the pseudo-median)
+    res["estimate"] = _root(lambda t: _w_stat(x, t, False), mumin, mumax)
     res["note"] = "; ".join(notes)
     return res
 

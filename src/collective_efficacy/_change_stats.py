@@ -21,8 +21,8 @@ import numpy as np
 from scipy import special, stats
 
 __all__ = [
-    "P_ADJUST_METHODS",
     "PAIRED_VARIANTS",
+    "P_ADJUST_METHODS",
     "hedges_j",
     "independent_stats",
     "nct_ci",
@@ -201,9 +201,7 @@ def paired_stats(
         # d_z with noncentral-t CI
         d_z = np.where(sd_d > 0, diff / sd_d, np.nan)
         lo, hi = nct_ci(d_z * np.sqrt(n), n - 1.0, ci)
-        eff: dict[str, tuple[Arr, Arr, Arr]] = {
-            "z": (d_z, lo / np.sqrt(n), hi / np.sqrt(n))
-        }
+        eff: dict[str, tuple[Arr, Arr, Arr]] = {"z": (d_z, lo / np.sqrt(n), hi / np.sqrt(n))}
         se_mean = sd_d / np.sqrt(n)
         for name, s in (("av", np.sqrt((v_a + v_b) / 2.0)), ("av_lakens", (s_a + s_b) / 2.0)):
             d = np.where(s > 0, diff / s, np.nan)

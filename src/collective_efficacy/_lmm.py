@@ -23,6 +23,13 @@ Use :func:`fit_ri_lmm`; do not write another one::
   ``n_iter``, ``message``, and per group (length ``n_groups``): ``group_n``, ``eb`` (posterior
   mean of :math:`u_j`, lme4's ``ranef``), ``eb_var`` (posterior variance given beta, lme4's
   ``condVar`` / ``postVar``) and ``lambda_`` (reliability :math:`\tau^2/(\tau^2+\sigma^2/n_j)`).
+* ``fit_ri_intercept(y, codes, n_groups, *, method="REML")`` is the same fit for ``X = 1``
+  without building X (used by ``mixed.random_intercept``).
+* ``ri_profile(y, X, codes, n_groups, theta, *, method)`` returns the profiled deviance and its
+  derivative at ``theta`` (for gradient checks in tests).
+* ``converged`` is True only if the optimum was bracketed/located, ``max_abs_grad`` (|d loglik /
+  d log theta|, or the KKT-projected derivative at the boundary) < 1e-5 and the curvature is
+  positive; check it (and ``at_boundary``) before using the variance components.
 * Raises :class:`~collective_efficacy.errors.DataError` when the variance components are not
   identifiable (fewer than 2 non-empty groups, or every group of size 1) or X is rank deficient.
 
@@ -43,9 +50,11 @@ profiled deviance
 .. math:: d(\theta) = \sum_j \log(1+n_j\theta) + [\log|A(\theta)|]_{REML}
           + m\,(1 + \log(2\pi\,\mathrm{RSS}/m))
 
-is minimised over the single parameter :math:`\theta \ge 0`: a bounded Brent search over
-:math:`\log\theta`, then the root of the analytic derivative (Brent's root finder) as polish.
-The boundary :math:`\theta = 0` is taken when it is the better point and :math:`d'(0) \ge 0`.
+is minimised over the single parameter :math:`\theta \ge 0`. If :math:`d'(0) < 0` an interior
+minimum exists: the root of the analytic derivative is bracketed upwards from a moment (ANOVA)
+start and found to machine precision by Brent's root finder. If :math:`d'(0) \ge 0` the boundary
+:math:`\theta = 0` satisfies the KKT condition; a bounded Brent search over :math:`\log\theta`
+guards against a lower interior minimum, and the boundary is reported (``at_boundary``).
 Per evaluation the cost is :math:`O(Gp^2)`; nothing is ever of size n x G and there is no Python
 loop over groups. The three-level (ecometric) engine lives in :mod:`._lmm3`.
 """
@@ -264,6 +273,19 @@ def fit_ri_intercept(
     return _fit(_sufficient_intercept(y, codes, n_groups, method == "REML"), n_groups, method)
 
 
+def _moment_start(st: _Stats) -> float:
+    """ANOVA (method-of-moments) estimate of tau2 / sigma2 from the group sums; > 0."""
+    used = st.n > 0
+    n, sy = st.n[used], st.sy[used]
+    n_tot, g = float(n.sum()), int(used.sum())
+    between = float(np.sum(sy * sy / n)) - float(sy.sum()) ** 2 / n_tot
+    within = max(st.yty - float(np.sum(sy * sy / n)), 1e-300)
+    s2w = within / max(n_tot - g, 1.0)
+    n0 = (n_tot - float(np.sum(n * n)) / n_tot) / max(g - 1, 1)
+    tau2 = (between / max(g - 1, 1) - s2w) / max(n0, 1e-12)
+    return float(min(max(tau2 / s2w, 1e-3), 1e3))
+
+
 def _fit(st: _Stats, n_groups: int, method: str) -> RIFit:
     n_obs, p = st.n_obs, st.xtx.shape[0]
     nonempty = int(np.count_nonzero(st.n))
@@ -283,48 +305,55 @@ def _fit(st: _Stats, n_groups: int, method: str) -> RIFit:
 
     n_eval = 0
 
-    def dev_log(t: float) -> float:
+    def g(t: float) -> float:
         nonlocal n_eval
         n_eval += 1
-        return _evaluate(st, float(np.exp(t))).deviance
+        return _evaluate(st, t).grad
 
-    lo, hi = -25.0, 20.0
-    res = optimize.minimize_scalar(
-        dev_log, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6, "maxiter": 500}
-    )
-    ok = bool(res.success)
-    at0 = _evaluate(st, 0.0)
-    theta = float(np.exp(res.x))
-    best = _evaluate(st, theta)
+    ok = True
     message = "interior optimum"
     at_boundary = False
-    if at0.grad >= 0.0 and at0.deviance <= best.deviance + 1e-9 * max(1.0, abs(best.deviance)):
-        theta, best, at_boundary = 0.0, at0, True
-        message = "boundary: tau2 = 0 (singular fit, as lme4's 'boundary (singular) fit')"
-    else:
-        # polish: root of the analytic derivative in a bracket around the Brent point
-        def g(t: float) -> float:
-            nonlocal n_eval
-            n_eval += 1
-            return _evaluate(st, t).grad
-
-        a_, b_ = theta * 0.9, theta * 1.1
-        ga, gb = g(a_), g(b_)
+    at0 = _evaluate(st, 0.0)
+    n_eval += 1
+    if at0.grad < 0.0:
+        # The deviance decreases at tau2 = 0 and grows without bound as theta -> inf, so an
+        # interior minimum exists: bracket the root of the analytic derivative upwards from a
+        # moment (ANOVA) start, then Brent's root finder to machine precision.
+        a_, b_ = 0.0, _moment_start(st)
+        gb = g(b_)
         k = 0
-        while ga > 0 and k < 60:
-            a_ *= 0.5
-            ga = g(a_)
-            k += 1
-        while gb < 0 and k < 120:
-            b_ *= 2.0
+        while gb < 0 and k < 200:
+            a_, b_ = b_, b_ * 4.0
             gb = g(b_)
             k += 1
-        if ga <= 0 <= gb:
+        if gb >= 0:
             theta = float(optimize.brentq(g, a_, b_, xtol=1e-300, rtol=4 * np.finfo(float).eps))
             best = _evaluate(st, theta)
         else:
-            ok = False
+            ok, theta, best = False, b_, _evaluate(st, b_)
             message = "could not bracket the root of the profiled-deviance derivative"
+    else:
+        # d'(0) >= 0: tau2 = 0 satisfies the KKT condition. Guard against a lower interior
+        # minimum with a bounded Brent search over log(theta).
+        def dev_log(t: float) -> float:
+            nonlocal n_eval
+            n_eval += 1
+            return _evaluate(st, float(np.exp(t))).deviance
+
+        res = optimize.minimize_scalar(
+            dev_log, bounds=(-25.0, 20.0), method="bounded", options={"xatol": 1e-6}
+        )
+        theta = float(np.exp(res.x))
+        best = _evaluate(st, theta)
+        if at0.deviance <= best.deviance + 1e-9 * max(1.0, abs(best.deviance)):
+            theta, best, at_boundary = 0.0, at0, True
+            message = "boundary: tau2 = 0 (singular fit, as lme4's 'boundary (singular) fit')"
+        else:  # an interior minimum beyond a local rise: polish it
+            a_, b_ = theta * 0.9, theta * 1.1
+            if g(a_) <= 0 <= g(b_):
+                theta = float(optimize.brentq(g, a_, b_, xtol=1e-300, rtol=4 * np.finfo(float).eps))
+                best = _evaluate(st, theta)
+            ok = bool(res.success)
     p_ = p
     m = n_obs - p_ if method == "REML" else n_obs
     sigma2 = best.rss / m

@@ -106,9 +106,10 @@ class _Eval:
 
 
 def _bincols(idx: np.ndarray, vals: np.ndarray, size: int) -> np.ndarray:
+    cols = np.ascontiguousarray(vals.T)
     out = np.empty((size, vals.shape[1]))
     for c in range(vals.shape[1]):  # loop over columns (few), never over groups
-        out[:, c] = np.bincount(idx, weights=vals[:, c], minlength=size)
+        out[:, c] = np.bincount(idx, weights=cols[c], minlength=size)
     return out
 
 
@@ -137,10 +138,14 @@ def _cells(
     cell = (np.cumsum(present) - 1)[key]
     n_cells = len(ukey)
     iu, ju = np.triu_indices(p)
-    tri = _bincols(cell, sxj[:, iu] * sxj[:, ju], n_cells)
+    cols = np.ascontiguousarray(sxj.T)  # (p, R): contiguous columns
     sxx = np.empty((n_cells, p, p))
-    sxx[:, iu, ju] = tri
-    sxx[:, ju, iu] = tri
+    prod = np.empty(cols.shape[1])
+    for a, b in zip(iu, ju):  # p(p+1)/2 column pairs (few); one column product at a time
+        np.multiply(cols[a], cols[b], out=prod)
+        col = np.bincount(cell, weights=prod, minlength=n_cells)
+        sxx[:, a, b] = col
+        sxx[:, b, a] = col
     return _Cells(
         comm=(ukey // mmax).astype(np.int64),
         m=(ukey % mmax).astype(np.float64),
@@ -176,9 +181,7 @@ def _cells_long(
     nj = np.bincount(resp, minlength=n_resp)
     sxj = _bincols(resp, X, n_resp)
     syj = np.bincount(resp, weights=r0, minlength=n_resp)
-    return _cells(
-        nj, sxj, syj, xtx, X.T @ r0, float(r0 @ r0), beta0, comm_of_resp, n_groups, reml
-    )
+    return _cells(nj, sxj, syj, xtx, X.T @ r0, float(r0 @ r0), beta0, comm_of_resp, n_groups, reml)
 
 
 def _cells_wide(
@@ -187,8 +190,9 @@ def _cells_wide(
     """Cells for X = [item dummies, respondent covariates Z] straight from the wide matrix."""
     mask = ~np.isnan(Y)
     mf = mask.astype(np.float64)
-    nj = mask.sum(axis=1)
     n_items, q = Y.shape[1], Z.shape[1]
+    ones = np.ones(n_items)
+    nj = (mf @ ones).astype(np.int64)  # row sums by matrix product (fast for few columns)
     y0 = np.where(mask, Y, 0.0)
     xtx = np.zeros((n_items + q, n_items + q))
     xtx[:n_items, :n_items] = np.diag(mf.sum(axis=0))
@@ -196,10 +200,10 @@ def _cells_wide(
         xtx[:n_items, n_items:] = mf.T @ Z
         xtx[n_items:, :n_items] = xtx[:n_items, n_items:].T
         xtx[n_items:, n_items:] = Z.T @ (Z * nj[:, None])
-    xty = np.concatenate([y0.sum(axis=0), Z.T @ y0.sum(axis=1)])
+    xty = np.concatenate([y0.sum(axis=0), Z.T @ (y0 @ ones)])
     beta0 = np.linalg.lstsq(xtx, xty, rcond=None)[0]
     r0 = np.where(mask, y0 - beta0[:n_items] - (Z @ beta0[n_items:])[:, None], 0.0)
-    syj = r0.sum(axis=1)
+    syj = r0 @ ones
     sxj = np.concatenate([mf, Z * nj[:, None]], axis=1)
     xty_r = np.concatenate([r0.sum(axis=0), Z.T @ syj])
     yty = float(np.einsum("ij,ij->", r0, r0))

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ._groups import group_sums
-
 __all__ = [
     "AlphaStats",
     "PairwiseMoments",
@@ -33,6 +31,7 @@ __all__ = [
     "pairwise_moments",
     "resample_within_groups",
     "scale_score_moments",
+    "segment_sums",
 ]
 
 _PINV_RTOL = float(np.sqrt(np.finfo(np.float64).eps))
@@ -57,48 +56,82 @@ class PairwiseMoments:
     n_rows: np.ndarray
 
 
+class _Segments:
+    """Rows sorted by group once; per-group sums of 1-D columns by ``np.add.reduceat``."""
+
+    def __init__(self, codes: np.ndarray, n_groups: int) -> None:
+        self.n_groups = n_groups
+        if len(codes) and bool(np.all(codes[1:] >= codes[:-1])):
+            self.order: np.ndarray | None = None  # already sorted (e.g. data sorted by group)
+            sc = codes
+        else:
+            self.order = np.argsort(codes, kind="stable")
+            sc = codes[self.order]
+        self.starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]]) if len(sc) else sc
+        self.present = sc[self.starts] if len(sc) else sc
+
+    def sort(self, a: np.ndarray) -> np.ndarray:
+        return a if self.order is None else a[self.order]
+
+    def sum(self, col: np.ndarray) -> np.ndarray:
+        """Per-group sum of a sorted 1-D column."""
+        out = np.zeros(self.n_groups)
+        if len(col):
+            out[self.present] = np.add.reduceat(col, self.starts)
+        return out
+
+
+def segment_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per-group column sums of ``values`` (n, m) (one sort, one reduceat per column)."""
+    seg = _Segments(codes, n_groups)
+    v = seg.sort(values)
+    return np.stack([seg.sum(np.ascontiguousarray(v[:, j])) for j in range(v.shape[1])], axis=1)
+
+
 def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> PairwiseMoments:
     """Per-group pairwise-complete covariance matrices in one pass.
 
-    Items are first centred on their per-group available-case means (for numerical accuracy:
-    no catastrophic cancellation on 1-5 codes at national scale); for each pair ``(i, j)`` the
-    per-group count ``n_ij``, the sums of the centred values of ``i`` and ``j`` over the rows
-    where both are present, and the sum of their products are taken by ``bincount``.
+    Rows are sorted by group once. Items are centred on their per-group available-case means
+    (for numerical accuracy: no catastrophic cancellation on 1-5 codes at national scale); then
+    for every pair ``(i, j)`` the per-group count ``n_ij``, the sums of the centred values of
+    ``i`` and ``j`` over the rows where both are present and the sum of their products are
+    segment sums (``np.add.reduceat``) of contiguous columns. The loops run over item pairs,
+    never over groups.
     """
-    n, k = x.shape
-    obs = ~np.isnan(x)
-    obs_f = obs.astype(np.float64)
-    counts = group_sums(codes, obs_f, n_groups)  # (G, k)
-    sums = group_sums(codes, np.where(obs, x, 0.0), n_groups)
+    k = x.shape[1]
+    seg = _Segments(codes, n_groups)
+    xs = seg.sort(x)
+    cs = seg.sort(codes)
+    obs = ~np.isnan(xs)
+    cols_obs = [np.ascontiguousarray(obs[:, j], dtype=np.float64) for j in range(k)]
+    cols_x = [np.where(obs[:, j], xs[:, j], 0.0) for j in range(k)]
+    counts = np.stack([seg.sum(c) for c in cols_obs], axis=1)
+    sums = np.stack([seg.sum(c) for c in cols_x], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / np.maximum(counts, 1.0), 0.0)
-    z = np.where(obs, x - means[codes], 0.0)
+    z = [np.where(obs[:, j], cols_x[j] - means[cs, j], 0.0) for j in range(k)]
+    complete = bool(obs.all())
     iu, ju = np.triu_indices(k)
-    cov = np.full((n_groups, k, k), np.nan)
-    n_pair = np.zeros((n_groups, k, k))
-    complete_data = bool(obs.all())
+    cov = np.empty((n_groups, k, k))
+    n_pair = np.empty((n_groups, k, k))
     for i, j in zip(iu.tolist(), ju.tolist()):  # loop over item pairs, never over groups
-        s_ij = np.bincount(codes, weights=z[:, i] * z[:, j], minlength=n_groups)
-        if complete_data:
+        s_ij = seg.sum(z[i] * z[j])
+        if complete or i == j:
             n_ij = counts[:, i]
             dev = np.zeros(n_groups)
         else:
-            both = obs_f[:, i] * obs_f[:, j]
-            n_ij = np.bincount(codes, weights=both, minlength=n_groups)
-            if i == j:
-                dev = np.zeros(n_groups)
-            else:
-                s_i = np.bincount(codes, weights=z[:, i] * both, minlength=n_groups)
-                s_j = np.bincount(codes, weights=z[:, j] * both, minlength=n_groups)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    dev = np.where(n_ij > 0, s_i * s_j / np.maximum(n_ij, 1.0), 0.0)
+            both = cols_obs[i] * cols_obs[j]
+            n_ij = seg.sum(both)
+            s_i, s_j = seg.sum(z[i] * cols_obs[j]), seg.sum(z[j] * cols_obs[i])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dev = np.where(n_ij > 0, s_i * s_j / np.maximum(n_ij, 1.0), 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             c = np.where(n_ij >= 2, (s_ij - dev) / (n_ij - 1.0), np.nan)
         cov[:, i, j] = c
         cov[:, j, i] = c
         n_pair[:, i, j] = n_ij
         n_pair[:, j, i] = n_ij
-    n_rows = np.bincount(codes, weights=obs.any(axis=1).astype(np.float64), minlength=n_groups)
+    n_rows = seg.sum(obs.any(axis=1).astype(np.float64))
     return PairwiseMoments(cov=cov, n_pair=n_pair, n_rows=n_rows)
 
 
@@ -138,8 +171,19 @@ class AlphaStats:
 
 
 def smc_stack(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations of each item with the others, as ``psych::smc``."""
-    inv = np.linalg.pinv(r, rcond=_PINV_RTOL, hermitian=True)
+    """Squared multiple correlations of each item with the others, as ``psych::smc``.
+
+    psych inverts with ``Pinv`` (singular values below ``sqrt(eps)`` times the largest are
+    dropped). For well-conditioned matrices that is the ordinary inverse, used here for speed;
+    the pseudo-inverse is taken only for the ill-conditioned ones.
+    """
+    w = np.abs(np.linalg.eigvalsh(r))
+    ill = w.min(axis=-1) <= _PINV_RTOL * w.max(axis=-1)
+    inv = np.empty_like(r)
+    if (~ill).any():
+        inv[~ill] = np.linalg.inv(r[~ill])
+    if ill.any():
+        inv[ill] = np.linalg.pinv(r[ill], rcond=_PINV_RTOL, hermitian=True)
     d = np.diagonal(inv, axis1=-2, axis2=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         smc = 1.0 - 1.0 / d
@@ -196,9 +240,7 @@ def alpha_stats(cov: np.ndarray) -> AlphaStats:
     )
 
 
-def feldt_ci(
-    alpha: np.ndarray, n: np.ndarray, k: int, ci: float
-) -> tuple[np.ndarray, np.ndarray]:
+def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.ndarray, np.ndarray]:
     """Feldt, Woodruff & Salih (1987) F-based interval, as ``psych::alpha.ci``."""
     p = 1.0 - ci
     with np.errstate(invalid="ignore"):

@@ -101,7 +101,7 @@ def fit_ml(s: np.ndarray) -> FactorFit:
         return lam, theta, np.outer(lam, lam) + np.diag(theta)
 
     def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
-        lam, theta, sigma = unpack(p)
+        lam, _theta, sigma = unpack(p)
         sign, logdet = np.linalg.slogdet(sigma)
         if sign <= 0:
             return 1e10, np.zeros_like(p)

@@ -13,7 +13,14 @@ from ._checks import check_choice, numeric_matrix, resolve_items
 from ._keys import parse_keys
 from .errors import DataError
 
-__all__ = ["Prepared", "join_names", "prepare", "structural_checks"]
+__all__ = [
+    "Prepared",
+    "combine_notes",
+    "join_names",
+    "none_if_empty",
+    "prepare",
+    "structural_checks",
+]
 
 NAN_POLICIES = ("pairwise", "listwise")
 
@@ -57,7 +64,9 @@ def _range_from(spec: Any, items: list[str], what: str) -> tuple[np.ndarray, np.
     try:
         arr = np.asarray(pairs, dtype=np.float64).reshape(k, 2)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"{what} must be (min, max) or a mapping item -> (min, max); got {spec!r}") from exc
+        raise DataError(
+            f"{what} must be (min, max) or a mapping item -> (min, max); got {spec!r}"
+        ) from exc
     if not np.isfinite(arr).all() or (arr[:, 0] >= arr[:, 1]).any():
         raise DataError(f"{what} must hold finite bounds with min < max; got {spec!r}")
     return arr[:, 0].copy(), arr[:, 1].copy()
@@ -81,9 +90,11 @@ def prepare(
     """
     check_choice("nan_policy", nan_policy, NAN_POLICIES, func=func)
     if items is None:
-        cols = [str(c) for c in data.columns if c not in set(exclude)] if isinstance(
-            data, pd.DataFrame
-        ) else None
+        cols = (
+            [str(c) for c in data.columns if c not in set(exclude)]
+            if isinstance(data, pd.DataFrame)
+            else None
+        )
         item_list = resolve_items(data, cols)
     else:
         item_list = resolve_items(data, items)
@@ -136,7 +147,7 @@ def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
     with np.errstate(invalid="ignore"):
         mn, mx = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
     const = [
-        f"{c!r} (every answer = {data[c].dropna().iloc[0]!r})"
+        f"{c!r} (every answer = {_scalar(data[c].dropna().iloc[0])!r})"
         for c, a, b in zip(prep.items, mn, mx)
         if a == b
     ]
@@ -148,14 +159,28 @@ def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
         )
 
 
+def _scalar(value: Any) -> Any:
+    """Plain Python scalar for messages (np.int64(3) -> 3)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def join_names(mask: np.ndarray, names: Sequence[str], sep: str = ", ") -> np.ndarray:
-    """Per row of ``mask`` (G, m), the names whose column is True, joined (vectorised over G)."""
+    """Per row of ``mask`` (G, m), the names whose column is True, joined (vectorised over G).
+
+    Only the rows with at least one True are touched (string work is skipped for clean groups).
+    """
     g = mask.shape[0]
     out = np.full(g, "", dtype=object)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
+        return out
+    sub = mask[rows]
+    acc = np.full(len(rows), "", dtype=object)
     for j, name in enumerate(names):  # loop over items / pairs, never over groups
-        piece = np.where(mask[:, j], name, "")
-        glue = np.where((out != "") & mask[:, j], sep, "")
-        out = out + glue + piece
+        piece = np.where(sub[:, j], name, "")
+        glue = np.where((acc != "") & sub[:, j], sep, "")
+        acc = acc + glue + piece
+    out[rows] = acc
     return out
 
 
@@ -166,4 +191,11 @@ def combine_notes(parts: list[np.ndarray]) -> np.ndarray:
     for p in parts:
         glue = np.where((out != "") & (p != ""), "; ", "")
         out = out + glue + p
-    return np.where(out == "", None, out)
+    return none_if_empty(out)
+
+
+def none_if_empty(values: np.ndarray) -> np.ndarray:
+    """Object array with '' replaced by None (tidy 'no note')."""
+    out = np.asarray(values, dtype=object).copy()
+    out[out == ""] = None
+    return out

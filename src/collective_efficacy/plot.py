@@ -1,0 +1,302 @@
+"""Static plots (matplotlib, optional extra ``[plot]``): the impact map.
+
+Figures are built with :class:`matplotlib.figure.Figure` on the Agg canvas, never through
+``pyplot``, so plotting changes no global state, opens no window and needs no display.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .errors import DataError, require_extra
+from .export.geojson import join_levels
+from .impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = ["impact_map"]
+
+_TEXT = {
+    "en": {
+        "title": "Impact level (0-5) by community",
+        "no_level": "no level (suppressed or no data)",
+        "survey_only": "hatched: survey only (no assessment)",
+        "legend": "Impact level",
+    },
+    "nl": {
+        "title": "Impactniveau (0-5) per community",
+        "no_level": "geen niveau (onderdrukt of geen gegevens)",
+        "survey_only": "gearceerd: alleen enquête (geen beoordeling)",
+        "legend": "Impactniveau",
+    },
+}
+
+
+def _rings_path(polys: Sequence[Sequence[Sequence[Sequence[float]]]]) -> Any:
+    """One matplotlib Path for a (multi)polygon: exterior rings and holes (even-odd)."""
+    from matplotlib.path import Path as MplPath
+
+    verts: list[Sequence[float]] = []
+    codes: list[int] = []
+    for poly in polys:
+        for ring in poly:
+            pts = [tuple(pt[:2]) for pt in ring]
+            if len(pts) < 3:
+                continue
+            verts.extend(pts)
+            verts.append(pts[0])
+            codes.extend([MplPath.MOVETO] + [MplPath.LINETO] * (len(pts) - 1) + [MplPath.CLOSEPOLY])
+    return MplPath(verts, codes) if verts else None
+
+
+def _geometry_parts(geom: Mapping[str, Any] | None, index: int) -> tuple[Any, list[Any]]:
+    """(area path or None, list of points) of one feature's geometry."""
+    if geom is None:
+        return None, []
+    gtype = geom.get("type")
+    coords = geom.get("coordinates")
+    if gtype == "Polygon":
+        return _rings_path([coords]), []
+    if gtype == "MultiPolygon":
+        return _rings_path(coords), []
+    if gtype == "Point":
+        return None, [coords]
+    if gtype == "MultiPoint":
+        return None, list(coords)
+    if gtype == "GeometryCollection":
+        paths, points = [], []
+        for g in geom.get("geometries", []):
+            pa, pt = _geometry_parts(g, index)
+            if pa is not None:
+                paths.append(pa)
+            points.extend(pt)
+        if paths:
+            from matplotlib.path import Path as MplPath
+
+            return MplPath.make_compound_path(*paths), points
+        return None, points
+    raise DataError(
+        f"geometry feature #{index} has type {gtype!r}; impact_map draws Polygon, MultiPolygon, "
+        "Point and MultiPoint"
+    )
+
+
+def impact_map(
+    levels: pd.DataFrame,
+    geometry: Mapping[str, Any] | str | Path,
+    *,
+    key: str = "community",
+    geometry_key: str | None = None,
+    path: str | Path | None = None,
+    title: str | None = None,
+    lang: str = "en",
+    annotate: bool = True,
+    figsize: tuple[float, float] = (9.0, 6.0),
+    dpi: int = 150,
+) -> Figure:
+    """Choropleth of the impact levels: one colour per level 0-5, no web tiles.
+
+    Parameters
+    ----------
+    levels : DataFrame
+        One row per community (one wave of :func:`~collective_efficacy.impact.impact_levels`).
+    geometry : dict or path
+        GeoJSON FeatureCollection of Polygon / MultiPolygon / Point / MultiPoint features.
+    key : str, default="community"
+        Community column of ``levels``.
+    geometry_key : str, optional
+        Feature property with the community name (default: ``key``).
+    path : str or Path, optional
+        Save the figure there; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
+    title : str, optional
+        Default: "Impact level (0-5) by community" (in ``lang``), followed by the wave when
+        ``levels`` has a ``wave`` or ``meting`` column with a single value.
+    lang : {"en", "nl"}, default="en"
+        Language of legend and default title.
+    annotate : bool, default=True
+        Write each community's level (or "-" without one) and name at its polygon's centre
+        (polygons only; points carry no text).
+    figsize : (float, float), default=(9, 6)
+    dpi : int, default=150
+        Resolution of a saved PNG.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Colours are the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE` (viridis,
+    colour-blind safe); communities without a level are grey (:data:`NO_LEVEL_COLOUR`);
+    survey-only levels are hatched, so they are never read as full levels. The legend always
+    shows all six levels. Longitude/latitude data (all coordinates within +-180/+-90) are drawn
+    with the aspect ratio 1/cos(mean latitude), other coordinates with equal aspect.
+    Needs ``pip install 'collective-efficacy[plot]'``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from collective_efficacy.plot import impact_map
+    >>> sq = lambda x: {"type": "Polygon",
+    ...                 "coordinates": [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]]}
+    >>> fc = {"type": "FeatureCollection", "features": [
+    ...     {"type": "Feature", "properties": {"community": c}, "geometry": sq(i)}
+    ...     for i, c in enumerate("AB")]}
+    >>> fig = impact_map(pd.DataFrame({"community": ["A", "B"], "level": [1, 3]}), fc)
+    >>> fig.axes[0].get_title()
+    'Impact level (0-5) by community'
+    """
+    require_extra("matplotlib", "plot")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, PathPatch
+
+    if lang not in _TEXT:
+        raise DataError(f"lang must be one of {list(_TEXT)}; got {lang!r}")
+    joined = join_levels(levels, geometry, key=key, geometry_key=geometry_key, lang=lang)
+    text = _TEXT[lang]
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.02, 0.04, 0.60, 0.86))
+
+    patches_plain, colours_plain = [], []
+    patches_hatch, colours_hatch = [], []
+    points_xy: list[tuple[float, float]] = []
+    points_col: list[str] = []
+    labels: list[tuple[float, float, str, str, str]] = []
+    gkey = geometry_key or key
+    xs: list[float] = []
+    ys: list[float] = []
+    for i, feat in enumerate(joined.feature_collection["features"]):
+        props = feat["properties"]
+        colour = props.get("colour", NO_LEVEL_COLOUR)
+        area, pts = _geometry_parts(feat.get("geometry"), i)
+        lev = props.get("level")
+        if area is not None:
+            v = area.vertices
+            xs.extend(v[:, 0].tolist())
+            ys.extend(v[:, 1].tolist())
+            patch = PathPatch(area)
+            if props.get("basis") == "survey_only":
+                patches_hatch.append(patch)
+                colours_hatch.append(colour)
+            else:
+                patches_plain.append(patch)
+                colours_plain.append(colour)
+            if annotate:
+                ext = area.vertices[:-1] if len(area.vertices) > 1 else area.vertices
+                name = props.get(gkey)
+                labels.append(
+                    (
+                        float(ext[:, 0].mean()),
+                        float(ext[:, 1].mean()),
+                        "-" if lev is None else str(lev),
+                        "" if name is None else str(name),
+                        colour,
+                    )
+                )
+        for pt in pts:
+            points_xy.append((float(pt[0]), float(pt[1])))
+            points_col.append(colour)
+            xs.append(float(pt[0]))
+            ys.append(float(pt[1]))
+    if patches_plain:
+        ax.add_collection(
+            PatchCollection(
+                patches_plain, facecolors=colours_plain, edgecolors="white", linewidths=0.8
+            )
+        )
+    if patches_hatch:
+        ax.add_collection(
+            PatchCollection(
+                patches_hatch,
+                facecolors=colours_hatch,
+                edgecolors="white",
+                linewidths=0.8,
+                hatch="///",
+            )
+        )
+    if points_xy:
+        ax.scatter(
+            [p[0] for p in points_xy],
+            [p[1] for p in points_xy],
+            c=points_col,
+            s=60,
+            edgecolors="black",
+            linewidths=0.5,
+            zorder=3,
+        )
+    for x, y, s, name, colour in labels:
+        ink = "white" if s in {"0", "1", "2"} else "black"
+        ax.annotate(
+            s,
+            (x, y),
+            ha="center",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+            color=ink,
+            zorder=4,
+            bbox={"boxstyle": "round,pad=0.2", "fc": colour, "ec": "none"},
+        )
+        if name:
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(0, 11),
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                fontsize=5.5,
+                color=ink,
+                zorder=4,
+                bbox={"boxstyle": "round,pad=0.1", "fc": colour, "ec": "none"},
+            )
+    if xs:
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        padx = (x1 - x0) * 0.03 or 1.0
+        pady = (y1 - y0) * 0.03 or 1.0
+        ax.set_xlim(x0 - padx, x1 + padx)
+        ax.set_ylim(y0 - pady, y1 + pady)
+        lonlat = max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90
+        if lonlat:
+            ax.set_aspect(1.0 / max(math.cos(math.radians((y0 + y1) / 2)), 0.1))
+        else:
+            ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title is None:
+        title = text["title"]
+        for wcol in ("wave", "meting"):
+            if wcol in levels.columns and levels[wcol].nunique() == 1:
+                title += f" - {levels[wcol].iloc[0]}"
+                break
+    ax.set_title(title, fontsize=12, loc="left")
+    handles: list[Any] = [
+        Patch(facecolor=IMPACT_PALETTE[k], edgecolor="white", label=IMPACT_LEVEL_LABELS[lang][k])
+        for k in range(5, -1, -1)
+    ]
+    handles.append(Patch(facecolor=NO_LEVEL_COLOUR, edgecolor="white", label=text["no_level"]))
+    if patches_hatch or "survey_only" in set(levels.get("basis", pd.Series(dtype=str))):
+        handles.append(
+            Patch(facecolor="white", edgecolor="grey", hatch="///", label=text["survey_only"])
+        )
+    fig.legend(
+        handles=handles,
+        loc="center left",
+        bbox_to_anchor=(0.63, 0.5),
+        frameon=False,
+        fontsize=7.5,
+        title=text["legend"],
+        title_fontsize=9,
+        alignment="left",
+    )
+    if path is not None:
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return fig
