@@ -33,8 +33,11 @@ def text_columns(out: pd.DataFrame, cols: list[str]) -> None:
         if c in out:
             vals = np.array(out[c].to_numpy(), dtype=object)
             vals[pd.isna(vals)] = None
-            out[c] = pd.array(vals, dtype="str") if _PANDAS3 else pd.Series(vals, dtype=object,
-                                                                            index=out.index)
+            out[c] = (
+                pd.array(vals, dtype="str")
+                if _PANDAS3
+                else pd.Series(vals, dtype=object, index=out.index)
+            )
 
 
 @dataclass(frozen=True)

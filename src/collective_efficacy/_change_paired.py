@@ -113,13 +113,12 @@ def paired_change(
     Examples
     --------
     >>> res = paired_change([3.0, 2.5, 3.5, 2.0, 3.0, 2.8], [3.5, 3.0, 3.6, 2.9, 3.1, 3.4])
-    >>> res.set_index("measure").loc[["mean_difference", "pseudo_median", "g_av"],
-    ...                              ["estimate", "p"]].round(3)
-                     estimate      p
-    measure
-    mean_difference     0.450  0.011
-    pseudo_median       0.450  0.031
-    g_av                0.786    NaN
+    >>> keep = res["measure"].isin(["mean_difference", "pseudo_median", "g_av"])
+    >>> res.loc[keep, ["measure", "estimate", "ci_low", "ci_high", "p"]].round(3)
+               measure  estimate  ci_low  ci_high      p
+    0  mean_difference     0.450   0.127    0.773  0.016
+    1    pseudo_median     0.500   0.100    0.700  0.035
+    8             g_av     0.914   0.413    1.414    NaN
     """
     ci = check_ci(ci)
     b, a, ok = _pairs(before, after)
@@ -292,7 +291,7 @@ def reliable_change(
 
     Examples
     --------
-    >>> rc = reliable_change([10, 12, 15, 11], [18, 12, 14, 2], reliability=0.8, sd_before=7.5)
+    >>> rc = reliable_change([10, 12, 15, 11], [18, 12, 14, 1], reliability=0.8, sd_before=7.5)
     >>> round(rc.s_diff, 6), rc.category
     (4.743416, ['no reliable change', 'no reliable change', 'no reliable change', 'declined'])
     """

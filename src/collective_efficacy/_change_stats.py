@@ -191,7 +191,7 @@ def paired_stats(
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = m_a - m_b
         sd_d = np.sqrt(v_d)
-        out = _t_test(diff, sd_d / np.sqrt(n), n - 1.0, ci)
+        out: dict[str, Any] = dict(_t_test(diff, sd_d / np.sqrt(n), n - 1.0, ci))
         out["diff"] = diff
         s_b, s_a = np.sqrt(v_b), np.sqrt(v_a)
         r = (v_a + v_b - v_d) / (2.0 * s_a * s_b)

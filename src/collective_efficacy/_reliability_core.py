@@ -29,7 +29,6 @@ __all__ = [
     "alpha_stats",
     "feldt_ci",
     "pairwise_moments",
-    "resample_within_groups",
     "scale_score_moments",
     "segment_sums",
 ]
@@ -249,17 +248,3 @@ def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.nd
         low = 1.0 - (1.0 - alpha) * stats.f.ppf(1.0 - p / 2.0, df1, df2)
         high = 1.0 - (1.0 - alpha) * stats.f.ppf(p / 2.0, df1, df2)
     return low, high
-
-
-def resample_within_groups(
-    codes: np.ndarray, n_groups: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return a sort order and a sampler for bootstrap draws of rows within each group.
-
-    ``order`` sorts rows by group; ``starts`` are the segment starts. A draw for sorted row ``p``
-    of group ``g`` is ``order[starts[g] + floor(u * count[g])]``.
-    """
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    return order, starts

@@ -294,8 +294,8 @@ def compare_waves(
     >>> res[["community", "diff", "p_adjusted", "direction"]].round(3)
       community  diff  p_adjusted direction
     0         A  0.62       0.001  increase
-    1         B  0.10       0.415  increase
-    2   overall  0.36       0.004  increase
+    1         B  0.10       0.435  increase
+    2   overall  0.36       0.003  increase
     """
     ci = check_ci(ci)
     min_n = _check_min_n(min_n)
@@ -502,9 +502,9 @@ def compare_waves_eb(
     ...               4, 4.2, 3.8, 4.4, 4.6, 4.0]})
     >>> compare_waves_eb(df, "score")[["community", "diff", "p_improved"]].round(3)
       community   diff  p_improved
-    0         A  0.518       0.991
-    1         B  0.107       0.673
-    2         C  0.067       0.611
+    0         A  0.595       1.000
+    1         B  0.168       0.832
+    2         C  0.170       0.836
     """
     from ._lmm import fit_ri_intercept
 
@@ -635,7 +635,7 @@ def bootstrap_change(
     >>> res = bootstrap_change(df, "score", n_boot=2000, seed=1)
     >>> res[["community", "diff", "ci_low", "ci_high"]].round(2)
       community  diff  ci_low  ci_high
-    0         A  0.57    0.41     0.72
+    0         A  0.57    0.38     0.75
     """
     ci = check_ci(ci)
     min_n = _check_min_n(min_n)

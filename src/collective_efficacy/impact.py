@@ -297,6 +297,28 @@ def _assessment_frame(
     return out
 
 
+def _key_index(df: pd.DataFrame, keys: list[str]) -> pd.Index:
+    """Index of the key column(s), for vectorised row matching."""
+    if len(keys) == 1:
+        return pd.Index(df[keys[0]].to_numpy())
+    return pd.MultiIndex.from_arrays([df[k].to_numpy() for k in keys])
+
+
+def _scatter(values: pd.Series, pos: np.ndarray, n: int) -> Any:
+    """``values`` placed at rows ``pos`` of a length-``n`` column (missing elsewhere)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        v = values.to_numpy(dtype=float, na_value=np.nan)
+        out = np.full(n, np.nan)
+        out[pos] = v
+        ok = ~np.isnan(out)
+        if np.all(out[ok] == np.floor(out[ok])):
+            return _int_or_na(np.where(ok, out, 0).astype(np.int64), ok)
+        return out
+    obj = np.full(n, None, dtype=object)
+    obj[pos] = values.to_numpy(dtype=object)
+    return obj
+
+
 # -- impact levels ----------------------------------------------------------------------------
 def impact_levels(
     cohesion_scores: pd.DataFrame,
@@ -460,14 +482,16 @@ def impact_levels(
         else np.full(len(coh), "", dtype=object)
     )
 
-    out = coh[keys].reset_index(drop=True).copy()
+    n_rows = len(coh)
+    p = np.full(n_rows, np.nan)
+    g = np.full(n_rows, np.nan)
+    evidence: dict[str, np.ndarray] = {}
     if assessments is not None:
         ass = _assessment_frame(assessments, keys)
-        left = out[keys].drop_duplicates()
-        chk = ass[keys].merge(left, on=keys, how="left", indicator=True)
-        absent = chk["_merge"].to_numpy() == "left_only"
+        pos = _key_index(coh, keys).get_indexer(_key_index(ass, keys))
+        absent = pos < 0
         if absent.any():
-            listed = chk.loc[absent, keys].head(20).to_dict("records")
+            listed = ass.loc[absent, keys].head(20).to_dict("records")
             raise DataError(
                 f"{int(absent.sum())} (community{', wave' if wave else ''}) row(s) of "
                 f"assessments are absent from cohesion_scores: {listed}"
@@ -475,15 +499,11 @@ def impact_levels(
                 "names (and waves); a community assessed but not surveyed needs a row in "
                 "cohesion_scores (e.g. from aggregate, suppressed), or drop it from assessments."
             )
-        merged = out.merge(ass, on=keys, how="left", validate="one_to_one")
-        p = merged["partner_cooperation"].to_numpy(dtype=float)
-        g = merged["group_development"].to_numpy(dtype=float)
-        evidence = [c for c in EVIDENCE_COLUMNS if c in ass.columns]
-    else:
-        merged = out
-        p = np.full(len(out), np.nan)
-        g = np.full(len(out), np.nan)
-        evidence = []
+        p[pos] = ass["partner_cooperation"].to_numpy(dtype=float)
+        g[pos] = ass["group_development"].to_numpy(dtype=float)
+        for col in EVIDENCE_COLUMNS:
+            if col in ass.columns:
+                evidence[col] = _scatter(ass[col], pos, n_rows)
 
     c_ok, lo_ok, hi_ok = ~np.isnan(s), ~np.isnan(lo), ~np.isnan(hi)
     c = np.searchsorted(cut, np.where(c_ok, s, 0.0), side="right").astype(np.int64)
@@ -496,10 +516,10 @@ def impact_levels(
     pi = np.where(np.isnan(p), 0, p).astype(np.int64)
     gi = np.where(np.isnan(g), 0, g).astype(np.int64)
 
-    level = np.zeros(len(out), dtype=np.int64)
-    level_lo = np.zeros(len(out), dtype=np.int64)
-    level_hi = np.zeros(len(out), dtype=np.int64)
-    gated = np.zeros(len(out), dtype=bool)
+    level = np.zeros(n_rows, dtype=np.int64)
+    level_lo = np.zeros(n_rows, dtype=np.int64)
+    level_hi = np.zeros(n_rows, dtype=np.int64)
+    gated = np.zeros(n_rows, dtype=bool)
     if full.any():
         f = full
         level[f], gated[f] = _combine(rule_name, rule_fn, c[f], pi[f], gi[f])
@@ -510,11 +530,11 @@ def impact_levels(
     level_hi[survey] = np.minimum(c_hi[survey], SURVEY_ONLY_CAP)
 
     basis = np.where(full, "full", np.where(survey, "survey_only", "none")).astype(object)
-    decided = np.full(len(out), "none", dtype=object)
+    decided = np.full(n_rows, "none", dtype=object)
     decided[full] = np.where(gated[full], "readiness_gate", "combined")
     decided[survey] = np.where(c[survey] > SURVEY_ONLY_CAP, "survey_only_cap", "cohesion_only")
 
-    reason = np.full(len(out), "", dtype=object)
+    reason = np.full(n_rows, "", dtype=object)
     p_missing, g_missing = np.isnan(p), np.isnan(g)
     no_assess = p_missing & g_missing
     reason[survey & no_assess] = (
@@ -536,32 +556,29 @@ def impact_levels(
         for r in reason[no_ci]
     ]
 
-    res = out[keys].copy()
-    res["cohesion_score"] = s
-    res["cohesion_level"] = _int_or_na(c, c_ok)
-    res["cohesion_level_low"] = _int_or_na(c_lo, lo_ok & c_ok)
-    res["cohesion_level_high"] = _int_or_na(c_hi, hi_ok & c_ok)
-    res["partner_cooperation"] = _int_or_na(pi, ~np.isnan(p))
-    res["group_development"] = _int_or_na(gi, ~np.isnan(g))
-    res["level"] = _int_or_na(level, has_level)
-    res["level_low"] = _int_or_na(level_lo, has_level & lo_ok & hi_ok)
-    res["level_high"] = _int_or_na(level_hi, has_level & lo_ok & hi_ok)
-    res["basis"] = basis
-    res["decided_by"] = decided
-    res["rule"] = rule_name
-    res["suppressed"] = sup
-    res["reason"] = reason
+    cols: dict[str, Any] = {k: coh[k].to_numpy(copy=True) for k in keys}
+    cols.update(
+        {
+            "cohesion_score": s,
+            "cohesion_level": _int_or_na(c, c_ok),
+            "cohesion_level_low": _int_or_na(c_lo, lo_ok & c_ok),
+            "cohesion_level_high": _int_or_na(c_hi, hi_ok & c_ok),
+            "partner_cooperation": _int_or_na(pi, ~np.isnan(p)),
+            "group_development": _int_or_na(gi, ~np.isnan(g)),
+            "level": _int_or_na(level, has_level),
+            "level_low": _int_or_na(level_lo, has_level & lo_ok & hi_ok),
+            "level_high": _int_or_na(level_hi, has_level & lo_ok & hi_ok),
+            "basis": basis,
+            "decided_by": decided,
+            "rule": np.full(n_rows, rule_name, dtype=object),
+            "suppressed": sup,
+            "reason": reason,
+        }
+    )
     if "n" in coh.columns:
-        res["n"] = coh["n"].to_numpy(copy=True)
-    for col in evidence:
-        ev = merged[col]
-        if pd.api.types.is_numeric_dtype(ev) and not pd.api.types.is_bool_dtype(ev):
-            vals = ev.to_numpy(dtype=float, na_value=np.nan)
-            ok = ~np.isnan(vals)
-            if np.all(vals[ok] == np.floor(vals[ok])):
-                res[col] = _int_or_na(np.where(ok, vals, 0).astype(np.int64), ok)
-                continue
-        res[col] = ev.to_numpy(copy=True)
+        cols["n"] = coh["n"].to_numpy(copy=True)
+    cols.update(evidence)
+    res = pd.DataFrame(cols)
     return res
 
 

@@ -254,7 +254,11 @@ def _blocks(ev: Evaluation, lang: str) -> list[tuple[str, Any]]:
 
 def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     out: list[str] = []
+    prev = ""
     for kind, payload in _blocks(ev, lang):
+        if prev == "li" and kind != "li":
+            out.append("")
+        prev = kind
         if kind == "h1":
             out += [f"# {payload}", ""]
         elif kind == "h2":
