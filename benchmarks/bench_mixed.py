@@ -127,7 +127,7 @@ def _two_level(n: int, k: int, tmp: Path, rows: list[dict[str, Any]]) -> None:
     y[:, 2:4] = 6 - y[:, 2:4]
     data = pd.DataFrame({"community": df["community"], "ce": np.nanmean(y, axis=1)})
     base = {"workload": wl, "n_respondents": n, "n_communities": k}
-    t_ours, res = _best(lambda: ce.random_intercept(data, "ce", "community"), 5)
+    t_ours, res = _best(lambda: ce.random_intercept(data, "ce", "community"), 10)
     tau2 = res.variance_components.tau2
     rows.append(
         {
@@ -139,7 +139,7 @@ def _two_level(n: int, k: int, tmp: Path, rows: list[dict[str, Any]]) -> None:
         }
     )
     cat = data.assign(community=data["community"].astype("category"))
-    t_cat, _ = _best(lambda: ce.random_intercept(cat, "ce", "community"), 5)
+    t_cat, _ = _best(lambda: ce.random_intercept(cat, "ce", "community"), 10)
     rows.append(
         {
             **base,

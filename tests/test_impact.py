@@ -154,7 +154,7 @@ dims = st.one_of(st.none(), st.integers(0, 5))
 raises = st.tuples(st.floats(0.0, 2.0), st.integers(0, 3), st.integers(0, 3))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     rows=st.lists(st.tuples(score_triples, dims, dims, raises), min_size=1, max_size=12),
     cut=cutpoint_sets,

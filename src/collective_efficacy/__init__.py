@@ -23,13 +23,13 @@ __version__ = "0.1.0"
 __all__ = [
     "CollectiveEfficacyError",
     "DataError",
+    "Evaluation",
     "Instrument",
     "InstrumentError",
     "Item",
     "ResponseScale",
     "ResponseValidationError",
     "Scale",
-    "Evaluation",
     "ValidatedResponses",
     "ValidationReport",
     "__version__",
@@ -56,4 +56,5 @@ from .mixed import __all__ as _mixed_all
 from .reliability import *  # noqa: F403
 from .reliability import __all__ as _reliability_all
 
-__all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all]
+__all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_impact_all]
+__all__ += ["export", "plot"]

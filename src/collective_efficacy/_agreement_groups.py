@@ -38,7 +38,7 @@ __all__ = [
     "item_rows",
     "notes",
     "result_frame",
-    "segment_stats",
+    "column_values",
 ]
 
 _NOTE_SMALL = "fewer than 2 respondents with usable answers: statistic undefined"
@@ -68,6 +68,10 @@ class GroupCodes:
         Rows of the group column per slot (0 for absent slots).
     names : list of str
         The group column names.
+    starts : ndarray of int64 or None
+        When the rows are sorted by community (as survey files usually are): the first row of
+        each present slot, so that per-community sums are contiguous segment sums
+        (:func:`numpy.add.reduceat`, several times faster than a weighted ``bincount``).
     """
 
     codes: np.ndarray
@@ -76,10 +80,35 @@ class GroupCodes:
     labels: pd.DataFrame
     rows: np.ndarray
     names: list[str]
+    starts: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:
         return len(self.present)
+
+    def sum_rows(self, values: np.ndarray) -> np.ndarray:
+        """Per-slot sums of ``values`` (one value per row of the data, no NaN)."""
+        if self.starts is not None:
+            out = np.zeros(self.n_slots)
+            if len(self.starts):
+                out[self.present] = np.add.reduceat(values, self.starts)
+            return out
+        return np.bincount(self.codes, weights=values, minlength=self.n_slots)
+
+    def count_rows(self, mask: np.ndarray) -> np.ndarray:
+        """Per-slot number of rows where ``mask`` is True."""
+        if not mask.any():
+            return np.zeros(self.n_slots, dtype=np.int64)
+        return np.bincount(self.codes[mask], minlength=self.n_slots)
+
+
+def _with_starts(gc: GroupCodes) -> GroupCodes:
+    """Attach segment starts when the codes are sorted (one O(n) comparison)."""
+    c = gc.codes
+    if len(c) > 1 and not bool((c[1:] >= c[:-1]).all()):
+        return gc
+    starts = (np.cumsum(gc.rows) - gc.rows)[gc.present].astype(np.int64)
+    return GroupCodes(gc.codes, gc.n_slots, gc.present, gc.labels, gc.rows, gc.names, starts)
 
 
 def _as_names(group: str | Sequence[str]) -> list[str]:
@@ -137,7 +166,7 @@ def code_groups(data: pd.DataFrame, group: str | Sequence[str]) -> GroupCodes:
             lab = lab.astype(col.dtype)
         else:
             lab = lab.infer_objects()
-        return GroupCodes(codes, n_slots, present, lab.to_frame(), rows, names)
+        return _with_starts(GroupCodes(codes, n_slots, present, lab.to_frame(), rows, names))
     shape = tuple(c[1] for c in coded)
     if float(np.prod([float(k) for k in shape])) > 2.0**62:  # pragma: no cover
         raise DataError(f"too many combinations of group columns {names}")
@@ -175,22 +204,6 @@ def item_rows(data: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
         else:
             out[j] = numeric_matrix(data, [col])[:, 0]  # raises for non-numeric cells
     return out
-
-
-def segment_stats(
-    x: np.ndarray, codes: np.ndarray, n_slots: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-slot count, mean, sum of squared deviations (two-pass) and deviations of one item.
-
-    ``x`` must not contain NaN. Returns ``(n, mean, ssd, dev)`` where ``dev = x - mean[codes]``.
-    """
-    n = np.bincount(codes, minlength=n_slots)
-    s = np.bincount(codes, weights=x, minlength=n_slots)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = s / n
-    dev = x - mean[codes]
-    ssd = np.bincount(codes, weights=dev * dev, minlength=n_slots)
-    return n, mean, ssd, dev
 
 
 _MAX_LEVEL_CELLS = 50_000_000
@@ -263,6 +276,92 @@ def notes(n_used: np.ndarray, n_items: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+def column_values(data: pd.DataFrame, col: str) -> np.ndarray:
+    """A float64 column (no copy when it already is one; read-only use), validated."""
+    s = data[col]
+    if s.dtype == np.float64:
+        out = s.to_numpy()
+        if np.isinf(out).any():
+            numeric_matrix(data, [col])  # raises with the row and value
+        return out
+    return item_rows(data, [col])[0]
+
+
+_MAX_LEVELS = 64
+_MAX_TABLE_CELLS = 50_000_000
+
+
+def _levels_consecutive(
+    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int
+) -> tuple[np.ndarray, bool]:
+    """Level index ``x - lo`` (missing -> ``n_levels``) and whether every value is a level."""
+    r = x - lo
+    r[miss] = n_levels
+    lev = r.astype(np.int64)
+    bad = (lev != r) | (lev < 0) | (lev > n_levels) | ((lev == n_levels) & ~miss)
+    return lev, not bool(bad.any())
+
+
+def _levels_listed(x: np.ndarray, miss: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
+    lev = np.searchsorted(values, x)
+    lev[miss] = len(values)
+    ok = miss | (values[np.minimum(lev, len(values) - 1)] == x)
+    return lev, bool(ok.all())
+
+
+def _discrete_tables(
+    cols: list[np.ndarray],
+    miss: list[np.ndarray],
+    slot_codes: np.ndarray,
+    n_slots: int,
+    scale_codes: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Community x response-level count tables of every item, or None if not discrete.
+
+    ``slot_codes`` may contain ``n_slots`` (a dummy slot for excluded rows). Returns
+    ``(tables, values)`` with tables of shape (n_items, n_slots, n_levels). With known
+    ``scale_codes`` a value outside the scale makes this return None (the caller then raises).
+    """
+    if scale_codes is not None:
+        values = np.unique(scale_codes)
+    else:
+        present = [c for c, m in zip(cols, miss, strict=True) if not m.all()]
+        if not present:
+            return None
+        lo = min(float(np.fmin.reduce(c)) for c in present)  # fmin/fmax skip NaN, no copy
+        hi = max(float(np.fmax.reduce(c)) for c in present)
+        if hi - lo + 1 > _MAX_LEVELS or lo != np.floor(lo) or hi != np.floor(hi):
+            return None
+        values = lo + np.arange(int(hi - lo) + 1, dtype=np.float64)
+    n_levels = len(values)
+    width = n_levels + 1  # one extra level for missing answers
+    if n_levels > _MAX_LEVELS or len(cols) * (n_slots + 1) * width > _MAX_TABLE_CELLS:
+        return None
+    consecutive = bool(np.all(np.diff(values) == 1.0)) and values[0] == np.floor(values[0])
+    base = slot_codes.astype(np.int64) * width
+    tables = np.empty((len(cols), n_slots, n_levels))
+    for j, (x, m) in enumerate(zip(cols, miss, strict=True)):  # items (few), not communities
+        if consecutive:
+            lev, ok = _levels_consecutive(x, m, float(values[0]), n_levels)
+        else:
+            lev, ok = _levels_listed(x, m, values)
+        if not ok:
+            return None
+        t = np.bincount(base + lev, minlength=(n_slots + 1) * width)
+        tables[j] = t.reshape(n_slots + 1, width)[:n_slots, :n_levels]
+    return tables, values
+
+
+def _table_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Medians from count tables (..., n_levels) with counts ``n`` (...); NaN where n == 0."""
+    cum = np.cumsum(tables, axis=-1)
+    r_lo = ((n - 1) // 2)[..., None]
+    r_hi = (n // 2)[..., None]
+    i_lo = np.minimum((cum <= r_lo).sum(axis=-1), len(values) - 1)
+    i_hi = np.minimum((cum <= r_hi).sum(axis=-1), len(values) - 1)
+    return np.where(n > 0, 0.5 * (values[i_lo] + values[i_hi]), np.nan)
+
+
 def block_stats(
     data: pd.DataFrame,
     items: list[str],
@@ -276,42 +375,49 @@ def block_stats(
     """Per-community statistics of an item block, all communities at once.
 
     Returns per-slot arrays: ``n`` (respondents used), ``n_excluded``, item ``means``,
-    ``variances`` (ddof=1), ``n_item`` (respondents per item) and, if ``center`` is given, the
-    item ``ad`` (mean absolute deviation from the community mean or median).
+    ``variances`` (ddof=1), ``n_item`` (respondents per item), all of shape (n_slots, n_items)
+    where per item, and if ``center`` is given the item ``ad`` (mean absolute deviation from the
+    community mean or median).
+
+    Discrete answers (response codes, the usual case) go through one community x level count
+    table per item (an unweighted :func:`numpy.bincount`); every statistic, including medians, is
+    then read off the tables. Other values use segment sums. Rows are never copied out: excluded
+    answers get weight zero (or a dummy community / level in the tables).
     """
     groups = code_groups(data, group)
-    x = item_rows(data, items)
-    if scale_codes is not None:
-        check_scale(x, scale_codes, data, items, func=func)
-    codes = groups.codes
-    n_slots = groups.n_slots
-    p = len(items)
-    missing = np.isnan(x)
-    if nan_policy == "listwise" and missing.any():
-        keep = ~missing.any(axis=0)
-        x = x[:, keep]
-        codes = codes[keep]
-        missing = np.zeros_like(x, dtype=bool)
-    any_valid = ~missing.all(axis=0)
-    n_used = np.bincount(codes[any_valid] if not any_valid.all() else codes, minlength=n_slots)
-    means = np.empty((n_slots, p))
-    variances = np.empty((n_slots, p))
-    n_item = np.empty((n_slots, p), dtype=np.int64)
-    ad = np.empty((n_slots, p)) if center is not None else None
+    cols = [column_values(data, c) for c in items]
+    miss = [np.isnan(c) for c in cols]
+    codes, n_slots = groups.codes, groups.n_slots
+    drop: np.ndarray | None = None
+    if nan_policy == "listwise":
+        drop = np.logical_or.reduce(miss) if len(miss) > 1 else miss[0]
+        unused = drop
+    else:
+        unused = np.logical_and.reduce(miss) if len(miss) > 1 else miss[0]
+    n_used = groups.rows - groups.count_rows(unused)
+    slot_codes = codes if drop is None or not drop.any() else np.where(drop, n_slots, codes)
+    found = _discrete_tables(cols, miss, slot_codes, n_slots, scale_codes)
+    if found is None and scale_codes is not None:
+        check_scale(np.vstack(cols), scale_codes, data, items, func=func)  # raises if off-scale
     with np.errstate(invalid="ignore", divide="ignore"):
-        for j in range(p):  # loop over items (few), never over communities
-            m = missing[j]
-            xj, cj = (x[j], codes) if not m.any() else (x[j][~m], codes[~m])
-            nj, mean, ssd, dev = segment_stats(xj, cj, n_slots)
-            means[:, j] = mean
-            variances[:, j] = np.where(nj >= 2, ssd / (nj - 1), np.nan)
-            n_item[:, j] = nj
-            if ad is not None:
-                if center == "median":
-                    med = group_medians(xj, cj, n_slots, nj)
-                    dev = xj - med[cj]
-                abs_sum = np.bincount(cj, weights=np.abs(dev), minlength=n_slots)
-                ad[:, j] = np.where(nj >= 2, abs_sum / nj, np.nan)
+        if found is not None:
+            tables, values = found
+            n_item = tables.sum(axis=2)
+            means = (tables * values).sum(axis=2) / n_item
+            dev = np.abs(values - means[..., None])
+            ssd = (tables * dev * dev).sum(axis=2)
+            ad = None
+            if center == "mean":
+                ad = (tables * dev).sum(axis=2) / n_item
+            elif center == "median":
+                med = _table_medians(tables, values, n_item)
+                ad = (tables * np.abs(values - med[..., None])).sum(axis=2) / n_item
+            n_item = n_item.T.astype(np.int64)
+            means, ssd = means.T, ssd.T
+            ad = None if ad is None else np.where(n_item >= 2, ad.T, np.nan)
+        else:
+            means, ssd, n_item, ad = _generic_stats(groups, cols, miss, drop, center)
+        variances = np.where(n_item >= 2, ssd / (n_item - 1), np.nan)
     return {
         "groups": groups,
         "n": n_used,
@@ -321,3 +427,33 @@ def block_stats(
         "n_item": n_item,
         "ad": ad,
     }
+
+
+def _generic_stats(
+    groups: GroupCodes,
+    cols: list[np.ndarray],
+    miss: list[np.ndarray],
+    drop: np.ndarray | None,
+    center: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Means, sums of squared deviations, counts and AD per slot and item (any real values)."""
+    codes, n_slots, p = groups.codes, groups.n_slots, len(cols)
+    means = np.empty((n_slots, p))
+    ssd = np.empty((n_slots, p))
+    n_item = np.empty((n_slots, p), dtype=np.int64)
+    ad = np.empty((n_slots, p)) if center is not None else None
+    for j, (x, m) in enumerate(zip(cols, miss, strict=True)):  # items (few), not communities
+        invalid = m if drop is None else (m | drop)
+        valid = ~invalid
+        nj = groups.rows - groups.count_rows(invalid)
+        mean = groups.sum_rows(np.where(valid, x, 0.0)) / nj
+        dev = np.where(valid, x - mean[codes], 0.0)
+        means[:, j] = mean
+        ssd[:, j] = groups.sum_rows(dev * dev)
+        n_item[:, j] = nj
+        if ad is not None:
+            if center == "median":
+                med = group_medians(x[valid], codes[valid], n_slots, nj)
+                dev = np.where(valid, x - med[codes], 0.0)
+            ad[:, j] = np.where(nj >= 2, groups.sum_rows(np.abs(dev)) / nj, np.nan)
+    return means, ssd, n_item, ad

@@ -167,7 +167,7 @@ def _sufficient_intercept(y: np.ndarray, codes: np.ndarray, n_groups: int, reml:
         sy=np.bincount(codes, weights=r0, minlength=n_groups),
         xtx=np.array([[float(len(y))]]),
         xty=np.array([float(np.sum(r0))]),
-        yty=float(r0 @ r0),
+        yty=float(np.einsum("i,i->", r0, r0)),
         shift=np.array([mean]),
         n_obs=len(y),
         reml=reml,
@@ -181,9 +181,11 @@ def _evaluate(st: _Stats, theta: float) -> _Eval:
     w = theta / one_nt
     dw = 1.0 / (one_nt * one_nt)
     wsx = st.sx * w[:, None]
-    a = st.xtx - wsx.T @ st.sx
-    b = st.xty - wsx.T @ st.sy
-    c = st.yty - float(w @ (st.sy * st.sy))
+    # einsum, not BLAS: these products are long and thin, and a threaded BLAS on a busy
+    # machine spends more time synchronising than computing
+    a = st.xtx - np.einsum("gi,gj->ij", wsx, st.sx)
+    b = st.xty - np.einsum("gi,g->i", wsx, st.sy)
+    c = st.yty - float(np.einsum("g,g,g->", w, st.sy, st.sy))
     try:
         chol = np.linalg.cholesky(a)
     except np.linalg.LinAlgError as exc:
@@ -196,12 +198,12 @@ def _evaluate(st: _Stats, theta: float) -> _Eval:
     rss = max(c - float(b @ beta), np.finfo(float).tiny)
     m = st.n_obs - p if st.reml else st.n_obs
     dev = float(np.sum(np.log1p(st.n * theta))) + m * (1.0 + _LOG2PI + np.log(rss / m))
-    resid = st.sy - st.sx @ beta
-    grad = float(np.sum(st.n / one_nt)) - m * float(dw @ (resid * resid)) / rss
+    resid = st.sy - np.einsum("gi,i->g", st.sx, beta)
+    grad = float(np.sum(st.n / one_nt)) - m * float(np.einsum("g,g,g->", dw, resid, resid)) / rss
     if st.reml:
         dev += 2.0 * float(np.sum(np.log(np.diag(chol))))
-        q = st.sx @ linv.T  # (G, p): rows L^-1 s_xj
-        grad -= float(dw @ np.einsum("gi,gi->g", q, q))
+        q = np.einsum("gj,ij->gi", st.sx, linv)  # (G, p): rows L^-1 s_xj
+        grad -= float(np.einsum("g,gi,gi->", dw, q, q))
     return _Eval(dev, grad, beta, rss, chol, resid)
 
 

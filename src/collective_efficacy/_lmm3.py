@@ -220,9 +220,13 @@ def _evaluate(cs: _Cells, phi_b: float, phi_p: float, *, need_grad: bool = True)
     ty_k = np.bincount(cs.comm, weights=d * cs.sy, minlength=k)
     one_b = 1.0 + phi_b * s_k
     c_k = phi_b / one_b
-    amat = cs.xtx - np.einsum("u,uab->ab", a, cs.sxx) - (t_k * c_k[:, None]).T @ t_k
-    bvec = cs.xty - cs.sxy.T @ a - t_k.T @ (c_k * ty_k)
-    cval = cs.yty - float(a @ cs.syy) - float(c_k @ ty_k**2)
+    # einsum, not BLAS, for the long-and-thin products (a threaded BLAS on a busy machine
+    # spends more time synchronising than computing)
+    amat = cs.xtx - np.einsum("u,uab->ab", a, cs.sxx) - np.einsum("k,ka,kb->ab", c_k, t_k, t_k)
+    bvec = cs.xty - np.einsum("ua,u->a", cs.sxy, a) - np.einsum("ka,k,k->a", t_k, c_k, ty_k)
+    cval = (
+        cs.yty - float(np.einsum("u,u->", a, cs.syy)) - float(np.einsum("k,k,k->", c_k, ty_k, ty_k))
+    )
     try:
         chol = np.linalg.cholesky(amat)
     except np.linalg.LinAlgError as exc:
@@ -235,11 +239,13 @@ def _evaluate(cs: _Cells, phi_b: float, phi_p: float, *, need_grad: bool = True)
     beta = ainv @ bvec
     rss = max(cval - float(bvec @ beta), np.finfo(float).tiny)
     mdf = cs.n_obs - p if cs.reml else cs.n_obs
-    logdet_v = float(cs.cnt @ np.log1p(cs.m * phi_p)) + float(np.sum(np.log1p(phi_b * s_k)))
+    logdet_v = float(np.einsum("u,u->", cs.cnt, np.log1p(cs.m * phi_p))) + float(
+        np.sum(np.log1p(phi_b * s_k))
+    )
     dev = logdet_v + mdf * (1.0 + _LOG2PI + np.log(rss / mdf))
     if cs.reml:
         dev += 2.0 * float(np.sum(np.log(np.diag(chol))))
-    tr_k = ty_k - t_k @ beta
+    tr_k = ty_k - np.einsum("ka,a->k", t_k, beta)
     if not need_grad:
         return _Eval(float(dev), np.zeros(2), beta, rss, chol, s_k, tr_k)
     # d/d phi_beta
@@ -247,18 +253,22 @@ def _evaluate(cs: _Cells, phi_b: float, phi_p: float, *, need_grad: bool = True)
     # d/d phi_pi
     cu = c_k[cs.comm]
     tru = tr_k[cs.comm]
-    r_u = cs.sy - cs.sx @ beta
-    rr_u = cs.syy - 2.0 * (cs.sxy @ beta) + cs.sxx_flat @ np.outer(beta, beta).ravel()
+    r_u = cs.sy - np.einsum("ua,a->u", cs.sx, beta)
+    rr_u = (
+        cs.syy
+        - 2.0 * np.einsum("ua,a->u", cs.sxy, beta)
+        + np.einsum("uf,f->u", cs.sxx_flat, np.outer(beta, beta).ravel())
+    )
     trace_p = float(np.sum(cs.cnt * d * cs.m * (1.0 - cu * cs.m * d)))
     drss_p = -float(
         np.sum(d**2 * (rr_u - 2.0 * cu * cs.m * r_u * tru + cs.cnt * cu**2 * cs.m**2 * tru**2))
     )
     g_p = trace_p + mdf * drss_p / rss
     if cs.reml:
-        ta = t_k @ ainv  # (K, p)
+        ta = np.einsum("ka,ab->kb", t_k, ainv)  # (K, p)
         tat = np.einsum("ka,ka->k", ta, t_k)  # T_k' A^-1 T_k
         g_b -= float(np.sum(tat / one_b**2))
-        tr_sxx = cs.sxx_flat @ ainv.ravel()
+        tr_sxx = np.einsum("uf,f->u", cs.sxx_flat, ainv.ravel())
         tas = np.einsum("ua,ua->u", ta[cs.comm], cs.sx)
         quad = tr_sxx - 2.0 * cu * cs.m * tas + cs.cnt * cu**2 * cs.m**2 * tat[cs.comm]
         g_p -= float(np.sum(d**2 * quad))

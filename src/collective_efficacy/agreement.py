@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._agreement_groups import GroupCodes, block_stats, code_groups, item_rows, notes, result_frame
+from ._agreement_groups import (
+    GroupCodes,
+    block_stats,
+    code_groups,
+    column_values,
+    notes,
+    result_frame,
+)
 from ._agreement_null import (
     null_summary,
     resolve_options,
@@ -151,12 +158,12 @@ def _oneway_parts(
         grand = float(y0.sum()) / n_total
         yc = y0 - grand
         yc[missing] = 0.0
-        nj = groups.rows - np.bincount(codes[missing], minlength=groups.n_slots)
+        nj = groups.rows - groups.count_rows(missing)
     else:
         grand = float(y.sum()) / n_total
         yc = y - grand
         nj = groups.rows
-    sj = np.bincount(codes, weights=yc, minlength=groups.n_slots)
+    sj = groups.sum_rows(yc)
     nz = nj > 0
     nj, sj = nj[nz].astype(np.float64), sj[nz]
     k = len(nj)
@@ -175,18 +182,8 @@ def _oneway_parts(
     return nj, sj / nj + grand, ssw, ssb, n_missing
 
 
-def _column(data: pd.DataFrame, name: str) -> np.ndarray:
-    """A float64 column without copying when it already is one (read-only use)."""
-    s = data[name]
-    if s.dtype == np.float64:
-        return s.to_numpy()
-    return item_rows(data, [name])[0]
-
-
 def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any]:
-    y = _column(data, name)
-    if np.isinf(y).any():
-        item_rows(data, [name])  # raises, naming the row and value
+    y = column_values(data, name)
     nj, ybar, ssw, ssb, n_missing = _oneway_parts(y, groups, name, func="icc")
     k = len(nj)
     n_total = float(nj.sum())
@@ -300,7 +297,7 @@ def group_reliability(
     groups = code_groups(data, group)
     frames = []
     for name in cols:
-        y = item_rows(data, [name])[0]
+        y = column_values(data, name)
         nj, ybar, ssw, _, _ = _oneway_parts(y, groups, name, func="group_reliability")
         if ssw <= 0:
             raise DataError(

@@ -653,7 +653,8 @@ def bootstrap_change(
     mb = moments(tw.y[~tw.after], tw.codes[~tw.after], g_count)
     ma = moments(tw.y[tw.after], tw.codes[tw.after], g_count)
     out = _base_frame(tw, mb, ma)
-    boot = np.zeros((g_count, int(n_boot)))
+    # centred replicates (theta* - theta); rows of skipped communities stay 0
+    boot = np.zeros((g_count, int(n_boot)), dtype=np.float32)
     if paired_on is None:
         sup, reason = suppression(mb.n, ma.n, min_n)
         theta = ma.mean - mb.mean
@@ -661,7 +662,7 @@ def bootstrap_change(
         use = ~sup & ~degenerate
         bm = tw.after
         bootstrap_means(tw.y[~bm], tw.codes[~bm], g_count, n_boot=int(n_boot), entropy=entropy,
-                        stream=0, out=boot, sign=-1.0, include=use)  # fmt: skip
+                        stream=0, out=boot, sign=-1.0, include=use, accumulate=False)  # fmt: skip
         bootstrap_means(tw.y[bm], tw.codes[bm], g_count, n_boot=int(n_boot), entropy=entropy,
                         stream=1, out=boot, sign=1.0, include=use)  # fmt: skip
         accel = _accel_two(tw, mb, ma, g_count) if method == "bca" else None
@@ -675,14 +676,12 @@ def bootstrap_change(
         use = ~sup & ~degenerate
         d = pr.after - pr.before
         bootstrap_means(d, pr.codes, g_count, n_boot=int(n_boot), entropy=entropy, stream=2,
-                        out=boot, sign=1.0, include=use)  # fmt: skip
+                        out=boot, sign=1.0, include=use, accumulate=False)  # fmt: skip
         accel = _accel_one(d, pr.codes, dm, g_count) if method == "bca" else None
     reason[degenerate] = "zero variance: the bootstrap distribution is degenerate"
-    # centre on the estimate (in place): the SE and the quantiles lose no precision
-    boot -= np.where(use, theta, 0.0)[:, None]
     b = boot.shape[1]
-    s1 = boot.sum(axis=1)
-    ss = np.einsum("ij,ij->i", boot, boot)
+    s1 = boot.sum(axis=1, dtype=np.float64)
+    ss = np.einsum("ij,ij->i", boot, boot, dtype=np.float64)
     boot_se = np.sqrt(np.maximum(ss - s1 * s1 / b, 0.0) / (b - 1))
     bias = s1 / b
     lo, hi = bootstrap_interval(boot, ci=ci, method=method, accel=accel)

@@ -33,7 +33,9 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     for rec in df.to_dict("records"):
         clean: dict[str, Any] = {}
         for k, v in rec.items():
-            if isinstance(v, (np.floating, float)):
+            if v is pd.NA or v is pd.NaT:
+                clean[str(k)] = None
+            elif isinstance(v, (np.floating, float)):
                 clean[str(k)] = None if math.isnan(float(v)) else float(v)
             elif isinstance(v, np.integer):
                 clean[str(k)] = int(v)

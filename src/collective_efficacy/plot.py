@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError, require_extra
@@ -38,49 +39,85 @@ _TEXT = {
 }
 
 
-def _rings_path(polys: Sequence[Sequence[Sequence[Sequence[float]]]]) -> Any:
-    """One matplotlib Path for a (multi)polygon: exterior rings and holes (even-odd)."""
+def _rings_path(polys: Sequence[Any]) -> Any:
+    """One matplotlib Path for a (multi)polygon: exterior rings and holes (even-odd fill)."""
     from matplotlib.path import Path as MplPath
 
-    verts: list[Sequence[float]] = []
+    verts: list[tuple[float, float]] = []
     codes: list[int] = []
     for poly in polys:
         for ring in poly:
-            pts = [tuple(pt[:2]) for pt in ring]
+            pts = [(float(pt[0]), float(pt[1])) for pt in ring]
             if len(pts) < 3:
                 continue
             verts.extend(pts)
             verts.append(pts[0])
-            codes.extend([MplPath.MOVETO] + [MplPath.LINETO] * (len(pts) - 1) + [MplPath.CLOSEPOLY])
+            codes.append(int(MplPath.MOVETO))
+            codes.extend([int(MplPath.LINETO)] * (len(pts) - 1))
+            codes.append(int(MplPath.CLOSEPOLY))
     return MplPath(verts, codes) if verts else None
 
 
-def _geometry_parts(geom: Mapping[str, Any] | None, index: int) -> tuple[Any, list[Any]]:
-    """(area path or None, list of points) of one feature's geometry."""
+def _ring_centroid(ring: Sequence[Any]) -> tuple[float, float, float]:
+    """(x, y, |area|) of a ring by the shoelace formula (vertex mean if degenerate)."""
+    xy = np.asarray([[float(pt[0]), float(pt[1])] for pt in ring])
+    x, y = xy[:, 0], xy[:, 1]
+    x1, y1 = np.roll(x, -1), np.roll(y, -1)
+    cross = x * y1 - x1 * y
+    area = cross.sum() / 2.0
+    if abs(area) < 1e-15:
+        return float(x.mean()), float(y.mean()), 0.0
+    cx = ((x + x1) * cross).sum() / (6.0 * area)
+    cy = ((y + y1) * cross).sum() / (6.0 * area)
+    return float(cx), float(cy), abs(float(area))
+
+
+def _label_point(polys: Sequence[Any]) -> tuple[float, float] | None:
+    """Centroid of the largest exterior ring (where the level is written)."""
+    best: tuple[float, float, float] | None = None
+    for poly in polys:
+        if poly and len(poly[0]) >= 3:
+            c = _ring_centroid(poly[0])
+            if best is None or c[2] > best[2]:
+                best = c
+    return None if best is None else (best[0], best[1])
+
+
+def _geometry_parts(
+    geom: Mapping[str, Any] | None, index: int
+) -> tuple[Any, list[Any], tuple[float, float] | None]:
+    """(area path or None, list of points, label point) of one feature's geometry."""
     if geom is None:
-        return None, []
+        return None, [], None
     gtype = geom.get("type")
-    coords = geom.get("coordinates")
-    if gtype == "Polygon":
-        return _rings_path([coords]), []
-    if gtype == "MultiPolygon":
-        return _rings_path(coords), []
-    if gtype == "Point":
-        return None, [coords]
-    if gtype == "MultiPoint":
-        return None, list(coords)
+    coords: Any = geom.get("coordinates")
+    try:
+        if gtype == "Polygon":
+            return _rings_path([coords]), [], _label_point([coords])
+        if gtype == "MultiPolygon":
+            return _rings_path(coords), [], _label_point(coords)
+        if gtype == "Point":
+            return None, [(float(coords[0]), float(coords[1]))], None
+        if gtype == "MultiPoint":
+            return None, [(float(c[0]), float(c[1])) for c in coords], None
+    except (TypeError, ValueError, IndexError):
+        raise DataError(
+            f"geometry feature #{index}: malformed {gtype} coordinates; expected GeoJSON "
+            "positions [x, y]"
+        ) from None
     if gtype == "GeometryCollection":
-        paths, points = [], []
+        paths, points, label = [], [], None
         for g in geom.get("geometries", []):
-            pa, pt = _geometry_parts(g, index)
+            pa, pt, lab = _geometry_parts(g, index)
             if pa is not None:
                 paths.append(pa)
             points.extend(pt)
+            label = label or lab
         if paths:
             from matplotlib.path import Path as MplPath
 
-            return MplPath.make_compound_path(*paths), points
-        return None, points
+            return MplPath.make_compound_path(*paths), points, label
+        return None, points, label
     raise DataError(
         f"geometry feature #{index} has type {gtype!r}; impact_map draws Polygon, MultiPolygon, "
         "Point and MultiPoint"
@@ -149,7 +186,7 @@ def impact_map(
     ...     {"type": "Feature", "properties": {"community": c}, "geometry": sq(i)}
     ...     for i, c in enumerate("AB")]}
     >>> fig = impact_map(pd.DataFrame({"community": ["A", "B"], "level": [1, 3]}), fc)
-    >>> fig.axes[0].get_title()
+    >>> fig.axes[0].get_title(loc="left")
     'Impact level (0-5) by community'
     """
     require_extra("matplotlib", "plot")
@@ -177,7 +214,7 @@ def impact_map(
     for i, feat in enumerate(joined.feature_collection["features"]):
         props = feat["properties"]
         colour = props.get("colour", NO_LEVEL_COLOUR)
-        area, pts = _geometry_parts(feat.get("geometry"), i)
+        area, pts, label_at = _geometry_parts(feat.get("geometry"), i)
         lev = props.get("level")
         if area is not None:
             v = area.vertices
@@ -190,13 +227,12 @@ def impact_map(
             else:
                 patches_plain.append(patch)
                 colours_plain.append(colour)
-            if annotate:
-                ext = area.vertices[:-1] if len(area.vertices) > 1 else area.vertices
+            if annotate and label_at is not None:
                 name = props.get(gkey)
                 labels.append(
                     (
-                        float(ext[:, 0].mean()),
-                        float(ext[:, 1].mean()),
+                        label_at[0],
+                        label_at[1],
                         "-" if lev is None else str(lev),
                         "" if name is None else str(name),
                         colour,
