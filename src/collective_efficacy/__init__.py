@@ -47,10 +47,13 @@ __all__ = [
 
 # Each statistics module declares its public names in its own __all__; they are re-exported here.
 # (Star imports keep this file free of edit conflicts between modules.)
+from . import export, plot
 from .agreement import *  # noqa: F403
 from .agreement import __all__ as _agreement_all
 from .change import *  # noqa: F403
 from .change import __all__ as _change_all
+from .impact import *  # noqa: F403
+from .impact import __all__ as _impact_all
 from .mixed import *  # noqa: F403
 from .mixed import __all__ as _mixed_all
 from .reliability import *  # noqa: F403

@@ -34,11 +34,11 @@ __all__ = [
     "GroupCodes",
     "block_stats",
     "code_groups",
+    "column_values",
     "group_medians",
     "item_rows",
     "notes",
     "result_frame",
-    "column_values",
 ]
 
 _NOTE_SMALL = "fewer than 2 respondents with usable answers: statistic undefined"

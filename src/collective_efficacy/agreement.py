@@ -147,7 +147,6 @@ def _oneway_parts(
     One pass: the variable is centred at its grand mean (for accuracy) and summed per group
     with :func:`numpy.bincount`; missing values get weight 0 instead of being copied out.
     """
-    codes = groups.codes
     missing = np.isnan(y)
     n_missing = int(missing.sum())
     n_total = len(y) - n_missing
@@ -306,11 +305,9 @@ def group_reliability(
             )
         fit = reml_oneway(nj, ybar, ssw)
         rho = fit.icc1
-        ok = ~np.isnan(y)
-        codes = groups.codes[ok] if not ok.all() else groups.codes
-        yv = y[ok] if not ok.all() else y
-        n = np.bincount(codes, minlength=groups.n_slots)
-        s = np.bincount(codes, weights=yv, minlength=groups.n_slots)
+        missing = np.isnan(y)
+        n = groups.rows - groups.count_rows(missing)
+        s = groups.sum_rows(np.where(missing, 0.0, y))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = s / n
             rel = np.where(n > 0, n * rho / (1.0 + (n - 1.0) * rho), np.nan)
