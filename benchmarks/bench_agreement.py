@@ -236,7 +236,14 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
             )
         if peers:
             t_pd = _best(lambda df=df: _pandas_rwg_ad(df, "community"), 2)
-            add("rwg_j+ad_index", "pandas groupby (same formulas)", n, g, t_pd, "string labels")
+            add(
+                "rwg_j+ad_index",
+                "pandas groupby (same formulas)",
+                n,
+                g,
+                t_pd,
+                "string labels; no scale check, no counts/notes, mean AD only",
+            )
             secs, note = _r_multilevel(df)
             add("rwg_j+ad_index", "R multilevel rwg.j + ad.m", n, g, secs, note)
     if peers and any((n, g) == SMALL for n, g in sizes):

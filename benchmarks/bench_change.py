@@ -97,8 +97,8 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
                     stats.bootstrap((a, b), _diff, n_resamples=N_BOOT, method=sp_method,
                                     vectorized=True, rng=rng)  # fmt: skip
 
-            t_ours = best_of(ours)
-            t_sub = best_of(peer, repeat=2)
+            t_ours = best_of(ours, repeat=5)
+            t_sub = best_of(peer, repeat=3)
             t_peer = t_sub * len(eligible) / len(subset)
             add(workload, "collective_efficacy.bootstrap_change", t_ours,
                 f"{len(eligible):,} communities with >= 2 per wave; "

@@ -53,9 +53,20 @@ def _direct(df: pd.DataFrame, items: list[str], sigma2: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["nbh", "n", "rwg_j", "rwg_j_star", "ad_mean", "ad_med"])
 
 
+@pytest.fixture(params=["table", "segments"])
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test through both kernels: count tables (discrete codes) and segment sums."""
+    if request.param == "segments":
+        monkeypatch.setattr(_agreement_groups, "_MAX_TABLE_CELLS", 0)
+    return str(request.param)
+
+
+@pytest.mark.parametrize("order", ["shuffled", "sorted"])  # bincount vs reduceat sums
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_every_community_equals_direct_computation(seed: int) -> None:
+def test_every_community_equals_direct_computation(seed: int, order: str, kernel: str) -> None:
     df = _survey(seed)
+    if order == "sorted":
+        df = df.sort_values("nbh", kind="stable").reset_index(drop=True)
     ref = _direct(df, ITEMS, 2.0)
     j = ce.rwg_j(df, ITEMS, "nbh", n_options=5)
     star = ce.rwg_j(df, ITEMS, "nbh", n_options=5, lindell=True)
@@ -118,6 +129,21 @@ def _by_label(res: pd.DataFrame) -> pd.DataFrame:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(surveys())
 def test_invariant_to_row_order_and_labels(case: tuple[pd.DataFrame, np.ndarray, int]) -> None:
+    _check_invariance(case)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(surveys())
+def test_invariant_with_segment_kernel(case: tuple[pd.DataFrame, np.ndarray, int]) -> None:
+    old = _agreement_groups._MAX_TABLE_CELLS
+    _agreement_groups._MAX_TABLE_CELLS = 0
+    try:
+        _check_invariance(case)
+    finally:
+        _agreement_groups._MAX_TABLE_CELLS = old
+
+
+def _check_invariance(case: tuple[pd.DataFrame, np.ndarray, int]) -> None:
     df, perm, seed = case
     rng = np.random.default_rng(seed)
     labels = df["nbh"].unique()
@@ -281,7 +307,22 @@ def test_group_medians_count_table_and_sort_paths(
         assert_allclose(med, want, atol=0)
 
 
-def test_pairwise_uses_available_answers_per_item() -> None:
+def test_non_integer_values_use_segment_kernel_and_agree() -> None:
+    # e.g. half-point answers: not a discrete 1..A code set, so segment sums are used
+    df = _survey(20)
+    half = df.assign(**{c: df[c] / 2 for c in ITEMS})
+    ref = _direct(half, ITEMS, 0.5)
+    res = ce.rwg_j(half, ITEMS, "nbh", ranvar=0.5)
+    assert_allclose(res["rwg_j"], ref["rwg_j"], atol=1e-12)
+    med = ce.ad_index(half, ITEMS, "nbh", center="median")
+    assert_allclose(med["ad"], ref["ad_med"], atol=1e-12)
+    # listed (non-consecutive) codes go through the count tables too
+    listed = ce.ad_index(half, ITEMS, "nbh", options=[0.5, 1, 1.5, 2, 2.5])
+    assert_allclose(listed["ad"], ce.ad_index(half, ITEMS, "nbh")["ad"], atol=1e-12)
+    assert (listed["practical_cutoff"] == 5 / 6).all()
+
+
+def test_pairwise_uses_available_answers_per_item(kernel: str) -> None:
     df = _survey(9, missing=0.3)
     res = ce.rwg_j(df, ITEMS, "nbh", n_options=5, nan_policy="pairwise").set_index("nbh")
     for label, sub in df.groupby("nbh"):
@@ -390,7 +431,7 @@ def test_every_community_of_size_one() -> None:
     assert ad["ad"].isna().all() and ad["note"].notna().all()
 
 
-def test_item_outside_scale_names_column_row_value() -> None:
+def test_item_outside_scale_names_column_row_value(kernel: str) -> None:
     df = _survey(16)
     df.loc[5, "I2"] = 7.0
     df.loc[9, "I3"] = 0.0

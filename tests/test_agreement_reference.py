@@ -18,6 +18,11 @@ Tolerances (stated per assertion):
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,15 +30,61 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import collective_efficacy as ce
-from _agreement_fixtures import (
-    dataset,
-    group_arg,
-    items_of,
-    load_json,
-    r_groups,
-    r_label,
-)
+from collective_efficacy import _agreement_groups
 from collective_efficacy._agreement_null import null_summary
+
+# ---- fixture loading ----------------------------------------------------------------------
+FIX = Path(__file__).parent / "fixtures" / "agreement"
+
+
+def load_json(name: str) -> Any:
+    return json.loads((FIX / name).read_text())
+
+
+@cache
+def _dataset(name: str) -> pd.DataFrame:
+    if name == "bh1996_unbal":
+        # same rule as make_unbal() in agreement.R: every 37th row (1-based) WBEING missing,
+        # group 1 reduced to its first respondent
+        d = _dataset("bh1996").copy()
+        d.loc[np.arange(36, len(d), 37), "WBEING"] = np.nan
+        keep = ~((d["GRP"] == 1) & d["GRP"].duplicated())
+        return d.loc[keep].reset_index(drop=True)
+    return pd.read_csv(FIX / f"{name}.csv")
+
+
+def dataset(name: str) -> pd.DataFrame:
+    """A fresh copy of a fixture data set."""
+    return _dataset(name).copy()
+
+
+def group_arg(group: str) -> str | list[str]:
+    """R's paste(UNIT, PLATOON) grouping is a two-column grouping here."""
+    return ["UNIT", "PLATOON"] if group == "UP" else group
+
+
+def r_label(res: pd.DataFrame, group: str) -> pd.Series:
+    """Group labels of a result as R prints them (grpid)."""
+    if group == "UP":
+        return res["UNIT"].astype(str) + " " + res["PLATOON"].astype(str)
+    return res[group].astype(str)
+
+
+def r_groups() -> pd.DataFrame:
+    g = pd.read_csv(FIX / "groups.csv", dtype={"grpid": str})
+    parts = g["case"].str.split("|", expand=True)
+    g["fn"] = parts[0]
+    spec = parts[1].str.split(":", expand=True)
+    g["dataset"], g["group"], g["items"] = spec[0], spec[1], spec[2]
+    g["ranvar"] = spec[3].fillna("")  # ad.m cases have no ranvar
+    return g
+
+
+def items_of(df: pd.DataFrame, prefix: str) -> list[str]:
+    """Item columns as R's grep('^PREFIX[0-9]') or a single named item."""
+    cols = [c for c in df.columns if c.startswith(prefix) and c[len(prefix) :][:1].isdigit()]
+    return cols or [prefix]
+
 
 ICC_CASES = load_json("icc.json")
 LME_CASES = load_json("lme.json")
@@ -143,7 +194,7 @@ def test_reml_loglik_equals_nlme(case: dict) -> None:
 
 
 def test_group_reliability_matches_gmeanrel() -> None:
-    ref = pd.read_csv(__import__("_agreement_fixtures").FIX / "gmeanrel.csv", dtype={"grpid": str})
+    ref = pd.read_csv(FIX / "gmeanrel.csv", dtype={"grpid": str})
     for case, sub in ref.groupby("case", sort=False):
         name, dv = case.split(":")
         group = "COMPID" if name == "lq2002" else "GRP"
@@ -183,8 +234,13 @@ def _ours(fn: str, df: pd.DataFrame, items: list[str], group: str, ranvar: str) 
     return res.assign(grpid=r_label(res, group).to_numpy(), value_ours=res[col])
 
 
+@pytest.mark.parametrize("kernel", ["table", "segments"])
 @pytest.mark.parametrize("key", GROUP_CASES, ids=lambda k: "|".join(k))
-def test_agreement_indices_match_multilevel(key: tuple[str, ...]) -> None:
+def test_agreement_indices_match_multilevel(
+    key: tuple[str, ...], kernel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kernel == "segments":  # force the segment-sum kernel instead of count tables
+        monkeypatch.setattr(_agreement_groups, "_MAX_TABLE_CELLS", 0)
     fn, name, group, prefix, ranvar = key
     ref = r_groups()
     sub = ref[(ref["fn"] == fn) & (ref["dataset"] == name) & (ref["group"] == group)]
@@ -227,8 +283,6 @@ def test_cohesion_platoon_truncation() -> None:
 # ---- rwg.j.sim ----------------------------------------------------------------------------
 def test_null_summary_rules_on_r_draws() -> None:
     """Our quantile rules applied to R's own rwg.j.sim draws reproduce R exactly."""
-    from _agreement_fixtures import FIX
-
     draws = pd.read_csv(FIX / "rwg_j_sim_draws.csv")["rwg_j"].to_numpy()
     ref = load_json("rwg_j_sim.json")[0]
     levels = [0.10, 0.25, 0.5, 0.75, 0.90, 0.95, 0.99]

@@ -97,8 +97,12 @@ class GroupCodes:
 
     def count_rows(self, mask: np.ndarray) -> np.ndarray:
         """Per-slot number of rows where ``mask`` is True."""
+        out = np.zeros(self.n_slots, dtype=np.int64)
         if not mask.any():
-            return np.zeros(self.n_slots, dtype=np.int64)
+            return out
+        if self.starts is not None:
+            out[self.present] = np.add.reduceat(mask.view(np.uint8), self.starts, dtype=np.int64)
+            return out
         return np.bincount(self.codes[mask], minlength=self.n_slots)
 
 
@@ -296,10 +300,16 @@ def _levels_consecutive(
 ) -> tuple[np.ndarray, bool]:
     """Level index ``x - lo`` (missing -> ``n_levels``) and whether every value is a level."""
     r = x - lo
-    r[miss] = n_levels
+    n_miss = int(np.count_nonzero(miss))
+    if n_miss:
+        r[miss] = n_levels
     lev = r.astype(np.int64)
-    bad = (lev != r) | (lev < 0) | (lev > n_levels) | ((lev == n_levels) & ~miss)
-    return lev, not bool(bad.any())
+    ok = (
+        not bool((lev != r).any())  # integers only
+        and int(lev.view(np.uint64).max()) <= n_levels  # no negatives, nothing above the scale
+        and int(np.count_nonzero(lev == n_levels)) == n_miss  # level A only for missing
+    )
+    return lev, ok
 
 
 def _levels_listed(x: np.ndarray, miss: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -41,7 +41,10 @@ from scipy import special
 
 __all__ = ["bootstrap_interval", "bootstrap_means"]
 
-_BLOCK = 2_000_000  # max draws held in memory at once per size class (int32 < 2**31)
+_BLOCK = 2_000_000  # max draws held in memory at once per size class
+
+
+_CONTROLLER: list[Any] = []  # lazily created threadpoolctl.ThreadpoolController (scan once)
 
 
 def _single_thread_blas() -> contextlib.AbstractContextManager[Any]:
@@ -51,10 +54,12 @@ def _single_thread_blas() -> contextlib.AbstractContextManager[Any]:
     time starting and synchronising threads than computing them, badly so on a busy machine.
     """
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - optional
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")  # type: ignore[no-any-return]
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def bootstrap_means(
@@ -101,8 +106,8 @@ def bootstrap_means(
             block = max(1, _BLOCK // n)  # resamples per block; depends on n only (reproducible)
             for b0 in range(0, n_boot, block):  # one block unless a community is very large
                 m = min(block, n_boot - b0)
-                idx = rng.integers(0, n, size=(m, n), dtype=np.int32)
-                idx += (np.arange(m, dtype=np.int32) * n)[:, None]
+                idx = rng.integers(0, n, size=(m, n))  # int64: bincount needs no cast
+                idx += (np.arange(m) * n)[:, None]
                 cmat = np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
                 means = ymat32 @ cmat.T.astype(np.float32)
                 if accumulate:

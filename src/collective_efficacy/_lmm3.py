@@ -187,26 +187,32 @@ def _cells_long(
 def _cells_wide(
     Y: np.ndarray, Z: np.ndarray, comm_of_resp: np.ndarray, n_groups: int, reml: bool
 ) -> _Cells:
-    """Cells for X = [item dummies, respondent covariates Z] straight from the wide matrix."""
+    """Cells for X = [item dummies, respondent covariates Z] straight from the wide matrix.
+
+    Sums use ``einsum`` (single-threaded loops) rather than BLAS for the long-and-thin products.
+    """
     mask = ~np.isnan(Y)
     mf = mask.astype(np.float64)
     n_items, q = Y.shape[1], Z.shape[1]
-    ones = np.ones(n_items)
-    nj = (mf @ ones).astype(np.int64)  # row sums by matrix product (fast for few columns)
+    nj_f = np.einsum("ri->r", mf)
+    nj = nj_f.astype(np.int64)
     y0 = np.where(mask, Y, 0.0)
     xtx = np.zeros((n_items + q, n_items + q))
-    xtx[:n_items, :n_items] = np.diag(mf.sum(axis=0))
+    xtx[:n_items, :n_items] = np.diag(np.einsum("ri->i", mf))
     if q:
-        xtx[:n_items, n_items:] = mf.T @ Z
+        xtx[:n_items, n_items:] = np.einsum("ri,rq->iq", mf, Z)
         xtx[n_items:, :n_items] = xtx[:n_items, n_items:].T
-        xtx[n_items:, n_items:] = Z.T @ (Z * nj[:, None])
-    xty = np.concatenate([y0.sum(axis=0), Z.T @ (y0 @ ones)])
+        xtx[n_items:, n_items:] = np.einsum("rq,rs,r->qs", Z, Z, nj_f)
+    xty = np.concatenate([np.einsum("ri->i", y0), np.einsum("rq,r->q", Z, np.einsum("ri->r", y0))])
     beta0 = np.linalg.lstsq(xtx, xty, rcond=None)[0]
-    r0 = np.where(mask, y0 - beta0[:n_items] - (Z @ beta0[n_items:])[:, None], 0.0)
-    syj = r0 @ ones
-    sxj = np.concatenate([mf, Z * nj[:, None]], axis=1)
-    xty_r = np.concatenate([r0.sum(axis=0), Z.T @ syj])
-    yty = float(np.einsum("ij,ij->", r0, r0))
+    fitted = beta0[:n_items][None, :]
+    if q:
+        fitted = fitted + np.einsum("rq,q->r", Z, beta0[n_items:])[:, None]
+    r0 = np.where(mask, y0 - fitted, 0.0)
+    syj = np.einsum("ri->r", r0)
+    sxj = np.concatenate([mf, Z * nj_f[:, None]], axis=1)
+    xty_r = np.concatenate([np.einsum("ri->i", r0), np.einsum("rq,r->q", Z, syj)])
+    yty = float(np.einsum("ri,ri->", r0, r0))
     return _cells(nj, sxj, syj, xtx, xty_r, yty, beta0, comm_of_resp, n_groups, reml)
 
 
@@ -441,6 +447,8 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
         tf = np.log(phi[free])
         for _ in range(40):
             g = grad_free(tf)
+            if 0.5 * float(np.max(np.abs(g))) < 1e-10:  # already at the optimum
+                break
             hess = _fd_hessian(grad_free, tf, 1e-5)
             try:
                 step = -np.linalg.solve(hess, g)
