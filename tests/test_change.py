@@ -102,6 +102,20 @@ def test_bootstrap_resample_distribution_is_the_ordinary_bootstrap():
     assert abs(boot.var(dtype=np.float64) / v - 1) < 4 * np.sqrt(2 / 40_000)
 
 
+def test_bootstrap_large_community_own_stream_in_blocks():
+    # n = 1,500 > 512: own random stream, resamples drawn in blocks (2e6 // 1500 = 1333 per
+    # block, 3 blocks for 4,000 resamples); moments as above, MC tolerance 4 SDs
+    rng = np.random.default_rng(2)
+    y = rng.gamma(2.0, size=1500)
+    boot = np.zeros((1, 4000), dtype=np.float32)
+    bootstrap_means(y, np.zeros(y.size, np.int64), 1, n_boot=4000, entropy=5, stream=1,
+                    out=boot, sign=1.0, include=np.ones(1, bool))  # fmt: skip
+    v = np.var(y) / y.size
+    assert abs(boot.mean(dtype=np.float64)) < 4 * np.sqrt(v / 4000)
+    assert abs(boot.var(dtype=np.float64) / v - 1) < 4 * np.sqrt(2 / 4000)
+    assert len(np.unique(boot)) > 3900  # the blocks are not copies of each other
+
+
 def test_bootstrap_seeded_and_paired(survey):
     r1 = ce.bootstrap_change(survey, "score", seed=3, n_boot=500)
     r2 = ce.bootstrap_change(survey, "score", seed=3, n_boot=500)

@@ -14,14 +14,18 @@ cell of that size with one matrix product :math:`Y^{(n)} C^{(n)\top}` (cells x n
 is one BLAS product per distinct size - the number of distinct sizes is bounded by the largest
 community, not by the number of communities - and there is no Python loop over communities.
 
-Within a community the two waves use different, independent count matrices (stream 0 for the
-baseline, 1 for the end-of-cycle wave, 2 for paired differences), so each community's bootstrap
-distribution is exactly that of the ordinary (stratified) nonparametric bootstrap. Communities of
-the same size share random numbers ("common random numbers"): this leaves every community's own
-CI exact but makes the resamples of different communities dependent, so do not combine the
-bootstrap distributions across communities. The count matrix of size n in stream s is drawn from
-``SeedSequence(seed, spawn_key=(s, n))``; a community's result therefore depends only on the
-seed, its own data and its own sizes (it equals the result of bootstrapping it alone).
+Random numbers: each stream (0 = baseline wave, 1 = end-of-cycle wave, 2 = paired differences)
+draws one matrix of uniforms ``U`` (rows = draw j, columns = resample b) from
+``SeedSequence(seed, spawn_key=(stream,))``; a cell of size n <= 512 uses the indices
+:math:`\lfloor n U_{jb} \rfloor`, j < n. Larger cells use their own stream
+``spawn_key=(stream, n)``, in blocks of resamples. Within a community the two waves use
+independent streams, so each community's bootstrap distribution is exactly that of the ordinary
+(stratified) nonparametric bootstrap. Different communities share random numbers ("common random
+numbers"): this leaves every community's own CI an ordinary bootstrap CI but makes the resamples
+of different communities dependent, so do not combine bootstrap distributions across
+communities. Row j of ``U`` does not depend on how many rows are drawn, so a community's result
+depends only on the seed, its own data and its own sizes: it equals the result of bootstrapping
+it alone.
 
 CIs: percentile, and BCa (Efron 1987) with :math:`\hat z_0 = \Phi^{-1}(\#\{\theta^*<\hat\theta\}
 /2B + \#\{\theta^*\le\hat\theta\}/2B)` and the jackknife acceleration, which for a difference of
@@ -42,6 +46,7 @@ from scipy import special
 __all__ = ["bootstrap_interval", "bootstrap_means"]
 
 _BLOCK = 2_000_000  # max draws held in memory at once per size class
+_SHARED = 512  # cell sizes up to this use one shared matrix of uniforms per stream
 
 
 _CONTROLLER: list[Any] = []  # lazily created threadpoolctl.ThreadpoolController (scan once)
@@ -54,7 +59,7 @@ def _single_thread_blas() -> contextlib.AbstractContextManager[Any]:
     time starting and synchronising threads than computing them, badly so on a busy machine.
     """
     try:
-        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - optional
         return contextlib.nullcontext()
     if not _CONTROLLER:
@@ -92,6 +97,11 @@ def bootstrap_means(
     groups_all = np.flatnonzero(use)
     by_size = np.argsort(sizes, kind="stable")
     bounds = np.flatnonzero(np.diff(sizes[by_size])) + 1
+    # uniforms shared by the sizes <= _SHARED: row j holds draw j of every resample; row j does
+    # not depend on how many rows are drawn, so a community's draws depend only on its size
+    n_shared = min(int(sizes.max()), _SHARED) if sizes.size else 0
+    base = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream,)))
+    uni = base.random((n_shared, n_boot))
     with _single_thread_blas():
         # loop over distinct cell sizes, never over communities
         for chunk in np.split(by_size, bounds):
@@ -99,15 +109,23 @@ def bootstrap_means(
                 continue
             n = int(sizes[chunk[0]])
             groups = groups_all[chunk]
-            rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream, n)))
             ymat = v[starts[groups][:, None] + np.arange(n)[None, :]]  # (k, n)
             ymat = ymat - ymat.mean(axis=1, keepdims=True)
             ymat32 = (ymat * (sign / n)).astype(np.float32)
-            block = max(1, _BLOCK // n)  # resamples per block; depends on n only (reproducible)
-            for b0 in range(0, n_boot, block):  # one block unless a community is very large
-                m = min(block, n_boot - b0)
-                idx = rng.integers(0, n, size=(m, n))  # int64: bincount needs no cast
-                idx += (np.arange(m) * n)[:, None]
+            blocks: list[tuple[int, int, int | None]]
+            if n <= _SHARED:
+                blocks = [(0, n_boot, None)]
+            else:  # large community: own stream, in blocks of resamples
+                block = max(1, _BLOCK // n)
+                blocks = [(b0, min(block, n_boot - b0), n) for b0 in range(0, n_boot, block)]
+                rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream, n)))
+            for b0, m, own in blocks:
+                if own is None:  # (n, m) layout: row j = draw j of every resample
+                    idx = (uni[:n] * n).astype(np.int64)  # floor(u n): uniform on 0..n-1
+                    idx += (np.arange(m) * n)[None, :]
+                else:
+                    idx = rng.integers(0, n, size=(m, n))
+                    idx += (np.arange(m) * n)[:, None]
                 cmat = np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
                 means = ymat32 @ cmat.T.astype(np.float32)
                 if accumulate:

@@ -612,10 +612,12 @@ def bootstrap_change(
     the (analytic) jackknife acceleration :math:`\hat a`, as ``scipy.stats.bootstrap``.
 
     All communities are resampled together: per distinct community size one multinomial count
-    matrix is drawn and applied to every community of that size with a matrix product. The
-    communities of the same size share random numbers; each community's CI is an ordinary
-    bootstrap CI, and equals what bootstrapping that community alone with the same seed gives,
-    but the resamples of different communities are not independent (do not pool them).
+    matrix is drawn and applied to every community of that size with a matrix product (a loop
+    over distinct sizes, never over communities). Communities share random numbers; each
+    community's CI is an ordinary bootstrap CI, and equals what bootstrapping that community alone
+    with the same seed gives, but the resamples of different communities are not independent
+    (do not pool them). Replicates are kept centred on the estimate in float32: about 1e-7 of the
+    bootstrap SE, far below the Monte Carlo error.
 
     Checked against ``scipy.stats.bootstrap`` (same statistic, 20,000 resamples) within Monte
     Carlo error; the BCa acceleration and bias correction equal SciPy's for given resamples.
