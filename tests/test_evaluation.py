@@ -146,3 +146,21 @@ def test_bad_input(tmp_path) -> None:
     )
     assert "communities_in_one_wave" in ev.notes
     assert "Buurt A2" in set(ev.tables["community_scores"]["buurt"])
+
+
+def test_impact_section_equals_library(tmp_path) -> None:
+    assert main(["evaluate", "--example", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "results.json").read_text())
+    got = pd.DataFrame(res["sections"]["impact"])
+    scores = pd.DataFrame(res["sections"]["community_scores"])
+    from collective_efficacy.impact import load_example_assessments
+
+    a = load_example_assessments()
+    a = a.assign(wave=a["meting"].map({"nulmeting": "baseline", "eindmeting": "end_of_cycle"}))
+    expect = ce.impact_levels(scores, a.drop(columns=["meting"]), community="buurt", wave="wave")
+    assert len(got) == len(expect) == 80
+    np.testing.assert_array_equal(
+        got["level"].astype(float).to_numpy(), expect["level"].astype(float).to_numpy()
+    )
+    assert set(got["basis"]) >= {"full", "survey_only"}
+    assert (got.loc[got["basis"] == "survey_only", "level"].dropna() <= 2).all()

@@ -123,6 +123,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _example_assessments() -> pd.DataFrame:
+    """The bundled fictional programme ratings, with the evaluation's wave labels."""
+    from .impact import load_example_assessments
+
+    a = load_example_assessments()
+    waves = {"nulmeting": "baseline", "eindmeting": "end_of_cycle"}
+    return a.assign(wave=a["meting"].map(waves)).drop(columns=["meting"])
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
@@ -135,6 +144,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             community="buurt",
             respondent="respondent_id",
             columns=datasets.EXAMPLE_COLUMNS,
+            assessments=_example_assessments(),
             min_n=args.min_n,
         )
     else:
@@ -147,6 +157,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             community=args.community,
             respondent=args.respondent,
             columns=_columns_arg(args.columns),
+            assessments=read_responses(args.assessments) if args.assessments else None,
             min_n=args.min_n,
         )
     out = Path(args.out)
@@ -215,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--community", default="community")
     pe.add_argument("--respondent", default=None)
     pe.add_argument("--columns", default=None)
+    pe.add_argument("--assessments", default=None, help="programme ratings per community and wave")
     pe.add_argument("--min-n", type=int, default=10)
     pe.add_argument("--lang", choices=["en", "nl"], default="en")
     pe.add_argument("--out", default="out")

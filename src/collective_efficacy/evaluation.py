@@ -140,6 +140,7 @@ def evaluate(
     community: str,
     respondent: str | None = None,
     columns: Mapping[str, str] | None = None,
+    assessments: pd.DataFrame | None = None,
     scale: str | None = None,
     min_n: int = 10,
     ci: float = 0.95,
@@ -165,6 +166,11 @@ def evaluate(
         else its last scale).
     min_n : int, default=10
         Communities with fewer respondents in a wave are suppressed everywhere (privacy).
+    assessments : DataFrame, optional
+        The programme lead's ratings (instrument ``strongpact_assessment``) with columns
+        ``community`` (same name), ``wave`` (``"baseline"`` / ``"end_of_cycle"``),
+        ``partner_cooperation`` and ``group_development``. Without it the impact levels are
+        survey-only (capped at 2 and labelled so).
     ci, p_adjust, seed
         Confidence level, multiplicity correction across communities, and the seed of any
         resampling.
@@ -228,6 +234,19 @@ def evaluate(
             f"{len(only)} communit{'y is' if len(only) == 1 else 'ies are'} measured in one wave "
             "only; no change can be computed for them (listed with n = 0 in the other wave)."
         )
+
+    from .impact import impact_levels
+
+    try:
+        levels = impact_levels(
+            table.rename(columns={_WAVE: "wave"}),
+            assessments,
+            community=community,
+            wave="wave",
+        )
+        sections["impact"] = _records(levels)
+    except CollectiveEfficacyError as exc:
+        notes["impact"] = str(exc)
 
     _add_statistics(
         scores, inst, scale, items, community, min_n, ci, p_adjust, seed, sections, notes

@@ -40,6 +40,10 @@ TEXT = {
         "no_change": "no clear change",
         "baseline": "baseline",
         "end_of_cycle": "end of cycle",
+        "impact": "Impact level (0-5)",
+        "impact_text": "Our documented operationalisation of the Strongpact description (see the "
+        "docs page 'The impact scale'); not a validated psychometric scale. Without the "
+        "programme's assessment a level is survey-only and capped at 2.",
     },
     "nl": {
         "title": "Collectieve weerbaarheid: nulmeting versus eindmeting",
@@ -62,6 +66,11 @@ TEXT = {
         "no_change": "geen duidelijke verandering",
         "baseline": "nulmeting",
         "end_of_cycle": "eindmeting",
+        "impact": "Impactniveau (0-5)",
+        "impact_text": "Onze gedocumenteerde uitwerking van de Strongpact-beschrijving (zie de "
+        "documentatiepagina 'The impact scale'); geen gevalideerde psychometrische schaal. Zonder "
+        "beoordeling door de programmaleider is een niveau alleen op de enquete gebaseerd en "
+        "hooguit 2.",
     },
 }
 
@@ -215,6 +224,25 @@ def _blocks(ev: Evaluation, lang: str) -> list[tuple[str, Any]]:
                 )
         b.append(("table", (head, body)))
         b.append(("forest", ev.sections["change"]))
+    if "impact" in ev.sections:
+        b.append(("h2", t["impact"]))
+        b.append(("p", t["impact_text"]))
+        body = []
+        for r in ev.sections["impact"]:
+            lvl = r.get("level")
+            body.append(
+                [
+                    r.get(ev.community),
+                    t.get(r.get("wave", ""), r.get("wave", "")),
+                    t["suppressed"].format(n=ev.min_n) if r.get("suppressed") else lvl,
+                    r.get("level_low"),
+                    r.get("level_high"),
+                    r.get("basis"),
+                ]
+            )
+        b.append(
+            ("table", (["community", "wave", "level (0-5)", "lowest", "highest", "basis"], body))
+        )
     b.append(("h2", t["scores"]))
     body = []
     for r in ev.sections.get("community_scores", []):
