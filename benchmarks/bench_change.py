@@ -13,8 +13,6 @@ Workloads (dv = mean of the ten items, SC3/SC4 reversed, on ``make_survey``):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,19 +22,11 @@ from scipy import stats
 import collective_efficacy as ce
 
 from .data import ITEMS, LARGE, REVERSED, SMALL, make_survey
+from .timing import best_of
 
 SIZES = [SMALL, LARGE]
 PEER_SUBSET = 200
 N_BOOT = 2000
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def survey_scores(n_resp: int, n_comm: int) -> pd.DataFrame:

@@ -7,8 +7,6 @@ least work any implementation must do. pandas groupby is timed as the everyday a
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,15 +15,7 @@ import pandas as pd
 import collective_efficacy as ce
 
 from .data import ITEMS, REVERSED, make_survey
-
-
-def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from .timing import best_of
 
 
 def numpy_floor(x: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
