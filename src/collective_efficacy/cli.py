@@ -3,6 +3,7 @@
 collective-efficacy instruments [list | show ID]
 collective-efficacy validate FILE --instrument ID [--community COL] [--respondent COL] ...
 collective-efficacy score (FILE | --example) [--instrument ID] [--community COL] [--out DIR]
+collective-efficacy evaluate (BASELINE END | --example) --community COL [--geometry FILE] --out DIR
 """
 
 from __future__ import annotations
@@ -132,10 +133,19 @@ def _example_assessments() -> pd.DataFrame:
     return a.assign(wave=a["meting"].map(waves)).drop(columns=["meting"])
 
 
+def _has_tqdm() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tqdm") is not None
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
+    progress = not args.quiet and sys.stderr.isatty() and _has_tqdm()
     if args.example:
+        from .impact import load_example_geometry
+
         before, after = cast("tuple[pd.DataFrame, pd.DataFrame]", datasets.load_example(split=True))
         ev = evaluate(
             before,
@@ -145,7 +155,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             respondent="respondent_id",
             columns=datasets.EXAMPLE_COLUMNS,
             assessments=_example_assessments(),
+            geometry=load_example_geometry(),
             min_n=args.min_n,
+            progress=progress,
         )
     else:
         if not (args.baseline and args.end):
@@ -158,7 +170,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             respondent=args.respondent,
             columns=_columns_arg(args.columns),
             assessments=read_responses(args.assessments) if args.assessments else None,
+            geometry=args.geometry,
+            geometry_key=args.geometry_key,
             min_n=args.min_n,
+            progress=progress,
         )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -166,11 +181,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     ev.to_markdown(out / "report.md", lang=args.lang)
     ev.to_json(out / "results.json")
     ev.tables["community_scores"].to_csv(out / "communities.csv", index=False)
+    written = ["report.md", "results.json", "communities.csv"]
+    if ev.geometry is not None and "impact" in ev.tables:
+        from .export import to_geojson
+
+        levels = ev.tables["impact"]
+        for wave in ("baseline", "end_of_cycle"):
+            to_geojson(
+                levels[levels["wave"] == wave],
+                ev.geometry,
+                key=ev.community,
+                geometry_key=ev.geometry_key,
+                path=out / f"map_{wave}.geojson",
+                lang=args.lang,
+            )
+            written.append(f"map_{wave}.geojson")
     for w in ev.waves:
         print(
             f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, {w.n_rows_excluded} excluded"
         )
-    print(f"wrote {out / 'report.html'}, report.md, results.json and communities.csv")
+    print(f"wrote {out / 'report.html'}, " + ", ".join(written))
     return 0
 
 
@@ -227,7 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--respondent", default=None)
     pe.add_argument("--columns", default=None)
     pe.add_argument("--assessments", default=None, help="programme ratings per community and wave")
+    pe.add_argument(
+        "--geometry", default=None, help="GeoJSON of the communities: maps in the report"
+    )
+    pe.add_argument("--geometry-key", default=None, help="feature property with the community name")
     pe.add_argument("--min-n", type=int, default=10)
+    pe.add_argument("--quiet", action="store_true", help="no progress bar")
     pe.add_argument("--lang", choices=["en", "nl"], default="en")
     pe.add_argument("--out", default="out")
     pe.set_defaults(func=_cmd_evaluate)

@@ -7,15 +7,14 @@ compare_waves, ...); the report in :mod:`collective_efficacy.export.report` only
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from .errors import CollectiveEfficacyError, DataError
 from .instrument import Instrument, load_instrument
 from .responses import ValidatedResponses, validate
@@ -23,28 +22,8 @@ from .scoring import aggregate, score
 
 __all__ = ["Evaluation", "evaluate"]
 
-_WAVE = "_wave"
-BEFORE, AFTER = "baseline", "end_of_cycle"
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready records: NaN -> None, numpy scalars -> Python."""
-    out = []
-    for rec in df.to_dict("records"):
-        clean: dict[str, Any] = {}
-        for k, v in rec.items():
-            if v is pd.NA or v is pd.NaT:
-                clean[str(k)] = None
-            elif isinstance(v, (np.floating, float)):
-                clean[str(k)] = None if math.isnan(float(v)) else float(v)
-            elif isinstance(v, np.integer):
-                clean[str(k)] = int(v)
-            elif isinstance(v, np.bool_):
-                clean[str(k)] = bool(v)
-            else:
-                clean[str(k)] = v if v is None or isinstance(v, (str, int, bool)) else str(v)
-        out.append(clean)
-    return out
+_WAVE = WAVE
+_records = records
 
 
 class WaveSummary(BaseModel):
@@ -78,9 +57,18 @@ class Evaluation(BaseModel):
     scale: str
     community: str
     min_n: int
+    confidence: float = 0.95
+    p_adjust: str = "holm"
     waves: list[WaveSummary]
     sections: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict)
+    geometry: dict[str, Any] | None = Field(
+        default=None,
+        description="GeoJSON FeatureCollection of the communities (for the maps), or None",
+    )
+    geometry_key: str | None = Field(
+        default=None, description="feature property holding the community name"
+    )
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -141,11 +129,13 @@ def evaluate(
     respondent: str | None = None,
     columns: Mapping[str, str] | None = None,
     assessments: pd.DataFrame | None = None,
+    geometry: Mapping[str, Any] | str | Path | None = None,
+    geometry_key: str | None = None,
     scale: str | None = None,
     min_n: int = 10,
     ci: float = 0.95,
     p_adjust: str = "holm",
-    seed: int = 0,
+    progress: bool = False,
 ) -> Evaluation:
     """Evaluate the change in collective efficacy between two survey waves, per community.
 
@@ -153,7 +143,7 @@ def evaluate(
     ----------
     baseline, end_of_cycle : DataFrame or path
         The two measurements (CSV, XLSX, SAV, DTA, Parquet or a DataFrame), one row per
-        respondent. Both must use the same instrument and column names.
+        respondent. Both must use the same instrument and column names. Not modified.
     instrument : Instrument, id or path, default="sampson1997"
     community : str
         The community column (same name in both files).
@@ -161,26 +151,118 @@ def evaluate(
         Respondent id column; when given, ids are checked for duplicates.
     columns : mapping, optional
         Your column names -> item ids (see :func:`validate`).
-    scale : str, optional
-        The scale to evaluate (default: ``collective_efficacy`` when the instrument has it,
-        else its last scale).
-    min_n : int, default=10
-        Communities with fewer respondents in a wave are suppressed everywhere (privacy).
     assessments : DataFrame, optional
         The programme lead's ratings (instrument ``strongpact_assessment``) with columns
         ``community`` (same name), ``wave`` (``"baseline"`` / ``"end_of_cycle"``),
         ``partner_cooperation`` and ``group_development``. Without it the impact levels are
         survey-only (capped at 2 and labelled so).
-    ci, p_adjust, seed
-        Confidence level, multiplicity correction across communities, and the seed of any
-        resampling.
+    geometry : dict or path, optional
+        GeoJSON FeatureCollection of the communities; the report then maps the impact levels of
+        each wave (suppressed communities are drawn without a level).
+    geometry_key : str, optional
+        The feature property with the community name (default: ``community``).
+    scale : str, optional
+        The scale to evaluate (default: ``collective_efficacy`` when the instrument has it,
+        else its last scale).
+    min_n : int, default=10
+        Communities with fewer respondents in a wave are suppressed everywhere (privacy).
+    ci : float, default=0.95
+        Confidence level of every interval.
+    p_adjust : str, default="holm"
+        Multiplicity correction of the per-community tests (see :func:`p_adjust`).
+    progress : bool, default=False
+        Show a progress bar of the steps on standard error (needs ``tqdm``; the command line
+        turns it on when standard error is a terminal).
 
     Returns
     -------
     Evaluation
-        Data quality per wave, reliability per wave, aggregation evidence, the overall and the
-        per-community change; ``.to_html()``, ``.to_markdown()``, ``.to_json()``.
+        Sections (``.tables`` as DataFrames): ``community_scores``, ``impact``,
+        ``impact_change``, ``reliability``, ``item_statistics``, ``omega``, ``aggregation``
+        (ICC), ``agreement`` (rwg(j)/AD summary), ``community_agreement``, ``ecometric`` and
+        ``change`` (per community plus the overall multilevel row); ``notes`` say why a
+        section is missing and carry the statistics' warnings. ``.to_html()``,
+        ``.to_markdown()``, ``.to_json()``.
+
+    Notes
+    -----
+    Only public functions are chained: :func:`validate` (``errors="exclude"``: every excluded
+    row is counted with its reason in ``waves``), :func:`score`, :func:`aggregate`,
+    :func:`cronbach_alpha`, :func:`item_statistics`, :func:`omega`, :func:`icc`,
+    :func:`rwg_j`, :func:`ad_index`, :func:`ecometric`, :func:`compare_waves`,
+    :func:`impact_levels` and :func:`impact_change`. Reliability, agreement and the ecometric
+    model are computed per wave. No respondent-level rows are stored.
+
+    Examples
+    --------
+    >>> import collective_efficacy as ce
+    >>> before, after = ce.datasets.load_example(split=True)
+    >>> ev = ce.evaluate(before, after, community="buurt", respondent="respondent_id",
+    ...                  columns=ce.datasets.EXAMPLE_COLUMNS)
+    >>> [w.n_rows_in for w in ev.waves]
+    [1196, 1198]
+    >>> ev.tables["change"].iloc[-1][["level", "method"]].tolist()
+    ['overall', 'lmm_reml']
     """
+    steps = ["validate", "score", "reliability", "aggregation evidence", "ecometric model"]
+    steps += ["change", "impact"]
+    bar = _progress(progress, len(steps))
+
+    def step(name: str) -> None:
+        if bar is not None:
+            bar.set_description(name)
+            bar.update(1)
+
+    try:
+        return _evaluate(
+            baseline,
+            end_of_cycle,
+            instrument=instrument,
+            community=community,
+            respondent=respondent,
+            columns=columns,
+            assessments=assessments,
+            geometry=geometry,
+            geometry_key=geometry_key,
+            scale=scale,
+            min_n=min_n,
+            ci=ci,
+            p_adjust=p_adjust,
+            step=step,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _progress(on: bool, total: int) -> Any:
+    if not on:
+        return None
+    from .errors import require_extra
+
+    require_extra("tqdm", "progress")
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", leave=False)
+
+
+def _evaluate(
+    baseline: pd.DataFrame | str | Path,
+    end_of_cycle: pd.DataFrame | str | Path,
+    *,
+    instrument: Instrument | str | Path,
+    community: str,
+    respondent: str | None,
+    columns: Mapping[str, str] | None,
+    assessments: pd.DataFrame | None,
+    geometry: Mapping[str, Any] | str | Path | None,
+    geometry_key: str | None,
+    scale: str | None,
+    min_n: int,
+    ci: float,
+    p_adjust: str,
+    step: Any,
+) -> Evaluation:
     inst = load_instrument(instrument)
     if scale is None:
         ids = [s.id for s in inst.scales]
@@ -188,12 +270,14 @@ def evaluate(
             raise DataError(f"instrument {inst.id!r} defines no scale to evaluate")
         scale = "collective_efficacy" if "collective_efficacy" in ids else ids[-1]
     inst.scale(scale)
+    step("validate")
     vb = _validate_wave(
         baseline, inst, label=BEFORE, community=community, respondent=respondent, columns=columns
     )
     va = _validate_wave(
         end_of_cycle, inst, label=AFTER, community=community, respondent=respondent, columns=columns
     )
+    step("score")
     waves = []
     frames = []
     items = inst.scale(scale).items
@@ -226,31 +310,22 @@ def evaluate(
 
     table = aggregate(
         scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
-    )
-    sections["community_scores"] = _records(table.rename(columns={_WAVE: "wave"}))
+    ).rename(columns={_WAVE: "wave"})
+    sections["community_scores"] = _records(table)
     only = set(vb.data[community]) ^ set(va.data[community])
     if only:
         notes["communities_in_one_wave"] = (
             f"{len(only)} communit{'y is' if len(only) == 1 else 'ies are'} measured in one wave "
             "only; no change can be computed for them (listed with n = 0 in the other wave)."
         )
+    statistics_sections(scores, inst, scale, community, min_n, ci, p_adjust, sections, notes, step)
+    step("impact")
+    _impact_sections(table, assessments, community, sections, notes)
+    geo = None
+    if geometry is not None:
+        from .export.geojson import read_geometry
 
-    from .impact import impact_levels
-
-    try:
-        levels = impact_levels(
-            table.rename(columns={_WAVE: "wave"}),
-            assessments,
-            community=community,
-            wave="wave",
-        )
-        sections["impact"] = _records(levels)
-    except CollectiveEfficacyError as exc:
-        notes["impact"] = str(exc)
-
-    _add_statistics(
-        scores, inst, scale, items, community, min_n, ci, p_adjust, seed, sections, notes
-    )
+        geo = read_geometry(geometry)
     return Evaluation(
         instrument_id=inst.id,
         instrument_version=inst.version,
@@ -258,60 +333,38 @@ def evaluate(
         scale=scale,
         community=community,
         min_n=min_n,
+        confidence=ci,
+        p_adjust=p_adjust,
         waves=waves,
         sections=sections,
         notes=notes,
+        geometry=geo,
+        geometry_key=geometry_key,
     )
 
 
-def _add_statistics(
-    scores: pd.DataFrame,
-    inst: Instrument,
-    scale: str,
-    items: list[str],
+def _impact_sections(
+    table: pd.DataFrame,
+    assessments: pd.DataFrame | None,
     community: str,
-    min_n: int,
-    ci: float,
-    p_adjust: str,
-    seed: int,
     sections: dict[str, list[dict[str, Any]]],
     notes: dict[str, str],
 ) -> None:
-    """Reliability, aggregation evidence and change; each section notes why it is absent."""
-    from . import agreement, change, reliability
+    """Impact levels per wave and their change (suppressed communities carry no level)."""
+    from .impact import impact_change, impact_levels
 
-    keys = inst.keys(scale)
-    rel, agr = [], []
-    for label in (BEFORE, AFTER):
-        part = scores[scores[_WAVE] == label]
-        try:
-            a = reliability.cronbach_alpha(part, items, keys=keys, ci=ci)
-            a.insert(0, "wave", label)
-            rel.append(a)
-        except CollectiveEfficacyError as exc:
-            notes[f"reliability_{label}"] = str(exc)
-        try:
-            i = agreement.icc(part, scale, community)
-            i.insert(0, "wave", label)
-            agr.append(i)
-        except CollectiveEfficacyError as exc:
-            notes[f"icc_{label}"] = str(exc)
-    if rel:
-        sections["reliability"] = _records(pd.concat(rel, ignore_index=True))
-    if agr:
-        sections["aggregation"] = _records(pd.concat(agr, ignore_index=True))
     try:
-        cmp = change.compare_waves(
-            scores,
-            scale,
-            wave=_WAVE,
-            community=community,
-            before=BEFORE,
-            after=AFTER,
-            ci=ci,
-            p_adjust=p_adjust,
-            min_n=min_n,
-        )
-        sections["change"] = _records(cmp)
+        levels = impact_levels(table, assessments, community=community, wave="wave")
     except CollectiveEfficacyError as exc:
-        notes["change"] = str(exc)
+        notes["impact"] = str(exc)
+        return
+    sections["impact"] = _records(levels)
+    try:
+        ch = impact_change(
+            levels[levels["wave"] == BEFORE].drop(columns=["wave"]),
+            levels[levels["wave"] == AFTER].drop(columns=["wave"]),
+            community=community,
+        )
+        sections["impact_change"] = _records(ch)
+    except CollectiveEfficacyError as exc:
+        notes["impact_change"] = str(exc)

@@ -18,75 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = ["render_html", "render_markdown"]
 
-TEXT = {
-    "en": {
-        "title": "Collective efficacy: baseline versus end of cycle",
-        "measured": "What was measured",
-        "quality": "Data quality",
-        "reliability": "Scale reliability",
-        "aggregation": "Do residents' answers describe their community?",
-        "change": "Change per community",
-        "scores": "Community scores per wave",
-        "notes": "Notes",
-        "methods": "Methods and references",
-        "suppressed": "fewer than {n} respondents",
-        "rows": "{inn} rows in, {use} used, {exc} excluded",
-        "alpha_good": "The scale is internally consistent (alpha {a}).",
-        "alpha_weak": "The scale's internal consistency is weak (alpha {a}); interpret with care.",
-        "icc": "{p} % of the differences in scores lie between communities (ICC(1) = {i1}); "
-        "the reliability of a community mean is {i2} (ICC(2)).",
-        "improved": "improved",
-        "declined": "declined",
-        "no_change": "no clear change",
-        "baseline": "baseline",
-        "end_of_cycle": "end of cycle",
-        "impact": "Impact level (0-5)",
-        "impact_text": "Our documented operationalisation of the Strongpact description (see the "
-        "docs page 'The impact scale'); not a validated psychometric scale. Without the "
-        "programme's assessment a level is survey-only and capped at 2.",
-    },
-    "nl": {
-        "title": "Collectieve weerbaarheid: nulmeting versus eindmeting",
-        "measured": "Wat is gemeten",
-        "quality": "Kwaliteit van de gegevens",
-        "reliability": "Betrouwbaarheid van de schaal",
-        "aggregation": "Beschrijven de antwoorden van bewoners hun buurt?",
-        "change": "Verandering per buurt",
-        "scores": "Buurtscores per meting",
-        "notes": "Opmerkingen",
-        "methods": "Methoden en bronnen",
-        "suppressed": "minder dan {n} respondenten",
-        "rows": "{inn} rijen ingelezen, {use} gebruikt, {exc} uitgesloten",
-        "alpha_good": "De schaal is intern consistent (alfa {a}).",
-        "alpha_weak": "De interne consistentie van de schaal is zwak (alfa {a}); voorzichtig interpreteren.",
-        "icc": "{p} % van de verschillen in scores ligt tussen buurten (ICC(1) = {i1}); "
-        "de betrouwbaarheid van een buurtgemiddelde is {i2} (ICC(2)).",
-        "improved": "vooruit",
-        "declined": "achteruit",
-        "no_change": "geen duidelijke verandering",
-        "baseline": "nulmeting",
-        "end_of_cycle": "eindmeting",
-        "impact": "Impactniveau (0-5)",
-        "impact_text": "Onze gedocumenteerde uitwerking van de Strongpact-beschrijving (zie de "
-        "documentatiepagina 'The impact scale'); geen gevalideerde psychometrische schaal. Zonder "
-        "beoordeling door de programmaleider is een niveau alleen op de enquete gebaseerd en "
-        "hooguit 2.",
-    },
-}
+from ._report_text import HEAD, REFERENCES, TEXT
 
-METHODS = [
-    "Sampson, R. J., Raudenbush, S. W., & Earls, F. (1997). Neighborhoods and violent crime: "
-    "A multilevel study of collective efficacy. Science, 277, 918-924.",
-    "Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests. "
-    "Psychometrika, 16, 297-334. Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). "
-    "Statistical inference for coefficient alpha. Applied Psychological Measurement, 11, 93-103.",
-    "Bliese, P. D. (2000). Within-group agreement, non-independence, and reliability. In "
-    "Klein & Kozlowski (Eds.), Multilevel theory, research, and methods in organizations.",
-    "Welch, B. L. (1947). The generalization of Student's problem. Biometrika, 34, 28-35. "
-    "Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size. "
-    "Journal of Educational Statistics, 6, 107-128. Holm, S. (1979). A simple sequentially "
-    "rejective multiple test procedure. Scandinavian Journal of Statistics, 6, 65-70.",
-]
+Block = tuple[str, Any]
+P_CLEAR = 0.05
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -103,198 +38,360 @@ def _t(lang: str) -> dict[str, str]:
     return TEXT.get(lang, TEXT["en"])
 
 
-def _blocks(ev: Evaluation, lang: str) -> list[tuple[str, Any]]:
-    """The report as (kind, payload) blocks shared by the Markdown and HTML renderers."""
-    t = _t(lang)
-    b: list[tuple[str, Any]] = [("h1", t["title"])]
-    b.append(("h2", t["measured"]))
+def _h(lang: str) -> dict[str, str]:
+    return HEAD.get(lang, HEAD["en"])
+
+
+def _wave(t: dict[str, str], label: str) -> str:
+    return t.get(label, label)
+
+
+def _size(g: float | None, t: dict[str, str]) -> str:
+    """Cohen's (1988) verbal bands for a standardised difference."""
+    if g is None:
+        return ""
+    a = abs(g)
+    key = "negligible" if a < 0.2 else "small" if a < 0.5 else "medium" if a < 0.8 else "large"
+    return t[key]
+
+
+def _by_wave(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["wave"]: r for r in rows}
+
+
+def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+    b: list[Block] = [("h2", t["measured"])]
     b.append(
         (
             "p",
-            f"{ev.instrument_title} ({ev.instrument_id} v{ev.instrument_version}); "
-            f"scale: {ev.scale}; community column: {ev.community}; "
-            f"minimum respondents per community: {ev.min_n}.",
+            t["measured_text"].format(
+                title=ev.instrument_title,
+                id=ev.instrument_id,
+                version=ev.instrument_version,
+                scale=ev.scale,
+                community=ev.community,
+                min_n=ev.min_n,
+            ),
         )
     )
-    b.append(("h2", t["quality"]))
-    rows = []
     for w in ev.waves:
-        rows.append(
-            [
-                t.get(w.wave, w.wave),
-                w.source,
-                w.n_rows_in,
-                w.n_rows_usable,
-                w.n_rows_excluded,
-                ", ".join(f"{k}: {v}" for k, v in w.exclusions.items()),
-                w.n_communities,
-            ]
-        )
-    b.append(
-        ("table", (["wave", "file", "rows in", "used", "excluded", "reasons", "communities"], rows))
-    )
-    for w in ev.waves:
-        for p in w.problems[:5]:
-            b.append(("li", f"{t.get(w.wave, w.wave)}: {p}"))
-    if "reliability" in ev.sections:
-        b.append(("h2", t["reliability"]))
-        rel = ev.sections["reliability"]
         b.append(
             (
-                "table",
-                (
-                    ["wave", "alpha", "CI low", "CI high", "std. alpha", "n"],
-                    [
-                        [
-                            t.get(r["wave"], r["wave"]),
-                            r.get("alpha"),
-                            r.get("ci_low"),
-                            r.get("ci_high"),
-                            r.get("std_alpha"),
-                            r.get("n"),
-                        ]
-                        for r in rel
-                    ],
+                "li",
+                t["wave_n"].format(
+                    wave=_wave(t, w.wave), n=w.n_rows_usable, k=w.n_communities, file=w.source
                 ),
             )
         )
-        for r in rel:
-            a = r.get("alpha")
-            if a is not None:
-                key = "alpha_good" if a >= 0.7 else "alpha_weak"
-                b.append(("p", f"{t.get(r['wave'], r['wave'])}: " + t[key].format(a=_fmt(a))))
-    if "aggregation" in ev.sections:
-        b.append(("h2", t["aggregation"]))
-        for r in ev.sections["aggregation"]:
-            i1, i2 = r.get("icc1"), r.get("icc2")
-            if i1 is not None and i2 is not None:
-                b.append(
-                    (
-                        "p",
-                        f"{t.get(r['wave'], r['wave'])}: "
-                        + t["icc"].format(p=_fmt(100 * i1, 0), i1=_fmt(i1), i2=_fmt(i2)),
-                    )
-                )
-    if "change" in ev.sections:
-        b.append(("h2", t["change"]))
-        head = [
-            "community",
-            "n before",
-            "n after",
-            "mean before",
-            "mean after",
-            "change",
-            "CI low",
-            "CI high",
-            "p (adjusted)",
-            "Hedges' g",
+    return b
+
+
+def _quality(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    b: list[Block] = [("h2", t["quality"]), ("p", t["quality_text"])]
+    rows = [
+        [
+            _wave(t, w.wave),
+            w.source,
+            w.n_rows_in,
+            w.n_rows_usable,
+            w.n_rows_excluded,
+            ", ".join(f"{k}: {v}" for k, v in w.exclusions.items()),
+            w.n_communities,
         ]
-        body = []
-        for r in ev.sections["change"]:
-            name = r.get(ev.community, r.get("community", ""))
-            if r.get("suppressed"):
-                body.append(
-                    [
-                        name,
-                        r.get("n_before"),
-                        r.get("n_after"),
-                        t["suppressed"].format(n=ev.min_n),
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                        "",
-                    ]
-                )
-            else:
-                body.append(
-                    [
-                        name,
-                        r.get("n_before"),
-                        r.get("n_after"),
-                        r.get("mean_before"),
-                        r.get("mean_after"),
-                        r.get("diff"),
-                        r.get("ci_low"),
-                        r.get("ci_high"),
-                        r.get("p_adjusted"),
-                        r.get("g"),
-                    ]
-                )
-        b.append(("table", (head, body)))
-        b.append(("forest", ev.sections["change"]))
-    if "impact" in ev.sections:
-        b.append(("h2", t["impact"]))
-        b.append(("p", t["impact_text"]))
-        body = []
-        for r in ev.sections["impact"]:
-            lvl = r.get("level")
-            body.append(
-                [
-                    r.get(ev.community),
-                    t.get(r.get("wave", ""), r.get("wave", "")),
-                    t["suppressed"].format(n=ev.min_n) if r.get("suppressed") else lvl,
-                    r.get("level_low"),
-                    r.get("level_high"),
-                    r.get("basis"),
-                ]
-            )
-        b.append(
-            ("table", (["community", "wave", "level (0-5)", "lowest", "highest", "basis"], body))
+        for w in ev.waves
+    ]
+    keys = ["wave", "file", "rows_in", "used", "excluded", "reasons", "communities"]
+    b.append(("table", ([h[k] for k in keys], rows)))
+    for w in ev.waves:
+        for p in w.problems[:5]:
+            b.append(("li", f"{_wave(t, w.wave)}: {p}"))
+    return b
+
+
+def _reliability(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    rel = ev.sections.get("reliability")
+    if not rel:
+        return []
+    omega = _by_wave(ev.sections.get("omega", []))
+    b: list[Block] = [("h2", t["reliability"])]
+    rows = []
+    for r in rel:
+        o = omega.get(r["wave"], {}).get("omega")
+        rows.append(
+            [_wave(t, r["wave"]), r.get("alpha"), r.get("ci_low"), r.get("ci_high"), o, r.get("n")]
         )
-    b.append(("h2", t["scores"]))
+        a = r.get("alpha")
+        if a is not None:
+            key = "alpha_good" if a >= 0.7 else "alpha_weak"
+            b.append(
+                (
+                    "p",
+                    t[key].format(
+                        wave=_wave(t, r["wave"]),
+                        a=_fmt(a),
+                        lo=_fmt(r.get("ci_low")),
+                        hi=_fmt(r.get("ci_high")),
+                        o=_fmt(o),
+                    ),
+                )
+            )
+    keys = ["wave", "alpha", "ci_low", "ci_high", "omega", "n"]
+    b.append(("table", ([h[k] for k in keys], rows)))
+    items = ev.sections.get("item_statistics", [])
+    for label in dict.fromkeys(r["wave"] for r in items):
+        part = [r for r in items if r["wave"] == label]
+        b.append(("h3", t["items"].format(wave=_wave(t, label))))
+        keys = ["item", "reversed", "n", "mean", "sd", "r_drop", "alpha_if_dropped"]
+        b.append(("table", ([h[k] for k in keys], [[r.get(k) for k in keys] for r in part])))
+        for r in part:
+            if r.get("reversed_suspect"):
+                b.append(("warn", t["reversed_warn"].format(wave=_wave(t, label), item=r["item"])))
+    return b
+
+
+def _aggregation(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    icc = _by_wave(ev.sections.get("aggregation", []))
+    agr = _by_wave(ev.sections.get("agreement", []))
+    eco = _by_wave(ev.sections.get("ecometric", []))
+    waves = list(dict.fromkeys([*icc, *agr, *eco]))
+    if not waves:
+        return []
+    b: list[Block] = [("h2", t["aggregation"])]
+    rows = []
+    for w in waves:
+        i, a, e = icc.get(w, {}), agr.get(w, {}), eco.get(w, {})
+        wl = _wave(t, w)
+        if i.get("icc1") is not None and i.get("icc2") is not None:
+            b.append(
+                (
+                    "p",
+                    t["icc"].format(
+                        wave=wl, p=_fmt(100 * i["icc1"], 0), i1=_fmt(i["icc1"]), i2=_fmt(i["icc2"])
+                    ),
+                )
+            )
+        if a.get("share_rwg_j_strong") is not None:
+            b.append(
+                (
+                    "p",
+                    t["rwg"].format(
+                        wave=wl,
+                        s=_fmt(100 * a["share_rwg_j_strong"], 0),
+                        t=_fmt(a.get("threshold")),
+                        m=_fmt(a.get("median_rwg_j")),
+                        ad=_fmt(a.get("median_ad")),
+                    ),
+                )
+            )
+        if e.get("reliability") is not None:
+            inc = e.get("intra_neighbourhood_correlation")
+            b.append(
+                (
+                    "p",
+                    t["ecometric"].format(
+                        wave=wl,
+                        r=_fmt(e["reliability"]),
+                        inc=_fmt(100 * inc if inc is not None else None, 0),
+                    ),
+                )
+            )
+        rows.append(
+            [
+                wl,
+                i.get("icc1"),
+                i.get("icc2"),
+                a.get("median_rwg_j"),
+                a.get("share_rwg_j_strong"),
+                e.get("reliability"),
+            ]
+        )
+    keys = ["wave", "icc1", "icc2", "median_rwg_j", "share_rwg_j_strong", "ecometric_reliability"]
+    b.append(("table", ([h[k] for k in keys], rows)))
+    return b
+
+
+def _name(r: dict[str, Any], ev: Evaluation) -> Any:
+    return r.get(ev.community, r.get("community", ""))
+
+
+def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    rows = ev.sections.get("change")
+    if not rows:
+        return []
+    b: list[Block] = []
+    overall = [r for r in rows if r.get("level") == "overall"]
+    per = [r for r in rows if r.get("level") != "overall"]
+    if overall and overall[0].get("diff") is not None:
+        o = overall[0]
+        p = o.get("p")
+        b += [("h2", t["overall"])]
+        b.append(
+            (
+                "p",
+                t["overall_text"].format(
+                    d=_fmt(o["diff"]),
+                    lo=_fmt(o.get("ci_low")),
+                    hi=_fmt(o.get("ci_high")),
+                    size=_size(o.get("g"), t),
+                    g=_fmt(o.get("g")),
+                    p="< 0.001" if p is not None and p < 0.001 else f"= {_fmt(p, 3)}",
+                ),
+            )
+        )
+    b.append(("h2", t["change"]))
+    shown = [r for r in per if not r.get("suppressed")]
+    up = sum(1 for r in shown if (r.get("p_adjusted") or 1) < P_CLEAR and (r.get("diff") or 0) > 0)
+    down = sum(
+        1 for r in shown if (r.get("p_adjusted") or 1) < P_CLEAR and (r.get("diff") or 0) < 0
+    )
+    b.append(
+        (
+            "p",
+            t["change_text"].format(
+                up=up,
+                down=down,
+                k=len(shown),
+                adj=ev.p_adjust,
+                s=len(per) - len(shown),
+                min_n=ev.min_n,
+            ),
+        )
+    )
+    keys = ["community", "n_before", "n_after", "mean_before", "mean_after", "diff"]
+    keys += ["ci_low", "ci_high", "p_adjusted", "g", "direction"]
     body = []
-    for r in ev.sections.get("community_scores", []):
-        name = r.get(ev.community)
+    for r in per:
         if r.get("suppressed"):
             body.append(
-                [
-                    name,
-                    t.get(r["wave"], r["wave"]),
-                    r.get("n"),
-                    t["suppressed"].format(n=ev.min_n),
-                    "",
-                    "",
-                ]
+                [_name(r, ev), r.get("n_before"), r.get("n_after")]
+                + [t["suppressed"].format(n=ev.min_n)]
+                + [""] * (len(keys) - 4)
             )
         else:
-            body.append(
-                [
-                    name,
-                    t.get(r["wave"], r["wave"]),
-                    r.get("n"),
-                    r.get("mean"),
-                    r.get("ci_low"),
-                    r.get("ci_high"),
-                ]
-            )
-    b.append(("table", (["community", "wave", "n", "mean", "CI low", "CI high"], body)))
+            body.append([_name(r, ev), *(r.get(k) for k in keys[1:-1]), _direction(r, t)])
+    b.append(("table", ([h[k] for k in keys], body)))
+    b.append(("forest", per))
+    return b
+
+
+def _direction(r: dict[str, Any], t: dict[str, str]) -> str:
+    p, d = r.get("p_adjusted"), r.get("diff")
+    if p is None or d is None or p >= P_CLEAR:
+        return t["no_change"]
+    return t["improved"] if d > 0 else t["declined"]
+
+
+def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    rows = ev.sections.get("impact")
+    if not rows:
+        return []
+    b: list[Block] = [("h2", t["impact"]), ("p", t["impact_text"])]
+    ch = ev.sections.get("impact_change", [])
+    ready = {
+        w: sum(1 for r in rows if r.get("wave") == w and (r.get("level") or 0) >= 3)
+        for w in ("baseline", "end_of_cycle")
+    }
+    b.append(
+        (
+            "p",
+            t["impact_summary"].format(
+                b=ready["baseline"],
+                a=ready["end_of_cycle"],
+                c=sum(1 for r in ch if r.get("crossed_release_threshold")),
+                f=sum(1 for r in ch if r.get("fell_below_threshold")),
+            ),
+        )
+    )
+    body = []
+    for r in rows:
+        sup = r.get("suppressed")
+        body.append(
+            [
+                _name(r, ev),
+                _wave(t, r.get("wave", "")),
+                t["suppressed"].format(n=ev.min_n) if sup else r.get("level"),
+                None if sup else r.get("level_low"),
+                None if sup else r.get("level_high"),
+                r.get("basis"),
+            ]
+        )
+    keys = ["community", "wave", "level", "level_low", "level_high", "basis"]
+    b.append(("table", ([h[k] for k in keys], body)))
+    if ch:
+        b.append(("h3", t["impact_change"]))
+        keys = ["community", "level_before", "level_after", "change", "crossed", "note"]
+        body = [
+            [
+                _name(r, ev),
+                r.get("level_before"),
+                r.get("level_after"),
+                r.get("change"),
+                r.get("crossed_release_threshold"),
+                r.get("note"),
+            ]
+            for r in ch
+        ]
+        b.append(("table", ([h[k] for k in keys], body)))
+    if ev.geometry is not None:
+        for w in ("baseline", "end_of_cycle"):
+            b.append(("h3", t["map"].format(wave=_wave(t, w))))
+            b.append(("map", w))
+    return b
+
+
+def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    body = []
+    for r in ev.sections.get("community_scores", []):
+        lead = [_name(r, ev), _wave(t, r["wave"]), r.get("n")]
+        if r.get("suppressed"):
+            body.append([*lead, t["suppressed"].format(n=ev.min_n), "", ""])
+        else:
+            body.append([*lead, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
+    keys = ["community", "wave", "n", "mean", "ci_low", "ci_high"]
+    return [("h2", t["scores"]), ("table", ([h[k] for k in keys], body))]
+
+
+def _blocks(ev: Evaluation, lang: str) -> list[Block]:
+    """The report as (kind, payload) blocks shared by the Markdown and HTML renderers."""
+    t, h = _t(lang), _h(lang)
+    b: list[Block] = [("h1", t["title"])]
+    b += _measured(ev, t)
+    b += _quality(ev, t, h)
+    b += _reliability(ev, t, h)
+    b += _aggregation(ev, t, h)
+    b += _change(ev, t, h)
+    b += _impact(ev, t, h)
+    b += _scores(ev, t, h)
     if ev.notes:
         b.append(("h2", t["notes"]))
-        for k, v in ev.notes.items():
-            b.append(("li", f"{k}: {v}"))
-    b.append(("h2", t["methods"]))
-    for ref in METHODS:
-        b.append(("li", ref))
+        b += [("li", f"{k}: {v}") for k, v in ev.notes.items()]
+    b += [("h2", t["methods"]), ("p", t["methods_text"])]
+    b += [("li", ref) for ref in REFERENCES]
     return b
 
 
 def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
+    """The report as Markdown (tables and text; the figures are only in the HTML report)."""
+    t = _t(lang)
     out: list[str] = []
     prev = ""
+    figures_noted = False
     for kind, payload in _blocks(ev, lang):
-        if prev == "li" and kind != "li":
+        if prev in ("li", "warn") and kind not in ("li", "warn"):
             out.append("")
         prev = kind
         if kind == "h1":
             out += [f"# {payload}", ""]
         elif kind == "h2":
             out += [f"## {payload}", ""]
+        elif kind == "h3":
+            out += [f"### {payload}", ""]
         elif kind == "p":
             out += [payload, ""]
         elif kind == "li":
             out.append(f"- {payload}")
+        elif kind == "warn":
+            out.append(f"- **{payload}**")
         elif kind == "table":
             head, rows = payload
             out.append("| " + " | ".join(head) + " |")
@@ -302,88 +399,138 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
             for r in rows:
                 out.append("| " + " | ".join(_fmt(v).replace("|", "/") for v in r) + " |")
             out.append("")
+        elif kind in ("forest", "map") and not figures_noted:
+            out += [f"*{t['figures_md']}*", ""]
+            figures_noted = True
     return "\n".join(out) + "\n"
 
 
-def _forest_png(rows: list[dict[str, Any]], community: str) -> str | None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - plot extra missing
-        return None
-    shown = [
-        r
-        for r in rows
-        if not r.get("suppressed")
-        and r.get("diff") is not None
-        and r.get(community, r.get("community")) not in (None, "overall")
-    ]
-    if not shown:
-        return None
-    fig, ax = plt.subplots(figsize=(7, 0.28 * len(shown) + 1.2))
-    for k, r in enumerate(shown):
-        lo, hi = r.get("ci_low"), r.get("ci_high")
-        if lo is not None and hi is not None:
-            ax.plot([lo, hi], [k, k], color="#555")
-        ax.plot([r["diff"]], [k], "o", color="#1f77b4")
-    ax.axvline(0, color="#999", lw=1)
-    ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([str(r.get(community, r.get("community"))) for r in shown], fontsize=7)
-    ax.set_xlabel("change (end of cycle - baseline) with CI")
-    fig.tight_layout()
+def _png(fig: Any) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _forest_png(rows: list[dict[str, Any]], ev: Evaluation, lang: str) -> str | None:
+    """Change per community with its CI; filled dots where the adjusted p is below 0.05."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - plot extra missing
+        return None
+    shown = [r for r in rows if not r.get("suppressed") and r.get("diff") is not None]
+    if not shown:
+        return None
+    t = _t(lang)
+    fig = Figure(figsize=(7.5, 0.26 * len(shown) + 1.4))
+    ax = fig.subplots()
+    for k, r in enumerate(shown):
+        lo, hi = r.get("ci_low"), r.get("ci_high")
+        if lo is not None and hi is not None:
+            ax.plot([lo, hi], [k, k], color="#555", lw=1.2)
+        p = r.get("p_adjusted")
+        clear = p is not None and p < P_CLEAR
+        ax.plot([r["diff"]], [k], "o", color="#1f77b4", mfc="#1f77b4" if clear else "white")
+        ax.annotate(
+            "p<0.001" if p is not None and p < 0.001 else f"p={_fmt(p, 3)}",
+            (1.0, k),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=6.5,
+            color="#333",
+        )
+    ax.axvline(0, color="#999", lw=1)
+    ax.set_yticks(range(len(shown)))
+    ax.set_yticklabels([str(_name(r, ev)) for r in shown], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(
+        f"{_h(lang)['diff']}: {t['end_of_cycle']} - {t['baseline']} "
+        f"({round(100 * ev.confidence)}% CI; p {ev.p_adjust}-adjusted)",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _map_png(ev: Evaluation, wave: str, lang: str) -> str | None:
+    if ev.geometry is None:
+        return None
+    try:
+        from ..plot import impact_map
+    except ImportError:  # pragma: no cover - plot extra missing
+        return None
+    import pandas as pd
+
+    levels = pd.DataFrame([r for r in ev.sections.get("impact", []) if r.get("wave") == wave])
+    if levels.empty:
+        return None
+    # JSON records turn integer levels with gaps into floats; the map labels want integers
+    for col in ("level", "level_low", "level_high"):
+        if col in levels.columns:
+            levels[col] = pd.to_numeric(levels[col]).round().astype("Int64")
+    t = _t(lang)
+    fig = impact_map(
+        levels,
+        ev.geometry,
+        key=ev.community,
+        geometry_key=ev.geometry_key,
+        lang=lang,
+        title=t["map"].format(wave=_wave(t, wave)),
+    )
+    return _png(fig)
+
+
 def render_html(ev: Evaluation, *, lang: str = "en") -> str:
+    """The report as one self-contained HTML page (figures embedded, no network needed)."""
     e = html.escape
+    t = _t(lang)
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{e(lang)}"><head><meta charset="utf-8">',
-        f"<title>{e(_t(lang)['title'])}</title>",
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
-        "padding:2px 6px;font-size:90%}td.num{text-align:right}</style></head><body>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(t['title'])}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:64em;margin:2em auto;"
+        "padding:0 1em;color:#222;line-height:1.45}h2{border-bottom:1px solid #ddd;"
+        "margin-top:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid "
+        "#ccc;padding:2px 6px;font-size:88%}th{background:#f4f4f4}td.num{text-align:right;"
+        "font-variant-numeric:tabular-nums}img{max-width:100%;height:auto}"
+        ".warn{color:#8a3b00}</style></head><body>",
     ]
     in_list = False
     for kind, payload in _blocks(ev, lang):
-        if kind != "li" and in_list:
+        if kind not in ("li", "warn") and in_list:
             parts.append("</ul>")
             in_list = False
-        if kind == "h1":
-            parts.append(f"<h1>{e(payload)}</h1>")
-        elif kind == "h2":
-            parts.append(f"<h2>{e(payload)}</h2>")
-        elif kind == "p":
-            parts.append(f"<p>{e(payload)}</p>")
-        elif kind == "li":
+        if kind in ("h1", "h2", "h3", "p"):
+            parts.append(f"<{kind}>{e(payload)}</{kind}>")
+        elif kind in ("li", "warn"):
             if not in_list:
                 parts.append("<ul>")
                 in_list = True
-            parts.append(f"<li>{e(payload)}</li>")
+            cls = ' class="warn"' if kind == "warn" else ""
+            parts.append(f"<li{cls}>{e(payload)}</li>")
         elif kind == "table":
             head, rows = payload
             parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
             for r in rows:
                 cells = "".join(
                     f'<td class="num">{e(_fmt(v))}</td>'
-                    if isinstance(v, (int, float))
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
                     else f"<td>{e(_fmt(v))}</td>"
                     for v in r
                 )
                 parts.append(f"<tr>{cells}</tr>")
             parts.append("</table>")
         elif kind == "forest":
-            png = _forest_png(payload, ev.community)
+            png = _forest_png(payload, ev, lang)
             if png:
-                parts.append(
-                    f'<img alt="forest plot of change per community" '
-                    f'src="data:image/png;base64,{png}">'
-                )
+                parts.append(f'<img alt="{e(t["forest_alt"])}" src="data:image/png;base64,{png}">')
+        elif kind == "map":
+            png = _map_png(ev, payload, lang)
+            if png:
+                alt = t["map_alt"].format(wave=_wave(t, payload))
+                parts.append(f'<img alt="{e(alt)}" src="data:image/png;base64,{png}">')
     if in_list:
         parts.append("</ul>")
     parts.append("</body></html>")

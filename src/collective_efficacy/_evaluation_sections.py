@@ -1,0 +1,233 @@
+"""The statistical sections of an evaluation (private): each calls one public function per wave.
+
+Every section is computed on the respondents of one wave at a time, except the change, which
+compares the two. A section that cannot be computed leaves a note saying why instead of failing
+the whole evaluation; a warning raised by a statistic (a reversed item, a Heywood case, a
+convergence problem) is kept as a note too, so the report shows it to the evaluator.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import CollectiveEfficacyError
+from .instrument import Instrument
+
+__all__ = ["AFTER", "BEFORE", "WAVE", "records", "statistics_sections"]
+
+WAVE = "_wave"
+BEFORE, AFTER = "baseline", "end_of_cycle"
+RWG_THRESHOLD = 0.70  # LeBreton & Senter (2008): "strong agreement" from .71; .70 customary
+
+Sections = dict[str, list[dict[str, Any]]]
+Notes = dict[str, str]
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready records: NaN -> None, numpy scalars -> Python."""
+    out = []
+    for rec in df.to_dict("records"):
+        clean: dict[str, Any] = {}
+        for k, v in rec.items():
+            if v is pd.NA or v is pd.NaT:
+                clean[str(k)] = None
+            elif isinstance(v, (np.floating, float)):
+                clean[str(k)] = None if math.isnan(float(v)) else float(v)
+            elif isinstance(v, np.integer):
+                clean[str(k)] = int(v)
+            elif isinstance(v, np.bool_):
+                clean[str(k)] = bool(v)
+            else:
+                clean[str(k)] = v if v is None or isinstance(v, (str, int, bool)) else str(v)
+        out.append(clean)
+    return out
+
+
+@contextmanager
+def _noted(notes: Notes, key: str) -> Iterator[None]:
+    """Turn a library error into a note, and keep the library's warnings as notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except CollectiveEfficacyError as exc:
+            notes[key] = str(exc)
+    msgs = list(dict.fromkeys(str(w.message) for w in caught))
+    if msgs:
+        notes[f"{key}_warnings"] = " | ".join(msgs)
+
+
+def _per_wave(
+    scores: pd.DataFrame,
+    name: str,
+    fn: Callable[[pd.DataFrame], pd.DataFrame],
+    sections: Sections,
+    notes: Notes,
+) -> None:
+    frames = []
+    for label in (BEFORE, AFTER):
+        part = scores[scores[WAVE] == label]
+        with _noted(notes, f"{name}_{label}"):
+            res = fn(part)
+            res.insert(0, "wave", label)
+            frames.append(res)
+    if frames:
+        sections[name] = records(pd.concat(frames, ignore_index=True))
+
+
+def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd.DataFrame:
+    """Item answers with reverse-keyed items recoded (min + max - x), for the agreement indices."""
+    out = scores[items].astype(float)
+    for i in items:
+        if inst.item(i).reverse:
+            codes = inst.response_scale(i).codes
+            out[i] = codes[0] + codes[-1] - out[i]
+    return out
+
+
+def _agreement(
+    part: pd.DataFrame, inst: Instrument, items: list[str], community: str, min_n: int
+) -> pd.DataFrame:
+    """rwg(j) and AD per community, suppressed below min_n; returned with one summary row."""
+    from .agreement import ad_index, rwg_j
+
+    keyed = pd.concat([part[[community]], _keyed_items(part, inst, items)], axis=1)
+    inst.n_options(items)  # the items must share one answer scale
+    codes = inst.response_scale(items[0]).codes
+    r = rwg_j(keyed, items, community, options=codes)
+    ad = ad_index(keyed, items, community, options=codes)
+    per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
+    # suppression follows the respondents of the wave, not the listwise-complete n of rwg(j)
+    n_wave = part.groupby(community, sort=False).size()
+    small = per[community].map(n_wave).fillna(0).to_numpy() < min_n
+    per.loc[small, ["rwg_j", "ad"]] = np.nan
+    per["suppressed"] = small
+    return per
+
+
+def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
+    shown = per.loc[~per["suppressed"]]
+    vals = shown["rwg_j"].dropna().to_numpy()
+    row: dict[str, Any] = {
+        "n_communities": len(per),
+        "n_shown": len(shown),
+        "n_suppressed": int(per["suppressed"].sum()),
+        "median_rwg_j": float(np.median(vals)) if vals.size else np.nan,
+        "share_rwg_j_strong": float(np.mean(vals >= RWG_THRESHOLD)) if vals.size else np.nan,
+        "threshold": RWG_THRESHOLD,
+    }
+    ad = shown["ad"].dropna().to_numpy()
+    row["median_ad"] = float(np.median(ad)) if ad.size else np.nan
+    return pd.DataFrame([row])
+
+
+def _ecometric_summary(
+    part: pd.DataFrame, inst: Instrument, scale: str, items: list[str], community: str
+) -> pd.DataFrame:
+    from .mixed import ecometric
+
+    codes = [inst.response_scale(i).codes for i in items]
+    res = ecometric(
+        part,
+        items,
+        group=community,
+        keys=inst.keys(scale),
+        scale_min=float(min(c[0] for c in codes)),
+        scale_max=float(max(c[-1] for c in codes)),
+    )
+    vc = res.variance_components
+    return pd.DataFrame(
+        [
+            {
+                "tau_beta": vc.tau_beta,
+                "tau_pi": vc.tau_pi,
+                "sigma2": vc.sigma2,
+                "intra_neighbourhood_correlation": vc.intra_neighbourhood_correlation,
+                "reliability": res.reliability,
+                "respondent_reliability": res.respondent_reliability,
+                "converged": res.diagnostics.converged,
+            }
+        ]
+    )
+
+
+def statistics_sections(
+    scores: pd.DataFrame,
+    inst: Instrument,
+    scale: str,
+    community: str,
+    min_n: int,
+    ci: float,
+    p_adjust: str,
+    sections: Sections,
+    notes: Notes,
+    step: Callable[[str], None],
+) -> None:
+    """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change."""
+    from . import agreement, change, reliability
+
+    items = inst.scale(scale).items
+    keys = inst.keys(scale)
+    step("reliability")
+    _per_wave(
+        scores,
+        "reliability",
+        lambda p: reliability.cronbach_alpha(p, items, keys=keys, ci=ci),
+        sections,
+        notes,
+    )
+    _per_wave(
+        scores,
+        "item_statistics",
+        lambda p: reliability.item_statistics(p, items, keys=keys),
+        sections,
+        notes,
+    )
+    _per_wave(
+        scores,
+        "omega",
+        lambda p: reliability.omega(p, items, keys=keys).summary(),
+        sections,
+        notes,
+    )
+    step("aggregation evidence")
+    _per_wave(scores, "aggregation", lambda p: agreement.icc(p, scale, community), sections, notes)
+    per_community: list[pd.DataFrame] = []
+
+    def agree(p: pd.DataFrame) -> pd.DataFrame:
+        per = _agreement(p, inst, items, community, min_n)
+        per_community.append(per.assign(wave=p[WAVE].iloc[0] if len(p) else ""))
+        return _agreement_summary(per)
+
+    _per_wave(scores, "agreement", agree, sections, notes)
+    if per_community:
+        sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
+    step("ecometric model")
+    _per_wave(
+        scores,
+        "ecometric",
+        lambda p: _ecometric_summary(p, inst, scale, items, community),
+        sections,
+        notes,
+    )
+    step("change")
+    with _noted(notes, "change"):
+        cmp = change.compare_waves(
+            scores,
+            scale,
+            wave=WAVE,
+            community=community,
+            before=BEFORE,
+            after=AFTER,
+            ci=ci,
+            p_adjust=p_adjust,
+            min_n=min_n,
+        )
+        sections["change"] = records(cmp)

@@ -1,0 +1,262 @@
+"""The report's words in English and Dutch (private): headings, plain-language sentences, references.
+
+Sentences are templates filled with already-computed numbers; thresholds used in the wording are
+the conventional ones named in the methods pages (alpha 0.70, rwg(j) 0.70, Cohen's d bands).
+"""
+
+from __future__ import annotations
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Collective efficacy: baseline versus end of cycle",
+        "measured": "What was measured",
+        "measured_text": "{title} ({id} v{version}), scale '{scale}'. Communities are identified "
+        "by the column '{community}'. Communities with fewer than {min_n} respondents in a wave "
+        "are not shown, to protect the privacy of residents.",
+        "wave_n": "{wave}: {n} respondents used in {k} communities (file {file}).",
+        "quality": "Data quality",
+        "quality_text": "Every row of each file is accounted for: used, or excluded for the "
+        "reason shown.",
+        "reliability": "Scale reliability",
+        "alpha_good": "{wave}: the questions measure one thing consistently "
+        "(alpha {a}, 95% CI {lo} to {hi}; omega {o}).",
+        "alpha_weak": "{wave}: the questions hang together only weakly (alpha {a}, 95% CI {lo} "
+        "to {hi}; omega {o}); interpret the scores with care.",
+        "items": "Items ({wave})",
+        "reversed_warn": "{wave}: item {item} correlates negatively with the other items; check "
+        "whether it should be reverse-coded.",
+        "aggregation": "Do residents' answers describe their community?",
+        "icc": "{wave}: {p}% of the differences between residents lie between communities "
+        "(ICC(1) = {i1}); the reliability of a community mean is {i2} (ICC(2); 0.70 or more is "
+        "usually taken as enough to compare communities).",
+        "rwg": "{wave}: residents agree strongly within {s}% of the communities shown "
+        "(rwg(j) of at least {t}; median {m}); median average deviation {ad}.",
+        "ecometric": "{wave}: taking items, residents and communities into account (ecometric "
+        "model), the reliability of a community score is {r} on average; {inc}% of the "
+        "variance between residents lies between communities.",
+        "overall": "Overall change",
+        "overall_text": "Across all communities the score changed by {d} points (95% CI {lo} to "
+        "{hi}), a {size} effect (standardised {g}; p {p}). This comes from a multilevel model "
+        "(score ~ wave + (1 | community)) that uses every respondent of both waves.",
+        "change": "Change per community",
+        "change_text": "{up} of {k} communities improved clearly and {down} declined clearly "
+        "(adjusted p below 0.05, {adj}); the others show no clear change. {s} communities are "
+        "not shown because they have fewer than {min_n} respondents in a wave.",
+        "forest_alt": "forest plot of the change per community with confidence intervals",
+        "impact": "Impact level (0-5)",
+        "impact_text": "Our documented operationalisation of the Strongpact description (see the "
+        "docs page 'The impact scale'); not a validated psychometric scale. Without the "
+        "programme's assessment a level is survey-only and capped at 2.",
+        "impact_summary": "At baseline {b} communities were at level 3 or higher (ready to be "
+        "released); at the end of the cycle {a}. {c} communities crossed the release "
+        "threshold, {f} fell below it.",
+        "impact_change": "Change of the impact level",
+        "map": "Map: impact level at {wave}",
+        "map_alt": "map of the impact level per community at {wave}",
+        "scores": "Community scores per wave",
+        "notes": "Notes",
+        "methods": "Methods and references",
+        "methods_text": "Scores are the mean of the answered items (reverse-keyed items "
+        "recoded), required to cover the instrument's minimum number of items. The change per "
+        "community is a Welch t-test with Hedges' g; p-values are adjusted for the number of "
+        "communities. Effect sizes are described with Cohen's bands (0.2 small, 0.5 medium, "
+        "0.8 large). Formulas and missing-data rules are in the library's methods pages.",
+        "suppressed": "fewer than {n} respondents",
+        "improved": "improved",
+        "declined": "declined",
+        "no_change": "no clear change",
+        "baseline": "baseline",
+        "end_of_cycle": "end of cycle",
+        "negligible": "negligible",
+        "small": "small",
+        "medium": "medium",
+        "large": "large",
+        "figures_md": "Figures (forest plot, maps) are in report.html.",
+    },
+    "nl": {
+        "title": "Collectieve weerbaarheid: nulmeting versus eindmeting",
+        "measured": "Wat is gemeten",
+        "measured_text": "{title} ({id} v{version}), schaal '{scale}'. Buurten worden herkend "
+        "aan de kolom '{community}'. Buurten met minder dan {min_n} respondenten in een meting "
+        "worden niet getoond, om de privacy van bewoners te beschermen.",
+        "wave_n": "{wave}: {n} respondenten gebruikt in {k} buurten (bestand {file}).",
+        "quality": "Kwaliteit van de gegevens",
+        "quality_text": "Elke rij van elk bestand is verantwoord: gebruikt, of uitgesloten om de "
+        "genoemde reden.",
+        "reliability": "Betrouwbaarheid van de schaal",
+        "alpha_good": "{wave}: de vragen meten consistent hetzelfde (alfa {a}, 95%-BI {lo} tot "
+        "{hi}; omega {o}).",
+        "alpha_weak": "{wave}: de vragen hangen maar zwak samen (alfa {a}, 95%-BI {lo} tot {hi}; "
+        "omega {o}); interpreteer de scores voorzichtig.",
+        "items": "Vragen ({wave})",
+        "reversed_warn": "{wave}: vraag {item} hangt negatief samen met de andere vragen; "
+        "controleer of die omgescoord moet worden.",
+        "aggregation": "Beschrijven de antwoorden van bewoners hun buurt?",
+        "icc": "{wave}: {p}% van de verschillen tussen bewoners ligt tussen buurten "
+        "(ICC(1) = {i1}); de betrouwbaarheid van een buurtgemiddelde is {i2} (ICC(2); 0,70 of "
+        "meer geldt meestal als genoeg om buurten te vergelijken).",
+        "rwg": "{wave}: bewoners zijn het sterk met elkaar eens in {s}% van de getoonde buurten "
+        "(rwg(j) minstens {t}; mediaan {m}); mediane gemiddelde afwijking {ad}.",
+        "ecometric": "{wave}: rekening houdend met vragen, bewoners en buurten (ecometrisch "
+        "model) is de betrouwbaarheid van een buurtscore gemiddeld {r}; {inc}% van de variantie "
+        "tussen bewoners ligt tussen buurten.",
+        "overall": "Verandering over alle buurten",
+        "overall_text": "Over alle buurten veranderde de score met {d} punten (95%-BI {lo} tot "
+        "{hi}), een {size} effect (gestandaardiseerd {g}; p {p}). Dit komt uit een multilevel-"
+        "model (score ~ meting + (1 | buurt)) dat alle respondenten van beide metingen gebruikt.",
+        "change": "Verandering per buurt",
+        "change_text": "{up} van de {k} buurten gingen duidelijk vooruit en {down} duidelijk "
+        "achteruit (gecorrigeerde p onder 0,05, {adj}); de andere laten geen duidelijke "
+        "verandering zien. {s} buurten worden niet getoond omdat ze minder dan {min_n} "
+        "respondenten in een meting hebben.",
+        "forest_alt": "forest plot van de verandering per buurt met betrouwbaarheidsintervallen",
+        "impact": "Impactniveau (0-5)",
+        "impact_text": "Onze gedocumenteerde uitwerking van de Strongpact-beschrijving (zie de "
+        "documentatiepagina 'The impact scale'); geen gevalideerde psychometrische schaal. Zonder "
+        "beoordeling door de programmaleider is een niveau alleen op de enquête gebaseerd en "
+        "hooguit 2.",
+        "impact_summary": "Bij de nulmeting zaten {b} buurten op niveau 3 of hoger (klaar om "
+        "los te laten); bij de eindmeting {a}. {c} buurten kwamen over die drempel, {f} zakten "
+        "eronder.",
+        "impact_change": "Verandering van het impactniveau",
+        "map": "Kaart: impactniveau bij de {wave}",
+        "map_alt": "kaart van het impactniveau per buurt bij de {wave}",
+        "scores": "Buurtscores per meting",
+        "notes": "Opmerkingen",
+        "methods": "Methoden en bronnen",
+        "methods_text": "Een score is het gemiddelde van de beantwoorde vragen (omgekeerd "
+        "gestelde vragen omgescoord), mits het minimum aantal vragen van het instrument is "
+        "beantwoord. De verandering per buurt is een Welch t-toets met Hedges' g; p-waarden zijn "
+        "gecorrigeerd voor het aantal buurten. Effectgroottes worden beschreven met de grenzen "
+        "van Cohen (0,2 klein, 0,5 middelgroot, 0,8 groot). Formules en de omgang met "
+        "ontbrekende antwoorden staan in de methodenpagina's van de bibliotheek.",
+        "suppressed": "minder dan {n} respondenten",
+        "improved": "vooruit",
+        "declined": "achteruit",
+        "no_change": "geen duidelijke verandering",
+        "baseline": "nulmeting",
+        "end_of_cycle": "eindmeting",
+        "negligible": "verwaarloosbaar",
+        "small": "klein",
+        "medium": "middelgroot",
+        "large": "groot",
+        "figures_md": "De figuren (forest plot, kaarten) staan in report.html.",
+    },
+}
+
+# Column headings of the tables, per language.
+HEAD: dict[str, dict[str, str]] = {
+    "en": {
+        "wave": "wave",
+        "file": "file",
+        "rows_in": "rows in",
+        "used": "used",
+        "excluded": "excluded",
+        "reasons": "reasons",
+        "communities": "communities",
+        "community": "community",
+        "alpha": "alpha",
+        "ci_low": "CI low",
+        "ci_high": "CI high",
+        "omega": "omega",
+        "n": "n",
+        "item": "item",
+        "reversed": "reverse-keyed",
+        "mean": "mean",
+        "sd": "sd",
+        "r_drop": "item-rest r",
+        "alpha_if_dropped": "alpha without item",
+        "icc1": "ICC(1)",
+        "icc2": "ICC(2)",
+        "median_rwg_j": "median rwg(j)",
+        "share_rwg_j_strong": "share rwg(j) >= 0.70",
+        "ecometric_reliability": "ecometric reliability",
+        "n_before": "n before",
+        "n_after": "n after",
+        "mean_before": "mean before",
+        "mean_after": "mean after",
+        "diff": "change",
+        "p_adjusted": "p (adjusted)",
+        "g": "Hedges' g",
+        "direction": "direction",
+        "level": "level (0-5)",
+        "level_low": "lowest",
+        "level_high": "highest",
+        "basis": "basis",
+        "level_before": "level before",
+        "level_after": "level after",
+        "change": "change",
+        "crossed": "crossed level 3",
+        "note": "note",
+        "effect": "effect size",
+        "p": "p",
+    },
+    "nl": {
+        "wave": "meting",
+        "file": "bestand",
+        "rows_in": "rijen",
+        "used": "gebruikt",
+        "excluded": "uitgesloten",
+        "reasons": "redenen",
+        "communities": "buurten",
+        "community": "buurt",
+        "alpha": "alfa",
+        "ci_low": "BI laag",
+        "ci_high": "BI hoog",
+        "omega": "omega",
+        "n": "n",
+        "item": "vraag",
+        "reversed": "omgescoord",
+        "mean": "gemiddelde",
+        "sd": "sd",
+        "r_drop": "r vraag-rest",
+        "alpha_if_dropped": "alfa zonder vraag",
+        "icc1": "ICC(1)",
+        "icc2": "ICC(2)",
+        "median_rwg_j": "mediaan rwg(j)",
+        "share_rwg_j_strong": "aandeel rwg(j) >= 0,70",
+        "ecometric_reliability": "ecometrische betrouwbaarheid",
+        "n_before": "n voor",
+        "n_after": "n na",
+        "mean_before": "gemiddelde voor",
+        "mean_after": "gemiddelde na",
+        "diff": "verandering",
+        "p_adjusted": "p (gecorrigeerd)",
+        "g": "Hedges' g",
+        "direction": "richting",
+        "level": "niveau (0-5)",
+        "level_low": "laagst",
+        "level_high": "hoogst",
+        "basis": "basis",
+        "level_before": "niveau voor",
+        "level_after": "niveau na",
+        "change": "verandering",
+        "crossed": "over niveau 3",
+        "note": "opmerking",
+        "effect": "effectgrootte",
+        "p": "p",
+    },
+}
+
+REFERENCES = [
+    "Sampson, R. J., Raudenbush, S. W., & Earls, F. (1997). Neighborhoods and violent crime: "
+    "A multilevel study of collective efficacy. Science, 277, 918-924.",
+    "Raudenbush, S. W., & Sampson, R. J. (1999). Ecometrics: Toward a science of assessing "
+    "ecological settings. Sociological Methodology, 29, 1-41.",
+    "Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests. "
+    "Psychometrika, 16, 297-334. Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). "
+    "Statistical inference for coefficient alpha. Applied Psychological Measurement, 11, 93-103.",
+    "McDonald, R. P. (1999). Test theory: A unified treatment. Erlbaum. Revelle, W. psych: "
+    "Procedures for psychological, psychometric, and personality research (R package).",
+    "Bliese, P. D. (2000). Within-group agreement, non-independence, and reliability. In "
+    "Klein & Kozlowski (Eds.), Multilevel theory, research, and methods in organizations.",
+    "James, L. R., Demaree, R. G., & Wolf, G. (1984). Estimating within-group interrater "
+    "reliability with and without response bias. Journal of Applied Psychology, 69, 85-98. "
+    "Burke, M. J., Finkelstein, L. M., & Dusig, M. S. (1999). On average deviation indices for "
+    "estimating interrater agreement. Organizational Research Methods, 2, 49-68.",
+    "Welch, B. L. (1947). The generalization of Student's problem. Biometrika, 34, 28-35. "
+    "Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size. "
+    "Journal of Educational Statistics, 6, 107-128. Holm, S. (1979). A simple sequentially "
+    "rejective multiple test procedure. Scandinavian Journal of Statistics, 6, 65-70.",
+    "Cohen, J. (1988). Statistical power analysis for the behavioral sciences (2nd ed.). Erlbaum.",
+]
