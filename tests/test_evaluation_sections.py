@@ -1,0 +1,217 @@
+"""The evaluation's reliability, agreement, ecometric, change and impact sections equal the library.
+
+Each section of :func:`ce.evaluate` must be exactly the public function run on that wave's
+respondents (tolerance 1e-12 relative: the same code on the same numbers), with small
+communities suppressed wherever a per-community number appears.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import collective_efficacy as ce
+from collective_efficacy.cli import _example_assessments, main
+from collective_efficacy.impact import load_example_geometry
+
+COLS = ce.datasets.EXAMPLE_COLUMNS
+INST = ce.load_instrument("sampson1997")
+ITEMS = INST.scale("collective_efficacy").items
+KEYS = INST.keys("collective_efficacy")
+MIN_N = 10
+
+
+@pytest.fixture(scope="module")
+def example():
+    before, after = ce.datasets.load_example(split=True)
+    copies = (before.copy(), after.copy())
+    ev = ce.evaluate(
+        before,
+        after,
+        community="buurt",
+        respondent="respondent_id",
+        columns=COLS,
+        assessments=_example_assessments(),
+        geometry=load_example_geometry(),
+        min_n=MIN_N,
+    )
+    pd.testing.assert_frame_equal(before, copies[0])  # the caller's frames are untouched
+    pd.testing.assert_frame_equal(after, copies[1])
+    waves = {}
+    for label, raw in (("baseline", before), ("end_of_cycle", after)):
+        v = ce.validate(
+            raw, INST, community="buurt", respondent="respondent_id", columns=COLS, errors="exclude"
+        )
+        s = ce.score(v, scales=["collective_efficacy"])
+        waves[label] = pd.concat([s, v.data[ITEMS]], axis=1)
+    return ev, waves
+
+
+def _wave(rows, label):
+    return [r for r in rows if r["wave"] == label]
+
+
+@pytest.mark.parametrize("label", ["baseline", "end_of_cycle"])
+def test_item_statistics_and_omega_equal_library(example, label) -> None:
+    ev, waves = example
+    expect = ce.item_statistics(waves[label], ITEMS, keys=KEYS)
+    got = pd.DataFrame(_wave(ev.sections["item_statistics"], label))
+    assert got["item"].tolist() == ITEMS
+    for col in ("mean", "sd", "r_drop", "alpha_if_dropped"):
+        np.testing.assert_allclose(got[col].astype(float), expect[col], rtol=1e-12)
+    om = ce.omega(waves[label], ITEMS, keys=KEYS)
+    (rec,) = _wave(ev.sections["omega"], label)
+    assert rec["omega"] == pytest.approx(om.omega, rel=1e-12)
+    assert rec["omega_total"] == pytest.approx(om.omega_total, rel=1e-12)
+
+
+@pytest.mark.parametrize("label", ["baseline", "end_of_cycle"])
+def test_agreement_equals_rwg_j_on_recoded_items(example, label) -> None:
+    ev, waves = example
+    part = waves[label].copy()
+    for item in ("SC3", "SC4"):  # the reverse-keyed items, recoded 1..5 -> 5..1
+        part[item] = 6 - part[item]
+    r = ce.rwg_j(part, ITEMS, "buurt", n_options=5)
+    ad = ce.ad_index(part, ITEMS, "buurt", n_options=5)
+    n = part.groupby("buurt").size()
+    shown = r[r["buurt"].map(n) >= MIN_N]
+    (rec,) = _wave(ev.sections["agreement"], label)
+    assert rec["n_shown"] == len(shown)
+    assert rec["n_suppressed"] == len(r) - len(shown)
+    assert rec["median_rwg_j"] == pytest.approx(np.median(shown["rwg_j"].dropna()), rel=1e-12)
+    assert rec["share_rwg_j_strong"] == pytest.approx(np.mean(shown["rwg_j"].dropna() >= 0.7))
+    ad_shown = ad[ad["buurt"].map(n) >= MIN_N]
+    assert rec["median_ad"] == pytest.approx(np.median(ad_shown["ad"]), rel=1e-12)
+    per = pd.DataFrame(_wave(ev.sections["community_agreement"], label))
+    small = per["buurt"].map(n) < MIN_N
+    assert small.any()
+    assert per.loc[small, "suppressed"].all() and per.loc[small, "rwg_j"].isna().all()
+    assert per.loc[small, "ad"].isna().all()
+
+
+@pytest.mark.parametrize("label", ["baseline", "end_of_cycle"])
+def test_ecometric_section_equals_library(example, label) -> None:
+    ev, waves = example
+    res = ce.ecometric(waves[label], ITEMS, group="buurt", keys=KEYS, scale_min=1.0, scale_max=5.0)
+    (rec,) = _wave(ev.sections["ecometric"], label)
+    assert rec["reliability"] == pytest.approx(res.reliability, rel=1e-12)
+    assert rec["tau_beta"] == pytest.approx(res.variance_components.tau_beta, rel=1e-12)
+    assert rec["converged"] is True
+
+
+def test_overall_change_is_the_multilevel_wave_effect(example) -> None:
+    ev, waves = example
+    both = pd.concat(
+        [waves["baseline"].assign(w="b"), waves["end_of_cycle"].assign(w="a")], ignore_index=True
+    )
+    cmp = ce.compare_waves(
+        both, "collective_efficacy", wave="w", community="buurt", before="b", after="a", min_n=10
+    )
+    got = pd.DataFrame(ev.sections["change"])
+    assert got["level"].iloc[-1] == "overall" and got["method"].iloc[-1] == "lmm_reml"
+    for col in ("diff", "se", "ci_low", "ci_high", "df", "g"):
+        assert got[col].iloc[-1] == pytest.approx(cmp[col].iloc[-1], rel=1e-12)
+    np.testing.assert_allclose(
+        got["p_adjusted"].astype(float), cmp["p_adjusted"].astype(float), rtol=1e-12
+    )
+
+
+def test_impact_change_equals_library(example) -> None:
+    ev, _ = example
+    lv = ev.tables["impact"]
+    lv = lv.astype({"level": "Int64"})
+    expect = ce.impact_change(
+        lv[lv["wave"] == "baseline"].drop(columns=["wave"]),
+        lv[lv["wave"] == "end_of_cycle"].drop(columns=["wave"]),
+        community="buurt",
+    )
+    got = ev.tables["impact_change"]
+    assert len(got) == len(expect) == 40
+    assert got["change"].astype("Float64").equals(expect["change"].astype("Float64"))
+    assert (
+        got["crossed_release_threshold"]
+        .astype("boolean")
+        .equals(expect["crossed_release_threshold"].astype("boolean"))
+    )
+    # a suppressed community has no level, so no change is claimed for it
+    sup = set(lv.loc[lv["suppressed"], "buurt"])
+    assert sup and got.loc[got["buurt"].isin(sup), "change"].isna().all()
+
+
+def test_report_sections_in_order_with_maps(example, tmp_path) -> None:
+    ev, _ = example
+    html = ev.to_html()
+    order = [
+        "What was measured",
+        "Data quality",
+        "Scale reliability",
+        "Items (baseline)",
+        "Do residents",
+        "Overall change",
+        "Change per community",
+        "Impact level (0-5)",
+        "Change of the impact level",
+        "Map: impact level at baseline",
+        "Map: impact level at end of cycle",
+        "Methods and references",
+    ]
+    pos = [html.find(h) for h in order]
+    assert -1 not in pos and pos == sorted(pos)
+    # forest plot plus one map per wave, embedded
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)) == 3
+    assert "rwg(j)" in html and "ecometric" in html and "omega" in html
+    nl = ev.to_html(lang="nl")
+    assert "Kaart: impactniveau bij de nulmeting" in nl and "Vragen (eindmeting)" in nl
+
+
+def test_cli_writes_maps_and_geometry_option(tmp_path) -> None:
+    geo = tmp_path / "buurten.geojson"
+    geo.write_text(json.dumps(load_example_geometry()), encoding="utf-8")
+    before, after = ce.datasets.load_example(split=True)
+    b, a = tmp_path / "b.csv", tmp_path / "a.csv"
+    before.to_csv(b, index=False)
+    after.to_csv(a, index=False)
+    cols = tmp_path / "cols.json"
+    cols.write_text(json.dumps(COLS), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["evaluate", str(b), str(a), "--community", "buurt", "--respondent", "respondent_id"]
+    args += ["--columns", str(cols), "--geometry", str(geo), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    fc = json.loads((out / "map_end_of_cycle.geojson").read_text())
+    assert len(fc["features"]) == 40
+    # suppressed communities are drawn without a level in every map export
+    res = json.loads((out / "results.json").read_text())
+    sup = {
+        r["buurt"]
+        for r in res["sections"]["impact"]
+        if r["wave"] == "end_of_cycle" and r["suppressed"]
+    }
+    by_name = {f["properties"]["buurt"]: f["properties"] for f in fc["features"]}
+    assert sup and all(by_name[c]["level"] is None for c in sup)
+
+
+def test_warnings_become_notes() -> None:
+    """A reversed item is shown to the evaluator as a note and a report warning, not raised."""
+    before, after = ce.datasets.load_example(split=True)
+    col = next(k for k, v in COLS.items() if v == "SC1")
+    flip = {c: (lambda s: 6 - pd.to_numeric(s, errors="coerce")) for c in [col]}
+    ev = ce.evaluate(
+        before.assign(**{col: flip[col](before[col])}),
+        after.assign(**{col: flip[col](after[col])}),
+        community="buurt",
+        respondent="respondent_id",
+        columns=COLS,
+    )
+    assert any("warnings" in k for k in ev.notes)
+    assert "should be reverse-coded" in ev.to_markdown()
+
+
+def test_progress_bar_is_optional(capsys) -> None:
+    pytest.importorskip("tqdm")
+    before, after = ce.datasets.load_example(split=True)
+    ev = ce.evaluate(before, after, community="buurt", columns=COLS, progress=True)
+    assert "change" in ev.sections
