@@ -1,0 +1,198 @@
+"""The HTML report opened in headless Chromium: it renders, every image loads, nothing is logged
+to the console at level error and the page needs no network.
+
+The checks are generic (any number of sections, tables and images) so that the test keeps
+working while sections are added to the report.
+
+Needs Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it) and the
+``playwright`` Python package from the ``test`` extra. Playwright only drives the system
+browser (``executable_path``); ``playwright install`` is never needed. Without chromium the test
+is skipped, except in CI (``CI=true``) where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collective_efficacy.cli import main
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+# CHROMIUM=/path/to/chrome overrides the browser (e.g. on a non-Debian machine).
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+# Chromium as root needs --no-sandbox; the rest keeps a headless browser on a closed network
+# quiet (no update checks, sync or QUIC probes). Playwright adds --headless and, with
+# launch_persistent_context, --user-data-dir (a fresh temporary folder per test module).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Cell texts that mean a missing value leaked into the report unformatted.
+LEAKED_MISSING = {"None", "nan", "NaN", "null", "undefined", "<NA>", "NaT"}
+# Entities that show up as text when a string was escaped twice.
+DOUBLE_ESCAPED = ("&amp;", "&lt;", "&gt;", "&quot;", "&#x27;", "&#39;")
+
+
+def _need(what: str) -> None:
+    """Skip outside CI, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{what} (required when CI=true)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="module")
+def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        _need(f"chromium not found at {CHROMIUM}: apt-get install chromium (Debian)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("playwright not installed: pip install -e '.[test]'")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1200, "height": 900},
+            offline=True,
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_and_check(context: Any, url: str) -> tuple[dict[str, Any], list[str]]:
+    """Open ``url`` in a new page; return facts about the page and a list of problems found."""
+    problems: list[str] = []
+    page = context.new_page()
+    try:
+        page.on(
+            "console",
+            lambda m: (
+                problems.append(f"console {m.type}: {m.text} ({m.location})")
+                if m.type in ("error", "assert")
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on(
+            "requestfailed", lambda r: problems.append(f"request failed: {r.url[:120]} {r.failure}")
+        )
+        page.on(
+            "request",
+            lambda r: (
+                None
+                if r.url.startswith(("data:", "file:"))
+                else problems.append(f"network request: {r.url[:120]}")
+            ),
+        )
+        response = page.goto(url, wait_until="load", timeout=15_000)
+        if response is not None and not response.ok:
+            problems.append(f"{url}: status {response.status}")
+        # data: images are decoded asynchronously; wait until every one has settled.
+        page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=10_000)
+        facts: dict[str, Any] = page.evaluate(
+            """() => ({
+                lang: document.documentElement.lang,
+                title: document.title,
+                h1: Array.from(document.querySelectorAll('h1')).map(h => h.innerText.trim()),
+                h2: Array.from(document.querySelectorAll('h2')).map(h => h.innerText.trim()),
+                tables: Array.from(document.querySelectorAll('table')).map(t => ({
+                    rows: t.rows.length,
+                    width: t.getBoundingClientRect().width,
+                })),
+                images: Array.from(document.images).map(i => ({
+                    alt: i.alt,
+                    src: i.currentSrc.slice(0, 40),
+                    complete: i.complete,
+                    naturalWidth: i.naturalWidth,
+                    naturalHeight: i.naturalHeight,
+                    shownWidth: i.getBoundingClientRect().width,
+                    shownHeight: i.getBoundingClientRect().height,
+                })),
+                cells: Array.from(document.querySelectorAll('td, th')).map(c => c.innerText),
+                text: document.body.innerText,
+                height: document.documentElement.scrollHeight,
+            })"""
+        )
+    finally:
+        page.close()
+    return facts, problems
+
+
+@pytest.fixture(scope="module")
+def example_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = {}
+    for lang in ("en", "nl"):
+        d = tmp_path_factory.mktemp(f"report-{lang}")
+        assert main(["evaluate", "--example", "--out", str(d), "--lang", lang]) == 0
+        out[lang] = d / "report.html"
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_example_report_renders_in_chromium(
+    browser_context: Any, example_reports: dict[str, Path], lang: str
+) -> None:
+    report = example_reports[lang]
+    facts, problems = open_and_check(browser_context, report.as_uri())
+    assert problems == [], "\n".join(problems)
+
+    assert facts["lang"] == lang
+    assert facts["title"].strip()
+    assert len(facts["h1"]) == 1 and facts["h1"][0], facts["h1"]
+    assert len(facts["h2"]) >= 4 and all(facts["h2"]), facts["h2"]
+    assert len(facts["tables"]) >= 2, facts["tables"]
+    assert all(t["rows"] >= 2 for t in facts["tables"]), "a table without data rows"
+
+    assert facts["images"], "the report has no images (the forest plot is missing)"
+    for img in facts["images"]:
+        assert img["alt"], f"image without alt text: {img}"
+        assert img["src"].startswith("data:image/"), f"image not embedded: {img}"
+        assert img["complete"] and img["naturalWidth"] > 0 and img["naturalHeight"] > 0, (
+            f"image did not load: {img}"
+        )
+        assert img["shownWidth"] > 0 and img["shownHeight"] > 0, f"image not displayed: {img}"
+
+    leaked = sorted({c for c in facts["cells"] if c.strip() in LEAKED_MISSING})
+    assert not leaked, f"unformatted missing values in table cells: {leaked}"
+    for entity in DOUBLE_ESCAPED:
+        assert entity not in facts["text"], f"double-escaped {entity!r} shown as text"
+    assert facts["height"] > 900, "the page is suspiciously short"
+
+
+def test_checker_catches_a_broken_page(browser_context: Any, tmp_path: Path) -> None:
+    """The harness itself: a broken image, a script error and a network request are reported,
+    and a corrupt embedded image (which logs nothing) has naturalWidth 0."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>x</title></head><body>"
+        "<h1>x</h1><img alt='missing' src='missing.png'>"
+        "<img alt='remote' src='https://example.invalid/x.png'>"
+        "<img alt='corrupt' src='data:image/png;base64,iVBORw0KGgoAAAANSUhEUg'>"
+        "<script>console.error('boom'); undefined_function();</script></body></html>",
+        encoding="utf-8",
+    )
+    facts, problems = open_and_check(browser_context, page.as_uri())
+    text = "\n".join(problems)
+    assert "console error: boom" in text
+    assert "undefined_function" in text
+    assert "network request: https://example.invalid/x.png" in text
+    assert "missing.png" in text  # the failed file request (or its console error)
+    assert [i["naturalWidth"] for i in facts["images"]] == [0, 0, 0]
