@@ -54,6 +54,9 @@ class Evaluation(BaseModel):
     instrument_id: str
     instrument_version: str
     instrument_title: str
+    instrument_titles: dict[str, str] = Field(
+        default_factory=dict, description="the instrument's title per language"
+    )
     scale: str
     community: str
     min_n: int
@@ -330,6 +333,7 @@ def _evaluate(
         instrument_id=inst.id,
         instrument_version=inst.version,
         instrument_title=inst.title_in("en"),
+        instrument_titles=dict(inst.title),
         scale=scale,
         community=community,
         min_n=min_n,

@@ -22,16 +22,45 @@ from ._report_text import HEAD, REFERENCES, TEXT
 
 Block = tuple[str, Any]
 P_CLEAR = 0.05
+LONG_TABLE = 20  # longer per-community tables fold away in the HTML report (<details>)
 
 
-def _fmt(v: Any, digits: int = 2) -> str:
+class Span:
+    """A cell that spans the rest of its row (a suppressed community's message)."""
+
+    def __init__(self, text: str, n: int) -> None:
+        self.text, self.n = text, n
+
+
+def _fmt(v: Any, digits: int = 2, t: dict[str, str] | None = None) -> str:
+    """Round for display only; the language gives the decimal sign and yes/no."""
+    t = t or TEXT["en"]
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if isinstance(v, bool):
-        return "yes" if v else "no"
+        return t["yes"] if v else t["no"]
     if isinstance(v, float):
-        return f"{v:.{digits}f}"
+        return f"{v:.{digits}f}".replace(".", t["decimal"])
     return str(v)
+
+
+def _num(t: dict[str, str], v: Any, digits: int = 2) -> str:
+    return _fmt(v, digits, t)
+
+
+def _p(t: dict[str, str], p: Any) -> Any:
+    """A p-value for display: below 0.001 it is shown as '< 0.001'."""
+    if isinstance(p, float) and p < 0.001:
+        return "< " + _fmt(0.001, 3, t)
+    return _fmt(p, 3, t) if isinstance(p, float) else p
+
+
+def _is_num(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float)):
+        return True
+    return isinstance(v, str) and bool(v) and (v[0].isdigit() or v.startswith(("< ", "-0", "–")))
 
 
 def _t(lang: str) -> dict[str, str]:
@@ -65,7 +94,7 @@ def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         (
             "p",
             t["measured_text"].format(
-                title=ev.instrument_title,
+                title=ev.instrument_titles.get(t["lang"], ev.instrument_title),
                 id=ev.instrument_id,
                 version=ev.instrument_version,
                 scale=ev.scale,
@@ -79,7 +108,10 @@ def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
             (
                 "li",
                 t["wave_n"].format(
-                    wave=_wave(t, w.wave), n=w.n_rows_usable, k=w.n_communities, file=w.source
+                    wave=_wave(t, w.wave),
+                    n=w.n_rows_usable,
+                    k=w.n_communities,
+                    file=_source(w.source, w.wave, t),
                 ),
             )
         )
@@ -91,11 +123,11 @@ def _quality(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block
     rows = [
         [
             _wave(t, w.wave),
-            w.source,
+            _source(w.source, w.wave, t),
             w.n_rows_in,
             w.n_rows_usable,
             w.n_rows_excluded,
-            ", ".join(f"{k}: {v}" for k, v in w.exclusions.items()),
+            ", ".join(f"{t.get('reason_' + k, k)}: {v}" for k, v in w.exclusions.items()),
             w.n_communities,
         ]
         for w in ev.waves
@@ -128,10 +160,10 @@ def _reliability(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[B
                     "p",
                     t[key].format(
                         wave=_wave(t, r["wave"]),
-                        a=_fmt(a),
-                        lo=_fmt(r.get("ci_low")),
-                        hi=_fmt(r.get("ci_high")),
-                        o=_fmt(o),
+                        a=_num(t, a),
+                        lo=_num(t, r.get("ci_low")),
+                        hi=_num(t, r.get("ci_high")),
+                        o=_num(t, o),
                     ),
                 )
             )
@@ -166,7 +198,10 @@ def _aggregation(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[B
                 (
                     "p",
                     t["icc"].format(
-                        wave=wl, p=_fmt(100 * i["icc1"], 0), i1=_fmt(i["icc1"]), i2=_fmt(i["icc2"])
+                        wave=wl,
+                        p=_num(t, 100 * i["icc1"], 0),
+                        i1=_num(t, i["icc1"]),
+                        i2=_num(t, i["icc2"]),
                     ),
                 )
             )
@@ -176,10 +211,10 @@ def _aggregation(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[B
                     "p",
                     t["rwg"].format(
                         wave=wl,
-                        s=_fmt(100 * a["share_rwg_j_strong"], 0),
-                        t=_fmt(a.get("threshold")),
-                        m=_fmt(a.get("median_rwg_j")),
-                        ad=_fmt(a.get("median_ad")),
+                        s=_num(t, 100 * a["share_rwg_j_strong"], 0),
+                        t=_num(t, a.get("threshold")),
+                        m=_num(t, a.get("median_rwg_j")),
+                        ad=_num(t, a.get("median_ad")),
                     ),
                 )
             )
@@ -190,8 +225,8 @@ def _aggregation(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[B
                     "p",
                     t["ecometric"].format(
                         wave=wl,
-                        r=_fmt(e["reliability"]),
-                        inc=_fmt(100 * inc if inc is not None else None, 0),
+                        r=_num(t, e["reliability"]),
+                        inc=_num(t, 100 * inc if inc is not None else None, 0),
                     ),
                 )
             )
@@ -208,6 +243,11 @@ def _aggregation(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[B
     keys = ["wave", "icc1", "icc2", "median_rwg_j", "share_rwg_j_strong", "ecometric_reliability"]
     b.append(("table", ([h[k] for k in keys], rows)))
     return b
+
+
+def _source(source: str, wave: str, t: dict[str, str]) -> str:
+    """The file name, or a plain word when the wave came in as a DataFrame (source = wave)."""
+    return t["dataframe"] if source == wave else source
 
 
 def _name(r: dict[str, Any], ev: Evaluation) -> Any:
@@ -229,12 +269,12 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
             (
                 "p",
                 t["overall_text"].format(
-                    d=_fmt(o["diff"]),
-                    lo=_fmt(o.get("ci_low")),
-                    hi=_fmt(o.get("ci_high")),
+                    d=_num(t, o["diff"]),
+                    lo=_num(t, o.get("ci_low")),
+                    hi=_num(t, o.get("ci_high")),
                     size=_size(o.get("g"), t),
-                    g=_fmt(o.get("g")),
-                    p="< 0.001" if p is not None and p < 0.001 else f"= {_fmt(p, 3)}",
+                    g=_num(t, o.get("g")),
+                    p=_p(t, p) if isinstance(p, float) and p < 0.001 else f"= {_num(t, p, 3)}",
                 ),
             )
         )
@@ -263,13 +303,18 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     for r in per:
         if r.get("suppressed"):
             body.append(
-                [_name(r, ev), r.get("n_before"), r.get("n_after")]
-                + [t["suppressed"].format(n=ev.min_n)]
-                + [""] * (len(keys) - 4)
+                [
+                    _name(r, ev),
+                    r.get("n_before"),
+                    r.get("n_after"),
+                    Span(t["suppressed"].format(n=ev.min_n), len(keys) - 3),
+                ]
             )
         else:
-            body.append([_name(r, ev), *(r.get(k) for k in keys[1:-1]), _direction(r, t)])
-    b.append(("table", ([h[k] for k in keys], body)))
+            vals = [r.get(k) for k in keys[1:-1]]
+            vals[keys.index("p_adjusted") - 1] = _p(t, r.get("p_adjusted"))
+            body.append([_name(r, ev), *vals, _direction(r, t)])
+    b.append(("longtable", ([h[k] for k in keys], body)))
     b.append(("forest", per))
     return b
 
@@ -309,14 +354,20 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
             [
                 _name(r, ev),
                 _wave(t, r.get("wave", "")),
-                t["suppressed"].format(n=ev.min_n) if sup else r.get("level"),
-                None if sup else r.get("level_low"),
-                None if sup else r.get("level_high"),
-                r.get("basis"),
+                *(
+                    [Span(t["suppressed"].format(n=ev.min_n), 4)]
+                    if sup
+                    else [
+                        r.get("level"),
+                        r.get("level_low"),
+                        r.get("level_high"),
+                        t.get("basis_" + str(r.get("basis")), r.get("basis")),
+                    ]
+                ),
             ]
         )
     keys = ["community", "wave", "level", "level_low", "level_high", "basis"]
-    b.append(("table", ([h[k] for k in keys], body)))
+    b.append(("longtable", ([h[k] for k in keys], body)))
     if ch:
         b.append(("h3", t["impact_change"]))
         keys = ["community", "level_before", "level_after", "change", "crossed", "note"]
@@ -331,7 +382,7 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
             ]
             for r in ch
         ]
-        b.append(("table", ([h[k] for k in keys], body)))
+        b.append(("longtable", ([h[k] for k in keys], body)))
     if ev.geometry is not None:
         for w in ("baseline", "end_of_cycle"):
             b.append(("h3", t["map"].format(wave=_wave(t, w))))
@@ -344,11 +395,11 @@ def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     for r in ev.sections.get("community_scores", []):
         lead = [_name(r, ev), _wave(t, r["wave"]), r.get("n")]
         if r.get("suppressed"):
-            body.append([*lead, t["suppressed"].format(n=ev.min_n), "", ""])
+            body.append([*lead, Span(t["suppressed"].format(n=ev.min_n), 3)])
         else:
             body.append([*lead, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
     keys = ["community", "wave", "n", "mean", "ci_low", "ci_high"]
-    return [("h2", t["scores"]), ("table", ([h[k] for k in keys], body))]
+    return [("h2", t["scores"]), ("longtable", ([h[k] for k in keys], body))]
 
 
 def _blocks(ev: Evaluation, lang: str) -> list[Block]:
@@ -392,12 +443,18 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
             out.append(f"- {payload}")
         elif kind == "warn":
             out.append(f"- **{payload}**")
-        elif kind == "table":
+        elif kind in ("table", "longtable"):
             head, rows = payload
             out.append("| " + " | ".join(head) + " |")
             out.append("|" + "---|" * len(head))
             for r in rows:
-                out.append("| " + " | ".join(_fmt(v).replace("|", "/") for v in r) + " |")
+                cells: list[str] = []
+                for v in r:
+                    if isinstance(v, Span):
+                        cells += [v.text] + [""] * (v.n - 1)
+                    else:
+                        cells.append(_fmt(v, t=t))
+                out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
             out.append("")
         elif kind in ("forest", "map") and not figures_noted:
             out += [f"*{t['figures_md']}*", ""]
@@ -431,7 +488,7 @@ def _forest_png(rows: list[dict[str, Any]], ev: Evaluation, lang: str) -> str | 
         clear = p is not None and p < P_CLEAR
         ax.plot([r["diff"]], [k], "o", color="#1f77b4", mfc="#1f77b4" if clear else "white")
         ax.annotate(
-            "p<0.001" if p is not None and p < 0.001 else f"p={_fmt(p, 3)}",
+            f"p {_p(t, p)}" if p is not None and p < 0.001 else f"p = {_fmt(p, 3, t)}",
             (1.0, k),
             xycoords=("axes fraction", "data"),
             xytext=(4, 0),
@@ -481,6 +538,16 @@ def _map_png(ev: Evaluation, wave: str, lang: str) -> str | None:
     return _png(fig)
 
 
+def _html_cell(v: Any, t: dict[str, str]) -> str:
+    e = html.escape
+    if isinstance(v, Span):
+        return f'<td class="sup" colspan="{v.n}">{e(v.text)}</td>'
+    text = _fmt(v, t=t)
+    if isinstance(v, bool) or text == "–":
+        return f'<td class="mid">{e(text)}</td>'
+    return f'<td class="num">{e(text)}</td>' if _is_num(v) else f"<td>{e(text)}</td>"
+
+
 def render_html(ev: Evaluation, *, lang: str = "en") -> str:
     """The report as one self-contained HTML page (figures embedded, no network needed)."""
     e = html.escape
@@ -494,7 +561,9 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         "padding:0 1em;color:#222;line-height:1.45}h2{border-bottom:1px solid #ddd;"
         "margin-top:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid "
         "#ccc;padding:2px 6px;font-size:88%}th{background:#f4f4f4}td.num{text-align:right;"
-        "font-variant-numeric:tabular-nums}img{max-width:100%;height:auto}"
+        "font-variant-numeric:tabular-nums;white-space:nowrap}td.mid{text-align:center}"
+        "td.sup{color:#666;font-style:italic}th{white-space:nowrap}"
+        "summary{cursor:pointer;color:#1f4e99}img{max-width:100%;height:auto}"
         ".warn{color:#8a3b00}</style></head><body>",
     ]
     in_list = False
@@ -510,18 +579,18 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
                 in_list = True
             cls = ' class="warn"' if kind == "warn" else ""
             parts.append(f"<li{cls}>{e(payload)}</li>")
-        elif kind == "table":
+        elif kind in ("table", "longtable"):
             head, rows = payload
+            if kind == "longtable" and len(rows) > LONG_TABLE:
+                parts.append(
+                    f"<details><summary>{e(t['show_table'].format(n=len(rows)))}</summary>"
+                )
             parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
             for r in rows:
-                cells = "".join(
-                    f'<td class="num">{e(_fmt(v))}</td>'
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)
-                    else f"<td>{e(_fmt(v))}</td>"
-                    for v in r
-                )
-                parts.append(f"<tr>{cells}</tr>")
+                parts.append("<tr>" + "".join(_html_cell(v, t) for v in r) + "</tr>")
             parts.append("</table>")
+            if kind == "longtable" and len(rows) > LONG_TABLE:
+                parts.append("</details>")
         elif kind == "forest":
             png = _forest_png(payload, ev, lang)
             if png:
