@@ -314,7 +314,7 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
             vals = [r.get(k) for k in keys[1:-1]]
             vals[keys.index("p_adjusted") - 1] = _p(t, r.get("p_adjusted"))
             body.append([_name(r, ev), *vals, _direction(r, t)])
-    b.append(("longtable", ([h[k] for k in keys], body)))
+    b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded
     b.append(("forest", per))
     return b
 
