@@ -75,15 +75,18 @@ class Evaluation(BaseModel):
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
+        """Every section as a tidy DataFrame, by section name."""
         return {name: pd.DataFrame(rows) for name, rows in self.sections.items()}
 
     def to_json(self, path: str | Path | None = None) -> str:
+        """The whole evaluation as JSON (written to ``path`` when given)."""
         text = self.model_dump_json(indent=2)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
     def to_markdown(self, path: str | Path | None = None, *, lang: str = "en") -> str:
+        """The report as Markdown, in ``lang`` ("en" or "nl"); written to ``path`` when given."""
         from .export.report import render_markdown
 
         text = render_markdown(self, lang=lang)
@@ -92,6 +95,7 @@ class Evaluation(BaseModel):
         return text
 
     def to_html(self, path: str | Path | None = None, *, lang: str = "en") -> str:
+        """The report as one self-contained HTML page (figures embedded), in ``lang``."""
         from .export.report import render_html
 
         text = render_html(self, lang=lang)
