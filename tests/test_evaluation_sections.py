@@ -215,3 +215,20 @@ def test_progress_bar_is_optional(capsys) -> None:
     before, after = ce.datasets.load_example(split=True)
     ev = ce.evaluate(before, after, community="buurt", columns=COLS, progress=True)
     assert "change" in ev.sections
+
+
+def test_dates_per_wave_and_unreadable_dates_counted() -> None:
+    before, after = ce.datasets.load_example(split=True)
+    before = before.assign(datum=[f"2026-01-{1 + i % 28:02d}" for i in range(len(before))])
+    before.loc[before.index[3], "datum"] = "gisteren"
+    after = after.assign(datum="2026-11-20")
+    ev = ce.evaluate(
+        before, after, community="buurt", respondent="respondent_id", columns=COLS, date="datum"
+    )
+    b, a = ev.waves
+    assert (b.date_first, b.date_last, b.n_dates_unreadable) == ("2026-01-01", "2026-01-28", 1)
+    assert (a.date_first, a.date_last, a.n_dates_unreadable) == ("2026-11-20", "2026-11-20", 0)
+    md = ev.to_markdown()
+    assert "Answers from 2026-01-01 to 2026-01-28. 1 answer date(s) could not be read." in md
+    with pytest.raises(ce.DataError, match="date column 'peildatum'"):
+        ce.evaluate(before, after, community="buurt", columns=COLS, date="peildatum")

@@ -172,6 +172,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             assessments=read_responses(args.assessments) if args.assessments else None,
             geometry=args.geometry,
             geometry_key=args.geometry_key,
+            date=args.date,
             min_n=args.min_n,
             progress=progress,
         )
@@ -261,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--geometry", default=None, help="GeoJSON of the communities: maps in the report"
     )
     pe.add_argument("--geometry-key", default=None, help="feature property with the community name")
+    pe.add_argument("--date", default=None, help="column with the date of each answer")
     pe.add_argument("--min-n", type=int, default=10)
     pe.add_argument("--quiet", action="store_true", help="no progress bar")
     pe.add_argument("--lang", choices=["en", "nl"], default="en")

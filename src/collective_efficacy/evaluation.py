@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from .errors import CollectiveEfficacyError, DataError
 from .instrument import Instrument, load_instrument
+from .io import read_responses
 from .responses import ValidatedResponses, validate
 from .scoring import aggregate, score
 
@@ -40,6 +41,9 @@ class WaveSummary(BaseModel):
     n_problems: int
     problems: list[str]
     n_communities: int
+    date_first: str | None = Field(default=None, description="earliest answer date (ISO)")
+    date_last: str | None = Field(default=None, description="latest answer date (ISO)")
+    n_dates_unreadable: int = Field(default=0, description="used rows whose date was unreadable")
 
 
 class Evaluation(BaseModel):
@@ -112,11 +116,13 @@ def _validate_wave(
     community: str,
     respondent: str | None,
     columns: Mapping[str, str] | None,
-) -> ValidatedResponses:
+) -> tuple[pd.DataFrame, ValidatedResponses]:
     source = Path(data).name if isinstance(data, (str, Path)) else label
+    if isinstance(data, (str, Path)):
+        data = read_responses(data)
     if isinstance(data, pd.DataFrame) and data.empty:
         raise DataError(f"the {label} data is empty; expected one row per respondent")
-    return validate(
+    return data, validate(
         data,
         inst,
         community=community,
@@ -125,6 +131,21 @@ def _validate_wave(
         errors="exclude",
         source=source,
     )
+
+
+def _dates(raw: pd.DataFrame, used: pd.Index, date: str, label: str) -> dict[str, Any]:
+    """First and last answer date of the rows used; unreadable dates are counted, not guessed."""
+    if date not in raw.columns:
+        raise DataError(
+            f"date column {date!r} is not in the {label} data; columns are {list(raw.columns)}"
+        )
+    d = pd.to_datetime(raw.loc[used, date], errors="coerce", dayfirst=False, format="mixed")
+    ok = d.dropna()
+    return {
+        "date_first": ok.min().date().isoformat() if len(ok) else None,
+        "date_last": ok.max().date().isoformat() if len(ok) else None,
+        "n_dates_unreadable": int(d.isna().sum()),
+    }
 
 
 def evaluate(
@@ -138,6 +159,7 @@ def evaluate(
     assessments: pd.DataFrame | None = None,
     geometry: Mapping[str, Any] | str | Path | None = None,
     geometry_key: str | None = None,
+    date: str | None = None,
     scale: str | None = None,
     min_n: int = 10,
     ci: float = 0.95,
@@ -168,6 +190,9 @@ def evaluate(
         each wave (suppressed communities are drawn without a level).
     geometry_key : str, optional
         The feature property with the community name (default: ``community``).
+    date : str, optional
+        A column with the date of each answer; the report then gives each wave's first and
+        last date (unreadable dates are counted in ``waves[i].n_dates_unreadable``).
     scale : str, optional
         The scale to evaluate (default: ``collective_efficacy`` when the instrument has it,
         else its last scale).
@@ -231,6 +256,7 @@ def evaluate(
             assessments=assessments,
             geometry=geometry,
             geometry_key=geometry_key,
+            date=date,
             scale=scale,
             min_n=min_n,
             ci=ci,
@@ -264,6 +290,7 @@ def _evaluate(
     assessments: pd.DataFrame | None,
     geometry: Mapping[str, Any] | str | Path | None,
     geometry_key: str | None,
+    date: str | None,
     scale: str | None,
     min_n: int,
     ci: float,
@@ -278,18 +305,19 @@ def _evaluate(
         scale = "collective_efficacy" if "collective_efficacy" in ids else ids[-1]
     inst.scale(scale)
     step("validate")
-    vb = _validate_wave(
+    raw_b, vb = _validate_wave(
         baseline, inst, label=BEFORE, community=community, respondent=respondent, columns=columns
     )
-    va = _validate_wave(
+    raw_a, va = _validate_wave(
         end_of_cycle, inst, label=AFTER, community=community, respondent=respondent, columns=columns
     )
     step("score")
     waves = []
     frames = []
     items = inst.scale(scale).items
-    for label, v in ((BEFORE, vb), (AFTER, va)):
+    for label, v, raw in ((BEFORE, vb, raw_b), (AFTER, va, raw_a)):
         r = v.report
+        dates = _dates(raw, v.data.index, date, label) if date is not None else {}
         waves.append(
             WaveSummary(
                 wave=label,
@@ -301,6 +329,7 @@ def _evaluate(
                 n_problems=len(r.problems),
                 problems=[str(p) for p in r.problems[:20]],
                 n_communities=int(v.data[community].nunique()),
+                **dates,
             )
         )
         s = score(v, scales=[scale])

@@ -14,6 +14,8 @@ TEXT: dict[str, dict[str, str]] = {
         "by the column '{community}'. Communities with fewer than {min_n} respondents in a wave "
         "are not shown, to protect the privacy of residents.",
         "wave_n": "{wave}: {n} respondents used in {k} communities (file {file}).",
+        "dates": "Answers from {first} to {last}.",
+        "dates_bad": "{n} answer date(s) could not be read.",
         "quality": "Data quality",
         "quality_text": "Every row of each file is accounted for: used, or excluded for the "
         "reason shown.",
@@ -94,6 +96,8 @@ TEXT: dict[str, dict[str, str]] = {
         "aan de kolom '{community}'. Buurten met minder dan {min_n} respondenten in een meting "
         "worden niet getoond, om de privacy van bewoners te beschermen.",
         "wave_n": "{wave}: {n} respondenten gebruikt in {k} buurten (bestand {file}).",
+        "dates": "Antwoorden van {first} tot en met {last}.",
+        "dates_bad": "{n} antwoorddatum/-data kon(den) niet worden gelezen.",
         "quality": "Kwaliteit van de gegevens",
         "quality_text": "Elke rij van elk bestand is verantwoord: gebruikt, of uitgesloten om de "
         "genoemde reden.",

@@ -112,6 +112,16 @@ def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
                     n=w.n_rows_usable,
                     k=w.n_communities,
                     file=_source(w.source, w.wave, t),
+                )
+                + (
+                    " " + t["dates"].format(first=w.date_first, last=w.date_last)
+                    if w.date_first
+                    else ""
+                )
+                + (
+                    " " + t["dates_bad"].format(n=w.n_dates_unreadable)
+                    if w.n_dates_unreadable
+                    else ""
                 ),
             )
         )
