@@ -85,6 +85,15 @@ def test_absent_and_empty_columns_and_unknown_wave() -> None:
     assert any(p.code == "unknown_wave" and p.values == ["t9"] for p in v.report.problems)
 
 
+def test_blank_text_column_is_empty_and_numbers_are_not() -> None:
+    raw = pd.DataFrame({"SC1": [1, 2, 3], "SC2": ["", " ", "  "], "SC3": [" 4 ", "", "4,0"]})
+    with pytest.raises(ResponseValidationError, match="column 'SC2'.*empty column"):
+        ce.validate(raw, "sampson1997", items=["SC1", "SC2"])
+    v = ce.validate(raw, "sampson1997", items=["SC1", "SC3"])
+    assert not any(p.code == "empty_column" for p in v.report.problems)
+    assert v.data["SC3"].tolist()[0::2] == [4.0, 4.0]
+
+
 def test_all_missing_row_excluded_with_reason() -> None:
     raw = pd.DataFrame({"SC1": [1, 8, 3], "SC2": [2, 9, None]})
     v = ce.validate(raw, "sampson1997", items=["SC1", "SC2"], errors="exclude")

@@ -672,24 +672,40 @@ def impact_change(
     res["crossed_release_threshold"] = _bool_or_na(cross, both)
     res["fell_below_threshold"] = _bool_or_na(fell, both)
     ind = m["_merge"].astype(str).to_numpy()
-    notes: list[str] = []
-    for k in range(len(m)):  # string assembly per row (the statistics above are vectorised)
-        parts = []
-        if ind[k] == "left_only":
-            parts.append("only in levels_before (no end-of-cycle row)")
-        elif ind[k] == "right_only":
-            parts.append("only in levels_after (no baseline row)")
-        else:
-            if np.isnan(b[k]):
-                parts.append(f"no level before: {m['reason_before'].iloc[k] or 'missing'}")
-            if np.isnan(a[k]):
-                parts.append(f"no level after: {m['reason_after'].iloc[k] or 'missing'}")
-            bb, ba = res["basis_before"].iloc[k], res["basis_after"].iloc[k]
-            if both[k] and bb != ba and {bb, ba} <= {"full", "survey_only"}:
-                parts.append(f"basis changed ({bb} -> {ba}): levels not measured alike")
-            elif both[k] and bb == ba == "survey_only":
-                parts.append(f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})")
-        notes.append("; ".join(parts))
+    inner = (ind != "left_only") & (ind != "right_only")
+    bb = res["basis_before"].to_numpy(dtype=object)
+    ba = res["basis_after"].to_numpy(dtype=object)
+
+    def why(col: str) -> np.ndarray:  # the reason text, "missing" when empty
+        r = m[col].to_numpy(dtype=object)
+        blank = ~inner.copy()
+        blank[inner] = ~r[inner].astype(bool)
+        return np.where(blank, "missing", r).astype(str)
+
+    known = {"full", "survey_only"}
+    basis_changed = both & (bb != ba) & pd.Series(bb).isin(known).to_numpy()
+    basis_changed &= pd.Series(ba).isin(known).to_numpy()
+    both_survey = both & ~basis_changed & (bb == "survey_only") & (ba == "survey_only")
+    # the parts of each row's note, in order, joined by "; " (vectorised string assembly)
+    parts: list[tuple[np.ndarray, np.ndarray | str]] = [
+        (ind == "left_only", "only in levels_before (no end-of-cycle row)"),
+        (ind == "right_only", "only in levels_after (no baseline row)"),
+        (inner & np.isnan(b), np.char.add("no level before: ", why("reason_before"))),
+        (inner & np.isnan(a), np.char.add("no level after: ", why("reason_after"))),
+        (
+            basis_changed,
+            np.char.add(
+                np.char.add("basis changed (", bb.astype(str)),
+                np.char.add(np.char.add(" -> ", ba.astype(str)), "): levels not measured alike"),
+            ),
+        ),
+        (both_survey, f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})"),
+    ]
+    notes = np.full(len(m), "", dtype=object)
+    for mask, text in parts:
+        txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
+        joined = np.where(notes == "", txt, notes + "; " + txt)
+        notes = np.where(mask, joined, notes)
     res["note"] = notes
     return res
 

@@ -104,6 +104,15 @@ class _Collector:
         self.fatal = self.fatal or fatal
 
 
+def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
+    """Every cell missing, or every cell a blank string (from a column's factorisation)."""
+    if not (codes >= 0).any():
+        return True
+    if (codes < 0).any():
+        return False
+    return all(isinstance(u, str) and u.strip() == "" for u in uniques)
+
+
 def _expected_codes(rs: ResponseScale) -> str:
     codes = (
         f"integer {rs.min}-{rs.max}"
@@ -123,15 +132,21 @@ def _convert_column(
     value_labels: Mapping[Any, str] | None,
     col: _Collector,
     recoded: dict[str, dict[str, int]],
+    factorized: tuple[np.ndarray, Any] | None = None,
 ) -> np.ndarray:
-    """Codes as float (NaN = missing); problems recorded; bad cells become NaN."""
+    """Codes as float (NaN = missing); problems recorded; bad cells become NaN.
+
+    ``factorized`` is ``pd.factorize(raw, use_na_sentinel=True)`` when the caller has it.
+    """
     codes_of_label = rs.label_map()
     if value_labels:  # SPSS/Stata value labels: their labels map to their codes
         for code, lab in value_labels.items():
             codes_of_label.setdefault(normalize_label(lab), float(code))
     valid = np.asarray(rs.codes, dtype=float)
     missing_codes = np.asarray(list(rs.missing), dtype=float)
-    uniq_codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    uniq_codes, uniques = (
+        factorized if factorized is not None else pd.factorize(raw, use_na_sentinel=True)
+    )
     mapped = np.full(len(uniques), np.nan)
     status = np.zeros(len(uniques), dtype=np.int8)  # 0 ok, 1 missing, 2 blank, 3 range, 4 label
     for i, u in enumerate(uniques):  # loop over distinct values (few), not rows
@@ -331,7 +346,9 @@ def validate(
             out[i] = np.nan
             continue
         raw = data[c]
-        if raw.isna().all() or (raw.astype(str).str.strip() == "").all():
+        # distinct values once (few), instead of a string copy of every cell
+        factorized = pd.factorize(raw, use_na_sentinel=True)
+        if _is_empty_column(*factorized):
             col.add(
                 "empty_column",
                 c,
@@ -340,7 +357,9 @@ def validate(
                 expected=f"answers to item {i!r}",
                 hint="The column is entirely empty; is it the right column?",
             )
-        out[i] = _convert_column(raw, inst.response_scale(i), c, value_labels.get(c), col, recoded)
+        out[i] = _convert_column(
+            raw, inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
+        )
 
     # row-level exclusions
     reason = np.full(n, "", dtype=object)

@@ -1,0 +1,448 @@
+"""Benchmark: the whole ``evaluate`` pipeline on two national-scale raw survey files.
+
+Data: ``make_survey(1,000,000, 13,000)`` split by wave into a baseline and an end-of-cycle
+DataFrame shaped like real raw files (the bundled example's layout): Dutch item column names
+(``datasets.EXAMPLE_COLUMNS``, passed as ``columns=``), a ``buurt`` community column with
+labels, a ``respondent_id`` text column, 5 % missing cells, and a few dirty cells -- in two
+item columns per wave the values are text as ``read_csv`` gives them for a column with labels
+in it (``"4"``, ``" 3 "``, ``"4,0"``, ``"Mee eens"``, ``"weet niet"``, missing code 9, ``"x"``
+and ``"7"`` (invalid)); a few rows without community, a few duplicate respondent ids and a few
+rows with no answer. Programme ratings (``assessments``) for every community and wave.
+
+Figures, each in a **fresh subprocess** (so that one measurement's memory does not leak into
+another's):
+
+* wall time of ``evaluate(...)`` (best of ``REPEAT`` in one process) and of ``.to_html()`` and
+  ``.to_json()`` on its result;
+* peak memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` after one ``evaluate`` call,
+  minus the RSS just after the data was built (``/proc/self/statm``), and the total peak;
+* a per-step breakdown from ``cProfile`` (cumulative time of the public functions evaluate
+  chains: validate, score, aggregate, cronbach_alpha, icc, compare_waves, impact_levels, ...).
+  cProfile adds overhead, so the breakdown is a share, not a timing; the wall time is the
+  un-profiled figure.
+
+``python -m benchmarks.run evaluate`` runs only this file and rewrites only its section of
+RESULTS.md; ``python -m benchmarks.bench_evaluate`` prints the table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import ITEMS, LARGE, make_survey
+
+SIZES = [LARGE]
+REPEAT = 3
+TARGET_SECONDS = 15.0
+TARGET_PEAK_GB = 3.0
+MIN_N = 10
+
+#: item id -> the example files' column names (the ``columns=`` mapping is its inverse)
+_COLUMN_OF = {
+    "SC1": "v01_buurt_hecht",
+    "SC2": "v02_buren_helpen",
+    "SC3": "v03_niet_overweg",
+    "SC4": "v04_geen_waarden",
+    "SC5": "v05_vertrouwen",
+    "ISC1": "v06_spijbelen",
+    "ISC2": "v07_graffiti",
+    "ISC3": "v08_respectloos",
+    "ISC4": "v09_vechtpartij",
+    "ISC5": "v10_brandweer",
+}
+COLUMNS = {c: i for i, c in _COLUMN_OF.items()}
+DIRTY_ITEMS = ["SC2", "ISC4"]  # text columns with labels and typos, as read_csv gives them
+_DIRTY_VALUES = [" 3 ", "4,0", "Mee eens", "weet niet", "9", "x", "7", ""]
+
+#: (step, file name, function name): the public functions ``evaluate`` chains. A function's time
+#: is its cProfile cumulative time on the calls made directly by the orchestrator
+#: (``ORCHESTRATORS``), so that a function called by another (alpha-if-deleted inside the item
+#: table, say) is not counted twice.
+STEPS: list[tuple[str, str, str]] = [
+    ("validate", "responses.py", "validate"),
+    ("score", "scoring.py", "score"),
+    ("aggregate", "scoring.py", "aggregate"),
+    ("reliability", "reliability.py", "cronbach_alpha"),
+    ("reliability", "reliability.py", "item_statistics"),
+    ("reliability", "reliability.py", "omega"),
+    ("aggregation", "agreement.py", "icc"),
+    ("aggregation", "agreement.py", "rwg_j"),
+    ("aggregation", "agreement.py", "ad_index"),
+    ("aggregation", "mixed.py", "ecometric"),
+    ("change", "change.py", "compare_waves"),
+    ("impact", "impact.py", "impact_levels"),
+    ("impact", "impact.py", "impact_change"),
+    ("records", "_evaluation_sections.py", "records"),
+    ("records", "evaluation.py", "_records"),
+    ("model", "main.py", "__init__"),  # pydantic BaseModel.__init__ (validation of sections)
+]
+ORCHESTRATORS = {"evaluation.py", "_evaluation_sections.py"}
+
+
+def make_waves(
+    n_respondents: int, n_communities: int, *, seed: int = 20261123
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Baseline and end-of-cycle raw files, and programme ratings for every community."""
+    rng = np.random.default_rng(seed + 1)
+    df = make_survey(n_respondents, n_communities, seed=seed)
+    df["community"] = "Buurt " + df["community"].str[1:]
+    df["respondent"] = np.char.add("R", np.char.zfill(df["respondent"].to_numpy().astype(str), 7))
+    out = []
+    for label in ("baseline", "end"):
+        w = df.loc[df["wave"] == label].drop(columns=["wave"]).reset_index(drop=True)
+        n = len(w)
+        for item in DIRTY_ITEMS:
+            col = w[item].astype(object)
+            ok = col.notna().to_numpy()
+            col[ok] = [str(int(v)) for v in col[ok]]
+            pos = rng.choice(n, size=max(1, n // 2000), replace=False)  # 0.05 % dirty cells
+            col.iloc[pos] = rng.choice(_DIRTY_VALUES, size=pos.size)
+            w[item] = col
+        w.loc[rng.choice(n, size=20, replace=False), "community"] = np.nan
+        dup = rng.choice(n, size=20, replace=False)
+        w.loc[dup, "respondent"] = w.loc[(dup + 1) % n, "respondent"].to_numpy()
+        w.loc[rng.choice(n, size=20, replace=False), ITEMS] = np.nan
+        w = w.rename(columns={"respondent": "respondent_id", "community": "buurt", **_COLUMN_OF})
+        out.append(w)
+    names = np.char.add("Buurt ", np.arange(n_communities).astype(str))
+    assess = pd.DataFrame(
+        {
+            "buurt": np.concatenate([names, names]),
+            "wave": np.repeat(["baseline", "end_of_cycle"], n_communities),
+            "partner_cooperation": rng.integers(0, 6, 2 * n_communities),
+            "group_development": rng.integers(0, 6, 2 * n_communities),
+        }
+    )
+    # rate only the communities surveyed in that wave (a rating without survey is an error)
+    surveyed = pd.concat(
+        [pd.DataFrame({"buurt": w["buurt"].dropna().unique(), "wave": lab})
+         for w, lab in zip(out, ("baseline", "end_of_cycle"))]
+    )  # fmt: skip
+    assess = assess.merge(surveyed, on=["buurt", "wave"], how="inner")
+    return out[0], out[1], assess
+
+
+def _rss_now_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _maxrss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _call(before: pd.DataFrame, after: pd.DataFrame, assess: pd.DataFrame) -> Any:
+    import collective_efficacy as ce
+
+    return ce.evaluate(
+        before,
+        after,
+        instrument="sampson1997",
+        community="buurt",
+        respondent="respondent_id",
+        columns=COLUMNS,
+        assessments=assess,
+        min_n=MIN_N,
+    )
+
+
+def _fingerprint(df: pd.DataFrame) -> list[Any]:
+    """Columns, dtypes, index and a hash of every cell: equal before and after = unmodified."""
+    cells = pd.util.hash_pandas_object(df, index=True).to_numpy()
+    return [list(map(str, df.columns)), list(map(str, df.dtypes)), len(df), int(cells.sum())]
+
+
+def _instrument_steps() -> dict[str, float]:
+    """Wrap the chained functions (wherever a module holds them) to add up their wall time.
+
+    Only the outermost timed call counts (a timed function calling another is not counted twice);
+    the wrappers cost a few microseconds per call.
+    """
+    import functools
+    import importlib
+    import time
+
+    acc: dict[str, float] = {}
+    depth = [0]
+
+    def wrap(f: Any, step: str) -> Any:
+        @functools.wraps(f)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if depth[0]:
+                return f(*args, **kwargs)
+            depth[0] += 1
+            t0 = time.perf_counter()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                acc[step] = acc.get(step, 0.0) + time.perf_counter() - t0
+                depth[0] -= 1
+
+        return timed
+
+    for step, file, fn in STEPS:
+        if file == "main.py":
+            continue
+        try:
+            mod = importlib.import_module(f"collective_efficacy.{file[:-3]}")
+        except ImportError:
+            continue
+        orig = getattr(mod, fn, None)
+        if orig is None:
+            continue
+        w = wrap(orig, step)
+        for name, m in list(sys.modules.items()):
+            if name.startswith("collective_efficacy") and m is not None:
+                for attr, val in list(vars(m).items()):
+                    if val is orig:
+                        setattr(m, attr, w)
+    return acc
+
+
+def _child(mode: str, n_resp: int, n_comm: int, repeat: int) -> dict[str, Any]:
+    """One measurement in this (fresh) process; returns JSON-ready figures."""
+    import resource
+    import time
+
+    import collective_efficacy  # noqa: F401  (import cost not charged to the data or the call)
+
+    before, after, assess = make_waves(n_resp, n_comm)
+    prints = [_fingerprint(before), _fingerprint(after)] if mode == "memory" else None
+    rss_data = _rss_now_mb()
+    res: dict[str, Any] = {
+        "rows": [len(before), len(after)],
+        "rss_after_data_mb": rss_data,
+        "maxrss_after_data_mb": _maxrss_mb(),
+    }
+    if mode == "memory":
+        ev = _call(before, after, assess)
+        res["maxrss_mb"] = _maxrss_mb()
+        res["inputs_unchanged"] = prints == [_fingerprint(before), _fingerprint(after)]
+        res["rows_accounted"] = all(
+            w.n_rows_in == w.n_rows_usable + w.n_rows_excluded for w in ev.waves
+        )
+        res["rows_in"] = [w.n_rows_in for w in ev.waves]
+        res["rows_used"] = [w.n_rows_usable for w in ev.waves]
+        res["sections"] = sorted(ev.sections)
+        res["notes"] = sorted(ev.notes)
+    elif mode == "time":
+        times, cpu = [], []
+        ev = None
+        for _ in range(repeat):
+            del ev
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            ev = _call(before, after, assess)
+            times.append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+        res["evaluate_s"] = times
+        res["evaluate_cpu_s"] = cpu
+        for name, fn in (("to_html_s", ev.to_html), ("to_json_s", ev.to_json)):
+            ts: list[float] = []
+            while len(ts) < repeat and sum(ts) < 30.0:  # a slow export is timed once
+                t0 = time.perf_counter()
+                text = fn()
+                ts.append(time.perf_counter() - t0)
+            res[name] = ts
+            res[name.replace("_s", "_mb")] = len(text.encode()) / 2**20
+        res["maxrss_mb"] = _maxrss_mb()
+    elif mode == "steps":
+        acc = _instrument_steps()
+        best: dict[str, float] | None = None
+        for _ in range(repeat):
+            acc.clear()
+            t0 = time.perf_counter()
+            _call(before, after, assess)
+            total = time.perf_counter() - t0
+            if best is None or total < best["total"]:
+                best = {**acc, "total": total}
+        assert best is not None
+        res["steps_wall_s"] = best
+    elif mode == "profile":
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        _call(before, after, assess)
+        prof.disable()
+        st = pstats.Stats(prof)
+        total = 0.0
+        steps: dict[str, float] = {}
+        funcs: dict[str, float] = {}
+        table = st.stats  # type: ignore[attr-defined]
+        for (fname, _line, func), (_cc, _nc, _tt, ct, callers) in table.items():
+            base = Path(fname).name
+            if base == "evaluation.py" and func == "evaluate":
+                total = max(total, ct)
+            for step, file, fn in STEPS:
+                if base == file and func == fn:
+                    direct = sum(
+                        edge[3] for caller, edge in callers.items()
+                        if Path(caller[0]).name in ORCHESTRATORS
+                    )  # fmt: skip
+                    key = f"{file[:-3]}.{fn}"
+                    funcs[key] = funcs.get(key, 0.0) + direct
+                    steps[step] = steps.get(step, 0.0) + direct
+        steps["other (orchestration: concat, filters, ...)"] = total - sum(steps.values())
+        res["profile_total_s"] = total
+        res["steps_s"] = steps
+        res["functions_s"] = funcs
+        top = sorted(table.items(), key=lambda kv: -kv[1][2])[:25]
+        res["top_tottime"] = [[f"{Path(k[0]).name}:{k[1]}:{k[2]}", v[2], v[3]] for k, v in top]
+    return res
+
+
+def measure(mode: str, n_resp: int, n_comm: int, repeat: int = REPEAT) -> dict[str, Any]:
+    """Run :func:`_child` in a fresh interpreter and return its figures."""
+    code = (
+        "import json, sys; from benchmarks.bench_evaluate import _child; "
+        f"print('@@' + json.dumps(_child({mode!r}, {n_resp}, {n_comm}, {repeat})))"
+    )
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} run failed:\n{proc.stderr[-4000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("@@")][-1]
+    return json.loads(line[2:])  # type: ignore[no-any-return]
+
+
+def _conditions() -> str:
+    import platform
+
+    import numpy
+    import pandas
+
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numpy {numpy.__version__}, pandas {pandas.__version__}; load average (1/5/15 min) "
+        f"{load}"
+    )
+
+
+def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """One row per size with every figure (see :func:`to_markdown` for the tables)."""
+    rows: list[dict[str, Any]] = []
+    for n_resp, n_comm in sizes:
+        before = _conditions()
+        t = measure("time", n_resp, n_comm)
+        m = measure("memory", n_resp, n_comm, repeat=1)
+        w = measure("steps", n_resp, n_comm)
+        p = measure("profile", n_resp, n_comm, repeat=1)
+        rows.append(
+            {
+                "workload": "evaluate",
+                "tool": "collective_efficacy.evaluate",
+                "n_respondents": n_resp,
+                "n_communities": n_comm,
+                "seconds": min(t["evaluate_s"]),
+                "note": "",
+                "time": t,
+                "memory": m,
+                "steps": w,
+                "profile": p,
+                "conditions": [before, _conditions()],
+            }
+        )
+    return rows
+
+
+def _fmt(xs: list[float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in xs)
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    """The evaluate section of RESULTS.md: time, memory and the per-step breakdown."""
+    out: list[str] = []
+    for r in rows:
+        t, m, w, p = r["time"], r["memory"], r["steps"]["steps_wall_s"], r["profile"]
+        best = min(t["evaluate_s"])
+        peak_gb = m["maxrss_mb"] / 1024
+        out += [
+            f"{r['n_respondents']:,} respondents in {r['n_communities']:,} communities, two waves "
+            f"({m['rows_in'][0]:,} + {m['rows_in'][1]:,} rows in, {m['rows_used'][0]:,} + "
+            f"{m['rows_used'][1]:,} used); Dutch column names via `columns=`, text cells and "
+            "typos in two item columns, 5 % missing answers, rows without community, duplicate "
+            "ids and empty rows; programme ratings for every community and wave.",
+            "",
+            f"Conditions: {r['conditions'][0]}; after the runs: "
+            f"{r['conditions'][1].rsplit('load average (1/5/15 min) ', 1)[-1]}. Other "
+            "processes shared the machine, so wall times are upper bounds; the CPU time is less "
+            "sensitive to that.",
+            "",
+            "| measurement | value | target | note |",
+            "|---|---:|---|---|",
+            f"| `evaluate(...)` wall time | {best:.2f} s | < {TARGET_SECONDS:g} s "
+            f"({'met' if best < TARGET_SECONDS else 'MISSED'}) | best of "
+            f"{len(t['evaluate_s'])} in one process: {_fmt(t['evaluate_s'])} s; CPU "
+            f"(user+sys) {_fmt(t['evaluate_cpu_s'])} s |",
+            f"| `.to_html()` | {min(t['to_html_s']):.2f} s | | best of {len(t['to_html_s'])}; "
+            f"{t['to_html_mb']:.1f} MB of HTML |",
+            f"| `.to_json()` | {min(t['to_json_s']):.2f} s | | best of {len(t['to_json_s'])}; "
+            f"{t['to_json_mb']:.1f} MB of JSON |",
+            f"| peak memory (ru_maxrss), total | {m['maxrss_mb']:,.0f} MB | < "
+            f"{TARGET_PEAK_GB:g} GB ({'met' if peak_gb < TARGET_PEAK_GB else 'MISSED'}) | fresh "
+            "process: interpreter + libraries + the two input frames + evaluate |",
+            f"| RSS after building the data | {m['rss_after_data_mb']:,.0f} MB | | before the "
+            "call |",
+            f"| peak minus RSS after the data | {m['maxrss_mb'] - m['rss_after_data_mb']:,.0f} "
+            "MB | | what `evaluate` itself adds at its peak |",
+            f"| caller's frames unchanged | {m['inputs_unchanged']} | True | cell hashes before "
+            "and after |",
+            f"| every row accounted for | {m['rows_accounted']} | True | rows in = used + "
+            "excluded, per wave |",
+            "",
+            "Per step (which public function the time goes to). *Wall*: each chained function "
+            "timed by a thin wrapper during un-profiled runs (best total of "
+            f"{REPEAT}); *cProfile*: cumulative time of the calls `evaluate` makes, in one "
+            "profiled run (cProfile inflates Python-level loops, so compare shares, not "
+            "seconds).",
+            "",
+            "| step | functions | wall s | wall % | cProfile s | cProfile % |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        total_w, total_p = w["total"], p["profile_total_s"]
+        ws = {k: v for k, v in w.items() if k != "total"}
+        ws["other (orchestration: concat, filters, ...)"] = total_w - sum(ws.values())
+        ps = dict(p["steps_s"])
+        ps["other (orchestration: concat, filters, ...)"] = ps.pop(
+            "other (orchestration: concat, filters, ...)", 0.0
+        ) + ps.pop("model", 0.0)
+        names = {s: [] for s, _, _ in STEPS}  # type: dict[str, list[str]]
+        for s, f, fn in STEPS:
+            if f != "main.py" and fn not in names[s]:
+                names[s].append(fn)
+        order = sorted(ws, key=lambda k: -ws[k])
+        for step in order:
+            fns = ", ".join(f"`{x}`" for x in names.get(step, [])) or "(rest of `evaluate`)"
+            pw = ps.get(step, float("nan"))
+            out.append(
+                f"| {step} | {fns} | {ws[step]:.2f} | {100 * ws[step] / total_w:.0f} | "
+                f"{pw:.2f} | {100 * pw / total_p:.0f} |"
+            )
+        out.append(
+            f"| **total** | `evaluate` | **{total_w:.2f}** | 100 | **{total_p:.2f}** | 100 |"
+        )
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    res = run(SIZES)
+    print(to_markdown(res))
+    print(json.dumps(res[0]["profile"]["top_tottime"], indent=1))
