@@ -143,6 +143,83 @@ def test_bootstrap_community_alone_equals_full(survey):
         pd.testing.assert_series_equal(alone.loc[cm], full.loc[cm])
 
 
+def test_bootstrap_means_follow_the_documented_random_scheme():
+    # module docstring: stream matrix R of 32-bit integers from SeedSequence(seed, (stream,)),
+    # cell of size n <= 512 uses the indices floor(n R_jb / 2^32), j < n; 5,000 resamples run in
+    # passes of 2,048. Reference: the same draws by integer arithmetic and a plain gather.
+    rng = np.random.default_rng(4)
+    sizes = [3, 7, 7, 40]
+    y = rng.normal(size=sum(sizes))
+    codes = np.repeat(np.arange(4), sizes)
+    n_boot = 5000
+    boot = np.zeros((4, n_boot), dtype=np.float32)
+    bootstrap_means(y, codes, 4, n_boot=n_boot, entropy=21, stream=1, out=boot, sign=-1.0,
+                    include=np.ones(4, bool), accumulate=False)  # fmt: skip
+    gen = np.random.default_rng(np.random.SeedSequence(21, spawn_key=(1,)))
+    r = gen.integers(0, 1 << 32, size=(max(sizes), n_boot), dtype=np.uint32).astype(np.uint64)
+    for g, n in enumerate(sizes):
+        yg = y[codes == g]
+        idx = ((r[:n] * np.uint64(n)) >> np.uint64(32)).astype(np.int64)  # (n, n_boot)
+        ref = -(yg[idx].mean(axis=0) - yg.mean())
+        assert_allclose(boot[g], ref, atol=1e-6 * yg.std())
+
+
+def test_bootstrap_alone_equals_full_across_passes_and_large_cells():
+    # 2,500 resamples = two passes of 2,048 for the shared sizes; 600 > 512 uses its own stream
+    rng = np.random.default_rng(12)
+    parts = []
+    for cm, (nb, na) in {"A": (3, 4), "B": (3, 4), "C": (8, 3), "D": (600, 520)}.items():
+        for wave, n in (("baseline", nb), ("end", na)):
+            parts.append(pd.DataFrame({"community": cm, "wave": wave,
+                                       "score": rng.normal(3.0, 0.7, size=n).round(1)}))  # fmt: skip
+    df = pd.concat(parts, ignore_index=True)
+    full = ce.bootstrap_change(df, "score", seed=5, n_boot=2500, method="bca", min_n=3)
+    full = full.set_index("community")
+    assert full["ci_low"].notna().all()
+    for cm in "ABCD":
+        alone = ce.bootstrap_change(df[df["community"] == cm], "score", seed=5, n_boot=2500,
+                                    method="bca", min_n=3).set_index("community")  # fmt: skip
+        pd.testing.assert_series_equal(alone.loc[cm], full.loc[cm], check_exact=True)
+
+
+def test_bca_community_alone_equals_full_exactly(survey):
+    # BCa counts replicates equal to the estimate (a jump), so its replicates are computed on an
+    # exact grid: bit-identical limits for every community, not just close ones
+    full = ce.bootstrap_change(survey, "score", seed=9, n_boot=2000, method="bca")
+    full = full.set_index("community")
+    cols = ["diff", "ci_low", "ci_high", "boot_se", "boot_bias"]
+    for cm in full.index:
+        alone = ce.bootstrap_change(survey[survey["community"] == cm], "score", seed=9,
+                                    n_boot=2000, method="bca").set_index("community")  # fmt: skip
+        pd.testing.assert_series_equal(alone.loc[cm, cols], full.loc[cm, cols], check_exact=True)
+
+
+def test_bca_counts_by_bisection_equal_direct_counts():
+    from collective_efficacy._change_bootstrap import _count_below_zero
+
+    rng = np.random.default_rng(8)
+    rows = rng.integers(-3, 4, size=(60, 257)).astype(np.float32)  # many exact zeros (ties)
+    rows[0] = 0.0
+    rows[1] = -1.0
+    rows[2] = 1.0
+    rows.sort(axis=1)
+    assert_allclose(_count_below_zero(rows, strict=True), np.count_nonzero(rows < 0, axis=1))
+    assert_allclose(_count_below_zero(rows, strict=False), np.count_nonzero(rows <= 0, axis=1))
+
+
+def test_bootstrap_progress_bar(survey, capsys):
+    pytest.importorskip("tqdm")
+    quiet = ce.bootstrap_change(survey, "score", seed=2, n_boot=300)
+    assert capsys.readouterr() == ("", "")  # nothing printed without progress
+    shown = ce.bootstrap_change(survey, "score", seed=2, n_boot=300, progress=True)
+    pd.testing.assert_frame_equal(quiet, shown)
+    assert "bootstrap" in capsys.readouterr().err
+    paired = ce.bootstrap_change(survey, "score", paired_on="respondent", seed=2, n_boot=300,
+                                 progress=True)  # fmt: skip
+    assert paired["ci_low"].notna().any()
+    assert "bootstrap" in capsys.readouterr().err
+
+
 # ---- properties ---------------------------------------------------------------------------------
 
 SCORES = st.sampled_from([1.0, 1.5, 2.0, 2.5, 3.0, 3.25, 3.5, 4.0, 4.5, 5.0])
