@@ -67,12 +67,25 @@ def _check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
-def _direction(diff: np.ndarray) -> np.ndarray:
+def _direction(diff: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """Direction of a change: "no change" when ``|diff|`` is within rounding of 0.
+
+    Rounding: ``|diff| <= 1e-8 * scale`` (``scale`` = ``|mean_before| + |mean_after|``); the
+    REML wave effect is an optimiser result whose last digits are noise, so a difference of
+    1e-16 must not be called an increase (and its swap a decrease).
+    """
+    tol = 0.0 if scale is None else 1e-8 * np.nan_to_num(np.abs(scale))
     out = np.full(diff.shape, None, dtype=object)
-    out[diff > 0] = "increase"
-    out[diff < 0] = "decrease"
-    out[diff == 0] = "no change"
+    out[diff > tol] = "increase"
+    out[diff < -tol] = "decrease"
+    out[np.abs(diff) <= tol] = "no change"
     return out
+
+
+def _wave_scale(out: pd.DataFrame) -> np.ndarray:
+    mb = out["mean_before"].to_numpy(dtype=np.float64)
+    ma = out["mean_after"].to_numpy(dtype=np.float64)
+    return np.abs(mb) + np.abs(ma)
 
 
 def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, method: str = "holm") -> np.ndarray:
@@ -338,7 +351,7 @@ def compare_waves(
     if len(res):
         res["p_adjusted"] = p_adjust_array(res["p"].to_numpy(dtype=np.float64), p_adjust)
     out = pd.concat([res, overall.reindex(columns=res.columns)], ignore_index=True)
-    out["direction"] = _direction(out["diff"].to_numpy(dtype=np.float64))
+    out["direction"] = _direction(out["diff"].to_numpy(dtype=np.float64), _wave_scale(out))
     out["confidence"] = ci
     for col in ("n_before", "n_after", "n_missing", "n_paired", "n_attrition"):
         if col in out:
@@ -554,7 +567,7 @@ def compare_waves_eb(
     cols = [c for c in out.columns if c.startswith(("mean_", "eb_", "psd_", "reliab"))]
     cols += ["diff", "sd_diff", "ci_low", "ci_high", "p_improved"]
     out.loc[sup, cols] = np.nan
-    out["direction"] = _direction(out["diff"].to_numpy(dtype=np.float64))
+    out["direction"] = _direction(out["diff"].to_numpy(dtype=np.float64), _wave_scale(out))
     out["confidence"] = ci
     out["suppressed"] = sup
     out["reason"] = reason
