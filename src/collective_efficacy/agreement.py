@@ -326,21 +326,6 @@ def group_reliability(
 # --------------------------------------------------------------------------------------------
 # rwg, rwg(j), r*wg(j), AD
 # --------------------------------------------------------------------------------------------
-_RANVAR_DOC = """ranvar : float or {"uniform", "slight_skew", "moderate_skew", "heavy_skew", \
-"triangular", "normal"}, default="uniform"
-        Expected error variance of the null (no agreement) distribution, or its name.
-        "uniform" is :math:`(A^2-1)/12` for :math:`A` response options. The named skewed
-        nulls use the 5-point values tabulated by LeBreton & Senter (2008): slight skew 1.34,
-        moderate skew 0.90, heavy skew 0.44, triangular 1.32, normal 1.04 (uniform 2.00).
-    n_options : int, optional
-        Number of response options :math:`A` (codes ``1..A``). When given (or ``options``),
-        every response is checked against the scale and a :class:`DataError` names the rows
-        outside it.
-    options : int, sequence of codes or object with ``n_options``, optional
-        Alternative to ``n_options``: an int (same meaning), the allowed codes themselves (e.g.
-        ``range(0, 5)`` for a 0-4 scale) or an instrument's response-options object."""
-
-
 def rwg(
     data: pd.DataFrame,
     item: str,
@@ -680,10 +665,6 @@ def ad_index(
             "note": notes(b["n"], j),
         },
     )
-
-
-for _f in (rwg, rwg_j):
-    _f.__doc__ = (_f.__doc__ or "").replace("    {ranvar}", "    " + _RANVAR_DOC)
 
 
 def rwg_j_null(
