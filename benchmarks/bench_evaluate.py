@@ -176,7 +176,7 @@ def _instrument_steps() -> dict[str, float]:
     acc: dict[str, float] = {}
     depth = [0]
 
-    def wrap(f: Any, step: str) -> Any:
+    def wrap(f: Any, step: str, key: str) -> Any:
         @functools.wraps(f)
         def timed(*args: Any, **kwargs: Any) -> Any:
             if depth[0]:
@@ -186,7 +186,9 @@ def _instrument_steps() -> dict[str, float]:
             try:
                 return f(*args, **kwargs)
             finally:
-                acc[step] = acc.get(step, 0.0) + time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                acc[step] = acc.get(step, 0.0) + dt
+                acc[key] = acc.get(key, 0.0) + dt
                 depth[0] -= 1
 
         return timed
@@ -201,7 +203,7 @@ def _instrument_steps() -> dict[str, float]:
         orig = getattr(mod, fn, None)
         if orig is None:
             continue
-        w = wrap(orig, step)
+        w = wrap(orig, step, f"fn:{file[:-3]}.{fn}")
         for name, m in list(sys.modules.items()):
             if name.startswith("collective_efficacy") and m is not None:
                 for attr, val in list(vars(m).items()):
@@ -318,7 +320,7 @@ def measure(mode: str, n_resp: int, n_comm: int, repeat: int = REPEAT) -> dict[s
     if proc.returncode != 0:
         raise RuntimeError(f"{mode} run failed:\n{proc.stderr[-4000:]}")
     line = [x for x in proc.stdout.splitlines() if x.startswith("@@")][-1]
-    return json.loads(line[2:])  # type: ignore[no-any-return]
+    return json.loads(line[2:])
 
 
 def _conditions() -> str:
@@ -413,23 +415,24 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
             "profiled run (cProfile inflates Python-level loops, so compare shares, not "
             "seconds).",
             "",
-            "| step | functions | wall s | wall % | cProfile s | cProfile % |",
+            "| step | functions (wall s) | wall s | wall % | cProfile s | cProfile % |",
             "|---|---|---:|---:|---:|---:|",
         ]
         total_w, total_p = w["total"], p["profile_total_s"]
-        ws = {k: v for k, v in w.items() if k != "total"}
+        ws = {k: v for k, v in w.items() if k != "total" and not k.startswith("fn:")}
         ws["other (orchestration: concat, filters, ...)"] = total_w - sum(ws.values())
         ps = dict(p["steps_s"])
         ps["other (orchestration: concat, filters, ...)"] = ps.pop(
             "other (orchestration: concat, filters, ...)", 0.0
         ) + ps.pop("model", 0.0)
-        names = {s: [] for s, _, _ in STEPS}  # type: dict[str, list[str]]
+        names: dict[str, list[str]] = {s: [] for s, _, _ in STEPS}
         for s, f, fn in STEPS:
-            if f != "main.py" and fn not in names[s]:
-                names[s].append(fn)
+            sec = w.get(f"fn:{f[:-3]}.{fn}")
+            if sec is not None:
+                names[s].append(f"`{fn}` {sec:.2f}")
         order = sorted(ws, key=lambda k: -ws[k])
         for step in order:
-            fns = ", ".join(f"`{x}`" for x in names.get(step, [])) or "(rest of `evaluate`)"
+            fns = ", ".join(names.get(step, [])) or "(rest of `evaluate`)"
             pw = ps.get(step, float("nan"))
             out.append(
                 f"| {step} | {fns} | {ws[step]:.2f} | {100 * ws[step] / total_w:.0f} | "

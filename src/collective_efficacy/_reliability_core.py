@@ -97,8 +97,6 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
     segment sums (``np.add.reduceat``) of contiguous columns. The loops run over item pairs,
     never over groups.
     """
-    if n_groups == 1:
-        return _pairwise_moments_one(x)
     k = x.shape[1]
     seg = _Segments(codes, n_groups)
     xs = seg.sort(x)
@@ -134,39 +132,6 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
         n_pair[:, j, i] = n_ij
     n_rows = seg.sum(obs.any(axis=1).astype(np.float64))
     return PairwiseMoments(cov=cov, n_pair=n_pair, n_rows=n_rows)
-
-
-def _pairwise_moments_one(x: np.ndarray) -> PairwiseMoments:
-    """:func:`pairwise_moments` of a single group, by matrix products (same formulas).
-
-    With ``O`` the 0/1 answered matrix and ``Z`` the items centred on their available-case means
-    (0 where missing): ``n_ij = (O'O)_ij``, ``s_ij = (Z'Z)_ij`` and the sum of the centred ``i``
-    over the rows answering both is ``(Z'O)_ij``, so every pair costs one BLAS product instead of
-    a pass over the rows per pair.
-    """
-    k = x.shape[1]
-    obs = ~np.isnan(x)
-    o = obs.astype(np.float64)
-    counts = o.sum(axis=0)
-    xz = np.where(obs, x, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, xz.sum(axis=0) / np.maximum(counts, 1.0), 0.0)
-    z = np.where(obs, xz - means, 0.0)
-    s = z.T @ z
-    n_pair = o.T @ o
-    if bool(obs.all()):
-        dev = np.zeros((k, k))
-    else:
-        zo = z.T @ o  # zo[i, j]: sum of centred i over the rows answering both i and j
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dev = np.where(n_pair > 0, zo * zo.T / np.maximum(n_pair, 1.0), 0.0)
-        np.fill_diagonal(dev, 0.0)  # a variance uses every answer to the item
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.where(n_pair >= 2, (s - dev) / (n_pair - 1.0), np.nan)
-    iu = np.triu_indices(k, 1)
-    c.T[iu] = c[iu]  # exactly symmetric
-    n_rows = np.array([float(obs.any(axis=1).sum())])
-    return PairwiseMoments(cov=c[None], n_pair=n_pair[None], n_rows=n_rows)
 
 
 def scale_score_moments(
