@@ -536,14 +536,13 @@ def _map_png(ev: Evaluation, wave: str, lang: str) -> str | None:
     for col in ("level", "level_low", "level_high"):
         if col in levels.columns:
             levels[col] = pd.to_numeric(levels[col]).round().astype("Int64")
-    t = _t(lang)
     fig = impact_map(
         levels,
         ev.geometry,
         key=ev.community,
         geometry_key=ev.geometry_key,
         lang=lang,
-        title=t["map"].format(wave=_wave(t, wave)),
+        title="",  # the report's heading names the map
     )
     return _png(fig)
 
