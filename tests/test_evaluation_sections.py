@@ -232,3 +232,59 @@ def test_dates_per_wave_and_unreadable_dates_counted() -> None:
     assert "Answers from 2026-01-01 to 2026-01-28. 1 answer date(s) could not be read." in md
     with pytest.raises(ce.DataError, match="date column 'peildatum'"):
         ce.evaluate(before, after, community="buurt", columns=COLS, date="peildatum")
+
+
+def test_records_are_json_ready_for_every_dtype() -> None:
+    from collective_efficacy._evaluation_sections import records
+
+    df = pd.DataFrame(
+        {
+            "i": [1, 2],
+            "f": [1.5, np.nan],
+            "s": pd.array(["x", None], dtype="string"),
+            "n": pd.array([1, None], dtype="Int64"),
+            "b": pd.array([True, None], dtype="boolean"),
+            "o": pd.Series(["a", None], dtype=object),
+            "t": [True, False],
+        }
+    )
+    got = records(df)
+    assert got == [
+        {"i": 1, "f": 1.5, "s": "x", "n": 1, "b": True, "o": "a", "t": True},
+        {"i": 2, "f": None, "s": None, "n": None, "b": None, "o": None, "t": False},
+    ]
+    assert all(type(v) in (int, float, str, bool, type(None)) for r in got for v in r.values())
+    json.dumps(got, allow_nan=False)
+
+
+def test_community_in_one_wave_keeps_a_row_and_its_assessment() -> None:
+    """Surveyed at baseline only, but rated in both waves: n = 0 row, no level, no error."""
+    before, after = ce.datasets.load_example(split=True)
+    ev = ce.evaluate(
+        before,
+        after[after["buurt"] != "Buurt A2"],
+        community="buurt",
+        respondent="respondent_id",
+        columns=COLS,
+        assessments=_example_assessments(),
+    )
+    sc = ev.tables["community_scores"]
+    row = sc[(sc["buurt"] == "Buurt A2") & (sc["wave"] == "end_of_cycle")].iloc[0]
+    assert row["n"] == 0 and row["suppressed"] and row["reason"] == "no respondents in this wave"
+    assert len(sc) == 80  # 40 communities x 2 waves, none lost
+    assert "impact" in ev.sections and "impact" not in ev.notes
+    lv = ev.tables["impact"]
+    a2 = lv[(lv["buurt"] == "Buurt A2") & (lv["wave"] == "end_of_cycle")].iloc[0]
+    assert pd.isna(a2["level"]) and a2["suppressed"]
+
+
+def test_forest_plot_is_capped_for_many_communities() -> None:
+    from collective_efficacy.export import report
+
+    before, after = ce.datasets.load_example(split=True)
+    ev = ce.evaluate(before, after, community="buurt", columns=COLS, min_n=2)
+    rows = [r for r in ev.sections["change"] if r["level"] == "community"]
+    many = [dict(r, buurt=f"{r['buurt']}-{k}") for k in range(2) for r in rows]  # 80 rows
+    ev2 = ev.model_copy(update={"sections": {**ev.sections, "change": many}})
+    html = ev2.to_html()
+    assert f"shows the {report.FOREST_MAX} of 80 communities" in html

@@ -30,24 +30,48 @@ Sections = dict[str, list[dict[str, Any]]]
 Notes = dict[str, str]
 
 
+def _clean(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v if isinstance(v, (str, int, bool)) else str(v)
+
+
+def _column(s: pd.Series) -> list[Any]:
+    """One column as JSON-ready Python values (whole-column conversions where the dtype allows)."""
+    dt = s.dtype
+    if isinstance(dt, np.dtype) and dt.kind in "iub":
+        return list(s.to_numpy().tolist())
+    if isinstance(dt, np.dtype) and dt.kind == "f":
+        a = s.to_numpy()
+        vals: list[Any] = a.tolist()
+        missing = np.isnan(a)
+    elif isinstance(dt, pd.StringDtype):
+        miss = s.isna().to_numpy()  # pd.NA or NaN, depending on the string dtype's na_value
+        return [None if m else v for v, m in zip(s.tolist(), miss)]
+    elif pd.api.types.is_bool_dtype(dt) or pd.api.types.is_integer_dtype(dt):  # boolean, Int64
+        missing = s.isna().to_numpy()
+        target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
+        vals = s.to_numpy(dtype=target, na_value=target(0)).tolist()
+    else:
+        return [_clean(v) for v in s.tolist()]
+    for i in np.flatnonzero(missing).tolist():
+        vals[i] = None
+    return vals
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready records: NaN -> None, numpy scalars -> Python."""
-    out = []
-    for rec in df.to_dict("records"):
-        clean: dict[str, Any] = {}
-        for k, v in rec.items():
-            if v is pd.NA or v is pd.NaT:
-                clean[str(k)] = None
-            elif isinstance(v, (np.floating, float)):
-                clean[str(k)] = None if math.isnan(float(v)) else float(v)
-            elif isinstance(v, np.integer):
-                clean[str(k)] = int(v)
-            elif isinstance(v, np.bool_):
-                clean[str(k)] = bool(v)
-            else:
-                clean[str(k)] = v if v is None or isinstance(v, (str, int, bool)) else str(v)
-        out.append(clean)
-    return out
+    """JSON-ready records: NaN/NA -> None, numpy scalars -> Python (converted column-wise)."""
+    keys = [str(k) for k in df.columns]
+    cols = [_column(df.iloc[:, j]) for j in range(df.shape[1])]
+    if not cols:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(keys, row)) for row in zip(*cols)]
 
 
 @contextmanager
@@ -65,15 +89,14 @@ def _noted(notes: Notes, key: str) -> Iterator[None]:
 
 
 def _per_wave(
-    scores: pd.DataFrame,
+    parts: dict[str, pd.DataFrame],
     name: str,
     fn: Callable[[pd.DataFrame], pd.DataFrame],
     sections: Sections,
     notes: Notes,
 ) -> None:
     frames = []
-    for label in (BEFORE, AFTER):
-        part = scores[scores[WAVE] == label]
+    for label, part in parts.items():
         with _noted(notes, f"{name}_{label}"):
             res = fn(part)
             res.insert(0, "wave", label)
@@ -175,30 +198,32 @@ def statistics_sections(
 
     items = inst.scale(scale).items
     keys = inst.keys(scale)
+    is_before = (scores[WAVE] == BEFORE).to_numpy()
+    parts = {BEFORE: scores[is_before], AFTER: scores[~is_before]}  # split once, not per section
     step("reliability")
     _per_wave(
-        scores,
+        parts,
         "reliability",
         lambda p: reliability.cronbach_alpha(p, items, keys=keys, ci=ci),
         sections,
         notes,
     )
     _per_wave(
-        scores,
+        parts,
         "item_statistics",
         lambda p: reliability.item_statistics(p, items, keys=keys),
         sections,
         notes,
     )
     _per_wave(
-        scores,
+        parts,
         "omega",
         lambda p: reliability.omega(p, items, keys=keys).summary(),
         sections,
         notes,
     )
     step("aggregation evidence")
-    _per_wave(scores, "aggregation", lambda p: agreement.icc(p, scale, community), sections, notes)
+    _per_wave(parts, "aggregation", lambda p: agreement.icc(p, scale, community), sections, notes)
     per_community: list[pd.DataFrame] = []
 
     def agree(p: pd.DataFrame) -> pd.DataFrame:
@@ -206,12 +231,12 @@ def statistics_sections(
         per_community.append(per.assign(wave=p[WAVE].iloc[0] if len(p) else ""))
         return _agreement_summary(per)
 
-    _per_wave(scores, "agreement", agree, sections, notes)
+    _per_wave(parts, "agreement", agree, sections, notes)
     if per_community:
         sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
     step("ecometric model")
     _per_wave(
-        scores,
+        parts,
         "ecometric",
         lambda p: _ecometric_summary(p, inst, scale, items, community),
         sections,

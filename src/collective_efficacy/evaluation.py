@@ -347,13 +347,14 @@ def _evaluate(
     table = aggregate(
         scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
     ).rename(columns={_WAVE: "wave"})
-    sections["community_scores"] = _records(table)
-    only = set(vb.data[community]) ^ set(va.data[community])
+    only = set(vb.data[community].unique()) ^ set(va.data[community].unique())
     if only:
+        table = _with_absent_waves(table, community)
         notes["communities_in_one_wave"] = (
             f"{len(only)} communit{'y is' if len(only) == 1 else 'ies are'} measured in one wave "
             "only; no change can be computed for them (listed with n = 0 in the other wave)."
         )
+    sections["community_scores"] = _records(table)
     statistics_sections(scores, inst, scale, community, min_n, ci, p_adjust, sections, notes, step)
     step("impact")
     _impact_sections(table, assessments, community, sections, notes)
@@ -377,6 +378,32 @@ def _evaluate(
         notes=notes,
         geometry=geo,
         geometry_key=geometry_key,
+    )
+
+
+def _with_absent_waves(table: pd.DataFrame, community: str) -> pd.DataFrame:
+    """Give a community surveyed in one wave a row with n = 0 in the other (suppressed).
+
+    No community disappears from a wave's table, and an assessment of that community in the
+    wave it was not surveyed in still finds its row (and gets no level).
+    """
+    have = table.set_index([community, "wave"]).index
+    full = pd.MultiIndex.from_product(
+        [pd.unique(table[community]), [BEFORE, AFTER]], names=[community, "wave"]
+    )
+    absent = full.difference(have)
+    if absent.empty:
+        return table
+    add = absent.to_frame(index=False).assign(
+        scale=table["scale"].iloc[0], n=0, suppressed=True, reason="no respondents in this wave"
+    )
+    out = pd.concat([table, add], ignore_index=True)
+    order = pd.Categorical(out["wave"], categories=[BEFORE, AFTER])
+    return (
+        out.assign(_order=order)
+        .sort_values([community, "_order"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
     )
 
 

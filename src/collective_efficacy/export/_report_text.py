@@ -45,6 +45,8 @@ TEXT: dict[str, dict[str, str]] = {
         "(adjusted p below 0.05, {adj}); the others show no clear change. {s} communities are "
         "not shown because they have fewer than {min_n} respondents in a wave.",
         "forest_alt": "forest plot of the change per community with confidence intervals",
+        "forest_cap": "The plot shows the {k} of {n} communities with the smallest adjusted p; "
+        "the table lists them all.",
         "impact": "Impact level (0-5)",
         "impact_text": "Our documented operationalisation of the Strongpact description (see the "
         "docs page 'The impact scale'); not a validated psychometric scale. Without the "
@@ -128,6 +130,8 @@ TEXT: dict[str, dict[str, str]] = {
         "verandering zien. {s} buurten worden niet getoond omdat ze minder dan {min_n} "
         "respondenten in een meting hebben.",
         "forest_alt": "forest plot van de verandering per buurt met betrouwbaarheidsintervallen",
+        "forest_cap": "De figuur toont de {k} van de {n} buurten met de kleinste gecorrigeerde "
+        "p; de tabel noemt ze allemaal.",
         "impact": "Impactniveau (0-5)",
         "impact_text": "Onze gedocumenteerde uitwerking van de Strongpact-beschrijving (zie de "
         "documentatiepagina 'The impact scale'); geen gevalideerde psychometrische schaal. Zonder "

@@ -22,6 +22,7 @@ from ._report_text import HEAD, REFERENCES, TEXT
 
 Block = tuple[str, Any]
 P_CLEAR = 0.05
+FOREST_MAX = 50  # communities in the forest plot: those with the smallest adjusted p
 LONG_TABLE = 20  # longer per-community tables fold away in the HTML report (<details>)
 
 
@@ -487,6 +488,12 @@ def _forest_png(rows: list[dict[str, Any]], ev: Evaluation, lang: str) -> str | 
     shown = [r for r in rows if not r.get("suppressed") and r.get("diff") is not None]
     if not shown:
         return None
+    if len(shown) > FOREST_MAX:  # a readable plot; the table above lists every community
+        keep = sorted(
+            range(len(shown)),
+            key=lambda k: (shown[k].get("p_adjusted") is None, shown[k].get("p_adjusted") or 1.0),
+        )[:FOREST_MAX]
+        shown = [shown[k] for k in sorted(keep)]
     t = _t(lang)
     fig = Figure(figsize=(7.5, 0.26 * len(shown) + 1.4))
     ax = fig.subplots()
@@ -604,6 +611,12 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
             png = _forest_png(payload, ev, lang)
             if png:
                 parts.append(f'<img alt="{e(t["forest_alt"])}" src="data:image/png;base64,{png}">')
+                n_shown = sum(
+                    1 for r in payload if not r.get("suppressed") and r.get("diff") is not None
+                )
+                if n_shown > FOREST_MAX:
+                    cap = t["forest_cap"].format(k=FOREST_MAX, n=n_shown)
+                    parts.append(f"<p><em>{e(cap)}</em></p>")
         elif kind == "map":
             png = _map_png(ev, payload, lang)
             if png:
