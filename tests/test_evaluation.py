@@ -84,7 +84,14 @@ def test_cli_evaluate_end_to_end(files, tmp_path, capsys) -> None:
         both[["buurt", "w", "collective_efficacy"]], community="buurt", wave="w", min_n=10
     )
     got = pd.DataFrame(res["sections"]["community_scores"])
-    np.testing.assert_allclose(got["mean"].astype(float), agg["mean"], rtol=1e-12)
+    shown = ~got["suppressed"].to_numpy(dtype=bool)
+    np.testing.assert_allclose(
+        got.loc[shown, "mean"].astype(float), agg.loc[shown, "mean"], rtol=1e-12
+    )
+    # suppressed: every community below min_n, plus documented secondary suppressions
+    assert (got["suppressed"] | ~agg["suppressed"]).all()
+    extra = got["suppressed"] & ~agg["suppressed"]
+    assert got.loc[extra, "reason"].str.startswith("secondary suppression").all()
     alpha_b = ce.cronbach_alpha(
         sb.join(before.data[list(COLS.values())]),
         ce.load_instrument("sampson1997").scale("collective_efficacy").items,
@@ -97,9 +104,10 @@ def test_cli_evaluate_end_to_end(files, tmp_path, capsys) -> None:
     # suppression everywhere: small communities carry no statistics in any output
     small = agg.loc[agg["n"] < 10, "buurt"].unique()
     assert len(small) > 0
-    for rec in res["sections"]["community_scores"]:
-        if rec["n"] < 10:
+    for rec, n in zip(res["sections"]["community_scores"], agg["n"]):
+        if n < 10:  # no mean, and not even the exact n of a suppressed community
             assert rec["suppressed"] and rec["mean"] is None and rec["ci_low"] is None
+            assert rec["n"] is None
     for rec in res["sections"]["change"]:
         if rec.get("suppressed"):
             assert rec.get("diff") is None and rec.get("g") is None

@@ -77,17 +77,20 @@ def test_agreement_equals_rwg_j_on_recoded_items(example, label) -> None:
         part[item] = 6 - part[item]
     r = ce.rwg_j(part, ITEMS, "buurt", n_options=5)
     ad = ce.ad_index(part, ITEMS, "buurt", n_options=5)
-    n = part.groupby("buurt").size()
-    shown = r[r["buurt"].map(n) >= MIN_N]
+    # shown = not suppressed in the community table (min_n and secondary suppression)
+    sc = ev.tables["community_scores"]
+    sc = sc[sc["wave"] == label].set_index("buurt")
+    visible = ~sc["suppressed"].astype(bool)
+    shown = r[r["buurt"].map(visible)]
     (rec,) = _wave(ev.sections["agreement"], label)
     assert rec["n_shown"] == len(shown)
     assert rec["n_suppressed"] == len(r) - len(shown)
     assert rec["median_rwg_j"] == pytest.approx(np.median(shown["rwg_j"].dropna()), rel=1e-12)
     assert rec["share_rwg_j_strong"] == pytest.approx(np.mean(shown["rwg_j"].dropna() >= 0.7))
-    ad_shown = ad[ad["buurt"].map(n) >= MIN_N]
+    ad_shown = ad[ad["buurt"].map(visible)]
     assert rec["median_ad"] == pytest.approx(np.median(ad_shown["ad"]), rel=1e-12)
     per = pd.DataFrame(_wave(ev.sections["community_agreement"], label))
-    small = per["buurt"].map(n) < MIN_N
+    small = ~per["buurt"].map(visible)
     assert small.any()
     assert per.loc[small, "suppressed"].all() and per.loc[small, "rwg_j"].isna().all()
     assert per.loc[small, "ad"].isna().all()
@@ -115,8 +118,11 @@ def test_overall_change_is_the_multilevel_wave_effect(example) -> None:
     assert got["level"].iloc[-1] == "overall" and got["method"].iloc[-1] == "lmm_reml"
     for col in ("diff", "se", "ci_low", "ci_high", "df", "g"):
         assert got[col].iloc[-1] == pytest.approx(cmp[col].iloc[-1], rel=1e-12)
+    shown = ~got["suppressed"].to_numpy(dtype=bool)
     np.testing.assert_allclose(
-        got["p_adjusted"].astype(float), cmp["p_adjusted"].astype(float), rtol=1e-12
+        got.loc[shown, "p_adjusted"].astype(float),
+        cmp.loc[shown, "p_adjusted"].astype(float),
+        rtol=1e-12,
     )
 
 
@@ -270,7 +276,8 @@ def test_community_in_one_wave_keeps_a_row_and_its_assessment() -> None:
     )
     sc = ev.tables["community_scores"]
     row = sc[(sc["buurt"] == "Buurt A2") & (sc["wave"] == "end_of_cycle")].iloc[0]
-    assert row["n"] == 0 and row["suppressed"] and row["reason"] == "no respondents in this wave"
+    assert row["suppressed"] and row["reason"] == "no respondents in this wave"
+    assert pd.isna(row["n"])  # a suppressed community shows no n
     assert len(sc) == 80  # 40 communities x 2 waves, none lost
     assert "impact" in ev.sections and "impact" not in ev.notes
     lv = ev.tables["impact"]

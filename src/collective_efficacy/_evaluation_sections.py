@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import CollectiveEfficacyError
+from .errors import CollectiveEfficacyError, DataError
 from .instrument import Instrument
 
 __all__ = ["AFTER", "BEFORE", "WAVE", "records", "statistics_sections"]
@@ -116,20 +116,34 @@ def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd
 
 
 def _agreement(
-    part: pd.DataFrame, inst: Instrument, items: list[str], community: str, min_n: int
+    part: pd.DataFrame,
+    inst: Instrument,
+    items: list[str],
+    community: str,
+    shown: pd.Series,
+    note: Callable[[str], None],
 ) -> pd.DataFrame:
-    """rwg(j) and AD per community, suppressed below min_n; returned with one summary row."""
+    """rwg(j) and AD per community; communities not ``shown`` (suppressed) carry no values."""
     from .agreement import ad_index, rwg_j
 
-    keyed = pd.concat([part[[community]], _keyed_items(part, inst, items)], axis=1)
+    keyed = _keyed_items(part, inst, items)
+    answered = [i for i in items if keyed[i].notna().any()]
+    if len(answered) < len(items):
+        dropped = [i for i in items if i not in answered]
+        note(
+            f"item(s) {dropped} have no answers in this wave; rwg(j) and AD use the other "
+            f"{len(answered)} items (listwise over those)"
+        )
+    if len(answered) < 2:
+        raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")
+    keyed = pd.concat([part[[community]], keyed[answered]], axis=1)
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
-    r = rwg_j(keyed, items, community, options=codes)
-    ad = ad_index(keyed, items, community, options=codes)
+    r = rwg_j(keyed, answered, community, options=codes)
+    ad = ad_index(keyed, answered, community, options=codes)
     per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
-    # suppression follows the respondents of the wave, not the listwise-complete n of rwg(j)
-    n_wave = part.groupby(community, sort=False).size()
-    small = per[community].map(n_wave).fillna(0).to_numpy() < min_n
+    # suppression follows the community table (scored respondents, secondary suppression)
+    small = ~per[community].map(shown).fillna(False).to_numpy(dtype=bool)
     per.loc[small, ["rwg_j", "ad"]] = np.nan
     per["suppressed"] = small
     return per
@@ -141,6 +155,7 @@ def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
     row: dict[str, Any] = {
         "n_communities": len(per),
         "n_shown": len(shown),
+        "n_with_rwg_j": int(vals.size),
         "n_suppressed": int(per["suppressed"].sum()),
         "median_rwg_j": float(np.median(vals)) if vals.size else np.nan,
         "share_rwg_j_strong": float(np.mean(vals >= RWG_THRESHOLD)) if vals.size else np.nan,
@@ -181,12 +196,34 @@ def _ecometric_summary(
     )
 
 
+def _secondary(cmp: pd.DataFrame, table: pd.DataFrame, community: str) -> pd.DataFrame:
+    """Blank the change of communities that the community table suppressed beyond min_n."""
+    why = table.loc[table["suppressed"] & table["reason"].str.startswith("secondary"), :]
+    if why.empty:
+        return cmp
+    out = cmp.copy()
+    hit = (out["level"] == "community") & out[community].isin(set(why[community]))
+    stats = [
+        c
+        for c in out.columns
+        if c not in (community, "level", "effect_size", "method", "confidence")
+        and not c.startswith("n_")
+        and c not in ("suppressed", "reason")
+    ]
+    out.loc[hit, stats] = np.nan
+    out.loc[hit, "direction"] = None
+    out.loc[hit, "suppressed"] = True
+    out.loc[hit & (out["reason"] == ""), "reason"] = why["reason"].iloc[0]
+    return out
+
+
 def statistics_sections(
     scores: pd.DataFrame,
     inst: Instrument,
     scale: str,
     community: str,
     min_n: int,
+    table: pd.DataFrame,
     ci: float,
     p_adjust: str,
     sections: Sections,
@@ -227,7 +264,14 @@ def statistics_sections(
     per_community: list[pd.DataFrame] = []
 
     def agree(p: pd.DataFrame) -> pd.DataFrame:
-        per = _agreement(p, inst, items, community, min_n)
+        label = p[WAVE].iloc[0] if len(p) else ""
+        t = table[table["wave"] == label]
+        shown = pd.Series(~t["suppressed"].to_numpy(dtype=bool), index=t[community].to_numpy())
+
+        def note(text: str) -> None:
+            notes[f"agreement_{label}"] = text
+
+        per = _agreement(p, inst, items, community, shown, note)
         per_community.append(per.assign(wave=p[WAVE].iloc[0] if len(p) else ""))
         return _agreement_summary(per)
 
@@ -255,4 +299,4 @@ def statistics_sections(
             p_adjust=p_adjust,
             min_n=min_n,
         )
-        sections["change"] = records(cmp)
+        sections["change"] = records(_secondary(cmp, table, community))

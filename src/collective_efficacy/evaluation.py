@@ -7,17 +7,20 @@ compare_waves, ...); the report in :mod:`collective_efficacy.export.report` only
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from .errors import CollectiveEfficacyError, DataError
+from .impact import DEFAULT_CUTPOINTS, EVIDENCE_COLUMNS
 from .instrument import Instrument, load_instrument
 from .io import read_responses
+from .report_models import Problem
 from .responses import ValidatedResponses, validate
 from .scoring import aggregate, score
 
@@ -139,7 +142,12 @@ def _dates(raw: pd.DataFrame, used: pd.Index, date: str, label: str) -> dict[str
         raise DataError(
             f"date column {date!r} is not in the {label} data; columns are {list(raw.columns)}"
         )
-    d = pd.to_datetime(raw.loc[used, date], errors="coerce", dayfirst=False, format="mixed")
+    values = raw.loc[used, date]
+    # ISO dates (2026-04-01) first; the rest as day-first dates (01-04-2026), the Dutch order
+    d = pd.to_datetime(values, errors="coerce", format="ISO8601")
+    rest = d.isna() & values.notna()
+    if rest.any():
+        d[rest] = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
     ok = d.dropna()
     return {
         "date_first": ok.min().date().isoformat() if len(ok) else None,
@@ -161,6 +169,7 @@ def evaluate(
     geometry_key: str | None = None,
     date: str | None = None,
     scale: str | None = None,
+    cutpoints: Sequence[float] | None = None,
     min_n: int = 10,
     ci: float = 0.95,
     p_adjust: str = "holm",
@@ -192,12 +201,21 @@ def evaluate(
         The feature property with the community name (default: ``community``).
     date : str, optional
         A column with the date of each answer; the report then gives each wave's first and
-        last date (unreadable dates are counted in ``waves[i].n_dates_unreadable``).
+        last date. ISO dates (``2026-04-01``) are read as such, other text day first
+        (``01-04-2026`` is 1 April, the Dutch order); unreadable dates are counted in
+        ``waves[i].n_dates_unreadable``.
     scale : str, optional
         The scale to evaluate (default: ``collective_efficacy`` when the instrument has it,
         else its last scale).
+    cutpoints : sequence of 5 floats, optional
+        Cut-points of the cohesion level of the impact scale, on the scale's score range
+        (default: :data:`DEFAULT_CUTPOINTS`, defined on the 1-5 mean, moved linearly onto the
+        scale's range, e.g. 0-10 for a rescaled scale).
     min_n : int, default=10
-        Communities with fewer respondents in a wave are suppressed everywhere (privacy).
+        Communities with fewer respondents in a wave are suppressed everywhere (privacy): no
+        score, n, change, rating or level is shown for them. When the suppressed communities
+        of a wave hold fewer than ``min_n`` respondents together, the smallest shown community
+        is suppressed too (secondary suppression), so that totals cannot be differenced.
     ci : float, default=0.95
         Confidence level of every interval.
     p_adjust : str, default="holm"
@@ -258,6 +276,7 @@ def evaluate(
             geometry_key=geometry_key,
             date=date,
             scale=scale,
+            cutpoints=cutpoints,
             min_n=min_n,
             ci=ci,
             p_adjust=p_adjust,
@@ -292,6 +311,7 @@ def _evaluate(
     geometry_key: str | None,
     date: str | None,
     scale: str | None,
+    cutpoints: Sequence[float] | None,
     min_n: int,
     ci: float,
     p_adjust: str,
@@ -327,7 +347,7 @@ def _evaluate(
                 n_rows_excluded=r.n_rows_excluded,
                 exclusions=r.exclusions_by_reason(),
                 n_problems=len(r.problems),
-                problems=[str(p) for p in r.problems[:20]],
+                problems=[_problem_text(p) for p in r.problems[:20]],
                 n_communities=int(v.data[community].nunique()),
                 **dates,
             )
@@ -354,10 +374,15 @@ def _evaluate(
             f"{len(only)} communit{'y is' if len(only) == 1 else 'ies are'} measured in one wave "
             "only; no change can be computed for them (listed with n = 0 in the other wave)."
         )
+    table = _secondary_suppression(table, community, min_n)
     sections["community_scores"] = _records(table)
-    statistics_sections(scores, inst, scale, community, min_n, ci, p_adjust, sections, notes, step)
+    statistics_sections(
+        scores, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step
+    )
     step("impact")
-    _impact_sections(table, assessments, community, sections, notes)
+    cuts = list(cutpoints) if cutpoints is not None else _cutpoints_for(inst, scale)
+    _impact_sections(table, assessments, community, cuts, sections, notes)
+    _hide_suppressed_detail(sections)
     geo = None
     if geometry is not None:
         from .export.geojson import read_geometry
@@ -379,6 +404,74 @@ def _evaluate(
         geometry=geo,
         geometry_key=geometry_key,
     )
+
+
+def _problem_text(p: Problem) -> str:
+    """A validation problem without row labels or values (they are respondent-level data)."""
+    where = f"column {p.column!r}" if p.column is not None else "rows"
+    text = f"{where}: {p.code.replace('_', ' ')} ({p.n} {'cell' if p.column else 'row'}"
+    text += "s)" if p.n != 1 else ")"
+    if p.expected:
+        text += f"; expected {p.expected}"
+    return text
+
+
+_STATS = ["mean", "sd", "se", "ci_low", "ci_high"]
+
+
+def _secondary_suppression(table: pd.DataFrame, community: str, min_n: int) -> pd.DataFrame:
+    """Also suppress the smallest shown community of a wave whose suppressed communities hold
+    1 to ``min_n - 1`` respondents in all.
+
+    Otherwise the wave's published totals (overall means, n) minus the shown communities would
+    give the mean of fewer than ``min_n`` residents (a differencing disclosure). With the
+    smallest shown community added, the hidden pool holds at least ``min_n`` respondents.
+    """
+    out = table.copy()
+    n = out["n"].to_numpy()
+    sup = out["suppressed"].to_numpy(dtype=bool)
+    for wave in (BEFORE, AFTER):  # two waves, not a loop over communities
+        in_wave = (out["wave"] == wave).to_numpy()
+        hidden = int(n[in_wave & sup & (n > 0)].sum())
+        shown = np.flatnonzero(in_wave & ~sup)
+        if 0 < hidden < min_n and shown.size:
+            k = out.index[shown[np.argmin(n[shown])]]
+            out.loc[k, [c for c in _STATS if c in out.columns]] = np.nan
+            out.loc[k, "suppressed"] = True
+            out.loc[k, "reason"] = (
+                f"secondary suppression: protects {hidden} respondent(s) of smaller communities"
+            )
+    return out
+
+
+_HIDDEN_WHEN_SUPPRESSED = {
+    "community_scores": ["n"],
+    "community_agreement": ["n"],
+    "change": ["n_before", "n_after", "n_missing", "n_paired", "n_attrition"],
+    "impact": ["n", "partner_cooperation", "group_development", *EVIDENCE_COLUMNS],
+}
+
+
+def _hide_suppressed_detail(sections: dict[str, list[dict[str, Any]]]) -> None:
+    """A suppressed community shows only that it is suppressed: no n, no rating, no evidence."""
+    for name, cols in _HIDDEN_WHEN_SUPPRESSED.items():
+        for rec in sections.get(name, []):
+            if rec.get("suppressed") and rec.get("level") != "overall":
+                for c in cols:
+                    if c in rec:
+                        rec[c] = None
+
+
+def _cutpoints_for(inst: Instrument, scale: str) -> list[float]:
+    """The default cut-points (on the 1-5 mean) moved linearly onto the scale's score range."""
+    sc = inst.scale(scale)
+    codes = [c for i in sc.items for c in inst.response_scale(i).codes]
+    lo, hi = float(min(codes)), float(max(codes))
+    if sc.rule == "sum":
+        lo, hi = lo * len(sc.items), hi * len(sc.items)
+    elif sc.rescale is not None:
+        lo, hi = (float(v) for v in sc.rescale)
+    return [lo + (c - 1.0) / 4.0 * (hi - lo) for c in DEFAULT_CUTPOINTS]
 
 
 def _with_absent_waves(table: pd.DataFrame, community: str) -> pd.DataFrame:
@@ -411,6 +504,7 @@ def _impact_sections(
     table: pd.DataFrame,
     assessments: pd.DataFrame | None,
     community: str,
+    cutpoints: list[float],
     sections: dict[str, list[dict[str, Any]]],
     notes: dict[str, str],
 ) -> None:
@@ -418,7 +512,9 @@ def _impact_sections(
     from .impact import impact_change, impact_levels
 
     try:
-        levels = impact_levels(table, assessments, community=community, wave="wave")
+        levels = impact_levels(
+            table, assessments, community=community, wave="wave", cutpoints=cutpoints
+        )
     except CollectiveEfficacyError as exc:
         notes["impact"] = str(exc)
         return

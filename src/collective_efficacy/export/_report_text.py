@@ -21,8 +21,8 @@ TEXT: dict[str, dict[str, str]] = {
         "reason shown.",
         "reliability": "Scale reliability",
         "alpha_good": "{wave}: the questions measure one thing consistently "
-        "(alpha {a}, 95% CI {lo} to {hi}; omega {o}).",
-        "alpha_weak": "{wave}: the questions hang together only weakly (alpha {a}, 95% CI {lo} "
+        "(alpha {a}, {c}% CI {lo} to {hi}; omega {o}).",
+        "alpha_weak": "{wave}: the questions hang together only weakly (alpha {a}, {c}% CI {lo} "
         "to {hi}; omega {o}); interpret the scores with care.",
         "items": "Items ({wave})",
         "reversed_warn": "{wave}: item {item} correlates negatively with the other items; check "
@@ -31,13 +31,17 @@ TEXT: dict[str, dict[str, str]] = {
         "icc": "{wave}: {p}% of the differences between residents lie between communities "
         "(ICC(1) = {i1}); the reliability of a community mean is {i2} (ICC(2); 0.70 or more is "
         "usually taken as enough to compare communities).",
+        "icc_none": "{wave}: practically none of the differences between residents lie between "
+        "communities (ICC(1) = {i1}, at or below 0); community means cannot be told apart "
+        "reliably here.",
+        "absent": "not measured in this wave",
         "rwg": "{wave}: residents agree strongly within {s}% of the communities shown "
         "(rwg(j) of at least {t}; median {m}); median average deviation {ad}.",
         "ecometric": "{wave}: taking items, residents and communities into account (ecometric "
         "model), the reliability of a community score is {r} on average; {inc}% of the "
         "variance between residents lies between communities.",
         "overall": "Overall change",
-        "overall_text": "Across all communities the score changed by {d} points (95% CI {lo} to "
+        "overall_text": "Across all communities the score changed by {d} points ({c}% CI {lo} to "
         "{hi}), a {size} effect (standardised {g}; p {p}). This comes from a multilevel model "
         "(score ~ wave + (1 | community)) that uses every respondent of both waves.",
         "change": "Change per community",
@@ -104,9 +108,9 @@ TEXT: dict[str, dict[str, str]] = {
         "quality_text": "Elke rij van elk bestand is verantwoord: gebruikt, of uitgesloten om de "
         "genoemde reden.",
         "reliability": "Betrouwbaarheid van de schaal",
-        "alpha_good": "{wave}: de vragen meten consistent hetzelfde (alfa {a}, 95%-BI {lo} tot "
+        "alpha_good": "{wave}: de vragen meten consistent hetzelfde (alfa {a}, {c}%-BI {lo} tot "
         "{hi}; omega {o}).",
-        "alpha_weak": "{wave}: de vragen hangen maar zwak samen (alfa {a}, 95%-BI {lo} tot {hi}; "
+        "alpha_weak": "{wave}: de vragen hangen maar zwak samen (alfa {a}, {c}%-BI {lo} tot {hi}; "
         "omega {o}); interpreteer de scores voorzichtig.",
         "items": "Vragen ({wave})",
         "reversed_warn": "{wave}: vraag {item} hangt negatief samen met de andere vragen; "
@@ -115,13 +119,17 @@ TEXT: dict[str, dict[str, str]] = {
         "icc": "{wave}: {p}% van de verschillen tussen bewoners ligt tussen buurten "
         "(ICC(1) = {i1}); de betrouwbaarheid van een buurtgemiddelde is {i2} (ICC(2); 0,70 of "
         "meer geldt meestal als genoeg om buurten te vergelijken).",
+        "icc_none": "{wave}: vrijwel geen van de verschillen tussen bewoners ligt tussen buurten "
+        "(ICC(1) = {i1}, 0 of lager); buurtgemiddelden zijn hier niet betrouwbaar te "
+        "onderscheiden.",
+        "absent": "niet gemeten in deze meting",
         "rwg": "{wave}: bewoners zijn het sterk met elkaar eens in {s}% van de getoonde buurten "
         "(rwg(j) minstens {t}; mediaan {m}); mediane gemiddelde afwijking {ad}.",
         "ecometric": "{wave}: rekening houdend met vragen, bewoners en buurten (ecometrisch "
         "model) is de betrouwbaarheid van een buurtscore gemiddeld {r}; {inc}% van de variantie "
         "tussen bewoners ligt tussen buurten.",
         "overall": "Verandering over alle buurten",
-        "overall_text": "Over alle buurten veranderde de score met {d} punten (95%-BI {lo} tot "
+        "overall_text": "Over alle buurten veranderde de score met {d} punten ({c}%-BI {lo} tot "
         "{hi}), een {size} effect (gestandaardiseerd {g}; p {p}). Dit komt uit een multilevel-"
         "model (score ~ meting + (1 | buurt)) dat alle respondenten van beide metingen gebruikt.",
         "change": "Verandering per buurt",

@@ -175,6 +175,7 @@ def _reliability(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[B
                         lo=_num(t, r.get("ci_low")),
                         hi=_num(t, r.get("ci_high")),
                         o=_num(t, o),
+                        c=round(100 * ev.confidence),
                     ),
                 )
             )
@@ -204,7 +205,9 @@ def _aggregation(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[B
     for w in waves:
         i, a, e = icc.get(w, {}), agr.get(w, {}), eco.get(w, {})
         wl = _wave(t, w)
-        if i.get("icc1") is not None and i.get("icc2") is not None:
+        if i.get("icc1") is not None and i["icc1"] <= 0:
+            b.append(("p", t["icc_none"].format(wave=wl, i1=_num(t, i["icc1"]))))
+        elif i.get("icc1") is not None and i.get("icc2") is not None:
             b.append(
                 (
                     "p",
@@ -285,16 +288,15 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
                     hi=_num(t, o.get("ci_high")),
                     size=_size(o.get("g"), t),
                     g=_num(t, o.get("g")),
+                    c=round(100 * ev.confidence),
                     p=_p(t, p) if isinstance(p, float) and p < 0.001 else f"= {_num(t, p, 3)}",
                 ),
             )
         )
     b.append(("h2", t["change"]))
     shown = [r for r in per if not r.get("suppressed")]
-    up = sum(1 for r in shown if (r.get("p_adjusted") or 1) < P_CLEAR and (r.get("diff") or 0) > 0)
-    down = sum(
-        1 for r in shown if (r.get("p_adjusted") or 1) < P_CLEAR and (r.get("diff") or 0) < 0
-    )
+    verdicts = [_direction(r, t) for r in shown]
+    up, down = verdicts.count(t["improved"]), verdicts.count(t["declined"])
     b.append(
         (
             "p",
@@ -318,7 +320,7 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
                     _name(r, ev),
                     r.get("n_before"),
                     r.get("n_after"),
-                    Span(t["suppressed"].format(n=ev.min_n), len(keys) - 3),
+                    Span(_why(r, ev, t), len(keys) - 3),
                 ]
             )
         else:
@@ -328,6 +330,14 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded
     b.append(("forest", per))
     return b
+
+
+def _why(r: dict[str, Any], ev: Evaluation, t: dict[str, str]) -> str:
+    """Why a community's change is not shown: not measured in a wave, or too few respondents."""
+    reason = str(r.get("reason") or "")
+    if reason.startswith("no respondents"):
+        return t["absent"]
+    return t["suppressed"].format(n=ev.min_n)
 
 
 def _direction(r: dict[str, Any], t: dict[str, str]) -> str:
@@ -406,7 +416,7 @@ def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     for r in ev.sections.get("community_scores", []):
         lead = [_name(r, ev), _wave(t, r["wave"]), r.get("n")]
         if r.get("suppressed"):
-            body.append([*lead, Span(t["suppressed"].format(n=ev.min_n), 3)])
+            body.append([*lead, Span(_why(r, ev, t), 3)])
         else:
             body.append([*lead, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
     keys = ["community", "wave", "n", "mean", "ci_low", "ci_high"]
@@ -432,8 +442,17 @@ def _blocks(ev: Evaluation, lang: str) -> list[Block]:
     return b
 
 
+def _md(text: str) -> str:
+    """Escape user text for Markdown: HTML is not let through, ``|`` does not split a cell."""
+    return html.escape(text, quote=False).replace("|", "\\|")
+
+
 def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
-    """The report as Markdown (tables and text; the figures are only in the HTML report)."""
+    """The report as Markdown (tables and text; the figures are only in the HTML report).
+
+    User strings (community names, file names) are HTML-escaped, so a Markdown renderer that
+    passes HTML through shows them as text.
+    """
     t = _t(lang)
     out: list[str] = []
     prev = ""
@@ -443,17 +462,17 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
             out.append("")
         prev = kind
         if kind == "h1":
-            out += [f"# {payload}", ""]
+            out += [f"# {_md(payload)}", ""]
         elif kind == "h2":
-            out += [f"## {payload}", ""]
+            out += [f"## {_md(payload)}", ""]
         elif kind == "h3":
-            out += [f"### {payload}", ""]
+            out += [f"### {_md(payload)}", ""]
         elif kind == "p":
-            out += [payload, ""]
+            out += [_md(payload), ""]
         elif kind == "li":
-            out.append(f"- {payload}")
+            out.append(f"- {_md(payload)}")
         elif kind == "warn":
-            out.append(f"- **{payload}**")
+            out.append(f"- **{_md(payload)}**")
         elif kind in ("table", "longtable"):
             head, rows = payload
             out.append("| " + " | ".join(head) + " |")
@@ -465,7 +484,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
                         cells += [v.text] + [""] * (v.n - 1)
                     else:
                         cells.append(_fmt(v, t=t))
-                out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+                out.append("| " + " | ".join(_md(c) for c in cells) + " |")
             out.append("")
         elif kind in ("forest", "map") and not figures_noted:
             out += [f"*{t['figures_md']}*", ""]
@@ -491,7 +510,10 @@ def _forest_png(rows: list[dict[str, Any]], ev: Evaluation, lang: str) -> str | 
     if len(shown) > FOREST_MAX:  # a readable plot; the table above lists every community
         keep = sorted(
             range(len(shown)),
-            key=lambda k: (shown[k].get("p_adjusted") is None, shown[k].get("p_adjusted") or 1.0),
+            key=lambda k: (
+                shown[k].get("p_adjusted") is None,
+                1.0 if shown[k].get("p_adjusted") is None else shown[k]["p_adjusted"],
+            ),
         )[:FOREST_MAX]
         shown = [shown[k] for k in sorted(keep)]
     t = _t(lang)
@@ -516,7 +538,8 @@ def _forest_png(rows: list[dict[str, Any]], ev: Evaluation, lang: str) -> str | 
         )
     ax.axvline(0, color="#999", lw=1)
     ax.set_yticks(range(len(shown)))
-    ax.set_yticklabels([str(_name(r, ev)) for r in shown], fontsize=7)
+    # "$" would start matplotlib mathtext in a community name
+    ax.set_yticklabels([str(_name(r, ev)).replace("$", r"\$") for r in shown], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(
         f"{_h(lang)['diff']}: {t['end_of_cycle']} - {t['baseline']} "

@@ -1,0 +1,210 @@
+"""Privacy and wording of the evaluation report: suppression everywhere, no respondent-level
+detail, and sentences that say what the numbers say (review findings, each with its case)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import collective_efficacy as ce
+from collective_efficacy.cli import _example_assessments
+
+INST = ce.load_instrument("sampson1997")
+ITEMS = INST.scale("collective_efficacy").items
+COLS = ce.datasets.EXAMPLE_COLUMNS
+
+
+def make(sizes: dict[str, int], seed: int, shift: float = 0.0) -> pd.DataFrame:
+    """Sampson items 1-5 for communities of the given sizes (community mean + resident noise)."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k, (name, n) in enumerate(sizes.items()):
+        centre = 3 + shift + 0.3 * np.sin(k)
+        own = centre + rng.normal(0, 0.6, n)
+        cells = {i: np.clip(np.round(own + rng.normal(0, 0.7, n)), 1, 5) for i in ITEMS}
+        frames.append(
+            pd.DataFrame({"rid": [f"R{seed}_{name}_{j}" for j in range(n)], "community": name})
+            .assign(**cells)
+            .astype({i: int for i in ITEMS})
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def run(before: pd.DataFrame, after: pd.DataFrame, **kw):
+    return ce.evaluate(before, after, community="community", respondent="rid", **kw)
+
+
+def test_secondary_suppression_blocks_differencing() -> None:
+    """One community of 4 hidden: overall minus the shown ones would give its mean."""
+    b = make({"A": 30, "B": 40, "Small": 4}, 1)
+    a = make({"A": 30, "B": 40, "Small": 25}, 2)
+    ev = run(b, a)
+    sc = ev.tables["community_scores"]
+    base = sc[sc["wave"] == "baseline"].set_index("community")
+    assert base.loc["Small", "suppressed"] and base.loc["A", "suppressed"]  # A: smallest shown
+    assert base.loc["A", "reason"].startswith("secondary suppression")
+    assert not base.loc["B", "suppressed"]
+    # what can be differenced out is now a pool of >= min_n respondents
+    o = ev.tables["change"].iloc[-1]
+    hidden_n = o["n_before"] - 40
+    assert hidden_n >= ev.min_n
+    ch = ev.tables["change"].set_index("community")
+    assert ch.loc["A", "suppressed"] and pd.isna(ch.loc["A", "diff"]) and pd.isna(ch.loc["A", "p"])
+    ag = pd.DataFrame(ev.sections["community_agreement"])
+    ag = ag[ag["wave"] == "baseline"].set_index("community")
+    assert ag.loc["A", "suppressed"] and pd.isna(ag.loc["A", "rwg_j"])
+    # no secondary suppression when the hidden pool is already >= min_n (or empty)
+    ev2 = run(make({"A": 30, "B": 40, "S1": 6, "S2": 5}, 3), make({"A": 30, "B": 40}, 4))
+    sc2 = ev2.tables["community_scores"]
+    assert not sc2["reason"].str.startswith("secondary").any()
+
+
+def test_suppression_follows_scored_respondents_in_agreement() -> None:
+    """11 rows but only 8 scorable: suppressed in the scores, so in the agreement table too."""
+    b, a = ce.datasets.load_example(split=True)
+    b = b.copy()
+    items = [c for c in b.columns if c.startswith("v")]
+    rows = b.index[b["buurt"] == "Buurt M2"][:3]
+    b.loc[rows, items[1:]] = np.nan
+    ev = ce.evaluate(b, a, community="buurt", respondent="respondent_id", columns=COLS)
+    sc = ev.tables["community_scores"]
+    m2 = sc[(sc["buurt"] == "Buurt M2") & (sc["wave"] == "baseline")].iloc[0]
+    assert m2["suppressed"]
+    ag = pd.DataFrame(ev.sections["community_agreement"])
+    row = ag[(ag["buurt"] == "Buurt M2") & (ag["wave"] == "baseline")].iloc[0]
+    assert row["suppressed"] and pd.isna(row["rwg_j"]) and pd.isna(row["ad"]) and pd.isna(row["n"])
+
+
+def test_no_respondent_ids_or_cell_values_in_outputs(tmp_path) -> None:
+    b = make({"A": 30, "B": 30}, 1)
+    b.loc[3, "rid"] = b.loc[2, "rid"]  # a duplicate id
+    b["SC1"] = b["SC1"].astype(object)
+    b.loc[5, "SC1"] = "zeventien"  # a dirty cell
+    ev = run(b, make({"A": 30, "B": 30}, 2))
+    texts = [ev.to_html(), ev.to_markdown(), ev.to_json()]
+    for text in texts:
+        assert "R1_A_2" not in text and "zeventien" not in text
+    assert any("'rid': duplicate respondent (1 cell)" in p for p in ev.waves[0].problems)
+    assert any("'SC1': unknown label (1 cell)" in p for p in ev.waves[0].problems)
+
+
+def test_suppressed_impact_rows_carry_no_ratings(tmp_path) -> None:
+    from collective_efficacy.cli import main
+
+    assert main(["evaluate", "--example", "--out", str(tmp_path), "--quiet"]) == 0
+    res = json.loads((tmp_path / "results.json").read_text())
+    sup = [r for r in res["sections"]["impact"] if r["suppressed"]]
+    assert sup
+    for r in sup:
+        assert r["partner_cooperation"] is None and r["group_development"] is None
+        assert r["n"] is None and r["meetings_held"] is None and r["level"] is None
+    fc = json.loads((tmp_path / "map_baseline.geojson").read_text())
+    for f in fc["features"]:
+        p = f["properties"]
+        if p.get("suppressed"):
+            assert p.get("partner_cooperation") is None and p.get("n") is None
+
+
+def test_cutpoints_follow_a_rescaled_score() -> None:
+    """A 0-10 rescaled scale gets the 1-5 cut-points moved onto 0-10 (2 -> 2.5, 4 -> 7.5)."""
+    from collective_efficacy.evaluation import _cutpoints_for
+
+    cbs = ce.load_instrument("cbs_vm_sociale_cohesie")
+    scale = next(s.id for s in cbs.scales if s.rescale is not None)
+    lo, hi = cbs.scale(scale).rescale
+    codes = [c for i in cbs.scale(scale).items for c in cbs.response_scale(i).codes]
+    k = max(codes) - min(codes)
+    expect = [lo + (c - 1) / 4 * (hi - lo) for c in (2.0, 2.5, 3.0, 3.5, 4.0)]
+    assert _cutpoints_for(cbs, scale) == pytest.approx(expect) and k > 0
+    assert _cutpoints_for(INST, "collective_efficacy") == pytest.approx([2, 2.5, 3, 3.5, 4])
+
+
+def test_p_zero_counts_as_clear_and_ci_level_in_text() -> None:
+    rng = np.random.default_rng(0)
+
+    def big(n: int, m: float, tag: str) -> pd.DataFrame:
+        cells = {i: np.clip(np.round(rng.normal(m, 0.4, n)), 1, 5).astype(int) for i in ITEMS}
+        return pd.DataFrame({"rid": [f"{tag}{j}" for j in range(n)], "community": "Big", **cells})
+
+    b = pd.concat([big(3000, 2, "b"), make({"X": 30, "Y": 30}, 3)], ignore_index=True)
+    a = pd.concat([big(3000, 4, "a"), make({"X": 30, "Y": 30}, 4)], ignore_index=True)
+    ev = run(b, a, ci=0.90)
+    ch = ev.tables["change"].set_index("community")
+    assert ch.loc["Big", "p_adjusted"] == 0.0
+    n_up = int(((ch["level"] == "community") & (ch["p_adjusted"] < 0.05) & (ch["diff"] > 0)).sum())
+    md = ev.to_markdown()
+    assert f"{n_up} of 3 communities improved clearly" in md
+    assert "90% CI" in md and "95% CI" not in md
+
+
+def test_dutch_dates_are_day_first_and_iso_stays_iso() -> None:
+    b = make({"A": 30, "B": 30}, 1).assign(datum=[f"{d:02d}-04-2026" for d in range(1, 31)] * 2)
+    a = make({"A": 30, "B": 30}, 2).assign(datum="2026-11-20")
+    ev = run(b, a, date="datum")
+    assert (ev.waves[0].date_first, ev.waves[0].date_last) == ("2026-04-01", "2026-04-30")
+    assert ev.waves[1].date_first == "2026-11-20"
+
+
+def test_negative_icc_is_not_a_negative_percentage() -> None:
+    rng = np.random.default_rng(5)
+    n = 60  # no community effect at all, tiny communities: ICC(1) at or below 0
+    cells = {i: rng.integers(1, 6, n) for i in ITEMS}
+    b = pd.DataFrame(
+        {"rid": [f"b{j}" for j in range(n)], "community": np.repeat(list("ABCDEF"), 10)}
+    )
+    b = b.assign(**cells)
+    a = b.assign(rid=[f"a{j}" for j in range(n)])
+    ev = run(b, a)
+    icc1 = ev.tables["aggregation"]["icc1"].to_numpy()
+    text = ev.to_markdown() + ev.to_markdown(lang="nl")
+    assert "-" + "%" not in text.replace(" ", "")
+    assert (icc1 <= 0).all()  # seed 5: ICC(1) = -0.106 in both waves
+    assert "practically none of the differences" in text and "vrijwel geen" in text
+
+
+def test_one_wave_community_is_labelled_not_measured() -> None:
+    b = make({"A": 30, "B": 30, "Only_b": 25}, 1)
+    a = make({"A": 30, "B": 30}, 2)
+    md = run(b, a).to_markdown()
+    assert "| Only_b | – | – | not measured in this wave |" in md
+
+
+def test_dollar_names_and_markdown_escaping() -> None:
+    b = make(
+        {"Wijk $5 en $6": 30, "Buurt_$\\frac{1}{0$": 30, "<img src=x onerror=alert(1)>": 30}, 1
+    )
+    a = make(
+        {"Wijk $5 en $6": 30, "Buurt_$\\frac{1}{0$": 30, "<img src=x onerror=alert(1)>": 30}, 2
+    )
+    ev = run(b, a, min_n=5)
+    html = ev.to_html()  # mathtext in a tick label must not crash the forest plot
+    assert "<img src=x" not in html
+    md = ev.to_markdown()
+    assert "<img src=x" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+
+
+def test_item_without_answers_in_a_wave_is_noted_for_agreement() -> None:
+    b = make({"A": 30, "B": 30, "C": 30}, 1)
+    a = make({"A": 30, "B": 30, "C": 30}, 2).assign(ISC5=np.nan)
+    ev = run(b, a)
+    assert "ISC5" in ev.notes["agreement_end_of_cycle"]
+    (rec,) = [r for r in ev.sections["agreement"] if r["wave"] == "end_of_cycle"]
+    assert rec["n_with_rwg_j"] == 3 and rec["median_rwg_j"] is not None
+
+
+def test_example_evaluation_keeps_assessments_for_shown_communities() -> None:
+    before, after = ce.datasets.load_example(split=True)
+    ev = ce.evaluate(
+        before,
+        after,
+        community="buurt",
+        respondent="respondent_id",
+        columns=COLS,
+        assessments=_example_assessments(),
+    )
+    lv = ev.tables["impact"]
+    full = lv[~lv["suppressed"].astype(bool) & (lv["basis"] == "full")]
+    assert len(full) > 40 and full["partner_cooperation"].notna().all()
