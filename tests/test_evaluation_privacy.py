@@ -208,3 +208,17 @@ def test_example_evaluation_keeps_assessments_for_shown_communities() -> None:
     lv = ev.tables["impact"]
     full = lv[~lv["suppressed"].astype(bool) & (lv["basis"] == "full")]
     assert len(full) > 40 and full["partner_cooperation"].notna().all()
+
+
+def test_secondary_suppression_reason_reveals_no_count() -> None:
+    b = make({"A": 30, "B": 40, "Small": 4}, 1)
+    a = make({"A": 30, "B": 40, "Small": 25}, 2)
+    ev = run(b, a)
+    secondary = [
+        str(r.get("reason", "")) + str(r.get("note", ""))
+        for name in ("community_scores", "change", "impact", "impact_change")
+        for r in ev.sections[name]
+        if "secondary" in str(r.get("reason", "")) + str(r.get("note", ""))
+    ]
+    assert secondary and not any(ch.isdigit() for text in secondary for ch in text)
+    assert "to protect a smaller community" in ev.to_markdown()

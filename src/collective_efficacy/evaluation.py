@@ -438,9 +438,8 @@ def _secondary_suppression(table: pd.DataFrame, community: str, min_n: int) -> p
             k = out.index[shown[np.argmin(n[shown])]]
             out.loc[k, [c for c in _STATS if c in out.columns]] = np.nan
             out.loc[k, "suppressed"] = True
-            out.loc[k, "reason"] = (
-                f"secondary suppression: protects {hidden} respondent(s) of smaller communities"
-            )
+            # no count in the reason: it would give away the hidden communities' n
+            out.loc[k, "reason"] = "secondary suppression: protects smaller communities"
     return out
 
 

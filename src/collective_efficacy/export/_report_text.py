@@ -35,6 +35,7 @@ TEXT: dict[str, dict[str, str]] = {
         "communities (ICC(1) = {i1}, at or below 0); community means cannot be told apart "
         "reliably here.",
         "absent": "not measured in this wave",
+        "secondary": "not shown, to protect a smaller community (secondary suppression)",
         "rwg": "{wave}: residents agree strongly within {s}% of the communities shown "
         "(rwg(j) of at least {t}; median {m}); median average deviation {ad}.",
         "ecometric": "{wave}: taking items, residents and communities into account (ecometric "
@@ -47,7 +48,7 @@ TEXT: dict[str, dict[str, str]] = {
         "change": "Change per community",
         "change_text": "{up} of {k} communities improved clearly and {down} declined clearly "
         "(adjusted p below 0.05, {adj}); the others show no clear change. {s} communities are "
-        "not shown because they have fewer than {min_n} respondents in a wave.",
+        "not shown: fewer than {min_n} respondents in a wave, or protecting one that has.",
         "forest_alt": "forest plot of the change per community with confidence intervals",
         "forest_cap": "The plot shows the {k} of {n} communities with the smallest adjusted p; "
         "the table lists them all.",
@@ -123,6 +124,8 @@ TEXT: dict[str, dict[str, str]] = {
         "(ICC(1) = {i1}, 0 of lager); buurtgemiddelden zijn hier niet betrouwbaar te "
         "onderscheiden.",
         "absent": "niet gemeten in deze meting",
+        "secondary": "niet getoond, ter bescherming van een kleinere buurt (secundaire "
+        "onderdrukking)",
         "rwg": "{wave}: bewoners zijn het sterk met elkaar eens in {s}% van de getoonde buurten "
         "(rwg(j) minstens {t}; mediaan {m}); mediane gemiddelde afwijking {ad}.",
         "ecometric": "{wave}: rekening houdend met vragen, bewoners en buurten (ecometrisch "
@@ -135,8 +138,8 @@ TEXT: dict[str, dict[str, str]] = {
         "change": "Verandering per buurt",
         "change_text": "{up} van de {k} buurten gingen duidelijk vooruit en {down} duidelijk "
         "achteruit (gecorrigeerde p onder 0,05, {adj}); de andere laten geen duidelijke "
-        "verandering zien. {s} buurten worden niet getoond omdat ze minder dan {min_n} "
-        "respondenten in een meting hebben.",
+        "verandering zien. {s} buurten worden niet getoond: minder dan {min_n} respondenten in "
+        "een meting, of ter bescherming van zo'n buurt.",
         "forest_alt": "forest plot van de verandering per buurt met betrouwbaarheidsintervallen",
         "forest_cap": "De figuur toont de {k} van de {n} buurten met de kleinste gecorrigeerde "
         "p; de tabel noemt ze allemaal.",

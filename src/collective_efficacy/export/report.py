@@ -337,6 +337,8 @@ def _why(r: dict[str, Any], ev: Evaluation, t: dict[str, str]) -> str:
     reason = str(r.get("reason") or "")
     if reason.startswith("no respondents"):
         return t["absent"]
+    if reason.startswith("secondary"):
+        return t["secondary"]
     return t["suppressed"].format(n=ev.min_n)
 
 
