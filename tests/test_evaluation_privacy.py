@@ -222,3 +222,19 @@ def test_secondary_suppression_reason_reveals_no_count() -> None:
     ]
     assert secondary and not any(ch.isdigit() for text in secondary for ch in text)
     assert "to protect a smaller community" in ev.to_markdown()
+
+
+def test_impact_change_notes_are_in_the_report_language() -> None:
+    before, after = ce.datasets.load_example(split=True)
+    ev = ce.evaluate(
+        before,
+        after,
+        community="buurt",
+        respondent="respondent_id",
+        columns=COLS,
+        assessments=_example_assessments(),
+    )
+    nl = ev.to_markdown(lang="nl")
+    section = nl[nl.index("### Verandering van het impactniveau") :]
+    assert "geen niveau bij de nulmeting" in section
+    assert "no level before" not in section and "survey-only levels" not in section

@@ -35,6 +35,10 @@ TEXT: dict[str, dict[str, str]] = {
         "communities (ICC(1) = {i1}, at or below 0); community means cannot be told apart "
         "reliably here.",
         "absent": "not measured in this wave",
+        "no_level_before": "no level at baseline (not shown or not measured)",
+        "no_level_after": "no level at the end of the cycle (not shown or not measured)",
+        "basis_changed": "one level with and one without assessment: not measured alike",
+        "both_survey": "survey-only levels in both waves (capped at 2)",
         "secondary": "not shown, to protect a smaller community (secondary suppression)",
         "rwg": "{wave}: residents agree strongly within {s}% of the communities shown "
         "(rwg(j) of at least {t}; median {m}); median average deviation {ad}.",
@@ -124,6 +128,10 @@ TEXT: dict[str, dict[str, str]] = {
         "(ICC(1) = {i1}, 0 of lager); buurtgemiddelden zijn hier niet betrouwbaar te "
         "onderscheiden.",
         "absent": "niet gemeten in deze meting",
+        "no_level_before": "geen niveau bij de nulmeting (niet getoond of niet gemeten)",
+        "no_level_after": "geen niveau bij de eindmeting (niet getoond of niet gemeten)",
+        "basis_changed": "één niveau met en één zonder beoordeling: niet gelijk gemeten",
+        "both_survey": "in beide metingen alleen op de enquête gebaseerd (hooguit 2)",
         "secondary": "niet getoond, ter bescherming van een kleinere buurt (secundaire "
         "onderdrukking)",
         "rwg": "{wave}: bewoners zijn het sterk met elkaar eens in {s}% van de getoonde buurten "

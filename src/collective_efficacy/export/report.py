@@ -401,7 +401,7 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
                 r.get("level_after"),
                 r.get("change"),
                 r.get("crossed_release_threshold"),
-                r.get("note"),
+                _impact_note(r, t),
             ]
             for r in ch
         ]
@@ -411,6 +411,22 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
             b.append(("h3", t["map"].format(wave=_wave(t, w))))
             b.append(("map", w))
     return b
+
+
+def _impact_note(r: dict[str, Any], t: dict[str, str]) -> str:
+    """The level-change note in the report's language, from the row's fields."""
+    parts = []
+    if r.get("level_before") is None:
+        parts.append(t["no_level_before"])
+    if r.get("level_after") is None:
+        parts.append(t["no_level_after"])
+    bb, ba = r.get("basis_before"), r.get("basis_after")
+    both = r.get("level_before") is not None and r.get("level_after") is not None
+    if both and {bb, ba} == {"full", "survey_only"}:
+        parts.append(t["basis_changed"])
+    elif both and bb == ba == "survey_only":
+        parts.append(t["both_survey"])
+    return "; ".join(parts)
 
 
 def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
