@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy.cli import _example_assessments
 
 INST = ce.load_instrument("sampson1997")
 ITEMS = INST.scale("collective_efficacy").items
@@ -195,16 +194,8 @@ def test_item_without_answers_in_a_wave_is_noted_for_agreement() -> None:
     assert rec["n_with_rwg_j"] == 3 and rec["median_rwg_j"] is not None
 
 
-def test_example_evaluation_keeps_assessments_for_shown_communities() -> None:
-    before, after = ce.datasets.load_example(split=True)
-    ev = ce.evaluate(
-        before,
-        after,
-        community="buurt",
-        respondent="respondent_id",
-        columns=COLS,
-        assessments=_example_assessments(),
-    )
+def test_example_evaluation_keeps_assessments_for_shown_communities(example_evaluation) -> None:
+    ev = example_evaluation
     lv = ev.tables["impact"]
     full = lv[~lv["suppressed"].astype(bool) & (lv["basis"] == "full")]
     assert len(full) > 40 and full["partner_cooperation"].notna().all()
@@ -224,16 +215,8 @@ def test_secondary_suppression_reason_reveals_no_count() -> None:
     assert "to protect a smaller community" in ev.to_markdown()
 
 
-def test_impact_change_notes_are_in_the_report_language() -> None:
-    before, after = ce.datasets.load_example(split=True)
-    ev = ce.evaluate(
-        before,
-        after,
-        community="buurt",
-        respondent="respondent_id",
-        columns=COLS,
-        assessments=_example_assessments(),
-    )
+def test_impact_change_notes_are_in_the_report_language(example_evaluation) -> None:
+    ev = example_evaluation
     nl = ev.to_markdown(lang="nl")
     section = nl[nl.index("### Verandering van het impactniveau") :]
     assert "geen niveau bij de nulmeting" in section
