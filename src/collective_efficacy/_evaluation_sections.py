@@ -107,11 +107,13 @@ def _per_wave(
 
 def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd.DataFrame:
     """Item answers with reverse-keyed items recoded (min + max - x), for the agreement indices."""
+    from .scoring import reverse_items
+
     out = scores[items].astype(float)
     for i in items:
         if inst.item(i).reverse:
             codes = inst.response_scale(i).codes
-            out[i] = codes[0] + codes[-1] - out[i]
+            out[i] = reverse_items(out[i].to_numpy(), codes[0], codes[-1])
     return out
 
 
