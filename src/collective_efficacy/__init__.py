@@ -10,7 +10,13 @@ and multilevel aggregation, baseline-versus-end-of-cycle change and the 0-5 impa
 from __future__ import annotations
 
 from . import datasets, errors
-from .errors import CollectiveEfficacyError, DataError, InstrumentError, ResponseValidationError
+from .errors import (
+    CollectiveEfficacyError,
+    DataError,
+    InstrumentError,
+    ReadError,
+    ResponseValidationError,
+)
 from .evaluation import Evaluation, evaluate
 from .instrument import Instrument, Item, ResponseScale, Scale, list_instruments, load_instrument
 from .io import read_responses
@@ -27,6 +33,7 @@ __all__ = [
     "Instrument",
     "InstrumentError",
     "Item",
+    "ReadError",
     "ResponseScale",
     "ResponseValidationError",
     "Scale",

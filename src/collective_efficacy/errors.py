@@ -13,6 +13,7 @@ __all__ = [
     "DataError",
     "InstrumentError",
     "MissingExtraError",
+    "ReadError",
     "ReliabilityWarning",
     "ResponseValidationError",
 ]
@@ -28,6 +29,15 @@ class InstrumentError(CollectiveEfficacyError):
 
 class DataError(CollectiveEfficacyError):
     """Input data cannot be used for the requested statistic (wrong column, type or shape)."""
+
+
+class ReadError(DataError):
+    """A file cannot be read: missing, a folder, empty, corrupt, truncated, in another format than
+    its extension says, or with rows that do not fit its header.
+
+    The message names the file and what to do about it (e.g. the ``encoding=`` / ``--encoding``
+    or ``sep=`` / ``--sep`` option, or saving the file again from the program that made it).
+    """
 
 
 class ResponseValidationError(CollectiveEfficacyError):

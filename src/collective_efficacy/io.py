@@ -1,81 +1,346 @@
-"""Reading survey files: CSV, Excel, SPSS, Stata and Parquet.
+"""Reading survey files: CSV, Excel, SPSS, Stata and Parquet, without silent guesses.
 
 Readers for the optional formats need extras; a missing extra raises
 :class:`~collective_efficacy.errors.MissingExtraError` naming the ``pip install`` that fixes it.
+Every other failure (a missing, empty, corrupt or truncated file, a folder, a format that does not
+match the extension, a row with more fields than the header) raises
+:class:`~collective_efficacy.errors.ReadError` naming the file and what to do.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .errors import DataError, require_extra
+from ._ids import ids_as_text, number_text, numbers_if_lossless
+from .errors import CollectiveEfficacyError, ReadError, require_extra
 
-__all__ = ["read_responses"]
+__all__ = ["SEPARATORS", "read_responses"]
+
+#: The separators a CSV file's header line is searched for (nothing else is guessed).
+SEPARATORS = (",", ";", "\t", "|")
+_SEP_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_SEP_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+_EXCEL = {".xlsx", ".xlsm", ".xls"}
+_READSTAT = {".sav": "read_sav", ".zsav": "read_sav", ".por": "read_por", ".dta": "read_dta"}
+_KIND = {".sav": "an SPSS .sav", ".zsav": "an SPSS .zsav", ".por": "an SPSS portable .por"}
+_KIND |= {".dta": "a Stata .dta", ".parquet": "a Parquet", ".xlsx": "an Excel .xlsx"}
+_KIND |= {".xlsm": "an Excel .xlsm", ".xls": "an Excel .xls"}
 
 
-def read_responses(path: str | Path, **kwargs: Any) -> pd.DataFrame:
-    """Read a survey file into a DataFrame, keeping SPSS/Stata value labels.
+def read_responses(
+    path: str | Path,
+    *,
+    id_columns: Sequence[str] | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read a survey file into a DataFrame: ids as text, SPSS/Stata value labels kept.
 
     Parameters
     ----------
     path : str or Path
-        ``.csv`` / ``.txt`` (separator sniffed: comma or semicolon), ``.xlsx``/``.xls``
-        (extra ``[excel]``), ``.sav``/``.zsav``/``.por`` and ``.dta`` (extra ``[spss]``),
-        ``.parquet`` (extra ``[parquet]``).
-    **kwargs
-        Passed to the underlying reader.
+        ``.csv`` / ``.txt``, ``.xlsx``/``.xlsm`` (extra ``[excel]``), ``.sav``/``.zsav``/``.por``
+        and ``.dta`` (extra ``[spss]``), ``.parquet`` (extra ``[parquet]``). The first sheet of a
+        workbook is read.
+    id_columns : sequence of str, optional
+        Columns always returned as text (community, respondent). Other columns are text too
+        unless every cell is the plain text of a number (see Notes), so ids are never changed.
+    sep : str, optional
+        CSV separator (one character; ``"tab"`` or ``"\\t"`` for a tab). Default: the one of
+        ``, ; <tab> |`` that occurs most often in the header line outside quotes; a header
+        without any of them is one column.
+    encoding : str, optional
+        CSV text encoding. Default: a byte-order mark decides (UTF-8 or UTF-16); otherwise UTF-8,
+        and when the file is not valid UTF-8, Windows-1252 (cp1252, a superset of latin-1's
+        letters) with a note in ``df.attrs["reading_notes"]``.
 
     Returns
     -------
     DataFrame
-        Columns as in the file; for SPSS and Stata the numeric codes, with the value labels in
-        ``df.attrs["value_labels"]`` (column -> {code: label}) so that :func:`validate` accepts
-        both codes and labels.
+        Columns as in the file. ``df.attrs`` holds ``source`` (the file name),
+        ``reading_notes`` (list of str) and, for SPSS and Stata, ``value_labels`` (column ->
+        {code: label}, so that :func:`validate` accepts codes and labels and checks the labels
+        against the instrument) and ``column_labels``.
+
+    Raises
+    ------
+    ReadError
+        The file is missing, a folder, empty, header-only, corrupt or truncated, not in the
+        format of its extension, not decodable, or has a row with more fields than its header
+        (the message names the line).
+
+    Notes
+    -----
+    Only empty cells are missing (``NA`` or ``null`` in a CSV stay text: they may be codes).
+    A text column becomes numeric only when every cell is the canonical text of its number
+    (``12``, ``-3``, ``2.5``; not ``012``, ``1.0``, ``+1`` or ``4,0``), so writing the numbers
+    back gives exactly the file's text: ids ``0101``, ``101``, ``1.0`` and ``1`` stay four
+    different ids, and :func:`validate` compares ids as text across files. An Excel column
+    mixing text and number cells is read as text (numbers written as ``101``, ``2.5``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import collective_efficacy as ce
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "wave.csv"
+    >>> _ = p.write_text("buurt;SC1\\n0101;4\\n101;5\\n", encoding="utf-8")
+    >>> df = ce.read_responses(p)
+    >>> df["buurt"].tolist(), df["SC1"].tolist()
+    (['0101', '101'], [4, 5])
     """
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"file {str(path)!r} does not exist")
+    where = f"file {str(path)!r}"
+    _check_path(path, where)
     suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
-        raise DataError(f"file {str(path)!r} is empty; expected a header row and responses")
-    if suffix in {".csv", ".txt"}:
-        opts: dict[str, Any] = {"sep": None, "engine": "python", "encoding": "utf-8-sig"}
-        opts.update(kwargs)
-        try:
-            df = pd.read_csv(path, **opts)
-        except pd.errors.EmptyDataError:
-            raise DataError(
-                f"file {str(path)!r} is empty; expected a header row and responses"
-            ) from None
-    elif suffix in {".xlsx", ".xlsm", ".xls"}:
-        require_extra("openpyxl", "excel")
-        df = pd.read_excel(path, **kwargs)
-    elif suffix in {".sav", ".zsav", ".por", ".dta"}:
-        pyreadstat: Any = require_extra("pyreadstat", "spss")
-        reader = {
-            ".sav": pyreadstat.read_sav,
-            ".zsav": pyreadstat.read_sav,
-            ".por": pyreadstat.read_por,
-            ".dta": pyreadstat.read_dta,
-        }[suffix]
-        df, meta = reader(str(path), **kwargs)
-        df.attrs["value_labels"] = {
-            col: dict(meta.value_labels.get(name, {}))
-            for col, name in meta.variable_to_label.items()
-        }
-        df.attrs["column_labels"] = dict(zip(meta.column_names, meta.column_labels))
-    elif suffix == ".parquet":
-        require_extra("pyarrow", "parquet")
-        df = pd.read_parquet(path, **kwargs)
-    else:
-        raise DataError(
-            f"file {str(path)!r}: unsupported format {suffix!r}; expected .csv, .xlsx, .sav, "
-            ".dta or .parquet"
-        )
-    if df.shape[1] == 0:
-        raise DataError(f"file {str(path)!r} has no columns")
+    notes: list[str] = []
+    try:
+        if suffix in {".csv", ".txt", ".tsv"}:
+            df = _read_csv(path, where, sep, encoding, notes)
+        elif suffix in _EXCEL:
+            df = _read_excel(path, suffix)
+        elif suffix in _READSTAT:
+            df = _read_readstat(path, suffix)
+        elif suffix == ".parquet":
+            require_extra("pyarrow", "parquet")
+            df = pd.read_parquet(path)
+        else:
+            raise ReadError(
+                f"{where}: unsupported format {suffix!r}; expected .csv, .txt, .xlsx, .sav, "
+                ".zsav, .por, .dta or .parquet"
+            )
+    except CollectiveEfficacyError:
+        raise
+    except Exception as exc:  # every reader's own exception becomes one typed error
+        raise ReadError(
+            f"{where} could not be read as {_KIND.get(suffix, 'a')} file "
+            f"({type(exc).__name__}: {str(exc)[:200]}). The file may be corrupt, truncated or "
+            f"in another format than its extension {suffix!r} says: open it in the program "
+            "that made it and save or export it again (or as CSV)."
+        ) from None
+    _check_shape(df, where)
+    df = _settle_columns(df, id_columns)
     df.attrs["source"] = path.name
+    df.attrs["reading_notes"] = notes
     return df
+
+
+def _check_path(path: Path, where: str) -> None:
+    if not path.exists():
+        raise ReadError(f"{where} does not exist; check the path and the working folder")
+    if path.is_dir():
+        raise ReadError(f"{where} is a folder, not a file; give the survey file inside it")
+    try:
+        size = path.stat().st_size
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise ReadError(
+            f"{where} cannot be opened ({exc.strerror}); check its permissions"
+        ) from None
+    if size == 0:
+        raise ReadError(f"{where} is empty (0 bytes); expected a header row and responses")
+
+
+def _check_shape(df: pd.DataFrame, where: str) -> None:
+    if df.shape[1] == 0:
+        raise ReadError(f"{where} has no columns; expected a header row and responses")
+    if len(df) == 0:
+        raise ReadError(
+            f"{where} has a header row but no responses; is it the right file (or sheet)?"
+        )
+    if isinstance(df.columns, pd.MultiIndex):  # pragma: no cover - readers give flat columns
+        raise ReadError(f"{where} has several header rows; keep one")
+    dup = df.columns[df.columns.duplicated()].unique().tolist()
+    if dup:
+        raise ReadError(
+            f"{where} has duplicate column names {dup}; rename them so that each is unique"
+        )
+
+
+def _settle_columns(df: pd.DataFrame, id_columns: Sequence[str] | None) -> pd.DataFrame:
+    """Id columns as text; other text columns as numbers when lossless (see Notes)."""
+    ids = set(id_columns or ())
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if _mixed(s):  # e.g. Excel text "0101" beside number 101: all as text
+            s = s.map(_cell_text).astype(object)
+        if c in ids:
+            out[c] = pd.Series(ids_as_text(s)[0], index=df.index, dtype=object)
+        elif pd.api.types.is_string_dtype(s.dtype) and _all_text(s):
+            out[c] = numbers_if_lossless(s)
+        else:
+            out[c] = s
+    settled = pd.DataFrame(out, index=df.index)
+    settled.attrs = dict(df.attrs)
+    return settled
+
+
+def _mixed(s: pd.Series) -> bool:
+    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed")
+
+
+def _all_text(s: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(s, skipna=True) in {"string", "empty"}
+
+
+def _cell_text(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return number_text(v)
+    return str(v)
+
+
+def _read_excel(path: Path, suffix: str) -> pd.DataFrame:
+    require_extra("openpyxl" if suffix != ".xls" else "xlrd", "excel")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # openpyxl's notes on styles/validation
+        return pd.read_excel(path, dtype=object)
+
+
+def _read_readstat(path: Path, suffix: str) -> pd.DataFrame:
+    pyreadstat: Any = require_extra("pyreadstat", "spss")
+    df, meta = getattr(pyreadstat, _READSTAT[suffix])(str(path))
+    df.attrs["value_labels"] = {
+        col: dict(meta.value_labels.get(name, {})) for col, name in meta.variable_to_label.items()
+    }
+    df.attrs["column_labels"] = dict(zip(meta.column_names, meta.column_labels))
+    return df
+
+
+def _decode(raw: bytes, where: str, encoding: str | None, notes: list[str]) -> str:
+    """The file's text: an explicit encoding, a byte-order mark, UTF-8, or cp1252 with a note."""
+    hint = "pass the file's encoding (encoding= in Python, --encoding on the command line)"
+    if encoding is not None:
+        try:
+            return raw.decode(encoding)
+        except LookupError:
+            raise ReadError(
+                f"unknown encoding {encoding!r} for {where}; e.g. utf-8, cp1252, utf-16"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                f"{where} is not valid {encoding} (byte {raw[exc.start]:#04x} at position "
+                f"{exc.start}); {hint}"
+            ) from None
+    if raw.startswith(codecs.BOM_UTF8):
+        enc = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        enc = "utf-32"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        enc = "utf-16"
+    elif b"\x00" in raw[:4096]:
+        raise ReadError(
+            f"{where} holds NUL bytes: it is UTF-16 without a byte-order mark, or not a text "
+            f"file at all; {hint} (e.g. utf-16-le), or export it again as UTF-8 CSV"
+        )
+    else:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                f"{where} is neither UTF-8 nor Windows-1252 text (byte {raw[exc.start]:#04x} at "
+                f"position {exc.start}); {hint}"
+            ) from None
+        notes.append(
+            f"{where} is not UTF-8; it was read as Windows-1252 (cp1252, which includes the "
+            f"latin-1 letters such as é and ë). If letters look wrong, {hint}."
+        )
+        return text
+    try:
+        return raw.decode(enc)
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            f"{where} starts with a {enc} byte-order mark but is not valid {enc} "
+            f"(position {exc.start}); {hint}"
+        ) from None
+
+
+def _separator(header: str, where: str, sep: str | None) -> str:
+    """The explicit separator, or the one of SEPARATORS most frequent in the header line."""
+    if sep is not None:
+        sep = _SEP_ALIASES.get(sep.lower(), sep)
+        if len(sep) != 1 or sep in {'"', "\n", "\r"}:
+            raise ReadError(
+                f"separator {sep!r} for {where}: expected one character, e.g. ',', ';', "
+                "'|' or 'tab'"
+            )
+        return sep
+    counts = dict.fromkeys(SEPARATORS, 0)
+    quoted = False
+    for ch in header:  # the header line only; separators inside quotes do not count
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts.values())
+    if best == 0:
+        return ","  # one column
+    winners = [s for s, n in counts.items() if n == best]
+    if len(winners) > 1:
+        names = " and ".join(f"{best} {_SEP_NAMES[s]}{'s' * (best > 1)}" for s in winners)
+        raise ReadError(
+            f"{where}: the header line holds {names}, so the separator is unclear; pass it "
+            "(sep= in Python, --sep on the command line)"
+        )
+    return winners[0]
+
+
+def _read_csv(
+    path: Path, where: str, sep: str | None, encoding: str | None, notes: list[str]
+) -> pd.DataFrame:
+    text = _decode(path.read_bytes(), where, encoding, notes)
+    if not text.strip():
+        raise ReadError(f"{where} holds only blank lines; expected a header row and responses")
+    body = text.lstrip("\r\n")
+    header = body.split("\n", 1)[0].rstrip("\r")
+    sep = _separator(header, where, sep)
+    names = next(csv.reader([header], delimiter=sep))
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ReadError(f"{where} has duplicate column names {dup}; rename them so each is unique")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                engine="c",
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                index_col=False,
+                skip_blank_lines=True,
+            )
+        except (pd.errors.ParserError, pd.errors.ParserWarning):
+            raise _ragged(text, sep, where, len(names)) from None
+
+
+def _ragged(text: str, sep: str, where: str, n_fields: int) -> ReadError:
+    """The first line with more fields than the header (an error path: plain csv is fine)."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    shown = {"\t": "tab"}.get(sep, repr(sep))
+    for rec in reader:
+        if len(rec) > n_fields:
+            return ReadError(
+                f"{where}, line {reader.line_num}: {len(rec)} fields where the header has "
+                f"{n_fields} (separator {shown}). A value holding the separator must be in "
+                "double quotes; or pass the right separator (sep= in Python, --sep on the "
+                "command line)"
+            )
+    return ReadError(  # pragma: no cover - pandas and csv disagree on quoting
+        f"{where} could not be split into columns with separator {shown}; check its quoting"
+    )

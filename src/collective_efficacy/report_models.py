@@ -72,6 +72,14 @@ class ValidationReport(BaseModel):
     )
     column_map: dict[str, str] = Field(default_factory=dict, description="caller column -> item id")
     ignored_columns: list[str] = Field(default_factory=list)
+    normalised_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="community label as in the data -> label used (Unicode NFC, trimmed, "
+        "inner white space collapsed); labels that were already clean are not listed",
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="how the file was read (e.g. an encoding fallback)"
+    )
 
     @property
     def ok(self) -> bool:
@@ -104,6 +112,10 @@ class ValidationReport(BaseModel):
         lines = [head]
         for reason, n in sorted(self.exclusions_by_reason().items()):
             lines.append(f"  excluded ({reason}): {n}")
+        lines += [f"note: {t}" for t in self.notes]
+        if self.normalised_labels:
+            lines.append(f"{len(self.normalised_labels)} community label(s) normalised:")
+            lines += [f"  {a!r} -> {b!r}" for a, b in list(self.normalised_labels.items())[:20]]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
             lines += [f"  {p}" for p in self.problems[:max_problems]]

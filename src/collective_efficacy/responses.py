@@ -17,13 +17,20 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice
+from ._ids import number_text
+from ._responses_checks import Collector as _Collector
+from ._responses_checks import (
+    check_value_labels,
+    factorize_item,
+    flat_text_columns,
+    id_text,
+)
+from ._responses_checks import row_label as _label
 from .errors import ResponseValidationError
 from .instrument import Instrument, ResponseScale, load_instrument, normalize_label
-from .report_models import ExcludedRow, Problem, ValidationReport
+from .report_models import ExcludedRow, ValidationReport
 
 __all__ = ["ValidatedResponses", "validate"]
-
-_MAX_LISTED = 50
 
 
 @dataclass(frozen=True)
@@ -49,59 +56,6 @@ class ValidatedResponses:
     community: str | None = None
     wave: str | None = None
     item_columns: list[str] = field(default_factory=list)
-
-
-def _label(x: Any) -> int | str:
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    return str(x)
-
-
-def _py(v: Any) -> Any:
-    """A JSON-friendly scalar."""
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, (str, int, float, bool)) or v is None:
-        return v
-    return str(v)
-
-
-class _Collector:
-    def __init__(self, index: pd.Index) -> None:
-        self.index = index
-        self.problems: list[Problem] = []
-        self.fatal = False
-
-    def add(
-        self,
-        code: str,
-        column: str | None,
-        mask: np.ndarray | None,
-        values: Sequence[Any] = (),
-        *,
-        expected: str = "",
-        hint: str = "",
-        n: int | None = None,
-        fatal: bool = True,
-    ) -> None:
-        rows: list[int | str] = []
-        if mask is not None:
-            rows = [_label(r) for r in self.index[mask][:_MAX_LISTED]]
-            n = int(mask.sum()) if n is None else n
-        self.problems.append(
-            Problem(
-                code=code,
-                column=column,
-                rows=rows,
-                values=[_py(v) for v in list(values)[:_MAX_LISTED]],
-                n=int(n or 0),
-                expected=expected,
-                hint=hint,
-            )
-        )
-        self.fatal = self.fatal or fatal
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -283,72 +237,40 @@ def validate(
         raise ResponseValidationError(
             f"data must be a DataFrame or a file path; got {type(data).__name__}"
         )
+    data = flat_text_columns(data)
+    respondent, community, wave = (_name(c) for c in (respondent, community, wave))
     inst = load_instrument(instrument)
     item_ids = list(items) if items is not None else inst.item_ids
     for i in item_ids:
         inst.item(i)  # raises for unknown ids
     col = _Collector(data.index)
     n = len(data)
-
-    # caller column -> item id; also accept columns already named by item id
-    colmap: dict[str, str] = {}
-    if columns:
-        for c, i in columns.items():
-            if i not in inst.item_ids:
-                col.add(
-                    "unknown_item",
-                    str(c),
-                    None,
-                    [i],
-                    n=1,
-                    expected=f"an item id of {inst.id!r}: {inst.item_ids}",
-                )
-            colmap[str(c)] = i
-    item_to_col = {i: c for c, i in colmap.items()}
-    for i in item_ids:
-        item_to_col.setdefault(i, i)
     id_cols = [c for c in (respondent, community, wave) if c is not None]
-    for c in id_cols:
-        if c not in data.columns:
-            col.add(
-                "absent_column",
-                c,
-                None,
-                n=0,
-                expected="an id column of that name",
-                hint=f"available columns: {list(map(str, data.columns))[:30]}",
-            )
-    present_items = []
-    for i in item_ids:
-        c = item_to_col[i]
-        if c not in data.columns:
-            col.add(
-                "absent_column",
-                c,
-                None,
-                n=0,
-                expected=f"a column for item {i!r}" + (f" (mapped from {c!r})" if c != i else ""),
-                hint="Pass columns={'your_column': item_id} if it has another name",
-            )
-        else:
-            present_items.append(i)
-    if col.fatal:
-        _finish_raise(col, inst, source, n)
-
+    item_to_col = _item_columns(data, inst, item_ids, columns, id_cols, col)
     value_labels: Mapping[str, Mapping[Any, str]] = data.attrs.get("value_labels", {}) or {}
-    recoded: dict[str, dict[str, int]] = {}
+    for i, c in item_to_col.items():
+        if i in item_ids and value_labels.get(c) and c in data.columns:
+            check_value_labels(value_labels[c], inst.response_scale(i), c, col)
+    if col.stopping:
+        _finish_raise(col, inst, source, n, excludable=False)
+
     out = pd.DataFrame(index=data.index.copy())
+    relabelled: dict[str, str] = {}
     for c in id_cols:
-        out[c] = data[c].to_numpy(copy=True)
+        if c == wave:
+            out[c] = data[c].to_numpy(copy=True)
+            continue
+        text, changed = id_text(data, c, col, normalise=c == community)
+        out[c] = text if text is not None else np.full(n, None, dtype=object)
+        relabelled = changed if c == community else relabelled
+    recoded: dict[str, dict[str, int]] = {}
     for i in item_ids:
         c = item_to_col[i]
-        if i not in present_items:
+        factorized = factorize_item(data[c], c, col) if c in data.columns else None
+        if factorized is None:
             out[i] = np.nan
             continue
-        raw = data[c]
-        # distinct values once (few), instead of a string copy of every cell
-        factorized = pd.factorize(raw, use_na_sentinel=True)
-        if _is_empty_column(*factorized):
+        if _is_empty_column(*factorized):  # distinct values once, not a copy of every cell
             col.add(
                 "empty_column",
                 c,
@@ -358,72 +280,11 @@ def validate(
                 hint="The column is entirely empty; is it the right column?",
             )
         out[i] = _convert_column(
-            raw, inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
+            data[c], inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
         )
-
-    # row-level exclusions
-    reason = np.full(n, "", dtype=object)
-    detail = np.full(n, "", dtype=object)
-
-    def exclude(mask: np.ndarray, code: str, text: str) -> None:
-        new = mask & (reason == "")
-        reason[new] = code
-        detail[new] = text
-
-    if community is not None and community in data.columns:
-        m = (
-            data[community].isna().to_numpy()
-            | (data[community].astype(str).str.strip() == "").to_numpy()
-        )
-        if m.any():
-            col.add(
-                "missing_community",
-                community,
-                m,
-                [],
-                expected="a community label on every row",
-                fatal=True,
-            )
-            exclude(m, "missing_community", f"no label in column {community!r}")
-    if respondent is not None and respondent in data.columns:
-        ids = data[respondent]
-        m = ids.isna().to_numpy()
-        if m.any():
-            col.add(
-                "missing_respondent", respondent, m, [], expected="a respondent id on every row"
-            )
-            exclude(m, "missing_respondent", f"no id in column {respondent!r}")
-        key = [respondent] + ([wave] if wave is not None and wave in data.columns else [])
-        dup = data.duplicated(subset=key, keep="first").to_numpy() & ~m
-        if dup.any():
-            col.add(
-                "duplicate_respondent",
-                respondent,
-                dup,
-                ids[dup].tolist(),
-                expected="each respondent id once" + (" per wave" if len(key) > 1 else ""),
-                hint="The first occurrence is kept",
-            )
-            exclude(dup, "duplicate_respondent", "repeats an earlier row's respondent id")
-    if wave is not None and wave in data.columns:
-        w = data[wave]
-        m = w.isna().to_numpy().copy()
-        if waves is not None:
-            m |= ~w.isin(list(waves)).to_numpy()
-        if m.any():
-            col.add(
-                "unknown_wave",
-                wave,
-                m,
-                w[m].tolist(),
-                expected=f"one of {list(waves)}" if waves is not None else "a wave label",
-            )
-            exclude(m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}")
-    answered = out[item_ids].notna().sum(axis=1).to_numpy()
-    m = answered == 0
-    if m.any():
-        exclude(m, "no_items_answered", "none of the instrument's items was answered")
-
+    if col.stopping:
+        _finish_raise(col, inst, source, n, excludable=False)
+    reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
     if col.problems and errors == "raise":
         _finish_raise(col, inst, source, n)
 
@@ -445,6 +306,8 @@ def validate(
         recoded_missing=recoded,
         column_map={str(item_to_col[i]): i for i in item_ids},
         ignored_columns=ignored,
+        normalised_labels=relabelled,
+        notes=[str(t) for t in data.attrs.get("reading_notes", [])],
     )
     clean = out.loc[~excluded_mask].copy()
     return ValidatedResponses(
@@ -458,7 +321,139 @@ def validate(
     )
 
 
-def _finish_raise(col: _Collector, inst: Instrument, source: str | None, n: int) -> None:
+def _name(c: Any) -> str | None:
+    """A column argument as the text label :func:`flat_text_columns` gives its column."""
+    if c is None or isinstance(c, str):
+        return c
+    return number_text(c) if isinstance(c, (int, float)) else str(c)
+
+
+def _item_columns(
+    data: pd.DataFrame,
+    inst: Instrument,
+    item_ids: list[str],
+    columns: Mapping[str, str] | None,
+    id_cols: list[str],
+    col: _Collector,
+) -> dict[str, str]:
+    """Item id -> the caller's column (mapped, or named by item id); absent columns recorded."""
+    colmap: dict[str, str] = {}
+    for c, i in (columns or {}).items():
+        if i not in inst.item_ids:
+            col.add(
+                "unknown_item",
+                str(c),
+                None,
+                [i],
+                n=1,
+                expected=f"an item id of {inst.id!r}: {inst.item_ids}",
+            )
+        colmap[str(_name(c))] = i
+    item_to_col = {i: c for c, i in colmap.items()}
+    for i in item_ids:
+        item_to_col.setdefault(i, i)
+    for c in id_cols:
+        if c not in data.columns:
+            col.add(
+                "absent_column",
+                c,
+                None,
+                n=0,
+                expected="an id column of that name",
+                hint=f"available columns: {list(map(str, data.columns))[:30]}",
+            )
+    for i in item_ids:
+        c = item_to_col[i]
+        if c not in data.columns:
+            col.add(
+                "absent_column",
+                c,
+                None,
+                n=0,
+                expected=f"a column for item {i!r}" + (f" (mapped from {c!r})" if c != i else ""),
+                hint="Pass columns={'your_column': item_id} if it has another name",
+            )
+    return item_to_col
+
+
+def _exclusions(
+    data: pd.DataFrame,
+    out: pd.DataFrame,
+    community: str | None,
+    respondent: str | None,
+    wave: str | None,
+    waves: Sequence[Any] | None,
+    item_ids: list[str],
+    col: _Collector,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reason and detail per row ("" = usable); the first applicable reason wins."""
+    n = len(data)
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+
+    def exclude(mask: np.ndarray, code: str, text: str) -> None:
+        new = mask & (reason == "")
+        reason[new] = code
+        detail[new] = text
+
+    if community is not None:
+        labels = out[community].to_numpy(dtype=object)
+        m = pd.isna(labels) | (labels == "")
+        if m.any():
+            col.add(
+                "missing_community",
+                community,
+                m,
+                [],
+                expected="a community label on every row",
+                fatal=True,
+            )
+            exclude(m, "missing_community", f"no label in column {community!r}")
+    has_wave = wave is not None and wave in data.columns
+    if respondent is not None:
+        ids = out[respondent]
+        m = ids.isna().to_numpy()
+        if m.any():
+            col.add(
+                "missing_respondent", respondent, m, [], expected="a respondent id on every row"
+            )
+            exclude(m, "missing_respondent", f"no id in column {respondent!r}")
+        key = pd.DataFrame({0: ids.to_numpy(), 1: data[wave].to_numpy() if has_wave else 0})
+        dup = key.duplicated(keep="first").to_numpy() & ~m
+        if dup.any():
+            col.add(
+                "duplicate_respondent",
+                respondent,
+                dup,
+                ids[dup].tolist(),
+                expected="each respondent id once" + (" per wave" if has_wave else ""),
+                hint="The first occurrence is kept",
+            )
+            exclude(dup, "duplicate_respondent", "repeats an earlier row's respondent id")
+    if wave is not None and has_wave:
+        w = data[wave]
+        m = w.isna().to_numpy().copy()
+        if waves is not None:
+            m |= ~w.isin(list(waves)).to_numpy()
+        if m.any():
+            col.add(
+                "unknown_wave",
+                wave,
+                m,
+                w[m].tolist(),
+                expected=f"one of {list(waves)}" if waves is not None else "a wave label",
+            )
+            exclude(m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}")
+    answered = out[item_ids].notna().sum(axis=1).to_numpy()
+    m = answered == 0
+    if m.any():
+        exclude(m, "no_items_answered", "none of the instrument's items was answered")
+    return reason, detail
+
+
+def _finish_raise(
+    col: _Collector, inst: Instrument, source: str | None, n: int, *, excludable: bool = True
+) -> None:
     report = ValidationReport(
         source=source or "",
         instrument_id=inst.id,
@@ -473,5 +468,6 @@ def _finish_raise(col: _Collector, inst: Instrument, source: str | None, n: int)
     lines += [f"  {p}" for p in col.problems[:20]]
     if len(col.problems) > 20:
         lines.append(f"  ... and {len(col.problems) - 20} more (see the error's .report)")
-    lines.append("Pass errors='exclude' to set bad cells to missing and exclude unusable rows.")
+    if excludable:
+        lines.append("Pass errors='exclude' to set bad cells to missing and exclude unusable rows.")
     raise ResponseValidationError("\n".join(lines), report=report)

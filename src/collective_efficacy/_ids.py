@@ -1,0 +1,164 @@
+"""Ids as text: one rule for the reader (:mod:`.io`) and for :func:`validate`.
+
+Community and respondent ids are compared as text, so ``0101``, ``101``, ``1.0`` and ``1`` stay
+four communities. The reader turns a text column into numbers only when that loses nothing: every
+cell is the *canonical* text of its number (:func:`number_text`), so rendering the numbers back
+gives exactly the text of the file. :func:`validate` renders numeric id columns with the same
+function, which makes "file text -> reader -> validate" the identity on ids.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "case_duplicates",
+    "ids_as_text",
+    "nonscalar_rows",
+    "normalise_labels",
+    "number_text",
+    "numbers_if_lossless",
+]
+
+_EXACT = 2.0**53  # integers up to this size are exact in a float64
+_NUMBERS = (bool, np.bool_, int, np.integer, float, np.floating)
+
+
+def number_text(x: Any) -> str:
+    """The canonical text of a number: ``1`` (also for ``1.0``), ``-3``, ``2.5``.
+
+    >>> [number_text(v) for v in (1, 1.0, 2.5, -3, 101)]
+    ['1', '1', '2.5', '-3', '101']
+    """
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    f = float(x)
+    if f.is_integer() and abs(f) < _EXACT:
+        return str(int(f))
+    return repr(f)
+
+
+def _numbers_as_text(values: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`number_text` of a numeric array; missing stays ``None``."""
+    out = np.full(len(values), None, dtype=object)
+    if values.dtype.kind in "iu":
+        out[:] = values.astype(str)
+        return out
+    v = values.astype(np.float64)
+    ok = ~np.isnan(v)
+    whole = ok & np.isfinite(v) & (np.floor(v) == v) & (np.abs(v) < _EXACT)
+    out[whole] = v[whole].astype(np.int64).astype(str)
+    rest = np.flatnonzero(ok & ~whole)
+    out[rest] = [repr(float(x)) for x in v[rest]]  # non-integral ids: rare
+    return out
+
+
+def numbers_if_lossless(s: pd.Series) -> pd.Series:
+    """A text column as numbers when every non-missing cell is the canonical text of its number.
+
+    ``["1", "5", None]`` becomes numbers; ``["0101", "1"]``, ``["1.0"]``, ``[" 1"]``, ``["4,0"]``
+    and 16-digit ids stay text (converting them would change or merge values).
+
+    >>> numbers_if_lossless(pd.Series(["1", "5", None])).tolist()
+    [1.0, 5.0, nan]
+    >>> numbers_if_lossless(pd.Series(["0101", "101"])).tolist()
+    ['0101', '101']
+    """
+    present = s.dropna()
+    if present.empty:
+        return s
+    uniq = pd.unique(present.to_numpy(dtype=object))
+    num = pd.to_numeric(pd.Series(uniq, dtype=object), errors="coerce").to_numpy(np.float64)
+    if np.isnan(num).any() or not np.isfinite(num).all():
+        return s
+    if not (_numbers_as_text(num) == uniq).all():
+        return s
+    return pd.to_numeric(s.astype(object))
+
+
+def _kind(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "true/false"
+    if isinstance(v, (int, np.integer)):
+        return "integer"
+    if isinstance(v, (float, np.floating)):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    return type(v).__name__
+
+
+def nonscalar_rows(s: pd.Series) -> np.ndarray:
+    """Positions of cells holding a list, dict, set, tuple or array (they cannot be answers/ids)."""
+    if s.dtype != object:
+        return np.zeros(0, dtype=np.intp)
+    bad = s.map(lambda v: isinstance(v, (list, dict, set, tuple, np.ndarray))).to_numpy(bool)
+    return np.flatnonzero(bad)
+
+
+def ids_as_text(s: pd.Series) -> tuple[np.ndarray | None, list[str]]:
+    """Id cells as text (missing -> ``None``), or ``(None, examples)`` when types are mixed.
+
+    Integers and whole floats are written without decimals (``1.0`` -> ``"1"``), as the reader
+    does. A column mixing text, integers, floats or booleans (``1``, ``"1"``, ``1.0``, ``True``)
+    is refused: turning it into text would merge or split ids by accident of their type.
+
+    >>> ids_as_text(pd.Series([1, 2, None]))[0].tolist()
+    ['1', '2', None]
+    >>> ids_as_text(pd.Series([1, "1", 1.0, True], dtype=object))[1]
+    ['1 (integer)', "'1' (text)", '1.0 (number)', 'True (true/false)']
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    missing = s.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(s.dtype):
+        out = s.astype(str).to_numpy(dtype=object)
+        out[missing] = None
+        return out, []
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return _numbers_as_text(s.to_numpy(dtype=np.float64, na_value=np.nan)), []
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
+        kinds: dict[str, Any] = {}
+        for v in s[~missing]:  # error path only
+            kinds.setdefault(_kind(v), v)
+        return None, [f"{v!r} ({k})" for k, v in kinds.items()]
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    texts = [
+        u if isinstance(u, str) else number_text(u) if isinstance(u, _NUMBERS) else str(u)
+        for u in uniques
+    ]
+    table = np.array([*texts, None], dtype=object)
+    return table[np.where(codes >= 0, codes, len(texts))], []
+
+
+def normalise_labels(text: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
+    """Labels in Unicode NFC, trimmed, runs of white space as one space; and what changed.
+
+    >>> out, changed = normalise_labels(np.array([" Buurt  A1", "Buurt A1", None], dtype=object))
+    >>> out.tolist(), changed
+    (['Buurt A1', 'Buurt A1', None], {' Buurt  A1': 'Buurt A1'})
+    """
+    codes, uniques = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
+    fixed = [" ".join(unicodedata.normalize("NFC", str(u)).split()) for u in uniques]
+    changed = {str(u): f for u, f in zip(uniques, fixed) if u != f}
+    table = np.array([*fixed, None], dtype=object)
+    return table[np.where(codes >= 0, codes, len(fixed))], changed
+
+
+def case_duplicates(labels: np.ndarray) -> list[list[str]]:
+    """Groups of distinct labels that differ only in upper/lower case (probable duplicates).
+
+    >>> case_duplicates(np.array(["Buurt A", "buurt a", "Buurt B", None], dtype=object))
+    [['Buurt A', 'buurt a']]
+    """
+    groups: dict[str, list[str]] = {}
+    for u in pd.unique(pd.Series(labels, dtype=object).dropna()):
+        groups.setdefault(str(u).casefold(), []).append(str(u))
+    return [sorted(g) for g in groups.values() if len(g) > 1]
