@@ -132,6 +132,11 @@ def _label_text(c: Hashable) -> str:
     return c if isinstance(c, str) else number_text(c) if isinstance(c, (int, float)) else str(c)
 
 
+def column_name(c: Hashable | None) -> str | None:
+    """A column argument as the text label :func:`flat_text_columns` gives its column."""
+    return None if c is None else _label_text(c)
+
+
 def id_text(
     data: pd.DataFrame, column: str, col: Collector, *, normalise: bool
 ) -> tuple[np.ndarray | None, dict[str, str]]:

@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
+from ._responses_checks import column_name
 from .errors import CollectiveEfficacyError, DataError
 from .impact import DEFAULT_CUTPOINTS, EVIDENCE_COLUMNS
 from .instrument import Instrument, load_instrument
@@ -317,6 +318,7 @@ def _evaluate(
     p_adjust: str,
     step: Any,
 ) -> Evaluation:
+    community, respondent = str(column_name(community)), column_name(respondent)  # any label
     inst = load_instrument(instrument)
     if scale is None:
         ids = [s.id for s in inst.scales]
@@ -332,6 +334,7 @@ def _evaluate(
         end_of_cycle, inst, label=AFTER, community=community, respondent=respondent, columns=columns
     )
     step("score")
+    notes: dict[str, str] = {}
     waves = []
     frames = []
     items = inst.scale(scale).items
@@ -353,6 +356,11 @@ def _evaluate(
             )
         )
         s = score(v, scales=[scale])
+        if len(s) and s[scale].isna().all():
+            notes[f"no_scores_{label}"] = (
+                f"No respondent of the {label} data answered enough items of scale {scale!r} "
+                "to be scored (the scale's minimum of answered items): this wave has no scores."
+            )
         s[_WAVE] = label
         s = pd.concat([s, v.data[items]], axis=1)
         frames.append(s)
@@ -362,7 +370,6 @@ def _evaluate(
     if respondent is not None:
         scores = scores.drop(columns=[respondent])
     sections: dict[str, list[dict[str, Any]]] = {}
-    notes: dict[str, str] = {}
 
     table = aggregate(
         scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci

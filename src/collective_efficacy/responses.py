@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice
-from ._ids import number_text
 from ._responses_checks import Collector as _Collector
 from ._responses_checks import (
     check_value_labels,
+    column_name,
     factorize_item,
     flat_text_columns,
     id_text,
@@ -238,7 +238,7 @@ def validate(
             f"data must be a DataFrame or a file path; got {type(data).__name__}"
         )
     data = flat_text_columns(data)
-    respondent, community, wave = (_name(c) for c in (respondent, community, wave))
+    respondent, community, wave = (column_name(c) for c in (respondent, community, wave))
     inst = load_instrument(instrument)
     item_ids = list(items) if items is not None else inst.item_ids
     for i in item_ids:
@@ -321,13 +321,6 @@ def validate(
     )
 
 
-def _name(c: Any) -> str | None:
-    """A column argument as the text label :func:`flat_text_columns` gives its column."""
-    if c is None or isinstance(c, str):
-        return c
-    return number_text(c) if isinstance(c, (int, float)) else str(c)
-
-
 def _item_columns(
     data: pd.DataFrame,
     inst: Instrument,
@@ -348,7 +341,7 @@ def _item_columns(
                 n=1,
                 expected=f"an item id of {inst.id!r}: {inst.item_ids}",
             )
-        colmap[str(_name(c))] = i
+        colmap[str(column_name(c))] = i
     item_to_col = {i: c for c, i in colmap.items()}
     for i in item_ids:
         item_to_col.setdefault(i, i)
