@@ -49,7 +49,7 @@ def _load(args: argparse.Namespace) -> ValidatedResponses:
     else:
         if not args.file:
             raise CollectiveEfficacyError("give a FILE or --example")
-        data = read_responses(args.file)
+        data = read_responses(args.file, sep=args.sep, encoding=args.encoding)
         source = Path(args.file).name
         columns = _columns_arg(args.columns)
         community, respondent, wave = args.community, args.respondent, args.wave
@@ -163,13 +163,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if not (args.baseline and args.end):
             raise CollectiveEfficacyError("give BASELINE and END files, or --example")
         ev = evaluate(
-            args.baseline,
-            args.end,
+            read_responses(args.baseline, sep=args.sep, encoding=args.encoding),
+            read_responses(args.end, sep=args.sep, encoding=args.encoding),
             instrument=args.instrument,
             community=args.community,
             respondent=args.respondent,
             columns=_columns_arg(args.columns),
-            assessments=read_responses(args.assessments) if args.assessments else None,
+            assessments=(
+                read_responses(args.assessments, id_columns=[args.community])
+                if args.assessments
+                else None
+            ),
             geometry=args.geometry,
             geometry_key=args.geometry_key,
             date=args.date,
@@ -218,6 +222,20 @@ def build_parser() -> argparse.ArgumentParser:
     pi.add_argument("--lang", default=None)
     pi.set_defaults(func=_cmd_instruments)
 
+    def reading_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--sep",
+            default=None,
+            help="separator of CSV files: ',', ';', '|' or 'tab' (default: found in the header "
+            "line among these)",
+        )
+        sp.add_argument(
+            "--encoding",
+            default=None,
+            help="text encoding of CSV files, e.g. utf-8, cp1252, utf-16 (default: UTF-8 or "
+            "UTF-16 by byte-order mark, else UTF-8, else cp1252 with a note)",
+        )
+
     def data_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("file", nargs="?", help="CSV, XLSX, SAV, DTA or Parquet file")
         sp.add_argument("--example", action="store_true", help="use the bundled example data")
@@ -233,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="comma-separated item ids to check (default: all of the instrument)",
         )
+        reading_args(sp)
         sp.add_argument(
             "--strict",
             action="store_true",
@@ -257,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     pe.add_argument("--community", default="community")
     pe.add_argument("--respondent", default=None)
     pe.add_argument("--columns", default=None)
+    reading_args(pe)
     pe.add_argument("--assessments", default=None, help="programme ratings per community and wave")
     pe.add_argument(
         "--geometry", default=None, help="GeoJSON of the communities: maps in the report"

@@ -48,6 +48,11 @@ class WaveSummary(BaseModel):
     date_first: str | None = Field(default=None, description="earliest answer date (ISO)")
     date_last: str | None = Field(default=None, description="latest answer date (ISO)")
     n_dates_unreadable: int = Field(default=0, description="used rows whose date was unreadable")
+    normalised_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="community label as in the file -> label used (NFC, trimmed, spaces)",
+    )
+    notes: list[str] = Field(default_factory=list, description="how the file was read")
 
 
 class Evaluation(BaseModel):
@@ -121,7 +126,7 @@ def _validate_wave(
     respondent: str | None,
     columns: Mapping[str, str] | None,
 ) -> tuple[pd.DataFrame, ValidatedResponses]:
-    source = Path(data).name if isinstance(data, (str, Path)) else label
+    source = Path(data).name if isinstance(data, (str, Path)) else data.attrs.get("source", label)
     if isinstance(data, (str, Path)):
         data = read_responses(data)
     if isinstance(data, pd.DataFrame) and data.empty:
@@ -352,6 +357,8 @@ def _evaluate(
                 n_problems=len(r.problems),
                 problems=[_problem_text(p) for p in r.problems[:20]],
                 n_communities=int(v.data[community].nunique()),
+                normalised_labels=r.normalised_labels,
+                notes=r.notes,
                 **dates,
             )
         )
