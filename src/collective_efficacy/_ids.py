@@ -63,23 +63,45 @@ def numbers_if_lossless(s: pd.Series) -> pd.Series:
     """A text column as numbers when every non-missing cell is the canonical text of its number.
 
     ``["1", "5", None]`` becomes numbers; ``["0101", "1"]``, ``["1.0"]``, ``[" 1"]``, ``["4,0"]``
-    and 16-digit ids stay text (converting them would change or merge values).
+    and integers too long for a float beside missing cells stay text (converting them would
+    change or merge values). The distinct values are parsed once (vectorised), not every cell.
 
     >>> numbers_if_lossless(pd.Series(["1", "5", None])).tolist()
     [1.0, 5.0, nan]
     >>> numbers_if_lossless(pd.Series(["0101", "101"])).tolist()
     ['0101', '101']
     """
-    present = s.dropna()
-    if present.empty:
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) == 0:
         return s
-    uniq = pd.unique(present.to_numpy(dtype=object))
-    num = pd.to_numeric(pd.Series(uniq, dtype=object), errors="coerce").to_numpy(np.float64)
-    if np.isnan(num).any() or not np.isfinite(num).all():
+    text = np.asarray(uniques, dtype=str)
+    nums = _canonical_numbers(text)
+    if nums is None:
         return s
-    if not (_numbers_as_text(num) == uniq).all():
-        return s
-    return pd.to_numeric(s.astype(object))
+    if (codes < 0).any():
+        if nums.dtype.kind == "i" and np.abs(nums).max() >= _EXACT:
+            return s  # a float64 column (for the missing cells) would round these ids
+        values = np.append(nums.astype(np.float64), np.nan)[np.where(codes >= 0, codes, len(nums))]
+    else:
+        values = nums[codes]
+    return pd.Series(values, index=s.index, name=s.name)
+
+
+def _canonical_numbers(text: np.ndarray) -> np.ndarray | None:
+    """``text`` parsed as int64 or float64 if each string is its number's canonical text."""
+    try:
+        ints = text.astype(np.int64)
+    except (ValueError, OverflowError):
+        pass
+    else:
+        return ints if bool((ints.astype(str) == text).all()) else None
+    try:
+        floats = text.astype(np.float64)
+    except (ValueError, OverflowError):
+        return None
+    if not np.isfinite(floats).all() or not bool((_numbers_as_text(floats) == text).all()):
+        return None
+    return floats
 
 
 def _kind(v: Any) -> str:

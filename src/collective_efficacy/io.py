@@ -171,25 +171,20 @@ def _settle_columns(df: pd.DataFrame, id_columns: Sequence[str] | None) -> pd.Da
     out = {}
     for c in df.columns:
         s = df[c]
-        if _mixed(s):  # e.g. Excel text "0101" beside number 101: all as text
-            s = s.map(_cell_text).astype(object)
+        kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else ""
+        if kind.startswith("mixed"):  # e.g. Excel text "0101" beside number 101: all as text
+            s, kind = s.map(_cell_text).astype(object), "string"
         if c in ids:
             out[c] = pd.Series(ids_as_text(s)[0], index=df.index, dtype=object)
-        elif pd.api.types.is_string_dtype(s.dtype) and _all_text(s):
+        elif kind in {"string", "empty"} or (
+            pd.api.types.is_string_dtype(s.dtype) and s.dtype != object
+        ):
             out[c] = numbers_if_lossless(s)
         else:
             out[c] = s
     settled = pd.DataFrame(out, index=df.index)
     settled.attrs = dict(df.attrs)
     return settled
-
-
-def _mixed(s: pd.Series) -> bool:
-    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed")
-
-
-def _all_text(s: pd.Series) -> bool:
-    return pd.api.types.infer_dtype(s, skipna=True) in {"string", "empty"}
 
 
 def _cell_text(v: Any) -> Any:
@@ -319,7 +314,7 @@ def _read_csv(
                 io.StringIO(text),
                 sep=sep,
                 engine="c",
-                dtype=str,
+                dtype=object,  # text; numbers only where lossless (_settle_columns)
                 keep_default_na=False,
                 na_values=[""],
                 index_col=False,
