@@ -240,10 +240,6 @@ def _check_inputs(
         )
     if X.shape[1] < 1:
         raise DataError("X needs at least one column (e.g. an intercept of ones)")
-    if y.size <= X.shape[1]:  # e.g. no respondent reached a scale's minimum of answered items
-        raise DataError(
-            f"{y.size} observation(s) for {X.shape[1]} fixed effect(s); the model needs more"
-        )
     if not (np.isfinite(y).all() and np.isfinite(X).all()):
         raise DataError("y and X must be finite; drop (and count) rows with missing values first")
     if codes.size and (codes.min() < 0 or codes.max() >= n_groups):
@@ -261,6 +257,10 @@ def fit_ri_lmm(
 ) -> RIFit:
     """Fit ``y ~ 0 + X + (1 | g)`` by REML or ML; see the module docstring."""
     y, X, codes = _check_inputs(y, X, codes, n_groups, method)
+    if y.size <= X.shape[1]:  # e.g. no respondent reached a scale's minimum of answered items
+        raise DataError(
+            f"{y.size} observation(s) for {X.shape[1]} fixed effect(s); the model needs more"
+        )
     return _fit(_sufficient(y, X, codes, n_groups, method == "REML"), n_groups, method)
 
 
