@@ -377,3 +377,22 @@ def test_evaluate_notes_a_wave_without_scorable_respondents() -> None:
     after = after.assign(**{c: np.nan for c in cols if c != first})  # one item: below minimum
     ev = ce.evaluate(before, after, community="buurt", respondent="respondent_id", columns=cols)
     assert "No respondent of the end_of_cycle data" in ev.notes["no_scores_end_of_cycle"]
+
+
+def test_workbook_with_several_sheets_reads_the_first_with_a_note(tmp_path: Path) -> None:
+    pytest.importorskip("openpyxl")
+    p = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(p) as xw:
+        pd.DataFrame({"buurt": ["A"], "SC1": [4]}).to_excel(xw, sheet_name="nulmeting", index=False)
+        pd.DataFrame({"buurt": ["B"], "SC1": [2]}).to_excel(xw, sheet_name="eind", index=False)
+    df = ce.read_responses(p)
+    assert df["buurt"].tolist() == ["A"]
+    (note,) = df.attrs["reading_notes"]
+    assert "2 sheets" in note and "'nulmeting', was read" in note
+
+
+def test_old_xls_is_refused_with_advice(tmp_path: Path) -> None:
+    p = tmp_path / "old.xls"
+    p.write_bytes(b"\xd0\xcf\x11\xe0" + bytes(60))
+    with pytest.raises(ReadError, match=r"'.*old\.xls' is an old Excel \.xls workbook.*\.xlsx"):
+        ce.read_responses(p)

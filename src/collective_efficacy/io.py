@@ -28,11 +28,11 @@ __all__ = ["SEPARATORS", "read_responses"]
 SEPARATORS = (",", ";", "\t", "|")
 _SEP_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SEP_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-_EXCEL = {".xlsx", ".xlsm", ".xls"}
+_EXCEL = {".xlsx", ".xlsm"}
 _READSTAT = {".sav": "read_sav", ".zsav": "read_sav", ".por": "read_por", ".dta": "read_dta"}
 _KIND = {".sav": "an SPSS .sav", ".zsav": "an SPSS .zsav", ".por": "an SPSS portable .por"}
 _KIND |= {".dta": "a Stata .dta", ".parquet": "a Parquet", ".xlsx": "an Excel .xlsx"}
-_KIND |= {".xlsm": "an Excel .xlsm", ".xls": "an Excel .xls"}
+_KIND |= {".xlsm": "an Excel .xlsm"}
 
 
 def read_responses(
@@ -47,9 +47,9 @@ def read_responses(
     Parameters
     ----------
     path : str or Path
-        ``.csv`` / ``.txt``, ``.xlsx``/``.xlsm`` (extra ``[excel]``), ``.sav``/``.zsav``/``.por``
-        and ``.dta`` (extra ``[spss]``), ``.parquet`` (extra ``[parquet]``). The first sheet of a
-        workbook is read.
+        ``.csv`` / ``.txt`` / ``.tsv``, ``.xlsx``/``.xlsm`` (extra ``[excel]``),
+        ``.sav``/``.zsav``/``.por`` and ``.dta`` (extra ``[spss]``), ``.parquet`` (extra
+        ``[parquet]``). The first sheet of a workbook is read (with a note when it has more).
     id_columns : sequence of str, optional
         Columns always returned as text (community, respondent). Other columns are text too
         unless every cell is the plain text of a number (see Notes), so ids are never changed.
@@ -105,7 +105,12 @@ def read_responses(
         if suffix in {".csv", ".txt", ".tsv"}:
             df = _read_csv(path, where, sep, encoding, notes)
         elif suffix in _EXCEL:
-            df = _read_excel(path, suffix)
+            df = _read_excel(path, where, notes)
+        elif suffix == ".xls":
+            raise ReadError(
+                f"{where} is an old Excel .xls workbook, which is not supported; save it as "
+                ".xlsx or CSV"
+            )
         elif suffix in _READSTAT:
             df = _read_readstat(path, suffix)
         elif suffix == ".parquet":
@@ -113,7 +118,7 @@ def read_responses(
             df = pd.read_parquet(path)
         else:
             raise ReadError(
-                f"{where}: unsupported format {suffix!r}; expected .csv, .txt, .xlsx, .sav, "
+                f"{where}: unsupported format {suffix!r}; expected .csv, .txt, .tsv, .xlsx, .sav, "
                 ".zsav, .por, .dta or .parquet"
             )
     except CollectiveEfficacyError:
@@ -195,11 +200,19 @@ def _cell_text(v: Any) -> Any:
     return str(v)
 
 
-def _read_excel(path: Path, suffix: str) -> pd.DataFrame:
-    require_extra("openpyxl" if suffix != ".xls" else "xlrd", "excel")
+def _read_excel(path: Path, where: str, notes: list[str]) -> pd.DataFrame:
+    require_extra("openpyxl", "excel")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # openpyxl's notes on styles/validation
-        return pd.read_excel(path, dtype=object)
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            names = [str(n) for n in book.sheet_names]
+            df = pd.read_excel(book, sheet_name=0, dtype=object)
+    if len(names) > 1:
+        notes.append(
+            f"{where} has {len(names)} sheets ({', '.join(map(repr, names[:5]))}"
+            f"{', ...' if len(names) > 5 else ''}); the first, {names[0]!r}, was read"
+        )
+    return df
 
 
 def _read_readstat(path: Path, suffix: str) -> pd.DataFrame:

@@ -209,6 +209,16 @@ def validate(
     any language of the instrument, compared case-, accent- and whitespace-insensitively, and SPSS
     value labels stored in ``data.attrs["value_labels"]`` by :func:`read_responses`.
 
+    Column labels may be any hashable (they are compared as text: ``community=3`` finds column
+    ``3``); repeated labels, MultiIndex columns and cells holding lists or dicts stop validation.
+    The community and respondent columns are compared as text (numbers written as ``1``,
+    ``2.5``, as :func:`read_responses` keeps them); a column mixing value types (``1``, ``"1"``,
+    ``1.0``, ``True``) stops validation (``mixed_id_types``). Community labels are normalised
+    (Unicode NFC, trimmed, inner white space collapsed), each changed label listed in
+    ``report.normalised_labels``; labels differing only in case are kept apart and reported
+    (``probable_duplicate_community``). SPSS/Stata value labels that give an instrument anchor to
+    another code (a reversed scale) stop validation (``value_labels_mismatch``), showing both.
+
     Rows are excluded (never silently dropped) when: the community label is missing
     (``missing_community``), the respondent id is missing (``missing_respondent``) or repeats an
     earlier row (``duplicate_respondent``: the first occurrence is kept), the wave label is not
