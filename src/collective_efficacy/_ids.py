@@ -143,6 +143,8 @@ def ids_as_text(s: pd.Series) -> tuple[np.ndarray | None, list[str]]:
         out = s.astype(str).to_numpy(dtype=object)
         out[missing] = None
         return out, []
+    if pd.api.types.is_integer_dtype(s.dtype) and not missing.any():
+        return _numbers_as_text(s.to_numpy()), []  # exact, also beyond 2**53
     if pd.api.types.is_numeric_dtype(s.dtype):
         return _numbers_as_text(s.to_numpy(dtype=np.float64, na_value=np.nan)), []
     kind = pd.api.types.infer_dtype(s, skipna=True)

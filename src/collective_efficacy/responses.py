@@ -271,7 +271,8 @@ def validate(
             out[c] = data[c].to_numpy(copy=True)
             continue
         text, changed = id_text(data, c, col, normalise=c == community)
-        out[c] = text if text is not None else np.full(n, None, dtype=object)
+        text = text if text is not None else np.full(n, None, dtype=object)
+        out[c] = pd.Series(text, index=out.index, dtype=object)  # plain str objects, no copy
         relabelled = changed if c == community else relabelled
     recoded: dict[str, dict[str, int]] = {}
     for i in item_ids:
@@ -421,7 +422,10 @@ def _exclusions(
                 "missing_respondent", respondent, m, [], expected="a respondent id on every row"
             )
             exclude(m, "missing_respondent", f"no id in column {respondent!r}")
-        key = pd.DataFrame({0: ids.to_numpy(), 1: data[wave].to_numpy() if has_wave else 0})
+        # numbers repeat exactly when their text does (number_text is one-to-one on values)
+        raw = data[respondent]
+        first = raw if pd.api.types.is_numeric_dtype(raw.dtype) else ids
+        key = pd.DataFrame({0: first.to_numpy(), 1: data[wave].to_numpy() if has_wave else 0})
         dup = key.duplicated(keep="first").to_numpy() & ~m
         if dup.any():
             col.add(
