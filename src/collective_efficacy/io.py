@@ -133,7 +133,8 @@ def read_responses(
     _check_shape(df, where)
     df = _settle_columns(df, id_columns)
     df.attrs["source"] = path.name
-    df.attrs["reading_notes"] = notes
+    # notes travel into published outputs (results.json): the file's name, not its folder
+    df.attrs["reading_notes"] = [t.replace(where, f"file {path.name!r}") for t in notes]
     return df
 
 
