@@ -122,7 +122,7 @@ def test_cli_validate_exits_2_with_one_error_line(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("name", ["truncated.xlsx", "garbled.sav", "blank_lines.csv"])
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_cli_evaluate_exits_2_with_one_error_line(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
