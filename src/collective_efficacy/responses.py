@@ -274,25 +274,7 @@ def validate(
         text = text if text is not None else np.full(n, None, dtype=object)
         out[c] = pd.Series(text, index=out.index, dtype=object)  # plain str objects, no copy
         relabelled = changed if c == community else relabelled
-    recoded: dict[str, dict[str, int]] = {}
-    for i in item_ids:
-        c = item_to_col[i]
-        factorized = factorize_item(data[c], c, col) if c in data.columns else None
-        if factorized is None:
-            out[i] = np.nan
-            continue
-        if _is_empty_column(*factorized):  # distinct values once, not a copy of every cell
-            col.add(
-                "empty_column",
-                c,
-                None,
-                n=n,
-                expected=f"answers to item {i!r}",
-                hint="The column is entirely empty; is it the right column?",
-            )
-        out[i] = _convert_column(
-            data[c], inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
-        )
+    recoded = _convert_items(data, out, inst, item_ids, item_to_col, value_labels, col)
     if col.stopping:
         _finish_raise(col, inst, source, n, excludable=False)
     reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
@@ -330,6 +312,38 @@ def validate(
         wave=wave,
         item_columns=list(item_ids),
     )
+
+
+def _convert_items(
+    data: pd.DataFrame,
+    out: pd.DataFrame,
+    inst: Instrument,
+    item_ids: list[str],
+    item_to_col: dict[str, str],
+    value_labels: Mapping[str, Mapping[Any, str]],
+    col: _Collector,
+) -> dict[str, dict[str, int]]:
+    """Each item's codes into ``out`` (float, NaN = missing); the recoded missing codes."""
+    recoded: dict[str, dict[str, int]] = {}
+    for i in item_ids:
+        c = item_to_col[i]
+        factorized = factorize_item(data[c], c, col) if c in data.columns else None
+        if factorized is None:
+            out[i] = np.nan
+            continue
+        if _is_empty_column(*factorized):  # distinct values once, not a copy of every cell
+            col.add(
+                "empty_column",
+                c,
+                None,
+                n=len(data),
+                expected=f"answers to item {i!r}",
+                hint="The column is entirely empty; is it the right column?",
+            )
+        out[i] = _convert_column(
+            data[c], inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
+        )
+    return recoded
 
 
 def _item_columns(
