@@ -284,7 +284,9 @@ def test_labels_differing_only_in_case_are_reported_not_merged() -> None:
 # ---------------------------------------------------------------- value labels (issue 15)
 
 
-def test_reversed_spss_value_labels_stop_with_both_labelings(tmp_path: Path) -> None:
+def test_reversed_spss_value_labels_stop_with_both_labelings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pyreadstat = pytest.importorskip("pyreadstat")
     df = pd.DataFrame({"buurt": ["A", "B"], "SC1": [1.0, 5.0]})
     reversed_nl = {1.0: "Helemaal mee eens", 5.0: "Helemaal mee oneens"}
@@ -296,7 +298,10 @@ def test_reversed_spss_value_labels_stop_with_both_labelings(tmp_path: Path) -> 
         assert "1 = 'Helemaal mee eens'" in text  # the file's
         assert "1 = 'Helemaal mee oneens'" in text and "5 = 'Helemaal mee eens'" in text
     code = main(["validate", str(tmp_path / "r.sav"), "--items", "SC1"])
-    assert code == 2
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "r.sav" in err
+    assert "1 = 'Helemaal mee eens'" in err and "5 = 'Helemaal mee eens'" in err
+    assert "Traceback" not in err
 
 
 def test_matching_or_unknown_value_labels_pass(tmp_path: Path) -> None:
