@@ -401,3 +401,20 @@ def test_old_xls_is_refused_with_advice(tmp_path: Path) -> None:
     p.write_bytes(b"\xd0\xcf\x11\xe0" + bytes(60))
     with pytest.raises(ReadError, match=r"'.*old\.xls' is an old Excel \.xls workbook.*\.xlsx"):
         ce.read_responses(p)
+
+
+def test_evaluate_merges_whitespace_variants_and_lists_them() -> None:
+    rng = np.random.default_rng(8)
+    items = [f"SC{i}" for i in range(1, 6)] + [f"ISC{i}" for i in range(1, 6)]
+
+    def wave(labels: list[str]) -> pd.DataFrame:
+        rows = np.repeat(labels, 12)
+        frame = pd.DataFrame(rng.integers(1, 6, size=(len(rows), 10)), columns=items)
+        return frame.assign(buurt=rows)
+
+    before = wave(["Buurt A1", "Buurt B"])
+    after = wave([" Buurt A1", "Buurt  B "])
+    ev = ce.evaluate(before, after, community="buurt", min_n=10)
+    assert sorted(ev.tables["community_scores"]["buurt"].unique()) == ["Buurt A1", "Buurt B"]
+    assert ev.waves[1].normalised_labels == {" Buurt A1": "Buurt A1", "Buurt  B ": "Buurt B"}
+    assert "communities_in_one_wave" not in ev.notes
