@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["impact_map"]
 
+# Community names on the map: 7.5 pt is 11.5 px at the report's 110 dpi (legible at 1200 px).
+LABEL_PT = 7.5
+
 _TEXT = {
     "en": {
         "title": "Impact level (0-5) by community",
@@ -169,8 +172,9 @@ def impact_map(
 
     Notes
     -----
-    Colours are the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE` (viridis,
-    colour-blind safe); communities without a level are grey (:data:`NO_LEVEL_COLOUR`);
+    Colours are the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE` (blues
+    below the release threshold, oranges from level 3; lightness rises with the level, so the
+    order survives greyscale and colour-vision deficiencies); communities without a level are grey (:data:`NO_LEVEL_COLOUR`);
     survey-only levels are hatched, so they are never read as full levels. The legend always
     shows all six levels. Longitude/latitude data (all coordinates within +-180/+-90) are drawn
     with the aspect ratio 1/cos(mean latitude), other coordinates with equal aspect.
@@ -276,7 +280,7 @@ def impact_map(
             (x, y),
             ha="center",
             va="center",
-            fontsize=9,
+            fontsize=10,
             fontweight="bold",
             color=ink,
             zorder=4,
@@ -286,11 +290,11 @@ def impact_map(
             ax.annotate(
                 name,
                 (x, y),
-                xytext=(0, 11),
+                xytext=(0, 12),
                 textcoords="offset points",
                 ha="center",
                 va="center",
-                fontsize=5.5,
+                fontsize=LABEL_PT,
                 color=ink,
                 zorder=4,
                 bbox={"boxstyle": "round,pad=0.1", "fc": colour, "ec": "none"},
