@@ -16,7 +16,7 @@ from ._report_format import head_for, name, text_for, wave
 if TYPE_CHECKING:
     from ..evaluation import Evaluation
 
-__all__ = ["FOREST_MAX", "forest_png", "forest_rows", "map_png"]
+__all__ = ["FOREST_MAX", "forest_figure", "forest_png", "forest_rows", "map_alt", "map_png"]
 
 FOREST_MAX = 50  # communities in the forest plot: those with the smallest p
 DPI = 110
@@ -28,7 +28,7 @@ MARKERS = {
     "no_change": ("o", "#555555", False),
 }
 # (width in inches, font size) of the wide figure and of the one for narrow screens
-WIDE, NARROW = (7.5, 8.0), (4.4, 9.0)
+WIDE, NARROW = (8.0, 9.0), (4.4, 9.5)
 
 
 def _png(fig: Any) -> str:
@@ -65,7 +65,7 @@ def _forest(
 
     t = text_for(lang)
     width, font = size
-    fig = Figure(figsize=(width, 0.24 * len(rows) * font / 8 + 1.9))
+    fig = Figure(figsize=(width, 0.25 * len(rows) * font / 8 + 2.2), layout="constrained")
     ax = fig.subplots()
     counts = dict.fromkeys(MARKERS, 0)
     for k, r in enumerate(rows):
@@ -74,21 +74,24 @@ def _forest(
         marker, colour, filled = MARKERS[v]
         if r.get("shown_low") is not None:
             ax.plot([r["shown_low"], r["shown_high"]], [k, k], color=colour, lw=1.3)
-        ax.plot(
-            [r["diff"]], [k], marker, color=colour, mfc=colour if filled else "white", ms=6, mew=1.2
-        )
+        face = colour if filled else "white"
+        ax.plot([r["diff"]], [k], marker, color=colour, mfc=face, ms=7, mew=1.2)
     ax.axvline(0, color="#999", lw=1)
     ax.set_yticks(range(len(rows)))
     # "$" would start matplotlib mathtext in a community name
-    ax.set_yticklabels([str(name(r, ev)).replace("$", r"\$") for r in rows], fontsize=font - 1)
+    ax.set_yticklabels([str(name(r, ev)).replace("$", r"\$") for r in rows], fontsize=font)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.tick_params(axis="x", labelsize=font - 1)
+    ax.tick_params(axis="x", labelsize=font)
     ax.grid(axis="x", color="#eee", lw=0.8)
     ax.set_axisbelow(True)
     m = rows[0]["family"] if rows else 1
-    ax.set_xlabel(_x_label(ev, lang, m), fontsize=font - 1)
-    ax.set_title(
-        t["forest_title"].format(k=len(rows)), fontsize=font + 1, loc="left", fontweight="bold"
+    ax.set_xlabel(_x_label(ev, lang, m), fontsize=font)
+    fig.suptitle(
+        t["forest_title"].format(k=len(rows)),
+        x=0.01,
+        ha="left",
+        fontsize=font + 2,
+        fontweight="bold",
     )
     handles = [
         Line2D(
@@ -97,36 +100,42 @@ def _forest(
             marker=MARKERS[v][0],
             color=MARKERS[v][1],
             lw=1.3,
-            ms=6,
+            ms=7,
             mfc=MARKERS[v][1] if MARKERS[v][2] else "white",
             label=f"{t[v]} ({counts[v]})",
         )
         for v in MARKERS
     ]
-    fig.legend(
+    ax.legend(
         handles=handles,
-        loc="lower center",
-        bbox_to_anchor=(0.5, 1.0),
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
         ncol=3 if width > 5 else 1,
         frameon=False,
-        fontsize=font - 1,
+        fontsize=font,
+        borderaxespad=0.2,
     )
-    fig.tight_layout()
     return fig
 
 
-def forest_png(
+def forest_figure(
     per: list[dict[str, Any]], ev: Evaluation, lang: str, *, narrow: bool = False
-) -> str | None:
-    """The forest plot as base64 PNG (``narrow``: for phone-width screens), or None."""
+) -> Any:
+    """The forest plot as a matplotlib Figure (``narrow``: for phone-width screens), or None."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:  # pragma: no cover - plot extra missing
         return None
     rows, _ = forest_rows(per)
-    if not rows:
-        return None
-    return _png(_forest(rows, ev, lang, NARROW if narrow else WIDE))
+    return _forest(rows, ev, lang, NARROW if narrow else WIDE) if rows else None
+
+
+def forest_png(
+    per: list[dict[str, Any]], ev: Evaluation, lang: str, *, narrow: bool = False
+) -> str | None:
+    """The forest plot as base64 PNG, or None (no community to draw, or no matplotlib)."""
+    fig = forest_figure(per, ev, lang, narrow=narrow)
+    return None if fig is None else _png(fig)
 
 
 def map_png(ev: Evaluation, label: str, lang: str) -> str | None:

@@ -25,6 +25,16 @@ class Span:
         self.text, self.n = text, n
 
 
+class Verdict:
+    """A verdict cell: its text (with the plot's marker) and its code, for styling."""
+
+    def __init__(self, text: str, code: str) -> None:
+        self.text, self.code = text, code
+
+    def __str__(self) -> str:
+        return self.text
+
+
 def fmt(v: Any, digits: int = 2, t: dict[str, str] | None = None) -> str:
     """Round for display only; the language gives the decimal sign and yes/no."""
     t = t or TEXT["en"]
@@ -39,6 +49,11 @@ def fmt(v: Any, digits: int = 2, t: dict[str, str] | None = None) -> str:
 
 def num(t: dict[str, str], v: Any, digits: int = 2) -> str:
     return fmt(v, digits, t)
+
+
+def count(t: dict[str, str], n: int) -> str:
+    """A whole number with the language's thousands separator: 1,195 / 1.195."""
+    return f"{n:,}".replace(",", t["thousands"])
 
 
 def signed(t: dict[str, str], v: float, digits: int = 2) -> str:

@@ -15,6 +15,8 @@ from .._verdict import change_verdicts, count_verdicts
 from ._report_format import (
     Block,
     Span,
+    Verdict,
+    count,
     head_for,
     name,
     num,
@@ -315,6 +317,10 @@ def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     return [("h2", t["scores"]), ("longtable", ([h[k] for k in keys], body))]
 
 
+# The marker of each verdict, as drawn in the forest plot (filled triangles, open circle).
+VERDICT_MARK = {"improved": "▲", "declined": "▼", "no_change": "○"}
+
+
 def _overall_row(ev: Evaluation) -> dict[str, Any] | None:
     rows = [r for r in ev.sections.get("change", []) if r.get("level") == "overall"]
     return rows[0] if rows and rows[0].get("diff") is not None else None
@@ -376,16 +382,17 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     )
     b += [("p", text), ("p", _rule(ev, t, m))]
     keys = ["community", "n_before", "n_after", "mean_before", "mean_after", "diff"]
-    keys += ["sim_low", "sim_high", "p_bonf" if m > 1 else "p", "g", "verdict"]
+    keys += ["interval", "p_bonf" if m > 1 else "p", "g", "verdict"]
     body = []
     for r in per:
         if r["verdict"] is None:
             why = Span(_why(r, ev, t), len(keys) - 3)
             body.append([name(r, ev), r.get("n_before"), r.get("n_after"), why])
             continue
-        vals = [r.get(k) for k in ("mean_before", "mean_after", "diff", "shown_low", "shown_high")]
-        row = [name(r, ev), r.get("n_before"), r.get("n_after"), *vals]
-        body.append([*row, pval(t, r.get("shown_p")), r.get("g"), t[r["verdict"]]])
+        vals = [r.get(k) for k in ("n_before", "n_after", "mean_before", "mean_after", "diff")]
+        band = t["interval"].format(lo=num(t, r["shown_low"]), hi=num(t, r["shown_high"]))
+        verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+        body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), r.get("g"), verdict])
     b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded
     b.append(("forest", per))
     return b
@@ -463,7 +470,7 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
     nb, na = (w.n_rows_usable for w in ev.waves) if len(ev.waves) == 2 else (None, None)
     if nb is not None:
         title = ev.instrument_titles.get(t["lang"], ev.instrument_title)
-        lines.append(t["sum_data"].format(nb=nb, na=na, title=title))
+        lines.append(t["sum_data"].format(nb=count(t, nb), na=count(t, na), title=title))
     if not lines:
         return []
     return [("h2", t["summary"]), ("summary", lines), ("toc", t["contents"])]

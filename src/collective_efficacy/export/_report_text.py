@@ -106,8 +106,8 @@ TEXT: dict[str, dict[str, str]] = {
         "clearly and {flat} show no clear change (the rule is under 'Change per community').",
         "sum_hidden": "{s} more communities have no change shown (fewer than {min_n} "
         "respondents in a wave, or measured in one wave only).",
-        "sum_impact": "At baseline {b} communities were at impact level 3 or higher (ready to "
-        "be released), at the end of the cycle {a}; {c} crossed level 3 and {f} fell below it.",
+        "sum_impact": "Communities at impact level 3 or higher (ready to be released): {b} at "
+        "baseline, {a} at the end of the cycle; {c} crossed level 3 and {f} fell below it.",
         "sum_reconcile": "Impact levels also use the programme lead's ratings of partner "
         "cooperation and group development; cohesion measured by the survey rose in {rose} of "
         "the {k} communities that crossed level 3 and have a change shown, clearly in {clear}.",
@@ -128,6 +128,8 @@ TEXT: dict[str, dict[str, str]] = {
         "figures_md": "Figures (forest plot, maps) are in report.html.",
         "lang": "en",
         "decimal": ".",
+        "thousands": ",",
+        "interval": "{lo} to {hi}",
         "yes": "yes",
         "no": "no",
         "dataframe": "data frame",
@@ -245,8 +247,8 @@ TEXT: dict[str, dict[str, str]] = {
         "staat bij 'Verandering per buurt').",
         "sum_hidden": "Van nog {s} buurten wordt geen verandering getoond (minder dan {min_n} "
         "respondenten in een meting, of maar in één meting gemeten).",
-        "sum_impact": "Bij de nulmeting zaten {b} buurten op impactniveau 3 of hoger (klaar om "
-        "los te laten), bij de eindmeting {a}; {c} kwamen over niveau 3 en {f} zakten eronder.",
+        "sum_impact": "Buurten op impactniveau 3 of hoger (klaar om los te laten): {b} bij de "
+        "nulmeting, {a} bij de eindmeting; {c} kwamen over niveau 3 en {f} zakten eronder.",
         "sum_reconcile": "Impactniveaus gebruiken ook het oordeel van de programmaleider over de "
         "samenwerking met partners en de ontwikkeling van de groep; de met de enquête gemeten "
         "cohesie steeg in {rose} van de {k} buurten die over niveau 3 kwamen en waarvan de "
@@ -269,6 +271,8 @@ TEXT: dict[str, dict[str, str]] = {
         "figures_md": "De figuren (forest plot, kaarten) staan in report.html.",
         "lang": "nl",
         "decimal": ",",
+        "thousands": ".",
+        "interval": "{lo} tot {hi}",
         "yes": "ja",
         "no": "nee",
         "dataframe": "dataframe",
@@ -319,8 +323,7 @@ HEAD: dict[str, dict[str, str]] = {
         "p_adjusted": "p (adjusted)",
         "g": "Hedges' g",
         "direction": "direction",
-        "sim_low": "interval low",
-        "sim_high": "interval high",
+        "interval": "interval",
         "p_bonf": "p (Bonferroni)",
         "verdict": "verdict",
         "level": "level (0-5)",
@@ -368,8 +371,7 @@ HEAD: dict[str, dict[str, str]] = {
         "p_adjusted": "p (gecorrigeerd)",
         "g": "Hedges' g",
         "direction": "richting",
-        "sim_low": "interval laag",
-        "sim_high": "interval hoog",
+        "interval": "interval",
         "p_bonf": "p (Bonferroni)",
         "verdict": "oordeel",
         "level": "niveau (0-5)",

@@ -14,7 +14,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from ._report_figures import FOREST_MAX, forest_png, forest_rows, map_alt, map_png
-from ._report_format import Block, Span, anchor, fmt, is_num, text_for
+from ._report_format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from ._report_sections import blocks
 
 if TYPE_CHECKING:
@@ -35,10 +35,11 @@ CSS = (
     "nav.toc{font-size:95%}nav.toc ol{columns:2 18em;margin:.3em 0;padding-left:1.6em}"
     ".tw{overflow-x:auto;max-width:100%;margin:1em 0}.tw table{margin:0}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
-    "font-size:88%}th{background:#f4f4f4;white-space:nowrap}td.num{text-align:right;"
+    "font-size:88%}th{background:#f4f4f4;vertical-align:bottom}td.num{text-align:right;"
     "font-variant-numeric:tabular-nums;white-space:nowrap}td.mid{text-align:center}"
     "td.sup{color:#666;font-style:italic}summary{cursor:pointer;color:#1f4e99}"
-    "img{max-width:100%;height:auto}.warn{color:#8a3b00}"
+    "img{max-width:100%;height:auto}.warn{color:#8a3b00}td.v{white-space:nowrap}"
+    "td.improved{color:#0072B2;font-weight:600}td.declined{color:#B34700;font-weight:600}"
     f"@media (max-width:{NARROW_PX}px){{body{{margin:.6em auto;padding:0 .7em}}"
     "h1{font-size:1.35em}td,th{font-size:82%}}"
 )
@@ -107,6 +108,8 @@ def _html_cell(v: Any, t: dict[str, str]) -> str:
     e = html.escape
     if isinstance(v, Span):
         return f'<td class="sup" colspan="{v.n}">{e(v.text)}</td>'
+    if isinstance(v, Verdict):
+        return f'<td class="v {v.code}">{e(v.text)}</td>'
     text = fmt(v, t=t)
     if isinstance(v, bool) or text == "–":
         return f'<td class="mid">{e(text)}</td>'
@@ -134,7 +137,8 @@ def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[s
     out = [
         f'<figure style="margin:1em 0"><picture><source media="(max-width: {NARROW_PX}px)" '
         f'srcset="data:image/png;base64,{narrow}">'
-        f'<img alt="{e(t["forest_alt"])}" src="data:image/png;base64,{wide}"></picture></figure>'
+        f'<img class="forest" alt="{e(t["forest_alt"])}" src="data:image/png;base64,{wide}">'
+        "</picture></figure>"
     ]
     _, n_shown = forest_rows(per)
     if n_shown > FOREST_MAX:
@@ -189,7 +193,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
             png = map_png(ev, payload, lang)
             if png:
                 alt = map_alt(t, payload)
-                parts.append(f'<img alt="{e(alt)}" src="data:image/png;base64,{png}">')
+                parts.append(f'<img class="map" alt="{e(alt)}" src="data:image/png;base64,{png}">')
     if in_list:
         parts.append("</ul>")
     parts.append("</body></html>")
