@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ._report_format import head_for, name, text_for, wave
@@ -65,7 +66,7 @@ def _forest(
 
     t = text_for(lang)
     width, font = size
-    fig = Figure(figsize=(width, 0.25 * len(rows) * font / 8 + 2.2), layout="constrained")
+    fig = Figure(figsize=(width, 0.22 * len(rows) * font / 8 + 2.2), layout="constrained")
     ax = fig.subplots()
     counts = dict.fromkeys(MARKERS, 0)
     for k, r in enumerate(rows):
@@ -85,9 +86,12 @@ def _forest(
     ax.grid(axis="x", color="#eee", lw=0.8)
     ax.set_axisbelow(True)
     m = rows[0]["family"] if rows else 1
-    ax.set_xlabel(_x_label(ev, lang, m), fontsize=font)
+    # wrap long texts on the narrow figure, so it stays as narrow as drawn
+    chars = int(width * 72 / font * 1.7)
+    label = "\n".join(textwrap.fill(x, chars) for x in _x_label(ev, lang, m).split("\n"))
+    ax.set_xlabel(label, fontsize=font)
     fig.suptitle(
-        t["forest_title"].format(k=len(rows)),
+        textwrap.fill(t["forest_title"].format(k=len(rows)), int(chars * 0.85)),
         x=0.01,
         ha="left",
         fontsize=font + 2,
