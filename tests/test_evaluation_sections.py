@@ -172,7 +172,8 @@ def test_report_sections_in_order_with_maps(example, tmp_path) -> None:
     pos = [html.find(h) for h in order]
     assert -1 not in pos and pos == sorted(pos)
     # forest plot plus one map per wave, embedded
-    assert len(re.findall(r'<img class="(?:forest|map)" alt="[^"]+" src="data:image/png;base64,', html)) == 3
+    imgs = re.findall(r'<img class="(?:forest|map)" alt="[^"]+" src="data:image/png;base64,', html)
+    assert len(imgs) == 3
     assert "rwg(j)" in html and "ecometric" in html and "omega" in html
     nl = ev.to_html(lang="nl")
     assert "Kaart: impactniveau bij de nulmeting" in nl and "Vragen (eindmeting)" in nl

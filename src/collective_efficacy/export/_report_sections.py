@@ -467,10 +467,10 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
     counts = _impact_counts(ev)
     if counts is not None:
         lines.append(t["sum_impact"].format(**counts) + " " + _reconcile(ev, t, per))
-    nb, na = (w.n_rows_usable for w in ev.waves) if len(ev.waves) == 2 else (None, None)
-    if nb is not None:
+    if len(ev.waves) == 2:
+        nb, na = (count(t, w.n_rows_usable) for w in ev.waves)
         title = ev.instrument_titles.get(t["lang"], ev.instrument_title)
-        lines.append(t["sum_data"].format(nb=count(t, nb), na=count(t, na), title=title))
+        lines.append(t["sum_data"].format(nb=nb, na=na, title=title))
     if not lines:
         return []
     return [("h2", t["summary"]), ("summary", lines), ("toc", t["contents"])]
