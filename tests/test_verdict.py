@@ -169,3 +169,14 @@ def test_summary_comes_first_and_reconciles_impact(
         assert "1.195 bewoners" in first
     # the contents link every later section
     assert md.count("](#") == md.count("\n## ") - 1
+
+
+def test_summary_without_assessments_or_any_shown_community() -> None:
+    before, after = ce.datasets.load_example(split=True)
+    ev = ce.evaluate(before, after, community="buurt", columns=COLS, min_n=100)
+    md, html = ev.to_markdown(), ev.to_html()
+    summary = md.split("**Contents**")[0]
+    assert "No community has enough respondents in both waves" in summary
+    assert "every level rests on the survey alone and stops at 2" in summary
+    assert "partner cooperation" not in summary  # no ratings were given: not claimed
+    assert 'class="forest"' not in html and "The rule:" not in html  # nothing to judge

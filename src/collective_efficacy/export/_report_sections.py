@@ -354,12 +354,13 @@ ADJUST_NAMES = {
 }
 
 
-def _rule(ev: Evaluation, t: dict[str, str], m: int) -> str:
-    """The verdict rule in words, with the intervals it uses."""
+def _rule(ev: Evaluation, t: dict[str, str], m: int, k: int) -> str:
+    """The verdict rule in words, with the intervals it uses (``k`` communities judged)."""
     c = round(100 * ev.confidence)
     adj = ADJUST_NAMES.get(ev.p_adjust, ev.p_adjust)
     if m <= 1:
-        return t["rule_plain"].format(c=c, adj=adj)
+        plain = t["rule_plain"].format(c=c)
+        return plain + " " + t["rule_uncorrected"] if k > 1 else plain
     level = 100 * (1 - (1 - ev.confidence) / m)
     return t["rule_sim"].format(
         c=c, m=m, lvl=num(t, level, 2), alpha=num(t, 1 - ev.confidence), adj=adj
@@ -372,15 +373,14 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     per = community_verdicts(ev)
     n = count_verdicts(per)
     m = per[0]["family"] if per else 1
+    k = n["improved"] + n["declined"] + n["no_change"]
     b: list[Block] = [("h2", t["change"])]
     text = t["change_text"].format(
-        up=n["improved"],
-        down=n["declined"],
-        k=n["improved"] + n["declined"] + n["no_change"],
-        s=n["not_shown"],
-        min_n=ev.min_n,
+        up=n["improved"], down=n["declined"], k=k, s=n["not_shown"], min_n=ev.min_n
     )
-    b += [("p", text), ("p", _rule(ev, t, m))]
+    b.append(("p", text))
+    if k:
+        b.append(("p", _rule(ev, t, m, k)))
     keys = ["community", "n_before", "n_after", "mean_before", "mean_after", "diff"]
     keys += ["interval", "p_bonf" if m > 1 else "p", "g", "verdict"]
     body = []
@@ -418,6 +418,8 @@ def _impact_counts(ev: Evaluation) -> dict[str, int] | None:
 
 def _reconcile(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> str:
     """Why the impact levels and the survey's verdicts can tell different stories."""
+    if not any(r.get("basis") == "full" for r in ev.sections.get("impact", [])):
+        return t["sum_survey_only"]
     crossed = {
         str(name(r, ev))
         for r in ev.sections.get("impact_change", [])
@@ -458,8 +460,12 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
     if per:
         n = count_verdicts(per)
         k = n["improved"] + n["declined"] + n["no_change"]
-        text = t["sum_communities"].format(
-            k=k, up=n["improved"], down=n["declined"], flat=n["no_change"]
+        text = (
+            t["sum_communities"].format(
+                k=k, up=n["improved"], down=n["declined"], flat=n["no_change"]
+            )
+            if k
+            else t["sum_none_shown"]
         )
         if n["not_shown"]:
             text += " " + t["sum_hidden"].format(s=n["not_shown"], min_n=ev.min_n)

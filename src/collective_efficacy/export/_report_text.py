@@ -62,10 +62,10 @@ TEXT: dict[str, dict[str, str]] = {
         "interval excludes 0. The Welch test per community with {adj}-adjusted p-values is in "
         "results.json.",
         "rule_plain": "The rule: a community improved if its whole {c}% interval lies above 0, "
-        "declined if it lies below 0; otherwise there is no clear change. These intervals are "
-        "not corrected for the number of communities (p adjustment '{adj}'): with many "
-        "communities some clear verdicts arise by chance. The table and the plot show these "
-        "same intervals.",
+        "declined if it lies below 0; otherwise there is no clear change. The table and the "
+        "plot show these same intervals.",
+        "rule_uncorrected": "These intervals are not corrected for the number of communities "
+        "(p adjustment 'none'): with many communities some clear verdicts arise by chance.",
         "forest_alt": "forest plot of the change per community with the intervals that decide "
         "the verdicts",
         "forest_title": "Change per community ({k} communities, sorted by change)",
@@ -113,6 +113,9 @@ TEXT: dict[str, dict[str, str]] = {
         "the {k} communities that crossed level 3 and have a change shown, clearly in {clear}.",
         "sum_reconcile_none": "Impact levels also use the programme lead's ratings of partner "
         "cooperation and group development, not only the survey.",
+        "sum_survey_only": "No ratings by the programme lead were given, so every level rests "
+        "on the survey alone and stops at 2.",
+        "sum_none_shown": "No community has enough respondents in both waves to show its change.",
         "sum_data": "Based on the answers of {nb} residents at baseline and {na} at the end of "
         "the cycle; survey: {title}.",
         "suppressed": "fewer than {n} respondents",
@@ -200,10 +203,10 @@ TEXT: dict[str, dict[str, str]] = {
         "onder {alpha} precies wanneer het interval 0 niet bevat. De Welch-toets per buurt met "
         "{adj}-gecorrigeerde p-waarden staat in results.json.",
         "rule_plain": "De regel: een buurt ging vooruit als het hele {c}%-interval boven 0 "
-        "ligt, achteruit als het onder 0 ligt; anders is er geen duidelijke verandering. Deze "
-        "intervallen zijn niet gecorrigeerd voor het aantal buurten (correctie '{adj}'): bij "
-        "veel buurten ontstaan sommige duidelijke oordelen door toeval. De tabel en de figuur "
-        "tonen dezelfde intervallen.",
+        "ligt, achteruit als het onder 0 ligt; anders is er geen duidelijke verandering. De "
+        "tabel en de figuur tonen dezelfde intervallen.",
+        "rule_uncorrected": "Deze intervallen zijn niet gecorrigeerd voor het aantal buurten "
+        "(correctie 'none'): bij veel buurten ontstaan sommige duidelijke oordelen door toeval.",
         "forest_alt": "forest plot van de verandering per buurt met de intervallen die het "
         "oordeel bepalen",
         "forest_title": "Verandering per buurt ({k} buurten, gesorteerd op verandering)",
@@ -256,6 +259,10 @@ TEXT: dict[str, dict[str, str]] = {
         "sum_reconcile_none": "Impactniveaus gebruiken ook het oordeel van de programmaleider "
         "over de samenwerking met partners en de ontwikkeling van de groep, niet alleen de "
         "enquête.",
+        "sum_survey_only": "Er is geen oordeel van de programmaleider meegegeven, dus elk "
+        "niveau rust alleen op de enquête en komt niet boven 2.",
+        "sum_none_shown": "Geen enkele buurt heeft in beide metingen genoeg respondenten om "
+        "de verandering te tonen.",
         "sum_data": "Gebaseerd op de antwoorden van {nb} bewoners bij de nulmeting en {na} bij "
         "de eindmeting; vragenlijst: {title}.",
         "suppressed": "minder dan {n} respondenten",
