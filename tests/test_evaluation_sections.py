@@ -166,7 +166,7 @@ def test_report_sections_in_order_with_maps(example, tmp_path) -> None:
         '<h2 id="data-quality">',
         '<h2 id="scale-reliability">',
         "Items (baseline)",
-        "Do residents",
+        '<h2 id="do-residents-answers-describe-their-community">',
         '<h2 id="methods-and-references">',
     ]
     pos = [html.find(h) for h in order]
