@@ -299,6 +299,28 @@ def test_impact_map_figure(end_levels: pd.DataFrame, tmp_path: Path) -> None:
     assert fig_nl.legends[0].get_texts()[0].get_text().startswith("5 - verankerd")
 
 
+def test_impact_map_legend_below_for_narrow_screens(end_levels: pd.DataFrame) -> None:
+    """legend="below": a narrow figure whose map fills the width and whose legend sits under
+    it, with bigger names; an unknown placement is refused."""
+    pytest.importorskip("matplotlib")
+    from collective_efficacy.plot import LABEL_PT, LABEL_PT_NARROW, impact_map
+
+    end = end_levels[end_levels["meting"] == "eindmeting"]
+    fig = impact_map(end, load_example_geometry(), key="buurt", legend="below", title="")
+    fig.canvas.draw()
+    assert fig.get_figwidth() == 5.0 and fig.get_figheight() < 7.5
+    ax, leg = fig.axes[0], fig.legends[0]
+    box_ax = ax.get_window_extent()
+    box_leg = leg.get_window_extent()
+    assert box_leg.y1 <= box_ax.y0 + 1  # the legend is under the map
+    assert box_ax.width >= 0.9 * fig.bbox.width  # the map is as wide as the figure
+    names = [t for t in ax.texts if t.get_text().startswith("Buurt")]
+    assert names and {t.get_fontsize() for t in names} == {LABEL_PT_NARROW}
+    assert LABEL_PT_NARROW > LABEL_PT
+    with pytest.raises(DataError, match="legend must be"):
+        impact_map(end, load_example_geometry(), key="buurt", legend="left")  # type: ignore[arg-type]
+
+
 def test_impact_map_points_and_bad_geometry() -> None:
     pytest.importorskip("matplotlib")
     from collective_efficacy.plot import impact_map

@@ -22,7 +22,7 @@ import pytest
 
 from collective_efficacy.cli import main
 from collective_efficacy.export._report_figures import DPI
-from collective_efficacy.plot import LABEL_PT
+from collective_efficacy.plot import LABEL_PT, LABEL_PT_NARROW
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # CHROMIUM=/path/to/chrome overrides the browser (e.g. on a non-Debian machine).
@@ -261,3 +261,8 @@ def test_phone_width_has_no_horizontal_page_scroll(
         assert img["shownWidth"] <= 420, img
     forest = [i for i in facts["images"] if i["cls"] == "forest"]
     assert len(forest) == 1 and forest[0]["naturalWidth"] < 600, forest
+    maps = [i for i in facts["images"] if i["cls"] == "map"]
+    assert len(maps) == 2 and all(i["naturalWidth"] < 600 for i in maps), maps  # legend below
+    for img in maps:
+        px = LABEL_PT_NARROW * DPI / 72 * img["shownWidth"] / img["naturalWidth"]
+        assert px >= 9, f"map labels {px:.1f} px at 420 px: {img}"

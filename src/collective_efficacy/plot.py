@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["impact_map"]
 
-# Community names on the map: 7.5 pt is 11.5 px at the report's 110 dpi (legible at 1200 px).
+#: Community names on the map (points): 7.5 pt is 11.5 px at the report's 110 dpi, legible when
+#: the 9-inch map is shown at 1200 px.
 LABEL_PT = 7.5
+#: The same with ``legend="below"``: the 5-inch map is shown about 400 px wide on a phone.
+LABEL_PT_NARROW = 8.5
 
 _TEXT = {
     "en": {
@@ -137,8 +140,9 @@ def impact_map(
     title: str | None = None,
     lang: str = "en",
     annotate: bool = True,
-    figsize: tuple[float, float] = (9.0, 6.0),
+    figsize: tuple[float, float] | None = None,
     dpi: int = 150,
+    legend: Literal["right", "below"] = "right",
 ) -> Figure:
     """Choropleth of the impact levels: one colour per level 0-5, no web tiles.
 
@@ -162,9 +166,13 @@ def impact_map(
     annotate : bool, default=True
         Write each community's level (or "-" without one) and name at its polygon's centre
         (polygons only; points carry no text).
-    figsize : (float, float), default=(9, 6)
+    figsize : (float, float), optional
+        Default (9, 6) with the legend on the right, (5, 7.5) with it below.
     dpi : int, default=150
         Resolution of a saved PNG.
+    legend : {"right", "below"}, default="right"
+        Where the legend goes; "below" makes a narrow, tall figure for phone-width screens, with
+        larger text (names :data:`LABEL_PT_NARROW` instead of :data:`LABEL_PT` points).
 
     Returns
     -------
@@ -199,13 +207,18 @@ def impact_map(
 
     if lang not in _TEXT:
         raise DataError(f"lang must be one of {list(_TEXT)}; got {lang!r}")
+    if legend not in ("right", "below"):
+        raise DataError(f"legend must be 'right' or 'below'; got {legend!r}")
     joined = join_levels(levels, geometry, key=key, geometry_key=geometry_key, lang=lang)
     text = _TEXT[lang]
-    fig = Figure(figsize=figsize, dpi=dpi)
+    below = legend == "below"
+    fig = Figure(figsize=figsize or ((5.0, 7.5) if below else (9.0, 6.0)), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.04, 0.60, 0.86))
+    ax = fig.add_axes((0.01, 0.36, 0.98, 0.58) if below else (0.02, 0.04, 0.60, 0.86))
     shapes = _Shapes.collect(joined.feature_collection["features"], geometry_key or key, annotate)
-    shapes.draw(ax)
+    shapes.draw(ax, LABEL_PT_NARROW if below else LABEL_PT)
+    if below and figsize is None:
+        _fit_height(fig, ax)
     if title is None:
         title = text["title"]
         for wcol in ("wave", "meting"):
@@ -216,7 +229,7 @@ def impact_map(
     survey_only = bool(shapes.hatch[0]) or "survey_only" in set(
         levels.get("basis", pd.Series(dtype=str))
     )
-    _legend(fig, lang, survey_only)
+    _legend(fig, lang, survey_only, ax.get_position().y0 - 0.01 if below else None)
     if path is not None:
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return fig
@@ -260,7 +273,7 @@ class _Shapes:
                 out.ys.append(float(pt[1]))
         return out
 
-    def draw(self, ax: Any) -> None:
+    def draw(self, ax: Any, label_pt: float) -> None:
         from matplotlib.collections import PatchCollection
 
         for (patches, colours), hatch in ((self.plain, None), (self.hatch, "///")):
@@ -278,13 +291,14 @@ class _Shapes:
             ink = "white" if s in {"0", "1", "2"} else "black"
             box = {"boxstyle": "round,pad=0.2", "fc": colour, "ec": "none"}
             ax.annotate(
-                s, (x0, y0), ha="center", va="center", fontsize=10, fontweight="bold",
+                s, (x0, y0), ha="center", va="center", fontsize=label_pt + 2.5, fontweight="bold",
                 color=ink, zorder=4, bbox=box,
             )  # fmt: skip
             if name:
                 ax.annotate(
-                    name, (x0, y0), xytext=(0, 12), textcoords="offset points", ha="center",
-                    va="center", fontsize=LABEL_PT, color=ink, zorder=4,
+                    name, (x0, y0), xytext=(0, 1.6 * label_pt), textcoords="offset points",
+                    ha="center",
+                    va="center", fontsize=label_pt, color=ink, zorder=4,
                     bbox={"boxstyle": "round,pad=0.1", "fc": colour, "ec": "none"},
                 )  # fmt: skip
         _limits(ax, self.xs, self.ys)
@@ -307,8 +321,22 @@ def _limits(ax: Any, xs: list[float], ys: list[float]) -> None:
         ax.set_aspect("equal")
 
 
-def _legend(fig: Any, lang: str, survey_only: bool) -> None:
-    """All six levels (highest first), no level, and the hatching when it is used."""
+def _fit_height(fig: Any, ax: Any, legend_in: float = 2.6) -> None:
+    """Size a legend-below figure to the map's shape: the map fills the width, the legend
+    gets ``legend_in`` inches under it (no empty band between them)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    aspect = ax.get_aspect()
+    ratio = (y1 - y0) * (1.0 if aspect in ("equal", "auto") else float(aspect)) / (x1 - x0)
+    width = fig.get_figwidth()
+    map_in = min(max(0.98 * width * ratio, 2.0), 3.0 * width)
+    height = map_in + legend_in + 0.1
+    fig.set_size_inches(width, height)
+    ax.set_position((0.01, legend_in / height, 0.98, map_in / height))
+
+
+def _legend(fig: Any, lang: str, survey_only: bool, below_at: float | None) -> None:
+    """All six levels (highest first), no level, and the hatching when it is used; on the right,
+    or under the map from the figure height ``below_at`` (a fraction) down."""
     from matplotlib.patches import Patch
 
     text = _TEXT[lang]
@@ -323,11 +351,11 @@ def _legend(fig: Any, lang: str, survey_only: bool) -> None:
         )
     fig.legend(
         handles=handles,
-        loc="center left",
-        bbox_to_anchor=(0.63, 0.5),
+        loc="center left" if below_at is None else "upper left",
+        bbox_to_anchor=(0.63, 0.5) if below_at is None else (0.02, below_at),
         frameon=False,
-        fontsize=7.5,
+        fontsize=7.5 if below_at is None else 9,
         title=text["legend"],
-        title_fontsize=9,
+        title_fontsize=9 if below_at is None else 10,
         alignment="left",
     )

@@ -142,8 +142,9 @@ def forest_png(
     return None if fig is None else _png(fig)
 
 
-def map_png(ev: Evaluation, label: str, lang: str) -> str | None:
-    """The impact map of one wave as base64 PNG, or None without geometry or levels."""
+def map_png(ev: Evaluation, label: str, lang: str, *, narrow: bool = False) -> str | None:
+    """The impact map of one wave as base64 PNG (``narrow``: legend below, for phone-width
+    screens), or None without geometry or levels."""
     if ev.geometry is None:
         return None
     try:
@@ -166,6 +167,7 @@ def map_png(ev: Evaluation, label: str, lang: str) -> str | None:
         geometry_key=ev.geometry_key,
         lang=lang,
         title="",  # the report's heading names the map
+        legend="below" if narrow else "right",
     )
     return _png(fig)
 

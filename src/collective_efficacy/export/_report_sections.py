@@ -245,7 +245,7 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     ch = ev.sections.get("impact_change", [])
     counts = _impact_counts(ev)
     if counts is not None:
-        b.append(("p", t["impact_summary"].format(**counts)))
+        b.append(("p", t["sum_impact"].format(**counts)))
     body = []
     for r in rows:
         sup = r.get("suppressed")

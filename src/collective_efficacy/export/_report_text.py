@@ -77,9 +77,6 @@ TEXT: dict[str, dict[str, str]] = {
         "impact_text": "Our documented operationalisation of the Strongpact description (see the "
         "docs page 'The impact scale'); not a validated psychometric scale. Without the "
         "programme's assessment a level is survey-only and capped at 2.",
-        "impact_summary": "At baseline {b} communities were at level 3 or higher (ready to be "
-        "released); at the end of the cycle {a}. {c} communities crossed the release "
-        "threshold, {f} fell below it.",
         "impact_change": "Change of the impact level",
         "map": "Map: impact level at {wave}",
         "map_alt": "map of the impact level per community at {wave}",
@@ -219,9 +216,6 @@ TEXT: dict[str, dict[str, str]] = {
         "documentatiepagina 'The impact scale'); geen gevalideerde psychometrische schaal. Zonder "
         "beoordeling door de programmaleider is een niveau alleen op de enquête gebaseerd en "
         "hooguit 2.",
-        "impact_summary": "Bij de nulmeting zaten {b} buurten op niveau 3 of hoger (klaar om "
-        "los te laten); bij de eindmeting {a}. {c} buurten kwamen over die drempel, {f} zakten "
-        "eronder.",
         "impact_change": "Verandering van het impactniveau",
         "map": "Kaart: impactniveau bij de {wave}",
         "map_alt": "kaart van het impactniveau per buurt bij de {wave}",

@@ -34,6 +34,9 @@ CSS = (
     "margin:.8em 0 1.2em}.summary p{margin:.55em 0}.summary p:first-child{font-size:1.12em}"
     "nav.toc{font-size:95%}nav.toc ol{columns:2 18em;margin:.3em 0;padding-left:1.6em}"
     ".tw{overflow-x:auto;max-width:100%;margin:1em 0}.tw table{margin:0}"
+    # the community column stays in view while a wide table scrolls sideways
+    ".tw td:first-child,.tw th:first-child{position:sticky;left:0;background:#fff}"
+    ".tw th:first-child{background:#f4f4f4}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
     "font-size:88%}th{background:#f4f4f4;vertical-align:bottom}td.num{text-align:right;"
     "font-variant-numeric:tabular-nums;white-space:nowrap}td.mid{text-align:center}"
@@ -127,22 +130,26 @@ def _html_table(kind: str, payload: Any, t: dict[str, str]) -> list[str]:
     return [*out, "</details>"] if fold else out
 
 
-def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[str]:
+def _picture(cls: str, alt: str, wide: str, narrow: str | None) -> str:
+    """An embedded figure; on narrow screens its narrow version (bigger text, legend below)."""
     e = html.escape
+    img = f'<img class="{cls}" alt="{e(alt)}" src="data:image/png;base64,{wide}">'
+    if not narrow:
+        return f'<figure style="margin:1em 0">{img}</figure>'
+    source = f'<source media="(max-width: {NARROW_PX}px)" srcset="data:image/png;base64,{narrow}">'
+    return f'<figure style="margin:1em 0"><picture>{source}{img}</picture></figure>'
+
+
+def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[str]:
     t = text_for(lang)
     wide = forest_png(per, ev, lang)
     if not wide:
         return []
-    narrow = forest_png(per, ev, lang, narrow=True)
-    out = [
-        f'<figure style="margin:1em 0"><picture><source media="(max-width: {NARROW_PX}px)" '
-        f'srcset="data:image/png;base64,{narrow}">'
-        f'<img class="forest" alt="{e(t["forest_alt"])}" src="data:image/png;base64,{wide}">'
-        "</picture></figure>"
-    ]
+    out = [_picture("forest", t["forest_alt"], wide, forest_png(per, ev, lang, narrow=True))]
     _, n_shown = forest_rows(per)
     if n_shown > FOREST_MAX:
-        out.append(f"<p><em>{e(t['forest_cap'].format(k=FOREST_MAX, n=n_shown))}</em></p>")
+        cap = t["forest_cap"].format(k=FOREST_MAX, n=n_shown)
+        out.append(f"<p><em>{html.escape(cap)}</em></p>")
     return out
 
 
@@ -192,8 +199,8 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         elif kind == "map":
             png = map_png(ev, payload, lang)
             if png:
-                alt = map_alt(t, payload)
-                parts.append(f'<img class="map" alt="{e(alt)}" src="data:image/png;base64,{png}">')
+                narrow = map_png(ev, payload, lang, narrow=True)
+                parts.append(_picture("map", map_alt(t, payload), png, narrow))
     if in_list:
         parts.append("</ul>")
     parts.append("</body></html>")
