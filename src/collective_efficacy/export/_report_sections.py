@@ -245,7 +245,7 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     ch = ev.sections.get("impact_change", [])
     counts = _impact_counts(ev)
     if counts is not None:
-        b.append(("p", t["sum_impact"].format(**counts)))
+        b.append(("p", _impact_sentence(t, counts)))
     body = []
     for r in rows:
         sup = r.get("suppressed")
@@ -413,7 +413,16 @@ def _impact_counts(ev: Evaluation) -> dict[str, int] | None:
         "a": ready["end_of_cycle"],
         "c": sum(1 for r in ch if r.get("crossed_release_threshold")),
         "f": sum(1 for r in ch if r.get("fell_below_threshold")),
+        # at level 3+ at the end without a baseline level: why a + f - b can exceed c
+        "u": sum(
+            1 for r in ch if r.get("level_before") is None and (r.get("level_after") or 0) >= 3
+        ),
     }
+
+
+def _impact_sentence(t: dict[str, str], counts: dict[str, int]) -> str:
+    text = t["sum_impact"].format(**counts)
+    return text + (" " + t["sum_impact_new"].format(**counts) if counts["u"] else "")
 
 
 def _reconcile(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> str:
@@ -472,7 +481,7 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         lines.append(text)
     counts = _impact_counts(ev)
     if counts is not None:
-        lines.append(t["sum_impact"].format(**counts) + " " + _reconcile(ev, t, per))
+        lines.append(_impact_sentence(t, counts) + " " + _reconcile(ev, t, per))
     if len(ev.waves) == 2:
         nb, na = (count(t, w.n_rows_usable) for w in ev.waves)
         title = ev.instrument_titles.get(t["lang"], ev.instrument_title)

@@ -105,6 +105,8 @@ TEXT: dict[str, dict[str, str]] = {
         "respondents in a wave, or measured in one wave only).",
         "sum_impact": "Communities at impact level 3 or higher (ready to be released): {b} at "
         "baseline, {a} at the end of the cycle; {c} crossed level 3 and {f} fell below it.",
+        "sum_impact_new": "{u} of the {a} at the end had no level at baseline (too few "
+        "respondents, or not measured).",
         "sum_reconcile": "Impact levels also use the programme lead's ratings of partner "
         "cooperation and group development; cohesion measured by the survey rose in {rose} of "
         "the {k} communities that crossed level 3 and have a change shown, clearly in {clear}.",
@@ -246,6 +248,8 @@ TEXT: dict[str, dict[str, str]] = {
         "respondenten in een meting, of maar in één meting gemeten).",
         "sum_impact": "Buurten op impactniveau 3 of hoger (klaar om los te laten): {b} bij de "
         "nulmeting, {a} bij de eindmeting; {c} kwamen over niveau 3 en {f} zakten eronder.",
+        "sum_impact_new": "Van de {a} bij de eindmeting hadden er {u} bij de nulmeting geen "
+        "niveau (te weinig respondenten, of niet gemeten).",
         "sum_reconcile": "Impactniveaus gebruiken ook het oordeel van de programmaleider over de "
         "samenwerking met partners en de ontwikkeling van de groep; de met de enquête gemeten "
         "cohesie steeg in {rose} van de {k} buurten die over niveau 3 kwamen en waarvan de "
