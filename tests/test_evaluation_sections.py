@@ -151,24 +151,29 @@ def test_impact_change_equals_library(example) -> None:
 def test_report_sections_in_order_with_maps(example, tmp_path) -> None:
     ev, _ = example
     html = ev.to_html()
+    # answer first (issue 15): summary and contents, evidence, data quality and reliability,
+    # methods last
     order = [
-        "What was measured",
-        "Data quality",
-        "Scale reliability",
-        "Items (baseline)",
-        "Do residents",
-        "Overall change",
-        "Change per community",
-        "Impact level (0-5)",
+        '<h2 id="summary">Summary',
+        '<nav class="toc"',
+        '<h2 id="overall-change">',
+        '<h2 id="change-per-community">',
+        '<h2 id="impact-level-0-5">',
         "Change of the impact level",
         "Map: impact level at baseline",
         "Map: impact level at end of cycle",
-        "Methods and references",
+        '<h2 id="what-was-measured">',
+        '<h2 id="data-quality">',
+        '<h2 id="scale-reliability">',
+        "Items (baseline)",
+        '<h2 id="do-residents-answers-describe-their-community">',
+        '<h2 id="methods-and-references">',
     ]
     pos = [html.find(h) for h in order]
     assert -1 not in pos and pos == sorted(pos)
     # forest plot plus one map per wave, embedded
-    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)) == 3
+    imgs = re.findall(r'<img class="(?:forest|map)" alt="[^"]+" src="data:image/png;base64,', html)
+    assert len(imgs) == 3
     assert "rwg(j)" in html and "ecometric" in html and "omega" in html
     nl = ev.to_html(lang="nl")
     assert "Kaart: impactniveau bij de nulmeting" in nl and "Vragen (eindmeting)" in nl

@@ -20,6 +20,7 @@ from collective_efficacy.export.geojson import to_geojson
 from collective_efficacy.impact import (
     IMPACT_PALETTE,
     NO_LEVEL_COLOUR,
+    RELEASE_LEVEL,
     impact_levels,
     load_example_assessments,
     load_example_geometry,
@@ -69,19 +70,44 @@ def _luminance(hex_colour: str) -> float:
     return float(lin @ [0.2126, 0.7152, 0.0722])
 
 
-def test_palette_is_fixed_viridis_and_ordered_in_lightness() -> None:
+def _simulate(hex_colour: str, kind: str) -> np.ndarray:
+    """Linear RGB as seen with a full colour-vision deficiency (Machado et al. 2009, severity 1)."""
+    m = {
+        "protan": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                   [-0.003882, -0.048116, 1.051998]],
+        "deutan": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                   [-0.011820, 0.042940, 0.968881]],
+        "tritan": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602],
+                   [0.004733, 0.691367, 0.303900]],
+    }[kind]  # fmt: skip
+    rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return np.clip(np.asarray(m) @ lin, 0, 1)
+
+
+def test_palette_is_fixed_ordered_in_lightness_with_a_break_at_the_release_level() -> None:
     assert IMPACT_PALETTE == {
-        0: "#440154",
-        1: "#414487",
-        2: "#2A788E",
-        3: "#22A884",
-        4: "#7AD151",
-        5: "#FDE725",
+        0: "#152450",
+        1: "#2A4C8C",
+        2: "#4377BA",
+        3: "#E68A35",
+        4: "#F5BC68",
+        5: "#FEEEB8",
     }
     # strictly increasing relative luminance (WCAG 2 formula): the order of the levels survives
-    # greyscale printing and colour-vision deficiencies
+    # greyscale printing, also as seen with each colour-vision deficiency
     lum = [_luminance(IMPACT_PALETTE[k]) for k in range(6)]
     assert all(b > a for a, b in itertools.pairwise(lum))
+    for kind in ("protan", "deutan", "tritan"):
+        seen = [
+            float(_simulate(IMPACT_PALETTE[k], kind) @ [0.2126, 0.7152, 0.0722]) for k in range(6)
+        ]
+        assert all(b > a for a, b in itertools.pairwise(seen)), kind
+        # the release threshold is the largest step in colour (chromaticity), for every viewer
+        rgb = [_simulate(IMPACT_PALETTE[k], kind) for k in range(6)]
+        chroma = [c / c.sum() for c in rgb]
+        steps = [float(np.abs(b - a).sum()) for a, b in itertools.pairwise(chroma)]
+        assert int(np.argmax(steps)) == RELEASE_LEVEL - 1, (kind, steps)
 
 
 # -- GeoJSON ----------------------------------------------------------------------------------
@@ -107,7 +133,7 @@ def test_to_geojson_join_colours_unmatched_and_suppressed(tmp_path: Path) -> Non
     assert res.unmatched_features == ["Z"]
     props = [f["properties"] for f in res.feature_collection["features"]]
     assert [p["level"] for p in props] == [3, 0, None, None]
-    assert [p["colour"] for p in props] == ["#22A884", "#440154", NO_LEVEL_COLOUR, NO_LEVEL_COLOUR]
+    assert [p["colour"] for p in props] == ["#E68A35", "#152450", NO_LEVEL_COLOUR, NO_LEVEL_COLOUR]
     assert props[2]["label"] == "fewer than 5 respondents"
     assert props[2]["suppressed"] is True and props[2]["cohesion_score"] is None
     assert props[0]["label"].startswith("3 - self-starting")
@@ -143,7 +169,7 @@ def test_to_geojson_from_path_points_geometry_key_and_text_matching(tmp_path: Pa
     levels = pd.DataFrame({"buurt": ["12"], "level": [4], "basis": ["survey_only"]})
     res = to_geojson(levels, src, key="buurt", geometry_key="code", lang="nl")
     p0 = res.feature_collection["features"][0]["properties"]
-    assert p0["level"] == 4 and p0["colour"] == "#7AD151"
+    assert p0["level"] == 4 and p0["colour"] == "#F5BC68"
     assert p0["label"].endswith("(alleen enquête)")
     assert res.unmatched_features == ["feature #1"]
     assert res.unmatched_communities == []
@@ -271,6 +297,28 @@ def test_impact_map_figure(end_levels: pd.DataFrame, tmp_path: Path) -> None:
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
     assert fig_nl.axes[0].get_title(loc="left") == "T"
     assert fig_nl.legends[0].get_texts()[0].get_text().startswith("5 - verankerd")
+
+
+def test_impact_map_legend_below_for_narrow_screens(end_levels: pd.DataFrame) -> None:
+    """legend="below": a narrow figure whose map fills the width and whose legend sits under
+    it, with bigger names; an unknown placement is refused."""
+    pytest.importorskip("matplotlib")
+    from collective_efficacy.plot import LABEL_PT, LABEL_PT_NARROW, impact_map
+
+    end = end_levels[end_levels["meting"] == "eindmeting"]
+    fig = impact_map(end, load_example_geometry(), key="buurt", legend="below", title="")
+    fig.canvas.draw()
+    assert fig.get_figwidth() == 5.0 and fig.get_figheight() < 7.5
+    ax, leg = fig.axes[0], fig.legends[0]
+    box_ax = ax.get_window_extent()
+    box_leg = leg.get_window_extent()
+    assert box_leg.y1 <= box_ax.y0 + 1  # the legend is under the map
+    assert box_ax.width >= 0.9 * fig.bbox.width  # the map is as wide as the figure
+    names = [t for t in ax.texts if t.get_text().startswith("Buurt")]
+    assert names and {t.get_fontsize() for t in names} == {LABEL_PT_NARROW}
+    assert LABEL_PT_NARROW > LABEL_PT
+    with pytest.raises(DataError, match="legend must be"):
+        impact_map(end, load_example_geometry(), key="buurt", legend="left")  # type: ignore[arg-type]
 
 
 def test_impact_map_points_and_bad_geometry() -> None:

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 
 from collective_efficacy.cli import main
+from collective_efficacy.export._report_figures import DPI
+from collective_efficacy.plot import LABEL_PT, LABEL_PT_NARROW
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # CHROMIUM=/path/to/chrome overrides the browser (e.g. on a non-Debian machine).
@@ -77,10 +79,14 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             context.close()
 
 
-def open_and_check(context: Any, url: str) -> tuple[dict[str, Any], list[str]]:
-    """Open ``url`` in a new page; return facts about the page and a list of problems found."""
+def open_and_check(
+    context: Any, url: str, *, width: int = 1200
+) -> tuple[dict[str, Any], list[str]]:
+    """Open ``url`` in a new page ``width`` px wide; return facts about the page and a list of
+    problems found."""
     problems: list[str] = []
     page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
     try:
         page.on(
             "console",
@@ -119,6 +125,7 @@ def open_and_check(context: Any, url: str) -> tuple[dict[str, Any], list[str]]:
                 })),
                 images: Array.from(document.images).map(i => ({
                     alt: i.alt,
+                    cls: i.className,
                     src: i.currentSrc.slice(0, 40),
                     complete: i.complete,
                     naturalWidth: i.naturalWidth,
@@ -129,6 +136,20 @@ def open_and_check(context: Any, url: str) -> tuple[dict[str, Any], list[str]]:
                 cells: Array.from(document.querySelectorAll('td, th')).map(c => c.innerText),
                 text: document.body.innerText,
                 height: document.documentElement.scrollHeight,
+                scrollWidth: document.documentElement.scrollWidth,
+                innerWidth: window.innerWidth,
+                summary: (() => {
+                    const s = document.querySelector('.summary');
+                    if (!s) return null;
+                    const r = s.getBoundingClientRect();
+                    return {top: r.top + window.scrollY, bottom: r.bottom + window.scrollY};
+                })(),
+                toc: Array.from(document.querySelectorAll('nav.toc a')).map(
+                    a => a.getAttribute('href')),
+                ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
+                wide: Array.from(document.querySelectorAll('body *')).filter(
+                    e => e.getBoundingClientRect().right > window.innerWidth + 1
+                         && !e.closest('.tw')).map(e => e.tagName + '.' + e.className),
             })"""
         )
     finally:
@@ -146,6 +167,17 @@ def example_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     return out
 
 
+def _images_load(facts: dict[str, Any]) -> None:
+    assert facts["images"], "the report has no images (the forest plot is missing)"
+    for img in facts["images"]:
+        assert img["alt"], f"image without alt text: {img}"
+        assert img["src"].startswith("data:image/"), f"image not embedded: {img}"
+        assert img["complete"] and img["naturalWidth"] > 0 and img["naturalHeight"] > 0, (
+            f"image did not load: {img}"
+        )
+        assert img["shownWidth"] > 0 and img["shownHeight"] > 0, f"image not displayed: {img}"
+
+
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_example_report_renders_in_chromium(
     browser_context: Any, example_reports: dict[str, Path], lang: str
@@ -161,14 +193,7 @@ def test_example_report_renders_in_chromium(
     assert len(facts["tables"]) >= 2, facts["tables"]
     assert all(t["rows"] >= 2 for t in facts["tables"]), "a table without data rows"
 
-    assert facts["images"], "the report has no images (the forest plot is missing)"
-    for img in facts["images"]:
-        assert img["alt"], f"image without alt text: {img}"
-        assert img["src"].startswith("data:image/"), f"image not embedded: {img}"
-        assert img["complete"] and img["naturalWidth"] > 0 and img["naturalHeight"] > 0, (
-            f"image did not load: {img}"
-        )
-        assert img["shownWidth"] > 0 and img["shownHeight"] > 0, f"image not displayed: {img}"
+    _images_load(facts)
 
     leaked = sorted({c for c in facts["cells"] if c.strip() in LEAKED_MISSING})
     assert not leaked, f"unformatted missing values in table cells: {leaked}"
@@ -196,3 +221,48 @@ def test_checker_catches_a_broken_page(browser_context: Any, tmp_path: Path) -> 
     assert "network request: https://example.invalid/x.png" in text
     assert "missing.png" in text  # the failed file request (or its console error)
     assert [i["naturalWidth"] for i in facts["images"]] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_summary_on_the_first_screen_and_contents_resolve(
+    browser_context: Any, example_reports: dict[str, Path], lang: str
+) -> None:
+    """At 1200 x 900 px the whole summary is on the first screen; every contents link has its
+    target; map labels are at least 10 px as shown."""
+    facts, problems = open_and_check(browser_context, example_reports[lang].as_uri(), width=1200)
+    assert problems == [], "\n".join(problems)
+    assert facts["summary"] is not None, "no summary box"
+    assert facts["summary"]["bottom"] <= 900, facts["summary"]
+    assert facts["h2"][0] == ("Summary" if lang == "en" else "Samenvatting")
+    assert len(facts["toc"]) == len(facts["h2"]) - 1
+    assert all(h.startswith("#") and h[1:] in facts["ids"] for h in facts["toc"]), facts["toc"]
+    maps = [i for i in facts["images"] if i["cls"] == "map"]
+    assert len(maps) == 2
+    for img in maps:
+        # community names are LABEL_PT points at the report's DPI, scaled as the page shows them
+        px = LABEL_PT * DPI / 72 * img["shownWidth"] / img["naturalWidth"]
+        assert px >= 10, f"map labels {px:.1f} px: {img}"
+    assert facts["scrollWidth"] <= facts["innerWidth"]
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_phone_width_has_no_horizontal_page_scroll(
+    browser_context: Any, example_reports: dict[str, Path], lang: str
+) -> None:
+    """At 420 px the page does not scroll sideways (wide tables scroll in their own box), every
+    image loads and scales, and the forest plot is the narrow version."""
+    facts, problems = open_and_check(browser_context, example_reports[lang].as_uri(), width=420)
+    assert problems == [], "\n".join(problems)
+    assert facts["innerWidth"] == 420
+    assert facts["scrollWidth"] <= 420, (facts["scrollWidth"], facts["wide"][:10])
+    assert facts["wide"] == [], facts["wide"][:10]
+    _images_load(facts)
+    for img in facts["images"]:
+        assert img["shownWidth"] <= 420, img
+    forest = [i for i in facts["images"] if i["cls"] == "forest"]
+    assert len(forest) == 1 and forest[0]["naturalWidth"] < 600, forest
+    maps = [i for i in facts["images"] if i["cls"] == "map"]
+    assert len(maps) == 2 and all(i["naturalWidth"] < 600 for i in maps), maps  # legend below
+    for img in maps:
+        px = LABEL_PT_NARROW * DPI / 72 * img["shownWidth"] / img["naturalWidth"]
+        assert px >= 9, f"map labels {px:.1f} px at 420 px: {img}"

@@ -71,6 +71,9 @@ class Evaluation(BaseModel):
         default_factory=dict, description="the instrument's title per language"
     )
     scale: str
+    scale_range: tuple[float, float] | None = Field(
+        default=None, description="lowest and highest possible score of the scale (e.g. 1-5)"
+    )
     community: str
     min_n: int
     confidence: float = 0.95
@@ -408,6 +411,7 @@ def _evaluate(
         instrument_title=inst.title_in("en"),
         instrument_titles=dict(inst.title),
         scale=scale,
+        scale_range=_scale_range(inst, scale),
         community=community,
         min_n=min_n,
         confidence=ci,
@@ -418,6 +422,12 @@ def _evaluate(
         geometry=geo,
         geometry_key=geometry_key,
     )
+
+
+def _scale_range(inst: Instrument, scale: str) -> tuple[float, float]:
+    """The score range of a mean-of-items scale: the lowest and highest answer codes."""
+    rs = [inst.response_scale(i) for i in inst.scale(scale).items]
+    return float(min(r.min for r in rs)), float(max(r.max for r in rs))
 
 
 def _problem_text(p: Problem) -> str:

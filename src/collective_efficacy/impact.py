@@ -59,15 +59,17 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
     "active_members",
     "leaders",
 )
-#: Fixed colour per level: the six viridis stops at 0, 0.2, ..., 1 (perceptually uniform, legible
-#: with the common colour-vision deficiencies and in greyscale; dark = low, yellow = high).
+#: Fixed colour per level: blues below the release threshold (0-2), oranges from it (3-5), with
+#: lightness rising strictly with the level (CIE L* 16, 33, 49 | 66, 80, 94) so that the order
+#: survives greyscale printing and the simulated protan, deutan and tritan deficiencies (Machado
+#: et al. 2009), and the blue-to-orange step marks level 3 in all of them.
 IMPACT_PALETTE: dict[int, str] = {
-    0: "#440154",
-    1: "#414487",
-    2: "#2A788E",
-    3: "#22A884",
-    4: "#7AD151",
-    5: "#FDE725",
+    0: "#152450",
+    1: "#2A4C8C",
+    2: "#4377BA",
+    3: "#E68A35",
+    4: "#F5BC68",
+    5: "#FEEEB8",
 }
 #: Colour of a community without a level (suppressed, no score, or no data).
 NO_LEVEL_COLOUR = "#BDBDBD"

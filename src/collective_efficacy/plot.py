@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 __all__ = ["impact_map"]
+
+#: Community names on the map (points): 7.5 pt is 11.5 px at the report's 110 dpi, legible when
+#: the 9-inch map is shown at 1200 px.
+LABEL_PT = 7.5
+#: The same with ``legend="below"``: the 5-inch map is shown about 400 px wide on a phone.
+LABEL_PT_NARROW = 8.5
 
 _TEXT = {
     "en": {
@@ -134,8 +140,9 @@ def impact_map(
     title: str | None = None,
     lang: str = "en",
     annotate: bool = True,
-    figsize: tuple[float, float] = (9.0, 6.0),
+    figsize: tuple[float, float] | None = None,
     dpi: int = 150,
+    legend: Literal["right", "below"] = "right",
 ) -> Figure:
     """Choropleth of the impact levels: one colour per level 0-5, no web tiles.
 
@@ -159,9 +166,13 @@ def impact_map(
     annotate : bool, default=True
         Write each community's level (or "-" without one) and name at its polygon's centre
         (polygons only; points carry no text).
-    figsize : (float, float), default=(9, 6)
+    figsize : (float, float), optional
+        Default (9, 6) with the legend on the right, (5, 7.5) with it below.
     dpi : int, default=150
         Resolution of a saved PNG.
+    legend : {"right", "below"}, default="right"
+        Where the legend goes; "below" makes a narrow, tall figure for phone-width screens, with
+        larger text (names :data:`LABEL_PT_NARROW` instead of :data:`LABEL_PT` points).
 
     Returns
     -------
@@ -169,8 +180,9 @@ def impact_map(
 
     Notes
     -----
-    Colours are the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE` (viridis,
-    colour-blind safe); communities without a level are grey (:data:`NO_LEVEL_COLOUR`);
+    Colours are the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE` (blues
+    below the release threshold, oranges from level 3; lightness rises with the level, so the
+    order survives greyscale and colour-vision deficiencies); communities without a level are grey (:data:`NO_LEVEL_COLOUR`);
     survey-only levels are hatched, so they are never read as full levels. The legend always
     shows all six levels. Longitude/latitude data (all coordinates within +-180/+-90) are drawn
     with the aspect ratio 1/cos(mean latitude), other coordinates with equal aspect.
@@ -191,122 +203,22 @@ def impact_map(
     """
     require_extra("matplotlib", "plot")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.collections import PatchCollection
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, PathPatch
 
     if lang not in _TEXT:
         raise DataError(f"lang must be one of {list(_TEXT)}; got {lang!r}")
+    if legend not in ("right", "below"):
+        raise DataError(f"legend must be 'right' or 'below'; got {legend!r}")
     joined = join_levels(levels, geometry, key=key, geometry_key=geometry_key, lang=lang)
     text = _TEXT[lang]
-    fig = Figure(figsize=figsize, dpi=dpi)
+    below = legend == "below"
+    fig = Figure(figsize=figsize or ((5.0, 7.5) if below else (9.0, 6.0)), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.04, 0.60, 0.86))
-
-    patches_plain, colours_plain = [], []
-    patches_hatch, colours_hatch = [], []
-    points_xy: list[tuple[float, float]] = []
-    points_col: list[str] = []
-    labels: list[tuple[float, float, str, str, str]] = []
-    gkey = geometry_key or key
-    xs: list[float] = []
-    ys: list[float] = []
-    for i, feat in enumerate(joined.feature_collection["features"]):
-        props = feat["properties"]
-        colour = props.get("colour", NO_LEVEL_COLOUR)
-        area, pts, label_at = _geometry_parts(feat.get("geometry"), i)
-        lev = props.get("level")
-        if area is not None:
-            v = area.vertices
-            xs.extend(v[:, 0].tolist())
-            ys.extend(v[:, 1].tolist())
-            patch = PathPatch(area)
-            if props.get("basis") == "survey_only":
-                patches_hatch.append(patch)
-                colours_hatch.append(colour)
-            else:
-                patches_plain.append(patch)
-                colours_plain.append(colour)
-            if annotate and label_at is not None:
-                name = props.get(gkey)
-                labels.append(
-                    (
-                        label_at[0],
-                        label_at[1],
-                        "-" if lev is None else str(lev),
-                        "" if name is None else str(name),
-                        colour,
-                    )
-                )
-        for pt in pts:
-            points_xy.append((float(pt[0]), float(pt[1])))
-            points_col.append(colour)
-            xs.append(float(pt[0]))
-            ys.append(float(pt[1]))
-    if patches_plain:
-        ax.add_collection(
-            PatchCollection(
-                patches_plain, facecolors=colours_plain, edgecolors="white", linewidths=0.8
-            )
-        )
-    if patches_hatch:
-        ax.add_collection(
-            PatchCollection(
-                patches_hatch,
-                facecolors=colours_hatch,
-                edgecolors="white",
-                linewidths=0.8,
-                hatch="///",
-            )
-        )
-    if points_xy:
-        ax.scatter(
-            [p[0] for p in points_xy],
-            [p[1] for p in points_xy],
-            c=points_col,
-            s=60,
-            edgecolors="black",
-            linewidths=0.5,
-            zorder=3,
-        )
-    for x, y, s, name, colour in labels:
-        ink = "white" if s in {"0", "1", "2"} else "black"
-        ax.annotate(
-            s,
-            (x, y),
-            ha="center",
-            va="center",
-            fontsize=9,
-            fontweight="bold",
-            color=ink,
-            zorder=4,
-            bbox={"boxstyle": "round,pad=0.2", "fc": colour, "ec": "none"},
-        )
-        if name:
-            ax.annotate(
-                name,
-                (x, y),
-                xytext=(0, 11),
-                textcoords="offset points",
-                ha="center",
-                va="center",
-                fontsize=5.5,
-                color=ink,
-                zorder=4,
-                bbox={"boxstyle": "round,pad=0.1", "fc": colour, "ec": "none"},
-            )
-    if xs:
-        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-        padx = (x1 - x0) * 0.03 or 1.0
-        pady = (y1 - y0) * 0.03 or 1.0
-        ax.set_xlim(x0 - padx, x1 + padx)
-        ax.set_ylim(y0 - pady, y1 + pady)
-        lonlat = max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90
-        if lonlat:
-            ax.set_aspect(1.0 / max(math.cos(math.radians((y0 + y1) / 2)), 0.1))
-        else:
-            ax.set_aspect("equal")
-    ax.set_axis_off()
+    ax = fig.add_axes((0.01, 0.36, 0.98, 0.58) if below else (0.02, 0.04, 0.60, 0.86))
+    shapes = _Shapes.collect(joined.feature_collection["features"], geometry_key or key, annotate)
+    shapes.draw(ax, LABEL_PT_NARROW if below else LABEL_PT)
+    if below and figsize is None:
+        _fit_height(fig, ax)
     if title is None:
         title = text["title"]
         for wcol in ("wave", "meting"):
@@ -314,25 +226,136 @@ def impact_map(
                 title += f" - {levels[wcol].iloc[0]}"
                 break
     ax.set_title(title, fontsize=12, loc="left")
+    survey_only = bool(shapes.hatch[0]) or "survey_only" in set(
+        levels.get("basis", pd.Series(dtype=str))
+    )
+    _legend(fig, lang, survey_only, ax.get_position().y0 - 0.01 if below else None)
+    if path is not None:
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return fig
+
+
+class _Shapes:
+    """The patches, points and labels of a joined feature collection, ready to draw."""
+
+    def __init__(self) -> None:
+        self.plain: tuple[list[Any], list[str]] = ([], [])
+        self.hatch: tuple[list[Any], list[str]] = ([], [])
+        self.points: list[tuple[float, float, str]] = []
+        self.labels: list[tuple[float, float, str, str, str]] = []
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+
+    @classmethod
+    def collect(cls, features: list[dict[str, Any]], gkey: str, annotate: bool) -> _Shapes:
+        from matplotlib.patches import PathPatch
+
+        out = cls()
+        for i, feat in enumerate(features):
+            props = feat["properties"]
+            colour = props.get("colour", NO_LEVEL_COLOUR)
+            area, pts, label_at = _geometry_parts(feat.get("geometry"), i)
+            lev = props.get("level")
+            if area is not None:
+                out.xs.extend(area.vertices[:, 0].tolist())
+                out.ys.extend(area.vertices[:, 1].tolist())
+                group = out.hatch if props.get("basis") == "survey_only" else out.plain
+                group[0].append(PathPatch(area))
+                group[1].append(colour)
+                if annotate and label_at is not None:
+                    name = props.get(gkey)
+                    level_text = "-" if lev is None else str(lev)
+                    name_text = "" if name is None else str(name)
+                    out.labels.append((*label_at, level_text, name_text, colour))
+            for pt in pts:
+                out.points.append((float(pt[0]), float(pt[1]), colour))
+                out.xs.append(float(pt[0]))
+                out.ys.append(float(pt[1]))
+        return out
+
+    def draw(self, ax: Any, label_pt: float) -> None:
+        from matplotlib.collections import PatchCollection
+
+        for (patches, colours), hatch in ((self.plain, None), (self.hatch, "///")):
+            if patches:
+                ax.add_collection(
+                    PatchCollection(
+                        patches, facecolors=colours, edgecolors="white", linewidths=0.8, hatch=hatch
+                    )
+                )
+        if self.points:
+            x, y, c = zip(*self.points)
+            ax.scatter(x, y, c=list(c), s=60, edgecolors="black", linewidths=0.5, zorder=3)
+        for x0, y0, s, name, colour in self.labels:
+            # light text on the dark levels below the release threshold, dark text from it on
+            ink = "white" if s in {"0", "1", "2"} else "black"
+            box = {"boxstyle": "round,pad=0.2", "fc": colour, "ec": "none"}
+            ax.annotate(
+                s, (x0, y0), ha="center", va="center", fontsize=label_pt + 2.5, fontweight="bold",
+                color=ink, zorder=4, bbox=box,
+            )  # fmt: skip
+            if name:
+                ax.annotate(
+                    name, (x0, y0), xytext=(0, 1.6 * label_pt), textcoords="offset points",
+                    ha="center",
+                    va="center", fontsize=label_pt, color=ink, zorder=4,
+                    bbox={"boxstyle": "round,pad=0.1", "fc": colour, "ec": "none"},
+                )  # fmt: skip
+        _limits(ax, self.xs, self.ys)
+
+
+def _limits(ax: Any, xs: list[float], ys: list[float]) -> None:
+    """Frame the shapes; longitude/latitude with the aspect 1/cos(mean latitude)."""
+    ax.set_axis_off()
+    if not xs:
+        return
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    padx = (x1 - x0) * 0.03 or 1.0
+    pady = (y1 - y0) * 0.03 or 1.0
+    ax.set_xlim(x0 - padx, x1 + padx)
+    ax.set_ylim(y0 - pady, y1 + pady)
+    lonlat = max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90
+    if lonlat:
+        ax.set_aspect(1.0 / max(math.cos(math.radians((y0 + y1) / 2)), 0.1))
+    else:
+        ax.set_aspect("equal")
+
+
+def _fit_height(fig: Any, ax: Any, legend_in: float = 2.6) -> None:
+    """Size a legend-below figure to the map's shape: the map fills the width, the legend
+    gets ``legend_in`` inches under it (no empty band between them)."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    aspect = ax.get_aspect()
+    ratio = (y1 - y0) * (1.0 if aspect in ("equal", "auto") else float(aspect)) / (x1 - x0)
+    width = fig.get_figwidth()
+    map_in = min(max(0.98 * width * ratio, 2.0), 3.0 * width)
+    height = map_in + legend_in + 0.1
+    fig.set_size_inches(width, height)
+    ax.set_position((0.01, legend_in / height, 0.98, map_in / height))
+
+
+def _legend(fig: Any, lang: str, survey_only: bool, below_at: float | None) -> None:
+    """All six levels (highest first), no level, and the hatching when it is used; on the right,
+    or under the map from the figure height ``below_at`` (a fraction) down."""
+    from matplotlib.patches import Patch
+
+    text = _TEXT[lang]
     handles: list[Any] = [
         Patch(facecolor=IMPACT_PALETTE[k], edgecolor="white", label=IMPACT_LEVEL_LABELS[lang][k])
         for k in range(5, -1, -1)
     ]
     handles.append(Patch(facecolor=NO_LEVEL_COLOUR, edgecolor="white", label=text["no_level"]))
-    if patches_hatch or "survey_only" in set(levels.get("basis", pd.Series(dtype=str))):
+    if survey_only:
         handles.append(
             Patch(facecolor="white", edgecolor="grey", hatch="///", label=text["survey_only"])
         )
     fig.legend(
         handles=handles,
-        loc="center left",
-        bbox_to_anchor=(0.63, 0.5),
+        loc="center left" if below_at is None else "upper left",
+        bbox_to_anchor=(0.63, 0.5) if below_at is None else (0.02, below_at),
         frameon=False,
-        fontsize=7.5,
+        fontsize=7.5 if below_at is None else 9,
         title=text["legend"],
-        title_fontsize=9,
+        title_fontsize=9 if below_at is None else 10,
         alignment="left",
     )
-    if path is not None:
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return fig

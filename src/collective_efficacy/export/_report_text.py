@@ -50,19 +50,33 @@ TEXT: dict[str, dict[str, str]] = {
         "{hi}), a {size} effect (standardised {g}; p {p}). This comes from a multilevel model "
         "(score ~ wave + (1 | community)) that uses every respondent of both waves.",
         "change": "Change per community",
-        "change_text": "{up} of {k} communities improved clearly and {down} declined clearly "
-        "(adjusted p below 0.05, {adj}); the others show no clear change. {s} communities are "
-        "not shown: fewer than {min_n} respondents in a wave, or protecting one that has.",
-        "forest_alt": "forest plot of the change per community with confidence intervals",
-        "forest_cap": "The plot shows the {k} of {n} communities with the smallest adjusted p; "
+        "change_text": "{up} of {k} communities improved clearly and {down} declined clearly; "
+        "the others show no clear change. {s} communities are not shown: fewer than {min_n} "
+        "respondents in a wave, measured in one wave only, or protecting one that has.",
+        "rule_sim": "The rule: a community improved if its whole interval lies above 0, declined "
+        "if its whole interval lies below 0; otherwise there is no clear change. The intervals "
+        "are simultaneous {c}% intervals (Bonferroni over the {m} communities, so each is a "
+        "{lvl}% interval): all {m} together contain their true change with {c}% confidence, so "
+        "a few clear verdicts are not chance findings among many communities. The table and the "
+        "plot show these same intervals; p (Bonferroni) is below {alpha} exactly when the "
+        "interval excludes 0. The Welch test per community with {adj}-adjusted p-values is in "
+        "results.json.",
+        "rule_plain": "The rule: a community improved if its whole {c}% interval lies above 0, "
+        "declined if it lies below 0; otherwise there is no clear change. The table and the "
+        "plot show these same intervals.",
+        "rule_uncorrected": "These intervals are not corrected for the number of communities "
+        "(p adjustment 'none'): with many communities some clear verdicts arise by chance.",
+        "forest_alt": "forest plot of the change per community with the intervals that decide "
+        "the verdicts",
+        "forest_title": "Change per community ({k} communities, sorted by change)",
+        "forest_sim": "simultaneous {c}% intervals (Bonferroni over {m} communities)",
+        "forest_plain": "{c}% intervals",
+        "forest_cap": "The plot shows the {k} of {n} communities with the smallest p; "
         "the table lists them all.",
         "impact": "Impact level (0-5)",
         "impact_text": "Our documented operationalisation of the Strongpact description (see the "
         "docs page 'The impact scale'); not a validated psychometric scale. Without the "
         "programme's assessment a level is survey-only and capped at 2.",
-        "impact_summary": "At baseline {b} communities were at level 3 or higher (ready to be "
-        "released); at the end of the cycle {a}. {c} communities crossed the release "
-        "threshold, {f} fell below it.",
         "impact_change": "Change of the impact level",
         "map": "Map: impact level at {wave}",
         "map_alt": "map of the impact level per community at {wave}",
@@ -71,9 +85,38 @@ TEXT: dict[str, dict[str, str]] = {
         "methods": "Methods and references",
         "methods_text": "Scores are the mean of the answered items (reverse-keyed items "
         "recoded), required to cover the instrument's minimum number of items. The change per "
-        "community is a Welch t-test with Hedges' g; p-values are adjusted for the number of "
-        "communities. Effect sizes are described with Cohen's bands (0.2 small, 0.5 medium, "
+        "community is a Welch t-test with Hedges' g; its verdict comes from Bonferroni-"
+        "simultaneous intervals over the communities shown (improved if and only if the whole "
+        "interval lies above 0). Effect sizes are described with Cohen's bands (0.2 small, 0.5 medium, "
         "0.8 large). Formulas and missing-data rules are in the library's methods pages.",
+        "summary": "Summary",
+        "contents": "Contents",
+        "sum_scale": "On a {r} scale",
+        "sum_scale_unknown": "On the scale",
+        "sum_overall": "{on}, the average score went from {before} at baseline to {after} at "
+        "the end of the cycle. Comparing residents within the same communities, the change is "
+        "{d} points ({c}% CI {lo} to {hi}): {verdict}.",
+        "sum_up": "a clear improvement across the communities",
+        "sum_down": "a clear decline across the communities",
+        "sum_flat": "no clear change across the communities",
+        "sum_communities": "Of the {k} communities shown, {up} improved clearly, {down} declined "
+        "clearly and {flat} show no clear change (the rule is under 'Change per community').",
+        "sum_hidden": "{s} more communities have no change shown (fewer than {min_n} "
+        "respondents in a wave, or measured in one wave only).",
+        "sum_impact": "Communities at impact level 3 or higher (ready to be released): {b} at "
+        "baseline, {a} at the end of the cycle; {c} crossed level 3 and {f} fell below it.",
+        "sum_impact_new": "{u} of the {a} at the end had no level at baseline (too few "
+        "respondents, or not measured).",
+        "sum_reconcile": "Impact levels also use the programme lead's ratings of partner "
+        "cooperation and group development; cohesion measured by the survey rose in {rose} of "
+        "the {k} communities that crossed level 3 and have a change shown, clearly in {clear}.",
+        "sum_reconcile_none": "Impact levels also use the programme lead's ratings of partner "
+        "cooperation and group development, not only the survey.",
+        "sum_survey_only": "No ratings by the programme lead were given, so every level rests "
+        "on the survey alone and stops at 2.",
+        "sum_none_shown": "No community has enough respondents in both waves to show its change.",
+        "sum_data": "Based on the answers of {nb} residents at baseline and {na} at the end of "
+        "the cycle; survey: {title}.",
         "suppressed": "fewer than {n} respondents",
         "improved": "improved",
         "declined": "declined",
@@ -87,6 +130,8 @@ TEXT: dict[str, dict[str, str]] = {
         "figures_md": "Figures (forest plot, maps) are in report.html.",
         "lang": "en",
         "decimal": ".",
+        "thousands": ",",
+        "interval": "{lo} to {hi}",
         "yes": "yes",
         "no": "no",
         "dataframe": "data frame",
@@ -145,20 +190,34 @@ TEXT: dict[str, dict[str, str]] = {
         "model (score ~ meting + (1 | buurt)) dat alle respondenten van beide metingen gebruikt.",
         "change": "Verandering per buurt",
         "change_text": "{up} van de {k} buurten gingen duidelijk vooruit en {down} duidelijk "
-        "achteruit (gecorrigeerde p onder 0,05, {adj}); de andere laten geen duidelijke "
-        "verandering zien. {s} buurten worden niet getoond: minder dan {min_n} respondenten in "
-        "een meting, of ter bescherming van zo'n buurt.",
-        "forest_alt": "forest plot van de verandering per buurt met betrouwbaarheidsintervallen",
-        "forest_cap": "De figuur toont de {k} van de {n} buurten met de kleinste gecorrigeerde "
-        "p; de tabel noemt ze allemaal.",
+        "achteruit; de andere laten geen duidelijke verandering zien. {s} buurten worden niet "
+        "getoond: minder dan {min_n} respondenten in een meting, maar in één meting gemeten, of "
+        "ter bescherming van zo'n buurt.",
+        "rule_sim": "De regel: een buurt ging vooruit als het hele interval boven 0 ligt, "
+        "achteruit als het hele interval onder 0 ligt; anders is er geen duidelijke verandering. "
+        "De intervallen zijn simultane {c}%-intervallen (Bonferroni over de {m} buurten, dus "
+        "elk een {lvl}%-interval): alle {m} samen bevatten hun ware verandering met {c}% "
+        "betrouwbaarheid, zodat een enkel duidelijk oordeel geen toevalstreffer tussen veel "
+        "buurten is. De tabel en de figuur tonen dezelfde intervallen; p (Bonferroni) ligt "
+        "onder {alpha} precies wanneer het interval 0 niet bevat. De Welch-toets per buurt met "
+        "{adj}-gecorrigeerde p-waarden staat in results.json.",
+        "rule_plain": "De regel: een buurt ging vooruit als het hele {c}%-interval boven 0 "
+        "ligt, achteruit als het onder 0 ligt; anders is er geen duidelijke verandering. De "
+        "tabel en de figuur tonen dezelfde intervallen.",
+        "rule_uncorrected": "Deze intervallen zijn niet gecorrigeerd voor het aantal buurten "
+        "(correctie 'none'): bij veel buurten ontstaan sommige duidelijke oordelen door toeval.",
+        "forest_alt": "forest plot van de verandering per buurt met de intervallen die het "
+        "oordeel bepalen",
+        "forest_title": "Verandering per buurt ({k} buurten, gesorteerd op verandering)",
+        "forest_sim": "simultane {c}%-intervallen (Bonferroni over {m} buurten)",
+        "forest_plain": "{c}%-intervallen",
+        "forest_cap": "De figuur toont de {k} van de {n} buurten met de kleinste p; de tabel "
+        "noemt ze allemaal.",
         "impact": "Impactniveau (0-5)",
         "impact_text": "Onze gedocumenteerde uitwerking van de Strongpact-beschrijving (zie de "
         "documentatiepagina 'The impact scale'); geen gevalideerde psychometrische schaal. Zonder "
         "beoordeling door de programmaleider is een niveau alleen op de enquête gebaseerd en "
         "hooguit 2.",
-        "impact_summary": "Bij de nulmeting zaten {b} buurten op niveau 3 of hoger (klaar om "
-        "los te laten); bij de eindmeting {a}. {c} buurten kwamen over die drempel, {f} zakten "
-        "eronder.",
         "impact_change": "Verandering van het impactniveau",
         "map": "Kaart: impactniveau bij de {wave}",
         "map_alt": "kaart van het impactniveau per buurt bij de {wave}",
@@ -167,10 +226,43 @@ TEXT: dict[str, dict[str, str]] = {
         "methods": "Methoden en bronnen",
         "methods_text": "Een score is het gemiddelde van de beantwoorde vragen (omgekeerd "
         "gestelde vragen omgescoord), mits het minimum aantal vragen van het instrument is "
-        "beantwoord. De verandering per buurt is een Welch t-toets met Hedges' g; p-waarden zijn "
-        "gecorrigeerd voor het aantal buurten. Effectgroottes worden beschreven met de grenzen "
+        "beantwoord. De verandering per buurt is een Welch t-toets met Hedges' g; het oordeel "
+        "komt uit Bonferroni-simultane intervallen over de getoonde buurten (vooruit als en "
+        "alleen als het hele interval boven 0 ligt). Effectgroottes worden beschreven met de grenzen "
         "van Cohen (0,2 klein, 0,5 middelgroot, 0,8 groot). Formules en de omgang met "
         "ontbrekende antwoorden staan in de methodenpagina's van de bibliotheek.",
+        "summary": "Samenvatting",
+        "contents": "Inhoud",
+        "sum_scale": "Op een schaal van {r}",
+        "sum_scale_unknown": "Op de schaal",
+        "sum_overall": "{on} ging de gemiddelde score van {before} bij de nulmeting naar "
+        "{after} bij de eindmeting. Vergeleken binnen dezelfde buurten is de verandering {d} "
+        "punten ({c}%-BI {lo} tot {hi}): {verdict}.",
+        "sum_up": "een duidelijke vooruitgang over de buurten",
+        "sum_down": "een duidelijke achteruitgang over de buurten",
+        "sum_flat": "geen duidelijke verandering over de buurten",
+        "sum_communities": "Van de {k} getoonde buurten gingen er {up} duidelijk vooruit, "
+        "{down} duidelijk achteruit en {flat} laten geen duidelijke verandering zien (de regel "
+        "staat bij 'Verandering per buurt').",
+        "sum_hidden": "Van nog {s} buurten wordt geen verandering getoond (minder dan {min_n} "
+        "respondenten in een meting, of maar in één meting gemeten).",
+        "sum_impact": "Buurten op impactniveau 3 of hoger (klaar om los te laten): {b} bij de "
+        "nulmeting, {a} bij de eindmeting; {c} kwamen over niveau 3 en {f} zakten eronder.",
+        "sum_impact_new": "Van de {a} bij de eindmeting hadden er {u} bij de nulmeting geen "
+        "niveau (te weinig respondenten, of niet gemeten).",
+        "sum_reconcile": "Impactniveaus gebruiken ook het oordeel van de programmaleider over de "
+        "samenwerking met partners en de ontwikkeling van de groep; de met de enquête gemeten "
+        "cohesie steeg in {rose} van de {k} buurten die over niveau 3 kwamen en waarvan de "
+        "verandering getoond wordt, duidelijk in {clear}.",
+        "sum_reconcile_none": "Impactniveaus gebruiken ook het oordeel van de programmaleider "
+        "over de samenwerking met partners en de ontwikkeling van de groep, niet alleen de "
+        "enquête.",
+        "sum_survey_only": "Er is geen oordeel van de programmaleider meegegeven, dus elk "
+        "niveau rust alleen op de enquête en komt niet boven 2.",
+        "sum_none_shown": "Geen enkele buurt heeft in beide metingen genoeg respondenten om "
+        "de verandering te tonen.",
+        "sum_data": "Gebaseerd op de antwoorden van {nb} bewoners bij de nulmeting en {na} bij "
+        "de eindmeting; vragenlijst: {title}.",
         "suppressed": "minder dan {n} respondenten",
         "improved": "vooruit",
         "declined": "achteruit",
@@ -184,6 +276,8 @@ TEXT: dict[str, dict[str, str]] = {
         "figures_md": "De figuren (forest plot, kaarten) staan in report.html.",
         "lang": "nl",
         "decimal": ",",
+        "thousands": ".",
+        "interval": "{lo} tot {hi}",
         "yes": "ja",
         "no": "nee",
         "dataframe": "dataframe",
@@ -234,6 +328,9 @@ HEAD: dict[str, dict[str, str]] = {
         "p_adjusted": "p (adjusted)",
         "g": "Hedges' g",
         "direction": "direction",
+        "interval": "interval",
+        "p_bonf": "p (Bonferroni)",
+        "verdict": "verdict",
         "level": "level (0-5)",
         "level_low": "lowest",
         "level_high": "highest",
@@ -279,6 +376,9 @@ HEAD: dict[str, dict[str, str]] = {
         "p_adjusted": "p (gecorrigeerd)",
         "g": "Hedges' g",
         "direction": "richting",
+        "interval": "interval",
+        "p_bonf": "p (Bonferroni)",
+        "verdict": "oordeel",
         "level": "niveau (0-5)",
         "level_low": "laagst",
         "level_high": "hoogst",
@@ -313,5 +413,9 @@ REFERENCES = [
     "Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size. "
     "Journal of Educational Statistics, 6, 107-128. Holm, S. (1979). A simple sequentially "
     "rejective multiple test procedure. Scandinavian Journal of Statistics, 6, 65-70.",
+    "Bonferroni, C. E. (1936). Teoria statistica delle classi e calcolo delle probabilità. "
+    "Pubblicazioni del R. Istituto Superiore di Scienze Economiche e Commerciali di Firenze, 8, "
+    "3-62. Dunn, O. J. (1961). Multiple comparisons among means. Journal of the American "
+    "Statistical Association, 56, 52-64.",
     "Cohen, J. (1988). Statistical power analysis for the behavioral sciences (2nd ed.). Erlbaum.",
 ]

@@ -241,8 +241,9 @@ def to_geojson(
     -----
     Each matched feature gets the level columns (``level``, ``level_low``, ``level_high``, the
     three dimensions, ``basis``, ``decided_by``, ``suppressed``, ``reason``, ...), ``colour``
-    (the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE`: viridis stops
-    ``#440154`` (0) ... ``#FDE725`` (5); ``#BDBDBD`` without a level), ``label`` and
+    (the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE`: blues ``#152450``
+    (0) ... ``#4377BA`` (2), oranges ``#E68A35`` (3) ... ``#FEEEB8`` (5); ``#BDBDBD`` without
+    a level), ``label`` and
     ``matched``. A suppressed community is exported with ``level`` null and as label its
     ``reason`` (e.g. "fewer than 5 respondents"). Features without a community row stay in the
     collection, grey, ``matched`` false, and are listed in ``unmatched_features``; communities
@@ -259,7 +260,7 @@ def to_geojson(
     ...     {"type": "Feature", "properties": {"community": "Z"}, "geometry": square}]}
     >>> res = to_geojson(levels, fc)
     >>> res.feature_collection["features"][0]["properties"]["colour"]
-    '#22A884'
+    '#E68A35'
     >>> res.unmatched_communities, res.unmatched_features
     (['B'], ['Z'])
     """

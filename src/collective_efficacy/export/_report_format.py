@@ -1,0 +1,112 @@
+"""Display helpers shared by the report's sections, figures and renderers (private).
+
+Numbers are rounded here for display only; every number comes from the Evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+from ._report_text import HEAD, TEXT
+
+if TYPE_CHECKING:
+    from ..evaluation import Evaluation
+
+Block = tuple[str, Any]
+
+
+class Span:
+    """A cell that spans the rest of its row (a suppressed community's message)."""
+
+    def __init__(self, text: str, n: int) -> None:
+        self.text, self.n = text, n
+
+
+class Verdict:
+    """A verdict cell: its text (with the plot's marker) and its code, for styling."""
+
+    def __init__(self, text: str, code: str) -> None:
+        self.text, self.code = text, code
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def fmt(v: Any, digits: int = 2, t: dict[str, str] | None = None) -> str:
+    """Round for display only; the language gives the decimal sign and yes/no."""
+    t = t or TEXT["en"]
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, bool):
+        return t["yes"] if v else t["no"]
+    if isinstance(v, float):
+        return f"{v:.{digits}f}".replace(".", t["decimal"])
+    return str(v)
+
+
+def num(t: dict[str, str], v: Any, digits: int = 2) -> str:
+    return fmt(v, digits, t)
+
+
+def count(t: dict[str, str], n: int) -> str:
+    """A whole number with the language's thousands separator: 1,195 / 1.195."""
+    return f"{n:,}".replace(",", t["thousands"])
+
+
+def signed(t: dict[str, str], v: float, digits: int = 2) -> str:
+    """A change with its sign: '+0.18', '−0.05' (a true minus sign)."""
+    text = fmt(abs(v), digits, t)
+    return ("+" if v > 0 else "−" if v < 0 else "") + text
+
+
+def pval(t: dict[str, str], p: Any) -> Any:
+    """A p-value for display: below 0.001 it is shown as '< 0.001'."""
+    if isinstance(p, float) and p < 0.001:
+        return "< " + fmt(0.001, 3, t)
+    return fmt(p, 3, t) if isinstance(p, float) else p
+
+
+def is_num(v: Any) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float)):
+        return True
+    return isinstance(v, str) and bool(v) and (v[0].isdigit() or v.startswith(("< ", "-0", "–")))
+
+
+def text_for(lang: str) -> dict[str, str]:
+    return TEXT.get(lang, TEXT["en"])
+
+
+def head_for(lang: str) -> dict[str, str]:
+    return HEAD.get(lang, HEAD["en"])
+
+
+def wave(t: dict[str, str], label: str) -> str:
+    return t.get(label, label)
+
+
+def name(r: dict[str, Any], ev: Evaluation) -> Any:
+    return r.get(ev.community, r.get("community", ""))
+
+
+def scale_text(t: dict[str, str], rng: tuple[float, float] | None) -> str:
+    """'1–5' for the scale's range (integers without decimals)."""
+    if rng is None:
+        return ""
+    lo, hi = (int(x) if float(x).is_integer() else num(t, x) for x in rng)
+    return f"{lo}–{hi}"
+
+
+def anchor(text: str, taken: set[str]) -> str:
+    """An HTML id from a heading: ASCII, lower case, hyphens; unique within ``taken``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "section"
+    slug, k = base, 2
+    while slug in taken:
+        slug, k = f"{base}-{k}", k + 1
+    taken.add(slug)
+    return slug
