@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["render_html", "render_markdown"]
 
+from ._escape import escape_markdown
 from ._report_text import HEAD, REFERENCES, TEXT
 
 Block = tuple[str, Any]
@@ -461,15 +462,15 @@ def _blocks(ev: Evaluation, lang: str) -> list[Block]:
 
 
 def _md(text: str) -> str:
-    """Escape user text for Markdown: HTML is not let through, ``|`` does not split a cell."""
-    return html.escape(text, quote=False).replace("|", "\\|")
+    """User text as inert Markdown (the one escaper: :func:`._escape.escape_markdown`)."""
+    return escape_markdown(text)
 
 
 def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     """The report as Markdown (tables and text; the figures are only in the HTML report).
 
-    User strings (community names, file names) are HTML-escaped, so a Markdown renderer that
-    passes HTML through shows them as text.
+    Every string (community names, file names, notes) is escaped for Markdown: HTML, links,
+    images, code and table syntax show as text and a newline cannot break a row.
     """
     t = _t(lang)
     out: list[str] = []
@@ -493,7 +494,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
             out.append(f"- **{_md(payload)}**")
         elif kind in ("table", "longtable"):
             head, rows = payload
-            out.append("| " + " | ".join(head) + " |")
+            out.append("| " + " | ".join(_md(c) for c in head) + " |")
             out.append("|" + "---|" * len(head))
             for r in rows:
                 cells: list[str] = []
