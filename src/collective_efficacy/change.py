@@ -63,7 +63,7 @@ __all__ = [
 
 def _check_min_n(min_n: int) -> int:
     if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 2:
-        raise DataError(f"min_n must be an integer >= 2; got {min_n!r}")
+        raise DataError(f"min_n must be an integer >= 2; got {min_n!r}", argument="min_n")
     return int(min_n)
 
 

@@ -273,7 +273,7 @@ def aggregate(
     """
     ci = check_ci(ci)
     if not isinstance(min_n, (int, np.integer)) or min_n < 1:
-        raise DataError(f"min_n must be a positive integer; got {min_n!r}")
+        raise DataError(f"min_n must be a positive integer; got {min_n!r}", argument="min_n")
     check_columns(scores, [community] + ([wave] if wave else []), what="id column")
     if columns is None:
         columns = [

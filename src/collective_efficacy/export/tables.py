@@ -118,6 +118,8 @@ def write_csv(
     return path
 
 
+# control characters XLSX cannot store (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE)
+_XLSX_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -134,9 +136,7 @@ def _sheet_names(names: list[str]) -> list[str]:
     return out
 
 
-def write_xlsx(
-    tables: Mapping[str, pd.DataFrame], path: str | Path, *, decimals: int = 4
-) -> Path:
+def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path, *, decimals: int = 4) -> Path:
     """Write one sheet per table to an XLSX workbook (needs ``openpyxl``: the ``excel`` extra).
 
     Cells are prepared as for CSV (:func:`excel_friendly`: integers, rounding, neutralised
@@ -152,10 +152,9 @@ def write_xlsx(
      '@SUM(1)  3
     """
     require_extra("openpyxl", "excel")
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def clean(v: Any) -> Any:
-        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v
+        return _XLSX_ILLEGAL.sub("\ufffd", v) if isinstance(v, str) else v
 
     path = Path(path)
     names = _sheet_names(list(tables))
