@@ -72,16 +72,17 @@ def columns_arg(text: str | None, option: str = "--columns") -> dict[str, str] |
     """A column map given as a JSON file or inline JSON, with a message that says which failed."""
     if not text:
         return None
+    inline = text.lstrip().startswith("{")
     path = Path(text)
-    if path.is_dir():
+    if not inline and path.is_dir():
         raise CliError(f"{option} {text}: is a folder; expected a JSON file or inline JSON")
-    if path.is_file():
+    if not inline and path.is_file():
         where = f"{option} {text}"
         try:
             raw = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"{where}: cannot be read as UTF-8 text ({exc})") from None
-    elif text.lstrip().startswith("{"):
+    elif inline:
         where, raw = f"{option} (inline JSON)", text
     else:
         raise CliError(

@@ -403,7 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the built-in instruments or show one",
         formatter_class=_HelpFormatter,
     )
-    pi.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    pi.add_argument(
+        "action", nargs="?", choices=["list", "show"], default="list", help="list, or show one"
+    )
     pi.add_argument("id", nargs="?", help="instrument id (for show)")
     pi.add_argument("--lang", default=None, help="language of the wording (default: the first)")
     pi.set_defaults(func=_cmd_instruments)

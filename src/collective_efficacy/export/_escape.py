@@ -62,13 +62,11 @@ def neutralise_frame(table: pd.DataFrame) -> pd.DataFrame:
 # become entities first, so raw HTML and entity tricks (&#91; for "[") are shown as text. With
 # "[" and "]" escaped no link or image can start, so "(", ")" and "!" stay as they are; "_"
 # inside a word (collective_efficacy) cannot emphasise and stays too.
-_MD_SPECIAL = re.compile(r"([\\`*\[\]|~#$@])|(?<![^\W_])_|_(?![^\W_])")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~#$])|(?<![^\W_])_|_(?![^\W_])")
 # Block starts at the beginning of a line: a bullet ("- x", "+ x", "-" alone, "---") or an
 # ordered-list number ("1. x"). "-0.5" is no list and stays readable.
 _MD_BULLET = re.compile(r"^([-+])(?![\d.,])")
 _MD_NUMBERED = re.compile(r"^(\d{1,9})\.(?=\s|$)")
-# GFM turns bare www. and http(s):// text into links: break the pattern without changing text.
-_MD_AUTOLINK = re.compile(r"(?i)\b(https?|ftp|mailto|javascript|data|file|vbscript)(:)|\b(www)(\.)")
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
 
 
@@ -78,14 +76,15 @@ def escape_markdown(text: Any) -> str:
     Line breaks become spaces and leading/trailing blanks go (a string never breaks a table row,
     starts a heading or an indented code block); HTML is shown as text (``<`` ``>`` ``&`` as
     entities); link, image, code, emphasis, math and table syntax
-    (``\ ` * _ [ ] | ~ # $ @``) is backslash-escaped; a leading ``-``/``+`` bullet or
-    ``1.`` cannot start a list or a rule; ``http:``/``www.`` cannot become an autolink. The
-    rendered text reads exactly as the input (on one line).
+    (``\ ` * _ [ ] | ~ # $``) is backslash-escaped; a leading ``-``/``+`` bullet or ``1.``
+    cannot start a list or a rule. The rendered text reads as the input (on one line). A bare
+    URL may still be shown as a link by GFM renderers (autolinks): its text is its target, so
+    it cannot mislead, and no image is ever loaded.
 
     Examples
     --------
     >>> print(escape_markdown("![t](http://attacker.example/p.png)"))
-    !\[t\](http\://attacker.example/p.png)
+    !\[t\](http://attacker.example/p.png)
     >>> print(escape_markdown("A|B\n# heading <b>"))
     A\|B \# heading &lt;b&gt;
     >>> print(escape_markdown("-0.25"), escape_markdown("- item"))
@@ -94,6 +93,5 @@ def escape_markdown(text: Any) -> str:
     s = _LINE_BREAKS.sub(" ", str(text)).strip()
     s = html.escape(s, quote=False)
     s = _MD_SPECIAL.sub(lambda m: "\\" + m[0], s)
-    s = _MD_AUTOLINK.sub(lambda m: f"{m[1] or m[3]}\\{m[2] or m[4]}", s)
     s = _MD_BULLET.sub(r"\\\1", s)
     return _MD_NUMBERED.sub(r"\1\\.", s)
