@@ -340,7 +340,9 @@ def test_evaluate_writes_integers_and_rounded_values(tmp_path, capsys) -> None:
     row = dict(zip(header, lines[1].split(",")))
     assert row["n"].isdigit() and len(row["mean"].split(".")[1]) <= 4
     sheets = pd.read_excel(tmp_path / "results.xlsx", sheet_name=None)
-    assert list(sheets)[0] == "communities" and {"change", "impact", "reliability"} <= set(sheets)
+    assert next(iter(sheets)) == "communities" and {"change", "impact", "reliability"} <= set(
+        sheets
+    )
     exact = json.loads((tmp_path / "results.json").read_text())["sections"]["community_scores"]
     shown = [r for r in exact if r["mean"] is not None]
     assert any(len(repr(r["mean"])) > 8 for r in shown)  # results.json keeps full precision

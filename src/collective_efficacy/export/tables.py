@@ -113,7 +113,9 @@ def write_csv(
         sep=d["sep"],
         decimal=d["decimal"],
         encoding=d["encoding"],
-        lineterminator="\n",
+        # CRLF as RFC 4180: the csv writer quotes every cell holding a character of the line
+        # terminator, so a CR inside a name cannot start a new row (and a formula) in Excel
+        lineterminator="\r\n",
     )
     return path
 
