@@ -327,8 +327,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _data_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("file", nargs="?", help="survey file: CSV, XLSX, SAV, DTA or Parquet")
+def _input_args(sp: argparse.ArgumentParser) -> None:
+    """Options that say how to read survey files (every command that reads one)."""
     sp.add_argument("--example", action="store_true", help="use the bundled example data")
     sp.add_argument(
         "--instrument", metavar="ID", default="sampson1997", help="instrument id or YAML file"
@@ -340,13 +340,18 @@ def _data_args(sp: argparse.ArgumentParser) -> None:
         "--respondent", metavar="COL", default=None, help="respondent id column (checks duplicates)"
     )
     sp.add_argument(
-        "--wave", metavar="COL", default=None, help="column naming the wave of each row"
-    )
-    sp.add_argument(
         "--columns",
         metavar="JSON",
         default=None,
         help='JSON file or inline JSON mapping your columns to item ids: {"hecht": "SC1"}',
+    )
+
+
+def _data_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("file", nargs="?", help="survey file: CSV, XLSX, SAV, DTA or Parquet")
+    _input_args(sp)
+    sp.add_argument(
+        "--wave", metavar="COL", default=None, help="column naming the wave of each row"
     )
     sp.add_argument(
         "--items",
@@ -384,7 +389,7 @@ def _output_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--force",
         action="store_true",
-        help="replace files of the output names that another program left in --out",
+        help="replace or remove files of the output names not written by this program",
     )
 
 
@@ -431,27 +436,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ps.set_defaults(func=_cmd_score)
 
+    _evaluate_parser(sub)
+    return p
+
+
+def _evaluate_parser(sub: Any) -> None:
     pe = sub.add_parser(
         "evaluate", help="baseline versus end-of-cycle report", formatter_class=_HelpFormatter
     )
     pe.add_argument("baseline", nargs="?", help="baseline survey file")
     pe.add_argument("end", nargs="?", help="end-of-cycle survey file")
-    pe.add_argument("--example", action="store_true", help="use the bundled example data")
-    pe.add_argument(
-        "--instrument", metavar="ID", default="sampson1997", help="instrument id or YAML file"
-    )
-    pe.add_argument(
-        "--community", metavar="COL", default=None, help="column naming each respondent's community"
-    )
-    pe.add_argument(
-        "--respondent", metavar="COL", default=None, help="respondent id column (checks duplicates)"
-    )
-    pe.add_argument(
-        "--columns",
-        metavar="JSON",
-        default=None,
-        help="JSON file or inline JSON mapping your columns to item ids",
-    )
+    _input_args(pe)
     pe.add_argument(
         "--assessments",
         metavar="FILE",
@@ -475,7 +470,6 @@ def build_parser() -> argparse.ArgumentParser:
     _output_args(pe)
     pe.add_argument("--out", metavar="DIR", default="out", help="folder for the report and tables")
     pe.set_defaults(func=_cmd_evaluate)
-    return p
 
 
 @contextmanager
