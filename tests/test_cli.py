@@ -145,8 +145,14 @@ def test_bad_min_n_and_unknown_option_exit_2(capsys) -> None:
         main(["score", "--example", "--min-n", "0"])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert "error: argument --min-n: expected a positive whole number; got 0" in err
-    assert "Traceback" not in err
+    assert err == (
+        "error: argument --min-n: expected a positive whole number; got 0 "
+        "(see: collective-efficacy score --help)\n"
+    )
+    with pytest.raises(SystemExit) as e:
+        main(["evaluate", "--example", "--nosuch"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.startswith("error: unrecognized arguments: --nosuch")
 
 
 def test_instruments_errors(capsys) -> None:

@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import pandas as pd
 
@@ -317,6 +317,13 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one ``error: ...`` line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -395,7 +402,7 @@ def _output_args(sp: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``collective-efficacy`` command (all options, with help)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="collective-efficacy",
         description="Measure the collective efficacy of neighbourhoods.",
         formatter_class=_HelpFormatter,
