@@ -105,6 +105,17 @@ def test_absent_community_and_respondent_columns(files, tmp_path, capsys) -> Non
     _fail(capsys, [*argv, "--out", str(tmp_path)], "--respondent id: no such column in b.csv")
 
 
+def test_date_geometry_and_same_column_name_their_option(files, tmp_path, capsys) -> None:
+    out = ["--columns", str(files["cols"]), "--out", str(tmp_path), "--quiet"]
+    argv = _eval(files, "--community", "buurt", *out)
+    _fail(capsys, [*argv, "--date", "datum"], "--date: date column 'datum' is not in the baseline")
+    g = tmp_path / "g.geojson"
+    g.write_text("{nope", encoding="utf-8")
+    _fail(capsys, [*argv, "--geometry", str(g)], "--geometry: geometry file", "is not valid JSON")
+    same = _eval(files, "--community", "buurt", "--respondent", "buurt", *out)
+    _fail(capsys, same, "--respondent and --community name the same column 'buurt'")
+
+
 def test_input_files_checked(files, tmp_path, capsys, no_compute) -> None:
     out = ["--community", "buurt", "--out", str(tmp_path / "o")]
     _fail(capsys, ["evaluate", str(files["b"]), "nosuch.csv", *out], "END nosuch.csv: no such file")

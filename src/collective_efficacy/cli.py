@@ -247,6 +247,8 @@ def _run_evaluation(args: argparse.Namespace) -> Any:
             "--community is required: the column that names each respondent's community "
             "(for example --community buurt)"
         )
+    if args.respondent is not None and args.respondent == args.community:
+        raise CliError(f"--respondent and --community name the same column {args.community!r}")
     columns = _columns_arg(args.columns)
     return evaluate(
         args.baseline,
