@@ -265,18 +265,19 @@ def cli_message(
 
 def internal_error(exc: BaseException) -> str:
     """Log the traceback of an unexpected error to a file; return the one line to show."""
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    fd, name = tempfile.mkstemp(prefix=f"collective-efficacy-{stamp}-", suffix=".log")
     from . import __version__
 
-    with os.fdopen(fd, "w", encoding="utf-8") as log:
-        log.write(f"collective-efficacy {__version__}\n")
-        log.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     first = (str(exc).splitlines() or [""])[0][:200]
-    return (
-        f"error: internal error ({type(exc).__name__}: {first}); please report it to the "
-        f"collective-efficacy developers with the log file {name}"
-    )
+    head = f"error: internal error ({type(exc).__name__}: {first}); please report it to the "
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"collective-efficacy-{stamp}-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as log:
+            log.write(f"collective-efficacy {__version__}\n")
+            log.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+    except OSError:  # no writable temporary folder: still one line, never a traceback
+        return head + "collective-efficacy developers (the details could not be logged)"
+    return head + f"collective-efficacy developers with the log file {name}"
 
 
 def os_error_message(exc: OSError) -> str:
