@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import pandas as pd
 
@@ -42,6 +42,9 @@ from .io import read_responses
 from .report_models import ValidationReport
 from .responses import ValidatedResponses, validate
 from .scoring import aggregate, score
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
 
 __all__ = ["build_parser", "main"]
 
@@ -215,7 +218,7 @@ def _has_tqdm() -> bool:
     return importlib.util.find_spec("tqdm") is not None
 
 
-def _run_evaluation(args: argparse.Namespace) -> Any:
+def _run_evaluation(args: argparse.Namespace) -> Evaluation:
     """Check every input before computing, then evaluate."""
     from .evaluation import evaluate
 
