@@ -285,7 +285,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     tables = {"communities": ev.tables["community_scores"]}
     tables.update({k: t for k, t in ev.tables.items() if k != "community_scores"})
     _write_tables(folder, tables, args)
-    if maps:
+    if maps and ev.geometry is not None:
         from .export import to_geojson
 
         levels = ev.tables["impact"]
