@@ -341,7 +341,7 @@ def test_unknown_wave_label_names_rows_and_values():
         ce.compare_waves(_small(), "score", after="post")
     # a wave that is absent everywhere (and no other label) is not an error: every community
     # is kept, suppressed, with the reason
-    only = ce.compare_waves(_small().iloc[:6], "score")
+    only = ce.compare_waves(_small().iloc[:6], "score", min_n=5)
     assert only["suppressed"].iloc[0] and np.isnan(only["diff"]).all()
     assert only["reason"].iloc[0] == "no respondents in the after wave"
     assert "not estimable" in only["reason"].iloc[1]
@@ -366,7 +366,7 @@ def test_missing_wave_small_n_and_zero_variance_are_rows_with_reason():
     assert np.isnan(res.loc["B", ["mean_before", "diff", "t", "p", "g"]].astype(float)).all()
     assert not res.loc["Z", "suppressed"] and "zero variance" in res.loc["Z", "reason"]
     assert res.loc["Z", "diff"] == 0 and np.isnan(res.loc["Z", "t"])
-    one = ce.compare_waves(df.iloc[:7], "score", community=None)  # n_after = 1
+    one = ce.compare_waves(df.iloc[:7], "score", community=None, min_n=5)  # n_after = 1
     assert one["suppressed"].iloc[0] and "n_after below min_n=5" in one["reason"].iloc[0]
     eb = ce.compare_waves_eb(df, "score", min_n=3).set_index("community")
     assert eb.loc["B", "suppressed"] and np.isnan(eb.loc["B", "p_improved"])

@@ -293,7 +293,7 @@ def test_per_community_paired(survey):
 
 @pytest.mark.parametrize("method", ["holm", "hochberg", "BH", "BY", "bonferroni"])
 def test_per_community_p_adjusted(survey, method):
-    res = ce.compare_waves(survey, "score", p_adjust=method)  # min_n = 5
+    res = ce.compare_waves(survey, "score", p_adjust=method, min_n=5)  # as the R fixture
     res = res[res["level"] == "community"]
     ref = np.array([np.nan if v is None else v for v in SURVEY["p_adjust"][method]], float)
     # p.adjust(welch_p, method) over communities with n >= 5 in both waves
@@ -301,7 +301,7 @@ def test_per_community_p_adjusted(survey, method):
 
 
 def test_special_communities(survey):
-    res = ce.compare_waves(survey, "score").set_index("community")
+    res = ce.compare_waves(survey, "score", min_n=5).set_index("community")
     assert res.loc["N27", "suppressed"] and "n_before below min_n=5" in res.loc["N27", "reason"]
     assert res.loc["N29", "suppressed"]
     assert res.loc["N29", "reason"] == "no respondents in the after wave"
@@ -315,7 +315,7 @@ def test_special_communities(survey):
 
 def test_overall_wave_effect_matches_nlme(survey):
     for paired_on in (None, "respondent"):
-        res = ce.compare_waves(survey, "score", paired_on=paired_on)
+        res = ce.compare_waves(survey, "score", paired_on=paired_on, min_n=5)
         r = res[res["level"] == "overall"].iloc[0]
         ref = SURVEY["lmm"]["nlme"]  # lme(score ~ end, random = ~1 | community, REML)
         assert r["method"] == "lmm_reml" and r["community"] == "overall"

@@ -247,7 +247,7 @@ def example_cohesion() -> pd.DataFrame:
         columns=ce.datasets.EXAMPLE_COLUMNS,
         errors="exclude",
     )
-    return ce.aggregate(ce.score(v), community="buurt", wave="meting")
+    return ce.aggregate(ce.score(v), community="buurt", wave="meting", min_n=5)
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,7 @@ def end_levels() -> pd.DataFrame:
         errors="exclude",
     )
     coh = ce.aggregate(
-        ce.score(v, scales=["collective_efficacy"]), community="buurt", wave="meting"
+        ce.score(v, scales=["collective_efficacy"]), community="buurt", wave="meting", min_n=5
     )
     lv = impact_levels(coh, load_example_assessments(), community="buurt", wave="meting")
     return lv

@@ -29,14 +29,17 @@ def check_choice(name: str, value: Any, allowed: Sequence[Any], *, func: str = "
     if value not in allowed:
         where = f" of {func}" if func else ""
         raise DataError(
-            f"The {name!r} parameter{where} must be one of {list(allowed)}. Got {value!r} instead."
+            f"The {name!r} parameter{where} must be one of {list(allowed)}. Got {value!r} instead.",
+            argument=name,
         )
 
 
 def check_ci(ci: float) -> float:
     """Validate a confidence level in (0, 1)."""
     if not isinstance(ci, (int, float)) or not 0.0 < float(ci) < 1.0:
-        raise DataError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95); got {ci!r}")
+        raise DataError(
+            f"ci must be a confidence level between 0 and 1 (e.g. 0.95); got {ci!r}", argument="ci"
+        )
     return float(ci)
 
 

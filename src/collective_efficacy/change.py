@@ -63,7 +63,7 @@ __all__ = [
 
 def _check_min_n(min_n: int) -> int:
     if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 2:
-        raise DataError(f"min_n must be an integer >= 2; got {min_n!r}")
+        raise DataError(f"min_n must be an integer >= 2; got {min_n!r}", argument="min_n")
     return int(min_n)
 
 
@@ -201,7 +201,7 @@ def compare_waves(
     paired_on: str | None = None,
     ci: float = 0.95,
     p_adjust: str = "holm",
-    min_n: int = 5,
+    min_n: int = 10,
     equal_var: bool = False,
     paired_effect: Literal["av", "z", "rm", "av_lakens"] = "av",
     nan_policy: Literal["omit", "raise"] = "omit",
@@ -228,7 +228,7 @@ def compare_waves(
     p_adjust : {"holm", "hochberg", "BH", "fdr", "BY", "bonferroni", "none"}, default="holm"
         Multiplicity control over the community rows that are not suppressed (see
         :func:`p_adjust`). The overall row is its own family (``p_adjusted = p``).
-    min_n : int, default=5
+    min_n : int, default=10
         Communities with fewer than ``min_n`` respondents in either wave (or, paired, fewer than
         ``min_n`` pairs) are suppressed: kept as a row with ``suppressed=True``, a ``reason`` and
         NaN statistics.
@@ -304,7 +304,7 @@ def compare_waves(
     ...     "wave": (["baseline"] * 5 + ["end"] * 5) * 2,
     ...     "score": [3, 3.2, 2.8, 3.1, 2.9, 3.6, 3.4, 3.9, 3.5, 3.7,
     ...               2.5, 2.7, 2.4, 2.6, 2.9, 2.6, 2.8, 2.5, 2.7, 3.0]})
-    >>> res = compare_waves(df, "score")
+    >>> res = compare_waves(df, "score", min_n=5)  # a tiny example: min_n 5
     >>> res[["community", "diff", "p_adjusted", "direction"]].round(3)
       community  diff  p_adjusted direction
     0         A  0.62       0.001  increase
@@ -453,7 +453,7 @@ def compare_waves_eb(
     before: Hashable = "baseline",
     after: Hashable = "end",
     ci: float = 0.95,
-    min_n: int = 5,
+    min_n: int = 10,
     higher_is_better: bool = True,
     nan_policy: Literal["omit", "raise"] = "omit",
 ) -> pd.DataFrame:
@@ -471,7 +471,7 @@ def compare_waves_eb(
         As in :func:`compare_waves` (``community`` is required here).
     ci : float, default=0.95
         Level of the posterior interval of the change.
-    min_n : int, default=5
+    min_n : int, default=10
         Communities with fewer respondents in either wave are suppressed (NaN, reason). EB
         scores are meant for small communities, so a lower value (>= 2) is reasonable when
         privacy allows.
@@ -514,7 +514,7 @@ def compare_waves_eb(
     ...     "score": [3, 3.5, 2.5, 3, 3.2, 2.8, 2, 2.4, 2.2, 2.6, 1.8, 2.0, 4, 3.6, 3.8, 4.2,
     ...               4.4, 4.0, 3.6, 3.8, 3.4, 3.2, 4.0, 3.6, 2, 2.2, 2.6, 2.8, 2.4, 2.0,
     ...               4, 4.2, 3.8, 4.4, 4.6, 4.0]})
-    >>> compare_waves_eb(df, "score")[["community", "diff", "p_improved"]].round(3)
+    >>> compare_waves_eb(df, "score", min_n=5)[["community", "diff", "p_improved"]].round(3)
       community   diff  p_improved
     0         A  0.595       1.000
     1         B  0.168       0.832
@@ -589,7 +589,7 @@ def bootstrap_change(
     method: Literal["percentile", "bca"] = "percentile",
     n_boot: int = 2000,
     seed: int | None = None,
-    min_n: int = 5,
+    min_n: int = 10,
     nan_policy: Literal["omit", "raise"] = "omit",
     progress: bool = False,
 ) -> pd.DataFrame:
@@ -654,7 +654,7 @@ def bootstrap_change(
     ...     "community": ["A"] * 12,
     ...     "wave": ["baseline"] * 6 + ["end"] * 6,
     ...     "score": [3, 3.2, 2.8, 3.1, 2.9, 3.0, 3.6, 3.4, 3.9, 3.5, 3.7, 3.3]})
-    >>> res = bootstrap_change(df, "score", n_boot=2000, seed=1)
+    >>> res = bootstrap_change(df, "score", n_boot=2000, seed=1, min_n=5)
     >>> res[["community", "diff", "ci_low", "ci_high"]].round(2)
       community  diff  ci_low  ci_high
     0         A  0.57    0.38     0.77

@@ -4,38 +4,55 @@ collective-efficacy instruments [list | show ID]
 collective-efficacy validate FILE --instrument ID [--community COL] [--respondent COL] ...
 collective-efficacy score (FILE | --example) [--instrument ID] [--community COL] [--out DIR]
 collective-efficacy evaluate (BASELINE END | --example) --community COL [--geometry FILE] --out DIR
+
+Every failure exits with status 2 and one ``error: ...`` line that names the option or file at
+fault (never a Python argument); an unexpected internal error prints one line, asks to report
+it and leaves the traceback in a log file. Inputs and the output folder are checked before any
+computation. See ``docs/getting-started.md`` ("The command line").
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
-from collections.abc import Sequence
+import textwrap
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import pandas as pd
 
-from . import datasets
+from . import __version__, datasets
+from ._cli_support import (
+    CliError,
+    OutputFolder,
+    check_input_file,
+    cli_message,
+    columns_arg,
+    internal_error,
+    os_error_message,
+)
 from .errors import CollectiveEfficacyError
 from .instrument import list_instruments, load_instrument
 from .io import read_responses
+from .report_models import ValidationReport
 from .responses import ValidatedResponses, validate
 from .scoring import aggregate, score
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
+
+__all__ = ["build_parser", "main"]
+
+MIN_N = 10  # the library's one privacy threshold (see CONVENTIONS.md: min_n=10 everywhere)
 
 
-def _columns_arg(text: str | None) -> dict[str, str] | None:
-    if not text:
-        return None
-    path = Path(text)
-    raw = path.read_text(encoding="utf-8") if path.exists() else text
-    mapping = json.loads(raw)
-    if not isinstance(mapping, dict):
-        raise CollectiveEfficacyError('--columns must be a JSON object {"your_column": "ITEM"}')
-    return {str(k): str(v) for k, v in mapping.items()}
+def _columns_arg(text: str | None, option: str = "--columns") -> dict[str, str] | None:
+    return columns_arg(text, option)
 
 
 def _load(args: argparse.Namespace) -> ValidatedResponses:
@@ -48,10 +65,11 @@ def _load(args: argparse.Namespace) -> ValidatedResponses:
         instrument = "sampson1997"
     else:
         if not args.file:
-            raise CollectiveEfficacyError("give a FILE or --example")
+            raise CliError("give a FILE, or --example to try the bundled example")
+        check_input_file(args.file, "FILE")
+        columns = _columns_arg(args.columns)
         data = read_responses(args.file, sep=args.sep, encoding=args.encoding)
         source = Path(args.file).name
-        columns = _columns_arg(args.columns)
         community, respondent, wave = args.community, args.respondent, args.wave
         instrument = args.instrument
     items = [s.strip() for s in args.items.split(",")] if getattr(args, "items", None) else None
@@ -70,35 +88,93 @@ def _load(args: argparse.Namespace) -> ValidatedResponses:
     )
 
 
+def _wrap(text: str, indent: int = 0, hang: int = 4) -> str:
+    """Text wrapped to the terminal (at most 100 columns), continuation lines indented."""
+    width = max(40, min(shutil.get_terminal_size((100, 24)).columns, 100))
+    return textwrap.fill(
+        str(text),
+        width=width,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * (indent + hang),
+        break_on_hyphens=False,
+    )
+
+
 def _cmd_instruments(args: argparse.Namespace) -> int:
     if args.action == "show":
         if not args.id:
-            raise CollectiveEfficacyError("instruments show needs an instrument id")
+            raise CliError("instruments show needs an instrument id (see: instruments list)")
         inst = load_instrument(args.id)
-        print(f"{inst.id} v{inst.version}: {inst.title_in(args.lang)}")
-        print(inst.source)
-        with pd.option_context("display.max_colwidth", 80, "display.width", 200):
-            print(inst.codebook(args.lang).to_string(index=False))
+        print(_wrap(f"{inst.id} v{inst.version}: {inst.title_in(args.lang)}"))
+        print(_wrap(inst.source))
+        for row in inst.codebook(args.lang).to_dict("records"):
+            print()
+            print(_wrap(f"{row['item']}  {row['text']}", hang=len(str(row["item"])) + 2))
+            print(_wrap(f"scales: {row['scales']}; keying: {row['keying']}", 4))
+            print(_wrap(f"answers ({row['response_scale']}): {row['codes']}", 4))
+            if row.get("missing_codes"):
+                print(_wrap(f"missing codes: {row['missing_codes']}", 4))
         return 0
-    with pd.option_context("display.width", 200):
-        print(list_instruments().to_string(index=False))
+    for row in list_instruments().to_dict("records"):
+        print(_wrap(f"{row['id']} (v{row['version']}, {row['n_items']} items): {row['title']}"))
+        scales = f"scales: {row['scales']}; " if row["scales"] else ""
+        print(_wrap(f"{scales}languages: {row['languages']}", 4))
     return 0
 
 
+def _validation_json(report: ValidationReport, with_row_detail: bool) -> str:
+    """The validation report for a file: counts per reason and problem, rows only on request."""
+    if with_row_detail:
+        return report.model_dump_json(indent=2)
+    data = report.model_dump(
+        mode="json", exclude={"excluded": True, "problems": {"__all__": {"rows", "values"}}}
+    )
+    data["exclusions"] = report.exclusions_by_reason()
+    data["row_detail"] = "not written; --with-row-detail lists the rows and values"
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.json and Path(args.json).is_dir():
+        raise CliError(f"--json {args.json}: is a folder; expected a file name")
     v = _load(args)
     print(v.report.summary(max_problems=30))
     if args.json:
-        Path(args.json).write_text(v.report.model_dump_json(indent=2), encoding="utf-8")
+        Path(args.json).write_text(
+            _validation_json(v.report, args.with_row_detail), encoding="utf-8"
+        )
     return 0 if v.report.ok else 1
 
 
+def _write_tables(
+    folder: OutputFolder, tables: dict[str, pd.DataFrame], args: argparse.Namespace
+) -> list[str]:
+    """communities.csv (in --csv-dialect) and, with --xlsx, results.xlsx: one sheet per table."""
+    from .export.tables import write_csv, write_xlsx
+
+    write_csv(tables["communities"], folder.path / "communities.csv", dialect=args.csv_dialect)
+    if not args.xlsx:
+        return ["communities.csv"]
+    write_xlsx(tables, folder.path / "results.xlsx")
+    return ["communities.csv", "results.xlsx"]
+
+
+def _prepare(folder: OutputFolder, files: list[str]) -> None:
+    for name in folder.prepare(files):
+        print(f"removed {folder.path / name} (from an earlier run; this run does not write it)")
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
+    folder = OutputFolder(args.out, force=args.force) if args.out else None
+    if folder is not None:
+        folder.check()
     v = _load(args)
     print(v.report.summary(max_problems=10))
     scores = score(v)
     if v.community is None:
         print(scores.describe().T.to_string())
+        if folder is not None:
+            print(f"note: no --community, so no community table; nothing written to {args.out}")
         return 0
     table = aggregate(
         scores.drop(columns=[c for c in (v.respondent,) if c]),
@@ -115,12 +191,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
     print(f"Community scores (communities with fewer than {args.min_n} respondents suppressed):")
     with pd.option_context("display.width", 200, "display.max_rows", 60):
         print(shown.drop(columns=["reason"]).round(3).to_string(index=False))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "communities.csv", index=False)
-        (out / "validation.json").write_text(v.report.model_dump_json(indent=2), encoding="utf-8")
-        print(f"\nwrote {out / 'communities.csv'} and {out / 'validation.json'}")
+    if folder is not None:
+        files = ["communities.csv", "validation.json"] + (["results.xlsx"] if args.xlsx else [])
+        _prepare(folder, files)
+        _write_tables(folder, {"communities": table}, args)
+        (folder.path / "validation.json").write_text(
+            _validation_json(v.report, args.with_row_detail), encoding="utf-8"
+        )
+        folder.finish(files, "score")
+        print(f"\nwrote {', '.join(str(folder.path / f) for f in files)}")
     return 0
 
 
@@ -139,7 +218,8 @@ def _has_tqdm() -> bool:
     return importlib.util.find_spec("tqdm") is not None
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
+def _run_evaluation(args: argparse.Namespace) -> Evaluation:
+    """Check every input before computing, then evaluate."""
     from .evaluation import evaluate
 
     progress = not args.quiet and sys.stderr.isatty() and _has_tqdm()
@@ -147,7 +227,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         from .impact import load_example_geometry
 
         before, after = cast("tuple[pd.DataFrame, pd.DataFrame]", datasets.load_example(split=True))
-        ev = evaluate(
+        return evaluate(
             before,
             after,
             instrument="sampson1997",
@@ -159,35 +239,57 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             min_n=args.min_n,
             progress=progress,
         )
-    else:
-        if not (args.baseline and args.end):
-            raise CollectiveEfficacyError("give BASELINE and END files, or --example")
-        ev = evaluate(
-            read_responses(args.baseline, sep=args.sep, encoding=args.encoding),
-            read_responses(args.end, sep=args.sep, encoding=args.encoding),
-            instrument=args.instrument,
-            community=args.community,
-            respondent=args.respondent,
-            columns=_columns_arg(args.columns),
-            assessments=(
-                read_responses(args.assessments, id_columns=[args.community])
-                if args.assessments
-                else None
-            ),
-            geometry=args.geometry,
-            geometry_key=args.geometry_key,
-            date=args.date,
-            min_n=args.min_n,
-            progress=progress,
+    if not (args.baseline and args.end):
+        raise CliError("give two files, BASELINE and END, or --example")
+    check_input_file(args.baseline, "BASELINE")
+    check_input_file(args.end, "END")
+    check_input_file(args.assessments, "--assessments")
+    check_input_file(args.geometry, "--geometry")
+    if not args.community:
+        raise CliError(
+            "--community is required: the column that names each respondent's community "
+            "(for example --community buurt)"
         )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if args.respondent is not None and args.respondent == args.community:
+        raise CliError(f"--respondent and --community name the same column {args.community!r}")
+    columns = _columns_arg(args.columns)
+    return evaluate(
+        read_responses(args.baseline, sep=args.sep, encoding=args.encoding),
+        read_responses(args.end, sep=args.sep, encoding=args.encoding),
+        instrument=args.instrument,
+        community=args.community,
+        respondent=args.respondent,
+        columns=columns,
+        assessments=(
+            read_responses(args.assessments, id_columns=[args.community])
+            if args.assessments
+            else None
+        ),
+        geometry=args.geometry,
+        geometry_key=args.geometry_key,
+        date=args.date,
+        min_n=args.min_n,
+        progress=progress,
+    )
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    folder = OutputFolder(args.out, force=args.force)
+    folder.check()
+    ev = _run_evaluation(args)
+    maps = ev.geometry is not None and "impact" in ev.tables
+    files = ["report.html", "report.md", "results.json", "communities.csv"]
+    files += ["results.xlsx"] if args.xlsx else []
+    files += [f"map_{w}.geojson" for w in ("baseline", "end_of_cycle")] if maps else []
+    _prepare(folder, files)
+    out = folder.path
     ev.to_html(out / "report.html", lang=args.lang)
     ev.to_markdown(out / "report.md", lang=args.lang)
     ev.to_json(out / "results.json")
-    ev.tables["community_scores"].to_csv(out / "communities.csv", index=False)
-    written = ["report.md", "results.json", "communities.csv"]
-    if ev.geometry is not None and "impact" in ev.tables:
+    tables = {"communities": ev.tables["community_scores"]}
+    tables.update({k: t for k, t in ev.tables.items() if k != "community_scores"})
+    _write_tables(folder, tables, args)
+    if maps and ev.geometry is not None:
         from .export import to_geojson
 
         levels = ev.tables["impact"]
@@ -200,106 +302,242 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 path=out / f"map_{wave}.geojson",
                 lang=args.lang,
             )
-            written.append(f"map_{wave}.geojson")
+    folder.finish(files, "evaluate")
     for w in ev.waves:
         print(
             f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, {w.n_rows_excluded} excluded"
         )
-    print(f"wrote {out / 'report.html'}, " + ", ".join(written))
+    print(f"wrote {out / 'report.html'}, " + ", ".join(files[1:]))
     return 0
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each option's help, then its default (when it has a meaningful one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" not in text
+            and action.option_strings
+            and default not in (None, False, argparse.SUPPRESS)
+        ):
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one ``error: ...`` line like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see: {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number; got {value}")
+    return value
+
+
+def _input_args(sp: argparse.ArgumentParser) -> None:
+    """Options that say how to read survey files (every command that reads one)."""
+    sp.add_argument("--example", action="store_true", help="use the bundled example data")
+    sp.add_argument(
+        "--instrument", metavar="ID", default="sampson1997", help="instrument id or YAML file"
+    )
+    sp.add_argument(
+        "--community", metavar="COL", default=None, help="column naming each respondent's community"
+    )
+    sp.add_argument(
+        "--respondent", metavar="COL", default=None, help="respondent id column (checks duplicates)"
+    )
+    sp.add_argument(
+        "--columns",
+        metavar="JSON",
+        default=None,
+        help='JSON file or inline JSON mapping your columns to item ids: {"hecht": "SC1"}',
+    )
+    sp.add_argument(
+        "--sep",
+        default=None,
+        help="separator of CSV files: ',', ';', '|' or 'tab' (default: found in the header "
+        "line among these)",
+    )
+    sp.add_argument(
+        "--encoding",
+        default=None,
+        help="text encoding of CSV files, e.g. utf-8, cp1252, utf-16 (default: UTF-8 or "
+        "UTF-16 by byte-order mark, else UTF-8, else cp1252 with a note)",
+    )
+
+
+def _data_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("file", nargs="?", help="survey file: CSV, XLSX, SAV, DTA or Parquet")
+    _input_args(sp)
+    sp.add_argument(
+        "--wave", metavar="COL", default=None, help="column naming the wave of each row"
+    )
+    sp.add_argument(
+        "--items",
+        metavar="IDS",
+        default=None,
+        help="comma-separated item ids to check (default: all)",
+    )
+    sp.add_argument(
+        "--strict", action="store_true", help="stop at any problem instead of excluding rows"
+    )
+    sp.add_argument(
+        "--with-row-detail",
+        action="store_true",
+        help="list excluded rows and offending values in the JSON report (personal data)",
+    )
+
+
+def _output_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--min-n",
+        metavar="N",
+        type=_positive_int,
+        default=MIN_N,
+        help="suppress communities below this n",
+    )
+    sp.add_argument(
+        "--csv-dialect",
+        choices=["en", "nl"],
+        default="en",
+        help="communities.csv for English (, and .) or Dutch Excel (; and decimal comma)",
+    )
+    sp.add_argument(
+        "--xlsx", action="store_true", help="also write results.xlsx, one sheet per table"
+    )
+    sp.add_argument(
+        "--force",
+        action="store_true",
+        help="replace or remove files of the output names not written by this program",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    """The argument parser of the ``collective-efficacy`` command (all options, with help)."""
+    p = _Parser(
         prog="collective-efficacy",
         description="Measure the collective efficacy of neighbourhoods.",
+        formatter_class=_HelpFormatter,
     )
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    pi = sub.add_parser("instruments", help="list the built-in instruments or show one")
-    pi.add_argument("action", nargs="?", choices=["list", "show"], default="list")
-    pi.add_argument("id", nargs="?")
-    pi.add_argument("--lang", default=None)
+    pi = sub.add_parser(
+        "instruments",
+        help="list the built-in instruments or show one",
+        formatter_class=_HelpFormatter,
+    )
+    pi.add_argument(
+        "action", nargs="?", choices=["list", "show"], default="list", help="list, or show one"
+    )
+    pi.add_argument("id", nargs="?", help="instrument id (for show)")
+    pi.add_argument("--lang", default=None, help="language of the wording (default: the first)")
     pi.set_defaults(func=_cmd_instruments)
 
-    def reading_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument(
-            "--sep",
-            default=None,
-            help="separator of CSV files: ',', ';', '|' or 'tab' (default: found in the header "
-            "line among these)",
-        )
-        sp.add_argument(
-            "--encoding",
-            default=None,
-            help="text encoding of CSV files, e.g. utf-8, cp1252, utf-16 (default: UTF-8 or "
-            "UTF-16 by byte-order mark, else UTF-8, else cp1252 with a note)",
-        )
-
-    def data_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("file", nargs="?", help="CSV, XLSX, SAV, DTA or Parquet file")
-        sp.add_argument("--example", action="store_true", help="use the bundled example data")
-        sp.add_argument("--instrument", default="sampson1997")
-        sp.add_argument("--community", default=None, help="community column")
-        sp.add_argument("--respondent", default=None, help="respondent id column")
-        sp.add_argument("--wave", default=None, help="wave column")
-        sp.add_argument(
-            "--columns", default=None, help="JSON object (or file) mapping your columns to item ids"
-        )
-        sp.add_argument(
-            "--items",
-            default=None,
-            help="comma-separated item ids to check (default: all of the instrument)",
-        )
-        reading_args(sp)
-        sp.add_argument(
-            "--strict",
-            action="store_true",
-            help="stop at any problem instead of excluding and reporting",
-        )
-
-    pv = sub.add_parser("validate", help="check a survey file against an instrument")
-    data_args(pv)
-    pv.add_argument("--json", default=None, help="write the validation report as JSON")
+    pv = sub.add_parser(
+        "validate", help="check a survey file against an instrument", formatter_class=_HelpFormatter
+    )
+    _data_args(pv)
+    pv.add_argument(
+        "--json", metavar="FILE", default=None, help="write the validation report to this file"
+    )
     pv.set_defaults(func=_cmd_validate)
 
-    ps = sub.add_parser("score", help="score respondents and aggregate to communities")
-    data_args(ps)
-    ps.add_argument("--min-n", type=int, default=5, help="suppress communities below this n")
-    ps.add_argument("--out", default=None, help="folder for communities.csv and validation.json")
-    ps.set_defaults(func=_cmd_score)
-    pe = sub.add_parser("evaluate", help="baseline versus end-of-cycle report")
-    pe.add_argument("baseline", nargs="?")
-    pe.add_argument("end", nargs="?")
-    pe.add_argument("--example", action="store_true", help="use the bundled example data")
-    pe.add_argument("--instrument", default="sampson1997")
-    pe.add_argument("--community", default="community")
-    pe.add_argument("--respondent", default=None)
-    pe.add_argument("--columns", default=None)
-    reading_args(pe)
-    pe.add_argument("--assessments", default=None, help="programme ratings per community and wave")
-    pe.add_argument(
-        "--geometry", default=None, help="GeoJSON of the communities: maps in the report"
+    ps = sub.add_parser(
+        "score",
+        help="score respondents and aggregate to communities",
+        formatter_class=_HelpFormatter,
     )
-    pe.add_argument("--geometry-key", default=None, help="feature property with the community name")
-    pe.add_argument("--date", default=None, help="column with the date of each answer")
-    pe.add_argument("--min-n", type=int, default=10)
-    pe.add_argument("--quiet", action="store_true", help="no progress bar")
-    pe.add_argument("--lang", choices=["en", "nl"], default="en")
-    pe.add_argument("--out", default="out")
-    pe.set_defaults(func=_cmd_evaluate)
+    _data_args(ps)
+    _output_args(ps)
+    ps.add_argument(
+        "--out", metavar="DIR", default=None, help="folder for communities.csv and validation.json"
+    )
+    ps.set_defaults(func=_cmd_score)
+
+    _evaluate_parser(sub)
     return p
 
 
+def _evaluate_parser(sub: Any) -> None:
+    pe = sub.add_parser(
+        "evaluate", help="baseline versus end-of-cycle report", formatter_class=_HelpFormatter
+    )
+    pe.add_argument("baseline", nargs="?", help="baseline survey file")
+    pe.add_argument("end", nargs="?", help="end-of-cycle survey file")
+    _input_args(pe)
+    pe.add_argument(
+        "--assessments",
+        metavar="FILE",
+        default=None,
+        help="programme ratings per community and wave",
+    )
+    pe.add_argument(
+        "--geometry", metavar="FILE", default=None, help="GeoJSON of the communities (for maps)"
+    )
+    pe.add_argument(
+        "--geometry-key",
+        metavar="NAME",
+        default=None,
+        help="feature property with the community name",
+    )
+    pe.add_argument(
+        "--date", metavar="COL", default=None, help="column with the date of each answer"
+    )
+    pe.add_argument("--quiet", action="store_true", help="no progress bar")
+    pe.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the report")
+    _output_args(pe)
+    pe.add_argument("--out", metavar="DIR", default="out", help="folder for the report and tables")
+    pe.set_defaults(func=_cmd_evaluate)
+
+
+@contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """Warnings as one ``warning: ...`` line each, not Python's file-and-source-line format."""
+
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
+def _id_options(args: argparse.Namespace) -> dict[str, str | None]:
+    """Option -> the column it names, so that an absent column is reported by its option."""
+    opts = ("community", "respondent", "wave", "date", "geometry_key")
+    return {f"--{o.replace('_', '-')}": getattr(args, o, None) for o in opts}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``collective-efficacy`` command."""
+    """Entry point of the ``collective-efficacy`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        with _warnings_as_lines():
+            return int(args.func(args))
     except CollectiveEfficacyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        strict = bool(getattr(args, "strict", False))
+        print(f"error: {cli_message(exc, _id_options(args), strict=strict)}", file=sys.stderr)
+    except BrokenPipeError:  # output piped into `head`: not an error
+        return 0
+    except OSError as exc:  # a file that cannot be read or written: name it, no traceback
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback in a log file
+        print(internal_error(exc), file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

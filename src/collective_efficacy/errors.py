@@ -20,7 +20,15 @@ __all__ = [
 
 
 class CollectiveEfficacyError(ValueError):
-    """Base class of every error raised on bad input."""
+    """Base class of every error raised on bad input.
+
+    ``argument`` names the Python argument at fault, when there is one (``"min_n"``), so that
+    the command line can name its option (``--min-n``) instead.
+    """
+
+    def __init__(self, *args: object, argument: str | None = None) -> None:
+        super().__init__(*args)
+        self.argument = argument
 
 
 class InstrumentError(CollectiveEfficacyError):

@@ -149,7 +149,8 @@ def _dates(raw: pd.DataFrame, used: pd.Index, date: str, label: str) -> dict[str
     """First and last answer date of the rows used; unreadable dates are counted, not guessed."""
     if date not in raw.columns:
         raise DataError(
-            f"date column {date!r} is not in the {label} data; columns are {list(raw.columns)}"
+            f"date column {date!r} is not in the {label} data; columns are {list(raw.columns)}",
+            argument="date",
         )
     values = raw.loc[used, date]
     # ISO dates (2026-04-01) first; the rest as day-first dates (01-04-2026), the Dutch order

@@ -227,7 +227,7 @@ def aggregate(
     community: str,
     wave: str | None = None,
     columns: Sequence[str] | None = None,
-    min_n: int = 5,
+    min_n: int = 10,
     ci: float = 0.95,
 ) -> pd.DataFrame:
     r"""Aggregate respondent scores to communities (and waves), all at once.
@@ -243,7 +243,7 @@ def aggregate(
     columns : sequence of str, optional
         Score columns to aggregate (default: every numeric column except ``n_answered_*`` and
         the id columns).
-    min_n : int, default=5
+    min_n : int, default=10
         Communities with fewer valid scores are suppressed (privacy): the row is kept with ``n``
         and ``suppressed=True`` but carries no statistics.
     ci : float, default=0.95
@@ -273,7 +273,7 @@ def aggregate(
     """
     ci = check_ci(ci)
     if not isinstance(min_n, (int, np.integer)) or min_n < 1:
-        raise DataError(f"min_n must be a positive integer; got {min_n!r}")
+        raise DataError(f"min_n must be a positive integer; got {min_n!r}", argument="min_n")
     check_columns(scores, [community] + ([wave] if wave else []), what="id column")
     if columns is None:
         columns = [

@@ -82,7 +82,9 @@ def read_geometry(geometry: Mapping[str, Any] | str | Path) -> dict[str, Any]:
         try:
             fc: Any = json.loads(p.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
-            raise DataError(f"geometry file {str(p)!r} is not valid JSON: {err}") from None
+            raise DataError(
+                f"geometry file {str(p)!r} is not valid JSON: {err}", argument="geometry"
+            ) from None
     elif isinstance(geometry, Mapping):
         fc = copy.deepcopy(dict(geometry))
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from ._escape import escape_markdown
 from ._report_figures import FOREST_MAX, forest_png, forest_rows, map_alt, map_png
 from ._report_format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from ._report_sections import blocks
@@ -55,13 +56,13 @@ def _anchors(bl: list[Block]) -> dict[int, str]:
 
 
 def _md(text: str) -> str:
-    """Escape user text for Markdown: HTML is not let through, ``|`` does not split a cell."""
-    return html.escape(text, quote=False).replace("|", "\\|")
+    """User text as inert Markdown (the one escaper: :func:`._escape.escape_markdown`)."""
+    return escape_markdown(text)
 
 
 def _md_table(payload: Any, t: dict[str, str]) -> list[str]:
     head, rows = payload
-    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells: list[str] = []
         for v in r:
@@ -73,8 +74,8 @@ def _md_table(payload: Any, t: dict[str, str]) -> list[str]:
 def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     """The report as Markdown (tables and text; the figures are only in the HTML report).
 
-    User strings (community names, file names) are HTML-escaped, so a Markdown renderer that
-    passes HTML through shows them as text.
+    Every string (community names, file names, notes) is escaped for Markdown: HTML, links,
+    images, code and table syntax show as text and a newline cannot break a row.
     """
     t = text_for(lang)
     bl = blocks(ev, lang)
