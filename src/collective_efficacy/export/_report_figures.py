@@ -58,6 +58,13 @@ def _x_label(ev: Evaluation, lang: str, m: int) -> str:
     return f"{what}\n{band}"
 
 
+def _tick_label(value: Any, limit: int) -> str:
+    """A community name as one short line: long names would squeeze the plot to nothing."""
+    text = " ".join(str(value).split())  # control characters (CR, tab, newline) as spaces
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("$", r"\$")  # "$" would start matplotlib mathtext
+
+
 def _forest(
     rows: list[dict[str, Any]], ev: Evaluation, lang: str, size: tuple[float, float]
 ) -> Any:
@@ -79,8 +86,8 @@ def _forest(
         ax.plot([r["diff"]], [k], marker, color=colour, mfc=face, ms=7, mew=1.2)
     ax.axvline(0, color="#999", lw=1)
     ax.set_yticks(range(len(rows)))
-    # "$" would start matplotlib mathtext in a community name
-    ax.set_yticklabels([str(name(r, ev)).replace("$", r"\$") for r in rows], fontsize=font)
+    limit = 40 if width > 5 else 22
+    ax.set_yticklabels([_tick_label(name(r, ev), limit) for r in rows], fontsize=font)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.tick_params(axis="x", labelsize=font)
     ax.grid(axis="x", color="#eee", lw=0.8)
