@@ -63,8 +63,11 @@ from .impact import *  # noqa: F403
 from .impact import __all__ as _impact_all
 from .mixed import *  # noqa: F403
 from .mixed import __all__ as _mixed_all
+from .multilevel_change import *  # noqa: F403
+from .multilevel_change import __all__ as _multilevel_change_all
 from .reliability import *  # noqa: F403
 from .reliability import __all__ as _reliability_all
 
 __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_impact_all]
+__all__ += _multilevel_change_all
 __all__ += ["export", "plot"]

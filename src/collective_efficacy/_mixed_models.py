@@ -8,6 +8,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ChangeModel",
+    "ChangeVarianceComponents",
     "EcometricResult",
     "EcometricVarianceComponents",
     "FitDiagnostics",
@@ -141,3 +143,83 @@ class EcometricResult(_WithGroups):
     @property
     def converged(self) -> bool:
         return self.diagnostics.converged
+
+
+class ChangeVarianceComponents(_Frozen):
+    """Variance components of the change model (lme4's ``VarCorr``)."""
+
+    var_intercept: float = Field(description="variance of the community intercepts")
+    var_change: float = Field(
+        description="variance of the community changes (slopes per unit of time with time=)"
+    )
+    cov: float = Field(description="covariance of intercept and change")
+    corr: float = Field(description="their correlation (NaN when a variance is 0)")
+    sigma2: float = Field(description="residual (within-community) variance")
+
+
+class ChangeModel(_Frozen):
+    """Result of :func:`collective_efficacy.change_model`.
+
+    Tables (DataFrames built from the stored columns): ``.fixed`` (``term, estimate, se, df, t,
+    p, ci_low, ci_high, confidence``) and ``.communities`` (one row per community; columns in the
+    docstring of :func:`~collective_efficacy.change_model`).
+    """
+
+    dv: str
+    community: str
+    wave: str | None
+    before: Any
+    after: Any
+    time: str | None
+    covariates: list[str]
+    comparison: str | None
+    method: Literal["REML", "ML"]
+    ci: float
+    min_n: int
+    formula: str = Field(description="the model in lme4 notation")
+    variance_components: ChangeVarianceComponents
+    theta: list[float] = Field(description="lme4's relative covariance factor getME(m, 'theta')")
+    loglik: float = Field(description="REML or ML log-likelihood (lme4's logLik)")
+    aic: float = Field(
+        description="-2 loglik + 2 k (k fixed effects + 4), from the REML loglik "
+        "for REML fits as lme4"
+    )
+    bic: float = Field(description="-2 loglik + log(n_obs) k")
+    deviance: float
+    converged: bool
+    boundary: bool = Field(
+        description="a variance at 0 or the correlation at +-1 (lme4's singular fit)"
+    )
+    n_obs: int = Field(description="rows used in the fit")
+    n_missing: int = Field(description="rows dropped: missing dv")
+    n_excluded_covariates: int = Field(description="rows dropped: a missing covariate")
+    n_communities: int
+    n_suppressed: int
+    diagnostics: FitDiagnostics
+    fixed_columns: dict[str, list[Any]]
+    communities_columns: dict[str, list[Any]]
+
+    @property
+    def fixed(self) -> pd.DataFrame:
+        """Fixed effects with SEs, Satterthwaite df, t, p and CI (as lmerTest)."""
+        return pd.DataFrame(self.fixed_columns)
+
+    @property
+    def communities(self) -> pd.DataFrame:
+        """One row per community: counts, EB change, interval, verdict, BLUPs."""
+        return pd.DataFrame(self.communities_columns)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-community table (same as ``.communities``)."""
+        return self.communities
+
+    def summary(self) -> pd.DataFrame:
+        """Fixed effects followed by the variance components, one row each (``kind`` column)."""
+        fixed = self.fixed.assign(kind="fixed")
+        vc = self.variance_components.model_dump()
+        var = pd.DataFrame({"term": list(vc), "estimate": list(vc.values()), "kind": "variance"})
+        return pd.concat([fixed, var], ignore_index=True)[["kind", *self.fixed.columns]]
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The result as JSON (``model_dump_json``); NaN becomes null."""
+        return self.model_dump_json(**kwargs)

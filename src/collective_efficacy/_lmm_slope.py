@@ -1,0 +1,492 @@
+r"""Random intercept + random slope LMM from per-group 2 x 2 sufficient statistics (private engine).
+
+The change model of :func:`collective_efficacy.change_model` and anything else that needs
+``lme4::lmer(y ~ 0 + X + (1 + t | g), REML = method == "REML")``. It extends the random-intercept
+engine of :mod:`._lmm` (same shift of y, same profiled-deviance formulation, same input checks)
+from a scalar variance ratio to lme4's 2 x 2 relative covariance factor.
+
+Use::
+
+    from ._lmm_slope import fit_rs_lmm
+    fit = fit_rs_lmm(y, X, t, codes, n_groups, method="REML")
+
+* ``y`` (n,), ``X`` (n, p) with the intercept column, ``t`` (n,) the random-slope covariate
+  (0/1 for two waves, or time), ``codes`` (n,) group codes in ``0..n_groups-1`` (empty groups
+  allowed: their BLUP is 0 and their conditional covariance the prior).
+* Returns :class:`RSFit`: ``beta``, ``beta_cov`` (:math:`\hat\sigma^2 (X'V_*^{-1}X)^{-1}`, lme4's
+  ``vcov``), ``beta_se``, ``df`` (Satterthwaite, as lmerTest), ``theta`` (lme4's
+  ``getME(m, "theta")``), ``sigma2``, ``cov_re`` (2 x 2 covariance of the random effects),
+  ``loglik`` (REML or ML, lme4's ``logLik``), ``converged``, ``boundary``, ``ranef`` (G, 2),
+  ``ranef_cov`` (G, 2, 2) (lme4's ``condVar``: conditional on the fixed effects) and
+  ``pred_var_slope`` (G,): the prediction variance of ``beta_slope + b_j1`` including the fixed
+  effects' uncertainty.
+
+How it works
+------------
+Group :math:`j` has :math:`V_j = \sigma^2 (I + Z_j \Lambda\Lambda' Z_j')`, :math:`Z_j = [1, t]`,
+:math:`\Lambda = \begin{pmatrix}\theta_1 & 0\\ \theta_2 & \theta_3\end{pmatrix}` (lme4's
+Cholesky parametrisation, :math:`\theta_1, \theta_3 \ge 0`). With :math:`M_j = I +
+\Lambda' Z_j'Z_j \Lambda` (2 x 2) and :math:`K_j = \Lambda M_j^{-1} \Lambda'`, Woodbury gives
+:math:`V_{*j}^{-1} = I - Z_j K_j Z_j'` and :math:`\log|V_{*j}| = \log|M_j|`, so every term of the
+generalised least-squares problem needs only :math:`Z_j'Z_j`, :math:`Z_j'X_j` (2 x p) and
+:math:`Z_j'y_j` per group and the totals :math:`X'X, X'y, y'y`:
+:math:`A = X'X - \sum_j X_j'Z_j K_j Z_j'X_j`, :math:`b = X'y - \sum_j X_j'Z_jK_jZ_j'y_j`,
+:math:`\hat\beta = A^{-1}b`, :math:`\mathrm{RSS} = y'y - \sum_j y_j'Z_jK_jZ_j'y_j - b'\hat\beta`.
+The profiled deviance is :math:`\sum_j\log|M_j| + [\log|A|]_{REML} + m(1 + \log(2\pi
+\mathrm{RSS}/m))`, :math:`m = n - p` (REML) or :math:`n` (ML), lme4's ``devfun``. Its gradient
+is analytic: with :math:`T = \Lambda\Lambda'` and :math:`H = \sum_j [S_j - (m/\mathrm{RSS})
+w_jw_j' - W_jA^{-1}W_j']` (:math:`S_j = Z_j'V_{*j}^{-1}Z_j`, :math:`w_j = Z_j'V_{*j}^{-1}r_j`,
+:math:`W_j = Z_j'V_{*j}^{-1}X_j`; the last term for REML only), :math:`\partial d/\partial T = H`
+and :math:`\partial d/\partial\Lambda = 2H\Lambda`. One evaluation costs :math:`O(Gp^2)`; no
+Python loop over groups, nothing of size n x G.
+
+The three parameters are optimised by L-BFGS-B from several starts, the best optimum is polished
+by Newton steps, and a boundary candidate (a variance at 0 or a correlation at +-1) is kept when
+its deviance is not higher. ``converged`` means: the largest free gradient component of the
+log-likelihood is below 1e-6, the Hessian over the free parameters is positive definite and no
+direction off the boundary lowers the deviance.
+
+Satterthwaite degrees of freedom follow lmerTest (Kuznetsova et al. 2017): the Hessian of the
+(RE)ML deviance in :math:`(\theta, \sigma)` (profiled over :math:`\beta` only) gives
+:math:`\mathrm{Cov}(\theta,\sigma) = 2H^{-1}` (Moore-Penrose over the positive eigenvalues), the
+Jacobian of :math:`\sigma^2A^{-1}` is analytic, and :math:`\nu_i = 2 C_{ii}^2 / (g_i'\,
+\mathrm{Cov}\, g_i)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize
+
+from ._lmm import _check_inputs
+from .errors import DataError
+
+__all__ = ["RSFit", "fit_rs_lmm", "rs_profile"]
+
+_LOG2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass(frozen=True)
+class RSFit:
+    """Result of :func:`fit_rs_lmm` (see the module docstring)."""
+
+    beta: np.ndarray
+    beta_se: np.ndarray
+    beta_cov: np.ndarray
+    df: np.ndarray
+    theta: np.ndarray
+    sigma2: float
+    cov_re: np.ndarray
+    loglik: float
+    deviance: float
+    method: str
+    n_obs: int
+    n_params: int
+    converged: bool
+    boundary: bool
+    max_abs_grad: float
+    hessian_pd: bool
+    n_iter: int
+    message: str
+    group_n: np.ndarray = field(repr=False)
+    ranef: np.ndarray = field(repr=False)
+    ranef_cov: np.ndarray = field(repr=False)
+    pred_var_slope: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Stats:
+    n: np.ndarray  # (G,)
+    zz: np.ndarray  # (G, 2, 2): Z_j'Z_j
+    zx: np.ndarray  # (G, 2, p): Z_j'X_j
+    zy: np.ndarray  # (G, 2): Z_j'y_j (y shifted)
+    xtx: np.ndarray
+    xty: np.ndarray
+    yty: float
+    shift: np.ndarray
+    n_obs: int
+    reml: bool
+
+
+@dataclass(frozen=True)
+class _Eval:
+    deviance: float
+    grad: np.ndarray  # d deviance / d theta (profiled over beta and sigma2)
+    beta: np.ndarray
+    rss: float
+    ld: float  # sum_j log|M_j|
+    logdet_a: float
+    ainv: np.ndarray
+    h_s: np.ndarray  # sum_j S_j
+    h_w: np.ndarray  # sum_j w_j w_j'
+    h_a: np.ndarray  # sum_j W_j A^-1 W_j'
+    k: np.ndarray  # (G, 2, 2)
+    zr: np.ndarray  # (G, 2): Z_j'r_j
+    wmat: np.ndarray  # (G, 2, p)
+
+
+def _sufficient(
+    y: np.ndarray, X: np.ndarray, t: np.ndarray, codes: np.ndarray, g: int, reml: bool
+) -> _Stats:
+    xtx = X.T @ X
+    beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
+    r0 = y - X @ beta0
+    n = np.bincount(codes, minlength=g).astype(np.float64)
+    st = np.bincount(codes, weights=t, minlength=g)
+    stt = np.bincount(codes, weights=t * t, minlength=g)
+    zz = np.stack([np.stack([n, st], -1), np.stack([st, stt], -1)], 1)
+    p = X.shape[1]
+    zx = np.empty((g, 2, p))
+    for c in range(p):  # loop over fixed effects (few), never over groups
+        col = X[:, c]
+        zx[:, 0, c] = np.bincount(codes, weights=col, minlength=g)
+        zx[:, 1, c] = np.bincount(codes, weights=col * t, minlength=g)
+    zy = np.stack(
+        [
+            np.bincount(codes, weights=r0, minlength=g),
+            np.bincount(codes, weights=r0 * t, minlength=g),
+        ],
+        -1,
+    )
+    return _Stats(n, zz, zx, zy, xtx, X.T @ r0, float(r0 @ r0), beta0, len(y), reml)
+
+
+def _lam(theta: np.ndarray) -> np.ndarray:
+    return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+
+
+def _evaluate(st: _Stats, theta: np.ndarray) -> _Eval:
+    lam = _lam(theta)
+    p = st.xtx.shape[0]
+    zzl = np.einsum("gab,bc->gac", st.zz, lam)
+    m = np.einsum("ba,gbc->gac", lam, zzl)
+    m[:, 0, 0] += 1.0
+    m[:, 1, 1] += 1.0
+    det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
+    minv = np.empty_like(m)
+    minv[:, 0, 0] = m[:, 1, 1] / det
+    minv[:, 1, 1] = m[:, 0, 0] / det
+    minv[:, 0, 1] = -m[:, 0, 1] / det
+    minv[:, 1, 0] = -m[:, 1, 0] / det
+    k = np.einsum("ab,gbc,dc->gad", lam, minv, lam)  # Lambda M^-1 Lambda'
+    kzx = np.einsum("gab,gbp->gap", k, st.zx)
+    kzy = np.einsum("gab,gb->ga", k, st.zy)
+    a = st.xtx - np.einsum("gap,gaq->pq", st.zx, kzx)
+    b = st.xty - np.einsum("gap,ga->p", st.zx, kzy)
+    c = st.yty - float(np.einsum("ga,ga->", st.zy, kzy))
+    try:
+        chol = np.linalg.cholesky(a)
+    except np.linalg.LinAlgError as exc:
+        raise DataError(
+            "the fixed-effects design is rank deficient (X'V^-1 X is not positive definite); "
+            "expected linearly independent columns (is a covariate constant, or the same as "
+            "another column?)"
+        ) from exc
+    linv = np.linalg.inv(chol)
+    ainv = linv.T @ linv
+    beta = ainv @ b
+    rss = max(c - float(b @ beta), np.finfo(float).tiny)
+    mdf = st.n_obs - p if st.reml else st.n_obs
+    ld = float(np.sum(np.log(det)))
+    logdet_a = 2.0 * float(np.sum(np.log(np.diag(chol))))
+    dev = ld + mdf * (1.0 + _LOG2PI + np.log(rss / mdf)) + (logdet_a if st.reml else 0.0)
+    zr = st.zy - np.einsum("gap,p->ga", st.zx, beta)
+    zzk = np.einsum("gab,gbc->gac", st.zz, k)
+    h_s = np.einsum("gab->ab", st.zz) - np.einsum("gab,gbc->ac", zzk, st.zz)
+    w = zr - np.einsum("gab,gb->ga", zzk, zr)
+    h_w = np.einsum("ga,gb->ab", w, w)
+    wmat = st.zx - np.einsum("gab,gbp->gap", zzk, st.zx)
+    h_a = np.einsum("gap,pq,gbq->ab", wmat, ainv, wmat)
+    h = h_s - (mdf / rss) * h_w - (h_a if st.reml else 0.0)
+    gl = 2.0 * h @ lam
+    grad = np.array([gl[0, 0], gl[1, 0], gl[1, 1]])
+    return _Eval(float(dev), grad, beta, rss, ld, logdet_a, ainv, h_s, h_w, h_a, k, zr, wmat)
+
+
+def rs_profile(
+    y: np.ndarray,
+    X: np.ndarray,
+    t: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    theta: np.ndarray,
+    *,
+    method: str = "REML",
+) -> tuple[float, np.ndarray]:
+    """Profiled deviance and its gradient at ``theta`` (for tests: gradient checks)."""
+    y, X, codes = _check_inputs(y, X, codes, n_groups, method)
+    st = _sufficient(y, X, np.asarray(t, float), codes, n_groups, method == "REML")
+    ev = _evaluate(st, np.asarray(theta, float))
+    return ev.deviance, ev.grad
+
+
+def _vp_grad(st: _Stats, vp: np.ndarray) -> np.ndarray:
+    """Gradient of lmerTest's deviance in varpar = (theta, sigma), beta profiled."""
+    ev = _evaluate(st, vp[:3])
+    s2 = vp[3] ** 2
+    h = ev.h_s - ev.h_w / s2 - (ev.h_a if st.reml else 0.0)
+    gl = 2.0 * h @ _lam(vp[:3])
+    m = st.n_obs - st.xtx.shape[0] if st.reml else st.n_obs
+    d_sigma = -2.0 * ev.rss / (s2 * vp[3]) + 2.0 * m / vp[3]
+    return np.array([gl[0, 0], gl[1, 0], gl[1, 1], d_sigma])
+
+
+def _jacobian(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, rel: float = 1e-4
+) -> np.ndarray:
+    """Central differences with one Richardson step (error O(h^4)) of a vector function."""
+    n = len(x)
+    out = []
+    for i in range(n):  # 3-4 parameters
+        h = rel * max(abs(x[i]), 0.1)
+        e = np.zeros(n)
+        e[i] = h
+        d1 = (f(x + e) - f(x - e)) / (2 * h)
+        d2 = (f(x + e / 2) - f(x - e / 2)) / h
+        out.append((4.0 * d2 - d1) / 3.0)
+    return np.column_stack(out)
+
+
+def _satterthwaite(st: _Stats, ev: _Eval, theta: np.ndarray, sigma: float) -> np.ndarray:
+    vp = np.append(theta, sigma)
+    hess = _jacobian(lambda v: _vp_grad(st, v), vp)
+    hess = 0.5 * (hess + hess.T)
+    evals, evecs = np.linalg.eigh(hess)
+    pos = evals > 1e-8
+    cov_vp = 2.0 * (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
+    lam = _lam(theta)
+    d_list = [
+        np.array([[2 * lam[0, 0], lam[1, 0]], [lam[1, 0], 0.0]]),
+        np.array([[0.0, lam[0, 0]], [lam[0, 0], 2 * lam[1, 0]]]),
+        np.array([[0.0, 0.0], [0.0, 2 * lam[1, 1]]]),
+    ]
+    s2 = sigma * sigma
+    jac = []
+    for d in d_list:
+        dwd = np.einsum("gap,ab,gbq->pq", ev.wmat, d, ev.wmat)
+        jac.append(s2 * ev.ainv @ dwd @ ev.ainv)
+    jac.append(2.0 * sigma * ev.ainv)
+    cdiag = s2 * np.diag(ev.ainv)
+    g = np.stack([np.diag(j) for j in jac], -1)  # (p, 4)
+    denom = np.einsum("pk,kl,pl->p", g, cov_vp, g)
+    with np.errstate(divide="ignore"):
+        return np.where(denom > 0, 2.0 * cdiag**2 / denom, np.inf)
+
+
+def _starts(st: _Stats) -> list[np.ndarray]:
+    """lme4's start (1, 0, 1) and moment-scaled starts with correlations -0.5, 0, 0.5."""
+    out = [np.array([1.0, 0.0, 1.0])]
+    for scale in (0.3, 3.0):
+        for corr in (-0.5, 0.0, 0.5):
+            out.append(np.array([scale, scale * corr, scale * np.sqrt(1 - corr * corr)]))
+    return out
+
+
+def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, _Eval, int]:
+    """Newton steps over the free parameters (finite-difference Hessian of the analytic gradient)."""
+    th = theta.copy()
+    n_eval = 0
+    ev = _evaluate(st, th)
+    for _ in range(30):
+        g = ev.grad[free]
+        if float(np.max(np.abs(g), initial=0.0)) < 1e-11:
+            break
+
+        def gf(x: np.ndarray, base: np.ndarray = th) -> np.ndarray:
+            tt = base.copy()
+            tt[free] = x
+            return _evaluate(st, tt).grad[free]
+
+        hess = _jacobian(gf, th[free])
+        n_eval += 4 * len(free)
+        hess = 0.5 * (hess + hess.T)
+        try:
+            step = -np.linalg.solve(hess, g)
+        except np.linalg.LinAlgError:
+            step = -g
+        if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
+            step = -g
+        lam_ = 1.0
+        while lam_ > 1e-10:
+            trial = th.copy()
+            trial[free] = th[free] + lam_ * step
+            trial[[0, 2]] = np.maximum(trial[[0, 2]], 0.0)
+            ev_t = _evaluate(st, trial)
+            n_eval += 1
+            if ev_t.deviance <= ev.deviance + 1e-14 * abs(ev.deviance):
+                break
+            lam_ *= 0.5
+        if lam_ <= 1e-10:
+            break
+        moved = float(np.max(np.abs(trial - th)))
+        th, ev = trial, ev_t
+        if moved < 1e-13:
+            break
+    return th, ev, n_eval
+
+
+def _boundary_candidates(st: _Stats, theta: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
+    """The interior point and, when close, the boundary points with their free parameters."""
+    th = theta
+    scale = max(float(np.hypot(th[0], th[1])), float(np.hypot(th[1], th[2])), 1e-8)
+    cands: list[tuple[np.ndarray, list[int]]] = [(th.copy(), [0, 1, 2])]
+    if th[2] < 1e-3 * scale:  # correlation +-1
+        cands.append((np.array([th[0], th[1], 0.0]), [0, 1]))
+    if th[0] < 1e-3 * scale:  # intercept variance 0 (then only the slope variance is free)
+        cands.append((np.array([0.0, 0.0, float(np.hypot(th[1], th[2]))]), [2]))
+    if np.hypot(th[1], th[2]) < 1e-3 * scale:  # slope variance 0
+        cands.append((np.array([th[0], 0.0, 0.0]), [0]))
+    if max(th[0], np.hypot(th[1], th[2])) < 1e-4:  # both variances 0
+        cands.append((np.zeros(3), []))
+    return cands
+
+
+def fit_rs_lmm(
+    y: np.ndarray,
+    X: np.ndarray,
+    t: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    *,
+    method: str = "REML",
+    contrast: np.ndarray | None = None,
+) -> RSFit:
+    """Fit ``y ~ 0 + X + (1 + t | g)`` by REML or ML; see the module docstring.
+
+    ``contrast`` (G, p): per group the fixed-effect combination :math:`c_j'\beta` whose sum
+    with the group's random slope is predicted (``pred_var_slope``); default: none (NaN).
+    """
+    y, X, codes = _check_inputs(y, X, codes, n_groups, method)
+    t = np.asarray(t, dtype=np.float64)
+    if t.shape != y.shape or not np.isfinite(t).all():
+        raise DataError("t must be finite with one value per row of y")
+    st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+    p = X.shape[1]
+    nonempty = int(np.count_nonzero(st.n))
+    if st.n_obs <= 2 * nonempty:
+        raise DataError(
+            f"{st.n_obs} observations for {2 * nonempty} random effects (an intercept and a change "
+            f"per community, {nonempty} communities): the model is not identifiable (lme4 stops "
+            "here too); expected more observations than twice the number of communities"
+        )
+    if st.n_obs - p <= 0:
+        raise DataError(f"{st.n_obs} observations for {p} fixed effects; expected more")
+    if contrast is not None:
+        contrast = np.asarray(contrast, dtype=np.float64)
+        if contrast.shape != (n_groups, p):
+            raise DataError(f"contrast must have shape ({n_groups}, {p})")
+    return _fit(st, method, contrast)
+
+
+def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
+    n_eval = 0
+
+    def fg(th: np.ndarray) -> tuple[float, np.ndarray]:
+        nonlocal n_eval
+        n_eval += 1
+        ev = _evaluate(st, th)
+        return ev.deviance, ev.grad
+
+    best: tuple[float, np.ndarray] | None = None
+    ok = False
+    bounds = [(0.0, None), (None, None), (0.0, None)]
+    for x0 in _starts(st):
+        res = optimize.minimize(
+            fg,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000},
+        )
+        if best is None or float(res.fun) < best[0]:
+            best = (float(res.fun), np.asarray(res.x, dtype=float))
+        ok = ok or bool(res.success) or "ABNORMAL" in str(res.message)
+    assert best is not None
+    results = []
+    for th0, free in _boundary_candidates(st, best[1]):
+        th, ev, k = _polish(st, th0, free)
+        n_eval += k
+        # a boundary point wins ties (lme4 reports such fits as singular)
+        results.append(
+            (ev.deviance - (1e-10 * abs(ev.deviance) if len(free) < 3 else 0.0), th, ev, free)
+        )
+    results.sort(key=lambda r: (r[0], len(r[3])))
+    _, th, ev, free = results[0]
+    return th, ev, free, ok, n_eval
+
+
+def _pred_var_slope(
+    st: _Stats, ev: _Eval, sigma2: float, contrast: np.ndarray | None
+) -> np.ndarray:
+    r"""Prediction-error variance of c_j'beta_hat + b_j1 (Henderson's mixed-model equations).
+
+    :math:`\sigma^2[K_{j,11} + (u_j - c_j)'A^{-1}(u_j - c_j)]`, :math:`u_j = (K_jZ_j'X_j)_{1\cdot}`:
+    the conditional variance plus the fixed effects' uncertainty and their covariance with the
+    BLUP.
+    """
+    if contrast is None:
+        return np.full(len(st.n), np.nan)
+    u = np.einsum("gb,gbp->gp", ev.k[:, 1, :], st.zx) - contrast
+    return sigma2 * (ev.k[:, 1, 1] + np.einsum("gp,pq,gq->g", u, ev.ainv, u))
+
+
+def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
+    p = st.xtx.shape[0]
+    theta, ev, free, ok, n_eval = _optimise(st)
+    boundary = len(free) < 3
+    # verification: free gradient of the log-likelihood small, Hessian PD over the free
+    # parameters, and the full 3 x 3 Hessian (at a boundary) has no negative curvature
+    max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
+    hess = _jacobian(lambda x: _evaluate(st, x).grad, theta)
+    hess = 0.5 * (hess + hess.T)
+    scale = max(1.0, float(np.max(np.abs(hess))))
+    if free:
+        hf = hess[np.ix_(free, free)]
+        pd_ = bool(np.all(np.linalg.eigvalsh(hf) > 1e-10 * scale))
+    else:
+        pd_ = True
+    if boundary:  # moving off the boundary must not lower the deviance (second-order KKT)
+        pd_ = pd_ and bool(np.all(np.linalg.eigvalsh(hess) > -1e-6 * scale))
+    converged = bool(ok and max_abs_grad < 1e-6 and pd_)
+    mdf = st.n_obs - p if st.reml else st.n_obs
+    sigma2 = ev.rss / mdf
+    lam = _lam(theta)
+    cov_re = sigma2 * lam @ lam.T
+    beta_cov = sigma2 * ev.ainv
+    df = _satterthwaite(st, ev, theta, float(np.sqrt(sigma2)))
+    ranef = np.einsum("gab,gb->ga", ev.k, ev.zr)
+    ranef_cov = sigma2 * ev.k
+    if converged:
+        message = "converged" + ("; boundary (singular) fit" if boundary else "")
+    else:
+        message = (
+            f"not converged: max |gradient| {max_abs_grad:.3g}, Hessian positive definite: {pd_}"
+        )
+    return RSFit(
+        beta=ev.beta + st.shift,
+        beta_se=np.sqrt(np.diag(beta_cov)),
+        beta_cov=beta_cov,
+        df=df,
+        theta=theta,
+        sigma2=float(sigma2),
+        cov_re=cov_re,
+        loglik=-0.5 * ev.deviance,
+        deviance=ev.deviance,
+        method=method,
+        n_obs=st.n_obs,
+        n_params=p,
+        converged=converged,
+        boundary=boundary,
+        max_abs_grad=max_abs_grad,
+        hessian_pd=pd_,
+        n_iter=n_eval,
+        message=message,
+        group_n=st.n.astype(np.int64),
+        ranef=ranef,
+        ranef_cov=ranef_cov,
+        pred_var_slope=_pred_var_slope(st, ev, sigma2, contrast),
+    )
