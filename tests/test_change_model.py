@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pydantic
 import pytest
 from scipy import stats
 
@@ -122,7 +123,7 @@ def test_outputs_round_trip(survey) -> None:
     pd.testing.assert_frame_equal(m.to_frame(), m.communities)
     s = m.summary()
     assert s["kind"].tolist() == ["fixed"] * 2 + ["variance"] * 5
-    with pytest.raises(Exception):  # frozen
+    with pytest.raises(pydantic.ValidationError):  # frozen
         m.loglik = 0.0  # type: ignore[misc]
 
 

@@ -99,10 +99,13 @@ class RSFit:
 
 @dataclass(frozen=True)
 class _Stats:
-    n: np.ndarray  # (G,)
-    zz: np.ndarray  # (G, 2, 2): Z_j'Z_j
-    zx: np.ndarray  # (G, 2, p): Z_j'X_j
-    zy: np.ndarray  # (G, 2): Z_j'y_j (y shifted)
+    n: np.ndarray  # (G,): Z_j'Z_j = [[n, st], [st, stt]]
+    st: np.ndarray
+    stt: np.ndarray
+    zx0: np.ndarray  # (G, p): rows of Z_j'X_j (sums of X and of t * X)
+    zx1: np.ndarray
+    zy0: np.ndarray  # (G,): Z_j'y_j (y shifted)
+    zy1: np.ndarray
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
@@ -117,15 +120,14 @@ class _Eval:
     grad: np.ndarray  # d deviance / d theta (profiled over beta and sigma2)
     beta: np.ndarray
     rss: float
-    ld: float  # sum_j log|M_j|
-    logdet_a: float
     ainv: np.ndarray
     h_s: np.ndarray  # sum_j S_j
     h_w: np.ndarray  # sum_j w_j w_j'
     h_a: np.ndarray  # sum_j W_j A^-1 W_j'
-    k: np.ndarray  # (G, 2, 2)
+    k: tuple[np.ndarray, np.ndarray, np.ndarray]  # K_j entries (00, 01, 11), each (G,)
     zr: np.ndarray  # (G, 2): Z_j'r_j
-    wmat: np.ndarray  # (G, 2, p)
+    w0: np.ndarray  # (G, p): rows of W_j = Z_j'V_j^-1 X_j
+    w1: np.ndarray
 
 
 def _sufficient(
@@ -134,24 +136,28 @@ def _sufficient(
     xtx = X.T @ X
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
     r0 = y - X @ beta0
-    n = np.bincount(codes, minlength=g).astype(np.float64)
-    st = np.bincount(codes, weights=t, minlength=g)
-    stt = np.bincount(codes, weights=t * t, minlength=g)
-    zz = np.stack([np.stack([n, st], -1), np.stack([st, stt], -1)], 1)
     p = X.shape[1]
-    zx = np.empty((g, 2, p))
+    zx0 = np.empty((g, p))
+    zx1 = np.empty((g, p))
     for c in range(p):  # loop over fixed effects (few), never over groups
         col = X[:, c]
-        zx[:, 0, c] = np.bincount(codes, weights=col, minlength=g)
-        zx[:, 1, c] = np.bincount(codes, weights=col * t, minlength=g)
-    zy = np.stack(
-        [
-            np.bincount(codes, weights=r0, minlength=g),
-            np.bincount(codes, weights=r0 * t, minlength=g),
-        ],
-        -1,
+        zx0[:, c] = np.bincount(codes, weights=col, minlength=g)
+        zx1[:, c] = np.bincount(codes, weights=col * t, minlength=g)
+    return _Stats(
+        n=np.bincount(codes, minlength=g).astype(np.float64),
+        st=np.bincount(codes, weights=t, minlength=g),
+        stt=np.bincount(codes, weights=t * t, minlength=g),
+        zx0=zx0,
+        zx1=zx1,
+        zy0=np.bincount(codes, weights=r0, minlength=g),
+        zy1=np.bincount(codes, weights=r0 * t, minlength=g),
+        xtx=xtx,
+        xty=X.T @ r0,
+        yty=float(r0 @ r0),
+        shift=beta0,
+        n_obs=len(y),
+        reml=reml,
     )
-    return _Stats(n, zz, zx, zy, xtx, X.T @ r0, float(r0 @ r0), beta0, len(y), reml)
 
 
 def _lam(theta: np.ndarray) -> np.ndarray:
@@ -159,26 +165,29 @@ def _lam(theta: np.ndarray) -> np.ndarray:
 
 
 def _evaluate(st: _Stats, theta: np.ndarray) -> _Eval:
-    lam = _lam(theta)
-    p = st.xtx.shape[0]
-    zzl = np.einsum("gab,bc->gac", st.zz, lam)
-    m = np.einsum("ba,gbc->gac", lam, zzl)
-    m[:, 0, 0] += 1.0
-    m[:, 1, 1] += 1.0
-    det = m[:, 0, 0] * m[:, 1, 1] - m[:, 0, 1] * m[:, 1, 0]
-    minv = np.empty_like(m)
-    minv[:, 0, 0] = m[:, 1, 1] / det
-    minv[:, 1, 1] = m[:, 0, 0] / det
-    minv[:, 0, 1] = -m[:, 0, 1] / det
-    minv[:, 1, 0] = -m[:, 1, 0] / det
-    k = np.einsum("ab,gbc,dc->gad", lam, minv, lam)  # Lambda M^-1 Lambda'
-    kzx = np.einsum("gab,gbp->gap", k, st.zx)
-    kzy = np.einsum("gab,gb->ga", k, st.zy)
-    a = st.xtx - np.einsum("gap,gaq->pq", st.zx, kzx)
-    b = st.xty - np.einsum("gap,ga->p", st.zx, kzy)
-    c = st.yty - float(np.einsum("ga,ga->", st.zy, kzy))
+    # The 2 x 2 algebra per group is written out on (G,) arrays: batched tiny matrix
+    # products (einsum "gab,gbc") are an order of magnitude slower.
+    l00, l10, l11 = float(theta[0]), float(theta[1]), float(theta[2])
+    n, s1, s2 = st.n, st.st, st.stt
+    p00, p10 = n * l00 + s1 * l10, s1 * l00 + s2 * l10  # Z'Z Lambda
+    p01, p11 = s1 * l11, s2 * l11
+    m00 = l00 * p00 + l10 * p10 + 1.0  # M = I + Lambda' Z'Z Lambda
+    m01 = l00 * p01 + l10 * p11
+    m11 = l11 * p11 + 1.0
+    det = m00 * m11 - m01 * m01
+    i00, i01, i11 = m11 / det, -m01 / det, m00 / det
+    k00 = l00 * l00 * i00  # K = Lambda M^-1 Lambda'
+    k01 = l00 * (i00 * l10 + i01 * l11)
+    k11 = l10 * l10 * i00 + 2.0 * l10 * l11 * i01 + l11 * l11 * i11
+    kzx0 = k00[:, None] * st.zx0 + k01[:, None] * st.zx1
+    kzx1 = k01[:, None] * st.zx0 + k11[:, None] * st.zx1
+    kzy0 = k00 * st.zy0 + k01 * st.zy1
+    kzy1 = k01 * st.zy0 + k11 * st.zy1
+    a = st.xtx - (st.zx0.T @ kzx0 + st.zx1.T @ kzx1)
+    b = st.xty - (st.zx0.T @ kzy0 + st.zx1.T @ kzy1)
+    c = st.yty - float(st.zy0 @ kzy0 + st.zy1 @ kzy1)
     try:
-        chol = np.linalg.cholesky(a)
+        chol = np.linalg.cholesky(0.5 * (a + a.T))
     except np.linalg.LinAlgError as exc:
         raise DataError(
             "the fixed-effects design is rank deficient (X'V^-1 X is not positive definite); "
@@ -189,21 +198,51 @@ def _evaluate(st: _Stats, theta: np.ndarray) -> _Eval:
     ainv = linv.T @ linv
     beta = ainv @ b
     rss = max(c - float(b @ beta), np.finfo(float).tiny)
+    p = st.xtx.shape[0]
     mdf = st.n_obs - p if st.reml else st.n_obs
-    ld = float(np.sum(np.log(det)))
-    logdet_a = 2.0 * float(np.sum(np.log(np.diag(chol))))
-    dev = ld + mdf * (1.0 + _LOG2PI + np.log(rss / mdf)) + (logdet_a if st.reml else 0.0)
-    zr = st.zy - np.einsum("gap,p->ga", st.zx, beta)
-    zzk = np.einsum("gab,gbc->gac", st.zz, k)
-    h_s = np.einsum("gab->ab", st.zz) - np.einsum("gab,gbc->ac", zzk, st.zz)
-    w = zr - np.einsum("gab,gb->ga", zzk, zr)
-    h_w = np.einsum("ga,gb->ab", w, w)
-    wmat = st.zx - np.einsum("gab,gbp->gap", zzk, st.zx)
-    h_a = np.einsum("gap,pq,gbq->ab", wmat, ainv, wmat)
+    dev = float(np.sum(np.log(det))) + mdf * (1.0 + _LOG2PI + np.log(rss / mdf))
+    if st.reml:
+        dev += 2.0 * float(np.sum(np.log(np.diag(chol))))
+    zr0 = st.zy0 - st.zx0 @ beta
+    zr1 = st.zy1 - st.zx1 @ beta
+    q00, q01 = n * k00 + s1 * k01, n * k01 + s1 * k11  # Q = Z'Z K
+    q10, q11 = s1 * k00 + s2 * k01, s1 * k01 + s2 * k11
+    h_s = np.array(
+        [
+            [np.sum(n - q00 * n - q01 * s1), np.sum(s1 - q00 * s1 - q01 * s2)],
+            [0.0, np.sum(s2 - q10 * s1 - q11 * s2)],
+        ]
+    )
+    h_s[1, 0] = h_s[0, 1]
+    w0 = zr0 - (q00 * zr0 + q01 * zr1)  # w = Z'V^-1 r
+    w1 = zr1 - (q10 * zr0 + q11 * zr1)
+    h_w = np.array([[w0 @ w0, w0 @ w1], [w0 @ w1, w1 @ w1]])
+    wm0 = st.zx0 - (q00[:, None] * st.zx0 + q01[:, None] * st.zx1)  # W = Z'V^-1 X
+    wm1 = st.zx1 - (q10[:, None] * st.zx0 + q11[:, None] * st.zx1)
+    wa0, wa1 = wm0 @ ainv, wm1 @ ainv
+    h_a = np.array(
+        [
+            [float(np.sum(wa0 * wm0)), float(np.sum(wa0 * wm1))],
+            [float(np.sum(wa0 * wm1)), float(np.sum(wa1 * wm1))],
+        ]
+    )
     h = h_s - (mdf / rss) * h_w - (h_a if st.reml else 0.0)
-    gl = 2.0 * h @ lam
+    gl = 2.0 * h @ _lam(theta)
     grad = np.array([gl[0, 0], gl[1, 0], gl[1, 1]])
-    return _Eval(float(dev), grad, beta, rss, ld, logdet_a, ainv, h_s, h_w, h_a, k, zr, wmat)
+    return _Eval(
+        float(dev),
+        grad,
+        beta,
+        rss,
+        ainv,
+        h_s,
+        h_w,
+        h_a,
+        (k00, k01, k11),
+        np.column_stack([zr0, zr1]),
+        wm0,
+        wm1,
+    )
 
 
 def rs_profile(
@@ -266,7 +305,10 @@ def _satterthwaite(st: _Stats, ev: _Eval, theta: np.ndarray, sigma: float) -> np
     s2 = sigma * sigma
     jac = []
     for d in d_list:
-        dwd = np.einsum("gap,ab,gbq->pq", ev.wmat, d, ev.wmat)
+        cross = ev.w0.T @ ev.w1
+        dwd = (
+            d[0, 0] * (ev.w0.T @ ev.w0) + d[0, 1] * (cross + cross.T) + d[1, 1] * (ev.w1.T @ ev.w1)
+        )
         jac.append(s2 * ev.ainv @ dwd @ ev.ainv)
     jac.append(2.0 * sigma * ev.ainv)
     cdiag = s2 * np.diag(ev.ainv)
@@ -277,12 +319,14 @@ def _satterthwaite(st: _Stats, ev: _Eval, theta: np.ndarray, sigma: float) -> np
 
 
 def _starts(st: _Stats) -> list[np.ndarray]:
-    """lme4's start (1, 0, 1) and moment-scaled starts with correlations -0.5, 0, 0.5."""
-    out = [np.array([1.0, 0.0, 1.0])]
-    for scale in (0.3, 3.0):
-        for corr in (-0.5, 0.0, 0.5):
-            out.append(np.array([scale, scale * corr, scale * np.sqrt(1 - corr * corr)]))
-    return out
+    """lme4's start (1, 0, 1) and three others: small variances with correlations -+0.5, large."""
+    del st
+    return [
+        np.array([1.0, 0.0, 1.0]),
+        np.array([0.3, -0.15, 0.26]),
+        np.array([0.3, 0.15, 0.26]),
+        np.array([3.0, 0.0, 3.0]),
+    ]
 
 
 def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, _Eval, int]:
@@ -430,8 +474,9 @@ def _pred_var_slope(
     """
     if contrast is None:
         return np.full(len(st.n), np.nan)
-    u = np.einsum("gb,gbp->gp", ev.k[:, 1, :], st.zx) - contrast
-    return sigma2 * (ev.k[:, 1, 1] + np.einsum("gp,pq,gq->g", u, ev.ainv, u))
+    _, k01, k11 = ev.k
+    u = k01[:, None] * st.zx0 + k11[:, None] * st.zx1 - contrast
+    return sigma2 * (k11 + np.sum((u @ ev.ainv) * u, axis=1))
 
 
 def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
@@ -458,8 +503,11 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     cov_re = sigma2 * lam @ lam.T
     beta_cov = sigma2 * ev.ainv
     df = _satterthwaite(st, ev, theta, float(np.sqrt(sigma2)))
-    ranef = np.einsum("gab,gb->ga", ev.k, ev.zr)
-    ranef_cov = sigma2 * ev.k
+    k00, k01, k11 = ev.k
+    ranef = np.column_stack(
+        [k00 * ev.zr[:, 0] + k01 * ev.zr[:, 1], k01 * ev.zr[:, 0] + k11 * ev.zr[:, 1]]
+    )
+    ranef_cov = sigma2 * np.stack([np.stack([k00, k01], -1), np.stack([k01, k11], -1)], 1)
     if converged:
         message = "converged" + ("; boundary (singular) fit" if boundary else "")
     else:

@@ -1,0 +1,178 @@
+"""Benchmark of ``change_model`` against lme4 (via Rscript) in the same run.
+
+Workload: ``make_survey`` (two waves, ``baseline``/``end``), the score = mean of the ten keyed
+items (SC3, SC4 reversed), rows shuffled, community labels as strings (``"C123"``). Model:
+``change_model(data, dv="score", community="community", after="end")`` (REML) against
+``lme4::lmer(score ~ change + (1 + change | community), REML = TRUE)`` with lme4's default
+optimiser, and once with bobyqa ``rhoend = 1e-12`` (the tight optimum that ours is compared to).
+
+Sizes: 200,000 respondents / 4,000 communities, and 1,000,000 / 13,000 when lme4's default fit
+at the first size took less than ``R_BUDGET`` seconds. Timings: best of 3 calls of our function
+(``time.perf_counter``, including input checks and the per-community table) and
+``system.time(lmer(...))`` in R (R's CSV reading and factor() are not timed). Peak memory: the
+maximum resident set size of a fresh process that reads the same CSV and fits once
+(``/usr/bin/time -v``), for both tools.
+
+Run: ``python -m benchmarks.bench_change_model`` (prints a Markdown table) or through
+``python -m benchmarks.run change_model`` (writes the section of RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import collective_efficacy as ce
+
+from .bench_change import survey_scores
+from .bench_mixed import _run_measured
+from .data import LARGE, SMALL
+from .timing import best_of
+
+SIZES = [SMALL, LARGE]
+R_BUDGET = 900.0  # seconds for lme4's default fit at the first size before the second is tried
+
+R_SCRIPT = r"""
+suppressMessages({library(lme4); library(jsonlite)})
+d <- read.csv("{csv}", colClasses = c(community = "character"))
+d <- d[!is.na(d$score), ]
+d$change <- as.numeric(d$wave == "end"); d$community <- factor(d$community)
+f <- score ~ change + (1 + change | community)
+t <- system.time(m <- lmer(f, d, REML = TRUE))[["elapsed"]]
+vc <- as.data.frame(VarCorr(m))
+res <- list(seconds = t, var_intercept = vc$vcov[1], var_change = vc$vcov[2], cov = vc$vcov[3],
+            sigma2 = vc$vcov[4], loglik = as.numeric(logLik(m)),
+            version = as.character(packageVersion("lme4")))
+if ({tight}) {
+  tight <- lmerControl(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-12, maxfun = 1e6))
+  t2 <- system.time(m2 <- lmer(f, d, REML = TRUE, control = tight))[["elapsed"]]
+  vc2 <- as.data.frame(VarCorr(m2))
+  res <- c(res, list(seconds_tight = t2, var_intercept_tight = vc2$vcov[1],
+                     var_change_tight = vc2$vcov[2], sigma2_tight = vc2$vcov[4],
+                     loglik_tight = as.numeric(logLik(m2))))
+}
+cat(toJSON(res, digits = NA, auto_unbox = TRUE), "\n")
+"""
+
+PY_SCRIPT = r"""
+import json, sys, time, pandas as pd, collective_efficacy as ce
+d = pd.read_csv(sys.argv[1], dtype={"community": str})
+t0 = time.perf_counter()
+m = ce.change_model(d, dv="score", community="community", after="end")
+print(json.dumps({"seconds": time.perf_counter() - t0}))
+"""
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / abs(b)
+
+
+def _one(n: int, k: int, tmp: Path, rows: list[dict[str, Any]]) -> float | None:
+    data = survey_scores(n, k).sample(frac=1.0, random_state=7).reset_index(drop=True)
+    base = {"workload": "change_model REML", "n_respondents": n, "n_communities": k}
+    t_ours = best_of(lambda: ce.change_model(data, dv="score", community="community", after="end"))
+    m = ce.change_model(data, dv="score", community="community", after="end")
+    vc = m.variance_components
+    csv = tmp / f"cm_{n}.csv"
+    data.to_csv(csv, index=False)
+    py = tmp / "fit.py"
+    py.write_text(PY_SCRIPT)
+    _, rss_ours = _run_measured([sys.executable, str(py), str(csv)], timeout=3600)
+    rows.append(
+        {
+            **base,
+            "tool": "collective_efficacy",
+            "seconds": t_ours,
+            "peak_mb": rss_ours,
+            "note": f"converged {m.converged}; var_change {vc.var_change:.6g}; strings, shuffled",
+        }
+    )
+    if not shutil.which("Rscript"):
+        rows.append({**base, "tool": "lme4", "seconds": float("nan"), "note": "no Rscript"})
+        return None
+    script = tmp / "fit.R"
+    tight = "TRUE" if n <= SMALL[0] else "FALSE"
+    script.write_text(R_SCRIPT.replace("{csv}", str(csv)).replace("{tight}", tight))
+    out, rss = _run_measured(["Rscript", str(script)], timeout=7200)
+    rel = max(
+        _rel(vc.var_intercept, out["var_intercept"]),
+        _rel(vc.var_change, out["var_change"]),
+        _rel(vc.sigma2, out["sigma2"]),
+    )
+    mem = f"; peak memory {rss / rss_ours:.1f}x ours" if rss and rss_ours else ""
+    rows.append(
+        {
+            **base,
+            "tool": f"lme4 {out['version']} (lmer, default optimizer)",
+            "seconds": out["seconds"],
+            "peak_mb": rss,
+            "note": f"speed-up {out['seconds'] / t_ours:.0f}x{mem}; variance components max "
+            f"relative difference to ours {rel:.1e}; logLik ours - lme4 "
+            f"{m.loglik - out['loglik']:.2e}",
+        }
+    )
+    if "seconds_tight" in out:
+        rel_t = max(
+            _rel(vc.var_intercept, out["var_intercept_tight"]),
+            _rel(vc.var_change, out["var_change_tight"]),
+            _rel(vc.sigma2, out["sigma2_tight"]),
+        )
+        rows.append(
+            {
+                **base,
+                "tool": f"lme4 {out['version']} (lmer, bobyqa rhoend=1e-12)",
+                "seconds": out["seconds_tight"],
+                "note": f"single run; speed-up {out['seconds_tight'] / t_ours:.0f}x; variance "
+                f"components max relative difference to ours {rel_t:.1e}; logLik ours - lme4 "
+                f"{m.loglik - out['loglik_tight']:.2e}",
+            }
+        )
+    return float(out["seconds"])
+
+
+def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (n, k) in enumerate(sizes):
+            t_r = _one(n, k, Path(tmp), rows)
+            if i == 0 and t_r is not None and t_r > R_BUDGET:
+                break
+    load = os.getloadavg()
+    rows.append(
+        {
+            "workload": "note",
+            "tool": "machine",
+            "n_respondents": 0,
+            "n_communities": 0,
+            "seconds": float("nan"),
+            "note": f"{os.cpu_count()} cores shared with other jobs; load average at the end "
+            f"{load[0]:.1f} (1 min) / {load[1]:.1f} (5 min)",
+        }
+    )
+    return rows
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| workload | tool | respondents | communities | seconds | peak MB | note |\n"
+        "|---|---|---:|---:|---:|---:|---|"
+    )
+    lines = [head]
+    for r in rows:
+        mb = r.get("peak_mb")
+        lines.append(
+            f"| {r['workload']} | {r['tool']} | {r['n_respondents']:,} | {r['n_communities']:,} | "
+            f"{r['seconds']:.4g} | {'' if mb is None else f'{mb:.0f}'} | {r.get('note', '')} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(to_markdown(run([SMALL] if "--small" in sys.argv[1:] else SIZES)))
+    np.seterr()
