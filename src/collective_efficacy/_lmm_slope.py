@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
+from ._change_bootstrap import _single_thread_blas
 from ._lmm import _check_inputs
 from .errors import DataError
 
@@ -407,7 +408,11 @@ def fit_rs_lmm(
     t = np.asarray(t, dtype=np.float64)
     if t.shape != y.shape or not np.isfinite(t).all():
         raise DataError("t must be finite with one value per row of y")
-    st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+    # one BLAS thread throughout: every product here is long-and-thin or tiny, and a threaded
+    # BLAS (also inside L-BFGS-B) spends more time waking threads than computing (8x slower
+    # on a busy machine)
+    with _single_thread_blas():
+        st = _sufficient(y, X, t, codes, n_groups, method == "REML")
     p = X.shape[1]
     nonempty = int(np.count_nonzero(st.n))
     if st.n_obs <= 2 * nonempty:
@@ -422,7 +427,8 @@ def fit_rs_lmm(
         contrast = np.asarray(contrast, dtype=np.float64)
         if contrast.shape != (n_groups, p):
             raise DataError(f"contrast must have shape ({n_groups}, {p})")
-    return _fit(st, method, contrast)
+    with _single_thread_blas():
+        return _fit(st, method, contrast)
 
 
 def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
