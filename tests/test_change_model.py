@@ -230,3 +230,62 @@ def test_bad_options(survey, kw, match) -> None:
 def test_constant_covariate(survey) -> None:
     with pytest.raises(DataError, match="constant"):
         ce.change_model(survey.assign(k=1.0), dv="score", community="community", covariates=["k"])
+
+
+# ---- the panel term (respondent=) ----
+
+
+@pytest.fixture
+def panel(fixtures) -> pd.DataFrame:
+    return pd.read_csv(fixtures / "change_model" / "panel.csv")
+
+
+def test_panel_counts_and_everyone_contributes(panel) -> None:
+    m = ce.change_model(panel, dv="score", community="community", respondent="respondent")
+    per = panel.groupby("respondent").size()
+    assert m.n_respondents == len(per) and m.n_repeated == int((per > 1).sum())
+    assert m.n_obs == len(panel)  # one-time respondents are not dropped
+    assert m.formula.endswith("+ (1 | respondent)")
+    assert "var_respondent" in m.summary()["term"].tolist()
+
+
+def test_panel_bad_input(panel) -> None:
+    dup = pd.concat([panel, panel.iloc[[0]]], ignore_index=True)
+    with pytest.raises(DataError, match="more than once in one wave"):
+        ce.change_model(dup, dv="score", community="community", respondent="respondent")
+    moved = panel.copy()
+    rid = moved["respondent"].value_counts().index[0]  # a panel member
+    first = moved.index[moved["respondent"] == rid][0]
+    moved.loc[first, "community"] = "Elsewhere"
+    with pytest.raises(DataError, match="more than one community"):
+        ce.change_model(moved, dv="score", community="community", respondent="respondent")
+    once = panel.assign(respondent=[f"x{i}" for i in range(len(panel))])
+    with pytest.raises(DataError, match="no respondent answers in more than one wave"):
+        ce.change_model(once, dv="score", community="community", respondent="respondent")
+    missing = panel.copy()
+    missing.loc[missing.index[0], "respondent"] = None
+    with pytest.raises(DataError, match="respondent column 'respondent' has 1 missing"):
+        ce.change_model(missing, dv="score", community="community", respondent="respondent")
+
+
+def test_panel_gradient_matches_finite_differences(panel) -> None:
+    from collective_efficacy._lmm_slope import rs_profile
+
+    cc, _ = pd.factorize(panel["community"])
+    rc, _ = pd.factorize(panel["respondent"])
+    t = (panel["wave"] == "end_of_cycle").to_numpy(float)
+    X = np.column_stack([np.ones(len(t)), t])
+    args = (panel["score"].to_numpy(), X, t, cc, int(cc.max()) + 1)
+    theta = np.array([0.5, 0.1, 0.3, 0.7])
+    for method in ("REML", "ML"):
+        _, grad = rs_profile(*args, theta, method=method, resp=rc)
+        h = 1e-6
+        num = [
+            (
+                rs_profile(*args, theta + e, method=method, resp=rc)[0]
+                - rs_profile(*args, theta - e, method=method, resp=rc)[0]
+            )
+            / (2 * h)
+            for e in np.eye(4) * h
+        ]
+        np.testing.assert_allclose(grad, num, rtol=1e-6)

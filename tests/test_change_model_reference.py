@@ -3,6 +3,10 @@
 Fixtures: tests/fixtures/r/change_model.R (bobyqa, rhoend = 1e-12, multistart and restart so the
 reference is the optimum; versions in tests/fixtures/change_model/versions.json).
 
+Cases: sleepstudy (time=Days) REML/ML; a simulated two-wave survey REML/ML, with a covariate,
+with comparison communities (difference-in-differences) REML/ML, a boundary (singular) fit;
+a partial panel with ``(1 | respondent)`` REML/ML.
+
 Tolerance, stated per number: rtol 1e-5 on every fitted quantity (fixed effects, SEs,
 Satterthwaite df, variance components, correlation, theta, BLUPs and their conditional SDs);
 the log-likelihood, AIC and BIC rtol 1e-9 (the deviance is flat at the optimum). Values near 0
@@ -51,6 +55,11 @@ def _fit(fixtures, case, method):
     d = pd.read_csv(
         fixtures / "change_model" / ("boundary.csv" if case == "boundary" else "survey.csv")
     )
+    if case == "panel":
+        d = pd.read_csv(fixtures / "change_model" / "panel.csv")
+        return ce.change_model(
+            d, dv="score", community="community", respondent="respondent", method=method
+        )
     kw = {"comparison": "comparison"} if case == "did" else {}
     if case == "covariate":
         kw = {"covariates": ["age"]}
@@ -66,6 +75,8 @@ CASES = [
     ("did", "ML"),
     ("covariate", "REML"),
     ("boundary", "REML"),
+    ("panel", "REML"),
+    ("panel", "ML"),
 ]
 
 
@@ -89,7 +100,13 @@ def test_change_model_matches_lme4(fixtures, case, method) -> None:
     _close(vc.sigma2, ref["sigma2"])
     assert_allclose(vc.cov, ref["cov"], rtol=RTOL, atol=RTOL * ref["var_intercept"])
     assert_allclose(vc.corr, ref["corr"], rtol=RTOL, atol=RTOL)
-    assert_allclose(m.theta, ref["theta"], rtol=RTOL, atol=RTOL * max(ref["theta"]))
+    # getME(m, "theta"); with (1 | respondent) lme4 puts the respondent term first
+    theta = ref["theta"][1:] + ref["theta"][:1] if case == "panel" else ref["theta"]
+    assert_allclose(m.theta, theta, rtol=RTOL, atol=RTOL * max(theta))
+    if case == "panel":
+        _close(vc.var_respondent, ref["var_respondent"])
+    else:
+        assert vc.var_respondent is None and ref["var_respondent"] is None
     assert_allclose(m.loglik, ref["loglik"], rtol=1e-9)  # logLik(m)
     assert_allclose(m.aic, ref["aic"], rtol=1e-9)  # AIC(m)
     assert_allclose(m.bic, ref["bic"], rtol=1e-9)  # BIC(m)

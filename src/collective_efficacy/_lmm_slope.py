@@ -55,6 +55,7 @@ Jacobian of :math:`\sigma^2A^{-1}` is analytic, and :math:`\nu_i = 2 C_{ii}^2 / 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -63,6 +64,7 @@ from scipy import optimize
 
 from ._change_bootstrap import _single_thread_blas
 from ._lmm import _check_inputs
+from ._lmm_panel import Panel, panel_cells, panel_evaluate
 from .errors import DataError
 
 __all__ = ["RSFit", "fit_rs_lmm", "rs_profile"]
@@ -81,6 +83,7 @@ class RSFit:
     theta: np.ndarray
     sigma2: float
     cov_re: np.ndarray
+    var_respondent: float
     loglik: float
     deviance: float
     method: str
@@ -113,6 +116,7 @@ class _Stats:
     shift: np.ndarray
     n_obs: int
     reml: bool
+    panel: Panel | None = None  # respondent level (cells), see ._lmm_panel
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,10 @@ class _Eval:
     zr: np.ndarray  # (G, 2): Z_j'r_j
     w0: np.ndarray  # (G, p): rows of W_j = Z_j'V_j^-1 X_j
     w1: np.ndarray
+    zx0: np.ndarray  # the Z_j'X_j used (with a panel: Z_j'D_j^-1 X_j)
+    zx1: np.ndarray
+    panel_parts: tuple[float, float, float] | None = None  # d/dphi: trace, quadratic, REML
+    xrx: np.ndarray | None = None  # X'V^-1 R V^-1 X (panel)
 
 
 def _sufficient(
@@ -165,7 +173,15 @@ def _lam(theta: np.ndarray) -> np.ndarray:
     return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
 
 
-def _evaluate(st: _Stats, theta: np.ndarray) -> _Eval:
+def _evaluate(st: _Stats, params: np.ndarray) -> _Eval:
+    """Profiled deviance and gradient at theta (3) or (theta, theta_respondent) with a panel."""
+    if st.panel is not None:
+        out: _Eval = panel_evaluate(st, params, _evaluate_core)
+        return out
+    return _evaluate_core(st, params)
+
+
+def _evaluate_core(st: _Stats, theta: np.ndarray) -> _Eval:
     # The 2 x 2 algebra per group is written out on (G,) arrays: batched tiny matrix
     # products (einsum "gab,gbc") are an order of magnitude slower.
     l00, l10, l11 = float(theta[0]), float(theta[1]), float(theta[2])
@@ -243,6 +259,8 @@ def _evaluate(st: _Stats, theta: np.ndarray) -> _Eval:
         np.column_stack([zr0, zr1]),
         wm0,
         wm1,
+        st.zx0,
+        st.zx1,
     )
 
 
@@ -255,23 +273,34 @@ def rs_profile(
     theta: np.ndarray,
     *,
     method: str = "REML",
+    resp: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Profiled deviance and its gradient at ``theta`` (for tests: gradient checks)."""
+    """Profiled deviance and its gradient at ``theta`` (3, or 4 with ``resp``: for tests)."""
     y, X, codes = _check_inputs(y, X, codes, n_groups, method)
-    st = _sufficient(y, X, np.asarray(t, float), codes, n_groups, method == "REML")
+    t = np.asarray(t, float)
+    st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+    if resp is not None:
+        r0 = y - X @ st.shift
+        cells = panel_cells(r0, X, t, np.asarray(resp, np.int64), codes, n_groups)
+        st = dataclasses.replace(st, panel=cells)
     ev = _evaluate(st, np.asarray(theta, float))
     return ev.deviance, ev.grad
 
 
 def _vp_grad(st: _Stats, vp: np.ndarray) -> np.ndarray:
     """Gradient of lmerTest's deviance in varpar = (theta, sigma), beta profiled."""
-    ev = _evaluate(st, vp[:3])
-    s2 = vp[3] ** 2
+    ev = _evaluate(st, vp[:-1])
+    sigma = vp[-1]
+    s2 = sigma**2
     h = ev.h_s - ev.h_w / s2 - (ev.h_a if st.reml else 0.0)
     gl = 2.0 * h @ _lam(vp[:3])
     m = st.n_obs - st.xtx.shape[0] if st.reml else st.n_obs
-    d_sigma = -2.0 * ev.rss / (s2 * vp[3]) + 2.0 * m / vp[3]
-    return np.array([gl[0, 0], gl[1, 0], gl[1, 1], d_sigma])
+    d_sigma = -2.0 * ev.rss / (s2 * sigma) + 2.0 * m / sigma
+    out = [gl[0, 0], gl[1, 0], gl[1, 1]]
+    if ev.panel_parts is not None:
+        tr_r, q_r, a_r = ev.panel_parts
+        out.append(2.0 * vp[3] * (tr_r - q_r / s2 - (a_r if st.reml else 0.0)))
+    return np.array([*out, d_sigma])
 
 
 def _jacobian(
@@ -290,8 +319,9 @@ def _jacobian(
     return np.column_stack(out)
 
 
-def _satterthwaite(st: _Stats, ev: _Eval, theta: np.ndarray, sigma: float) -> np.ndarray:
-    vp = np.append(theta, sigma)
+def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> np.ndarray:
+    vp = np.append(params, sigma)
+    theta = params[:3]
     hess = _jacobian(lambda v: _vp_grad(st, v), vp)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
@@ -311,23 +341,28 @@ def _satterthwaite(st: _Stats, ev: _Eval, theta: np.ndarray, sigma: float) -> np
             d[0, 0] * (ev.w0.T @ ev.w0) + d[0, 1] * (cross + cross.T) + d[1, 1] * (ev.w1.T @ ev.w1)
         )
         jac.append(s2 * ev.ainv @ dwd @ ev.ainv)
+    if ev.xrx is not None:  # d A / d phi = -X'V^-1 R V^-1 X, phi = theta_r^2
+        jac.append(2.0 * params[3] * s2 * ev.ainv @ ev.xrx @ ev.ainv)
     jac.append(2.0 * sigma * ev.ainv)
     cdiag = s2 * np.diag(ev.ainv)
-    g = np.stack([np.diag(j) for j in jac], -1)  # (p, 4)
+    g = np.stack([np.diag(j) for j in jac], -1)  # (p, number of varpar)
     denom = np.einsum("pk,kl,pl->p", g, cov_vp, g)
     with np.errstate(divide="ignore"):
         return np.where(denom > 0, 2.0 * cdiag**2 / denom, np.inf)
 
 
 def _starts(st: _Stats) -> list[np.ndarray]:
-    """lme4's start (1, 0, 1) and three others: small variances with correlations -+0.5, large."""
-    del st
-    return [
+    """lme4's start (1, 0, 1) and three others: small variances with correlations -+0.5, large
+    (and a respondent theta of 1, 0.5, 0.5, 2 with a panel)."""
+    out = [
         np.array([1.0, 0.0, 1.0]),
         np.array([0.3, -0.15, 0.26]),
         np.array([0.3, 0.15, 0.26]),
         np.array([3.0, 0.0, 3.0]),
     ]
+    if st.panel is not None:
+        out = [np.append(x, r) for x, r in zip(out, (1.0, 0.5, 0.5, 2.0))]
+    return out
 
 
 def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, _Eval, int]:
@@ -358,7 +393,8 @@ def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray,
         while lam_ > 1e-10:
             trial = th.copy()
             trial[free] = th[free] + lam_ * step
-            trial[[0, 2]] = np.maximum(trial[[0, 2]], 0.0)
+            bounded = [0, 2, 3][: len(trial) - 1]
+            trial[bounded] = np.maximum(trial[bounded], 0.0)
             ev_t = _evaluate(st, trial)
             n_eval += 1
             if ev_t.deviance <= ev.deviance + 1e-14 * abs(ev.deviance):
@@ -373,8 +409,19 @@ def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray,
     return th, ev, n_eval
 
 
-def _boundary_candidates(st: _Stats, theta: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
+def _boundary_candidates(st: _Stats, params: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
     """The interior point and, when close, the boundary points with their free parameters."""
+    cands = _community_candidates(params[:3])
+    if st.panel is None:
+        return cands
+    th_r = float(params[3])
+    out = [(np.append(c, th_r), [*f, 3]) for c, f in cands]
+    if th_r < 1e-3 * max(1.0, float(np.max(np.abs(params[:3])))):  # respondent variance 0
+        out += [(np.append(c, 0.0), f) for c, f in cands]
+    return out
+
+
+def _community_candidates(theta: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
     th = theta
     scale = max(float(np.hypot(th[0], th[1])), float(np.hypot(th[1], th[2])), 1e-8)
     cands: list[tuple[np.ndarray, list[int]]] = [(th.copy(), [0, 1, 2])]
@@ -398,6 +445,7 @@ def fit_rs_lmm(
     *,
     method: str = "REML",
     contrast: np.ndarray | None = None,
+    resp: np.ndarray | None = None,
 ) -> RSFit:
     """Fit ``y ~ 0 + X + (1 + t | g)`` by REML or ML; see the module docstring.
 
@@ -413,6 +461,12 @@ def fit_rs_lmm(
     # on a busy machine)
     with _single_thread_blas():
         st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+        if resp is not None:
+            resp = np.asarray(resp, dtype=np.int64)
+            if resp.shape != y.shape or (resp.size and resp.min() < 0):
+                raise DataError("resp must give a respondent code >= 0 per row of y")
+            r0 = y - X @ st.shift
+            st = dataclasses.replace(st, panel=panel_cells(r0, X, t, resp, codes, n_groups))
     p = X.shape[1]
     nonempty = int(np.count_nonzero(st.n))
     if st.n_obs <= 2 * nonempty:
@@ -442,7 +496,7 @@ def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
 
     best: tuple[float, np.ndarray] | None = None
     ok = False
-    bounds = [(0.0, None), (None, None), (0.0, None)]
+    bounds = [(0.0, None), (None, None), (0.0, None)] + ([(0.0, None)] if st.panel else [])
     for x0 in _starts(st):
         res = optimize.minimize(
             fg,
@@ -461,8 +515,9 @@ def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
         th, ev, k = _polish(st, th0, free)
         n_eval += k
         # a boundary point wins ties (lme4 reports such fits as singular)
+        interior = len(free) == len(th)
         results.append(
-            (ev.deviance - (1e-10 * abs(ev.deviance) if len(free) < 3 else 0.0), th, ev, free)
+            (ev.deviance - (0.0 if interior else 1e-10 * abs(ev.deviance)), th, ev, free)
         )
     results.sort(key=lambda r: (r[0], len(r[3])))
     _, th, ev, free = results[0]
@@ -481,18 +536,19 @@ def _pred_var_slope(
     if contrast is None:
         return np.full(len(st.n), np.nan)
     _, k01, k11 = ev.k
-    u = k01[:, None] * st.zx0 + k11[:, None] * st.zx1 - contrast
+    u = k01[:, None] * ev.zx0 + k11[:, None] * ev.zx1 - contrast
     return sigma2 * (k11 + np.sum((u @ ev.ainv) * u, axis=1))
 
 
 def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     p = st.xtx.shape[0]
-    theta, ev, free, ok, n_eval = _optimise(st)
-    boundary = len(free) < 3
+    params, ev, free, ok, n_eval = _optimise(st)
+    theta = params[:3]
+    boundary = len(free) < len(params)
     # verification: free gradient of the log-likelihood small, Hessian PD over the free
     # parameters, and the full 3 x 3 Hessian (at a boundary) has no negative curvature
     max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
-    hess = _jacobian(lambda x: _evaluate(st, x).grad, theta)
+    hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
     hess = 0.5 * (hess + hess.T)
     scale = max(1.0, float(np.max(np.abs(hess))))
     if free:
@@ -508,7 +564,7 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     lam = _lam(theta)
     cov_re = sigma2 * lam @ lam.T
     beta_cov = sigma2 * ev.ainv
-    df = _satterthwaite(st, ev, theta, float(np.sqrt(sigma2)))
+    df = _satterthwaite(st, ev, params, float(np.sqrt(sigma2)))
     k00, k01, k11 = ev.k
     ranef = np.column_stack(
         [k00 * ev.zr[:, 0] + k01 * ev.zr[:, 1], k01 * ev.zr[:, 0] + k11 * ev.zr[:, 1]]
@@ -525,9 +581,10 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
         beta_se=np.sqrt(np.diag(beta_cov)),
         beta_cov=beta_cov,
         df=df,
-        theta=theta,
+        theta=params,
         sigma2=float(sigma2),
         cov_re=cov_re,
+        var_respondent=float(sigma2 * params[3] ** 2) if len(params) > 3 else float("nan"),
         loglik=-0.5 * ev.deviance,
         deviance=ev.deviance,
         method=method,

@@ -155,6 +155,9 @@ class ChangeVarianceComponents(_Frozen):
     cov: float = Field(description="covariance of intercept and change")
     corr: float = Field(description="their correlation (NaN when a variance is 0)")
     sigma2: float = Field(description="residual (within-community) variance")
+    var_respondent: float | None = Field(
+        default=None, description="variance of the respondent intercepts (respondent=)"
+    )
 
 
 class ChangeModel(_Frozen):
@@ -173,6 +176,11 @@ class ChangeModel(_Frozen):
     time: str | None
     covariates: list[str]
     comparison: str | None
+    respondent: str | None = None
+    n_respondents: int | None = Field(default=None, description="respondents in the fit")
+    n_repeated: int | None = Field(
+        default=None, description="respondents who answered in more than one wave"
+    )
     method: Literal["REML", "ML"]
     ci: float
     min_n: int
@@ -216,7 +224,7 @@ class ChangeModel(_Frozen):
     def summary(self) -> pd.DataFrame:
         """Fixed effects followed by the variance components, one row each (``kind`` column)."""
         fixed = self.fixed.assign(kind="fixed")
-        vc = self.variance_components.model_dump()
+        vc = self.variance_components.model_dump(exclude_none=True)
         var = pd.DataFrame({"term": list(vc), "estimate": list(vc.values()), "kind": "variance"})
         return pd.concat([fixed, var], ignore_index=True)[["kind", *self.fixed.columns]]
 

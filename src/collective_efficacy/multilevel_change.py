@@ -43,6 +43,9 @@ class _Design:
     n_missing: np.ndarray  # per community: rows with a missing dv
     n_excluded_covariates: int
     after: np.ndarray | None  # two waves: the row is in the after wave
+    resp: np.ndarray | None = None  # respondent code per used row (panel)
+    n_respondents: int | None = None
+    n_repeated: int | None = None  # respondents with more than one used row
 
 
 def _rows(data: pd.DataFrame, mask: np.ndarray, k: int = 10) -> str:
@@ -115,8 +118,10 @@ def _design(
     time: str | None,
     covariates: list[str],
     comparison: str | None,
+    respondent: str | None = None,
 ) -> _Design:
     extra = [comparison] if comparison is not None else []
+    extra += [respondent] if respondent is not None else []
     check_columns(data, [dv, community, *covariates, *extra])
     gi = factorize_groups(data, community, what="community")
     y_all = numeric_matrix(data, [dv])[:, 0]
@@ -169,6 +174,7 @@ def _design(
     names += covariates
     if covariates and np.any(np.ptp(z[keep], axis=0) == 0):
         raise DataError(f"a covariate in {covariates} is constant; expected variation")
+    panel = _panel(data, respondent, keep, gi.codes, t_all) if respondent is not None else None
     return _Design(
         y=y_all[keep],
         X=np.column_stack(cols),
@@ -180,7 +186,52 @@ def _design(
         n_missing=np.bincount(gi.codes[ymiss], minlength=g).astype(np.int64),
         n_excluded_covariates=int(zmiss.sum()),
         after=None if after_all is None else after_all[keep],
+        resp=None if panel is None else panel[0],
+        n_respondents=None if panel is None else panel[1],
+        n_repeated=None if panel is None else panel[2],
     )
+
+
+def _panel(
+    data: pd.DataFrame, respondent: str, keep: np.ndarray, codes: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, int, int]:
+    """Respondent codes of the used rows (ids as text), checked: nested, once per wave."""
+    ri = factorize_groups(data, respondent, what="respondent")
+    rc = ri.codes
+    frame = pd.DataFrame({"r": rc[keep], "t": t[keep]})
+    dup = frame.duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(keep)[dup]
+        mask = np.zeros(len(data), dtype=bool)
+        mask[rows] = True
+        raise DataError(
+            f"respondent column {respondent!r}: id(s) {list(pd.unique(data[respondent][mask]))[:5]} "
+            f"occur more than once in one wave (rows {_rows(data, mask)}); expected each respondent "
+            "at most once per wave"
+        )
+    n_r = ri.n_groups
+    lo = np.full(n_r, np.iinfo(np.int64).max)
+    hi = np.full(n_r, -1)
+    np.minimum.at(lo, rc, codes)
+    np.maximum.at(hi, rc, codes)
+    bad = (hi >= 0) & (lo != hi)
+    if bad.any():
+        mask = bad[rc]
+        raise DataError(
+            f"respondent column {respondent!r}: {int(bad.sum())} respondent(s) appear in more "
+            f"than one community (rows {_rows(data, mask)}); expected respondents nested in "
+            "communities (give a respondent who moved a new id)"
+        )
+    used = np.bincount(rc[keep], minlength=n_r)
+    repeated = int(np.count_nonzero(used > 1))
+    if repeated == 0:
+        raise DataError(
+            f"respondent column {respondent!r}: no respondent answers in more than one wave, so "
+            "the respondent variance is not identifiable; leave out respondent="
+        )
+    # codes of the used respondents only, 0..R-1
+    _, resp = np.unique(rc[keep], return_inverse=True)
+    return resp.astype(np.int64), int(np.count_nonzero(used)), repeated
 
 
 def _fixed_table(fit: RSFit, names: list[str], ci: float) -> dict[str, list[Any]]:
@@ -297,6 +348,7 @@ def change_model(
     time: str | None = None,
     covariates: Sequence[str] | None = None,
     comparison: str | None = None,
+    respondent: str | None = None,
     method: str = "reml",
     ci: float = 0.95,
     min_n: int = 10,
@@ -431,9 +483,17 @@ def change_model(
         time=time,
         covariates=covs,
         comparison=comparison,
+        respondent=respondent,
     )
     fit = fit_rs_lmm(
-        des.y, des.X, des.t, des.codes, len(des.labels), method=meth, contrast=_contrast(des)
+        des.y,
+        des.X,
+        des.t,
+        des.codes,
+        len(des.labels),
+        method=meth,
+        contrast=_contrast(des),
+        resp=des.resp,
     )
     return _result(
         fit,
@@ -446,6 +506,7 @@ def change_model(
         time=time,
         covariates=covs,
         comparison=comparison,
+        respondent=respondent,
         ci=ci,
         min_n=min_n,
     )
@@ -468,6 +529,7 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
         cov=float(cov[0, 1]),
         corr=float(cov[0, 1] / denom) if denom > 0 else float("nan"),
         sigma2=fit.sigma2,
+        var_respondent=None if des.resp is None else fit.var_respondent,
     )
     boundary_components = []
     if fit.boundary:
@@ -477,6 +539,7 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
                 ("var_intercept", cov[0, 0] == 0),
                 ("var_change", cov[1, 1] == 0),
                 ("corr", denom > 0 and fit.theta[2] == 0),
+                ("var_respondent", len(fit.theta) > 3 and fit.theta[3] == 0),
             )
             if b
         ]
@@ -489,7 +552,7 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
         n_iter=fit.n_iter,
         message=fit.message,
     )
-    k = fit.n_params + 4
+    k = len(fit.theta) + fit.n_params + 1  # theta, fixed effects, sigma (as lme4's df)
     comm = _community_table(fit, des, ci=opts["ci"], min_n=opts["min_n"])
     prog = f" + programme + programme:{slope}" if des.programme is not None else ""
     covs = "".join(f" + {c}" for c in opts["covariates"])
@@ -502,10 +565,14 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
         time=opts["time"],
         covariates=opts["covariates"],
         comparison=opts["comparison"],
+        respondent=opts["respondent"],
+        n_respondents=des.n_respondents,
+        n_repeated=des.n_repeated,
         method="REML" if fit.method == "REML" else "ML",
         ci=opts["ci"],
         min_n=opts["min_n"],
-        formula=f"{opts['dv']} ~ {slope}{prog}{covs} + (1 + {slope} | {des.labels.name})",
+        formula=f"{opts['dv']} ~ {slope}{prog}{covs} + (1 + {slope} | {des.labels.name})"
+        + (f" + (1 | {opts['respondent']})" if des.resp is not None else ""),
         variance_components=vc,
         theta=fit.theta.tolist(),
         loglik=fit.loglik,
