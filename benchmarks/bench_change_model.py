@@ -13,6 +13,10 @@ at the first size took less than ``R_BUDGET`` seconds. Timings: best of 3 calls 
 maximum resident set size of a fresh process that reads the same CSV and fits once
 (``/usr/bin/time -v``), for both tools.
 
+Panel workload: 200,000 respondents in 4,000 communities, 100,000 answering both waves and
+50,000 each one wave only (300,000 rows), ``respondent="respondent"`` against
+``lmer(score ~ change + (1 + change | community) + (1 | respondent))``.
+
 Run: ``python -m benchmarks.bench_change_model`` (prints a Markdown table) or through
 ``python -m benchmarks.run change_model`` (writes the section of RESULTS.md).
 """
@@ -27,15 +31,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 import collective_efficacy as ce
 
 from .bench_change import survey_scores
 from .bench_mixed import _run_measured
-from .data import LARGE, SMALL
+from .data import LARGE, SMALL, community_sizes
 from .timing import best_of
 
 SIZES = [SMALL, LARGE]
+PANEL = True  # also the partial panel at 200,000 respondents (100,000 in both waves)
 R_BUDGET = 900.0  # seconds for lme4's default fit at the first size before the second is tried
 
 R_SCRIPT = r"""
@@ -67,6 +73,103 @@ t0 = time.perf_counter()
 m = ce.change_model(d, dv="score", community="community", after="end")
 print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
+
+
+R_PANEL = r"""
+suppressMessages({library(lme4); library(jsonlite)})
+d <- read.csv("{csv}", colClasses = c(community = "character", respondent = "character"))
+d$change <- as.numeric(d$wave == "end"); d$community <- factor(d$community)
+d$respondent <- factor(d$respondent)
+f <- score ~ change + (1 + change | community) + (1 | respondent)
+t <- system.time(m <- lmer(f, d, REML = TRUE))[["elapsed"]]
+vc <- as.data.frame(VarCorr(m))
+cat(toJSON(list(seconds = t, var_respondent = vc$vcov[vc$grp == "respondent"],
+  var_change = vc$vcov[vc$grp == "community" & vc$var1 == "change" & is.na(vc$var2)],
+  sigma2 = vc$vcov[vc$grp == "Residual"], loglik = as.numeric(logLik(m)),
+  version = as.character(packageVersion("lme4"))), digits = NA, auto_unbox = TRUE), "\n")
+"""
+
+PY_PANEL = r"""
+import json, sys, time, pandas as pd, collective_efficacy as ce
+d = pd.read_csv(sys.argv[1], dtype={"community": str, "respondent": str})
+t0 = time.perf_counter()
+ce.change_model(d, dv="score", community="community", after="end", respondent="respondent")
+print(json.dumps({"seconds": time.perf_counter() - t0}))
+"""
+
+
+def panel_survey(n_resp: int, n_comm: int, seed: int = 20261202) -> pd.DataFrame:
+    """A partial panel: half of the respondents answer both waves, a quarter each one wave."""
+    rng = np.random.default_rng(seed)
+    comm = np.repeat(np.arange(n_comm), community_sizes(n_resp, n_comm, rng))
+    kind = rng.permutation(
+        np.repeat([0, 1, 2], [n_resp // 2, n_resp // 4, n_resp - 3 * n_resp // 4])
+    )
+    u0, u1 = rng.normal(0, 0.4, n_comm), rng.normal(0.15, 0.2, n_comm)
+    person = rng.normal(0, 0.5, n_resp)
+    rid = np.arange(n_resp)
+    waves = [rid[kind != 2], rid[kind != 1]]  # baseline: both + baseline-only; end: both + end
+    parts = []
+    for w, ids in enumerate(waves):
+        score = 3 + u0[comm[ids]] + w * u1[comm[ids]] + person[ids] + rng.normal(0, 0.6, len(ids))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "respondent": np.char.add("R", ids.astype(str)),
+                    "community": np.char.add("C", comm[ids].astype(str)),
+                    "wave": "end" if w else "baseline",
+                    "score": np.round(score, 4),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=seed)
+
+
+def _panel(n: int, k: int, tmp: Path, rows: list[dict[str, Any]]) -> None:
+    data = panel_survey(n, k)
+    base = {"workload": "change_model REML + (1 | respondent)", "n_respondents": n,
+            "n_communities": k}  # fmt: skip
+    kw = {"dv": "score", "community": "community", "after": "end", "respondent": "respondent"}
+    t_ours = best_of(lambda: ce.change_model(data, **kw))
+    m = ce.change_model(data, **kw)
+    csv = tmp / "panel.csv"
+    data.to_csv(csv, index=False)
+    py = tmp / "panel.py"
+    py.write_text(PY_PANEL)
+    _, rss_ours = _run_measured([sys.executable, str(py), str(csv)], timeout=3600)
+    rows.append(
+        {
+            **base,
+            "tool": "collective_efficacy",
+            "seconds": t_ours,
+            "peak_mb": rss_ours,
+            "note": f"{len(data):,} rows, {m.n_repeated:,} respondents in both waves; converged "
+            f"{m.converged}",
+        }
+    )
+    if not shutil.which("Rscript"):
+        return
+    script = tmp / "panel.R"
+    script.write_text(R_PANEL.replace("{csv}", str(csv)))
+    out, rss = _run_measured(["Rscript", str(script)], timeout=7200)
+    vc = m.variance_components
+    rel = max(
+        _rel(vc.var_respondent or 0.0, out["var_respondent"]),
+        _rel(vc.var_change, out["var_change"]),
+        _rel(vc.sigma2, out["sigma2"]),
+    )
+    mem = f"; peak memory {rss / rss_ours:.1f}x ours" if rss and rss_ours else ""
+    rows.append(
+        {
+            **base,
+            "tool": f"lme4 {out['version']} (lmer, default optimizer)",
+            "seconds": out["seconds"],
+            "peak_mb": rss,
+            "note": f"speed-up {out['seconds'] / t_ours:.0f}x{mem}; variance components max "
+            f"relative difference to ours {rel:.1e}; logLik ours - lme4 "
+            f"{m.loglik - out['loglik']:.2e}",
+        }
+    )
 
 
 def _rel(a: float, b: float) -> float:
@@ -143,6 +246,8 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
             t_r = _one(n, k, Path(tmp), rows)
             if i == 0 and t_r is not None and t_r > R_BUDGET:
                 break
+        if PANEL:
+            _panel(*SMALL, Path(tmp), rows)
     load = os.getloadavg()
     rows.append(
         {

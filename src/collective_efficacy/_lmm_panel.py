@@ -140,8 +140,8 @@ def panel_evaluate(st: Any, params: np.ndarray, core: Callable[[Any, np.ndarray]
         zx1=st.zx1 - _bc(pn.comm, pn.szx1 * a[:, None], g),
         zy0=st.zy0 - np.bincount(pn.comm, weights=a * pn.szy0, minlength=g),
         zy1=st.zy1 - np.bincount(pn.comm, weights=a * pn.szy1, minlength=g),
-        xtx=st.xtx - np.einsum("c,cpq->pq", a, pn.sxx),
-        xty=st.xty - np.einsum("c,cp->p", a, pn.sxy),
+        xtx=st.xtx - (a @ pn.sxx.reshape(len(a), -1)).reshape(st.xtx.shape),
+        xty=st.xty - a @ pn.sxy,
         yty=st.yty - float(a @ pn.syy),
         panel=None,
     )
@@ -153,7 +153,7 @@ def panel_evaluate(st: Any, params: np.ndarray, core: Callable[[Any, np.ndarray]
     q = ev.zr[pn.comm]  # (C, 2)
     kq0, kq1 = k00 * q[:, 0] + k01 * q[:, 1], k01 * q[:, 0] + k11 * q[:, 1]
     beta = ev.beta
-    rr = pn.syy - 2.0 * pn.sxy @ beta + np.einsum("cpq,p,q->c", pn.sxx, beta, beta)
+    rr = pn.syy - 2.0 * pn.sxy @ beta + pn.sxx.reshape(len(a), -1) @ np.outer(beta, beta).ravel()
     sr0, sr1 = pn.szy0 - pn.szx0 @ beta, pn.szy1 - pn.szx1 @ beta
     quad = rr - 2.0 * (sr0 * kq0 + sr1 * kq1) + kq0 * kq0 * s00 + 2 * kq0 * kq1 * s01
     quad = quad + kq1 * kq1 * s11
@@ -161,14 +161,11 @@ def panel_evaluate(st: Any, params: np.ndarray, core: Callable[[Any, np.ndarray]
     p0 = (ev.k[0][:, None] * eff.zx0 + ev.k[1][:, None] * eff.zx1)[pn.comm]  # P_j columns
     p1 = (ev.k[1][:, None] * eff.zx0 + ev.k[2][:, None] * eff.zx1)[pn.comm]
     w = d * d
-    u = np.einsum("c,cp,cq->pq", w, pn.szx0, p0) + np.einsum("c,cp,cq->pq", w, pn.szx1, p1)
-    pzz = (
-        np.einsum("c,cp,cq->pq", w * s00, p0, p0)
-        + np.einsum("c,cp,cq->pq", w * s01, p0, p1)
-        + np.einsum("c,cp,cq->pq", w * s01, p1, p0)
-        + np.einsum("c,cp,cq->pq", w * s11, p1, p1)
-    )
-    xrx = np.einsum("c,cpq->pq", w, pn.sxx) - u - u.T + pzz
+    # sums over cells as matrix products (BLAS is single-threaded in the engine)
+    u = (pn.szx0 * w[:, None]).T @ p0 + (pn.szx1 * w[:, None]).T @ p1
+    c01 = (p0 * (w * s01)[:, None]).T @ p1
+    pzz = (p0 * (w * s00)[:, None]).T @ p0 + c01 + c01.T + (p1 * (w * s11)[:, None]).T @ p1
+    xrx = (w @ pn.sxx.reshape(len(w), -1)).reshape(u.shape) - u - u.T + pzz
     a_r = float(np.sum(ev.ainv * xrx))
     p = st.xtx.shape[0]
     mdf = st.n_obs - p if st.reml else st.n_obs
