@@ -377,6 +377,11 @@ def change_model(
         A boolean/0-1 column, constant within a community, True/1 for comparison communities
         (no programme). Adds ``programme`` (1 for programme communities) and
         ``programme:change``: the difference-in-differences effect of the programme.
+    respondent : str, optional
+        Respondent id column (ids are labels, compared as they are) for a panel or partial
+        panel: adds a respondent random intercept nested in community, ``(1 | respondent)``,
+        so that residents answering in both waves and those answering once all contribute.
+        Each respondent at most once per wave and in one community.
     method : {"reml", "ml"}, default="reml"
         Upper-case spellings are accepted.
     ci : float, default=0.95
@@ -389,7 +394,8 @@ def change_model(
     -------
     ChangeModel
         ``.fixed`` (``term, estimate, se, df, t, p, ci_low, ci_high, confidence``),
-        ``.variance_components`` (``var_intercept, var_change, cov, corr, sigma2``), ``loglik``,
+        ``.variance_components`` (``var_intercept, var_change, cov, corr, sigma2``, and
+        ``var_respondent`` with ``respondent=``), ``loglik``,
         ``aic``, ``bic``, ``converged``, ``boundary``, ``diagnostics``, counts, and
         ``.communities``: ``community`` (named as the column), ``n_before, n_after`` (with
         ``time=``: ``n``), ``n_missing``, [``programme``], ``raw_change`` (difference of means;
@@ -406,7 +412,9 @@ def change_model(
               [+ \beta_2 P_j + \beta_3 P_j c_{ij}] + u_{0j} + u_{1j} c_{ij} + e_{ij},\quad
               (u_{0j}, u_{1j}) \sim N(0, \Sigma),\ e_{ij} \sim N(0, \sigma^2),
 
-    ``lmer(dv ~ change + covariates [+ programme * change] + (1 + change | community))``. Fitted
+    ``lmer(dv ~ change + covariates [+ programme * change] + (1 + change | community))``, with
+    ``respondent=`` ``+ (1 | respondent)`` (the respondent blocks are inverted in closed form
+    per respondent, so the fit stays at per-community cost). Fitted
     by REML (or ML) from per-community 2 x 2 sufficient statistics with lme4's Cholesky
     parametrisation of :math:`\Sigma/\sigma^2`, the fixed effects and :math:`\sigma^2` profiled
     out, multistart L-BFGS-B with the analytic gradient and a Newton polish; ``converged`` only
@@ -439,7 +447,8 @@ def change_model(
     Validated against R: lme4 1.1-31 + lmerTest (tests/fixtures/r/change_model.R):
     ``lmer(Reaction ~ Days + (Days | Subject), sleepstudy)`` REML and ML, a simulated two-wave
     survey ``lmer(score ~ wave + (1 + wave | community))`` and
-    ``lmer(score ~ wave * programme + (1 + wave | community))`` -- fixed effects, SEs,
+    ``lmer(score ~ wave * programme + (1 + wave | community))``, a partial panel with
+    ``+ (1 | respondent)``, a covariate and a boundary fit -- fixed effects, SEs,
     Satterthwaite df, variance components, logLik, ``ranef`` and ``condVar`` SDs agree to
     1e-5 relative.
 
