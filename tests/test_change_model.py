@@ -289,3 +289,33 @@ def test_panel_gradient_matches_finite_differences(panel) -> None:
             for e in np.eye(4) * h
         ]
         np.testing.assert_allclose(grad, num, rtol=1e-6)
+
+
+def test_affine_invariance(survey) -> None:
+    """score -> 2 score + 5: changes double, variances x4, verdicts and df unchanged."""
+    a = ce.change_model(survey, dv="score", community="community")
+    b = ce.change_model(survey.assign(score=2 * survey["score"] + 5), dv="score",
+                        community="community")  # fmt: skip
+    ca, cb = a.communities, b.communities
+    ok = ~ca["suppressed"]
+    np.testing.assert_allclose(cb.loc[ok, "change"], 2 * ca.loc[ok, "change"], rtol=1e-6)
+    np.testing.assert_allclose(cb.loc[ok, "reliability"], ca.loc[ok, "reliability"], rtol=1e-6)
+    assert (cb["verdict"].fillna("-") == ca["verdict"].fillna("-")).all()
+    va, vb = a.variance_components, b.variance_components
+    np.testing.assert_allclose(vb.var_change, 4 * va.var_change, rtol=1e-6)
+    np.testing.assert_allclose(b.fixed["df"], a.fixed["df"], rtol=1e-6)
+
+
+def test_integer_labels_kept() -> None:
+    rng = np.random.default_rng(5)
+    k = np.repeat(np.arange(12) * 10, 24)
+    d = pd.DataFrame(
+        {
+            "nc": k,
+            "wave": np.tile(np.repeat(["baseline", "end_of_cycle"], 12), 12),
+            "y": rng.normal(size=len(k)) + (k / 100),
+        }
+    )
+    m = ce.change_model(d, dv="y", community="nc")
+    assert m.communities["nc"].tolist() == list(range(0, 120, 10))
+    assert m.community == "nc"
