@@ -319,3 +319,13 @@ def test_integer_labels_kept() -> None:
     m = ce.change_model(d, dv="y", community="nc")
     assert m.communities["nc"].tolist() == list(range(0, 120, 10))
     assert m.community == "nc"
+
+
+def test_nan_policy_raise(survey) -> None:
+    with pytest.raises(DataError, match="missing value in \\['score'\\]"):
+        ce.change_model(survey, dv="score", community="community", nan_policy="raise")
+    full = survey.dropna(subset=["score"])
+    m = ce.change_model(full, dv="score", community="community", nan_policy="raise")
+    assert m.n_missing == 0
+    with pytest.raises(DataError, match="nan_policy"):
+        ce.change_model(survey, dv="score", community="community", nan_policy="drop")

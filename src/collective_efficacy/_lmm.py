@@ -56,7 +56,9 @@ start and found to machine precision by Brent's root finder. If :math:`d'(0) \ge
 :math:`\theta = 0` satisfies the KKT condition; a bounded Brent search over :math:`\log\theta`
 guards against a lower interior minimum, and the boundary is reported (``at_boundary``).
 Per evaluation the cost is :math:`O(Gp^2)`; nothing is ever of size n x G and there is no Python
-loop over groups. The three-level (ecometric) engine lives in :mod:`._lmm3`.
+loop over groups. The three-level (ecometric) engine lives in :mod:`._lmm3`; the random
+intercept + random change engine (lme4's ``(1 + t | g)``, optionally with a nested respondent
+intercept) in :mod:`._lmm_slope` and :mod:`._lmm_panel`, which reuse this module's input checks.
 """
 
 from __future__ import annotations

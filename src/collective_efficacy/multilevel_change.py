@@ -352,6 +352,7 @@ def change_model(
     method: str = "reml",
     ci: float = 0.95,
     min_n: int = 10,
+    nan_policy: str = "omit",
 ) -> ChangeModel:
     r"""Multilevel change model: each community's change with partial pooling (lme4's random slope).
 
@@ -389,6 +390,8 @@ def change_model(
     min_n : int, default=10
         Communities with fewer rows in either wave (with ``time=``: in total) are suppressed:
         their row keeps its counts and every statistic is missing. They stay in the fit.
+    nan_policy : {"omit", "raise"}, default="omit"
+        A missing ``dv`` or covariate: drop the row and count it, or raise.
 
     Returns
     -------
@@ -478,6 +481,7 @@ def change_model(
     ['community', 'n_before', 'n_after', 'n_missing', 'raw_change', 'change']
     """
     check_choice("method", method, ["reml", "ml", "REML", "ML"], func="change_model")
+    check_choice("nan_policy", nan_policy, ["omit", "raise"], func="change_model")
     meth = str(method).upper()
     ci = check_ci(ci)
     min_n = _check_min_n(min_n)
@@ -494,6 +498,12 @@ def change_model(
         comparison=comparison,
         respondent=respondent,
     )
+    if nan_policy == "raise" and (des.n_missing.sum() or des.n_excluded_covariates):
+        cols = [dv, *covs]
+        raise DataError(
+            f"{int(des.n_missing.sum()) + des.n_excluded_covariates} row(s) have a missing value "
+            f"in {cols}; expected complete rows (or nan_policy='omit' to drop and count them)"
+        )
     fit = fit_rs_lmm(
         des.y,
         des.X,
