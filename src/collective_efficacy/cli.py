@@ -36,6 +36,7 @@ from ._cli_support import (
     internal_error,
     os_error_message,
 )
+from ._cli_waves import add_wave_options, per_wave_args
 from .errors import CollectiveEfficacyError
 from .instrument import list_instruments, load_instrument
 from .io import read_responses
@@ -243,32 +244,27 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
         raise CliError("give two files, BASELINE and END, or --example")
     check_input_file(args.baseline, "BASELINE")
     check_input_file(args.end, "END")
-    check_input_file(args.assessments, "--assessments")
-    check_input_file(args.geometry, "--geometry")
-    if not args.community:
-        raise CliError(
-            "--community is required: the column that names each respondent's community "
-            "(for example --community buurt)"
-        )
-    if args.respondent is not None and args.respondent == args.community:
-        raise CliError(f"--respondent and --community name the same column {args.community!r}")
-    columns = _columns_arg(args.columns)
+    if not args.skip_impact:  # a skipped input is not read, so not checked
+        check_input_file(args.assessments, "--assessments")
+    if not (args.skip_map or args.skip_impact):
+        check_input_file(args.geometry, "--geometry")
+    per_wave = per_wave_args(args)  # community and column map of each file
     return evaluate(
         read_responses(args.baseline, sep=args.sep, encoding=args.encoding),
         read_responses(args.end, sep=args.sep, encoding=args.encoding),
         instrument=args.instrument,
-        community=args.community,
         respondent=args.respondent,
-        columns=columns,
-        assessments=(
-            read_responses(args.assessments, id_columns=[args.community])
-            if args.assessments
-            else None
-        ),
+        **per_wave,
+        assessments=args.assessments,  # read by evaluate: its messages name the file
+        wave=args.wave,
+        before=args.before,
+        after=args.after,
         geometry=args.geometry,
         geometry_key=args.geometry_key,
         date=args.date,
         min_n=args.min_n,
+        skip_impact=args.skip_impact,
+        skip_map=args.skip_map,
         progress=progress,
     )
 
@@ -493,6 +489,7 @@ def _evaluate_parser(sub: Any) -> None:
     pe.add_argument(
         "--date", metavar="COL", default=None, help="column with the date of each answer"
     )
+    add_wave_options(pe)
     pe.add_argument("--quiet", action="store_true", help="no progress bar")
     pe.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the report")
     _output_args(pe)
@@ -514,7 +511,8 @@ def _warnings_as_lines() -> Iterator[None]:
 
 def _id_options(args: argparse.Namespace) -> dict[str, str | None]:
     """Option -> the column it names, so that an absent column is reported by its option."""
-    opts = ("community", "respondent", "wave", "date", "geometry_key")
+    opts = ["community", "community_baseline", "community_end", "respondent", "wave", "date"]
+    opts += ["geometry_key"]
     return {f"--{o.replace('_', '-')}": getattr(args, o, None) for o in opts}
 
 

@@ -15,15 +15,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._evaluation_inputs import per_wave, per_wave_columns, read_inputs, read_optional
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from ._responses_checks import column_name
 from .errors import CollectiveEfficacyError, DataError
 from .impact import DEFAULT_CUTPOINTS, EVIDENCE_COLUMNS
 from .instrument import Instrument, load_instrument
-from .io import read_responses
-from .report_models import Problem
-from .responses import ValidatedResponses, validate
-from .scoring import aggregate, score
+from .scoring import aggregate
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -88,6 +86,14 @@ class Evaluation(BaseModel):
     geometry_key: str | None = Field(
         default=None, description="feature property holding the community name"
     )
+    omitted: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "report sections left out, with why: 'impact' or 'map' -> 'skipped' (the caller "
+            "asked: skip_impact / skip_map), 'map' -> 'no_impact_levels' (nothing to map); "
+            "the report shows a notice where the section would have been"
+        ),
+    )
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -120,69 +126,28 @@ class Evaluation(BaseModel):
         return text
 
 
-def _validate_wave(
-    data: pd.DataFrame | str | Path,
-    inst: Instrument,
-    *,
-    label: str,
-    community: str,
-    respondent: str | None,
-    columns: Mapping[str, str] | None,
-) -> tuple[pd.DataFrame, ValidatedResponses]:
-    source = Path(data).name if isinstance(data, (str, Path)) else data.attrs.get("source", label)
-    if isinstance(data, (str, Path)):
-        data = read_responses(data)
-    if isinstance(data, pd.DataFrame) and data.empty:
-        raise DataError(f"the {label} data is empty; expected one row per respondent")
-    return data, validate(
-        data,
-        inst,
-        community=community,
-        respondent=respondent,
-        columns=columns,
-        errors="exclude",
-        source=source,
-    )
-
-
-def _dates(raw: pd.DataFrame, used: pd.Index, date: str, label: str) -> dict[str, Any]:
-    """First and last answer date of the rows used; unreadable dates are counted, not guessed."""
-    if date not in raw.columns:
-        raise DataError(
-            f"date column {date!r} is not in the {label} data; columns are {list(raw.columns)}",
-            argument="date",
-        )
-    values = raw.loc[used, date]
-    # ISO dates (2026-04-01) first; the rest as day-first dates (01-04-2026), the Dutch order
-    d = pd.to_datetime(values, errors="coerce", format="ISO8601")
-    rest = d.isna() & values.notna()
-    if rest.any():
-        d[rest] = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
-    ok = d.dropna()
-    return {
-        "date_first": ok.min().date().isoformat() if len(ok) else None,
-        "date_last": ok.max().date().isoformat() if len(ok) else None,
-        "n_dates_unreadable": int(d.isna().sum()),
-    }
-
-
 def evaluate(
     baseline: pd.DataFrame | str | Path,
     end_of_cycle: pd.DataFrame | str | Path,
     *,
     instrument: Instrument | str | Path = "sampson1997",
-    community: str,
+    community: str | Mapping[str, str],
     respondent: str | None = None,
-    columns: Mapping[str, str] | None = None,
-    assessments: pd.DataFrame | None = None,
+    columns: Mapping[str, str] | Mapping[str, Mapping[str, str] | None] | None = None,
+    assessments: pd.DataFrame | str | Path | None = None,
+    wave: str | None = None,
+    before: str = BEFORE,
+    after: str = AFTER,
     geometry: Mapping[str, Any] | str | Path | None = None,
     geometry_key: str | None = None,
-    date: str | None = None,
+    date: str | Mapping[str, str] | None = None,
     scale: str | None = None,
     cutpoints: Sequence[float] | None = None,
     min_n: int = 10,
     ci: float = 0.95,
     p_adjust: str = "holm",
+    skip_impact: bool = False,
+    skip_map: bool = False,
     progress: bool = False,
 ) -> Evaluation:
     """Evaluate the change in collective efficacy between two survey waves, per community.
@@ -191,29 +156,45 @@ def evaluate(
     ----------
     baseline, end_of_cycle : DataFrame or path
         The two measurements (CSV, XLSX, SAV, DTA, Parquet or a DataFrame), one row per
-        respondent. Both must use the same instrument and column names. Not modified.
+        respondent, of the same instrument. Not modified.
     instrument : Instrument, id or path, default="sampson1997"
-    community : str
-        The community column (same name in both files).
+    community : str or mapping
+        The community column: one name for both files, or one per file,
+        ``{"baseline": "buurt", "end_of_cycle": "wijk"}``. The results name the column as the
+        baseline file does (``Evaluation.community``).
     respondent : str, optional
         Respondent id column; when given, ids are checked for duplicates.
     columns : mapping, optional
-        Your column names -> item ids (see :func:`validate`).
-    assessments : DataFrame, optional
-        The programme lead's ratings (instrument ``strongpact_assessment``) with columns
-        ``community`` (same name), ``wave`` (``"baseline"`` / ``"end_of_cycle"``),
-        ``partner_cooperation`` and ``group_development``. Without it the impact levels are
-        survey-only (capped at 2 and labelled so).
+        Your column names -> item ids (see :func:`validate`): one map for both files, or one
+        per file, ``{"baseline": {...}, "end_of_cycle": {...}}`` (a file left out has its
+        columns named by item id).
+    assessments : DataFrame or path, optional
+        The programme lead's ratings (instrument ``strongpact_assessment``): columns
+        ``partner_cooperation`` and ``group_development`` (and optionally the evidence counts),
+        the community column of the surveys, and a wave column, e.g. the library's own format
+        (:func:`~collective_efficacy.impact.load_example_assessments`: ``buurt``, ``meting``
+        with ``nulmeting`` / ``eindmeting``). Without it the impact levels are survey-only
+        (capped at 2 and labelled so). Assessments that cannot be used raise, naming the file
+        and the column.
+    wave : str, optional
+        The wave column of the assessments. Default: a column the assessments share with the
+        two survey files that holds one label in each file (``meting``), else ``"wave"``.
+    before, after : str, default="baseline", "end_of_cycle"
+        The assessments' labels of the two waves. The labels the survey files carry in the
+        wave column (``nulmeting`` / ``eindmeting``) are accepted too: the same wave map.
     geometry : dict or path, optional
         GeoJSON FeatureCollection of the communities; the report then maps the impact levels of
-        each wave (suppressed communities are drawn without a level).
+        each wave (suppressed communities are drawn without a level). Raises when no feature
+        has the ``geometry_key`` property or none matches a community; communities without a
+        shape are listed in ``notes["map"]``.
     geometry_key : str, optional
-        The feature property with the community name (default: ``community``).
-    date : str, optional
-        A column with the date of each answer; the report then gives each wave's first and
-        last date. ISO dates (``2026-04-01``) are read as such, other text day first
-        (``01-04-2026`` is 1 April, the Dutch order); unreadable dates are counted in
-        ``waves[i].n_dates_unreadable``.
+        The feature property with the community name (default: the community column).
+    date : str or mapping, optional
+        A column with the date of each answer (or one per file, as ``community``); the report
+        then gives each wave's first and last date. ISO dates (``2026-04-01``) are read as
+        such, other text day first (``01-04-2026`` is 1 April, the Dutch order); unreadable
+        dates are counted in ``waves[i].n_dates_unreadable``. An absent column, or one without
+        a readable date, raises.
     scale : str, optional
         The scale to evaluate (default: ``collective_efficacy`` when the instrument has it,
         else its last scale).
@@ -230,6 +211,11 @@ def evaluate(
         Confidence level of every interval.
     p_adjust : str, default="holm"
         Multiplicity correction of the per-community tests (see :func:`p_adjust`).
+    skip_impact : bool, default=False
+        Leave the impact levels (and so the maps) out; ``assessments`` is not read. The report
+        says so where the section would have been (``Evaluation.omitted``).
+    skip_map : bool, default=False
+        Leave the maps out; ``geometry`` is not read (noted as ``skip_impact``).
     progress : bool, default=False
         Show a progress bar of the steps on standard error (needs ``tqdm``; the command line
         turns it on when standard error is a terminal).
@@ -241,8 +227,16 @@ def evaluate(
         ``impact_change``, ``reliability``, ``item_statistics``, ``omega``, ``aggregation``
         (ICC), ``agreement`` (rwg(j)/AD summary), ``community_agreement``, ``ecometric`` and
         ``change`` (per community plus the overall multilevel row); ``notes`` say why a
-        section is missing and carry the statistics' warnings. ``.to_html()``,
-        ``.to_markdown()``, ``.to_json()``.
+        statistics section is missing and carry the statistics' warnings; ``omitted`` lists
+        the sections left out on request. ``.to_html()``, ``.to_markdown()``, ``.to_json()``.
+
+    Raises
+    ------
+    CollectiveEfficacyError
+        An input that was given but cannot be used: assessments (file, community or wave
+        column, labels, ratings), geometry, the date column; the message names the file and
+        the column and says what was expected. Pass ``skip_impact`` / ``skip_map`` to go on
+        without that section.
 
     Notes
     -----
@@ -281,8 +275,9 @@ def evaluate(
             community=community,
             respondent=respondent,
             columns=columns,
-            assessments=assessments,
-            geometry=geometry,
+            assessments=None if skip_impact else assessments,
+            wave_labels=(wave, before, after),
+            geometry=None if skip_map or skip_impact else geometry,
             geometry_key=geometry_key,
             date=date,
             scale=scale,
@@ -291,10 +286,21 @@ def evaluate(
             ci=ci,
             p_adjust=p_adjust,
             step=step,
+            omitted=_omitted(skip_impact, skip_map, geometry is not None),
         )
     finally:
         if bar is not None:
             bar.close()
+
+
+def _omitted(skip_impact: bool, skip_map: bool, has_geometry: bool) -> dict[str, str]:
+    """The sections left out on request, with why (the report puts a notice in their place)."""
+    out = {"impact": "skipped"} if skip_impact else {}
+    if skip_map:
+        out["map"] = "skipped"
+    elif skip_impact and has_geometry:
+        out["map"] = "no_impact_levels"
+    return out
 
 
 def _progress(on: bool, total: int) -> Any:
@@ -313,21 +319,23 @@ def _evaluate(
     end_of_cycle: pd.DataFrame | str | Path,
     *,
     instrument: Instrument | str | Path,
-    community: str,
+    community: str | Mapping[str, str],
     respondent: str | None,
-    columns: Mapping[str, str] | None,
-    assessments: pd.DataFrame | None,
+    columns: Mapping[str, str] | Mapping[str, Mapping[str, str] | None] | None,
+    assessments: pd.DataFrame | str | Path | None,
+    wave_labels: tuple[str | None, str, str],
     geometry: Mapping[str, Any] | str | Path | None,
     geometry_key: str | None,
-    date: str | None,
+    date: str | Mapping[str, str] | None,
     scale: str | None,
     cutpoints: Sequence[float] | None,
     min_n: int,
     ci: float,
     p_adjust: str,
     step: Any,
+    omitted: dict[str, str],
 ) -> Evaluation:
-    community, respondent = str(column_name(community)), column_name(respondent)  # any label
+    respondent = column_name(respondent)  # any column label, as text
     inst = load_instrument(instrument)
     if scale is None:
         ids = [s.id for s in inst.scales]
@@ -336,56 +344,34 @@ def _evaluate(
         scale = "collective_efficacy" if "collective_efficacy" in ids else ids[-1]
     inst.scale(scale)
     step("validate")
-    raw_b, vb = _validate_wave(
-        baseline, inst, label=BEFORE, community=community, respondent=respondent, columns=columns
+    comm = {w: str(column_name(c)) for w, c in per_wave(community, "community").items()}
+    inp = read_inputs(
+        {BEFORE: baseline, AFTER: end_of_cycle},
+        inst,
+        scale,
+        community=comm,
+        respondent=respondent,
+        columns=per_wave_columns(columns),
+        date=per_wave(date, "date") if date is not None else None,
     )
-    raw_a, va = _validate_wave(
-        end_of_cycle, inst, label=AFTER, community=community, respondent=respondent, columns=columns
+    read_optional(
+        inp,
+        community=comm,
+        assessments=assessments,
+        wave_labels=wave_labels,
+        geometry=geometry,
+        geometry_key=geometry_key or comm[BEFORE],
     )
     step("score")
-    notes: dict[str, str] = {}
-    waves = []
-    frames = []
-    items = inst.scale(scale).items
-    for label, v, raw in ((BEFORE, vb, raw_b), (AFTER, va, raw_a)):
-        r = v.report
-        dates = _dates(raw, v.data.index, date, label) if date is not None else {}
-        waves.append(
-            WaveSummary(
-                wave=label,
-                source=r.source,
-                n_rows_in=r.n_rows_in,
-                n_rows_usable=r.n_rows_usable,
-                n_rows_excluded=r.n_rows_excluded,
-                exclusions=r.exclusions_by_reason(),
-                n_problems=len(r.problems),
-                problems=[_problem_text(p) for p in r.problems[:20]],
-                n_communities=int(v.data[community].nunique()),
-                normalised_labels=r.normalised_labels,
-                notes=r.notes,
-                **dates,
-            )
-        )
-        s = score(v, scales=[scale])
-        if len(s) and s[scale].isna().all():
-            notes[f"no_scores_{label}"] = (
-                f"No respondent of the {label} data answered enough items of scale {scale!r} "
-                "to be scored (the scale's minimum of answered items): this wave has no scores."
-            )
-        s[_WAVE] = label
-        s = pd.concat([s, v.data[items]], axis=1)
-        frames.append(s)
-    if vb.data.empty or va.data.empty:
-        raise DataError("one of the waves has no usable rows; see the validation report")
-    scores = pd.concat(frames, ignore_index=True)
-    if respondent is not None:
-        scores = scores.drop(columns=[respondent])
+    community = comm[BEFORE]  # the results name the column as the baseline file does
+    scores = inp.scores
     sections: dict[str, list[dict[str, Any]]] = {}
+    notes: dict[str, str] = dict(inp.notes)
 
     table = aggregate(
         scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
     ).rename(columns={_WAVE: "wave"})
-    only = set(vb.data[community].unique()) ^ set(va.data[community].unique())
+    only = inp.communities[BEFORE] ^ inp.communities[AFTER]
     if only:
         table = _with_absent_waves(table, community)
         notes["communities_in_one_wave"] = (
@@ -398,14 +384,12 @@ def _evaluate(
         scores, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step
     )
     step("impact")
-    cuts = list(cutpoints) if cutpoints is not None else _cutpoints_for(inst, scale)
-    _impact_sections(table, assessments, community, cuts, sections, notes)
+    if "impact" not in omitted:
+        cuts = list(cutpoints) if cutpoints is not None else _cutpoints_for(inst, scale)
+        _impact_sections(
+            table, inp.assessments, inp.assessments_name, community, cuts, sections, notes
+        )
     _hide_suppressed_detail(sections)
-    geo = None
-    if geometry is not None:
-        from .export.geojson import read_geometry
-
-        geo = read_geometry(geometry)
     return Evaluation(
         instrument_id=inst.id,
         instrument_version=inst.version,
@@ -417,11 +401,12 @@ def _evaluate(
         min_n=min_n,
         confidence=ci,
         p_adjust=p_adjust,
-        waves=waves,
+        waves=[WaveSummary(**w) for w in inp.waves],
         sections=sections,
         notes=notes,
-        geometry=geo,
+        geometry=inp.geometry,
         geometry_key=geometry_key,
+        omitted=omitted,
     )
 
 
@@ -429,16 +414,6 @@ def _scale_range(inst: Instrument, scale: str) -> tuple[float, float]:
     """The score range of a mean-of-items scale: the lowest and highest answer codes."""
     rs = [inst.response_scale(i) for i in inst.scale(scale).items]
     return float(min(r.min for r in rs)), float(max(r.max for r in rs))
-
-
-def _problem_text(p: Problem) -> str:
-    """A validation problem without row labels or values (they are respondent-level data)."""
-    where = f"column {p.column!r}" if p.column is not None else "rows"
-    text = f"{where}: {p.code.replace('_', ' ')} ({p.n} {'cell' if p.column else 'row'}"
-    text += "s)" if p.n != 1 else ")"
-    if p.expected:
-        text += f"; expected {p.expected}"
-    return text
 
 
 _STATS = ["mean", "sd", "se", "ci_low", "ci_high"]
@@ -527,6 +502,7 @@ def _with_absent_waves(table: pd.DataFrame, community: str) -> pd.DataFrame:
 def _impact_sections(
     table: pd.DataFrame,
     assessments: pd.DataFrame | None,
+    name: str,
     community: str,
     cutpoints: list[float],
     sections: dict[str, list[dict[str, Any]]],
@@ -540,8 +516,10 @@ def _impact_sections(
             table, assessments, community=community, wave="wave", cutpoints=cutpoints
         )
     except CollectiveEfficacyError as exc:
-        notes["impact"] = str(exc)
-        return
+        if assessments is None:
+            raise
+        # the assessments were given and cannot be used: stop, naming them (no silent drop)
+        raise DataError(f"{name}: {exc}", argument="assessments") from None
     sections["impact"] = _records(levels)
     try:
         ch = impact_change(

@@ -109,6 +109,9 @@ def _quality(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block
     keys = ["wave", "file", "rows_in", "used", "excluded", "reasons", "communities"]
     b.append(("table", ([h[k] for k in keys], rows)))
     for w in ev.waves:
+        if w.normalised_labels:  # quoted, so that a leading or doubled space shows
+            pairs = ", ".join(f'"{a}" → "{u}"' for a, u in w.normalised_labels.items())
+            b.append(("li", t["labels_merged"].format(wave=wave(t, w.wave), pairs=pairs)))
         for p in w.problems[:5]:
             b.append(("li", f"{wave(t, w.wave)}: {p}"))
     return b
@@ -237,8 +240,16 @@ def _why(r: dict[str, Any], ev: Evaluation, t: dict[str, str]) -> str:
     return t["suppressed"].format(n=ev.min_n)
 
 
+def _omitted(ev: Evaluation, t: dict[str, str], section: str) -> list[Block]:
+    """The notice that stands where a section left out (``Evaluation.omitted``) would be."""
+    why = ev.omitted.get(section)
+    return [] if why is None else [("p", t[f"omitted_{section}_{why}"])]
+
+
 def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
     rows = ev.sections.get("impact")
+    if "impact" in ev.omitted:
+        return [("h2", t["impact"]), *_omitted(ev, t, "impact"), *_omitted(ev, t, "map")]
     if not rows:
         return []
     b: list[Block] = [("h2", t["impact"]), ("p", t["impact_text"])]
@@ -282,6 +293,7 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
             for r in ch
         ]
         b.append(("longtable", ([h[k] for k in keys], body)))
+    b += _omitted(ev, t, "map")
     if ev.geometry is not None:
         for w in ("baseline", "end_of_cycle"):
             b.append(("h3", t["map"].format(wave=wave(t, w))))

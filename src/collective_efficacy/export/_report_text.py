@@ -19,6 +19,8 @@ TEXT: dict[str, dict[str, str]] = {
         "quality": "Data quality",
         "quality_text": "Every row of each file is accounted for: used, or excluded for the "
         "reason shown.",
+        "labels_merged": "{wave}: community labels written differently in the file were "
+        "merged with the same label (extra spaces, Unicode form): {pairs}.",
         "reliability": "Scale reliability",
         "alpha_good": "{wave}: the questions measure one thing consistently "
         "(alpha {a}, {c}% CI {lo} to {hi}; omega {o}).",
@@ -79,6 +81,11 @@ TEXT: dict[str, dict[str, str]] = {
         "programme's assessment a level is survey-only and capped at 2.",
         "impact_change": "Change of the impact level",
         "map": "Map: impact level at {wave}",
+        "omitted_impact_skipped": "Left out on request (skip impact): this evaluation has no "
+        "impact levels and no maps.",
+        "omitted_map_skipped": "Maps left out on request (skip map).",
+        "omitted_map_no_impact_levels": "No maps: they show the impact levels, which were left "
+        "out.",
         "map_alt": "map of the impact level per community at {wave}",
         "scores": "Community scores per wave",
         "notes": "Notes",
@@ -157,6 +164,8 @@ TEXT: dict[str, dict[str, str]] = {
         "quality": "Kwaliteit van de gegevens",
         "quality_text": "Elke rij van elk bestand is verantwoord: gebruikt, of uitgesloten om de "
         "genoemde reden.",
+        "labels_merged": "{wave}: buurtnamen die in het bestand anders geschreven zijn, zijn "
+        "samengevoegd met dezelfde naam (extra spaties, Unicode-vorm): {pairs}.",
         "reliability": "Betrouwbaarheid van de schaal",
         "alpha_good": "{wave}: de vragen meten consistent hetzelfde (alfa {a}, {c}%-BI {lo} tot "
         "{hi}; omega {o}).",
@@ -220,6 +229,11 @@ TEXT: dict[str, dict[str, str]] = {
         "hooguit 2.",
         "impact_change": "Verandering van het impactniveau",
         "map": "Kaart: impactniveau bij de {wave}",
+        "omitted_impact_skipped": "Op verzoek weggelaten (impact overslaan): deze evaluatie "
+        "heeft geen impactniveaus en geen kaarten.",
+        "omitted_map_skipped": "Kaarten op verzoek weggelaten (kaart overslaan).",
+        "omitted_map_no_impact_levels": "Geen kaarten: die tonen de impactniveaus, en die zijn "
+        "weggelaten.",
         "map_alt": "kaart van het impactniveau per buurt bij de {wave}",
         "scores": "Buurtscores per meting",
         "notes": "Opmerkingen",

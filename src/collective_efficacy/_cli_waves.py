@@ -1,0 +1,89 @@
+"""The per-file options of ``collective-efficacy evaluate`` (private): two exports that name
+their columns and their community column differently, the assessments' wave labels, and the
+explicit ``--skip-impact`` / ``--skip-map``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ._cli_support import CliError, columns_arg
+from ._evaluation_inputs import merge_columns
+
+__all__ = ["add_wave_options", "per_wave_args"]
+
+
+def add_wave_options(pe: argparse.ArgumentParser) -> None:
+    """Add the per-file column options, the wave-label options and the skip options."""
+    pe.add_argument(
+        "--community-baseline",
+        metavar="COL",
+        default=None,
+        help="community column of BASELINE, when it differs from --community",
+    )
+    pe.add_argument(
+        "--community-end",
+        metavar="COL",
+        default=None,
+        help="community column of END, when it differs from --community",
+    )
+    for wave, name in (("baseline", "BASELINE"), ("end", "END")):
+        pe.add_argument(
+            f"--columns-{wave}",
+            metavar="JSON",
+            default=None,
+            help=f"column map of {name} only (JSON file or inline JSON), added to --columns; "
+            "its entries win where both map a column or an item",
+        )
+    pe.add_argument(
+        "--wave",
+        metavar="COL",
+        default=None,
+        help="wave column of --assessments (default: the column the two survey files share "
+        "with one label each, such as meting; else 'wave')",
+    )
+    pe.add_argument(
+        "--before",
+        metavar="LABEL",
+        default="baseline",
+        help="baseline label in --assessments (the survey files' own labels work too)",
+    )
+    pe.add_argument(
+        "--after",
+        metavar="LABEL",
+        default="end_of_cycle",
+        help="end-of-cycle label in --assessments (the survey files' own labels work too)",
+    )
+    pe.add_argument(
+        "--skip-impact",
+        action="store_true",
+        help="leave the impact levels and the maps out; --assessments is not read",
+    )
+    pe.add_argument(
+        "--skip-map", action="store_true", help="leave the maps out; --geometry is not read"
+    )
+
+
+def per_wave_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``community`` and ``columns`` of each file for :func:`evaluate`: the file's own option,
+    else the common one."""
+    community = {
+        "baseline": args.community_baseline or args.community,
+        "end_of_cycle": args.community_end or args.community,
+    }
+    if not all(community.values()):
+        raise CliError(
+            "--community is required: the column that names each respondent's community "
+            "(for example --community buurt; --community-baseline and --community-end when the "
+            "two files name it differently)"
+        )
+    if args.respondent is not None and args.respondent in community.values():
+        raise CliError(
+            f"--respondent and the community column name the same column {args.respondent!r}"
+        )
+    common = columns_arg(args.columns, "--columns")
+    columns = {
+        "baseline": merge_columns(common, columns_arg(args.columns_baseline, "--columns-baseline")),
+        "end_of_cycle": merge_columns(common, columns_arg(args.columns_end, "--columns-end")),
+    }
+    return {"community": community, "columns": columns}
