@@ -77,10 +77,17 @@ def per_wave_args(args: argparse.Namespace) -> dict[str, Any]:
             "(for example --community buurt; --community-baseline and --community-end when the "
             "two files name it differently)"
         )
-    if args.respondent is not None and args.respondent in community.values():
-        raise CliError(
-            f"--respondent and the community column name the same column {args.respondent!r}"
-        )
+    given = {
+        "--community-baseline": args.community_baseline,
+        "--community-end": args.community_end,
+        # --community only where a file uses it (not overridden for both)
+        "--community": args.community
+        if None in (args.community_baseline, args.community_end)
+        else None,
+    }
+    same = [o for o, c in given.items() if c is not None and c == args.respondent]
+    if args.respondent is not None and same:
+        raise CliError(f"--respondent and {same[0]} name the same column {args.respondent!r}")
     common = columns_arg(args.columns, "--columns")
     columns = {
         "baseline": merge_columns(common, columns_arg(args.columns_baseline, "--columns-baseline")),
