@@ -11,8 +11,9 @@ any n: ANOVA ``n``, change ``n_before``/``n_after``, reliability, omega and item
 means) and of n times their squared means (``msb``). It then enumerates every vector of hidden
 n inside the bounds that satisfies all these equations, exactly as a linear/quadratic system
 over the integers, and solves the means where the system allows. A community is *recovered*
-when only one n (or mean) remains possible, *narrowed* when a size-suppressed community no
-longer has the whole range 1 to ``min_n - 1`` open.
+when only one n (or mean) remains possible where the bounds alone left more than one,
+*narrowed* when a size-suppressed community no longer has the whole range 1 to ``min_n - 1``
+open.
 
 The surveys are complete (every respondent answers every item), so every count of rows equals
 the count of scored respondents and the attacker's equations are exact.
@@ -151,10 +152,20 @@ def read_published(res: dict[str, Any], texts: list[str]) -> dict[str, WaveView]
         add_count(wv["wave"], "rows", wv.get("n_rows_usable"))
         if wv.get("n_rows_in") is not None and wv.get("n_rows_excluded") is not None:
             add_count(wv["wave"], "rows", wv["n_rows_in"] - wv["n_rows_excluded"])
-    for text in texts:  # "baseline: 1195 respondents used in 40 communities" (in that order)
-        found = re.findall(r"(\d+) (?:respondents used|respondenten gebruikt)", text)
-        for w, count in zip(WAVES, found):
-            add_count(w, "rows", count)
+    for text in texts:  # "Baseline: 1,195 respondents used in 40 communities", "Based on the
+        # answers of 1,195 residents at baseline and 1,198 at the end" (and in Dutch)
+        num = r"(\d[\d.,]*\d|\d)"
+        pairs = re.findall(r"(\w[\w ]*): " + num + r" (?:respondents used|respondenten gebr)", text)
+        for pattern in (
+            r"answers of " + num + r" residents at (baseline)",
+            r"antwoorden van " + num + r" bewoners bij de (nulmeting)",
+            r"and " + num + r" at (the end)",
+            r"en " + num + r" bij (de eindmeting)",
+        ):
+            pairs += [(label, c) for c, label in re.findall(pattern, text)]
+        for label, count in pairs:
+            w = WAVES[0] if label.lower().startswith(("base", "nul")) else WAVES[1]
+            add_count(w, "rows", count.replace(",", "").replace(".", ""))
     return views
 
 
@@ -235,7 +246,10 @@ def attack(res: dict[str, Any], texts: list[str]) -> Verdict:
         possible, means = solve(v)
         for c, vals in possible.items():
             lo, hi = v.bounds[c]
-            if len(vals) == 1:
+            # pinned by the published figures, not by what suppression itself says: a
+            # community "below min_n = 2" holds 1; a secondarily suppressed one at most as
+            # many as the smallest shown one (so exactly min_n if that one holds min_n)
+            if len(vals) == 1 and hi > lo:
                 out.recovered_n[(w, c)] = next(iter(vals))
             if hi <= min_n - 1 and vals != set(range(lo, hi + 1)):
                 out.narrowed[(w, c)] = vals
@@ -342,7 +356,7 @@ def test_every_community_of_a_wave_suppressed_publishes_no_pool() -> None:
     assert base["n_rows_usable"] is None and base["n_rows_in"] is None
     for name in ("reliability", "item_statistics", "omega", "aggregation", "ecometric"):
         assert all(r["wave"] != "baseline" for r in res["sections"].get(name, []))
-    overall = [r for r in res["sections"]["change"] if r["level"] == "overall"]
+    overall = [r for r in res["sections"].get("change", []) if r["level"] == "overall"]
     assert all(r.get("n_before") in (None, 0) and r.get("mean_before") is None for r in overall)
     for text in texts:
         assert not re.search(r"\b5 respondents used", text)

@@ -304,9 +304,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             )
     folder.finish(files, "evaluate")
     for w in ev.waves:
-        print(
-            f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, {w.n_rows_excluded} excluded"
-        )
+        if w.n_rows_usable is None:  # withheld: it would give away a suppressed community's n
+            print(f"{w.wave}: {w.n_rows_excluded} excluded (rows used not published: privacy)")
+        else:
+            print(
+                f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, "
+                f"{w.n_rows_excluded} excluded"
+            )
     print(f"wrote {out / 'report.html'}, " + ", ".join(files[1:]))
     return 0
 
