@@ -85,7 +85,7 @@ class WaveView:
 
 
 def _n(v: Any) -> int | None:
-    return None if v is None else int(round(float(v)))
+    return None if v is None else round(float(v))
 
 
 def read_published(res: dict[str, Any], texts: list[str]) -> dict[str, WaveView]:
@@ -125,7 +125,7 @@ def read_published(res: dict[str, Any], texts: list[str]) -> dict[str, WaveView]
             sq_all = n * (n - float(r["n0"]) * (k - 1))
             hidden_sq = sq_all - sum(m * m for m, _ in v.shown.values())
             if abs(hidden_sq) > 0.5:
-                v.system("scored").squares.add(int(round(hidden_sq)))
+                v.system("scored").squares.add(round(hidden_sq))
         if r.get("n_singletons") is not None:
             s = _n(r["n_singletons"]) - sum(1 for m, _ in v.shown.values() if m == 1)
             if s:
@@ -266,9 +266,7 @@ def direct_leaks(res: dict[str, Any]) -> list[str]:
     """Per-community records of a suppressed community that still carry its n or a statistic."""
     com = res["community"]
     bad = []
-    hidden = {
-        (r[com], r["wave"]) for r in res["sections"]["community_scores"] if r["suppressed"]
-    }
+    hidden = {(r[com], r["wave"]) for r in res["sections"]["community_scores"] if r["suppressed"]}
     for r in res["sections"]["community_scores"]:
         if r["suppressed"] and (r.get("n") not in (None, 0) or r.get("mean") is not None):
             bad.append(f"community_scores {r[com]} {r['wave']}")
@@ -451,3 +449,48 @@ def test_cli_outputs_carry_no_suppressed_n(tmp_path, lang) -> None:
         for f in fc["features"]:
             if f["properties"].get("suppressed"):
                 assert f["properties"].get("n") is None
+
+
+def test_score_cli_publishes_no_suppressed_n(tmp_path, capsys) -> None:
+    """Issue 13, item 7: communities.csv of `score` had the exact n of suppressed communities."""
+    from collective_efficacy.cli import main
+
+    assert main(["score", "--example", "--min-n", "10", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    csv = pd.read_csv(tmp_path / "communities.csv")
+    sup = csv["suppressed"].astype(bool)
+    assert sup.any() and csv.loc[sup, "n"].isna().all()
+    assert csv.loc[sup, "reason"].str.startswith("secondary suppression").any()
+    # the end-of-cycle wave: Buurt I1 (8) and Buurt C1 (secondary, pinned at 10): the rows
+    # used would give I1 away, so they are not printed
+    assert "2393 usable" not in out and "rows read and used not published" in out
+    cs = csv[csv["scale"] == "collective_efficacy"]
+    for _, part in cs.groupby("meting"):
+        hidden = part[part["suppressed"].astype(bool)]
+        shown = part[~part["suppressed"].astype(bool)]
+        # every hidden pool is empty or at least min_n: the secondary rule applied
+        assert len(hidden) == 0 or len(hidden) >= 2 or hidden["reason"].str.startswith("no").all()
+        assert shown["n"].min() >= 10
+
+
+def test_geojson_of_a_full_table_blanks_suppressed_rows(tmp_path) -> None:
+    """to_geojson is public: a table that still holds n for suppressed rows is blanked."""
+    from collective_efficacy.export import to_geojson
+    from collective_efficacy.impact import load_example_geometry
+
+    geo = load_example_geometry()
+    names = [f["properties"]["buurt"] for f in geo["features"]][:2]
+    levels = pd.DataFrame(
+        {
+            "buurt": names,
+            "level": [2, None],
+            "n": [30, 4],
+            "cohesion_score": [3.1, 2.0],
+            "suppressed": [False, True],
+            "reason": ["", "fewer than 10 respondents"],
+        }
+    )
+    res = to_geojson(levels, geo, key="buurt")
+    props = {f["properties"]["buurt"]: f["properties"] for f in res.feature_collection["features"]}
+    assert props[names[1]]["n"] is None and props[names[1]]["cohesion_score"] is None
+    assert props[names[0]]["n"] == 30

@@ -229,8 +229,11 @@ def _change_rows(
         return pd.Series(
             np.select(
                 [r == ABSENT_REASON, r == SECONDARY_REASON, s.to_numpy()],
-                [f"no respondents in the {what} wave", SECONDARY_REASON, f"n_{what} below "
-                 f"min_n={min_n}"],
+                [
+                    f"no respondents in the {what} wave",
+                    SECONDARY_REASON,
+                    f"n_{what} below min_n={min_n}",
+                ],
                 "",
             ),
             index=order,
