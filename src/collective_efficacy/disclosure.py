@@ -262,7 +262,7 @@ def publishable_table(
     >>> t = publishable_table(ce.aggregate(s, community="buurt", min_n=10),
     ...                       community="buurt", min_n=10)
     >>> t[["buurt", "n", "suppressed"]].to_dict("records")
-    [{'buurt': 'A', 'n': <NA>, 'suppressed': True}, {'buurt': 'B', 'n': 15, 'suppressed': False}, {'buurt': 'C', 'n': <NA>, 'suppressed': True}]
+    [{'buurt': 'A', 'n': None, 'suppressed': True}, {'buurt': 'B', 'n': 15, 'suppressed': False}, {'buurt': 'C', 'n': None, 'suppressed': True}]
     """
     out = secondary_suppression(table, community=community, wave=wave, min_n=min_n)
     sup = out["suppressed"].to_numpy(dtype=bool)
