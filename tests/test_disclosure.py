@@ -6,9 +6,10 @@ holds 1 to ``min_n - 1`` respondents, a secondarily suppressed one between ``min
 smallest shown community, a community "not measured" none. From every pooled figure it derives
 what the hidden communities add to it (pool minus the shown communities): their total n (from
 any n: ANOVA ``n``, change ``n_before``/``n_after``, reliability, omega and item n, the wave's
-``n_rows_usable`` and the report's "N respondents used"), the sum of their n squared (ANOVA
-``n0``), how many of them are singletons (``n_singletons``), the sum of their scores (overall
-means) and of n times their squared means (``msb``). It then enumerates every vector of hidden
+``n_rows_usable`` and the report's "N respondents used", ANOVA ``df1 + df2 + 1``), the sum of
+their n squared (ANOVA ``n0``), how many of them are singletons (``n_singletons``), the sum of
+their scores (overall means), of n times their squared means (``msb``) and their within-community
+sum of squares (``msw * df2`` minus the shown communities' ``(n - 1) sd^2``). It then enumerates every vector of hidden
 n inside the bounds that satisfies all these equations, exactly as a linear/quadratic system
 over the integers, and solves the means where the system allows. A community is *recovered*
 when only one n (or mean) remains possible where the bounds alone left more than one,
@@ -75,6 +76,8 @@ class WaveView:
     """What the published outputs say about one wave."""
 
     shown: dict[str, tuple[int, float]] = field(default_factory=dict)  # n, mean
+    sd: dict[str, float] = field(default_factory=dict)  # shown communities' sd
+    within: list[float] = field(default_factory=list)  # within-community SS of the hidden
     bounds: dict[str, tuple[int, int]] = field(default_factory=dict)  # hidden: lo, hi
     systems: dict[str, System] = field(default_factory=dict)
     score_sums: list[float] = field(default_factory=list)  # sum of the hidden scores
@@ -96,6 +99,7 @@ def read_published(res: dict[str, Any], texts: list[str]) -> dict[str, WaveView]
         v = views[r["wave"]]
         if not r["suppressed"]:
             v.shown[r[com]] = (int(r["n"]), float(r["mean"]))
+            v.sd[r[com]] = float(r["sd"]) if r.get("sd") is not None else 0.0
     for r in res["sections"].get("community_scores", []):
         v = views[r["wave"]]
         if r["suppressed"]:
@@ -120,7 +124,13 @@ def read_published(res: dict[str, Any], texts: list[str]) -> dict[str, WaveView]
     for r in sec.get("aggregation", []):  # scored respondents
         w, n, k = r["wave"], _n(r.get("n")), _n(r.get("n_groups"))
         add_count(w, "scored", n)
+        if r.get("df1") is not None and r.get("df2") is not None:  # df1 + df2 = N - 1
+            add_count(w, "scored", _n(r["df1"]) + _n(r["df2"]) + 1)
         v = views[w]
+        if r.get("msw") is not None and r.get("df2") is not None:  # MSW * df2 = SSW
+            ssw = float(r["msw"]) * float(r["df2"])
+            shown_ssw = sum((m - 1) * v.sd[c] ** 2 for c, (m, _) in v.shown.items())
+            v.within.append(ssw - shown_ssw)
         if n is not None and k is not None and k > 1 and r.get("n0") is not None:
             sq_all = n * (n - float(r["n0"]) * (k - 1))
             hidden_sq = sq_all - sum(m * m for m, _ in v.shown.values())
@@ -180,7 +190,10 @@ def _grand_mean(sec: dict[str, Any], wave: str, n: int | None) -> float | None:
 
 def feasible(bounds: dict[str, tuple[int, int]], eq: System) -> np.ndarray:
     """Every vector of hidden n inside the bounds that satisfies the equations (one per row)."""
-    ranges = [np.arange(lo, hi + 1) for lo, hi in bounds.values()]
+    cap = min([*eq.sums, *(math.isqrt(q) for q in eq.squares)], default=None)
+    if cap is None:  # only singletons: n = 1 or not, two values are enough
+        cap = max(lo for lo, _ in bounds.values()) + 1
+    ranges = [np.arange(lo, max(lo, min(hi, cap)) + 1) for lo, hi in bounds.values()]
     size = math.prod(len(r) for r in ranges)
     assert size <= 3_000_000, "attack space too large for this test's generator"
     grid = np.stack([g.ravel() for g in np.meshgrid(*ranges, indexing="ij")], axis=1)
@@ -200,7 +213,7 @@ def solve(v: WaveView) -> tuple[dict[str, set[int]], dict[str, set[float]]]:
     names = list(v.bounds)
     if not names:
         return {}, {}
-    possible = {c: set(range(lo, hi + 1)) for c, (lo, hi) in v.bounds.items()}
+    possible = {c: set(range(lo, min(hi, lo + 1000) + 1)) for c, (lo, hi) in v.bounds.items()}
     pinned: np.ndarray | None = None
     for eq in v.systems.values():
         sol = feasible(v.bounds, eq)
@@ -237,6 +250,7 @@ class Verdict:
     recovered_n: dict[tuple[str, str], int]
     narrowed: dict[tuple[str, str], set[int]]
     recovered_mean: dict[tuple[str, str], set[float]]
+    recovered_sd: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def attack(res: dict[str, Any], texts: list[str]) -> Verdict:
@@ -255,6 +269,13 @@ def attack(res: dict[str, Any], texts: list[str]) -> Verdict:
                 out.narrowed[(w, c)] = vals
         for c, m in means.items():
             out.recovered_mean[(w, c)] = m
+        # one hidden community inside the ANOVA pool: MSW minus the shown ones is its SS
+        for ss in v.within:
+            if abs(ss) > 1e-6 and len(v.bounds) == 1 and len(possible) == 1:
+                (c,) = v.bounds
+                (n,) = possible[c] if len(possible[c]) == 1 else (None,)
+                if n is not None and n > 1:
+                    out.recovered_sd[(w, c)] = math.sqrt(ss / (n - 1))
     return out
 
 
@@ -339,6 +360,7 @@ def test_attacker_solves_what_the_old_sections_published() -> None:
     }
     verdict = attack(old, [])
     assert verdict.recovered_n == {("baseline", "S"): 4, ("baseline", "T"): 12}
+    assert verdict.recovered_sd == {}  # two hidden communities: their SS is only a pool
     got = verdict.recovered_mean[("baseline", "S")]
     want = float(s[ITEMS].mean(axis=1).mean())
     assert t is not None and min(abs(g - want) for g in got) < 1e-9
@@ -412,6 +434,7 @@ def test_no_suppressed_community_is_solvable(case: Any) -> None:
     verdict = attack(res, texts)
     assert verdict.recovered_n == {}, verdict
     assert verdict.recovered_mean == {}, verdict
+    assert verdict.recovered_sd == {}, verdict
     assert verdict.narrowed == {}, verdict
     assert direct_leaks(res) == []
     # the published counts still add up where they are published
@@ -494,3 +517,37 @@ def test_geojson_of_a_full_table_blanks_suppressed_rows(tmp_path) -> None:
     props = {f["properties"]["buurt"]: f["properties"] for f in res.feature_collection["features"]}
     assert props[names[1]]["n"] is None and props[names[1]]["cohesion_score"] is None
     assert props[names[0]]["n"] == 30
+
+
+def test_attacker_solves_one_hidden_community_from_the_anova() -> None:
+    """One hidden community in an ANOVA over all respondents: n from df, sd from MSW."""
+    b = survey({"A": 30, "B": 25, "S": 6}, 2)
+    y = b[ITEMS].mean(axis=1)
+    g = y.groupby(b["community"])
+    nj, sd = g.size(), g.std()
+    ssw = float(((y - g.transform("mean")) ** 2).sum())
+    rows = [
+        {
+            "community": c,
+            "wave": "baseline",
+            "n": int(nj[c]),
+            "mean": float(g.mean()[c]),
+            "sd": float(sd[c]),
+            "suppressed": False,
+        }
+        for c in ("A", "B")
+    ]
+    rows.append({"community": "S", "wave": "baseline", "suppressed": True, "reason": "fewer"})
+    k, n = 3, len(b)
+    old = {
+        "community": "community",
+        "min_n": 10,
+        "waves": [],
+        "sections": {
+            "community_scores": rows,
+            "aggregation": [{"wave": "baseline", "df1": k - 1, "df2": n - k, "msw": ssw / (n - k)}],
+        },
+    }
+    verdict = attack(old, [])
+    assert verdict.recovered_n == {("baseline", "S"): 6}
+    assert verdict.recovered_sd[("baseline", "S")] == pytest.approx(sd["S"], rel=1e-9)
