@@ -157,7 +157,7 @@ def _agreement(
     per["suppressed"] = False
     gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
     per = pd.concat([per, gone], ignore_index=True) if len(gone) else per
-    return per.astype({"suppressed": bool})
+    return per.astype({"suppressed": bool, "n": "Int64"})
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
@@ -258,8 +258,9 @@ def _change_rows(
         if c in per.columns:
             per[c] = per[c].fillna(cmp[c].dropna().iloc[0]) if cmp[c].notna().any() else per[c]
     overall = cmp[cmp["level"] == "overall"]
-    out = pd.concat([per.reset_index(), overall], ignore_index=True)
-    return out[cmp.columns]
+    out = pd.concat([per.reset_index(), overall], ignore_index=True)[cmp.columns]
+    counts = [c for c in out.columns if c.startswith("n_")]
+    return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
 
 
 def statistics_sections(
@@ -317,6 +318,8 @@ def statistics_sections(
             notes[f"agreement_{label}"] = text
 
         per = _agreement(p, inst, items, community, hidden, note)
+        rank = pd.Series(np.arange(len(t)), index=t[community].to_numpy())
+        per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
         per_community.append(per.assign(wave=label))
         return _agreement_summary(per)
 
