@@ -551,3 +551,32 @@ def test_attacker_solves_one_hidden_community_from_the_anova() -> None:
     verdict = attack(old, [])
     assert verdict.recovered_n == {("baseline", "S"): 6}
     assert verdict.recovered_sd[("baseline", "S")] == pytest.approx(sd["S"], rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(10, 60), min_size=0, max_size=5),
+    st.lists(st.tuples(st.integers(1, 14), st.integers(1, 14)), min_size=1, max_size=5),
+    st.integers(2, 15),
+)
+def test_suppression_pattern_does_not_depend_on_small_sizes(shown, small, min_n) -> None:
+    """Attack 6: which communities are suppressed is published, so it must be the same for
+    every size the small communities could have (1 to min_n - 1)."""
+    from collective_efficacy.disclosure import secondary_suppression
+
+    shown = [n for n in shown if n >= min_n]
+    patterns = set()
+    for pick in (0, 1):
+        sizes = [min(pair[pick], min_n - 1) for pair in small] + shown
+        table = pd.DataFrame(
+            {
+                "community": [f"C{j}" for j in range(len(sizes))],
+                "n": sizes,
+                "mean": 3.0,
+                "suppressed": [n < min_n for n in sizes],
+                "reason": ["fewer than" if n < min_n else "" for n in sizes],
+            }
+        )
+        out = secondary_suppression(table, community="community", wave=None, min_n=min_n)
+        patterns.add(tuple(out["suppressed"]) + tuple(out["reason"]))
+    assert len(patterns) == 1

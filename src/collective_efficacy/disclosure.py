@@ -13,10 +13,10 @@ rules:
    is then always empty: differencing, linear systems in n and n\ :sup:`2` and cross-wave
    combinations have nothing to solve. A wave without any shown community publishes no pooled
    statistic at all.
-2. **Secondary suppression** (:func:`secondary_suppression`): when the suppressed communities
-   of a wave hold 1 to ``min_n - 1`` respondents in all, the smallest shown community is
-   suppressed too, so that no published total minus the shown communities isolates fewer than
-   ``min_n`` respondents.
+2. **Secondary suppression** (:func:`secondary_suppression`): in a wave with a community
+   suppressed for size, the smallest shown community is suppressed too, so that no published
+   total minus the shown communities isolates fewer than ``min_n`` respondents. Whether it
+   happens depends only on which communities are small, not on their size.
 3. **Counts of rows are published only when they narrow no suppressed community**
    (:func:`total_is_safe`): the rows read and used in a wave include the suppressed
    communities, so the rows used minus the shown communities give their total. That total is
@@ -79,8 +79,8 @@ HIDDEN_WHEN_SUPPRESSED: dict[str, list[str]] = {
 def secondary_suppression(
     table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int
 ) -> pd.DataFrame:
-    """Also suppress the smallest shown community of a wave whose suppressed communities hold
-    1 to ``min_n - 1`` respondents in all.
+    """Also suppress the smallest shown community of every wave that has a community
+    suppressed for size.
 
     Parameters
     ----------
@@ -104,11 +104,14 @@ def secondary_suppression(
 
     Notes
     -----
-    Without it a wave's total minus the shown communities would give the n (and, with pooled
-    means, the mean) of fewer than ``min_n`` residents: a differencing disclosure. With the
-    smallest shown community added, the hidden pool holds at least ``min_n`` respondents. This
-    is the classic secondary cell suppression of tabular statistics (Hundepool et al., 2012,
-    *Statistical Disclosure Control*, ch. 4), here with the smallest complement.
+    The suppressed communities of a wave then never form a pool of fewer than ``min_n``
+    respondents, so a published total minus the shown communities cannot isolate them (the
+    classic secondary cell suppression of tabular statistics; Hundepool et al., 2012,
+    *Statistical Disclosure Control*, ch. 4). The rule depends only on *which* communities are
+    below ``min_n``, never on how many respondents they hold: a rule that suppressed a second
+    community only when the small ones hold fewer than ``min_n`` together would tell that
+    they do (two communities below 10 with a secondary suppression hold 8 or fewer each; nine
+    hold one each).
 
     Examples
     --------
@@ -122,13 +125,13 @@ def secondary_suppression(
     out = table.copy()
     n = out["n"].to_numpy(dtype=float)
     sup = out["suppressed"].to_numpy(dtype=bool)
+    small = sup & ~out["reason"].isin([ABSENT_REASON, SECONDARY_REASON]).to_numpy()
     keys = [c for c in (wave, "scale") if c is not None and c in out.columns]
     groups = out.groupby(keys, sort=False).indices.values() if keys else [np.arange(len(out))]
     for rows in groups:  # waves x scales (a handful), never communities
         rows = np.asarray(rows)
-        hidden = int(np.nansum(n[rows][sup[rows] & (n[rows] > 0)]))
         shown = rows[~sup[rows]]
-        if 0 < hidden < min_n and shown.size:
+        if small[rows].any() and shown.size:
             k = out.index[shown[np.argmin(n[shown])]]
             out.loc[k, [c for c in _STATS if c in out.columns]] = np.nan
             out.loc[k, "suppressed"] = True

@@ -239,9 +239,8 @@ def evaluate(
         scale's range, e.g. 0-10 for a rescaled scale).
     min_n : int, default=10
         Communities with fewer respondents in a wave are suppressed everywhere (privacy): no
-        score, n, change, rating or level is shown for them. When the suppressed communities
-        of a wave hold fewer than ``min_n`` respondents together, the smallest shown community
-        is suppressed too (secondary suppression). Pooled statistics (reliability, item
+        score, n, change, rating or level is shown for them. In a wave with such a
+        community the smallest shown community is suppressed too (secondary suppression). Pooled statistics (reliability, item
         tables, ICC, agreement, ecometrics, the overall change) use the shown communities
         only, and a wave's counts of rows are withheld when they would narrow a suppressed
         community's size (:mod:`collective_efficacy.disclosure`).
