@@ -131,11 +131,11 @@ def _agreement(
     inst: Instrument,
     items: list[str],
     community: str,
-    hidden: pd.Series,
+    listed: pd.DataFrame,
     note: Callable[[str], None],
 ) -> pd.DataFrame:
-    """rwg(j) and AD per shown community (``part``); the ``hidden`` (suppressed) communities
-    are listed with no values."""
+    """rwg(j) and AD per shown community (``part``); the suppressed communities of ``listed``
+    (the wave's community table) are listed with no values, in the table's order."""
     from .agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
@@ -155,9 +155,12 @@ def _agreement(
     ad = ad_index(keyed, answered, community, options=codes)
     per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
     per["suppressed"] = False
+    hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
     gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
     per = pd.concat([per, gone], ignore_index=True) if len(gone) else per
-    return per.astype({"suppressed": bool, "n": "Int64"})
+    rank = pd.Series(np.arange(len(listed)), index=listed[community].to_numpy())
+    per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
+    return per.astype({"suppressed": bool, "n": "Int64"}).reset_index(drop=True)
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
@@ -277,7 +280,7 @@ def statistics_sections(
     step: Callable[[str], None],
 ) -> None:
     """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change."""
-    from . import agreement, change, reliability
+    from . import agreement, reliability
 
     items = inst.scale(scale).items
     keys = inst.keys(scale)
@@ -312,14 +315,11 @@ def statistics_sections(
     def agree(p: pd.DataFrame) -> pd.DataFrame:
         label = p[WAVE].iloc[0]
         t = table[(table["wave"] == label) & (table["reason"] != ABSENT_REASON)]
-        hidden = t.loc[t["suppressed"].to_numpy(dtype=bool), community]
 
         def note(text: str) -> None:
             notes[f"agreement_{label}"] = text
 
-        per = _agreement(p, inst, items, community, hidden, note)
-        rank = pd.Series(np.arange(len(t)), index=t[community].to_numpy())
-        per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
+        per = _agreement(p, inst, items, community, t, note)
         per_community.append(per.assign(wave=label))
         return _agreement_summary(per)
 
@@ -335,11 +335,29 @@ def statistics_sections(
         notes,
     )
     step("change")
+    _change_section(scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes)
+
+
+def _change_section(
+    scores: pd.DataFrame,
+    parts: dict[str, pd.DataFrame],
+    scale: str,
+    community: str,
+    min_n: int,
+    table: pd.DataFrame,
+    ci: float,
+    p_adjust: str,
+    sections: Sections,
+    notes: Notes,
+) -> None:
+    """The change per shown community and overall (multilevel), on shown communities only."""
+    from .change import compare_waves
+
     if any(p.empty for p in parts.values()):
         notes["change"] = _NOTHING_SHOWN
         return
     with _noted(notes, "change"):
-        cmp = change.compare_waves(
+        cmp = compare_waves(
             scores,
             scale,
             wave=WAVE,
