@@ -60,9 +60,7 @@ def test_cli_score_example(tmp_path, capsys) -> None:
     )
     # communities.csv rounds to 4 decimals (issue 15: Excel-friendly); results are exact to that
     shown = ~table["suppressed"].astype(bool)
-    np.testing.assert_allclose(
-        table.loc[shown, "mean"], agg.loc[shown, "mean"], rtol=0, atol=5e-5
-    )
+    np.testing.assert_allclose(table.loc[shown, "mean"], agg.loc[shown, "mean"], rtol=0, atol=5e-5)
     secondary = table["reason"].fillna("").str.startswith("secondary suppression")
     assert (shown | agg["suppressed"] | secondary).all() and secondary.any()
     assert "respondent_id" not in table.columns

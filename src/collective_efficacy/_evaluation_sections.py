@@ -353,8 +353,11 @@ def _change_section(
     """The change per shown community and overall (multilevel), on shown communities only."""
     from .change import compare_waves
 
-    if any(p.empty for p in parts.values()):
+    if any(p.empty for p in parts.values()):  # every community listed, none computed
         notes["change"] = _NOTHING_SHOWN
+        cols = ["level", community, "n_before", "n_after", "diff", "suppressed", "reason"]
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "direction"]})
+        sections["change"] = records(_change_rows(empty, table, community, min_n))
         return
     with _noted(notes, "change"):
         cmp = compare_waves(
