@@ -38,10 +38,13 @@ def test_simulator_recovers_change() -> None:
 def test_cli_score_example(tmp_path, capsys) -> None:
     assert main(["score", "--example", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "2394 rows in, 2393 usable, 1 excluded" in out
+    # issue 13: at baseline Buurt L1 (4, below --min-n 5) and Buurt P1 (secondarily suppressed,
+    # so 5 to 8) are hidden; the rows used (2393) would narrow L1 to 3 or 4: withheld
+    assert "2393" not in out and "1 rows excluded (rows read and used not published" in out
     table = pd.read_csv(tmp_path / "communities.csv")
     report = json.loads((tmp_path / "validation.json").read_text())
-    assert report["n_rows_in"] == 2394
+    assert report["n_rows_in"] is None and report["n_rows_usable"] is None
+    assert report["n_rows_excluded"] == 1
     # numbers in the file equal the library's
     v = ce.validate(
         ce.datasets.load_example(),
@@ -56,7 +59,10 @@ def test_cli_score_example(tmp_path, capsys) -> None:
         ce.score(v).drop(columns=["respondent_id"]), community="buurt", wave="meting"
     )
     # communities.csv rounds to 4 decimals (issue 15: Excel-friendly); results are exact to that
-    np.testing.assert_allclose(table["mean"], agg["mean"], rtol=0, atol=5e-5)
+    shown = ~table["suppressed"].astype(bool)
+    np.testing.assert_allclose(table.loc[shown, "mean"], agg.loc[shown, "mean"], rtol=0, atol=5e-5)
+    secondary = table["reason"].fillna("").str.startswith("secondary suppression")
+    assert (shown | agg["suppressed"] | secondary).all() and secondary.any()
     assert "respondent_id" not in table.columns
 
 

@@ -76,7 +76,9 @@ def test_cli_evaluate_end_to_end(files, tmp_path, capsys) -> None:
         errors="exclude",
     )
     assert res["waves"][0]["n_rows_usable"] == before.report.n_rows_usable
-    assert res["waves"][1]["n_rows_usable"] == after.report.n_rows_usable
+    # withheld (issue 13): rows used minus the shown communities minus Buurt C1 (secondarily
+    # suppressed, so between 10 and the smallest shown community, which holds 10) = Buurt I1
+    assert res["waves"][1]["n_rows_usable"] is None and after.report.n_rows_usable == 1198
     sb = ce.score(before, scales=["collective_efficacy"]).assign(w="baseline")
     sa = ce.score(after, scales=["collective_efficacy"]).assign(w="end_of_cycle")
     both = pd.concat([sb, sa], ignore_index=True)
@@ -92,8 +94,10 @@ def test_cli_evaluate_end_to_end(files, tmp_path, capsys) -> None:
     assert (got["suppressed"] | ~agg["suppressed"]).all()
     extra = got["suppressed"] & ~agg["suppressed"]
     assert got.loc[extra, "reason"].str.startswith("secondary suppression").all()
+    # pooled over the communities shown at baseline only (issue 13)
+    shown_b = got.loc[shown & (got["wave"] == "baseline"), "buurt"]
     alpha_b = ce.cronbach_alpha(
-        sb.join(before.data[list(COLS.values())]),
+        sb.join(before.data[list(COLS.values())]).loc[lambda d: d["buurt"].isin(shown_b)],
         ce.load_instrument("sampson1997").scale("collective_efficacy").items,
         keys=ce.load_instrument("sampson1997").keys("collective_efficacy"),
     )

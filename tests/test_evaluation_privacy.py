@@ -46,19 +46,25 @@ def test_secondary_suppression_blocks_differencing() -> None:
     assert base.loc["Small", "suppressed"] and base.loc["A", "suppressed"]  # A: smallest shown
     assert base.loc["A", "reason"].startswith("secondary suppression")
     assert not base.loc["B", "suppressed"]
-    # what can be differenced out is now a pool of >= min_n respondents
+    # pooled figures use the shown communities only (issue 13), so the overall row holds B
+    # alone; the rows used, which include the hidden ones, leave a pool of >= min_n
     o = ev.tables["change"].iloc[-1]
-    hidden_n = o["n_before"] - 40
+    assert o["n_before"] == 40
+    hidden_n = ev.waves[0].n_rows_usable - 40
     assert hidden_n >= ev.min_n
     ch = ev.tables["change"].set_index("community")
     assert ch.loc["A", "suppressed"] and pd.isna(ch.loc["A", "diff"]) and pd.isna(ch.loc["A", "p"])
     ag = pd.DataFrame(ev.sections["community_agreement"])
     ag = ag[ag["wave"] == "baseline"].set_index("community")
     assert ag.loc["A", "suppressed"] and pd.isna(ag.loc["A", "rwg_j"])
-    # no secondary suppression when the hidden pool is already >= min_n (or empty)
+    # secondary suppression depends only on which communities are small, never on their size
+    # (issue 13: "only when they hold fewer than min_n together" told the reader they do), and
+    # a wave without a small community has none
     ev2 = run(make({"A": 30, "B": 40, "S1": 6, "S2": 5}, 3), make({"A": 30, "B": 40}, 4))
     sc2 = ev2.tables["community_scores"]
-    assert not sc2["reason"].str.startswith("secondary").any()
+    base2 = sc2[sc2["wave"] == "baseline"].set_index("community")
+    assert base2.loc["A", "reason"].startswith("secondary")
+    assert not sc2.loc[sc2["wave"] == "end_of_cycle", "reason"].str.startswith("secondary").any()
 
 
 def test_suppression_follows_scored_respondents_in_agreement() -> None:

@@ -9,7 +9,7 @@ and multilevel aggregation, baseline-versus-end-of-cycle change and the 0-5 impa
 
 from __future__ import annotations
 
-from . import datasets, errors
+from . import datasets, disclosure, errors
 from .errors import (
     CollectiveEfficacyError,
     DataError,
@@ -42,6 +42,7 @@ __all__ = [
     "__version__",
     "aggregate",
     "datasets",
+    "disclosure",
     "errors",
     "evaluate",
     "list_instruments",

@@ -394,6 +394,8 @@ class Inputs:
     geometry: dict[str, Any] | None = None
     notes: dict[str, str] = field(default_factory=dict)
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # the community of each used row, indexed as the file's rows (dates of shown communities)
+    used: dict[str, pd.Series] = field(default_factory=dict)
 
 
 def read_inputs(
@@ -435,6 +437,7 @@ def read_inputs(
         s[WAVE] = label
         frames.append(pd.concat([s, v.data[items]], axis=1))
         inp.raw[label] = raw
+        inp.used[label] = v.data[comm]
     inp.scores = pd.concat(frames, ignore_index=True)
     if respondent is not None:
         inp.scores = inp.scores.drop(columns=[respondent])

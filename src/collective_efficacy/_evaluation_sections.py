@@ -1,7 +1,8 @@
 """The statistical sections of an evaluation (private): each calls one public function per wave.
 
 Every section is computed on the respondents of one wave at a time, except the change, which
-compares the two. A section that cannot be computed leaves a note saying why instead of failing
+compares the two. The caller passes the respondents of the *shown* communities only (see
+:mod:`collective_efficacy.disclosure`): no pooled figure includes a suppressed community. A section that cannot be computed leaves a note saying why instead of failing
 the whole evaluation; a warning raised by a statistic (a reversed item, a Heywood case, a
 convergence problem) is kept as a note too, so the report shows it to the evaluator.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .disclosure import ABSENT_REASON, SECONDARY_REASON
 from .errors import CollectiveEfficacyError, DataError
 from .instrument import Instrument
 
@@ -28,6 +30,10 @@ RWG_THRESHOLD = 0.70  # LeBreton & Senter (2008): "strong agreement" from .71; .
 
 Sections = dict[str, list[dict[str, Any]]]
 Notes = dict[str, str]
+_NOTHING_SHOWN = (
+    "not published: no community of this wave has enough respondents to be shown "
+    "(fewer than min_n respondents each)"
+)
 
 
 def _clean(v: Any) -> Any:
@@ -97,6 +103,9 @@ def _per_wave(
 ) -> None:
     frames = []
     for label, part in parts.items():
+        if part.empty:
+            notes[f"{name}_{label}"] = _NOTHING_SHOWN
+            continue
         with _noted(notes, f"{name}_{label}"):
             res = fn(part)
             res.insert(0, "wave", label)
@@ -122,10 +131,11 @@ def _agreement(
     inst: Instrument,
     items: list[str],
     community: str,
-    shown: pd.Series,
+    listed: pd.DataFrame,
     note: Callable[[str], None],
 ) -> pd.DataFrame:
-    """rwg(j) and AD per community; communities not ``shown`` (suppressed) carry no values."""
+    """rwg(j) and AD per shown community (``part``); the suppressed communities of ``listed``
+    (the wave's community table) are listed with no values, in the table's order."""
     from .agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
@@ -144,11 +154,13 @@ def _agreement(
     r = rwg_j(keyed, answered, community, options=codes)
     ad = ad_index(keyed, answered, community, options=codes)
     per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
-    # suppression follows the community table (scored respondents, secondary suppression)
-    small = ~per[community].map(shown).fillna(False).to_numpy(dtype=bool)
-    per.loc[small, ["rwg_j", "ad"]] = np.nan
-    per["suppressed"] = small
-    return per
+    per["suppressed"] = False
+    hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
+    gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
+    per = pd.concat([per, gone], ignore_index=True) if len(gone) else per
+    rank = pd.Series(np.arange(len(listed)), index=listed[community].to_numpy())
+    per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
+    return per.astype({"suppressed": bool, "n": "Int64"}).reset_index(drop=True)
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
@@ -198,25 +210,60 @@ def _ecometric_summary(
     )
 
 
-def _secondary(cmp: pd.DataFrame, table: pd.DataFrame, community: str) -> pd.DataFrame:
-    """Blank the change of communities that the community table suppressed beyond min_n."""
-    why = table.loc[table["suppressed"] & table["reason"].str.startswith("secondary"), :]
-    if why.empty:
-        return cmp
-    out = cmp.copy()
-    hit = (out["level"] == "community") & out[community].isin(set(why[community]))
-    stats = [
-        c
-        for c in out.columns
-        if c not in (community, "level", "effect_size", "method", "confidence")
-        and not c.startswith("n_")
-        and c not in ("suppressed", "reason")
-    ]
-    out.loc[hit, stats] = np.nan
-    out.loc[hit, "direction"] = None
-    out.loc[hit, "suppressed"] = True
-    out.loc[hit & (out["reason"] == ""), "reason"] = why["reason"].iloc[0]
-    return out
+def _change_rows(
+    cmp: pd.DataFrame, table: pd.DataFrame, community: str, min_n: int
+) -> pd.DataFrame:
+    """The change computed on shown communities, with a suppressed row for every community
+    that is suppressed (or absent) in a wave and the reason taken from the community table.
+
+    A community suppressed in one wave is dropped from that wave's respondents, so its change
+    is never computed; its reason says why (size, secondary suppression or absence), never a
+    count.
+    """
+    t = table.drop_duplicates([community, "wave"])
+    wide = t.pivot(index=community, columns="wave", values="reason")
+    sup = t.pivot(index=community, columns="wave", values="suppressed")
+    order = pd.Index(pd.unique(t[community]), name=community)
+    wide, sup = wide.reindex(order), sup.reindex(order).fillna(True).astype(bool)
+
+    def why(w: str, what: str) -> pd.Series:
+        r = wide.get(w, pd.Series(ABSENT_REASON, index=order)).fillna(ABSENT_REASON)
+        s = sup.get(w, pd.Series(True, index=order))
+        return pd.Series(
+            np.select(
+                [r == ABSENT_REASON, r == SECONDARY_REASON, s.to_numpy()],
+                [
+                    f"no respondents in the {what} wave",
+                    SECONDARY_REASON,
+                    f"n_{what} below min_n={min_n}",
+                ],
+                "",
+            ),
+            index=order,
+        )
+
+    rb, ra = why(BEFORE, "before"), why(AFTER, "after")
+    primary = [x.where(x != SECONDARY_REASON, "") for x in (rb, ra)]
+    joined = primary[0].str.cat(primary[1], sep="; ").str.strip("; ")
+    joined = joined.where(joined != "", rb.where(rb != "", ra))  # secondary only if alone
+    per = cmp[cmp["level"] == "community"].set_index(community).reindex(order)
+    hit = (sup.get(BEFORE, True) | sup.get(AFTER, True)).reindex(order).fillna(True)
+    hit = hit.to_numpy(dtype=bool)
+    stats = [c for c in per.columns if c not in ("level", "effect_size", "method", "confidence")]
+    per.loc[hit, [c for c in stats if c not in ("suppressed", "reason", "direction")]] = np.nan
+    per["direction"] = per["direction"].astype(object)
+    per.loc[hit, "direction"] = None
+    per["level"] = "community"
+    per["suppressed"] = hit | per["suppressed"].fillna(False).to_numpy(dtype=bool)
+    per["reason"] = per["reason"].astype(object)
+    per.loc[hit, "reason"] = joined.to_numpy()[hit]
+    for c in ("effect_size", "method", "confidence"):
+        if c in per.columns:
+            per[c] = per[c].fillna(cmp[c].dropna().iloc[0]) if cmp[c].notna().any() else per[c]
+    overall = cmp[cmp["level"] == "overall"]
+    out = pd.concat([per.reset_index(), overall], ignore_index=True)[cmp.columns]
+    counts = [c for c in out.columns if c.startswith("n_")]
+    return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
 
 
 def statistics_sections(
@@ -233,7 +280,7 @@ def statistics_sections(
     step: Callable[[str], None],
 ) -> None:
     """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change."""
-    from . import agreement, change, reliability
+    from . import agreement, reliability
 
     items = inst.scale(scale).items
     keys = inst.keys(scale)
@@ -266,15 +313,14 @@ def statistics_sections(
     per_community: list[pd.DataFrame] = []
 
     def agree(p: pd.DataFrame) -> pd.DataFrame:
-        label = p[WAVE].iloc[0] if len(p) else ""
-        t = table[table["wave"] == label]
-        shown = pd.Series(~t["suppressed"].to_numpy(dtype=bool), index=t[community].to_numpy())
+        label = p[WAVE].iloc[0]
+        t = table[(table["wave"] == label) & (table["reason"] != ABSENT_REASON)]
 
         def note(text: str) -> None:
             notes[f"agreement_{label}"] = text
 
-        per = _agreement(p, inst, items, community, shown, note)
-        per_community.append(per.assign(wave=p[WAVE].iloc[0] if len(p) else ""))
+        per = _agreement(p, inst, items, community, t, note)
+        per_community.append(per.assign(wave=label))
         return _agreement_summary(per)
 
     _per_wave(parts, "agreement", agree, sections, notes)
@@ -289,8 +335,32 @@ def statistics_sections(
         notes,
     )
     step("change")
+    _change_section(scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes)
+
+
+def _change_section(
+    scores: pd.DataFrame,
+    parts: dict[str, pd.DataFrame],
+    scale: str,
+    community: str,
+    min_n: int,
+    table: pd.DataFrame,
+    ci: float,
+    p_adjust: str,
+    sections: Sections,
+    notes: Notes,
+) -> None:
+    """The change per shown community and overall (multilevel), on shown communities only."""
+    from .change import compare_waves
+
+    if any(p.empty for p in parts.values()):  # every community listed, none computed
+        notes["change"] = _NOTHING_SHOWN
+        cols = ["level", community, "n_before", "n_after", "diff", "suppressed", "reason"]
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "direction"]})
+        sections["change"] = records(_change_rows(empty, table, community, min_n))
+        return
     with _noted(notes, "change"):
-        cmp = change.compare_waves(
+        cmp = compare_waves(
             scores,
             scale,
             wave=WAVE,
@@ -301,4 +371,4 @@ def statistics_sections(
             p_adjust=p_adjust,
             min_n=min_n,
         )
-        sections["change"] = records(_secondary(cmp, table, community))
+        sections["change"] = records(_change_rows(cmp, table, community, min_n))

@@ -165,14 +165,30 @@ def _prepare(folder: OutputFolder, files: list[str]) -> None:
         print(f"removed {folder.path / name} (from an earlier run; this run does not write it)")
 
 
+def _publishable(
+    v: ValidatedResponses, table: pd.DataFrame, community: str, min_n: int
+) -> tuple[pd.DataFrame, bool]:
+    """The community table as it may be published (secondary suppression, no n of suppressed
+    communities) and whether the rows read and used may be (collective_efficacy.disclosure)."""
+    from .disclosure import counts_publishable, publishable_table
+
+    wave = v.wave or "_wave"
+    one = table if v.wave else table.assign(**{wave: ""})
+    out = publishable_table(one, community=community, wave=wave, min_n=min_n)
+    used = v.data[[community]].assign(**{wave: v.data[v.wave] if v.wave else ""})
+    rows = used.groupby([community, wave], sort=False).size().rename("rows").reset_index()
+    safe = counts_publishable(out, rows, community=community, wave=wave, min_n=min_n)
+    return (out if v.wave else out.drop(columns=[wave])), all(safe.values())
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     folder = OutputFolder(args.out, force=args.force) if args.out else None
     if folder is not None:
         folder.check()
     v = _load(args)
-    print(v.report.summary(max_problems=10))
     scores = score(v)
     if v.community is None:
+        print(v.report.summary(max_problems=10))
         print(scores.describe().T.to_string())
         if folder is not None:
             print(f"note: no --community, so no community table; nothing written to {args.out}")
@@ -183,6 +199,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
         wave=v.wave,
         min_n=args.min_n,
     )
+    table, safe = _publishable(v, table, v.community, args.min_n)
+    summary = v.report.summary(max_problems=10).splitlines()
+    if not safe:
+        summary[0] = (
+            f"{v.report.source + ': ' if v.report.source else ''}{v.report.n_rows_excluded} rows "
+            "excluded (rows read and used not published: they would give away the size of a "
+            "suppressed community)"
+        )
+    print("\n".join(summary))
     shown = (
         table[table["scale"] == "collective_efficacy"]
         if "collective_efficacy" in set(table["scale"])
@@ -196,9 +221,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
         files = ["communities.csv", "validation.json"] + (["results.xlsx"] if args.xlsx else [])
         _prepare(folder, files)
         _write_tables(folder, {"communities": table}, args)
-        (folder.path / "validation.json").write_text(
-            _validation_json(v.report, args.with_row_detail), encoding="utf-8"
-        )
+        text = _validation_json(v.report, args.with_row_detail)
+        if not safe:  # withheld as on the console
+            data = json.loads(text)
+            data.update(n_rows_in=None, n_rows_usable=None)
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+        (folder.path / "validation.json").write_text(text, encoding="utf-8")
         folder.finish(files, "score")
         print(f"\nwrote {', '.join(str(folder.path / f) for f in files)}")
     return 0
@@ -300,9 +328,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             )
     folder.finish(files, "evaluate")
     for w in ev.waves:
-        print(
-            f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, {w.n_rows_excluded} excluded"
-        )
+        if w.n_rows_usable is None:  # withheld: it would give away a suppressed community's n
+            print(f"{w.wave}: {w.n_rows_excluded} excluded (rows used not published: privacy)")
+        else:
+            print(
+                f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, "
+                f"{w.n_rows_excluded} excluded"
+            )
     print(f"wrote {out / 'report.html'}, " + ", ".join(files[1:]))
     return 0
 

@@ -11,15 +11,28 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._evaluation_inputs import per_wave, per_wave_columns, read_inputs, read_optional
+from ._evaluation_inputs import (
+    Inputs,
+    per_wave,
+    per_wave_columns,
+    read_inputs,
+    read_optional,
+    wave_dates,
+)
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from ._responses_checks import column_name
+from .disclosure import (
+    ABSENT_REASON,
+    counts_publishable,
+    hide_suppressed,
+    secondary_suppression,
+    shown_respondents,
+)
 from .errors import CollectiveEfficacyError, DataError
-from .impact import DEFAULT_CUTPOINTS, EVIDENCE_COLUMNS
+from .impact import DEFAULT_CUTPOINTS
 from .instrument import Instrument, load_instrument
 from .scoring import aggregate
 
@@ -30,14 +43,20 @@ _records = records
 
 
 class WaveSummary(BaseModel):
-    """Data quality of one wave."""
+    """Data quality of one wave.
+
+    ``n_rows_in`` and ``n_rows_usable`` are None (withheld) when, with the shown communities
+    subtracted, they would narrow the size of a suppressed community (see
+    :func:`collective_efficacy.disclosure.counts_publishable`); dates are those of the shown
+    communities' respondents.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     wave: str
     source: str
-    n_rows_in: int
-    n_rows_usable: int
+    n_rows_in: int | None = Field(description="rows read (None: withheld for privacy)")
+    n_rows_usable: int | None = Field(description="rows used (None: withheld for privacy)")
     n_rows_excluded: int
     exclusions: dict[str, int]
     n_problems: int
@@ -45,7 +64,9 @@ class WaveSummary(BaseModel):
     n_communities: int
     date_first: str | None = Field(default=None, description="earliest answer date (ISO)")
     date_last: str | None = Field(default=None, description="latest answer date (ISO)")
-    n_dates_unreadable: int = Field(default=0, description="used rows whose date was unreadable")
+    n_dates_unreadable: int = Field(
+        default=0, description="rows of shown communities whose date was unreadable"
+    )
     normalised_labels: dict[str, str] = Field(
         default_factory=dict,
         description="community label as in the file -> label used (NFC, trimmed, spaces)",
@@ -57,7 +78,9 @@ class Evaluation(BaseModel):
     """All results of a baseline-versus-end-of-cycle evaluation (JSON-ready).
 
     Tables are stored as lists of records; :attr:`tables` gives them as DataFrames. Communities
-    below ``min_n`` respondents carry no statistics anywhere (``suppressed=True``).
+    below ``min_n`` respondents carry no statistics anywhere (``suppressed=True``), and every
+    figure here may be published: it has passed :mod:`collective_efficacy.disclosure` (pooled
+    statistics use the shown communities only; see the *Privacy* page).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -204,9 +227,11 @@ def evaluate(
         scale's range, e.g. 0-10 for a rescaled scale).
     min_n : int, default=10
         Communities with fewer respondents in a wave are suppressed everywhere (privacy): no
-        score, n, change, rating or level is shown for them. When the suppressed communities
-        of a wave hold fewer than ``min_n`` respondents together, the smallest shown community
-        is suppressed too (secondary suppression), so that totals cannot be differenced.
+        score, n, change, rating or level is shown for them. In a wave with such a
+        community the smallest shown community is suppressed too (secondary suppression).
+        Pooled statistics (reliability, item tables, ICC, agreement, ecometrics, the overall
+        change) use the shown communities only, and a wave's counts of rows are withheld when
+        they would narrow a suppressed community's size (:mod:`collective_efficacy.disclosure`).
     ci : float, default=0.95
         Confidence level of every interval.
     p_adjust : str, default="holm"
@@ -253,8 +278,8 @@ def evaluate(
     >>> before, after = ce.datasets.load_example(split=True)
     >>> ev = ce.evaluate(before, after, community="buurt", respondent="respondent_id",
     ...                  columns=ce.datasets.EXAMPLE_COLUMNS)
-    >>> [w.n_rows_in for w in ev.waves]
-    [1196, 1198]
+    >>> [w.n_rows_in for w in ev.waves]  # end of cycle: would reveal a suppressed community
+    [1196, None]
     >>> ev.tables["change"].iloc[-1][["level", "method"]].tolist()
     ['overall', 'lmm_reml']
     """
@@ -378,10 +403,12 @@ def _evaluate(
             f"{len(only)} communit{'y is' if len(only) == 1 else 'ies are'} measured in one wave "
             "only; no change can be computed for them (listed with n = 0 in the other wave)."
         )
-    table = _secondary_suppression(table, community, min_n)
+    table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
     sections["community_scores"] = _records(table)
+    # pooled statistics see the shown communities only: nothing to difference (disclosure)
+    shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
     statistics_sections(
-        scores, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step
+        shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step
     )
     step("impact")
     if "impact" not in omitted:
@@ -389,7 +416,7 @@ def _evaluate(
         _impact_sections(
             table, inp.assessments, inp.assessments_name, community, cuts, sections, notes
         )
-    _hide_suppressed_detail(sections)
+    hide_suppressed(sections)
     return Evaluation(
         instrument_id=inst.id,
         instrument_version=inst.version,
@@ -401,7 +428,7 @@ def _evaluate(
         min_n=min_n,
         confidence=ci,
         p_adjust=p_adjust,
-        waves=[WaveSummary(**w) for w in inp.waves],
+        waves=_wave_summaries(inp, table, community, date, min_n),
         sections=sections,
         notes=notes,
         geometry=inp.geometry,
@@ -416,49 +443,32 @@ def _scale_range(inst: Instrument, scale: str) -> tuple[float, float]:
     return float(min(r.min for r in rs)), float(max(r.max for r in rs))
 
 
-_STATS = ["mean", "sd", "se", "ci_low", "ci_high"]
-
-
-def _secondary_suppression(table: pd.DataFrame, community: str, min_n: int) -> pd.DataFrame:
-    """Also suppress the smallest shown community of a wave whose suppressed communities hold
-    1 to ``min_n - 1`` respondents in all.
-
-    Otherwise the wave's published totals (overall means, n) minus the shown communities would
-    give the mean of fewer than ``min_n`` residents (a differencing disclosure). With the
-    smallest shown community added, the hidden pool holds at least ``min_n`` respondents.
-    """
-    out = table.copy()
-    n = out["n"].to_numpy()
-    sup = out["suppressed"].to_numpy(dtype=bool)
-    for wave in (BEFORE, AFTER):  # two waves, not a loop over communities
-        in_wave = (out["wave"] == wave).to_numpy()
-        hidden = int(n[in_wave & sup & (n > 0)].sum())
-        shown = np.flatnonzero(in_wave & ~sup)
-        if 0 < hidden < min_n and shown.size:
-            k = out.index[shown[np.argmin(n[shown])]]
-            out.loc[k, [c for c in _STATS if c in out.columns]] = np.nan
-            out.loc[k, "suppressed"] = True
-            # no count in the reason: it would give away the hidden communities' n
-            out.loc[k, "reason"] = "secondary suppression: protects smaller communities"
+def _wave_summaries(
+    inp: Inputs,
+    table: pd.DataFrame,
+    community: str,
+    date: str | Mapping[str, str] | None,
+    min_n: int,
+) -> list[WaveSummary]:
+    """Data quality per wave; counts of rows only where they narrow no suppressed community,
+    dates of the shown communities' respondents only."""
+    used = inp.scores[[community, _WAVE]].rename(columns={_WAVE: "wave"})
+    rows = used.groupby([community, "wave"], sort=False).size().rename("rows").reset_index()
+    publish = counts_publishable(table, rows, community=community, wave="wave", min_n=min_n)
+    dates = per_wave(date, "date") if date is not None else None
+    out = []
+    for w in inp.waves:
+        label = w["wave"]
+        summary = dict(w)
+        if not publish.get(label, True):
+            summary["n_rows_in"] = summary["n_rows_usable"] = None
+        if dates is not None:
+            t = table[(table["wave"] == label) & ~table["suppressed"].astype(bool)]
+            c = inp.used[label]
+            in_shown = c.index[c.isin(set(t[community]))]
+            summary |= wave_dates(inp.raw[label], in_shown, dates[label], label, w["source"])
+        out.append(WaveSummary(**summary))
     return out
-
-
-_HIDDEN_WHEN_SUPPRESSED = {
-    "community_scores": ["n"],
-    "community_agreement": ["n"],
-    "change": ["n_before", "n_after", "n_missing", "n_paired", "n_attrition"],
-    "impact": ["n", "partner_cooperation", "group_development", *EVIDENCE_COLUMNS],
-}
-
-
-def _hide_suppressed_detail(sections: dict[str, list[dict[str, Any]]]) -> None:
-    """A suppressed community shows only that it is suppressed: no n, no rating, no evidence."""
-    for name, cols in _HIDDEN_WHEN_SUPPRESSED.items():
-        for rec in sections.get(name, []):
-            if rec.get("suppressed") and rec.get("level") != "overall":
-                for c in cols:
-                    if c in rec:
-                        rec[c] = None
 
 
 def _cutpoints_for(inst: Instrument, scale: str) -> list[float]:
@@ -487,7 +497,7 @@ def _with_absent_waves(table: pd.DataFrame, community: str) -> pd.DataFrame:
     if absent.empty:
         return table
     add = absent.to_frame(index=False).assign(
-        scale=table["scale"].iloc[0], n=0, suppressed=True, reason="no respondents in this wave"
+        scale=table["scale"].iloc[0], n=0, suppressed=True, reason=ABSENT_REASON
     )
     out = pd.concat([table, add], ignore_index=True)
     order = pd.Categorical(out["wave"], categories=[BEFORE, AFTER])

@@ -71,11 +71,12 @@ def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         b.append(
             (
                 "li",
-                t["wave_n"].format(
+                t["wave_n" if w.n_rows_usable is not None else "wave_n_withheld"].format(
                     wave=wave(t, w.wave),
                     n=w.n_rows_usable,
                     k=w.n_communities,
                     file=_source(w.source, w.wave, t),
+                    min_n=ev.min_n,
                 )
                 + (
                     " " + t["dates"].format(first=w.date_first, last=w.date_last)
@@ -98,8 +99,7 @@ def _quality(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block
         [
             wave(t, w.wave),
             _source(w.source, w.wave, t),
-            w.n_rows_in,
-            w.n_rows_usable,
+            *(t["withheld"] if c is None else c for c in (w.n_rows_in, w.n_rows_usable)),
             w.n_rows_excluded,
             ", ".join(f"{t.get('reason_' + k, k)}: {v}" for k, v in w.exclusions.items()),
             w.n_communities,
@@ -495,7 +495,10 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
     if counts is not None:
         lines.append(_impact_sentence(t, counts) + " " + _reconcile(ev, t, per))
     if len(ev.waves) == 2:
-        nb, na = (count(t, w.n_rows_usable) for w in ev.waves)
+        nb, na = (
+            t["n_withheld"] if w.n_rows_usable is None else count(t, w.n_rows_usable)
+            for w in ev.waves
+        )
         title = ev.instrument_titles.get(t["lang"], ev.instrument_title)
         lines.append(t["sum_data"].format(nb=nb, na=na, title=title))
     if not lines:

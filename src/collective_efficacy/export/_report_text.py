@@ -14,6 +14,11 @@ TEXT: dict[str, dict[str, str]] = {
         "by the column '{community}'. Communities with fewer than {min_n} respondents in a wave "
         "are not shown, to protect the privacy of residents.",
         "wave_n": "{wave}: {n} respondents used in {k} communities (file {file}).",
+        "wave_n_withheld": "{wave}: {k} communities (file {file}); the number of respondents "
+        "is not published, as it would reveal the size of a community with fewer than {min_n} "
+        "respondents.",
+        "withheld": "not published",
+        "n_withheld": "a number not published (it would reveal a small community)",
         "dates": "Answers from {first} to {last}.",
         "dates_bad": "{n} answer date(s) could not be read.",
         "quality": "Data quality",
@@ -159,6 +164,11 @@ TEXT: dict[str, dict[str, str]] = {
         "aan de kolom '{community}'. Buurten met minder dan {min_n} respondenten in een meting "
         "worden niet getoond, om de privacy van bewoners te beschermen.",
         "wave_n": "{wave}: {n} respondenten gebruikt in {k} buurten (bestand {file}).",
+        "wave_n_withheld": "{wave}: {k} buurten (bestand {file}); het aantal respondenten "
+        "wordt niet gepubliceerd, omdat het de omvang van een buurt met minder dan {min_n} "
+        "respondenten zou verraden.",
+        "withheld": "niet gepubliceerd",
+        "n_withheld": "een niet gepubliceerd aantal (het zou een kleine buurt verraden)",
         "dates": "Antwoorden van {first} tot en met {last}.",
         "dates_bad": "{n} antwoorddatum/-data kon(den) niet worden gelezen.",
         "quality": "Kwaliteit van de gegevens",

@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._checks import check_columns
+from ..disclosure import hide_suppressed
 from ..errors import DataError
 from ..impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
 
@@ -170,6 +171,7 @@ def join_levels(
     records: dict[str, dict[str, Any]] = {}
     for rec in levels[[key, *props]].to_dict("records"):
         records[str(rec[key])] = {k: _json_value(v) for k, v in rec.items() if k != key}
+    hide_suppressed({"impact": list(records.values())})  # a map is published output too
     seen: dict[str, int] = {}
     unmatched_features: list[Any] = []
     for i, f in enumerate(fc["features"]):

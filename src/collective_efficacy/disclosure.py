@@ -1,0 +1,334 @@
+r"""Disclosure control: the one implementation of suppression for everything that is published.
+
+A community (in one wave) with fewer than ``min_n`` respondents is *suppressed*: no n, mean or
+other statistic of it is published. Hiding its own row is not enough, because published figures
+can be combined (see the documentation page *Privacy*). This module guarantees that no combination
+of published figures recovers a suppressed community's n or any of its statistics, with three
+rules:
+
+1. **Pooled statistics use shown communities only.** Reliability, item tables, omega, the ICC
+   (ANOVA sums ``n``, ``n0``, ``msb``, ``msw``, ``F``, ``n_singletons``), agreement, the
+   ecometric model and the overall change are computed on the respondents of the communities
+   that are shown in that wave (:func:`shown_respondents`). A pool minus the shown communities
+   is then always empty: differencing, linear systems in n and n\ :sup:`2` and cross-wave
+   combinations have nothing to solve. A wave without any shown community publishes no pooled
+   statistic at all.
+2. **Secondary suppression** (:func:`secondary_suppression`): in a wave with a community
+   suppressed for size, the smallest shown community is suppressed too, so that no published
+   total minus the shown communities isolates fewer than ``min_n`` respondents. Whether it
+   happens depends only on which communities are small, not on their size.
+3. **Counts of rows are published only when they narrow no suppressed community**
+   (:func:`total_is_safe`): the rows read and used in a wave include the suppressed
+   communities, so the rows used minus the shown communities give their total. That total is
+   published only when every community suppressed for size could still hold any number from 1
+   to ``min_n - 1`` respondents given the total and what is known of the others (a secondarily
+   suppressed community holds between ``min_n`` and the smallest shown community); otherwise
+   the counts are withheld.
+
+:func:`hide_suppressed` blanks the n, ratings and evidence of suppressed rows in the
+per-community tables and :func:`publishable_table` applies 2. and the blanking to a table of
+community scores (the ``score`` command's communities.csv). :func:`aggregate` and the other
+statistics functions keep full detail for the analyst; only what is published passes here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .impact import EVIDENCE_COLUMNS
+
+__all__ = [
+    "ABSENT_REASON",
+    "HIDDEN_WHEN_SUPPRESSED",
+    "SECONDARY_REASON",
+    "counts_publishable",
+    "hide_suppressed",
+    "publishable_table",
+    "secondary_suppression",
+    "shown_respondents",
+    "total_is_safe",
+]
+
+#: The reason of a community suppressed to protect a smaller one (no count in it: a count
+#: would give away the hidden communities' n).
+SECONDARY_REASON = "secondary suppression: protects smaller communities"
+#: The reason of a community that has no respondents in a wave (its n, 0, is no secret).
+ABSENT_REASON = "no respondents in this wave"
+
+_STATS = ["mean", "sd", "se", "ci_low", "ci_high"]
+
+#: Per-community columns blanked on a suppressed row, by section of an evaluation.
+HIDDEN_WHEN_SUPPRESSED: dict[str, list[str]] = {
+    "community_scores": ["n", *_STATS],
+    "community_agreement": ["n", "rwg_j", "ad"],
+    "change": ["n_before", "n_after", "n_missing", "n_paired", "n_attrition"],
+    "impact": [
+        "n",
+        "cohesion_score",
+        "partner_cooperation",
+        "group_development",
+        *EVIDENCE_COLUMNS,
+    ],
+}
+
+
+def secondary_suppression(
+    table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int
+) -> pd.DataFrame:
+    """Also suppress the smallest shown community of every wave that has a community
+    suppressed for size.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Community scores as :func:`~collective_efficacy.aggregate` returns them (``n``,
+        ``suppressed``, ``reason`` and the statistics), one row per community, wave and scale.
+        Not modified.
+    community : str
+        The community column.
+    wave : str or None, default="wave"
+        The wave column (None: one wave). Each wave and scale is treated on its own.
+    min_n : int
+        The privacy threshold.
+
+    Returns
+    -------
+    DataFrame
+        A copy with the chosen communities' statistics blanked, ``suppressed=True`` and
+        ``reason`` :data:`SECONDARY_REASON`. ``n`` is kept (blank it with
+        :func:`publishable_table` before publishing).
+
+    Notes
+    -----
+    The suppressed communities of a wave then never form a pool of fewer than ``min_n``
+    respondents, so a published total minus the shown communities cannot isolate them (the
+    classic secondary cell suppression of tabular statistics; Hundepool et al., 2012,
+    *Statistical Disclosure Control*, ch. 4). The rule depends only on *which* communities are
+    below ``min_n``, never on how many respondents they hold: a rule that suppressed a second
+    community only when the small ones hold fewer than ``min_n`` together would tell that
+    they do (two communities below 10 with a secondary suppression hold 8 or fewer each; nine
+    hold one each).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from collective_efficacy.disclosure import secondary_suppression
+    >>> t = pd.DataFrame({"buurt": ["A", "B", "C"], "n": [30, 40, 4], "mean": [3.1, 3.4, None],
+    ...                   "suppressed": [False, False, True], "reason": ["", "", "fewer than 10"]})
+    >>> secondary_suppression(t, community="buurt", wave=None, min_n=10)["suppressed"].tolist()
+    [True, False, True]
+    """
+    out = table.copy()
+    n = out["n"].to_numpy(dtype=float)
+    sup = out["suppressed"].to_numpy(dtype=bool)
+    small = sup & ~out["reason"].isin([ABSENT_REASON, SECONDARY_REASON]).to_numpy()
+    keys = [c for c in (wave, "scale") if c is not None and c in out.columns]
+    groups = out.groupby(keys, sort=False).indices.values() if keys else [np.arange(len(out))]
+    for rows in groups:  # waves x scales (a handful), never communities
+        rows = np.asarray(rows)
+        shown = rows[~sup[rows]]
+        if small[rows].any() and shown.size:
+            k = out.index[shown[np.argmin(n[shown])]]
+            out.loc[k, [c for c in _STATS if c in out.columns]] = np.nan
+            out.loc[k, "suppressed"] = True
+            out.loc[k, "reason"] = SECONDARY_REASON
+    return out
+
+
+def shown_respondents(
+    scores: pd.DataFrame, table: pd.DataFrame, *, community: str, wave: str, table_wave: str
+) -> pd.DataFrame:
+    """The respondents of the communities shown in their wave: the only input of pooled
+    statistics that are published.
+
+    ``scores`` has one row per respondent with ``community`` and ``wave`` columns; ``table``
+    the community scores after suppression (column ``table_wave`` for the wave). Rows of a
+    community suppressed in a wave are dropped for that wave only.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from collective_efficacy.disclosure import shown_respondents
+    >>> s = pd.DataFrame({"c": ["A", "A", "B"], "w": ["x", "y", "x"], "v": [1.0, 2.0, 3.0]})
+    >>> t = pd.DataFrame({"c": ["A", "A", "B"], "wave": ["x", "y", "x"],
+    ...                   "suppressed": [False, True, False]})
+    >>> shown_respondents(s, t, community="c", wave="w", table_wave="wave")["v"].tolist()
+    [1.0, 3.0]
+    """
+    ok = table.loc[~table["suppressed"].to_numpy(dtype=bool), [community, table_wave]]
+    shown = pd.MultiIndex.from_frame(ok.astype(object)).unique()
+    here = pd.MultiIndex.from_frame(scores[[community, wave]].astype(object))
+    return scores[here.isin(shown)]
+
+
+def total_is_safe(
+    hidden: Sequence[int] | np.ndarray,
+    *,
+    secondary: Sequence[bool] | np.ndarray,
+    min_n: int,
+    smallest_shown: float | None,
+) -> bool:
+    r"""Whether a total that includes suppressed communities may be published.
+
+    Parameters
+    ----------
+    hidden : sequence of int
+        What each suppressed community adds to the total (its rows or respondents; absent
+        communities, which add 0, are left out).
+    secondary : sequence of bool
+        Which of them are secondarily suppressed.
+    min_n : int
+        The privacy threshold.
+    smallest_shown : float or None
+        n of the smallest shown community (None when none is shown).
+
+    Returns
+    -------
+    bool
+        True when the total leaves every community suppressed for size its whole range
+        1 to ``min_n - 1`` open.
+
+    Notes
+    -----
+    A reader who subtracts the shown communities from the total learns :math:`R = \sum_j h_j`
+    and knows bounds :math:`l_j \le h_j \le u_j`: :math:`[1, m-1]` for a community suppressed
+    for size, :math:`[m, s]` for a secondarily suppressed one (:math:`s` the smallest shown
+    community, :math:`\infty` when none is shown). The values still possible for :math:`h_j`
+    are :math:`[\max(l_j, R - \sum_{i\ne j} u_i), \min(u_j, R - \sum_{i\ne j} l_i)]` (the
+    interval attack of tabular disclosure control; Hundepool et al., 2012, sec. 4.2). The
+    total is safe when this is :math:`[1, m-1]` for every community suppressed for size and
+    holds at least two values for every secondarily suppressed one. It is never safe for a
+    single suppressed community.
+
+    Examples
+    --------
+    >>> from collective_efficacy.disclosure import total_is_safe
+    >>> total_is_safe([4, 30], secondary=[False, True], min_n=10, smallest_shown=40)
+    True
+    >>> total_is_safe([9, 9], secondary=[False, False], min_n=10, smallest_shown=None)
+    False
+    """
+    h = np.asarray(hidden, dtype=float)
+    sec = np.asarray(secondary, dtype=bool)
+    if h.size == 0:
+        return True
+    top = np.inf if smallest_shown is None else float(smallest_shown)
+    lo = np.where(sec, float(min_n), 1.0)
+    hi = np.where(sec, top, float(min_n - 1))
+    total = float(h.sum())
+    primary = ~sec
+    with np.errstate(invalid="ignore"):
+        low = np.maximum(lo, total - (hi.sum() - hi))  # the others take up all they can
+        high = np.minimum(hi, total - (lo.sum() - lo))  # ... or as little as they can
+    full = (low <= lo) & (high >= hi)
+    open_ = (high > low) | (hi <= lo)  # a secondary one is never pinned by the total
+    return bool(np.all(full[primary]) and np.all(open_[sec]))
+
+
+def hide_suppressed(sections: Mapping[str, list[dict[str, Any]]]) -> None:
+    """Blank, in place, the n, ratings and evidence of every suppressed per-community record.
+
+    Overall rows (``level == "overall"``) are pooled over shown communities and kept.
+
+    Examples
+    --------
+    >>> from collective_efficacy.disclosure import hide_suppressed
+    >>> s = {"community_scores": [{"c": "A", "n": 4, "suppressed": True}]}
+    >>> hide_suppressed(s)
+    >>> s["community_scores"][0]["n"] is None
+    True
+    """
+    for name, cols in HIDDEN_WHEN_SUPPRESSED.items():
+        for rec in sections.get(name, []):
+            if rec.get("suppressed") and rec.get("level") != "overall":
+                for c in cols:
+                    if c in rec:
+                        rec[c] = None
+
+
+def publishable_table(
+    table: pd.DataFrame, *, community: str, wave: str | None = None, min_n: int
+) -> pd.DataFrame:
+    """A table of community scores as it may be published: secondary suppression applied and
+    no n of a suppressed community (``n`` becomes a nullable integer column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> from collective_efficacy.disclosure import publishable_table
+    >>> s = pd.DataFrame({"buurt": ["A"] * 12 + ["B"] * 15 + ["C"] * 3, "ce": [3.0] * 30})
+    >>> t = publishable_table(ce.aggregate(s, community="buurt", min_n=10),
+    ...                       community="buurt", min_n=10)
+    >>> t[["buurt", "n", "suppressed"]].to_dict("records")
+    [{'buurt': 'A', 'n': None, 'suppressed': True}, {'buurt': 'B', 'n': 15, 'suppressed': False}, {'buurt': 'C', 'n': None, 'suppressed': True}]
+    """
+    out = secondary_suppression(table, community=community, wave=wave, min_n=min_n)
+    sup = out["suppressed"].to_numpy(dtype=bool)
+    out["n"] = out["n"].astype("Int64")
+    out.loc[sup & ~(out["reason"] == ABSENT_REASON).to_numpy(), "n"] = pd.NA
+    return out
+
+
+def counts_publishable(
+    table: pd.DataFrame,
+    rows: pd.DataFrame,
+    *,
+    community: str,
+    wave: str = "wave",
+    min_n: int,
+) -> dict[Any, bool]:
+    """Per wave: whether its counts of rows (read, used) may be published.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Community scores after suppression (``n``, ``suppressed``, ``reason``), with ``wave``.
+    rows : DataFrame
+        The rows used per community and wave: columns ``community``, ``wave`` and ``rows``.
+    community, wave : str
+        The community and wave columns (in both frames).
+    min_n : int
+        The privacy threshold.
+
+    Returns
+    -------
+    dict
+        Wave label -> True when the wave's total of rows narrows no suppressed community
+        (:func:`total_is_safe` applied to the rows of its suppressed communities).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from collective_efficacy.disclosure import counts_publishable
+    >>> t = pd.DataFrame({"c": ["A", "B"], "wave": ["x", "x"], "n": [30, 5],
+    ...                   "suppressed": [False, True], "reason": ["", "fewer than 10"]})
+    >>> r = pd.DataFrame({"c": ["A", "B"], "wave": ["x", "x"], "rows": [30, 5]})
+    >>> counts_publishable(t, r, community="c", min_n=10)
+    {'x': False}
+    """
+    t = table.drop_duplicates([community, wave])  # several scales: suppression is per scale
+    if "scale" in table.columns and table["scale"].nunique() > 1:
+        # a community counts as hidden when any of its scales is suppressed
+        any_sup = table.groupby([community, wave], sort=False)["suppressed"].any()
+        t = t.drop(columns="suppressed").merge(
+            any_sup.rename("suppressed").reset_index(), on=[community, wave]
+        )
+    t = t.merge(rows[[community, wave, "rows"]], on=[community, wave], how="left")
+    out: dict[Any, bool] = {}
+    for label, part in t.groupby(wave, sort=False):  # two waves, not a loop over communities
+        sup = part["suppressed"].to_numpy(dtype=bool)
+        counts = part["rows"].fillna(0).to_numpy(dtype=float)
+        hid = sup & (counts > 0)
+        shown_n = part.loc[~sup, "n"]
+        out[label] = total_is_safe(
+            counts[hid],
+            secondary=(part["reason"] == SECONDARY_REASON).to_numpy()[hid],
+            min_n=min_n,
+            smallest_shown=float(shown_n.min()) if len(shown_n) else None,
+        )
+    return out
