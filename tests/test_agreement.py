@@ -496,3 +496,16 @@ def test_caller_data_unchanged_by_every_function() -> None:
     ce.rwg_j(df, ITEMS, ["nbh", "cat"], n_options=5, nan_policy="pairwise")
     ce.ad_index(df, ITEMS, "nbh", center="median")
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_no_within_variation_is_exact_in_every_row_order() -> None:
+    # SSW = SST - SSB cancels to a rounding remainder (hypothesis found F = inf in one row order
+    # and 2e16 in another); without within-community variation F is inf whatever the order
+    rng = np.random.default_rng(3)
+    means = {"a": 0.1, "b": 0.7, "c": 1.3, "d": 2.9}
+    df = pd.DataFrame({"nbh": rng.choice(list(means), 200)})
+    df["y"] = df["nbh"].map(means) / 3.0
+    for seed in range(20):
+        perm = np.random.default_rng(seed).permutation(len(df))
+        r = ce.icc(df.iloc[perm].reset_index(drop=True), "y", "nbh").iloc[0]
+        assert r["msw"] == 0.0 and np.isinf(r["f"]) and r["icc1"] == 1.0

@@ -177,7 +177,10 @@ def _oneway_parts(
             f"({k} communities, {n_total} rows), so the within-community variance is undefined"
         )
     ssb = float((sj * sj / nj).sum())
-    ssw = max(float(np.einsum("i,i->", yc, yc)) - ssb, 0.0)  # no BLAS threads
+    sst = float(np.einsum("i,i->", yc, yc))  # no BLAS threads
+    # SSW = SST - SSB cancels: a remainder at rounding level (relative 1e-12) is exactly 0, so
+    # a survey without within-community variation gives F = inf in every row order
+    ssw = sst - ssb if sst - ssb > 1e-12 * sst else 0.0
     return nj, sj / nj + grand, ssw, ssb, n_missing
 
 
