@@ -133,7 +133,7 @@ def test_assessment_labels_by_before_after_when_the_surveys_carry_none(waves) ->
         ce.evaluate(b, a, assessments=load_example_assessments(), **kw)
     with pytest.raises(
         ce.DataError,
-        match=r"row\(s\) \[0, 1, 2, 3, 4\]: wave label\(s\) \['nulmeting', 'eindmeting'\]; "
+        match=r"index labels 0, 1, 2, 3, 4 and 66 more: wave label\(s\) \['nulmeting', 'eindmeting'\]; "
         r"expected one of \['baseline', 'end_of_cycle'\]",
     ):
         ce.evaluate(b, a, assessments=load_example_assessments(), wave="meting", **kw)
@@ -182,7 +182,12 @@ def test_cli_library_format_assessments_give_the_impact_section(files, tmp_path,
         ),
         (
             lambda a: a.assign(meting=a["meting"].replace({"eindmeting": "eind"})),
-            ["column 'meting'", "row(s) [37,", "['eind']", "'nulmeting', 'eindmeting'"],
+            [
+                "column 'meting'",
+                "rows 37, 38, 39, 40, 41 and 31 more of beoordeling.csv: wave",
+                "['eind']",
+                "'nulmeting', 'eindmeting'",
+            ],
         ),
         (
             lambda a: a.drop(columns=["group_development"]),

@@ -364,7 +364,9 @@ def test_validate_catches_bad_levels_and_recodes_missing() -> None:
             ],
         }
     )
-    with pytest.raises(ResponseValidationError, match="column 'partner_cooperation', row 1") as err:
+    with pytest.raises(
+        ResponseValidationError, match="column 'partner_cooperation', index label 1"
+    ) as err:
         ce.validate(ass, "strongpact_assessment", community="buurt")
     assert "value 7; expected integer 0-5 or missing code 9" in str(err.value)
     v = ce.validate(ass, "strongpact_assessment", community="buurt", errors="exclude")

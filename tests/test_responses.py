@@ -37,12 +37,12 @@ def test_raise_lists_every_problem() -> None:
         )
     msg = str(exc.value)
     assert (
-        "column 'hecht', row 13: out of range, value 7; expected integer 1-5 or missing code 8/9"
+        "column 'hecht', index label 13: out of range, value 7; expected integer 1-5 or missing code 8/9"
         in msg
     )
-    assert "column 'helpen', row 12: unknown label, value 'x'" in msg
-    assert "column 'buurt', row 13: missing community" in msg
-    assert "column 'id', row 15: duplicate respondent, value 'r2'" in msg
+    assert "column 'helpen', index label 12: unknown label, value 'x'" in msg
+    assert "column 'buurt', index label 13: missing community" in msg
+    assert "column 'id', index label 15: duplicate respondent, value 'r2'" in msg
     codes = {p.code for p in exc.value.report.problems}
     assert codes == {"out_of_range", "unknown_label", "missing_community", "duplicate_respondent"}
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from ._evaluation_sections import AFTER, BEFORE, WAVE
+from ._rows import describe_rows, file_row_offset
 from .errors import DataError, ResponseValidationError
 from .instrument import Instrument
 from .io import read_responses
@@ -186,14 +186,9 @@ def _read_assessments(
             f"assessments must be a DataFrame or a path to a file; got {type(assessments).__name__}",
             argument="assessments",
         )
-    named = assessments.attrs.get("source")  # set by read_responses: the file's name
-    if isinstance(named, str) and isinstance(assessments.index, pd.RangeIndex):
-        return assessments, named
+    if file_row_offset(assessments) is not None:  # as read_responses returned it
+        return assessments, str(assessments.attrs["source"])
     return assessments, None
-
-
-def _rows(frame: pd.DataFrame, mask: Any) -> list[Any]:
-    return [frame.index[p] for p in np.flatnonzero(np.asarray(mask))[:5]]
 
 
 def assessments_frame(
@@ -213,11 +208,7 @@ def assessments_frame(
     the two survey files carry in that column. Returns the frame and how to name it in messages.
     """
     frame, source = _read_assessments(assessments, sorted(set(community.values())))
-    from_file = source is not None
-    if from_file and frame.index.equals(pd.RangeIndex(len(frame))):
-        # rows as the user counts them in the file: the header is row 1 (a new frame)
-        frame = frame.set_axis(pd.RangeIndex(2, len(frame) + 2))
-    name = f"assessments file {source!r}" if from_file else "the assessments"
+    name = f"assessments file {source!r}" if source is not None else "the assessments"
     if frame.empty:
         raise DataError(
             f"{name} is empty; expected one row per community and wave", argument="assessments"
@@ -246,8 +237,9 @@ def assessments_frame(
     mapped = text.map(labels)
     bad = mapped.isna().to_numpy()
     if bad.any():
+        rows = describe_rows(frame.index[bad], offset=file_row_offset(frame), source=source or "")
         raise DataError(
-            f"{name}, column {wcol!r}, row(s) {_rows(frame, bad)}: wave label(s) "
+            f"{name}, column {wcol!r}, {rows}: wave label(s) "
             f"{[str(v) for v in pd.unique(frame.loc[bad, wcol])][:5]}; expected one of "
             f"{list(labels)}",
             argument="assessments",
@@ -273,9 +265,12 @@ def _ratings(
         )
     ids = pd.DataFrame({out_col: frame[ccol].to_numpy(), "wave": wave.astype(str).to_numpy()})
     ids.index = frame.index
+    checked = pd.concat([ids, frame[ratings]], axis=1)
+    if file_row_offset(frame) is not None:  # the file's records: messages name its rows
+        checked.attrs = {"source": frame.attrs["source"]}
     try:
         v = validate(
-            pd.concat([ids, frame[ratings]], axis=1),
+            checked,
             ASSESSMENT_INSTRUMENT,
             community=out_col,
             wave="wave",

@@ -7,6 +7,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._rows import describe_rows
+
 __all__ = ["ExcludedRow", "Problem", "ValidationReport"]
 
 RowLabel = int | str
@@ -25,11 +27,12 @@ class Problem(BaseModel):
     expected: str = ""
     hint: str = ""
 
-    def __str__(self) -> str:
+    def describe(self, first_row: int | None = None, source: str = "") -> str:
+        """The problem for a reader; ``first_row`` as in :class:`ValidationReport` (None: the
+        rows are named by their index labels, else as spreadsheet rows of ``source``)."""
         where = f"column {self.column!r}" if self.column is not None else "rows"
         if self.rows:
-            shown = ", ".join(repr(r) for r in self.rows[:5]) + (" ..." if self.n > 5 else "")
-            where += f", row{'s' if self.n > 1 else ''} {shown}"
+            where += f", {describe_rows(self.rows, offset=first_row, source=source, n=self.n)}"
         text = f"{where}: {self.code.replace('_', ' ')}"
         if self.values:
             vals = ", ".join(repr(v) for v in self.values[:5])
@@ -39,6 +42,9 @@ class Problem(BaseModel):
         if self.hint:
             text += f". {self.hint}"
         return text
+
+    def __str__(self) -> str:
+        return self.describe()
 
 
 class ExcludedRow(BaseModel):
@@ -54,12 +60,21 @@ class ExcludedRow(BaseModel):
 class ValidationReport(BaseModel):
     """Every input row accounted for: usable, or excluded with a reason; every problem named.
 
-    ``n_rows_in == n_rows_usable + n_rows_excluded`` always holds.
+    ``n_rows_in == n_rows_usable + n_rows_excluded`` always holds. Row labels (``Problem.rows``,
+    ``ExcludedRow.row``) are the caller's index labels; the text (:meth:`summary`,
+    :meth:`describe`) names spreadsheet rows when the data are a file's records as read
+    (``first_row`` set: the header is row 1, the first record row 2), else the index labels.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     source: str = ""
+    first_row: int | None = Field(
+        default=None,
+        description="spreadsheet row of the data's first record (2: the header is row 1) when "
+        "the data are a file's records as read; row label r is then row r + first_row. None: "
+        "rows are named by the caller's index labels",
+    )
     instrument_id: str
     instrument_version: str
     n_rows_in: int
@@ -118,10 +133,14 @@ class ValidationReport(BaseModel):
             lines += [f"  {a!r} -> {b!r}" for a, b in list(self.normalised_labels.items())[:20]]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
-            lines += [f"  {p}" for p in self.problems[:max_problems]]
+            lines += [f"  {self.describe(p)}" for p in self.problems[:max_problems]]
             if len(self.problems) > max_problems:
                 lines.append(f"  ... and {len(self.problems) - max_problems} more")
         return "\n".join(lines)
+
+    def describe(self, problem: Problem) -> str:
+        """A problem's text with its rows named as the reader counts them (see ``first_row``)."""
+        return problem.describe(self.first_row, self.source)
 
     def __str__(self) -> str:
         return self.summary()

@@ -26,6 +26,7 @@ from ._responses_checks import (
     id_text,
 )
 from ._responses_checks import row_label as _label
+from ._rows import file_row_offset
 from .errors import ResponseValidationError
 from .instrument import Instrument, ResponseScale, load_instrument, normalize_label
 from .report_models import ExcludedRow, ValidationReport
@@ -225,6 +226,14 @@ def validate(
     among ``waves`` (``unknown_wave``), or no item was answered (``no_items_answered``).
     ``report.n_rows_in == report.n_rows_usable + report.n_rows_excluded`` always holds.
 
+    Rows keep the caller's index labels in ``report.problems[i].rows`` and
+    ``report.excluded[i].row``. Messages and ``report.summary()`` name them as the user counts
+    them: for a file (a path, or a frame as :func:`read_responses` returned it, unfiltered) the
+    spreadsheet rows with the header as row 1 (``"rows 2, 5 and 9 of buurt.csv"``;
+    ``report.first_row == 2``); for any other frame its index labels, said as such
+    (``"index labels 0 and 3"``). CSV records are counted, not text lines (a byte-order mark is
+    not a row; a quoted cell over several lines is one row; blank lines are skipped).
+
     Examples
     --------
     >>> import pandas as pd
@@ -247,6 +256,9 @@ def validate(
         raise ResponseValidationError(
             f"data must be a DataFrame or a file path; got {type(data).__name__}"
         )
+    first_row = file_row_offset(data)
+    if first_row is not None:
+        source = source or str(data.attrs["source"])
     data = flat_text_columns(data)
     respondent, community, wave = (column_name(c) for c in (respondent, community, wave))
     inst = load_instrument(instrument)
@@ -262,7 +274,7 @@ def validate(
         if i in item_ids and value_labels.get(c) and c in data.columns:
             check_value_labels(value_labels[c], inst.response_scale(i), c, col)
     if col.stopping:
-        _finish_raise(col, inst, source, n, excludable=False)
+        _finish_raise(col, inst, source, first_row, n, excludable=False)
 
     out = pd.DataFrame(index=data.index.copy())
     relabelled: dict[str, str] = {}
@@ -276,10 +288,10 @@ def validate(
         relabelled = changed if c == community else relabelled
     recoded = _convert_items(data, out, inst, item_ids, item_to_col, value_labels, col)
     if col.stopping:
-        _finish_raise(col, inst, source, n, excludable=False)
+        _finish_raise(col, inst, source, first_row, n, excludable=False)
     reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
     if col.problems and errors == "raise":
-        _finish_raise(col, inst, source, n)
+        _finish_raise(col, inst, source, first_row, n)
 
     excluded_mask = reason != ""
     excluded = [
@@ -289,6 +301,7 @@ def validate(
     ignored = [str(c) for c in data.columns if c not in set(item_to_col.values()) | set(id_cols)]
     report = ValidationReport(
         source=source or "",
+        first_row=first_row,
         instrument_id=inst.id,
         instrument_version=inst.version,
         n_rows_in=n,
@@ -473,10 +486,17 @@ def _exclusions(
 
 
 def _finish_raise(
-    col: _Collector, inst: Instrument, source: str | None, n: int, *, excludable: bool = True
+    col: _Collector,
+    inst: Instrument,
+    source: str | None,
+    first_row: int | None,
+    n: int,
+    *,
+    excludable: bool = True,
 ) -> None:
     report = ValidationReport(
         source=source or "",
+        first_row=first_row,
         instrument_id=inst.id,
         instrument_version=inst.version,
         n_rows_in=n,
@@ -486,7 +506,7 @@ def _finish_raise(
     )
     where = f" in {source!r}" if source else ""
     lines = [f"{len(col.problems)} problem(s){where} (instrument {inst.id} v{inst.version}):"]
-    lines += [f"  {p}" for p in col.problems[:20]]
+    lines += [f"  {report.describe(p)}" for p in col.problems[:20]]
     if len(col.problems) > 20:
         lines.append(f"  ... and {len(col.problems) - 20} more (see the error's .report)")
     if excludable:
