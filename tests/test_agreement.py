@@ -406,7 +406,9 @@ def test_group_column_with_nan_names_rows() -> None:
         lambda: ce.rwg_j(df, ITEMS, "nbh", n_options=5),
         lambda: ce.ad_index(df, ITEMS, "nbh"),
     ):
-        with pytest.raises(DataError, match=r"'nbh' has 2 missing value\(s\) at row\(s\) \[3, 8\]"):
+        with pytest.raises(
+            DataError, match=r"'nbh' has 2 missing value\(s\) at index labels 3 and 8;"
+        ):
             call()
 
 
@@ -435,7 +437,7 @@ def test_item_outside_scale_names_column_row_value(kernel: str) -> None:
     df = _survey(16)
     df.loc[5, "I2"] = 7.0
     df.loc[9, "I3"] = 0.0
-    with pytest.raises(DataError, match=r"column 'I2'.*row\(s\) \[5\]: \[7\].*column 'I3'"):
+    with pytest.raises(DataError, match=r"column 'I2'.*index label 5: \[7\].*column 'I3'"):
         ce.rwg_j(df, ITEMS, "nbh", n_options=5)
     with pytest.raises(DataError, match="outside the response scale"):
         ce.ad_index(df, ITEMS, "nbh", options=range(1, 6))

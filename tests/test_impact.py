@@ -346,7 +346,7 @@ def test_level_outside_range_raises_naming_column_row_value() -> None:
         index=["r1", "r2"],
     )
     with pytest.raises(
-        DataError, match=r"'partner_cooperation', row\(s\) \['r2'\]: value\(s\) \[9.0\]"
+        DataError, match=r"'partner_cooperation', index label 'r2': value\(s\) \[9.0\]"
     ):
         impact_levels(coh, ass, ci_low=None, ci_high=None)
 

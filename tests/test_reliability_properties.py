@@ -180,7 +180,7 @@ def test_all_missing_item_raises() -> None:
 def test_non_numeric_cell_raises_naming_row_and_value() -> None:
     df = _df().astype({"SC2": object})
     df.loc[3, "SC2"] = "agree"
-    with pytest.raises(DataError, match=r"'SC2'.*row\(s\) \[3\].*'agree'"):
+    with pytest.raises(DataError, match=r"'SC2'.*index label 3: .*'agree'"):
         ce.cronbach_alpha(df, ["SC1", "SC2", "SC3"])
 
 

@@ -159,3 +159,15 @@ def test_cli_process_names_spreadsheet_rows(csv_file) -> None:
     )
     assert run.returncode == 1, run.stderr
     assert "column 'SC1', rows 4 and 7 of buurt.csv: out of range" in run.stdout
+
+
+def test_statistics_on_a_file_frame_name_its_rows(tmp_path) -> None:
+    """Errors outside validate use the same helper: a frame as read names the file's rows."""
+    path = tmp_path / "scores.csv"
+    path.write_text('c,y\nA,1\n"B\nC",2\n,3\nA,4\n', encoding="utf-8")
+    assert _csv_rows(path, "c", "") == [4]  # the record after the two-line cell
+    df = ce.read_responses(path)
+    with pytest.raises(ce.DataError, match=r"1 missing value\(s\) at row 4 of scores.csv;"):
+        ce.aggregate(df, community="c")
+    with pytest.raises(ce.DataError, match=r"1 missing value\(s\) at index label 2;"):
+        ce.aggregate(df.iloc[1:], community="c")

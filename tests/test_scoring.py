@@ -88,7 +88,7 @@ def test_bad_input() -> None:
         ce.score(pd.DataFrame({"a": [1]}))
     with pytest.raises(ce.DataError, match=r"item column\(s\) \['C9'\] not found"):
         ce.score(pd.DataFrame({"C1": [1]}), keys={"c": ["C1", "C9"]})
-    with pytest.raises(ce.DataError, match="column 'C1' has 1 non-numeric.*row\\(s\\) \\[1\\]"):
+    with pytest.raises(ce.DataError, match="column 'C1' has 1 non-numeric.*index label 1: "):
         ce.score(pd.DataFrame({"C1": [1, "zeer"]}), keys={"c": ["C1"]})
     with pytest.raises(ce.DataError, match="min_items=7"):
         ce.score(pd.DataFrame({"C1": [1]}), keys={"c": ["C1"]}, min_items=7)
@@ -153,7 +153,7 @@ def test_aggregate_equals_each_community_alone(rows, min_n) -> None:
 def test_aggregate_bad_input() -> None:
     df = pd.DataFrame({"c": ["A", None], "y": [1.0, 2.0]})
     with pytest.raises(
-        ce.DataError, match=r"community column 'c' has 1 missing value\(s\) at row\(s\) \[1\]"
+        ce.DataError, match=r"community column 'c' has 1 missing value\(s\) at index label 1;"
     ):
         ce.aggregate(df, community="c")
     with pytest.raises(ce.DataError, match="min_n"):

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._rows import rows_in
 from .errors import DataError
 
 __all__ = [
@@ -129,12 +130,11 @@ def check_scale(
         bad = ~np.isnan(v) & ~np.isin(v, codes)
         if bad.any():
             idx = np.flatnonzero(bad)
-            rows = data.index[idx[:5]].tolist()
             vals = [f"{float(v[i]):g}" for i in idx[:5]]
             more = " ..." if len(idx) > 5 else ""
             bad_msgs.append(
                 f"column {item!r}: {len(idx)} value(s) outside the response scale, "
-                f"e.g. row(s) {rows}: [{', '.join(vals)}]{more}"
+                f"e.g. at {rows_in(data, idx)}: [{', '.join(vals)}]{more}"
             )
     if bad_msgs:
         lo, hi = float(codes.min()), float(codes.max())

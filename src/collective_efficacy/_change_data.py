@@ -10,6 +10,7 @@ import pandas as pd
 
 from ._checks import check_choice, check_columns, numeric_matrix
 from ._groups import factorize_groups
+from ._rows import rows_in
 from .errors import DataError
 
 __all__ = [
@@ -71,11 +72,6 @@ class Pairs:
     after: np.ndarray
 
 
-def _rows(data: pd.DataFrame, mask: np.ndarray, k: int = 10) -> str:
-    idx = list(data.index[mask][:k])
-    return f"{idx}{' ...' if int(mask.sum()) > k else ''}"
-
-
 def prepare(
     scores: pd.DataFrame,
     dv: str,
@@ -98,8 +94,8 @@ def prepare(
     wmiss = w.isna().to_numpy()
     if wmiss.any():
         raise DataError(
-            f"wave column {wave!r} has {int(wmiss.sum())} missing label(s) at row(s) "
-            f"{_rows(scores, wmiss)}; expected {before!r} or {after!r} on every row"
+            f"wave column {wave!r} has {int(wmiss.sum())} missing label(s) at "
+            f"{rows_in(scores, wmiss)}; expected {before!r} or {after!r} on every row"
         )
     is_b = (w == before).to_numpy()
     is_a = (w == after).to_numpy()
@@ -107,7 +103,7 @@ def prepare(
     if other.any():
         vals = sorted({str(v) for v in w[other].unique()})[:10]
         raise DataError(
-            f"wave column {wave!r}: {int(other.sum())} row(s) {_rows(scores, other)} have a label "
+            f"wave column {wave!r}, {rows_in(scores, other)}: a label "
             f"that is neither before={before!r} nor after={after!r} (values {vals}). Filter the "
             "data to the two waves to compare, or pass the right before=/after= labels."
         )
@@ -115,8 +111,8 @@ def prepare(
     ymiss = np.isnan(y)
     if ymiss.any() and nan_policy == "raise":
         raise DataError(
-            f"column {dv!r} has {int(ymiss.sum())} missing score(s) at row(s) "
-            f"{_rows(scores, ymiss)}; expected a score on every row (or nan_policy='omit')"
+            f"column {dv!r} has {int(ymiss.sum())} missing score(s) at "
+            f"{rows_in(scores, ymiss)}; expected a score on every row (or nan_policy='omit')"
         )
     if community is None:
         codes_all = np.zeros(len(scores), dtype=np.int64)
@@ -131,8 +127,8 @@ def prepare(
         imiss = idcol.isna().to_numpy()
         if imiss.any():
             raise DataError(
-                f"paired_on column {paired_on!r} has missing id(s) at row(s) "
-                f"{_rows(scores, imiss)}; expected a respondent id on every row"
+                f"paired_on column {paired_on!r} has missing id(s) at "
+                f"{rows_in(scores, imiss)}; expected a respondent id on every row"
             )
         key = pd.DataFrame({"w": is_a, "id": idcol.to_numpy()})
         dup = key.duplicated(keep=False).to_numpy()
@@ -140,7 +136,7 @@ def prepare(
             vals = list(pd.unique(idcol[dup]))[:5]
             raise DataError(
                 f"paired_on column {paired_on!r}: id(s) {vals} occur more than once within a wave "
-                f"(rows {_rows(scores, dup)}); expected each respondent at most once per wave"
+                f"({rows_in(scores, dup)}); expected each respondent at most once per wave"
             )
         ids = idcol.to_numpy()
     n_groups = len(labels)

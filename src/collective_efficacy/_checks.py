@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._rows import rows_in
 from .errors import DataError
 
 __all__ = [
@@ -86,17 +87,17 @@ def numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
         conv = pd.to_numeric(s, errors="coerce")
         bad = conv.isna().to_numpy() & s.notna().to_numpy()
         if bad.any():
-            rows = list(data.index[bad][:5])
             vals = list(s[bad].iloc[:5])
             raise DataError(
-                f"column {col!r} has {int(bad.sum())} non-numeric value(s), e.g. row(s) {rows}: "
-                f"{vals}; expected numbers (or missing). Use ce.validate() with an instrument "
+                f"column {col!r} has {int(bad.sum())} non-numeric value(s), e.g. at "
+                f"{rows_in(data, bad)}: {vals}; expected numbers (or missing). Use ce.validate() with an instrument "
                 "to turn answer labels into codes."
             )
         out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(out).any():
         r, c = np.argwhere(np.isinf(out))[0]
         raise DataError(
-            f"column {columns[c]!r}, row {data.index[r]!r}: value {out[r, c]}; expected a finite number"
+            f"column {columns[c]!r}, {rows_in(data, [r])}: value {out[r, c]}; expected a finite "
+            "number"
         )
     return out

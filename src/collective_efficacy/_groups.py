@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._rows import rows_in
 from .errors import DataError
 
 __all__ = ["GroupIndex", "factorize_groups", "group_sums"]
@@ -62,10 +63,9 @@ def factorize_groups(data: pd.DataFrame, group: str, *, what: str = "group") -> 
     col = data[group]
     missing = col.isna().to_numpy()
     if missing.any():
-        rows = list(data.index[missing][:10])
         raise DataError(
-            f"{what} column {group!r} has {int(missing.sum())} missing value(s) at row(s) {rows}"
-            f"{' ...' if missing.sum() > 10 else ''}; expected a {what} label on every row. "
+            f"{what} column {group!r} has {int(missing.sum())} missing value(s) at "
+            f"{rows_in(data, missing)}; expected a {what} label on every row. "
             "Drop or label those rows first."
         )
     try:

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIRST_DATA_ROW", "describe_rows", "file_row_offset", "spreadsheet_rows"]
+__all__ = [
+    "FIRST_DATA_ROW",
+    "describe_rows",
+    "file_row_offset",
+    "rows_in",
+    "spreadsheet_rows",
+]
 
 #: The spreadsheet row of a file's first record: the header is row 1.
 FIRST_DATA_ROW = 2
@@ -92,3 +98,22 @@ def describe_rows(
         return f"row{'s' if many else ''} {_join(text, total - len(shown))}{where}"
     text = [str(int(r)) if isinstance(r, (int, np.integer)) else repr(r) for r in shown]
     return f"index label{'s' if many else ''} {_join(text, total - len(shown))}"
+
+
+def rows_in(frame: pd.DataFrame, where: Any) -> str:
+    """:func:`describe_rows` of ``frame``'s rows picked by a boolean mask or by positions.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [1, None, None]})
+    >>> rows_in(df, df["a"].isna().to_numpy())
+    'index labels 1 and 2'
+    >>> df.attrs["source"] = "buurt.csv"
+    >>> rows_in(df, [1])
+    'row 3 of buurt.csv'
+    """
+    picked = np.asarray(where)
+    pos = np.flatnonzero(picked) if picked.dtype == bool else picked.astype(np.intp).ravel()
+    offset = file_row_offset(frame)
+    source = str(frame.attrs["source"]) if offset is not None else ""
+    labels = list(frame.index[pos[:_SHOWN]])
+    return describe_rows(labels, offset=offset, source=source, n=len(pos))

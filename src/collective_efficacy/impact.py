@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_columns, numeric_matrix
+from ._rows import rows_in
 from .errors import DataError
 from .responses import ValidatedResponses
 
@@ -283,10 +284,9 @@ def _assessment_frame(
     bad = ~np.isnan(x) & ((x < 0) | (x > 5) | (x != np.floor(x)))
     for j, col in enumerate(_DIMENSIONS):
         if bad[:, j].any():
-            rows = list(frame.index[bad[:, j]][:5])
             vals = x[bad[:, j], j][:5].tolist()
             raise DataError(
-                f"assessments column {col!r}, row(s) {rows}: value(s) {vals}; expected an "
+                f"assessments column {col!r}, {rows_in(frame, bad[:, j])}: value(s) {vals}; expected an "
                 f"integer level 0-5 or missing. Run ce.validate(assessments, "
                 f"'{ASSESSMENT_INSTRUMENT}', community=..., wave=...) first to recode "
                 "answer labels and the missing code 9 (not assessed)."
@@ -468,9 +468,8 @@ def impact_levels(
         lo, hi = numeric_matrix(coh, [ci_low, ci_high]).T
         outside = (lo > s) | (hi < s)
         if outside.any():
-            rows = list(coh.index[outside][:5])
             raise DataError(
-                f"cohesion_scores rows {rows}: score {score!r} lies outside "
+                f"cohesion_scores, {rows_in(coh, outside)}: score {score!r} lies outside "
                 f"[{ci_low!r}, {ci_high!r}] ({s[outside][:5].tolist()} not in "
                 f"{list(zip(lo[outside][:5].tolist(), hi[outside][:5].tolist()))}); "
                 "are the interval columns the score's own?"
@@ -645,7 +644,7 @@ def impact_change(
         bad = ~np.isnan(lv) & ((lv < 0) | (lv > 5) | (lv != np.floor(lv)))
         if bad.any():
             raise DataError(
-                f"{name} column 'level', row(s) {list(df.index[bad][:5])}: value(s) "
+                f"{name} column 'level', {rows_in(df, bad)}: value(s) "
                 f"{lv[bad][:5].tolist()}; expected an integer level 0-5 or missing"
             )
         f = pd.DataFrame({community: df[community].to_numpy(copy=True), "level": lv})

@@ -35,6 +35,7 @@ from ._mixed_models import (
     RandomInterceptResult,
     VarianceComponents,
 )
+from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
 
 __all__ = [
@@ -61,7 +62,7 @@ def _keyed_items(
     if finite.size and (finite.min() < lo or finite.max() > hi):
         bad = np.argwhere((y < lo) | (y > hi))[0]
         raise DataError(
-            f"column {items[bad[1]]!r}, row {data.index[bad[0]]!r}: value {y[bad[0], bad[1]]} "
+            f"column {items[bad[1]]!r}, {rows_in(data, [bad[0]])}: value {y[bad[0], bad[1]]} "
             f"lies outside scale_min..scale_max = {lo}..{hi}; expected codes within the scale"
         )
     rev = signs < 0
@@ -369,9 +370,9 @@ def ecometric(
     if respondent is not None:
         dup = data[respondent].duplicated(keep=False).to_numpy()
         if dup.any():
-            rows = list(data.index[dup][:5])
             raise DataError(
-                f"respondent column {respondent!r} has duplicated ids at row(s) {rows}; expected "
+                f"respondent column {respondent!r} has duplicated ids at {rows_in(data, dup)}; "
+                "expected "
                 "wide data with one row per respondent (fit each wave separately)"
             )
     y, reversed_items, lo, hi = _keyed_items(data, items, keys, scale_min, scale_max)

@@ -26,6 +26,7 @@ from ._checks import check_choice, check_ci, check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._lmm_slope import RSFit, fit_rs_lmm
 from ._mixed_models import ChangeModel, ChangeVarianceComponents, FitDiagnostics
+from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
 
 __all__ = ["ChangeModel", "change_model"]
@@ -48,11 +49,6 @@ class _Design:
     n_repeated: int | None = None  # respondents with more than one used row
 
 
-def _rows(data: pd.DataFrame, mask: np.ndarray, k: int = 10) -> str:
-    idx = list(data.index[mask][:k])
-    return f"{idx}{' ...' if int(mask.sum()) > k else ''}"
-
-
 def _covariates(data: pd.DataFrame, covariates: list[str]) -> np.ndarray:
     """Numeric covariate matrix; booleans become 0/1 (the caller's frame is not modified)."""
     if not covariates:
@@ -73,7 +69,7 @@ def _programme(data: pd.DataFrame, comparison: str, codes: np.ndarray, n_groups:
     miss = col.isna().to_numpy()
     if miss.any():
         raise DataError(
-            f"comparison column {comparison!r} has missing values at row(s) {_rows(data, miss)}; "
+            f"comparison column {comparison!r} has missing values at {rows_in(data, miss)}; "
             "expected True/1 (comparison community) or False/0 (programme) on every row"
         )
     vals = col.to_numpy()
@@ -85,7 +81,7 @@ def _programme(data: pd.DataFrame, comparison: str, codes: np.ndarray, n_groups:
         if bad.any():
             raise DataError(
                 f"comparison column {comparison!r}: value(s) {list(pd.unique(vals[bad]))[:5]} at "
-                f"row(s) {_rows(data, bad)}; expected True/1 (comparison community) or False/0"
+                f"{rows_in(data, bad)}; expected True/1 (comparison community) or False/0"
             )
         comp = num == 1.0
     n = np.bincount(codes, minlength=n_groups)
@@ -95,7 +91,7 @@ def _programme(data: pd.DataFrame, comparison: str, codes: np.ndarray, n_groups:
         rows = varies[codes]
         raise DataError(
             f"comparison column {comparison!r} varies within {int(varies.sum())} community(ies) "
-            f"(rows {_rows(data, rows)}); expected one value per community (it marks whole "
+            f"({rows_in(data, rows)}); expected one value per community (it marks whole "
             "communities that had no programme)"
         )
     prog = k == 0
@@ -145,7 +141,7 @@ def _design(
         tmiss = np.isnan(t_all)
         if tmiss.any():
             raise DataError(
-                f"time column {time!r} has missing values at row(s) {_rows(data, tmiss)}; "
+                f"time column {time!r} has missing values at {rows_in(data, tmiss)}; "
                 "expected a number (e.g. months since the baseline) on every row"
             )
         if np.unique(t_all).size < 2:
@@ -206,7 +202,7 @@ def _panel(
         mask[rows] = True
         raise DataError(
             f"respondent column {respondent!r}: id(s) {list(pd.unique(data[respondent][mask]))[:5]} "
-            f"occur more than once in one wave (rows {_rows(data, mask)}); expected each respondent "
+            f"occur more than once in one wave ({rows_in(data, mask)}); expected each respondent "
             "at most once per wave"
         )
     n_r = ri.n_groups
@@ -219,7 +215,7 @@ def _panel(
         mask = bad[rc]
         raise DataError(
             f"respondent column {respondent!r}: {int(bad.sum())} respondent(s) appear in more "
-            f"than one community (rows {_rows(data, mask)}); expected respondents nested in "
+            f"than one community ({rows_in(data, mask)}); expected respondents nested in "
             "communities (give a respondent who moved a new id)"
         )
     used = np.bincount(rc[keep], minlength=n_r)
