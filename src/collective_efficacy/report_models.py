@@ -7,6 +7,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._messages import Message
+
 __all__ = ["ExcludedRow", "Problem", "ValidationReport"]
 
 RowLabel = int | str
@@ -79,6 +81,9 @@ class ValidationReport(BaseModel):
     )
     notes: list[str] = Field(
         default_factory=list, description="how the file was read (e.g. an encoding fallback)"
+    )
+    note_messages: list[Message] = Field(
+        default_factory=list, description="the same notes keyed (code + parameters)"
     )
 
     @property
