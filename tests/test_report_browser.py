@@ -266,3 +266,29 @@ def test_phone_width_has_no_horizontal_page_scroll(
     for img in maps:
         px = LABEL_PT_NARROW * DPI / 72 * img["shownWidth"] / img["naturalWidth"]
         assert px >= 9, f"map labels {px:.1f} px at 420 px: {img}"
+
+
+def test_no_english_in_the_dutch_report_as_the_browser_shows_it(
+    browser_context: Any, example_reports: dict[str, Path]
+) -> None:
+    """The text Chromium renders of the nl report (and the images' alt texts) has no English
+    word or catalogue phrase (the detector of tests/test_dutch.py); the en report has many."""
+    import collective_efficacy as ce
+    from test_dutch import _names, english_in
+
+    seen = {}
+    for lang in ("en", "nl"):
+        page = browser_context.new_page()
+        try:
+            page.goto(example_reports[lang].as_uri())
+            text = page.evaluate(
+                "() => document.body.innerText + '\\n' + "
+                "[...document.images].map(i => i.alt).join('\\n')"
+            )
+        finally:
+            page.close()
+        results = example_reports[lang].parent / "results.json"
+        ev = ce.Evaluation.model_validate_json(results.read_text(encoding="utf-8"))
+        seen[lang] = english_in(text, _names(ev))
+    assert seen["nl"] == [], seen["nl"]
+    assert len(seen["en"]) > 20

@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ._messages import Message
 from .errors import CollectiveEfficacyError, ResponseValidationError
 
 __all__ = [
@@ -57,15 +58,21 @@ class CliError(CollectiveEfficacyError):
 # ---------------------------------------------------------------------------------- inputs
 
 
+def keyed_error(code: str, **params: str) -> CliError:
+    """A command-line error from the catalogue: English text, shown in the command's --lang."""
+    keyed = Message(code=code, params=params)
+    return CliError(keyed.render(), keyed=keyed)
+
+
 def check_input_file(path: str | None, what: str) -> None:
     """Stop before any computation when an input file is absent or is a folder."""
     if path is None:
         return
     p = Path(path)
     if p.is_dir():
-        raise CliError(f"{what} {path}: is a folder; expected a file")
+        raise keyed_error("cli_is_folder", what=what, path=path)
     if not p.exists():
-        raise CliError(f"{what} {path}: no such file")
+        raise keyed_error("cli_no_such_file", what=what, path=path)
 
 
 def columns_arg(text: str | None, option: str = "--columns") -> dict[str, str] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._cli_support import CliError, columns_arg
+from ._cli_support import columns_arg, keyed_error
 from ._evaluation_inputs import merge_columns
 
 __all__ = ["add_wave_options", "per_wave_args"]
@@ -72,11 +72,7 @@ def per_wave_args(args: argparse.Namespace) -> dict[str, Any]:
         "end_of_cycle": args.community_end or args.community,
     }
     if not all(community.values()):
-        raise CliError(
-            "--community is required: the column that names each respondent's community "
-            "(for example --community buurt; --community-baseline and --community-end when the "
-            "two files name it differently)"
-        )
+        raise keyed_error("cli_community_required")
     given = {
         "--community-baseline": args.community_baseline,
         "--community-end": args.community_end,
@@ -87,7 +83,7 @@ def per_wave_args(args: argparse.Namespace) -> dict[str, Any]:
     }
     same = [o for o, c in given.items() if c is not None and c == args.respondent]
     if args.respondent is not None and same:
-        raise CliError(f"--respondent and {same[0]} name the same column {args.respondent!r}")
+        raise keyed_error("cli_same_column", option=same[0], column=str(args.respondent))
     common = columns_arg(args.columns, "--columns")
     columns = {
         "baseline": merge_columns(common, columns_arg(args.columns_baseline, "--columns-baseline")),

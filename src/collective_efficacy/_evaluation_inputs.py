@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from ._evaluation_sections import AFTER, BEFORE, WAVE
+from ._messages import Note, problem_message
 from ._rows import describe_rows, file_row_offset
 from .errors import DataError, ResponseValidationError
 from .instrument import Instrument
@@ -313,10 +314,13 @@ def check_geometry(
     missing = sorted(set(wanted) - names)
     if not missing:
         return None
-    return (
+    return Note(
+        "map_missing_shapes",
         f"{len(missing)} communit{'y has' if len(missing) == 1 else 'ies have'} no shape in "
         f"{source} and {'is' if len(missing) == 1 else 'are'} not on the maps: "
-        f"{missing[:10]}{' ...' if len(missing) > 10 else ''}"
+        f"{missing[:10]}{' ...' if len(missing) > 10 else ''}",
+        n=len(missing),
+        names=", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else ""),
     )
 
 
@@ -370,6 +374,8 @@ def _summary(label: str, v: ValidatedResponses, n_communities: int) -> dict[str,
         "n_communities": n_communities,
         "normalised_labels": r.normalised_labels,
         "notes": r.notes,
+        "problem_messages": [problem_message(p.code, p.column, p.n) for p in r.problems[:20]],
+        "note_messages": r.note_messages,
     }
 
 
@@ -425,9 +431,12 @@ def read_inputs(
             )
         s = score(v, scales=[scale]).rename(columns={comm: out})
         if len(s) and s[scale].isna().all():
-            inp.notes[f"no_scores_{label}"] = (
+            inp.notes[f"no_scores_{label}"] = Note(
+                "no_scores",
                 f"No respondent of the {label} data answered enough items of scale {scale!r} "
-                "to be scored (the scale's minimum of answered items): this wave has no scores."
+                "to be scored (the scale's minimum of answered items): this wave has no scores.",
+                wave=label,
+                scale=scale,
             )
         s[WAVE] = label
         frames.append(pd.concat([s, v.data[items]], axis=1))

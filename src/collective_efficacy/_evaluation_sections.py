@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._messages import Note
 from .disclosure import ABSENT_REASON, SECONDARY_REASON
 from .errors import CollectiveEfficacyError, DataError
 from .instrument import Instrument
@@ -30,10 +31,8 @@ RWG_THRESHOLD = 0.70  # LeBreton & Senter (2008): "strong agreement" from .71; .
 
 Sections = dict[str, list[dict[str, Any]]]
 Notes = dict[str, str]
-_NOTHING_SHOWN = (
-    "not published: no community of this wave has enough respondents to be shown "
-    "(fewer than min_n respondents each)"
-)
+# "not published: no community of this wave has enough respondents to be shown (...)"
+_NOTHING_SHOWN = Note("nothing_shown")
 
 
 def _clean(v: Any) -> Any:
@@ -87,8 +86,9 @@ def _noted(notes: Notes, key: str) -> Iterator[None]:
         warnings.simplefilter("always")
         try:
             yield
-        except CollectiveEfficacyError as exc:
-            notes[key] = str(exc)
+        except CollectiveEfficacyError as exc:  # keyed errors keep their message for the report
+            k = exc.keyed
+            notes[key] = str(exc) if k is None else Note(k.code, str(exc), **k.params)
     msgs = list(dict.fromkeys(str(w.message) for w in caught))
     if msgs:
         notes[f"{key}_warnings"] = " | ".join(msgs)
@@ -143,8 +143,13 @@ def _agreement(
     if len(answered) < len(items):
         dropped = [i for i in items if i not in answered]
         note(
-            f"item(s) {dropped} have no answers in this wave; rwg(j) and AD use the other "
-            f"{len(answered)} items (listwise over those)"
+            Note(
+                "items_without_answers",
+                f"item(s) {dropped} have no answers in this wave; rwg(j) and AD use the other "
+                f"{len(answered)} items (listwise over those)",
+                items=", ".join(dropped),
+                k=len(answered),
+            )
         )
     if len(answered) < 2:
         raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")

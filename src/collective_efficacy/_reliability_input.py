@@ -11,6 +11,7 @@ import pandas as pd
 
 from ._checks import check_choice, numeric_matrix, resolve_items
 from ._keys import parse_keys
+from ._messages import Message
 from .errors import DataError
 
 __all__ = [
@@ -137,7 +138,8 @@ def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
     if empty:
         raise DataError(
             f"{func}: item(s) {empty} have no answers in the rows used; expected at least 2 "
-            "answers per item. Drop the item(s) from `items`."
+            "answers per item. Drop the item(s) from `items`.",
+            keyed=Message(code="items_no_answers", params={"items": ", ".join(empty)}),
         )
     if int((~np.isnan(x)).any(axis=1).sum()) < 2:
         raise DataError(

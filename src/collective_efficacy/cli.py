@@ -34,9 +34,11 @@ from ._cli_support import (
     cli_message,
     columns_arg,
     internal_error,
+    keyed_error,
     os_error_message,
 )
 from ._cli_waves import add_wave_options, per_wave_args
+from ._messages import message, problem_message
 from .errors import CollectiveEfficacyError
 from .instrument import list_instruments, load_instrument
 from .io import read_responses
@@ -106,15 +108,18 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
         if not args.id:
             raise CliError("instruments show needs an instrument id (see: instruments list)")
         inst = load_instrument(args.id)
+        lang = str(args.lang or "en")
         print(_wrap(f"{inst.id} v{inst.version}: {inst.title_in(args.lang)}"))
         print(_wrap(inst.source))
         for row in inst.codebook(args.lang).to_dict("records"):
             print()
             print(_wrap(f"{row['item']}  {row['text']}", hang=len(str(row["item"])) + 2))
-            print(_wrap(f"scales: {row['scales']}; keying: {row['keying']}", 4))
-            print(_wrap(f"answers ({row['response_scale']}): {row['codes']}", 4))
+            keying = message(f"cli_keying_{row['keying']}", lang)
+            print(_wrap(message("cli_item_scales", lang, scales=row["scales"], keying=keying), 4))
+            codes = {"scale": row["response_scale"], "codes": row["codes"]}
+            print(_wrap(message("cli_item_answers", lang, **codes), 4))
             if row.get("missing_codes"):
-                print(_wrap(f"missing codes: {row['missing_codes']}", 4))
+                print(_wrap(message("cli_item_missing", lang, codes=row["missing_codes"]), 4))
         return 0
     for row in list_instruments().to_dict("records"):
         print(_wrap(f"{row['id']} (v{row['version']}, {row['n_items']} items): {row['title']}"))
@@ -160,9 +165,9 @@ def _write_tables(
     return ["communities.csv", "results.xlsx"]
 
 
-def _prepare(folder: OutputFolder, files: list[str]) -> None:
+def _prepare(folder: OutputFolder, files: list[str], lang: str = "en") -> None:
     for name in folder.prepare(files):
-        print(f"removed {folder.path / name} (from an earlier run; this run does not write it)")
+        print(message("cli_removed", lang, file=str(folder.path / name)))
 
 
 def _publishable(
@@ -269,7 +274,7 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
             progress=progress,
         )
     if not (args.baseline and args.end):
-        raise CliError("give two files, BASELINE and END, or --example")
+        raise keyed_error("cli_two_files")
     check_input_file(args.baseline, "BASELINE")
     check_input_file(args.end, "END")
     if not args.skip_impact:  # a skipped input is not read, so not checked
@@ -305,7 +310,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     files = ["report.html", "report.md", "results.json", "communities.csv"]
     files += ["results.xlsx"] if args.xlsx else []
     files += [f"map_{w}.geojson" for w in ("baseline", "end_of_cycle")] if maps else []
-    _prepare(folder, files)
+    _prepare(folder, files, args.lang)
     out = folder.path
     ev.to_html(out / "report.html", lang=args.lang)
     ev.to_markdown(out / "report.md", lang=args.lang)
@@ -329,13 +334,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     folder.finish(files, "evaluate")
     for w in ev.waves:
         if w.n_rows_usable is None:  # withheld: it would give away a suppressed community's n
-            print(f"{w.wave}: {w.n_rows_excluded} excluded (rows used not published: privacy)")
-        else:
             print(
-                f"{w.wave}: {w.n_rows_in} rows in, {w.n_rows_usable} used, "
-                f"{w.n_rows_excluded} excluded"
+                message("cli_wave_withheld", args.lang, wave=w.wave, n_excluded=w.n_rows_excluded)
             )
-    print(f"wrote {out / 'report.html'}, " + ", ".join(files[1:]))
+        else:
+            counts = {"n_in": w.n_rows_in, "n_used": w.n_rows_usable}
+            print(
+                message("cli_wave", args.lang, wave=w.wave, n_excluded=w.n_rows_excluded, **counts)
+            )
+    print(message("cli_wrote", args.lang, files=f"{out / 'report.html'}, " + ", ".join(files[1:])))
     return 0
 
 
@@ -530,11 +537,14 @@ def _evaluate_parser(sub: Any) -> None:
 
 
 @contextmanager
-def _warnings_as_lines() -> Iterator[None]:
+def _warnings_as_lines(lang: str = "en") -> Iterator[None]:
     """Warnings as one ``warning: ...`` line each, not Python's file-and-source-line format."""
 
+    say = message
+
     def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
-        print(f"warning: {message}", file=sys.stderr)
+        line = say("cli_warning", lang, text=f"{message}{say('cli_english', lang)}")
+        print(line, file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.showwarning = show
@@ -548,22 +558,48 @@ def _id_options(args: argparse.Namespace) -> dict[str, str | None]:
     return {f"--{o.replace('_', '-')}": getattr(args, o, None) for o in opts}
 
 
+def _in_language(exc: CollectiveEfficacyError, args: argparse.Namespace, lang: str) -> str:
+    """A library error in ``lang`` when it is keyed, or a validation report's problems ("" when
+    neither: the caller shows the English text)."""
+    if exc.keyed is not None:
+        return exc.keyed.render(lang)
+    report = getattr(exc, "report", None)
+    problems = list(getattr(report, "problems", []))
+    if not problems:
+        return ""
+    option = {col: opt for opt, col in _id_options(args).items() if col is not None}
+    source = str(getattr(report, "source", "") or "")
+    lines = []
+    for p in problems[:10]:
+        text = problem_message(p.code, p.column, p.n).render(lang)
+        lead = f"{option[p.column]} " if p.column in option else ""
+        lines.append(f"{lead}{text}" + (f" ({source})" if source else ""))
+    if any(p.code == "absent_column" and p.column not in option for p in problems):
+        lines.append(message("cli_hint_columns", lang))
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``collective-efficacy`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the console speaks the report's language; a library message stays English, and says so
+    lang = str(getattr(args, "lang", None) or "en")
+    english = message("cli_english", lang)
     try:
-        with _warnings_as_lines():
+        with _warnings_as_lines(lang):
             return int(args.func(args))
     except CollectiveEfficacyError as exc:
         strict = bool(getattr(args, "strict", False))
-        print(f"error: {cli_message(exc, _id_options(args), strict=strict)}", file=sys.stderr)
+        text = cli_message(exc, _id_options(args), strict=strict)
+        text = text if lang == "en" else _in_language(exc, args, lang) or text + english
+        print(message("cli_error", lang, text=text), file=sys.stderr)
     except BrokenPipeError:  # output piped into `head`: not an error
         return 0
     except OSError as exc:  # a file that cannot be read or written: name it, no traceback
-        print(f"error: {os_error_message(exc)}", file=sys.stderr)
+        print(message("cli_error", lang, text=os_error_message(exc) + english), file=sys.stderr)
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print(message("cli_interrupted", lang), file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: one line for the user, the traceback in a log file
         print(internal_error(exc), file=sys.stderr)

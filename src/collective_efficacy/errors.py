@@ -7,6 +7,8 @@ offending value, and say what was expected.
 
 from __future__ import annotations
 
+from ._messages import Message
+
 __all__ = [
     "CollectiveEfficacyError",
     "ConvergenceWarning",
@@ -23,12 +25,18 @@ class CollectiveEfficacyError(ValueError):
     """Base class of every error raised on bad input.
 
     ``argument`` names the Python argument at fault, when there is one (``"min_n"``), so that
-    the command line can name its option (``--min-n``) instead.
+    the command line can name its option (``--min-n``) instead. ``keyed``, when given, is the
+    same message as a catalogue code with parameters (:mod:`collective_efficacy._messages`):
+    the report and the command line show it in their language. The exception's own text, what a
+    Python caller sees, is English.
     """
 
-    def __init__(self, *args: object, argument: str | None = None) -> None:
+    def __init__(
+        self, *args: object, argument: str | None = None, keyed: Message | None = None
+    ) -> None:
         super().__init__(*args)
         self.argument = argument
+        self.keyed = keyed
 
 
 class InstrumentError(CollectiveEfficacyError):

@@ -23,6 +23,7 @@ from ._evaluation_inputs import (
     wave_dates,
 )
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
+from ._messages import Message, Note, note_messages
 from ._responses_checks import column_name
 from .disclosure import (
     ABSENT_REASON,
@@ -72,6 +73,12 @@ class WaveSummary(BaseModel):
         description="community label as in the file -> label used (NFC, trimmed, spaces)",
     )
     notes: list[str] = Field(default_factory=list, description="how the file was read")
+    problem_messages: list[Message] = Field(
+        default_factory=list, description="the problems keyed (code, column, count), for the report"
+    )
+    note_messages: list[Message] = Field(
+        default_factory=list, description="the notes keyed (code + parameters), for the report"
+    )
 
 
 class Evaluation(BaseModel):
@@ -102,6 +109,11 @@ class Evaluation(BaseModel):
     waves: list[WaveSummary]
     sections: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict)
+    note_messages: dict[str, Message] = Field(
+        default_factory=dict,
+        description="the notes that have a catalogue message, by note key: the report shows "
+        "them in its language (other notes are a statistic's English error or warning)",
+    )
     geometry: dict[str, Any] | None = Field(
         default=None,
         description="GeoJSON FeatureCollection of the communities (for the maps), or None",
@@ -399,10 +411,7 @@ def _evaluate(
     only = inp.communities[BEFORE] ^ inp.communities[AFTER]
     if only:
         table = _with_absent_waves(table, community)
-        notes["communities_in_one_wave"] = (
-            f"{len(only)} communit{'y is' if len(only) == 1 else 'ies are'} measured in one wave "
-            "only; no change can be computed for them (listed with n = 0 in the other wave)."
-        )
+        notes["communities_in_one_wave"] = Note("communities_in_one_wave", n=len(only))
     table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
     sections["community_scores"] = _records(table)
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
@@ -431,6 +440,7 @@ def _evaluate(
         waves=_wave_summaries(inp, table, community, date, min_n),
         sections=sections,
         notes=notes,
+        note_messages=note_messages(notes),
         geometry=inp.geometry,
         geometry_key=geometry_key,
         omitted=omitted,

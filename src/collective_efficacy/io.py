@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ._ids import ids_as_text, number_text, numbers_if_lossless
+from ._messages import Note
 from .errors import CollectiveEfficacyError, ReadError, require_extra
 
 __all__ = ["SEPARATORS", "read_responses"]
@@ -135,6 +136,12 @@ def read_responses(
     df.attrs["source"] = path.name
     # notes travel into published outputs (results.json): the file's name, not its folder
     df.attrs["reading_notes"] = [t.replace(where, f"file {path.name!r}") for t in notes]
+    # the same notes keyed, for the report in the reader's language (plain dicts: attrs copy)
+    df.attrs["reading_messages"] = [
+        {"code": t.message.code, "params": {**t.message.params, "file": path.name}}
+        for t in notes
+        if isinstance(t, Note)
+    ]
     return df
 
 
@@ -210,8 +217,13 @@ def _read_excel(path: Path, where: str, notes: list[str]) -> pd.DataFrame:
             df = pd.read_excel(book, sheet_name=0, dtype=object)
     if len(names) > 1:
         notes.append(
-            f"{where} has {len(names)} sheets ({', '.join(map(repr, names[:5]))}"
-            f"{', ...' if len(names) > 5 else ''}); the first, {names[0]!r}, was read"
+            Note(
+                "read_first_sheet",
+                f"{where} has {len(names)} sheets ({', '.join(map(repr, names[:5]))}"
+                f"{', ...' if len(names) > 5 else ''}); the first, {names[0]!r}, was read",
+                k=len(names),
+                sheet=names[0],
+            )
         )
     return df
 
@@ -265,8 +277,11 @@ def _decode(raw: bytes, where: str, encoding: str | None, notes: list[str]) -> s
                 f"position {exc.start}); {hint}"
             ) from None
         notes.append(
-            f"{where} is not UTF-8; it was read as Windows-1252 (cp1252, which includes the "
-            f"latin-1 letters such as é and ë). If letters look wrong, {hint}."
+            Note(
+                "read_cp1252",
+                f"{where} is not UTF-8; it was read as Windows-1252 (cp1252, which includes the "
+                f"latin-1 letters such as é and ë). If letters look wrong, {hint}.",
+            )
         )
         return text
     try:

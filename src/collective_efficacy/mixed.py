@@ -27,6 +27,7 @@ from ._groups import factorize_groups
 from ._keys import parse_keys
 from ._lmm import fit_ri_intercept
 from ._lmm3 import fit_nested_wide
+from ._messages import Message
 from ._mixed_models import (
     EcometricResult,
     EcometricVarianceComponents,
@@ -394,7 +395,10 @@ def ecometric(
     item_counts = (~np.isnan(yu)).sum(axis=0)
     if (item_counts == 0).any():
         empty = [it for it, c in zip(items, item_counts) if c == 0]
-        raise DataError(f"item(s) {empty} were answered by nobody; drop them from items")
+        raise DataError(
+            f"item(s) {empty} were answered by nobody; drop them from items",
+            keyed=Message(code="items_no_answers", params={"items": ", ".join(map(str, empty))}),
+        )
     zu = z[used]
     zc = zu - zu.mean(axis=0)
     if covariates and np.any(zc.std(axis=0) == 0):

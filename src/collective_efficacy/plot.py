@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._messages import MESSAGES, message
 from .errors import DataError, require_extra
 from .export.geojson import join_levels
 from .impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
@@ -37,7 +38,7 @@ _TEXT = {
         "legend": "Impact level",
     },
     "nl": {
-        "title": "Impactniveau (0-5) per community",
+        "title": "Impactniveau (0-5) per buurt",
         "no_level": "geen niveau (onderdrukt of geen gegevens)",
         "survey_only": "gearceerd: alleen enquête (geen beoordeling)",
         "legend": "Impactniveau",
@@ -223,7 +224,9 @@ def impact_map(
         title = text["title"]
         for wcol in ("wave", "meting"):
             if wcol in levels.columns and levels[wcol].nunique() == 1:
-                title += f" - {levels[wcol].iloc[0]}"
+                label = str(levels[wcol].iloc[0])  # a wave code in the language's words
+                known = f"wave_{label}" in MESSAGES["en"]
+                title += f" - {message('wave_' + label, lang) if known else label}"
                 break
     ax.set_title(title, fontsize=12, loc="left")
     survey_only = bool(shapes.hatch[0]) or "survey_only" in set(

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._messages import Message
 from ._rows import describe_rows
 
 __all__ = ["ExcludedRow", "Problem", "ValidationReport"]
@@ -94,6 +95,9 @@ class ValidationReport(BaseModel):
     )
     notes: list[str] = Field(
         default_factory=list, description="how the file was read (e.g. an encoding fallback)"
+    )
+    note_messages: list[Message] = Field(
+        default_factory=list, description="the same notes keyed (code + parameters)"
     )
 
     @property

@@ -314,6 +314,7 @@ def validate(
         ignored_columns=ignored,
         normalised_labels=relabelled,
         notes=[str(t) for t in data.attrs.get("reading_notes", [])],
+        note_messages=list(data.attrs.get("reading_messages", [])),
     )
     clean = out.loc[~excluded_mask].copy()
     return ValidatedResponses(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._evaluation_sections import AFTER, BEFORE
+from .._messages import MESSAGES, message
 from .._verdict import change_verdicts, count_verdicts
 from ._report_format import (
     Block,
@@ -108,13 +110,40 @@ def _quality(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block
     ]
     keys = ["wave", "file", "rows_in", "used", "excluded", "reasons", "communities"]
     b.append(("table", ([h[k] for k in keys], rows)))
+    lang = t["lang"]
     for w in ev.waves:
         if w.normalised_labels:  # quoted, so that a leading or doubled space shows
             pairs = ", ".join(f'"{a}" → "{u}"' for a, u in w.normalised_labels.items())
             b.append(("li", t["labels_merged"].format(wave=wave(t, w.wave), pairs=pairs)))
-        for p in w.problems[:5]:
-            b.append(("li", f"{wave(t, w.wave)}: {p}"))
+        # keyed texts in the report's language; older results without them: English only
+        notes = [m.render(lang) for m in w.note_messages] or (w.notes if lang == "en" else [])
+        problems = [m.render(lang) for m in w.problem_messages]
+        problems = problems or (w.problems if lang == "en" else [])
+        b += [("li", f"{wave(t, w.wave)}: {x}") for x in [*notes, *problems[:5]]]
     return b
+
+
+def _note_line(ev: Evaluation, key: str, text: str, lang: str) -> str:
+    """A note in the report's language: its section (and wave), then its catalogue message.
+
+    Notes without one carry a statistic's English error or warning: shown as such in English,
+    named and pointed to in results.json otherwise.
+    """
+    base = key.removesuffix("_warnings")
+    warned = base != key
+    label = next((w for w in (BEFORE, AFTER) if base.endswith("_" + w)), None)
+    base = base.removesuffix("_" + label) if label else base
+    section = message("section_" + base, lang) if "section_" + base in MESSAGES["en"] else base
+    if label:
+        section += f" ({message('wave_' + label, lang)})"
+    msg = ev.note_messages.get(key)
+    if msg is not None:
+        return f"{section}: {msg.render(lang)}"
+    if lang == "en":
+        return message(
+            "note_warned" if warned else "note_failed", lang, section=section, detail=text
+        )
+    return message("note_warned_nl" if warned else "note_failed_nl", lang, section=section)
 
 
 def _reliability(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
@@ -521,7 +550,7 @@ def blocks(ev: Evaluation, lang: str) -> list[Block]:
     b += _aggregation(ev, t, h)
     if ev.notes:
         b.append(("h2", t["notes"]))
-        b += [("li", f"{k}: {v}") for k, v in ev.notes.items()]
+        b += [("li", _note_line(ev, k, v, t["lang"])) for k, v in ev.notes.items()]
     b += [("h2", t["methods"]), ("p", t["methods_text"])]
     b += [("li", ref) for ref in REFERENCES]
     return b

@@ -163,8 +163,8 @@ TEXT: dict[str, dict[str, str]] = {
         "measured_text": "{title} ({id} v{version}), schaal '{scale}'. Buurten worden herkend "
         "aan de kolom '{community}'. Buurten met minder dan {min_n} respondenten in een meting "
         "worden niet getoond, om de privacy van bewoners te beschermen.",
-        "wave_n": "{wave}: {n} respondenten gebruikt in {k} buurten (bestand {file}).",
-        "wave_n_withheld": "{wave}: {k} buurten (bestand {file}); het aantal respondenten "
+        "wave_n": "{wave}: {n} respondenten gebruikt in {k} buurten (bron: {file}).",
+        "wave_n_withheld": "{wave}: {k} buurten (bron: {file}); het aantal respondenten "
         "wordt niet gepubliceerd, omdat het de omvang van een buurt met minder dan {min_n} "
         "respondenten zou verraden.",
         "withheld": "niet gepubliceerd",
@@ -225,7 +225,7 @@ TEXT: dict[str, dict[str, str]] = {
         "tabel en de figuur tonen dezelfde intervallen.",
         "rule_uncorrected": "Deze intervallen zijn niet gecorrigeerd voor het aantal buurten "
         "(correctie 'none'): bij veel buurten ontstaan sommige duidelijke oordelen door toeval.",
-        "forest_alt": "forest plot van de verandering per buurt met de intervallen die het "
+        "forest_alt": "forestplot van de verandering per buurt met de intervallen die het "
         "oordeel bepalen",
         "forest_title": "Verandering per buurt ({k} buurten, gesorteerd op verandering)",
         "forest_sim": "simultane {c}%-intervallen (Bonferroni over {m} buurten)",
@@ -234,7 +234,7 @@ TEXT: dict[str, dict[str, str]] = {
         "noemt ze allemaal.",
         "impact": "Impactniveau (0-5)",
         "impact_text": "Onze gedocumenteerde uitwerking van de Strongpact-beschrijving (zie de "
-        "documentatiepagina 'The impact scale'); geen gevalideerde psychometrische schaal. Zonder "
+        "pagina over de impactschaal in de documentatie); geen gevalideerde psychometrische schaal. Zonder "
         "beoordeling door de programmaleider is een niveau alleen op de enquête gebaseerd en "
         "hooguit 2.",
         "impact_change": "Verandering van het impactniveau",
@@ -297,14 +297,14 @@ TEXT: dict[str, dict[str, str]] = {
         "small": "klein",
         "medium": "middelgroot",
         "large": "groot",
-        "figures_md": "De figuren (forest plot, kaarten) staan in report.html.",
+        "figures_md": "De figuren (forestplot, kaarten) staan in report.html.",
         "lang": "nl",
         "decimal": ",",
         "thousands": ".",
         "interval": "{lo} tot {hi}",
         "yes": "ja",
         "no": "nee",
-        "dataframe": "dataframe",
+        "dataframe": "tabel uit Python",
         "show_table": "Toon de tabel ({n} rijen)",
         "reason_missing_community": "geen buurt",
         "reason_missing_respondent": "geen respondentnummer",
@@ -369,7 +369,7 @@ HEAD: dict[str, dict[str, str]] = {
     },
     "nl": {
         "wave": "meting",
-        "file": "bestand",
+        "file": "bron",
         "rows_in": "rijen",
         "used": "gebruikt",
         "excluded": "uitgesloten",
