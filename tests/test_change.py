@@ -464,3 +464,13 @@ def test_results_are_json_ready(survey):
     res = ce.compare_waves(survey, "score", paired_on="respondent")
     back = pd.DataFrame(json.loads(res.to_json(orient="records")))
     assert list(back.columns) == list(res.columns) and len(back) == len(res)
+
+
+def test_paired_d_z_interval_with_one_df_in_both_directions():
+    # hypothesis-found: with two pairs (df = 1, t = 9) the interval of d_z had no limits when
+    # the waves were swapped (scipy's nctdtr in its left tail); now solved on |t| and reflected
+    a, b = pd.Series([1.0, 2.0]), pd.Series([2.0, 3.25])
+    f = ce.paired_change(a, b).set_index("measure").loc["d_z"]
+    r = ce.paired_change(b, a).set_index("measure").loc["d_z"]
+    assert np.isfinite([f["ci_low"], f["ci_high"]]).all()
+    assert_allclose([f["ci_low"], f["ci_high"]], [-r["ci_high"], -r["ci_low"]], rtol=1e-12)

@@ -125,9 +125,14 @@ def nct_ci(t: Arr, df: Arr, ci: float) -> tuple[Arr, Arr]:
     t = np.atleast_1d(np.asarray(t, dtype=np.float64))
     df = np.broadcast_to(np.asarray(df, dtype=np.float64), t.shape).copy()
     a = 1.0 - ci
-    lo = _solve_ncp(t, df, np.full(t.shape, 1.0 - a / 2))
-    hi = _solve_ncp(t, df, np.full(t.shape, a / 2))
-    return lo, hi
+    # solve for |t| and reflect (P(T_d <= t) = 1 - P(T_-d <= -t)): the limits of -t are exactly
+    # minus those of t, and scipy's nctdtr is only solved in its accurate (right) half; with
+    # df = 1 and t = -9 the left half gave no limit at all
+    neg = t < 0
+    ta = np.abs(t)
+    lo_a = _solve_ncp(ta, df, np.full(t.shape, 1.0 - a / 2))
+    hi_a = _solve_ncp(ta, df, np.full(t.shape, a / 2))
+    return np.where(neg, -hi_a, lo_a), np.where(neg, -lo_a, hi_a)
 
 
 def _t_test(diff: Arr, se: Arr, df: Arr, ci: float) -> dict[str, Arr]:
