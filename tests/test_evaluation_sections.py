@@ -310,8 +310,12 @@ def test_forest_plot_is_capped_for_many_communities() -> None:
 
     before, after = ce.datasets.load_example(split=True)
     ev = ce.evaluate(before, after, community="buurt", columns=COLS, min_n=2)
-    rows = [r for r in ev.sections["change"] if r["level"] == "community"]
-    many = [dict(r, buurt=f"{r['buurt']}-{k}") for k in range(2) for r in rows]  # 80 rows
-    ev2 = ev.model_copy(update={"sections": {**ev.sections, "change": many}})
-    html = ev2.to_html()
-    assert f"shows the {report.FOREST_MAX} of 80 communities" in html
+    # the plot draws the change model's rows (the verdicts' source); 40 communities twice
+    for section in ("change_model", "change"):
+        rows = [r for r in ev.sections[section] if r.get("level", "community") == "community"]
+        many = [dict(r, buurt=f"{r['buurt']}-{k}") for k in range(2) for r in rows]  # 80 rows
+        sections = {**ev.sections, section: many}
+        if section == "change":
+            sections.pop("change_model")
+        html = ev.model_copy(update={"sections": sections}).to_html()
+        assert f"shows the {report.FOREST_MAX} of 80 communities" in html

@@ -1,5 +1,10 @@
 """The one verdict rule (issue 14): the report's table, forest plot and summary never disagree.
 
+The rule is the drawn interval of the change model (empirical-Bayes change -/+ z posterior SD,
+:func:`ce.change_model`, checked against lme4 in ``test_change_model_reference.py``); when the
+model cannot be used the report falls back, with a notice, to Bonferroni-simultaneous intervals
+of the raw differences:
+
 * :func:`simultaneous_intervals` equals R (``tests/fixtures/verdict/simultaneous.R``, R 4.2.2:
   ``est -/+ qt(1 - (1 - ci) / (2 m), df) * se``), tolerance 1e-10 relative;
 * the dual p equals statsmodels' Bonferroni adjustment, and with ``m = 1`` the interval is the
@@ -20,8 +25,14 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 import collective_efficacy as ce
-from collective_efficacy._verdict import change_verdicts, count_verdicts, simultaneous_intervals
+from collective_efficacy._verdict import (
+    change_verdicts,
+    count_verdicts,
+    model_verdicts,
+    simultaneous_intervals,
+)
 from collective_efficacy.export._report_figures import FOREST_MAX, forest_figure
+from collective_efficacy.export._report_format import bound, text_for
 from collective_efficacy.export._report_sections import community_verdicts
 
 COLS = ce.datasets.EXAMPLE_COLUMNS
@@ -51,9 +62,9 @@ def test_dual_p_is_statsmodels_bonferroni_and_m1_is_the_welch_interval(
     example_evaluation: ce.Evaluation,
 ) -> None:
     ev = example_evaluation
-    per = [r for r in community_verdicts(ev) if r["verdict"] is not None]
-    # 32: Buurt M2 is secondarily suppressed at baseline (issue 13: in every wave with a
-    # community below min_n, whatever its size)
+    bonf = change_verdicts(ev.sections["change"], ci=ev.confidence, p_adjust=ev.p_adjust)
+    per = [r for r in bonf if r["verdict"] is not None]
+    # 32: Buurt M2 is secondarily suppressed at baseline (issue 13)
     assert len(per) == 32 and {r["family"] for r in per} == {32}
     p = np.array([r["p"] for r in per])
     reject, p_bonf, _, _ = multipletests(p, alpha=0.05, method="bonferroni")
@@ -77,13 +88,22 @@ def test_dual_p_is_statsmodels_bonferroni_and_m1_is_the_welch_interval(
 
 
 def _table(html: str) -> dict[str, tuple[str, str, str]]:
-    """community -> (interval text, p text, verdict code) from the per-community change table."""
+    """community -> (interval text, p or chance text, verdict code) from the change table."""
     part = html.split('<h2 id="change-per-community">', 1)[1].split("<h2", 1)[0]
+    head = re.findall(r"<th>(.*?)</th>", part)
+    i, j = (
+        head.index("interval"),
+        head.index(
+            "chance it improved"
+            if "chance it improved" in head
+            else head[head.index("interval") + 1]
+        ),
+    )
     out = {}
     for row in re.findall(r"<tr>(.*?)</tr>", part):
         cells = re.findall(r'<td(?: class="([^"]*)")?[^>]*>(.*?)</td>', row)
         if cells and cells[-1][0].startswith("v "):
-            out[cells[0][1]] = (cells[6][1], cells[7][1], cells[-1][0][2:])
+            out[cells[0][1]] = (cells[i][1], cells[j][1], cells[-1][0][2:])
     return out
 
 
@@ -102,7 +122,8 @@ def _plot(ev: ce.Evaluation) -> dict[str, tuple[float, float, str]]:
     return {n: (*bars[k], marks[k]) for k, n in enumerate(names)}
 
 
-def _check_report_agrees(ev: ce.Evaluation) -> dict[str, int]:
+def _check_report_agrees(ev: ce.Evaluation, rule: str = "model") -> dict[str, int]:
+    assert {r["rule"] for r in community_verdicts(ev)} == {rule}
     html = ev.to_html()
     table, plot = _table(html), _plot(ev)
     assert table, "no per-community verdicts in the table"
@@ -113,9 +134,19 @@ def _check_report_agrees(ev: ce.Evaluation) -> dict[str, int]:
         assert mk == marker[verdict], com
         assert (verdict == "improved") == (low > 0), com
         assert (verdict == "declined") == (high < 0), com
-        assert band == f"{low:.2f} to {high:.2f}", com  # the table shows the drawn interval
-        clear = p.startswith("&lt;") or float(p) < 0.05
-        assert clear == (verdict != "no_change"), com
+        en = text_for("en")
+        assert band == f"{bound(en, low)} to {bound(en, high)}", com  # the drawn interval
+        if rule == "model":  # chance it improved = Phi(change / sd): > 97.5% iff improved
+            chance = 99.5 if p == "&gt;99%" else 0.5 if p == "&lt;1%" else float(p[:-1])
+            if verdict == "improved":
+                assert chance >= 97.5, com
+            if verdict == "declined":
+                assert chance <= 2.5, com
+            if verdict == "no_change":
+                assert 2 <= chance <= 98, com
+        else:
+            clear = p.startswith("&lt;") or float(p) < 0.05
+            assert clear == (verdict != "no_change"), com
     n = {v: sum(1 for x in table.values() if x[2] == v) for v in marker}
     summary = html.split('<div class="summary">', 1)[1].split("</div>", 1)[0]
     assert (
@@ -128,8 +159,48 @@ def _check_report_agrees(ev: ce.Evaluation) -> dict[str, int]:
 def test_example_report_verdicts_agree_with_the_drawn_intervals(
     example_evaluation: ce.Evaluation,
 ) -> None:
-    n = _check_report_agrees(example_evaluation)
-    assert n == {"improved": 2, "declined": 0, "no_change": 30}  # Buurt M2: see above
+    ev = example_evaluation
+    n = _check_report_agrees(ev)
+    assert n == {"improved": 14, "declined": 0, "no_change": 18}
+    # the table's rows are the change model's communities, interval for interval
+    cm = {r["buurt"]: r for r in ev.sections["change_model"] if not r["suppressed"]}
+    for r in community_verdicts(ev):
+        if r["verdict"] is not None:
+            assert (r["shown_low"], r["shown_high"]) == (
+                cm[r["buurt"]]["ci_low"],
+                cm[r["buurt"]]["ci_high"],
+            )
+    assert len(cm) == 32  # Buurt M2: secondary suppression at baseline (issue 13)
+
+
+def _without_model(ev: ce.Evaluation, why: str) -> ce.Evaluation:
+    sections = {k: v for k, v in ev.sections.items() if k != "change_model"}
+    return ev.model_copy(update={"sections": sections, "notes": {**ev.notes, "change_model": why}})
+
+
+def test_fallback_to_the_bonferroni_rule_is_visible(example_evaluation: ce.Evaluation) -> None:
+    ev = _without_model(example_evaluation, "boundary fit")
+    n = _check_report_agrees(ev, rule="bonferroni")
+    assert n == {"improved": 2, "declined": 0, "no_change": 30}
+    html = ev.to_html()
+    assert "could not be used for the verdicts here (boundary fit)" in html
+    assert "simultaneous 95% intervals (Bonferroni over the 32 communities" in html
+
+
+def test_too_few_communities_fall_back() -> None:
+    before, after = ce.datasets.load_example(split=True)
+    keep = ["Buurt A1", "Buurt D2", "Buurt G1", "Buurt F2"]
+    ev = ce.evaluate(
+        before[before["buurt"].isin(keep)],
+        after[after["buurt"].isin(keep)],
+        community="buurt",
+        columns=COLS,
+    )
+    assert (
+        "change_model" not in ev.sections and "fewer than 5 communities" in ev.notes["change_model"]
+    )
+    _check_report_agrees(ev, rule="bonferroni")
+    assert "could not be used for the verdicts" in ev.to_markdown()
 
 
 def test_generated_survey_with_declines_agrees() -> None:
@@ -145,14 +216,62 @@ def test_generated_survey_with_declines_agrees() -> None:
         after.loc[down, col] = str(rs.max if inst.item(item).reverse else rs.min)
     ev = ce.evaluate(before, after, community="buurt", columns=COLS)
     n = _check_report_agrees(ev)
-    assert n["declined"] == 3
+    down_named = {r["buurt"] for r in community_verdicts(ev) if r["verdict"] == "declined"}
+    assert {"Buurt A1", "Buurt F2", "Buurt T1"} <= down_named and n["declined"] == len(down_named)
+    _check_report_agrees(_without_model(ev, "test"), rule="bonferroni")
 
 
 def test_verdict_rule_without_correction_is_stated(example_evaluation: ce.Evaluation) -> None:
-    ev = example_evaluation.model_copy(update={"p_adjust": "none"})
+    ev = _without_model(example_evaluation, "test").model_copy(update={"p_adjust": "none"})
     html = ev.to_html()
     assert "not corrected for the number of communities" in html
-    assert _check_report_agrees(ev)["improved"] >= 2
+    assert _check_report_agrees(ev, rule="bonferroni")["improved"] >= 2
+
+
+def test_model_rule_is_stated_with_the_eb_meaning(example_evaluation: ce.Evaluation) -> None:
+    en, nl = example_evaluation.to_html(), example_evaluation.to_html(lang="nl")
+    assert "pulled towards the overall change, more so when a community has fewer residents" in en
+    assert "sterker naarmate een buurt minder bewoners heeft" in nl
+    assert "could not be used" not in en
+
+
+def test_model_verdicts_follow_the_interval() -> None:
+    rows = [
+        {
+            "change": 0.2,
+            "ci_low": 0.01,
+            "ci_high": 0.39,
+            "p_improved": 0.98,
+            "raw_change": 0.3,
+            "confidence": 0.95,
+            "verdict": "improved",
+            "suppressed": False,
+        },
+        {
+            "change": -0.3,
+            "ci_low": -0.5,
+            "ci_high": -0.1,
+            "p_improved": 0.001,
+            "raw_change": -0.4,
+            "confidence": 0.95,
+            "verdict": "declined",
+            "suppressed": False,
+        },
+        {
+            "change": None,
+            "ci_low": None,
+            "ci_high": None,
+            "p_improved": None,
+            "raw_change": None,
+            "confidence": 0.95,
+            "verdict": None,
+            "suppressed": True,
+        },
+    ]
+    got = model_verdicts(rows)
+    assert [r["verdict"] for r in got] == ["improved", "declined", None]
+    assert got[1]["rank"] == pytest.approx(0.002) and got[2]["rank"] is None
+    assert count_verdicts(got) == {"improved": 1, "declined": 1, "no_change": 0, "not_shown": 1}
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])

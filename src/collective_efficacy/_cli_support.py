@@ -41,6 +41,7 @@ OPTION_OF: dict[str, str] = {
     "instrument": "--instrument",
     "min_n": "--min-n",
     "assessments": "--assessments",
+    "comparison": "--comparison",
     "geometry": "--geometry",
     "geometry_key": "--geometry-key",
     "date": "--date",

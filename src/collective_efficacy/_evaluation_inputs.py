@@ -397,6 +397,7 @@ class Inputs:
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)
     # the community of each used row, indexed as the file's rows (dates of shown communities)
     used: dict[str, pd.Series] = field(default_factory=dict)
+    respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
 
 
 def read_inputs(
@@ -444,7 +445,7 @@ def read_inputs(
         inp.used[label] = v.data[comm]
     inp.scores = pd.concat(frames, ignore_index=True)
     if respondent is not None:
-        inp.scores = inp.scores.drop(columns=[respondent])
+        inp.respondent_ids = inp.scores.pop(respondent)
     return inp
 
 

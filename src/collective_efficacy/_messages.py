@@ -89,6 +89,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "section_agreement": "agreement (rwg(j), AD)",
         "section_ecometric": "ecometric model",
         "section_change": "change",
+        # the change model in evaluate (notes, by code)
+        "change_model_too_few": "fewer than {k} communities were measured in both waves: too "
+        "few to estimate how much communities differ in their change",
+        "change_model_failed": "the change model could not be fitted: {detail}",
+        "change_model_not_converged": "no verified optimum (the fit did not converge)",
+        "change_model_boundary": "boundary fit: the communities' changes do not vary measurably "
+        "(variance 0 or correlation ±1)",
+        "change_model_respondent": "the change model with a respondent term could not be fitted "
+        "({detail}); it is fitted without it, as if every answer came from a different resident",
+        "change_model_comparison": "the communities shown are all programme or all comparison "
+        "communities: no programme effect can be estimated from them",
+        "section_change_model": "change model",
+        "section_change_model_respondent": "change model",
+        "section_change_model_comparison": "change model",
         "section_impact": "impact level",
         "section_impact_change": "change of the impact level",
         "section_map": "map",
@@ -180,6 +194,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "section_agreement": "overeenstemming (rwg(j), AD)",
         "section_ecometric": "ecometrisch model",
         "section_change": "verandering",
+        # het model voor verandering in evaluate (notities, per code)
+        "change_model_too_few": "minder dan {k} buurten zijn in beide metingen gemeten: te "
+        "weinig om te schatten hoeveel buurten in hun verandering verschillen",
+        "change_model_failed": "het model voor verandering kon niet worden geschat: {detail} "
+        "(melding van de bibliotheek, in het Engels)",
+        "change_model_not_converged": "geen gecontroleerd optimum (de schatting convergeerde niet)",
+        "change_model_boundary": "randoplossing: de veranderingen van de buurten verschillen niet "
+        "meetbaar (variantie 0 of correlatie ±1)",
+        "change_model_respondent": "het model met een term voor de respondent kon niet worden "
+        "geschat ({detail}); het is zonder die term geschat, alsof elk antwoord van een andere "
+        "bewoner kwam",
+        "change_model_comparison": "de getoonde buurten zijn allemaal programmabuurten of "
+        "allemaal vergelijkingsbuurten: daaruit is geen effect van het programma te schatten",
+        "section_change_model": "model voor verandering",
+        "section_change_model_respondent": "model voor verandering",
+        "section_change_model_comparison": "model voor verandering",
         "section_impact": "impactniveau",
         "section_impact_change": "verandering van het impactniveau",
         "section_map": "kaart",

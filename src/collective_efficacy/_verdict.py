@@ -5,7 +5,15 @@ the plot and the summary can never disagree: a community **improved** if and onl
 interval lies entirely above 0, **declined** if and only if it lies entirely below 0, and shows
 **no clear change** otherwise.
 
-Because the verdict is given for many communities at once, the drawn intervals are
+The intervals are those of the multilevel change model (:func:`model_verdicts`): the
+empirical-Bayes change of each community with ``change -/+ z * posterior_sd``, as
+:func:`~collective_efficacy.change_model` gives them. Partial pooling pulls the changes of
+small communities towards the overall change, which is what guards against chance extremes
+among many communities, so these intervals are not corrected further (Gelman, Hill & Yajima
+2012). When the model cannot be used (see :mod:`collective_efficacy._evaluation_change`), the
+rule falls back to the raw differences with simultaneous intervals (:func:`change_verdicts`).
+
+In the fallback, because the verdict is given for many communities at once, the drawn intervals are
 *simultaneous* (Bonferroni): with :math:`m` communities with a change and confidence level
 :math:`1-\\alpha`, each interval is
 
@@ -32,7 +40,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["VERDICTS", "change_verdicts", "count_verdicts", "simultaneous_intervals"]
+__all__ = [
+    "VERDICTS",
+    "change_verdicts",
+    "count_verdicts",
+    "model_verdicts",
+    "simultaneous_intervals",
+]
 
 #: The verdict codes, in the order the report names them.
 VERDICTS = ("improved", "declined", "no_change")
@@ -100,6 +114,9 @@ def change_verdicts(
     p = np.minimum(1.0, m * col("p"))
     for k, r in enumerate(per):
         ok = has[k] and np.isfinite(low[k]) and np.isfinite(high[k])
+        r["rule"] = "bonferroni"
+        r["estimate"] = r.get("diff") if has[k] else None
+        r["rank"] = r.get("p")  # which communities the plot keeps when it has too many
         r["family"] = m
         r["shown_level"] = 1.0 - (1.0 - ci) / m
         r["shown_low"] = float(low[k]) if ok else None
@@ -112,6 +129,51 @@ def change_verdicts(
         else:
             r["verdict"] = "improved" if low[k] > 0 else "declined" if high[k] < 0 else "no_change"
     return per
+
+
+_MODEL_CODES = {"improved": "improved", "declined": "declined", "no clear change": "no_change"}
+
+
+def model_verdicts(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The per-community rows of the change model with the drawn interval and its verdict.
+
+    ``rows`` are the records of :attr:`ChangeModel.communities
+    <collective_efficacy.change_model>` (as the evaluation stores them). Each returned row adds
+    ``estimate`` (the EB change), ``shown_low``, ``shown_high`` (its interval ``ci_low``,
+    ``ci_high``), ``shown_level`` (``confidence``), ``family`` (1: no correction), ``diff``
+    (the raw difference of means), ``rank`` (the posterior two-sided tail
+    ``2 min(p_improved, 1 - p_improved)``) and ``verdict`` in the codes of :data:`VERDICTS`.
+
+    Examples
+    --------
+    >>> rows = [{"change": c, "ci_low": c - 0.2, "ci_high": c + 0.2, "p_improved": p,
+    ...          "raw_change": c, "confidence": 0.95, "verdict": v, "suppressed": False}
+    ...         for c, p, v in ((0.5, 0.99, "improved"), (0.1, 0.7, "no clear change"))]
+    >>> [(r["verdict"], r["shown_low"]) for r in model_verdicts(rows)]
+    [('improved', 0.3), ('no_change', -0.1)]
+    """
+    out = []
+    for row in rows:
+        r = dict(row)
+        ok = not r.get("suppressed") and r.get("verdict") is not None
+        lo, hi = r.get("ci_low"), r.get("ci_high")
+        code = _MODEL_CODES.get(str(r.get("verdict"))) if ok else None
+        if code is not None and lo is not None and hi is not None:  # the rule is the interval
+            code = "improved" if lo > 0 else "declined" if hi < 0 else "no_change"
+        p = r.get("p_improved")
+        r |= {
+            "rule": "model",
+            "estimate": r.get("change") if ok else None,
+            "diff": r.get("raw_change") if ok else None,
+            "shown_low": lo if ok else None,
+            "shown_high": hi if ok else None,
+            "shown_level": r.get("confidence"),
+            "family": 1,
+            "rank": None if p is None else 2.0 * min(p, 1.0 - p),
+            "verdict": code,
+        }
+        out.append(r)
+    return out
 
 
 def count_verdicts(verdicts: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -270,6 +270,7 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
             columns=datasets.EXAMPLE_COLUMNS,
             assessments=_example_assessments(),
             geometry=load_example_geometry(),
+            comparison=_comparison_arg(args.comparison),
             min_n=args.min_n,
             progress=progress,
         )
@@ -295,11 +296,27 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
         geometry=args.geometry,
         geometry_key=args.geometry_key,
         date=args.date,
+        comparison=_comparison_arg(args.comparison),
         min_n=args.min_n,
         skip_impact=args.skip_impact,
         skip_map=args.skip_map,
         progress=progress,
     )
+
+
+def _comparison_arg(text: str | None) -> str | Path | None:
+    """--comparison: an existing file is a table of communities, other text a column name."""
+    if text is None:
+        return None
+    if Path(text).is_file():
+        check_input_file(text, "--comparison")
+        return Path(text)
+    if Path(text).suffix.lower() in {".csv", ".txt", ".tsv", ".xlsx", ".xls", ".parquet"}:
+        raise CliError(
+            f"--comparison: file {text!r} not found (give a file with the community column and "
+            "one 0/1 column, or the name of a column of the survey files)"
+        )
+    return text
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -524,6 +541,14 @@ def _evaluate_parser(sub: Any) -> None:
         metavar="NAME",
         default=None,
         help="feature property with the community name",
+    )
+    pe.add_argument(
+        "--comparison",
+        metavar="FILE_OR_COLUMN",
+        default=None,
+        help="comparison communities (no programme): a column of the survey files, or a file "
+        "with the community column and one column, 1/true for a comparison community and "
+        "0/false for a programme community; the report then leads with the programme effect",
     )
     pe.add_argument(
         "--date", metavar="COL", default=None, help="column with the date of each answer"

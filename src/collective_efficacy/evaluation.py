@@ -14,6 +14,12 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._evaluation_change import (
+    COMPARISON,
+    change_model_sections,
+    check_comparison,
+    comparison_column,
+)
 from ._evaluation_inputs import (
     Inputs,
     per_wave,
@@ -178,6 +184,7 @@ def evaluate(
     date: str | Mapping[str, str] | None = None,
     scale: str | None = None,
     cutpoints: Sequence[float] | None = None,
+    comparison: str | pd.DataFrame | Path | None = None,
     min_n: int = 10,
     ci: float = 0.95,
     p_adjust: str = "holm",
@@ -237,6 +244,12 @@ def evaluate(
         Cut-points of the cohesion level of the impact scale, on the scale's score range
         (default: :data:`DEFAULT_CUTPOINTS`, defined on the 1-5 mean, moved linearly onto the
         scale's range, e.g. 0-10 for a rescaled scale).
+    comparison : str, DataFrame or Path, optional
+        Comparison communities (no programme): a column of both survey files, or a table (a
+        DataFrame, or a :class:`~pathlib.Path` to a CSV/XLSX file) with the community column and
+        one column; 1/True marks a comparison community, 0/False a programme community, one
+        value per community. The change model then adds ``programme * change`` and the report
+        leads with the programme effect (difference-in-differences, ``programme:change``).
     min_n : int, default=10
         Communities with fewer respondents in a wave are suppressed everywhere (privacy): no
         score, n, change, rating or level is shown for them. In a wave with such a
@@ -263,8 +276,11 @@ def evaluate(
         Sections (``.tables`` as DataFrames): ``community_scores``, ``impact``,
         ``impact_change``, ``reliability``, ``item_statistics``, ``omega``, ``aggregation``
         (ICC), ``agreement`` (rwg(j)/AD summary), ``community_agreement``, ``ecometric`` and
-        ``change`` (per community plus the overall multilevel row); ``notes`` say why a
-        statistics section is missing and carry the statistics' warnings; ``omitted`` lists
+        ``change`` (per community plus the overall multilevel row; raw differences and Welch
+        tests), ``change_model`` (per community: the empirical-Bayes change of
+        :func:`change_model` with its interval, ``p_improved``, ``reliability`` and the
+        verdict the report uses), ``change_model_fixed`` and ``change_model_fit``; ``notes``
+        say why a statistics section is missing and carry the statistics' warnings; ``omitted`` lists
         the sections left out on request. ``.to_html()``, ``.to_markdown()``, ``.to_json()``.
 
     Raises
@@ -296,7 +312,7 @@ def evaluate(
     ['overall', 'lmm_reml']
     """
     steps = ["validate", "score", "reliability", "aggregation evidence", "ecometric model"]
-    steps += ["change", "impact"]
+    steps += ["change", "change model", "impact"]
     bar = _progress(progress, len(steps))
 
     def step(name: str) -> None:
@@ -319,6 +335,7 @@ def evaluate(
             date=date,
             scale=scale,
             cutpoints=cutpoints,
+            comparison=comparison,
             min_n=min_n,
             ci=ci,
             p_adjust=p_adjust,
@@ -366,6 +383,7 @@ def _evaluate(
     date: str | Mapping[str, str] | None,
     scale: str | None,
     cutpoints: Sequence[float] | None,
+    comparison: str | pd.DataFrame | Path | None,
     min_n: int,
     ci: float,
     p_adjust: str,
@@ -402,6 +420,9 @@ def _evaluate(
     step("score")
     community = comm[BEFORE]  # the results name the column as the baseline file does
     scores = inp.scores
+    if comparison is not None:
+        scores[COMPARISON] = comparison_column(comparison, inp, comm, scores)
+        check_comparison(scores, community, _comparison_source(comparison) or "")
     sections: dict[str, list[dict[str, Any]]] = {}
     notes: dict[str, str] = dict(inp.notes)
 
@@ -418,6 +439,18 @@ def _evaluate(
     shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
     statistics_sections(
         shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step
+    )
+    change_model_sections(
+        shown,
+        scale,
+        community,
+        respondent_ids=inp.respondent_ids,
+        comparison=_comparison_source(comparison),
+        ci=ci,
+        min_n=min_n,
+        sections=sections,
+        notes=notes,
+        step=step,
     )
     step("impact")
     if "impact" not in omitted:
@@ -444,6 +477,17 @@ def _evaluate(
         geometry=inp.geometry,
         geometry_key=geometry_key,
         omitted=omitted,
+    )
+
+
+def _comparison_source(comparison: str | pd.DataFrame | Path | None) -> str | None:
+    """How messages name the comparison input."""
+    if comparison is None:
+        return None
+    return (
+        f"comparison column {comparison!r}"
+        if isinstance(comparison, str)
+        else "the comparison table"
     )
 
 

@@ -41,20 +41,25 @@ def _png(fig: Any) -> str:
 def forest_rows(per: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """The communities the plot draws, sorted by change (largest first), and how many have one.
 
-    More than :data:`FOREST_MAX` are cut to those with the smallest p (the table lists all).
+    More than :data:`FOREST_MAX` are cut to those with the smallest ``rank`` (p, or the
+    posterior tail of the change model; the table lists all).
     """
-    shown = [r for r in per if r.get("verdict") is not None and r.get("diff") is not None]
+    shown = [r for r in per if r.get("verdict") is not None and r.get("estimate") is not None]
     n = len(shown)
     if n > FOREST_MAX:
-        shown = sorted(shown, key=lambda r: 1.0 if r.get("p") is None else r["p"])[:FOREST_MAX]
-    return sorted(shown, key=lambda r: -float(r["diff"])), n
+        shown = sorted(shown, key=lambda r: 1.0 if r.get("rank") is None else r["rank"])
+        shown = shown[:FOREST_MAX]
+    return sorted(shown, key=lambda r: -float(r["estimate"])), n
 
 
-def _x_label(ev: Evaluation, lang: str, m: int) -> str:
+def _x_label(ev: Evaluation, lang: str, m: int, model: bool) -> str:
     t, h = text_for(lang), head_for(lang)
-    what = f"{h['diff']}: {t['end_of_cycle']} − {t['baseline']}"
+    what = f"{h['eb_change' if model else 'diff']}: {t['end_of_cycle']} − {t['baseline']}"
     c = round(100 * ev.confidence)
-    band = t["forest_sim"].format(c=c, m=m) if m > 1 else t["forest_plain"].format(c=c)
+    if model:
+        band = t["forest_model"].format(c=c)
+    else:
+        band = t["forest_sim"].format(c=c, m=m) if m > 1 else t["forest_plain"].format(c=c)
     return f"{what}\n{band}"
 
 
@@ -83,7 +88,7 @@ def _forest(
         if r.get("shown_low") is not None:
             ax.plot([r["shown_low"], r["shown_high"]], [k, k], color=colour, lw=1.3)
         face = colour if filled else "white"
-        ax.plot([r["diff"]], [k], marker, color=colour, mfc=face, ms=7, mew=1.2)
+        ax.plot([r["estimate"]], [k], marker, color=colour, mfc=face, ms=7, mew=1.2)
     ax.axvline(0, color="#999", lw=1)
     ax.set_yticks(range(len(rows)))
     limit = 40 if width > 5 else 22
@@ -95,7 +100,9 @@ def _forest(
     m = rows[0]["family"] if rows else 1
     # wrap long texts on the narrow figure, so it stays as narrow as drawn
     chars = int(width * 72 / font * 1.7)
-    label = "\n".join(textwrap.fill(x, chars) for x in _x_label(ev, lang, m).split("\n"))
+    model = bool(rows) and rows[0].get("rule") == "model"
+    xl = _x_label(ev, lang, m, model)
+    label = "\n".join(textwrap.fill(x, chars) for x in xl.split("\n"))
     ax.set_xlabel(label, fontsize=font)
     fig.suptitle(
         textwrap.fill(t["forest_title"].format(k=len(rows)), int(chars * 0.85)),

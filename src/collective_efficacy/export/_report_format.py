@@ -43,12 +43,48 @@ def fmt(v: Any, digits: int = 2, t: dict[str, str] | None = None) -> str:
     if isinstance(v, bool):
         return t["yes"] if v else t["no"]
     if isinstance(v, float):
-        return f"{v:.{digits}f}".replace(".", t["decimal"])
+        text = f"{v:.{digits}f}"
+        if text.startswith("-") and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
+            text = text[1:]
+        return text.replace(".", t["decimal"])
     return str(v)
 
 
 def num(t: dict[str, str], v: Any, digits: int = 2) -> str:
     return fmt(v, digits, t)
+
+
+def bound(t: dict[str, str], v: Any) -> str:
+    """An interval bound with enough digits that it never reads as 0 on the wrong side.
+
+    A bound of 0.003 shown as "0.00" next to "improved" looks like a contradiction; it is
+    shown as "0.003" (up to 4 decimals), other bounds with 2.
+
+    >>> from collective_efficacy.export._report_format import text_for
+    >>> [bound(text_for("en"), v) for v in (0.4567, 0.003, -0.0004)]
+    ['0.46', '0.003', '-0.0004']
+    """
+    if not is_num(v):
+        return fmt(v, 2, t)
+    a = abs(float(v))
+    digits = 2 if a >= 0.005 or a == 0 else 3 if a >= 0.0005 else 4
+    return fmt(v, digits, t)
+
+
+def chance(t: dict[str, str], p: Any) -> str:
+    """A probability as a whole percentage that never rounds to a certainty: '>99%', '<1%'.
+
+    >>> from collective_efficacy.export._report_format import text_for
+    >>> [chance(text_for("en"), p) for p in (0.976, 0.998, 0.002, 0.5)]
+    ['98%', '>99%', '<1%', '50%']
+    """
+    if not is_num(p):
+        return fmt(p, 2, t)
+    if p >= 0.995:
+        return ">" + t["percent"].format(p=99)
+    if p <= 0.005:
+        return "<" + t["percent"].format(p=1)
+    return t["percent"].format(p=fmt(100 * float(p), 0, t))
 
 
 def count(t: dict[str, str], n: int) -> str:
@@ -74,7 +110,11 @@ def is_num(v: Any) -> bool:
         return False
     if isinstance(v, (int, float)):
         return True
-    return isinstance(v, str) and bool(v) and (v[0].isdigit() or v.startswith(("< ", "-0", "–")))
+    return (
+        isinstance(v, str)
+        and bool(v)
+        and (v[0].isdigit() or v.startswith(("< ", "-0", "–", ">99", "<1")))
+    )
 
 
 def text_for(lang: str) -> dict[str, str]:

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from .._evaluation_sections import AFTER, BEFORE
 from .._messages import MESSAGES, message
-from .._verdict import change_verdicts, count_verdicts
+from .._verdict import change_verdicts, count_verdicts, model_verdicts
 from ._report_format import (
     Block,
     Span,
     Verdict,
+    bound,
+    chance,
     count,
     head_for,
     name,
@@ -37,7 +39,14 @@ __all__ = ["blocks", "community_verdicts"]
 
 
 def community_verdicts(ev: Evaluation) -> list[dict[str, Any]]:
-    """The per-community change rows with the drawn interval and the verdict (the one rule)."""
+    """The per-community change rows with the drawn interval and the verdict (the one rule).
+
+    The change model's empirical-Bayes intervals when the evaluation has them; otherwise (the
+    model could not be used, see ``notes["change_model"]``) the simultaneous intervals of the
+    raw differences.
+    """
+    if ev.sections.get("change_model"):
+        return model_verdicts(ev.sections["change_model"])
     return change_verdicts(ev.sections.get("change", []), ci=ev.confidence, p_adjust=ev.p_adjust)
 
 
@@ -367,10 +376,32 @@ def _overall_row(ev: Evaluation) -> dict[str, Any] | None:
     return rows[0] if rows and rows[0].get("diff") is not None else None
 
 
+def _programme_effect(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+    """The difference-in-differences effect, in plain words with what it cannot rule out."""
+    rows = [r for r in ev.sections.get("change_model_fixed", []) if r["term"] == "programme:change"]
+    if not rows or rows[0].get("estimate") is None:
+        return []
+    r = rows[0]
+    lo, hi = r.get("ci_low"), r.get("ci_high")
+    key = "did_up" if (lo or 0) > 0 else "did_down" if (hi or 0) < 0 else "did_flat"
+    p = r.get("p")
+    text = t["did_text"].format(
+        d=num(t, abs(r["estimate"])),
+        more=t["did_more" if r["estimate"] >= 0 else "did_less"],
+        lo=num(t, lo),
+        hi=num(t, hi),
+        c=round(100 * ev.confidence),
+        p=pval(t, p) if isinstance(p, float) and p < 0.001 else f"= {num(t, p, 3)}",
+        verdict=t[key],
+    )
+    return [("h3", t["did"]), ("p", text), ("p", t["did_caveat"])]
+
+
 def _overall(ev: Evaluation, t: dict[str, str]) -> list[Block]:
     o = _overall_row(ev)
     if o is None:
         return []
+    did = _programme_effect(ev, t)
     p = o.get("p")
     text = t["overall_text"].format(
         d=num(t, o["diff"]),
@@ -381,6 +412,8 @@ def _overall(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         c=round(100 * ev.confidence),
         p=pval(t, p) if isinstance(p, float) and p < 0.001 else f"= {num(t, p, 3)}",
     )
+    if did:
+        return [("h2", t["overall"]), *did, ("h3", t["overall_all"]), ("p", text)]
     return [("h2", t["overall"]), ("p", text)]
 
 
@@ -408,8 +441,36 @@ def _rule(ev: Evaluation, t: dict[str, str], m: int, k: int) -> str:
     )
 
 
+def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list[Any]) -> Block:
+    """The per-community table of the change model: EB change, interval, chance, reliability."""
+    keys = ["community", "n_before", "n_after", "raw_change", "eb_change", "interval"]
+    keys += ["p_improved", "reliability", "verdict"]
+    body = []
+    for r in per:
+        if r["verdict"] is None:
+            why = Span(_why(r, ev, t), len(keys) - 3)
+            body.append([name(r, ev), r.get("n_before"), r.get("n_after"), why])
+            continue
+        band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
+        verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+        body.append(
+            [
+                name(r, ev),
+                r.get("n_before"),
+                r.get("n_after"),
+                r.get("diff"),
+                r.get("estimate"),
+                band,
+                chance(t, r["p_improved"]),
+                r.get("reliability"),
+                verdict,
+            ]
+        )
+    return ("table", ([h[k] for k in keys], body))  # the central table: never folded
+
+
 def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
-    if not ev.sections.get("change"):
+    if not ev.sections.get("change") and not ev.sections.get("change_model"):
         return []
     per = community_verdicts(ev)
     n = count_verdicts(per)
@@ -420,8 +481,22 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
         up=n["improved"], down=n["declined"], k=k, s=n["not_shown"], min_n=ev.min_n
     )
     b.append(("p", text))
+    model = bool(per) and per[0]["rule"] == "model"
+    if not model and "change_model" in ev.notes:
+        msg = ev.note_messages.get("change_model")
+        reason = msg.render(t["lang"]) if msg is not None else ev.notes["change_model"]
+        b.append(("warn", t["rule_fallback"].format(why=reason)))
     if k:
-        b.append(("p", _rule(ev, t, m, k)))
+        b.append(
+            (
+                "p",
+                t["rule_model"].format(c=round(100 * ev.confidence))
+                if model
+                else _rule(ev, t, m, k),
+            )
+        )
+    if model:
+        return [*b, _model_table(ev, t, h, per), ("forest", per)]
     keys = ["community", "n_before", "n_after", "mean_before", "mean_after", "diff"]
     keys += ["interval", "p_bonf" if m > 1 else "p", "g", "verdict"]
     body = []
@@ -431,7 +506,7 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
             body.append([name(r, ev), r.get("n_before"), r.get("n_after"), why])
             continue
         vals = [r.get(k) for k in ("n_before", "n_after", "mean_before", "mean_after", "diff")]
-        band = t["interval"].format(lo=num(t, r["shown_low"]), hi=num(t, r["shown_high"]))
+        band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
         verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
         body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), r.get("g"), verdict])
     b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded
@@ -506,7 +581,7 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
                 verdict=t[key],
             )
         )
-    per = community_verdicts(ev) if ev.sections.get("change") else []
+    per = community_verdicts(ev)
     if per:
         n = count_verdicts(per)
         k = n["improved"] + n["declined"] + n["no_change"]

@@ -78,7 +78,41 @@ TEXT: dict[str, dict[str, str]] = {
         "forest_title": "Change per community ({k} communities, sorted by change)",
         "forest_sim": "simultaneous {c}% intervals (Bonferroni over {m} communities)",
         "forest_plain": "{c}% intervals",
-        "forest_cap": "The plot shows the {k} of {n} communities with the smallest p; "
+        "forest_model": "{c}% intervals of the estimated change (multilevel model; each is "
+        "pulled towards the overall change, more for communities with fewer residents)",
+        "rule_model": "The rule: a community improved if its whole {c}% interval lies above 0, "
+        "declined if its whole interval lies below 0; otherwise there is no clear change. The "
+        "estimate is the community's change as a multilevel model sees it (empirical Bayes): "
+        "the measured change pulled towards the overall change, more so when a community has "
+        "fewer residents, because a few residents' answers can swing a small community's mean "
+        "by chance. This pulling already guards against chance findings among many "
+        "communities, so the intervals are not corrected further for their number. 'Chance it "
+        "improved' is the model's probability that the community's true change is above 0; "
+        "'reliability' (0 to 1) says how much of the measured change the estimate trusts. The "
+        "table and the plot show these same intervals; the measured change per community with "
+        "its Welch test is in results.json.",
+        "rule_fallback": "The multilevel change model could not be used for the verdicts here "
+        "({why}). The verdicts below therefore use the measured change of each community with "
+        "simultaneous intervals (the rule that follows).",
+        "did": "Programme effect (compared with communities without the programme)",
+        "did_text": "Communities in the programme changed by {d} points {more} than the "
+        "comparison communities ({c}% CI {lo} to {hi}; p {p}): {verdict}. This is the "
+        "difference in differences: the change in programme communities minus the change in "
+        "comparison communities, from a multilevel model that uses every respondent.",
+        "did_up": "the programme communities improved clearly more",
+        "did_down": "the programme communities did clearly worse",
+        "did_flat": "no clear difference between programme and comparison communities",
+        "did_caveat": "What it cannot rule out: the comparison takes away changes that affected "
+        "all communities alike (a citywide trend, a different season of fieldwork). It assumes "
+        "that, without the programme, programme and comparison communities would have changed "
+        "alike (parallel trends). If programme communities were chosen because they were about "
+        "to improve, or something else changed only in them (new housing, another project), "
+        "that shows up here as programme effect.",
+        "overall_all": "All communities together",
+        "did_more": "more",
+        "did_less": "less",
+        "percent": "{p}%",
+        "forest_cap": "The plot shows the {k} of {n} communities whose change is clearest; "
         "the table lists them all.",
         "impact": "Impact level (0-5)",
         "impact_text": "Our documented operationalisation of the Strongpact description (see the "
@@ -97,9 +131,12 @@ TEXT: dict[str, dict[str, str]] = {
         "methods": "Methods and references",
         "methods_text": "Scores are the mean of the answered items (reverse-keyed items "
         "recoded), required to cover the instrument's minimum number of items. The change per "
-        "community is a Welch t-test with Hedges' g; its verdict comes from Bonferroni-"
-        "simultaneous intervals over the communities shown (improved if and only if the whole "
-        "interval lies above 0). Effect sizes are described with Cohen's bands (0.2 small, 0.5 medium, "
+        "community is estimated by a multilevel change model, lmer(score ~ change + (1 + change "
+        "| community)) fitted by REML (empirical Bayes, with normal intervals from the "
+        "conditional SD); its verdict: improved if and only if the whole interval lies above 0. "
+        "If that model cannot be used, the verdict comes from Bonferroni-simultaneous intervals "
+        "of the measured changes (the report then says so). The Welch t-test with Hedges' g per "
+        "community is in results.json. Effect sizes are described with Cohen's bands (0.2 small, 0.5 medium, "
         "0.8 large). Formulas and missing-data rules are in the library's methods pages.",
         "summary": "Summary",
         "contents": "Contents",
@@ -230,7 +267,44 @@ TEXT: dict[str, dict[str, str]] = {
         "forest_title": "Verandering per buurt ({k} buurten, gesorteerd op verandering)",
         "forest_sim": "simultane {c}%-intervallen (Bonferroni over {m} buurten)",
         "forest_plain": "{c}%-intervallen",
-        "forest_cap": "De figuur toont de {k} van de {n} buurten met de kleinste p; de tabel "
+        "forest_model": "{c}%-intervallen van de geschatte verandering (multilevelmodel; elke "
+        "schatting wordt naar de totale verandering getrokken, sterker bij buurten met minder "
+        "bewoners)",
+        "rule_model": "De regel: een buurt ging vooruit als haar hele {c}%-interval boven 0 ligt, "
+        "achteruit als het hele interval onder 0 ligt; anders is er geen duidelijke "
+        "verandering. De schatting is de verandering van de buurt zoals een multilevelmodel die "
+        "ziet (empirical Bayes): de gemeten verandering, naar de totale verandering getrokken, "
+        "sterker naarmate een buurt minder bewoners heeft, omdat de antwoorden van een paar "
+        "bewoners het gemiddelde van een kleine buurt toevallig kunnen laten uitschieten. Dat "
+        "trekken beschermt al tegen toevalstreffers tussen veel buurten, dus de intervallen "
+        "worden niet nog eens gecorrigeerd voor het aantal buurten. 'Kans op vooruitgang' is de "
+        "kans volgens het model dat de werkelijke verandering van de buurt boven 0 ligt; "
+        "'betrouwbaarheid' (0 tot 1) zegt hoeveel de schatting op de gemeten verandering "
+        "vertrouwt. De tabel en de figuur tonen dezelfde intervallen; de gemeten verandering per "
+        "buurt met de Welch-toets staat in results.json.",
+        "rule_fallback": "Het multilevelmodel voor verandering kon hier niet voor de oordelen "
+        "worden gebruikt ({why}). De oordelen hieronder gebruiken daarom de gemeten verandering "
+        "per buurt met simultane intervallen (de regel hierna).",
+        "did": "Effect van het programma (vergeleken met buurten zonder programma)",
+        "did_text": "Buurten in het programma veranderden {d} punten {more} dan de "
+        "vergelijkingsbuurten ({c}%-BI {lo} tot {hi}; p {p}): {verdict}. Dit is het verschil "
+        "in verschillen: de verandering in programmabuurten min de verandering in "
+        "vergelijkingsbuurten, uit een multilevelmodel dat alle respondenten gebruikt.",
+        "did_up": "de programmabuurten gingen duidelijk meer vooruit",
+        "did_down": "de programmabuurten deden het duidelijk slechter",
+        "did_flat": "geen duidelijk verschil tussen programma- en vergelijkingsbuurten",
+        "did_caveat": "Wat dit niet uitsluit: de vergelijking haalt veranderingen weg die alle "
+        "buurten gelijk troffen (een trend in de hele stad, een ander seizoen van het "
+        "veldwerk). Ze veronderstelt dat programma- en vergelijkingsbuurten zonder het "
+        "programma gelijk zouden zijn veranderd (parallelle trends). Als programmabuurten zijn "
+        "gekozen omdat ze op het punt stonden vooruit te gaan, of als alleen daar iets anders "
+        "veranderde (nieuwbouw, een ander project), dan telt dat hier mee als effect van het "
+        "programma.",
+        "overall_all": "Alle buurten samen",
+        "did_more": "meer",
+        "did_less": "minder",
+        "percent": "{p}%",
+        "forest_cap": "De figuur toont de {k} van de {n} buurten met de duidelijkste verandering; de tabel "
         "noemt ze allemaal.",
         "impact": "Impactniveau (0-5)",
         "impact_text": "Onze gedocumenteerde uitwerking van de Strongpact-beschrijving (zie de "
@@ -250,9 +324,12 @@ TEXT: dict[str, dict[str, str]] = {
         "methods": "Methoden en bronnen",
         "methods_text": "Een score is het gemiddelde van de beantwoorde vragen (omgekeerd "
         "gestelde vragen omgescoord), mits het minimum aantal vragen van het instrument is "
-        "beantwoord. De verandering per buurt is een Welch t-toets met Hedges' g; het oordeel "
-        "komt uit Bonferroni-simultane intervallen over de getoonde buurten (vooruit als en "
-        "alleen als het hele interval boven 0 ligt). Effectgroottes worden beschreven met de grenzen "
+        "beantwoord. De verandering per buurt wordt geschat met een multilevelmodel voor "
+        "verandering, lmer(score ~ change + (1 + change | community)) met REML (empirical Bayes, "
+        "normale intervallen uit de conditionele SD); het oordeel: vooruit als en alleen als het "
+        "hele interval boven 0 ligt. Kan dat model niet worden gebruikt, dan komt het oordeel "
+        "uit Bonferroni-simultane intervallen van de gemeten veranderingen (het rapport zegt dat "
+        "dan). De Welch t-toets met Hedges' g per buurt staat in results.json. Effectgroottes worden beschreven met de grenzen "
         "van Cohen (0,2 klein, 0,5 middelgroot, 0,8 groot). Formules en de omgang met "
         "ontbrekende antwoorden staan in de methodenpagina's van de bibliotheek.",
         "summary": "Samenvatting",
@@ -355,6 +432,10 @@ HEAD: dict[str, dict[str, str]] = {
         "interval": "interval",
         "p_bonf": "p (Bonferroni)",
         "verdict": "verdict",
+        "raw_change": "measured change",
+        "eb_change": "estimated change",
+        "p_improved": "chance it improved",
+        "reliability": "reliability",
         "level": "level (0-5)",
         "level_low": "lowest",
         "level_high": "highest",
@@ -403,6 +484,10 @@ HEAD: dict[str, dict[str, str]] = {
         "interval": "interval",
         "p_bonf": "p (Bonferroni)",
         "verdict": "oordeel",
+        "raw_change": "gemeten verandering",
+        "eb_change": "geschatte verandering",
+        "p_improved": "kans op vooruitgang",
+        "reliability": "betrouw\u00adbaarheid",  # soft hyphen: a narrower column
         "level": "niveau (0-5)",
         "level_low": "laagst",
         "level_high": "hoogst",
@@ -442,4 +527,9 @@ REFERENCES = [
     "3-62. Dunn, O. J. (1961). Multiple comparisons among means. Journal of the American "
     "Statistical Association, 56, 52-64.",
     "Cohen, J. (1988). Statistical power analysis for the behavioral sciences (2nd ed.). Erlbaum.",
+    "Raudenbush, S. W., & Bryk, A. S. (2002). Hierarchical linear models (2nd ed.). Sage. "
+    "Bates, D., Mächler, M., Bolker, B., & Walker, S. (2015). Fitting linear mixed-effects "
+    "models using lme4. Journal of Statistical Software, 67(1), 1-48.",
+    "Gelman, A., Hill, J., & Yajima, M. (2012). Why we (usually) don't have to worry about "
+    "multiple comparisons. Journal of Research on Educational Effectiveness, 5, 189-211.",
 ]

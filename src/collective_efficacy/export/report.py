@@ -37,7 +37,7 @@ CSS = (
     ".tw{overflow-x:auto;max-width:100%;margin:1em 0}.tw table{margin:0}"
     # the community column stays in view while a wide table scrolls sideways
     ".tw td:first-child,.tw th:first-child{position:sticky;left:0;background:#fff}"
-    ".tw th:first-child{background:#f4f4f4}"
+    ".tw th:first-child{background:#f4f4f4}.tw td:first-child{min-width:5em}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
     "font-size:88%}th{background:#f4f4f4;vertical-align:bottom}td.num{text-align:right;"
     "font-variant-numeric:tabular-nums;white-space:nowrap}td.mid{text-align:center}"

@@ -1,0 +1,204 @@
+"""The change model inside ``evaluate`` (issue 14): wiring, suppression, panel term, comparison.
+
+The model itself is checked against lme4 1.1-31 + lmerTest in ``test_change_model_reference.py``
+(tests/fixtures/r/change_model.R, incl. ``score ~ wave * programme + (1 + wave | community)``
+and the partial panel with ``(1 | respondent)``). Here ``evaluate`` must give exactly what
+:func:`ce.change_model` gives on the scored respondents of both waves (tolerance 1e-12
+relative: the same computation), hide every community the evaluation suppresses, and carry a
+comparison column or table end to end through the command line into the report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import collective_efficacy as ce
+from collective_efficacy.cli import main
+from collective_efficacy.disclosure import shown_respondents
+
+COLS = ce.datasets.EXAMPLE_COLUMNS
+SCALE = "collective_efficacy"
+
+
+def _scored(
+    before: pd.DataFrame, after: pd.DataFrame, ev: ce.Evaluation | None = None
+) -> pd.DataFrame:
+    """The scored respondents of both waves (long format); with ``ev``: only those of the
+    communities it shows in their wave, as evaluate fits them (disclosure control)."""
+    frames = []
+    for label, raw in (("baseline", before), ("end_of_cycle", after)):
+        v = ce.validate(
+            raw,
+            "sampson1997",
+            community="buurt",
+            respondent="respondent_id",
+            columns=COLS,
+            errors="exclude",
+        )
+        frames.append(ce.score(v, scales=[SCALE]).assign(wave=label))
+    data = pd.concat(frames, ignore_index=True)
+    if ev is None:
+        return data
+    table = pd.DataFrame(ev.sections["community_scores"])
+    return shown_respondents(data, table, community="buurt", wave="wave", table_wave="wave")
+
+
+def _comparison(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, int]:
+    names = sorted(pd.unique(pd.concat([before["buurt"], after["buurt"]]).dropna().astype(str)))
+    return {c: int(i % 2) for i, c in enumerate(names)}  # every other community: comparison
+
+
+def test_evaluate_gives_change_model_and_hides_suppressed(
+    example_evaluation: ce.Evaluation,
+) -> None:
+    ev = example_evaluation
+    before, after = ce.datasets.load_example(split=True)
+    m = ce.change_model(_scored(before, after, ev), dv=SCALE, community="buurt", min_n=ev.min_n)
+    got = ev.tables["change_model_fixed"]
+    np.testing.assert_allclose(got["estimate"], m.fixed["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(got["se"], m.fixed["se"], rtol=1e-12)
+    fit = ev.sections["change_model_fit"][0]
+    assert fit["used_for_verdicts"] and fit["converged"] and not fit["boundary"]
+    assert fit["var_change"] == pytest.approx(m.variance_components.var_change, rel=1e-12)
+    assert fit["n_repeated"] is None  # no respondent answers twice in the example: no panel term
+    rows = pd.DataFrame(ev.sections["change_model"]).set_index("buurt")
+    ref = m.communities.set_index("buurt")
+    # every community the evaluation hides (incl. secondary suppression) shows nothing here
+    hidden = {r["buurt"] for r in ev.sections["community_scores"] if r["suppressed"]}
+    hidden |= {r["buurt"] for r in ev.sections["change"] if r["suppressed"]}
+    assert "Buurt C1" in hidden and "Buurt M2" in hidden  # secondary suppression
+    for com in hidden:
+        r = rows.loc[com]
+        assert r["suppressed"] and pd.isna(r["verdict"]), com
+        assert r[["change", "ci_low", "ci_high", "p_improved", "raw_change"]].isna().all(), com
+        assert r[["n_before", "n_after"]].isna().all(), com
+    shown = rows.index[~rows["suppressed"].astype(bool)]
+    assert len(shown) == 32
+    for col in ("change", "ci_low", "ci_high", "p_improved", "reliability", "raw_change"):
+        np.testing.assert_allclose(
+            rows.loc[shown, col].astype(float), ref.loc[shown, col], rtol=1e-12, err_msg=col
+        )
+    assert (rows.loc[shown, "verdict"] == ref.loc[shown, "verdict"]).all()
+    # the raw difference and the Welch test stay available
+    assert {"diff", "p", "df"} <= set(ev.tables["change"].columns)
+
+
+def test_panel_term_when_respondents_answer_twice() -> None:
+    before, after = ce.datasets.load_example(split=True)
+    after = after.copy()
+
+    # the k-th end-of-cycle respondent of a community is its k-th baseline respondent, for
+    # every other k: a partial panel of about a quarter of the residents
+    def rank(d: pd.DataFrame) -> pd.Series:
+        return d.groupby("buurt").cumcount()
+
+    key = before.assign(k=rank(before)).set_index(["buurt", "k"])["respondent_id"]
+    k = rank(after)
+    pair = pd.MultiIndex.from_arrays([after["buurt"], k])
+    same = key.reindex(pair).to_numpy()
+    use = (k.to_numpy() % 2 == 0) & pd.notna(same)
+    after.loc[use, "respondent_id"] = same[use]
+    ev = ce.evaluate(before, after, community="buurt", respondent="respondent_id", columns=COLS)
+    fit = ev.sections["change_model_fit"][0]
+    assert "respondent" in fit["formula"] and fit["n_repeated"] > 200, ev.notes
+    m = ce.change_model(
+        _scored(before, after, ev), dv=SCALE, community="buurt", respondent="respondent_id"
+    )
+    assert fit["n_repeated"] == m.n_repeated
+    assert fit["var_respondent"] == pytest.approx(m.variance_components.var_respondent, rel=1e-9)
+    np.testing.assert_allclose(
+        ev.tables["change_model_fixed"]["estimate"], m.fixed["estimate"], rtol=1e-9
+    )
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("comparison")
+    before, after = ce.datasets.load_example(split=True)
+    comp = _comparison(before, after)
+    before.assign(vergelijking=before["buurt"].map(comp)).to_csv(d / "b.csv", index=False)
+    after.assign(vergelijking=after["buurt"].map(comp)).to_csv(d / "a.csv", index=False)
+    pd.DataFrame({"buurt": list(comp), "comparison": [bool(v) for v in comp.values()]}).to_csv(
+        d / "comparison.csv", index=False
+    )
+    bad = before.assign(vergelijking=np.arange(len(before)) % 2)  # varies within communities
+    bad.to_csv(d / "bad.csv", index=False)
+    (d / "cols.json").write_text(json.dumps(COLS), encoding="utf-8")
+    return {k: d / f"{k}.csv" for k in ("b", "a", "comparison", "bad")} | {"cols": d / "cols.json"}
+
+
+def _cli(files: dict[str, Path], out: Path, comparison: str, baseline: str = "b") -> int:
+    argv = ["evaluate", str(files[baseline]), str(files["a"]), "--community", "buurt"]
+    argv += ["--respondent", "respondent_id", "--columns", str(files["cols"]), "--quiet"]
+    return main([*argv, "--comparison", comparison, "--out", str(out)])
+
+
+@pytest.mark.parametrize("how", ["column", "file"])
+def test_comparison_end_to_end(files: dict[str, Path], tmp_path: Path, how: str) -> None:
+    arg = "vergelijking" if how == "column" else str(files["comparison"])
+    assert _cli(files, tmp_path, arg) == 0
+    res = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    fixed = {r["term"]: r for r in res["sections"]["change_model_fixed"]}
+    before, after = ce.datasets.load_example(split=True)
+    comp = _comparison(before, after)
+    ev = ce.evaluate(before, after, community="buurt", respondent="respondent_id", columns=COLS)
+    data = _scored(before, after, ev)  # the suppression does not depend on the comparison
+    data["comparison"] = data["buurt"].map(comp)
+    m = ce.change_model(data, dv=SCALE, community="buurt", comparison="comparison")
+    ref = m.fixed.set_index("term")
+    for term in ("change", "programme", "programme:change"):
+        assert fixed[term]["estimate"] == pytest.approx(ref.loc[term, "estimate"], rel=1e-12)
+        assert fixed[term]["p"] == pytest.approx(ref.loc[term, "p"], rel=1e-9)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    overall = html.split('<h2 id="overall-change">', 1)[1].split("<h2", 1)[0]
+    assert overall.index("Programme effect") < overall.index("All communities together")
+    d = ref.loc["programme:change"]
+    assert f"changed by {abs(d['estimate']):.2f} points" in overall
+    assert f"95% CI {d['ci_low']:.2f} to {d['ci_high']:.2f}" in overall
+    assert "parallel trends" in overall and "cannot rule out" in overall
+    # the per-community verdicts use the DiD model's intervals
+    table = {r["buurt"]: r for r in res["sections"]["change_model"]}
+    cm = m.communities.set_index("buurt")
+    assert table["Buurt A1"]["ci_low"] == pytest.approx(cm.loc["Buurt A1", "ci_low"], rel=1e-12)
+
+
+def test_comparison_in_dutch(files: dict[str, Path], tmp_path: Path) -> None:
+    argv = ["evaluate", str(files["b"]), str(files["a"]), "--community", "buurt", "--quiet"]
+    argv += ["--columns", str(files["cols"]), "--comparison", "vergelijking", "--lang", "nl"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Effect van het programma" in md and "parallelle trends" in md
+
+
+@pytest.mark.parametrize(
+    ("baseline", "comparison", "expect"),
+    [
+        ("bad", "vergelijking", "--comparison: comparison column 'vergelijking' varies within"),
+        ("b", "nosuch", "--comparison: comparison column 'nosuch' is not in the baseline data"),
+        ("b", "nosuch.csv", "--comparison: file 'nosuch.csv' not found"),
+    ],
+)
+def test_comparison_errors_speak_cli(
+    files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    baseline: str,
+    comparison: str,
+    expect: str,
+) -> None:
+    assert _cli(files, tmp_path / "out", comparison, baseline) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expect in err and "Traceback" not in err, err
+    assert "_comparison" not in err  # no internal column name
+
+
+def test_comparison_table_must_cover_every_community() -> None:
+    before, after = ce.datasets.load_example(split=True)
+    table = pd.DataFrame({"buurt": ["Buurt A1", "Buurt A2"], "comparison": [1, 0]})
+    with pytest.raises(ce.errors.DataError, match="no 0/1 value for"):
+        ce.evaluate(before, after, community="buurt", columns=COLS, comparison=table)
