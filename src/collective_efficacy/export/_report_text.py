@@ -325,7 +325,7 @@ TEXT: dict[str, dict[str, str]] = {
         "methods_text": "Een score is het gemiddelde van de beantwoorde vragen (omgekeerd "
         "gestelde vragen omgescoord), mits het minimum aantal vragen van het instrument is "
         "beantwoord. De verandering per buurt wordt geschat met een multilevelmodel voor "
-        "verandering, lmer(score ~ change + (1 + change | community)) met REML (empirical Bayes, "
+        "verandering, lmer(score ~ verandering + (1 + verandering | buurt)) met REML (empirical Bayes, "
         "normale intervallen uit de conditionele SD); het oordeel: vooruit als en alleen als het "
         "hele interval boven 0 ligt. Kan dat model niet worden gebruikt, dan komt het oordeel "
         "uit Bonferroni-simultane intervallen van de gemeten veranderingen (het rapport zegt dat "
