@@ -372,6 +372,42 @@ def _starts(st: _Stats) -> list[np.ndarray]:
     return out
 
 
+def _moment_start(st: _Stats) -> np.ndarray:
+    r"""A method-of-moments start: per-community OLS of (intercept, slope) and their spread.
+
+    :math:`\hat\sigma^2` = pooled within-community residual variance, :math:`\hat\Sigma` = the
+    covariance of the per-community coefficients minus :math:`\hat\sigma^2` times the mean of
+    :math:`(Z_j'Z_j)^{-1}` (eigenvalues floored), theta = Cholesky factor of
+    :math:`\hat\Sigma/\hat\sigma^2`. Near the optimum for the usual survey, so one L-BFGS-B run
+    and the Newton polish verify it (the fixed multistart runs only when they do not).
+    """
+    n, s1, s2 = st.n, st.st, st.stt
+    det = n * s2 - s1 * s1
+    full = det > 1e-9 * np.maximum(n * s2, 1.0)  # both intercept and slope estimable
+    one = (n > 0) & ~full
+    dd = det[full]
+    i00, i01, i11 = s2[full] / dd, -s1[full] / dd, n[full] / dd
+    z0, z1 = st.zy0[full], st.zy1[full]
+    b0, b1 = i00 * z0 + i01 * z1, i01 * z0 + i11 * z1
+    rss = st.yty - float(np.sum(b0 * z0 + b1 * z1)) - float(np.sum(st.zy0[one] ** 2 / n[one]))
+    dof = st.n_obs - 2 * int(full.sum()) - int(one.sum())
+    k = int(full.sum())
+    if dof <= 0 or k < 3 or rss <= 0:
+        return np.array([1.0, 0.0, 1.0, 1.0][: 4 if st.panel is not None else 3])
+    s2w = rss / dof
+    if st.panel is not None:
+        s2w *= 0.5  # half of the within variance to the respondents (theta_r = 1)
+    cov = np.cov(np.vstack([b0, b1])) - s2w * np.array(
+        [[i00.mean(), i01.mean()], [i01.mean(), i11.mean()]]
+    )
+    ev, evec = np.linalg.eigh(cov / s2w)
+    floor = max(1e-2 * float(np.max(ev)), 1e-4)
+    rel = (evec * np.maximum(ev, floor)) @ evec.T
+    lam = np.linalg.cholesky(rel)
+    th = np.array([lam[0, 0], lam[1, 0], lam[1, 1]])
+    return np.append(th, 1.0) if st.panel is not None else th
+
+
 def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, _Eval, int]:
     """Newton steps over the free parameters (finite-difference Hessian of the analytic gradient)."""
     th = theta.copy()
@@ -492,7 +528,8 @@ def fit_rs_lmm(
         return _fit(st, method, contrast)
 
 
-def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
+def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
+    """L-BFGS-B from each start: the best optimum, whether any run ended normally, evaluations."""
     n_eval = 0
 
     def fg(th: np.ndarray) -> tuple[float, np.ndarray]:
@@ -504,7 +541,7 @@ def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
     best: tuple[float, np.ndarray] | None = None
     ok = False
     bounds = [(0.0, None), (None, None), (0.0, None)] + ([(0.0, None)] if st.panel else [])
-    for x0 in _starts(st):
+    for x0 in starts:
         res = optimize.minimize(
             fg,
             x0,
@@ -518,8 +555,25 @@ def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
             best = (float(res.fun), np.asarray(res.x, dtype=float))
         ok = ok or bool(res.success) or "ABNORMAL" in str(res.message)
     assert best is not None
+    return best[0], best[1], ok, n_eval
+
+
+@dataclass(frozen=True)
+class _Opt:
+    params: np.ndarray
+    ev: _Eval
+    free: list[int]
+    ok: bool  # some L-BFGS-B run ended normally
+    n_eval: int
+    max_abs_grad: float
+    hessian_pd: bool
+
+
+def _settle(st: _Stats, best: np.ndarray) -> tuple[np.ndarray, _Eval, list[int], int]:
+    """Polish the interior point and the nearby boundary candidates; keep the best."""
+    n_eval = 0
     results = []
-    for th0, free in _boundary_candidates(st, best[1]):
+    for th0, free in _boundary_candidates(st, best):
         th, ev, k = _polish(st, th0, free)
         n_eval += k
         # a boundary point wins ties (lme4 reports such fits as singular)
@@ -529,7 +583,42 @@ def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
         )
     results.sort(key=lambda r: (r[0], len(r[3])))
     _, th, ev, free = results[0]
-    return th, ev, free, ok, n_eval
+    return th, ev, free, n_eval
+
+
+def _verify(st: _Stats, params: np.ndarray, ev: _Eval, free: list[int]) -> tuple[float, bool]:
+    """Largest free gradient component of the log-likelihood; Hessian check (PD over the free
+    parameters and, at a boundary, no negative curvature of the full Hessian)."""
+    max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
+    hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
+    hess = 0.5 * (hess + hess.T)
+    scale = max(1.0, float(np.max(np.abs(hess))))
+    if free:
+        hf = hess[np.ix_(free, free)]
+        pd_ = bool(np.all(np.linalg.eigvalsh(hf) > 1e-10 * scale))
+    else:
+        pd_ = True
+    if len(free) < len(params):  # moving off the boundary must not lower the deviance
+        pd_ = pd_ and bool(np.all(np.linalg.eigvalsh(hess) > -1e-6 * scale))
+    return max_abs_grad, pd_
+
+
+def _optimise(st: _Stats) -> _Opt:
+    """The moment start first; the fixed multistart only when that optimum does not verify."""
+    n_hess = 4 * len(_starts(st)[0])  # evaluations of one verification Hessian
+    dev, x, ok, n_eval = _lbfgs(st, [_moment_start(st)])
+    th, ev, free, k = _settle(st, x)
+    mag, pd_ = _verify(st, th, ev, free)
+    n_eval += k + n_hess
+    if ok and mag < 1e-6 and pd_:
+        return _Opt(th, ev, free, ok, n_eval, mag, pd_)
+    dev2, x2, ok2, k2 = _lbfgs(st, _starts(st))
+    n_eval += k2
+    if dev2 < dev:
+        th, ev, free, k = _settle(st, x2)
+        mag, pd_ = _verify(st, th, ev, free)
+        n_eval += k + n_hess
+    return _Opt(th, ev, free, ok or ok2, n_eval, mag, pd_)
 
 
 def _pred_var_slope(
@@ -550,23 +639,12 @@ def _pred_var_slope(
 
 def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     p = st.xtx.shape[0]
-    params, ev, free, ok, n_eval = _optimise(st)
+    opt = _optimise(st)
+    params, ev, free, n_eval = opt.params, opt.ev, opt.free, opt.n_eval
+    max_abs_grad, pd_ = opt.max_abs_grad, opt.hessian_pd
     theta = params[:3]
     boundary = len(free) < len(params)
-    # verification: free gradient of the log-likelihood small, Hessian PD over the free
-    # parameters, and the full 3 x 3 Hessian (at a boundary) has no negative curvature
-    max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
-    hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
-    hess = 0.5 * (hess + hess.T)
-    scale = max(1.0, float(np.max(np.abs(hess))))
-    if free:
-        hf = hess[np.ix_(free, free)]
-        pd_ = bool(np.all(np.linalg.eigvalsh(hf) > 1e-10 * scale))
-    else:
-        pd_ = True
-    if boundary:  # moving off the boundary must not lower the deviance (second-order KKT)
-        pd_ = pd_ and bool(np.all(np.linalg.eigvalsh(hess) > -1e-6 * scale))
-    converged = bool(ok and max_abs_grad < 1e-6 and pd_)
+    converged = bool(opt.ok and max_abs_grad < 1e-6 and pd_)
     mdf = st.n_obs - p if st.reml else st.n_obs
     sigma2 = ev.rss / mdf
     lam = _lam(theta)
