@@ -124,8 +124,8 @@ def _design(
     after_all: np.ndarray | None = None
     if time is None:
         tw = prepare(
-            data, dv, wave=wave, community=community, before=before, after=after, nan_policy="omit"
-        )
+            data, dv, wave=wave, community=None, before=before, after=after, nan_policy="omit"
+        )  # community=None: the community column is checked and factorised above, once
         after_all = (data[wave] == after).to_numpy()
         if not after_all.any() or after_all.all():
             present = after if after_all.any() else before
@@ -192,10 +192,15 @@ def _panel(
     data: pd.DataFrame, respondent: str, keep: np.ndarray, codes: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, int, int]:
     """Respondent codes of the used rows (ids as text), checked: nested, once per wave."""
-    ri = factorize_groups(data, respondent, what="respondent")
-    rc = ri.codes
-    frame = pd.DataFrame({"r": rc[keep], "t": t[keep]})
-    dup = frame.duplicated(keep=False).to_numpy()
+    # unsorted hash factorisation: the codes only index respondents (no labels are published);
+    # a missing id goes through factorize_groups for its message
+    rc_raw, uniq = pd.factorize(data[respondent], sort=False)
+    if (rc_raw < 0).any():
+        factorize_groups(data, respondent, what="respondent")
+    rc = np.asarray(rc_raw, dtype=np.int64)
+    n_r = len(uniq)
+    _, ti = np.unique(t[keep], return_inverse=True)  # the wave (or time) of each used row
+    dup = pd.Series(rc[keep] * (int(ti.max()) + 1) + ti).duplicated(keep=False).to_numpy()
     if dup.any():
         rows = np.flatnonzero(keep)[dup]
         mask = np.zeros(len(data), dtype=bool)
@@ -205,7 +210,6 @@ def _panel(
             f"occur more than once in one wave ({rows_in(data, mask)}); expected each respondent "
             "at most once per wave"
         )
-    n_r = ri.n_groups
     lo = np.full(n_r, np.iinfo(np.int64).max)
     hi = np.full(n_r, -1)
     np.minimum.at(lo, rc, codes)
@@ -225,9 +229,9 @@ def _panel(
             f"respondent column {respondent!r}: no respondent answers in more than one wave, so "
             "the respondent variance is not identifiable; leave out respondent="
         )
-    # codes of the used respondents only, 0..R-1
-    _, resp = np.unique(rc[keep], return_inverse=True)
-    return resp.astype(np.int64), int(np.count_nonzero(used)), repeated
+    # codes of the used respondents only, 0..R-1 (order of first appearance)
+    resp = pd.factorize(rc[keep], sort=False)[0]
+    return np.asarray(resp, dtype=np.int64), int(np.count_nonzero(used)), repeated
 
 
 def _fixed_table(fit: RSFit, names: list[str], ci: float) -> dict[str, list[Any]]:
