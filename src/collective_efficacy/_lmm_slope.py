@@ -408,14 +408,22 @@ def _moment_start(st: _Stats) -> np.ndarray:
     return np.append(th, 1.0) if st.panel is not None else th
 
 
-def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, _Eval, int]:
-    """Newton steps over the free parameters (finite-difference Hessian of the analytic gradient)."""
+def _polish(
+    st: _Stats, theta: np.ndarray, free: list[int]
+) -> tuple[np.ndarray, _Eval, int, np.ndarray | None]:
+    """Newton steps over the free parameters (finite-difference Hessian of the analytic gradient).
+
+    The Hessian is kept while full steps shrink the gradient at least tenfold (near the optimum
+    it hardly changes; the fixed point is the same) and returned with the point.
+    """
     th = theta.copy()
     n_eval = 0
     ev = _evaluate(st, th)
+    hess: np.ndarray | None = None
     for _ in range(30):
         g = ev.grad[free]
-        if float(np.max(np.abs(g), initial=0.0)) < 1e-11:
+        gmax = float(np.max(np.abs(g), initial=0.0))
+        if gmax < 1e-11:
             break
 
         def gf(x: np.ndarray, base: np.ndarray = th) -> np.ndarray:
@@ -423,9 +431,10 @@ def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray,
             tt[free] = x
             return _evaluate(st, tt).grad[free]
 
-        hess = _jacobian(gf, th[free], richardson=False)  # a Newton step needs no more
-        n_eval += 2 * len(free)
-        hess = 0.5 * (hess + hess.T)
+        if hess is None:
+            hess = _jacobian(gf, th[free], richardson=False)  # a Newton step needs no more
+            n_eval += 2 * len(free)
+            hess = 0.5 * (hess + hess.T)
         try:
             step = -np.linalg.solve(hess, g)
         except np.linalg.LinAlgError:
@@ -447,9 +456,11 @@ def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray,
             break
         moved = float(np.max(np.abs(trial - th)))
         th, ev = trial, ev_t
+        if lam_ < 1.0 or float(np.max(np.abs(ev.grad[free]), initial=0.0)) > 0.1 * gmax:
+            hess = None  # not in Newton's quadratic region yet: a fresh Hessian next time
         if moved < 1e-13:
             break
-    return th, ev, n_eval
+    return th, ev, n_eval, hess
 
 
 def _boundary_candidates(st: _Stats, params: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
@@ -569,55 +580,69 @@ class _Opt:
     hessian_pd: bool
 
 
-def _settle(st: _Stats, best: np.ndarray) -> tuple[np.ndarray, _Eval, list[int], int]:
+def _settle(
+    st: _Stats, best: np.ndarray
+) -> tuple[np.ndarray, _Eval, list[int], int, np.ndarray | None]:
     """Polish the interior point and the nearby boundary candidates; keep the best."""
     n_eval = 0
     results = []
     for th0, free in _boundary_candidates(st, best):
-        th, ev, k = _polish(st, th0, free)
+        th, ev, k, hess = _polish(st, th0, free)
         n_eval += k
         # a boundary point wins ties (lme4 reports such fits as singular)
         interior = len(free) == len(th)
         results.append(
-            (ev.deviance - (0.0 if interior else 1e-10 * abs(ev.deviance)), th, ev, free)
+            (ev.deviance - (0.0 if interior else 1e-10 * abs(ev.deviance)), th, ev, free, hess)
         )
     results.sort(key=lambda r: (r[0], len(r[3])))
-    _, th, ev, free = results[0]
-    return th, ev, free, n_eval
+    _, th, ev, free, hess = results[0]
+    return th, ev, free, n_eval, hess
 
 
-def _verify(st: _Stats, params: np.ndarray, ev: _Eval, free: list[int]) -> tuple[float, bool]:
+def _verify(
+    st: _Stats, params: np.ndarray, ev: _Eval, free: list[int], hess_free: np.ndarray | None
+) -> tuple[float, bool, int]:
     """Largest free gradient component of the log-likelihood; Hessian check (PD over the free
-    parameters and, at a boundary, no negative curvature of the full Hessian)."""
+    parameters and, at a boundary, no negative curvature of the full Hessian); evaluations.
+
+    An interior optimum reuses the polish's last Hessian (taken within a Newton step of the
+    optimum, where the gradient was already below L-BFGS-B's 1e-7); otherwise a Richardson
+    Hessian is computed here.
+    """
     max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
-    hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
-    hess = 0.5 * (hess + hess.T)
+    interior = len(free) == len(params)
+    n_eval = 0
+    if interior and hess_free is not None:
+        hess = hess_free
+    else:
+        hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
+        hess = 0.5 * (hess + hess.T)
+        n_eval = 4 * len(params)
     scale = max(1.0, float(np.max(np.abs(hess))))
     if free:
-        hf = hess[np.ix_(free, free)]
+        hf = hess if hess is hess_free else hess[np.ix_(free, free)]
         pd_ = bool(np.all(np.linalg.eigvalsh(hf) > 1e-10 * scale))
     else:
         pd_ = True
-    if len(free) < len(params):  # moving off the boundary must not lower the deviance
+    if not interior:  # moving off the boundary must not lower the deviance
         pd_ = pd_ and bool(np.all(np.linalg.eigvalsh(hess) > -1e-6 * scale))
-    return max_abs_grad, pd_
+    return max_abs_grad, pd_, n_eval
 
 
 def _optimise(st: _Stats) -> _Opt:
     """The moment start first; the fixed multistart only when that optimum does not verify."""
-    n_hess = 4 * len(_starts(st)[0])  # evaluations of one verification Hessian
     dev, x, ok, n_eval = _lbfgs(st, [_moment_start(st)])
-    th, ev, free, k = _settle(st, x)
-    mag, pd_ = _verify(st, th, ev, free)
-    n_eval += k + n_hess
+    th, ev, free, k, hess = _settle(st, x)
+    mag, pd_, kv = _verify(st, th, ev, free, hess)
+    n_eval += k + kv
     if ok and mag < 1e-6 and pd_:
         return _Opt(th, ev, free, ok, n_eval, mag, pd_)
     dev2, x2, ok2, k2 = _lbfgs(st, _starts(st))
     n_eval += k2
     if dev2 < dev:
-        th, ev, free, k = _settle(st, x2)
-        mag, pd_ = _verify(st, th, ev, free)
-        n_eval += k + n_hess
+        th, ev, free, k, hess = _settle(st, x2)
+        mag, pd_, kv = _verify(st, th, ev, free, hess)
+        n_eval += k + kv
     return _Opt(th, ev, free, ok or ok2, n_eval, mag, pd_)
 
 
