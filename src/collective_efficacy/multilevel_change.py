@@ -126,7 +126,12 @@ def _design(
         tw = prepare(
             data, dv, wave=wave, community=None, before=before, after=after, nan_policy="omit"
         )  # community=None: the community column is checked and factorised above, once
-        after_all = (data[wave] == after).to_numpy()
+        # prepare() compared the labels of the scored rows; compare only the rest here
+        miss = np.isnan(y_all)
+        after_all = np.zeros(len(data), dtype=bool)
+        after_all[~miss] = tw.after
+        if miss.any():
+            after_all[miss] = (data[wave][miss] == after).to_numpy()
         if not after_all.any() or after_all.all():
             present = after if after_all.any() else before
             raise DataError(
@@ -134,7 +139,7 @@ def _design(
                 f"both before={before!r} and after={after!r}"
             )
         t_all = after_all.astype(np.float64)
-        del tw  # prepare() validated the wave labels, the dv and the community column
+        del tw  # prepare() validated the wave labels and the dv
     else:
         check_columns(data, [time])
         t_all = numeric_matrix(data, [time])[:, 0]
@@ -265,13 +270,15 @@ def _community_table(fit: RSFit, des: _Design, *, ci: float, min_n: int) -> dict
     g = len(des.labels)
     out: dict[str, Any] = {str(des.labels.name): des.labels.tolist()}
     if des.after is not None:
-        a = des.after
-        n_b = np.bincount(des.codes[~a], minlength=g)
-        n_a = np.bincount(des.codes[a], minlength=g)
+        # weights 0/1 instead of row subsets: the same sums (adding exact zeros), no copies
+        a = des.after.astype(np.float64)
+        n_a = np.bincount(des.codes, weights=a, minlength=g).astype(np.int64)
+        n_b = np.bincount(des.codes, minlength=g) - n_a
+        ya = des.y * a
         with np.errstate(invalid="ignore", divide="ignore"):
             raw = (
-                np.bincount(des.codes[a], weights=des.y[a], minlength=g) / n_a
-                - np.bincount(des.codes[~a], weights=des.y[~a], minlength=g) / n_b
+                np.bincount(des.codes, weights=ya, minlength=g) / n_a
+                - np.bincount(des.codes, weights=des.y - ya, minlength=g) / n_b
             )
         sup, reason = suppression(n_b, n_a, min_n)
         out |= {"n_before": n_b.tolist(), "n_after": n_a.tolist()}
