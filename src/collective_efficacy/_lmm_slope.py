@@ -141,7 +141,8 @@ class _Eval:
 
 def _sufficient(
     y: np.ndarray, X: np.ndarray, t: np.ndarray, codes: np.ndarray, g: int, reml: bool
-) -> _Stats:
+) -> tuple[_Stats, np.ndarray]:
+    """The per-group statistics and the shifted outcome ``r0`` (for the respondent cells)."""
     xtx = X.T @ X
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
     r0 = y - X @ beta0
@@ -152,7 +153,7 @@ def _sufficient(
         col = X[:, c]
         zx0[:, c] = np.bincount(codes, weights=col, minlength=g)
         zx1[:, c] = np.bincount(codes, weights=col * t, minlength=g)
-    return _Stats(
+    st = _Stats(
         n=np.bincount(codes, minlength=g).astype(np.float64),
         st=np.bincount(codes, weights=t, minlength=g),
         stt=np.bincount(codes, weights=t * t, minlength=g),
@@ -167,6 +168,7 @@ def _sufficient(
         n_obs=len(y),
         reml=reml,
     )
+    return st, r0
 
 
 def _lam(theta: np.ndarray) -> np.ndarray:
@@ -278,9 +280,8 @@ def rs_profile(
     """Profiled deviance and its gradient at ``theta`` (3, or 4 with ``resp``: for tests)."""
     y, X, codes = _check_inputs(y, X, codes, n_groups, method)
     t = np.asarray(t, float)
-    st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+    st, r0 = _sufficient(y, X, t, codes, n_groups, method == "REML")
     if resp is not None:
-        r0 = y - X @ st.shift
         cells = panel_cells(r0, X, t, np.asarray(resp, np.int64), codes, n_groups)
         st = dataclasses.replace(st, panel=cells)
     ev = _evaluate(st, np.asarray(theta, float))
@@ -514,13 +515,13 @@ def fit_rs_lmm(
     # BLAS (also inside L-BFGS-B) spends more time waking threads than computing (8x slower
     # on a busy machine)
     with _single_thread_blas():
-        st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+        st, r0 = _sufficient(y, X, t, codes, n_groups, method == "REML")
         if resp is not None:
             resp = np.asarray(resp, dtype=np.int64)
             if resp.shape != y.shape or (resp.size and resp.min() < 0):
                 raise DataError("resp must give a respondent code >= 0 per row of y")
-            r0 = y - X @ st.shift
             st = dataclasses.replace(st, panel=panel_cells(r0, X, t, resp, codes, n_groups))
+        del r0
     p = X.shape[1]
     nonempty = int(np.count_nonzero(st.n))
     if st.n_obs <= 2 * nonempty:

@@ -162,8 +162,9 @@ def _design(
         raise DataError(f"no row has a {dv!r} score (and complete covariates)")
     g = gi.n_groups
     programme = _programme(data, comparison, gi.codes, g) if comparison is not None else None
-    codes = gi.codes[keep]
-    t = t_all[keep]
+    every = bool(keep.all())  # then views, not copies, of the row arrays
+    codes = gi.codes if every else gi.codes[keep]
+    t = t_all if every else t_all[keep]
     cols = [np.ones(int(keep.sum())), t]
     slope = "change" if time is None else "time"
     names = ["intercept", slope]
@@ -175,10 +176,12 @@ def _design(
     names += covariates
     if covariates and np.any(np.ptp(z[keep], axis=0) == 0):
         raise DataError(f"a covariate in {covariates} is constant; expected variation")
+    X = np.column_stack(cols)
+    del cols
     panel = _panel(data, respondent, keep, gi.codes, t_all) if respondent is not None else None
     return _Design(
-        y=y_all[keep],
-        X=np.column_stack(cols),
+        y=y_all if every else y_all[keep],
+        X=X,
         t=t,
         codes=codes,
         labels=gi.labels,
@@ -186,7 +189,7 @@ def _design(
         programme=programme,
         n_missing=np.bincount(gi.codes[ymiss], minlength=g).astype(np.int64),
         n_excluded_covariates=int(zmiss.sum()),
-        after=None if after_all is None else after_all[keep],
+        after=None if after_all is None else (after_all if every else after_all[keep]),
         resp=None if panel is None else panel[0],
         n_respondents=None if panel is None else panel[1],
         n_repeated=None if panel is None else panel[2],
@@ -203,9 +206,19 @@ def _panel(
     if (rc_raw < 0).any():
         factorize_groups(data, respondent, what="respondent")
     rc = np.asarray(rc_raw, dtype=np.int64)
-    n_r = len(uniq)
-    _, ti = np.unique(t[keep], return_inverse=True)  # the wave (or time) of each used row
-    dup = pd.Series(rc[keep] * (int(ti.max()) + 1) + ti).duplicated(keep=False).to_numpy()
+    del rc_raw, uniq
+    n_r = int(rc.max()) + 1
+    every = bool(keep.all())
+    rk = rc if every else rc[keep]
+    tk = t if every else t[keep]
+    if np.all((tk == 0.0) | (tk == 1.0)):  # two waves: the wave is the code (no sort, no hash)
+        key = rk * 2
+        key += tk == 1.0
+        dup = (np.bincount(key, minlength=2 * n_r) > 1)[key]
+        del key
+    else:
+        _, ti = np.unique(tk, return_inverse=True)  # the time of each used row
+        dup = pd.Series(rk * (int(ti.max()) + 1) + ti).duplicated(keep=False).to_numpy()
     if dup.any():
         rows = np.flatnonzero(keep)[dup]
         mask = np.zeros(len(data), dtype=bool)
@@ -227,16 +240,16 @@ def _panel(
             f"than one community ({rows_in(data, mask)}); expected respondents nested in "
             "communities (give a respondent who moved a new id)"
         )
-    used = np.bincount(rc[keep], minlength=n_r)
+    used = np.bincount(rk, minlength=n_r)
     repeated = int(np.count_nonzero(used > 1))
     if repeated == 0:
         raise DataError(
             f"respondent column {respondent!r}: no respondent answers in more than one wave, so "
             "the respondent variance is not identifiable; leave out respondent="
         )
-    # codes of the used respondents only, 0..R-1 (order of first appearance)
-    resp = pd.factorize(rc[keep], sort=False)[0]
-    return np.asarray(resp, dtype=np.int64), int(np.count_nonzero(used)), repeated
+    # codes of the used respondents only, 0..R-1 (in the order of the codes above)
+    renumber = np.cumsum(used > 0) - 1
+    return renumber[rk], int(np.count_nonzero(used)), repeated
 
 
 def _fixed_table(fit: RSFit, names: list[str], ci: float) -> dict[str, list[Any]]:
