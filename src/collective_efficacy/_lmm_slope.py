@@ -288,9 +288,10 @@ def rs_profile(
     return ev.deviance, ev.grad
 
 
-def _vp_grad(st: _Stats, vp: np.ndarray) -> np.ndarray:
-    """Gradient of lmerTest's deviance in varpar = (theta, sigma), beta profiled."""
-    ev = _evaluate(st, vp[:-1])
+def _vp_grad(st: _Stats, vp: np.ndarray, at: _Eval | None = None) -> np.ndarray:
+    """Gradient of lmerTest's deviance in varpar = (theta, sigma), beta profiled; ``at`` is the
+    evaluation at ``vp[:-1]`` when the caller has it."""
+    ev = _evaluate(st, vp[:-1]) if at is None else at
     sigma = vp[-1]
     s2 = sigma**2
     h = ev.h_s - ev.h_w / s2 - (ev.h_a if st.reml else 0.0)
@@ -330,7 +331,10 @@ def _jacobian(
 def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> np.ndarray:
     vp = np.append(params, sigma)
     theta = params[:3]
-    hess = _jacobian(lambda v: _vp_grad(st, v), vp)
+    # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
+    hess = _jacobian(
+        lambda v: _vp_grad(st, v, ev if np.array_equal(v[:-1], params) else None), vp
+    )
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8
