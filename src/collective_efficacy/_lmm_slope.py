@@ -147,16 +147,24 @@ def _sufficient(
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
     r0 = y - X @ beta0
     p = X.shape[1]
+    n = np.bincount(codes, minlength=g).astype(np.float64)
+    s_t = np.bincount(codes, weights=t, minlength=g)
+    s_tt = np.bincount(codes, weights=t * t, minlength=g)
     zx0 = np.empty((g, p))
     zx1 = np.empty((g, p))
     for c in range(p):  # loop over fixed effects (few), never over groups
         col = X[:, c]
-        zx0[:, c] = np.bincount(codes, weights=col, minlength=g)
-        zx1[:, c] = np.bincount(codes, weights=col * t, minlength=g)
+        if np.all(col == 1.0):  # the intercept: the same sums as n and s_t (exactly)
+            zx0[:, c], zx1[:, c] = n, s_t
+        elif np.array_equal(col, t):  # the slope column: s_t and s_tt
+            zx0[:, c], zx1[:, c] = s_t, s_tt
+        else:
+            zx0[:, c] = np.bincount(codes, weights=col, minlength=g)
+            zx1[:, c] = np.bincount(codes, weights=col * t, minlength=g)
     st = _Stats(
-        n=np.bincount(codes, minlength=g).astype(np.float64),
-        st=np.bincount(codes, weights=t, minlength=g),
-        stt=np.bincount(codes, weights=t * t, minlength=g),
+        n=n,
+        st=s_t,
+        stt=s_tt,
         zx0=zx0,
         zx1=zx1,
         zy0=np.bincount(codes, weights=r0, minlength=g),
