@@ -340,9 +340,7 @@ def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> n
     vp = np.append(params, sigma)
     theta = params[:3]
     # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
-    hess = _jacobian(
-        lambda v: _vp_grad(st, v, ev if np.array_equal(v[:-1], params) else None), vp
-    )
+    hess = _jacobian(lambda v: _vp_grad(st, v, ev if np.array_equal(v[:-1], params) else None), vp)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8
