@@ -40,8 +40,9 @@ w_jw_j' - W_jA^{-1}W_j']` (:math:`S_j = Z_j'V_{*j}^{-1}Z_j`, :math:`w_j = Z_j'V_
 and :math:`\partial d/\partial\Lambda = 2H\Lambda`. One evaluation costs :math:`O(Gp^2)`; no
 Python loop over groups, nothing of size n x G.
 
-The three parameters are optimised by L-BFGS-B from several starts, the best optimum is polished
-by Newton steps, and a boundary candidate (a variance at 0 or a correlation at +-1) is kept when
+The three parameters are optimised by L-BFGS-B from a method-of-moments start and polished by
+Newton steps; only when that optimum does not verify are four fixed starts run too (the best
+optimum is kept and polished). A boundary candidate (a variance at 0 or a correlation at +-1) is kept when
 its deviance is not higher. ``converged`` means: the largest free gradient component of the
 log-likelihood is below 1e-6, the Hessian over the free parameters is positive definite and no
 direction off the boundary lowers the deviance.

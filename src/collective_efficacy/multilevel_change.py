@@ -440,7 +440,8 @@ def change_model(
     per respondent, so the fit stays at per-community cost). Fitted
     by REML (or ML) from per-community 2 x 2 sufficient statistics with lme4's Cholesky
     parametrisation of :math:`\Sigma/\sigma^2`, the fixed effects and :math:`\sigma^2` profiled
-    out, multistart L-BFGS-B with the analytic gradient and a Newton polish; ``converged`` only
+    out, L-BFGS-B with the analytic gradient from a moment start (more starts when that optimum
+    does not verify) and a Newton polish; ``converged`` only
     at a verified optimum (gradient, Hessian, boundary conditions), ``boundary`` when a variance
     is 0 or the correlation :math:`\pm1` (lme4's singular fit).
 
