@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy import _lmm_slope
+from collective_efficacy import _lmm_slope_optim
 from collective_efficacy.errors import ConvergenceWarning
 
 
@@ -21,7 +21,7 @@ def survey(fixtures) -> pd.DataFrame:
 def test_multistart_runs_when_the_first_optimum_does_not_verify(survey, monkeypatch) -> None:
     plain = ce.change_model(survey, dv="score", community="community")
     calls: list[int] = []
-    real_lbfgs, real_verify = _lmm_slope._lbfgs, _lmm_slope._verify
+    real_lbfgs, real_verify = _lmm_slope_optim._lbfgs, _lmm_slope_optim._verify
 
     def lbfgs(st, starts):  # type: ignore[no-untyped-def]
         calls.append(len(starts))
@@ -31,8 +31,8 @@ def test_multistart_runs_when_the_first_optimum_does_not_verify(survey, monkeypa
         out = real_verify(*args)
         return (1.0, False, out[2]) if len(calls) == 1 else out
 
-    monkeypatch.setattr(_lmm_slope, "_lbfgs", lbfgs)
-    monkeypatch.setattr(_lmm_slope, "_verify", verify_fails_once)
+    monkeypatch.setattr(_lmm_slope_optim, "_lbfgs", lbfgs)
+    monkeypatch.setattr(_lmm_slope_optim, "_verify", verify_fails_once)
     with warnings.catch_warnings():  # unverified unless a fixed start finds a lower deviance
         warnings.simplefilter("ignore", ConvergenceWarning)
         m = ce.change_model(survey, dv="score", community="community")
@@ -44,7 +44,8 @@ def test_multistart_runs_when_the_first_optimum_does_not_verify(survey, monkeypa
 
 def test_moment_start_is_near_the_optimum(survey) -> None:
     """The moment start is within a factor 2 of the REML theta (so one L-BFGS-B run suffices)."""
-    from collective_efficacy._lmm_slope import _moment_start, _sufficient
+    from collective_efficacy._lmm_slope_core import _sufficient
+    from collective_efficacy._lmm_slope_optim import _moment_start
 
     m = ce.change_model(survey, dv="score", community="community")
     survey = survey.dropna(subset=["score"])
