@@ -64,6 +64,14 @@ def _bc(idx: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def _bcw(idx: np.ndarray, cols: np.ndarray, w: np.ndarray, size: int) -> np.ndarray:
+    """(size, p): per index the sums of ``cols[c] * w`` (one row-sized temporary at a time)."""
+    out = np.empty((size, cols.shape[0]))
+    for c in range(cols.shape[0]):  # columns (few), never groups
+        out[:, c] = np.bincount(idx, weights=cols[c] * w, minlength=size)
+    return out
+
+
 def panel_cells(
     r0: np.ndarray,
     X: np.ndarray,
@@ -84,23 +92,27 @@ def panel_cells(
             "a respondent appears in more than one community; expected respondents nested in "
             "communities (one community per respondent id)"
         )
+    del lo
     used = ni > 0
+    every = bool(used.all())  # (always from change_model): no subset copies
     si = np.bincount(resp, weights=t, minlength=n_resp)
-    xi = _bc(resp, X, n_resp)
+    xi = _bc(resp, X, n_resp).T  # (p, R): respondent sums of each column, rows contiguous
     yi = np.bincount(resp, weights=r0, minlength=n_resp)
-    ni_f, ni_u, ci = ni[used].astype(np.float64), ni[used], comm_r[used]
-    si, xi, yi = si[used], xi[used], yi[used]
+    if not every:
+        ni, comm_r, si, xi, yi = ni[used], comm_r[used], si[used], xi[:, used], yi[used]
+    ni_f, ni_u, ci = ni.astype(np.float64), ni, comm_r
     mmax = int(ni_u.max()) + 1
     key = ci * mmax + ni_u
     present = np.bincount(key, minlength=n_groups * mmax) > 0
     ukey = np.flatnonzero(present)
     cell = (np.cumsum(present) - 1)[key]
+    del key, comm_r
     nc = len(ukey)
     p = X.shape[1]
     sxx = np.empty((nc, p, p))
     for a in range(p):  # p(p+1)/2 column products (few)
         for b in range(a, p):
-            col = np.bincount(cell, weights=xi[:, a] * xi[:, b], minlength=nc)
+            col = np.bincount(cell, weights=xi[a] * xi[b], minlength=nc)
             sxx[:, a, b] = col
             sxx[:, b, a] = col
     return Panel(
@@ -112,12 +124,12 @@ def panel_cells(
             np.bincount(cell, weights=ni_f * si, minlength=nc),
             np.bincount(cell, weights=si * si, minlength=nc),
         ),
-        szx0=_bc(cell, xi * ni_f[:, None], nc),
-        szx1=_bc(cell, xi * si[:, None], nc),
+        szx0=_bcw(cell, xi, ni_f, nc),
+        szx1=_bcw(cell, xi, si, nc),
         szy0=np.bincount(cell, weights=ni_f * yi, minlength=nc),
         szy1=np.bincount(cell, weights=si * yi, minlength=nc),
         sxx=sxx,
-        sxy=_bc(cell, xi * yi[:, None], nc),
+        sxy=_bcw(cell, xi, yi, nc),
         syy=np.bincount(cell, weights=yi * yi, minlength=nc),
         n_groups=n_groups,
     )

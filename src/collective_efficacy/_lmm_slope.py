@@ -40,8 +40,9 @@ w_jw_j' - W_jA^{-1}W_j']` (:math:`S_j = Z_j'V_{*j}^{-1}Z_j`, :math:`w_j = Z_j'V_
 and :math:`\partial d/\partial\Lambda = 2H\Lambda`. One evaluation costs :math:`O(Gp^2)`; no
 Python loop over groups, nothing of size n x G.
 
-The three parameters are optimised by L-BFGS-B from several starts, the best optimum is polished
-by Newton steps, and a boundary candidate (a variance at 0 or a correlation at +-1) is kept when
+The three parameters are optimised by L-BFGS-B from a method-of-moments start and polished by
+Newton steps; only when that optimum does not verify are four fixed starts run too (the best
+optimum is kept and polished). A boundary candidate (a variance at 0 or a correlation at +-1) is kept when
 its deviance is not higher. ``converged`` means: the largest free gradient component of the
 log-likelihood is below 1e-6, the Hessian over the free parameters is positive definite and no
 direction off the boundary lowers the deviance.
@@ -56,20 +57,18 @@ Jacobian of :math:`\sigma^2A^{-1}` is analytic, and :math:`\nu_i = 2 C_{ii}^2 / 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
 
 from ._change_bootstrap import _single_thread_blas
 from ._lmm import _check_inputs
-from ._lmm_panel import Panel, panel_cells, panel_evaluate
+from ._lmm_panel import panel_cells
+from ._lmm_slope_core import _Eval, _evaluate, _jacobian, _lam, _Stats, _sufficient
+from ._lmm_slope_optim import _optimise
 from .errors import DataError
 
 __all__ = ["RSFit", "fit_rs_lmm", "rs_profile"]
-
-_LOG2PI = float(np.log(2.0 * np.pi))
 
 
 @dataclass(frozen=True)
@@ -101,169 +100,6 @@ class RSFit:
     pred_var_slope: np.ndarray = field(repr=False)
 
 
-@dataclass(frozen=True)
-class _Stats:
-    n: np.ndarray  # (G,): Z_j'Z_j = [[n, st], [st, stt]]
-    st: np.ndarray
-    stt: np.ndarray
-    zx0: np.ndarray  # (G, p): rows of Z_j'X_j (sums of X and of t * X)
-    zx1: np.ndarray
-    zy0: np.ndarray  # (G,): Z_j'y_j (y shifted)
-    zy1: np.ndarray
-    xtx: np.ndarray
-    xty: np.ndarray
-    yty: float
-    shift: np.ndarray
-    n_obs: int
-    reml: bool
-    panel: Panel | None = None  # respondent level (cells), see ._lmm_panel
-
-
-@dataclass(frozen=True)
-class _Eval:
-    deviance: float
-    grad: np.ndarray  # d deviance / d theta (profiled over beta and sigma2)
-    beta: np.ndarray
-    rss: float
-    ainv: np.ndarray
-    h_s: np.ndarray  # sum_j S_j
-    h_w: np.ndarray  # sum_j w_j w_j'
-    h_a: np.ndarray  # sum_j W_j A^-1 W_j'
-    k: tuple[np.ndarray, np.ndarray, np.ndarray]  # K_j entries (00, 01, 11), each (G,)
-    zr: np.ndarray  # (G, 2): Z_j'r_j
-    w0: np.ndarray  # (G, p): rows of W_j = Z_j'V_j^-1 X_j
-    w1: np.ndarray
-    zx0: np.ndarray  # the Z_j'X_j used (with a panel: Z_j'D_j^-1 X_j)
-    zx1: np.ndarray
-    panel_parts: tuple[float, float, float] | None = None  # d/dphi: trace, quadratic, REML
-    xrx: np.ndarray | None = None  # X'V^-1 R V^-1 X (panel)
-
-
-def _sufficient(
-    y: np.ndarray, X: np.ndarray, t: np.ndarray, codes: np.ndarray, g: int, reml: bool
-) -> _Stats:
-    xtx = X.T @ X
-    beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
-    r0 = y - X @ beta0
-    p = X.shape[1]
-    zx0 = np.empty((g, p))
-    zx1 = np.empty((g, p))
-    for c in range(p):  # loop over fixed effects (few), never over groups
-        col = X[:, c]
-        zx0[:, c] = np.bincount(codes, weights=col, minlength=g)
-        zx1[:, c] = np.bincount(codes, weights=col * t, minlength=g)
-    return _Stats(
-        n=np.bincount(codes, minlength=g).astype(np.float64),
-        st=np.bincount(codes, weights=t, minlength=g),
-        stt=np.bincount(codes, weights=t * t, minlength=g),
-        zx0=zx0,
-        zx1=zx1,
-        zy0=np.bincount(codes, weights=r0, minlength=g),
-        zy1=np.bincount(codes, weights=r0 * t, minlength=g),
-        xtx=xtx,
-        xty=X.T @ r0,
-        yty=float(r0 @ r0),
-        shift=beta0,
-        n_obs=len(y),
-        reml=reml,
-    )
-
-
-def _lam(theta: np.ndarray) -> np.ndarray:
-    return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
-
-
-def _evaluate(st: _Stats, params: np.ndarray) -> _Eval:
-    """Profiled deviance and gradient at theta (3) or (theta, theta_respondent) with a panel."""
-    if st.panel is not None:
-        out: _Eval = panel_evaluate(st, params, _evaluate_core)
-        return out
-    return _evaluate_core(st, params)
-
-
-def _evaluate_core(st: _Stats, theta: np.ndarray) -> _Eval:
-    # The 2 x 2 algebra per group is written out on (G,) arrays: batched tiny matrix
-    # products (einsum "gab,gbc") are an order of magnitude slower.
-    l00, l10, l11 = float(theta[0]), float(theta[1]), float(theta[2])
-    n, s1, s2 = st.n, st.st, st.stt
-    p00, p10 = n * l00 + s1 * l10, s1 * l00 + s2 * l10  # Z'Z Lambda
-    p01, p11 = s1 * l11, s2 * l11
-    m00 = l00 * p00 + l10 * p10 + 1.0  # M = I + Lambda' Z'Z Lambda
-    m01 = l00 * p01 + l10 * p11
-    m11 = l11 * p11 + 1.0
-    det = m00 * m11 - m01 * m01
-    i00, i01, i11 = m11 / det, -m01 / det, m00 / det
-    k00 = l00 * l00 * i00  # K = Lambda M^-1 Lambda'
-    k01 = l00 * (i00 * l10 + i01 * l11)
-    k11 = l10 * l10 * i00 + 2.0 * l10 * l11 * i01 + l11 * l11 * i11
-    kzx0 = k00[:, None] * st.zx0 + k01[:, None] * st.zx1
-    kzx1 = k01[:, None] * st.zx0 + k11[:, None] * st.zx1
-    kzy0 = k00 * st.zy0 + k01 * st.zy1
-    kzy1 = k01 * st.zy0 + k11 * st.zy1
-    a = st.xtx - (st.zx0.T @ kzx0 + st.zx1.T @ kzx1)
-    b = st.xty - (st.zx0.T @ kzy0 + st.zx1.T @ kzy1)
-    c = st.yty - float(st.zy0 @ kzy0 + st.zy1 @ kzy1)
-    try:
-        chol = np.linalg.cholesky(0.5 * (a + a.T))
-    except np.linalg.LinAlgError as exc:
-        raise DataError(
-            "the fixed-effects design is rank deficient (X'V^-1 X is not positive definite); "
-            "expected linearly independent columns (is a covariate constant, or the same as "
-            "another column?)"
-        ) from exc
-    linv = np.linalg.inv(chol)
-    ainv = linv.T @ linv
-    beta = ainv @ b
-    rss = max(c - float(b @ beta), np.finfo(float).tiny)
-    p = st.xtx.shape[0]
-    mdf = st.n_obs - p if st.reml else st.n_obs
-    dev = float(np.sum(np.log(det))) + mdf * (1.0 + _LOG2PI + np.log(rss / mdf))
-    if st.reml:
-        dev += 2.0 * float(np.sum(np.log(np.diag(chol))))
-    zr0 = st.zy0 - st.zx0 @ beta
-    zr1 = st.zy1 - st.zx1 @ beta
-    q00, q01 = n * k00 + s1 * k01, n * k01 + s1 * k11  # Q = Z'Z K
-    q10, q11 = s1 * k00 + s2 * k01, s1 * k01 + s2 * k11
-    h_s = np.array(
-        [
-            [np.sum(n - q00 * n - q01 * s1), np.sum(s1 - q00 * s1 - q01 * s2)],
-            [0.0, np.sum(s2 - q10 * s1 - q11 * s2)],
-        ]
-    )
-    h_s[1, 0] = h_s[0, 1]
-    w0 = zr0 - (q00 * zr0 + q01 * zr1)  # w = Z'V^-1 r
-    w1 = zr1 - (q10 * zr0 + q11 * zr1)
-    h_w = np.array([[w0 @ w0, w0 @ w1], [w0 @ w1, w1 @ w1]])
-    wm0 = st.zx0 - (q00[:, None] * st.zx0 + q01[:, None] * st.zx1)  # W = Z'V^-1 X
-    wm1 = st.zx1 - (q10[:, None] * st.zx0 + q11[:, None] * st.zx1)
-    wa0, wa1 = wm0 @ ainv, wm1 @ ainv
-    h_a = np.array(
-        [
-            [float(np.sum(wa0 * wm0)), float(np.sum(wa0 * wm1))],
-            [float(np.sum(wa0 * wm1)), float(np.sum(wa1 * wm1))],
-        ]
-    )
-    h = h_s - (mdf / rss) * h_w - (h_a if st.reml else 0.0)
-    gl = 2.0 * h @ _lam(theta)
-    grad = np.array([gl[0, 0], gl[1, 0], gl[1, 1]])
-    return _Eval(
-        float(dev),
-        grad,
-        beta,
-        rss,
-        ainv,
-        h_s,
-        h_w,
-        h_a,
-        (k00, k01, k11),
-        np.column_stack([zr0, zr1]),
-        wm0,
-        wm1,
-        st.zx0,
-        st.zx1,
-    )
-
-
 def rs_profile(
     y: np.ndarray,
     X: np.ndarray,
@@ -278,18 +114,18 @@ def rs_profile(
     """Profiled deviance and its gradient at ``theta`` (3, or 4 with ``resp``: for tests)."""
     y, X, codes = _check_inputs(y, X, codes, n_groups, method)
     t = np.asarray(t, float)
-    st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+    st, r0 = _sufficient(y, X, t, codes, n_groups, method == "REML")
     if resp is not None:
-        r0 = y - X @ st.shift
         cells = panel_cells(r0, X, t, np.asarray(resp, np.int64), codes, n_groups)
         st = dataclasses.replace(st, panel=cells)
     ev = _evaluate(st, np.asarray(theta, float))
     return ev.deviance, ev.grad
 
 
-def _vp_grad(st: _Stats, vp: np.ndarray) -> np.ndarray:
-    """Gradient of lmerTest's deviance in varpar = (theta, sigma), beta profiled."""
-    ev = _evaluate(st, vp[:-1])
+def _vp_grad(st: _Stats, vp: np.ndarray, at: _Eval | None = None) -> np.ndarray:
+    """Gradient of lmerTest's deviance in varpar = (theta, sigma), beta profiled; ``at`` is the
+    evaluation at ``vp[:-1]`` when the caller has it."""
+    ev = _evaluate(st, vp[:-1]) if at is None else at
     sigma = vp[-1]
     s2 = sigma**2
     h = ev.h_s - ev.h_w / s2 - (ev.h_a if st.reml else 0.0)
@@ -303,33 +139,11 @@ def _vp_grad(st: _Stats, vp: np.ndarray) -> np.ndarray:
     return np.array([*out, d_sigma])
 
 
-def _jacobian(
-    f: Callable[[np.ndarray], np.ndarray],
-    x: np.ndarray,
-    rel: float = 1e-4,
-    *,
-    richardson: bool = True,
-) -> np.ndarray:
-    """Central differences, with one Richardson step (error O(h^4)), of a vector function."""
-    n = len(x)
-    out = []
-    for i in range(n):  # 3-4 parameters
-        h = rel * max(abs(x[i]), 0.1)
-        e = np.zeros(n)
-        e[i] = h
-        d1 = (f(x + e) - f(x - e)) / (2 * h)
-        if not richardson:
-            out.append(d1)
-            continue
-        d2 = (f(x + e / 2) - f(x - e / 2)) / h
-        out.append((4.0 * d2 - d1) / 3.0)
-    return np.column_stack(out)
-
-
 def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> np.ndarray:
     vp = np.append(params, sigma)
     theta = params[:3]
-    hess = _jacobian(lambda v: _vp_grad(st, v), vp)
+    # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
+    hess = _jacobian(lambda v: _vp_grad(st, v, ev if np.array_equal(v[:-1], params) else None), vp)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8
@@ -358,91 +172,6 @@ def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> n
         return np.where(denom > 0, 2.0 * cdiag**2 / denom, np.inf)
 
 
-def _starts(st: _Stats) -> list[np.ndarray]:
-    """lme4's start (1, 0, 1) and three others: small variances with correlations -+0.5, large
-    (and a respondent theta of 1, 0.5, 0.5, 2 with a panel)."""
-    out = [
-        np.array([1.0, 0.0, 1.0]),
-        np.array([0.3, -0.15, 0.26]),
-        np.array([0.3, 0.15, 0.26]),
-        np.array([3.0, 0.0, 3.0]),
-    ]
-    if st.panel is not None:
-        out = [np.append(x, r) for x, r in zip(out, (1.0, 0.5, 0.5, 2.0))]
-    return out
-
-
-def _polish(st: _Stats, theta: np.ndarray, free: list[int]) -> tuple[np.ndarray, _Eval, int]:
-    """Newton steps over the free parameters (finite-difference Hessian of the analytic gradient)."""
-    th = theta.copy()
-    n_eval = 0
-    ev = _evaluate(st, th)
-    for _ in range(30):
-        g = ev.grad[free]
-        if float(np.max(np.abs(g), initial=0.0)) < 1e-11:
-            break
-
-        def gf(x: np.ndarray, base: np.ndarray = th) -> np.ndarray:
-            tt = base.copy()
-            tt[free] = x
-            return _evaluate(st, tt).grad[free]
-
-        hess = _jacobian(gf, th[free], richardson=False)  # a Newton step needs no more
-        n_eval += 2 * len(free)
-        hess = 0.5 * (hess + hess.T)
-        try:
-            step = -np.linalg.solve(hess, g)
-        except np.linalg.LinAlgError:
-            step = -g
-        if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
-            step = -g
-        lam_ = 1.0
-        while lam_ > 1e-10:
-            trial = th.copy()
-            trial[free] = th[free] + lam_ * step
-            bounded = [0, 2, 3][: len(trial) - 1]
-            trial[bounded] = np.maximum(trial[bounded], 0.0)
-            ev_t = _evaluate(st, trial)
-            n_eval += 1
-            if ev_t.deviance <= ev.deviance + 1e-14 * abs(ev.deviance):
-                break
-            lam_ *= 0.5
-        if lam_ <= 1e-10:
-            break
-        moved = float(np.max(np.abs(trial - th)))
-        th, ev = trial, ev_t
-        if moved < 1e-13:
-            break
-    return th, ev, n_eval
-
-
-def _boundary_candidates(st: _Stats, params: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
-    """The interior point and, when close, the boundary points with their free parameters."""
-    cands = _community_candidates(params[:3])
-    if st.panel is None:
-        return cands
-    th_r = float(params[3])
-    out = [(np.append(c, th_r), [*f, 3]) for c, f in cands]
-    if th_r < 1e-3 * max(1.0, float(np.max(np.abs(params[:3])))):  # respondent variance 0
-        out += [(np.append(c, 0.0), f) for c, f in cands]
-    return out
-
-
-def _community_candidates(theta: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
-    th = theta
-    scale = max(float(np.hypot(th[0], th[1])), float(np.hypot(th[1], th[2])), 1e-8)
-    cands: list[tuple[np.ndarray, list[int]]] = [(th.copy(), [0, 1, 2])]
-    if th[2] < 1e-3 * scale:  # correlation +-1
-        cands.append((np.array([th[0], th[1], 0.0]), [0, 1]))
-    if th[0] < 1e-3 * scale:  # intercept variance 0 (then only the slope variance is free)
-        cands.append((np.array([0.0, 0.0, float(np.hypot(th[1], th[2]))]), [2]))
-    if np.hypot(th[1], th[2]) < 1e-3 * scale:  # slope variance 0
-        cands.append((np.array([th[0], 0.0, 0.0]), [0]))
-    if max(th[0], np.hypot(th[1], th[2])) < 1e-4:  # both variances 0
-        cands.append((np.zeros(3), []))
-    return cands
-
-
 def fit_rs_lmm(
     y: np.ndarray,
     X: np.ndarray,
@@ -467,13 +196,13 @@ def fit_rs_lmm(
     # BLAS (also inside L-BFGS-B) spends more time waking threads than computing (8x slower
     # on a busy machine)
     with _single_thread_blas():
-        st = _sufficient(y, X, t, codes, n_groups, method == "REML")
+        st, r0 = _sufficient(y, X, t, codes, n_groups, method == "REML")
         if resp is not None:
             resp = np.asarray(resp, dtype=np.int64)
             if resp.shape != y.shape or (resp.size and resp.min() < 0):
                 raise DataError("resp must give a respondent code >= 0 per row of y")
-            r0 = y - X @ st.shift
             st = dataclasses.replace(st, panel=panel_cells(r0, X, t, resp, codes, n_groups))
+        del r0
     p = X.shape[1]
     nonempty = int(np.count_nonzero(st.n))
     if st.n_obs <= 2 * nonempty:
@@ -490,46 +219,6 @@ def fit_rs_lmm(
             raise DataError(f"contrast must have shape ({n_groups}, {p})")
     with _single_thread_blas():
         return _fit(st, method, contrast)
-
-
-def _optimise(st: _Stats) -> tuple[np.ndarray, _Eval, list[int], bool, int]:
-    n_eval = 0
-
-    def fg(th: np.ndarray) -> tuple[float, np.ndarray]:
-        nonlocal n_eval
-        n_eval += 1
-        ev = _evaluate(st, th)
-        return ev.deviance, ev.grad
-
-    best: tuple[float, np.ndarray] | None = None
-    ok = False
-    bounds = [(0.0, None), (None, None), (0.0, None)] + ([(0.0, None)] if st.panel else [])
-    for x0 in _starts(st):
-        res = optimize.minimize(
-            fg,
-            x0,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            # the Newton polish below takes the best start to machine precision
-            options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 1000},
-        )
-        if best is None or float(res.fun) < best[0]:
-            best = (float(res.fun), np.asarray(res.x, dtype=float))
-        ok = ok or bool(res.success) or "ABNORMAL" in str(res.message)
-    assert best is not None
-    results = []
-    for th0, free in _boundary_candidates(st, best[1]):
-        th, ev, k = _polish(st, th0, free)
-        n_eval += k
-        # a boundary point wins ties (lme4 reports such fits as singular)
-        interior = len(free) == len(th)
-        results.append(
-            (ev.deviance - (0.0 if interior else 1e-10 * abs(ev.deviance)), th, ev, free)
-        )
-    results.sort(key=lambda r: (r[0], len(r[3])))
-    _, th, ev, free = results[0]
-    return th, ev, free, ok, n_eval
 
 
 def _pred_var_slope(
@@ -550,23 +239,12 @@ def _pred_var_slope(
 
 def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     p = st.xtx.shape[0]
-    params, ev, free, ok, n_eval = _optimise(st)
+    opt = _optimise(st)
+    params, ev, free, n_eval = opt.params, opt.ev, opt.free, opt.n_eval
+    max_abs_grad, pd_ = opt.max_abs_grad, opt.hessian_pd
     theta = params[:3]
     boundary = len(free) < len(params)
-    # verification: free gradient of the log-likelihood small, Hessian PD over the free
-    # parameters, and the full 3 x 3 Hessian (at a boundary) has no negative curvature
-    max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
-    hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
-    hess = 0.5 * (hess + hess.T)
-    scale = max(1.0, float(np.max(np.abs(hess))))
-    if free:
-        hf = hess[np.ix_(free, free)]
-        pd_ = bool(np.all(np.linalg.eigvalsh(hf) > 1e-10 * scale))
-    else:
-        pd_ = True
-    if boundary:  # moving off the boundary must not lower the deviance (second-order KKT)
-        pd_ = pd_ and bool(np.all(np.linalg.eigvalsh(hess) > -1e-6 * scale))
-    converged = bool(ok and max_abs_grad < 1e-6 and pd_)
+    converged = bool(opt.ok and max_abs_grad < 1e-6 and pd_)
     mdf = st.n_obs - p if st.reml else st.n_obs
     sigma2 = ev.rss / mdf
     lam = _lam(theta)

@@ -124,9 +124,14 @@ def _design(
     after_all: np.ndarray | None = None
     if time is None:
         tw = prepare(
-            data, dv, wave=wave, community=community, before=before, after=after, nan_policy="omit"
-        )
-        after_all = (data[wave] == after).to_numpy()
+            data, dv, wave=wave, community=None, before=before, after=after, nan_policy="omit"
+        )  # community=None: the community column is checked and factorised above, once
+        # prepare() compared the labels of the scored rows; compare only the rest here
+        miss = np.isnan(y_all)
+        after_all = np.zeros(len(data), dtype=bool)
+        after_all[~miss] = tw.after
+        if miss.any():
+            after_all[miss] = (data[wave][miss] == after).to_numpy()
         if not after_all.any() or after_all.all():
             present = after if after_all.any() else before
             raise DataError(
@@ -134,7 +139,7 @@ def _design(
                 f"both before={before!r} and after={after!r}"
             )
         t_all = after_all.astype(np.float64)
-        del tw  # prepare() validated the wave labels, the dv and the community column
+        del tw  # prepare() validated the wave labels and the dv
     else:
         check_columns(data, [time])
         t_all = numeric_matrix(data, [time])[:, 0]
@@ -157,8 +162,9 @@ def _design(
         raise DataError(f"no row has a {dv!r} score (and complete covariates)")
     g = gi.n_groups
     programme = _programme(data, comparison, gi.codes, g) if comparison is not None else None
-    codes = gi.codes[keep]
-    t = t_all[keep]
+    every = bool(keep.all())  # then views, not copies, of the row arrays
+    codes = gi.codes if every else gi.codes[keep]
+    t = t_all if every else t_all[keep]
     cols = [np.ones(int(keep.sum())), t]
     slope = "change" if time is None else "time"
     names = ["intercept", slope]
@@ -170,10 +176,12 @@ def _design(
     names += covariates
     if covariates and np.any(np.ptp(z[keep], axis=0) == 0):
         raise DataError(f"a covariate in {covariates} is constant; expected variation")
+    X = np.column_stack(cols)
+    del cols
     panel = _panel(data, respondent, keep, gi.codes, t_all) if respondent is not None else None
     return _Design(
-        y=y_all[keep],
-        X=np.column_stack(cols),
+        y=y_all if every else y_all[keep],
+        X=X,
         t=t,
         codes=codes,
         labels=gi.labels,
@@ -181,7 +189,7 @@ def _design(
         programme=programme,
         n_missing=np.bincount(gi.codes[ymiss], minlength=g).astype(np.int64),
         n_excluded_covariates=int(zmiss.sum()),
-        after=None if after_all is None else after_all[keep],
+        after=None if after_all is None else (after_all if every else after_all[keep]),
         resp=None if panel is None else panel[0],
         n_respondents=None if panel is None else panel[1],
         n_repeated=None if panel is None else panel[2],
@@ -192,10 +200,25 @@ def _panel(
     data: pd.DataFrame, respondent: str, keep: np.ndarray, codes: np.ndarray, t: np.ndarray
 ) -> tuple[np.ndarray, int, int]:
     """Respondent codes of the used rows (ids as text), checked: nested, once per wave."""
-    ri = factorize_groups(data, respondent, what="respondent")
-    rc = ri.codes
-    frame = pd.DataFrame({"r": rc[keep], "t": t[keep]})
-    dup = frame.duplicated(keep=False).to_numpy()
+    # unsorted hash factorisation: the codes only index respondents (no labels are published);
+    # a missing id goes through factorize_groups for its message
+    rc_raw, uniq = pd.factorize(data[respondent], sort=False)
+    if (rc_raw < 0).any():
+        factorize_groups(data, respondent, what="respondent")
+    rc = np.asarray(rc_raw, dtype=np.int64)
+    del rc_raw, uniq
+    n_r = int(rc.max()) + 1
+    every = bool(keep.all())
+    rk = rc if every else rc[keep]
+    tk = t if every else t[keep]
+    if np.all((tk == 0.0) | (tk == 1.0)):  # two waves: the wave is the code (no sort, no hash)
+        key = rk * 2
+        key += tk == 1.0
+        dup = (np.bincount(key, minlength=2 * n_r) > 1)[key]
+        del key
+    else:
+        _, ti = np.unique(tk, return_inverse=True)  # the time of each used row
+        dup = pd.Series(rk * (int(ti.max()) + 1) + ti).duplicated(keep=False).to_numpy()
     if dup.any():
         rows = np.flatnonzero(keep)[dup]
         mask = np.zeros(len(data), dtype=bool)
@@ -205,7 +228,6 @@ def _panel(
             f"occur more than once in one wave ({rows_in(data, mask)}); expected each respondent "
             "at most once per wave"
         )
-    n_r = ri.n_groups
     lo = np.full(n_r, np.iinfo(np.int64).max)
     hi = np.full(n_r, -1)
     np.minimum.at(lo, rc, codes)
@@ -218,16 +240,16 @@ def _panel(
             f"than one community ({rows_in(data, mask)}); expected respondents nested in "
             "communities (give a respondent who moved a new id)"
         )
-    used = np.bincount(rc[keep], minlength=n_r)
+    used = np.bincount(rk, minlength=n_r)
     repeated = int(np.count_nonzero(used > 1))
     if repeated == 0:
         raise DataError(
             f"respondent column {respondent!r}: no respondent answers in more than one wave, so "
             "the respondent variance is not identifiable; leave out respondent="
         )
-    # codes of the used respondents only, 0..R-1
-    _, resp = np.unique(rc[keep], return_inverse=True)
-    return resp.astype(np.int64), int(np.count_nonzero(used)), repeated
+    # codes of the used respondents only, 0..R-1 (in the order of the codes above)
+    renumber = np.cumsum(used > 0) - 1
+    return renumber[rk], int(np.count_nonzero(used)), repeated
 
 
 def _fixed_table(fit: RSFit, names: list[str], ci: float) -> dict[str, list[Any]]:
@@ -261,13 +283,15 @@ def _community_table(fit: RSFit, des: _Design, *, ci: float, min_n: int) -> dict
     g = len(des.labels)
     out: dict[str, Any] = {str(des.labels.name): des.labels.tolist()}
     if des.after is not None:
-        a = des.after
-        n_b = np.bincount(des.codes[~a], minlength=g)
-        n_a = np.bincount(des.codes[a], minlength=g)
+        # weights 0/1 instead of row subsets: the same sums (adding exact zeros), no copies
+        a = des.after.astype(np.float64)
+        n_a = np.bincount(des.codes, weights=a, minlength=g).astype(np.int64)
+        n_b = np.bincount(des.codes, minlength=g) - n_a
+        ya = des.y * a
         with np.errstate(invalid="ignore", divide="ignore"):
             raw = (
-                np.bincount(des.codes[a], weights=des.y[a], minlength=g) / n_a
-                - np.bincount(des.codes[~a], weights=des.y[~a], minlength=g) / n_b
+                np.bincount(des.codes, weights=ya, minlength=g) / n_a
+                - np.bincount(des.codes, weights=des.y - ya, minlength=g) / n_b
             )
         sup, reason = suppression(n_b, n_a, min_n)
         out |= {"n_before": n_b.tolist(), "n_after": n_a.tolist()}
@@ -416,7 +440,8 @@ def change_model(
     per respondent, so the fit stays at per-community cost). Fitted
     by REML (or ML) from per-community 2 x 2 sufficient statistics with lme4's Cholesky
     parametrisation of :math:`\Sigma/\sigma^2`, the fixed effects and :math:`\sigma^2` profiled
-    out, multistart L-BFGS-B with the analytic gradient and a Newton polish; ``converged`` only
+    out, L-BFGS-B with the analytic gradient from a moment start (more starts when that optimum
+    does not verify) and a Newton polish; ``converged`` only
     at a verified optimum (gradient, Hessian, boundary conditions), ``boundary`` when a variance
     is 0 or the correlation :math:`\pm1` (lme4's singular fit).
 

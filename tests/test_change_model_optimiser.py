@@ -1,0 +1,58 @@
+"""Change model engine: the moment start and the multistart fallback reach the same optimum."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import collective_efficacy as ce
+from collective_efficacy import _lmm_slope_optim
+from collective_efficacy.errors import ConvergenceWarning
+
+
+@pytest.fixture
+def survey(fixtures) -> pd.DataFrame:
+    return pd.read_csv(fixtures / "change_model" / "survey.csv")
+
+
+def test_multistart_runs_when_the_first_optimum_does_not_verify(survey, monkeypatch) -> None:
+    plain = ce.change_model(survey, dv="score", community="community")
+    calls: list[int] = []
+    real_lbfgs, real_verify = _lmm_slope_optim._lbfgs, _lmm_slope_optim._verify
+
+    def lbfgs(st, starts):  # type: ignore[no-untyped-def]
+        calls.append(len(starts))
+        return real_lbfgs(st, starts)
+
+    def verify_fails_once(*args):  # type: ignore[no-untyped-def]
+        out = real_verify(*args)
+        return (1.0, False, out[2]) if len(calls) == 1 else out
+
+    monkeypatch.setattr(_lmm_slope_optim, "_lbfgs", lbfgs)
+    monkeypatch.setattr(_lmm_slope_optim, "_verify", verify_fails_once)
+    with warnings.catch_warnings():  # unverified unless a fixed start finds a lower deviance
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = ce.change_model(survey, dv="score", community="community")
+    assert calls == [1, 4]  # the moment start, then lme4's start and three others
+    # the four fixed starts reach the moment start's optimum
+    np.testing.assert_allclose(m.theta, plain.theta, rtol=1e-7)
+    np.testing.assert_allclose(m.loglik, plain.loglik, rtol=1e-12)
+
+
+def test_moment_start_is_near_the_optimum(survey) -> None:
+    """The moment start is within a factor 2 of the REML theta (so one L-BFGS-B run suffices)."""
+    from collective_efficacy._lmm_slope_core import _sufficient
+    from collective_efficacy._lmm_slope_optim import _moment_start
+
+    m = ce.change_model(survey, dv="score", community="community")
+    survey = survey.dropna(subset=["score"])
+    codes, _ = pd.factorize(survey["community"], sort=True)
+    t = (survey["wave"] == "end_of_cycle").to_numpy(dtype=float)
+    X = np.column_stack([np.ones(len(t)), t])
+    st, _ = _sufficient(survey["score"].to_numpy(float), X, t, codes, codes.max() + 1, True)
+    start = _moment_start(st)
+    theta = np.asarray(m.theta)
+    assert np.all(np.abs(start[[0, 2]] - theta[[0, 2]]) < theta[[0, 2]])
