@@ -73,6 +73,32 @@ def _fails(capsys, argv: list[str], *needles: str) -> str:
     return err
 
 
+def test_cli_numeric_date_column_is_a_data_error(files, tmp_path, capsys) -> None:
+    # before: pandas read 3 as 3 ns after 1970 and failed with an internal TypeError
+    before = pd.read_csv(files["nulmeting"], sep=";")
+    before.assign(datum=range(len(before))).to_csv(tmp_path / "nul.csv", index=False)
+    argv = _args(files, str(tmp_path / "out"), "--date", "datum")
+    argv[1] = str(tmp_path / "nul.csv")
+    _fails(capsys, argv, "date column 'datum'", "holds numbers", "expected ISO dates (2026-04-01)")
+
+
+def test_numbers_among_text_dates_are_unreadable_not_epochs() -> None:
+    from collective_efficacy._evaluation_inputs import wave_dates
+
+    raw = pd.DataFrame({"d": ["2026-04-01", 3, "x", "02-04-2026"]}, dtype=object)
+    got = wave_dates(raw, raw.index, "d", "baseline", "b.csv")
+    assert got == {"date_first": "2026-04-01", "date_last": "2026-04-02", "n_dates_unreadable": 2}
+
+
+@pytest.mark.parametrize("option", ["--columns-baseline", "--geometry"])
+def test_cli_deeply_nested_json_names_the_option(files, tmp_path, capsys, option) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"a": ' + "[" * 200_000 + "]" * 200_000 + "}", encoding="utf-8")
+    argv = _args(files, str(tmp_path / "out"), option, str(deep))
+    err = _fails(capsys, argv, "nested too deeply", "deep.json")
+    assert ("--columns-baseline" in err) if option.startswith("--col") else ("geometry" in err)
+
+
 # -- per-wave maps: the same numbers as the one-map example ----------------------------------------
 def test_per_wave_maps_and_library_assessments_equal_the_example(waves, example_evaluation):
     """Other column names and another community column in the end-of-cycle file, and the

@@ -55,8 +55,9 @@ def hostile_files(tmp_path_factory) -> tuple[Path, Path]:
     before, after = _hostile_waves()
     b = d / "![t](http:attacker.example p.png).csv"
     a = d / "[x](javascript:alert(1))\n# heading.csv"
-    before.to_csv(b, index=False)
-    after.to_csv(a, index=False)
+    # quoted: pandas leaves a lone CR unquoted, which the reader refuses (it splits a row)
+    before.to_csv(b, index=False, quoting=csv.QUOTE_ALL)
+    after.to_csv(a, index=False, quoting=csv.QUOTE_ALL)
     return b, a
 
 

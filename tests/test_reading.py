@@ -80,9 +80,38 @@ def test_ragged_row_is_an_error_naming_the_line(tmp_path: Path, text: str, line:
         ce.read_responses(p)
 
 
-def test_fewer_fields_are_missing_answers(tmp_path: Path) -> None:
-    df = ce.read_responses(_write(tmp_path / "f.csv", "buurt,SC1,SC2\nA,1\nB,2,3\n"))
-    assert df["SC2"].isna().tolist() == [True, False]
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("buurt,SC1,SC2\nA,1\nB,2,3\n", 2),  # pandas padded it with a blank silently
+        ("buurt,SC1,SC2\r\nA,1,2\r\n\r\nB,2\r\n", 4),
+        ('buurt,SC1,SC2\n"A,\nB",1\nC,2,3\n', 3),  # the quoted separator does not count
+        ("buurt,SC1,SC2\rA,1,2\rB,2\r", 3),  # old Mac line ends
+    ],
+)
+def test_fewer_fields_are_an_error_naming_the_line(tmp_path: Path, text: str, line: int) -> None:
+    with pytest.raises(ReadError, match=rf"line {line}: 2 fields where the header has 3.*empty"):
+        ce.read_responses(_write(tmp_path / "f.csv", text))
+
+
+def test_trailing_empty_fields_are_missing_answers(tmp_path: Path) -> None:
+    df = ce.read_responses(_write(tmp_path / "f.csv", 'buurt,SC1,SC2\r\nA,1,\r\n"B,""b""",,\r\n'))
+    assert df["buurt"].tolist() == ["A", 'B,"b"']
+    assert df["SC1"].isna().tolist() == [False, True]
+    assert df["SC2"].isna().all()
+
+
+def test_bare_carriage_return_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    text = "rid,buurt,SC1\nR1,Noord,3\nR2,No\rord,1\n"  # would be a phantom respondent
+    with pytest.raises(ReadError, match=r"'.*c\.csv', line 3: a carriage return"):
+        ce.read_responses(_write(tmp_path / "c.csv", text))
+
+
+@pytest.mark.parametrize("end", ["\r", "\r\n", "\n"])
+def test_carriage_returns_in_quotes_and_old_mac_files_are_read(tmp_path: Path, end: str) -> None:
+    text = end.join(["rid,buurt,SC1", 'R1,"No\rord",3', "R2,Zuid,1", ""])
+    df = ce.read_responses(_write(tmp_path / "m.csv", text))
+    assert df.to_dict("list") == {"rid": ["R1", "R2"], "buurt": ["No\rord", "Zuid"], "SC1": [3, 1]}
 
 
 def test_duplicate_header_names_are_refused(tmp_path: Path) -> None:

@@ -150,3 +150,49 @@ def test_no_row_disappears(rows) -> None:
     pd.testing.assert_frame_equal(raw, before)
     ok = v.data[["SC1", "SC2"]].to_numpy(dtype=float)
     assert np.isin(ok[~np.isnan(ok)], [1, 2, 3, 4, 5]).all()
+
+
+# ---------------------------------------------------------------- one column per item
+
+
+def _two_items() -> pd.DataFrame:
+    return pd.DataFrame({"rid": ["a", "b"], "buurt": ["N", "N"], "SC1": [1, 2], "SC2": [3, 4]})
+
+
+@pytest.mark.parametrize(
+    ("columns", "named"),
+    [
+        ({"SC2": "SC1"}, r"column 'SC2' is mapped to it and column 'SC1' is named by it"),
+        ({"SC1": "SC2"}, r"column 'SC1' is mapped to it and column 'SC2' is named by it"),
+        ({"rid": "SC1", "buurt": "SC1"}, r"columns \['rid', 'buurt'\] are all mapped to it"),
+    ],
+)
+def test_a_partial_column_map_never_feeds_one_item_twice(
+    columns: dict[str, str], named: str
+) -> None:
+    # before: column SC2 was scored as SC1 and as SC2, column SC1 ignored, no problem raised
+    with pytest.raises(ResponseValidationError, match=named) as err:
+        ce.validate(
+            _two_items(),
+            "sampson1997",
+            community="buurt",
+            respondent="rid",
+            columns=columns,
+            items=["SC1", "SC2"],
+            errors="exclude",
+        )
+    assert "--columns" in str(err.value)
+    assert any(p.code == "ambiguous_column" for p in err.value.report.problems)  # type: ignore[attr-defined]
+
+
+def test_a_swapping_column_map_is_reported_truthfully() -> None:
+    v = ce.validate(
+        _two_items(),
+        "sampson1997",
+        community="buurt",
+        respondent="rid",
+        columns={"SC1": "SC2", "SC2": "SC1"},
+        items=["SC1", "SC2"],
+    )
+    assert v.report.column_map == {"SC2": "SC1", "SC1": "SC2"}
+    assert v.data["SC1"].tolist() == [3.0, 4.0] and v.data["SC2"].tolist() == [1.0, 2.0]

@@ -104,6 +104,11 @@ def columns_arg(text: str | None, option: str = "--columns") -> dict[str, str] |
             f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
             f'expected an object such as {{"your_column": "ITEM"}}'
         ) from None
+    except RecursionError:  # json gives up on nesting deeper than Python's stack
+        raise CliError(
+            f"{where}: JSON nested too deeply to be read; expected a flat object such as "
+            '{"your_column": "ITEM"}'
+        ) from None
     if not isinstance(mapping, dict):
         raise CliError(
             f'{where}: expected a JSON object {{"your_column": "ITEM"}}; '

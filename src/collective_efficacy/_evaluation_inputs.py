@@ -10,6 +10,7 @@ dropped silently.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,19 +131,36 @@ def wave_dates(
             f"answer; its columns are {list(map(str, raw.columns))[:30]}",
             argument="date",
         )
-    values = raw.loc[used, date]
-    # ISO dates (2026-04-01) first; the rest as day-first dates (01-04-2026), the Dutch order
-    d = pd.to_datetime(values, errors="coerce", format="ISO8601")
-    rest = d.isna() & values.notna()
-    if rest.any():
-        d[rest] = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
+    given = values = raw.loc[used, date]
+    expected = "expected ISO dates (2026-04-01) or day-first dates (01-04-2026)"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        shown = [str(v) for v in pd.unique(values.dropna())[:3]]
+        raise DataError(  # pandas would read 3 as 3 nanoseconds after 1970
+            f"date column {date!r} in {where} holds numbers (such as {shown}), not dates; "
+            f"{expected}. Check the date option names the date column",
+            argument="date",
+        )
+    if not pd.api.types.is_datetime64_any_dtype(values):  # a number in text cells is no date
+        values = values.where(values.map(lambda v: isinstance(v, (str, dt.date))))
+    try:
+        # ISO dates (2026-04-01) first; the rest as day-first dates (01-04-2026), the Dutch order
+        d = pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[ns]")
+        rest = d.isna() & values.notna()
+        if rest.any():
+            later = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
+            d[rest] = later.astype("datetime64[ns]")
+    except (TypeError, ValueError, OverflowError) as exc:  # time zones, out-of-range years
+        raise DataError(
+            f"date column {date!r} in {where} could not be read as dates "
+            f"({str(exc)[:100]}); {expected}",
+            argument="date",
+        ) from None
     ok = d.dropna()
     if len(values) and ok.empty:
-        shown = [str(v) for v in pd.unique(values.dropna())[:3]]
+        shown = [str(v) for v in pd.unique(given.dropna())[:3]]
         raise DataError(
             f"date column {date!r} in {where}: none of the {len(values)} used rows holds a "
-            f"readable date (values such as {shown}); expected ISO dates (2026-04-01) or "
-            "day-first dates (01-04-2026)",
+            f"readable date (values such as {shown}); {expected}",
             argument="date",
         )
     return {

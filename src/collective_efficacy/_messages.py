@@ -42,6 +42,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "problem_empty_column": "{where}: no answers at all, an item nobody answered (number: {n})",
         "problem_unknown_item": "{where}: mapped to an item the instrument does not have",
         "problem_absent_column": "{where}: column not found in the file",
+        "problem_ambiguous_column": "{where}: two columns for one item, or one column for two "
+        "items, in the column map",
         "problem_missing_community": "{where}: rows without a community (number: {n})",
         "problem_missing_respondent": "{where}: rows without a respondent id (number: {n})",
         "problem_duplicate_respondent": "{where}: respondent ids that occur more than once; the "
@@ -146,6 +148,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "beantwoordde (aantal: {n})",
         "problem_unknown_item": "{where}: gekoppeld aan een vraag die het instrument niet kent",
         "problem_absent_column": "{where}: kolom niet gevonden in het bestand",
+        "problem_ambiguous_column": "{where}: twee kolommen voor één vraag, of één kolom voor "
+        "twee vragen, in de kolomkoppeling",
         "problem_missing_community": "{where}: rijen zonder buurt (aantal: {n})",
         "problem_missing_respondent": "{where}: rijen zonder respondentnummer (aantal: {n})",
         "problem_duplicate_respondent": "{where}: respondentnummers die vaker voorkomen; de "

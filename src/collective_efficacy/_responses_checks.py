@@ -30,6 +30,7 @@ _MAX_LISTED = 50
 STOPPING = frozenset(
     {
         "absent_column",
+        "ambiguous_column",
         "unknown_item",
         "mixed_id_types",
         "unusable_cells",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -330,16 +331,17 @@ def _read_csv(
     if not text.strip():
         raise ReadError(f"{where} holds only blank lines; expected a header row and responses")
     body = text.lstrip("\r\n")
-    header = body.split("\n", 1)[0].rstrip("\r")
+    header = re.split(r"\r\n|\r|\n", body, maxsplit=1)[0]  # CR alone: old Mac line ends
     sep = _separator(header, where, sep)
     names = next(csv.reader([header], delimiter=sep))
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ReadError(f"{where} has duplicate column names {dup}; rename them so each is unique")
+    _check_line_breaks(text, where)
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
         try:
-            return pd.read_csv(
+            df = pd.read_csv(
                 io.StringIO(text),
                 sep=sep,
                 engine="c",
@@ -351,13 +353,50 @@ def _read_csv(
             )
         except (pd.errors.ParserError, pd.errors.ParserWarning):
             raise _ragged(text, sep, where, len(names)) from None
+    # pandas pads a short row with blanks; too-long rows stopped above, so the separators
+    # outside quotes fall short of (fields - 1) per row exactly when some row is short
+    unquoted = _QUOTED.sub("", text) if '"' in text else text
+    if unquoted.count(sep) < (len(names) - 1) * (len(df) + 1):
+        raise _ragged(text, sep, where, len(names))
+    return df
+
+
+# a quoted field (a doubled quote inside splits it into two matches, which is harmless)
+_QUOTED = re.compile(r'"[^"]*"')
+_BARE_CR = re.compile(r'"[^"]*"|\r(?!\n)')
+
+
+def _check_line_breaks(text: str, where: str) -> None:
+    """Refuse a carriage return alone outside quotes in a file whose lines end in LF or CRLF.
+
+    The C parser ends a row at a bare CR, which splits one respondent into two shifted rows; a
+    file with CR line endings throughout (old Mac) has no LF at all and is read as it is.
+    """
+    body = text.rstrip("\r\n")
+    if "\n" not in body or "\r" not in body or not re.search(r"\r(?!\n)", body):
+        return
+    for m in _BARE_CR.finditer(body):
+        if m.group() == "\r":
+            line = body.count("\n", 0, m.start()) + 1
+            raise ReadError(
+                f"{where}, line {line}: a carriage return (CR) inside a row, which would split "
+                "it in two. Remove it or put that value in double quotes; or save the file "
+                "again with one kind of line ending"
+            )
 
 
 def _ragged(text: str, sep: str, where: str, n_fields: int) -> ReadError:
-    """The first line with more fields than the header (an error path: plain csv is fine)."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    """The first line with more or fewer fields than the header (an error path: csv is fine)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     shown = {"\t": "tab"}.get(sep, repr(sep))
     for rec in reader:
+        if rec and len(rec) < n_fields:
+            return ReadError(
+                f"{where}, line {reader.line_num}: {len(rec)} fields where the header has "
+                f"{n_fields} (separator {shown}). Every row needs one field per column: write a "
+                f"missing answer as an empty field (e.g. 'A{sep}1{sep}{sep}'), or pass the right "
+                "separator (sep= in Python, --sep on the command line)"
+            )
         if len(rec) > n_fields:
             return ReadError(
                 f"{where}, line {reader.line_num}: {len(rec)} fields where the header has "

@@ -86,8 +86,13 @@ def read_geometry(geometry: Mapping[str, Any] | str | Path) -> dict[str, Any]:
             raise DataError(
                 f"geometry file {str(p)!r} is not valid JSON: {err}", argument="geometry"
             ) from None
+        except RecursionError:  # json gives up on nesting deeper than Python's stack
+            raise DataError(_too_deep(f"geometry file {str(p)!r}"), argument="geometry") from None
     elif isinstance(geometry, Mapping):
-        fc = copy.deepcopy(dict(geometry))
+        try:
+            fc = copy.deepcopy(dict(geometry))
+        except RecursionError:
+            raise DataError(_too_deep("the geometry"), argument="geometry") from None
     else:
         raise DataError(
             "geometry must be a GeoJSON FeatureCollection (dict) or a path to a .geojson file; "
@@ -110,6 +115,13 @@ def read_geometry(geometry: Mapping[str, Any] | str | Path) -> dict[str, Any]:
         if f.get("properties") is None:
             f["properties"] = {}
     return fc
+
+
+def _too_deep(where: str) -> str:
+    return (
+        f"{where} is nested too deeply to be read (lists or objects inside each other hundreds "
+        "of levels deep); expected a GeoJSON FeatureCollection of the communities' shapes"
+    )
 
 
 def _json_value(v: Any) -> Any:
