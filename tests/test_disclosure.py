@@ -644,3 +644,21 @@ def test_score_hides_a_scale_mean_given_by_related_scales(tmp_path) -> None:
         assert part.loc[hidden, "mean"].isna().all()
     # with a hidden ISC mean, CE or SC of the same community is never shown
     assert table.loc[table["buurt"].isin(["B", "C"]), "mean"].isna().all()
+
+
+def test_wave_with_every_community_suppressed_publishes_no_row_count(tmp_path) -> None:
+    """Attack (review of main): three communities of 4 in a wave published "12 respondents
+    used in 3 communities"; with no community shown only "fewer than min_n" is published."""
+    from collective_efficacy.cli import main
+
+    b = survey({"A": 30, "B": 25, "C": 12}, 1)
+    a = survey({"A": 4, "B": 4, "C": 4}, 2)
+    res, texts = published(ce.evaluate(b, a, community="community", respondent="rid"))
+    end = res["waves"][1]
+    assert end["n_rows_usable"] is None and end["n_rows_in"] is None
+    assert not any(re.search(r"\b12 (respondents|respondenten)\b", t) for t in texts)
+    a.to_csv(tmp_path / "a.csv", index=False)
+    args = ["score", str(tmp_path / "a.csv"), "--community", "community", "--out"]
+    assert main([*args, str(tmp_path / "out")]) == 0
+    validation = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    assert validation["n_rows_usable"] is None and validation["n_rows_in"] is None

@@ -321,9 +321,13 @@ def one_pattern(
     )
     one = secondary_suppression(one.reset_index(), community=community, wave=w, min_n=min_n)
     newly = one.loc[one["reason"] == SECONDARY_REASON, [community, w]]
-    pick = pd.MultiIndex.from_frame(out[[community, w]].astype(object)).isin(
-        pd.MultiIndex.from_frame(newly.astype(object))
-    ) & (out["reason"] != SECONDARY_REASON).to_numpy() & ~out["suppressed"].to_numpy(dtype=bool)
+    pick = (
+        pd.MultiIndex.from_frame(out[[community, w]].astype(object)).isin(
+            pd.MultiIndex.from_frame(newly.astype(object))
+        )
+        & (out["reason"] != SECONDARY_REASON).to_numpy()
+        & ~out["suppressed"].to_numpy(dtype=bool)
+    )
     out.loc[pick, [c for c in _STATS if c in out.columns]] = np.nan
     out.loc[pick, "suppressed"] = True
     out.loc[pick, "reason"] = SECONDARY_REASON
@@ -380,7 +384,9 @@ def counts_publishable(
     -------
     dict
         Wave label -> True when the wave's total of rows narrows no suppressed community
-        (:func:`total_is_safe` applied to the rows of its suppressed communities).
+        (:func:`total_is_safe` applied to the rows of its suppressed communities). A wave with
+        respondents but no shown community never publishes its counts (all that is published
+        of it is that its communities have fewer than ``min_n`` respondents).
 
     Examples
     --------
@@ -406,6 +412,9 @@ def counts_publishable(
         counts = part["rows"].fillna(0).to_numpy(dtype=float)
         hid = sup & (counts > 0)
         shown_n = part.loc[~sup, "n"]
+        if not len(shown_n) and hid.any():  # nothing shown: only "fewer than min_n" (issue 13)
+            out[label] = False
+            continue
         out[label] = total_is_safe(
             counts[hid],
             secondary=(part["reason"] == SECONDARY_REASON).to_numpy()[hid],
