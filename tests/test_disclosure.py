@@ -662,3 +662,34 @@ def test_wave_with_every_community_suppressed_publishes_no_row_count(tmp_path) -
     assert main([*args, str(tmp_path / "out")]) == 0
     validation = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
     assert validation["n_rows_usable"] is None and validation["n_rows_in"] is None
+
+
+def test_report_names_the_reason_of_every_suppressed_impact_row(example_evaluation) -> None:
+    """Review of main: the impact table labelled a secondarily suppressed community "fewer
+    than 10 respondents" (a false statement, and one the other tables do not make)."""
+    ev = example_evaluation
+    secondary = [r for r in ev.sections["impact"] if str(r.get("reason")).startswith("secondary")]
+    assert secondary
+    labels = {"baseline": "baseline", "end_of_cycle": "end of cycle"}
+    md = ev.to_markdown()
+    for r in secondary:
+        rows = [
+            line
+            for line in md.splitlines()
+            if line.startswith(f"| {r['buurt']} | {labels[r['wave']]} |")
+            and "secondary suppression" in line
+        ]
+        assert rows  # one per table: scores, agreement, impact
+        assert not any("fewer than" in line for line in rows)
+    impact = md[md.index("## Impact") :]
+    assert "secondary suppression" in impact.split("\n## ")[0]
+
+
+def test_overall_model_sentence_says_it_uses_the_shown_communities(example_evaluation) -> None:
+    """Review of main: the report said the overall model "uses every respondent of both
+    waves"; it uses the respondents of the communities shown in each wave."""
+    en, nl = example_evaluation.to_markdown(), example_evaluation.to_markdown(lang="nl")
+    assert "every respondent of both waves" not in en
+    assert "every respondent of the communities shown in each wave" in en
+    assert "alle respondenten van beide metingen" not in nl
+    assert "van de buurten die per meting getoond worden" in nl
