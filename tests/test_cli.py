@@ -363,3 +363,38 @@ def test_evaluate_writes_integers_and_rounded_values(tmp_path, capsys) -> None:
     exact = json.loads((tmp_path / "results.json").read_text())["sections"]["community_scores"]
     shown = [r for r in exact if r["mean"] is not None]
     assert any(len(repr(r["mean"])) > 8 for r in shown)  # results.json keeps full precision
+
+
+def test_score_into_a_closed_pipe_still_writes_its_files(tmp_path) -> None:
+    """Review of main: `score ... | true` exited 0 having written nothing (the broken pipe
+    was taken for success before the files were written)."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "collective_efficacy.cli", "score", "--example", "--out", str(out)]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before the first line
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 0, err
+    assert (out / "communities.csv").is_file() and (out / "validation.json").is_file()
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+@pytest.mark.parametrize("command", ["score", "validate"])
+def test_console_names_no_respondent_without_row_detail(tmp_path, capsys, command) -> None:
+    """Review of main: `score` printed "row 4 of x.csv: duplicate respondent, value 'E0003'"
+    without --with-row-detail; the console gives counts per column and kind only."""
+    from collective_efficacy.cli import main
+
+    rows = ["rid,buurt,SC1,SC2,SC3,SC4,SC5,ISC1,ISC2,ISC3,ISC4,ISC5"]
+    rows += [f"E{k:04d},A,3,2,3,1,5,4,3,4,3,2" for k in range(1, 13)]
+    rows.append("E0003,A,4,3,3,2,3,3,4,2,3,2")
+    rows.append("E0099,A,banana,3,3,2,3,3,4,2,3,2")
+    (tmp_path / "x.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    base = [command, str(tmp_path / "x.csv"), "--community", "buurt", "--respondent", "rid"]
+    main(base)
+    out = capsys.readouterr().out
+    assert "E0003" not in out and "banana" not in out and "row 1" not in out
+    assert "duplicate" in out and "--with-row-detail" in out
+    main([*base, "--with-row-detail"])
+    detail = capsys.readouterr().out
+    assert "E0003" in detail and "banana" in detail

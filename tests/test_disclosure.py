@@ -580,3 +580,116 @@ def test_suppression_pattern_does_not_depend_on_small_sizes(shown, small, min_n)
         out = secondary_suppression(table, community="community", wave=None, min_n=min_n)
         patterns.add(tuple(out["suppressed"]) + tuple(out["reason"]))
     assert len(patterns) == 1
+
+
+def _multiscale_survey(sizes: dict[str, int], seed: int, means: dict[str, float]) -> pd.DataFrame:
+    """Answers to the ten Sampson items (SC1-5, ISC1-5) for communities of the given sizes."""
+    rng = np.random.default_rng(seed)
+    cols = [f"SC{i}" for i in range(1, 6)] + [f"ISC{i}" for i in range(1, 6)]
+    rows = []
+    for name, n in sizes.items():
+        cells = np.clip(np.round(rng.normal(means[name], 1, (n, len(cols)))), 1, 5)
+        rows.append(pd.DataFrame(cells, columns=cols).assign(buurt=name))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _score_outputs(tmp_path: Any, data: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any], str]:
+    from collective_efficacy.cli import main
+
+    data.to_csv(tmp_path / "s.csv", index=False)
+    out = tmp_path / "out"
+    assert main(["score", str(tmp_path / "s.csv"), "--community", "buurt", "--out", str(out)]) == 0
+    validation = json.loads((out / "validation.json").read_text(encoding="utf-8"))
+    return pd.read_csv(out / "communities.csv"), validation, (out / "communities.csv").read_text()
+
+
+def test_score_suppresses_a_community_on_every_scale(tmp_path, capsys) -> None:
+    """Attack (review of main): per-scale suppression let C (10 respondents, one skipping
+    items: n = 9 on two scales) be secondarily suppressed on the third, so C >= 10, and
+    n_rows_usable 66 - 30 - 25 = C + D = 11 pinned D = 1. One pattern per community and wave."""
+    data = _multiscale_survey({"A": 30, "B": 25, "C": 10, "D": 1}, 11, dict.fromkeys("ABCD", 3.0))
+    x = data.index[data["buurt"] == "C"][-1]
+    data.loc[x, ["SC4", "SC5", "ISC3", "ISC4", "ISC5"]] = np.nan
+    table, validation, _ = _score_outputs(tmp_path, data)
+    console = capsys.readouterr().out
+    pattern = table.groupby("buurt")["suppressed"].agg(["all", "any"])
+    assert (pattern["all"] == pattern["any"]).all()  # shown on every scale or on none
+    reasons = table.groupby("buurt")["reason"].nunique(dropna=False)
+    assert (reasons == 1).all()
+    sup = table["suppressed"].astype(bool)
+    assert table.loc[sup, ["n", "mean"]].isna().all().all()
+    # the hidden total of rows leaves every community suppressed for size its whole range
+    shown = table[~sup].drop_duplicates("buurt")["n"].sum()
+    if validation["n_rows_usable"] is not None:
+        hidden = validation["n_rows_usable"] - shown
+        secondary = table[sup & table["reason"].str.startswith("secondary")]["buurt"].nunique()
+        primary = table[sup & table["reason"].str.startswith("fewer")]["buurt"].nunique()
+        top = table.loc[~sup, "n"].min()
+        # any primary could hold 1 or min_n - 1 given the total and the others' bounds
+        assert hidden - secondary * top - (primary - 1) * 9 <= 1
+        assert hidden - secondary * 10 - (primary - 1) * 1 >= 9
+    assert "D" in console and set(table.loc[~sup, "buurt"]) == {"A"}
+
+
+def test_score_hides_a_scale_mean_given_by_related_scales(tmp_path) -> None:
+    """Attack (review of main): collective_efficacy is the mean of the SC and ISC items, so a
+    community shown on CE and SC but suppressed on ISC gave ISC = 2 CE - SC away."""
+    data = _multiscale_survey({"A": 30, "B": 25, "C": 10}, 5, {"A": 3, "B": 3.5, "C": 2})
+    x = data.index[data["buurt"] == "C"][-1]
+    data.loc[x, ["SC5", "ISC3", "ISC4", "ISC5"]] = np.nan
+    table, _, _ = _score_outputs(tmp_path, data)
+    for name, part in table.groupby("buurt"):
+        hidden = part["suppressed"].astype(bool)
+        assert hidden.all() or not hidden.any(), name
+        assert part.loc[hidden, "mean"].isna().all()
+    # with a hidden ISC mean, CE or SC of the same community is never shown
+    assert table.loc[table["buurt"].isin(["B", "C"]), "mean"].isna().all()
+
+
+def test_wave_with_every_community_suppressed_publishes_no_row_count(tmp_path) -> None:
+    """Attack (review of main): three communities of 4 in a wave published "12 respondents
+    used in 3 communities"; with no community shown only "fewer than min_n" is published."""
+    from collective_efficacy.cli import main
+
+    b = survey({"A": 30, "B": 25, "C": 12}, 1)
+    a = survey({"A": 4, "B": 4, "C": 4}, 2)
+    res, texts = published(ce.evaluate(b, a, community="community", respondent="rid"))
+    end = res["waves"][1]
+    assert end["n_rows_usable"] is None and end["n_rows_in"] is None
+    assert not any(re.search(r"\b12 (respondents|respondenten)\b", t) for t in texts)
+    a.to_csv(tmp_path / "a.csv", index=False)
+    args = ["score", str(tmp_path / "a.csv"), "--community", "community", "--out"]
+    assert main([*args, str(tmp_path / "out")]) == 0
+    validation = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    assert validation["n_rows_usable"] is None and validation["n_rows_in"] is None
+
+
+def test_report_names_the_reason_of_every_suppressed_impact_row(example_evaluation) -> None:
+    """Review of main: the impact table labelled a secondarily suppressed community "fewer
+    than 10 respondents" (a false statement, and one the other tables do not make)."""
+    ev = example_evaluation
+    secondary = [r for r in ev.sections["impact"] if str(r.get("reason")).startswith("secondary")]
+    assert secondary
+    labels = {"baseline": "baseline", "end_of_cycle": "end of cycle"}
+    md = ev.to_markdown()
+    for r in secondary:
+        rows = [
+            line
+            for line in md.splitlines()
+            if line.startswith(f"| {r['buurt']} | {labels[r['wave']]} |")
+            and "secondary suppression" in line
+        ]
+        assert rows  # one per table: scores, agreement, impact
+        assert not any("fewer than" in line for line in rows)
+    impact = md[md.index("## Impact") :]
+    assert "secondary suppression" in impact.split("\n## ")[0]
+
+
+def test_overall_model_sentence_says_it_uses_the_shown_communities(example_evaluation) -> None:
+    """Review of main: the report said the overall model "uses every respondent of both
+    waves"; it uses the respondents of the communities shown in each wave."""
+    en, nl = example_evaluation.to_markdown(), example_evaluation.to_markdown(lang="nl")
+    assert "every respondent of both waves" not in en
+    assert "every respondent of the communities shown in each wave" in en
+    assert "alle respondenten van beide metingen" not in nl
+    assert "van de buurten die per meting getoond worden" in nl

@@ -139,7 +139,7 @@ def test_cli_validate_names_spreadsheet_rows(csv_file, xlsx_file, capsys) -> Non
     for path, rows in ((csv_file, [4, 7]), (xlsx_file, [5, 8])):
         said = _said(rows, path.name)
         argv = ["validate", str(path), "--community", "buurt", "--items", "SC1"]
-        assert main(argv) == 1
+        assert main([*argv, "--with-row-detail"]) == 1  # rows on the console only on request
         out = capsys.readouterr().out
         assert f"column 'SC1', {said}: out of range" in out, out
         assert main([*argv, "--strict"]) == 2
@@ -151,7 +151,7 @@ def test_cli_validate_names_spreadsheet_rows(csv_file, xlsx_file, capsys) -> Non
 def test_cli_process_names_spreadsheet_rows(csv_file) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "collective_efficacy.cli", "validate", csv_file.name]
-        + ["--community", "buurt", "--items", "SC1"],
+        + ["--community", "buurt", "--items", "SC1", "--with-row-detail"],
         capture_output=True,
         text=True,
         cwd=csv_file.parent,

@@ -11,10 +11,13 @@ import fnmatch
 import json
 import os
 import re
+import sys
 import tempfile
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TextIO
 
 from ._messages import Message
 from .errors import CollectiveEfficacyError, ResponseValidationError
@@ -28,6 +31,7 @@ __all__ = [
     "columns_arg",
     "internal_error",
     "os_error_message",
+    "pipe_safe_stdout",
 ]
 
 #: Python argument -> the command-line option that sets it. Errors that carry an ``argument``
@@ -298,3 +302,52 @@ def os_error_message(exc: OSError) -> str:
     name = exc.filename if exc.filename is not None else ""
     reason = exc.strerror or str(exc)
     return f"{name}: {reason}" if name else reason
+
+
+class _PipeSafe:
+    """stdout that, once its reader has gone (``... | head``), sends the rest to devnull.
+
+    The command carries on and writes its files; without this a closed pipe aborted it (the
+    recipe of the Python docs, *signal: note on SIGPIPE*).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def pipe_safe_stdout() -> Iterator[None]:
+    """Within the block, a closed stdout pipe is no error: output goes to devnull instead."""
+    try:
+        sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured (tests): no pipe to lose
+        yield
+        return
+    real = sys.stdout
+    sys.stdout = guarded = _PipeSafe(real)
+    try:
+        yield
+        guarded.flush()  # the last buffered lines, inside the guard
+    finally:
+        sys.stdout = real

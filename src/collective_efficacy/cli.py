@@ -36,6 +36,7 @@ from ._cli_support import (
     internal_error,
     keyed_error,
     os_error_message,
+    pipe_safe_stdout,
 )
 from ._cli_waves import add_wave_options, per_wave_args
 from ._messages import message, problem_message
@@ -144,11 +145,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.json and Path(args.json).is_dir():
         raise CliError(f"--json {args.json}: is a folder; expected a file name")
     v = _load(args)
-    print(v.report.summary(max_problems=30))
-    if args.json:
+    if args.json:  # the file first: a closed console pipe does not lose it
         Path(args.json).write_text(
             _validation_json(v.report, args.with_row_detail), encoding="utf-8"
         )
+    print(v.report.summary(max_problems=30, row_detail=args.with_row_detail))
     return 0 if v.report.ok else 1
 
 
@@ -193,7 +194,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     v = _load(args)
     scores = score(v)
     if v.community is None:
-        print(v.report.summary(max_problems=10))
+        print(v.report.summary(max_problems=10, row_detail=args.with_row_detail))
         print(scores.describe().T.to_string())
         if folder is not None:
             print(f"note: no --community, so no community table; nothing written to {args.out}")
@@ -205,13 +206,24 @@ def _cmd_score(args: argparse.Namespace) -> int:
         min_n=args.min_n,
     )
     table, safe = _publishable(v, table, v.community, args.min_n)
-    summary = v.report.summary(max_problems=10).splitlines()
+    summary = v.report.summary(max_problems=10, row_detail=args.with_row_detail).splitlines()
     if not safe:
         summary[0] = (
             f"{v.report.source + ': ' if v.report.source else ''}{v.report.n_rows_excluded} rows "
             "excluded (rows read and used not published: they would give away the size of a "
             "suppressed community)"
         )
+    if folder is not None:  # the files first: a closed console pipe does not lose them
+        files = ["communities.csv", "validation.json"] + (["results.xlsx"] if args.xlsx else [])
+        _prepare(folder, files)
+        _write_tables(folder, {"communities": table}, args)
+        text = _validation_json(v.report, args.with_row_detail)
+        if not safe:  # withheld as on the console
+            data = json.loads(text)
+            data.update(n_rows_in=None, n_rows_usable=None)
+            text = json.dumps(data, indent=2, ensure_ascii=False)
+        (folder.path / "validation.json").write_text(text, encoding="utf-8")
+        folder.finish(files, "score")
     print("\n".join(summary))
     shown = (
         table[table["scale"] == "collective_efficacy"]
@@ -223,16 +235,6 @@ def _cmd_score(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 200, "display.max_rows", 60):
         print(shown.drop(columns=["reason"]).round(3).to_string(index=False))
     if folder is not None:
-        files = ["communities.csv", "validation.json"] + (["results.xlsx"] if args.xlsx else [])
-        _prepare(folder, files)
-        _write_tables(folder, {"communities": table}, args)
-        text = _validation_json(v.report, args.with_row_detail)
-        if not safe:  # withheld as on the console
-            data = json.loads(text)
-            data.update(n_rows_in=None, n_rows_usable=None)
-            text = json.dumps(data, indent=2, ensure_ascii=False)
-        (folder.path / "validation.json").write_text(text, encoding="utf-8")
-        folder.finish(files, "score")
         print(f"\nwrote {', '.join(str(folder.path / f) for f in files)}")
     return 0
 
@@ -612,15 +614,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     lang = str(getattr(args, "lang", None) or "en")
     english = message("cli_english", lang)
     try:
-        with _warnings_as_lines(lang):
+        with _warnings_as_lines(lang), pipe_safe_stdout():
             return int(args.func(args))
     except CollectiveEfficacyError as exc:
         strict = bool(getattr(args, "strict", False))
         text = cli_message(exc, _id_options(args), strict=strict)
         text = text if lang == "en" else _in_language(exc, args, lang) or text + english
         print(message("cli_error", lang, text=text), file=sys.stderr)
-    except BrokenPipeError:  # output piped into `head`: not an error
-        return 0
+    except BrokenPipeError:  # stdout is guarded; a pipe lost elsewhere is an error
+        print(message("cli_error", lang, text="output pipe closed" + english), file=sys.stderr)
     except OSError as exc:  # a file that cannot be read or written: name it, no traceback
         print(message("cli_error", lang, text=os_error_message(exc) + english), file=sys.stderr)
     except KeyboardInterrupt:

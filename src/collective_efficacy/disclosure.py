@@ -25,6 +25,10 @@ rules:
    suppressed community holds between ``min_n`` and the smallest shown community); otherwise
    the counts are withheld.
 
+:func:`one_pattern` makes suppression one decision per community and wave across the scales
+of a table (a community suppressed on one scale is suppressed on all; related scales, such as
+collective efficacy as the mean of social cohesion and informal social control, would otherwise
+give away the hidden one, and a community shown on one scale but not another would bound its n).
 :func:`hide_suppressed` blanks the n, ratings and evidence of suppressed rows in the
 per-community tables and :func:`publishable_table` applies 2. and the blanking to a table of
 community scores (the ``score`` command's communities.csv). :func:`aggregate` and the other
@@ -47,6 +51,7 @@ __all__ = [
     "SECONDARY_REASON",
     "counts_publishable",
     "hide_suppressed",
+    "one_pattern",
     "publishable_table",
     "secondary_suppression",
     "shown_respondents",
@@ -250,10 +255,90 @@ def hide_suppressed(sections: Mapping[str, list[dict[str, Any]]]) -> None:
                         rec[c] = None
 
 
+def one_pattern(
+    table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int
+) -> pd.DataFrame:
+    """One suppression pattern per community and wave across all scales, then secondary
+    suppression on that pattern.
+
+    A community suppressed for size on any scale of a wave is suppressed (for size) on every
+    scale of that wave; then in every wave with such a community the shown community with the
+    smallest n (its smallest n over the scales) is secondarily suppressed on every scale
+    (:func:`secondary_suppression` on one row per community and wave).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Community scores with ``scale``, ``n``, ``suppressed``, ``reason`` and the statistics
+        (one row per community, wave and scale). Not modified.
+    community : str
+        The community column.
+    wave : str or None, default="wave"
+        The wave column (None: one wave).
+    min_n : int
+        The privacy threshold.
+
+    Returns
+    -------
+    DataFrame
+        A copy in which every community of a wave is shown on all scales or on none.
+
+    Notes
+    -----
+    Suppression per scale leaks: a community with 10 respondents of whom one skipped items of
+    one scale is suppressed there (n = 9) but shown on the others, so its n is bounded, and a
+    mean shown on two related scales gives the suppressed third (collective efficacy is the
+    mean of the social cohesion and informal social control items). With one pattern the
+    shown communities are the same on every scale and no scale's figures involve a hidden one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from collective_efficacy.disclosure import one_pattern
+    >>> t = pd.DataFrame({"buurt": ["A", "A", "B", "B", "C", "C"], "scale": ["x", "y"] * 3,
+    ...                   "n": [30, 30, 25, 25, 10, 9], "mean": [3.0, 3.1, 2.9, 3.2, 2.0, None],
+    ...                   "suppressed": [False, False, False, False, False, True],
+    ...                   "reason": ["", "", "", "", "", "fewer than 10 respondents"]})
+    >>> one_pattern(t, community="buurt", wave=None, min_n=10)["suppressed"].tolist()
+    [False, False, True, True, True, True]
+    """
+    w = wave if wave is not None else "_one_wave"
+    out = table.copy() if wave is not None else table.assign(**{w: ""})
+    reason = out["reason"].fillna("").astype(str)
+    sup = out["suppressed"].to_numpy(dtype=bool)
+    small = pd.Series(sup & ~reason.isin([ABSENT_REASON, SECONDARY_REASON]).to_numpy())
+    keys = [out[community].astype(object).to_numpy(), out[w].astype(object).to_numpy()]
+    by = small.groupby(keys, sort=False, dropna=False)
+    hit = by.transform("any").to_numpy(dtype=bool) & ~small.to_numpy()
+    size_reason = reason.where(small.to_numpy(), "").groupby(keys, sort=False, dropna=False)
+    first = size_reason.transform("max").to_numpy()  # the (one) size reason of the group
+    out.loc[hit, [c for c in _STATS if c in out.columns]] = np.nan
+    out.loc[hit, "suppressed"] = True
+    out.loc[hit, "reason"] = first[hit]
+    # secondary suppression on one row per community and wave (n: its smallest over scales)
+    one = out.groupby([community, w], sort=False, dropna=False).agg(
+        n=("n", "min"), suppressed=("suppressed", "any"), reason=("reason", "first")
+    )
+    one = secondary_suppression(one.reset_index(), community=community, wave=w, min_n=min_n)
+    newly = one.loc[one["reason"] == SECONDARY_REASON, [community, w]]
+    pick = (
+        pd.MultiIndex.from_frame(out[[community, w]].astype(object)).isin(
+            pd.MultiIndex.from_frame(newly.astype(object))
+        )
+        & (out["reason"] != SECONDARY_REASON).to_numpy()
+        & ~out["suppressed"].to_numpy(dtype=bool)
+    )
+    out.loc[pick, [c for c in _STATS if c in out.columns]] = np.nan
+    out.loc[pick, "suppressed"] = True
+    out.loc[pick, "reason"] = SECONDARY_REASON
+    return out if wave is not None else out.drop(columns=[w])
+
+
 def publishable_table(
     table: pd.DataFrame, *, community: str, wave: str | None = None, min_n: int
 ) -> pd.DataFrame:
-    """A table of community scores as it may be published: secondary suppression applied and
+    """A table of community scores as it may be published: one suppression pattern per
+    community and wave over the scales, secondary suppression on it (:func:`one_pattern`) and
     no n of a suppressed community (``n`` becomes a nullable integer column).
 
     Examples
@@ -267,7 +352,7 @@ def publishable_table(
     >>> t[["buurt", "n", "suppressed"]].to_dict("records")
     [{'buurt': 'A', 'n': None, 'suppressed': True}, {'buurt': 'B', 'n': 15, 'suppressed': False}, {'buurt': 'C', 'n': None, 'suppressed': True}]
     """
-    out = secondary_suppression(table, community=community, wave=wave, min_n=min_n)
+    out = one_pattern(table, community=community, wave=wave, min_n=min_n)
     sup = out["suppressed"].to_numpy(dtype=bool)
     out["n"] = out["n"].astype("Int64")
     out.loc[sup & ~(out["reason"] == ABSENT_REASON).to_numpy(), "n"] = pd.NA
@@ -299,7 +384,9 @@ def counts_publishable(
     -------
     dict
         Wave label -> True when the wave's total of rows narrows no suppressed community
-        (:func:`total_is_safe` applied to the rows of its suppressed communities).
+        (:func:`total_is_safe` applied to the rows of its suppressed communities). A wave with
+        respondents but no shown community never publishes its counts (all that is published
+        of it is that its communities have fewer than ``min_n`` respondents).
 
     Examples
     --------
@@ -325,6 +412,9 @@ def counts_publishable(
         counts = part["rows"].fillna(0).to_numpy(dtype=float)
         hid = sup & (counts > 0)
         shown_n = part.loc[~sup, "n"]
+        if not len(shown_n) and hid.any():  # nothing shown: only "fewer than min_n" (issue 13)
+            out[label] = False
+            continue
         out[label] = total_is_safe(
             counts[hid],
             secondary=(part["reason"] == SECONDARY_REASON).to_numpy()[hid],

@@ -121,7 +121,10 @@ class ValidationReport(BaseModel):
             [e.model_dump() for e in self.excluded], columns=["row", "reason", "detail"]
         )
 
-    def summary(self, max_problems: int = 10) -> str:
+    def summary(self, max_problems: int = 10, *, row_detail: bool = True) -> str:
+        """Counts of rows, exclusions per reason and the problems; ``row_detail=False`` names
+        each problem by column and kind with its count only (no rows, no values: what the
+        command line prints without ``--with-row-detail``)."""
         head = (
             f"{self.n_rows_in} rows in, {self.n_rows_usable} usable, "
             f"{self.n_rows_excluded} excluded"
@@ -137,9 +140,16 @@ class ValidationReport(BaseModel):
             lines += [f"  {a!r} -> {b!r}" for a, b in list(self.normalised_labels.items())[:20]]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
-            lines += [f"  {self.describe(p)}" for p in self.problems[:max_problems]]
+            for p in self.problems[:max_problems]:
+                if row_detail:
+                    lines.append(f"  {self.describe(p)}")
+                    continue
+                bare = p.model_copy(update={"rows": [], "values": []})
+                lines.append(f"  {self.describe(bare)} (n = {p.n})")
             if len(self.problems) > max_problems:
                 lines.append(f"  ... and {len(self.problems) - max_problems} more")
+            if not row_detail:
+                lines.append("  (rows and values: --with-row-detail)")
         return "\n".join(lines)
 
     def describe(self, problem: Problem) -> str:

@@ -303,7 +303,7 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
                 name(r, ev),
                 wave(t, r.get("wave", "")),
                 *(
-                    [Span(t["suppressed"].format(n=ev.min_n), 4)]
+                    [Span(_why(r, ev, t), 4)]  # the reason helper of the other tables
                     if sup
                     else [
                         r.get("level"),

@@ -53,9 +53,10 @@ TEXT: dict[str, dict[str, str]] = {
         "model), the reliability of a community score is {r} on average; {inc}% of the "
         "variance between residents lies between communities.",
         "overall": "Overall change",
-        "overall_text": "Across all communities the score changed by {d} points ({c}% CI {lo} to "
+        "overall_text": "Across the communities shown the score changed by {d} points ({c}% CI {lo} to "
         "{hi}), a {size} effect (standardised {g}; p {p}). This comes from a multilevel model "
-        "(score ~ wave + (1 | community)) that uses every respondent of both waves.",
+        "(score ~ wave + (1 | community)) that uses every respondent of the communities shown in "
+        "each wave; suppressed communities are left out, so that no figure gives them away.",
         "change": "Change per community",
         "change_text": "{up} of {k} communities improved clearly and {down} declined clearly; "
         "the others show no clear change. {s} communities are not shown: fewer than {min_n} "
@@ -241,9 +242,11 @@ TEXT: dict[str, dict[str, str]] = {
         "model) is de betrouwbaarheid van een buurtscore gemiddeld {r}; {inc}% van de variantie "
         "tussen bewoners ligt tussen buurten.",
         "overall": "Verandering over alle buurten",
-        "overall_text": "Over alle buurten veranderde de score met {d} punten ({c}%-BI {lo} tot "
+        "overall_text": "Over de getoonde buurten veranderde de score met {d} punten ({c}%-BI {lo} tot "
         "{hi}), een {size} effect (gestandaardiseerd {g}; p {p}). Dit komt uit een multilevel-"
-        "model (score ~ meting + (1 | buurt)) dat alle respondenten van beide metingen gebruikt.",
+        "model (score ~ meting + (1 | buurt)) dat alle respondenten gebruikt van de buurten die "
+        "per meting getoond worden; onderdrukte buurten tellen niet mee, zodat geen cijfer ze "
+        "verraadt.",
         "change": "Verandering per buurt",
         "change_text": "{up} van de {k} buurten gingen duidelijk vooruit en {down} duidelijk "
         "achteruit; de andere laten geen duidelijke verandering zien. {s} buurten worden niet "
