@@ -152,7 +152,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sum_communities": "Of the {k} communities shown, {up} improved clearly, {down} declined "
         "clearly and {flat} show no clear change (the rule is under 'Change per community').",
         "sum_hidden": "{s} more communities have no change shown (fewer than {min_n} "
-        "respondents in a wave, or measured in one wave only).",
+        "respondents in a wave, measured in one wave only, or hidden to protect a smaller community).",
         "sum_impact": "Communities at impact level 3 or higher (ready to be released): {b} at "
         "baseline, {a} at the end of the cycle; {c} crossed level 3 and {f} fell below it.",
         "sum_impact_new": "{u} of the {a} at the end had no level at baseline (too few "
@@ -349,7 +349,8 @@ TEXT: dict[str, dict[str, str]] = {
         "{down} duidelijk achteruit en {flat} laten geen duidelijke verandering zien (de regel "
         "staat bij 'Verandering per buurt').",
         "sum_hidden": "Van nog {s} buurten wordt geen verandering getoond (minder dan {min_n} "
-        "respondenten in een meting, of maar in één meting gemeten).",
+        "respondenten in een meting, maar in één meting gemeten, of verborgen om een kleinere buurt te "
+        "beschermen).",
         "sum_impact": "Buurten op impactniveau 3 of hoger (klaar om los te laten): {b} bij de "
         "nulmeting, {a} bij de eindmeting; {c} kwamen over niveau 3 en {f} zakten eronder.",
         "sum_impact_new": "Van de {a} bij de eindmeting hadden er {u} bij de nulmeting geen "
