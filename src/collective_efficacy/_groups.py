@@ -15,7 +15,7 @@ import pandas as pd
 from ._rows import rows_in
 from .errors import DataError
 
-__all__ = ["GroupIndex", "factorize_groups", "group_sums"]
+__all__ = ["GroupIndex", "factorize_groups"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,6 @@ class GroupIndex:
     @property
     def n_groups(self) -> int:
         return len(self.labels)
-
-    def sum(self, values: np.ndarray) -> np.ndarray:
-        """Sum ``values`` (shape (n,) or (n, p)) per group; NaN must be handled by the caller."""
-        return group_sums(self.codes, values, self.n_groups)
 
 
 def factorize_groups(data: pd.DataFrame, group: str, *, what: str = "group") -> GroupIndex:
@@ -76,14 +72,3 @@ def factorize_groups(data: pd.DataFrame, group: str, *, what: str = "group") -> 
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     labels = pd.Index(uniques, name=group)
     return GroupIndex(codes=codes, labels=labels, counts=counts, name=str(group))
-
-
-def group_sums(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per-group sums of a vector or of each column of a matrix, by ``bincount``."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 1:
-        return np.bincount(codes, weights=values, minlength=n_groups)
-    out = np.empty((n_groups, values.shape[1]), dtype=np.float64)
-    for j in range(values.shape[1]):  # loop over items (few), never over groups
-        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_groups)
-    return out

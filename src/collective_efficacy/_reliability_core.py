@@ -30,7 +30,6 @@ __all__ = [
     "feldt_ci",
     "pairwise_moments",
     "scale_score_moments",
-    "segment_sums",
 ]
 
 _PINV_RTOL = float(np.sqrt(np.finfo(np.float64).eps))
@@ -55,83 +54,135 @@ class PairwiseMoments:
     n_rows: np.ndarray
 
 
-class _Segments:
-    """Rows sorted by group once; per-group sums of 1-D columns by ``np.add.reduceat``."""
-
-    def __init__(self, codes: np.ndarray, n_groups: int) -> None:
-        self.n_groups = n_groups
-        if len(codes) and bool(np.all(codes[1:] >= codes[:-1])):
-            self.order: np.ndarray | None = None  # already sorted (e.g. data sorted by group)
-            sc = codes
-        else:
-            self.order = np.argsort(codes, kind="stable")
-            sc = codes[self.order]
-        self.starts = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1]]) if len(sc) else sc
-        self.present = sc[self.starts] if len(sc) else sc
-
-    def sort(self, a: np.ndarray) -> np.ndarray:
-        return a if self.order is None else a[self.order]
-
-    def sum(self, col: np.ndarray) -> np.ndarray:
-        """Per-group sum of a sorted 1-D column."""
-        out = np.zeros(self.n_groups)
-        if len(col):
-            out[self.present] = np.add.reduceat(col, self.starts)
-        return out
+#: rows per chunk of the moment passes: the work arrays stay O(chunk x k^2), never O(n x k^2)
+_CHUNK_CELLS = 1 << 22
 
 
-def segment_sums(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per-group column sums of ``values`` (n, m) (one sort, one reduceat per column)."""
-    seg = _Segments(codes, n_groups)
-    v = seg.sort(values)
-    return np.stack([seg.sum(np.ascontiguousarray(v[:, j])) for j in range(v.shape[1])], axis=1)
+def _chunk_rows(k: int) -> int:
+    return max(256, _CHUNK_CELLS // max(k * k, 1))
+
+
+def _group_means(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group available-case counts and means of each item (``bincount``, no sort)."""
+    k = x.shape[1]
+    counts = np.empty((n_groups, k))
+    sums = np.empty((n_groups, k))
+    for j in range(k):  # loop over items (few), never over groups
+        col = x[:, j]
+        ok = ~np.isnan(col)
+        counts[:, j] = np.bincount(codes, weights=ok, minlength=n_groups)
+        sums[:, j] = np.bincount(codes, weights=np.where(ok, col, 0.0), minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1.0), 0.0)
+    return counts, means
+
+
+def _pooled_products(
+    x: np.ndarray, means: np.ndarray, complete: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One group: ``Z'Z``, ``O'O`` and ``Z'O`` by matrix products over row chunks."""
+    n, k = x.shape
+    s = np.zeros((k, k))
+    npair = np.zeros((k, k))
+    a = np.zeros((k, k))
+    n_rows = 0.0
+    step = _chunk_rows(k)
+    for lo in range(0, n, step):  # loop over row chunks (memory), never over groups
+        xc = x[lo : lo + step]
+        oc = ~np.isnan(xc)
+        zc = np.where(oc, xc - means, 0.0)
+        s += zc.T @ zc
+        if not complete:
+            of = oc.astype(np.float64)
+            npair += of.T @ of
+            a += zc.T @ of
+        n_rows += float(np.count_nonzero(oc.any(axis=1)))
+    return s[None], npair[None], a[None], n_rows
+
+
+def _chunks(sorted_codes: np.ndarray, step: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Segment starts of sorted codes, and row chunks of about ``step`` rows that end on a
+    segment boundary (so every group lies in one chunk)."""
+    n = len(sorted_codes)
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, step), side="left")[1:]])
+    bounds = np.r_[0, cuts, n].astype(np.int64)
+    return starts, [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _grouped_products(
+    x: np.ndarray, codes: np.ndarray, n_groups: int, means: np.ndarray, complete: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group ``Z'Z``, ``O'O``, ``Z'O`` and answering rows: rows in group order, in chunks
+    that hold whole groups, row products summed per segment (:func:`numpy.add.reduceat`)."""
+    n, k = x.shape
+    ordered = n < 2 or bool((codes[1:] >= codes[:-1]).all())
+    order = None if ordered else np.argsort(codes, kind="stable")
+    sc = codes if order is None else codes[order]
+    starts, chunks = _chunks(sc, _chunk_rows(k))
+    present = sc[starts]
+    s = np.zeros((k, k, n_groups))
+    npair = np.zeros((k, k, n_groups))
+    a = np.zeros((k, k, n_groups))
+    n_rows = np.zeros(n_groups)
+    for lo, hi in chunks:  # loop over row chunks (memory), never over groups
+        idx = slice(lo, hi) if order is None else order[lo:hi]
+        first = np.searchsorted(starts, lo)
+        seg = starts[first : np.searchsorted(starts, hi)] - lo
+        gs = present[first : first + len(seg)]
+        xt = np.ascontiguousarray(x[idx].T)  # (k, m): every product row is contiguous
+        ot = ~np.isnan(xt)
+        zt = np.where(ot, xt - means[sc[lo:hi]].T, 0.0)
+        of = ot.astype(np.float64)
+        for i in range(k):  # loop over items (few), never over groups
+            s[i, i:, gs] = np.add.reduceat(zt[i] * zt[i:], seg, axis=1).T
+            if not complete:
+                npair[i, i:, gs] = np.add.reduceat(of[i] * of[i:], seg, axis=1).T
+                a[i, :, gs] = np.add.reduceat(zt[i] * of, seg, axis=1).T
+        n_rows[gs] = np.add.reduceat(of.max(axis=0), seg)
+    iu, ju = np.triu_indices(k, 1)
+    s[ju, iu] = s[iu, ju]
+    npair[ju, iu] = npair[iu, ju]
+    return (
+        np.moveaxis(s, 2, 0),
+        np.moveaxis(npair, 2, 0),
+        np.moveaxis(a, 2, 0),
+        n_rows,
+    )
 
 
 def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> PairwiseMoments:
     """Per-group pairwise-complete covariance matrices in one pass.
 
-    Rows are sorted by group once. Items are centred on their per-group available-case means
-    (for numerical accuracy: no catastrophic cancellation on 1-5 codes at national scale); then
-    for every pair ``(i, j)`` the per-group count ``n_ij``, the sums of the centred values of
-    ``i`` and ``j`` over the rows where both are present and the sum of their products are
-    segment sums (``np.add.reduceat``) of contiguous columns. The loops run over item pairs,
-    never over groups.
+    Items are centred on their per-group available-case means (for numerical accuracy: no
+    catastrophic cancellation on 1-5 codes at national scale). With ``Z`` the centred values (0
+    where missing) and ``O`` the answered mask, per group ``S = Z'Z`` (sums of products),
+    ``N = O'O`` (rows answering both items) and ``A = Z'O`` (the centred sum of item ``i`` over
+    the rows answering ``j``); then ``cov_ij = (S_ij - A_ij A_ji / N_ij) / (N_ij - 1)``. One
+    group is three matrix products; several groups are row products summed per segment. Both
+    run over row chunks, so the work memory is O(chunk x k^2), never a per-pair array of n rows.
     """
-    k = x.shape[1]
-    seg = _Segments(codes, n_groups)
-    xs = seg.sort(x)
-    cs = seg.sort(codes)
-    obs = ~np.isnan(xs)
-    cols_obs = [np.ascontiguousarray(obs[:, j], dtype=np.float64) for j in range(k)]
-    cols_x = [np.where(obs[:, j], xs[:, j], 0.0) for j in range(k)]
-    counts = np.stack([seg.sum(c) for c in cols_obs], axis=1)
-    sums = np.stack([seg.sum(c) for c in cols_x], axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, sums / np.maximum(counts, 1.0), 0.0)
-    z = [np.where(obs[:, j], cols_x[j] - means[cs, j], 0.0) for j in range(k)]
-    complete = bool(obs.all())
-    iu, ju = np.triu_indices(k)
-    cov = np.empty((n_groups, k, k))
-    n_pair = np.empty((n_groups, k, k))
-    for i, j in zip(iu.tolist(), ju.tolist()):  # loop over item pairs, never over groups
-        s_ij = seg.sum(z[i] * z[j])
-        if complete or i == j:
-            n_ij = counts[:, i]
-            dev = np.zeros(n_groups)
-        else:
-            both = cols_obs[i] * cols_obs[j]
-            n_ij = seg.sum(both)
-            s_i, s_j = seg.sum(z[i] * cols_obs[j]), seg.sum(z[j] * cols_obs[i])
-            with np.errstate(invalid="ignore", divide="ignore"):
-                dev = np.where(n_ij > 0, s_i * s_j / np.maximum(n_ij, 1.0), 0.0)
+    n, k = x.shape
+    complete = bool(not np.isnan(x).any())
+    counts, means = _group_means(x, codes, n_groups)
+    if n_groups == 1:
+        s, npair, a, nr = _pooled_products(x, means[0], complete)
+        n_rows = np.array([nr])
+    else:
+        s, npair, a, n_rows = _grouped_products(x, codes, n_groups, means, complete)
+    if complete:
+        n_ij = np.repeat(counts[:, :, None], k, axis=2)  # every pair: the item's rows
+        dev = np.zeros_like(s)
+    else:
+        n_ij = npair
         with np.errstate(invalid="ignore", divide="ignore"):
-            c = np.where(n_ij >= 2, (s_ij - dev) / (n_ij - 1.0), np.nan)
-        cov[:, i, j] = c
-        cov[:, j, i] = c
-        n_pair[:, i, j] = n_ij
-        n_pair[:, j, i] = n_ij
-    n_rows = seg.sum(obs.any(axis=1).astype(np.float64))
-    return PairwiseMoments(cov=cov, n_pair=n_pair, n_rows=n_rows)
+            dev = np.where(n_ij > 0, a * np.swapaxes(a, 1, 2) / np.maximum(n_ij, 1.0), 0.0)
+        diag = np.arange(k)
+        dev[:, diag, diag] = 0.0
+        n_ij[:, diag, diag] = counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = np.where(n_ij >= 2, (s - dev) / (n_ij - 1.0), np.nan)
+    return PairwiseMoments(cov=cov, n_pair=n_ij, n_rows=n_rows)
 
 
 def scale_score_moments(
