@@ -18,6 +18,7 @@ Conventions follow R ``psych::alpha`` 2.2.9 (read for behaviour, re-derived from
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,7 +108,7 @@ def _chunks(sorted_codes: np.ndarray, step: int) -> tuple[np.ndarray, list[tuple
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, step), side="left")[1:]])
     bounds = np.r_[0, cuts, n].astype(np.int64)
-    return starts, [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return starts, [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _grouped_products(
@@ -162,7 +163,7 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
     group is three matrix products; several groups are row products summed per segment. Both
     run over row chunks, so the work memory is O(chunk x k^2), never a per-pair array of n rows.
     """
-    n, k = x.shape
+    k = x.shape[1]
     complete = bool(not np.isnan(x).any())
     counts, means = _group_means(x, codes, n_groups)
     if n_groups == 1:
