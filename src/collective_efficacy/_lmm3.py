@@ -19,11 +19,13 @@ responses of community :math:`k` is :math:`\sigma^2 V_{*k}` with
           \log|V_{*k}| = \sum_j \log(1+n_j\phi_\pi) + \log(1+\phi_\beta S_k).
 
 :math:`d_j` and :math:`a_j` depend on respondent :math:`j` only through :math:`n_j` (answered
-items), so respondents of one community with the same :math:`n_j` are merged into a *cell*;
-the sufficient statistics are the cell sums of :math:`s_{xj}, s_{yj}, s_{xj}s_{xj}', s_{xj}s_{yj},
-s_{yj}^2` (``(cells, p, p)`` arrays, p small) and one evaluation of the profiled (RE)ML deviance
-and its analytic gradient costs :math:`O(\text{cells}\cdot p^2)`, with ``bincount`` for the
-community sums. :math:`\sigma^2` is profiled out; the deviance is minimised over
+items), so respondents are summed once per fit into a dense (community, :math:`n_j`) grid of
+:math:`s_{xj}, s_{yj}` sums (``(K, M, p)``, M = items + 1), and the cross-products
+:math:`s_{xj}s_{xj}', s_{xj}s_{yj}, s_{yj}^2` are only needed summed over communities per
+:math:`n_j` (``(M, p, p)``). One evaluation of the profiled (RE)ML deviance and its analytic
+gradient then costs :math:`O(K M p + M p^2)` dense array operations, with no pass over
+respondents, so the fit is one O(n) pass plus a cost that grows with the number of communities.
+:math:`\sigma^2` is profiled out; the deviance is minimised over
 :math:`(\log\phi_\beta, \log\phi_\pi)` by L-BFGS-B, then polished by Newton steps with the
 analytic gradient and a finite-difference Hessian. A ratio that runs to its lower bound is set to
 exactly 0 (boundary) when the gradient there is non-negative.
@@ -35,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize
+from scipy import optimize, sparse
 
 from .errors import DataError
 
@@ -76,15 +78,18 @@ class NestedFit:
 
 @dataclass(frozen=True)
 class _Cells:
-    comm: np.ndarray  # (U,) community of each cell
-    m: np.ndarray  # (U,) answered items per respondent in the cell
-    cnt: np.ndarray  # (U,) respondents in the cell
-    sx: np.ndarray  # (U, p)
-    sy: np.ndarray  # (U,)
-    sxx: np.ndarray  # (U, p, p)
-    sxx_flat: np.ndarray  # (U, p * p)
-    sxy: np.ndarray  # (U, p)
-    syy: np.ndarray  # (U,)
+    """Sufficient statistics, computed once per fit, on a dense (community, answered items)
+    grid: respondents of community k who answered m items share d_m, a_m (module docstring)."""
+
+    m: np.ndarray  # (M,) answered items 0..M-1 (float)
+    cnt: np.ndarray  # (K, M) respondents
+    sx: np.ndarray  # (K * M, p) sums of s_xj, row k * M + m
+    sx_t: np.ndarray  # (K * p, M) the same sums, row k * p + a (contiguous for products with d)
+    sy: np.ndarray  # (K, M) sums of s_yj
+    cnt_m: np.ndarray  # (M,) respondents over all communities
+    sxx: np.ndarray  # (M, p, p) totals of s_xj s_xj'
+    sxy: np.ndarray  # (M, p) totals of s_xj s_yj
+    syy: np.ndarray  # (M,) totals of s_yj^2
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
@@ -105,12 +110,14 @@ class _Eval:
     tr_k: np.ndarray
 
 
-def _bincols(idx: np.ndarray, vals: np.ndarray, size: int) -> np.ndarray:
-    cols = np.ascontiguousarray(vals.T)
-    out = np.empty((size, vals.shape[1]))
-    for c in range(vals.shape[1]):  # loop over columns (few), never over groups
-        out[:, c] = np.bincount(idx, weights=cols[c], minlength=size)
-    return out
+def _scatter_rows(idx: np.ndarray, vals: np.ndarray, size: int) -> np.ndarray:
+    """Per-code sums of the rows of ``vals`` (n, c): one sparse indicator product that reads
+    ``vals`` row by row (no transposed copy, no bincount per column)."""
+    n = len(idx)
+    ind = sparse.csc_matrix(
+        (np.ones(n), idx.astype(np.int64), np.arange(n + 1, dtype=np.int64)), shape=(size, n)
+    )
+    return np.asarray(ind @ np.ascontiguousarray(vals, dtype=np.float64))
 
 
 def _cells(
@@ -125,37 +132,41 @@ def _cells(
     n_groups: int,
     reml: bool,
 ) -> _Cells:
-    """Merge respondents of one community with the same number of answered items into cells.
+    """Sum respondents into the (community, answered items) grid, in one pass over them.
 
     ``nj, sxj, syj`` are per-respondent counts and sums of X and of the shifted outcome
-    ``y - X shift``; ``xtx, xty, yty`` the totals of that shifted problem.
+    ``y - X shift``; ``xtx, xty, yty`` the totals of that shifted problem. The grid sums of
+    ``s_xj`` are ``bincount``s; the cross-products ``s_xj s_xj'`` are only needed summed over
+    communities, one matrix product per answered-items count (few), never per cell.
     """
     p = sxj.shape[1]
     mmax = int(nj.max()) + 1
     key = comm_of_resp.astype(np.int64) * mmax + nj
-    present = np.bincount(key, minlength=n_groups * mmax) > 0  # dense key space, no sort
-    ukey = np.flatnonzero(present)
-    cell = (np.cumsum(present) - 1)[key]
-    n_cells = len(ukey)
-    iu, ju = np.triu_indices(p)
-    cols = np.ascontiguousarray(sxj.T)  # (p, R): contiguous columns
-    sxx = np.empty((n_cells, p, p))
-    prod = np.empty(cols.shape[1])
-    for a, b in zip(iu, ju):  # p(p+1)/2 column pairs (few); one column product at a time
-        np.multiply(cols[a], cols[b], out=prod)
-        col = np.bincount(cell, weights=prod, minlength=n_cells)
-        sxx[:, a, b] = col
-        sxx[:, b, a] = col
+    size = n_groups * mmax
+    cnt = np.bincount(key, minlength=size).astype(np.float64)
+    sx = _scatter_rows(key, sxj, size)
+    sy = np.bincount(key, weights=syj, minlength=size)
+    sxx = np.zeros((mmax, p, p))
+    sxy = np.zeros((mmax, p))
+    syy = np.zeros(mmax)
+    for m in np.flatnonzero(np.bincount(nj, minlength=mmax)):  # answered-items counts (few)
+        sel = nj == m
+        xm, ym = sxj[sel], syj[sel]
+        sxx[m] = np.einsum("ra,rb->ab", xm, xm)
+        sxy[m] = np.einsum("r,ra->a", ym, xm)
+        syy[m] = np.einsum("r,r->", ym, ym)
     return _Cells(
-        comm=(ukey // mmax).astype(np.int64),
-        m=(ukey % mmax).astype(np.float64),
-        cnt=np.bincount(cell, minlength=n_cells).astype(np.float64),
-        sx=_bincols(cell, sxj, n_cells),
-        sy=np.bincount(cell, weights=syj, minlength=n_cells),
+        m=np.arange(mmax, dtype=np.float64),
+        cnt=cnt.reshape(n_groups, mmax),
+        sx=sx,
+        sx_t=np.ascontiguousarray(sx.reshape(n_groups, mmax, p).transpose(0, 2, 1)).reshape(
+            n_groups * p, mmax
+        ),
+        sy=sy.reshape(n_groups, mmax),
+        cnt_m=np.bincount(nj, minlength=mmax).astype(np.float64),
         sxx=sxx,
-        sxx_flat=sxx.reshape(n_cells, p * p),
-        sxy=_bincols(cell, sxj * syj[:, None], n_cells),
-        syy=np.bincount(cell, weights=syj * syj, minlength=n_cells),
+        sxy=sxy,
+        syy=syy,
         xtx=xtx,
         xty=xty,
         yty=float(yty),
@@ -179,7 +190,7 @@ def _cells_long(
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift for numerical accuracy
     r0 = y - X @ beta0
     nj = np.bincount(resp, minlength=n_resp)
-    sxj = _bincols(resp, X, n_resp)
+    sxj = _scatter_rows(resp, X, n_resp)
     syj = np.bincount(resp, weights=r0, minlength=n_resp)
     return _cells(nj, sxj, syj, xtx, X.T @ r0, float(r0 @ r0), beta0, comm_of_resp, n_groups, reml)
 
@@ -208,31 +219,42 @@ def _cells_wide(
     fitted = beta0[:n_items][None, :]
     if q:
         fitted = fitted + np.einsum("rq,q->r", Z, beta0[n_items:])[:, None]
-    r0 = np.where(mask, y0 - fitted, 0.0)
+    r0 = y0  # in place: one respondents x items work array, not three
+    r0 -= fitted
+    r0 *= mf
+    del y0
     syj = np.einsum("ri->r", r0)
-    sxj = np.concatenate([mf, Z * nj_f[:, None]], axis=1)
+    sxj = np.concatenate([mf, Z * nj_f[:, None]], axis=1) if q else mf
     xty_r = np.concatenate([np.einsum("ri->i", r0), np.einsum("rq,r->q", Z, syj)])
     yty = float(np.einsum("ri,ri->", r0, r0))
     return _cells(nj, sxj, syj, xtx, xty_r, yty, beta0, comm_of_resp, n_groups, reml)
 
 
+def _mv(mat: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """``mat @ vec`` by ``einsum``: single-threaded loops, not BLAS, for the long-and-thin
+    products (a threaded BLAS on a busy machine spends more time synchronising than computing)."""
+    return np.einsum("ij,j->i", mat, vec)
+
+
+def _dot(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.einsum("i,i->", u, v))
+
+
 def _evaluate(cs: _Cells, phi_b: float, phi_p: float, *, need_grad: bool = True) -> _Eval:
+    """Profiled deviance and its analytic gradient: O(K M p + M p^2) on the grid, no pass over
+    respondents."""
     p = cs.xtx.shape[0]
-    k = cs.n_groups
-    d = 1.0 / (1.0 + cs.m * phi_p)
+    m = cs.m
+    d = 1.0 / (1.0 + m * phi_p)
     a = phi_p * d
-    t_k = _bincols(cs.comm, cs.sx * d[:, None], k)  # (K, p)
-    s_k = np.bincount(cs.comm, weights=d * cs.m * cs.cnt, minlength=k)
-    ty_k = np.bincount(cs.comm, weights=d * cs.sy, minlength=k)
+    t_k = _mv(cs.sx_t, d).reshape(-1, p)  # (K, p)
+    s_k = _mv(cs.cnt, d * m)
+    ty_k = _mv(cs.sy, d)
     one_b = 1.0 + phi_b * s_k
     c_k = phi_b / one_b
-    # einsum, not BLAS, for the long-and-thin products (a threaded BLAS on a busy machine
-    # spends more time synchronising than computing)
-    amat = cs.xtx - np.einsum("u,uab->ab", a, cs.sxx) - np.einsum("k,ka,kb->ab", c_k, t_k, t_k)
-    bvec = cs.xty - np.einsum("ua,u->a", cs.sxy, a) - np.einsum("ka,k,k->a", t_k, c_k, ty_k)
-    cval = (
-        cs.yty - float(np.einsum("u,u->", a, cs.syy)) - float(np.einsum("k,k,k->", c_k, ty_k, ty_k))
-    )
+    amat = cs.xtx - np.einsum("m,mab->ab", a, cs.sxx) - np.einsum("k,ka,kb->ab", c_k, t_k, t_k)
+    bvec = cs.xty - a @ cs.sxy - np.einsum("ka,k->a", t_k, c_k * ty_k)
+    cval = cs.yty - float(a @ cs.syy) - float(np.einsum("k,k,k->", c_k, ty_k, ty_k))
     try:
         chol = np.linalg.cholesky(amat)
     except np.linalg.LinAlgError as exc:
@@ -245,39 +267,34 @@ def _evaluate(cs: _Cells, phi_b: float, phi_p: float, *, need_grad: bool = True)
     beta = ainv @ bvec
     rss = max(cval - float(bvec @ beta), np.finfo(float).tiny)
     mdf = cs.n_obs - p if cs.reml else cs.n_obs
-    logdet_v = float(np.einsum("u,u->", cs.cnt, np.log1p(cs.m * phi_p))) + float(
-        np.sum(np.log1p(phi_b * s_k))
-    )
+    logdet_v = float(cs.cnt_m @ np.log1p(m * phi_p)) + float(np.sum(np.log1p(phi_b * s_k)))
     dev = logdet_v + mdf * (1.0 + _LOG2PI + np.log(rss / mdf))
     if cs.reml:
         dev += 2.0 * float(np.sum(np.log(np.diag(chol))))
-    tr_k = ty_k - np.einsum("ka,a->k", t_k, beta)
+    tr_k = ty_k - _mv(t_k, beta)
     if not need_grad:
         return _Eval(float(dev), np.zeros(2), beta, rss, chol, s_k, tr_k)
     # d/d phi_beta
     g_b = float(np.sum(s_k / one_b)) - mdf * float(np.sum(tr_k**2 / one_b**2)) / rss
-    # d/d phi_pi
-    cu = c_k[cs.comm]
-    tru = tr_k[cs.comm]
-    r_u = cs.sy - np.einsum("ua,a->u", cs.sx, beta)
-    rr_u = (
-        cs.syy
-        - 2.0 * np.einsum("ua,a->u", cs.sxy, beta)
-        + np.einsum("uf,f->u", cs.sxx_flat, np.outer(beta, beta).ravel())
-    )
-    trace_p = float(np.sum(cs.cnt * d * cs.m * (1.0 - cu * cs.m * d)))
-    drss_p = -float(
-        np.sum(d**2 * (rr_u - 2.0 * cu * cs.m * r_u * tru + cs.cnt * cu**2 * cs.m**2 * tru**2))
+    # d/d phi_pi (sums over cells u = (k, m) regrouped by community and by m)
+    d2 = d * d
+    n_d2m2 = _mv(cs.cnt, d2 * m * m)  # (K,) sum_m cnt d^2 m^2
+    trace_p = float(cs.cnt_m @ (d * m)) - _dot(c_k, n_d2m2)
+    rr_m = cs.syy - 2.0 * (cs.sxy @ beta) + np.einsum("mab,a,b->m", cs.sxx, beta, beta)
+    r_km = cs.sy - _mv(cs.sx, beta).reshape(cs.sy.shape)  # (K, M)
+    drss_p = -(
+        float(d2 @ rr_m)
+        - 2.0 * _dot(c_k * tr_k, _mv(r_km, d2 * m))
+        + _dot(c_k * c_k * tr_k * tr_k, n_d2m2)
     )
     g_p = trace_p + mdf * drss_p / rss
     if cs.reml:
         ta = np.einsum("ka,ab->kb", t_k, ainv)  # (K, p)
         tat = np.einsum("ka,ka->k", ta, t_k)  # T_k' A^-1 T_k
         g_b -= float(np.sum(tat / one_b**2))
-        tr_sxx = np.einsum("uf,f->u", cs.sxx_flat, ainv.ravel())
-        tas = np.einsum("ua,ua->u", ta[cs.comm], cs.sx)
-        quad = tr_sxx - 2.0 * cu * cs.m * tas + cs.cnt * cu**2 * cs.m**2 * tat[cs.comm]
-        g_p -= float(np.sum(d**2 * quad))
+        tr_sxx = float(d2 @ np.einsum("mab,ab->m", cs.sxx, ainv))
+        tas = np.einsum("ka,ka->k", ta, _mv(cs.sx_t, d2 * m).reshape(-1, p))
+        g_p -= tr_sxx - 2.0 * _dot(c_k, tas) + _dot(c_k * c_k * tat, n_d2m2)
     return _Eval(float(dev), np.array([g_b, g_p]), beta, rss, chol, s_k, tr_k)
 
 
@@ -382,18 +399,19 @@ def fit_nested_wide(
 
 def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
     p = cs.xtx.shape[0]
-    if np.count_nonzero(np.bincount(cs.comm, minlength=n_groups)) < 2:
+    per_comm = cs.cnt.sum(axis=1)
+    if np.count_nonzero(per_comm) < 2:
         raise DataError(
             "fewer than 2 communities with responses: the between-community variance tau_beta "
             "is not identifiable; expected at least 2 communities"
         )
-    if np.bincount(cs.comm, weights=cs.cnt, minlength=n_groups).max() <= 1:
+    if per_comm.max() <= 1:
         raise DataError(
             "every community has a single respondent: the community variance tau_beta and the "
             "respondent variance tau_pi are not separately identifiable; expected at least one "
             "community with 2 or more respondents"
         )
-    if cs.m.max() <= 1:
+    if cs.m[cs.cnt_m > 0].max() <= 1:
         raise DataError(
             "every respondent answered a single item: the respondent variance tau_pi and the "
             "item-level variance sigma2 are not separately identifiable"
@@ -417,7 +435,7 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
         jac=True,
         method="L-BFGS-B",
         bounds=[(lo, hi), (lo, hi)],
-        options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500},
+        options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": 500},  # Newton polishes
     )
     ok = bool(res.success) or "ABNORMAL" in str(res.message)
     phi_opt = np.exp(np.asarray(res.x, dtype=float))
@@ -520,7 +538,7 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
         deviance=best.deviance,
         method=method,
         n_obs=cs.n_obs,
-        n_respondents=int(cs.cnt.sum()),
+        n_respondents=int(np.rint(cs.cnt.sum())),
         n_groups=n_groups,
         n_params=p,
         converged=converged,
@@ -529,12 +547,8 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
         hessian_pd=hessian_pd,
         n_iter=int(res.nit) + n_eval,
         message=message,
-        group_n_respondents=np.bincount(cs.comm, weights=cs.cnt, minlength=n_groups).astype(
-            np.int64
-        ),
-        group_n_obs=np.bincount(cs.comm, weights=cs.cnt * cs.m, minlength=n_groups).astype(
-            np.int64
-        ),
+        group_n_respondents=np.rint(cs.cnt.sum(axis=1)).astype(np.int64),
+        group_n_obs=np.rint(cs.cnt @ cs.m).astype(np.int64),
         eb=phi[0] * best.tr_k / one_b,
         eb_var=sigma2 * phi[0] / one_b,
         lambda_=phi[0] * best.s_k / one_b,
