@@ -20,6 +20,7 @@ from .errors import (
 from .evaluation import Evaluation, evaluate
 from .instrument import Instrument, Item, ResponseScale, Scale, list_instruments, load_instrument
 from .io import read_responses
+from .prepared import PreparedSurvey
 from .report_models import ValidationReport
 from .responses import ValidatedResponses, validate
 from .scoring import aggregate, reverse_items, score
@@ -71,4 +72,4 @@ from .reliability import __all__ as _reliability_all
 
 __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_impact_all]
 __all__ += _multilevel_change_all
-__all__ += ["export", "plot"]
+__all__ += ["PreparedSurvey", "export", "plot"]

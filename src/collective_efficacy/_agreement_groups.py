@@ -29,6 +29,7 @@ from ._agreement_null import check_scale
 from ._checks import numeric_matrix
 from ._groups import factorize_groups
 from .errors import DataError
+from .prepared import memo
 
 __all__ = [
     "GroupCodes",
@@ -156,6 +157,10 @@ def code_groups(data: pd.DataFrame, group: str | Sequence[str]) -> GroupCodes:
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     names = _as_names(group)
+    return memo(data, ("code_groups", *names), lambda: _code_groups(data, names))
+
+
+def _code_groups(data: pd.DataFrame, names: list[str]) -> GroupCodes:
     coded = [_code_one(data, name) for name in names]
     n = len(data)
     if len(coded) == 1:
@@ -197,7 +202,13 @@ def code_groups(data: pd.DataFrame, group: str | Sequence[str]) -> GroupCodes:
 
 
 def item_rows(data: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
-    """Float64 array of shape (n_items, n): one contiguous row per item (a copy)."""
+    """Float64 array of shape (n_items, n): one contiguous row per item (a copy; read-only and
+    built once on a prepared table)."""
+    cols = list(items)
+    return memo(data, ("item_rows", *cols), lambda: _item_rows(data, cols))
+
+
+def _item_rows(data: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
     out = np.empty((len(items), len(data)), dtype=np.float64)
     for j, col in enumerate(items):
         s = data[col]
@@ -406,7 +417,14 @@ def block_stats(
         unused = np.logical_and.reduce(miss) if len(miss) > 1 else miss[0]
     n_used = groups.rows - groups.count_rows(unused)
     slot_codes = codes if drop is None or not drop.any() else np.where(drop, n_slots, codes)
-    found = _discrete_tables(cols, miss, slot_codes, n_slots, scale_codes)
+    key = (
+        "discrete_tables",
+        tuple(items),
+        tuple(_as_names(group)),
+        nan_policy,
+        None if scale_codes is None else np.asarray(scale_codes, np.float64).tobytes(),
+    )
+    found = memo(data, key, lambda: _discrete_tables(cols, miss, slot_codes, n_slots, scale_codes))
     if found is None and scale_codes is not None:
         check_scale(np.vstack(cols), scale_codes, data, items, func=func)  # raises if off-scale
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ._rows import rows_in
 from .errors import DataError
+from .prepared import memo
 
 __all__ = [
     "check_choice",
@@ -75,7 +76,13 @@ def numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """Float64 copy of ``data[columns]``; non-numeric cells raise with their rows and values.
 
     Missing values (None, NaN, pd.NA) become NaN. Booleans are refused (they are rarely items).
+    On a prepared table (:mod:`.prepared`) the matrix is built once and returned read-only.
     """
+    cols = list(columns)
+    return memo(data, ("numeric_matrix", *cols), lambda: _numeric_matrix(data, cols))
+
+
+def _numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     out = np.empty((len(data), len(columns)), dtype=np.float64)
     for j, col in enumerate(columns):
         s = data[col]

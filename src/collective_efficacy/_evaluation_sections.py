@@ -22,6 +22,7 @@ from ._messages import Note
 from .disclosure import ABSENT_REASON, SECONDARY_REASON
 from .errors import CollectiveEfficacyError, DataError
 from .instrument import Instrument
+from .prepared import PreparedSurvey
 
 __all__ = ["AFTER", "BEFORE", "WAVE", "records", "statistics_sections"]
 
@@ -156,8 +157,9 @@ def _agreement(
     keyed = pd.concat([part[[community]], keyed[answered]], axis=1)
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
-    r = rwg_j(keyed, answered, community, options=codes)
-    ad = ad_index(keyed, answered, community, options=codes)
+    prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
+    r = rwg_j(prep, answered, community, options=codes)
+    ad = ad_index(prep, answered, community, options=codes)
     per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
     per["suppressed"] = False
     hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
@@ -291,54 +293,59 @@ def statistics_sections(
     keys = inst.keys(scale)
     is_before = (scores[WAVE] == BEFORE).to_numpy()
     parts = {BEFORE: scores[is_before], AFTER: scores[~is_before]}  # split once, not per section
-    step("reliability")
-    _per_wave(
-        parts,
-        "reliability",
-        lambda p: reliability.cronbach_alpha(p, items, keys=keys, ci=ci),
-        sections,
-        notes,
-    )
-    _per_wave(
-        parts,
-        "item_statistics",
-        lambda p: reliability.item_statistics(p, items, keys=keys),
-        sections,
-        notes,
-    )
-    _per_wave(
-        parts,
-        "omega",
-        lambda p: reliability.omega(p, items, keys=keys).summary(),
-        sections,
-        notes,
-    )
-    step("aggregation evidence")
-    _per_wave(parts, "aggregation", lambda p: agreement.icc(p, scale, community), sections, notes)
-    per_community: list[pd.DataFrame] = []
+    # one preparation per wave: its item matrix, community codes and moments are computed once
+    # and shared by every section below (:mod:`.prepared`)
+    with PreparedSurvey(parts[BEFORE]), PreparedSurvey(parts[AFTER]):
+        step("reliability")
+        _per_wave(
+            parts,
+            "reliability",
+            lambda p: reliability.cronbach_alpha(p, items, keys=keys, ci=ci),
+            sections,
+            notes,
+        )
+        _per_wave(
+            parts,
+            "item_statistics",
+            lambda p: reliability.item_statistics(p, items, keys=keys),
+            sections,
+            notes,
+        )
+        _per_wave(
+            parts,
+            "omega",
+            lambda p: reliability.omega(p, items, keys=keys).summary(),
+            sections,
+            notes,
+        )
+        step("aggregation evidence")
+        _per_wave(
+            parts, "aggregation", lambda p: agreement.icc(p, scale, community), sections, notes
+        )
+        per_community: list[pd.DataFrame] = []
 
-    def agree(p: pd.DataFrame) -> pd.DataFrame:
-        label = p[WAVE].iloc[0]
-        t = table[(table["wave"] == label) & (table["reason"] != ABSENT_REASON)]
+        def agree(p: pd.DataFrame) -> pd.DataFrame:
+            label = p[WAVE].iloc[0]
+            t = table[(table["wave"] == label) & (table["reason"] != ABSENT_REASON)]
 
-        def note(text: str) -> None:
-            notes[f"agreement_{label}"] = text
+            def note(text: str) -> None:
+                notes[f"agreement_{label}"] = text
 
-        per = _agreement(p, inst, items, community, t, note)
-        per_community.append(per.assign(wave=label))
-        return _agreement_summary(per)
+            per = _agreement(p, inst, items, community, t, note)
+            per_community.append(per.assign(wave=label))
+            return _agreement_summary(per)
 
-    _per_wave(parts, "agreement", agree, sections, notes)
-    if per_community:
-        sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
-    step("ecometric model")
-    _per_wave(
-        parts,
-        "ecometric",
-        lambda p: _ecometric_summary(p, inst, scale, items, community),
-        sections,
-        notes,
-    )
+        _per_wave(parts, "agreement", agree, sections, notes)
+        if per_community:
+            sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
+        step("ecometric model")
+        _per_wave(
+            parts,
+            "ecometric",
+            lambda p: _ecometric_summary(p, inst, scale, items, community),
+            sections,
+            notes,
+        )
     step("change")
     _change_section(scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes)
 

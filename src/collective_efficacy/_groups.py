@@ -14,6 +14,7 @@ import pandas as pd
 
 from ._rows import rows_in
 from .errors import DataError
+from .prepared import memo
 
 __all__ = ["GroupIndex", "factorize_groups"]
 
@@ -52,6 +53,10 @@ def factorize_groups(data: pd.DataFrame, group: str, *, what: str = "group") -> 
     DataError
         If the column is absent or has missing values (the message names the rows).
     """
+    return memo(data, ("factorize_groups", group), lambda: _factorize(data, group, what))
+
+
+def _factorize(data: pd.DataFrame, group: str, what: str) -> GroupIndex:
     if group not in data.columns:
         raise DataError(
             f"{what} column {group!r} not found; available columns: {list(map(str, data.columns))}"

@@ -13,6 +13,7 @@ from ._checks import check_choice, numeric_matrix, resolve_items
 from ._keys import parse_keys
 from ._messages import Message
 from .errors import DataError
+from .prepared import memo
 
 __all__ = [
     "Prepared",
@@ -108,14 +109,32 @@ def prepare(
             "Internal consistency is undefined for a single item."
         )
     signs = parse_keys(keys, item_list)
+    bounds = _range_from(response_range, item_list, "response_range")
+    if bounds is None and keys is not None and callable(getattr(keys, "response_range", None)):
+        bounds = _range_from(keys.response_range(), item_list, "keys.response_range()")
+    key = (
+        "reliability_prepare",
+        tuple(item_list),
+        signs.tobytes(),
+        nan_policy,
+        None if bounds is None else (bounds[0].tobytes(), bounds[1].tobytes()),
+    )
+    return memo(data, key, lambda: _keyed(data, item_list, signs, nan_policy, bounds))
+
+
+def _keyed(
+    data: pd.DataFrame,
+    item_list: list[str],
+    signs: np.ndarray,
+    nan_policy: str,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+) -> Prepared:
+    """The item matrix with the missing-data policy applied and reverse-keyed items recoded."""
     x = numeric_matrix(data, item_list)
     rows = np.arange(len(x))
     if nan_policy == "listwise":
         keep = ~np.isnan(x).any(axis=1)
         x, rows = x[keep], rows[keep]
-    bounds = _range_from(response_range, item_list, "response_range")
-    if bounds is None and keys is not None and callable(getattr(keys, "response_range", None)):
-        bounds = _range_from(keys.response_range(), item_list, "keys.response_range()")
     if bounds is None:
         finite = x[~np.isnan(x)]
         lo_v = float(finite.min()) if finite.size else 0.0

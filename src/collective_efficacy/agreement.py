@@ -36,6 +36,7 @@ from ._agreement_null import (
 from ._agreement_reml import reml_oneway
 from ._checks import check_choice, check_columns, resolve_items
 from .errors import DataError
+from .prepared import accepts_prepared
 
 __all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
 
@@ -55,6 +56,7 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # --------------------------------------------------------------------------------------------
 # ICC(1), ICC(2)
 # --------------------------------------------------------------------------------------------
+@accepts_prepared
 def icc(data: pd.DataFrame, dv: str | Sequence[str], group: str | Sequence[str]) -> pd.DataFrame:
     r"""ICC(1) and ICC(2) of community means from the one-way ANOVA, for one or several columns.
 
@@ -237,6 +239,7 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
     }
 
 
+@accepts_prepared
 def group_reliability(
     data: pd.DataFrame, dv: str | Sequence[str], group: str | Sequence[str]
 ) -> pd.DataFrame:
@@ -329,6 +332,7 @@ def group_reliability(
 # --------------------------------------------------------------------------------------------
 # rwg, rwg(j), r*wg(j), AD
 # --------------------------------------------------------------------------------------------
+@accepts_prepared
 def rwg(
     data: pd.DataFrame,
     item: str,
@@ -423,6 +427,7 @@ def rwg(
     )
 
 
+@accepts_prepared
 def rwg_j(
     data: pd.DataFrame,
     items: Sequence[str],
@@ -557,6 +562,7 @@ def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:
     return resolve_items(data, list(items))
 
 
+@accepts_prepared
 def ad_index(
     data: pd.DataFrame,
     items: str | Sequence[str],

@@ -38,6 +38,7 @@ from ._mixed_models import (
 )
 from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
+from .prepared import accepts_prepared
 
 __all__ = [
     "EcometricResult",
@@ -68,6 +69,7 @@ def _keyed_items(
         )
     rev = signs < 0
     if rev.any():
+        y = y.copy()  # the matrix may be a prepared table's (read-only, shared)
         y[:, rev] = lo + hi - y[:, rev]
     return y, [it for it, r in zip(items, rev) if r], lo, hi
 
@@ -98,6 +100,7 @@ def _diagnostics(
     )
 
 
+@accepts_prepared
 def random_intercept(
     data: pd.DataFrame,
     dv: str | Sequence[str],
@@ -252,6 +255,7 @@ def random_intercept(
     )
 
 
+@accepts_prepared
 def ecometric(
     data: pd.DataFrame,
     items: Sequence[str],

@@ -39,6 +39,7 @@ from ._reliability_input import (
     structural_checks,
 )
 from .errors import ConvergenceWarning, DataError, ReliabilityWarning
+from .prepared import accepts_prepared, memo
 
 __all__ = ["OmegaItem", "OmegaResult", "cronbach_alpha", "item_statistics", "omega"]
 
@@ -143,6 +144,7 @@ def _bootstrap_alpha(
     return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
 
 
+@accepts_prepared
 def cronbach_alpha(
     data: pd.DataFrame,
     items: Sequence[str] | None = None,
@@ -313,7 +315,11 @@ def cronbach_alpha(
         n_groups = gi.n_groups
         labels = gi.labels
 
-    mom = pairwise_moments(prep.x, codes, n_groups)
+    mom = memo(
+        data,
+        ("pairwise_moments", id(prep.x), repr(group)),
+        lambda: pairwise_moments(prep.x, codes, n_groups),
+    )
     st = alpha_stats(mom.cov)
     n = mom.n_rows
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -375,6 +381,7 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
         warnings.warn(note, ReliabilityWarning, stacklevel=3)
 
 
+@accepts_prepared
 def item_statistics(
     data: pd.DataFrame,
     items: Sequence[str] | None = None,
@@ -461,7 +468,7 @@ def item_statistics(
     x, names = prep.x, prep.items
     k = len(names)
     codes = np.zeros(len(x), dtype=np.int64)
-    mom = pairwise_moments(x, codes, 1)
+    mom = memo(data, ("pairwise_moments", id(x), None), lambda: pairwise_moments(x, codes, 1))
     c = mom.cov[0]
     st = alpha_stats(mom.cov)
     n_scale = float(mom.n_rows[0])
@@ -594,6 +601,7 @@ _VARIANTS = {
 }
 
 
+@accepts_prepared
 def omega(
     data: pd.DataFrame,
     items: Sequence[str] | None = None,

@@ -18,6 +18,7 @@ from ._groups import factorize_groups
 from ._keys import split_keyed_names
 from .errors import DataError
 from .instrument import Instrument, load_instrument
+from .prepared import accepts_prepared
 from .responses import ValidatedResponses
 
 __all__ = ["aggregate", "reverse_items", "score"]
@@ -100,6 +101,7 @@ def _scale_specs(
     return specs
 
 
+@accepts_prepared
 def score(
     responses: ValidatedResponses | pd.DataFrame,
     instrument: Instrument | str | None = None,
@@ -221,6 +223,7 @@ def score(
     return out
 
 
+@accepts_prepared
 def aggregate(
     scores: pd.DataFrame,
     *,
