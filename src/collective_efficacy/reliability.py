@@ -468,7 +468,7 @@ def item_statistics(
     x, names = prep.x, prep.items
     k = len(names)
     codes = np.zeros(len(x), dtype=np.int64)
-    mom = memo(data, ("pairwise_moments", id(x), None), lambda: pairwise_moments(x, codes, 1))
+    mom = memo(data, ("pairwise_moments", id(x), repr(None)), lambda: pairwise_moments(x, codes, 1))
     c = mom.cov[0]
     st = alpha_stats(mom.cov)
     n_scale = float(mom.n_rows[0])

@@ -1,0 +1,159 @@
+"""The prepared pass: a PreparedSurvey gives the numbers of the plain calls, to 1e-12.
+
+Reference: the library's own public functions called one by one on the DataFrame (themselves
+tested against R/pingouin/statsmodels in the reference tests). Tolerance: 1e-12 absolute and
+relative (the same code runs on the same arrays; only which call computes them first differs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import collective_efficacy as ce
+from collective_efficacy import prepared
+
+ITEMS = ["SC1", "SC2", "SC3", "SC4", "SC5"]
+TOL = 1e-12
+
+
+def _survey(n: int = 1500, g: int = 60, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    comm = rng.integers(0, g, n)
+    u = rng.normal(0, 0.5, g)[comm]
+    x = np.clip(np.rint(3 + u[:, None] + rng.normal(0, 0.9, (n, len(ITEMS)))), 1, 5)
+    x[:, 2] = 6 - x[:, 2]  # one reverse-worded item
+    x[rng.random(x.shape) < 0.08] = np.nan
+    df = pd.DataFrame(x, columns=ITEMS)
+    df.insert(0, "community", np.char.add("Buurt ", comm.astype(str)).astype(object))
+    df = df[df[ITEMS].notna().any(axis=1)].reset_index(drop=True)
+    df["score"] = df[ITEMS].mean(axis=1)
+    return df
+
+
+KEYS = {"SC3": -1}
+
+
+def _calls() -> list[tuple[str, Any]]:
+    """(name, call on data): several functions sharing items, codes and moments."""
+    return [
+        ("alpha", lambda d: ce.cronbach_alpha(d, ITEMS, keys=KEYS)),
+        ("alpha_grouped", lambda d: ce.cronbach_alpha(d, ITEMS, keys=KEYS, group="community")),
+        ("items", lambda d: ce.item_statistics(d, ITEMS, keys=KEYS)),
+        ("omega", lambda d: ce.omega(d, ITEMS, keys=KEYS).summary()),
+        ("icc", lambda d: ce.icc(d, "score", "community")),
+        ("rwg_j", lambda d: ce.rwg_j(d, ITEMS, "community", options=5)),
+        ("ad", lambda d: ce.ad_index(d, ITEMS, "community", options=5)),
+        ("eco", lambda d: _model(ce.ecometric(d, ITEMS, group="community", keys=KEYS))),
+        ("ri", lambda d: _model(ce.random_intercept(d, "score", "community"))),
+    ]
+
+
+def _model(res: Any) -> pd.DataFrame:
+    """Every number and label of a fitted model, as one row."""
+    flat = _flat(json.loads(res.model_dump_json()))
+    return pd.DataFrame([{k: v for k, v in flat.items() if v is not None}])
+
+
+def _close(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    for c in a.columns:
+        x, y = a[c], b[c]
+        if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
+            xv = x.to_numpy(dtype=float, na_value=np.nan)
+            yv = y.to_numpy(dtype=float, na_value=np.nan)
+            np.testing.assert_allclose(xv, yv, rtol=TOL, atol=TOL, equal_nan=True, err_msg=c)
+        else:
+            assert (
+                x.astype(object).where(x.notna(), None).tolist()
+                == y.astype(object).where(y.notna(), None).tolist()
+            ), c
+
+
+def test_prepared_equals_plain_calls() -> None:
+    df = _survey()
+    plain = {name: f(df) for name, f in _calls()}
+    prep = ce.PreparedSurvey(df)
+    for name, f in _calls():  # one object: later calls reuse what earlier ones computed
+        _close(f(prep), plain[name])
+    assert "PreparedSurvey" in repr(prep) and "prepared arrays" in repr(prep)
+
+
+def test_prepared_shares_work_and_freezes_it() -> None:
+    df = _survey(300, 20)
+    prep = ce.PreparedSurvey(df)
+    ce.cronbach_alpha(prep, ITEMS, keys=KEYS)
+    n_cached = len(prep._cache)
+    ce.item_statistics(prep, ITEMS, keys=KEYS)  # same items, keys and policy: all shared
+    ce.cronbach_alpha(prep, ITEMS, keys=KEYS)
+    assert len(prep._cache) == n_cached
+    arrays = [v for v in prep._cache.values() if isinstance(v, np.ndarray)]
+    assert arrays and not any(a.flags.writeable for a in arrays)
+
+
+def test_prepared_keyword_data_and_context_manager() -> None:
+    df = _survey(300, 20)
+    ref = ce.icc(df, "score", "community")
+    _close(ce.icc(data=ce.PreparedSurvey(df), dv="score", group="community"), ref)
+    with ce.PreparedSurvey(df) as p:
+        _close(ce.icc(df, "score", "community"), ref)
+        assert len(p._cache) > 0  # the plain frame was recognised inside the block
+
+
+def test_prepared_leaves_the_frame_unchanged() -> None:
+    df = _survey(300, 20)
+    before = df.copy(deep=True)
+    prep = ce.PreparedSurvey(df)
+    for _, f in _calls():
+        f(prep)
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_prepared_refuses_non_frames() -> None:
+    with pytest.raises(ce.DataError, match="DataFrame"):
+        ce.PreparedSurvey([1, 2, 3])  # type: ignore[arg-type]
+
+
+def _flat(obj: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            out.update(_flat(v, f"{path}/{k}"))
+        return out
+    if isinstance(obj, list):
+        out = {}
+        for i, v in enumerate(obj):
+            out.update(_flat(v, f"{path}[{i}]"))
+        return out
+    return {path: obj}
+
+
+def test_evaluate_prepared_path_equals_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate (one preparation per wave) == evaluate with every call computing afresh."""
+    before, after = ce.datasets.load_example(split=True)
+    cols = ce.datasets.EXAMPLE_COLUMNS
+    kw: dict[str, Any] = {"community": "buurt", "respondent": "respondent_id", "columns": cols}
+    fast = json.loads(ce.evaluate(before, after, **kw).to_json())
+    monkeypatch.setattr(prepared, "memo", lambda data, key, compute: compute())
+    for mod in ("_checks", "_groups", "_agreement_groups", "_reliability_input", "reliability"):
+        monkeypatch.setattr(f"collective_efficacy.{mod}.memo", lambda data, key, compute: compute())
+    slow = json.loads(ce.evaluate(before, after, **kw).to_json())
+    a, b = _flat(fast), _flat(slow)
+    assert a.keys() == b.keys()
+    n_numbers = 0
+    for k in a:
+        x, y = a[k], b[k]
+        if isinstance(x, float) and isinstance(y, float):
+            n_numbers += 1
+            assert math.isclose(x, y, rel_tol=TOL, abs_tol=TOL) or (
+                math.isnan(x) and math.isnan(y)
+            ), k
+        elif not k.endswith(("created", "generated_at", "library_version")):
+            assert x == y, k
+    assert n_numbers > 100
