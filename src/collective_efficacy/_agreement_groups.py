@@ -4,12 +4,11 @@ Everything here works on all communities at once: integer group codes, :func:`nu
 sums and (for medians) per-community count tables. No Python loop over communities and no dense
 respondents x communities matrix.
 
-Group coding (:func:`code_groups`) extends the shared :func:`~collective_efficacy._groups.
-factorize_groups` with two fast paths that matter at national scale:
-
-* an integer group column (pre-coded community ids) is used as the codes directly (offset by its
-  minimum when needed), without hashing or sorting;
-* a pandas ``Categorical`` group column uses its category codes.
+Group coding (:func:`code_groups`) is the library's one group coding (:mod:`._groups`): its
+fast paths (:func:`~collective_efficacy._groups.slot_codes`: an integer id column used as codes
+directly, a pandas ``Categorical`` column's category codes -- no hashing or sorting), else the
+factorised labels (:func:`~collective_efficacy._groups.factorize_groups`, which uses the same fast
+paths and compresses to the occupied slots).
 
 Codes may then have *slots* without any respondent (ids that do not occur); every kernel
 computes per slot and the public functions keep only the slots that occur in the group column.
@@ -27,7 +26,7 @@ import pandas as pd
 
 from ._agreement_null import check_scale
 from ._checks import numeric_matrix
-from ._groups import factorize_groups
+from ._groups import SLOTS_CONST, SLOTS_PER_ROW, factorize_groups, slot_codes
 from .errors import DataError
 from .prepared import memo
 
@@ -44,11 +43,6 @@ __all__ = [
 
 _NOTE_SMALL = "fewer than 2 respondents with usable answers: statistic undefined"
 _NOTE_EMPTY = "no respondent with usable answers"
-
-# An integer id column is used as codes directly when its range is at most this many slots per
-# row (plus a constant), so the per-slot arrays stay O(n).
-_SLOTS_PER_ROW = 4
-_SLOTS_CONST = 1024
 
 
 @dataclass(frozen=True)
@@ -128,26 +122,11 @@ def _as_names(group: str | Sequence[str]) -> list[str]:
 
 
 def _code_one(data: pd.DataFrame, name: str) -> tuple[np.ndarray, int, np.ndarray]:
-    """Codes, number of slots and the label of every slot for one group column."""
-    if name not in data.columns:
-        # factorize_groups raises the shared "not found" message
-        factorize_groups(data, name, what="group")
-    col = data[name]
-    n = len(col)
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        codes = col.cat.codes.to_numpy()
-        if n and codes.min() < 0:
-            factorize_groups(data, name, what="group")  # raises, naming the rows
-        cats = col.cat.categories
-        return codes, len(cats), np.asarray(cats, dtype=object)
-    if n and pd.api.types.is_integer_dtype(col.dtype) and isinstance(col.dtype, np.dtype):
-        v = col.to_numpy()
-        lo, hi = int(v.min()), int(v.max())
-        limit = _SLOTS_PER_ROW * n + _SLOTS_CONST
-        if lo >= 0 and hi < limit:
-            return v, hi + 1, np.arange(hi + 1, dtype=v.dtype)
-        if hi - lo < limit:
-            return v - lo, hi - lo + 1, np.arange(lo, hi + 1, dtype=v.dtype)
+    """Codes, number of slots and the label of every slot for one group column (the shared
+    coding of :mod:`._groups`: its fast paths, else the factorised labels)."""
+    fast = slot_codes(data, name, what="group")
+    if fast is not None:
+        return fast
     gi = factorize_groups(data, name, what="group")
     return gi.codes, gi.n_groups, np.asarray(gi.labels)
 
@@ -181,7 +160,7 @@ def _code_groups(data: pd.DataFrame, names: list[str]) -> GroupCodes:
         raise DataError(f"too many combinations of group columns {names}")
     codes = np.ravel_multi_index(tuple(np.asarray(c[0], np.int64) for c in coded), shape)
     n_slots = int(np.prod(shape))
-    if n_slots > _SLOTS_PER_ROW * n + _SLOTS_CONST:
+    if n_slots > SLOTS_PER_ROW * n + SLOTS_CONST:
         # sparse combinations: compress to those that occur (one sort of the codes)
         uniq, codes = np.unique(codes, return_inverse=True)
         codes = codes.astype(np.int64)

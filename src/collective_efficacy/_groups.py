@@ -2,12 +2,17 @@
 
 Per-community statistics are computed for all communities at once: the group column is
 factorised once into integer codes ``0..G-1`` and sums are taken with :func:`numpy.bincount`.
-No Python loop over groups, no dense respondents x communities matrix.
+No Python loop over groups, no dense respondents x communities matrix. This is the one group
+coding of the library: :func:`slot_codes` holds the fast paths (integer ids, categoricals) used by
+:func:`factorize_groups` (dense codes of the occupied groups) and by the agreement kernels (slot
+codes, :func:`~collective_efficacy._agreement_groups.code_groups`). On a prepared table
+(:mod:`.prepared`) a column is coded once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +21,7 @@ from ._rows import rows_in
 from .errors import DataError
 from .prepared import memo
 
-__all__ = ["GroupIndex", "factorize_groups"]
+__all__ = ["SLOTS_CONST", "SLOTS_PER_ROW", "GroupIndex", "factorize_groups", "slot_codes"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,14 @@ def factorize_groups(data: pd.DataFrame, group: str, *, what: str = "group") -> 
     return memo(data, ("factorize_groups", group), lambda: _factorize(data, group, what))
 
 
-def _factorize(data: pd.DataFrame, group: str, what: str) -> GroupIndex:
+#: An integer id column is used as codes directly when its range is at most this many slots per
+#: row (plus a constant), so the per-slot arrays stay O(n).
+SLOTS_PER_ROW = 4
+SLOTS_CONST = 1024
+
+
+def _column(data: pd.DataFrame, group: str, what: str) -> pd.Series:
+    """The group column, refusing an absent column or missing labels (naming the rows)."""
     if group not in data.columns:
         raise DataError(
             f"{what} column {group!r} not found; available columns: {list(map(str, data.columns))}"
@@ -68,6 +80,53 @@ def _factorize(data: pd.DataFrame, group: str, what: str) -> GroupIndex:
             f"{what} column {group!r} has {int(missing.sum())} missing value(s) at "
             f"{rows_in(data, missing)}; expected a {what} label on every row. "
             "Drop or label those rows first."
+        )
+    return col
+
+
+def slot_codes(
+    data: pd.DataFrame, group: str, *, what: str = "group"
+) -> tuple[np.ndarray, int, np.ndarray] | None:
+    """The fast paths of group coding: codes that need no hashing or sorting, or None.
+
+    * a pandas ``Categorical`` column: its category codes (one slot per category);
+    * an integer column (pre-coded ids) whose range is O(n): the values, offset by the minimum
+      when needed (one slot per value in the range).
+
+    Returns ``(codes, n_slots, slot_labels)``; slots may be empty (ids that do not occur).
+    """
+    col = _column(data, group, what)
+    n = len(col)
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        return col.cat.codes.to_numpy().astype(np.int64), len(cats), np.asarray(cats, object)
+    if n and pd.api.types.is_integer_dtype(col.dtype) and isinstance(col.dtype, np.dtype):
+        v = col.to_numpy()
+        lo, hi = int(v.min()), int(v.max())
+        limit = SLOTS_PER_ROW * n + SLOTS_CONST
+        if lo >= 0 and hi < limit:
+            return v.astype(np.int64, copy=False), hi + 1, np.arange(hi + 1, dtype=v.dtype)
+        if hi - lo < limit:
+            return (v - lo).astype(np.int64), hi - lo + 1, np.arange(lo, hi + 1, dtype=v.dtype)
+    return None
+
+
+def _factorize(data: pd.DataFrame, group: str, what: str) -> GroupIndex:
+    fast = slot_codes(data, group, what=what)
+    col = data[group]
+    if fast is not None:  # dense codes of the occupied slots, in slot (= sorted) order
+        codes, n_slots, slot_labels = fast
+        counts = np.bincount(codes, minlength=n_slots)
+        present = counts > 0
+        if not present.all():
+            codes = (np.cumsum(present) - 1)[codes]
+        keep = np.flatnonzero(present)
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            uniques: Any = pd.Categorical.from_codes(keep, dtype=col.dtype)
+        else:
+            uniques = slot_labels[keep]
+        return GroupIndex(
+            codes=codes, labels=pd.Index(uniques, name=group), counts=counts[keep], name=str(group)
         )
     try:
         codes, uniques = pd.factorize(col, sort=True)
