@@ -180,7 +180,7 @@ def test_icc_reml_columns_match_lme_and_mult_icc(case: dict) -> None:
 
 @pytest.mark.parametrize("case", LME_CASES, ids=lambda c: f"{c['dataset']}-{c['dv']}")
 def test_reml_loglik_equals_nlme(case: dict) -> None:
-    from collective_efficacy._agreement_reml import reml_oneway
+    from collective_efficacy._lmm import fit_ri_moments as reml_oneway  # the one REML engine
 
     df = dataset(case["dataset"]).dropna(subset=[case["dv"]])
     g = df.groupby(case["group"])[case["dv"]]

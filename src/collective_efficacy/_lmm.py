@@ -24,7 +24,9 @@ Use :func:`fit_ri_lmm`; do not write another one::
   mean of :math:`u_j`, lme4's ``ranef``), ``eb_var`` (posterior variance given beta, lme4's
   ``condVar`` / ``postVar``) and ``lambda_`` (reliability :math:`\tau^2/(\tau^2+\sigma^2/n_j)`).
 * ``fit_ri_intercept(y, codes, n_groups, *, method="REML")`` is the same fit for ``X = 1``
-  without building X (used by ``mixed.random_intercept``).
+  without building X (used by ``mixed.random_intercept``); ``fit_ri_moments(n, ybar, ssw)`` the
+  same fit from group sizes, means and the within sum of squares (used by ``agreement``: the
+  REML ICC(1) of ``multilevel::gmeanrel`` and ``mult.icc`` -- nlme's ``lme`` fits this model).
 * ``ri_profile(y, X, codes, n_groups, theta, *, method)`` returns the profiled deviance and its
   derivative at ``theta`` (for gradient checks in tests).
 * ``converged`` is True only if the optimum was bracketed/located, ``max_abs_grad`` (|d loglik /
@@ -70,7 +72,7 @@ from scipy import optimize
 
 from .errors import DataError
 
-__all__ = ["RIFit", "fit_ri_intercept", "fit_ri_lmm", "ri_profile"]
+__all__ = ["RIFit", "fit_ri_intercept", "fit_ri_lmm", "fit_ri_moments", "ri_profile"]
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -102,6 +104,11 @@ class RIFit:
     eb: np.ndarray = field(repr=False)
     eb_var: np.ndarray = field(repr=False)
     lambda_: np.ndarray = field(repr=False)
+
+    @property
+    def mu(self) -> float:
+        """The first fixed effect: the grand mean of an intercept-only fit (nlme's ``fixef``)."""
+        return float(self.beta[0])
 
 
 @dataclass(frozen=True)
@@ -279,6 +286,28 @@ def fit_ri_intercept(
     if codes.size and (codes.min() < 0 or codes.max() >= n_groups):
         raise DataError(f"group codes must lie in 0..{n_groups - 1}")
     return _fit(_sufficient_intercept(y, codes, n_groups, method == "REML"), n_groups, method)
+
+
+def fit_ri_moments(n: np.ndarray, ybar: np.ndarray, ssw: float, *, method: str = "REML") -> RIFit:
+    """:func:`fit_ri_intercept` from per-group sizes, means and the pooled within-group sum of
+    squares (the sufficient statistics of ``y ~ 1 + (1 | g)``); empty groups allowed."""
+    n = np.asarray(n, dtype=np.float64)
+    ybar = np.where(n > 0, np.asarray(ybar, dtype=np.float64), 0.0)
+    n_tot = float(n.sum())
+    mean = float(np.einsum("g,g->", n, ybar)) / n_tot
+    sy = n * (ybar - mean)
+    st = _Stats(
+        n=n,
+        sx=n[:, None].copy(),
+        sy=sy,
+        xtx=np.array([[n_tot]]),
+        xty=np.array([float(sy.sum())]),
+        yty=float(ssw) + float(np.einsum("g,g,g->", n, ybar - mean, ybar - mean)),
+        shift=np.array([mean]),
+        n_obs=round(n_tot),
+        reml=method == "REML",
+    )
+    return _fit(st, len(n), method)
 
 
 def _moment_start(st: _Stats) -> float:

@@ -33,8 +33,8 @@ from ._agreement_null import (
     resolve_ranvar,
     simulate_rwg_j,
 )
-from ._agreement_reml import reml_oneway
 from ._checks import check_choice, check_columns, resolve_items
+from ._lmm import fit_ri_moments
 from .errors import DataError
 from .prepared import accepts_prepared
 
@@ -209,8 +209,9 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
             else "no within-community variation: F infinite, ICC(1) = ICC(2) = 1"
         )
     if ssw > 0:
-        fit = reml_oneway(nj, ybar, ssw)
-        tau, sigma2, icc1_reml = fit.tau, fit.sigma2, fit.icc1
+        fit = fit_ri_moments(nj, ybar, ssw)  # the library's one REML engine
+        tau, sigma2 = fit.tau2, fit.sigma2
+        icc1_reml = tau / (tau + sigma2)
         icc2_reml = gsize * icc1_reml / (1.0 + (gsize - 1.0) * icc1_reml)
     else:
         tau = sigma2 = icc1_reml = icc2_reml = float("nan")
@@ -269,7 +270,7 @@ def group_reliability(
     As in ``multilevel::gmeanrel``, ICC(1) is the **REML** estimate from the random-intercept
     model ``lme(y ~ 1, random = ~1 | group)`` (not the ANOVA ICC(1) of :func:`icc`). The REML
     fit uses only the sufficient statistics (community sizes, means and the pooled within sum of
-    squares); see ``_agreement_reml``.
+    squares); see ``_lmm.fit_ri_moments``.
 
     Missing data: rows with a missing ``dv`` are dropped (as ``lme(..., na.action = na.omit)``);
     a community left without rows gets ``n = 0``, NaN ``mean`` and ``icc2_j`` and a ``note``.
@@ -309,8 +310,8 @@ def group_reliability(
                 f"group_reliability: column {name!r} has no within-community variance; "
                 "the REML ICC(1) is undefined"
             )
-        fit = reml_oneway(nj, ybar, ssw)
-        rho = fit.icc1
+        fit = fit_ri_moments(nj, ybar, ssw)
+        rho = fit.tau2 / (fit.tau2 + fit.sigma2)
         missing = np.isnan(y)
         n = groups.rows - groups.count_rows(missing)
         s = groups.sum_rows(np.where(missing, 0.0, y))
