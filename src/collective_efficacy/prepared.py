@@ -55,7 +55,8 @@ class PreparedSurvey:
     >>> import collective_efficacy as ce
     >>> rng = np.random.default_rng(1)
     >>> items = ["SC1", "SC2", "SC3"]
-    >>> df = pd.DataFrame(rng.integers(1, 6, (200, 3)), columns=items).astype(float)
+    >>> trait = rng.normal(3, 1, (200, 1))
+    >>> df = pd.DataFrame(np.clip(np.rint(trait + rng.normal(0, 0.7, (200, 3))), 1, 5), columns=items)
     >>> prep = ce.PreparedSurvey(df)
     >>> a = ce.cronbach_alpha(prep, items)["alpha"].iloc[0]
     >>> b = ce.cronbach_alpha(df, items)["alpha"].iloc[0]
