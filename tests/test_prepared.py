@@ -157,3 +157,13 @@ def test_evaluate_prepared_path_equals_one_by_one(monkeypatch: pytest.MonkeyPatc
         elif not k.endswith(("created", "generated_at", "library_version")):
             assert x == y, k
     assert n_numbers > 100
+
+
+def test_pairwise_moments_without_rows() -> None:
+    """No rows (e.g. listwise deletion removed all): every covariance undefined, no crash."""
+    from collective_efficacy._reliability_core import pairwise_moments
+
+    for groups in (1, 3):
+        m = pairwise_moments(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), groups)
+        assert m.cov.shape == (groups, 4, 4) and np.isnan(m.cov).all()
+        assert (m.n_rows == 0).all() and (m.n_pair == 0).all()

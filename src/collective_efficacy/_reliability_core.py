@@ -105,10 +105,19 @@ def _chunks(sorted_codes: np.ndarray, step: int) -> tuple[np.ndarray, list[tuple
     """Segment starts of sorted codes, and row chunks of about ``step`` rows that end on a
     segment boundary (so every group lies in one chunk)."""
     n = len(sorted_codes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), []
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
     cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, step), side="left")[1:]])
     bounds = np.r_[0, cuts, n].astype(np.int64)
     return starts, [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _group_order(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Stable order of the rows by group: a radix sort (O(n)) when the codes fit in 16 bits."""
+    if n_groups <= np.iinfo(np.uint16).max:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    return np.argsort(codes, kind="stable")
 
 
 def _grouped_products(
@@ -118,7 +127,7 @@ def _grouped_products(
     that hold whole groups, row products summed per segment (:func:`numpy.add.reduceat`)."""
     n, k = x.shape
     ordered = n < 2 or bool((codes[1:] >= codes[:-1]).all())
-    order = None if ordered else np.argsort(codes, kind="stable")
+    order = None if ordered else _group_order(codes, n_groups)
     sc = codes if order is None else codes[order]
     starts, chunks = _chunks(sc, _chunk_rows(k))
     present = sc[starts]
