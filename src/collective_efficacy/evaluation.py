@@ -577,7 +577,7 @@ def _impact_sections(
 
     try:
         levels = impact_levels(
-            table, assessments, community=community, wave="wave", cutpoints=cutpoints
+            table, assessments=assessments, community=community, wave="wave", cutpoints=cutpoints
         )
     except CollectiveEfficacyError as exc:
         if assessments is None:
