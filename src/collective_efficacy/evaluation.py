@@ -31,6 +31,7 @@ from ._evaluation_inputs import (
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from ._messages import Message, Note, note_messages
 from ._responses_checks import column_name
+from ._version import Versioned
 from .disclosure import (
     ABSENT_REASON,
     counts_publishable,
@@ -87,7 +88,7 @@ class WaveSummary(BaseModel):
     )
 
 
-class Evaluation(BaseModel):
+class Evaluation(Versioned):
     """All results of a baseline-versus-end-of-cycle evaluation (JSON-ready).
 
     Tables are stored as lists of records; :attr:`tables` gives them as DataFrames. Communities
