@@ -376,3 +376,20 @@ def test_simulated_panel_reinterviews_baseline_residents() -> None:
     assert sim.truth["panel_share"] == 0.5
     with pytest.raises(ce.errors.DataError, match="panel_share"):
         ce.datasets.simulate(5, panel_share=1.5)
+
+
+def test_no_hidden_estimates_in_attrs() -> None:
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame(
+        {
+            "community": np.tile(np.repeat(list("ABCD"), 8), 2),
+            "wave": np.repeat(["baseline", "end_of_cycle"], 32),
+            "score": rng.normal(3, 0.5, 64),
+        }
+    )
+    eb = ce.compare_waves_eb(df, dv="score", min_n=5)
+    assert eb.attrs == {}
+    for col in ("intercept", "tau2", "sigma2"):
+        for wave in ("before", "after"):
+            assert eb[f"{col}_{wave}"].nunique() == 1  # the wave's model, on every row
+    assert ce.compare_waves(df, dv="score", min_n=5).attrs == {}

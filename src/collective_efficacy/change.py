@@ -533,7 +533,8 @@ def compare_waves_eb(
     ``mean_after``, ``eb_before``, ``eb_after``, ``psd_before``, ``psd_after``,
     ``reliability_before``, ``reliability_after`` (:math:`\lambda_j`), ``diff`` (EB change),
     ``sd_diff``, ``ci_low``, ``ci_high``, ``p_improved``, ``confidence``, ``suppressed``,
-    ``reason``; the per-wave model estimates are in ``df.attrs["models"]``.
+    ``reason``, and each wave's model (the same on every row): ``intercept_before``,
+    ``tau2_before``, ``sigma2_before``, ``intercept_after``, ``tau2_after``, ``sigma2_after``.
 
     Notes
     -----
@@ -581,7 +582,7 @@ def compare_waves_eb(
     )  # fmt: skip
     g_count = len(tw.labels)
     out = pd.DataFrame({"level": "community", tw.community: np.asarray(tw.labels, dtype=object)})
-    models = {}
+    models: dict[str, float] = {}
     for name, mask in (("before", ~tw.after), ("after", tw.after)):  # two waves
         fit = fit_ri_intercept(tw.y[mask], tw.codes[mask], g_count, method="REML")
         mom = moments(tw.y[mask], tw.codes[mask], g_count)
@@ -590,13 +591,10 @@ def compare_waves_eb(
         out[f"eb_{name}"] = fit.beta[0] + fit.eb
         out[f"psd_{name}"] = np.sqrt(fit.eb_var)
         out[f"reliability_{name}"] = fit.lambda_
-        models[name] = {
-            "beta0": float(fit.beta[0]),
-            "tau2": float(fit.tau2),
-            "sigma2": float(fit.sigma2),
-            "converged": bool(fit.converged),
-            "n_obs": int(fit.n_obs),
-        }
+        # the wave's model (the same on every row): in the table, not hidden in df.attrs
+        models[f"intercept_{name}"] = float(fit.beta[0])
+        models[f"tau2_{name}"] = float(fit.tau2)
+        models[f"sigma2_{name}"] = float(fit.sigma2)
         if not fit.converged:
             warnings.warn(
                 f"EB model of the {name} wave not verified as converged ({fit.message})",
@@ -620,7 +618,8 @@ def compare_waves_eb(
     out["confidence"] = ci
     out["suppressed"] = sup
     out["reason"] = reason
-    out.attrs["models"] = models
+    for col, value in models.items():
+        out[col] = value
     text_columns(out, ["level", "direction", "reason"])
     return out
 
