@@ -38,7 +38,6 @@ from ._agreement_reml import reml_oneway
 from ._checks import check_choice, check_columns, resolve_items
 from ._params import (
     BOOLEAN,
-    COLUMN,
     COLUMNS,
     FRAME,
     SEED,

@@ -8,12 +8,14 @@ compare_waves, ...); the report in :mod:`collective_efficacy.export.report` only
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._change_stats import P_ADJUST_METHODS
 from ._evaluation_change import (
     COMPARISON,
     change_model_sections,
@@ -30,6 +32,7 @@ from ._evaluation_inputs import (
 )
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from ._messages import Message, Note, note_messages
+from ._params import BOOLEAN, CI, WAVE_LABEL, Interval, Options, public
 from ._responses_checks import column_name
 from ._version import Versioned
 from .disclosure import (
@@ -168,6 +171,18 @@ class Evaluation(Versioned):
         return text
 
 
+@public(
+    constraints={
+        "before": [WAVE_LABEL],
+        "after": [WAVE_LABEL],
+        "min_n": [Interval(Integral, 2, None)],
+        "ci": [CI],
+        "p_adjust": [Options(P_ADJUST_METHODS)],
+        "skip_impact": [BOOLEAN],
+        "skip_map": [BOOLEAN],
+        "progress": [BOOLEAN],
+    }
+)
 def evaluate(
     baseline: pd.DataFrame | str | Path,
     end_of_cycle: pd.DataFrame | str | Path,

@@ -212,8 +212,10 @@ def cronbach_alpha(
         Seed of the bootstrap.
     scale_range : (min, max) or dict item -> (min, max), optional
         Response-scale bounds for reversing items (only ``mean`` and ``sd`` depend on them).
-        Default: a ``keys`` object's ``response_range()`` if it has one, else the smallest and
-        largest value of the whole item matrix, as ``psych::alpha`` does.
+        Default: with an Instrument as ``keys``, each item's response scale (its lowest and
+        highest code, as :func:`~collective_efficacy.score` uses); else the smallest and largest
+        value of the whole item matrix, as ``psych::alpha`` does. (``response_range=`` before
+        1.0.)
 
     Returns
     -------
