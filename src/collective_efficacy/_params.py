@@ -224,7 +224,8 @@ class _Predicate(Constraint):
 
 
 def _is_column_name(value: Any) -> bool:
-    return isinstance(value, str) and value != ""
+    """A column label: a non-empty string, or an integer (pandas allows integer labels)."""
+    return (isinstance(value, str) and value != "") or _is_int(value)
 
 
 def _is_columns(value: Any) -> bool:
@@ -247,13 +248,16 @@ def _is_range(value: Any) -> bool:
     )
 
 
-#: a column name (a non-empty string)
+#: a column label (a non-empty string or an integer)
 COLUMN = _Predicate(
-    _is_column_name, "a column name (a non-empty string)", lambda: "x", [3, "", None]
+    _is_column_name,
+    "a column label (a non-empty string or an integer)",
+    lambda: "x",
+    [3.5, "", None],
 )
-#: one column name or a non-empty list of them
+#: one column label or a non-empty list of them
 COLUMNS = _Predicate(
-    _is_columns, "a column name or a list of column names", lambda: "x", [3, [], ["x", 2]]
+    _is_columns, "a column label or a list of column labels", lambda: "x", [3.5, [], ["x", 2.5]]
 )
 #: the response range used for reverse keying
 SCALE_RANGE = _Predicate(
