@@ -199,10 +199,10 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
     for n, g in sizes:
         df = _prepare(n, g)
         # --- icc ------------------------------------------------------------------------
-        ce.icc(df, "score", "community_id")  # warm-up (imports, caches)
-        t_int = _best(lambda df=df: ce.icc(df, "score", "community_id"), 15)
+        ce.icc(df, dv="score", community="community_id")  # warm-up (imports, caches)
+        t_int = _best(lambda df=df: ce.icc(df, dv="score", community="community_id"), 15)
         add("icc", "collective_efficacy.icc (integer ids)", n, g, t_int, "pre-coded int64 ids")
-        t_str = _best(lambda df=df: ce.icc(df, "score", "community"), 5)
+        t_str = _best(lambda df=df: ce.icc(df, dv="score", community="community"), 5)
         add("icc", "collective_efficacy.icc (string labels)", n, g, t_str, "factorises labels")
         if peers:
             t_pd = _best(lambda df=df: _pandas_icc(df, "community"), 3)
@@ -223,8 +223,8 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
         for label, col in (("string labels", "community"), ("integer ids", "community_id")):
 
             def both(df: pd.DataFrame = df, col: str = col) -> None:
-                ce.rwg_j(df, SC, col, n_options=5)
-                ce.ad_index(df, SC, col, n_options=5)
+                ce.rwg_j(df, items=SC, community=col, n_options=5)
+                ce.ad_index(df, items=SC, community=col, n_options=5)
 
             add(
                 "rwg_j+ad_index",
@@ -251,7 +251,7 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
         full = _prepare(*SMALL)
         sub = full[full["community_id"] < SUBSET_COMMUNITIES]
         n_sub = len(sub)
-        t_ours = _best(lambda: ce.icc(sub, "score", "community"), 15)
+        t_ours = _best(lambda: ce.icc(sub, dv="score", community="community"), 15)
         add("icc (subset)", "collective_efficacy.icc (string labels)", n_sub, 400, t_ours)
         secs, note = _statsmodels(*SMALL, subset=SUBSET_COMMUNITIES)
         add("icc (subset)", "statsmodels ols + anova_lm", n_sub, 400, secs, note)

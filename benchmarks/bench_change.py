@@ -85,7 +85,7 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
 
             def ours(method: str = method) -> pd.DataFrame:
                 return ce.bootstrap_change(
-                    data, "score", method=method, n_boot=N_BOOT, seed=1, min_n=2
+                    data, dv="score", method=method, n_boot=N_BOOT, seed=1, min_n=2, after="end"
                 )
 
             def peer(cms: list[Any], sp_method: str = sp_method) -> None:
@@ -120,7 +120,7 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
         workload = "compare_waves: Welch t + Hedges g (ncp CI) + Holm + REML wave effect"
 
         def ours_cw() -> pd.DataFrame:
-            return ce.compare_waves(data, "score", min_n=2)
+            return ce.compare_waves(data, dv="score", min_n=2, after="end")
 
         def peer_cw() -> None:
             for cm in eligible:

@@ -5,7 +5,7 @@ Workloads (same data, same run):
 * ``two_level``: ``random_intercept(data, "ce", "community")`` (REML), ``ce`` = mean of the keyed
   items SC1..SC5, against ``lme4::lmer(ce ~ 1 + (1 | community))`` -- default preset LARGE
   (1,000,000 respondents / 13,000 communities).
-* ``three_level``: ``ecometric(data, SC1..SC5, group="community", keys=["-SC3", "-SC4"])`` (REML)
+* ``three_level``: ``ecometric(data, items=SC1..SC5, community="community", keys=["-SC3", "-SC4"])`` (REML)
   against ``lmer(y ~ 0 + item + (1 | community/respondent))`` on the long item data -- default
   preset SMALL (200,000 respondents x 5 items / 4,000 communities).
 
@@ -111,8 +111,8 @@ import json, time, tracemalloc, pandas as pd, collective_efficacy as ce
 d = pd.read_csv("{csv}")
 tracemalloc.start()
 t0 = time.perf_counter()
-r = ce.ecometric(d, ["SC1", "SC2", "SC3", "SC4", "SC5"], group="community",
-                 keys=["-SC3", "-SC4"], scale_min=1, scale_max=5)
+r = ce.ecometric(d, items=["SC1", "SC2", "SC3", "SC4", "SC5"], community="community",
+                 keys=["-SC3", "-SC4"], scale_range=(1, 5))
 t = time.perf_counter() - t0
 peak = tracemalloc.get_traced_memory()[1] / 2**20
 print(json.dumps({{"seconds": t, "tracemalloc_mb": peak,
@@ -127,7 +127,7 @@ def _two_level(n: int, k: int, tmp: Path, rows: list[dict[str, Any]]) -> None:
     y[:, 2:4] = 6 - y[:, 2:4]
     data = pd.DataFrame({"community": df["community"], "ce": np.nanmean(y, axis=1)})
     base = {"workload": wl, "n_respondents": n, "n_communities": k}
-    t_ours, res = _best(lambda: ce.random_intercept(data, "ce", "community"), 10)
+    t_ours, res = _best(lambda: ce.random_intercept(data, dv="ce", community="community"), 10)
     tau2 = res.variance_components.tau2
     rows.append(
         {
@@ -139,7 +139,7 @@ def _two_level(n: int, k: int, tmp: Path, rows: list[dict[str, Any]]) -> None:
         }
     )
     cat = data.assign(community=data["community"].astype("category"))
-    t_cat, _ = _best(lambda: ce.random_intercept(cat, "ce", "community"), 10)
+    t_cat, _ = _best(lambda: ce.random_intercept(cat, dv="ce", community="community"), 10)
     rows.append(
         {
             **base,
@@ -190,7 +190,7 @@ def _statsmodels_two(data: pd.DataFrame, rows: list[dict[str, Any]], base: dict[
     sub_k = max(2, len(labels) // 20)
     sub = data[data["community"].isin(labels[:sub_k])].dropna()
     t_sm, fit = _best(lambda: smf.mixedlm("ce ~ 1", sub, groups=sub["community"]).fit(reml=True), 1)
-    t_ours, ours = _best(lambda: ce.random_intercept(sub, "ce", "community"), 3)
+    t_ours, ours = _best(lambda: ce.random_intercept(sub, dv="ce", community="community"), 3)
     note = f"SUBSET: first {sub_k} communities, {len(sub)} respondents (not extrapolated)"
     sm_tau2 = float(fit.cov_re.iloc[0, 0])
     rel = abs(sm_tau2 - ours.variance_components.tau2) / ours.variance_components.tau2
@@ -225,7 +225,7 @@ def _three_level(n: int, k: int, tmp: Path, rows: list[dict[str, Any]]) -> None:
     csv = tmp / "three.csv"
     df.to_csv(csv, index=False)
     t_ours, res = _best(
-        lambda: ce.ecometric(df, ITEMS, group="community", keys=KEYS, scale_min=1, scale_max=5),
+        lambda: ce.ecometric(df, items=ITEMS, community="community", keys=KEYS, scale_range=(1, 5)),
         3,
     )
     vc = res.variance_components
@@ -300,7 +300,9 @@ def _statsmodels_three(df: pd.DataFrame, rows: list[dict[str, Any]], base: dict[
         1,
     )
     t_ours, ours = _best(
-        lambda: ce.ecometric(wide, ITEMS, group="community", keys=KEYS, scale_min=1, scale_max=5),
+        lambda: ce.ecometric(
+            wide, items=ITEMS, community="community", keys=KEYS, scale_range=(1, 5)
+        ),
         3,
     )
     note = f"SUBSET: first {sub_k} communities, {len(wide)} respondents (not extrapolated)"

@@ -3,7 +3,7 @@
 Workload: ``make_survey(n_respondents, n_communities)`` (benchmarks/data.py), the five social
 cohesion items SC1..SC5 with SC3 and SC4 reverse keyed, pairwise deletion, Feldt 95% CI.
 
-* ours: ``ce.cronbach_alpha(df, ITEMS, keys=["-SC3", "-SC4"], group="community")`` — one
+* ours: ``ce.cronbach_alpha(df, items=ITEMS, keys=["-SC3", "-SC4"], community="community")`` — one
   vectorised pass (psych conventions, plus std_alpha, G6, ase, item-rest diagnostics, notes).
 * peer: ``pingouin.cronbach_alpha`` through ``groupby("community").apply`` on the same data with
   the two items reversed beforehand (pingouin has no keys; the reversal is not timed). Groups where
@@ -66,7 +66,8 @@ def run(
     for n_resp, n_comm in sizes:
         df = make_survey(n_resp, n_comm)
         ours_s, ours = _best(
-            lambda df=df: ce.cronbach_alpha(df, ITEMS, keys=KEYS, group="community"), repeats
+            lambda df=df: ce.cronbach_alpha(df, items=ITEMS, keys=KEYS, community="community"),
+            repeats,
         )
         flipped = df[["community", *ITEMS]].copy()
         flipped[["SC3", "SC4"]] = 6 - flipped[["SC3", "SC4"]]
@@ -78,7 +79,7 @@ def run(
         rows.append(
             {
                 "workload": "alpha per community (5 items, 2 reversed, pairwise, Feldt CI)",
-                "tool": "collective_efficacy.cronbach_alpha(group=)",
+                "tool": "collective_efficacy.cronbach_alpha(community=)",
                 "n_respondents": n_resp,
                 "n_communities": n_comm,
                 "seconds": ours_s,

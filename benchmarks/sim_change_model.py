@@ -55,7 +55,7 @@ def one(seed: int) -> dict[str, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a rare unverified fit is counted, not hidden
         m = ce.change_model(data, dv="score", community="community")
-        w = ce.compare_waves(data, "score", community="community", after="end_of_cycle",
+        w = ce.compare_waves(data, dv="score", community="community", after="end_of_cycle",
                              p_adjust="holm", min_n=2)  # fmt: skip
     c = m.communities
     w = w[w["level"] == "community"]

@@ -68,10 +68,10 @@ def test_every_community_equals_direct_computation(seed: int, order: str, kernel
     if order == "sorted":
         df = df.sort_values("nbh", kind="stable").reset_index(drop=True)
     ref = _direct(df, ITEMS, 2.0)
-    j = ce.rwg_j(df, ITEMS, "nbh", n_options=5)
-    star = ce.rwg_j(df, ITEMS, "nbh", n_options=5, lindell=True)
-    adm = ce.ad_index(df, ITEMS, "nbh", n_options=5)
-    adl = ce.ad_index(df, ITEMS, "nbh", n_options=5, center="median")
+    j = ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5)
+    star = ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5, lindell=True)
+    adm = ce.ad_index(df, items=ITEMS, community="nbh", n_options=5)
+    adl = ce.ad_index(df, items=ITEMS, community="nbh", n_options=5, center="median")
     for res in (j, star, adm, adl):
         assert list(res["nbh"]) == list(ref["nbh"])
         assert (res["n"].to_numpy() == ref["n"].to_numpy()).all()
@@ -88,13 +88,13 @@ def test_every_community_equals_direct_computation(seed: int, order: str, kernel
 
 def test_each_community_alone_gives_the_same_value() -> None:
     df = _survey(5, n_groups=12)
-    full_j = ce.rwg_j(df, ITEMS, "nbh", n_options=5).set_index("nbh")
-    full_ad = ce.ad_index(df, ITEMS, "nbh", center="median").set_index("nbh")
-    full_r = ce.rwg(df, "I1", "nbh", n_options=5).set_index("nbh")
+    full_j = ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5).set_index("nbh")
+    full_ad = ce.ad_index(df, items=ITEMS, community="nbh", center="median").set_index("nbh")
+    full_r = ce.rwg(df, item="I1", community="nbh", n_options=5).set_index("nbh")
     for label, sub in df.groupby("nbh"):
-        one_j = ce.rwg_j(sub, ITEMS, "nbh", n_options=5).iloc[0]
-        one_ad = ce.ad_index(sub, ITEMS, "nbh", center="median").iloc[0]
-        one_r = ce.rwg(sub, "I1", "nbh", n_options=5).iloc[0]
+        one_j = ce.rwg_j(sub, items=ITEMS, community="nbh", n_options=5).iloc[0]
+        one_ad = ce.ad_index(sub, items=ITEMS, community="nbh", center="median").iloc[0]
+        one_r = ce.rwg(sub, item="I1", community="nbh", n_options=5).iloc[0]
         assert_allclose(one_j["rwg_j"], full_j.loc[label, "rwg_j"], atol=1e-13)
         assert_allclose(one_ad["ad"], full_ad.loc[label, "ad"], atol=1e-13)
         assert_allclose(one_r["rwg"], full_r.loc[label, "rwg"], atol=1e-13)
@@ -157,23 +157,23 @@ def _check_invariance(case: tuple[pd.DataFrame, np.ndarray, int]) -> None:
         (ce.ad_index, {"center": "median"}),
         (ce.ad_index, {"center": "mean", "nan_policy": "pairwise"}),
     ]:
-        a = _by_label(func(df, ITEMS, "nbh", **kw))
-        b = func(relabelled, ITEMS, "nbh", **kw)
+        a = _by_label(func(df, items=ITEMS, community="nbh", **kw))
+        b = func(relabelled, items=ITEMS, community="nbh", **kw)
         b["nbh"] = b["nbh"].map({v: k for k, v in new.items()})
         pd.testing.assert_frame_equal(a, _by_label(b), check_exact=False, rtol=1e-12)
-    a = _by_label(ce.rwg(df, "I2", "nbh", n_options=5))
-    b = ce.rwg(relabelled, "I2", "nbh", n_options=5)
+    a = _by_label(ce.rwg(df, item="I2", community="nbh", n_options=5))
+    b = ce.rwg(relabelled, item="I2", community="nbh", n_options=5)
     b["nbh"] = b["nbh"].map({v: k for k, v in new.items()})
     pd.testing.assert_frame_equal(a, _by_label(b), check_exact=False, rtol=1e-12)
     y = df.assign(score=df[ITEMS].mean(axis=1))
     ys = relabelled.assign(score=relabelled[ITEMS].mean(axis=1))
     try:
-        ia = ce.icc(y, "score", "nbh")
+        ia = ce.icc(y, dv="score", community="nbh")
     except DataError:
         with pytest.raises(DataError):
-            ce.icc(ys, "score", "nbh")
+            ce.icc(ys, dv="score", community="nbh")
     else:
-        ib = ce.icc(ys, "score", "nbh")
+        ib = ce.icc(ys, dv="score", community="nbh")
         pd.testing.assert_frame_equal(ia, ib, check_exact=False, rtol=1e-9, atol=1e-12)
         # ICC(1) bound: >= -1/(mean size - 1)
         row = ia.iloc[0]
@@ -190,7 +190,7 @@ def test_icc_balanced_reml_equals_anova() -> None:
     rng = np.random.default_rng(3)
     g = np.repeat(np.arange(40), 6)
     y = rng.normal(size=40)[g] * 0.7 + rng.normal(size=len(g))
-    row = ce.icc(pd.DataFrame({"g": g, "y": y}), "y", "g").iloc[0]
+    row = ce.icc(pd.DataFrame({"g": g, "y": y}), dv="y", community="g").iloc[0]
     assert row["msb"] > row["msw"]
     assert_allclose(row["sigma2"], row["msw"], rtol=1e-9)
     assert_allclose(row["tau"], (row["msb"] - row["msw"]) / 6, rtol=1e-9)
@@ -202,19 +202,19 @@ def test_icc_balanced_reml_equals_anova() -> None:
 def test_icc_negative_and_reml_boundary() -> None:
     # groups more alike than chance: MSB < MSW -> ICC(1) < 0 kept, REML tau at the boundary 0
     df = pd.DataFrame({"g": np.repeat([0, 1, 2], 4), "y": [1, 5, 1, 5, 2, 4, 5, 1, 5, 1, 3, 3]})
-    row = ce.icc(df, "y", "g").iloc[0]
+    row = ce.icc(df, dv="y", community="g").iloc[0]
     assert row["icc1"] < 0 and row["icc2"] < 0
     assert row["tau"] == 0.0 and row["icc1_reml"] == 0.0
-    rel = ce.group_reliability(df, "y", "g")
+    rel = ce.group_reliability(df, dv="y", community="g")
     assert (rel["icc2_j"] == 0.0).all()
 
 
 def test_group_reliability_is_spearman_brown_of_reml_icc() -> None:
     df = _survey(11)
-    rel = ce.group_reliability(df, ["score", "I1"], "nbh")
+    rel = ce.group_reliability(df, dv=["score", "I1"], community="nbh")
     assert list(rel["dv"].unique()) == ["score", "I1"]
     for dv, sub in rel.groupby("dv", sort=False):
-        rho = ce.icc(df, dv, "nbh").iloc[0]["icc1_reml"]
+        rho = ce.icc(df, dv=dv, community="nbh").iloc[0]["icc1_reml"]
         n = sub["n"].to_numpy(dtype=float)
         assert_allclose(sub["icc1"], rho, rtol=1e-14)
         assert_allclose(sub["icc2_j"], n * rho / (1 + (n - 1) * rho), rtol=1e-12)
@@ -225,7 +225,7 @@ def test_group_reliability_is_spearman_brown_of_reml_icc() -> None:
 def test_group_reliability_community_without_values_kept_with_note() -> None:
     df = _survey(12)
     df.loc[df["nbh"] == "N0", "score"] = np.nan
-    rel = ce.group_reliability(df, "score", "nbh").set_index("nbh")
+    rel = ce.group_reliability(df, dv="score", community="nbh").set_index("nbh")
     assert rel.loc["N0", "n"] == 0 and np.isnan(rel.loc["N0", "icc2_j"])
     assert "no respondent" in rel.loc["N0", "note"]
 
@@ -235,8 +235,8 @@ def test_icc_singletons_kept_like_aov() -> None:
     with_single = pd.concat(
         [df, pd.DataFrame({"nbh": ["solo"], "score": [3.0]})], ignore_index=True
     )
-    a = ce.icc(df, "score", "nbh").iloc[0]
-    b = ce.icc(with_single, "score", "nbh").iloc[0]
+    a = ce.icc(df, dv="score", community="nbh").iloc[0]
+    b = ce.icc(with_single, dv="score", community="nbh").iloc[0]
     assert b["n_groups"] == a["n_groups"] + 1 and b["df2"] == a["df2"]  # adds to df1 only
     assert b["n_singletons"] == a["n_singletons"] + 1
 
@@ -253,10 +253,10 @@ def test_integer_categorical_and_string_groups_agree() -> None:
             nbh=pd.Categorical(df["nbh"], categories=[*sorted(df["nbh"].unique()), "unused"])
         ),
     }
-    base = ce.rwg_j(df, ITEMS, "nbh", n_options=5)
-    base_icc = ce.icc(df, "score", "nbh")
+    base = ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5)
+    base_icc = ce.icc(df, dv="score", community="nbh")
     for name, d in variants.items():
-        res = ce.rwg_j(d, ITEMS, "nbh", n_options=5)
+        res = ce.rwg_j(d, items=ITEMS, community="nbh", n_options=5)
         assert len(res) == len(base), name  # unused categories / id gaps are not communities
         key = res["nbh"].astype(str) if name == "categorical" else res["nbh"]
         order = np.argsort(key.to_numpy()) if name != "string" else np.arange(len(res))
@@ -267,7 +267,7 @@ def test_integer_categorical_and_string_groups_agree() -> None:
             .reset_index(drop=True)
         )
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
-        pd.testing.assert_frame_equal(ce.icc(d, "score", "nbh"), base_icc, rtol=1e-12)
+        pd.testing.assert_frame_equal(ce.icc(d, dv="score", community="nbh"), base_icc, rtol=1e-12)
 
 
 def _as_string_labels(labels: pd.Series, name: str) -> list[str]:
@@ -282,9 +282,11 @@ def test_two_column_grouping_equals_pasted_labels() -> None:
     df = _survey(7)
     df["unit"] = df["nbh"].str[1:].astype(int) % 4
     df["platoon"] = df["nbh"]
-    nested = ce.ad_index(df, ITEMS, ["unit", "platoon"], n_options=5)
+    nested = ce.ad_index(df, items=ITEMS, community=["unit", "platoon"], n_options=5)
     assert list(nested.columns[:2]) == ["unit", "platoon"]
-    pasted = ce.ad_index(df.assign(up=df["unit"].astype(str) + "|" + df["platoon"]), ITEMS, "up")
+    pasted = ce.ad_index(
+        df.assign(up=df["unit"].astype(str) + "|" + df["platoon"]), items=ITEMS, community="up"
+    )
     key = nested["unit"].astype(str) + "|" + nested["platoon"]
     got = nested.assign(up=key).set_index("up").sort_index()
     want = pasted.set_index("up").sort_index()
@@ -312,19 +314,21 @@ def test_non_integer_values_use_segment_kernel_and_agree() -> None:
     df = _survey(20)
     half = df.assign(**{c: df[c] / 2 for c in ITEMS})
     ref = _direct(half, ITEMS, 0.5)
-    res = ce.rwg_j(half, ITEMS, "nbh", ranvar=0.5)
+    res = ce.rwg_j(half, items=ITEMS, community="nbh", ranvar=0.5)
     assert_allclose(res["rwg_j"], ref["rwg_j"], atol=1e-12)
-    med = ce.ad_index(half, ITEMS, "nbh", center="median")
+    med = ce.ad_index(half, items=ITEMS, community="nbh", center="median")
     assert_allclose(med["ad"], ref["ad_med"], atol=1e-12)
     # listed (non-consecutive) codes go through the count tables too
-    listed = ce.ad_index(half, ITEMS, "nbh", options=[0.5, 1, 1.5, 2, 2.5])
-    assert_allclose(listed["ad"], ce.ad_index(half, ITEMS, "nbh")["ad"], atol=1e-12)
+    listed = ce.ad_index(half, items=ITEMS, community="nbh", options=[0.5, 1, 1.5, 2, 2.5])
+    assert_allclose(listed["ad"], ce.ad_index(half, items=ITEMS, community="nbh")["ad"], atol=1e-12)
     assert (listed["practical_cutoff"] == 5 / 6).all()
 
 
 def test_pairwise_uses_available_answers_per_item(kernel: str) -> None:
     df = _survey(9, missing=0.3)
-    res = ce.rwg_j(df, ITEMS, "nbh", n_options=5, nan_policy="pairwise").set_index("nbh")
+    res = ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5, nan_policy="pairwise").set_index(
+        "nbh"
+    )
     for label, sub in df.groupby("nbh"):
         variances = [sub[c].dropna().var(ddof=1) for c in ITEMS if sub[c].notna().sum() >= 2]
         if not variances:
@@ -338,27 +342,29 @@ def test_pairwise_uses_available_answers_per_item(kernel: str) -> None:
 # ---- rwg / ranvar / options ---------------------------------------------------------------
 def test_ranvar_names_and_numbers() -> None:
     df = _survey(10)
-    uni = ce.rwg(df, "I1", "nbh", n_options=5)
-    num = ce.rwg(df, "I1", "nbh", ranvar=2.0)
+    uni = ce.rwg(df, item="I1", community="nbh", n_options=5)
+    num = ce.rwg(df, item="I1", community="nbh", ranvar=2.0)
     pd.testing.assert_frame_equal(uni, num)
-    assert (ce.rwg(df, "I1", "nbh", n_options=7)["ranvar"] == 4.0).all()  # (49-1)/12
+    assert (ce.rwg(df, item="I1", community="nbh", n_options=7)["ranvar"] == 4.0).all()  # (49-1)/12
     expected = {"slight_skew": 1.34, "moderate_skew": 0.90, "heavy_skew": 0.44}
     expected |= {"triangular": 1.32, "normal": 1.04, "uniform": 2.0}
     for name, value in expected.items():
-        res = ce.rwg_j(df, ITEMS, "nbh", ranvar=name, n_options=5)
+        res = ce.rwg_j(df, items=ITEMS, community="nbh", ranvar=name, n_options=5)
         assert (res["ranvar"] == value).all()
-    opt = ce.rwg_j(df, ITEMS, "nbh", options=[1, 2, 3, 4, 5])
-    pd.testing.assert_frame_equal(opt, ce.rwg_j(df, ITEMS, "nbh", n_options=5))
+    opt = ce.rwg_j(df, items=ITEMS, community="nbh", options=[1, 2, 3, 4, 5])
+    pd.testing.assert_frame_equal(opt, ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5))
 
     class Options:  # an instrument-like response-options object
         n_options = 5
 
-    pd.testing.assert_frame_equal(ce.rwg_j(df, ITEMS, "nbh", options=Options()), opt)
+    pd.testing.assert_frame_equal(
+        ce.rwg_j(df, items=ITEMS, community="nbh", options=Options()), opt
+    )
 
 
 def test_rwg_truncation_flag() -> None:
     df = pd.DataFrame({"g": ["a"] * 4 + ["b"] * 4, "x": [1, 5, 1, 5, 3, 3, 3, 4]})
-    res = ce.rwg(df, "x", "g", n_options=5).set_index("g")
+    res = ce.rwg(df, item="x", community="g", n_options=5).set_index("g")
     assert res.loc["a", "truncated"] and res.loc["a", "rwg"] == 0.0
     assert_allclose(res.loc["a", "variance"], 16 / 3)
     assert not res.loc["b", "truncated"]
@@ -367,32 +373,32 @@ def test_rwg_truncation_flag() -> None:
 
 def test_ad_practical_cutoff_and_flag() -> None:
     df = _survey(13)
-    res = ce.ad_index(df, ITEMS, "nbh", n_options=5)
+    res = ce.ad_index(df, items=ITEMS, community="nbh", n_options=5)
     assert (res["practical_cutoff"] == 5 / 6).all()
     ok = res["ad"].notna()
     assert (res.loc[ok, "agreement"] == (res.loc[ok, "ad"] <= 5 / 6)).all()
     assert res.loc[~ok, "agreement"].isna().all()
-    no_a = ce.ad_index(df, ITEMS, "nbh")
+    no_a = ce.ad_index(df, items=ITEMS, community="nbh")
     assert no_a["practical_cutoff"].isna().all() and no_a["agreement"].isna().all()
 
 
 # ---- rwg_j_null -----------------------------------------------------------------------------
 def test_rwg_j_null_reproducible_and_equal_to_rwg_j_on_the_simulated_data() -> None:
-    a = ce.rwg_j_null(6, 4, n_sim=3000, seed=42)
-    pd.testing.assert_frame_equal(a, ce.rwg_j_null(6, 4, n_sim=3000, seed=42))
+    a = ce.rwg_j_null(6, n_items=4, n_sim=3000, seed=42)
+    pd.testing.assert_frame_equal(a, ce.rwg_j_null(6, n_items=4, n_sim=3000, seed=42))
     assert list(a["quantile"]) == [0.90, 0.95, 0.99]
     draws = simulate_rwg_j(6, 4, 5, 50, np.random.default_rng(1))
     x = np.random.default_rng(1).integers(1, 6, size=(50, 6, 4)).astype(float)
     df = pd.DataFrame(x.reshape(300, 4), columns=["a", "b", "c", "d"])
     df["g"] = np.repeat(np.arange(50), 6)
-    res = ce.rwg_j(df, ["a", "b", "c", "d"], "g", n_options=5)
+    res = ce.rwg_j(df, items=["a", "b", "c", "d"], community="g", n_options=5)
     assert_allclose(res["rwg_j"], draws, atol=1e-12)
 
 
 def test_rwg_j_null_exact_small_case() -> None:
     # n = 2, one item, 2 options: rwg = 1 with prob 1/2 (same answers) else 0 (variance 0.5 >
     # ranvar 0.25, truncated)
-    res = ce.rwg_j_null(2, 1, n_options=2, n_sim=40_000, seed=3, quantiles=[0.25, 0.75])
+    res = ce.rwg_j_null(2, n_items=1, n_options=2, n_sim=40_000, seed=3, quantiles=[0.25, 0.75])
     assert set(res["rwg_j"]) == {0.0, 1.0}
     assert abs(res["p_zero"].iloc[0] - 0.5) < 4 * np.sqrt(0.25 / 40_000)
 
@@ -402,9 +408,9 @@ def test_group_column_with_nan_names_rows() -> None:
     df = _survey(14)
     df.loc[[3, 8], "nbh"] = np.nan
     for call in (
-        lambda: ce.icc(df, "score", "nbh"),
-        lambda: ce.rwg_j(df, ITEMS, "nbh", n_options=5),
-        lambda: ce.ad_index(df, ITEMS, "nbh"),
+        lambda: ce.icc(df, dv="score", community="nbh"),
+        lambda: ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5),
+        lambda: ce.ad_index(df, items=ITEMS, community="nbh"),
     ):
         with pytest.raises(
             DataError, match=r"'nbh' has 2 missing value\(s\) at index labels 3 and 8;"
@@ -415,21 +421,23 @@ def test_group_column_with_nan_names_rows() -> None:
 def test_one_community_only() -> None:
     df = _survey(15).assign(nbh="only")
     with pytest.raises(DataError, match="1 community only"):
-        ce.icc(df, "score", "nbh")
+        ce.icc(df, dv="score", community="nbh")
     with pytest.raises(DataError, match="1 community only"):
-        ce.group_reliability(df, "score", "nbh")
-    res = ce.rwg_j(df, ITEMS, "nbh", n_options=5)  # agreement is per community: fine
+        ce.group_reliability(df, dv="score", community="nbh")
+    res = ce.rwg_j(
+        df, items=ITEMS, community="nbh", n_options=5
+    )  # agreement is per community: fine
     assert len(res) == 1 and res["rwg_j"].notna().all()
 
 
 def test_every_community_of_size_one() -> None:
     df = pd.DataFrame({"g": list("abcd"), "I1": [1.0, 2, 3, 4], "I2": [2.0, 2, 3, 5]})
     with pytest.raises(DataError, match="every community has a single respondent"):
-        ce.icc(df, "I1", "g")
-    res = ce.rwg_j(df, ["I1", "I2"], "g", n_options=5)
+        ce.icc(df, dv="I1", community="g")
+    res = ce.rwg_j(df, items=["I1", "I2"], community="g", n_options=5)
     assert res["rwg_j"].isna().all()
     assert res["note"].str.contains("fewer than 2 respondents").all()
-    ad = ce.ad_index(df, ["I1", "I2"], "g")
+    ad = ce.ad_index(df, items=["I1", "I2"], community="g")
     assert ad["ad"].isna().all() and ad["note"].notna().all()
 
 
@@ -438,16 +446,16 @@ def test_item_outside_scale_names_column_row_value(kernel: str) -> None:
     df.loc[5, "I2"] = 7.0
     df.loc[9, "I3"] = 0.0
     with pytest.raises(DataError, match=r"column 'I2'.*index label 5: \[7\].*column 'I3'"):
-        ce.rwg_j(df, ITEMS, "nbh", n_options=5)
+        ce.rwg_j(df, items=ITEMS, community="nbh", n_options=5)
     with pytest.raises(DataError, match="outside the response scale"):
-        ce.ad_index(df, ITEMS, "nbh", options=range(1, 6))
+        ce.ad_index(df, items=ITEMS, community="nbh", options=range(1, 6))
     # without a scale there is nothing to check against: computed as given
-    assert len(ce.ad_index(df, ITEMS, "nbh")) > 0
+    assert len(ce.ad_index(df, items=ITEMS, community="nbh")) > 0
     # a 0-4 scale declared with its codes accepts 0
     ok = df.drop(index=[5, 9])
     shifted = ok.assign(**{c: ok[c] - 1 for c in ITEMS})
-    res = ce.rwg_j(shifted, ITEMS, "nbh", options=range(0, 5))
-    pd.testing.assert_frame_equal(res, ce.rwg_j(ok, ITEMS, "nbh", n_options=5))
+    res = ce.rwg_j(shifted, items=ITEMS, community="nbh", options=range(0, 5))
+    pd.testing.assert_frame_equal(res, ce.rwg_j(ok, items=ITEMS, community="nbh", n_options=5))
 
 
 @pytest.mark.parametrize(
@@ -464,25 +472,25 @@ def test_item_outside_scale_names_column_row_value(kernel: str) -> None:
 )
 def test_bad_options(kwargs: dict, match: str) -> None:
     with pytest.raises(DataError, match=match):
-        ce.rwg_j(_survey(17), ITEMS, "nbh", **kwargs)
+        ce.rwg_j(_survey(17), items=ITEMS, community="nbh", **kwargs)
 
 
 def test_other_bad_arguments() -> None:
     df = _survey(18)
     with pytest.raises(DataError, match="center"):
-        ce.ad_index(df, ITEMS, "nbh", center="mode")
+        ce.ad_index(df, items=ITEMS, community="nbh", center="mode")
     with pytest.raises(DataError, match="not found"):
-        ce.rwg_j(df, ["I1", "nope"], "nbh", n_options=5)
+        ce.rwg_j(df, items=["I1", "nope"], community="nbh", n_options=5)
     with pytest.raises(DataError, match="not found"):
-        ce.icc(df, "score", "community")
+        ce.icc(df, dv="score", community="community")
     with pytest.raises(DataError, match="non-numeric"):
-        ce.icc(df.assign(score="x"), "score", "nbh")
+        ce.icc(df.assign(score="x"), dv="score", community="nbh")
     with pytest.raises(DataError, match="rwg_j for a scale"):
-        ce.rwg(df, ITEMS, "nbh", n_options=5)  # type: ignore[arg-type]
+        ce.rwg(df, item=ITEMS, community="nbh", n_options=5)  # type: ignore[arg-type]
     with pytest.raises(DataError, match="clash"):
-        ce.rwg(df.rename(columns={"nbh": "n"}), "I1", "n", n_options=5)
+        ce.rwg(df.rename(columns={"nbh": "n"}), item="I1", community="n", n_options=5)
     with pytest.raises(DataError, match="no non-missing value"):
-        ce.icc(df.assign(score=np.nan), "score", "nbh")
+        ce.icc(df.assign(score=np.nan), dv="score", community="nbh")
     for bad in ({"n": 1}, {"n_items": 0}, {"n_sim": 0}, {"quantiles": [1.5]}):
         with pytest.raises(DataError):
             ce.rwg_j_null(**{"n": 5, "n_items": 3, **bad})
@@ -492,11 +500,11 @@ def test_caller_data_unchanged_by_every_function() -> None:
     df = _survey(19)
     df["cat"] = pd.Categorical(df["nbh"])
     before = df.copy()
-    ce.icc(df, ["score", "I1"], "nbh")
-    ce.group_reliability(df, "score", "cat")
-    ce.rwg(df, "I1", "nbh", n_options=5)
-    ce.rwg_j(df, ITEMS, ["nbh", "cat"], n_options=5, nan_policy="pairwise")
-    ce.ad_index(df, ITEMS, "nbh", center="median")
+    ce.icc(df, dv=["score", "I1"], community="nbh")
+    ce.group_reliability(df, dv="score", community="cat")
+    ce.rwg(df, item="I1", community="nbh", n_options=5)
+    ce.rwg_j(df, items=ITEMS, community=["nbh", "cat"], n_options=5, nan_policy="pairwise")
+    ce.ad_index(df, items=ITEMS, community="nbh", center="median")
     pd.testing.assert_frame_equal(df, before)
 
 
@@ -509,5 +517,5 @@ def test_no_within_variation_is_exact_in_every_row_order() -> None:
     df["y"] = df["nbh"].map(means) / 3.0
     for seed in range(20):
         perm = np.random.default_rng(seed).permutation(len(df))
-        r = ce.icc(df.iloc[perm].reset_index(drop=True), "y", "nbh").iloc[0]
+        r = ce.icc(df.iloc[perm].reset_index(drop=True), dv="y", community="nbh").iloc[0]
         assert r["msw"] == 0.0 and np.isinf(r["f"]) and r["icc1"] == 1.0

@@ -100,7 +100,7 @@ def test_versions_recorded() -> None:
 @pytest.mark.parametrize("case", ICC_CASES, ids=lambda c: f"{c['dataset']}-{c['group']}-{c['dv']}")
 def test_icc_matches_multilevel_aov(case: dict) -> None:
     df = dataset(case["dataset"])
-    res = ce.icc(df, case["dv"], group_arg(case["group"]))
+    res = ce.icc(df, dv=case["dv"], community=group_arg(case["group"]))
     assert len(res) == 1
     row = res.iloc[0]
     assert row["dv"] == case["dv"]
@@ -124,10 +124,10 @@ def test_icc_matches_multilevel_aov(case: dict) -> None:
 
 def test_icc_several_dvs_one_call_equals_single_calls() -> None:
     df = dataset("bh1996")
-    many = ce.icc(df, ["HRS", "COHES", "LEAD", "WBEING"], "GRP")
+    many = ce.icc(df, dv=["HRS", "COHES", "LEAD", "WBEING"], community="GRP")
     assert list(many["dv"]) == ["HRS", "COHES", "LEAD", "WBEING"]
     for dv in many["dv"]:
-        one = ce.icc(df, dv, "GRP")
+        one = ce.icc(df, dv=dv, community="GRP")
         pd.testing.assert_frame_equal(
             many[many["dv"] == dv].reset_index(drop=True), one, check_exact=True
         )
@@ -138,7 +138,7 @@ def test_icc_f_and_p_match_scipy_f_oneway(name: str, dv: str) -> None:
     df = dataset(name).dropna(subset=[dv])
     samples = [g[dv].to_numpy() for _, g in df.groupby("GRP")]
     ref = stats.f_oneway(*samples)
-    row = ce.icc(dataset(name), dv, "GRP").iloc[0]
+    row = ce.icc(dataset(name), dv=dv, community="GRP").iloc[0]
     assert_allclose(row["f"], ref.statistic, rtol=1e-10)
     assert_allclose(row["p"], ref.pvalue, rtol=1e-8)
 
@@ -146,7 +146,7 @@ def test_icc_f_and_p_match_scipy_f_oneway(name: str, dv: str) -> None:
 def test_icc_unbalanced_singleton_and_missing_counted() -> None:
     # bh1996_unbal: group 1 has one respondent, every 37th WBEING missing (as in agreement.R)
     df = dataset("bh1996_unbal")
-    row = ce.icc(df, "WBEING", "GRP").iloc[0]
+    row = ce.icc(df, dv="WBEING", community="GRP").iloc[0]
     ref = next(c for c in ICC_CASES if c["dataset"] == "bh1996_unbal" and c["dv"] == "WBEING")
     lme = next(c for c in LME_CASES if c["dataset"] == "bh1996_unbal" and c["dv"] == "WBEING")
     assert len(df) == round(lme["mult_icc_gsize"] * 99)  # rows R saw
@@ -163,7 +163,7 @@ def test_icc_unbalanced_singleton_and_missing_counted() -> None:
 @pytest.mark.parametrize("case", LME_CASES, ids=lambda c: f"{c['dataset']}-{c['dv']}")
 def test_icc_reml_columns_match_lme_and_mult_icc(case: dict) -> None:
     df = dataset(case["dataset"])
-    row = ce.icc(df, case["dv"], case["group"]).iloc[0]
+    row = ce.icc(df, dv=case["dv"], community=case["group"]).iloc[0]
     # VarCorr(lme)[1, 1], lme$sigma^2: nlme convergence tolerance -> rtol 1e-6
     assert_allclose(row["tau"], case["tau"], rtol=1e-6)
     assert_allclose(row["sigma2"], case["sigma2"], rtol=1e-8)
@@ -198,7 +198,7 @@ def test_group_reliability_matches_gmeanrel() -> None:
     for case, sub in ref.groupby("case", sort=False):
         name, dv = case.split(":")
         group = "COMPID" if name == "lq2002" else "GRP"
-        res = ce.group_reliability(dataset(name), dv, group)
+        res = ce.group_reliability(dataset(name), dv=dv, community=group)
         res["grpid"] = res[group].astype(str)
         m = sub.merge(res, on="grpid", how="left", validate="one_to_one")
         assert len(res) == len(sub)
@@ -223,13 +223,15 @@ def _ours(fn: str, df: pd.DataFrame, items: list[str], group: str, ranvar: str) 
     g = group_arg(group)
     rv = _RANVAR[ranvar]
     if fn == "rwg":
-        res = ce.rwg(df, items[0], g, ranvar=rv, options=opts)
+        res = ce.rwg(df, item=items[0], community=g, ranvar=rv, options=opts)
         col = "rwg"
     elif fn in ("rwg.j", "rwg.j.lindell"):
-        res = ce.rwg_j(df, items, g, ranvar=rv, options=opts, lindell=fn == "rwg.j.lindell")
+        res = ce.rwg_j(
+            df, items=items, community=g, ranvar=rv, options=opts, lindell=fn == "rwg.j.lindell"
+        )
         col = "rwg_j"
     else:
-        res = ce.ad_index(df, items, g, center=fn.rsplit(".", 1)[1], options=opts)
+        res = ce.ad_index(df, items=items, community=g, center=fn.rsplit(".", 1)[1], options=opts)
         col = "ad"
     return res.assign(grpid=r_label(res, group).to_numpy(), value_ours=res[col])
 
@@ -263,8 +265,8 @@ def test_cohesion_platoon_truncation() -> None:
     df = dataset("cohesion")
     items = items_of(df, "COH")
     kw = {"ranvar": "slight_skew", "n_options": 5}
-    j = ce.rwg_j(df, items, ["UNIT", "PLATOON"], **kw)
-    lind = ce.rwg_j(df, items, ["UNIT", "PLATOON"], lindell=True, **kw)
+    j = ce.rwg_j(df, items=items, community=["UNIT", "PLATOON"], **kw)
+    lind = ce.rwg_j(df, items=items, community=["UNIT", "PLATOON"], lindell=True, **kw)
     first = (j["UNIT"] == "1044B") & (j["PLATOON"] == "1ST")
     assert j.loc[first, "truncated"].item()
     assert j.loc[first, "rwg_j"].item() == 0.0
@@ -298,7 +300,9 @@ def test_null_summary_rules_on_r_draws() -> None:
 @pytest.mark.parametrize("case", load_json("rwg_j_sim.json"), ids=lambda c: str(c["gsize"]))
 def test_rwg_j_null_matches_rwg_j_sim_in_distribution(case: dict) -> None:
     n_sim = 20_000
-    res = ce.rwg_j_null(case["gsize"], case["nitems"], n_options=case["nresp"], n_sim=n_sim, seed=7)
+    res = ce.rwg_j_null(
+        case["gsize"], n_items=case["nitems"], n_options=case["nresp"], n_sim=n_sim, seed=7
+    )
     row = res.iloc[0]
     # Monte Carlo: 4 standard errors of the difference of two independent estimates
     se_mean = np.sqrt(case["sd"] ** 2 / case["nrep"] + row["sd"] ** 2 / n_sim)

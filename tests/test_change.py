@@ -44,7 +44,9 @@ def _waves(df: pd.DataFrame, cm: str) -> tuple[np.ndarray, np.ndarray]:
 def test_bootstrap_agrees_with_scipy_within_mc_error(survey, method):
     # 20,000 resamples each; the MC SD of a 2.5 % quantile is about 0.02 bootstrap SE, the
     # difference of two independent runs about 0.03 SE: tolerance 0.15 SE (5 MC SDs).
-    res = ce.bootstrap_change(survey, "score", n_boot=20_000, seed=11, method=method)
+    res = ce.bootstrap_change(
+        survey, dv="score", n_boot=20_000, seed=11, method=method, after="end"
+    )
     res = res.set_index("community")
     for cm in ("N13", "N18", "N22"):
         a, b = _waves(survey, cm)
@@ -117,14 +119,16 @@ def test_bootstrap_large_community_own_stream_in_blocks():
 
 
 def test_bootstrap_seeded_and_paired(survey):
-    r1 = ce.bootstrap_change(survey, "score", seed=3, n_boot=500)
-    r2 = ce.bootstrap_change(survey, "score", seed=3, n_boot=500)
-    r3 = ce.bootstrap_change(survey, "score", seed=4, n_boot=500)
+    r1 = ce.bootstrap_change(survey, dv="score", seed=3, n_boot=500, after="end")
+    r2 = ce.bootstrap_change(survey, dv="score", seed=3, n_boot=500, after="end")
+    r3 = ce.bootstrap_change(survey, dv="score", seed=4, n_boot=500, after="end")
     pd.testing.assert_frame_equal(r1, r2)
     ok = ~r1["suppressed"] & r1["ci_low"].notna()
     assert (r1.loc[ok, "ci_low"] != r3.loc[ok, "ci_low"]).any()
-    rp = ce.bootstrap_change(survey, "score", paired_on="respondent", seed=3, method="bca")
-    cw = ce.compare_waves(survey, "score", paired_on="respondent")
+    rp = ce.bootstrap_change(
+        survey, dv="score", paired_on="respondent", seed=3, method="bca", after="end"
+    )
+    cw = ce.compare_waves(survey, dv="score", paired_on="respondent", after="end")
     cw = cw[cw["level"] == "community"].reset_index(drop=True)
     assert (rp["suppressed"] == cw["suppressed"]).all()
     assert_allclose(rp["diff"], cw["diff"], rtol=1e-12, equal_nan=True)
@@ -135,11 +139,11 @@ def test_bootstrap_seeded_and_paired(survey):
 
 
 def test_bootstrap_community_alone_equals_full(survey):
-    full = ce.bootstrap_change(survey, "score", seed=9, n_boot=400, method="bca")
+    full = ce.bootstrap_change(survey, dv="score", seed=9, n_boot=400, method="bca", after="end")
     full = full.set_index("community")
     for cm in ("N05", "N13", "N29"):
-        alone = ce.bootstrap_change(survey[survey["community"] == cm], "score", seed=9,
-                                    n_boot=400, method="bca").set_index("community")  # fmt: skip
+        alone = ce.bootstrap_change(survey[survey["community"] == cm], dv="score", seed=9,
+                                    n_boot=400, method="bca", after="end").set_index("community")  # fmt: skip
         pd.testing.assert_series_equal(alone.loc[cm], full.loc[cm])
 
 
@@ -173,24 +177,26 @@ def test_bootstrap_alone_equals_full_across_passes_and_large_cells():
             parts.append(pd.DataFrame({"community": cm, "wave": wave,
                                        "score": rng.normal(3.0, 0.7, size=n).round(1)}))  # fmt: skip
     df = pd.concat(parts, ignore_index=True)
-    full = ce.bootstrap_change(df, "score", seed=5, n_boot=2500, method="bca", min_n=3)
+    full = ce.bootstrap_change(
+        df, dv="score", seed=5, n_boot=2500, method="bca", min_n=3, after="end"
+    )
     full = full.set_index("community")
     assert full["ci_low"].notna().all()
     for cm in "ABCD":
-        alone = ce.bootstrap_change(df[df["community"] == cm], "score", seed=5, n_boot=2500,
-                                    method="bca", min_n=3).set_index("community")  # fmt: skip
+        alone = ce.bootstrap_change(df[df["community"] == cm], dv="score", seed=5, n_boot=2500,
+                                    method="bca", min_n=3, after="end").set_index("community")  # fmt: skip
         pd.testing.assert_series_equal(alone.loc[cm], full.loc[cm], check_exact=True)
 
 
 def test_bca_community_alone_equals_full_exactly(survey):
     # BCa counts replicates equal to the estimate (a jump), so its replicates are computed on an
     # exact grid: bit-identical limits for every community, not just close ones
-    full = ce.bootstrap_change(survey, "score", seed=9, n_boot=2000, method="bca")
+    full = ce.bootstrap_change(survey, dv="score", seed=9, n_boot=2000, method="bca", after="end")
     full = full.set_index("community")
     cols = ["diff", "ci_low", "ci_high", "boot_se", "boot_bias"]
     for cm in full.index:
-        alone = ce.bootstrap_change(survey[survey["community"] == cm], "score", seed=9,
-                                    n_boot=2000, method="bca").set_index("community")  # fmt: skip
+        alone = ce.bootstrap_change(survey[survey["community"] == cm], dv="score", seed=9,
+                                    n_boot=2000, method="bca", after="end").set_index("community")  # fmt: skip
         pd.testing.assert_series_equal(alone.loc[cm, cols], full.loc[cm, cols], check_exact=True)
 
 
@@ -209,13 +215,13 @@ def test_bca_counts_by_bisection_equal_direct_counts():
 
 def test_bootstrap_progress_bar(survey, capsys):
     pytest.importorskip("tqdm")
-    quiet = ce.bootstrap_change(survey, "score", seed=2, n_boot=300)
+    quiet = ce.bootstrap_change(survey, dv="score", seed=2, n_boot=300, after="end")
     assert capsys.readouterr() == ("", "")  # nothing printed without progress
-    shown = ce.bootstrap_change(survey, "score", seed=2, n_boot=300, progress=True)
+    shown = ce.bootstrap_change(survey, dv="score", seed=2, n_boot=300, progress=True, after="end")
     pd.testing.assert_frame_equal(quiet, shown)
     assert "bootstrap" in capsys.readouterr().err
-    paired = ce.bootstrap_change(survey, "score", paired_on="respondent", seed=2, n_boot=300,
-                                 progress=True)  # fmt: skip
+    paired = ce.bootstrap_change(survey, dv="score", paired_on="respondent", seed=2, n_boot=300,
+                                 progress=True, after="end")  # fmt: skip
     assert paired["ci_low"].notna().any()
     assert "bootstrap" in capsys.readouterr().err
 
@@ -256,8 +262,8 @@ PROP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 @pytest.mark.filterwarnings("ignore::collective_efficacy.errors.ConvergenceWarning")
 def test_swapping_waves_flips_signs_keeps_p(df, paired):
     on = "respondent" if paired else None
-    fw = ce.compare_waves(df, "score", paired_on=on, min_n=2)
-    bw = ce.compare_waves(df, "score", paired_on=on, min_n=2, before="end", after="baseline")
+    fw = ce.compare_waves(df, dv="score", paired_on=on, min_n=2, after="end")
+    bw = ce.compare_waves(df, dv="score", paired_on=on, min_n=2, before="end", after="baseline")
     assert (fw["suppressed"] == bw["suppressed"]).all()
     # overall REML row: a reparametrisation, equal up to the optimiser (1e-6); compared when
     # both fits are clean (tiny random data sets can sit on the tau2 = 0 boundary)
@@ -282,13 +288,15 @@ def test_swapping_waves_flips_signs_keeps_p(df, paired):
 @pytest.mark.filterwarnings("ignore::collective_efficacy.errors.ConvergenceWarning")
 def test_community_alone_equals_full_and_none_disappear(df, paired):
     on = "respondent" if paired else None
-    full = ce.compare_waves(df, "score", paired_on=on, min_n=2)
+    full = ce.compare_waves(df, dv="score", paired_on=on, min_n=2, after="end")
     comm = full[full["level"] == "community"]
     assert sorted(comm["community"]) == sorted(df["community"].unique())
     assert len(full) == df["community"].nunique() + 1
     cols = [c for c in comm.columns if c not in ("p_adjusted", "level")]
     for cm in df["community"].unique():
-        alone = ce.compare_waves(df[df["community"] == cm], "score", paired_on=on, min_n=2)
+        alone = ce.compare_waves(
+            df[df["community"] == cm], dv="score", paired_on=on, min_n=2, after="end"
+        )
         a = alone[alone["level"] == "community"][cols].reset_index(drop=True)
         f = comm[comm["community"] == cm][cols].reset_index(drop=True)
         pd.testing.assert_frame_equal(a, f, check_exact=False, rtol=1e-12, atol=1e-12)
@@ -308,8 +316,8 @@ def test_paired_change_swap(df):
 
 
 def test_eb_swap(survey):
-    f = ce.compare_waves_eb(survey, "score")
-    b = ce.compare_waves_eb(survey, "score", before="end", after="baseline")
+    f = ce.compare_waves_eb(survey, dv="score", after="end")
+    b = ce.compare_waves_eb(survey, dv="score", before="end", after="baseline")
     assert_allclose(f["diff"], -b["diff"], atol=1e-8, equal_nan=True)
     assert_allclose(f["p_improved"], 1 - b["p_improved"], atol=1e-8, equal_nan=True)
     assert (f["suppressed"] == b["suppressed"]).all()
@@ -336,21 +344,21 @@ def test_unknown_wave_label_names_rows_and_values():
     df.loc["row3", "wave"] = "midterm"
     with pytest.raises(DataError, match=r"row3.*neither before='baseline' nor after='end'.*"
                        r"midterm"):  # fmt: skip
-        ce.compare_waves(df, "score")
+        ce.compare_waves(df, dv="score", after="end")
     with pytest.raises(DataError, match="neither before='baseline' nor after='post'"):
-        ce.compare_waves(_small(), "score", after="post")
+        ce.compare_waves(_small(), dv="score", after="post")
     # a wave that is absent everywhere (and no other label) is not an error: every community
     # is kept, suppressed, with the reason
-    only = ce.compare_waves(_small().iloc[:6], "score", min_n=5)
+    only = ce.compare_waves(_small().iloc[:6], dv="score", min_n=5, after="end")
     assert only["suppressed"].iloc[0] and np.isnan(only["diff"]).all()
     assert only["reason"].iloc[0] == "no respondents in the after wave"
     assert "not estimable" in only["reason"].iloc[1]
     with pytest.raises(DataError, match="different wave labels"):
-        ce.compare_waves(_small(), "score", before="end", after="end")
+        ce.compare_waves(_small(), dv="score", before="end", after="end")
     df = _small()
     df.loc["row1", "wave"] = None
     with pytest.raises(DataError, match="missing label.*row1"):
-        ce.bootstrap_change(df, "score")
+        ce.bootstrap_change(df, dv="score", after="end")
 
 
 def test_missing_wave_small_n_and_zero_variance_are_rows_with_reason():
@@ -360,15 +368,17 @@ def test_missing_wave_small_n_and_zero_variance_are_rows_with_reason():
                           "wave": ["baseline"] * 2 + ["baseline"] * 3 + ["end"] * 3,
                           "score": [1.0, 2.0] + [3.0] * 6})  # fmt: skip
     df = pd.concat([df, extra])
-    res = ce.compare_waves(df, "score", min_n=3).set_index("community")
+    res = ce.compare_waves(df, dv="score", min_n=3, after="end").set_index("community")
     assert res.loc["B", "suppressed"] and res.loc["B", "n_after"] == 0
     assert res.loc["B", "reason"] == "no respondents in the after wave; n_before below min_n=3"
     assert np.isnan(res.loc["B", ["mean_before", "diff", "t", "p", "g"]].astype(float)).all()
     assert not res.loc["Z", "suppressed"] and "zero variance" in res.loc["Z", "reason"]
     assert res.loc["Z", "diff"] == 0 and np.isnan(res.loc["Z", "t"])
-    one = ce.compare_waves(df.iloc[:7], "score", community=None, min_n=5)  # n_after = 1
+    one = ce.compare_waves(
+        df.iloc[:7], dv="score", community=None, min_n=5, after="end"
+    )  # n_after = 1
     assert one["suppressed"].iloc[0] and "n_after below min_n=5" in one["reason"].iloc[0]
-    eb = ce.compare_waves_eb(df, "score", min_n=3).set_index("community")
+    eb = ce.compare_waves_eb(df, dv="score", min_n=3, after="end").set_index("community")
     assert eb.loc["B", "suppressed"] and np.isnan(eb.loc["B", "p_improved"])
 
 
@@ -376,46 +386,46 @@ def test_all_missing_scores_keep_the_community():
     df = _small()
     df = pd.concat([df, pd.DataFrame({"respondent": ["m1", "m2"], "community": ["M", "M"],
                                       "wave": ["baseline", "end"], "score": [np.nan, np.nan]})])  # fmt: skip
-    res = ce.compare_waves(df, "score").set_index("community")
+    res = ce.compare_waves(df, dv="score", after="end").set_index("community")
     assert res.loc["M", "n_missing"] == 2 and res.loc["M", "suppressed"]
     assert res.loc["overall", "n_missing"] == 2
     with pytest.raises(DataError, match="missing score"):
-        ce.compare_waves(df, "score", nan_policy="raise")
+        ce.compare_waves(df, dv="score", nan_policy="raise", after="end")
 
 
 def test_duplicated_paired_ids():
     df = _small()
     df.loc["row7", "respondent"] = "r6"
     with pytest.raises(DataError, match=r"'r6'.*more than once within a wave.*row6.*row7"):
-        ce.compare_waves(df, "score", paired_on="respondent")
+        ce.compare_waves(df, dv="score", paired_on="respondent", after="end")
     df = _small()
     df.loc["row2", "respondent"] = None
     with pytest.raises(DataError, match="missing id"):
-        ce.bootstrap_change(df, "score", paired_on="respondent")
+        ce.bootstrap_change(df, dv="score", paired_on="respondent", after="end")
 
 
 def test_parameter_validation():
     df = _small()
     with pytest.raises(DataError, match="not found"):
-        ce.compare_waves(df, "nope")
+        ce.compare_waves(df, dv="nope", after="end")
     with pytest.raises(DataError, match="min_n"):
-        ce.compare_waves(df, "score", min_n=1)
+        ce.compare_waves(df, dv="score", min_n=1, after="end")
     with pytest.raises(DataError, match="ci must be"):
-        ce.compare_waves(df, "score", ci=95)
+        ce.compare_waves(df, dv="score", ci=95, after="end")
     with pytest.raises(DataError, match="p_adjust"):
-        ce.compare_waves(df, "score", p_adjust="fdr_bh")
+        ce.compare_waves(df, dv="score", p_adjust="fdr_bh", after="end")
     with pytest.raises(DataError, match="n_boot"):
-        ce.bootstrap_change(df, "score", n_boot=10)
+        ce.bootstrap_change(df, dv="score", n_boot=10, after="end")
     with pytest.raises(DataError, match="seed"):
-        ce.bootstrap_change(df, "score", seed=1.5)  # type: ignore[arg-type]
+        ce.bootstrap_change(df, dv="score", seed=1.5, after="end")  # type: ignore[arg-type]
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         ce.p_adjust([0.1, 1.2])
     bad = df.assign(score=df["score"].astype(object))
     bad.loc["row4", "score"] = "high"
     with pytest.raises(DataError, match=r"'score'.*row4.*high"):
-        ce.compare_waves(bad, "score")
+        ce.compare_waves(bad, dv="score", after="end")
     with pytest.raises(DataError, match="community column"):
-        ce.compare_waves_eb(df, "score", community=None)  # type: ignore[arg-type]
+        ce.compare_waves_eb(df, dv="score", community=None, after="end")  # type: ignore[arg-type]
 
 
 def test_paired_change_bad_input_and_missing():
@@ -449,10 +459,10 @@ def test_reliable_change_api():
 
 def test_caller_frame_not_modified(survey):
     before = survey.copy(deep=True)
-    ce.compare_waves(survey, "score", paired_on="respondent")
-    ce.compare_waves(survey, "score")
-    ce.compare_waves_eb(survey, "score")
-    ce.bootstrap_change(survey, "score", n_boot=200, seed=1)
+    ce.compare_waves(survey, dv="score", paired_on="respondent", after="end")
+    ce.compare_waves(survey, dv="score", after="end")
+    ce.compare_waves_eb(survey, dv="score", after="end")
+    ce.bootstrap_change(survey, dv="score", n_boot=200, seed=1, after="end")
     pd.testing.assert_frame_equal(survey, before)
 
 
@@ -461,7 +471,7 @@ def test_convergence_warning_class_is_public():
 
 
 def test_results_are_json_ready(survey):
-    res = ce.compare_waves(survey, "score", paired_on="respondent")
+    res = ce.compare_waves(survey, dv="score", paired_on="respondent", after="end")
     back = pd.DataFrame(json.loads(res.to_json(orient="records")))
     assert list(back.columns) == list(res.columns) and len(back) == len(res)
 

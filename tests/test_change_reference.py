@@ -163,7 +163,9 @@ def test_paired_effect_sizes(sleep_pairs):
 
 
 def test_compare_waves_paired_sleep(sleep_long):
-    res = ce.compare_waves(sleep_long, "Reaction", community=None, paired_on="Subject")
+    res = ce.compare_waves(
+        sleep_long, dv="Reaction", community=None, paired_on="Subject", after="end"
+    )
     assert len(res) == 1 and res["level"].iloc[0] == "overall"
     r = res.iloc[0]
     ref = SLEEP["t_paired"]
@@ -178,7 +180,9 @@ def test_compare_waves_paired_sleep(sleep_long):
 
 @pytest.mark.parametrize("equal_var,key", [(False, "t_welch"), (True, "t_student")])
 def test_independent_t_matches_t_test(sleep_long, equal_var, key):
-    res = ce.compare_waves(sleep_long, "Reaction", community=None, equal_var=equal_var)
+    res = ce.compare_waves(
+        sleep_long, dv="Reaction", community=None, equal_var=equal_var, after="end"
+    )
     r = res.iloc[0]
     ref = SLEEP[key]  # t.test(after, before, var.equal = equal_var)
     assert_allclose([r["mean_after"], r["mean_before"]], ref["estimate"], rtol=REL)
@@ -188,14 +192,14 @@ def test_independent_t_matches_t_test(sleep_long, equal_var, key):
 
 
 def test_hedges_g_matches_effectsize(sleep_long):
-    r = ce.compare_waves(sleep_long, "Reaction", community=None).iloc[0]
+    r = ce.compare_waves(sleep_long, dv="Reaction", community=None, after="end").iloc[0]
     ref = SLEEP["hedges_g_pooled"]  # effectsize::hedges_g(after, before)
     assert_allclose(r["g"], ref["estimate"], rtol=1e-10)
     assert_allclose([r["g_ci_low"], r["g_ci_high"]], [ref["ci_low"], ref["ci_high"]], atol=2e-4)
     # exact: noncentral-t limits by uniroot (tol 1e-12), times sqrt(2/18) and J(34)
     ncp = np.array(SLEEP["exact_ncp_pooled"]) * np.sqrt(2 / 18) * hedges_j(34.0)
     assert_allclose([r["g_ci_low"], r["g_ci_high"]], ncp, rtol=1e-8)
-    r90 = ce.compare_waves(sleep_long, "Reaction", community=None, ci=0.90).iloc[0]
+    r90 = ce.compare_waves(sleep_long, dv="Reaction", community=None, ci=0.90, after="end").iloc[0]
     ref = SLEEP["hedges_g_pooled_90"]
     assert_allclose([r90["g_ci_low"], r90["g_ci_high"]], [ref["ci_low"], ref["ci_high"]],
                     atol=2e-4)  # fmt: skip
@@ -232,7 +236,7 @@ def test_reliable_change_matches_formula(sleep_pairs):
 def test_p_adjust_matches_r(method):
     p = np.array([np.nan if v is None else v for v in PADJ["p"]], dtype=float)
     ref = np.array([np.nan if v is None else v for v in PADJ["adjusted"][method]], dtype=float)
-    got = ce.p_adjust(p, method)
+    got = ce.p_adjust(p, method=method)
     assert_allclose(got, ref, rtol=1e-12, equal_nan=True)  # p.adjust(p, method)
 
 
@@ -245,7 +249,7 @@ def _per_community() -> dict[str, dict]:
 
 @pytest.mark.parametrize("equal_var,key", [(False, "welch"), (True, "student")])
 def test_per_community_t_tests(survey, equal_var, key):
-    res = ce.compare_waves(survey, "score", equal_var=equal_var, min_n=2)
+    res = ce.compare_waves(survey, dv="score", equal_var=equal_var, min_n=2, after="end")
     res = res[res["level"] == "community"].set_index("community")
     checked = 0
     for cm, ref in _per_community().items():
@@ -267,7 +271,7 @@ def test_per_community_t_tests(survey, equal_var, key):
 
 
 def test_per_community_paired(survey):
-    res = ce.compare_waves(survey, "score", paired_on="respondent", min_n=2)
+    res = ce.compare_waves(survey, dv="score", paired_on="respondent", min_n=2, after="end")
     res = res[res["level"] == "community"].set_index("community")
     checked = 0
     for cm, ref in _per_community().items():
@@ -293,7 +297,9 @@ def test_per_community_paired(survey):
 
 @pytest.mark.parametrize("method", ["holm", "hochberg", "BH", "BY", "bonferroni"])
 def test_per_community_p_adjusted(survey, method):
-    res = ce.compare_waves(survey, "score", p_adjust=method, min_n=5)  # as the R fixture
+    res = ce.compare_waves(
+        survey, dv="score", p_adjust=method, min_n=5, after="end"
+    )  # as the R fixture
     res = res[res["level"] == "community"]
     ref = np.array([np.nan if v is None else v for v in SURVEY["p_adjust"][method]], float)
     # p.adjust(welch_p, method) over communities with n >= 5 in both waves
@@ -301,7 +307,7 @@ def test_per_community_p_adjusted(survey, method):
 
 
 def test_special_communities(survey):
-    res = ce.compare_waves(survey, "score", min_n=5).set_index("community")
+    res = ce.compare_waves(survey, dv="score", min_n=5, after="end").set_index("community")
     assert res.loc["N27", "suppressed"] and "n_before below min_n=5" in res.loc["N27", "reason"]
     assert res.loc["N29", "suppressed"]
     assert res.loc["N29", "reason"] == "no respondents in the after wave"
@@ -315,7 +321,7 @@ def test_special_communities(survey):
 
 def test_overall_wave_effect_matches_nlme(survey):
     for paired_on in (None, "respondent"):
-        res = ce.compare_waves(survey, "score", paired_on=paired_on, min_n=5)
+        res = ce.compare_waves(survey, dv="score", paired_on=paired_on, min_n=5, after="end")
         r = res[res["level"] == "overall"].iloc[0]
         ref = SURVEY["lmm"]["nlme"]  # lme(score ~ end, random = ~1 | community, REML)
         assert r["method"] == "lmm_reml" and r["community"] == "overall"
@@ -334,7 +340,7 @@ def test_overall_wave_effect_matches_nlme(survey):
 
 
 def test_eb_change_matches_lmer(survey):
-    res = ce.compare_waves_eb(survey, "score", min_n=2).set_index("community")
+    res = ce.compare_waves_eb(survey, dv="score", min_n=2, after="end").set_index("community")
     eb = SURVEY["eb"]  # lmer(score ~ 1 + (1 | community)) per wave; fixef + ranef, postVar
     for w, name in (("baseline", "before"), ("end", "after")):
         ref = pd.DataFrame({"eb": eb[w]["eb"], "psd": eb[w]["psd"]}, index=eb[w]["community"])
@@ -342,7 +348,7 @@ def test_eb_change_matches_lmer(survey):
         ref = ref.loc[got.index]
         assert_allclose(got[f"eb_{name}"], ref["eb"], atol=1e-6)
         assert_allclose(got[f"psd_{name}"], ref["psd"], atol=1e-6)
-        m = res.attrs["models"][name]
+        m = {k: res[f"{k}_{name}"].iloc[0] for k in ("tau2", "sigma2")}  # was res.attrs["models"]
         assert_allclose([m["tau2"], m["sigma2"]], [eb[w]["tau2"], eb[w]["sigma2"]], rtol=1e-5)
     ok = res.loc[~res["suppressed"]]
     b = pd.Series(eb["baseline"]["eb"], index=eb["baseline"]["community"]).loc[ok.index]

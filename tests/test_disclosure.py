@@ -513,7 +513,7 @@ def test_geojson_of_a_full_table_blanks_suppressed_rows(tmp_path) -> None:
             "reason": ["", "fewer than 10 respondents"],
         }
     )
-    res = to_geojson(levels, geo, key="buurt")
+    res = to_geojson(levels, geo, community="buurt")
     props = {f["properties"]["buurt"]: f["properties"] for f in res.feature_collection["features"]}
     assert props[names[1]]["n"] is None and props[names[1]]["cohesion_score"] is None
     assert props[names[0]]["n"] == 30

@@ -173,7 +173,7 @@ def test_example_map_is_dutch(example_evaluation) -> None:
     ev = example_evaluation
     levels = pd.DataFrame([r for r in ev.sections["impact"] if r["wave"] == "end_of_cycle"])
     for legend in ("right", "below"):
-        fig = impact_map(levels, ev.geometry, key=ev.community, lang="nl", legend=legend)
+        fig = impact_map(levels, ev.geometry, community=ev.community, lang="nl", legend=legend)
         assert english_in(_figure_texts(fig), _names(ev)) == []
 
 

@@ -98,7 +98,7 @@ def test_cli_evaluate_end_to_end(files, tmp_path, capsys) -> None:
     shown_b = got.loc[shown & (got["wave"] == "baseline"), "buurt"]
     alpha_b = ce.cronbach_alpha(
         sb.join(before.data[list(COLS.values())]).loc[lambda d: d["buurt"].isin(shown_b)],
-        ce.load_instrument("sampson1997").scale("collective_efficacy").items,
+        items=ce.load_instrument("sampson1997").scale("collective_efficacy").items,
         keys=ce.load_instrument("sampson1997").keys("collective_efficacy"),
     )
     assert res["sections"]["reliability"][0]["alpha"] == pytest.approx(
@@ -169,7 +169,9 @@ def test_impact_section_equals_library(tmp_path) -> None:
 
     a = load_example_assessments()
     a = a.assign(wave=a["meting"].map({"nulmeting": "baseline", "eindmeting": "end_of_cycle"}))
-    expect = ce.impact_levels(scores, a.drop(columns=["meting"]), community="buurt", wave="wave")
+    expect = ce.impact_levels(
+        scores, assessments=a.drop(columns=["meting"]), community="buurt", wave="wave"
+    )
     assert len(got) == len(expect) == 80
     np.testing.assert_array_equal(
         got["level"].astype(float).to_numpy(), expect["level"].astype(float).to_numpy()

@@ -67,12 +67,12 @@ def _shown(ev, waves, label):
 @pytest.mark.parametrize("label", ["baseline", "end_of_cycle"])
 def test_item_statistics_and_omega_equal_library(example, label) -> None:
     ev, waves = example
-    expect = ce.item_statistics(_shown(ev, waves, label), ITEMS, keys=KEYS)
+    expect = ce.item_statistics(_shown(ev, waves, label), items=ITEMS, keys=KEYS)
     got = pd.DataFrame(_wave(ev.sections["item_statistics"], label))
     assert got["item"].tolist() == ITEMS
     for col in ("mean", "sd", "r_drop", "alpha_if_dropped"):
         np.testing.assert_allclose(got[col].astype(float), expect[col], rtol=1e-12)
-    om = ce.omega(_shown(ev, waves, label), ITEMS, keys=KEYS)
+    om = ce.omega(_shown(ev, waves, label), items=ITEMS, keys=KEYS)
     (rec,) = _wave(ev.sections["omega"], label)
     assert rec["omega"] == pytest.approx(om.omega, rel=1e-12)
     assert rec["omega_total"] == pytest.approx(om.omega_total, rel=1e-12)
@@ -84,8 +84,8 @@ def test_agreement_equals_rwg_j_on_recoded_items(example, label) -> None:
     part = waves[label].copy()
     for item in ("SC3", "SC4"):  # the reverse-keyed items, recoded 1..5 -> 5..1
         part[item] = 6 - part[item]
-    r = ce.rwg_j(part, ITEMS, "buurt", n_options=5)
-    ad = ce.ad_index(part, ITEMS, "buurt", n_options=5)
+    r = ce.rwg_j(part, items=ITEMS, community="buurt", n_options=5)
+    ad = ce.ad_index(part, items=ITEMS, community="buurt", n_options=5)
     # shown = not suppressed in the community table (min_n and secondary suppression)
     sc = ev.tables["community_scores"]
     sc = sc[sc["wave"] == label].set_index("buurt")
@@ -109,7 +109,7 @@ def test_agreement_equals_rwg_j_on_recoded_items(example, label) -> None:
 def test_ecometric_section_equals_library(example, label) -> None:
     ev, waves = example
     part = _shown(ev, waves, label)
-    res = ce.ecometric(part, ITEMS, group="buurt", keys=KEYS, scale_min=1.0, scale_max=5.0)
+    res = ce.ecometric(part, items=ITEMS, community="buurt", keys=KEYS, scale_range=(1.0, 5.0))
     (rec,) = _wave(ev.sections["ecometric"], label)
     assert rec["reliability"] == pytest.approx(res.reliability, rel=1e-12)
     assert rec["tau_beta"] == pytest.approx(res.variance_components.tau_beta, rel=1e-12)
@@ -126,7 +126,7 @@ def test_overall_change_is_the_multilevel_wave_effect(example) -> None:
         ignore_index=True,
     )
     cmp = ce.compare_waves(
-        both, "collective_efficacy", wave="w", community="buurt", before="b", after="a", min_n=10
+        both, dv="collective_efficacy", wave="w", community="buurt", before="b", after="a", min_n=10
     )
     got = pd.DataFrame(ev.sections["change"])
     assert got["level"].iloc[-1] == "overall" and got["method"].iloc[-1] == "lmm_reml"

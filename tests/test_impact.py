@@ -37,7 +37,7 @@ def _grid_levels(rule: str = "default") -> pd.DataFrame:
     ass = pd.DataFrame(
         {"community": names, "partner_cooperation": GRID[:, 1], "group_development": GRID[:, 2]}
     )
-    return impact_levels(coh, ass, rule=rule)
+    return impact_levels(coh, assessments=ass, rule=rule)
 
 
 # -- cohesion dimension: hand-computed reference cases ------------------------------------------
@@ -100,7 +100,7 @@ def test_cohesion_dimension_carries_uncertainty_hand_computed() -> None:
 def test_default_rule_hand_computed(c: int, p: int, g: int, level: int, decided_by: str) -> None:
     coh = pd.DataFrame({"community": ["A"], "mean": [SCORE_OF_LEVEL[c]]})
     ass = pd.DataFrame({"community": ["A"], "partner_cooperation": [p], "group_development": [g]})
-    row = impact_levels(coh, ass, ci_low=None, ci_high=None).iloc[0]
+    row = impact_levels(coh, assessments=ass, ci_low=None, ci_high=None).iloc[0]
     assert row["cohesion_level"] == c
     assert row["level"] == level
     assert row["decided_by"] == decided_by
@@ -114,7 +114,7 @@ def test_builtin_rules_hand_computed(rule: str, expected: int) -> None:
     # default floor(8/3) = 2; mean: nearest integer to 2.67 = 3; min = 2
     coh = pd.DataFrame({"community": ["A"], "mean": [SCORE_OF_LEVEL[2]]})
     ass = pd.DataFrame({"community": ["A"], "partner_cooperation": [3], "group_development": [3]})
-    out = impact_levels(coh, ass, ci_low=None, ci_high=None, rule=rule)
+    out = impact_levels(coh, assessments=ass, ci_low=None, ci_high=None, rule=rule)
     assert out["level"].iloc[0] == expected
     assert out["rule"].iloc[0] == rule
 
@@ -174,7 +174,7 @@ def test_levels_properties_hypothesis(
     coh = pd.DataFrame({"community": names, "mean": s, "ci_low": lo, "ci_high": hi})
     ass = pd.DataFrame({"community": names, "partner_cooperation": p, "group_development": g})
     coh_copy, ass_copy = coh.copy(), ass.copy()
-    out = impact_levels(coh, ass, rule=rule, cutpoints=cut)
+    out = impact_levels(coh, assessments=ass, rule=rule, cutpoints=cut)
     pd.testing.assert_frame_equal(coh, coh_copy)  # inputs untouched
     pd.testing.assert_frame_equal(ass, ass_copy)
     level = out["level"].to_numpy(dtype=int)
@@ -201,7 +201,9 @@ def test_levels_properties_hypothesis(
     ass_up = ass.assign(
         partner_cooperation=(p + dp).clip(upper=5), group_development=(g + dg).clip(upper=5)
     )
-    up = impact_levels(coh_up, ass_up, rule=rule, cutpoints=cut)["level"].to_numpy(dtype=int)
+    up = impact_levels(coh_up, assessments=ass_up, rule=rule, cutpoints=cut)["level"].to_numpy(
+        dtype=int
+    )
     assert (up >= level).all()
 
 
@@ -214,7 +216,7 @@ def test_custom_rule_keeps_gate_and_cap() -> None:
     ass = pd.DataFrame(
         {"community": ["A", "B"], "partner_cooperation": [3, 1], "group_development": [3, 5]}
     )
-    out = impact_levels(coh, ass, ci_low=None, ci_high=None, rule=generous)
+    out = impact_levels(coh, assessments=ass, ci_low=None, ci_high=None, rule=generous)
     assert out["level"].tolist() == [5, 2, 2]
     assert out["decided_by"].tolist() == ["combined", "readiness_gate", "survey_only_cap"]
     assert out["rule"].iloc[0] == "custom:generous"
@@ -225,7 +227,9 @@ def test_custom_rule_bad_output_raises(value: float) -> None:
     coh = pd.DataFrame({"community": ["A"], "mean": [3.0]})
     ass = pd.DataFrame({"community": ["A"], "partner_cooperation": [3], "group_development": [3]})
     with pytest.raises(DataError, match="expected integers 0-5"):
-        impact_levels(coh, ass, ci_low=None, ci_high=None, rule=lambda c, p, g: c * 0 + value)
+        impact_levels(
+            coh, assessments=ass, ci_low=None, ci_high=None, rule=lambda c, p, g: c * 0 + value
+        )
 
 
 def test_unknown_rule_name() -> None:
@@ -269,7 +273,7 @@ def test_example_pipeline(
         "leaders",
     ]
     # three scales aggregated: collective_efficacy is chosen by default
-    out = impact_levels(example_cohesion, va, community="buurt", wave="meting")
+    out = impact_levels(example_cohesion, assessments=va, community="buurt", wave="meting")
     ce_rows = example_cohesion[example_cohesion["scale"] == "collective_efficacy"]
     assert len(out) == len(ce_rows) == 80
     np.testing.assert_array_equal(out["cohesion_score"], ce_rows["mean"])
@@ -285,12 +289,14 @@ def test_example_pipeline(
     n2 = out[(out["buurt"] == "Buurt N2")].set_index("meting")["basis"]
     assert n2.to_dict() == {"eindmeting": "full", "nulmeting": "survey_only"}
     # evidence columns come through from a DataFrame (ce.validate drops them)
-    out2 = impact_levels(example_cohesion, example_assessments, community="buurt", wave="meting")
+    out2 = impact_levels(
+        example_cohesion, assessments=example_assessments, community="buurt", wave="meting"
+    )
     assert str(out2["leaders"].dtype) == "Int64"
     pd.testing.assert_series_equal(out2["level"], out["level"])
     # another scale on request
     sc = impact_levels(
-        example_cohesion, va, community="buurt", wave="meting", scale="social_cohesion"
+        example_cohesion, assessments=va, community="buurt", wave="meting", scale="social_cohesion"
     )
     np.testing.assert_array_equal(
         sc["cohesion_score"],
@@ -333,7 +339,7 @@ def test_incomplete_assessment_is_survey_only() -> None:
     ass = pd.DataFrame(
         {"community": ["A"], "partner_cooperation": [5], "group_development": [None]}
     )
-    out = impact_levels(coh, ass).iloc[0]
+    out = impact_levels(coh, assessments=ass).iloc[0]
     assert out["basis"] == "survey_only" and out["level"] == 2
     assert out["reason"].startswith("assessment incomplete (group_development missing)")
 
@@ -348,7 +354,7 @@ def test_level_outside_range_raises_naming_column_row_value() -> None:
     with pytest.raises(
         DataError, match=r"'partner_cooperation', index label 'r2': value\(s\) \[9.0\]"
     ):
-        impact_levels(coh, ass, ci_low=None, ci_high=None)
+        impact_levels(coh, assessments=ass, ci_low=None, ci_high=None)
 
 
 def test_validate_catches_bad_levels_and_recodes_missing() -> None:
@@ -390,7 +396,7 @@ def test_unknown_community_in_assessments_raises() -> None:
         DataError,
         match=r"absent from cohesion_scores: \[\{'buurt': 'Buurt B 1'\}, \{'buurt': 'Buurt Z9'\}\]",
     ):
-        impact_levels(coh, ass, community="buurt", ci_low=None, ci_high=None)
+        impact_levels(coh, assessments=ass, community="buurt", ci_low=None, ci_high=None)
 
 
 def test_unknown_wave_in_assessments_raises() -> None:
@@ -399,7 +405,7 @@ def test_unknown_wave_in_assessments_raises() -> None:
         {"buurt": ["A"], "w": ["end"], "partner_cooperation": [1], "group_development": [1]}
     )
     with pytest.raises(DataError, match=r"\{'buurt': 'A', 'w': 'end'\}"):
-        impact_levels(coh, ass, community="buurt", wave="w", ci_low=None, ci_high=None)
+        impact_levels(coh, assessments=ass, community="buurt", wave="w", ci_low=None, ci_high=None)
 
 
 def test_duplicates_and_bad_interval_raise() -> None:

@@ -59,7 +59,9 @@ def end_levels() -> pd.DataFrame:
     coh = ce.aggregate(
         ce.score(v, scales=["collective_efficacy"]), community="buurt", wave="meting", min_n=5
     )
-    lv = impact_levels(coh, load_example_assessments(), community="buurt", wave="meting")
+    lv = impact_levels(
+        coh, assessments=load_example_assessments(), community="buurt", wave="meting"
+    )
     return lv
 
 
@@ -167,7 +169,7 @@ def test_to_geojson_from_path_points_geometry_key_and_text_matching(tmp_path: Pa
     src = tmp_path / "in.geojson"
     src.write_text(json.dumps(fc), encoding="utf-8")
     levels = pd.DataFrame({"buurt": ["12"], "level": [4], "basis": ["survey_only"]})
-    res = to_geojson(levels, src, key="buurt", geometry_key="code", lang="nl")
+    res = to_geojson(levels, src, community="buurt", geometry_key="code", lang="nl")
     p0 = res.feature_collection["features"][0]["properties"]
     assert p0["level"] == 4 and p0["colour"] == "#F5BC68"
     assert p0["label"].endswith("(alleen enquête)")
@@ -194,7 +196,7 @@ def test_to_geojson_errors(tmp_path: Path) -> None:
 
 def test_example_geojson_matches_all_example_communities(end_levels: pd.DataFrame) -> None:
     end = end_levels[end_levels["meting"] == "eindmeting"]
-    res = to_geojson(end, load_example_geometry(), key="buurt")
+    res = to_geojson(end, load_example_geometry(), community="buurt")
     assert res.unmatched_communities == [] and res.unmatched_features == []
     by_name = {
         f["properties"]["buurt"]: f["properties"] for f in res.feature_collection["features"]
@@ -203,7 +205,7 @@ def test_example_geojson_matches_all_example_communities(end_levels: pd.DataFram
     assert by_name["Buurt B2"]["level"] == row["level"]
     assert by_name["Buurt B2"]["colour"] == IMPACT_PALETTE[int(row["level"])]
     base = end_levels[end_levels["meting"] == "nulmeting"]
-    l1 = to_geojson(base, load_example_geometry(), key="buurt").feature_collection["features"]
+    l1 = to_geojson(base, load_example_geometry(), community="buurt").feature_collection["features"]
     l1p = next(f["properties"] for f in l1 if f["properties"]["buurt"] == "Buurt L1")
     assert l1p["level"] is None and l1p["label"] == "fewer than 5 respondents"
 
@@ -266,7 +268,7 @@ def test_impact_map_figure(end_levels: pd.DataFrame, tmp_path: Path) -> None:
 
     end = end_levels[end_levels["meting"] == "eindmeting"]
     png = tmp_path / "map.png"
-    fig = impact_map(end, load_example_geometry(), key="buurt", path=png)
+    fig = impact_map(end, load_example_geometry(), community="buurt", path=png)
     assert isinstance(fig.canvas, FigureCanvasAgg)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     ax = fig.axes[0]
@@ -293,7 +295,9 @@ def test_impact_map_figure(end_levels: pd.DataFrame, tmp_path: Path) -> None:
     assert [t[0] for t in texts[:6]] == ["5", "4", "3", "2", "1", "0"]
     assert "no level" in texts[6] and "survey only" in texts[7]
     svg = tmp_path / "map.svg"
-    fig_nl = impact_map(end, load_example_geometry(), key="buurt", path=svg, lang="nl", title="T")
+    fig_nl = impact_map(
+        end, load_example_geometry(), community="buurt", path=svg, lang="nl", title="T"
+    )
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml")
     assert fig_nl.axes[0].get_title(loc="left") == "T"
     assert fig_nl.legends[0].get_texts()[0].get_text().startswith("5 - verankerd")
@@ -306,7 +310,7 @@ def test_impact_map_legend_below_for_narrow_screens(end_levels: pd.DataFrame) ->
     from collective_efficacy.plot import LABEL_PT, LABEL_PT_NARROW, impact_map
 
     end = end_levels[end_levels["meting"] == "eindmeting"]
-    fig = impact_map(end, load_example_geometry(), key="buurt", legend="below", title="")
+    fig = impact_map(end, load_example_geometry(), community="buurt", legend="below", title="")
     fig.canvas.draw()
     assert fig.get_figwidth() == 5.0 and fig.get_figheight() < 7.5
     ax, leg = fig.axes[0], fig.legends[0]
@@ -318,7 +322,7 @@ def test_impact_map_legend_below_for_narrow_screens(end_levels: pd.DataFrame) ->
     assert names and {t.get_fontsize() for t in names} == {LABEL_PT_NARROW}
     assert LABEL_PT_NARROW > LABEL_PT
     with pytest.raises(DataError, match="legend must be"):
-        impact_map(end, load_example_geometry(), key="buurt", legend="left")  # type: ignore[arg-type]
+        impact_map(end, load_example_geometry(), community="buurt", legend="left")  # type: ignore[arg-type]
 
 
 def test_impact_map_points_and_bad_geometry() -> None:

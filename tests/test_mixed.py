@@ -39,7 +39,7 @@ def test_random_intercept_matches_lme4(fixtures, case, method) -> None:
     ref = _load(fixtures, "two_level.json")[f"{case}_{method}"]
     fname, dv, group = TWO_LEVEL[case]
     data = pd.read_csv(fixtures / "mixed" / fname)
-    res = ce.random_intercept(data, dv, group, method=method)
+    res = ce.random_intercept(data, dv=dv, community=group, method=method)
     vc = res.variance_components
     assert_allclose(vc.tau2, ref["tau2"], rtol=RTOL)  # as.data.frame(VarCorr(m))$vcov[1]
     assert_allclose(vc.sigma2, ref["sigma2"], rtol=RTOL)  # ... $vcov[2]
@@ -96,14 +96,13 @@ def test_ecometric_matches_lme4(fixtures, case) -> None:
     cov = ["age"] if ref["covariates"] == "age" else None
     res = ce.ecometric(
         wave,
-        ITEMS,
-        group="community",
+        items=ITEMS,
+        community="community",
         respondent="respondent",
         keys=["-SC3"],
         covariates=cov,
         method=ref["method"],
-        scale_min=1,
-        scale_max=5,
+        scale_range=(1, 5),
     )
     vc = res.variance_components
     assert_allclose(vc.tau_beta, ref["tau_beta"], rtol=RTOL)
@@ -142,7 +141,7 @@ def test_ecometric_reliability_formula(fixtures) -> None:
     # the fitted variance components and the answered-item counts.
     survey = _survey(fixtures)
     wave = survey[survey["wave"] == "baseline"]
-    res = ce.ecometric(wave, ITEMS, group="community", keys=["-SC3"])
+    res = ce.ecometric(wave, items=ITEMS, community="community", keys=["-SC3"])
     vc = res.variance_components
     n_jk = wave[ITEMS].notna().sum(axis=1)
     ok = n_jk > 0

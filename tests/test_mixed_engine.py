@@ -88,7 +88,7 @@ def test_random_intercept_recovers_simulated_components() -> None:
     g, n = 1000, 10
     nc = np.repeat(np.arange(g), n)
     y = 3.0 + rng.normal(0, np.sqrt(0.2), g)[nc] + rng.normal(0, 1.0, g * n)
-    res = ce.random_intercept(pd.DataFrame({"nc": nc, "y": y}), "y", "nc")
+    res = ce.random_intercept(pd.DataFrame({"nc": nc, "y": y}), dv="y", community="nc")
     vc = res.variance_components
     assert abs(vc.tau2 - 0.2) < 0.054
     assert abs(vc.sigma2 - 1.0) < 0.06
@@ -113,7 +113,7 @@ def test_ecometric_recovers_simulated_components() -> None:
     y = lat[:, None] + diff + rng.normal(0, np.sqrt(0.8), (k * j, p))
     y[rng.random(y.shape) < 0.15] = np.nan
     df = pd.DataFrame(y, columns=ITEMS).assign(nc=nc)
-    res = ce.ecometric(df, ITEMS, group="nc")
+    res = ce.ecometric(df, items=ITEMS, community="nc")
     vc = res.variance_components
     assert abs(vc.tau_beta - 0.2) < 0.075
     assert abs(vc.tau_pi - 0.5) < 0.055
@@ -132,7 +132,7 @@ def _flat_groups() -> pd.DataFrame:
 
 @pytest.mark.parametrize("method", ["REML", "ML"])
 def test_zero_between_variance_is_on_the_boundary(method) -> None:
-    res = ce.random_intercept(_flat_groups(), "y", "nc", method=method)
+    res = ce.random_intercept(_flat_groups(), dv="y", community="nc", method=method)
     assert res.diagnostics.at_boundary and res.diagnostics.boundary_components == ["tau2"]
     assert res.converged  # KKT: the derivative at tau2 = 0 points into the feasible region
     assert res.variance_components.tau2 == 0.0 and res.variance_components.icc == 0.0
@@ -158,7 +158,7 @@ def test_ecometric_zero_community_variance_is_on_the_boundary() -> None:
     base[0, 1] = np.nan
     y = np.tile(base, (8, 1))
     df = pd.DataFrame(y, columns=ITEMS[:4]).assign(nc=np.repeat(np.arange(8), 6))
-    res = ce.ecometric(df, ITEMS[:4], group="nc")
+    res = ce.ecometric(df, items=ITEMS[:4], community="nc")
     assert res.diagnostics.boundary_components == ["tau_beta"]
     assert res.converged and res.variance_components.tau_beta == 0.0
     assert (res.groups["reliability"] == 0).all()
@@ -173,30 +173,30 @@ def test_single_community_is_refused() -> None:
     df = pd.DataFrame({"nc": ["A"] * 5, "y": [1.0, 2, 3, 4, 5], "SC1": [1.0, 2, 3, 4, 5]})
     df["SC2"] = df["SC1"][::-1].to_numpy()
     with pytest.raises(DataError, match="not identifiable"):
-        ce.random_intercept(df, "y", "nc")
+        ce.random_intercept(df, dv="y", community="nc")
     with pytest.raises(DataError, match="not identifiable"):
-        ce.ecometric(df, ["SC1", "SC2"], group="nc")
+        ce.ecometric(df, items=["SC1", "SC2"], community="nc")
 
 
 def test_every_community_of_size_one_is_refused() -> None:
     df = pd.DataFrame({"nc": list("ABCDE"), "y": [1.0, 2, 3, 4, 5], "SC1": [1.0, 2, 3, 4, 5]})
     df["SC2"] = [2.0, 2, 4, 5, 3]
     with pytest.raises(DataError, match="single observation"):
-        ce.random_intercept(df, "y", "nc")
+        ce.random_intercept(df, dv="y", community="nc")
     with pytest.raises(DataError, match="single respondent"):
-        ce.ecometric(df, ["SC1", "SC2"], group="nc")
+        ce.ecometric(df, items=["SC1", "SC2"], community="nc")
 
 
 def test_respondent_without_items_is_excluded_and_counted(fixtures) -> None:
     survey = pd.read_csv(fixtures / "mixed" / "survey.csv")
     wave = survey[survey["wave"] == "end"]
     before = wave.copy()
-    res = ce.ecometric(wave, ITEMS, group="community", keys=["-SC3"])
+    res = ce.ecometric(wave, items=ITEMS, community="community", keys=["-SC3"])
     pd.testing.assert_frame_equal(wave, before)  # the caller's frame is untouched
     blank = wave[ITEMS].isna().all(axis=1)
     assert res.n_excluded_no_items == int(blank.sum()) == 2
     assert res.n_respondents == int((~blank).sum())
-    dropped = ce.ecometric(wave[~blank], ITEMS, group="community", keys=["-SC3"])
+    dropped = ce.ecometric(wave[~blank], items=ITEMS, community="community", keys=["-SC3"])
     assert_allclose(res.loglik, dropped.loglik, rtol=1e-12)
     assert res.groups["n_respondents"].sum() == res.n_respondents
 
@@ -204,14 +204,14 @@ def test_respondent_without_items_is_excluded_and_counted(fixtures) -> None:
 def test_missing_dv_is_excluded_counted_and_empty_community_kept() -> None:
     df = pd.DataFrame({"nc": list("AAABBBCCCD"), "y": [3, 4, 5, 2, np.nan, 3, 4, 4, 5, np.nan]})
     before = df.copy()
-    res = ce.random_intercept(df, "y", "nc")
+    res = ce.random_intercept(df, dv="y", community="nc")
     pd.testing.assert_frame_equal(df, before)
     assert res.n_excluded == 2 and res.n_used == 8
     d = res.groups.set_index("nc").loc["D"]
     assert d["n"] == 0 and np.isnan(d["mean"]) and d["reliability"] == 0
     assert_allclose(d["eb_mean"], res.fixed.estimate, rtol=1e-14)
     assert_allclose(d["posterior_sd"] ** 2, res.variance_components.tau2, rtol=1e-12)
-    full = ce.random_intercept(df.dropna(), "y", "nc")
+    full = ce.random_intercept(df.dropna(), dv="y", community="nc")
     assert_allclose(res.variance_components.tau2, full.variance_components.tau2, rtol=1e-12)
     assert "NaN" not in res.to_json() and '"mean":[' in res.to_json()
 
@@ -219,32 +219,36 @@ def test_missing_dv_is_excluded_counted_and_empty_community_kept() -> None:
 def test_bad_arguments_raise_dataerror() -> None:
     df = pd.DataFrame({"nc": list("AABB"), "SC1": [1.0, 2, 3, 4], "SC2": [2.0, 2, 3, 5]})
     with pytest.raises(DataError, match="method"):
-        ce.random_intercept(df, "SC1", "nc", method="OLS")
+        ce.random_intercept(df, dv="SC1", community="nc", method="OLS")
     with pytest.raises(DataError, match="not found"):
-        ce.random_intercept(df, "nope", "nc")
+        ce.random_intercept(df, dv="nope", community="nc")
     with pytest.raises(DataError, match="missing value"):
-        ce.random_intercept(df.assign(nc=["A", None, "B", "B"]), "SC1", "nc")
+        ce.random_intercept(df.assign(nc=["A", None, "B", "B"]), dv="SC1", community="nc")
     with pytest.raises(DataError, match="duplicated ids"):
-        ce.ecometric(df.assign(rid=[1, 1, 2, 3]), ["SC1", "SC2"], group="nc", respondent="rid")
+        ce.ecometric(
+            df.assign(rid=[1, 1, 2, 3]), items=["SC1", "SC2"], community="nc", respondent="rid"
+        )
     with pytest.raises(DataError, match="answered by nobody"):
-        ce.ecometric(df.assign(SC3=np.nan), ["SC1", "SC2", "SC3"], group="nc")
-    with pytest.raises(DataError, match="outside scale_min"):
-        ce.ecometric(df, ["SC1", "SC2"], group="nc", keys=["-SC2"], scale_min=1, scale_max=4)
+        ce.ecometric(df.assign(SC3=np.nan), items=["SC1", "SC2", "SC3"], community="nc")
+    with pytest.raises(DataError, match="outside scale_range"):
+        ce.ecometric(df, items=["SC1", "SC2"], community="nc", keys=["-SC2"], scale_range=(1, 4))
     with pytest.raises(DataError, match="non-numeric"):
-        ce.random_intercept(df.assign(SC1=["a", "b", "c", "d"]), "SC1", "nc")
+        ce.random_intercept(df.assign(SC1=["a", "b", "c", "d"]), dv="SC1", community="nc")
 
 
 def test_covariates_adjust_and_missing_covariates_are_counted(fixtures) -> None:
     survey = pd.read_csv(fixtures / "mixed" / "survey.csv")
     wave = survey[survey["wave"] == "baseline"].copy()
     wave.loc[wave.index[:3], "age"] = np.nan
-    res = ce.ecometric(wave, ITEMS, group="community", keys=["-SC3"], covariates=["age"])
+    res = ce.ecometric(wave, items=ITEMS, community="community", keys=["-SC3"], covariates=["age"])
     assert res.n_excluded_covariates == int(
         wave.loc[wave.index[:3], ITEMS].notna().any(axis=1).sum()
     )
     assert [c.term for c in res.covariate_effects] == ["age"]
     # the simulation puts older residents in better communities: adjusting shrinks tau_beta
-    plain = ce.ecometric(wave.dropna(subset=["age"]), ITEMS, group="community", keys=["-SC3"])
+    plain = ce.ecometric(
+        wave.dropna(subset=["age"]), items=ITEMS, community="community", keys=["-SC3"]
+    )
     assert res.variance_components.tau_beta < plain.variance_components.tau_beta
     assert res.covariate_effects[0].estimate > 0
 
@@ -253,14 +257,14 @@ def test_keys_reverse_items_like_manual_recoding(fixtures) -> None:
     survey = pd.read_csv(fixtures / "mixed" / "survey.csv")
     wave = survey[survey["wave"] == "baseline"]
     manual = wave.assign(SC3=6 - wave["SC3"])
-    a = ce.ecometric(wave, ITEMS, group="community", keys={"SC3": -1}, scale_min=1, scale_max=5)
-    b = ce.ecometric(manual, ITEMS, group="community")
+    a = ce.ecometric(wave, items=ITEMS, community="community", keys={"SC3": -1}, scale_range=(1, 5))
+    b = ce.ecometric(manual, items=ITEMS, community="community")
     assert_allclose(a.loglik, b.loglik, rtol=1e-12)
     assert_allclose(a.groups["eb_score"], b.groups["eb_score"], rtol=1e-10)
     # random_intercept on several items: the outcome is the mean of the answered (keyed) items
-    c = ce.random_intercept(wave, ITEMS, "community", keys=["-SC3"])
+    c = ce.random_intercept(wave, dv=ITEMS, community="community", keys=["-SC3"])
     score = manual[ITEMS].mean(axis=1)
-    d = ce.random_intercept(manual.assign(score=score), "score", "community")
+    d = ce.random_intercept(manual.assign(score=score), dv="score", community="community")
     assert_allclose(c.variance_components.tau2, d.variance_components.tau2, rtol=1e-10)
     assert c.n_excluded == 2 and c.dv == "mean(SC1, SC2, SC3, SC4, SC5)"
 
@@ -268,11 +272,11 @@ def test_keys_reverse_items_like_manual_recoding(fixtures) -> None:
 def test_results_round_trip_through_json(fixtures) -> None:
     survey = pd.read_csv(fixtures / "mixed" / "survey.csv")
     wave = survey[survey["wave"] == "baseline"]
-    eco = ce.ecometric(wave, ITEMS, group="community", keys=["-SC3"])
+    eco = ce.ecometric(wave, items=ITEMS, community="community", keys=["-SC3"])
     back = EcometricResult.model_validate_json(eco.to_json())
     pd.testing.assert_frame_equal(back.groups, eco.groups)
     assert back.variance_components == eco.variance_components
-    ri = ce.random_intercept(wave, "SC1", "community")
+    ri = ce.random_intercept(wave, dv="SC1", community="community")
     back2 = RandomInterceptResult.model_validate_json(ri.model_dump_json())
     pd.testing.assert_frame_equal(back2.groups, ri.groups)
     assert list(ri.groups.columns) == [
@@ -303,9 +307,9 @@ def test_random_intercept_affine_and_order_invariance(sizes, seed, a, b) -> None
     assume(max(sizes) > 1 and float((within**2).sum()) > 0.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ce.errors.ConvergenceWarning)
-        r0 = ce.random_intercept(df, "y", "nc")
-        r1 = ce.random_intercept(df.assign(y=a + b * y), "y", "nc")
-        r2 = ce.random_intercept(df.sample(frac=1.0, random_state=1), "y", "nc")
+        r0 = ce.random_intercept(df, dv="y", community="nc")
+        r1 = ce.random_intercept(df.assign(y=a + b * y), dv="y", community="nc")
+        r2 = ce.random_intercept(df.sample(frac=1.0, random_state=1), dv="y", community="nc")
     v0, v1 = r0.variance_components, r1.variance_components
     assert_allclose(v1.sigma2, b**2 * v0.sigma2, rtol=1e-6)
     assert_allclose(v1.tau2, b**2 * v0.tau2, rtol=1e-5, atol=1e-8 * b**2 * v0.sigma2)
@@ -370,5 +374,5 @@ def test_unverified_fit_warns_and_reports(monkeypatch) -> None:
     monkeypatch.setattr(mixed, "fit_ri_intercept", fake)
     df = pd.DataFrame({"nc": list("AAABBBCCC"), "ce": [3, 4, 5, 2, 3, 3, 4, 4, 5]})
     with pytest.warns(ce.errors.ConvergenceWarning, match="forced"):
-        res = ce.random_intercept(df, "ce", "nc")
+        res = ce.random_intercept(df, dv="ce", community="nc")
     assert not res.converged and not res.diagnostics.hessian_pd

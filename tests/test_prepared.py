@@ -42,15 +42,18 @@ KEYS = {"SC3": -1}
 def _calls() -> list[tuple[str, Any]]:
     """(name, call on data): several functions sharing items, codes and moments."""
     return [
-        ("alpha", lambda d: ce.cronbach_alpha(d, ITEMS, keys=KEYS)),
-        ("alpha_grouped", lambda d: ce.cronbach_alpha(d, ITEMS, keys=KEYS, group="community")),
-        ("items", lambda d: ce.item_statistics(d, ITEMS, keys=KEYS)),
-        ("omega", lambda d: ce.omega(d, ITEMS, keys=KEYS).summary()),
-        ("icc", lambda d: ce.icc(d, "score", "community")),
-        ("rwg_j", lambda d: ce.rwg_j(d, ITEMS, "community", options=5)),
-        ("ad", lambda d: ce.ad_index(d, ITEMS, "community", options=5)),
-        ("eco", lambda d: _model(ce.ecometric(d, ITEMS, group="community", keys=KEYS))),
-        ("ri", lambda d: _model(ce.random_intercept(d, "score", "community"))),
+        ("alpha", lambda d: ce.cronbach_alpha(d, items=ITEMS, keys=KEYS)),
+        (
+            "alpha_grouped",
+            lambda d: ce.cronbach_alpha(d, items=ITEMS, keys=KEYS, community="community"),
+        ),
+        ("items", lambda d: ce.item_statistics(d, items=ITEMS, keys=KEYS)),
+        ("omega", lambda d: ce.omega(d, items=ITEMS, keys=KEYS).summary()),
+        ("icc", lambda d: ce.icc(d, dv="score", community="community")),
+        ("rwg_j", lambda d: ce.rwg_j(d, items=ITEMS, community="community", options=5)),
+        ("ad", lambda d: ce.ad_index(d, items=ITEMS, community="community", options=5)),
+        ("eco", lambda d: _model(ce.ecometric(d, items=ITEMS, community="community", keys=KEYS))),
+        ("ri", lambda d: _model(ce.random_intercept(d, dv="score", community="community"))),
     ]
 
 
@@ -88,10 +91,10 @@ def test_prepared_equals_plain_calls() -> None:
 def test_prepared_shares_work_and_freezes_it() -> None:
     df = _survey(300, 20)
     prep = ce.PreparedSurvey(df)
-    ce.cronbach_alpha(prep, ITEMS, keys=KEYS)
+    ce.cronbach_alpha(prep, items=ITEMS, keys=KEYS)
     n_cached = len(prep._cache)
-    ce.item_statistics(prep, ITEMS, keys=KEYS)  # same items, keys and policy: all shared
-    ce.cronbach_alpha(prep, ITEMS, keys=KEYS)
+    ce.item_statistics(prep, items=ITEMS, keys=KEYS)  # same items, keys and policy: all shared
+    ce.cronbach_alpha(prep, items=ITEMS, keys=KEYS)
     assert len(prep._cache) == n_cached
     arrays = [v for v in prep._cache.values() if isinstance(v, np.ndarray)]
     assert arrays and not any(a.flags.writeable for a in arrays)
@@ -99,10 +102,10 @@ def test_prepared_shares_work_and_freezes_it() -> None:
 
 def test_prepared_keyword_data_and_context_manager() -> None:
     df = _survey(300, 20)
-    ref = ce.icc(df, "score", "community")
-    _close(ce.icc(data=ce.PreparedSurvey(df), dv="score", group="community"), ref)
+    ref = ce.icc(df, dv="score", community="community")
+    _close(ce.icc(data=ce.PreparedSurvey(df), dv="score", community="community"), ref)
     with ce.PreparedSurvey(df) as p:
-        _close(ce.icc(df, "score", "community"), ref)
+        _close(ce.icc(df, dv="score", community="community"), ref)
         assert len(p._cache) > 0  # the plain frame was recognised inside the block
 
 

@@ -90,7 +90,7 @@ def test_alpha_matches_psych_alpha_total(name: str, policy: str) -> None:
     # psych::alpha(x, keys = rev, use = "pairwise")$total / $feldt ; listwise: na.omit(x)
     data, items, keys = _scale(name)
     ref = REF["scales"][name][policy]["total"]
-    res = ce.cronbach_alpha(data, items, keys=keys, nan_policy=policy)
+    res = ce.cronbach_alpha(data, items=items, keys=keys, nan_policy=policy)
     assert len(res) == 1
     for col in TOTAL_COLUMNS:
         assert_allclose(res[col].iloc[0], ref[col], rtol=0, atol=CLOSED, err_msg=col)
@@ -101,7 +101,7 @@ def test_item_statistics_match_psych_item_stats_and_alpha_drop(name: str, policy
     # psych::alpha(...)$item.stats and $alpha.drop
     data, items, keys = _scale(name)
     ref = REF["scales"][name][policy]["items"]
-    res = ce.item_statistics(data, items, keys=keys, nan_policy=policy)
+    res = ce.item_statistics(data, items=items, keys=keys, nan_policy=policy)
     assert list(res["item"]) == ref["item"]
     for col in ITEM_COLUMNS:
         want = np.array(ref[col], dtype=float)  # R NA (null) -> NaN, compared as NaN
@@ -115,7 +115,7 @@ def test_omega_minres_matches_psych_omega_and_fa(name: str) -> None:
     # psych::fa(reversed x, nfactors = 1, fm = "minres")$loadings / $uniquenesses
     data, items, keys = _scale(name)
     ref = REF["scales"][name]["omega"]
-    res = ce.omega(data, items, keys=keys)
+    res = ce.omega(data, items=items, keys=keys)
     assert res.method == "minres" and res.converged and not res.heywood
     assert_allclose(res.omega, ref["psych_omega"]["omega_tot"], atol=MINRES)
     assert_allclose(res.omega_total, ref["psych_omega"]["omega_tot"], atol=MINRES)
@@ -136,7 +136,7 @@ def test_omega_ml_matches_lavaan_cfa_and_semtools(name: str) -> None:
     # semTools::compRelSEM(fit); semTools::compRelSEM(fit, obs.var = FALSE)
     data, items, keys = _scale(name)
     ref = REF["scales"][name]["omega"]["lavaan"]
-    res = ce.omega(data, items, keys=keys, method="ml")
+    res = ce.omega(data, items=items, keys=keys, method="ml")
     assert res.converged and res.max_abs_grad < 1e-6
     assert res.n == ref["nobs"]
     assert_allclose(res.omega, ref["omega"], atol=ML)
@@ -155,7 +155,7 @@ def test_grouped_alpha_matches_psych_alpha_per_group(gname: str) -> None:
     data = DATA[g["data"]]
     data = data[data[g["group"]].notna()]
     keys = ["-" + r for r in g["reversed"]] or None
-    res = ce.cronbach_alpha(data, g["items"], keys=keys, group=g["group"])
+    res = ce.cronbach_alpha(data, items=g["items"], keys=keys, community=g["group"])
     ref = pd.DataFrame(g["values"])
     assert res.columns[0] == g["group"]
     assert_allclose(res[g["group"]].to_numpy(float), ref["group"].to_numpy(float))
@@ -175,7 +175,7 @@ def test_grouped_alpha_matches_psych_alpha_per_group(gname: str) -> None:
         bad = res["note"].iloc[i].removeprefix("no variance in item(s) ").split(", ")
         sub = data[data[g["group"]] == label]
         keep = [c for c in g["items"] if c not in bad]
-        alone = ce.cronbach_alpha(sub, keep, keys=keys, response_range=(0, 4))
+        alone = ce.cronbach_alpha(sub, items=keep, keys=keys, scale_range=(0, 4))
         for col in ["alpha", "std_alpha", "g6", "average_r", "median_r", "ase", "ci_low"]:
             assert_allclose(alone[col].iloc[0], ref[col].iloc[i], atol=CLOSED, err_msg=col)
     assert dropped.sum() <= 1
@@ -219,7 +219,7 @@ def test_pingouin_documented_wide_missing_example() -> None:
 def test_pingouin_live_agrees_on_pairwise_alpha() -> None:
     pg = pytest.importorskip("pingouin")
     data, items, _ = _scale("bfi_neuro")
-    ours = ce.cronbach_alpha(data, items)["alpha"].iloc[0]
+    ours = ce.cronbach_alpha(data, items=items)["alpha"].iloc[0]
     theirs, _ci = pg.cronbach_alpha(data[items])
     assert_allclose(ours, theirs, atol=1e-12)
 
@@ -239,7 +239,7 @@ def test_duhachek_ci_is_alpha_plus_minus_z_ase() -> None:
     # psych prints alpha +- 1.96 * ase ("Duhachek")
     data, items, keys = _scale("bfi_agree")
     ref = REF["scales"]["bfi_agree"]["pairwise"]["total"]
-    res = ce.cronbach_alpha(data, items, keys=keys, ci_method="duhachek").iloc[0]
+    res = ce.cronbach_alpha(data, items=items, keys=keys, ci_method="duhachek").iloc[0]
     z = 1.959963984540054
     assert_allclose(res["ci_low"], ref["alpha"] - z * ref["ase"], atol=CLOSED)
     assert_allclose(res["ci_high"], ref["alpha"] + z * ref["ase"], atol=CLOSED)
@@ -248,7 +248,7 @@ def test_duhachek_ci_is_alpha_plus_minus_z_ase() -> None:
 
 def test_bootstrap_ci_equals_naive_resampling() -> None:
     data, items, _keys = _scale("cohesion_coh")
-    res = ce.cronbach_alpha(data, items, ci_method="bootstrap", n_boot=200, seed=7).iloc[0]
+    res = ce.cronbach_alpha(data, items=items, ci_method="bootstrap", n_boot=200, seed=7).iloc[0]
     x = data[items].to_numpy(float)
     rng = np.random.default_rng(7)
     boots = []
@@ -260,15 +260,19 @@ def test_bootstrap_ci_equals_naive_resampling() -> None:
     b = np.asarray(boots)
     b = b[np.isfinite(b)]
     assert_allclose([res["ci_low"], res["ci_high"]], np.quantile(b, [0.025, 0.975]), atol=1e-12)
-    again = ce.cronbach_alpha(data, items, ci_method="bootstrap", n_boot=200, seed=7).iloc[0]
+    again = ce.cronbach_alpha(data, items=items, ci_method="bootstrap", n_boot=200, seed=7).iloc[0]
     assert again["ci_low"] == res["ci_low"] and again["ci_high"] == res["ci_high"]
 
 
 def test_grouped_bootstrap_is_seeded_and_brackets_alpha() -> None:
     d = DATA["lq2002"]
     items = [f"HOSTIL0{i}" for i in range(1, 6)]
-    a = ce.cronbach_alpha(d, items, group="COMPID", ci_method="bootstrap", n_boot=300, seed=1)
-    b = ce.cronbach_alpha(d, items, group="COMPID", ci_method="bootstrap", n_boot=300, seed=1)
+    a = ce.cronbach_alpha(
+        d, items=items, community="COMPID", ci_method="bootstrap", n_boot=300, seed=1
+    )
+    b = ce.cronbach_alpha(
+        d, items=items, community="COMPID", ci_method="bootstrap", n_boot=300, seed=1
+    )
     pd.testing.assert_frame_equal(a, b)
     ok = a["alpha"].notna()
     inside = (a["ci_low"] <= a["alpha"] + 0.02) & (a["alpha"] - 0.02 <= a["ci_high"])
@@ -282,10 +286,10 @@ def test_grouped_bootstrap_is_seeded_and_brackets_alpha() -> None:
 def test_missing_reverse_key_warns_and_flags_item() -> None:
     data, items, _ = _scale("bfi_agree")  # A1 is reverse worded
     with pytest.warns(ReliabilityWarning, match="A1.*reverse-coding likely missing"):
-        res = ce.cronbach_alpha(data, items)
+        res = ce.cronbach_alpha(data, items=items)
     assert res["reversed_suspect"].iloc[0] == "A1"
     with pytest.warns(ReliabilityWarning, match="A1"):
-        st = ce.item_statistics(data, items)
+        st = ce.item_statistics(data, items=items)
     assert st.set_index("item")["reversed_suspect"].to_dict() == {
         "A1": True,
         "A2": False,
@@ -337,13 +341,13 @@ def test_two_items_drop_statistics_are_nan() -> None:
 def test_omega_negative_loading_warns() -> None:
     data, items, _ = _scale("bfi_agree")
     with pytest.warns(ReliabilityWarning, match="A1.*load negatively"):
-        res = ce.omega(data, items)
+        res = ce.omega(data, items=items)
     assert res.loadings_frame().set_index("item").loc["A1", "loading"] < 0
 
 
 def test_omega_result_is_json_ready_and_tidy() -> None:
     data, items, keys = _scale("cohesion_coh")
-    res = ce.omega(data, items, keys=keys)
+    res = ce.omega(data, items=items, keys=keys)
     back = ce.OmegaResult.model_validate_json(res.model_dump_json())
     assert back == res
     summ = res.summary()
@@ -360,14 +364,14 @@ def test_omega_result_is_json_ready_and_tidy() -> None:
 def test_omega_ml_requires_listwise() -> None:
     data, items, _keys = _scale("cohesion_coh")
     with pytest.raises(ce.DataError, match="listwise"):
-        ce.omega(data, items, method="ml", nan_policy="pairwise")
+        ce.omega(data, items=items, method="ml", nan_policy="pairwise")
 
 
 def test_keys_forms_are_equivalent() -> None:
     data, items, _ = _scale("bfi_consc")
-    a = ce.cronbach_alpha(data, items, keys=["-C4", "-C5"])
-    b = ce.cronbach_alpha(data, items, keys={"C4": -1, "C5": -1})
-    c = ce.cronbach_alpha(data, items, keys=[1, 1, 1, -1, -1])
+    a = ce.cronbach_alpha(data, items=items, keys=["-C4", "-C5"])
+    b = ce.cronbach_alpha(data, items=items, keys={"C4": -1, "C5": -1})
+    c = ce.cronbach_alpha(data, items=items, keys=[1, 1, 1, -1, -1])
 
     class Inst:
         def reverse_keys(self) -> dict[str, int]:
@@ -376,7 +380,7 @@ def test_keys_forms_are_equivalent() -> None:
         def response_range(self) -> tuple[int, int]:
             return (1, 6)
 
-    d = ce.cronbach_alpha(data, items, keys=Inst())
+    d = ce.cronbach_alpha(data, items=items, keys=Inst())
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(a, c)
     pd.testing.assert_frame_equal(a, d)  # bfi codes run 1-6, same as the observed range
@@ -384,8 +388,8 @@ def test_keys_forms_are_equivalent() -> None:
 
 def test_response_range_changes_only_means() -> None:
     data, items, keys = _scale("bfi_consc")
-    a = ce.cronbach_alpha(data, items, keys=keys)
-    b = ce.cronbach_alpha(data, items, keys=keys, response_range=(0, 7))
+    a = ce.cronbach_alpha(data, items=items, keys=keys)
+    b = ce.cronbach_alpha(data, items=items, keys=keys, scale_range=(0, 7))
     assert_allclose(a["alpha"], b["alpha"], rtol=0, atol=0)
     x = data[items].to_numpy(float).copy()
     x[:, 3:] = 7 - x[:, 3:]

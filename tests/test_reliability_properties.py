@@ -90,16 +90,16 @@ def test_reversing_twice_is_identity(df: pd.DataFrame) -> None:
     once = df.copy()
     once["SC3"] = 6 - once["SC3"]  # manual reversal on the 1-5 scale
     try:
-        a = _quiet_alpha(df, items=ITEMS, response_range=(1, 5))
+        a = _quiet_alpha(df, items=ITEMS, scale_range=(1, 5))
     except DataError:
         return
-    b = _quiet_alpha(once, items=ITEMS, keys=["-SC3"], response_range=(1, 5))
+    b = _quiet_alpha(once, items=ITEMS, keys=["-SC3"], scale_range=(1, 5))
     for col in STAT_COLUMNS:
         assert_allclose(a[col], b[col], rtol=1e-10, atol=1e-12, err_msg=col)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ReliabilityWarning)
-        s1 = ce.item_statistics(df, ITEMS, keys={"SC3": -1}, response_range=(1, 5))
-        s2 = ce.item_statistics(once, ITEMS, response_range=(1, 5))
+        s1 = ce.item_statistics(df, items=ITEMS, keys={"SC3": -1}, scale_range=(1, 5))
+        s2 = ce.item_statistics(once, items=ITEMS, scale_range=(1, 5))
     assert_allclose(s1["mean"], s2["mean"], rtol=1e-12)
     assert_allclose(s1["r_drop"], s2["r_drop"], rtol=1e-10)
 
@@ -107,8 +107,8 @@ def test_reversing_twice_is_identity(df: pd.DataFrame) -> None:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=surveys(max_groups=6), policy=st.sampled_from(["pairwise", "listwise"]))
 def test_per_group_equals_each_group_alone(df: pd.DataFrame, policy: str) -> None:
-    kw = {"items": ITEMS, "keys": ["-SC3"], "nan_policy": policy, "response_range": (1, 5)}
-    grouped = ce.cronbach_alpha(df, group="nbh", **kw)  # type: ignore[arg-type]
+    kw = {"items": ITEMS, "keys": ["-SC3"], "nan_policy": policy, "scale_range": (1, 5)}
+    grouped = ce.cronbach_alpha(df, community="nbh", **kw)  # type: ignore[arg-type]
     assert list(grouped["nbh"]) == sorted(df["nbh"].unique())
     for _, row in grouped.iterrows():  # the test loops; the library does not
         sub = df[df["nbh"] == row["nbh"]]
@@ -128,13 +128,13 @@ def test_per_group_equals_each_group_alone(df: pd.DataFrame, policy: str) -> Non
 @given(df=surveys(max_groups=3))
 def test_callers_data_unchanged(df: pd.DataFrame) -> None:
     before = df.copy(deep=True)
-    _quiet_alpha(df, items=ITEMS, keys=["-SC3"], group="nbh")
+    _quiet_alpha(df, items=ITEMS, keys=["-SC3"], community="nbh")
     try:
         _quiet_alpha(df, items=ITEMS, keys=["-SC3"], ci_method="bootstrap", n_boot=20, seed=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ce.item_statistics(df, ITEMS, keys=["-SC3"])
-            ce.omega(df, ITEMS, keys=["-SC3"])
+            ce.item_statistics(df, items=ITEMS, keys=["-SC3"])
+            ce.omega(df, items=ITEMS, keys=["-SC3"])
     except DataError:
         pass
     pd.testing.assert_frame_equal(df, before)
@@ -156,36 +156,36 @@ def _df() -> pd.DataFrame:
 
 def test_fewer_than_two_items_raises() -> None:
     with pytest.raises(DataError, match="at least 2 items"):
-        ce.cronbach_alpha(_df(), ["SC1"])
+        ce.cronbach_alpha(_df(), items=["SC1"])
     with pytest.raises(DataError, match="at least 2 items"):
-        ce.item_statistics(_df(), "SC1")
+        ce.item_statistics(_df(), items="SC1")
     with pytest.raises(DataError, match="at least 2 items"):
-        ce.omega(_df(), ["SC1"])
+        ce.omega(_df(), items=["SC1"])
 
 
 def test_constant_item_raises_naming_item_and_value() -> None:
     df = _df().assign(SC2=3)
     with pytest.raises(DataError, match=r"'SC2' \(every answer = 3\).*no variance"):
-        ce.cronbach_alpha(df, ["SC1", "SC2", "SC3"])
+        ce.cronbach_alpha(df, items=["SC1", "SC2", "SC3"])
     with pytest.raises(DataError, match="SC2"):
-        ce.item_statistics(df, ["SC1", "SC2", "SC3"])
+        ce.item_statistics(df, items=["SC1", "SC2", "SC3"])
 
 
 def test_all_missing_item_raises() -> None:
     df = _df().assign(SC2=np.nan)
     with pytest.raises(DataError, match=r"\['SC2'\] have no answers"):
-        ce.cronbach_alpha(df, ["SC1", "SC2", "SC3"])
+        ce.cronbach_alpha(df, items=["SC1", "SC2", "SC3"])
 
 
 def test_non_numeric_cell_raises_naming_row_and_value() -> None:
     df = _df().astype({"SC2": object})
     df.loc[3, "SC2"] = "agree"
     with pytest.raises(DataError, match=r"'SC2'.*index label 3: .*'agree'"):
-        ce.cronbach_alpha(df, ["SC1", "SC2", "SC3"])
+        ce.cronbach_alpha(df, items=["SC1", "SC2", "SC3"])
 
 
 def test_group_with_one_respondent_is_nan_with_note() -> None:
-    res = ce.cronbach_alpha(_df(), ["SC1", "SC2", "SC3"], keys=["-SC3"], group="nbh")
+    res = ce.cronbach_alpha(_df(), items=["SC1", "SC2", "SC3"], keys=["-SC3"], community="nbh")
     b = res.set_index("nbh").loc["B"]
     assert np.isnan(b["alpha"]) and np.isnan(b["ci_low"]) and b["n"] == 1
     assert b["note"] == "fewer than 2 respondents (n=1)"
@@ -202,7 +202,7 @@ def test_group_with_constant_item_or_unanswered_item_is_nan_with_note() -> None:
             "nbh": list("AAAABBBB"),
         }
     )
-    res = ce.cronbach_alpha(df, ["SC1", "SC2", "SC3"], group="nbh").set_index("nbh")
+    res = ce.cronbach_alpha(df, items=["SC1", "SC2", "SC3"], community="nbh").set_index("nbh")
     assert np.isfinite(res.loc["A", "alpha"])
     note = res.loc["B", "note"]
     assert "answered by fewer than 2 respondents: SC3" in note
@@ -213,29 +213,29 @@ def test_group_column_missing_labels_raises() -> None:
     df = _df()
     df.loc[2, "nbh"] = None
     with pytest.raises(DataError, match="missing value"):
-        ce.cronbach_alpha(df, ["SC1", "SC2", "SC3"], group="nbh")
+        ce.cronbach_alpha(df, items=["SC1", "SC2", "SC3"], community="nbh")
 
 
 def test_bad_options_raise() -> None:
     with pytest.raises(DataError, match="nan_policy"):
-        ce.cronbach_alpha(_df(), ["SC1", "SC2"], nan_policy="drop")  # type: ignore[arg-type]
+        ce.cronbach_alpha(_df(), items=["SC1", "SC2"], nan_policy="drop")  # type: ignore[arg-type]
     with pytest.raises(DataError, match="ci_method"):
-        ce.cronbach_alpha(_df(), ["SC1", "SC2"], ci_method="exact")  # type: ignore[arg-type]
+        ce.cronbach_alpha(_df(), items=["SC1", "SC2"], ci_method="exact")  # type: ignore[arg-type]
     with pytest.raises(DataError, match="ci must be"):
-        ce.cronbach_alpha(_df(), ["SC1", "SC2"], ci=95)
+        ce.cronbach_alpha(_df(), items=["SC1", "SC2"], ci=95)
     with pytest.raises(DataError, match="not among the items"):
-        ce.cronbach_alpha(_df(), ["SC1", "SC2"], keys=["-SC9"])
+        ce.cronbach_alpha(_df(), items=["SC1", "SC2"], keys=["-SC9"])
     with pytest.raises(DataError, match="group column"):
-        ce.cronbach_alpha(_df(), ["SC1", "nbh"], group="nbh")
-    with pytest.raises(DataError, match="response_range"):
-        ce.cronbach_alpha(_df(), ["SC1", "SC2"], response_range=(5, 1))
+        ce.cronbach_alpha(_df(), items=["SC1", "nbh"], community="nbh")
+    with pytest.raises(DataError, match="scale_range"):
+        ce.cronbach_alpha(_df(), items=["SC1", "SC2"], scale_range=(5, 1))
     with pytest.raises(DataError, match="n_boot"):
-        ce.cronbach_alpha(_df(), ["SC1", "SC2"], ci_method="bootstrap", n_boot=1)
+        ce.cronbach_alpha(_df(), items=["SC1", "SC2"], ci_method="bootstrap", n_boot=1)
     with pytest.raises(DataError, match="method"):
-        ce.omega(_df(), ["SC1", "SC2", "SC3"], method="pa")  # type: ignore[arg-type]
+        ce.omega(_df(), items=["SC1", "SC2", "SC3"], method="pa")  # type: ignore[arg-type]
 
 
 def test_default_items_exclude_group_column() -> None:
     df = _df()[["SC1", "SC2", "nbh"]]
-    res = ce.cronbach_alpha(df, group="nbh")
+    res = ce.cronbach_alpha(df, community="nbh")
     assert res["n_items"].iloc[0] == 2

@@ -31,7 +31,7 @@ def test_scoreitems_bfi_reference(fixtures) -> None:
     ref = pd.read_csv(fixtures / "scoring" / "bfi_scores.csv")
     meta = json.loads((fixtures / "scoring" / "versions.json").read_text())
     assert meta["psych"]
-    got = ce.score(items, keys=BFI_KEYS, scale_min=1, scale_max=6)
+    got = ce.score(items, keys=BFI_KEYS, scale_range=(1, 6))
     for name in BFI_KEYS:
         np.testing.assert_allclose(got[name], ref[name], rtol=0, atol=1e-12, equal_nan=True)
     # default bounds = observed range of the items, as psych does when min/max are not given
@@ -102,14 +102,16 @@ def test_bad_input() -> None:
 def test_scores_do_not_depend_on_column_order(x, perm) -> None:
     df = pd.DataFrame(x, columns=["a", "b", "c", "d"])
     keys = {"s": ["a", "-b", "c", "-d"]}
-    s1 = ce.score(df, keys=keys, scale_min=1, scale_max=5)
-    s2 = ce.score(df.iloc[:, perm], keys=keys, scale_min=1, scale_max=5)
+    s1 = ce.score(df, keys=keys, scale_range=(1, 5))
+    s2 = ce.score(df.iloc[:, perm], keys=keys, scale_range=(1, 5))
     pd.testing.assert_frame_equal(s1, s2)
 
 
 @given(arrays(float, 20, elements=st.sampled_from([1.0, 2.0, 3.0, 4.0, 5.0, np.nan])))
 def test_reverse_twice_is_identity(x) -> None:
-    np.testing.assert_array_equal(ce.reverse_items(ce.reverse_items(x, 1, 5), 1, 5), x)
+    np.testing.assert_array_equal(
+        ce.reverse_items(ce.reverse_items(x, scale_range=(1, 5)), scale_range=(1, 5)), x
+    )
 
 
 @settings(max_examples=50, deadline=None)

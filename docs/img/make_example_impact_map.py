@@ -36,7 +36,7 @@ end = levels[levels["meting"] == "eindmeting"]
 impact_map(
     end,
     load_example_geometry(),
-    key="buurt",
+    community="buurt",
     title="Example (fictional): impact level at the end of the cycle (eindmeting)",
     path=Path(__file__).parent / "example_impact_map.png",
 )

@@ -10,6 +10,7 @@ and multilevel aggregation, baseline-versus-end-of-cycle change and the 0-5 impa
 from __future__ import annotations
 
 from . import datasets, disclosure, errors
+from ._version import __version__
 from .errors import (
     CollectiveEfficacyError,
     DataError,
@@ -24,8 +25,6 @@ from .prepared import PreparedSurvey
 from .report_models import ValidationReport
 from .responses import ValidatedResponses, validate
 from .scoring import aggregate, reverse_items, score
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CollectiveEfficacyError",

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from scipy import special, stats
+from statsmodels.stats.multitest import multipletests
 
 __all__ = [
     "PAIRED_VARIANTS",
@@ -219,38 +220,31 @@ def paired_stats(
     return out
 
 
+#: R's p.adjust method -> statsmodels.stats.multitest.multipletests method
+_MULTIPLETESTS = {
+    "holm": "holm",
+    "hochberg": "simes-hochberg",
+    "BH": "fdr_bh",
+    "fdr": "fdr_bh",
+    "BY": "fdr_by",
+    "bonferroni": "bonferroni",
+}
+
+
 def p_adjust_array(p: Arr, method: str) -> Arr:
-    """R's ``p.adjust(p, method)`` with NaN kept in place (n = number of non-NaN p)."""
+    """R's ``p.adjust(p, method)`` with NaN kept in place (n = number of non-NaN p).
+
+    Computed by :func:`statsmodels.stats.multitest.multipletests` on the non-missing p-values
+    (it matches ``p.adjust`` on the R oracle, ties and NA included, to 3e-16); R drops NA from
+    ``n`` the same way.
+    """
     p = np.asarray(p, dtype=np.float64)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    pv = p[ok]
-    n = pv.size
-    if n == 0:
+    if not ok.any():
         return out
     if method == "none":
-        res = pv.copy()
-    elif method == "bonferroni":
-        res = np.minimum(1.0, n * pv)
-    elif method == "holm":
-        o = np.argsort(pv, kind="stable")
-        i = np.arange(1, n + 1)
-        adj = np.minimum(1.0, np.maximum.accumulate((n - i + 1) * pv[o]))
-        res = np.empty(n)
-        res[o] = adj
-    elif method in ("hochberg", "BH", "fdr", "BY"):
-        o = np.argsort(-pv, kind="stable")
-        i = np.arange(n, 0, -1, dtype=np.float64)
-        if method == "hochberg":
-            mult = n + 1 - i
-        elif method == "BY":
-            mult = float(np.sum(1.0 / np.arange(1, n + 1))) * n / i
-        else:
-            mult = n / i
-        adj = np.minimum(1.0, np.minimum.accumulate(mult * pv[o]))
-        res = np.empty(n)
-        res[o] = adj
-    else:  # pragma: no cover - validated by the caller
-        raise ValueError(method)
-    out[ok] = res
+        out[ok] = p[ok]
+    else:
+        out[ok] = multipletests(p[ok], method=_MULTIPLETESTS[method])[1]
     return out

@@ -123,7 +123,7 @@ def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd
     for i in items:
         if inst.item(i).reverse:
             codes = inst.response_scale(i).codes
-            out[i] = reverse_items(out[i].to_numpy(), codes[0], codes[-1])
+            out[i] = reverse_items(out[i].to_numpy(), scale_range=(codes[0], codes[-1]))
     return out
 
 
@@ -158,8 +158,8 @@ def _agreement(
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
     prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
-    r = rwg_j(prep, answered, community, options=codes)
-    ad = ad_index(prep, answered, community, options=codes)
+    r = rwg_j(prep, items=answered, community=community, options=codes)
+    ad = ad_index(prep, items=answered, community=community, options=codes)
     per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
     per["suppressed"] = False
     hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
@@ -195,11 +195,10 @@ def _ecometric_summary(
     codes = [inst.response_scale(i).codes for i in items]
     res = ecometric(
         part,
-        items,
-        group=community,
+        items=items,
+        community=community,
         keys=inst.keys(scale),
-        scale_min=float(min(c[0] for c in codes)),
-        scale_max=float(max(c[-1] for c in codes)),
+        scale_range=(float(min(c[0] for c in codes)), float(max(c[-1] for c in codes))),
     )
     vc = res.variance_components
     return pd.DataFrame(
@@ -300,27 +299,31 @@ def statistics_sections(
         _per_wave(
             parts,
             "reliability",
-            lambda p: reliability.cronbach_alpha(p, items, keys=keys, ci=ci),
+            lambda p: reliability.cronbach_alpha(p, items=items, keys=keys, ci=ci),
             sections,
             notes,
         )
         _per_wave(
             parts,
             "item_statistics",
-            lambda p: reliability.item_statistics(p, items, keys=keys),
+            lambda p: reliability.item_statistics(p, items=items, keys=keys),
             sections,
             notes,
         )
         _per_wave(
             parts,
             "omega",
-            lambda p: reliability.omega(p, items, keys=keys).summary(),
+            lambda p: reliability.omega(p, items=items, keys=keys).summary(),
             sections,
             notes,
         )
         step("aggregation evidence")
         _per_wave(
-            parts, "aggregation", lambda p: agreement.icc(p, scale, community), sections, notes
+            parts,
+            "aggregation",
+            lambda p: agreement.icc(p, dv=scale, community=community),
+            sections,
+            notes,
         )
         per_community: list[pd.DataFrame] = []
 
@@ -374,7 +377,7 @@ def _change_section(
     with _noted(notes, "change"):
         cmp = compare_waves(
             scores,
-            scale,
+            dv=scale,
             wave=WAVE,
             community=community,
             before=BEFORE,

@@ -7,6 +7,8 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._version import Versioned
+
 __all__ = [
     "ChangeModel",
     "ChangeVarianceComponents",
@@ -66,7 +68,7 @@ class FitDiagnostics(_Frozen):
     message: str
 
 
-class _WithGroups(_Frozen):
+class _WithGroups(_Frozen, Versioned):
     groups_columns: dict[str, list[Any]] = Field(
         description="the per-community table, column-wise (see the .groups property)"
     )
@@ -160,7 +162,7 @@ class ChangeVarianceComponents(_Frozen):
     )
 
 
-class ChangeModel(_Frozen):
+class ChangeModel(_Frozen, Versioned):
     """Result of :func:`collective_efficacy.change_model`.
 
     Tables (DataFrames built from the stored columns): ``.fixed`` (``term, estimate, se, df, t,

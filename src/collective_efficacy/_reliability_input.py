@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice, numeric_matrix, resolve_items
-from ._keys import parse_keys
+from ._keys import _range_from, key_bounds, parse_keys, reverse_keyed
 from ._messages import Message
 from .errors import DataError
 from .prepared import memo
@@ -48,32 +48,6 @@ class Prepared:
     hi: np.ndarray
 
 
-def _range_from(spec: Any, items: list[str], what: str) -> tuple[np.ndarray, np.ndarray] | None:
-    if spec is None:
-        return None
-    k = len(items)
-    if isinstance(spec, Mapping):
-        unknown = [c for c in spec if c not in items]
-        missing = [c for c in items if c not in spec]
-        if unknown or missing:
-            raise DataError(
-                f"{what} must give (min, max) for every item {items}; "
-                f"unknown: {unknown}, missing: {missing}"
-            )
-        pairs = [spec[c] for c in items]
-    else:
-        pairs = [spec] * k
-    try:
-        arr = np.asarray(pairs, dtype=np.float64).reshape(k, 2)
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            f"{what} must be (min, max) or a mapping item -> (min, max); got {spec!r}"
-        ) from exc
-    if not np.isfinite(arr).all() or (arr[:, 0] >= arr[:, 1]).any():
-        raise DataError(f"{what} must hold finite bounds with min < max; got {spec!r}")
-    return arr[:, 0].copy(), arr[:, 1].copy()
-
-
 def prepare(
     data: pd.DataFrame,
     items: Sequence[str] | str | None,
@@ -87,8 +61,9 @@ def prepare(
     """Resolve items, parse keys, apply the missing-data policy and reverse keyed items.
 
     Reversal follows ``psych::alpha``: ``x' = min + max - x`` with ``min``/``max`` the smallest and
-    largest value of the whole (used) item matrix, unless ``response_range`` (or a ``keys`` object
-    with a ``response_range()`` method, e.g. an Instrument) gives the response-scale bounds.
+    largest value of the whole (used) item matrix, unless ``response_range`` (the public
+    ``scale_range``) or an Instrument as ``keys`` gives the response-scale bounds
+    (:func:`~collective_efficacy._keys.key_bounds`, the one rule).
     """
     check_choice("nan_policy", nan_policy, NAN_POLICIES, func=func)
     if items is None:
@@ -109,17 +84,16 @@ def prepare(
             "Internal consistency is undefined for a single item."
         )
     signs = parse_keys(keys, item_list)
-    bounds = _range_from(response_range, item_list, "response_range")
-    if bounds is None and keys is not None and callable(getattr(keys, "response_range", None)):
-        bounds = _range_from(keys.response_range(), item_list, "keys.response_range()")
+    bounds = _range_from(response_range, item_list, "scale_range")
     key = (
         "reliability_prepare",
         tuple(item_list),
         signs.tobytes(),
         nan_policy,
         None if bounds is None else (bounds[0].tobytes(), bounds[1].tobytes()),
+        id(keys) if hasattr(keys, "response_scale") else None,  # an Instrument's own ranges
     )
-    return memo(data, key, lambda: _keyed(data, item_list, signs, nan_policy, bounds))
+    return memo(data, key, lambda: _keyed(data, item_list, signs, nan_policy, keys, bounds))
 
 
 def _keyed(
@@ -127,6 +101,7 @@ def _keyed(
     item_list: list[str],
     signs: np.ndarray,
     nan_policy: str,
+    keys: Any,
     bounds: tuple[np.ndarray, np.ndarray] | None,
 ) -> Prepared:
     """The item matrix with the missing-data policy applied and reverse-keyed items recoded."""
@@ -135,17 +110,8 @@ def _keyed(
     if nan_policy == "listwise":
         keep = ~np.isnan(x).any(axis=1)
         x, rows = x[keep], rows[keep]
-    if bounds is None:
-        finite = x[~np.isnan(x)]
-        lo_v = float(finite.min()) if finite.size else 0.0
-        hi_v = float(finite.max()) if finite.size else 0.0
-        lo, hi = np.full(len(item_list), lo_v), np.full(len(item_list), hi_v)
-    else:
-        lo, hi = bounds
-    rev = signs < 0
-    if rev.any():
-        x = x.copy()
-        x[:, rev] = lo[rev] + hi[rev] - x[:, rev]
+    lo, hi = bounds if bounds is not None else key_bounds(x, item_list, keys, None)
+    x = reverse_keyed(x, signs, lo, hi)
     return Prepared(items=item_list, signs=signs, x=x, rows=rows, lo=lo, hi=hi)
 
 

@@ -13,6 +13,7 @@ functions are named in each docstring. See ``docs/methods/agreement.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -35,8 +36,21 @@ from ._agreement_null import (
 )
 from ._checks import check_choice, check_columns, resolve_items
 from ._lmm import fit_ri_moments
+from ._params import (
+    BOOLEAN,
+    COLUMNS,
+    FRAME,
+    SEED,
+    Interval,
+    Options,
+    as_generator,
+    public,
+)
 from .errors import DataError
 from .prepared import accepts_prepared
+
+_OMIT = Options(("omit", "raise"))
+_BLOCK = Options(("listwise", "pairwise"))
 
 __all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
 
@@ -57,7 +71,19 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # ICC(1), ICC(2)
 # --------------------------------------------------------------------------------------------
 @accepts_prepared
-def icc(data: pd.DataFrame, dv: str | Sequence[str], group: str | Sequence[str]) -> pd.DataFrame:
+@public(
+    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    renamed={"group": "community"},
+    old_positional=("dv", "group"),
+    nan_columns=("dv",),
+)
+def icc(
+    data: pd.DataFrame,
+    *,
+    dv: str | Sequence[str],
+    community: str | Sequence[str],
+    nan_policy: str = "omit",
+) -> pd.DataFrame:
     r"""ICC(1) and ICC(2) of community means from the one-way ANOVA, for one or several columns.
 
     Parameters
@@ -66,7 +92,7 @@ def icc(data: pd.DataFrame, dv: str | Sequence[str], group: str | Sequence[str])
         Long data, one row per respondent. Not modified.
     dv : str or list of str
         The respondent-level variable(s) (e.g. a scale score). One result row per column.
-    group : str or list of str
+    community : str or list of str
         The community column; a list (e.g. ``["unit", "platoon"]``) nests groups. Integer or
         categorical community codes take a fast path (no hashing of labels).
 
@@ -130,13 +156,13 @@ def icc(data: pd.DataFrame, dv: str | Sequence[str], group: str | Sequence[str])
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
     ...                    "score": [1, 2, 3, 3, 4, 5, 2, 3, 4]})
-    >>> res = ce.icc(df, "score", "nbh")
+    >>> res = ce.icc(df, dv="score", community="nbh")
     >>> res[["dv", "icc1", "icc2", "f", "df1", "df2"]].round(4)
           dv  icc1    icc2    f  df1  df2
     0  score   0.4  0.6667  3.0    2    6
     """
     cols = _dv_list(data, dv, what="icc")
-    groups = code_groups(data, group)
+    groups = code_groups(data, community)
     rows = [_icc_one(data, c, groups) for c in cols]
     return pd.DataFrame(rows)
 
@@ -241,8 +267,18 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
 
 
 @accepts_prepared
+@public(
+    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    renamed={"group": "community"},
+    old_positional=("dv", "group"),
+    nan_columns=("dv",),
+)
 def group_reliability(
-    data: pd.DataFrame, dv: str | Sequence[str], group: str | Sequence[str]
+    data: pd.DataFrame,
+    *,
+    dv: str | Sequence[str],
+    community: str | Sequence[str],
+    nan_policy: str = "omit",
 ) -> pd.DataFrame:
     r"""Reliability of each community's mean: Spearman–Brown ICC(2) at that community's size.
 
@@ -252,7 +288,7 @@ def group_reliability(
         Long data, one row per respondent. Not modified.
     dv : str or list of str
         Respondent-level variable(s); rows are stacked per ``dv``.
-    group : str or list of str
+    community : str or list of str
         The community column(s).
 
     Returns
@@ -293,14 +329,14 @@ def group_reliability(
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "c", "c", "c", "c"],
     ...                    "score": [1, 2, 3, 3, 5, 2, 3, 4, 3]})
-    >>> ce.group_reliability(df, "score", "nbh")[["nbh", "n", "mean", "icc2_j"]].round(3)
+    >>> ce.group_reliability(df, dv="score", community="nbh")[["nbh", "n", "mean", "icc2_j"]].round(3)
       nbh  n  mean  icc2_j
     0   a  3   2.0   0.602
     1   b  2   4.0   0.503
     2   c  4   3.0   0.669
     """
     cols = _dv_list(data, dv, what="group_reliability")
-    groups = code_groups(data, group)
+    groups = code_groups(data, community)
     frames = []
     for name in cols:
         y = column_values(data, name)
@@ -334,14 +370,27 @@ def group_reliability(
 # rwg, rwg(j), r*wg(j), AD
 # --------------------------------------------------------------------------------------------
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "item": [COLUMNS],  # a list gets the advice to use rwg_j
+        "community": [COLUMNS],
+        "n_options": [Interval(Integral, 2, None), None],
+        "nan_policy": [_OMIT],
+    },
+    renamed={"group": "community"},
+    old_positional=("item", "group"),
+    nan_columns=("item",),
+)
 def rwg(
     data: pd.DataFrame,
-    item: str,
-    group: str | Sequence[str],
     *,
+    item: str,
+    community: str | Sequence[str],
     ranvar: float | str = "uniform",
     n_options: int | None = None,
     options: Any = None,
+    nan_policy: str = "omit",
 ) -> pd.DataFrame:
     r"""Within-community agreement on one item, :math:`r_{wg}` (James, Demaree & Wolf 1984).
 
@@ -351,7 +400,7 @@ def rwg(
         Long data, one row per respondent. Not modified.
     item : str
         The item column (raw response codes).
-    group : str or list of str
+    community : str or list of str
         The community column(s).
     ranvar : float or {"uniform", "slight_skew", "moderate_skew", "heavy_skew", "triangular", "normal"}, default="uniform"
         Expected error variance of the null (no agreement) distribution, or its name.
@@ -399,7 +448,7 @@ def rwg(
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b"],
     ...                    "SC1": [4, 4, 5, 1, 3, 5]})
-    >>> ce.rwg(df, "SC1", "nbh", n_options=5)[["nbh", "n", "rwg", "truncated"]].round(4)
+    >>> ce.rwg(df, item="SC1", community="nbh", n_options=5)[["nbh", "n", "rwg", "truncated"]].round(4)
       nbh  n     rwg  truncated
     0   a  3  0.8333      False
     1   b  3  0.0000       True
@@ -409,7 +458,7 @@ def rwg(
     check_columns(data, [item], what="item column")
     a, codes = resolve_options(n_options, options, func="rwg")
     sigma2 = resolve_ranvar(ranvar, a, func="rwg")
-    b = block_stats(data, [item], group, nan_policy="listwise", scale_codes=codes, func="rwg")
+    b = block_stats(data, [item], community, nan_policy="listwise", scale_codes=codes, func="rwg")
     var = b["variances"][:, 0]
     with np.errstate(invalid="ignore"):
         value = 1.0 - np.minimum(var, sigma2) / sigma2
@@ -429,11 +478,23 @@ def rwg(
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS],
+        "community": [COLUMNS],
+        "lindell": [BOOLEAN],
+        "n_options": [Interval(Integral, 2, None), None],
+        "nan_policy": [_BLOCK],
+    },
+    renamed={"group": "community"},
+    old_positional=("items", "group"),
+)
 def rwg_j(
     data: pd.DataFrame,
-    items: Sequence[str],
-    group: str | Sequence[str],
     *,
+    items: Sequence[str],
+    community: str | Sequence[str],
     ranvar: float | str = "uniform",
     lindell: bool = False,
     n_options: int | None = None,
@@ -449,7 +510,7 @@ def rwg_j(
         Long data, one row per respondent. Not modified.
     items : list of str
         The item columns of one scale (raw codes, reversed items already recoded).
-    group : str or list of str
+    community : str or list of str
         The community column(s).
     ranvar : float or {"uniform", "slight_skew", "moderate_skew", "heavy_skew", "triangular", "normal"}, default="uniform"
         Expected error variance of the null (no agreement) distribution, or its name.
@@ -515,7 +576,7 @@ def rwg_j(
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b"],
     ...                    "SC1": [4, 4, 5, 1, 3, 5], "SC2": [4, 5, 5, 2, 4, 5]})
-    >>> res = ce.rwg_j(df, ["SC1", "SC2"], "nbh", n_options=5)
+    >>> res = ce.rwg_j(df, items=["SC1", "SC2"], community="nbh", n_options=5)
     >>> res[["nbh", "n", "mean_variance", "rwg_j", "truncated"]].round(4)
       nbh  n  mean_variance   rwg_j  truncated
     0   a  3         0.3333  0.9091      False
@@ -525,7 +586,7 @@ def rwg_j(
     cols = _items(data, items, func="rwg_j")
     a, codes = resolve_options(n_options, options, func="rwg_j")
     sigma2 = resolve_ranvar(ranvar, a, func="rwg_j")
-    b = block_stats(data, cols, group, nan_policy=nan_policy, scale_codes=codes, func="rwg_j")
+    b = block_stats(data, cols, community, nan_policy=nan_policy, scale_codes=codes, func="rwg_j")
     var = b["variances"]
     usable = b["n_item"] >= 2
     j = usable.sum(axis=1)
@@ -564,11 +625,23 @@ def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS],
+        "community": [COLUMNS],
+        "center": [Options(("mean", "median"))],
+        "n_options": [Interval(Integral, 2, None), None],
+        "nan_policy": [_BLOCK],
+    },
+    renamed={"group": "community"},
+    old_positional=("items", "group"),
+)
 def ad_index(
     data: pd.DataFrame,
-    items: str | Sequence[str],
-    group: str | Sequence[str],
     *,
+    items: str | Sequence[str],
+    community: str | Sequence[str],
     center: str = "mean",
     n_options: int | None = None,
     options: Any = None,
@@ -582,7 +655,7 @@ def ad_index(
         Long data, one row per respondent. Not modified.
     items : str or list of str
         One item or the items of one scale (raw codes).
-    group : str or list of str
+    community : str or list of str
         The community column(s).
     center : {"mean", "median"}, default="mean"
         Deviations from the community mean (:math:`AD_M`) or median (:math:`AD_{Md}`).
@@ -639,7 +712,7 @@ def ad_index(
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b"],
     ...                    "SC1": [4, 4, 5, 1, 3, 5], "SC2": [4, 5, 5, 2, 4, 5]})
-    >>> res = ce.ad_index(df, ["SC1", "SC2"], "nbh", n_options=5)
+    >>> res = ce.ad_index(df, items=["SC1", "SC2"], community="nbh", n_options=5)
     >>> res[["nbh", "n", "ad", "practical_cutoff", "agreement"]].round(4)
       nbh  n      ad  practical_cutoff  agreement
     0   a  3  0.4444            0.8333       True
@@ -650,7 +723,13 @@ def ad_index(
     cols = _items(data, items, func="ad_index")
     a, codes = resolve_options(n_options, options, func="ad_index")
     b = block_stats(
-        data, cols, group, nan_policy=nan_policy, scale_codes=codes, func="ad_index", center=center
+        data,
+        cols,
+        community,
+        nan_policy=nan_policy,
+        scale_codes=codes,
+        func="ad_index",
+        center=center,
     )
     ad_items = b["ad"]
     usable = b["n_item"] >= 2
@@ -677,10 +756,20 @@ def ad_index(
     )
 
 
+@public(
+    constraints={
+        "n": [Interval(Integral, 2, None)],
+        "n_items": [Interval(Integral, 1, None)],
+        "n_options": [Interval(Integral, 2, None)],
+        "n_sim": [Interval(Integral, 1, None)],
+        "seed": [SEED],
+    },
+    old_positional=("n_items",),
+)
 def rwg_j_null(
     n: int,
-    n_items: int,
     *,
+    n_items: int,
     n_options: int = 5,
     n_sim: int = 10_000,
     quantiles: Sequence[float] = (0.90, 0.95, 0.99),
@@ -736,7 +825,7 @@ def rwg_j_null(
     Examples
     --------
     >>> import collective_efficacy as ce
-    >>> res = ce.rwg_j_null(10, 5, n_sim=2000, seed=1)
+    >>> res = ce.rwg_j_null(10, n_items=5, n_sim=2000, seed=1)
     >>> list(res.columns[:3])
     ['quantile', 'rwg_j', 'rwg_j_multilevel']
     >>> bool((res["rwg_j"].diff().dropna() >= 0).all())
@@ -752,7 +841,7 @@ def rwg_j_null(
     q = np.asarray(list(quantiles), dtype=np.float64)
     if q.ndim != 1 or len(q) == 0 or not np.all((q > 0) & (q < 1)):
         raise DataError(f"rwg_j_null: quantiles must be levels in (0, 1); got {quantiles!r}")
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     draws = simulate_rwg_j(int(n), int(n_items), int(n_options), int(n_sim), rng)
     out = null_summary(draws, q.tolist())
     out["n"] = int(n)

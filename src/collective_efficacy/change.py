@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
@@ -48,6 +49,18 @@ from ._change_stats import (
     paired_stats,
 )
 from ._checks import check_choice, check_ci
+from ._params import (
+    BOOLEAN,
+    CI,
+    COLUMN,
+    FRAME,
+    SEED,
+    WAVE_LABEL,
+    Interval,
+    Options,
+    public,
+    seed_entropy,
+)
 from .errors import ConvergenceWarning, DataError
 
 __all__ = [
@@ -88,7 +101,8 @@ def _wave_scale(out: pd.DataFrame) -> np.ndarray:
     return np.abs(mb) + np.abs(ma)
 
 
-def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, method: str = "holm") -> np.ndarray:
+@public(constraints={"method": [Options(P_ADJUST_METHODS)]}, old_positional=("method",))
+def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, *, method: str = "holm") -> np.ndarray:
     r"""Adjust p-values for multiple comparisons exactly as R's ``p.adjust``.
 
     Parameters
@@ -121,7 +135,7 @@ def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, method: str = "holm") 
 
     Examples
     --------
-    >>> p_adjust([0.01, 0.04, float("nan"), 0.03], "holm").round(4)
+    >>> p_adjust([0.01, 0.04, float("nan"), 0.03], method="holm").round(4)
     array([0.03, 0.06,  nan, 0.06])
     """
     check_choice("method", method, P_ADJUST_METHODS, func="p_adjust")
@@ -190,14 +204,33 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     return out
 
 
+@public(
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMN],
+        "wave": [COLUMN],
+        "before": [WAVE_LABEL],
+        "after": [WAVE_LABEL],
+        "ci": [CI],
+        "min_n": [Interval(Integral, 2, None)],
+        "nan_policy": [Options(("omit", "raise"))],
+        "community": [COLUMN, None],
+        "paired_on": [COLUMN, None],
+        "p_adjust": [Options(P_ADJUST_METHODS)],
+        "equal_var": [BOOLEAN],
+        "paired_effect": [Options(PAIRED_VARIANTS)],
+    },
+    renamed={"scores": "data"},
+    old_positional=("dv",),
+)
 def compare_waves(
-    scores: pd.DataFrame,
-    dv: str,
+    data: pd.DataFrame,
     *,
+    dv: str,
     wave: str = "wave",
     community: str | None = "community",
     before: Hashable = "baseline",
-    after: Hashable = "end",
+    after: Hashable = "end_of_cycle",
     paired_on: str | None = None,
     ci: float = 0.95,
     p_adjust: str = "holm",
@@ -210,7 +243,7 @@ def compare_waves(
 
     Parameters
     ----------
-    scores : DataFrame
+    data : DataFrame
         One row per respondent and wave (long format). Not modified.
     dv : str
         Column with the score to compare (e.g. a scale mean).
@@ -218,7 +251,7 @@ def compare_waves(
         Column with the wave label of each row. Every label must be ``before`` or ``after``.
     community : str or None, default="community"
         Community column; None compares the whole data set (one "overall" row).
-    before, after : hashable, default="baseline", "end"
+    before, after : hashable, default="baseline", "end_of_cycle"
         The two wave labels. Differences are ``after - before``.
     paired_on : str or None, default=None
         Respondent id column. When given, respondents with a score in both waves (in the same
@@ -301,10 +334,10 @@ def compare_waves(
     >>> import pandas as pd
     >>> df = pd.DataFrame({
     ...     "community": ["A"] * 10 + ["B"] * 10,
-    ...     "wave": (["baseline"] * 5 + ["end"] * 5) * 2,
+    ...     "wave": (["baseline"] * 5 + ["end_of_cycle"] * 5) * 2,
     ...     "score": [3, 3.2, 2.8, 3.1, 2.9, 3.6, 3.4, 3.9, 3.5, 3.7,
     ...               2.5, 2.7, 2.4, 2.6, 2.9, 2.6, 2.8, 2.5, 2.7, 3.0]})
-    >>> res = compare_waves(df, "score", min_n=5)  # a tiny example: min_n 5
+    >>> res = compare_waves(df, dv="score", min_n=5)  # a tiny example: min_n 5
     >>> res[["community", "diff", "p_adjusted", "direction"]].round(3)
       community  diff  p_adjusted direction
     0         A  0.62       0.001  increase
@@ -316,7 +349,7 @@ def compare_waves(
     check_choice("p_adjust", p_adjust, P_ADJUST_METHODS, func="compare_waves")
     check_choice("paired_effect", paired_effect, PAIRED_VARIANTS, func="compare_waves")
     tw = prepare(
-        scores, dv, wave=wave, community=community, before=before, after=after,
+        data, dv, wave=wave, community=community, before=before, after=after,
         nan_policy=nan_policy, paired_on=paired_on,
     )  # fmt: skip
     g_count = len(tw.labels)
@@ -444,14 +477,30 @@ def _paired_rows(
     return out
 
 
+@public(
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMN],
+        "wave": [COLUMN],
+        "before": [WAVE_LABEL],
+        "after": [WAVE_LABEL],
+        "ci": [CI],
+        "min_n": [Interval(Integral, 2, None)],
+        "nan_policy": [Options(("omit", "raise"))],
+        "community": [COLUMN, None],  # None is refused by the body, with advice
+        "higher_is_better": [BOOLEAN],
+    },
+    renamed={"scores": "data"},
+    old_positional=("dv",),
+)
 def compare_waves_eb(
-    scores: pd.DataFrame,
-    dv: str,
+    data: pd.DataFrame,
     *,
+    dv: str,
     wave: str = "wave",
     community: str = "community",
     before: Hashable = "baseline",
-    after: Hashable = "end",
+    after: Hashable = "end_of_cycle",
     ci: float = 0.95,
     min_n: int = 10,
     higher_is_better: bool = True,
@@ -467,7 +516,7 @@ def compare_waves_eb(
 
     Parameters
     ----------
-    scores, dv, wave, community, before, after, nan_policy
+    data, dv, wave, community, before, after, nan_policy
         As in :func:`compare_waves` (``community`` is required here).
     ci : float, default=0.95
         Level of the posterior interval of the change.
@@ -484,7 +533,8 @@ def compare_waves_eb(
     ``mean_after``, ``eb_before``, ``eb_after``, ``psd_before``, ``psd_after``,
     ``reliability_before``, ``reliability_after`` (:math:`\lambda_j`), ``diff`` (EB change),
     ``sd_diff``, ``ci_low``, ``ci_high``, ``p_improved``, ``confidence``, ``suppressed``,
-    ``reason``; the per-wave model estimates are in ``df.attrs["models"]``.
+    ``reason``, and each wave's model (the same on every row): ``intercept_before``,
+    ``tau2_before``, ``sigma2_before``, ``intercept_after``, ``tau2_after``, ``sigma2_after``.
 
     Notes
     -----
@@ -510,11 +560,11 @@ def compare_waves_eb(
     >>> import pandas as pd
     >>> df = pd.DataFrame({
     ...     "community": list("AAAAAABBBBBBCCCCCC") * 2,
-    ...     "wave": ["baseline"] * 18 + ["end"] * 18,
+    ...     "wave": ["baseline"] * 18 + ["end_of_cycle"] * 18,
     ...     "score": [3, 3.5, 2.5, 3, 3.2, 2.8, 2, 2.4, 2.2, 2.6, 1.8, 2.0, 4, 3.6, 3.8, 4.2,
     ...               4.4, 4.0, 3.6, 3.8, 3.4, 3.2, 4.0, 3.6, 2, 2.2, 2.6, 2.8, 2.4, 2.0,
     ...               4, 4.2, 3.8, 4.4, 4.6, 4.0]})
-    >>> compare_waves_eb(df, "score", min_n=5)[["community", "diff", "p_improved"]].round(3)
+    >>> compare_waves_eb(df, dv="score", min_n=5)[["community", "diff", "p_improved"]].round(3)
       community   diff  p_improved
     0         A  0.595       1.000
     1         B  0.168       0.832
@@ -527,12 +577,12 @@ def compare_waves_eb(
     if community is None:
         raise DataError("compare_waves_eb needs a community column (community=None was given)")
     tw = prepare(
-        scores, dv, wave=wave, community=community, before=before, after=after,
+        data, dv, wave=wave, community=community, before=before, after=after,
         nan_policy=nan_policy,
     )  # fmt: skip
     g_count = len(tw.labels)
     out = pd.DataFrame({"level": "community", tw.community: np.asarray(tw.labels, dtype=object)})
-    models = {}
+    models: dict[str, float] = {}
     for name, mask in (("before", ~tw.after), ("after", tw.after)):  # two waves
         fit = fit_ri_intercept(tw.y[mask], tw.codes[mask], g_count, method="REML")
         mom = moments(tw.y[mask], tw.codes[mask], g_count)
@@ -541,13 +591,10 @@ def compare_waves_eb(
         out[f"eb_{name}"] = fit.beta[0] + fit.eb
         out[f"psd_{name}"] = np.sqrt(fit.eb_var)
         out[f"reliability_{name}"] = fit.lambda_
-        models[name] = {
-            "beta0": float(fit.beta[0]),
-            "tau2": float(fit.tau2),
-            "sigma2": float(fit.sigma2),
-            "converged": bool(fit.converged),
-            "n_obs": int(fit.n_obs),
-        }
+        # the wave's model (the same on every row): in the table, not hidden in df.attrs
+        models[f"intercept_{name}"] = float(fit.beta[0])
+        models[f"tau2_{name}"] = float(fit.tau2)
+        models[f"sigma2_{name}"] = float(fit.sigma2)
         if not fit.converged:
             warnings.warn(
                 f"EB model of the {name} wave not verified as converged ({fit.message})",
@@ -571,24 +618,45 @@ def compare_waves_eb(
     out["confidence"] = ci
     out["suppressed"] = sup
     out["reason"] = reason
-    out.attrs["models"] = models
+    for col, value in models.items():
+        out[col] = value
     text_columns(out, ["level", "direction", "reason"])
     return out
 
 
+@public(
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMN],
+        "wave": [COLUMN],
+        "before": [WAVE_LABEL],
+        "after": [WAVE_LABEL],
+        "ci": [CI],
+        "min_n": [Interval(Integral, 2, None)],
+        "nan_policy": [Options(("omit", "raise"))],
+        "community": [COLUMN, None],
+        "paired_on": [COLUMN, None],
+        "method": [Options(("percentile", "bca"))],
+        "n_boot": [Interval(Integral, 100, None)],
+        "seed": [SEED],
+        "progress": [BOOLEAN],
+    },
+    renamed={"scores": "data"},
+    old_positional=("dv",),
+)
 def bootstrap_change(
-    scores: pd.DataFrame,
-    dv: str,
+    data: pd.DataFrame,
     *,
+    dv: str,
     wave: str = "wave",
     community: str | None = "community",
     before: Hashable = "baseline",
-    after: Hashable = "end",
+    after: Hashable = "end_of_cycle",
     paired_on: str | None = None,
     ci: float = 0.95,
     method: Literal["percentile", "bca"] = "percentile",
     n_boot: int = 2000,
-    seed: int | None = None,
+    seed: int | np.random.Generator | None = None,
     min_n: int = 10,
     nan_policy: Literal["omit", "raise"] = "omit",
     progress: bool = False,
@@ -597,7 +665,7 @@ def bootstrap_change(
 
     Parameters
     ----------
-    scores, dv, wave, community, before, after, paired_on, min_n, nan_policy
+    data, dv, wave, community, before, after, paired_on, min_n, nan_policy
         As in :func:`compare_waves`. Independent waves are resampled separately within each
         community (stratified bootstrap); with ``paired_on`` the pairs are resampled.
     ci : float, default=0.95
@@ -605,8 +673,9 @@ def bootstrap_change(
         Percentile interval, or bias-corrected and accelerated (Efron 1987).
     n_boot : int, default=2000
         Number of resamples (>= 100).
-    seed : int or None, default=None
-        Seed of the resampling; the same seed gives the same result.
+    seed : int, numpy.random.Generator or None, default=None
+        Seed of the resampling; the same seed gives the same result (a Generator gives one
+        draw of entropy and advances).
     progress : bool, default=False
         Show a progress bar of the resampled cells (community x wave) on standard error; needs
         ``tqdm`` (``pip install 'collective-efficacy[progress]'``). Nothing is printed otherwise.
@@ -652,9 +721,9 @@ def bootstrap_change(
     >>> import pandas as pd
     >>> df = pd.DataFrame({
     ...     "community": ["A"] * 12,
-    ...     "wave": ["baseline"] * 6 + ["end"] * 6,
+    ...     "wave": ["baseline"] * 6 + ["end_of_cycle"] * 6,
     ...     "score": [3, 3.2, 2.8, 3.1, 2.9, 3.0, 3.6, 3.4, 3.9, 3.5, 3.7, 3.3]})
-    >>> res = bootstrap_change(df, "score", n_boot=2000, seed=1, min_n=5)
+    >>> res = bootstrap_change(df, dv="score", n_boot=2000, seed=1, min_n=5)
     >>> res[["community", "diff", "ci_low", "ci_high"]].round(2)
       community  diff  ci_low  ci_high
     0         A  0.57    0.38     0.77
@@ -664,18 +733,16 @@ def bootstrap_change(
     check_choice("method", method, ["percentile", "bca"], func="bootstrap_change")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
         raise DataError(f"n_boot must be an integer >= 100; got {n_boot!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise DataError(f"seed must be an integer or None; got {seed!r}")
     if progress:
         from .errors import require_extra
 
         require_extra("tqdm", "progress")  # lazily: tqdm is optional
     tw = prepare(
-        scores, dv, wave=wave, community=community, before=before, after=after,
+        data, dv, wave=wave, community=community, before=before, after=after,
         nan_policy=nan_policy, paired_on=paired_on,
     )  # fmt: skip
     g_count = len(tw.labels)
-    entropy = int(np.random.SeedSequence(seed).entropy)  # type: ignore[arg-type]
+    entropy = seed_entropy(seed)
     yb, cb = tw.y[~tw.after], tw.codes[~tw.after]  # split once, used by every step below
     ya, ca = tw.y[tw.after], tw.codes[tw.after]
     mb = moments(yb, cb, g_count)

@@ -345,7 +345,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             to_geojson(
                 levels[levels["wave"] == wave],
                 ev.geometry,
-                key=ev.community,
+                community=ev.community,
                 geometry_key=ev.geometry_key,
                 path=out / f"map_{wave}.geojson",
                 lang=args.lang,

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import DataError
+
 __all__ = ["EXAMPLE_COLUMNS", "SimulatedSurvey", "load_example", "simulate"]
 
 #: The example files' column names -> item ids of the ``sampson1997`` instrument.
@@ -66,6 +68,11 @@ def simulate(
     :math:`r_{jk} \sim N(0, \tau_\pi)` and item noise :math:`e \sim N(0, \sigma)`; item
     difficulties :math:`\delta_i` fixed. Reverse-worded items (SC3, SC4) are stored reversed
     (6 - y). Community sizes per wave are negative binomial with mean ``mean_size`` (at least 3).
+    With ``panel_share`` > 0 a panel: in each community the first
+    ``round(panel_share * min(n_baseline, n_end))`` end-of-cycle respondents are baseline
+    respondents interviewed again (same ``respondent_id``, same resident effect
+    :math:`r_{jk}`, fresh item noise); the others are new residents. ``panel_share=0`` (the
+    default) gives two independent cross-sections, draw for draw as before.
     With ``dirty=True`` about 1 % of cells become missing codes 8/9, a few become answer labels
     in Dutch, one becomes out of range (7) and one row lacks its community.
 
@@ -76,6 +83,10 @@ def simulate(
         ``meting`` and the ``EXAMPLE_COLUMNS``), ``.truth`` (the parameters) and
         ``.communities`` (true community effects and changes).
     """
+    if not 0.0 <= float(panel_share) <= 1.0:
+        raise DataError(
+            f"panel_share must be a share in [0, 1]; got {panel_share!r}", argument="panel_share"
+        )
     rng = np.random.default_rng(seed)
     names = [f"Buurt {chr(65 + k % 26)}{k // 26 + 1}" for k in range(n_communities)]
     u = rng.normal(0, tau_between, n_communities)
@@ -83,11 +94,25 @@ def simulate(
     difficulty = np.array([0.1, 0.2, 0.0, -0.2, 0.0, -0.1, 0.1, -0.3, 0.2, -0.2])
     rows = []
     next_id = 1
+    first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # baseline sizes, r, ids
     for t, label in enumerate(["nulmeting", "eindmeting"]):
         sizes = rng.negative_binomial(3, 3 / (3 + mean_size), n_communities) + 3
         comm = np.repeat(np.arange(n_communities), sizes)
         n = len(comm)
         r = rng.normal(0, tau_person, n)
+        ids = np.array([f"R{t}{i:05d}" for i in range(next_id, next_id + n)], dtype=object)
+        if first is None:
+            first = (sizes, r, ids)
+        elif panel_share > 0:  # re-interviewed residents: positions < n_panel in each community
+            sizes0, r0, ids0 = first
+            n_panel = np.rint(panel_share * np.minimum(sizes0, sizes)).astype(np.int64)
+            starts0 = np.concatenate([[0], np.cumsum(sizes0)[:-1]])
+            starts1 = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+            position = np.arange(n) - starts1[comm]
+            panel = position < n_panel[comm]
+            source = (starts0[comm] + position)[panel]
+            r[panel] = r0[source]
+            ids[panel] = ids0[source]
         latent = 3.0 + u[comm] + change[comm] * t + r
         y = latent[:, None] + difficulty[None, :] + rng.normal(0, sigma_item, (n, 10))
         y = np.clip(np.rint(y), 1, 5)
@@ -98,7 +123,7 @@ def simulate(
         frame = pd.DataFrame(y.astype(int), columns=list(EXAMPLE_COLUMNS))
         frame.insert(0, "meting", label)
         frame.insert(0, "buurt", np.array(names, dtype=object)[comm])
-        frame.insert(0, "respondent_id", [f"R{t}{i:05d}" for i in range(next_id, next_id + n)])
+        frame.insert(0, "respondent_id", ids)
         next_id += n
         rows.append(frame)
     data = pd.concat(rows, ignore_index=True)
@@ -123,6 +148,7 @@ def simulate(
         "mean_change": mean_change,
         "sd_change": sd_change,
         "item_difficulty": dict(zip(EXAMPLE_COLUMNS.values(), difficulty.tolist())),
+        "panel_share": float(panel_share),
         "seed": seed,
     }
     communities = pd.DataFrame({"buurt": names, "effect": u, "change": change})

@@ -82,7 +82,7 @@ HIDDEN_WHEN_SUPPRESSED: dict[str, list[str]] = {
 
 
 def secondary_suppression(
-    table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int
+    table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int = 10
 ) -> pd.DataFrame:
     """Also suppress the smallest shown community of every wave that has a community
     suppressed for size.
@@ -174,7 +174,7 @@ def total_is_safe(
     hidden: Sequence[int] | np.ndarray,
     *,
     secondary: Sequence[bool] | np.ndarray,
-    min_n: int,
+    min_n: int = 10,
     smallest_shown: float | None,
 ) -> bool:
     r"""Whether a total that includes suppressed communities may be published.
@@ -256,7 +256,7 @@ def hide_suppressed(sections: Mapping[str, list[dict[str, Any]]]) -> None:
 
 
 def one_pattern(
-    table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int
+    table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int = 10
 ) -> pd.DataFrame:
     """One suppression pattern per community and wave across all scales, then secondary
     suppression on that pattern.
@@ -335,7 +335,7 @@ def one_pattern(
 
 
 def publishable_table(
-    table: pd.DataFrame, *, community: str, wave: str | None = None, min_n: int
+    table: pd.DataFrame, *, community: str, wave: str | None = None, min_n: int = 10
 ) -> pd.DataFrame:
     """A table of community scores as it may be published: one suppression pattern per
     community and wave over the scales, secondary suppression on it (:func:`one_pattern`) and
@@ -365,7 +365,7 @@ def counts_publishable(
     *,
     community: str,
     wave: str = "wave",
-    min_n: int,
+    min_n: int = 10,
 ) -> dict[Any, bool]:
     """Per wave: whether its counts of rows (read, used) may be published.
 

@@ -15,6 +15,7 @@ __all__ = [
     "DataError",
     "InstrumentError",
     "MissingExtraError",
+    "ParameterError",
     "ReadError",
     "ReliabilityWarning",
     "ResponseValidationError",
@@ -45,6 +46,13 @@ class InstrumentError(CollectiveEfficacyError):
 
 class DataError(CollectiveEfficacyError):
     """Input data cannot be used for the requested statistic (wrong column, type or shape)."""
+
+
+class ParameterError(DataError, TypeError):
+    """A parameter has a value outside its declared constraints (``argument`` names it).
+
+    Also a :class:`TypeError`, so both ``except ValueError`` and ``except TypeError`` catch it.
+    """
 
 
 class ReadError(DataError):

@@ -8,12 +8,14 @@ compare_waves, ...); the report in :mod:`collective_efficacy.export.report` only
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._change_stats import P_ADJUST_METHODS
 from ._evaluation_change import (
     COMPARISON,
     change_model_sections,
@@ -30,7 +32,9 @@ from ._evaluation_inputs import (
 )
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from ._messages import Message, Note, note_messages
+from ._params import BOOLEAN, CI, WAVE_LABEL, Interval, Options, public
 from ._responses_checks import column_name
+from ._version import Versioned
 from .disclosure import (
     ABSENT_REASON,
     counts_publishable,
@@ -87,7 +91,7 @@ class WaveSummary(BaseModel):
     )
 
 
-class Evaluation(BaseModel):
+class Evaluation(Versioned):
     """All results of a baseline-versus-end-of-cycle evaluation (JSON-ready).
 
     Tables are stored as lists of records; :attr:`tables` gives them as DataFrames. Communities
@@ -167,6 +171,18 @@ class Evaluation(BaseModel):
         return text
 
 
+@public(
+    constraints={
+        "before": [WAVE_LABEL],
+        "after": [WAVE_LABEL],
+        "min_n": [Interval(Integral, 2, None)],
+        "ci": [CI],
+        "p_adjust": [Options(P_ADJUST_METHODS)],
+        "skip_impact": [BOOLEAN],
+        "skip_map": [BOOLEAN],
+        "progress": [BOOLEAN],
+    }
+)
 def evaluate(
     baseline: pd.DataFrame | str | Path,
     end_of_cycle: pd.DataFrame | str | Path,
@@ -577,7 +593,7 @@ def _impact_sections(
 
     try:
         levels = impact_levels(
-            table, assessments, community=community, wave="wave", cutpoints=cutpoints
+            table, assessments=assessments, community=community, wave="wave", cutpoints=cutpoints
         )
     except CollectiveEfficacyError as exc:
         if assessments is None:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_columns, numeric_matrix
+from ._params import COLUMN, FRAME, public
 from ._rows import rows_in
 from .errors import DataError
 from .responses import ValidatedResponses
@@ -323,10 +324,15 @@ def _scatter(values: pd.Series, pos: np.ndarray, n: int) -> Any:
 
 
 # -- impact levels ----------------------------------------------------------------------------
+@public(
+    constraints={"data": [FRAME], "community": [COLUMN], "wave": [COLUMN, None]},
+    renamed={"cohesion_scores": "data"},
+    old_positional=("assessments",),
+)
 def impact_levels(
-    cohesion_scores: pd.DataFrame,
-    assessments: pd.DataFrame | ValidatedResponses | None = None,
+    data: pd.DataFrame,
     *,
+    assessments: pd.DataFrame | ValidatedResponses | None = None,
     community: str = "community",
     wave: str | None = None,
     score: str = "mean",
@@ -340,7 +346,7 @@ def impact_levels(
 
     Parameters
     ----------
-    cohesion_scores : DataFrame
+    data : DataFrame
         One row per community (and wave): the output of :func:`aggregate` (columns ``mean``,
         ``ci_low``, ``ci_high``, ``suppressed``, ``reason``, ``n``, and ``scale`` when several
         scales were aggregated), or any table with a score column (e.g. empirical-Bayes scores).
@@ -439,7 +445,7 @@ def impact_levels(
     ...                     "ci_low": [3.3, 3.4, 1.9], "ci_high": [3.9, 3.8, 2.5]})
     >>> ass = pd.DataFrame({"buurt": ["A", "B"], "partner_cooperation": [3, 1],
     ...                     "group_development": [4, 4]})
-    >>> out = impact_levels(coh, ass, community="buurt")
+    >>> out = impact_levels(coh, assessments=ass, community="buurt")
     >>> out[["buurt", "cohesion_level", "level", "level_low", "level_high", "basis",
     ...      "decided_by"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
     [{'buurt': 'A', 'cohesion_level': 4, 'level': 3, 'level_low': 3, 'level_high': 3,
@@ -449,6 +455,7 @@ def impact_levels(
      {'buurt': 'C', 'cohesion_level': 1, 'level': 1, 'level_low': 0, 'level_high': 2,
       'basis': 'survey_only', 'decided_by': 'cohesion_only'}]
     """
+    cohesion_scores = data
     rule_name, rule_fn = _resolve_rule(rule)
     cut = _check_cutpoints(cutpoints)
     if not isinstance(cohesion_scores, pd.DataFrame):

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._checks import check_choice, check_columns, numeric_matrix
+from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
-from ._keys import parse_keys
+from ._keys import key_bounds, parse_keys, reverse_keyed
 from ._lmm import fit_ri_intercept
 from ._lmm3 import fit_nested_wide
 from ._messages import Message
@@ -36,6 +36,7 @@ from ._mixed_models import (
     RandomInterceptResult,
     VarianceComponents,
 )
+from ._params import COLUMN, COLUMNS, FRAME, SCALE_RANGE, Options, public
 from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
 from .prepared import accepts_prepared
@@ -52,26 +53,23 @@ def _keyed_items(
     data: pd.DataFrame,
     items: Sequence[str],
     keys: Any,
-    scale_min: float | None,
-    scale_max: float | None,
+    scale_range: tuple[float, float] | None,
 ) -> tuple[np.ndarray, list[str], float, float]:
-    """Numeric item matrix with reversed items recoded as min + max - x."""
+    """Numeric item matrix with reversed items recoded as min + max - x (``_keys``' one rule)."""
     y = numeric_matrix(data, list(items))
     signs = parse_keys(keys, list(items))
-    finite = y[~np.isnan(y)]
-    lo = float(scale_min) if scale_min is not None else (float(finite.min()) if finite.size else 0)
-    hi = float(scale_max) if scale_max is not None else (float(finite.max()) if finite.size else 0)
-    if finite.size and (finite.min() < lo or finite.max() > hi):
-        bad = np.argwhere((y < lo) | (y > hi))[0]
+    lo_j, hi_j = key_bounds(y, items, keys, scale_range)
+    outside = (y < lo_j) | (y > hi_j)
+    if outside.any():
+        bad = np.argwhere(outside)[0]
         raise DataError(
             f"column {items[bad[1]]!r}, {rows_in(data, [bad[0]])}: value {y[bad[0], bad[1]]} "
-            f"lies outside scale_min..scale_max = {lo}..{hi}; expected codes within the scale"
+            f"lies outside scale_range = ({lo_j[bad[1]]:g}, {hi_j[bad[1]]:g}); expected codes "
+            "within the scale"
         )
+    y = reverse_keyed(y, signs, lo_j, hi_j)
     rev = signs < 0
-    if rev.any():
-        y = y.copy()  # the matrix may be a prepared table's (read-only, shared)
-        y[:, rev] = lo + hi - y[:, rev]
-    return y, [it for it, r in zip(items, rev) if r], lo, hi
+    return y, [it for it, r in zip(items, rev) if r], float(lo_j.min()), float(hi_j.max())
 
 
 def _diagnostics(
@@ -101,15 +99,28 @@ def _diagnostics(
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMNS],
+        "community": [COLUMN],
+        "method": [Options(("reml", "ml"))],
+        "scale_range": [SCALE_RANGE, None],
+        "nan_policy": [Options(("omit", "raise"))],
+    },
+    renamed={"group": "community", "scale_min": "scale_range[0]", "scale_max": "scale_range[1]"},
+    old_positional=("dv", "group"),
+    nan_columns=("dv",),
+)
 def random_intercept(
     data: pd.DataFrame,
-    dv: str | Sequence[str],
-    group: str,
     *,
-    method: str = "REML",
+    dv: str | Sequence[str],
+    community: str,
+    method: str = "reml",
     keys: Any = None,
-    scale_min: float | None = None,
-    scale_max: float | None = None,
+    scale_range: tuple[float, float] | None = None,
+    nan_policy: str = "omit",
 ) -> RandomInterceptResult:
     r"""Random-intercept model with empirical-Bayes community means.
 
@@ -120,15 +131,19 @@ def random_intercept(
     dv : str or sequence of str
         The outcome column, or several item columns whose mean over the answered items (after
         reverse keying) is the outcome.
-    group : str
+    community : str
         Community column; missing labels raise :class:`DataError`.
-    method : {"REML", "ML"}, default="REML"
+    method : {"reml", "ml"}, default="reml"
+        Upper-case spellings are accepted too.
     keys : list, dict or array, optional
         Reverse keying of the ``dv`` items (``["SC1", "-SC3"]``, ``{"SC3": -1}``, +1/-1 array or
         an instrument). A reversed item is recoded :math:`x' = \min + \max - x`.
-    scale_min, scale_max : float, optional
-        The response-scale bounds used for reversing (default: the lowest and highest code
-        observed over all ``dv`` items, pooled).
+    scale_range : (min, max), optional
+        The response-scale bounds used for reversing (default: the instrument's codes when
+        ``keys`` is an instrument, else the lowest and highest code observed over all ``dv``
+        items, pooled).
+    nan_policy : {"omit", "raise"}, default="omit"
+        ``"omit"`` drops respondents without an answer; ``"raise"`` refuses a missing ``dv``.
 
     Returns
     -------
@@ -180,7 +195,7 @@ def random_intercept(
     >>> import pandas as pd
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"nc": list("AAABBBCCC"), "ce": [3, 4, 5, 2, 3, 3, 4, 4, 5]})
-    >>> res = ce.random_intercept(df, "ce", "nc")
+    >>> res = ce.random_intercept(df, dv="ce", community="nc")
     >>> round(res.variance_components.tau2, 4), round(res.variance_components.sigma2, 4)
     (0.5926, 0.5556)
     >>> res.groups[["nc", "n", "mean", "eb_mean", "reliability"]].round(3)
@@ -189,12 +204,12 @@ def random_intercept(
     1  B  3  2.667    2.905        0.762
     2  C  3  4.333    4.175        0.762
     """
-    check_choice("method", method, ["REML", "ML"], func="random_intercept")
+    method = method.upper()
     items = [dv] if isinstance(dv, str) else list(dv)
     if not items:
         raise DataError("dv must name at least one column")
-    check_columns(data, [*items, group])
-    y, _, _, _ = _keyed_items(data, items, keys, scale_min, scale_max)
+    check_columns(data, [*items, community])
+    y, _, _, _ = _keyed_items(data, items, keys, scale_range)
     if len(items) == 1:
         score = y[:, 0]
         has = ~np.isnan(score)
@@ -204,7 +219,7 @@ def random_intercept(
         score = np.full(len(data), np.nan)
         has = cnt > 0
         score[has] = np.where(answered, y, 0.0).sum(axis=1)[has] / cnt[has]
-    gi = factorize_groups(data, group)
+    gi = factorize_groups(data, community)
     if not has.any():
         raise DataError(f"dv {items} has no non-missing value; expected numeric outcomes")
     all_used = bool(has.all())
@@ -256,17 +271,29 @@ def random_intercept(
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS],
+        "community": [COLUMN],
+        "respondent": [COLUMN, None],
+        "covariates": [COLUMNS, None],
+        "method": [Options(("reml", "ml"))],
+        "scale_range": [SCALE_RANGE, None],
+    },
+    renamed={"group": "community", "scale_min": "scale_range[0]", "scale_max": "scale_range[1]"},
+    old_positional=("items",),
+)
 def ecometric(
     data: pd.DataFrame,
-    items: Sequence[str],
     *,
-    group: str,
+    items: Sequence[str],
+    community: str,
     respondent: str | None = None,
     keys: Any = None,
     covariates: Sequence[str] | None = None,
-    method: str = "REML",
-    scale_min: float | None = None,
-    scale_max: float | None = None,
+    method: str = "reml",
+    scale_range: tuple[float, float] | None = None,
 ) -> EcometricResult:
     r"""Ecometric three-level model (Raudenbush & Sampson 1999): items in residents in communities.
 
@@ -277,7 +304,7 @@ def ecometric(
         simply an absent response.
     items : sequence of str
         The item columns (at least 2).
-    group : str
+    community : str
         Community column.
     respondent : str, optional
         Respondent id column; checked for duplicates (default: each row is a respondent).
@@ -288,9 +315,11 @@ def ecometric(
         Respondent-level numeric covariates (e.g. age, tenure). They are grand-mean centred and
         enter as fixed effects, so the community scores are adjusted for composition: the EB
         score of a community is its expected score *for residents of average characteristics*.
-    method : {"REML", "ML"}, default="REML"
-    scale_min, scale_max : float, optional
-        Bounds for reversing (default: the lowest and highest code observed over all items).
+    method : {"reml", "ml"}, default="reml"
+        Upper-case spellings are accepted too.
+    scale_range : (min, max), optional
+        Bounds for reversing (default: the instrument's codes when ``keys`` is an instrument,
+        else the lowest and highest code observed over all items).
 
     Returns
     -------
@@ -359,19 +388,19 @@ def ecometric(
     >>> df = pd.DataFrame({f"SC{i}": np.clip(np.rint(3 + true + rng.normal(0, 0.8, 200)), 1, 5)
     ...                    for i in range(1, 5)})
     >>> df["nc"] = nc
-    >>> res = ce.ecometric(df, ["SC1", "SC2", "SC3", "SC4"], group="nc")
+    >>> res = ce.ecometric(df, items=["SC1", "SC2", "SC3", "SC4"], community="nc")
     >>> res.converged, res.groups.shape
     (True, (20, 7))
     >>> bool(0 < res.reliability < 1)
     True
     """
-    check_choice("method", method, ["REML", "ML"], func="ecometric")
+    method = method.upper()
     items = [items] if isinstance(items, str) else list(items)
     if len(items) < 1:
         raise DataError("items must name at least one item column")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     extra = [respondent] if respondent is not None else []
-    check_columns(data, [*items, group, *covariates, *extra])
+    check_columns(data, [*items, community, *covariates, *extra])
     if respondent is not None:
         dup = data[respondent].duplicated(keep=False).to_numpy()
         if dup.any():
@@ -380,8 +409,8 @@ def ecometric(
                 "expected "
                 "wide data with one row per respondent (fit each wave separately)"
             )
-    y, reversed_items, lo, hi = _keyed_items(data, items, keys, scale_min, scale_max)
-    gi = factorize_groups(data, group)
+    y, reversed_items, lo, hi = _keyed_items(data, items, keys, scale_range)
+    gi = factorize_groups(data, community)
     answered = ~np.isnan(y)
     any_item = answered.any(axis=1)
     if covariates:

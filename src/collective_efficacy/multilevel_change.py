@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from ._checks import check_choice, check_ci, check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._lmm_slope import RSFit, fit_rs_lmm
 from ._mixed_models import ChangeModel, ChangeVarianceComponents, FitDiagnostics
+from ._params import CI, COLUMN, COLUMNS, FRAME, WAVE_LABEL, Interval, Options, public
 from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
 
@@ -357,6 +359,24 @@ def _check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
+@public(
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMN],
+        "community": [COLUMN],
+        "wave": [COLUMN],
+        "before": [WAVE_LABEL],
+        "after": [WAVE_LABEL],
+        "time": [COLUMN, None],
+        "covariates": [COLUMNS, None],
+        "comparison": [COLUMN, None],
+        "respondent": [COLUMN, None],
+        "method": [Options(("reml", "ml"))],
+        "ci": [CI],
+        "min_n": [Interval(Integral, 1, None)],
+        "nan_policy": [Options(("omit", "raise"))],
+    }
+)
 def change_model(
     data: pd.DataFrame,
     *,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._messages import MESSAGES, message
+from ._params import COLUMN, public
 from .errors import DataError, require_extra
 from .export.geojson import join_levels
 from .impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
@@ -131,11 +132,12 @@ def _geometry_parts(
     )
 
 
+@public(renamed={"key": "community"}, constraints={"community": [COLUMN]})
 def impact_map(
     levels: pd.DataFrame,
     geometry: Mapping[str, Any] | str | Path,
     *,
-    key: str = "community",
+    community: str = "community",
     geometry_key: str | None = None,
     path: str | Path | None = None,
     title: str | None = None,
@@ -153,10 +155,10 @@ def impact_map(
         One row per community (one wave of :func:`~collective_efficacy.impact.impact_levels`).
     geometry : dict or path
         GeoJSON FeatureCollection of Polygon / MultiPolygon / Point / MultiPoint features.
-    key : str, default="community"
+    community : str, default="community"
         Community column of ``levels``.
     geometry_key : str, optional
-        Feature property with the community name (default: ``key``).
+        Feature property with the community name (default: ``community``).
     path : str or Path, optional
         Save the figure there; the format follows the suffix (``.png``, ``.svg``, ``.pdf``).
     title : str, optional
@@ -210,13 +212,15 @@ def impact_map(
         raise DataError(f"lang must be one of {list(_TEXT)}; got {lang!r}")
     if legend not in ("right", "below"):
         raise DataError(f"legend must be 'right' or 'below'; got {legend!r}")
-    joined = join_levels(levels, geometry, key=key, geometry_key=geometry_key, lang=lang)
+    joined = join_levels(levels, geometry, key=community, geometry_key=geometry_key, lang=lang)
     text = _TEXT[lang]
     below = legend == "below"
     fig = Figure(figsize=figsize or ((5.0, 7.5) if below else (9.0, 6.0)), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.36, 0.98, 0.58) if below else (0.02, 0.04, 0.60, 0.86))
-    shapes = _Shapes.collect(joined.feature_collection["features"], geometry_key or key, annotate)
+    shapes = _Shapes.collect(
+        joined.feature_collection["features"], geometry_key or community, annotate
+    )
     shapes.draw(ax, LABEL_PT_NARROW if below else LABEL_PT)
     if below and figsize is None:
         _fit_height(fig, ax)

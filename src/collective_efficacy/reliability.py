@@ -5,7 +5,7 @@ All three functions take respondents in rows and items in columns, reverse keyed
 ``psych::alpha``, ``psych::omega``/``psych::fa`` and ``lavaan::cfa`` + ``semTools::compRelSEM``
 (fixtures written by ``tests/fixtures/r/reliability.R``).
 
-:func:`cronbach_alpha` computes every community at once when given ``group=``: one vectorised
+:func:`cronbach_alpha` computes every community at once when given ``community=``: one vectorised
 pass over the data (per-group sums and cross-products by ``bincount`` over the item pairs), with
 the same values as calling it on each community alone.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
@@ -23,6 +24,19 @@ from scipy import stats
 
 from ._checks import check_choice, check_ci
 from ._groups import factorize_groups
+from ._params import (
+    CI,
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    ITEM_RANGES,
+    SCALE_RANGE,
+    SEED,
+    Interval,
+    Options,
+    as_generator,
+    public,
+)
 from ._reliability_core import (
     alpha_stats,
     feldt_ci,
@@ -40,6 +54,8 @@ from ._reliability_input import (
 )
 from .errors import ConvergenceWarning, DataError, ReliabilityWarning
 from .prepared import accepts_prepared, memo
+
+_BLOCK = Options(("pairwise", "listwise"))
 
 __all__ = ["OmegaItem", "OmegaResult", "cronbach_alpha", "item_statistics", "omega"]
 
@@ -118,7 +134,7 @@ def _bootstrap_alpha(
     x: np.ndarray, codes: np.ndarray, n_groups: int, *, n_boot: int, seed: Any, ci: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap of raw alpha, resampling respondents within each group."""
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     k = x.shape[1]
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -145,18 +161,33 @@ def _bootstrap_alpha(
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS, None],
+        "community": [COLUMN, None],
+        "nan_policy": [_BLOCK],
+        "ci": [CI],
+        "ci_method": [Options(("feldt", "duhachek", "bootstrap"))],
+        "n_boot": [Interval(Integral, 2, None)],
+        "seed": [SEED],
+        "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
+    },
+    renamed={"group": "community", "response_range": "scale_range"},
+    old_positional=("items",),
+)
 def cronbach_alpha(
     data: pd.DataFrame,
-    items: Sequence[str] | None = None,
     *,
+    items: Sequence[str] | None = None,
     keys: Any = None,
-    group: str | None = None,
+    community: str | None = None,
     nan_policy: NanPolicy = "pairwise",
     ci: float = 0.95,
     ci_method: Literal["feldt", "duhachek", "bootstrap"] = "feldt",
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = None,
-    response_range: ResponseRange = None,
+    scale_range: ResponseRange = None,
 ) -> pd.DataFrame:
     r"""Cronbach's alpha with psych's companion statistics, overall or per community.
 
@@ -165,11 +196,11 @@ def cronbach_alpha(
     data : DataFrame of shape (n_respondents, ...)
         One row per respondent. Not modified.
     items : list of str, optional
-        Item columns; default every column except ``group``.
+        Item columns; default every column except ``community``.
     keys : list, dict, array or Instrument, optional
         Reverse keying: ``["SC1", "-SC3"]``, ``{"SC3": -1}``, ``[1, 1, -1]`` or an object with
         ``.reverse_keys()`` (an Instrument). A reversed item becomes ``min + max - x``.
-    group : str, optional
+    community : str, optional
         Community column: one row per community, all computed in one vectorised pass.
     nan_policy : {"pairwise", "listwise"}, default="pairwise"
         Missing data, see Notes.
@@ -181,15 +212,17 @@ def cronbach_alpha(
         Bootstrap replicates (``ci_method="bootstrap"``).
     seed : int or Generator, optional
         Seed of the bootstrap.
-    response_range : (min, max) or dict item -> (min, max), optional
+    scale_range : (min, max) or dict item -> (min, max), optional
         Response-scale bounds for reversing items (only ``mean`` and ``sd`` depend on them).
-        Default: a ``keys`` object's ``response_range()`` if it has one, else the smallest and
-        largest value of the whole item matrix, as ``psych::alpha`` does.
+        Default: with an Instrument as ``keys``, each item's response scale (its lowest and
+        highest code, as :func:`~collective_efficacy.score` uses); else the smallest and largest
+        value of the whole item matrix, as ``psych::alpha`` does. (``response_range=`` before
+        1.0.)
 
     Returns
     -------
     DataFrame
-        One row (or one row per community, the first column named as ``group``) with columns
+        One row (or one row per community, the first column named as ``community``) with columns
         ``alpha, std_alpha, g6, average_r, median_r, var_r, signal_noise, ase, ci_low, ci_high,
         confidence, ci_method, n, n_items, mean, sd, reversed_suspect, note``. ``mean``/``sd``
         describe the scale score (mean of the answered keyed items); ``reversed_suspect`` lists
@@ -199,14 +232,14 @@ def cronbach_alpha(
     Raises
     ------
     DataError
-        Fewer than 2 items, non-numeric cells, unknown columns or keys. Without ``group`` also an
+        Fewer than 2 items, non-numeric cells, unknown columns or keys. Without ``community`` also an
         item without answers or without variance, or fewer than 2 respondents.
 
     Warns
     -----
     ReliabilityWarning
-        Without ``group``: an item correlates negatively with the rest (reverse coding likely
-        missing), alpha is negative, or a covariance is undefined. With ``group`` the same
+        Without ``community``: an item correlates negatively with the rest (reverse coding likely
+        missing), alpha is negative, or a covariance is undefined. With ``community`` the same
         findings go to ``reversed_suspect`` and ``note`` instead (no warning per community).
 
     Notes
@@ -253,7 +286,7 @@ def cronbach_alpha(
 
     Per community, groups with fewer than 2 respondents, an unanswered or constant item, or an
     undefined covariance get NaN with the reason in ``note``. Reversal bounds come from the whole
-    data (so every community is reversed alike); pass ``response_range`` to fix them.
+    data (so every community is reversed alike); pass ``scale_range`` to fix them.
 
     Matches R ``psych::alpha(x, keys = c("SC3"), use = "pairwise")`` (``$total``, ``$feldt``;
     listwise: ``psych::alpha(na.omit(x), ...)``), psych 2.2.9: closed forms agree to 1e-10.
@@ -279,11 +312,11 @@ def cronbach_alpha(
     ...                    "SC3": [2, 1, 4, 4, 2, 2, 3, 3], "SC4": [5, 4, 2, 3, 4, 5, 3, 1],
     ...                    "nbh": ["A"] * 4 + ["B"] * 4})
     >>> items = ["SC1", "SC2", "SC3", "SC4"]
-    >>> res = ce.cronbach_alpha(df, items, keys=["-SC3"])
+    >>> res = ce.cronbach_alpha(df, items=items, keys=["-SC3"])
     >>> res[["alpha", "std_alpha", "ci_low", "ci_high", "n"]].round(4)
         alpha  std_alpha  ci_low  ci_high  n
     0  0.8822     0.8855  0.6502   0.9735  8
-    >>> ce.cronbach_alpha(df, items, keys=["-SC3"], group="nbh")[["nbh", "alpha", "n"]].round(4)
+    >>> ce.cronbach_alpha(df, items=items, keys=["-SC3"], community="nbh")[["nbh", "alpha", "n"]].round(4)
       nbh   alpha  n
     0   A  0.8928  4
     1   B  0.8851  4
@@ -291,33 +324,31 @@ def cronbach_alpha(
     func = "cronbach_alpha"
     ci = check_ci(ci)
     check_choice("ci_method", ci_method, ("feldt", "duhachek", "bootstrap"), func=func)
-    if ci_method == "bootstrap" and (not isinstance(n_boot, int) or n_boot < 2):
-        raise DataError(f"n_boot must be an integer >= 2; got {n_boot!r}")
-    exclude = [group] if group is not None else []
+    exclude = [community] if community is not None else []
     prep = prepare(
         data,
         items,
         keys=keys,
         nan_policy=nan_policy,
-        response_range=response_range,
+        response_range=scale_range,
         func=func,
         exclude=exclude,
     )
     k = len(prep.items)
-    if group is None:
+    if community is None:
         structural_checks(prep, data, func)
         codes = np.zeros(len(prep.x), dtype=np.int64)
         n_groups = 1
         labels: pd.Index | None = None
     else:
-        gi = factorize_groups(data, group)
+        gi = factorize_groups(data, community)
         codes = gi.codes[prep.rows]
         n_groups = gi.n_groups
         labels = gi.labels
 
     mom = memo(
         data,
-        ("pairwise_moments", id(prep.x), repr(group)),
+        ("pairwise_moments", id(prep.x), repr(community)),
         lambda: pairwise_moments(prep.x, codes, n_groups),
     )
     st = alpha_stats(mom.cov)
@@ -360,7 +391,7 @@ def cronbach_alpha(
         }
     )
     if labels is not None:
-        out.insert(0, str(group), labels)
+        out.insert(0, str(community), labels)
         return out
     _warn_single(prep.items, st.r_drop[0], note[0])
     return out
@@ -382,13 +413,23 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS, None],
+        "nan_policy": [_BLOCK],
+        "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
+    },
+    renamed={"response_range": "scale_range"},
+    old_positional=("items",),
+)
 def item_statistics(
     data: pd.DataFrame,
-    items: Sequence[str] | None = None,
     *,
+    items: Sequence[str] | None = None,
     keys: Any = None,
     nan_policy: NanPolicy = "pairwise",
-    response_range: ResponseRange = None,
+    scale_range: ResponseRange = None,
 ) -> pd.DataFrame:
     r"""Item analysis: item-total correlations and alpha if the item is dropped.
 
@@ -402,7 +443,7 @@ def item_statistics(
         Reverse keying, as in :func:`cronbach_alpha`.
     nan_policy : {"pairwise", "listwise"}, default="pairwise"
         Missing data, as in :func:`cronbach_alpha`.
-    response_range : (min, max) or dict, optional
+    scale_range : (min, max) or dict, optional
         Reversal bounds (affect ``mean`` only), as in :func:`cronbach_alpha`.
 
     Returns
@@ -462,7 +503,7 @@ def item_statistics(
     """
     func = "item_statistics"
     prep = prepare(
-        data, items, keys=keys, nan_policy=nan_policy, response_range=response_range, func=func
+        data, items, keys=keys, nan_policy=nan_policy, response_range=scale_range, func=func
     )
     structural_checks(prep, data, func)
     x, names = prep.x, prep.items
@@ -602,10 +643,19 @@ _VARIANTS = {
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS, None],
+        "method": [Options(("minres", "ml"))],
+        "nan_policy": [_BLOCK, None],
+    },
+    old_positional=("items",),
+)
 def omega(
     data: pd.DataFrame,
-    items: Sequence[str] | None = None,
     *,
+    items: Sequence[str] | None = None,
     keys: Any = None,
     method: Literal["minres", "ml"] = "minres",
     nan_policy: NanPolicy | None = None,

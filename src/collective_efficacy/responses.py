@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice
+from ._params import COLUMN, COLUMNS, Options, public
 from ._responses_checks import Collector as _Collector
 from ._responses_checks import (
     check_value_labels,
@@ -162,6 +163,15 @@ def _convert_column(
     return out
 
 
+@public(
+    constraints={
+        "respondent": [COLUMN, None],
+        "community": [COLUMN, None],
+        "wave": [COLUMN, None],
+        "items": [COLUMNS, None],
+        "errors": [Options(("raise", "exclude"))],
+    }
+)
 def validate(
     data: pd.DataFrame | str | Path,
     instrument: Instrument | str | Path | Mapping[str, Any],

@@ -7,15 +7,17 @@ scale, aggregation one ``bincount`` pass over all communities (and waves) at onc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import check_ci, check_columns, numeric_matrix
+from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
-from ._keys import split_keyed_names
+from ._keys import flip, key_bounds, split_keyed_names
+from ._params import CI, COLUMN, COLUMNS, FRAME, SCALE_RANGE, InstanceOf, Interval, public
 from .errors import DataError
 from .instrument import Instrument, load_instrument
 from .prepared import accepts_prepared
@@ -24,24 +26,31 @@ from .responses import ValidatedResponses
 __all__ = ["aggregate", "reverse_items", "score"]
 
 
-def reverse_items(
-    values: np.ndarray, low: float | np.ndarray, high: float | np.ndarray
-) -> np.ndarray:
+@public(
+    constraints={"scale_range": [SCALE_RANGE]},
+    renamed={"low": "scale_range[0]", "high": "scale_range[1]"},
+    old_positional=("low", "high"),
+)
+def reverse_items(values: np.ndarray, *, scale_range: tuple[float, float]) -> np.ndarray:
     r"""Reverse-key item codes: :math:`x' = \min + \max - x` (NaN stays NaN).
 
-    Applying it twice returns the original codes.
+    Applying it twice returns the original codes. The same rule reverses keyed items in
+    :func:`score`, :func:`~collective_efficacy.cronbach_alpha` and the mixed models.
+
+    Parameters
+    ----------
+    values : array-like
+        Item codes (any shape).
+    scale_range : (min, max)
+        The response-scale bounds (``low``/``high`` before 1.0).
 
     Examples
     --------
     >>> import numpy as np
-    >>> reverse_items(np.array([1.0, 4.0, np.nan]), 1, 5).tolist()
+    >>> reverse_items(np.array([1.0, 4.0, np.nan]), scale_range=(1, 5)).tolist()
     [5.0, 2.0, nan]
     """
-    return (
-        np.asarray(low, dtype=float)
-        + np.asarray(high, dtype=float)
-        - np.asarray(values, dtype=float)
-    )
+    return flip(np.asarray(values, dtype=float), float(scale_range[0]), float(scale_range[1]))
 
 
 def _scale_specs(
@@ -102,21 +111,40 @@ def _scale_specs(
 
 
 @accepts_prepared
+@public(
+    constraints={
+        "data": [
+            InstanceOf(
+                pd.DataFrame,
+                ValidatedResponses,
+                description="a DataFrame or ValidatedResponses",
+                example=pd.DataFrame,
+            )
+        ],
+        "scales": [COLUMNS, None],
+        "min_items": [
+            Interval(Integral, 1, None),
+            InstanceOf(Mapping, description="a mapping scale -> int", example=dict),
+            None,
+        ],
+        "scale_range": [SCALE_RANGE, None],
+    },
+    renamed={"responses": "data", "scale_min": "scale_range[0]", "scale_max": "scale_range[1]"},
+)
 def score(
-    responses: ValidatedResponses | pd.DataFrame,
+    data: ValidatedResponses | pd.DataFrame,
     instrument: Instrument | str | None = None,
     *,
     scales: Sequence[str] | None = None,
     keys: Mapping[str, Sequence[str]] | None = None,
     min_items: int | Mapping[str, int] | None = None,
-    scale_min: float | None = None,
-    scale_max: float | None = None,
+    scale_range: tuple[float, float] | None = None,
 ) -> pd.DataFrame:
     r"""Score every respondent on every scale.
 
     Parameters
     ----------
-    responses : ValidatedResponses or DataFrame
+    data : ValidatedResponses or DataFrame
         Output of :func:`validate`, or a frame whose item columns are named by item id and hold
         numeric codes (missing as NaN).
     instrument : Instrument or id, optional
@@ -128,10 +156,10 @@ def score(
         ``{"cohesion": ["SC1", "SC2", "-SC3", "-SC4", "SC5"]}``; ``-`` reverses an item.
     min_items : int or mapping, optional
         Minimum answered items for a score (default: the scale's ``min_items``, else 1).
-    scale_min, scale_max : float, optional
-        Bounds used to reverse items scored with ``keys`` (default: the minimum and maximum
-        observed over the scale's items, as ``psych::scoreItems`` does). With an instrument the
-        response scale's lowest and highest codes are used.
+    scale_range : (min, max), optional
+        Bounds used to reverse items (default: with an instrument, each item's response scale
+        lowest and highest codes; with ``keys``, the minimum and maximum observed over the
+        scale's items, as ``psych::scoreItems`` does).
 
     Returns
     -------
@@ -154,11 +182,12 @@ def score(
     >>> import pandas as pd
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"SC1": [5, 2], "SC2": [4, None], "SC3": [1, 4]})
-    >>> ce.score(df, keys={"coh": ["SC1", "SC2", "-SC3"]}, scale_min=1, scale_max=5)["coh"].tolist()
+    >>> ce.score(df, keys={"coh": ["SC1", "SC2", "-SC3"]}, scale_range=(1, 5))["coh"].tolist()
     [4.666666666666667, 2.0]
     """
     inst: Instrument | None
     id_cols: list[str] = []
+    responses = data
     if isinstance(responses, ValidatedResponses):
         inst = responses.instrument if instrument is None else load_instrument(instrument)
         frame = responses.data
@@ -187,16 +216,8 @@ def score(
     bounds: list[tuple[float, float]] = []
     for s, sp in enumerate(specs):
         rows = [pos[i] for i in sp["items"]]
-        if inst is not None and keys is None:
-            lo = np.array([inst.response_scale(i).min for i in sp["items"]], dtype=float)
-            hi = np.array([inst.response_scale(i).max for i in sp["items"]], dtype=float)
-        else:
-            block = x[:, rows]
-            finite = block[~np.isnan(block)]
-            lo_v = scale_min if scale_min is not None else (finite.min() if finite.size else 0.0)
-            hi_v = scale_max if scale_max is not None else (finite.max() if finite.size else 0.0)
-            lo = np.full(len(rows), float(lo_v))
-            hi = np.full(len(rows), float(hi_v))
+        keyed_by = inst if keys is None else None
+        lo, hi = key_bounds(x[:, rows], sp["items"], keyed_by, scale_range)
         signed[rows, s] = sp["signs"]
         offset[rows, s] = np.where(sp["signs"] < 0, lo + hi, 0.0)
         member[rows, s] = 1.0
@@ -223,9 +244,23 @@ def score(
     return out
 
 
+_AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "suppressed", "reason")
+
+
 @accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "community": [COLUMN],
+        "wave": [COLUMN, None],
+        "columns": [COLUMNS, None],
+        "min_n": [Interval(Integral, 1, None)],
+        "ci": [CI],
+    },
+    renamed={"scores": "data"},
+)
 def aggregate(
-    scores: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     community: str,
     wave: str | None = None,
@@ -237,10 +272,10 @@ def aggregate(
 
     Parameters
     ----------
-    scores : DataFrame
+    data : DataFrame
         Respondent scores (e.g. from :func:`score`) with a community column.
     community : str
-        The community column.
+        The community column. It may not be named like a result column (``n``, ``mean``, ...).
     wave : str, optional
         A wave column; then one row per community and wave.
     columns : sequence of str, optional
@@ -274,9 +309,15 @@ def aggregate(
     >>> agg[["buurt", "n", "mean", "suppressed"]].to_dict("records")
     [{'buurt': 'A', 'n': 5, 'mean': 4.0, 'suppressed': False}, {'buurt': 'B', 'n': 2, 'mean': nan, 'suppressed': True}]
     """
-    ci = check_ci(ci)
-    if not isinstance(min_n, (int, np.integer)) or min_n < 1:
-        raise DataError(f"min_n must be a positive integer; got {min_n!r}", argument="min_n")
+    scores = data
+    for arg, col in (("community", community), ("wave", wave)):
+        if col in _AGGREGATE_COLUMNS:
+            raise DataError(
+                f"the {arg} column is named {col!r}, which aggregate() uses for a result column; "
+                f"rename it (e.g. data.rename(columns={{{col!r}: '{arg}'}})). Reserved names: "
+                f"{', '.join(_AGGREGATE_COLUMNS)}",
+                argument=arg,
+            )
     check_columns(scores, [community] + ([wave] if wave else []), what="id column")
     if columns is None:
         columns = [
@@ -341,7 +382,9 @@ def aggregate(
         res.loc[n < 2, ["sd", "se", "ci_low", "ci_high"]] = np.nan
         res.loc[sup, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
         res["suppressed"] = sup
-        res["reason"] = np.where(sup, f"fewer than {min_n} respondents", "")
+        reason = np.full(len(res), None, dtype=object)
+        reason[sup] = f"fewer than {min_n} respondents"
+        res["reason"] = reason
         for pos, (name_, lab) in enumerate(label_cols.items()):
             res.insert(pos, name_, lab)
         frames.append(res)

@@ -177,7 +177,7 @@ def map_png(ev: Evaluation, label: str, lang: str, *, narrow: bool = False) -> s
     fig = impact_map(
         levels,
         ev.geometry,
-        key=ev.community,
+        community=ev.community,
         geometry_key=ev.geometry_key,
         lang=lang,
         title="",  # the report's heading names the map

@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._checks import check_columns
+from .._params import COLUMN, public
 from ..disclosure import hide_suppressed
 from ..errors import DataError
 from ..impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
@@ -219,11 +220,12 @@ def join_levels(
     )
 
 
+@public(renamed={"key": "community"}, constraints={"community": [COLUMN]})
 def to_geojson(
     levels: pd.DataFrame,
     geometry: Mapping[str, Any] | str | Path,
     *,
-    key: str = "community",
+    community: str = "community",
     geometry_key: str | None = None,
     path: str | Path | None = None,
     lang: str = "en",
@@ -238,10 +240,10 @@ def to_geojson(
         A GeoJSON FeatureCollection (polygons, multipolygons or points; WGS84 longitude/latitude
         as RFC 7946 requires, though any planar coordinates pass through unchanged). Not
         modified: the result holds a copy.
-    key : str, default="community"
+    community : str, default="community"
         The community column of ``levels``.
     geometry_key : str, optional
-        The feature property holding the community name (default: ``key``). Values are
+        The feature property holding the community name (default: ``community``). Values are
         compared as text, so ``12`` matches ``"12"``.
     path : str or Path, optional
         Write the FeatureCollection there (UTF-8, strict JSON: NaN is written as null).
@@ -280,7 +282,7 @@ def to_geojson(
     >>> res.unmatched_communities, res.unmatched_features
     (['B'], ['Z'])
     """
-    res = join_levels(levels, geometry, key=key, geometry_key=geometry_key, lang=lang)
+    res = join_levels(levels, geometry, key=community, geometry_key=geometry_key, lang=lang)
     if path is not None:
         p = Path(path)
         p.write_text(

@@ -1,0 +1,1 @@
+"""JSON Schemas of the results that leave the library (generated; see ``_schemas``)."""
