@@ -98,6 +98,8 @@ class RSFit:
     ranef: np.ndarray = field(repr=False)
     ranef_cov: np.ndarray = field(repr=False)
     pred_var_slope: np.ndarray = field(repr=False)
+    pred_var_theta: np.ndarray = field(repr=False)
+    pred_df: np.ndarray = field(repr=False)
 
 
 def rs_profile(
@@ -139,7 +141,10 @@ def _vp_grad(st: _Stats, vp: np.ndarray, at: _Eval | None = None) -> np.ndarray:
     return np.array([*out, d_sigma])
 
 
-def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> np.ndarray:
+def _satterthwaite(
+    st: _Stats, ev: _Eval, params: np.ndarray, sigma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Satterthwaite df of the fixed effects and lmerTest's Cov(theta, sigma) = 2 H^-1."""
     vp = np.append(params, sigma)
     theta = params[:3]
     # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
@@ -169,7 +174,7 @@ def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> n
     g = np.stack([np.diag(j) for j in jac], -1)  # (p, number of varpar)
     denom = np.einsum("pk,kl,pl->p", g, cov_vp, g)
     with np.errstate(divide="ignore"):
-        return np.where(denom > 0, 2.0 * cdiag**2 / denom, np.inf)
+        return np.where(denom > 0, 2.0 * cdiag**2 / denom, np.inf), cov_vp
 
 
 def fit_rs_lmm(
@@ -221,20 +226,71 @@ def fit_rs_lmm(
         return _fit(st, method, contrast)
 
 
-def _pred_var_slope(
-    st: _Stats, ev: _Eval, sigma2: float, contrast: np.ndarray | None
-) -> np.ndarray:
-    r"""Prediction-error variance of c_j'beta_hat + b_j1 (Henderson's mixed-model equations).
+def _pev_unit(ev: _Eval, contrast: np.ndarray) -> np.ndarray:
+    r"""Prediction-error variance of c_j'beta_hat + b_j1 over sigma^2 (Henderson 1975).
 
-    :math:`\sigma^2[K_{j,11} + (u_j - c_j)'A^{-1}(u_j - c_j)]`, :math:`u_j = (K_jZ_j'X_j)_{1\cdot}`:
+    :math:`K_{j,11} + (u_j - c_j)'A^{-1}(u_j - c_j)`, :math:`u_j = (K_jZ_j'X_j)_{1\cdot}`:
     the conditional variance plus the fixed effects' uncertainty and their covariance with the
     BLUP.
     """
-    if contrast is None:
-        return np.full(len(st.n), np.nan)
     _, k01, k11 = ev.k
     u = k01[:, None] * ev.zx0 + k11[:, None] * ev.zx1 - contrast
-    return sigma2 * (k11 + np.sum((u @ ev.ainv) * u, axis=1))
+    out: np.ndarray = k11 + np.sum((u @ ev.ainv) * u, axis=1)
+    return out
+
+
+def _predicted(ev: _Eval, contrast: np.ndarray) -> np.ndarray:
+    """c_j'beta_hat + b_j1 (up to the constant shift of beta)."""
+    _, k01, k11 = ev.k
+    out: np.ndarray = contrast @ ev.beta + k01 * ev.zr[:, 0] + k11 * ev.zr[:, 1]
+    return out
+
+
+def _prediction(
+    st: _Stats,
+    ev: _Eval,
+    params: np.ndarray,
+    sigma2: float,
+    contrast: np.ndarray | None,
+    cov_vp: np.ndarray,
+) -> dict[str, np.ndarray]:
+    r"""Prediction variance of each group's change, with the variance parameters' uncertainty.
+
+    ``pred_var_slope``: Henderson's :math:`\sigma^2 g_{1+2,j}` at the estimates (:func:`_pev_unit`).
+    ``pred_var_theta``: Kackar & Harville's (1984) term :math:`g_{3,j} = \nabla_\theta
+    \tilde c_j'\,\mathrm{Cov}(\hat\theta)\,\nabla_\theta \tilde c_j`, the variance the
+    estimated covariance parameters add to the predicted change :math:`\tilde c_j(\theta)` (its
+    gradient by central differences; Cov from lmerTest's Hessian; sigma does not move it).
+    ``pred_df``: Satterthwaite df of the prediction variance,
+    :math:`2\,\mathrm{PEV}_j^2 / \nabla\mathrm{PEV}_j'\,\mathrm{Cov}(\hat\theta,\hat\sigma)
+    \,\nabla\mathrm{PEV}_j`.
+    """
+    g = len(st.n)
+    if contrast is None:
+        nan = np.full(g, np.nan)
+        return {"pred_var_slope": nan, "pred_var_theta": nan, "pred_df": nan}
+    q = len(params)
+    pu = _pev_unit(ev, contrast)
+    d_change = np.empty((g, q))
+    d_pu = np.empty((g, q + 1))
+    for i in range(q):  # 3-4 parameters, never a loop over groups
+        h = 1e-5 * max(abs(params[i]), 0.1)
+        e = np.zeros(q)
+        e[i] = h
+        # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
+        # through Lambda Lambda' (and theta_r^2) only
+        up, dn = _evaluate(st, params + e), _evaluate(st, params - e)
+        d_change[:, i] = (_predicted(up, contrast) - _predicted(dn, contrast)) / (2 * h)
+        d_pu[:, i] = sigma2 * (_pev_unit(up, contrast) - _pev_unit(dn, contrast)) / (2 * h)
+    sigma = float(np.sqrt(sigma2))
+    d_pu[:, q] = 2.0 * sigma * pu
+    c_tt = cov_vp[:q, :q]
+    g3 = np.einsum("gk,kl,gl->g", d_change, c_tt, d_change)
+    pev = sigma2 * pu
+    var_pev = np.einsum("gk,kl,gl->g", d_pu, cov_vp, d_pu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(var_pev > 0, 2.0 * pev**2 / var_pev, np.inf)
+    return {"pred_var_slope": pev, "pred_var_theta": np.maximum(g3, 0.0), "pred_df": df}
 
 
 def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
@@ -250,7 +306,7 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     lam = _lam(theta)
     cov_re = sigma2 * lam @ lam.T
     beta_cov = sigma2 * ev.ainv
-    df = _satterthwaite(st, ev, params, float(np.sqrt(sigma2)))
+    df, cov_vp = _satterthwaite(st, ev, params, float(np.sqrt(sigma2)))
     k00, k01, k11 = ev.k
     ranef = np.column_stack(
         [k00 * ev.zr[:, 0] + k01 * ev.zr[:, 1], k01 * ev.zr[:, 0] + k11 * ev.zr[:, 1]]
@@ -285,5 +341,5 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
         group_n=st.n.astype(np.int64),
         ranef=ranef,
         ranef_cov=ranef_cov,
-        pred_var_slope=_pred_var_slope(st, ev, sigma2, contrast),
+        **_prediction(st, ev, params, sigma2, contrast, cov_vp),
     )

@@ -314,16 +314,20 @@ def _community_table(fit: RSFit, des: _Design, *, ci: float, min_n: int) -> dict
     var_change = float(fit.cov_re[1, 1])
     change = contrast_change + fit.ranef[:, 1]
     psd = np.sqrt(fit.ranef_cov[:, 1, 1])
-    z = float(stats.norm.ppf(0.5 + ci / 2.0))
-    lo, hi = change - z * psd, change + z * psd
+    # the interval the verdict uses: Prasad-Rao MSE (fixed effects and variance parameters'
+    # uncertainty) with a t quantile at the Satterthwaite df of that MSE
+    pred_sd = np.sqrt(fit.pred_var_slope + 2.0 * fit.pred_var_theta)
+    q = stats.t.ppf(0.5 + ci / 2.0, fit.pred_df)
+    lo, hi = change - q * pred_sd, change + q * pred_sd
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_imp = stats.norm.cdf(change / psd)
+        p_imp = stats.t.cdf(change / pred_sd, fit.pred_df)
         rel = 1.0 - fit.ranef_cov[:, 1, 1] / var_change if var_change > 0 else np.full(g, np.nan)
     stat = {
         "raw_change": raw,
         "change": change,
         "posterior_sd": psd,
-        "prediction_sd": np.sqrt(fit.pred_var_slope),
+        "prediction_sd": pred_sd,
+        "prediction_df": fit.pred_df,
         "ci_low": lo,
         "ci_high": hi,
         "p_improved": p_imp,
