@@ -141,14 +141,29 @@ def _vp_grad(st: _Stats, vp: np.ndarray, at: _Eval | None = None) -> np.ndarray:
     return np.array([*out, d_sigma])
 
 
+class _Evaluations:
+    """Evaluations by parameter vector: the Satterthwaite Hessian and the prediction's
+    Jacobian (:func:`_prediction`) use the same finite-difference points, evaluated once."""
+
+    def __init__(self, st: _Stats, params: np.ndarray, ev: _Eval) -> None:
+        self.st = st
+        self.done: dict[bytes, _Eval] = {np.asarray(params, float).tobytes(): ev}
+
+    def __call__(self, params: np.ndarray) -> _Eval:
+        key = np.asarray(params, float).tobytes()
+        if key not in self.done:
+            self.done[key] = _evaluate(self.st, params)
+        return self.done[key]
+
+
 def _satterthwaite(
-    st: _Stats, ev: _Eval, params: np.ndarray, sigma: float
+    st: _Stats, ev: _Eval, params: np.ndarray, sigma: float, evals: _Evaluations
 ) -> tuple[np.ndarray, np.ndarray]:
     """Satterthwaite df of the fixed effects and lmerTest's Cov(theta, sigma) = 2 H^-1."""
     vp = np.append(params, sigma)
     theta = params[:3]
     # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
-    hess = _jacobian(lambda v: _vp_grad(st, v, ev if np.array_equal(v[:-1], params) else None), vp)
+    hess = _jacobian(lambda v: _vp_grad(st, v, evals(v[:-1])), vp, richardson=False)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8
@@ -247,12 +262,12 @@ def _predicted(ev: _Eval, contrast: np.ndarray) -> np.ndarray:
 
 
 def _prediction(
-    st: _Stats,
     ev: _Eval,
     params: np.ndarray,
     sigma2: float,
     contrast: np.ndarray | None,
     cov_vp: np.ndarray,
+    evals: _Evaluations,
 ) -> dict[str, np.ndarray]:
     r"""Prediction variance of each group's change, with the variance parameters' uncertainty.
 
@@ -260,28 +275,29 @@ def _prediction(
     ``pred_var_theta``: Kackar & Harville's (1984) term :math:`g_{3,j} = \nabla_\theta
     \tilde c_j'\,\mathrm{Cov}(\hat\theta)\,\nabla_\theta \tilde c_j`, the variance the
     estimated covariance parameters add to the predicted change :math:`\tilde c_j(\theta)` (its
-    gradient by central differences; Cov from lmerTest's Hessian; sigma does not move it).
+    gradient by central differences at the points of the Satterthwaite Hessian, reusing its
+    evaluations; Cov from lmerTest's Hessian; sigma does not move it).
     ``pred_df``: Satterthwaite df of the prediction variance,
     :math:`2\,\mathrm{PEV}_j^2 / \nabla\mathrm{PEV}_j'\,\mathrm{Cov}(\hat\theta,\hat\sigma)
     \,\nabla\mathrm{PEV}_j`.
     """
-    g = len(st.n)
+    g = len(ev.k[0])
     if contrast is None:
         nan = np.full(g, np.nan)
         return {"pred_var_slope": nan, "pred_var_theta": nan, "pred_df": nan}
     q = len(params)
     pu = _pev_unit(ev, contrast)
-    d_change = np.empty((g, q))
+
+    def both(x: np.ndarray) -> np.ndarray:
+        e = evals(x)
+        return np.concatenate([_predicted(e, contrast), _pev_unit(e, contrast)])
+
+    # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
+    # through Lambda Lambda' (and theta_r^2) only
+    jac = _jacobian(both, np.asarray(params, float), richardson=False)  # (2G, q)
+    d_change = jac[:g]
     d_pu = np.empty((g, q + 1))
-    for i in range(q):  # 3-4 parameters, never a loop over groups
-        h = 1e-5 * max(abs(params[i]), 0.1)
-        e = np.zeros(q)
-        e[i] = h
-        # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
-        # through Lambda Lambda' (and theta_r^2) only
-        up, dn = _evaluate(st, params + e), _evaluate(st, params - e)
-        d_change[:, i] = (_predicted(up, contrast) - _predicted(dn, contrast)) / (2 * h)
-        d_pu[:, i] = sigma2 * (_pev_unit(up, contrast) - _pev_unit(dn, contrast)) / (2 * h)
+    d_pu[:, :q] = sigma2 * jac[g:]
     sigma = float(np.sqrt(sigma2))
     d_pu[:, q] = 2.0 * sigma * pu
     c_tt = cov_vp[:q, :q]
@@ -306,7 +322,8 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     lam = _lam(theta)
     cov_re = sigma2 * lam @ lam.T
     beta_cov = sigma2 * ev.ainv
-    df, cov_vp = _satterthwaite(st, ev, params, float(np.sqrt(sigma2)))
+    evals = _Evaluations(st, params, ev)
+    df, cov_vp = _satterthwaite(st, ev, params, float(np.sqrt(sigma2)), evals)
     k00, k01, k11 = ev.k
     ranef = np.column_stack(
         [k00 * ev.zr[:, 0] + k01 * ev.zr[:, 1], k01 * ev.zr[:, 0] + k11 * ev.zr[:, 1]]
@@ -341,5 +358,5 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
         group_n=st.n.astype(np.int64),
         ranef=ranef,
         ranef_cov=ranef_cov,
-        **_prediction(st, ev, params, sigma2, contrast, cov_vp),
+        **_prediction(ev, params, sigma2, contrast, cov_vp, evals),
     )

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
-from ._change_data import prepare, suppression
+from ._change_data import suppression
 from ._checks import check_choice, check_ci, check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._lmm_slope import RSFit, fit_rs_lmm
@@ -103,6 +103,32 @@ def _programme(data: pd.DataFrame, comparison: str, codes: np.ndarray, n_groups:
     return prog
 
 
+def _after(data: pd.DataFrame, wave: str, before: Hashable, after: Hashable) -> np.ndarray:
+    """Per row: in the after wave; every label must be ``before`` or ``after`` (as
+    :func:`compare_waves`), so each row is compared with the two labels once."""
+    check_columns(data, [wave])
+    if before == after:
+        raise DataError(f"before and after must be different wave labels; both are {before!r}")
+    w = data[wave]
+    is_a = (w == after).to_numpy(dtype=bool, na_value=False)
+    is_b = (w == before).to_numpy(dtype=bool, na_value=False)
+    other = ~(is_b | is_a)
+    if other.any():
+        wmiss = w.isna().to_numpy()
+        if wmiss.any():
+            raise DataError(
+                f"wave column {wave!r} has {int(wmiss.sum())} missing label(s) at "
+                f"{rows_in(data, wmiss)}; expected {before!r} or {after!r} on every row"
+            )
+        vals = sorted({str(v) for v in w[other].unique()})[:10]
+        raise DataError(
+            f"wave column {wave!r}, {rows_in(data, other)}: a label "
+            f"that is neither before={before!r} nor after={after!r} (values {vals}). Filter the "
+            "data to the two waves to compare, or pass the right before=/after= labels."
+        )
+    return is_a
+
+
 def _design(
     data: pd.DataFrame,
     *,
@@ -123,15 +149,7 @@ def _design(
     y_all = numeric_matrix(data, [dv])[:, 0]
     after_all: np.ndarray | None = None
     if time is None:
-        tw = prepare(
-            data, dv, wave=wave, community=None, before=before, after=after, nan_policy="omit"
-        )  # community=None: the community column is checked and factorised above, once
-        # prepare() compared the labels of the scored rows; compare only the rest here
-        miss = np.isnan(y_all)
-        after_all = np.zeros(len(data), dtype=bool)
-        after_all[~miss] = tw.after
-        if miss.any():
-            after_all[miss] = (data[wave][miss] == after).to_numpy()
+        after_all = _after(data, wave, before, after)
         if not after_all.any() or after_all.all():
             present = after if after_all.any() else before
             raise DataError(
@@ -139,7 +157,6 @@ def _design(
                 f"both before={before!r} and after={after!r}"
             )
         t_all = after_all.astype(np.float64)
-        del tw  # prepare() validated the wave labels and the dv
     else:
         check_columns(data, [time])
         t_all = numeric_matrix(data, [time])[:, 0]
@@ -317,10 +334,10 @@ def _community_table(fit: RSFit, des: _Design, *, ci: float, min_n: int) -> dict
     # the interval the verdict uses: Prasad-Rao MSE (fixed effects and variance parameters'
     # uncertainty) with a t quantile at the Satterthwaite df of that MSE
     pred_sd = np.sqrt(fit.pred_var_slope + 2.0 * fit.pred_var_theta)
-    q = stats.t.ppf(0.5 + ci / 2.0, fit.pred_df)
+    q = special.stdtrit(fit.pred_df, 0.5 + ci / 2.0)  # stats.t.ppf without its checks
     lo, hi = change - q * pred_sd, change + q * pred_sd
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_imp = stats.t.cdf(change / pred_sd, fit.pred_df)
+        p_imp = special.stdtr(fit.pred_df, change / pred_sd)
         rel = 1.0 - fit.ranef_cov[:, 1, 1] / var_change if var_change > 0 else np.full(g, np.nan)
     stat = {
         "raw_change": raw,
