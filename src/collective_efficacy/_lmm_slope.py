@@ -95,6 +95,8 @@ class RSFit:
     n_iter: int
     message: str
     group_n: np.ndarray = field(repr=False)
+    group_t: np.ndarray = field(repr=False)  # per group: sum of t (rows after, for 0/1 t)
+    group_y: np.ndarray = field(repr=False)  # per group: sums of y and of t * y
     ranef: np.ndarray = field(repr=False)
     ranef_cov: np.ndarray = field(repr=False)
     pred_var_slope: np.ndarray = field(repr=False)
@@ -309,6 +311,11 @@ def _prediction(
     return {"pred_var_slope": pev, "pred_var_theta": np.maximum(g3, 0.0), "pred_df": df}
 
 
+def _group_y(st: _Stats) -> np.ndarray:
+    """Per group the sums of y and t * y (un-shifting Z_j'r0: Z_j'y = Z_j'r0 + Z_j'X beta0)."""
+    return np.column_stack([st.zy0 + st.zx0 @ st.shift, st.zy1 + st.zx1 @ st.shift])
+
+
 def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     p = st.xtx.shape[0]
     opt = _optimise(st)
@@ -356,6 +363,8 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
         n_iter=n_eval,
         message=message,
         group_n=st.n.astype(np.int64),
+        group_t=st.st,
+        group_y=_group_y(st),
         ranef=ranef,
         ranef_cov=ranef_cov,
         **_prediction(ev, params, sigma2, contrast, cov_vp, evals),

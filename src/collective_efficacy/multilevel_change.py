@@ -300,16 +300,13 @@ def _community_table(fit: RSFit, des: _Design, *, ci: float, min_n: int) -> dict
     g = len(des.labels)
     out: dict[str, Any] = {str(des.labels.name): des.labels.tolist()}
     if des.after is not None:
-        # weights 0/1 instead of row subsets: the same sums (adding exact zeros), no copies
-        a = des.after.astype(np.float64)
-        n_a = np.bincount(des.codes, weights=a, minlength=g).astype(np.int64)
-        n_b = np.bincount(des.codes, minlength=g) - n_a
-        ya = des.y * a
+        # the engine's per-community sums (t is 0/1: sum of t = rows after, sum of t y = the
+        # after wave's sum of y), no second pass over the rows
+        n_a = np.rint(fit.group_t).astype(np.int64)
+        n_b = fit.group_n - n_a
+        sy, sya = fit.group_y[:, 0], fit.group_y[:, 1]
         with np.errstate(invalid="ignore", divide="ignore"):
-            raw = (
-                np.bincount(des.codes, weights=ya, minlength=g) / n_a
-                - np.bincount(des.codes, weights=des.y - ya, minlength=g) / n_b
-            )
+            raw = sya / n_a - (sy - sya) / n_b
         sup, reason = suppression(n_b, n_a, min_n)
         out |= {"n_before": n_b.tolist(), "n_after": n_a.tolist()}
     else:
@@ -617,7 +614,8 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
     comm = _community_table(fit, des, ci=opts["ci"], min_n=opts["min_n"])
     prog = f" + programme + programme:{slope}" if des.programme is not None else ""
     covs = "".join(f" + {c}" for c in opts["covariates"])
-    return ChangeModel(
+    # every field is built here with its type: construct without re-validating each list item
+    return ChangeModel.model_construct(
         dv=opts["dv"],
         community=str(des.labels.name),
         wave=opts["wave"] if opts["time"] is None else None,
@@ -638,7 +636,7 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
         theta=fit.theta.tolist(),
         loglik=fit.loglik,
         aic=-2.0 * fit.loglik + 2.0 * k,
-        bic=-2.0 * fit.loglik + np.log(fit.n_obs) * k,
+        bic=float(-2.0 * fit.loglik + np.log(fit.n_obs) * k),
         deviance=fit.deviance,
         converged=fit.converged,
         boundary=fit.boundary,
