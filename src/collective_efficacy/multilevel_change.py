@@ -193,7 +193,9 @@ def _design(
     names += covariates
     if covariates and np.any(np.ptp(z[keep], axis=0) == 0):
         raise DataError(f"a covariate in {covariates} is constant; expected variation")
-    X = np.column_stack(cols)
+    X = np.empty((len(cols[0]), len(cols)), order="F")  # column-major: every use is by column
+    for i, col in enumerate(cols):  # a few fixed effects, never a loop over communities
+        X[:, i] = col
     del cols
     panel = _panel(data, respondent, keep, gi.codes, t_all) if respondent is not None else None
     return _Design(
