@@ -112,16 +112,18 @@ def _one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
     return {
         "delta": delta,
         "model": (c["verdict"] == "improved").to_numpy(),
-        "model_wrong": ((c["ci_low"] > 0) & (delta <= 0) | (c["ci_high"] < 0) & (delta >= 0))
-        .to_numpy(),
+        "model_wrong": (
+            (c["ci_low"] > 0) & (delta <= 0) | (c["ci_high"] < 0) & (delta >= 0)
+        ).to_numpy(),
         "welch": (p2 < 0.05) & (t > 0),
         "welch_wrong": (p2 < 0.05) & ((t > 0) & (delta <= 0) | (t < 0) & (delta >= 0)),
         "model_bonf": (lo_b > 0).to_numpy(),
         "model_bonf_wrong": ((lo_b > 0) & (delta <= 0) | (hi_b < 0) & (delta >= 0)).to_numpy(),
         "holm": ((w["p_adjusted"] < 0.05) & (w["diff"] > 0)).to_numpy(),
-        "holm_wrong": ((w["p_adjusted"] < 0.05)
-                       & ((w["diff"] > 0) & (delta <= 0) | (w["diff"] < 0) & (delta >= 0)))
-        .to_numpy(),  # fmt: skip
+        "holm_wrong": (
+            (w["p_adjusted"] < 0.05)
+            & ((w["diff"] > 0) & (delta <= 0) | (w["diff"] < 0) & (delta >= 0))
+        ).to_numpy(),
         "welch_p1": stats.t.sf(t, df),  # one-sided p of an increase
     }
 

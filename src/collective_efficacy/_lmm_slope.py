@@ -19,7 +19,8 @@ Use::
   ``loglik`` (REML or ML, lme4's ``logLik``), ``converged``, ``boundary``, ``ranef`` (G, 2),
   ``ranef_cov`` (G, 2, 2) (lme4's ``condVar``: conditional on the fixed effects) and
   ``pred_var_slope`` (G,): the prediction variance of ``beta_slope + b_j1`` including the fixed
-  effects' uncertainty.
+  effects' uncertainty (Henderson), ``pred_var_theta`` (G,): the Kackar-Harville term for the
+  estimated variance parameters, ``pred_df`` (G,): Satterthwaite df of ``pred_var_slope``.
 
 How it works
 ------------
@@ -159,13 +160,13 @@ class _Evaluations:
 
 
 def _satterthwaite(
-    st: _Stats, ev: _Eval, params: np.ndarray, sigma: float, evals: _Evaluations
+    st: _Stats, ev: _Eval, params: np.ndarray, sigma: float, cache: _Evaluations
 ) -> tuple[np.ndarray, np.ndarray]:
     """Satterthwaite df of the fixed effects and lmerTest's Cov(theta, sigma) = 2 H^-1."""
     vp = np.append(params, sigma)
     theta = params[:3]
     # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
-    hess = _jacobian(lambda v: _vp_grad(st, v, evals(v[:-1])), vp, richardson=False)
+    hess = _jacobian(lambda v: _vp_grad(st, v, cache(v[:-1])), vp, richardson=False)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8

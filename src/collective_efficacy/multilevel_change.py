@@ -426,7 +426,8 @@ def change_model(
     method : {"reml", "ml"}, default="reml"
         Upper-case spellings are accepted.
     ci : float, default=0.95
-        Level of every interval (fixed effects: t with Satterthwaite df; communities: normal).
+        Level of every interval (t quantiles with Satterthwaite df, for the fixed effects and
+        for each community's change).
     min_n : int, default=10
         Communities with fewer rows in either wave (with ``time=``: in total) are suppressed:
         their row keeps its counts and every statistic is missing. They stay in the fit.
@@ -443,7 +444,8 @@ def change_model(
         ``.communities``: ``community`` (named as the column), ``n_before, n_after`` (with
         ``time=``: ``n``), ``n_missing``, [``programme``], ``raw_change`` (difference of means;
         not with ``time=``), ``change`` (EB), ``posterior_sd``, ``prediction_sd``, ``ci_low,
-        ci_high``, ``p_improved``, ``reliability``, ``shrinkage``, ``ranef_intercept``,
+        ci_high``, ``p_improved``, ``prediction_df``, ``reliability``, ``shrinkage``,
+        ``ranef_intercept``,
         ``ranef_change``, ``ranef_intercept_sd``, ``ranef_change_sd``, ``confidence``,
         ``verdict``, ``suppressed``, ``reason``.
 
@@ -467,10 +469,16 @@ def change_model(
 
     The community's change (empirical Bayes) is :math:`\hat\beta_1 [+ \hat\beta_3 P_j] +
     \hat u_{1j}` with :math:`\hat u_j = \Sigma Z_j'V_j^{-1}(y_j - X_j\hat\beta)` (lme4's
-    ``ranef``). ``posterior_sd`` is its conditional SD given the estimated fixed effects
-    (lme4's ``condVar``); ``prediction_sd`` adds the fixed effects' uncertainty (Henderson).
-    The interval is ``change`` :math:`\pm z_{(1+ci)/2}` ``posterior_sd``; ``p_improved`` =
-    :math:`\Phi(\mathrm{change}/\mathrm{posterior\_sd})` (normal approximation);
+    ``ranef``). ``posterior_sd`` is its conditional SD given the estimated fixed effects and
+    variances (lme4's ``condVar``). ``prediction_sd`` is the root of the Prasad-Rao (1990)
+    estimate of its mean squared prediction error: Henderson's prediction-error variance (adds
+    the fixed effects' uncertainty) plus twice the Kackar-Harville (1984) term for the
+    estimated variance parameters; ``prediction_df`` the Satterthwaite df of that variance.
+    The interval is ``change`` :math:`\pm t_{\nu,(1+ci)/2}` ``prediction_sd``
+    (:math:`\nu` = ``prediction_df``); ``p_improved`` =
+    :math:`F_{t,\nu}(\mathrm{change}/\mathrm{prediction\_sd})`, so that "improved" iff
+    ``p_improved > (1 + ci)/2``; the coverage of this interval is checked by simulation in
+    ``docs/methods/change-model.md``;
     ``reliability`` = :math:`1 - \mathrm{posterior\_sd}^2/\hat\Sigma_{11}` (the share of the
     community's change variance that is signal), ``shrinkage`` = 1 - reliability. The
     verdict is the interval: "improved" iff ``ci_low > 0``, "declined" iff ``ci_high < 0``,
@@ -494,7 +502,8 @@ def change_model(
     ``lmer(score ~ wave * programme + (1 + wave | community))``, a partial panel with
     ``+ (1 | respondent)``, a covariate and a boundary fit -- fixed effects, SEs,
     Satterthwaite df, variance components, logLik, ``ranef`` and ``condVar`` SDs agree to
-    1e-5 relative.
+    1e-5 relative. ``prediction_sd`` and ``prediction_df`` are checked against a dense
+    implementation (Henderson's mixed-model equations, numerical derivatives) to 1e-4.
 
     References
     ----------
@@ -503,6 +512,10 @@ def change_model(
        models using lme4. *Journal of Statistical Software*, 67(1).
     .. [3] Kuznetsova, A., Brockhoff, P. B., & Christensen, R. H. B. (2017). lmerTest package:
        tests in linear mixed effects models. *Journal of Statistical Software*, 82(13).
+    .. [4] Kackar, R. N., & Harville, D. A. (1984). Approximations for standard errors of
+       estimators of fixed and random effects in mixed linear models. *JASA*, 79, 853-862.
+    .. [5] Prasad, N. G. N., & Rao, J. N. K. (1990). The estimation of the mean squared error of
+       small-area estimators. *JASA*, 85, 163-171.
 
     Examples
     --------
