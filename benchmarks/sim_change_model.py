@@ -14,8 +14,9 @@ Monte Carlo SE: the SD of the replication means over sqrt(replications).
 
 Detection (``detection``, K = 40, SD = 0.25): the share of truly improved communities (true
 change > 0) called "improved" (sensitivity), of not-improved ones called "improved" (false
-positive rate), and the family-wise error rate (a replication with at least one false
-"improved" or "declined", i.e. an interval on the wrong side of 0... of the truth's sign), for
+positive rate), and the family-wise rate of wrong-signed verdicts (the share of replications
+with at least one community called improved whose true change is not above 0, or declined
+whose true change is not below 0), for
 
 * the model's verdict (per-community interval, the report's rule);
 * Welch per community at the same per-community level (two-sided p < 0.05, no correction);
