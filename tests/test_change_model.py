@@ -331,3 +331,17 @@ def test_nan_policy_raise(survey) -> None:
     assert m.n_missing == 0
     with pytest.raises(DataError, match="nan_policy"):
         ce.change_model(survey, dv="score", community="community", nan_policy="drop")
+
+
+@pytest.mark.parametrize("dtype", [object, "category"])
+def test_wave_column_storage_does_not_matter(survey, dtype) -> None:
+    """Arrow-backed text (one pass over the labels) and other storages give the same fit."""
+    assert getattr(survey["wave"].dtype, "storage", None) == "pyarrow"
+    other = survey.assign(wave=survey["wave"].astype(dtype))
+    a = ce.change_model(survey, dv="score", community="community")
+    b = ce.change_model(other, dv="score", community="community")
+    assert a.loglik == b.loglik  # the same rows in the same waves: bit for bit
+    pd.testing.assert_frame_equal(a.communities, b.communities)
+    bad = survey.assign(wave=survey["wave"].where(survey.index != 3, "mid"))
+    with pytest.raises(DataError, match="neither before='baseline' nor after='end_of_cycle'"):
+        ce.change_model(bad, dv="score", community="community")

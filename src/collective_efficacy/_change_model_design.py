@@ -8,6 +8,7 @@ rows; nothing loops over communities.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -93,6 +94,24 @@ def _programme(data: pd.DataFrame, comparison: str, codes: np.ndarray, n_groups:
     return prog
 
 
+def _after_arrow(w: pd.Series, before: Hashable, after: Hashable) -> np.ndarray | None:
+    """One pass over an arrow-backed text column (pandas' default for text): the position of
+    each label in (before, after); None when that does not apply or a label is missing or
+    other (the general path then names the rows)."""
+    if getattr(w.dtype, "storage", None) != "pyarrow" or not (
+        isinstance(before, str) and isinstance(after, str)
+    ):
+        return None
+    pa = importlib.import_module("pyarrow")  # present: it stores the column
+    pc = importlib.import_module("pyarrow.compute")
+
+    idx = pc.index_in(w.array.__arrow_array__(), value_set=pa.array([before, after]))
+    if idx.null_count:
+        return None
+    out: np.ndarray = idx.to_numpy(zero_copy_only=False) == 1
+    return out
+
+
 def _after(data: pd.DataFrame, wave: str, before: Hashable, after: Hashable) -> np.ndarray:
     """Per row: in the after wave; every label must be ``before`` or ``after`` (as
     :func:`compare_waves`), so each row is compared with the two labels once."""
@@ -100,6 +119,9 @@ def _after(data: pd.DataFrame, wave: str, before: Hashable, after: Hashable) -> 
     if before == after:
         raise DataError(f"before and after must be different wave labels; both are {before!r}")
     w = data[wave]
+    fast = _after_arrow(w, before, after)
+    if fast is not None:
+        return fast
     is_a = (w == after).to_numpy(dtype=bool, na_value=False)
     is_b = (w == before).to_numpy(dtype=bool, na_value=False)
     other = ~(is_b | is_a)
