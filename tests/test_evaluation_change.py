@@ -161,6 +161,16 @@ def test_comparison_end_to_end(files: dict[str, Path], tmp_path: Path, how: str)
     assert f"changed by {abs(d['estimate']):.2f} points" in overall
     assert f"95% CI {d['ci_low']:.2f} to {d['ci_high']:.2f}" in overall
     assert "parallel trends" in overall and "cannot rule out" in overall
+    # the summary states the programme effect with its interval, in plain words (issue 14)
+    summary = html.split('<h2 id="summary">', 1)[1].split("<h2", 1)[0]
+    assert "Programme effect: communities in the programme changed by " in summary
+    assert f"{abs(d['estimate']):.2f} points" in summary
+    assert f"95% CI {d['ci_low']:.2f} to {d['ci_high']:.2f}" in summary
+    assert "citywide trend" in summary
+    # the EB explanation: shrinkage towards the change of the community's own group
+    change = html.split('<h2 id="change-per-community">', 1)[1].split("<h2", 1)[0]
+    assert "pulled towards the change of its own group (programme or comparison" in change
+    assert "pulled towards the overall change" not in change
     # the per-community verdicts use the DiD model's intervals
     table = {r["buurt"]: r for r in res["sections"]["change_model"]}
     cm = m.communities.set_index("buurt")
@@ -173,6 +183,46 @@ def test_comparison_in_dutch(files: dict[str, Path], tmp_path: Path) -> None:
     assert main([*argv, "--out", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "Effect van het programma" in md and "parallelle trends" in md
+    summary = md.split("## Samenvatting", 1)[1].split("\n## ", 1)[0]
+    assert "Effect van het programma: buurten in het programma veranderden" in summary
+    assert "%-BI" in summary and "trend in de hele stad" in summary
+    assert "naar de verandering van de eigen groep (programma- of vergelijkingsbuurten)" in md
+
+
+def test_summary_without_comparison_has_no_programme_effect(
+    example_evaluation: ce.Evaluation,
+) -> None:
+    md = example_evaluation.to_markdown()
+    assert "Programme effect" not in md and "pulled towards the overall change" in md
+
+
+def test_rank_deficient_panel_reads_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A partial panel whose respondent term cannot be estimated: refitted without it, and the
+    note says so in plain words (no 'rank deficient' reaches the user), in en and nl."""
+    from collective_efficacy import multilevel_change
+
+    real = multilevel_change.change_model
+
+    def fake(data: pd.DataFrame, **kw: object) -> ce.ChangeModel:
+        if kw.get("respondent") is not None:  # what the engine raises for such a panel
+            raise ce.errors.DataError(
+                "the fixed-effects design is rank deficient (X'V^-1 X is not positive definite)"
+            )
+        return real(data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(multilevel_change, "change_model", fake)
+    before, after = ce.datasets.load_example(split=True)
+    after = after.copy()
+    after["respondent_id"] = after["respondent_id"].astype(str)
+    after.loc[after.index[:40], "respondent_id"] = before["respondent_id"].astype(str)[:40].values
+    ev = ce.evaluate(before, after, community="buurt", respondent="respondent_id", columns=COLS)
+    note = ev.notes["change_model_respondent"]
+    assert "rank deficient" not in note and "too few residents answered in both waves" in note
+    assert "without the respondent term" in note
+    assert "respondent" not in ev.sections["change_model_fit"][0]["formula"]
+    for lang, text in (("en", "partial panel with few repeat"), ("nl", "gedeeltelijk panel")):
+        report = ev.to_markdown(lang=lang)
+        assert text in report and "rank deficient" not in report
 
 
 @pytest.mark.parametrize(

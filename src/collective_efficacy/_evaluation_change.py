@@ -233,6 +233,15 @@ def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
     return bool(len(b)) and bool(ids[~before].isin(b.unique()).any())
 
 
+def _respondent_note(exc: DataError) -> Note:
+    """Why the respondent term was dropped, in plain words when the engine's reason is
+    technical (the respondent variance cannot be separated: few repeat respondents)."""
+    text = str(exc)
+    if "rank deficient" in text or "not identifiable" in text:
+        return Note("change_model_respondent_few")
+    return Note("change_model_respondent", detail=text)
+
+
 def change_model_sections(
     scores: pd.DataFrame,
     scale: str,
@@ -286,7 +295,7 @@ def change_model_sections(
                 raise
             # e.g. a respondent who moved community, or too few answering twice
             m = change_model(data, **kw)
-            notes["change_model_respondent"] = Note("change_model_respondent", detail=str(exc))
+            notes["change_model_respondent"] = _respondent_note(exc)
     except CollectiveEfficacyError as exc:
         notes["change_model"] = Note("change_model_failed", detail=str(exc))
         return

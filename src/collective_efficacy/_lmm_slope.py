@@ -19,7 +19,8 @@ Use::
   ``loglik`` (REML or ML, lme4's ``logLik``), ``converged``, ``boundary``, ``ranef`` (G, 2),
   ``ranef_cov`` (G, 2, 2) (lme4's ``condVar``: conditional on the fixed effects) and
   ``pred_var_slope`` (G,): the prediction variance of ``beta_slope + b_j1`` including the fixed
-  effects' uncertainty.
+  effects' uncertainty (Henderson), ``pred_var_theta`` (G,): the Kackar-Harville term for the
+  estimated variance parameters, ``pred_df`` (G,): Satterthwaite df of ``pred_var_slope``.
 
 How it works
 ------------
@@ -95,9 +96,13 @@ class RSFit:
     n_iter: int
     message: str
     group_n: np.ndarray = field(repr=False)
+    group_t: np.ndarray = field(repr=False)  # per group: sum of t (rows after, for 0/1 t)
+    group_y: np.ndarray = field(repr=False)  # per group: sums of y and of t * y
     ranef: np.ndarray = field(repr=False)
     ranef_cov: np.ndarray = field(repr=False)
     pred_var_slope: np.ndarray = field(repr=False)
+    pred_var_theta: np.ndarray = field(repr=False)
+    pred_df: np.ndarray = field(repr=False)
 
 
 def rs_profile(
@@ -139,11 +144,29 @@ def _vp_grad(st: _Stats, vp: np.ndarray, at: _Eval | None = None) -> np.ndarray:
     return np.array([*out, d_sigma])
 
 
-def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> np.ndarray:
+class _Evaluations:
+    """Evaluations by parameter vector: the Satterthwaite Hessian and the prediction's
+    Jacobian (:func:`_prediction`) use the same finite-difference points, evaluated once."""
+
+    def __init__(self, st: _Stats, params: np.ndarray, ev: _Eval) -> None:
+        self.st = st
+        self.done: dict[bytes, _Eval] = {np.asarray(params, float).tobytes(): ev}
+
+    def __call__(self, params: np.ndarray) -> _Eval:
+        key = np.asarray(params, float).tobytes()
+        if key not in self.done:
+            self.done[key] = _evaluate(self.st, params)
+        return self.done[key]
+
+
+def _satterthwaite(
+    st: _Stats, ev: _Eval, params: np.ndarray, sigma: float, cache: _Evaluations
+) -> tuple[np.ndarray, np.ndarray]:
+    """Satterthwaite df of the fixed effects and lmerTest's Cov(theta, sigma) = 2 H^-1."""
     vp = np.append(params, sigma)
     theta = params[:3]
     # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
-    hess = _jacobian(lambda v: _vp_grad(st, v, ev if np.array_equal(v[:-1], params) else None), vp)
+    hess = _jacobian(lambda v: _vp_grad(st, v, cache(v[:-1])), vp, richardson=False)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8
@@ -169,7 +192,7 @@ def _satterthwaite(st: _Stats, ev: _Eval, params: np.ndarray, sigma: float) -> n
     g = np.stack([np.diag(j) for j in jac], -1)  # (p, number of varpar)
     denom = np.einsum("pk,kl,pl->p", g, cov_vp, g)
     with np.errstate(divide="ignore"):
-        return np.where(denom > 0, 2.0 * cdiag**2 / denom, np.inf)
+        return np.where(denom > 0, 2.0 * cdiag**2 / denom, np.inf), cov_vp
 
 
 def fit_rs_lmm(
@@ -221,20 +244,77 @@ def fit_rs_lmm(
         return _fit(st, method, contrast)
 
 
-def _pred_var_slope(
-    st: _Stats, ev: _Eval, sigma2: float, contrast: np.ndarray | None
-) -> np.ndarray:
-    r"""Prediction-error variance of c_j'beta_hat + b_j1 (Henderson's mixed-model equations).
+def _pev_unit(ev: _Eval, contrast: np.ndarray) -> np.ndarray:
+    r"""Prediction-error variance of c_j'beta_hat + b_j1 over sigma^2 (Henderson 1975).
 
-    :math:`\sigma^2[K_{j,11} + (u_j - c_j)'A^{-1}(u_j - c_j)]`, :math:`u_j = (K_jZ_j'X_j)_{1\cdot}`:
+    :math:`K_{j,11} + (u_j - c_j)'A^{-1}(u_j - c_j)`, :math:`u_j = (K_jZ_j'X_j)_{1\cdot}`:
     the conditional variance plus the fixed effects' uncertainty and their covariance with the
     BLUP.
     """
-    if contrast is None:
-        return np.full(len(st.n), np.nan)
     _, k01, k11 = ev.k
     u = k01[:, None] * ev.zx0 + k11[:, None] * ev.zx1 - contrast
-    return sigma2 * (k11 + np.sum((u @ ev.ainv) * u, axis=1))
+    out: np.ndarray = k11 + np.sum((u @ ev.ainv) * u, axis=1)
+    return out
+
+
+def _predicted(ev: _Eval, contrast: np.ndarray) -> np.ndarray:
+    """c_j'beta_hat + b_j1 (up to the constant shift of beta)."""
+    _, k01, k11 = ev.k
+    out: np.ndarray = contrast @ ev.beta + k01 * ev.zr[:, 0] + k11 * ev.zr[:, 1]
+    return out
+
+
+def _prediction(
+    ev: _Eval,
+    params: np.ndarray,
+    sigma2: float,
+    contrast: np.ndarray | None,
+    cov_vp: np.ndarray,
+    evals: _Evaluations,
+) -> dict[str, np.ndarray]:
+    r"""Prediction variance of each group's change, with the variance parameters' uncertainty.
+
+    ``pred_var_slope``: Henderson's :math:`\sigma^2 g_{1+2,j}` at the estimates (:func:`_pev_unit`).
+    ``pred_var_theta``: Kackar & Harville's (1984) term :math:`g_{3,j} = \nabla_\theta
+    \tilde c_j'\,\mathrm{Cov}(\hat\theta)\,\nabla_\theta \tilde c_j`, the variance the
+    estimated covariance parameters add to the predicted change :math:`\tilde c_j(\theta)` (its
+    gradient by central differences at the points of the Satterthwaite Hessian, reusing its
+    evaluations; Cov from lmerTest's Hessian; sigma does not move it).
+    ``pred_df``: Satterthwaite df of the prediction variance,
+    :math:`2\,\mathrm{PEV}_j^2 / \nabla\mathrm{PEV}_j'\,\mathrm{Cov}(\hat\theta,\hat\sigma)
+    \,\nabla\mathrm{PEV}_j`.
+    """
+    g = len(ev.k[0])
+    if contrast is None:
+        nan = np.full(g, np.nan)
+        return {"pred_var_slope": nan, "pred_var_theta": nan, "pred_df": nan}
+    q = len(params)
+    pu = _pev_unit(ev, contrast)
+
+    def both(x: np.ndarray) -> np.ndarray:
+        e = evals(x)
+        return np.concatenate([_predicted(e, contrast), _pev_unit(e, contrast)])
+
+    # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
+    # through Lambda Lambda' (and theta_r^2) only
+    jac = _jacobian(both, np.asarray(params, float), richardson=False)  # (2G, q)
+    d_change = jac[:g]
+    d_pu = np.empty((g, q + 1))
+    d_pu[:, :q] = sigma2 * jac[g:]
+    sigma = float(np.sqrt(sigma2))
+    d_pu[:, q] = 2.0 * sigma * pu
+    c_tt = cov_vp[:q, :q]
+    g3 = np.einsum("gk,kl,gl->g", d_change, c_tt, d_change)
+    pev = sigma2 * pu
+    var_pev = np.einsum("gk,kl,gl->g", d_pu, cov_vp, d_pu)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where(var_pev > 0, 2.0 * pev**2 / var_pev, np.inf)
+    return {"pred_var_slope": pev, "pred_var_theta": np.maximum(g3, 0.0), "pred_df": df}
+
+
+def _group_y(st: _Stats) -> np.ndarray:
+    """Per group the sums of y and t * y (un-shifting Z_j'r0: Z_j'y = Z_j'r0 + Z_j'X beta0)."""
+    return np.column_stack([st.zy0 + st.zx0 @ st.shift, st.zy1 + st.zx1 @ st.shift])
 
 
 def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
@@ -250,7 +330,8 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
     lam = _lam(theta)
     cov_re = sigma2 * lam @ lam.T
     beta_cov = sigma2 * ev.ainv
-    df = _satterthwaite(st, ev, params, float(np.sqrt(sigma2)))
+    evals = _Evaluations(st, params, ev)
+    df, cov_vp = _satterthwaite(st, ev, params, float(np.sqrt(sigma2)), evals)
     k00, k01, k11 = ev.k
     ranef = np.column_stack(
         [k00 * ev.zr[:, 0] + k01 * ev.zr[:, 1], k01 * ev.zr[:, 0] + k11 * ev.zr[:, 1]]
@@ -283,7 +364,9 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
         n_iter=n_eval,
         message=message,
         group_n=st.n.astype(np.int64),
+        group_t=st.st,
+        group_y=_group_y(st),
         ranef=ranef,
         ranef_cov=ranef_cov,
-        pred_var_slope=_pred_var_slope(st, ev, sigma2, contrast),
+        **_prediction(ev, params, sigma2, contrast, cov_vp, evals),
     )

@@ -67,7 +67,8 @@ def _sufficient(
     p = X.shape[1]
     n = np.bincount(codes, minlength=g).astype(np.float64)
     s_t = np.bincount(codes, weights=t, minlength=g)
-    s_tt = np.bincount(codes, weights=t * t, minlength=g)
+    # two waves (t 0/1): t * t is t, so its sums are s_t exactly
+    s_tt = s_t if not np.any(t * (1.0 - t)) else np.bincount(codes, weights=t * t, minlength=g)
     zx0 = np.empty((g, p))
     zx1 = np.empty((g, p))
     for c in range(p):  # loop over fixed effects (few), never over groups

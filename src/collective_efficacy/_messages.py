@@ -100,6 +100,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "(variance 0 or correlation ±1)",
         "change_model_respondent": "the change model with a respondent term could not be fitted "
         "({detail}); it is fitted without it, as if every answer came from a different resident",
+        "change_model_respondent_few": "too few residents answered in both waves to tell "
+        "residents apart from chance (a partial panel with few repeat respondents); the change "
+        "model is fitted without the respondent term, as if every answer came from a different "
+        "resident",
         "change_model_comparison": "the communities shown are all programme or all comparison "
         "communities: no programme effect can be estimated from them",
         "section_change_model": "change model",
@@ -209,6 +213,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "change_model_respondent": "het model met een term voor de respondent kon niet worden "
         "geschat ({detail}); het is zonder die term geschat, alsof elk antwoord van een andere "
         "bewoner kwam",
+        "change_model_respondent_few": "te weinig bewoners antwoordden in beide metingen om "
+        "bewoners van toeval te onderscheiden (een gedeeltelijk panel met weinig herhaalde "
+        "respondenten); het model voor verandering is zonder de term voor de respondent "
+        "geschat, alsof elk antwoord van een andere bewoner kwam",
         "change_model_comparison": "de getoonde buurten zijn allemaal programmabuurten of "
         "allemaal vergelijkingsbuurten: daaruit is geen effect van het programma te schatten",
         "section_change_model": "model voor verandering",

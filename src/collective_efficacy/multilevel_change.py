@@ -14,251 +14,29 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
-from ._change_data import prepare, suppression
-from ._checks import check_choice, check_ci, check_columns, numeric_matrix
-from ._groups import factorize_groups
+from ._change_data import suppression
+from ._change_model_design import Design, design
+from ._checks import check_choice, check_ci
 from ._lmm_slope import RSFit, fit_rs_lmm
 from ._mixed_models import ChangeModel, ChangeVarianceComponents, FitDiagnostics
 from ._params import CI, COLUMN, COLUMNS, FRAME, WAVE_LABEL, Interval, Options, public
-from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
 
 __all__ = ["ChangeModel", "change_model"]
 
 
-@dataclass(frozen=True)
-class _Design:
-    y: np.ndarray
-    X: np.ndarray
-    t: np.ndarray
-    codes: np.ndarray
-    labels: pd.Index
-    names: list[str]
-    programme: np.ndarray | None  # per community, bool
-    n_missing: np.ndarray  # per community: rows with a missing dv
-    n_excluded_covariates: int
-    after: np.ndarray | None  # two waves: the row is in the after wave
-    resp: np.ndarray | None = None  # respondent code per used row (panel)
-    n_respondents: int | None = None
-    n_repeated: int | None = None  # respondents with more than one used row
-
-
-def _covariates(data: pd.DataFrame, covariates: list[str]) -> np.ndarray:
-    """Numeric covariate matrix; booleans become 0/1 (the caller's frame is not modified)."""
-    if not covariates:
-        return np.empty((len(data), 0))
-    frame = pd.DataFrame(
-        {
-            c: data[c].astype(np.float64) if pd.api.types.is_bool_dtype(data[c]) else data[c]
-            for c in covariates
-        },
-        index=data.index,
-    )
-    return numeric_matrix(frame, covariates)
-
-
-def _programme(data: pd.DataFrame, comparison: str, codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Per community: True for a programme community (comparison False/0 on all its rows)."""
-    col = data[comparison]
-    miss = col.isna().to_numpy()
-    if miss.any():
-        raise DataError(
-            f"comparison column {comparison!r} has missing values at {rows_in(data, miss)}; "
-            "expected True/1 (comparison community) or False/0 (programme) on every row"
-        )
-    vals = col.to_numpy()
-    if pd.api.types.is_bool_dtype(col):
-        comp = vals.astype(bool)
-    else:
-        num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
-        bad = ~np.isin(num, [0.0, 1.0])
-        if bad.any():
-            raise DataError(
-                f"comparison column {comparison!r}: value(s) {list(pd.unique(vals[bad]))[:5]} at "
-                f"{rows_in(data, bad)}; expected True/1 (comparison community) or False/0"
-            )
-        comp = num == 1.0
-    n = np.bincount(codes, minlength=n_groups)
-    k = np.bincount(codes, weights=comp.astype(np.float64), minlength=n_groups)
-    varies = (k > 0) & (k < n)
-    if varies.any():
-        rows = varies[codes]
-        raise DataError(
-            f"comparison column {comparison!r} varies within {int(varies.sum())} community(ies) "
-            f"({rows_in(data, rows)}); expected one value per community (it marks whole "
-            "communities that had no programme)"
-        )
-    prog = k == 0
-    if prog.all() or not prog.any():
-        raise DataError(
-            f"comparison column {comparison!r}: {'no' if prog.all() else 'every'} community is "
-            "a comparison community; expected both programme and comparison communities"
-        )
-    return prog
-
-
-def _design(
-    data: pd.DataFrame,
-    *,
-    dv: str,
-    community: str,
-    wave: str,
-    before: Hashable,
-    after: Hashable,
-    time: str | None,
-    covariates: list[str],
-    comparison: str | None,
-    respondent: str | None = None,
-) -> _Design:
-    extra = [comparison] if comparison is not None else []
-    extra += [respondent] if respondent is not None else []
-    check_columns(data, [dv, community, *covariates, *extra])
-    gi = factorize_groups(data, community, what="community")
-    y_all = numeric_matrix(data, [dv])[:, 0]
-    after_all: np.ndarray | None = None
-    if time is None:
-        tw = prepare(
-            data, dv, wave=wave, community=None, before=before, after=after, nan_policy="omit"
-        )  # community=None: the community column is checked and factorised above, once
-        # prepare() compared the labels of the scored rows; compare only the rest here
-        miss = np.isnan(y_all)
-        after_all = np.zeros(len(data), dtype=bool)
-        after_all[~miss] = tw.after
-        if miss.any():
-            after_all[miss] = (data[wave][miss] == after).to_numpy()
-        if not after_all.any() or after_all.all():
-            present = after if after_all.any() else before
-            raise DataError(
-                f"wave column {wave!r} holds only {present!r}: one wave only; expected rows of "
-                f"both before={before!r} and after={after!r}"
-            )
-        t_all = after_all.astype(np.float64)
-        del tw  # prepare() validated the wave labels and the dv
-    else:
-        check_columns(data, [time])
-        t_all = numeric_matrix(data, [time])[:, 0]
-        tmiss = np.isnan(t_all)
-        if tmiss.any():
-            raise DataError(
-                f"time column {time!r} has missing values at {rows_in(data, tmiss)}; "
-                "expected a number (e.g. months since the baseline) on every row"
-            )
-        if np.unique(t_all).size < 2:
-            raise DataError(
-                f"time column {time!r} has a single value ({t_all[0]!r}); expected at least two "
-                "measurement times"
-            )
-    z = _covariates(data, covariates)
-    ymiss = np.isnan(y_all)
-    zmiss = np.isnan(z).any(axis=1) & ~ymiss
-    keep = ~(ymiss | zmiss)
-    if not keep.any():
-        raise DataError(f"no row has a {dv!r} score (and complete covariates)")
-    g = gi.n_groups
-    programme = _programme(data, comparison, gi.codes, g) if comparison is not None else None
-    every = bool(keep.all())  # then views, not copies, of the row arrays
-    codes = gi.codes if every else gi.codes[keep]
-    t = t_all if every else t_all[keep]
-    cols = [np.ones(int(keep.sum())), t]
-    slope = "change" if time is None else "time"
-    names = ["intercept", slope]
-    if programme is not None:
-        pr = programme[codes].astype(np.float64)
-        cols += [pr, pr * t]
-        names += ["programme", f"programme:{slope}"]
-    cols += [z[keep, i] for i in range(z.shape[1])]
-    names += covariates
-    if covariates and np.any(np.ptp(z[keep], axis=0) == 0):
-        raise DataError(f"a covariate in {covariates} is constant; expected variation")
-    X = np.column_stack(cols)
-    del cols
-    panel = _panel(data, respondent, keep, gi.codes, t_all) if respondent is not None else None
-    return _Design(
-        y=y_all if every else y_all[keep],
-        X=X,
-        t=t,
-        codes=codes,
-        labels=gi.labels,
-        names=names,
-        programme=programme,
-        n_missing=np.bincount(gi.codes[ymiss], minlength=g).astype(np.int64),
-        n_excluded_covariates=int(zmiss.sum()),
-        after=None if after_all is None else (after_all if every else after_all[keep]),
-        resp=None if panel is None else panel[0],
-        n_respondents=None if panel is None else panel[1],
-        n_repeated=None if panel is None else panel[2],
-    )
-
-
-def _panel(
-    data: pd.DataFrame, respondent: str, keep: np.ndarray, codes: np.ndarray, t: np.ndarray
-) -> tuple[np.ndarray, int, int]:
-    """Respondent codes of the used rows (ids as text), checked: nested, once per wave."""
-    # unsorted hash factorisation: the codes only index respondents (no labels are published);
-    # a missing id goes through factorize_groups for its message
-    rc_raw, uniq = pd.factorize(data[respondent], sort=False)
-    if (rc_raw < 0).any():
-        factorize_groups(data, respondent, what="respondent")
-    rc = np.asarray(rc_raw, dtype=np.int64)
-    del rc_raw, uniq
-    n_r = int(rc.max()) + 1
-    every = bool(keep.all())
-    rk = rc if every else rc[keep]
-    tk = t if every else t[keep]
-    if np.all((tk == 0.0) | (tk == 1.0)):  # two waves: the wave is the code (no sort, no hash)
-        key = rk * 2
-        key += tk == 1.0
-        dup = (np.bincount(key, minlength=2 * n_r) > 1)[key]
-        del key
-    else:
-        _, ti = np.unique(tk, return_inverse=True)  # the time of each used row
-        dup = pd.Series(rk * (int(ti.max()) + 1) + ti).duplicated(keep=False).to_numpy()
-    if dup.any():
-        rows = np.flatnonzero(keep)[dup]
-        mask = np.zeros(len(data), dtype=bool)
-        mask[rows] = True
-        raise DataError(
-            f"respondent column {respondent!r}: id(s) {list(pd.unique(data[respondent][mask]))[:5]} "
-            f"occur more than once in one wave ({rows_in(data, mask)}); expected each respondent "
-            "at most once per wave"
-        )
-    lo = np.full(n_r, np.iinfo(np.int64).max)
-    hi = np.full(n_r, -1)
-    np.minimum.at(lo, rc, codes)
-    np.maximum.at(hi, rc, codes)
-    bad = (hi >= 0) & (lo != hi)
-    if bad.any():
-        mask = bad[rc]
-        raise DataError(
-            f"respondent column {respondent!r}: {int(bad.sum())} respondent(s) appear in more "
-            f"than one community ({rows_in(data, mask)}); expected respondents nested in "
-            "communities (give a respondent who moved a new id)"
-        )
-    used = np.bincount(rk, minlength=n_r)
-    repeated = int(np.count_nonzero(used > 1))
-    if repeated == 0:
-        raise DataError(
-            f"respondent column {respondent!r}: no respondent answers in more than one wave, so "
-            "the respondent variance is not identifiable; leave out respondent="
-        )
-    # codes of the used respondents only, 0..R-1 (in the order of the codes above)
-    renumber = np.cumsum(used > 0) - 1
-    return renumber[rk], int(np.count_nonzero(used)), repeated
-
-
 def _fixed_table(fit: RSFit, names: list[str], ci: float) -> dict[str, list[Any]]:
     est, se, df = fit.beta, fit.beta_se, fit.df
     tval = est / se
-    p = 2.0 * stats.t.sf(np.abs(tval), df)
-    q = stats.t.ppf(0.5 + ci / 2.0, df)
+    p = 2.0 * special.stdtr(df, -np.abs(tval))  # stats.t.sf, without its checks
+    q = special.stdtrit(df, 0.5 + ci / 2.0)
     return {
         "term": names,
         "estimate": est.tolist(),
@@ -272,7 +50,7 @@ def _fixed_table(fit: RSFit, names: list[str], ci: float) -> dict[str, list[Any]
     }
 
 
-def _contrast(des: _Design) -> np.ndarray:
+def _contrast(des: Design) -> np.ndarray:
     """Per community the fixed-effect combination that is its expected change."""
     c = np.zeros((len(des.labels), des.X.shape[1]))
     c[:, 1] = 1.0
@@ -281,20 +59,17 @@ def _contrast(des: _Design) -> np.ndarray:
     return c
 
 
-def _community_table(fit: RSFit, des: _Design, *, ci: float, min_n: int) -> dict[str, Any]:
+def _community_table(fit: RSFit, des: Design, *, ci: float, min_n: int) -> dict[str, Any]:
     g = len(des.labels)
     out: dict[str, Any] = {str(des.labels.name): des.labels.tolist()}
     if des.after is not None:
-        # weights 0/1 instead of row subsets: the same sums (adding exact zeros), no copies
-        a = des.after.astype(np.float64)
-        n_a = np.bincount(des.codes, weights=a, minlength=g).astype(np.int64)
-        n_b = np.bincount(des.codes, minlength=g) - n_a
-        ya = des.y * a
+        # the engine's per-community sums (t is 0/1: sum of t = rows after, sum of t y = the
+        # after wave's sum of y), no second pass over the rows
+        n_a = np.rint(fit.group_t).astype(np.int64)
+        n_b = fit.group_n - n_a
+        sy, sya = fit.group_y[:, 0], fit.group_y[:, 1]
         with np.errstate(invalid="ignore", divide="ignore"):
-            raw = (
-                np.bincount(des.codes, weights=ya, minlength=g) / n_a
-                - np.bincount(des.codes, weights=des.y - ya, minlength=g) / n_b
-            )
+            raw = sya / n_a - (sy - sya) / n_b
         sup, reason = suppression(n_b, n_a, min_n)
         out |= {"n_before": n_b.tolist(), "n_after": n_a.tolist()}
     else:
@@ -316,16 +91,20 @@ def _community_table(fit: RSFit, des: _Design, *, ci: float, min_n: int) -> dict
     var_change = float(fit.cov_re[1, 1])
     change = contrast_change + fit.ranef[:, 1]
     psd = np.sqrt(fit.ranef_cov[:, 1, 1])
-    z = float(stats.norm.ppf(0.5 + ci / 2.0))
-    lo, hi = change - z * psd, change + z * psd
+    # the interval the verdict uses: Prasad-Rao MSE (fixed effects and variance parameters'
+    # uncertainty) with a t quantile at the Satterthwaite df of that MSE
+    pred_sd = np.sqrt(fit.pred_var_slope + 2.0 * fit.pred_var_theta)
+    q = special.stdtrit(fit.pred_df, 0.5 + ci / 2.0)  # stats.t.ppf without its checks
+    lo, hi = change - q * pred_sd, change + q * pred_sd
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_imp = stats.norm.cdf(change / psd)
+        p_imp = special.stdtr(fit.pred_df, change / pred_sd)
         rel = 1.0 - fit.ranef_cov[:, 1, 1] / var_change if var_change > 0 else np.full(g, np.nan)
     stat = {
         "raw_change": raw,
         "change": change,
         "posterior_sd": psd,
-        "prediction_sd": np.sqrt(fit.pred_var_slope),
+        "prediction_sd": pred_sd,
+        "prediction_df": fit.pred_df,
         "ci_low": lo,
         "ci_high": hi,
         "p_improved": p_imp,
@@ -426,7 +205,8 @@ def change_model(
     method : {"reml", "ml"}, default="reml"
         Upper-case spellings are accepted.
     ci : float, default=0.95
-        Level of every interval (fixed effects: t with Satterthwaite df; communities: normal).
+        Level of every interval (t quantiles with Satterthwaite df, for the fixed effects and
+        for each community's change).
     min_n : int, default=10
         Communities with fewer rows in either wave (with ``time=``: in total) are suppressed:
         their row keeps its counts and every statistic is missing. They stay in the fit.
@@ -443,7 +223,8 @@ def change_model(
         ``.communities``: ``community`` (named as the column), ``n_before, n_after`` (with
         ``time=``: ``n``), ``n_missing``, [``programme``], ``raw_change`` (difference of means;
         not with ``time=``), ``change`` (EB), ``posterior_sd``, ``prediction_sd``, ``ci_low,
-        ci_high``, ``p_improved``, ``reliability``, ``shrinkage``, ``ranef_intercept``,
+        ci_high``, ``p_improved``, ``prediction_df``, ``reliability``, ``shrinkage``,
+        ``ranef_intercept``,
         ``ranef_change``, ``ranef_intercept_sd``, ``ranef_change_sd``, ``confidence``,
         ``verdict``, ``suppressed``, ``reason``.
 
@@ -467,10 +248,16 @@ def change_model(
 
     The community's change (empirical Bayes) is :math:`\hat\beta_1 [+ \hat\beta_3 P_j] +
     \hat u_{1j}` with :math:`\hat u_j = \Sigma Z_j'V_j^{-1}(y_j - X_j\hat\beta)` (lme4's
-    ``ranef``). ``posterior_sd`` is its conditional SD given the estimated fixed effects
-    (lme4's ``condVar``); ``prediction_sd`` adds the fixed effects' uncertainty (Henderson).
-    The interval is ``change`` :math:`\pm z_{(1+ci)/2}` ``posterior_sd``; ``p_improved`` =
-    :math:`\Phi(\mathrm{change}/\mathrm{posterior\_sd})` (normal approximation);
+    ``ranef``). ``posterior_sd`` is its conditional SD given the estimated fixed effects and
+    variances (lme4's ``condVar``). ``prediction_sd`` is the root of the Prasad-Rao (1990)
+    estimate of its mean squared prediction error: Henderson's prediction-error variance (adds
+    the fixed effects' uncertainty) plus twice the Kackar-Harville (1984) term for the
+    estimated variance parameters; ``prediction_df`` the Satterthwaite df of that variance.
+    The interval is ``change`` :math:`\pm t_{\nu,(1+ci)/2}` ``prediction_sd``
+    (:math:`\nu` = ``prediction_df``); ``p_improved`` =
+    :math:`F_{t,\nu}(\mathrm{change}/\mathrm{prediction\_sd})`, so that "improved" iff
+    ``p_improved > (1 + ci)/2``; the coverage of this interval is checked by simulation in
+    ``docs/methods/change-model.md``;
     ``reliability`` = :math:`1 - \mathrm{posterior\_sd}^2/\hat\Sigma_{11}` (the share of the
     community's change variance that is signal), ``shrinkage`` = 1 - reliability. The
     verdict is the interval: "improved" iff ``ci_low > 0``, "declined" iff ``ci_high < 0``,
@@ -494,7 +281,8 @@ def change_model(
     ``lmer(score ~ wave * programme + (1 + wave | community))``, a partial panel with
     ``+ (1 | respondent)``, a covariate and a boundary fit -- fixed effects, SEs,
     Satterthwaite df, variance components, logLik, ``ranef`` and ``condVar`` SDs agree to
-    1e-5 relative.
+    1e-5 relative. ``prediction_sd`` and ``prediction_df`` are checked against a dense
+    implementation (Henderson's mixed-model equations, numerical derivatives) to 1e-4.
 
     References
     ----------
@@ -503,6 +291,10 @@ def change_model(
        models using lme4. *Journal of Statistical Software*, 67(1).
     .. [3] Kuznetsova, A., Brockhoff, P. B., & Christensen, R. H. B. (2017). lmerTest package:
        tests in linear mixed effects models. *Journal of Statistical Software*, 82(13).
+    .. [4] Kackar, R. N., & Harville, D. A. (1984). Approximations for standard errors of
+       estimators of fixed and random effects in mixed linear models. *JASA*, 79, 853-862.
+    .. [5] Prasad, N. G. N., & Rao, J. N. K. (1990). The estimation of the mean squared error of
+       small-area estimators. *JASA*, 85, 163-171.
 
     Examples
     --------
@@ -527,7 +319,7 @@ def change_model(
     ci = check_ci(ci)
     min_n = _check_min_n(min_n)
     covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
-    des = _design(
+    des = design(
         data,
         dv=dv,
         community=community,
@@ -572,7 +364,7 @@ def change_model(
     )
 
 
-def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
+def _result(fit: RSFit, des: Design, **opts: Any) -> ChangeModel:
     slope = "change" if opts["time"] is None else "time"
     if not fit.converged:
         warnings.warn(
@@ -616,7 +408,8 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
     comm = _community_table(fit, des, ci=opts["ci"], min_n=opts["min_n"])
     prog = f" + programme + programme:{slope}" if des.programme is not None else ""
     covs = "".join(f" + {c}" for c in opts["covariates"])
-    return ChangeModel(
+    # every field is built here with its type: construct without re-validating each list item
+    return ChangeModel.model_construct(
         dv=opts["dv"],
         community=str(des.labels.name),
         wave=opts["wave"] if opts["time"] is None else None,
@@ -637,7 +430,7 @@ def _result(fit: RSFit, des: _Design, **opts: Any) -> ChangeModel:
         theta=fit.theta.tolist(),
         loglik=fit.loglik,
         aic=-2.0 * fit.loglik + 2.0 * k,
-        bic=-2.0 * fit.loglik + np.log(fit.n_obs) * k,
+        bic=float(-2.0 * fit.loglik + np.log(fit.n_obs) * k),
         deviance=fit.deviance,
         converged=fit.converged,
         boundary=fit.boundary,

@@ -13,6 +13,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from ._report_format import head_for, name, text_for, wave
+from ._report_sections import towards
 
 if TYPE_CHECKING:
     from ..evaluation import Evaluation
@@ -57,7 +58,7 @@ def _x_label(ev: Evaluation, lang: str, m: int, model: bool) -> str:
     what = f"{h['eb_change' if model else 'diff']}: {t['end_of_cycle']} − {t['baseline']}"
     c = round(100 * ev.confidence)
     if model:
-        band = t["forest_model"].format(c=c)
+        band = t["forest_model"].format(c=c, towards=towards(ev, t))
     else:
         band = t["forest_sim"].format(c=c, m=m) if m > 1 else t["forest_plain"].format(c=c)
     return f"{what}\n{band}"

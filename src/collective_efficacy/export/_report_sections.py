@@ -376,24 +376,41 @@ def _overall_row(ev: Evaluation) -> dict[str, Any] | None:
     return rows[0] if rows and rows[0].get("diff") is not None else None
 
 
-def _programme_effect(ev: Evaluation, t: dict[str, str]) -> list[Block]:
-    """The difference-in-differences effect, in plain words with what it cannot rule out."""
+def _did_row(ev: Evaluation) -> dict[str, Any] | None:
+    """The change model's ``programme:change`` row (comparison communities given), or None."""
     rows = [r for r in ev.sections.get("change_model_fixed", []) if r["term"] == "programme:change"]
-    if not rows or rows[0].get("estimate") is None:
-        return []
-    r = rows[0]
+    return rows[0] if rows and rows[0].get("estimate") is not None else None
+
+
+def _did_text(ev: Evaluation, t: dict[str, str], key: str) -> str | None:
+    """``did_text`` (the section) or ``sum_did`` (the summary) for the programme effect."""
+    r = _did_row(ev)
+    if r is None:
+        return None
     lo, hi = r.get("ci_low"), r.get("ci_high")
-    key = "did_up" if (lo or 0) > 0 else "did_down" if (hi or 0) < 0 else "did_flat"
+    verdict = "did_up" if (lo or 0) > 0 else "did_down" if (hi or 0) < 0 else "did_flat"
     p = r.get("p")
-    text = t["did_text"].format(
+    return t[key].format(
         d=num(t, abs(r["estimate"])),
         more=t["did_more" if r["estimate"] >= 0 else "did_less"],
         lo=num(t, lo),
         hi=num(t, hi),
         c=round(100 * ev.confidence),
         p=pval(t, p) if isinstance(p, float) and p < 0.001 else f"= {num(t, p, 3)}",
-        verdict=t[key],
+        verdict=t[verdict],
     )
+
+
+def towards(ev: Evaluation, t: dict[str, str]) -> str:
+    """What an EB change is pulled towards: its own group's change with comparison communities."""
+    return t["towards_group" if _did_row(ev) is not None else "towards_all"]
+
+
+def _programme_effect(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+    """The difference-in-differences effect, in plain words with what it cannot rule out."""
+    text = _did_text(ev, t, "did_text")
+    if text is None:
+        return []
     return [("h3", t["did"]), ("p", text), ("p", t["did_caveat"])]
 
 
@@ -490,7 +507,7 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
         b.append(
             (
                 "p",
-                t["rule_model"].format(c=round(100 * ev.confidence))
+                t["rule_model"].format(c=round(100 * ev.confidence), towards=towards(ev, t))
                 if model
                 else _rule(ev, t, m, k),
             )
@@ -581,6 +598,9 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
                 verdict=t[key],
             )
         )
+    did = _did_text(ev, t, "sum_did")
+    if did is not None:
+        lines.append(did)
     per = community_verdicts(ev)
     if per:
         n = count_verdicts(per)

@@ -80,11 +80,13 @@ TEXT: dict[str, dict[str, str]] = {
         "forest_sim": "simultaneous {c}% intervals (Bonferroni over {m} communities)",
         "forest_plain": "{c}% intervals",
         "forest_model": "{c}% intervals of the estimated change (multilevel model; each is "
-        "pulled towards the overall change, more for communities with fewer residents)",
+        "pulled towards {towards}, more for communities with fewer residents)",
+        "towards_all": "the overall change",
+        "towards_group": "the change of its own group (programme or comparison communities)",
         "rule_model": "The rule: a community improved if its whole {c}% interval lies above 0, "
         "declined if its whole interval lies below 0; otherwise there is no clear change. The "
         "estimate is the community's change as a multilevel model sees it (empirical Bayes): "
-        "the measured change pulled towards the overall change, more so when a community has "
+        "the measured change pulled towards {towards}, more so when a community has "
         "fewer residents, because a few residents' answers can swing a small community's mean "
         "by chance. This pulling already guards against chance findings among many "
         "communities, so the intervals are not corrected further for their number. 'Chance it "
@@ -96,6 +98,11 @@ TEXT: dict[str, dict[str, str]] = {
         "({why}). The verdicts below therefore use the measured change of each community with "
         "simultaneous intervals (the rule that follows).",
         "did": "Programme effect (compared with communities without the programme)",
+        "sum_did": "Programme effect: communities in the programme changed by {d} points {more} "
+        "than the comparison communities without the programme ({c}% CI {lo} to {hi}): "
+        "{verdict}. The comparison takes away what changed everywhere, such as a citywide "
+        "trend; it cannot rule out that the programme communities would have changed "
+        "differently anyway (see 'Programme effect').",
         "did_text": "Communities in the programme changed by {d} points {more} than the "
         "comparison communities ({c}% CI {lo} to {hi}; p {p}): {verdict}. This is the "
         "difference in differences: the change in programme communities minus the change in "
@@ -133,8 +140,9 @@ TEXT: dict[str, dict[str, str]] = {
         "methods_text": "Scores are the mean of the answered items (reverse-keyed items "
         "recoded), required to cover the instrument's minimum number of items. The change per "
         "community is estimated by a multilevel change model, lmer(score ~ change + (1 + change "
-        "| community)) fitted by REML (empirical Bayes, with normal intervals from the "
-        "conditional SD); its verdict: improved if and only if the whole interval lies above 0. "
+        "| community)) fitted by REML (empirical Bayes; t intervals from the prediction SD, "
+        "which includes the uncertainty of the model's averages and variances, Prasad & Rao "
+        "1990); its verdict: improved if and only if the whole interval lies above 0. "
         "If that model cannot be used, the verdict comes from Bonferroni-simultaneous intervals "
         "of the measured changes (the report then says so). The Welch t-test with Hedges' g per "
         "community is in results.json. Effect sizes are described with Cohen's bands (0.2 small, 0.5 medium, "
@@ -271,12 +279,13 @@ TEXT: dict[str, dict[str, str]] = {
         "forest_sim": "simultane {c}%-intervallen (Bonferroni over {m} buurten)",
         "forest_plain": "{c}%-intervallen",
         "forest_model": "{c}%-intervallen van de geschatte verandering (multilevelmodel; elke "
-        "schatting wordt naar de totale verandering getrokken, sterker bij buurten met minder "
-        "bewoners)",
+        "schatting wordt naar {towards} getrokken, sterker bij buurten met minder bewoners)",
+        "towards_all": "de totale verandering",
+        "towards_group": "de verandering van de eigen groep (programma- of vergelijkingsbuurten)",
         "rule_model": "De regel: een buurt ging vooruit als haar hele {c}%-interval boven 0 ligt, "
         "achteruit als het hele interval onder 0 ligt; anders is er geen duidelijke "
         "verandering. De schatting is de verandering van de buurt zoals een multilevelmodel die "
-        "ziet (empirical Bayes): de gemeten verandering, naar de totale verandering getrokken, "
+        "ziet (empirical Bayes): de gemeten verandering, naar {towards} getrokken, "
         "sterker naarmate een buurt minder bewoners heeft, omdat de antwoorden van een paar "
         "bewoners het gemiddelde van een kleine buurt toevallig kunnen laten uitschieten. Dat "
         "trekken beschermt al tegen toevalstreffers tussen veel buurten, dus de intervallen "
@@ -289,6 +298,11 @@ TEXT: dict[str, dict[str, str]] = {
         "worden gebruikt ({why}). De oordelen hieronder gebruiken daarom de gemeten verandering "
         "per buurt met simultane intervallen (de regel hierna).",
         "did": "Effect van het programma (vergeleken met buurten zonder programma)",
+        "sum_did": "Effect van het programma: buurten in het programma veranderden {d} punten "
+        "{more} dan de vergelijkingsbuurten zonder programma ({c}%-BI {lo} tot {hi}): "
+        "{verdict}. De vergelijking haalt weg wat overal veranderde, zoals een trend in de hele "
+        "stad; ze sluit niet uit dat de programmabuurten ook zonder programma anders waren "
+        "veranderd (zie 'Effect van het programma').",
         "did_text": "Buurten in het programma veranderden {d} punten {more} dan de "
         "vergelijkingsbuurten ({c}%-BI {lo} tot {hi}; p {p}): {verdict}. Dit is het verschil "
         "in verschillen: de verandering in programmabuurten min de verandering in "
@@ -329,7 +343,8 @@ TEXT: dict[str, dict[str, str]] = {
         "gestelde vragen omgescoord), mits het minimum aantal vragen van het instrument is "
         "beantwoord. De verandering per buurt wordt geschat met een multilevelmodel voor "
         "verandering, lmer(score ~ verandering + (1 + verandering | buurt)) met REML (empirical Bayes, "
-        "normale intervallen uit de conditionele SD); het oordeel: vooruit als en alleen als het "
+        "t-intervallen uit de voorspel-SD, die ook de onzekerheid in de gemiddelden en varianties "
+        "van het model meeneemt, Prasad & Rao 1990); het oordeel: vooruit als en alleen als het "
         "hele interval boven 0 ligt. Kan dat model niet worden gebruikt, dan komt het oordeel "
         "uit Bonferroni-simultane intervallen van de gemeten veranderingen (het rapport zegt dat "
         "dan). De Welch t-toets met Hedges' g per buurt staat in results.json. Effectgroottes worden beschreven met de grenzen "
