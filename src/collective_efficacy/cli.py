@@ -38,6 +38,7 @@ from ._cli_support import (
     os_error_message,
     pipe_safe_stdout,
 )
+from ._cli_plan import add_plan_parser
 from ._cli_waves import add_wave_options, per_wave_args
 from ._messages import message, problem_message
 from .errors import CollectiveEfficacyError
@@ -519,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.set_defaults(func=_cmd_score)
 
     _evaluate_parser(sub)
+    add_plan_parser(sub, _HelpFormatter)
     return p
 
 

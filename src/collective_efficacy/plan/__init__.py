@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from .change import detectable_change, mdes_cluster, residents_for_change
 from .reliability import residents_for_reliability, spearman_brown
+from .next_cycle import next_cycle
 from .simulation import power_by_simulation
 
 __all__ = [
     "detectable_change",
     "mdes_cluster",
+    "next_cycle",
     "power_by_simulation",
     "residents_for_change",
     "residents_for_reliability",
