@@ -111,7 +111,9 @@ def test_bad_icc(bad: float) -> None:
 
 def test_non_converged_fit_raises() -> None:
     fit = _ecometric_fit()
-    stale = fit.model_copy(update={"diagnostics": fit.diagnostics.model_copy(update={"converged": False})})
+    stale = fit.model_copy(
+        update={"diagnostics": fit.diagnostics.model_copy(update={"converged": False})}
+    )
     with pytest.raises(DataError, match="did not converge"):
         residents_for_reliability(0.7, fit=stale)
     with pytest.raises(DataError, match="exactly one"):
@@ -189,7 +191,9 @@ def test_mdes_cluster_matches_r_formula_and_bloom_multipliers() -> None:
         assert got["mdes"] == pytest.approx(r["mdes"], rel=1e-10)
     # Bloom (1995), Table 1: large-sample multipliers 2.80 (two-tailed) and 2.49 (one-tailed)
     assert round(float(mdes_cluster(100_000, 10, icc=0.1)["multiplier"].iloc[0]), 2) == 2.80
-    assert round(float(mdes_cluster(100_000, 10, icc=0.1, tails=1)["multiplier"].iloc[0]), 2) == 2.49
+    assert (
+        round(float(mdes_cluster(100_000, 10, icc=0.1, tails=1)["multiplier"].iloc[0]), 2) == 2.49
+    )
 
 
 def test_change_model_fit_gives_variance_of_change() -> None:

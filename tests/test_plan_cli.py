@@ -30,13 +30,20 @@ def test_next_cycle_matches_the_scalar_functions(example_evaluation) -> None:  #
         ).iloc[0]
         assert int(r["residents_to_detect_change"]) == int(ref["n_per_wave"])
     hidden = t[t["suppressed"]]
-    assert hidden[["n_before", "n_after", "observed_change", "residents_to_detect_change"]].isna().all().all()
+    assert (
+        hidden[["n_before", "n_after", "observed_change", "residents_to_detect_change"]]
+        .isna()
+        .all()
+        .all()
+    )
     sd = math.sqrt((rows["sd_before"].iloc[0] ** 2 + rows["sd_after"].iloc[0] ** 2) / 2)
     if not t["suppressed"].iloc[0]:
         assert t["sd"].iloc[0] == pytest.approx(sd)
 
 
-def test_plan_command(example_evaluation, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+def test_plan_command(
+    example_evaluation, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "results.json"
     example_evaluation.to_json(src)
     out_csv = tmp_path / "plan.csv"
@@ -44,7 +51,7 @@ def test_plan_command(example_evaluation, tmp_path: Path, capsys: pytest.Capture
     text = capsys.readouterr().out
     assert "reliability 0.70" in text and "residents_to_detect_change" in text
     table = pd.read_csv(out_csv)
-    assert list(table.columns)[0] == example_evaluation.community
+    assert table.columns[0] == example_evaluation.community
     assert main(["plan", "--from", str(tmp_path / "missing.json")]) == 2
     assert "--from" in capsys.readouterr().err
     assert main(["plan", "--from", str(src), "--target", "1.5"]) == 2

@@ -35,7 +35,9 @@ DESIGNS = [(12, 15, 0.25, 11), (20, 10, 0.15, 12), (8, 30, 0.30, 13)]
 @pytest.mark.parametrize("k,m,delta,seed", DESIGNS)
 def test_formula_power_within_monte_carlo_interval(k: int, m: int, delta: float, seed: int) -> None:
     fit = _fit()
-    sim = power_by_simulation(fit, m, delta, n_communities=k, reps=150, seed=seed, levels=["overall"])
+    sim = power_by_simulation(
+        fit, m, delta, n_communities=k, reps=150, seed=seed, levels=["overall"]
+    )
     row = sim.iloc[0]
     assert row["power_ci_low"] <= row["formula_power"] <= row["power_ci_high"]
     # the formula is detectable_change's: its detectable change has the planned power

@@ -73,4 +73,5 @@ __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_imp
 __all__ += _multilevel_change_all
 __all__ += ["export", "plot"]
 from . import plan  # noqa: E402  (ce.plan: planning the next cycle)
+
 __all__ += ["plan"]

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import pandas as pd
 
 from . import __version__, datasets
+from ._cli_plan import add_plan_parser
 from ._cli_support import (
     CliError,
     OutputFolder,
@@ -38,7 +39,6 @@ from ._cli_support import (
     os_error_message,
     pipe_safe_stdout,
 )
-from ._cli_plan import add_plan_parser
 from ._cli_waves import add_wave_options, per_wave_args
 from ._messages import message, problem_message
 from .errors import CollectiveEfficacyError

@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 from .change import detectable_change, mdes_cluster, residents_for_change
-from .reliability import residents_for_reliability, spearman_brown
 from .next_cycle import next_cycle
+from .reliability import residents_for_reliability, spearman_brown
 from .simulation import power_by_simulation
 
 __all__ = [

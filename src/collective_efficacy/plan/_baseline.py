@@ -17,7 +17,7 @@ from .._mixed_models import ChangeModel, EcometricResult, RandomInterceptResult
 from ..errors import DataError
 from ..evaluation import Evaluation
 
-__all__ = ["Baseline", "EcometricParts", "from_fit", "ecometric_parts"]
+__all__ = ["Baseline", "EcometricParts", "ecometric_parts", "from_fit"]
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,8 @@ def from_fit(fit: Any) -> Baseline:
     if isinstance(fit, RandomInterceptResult):
         if not fit.diagnostics.converged:
             raise _not_converged("random-intercept model")
-        vc = fit.variance_components
-        return Baseline(math.sqrt(vc.sigma2), vc.icc, None, fit.n_groups, "random_intercept")
+        ri = fit.variance_components
+        return Baseline(math.sqrt(ri.sigma2), ri.icc, None, fit.n_groups, "random_intercept")
     if isinstance(fit, EcometricResult):
         raise DataError(
             "fit: an ecometric result has item-level variances, not the SD of a scale score; "

@@ -43,7 +43,9 @@ def multiplier(df: float, alpha: float, power: float, tails: int = 2) -> float:
     return float(stats.t.ppf(1.0 - a, df) + stats.t.ppf(power, df))
 
 
-def detectable(se: float, df: float, alpha: float, power: float, *, method: str, tails: int) -> float:
+def detectable(
+    se: float, df: float, alpha: float, power: float, *, method: str, tails: int
+) -> float:
     """The effect detected with ``power``: Bloom's :math:`M\\cdot SE` or the exact root."""
     if not (np.isfinite(se) and np.isfinite(df) and df > 0):
         return float("nan")
@@ -57,9 +59,7 @@ def detectable(se: float, df: float, alpha: float, power: float, *, method: str,
     return float(root) * se
 
 
-def smallest_n(
-    reaches: Callable[[int], bool], *, lo: int, hi: int = 10_000_000
-) -> int | None:
+def smallest_n(reaches: Callable[[int], bool], *, lo: int, hi: int = 10_000_000) -> int | None:
     """Smallest integer n in [lo, hi] with ``reaches(n)`` (``reaches`` monotone), else None.
 
     Exponential then binary search; the answer is checked directly: ``reaches(n)`` and

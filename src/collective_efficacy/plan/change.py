@@ -26,7 +26,9 @@ _ADJUST = ("holm", "bonferroni", "none")
 _DESIGNS = ("cross-section", "panel")
 
 
-def _num(name: str, value: Any, *, low: float, high: float = math.inf, open_low: bool = True) -> float:
+def _num(
+    name: str, value: Any, *, low: float, high: float = math.inf, open_low: bool = True
+) -> float:
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     v = float(value) if ok else math.nan
     inside = (v > low if open_low else v >= low) and v < high
@@ -76,7 +78,9 @@ class _Plan:
         r = kw["panel_correlation"]
         if self.design == "panel":
             if r is None:
-                raise DataError("design='panel' needs panel_correlation=", argument="panel_correlation")
+                raise DataError(
+                    "design='panel' needs panel_correlation=", argument="panel_correlation"
+                )
             self.r = _num("panel_correlation", r, low=-1.0, high=1.0)
         else:
             self.r = 0.0
@@ -222,10 +226,10 @@ def detectable_change(
     --------
     >>> from collective_efficacy.plan import detectable_change
     >>> t = detectable_change(30, sd=0.6, icc=0.15, n_communities=20)
-    >>> t[["level", "alpha_per_test", "change", "change_std"]].round(3)
-           level  alpha_per_test  change  change_std
-    0  community          0.0025   0.662       1.103
-    1    overall          0.0500   0.138       0.230
+    >>> t[["level", "change", "change_std"]].round(3)
+           level  change  change_std
+    0  community   0.623       1.039
+    1    overall   0.257       0.428
     """
     p = _Plan(_kw(sd=sd, icc=icc, n_communities=n_communities, alpha=alpha, power=power,
                   adjust=adjust, design=design, panel_correlation=panel_correlation, fit=fit,
@@ -281,8 +285,8 @@ def residents_for_change(
     >>> t = residents_for_change(0.3, sd=0.6, icc=0.15, n_communities=20)
     >>> t[["level", "n_per_wave", "power_reached"]].round(3)
            level  n_per_wave  power_reached
-    0  community         145          0.802
-    1    overall           7          0.816
+    0  community         122          0.801
+    1    overall          10          0.814
     """
     p = _Plan(_kw(sd=sd, icc=icc, n_communities=n_communities, alpha=alpha, power=power,
                   adjust=adjust, design=design, panel_correlation=panel_correlation, fit=fit,
@@ -353,8 +357,8 @@ def mdes_cluster(
     Examples
     --------
     >>> from collective_efficacy.plan import mdes_cluster
-    >>> float(mdes_cluster(40, 25, icc=0.10)["mdes"].round(3))
-    0.329
+    >>> round(float(mdes_cluster(40, 25, icc=0.10)["mdes"].iloc[0]), 3)
+    0.335
     """
     j = _int("n_communities", n_communities, 3 + int(n_covariates))
     n = _num("n_per_community", n_per_community, low=0.0)

@@ -45,9 +45,9 @@ def _model(fit: Any) -> _Model:
     if isinstance(fit, RandomInterceptResult):
         if not fit.diagnostics.converged:
             raise DataError("fit: the random-intercept model did not converge", argument="fit")
-        vc = fit.variance_components
-        g = np.array([[vc.tau2, 0.0], [0.0, 0.0]])
-        return _Model(fit.fixed.estimate, g, vc.sigma2, fit.n_groups)
+        ri = fit.variance_components
+        g = np.array([[ri.tau2, 0.0], [0.0, 0.0]])
+        return _Model(fit.fixed.estimate, g, ri.sigma2, fit.n_groups)
     if isinstance(fit, Evaluation):
         t = fit.tables
         row, fixed = t.get("change_model_fit"), t.get("change_model_fixed")
@@ -55,7 +55,9 @@ def _model(fit: Any) -> _Model:
             raise DataError("fit: the Evaluation has no converged change model", argument="fit")
         r = row.iloc[0]
         g = np.array([[r["var_intercept"], r["cov"]], [r["cov"], r["var_change"]]], dtype=float)
-        return _Model(float(fixed["estimate"].iloc[0]), g, float(r["sigma2"]), int(r["n_communities"]))
+        return _Model(
+            float(fixed["estimate"].iloc[0]), g, float(r["sigma2"]), int(r["n_communities"])
+        )
     raise DataError(
         "fit must be a change_model or random_intercept result or an Evaluation; "
         f"got {type(fit).__name__}",
@@ -191,11 +193,17 @@ def power_by_simulation(
 
     Examples
     --------
+    >>> import numpy as np, pandas as pd
     >>> import collective_efficacy as ce
     >>> from collective_efficacy.plan import power_by_simulation
-    >>> data = ce.datasets.load_example()
-    >>> fit = ce.change_model(data, dv="collective_efficacy", community="buurt",
-    ...                       wave="meting", before="nulmeting", after="eindmeting")
+    >>> rng = np.random.default_rng(3)
+    >>> k = np.repeat(np.arange(15), 20)
+    >>> u = rng.normal(0, 0.3, 15)[k]
+    >>> data = pd.DataFrame({"buurt": np.tile(k, 2).astype(str),
+    ...                      "wave": np.repeat(["baseline", "end_of_cycle"], 300),
+    ...                      "score": np.r_[3 + u + rng.normal(0, .6, 300),
+    ...                                     3.2 + u + rng.normal(0, .6, 300)]})
+    >>> fit = ce.change_model(data, dv="score", community="buurt")
     >>> sim = power_by_simulation(fit, 20, 0.2, reps=20, seed=1, levels=["overall"])
     >>> list(sim["level"])
     ['overall']
@@ -209,7 +217,9 @@ def power_by_simulation(
     check_choice("adjust", adjust, ("holm", "bonferroni", "none"))
     lev = list(levels)
     if not lev or any(x not in ("overall", "community") for x in lev):
-        raise DataError(f"levels must name 'overall' and/or 'community'; got {levels!r}", argument="levels")
+        raise DataError(
+            f"levels must name 'overall' and/or 'community'; got {levels!r}", argument="levels"
+        )
     level = check_ci(ci)
     rng = np.random.default_rng(seed)
     opts = {"levels": lev, "adjust": adjust, "alpha": a,
@@ -243,7 +253,11 @@ def _summary(
             formula, a_used, test = power_t(d / se, k - 1.0, a, 2), a, "change_model"
         else:
             se = math.sqrt(2.0 * mod.sigma2 / m)
-            formula, a_used, test = power_t(d / se, 2.0 * m - 2.0, a_each, 2), a_each, "compare_waves"
+            formula, a_used, test = (
+                power_t(d / se, 2.0 * m - 2.0, a_each, 2),
+                a_each,
+                "compare_waves",
+            )
         pw = _interval(float(hit.sum()), reps, level) if name == "overall" else _mean_ci(hit, level)
         fpr = _interval(float(fp.sum()), reps, level)
         rows.append({"level": name, "test": test, "delta": d, "n_per_community": m,
