@@ -1,7 +1,7 @@
 """collective_efficacy.plan: closed forms against R, statsmodels and published values.
 
 References: tests/fixtures/plan/plan_reference.R (base R power.t.test, pwr::pwr.t.test,
-multilevel::ICC1/ICC2, the CRA2 MDES formula of Dong & Maynard 2013 written in R).
+multilevel::ICC1/ICC2, PowerUpR 1.1.0 mdes.cra2/power.cra2).
 """
 
 from __future__ import annotations
@@ -181,14 +181,24 @@ def test_overall_design_effect_and_cluster_formula_agree() -> None:
     assert t["se"] ** 2 == pytest.approx(2 * 0.36 / 0.9 * (1 + 24 * 0.1) / (20 * 25), rel=1e-12)
 
 
-def test_mdes_cluster_matches_r_formula_and_bloom_multipliers() -> None:
-    ref = pd.read_csv(FIX / "cra2_mdes.csv")
+def test_mdes_cluster_matches_powerupr_and_bloom_multipliers() -> None:
+    from collective_efficacy.plan._power import power_t
+
+    ref = pd.read_csv(FIX / "cra2_mdes.csv")  # PowerUpR 1.1.0 mdes.cra2 / power.cra2
     for _, r in ref.iterrows():
-        got = mdes_cluster(int(r["J"]), r["n"], icc=r["rho2"], share=r["P"],
-                           r2_community=r["R22"], r2_resident=r["R12"],
-                           n_covariates=int(r["g2"]), tails=2 if r["two_tailed"] else 1).iloc[0]  # fmt: skip
+        tails = 2 if r["two_tailed"] else 1
+        got = mdes_cluster(
+            int(r["J"]), r["n"], icc=r["rho2"], share=r["P"], r2_community=r["R22"],
+            r2_resident=r["R12"], n_covariates=int(r["g2"]), tails=tails,
+        ).iloc[0]  # fmt: skip
         assert got["df"] == r["df"]
         assert got["mdes"] == pytest.approx(r["mdes"], rel=1e-10)
+        assert got["power_at_mdes"] == pytest.approx(r["power_at_mdes"], abs=1e-10)
+        assert power_t(0.25 / got["se"], got["df"], 0.05, tails) == pytest.approx(
+            r["power_at_025"], abs=1e-10
+        )
+    # documented cross-check of ?PowerUpR::cra2: mdes.cra2(rho2=.17, n=15, J=20) = .629
+    assert round(float(mdes_cluster(20, 15, icc=0.17)["mdes"].iloc[0]), 3) == 0.629
     # Bloom (1995), Table 1: large-sample multipliers 2.80 (two-tailed) and 2.49 (one-tailed)
     assert round(float(mdes_cluster(100_000, 10, icc=0.1)["multiplier"].iloc[0]), 2) == 2.80
     assert (
