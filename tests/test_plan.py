@@ -244,3 +244,21 @@ def test_change_bad_input() -> None:
     fit = _change_fit()
     with pytest.raises(DataError, match="did not converge"):
         detectable_change(20, fit=fit.model_copy(update={"converged": False}))
+
+
+def test_plot_reliability_draws_the_table(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from collective_efficacy.plan import plot_reliability
+
+    fit = _ecometric_fit()
+    table = residents_for_reliability(0.7, fit=fit, items=[2, 6])
+    fig = plot_reliability(table, path=tmp_path / "rel.png")
+    ax = fig.axes[0]
+    # each curve passes through its marked point: (residents, reliability of the table)
+    points = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    for ln, (_, row) in zip(points, table.iterrows(), strict=True):
+        assert ln.get_xdata()[0] == row["residents"]
+        assert ln.get_ydata()[0] == pytest.approx(row["reliability"], rel=1e-12)
+    assert (tmp_path / "rel.png").stat().st_size > 0
+    with pytest.raises(DataError, match="table"):
+        plot_reliability(pd.DataFrame({"x": [1]}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .change import detectable_change, mdes_cluster, residents_for_change
 from .next_cycle import next_cycle
+from .plot import plot_reliability
 from .reliability import residents_for_reliability, spearman_brown
 from .simulation import power_by_simulation
 
@@ -16,6 +17,7 @@ __all__ = [
     "detectable_change",
     "mdes_cluster",
     "next_cycle",
+    "plot_reliability",
     "power_by_simulation",
     "residents_for_change",
     "residents_for_reliability",
