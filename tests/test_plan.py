@@ -131,8 +131,8 @@ def test_power_and_detectable_change_match_r() -> None:
         design = "cross-section" if r["type"] == "two.sample" else "panel"
         k = 1 if r["sig"] == 0.05 else 20  # 0.0025 = 0.05 / 20: the Bonferroni/Holm level
         kw = {"sd": r["sd"], "n_communities": k, "design": design}
-        if design == "panel":  # power.t.test(type="paired", sd=s): SD of differences s
-            kw.update(sd=r["sd"] / math.sqrt(2 * (1 - 0.0)), panel_correlation=0.0)
+        if design == "panel":  # power.t.test(type="paired", sd=s): s is the SD of differences,
+            kw.update(panel_correlation=0.5)  # = sd * sqrt(2 (1 - r)) = sd at r = 0.5
         t = detectable_change(int(r["n"]), **kw).iloc[0]
         assert t["alpha_per_test"] == pytest.approx(r["sig"], abs=1e-15)
         assert t["change"] == pytest.approx(r["delta80"], rel=1e-8)  # R: uniroot(tol = 1e-12)

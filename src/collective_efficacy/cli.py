@@ -519,8 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ps.set_defaults(func=_cmd_score)
 
-    _evaluate_parser(sub)
     add_plan_parser(sub, _HelpFormatter)
+    _evaluate_parser(sub)
     return p
 
 
