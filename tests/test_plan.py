@@ -109,6 +109,19 @@ def test_bad_icc(bad: float) -> None:
         residents_for_reliability(0.7, icc=bad)
 
 
+def _random_intercept_no_between() -> ce.RandomInterceptResult:
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({"community": np.repeat([f"c{i}" for i in range(10)], 8),
+                         "score": rng.normal(size=80)})  # fmt: skip
+    name = (
+        "community" if "community" in inspect.signature(ce.random_intercept).parameters else "group"
+    )
+    fit = ce.random_intercept(data, dv="score", **{name: "community"})
+    return fit.model_copy(
+        update={"variance_components": fit.variance_components.model_copy(update={"icc": 0.0})}
+    )
+
+
 def test_non_converged_fit_raises() -> None:
     fit = _ecometric_fit()
     stale = fit.model_copy(
@@ -116,6 +129,9 @@ def test_non_converged_fit_raises() -> None:
     )
     with pytest.raises(DataError, match="did not converge"):
         residents_for_reliability(0.7, fit=stale)
+    ri = _random_intercept_no_between()
+    with pytest.raises(DataError, match="no variance between communities"):
+        residents_for_reliability(0.7, fit=ri)
     with pytest.raises(DataError, match="exactly one"):
         residents_for_reliability(0.7)
     with pytest.raises(DataError, match="items"):

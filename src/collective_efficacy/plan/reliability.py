@@ -185,7 +185,15 @@ def residents_for_reliability(
                 "items= needs an ecometric fit (or an Evaluation with an ecometric section)",
                 argument="items",
             )
-        rho = _check_open_unit("icc", icc if icc is not None else from_fit(fit).icc)
+        if icc is None:
+            icc = from_fit(fit).icc
+            if not 0.0 < icc < 1.0:
+                raise DataError(
+                    f"fit: its ICC(1) is {icc:.4g}: no variance between communities, so no "
+                    "number of residents makes the community score reliable",
+                    argument="fit",
+                )
+        rho = _check_open_unit("icc", icc)
         rows = [_sb_row(target, rho)]
     out = pd.DataFrame(rows).reindex(columns=_COLUMNS)
     out["items"] = out["items"].astype("Int64")
