@@ -72,3 +72,6 @@ from .reliability import __all__ as _reliability_all
 __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_impact_all]
 __all__ += _multilevel_change_all
 __all__ += ["PreparedSurvey", "export", "plot"]
+from . import plan  # noqa: E402  (ce.plan: planning the next cycle)
+
+__all__ += ["plan"]

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import pandas as pd
 
 from . import __version__, datasets
+from ._cli_plan import add_plan_parser
 from ._cli_support import (
     CliError,
     OutputFolder,
@@ -518,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ps.set_defaults(func=_cmd_score)
 
+    add_plan_parser(sub, _HelpFormatter)
     _evaluate_parser(sub)
     return p
 
