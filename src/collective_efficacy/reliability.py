@@ -39,6 +39,7 @@ from ._reliability_input import (
     structural_checks,
 )
 from .errors import ConvergenceWarning, DataError, ReliabilityWarning
+from .weights import weighted_cronbach, weighted_item_statistics
 
 __all__ = ["OmegaItem", "OmegaResult", "cronbach_alpha", "item_statistics", "omega"]
 
@@ -155,6 +156,7 @@ def cronbach_alpha(
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = None,
     response_range: ResponseRange = None,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     r"""Cronbach's alpha with psych's companion statistics, overall or per community.
 
@@ -183,6 +185,13 @@ def cronbach_alpha(
         Response-scale bounds for reversing items (only ``mean`` and ``sd`` depend on them).
         Default: a ``keys`` object's ``response_range()`` if it has one, else the smallest and
         largest value of the whole item matrix, as ``psych::alpha`` does.
+    weight : str, optional
+        Survey weight column (finite, > 0): alpha from the weighted covariance matrix,
+        ``psych::alpha(cov.wt(x, wt)$cov)`` (unbiased ``cov.wt``), on complete cases only
+        (``nan_policy="pairwise"`` raises when an item is missing). The result then has
+        ``alpha, std_alpha, g6, average_r, median_r, var_r, signal_noise, n, n_eff,
+        sum_weights, n_items, mean, sd, nan_policy, note`` (no interval: its sampling theory
+        under weights is not established); ``mean``/``sd`` are weighted (``cov.wt``).
 
     Returns
     -------
@@ -287,6 +296,11 @@ def cronbach_alpha(
     1   B  0.8851  4
     """
     func = "cronbach_alpha"
+    if weight is not None:
+        return weighted_cronbach(
+            data, items, keys=keys, community=group, nan_policy=nan_policy,
+            response_range=response_range, weight=weight,
+        )  # fmt: skip
     ci = check_ci(ci)
     check_choice("ci_method", ci_method, ("feldt", "duhachek", "bootstrap"), func=func)
     if ci_method == "bootstrap" and (not isinstance(n_boot, int) or n_boot < 2):
@@ -382,6 +396,7 @@ def item_statistics(
     keys: Any = None,
     nan_policy: NanPolicy = "pairwise",
     response_range: ResponseRange = None,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     r"""Item analysis: item-total correlations and alpha if the item is dropped.
 
@@ -397,6 +412,11 @@ def item_statistics(
         Missing data, as in :func:`cronbach_alpha`.
     response_range : (min, max) or dict, optional
         Reversal bounds (affect ``mean`` only), as in :func:`cronbach_alpha`.
+    weight : str, optional
+        Survey weight column: every statistic from the weighted covariance on complete cases,
+        as ``psych::alpha(cov.wt(x, wt)$cov)`` (``$alpha.drop``, ``$item.stats``); ``n`` is the
+        number of complete respondents, ``mean``/``sd`` are weighted, ``r`` is computed from
+        the covariance; the ``*_if_dropped`` columns stop at ``average_r_if_dropped``.
 
     Returns
     -------
@@ -454,6 +474,11 @@ def item_statistics(
     3  SC4     False  3.375  0.7566            0.8535
     """
     func = "item_statistics"
+    if weight is not None:
+        return weighted_item_statistics(
+            data, items, keys=keys, nan_policy=nan_policy, response_range=response_range,
+            weight=weight,
+        )  # fmt: skip
     prep = prepare(
         data, items, keys=keys, nan_policy=nan_policy, response_range=response_range, func=func
     )

@@ -1,0 +1,582 @@
+r"""Survey weights and design-based standard errors (R ``survey`` parity).
+
+A :class:`SurveyDesign` names the columns of a one-stage sample design: a weight per respondent,
+optionally strata, clusters (primary sampling units, PSUs) and a finite population correction.
+:func:`domain_means` computes weighted community (domain) means with Taylor-linearisation
+standard errors exactly as ``survey::svyby(~score, ~community, design, svymean)`` does, and
+:func:`weighted_change` the weighted change between two waves (``svyglm(score ~ wave)`` overall,
+the difference of independent domain means per community). Everything is computed for all
+communities at once (``np.bincount`` over community codes; no loop over communities).
+
+The public entry points are ``aggregate(..., weight=/design=)`` and
+``compare_waves(..., weight=/design=)``; the functions here are what they dispatch to.
+
+Notes
+-----
+**Domain mean** (ratio estimator) of community :math:`d`, with :math:`I_{di}` the indicator
+"row :math:`i` is in :math:`d` and has a score":
+
+.. math::
+
+    \hat\mu_d = \frac{\sum_i w_i I_{di} y_i}{\sum_i w_i I_{di}},\qquad
+    z_{di} = \frac{w_i I_{di} (y_i - \hat\mu_d)}{\sum_i w_i I_{di}}
+
+(the linearised influence of each row). With PSU totals :math:`z_{dhj} = \sum_{i\in(h,j)} z_{di}`
+over the :math:`n_h` PSUs of stratum :math:`h` (each respondent is its own PSU without
+clusters), the variance is that of a with-replacement estimator of a total over the whole
+sample, the community being a domain:
+
+.. math::
+
+    \widehat{V}(\hat\mu_d) = \sum_h (1-f_h)\,\frac{n_h}{n_h-1}
+    \sum_j \left(z_{dhj} - \bar z_{dh}\right)^2,
+
+with :math:`f_h = n_h / N_h` (``fpc`` a population count of PSUs per stratum) or ``fpc`` itself
+(a sampling fraction :math:`\le 1`); without ``fpc`` :math:`f_h = 0`.
+Kish's effective sample size is :math:`n_{eff} = (\sum w)^2/\sum w^2`; the design effect is
+``survey``'s ``deff=TRUE``: :math:`\widehat V / \widehat V_{srs}` with
+:math:`\widehat V_{srs} = s^2_w (W_d - n_d) / (W_d n_d)` (NaN when :math:`W_d < n_d`: the
+weights are not scaled to a population) and :math:`s^2_w` the weighted variance
+(``svyvar``: :math:`\frac{n_d}{n_d-1}\sum w (y-\hat\mu_d)^2 / W_d`).
+
+Clusters are taken as nested in strata (``svydesign(..., nest=TRUE)``). Multi-stage designs,
+replicate weights and calibrated-design variances (``postStratify``'s SE adjustment) are out of
+scope: calibrated weights (:func:`collective_efficacy.calibrate`) enter as fixed weights.
+
+References
+----------
+.. [1] Lumley, T. (2004). Analysis of complex survey samples. Journal of Statistical Software,
+   9(8), 1-19.
+.. [2] Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.
+.. [3] Kish, L. (1965). Survey Sampling. Wiley.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+from scipy import stats
+
+from ._groups import factorize_groups
+from ._rows import rows_in
+from .errors import DataError
+
+__all__ = ["SurveyDesign"]
+
+LonelyPSU = Literal["fail", "remove", "certainty", "adjust"]
+
+
+class SurveyDesign(BaseModel):
+    """A one-stage survey design: weight, strata, clusters and finite population correction.
+
+    Parameters
+    ----------
+    weight : str, optional
+        Column of sampling (or calibrated) weights: numeric, finite, > 0. None: every
+        respondent weighs 1.
+    strata : str, optional
+        Stratum column.
+    cluster : str, optional
+        Primary sampling unit (PSU) column; PSUs are nested in strata (``nest=TRUE``).
+    fpc : str, optional
+        Finite population correction as ``survey`` takes it: per row, the population count of
+        PSUs in its stratum (> 1) or the sampling fraction (<= 1); constant within a stratum.
+    lonely_psu : {"fail", "remove", "certainty", "adjust"}, default="fail"
+        A stratum with a single PSU, as ``options(survey.lonely.psu=)``: "fail" raises (R's
+        default); "remove" and "certainty" let it contribute nothing to the variance; "adjust"
+        centres it at zero (the grand mean of the influence values) instead of its own mean.
+
+    Examples
+    --------
+    >>> import collective_efficacy as ce
+    >>> d = ce.SurveyDesign(weight="w", strata="region", cluster="block")
+    >>> d.columns()
+    ['w', 'region', 'block']
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weight: str | None = None
+    strata: str | None = None
+    cluster: str | None = None
+    fpc: str | None = None
+    lonely_psu: LonelyPSU = "fail"
+
+    def columns(self) -> list[str]:
+        """The design's columns, in the order weight, strata, cluster, fpc."""
+        cols = (self.weight, self.strata, self.cluster, self.fpc)
+        return [c for c in cols if c is not None]
+
+
+def resolve_design(weight: Any, design: Any) -> SurveyDesign | None:
+    """``weight="col"`` is short for ``SurveyDesign(weight="col")``; both at once must agree."""
+    if design is not None and not isinstance(design, SurveyDesign):
+        raise DataError(
+            f"design must be a collective_efficacy.SurveyDesign; got {type(design).__name__}",
+            argument="design",
+        )
+    if weight is not None and not isinstance(weight, str):
+        raise DataError(f"weight must be a column name; got {weight!r}", argument="weight")
+    if design is None:
+        return None if weight is None else SurveyDesign(weight=weight)
+    if weight is not None and weight != design.weight:
+        raise DataError(
+            f"weight={weight!r} and design.weight={design.weight!r} disagree; pass one of them",
+            argument="weight",
+        )
+    return design
+
+
+def weight_values(data: pd.DataFrame, column: str | None) -> np.ndarray:
+    """The weight column as float64, refusing text, missing, infinite, zero or negative weights.
+
+    ``ce.validate(..., weight=)`` excludes such rows with a reason; statistics functions refuse
+    them so that no row is silently dropped.
+    """
+    if column is None:
+        return np.ones(len(data))
+    if column not in data.columns:
+        raise DataError(
+            f"weight column {column!r} not found; available columns: {list(map(str, data.columns))}",
+            argument="weight",
+        )
+    s = data[column]
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        raise DataError(
+            f"weight column {column!r} is not numeric (dtype {s.dtype}); expected positive "
+            "numbers. ce.validate(..., weight=...) converts it and excludes rows it cannot read.",
+            argument="weight",
+        )
+    w = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        vals = list(s[bad].iloc[:5])
+        raise DataError(
+            f"weight column {column!r} has {int(bad.sum())} missing, infinite, zero or negative "
+            f"weight(s) at {rows_in(data, bad)}: {vals}; expected finite numbers > 0. "
+            "ce.validate(..., weight=...) excludes such rows with a reason.",
+            argument="weight",
+        )
+    return w
+
+
+@dataclass(frozen=True)
+class DesignArrays:
+    """Row-level design: weights, stratum and PSU codes and the per-stratum variance factors."""
+
+    w: np.ndarray  # (n,)
+    stratum: np.ndarray  # (n,) codes 0..H-1
+    psu: np.ndarray | None  # (n,) codes 0..P-1 (nested in strata), None: each row its own PSU
+    psu_stratum: np.ndarray | None  # (P,) stratum of each PSU
+    scale: np.ndarray  # (H,) (1 - f_h) n_h / (n_h - 1), or the lonely-PSU rule
+    centre: np.ndarray  # (H,) scale_h / n_h (0 where a lonely PSU is not centred)
+    n_strata: int
+
+
+def design_arrays(data: pd.DataFrame, design: SurveyDesign) -> DesignArrays:
+    """Codes and variance factors of ``design`` on ``data`` (validated; no row dropped)."""
+    n = len(data)
+    w = weight_values(data, design.weight)
+    if design.strata is not None:
+        stratum = factorize_groups(data, design.strata, what="strata").codes
+    else:
+        stratum = np.zeros(n, dtype=np.int64)
+    n_strata = int(stratum.max()) + 1 if n else 1
+    psu: np.ndarray | None = None
+    psu_stratum: np.ndarray | None = None
+    if design.cluster is not None:
+        cl = factorize_groups(data, design.cluster, what="cluster").codes
+        psu_key, psu = np.unique(stratum * (int(cl.max()) + 1) + cl, return_inverse=True)
+        psu = psu.astype(np.int64)
+        psu_stratum = (psu_key // (int(cl.max()) + 1)).astype(np.int64)
+        n_h = np.bincount(psu_stratum, minlength=n_strata).astype(np.float64)
+    else:
+        n_h = np.bincount(stratum, minlength=n_strata).astype(np.float64)
+    f = _fpc_factor(data, design, stratum, n_h, n_strata)
+    scale, centre = _lonely_rule(data, design, stratum, n_h, f)
+    return DesignArrays(w, stratum, psu, psu_stratum, scale, centre, n_strata)
+
+
+def _fpc_factor(
+    data: pd.DataFrame, design: SurveyDesign, stratum: np.ndarray, n_h: np.ndarray, n_strata: int
+) -> np.ndarray:
+    """``1 - f_h`` per stratum (1 without fpc), as ``survey``'s ``as.fpc``."""
+    if design.fpc is None:
+        return np.ones(n_strata)
+    col = design.fpc
+    if col not in data.columns or not pd.api.types.is_numeric_dtype(data[col]):
+        raise DataError(f"fpc column {col!r} must be a numeric column of data", argument="fpc")
+    v = data[col].to_numpy(dtype=np.float64, na_value=np.nan)
+    if (~np.isfinite(v) | (v <= 0)).any():
+        bad = ~np.isfinite(v) | (v <= 0)
+        raise DataError(
+            f"fpc column {col!r} has missing or non-positive values at {rows_in(data, bad)}",
+            argument="fpc",
+        )
+    lo = np.full(n_strata, np.inf)
+    hi = np.full(n_strata, -np.inf)
+    np.minimum.at(lo, stratum, v)
+    np.maximum.at(hi, stratum, v)
+    if (hi - lo > 1e-9 * np.abs(hi)).any():
+        raise DataError(f"fpc column {col!r} must be constant within each stratum", argument="fpc")
+    if (v <= 1).all():
+        return 1.0 - hi  # sampling fractions
+    if (v <= 1).any():
+        raise DataError(
+            f"fpc column {col!r} mixes sampling fractions (<= 1) and population counts (> 1)",
+            argument="fpc",
+        )
+    if (hi < n_h).any():
+        raise DataError(
+            f"fpc column {col!r}: a population count is smaller than the number of sampled "
+            "PSUs in its stratum",
+            argument="fpc",
+        )
+    return (hi - n_h) / hi
+
+
+def _lonely_rule(
+    data: pd.DataFrame, design: SurveyDesign, stratum: np.ndarray, n_h: np.ndarray, f: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    lonely = n_h == 1
+    if lonely.any() and design.lonely_psu == "fail":
+        first = int(np.flatnonzero(lonely)[0])
+        rows = rows_in(data, stratum == first)
+        raise DataError(
+            f"a stratum has only one PSU ({rows}); its variance cannot be estimated. Pass "
+            "SurveyDesign(..., lonely_psu='remove' | 'certainty' | 'adjust') as R's "
+            "options(survey.lonely.psu=) does, or merge strata.",
+            argument="design",
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(lonely, f, f * n_h / (n_h - 1.0))
+        centre = np.where(n_h > 0, scale / np.maximum(n_h, 1.0), 0.0)
+    if design.lonely_psu in ("remove", "certainty"):
+        scale = np.where(lonely, 0.0, scale)
+        centre = np.where(lonely, 0.0, centre)
+    else:  # adjust: the lonely PSU is centred at 0, not at its own total
+        centre = np.where(lonely, 0.0, centre)
+    return scale, centre
+
+
+def domain_variance(z: np.ndarray, domain: np.ndarray, da: DesignArrays, n_dom: int) -> np.ndarray:
+    """Linearisation variance of each domain's estimator from row influences ``z``.
+
+    ``sum_h scale_h * sum_j z_dhj^2 - centre_h * (sum_j z_dhj)^2`` per domain ``d``, PSU totals
+    ``z_dhj`` over (domain, PSU) pairs found by sorting (never a dense domains x PSUs array).
+    """
+    if da.psu is None:
+        tot, pair_d, pair_h = z, domain, da.stratum
+    else:
+        assert da.psu_stratum is not None
+        n_psu = len(da.psu_stratum)
+        key, inv = np.unique(domain * n_psu + da.psu, return_inverse=True)
+        tot = np.bincount(inv.ravel(), weights=z)
+        pair_d = key // n_psu
+        pair_h = da.psu_stratum[key % n_psu]
+    sq = np.bincount(pair_d, weights=da.scale[pair_h] * tot * tot, minlength=n_dom)
+    if da.n_strata == 1:
+        s = np.bincount(pair_d, weights=tot, minlength=n_dom)
+        return np.maximum(sq - da.centre[0] * s * s, 0.0)
+    key2, inv2 = np.unique(pair_d * da.n_strata + pair_h, return_inverse=True)
+    s = np.bincount(inv2.ravel(), weights=tot)
+    cross = np.bincount(
+        key2 // da.n_strata, weights=da.centre[key2 % da.n_strata] * s * s, minlength=n_dom
+    )
+    return np.maximum(sq - cross, 0.0)
+
+
+@dataclass(frozen=True)
+class DomainMeans:
+    """Per-domain weighted statistics (all shape (n_domains,))."""
+
+    n: np.ndarray
+    sum_weights: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+    se: np.ndarray
+    n_eff: np.ndarray
+    deff: np.ndarray
+
+
+def domain_means(y: np.ndarray, domain: np.ndarray, n_dom: int, da: DesignArrays) -> DomainMeans:
+    """``svyby(~y, ~domain, design, svymean, deff=TRUE, na.rm=TRUE)`` for all domains at once.
+
+    Rows with a missing ``y`` stay in the design (they count in ``n_h``) with zero influence, as
+    ``survey``'s ``na.rm=TRUE`` subset does.
+    """
+    ok = ~np.isnan(y)
+    wv = np.where(ok, da.w, 0.0)
+    yv = np.where(ok, y, 0.0)
+    n = np.bincount(domain, weights=ok, minlength=n_dom).astype(np.int64)
+    wsum = np.bincount(domain, weights=wv, minlength=n_dom)
+    w2 = np.bincount(domain, weights=wv * wv, minlength=n_dom)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(domain, weights=wv * yv, minlength=n_dom) / wsum
+        dev = np.where(ok, yv - mean[domain], 0.0)
+        z = wv * dev / wsum[domain]
+        var = domain_variance(np.where(ok, z, 0.0), domain, da, n_dom)
+        ss = np.bincount(domain, weights=wv * dev * dev, minlength=n_dom)
+        s2 = ss / wsum * n / (n - 1.0)
+        vsrs = np.where(wsum >= n, s2 * (wsum - n) / (wsum * n), np.nan)
+        deff = var / vsrs
+        n_eff = wsum * wsum / w2
+    empty = n == 0
+    var[empty] = np.nan
+    return DomainMeans(
+        n=n,
+        sum_weights=wsum,
+        mean=mean,
+        sd=np.sqrt(s2),
+        se=np.sqrt(var),
+        n_eff=np.where(empty, np.nan, n_eff),
+        deff=deff,
+    )
+
+
+def _reasons(mask: np.ndarray, text: str) -> pd.Series:
+    """``text`` where ``mask``, else None (an empty reason is missing, never "")."""
+    out = np.full(len(mask), None, dtype=object)
+    out[mask] = text
+    return pd.Series(out, dtype="object")
+
+
+def design_df(used: np.ndarray, da: DesignArrays) -> int:
+    """``survey::degf``: PSUs minus strata among the rows with a nonzero weight and a value."""
+    psu = da.psu if da.psu is not None else np.arange(len(da.w))
+    n_psu = len(np.unique(psu[used]))
+    return int(n_psu - len(np.unique(da.stratum[used])))
+
+
+def weighted_aggregate(
+    scores: pd.DataFrame,
+    *,
+    community: str,
+    wave: str | None,
+    columns: list[str],
+    design: SurveyDesign,
+    min_n: int,
+    ci: float,
+) -> pd.DataFrame:
+    """Weighted :func:`collective_efficacy.aggregate` (see its docstring; called from there)."""
+    from ._checks import numeric_matrix
+
+    da = design_arrays(scores, design)
+    gc = factorize_groups(scores, community, what="community")
+    if wave:
+        gw = factorize_groups(scores, wave, what="wave")
+        n_w = gw.n_groups
+        comb = gc.codes * n_w + gw.codes
+        cells, codes = np.unique(comb, return_inverse=True)
+        codes = codes.astype(np.int64).ravel()
+        labels = {
+            community: gc.labels.to_numpy()[cells // n_w],
+            wave: gw.labels.to_numpy()[cells % n_w],
+        }
+    else:
+        codes, cells = gc.codes, np.arange(gc.n_groups)
+        labels = {community: gc.labels.to_numpy()}
+    x = numeric_matrix(scores, columns)
+    z = float(stats.norm.ppf(0.5 + ci / 2))
+    frames = []
+    for j, name in enumerate(columns):  # loop over scales (few), never over communities
+        dm = domain_means(x[:, j], codes, len(cells), da)
+        res = pd.DataFrame(
+            {
+                "scale": name,
+                "n": dm.n,
+                "mean": dm.mean,
+                "sd": dm.sd,
+                "se": dm.se,
+                "ci_low": dm.mean - z * dm.se,
+                "ci_high": dm.mean + z * dm.se,
+                "confidence": ci,
+                "sum_weights": dm.sum_weights,
+                "n_eff": dm.n_eff,
+                "deff": dm.deff,
+            }
+        )
+        res.loc[dm.n < 2, ["sd", "deff"]] = np.nan
+        sup = dm.n < min_n
+        res.loc[sup, ["mean", "sd", "se", "ci_low", "ci_high", "sum_weights", "n_eff", "deff"]] = (
+            np.nan
+        )
+        res["suppressed"] = sup
+        res["reason"] = _reasons(sup, f"fewer than {min_n} respondents")
+        for pos, (col, lab) in enumerate(labels.items()):
+            res.insert(pos, col, lab)
+        frames.append(res)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values([*labels, "scale"], kind="stable", ignore_index=True)
+
+
+def weighted_change(
+    scores: pd.DataFrame,
+    dv: str,
+    *,
+    wave: str,
+    community: str | None,
+    before: Hashable,
+    after: Hashable,
+    design: SurveyDesign,
+    ci: float,
+    min_n: int,
+    p_adjust: str,
+    nan_policy: str,
+) -> pd.DataFrame:
+    """Weighted :func:`collective_efficacy.compare_waves` (see its docstring; called from there).
+
+    Per community: the difference of the two waves' domain means (``svyby`` over community and
+    wave on the whole design), SE :math:`\\sqrt{se_a^2+se_b^2}` (independent samples), normal
+    interval and z-test (``t`` holds z, ``df`` is inf). Overall: the wave coefficient of
+    ``svyglm(score ~ wave, design)``, t with ``degf(design) - 1`` df as ``summary(svyglm)``.
+    """
+    from ._checks import check_columns, numeric_matrix
+    from .change import _direction
+    from .change import p_adjust as _p_adjust
+
+    check_columns(scores, [dv, wave] + ([community] if community else []), what="column")
+    y = numeric_matrix(scores, [dv])[:, 0]
+    wv = scores[wave]
+    is_b = (wv == before).to_numpy(dtype=bool)
+    is_a = (wv == after).to_numpy(dtype=bool)
+    other = ~(is_a | is_b)
+    if other.any():
+        raise DataError(
+            f"wave column {wave!r} has labels other than {before!r} and {after!r} at "
+            f"{rows_in(scores, other)}: {sorted(map(str, wv[other].unique()))[:5]}",
+            argument="wave",
+        )
+    miss = np.isnan(y)
+    if nan_policy == "raise" and miss.any():
+        raise DataError(f"column {dv!r} has missing scores at {rows_in(scores, miss)}", argument=dv)
+    da = design_arrays(scores, design)
+    if community is None:
+        labels = pd.Index(["overall"])
+        cc = np.zeros(len(scores), dtype=np.int64)
+    else:
+        gc = factorize_groups(scores, community, what="community")
+        labels, cc = gc.labels, gc.codes
+    g = len(labels)
+    dom = cc * 2 + is_a.astype(np.int64)
+    dm = domain_means(y, dom, 2 * g, da)
+    mb, ma = dm.mean[0::2], dm.mean[1::2]
+    se = np.sqrt(dm.se[0::2] ** 2 + dm.se[1::2] ** 2)
+    zq = float(stats.norm.ppf(0.5 + ci / 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = ma - mb
+        zstat = diff / se
+    p = 2 * stats.norm.sf(np.abs(zstat))
+    n_b, n_a = dm.n[0::2], dm.n[1::2]
+    n_missing = np.bincount(cc, weights=miss, minlength=g).astype(np.int64)
+    sup = (n_b < min_n) | (n_a < min_n)
+    out = pd.DataFrame(
+        {
+            "level": "community",
+            str(community or "community"): labels.to_numpy(dtype=object),
+            "n_before": n_b,
+            "n_after": n_a,
+            "n_missing": n_missing,
+            "sum_weights_before": dm.sum_weights[0::2],
+            "sum_weights_after": dm.sum_weights[1::2],
+            "n_eff_before": dm.n_eff[0::2],
+            "n_eff_after": dm.n_eff[1::2],
+            "mean_before": mb,
+            "mean_after": ma,
+            "sd_before": dm.sd[0::2],
+            "sd_after": dm.sd[1::2],
+            "diff": diff,
+            "se": se,
+            "ci_low": diff - zq * se,
+            "ci_high": diff + zq * se,
+            "t": zstat,
+            "df": np.inf,
+            "p": p,
+        }
+    )
+    stat_cols = [c for c in out.columns[5:]]
+    out.loc[sup, stat_cols] = np.nan
+    keep = ~sup & np.isfinite(out["p"].to_numpy(dtype=np.float64))
+    padj = np.full(g, np.nan)
+    if keep.any():
+        padj[keep] = _p_adjust(out["p"].to_numpy(dtype=np.float64)[keep], p_adjust)
+    out["p_adjusted"] = padj
+    out["method"] = "weighted domain means (Taylor linearisation), z"
+    overall = _overall_row(y, is_a, is_b, da, ci, community, min_n)
+    out = pd.concat([out, overall], ignore_index=True) if community is not None else overall
+    if community is None:
+        sup = np.asarray(out["suppressed"], dtype=bool)
+    else:
+        out["suppressed"] = np.append(sup, bool(overall["suppressed"].iloc[0]))
+    scale = np.abs(out["mean_before"].to_numpy(np.float64)) + np.abs(
+        out["mean_after"].to_numpy(np.float64)
+    )
+    out["direction"] = _direction(out["diff"].to_numpy(np.float64), scale)
+    out["confidence"] = ci
+    out["reason"] = _reasons(
+        out["suppressed"].to_numpy(dtype=bool), f"fewer than {min_n} respondents in a wave"
+    )
+    return out
+
+
+def _overall_row(
+    y: np.ndarray,
+    is_a: np.ndarray,
+    is_b: np.ndarray,
+    da: DesignArrays,
+    ci: float,
+    community: str | None,
+    min_n: int,
+) -> pd.DataFrame:
+    """``svyglm(y ~ wave, design)``: wave coefficient, SE, t, df = degf - 1, p, t interval."""
+    ok = ~np.isnan(y)
+    dom = is_a.astype(np.int64)
+    dm = domain_means(y, dom, 2, da)
+    # influence of the wave coefficient: +w e / W_after on after rows, -w e / W_before on before
+    wv = np.where(ok, da.w, 0.0)
+    e = np.where(ok, y - dm.mean[dom], 0.0)
+    sign = np.where(is_a, 1.0, -1.0)
+    u = sign * wv * e / dm.sum_weights[dom]
+    var = domain_variance(u, np.zeros(len(y), dtype=np.int64), da, 1)[0]
+    diff = float(dm.mean[1] - dm.mean[0])
+    se = float(np.sqrt(var))
+    df = design_df(ok & (is_a | is_b), da) - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = diff / se
+    p = float(2 * stats.t.sf(abs(t), df)) if df > 0 else np.nan
+    q = float(stats.t.ppf(0.5 + ci / 2, df)) if df > 0 else np.nan
+    sup = bool(dm.n[0] < min_n or dm.n[1] < min_n)
+    row = {
+        "level": "overall",
+        str(community or "community"): "overall",
+        "n_before": int(dm.n[0]),
+        "n_after": int(dm.n[1]),
+        "n_missing": int((~ok).sum()),
+        "sum_weights_before": dm.sum_weights[0],
+        "sum_weights_after": dm.sum_weights[1],
+        "n_eff_before": dm.n_eff[0],
+        "n_eff_after": dm.n_eff[1],
+        "mean_before": dm.mean[0],
+        "mean_after": dm.mean[1],
+        "sd_before": dm.sd[0],
+        "sd_after": dm.sd[1],
+        "diff": diff,
+        "se": se,
+        "ci_low": diff - q * se,
+        "ci_high": diff + q * se,
+        "t": t,
+        "df": float(df),
+        "p": p,
+        "p_adjusted": p,
+        "method": "svyglm(score ~ wave): Taylor linearisation, t",
+        "suppressed": sup,
+    }
+    out = pd.DataFrame([row])
+    if sup:
+        out.loc[:, "mean_before":"p_adjusted"] = np.nan
+    return out
