@@ -165,6 +165,27 @@ def weight_values(data: pd.DataFrame, column: str | None) -> np.ndarray:
     return w
 
 
+def checked_weights(data: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """``validate(weight=)``: the weights as float (numeric text read, decimal comma too) and
+    the mask of rows whose weight is missing, unreadable, infinite, zero or negative."""
+    from .errors import ResponseValidationError
+
+    if column not in data.columns:
+        raise ResponseValidationError(
+            f"weight column {column!r} not found; available columns: {list(map(str, data.columns))}"
+        )
+    s = data[column]
+    if pd.api.types.is_bool_dtype(s):
+        w = np.full(len(s), np.nan)
+    elif pd.api.types.is_numeric_dtype(s):
+        w = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        text = s.astype("string").str.strip().str.replace(",", ".", regex=False)
+        w = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(w) | ~(w > 0)
+    return np.where(bad, np.nan, w), bad
+
+
 @dataclass(frozen=True)
 class DesignArrays:
     """Row-level design: weights, stratum and PSU codes and the per-stratum variance factors."""
