@@ -298,7 +298,7 @@ def validate(
         _finish_raise(col, inst, source, first_row, n, excludable=False)
     reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
     if weight is not None:
-        wcol = column_name(weight)
+        wcol = str(column_name(weight))
         out[wcol], bad = checked_weights(data, wcol)
         if bad.any():
             col.add("invalid_weight", wcol, bad, data.loc[bad, wcol].tolist(),
