@@ -459,7 +459,6 @@ def weighted_change(
     """
     from ._checks import check_columns, numeric_matrix
     from .change import _direction
-    from .change import p_adjust as _p_adjust
 
     check_columns(scores, [dv, wave] + ([community] if community else []), what="column")
     y = numeric_matrix(scores, [dv])[:, 0]
@@ -483,9 +482,39 @@ def weighted_change(
     else:
         gc = factorize_groups(scores, community, what="community")
         labels, cc = gc.labels, gc.codes
-    g = len(labels)
     dom = cc * 2 + is_a.astype(np.int64)
-    dm = domain_means(y, dom, 2 * g, da)
+    dm = domain_means(y, dom, 2 * len(labels), da)
+    n_missing = np.bincount(cc, weights=miss, minlength=len(labels)).astype(np.int64)
+    out = _community_rows(dm, labels, n_missing, str(community or "community"), ci, min_n,
+                          p_adjust)  # fmt: skip
+    out["method"] = "weighted domain means (Taylor linearisation), z"
+    overall = _overall_row(y, is_a, is_b, da, ci, community, min_n)
+    out = pd.concat([out, overall], ignore_index=True) if community is not None else overall
+    out["suppressed"] = out["suppressed"].astype(bool)
+    scale = np.abs(out["mean_before"].to_numpy(np.float64)) + np.abs(
+        out["mean_after"].to_numpy(np.float64)
+    )
+    out["direction"] = _direction(out["diff"].to_numpy(np.float64), scale)
+    out["confidence"] = ci
+    out["reason"] = _reasons(
+        out["suppressed"].to_numpy(dtype=bool), f"fewer than {min_n} respondents in a wave"
+    )
+    return out
+
+
+def _community_rows(
+    dm: DomainMeans,
+    labels: pd.Index,
+    n_missing: np.ndarray,
+    name: str,
+    ci: float,
+    min_n: int,
+    p_adjust: str,
+) -> pd.DataFrame:
+    """Per community: difference of the after and before domain means, SE, z, p, p_adjusted."""
+    from .change import p_adjust as _p_adjust
+
+    g = len(labels)
     mb, ma = dm.mean[0::2], dm.mean[1::2]
     se = np.sqrt(dm.se[0::2] ** 2 + dm.se[1::2] ** 2)
     zq = float(stats.norm.ppf(0.5 + ci / 2))
@@ -494,12 +523,11 @@ def weighted_change(
         zstat = diff / se
     p = 2 * stats.norm.sf(np.abs(zstat))
     n_b, n_a = dm.n[0::2], dm.n[1::2]
-    n_missing = np.bincount(cc, weights=miss, minlength=g).astype(np.int64)
     sup = (n_b < min_n) | (n_a < min_n)
     out = pd.DataFrame(
         {
             "level": "community",
-            str(community or "community"): labels.to_numpy(dtype=object),
+            name: labels.to_numpy(dtype=object),
             "n_before": n_b,
             "n_after": n_a,
             "n_missing": n_missing,
@@ -527,21 +555,7 @@ def weighted_change(
     if keep.any():
         padj[keep] = _p_adjust(out["p"].to_numpy(dtype=np.float64)[keep], p_adjust)
     out["p_adjusted"] = padj
-    out["method"] = "weighted domain means (Taylor linearisation), z"
-    overall = _overall_row(y, is_a, is_b, da, ci, community, min_n)
-    out = pd.concat([out, overall], ignore_index=True) if community is not None else overall
-    if community is None:
-        sup = np.asarray(out["suppressed"], dtype=bool)
-    else:
-        out["suppressed"] = np.append(sup, bool(overall["suppressed"].iloc[0]))
-    scale = np.abs(out["mean_before"].to_numpy(np.float64)) + np.abs(
-        out["mean_after"].to_numpy(np.float64)
-    )
-    out["direction"] = _direction(out["diff"].to_numpy(np.float64), scale)
-    out["confidence"] = ci
-    out["reason"] = _reasons(
-        out["suppressed"].to_numpy(dtype=bool), f"fewer than {min_n} respondents in a wave"
-    )
+    out["suppressed"] = sup
     return out
 
 
