@@ -231,3 +231,14 @@ def test_calibrate_bad_margins() -> None:
         ce.calibrate(df, margins=m.drop(columns="count"))
     with pytest.raises(DataError, match="no respondents"):
         ce.calibrate(df.iloc[:2], margins=m2.assign(count=[1.0, 2.0, 3.0, 3.0, 3.0]))
+
+
+def test_refuses_weights_decorator_explains() -> None:
+    from collective_efficacy.survey_design import refuses_weights
+
+    icc = refuses_weights(ce.icc)
+    df = pd.DataFrame({"c": list("AABB"), "y": [1.0, 2, 3, 5], "w": 1.0})
+    with pytest.raises(DataError, match="level-specific.*WeMix or svylme") as ei:
+        icc(df, "y", "c", weight="w")
+    assert ei.value.argument == "weight"
+    assert_allclose(icc(df, "y", "c")["icc1"], ce.icc(df, "y", "c")["icc1"])

@@ -53,9 +53,10 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import functools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,36 @@ from .errors import DataError
 __all__ = ["SurveyDesign"]
 
 LonelyPSU = Literal["fail", "remove", "certainty", "adjust"]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def refuses_weights(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Decorator for the multilevel models: ``weight=`` / ``design=`` raise a clear error.
+
+    Weights in a multilevel model are level-specific (a respondent's weight given its community
+    and a community's weight), as WeMix or svylme need; a single respondent weight does not
+    give design-consistent variance components. That is future work.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = [k for k in ("weight", "design") if kwargs.get(k) is not None]
+        if given:
+            raise DataError(
+                f"{func.__name__} does not take survey weights ({given[0]}=): weights in a "
+                "multilevel model are level-specific (respondents within a community, and "
+                "communities), which needs pseudo-likelihood estimation as in WeMix or svylme "
+                "(future work). For design-based community means and change use "
+                "aggregate(..., weight=...) and compare_waves(..., weight=...); or fit this "
+                "model unweighted and report it as such.",
+                argument=given[0],
+            )
+        kwargs.pop("weight", None)
+        kwargs.pop("design", None)
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 class SurveyDesign(BaseModel):
