@@ -48,8 +48,9 @@ from ._change_stats import (
     paired_stats,
 )
 from ._checks import check_choice, check_ci
+from ._survey_change import weighted_change
 from .errors import ConvergenceWarning, DataError
-from .survey_design import SurveyDesign, resolve_design, weighted_change
+from .survey_design import SurveyDesign, resolve_design
 
 __all__ = [
     "ReliableChange",
