@@ -66,7 +66,7 @@ def test_equal_weights_reproduce_unweighted(df: pd.DataFrame) -> None:
     assert_allclose(wa["g6"], ua["g6"], rtol=1e-10)
     ui = ce.item_statistics(df, ITEMS)
     wi = ce.item_statistics(df.assign(w=1.0), ITEMS, weight="w", nan_policy="listwise")
-    for col in ["mean", "sd", "r_drop", "r_cor", "alpha_if_dropped"]:
+    for col in ["mean", "sd", "r", "r_std", "r_drop", "r_cor", "alpha_if_dropped"]:
         assert_allclose(wi[col], ui[col], rtol=1e-9, err_msg=col)
 
 

@@ -3,9 +3,9 @@ r"""Survey weights and design-based standard errors (R ``survey`` parity).
 A :class:`SurveyDesign` names the columns of a one-stage sample design: a weight per respondent,
 optionally strata, clusters (primary sampling units, PSUs) and a finite population correction.
 :func:`domain_means` computes weighted community (domain) means with Taylor-linearisation
-standard errors exactly as ``survey::svyby(~score, ~community, design, svymean)`` does, and
-``_survey_change.weighted_change`` the weighted change between two waves (``svyglm(score ~ wave)`` overall,
-the difference of independent domain means per community). Everything is computed for all
+standard errors exactly as ``survey::svyby(~score, ~community, design, svymean)`` does; the
+weighted change between two waves (``svyglm(score ~ wave)`` overall, the difference of
+independent domain means per community) builds on it. Everything is computed for all
 communities at once (``np.bincount`` over community codes; no loop over communities).
 
 The public entry points are ``aggregate(..., weight=/design=)`` and
