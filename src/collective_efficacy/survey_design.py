@@ -235,16 +235,15 @@ def design_arrays(data: pd.DataFrame, design: SurveyDesign) -> DesignArrays:
     n = len(data)
     w = weight_values(data, design.weight)
     if design.strata is not None:
-        stratum = factorize_groups(data, design.strata, what="strata").codes
+        stratum = _codes(data, design.strata, "strata")
     else:
         stratum = np.zeros(n, dtype=np.int64)
     n_strata = int(stratum.max()) + 1 if n else 1
     psu: np.ndarray | None = None
     psu_stratum: np.ndarray | None = None
     if design.cluster is not None:
-        cl = factorize_groups(data, design.cluster, what="cluster").codes
-        psu_key, psu = np.unique(stratum * (int(cl.max()) + 1) + cl, return_inverse=True)
-        psu = psu.astype(np.int64)
+        cl = _codes(data, design.cluster, "cluster")
+        psu, psu_key = _compact(stratum * (int(cl.max()) + 1) + cl)
         psu_stratum = (psu_key // (int(cl.max()) + 1)).astype(np.int64)
         n_h = np.bincount(psu_stratum, minlength=n_strata).astype(np.float64)
     else:
@@ -252,6 +251,24 @@ def design_arrays(data: pd.DataFrame, design: SurveyDesign) -> DesignArrays:
     f = _fpc_factor(data, design, stratum, n_h, n_strata)
     scale, centre = _lonely_rule(data, design, stratum, n_h, f)
     return DesignArrays(w, stratum, psu, psu_stratum, scale, centre, n_strata)
+
+
+def _codes(data: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    """Integer codes of a design column (order irrelevant: hash-based, no sort)."""
+    if column not in data.columns:
+        raise DataError(
+            f"{what} column {column!r} not found; available columns: "
+            f"{list(map(str, data.columns))}",
+            argument="design",
+        )
+    codes, _ = pd.factorize(data[column], sort=False, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise DataError(
+            f"{what} column {column!r} has missing values at {rows_in(data, codes < 0)}; "
+            f"expected a {what} label on every row",
+            argument="design",
+        )
+    return np.asarray(codes, dtype=np.int64)
 
 
 def _fpc_factor(
@@ -316,6 +333,15 @@ def _lonely_rule(
     return scale, centre
 
 
+def _compact(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0..K-1`` of the distinct int64 keys and the keys (dense or hash-based, no sort)."""
+    if len(key) and int(key.max()) < 4 * len(key) + 1024:
+        present = np.bincount(key) > 0
+        return (np.cumsum(present) - 1)[key], np.flatnonzero(present)
+    codes, uniques = pd.factorize(key, sort=False)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=np.int64)
+
+
 def domain_variance(z: np.ndarray, domain: np.ndarray, da: DesignArrays, n_dom: int) -> np.ndarray:
     """Linearisation variance of each domain's estimator from row influences ``z``.
 
@@ -327,16 +353,22 @@ def domain_variance(z: np.ndarray, domain: np.ndarray, da: DesignArrays, n_dom: 
     else:
         assert da.psu_stratum is not None
         n_psu = len(da.psu_stratum)
-        key, inv = np.unique(domain * n_psu + da.psu, return_inverse=True)
-        tot = np.bincount(inv.ravel(), weights=z)
-        pair_d = key // n_psu
-        pair_h = da.psu_stratum[key % n_psu]
+        first = np.empty(n_psu, dtype=np.int64)
+        first[da.psu[::-1]] = np.arange(len(z) - 1, -1, -1)  # first row of each PSU
+        if np.array_equal(domain[first][da.psu], domain):  # every PSU lies in one domain
+            tot = np.bincount(da.psu, weights=z, minlength=n_psu)
+            pair_d, pair_h = domain[first], da.psu_stratum
+        else:
+            inv, key = _compact(domain * n_psu + da.psu)
+            tot = np.bincount(inv, weights=z)
+            pair_d = key // n_psu
+            pair_h = da.psu_stratum[key % n_psu]
     sq = np.bincount(pair_d, weights=da.scale[pair_h] * tot * tot, minlength=n_dom)
     if da.n_strata == 1:
         s = np.bincount(pair_d, weights=tot, minlength=n_dom)
         return np.maximum(sq - da.centre[0] * s * s, 0.0)
-    key2, inv2 = np.unique(pair_d * da.n_strata + pair_h, return_inverse=True)
-    s = np.bincount(inv2.ravel(), weights=tot)
+    inv2, key2 = _compact(pair_d * da.n_strata + pair_h)
+    s = np.bincount(inv2, weights=tot)
     cross = np.bincount(
         key2 // da.n_strata, weights=da.centre[key2 % da.n_strata] * s * s, minlength=n_dom
     )
@@ -424,8 +456,9 @@ def weighted_aggregate(
         gw = factorize_groups(scores, wave, what="wave")
         n_w = gw.n_groups
         comb = gc.codes * n_w + gw.codes
-        cells, codes = np.unique(comb, return_inverse=True)
-        codes = codes.astype(np.int64).ravel()
+        present = np.bincount(comb, minlength=gc.n_groups * n_w) > 0
+        codes = (np.cumsum(present) - 1)[comb]
+        cells = np.flatnonzero(present)
         labels = {
             community: gc.labels.to_numpy()[cells // n_w],
             wave: gw.labels.to_numpy()[cells % n_w],
