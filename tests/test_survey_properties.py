@@ -242,3 +242,16 @@ def test_refuses_weights_decorator_explains() -> None:
         icc(df, "y", "c", weight="w")
     assert ei.value.argument == "weight"
     assert_allclose(icc(df, "y", "c")["icc1"], ce.icc(df, "y", "c")["icc1"])
+
+
+def test_design_columns_are_not_scores_and_overall_alone_matches() -> None:
+    sim = pd.read_csv("tests/fixtures/survey/neighbourhood.csv")
+    d = ce.SurveyDesign(weight="w", strata="region", cluster="psu", fpc="fpc")
+    agg = ce.aggregate(sim[["community", "region", "score", "w", "i1"]], community="community",
+                       design=ce.SurveyDesign(weight="w", strata="region"))  # fmt: skip
+    assert sorted(agg["scale"].unique()) == ["i1", "score"]  # w is a design column
+    both = ce.compare_waves(sim, "score", design=d, after="end_of_cycle")
+    alone = ce.compare_waves(sim, "score", design=d, after="end_of_cycle", community=None)
+    assert len(alone) == 1 and alone["level"].iloc[0] == "overall"
+    cols = ["diff", "se", "t", "df", "p", "ci_low", "ci_high", "n_before", "n_after"]
+    assert_allclose(alone[cols].to_numpy(float), both[cols].iloc[[-1]].to_numpy(float))
