@@ -68,9 +68,14 @@ from .multilevel_change import *  # noqa: F403
 from .multilevel_change import __all__ as _multilevel_change_all
 from .reliability import *  # noqa: F403
 from .reliability import __all__ as _reliability_all
+from .survey_design import *  # noqa: F403
+from .survey_design import __all__ as _survey_design_all
+from .weights import *  # noqa: F403
+from .weights import __all__ as _weights_all
 
 __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_impact_all]
 __all__ += _multilevel_change_all
+__all__ += [*_survey_design_all, *_weights_all]
 __all__ += ["PreparedSurvey", "export", "plot"]
 from . import plan  # noqa: E402  (ce.plan: planning the next cycle)
 

@@ -49,6 +49,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "problem_duplicate_respondent": "{where}: respondent ids that occur more than once; the "
         "first row is kept (number: {n})",
         "problem_unknown_wave": "{where}: rows with an unknown wave label (number: {n})",
+        "problem_invalid_weight": "{where}: rows whose survey weight is missing, not a number, "
+        "zero or negative (number: {n})",
         "problem_mixed_id_types": "{where}: ids mixing numbers and text (number: {n})",
         "problem_probable_duplicate_community": "{where}: community labels that differ only in "
         "upper/lower case, kept apart (number: {n})",
@@ -159,6 +161,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "problem_duplicate_respondent": "{where}: respondentnummers die vaker voorkomen; de "
         "eerste rij telt (aantal: {n})",
         "problem_unknown_wave": "{where}: rijen met een onbekende meting (aantal: {n})",
+        "problem_invalid_weight": "{where}: rijen waarvan het weegfactor ontbreekt, geen getal, "
+        "nul of negatief is (aantal: {n})",
         "problem_mixed_id_types": "{where}: nummers die getallen en tekst mengen (aantal: {n})",
         "problem_probable_duplicate_community": "{where}: buurtnamen die alleen in hoofd- en "
         "kleine letters verschillen, apart gehouden (aantal: {n})",

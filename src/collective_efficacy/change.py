@@ -61,7 +61,9 @@ from ._params import (
     public,
     seed_entropy,
 )
+from ._survey_change import weighted_change
 from .errors import ConvergenceWarning, DataError
+from .survey_design import SurveyDesign, resolve_design
 
 __all__ = [
     "ReliableChange",
@@ -238,6 +240,8 @@ def compare_waves(
     equal_var: bool = False,
     paired_effect: Literal["av", "z", "rm", "av_lakens"] = "av",
     nan_policy: Literal["omit", "raise"] = "omit",
+    weight: str | None = None,
+    design: SurveyDesign | None = None,
 ) -> pd.DataFrame:
     r"""Change in the mean score between two waves, per community and overall.
 
@@ -271,6 +275,16 @@ def compare_waves(
         Paired only: which repeated-measures d is reported Hedges-corrected in ``g``.
     nan_policy : {"omit", "raise"}, default="omit"
         Rows with a missing score are left out and counted in ``n_missing`` ("omit"), or raise.
+    weight : str, optional
+        Survey weight column; short for ``design=SurveyDesign(weight=...)``.
+    design : SurveyDesign, optional
+        Weighted, design-based change (repeated cross-sections; ``paired_on`` must be None):
+        per community the difference of the waves' weighted domain means (``svyby`` by community
+        and wave on the whole design) with SE :math:`\sqrt{se_a^2+se_b^2}`, a normal interval and
+        a z-test (``t`` holds z, ``df`` is inf); overall the wave coefficient of
+        ``survey::svyglm(score ~ wave, design)`` with its t, ``df = degf(design) - 1`` and p.
+        Columns ``sum_weights_*`` and ``n_eff_*`` are added, effect sizes are not computed.
+        See :mod:`collective_efficacy.survey_design`.
 
     Returns
     -------
@@ -348,6 +362,14 @@ def compare_waves(
     min_n = _check_min_n(min_n)
     check_choice("p_adjust", p_adjust, P_ADJUST_METHODS, func="compare_waves")
     check_choice("paired_effect", paired_effect, PAIRED_VARIANTS, func="compare_waves")
+    resolved = resolve_design(weight, design)
+    if resolved is not None:
+        if paired_on is not None:
+            raise DataError("weights with paired_on are not supported", argument="paired_on")
+        return weighted_change(
+            data, dv, wave=wave, community=community, before=before, after=after,
+            design=resolved, ci=ci, min_n=min_n, p_adjust=p_adjust, nan_policy=nan_policy,
+        )  # fmt: skip
     tw = prepare(
         data, dv, wave=wave, community=community, before=before, after=after,
         nan_policy=nan_policy, paired_on=paired_on,

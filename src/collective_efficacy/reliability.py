@@ -54,6 +54,7 @@ from ._reliability_input import (
 )
 from .errors import ConvergenceWarning, DataError, ReliabilityWarning
 from .prepared import accepts_prepared, memo
+from .weights import weighted_cronbach, weighted_item_statistics
 
 _BLOCK = Options(("pairwise", "listwise"))
 
@@ -188,6 +189,7 @@ def cronbach_alpha(
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = None,
     scale_range: ResponseRange = None,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     r"""Cronbach's alpha with psych's companion statistics, overall or per community.
 
@@ -218,6 +220,13 @@ def cronbach_alpha(
         highest code, as :func:`~collective_efficacy.score` uses); else the smallest and largest
         value of the whole item matrix, as ``psych::alpha`` does. (``response_range=`` before
         1.0.)
+    weight : str, optional
+        Survey weight column (finite, > 0): alpha from the weighted covariance matrix,
+        ``psych::alpha(cov.wt(x, wt)$cov)`` (unbiased ``cov.wt``), on complete cases only
+        (``nan_policy="pairwise"`` raises when an item is missing). The result then has
+        ``alpha, std_alpha, g6, average_r, median_r, var_r, signal_noise, n, n_eff,
+        sum_weights, n_items, mean, sd, nan_policy, note`` (no interval: its sampling theory
+        under weights is not established); ``mean``/``sd`` are weighted (``cov.wt``).
 
     Returns
     -------
@@ -322,6 +331,11 @@ def cronbach_alpha(
     1   B  0.8851  4
     """
     func = "cronbach_alpha"
+    if weight is not None:
+        return weighted_cronbach(
+            data, items, keys=keys, community=community, nan_policy=nan_policy,
+            response_range=scale_range, weight=weight,
+        )  # fmt: skip
     ci = check_ci(ci)
     check_choice("ci_method", ci_method, ("feldt", "duhachek", "bootstrap"), func=func)
     exclude = [community] if community is not None else []
@@ -430,6 +444,7 @@ def item_statistics(
     keys: Any = None,
     nan_policy: NanPolicy = "pairwise",
     scale_range: ResponseRange = None,
+    weight: str | None = None,
 ) -> pd.DataFrame:
     r"""Item analysis: item-total correlations and alpha if the item is dropped.
 
@@ -445,6 +460,11 @@ def item_statistics(
         Missing data, as in :func:`cronbach_alpha`.
     scale_range : (min, max) or dict, optional
         Reversal bounds (affect ``mean`` only), as in :func:`cronbach_alpha`.
+    weight : str, optional
+        Survey weight column: every statistic from the weighted covariance on complete cases,
+        as ``psych::alpha(cov.wt(x, wt)$cov)`` (``$alpha.drop``, ``$item.stats``); ``n`` is the
+        number of complete respondents, ``mean``/``sd`` are weighted, ``r`` is computed from
+        the covariance; the ``*_if_dropped`` columns stop at ``average_r_if_dropped``.
 
     Returns
     -------
@@ -502,6 +522,11 @@ def item_statistics(
     3  SC4     False  3.375  0.7566            0.8535
     """
     func = "item_statistics"
+    if weight is not None:
+        return weighted_item_statistics(
+            data, items, keys=keys, nan_policy=nan_policy, response_range=scale_range,
+            weight=weight,
+        )  # fmt: skip
     prep = prepare(
         data, items, keys=keys, nan_policy=nan_policy, response_range=scale_range, func=func
     )

@@ -31,6 +31,7 @@ from ._rows import file_row_offset
 from .errors import ResponseValidationError
 from .instrument import Instrument, ResponseScale, load_instrument, normalize_label
 from .report_models import ExcludedRow, ValidationReport
+from .survey_design import checked_weights
 
 __all__ = ["ValidatedResponses", "validate"]
 
@@ -184,6 +185,7 @@ def validate(
     items: Sequence[str] | None = None,
     errors: Literal["raise", "exclude"] = "raise",
     source: str | None = None,
+    weight: str | None = None,
 ) -> ValidatedResponses:
     """Check raw survey responses against an instrument and return clean numeric items.
 
@@ -207,6 +209,11 @@ def validate(
         set bad cells to missing, exclude unusable rows, and report both.
     source : str, optional
         A name for the data in messages (default: the file name when a path is given).
+    weight : str, optional
+        Survey weight column: kept in ``.data`` as float and checked (numeric, finite, > 0;
+        numeric text such as ``"1,5"`` is read). A missing, non-numeric, infinite, zero or
+        negative weight is a problem (``invalid_weight``): raised, or with ``errors="exclude"``
+        the row is excluded with that reason.
 
     Returns
     -------
@@ -300,6 +307,15 @@ def validate(
     if col.stopping:
         _finish_raise(col, inst, source, first_row, n, excludable=False)
     reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
+    if weight is not None:
+        wcol = str(column_name(weight))
+        out[wcol], bad = checked_weights(data, wcol)
+        if bad.any():
+            col.add("invalid_weight", wcol, bad, data.loc[bad, wcol].tolist(),
+                    expected="a finite number > 0")  # fmt: skip
+            new = bad & (reason == "")
+            reason[new], detail[new] = "invalid_weight", f"no usable weight in column {wcol!r}"
+        id_cols.append(wcol)
     if col.problems and errors == "raise":
         _finish_raise(col, inst, source, first_row, n)
 

@@ -22,6 +22,7 @@ from .errors import DataError
 from .instrument import Instrument, load_instrument
 from .prepared import accepts_prepared
 from .responses import ValidatedResponses
+from .survey_design import SurveyDesign, resolve_design, weighted_aggregate
 
 __all__ = ["aggregate", "reverse_items", "score"]
 
@@ -267,6 +268,8 @@ def aggregate(
     columns: Sequence[str] | None = None,
     min_n: int = 10,
     ci: float = 0.95,
+    weight: str | None = None,
+    design: SurveyDesign | None = None,
 ) -> pd.DataFrame:
     r"""Aggregate respondent scores to communities (and waves), all at once.
 
@@ -286,12 +289,22 @@ def aggregate(
         and ``suppressed=True`` but carries no statistics.
     ci : float, default=0.95
         Confidence level of the interval of the mean.
+    weight : str, optional
+        Survey weight column; short for ``design=SurveyDesign(weight=...)``.
+    design : SurveyDesign, optional
+        Weights, strata, clusters and fpc: weighted means with Taylor-linearisation standard
+        errors as ``survey::svyby(~score, ~community, design, svymean, deff=TRUE)`` (see
+        :mod:`collective_efficacy.survey_design`). ``n`` (and suppression) stays the unweighted
+        count of respondents with a score.
 
     Returns
     -------
     DataFrame
         One row per community (and wave) and scale: ``community``, [``wave``], ``scale``, ``n``,
-        ``mean``, ``sd``, ``se``, ``ci_low``, ``ci_high``, ``suppressed``, ``reason``.
+        ``mean``, ``sd``, ``se``, ``ci_low``, ``ci_high``, ``suppressed``, ``reason``. Weighted:
+        ``sd`` is ``svyvar``'s, the interval is normal (``confint`` of ``svyby``), and
+        ``confidence``, ``sum_weights``, ``n_eff`` (Kish) and ``deff`` are added before
+        ``suppressed``.
 
     Notes
     -----
@@ -319,11 +332,13 @@ def aggregate(
                 argument=arg,
             )
     check_columns(scores, [community] + ([wave] if wave else []), what="id column")
+    resolved = resolve_design(weight, design)
+    skip = [community, wave, *(resolved.columns() if resolved else [])]
     if columns is None:
         columns = [
             str(c)
             for c in scores.columns
-            if c not in (community, wave)
+            if c not in skip
             and not str(c).startswith("n_answered_")
             and pd.api.types.is_numeric_dtype(scores[c])
             and not pd.api.types.is_bool_dtype(scores[c])
@@ -332,6 +347,11 @@ def aggregate(
     if not columns:
         raise DataError("no numeric score columns to aggregate; pass columns=[...]")
     check_columns(scores, columns, what="score column")
+    if resolved is not None:
+        return weighted_aggregate(
+            scores, community=community, wave=wave, columns=columns, design=resolved,
+            min_n=int(min_n), ci=ci,
+        )  # fmt: skip
     keys = [community] + ([wave] if wave else [])
     gc = factorize_groups(scores, community, what="community")
     if wave:

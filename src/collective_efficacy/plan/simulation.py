@@ -93,7 +93,7 @@ def _one(
         fit = change_model(data, dv="score", community="community", min_n=2)
         p_all, ok = float(fit.fixed["p"].iloc[1]), bool(fit.converged)
     if "community" in opts["levels"]:
-        cw = compare_waves(data, "score", community="community", after=_AFTER,
+        cw = compare_waves(data, dv="score", community="community", after=_AFTER,
                            p_adjust=opts["adjust"], min_n=2)  # fmt: skip
         rows = cw[cw["level"] == "community"]
         share = float((rows["p_adjusted"] < opts["alpha"]).mean())
