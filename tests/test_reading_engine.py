@@ -140,12 +140,24 @@ def test_a_200k_row_file_is_read_by_arrow(tmp_path: Path, caplog: pytest.LogCapt
     frame = pd.DataFrame(items, columns=[f"SC{i}" for i in range(1, 6)])
     frame.insert(0, "buurt", np.char.add("Buurt ", rng.integers(0, 4000, n).astype(str)))
     frame.insert(0, "respondent_id", np.char.add("R", np.arange(n).astype(str)))
+    # many distinct values: numeric ids (one missing), floats, and ids that only turn out to
+    # be text far down the file (a leading zero in row 150,000)
+    frame["nr"] = np.arange(n).astype(str)
+    frame.loc[7, "nr"] = ""
+    frame["w"] = [repr(float(x)) for x in 0.5 + rng.random(n) / 4]  # canonical texts of floats
+    late = np.arange(n).astype(str).astype(object)
+    late[150_000] = "0101"
+    frame["late"] = late
     p = tmp_path / "big.csv"
     frame.to_csv(p, index=False)
     assert _engine(caplog, p) == "pyarrow"
     fast = ce.read_responses(p)
     assert len(fast) == n and fast["SC1"].dtype == np.float64
+    assert fast["nr"].dtype == np.float64 and fast["w"].dtype == np.float64
+    assert fast["late"].dtype == object and fast["late"].iloc[150_000] == "0101"
     _assert_same(fast, _read(p, fast=False))
+    ids = ["nr", "late"]
+    _assert_same(_read(p, fast=True, id_columns=ids), _read(p, fast=False, id_columns=ids))
 
 
 def test_without_pyarrow_the_c_parser_reads(

@@ -101,20 +101,23 @@ def _settle(col: Any, is_id: bool) -> np.ndarray:
     pa, _, pc = arrow_csv()
     col = col.combine_chunks()
     head = col.slice(0, _SAMPLE).drop_null().unique()
-    numeric = not is_id and col.null_count < len(col)  # the first cells could be numbers
-    if numeric and canonical_numbers(np.asarray(head.to_pylist(), dtype=str)) is not None:
+    numeric = not is_id and col.null_count < len(col)
+    numeric = numeric and canonical_numbers(np.asarray(head.to_pylist(), dtype=str)) is not None
+    na = None if is_id else np.nan  # missing: None for ids (ids_as_text), else pandas' NaN
+    if len(head) <= _SAMPLE // 4:  # answers, labels: hash once, each distinct text made once
+        enc = col.dictionary_encode()
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        uniques = enc.dictionary.to_pylist()
+        nums = numbers_from_codes(codes, np.asarray(uniques, dtype=str)) if numeric else None
+        return nums if nums is not None else np.array([*uniques, na], dtype=object)[codes]
+    if numeric:  # mostly distinct numbers (numeric ids): checked in Arrow
         nums = _numbers(col, pa, pc)
         if nums is not None:
             return nums
-    na = None if is_id else np.nan  # missing: None for ids (ids_as_text), else pandas' NaN
-    if len(head) > _SAMPLE // 4:  # mostly distinct (respondent ids): one str per cell
-        text = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
-        if col.null_count and not is_id:
-            text[col.is_null().to_numpy(zero_copy_only=False)] = na
-        return text
-    enc = col.dictionary_encode()  # labels, answers: each distinct text made once
-    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    return np.array([*enc.dictionary.to_pylist(), na], dtype=object)[codes]
+    text = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)  # one str per cell
+    if col.null_count and not is_id:
+        text[col.is_null().to_numpy(zero_copy_only=False)] = na
+    return text
 
 
 def _numbers(col: Any, pa: Any, pc: Any) -> np.ndarray | None:
@@ -130,7 +133,6 @@ def _numbers(col: Any, pa: Any, pc: Any) -> np.ndarray | None:
         if max(-low.as_py(), high.as_py()) >= EXACT:
             return None  # a float64 column (for the missing cells) would round these ids
         return np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.float64)
-    enc = col.dictionary_encode()  # a few distinct values in an answer column
+    enc = col.dictionary_encode()  # floats, or integers beside other numbers
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-    uniques = np.asarray(enc.dictionary.to_pylist(), dtype=str)
-    return numbers_from_codes(codes, uniques)
+    return numbers_from_codes(codes, np.asarray(enc.dictionary.to_pylist(), dtype=str))
