@@ -17,7 +17,8 @@ Workloads (data: benchmarks.data.make_survey, same seed for every tool):
   time-limited).
 
 ``run(sizes)`` returns rows {workload, tool, n_respondents, n_communities, seconds, note}; the
-seconds are the best of a few repeats (time.perf_counter). ``python benchmarks/bench_agreement.py``
+seconds are the median of the same number of runs for ours and the Python peers
+(``benchmarks.timing``; one run when it takes > 20 s), stated in each row. ``python benchmarks/bench_agreement.py``
 prints a Markdown table.
 """
 
@@ -25,11 +26,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import collective_efficacy as ce
 from benchmarks.data import LARGE, SMALL, make_survey
+from benchmarks.timing import REPEAT, method, timed
 
 SC = ["SC1", "SC2", "SC3", "SC4", "SC5"]
 SCORE_ITEMS = ["SC1", "SC2", "SC5", "ISC1"]
@@ -49,13 +51,13 @@ R_TIMEOUT = 600.0
 SUBSET_COMMUNITIES = 400
 
 
-def _best(func: Callable[[], Any], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t0)
-    return best
+STATED = f"{method(REPEAT)} (a single run when one takes > 20 s)"
+
+
+def _best(func: Callable[[], Any], repeats: int = REPEAT) -> float:
+    """The median of ``REPEAT`` runs (one run if it takes > 20 s): ``benchmarks.timing``'s
+    method, the same for ours and the Python peers (``repeats`` is kept for the callers)."""
+    return timed(func, REPEAT)[0]
 
 
 def _prepare(n: int, g: int) -> pd.DataFrame:
@@ -255,6 +257,15 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
         add("icc (subset)", "collective_efficacy.icc (string labels)", n_sub, 400, t_ours)
         secs, note = _statsmodels(*SMALL, subset=SUBSET_COMMUNITIES)
         add("icc (subset)", "statsmodels ols + anova_lm", n_sub, 400, secs, note)
+    return _stated(rows)
+
+
+def _stated(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every row states its timing method (issue 16): rows timed here say the median."""
+    for r in rows:
+        note = str(r.get("note", ""))
+        if not re.search(r"median of|single run|one run|load excluded", note):
+            r["note"] = f"{note}; {STATED}" if note else STATED
     return rows
 
 

@@ -29,7 +29,7 @@ from scipy import stats
 import collective_efficacy as ce
 
 from .data import ITEMS, LARGE, REVERSED, SMALL, make_survey
-from .timing import best_of
+from .timing import REPEAT, method, timed
 
 SIZES = [SMALL, LARGE]
 PEER_SUBSET = 200
@@ -80,12 +80,12 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
                 }
             )
 
-        for method, sp_method in (("percentile", "percentile"), ("bca", "BCa")):
-            workload = f"bootstrap CI of the change per community ({method}, {N_BOOT} resamples)"
+        for ci, sp_method in (("percentile", "percentile"), ("bca", "BCa")):
+            workload = f"bootstrap CI of the change per community ({ci}, {N_BOOT} resamples)"
 
-            def ours(method: str = method) -> pd.DataFrame:
+            def ours(ci: str = ci) -> pd.DataFrame:
                 return ce.bootstrap_change(
-                    data, dv="score", method=method, n_boot=N_BOOT, seed=1, min_n=2, after="end"
+                    data, dv="score", method=ci, n_boot=N_BOOT, seed=1, min_n=2, after="end"
                 )
 
             def peer(cms: list[Any], sp_method: str = sp_method) -> None:
@@ -95,25 +95,23 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
                     stats.bootstrap((a, b), _diff, n_resamples=N_BOOT, method=sp_method,
                                     vectorized=True, rng=rng)  # fmt: skip
 
-            t_ours = best_of(ours, repeat=7)
-            t_sub = best_of(lambda: peer(subset), repeat=3)
+            t_ours, n_ours = timed(ours)
+            t_sub, _ = timed(lambda: peer(subset))
             predicted = t_sub * len(eligible) / len(subset)
             if predicted > PEER_BUDGET:
                 t_peer = predicted
                 tool = "scipy.stats.bootstrap loop (extrapolated)"
-                how = (f"timed on {len(subset)} communities ({t_sub:.3g} s) and extrapolated "
+                how = (f"timed on {len(subset)} communities ({t_sub:.3g} s, {method(REPEAT)}) "
+                       "and extrapolated "
                        f"linearly to {len(eligible):,} (one full run would take > "
                        f"{PEER_BUDGET:.0f} s)")  # fmt: skip
             else:
-                runs = [best_of(lambda: peer(eligible), repeat=1)]
-                while len(runs) < 3 and sum(runs) + runs[-1] <= PEER_BUDGET:
-                    runs.append(best_of(lambda: peer(eligible), repeat=1))
-                t_peer = min(runs)
+                t_peer, n_peer = timed(lambda: peer(eligible))
                 tool = "scipy.stats.bootstrap loop"
-                how = (f"all {len(eligible):,} communities timed (best of {len(runs)}; "
+                how = (f"all {len(eligible):,} communities timed ({method(n_peer)}; "
                        f"the {len(subset)}-community subset predicted {predicted:.3g} s)")  # fmt: skip
             add(workload, "collective_efficacy.bootstrap_change", t_ours,
-                f"{len(eligible):,} communities with >= 2 per wave, best of 7; "
+                f"{len(eligible):,} communities with >= 2 per wave, {method(n_ours)}; "
                 f"speed-up vs SciPy loop {t_peer / t_ours:.0f}x")  # fmt: skip
             add(workload, tool, t_peer, how)
 
@@ -127,12 +125,13 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
                 a, b = groups[cm]
                 stats.ttest_ind(a, b, equal_var=False)
 
-        t_ours = best_of(ours_cw)
-        t_peer = best_of(peer_cw, repeat=2)
+        t_ours, n_ours = timed(ours_cw)
+        t_peer, n_peer = timed(peer_cw)
         add(workload, "collective_efficacy.compare_waves", t_ours,
-            f"speed-up vs ttest_ind loop {t_peer / t_ours:.1f}x (the loop does less work)")  # fmt: skip
+            f"{method(n_ours)}; speed-up vs ttest_ind loop {t_peer / t_ours:.1f}x (the loop "
+            "does less work)")  # fmt: skip
         add(workload, "scipy.stats.ttest_ind loop (Welch t only)", t_peer,
-            f"all {len(eligible):,} communities")  # fmt: skip
+            f"{method(n_peer)}; all {len(eligible):,} communities")  # fmt: skip
     return rows
 
 

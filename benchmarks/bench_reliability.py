@@ -9,8 +9,9 @@ cohesion items SC1..SC5 with SC3 and SC4 reverse keyed, pairwise deletion, Feldt
   the two items reversed beforehand (pingouin has no keys; the reversal is not timed). Groups where
   pingouin raises (e.g. one respondent) count as NaN.
 
-Both run in the same process on the same data; each timing is the best of ``repeats`` runs
-(``time.perf_counter``). The agreement of the two alphas is recorded in the ``note``.
+Both run in the same process on the same data (rows shuffled, labels as Python strings); each
+timing is the median of the same number of runs (``benchmarks.timing``: a single run each when
+one takes more than 20 s), stated in the row. The agreement of the two alphas is recorded in the ``note``.
 
 Run: ``python benchmarks/bench_reliability.py [--large]`` prints a Markdown table.
 """
@@ -30,18 +31,23 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import collective_efficacy as ce
 from data import LARGE, SMALL, make_survey
+from timing import REPEAT, SLOW, method
 
 ITEMS = ["SC1", "SC2", "SC3", "SC4", "SC5"]
 KEYS = ["-SC3", "-SC4"]
 
 
-def _best(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, out = float("inf"), None
+def _median(fn: Callable[[], Any], repeats: int) -> tuple[float, int, Any]:
+    """(median seconds, runs, last result): the method of ``benchmarks.timing.timed``."""
+    times: list[float] = []
+    out = None
     for _ in range(repeats):
         t0 = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        times.append(time.perf_counter() - t0)
+        if times[0] > SLOW:
+            break
+    return float(np.median(times)), len(times), out
 
 
 def _pingouin_per_group(df: pd.DataFrame) -> pd.Series:
@@ -59,19 +65,19 @@ def _pingouin_per_group(df: pd.DataFrame) -> pd.Series:
 
 
 def run(
-    sizes: Sequence[tuple[int, int]] = (SMALL,), *, repeats: int = 3, peer_repeats: int = 1
+    sizes: Sequence[tuple[int, int]] = (SMALL,), *, repeats: int = REPEAT
 ) -> list[dict[str, Any]]:
     """Time ours and pingouin on each (n_respondents, n_communities); return table rows."""
     rows: list[dict[str, Any]] = []
     for n_resp, n_comm in sizes:
         df = make_survey(n_resp, n_comm)
-        ours_s, ours = _best(
+        ours_s, ours_n, ours = _median(
             lambda df=df: ce.cronbach_alpha(df, items=ITEMS, keys=KEYS, community="community"),
             repeats,
         )
         flipped = df[["community", *ITEMS]].copy()
         flipped[["SC3", "SC4"]] = 6 - flipped[["SC3", "SC4"]]
-        peer_s, peer = _best(lambda f=flipped: _pingouin_per_group(f), peer_repeats)
+        peer_s, peer_n, peer = _median(lambda f=flipped: _pingouin_per_group(f), repeats)
         a = ours.set_index("community")["alpha"].reindex(peer.index).to_numpy()
         b = peer.to_numpy()
         both = np.isfinite(a) & np.isfinite(b)
@@ -83,7 +89,7 @@ def run(
                 "n_respondents": n_resp,
                 "n_communities": n_comm,
                 "seconds": ours_s,
-                "note": f"best of {repeats}; {int(np.isfinite(a).sum())} finite alphas",
+                "note": f"{method(ours_n)}; {int(np.isfinite(a).sum())} finite alphas",
             }
         )
         rows.append(
@@ -94,7 +100,7 @@ def run(
                 "n_communities": n_comm,
                 "seconds": peer_s,
                 "note": (
-                    f"best of {peer_repeats}; full run, not extrapolated; speed-up "
+                    f"{method(peer_n)}; full run, not extrapolated; speed-up "
                     f"{peer_s / ours_s:.0f}x; max |alpha diff| {diff:.1e} over "
                     f"{int(both.sum())} communities"
                 ),

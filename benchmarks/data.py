@@ -4,6 +4,12 @@
 survey with the ten Sampson (1997) items coded 1-5 (SC3, SC4 reverse worded), unbalanced
 negative-binomial community sizes and 5 % missing cells. Same arguments, same data.
 
+By default the data are what a user has after reading a file (issue 16): rows in **random
+order** (not grouped by community) and community labels as Python strings in an ``object``
+column (what ``read_responses`` and ``read_csv(dtype=object)`` give). ``order="sorted"`` and
+``labels="categorical"`` / ``labels="str"`` (pandas' string dtype) give the friendlier layouts,
+for rows labelled as such in RESULTS.md.
+
 Presets: ``SMALL`` = 200,000 respondents in 4,000 communities (a Dutch national survey);
 ``LARGE`` = 1,000,000 respondents in 13,000 communities (all Dutch neighbourhoods).
 """
@@ -46,8 +52,16 @@ def make_survey(
     *,
     seed: int = 20261123,
     missing: float = 0.05,
+    order: str = "shuffled",
+    labels: str = "object",
 ) -> pd.DataFrame:
-    """Two-wave survey: columns respondent, community, wave ('baseline'/'end'), SC1..ISC5."""
+    """Two-wave survey: columns respondent, community, wave ('baseline'/'end'), SC1..ISC5.
+
+    ``order``: ``"shuffled"`` (default) or ``"sorted"`` by community; ``labels``: ``"object"``
+    (default, Python str), ``"str"`` (pandas' string dtype) or ``"categorical"``.
+    """
+    if order not in {"shuffled", "sorted"} or labels not in {"object", "str", "categorical"}:
+        raise ValueError(f"order={order!r}, labels={labels!r}")
     rng = np.random.default_rng(seed)
     sizes = community_sizes(n_respondents, n_communities, rng)
     community = np.repeat(np.arange(n_communities), sizes)
@@ -68,4 +82,9 @@ def make_survey(
     df.insert(0, "wave", np.where(wave == 0, "baseline", "end"))
     df.insert(0, "community", np.char.add("C", np.arange(n_communities).astype(str))[community])
     df.insert(0, "respondent", np.arange(n_respondents))
+    if order == "shuffled":  # a separate stream: the same respondents, in another order
+        perm = np.random.default_rng([seed, 1]).permutation(n_respondents)
+        df = df.iloc[perm].reset_index(drop=True)
+    kind = {"object": object, "str": "str", "categorical": "category"}[labels]
+    df["community"] = df["community"].astype(kind)
     return df

@@ -24,7 +24,8 @@ __all__ = [
     "numbers_if_lossless",
 ]
 
-_EXACT = 2.0**53  # integers up to this size are exact in a float64
+EXACT = 2.0**53  # integers up to this size are exact in a float64
+_SAMPLE = 256  # first cells checked before hashing a whole column
 _NUMBERS = (bool, np.bool_, int, np.integer, float, np.floating)
 
 
@@ -39,7 +40,7 @@ def number_text(x: Any) -> str:
     if isinstance(x, (int, np.integer)):
         return str(int(x))
     f = float(x)
-    if f.is_integer() and abs(f) < _EXACT:
+    if f.is_integer() and abs(f) < EXACT:
         return str(int(f))
     return repr(f)
 
@@ -52,7 +53,7 @@ def _numbers_as_text(values: np.ndarray) -> np.ndarray:
         return out
     v = values.astype(np.float64)
     ok = ~np.isnan(v)
-    whole = ok & np.isfinite(v) & (np.floor(v) == v) & (np.abs(v) < _EXACT)
+    whole = ok & np.isfinite(v) & (np.floor(v) == v) & (np.abs(v) < EXACT)
     out[whole] = v[whole].astype(np.int64).astype(str)
     rest = np.flatnonzero(ok & ~whole)
     out[rest] = [repr(float(x)) for x in v[rest]]  # non-integral ids: rare
@@ -64,30 +65,46 @@ def numbers_if_lossless(s: pd.Series) -> pd.Series:
 
     ``["1", "5", None]`` becomes numbers; ``["0101", "1"]``, ``["1.0"]``, ``[" 1"]``, ``["4,0"]``
     and integers too long for a float beside missing cells stay text (converting them would
-    change or merge values). The distinct values are parsed once (vectorised), not every cell.
+    change or merge values). The distinct values are parsed once (vectorised), not every cell;
+    a column whose first cells are not numbers (labels, ids such as ``R001``) is left as text
+    without hashing the rest.
 
     >>> numbers_if_lossless(pd.Series(["1", "5", None])).tolist()
     [1.0, 5.0, nan]
     >>> numbers_if_lossless(pd.Series(["0101", "101"])).tolist()
     ['0101', '101']
     """
+    first = s.iloc[:_SAMPLE]
+    head = pd.unique(first[first.notna()].to_numpy(dtype=object))
+    if len(head) and canonical_numbers(np.asarray(head, dtype=str)) is None:
+        return s  # one cell that is not a canonical number keeps the whole column as text
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) == 0:
         return s
-    text = np.asarray(uniques, dtype=str)
-    nums = _canonical_numbers(text)
+    values = numbers_from_codes(codes, np.asarray(uniques, dtype=str))
+    return s if values is None else pd.Series(values, index=s.index, name=s.name)
+
+
+def numbers_from_codes(codes: np.ndarray, text: np.ndarray) -> np.ndarray | None:
+    """Cells (``codes`` into the distinct ``text``, -1 missing) as numbers, if lossless.
+
+    int64 without missing cells, else float64 with NaN; None when some text is not the
+    canonical text of its number or an integer beside missing cells is beyond 2**53.
+
+    >>> numbers_from_codes(np.array([0, 1, -1]), np.array(["4", "5"])).tolist()
+    [4.0, 5.0, nan]
+    """
+    nums = canonical_numbers(text)
     if nums is None:
-        return s
+        return None
     if (codes < 0).any():
-        if nums.dtype.kind == "i" and np.abs(nums).max() >= _EXACT:
-            return s  # a float64 column (for the missing cells) would round these ids
-        values = np.append(nums.astype(np.float64), np.nan)[np.where(codes >= 0, codes, len(nums))]
-    else:
-        values = nums[codes]
-    return pd.Series(values, index=s.index, name=s.name)
+        if nums.dtype.kind == "i" and np.abs(nums).max() >= EXACT:
+            return None  # a float64 column (for the missing cells) would round these ids
+        return np.append(nums.astype(np.float64), np.nan)[np.where(codes >= 0, codes, len(nums))]
+    return nums[codes]
 
 
-def _canonical_numbers(text: np.ndarray) -> np.ndarray | None:
+def canonical_numbers(text: np.ndarray) -> np.ndarray | None:
     """``text`` parsed as int64 or float64 if each string is its number's canonical text."""
     try:
         ints = text.astype(np.int64)

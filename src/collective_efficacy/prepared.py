@@ -58,8 +58,8 @@ class PreparedSurvey:
     >>> trait = rng.normal(3, 1, (200, 1))
     >>> df = pd.DataFrame(np.clip(np.rint(trait + rng.normal(0, 0.7, (200, 3))), 1, 5), columns=items)
     >>> prep = ce.PreparedSurvey(df)
-    >>> a = ce.cronbach_alpha(prep, items)["alpha"].iloc[0]
-    >>> b = ce.cronbach_alpha(df, items)["alpha"].iloc[0]
+    >>> a = ce.cronbach_alpha(prep, items=items)["alpha"].iloc[0]
+    >>> b = ce.cronbach_alpha(df, items=items)["alpha"].iloc[0]
     >>> bool(a == b)
     True
     """
