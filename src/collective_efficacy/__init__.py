@@ -72,3 +72,7 @@ from .reliability import __all__ as _reliability_all
 __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_impact_all]
 __all__ += _multilevel_change_all
 __all__ += ["export", "plot"]
+from . import geography  # noqa: E402
+from .geography import read_geometry  # noqa: E402
+
+__all__ += ["geography", "read_geometry"]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice
+from ._odk import form_columns
 from ._responses_checks import Collector as _Collector
 from ._responses_checks import (
     check_value_labels,
@@ -268,6 +269,8 @@ def validate(
     col = _Collector(data.index)
     n = len(data)
     id_cols = [c for c in (respondent, community, wave) if c is not None]
+    if columns is None:  # ODK / KoboToolbox exports: items/SC1, items-SC1, label headers
+        columns = form_columns(data.columns, inst, item_ids) or None
     item_to_col = _item_columns(data, inst, item_ids, columns, id_cols, col)
     value_labels: Mapping[str, Mapping[Any, str]] = data.attrs.get("value_labels", {}) or {}
     for i, c in item_to_col.items():
