@@ -87,15 +87,14 @@ def parse_codes(codes: Iterable[Any], *, argument: str = "codes") -> pd.DataFram
     digits = text.str[2:]
     level = np.select([prefix == "BU", prefix == "WK"], ["buurt", "wijk"], "gemeente")
     wijk = np.where(prefix == "GM", None, "WK" + digits.str[:6].to_numpy(dtype=object))
-    return pd.DataFrame(
-        {
-            "code": t,
-            "level": level.astype(object),
-            "buurt": np.where(prefix == "BU", t, None),
-            "wijk": wijk,
-            "gemeente": ("GM" + digits.str[:4]).to_numpy(dtype=object),
-        }
-    )
+    cols = {
+        "code": t,
+        "level": level.astype(object),
+        "buurt": np.where(prefix == "BU", t, None),
+        "wijk": wijk,
+        "gemeente": ("GM" + digits.str[:4]).to_numpy(dtype=object),
+    }
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in cols.items()})
 
 
 def _levels_between(start: str, to: str) -> list[str]:
@@ -408,6 +407,8 @@ def _read_ogr(path: Path, layer: str | int | None) -> dict[str, Any]:
     if not path.exists():
         raise ReadError(f"geometry file {str(path)!r} does not exist")
     try:
+        if layer is None:  # the first layer, without pyogrio's warning about the others
+            layer = str(pyogrio.list_layers(path)[0][0])  # type: ignore[attr-defined]
         meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer)  # type: ignore[attr-defined]
     except Exception as exc:
         raise ReadError(
