@@ -76,7 +76,9 @@ def test_gpkg_is_reprojected_exactly_as_pyproj(gpkg: Path) -> None:
     assert props["buurtcode"] == "BU03630000" and props["wijkcode"] == "WK036300"
     raw = pyogrio.raw.read(gpkg, layer="buurten")
     rd = np.concatenate([shapely.get_coordinates(g) for g in shapely.from_wkb(raw[2])])
-    lon, lat = pyproj.Transformer.from_crs(28992, 4326, always_xy=True).transform(rd[:, 0], rd[:, 1])
+    lon, lat = pyproj.Transformer.from_crs(28992, 4326, always_xy=True).transform(
+        rd[:, 0], rd[:, 1]
+    )
     got = _all_points(fc)
     np.testing.assert_allclose(got[:, 0], lon, rtol=0, atol=PYPROJ_TOL)
     np.testing.assert_allclose(got[:, 1], lat, rtol=0, atol=PYPROJ_TOL)
@@ -86,27 +88,49 @@ def test_amersfoort_known_point(gpkg: Path) -> None:
     fc = ce.read_geometry(gpkg)  # first layer: buurten
     ring = np.asarray(fc["features"][0]["geometry"]["coordinates"][0][0])
     raw = shapely.get_coordinates(shapely.from_wkb(pyogrio.raw.read(gpkg, layer="buurten")[2][0]))
-    corner = int(np.flatnonzero((raw[:, 0] == AMERSFOORT_RD[0]) & (raw[:, 1] == AMERSFOORT_RD[1]))[0])
+    corner = int(
+        np.flatnonzero((raw[:, 0] == AMERSFOORT_RD[0]) & (raw[:, 1] == AMERSFOORT_RD[1]))[0]
+    )
     lon, lat = ring[corner]
-    assert abs(lon - AMERSFOORT_WGS84[0]) < HELMERT_TOL and abs(lat - AMERSFOORT_WGS84[1]) < HELMERT_TOL
+    assert (
+        abs(lon - AMERSFOORT_WGS84[0]) < HELMERT_TOL
+        and abs(lat - AMERSFOORT_WGS84[1]) < HELMERT_TOL
+    )
     # and not closer than the Helmert transformation allows: no grid was used here
-    grid = any("rdtrans2018" in str(op) for op in pyproj.transformer.TransformerGroup(28992, 4326).transformers)
+    grid = any(
+        "rdtrans2018" in str(op)
+        for op in pyproj.transformer.TransformerGroup(28992, 4326).transformers
+    )
     assert grid or max(abs(lon - AMERSFOORT_WGS84[0]), abs(lat - AMERSFOORT_WGS84[1])) > 1e-6
 
 
 def test_shapefile_and_rd_geojson_agree_with_gpkg(gpkg: Path, tmp_path: Path) -> None:
     meta, _, wkb, fields = pyogrio.raw.read(gpkg, layer="wijken")
     shp = tmp_path / "wijken.shp"
-    pyogrio.raw.write(shp, wkb, fields, meta["fields"], driver="ESRI Shapefile",
-                      geometry_type="MultiPolygon", crs="EPSG:28992")
+    pyogrio.raw.write(
+        shp,
+        wkb,
+        fields,
+        meta["fields"],
+        driver="ESRI Shapefile",
+        geometry_type="MultiPolygon",
+        crs="EPSG:28992",
+    )
     a = ce.read_geometry(gpkg, layer="wijken", community="wijkcode")
     b = ce.read_geometry(shp, community="wijkcode")
     np.testing.assert_allclose(_all_points(a), _all_points(b), rtol=0, atol=PYPROJ_TOL)
-    rd = {"type": "FeatureCollection",
-          "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
-          "features": [{"type": "Feature", "properties": {"wijkcode": f["properties"]["wijkcode"]},
-                        "geometry": json.loads(shapely.to_geojson(g))}
-                       for f, g in zip(a["features"], shapely.from_wkb(wkb))]}
+    rd = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"wijkcode": f["properties"]["wijkcode"]},
+                "geometry": json.loads(shapely.to_geojson(g)),
+            }
+            for f, g in zip(a["features"], shapely.from_wkb(wkb))
+        ],
+    }
     path = tmp_path / "rd.geojson"
     path.write_text(json.dumps(rd), encoding="utf-8")
     c = ce.read_geometry(path, community="wijkcode")
@@ -144,7 +168,9 @@ def test_rollup_statistics_match_pandas() -> None:
 
 
 def test_wijk_of_suppressed_buurten_is_shown_when_it_reaches_min_n() -> None:
-    r = rollup(_scores({"BU03630001": 5, "BU03630002": 6, "BU03630003": 7}), community="buurt", min_n=10)
+    r = rollup(
+        _scores({"BU03630001": 5, "BU03630002": 6, "BU03630003": 7}), community="buurt", min_n=10
+    )
     wijk = r[r["level"] == "wijk"].iloc[0]
     assert not wijk["suppressed"] and wijk["n"] == 18
     assert r.loc[r["level"] == "buurt", "n"].isna().all()
@@ -152,8 +178,9 @@ def test_wijk_of_suppressed_buurten_is_shown_when_it_reaches_min_n() -> None:
 
 def test_wijk_minus_shown_buurten_does_not_reveal_a_hidden_one() -> None:
     # one small buurt among large ones: its siblings are shown, so the wijk total would leak it
-    r = rollup(_scores({"BU03630001": 40, "BU03630002": 35, "BU03630003": 4}), community="buurt",
-               min_n=10)
+    r = rollup(
+        _scores({"BU03630001": 40, "BU03630002": 35, "BU03630003": 4}), community="buurt", min_n=10
+    )
     buurt = r[r["level"] == "buurt"].set_index("community")
     wijk = r[r["level"] == "wijk"].iloc[0]
     hidden = buurt.index[buurt["suppressed"]]
@@ -187,13 +214,21 @@ def test_attacker_learns_no_hidden_buurt(wijken: list[list[int]]) -> None:
     true_n = {**sizes}
     for lev in ("wijk", "gemeente"):
         for code in r.loc[r["level"] == lev, "community"]:
-            true_n[code] = sum(n for b, n in sizes.items() if b.startswith(code[:2].replace("WK", "BU").replace("GM", "BU") + code[2:]))
+            true_n[code] = sum(
+                n
+                for b, n in sizes.items()
+                if b.startswith(code[:2].replace("WK", "BU").replace("GM", "BU") + code[2:])
+            )
     shown = dict(zip(r["community"], ~r["suppressed"]))
     reason = dict(zip(r["community"], r["reason"]))
     for parent in r.loc[~r["suppressed"] & (r["level"] != "buurt"), "community"]:
         # what the attacker subtracts: the parent minus its shown descendants (nearest ones)
         stem = parent[2:]
-        kids_w = [c for c in r.loc[r["level"] == "wijk", "community"] if c[2:].startswith(stem) and c != parent]
+        kids_w = [
+            c
+            for c in r.loc[r["level"] == "wijk", "community"]
+            if c[2:].startswith(stem) and c != parent
+        ]
         if parent.startswith("WK"):
             kids_w = [parent]
         residual_buurten = []
@@ -201,10 +236,17 @@ def test_attacker_learns_no_hidden_buurt(wijken: list[list[int]]) -> None:
             if w != parent and shown[w]:
                 continue
             residual_buurten += [b for b in sizes if b[2:8] == w[2:] and not shown[b]]
-        total = true_n[parent] - sum(
-            true_n[w] for w in kids_w if w != parent and shown[w]
-        ) - sum(true_n[b] for w in kids_w if (w == parent or not shown[w])
-                for b in sizes if b[2:8] == w[2:] and shown[b])
+        total = (
+            true_n[parent]
+            - sum(true_n[w] for w in kids_w if w != parent and shown[w])
+            - sum(
+                true_n[b]
+                for w in kids_w
+                if (w == parent or not shown[w])
+                for b in sizes
+                if b[2:8] == w[2:] and shown[b]
+            )
+        )
         assert total == sum(true_n[b] for b in residual_buurten)
         if not residual_buurten:
             continue
@@ -234,7 +276,9 @@ def test_rollup_of_a_rollup_equals_a_direct_rollup(ns: list[int], min_n: int) ->
     both = ~m["suppressed_d"] & ~m["suppressed_t"]
     np.testing.assert_allclose(m.loc[both, "mean_d"], m.loc[both, "mean_t"], rtol=1e-12)
     for tab in (d, t):
-        assert tab.loc[~tab["suppressed"], "n"].min() >= min_n if (~tab["suppressed"]).any() else True
+        assert (
+            tab.loc[~tab["suppressed"], "n"].min() >= min_n if (~tab["suppressed"]).any() else True
+        )
 
 
 def test_rollup_rejects_mixed_levels_and_finer_target() -> None:

@@ -25,7 +25,9 @@ LANGS = [("nl", "en"), ("en", "nl"), ("nl",), ("en",)]
 
 @pytest.mark.parametrize("inst", INSTRUMENTS)
 @pytest.mark.parametrize("lang", LANGS, ids="-".join)
-def test_pyxform_converts_without_error_or_warning(inst: str, lang: tuple[str, ...], tmp_path: Path) -> None:
+def test_pyxform_converts_without_error_or_warning(
+    inst: str, lang: tuple[str, ...], tmp_path: Path
+) -> None:
     path = ce.export.to_xlsform(inst, tmp_path / "form.xlsx", lang=lang)
     found: list[str] = []
     with warnings.catch_warnings():
@@ -128,10 +130,17 @@ def _export(orig: pd.DataFrame, tool: str, as_labels: bool, lang: str) -> pd.Dat
         ("odk", True, "en", ".csv"),
     ],
 )
-def test_round_trip_scores_identically(tool: str, as_labels: bool, lang: str, suffix: str, tmp_path: Path) -> None:
+def test_round_trip_scores_identically(
+    tool: str, as_labels: bool, lang: str, suffix: str, tmp_path: Path
+) -> None:
     orig = _original()
-    ref = ce.validate(orig, "sampson1997", community="buurt", respondent="respondent_id",
-                      columns=ce.datasets.EXAMPLE_COLUMNS)
+    ref = ce.validate(
+        orig,
+        "sampson1997",
+        community="buurt",
+        respondent="respondent_id",
+        columns=ce.datasets.EXAMPLE_COLUMNS,
+    )
     export = _export(orig, tool, as_labels, lang)
     path = tmp_path / f"export{suffix}"
     if suffix == ".csv":
@@ -142,8 +151,12 @@ def test_round_trip_scores_identically(tool: str, as_labels: bool, lang: str, su
     assert read.attrs["form_export"] == ("kobotoolbox" if tool == "kobo" else "odk")
     assert any("date column 'date'" in t for t in read.attrs["reading_notes"])
     respondent = "_uuid" if tool == "kobo" else "KEY"
-    got = ce.validate(read, "sampson1997", community="community", respondent=respondent, wave="wave")
-    assert sorted(got.report.column_map.values()) == sorted(ce.load_instrument("sampson1997").item_ids)
+    got = ce.validate(
+        read, "sampson1997", community="community", respondent=respondent, wave="wave"
+    )
+    assert sorted(got.report.column_map.values()) == sorted(
+        ce.load_instrument("sampson1997").item_ids
+    )
     assert got.report.problems == []
     assert got.report.n_rows_usable == ref.report.n_rows_usable == len(orig)
     s_ref = ce.score(ref)

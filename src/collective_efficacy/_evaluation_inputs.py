@@ -483,7 +483,7 @@ def read_optional(
             assessments, community=community, wave=wave, before=before, after=after, surveys=inp.raw
         )
     if geometry is not None:
-        from .export.geojson import read_geometry
+        from .geography import read_geometry, survey_features
 
         src = (
             f"geometry file {Path(geometry).name!r}"
@@ -492,6 +492,7 @@ def read_optional(
         )
         inp.geometry = read_geometry(geometry)
         everyone = sorted(inp.communities[BEFORE] | inp.communities[AFTER], key=str)
+        inp.geometry = survey_features(inp.geometry, geometry_key, everyone, geometry)
         note = check_geometry(inp.geometry, geometry_key, everyone, src)
         if note is not None:
             inp.notes["map"] = note

@@ -12,7 +12,7 @@ column map is given).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -28,7 +28,7 @@ _SUBMITTED = ("_submission_time", "SubmissionDate")
 DATE_COLUMN = "date"
 
 
-def export_tool(columns: Sequence[Any]) -> str | None:
+def export_tool(columns: Iterable[Any]) -> str | None:
     """``"kobotoolbox"``, ``"odk"`` or None, from the metadata columns of an export."""
     names = {str(c) for c in columns}
     if len(names & _KOBO) >= 2:
@@ -52,7 +52,9 @@ def recognise_export(df: pd.DataFrame) -> pd.DataFrame:
     notes: list[str] = []
     submitted = next((c for c in _SUBMITTED if c in df.columns), None)
     if submitted is not None and DATE_COLUMN not in df.columns:
-        when = pd.to_datetime(df[submitted].astype("string"), errors="coerce", utc=True, format="ISO8601")
+        when = pd.to_datetime(
+            df[submitted].astype("string"), errors="coerce", utc=True, format="ISO8601"
+        )
         df[DATE_COLUMN] = when.dt.strftime("%Y-%m-%d").astype(object).where(when.notna(), None)
         notes.append(
             f"a {tool} export: the submission time {submitted!r} is the date column "
@@ -65,7 +67,7 @@ def recognise_export(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def form_columns(
-    columns: Sequence[Any], inst: Instrument, item_ids: Sequence[str]
+    columns: Iterable[Any], inst: Instrument, item_ids: Sequence[str]
 ) -> dict[str, str]:
     """Column -> item id for items that have no column of their own name.
 
@@ -84,7 +86,7 @@ def form_columns(
     found: dict[str, list[str]] = {}
     for c in names:  # columns of a form (tens), not rows or communities
         last = c.replace("-", "/").rsplit("/", 1)[-1] if ("/" in c or "-" in c) else None
-        i = last if last in item_ids else by_text.get(normalize_label(c))
-        if i is not None and i not in present:
-            found.setdefault(i, []).append(c)
+        hit: str | None = last if last in item_ids else by_text.get(normalize_label(c))
+        if hit is not None and hit not in present:
+            found.setdefault(hit, []).append(c)
     return {cols[0]: i for i, cols in found.items() if len(cols) == 1}

@@ -210,9 +210,7 @@ def rollup(
         t.insert(0, "level", lev)
         up = _ORDER.index(lev) + 1
         parent_of = (
-            dict(zip(parsed[lev], parsed[_ORDER[up]]))
-            if lev != to and up < len(_ORDER)
-            else {}
+            dict(zip(parsed[lev], parsed[_ORDER[up]])) if lev != to and up < len(_ORDER) else {}
         )
         t.insert(2, "parent", t["community"].map(parent_of).astype(object) if parent_of else None)
         tables.append(t)
@@ -226,13 +224,23 @@ def _suppress_levels(tables: list[pd.DataFrame], *, wave: str | None, min_n: int
         grp = t["parent"].astype(str) if t["parent"].notna().any() else t["community"]
         if wave is not None:
             grp = grp + "\x1f" + t[wave].astype(str)
-        t = one_pattern(t.assign(_grp=grp.to_numpy()), community="community", wave="_grp", min_n=min_n)
+        t = one_pattern(
+            t.assign(_grp=grp.to_numpy()), community="community", wave="_grp", min_n=min_n
+        )
         done.append(t.drop(columns="_grp"))
     # rule 3, bottom-up: one row per area (and wave); n = smallest over scales
     key = ["community"] + ([wave] if wave else [])
-    areas = [d.groupby(key, sort=False).agg(n=("n", "min"), suppressed=("suppressed", "any"),
-                                            reason=("reason", "first"), parent=("parent", "first"))
-             .reset_index() for d in done]
+    areas = [
+        d.groupby(key, sort=False)
+        .agg(
+            n=("n", "min"),
+            suppressed=("suppressed", "any"),
+            reason=("reason", "first"),
+            parent=("parent", "first"),
+        )
+        .reset_index()
+        for d in done
+    ]
     fine = areas[0]
     owner = fine["parent"].to_numpy(dtype=object)  # each fine area's ancestor at this level
     for lvl in range(1, len(areas)):  # two levels at most, never communities
@@ -351,7 +359,7 @@ def read_geometry(
     from .export.geojson import read_geometry as read_geojson
 
     suffix = Path(path).suffix.lower() if isinstance(path, (str, Path)) else ""
-    if suffix in {".gpkg", ".shp"}:
+    if isinstance(path, (str, Path)) and suffix in {".gpkg", ".shp"}:
         fc = _read_ogr(Path(path), layer)
     else:
         fc = read_geojson(path)
@@ -438,6 +446,23 @@ def _plain(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     return v
+
+
+def survey_features(
+    fc: dict[str, Any], key: str, communities: Sequence[Any], source: Any
+) -> dict[str, Any]:
+    """Only the features of the surveyed communities, for a national map file (GeoPackage or
+    shapefile, such as the CBS Wijk- en Buurtkaart with ~14,000 buurten); a GeoJSON file is
+    kept whole (its other features are drawn as "no data"). The map is then zoomed to the
+    survey. When no feature matches, the file is kept whole so the usual note names the
+    mismatch."""
+    if not isinstance(source, (str, Path)) or Path(source).suffix.lower() not in {".gpkg", ".shp"}:
+        return fc
+    wanted = {str(c) for c in communities}
+    feats = [
+        f for f in fc.get("features", []) if str((f.get("properties") or {}).get(key)) in wanted
+    ]
+    return {**fc, "features": feats} if feats else fc
 
 
 def _check_property(fc: Mapping[str, Any], community: str, where: str) -> None:

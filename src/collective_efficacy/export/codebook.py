@@ -89,8 +89,6 @@ def _ddi(inst: Instrument, lang: str, items: Sequence[str]) -> str:
         var = el(data, "var", ID=f"V_{i}", name=i, intrvl="discrete")
         el(var, "labl", it.text.get(lang, ""))
         el(el(var, "qstn"), "qstnLit", it.text.get(lang, ""))
-        if it.reverse:
-            el(var, "notes", "reverse keyed relative to the construct")
         for c, t in zip(rs.codes, rs.labels.get(lang, [])):
             cat = el(var, "catgry")
             el(cat, "catValu", str(c))
@@ -100,6 +98,8 @@ def _ddi(inst: Instrument, lang: str, items: Sequence[str]) -> str:
             el(cat, "catValu", str(c))
             el(cat, "labl", tt.get(lang, next(iter(tt.values()), "")))
         el(var, "varFormat", type="numeric")
+        if it.reverse:  # notes come last in a DDI 2.5 var
+            el(var, "notes", "reverse keyed relative to the construct")
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
