@@ -125,6 +125,12 @@ def _cmd_geo(args: argparse.Namespace) -> int:
         raise CliError(f"--min-n must be a positive whole number; got {args.min_n}")
     if not args.output:
         raise CliError("geo rollup needs -o/--output FILE.csv")
+    # a scores file: columns of numbers (1.0 and blanks included) are scores
+    for c in data.columns:
+        if c != args.community and not pd.api.types.is_numeric_dtype(data[c]):
+            num = pd.to_numeric(data[c].replace("", None), errors="coerce")
+            if num.notna().sum() == data[c].replace("", None).notna().sum() and num.notna().any():
+                data[c] = num
     table = rollup(data, community=args.community, to=args.to, min_n=args.min_n)
     table.to_csv(args.output, index=False)
     shown = int((~table["suppressed"]).sum())

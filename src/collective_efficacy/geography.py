@@ -326,7 +326,8 @@ def read_geometry(
         (pyogrio, pyproj, shapely).
     layer : str or int, optional
         The layer of a GeoPackage (the CBS file has ``buurten``, ``wijken`` and
-        ``gemeenten``); default: the first.
+        ``gemeenten``); default: the first. (:func:`~collective_efficacy.evaluate` chooses
+        the layer from ``geometry_key``: ``wijkcode`` reads ``wijken``.)
     community : str, optional
         The feature property holding the community code (``buurtcode``); it must be present
         on every feature and is returned as text.
@@ -446,6 +447,37 @@ def _plain(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     return v
+
+
+_LAYER_OF_KEY = (
+    ("buurt", "buurten"),
+    ("bu_", "buurten"),
+    ("wijk", "wijken"),
+    ("wk_", "wijken"),
+    ("gemeente", "gemeenten"),
+    ("gm_", "gemeenten"),
+)
+
+
+def cbs_layer(source: Any, key: str) -> str | None:
+    """The layer of a CBS GeoPackage that holds the areas named by ``key``.
+
+    ``buurtcode``/``BU_CODE`` -> ``buurten``, ``wijkcode``/``WK_CODE`` -> ``wijken``,
+    ``gemeentecode``/``GM_CODE`` -> ``gemeenten``, when the file has a layer of that name;
+    otherwise None (the first layer). The CBS buurten layer also carries the wijk and gemeente
+    codes, so the key alone cannot choose the layer by its properties.
+    """
+    if not isinstance(source, (str, Path)) or Path(source).suffix.lower() != ".gpkg":
+        return None
+    want = next((lay for pre, lay in _LAYER_OF_KEY if key.lower().startswith(pre)), None)
+    if want is None or not Path(source).exists():
+        return None
+    pyogrio = require_extra("pyogrio", "geo")
+    try:
+        names = [str(n).lower() for n in pyogrio.list_layers(source)[:, 0]]  # type: ignore[attr-defined]
+    except Exception:
+        return None  # read_geometry names the problem
+    return want if want in names else None
 
 
 def survey_features(
