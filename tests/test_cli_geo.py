@@ -17,7 +17,7 @@ from collective_efficacy.cli import main
 pytest.importorskip("pyogrio")
 pytest.importorskip("pyxform")
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "geo"))
-import make_cbs_gpkg  # noqa: E402
+import make_cbs_gpkg
 
 
 def test_instruments_xlsform_and_codebook(
