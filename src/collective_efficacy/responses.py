@@ -190,7 +190,9 @@ def validate(
         The allowed wave labels (e.g. ``["baseline", "end"]``); other labels are a problem.
     columns : mapping, optional
         The caller's column name -> item id, for files whose columns are not named by item id
-        (``{"v12_buurt_hecht": "SC1", ...}``).
+        (``{"v12_buurt_hecht": "SC1", ...}``). Without it, an ODK Central or KoboToolbox export
+        of a form made by :func:`~collective_efficacy.export.to_xlsform` is mapped by itself:
+        ``items/SC1`` and ``items-SC1`` (group prefixes) and question labels as headers.
     items : sequence of str, optional
         Item ids to validate (default: every item of the instrument).
     errors : {"raise", "exclude"}, default="raise"
