@@ -28,7 +28,16 @@ from .data import LARGE, SMALL
 
 __all__ = ["LARGE", "SMALL", "to_markdown"]
 
-TOPICS = ["scoring", "reliability", "agreement", "mixed", "change", "change_model", "evaluate"]
+TOPICS = [
+    "scoring",
+    "reliability",
+    "agreement",
+    "mixed",
+    "change",
+    "change_model",
+    "evaluate",
+    "geo",
+]
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
