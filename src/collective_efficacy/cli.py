@@ -496,7 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the built-in instruments or show one",
         formatter_class=_HelpFormatter,
     )
-    pi.add_argument("action", nargs="?", choices=["list", "show", *EXPORT_ACTIONS], default="list")
+    pi.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "show", *EXPORT_ACTIONS],
+        default="list",
+        help="list, show one, or write its XLSForm or codebook",
+    )
     pi.add_argument("id", nargs="?", help="instrument id (for show)")
     pi.add_argument("--lang", default=None, help="language of the wording (default: the first)")
     add_export_options(pi)
