@@ -189,17 +189,18 @@ def test_wijk_minus_shown_buurten_does_not_reveal_a_hidden_one() -> None:
     assert (r.loc[r["suppressed"], ["n", "mean", "sd"]].isna()).all().all()
 
 
-def _brute_force_pinned(hidden: list[tuple[int, bool]], total: int, min_n: int, cap: int) -> bool:
+def _brute_force_pinned(hidden: list[tuple[int, bool, int]], total: int, min_n: int) -> bool:
     """True when an attacker who knows the residual total pins some hidden area's n: for a
-    size-suppressed area, some value in 1..min_n-1 is impossible; for a secondary one, only one
-    value is possible. Enumerates every assignment (the attack, not the formula)."""
-    ranges = [range(min_n, cap + 1) if sec else range(1, min_n) for _, sec in hidden]
+    size-suppressed area, some value in 1..min_n-1 is impossible; for a secondary one (known to
+    lie between min_n and its smallest shown sibling, the third field), only one value is
+    possible. Enumerates every assignment (the attack, not the formula)."""
+    ranges = [range(min_n, cap + 1) if sec else range(1, min_n) for _, sec, cap in hidden]
     possible: list[set[int]] = [set() for _ in hidden]
     for combo in itertools.product(*ranges):
         if sum(combo) == total:
             for k, v in enumerate(combo):
                 possible[k].add(v)
-    for (_, sec), seen in zip(hidden, possible):
+    for (_, sec, _), seen in zip(hidden, possible):
         if (not sec and seen != set(range(1, min_n))) or (sec and len(seen) < 2):
             return True
     return False
@@ -251,9 +252,16 @@ def test_attacker_learns_no_hidden_buurt(wijken: list[list[int]]) -> None:
         if not residual_buurten:
             continue
         assert len(residual_buurten) >= 2 or true_n[residual_buurten[0]] >= min_n
-        hidden = [(true_n[b], reason[b] == SECONDARY_REASON) for b in residual_buurten]
-        if sum(not sec for _, sec in hidden) and len(hidden) <= 5:
-            assert not _brute_force_pinned(hidden, total, min_n, cap=max(total, min_n))
+
+        def sibling_cap(b: str) -> int:
+            shown_sibs = [true_n[x] for x in sizes if x[2:8] == b[2:8] and shown[x]]
+            return min(shown_sibs + [total])  # none shown: bounded by the residual only
+
+        hidden = [
+            (true_n[b], reason[b] == SECONDARY_REASON, sibling_cap(b)) for b in residual_buurten
+        ]
+        if any(not sec for _, sec, _ in hidden) and len(hidden) <= 5:
+            assert not _brute_force_pinned(hidden, total, min_n)
 
 
 @settings(max_examples=15, deadline=None)

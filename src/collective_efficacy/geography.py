@@ -410,7 +410,11 @@ def _xy(tr: Any) -> Any:
     return fn
 
 
-def _read_ogr(path: Path, layer: str | int | None) -> dict[str, Any]:
+def _read_ogr(
+    path: Path, layer: str | int | None, keep: tuple[str, set[str]] | None = None
+) -> dict[str, Any]:
+    """Features of a GeoPackage/shapefile layer in WGS84; with ``keep=(property, codes)`` only
+    those features (when any matches), filtered before reprojection."""
     pyogrio = require_extra("pyogrio", "geo")
     shapely = require_extra("shapely", "geo")
     if not path.exists():
@@ -425,20 +429,22 @@ def _read_ogr(path: Path, layer: str | int | None) -> dict[str, Any]:
             f"{str(exc)[:200]}); expected a GeoPackage or shapefile"
             + (f" with a layer {layer!r}" if layer is not None else "")
         ) from None
+    names = [str(c) for c in meta["fields"]]
+    table = pd.DataFrame({k: pd.Series(v).astype(object) for k, v in zip(names, fields)})
+    if keep is not None and keep[0] in table.columns:
+        mask = table[keep[0]].astype(str).isin(keep[1]).to_numpy()
+        if mask.any():
+            table, wkb = table[mask].reset_index(drop=True), np.asarray(wkb, dtype=object)[mask]
     geoms = shapely.from_wkb(wkb)  # type: ignore[attr-defined]
     crs = meta.get("crs")
     if crs is not None and crs.upper() not in _WGS84:
         geoms = shapely.transform(geoms, _xy(_transformer(crs)))  # type: ignore[attr-defined]
     texts = shapely.to_geojson(geoms)  # type: ignore[attr-defined]
-    names = [str(c) for c in meta["fields"]]
-    cols = [pd.Series(v).astype(object).where(pd.notna(v), None).tolist() for v in fields]
+    shapes = json.loads("[" + ",".join(t if t is not None else "null" for t in texts) + "]")
+    props = table.astype(object).where(table.notna(), None).to_dict("records")
     feats = [
-        {
-            "type": "Feature",
-            "properties": {k: _plain(col[i]) for k, col in zip(names, cols)},
-            "geometry": json.loads(texts[i]) if texts[i] is not None else None,
-        }
-        for i in range(len(texts))
+        {"type": "Feature", "properties": {k: _plain(v) for k, v in p.items()}, "geometry": g}
+        for p, g in zip(props, shapes)
     ]
     return {"type": "FeatureCollection", "features": feats}
 
@@ -480,21 +486,18 @@ def cbs_layer(source: Any, key: str) -> str | None:
     return want if want in names else None
 
 
-def survey_features(
-    fc: dict[str, Any], key: str, communities: Sequence[Any], source: Any
+def read_survey_geometry(
+    source: Mapping[str, Any] | str | Path, key: str, communities: Sequence[Any]
 ) -> dict[str, Any]:
-    """Only the features of the surveyed communities, for a national map file (GeoPackage or
-    shapefile, such as the CBS Wijk- en Buurtkaart with ~14,000 buurten); a GeoJSON file is
-    kept whole (its other features are drawn as "no data"). The map is then zoomed to the
-    survey. When no feature matches, the file is kept whole so the usual note names the
-    mismatch."""
-    if not isinstance(source, (str, Path)) or Path(source).suffix.lower() not in {".gpkg", ".shp"}:
-        return fc
-    wanted = {str(c) for c in communities}
-    feats = [
-        f for f in fc.get("features", []) if str((f.get("properties") or {}).get(key)) in wanted
-    ]
-    return {**fc, "features": feats} if feats else fc
+    """The map for an evaluation: :func:`read_geometry` of the layer that ``key`` names
+    (:func:`cbs_layer`); from a GeoPackage or shapefile only the surveyed communities'
+    features, selected before reprojection (all of them when none matches, so that the
+    evaluation's note names the mismatch); a GeoJSON file is kept whole (its other features
+    are drawn as "no data")."""
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in {".gpkg", ".shp"}:
+        wanted = {str(c) for c in communities}
+        return _read_ogr(Path(source), cbs_layer(source, key), keep=(key, wanted))
+    return read_geometry(source)
 
 
 def _check_property(fc: Mapping[str, Any], community: str, where: str) -> None:
