@@ -295,3 +295,36 @@ def test_rollup_rejects_mixed_levels_and_finer_target() -> None:
         rollup(s, community="c")
     with pytest.raises(DataError, match="finer"):
         rollup(pd.DataFrame({"c": ["GM0363"], "ce": [3.0]}), community="c", to="wijk")
+
+
+def test_waves_are_suppressed_each_on_their_own() -> None:
+    """Worked by hand (min_n 10). Baseline: WK036300 = {12, 4, 30}: 4 is small, so 12 (the
+    smallest shown sibling) goes too; wijk minus the shown 30 leaves 16 = 12 + 4, and knowing
+    the secondary one holds >= 10 caps the small one at 6: the wijk is suppressed. WK036301 =
+    {6, 7}: 13 would put each between 4 and 9: suppressed. GM0363 minus the shown 30 leaves 29
+    over 12 (secondary), 4, 6, 7: every small one can still be 1..9: shown. End of cycle (twice
+    the sizes): WK036300 = {24, 8, 60} leaves 32 = 24 + 8, 8 open over 1..9: shown."""
+    sizes = {"BU03630001": 12, "BU03630002": 4, "BU03630003": 30, "BU03630101": 6, "BU03630102": 7}
+    parts = []
+    for wave, mult in (("baseline", 1), ("end_of_cycle", 2)):
+        part = _scores({b: n * mult for b, n in sizes.items()}, seed=mult)
+        parts.append(part.assign(wave=wave))
+    s = pd.concat(parts, ignore_index=True)
+    r = rollup(s, community="buurt", wave="wave", to="gemeente", min_n=10)
+    shown = {(c, w): not x for c, w, x in zip(r["community"], r["wave"], r["suppressed"])}
+    assert [shown[(c, "baseline")] for c in ("WK036300", "WK036301", "GM0363")] == [
+        False,
+        False,
+        True,
+    ]
+    assert [shown[(c, "end_of_cycle")] for c in ("WK036300", "WK036301", "GM0363")] == [
+        True,
+        True,
+        True,
+    ]
+    gm = r[r["level"] == "gemeente"].set_index("wave")
+    assert gm.loc["baseline", "n"] == 59 and gm.loc["end_of_cycle", "n"] == 118
+    ref = s.groupby("wave")["ce"].mean()
+    np.testing.assert_allclose(
+        gm["mean"].to_numpy(dtype=float), ref.loc[gm.index].to_numpy(), rtol=1e-12
+    )
