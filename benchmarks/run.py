@@ -39,6 +39,7 @@ TOPICS = [
     "survey",
     "evaluate",
     "e2e",
+    "geo",
 ]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

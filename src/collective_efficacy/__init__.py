@@ -80,3 +80,7 @@ __all__ += ["PreparedSurvey", "export", "plot"]
 from . import plan  # noqa: E402  (ce.plan: planning the next cycle)
 
 __all__ += ["plan"]
+from . import geography  # noqa: E402
+from .geography import read_geometry  # noqa: E402
+
+__all__ += ["geography", "read_geometry"]

@@ -483,15 +483,15 @@ def read_optional(
             assessments, community=community, wave=wave, before=before, after=after, surveys=inp.raw
         )
     if geometry is not None:
-        from .export.geojson import read_geometry
+        from .geography import read_survey_geometry
 
         src = (
             f"geometry file {Path(geometry).name!r}"
             if isinstance(geometry, (str, Path))
             else "the geometry"
         )
-        inp.geometry = read_geometry(geometry)
         everyone = sorted(inp.communities[BEFORE] | inp.communities[AFTER], key=str)
+        inp.geometry = read_survey_geometry(geometry, geometry_key, everyone)
         note = check_geometry(inp.geometry, geometry_key, everyone, src)
         if note is not None:
             inp.notes["map"] = note

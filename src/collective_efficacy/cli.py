@@ -1,6 +1,7 @@
 """Command-line interface: a thin shell over the public functions.
 
-collective-efficacy instruments [list | show ID]
+collective-efficacy instruments [list | show ID | xlsform ID -o FILE | codebook ID -o FILE]
+collective-efficacy geo (codes | rollup | geojson) FILE [--community COL] [-o FILE]
 collective-efficacy validate FILE --instrument ID [--community COL] [--respondent COL] ...
 collective-efficacy score (FILE | --example) [--instrument ID] [--community COL] [--out DIR]
 collective-efficacy evaluate (BASELINE END | --example) --community COL [--geometry FILE] --out DIR
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import pandas as pd
 
 from . import __version__, datasets
+from ._cli_geo import add_geo_command, add_level_option, read_at_level
+from ._cli_instruments import EXPORT_ACTIONS, add_export_options, run_export
 from ._cli_plan import add_plan_parser
 from ._cli_support import (
     CliError,
@@ -106,6 +109,8 @@ def _wrap(text: str, indent: int = 0, hang: int = 4) -> str:
 
 
 def _cmd_instruments(args: argparse.Namespace) -> int:
+    if args.action in EXPORT_ACTIONS:
+        return run_export(args)
     if args.action == "show":
         if not args.id:
             raise CliError("instruments show needs an instrument id (see: instruments list)")
@@ -286,9 +291,10 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
     if not (args.skip_map or args.skip_impact):
         check_input_file(args.geometry, "--geometry")
     per_wave = per_wave_args(args)  # community and column map of each file
+    before, after = read_at_level(args, per_wave["community"])  # --level wijk: recoded
     return evaluate(
-        read_responses(args.baseline, sep=args.sep, encoding=args.encoding),
-        read_responses(args.end, sep=args.sep, encoding=args.encoding),
+        before,
+        after,
         instrument=args.instrument,
         respondent=args.respondent,
         **per_wave,
@@ -492,11 +498,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     pi.add_argument(
-        "action", nargs="?", choices=["list", "show"], default="list", help="list, or show one"
+        "action",
+        nargs="?",
+        choices=["list", "show", *EXPORT_ACTIONS],
+        default="list",
+        help="list, show one, or write its XLSForm or codebook",
     )
     pi.add_argument("id", nargs="?", help="instrument id (for show)")
     pi.add_argument("--lang", default=None, help="language of the wording (default: the first)")
+    add_export_options(pi)
     pi.set_defaults(func=_cmd_instruments)
+    add_geo_command(sub, _HelpFormatter)
 
     pv = sub.add_parser(
         "validate", help="check a survey file against an instrument", formatter_class=_HelpFormatter
@@ -558,6 +570,7 @@ def _evaluate_parser(sub: Any) -> None:
         "--date", metavar="COL", default=None, help="column with the date of each answer"
     )
     add_wave_options(pe)
+    add_level_option(pe)
     pe.add_argument("--quiet", action="store_true", help="no progress bar")
     pe.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the report")
     _output_args(pe)

@@ -24,6 +24,7 @@ import pandas as pd
 from ._csv_arrow import read_plain_csv
 from ._ids import ids_as_text, number_text, numbers_if_lossless
 from ._messages import Note
+from ._odk import recognise_export
 from .errors import CollectiveEfficacyError, ReadError, require_extra
 
 __all__ = ["SEPARATORS", "read_responses"]
@@ -144,6 +145,7 @@ def read_responses(
     _check_shape(df, where)
     if not settled:
         df = _settle_columns(df, id_columns)
+    df = recognise_export(df)  # ODK / KoboToolbox exports: a date column, a note
     df.attrs["source"] = path.name
     # notes travel into published outputs (results.json): the file's name, not its folder
     df.attrs["reading_notes"] = [t.replace(where, f"file {path.name!r}") for t in notes]
@@ -153,6 +155,7 @@ def read_responses(
         for t in notes
         if isinstance(t, Note)
     ]
+    df.attrs["reading_notes"] += df.attrs.pop("form_notes", [])
     return df
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_choice
+from ._odk import form_columns
 from ._params import COLUMN, COLUMNS, Options, public
 from ._responses_checks import Collector as _Collector
 from ._responses_checks import (
@@ -201,7 +202,9 @@ def validate(
         The allowed wave labels (e.g. ``["baseline", "end"]``); other labels are a problem.
     columns : mapping, optional
         The caller's column name -> item id, for files whose columns are not named by item id
-        (``{"v12_buurt_hecht": "SC1", ...}``).
+        (``{"v12_buurt_hecht": "SC1", ...}``). Without it, an ODK Central or KoboToolbox export
+        of a form made by :func:`~collective_efficacy.export.to_xlsform` is mapped by itself:
+        ``items/SC1`` and ``items-SC1`` (group prefixes) and question labels as headers.
     items : sequence of str, optional
         Item ids to validate (default: every item of the instrument).
     errors : {"raise", "exclude"}, default="raise"
@@ -285,6 +288,8 @@ def validate(
     col = _Collector(data.index)
     n = len(data)
     id_cols = [c for c in (respondent, community, wave) if c is not None]
+    if columns is None:  # ODK / KoboToolbox exports: items/SC1, items-SC1, label headers
+        columns = form_columns(data.columns, inst, item_ids) or None
     item_to_col = _item_columns(data, inst, item_ids, columns, id_cols, col)
     value_labels: Mapping[str, Mapping[Any, str]] = data.attrs.get("value_labels", {}) or {}
     for i, c in item_to_col.items():

@@ -157,6 +157,11 @@ def forest_png(
     return None if fig is None else _png(fig)
 
 
+#: Communities above which the report's map has no per-community labels (unreadable, and
+#: matplotlib lays out each label: minutes for a thousand buurten).
+MAX_MAP_LABELS = 80
+
+
 def map_png(ev: Evaluation, label: str, lang: str, *, narrow: bool = False) -> str | None:
     """The impact map of one wave as base64 PNG (``narrow``: legend below, for phone-width
     screens), or None without geometry or levels."""
@@ -183,6 +188,7 @@ def map_png(ev: Evaluation, label: str, lang: str, *, narrow: bool = False) -> s
         lang=lang,
         title="",  # the report's heading names the map
         legend="below" if narrow else "right",
+        annotate=len(levels) <= MAX_MAP_LABELS,  # a national map: colours, no 1,000 labels
     )
     return _png(fig)
 
