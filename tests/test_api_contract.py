@@ -60,6 +60,9 @@ POSITIONAL = {
     "export.to_geojson": ("levels", "geometry"),
     "export.write_csv": ("table", "path"),
     "export.write_xlsx": ("tables", "path"),
+    "export.to_xlsform": ("instrument", "path"),  # a questionnaire, not data
+    "export.to_codebook": ("instrument", "path"),
+    "read_geometry": ("path",),  # a map file
     "disclosure.counts_publishable": ("table", "rows"),
     "disclosure.hide_suppressed": ("sections",),
     "disclosure.one_pattern": ("table",),

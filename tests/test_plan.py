@@ -78,7 +78,7 @@ def _ecometric_fit() -> ce.EcometricResult:
     data["community"] = [f"c{c}" for c in comm]
     # the grouping argument is being renamed group= -> community= (CONVENTIONS.md)
     name = "community" if "community" in inspect.signature(ce.ecometric).parameters else "group"
-    return ce.ecometric(data, [f"i{i}" for i in range(n)], **{name: "community"})
+    return ce.ecometric(data, items=[f"i{i}" for i in range(n)], **{name: "community"})
 
 
 def test_ecometric_surface_matches_fit_reliability() -> None:

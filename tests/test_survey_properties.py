@@ -59,13 +59,13 @@ def test_equal_weights_reproduce_unweighted(df: pd.DataFrame) -> None:
     w1 = ce.aggregate(one, community="everyone", columns=["score"], weight="w", min_n=2)
     assert_allclose(w1["se"], u1["se"], rtol=1e-10)  # whole-sample domain: s / sqrt(n)
     assert_allclose(w1["n_eff"], len(df), rtol=1e-12)
-    ua = ce.cronbach_alpha(df, ITEMS, nan_policy="listwise")
-    wa = ce.cronbach_alpha(df.assign(w=1.0), ITEMS, weight="w", nan_policy="listwise")
+    ua = ce.cronbach_alpha(df, items=ITEMS, nan_policy="listwise")
+    wa = ce.cronbach_alpha(df.assign(w=1.0), items=ITEMS, weight="w", nan_policy="listwise")
     assert_allclose(wa["alpha"], ua["alpha"], rtol=1e-10)
     assert_allclose(wa["std_alpha"], ua["std_alpha"], rtol=1e-10)
     assert_allclose(wa["g6"], ua["g6"], rtol=1e-10)
-    ui = ce.item_statistics(df, ITEMS)
-    wi = ce.item_statistics(df.assign(w=1.0), ITEMS, weight="w", nan_policy="listwise")
+    ui = ce.item_statistics(df, items=ITEMS)
+    wi = ce.item_statistics(df.assign(w=1.0), items=ITEMS, weight="w", nan_policy="listwise")
     for col in ["mean", "sd", "r", "r_std", "r_drop", "r_cor", "alpha_if_dropped"]:
         assert_allclose(wi[col], ui[col], rtol=1e-9, err_msg=col)
 
@@ -82,13 +82,13 @@ def test_scaling_weights_changes_nothing(df: pd.DataFrame, c: float) -> None:
     for col in ["mean", "sd", "se", "n_eff"]:
         assert_allclose(b[col], a[col], rtol=1e-9, atol=1e-13, err_msg=col)
     assert_allclose(b["sum_weights"], a["sum_weights"] * c, rtol=1e-10)
-    ca = ce.compare_waves(df, "score", design=d, after="end_of_cycle", min_n=2)
-    cb = ce.compare_waves(df.assign(w=df["w"] * c), "score", design=d, after="end_of_cycle",
+    ca = ce.compare_waves(df, dv="score", design=d, after="end_of_cycle", min_n=2)
+    cb = ce.compare_waves(df.assign(w=df["w"] * c), dv="score", design=d, after="end_of_cycle",
                           min_n=2)  # fmt: skip
     for col in ["diff", "se", "p"]:
         assert_allclose(cb[col], ca[col], rtol=1e-8, atol=1e-13, err_msg=col)
-    aa = ce.cronbach_alpha(df, ITEMS, weight="w", nan_policy="listwise")
-    ab = ce.cronbach_alpha(df.assign(w=df["w"] * c), ITEMS, weight="w", nan_policy="listwise")
+    aa = ce.cronbach_alpha(df, items=ITEMS, weight="w", nan_policy="listwise")
+    ab = ce.cronbach_alpha(df.assign(w=df["w"] * c), items=ITEMS, weight="w", nan_policy="listwise")
     assert_allclose(ab["alpha"], aa["alpha"], rtol=1e-9)
 
 
@@ -102,8 +102,8 @@ def test_duplicating_a_respondent_is_doubling_its_weight(df: pd.DataFrame, i: in
     b = ce.aggregate(dbl, community="community", columns=["score"], weight="w", min_n=1)
     assert_allclose(a["mean"], b["mean"], rtol=1e-10)
     assert_allclose(a["sum_weights"], b["sum_weights"], rtol=1e-12)
-    ra = ce.compare_waves(dup, "score", weight="w", after="end_of_cycle", min_n=2)
-    rb = ce.compare_waves(dbl, "score", weight="w", after="end_of_cycle", min_n=2)
+    ra = ce.compare_waves(dup, dv="score", weight="w", after="end_of_cycle", min_n=2)
+    rb = ce.compare_waves(dbl, dv="score", weight="w", after="end_of_cycle", min_n=2)
     both = ~(ra["suppressed"] | rb["suppressed"]).to_numpy(dtype=bool)  # the copy adds to n
     assert_allclose(ra["diff"][both], rb["diff"][both], rtol=1e-9, atol=1e-13)
 
@@ -205,7 +205,7 @@ def test_design_argument_checks() -> None:
         ce.aggregate(df.assign(f=np.arange(10.0) + 20), community="c", columns=["y"],
                      design=ce.SurveyDesign(weight="w", strata="s", fpc="f"))  # fmt: skip
     with pytest.raises(DataError, match="paired_on"):
-        ce.compare_waves(df.assign(wave="baseline"), "y", community="c", weight="w",
+        ce.compare_waves(df.assign(wave="baseline"), dv="y", community="c", weight="w",
                          paired_on="psu")  # fmt: skip
 
 
@@ -213,8 +213,8 @@ def test_weighted_alpha_pairwise_with_missing_raises() -> None:
     df = pd.DataFrame({c: [1.0, 2, 3, 4, 5, 2] for c in ITEMS}).assign(w=1.0)
     df.loc[0, "SC1"] = np.nan
     with pytest.raises(DataError, match="complete cases"):
-        ce.cronbach_alpha(df, ITEMS, weight="w")
-    res = ce.cronbach_alpha(df, ITEMS, weight="w", nan_policy="listwise")
+        ce.cronbach_alpha(df, items=ITEMS, weight="w")
+    res = ce.cronbach_alpha(df, items=ITEMS, weight="w", nan_policy="listwise")
     assert res["n"].iloc[0] == 5
 
 
@@ -239,9 +239,11 @@ def test_refuses_weights_decorator_explains() -> None:
     icc = refuses_weights(ce.icc)
     df = pd.DataFrame({"c": list("AABB"), "y": [1.0, 2, 3, 5], "w": 1.0})
     with pytest.raises(DataError, match="level-specific.*WeMix or svylme") as ei:
-        icc(df, "y", "c", weight="w")
+        icc(df, dv="y", community="c", weight="w")
     assert ei.value.argument == "weight"
-    assert_allclose(icc(df, "y", "c")["icc1"], ce.icc(df, "y", "c")["icc1"])
+    assert_allclose(
+        icc(df, dv="y", community="c")["icc1"], ce.icc(df, dv="y", community="c")["icc1"]
+    )
 
 
 def test_design_columns_are_not_scores_and_overall_alone_matches() -> None:
@@ -250,8 +252,8 @@ def test_design_columns_are_not_scores_and_overall_alone_matches() -> None:
     agg = ce.aggregate(sim[["community", "region", "score", "w", "i1"]], community="community",
                        design=ce.SurveyDesign(weight="w", strata="region"))  # fmt: skip
     assert sorted(agg["scale"].unique()) == ["i1", "score"]  # w is a design column
-    both = ce.compare_waves(sim, "score", design=d, after="end_of_cycle")
-    alone = ce.compare_waves(sim, "score", design=d, after="end_of_cycle", community=None)
+    both = ce.compare_waves(sim, dv="score", design=d, after="end_of_cycle")
+    alone = ce.compare_waves(sim, dv="score", design=d, after="end_of_cycle", community=None)
     assert len(alone) == 1 and alone["level"].iloc[0] == "overall"
     cols = ["diff", "se", "t", "df", "p", "ci_low", "ci_high", "n_before", "n_after"]
     assert_allclose(alone[cols].to_numpy(float), both[cols].iloc[[-1]].to_numpy(float))

@@ -113,7 +113,7 @@ def test_svyby_by_community_pooling_waves(case: str, ref: Any, sim: pd.DataFrame
 def test_compare_waves_weighted(case: str, ref: Any, sim: pd.DataFrame) -> None:
     """Overall: summary(svyglm(score ~ wave, design)); per community: svyby difference."""
     _, design, _, _ = CASES[case]
-    res = ce.compare_waves(sim, "score", design=design, after="end_of_cycle", min_n=2)
+    res = ce.compare_waves(sim, dv="score", design=design, after="end_of_cycle", min_n=2)
     ov = res[res["level"] == "overall"].iloc[0]
     g = ref[case]["svyglm"]
     for col, key in [("diff", "estimate"), ("se", "se"), ("t", "t"), ("p", "p"),
@@ -198,15 +198,15 @@ def test_weighted_alpha_matches_psych(sim: pd.DataFrame) -> None:
     """cronbach_alpha(weight=) == psych::alpha(cov.wt(x, wt)$cov) on complete cases."""
     ref = _json("alpha.json")
     base = sim[sim["wave"] == "baseline"]
-    res = ce.cronbach_alpha(base, ITEMS, keys=["-i4"], weight="w", nan_policy="listwise")
+    res = ce.cronbach_alpha(base, items=ITEMS, keys=["-i4"], weight="w", nan_policy="listwise")
     o = ref["overall"]
     for col in ["alpha", "std_alpha", "g6", "average_r", "median_r", "signal_noise", "n_eff",
                 "sum_weights", "mean", "sd"]:  # fmt: skip
         assert_allclose(res[col].iloc[0], o[col], rtol=RTOL, err_msg=col)
     assert res["n"].iloc[0] == o["n"]
     per = ce.cronbach_alpha(
-        base[[*ITEMS, "w", "community"]], ITEMS, keys=["-i4"], weight="w",
-        nan_policy="listwise", group="community",
+        base[[*ITEMS, "w", "community"]], items=ITEMS, keys=["-i4"], weight="w",
+        nan_policy="listwise", community="community",
     )  # fmt: skip
     for label, want in ref["communities"].items():
         row = per[per["community"] == label].iloc[0]
@@ -218,7 +218,7 @@ def test_weighted_alpha_matches_psych(sim: pd.DataFrame) -> None:
 def test_weighted_item_statistics_match_psych(sim: pd.DataFrame) -> None:
     o = _json("alpha.json")["overall"]
     base = sim[sim["wave"] == "baseline"]
-    it = ce.item_statistics(base, ITEMS, keys=["-i4"], weight="w", nan_policy="listwise")
+    it = ce.item_statistics(base, items=ITEMS, keys=["-i4"], weight="w", nan_policy="listwise")
     for col in ["alpha_if_dropped", "std_alpha_if_dropped", "r_drop", "r_cor"]:
         assert_allclose(it[col], o[col], rtol=RTOL, err_msg=col)
     assert_allclose(it["sd"] ** 2, np.diag(np.array(o["cov"])), rtol=RTOL)
