@@ -105,7 +105,7 @@ def refuses_weights(func: Callable[_P, _R]) -> Callable[_P, _R]:
 class SurveyDesign(BaseModel):
     """A one-stage survey design: weight, strata, clusters and finite population correction.
 
-    Parameters
+    Attributes
     ----------
     weight : str, optional
         Column of sampling (or calibrated) weights: numeric, finite, > 0. None: every
