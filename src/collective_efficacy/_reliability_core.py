@@ -229,6 +229,18 @@ class AlphaStats:
     r_drop: np.ndarray  # (G, k) item-rest correlation (covariance based)
     defined: np.ndarray  # bool: the covariance matrix was usable
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """The published psych ``alpha.1`` columns, in the order every alpha table uses."""
+        return {
+            "alpha": self.alpha,
+            "std_alpha": self.std_alpha,
+            "g6": self.g6,
+            "average_r": self.average_r,
+            "median_r": self.median_r,
+            "var_r": self.var_r,
+            "signal_noise": self.signal_noise,
+        }
+
 
 def smc_stack(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations of each item with the others, as ``psych::smc``.

@@ -65,6 +65,18 @@ from ._survey_change import weighted_change
 from .errors import ConvergenceWarning, DataError
 from .survey_design import SurveyDesign, resolve_design
 
+#: parameters every two-wave comparison declares alike
+_TWO_WAVES: dict[str, Sequence[Any]] = {
+    "data": [FRAME],
+    "dv": [COLUMN],
+    "wave": [COLUMN],
+    "before": [WAVE_LABEL],
+    "after": [WAVE_LABEL],
+    "ci": [CI],
+    "min_n": [Interval(Integral, 2, None)],
+    "nan_policy": [Options(("omit", "raise"))],
+}
+
 __all__ = [
     "ReliableChange",
     "bootstrap_change",
@@ -208,14 +220,7 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
 
 @public(
     constraints={
-        "data": [FRAME],
-        "dv": [COLUMN],
-        "wave": [COLUMN],
-        "before": [WAVE_LABEL],
-        "after": [WAVE_LABEL],
-        "ci": [CI],
-        "min_n": [Interval(Integral, 2, None)],
-        "nan_policy": [Options(("omit", "raise"))],
+        **_TWO_WAVES,
         "community": [COLUMN, None],
         "paired_on": [COLUMN, None],
         "p_adjust": [Options(P_ADJUST_METHODS)],
@@ -501,14 +506,7 @@ def _paired_rows(
 
 @public(
     constraints={
-        "data": [FRAME],
-        "dv": [COLUMN],
-        "wave": [COLUMN],
-        "before": [WAVE_LABEL],
-        "after": [WAVE_LABEL],
-        "ci": [CI],
-        "min_n": [Interval(Integral, 2, None)],
-        "nan_policy": [Options(("omit", "raise"))],
+        **_TWO_WAVES,
         "community": [COLUMN, None],  # None is refused by the body, with advice
         "higher_is_better": [BOOLEAN],
     },
@@ -648,14 +646,7 @@ def compare_waves_eb(
 
 @public(
     constraints={
-        "data": [FRAME],
-        "dv": [COLUMN],
-        "wave": [COLUMN],
-        "before": [WAVE_LABEL],
-        "after": [WAVE_LABEL],
-        "ci": [CI],
-        "min_n": [Interval(Integral, 2, None)],
-        "nan_policy": [Options(("omit", "raise"))],
+        **_TWO_WAVES,
         "community": [COLUMN, None],
         "paired_on": [COLUMN, None],
         "method": [Options(("percentile", "bca"))],

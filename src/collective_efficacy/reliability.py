@@ -384,13 +384,7 @@ def cronbach_alpha(
     note = _group_notes(prep.items, n, mom.n_pair, mom.cov, st.alpha, suspect)
     out = pd.DataFrame(
         {
-            "alpha": st.alpha,
-            "std_alpha": st.std_alpha,
-            "g6": st.g6,
-            "average_r": st.average_r,
-            "median_r": st.median_r,
-            "var_r": st.var_r,
-            "signal_noise": st.signal_noise,
+            **st.columns(),
             "ase": ase,
             "ci_low": ci_low,
             "ci_high": ci_high,

@@ -401,13 +401,7 @@ def weighted_cronbach(
     undefined = np.where((res["n"] >= 2) & ~st.defined, "an item has no weighted variance", "")
     out = pd.DataFrame(
         {
-            "alpha": st.alpha,
-            "std_alpha": st.std_alpha,
-            "g6": st.g6,
-            "average_r": st.average_r,
-            "median_r": st.median_r,
-            "var_r": st.var_r,
-            "signal_noise": st.signal_noise,
+            **st.columns(),
             "n": res["n"],
             "n_eff": res["n_eff"],
             "sum_weights": res["sum_weights"],
