@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._moments import group_moments
+
 from ._checks import check_choice, check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._rows import rows_in
@@ -155,13 +157,8 @@ def prepare(
 
 def moments(y: np.ndarray, codes: np.ndarray, n_groups: int) -> Moments:
     """Count, mean and unbiased variance per group (two-pass, by bincount)."""
-    n = np.bincount(codes, minlength=n_groups).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(codes, weights=y, minlength=n_groups) / n
-        dev = y - mean[codes]
-        ss = np.bincount(codes, weights=dev * dev, minlength=n_groups)
-        var = np.where(n > 1, ss / (n - 1), np.nan)
-    return Moments(n=n, mean=mean, var=var)
+    mom = group_moments(y, codes, n_groups)
+    return Moments(n=mom.n, mean=mom.mean, var=mom.var)
 
 
 def pair_up(tw: TwoWaves) -> Pairs:

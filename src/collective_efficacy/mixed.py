@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._moments import group_means
+
 from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._keys import key_bounds, parse_keys, reverse_keyed
@@ -227,9 +229,7 @@ def random_intercept(
     ys = score if all_used else score[has]
     fit = fit_ri_intercept(ys, codes, gi.n_groups, method=method)
     n = fit.group_n
-    sums = np.bincount(codes, weights=ys, minlength=gi.n_groups)
-    mean = np.full(gi.n_groups, np.nan)
-    np.divide(sums, n, out=mean, where=n > 0)
+    _, mean = group_means(ys, codes, gi.n_groups)
     intercept = float(fit.beta[0])
     tau2, sigma2 = fit.tau2, fit.sigma2
     used_groups = n > 0

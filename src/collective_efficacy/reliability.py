@@ -22,6 +22,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
+from collective_efficacy._moments import group_counts
+
 from ._checks import check_choice, check_ci
 from ._groups import factorize_groups
 from ._params import (
@@ -139,7 +141,7 @@ def _bootstrap_alpha(
     k = x.shape[1]
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
-    counts = np.bincount(codes, minlength=n_groups)
+    counts = group_counts(codes, n_groups)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     seg_start = starts[sorted_codes]
     seg_n = counts[sorted_codes]

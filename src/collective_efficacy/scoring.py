@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from collective_efficacy._moments import group_moments
+
 from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._keys import flip, key_bounds, split_keyed_names
@@ -218,7 +220,9 @@ def score(
     for s, sp in enumerate(specs):
         rows = [pos[i] for i in sp["items"]]
         keyed_by = inst if keys is None else None
-        lo, hi = key_bounds(x[:, rows], sp["items"], keyed_by, scale_range)
+        span = rows[0] + np.arange(len(rows))
+        sub = x[:, rows[0] : rows[-1] + 1] if np.array_equal(rows, span) else x[:, rows]
+        lo, hi = key_bounds(sub, sp["items"], keyed_by, scale_range)
         signed[rows, s] = sp["signs"]
         offset[rows, s] = np.where(sp["signs"] < 0, lo + hi, 0.0)
         member[rows, s] = 1.0
@@ -375,15 +379,11 @@ def aggregate(
     G = len(cells)
     frames = []
     for j, name in enumerate(columns):  # loop over scales (few), never over communities
-        v = x[:, j]
-        ok = ~np.isnan(v)
-        cc = codes[ok]
-        vv = v[ok]
-        n = np.bincount(cc, minlength=G).astype(np.int64)
+        mom = group_moments(x[:, j], codes, G)
+        n = mom.n.astype(np.int64)
+        mean = mom.mean
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.bincount(cc, weights=vv, minlength=G) / n
-            ss = np.bincount(cc, weights=(vv - mean[cc]) ** 2, minlength=G)
-            sd = np.sqrt(ss / (n - 1))
+            sd = np.sqrt(mom.ss / (n - 1))
             se = sd / np.sqrt(n)
             tcrit = stats.t.ppf(0.5 + ci / 2, np.maximum(n - 1, 1))
             half = tcrit * se
