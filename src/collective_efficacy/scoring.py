@@ -206,29 +206,42 @@ def score(
     needed = list(dict.fromkeys(i for sp in specs for i in sp["items"]))
     check_columns(frame, needed, what="item column")
     x = numeric_matrix(frame, needed)
-    answered_mask = ~np.isnan(x)
-    x0 = np.where(answered_mask, x, 0.0)
-    m = answered_mask.astype(np.float64)
+    missing = np.isnan(x)
     pos = {c: j for j, c in enumerate(needed)}
-    # One matrix product for all scales: a reversed item contributes lo + hi - x, so
-    # sum_s = x0 @ signs_s + m @ offset_s and answered_s = m @ member_s.
+    # One matrix product for all scales: sum_s = x0 @ signs_s, plus lo + hi for every answered
+    # reversed item (a reversed item contributes lo + hi - x); answered_s counts the items.
     k, n_s = len(needed), len(specs)
     signed = np.zeros((k, n_s))
-    offset = np.zeros((k, n_s))
-    member = np.zeros((k, n_s))
+    offsets: list[tuple[int, int, float]] = []
     bounds: list[tuple[float, float]] = []
+    item_cols: list[np.ndarray | slice] = []
     for s, sp in enumerate(specs):
-        rows = [pos[i] for i in sp["items"]]
+        rows = np.array([pos[i] for i in sp["items"]])
         keyed_by = inst if keys is None else None
-        span = rows[0] + np.arange(len(rows))
-        sub = x[:, rows[0] : rows[-1] + 1] if np.array_equal(rows, span) else x[:, rows]
-        lo, hi = key_bounds(sub, sp["items"], keyed_by, scale_range)
+        contiguous = np.array_equal(rows, rows[0] + np.arange(len(rows)))
+        cols: np.ndarray | slice = slice(rows[0], rows[-1] + 1) if contiguous else rows
+        lo, hi = key_bounds(x[:, cols], sp["items"], keyed_by, scale_range)
         signed[rows, s] = sp["signs"]
-        offset[rows, s] = np.where(sp["signs"] < 0, lo + hi, 0.0)
-        member[rows, s] = 1.0
+        offsets += [
+            (s, int(rows[i]), float(lo[i] + hi[i])) for i in np.flatnonzero(sp["signs"] < 0)
+        ]
+        item_cols.append(cols)
         bounds.append((float(lo.mean()), float(hi.mean())))
-    sums = x0 @ signed + m @ offset
-    answered_all = np.rint(m @ member).astype(np.int64)
+    if x.flags.writeable:  # our own copy (read-only when shared by a PreparedSurvey)
+        np.copyto(x, 0.0, where=missing)  # after key_bounds, which reads the observed range
+        x0 = x
+    else:
+        x0 = np.where(missing, 0.0, x)
+    sums = x0 @ signed
+    for s, j, off in offsets:  # reversed items (few)
+        sums[:, s] += np.where(missing[:, j], 0.0, off)
+    answered_all = np.stack(
+        [
+            len(sp["items"]) - np.count_nonzero(missing[:, c], axis=1)
+            for sp, c in zip(specs, item_cols, strict=True)
+        ],
+        axis=1,
+    )
     out = frame[id_cols].copy() if id_cols else pd.DataFrame(index=frame.index.copy())
     for s, sp in enumerate(specs):
         answered = answered_all[:, s]
@@ -362,6 +375,7 @@ def aggregate(
         # combined (community, wave) code without building tuples: c * W + w, then compacted
         gw = factorize_groups(scores, wave, what="wave")
         W = gw.n_groups
+        waves_ordered = gw.labels.is_monotonic_increasing
         comb = gc.codes * W + gw.codes
         present = np.bincount(comb, minlength=gc.n_groups * W) > 0
         remap = np.cumsum(present) - 1
@@ -374,6 +388,7 @@ def aggregate(
     else:
         codes = gc.codes
         cells = np.arange(gc.n_groups)
+        waves_ordered = True
         label_cols = {community: gc.labels.to_numpy()}
     x = numeric_matrix(scores, columns)
     G = len(cells)
@@ -385,7 +400,9 @@ def aggregate(
         with np.errstate(invalid="ignore", divide="ignore"):
             sd = np.sqrt(mom.ss / (n - 1))
             se = sd / np.sqrt(n)
-            tcrit = stats.t.ppf(0.5 + ci / 2, np.maximum(n - 1, 1))
+            # one quantile per distinct group size (few), not per community
+            df_u, inv = np.unique(np.maximum(n - 1, 1), return_inverse=True)
+            tcrit = stats.t.ppf(0.5 + ci / 2, df_u)[inv]
             half = tcrit * se
         sup = n < min_n
         res = pd.DataFrame(
@@ -409,4 +426,11 @@ def aggregate(
             res.insert(pos, name_, lab)
         frames.append(res)
     out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(keys + ["scale"], kind="stable", ignore_index=True)
+    ordered = gc.labels.is_monotonic_increasing and waves_ordered
+    if not ordered:
+        return out.sort_values(keys + ["scale"], kind="stable", ignore_index=True)
+    # the cells are already in label order (codes of sorted labels): order by (cell, scale name)
+    # with one integer sort instead of a sort of the labels
+    rank = np.argsort(np.argsort(np.asarray(columns, dtype=object), kind="stable"))
+    key = np.arange(G)[None, :] * len(columns) + rank[:, None]
+    return out.take(np.argsort(key.ravel(), kind="stable")).reset_index(drop=True)
