@@ -219,33 +219,86 @@ def _group_order(codes: np.ndarray, n_groups: int) -> np.ndarray:
     return np.argsort(codes, kind="stable")
 
 
+#: most distinct answer patterns for which O'O and Z'O are taken from pattern tables
+_MAX_PATTERNS = 64
+
+
+def _answer_patterns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Answered-items pattern code of every row and the 0/1 item matrix of each pattern (P, k),
+    or None when there are more than :data:`_MAX_PATTERNS` distinct patterns (or k > 16)."""
+    k = x.shape[1]
+    if k > 16:
+        return None
+    packed = np.packbits(~np.isnan(x), axis=1, bitorder="little")  # (n, 1 or 2) uint8
+    pat = packed[:, 0].astype(np.int64)
+    if k > 8:
+        pat |= packed[:, 1].astype(np.int64) << 8
+    seen = np.bincount(pat, minlength=1 << k) > 0
+    values = np.flatnonzero(seen)
+    if len(values) > _MAX_PATTERNS:
+        return None
+    bits = ((values[:, None] >> np.arange(k)) & 1).astype(np.float64)
+    return (np.cumsum(seen) - 1)[pat], bits
+
+
 def _grouped_products(
-    x: np.ndarray, codes: np.ndarray, n_groups: int, means: np.ndarray, complete: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group ``Z'Z``, ``O'O``, ``Z'O`` and answering rows: rows in group order, in chunks
-    that hold whole groups, row products summed per segment (:func:`numpy.add.reduceat`)."""
+    x: np.ndarray, codes: np.ndarray, n_groups: int, complete: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group ``Z'Z``, ``O'O``, ``Z'O``, answering rows and item counts: rows in group
+    order, in chunks that hold whole groups, row products summed per segment
+    (:func:`numpy.add.reduceat`). A chunk holds whole groups, so the group means that centre
+    ``Z`` are segment sums of the same chunk (no separate pass over the data).
+
+    With missing answers, ``O'O`` and ``Z'O`` depend on a row only through its answer pattern
+    (which items it answered, few distinct ones): per (group, pattern) counts and sums of ``Z``
+    are ``bincount`` tables, and ``O'O``, ``Z'O`` are their products with the patterns' 0/1
+    item matrix, instead of ``k^2`` row products per row.
+    """
     n, k = x.shape
     ordered = n < 2 or bool((codes[1:] >= codes[:-1]).all())
     order = None if ordered else _group_order(codes, n_groups)
     sc = codes if order is None else codes[order]
     starts, chunks = _chunks(sc, _chunk_rows(k))
     present = sc[starts]
+    patterns = None if complete else _answer_patterns(x)
     s = np.zeros((k, k, n_groups))
     npair = np.zeros((k, k, n_groups))
     a = np.zeros((k, k, n_groups))
     n_rows = np.zeros(n_groups)
+    counts = np.zeros((n_groups, k))
     for lo, hi in chunks:  # loop over row chunks (memory), never over groups
         idx = slice(lo, hi) if order is None else order[lo:hi]
         first = np.searchsorted(starts, lo)
         seg = starts[first : np.searchsorted(starts, hi)] - lo
         gs = present[first : first + len(seg)]
+        local = np.repeat(np.arange(len(seg)), np.diff(np.r_[seg, hi - lo]))
         xt = np.ascontiguousarray(x[idx].T)  # (k, m): every product row is contiguous
         ot = ~np.isnan(xt)
-        zt = np.where(ot, xt - means[sc[lo:hi]].T, 0.0)
-        of = ot.astype(np.float64)
+        zt = np.where(ot, xt, 0.0)
+        cnt = np.add.reduceat(ot, seg, axis=1, dtype=np.float64)  # (k, segments)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(cnt > 0, np.add.reduceat(zt, seg, axis=1) / cnt, 0.0)
+        counts[gs] = cnt.T
+        zt -= mean[:, local]
+        if not complete:
+            zt[~ot] = 0.0
         for i in range(k):  # loop over items (few), never over groups
             s[i, i:, gs] = np.add.reduceat(zt[i] * zt[i:], seg, axis=1).T
-            if not complete:
+        if patterns is not None:
+            pcode, bits = patterns
+            n_pat = len(bits)
+            key = local * n_pat + pcode[idx]
+            size = len(seg) * n_pat
+            tab = np.bincount(key, minlength=size).reshape(len(seg), n_pat).astype(np.float64)
+            npair[:, :, gs] = np.einsum("sp,pi,pj->ijs", tab, bits, bits)
+            for i in range(k):  # loop over items (few)
+                zsum = np.bincount(key, weights=zt[i], minlength=size).reshape(len(seg), n_pat)
+                a[i, :, gs] = zsum @ bits
+            n_rows[gs] = tab @ (bits.sum(axis=1) > 0)
+            continue
+        of = ot.astype(np.float64)
+        if not complete:
+            for i in range(k):  # loop over items (few), never over groups
                 npair[i, i:, gs] = np.add.reduceat(of[i] * of[i:], seg, axis=1).T
                 a[i, :, gs] = np.add.reduceat(zt[i] * of, seg, axis=1).T
         n_rows[gs] = np.add.reduceat(of.max(axis=0), seg)
@@ -257,6 +310,7 @@ def _grouped_products(
         np.moveaxis(npair, 2, 0),
         np.moveaxis(a, 2, 0),
         n_rows,
+        counts,
     )
 
 
@@ -273,12 +327,12 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
     """
     k = x.shape[1]
     complete = bool(not np.isnan(x).any())
-    counts, means = column_means(x, codes, n_groups)
     if n_groups == 1:
+        counts, means = column_means(x, codes, n_groups)
         s, npair, a, nr = _pooled_products(x, means[0], complete)
         n_rows = np.array([nr])
     else:
-        s, npair, a, n_rows = _grouped_products(x, codes, n_groups, means, complete)
+        s, npair, a, n_rows, counts = _grouped_products(x, codes, n_groups, complete)
     if complete:
         n_ij = np.repeat(counts[:, :, None], k, axis=2)  # every pair: the item's rows
         dev = np.zeros_like(s)

@@ -150,9 +150,13 @@ def alpha_stats(cov: np.ndarray) -> AlphaStats:
 def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.ndarray, np.ndarray]:
     """Feldt, Woodruff & Salih (1987) F-based interval, as ``psych::alpha.ci``."""
     p = 1.0 - ci
+    # the quantiles depend on n only: one per distinct group size (few), not per group
+    n_u, inv = np.unique(np.asarray(n, dtype=np.float64), return_inverse=True)
     with np.errstate(invalid="ignore"):
-        df1 = np.where(n >= 2, n - 1.0, np.nan)
+        df1 = np.where(n_u >= 2, n_u - 1.0, np.nan)
         df2 = df1 * (k - 1.0)
-        low = 1.0 - (1.0 - alpha) * stats.f.ppf(1.0 - p / 2.0, df1, df2)
-        high = 1.0 - (1.0 - alpha) * stats.f.ppf(p / 2.0, df1, df2)
+        f_hi = stats.f.ppf(1.0 - p / 2.0, df1, df2)[inv]
+        f_lo = stats.f.ppf(p / 2.0, df1, df2)[inv]
+        low = 1.0 - (1.0 - alpha) * f_hi
+        high = 1.0 - (1.0 - alpha) * f_lo
     return low, high
