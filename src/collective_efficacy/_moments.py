@@ -293,7 +293,9 @@ def _grouped_products(
             npair[:, :, gs] = np.einsum("sp,pi,pj->ijs", tab, bits, bits)
             for i in range(k):  # loop over items (few)
                 zsum = np.bincount(key, weights=zt[i], minlength=size).reshape(len(seg), n_pat)
-                a[i, :, gs] = zsum @ bits
+                # summed over patterns in a fixed order (not a BLAS product, whose rounding
+                # depends on the number of groups): a group gets the same bits alone or not
+                a[i, :, gs] = (zsum[:, :, None] * bits[None]).sum(axis=1)
             n_rows[gs] = tab @ (bits.sum(axis=1) > 0)
             continue
         of = ot.astype(np.float64)
@@ -322,12 +324,14 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
     where missing) and ``O`` the answered mask, per group ``S = Z'Z`` (sums of products),
     ``N = O'O`` (rows answering both items) and ``A = Z'O`` (the centred sum of item ``i`` over
     the rows answering ``j``); then ``cov_ij = (S_ij - A_ij A_ji / N_ij) / (N_ij - 1)``. One
-    group is three matrix products; several groups are row products summed per segment. Both
-    run over row chunks, so the work memory is O(chunk x k^2), never a per-pair array of n rows.
+    group larger than a chunk is three matrix products; otherwise row products are summed per
+    segment, and the sums of a group do not depend on the other groups (a group's matrix has the
+    same bits alone as among others). Both run over row chunks, so the work memory is
+    O(chunk x k^2), never a per-pair array of n rows.
     """
     k = x.shape[1]
     complete = bool(not np.isnan(x).any())
-    if n_groups == 1:
+    if n_groups == 1 and len(x) > _chunk_rows(k):  # one large group: matrix products
         counts, means = column_means(x, codes, n_groups)
         s, npair, a, nr = _pooled_products(x, means[0], complete)
         n_rows = np.array([nr])
