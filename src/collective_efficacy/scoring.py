@@ -405,25 +405,26 @@ def aggregate(
             tcrit = stats.t.ppf(0.5 + ci / 2, df_u)[inv]
             half = tcrit * se
         sup = n < min_n
+        lo_, hi_ = mean - half, mean + half
+        for arr in (sd, se, lo_, hi_):  # masks in numpy, not .loc on the frame (fixed cost)
+            arr[(n < 2) | sup] = np.nan
+        mean = np.where(sup, np.nan, mean)
+        reason = np.full(len(n), None, dtype=object)
+        reason[sup] = f"fewer than {min_n} respondents"
         res = pd.DataFrame(
             {
+                **label_cols,
                 "scale": name,
                 "n": n,
                 "mean": mean,
                 "sd": sd,
                 "se": se,
-                "ci_low": mean - half,
-                "ci_high": mean + half,
+                "ci_low": lo_,
+                "ci_high": hi_,
+                "suppressed": sup,
+                "reason": reason,
             }
         )
-        res.loc[n < 2, ["sd", "se", "ci_low", "ci_high"]] = np.nan
-        res.loc[sup, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
-        res["suppressed"] = sup
-        reason = np.full(len(res), None, dtype=object)
-        reason[sup] = f"fewer than {min_n} respondents"
-        res["reason"] = reason
-        for pos, (name_, lab) in enumerate(label_cols.items()):
-            res.insert(pos, name_, lab)
         frames.append(res)
     out = pd.concat(frames, ignore_index=True)
     ordered = gc.labels.is_monotonic_increasing and waves_ordered
