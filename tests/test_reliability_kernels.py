@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from collective_efficacy._reliability_core import smc_stack
+from collective_efficacy.reliability._core import smc_stack
 
 RTOL = float(np.sqrt(np.finfo(np.float64).eps))
 
