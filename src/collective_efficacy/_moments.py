@@ -35,12 +35,15 @@ import numpy as np
 __all__ = [
     "GroupMoments",
     "PairwiseMoments",
+    "WeightedMoments",
     "column_means",
     "group_counts",
     "group_means",
     "group_moments",
     "group_sums",
     "pairwise_moments",
+    "weighted_cov",
+    "weighted_group_moments",
 ]
 
 
@@ -350,3 +353,74 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = np.where(n_ij >= 2, (s - dev) / (n_ij - 1.0), np.nan)
     return PairwiseMoments(cov=cov, n_pair=n_ij, n_rows=n_rows)
+
+
+@dataclass(frozen=True)
+class WeightedMoments:
+    """Survey-weighted moments of one variable per group (missing values: weight 0).
+
+    Attributes
+    ----------
+    n : ndarray of int64 (G,)
+        Non-missing values per group (unweighted).
+    wsum, w2 : ndarray (G,)
+        Sums of the weights and of the squared weights of those values.
+    mean : ndarray (G,)
+        Weighted means :math:`\\sum w y / \\sum w` (NaN for an empty group).
+    ss : ndarray (G,)
+        Weighted centred sums of squares :math:`\\sum w (y - \\bar y_w)^2`.
+    dev : ndarray (n,)
+        Each row's deviation from its group's weighted mean (0 where missing).
+    """
+
+    n: np.ndarray
+    wsum: np.ndarray
+    w2: np.ndarray
+    mean: np.ndarray
+    ss: np.ndarray
+    dev: np.ndarray
+
+
+def weighted_group_moments(
+    values: np.ndarray, weights: np.ndarray, codes: np.ndarray, n_groups: int
+) -> WeightedMoments:
+    """Per-group weighted count, sums of weights, mean and centred sum of squares (two-pass)."""
+    ok = ~np.isnan(values)
+    wv = np.where(ok, weights, 0.0)
+    yv = np.where(ok, values, 0.0)
+    n = np.bincount(codes, weights=ok, minlength=n_groups).astype(np.int64)
+    wsum = np.bincount(codes, weights=wv, minlength=n_groups)
+    w2 = np.bincount(codes, weights=wv * wv, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(codes, weights=wv * yv, minlength=n_groups) / wsum
+        dev = np.where(ok, yv - mean[codes], 0.0)
+        ss = np.bincount(codes, weights=wv * dev * dev, minlength=n_groups)
+    return WeightedMoments(n=n, wsum=wsum, w2=w2, mean=mean, ss=ss, dev=dev)
+
+
+def weighted_cov(
+    x: np.ndarray, w: np.ndarray, codes: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group ``cov.wt(x, wt)`` (unbiased): :math:`\\sum\\tilde w (x-\\bar x)(x-\\bar x)'
+    / (1-\\sum\\tilde w^2)` with :math:`\\tilde w = w/\\sum w`; complete rows only.
+
+    Returns the (G, k, k) covariances, (G, k) weighted means and (G,) sums of weights.
+    """
+    k = x.shape[1]
+    wsum = np.bincount(codes, weights=w, minlength=n_groups)
+    w2 = np.bincount(codes, weights=w * w, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (
+            np.stack(
+                [np.bincount(codes, weights=w * x[:, j], minlength=n_groups) for j in range(k)], 1
+            )
+            / wsum[:, None]
+        )
+        dev = x - mean[codes]
+        denom = wsum - w2 / wsum
+        cov = np.empty((n_groups, k, k))
+        for a in range(k):  # loop over item pairs (few), never over communities
+            for b in range(a, k):
+                c = np.bincount(codes, weights=w * dev[:, a] * dev[:, b], minlength=n_groups)
+                cov[:, a, b] = cov[:, b, a] = c / denom
+    return cov, mean, wsum
