@@ -7,6 +7,7 @@ d_z / d_av / d_rm / g) and :func:`reliable_change` (Jacobson & Truax RCI).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from scipy import stats
 from ._change_ranks import rank_biserial, wilcoxon_signed_rank
 from ._change_stats import PAIRED_VARIANTS, paired_stats
 from ._checks import check_ci
+from ._params import ARRAY, BOOLEAN, CI, Interval, public
 from .errors import DataError
 
 __all__ = ["ReliableChange", "paired_change", "reliable_change"]
@@ -56,6 +58,7 @@ def _pairs(before: Any, after: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return b, a, ok
 
 
+@public(constraints={"before": [ARRAY], "after": [ARRAY], "ci": [CI]})
 def paired_change(
     before: Sequence[float] | np.ndarray | pd.Series,
     after: Sequence[float] | np.ndarray | pd.Series,
@@ -247,6 +250,16 @@ class ReliableChange(BaseModel):
         )
 
 
+@public(
+    constraints={
+        "before": [ARRAY],
+        "after": [ARRAY],
+        "reliability": [Interval(Real, 0, 1, closed="neither")],
+        "sd_before": [Interval(Real, 0, None, closed="neither"), None],
+        "ci": [CI],
+        "higher_is_better": [BOOLEAN],
+    }
+)
 def reliable_change(
     before: Sequence[float] | np.ndarray | pd.Series,
     after: Sequence[float] | np.ndarray | pd.Series,

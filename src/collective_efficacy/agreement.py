@@ -13,7 +13,7 @@ functions are named in each docstring. See ``docs/methods/agreement.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from ._agreement_groups import (
     result_frame,
 )
 from ._agreement_null import (
+    NAMED_NULL_VARIANCES_5PT,
     null_summary,
     resolve_options,
     resolve_ranvar,
@@ -37,12 +38,14 @@ from ._agreement_null import (
 from ._checks import check_choice, check_columns, resolve_items
 from ._lmm import fit_ri_moments
 from ._params import (
+    ARRAY,
     BOOLEAN,
     COLUMNS,
     FRAME,
     SEED,
     Interval,
     Options,
+    Predicate,
     as_generator,
     public,
 )
@@ -50,6 +53,28 @@ from .errors import DataError
 from .prepared import accepts_prepared
 
 _OMIT = Options(("omit", "raise"))
+#: the null distribution's variance: a positive number or a tabulated name
+_RANVAR = [Interval(Real, 0, None, closed="neither"), Options(NAMED_NULL_VARIANCES_5PT)]
+
+
+def _is_options(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_, str)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return int(value) >= 2
+    return hasattr(value, "n_options") or isinstance(value, (Sequence, range, np.ndarray, pd.Index))
+
+
+#: the response options: a count, the allowed codes, or an instrument's response options
+_OPTIONS = [
+    Predicate(
+        _is_options,
+        "an int >= 2, a sequence of the allowed codes or an object with n_options",
+        lambda: 5,
+        [1, "abc", 3.5],
+    ),
+    None,
+]
 _BLOCK = Options(("listwise", "pairwise"))
 
 __all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
@@ -375,7 +400,9 @@ def group_reliability(
         "data": [FRAME],
         "item": [COLUMNS],  # a list gets the advice to use rwg_j
         "community": [COLUMNS],
+        "ranvar": _RANVAR,
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_OMIT],
     },
     renamed={"group": "community"},
@@ -484,7 +511,9 @@ def rwg(
         "items": [COLUMNS],
         "community": [COLUMNS],
         "lindell": [BOOLEAN],
+        "ranvar": _RANVAR,
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_BLOCK],
     },
     renamed={"group": "community"},
@@ -632,6 +661,7 @@ def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:
         "community": [COLUMNS],
         "center": [Options(("mean", "median"))],
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_BLOCK],
     },
     renamed={"group": "community"},
@@ -762,6 +792,18 @@ def ad_index(
         "n_items": [Interval(Integral, 1, None)],
         "n_options": [Interval(Integral, 2, None)],
         "n_sim": [Interval(Integral, 1, None)],
+        "quantiles": [
+            Predicate(
+                lambda v: (
+                    ARRAY.accepts(v)
+                    and len(v) > 0
+                    and all(Interval(Real, 0, 1, closed="neither").accepts(q) for q in v)
+                ),
+                "a list of probabilities in (0, 1)",
+                lambda: (0.9, 0.95),
+                [(0.5, 1.5), 0.95],
+            )
+        ],
         "seed": [SEED],
     },
     old_positional=("n_items",),

@@ -50,12 +50,14 @@ from ._change_stats import (
 )
 from ._checks import check_choice, check_ci
 from ._params import (
+    ARRAY,
     BOOLEAN,
     CI,
     COLUMN,
     FRAME,
     SEED,
     WAVE_LABEL,
+    InstanceOf,
     Interval,
     Options,
     public,
@@ -115,7 +117,10 @@ def _wave_scale(out: pd.DataFrame) -> np.ndarray:
     return np.abs(mb) + np.abs(ma)
 
 
-@public(constraints={"method": [Options(P_ADJUST_METHODS)]}, old_positional=("method",))
+@public(
+    constraints={"p": [ARRAY], "method": [Options(P_ADJUST_METHODS)]},
+    old_positional=("method",),
+)
 def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, *, method: str = "holm") -> np.ndarray:
     r"""Adjust p-values for multiple comparisons exactly as R's ``p.adjust``.
 
@@ -220,6 +225,11 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
 
 @public(
     constraints={
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
         **_TWO_WAVES,
         "community": [COLUMN, None],
         "paired_on": [COLUMN, None],

@@ -32,7 +32,20 @@ from ._evaluation_inputs import (
 )
 from ._evaluation_sections import AFTER, BEFORE, WAVE, records, statistics_sections
 from ._messages import Message, Note, note_messages
-from ._params import BOOLEAN, CI, WAVE_LABEL, Interval, Options, public
+from ._params import (
+    BOOLEAN,
+    CI,
+    COLUMN,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    WAVE_LABEL,
+    InstanceOf,
+    Interval,
+    Options,
+    public,
+)
 from ._responses_checks import column_name
 from ._version import Versioned
 from .disclosure import (
@@ -43,7 +56,7 @@ from .disclosure import (
     shown_respondents,
 )
 from .errors import CollectiveEfficacyError, DataError
-from .impact import DEFAULT_CUTPOINTS
+from .impact import CUTPOINTS, DEFAULT_CUTPOINTS
 from .instrument import Instrument, load_instrument
 from .scoring import aggregate
 
@@ -173,6 +186,23 @@ class Evaluation(Versioned):
 
 @public(
     constraints={
+        "baseline": [FRAME, PATH],
+        "end_of_cycle": [FRAME, PATH],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+        ],
+        "community": [COLUMN, MAPPING],
+        "respondent": [COLUMN, None],
+        "columns": [MAPPING, None],
+        "assessments": [FRAME, PATH, None],
+        "wave": [COLUMN, None],
+        "geometry": [MAPPING, PATH, None],
+        "geometry_key": [COLUMN, None],
+        "date": [TEXT, MAPPING, None],
+        "scale": [TEXT, None],
+        "cutpoints": [CUTPOINTS, None],
+        "comparison": [COLUMN, FRAME, PATH, None],
         "before": [WAVE_LABEL],
         "after": [WAVE_LABEL],
         "min_n": [Interval(Integral, 2, None)],

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_columns, numeric_matrix
-from ._params import COLUMN, FRAME, public
+from ._params import ARRAY, COLUMN, FRAME, TEXT, InstanceOf, Options, Predicate, public
 from ._rows import rows_in
 from .errors import DataError
 from .responses import ValidatedResponses
@@ -177,6 +177,26 @@ def _check_cutpoints(cutpoints: Sequence[float]) -> np.ndarray:
     return cut
 
 
+def _cutpoints_ok(value: Any) -> bool:
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        _check_cutpoints(value)
+    except DataError:
+        return False
+    return True
+
+
+#: five increasing cut-points (the lower bounds of levels 1-5)
+CUTPOINTS = Predicate(
+    _cutpoints_ok,
+    "5 finite, strictly increasing numbers (the lower bounds of levels 1-5)",
+    lambda: DEFAULT_CUTPOINTS,
+    [(1.0, 2.0, 3.0), (5.0, 4.0, 3.0, 2.0, 1.0), "abc"],
+)
+
+
+@public(constraints={"scores": [ARRAY], "cutpoints": [CUTPOINTS]})
 def cohesion_levels(
     scores: Sequence[float] | np.ndarray | pd.Series,
     *,
@@ -325,7 +345,25 @@ def _scatter(values: pd.Series, pos: np.ndarray, n: int) -> Any:
 
 # -- impact levels ----------------------------------------------------------------------------
 @public(
-    constraints={"data": [FRAME], "community": [COLUMN], "wave": [COLUMN, None]},
+    constraints={
+        "data": [FRAME],
+        "assessments": [
+            FRAME,
+            InstanceOf(ValidatedResponses, description="ValidatedResponses", example=pd.DataFrame),
+            None,
+        ],
+        "community": [COLUMN],
+        "wave": [COLUMN, None],
+        "score": [COLUMN],
+        "ci_low": [COLUMN, None],
+        "ci_high": [COLUMN, None],
+        "scale": [TEXT, None],
+        "rule": [
+            Options(IMPACT_RULES),
+            Predicate(callable, "a function f(cohesion, partner, group)", lambda: len, [3.5]),
+        ],
+        "cutpoints": [CUTPOINTS],
+    },
     renamed={"cohesion_scores": "data"},
     old_positional=("assessments",),
 )
@@ -594,6 +632,7 @@ def impact_levels(
 
 
 # -- change between waves ---------------------------------------------------------------------
+@public(constraints={"levels_before": [FRAME], "levels_after": [FRAME], "community": [COLUMN]})
 def impact_change(
     levels_before: pd.DataFrame,
     levels_after: pd.DataFrame,

@@ -25,6 +25,7 @@ from ._csv_arrow import read_plain_csv
 from ._ids import ids_as_text, number_text, numbers_if_lossless
 from ._messages import Note
 from ._odk import recognise_export
+from ._params import COLUMNS, PATH, TEXT, public
 from .errors import CollectiveEfficacyError, ReadError, require_extra
 
 __all__ = ["SEPARATORS", "read_responses"]
@@ -41,6 +42,14 @@ _KIND |= {".xlsm": "an Excel .xlsm"}
 log = logging.getLogger(__name__)
 
 
+@public(
+    constraints={
+        "path": [PATH],
+        "id_columns": [COLUMNS, None],
+        "sep": [TEXT, None],
+        "encoding": [TEXT, None],
+    }
+)
 def read_responses(
     path: str | Path,
     *,

@@ -36,7 +36,7 @@ from ._mixed_models import (
     RandomInterceptResult,
     VarianceComponents,
 )
-from ._params import COLUMN, COLUMNS, FRAME, SCALE_RANGE, Options, public
+from ._params import COLUMN, COLUMNS, FRAME, KEYS, SCALE_RANGE, Options, public
 from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
 from .prepared import accepts_prepared
@@ -101,6 +101,7 @@ def _diagnostics(
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "dv": [COLUMNS],
         "community": [COLUMN],
@@ -273,6 +274,7 @@ def random_intercept(
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "items": [COLUMNS],
         "community": [COLUMN],

@@ -30,6 +30,7 @@ from ._params import (
     COLUMNS,
     FRAME,
     ITEM_RANGES,
+    KEYS,
     SCALE_RANGE,
     SEED,
     Interval,
@@ -164,6 +165,8 @@ def _bootstrap_alpha(
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
+        "weight": [COLUMN, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "community": [COLUMN, None],
@@ -423,6 +426,8 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
+        "weight": [COLUMN, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "nan_policy": [_BLOCK],
@@ -664,6 +669,7 @@ _VARIANTS = {
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "method": [Options(("minres", "ml"))],

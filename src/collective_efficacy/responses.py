@@ -18,7 +18,7 @@ import pandas as pd
 
 from ._checks import check_choice
 from ._odk import form_columns
-from ._params import COLUMN, COLUMNS, Options, public
+from ._params import ARRAY, COLUMN, COLUMNS, FRAME, MAPPING, PATH, TEXT, InstanceOf, Options, public
 from ._responses_checks import Collector as _Collector
 from ._responses_checks import (
     check_value_labels,
@@ -167,6 +167,16 @@ def _convert_column(
 
 @public(
     constraints={
+        "data": [FRAME, PATH],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+        ],
+        "waves": [ARRAY, None],
+        "columns": [MAPPING, None],
+        "source": [TEXT, None],
+        "weight": [COLUMN, None],
         "respondent": [COLUMN, None],
         "community": [COLUMN, None],
         "wave": [COLUMN, None],

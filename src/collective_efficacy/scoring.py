@@ -17,7 +17,19 @@ from scipy import stats
 from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._keys import flip, key_bounds, split_keyed_names
-from ._params import CI, COLUMN, COLUMNS, FRAME, SCALE_RANGE, InstanceOf, Interval, public
+from ._params import (
+    CI,
+    CODES,
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    MAPPING,
+    SCALE_RANGE,
+    TEXT,
+    InstanceOf,
+    Interval,
+    public,
+)
 from .errors import DataError
 from .instrument import Instrument, load_instrument
 from .prepared import accepts_prepared
@@ -28,7 +40,7 @@ __all__ = ["aggregate", "reverse_items", "score"]
 
 
 @public(
-    constraints={"scale_range": [SCALE_RANGE]},
+    constraints={"values": [CODES], "scale_range": [SCALE_RANGE]},
     renamed={"low": "scale_range[0]", "high": "scale_range[1]"},
     old_positional=("low", "high"),
 )
@@ -114,6 +126,12 @@ def _scale_specs(
 @accepts_prepared
 @public(
     constraints={
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            TEXT,
+            None,
+        ],
+        "keys": [MAPPING, None],
         "data": [
             InstanceOf(
                 pd.DataFrame,
@@ -251,6 +269,11 @@ _AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "su
 @accepts_prepared
 @public(
     constraints={
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
         "data": [FRAME],
         "community": [COLUMN],
         "wave": [COLUMN, None],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ._checks import check_choice, check_columns
 from ._groups import factorize_groups
+from ._params import COLUMN, FRAME, Interval, Options, public
 from ._rows import rows_in
 from .errors import ConvergenceWarning, DataError
 from .survey_design import weight_values
@@ -158,6 +160,17 @@ def _linear(w: np.ndarray, margins: list[_Margin], codes: np.ndarray, n_groups: 
     return w * g
 
 
+@public(
+    constraints={
+        "data": [FRAME],
+        "weight": [COLUMN, None],
+        "margins": [FRAME],
+        "by": [COLUMN, None],
+        "method": [Options(("raking", "linear"))],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None)],
+    }
+)
 def calibrate(
     data: pd.DataFrame,
     *,
