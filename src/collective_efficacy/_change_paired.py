@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from ._change_ranks import rank_biserial, wilcoxon_signed_rank
-from ._change_stats import PAIRED_VARIANTS, paired_stats
+from ._change_stats import HEDGES_CORRECTIONS, PAIRED_VARIANTS, paired_stats
 from ._checks import check_ci
-from ._params import ARRAY, BOOLEAN, CI, Interval, public
+from ._params import ARRAY, BOOLEAN, CI, Interval, Options, public
 from .errors import DataError
 
 __all__ = ["ReliableChange", "paired_change", "reliable_change"]
@@ -58,12 +58,20 @@ def _pairs(before: Any, after: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return b, a, ok
 
 
-@public(constraints={"before": [ARRAY], "after": [ARRAY], "ci": [CI]})
+@public(
+    constraints={
+        "before": [ARRAY],
+        "after": [ARRAY],
+        "ci": [CI],
+        "hedges_correction": [Options(HEDGES_CORRECTIONS)],
+    }
+)
 def paired_change(
     before: Sequence[float] | np.ndarray | pd.Series,
     after: Sequence[float] | np.ndarray | pd.Series,
     *,
     ci: float = 0.95,
+    hedges_correction: str = "exact",
 ) -> pd.DataFrame:
     r"""Every paired statistic of one set of before/after measurements, labelled.
 
@@ -73,6 +81,9 @@ def paired_change(
         Paired measurements (element i of both belongs to respondent i). Pairs with a missing
         value in either are dropped (listwise) and counted in ``n_dropped``.
     ci : float, default=0.95
+    hedges_correction : {"exact", "approximate"}, default="exact"
+        :math:`J(n-1)` of the ``g_*`` rows: exact (Gamma functions) or Hedges' (1981)
+        approximation :math:`1 - 3/(4(n-1) - 1)`; the ``method`` column says which.
 
     Returns
     -------
@@ -136,7 +147,10 @@ def paired_change(
     def var(x: np.ndarray) -> np.ndarray:
         return np.atleast_1d(np.var(x, ddof=1))
 
-    st = paired_stats(n * one, b.mean() * one, a.mean() * one, var(b), var(a), var(d), ci=ci)
+    st = paired_stats(
+        n * one, b.mean() * one, a.mean() * one, var(b), var(a), var(d),
+        ci=ci, hedges_correction=hedges_correction,
+    )  # fmt: skip
     rows: list[dict[str, Any]] = []
     zero_var = float(var(d)[0]) == 0.0
     rows.append(
@@ -150,7 +164,7 @@ def paired_change(
             "p": float(st["p"][0]),
             "n": n,
             "method": "paired t-test; CI mean(D) +/- t(n-1) * sd(D)/sqrt(n)",
-            "note": "zero variance of the differences" if zero_var else "",
+            "note": "zero variance of the differences" if zero_var else None,
         }
     )
     w = wilcoxon_signed_rank(d, ci=ci)
@@ -168,7 +182,7 @@ def paired_change(
             "note": "; ".join(
                 x for x in (w["note"], f"{w['n_zero']} zero difference(s) dropped"
                             if w["n_zero"] else "") if x
-            ),
+            ) or None,
         }
     )  # fmt: skip
     rb, rlo, rhi, rn = rank_biserial(d, ci=ci)
@@ -183,7 +197,7 @@ def paired_change(
             "p": np.nan,
             "n": rn,
             "method": "matched-pairs rank-biserial (Kerby 2014), (T+ - T-)/(T+ + T-); Fisher-z CI",
-            "note": "",
+            "note": None,
         }
     )
     j = float(st["J"][0])
@@ -191,7 +205,10 @@ def paired_change(
         for name in PAIRED_VARIANTS:
             est, lo, hi = (float(v[0]) * mult for v in st["effects"][name])
             ci_method = "noncentral-t CI" if name == "z" else "normal CI (effectsize)"
-            label = _D_FORMULAS[name] + (f"; times J(n-1) = {j:.6g}" if prefix == "g" else "")
+            j_text = f"; times J(n-1) = {j:.6g}" + (
+                " (approximate: 1 - 3/(4(n-1) - 1))" if hedges_correction == "approximate" else ""
+            )
+            label = _D_FORMULAS[name] + (j_text if prefix == "g" else "")
             rows.append(
                 {
                     "measure": f"{prefix}_{name}",
@@ -203,7 +220,7 @@ def paired_change(
                     "p": np.nan,
                     "n": n,
                     "method": f"{label}; {ci_method}",
-                    "note": "zero variance: undefined" if zero_var else "",
+                    "note": "zero variance: undefined" if zero_var else None,
                 }
             )
     out = pd.DataFrame(rows)

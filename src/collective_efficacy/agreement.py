@@ -29,7 +29,6 @@ from ._agreement_groups import (
     result_frame,
 )
 from ._agreement_null import (
-    NAMED_NULL_VARIANCES_5PT,
     null_summary,
     resolve_options,
     resolve_ranvar,
@@ -40,6 +39,7 @@ from ._lmm import fit_ri_moments
 from ._params import (
     ARRAY,
     BOOLEAN,
+    CI,
     COLUMNS,
     FRAME,
     SEED,
@@ -53,8 +53,22 @@ from .errors import DataError
 from .prepared import accepts_prepared
 
 _OMIT = Options(("omit", "raise"))
-#: the null distribution's variance: a positive number or a tabulated name
-_RANVAR = [Interval(Real, 0, None, closed="neither"), Options(NAMED_NULL_VARIANCES_5PT)]
+#: the null distribution's variance: a number or a tabulated name (the values are checked by
+#: resolve_ranvar, which says which names exist and that the number must be positive)
+_RANVAR = [
+    Predicate(
+        lambda v: isinstance(v, str) or _is_real_number(v),
+        "a positive number or the name of a null distribution",
+        lambda: "uniform",
+        [True, None, [1.0]],
+    )
+]
+
+
+def _is_real_number(value: Any) -> bool:
+    return isinstance(value, (Real, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
 
 
 def _is_options(value: Any) -> bool:
@@ -97,7 +111,13 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # --------------------------------------------------------------------------------------------
 @accepts_prepared
 @public(
-    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMNS],
+        "community": [COLUMNS],
+        "nan_policy": [_OMIT],
+        "ci": [CI],
+    },
     renamed={"group": "community"},
     old_positional=("dv", "group"),
     nan_columns=("dv",),
@@ -108,6 +128,7 @@ def icc(
     dv: str | Sequence[str],
     community: str | Sequence[str],
     nan_policy: str = "omit",
+    ci: float = 0.95,
 ) -> pd.DataFrame:
     r"""ICC(1) and ICC(2) of community means from the one-way ANOVA, for one or several columns.
 
@@ -120,13 +141,19 @@ def icc(
     community : str or list of str
         The community column; a list (e.g. ``["unit", "platoon"]``) nests groups. Integer or
         categorical community codes take a fast path (no hashing of labels).
+    nan_policy : {"omit", "raise"}, default="omit"
+        ``"omit"`` drops rows with a missing ``dv`` (counted in ``n_missing``); ``"raise"``
+        refuses them.
+    ci : float, default=0.95
+        Level of the F-based confidence intervals of ICC(1) and ICC(2).
 
     Returns
     -------
     DataFrame
         One row per ``dv``: ``dv, icc1, icc2, f, df1, df2, p, msb, msw, n_groups, n,
         mean_group_size, n0, icc1_n0, n_missing, n_singletons, tau, sigma2, icc1_reml,
-        icc2_reml, note`` (``note`` says why a value is NaN or infinite, else None).
+        icc2_reml, icc1_ci_low, icc1_ci_high, icc2_ci_low, icc2_ci_high, confidence, note``
+        (``note`` says why a value is NaN or infinite, else None).
 
     Notes
     -----
@@ -151,6 +178,19 @@ def icc(
     :math:`\bar n`, which is what ``multilevel::mult.icc`` returns. (``mult.icc`` takes
     :math:`\bar n` over all rows, including rows whose ``dv`` is missing; here :math:`\bar n`
     counts the rows used.) ICC(1) may be negative; it is not truncated.
+
+    **Confidence intervals** (McGraw & Wong 1996, case 1; ``psych::ICC``): with
+    :math:`F_L = F / F_{1-p/2}(k-1, N-k)`, :math:`F_U = F \cdot F_{1-p/2}(N-k, k-1)` and
+    :math:`p = 1 - ci`,
+
+    .. math::
+        ICC(1) \in \left[\frac{F_L - 1}{F_L + \bar n - 1},
+        \frac{F_U - 1}{F_U + \bar n - 1}\right],\qquad
+        ICC(2) \in \left[1 - \frac{1}{F_L},\ 1 - \frac{1}{F_U}\right].
+
+    The intervals are exact for balanced communities (``psych::ICC``'s ICC1 and ICC1k rows);
+    with unbalanced communities the mean size :math:`\bar n` (as in ``icc1``) makes them an
+    approximation. They bracket the point estimates (both are monotone in F).
 
     **Missing data and small communities.** Rows with a missing ``dv`` are dropped for that
     ``dv`` only and counted in ``n_missing``; a community with no remaining row does not count
@@ -188,8 +228,25 @@ def icc(
     """
     cols = _dv_list(data, dv, what="icc")
     groups = code_groups(data, community)
-    rows = [_icc_one(data, c, groups) for c in cols]
+    rows = [_icc_one(data, c, groups, ci) for c in cols]
     return pd.DataFrame(rows)
+
+
+def _icc_intervals(f: float, df1: int, df2: int, gsize: float, ci: float) -> dict[str, float]:
+    """F-based intervals of ICC(1) and ICC(2) (McGraw & Wong 1996; psych::ICC)."""
+    p = 1.0 - ci
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_low = f / stats.f.ppf(1.0 - p / 2.0, df1, df2)
+        f_high = f * stats.f.ppf(1.0 - p / 2.0, df2, df1)
+        one = [1.0 if np.isposinf(x) else (x - 1.0) / (x + gsize - 1.0) for x in (f_low, f_high)]
+        two = [1.0 - 1.0 / x for x in (f_low, f_high)]
+    return {
+        "icc1_ci_low": float(one[0]),
+        "icc1_ci_high": float(one[1]),
+        "icc2_ci_low": float(two[0]),
+        "icc2_ci_high": float(two[1]),
+        "confidence": ci,
+    }
 
 
 def _oneway_parts(
@@ -237,7 +294,7 @@ def _oneway_parts(
     return nj, sj / nj + grand, ssw, ssb, n_missing
 
 
-def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any]:
+def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes, ci: float) -> dict[str, Any]:
     y = column_values(data, name)
     nj, ybar, ssw, ssb, n_missing = _oneway_parts(y, groups, name, func="icc")
     k = len(nj)
@@ -287,6 +344,7 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
         "sigma2": sigma2,
         "icc1_reml": icc1_reml,
         "icc2_reml": icc2_reml,
+        **_icc_intervals(float(f), df1, df2, gsize, ci),
         "note": note,
     }
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._checks import check_columns, numeric_matrix
-from ._params import ARRAY, COLUMN, FRAME, TEXT, InstanceOf, Options, Predicate, public
+from ._params import ARRAY, COLUMN, FRAME, TEXT, InstanceOf, Predicate, public
 from ._rows import rows_in
 from .errors import DataError
 from .responses import ValidatedResponses
@@ -358,9 +358,13 @@ def _scatter(values: pd.Series, pos: np.ndarray, n: int) -> Any:
         "ci_low": [COLUMN, None],
         "ci_high": [COLUMN, None],
         "scale": [TEXT, None],
-        "rule": [
-            Options(IMPACT_RULES),
-            Predicate(callable, "a function f(cohesion, partner, group)", lambda: len, [3.5]),
+        "rule": [  # the name is checked by _resolve_rule, which lists IMPACT_RULES
+            Predicate(
+                lambda v: isinstance(v, str) or callable(v),
+                "a rule name or a function f(cohesion, partner, group)",
+                lambda: "default",
+                [3.5, None],
+            )
         ],
         "cutpoints": [CUTPOINTS],
     },
@@ -621,7 +625,7 @@ def impact_levels(
             "decided_by": decided,
             "rule": np.full(n_rows, rule_name, dtype=object),
             "suppressed": sup,
-            "reason": reason,
+            "reason": np.where(reason == "", None, reason),  # no reason: missing, never ""
         }
     )
     if "n" in coh.columns:
@@ -753,7 +757,7 @@ def impact_change(
         txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
         joined = np.where(notes == "", txt, notes + "; " + txt)
         notes = np.where(mask, joined, notes)
-    res["note"] = notes
+    res["note"] = np.where(notes == "", None, notes)  # no note: missing, never ""
     return res
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -53,7 +53,7 @@ from ._reliability_input import (
     prepare,
     structural_checks,
 )
-from .errors import ConvergenceWarning, DataError, ReliabilityWarning
+from .errors import ConvergenceWarning, DataError, ParameterError, ReliabilityWarning
 from .prepared import accepts_prepared, memo
 from .weights import weighted_cronbach, weighted_item_statistics
 
@@ -173,6 +173,7 @@ def _bootstrap_alpha(
         "nan_policy": [_BLOCK],
         "ci": [CI],
         "ci_method": [Options(("feldt", "duhachek", "bootstrap"))],
+        "ci_z": [Interval(Real, 0, None, closed="neither"), None],
         "n_boot": [Interval(Integral, 2, None)],
         "seed": [SEED],
         "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
@@ -189,6 +190,7 @@ def cronbach_alpha(
     nan_policy: NanPolicy = "pairwise",
     ci: float = 0.95,
     ci_method: Literal["feldt", "duhachek", "bootstrap"] = "feldt",
+    ci_z: float | None = None,
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = None,
     scale_range: ResponseRange = None,
@@ -213,6 +215,10 @@ def cronbach_alpha(
         Confidence level.
     ci_method : {"feldt", "duhachek", "bootstrap"}, default="feldt"
         Interval for alpha, see Notes.
+    ci_z : float, optional
+        ``ci_method="duhachek"`` only: the multiplier of ``ase`` instead of
+        :math:`z_{1-p/2}`; ``ci_z=1.96`` reproduces the bounds ``psych::alpha`` prints
+        (``alpha +/- 1.96 * ase``). ``confidence`` is then :math:`2\Phi(z) - 1`.
     n_boot : int, default=1000
         Bootstrap replicates (``ci_method="bootstrap"``).
     seed : int or Generator, optional
@@ -283,7 +289,8 @@ def cronbach_alpha(
     Intervals: ``feldt`` (Feldt, Woodruff & Salih 1987; ``psych::alpha.ci``)
     :math:`[1 - (1-\alpha) F_{1-p/2}, 1 - (1-\alpha) F_{p/2}]` with :math:`F` on
     :math:`(n-1, (n-1)(k-1))` df and :math:`p = 1 - ci`; ``duhachek``
-    :math:`\alpha \pm z_{1-p/2}\,\mathrm{ase}` (psych prints it with 1.96); ``bootstrap``:
+    :math:`\alpha \pm z_{1-p/2}\,\mathrm{ase}` (psych prints it with :math:`z = 1.96`; pass
+    ``ci_z=1.96`` for psych's printed bounds); ``bootstrap``:
     percentile interval of alpha over ``n_boot`` resamples of respondents (within each
     community), NaN when fewer than half the replicates give a finite alpha.
 
@@ -341,6 +348,12 @@ def cronbach_alpha(
         )  # fmt: skip
     ci = check_ci(ci)
     check_choice("ci_method", ci_method, ("feldt", "duhachek", "bootstrap"), func=func)
+    if ci_z is not None and ci_method != "duhachek":
+        raise ParameterError(
+            f"ci_z is the multiplier of the Duhachek interval; pass ci_method='duhachek' with it "
+            f"(got ci_method={ci_method!r}) (in {func}())",
+            argument="ci_z",
+        )
     exclude = [community] if community is not None else []
     prep = prepare(
         data,
@@ -375,7 +388,8 @@ def cronbach_alpha(
     if ci_method == "feldt":
         ci_low, ci_high = feldt_ci(st.alpha, n, k, ci)
     elif ci_method == "duhachek":
-        z = float(stats.norm.ppf(0.5 + ci / 2.0))
+        z = float(stats.norm.ppf(0.5 + ci / 2.0)) if ci_z is None else float(ci_z)
+        ci = ci if ci_z is None else float(2.0 * stats.norm.cdf(z) - 1.0)
         ci_low, ci_high = st.alpha - z * ase, st.alpha + z * ase
     else:
         ci_low, ci_high = _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci)
