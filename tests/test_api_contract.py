@@ -52,6 +52,7 @@ POSITIONAL = {
     "impact_change": ("levels_before", "levels_after"),
     "load_instrument": ("name_or_path",),
     "read_responses": ("path",),
+    "read_response_file": ("path",),
     "reverse_items": ("values",),  # an array of codes
     "cohesion_levels": ("scores",),  # an array of scores
     "p_adjust": ("p",),  # an array of p-values

@@ -20,7 +20,7 @@ from .errors import (
 )
 from .evaluation import Evaluation, evaluate
 from .instrument import Instrument, Item, ResponseScale, Scale, list_instruments, load_instrument
-from .io import read_responses
+from .io import ResponseFile, read_response_file, read_responses
 from .prepared import PreparedSurvey
 from .report_models import ValidationReport
 from .responses import ValidatedResponses, validate
@@ -34,6 +34,7 @@ __all__ = [
     "InstrumentError",
     "Item",
     "ReadError",
+    "ResponseFile",
     "ResponseScale",
     "ResponseValidationError",
     "Scale",
@@ -47,6 +48,7 @@ __all__ = [
     "evaluate",
     "list_instruments",
     "load_instrument",
+    "read_response_file",
     "read_responses",
     "reverse_items",
     "score",

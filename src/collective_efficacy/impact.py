@@ -242,6 +242,13 @@ def cohesion_levels(
     return pd.Series(_int_or_na(lev, ok))
 
 
+def _none_if_empty(texts: np.ndarray) -> np.ndarray:
+    """An empty note or reason is missing (None), never "" (the result contract)."""
+    out = np.asarray(texts, dtype=object).copy()
+    out[out == ""] = None
+    return out
+
+
 def _int_or_na(values: np.ndarray, ok: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """Nullable Int64 array: ``values`` where ``ok``, ``<NA>`` elsewhere."""
     arr = pd.array(np.where(ok, values, 0).astype(np.int64), dtype="Int64")
@@ -625,7 +632,7 @@ def impact_levels(
             "decided_by": decided,
             "rule": np.full(n_rows, rule_name, dtype=object),
             "suppressed": sup,
-            "reason": np.where(reason == "", None, reason),  # no reason: missing, never ""
+            "reason": _none_if_empty(reason),
         }
     )
     if "n" in coh.columns:
@@ -757,7 +764,7 @@ def impact_change(
         txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
         joined = np.where(notes == "", txt, notes + "; " + txt)
         notes = np.where(mask, joined, notes)
-    res["note"] = np.where(notes == "", None, notes)  # no note: missing, never ""
+    res["note"] = _none_if_empty(notes)
     return res
 
 

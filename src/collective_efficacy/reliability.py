@@ -85,6 +85,7 @@ ALPHA_COLUMNS = [
     "mean",
     "sd",
     "reversed_suspect",
+    "suspect_items",
     "note",
 ]
 
@@ -242,10 +243,12 @@ def cronbach_alpha(
     DataFrame
         One row (or one row per community, the first column named as ``community``) with columns
         ``alpha, std_alpha, g6, average_r, median_r, var_r, signal_noise, ase, ci_low, ci_high,
-        confidence, ci_method, n, n_items, mean, sd, reversed_suspect, note``. ``mean``/``sd``
-        describe the scale score (mean of the answered keyed items); ``reversed_suspect`` lists
-        items whose item-rest correlation is negative; ``note`` says why a value is NaN or
-        suspicious (None when all is well).
+        confidence, ci_method, n, n_items, mean, sd, reversed_suspect, suspect_items, note``.
+        ``mean``/``sd`` describe the scale score (mean of the answered keyed items);
+        ``reversed_suspect`` (bool, as in :func:`item_statistics`) is True when an item's
+        item-rest correlation is negative and ``suspect_items`` names those items (None when
+        there is none; before 1.0 ``reversed_suspect`` held the names); ``note`` says why a
+        value is NaN or suspicious (None when all is well).
 
     Raises
     ------
@@ -258,7 +261,8 @@ def cronbach_alpha(
     ReliabilityWarning
         Without ``community``: an item correlates negatively with the rest (reverse coding likely
         missing), alpha is negative, or a covariance is undefined. With ``community`` the same
-        findings go to ``reversed_suspect`` and ``note`` instead (no warning per community).
+        findings go to ``reversed_suspect``/``suspect_items`` and ``note`` instead (no warning
+        per community).
 
     Notes
     -----
@@ -411,7 +415,8 @@ def cronbach_alpha(
             "n_items": k,
             "mean": mean,
             "sd": sd,
-            "reversed_suspect": pd.Series(none_if_empty(sus_names), dtype=object),
+            "reversed_suspect": suspect.any(axis=1),  # bool, as in item_statistics
+            "suspect_items": pd.Series(none_if_empty(sus_names), dtype=object),
             "note": pd.Series(note, dtype=object),
         }
     )

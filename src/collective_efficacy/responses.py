@@ -18,7 +18,18 @@ import pandas as pd
 
 from ._checks import check_choice
 from ._odk import form_columns
-from ._params import ARRAY, COLUMN, COLUMNS, FRAME, MAPPING, PATH, TEXT, InstanceOf, Options, public
+from ._params import (
+    ARRAY,
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    InstanceOf,
+    Options,
+    public,
+)
 from ._responses_checks import Collector as _Collector
 from ._responses_checks import (
     check_value_labels,
@@ -31,6 +42,7 @@ from ._responses_checks import row_label as _label
 from ._rows import file_row_offset
 from .errors import ResponseValidationError
 from .instrument import Instrument, ResponseScale, load_instrument, normalize_label
+from .io import ResponseFile, read_responses
 from .report_models import ExcludedRow, ValidationReport
 from .survey_design import checked_weights
 
@@ -167,7 +179,11 @@ def _convert_column(
 
 @public(
     constraints={
-        "data": [FRAME, PATH],
+        "data": [
+            FRAME,
+            PATH,
+            InstanceOf(ResponseFile, description="a ResponseFile", example=pd.DataFrame),
+        ],
         "instrument": [
             InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
             PATH,
@@ -276,9 +292,10 @@ def validate(
     >>> v.report.recoded_missing
     {'hecht': {'9': 1}}
     """
-    from .io import read_responses  # local: io is optional-extras territory
 
     check_choice("errors", errors, ["raise", "exclude"], func="validate")
+    if isinstance(data, ResponseFile):  # its file name, labels and notes come along
+        data = data.legacy_frame()
     if isinstance(data, (str, Path)):
         source = source or Path(data).name
         data = read_responses(data)
