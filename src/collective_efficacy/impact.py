@@ -685,7 +685,7 @@ def impact_change(
     >>> after = pd.DataFrame({"community": ["A", "C"], "level": [3, 2], "basis": "full"})
     >>> impact_change(before, after)[["community", "change", "crossed_release_threshold",
     ...                               "note"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
-    [{'community': 'A', 'change': 2, 'crossed_release_threshold': True, 'note': ''},
+    [{'community': 'A', 'change': 2, 'crossed_release_threshold': True, 'note': None},
      {'community': 'B', 'change': None, 'crossed_release_threshold': None,
       'note': 'only in levels_before (no end-of-cycle row)'},
      {'community': 'C', 'change': None, 'crossed_release_threshold': None,
@@ -764,7 +764,7 @@ def impact_change(
         txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
         joined = np.where(notes == "", txt, notes + "; " + txt)
         notes = np.where(mask, joined, notes)
-    res["note"] = _none_if_empty(notes)
+    res["note"] = pd.Series(_none_if_empty(notes), index=res.index, dtype=object)
     return res
 
 
