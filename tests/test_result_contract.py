@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy._mixed_models import EcometricResult, RandomInterceptResult
+from collective_efficacy.multilevel._models import EcometricResult, RandomInterceptResult
 
 
 def _waves(seed: int = 1) -> pd.DataFrame:

@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._params import ARRAY, COLUMN, FRAME, MAPPING, Interval, public
-from .impact import EVIDENCE_COLUMNS
+from collective_efficacy._params import ARRAY, COLUMN, FRAME, MAPPING, Interval, public
+from collective_efficacy.impact import EVIDENCE_COLUMNS
 
 __all__ = [
     "ABSENT_REASON",

@@ -14,9 +14,17 @@ from typing import Any
 
 import pandas as pd
 
-from .._params import COLUMNS, PATH, TEXT, WAVE_LABEL, InstanceOf, Predicate, public
-from ..errors import DataError, require_extra
-from ..instrument import Instrument, load_instrument
+from collective_efficacy._params import (
+    COLUMNS,
+    PATH,
+    TEXT,
+    WAVE_LABEL,
+    InstanceOf,
+    Predicate,
+    public,
+)
+from collective_efficacy.errors import DataError, require_extra
+from collective_efficacy.instrument import Instrument, load_instrument
 
 __all__ = ["GROUP", "LANGUAGE_NAMES", "to_xlsform", "xlsform_sheets"]
 
