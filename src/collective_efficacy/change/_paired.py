@@ -200,14 +200,27 @@ def paired_change(
             "note": None,
         }
     )
+    rows += _effect_rows(st, n, zero_var=zero_var, approximate=hedges_correction == "approximate")
+    out = pd.DataFrame(rows)
+    out["n_dropped"] = n_dropped
+    out["confidence"] = ci
+    cols = ["measure", "estimate", "ci_low", "ci_high", "statistic", "df", "p", "n"]
+    return out[[*cols, "n_dropped", "method", "confidence", "note"]]
+
+
+def _effect_rows(
+    st: dict[str, Any], n: int, *, zero_var: bool, approximate: bool
+) -> list[dict[str, Any]]:
+    """The d_* and g_* rows of :func:`paired_change` (g = J(n-1) d, J exact or approximate)."""
     j = float(st["J"][0])
+    j_text = f"; times J(n-1) = {j:.6g}" + (
+        " (approximate: 1 - 3/(4(n-1) - 1))" if approximate else ""
+    )
+    rows = []
     for prefix, mult in (("d", 1.0), ("g", j)):
         for name in PAIRED_VARIANTS:
             est, lo, hi = (float(v[0]) * mult for v in st["effects"][name])
             ci_method = "noncentral-t CI" if name == "z" else "normal CI (effectsize)"
-            j_text = f"; times J(n-1) = {j:.6g}" + (
-                " (approximate: 1 - 3/(4(n-1) - 1))" if hedges_correction == "approximate" else ""
-            )
             label = _D_FORMULAS[name] + (j_text if prefix == "g" else "")
             rows.append(
                 {
@@ -223,11 +236,7 @@ def paired_change(
                     "note": "zero variance: undefined" if zero_var else None,
                 }
             )
-    out = pd.DataFrame(rows)
-    out["n_dropped"] = n_dropped
-    out["confidence"] = ci
-    cols = ["measure", "estimate", "ci_low", "ci_high", "statistic", "df", "p", "n"]
-    return out[[*cols, "n_dropped", "method", "confidence", "note"]]
+    return rows
 
 
 class ReliableChange(BaseModel):

@@ -357,12 +357,7 @@ def cronbach_alpha(
         )  # fmt: skip
     ci = check_ci(ci)
     check_choice("ci_method", ci_method, ("feldt", "duhachek", "bootstrap"), func=func)
-    if ci_z is not None and ci_method != "duhachek":
-        raise ParameterError(
-            f"ci_z is the multiplier of the Duhachek interval; pass ci_method='duhachek' with it "
-            f"(got ci_method={ci_method!r}) (in {func}())",
-            argument="ci_z",
-        )
+    _check_ci_z(ci_z, ci_method, func)
     exclude = [community] if community is not None else []
     prep = prepare(
         data,
@@ -397,9 +392,7 @@ def cronbach_alpha(
     if ci_method == "feldt":
         ci_low, ci_high = feldt_ci(st.alpha, n, k, ci)
     elif ci_method == "duhachek":
-        z = float(stats.norm.ppf(0.5 + ci / 2.0)) if ci_z is None else float(ci_z)
-        ci = ci if ci_z is None else float(2.0 * stats.norm.cdf(z) - 1.0)
-        ci_low, ci_high = st.alpha - z * ase, st.alpha + z * ase
+        ci_low, ci_high, ci = _duhachek(st.alpha, ase, ci, ci_z)
     else:
         ci_low, ci_high = _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci)
         ci_low = np.where(st.defined, ci_low, np.nan)
@@ -430,6 +423,24 @@ def cronbach_alpha(
         return out
     _warn_single(prep.items, st.r_drop[0], note[0])
     return out
+
+
+def _check_ci_z(ci_z: float | None, ci_method: str, func: str) -> None:
+    if ci_z is not None and ci_method != "duhachek":
+        raise ParameterError(
+            f"ci_z is the multiplier of the Duhachek interval; pass ci_method='duhachek' with it "
+            f"(got ci_method={ci_method!r}) (in {func}())",
+            argument="ci_z",
+        )
+
+
+def _duhachek(
+    alpha: np.ndarray, ase: np.ndarray, ci: float, ci_z: float | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """alpha -/+ z ase with z = z_{1-p/2} or ``ci_z`` (then the level is 2 Phi(z) - 1)."""
+    z = float(stats.norm.ppf(0.5 + ci / 2.0)) if ci_z is None else float(ci_z)
+    level = ci if ci_z is None else float(2.0 * stats.norm.cdf(z) - 1.0)
+    return alpha - z * ase, alpha + z * ase, level
 
 
 def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None:
