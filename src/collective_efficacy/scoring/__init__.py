@@ -23,8 +23,8 @@ from collective_efficacy._params import (
     COLUMNS,
     FRAME,
     MAPPING,
+    PATH,
     SCALE_RANGE,
-    TEXT,
     InstanceOf,
     Interval,
     public,
@@ -128,7 +128,8 @@ def _scale_specs(
     constraints={
         "instrument": [
             InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
-            TEXT,
+            PATH,
+            MAPPING,
             None,
         ],
         "keys": [MAPPING, None],
