@@ -178,8 +178,8 @@ def pair_up(tw: TwoWaves) -> Pairs:
 def suppression(
     n_b: np.ndarray, n_a: np.ndarray, min_n: int, *, n_pairs: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Suppression flag and reason per community (small or missing waves)."""
-    reason = np.full(n_b.shape, "", dtype=object)
+    """Suppression flag and reason per community (small or missing waves); no reason is None."""
+    reason = np.full(n_b.shape, None, dtype=object)
     sup = np.zeros(n_b.shape, dtype=bool)
     checks: list[tuple[np.ndarray, str]] = [
         (n_b == 0, "no respondents in the before wave"),

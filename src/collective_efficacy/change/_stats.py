@@ -22,6 +22,7 @@ from scipy import special, stats
 from statsmodels.stats.multitest import multipletests
 
 __all__ = [
+    "HEDGES_CORRECTIONS",
     "PAIRED_VARIANTS",
     "P_ADJUST_METHODS",
     "hedges_j",
@@ -37,16 +38,28 @@ PAIRED_VARIANTS = ("z", "av", "av_lakens", "rm")
 Arr = np.ndarray
 
 
-def hedges_j(df: Arr | float) -> Arr:
-    r"""Exact Hedges correction :math:`J(\nu)=\Gamma(\nu/2)/(\sqrt{\nu/2}\,\Gamma((\nu-1)/2))`.
+#: Hedges' small-sample correction: exact (Gamma functions) or Hedges' (1981) approximation
+HEDGES_CORRECTIONS = ("exact", "approximate")
 
-    NaN for :math:`\nu \le 1` (no correction defined).
+
+def hedges_j(df: Arr | float, correction: str = "exact") -> Arr:
+    r"""Hedges' small-sample correction :math:`J(\nu)`, exact or approximate.
+
+    ``"exact"``: :math:`J(\nu)=\Gamma(\nu/2)/(\sqrt{\nu/2}\,\Gamma((\nu-1)/2))`
+    (``effectsize::hedges_g``); ``"approximate"``: :math:`J(\nu) \approx 1 - 3/(4\nu - 1)`
+    (Hedges 1981; ``pingouin.compute_effsize``, ``effsize::cohen.d``). NaN for
+    :math:`\nu \le 1` (no correction defined).
     """
     df = np.asarray(df, dtype=np.float64)
     out = np.full(df.shape, np.nan)
     ok = df > 1
     d = df[ok]
-    out[ok] = np.exp(special.gammaln(d / 2) - 0.5 * np.log(d / 2) - special.gammaln((d - 1) / 2))
+    if correction == "approximate":
+        out[ok] = 1.0 - 3.0 / (4.0 * d - 1.0)
+    else:
+        out[ok] = np.exp(
+            special.gammaln(d / 2) - 0.5 * np.log(d / 2) - special.gammaln((d - 1) / 2)
+        )
     return out
 
 
@@ -153,7 +166,16 @@ def _t_test(diff: Arr, se: Arr, df: Arr, ci: float) -> dict[str, Arr]:
 
 
 def independent_stats(
-    n_b: Arr, m_b: Arr, v_b: Arr, n_a: Arr, m_a: Arr, v_a: Arr, *, ci: float, equal_var: bool
+    n_b: Arr,
+    m_b: Arr,
+    v_b: Arr,
+    n_a: Arr,
+    m_a: Arr,
+    v_a: Arr,
+    *,
+    ci: float,
+    equal_var: bool,
+    hedges_correction: str = "exact",
 ) -> dict[str, Arr]:
     r"""Welch or Student t of ``after - before`` and Hedges' g (pooled SD, noncentral-t CI).
 
@@ -176,7 +198,7 @@ def independent_stats(
         d = np.where(sp > 0, diff / sp, np.nan)
         hn = np.sqrt(1.0 / n_a + 1.0 / n_b)
         lo, hi = nct_ci(d / hn, dfp, ci)
-        j = hedges_j(dfp)
+        j = hedges_j(dfp, hedges_correction)
         out["d"] = d
         out["g"] = j * d
         out["g_ci_low"] = j * lo * hn
@@ -186,7 +208,15 @@ def independent_stats(
 
 
 def paired_stats(
-    n: Arr, m_b: Arr, m_a: Arr, v_b: Arr, v_a: Arr, v_d: Arr, *, ci: float
+    n: Arr,
+    m_b: Arr,
+    m_a: Arr,
+    v_b: Arr,
+    v_a: Arr,
+    v_d: Arr,
+    *,
+    ci: float,
+    hedges_correction: str = "exact",
 ) -> dict[str, Any]:
     r"""Paired t and the repeated-measures standardised differences, per community.
 
@@ -202,7 +232,7 @@ def paired_stats(
         s_b, s_a = np.sqrt(v_b), np.sqrt(v_a)
         r = (v_a + v_b - v_d) / (2.0 * s_a * s_b)
         out["r"] = r
-        j = hedges_j(n - 1.0)
+        j = hedges_j(n - 1.0, hedges_correction)
         out["J"] = j
         # d_z with noncentral-t CI
         d_z = np.where(sd_d > 0, diff / sd_d, np.nan)

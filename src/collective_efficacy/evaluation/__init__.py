@@ -16,7 +16,20 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from collective_efficacy._messages import Message, Note, note_messages
-from collective_efficacy._params import BOOLEAN, CI, WAVE_LABEL, Interval, Options, public
+from collective_efficacy._params import (
+    BOOLEAN,
+    CI,
+    COLUMN,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    WAVE_LABEL,
+    InstanceOf,
+    Interval,
+    Options,
+    public,
+)
 from collective_efficacy._version import Versioned
 from collective_efficacy.change._stats import P_ADJUST_METHODS
 from collective_efficacy.disclosure import (
@@ -48,7 +61,7 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
-from collective_efficacy.impact import DEFAULT_CUTPOINTS
+from collective_efficacy.impact import CUTPOINTS, DEFAULT_CUTPOINTS
 from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses._checks import column_name
 from collective_efficacy.scoring import aggregate
@@ -179,6 +192,23 @@ class Evaluation(Versioned):
 
 @public(
     constraints={
+        "baseline": [FRAME, PATH],
+        "end_of_cycle": [FRAME, PATH],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+        ],
+        "community": [COLUMN, MAPPING],
+        "respondent": [COLUMN, None],
+        "columns": [MAPPING, None],
+        "assessments": [FRAME, PATH, None],
+        "wave": [COLUMN, None],
+        "geometry": [MAPPING, PATH, None],
+        "geometry_key": [COLUMN, None],
+        "date": [TEXT, MAPPING, None],
+        "scale": [TEXT, None],
+        "cutpoints": [CUTPOINTS, None],
+        "comparison": [COLUMN, FRAME, PATH, None],
         "before": [WAVE_LABEL],
         "after": [WAVE_LABEL],
         "min_n": [Interval(Integral, 2, None)],

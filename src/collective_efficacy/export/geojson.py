@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from collective_efficacy._checks import check_columns
-from collective_efficacy._params import COLUMN, public
+from collective_efficacy._params import COLUMN, FRAME, MAPPING, PATH, Options, public
 from collective_efficacy.disclosure import hide_suppressed
 from collective_efficacy.errors import DataError
 from collective_efficacy.impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
@@ -220,7 +220,17 @@ def join_levels(
     )
 
 
-@public(renamed={"key": "community"}, constraints={"community": [COLUMN]})
+@public(
+    renamed={"key": "community"},
+    constraints={
+        "levels": [FRAME],
+        "geometry": [MAPPING, PATH],
+        "community": [COLUMN],
+        "geometry_key": [COLUMN, None],
+        "path": [PATH, None],
+        "lang": [Options(IMPACT_LEVEL_LABELS)],
+    },
+)
 def to_geojson(
     levels: pd.DataFrame,
     geometry: Mapping[str, Any] | str | Path,

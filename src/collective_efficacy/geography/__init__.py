@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._params import COLUMN, MAPPING, PATH, TEXT, Interval, public
 from collective_efficacy.disclosure import SECONDARY_REASON, one_pattern
 from collective_efficacy.errors import DataError, ReadError, require_extra
 from collective_efficacy.scoring import aggregate
@@ -310,6 +312,13 @@ def _unsafe_parents(
 
 
 # -- maps ---------------------------------------------------------------------------------
+@public(
+    constraints={
+        "path": [PATH, MAPPING],
+        "layer": [TEXT, Interval(Integral, 0, None), None],
+        "community": [COLUMN, None],
+    }
+)
 def read_geometry(
     path: str | Path | Mapping[str, Any],
     *,

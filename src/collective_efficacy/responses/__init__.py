@@ -17,7 +17,18 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._checks import check_choice
-from collective_efficacy._params import COLUMN, COLUMNS, Options, public
+from collective_efficacy._params import (
+    ARRAY,
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    InstanceOf,
+    Options,
+    public,
+)
 from collective_efficacy._rows import file_row_offset
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import (
@@ -36,6 +47,7 @@ from collective_efficacy.responses._checks import (
 )
 from collective_efficacy.responses._checks import row_label as _label
 from collective_efficacy.responses._odk import form_columns
+from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import ExcludedRow, ValidationReport
 from collective_efficacy.survey_design import checked_weights
 
@@ -172,6 +184,20 @@ def _convert_column(
 
 @public(
     constraints={
+        "data": [
+            FRAME,
+            PATH,
+            InstanceOf(ResponseFile, description="a ResponseFile", example=pd.DataFrame),
+        ],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+        ],
+        "waves": [ARRAY, None],
+        "columns": [MAPPING, None],
+        "source": [TEXT, None],
+        "weight": [COLUMN, None],
         "respondent": [COLUMN, None],
         "community": [COLUMN, None],
         "wave": [COLUMN, None],
@@ -271,11 +297,9 @@ def validate(
     >>> v.report.recoded_missing
     {'hecht': {'9': 1}}
     """
-    from collective_efficacy.responses.io import (
-        read_responses,  # local: io is optional-extras territory
-    )
-
     check_choice("errors", errors, ["raise", "exclude"], func="validate")
+    if isinstance(data, ResponseFile):  # its file name, labels and notes come along
+        data = data.legacy_frame()
     if isinstance(data, (str, Path)):
         source = source or Path(data).name
         data = read_responses(data)

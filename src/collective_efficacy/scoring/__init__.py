@@ -19,9 +19,12 @@ from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import group_moments
 from collective_efficacy._params import (
     CI,
+    CODES,
     COLUMN,
     COLUMNS,
     FRAME,
+    MAPPING,
+    PATH,
     SCALE_RANGE,
     InstanceOf,
     Interval,
@@ -38,7 +41,7 @@ __all__ = ["aggregate", "reverse_items", "score"]
 
 
 @public(
-    constraints={"scale_range": [SCALE_RANGE]},
+    constraints={"values": [CODES], "scale_range": [SCALE_RANGE]},
     renamed={"low": "scale_range[0]", "high": "scale_range[1]"},
     old_positional=("low", "high"),
 )
@@ -124,6 +127,13 @@ def _scale_specs(
 @accepts_prepared
 @public(
     constraints={
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+            None,
+        ],
+        "keys": [MAPPING, None],
         "data": [
             InstanceOf(
                 pd.DataFrame,
@@ -276,6 +286,11 @@ _AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "su
 @accepts_prepared
 @public(
     constraints={
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
         "data": [FRAME],
         "community": [COLUMN],
         "wave": [COLUMN, None],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from collective_efficacy._checks import check_choice, check_columns
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import group_counts, weighted_cov
+from collective_efficacy._params import COLUMN, FRAME, Interval, Options, public
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.survey_design import weight_values
@@ -159,6 +161,17 @@ def _linear(w: np.ndarray, margins: list[_Margin], codes: np.ndarray, n_groups: 
     return w * g
 
 
+@public(
+    constraints={
+        "data": [FRAME],
+        "weight": [COLUMN, None],
+        "margins": [FRAME],
+        "by": [COLUMN, None],
+        "method": [Options(("raking", "linear"))],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None)],
+    }
+)
 def calibrate(
     data: pd.DataFrame,
     *,
