@@ -10,7 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._ids import case_duplicates, ids_as_text, nonscalar_rows, normalise_labels, number_text
+from ._ids import (
+    case_duplicates,
+    ids_as_text,
+    nonscalar_rows,
+    normalise_labels_distinct,
+    number_text,
+)
 from .errors import ResponseValidationError
 from .instrument import ResponseScale, normalize_label
 from .report_models import Problem
@@ -147,7 +153,7 @@ def id_text(
     normalisation (label in the data -> label used).
     """
     s = data[column]
-    bad = nonscalar_rows(s) if s.dtype == object else np.zeros(0, dtype=np.intp)
+    bad = nonscalar_rows(s)
     if bad.size:
         _unusable(col, column, s, bad)
         return None, {}
@@ -167,8 +173,8 @@ def id_text(
         return None, {}
     changed: dict[str, str] = {}
     if normalise:
-        text, changed = normalise_labels(text)
-        for group in case_duplicates(text):
+        text, changed, distinct = normalise_labels_distinct(text)
+        for group in case_duplicates(distinct):
             m = np.isin(text, group)
             col.add(
                 "probable_duplicate_community",
