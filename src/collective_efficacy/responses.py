@@ -347,7 +347,7 @@ def validate(
         notes=[str(t) for t in data.attrs.get("reading_notes", [])],
         note_messages=list(data.attrs.get("reading_messages", [])),
     )
-    clean = out.loc[~excluded_mask].copy()
+    clean = out.loc[~excluded_mask]  # a new frame already (copy-on-write): no second copy
     return ValidatedResponses(
         data=clean,
         report=report,
