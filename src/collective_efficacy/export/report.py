@@ -11,6 +11,7 @@ figures scale to the screen (the forest plot has a narrow version for phone-widt
 from __future__ import annotations
 
 import html
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from ._escape import escape_markdown
@@ -49,6 +50,24 @@ CSS = (
 )
 
 
+#: The last evaluation's blocks per language: the command line renders the same evaluation as
+#: HTML and as Markdown, and the blocks (every per-community row) are built once. A weak
+#: reference, so the cache never keeps an evaluation alive.
+_LAST: dict[str, tuple[weakref.ref[Any], list[Block]]] = {}
+
+
+def _blocks(ev: Evaluation, lang: str) -> list[Block]:
+    """:func:`blocks`, reused while the same (frozen) evaluation is rendered again."""
+    hit = _LAST.get(lang)
+    if hit is not None and hit[0]() is ev:
+        return hit[1]
+    bl = blocks(ev, lang)
+    if any(ref() is not ev for ref, _ in _LAST.values()):
+        _LAST.clear()  # another evaluation: forget the previous one's blocks
+    _LAST[lang] = (weakref.ref(ev), bl)
+    return bl
+
+
 def _anchors(bl: list[Block]) -> dict[int, str]:
     """An id per h2 block (by position), the same in both renderers."""
     taken: set[str] = set()
@@ -75,7 +94,7 @@ def _cell_text(v: Any, t: dict[str, str]) -> str:
             text = text[1:]
         return text.replace(".", t["decimal"])
     if tv is str:
-        return v  # type: ignore[no-any-return]
+        return v
     if tv is int:
         return str(v)
     return fmt(v, t=t)
@@ -116,7 +135,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     images, code and table syntax show as text and a newline cannot break a row.
     """
     t = text_for(lang)
-    bl = blocks(ev, lang)
+    bl = _blocks(ev, lang)
     ids = _anchors(bl)
     out: list[str] = []
     prev = ""
@@ -206,7 +225,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
     """The report as one self-contained HTML page (figures embedded, no network needed)."""
     e = html.escape
     t = text_for(lang)
-    bl = blocks(ev, lang)
+    bl = _blocks(ev, lang)
     ids = _anchors(bl)
     parts = [
         "<!DOCTYPE html>",
