@@ -99,7 +99,7 @@ def wrap(f, key):
         finally:
             acc[key] += time.perf_counter() - s
     return timed
-import collective_efficacy.io as cio
+import collective_efficacy.responses.io as cio
 cli.read_responses = wrap(cli.read_responses, "read")
 cio.read_responses = wrap(cio.read_responses, "read")  # the CLI imports it from io when it reads
 cli._run_evaluation = wrap(cli._run_evaluation, "run")

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy._evaluation_sections import WAVE, _wave_parts
-from collective_efficacy._ids import (
+from collective_efficacy.evaluation._sections import WAVE, _wave_parts
+from collective_efficacy.responses._ids import (
     case_duplicates,
     ids_as_text,
     nonscalar_rows,
@@ -123,7 +123,7 @@ def test_wave_parts_are_slices_when_the_baseline_comes_first() -> None:
 
 
 def test_report_blocks_are_not_reused_for_another_evaluation() -> None:
-    from collective_efficacy.export import report
+    from collective_efficacy import report
 
     before, after = ce.datasets.load_example(split=True)
     ev = ce.evaluate(before, after, community="buurt", columns=COLS, min_n=2)
