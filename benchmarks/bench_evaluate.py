@@ -375,10 +375,16 @@ def _conditions() -> str:
 def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
     """One row per size with every figure (see :func:`to_markdown` for the tables)."""
     rows: list[dict[str, Any]] = []
+    failed: list[str] = []
     for n_resp, n_comm in sizes:
         before = _conditions()
-        t = measure("time", n_resp, n_comm)
-        m = measure("memory", n_resp, n_comm, repeat=1)
+        try:
+            t = measure("time", n_resp, n_comm)
+            m = measure("memory", n_resp, n_comm, repeat=1)
+        except RuntimeError as exc:  # e.g. out of memory at 10M: say so, keep the other sizes
+            last = str(exc).strip().splitlines()[-1][:300]
+            failed.append(f"{n_resp:,} respondents / {n_comm:,} communities: failed ({last})")
+            continue
         detail = (n_resp, n_comm) == LARGE
         w = measure("steps", n_resp, n_comm) if detail else None
         rows.append(
@@ -395,6 +401,10 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
                 "conditions": [before, _conditions()],
             }
         )
+    if rows and failed:
+        rows[-1]["failed"] = failed
+    elif failed:
+        raise RuntimeError("; ".join(failed))
     return rows
 
 
@@ -489,6 +499,7 @@ def _overview(rows: list[dict[str, Any]]) -> list[str]:
             for x in g
         ]
         out.append("")
+    out += [f"**{f}**" for r in rows for f in r.get("failed", [])]
     checks = all(r["memory"]["inputs_unchanged"] and r["memory"]["rows_accounted"] for r in rows)
     out += [
         f"Caller's frames unchanged (cell hashes) and every row accounted for (rows in = used + "
