@@ -17,6 +17,7 @@ from ._escape import escape_markdown
 from ._report_figures import FOREST_MAX, forest_png, forest_rows, map_alt, map_png
 from ._report_format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from ._report_sections import blocks
+from ._report_svgmap import MAP_CSS, SCRIPT, map_svg
 
 if TYPE_CHECKING:
     from ..evaluation import Evaluation
@@ -45,7 +46,7 @@ CSS = (
     "img{max-width:100%;height:auto}.warn{color:#8a3b00}td.v{white-space:nowrap}"
     "td.improved{color:#0072B2;font-weight:600}td.declined{color:#B34700;font-weight:600}"
     f"@media (max-width:{NARROW_PX}px){{body{{margin:.6em auto;padding:0 .7em}}"
-    "h1{font-size:1.35em}td,th{font-size:82%}}"
+    "h1{font-size:1.35em}td,th{font-size:82%}}" + MAP_CSS
 )
 
 
@@ -154,6 +155,18 @@ def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[s
     return out
 
 
+def _html_map(ev: Evaluation, label: str, lang: str, index: int) -> list[str]:
+    """The interactive SVG map on screen and the PNG map in print (the PNG alone on screen
+    when there is no SVG, e.g. for geometry the SVG cannot draw)."""
+    svg = map_svg(ev, label, lang, index)
+    png = map_png(ev, label, lang)
+    out = [svg] if svg else []
+    if png:
+        pic = _picture("map", map_alt(text_for(lang), label), png, None)
+        out.append(f'<div class="map-print">{pic}</div>' if svg else pic)
+    return out
+
+
 def _html_toc(bl: list[Block], ids: dict[int, str], k: int, title: str) -> str:
     e = html.escape
     items = "".join(f'<li><a href="#{ids[j]}">{e(bl[j][1])}</a></li>' for j in ids if j > k)
@@ -174,6 +187,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         f"<style>{CSS}</style></head><body>",
     ]
     in_list = False
+    maps = 0
     for k, (kind, payload) in enumerate(bl):
         if kind not in ("li", "warn") and in_list:
             parts.append("</ul>")
@@ -198,11 +212,11 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         elif kind == "forest":
             parts += _html_forest(payload, ev, lang)
         elif kind == "map":
-            png = map_png(ev, payload, lang)
-            if png:
-                narrow = map_png(ev, payload, lang, narrow=True)
-                parts.append(_picture("map", map_alt(t, payload), png, narrow))
+            maps += 1
+            parts += _html_map(ev, payload, lang, maps)
     if in_list:
         parts.append("</ul>")
+    if any('<figure class="imap"' in p for p in parts):
+        parts.append(f"<script>{SCRIPT}</script>")
     parts.append("</body></html>")
     return "\n".join(parts)
