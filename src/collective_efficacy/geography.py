@@ -15,6 +15,7 @@ applied afresh at every level, and :func:`read_geometry` reads the CBS *Wijk- en
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -357,13 +358,11 @@ def read_geometry(
     >>> fc["type"], len(fc["features"]) > 0
     ('FeatureCollection', True)
     """
-    from .export.geojson import read_geometry as read_geojson
-
     suffix = Path(path).suffix.lower() if isinstance(path, (str, Path)) else ""
     if isinstance(path, (str, Path)) and suffix in {".gpkg", ".shp"}:
         fc = _read_ogr(Path(path), layer)
     else:
-        fc = read_geojson(path)
+        fc = _read_geojson(path)
         crs = _geojson_crs(fc)
         fc = {k: v for k, v in fc.items() if k != "crs"}
         if crs is not None and crs not in _WGS84:
@@ -371,6 +370,57 @@ def read_geometry(
     if community is not None:
         _check_property(fc, community, str(path) if suffix else "the geometry")
     return fc
+
+
+def _read_geojson(geometry: Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    """A deep copy of a FeatureCollection given as a dict or a path; checks its structure."""
+    if isinstance(geometry, (str, Path)):
+        p = Path(geometry)
+        if not p.exists():
+            raise DataError(f"geometry file {str(p)!r} does not exist")
+        try:
+            fc: Any = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"geometry file {str(p)!r} is not valid JSON: {err}", argument="geometry"
+            ) from None
+        except RecursionError:  # json gives up on nesting deeper than Python's stack
+            raise DataError(_too_deep(f"geometry file {str(p)!r}"), argument="geometry") from None
+    elif isinstance(geometry, Mapping):
+        try:
+            fc = copy.deepcopy(dict(geometry))
+        except RecursionError:
+            raise DataError(_too_deep("the geometry"), argument="geometry") from None
+    else:
+        raise DataError(
+            "geometry must be a GeoJSON FeatureCollection (dict) or a path to a .geojson, "
+            ".gpkg or .shp file; "
+            f"got {type(geometry).__name__}"
+        )
+    if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
+        got = fc.get("type") if isinstance(fc, dict) else type(fc).__name__
+        raise DataError(
+            f"geometry must be a GeoJSON FeatureCollection (type 'FeatureCollection'); got {got!r}"
+        )
+    feats = fc.get("features")
+    if not isinstance(feats, list):
+        raise DataError("geometry['features'] must be a list of GeoJSON Feature objects")
+    for i, f in enumerate(feats):
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            raise DataError(f"geometry feature #{i} is not a GeoJSON Feature (type 'Feature')")
+        geom = f.get("geometry")
+        if geom is not None and (not isinstance(geom, dict) or "type" not in geom):
+            raise DataError(f"geometry feature #{i}: 'geometry' must be null or a geometry object")
+        if f.get("properties") is None:
+            f["properties"] = {}
+    return fc
+
+
+def _too_deep(where: str) -> str:
+    return (
+        f"{where} is nested too deeply to be read (lists or objects inside each other hundreds "
+        "of levels deep); expected a GeoJSON FeatureCollection of the communities' shapes"
+    )
 
 
 def _geojson_crs(fc: Mapping[str, Any]) -> str | None:
