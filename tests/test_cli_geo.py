@@ -103,6 +103,26 @@ def test_evaluate_draws_only_the_surveyed_buurten(cbs: dict[str, Path], tmp_path
         [c[0] for f in feats for c in np.asarray(f["geometry"]["coordinates"]).reshape(-1, 2)]
     )
     assert ((lon > 5.38) & (lon < 5.5)).all()  # WGS84 degrees near Amersfoort, not RD metres
+    _svg_draws(tmp_path / "report.html", 40)
+
+
+def _svg_draws(report: Path, n: int) -> None:
+    """Each SVG map draws ``n`` communities, zoomed to them: the drawing spans the viewBox's
+    width (within its 2 % margins)."""
+    import re
+
+    from collective_efficacy.export._report_svgmap import WIDTH
+
+    page = report.read_text(encoding="utf-8")
+    maps = page.split('<figure class="imap"')[1:]
+    assert len(maps) == 2
+    for m in maps:
+        paths = re.findall(r'<path class="c"[^>]* d="([^"]+)"', m)
+        assert len(paths) == n
+        x = np.array([float(v) for d in paths for v in re.findall(r"[ML]([-\d.]+) ", d)])
+        assert x.min() == pytest.approx(0.02 * WIDTH, abs=1) and x.max() == pytest.approx(
+            0.98 * WIDTH, abs=1
+        )
 
 
 def test_evaluate_at_wijk_level(cbs: dict[str, Path], tmp_path: Path) -> None:
@@ -121,6 +141,7 @@ def test_evaluate_at_wijk_level(cbs: dict[str, Path], tmp_path: Path) -> None:
     assert table["buurt"].str.match(r"^WK\d{6}$").all()
     feats = _features(tmp_path / "map_baseline.geojson")
     assert sorted(f["properties"]["wijkcode"] for f in feats) == sorted(table["buurt"].unique())
+    _svg_draws(tmp_path / "report.html", table["buurt"].nunique())
 
 
 def test_geo_commands(

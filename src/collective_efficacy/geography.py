@@ -464,7 +464,8 @@ def _read_ogr(
     path: Path, layer: str | int | None, keep: tuple[str, set[str]] | None = None
 ) -> dict[str, Any]:
     """Features of a GeoPackage/shapefile layer in WGS84; with ``keep=(property, codes)`` only
-    those features (when any matches), filtered before reprojection."""
+    those features (when any matches), selected before their geometry is read: a first pass
+    reads the key column alone, the second only the matching features (by feature id)."""
     pyogrio = require_extra("pyogrio", "geo")
     shapely = require_extra("shapely", "geo")
     if not path.exists():
@@ -472,7 +473,8 @@ def _read_ogr(
     try:
         if layer is None:  # the first layer, without pyogrio's warning about the others
             layer = str(pyogrio.list_layers(path)[0][0])  # type: ignore[attr-defined]
-        meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer)  # type: ignore[attr-defined]
+        fids = _matching_fids(pyogrio, path, layer, keep) if keep is not None else None
+        meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer, fids=fids)  # type: ignore[attr-defined]
     except Exception as exc:
         raise ReadError(
             f"geometry file {path.name!r} could not be read ({type(exc).__name__}: "
@@ -497,6 +499,21 @@ def _read_ogr(
         for p, g in zip(props, shapes)
     ]
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _matching_fids(
+    pyogrio: Any, path: Path, layer: str | int, keep: tuple[str, set[str]]
+) -> np.ndarray | None:
+    """Feature ids whose ``keep[0]`` property is in ``keep[1]``; None (read all) when the
+    layer has no such property or no feature matches."""
+    info = pyogrio.read_info(path, layer=layer)
+    if keep[0] not in [str(f) for f in info["fields"]]:
+        return None
+    _meta, fids, _wkb, fields = pyogrio.raw.read(
+        path, layer=layer, columns=[keep[0]], read_geometry=False, return_fids=True
+    )
+    mask = pd.Series(fields[0]).astype(str).isin(keep[1]).to_numpy()
+    return np.asarray(fids)[mask] if mask.any() else None
 
 
 def _plain(v: Any) -> Any:
