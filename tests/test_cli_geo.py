@@ -142,6 +142,19 @@ def test_evaluate_at_wijk_level(cbs: dict[str, Path], tmp_path: Path) -> None:
     feats = _features(tmp_path / "map_baseline.geojson")
     assert sorted(f["properties"]["wijkcode"] for f in feats) == sorted(table["buurt"].unique())
     _svg_draws(tmp_path / "report.html", table["buurt"].nunique())
+    # the wijk figures are aggregate() on the buurt-coded respondents recoded to their wijk
+    v = ce.validate(pd.read_csv(cbs["baseline"]), "sampson1997", community="buurt",
+                    respondent="respondent_id", columns=ce.datasets.EXAMPLE_COLUMNS,
+                    errors="exclude")  # fmt: skip
+    s = ce.score(v)
+    s["buurt"] = "WK" + s["buurt"].str[2:8]
+    ref = ce.aggregate(s, community="buurt", columns=["collective_efficacy"], min_n=10)
+    got = table[(table["wave"] == "baseline") & ~table["suppressed"]].set_index("buurt")
+    ref = ref.set_index("buurt").loc[got.index]
+    assert len(got) >= 4
+    np.testing.assert_array_equal(got["n"].to_numpy(), ref["n"].to_numpy())
+    # communities.csv rounds to 4 decimals
+    np.testing.assert_allclose(got["mean"], ref["mean"], rtol=0, atol=5e-5)
 
 
 def test_geo_commands(
