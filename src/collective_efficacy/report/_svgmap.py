@@ -234,7 +234,10 @@ def _label_point(ext: np.ndarray) -> tuple[float, float]:
     except ImportError:
         c = ext.mean(axis=0)
         return float(c[0]), float(c[1])
-    p = shapely.Polygon(ext).point_on_surface()
+    try:
+        p = shapely.Polygon(ext).point_on_surface()
+    except shapely.errors.GEOSException:  # a self-intersecting ring: its vertices' mean
+        p = shapely.Point(ext.mean(axis=0))
     return float(p.x), float(p.y)
 
 
