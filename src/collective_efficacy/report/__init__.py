@@ -24,6 +24,7 @@ from collective_efficacy.report._figures import (
 )
 from collective_efficacy.report._format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from collective_efficacy.report._sections import blocks
+from collective_efficacy.report._svgmap import MAP_CSS, SCRIPT, map_svg
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
@@ -52,7 +53,7 @@ CSS = (
     "img{max-width:100%;height:auto}.warn{color:#8a3b00}td.v{white-space:nowrap}"
     "td.improved{color:#0072B2;font-weight:600}td.declined{color:#B34700;font-weight:600}"
     f"@media (max-width:{NARROW_PX}px){{body{{margin:.6em auto;padding:0 .7em}}"
-    "h1{font-size:1.35em}td,th{font-size:82%}}"
+    "h1{font-size:1.35em}td,th{font-size:82%}}" + MAP_CSS
 )
 
 
@@ -221,6 +222,18 @@ def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[s
     return out
 
 
+def _html_map(ev: Evaluation, label: str, lang: str, index: int) -> list[str]:
+    """The interactive SVG map on screen and the PNG map in print (the PNG alone on screen
+    when there is no SVG, e.g. for geometry the SVG cannot draw)."""
+    svg = map_svg(ev, label, lang, index)
+    png = map_png(ev, label, lang)
+    out = [svg] if svg else []
+    if png:
+        pic = _picture("map", map_alt(text_for(lang), label), png, None)
+        out.append(f'<div class="map-print">{pic}</div>' if svg else pic)
+    return out
+
+
 def _html_toc(bl: list[Block], ids: dict[int, str], k: int, title: str) -> str:
     e = html.escape
     items = "".join(f'<li><a href="#{ids[j]}">{e(bl[j][1])}</a></li>' for j in ids if j > k)
@@ -241,6 +254,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         f"<style>{CSS}</style></head><body>",
     ]
     in_list = False
+    maps = 0
     for k, (kind, payload) in enumerate(bl):
         if kind not in ("li", "warn") and in_list:
             parts.append("</ul>")
@@ -265,11 +279,11 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         elif kind == "forest":
             parts += _html_forest(payload, ev, lang)
         elif kind == "map":
-            png = map_png(ev, payload, lang)
-            if png:
-                narrow = map_png(ev, payload, lang, narrow=True)
-                parts.append(_picture("map", map_alt(t, payload), png, narrow))
+            maps += 1
+            parts += _html_map(ev, payload, lang, maps)
     if in_list:
         parts.append("</ul>")
+    if any('<figure class="imap"' in p for p in parts):
+        parts.append(f"<script>{SCRIPT}</script>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -46,7 +46,7 @@ from collective_efficacy.responses._checks import (
     id_text,
 )
 from collective_efficacy.responses._checks import row_label as _label
-from collective_efficacy.responses._odk import form_columns
+from collective_efficacy.responses._odk import form_columns, form_date_column
 from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import ExcludedRow, ValidationReport
 from collective_efficacy.survey_design import checked_weights
@@ -68,6 +68,12 @@ class ValidatedResponses:
     instrument : Instrument
     respondent, community, wave : str or None
         Names of the id columns in ``data``.
+    item_columns : list of str
+        The item ids, in order (the item columns of ``data``).
+    date : str or None
+        The column of ``data`` with each answer's date (ISO text): the submission time of an
+        ODK / KoboToolbox export read by :func:`~collective_efficacy.read_responses`
+        (``"date"``); None for other data.
     """
 
     data: pd.DataFrame
@@ -77,6 +83,7 @@ class ValidatedResponses:
     community: str | None = None
     wave: str | None = None
     item_columns: list[str] = field(default_factory=list)
+    date: str | None = None
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -343,6 +350,10 @@ def validate(
     if col.stopping:
         _finish_raise(col, inst, source, first_row, n, excludable=False)
     reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
+    date = form_date_column(data)  # an ODK / Kobo export: the submission date travels along
+    if date is not None and date not in id_cols:
+        out[date] = data[date].to_numpy(dtype=object, copy=True)
+        id_cols.append(date)
     if weight is not None:
         wcol = str(column_name(weight))
         out[wcol], bad = checked_weights(data, wcol)
@@ -387,6 +398,7 @@ def validate(
         community=community,
         wave=wave,
         item_columns=list(item_ids),
+        date=date if date is not None and date in out.columns else None,
     )
 
 
