@@ -288,6 +288,9 @@ def _oneway_parts(
         )
     ssb = float((sj * sj / nj).sum())
     sst = float(np.einsum("i,i->", yc, yc))  # no BLAS threads
+    # community means equal to the grand mean leave SSB at rounding level (1e-32), which made
+    # ICC(2) = 1 - MSW/MSB about -1e30 in one row order and -3e30 in another: call it 0
+    ssb = ssb if ssb > 1e-12 * sst else 0.0
     # SSW = SST - SSB cancels: a remainder at rounding level (relative 1e-12) is exactly 0, so
     # a survey without within-community variation gives F = inf in every row order
     ssw = sst - ssb if sst - ssb > 1e-12 * sst else 0.0
@@ -316,6 +319,8 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes, ci: float) -> di
             if msb == 0
             else "no within-community variation: F infinite, ICC(1) = ICC(2) = 1"
         )
+    elif msb == 0:
+        note = "no between-community variation: F = 0, ICC(2) = -inf"
     if ssw > 0:
         fit = fit_ri_moments(nj, ybar, ssw)  # the library's one REML engine
         tau, sigma2 = fit.tau2, fit.sigma2

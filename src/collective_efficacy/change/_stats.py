@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 from scipy import special, stats
-from statsmodels.stats.multitest import multipletests
 
 __all__ = [
     "HEDGES_CORRECTIONS",
@@ -250,31 +249,45 @@ def paired_stats(
     return out
 
 
-#: R's p.adjust method -> statsmodels.stats.multitest.multipletests method
-_MULTIPLETESTS = {
-    "holm": "holm",
-    "hochberg": "simes-hochberg",
-    "BH": "fdr_bh",
-    "fdr": "fdr_bh",
-    "BY": "fdr_by",
-    "bonferroni": "bonferroni",
-}
-
-
 def p_adjust_array(p: Arr, method: str) -> Arr:
     """R's ``p.adjust(p, method)`` with NaN kept in place (n = number of non-NaN p).
 
-    Computed by :func:`statsmodels.stats.multitest.multipletests` on the non-missing p-values
-    (it matches ``p.adjust`` on the R oracle, ties and NA included, to 3e-16); R drops NA from
-    ``n`` the same way.
+    Written from R's definitions (``stats::p.adjust``; Holm 1979, Hochberg 1988, Benjamini &
+    Hochberg 1995, Benjamini & Yekutieli 2001): with the m non-missing p-values sorted,
+    Holm is ``cummax((m - i + 1) p_(i))``, Hochberg ``cummin((m - i + 1) p_(i))`` from the largest
+    down, BH ``cummin(m / i p_(i))`` from the largest down, BY the same times ``sum(1/(1:m))``,
+    Bonferroni ``m p``; each capped at 1. R drops NA from ``m`` the same way.
+
+    ``statsmodels.stats.multitest.multipletests`` gives the same numbers (to 3e-16 on the R
+    oracle), but its Holm branch runs ``gc.collect()`` on every call, which cost 0.1-0.7 s per
+    call inside a large process (a test run, a notebook); two cumulative extrema are cheaper.
     """
     p = np.asarray(p, dtype=np.float64)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     if not ok.any():
         return out
+    q = p[ok]
+    m = q.size
     if method == "none":
-        out[ok] = p[ok]
-    else:
-        out[ok] = multipletests(p[ok], method=_MULTIPLETESTS[method])[1]
+        adj = q
+    elif method == "bonferroni":
+        adj = np.minimum(1.0, m * q)
+    elif method == "holm":
+        order = np.argsort(q, kind="stable")
+        steps = np.arange(m, 0, -1, dtype=np.float64)  # m - i + 1 for i = 1..m
+        adj = np.empty(m)
+        adj[order] = np.minimum(1.0, np.maximum.accumulate(steps * q[order]))
+    else:  # step-up methods, from the largest p down
+        order = np.argsort(-q, kind="stable")
+        i = np.arange(m, 0, -1, dtype=np.float64)  # rank of each p from the largest down
+        if method == "hochberg":
+            factor = m + 1.0 - i
+        else:  # BH / fdr / BY
+            factor = m / i
+            if method == "BY":
+                factor = factor * np.sum(1.0 / np.arange(1, m + 1))
+        adj = np.empty(m)
+        adj[order] = np.minimum(1.0, np.minimum.accumulate(factor * q[order]))
+    out[ok] = adj
     return out
