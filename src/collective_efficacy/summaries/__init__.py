@@ -1,0 +1,1 @@
+"""Per-community summaries that merge (see :mod:`.summary`)."""
