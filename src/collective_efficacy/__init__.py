@@ -84,3 +84,7 @@ from . import geography  # noqa: E402
 from .geography import read_geometry  # noqa: E402
 
 __all__ += ["geography", "read_geometry"]
+from . import summaries  # noqa: E402  (per-community summaries that merge; any frame in)
+from .summaries import CommunitySummary, merge_summaries, summarise  # noqa: E402
+
+__all__ += ["CommunitySummary", "merge_summaries", "summaries", "summarise"]
