@@ -214,7 +214,13 @@ def _oneway_parts(
 
 def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any]:
     y = column_values(data, name)
-    nj, ybar, ssw, ssb, n_missing = _oneway_parts(y, groups, name, func="icc")
+    return icc_row(name, *_oneway_parts(y, groups, name, func="icc"))
+
+
+def icc_row(
+    name: str, nj: np.ndarray, ybar: np.ndarray, ssw: float, ssb: float, n_missing: int
+) -> dict[str, Any]:
+    """One ``icc`` result row from the one-way ANOVA parts (rows or a summary: one code path)."""
     k = len(nj)
     n_total = float(nj.sum())
     df1, df2 = k - 1, int(n_total) - k

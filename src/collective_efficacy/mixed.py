@@ -226,15 +226,34 @@ def random_intercept(
     codes = gi.codes if all_used else gi.codes[has]
     ys = score if all_used else score[has]
     fit = fit_ri_intercept(ys, codes, gi.n_groups, method=method)
-    n = fit.group_n
     sums = np.bincount(codes, weights=ys, minlength=gi.n_groups)
-    mean = np.full(gi.n_groups, np.nan)
+    label = dv if isinstance(dv, str) else f"mean({', '.join(items)})"
+    return ri_result(
+        fit, label, gi.name, gi.labels.tolist(), sums,
+        method=method, n_used=int(has.sum()), n_excluded=int((~has).sum()),
+    )  # fmt: skip
+
+
+def ri_result(
+    fit: Any,
+    dv: str,
+    community: str,
+    labels: list[Any],
+    sums: np.ndarray,
+    *,
+    method: str,
+    n_used: int,
+    n_excluded: int,
+) -> RandomInterceptResult:
+    """The result of :func:`random_intercept` from a fit and the per-community sums."""
+    n = fit.group_n
+    mean = np.full(len(labels), np.nan)
     np.divide(sums, n, out=mean, where=n > 0)
     intercept = float(fit.beta[0])
     tau2, sigma2 = fit.tau2, fit.sigma2
     used_groups = n > 0
     cols: dict[str, list[Any]] = {
-        gi.name: gi.labels.tolist(),
+        community: labels,
         "n": n.tolist(),
         "mean": mean.tolist(),
         "eb_mean": (intercept + fit.eb).tolist(),
@@ -252,8 +271,8 @@ def random_intercept(
         "random_intercept",
     )
     return RandomInterceptResult(
-        dv=dv if isinstance(dv, str) else f"mean({', '.join(items)})",
-        group=gi.name,
+        dv=dv,
+        group=community,
         method=method,
         variance_components=VarianceComponents(
             tau2=tau2, sigma2=sigma2, icc=tau2 / (tau2 + sigma2)
@@ -261,9 +280,9 @@ def random_intercept(
         fixed=FixedEffect(term="(Intercept)", estimate=intercept, se=float(fit.beta_se[0])),
         loglik=fit.loglik,
         deviance=fit.deviance,
-        n_used=int(has.sum()),
-        n_excluded=int((~has).sum()),
-        n_groups=gi.n_groups,
+        n_used=n_used,
+        n_excluded=n_excluded,
+        n_groups=len(labels),
         mean_reliability=float(fit.lambda_[used_groups].mean()),
         diagnostics=diag,
         groups_columns=cols,

@@ -365,8 +365,35 @@ def cronbach_alpha(
         ("pairwise_moments", id(prep.x), repr(community)),
         lambda: pairwise_moments(prep.x, codes, n_groups),
     )
-    st = alpha_stats(mom.cov)
-    n = mom.n_rows
+    boot = (
+        (lambda: _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci))
+        if ci_method == "bootstrap"
+        else None
+    )
+    mean, sd = scale_score_moments(prep.x, codes, n_groups)
+    return alpha_frame(
+        prep.items, mom.cov, mom.n_pair, mom.n_rows, mean, sd,
+        ci=ci, ci_method=ci_method, boot=boot, labels=labels, community=community,
+    )  # fmt: skip
+
+
+def alpha_frame(
+    items: list[str],
+    cov: np.ndarray,
+    n_pair: np.ndarray,
+    n: np.ndarray,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    *,
+    ci: float,
+    ci_method: str,
+    boot: Any,
+    labels: pd.Index | None,
+    community: str | None,
+) -> pd.DataFrame:
+    """The alpha table from per-group pairwise moments (rows or a summary: one code path)."""
+    k = len(items)
+    st = alpha_stats(cov)
     with np.errstate(divide="ignore", invalid="ignore"):
         ase = np.where(n > 0, np.sqrt(st.q / np.maximum(n, 1.0)), np.nan)
     if ci_method == "feldt":
@@ -375,13 +402,12 @@ def cronbach_alpha(
         z = float(stats.norm.ppf(0.5 + ci / 2.0))
         ci_low, ci_high = st.alpha - z * ase, st.alpha + z * ase
     else:
-        ci_low, ci_high = _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci)
+        ci_low, ci_high = boot()
         ci_low = np.where(st.defined, ci_low, np.nan)
         ci_high = np.where(st.defined, ci_high, np.nan)
-    mean, sd = scale_score_moments(prep.x, codes, n_groups)
     suspect = np.nan_to_num(st.r_drop, nan=0.0) < -_NEG_TOL
-    sus_names = join_names(suspect, prep.items)
-    note = _group_notes(prep.items, n, mom.n_pair, mom.cov, st.alpha, suspect)
+    sus_names = join_names(suspect, items)
+    note = _group_notes(items, n, n_pair, cov, st.alpha, suspect)
     out = pd.DataFrame(
         {
             **st.columns(),
@@ -401,7 +427,7 @@ def cronbach_alpha(
     if labels is not None:
         out.insert(0, str(community), labels)
         return out
-    _warn_single(prep.items, st.r_drop[0], note[0])
+    _warn_single(items, st.r_drop[0], note[0])
     return out
 
 

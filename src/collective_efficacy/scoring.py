@@ -383,30 +383,45 @@ def aggregate(
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.bincount(cc, weights=vv, minlength=G) / n
             ss = np.bincount(cc, weights=(vv - mean[cc]) ** 2, minlength=G)
-            sd = np.sqrt(ss / (n - 1))
-            se = sd / np.sqrt(n)
-            tcrit = stats.t.ppf(0.5 + ci / 2, np.maximum(n - 1, 1))
-            half = tcrit * se
-        sup = n < min_n
-        res = pd.DataFrame(
-            {
-                "scale": name,
-                "n": n,
-                "mean": mean,
-                "sd": sd,
-                "se": se,
-                "ci_low": mean - half,
-                "ci_high": mean + half,
-            }
-        )
-        res.loc[n < 2, ["sd", "se", "ci_low", "ci_high"]] = np.nan
-        res.loc[sup, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
-        res["suppressed"] = sup
-        reason = np.full(len(res), None, dtype=object)
-        reason[sup] = f"fewer than {min_n} respondents"
-        res["reason"] = reason
-        for pos, (name_, lab) in enumerate(label_cols.items()):
-            res.insert(pos, name_, lab)
-        frames.append(res)
+        frames.append(aggregate_rows(name, n, mean, ss, label_cols, min_n=min_n, ci=ci))
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(keys + ["scale"], kind="stable", ignore_index=True)
+
+
+def aggregate_rows(
+    name: str,
+    n: np.ndarray,
+    mean: np.ndarray,
+    ss: np.ndarray,
+    label_cols: Mapping[str, Any],
+    *,
+    min_n: int,
+    ci: float,
+) -> pd.DataFrame:
+    """One scale's :func:`aggregate` rows from per-cell n, mean and centred sum of squares."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(ss / (n - 1))
+        se = sd / np.sqrt(n)
+        tcrit = stats.t.ppf(0.5 + ci / 2, np.maximum(n - 1, 1))
+        half = tcrit * se
+    sup = n < min_n
+    res = pd.DataFrame(
+        {
+            "scale": name,
+            "n": n,
+            "mean": mean,
+            "sd": sd,
+            "se": se,
+            "ci_low": mean - half,
+            "ci_high": mean + half,
+        }
+    )
+    res.loc[n < 2, ["sd", "se", "ci_low", "ci_high"]] = np.nan
+    res.loc[sup, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
+    res["suppressed"] = sup
+    reason = np.full(len(res), None, dtype=object)
+    reason[sup] = f"fewer than {min_n} respondents"
+    res["reason"] = reason
+    for pos, (name_, lab) in enumerate(label_cols.items()):
+        res.insert(pos, name_, lab)
+    return res
