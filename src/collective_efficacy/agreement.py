@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from collective_efficacy.summaries._dispatch import summary_route
+
 from ._agreement_groups import (
     GroupCodes,
     block_stats,
@@ -71,6 +73,7 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # ICC(1), ICC(2)
 # --------------------------------------------------------------------------------------------
 @accepts_prepared
+@summary_route("icc")
 @public(
     constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
     renamed={"group": "community"},
@@ -273,6 +276,7 @@ def icc_row(
 
 
 @accepts_prepared
+@summary_route("group_reliability")
 @public(
     constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
     renamed={"group": "community"},

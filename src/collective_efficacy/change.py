@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from collective_efficacy.summaries._dispatch import summary_route
+
 from ._change_bootstrap import bootstrap_interval, bootstrap_means
 from ._change_data import (
     OVERALL,
@@ -222,6 +224,7 @@ def overall_from_fit(fit: Any, df: float, scale: float, ci: float) -> dict[str, 
     return out
 
 
+@summary_route("compare_waves")
 @public(
     constraints={
         **_TWO_WAVES,
@@ -394,9 +397,7 @@ def compare_waves(
     zero = np.zeros(1, dtype=np.int64)
     pooled_b = moments(tw.y[~tw.after], zero.repeat(int((~tw.after).sum())), 1)
     pooled_a = moments(tw.y[tw.after], zero.repeat(int(tw.after.sum())), 1)
-    return finish_waves(
-        res, tw, mb, ma, lmm, pooled_b, pooled_a, ci=ci, p_adjust=p_adjust
-    )
+    return finish_waves(res, tw, mb, ma, lmm, pooled_b, pooled_a, ci=ci, p_adjust=p_adjust)
 
 
 def finish_waves(

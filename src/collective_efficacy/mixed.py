@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy.summaries._dispatch import summary_route
+
 from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._keys import key_bounds, parse_keys, reverse_keyed
@@ -99,6 +101,7 @@ def _diagnostics(
 
 
 @accepts_prepared
+@summary_route("random_intercept")
 @public(
     constraints={
         "data": [FRAME],

@@ -22,6 +22,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
+from collective_efficacy.summaries._dispatch import summary_route
+
 from ._checks import check_choice, check_ci
 from ._groups import factorize_groups
 from ._params import (
@@ -162,6 +164,7 @@ def _bootstrap_alpha(
 
 
 @accepts_prepared
+@summary_route("cronbach_alpha")
 @public(
     constraints={
         "data": [FRAME],
@@ -348,7 +351,6 @@ def cronbach_alpha(
         func=func,
         exclude=exclude,
     )
-    k = len(prep.items)
     if community is None:
         structural_checks(prep, data, func)
         codes = np.zeros(len(prep.x), dtype=np.int64)

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from collective_efficacy.summaries._dispatch import summary_route
+
 from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._keys import flip, key_bounds, split_keyed_names
@@ -249,6 +251,7 @@ _AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "su
 
 
 @accepts_prepared
+@summary_route("aggregate")
 @public(
     constraints={
         "data": [FRAME],

@@ -41,7 +41,7 @@ def _collect(frame: Any) -> pd.DataFrame:
         warnings.filterwarnings("ignore", message=_DASK_NOTICE, category=FutureWarning)
         if isinstance(frame, nw.LazyFrame):
             return frame.collect(backend="pandas").to_pandas()
-        return frame.to_pandas()  # type: ignore[no-any-return]
+        return frame.to_pandas()
 
 
 def _check_columns(frame: Any, items: Sequence[str], by: Sequence[str]) -> None:

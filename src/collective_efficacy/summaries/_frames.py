@@ -34,7 +34,7 @@ def engine_frame(data: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any] | None:
         warnings.filterwarnings("ignore", message=_DASK_NOTICE, category=FutureWarning)
         try:
             out = nw.from_native(data, pass_through=True)
-        except Exception:  # noqa: BLE001 - anything narwhals cannot read is "not a frame"
+        except Exception:
             return None
     return out if isinstance(out, (nw.DataFrame, nw.LazyFrame)) else None
 

@@ -78,7 +78,7 @@ class CommunitySummary:
         table: pd.DataFrame,
         *,
         items: Sequence[str],
-        signs: Sequence[float],
+        signs: Sequence[float] | np.ndarray,
         scale_range: Any,
         community: str,
         wave: str | None = None,
@@ -97,7 +97,13 @@ class CommunitySummary:
         self.min_n = None if min_n is None else int(min_n)
         for arr in (self.signs, self.scale_range):
             arr.setflags(write=False)
-        need = [*self.keys, *_COUNTS, "score_sum", "score_sumsq", *(c for c, _, _ in pair_columns(k))]
+        need = [
+            *self.keys,
+            *_COUNTS,
+            "score_sum",
+            "score_sumsq",
+            *(c for c, _, _ in pair_columns(k)),
+        ]
         missing = [c for c in need if c not in table.columns]
         if missing:
             raise DataError(f"a CommunitySummary table needs the columns {missing}")
@@ -137,7 +143,9 @@ class CommunitySummary:
             "kind": "CommunitySummary",
             "items": list(self.items),
             "signs": self.signs.tolist(),
-            "scale_range": [[None if np.isnan(v) else v for v in r] for r in self.scale_range.tolist()],
+            "scale_range": [
+                [None if np.isnan(v) else v for v in r] for r in self.scale_range.tolist()
+            ],
             "community": self.community,
             "wave": self.wave,
             "score": self.score,
@@ -279,9 +287,10 @@ def _plain(value: Any) -> Any:
 
 
 def _arrow() -> tuple[Any, Any]:
+    from importlib import import_module
+
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        pa, pq = import_module("pyarrow"), import_module("pyarrow.parquet")
     except ImportError as exc:  # pragma: no cover - pyarrow is in the parquet extra
         raise DataError(
             "saving a summary as Parquet needs pyarrow: pip install collective-efficacy[parquet]"
@@ -337,7 +346,12 @@ def _scale_spec(
     if instrument is None:
         if items is None:
             raise DataError("summarise() needs an instrument or items=[...]", argument="items")
-        return ([items] if isinstance(items, str) else list(items)), keys, scale_range, scale or "score"
+        return (
+            ([items] if isinstance(items, str) else list(items)),
+            keys,
+            scale_range,
+            scale or "score",
+        )
     from collective_efficacy.instrument import load_instrument
 
     inst = load_instrument(instrument)
@@ -444,6 +458,30 @@ def summarise(
     True
     """
     item_list, keys, scale_range, score = _scale_spec(instrument, scale, items, keys, scale_range)
+    out = build_summary(
+        data, items=item_list, keys=keys, scale_range=scale_range, community=community,
+        wave=wave, respondent=respondent, score=score,
+    )  # fmt: skip
+    return out if min_n is None else out.withhold(min_n)
+
+
+#: the label of the one cell of a summary without a community column
+_ALL = "__all__"
+
+
+def build_summary(
+    data: Any,
+    *,
+    items: Sequence[str],
+    keys: Any,
+    scale_range: Any,
+    community: str | None,
+    wave: str | None,
+    respondent: str | None = None,
+    score: str = "score",
+) -> CommunitySummary:
+    """:func:`summarise` without the argument layer; ``community=None`` gives one cell."""
+    item_list = list(items)
     if not item_list:
         raise DataError("summarise() needs at least one item", argument="items")
     if community in item_list or (wave is not None and wave in item_list):
@@ -464,11 +502,16 @@ def summarise(
             lo, hi = np.full(len(item_list), np.nan), np.full(len(item_list), np.nan)
     else:
         lo, hi = bounds
+    if community is None:
+        import narwhals as nw
+
+        community = _ALL
+        frame = frame.with_columns(nw.lit(_ALL).alias(_ALL))
     by = [community] + ([wave] if wave is not None else [])
     if respondent is not None:
         _check_respondents(frame, respondent, wave)
     table = cell_sums(frame, item_list, signs, lo, hi, by)
-    out = CommunitySummary(
+    return CommunitySummary(
         table,
         items=item_list,
         signs=signs,
@@ -477,7 +520,6 @@ def summarise(
         wave=wave,
         score=score,
     )
-    return out if min_n is None else out.withhold(min_n)
 
 
 def _check_respondents(frame: Any, respondent: str, wave: str | None) -> None:
