@@ -317,8 +317,8 @@ def merge_summaries(summaries: Iterable[CommunitySummary]) -> CommunitySummary:
     >>> import pandas as pd
     >>> import collective_efficacy as ce
     >>> df = pd.DataFrame({"buurt": list("aabbb"), "SC1": [3, 4, 2, 5, 4], "SC2": [3, 5, 2, 4, 4]})
-    >>> s1 = ce.summarise(df.iloc[:3], items=["SC1", "SC2"], community="buurt")
-    >>> s2 = ce.summarise(df.iloc[3:], items=["SC1", "SC2"], community="buurt")
+    >>> s1 = ce.summarise(df.iloc[:3], items=["SC1", "SC2"], community="buurt", min_n=None)
+    >>> s2 = ce.summarise(df.iloc[3:], items=["SC1", "SC2"], community="buurt", min_n=None)
     >>> merged = ce.merge_summaries([s1, s2])
     >>> merged.summary()[["buurt", "n", "mean"]].to_dict("list")
     {'buurt': ['a', 'b'], 'n': [2, 3], 'mean': [3.75, 3.5]}
@@ -396,7 +396,7 @@ def summarise(
     respondent: str | None = None,
     scale: str | None = None,
     scale_range: tuple[float, float] | None = None,
-    min_n: int | None = None,
+    min_n: int | None = 10,
 ) -> CommunitySummary:
     r"""Per-community (and wave) sums of one scale, computed inside the data's own engine.
 
@@ -424,9 +424,12 @@ def summarise(
     scale_range : (min, max), optional
         Bounds for reverse keying. Default: the instrument's response scale; without one, the
         smallest and largest answer over all items (as ``psych::alpha``; one extra pass).
-    min_n : int, optional
-        Withhold the cells with fewer respondents (see :meth:`CommunitySummary.withhold`);
-        set it before sharing a summary.
+    min_n : int or None, default=10
+        Withhold the cells (community and wave) with fewer respondents, counted in
+        ``n_withheld`` (see :meth:`CommunitySummary.withhold`): the library's one privacy
+        threshold, on by default because a summary is made to be shared. ``None`` keeps every
+        cell -- for a summary that stays in-house, e.g. to analyse data larger than memory;
+        statistics from a withheld summary leave those communities out.
 
     Returns
     -------
@@ -450,7 +453,7 @@ def summarise(
     >>> df = pd.DataFrame({"buurt": list("aaabbb"), "SC1": [3, 4, 2, 5, 4, 4],
     ...                    "SC2": [3, 5, 2, 4, 4, 5], "SC3": [3, 2, 4, 1, 2, 1]})
     >>> s = ce.summarise(df, items=["SC1", "SC2", "SC3"], keys=["-SC3"], community="buurt",
-    ...                  scale_range=(1, 5))
+    ...                  scale_range=(1, 5), min_n=None)
     >>> s
     CommunitySummary(2 communities, 2 cells, 3 items, community='buurt', n=6, withheld=0)
     >>> bool(abs(ce.cronbach_alpha(s)["alpha"].iloc[0]
