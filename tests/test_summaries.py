@@ -105,7 +105,7 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "aggregate": lambda d: ce.aggregate(d, community="buurt", wave="meting", columns=["sc", "SC2"]),
     "compare_waves": lambda d: ce.compare_waves(
         d, dv="sc", wave="meting", community="buurt", **WAVES
-    ),  # fmt: skip
+    ),
     "compare_waves_overall": lambda d: ce.compare_waves(
         d, dv="sc", wave="meting", community=None, **WAVES
     ),
@@ -126,7 +126,7 @@ SUMMARY_CALLS: dict[str, tuple[dict[str, Any], Callable[[Any], Any]]] = {
     "random_intercept": (
         {"items": ITEMS, "keys": KEYS, "scale_range": (1, 5)},
         CALLS["random_intercept"],
-    ),  # fmt: skip
+    ),
     "aggregate": ({"items": ["sc", "SC2"]}, CALLS["aggregate"]),
     "compare_waves": ({"items": ["sc"]}, CALLS["compare_waves"]),
 }
