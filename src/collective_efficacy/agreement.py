@@ -93,6 +93,10 @@ def icc(
     ----------
     data : DataFrame
         Long data, one row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; nested communities collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or list of str
         The respondent-level variable(s) (e.g. a scale score). One result row per column.
     community : str or list of str
@@ -296,6 +300,10 @@ def group_reliability(
     ----------
     data : DataFrame
         Long data, one row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; nested communities collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or list of str
         Respondent-level variable(s); rows are stacked per ``dv``.
     community : str or list of str

@@ -261,6 +261,10 @@ def compare_waves(
     ----------
     data : DataFrame
         One row per respondent and wave (long format). Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; ``paired_on``, ``weight`` and ``design`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str
         Column with the score to compare (e.g. a scale mean).
     wave : str, default="wave"

@@ -131,6 +131,10 @@ def random_intercept(
     ----------
     data : DataFrame
         One row per respondent (not modified).
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; values outside ``scale_range`` are not checked there); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or sequence of str
         The outcome column, or several item columns whose mean over the answered items (after
         reverse keying) is the outcome.

@@ -200,6 +200,10 @@ def cronbach_alpha(
     ----------
     data : DataFrame of shape (n_respondents, ...)
         One row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; bootstrap intervals, ``weight`` and ``listwise`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     items : list of str, optional
         Item columns; default every column except ``community``.
     keys : list, dict, array or Instrument, optional

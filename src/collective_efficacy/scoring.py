@@ -280,6 +280,10 @@ def aggregate(
     ----------
     data : DataFrame
         Respondent scores (e.g. from :func:`score`) with a community column.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; ``weight``/``design`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     community : str
         The community column. It may not be named like a result column (``n``, ``mean``, ...).
     wave : str, optional
