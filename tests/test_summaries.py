@@ -394,3 +394,19 @@ def test_a_local_dask_cluster_with_two_worker_processes_gives_the_pandas_numbers
         ddf = dd.from_pandas(df, npartitions=4)
         for name in ("alpha_by_community", "compare_waves"):  # the sums run on the workers
             assert_same(CALLS[name](df), CALLS[name](ddf))
+
+
+# ------------------------------------------------------------------------------- out of core
+@pytest.mark.parametrize("engine", ["duckdb", "polars"])
+def test_out_of_core_benchmark_pipeline_equals_pandas(tmp_path: Any, engine: str) -> None:
+    """benchmarks/bench_summaries.py at 30,000 rows: Parquet -> engine summary -> statistics."""
+    pytest.importorskip(engine)
+    pytest.importorskip("pyarrow")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks import bench_summaries
+
+    bench_summaries.generate(tmp_path, 30_000, 300)
+    assert bench_summaries.check(tmp_path, engine)["max_relative_difference"] < RTOL
