@@ -410,3 +410,39 @@ def test_out_of_core_benchmark_pipeline_equals_pandas(tmp_path: Any, engine: str
 
     bench_summaries.generate(tmp_path, 30_000, 300)
     assert bench_summaries.check(tmp_path, engine)["max_relative_difference"] < RTOL
+
+
+# ------------------------------------------------------------------------------- change model
+@pytest.mark.parametrize("dataset", sorted(DATA))
+@pytest.mark.parametrize("source", ["summary", "polars_lazy", "duckdb", "dask"])
+def test_change_model_from_per_community_sums_equals_the_rows(dataset: str, source: str) -> None:
+    """Two waves, no covariates: the random-slope model from per-community wave sums.
+
+    Tolerance 1e-10 everywhere except the prediction intervals of the generated survey, whose
+    change variance is near 0: their Satterthwaite df is near 0 and the t quantile (about 1e8)
+    amplifies rounding of the sums, so ``ci_low``/``ci_high`` agree to a relative 1e-7.
+    """
+    df = DATA[dataset]
+    opts: dict[str, Any] = {"dv": "sc", "community": "buurt", "wave": "meting", **WAVES}
+    rows = ce.change_model(df, **opts)
+    if source == "summary":
+        data = ce.summarise(df, items=["sc"], community="buurt", wave="meting", min_n=None)
+    else:
+        data = ENGINES[source](df)
+    got = ce.change_model(data, **opts)
+    assert (got.n_obs, got.n_missing, got.converged) == (rows.n_obs, rows.n_missing, rows.converged)
+    for name in ("var_intercept", "var_change", "cov", "sigma2"):
+        np.testing.assert_allclose(
+            getattr(got.variance_components, name),
+            getattr(rows.variance_components, name),
+            rtol=RTOL,
+            atol=ATOL,
+        )
+    np.testing.assert_allclose(got.loglik, rows.loglik, rtol=RTOL)
+    assert_same(rows.fixed, got.fixed)
+    a, b = rows.communities, got.communities
+    wide = ["ci_low", "ci_high"]  # prediction intervals: see the docstring
+    assert_same(a.drop(columns=wide), b.drop(columns=wide))
+    for c in wide:
+        if pd.api.types.is_numeric_dtype(a[c]):
+            np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=1e-7)

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from collective_efficacy.summaries._dispatch import summary_route
+
 from ._change_data import suppression
 from ._change_model_design import Design, design
 from ._checks import check_choice, check_ci
@@ -138,6 +140,7 @@ def _check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
+@summary_route("change_model")
 @public(
     constraints={
         "data": [FRAME],
@@ -179,6 +182,10 @@ def change_model(
     ----------
     data : DataFrame
         One row per respondent and wave (not modified).
+        A polars, pyarrow, DuckDB or Dask frame is summed per community and wave inside its
+        engine (two waves without ``time``, ``covariates``, ``comparison`` or ``respondent``;
+        otherwise the rows are collected); a :class:`~collective_efficacy.CommunitySummary`
+        gives the same fit from the sums (see *Large and shared data*).
     dv : str
         The numeric outcome (e.g. a collective-efficacy scale score).
     community : str

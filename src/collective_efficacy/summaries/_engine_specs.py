@@ -78,6 +78,13 @@ def _waves(data: Any, kw: dict[str, Any]) -> Spec:
             "community": kw["community"], "wave": kw["wave"]}  # fmt: skip
 
 
+def _change_model(data: Any, kw: dict[str, Any]) -> Spec:
+    if any(kw[o] is not None for o in ("time", "covariates", "comparison", "respondent")):
+        return None
+    return {"items": [kw["dv"]], "keys": None, "scale_range": None,
+            "community": kw["community"], "wave": kw["wave"]}  # fmt: skip
+
+
 ENGINE_SPECS: dict[str, Callable[[Any, dict[str, Any]], Spec]] = {
     "cronbach_alpha": _alpha,
     "icc": _oneway,
@@ -85,12 +92,13 @@ ENGINE_SPECS: dict[str, Callable[[Any, dict[str, Any]], Spec]] = {
     "random_intercept": _ri,
     "aggregate": _aggregate,
     "compare_waves": _waves,
+    "change_model": _change_model,
 }
 
 
 def route(name: str) -> Callable[..., Any]:
     """The summary path of the statistic ``name``."""
     from collective_efficacy.summaries._routes import ROUTES
-    from collective_efficacy.summaries._waves import compare_waves
+    from collective_efficacy.summaries._waves import change_model, compare_waves
 
-    return {**ROUTES, "compare_waves": compare_waves}[name]
+    return {**ROUTES, "compare_waves": compare_waves, "change_model": change_model}[name]

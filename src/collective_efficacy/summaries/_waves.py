@@ -150,3 +150,94 @@ def compare_waves(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
     return finish_waves(
         res, tw, mb, ma, lmm, _pooled(b), _pooled(a), ci=kw["ci"], p_adjust=kw["p_adjust"]
     )
+
+
+def _wave_columns(summary: CommunitySummary, kw: dict[str, Any], func: str) -> tuple[Any, ...]:
+    """Labels and the before / after moments per community, checking the wave labels."""
+    before, after = kw["before"], kw["after"]
+    if before == after:
+        raise DataError(f"before and after must be different wave labels; both are {before!r}")
+    if summary.wave is None or kw["wave"] != summary.wave:
+        raise DataError(
+            f"{func}(): wave={kw['wave']!r}, but the summary's wave column is {summary.wave!r}",
+            argument="wave",
+        )
+    label = _one_label(summary, kw["community"], func)
+    assert label is not None
+    gr = grouped(summary, [label, summary.wave])
+    assert gr.labels is not None
+    waves = gr.labels[summary.wave]
+    other = sorted({str(v) for v in waves if v not in (before, after)})
+    if other:
+        raise DataError(
+            f"wave column {summary.wave!r}: a label that is neither before={before!r} nor "
+            f"after={after!r} (values {other[:10]}). Filter the data to the two waves to compare, "
+            "or pass the right before=/after= labels."
+        )
+    cols = column(summary, gr, kw["dv"])
+    codes, uniq = pd.factorize(gr.labels[label], sort=True)
+    is_a = (waves == after).to_numpy()
+    g = len(uniq)
+
+    def per(mask: np.ndarray) -> Column:
+        def s(v: np.ndarray) -> np.ndarray:
+            return np.bincount(codes[mask], weights=v[mask], minlength=g)
+
+        return Column(n=s(cols.n), total=s(cols.total), ss=s(cols.ss), n_rows=s(cols.n_rows))
+
+    return pd.Index(uniq, name=label), per(~is_a), per(is_a)
+
+
+def change_model(summary: CommunitySummary, **kw: Any) -> Any:
+    """``change_model`` (two waves, no covariates, comparison or respondent level) from sums:
+    the random-slope model's per-community 2 x 2 sufficient statistics (``_lmm_slope_core``)."""
+    from collective_efficacy._change_model_design import Design
+    from collective_efficacy._lmm_slope import _fit, _single_thread_blas
+    from collective_efficacy._lmm_slope_core import _Stats
+    from collective_efficacy.multilevel_change import _contrast, _result
+
+    func = "change_model"
+    for opt in ("time", "covariates", "comparison", "respondent"):
+        if kw[opt] is not None:
+            raise _rows_needed(func, f"{opt}=")
+    labels, b, a = _wave_columns(summary, kw, func)
+    if b.n.sum() == 0 or a.n.sum() == 0:
+        raise DataError(f"{func}(): one wave has no score; expected rows of both waves")
+    missing = (b.n_rows - b.n + a.n_rows - a.n).astype(np.int64)
+    if kw["nan_policy"] == "raise" and missing.sum():
+        raise DataError(
+            f"{int(missing.sum())} row(s) have a missing value in [{kw['dv']!r}]; expected "
+            "complete rows (or nan_policy='omit' to drop and count them)"
+        )
+    n_b, n_a = float(b.n.sum()), float(a.n.sum())
+    mb, ma = float(b.total.sum()) / n_b, float(a.total.sum()) / n_a
+    rb, ra = b.total - b.n * mb, a.total - a.n * ma  # per-community sums of OLS residuals
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dev = np.where(b.n > 0, rb * rb / np.maximum(b.n, 1.0), 0.0)
+        dev += np.where(a.n > 0, ra * ra / np.maximum(a.n, 1.0), 0.0)
+    n = b.n + a.n
+    method = str(kw["method"]).upper()
+    st = _Stats(
+        n=n, st=a.n, stt=a.n, zx0=np.column_stack([n, a.n]), zx1=np.column_stack([a.n, a.n]),
+        zy0=rb + ra, zy1=ra, xtx=np.array([[n_b + n_a, n_a], [n_a, n_a]]),
+        xty=np.array([float((rb + ra).sum()), float(ra.sum())]),
+        yty=float(b.ss.sum() + a.ss.sum() + dev.sum()), shift=np.array([mb, ma - mb]),
+        n_obs=round(n_b + n_a), reml=method == "REML",
+    )  # fmt: skip
+    nonempty = int(np.count_nonzero(n))
+    if st.n_obs <= 2 * nonempty:
+        raise DataError(
+            f"{st.n_obs} observations for {2 * nonempty} random effects (an intercept and a change "
+            f"per community, {nonempty} communities): the model is not identifiable (lme4 stops "
+            "here too); expected more observations than twice the number of communities"
+        )
+    des = Design(
+        y=np.zeros(0), X=np.zeros((0, 2)), t=np.zeros(0), codes=np.zeros(0, dtype=np.int64),
+        labels=labels, names=["intercept", "change"], programme=None, n_missing=missing,
+        n_excluded_covariates=0, after=np.zeros(0, dtype=bool),
+    )  # fmt: skip
+    with _single_thread_blas():
+        fit = _fit(st, method, _contrast(des))
+    opts = {k: kw[k] for k in ("dv", "wave", "before", "after", "time", "comparison",
+                               "respondent", "ci", "min_n")}  # fmt: skip
+    return _result(fit, des, community=kw["community"], covariates=[], **opts)
