@@ -446,3 +446,24 @@ def test_change_model_from_per_community_sums_equals_the_rows(dataset: str, sour
     for c in wide:
         if pd.api.types.is_numeric_dtype(a[c]):
             np.testing.assert_allclose(b[c].to_numpy(float), a[c].to_numpy(float), rtol=1e-7)
+
+
+def test_validate_score_and_evaluate_take_other_frames() -> None:
+    """The rows-only entry points collect a foreign frame into pandas (same results)."""
+    before, after = ce.datasets.load_example(split=True)
+    cols = ce.datasets.EXAMPLE_COLUMNS
+    opts: dict[str, Any] = {"community": "buurt", "respondent": "respondent_id", "columns": cols}
+    v_opts = {**opts, "errors": "exclude"}
+    v_pd = ce.validate(before, "sampson1997", **v_opts)
+    v_pl = ce.validate(_polars(before), "sampson1997", **v_opts)
+    pd.testing.assert_frame_equal(ce.score(v_pd), ce.score(v_pl))
+    df = DATA["example"]
+    keys = {"sc": ["SC1", "SC2", "-SC3", "-SC4", "SC5"]}
+    pd.testing.assert_frame_equal(
+        ce.score(df, keys=keys, scale_range=(1, 5)),
+        ce.score(_duckdb(df), keys=keys, scale_range=(1, 5)),
+        check_index_type=False,
+    )
+    ev_pd = ce.evaluate(before, after, skip_map=True, **opts)
+    ev_pl = ce.evaluate(_polars(before), _arrow(after), skip_map=True, **opts)
+    assert ev_pd.to_json() == ev_pl.to_json()

@@ -117,12 +117,12 @@ def _scale_specs(
 @public(
     constraints={
         "data": [
+            FRAME,
             InstanceOf(
-                pd.DataFrame,
                 ValidatedResponses,
-                description="a DataFrame or ValidatedResponses",
+                description="a ValidatedResponses",
                 example=pd.DataFrame,
-            )
+            ),
         ],
         "scales": [COLUMNS, None],
         "min_items": [
