@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._keys import _range_from, parse_keys
 from collective_efficacy.errors import DataError
+from collective_efficacy.instrument._keys import _range_from, parse_keys
 from collective_efficacy.summaries._moments import Column, column, grouped, pairwise_cov
 from collective_efficacy.summaries.summary import CommunitySummary
 
@@ -180,7 +180,7 @@ def icc(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
 
 
 def group_reliability(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
-    from collective_efficacy._lmm import fit_ri_moments
+    from collective_efficacy.multilevel._lmm import fit_ri_moments
 
     func = "group_reliability"
     label = _one_label(summary, kw["community"], func)
@@ -215,8 +215,8 @@ def group_reliability(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
 
 
 def random_intercept(summary: CommunitySummary, **kw: Any) -> Any:
-    from collective_efficacy._lmm import fit_ri_moments
-    from collective_efficacy.mixed import ri_result
+    from collective_efficacy.multilevel._lmm import fit_ri_moments
+    from collective_efficacy.multilevel.mixed import ri_result
 
     func = "random_intercept"
     dv = kw["dv"]

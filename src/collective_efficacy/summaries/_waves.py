@@ -24,7 +24,7 @@ __all__ = ["compare_waves"]
 
 
 def _moments(col: Column) -> Any:
-    from collective_efficacy._change_data import Moments
+    from collective_efficacy.change._data import Moments
 
     n = col.n
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -46,8 +46,8 @@ def _pooled(col: Column) -> Any:
 
 def _wave_lmm(b: Column, a: Column, ci: float) -> dict[str, Any]:
     """The overall row's REML fit of ``score ~ wave + (1 | community)`` from the sums."""
-    from collective_efficacy._lmm import _fit, _Stats
     from collective_efficacy.change import overall_from_fit
+    from collective_efficacy.multilevel._lmm import _fit, _Stats
 
     used = (b.n + a.n) > 0
     nb, na = b.n[used], a.n[used]
@@ -87,8 +87,8 @@ def _wave_lmm(b: Column, a: Column, ci: float) -> dict[str, Any]:
 
 
 def compare_waves(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
-    from collective_efficacy._change_data import OVERALL, TwoWaves
     from collective_efficacy.change import _independent_rows, finish_waves
+    from collective_efficacy.change._data import OVERALL, TwoWaves
 
     func = "compare_waves"
     if kw["paired_on"] is not None:
@@ -191,10 +191,10 @@ def _wave_columns(summary: CommunitySummary, kw: dict[str, Any], func: str) -> t
 def change_model(summary: CommunitySummary, **kw: Any) -> Any:
     """``change_model`` (two waves, no covariates, comparison or respondent level) from sums:
     the random-slope model's per-community 2 x 2 sufficient statistics (``_lmm_slope_core``)."""
-    from collective_efficacy._change_model_design import Design
-    from collective_efficacy._lmm_slope import _fit, _single_thread_blas
-    from collective_efficacy._lmm_slope_core import _Stats
-    from collective_efficacy.multilevel_change import _contrast, _result
+    from collective_efficacy.multilevel._change_design import Design
+    from collective_efficacy.multilevel._lmm_slope import _fit, _single_thread_blas
+    from collective_efficacy.multilevel._lmm_slope_core import _Stats
+    from collective_efficacy.multilevel.change_model import _contrast, _result
 
     func = "change_model"
     for opt in ("time", "covariates", "comparison", "respondent"):

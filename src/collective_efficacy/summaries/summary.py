@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._keys import _range_from, parse_keys
 from collective_efficacy._params import COLUMN, COLUMNS, NATIVE_FRAME, SCALE_RANGE, Interval, public
 from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
+from collective_efficacy.instrument._keys import _range_from, parse_keys
 from collective_efficacy.summaries._engine import cell_sums, item_bounds, pair_columns
 from collective_efficacy.summaries._frames import engine_frame
 
