@@ -73,6 +73,8 @@ POSITIONAL = {
     "disclosure.shown_respondents": ("scores", "table"),
     "disclosure.total_is_safe": ("hidden",),
     "plot.impact_map": ("levels", "geometry"),
+    "summarise": ("data", "instrument"),  # the instrument defines the scale, as in score()
+    "merge_summaries": ("summaries",),  # a list of summaries, no table
 }
 
 #: spellings replaced by the contract (removed in 2.0; the shims keep them working until then)

@@ -106,3 +106,8 @@ _sys.modules[f"{__name__}.mixed"] = mixed
 _sys.modules[f"{__name__}.plot"] = plot
 _sys.modules[f"{__name__}.export.report"] = _report
 setattr(export, "report", _report)  # noqa: B010
+
+from collective_efficacy import summaries  # noqa: E402  (per-community summaries that merge; any frame in)
+from collective_efficacy.summaries import CommunitySummary, merge_summaries, summarise  # noqa: E402
+
+__all__ += ["CommunitySummary", "merge_summaries", "summaries", "summarise"]

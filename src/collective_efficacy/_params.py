@@ -47,6 +47,7 @@ __all__ = [
     "ITEM_RANGES",
     "KEYS",
     "MAPPING",
+    "NATIVE_FRAME",
     "PATH",
     "SCALE_RANGE",
     "SEED",
@@ -348,7 +349,42 @@ TEXT = Predicate(
 #: a confidence level
 CI = Interval(Real, 0, 1, closed="neither")
 BOOLEAN = InstanceOf(bool, np.bool_, description="True or False", example=lambda: True)
-FRAME = InstanceOf(pd.DataFrame, description="a pandas DataFrame", example=pd.DataFrame)
+
+
+class _Frame(Constraint):
+    """A table: a pandas DataFrame or any frame narwhals knows (polars, pyarrow, DuckDB, Dask).
+
+    The body receives a pandas DataFrame (:mod:`collective_efficacy.summaries._frames`, the one
+    conversion layer); ``native=True`` hands the frame over unconverted.
+    """
+
+    def __init__(self, *, native: bool = False) -> None:
+        self.native = native
+        self.description = "a DataFrame (pandas, polars, pyarrow, DuckDB or Dask)"
+
+    def accepts(self, value: Any) -> bool:
+        from collective_efficacy.summaries._frames import is_frame
+
+        return is_frame(value)
+
+    def normalise(self, value: Any) -> Any:
+        if self.native or isinstance(value, pd.DataFrame):
+            return value
+        from collective_efficacy.summaries._frames import to_pandas
+
+        return to_pandas(value)
+
+    def valid_example(self) -> Any:
+        return pd.DataFrame()
+
+    def invalid_examples(self) -> list[Any]:
+        return [object(), 3.5, "x"]
+
+
+#: a table; a non-pandas frame reaches the body as a pandas DataFrame
+FRAME = _Frame()
+#: a table of any engine, handed over as it is
+NATIVE_FRAME = _Frame(native=True)
 #: randomness: an int >= 0, a numpy Generator or None
 SEED = Predicate(
     lambda v: v is None or isinstance(v, np.random.Generator) or (_is_int(v) and v >= 0),

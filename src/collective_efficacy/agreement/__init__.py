@@ -51,6 +51,7 @@ from collective_efficacy.agreement._null import (
 from collective_efficacy.errors import DataError
 from collective_efficacy.multilevel._lmm import fit_ri_moments
 from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.summaries._dispatch import summary_route
 
 _OMIT = Options(("omit", "raise"))
 #: the null distribution's variance: a number or a tabulated name (the values are checked by
@@ -110,6 +111,7 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # ICC(1), ICC(2)
 # --------------------------------------------------------------------------------------------
 @accepts_prepared
+@summary_route("icc")
 @public(
     constraints={
         "data": [FRAME],
@@ -136,6 +138,10 @@ def icc(
     ----------
     data : DataFrame
         Long data, one row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; nested communities collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or list of str
         The respondent-level variable(s) (e.g. a scale score). One result row per column.
     community : str or list of str
@@ -299,7 +305,20 @@ def _oneway_parts(
 
 def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes, ci: float) -> dict[str, Any]:
     y = column_values(data, name)
-    nj, ybar, ssw, ssb, n_missing = _oneway_parts(y, groups, name, func="icc")
+    return icc_row(name, *_oneway_parts(y, groups, name, func="icc"), ci=ci)
+
+
+def icc_row(
+    name: str,
+    nj: np.ndarray,
+    ybar: np.ndarray,
+    ssw: float,
+    ssb: float,
+    n_missing: int,
+    *,
+    ci: float,
+) -> dict[str, Any]:
+    """One ``icc`` result row from the one-way ANOVA parts (rows or a summary: one code path)."""
     k = len(nj)
     n_total = float(nj.sum())
     df1, df2 = k - 1, int(n_total) - k
@@ -355,6 +374,7 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes, ci: float) -> di
 
 
 @accepts_prepared
+@summary_route("group_reliability")
 @public(
     constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
     renamed={"group": "community"},
@@ -374,6 +394,10 @@ def group_reliability(
     ----------
     data : DataFrame
         Long data, one row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; nested communities collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or list of str
         Respondent-level variable(s); rows are stacked per ``dv``.
     community : str or list of str

@@ -67,6 +67,7 @@ from collective_efficacy.change._stats import (
 )
 from collective_efficacy.change._survey import weighted_change
 from collective_efficacy.errors import ConvergenceWarning, DataError
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design import SurveyDesign, resolve_design
 
 #: parameters every two-wave comparison declares alike
@@ -180,18 +181,22 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     remap[used] = np.arange(used.size)
     c = remap[codes]
     x = np.column_stack([np.ones(y.size), tw.after.astype(np.float64)])
-    out: dict[str, Any] = {"method": "lmm_reml", "reason": None}
     try:
         fit = fit_ri_lmm(y, x, c, int(used.size), method="REML")
     except DataError as exc:
-        out["reason"] = f"multilevel model not estimable: {exc}"
-        return out
+        return {"method": "lmm_reml", "reason": f"multilevel model not estimable: {exc}"}
     both = np.bincount(c[tw.after], minlength=used.size) > 0
     both &= np.bincount(c[~tw.after], minlength=used.size) > 0
     # nlme::lme between/within df: a level-1 (within-community) term gets N - G - 1
     df = float(y.size - used.size - 1) if both.any() else float(used.size - 2)
-    beta, se = float(fit.beta[1]), float(fit.beta_se[1])
     scale = float(np.var(y)) if y.size > 1 else 0.0
+    return overall_from_fit(fit, df, scale, ci)
+
+
+def overall_from_fit(fit: Any, df: float, scale: float, ci: float) -> dict[str, Any]:
+    """The overall row of :func:`compare_waves` from the REML fit of ``score ~ wave``."""
+    out: dict[str, Any] = {"method": "lmm_reml", "reason": None}
+    beta, se = float(fit.beta[1]), float(fit.beta_se[1])
     if df < 1:
         out["reason"] = f"multilevel model not estimable: {df:.0f} residual degrees of freedom"
         return out
@@ -225,6 +230,7 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     return out
 
 
+@summary_route("compare_waves")
 @public(
     constraints={
         "weight": [COLUMN, None],
@@ -268,6 +274,10 @@ def compare_waves(
     ----------
     data : DataFrame
         One row per respondent and wave (long format). Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; ``paired_on``, ``weight`` and ``design`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str
         Column with the score to compare (e.g. a scale mean).
     wave : str, default="wave"
@@ -413,20 +423,37 @@ def compare_waves(
         res = _paired_rows(
             tw, mb, ma, ci=ci, min_n=min_n, variant=paired_effect, hedges=hedges_correction
         )
-    # overall row
-    if community is None:
+    lmm = None if community is None else _overall_lmm(tw, ci)
+    zero = np.zeros(1, dtype=np.int64)
+    pooled_b = moments(tw.y[~tw.after], zero.repeat(int((~tw.after).sum())), 1)
+    pooled_a = moments(tw.y[tw.after], zero.repeat(int(tw.after.sum())), 1)
+    return finish_waves(res, tw, mb, ma, lmm, pooled_b, pooled_a, ci=ci, p_adjust=p_adjust)
+
+
+def finish_waves(
+    res: pd.DataFrame,
+    tw: TwoWaves,
+    mb: Any,
+    ma: Any,
+    lmm: dict[str, Any] | None,
+    pooled_b: Any,
+    pooled_a: Any,
+    *,
+    ci: float,
+    p_adjust: str,
+) -> pd.DataFrame:
+    """The community rows plus the overall row (``lmm`` None: no community, a plain test)."""
+    if lmm is None:
         overall = res.iloc[[0]].copy()
         res = res.iloc[0:0]
     else:
-        overall = pd.DataFrame([_overall_lmm(tw, ci)])
+        overall = pd.DataFrame([lmm])
         overall["n_before"] = int(mb.n.sum())
         overall["n_after"] = int(ma.n.sum())
         overall["n_missing"] = int(tw.n_missing.sum())
-        yb, ya = tw.y[~tw.after], tw.y[tw.after]
-        overall["mean_before"] = float(np.mean(yb)) if yb.size else np.nan
-        overall["mean_after"] = float(np.mean(ya)) if ya.size else np.nan
-        overall["sd_before"] = float(np.std(yb, ddof=1)) if yb.size > 1 else np.nan
-        overall["sd_after"] = float(np.std(ya, ddof=1)) if ya.size > 1 else np.nan
+        for col, m in (("before", pooled_b), ("after", pooled_a)):
+            overall[f"mean_{col}"] = float(m.mean[0]) if m.n[0] > 0 else np.nan
+            overall[f"sd_{col}"] = float(np.sqrt(m.var[0])) if m.n[0] > 1 else np.nan
         overall["effect_size"] = "beta_wave / sqrt(tau2 + sigma2)"
         overall["suppressed"] = False
         overall = overall.drop(columns=["tau2", "sigma2"], errors="ignore")

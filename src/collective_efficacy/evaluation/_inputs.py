@@ -352,6 +352,10 @@ def _validate_wave(
     respondent: str | None,
     columns: Mapping[str, str] | None,
 ) -> tuple[pd.DataFrame, ValidatedResponses]:
+    from collective_efficacy.summaries._frames import is_frame, to_pandas
+
+    if not isinstance(data, (str, Path, pd.DataFrame)) and is_frame(data):  # polars, DuckDB ...
+        data = to_pandas(data)
     source = Path(data).name if isinstance(data, (str, Path)) else data.attrs.get("source", label)
     if isinstance(data, (str, Path)):
         data = read_responses(data)

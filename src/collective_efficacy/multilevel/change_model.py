@@ -41,6 +41,7 @@ from collective_efficacy.multilevel._models import (
     ChangeVarianceComponents,
     FitDiagnostics,
 )
+from collective_efficacy.summaries._dispatch import summary_route
 
 __all__ = ["ChangeModel", "change_model"]
 
@@ -151,6 +152,7 @@ def _check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
+@summary_route("change_model")
 @public(
     constraints={
         "data": [FRAME],
@@ -192,6 +194,10 @@ def change_model(
     ----------
     data : DataFrame
         One row per respondent and wave (not modified).
+        A polars, pyarrow, DuckDB or Dask frame is summed per community and wave inside its
+        engine (two waves without ``time``, ``covariates``, ``comparison`` or ``respondent``;
+        otherwise the rows are collected); a :class:`~collective_efficacy.CommunitySummary`
+        gives the same fit from the sums (see *Large and shared data*).
     dv : str
         The numeric outcome (e.g. a collective-efficacy scale score).
     community : str

@@ -25,7 +25,6 @@ import pandas as pd
 from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Message
-from collective_efficacy._moments import group_means
 from collective_efficacy._params import COLUMN, COLUMNS, FRAME, KEYS, SCALE_RANGE, Options, public
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
@@ -41,6 +40,7 @@ from collective_efficacy.multilevel._models import (
     VarianceComponents,
 )
 from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.summaries._dispatch import summary_route
 
 __all__ = [
     "EcometricResult",
@@ -100,6 +100,7 @@ def _diagnostics(
 
 
 @accepts_prepared
+@summary_route("random_intercept")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -130,6 +131,10 @@ def random_intercept(
     ----------
     data : DataFrame
         One row per respondent (not modified).
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; values outside ``scale_range`` are not checked there); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or sequence of str
         The outcome column, or several item columns whose mean over the answered items (after
         reverse keying) is the outcome.
@@ -228,13 +233,34 @@ def random_intercept(
     codes = gi.codes if all_used else gi.codes[has]
     ys = score if all_used else score[has]
     fit = fit_ri_intercept(ys, codes, gi.n_groups, method=method)
+    sums = np.bincount(codes, weights=ys, minlength=gi.n_groups)
+    label = dv if isinstance(dv, str) else f"mean({', '.join(items)})"
+    return ri_result(
+        fit, label, gi.name, gi.labels.tolist(), sums,
+        method=method, n_used=int(has.sum()), n_excluded=int((~has).sum()),
+    )  # fmt: skip
+
+
+def ri_result(
+    fit: Any,
+    dv: str,
+    community: str,
+    labels: list[Any],
+    sums: np.ndarray,
+    *,
+    method: str,
+    n_used: int,
+    n_excluded: int,
+) -> RandomInterceptResult:
+    """The result of :func:`random_intercept` from a fit and the per-community sums."""
     n = fit.group_n
-    _, mean = group_means(ys, codes, gi.n_groups)
+    mean = np.full(len(labels), np.nan)
+    np.divide(sums, n, out=mean, where=n > 0)
     intercept = float(fit.beta[0])
     tau2, sigma2 = fit.tau2, fit.sigma2
     used_groups = n > 0
     cols: dict[str, list[Any]] = {
-        gi.name: gi.labels.tolist(),
+        community: labels,
         "n": n.tolist(),
         "mean": mean.tolist(),
         "eb_mean": (intercept + fit.eb).tolist(),
@@ -252,8 +278,8 @@ def random_intercept(
         "random_intercept",
     )
     return RandomInterceptResult(
-        dv=dv if isinstance(dv, str) else f"mean({', '.join(items)})",
-        community=gi.name,
+        dv=dv,
+        community=community,
         method=method,
         variance_components=VarianceComponents(
             tau2=tau2, sigma2=sigma2, icc=tau2 / (tau2 + sigma2)
@@ -261,9 +287,9 @@ def random_intercept(
         fixed=FixedEffect(term="(Intercept)", estimate=intercept, se=float(fit.beta_se[0])),
         loglik=fit.loglik,
         deviance=fit.deviance,
-        n_used=int(has.sum()),
-        n_excluded=int((~has).sum()),
-        n_groups=gi.n_groups,
+        n_used=n_used,
+        n_excluded=n_excluded,
+        n_groups=len(labels),
         mean_reliability=float(fit.lambda_[used_groups].mean()),
         diagnostics=diag,
         groups_columns=cols,

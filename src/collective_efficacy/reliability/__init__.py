@@ -61,6 +61,7 @@ from collective_efficacy.reliability._input import (
     prepare,
     structural_checks,
 )
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design.weights import weighted_cronbach, weighted_item_statistics
 
 _BLOCK = Options(("pairwise", "listwise"))
@@ -170,6 +171,7 @@ def _bootstrap_alpha(
 
 
 @accepts_prepared
+@summary_route("cronbach_alpha")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -209,6 +211,10 @@ def cronbach_alpha(
     ----------
     data : DataFrame of shape (n_respondents, ...)
         One row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; bootstrap intervals, ``weight`` and ``listwise`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     items : list of str, optional
         Item columns; default every column except ``community``.
     keys : list, dict, array or Instrument, optional
@@ -369,7 +375,6 @@ def cronbach_alpha(
         func=func,
         exclude=exclude,
     )
-    k = len(prep.items)
     if community is None:
         structural_checks(prep, data, func)
         codes = np.zeros(len(prep.x), dtype=np.int64)
@@ -386,8 +391,36 @@ def cronbach_alpha(
         ("pairwise_moments", id(prep.x), repr(community)),
         lambda: pairwise_moments(prep.x, codes, n_groups),
     )
-    st = alpha_stats(mom.cov)
-    n = mom.n_rows
+    boot = (
+        (lambda: _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci))
+        if ci_method == "bootstrap"
+        else None
+    )
+    mean, sd = scale_score_moments(prep.x, codes, n_groups)
+    return alpha_frame(
+        prep.items, mom.cov, mom.n_pair, mom.n_rows, mean, sd,
+        ci=ci, ci_method=ci_method, boot=boot, labels=labels, community=community, ci_z=ci_z,
+    )  # fmt: skip
+
+
+def alpha_frame(
+    items: list[str],
+    cov: np.ndarray,
+    n_pair: np.ndarray,
+    n: np.ndarray,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    *,
+    ci: float,
+    ci_method: str,
+    boot: Any,
+    labels: pd.Index | None,
+    community: str | None,
+    ci_z: float | None = None,
+) -> pd.DataFrame:
+    """The alpha table from per-group pairwise moments (rows or a summary: one code path)."""
+    k = len(items)
+    st = alpha_stats(cov)
     with np.errstate(divide="ignore", invalid="ignore"):
         ase = np.where(n > 0, np.sqrt(st.q / np.maximum(n, 1.0)), np.nan)
     if ci_method == "feldt":
@@ -395,13 +428,12 @@ def cronbach_alpha(
     elif ci_method == "duhachek":
         ci_low, ci_high, ci = _duhachek(st.alpha, ase, ci, ci_z)
     else:
-        ci_low, ci_high = _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci)
+        ci_low, ci_high = boot()
         ci_low = np.where(st.defined, ci_low, np.nan)
         ci_high = np.where(st.defined, ci_high, np.nan)
-    mean, sd = scale_score_moments(prep.x, codes, n_groups)
     suspect = np.nan_to_num(st.r_drop, nan=0.0) < -_NEG_TOL
-    sus_names = join_names(suspect, prep.items)
-    note = _group_notes(prep.items, n, mom.n_pair, mom.cov, st.alpha, suspect)
+    sus_names = join_names(suspect, items)
+    note = _group_notes(items, n, n_pair, cov, st.alpha, suspect)
     out = pd.DataFrame(
         {
             **st.columns(),
@@ -422,7 +454,7 @@ def cronbach_alpha(
     if labels is not None:
         out.insert(0, str(community), labels)
         return out
-    _warn_single(prep.items, st.r_drop[0], note[0])
+    _warn_single(items, st.r_drop[0], note[0])
     return out
 
 

@@ -304,12 +304,16 @@ def validate(
     >>> v.report.recoded_missing
     {'hecht': {'9': 1}}
     """
+    from collective_efficacy.summaries._frames import is_frame, to_pandas
+
     check_choice("errors", errors, ["raise", "exclude"], func="validate")
     if isinstance(data, ResponseFile):  # its file name, labels and notes come along
         data = data.legacy_frame()
     if isinstance(data, (str, Path)):
         source = source or Path(data).name
         data = read_responses(data)
+    if not isinstance(data, pd.DataFrame) and is_frame(data):  # polars, Arrow, DuckDB, Dask
+        data = to_pandas(data)
     if not isinstance(data, pd.DataFrame):
         raise ResponseValidationError(
             f"data must be a DataFrame or a file path; got {type(data).__name__}"

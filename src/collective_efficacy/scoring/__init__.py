@@ -35,6 +35,7 @@ from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.instrument._keys import flip, key_bounds, split_keyed_names
 from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.responses import ValidatedResponses
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design import SurveyDesign, resolve_design, weighted_aggregate
 
 __all__ = ["aggregate", "reverse_items", "score"]
@@ -135,12 +136,12 @@ def _scale_specs(
         ],
         "keys": [MAPPING, None],
         "data": [
+            FRAME,
             InstanceOf(
-                pd.DataFrame,
                 ValidatedResponses,
-                description="a DataFrame or ValidatedResponses",
+                description="a ValidatedResponses",
                 example=pd.DataFrame,
-            )
+            ),
         ],
         "scales": [COLUMNS, None],
         "min_items": [
@@ -284,6 +285,7 @@ _AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "su
 
 
 @accepts_prepared
+@summary_route("aggregate")
 @public(
     constraints={
         "weight": [COLUMN, None],
@@ -317,6 +319,10 @@ def aggregate(
     ----------
     data : DataFrame
         Respondent scores (e.g. from :func:`score`) with a community column.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; ``weight``/``design`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     community : str
         The community column. It may not be named like a result column (``n``, ``mean``, ...).
     wave : str, optional
@@ -420,35 +426,7 @@ def aggregate(
         mom = group_moments(x[:, j], codes, G)
         n = mom.n.astype(np.int64)
         mean = mom.mean
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(mom.ss / (n - 1))
-            se = sd / np.sqrt(n)
-            # one quantile per distinct group size (few), not per community
-            df_u, inv = np.unique(np.maximum(n - 1, 1), return_inverse=True)
-            tcrit = stats.t.ppf(0.5 + ci / 2, df_u)[inv]
-            half = tcrit * se
-        sup = n < min_n
-        lo_, hi_ = mean - half, mean + half
-        for arr in (sd, se, lo_, hi_):  # masks in numpy, not .loc on the frame (fixed cost)
-            arr[(n < 2) | sup] = np.nan
-        mean = np.where(sup, np.nan, mean)
-        reason = np.full(len(n), None, dtype=object)
-        reason[sup] = f"fewer than {min_n} respondents"
-        res = pd.DataFrame(
-            {
-                **label_cols,
-                "scale": name,
-                "n": n,
-                "mean": mean,
-                "sd": sd,
-                "se": se,
-                "ci_low": lo_,
-                "ci_high": hi_,
-                "suppressed": sup,
-                "reason": reason,
-            }
-        )
-        frames.append(res)
+        frames.append(aggregate_rows(name, n, mean, mom.ss, label_cols, min_n=min_n, ci=ci))
     out = pd.concat(frames, ignore_index=True)
     ordered = gc.labels.is_monotonic_increasing and waves_ordered
     if not ordered:
@@ -458,3 +436,46 @@ def aggregate(
     rank = np.argsort(np.argsort(np.asarray(columns, dtype=object), kind="stable"))
     key = np.arange(G)[None, :] * len(columns) + rank[:, None]
     return out.take(np.argsort(key.ravel(), kind="stable")).reset_index(drop=True)
+
+
+def aggregate_rows(
+    name: str,
+    n: np.ndarray,
+    mean: np.ndarray,
+    ss: np.ndarray,
+    label_cols: Mapping[str, Any],
+    *,
+    min_n: int,
+    ci: float,
+) -> pd.DataFrame:
+    """One scale's :func:`aggregate` rows from per-cell n, mean and centred sum of squares."""
+    n = np.asarray(n).astype(np.int64)
+    mean = np.asarray(mean, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(ss / (n - 1))
+        se = sd / np.sqrt(n)
+        # one quantile per distinct group size (few), not per community
+        df_u, inv = np.unique(np.maximum(n - 1, 1), return_inverse=True)
+        tcrit = stats.t.ppf(0.5 + ci / 2, df_u)[inv]
+        half = tcrit * se
+    sup = n < min_n
+    lo_, hi_ = mean - half, mean + half
+    for arr in (sd, se, lo_, hi_):  # masks in numpy, not .loc on the frame (fixed cost)
+        arr[(n < 2) | sup] = np.nan
+    mean = np.where(sup, np.nan, mean)
+    reason = np.full(len(n), None, dtype=object)
+    reason[sup] = f"fewer than {min_n} respondents"
+    return pd.DataFrame(
+        {
+            **label_cols,
+            "scale": name,
+            "n": n,
+            "mean": mean,
+            "sd": sd,
+            "se": se,
+            "ci_low": lo_,
+            "ci_high": hi_,
+            "suppressed": sup,
+            "reason": reason,
+        }
+    )

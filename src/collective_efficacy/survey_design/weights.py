@@ -246,6 +246,10 @@ def calibrate(
     [30.0, 30.0, 10.0, 10.0, 20.0]
     """
     check_choice("method", str(method).lower(), ("raking", "linear"), func="calibrate")
+    from collective_efficacy.summaries._frames import is_frame, to_pandas
+
+    if not isinstance(data, pd.DataFrame) and is_frame(data):  # polars, Arrow, DuckDB, Dask
+        data = to_pandas(data)
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     if not (isinstance(tol, float) and 0 < tol < 1):
