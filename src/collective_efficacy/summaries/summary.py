@@ -28,9 +28,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._params import COLUMN, COLUMNS, NATIVE_FRAME, SCALE_RANGE, Interval, public
+from collective_efficacy._params import (
+    COLUMN,
+    COLUMNS,
+    KEYS,
+    MAPPING,
+    NATIVE_FRAME,
+    PATH,
+    SCALE_RANGE,
+    InstanceOf,
+    Interval,
+    Predicate,
+    public,
+)
 from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
+from collective_efficacy.instrument import Instrument
 from collective_efficacy.instrument._keys import _range_from, parse_keys
 from collective_efficacy.summaries._engine import cell_sums, item_bounds, pair_columns
 from collective_efficacy.summaries._frames import engine_frame
@@ -305,6 +318,18 @@ def _sorted(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         return table.reset_index(drop=True)
 
 
+@public(
+    constraints={
+        "summaries": [
+            Predicate(
+                lambda v: isinstance(v, Iterable) and not isinstance(v, (str, bytes, dict)),
+                "an iterable of CommunitySummary",
+                lambda: [],
+                [3.5, "x"],
+            )
+        ]
+    }
+)
 def merge_summaries(summaries: Iterable[CommunitySummary]) -> CommunitySummary:
     """The summary of the rows of all ``summaries``: sums of the cells with the same labels.
 
@@ -376,6 +401,13 @@ def _scale_spec(
 @public(
     constraints={
         "data": [NATIVE_FRAME],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+            None,
+        ],
+        "keys": [KEYS, None],
         "items": [COLUMNS, None],
         "community": [COLUMN],
         "wave": [COLUMN, None],
