@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from collective_efficacy.survey_design import refuses_weights
+
 from ._agreement_groups import (
     GroupCodes,
     block_stats,
@@ -70,6 +72,7 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # --------------------------------------------------------------------------------------------
 # ICC(1), ICC(2)
 # --------------------------------------------------------------------------------------------
+@refuses_weights
 @accepts_prepared
 @public(
     constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy.survey_design import refuses_weights
+
 from ._checks import check_columns, numeric_matrix
 from ._groups import factorize_groups
 from ._keys import key_bounds, parse_keys, reverse_keyed
@@ -98,6 +100,7 @@ def _diagnostics(
     )
 
 
+@refuses_weights
 @accepts_prepared
 @public(
     constraints={
@@ -270,6 +273,7 @@ def random_intercept(
     )
 
 
+@refuses_weights
 @accepts_prepared
 @public(
     constraints={

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from collective_efficacy.survey_design import refuses_weights
+
 from ._change_data import suppression
 from ._change_model_design import Design, design
 from ._checks import check_choice, check_ci
@@ -138,6 +140,7 @@ def _check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
+@refuses_weights
 @public(
     constraints={
         "data": [FRAME],
