@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy.survey_design import SurveyDesign
+
 from ._messages import Note
 from .disclosure import ABSENT_REASON, SECONDARY_REASON
 from .errors import CollectiveEfficacyError, DataError
@@ -268,7 +270,7 @@ def _change_rows(
             per[c] = per[c].fillna(cmp[c].dropna().iloc[0]) if cmp[c].notna().any() else per[c]
     overall = cmp[cmp["level"] == "overall"]
     out = pd.concat([per.reset_index(), overall], ignore_index=True)[cmp.columns]
-    counts = [c for c in out.columns if c.startswith("n_")]
+    counts = [c for c in out.columns if c.startswith("n_") and not c.startswith("n_eff")]
     return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
 
 
@@ -284,8 +286,13 @@ def statistics_sections(
     sections: Sections,
     notes: Notes,
     step: Callable[[str], None],
+    design: SurveyDesign | None = None,
 ) -> None:
-    """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change."""
+    """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change.
+
+    With a survey ``design`` (internal columns, see :mod:`._evaluation_weights`) only the
+    change is weighted; the other sections describe the respondents unweighted.
+    """
     from . import agreement, reliability
 
     items = inst.scale(scale).items
@@ -350,7 +357,9 @@ def statistics_sections(
             notes,
         )
     step("change")
-    _change_section(scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes)
+    _change_section(
+        scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes, design
+    )
 
 
 def _change_section(
@@ -364,8 +373,10 @@ def _change_section(
     p_adjust: str,
     sections: Sections,
     notes: Notes,
+    design: SurveyDesign | None = None,
 ) -> None:
-    """The change per shown community and overall (multilevel), on shown communities only."""
+    """The change per shown community and overall (multilevel; weighted: ``svyglm``), on shown
+    communities only."""
     from .change import compare_waves
 
     if any(p.empty for p in parts.values()):  # every community listed, none computed
@@ -385,5 +396,6 @@ def _change_section(
             ci=ci,
             p_adjust=p_adjust,
             min_n=min_n,
+            design=design,
         )
         sections["change"] = records(_change_rows(cmp, table, community, min_n))

@@ -42,7 +42,7 @@ from ._cli_support import (
     os_error_message,
     pipe_safe_stdout,
 )
-from ._cli_waves import add_wave_options, per_wave_args
+from ._cli_waves import add_design_options, add_wave_options, design_arg, per_wave_args
 from ._messages import message, problem_message
 from .errors import CollectiveEfficacyError
 from .instrument import list_instruments, load_instrument
@@ -310,6 +310,7 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
         skip_impact=args.skip_impact,
         skip_map=args.skip_map,
         progress=progress,
+        design=design_arg(args),
     )
 
 
@@ -569,6 +570,7 @@ def _evaluate_parser(sub: Any) -> None:
     pe.add_argument(
         "--date", metavar="COL", default=None, help="column with the date of each answer"
     )
+    add_design_options(pe)
     add_wave_options(pe)
     add_level_option(pe)
     pe.add_argument("--quiet", action="store_true", help="no progress bar")
