@@ -106,6 +106,15 @@ def icc(
         mean_group_size, n0, icc1_n0, n_missing, n_singletons, tau, sigma2, icc1_reml,
         icc2_reml, note`` (``note`` says why a value is NaN or infinite, else None).
 
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
+
     Notes
     -----
     With :math:`N` respondents in :math:`k` communities of sizes :math:`n_j`,

@@ -157,6 +157,15 @@ def random_intercept(
         ``.groups`` table: one row per community with ``n``, ``mean``, ``eb_mean``,
         ``eb_deviation``, ``posterior_sd`` and ``reliability``.
 
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
+
     Notes
     -----
     Model: :math:`y_{ij} = \gamma_{00} + u_j + e_{ij}`, :math:`u_j \sim N(0, \tau^2)`,
@@ -334,6 +343,15 @@ def ecometric(
         ``loglik``, ``diagnostics``, counts, and ``.groups``: one row per community with
         ``n_respondents``, ``n_responses``, ``eb_score``, ``eb_deviation``, ``posterior_sd``,
         ``reliability``.
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----

@@ -231,6 +231,15 @@ def change_model(
         ``ranef_change``, ``ranef_intercept_sd``, ``ranef_change_sd``, ``confidence``,
         ``verdict``, ``suppressed``, ``reason``.
 
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
+
     Notes
     -----
     Model (respondent :math:`i` of community :math:`j`, :math:`c_{ij}` = 0/1 wave or time):
