@@ -240,3 +240,16 @@ def test_cli_weight_strata_cluster(tmp_path: Path) -> None:
     ref = pd.DataFrame(REF["means"]).set_index(["community", "wave"])
     assert_allclose(sc.loc[ref.index, "se"], ref["se"], rtol=RTOL)
     assert "Results are weighted" in (out / "report.md").read_text()
+
+
+def test_comparison_communities_under_weights_have_no_programme_effect() -> None:
+    """The programme effect is a term of the change model, which is not fitted under weights:
+    the note says why, and the report shows no programme effect (it would be unweighted)."""
+    b, a = _files()
+    table = pd.DataFrame({"buurt": sorted(b["buurt"].unique())})
+    table["vergelijking"] = table["buurt"].str.startswith("B0").astype(int)
+    ev = ce.evaluate(b, a, comparison=table, design=DESIGN, **_kw())
+    assert "change_model_fixed" not in ev.sections
+    assert ev.note_messages["change_model"].code == "change_model_weighted"
+    md = ev.to_markdown()
+    assert "Programme effect" not in md and "Results are weighted" in md
