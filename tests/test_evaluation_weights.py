@@ -73,7 +73,7 @@ def test_verdicts_and_impact_follow_the_weighted_table() -> None:
     """The change model is not fitted under weights (its verdicts would be unweighted): the
     verdicts come from the weighted change, whose means are the community table's, and the
     impact levels are read from the weighted table."""
-    from collective_efficacy.export._report_sections import community_verdicts
+    from collective_efficacy.report._sections import community_verdicts
 
     b, a = _files()
     ev = ce.evaluate(b, a, community="buurt", respondent="rid", design=DESIGN)
