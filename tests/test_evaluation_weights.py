@@ -17,6 +17,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
+from collective_efficacy._version import SCHEMA_VERSION
 from collective_efficacy.disclosure import ABSENT_REASON
 from collective_efficacy.errors import DataError
 
@@ -134,7 +135,7 @@ def test_results_json_records_the_design(ev: ce.Evaluation) -> None:
         "lonely_psu": "fail"}  # fmt: skip
     assert "svyby" in d["estimator"] and "svyglm" in d["estimator"]
     assert "change model" in d["not_fitted"]
-    assert json.loads(ev.to_json())["schema_version"] == "1.1"
+    assert json.loads(ev.to_json())["schema_version"] == SCHEMA_VERSION  # 2.1: design added
 
 
 def test_weight_exclusions_are_counted(ev: ce.Evaluation) -> None:

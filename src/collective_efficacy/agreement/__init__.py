@@ -13,7 +13,7 @@ functions are named in each docstring. See ``docs/methods/agreement.md``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -22,12 +22,15 @@ from scipy import stats
 
 from collective_efficacy._checks import check_choice, check_columns, resolve_items
 from collective_efficacy._params import (
+    ARRAY,
     BOOLEAN,
+    CI,
     COLUMNS,
     FRAME,
     SEED,
     Interval,
     Options,
+    Predicate,
     as_generator,
     public,
 )
@@ -51,6 +54,42 @@ from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.survey_design import refuses_weights
 
 _OMIT = Options(("omit", "raise"))
+#: the null distribution's variance: a number or a tabulated name (the values are checked by
+#: resolve_ranvar, which says which names exist and that the number must be positive)
+_RANVAR = [
+    Predicate(
+        lambda v: isinstance(v, str) or _is_real_number(v),
+        "a positive number or the name of a null distribution",
+        lambda: "uniform",
+        [True, None, [1.0]],
+    )
+]
+
+
+def _is_real_number(value: Any) -> bool:
+    return isinstance(value, (Real, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _is_options(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_, str)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return int(value) >= 2
+    return hasattr(value, "n_options") or isinstance(value, (Sequence, range, np.ndarray, pd.Index))
+
+
+#: the response options: a count, the allowed codes, or an instrument's response options
+_OPTIONS = [
+    Predicate(
+        _is_options,
+        "an int >= 2, a sequence of the allowed codes or an object with n_options",
+        lambda: 5,
+        [1, "abc", 3.5],
+    ),
+    None,
+]
 _BLOCK = Options(("listwise", "pairwise"))
 
 __all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
@@ -74,7 +113,13 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 @refuses_weights
 @accepts_prepared
 @public(
-    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMNS],
+        "community": [COLUMNS],
+        "nan_policy": [_OMIT],
+        "ci": [CI],
+    },
     renamed={"group": "community"},
     old_positional=("dv", "group"),
     nan_columns=("dv",),
@@ -85,6 +130,7 @@ def icc(
     dv: str | Sequence[str],
     community: str | Sequence[str],
     nan_policy: str = "omit",
+    ci: float = 0.95,
 ) -> pd.DataFrame:
     r"""ICC(1) and ICC(2) of community means from the one-way ANOVA, for one or several columns.
 
@@ -97,13 +143,19 @@ def icc(
     community : str or list of str
         The community column; a list (e.g. ``["unit", "platoon"]``) nests groups. Integer or
         categorical community codes take a fast path (no hashing of labels).
+    nan_policy : {"omit", "raise"}, default="omit"
+        ``"omit"`` drops rows with a missing ``dv`` (counted in ``n_missing``); ``"raise"``
+        refuses them.
+    ci : float, default=0.95
+        Level of the F-based confidence intervals of ICC(1) and ICC(2).
 
     Returns
     -------
     DataFrame
         One row per ``dv``: ``dv, icc1, icc2, f, df1, df2, p, msb, msw, n_groups, n,
         mean_group_size, n0, icc1_n0, n_missing, n_singletons, tau, sigma2, icc1_reml,
-        icc2_reml, note`` (``note`` says why a value is NaN or infinite, else None).
+        icc2_reml, icc1_ci_low, icc1_ci_high, icc2_ci_low, icc2_ci_high, confidence, note``
+        (``note`` says why a value is NaN or infinite, else None).
 
     Raises
     ------
@@ -137,6 +189,19 @@ def icc(
     :math:`\bar n`, which is what ``multilevel::mult.icc`` returns. (``mult.icc`` takes
     :math:`\bar n` over all rows, including rows whose ``dv`` is missing; here :math:`\bar n`
     counts the rows used.) ICC(1) may be negative; it is not truncated.
+
+    **Confidence intervals** (McGraw & Wong 1996, case 1; ``psych::ICC``): with
+    :math:`F_L = F / F_{1-p/2}(k-1, N-k)`, :math:`F_U = F \cdot F_{1-p/2}(N-k, k-1)` and
+    :math:`p = 1 - ci`,
+
+    .. math::
+        ICC(1) \in \left[\frac{F_L - 1}{F_L + \bar n - 1},
+        \frac{F_U - 1}{F_U + \bar n - 1}\right],\qquad
+        ICC(2) \in \left[1 - \frac{1}{F_L},\ 1 - \frac{1}{F_U}\right].
+
+    The intervals are exact for balanced communities (``psych::ICC``'s ICC1 and ICC1k rows);
+    with unbalanced communities the mean size :math:`\bar n` (as in ``icc1``) makes them an
+    approximation. They bracket the point estimates (both are monotone in F).
 
     **Missing data and small communities.** Rows with a missing ``dv`` are dropped for that
     ``dv`` only and counted in ``n_missing``; a community with no remaining row does not count
@@ -174,8 +239,25 @@ def icc(
     """
     cols = _dv_list(data, dv, what="icc")
     groups = code_groups(data, community)
-    rows = [_icc_one(data, c, groups) for c in cols]
+    rows = [_icc_one(data, c, groups, ci) for c in cols]
     return pd.DataFrame(rows)
+
+
+def _icc_intervals(f: float, df1: int, df2: int, gsize: float, ci: float) -> dict[str, float]:
+    """F-based intervals of ICC(1) and ICC(2) (McGraw & Wong 1996; psych::ICC)."""
+    p = 1.0 - ci
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_low = f / stats.f.ppf(1.0 - p / 2.0, df1, df2)
+        f_high = f * stats.f.ppf(1.0 - p / 2.0, df2, df1)
+        one = [1.0 if np.isposinf(x) else (x - 1.0) / (x + gsize - 1.0) for x in (f_low, f_high)]
+        two = [1.0 - 1.0 / x for x in (f_low, f_high)]
+    return {
+        "icc1_ci_low": float(one[0]),
+        "icc1_ci_high": float(one[1]),
+        "icc2_ci_low": float(two[0]),
+        "icc2_ci_high": float(two[1]),
+        "confidence": ci,
+    }
 
 
 def _oneway_parts(
@@ -217,13 +299,16 @@ def _oneway_parts(
         )
     ssb = float((sj * sj / nj).sum())
     sst = float(np.einsum("i,i->", yc, yc))  # no BLAS threads
+    # community means equal to the grand mean leave SSB at rounding level (1e-32), which made
+    # ICC(2) = 1 - MSW/MSB about -1e30 in one row order and -3e30 in another: call it 0
+    ssb = ssb if ssb > 1e-12 * sst else 0.0
     # SSW = SST - SSB cancels: a remainder at rounding level (relative 1e-12) is exactly 0, so
     # a survey without within-community variation gives F = inf in every row order
     ssw = sst - ssb if sst - ssb > 1e-12 * sst else 0.0
     return nj, sj / nj + grand, ssw, ssb, n_missing
 
 
-def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any]:
+def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes, ci: float) -> dict[str, Any]:
     y = column_values(data, name)
     nj, ybar, ssw, ssb, n_missing = _oneway_parts(y, groups, name, func="icc")
     k = len(nj)
@@ -245,6 +330,8 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
             if msb == 0
             else "no within-community variation: F infinite, ICC(1) = ICC(2) = 1"
         )
+    elif msb == 0:
+        note = "no between-community variation: F = 0, ICC(2) = -inf"
     if ssw > 0:
         fit = fit_ri_moments(nj, ybar, ssw)  # the library's one REML engine
         tau, sigma2 = fit.tau2, fit.sigma2
@@ -273,6 +360,7 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
         "sigma2": sigma2,
         "icc1_reml": icc1_reml,
         "icc2_reml": icc2_reml,
+        **_icc_intervals(float(f), df1, df2, gsize, ci),
         "note": note,
     }
 
@@ -386,7 +474,9 @@ def group_reliability(
         "data": [FRAME],
         "item": [COLUMNS],  # a list gets the advice to use rwg_j
         "community": [COLUMNS],
+        "ranvar": _RANVAR,
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_OMIT],
     },
     renamed={"group": "community"},
@@ -495,7 +585,9 @@ def rwg(
         "items": [COLUMNS],
         "community": [COLUMNS],
         "lindell": [BOOLEAN],
+        "ranvar": _RANVAR,
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_BLOCK],
     },
     renamed={"group": "community"},
@@ -643,6 +735,7 @@ def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:
         "community": [COLUMNS],
         "center": [Options(("mean", "median"))],
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_BLOCK],
     },
     renamed={"group": "community"},
@@ -773,6 +866,18 @@ def ad_index(
         "n_items": [Interval(Integral, 1, None)],
         "n_options": [Interval(Integral, 2, None)],
         "n_sim": [Interval(Integral, 1, None)],
+        "quantiles": [
+            Predicate(
+                lambda v: (
+                    ARRAY.accepts(v)
+                    and len(v) > 0
+                    and all(Interval(Real, 0, 1, closed="neither").accepts(q) for q in v)
+                ),
+                "a list of probabilities in (0, 1)",
+                lambda: (0.9, 0.95),
+                [(0.5, 1.5), 0.95],
+            )
+        ],
         "seed": [SEED],
     },
     old_positional=("n_items",),

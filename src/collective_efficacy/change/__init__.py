@@ -31,13 +31,16 @@ import pandas as pd
 from scipy import stats
 
 from collective_efficacy._checks import check_choice, check_ci
+from collective_efficacy._moments import group_sums
 from collective_efficacy._params import (
+    ARRAY,
     BOOLEAN,
     CI,
     COLUMN,
     FRAME,
     SEED,
     WAVE_LABEL,
+    InstanceOf,
     Interval,
     Options,
     public,
@@ -55,6 +58,7 @@ from collective_efficacy.change._data import (
 )
 from collective_efficacy.change._paired import ReliableChange, paired_change, reliable_change
 from collective_efficacy.change._stats import (
+    HEDGES_CORRECTIONS,
     P_ADJUST_METHODS,
     PAIRED_VARIANTS,
     independent_stats,
@@ -115,7 +119,10 @@ def _wave_scale(out: pd.DataFrame) -> np.ndarray:
     return np.abs(mb) + np.abs(ma)
 
 
-@public(constraints={"method": [Options(P_ADJUST_METHODS)]}, old_positional=("method",))
+@public(
+    constraints={"p": [ARRAY], "method": [Options(P_ADJUST_METHODS)]},
+    old_positional=("method",),
+)
 def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, *, method: str = "holm") -> np.ndarray:
     r"""Adjust p-values for multiple comparisons exactly as R's ``p.adjust``.
 
@@ -173,7 +180,7 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     remap[used] = np.arange(used.size)
     c = remap[codes]
     x = np.column_stack([np.ones(y.size), tw.after.astype(np.float64)])
-    out: dict[str, Any] = {"method": "lmm_reml", "reason": ""}
+    out: dict[str, Any] = {"method": "lmm_reml", "reason": None}
     try:
         fit = fit_ri_lmm(y, x, c, int(used.size), method="REML")
     except DataError as exc:
@@ -220,12 +227,18 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
 
 @public(
     constraints={
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
         **_TWO_WAVES,
         "community": [COLUMN, None],
         "paired_on": [COLUMN, None],
         "p_adjust": [Options(P_ADJUST_METHODS)],
         "equal_var": [BOOLEAN],
         "paired_effect": [Options(PAIRED_VARIANTS)],
+        "hedges_correction": [Options(HEDGES_CORRECTIONS)],
     },
     renamed={"scores": "data"},
     old_positional=("dv",),
@@ -244,6 +257,7 @@ def compare_waves(
     min_n: int = 10,
     equal_var: bool = False,
     paired_effect: Literal["av", "z", "rm", "av_lakens"] = "av",
+    hedges_correction: Literal["exact", "approximate"] = "exact",
     nan_policy: Literal["omit", "raise"] = "omit",
     weight: str | None = None,
     design: SurveyDesign | None = None,
@@ -278,6 +292,12 @@ def compare_waves(
         Independent waves: Welch t (False) or Student t with pooled variance (True).
     paired_effect : {"av", "z", "rm", "av_lakens"}, default="av"
         Paired only: which repeated-measures d is reported Hedges-corrected in ``g``.
+    hedges_correction : {"exact", "approximate"}, default="exact"
+        The small-sample correction :math:`J(\nu)` of ``g`` (and its CI): exact (Gamma
+        functions, ``effectsize::hedges_g``) or Hedges' (1981) approximation
+        :math:`1 - 3/(4\nu - 1)` (``pingouin.compute_effsize``, ``effsize::cohen.d``, many
+        published tables); ``effect_size`` then says so. The two differ by less than
+        :math:`10^{-3}` relative for :math:`\nu \ge 10`.
     nan_policy : {"omit", "raise"}, default="omit"
         Rows with a missing score are left out and counted in ``n_missing`` ("omit"), or raise.
     weight : str, optional
@@ -315,7 +335,8 @@ def compare_waves(
               \quad \nu = n_a+n_b-2,
 
     and the noncentral-t CI: the noncentrality limits of :math:`t_d = d/\sqrt{1/n_a+1/n_b}`
-    times :math:`\sqrt{1/n_a+1/n_b}` times J (as ``effectsize::hedges_g``).
+    times :math:`\sqrt{1/n_a+1/n_b}` times J (as ``effectsize::hedges_g``). With
+    ``hedges_correction="approximate"`` J is :math:`1 - 3/(4\nu - 1)` (Hedges 1981).
 
     **Paired** (``paired_on``): paired t on the differences of the paired respondents; means
     and SDs are those of the paired respondents. Effect sizes (formulas in
@@ -347,6 +368,8 @@ def compare_waves(
     .. [2] Lakens, D. (2013). Front. Psychol. 4:863.
     .. [3] Morris, S. B. & DeShon, R. P. (2002). Psychol. Methods 7, 105-125.
     .. [4] Pinheiro, J. C. & Bates, D. M. (2000). Mixed-Effects Models in S and S-PLUS.
+    .. [5] Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size and
+       related estimators. J. Educ. Stat. 6, 107-128.
 
     Examples
     --------
@@ -383,9 +406,13 @@ def compare_waves(
     mb = moments(tw.y[~tw.after], tw.codes[~tw.after], g_count)
     ma = moments(tw.y[tw.after], tw.codes[tw.after], g_count)
     if paired_on is None:
-        res = _independent_rows(tw, mb, ma, ci=ci, equal_var=equal_var, min_n=min_n)
+        res = _independent_rows(
+            tw, mb, ma, ci=ci, equal_var=equal_var, min_n=min_n, hedges=hedges_correction
+        )
     else:
-        res = _paired_rows(tw, mb, ma, ci=ci, min_n=min_n, variant=paired_effect)
+        res = _paired_rows(
+            tw, mb, ma, ci=ci, min_n=min_n, variant=paired_effect, hedges=hedges_correction
+        )
     # overall row
     if community is None:
         overall = res.iloc[[0]].copy()
@@ -433,14 +460,19 @@ def _base_frame(tw: TwoWaves, mb: Any, ma: Any) -> pd.DataFrame:
     )
 
 
+#: the effect_size label says when J is Hedges' approximation (exact: the label of before 1.0)
+_HEDGES_NOTE = {"exact": "", "approximate": "; J approximate: 1 - 3/(4 df - 1)"}
 _STAT_COLS = ["diff", "se", "ci_low", "ci_high", "t", "df", "p", "p_adjusted"]
 
 
 def _independent_rows(
-    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, equal_var: bool, min_n: int
+    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, equal_var: bool, min_n: int, hedges: str
 ) -> pd.DataFrame:
     sup, reason = suppression(mb.n, ma.n, min_n)
-    st = independent_stats(mb.n, mb.mean, mb.var, ma.n, ma.mean, ma.var, ci=ci, equal_var=equal_var)
+    st = independent_stats(
+        mb.n, mb.mean, mb.var, ma.n, ma.mean, ma.var,
+        ci=ci, equal_var=equal_var, hedges_correction=hedges,
+    )  # fmt: skip
     zero = ~sup & (np.nan_to_num(mb.var) == 0) & (np.nan_to_num(ma.var) == 0)
     reason[zero] = "zero variance in both waves: t, p and g undefined"
     out = _base_frame(tw, mb, ma)
@@ -451,7 +483,7 @@ def _independent_rows(
     out["p_adjusted"] = np.nan
     for col in ("g", "g_ci_low", "g_ci_high"):
         out[col] = st[col]
-    out["effect_size"] = "hedges_g (pooled SD)"
+    out["effect_size"] = "hedges_g (pooled SD)" + _HEDGES_NOTE[hedges]
     out["method"] = "student_t" if equal_var else "welch_t"
     stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", *_STAT_COLS]
     stat_cols += ["g", "g_ci_low", "g_ci_high"]
@@ -463,7 +495,7 @@ def _independent_rows(
 
 
 def _paired_rows(
-    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, min_n: int, variant: str
+    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, min_n: int, variant: str, hedges: str
 ) -> pd.DataFrame:
     g_count = len(tw.labels)
     pr = pair_up(tw)
@@ -472,7 +504,7 @@ def _paired_rows(
     pdm = moments(pr.after - pr.before, pr.codes, g_count)
     n = pdm.n
     sup, reason = suppression(mb.n, ma.n, min_n, n_pairs=n)
-    st = paired_stats(n, pb.mean, pa.mean, pb.var, pa.var, pdm.var, ci=ci)
+    st = paired_stats(n, pb.mean, pa.mean, pb.var, pa.var, pdm.var, ci=ci, hedges_correction=hedges)
     zero = ~sup & (np.nan_to_num(pdm.var) == 0)
     reason[zero] = "zero variance of the paired differences: t, p and effect sizes undefined"
     out = _base_frame(tw, mb, ma)
@@ -487,7 +519,7 @@ def _paired_rows(
     d, lo, hi = st["effects"][variant]
     j = st["J"]
     out["g"], out["g_ci_low"], out["g_ci_high"] = j * d, j * lo, j * hi
-    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}"
+    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}" + _HEDGES_NOTE[hedges]
     eff_cols = []
     for name in PAIRED_VARIANTS:
         d, lo, hi = st["effects"][name]
@@ -844,8 +876,8 @@ def _accel_two(after: tuple[Any, ...], before: tuple[Any, ...], g_count: int) ->
         u = y - mom.mean[c]
         u2 = u * u  # products, not u**3: pow is ~10x slower
         with np.errstate(divide="ignore", invalid="ignore"):
-            num += sign * np.bincount(c, weights=u2 * u, minlength=g_count) / mom.n**3
-            den += np.bincount(c, weights=u2, minlength=g_count) / mom.n**2
+            num += sign * group_sums(u2 * u, c, g_count) / mom.n**3
+            den += group_sums(u2, c, g_count) / mom.n**2
     with np.errstate(divide="ignore", invalid="ignore"):
         return num / (6.0 * den**1.5)
 
@@ -854,6 +886,6 @@ def _accel_one(d: np.ndarray, codes: np.ndarray, dm: Any, g_count: int) -> np.nd
     u = d - dm.mean[codes]
     u2 = u * u
     with np.errstate(divide="ignore", invalid="ignore"):
-        num = np.bincount(codes, weights=u2 * u, minlength=g_count)
-        den = np.bincount(codes, weights=u2, minlength=g_count)
+        num = group_sums(u2 * u, codes, g_count)
+        den = group_sums(u2, codes, g_count)
         return num / (6.0 * den**1.5)

@@ -16,7 +16,20 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from collective_efficacy._messages import Message, Note, note_messages
-from collective_efficacy._params import BOOLEAN, CI, WAVE_LABEL, Interval, Options, public
+from collective_efficacy._params import (
+    BOOLEAN,
+    CI,
+    COLUMN,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    WAVE_LABEL,
+    InstanceOf,
+    Interval,
+    Options,
+    public,
+)
 from collective_efficacy._version import Versioned
 from collective_efficacy.change._stats import P_ADJUST_METHODS
 from collective_efficacy.disclosure import (
@@ -50,9 +63,10 @@ from collective_efficacy.evaluation._sections import (
 )
 from collective_efficacy.evaluation._weights import internal_design, record, weighted_table
 from collective_efficacy.evaluation._weights import resolve as resolve_weights
-from collective_efficacy.impact import DEFAULT_CUTPOINTS
+from collective_efficacy.impact import CUTPOINTS, DEFAULT_CUTPOINTS
 from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses._checks import column_name
+from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.scoring import aggregate
 from collective_efficacy.survey_design import SurveyDesign
 
@@ -187,6 +201,23 @@ class Evaluation(Versioned):
 
 @public(
     constraints={
+        "baseline": [FRAME, PATH],
+        "end_of_cycle": [FRAME, PATH],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+        ],
+        "community": [COLUMN, MAPPING],
+        "respondent": [COLUMN, None],
+        "columns": [MAPPING, None],
+        "assessments": [FRAME, PATH, None],
+        "wave": [COLUMN, None],
+        "geometry": [MAPPING, PATH, None],
+        "geometry_key": [COLUMN, None],
+        "date": [TEXT, MAPPING, None],
+        "scale": [TEXT, None],
+        "cutpoints": [CUTPOINTS, None],
+        "comparison": [COLUMN, FRAME, PATH, None],
         "before": [WAVE_LABEL],
         "after": [WAVE_LABEL],
         "min_n": [Interval(Integral, 2, None)],
@@ -268,7 +299,9 @@ def evaluate(
         then gives each wave's first and last date. ISO dates (``2026-04-01``) are read as
         such, other text day first (``01-04-2026`` is 1 April, the Dutch order); unreadable
         dates are counted in ``waves[i].n_dates_unreadable``. An absent column, or one without
-        a readable date, raises.
+        a readable date, raises. Default: when both waves are ODK / KoboToolbox exports read
+        by :func:`~collective_efficacy.read_responses`, their submission dates (the ``date``
+        column it adds); otherwise no dates.
     scale : str, optional
         The scale to evaluate (default: ``collective_efficacy`` when the instrument has it,
         else its last scale).
@@ -567,7 +600,7 @@ def _wave_summaries(
     used = inp.scores[[community, _WAVE]].rename(columns={_WAVE: "wave"})
     rows = used.groupby([community, "wave"], sort=False).size().rename("rows").reset_index()
     publish = counts_publishable(table, rows, community=community, wave="wave", min_n=min_n)
-    dates = per_wave(date, "date") if date is not None else None
+    dates = per_wave(date, "date") if date is not None else _form_dates(inp)
     out = []
     for w in inp.waves:
         label = w["wave"]
@@ -581,6 +614,15 @@ def _wave_summaries(
             summary |= wave_dates(inp.raw[label], in_shown, dates[label], label, w["source"])
         out.append(WaveSummary(**summary))
     return out
+
+
+def _form_dates(inp: Inputs) -> dict[str, str] | None:
+    """Without ``date=``: the submission dates when every wave is an ODK / KoboToolbox export
+    read by :func:`~collective_efficacy.read_responses` (the ``date`` column it adds)."""
+    cols = {w["wave"]: form_date_column(inp.raw[w["wave"]]) for w in inp.waves}
+    if not cols or any(c is None for c in cols.values()):
+        return None
+    return {k: str(v) for k, v in cols.items()}
 
 
 def _cutpoints_for(inst: Instrument, scale: str) -> list[float]:

@@ -230,7 +230,7 @@ def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
 def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
     """Whether some respondent id occurs in both waves (hashing, not sorting, the ids)."""
     b = ids[before].dropna()
-    return bool(len(b)) and bool(ids[~before].isin(b.unique()).any())
+    return bool(len(b)) and bool(ids[~before].isin(b).any())  # isin hashes b once itself
 
 
 def _respondent_note(exc: DataError) -> Note:

@@ -273,6 +273,19 @@ def _change_rows(
     return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
 
 
+def _wave_parts(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each wave's rows, split once (not per section).
+
+    The inputs put the baseline's rows first: then the two parts are row slices that share the
+    table's memory (no copy of a million-row table); otherwise a selection by mask.
+    """
+    is_before = (scores[WAVE] == BEFORE).to_numpy()
+    k = int(is_before.sum())
+    if is_before[:k].all():
+        return {BEFORE: scores.iloc[:k], AFTER: scores.iloc[k:]}
+    return {BEFORE: scores[is_before], AFTER: scores[~is_before]}
+
+
 def statistics_sections(
     scores: pd.DataFrame,
     inst: Instrument,
@@ -296,8 +309,7 @@ def statistics_sections(
 
     items = inst.scale(scale).items
     keys = inst.keys(scale)
-    is_before = (scores[WAVE] == BEFORE).to_numpy()
-    parts = {BEFORE: scores[is_before], AFTER: scores[~is_before]}  # split once, not per section
+    parts = _wave_parts(scores)
     # one preparation per wave: its item matrix, community codes and moments are computed once
     # and shared by every section below (:mod:`.prepared`)
     with PreparedSurvey(parts[BEFORE]), PreparedSurvey(parts[AFTER]):

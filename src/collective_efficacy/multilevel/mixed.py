@@ -25,7 +25,8 @@ import pandas as pd
 from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Message
-from collective_efficacy._params import COLUMN, COLUMNS, FRAME, SCALE_RANGE, Options, public
+from collective_efficacy._moments import group_means
+from collective_efficacy._params import COLUMN, COLUMNS, FRAME, KEYS, SCALE_RANGE, Options, public
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.instrument._keys import key_bounds, parse_keys, reverse_keyed
@@ -103,6 +104,7 @@ def _diagnostics(
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "dv": [COLUMNS],
         "community": [COLUMN],
@@ -238,9 +240,7 @@ def random_intercept(
     ys = score if all_used else score[has]
     fit = fit_ri_intercept(ys, codes, gi.n_groups, method=method)
     n = fit.group_n
-    sums = np.bincount(codes, weights=ys, minlength=gi.n_groups)
-    mean = np.full(gi.n_groups, np.nan)
-    np.divide(sums, n, out=mean, where=n > 0)
+    _, mean = group_means(ys, codes, gi.n_groups)
     intercept = float(fit.beta[0])
     tau2, sigma2 = fit.tau2, fit.sigma2
     used_groups = n > 0
@@ -264,7 +264,7 @@ def random_intercept(
     )
     return RandomInterceptResult(
         dv=dv if isinstance(dv, str) else f"mean({', '.join(items)})",
-        group=gi.name,
+        community=gi.name,
         method=method,
         variance_components=VarianceComponents(
             tau2=tau2, sigma2=sigma2, icc=tau2 / (tau2 + sigma2)
@@ -281,10 +281,23 @@ def random_intercept(
     )
 
 
+def _rs_reliability(fit: Any, n_bar: float) -> np.ndarray:
+    """Raudenbush & Sampson (1999): tau_b / (tau_b + tau_p/J_k + sigma2/(n_bar J_k)); 0 if J_k=0."""
+    j = fit.group_n_respondents.astype(np.float64)
+    out = np.zeros(len(j))
+    has = j > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[has] = fit.tau_beta / (
+            fit.tau_beta + fit.tau_pi / j[has] + fit.sigma2 / (n_bar * j[has])
+        )
+    return out
+
+
 @refuses_weights
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "items": [COLUMNS],
         "community": [COLUMN],
@@ -292,6 +305,7 @@ def random_intercept(
         "covariates": [COLUMNS, None],
         "method": [Options(("reml", "ml"))],
         "scale_range": [SCALE_RANGE, None],
+        "reliability": [Options(("exact", "mean_items"))],
     },
     renamed={"group": "community", "scale_min": "scale_range[0]", "scale_max": "scale_range[1]"},
     old_positional=("items",),
@@ -306,6 +320,7 @@ def ecometric(
     covariates: Sequence[str] | None = None,
     method: str = "reml",
     scale_range: tuple[float, float] | None = None,
+    reliability: str = "exact",
 ) -> EcometricResult:
     r"""Ecometric three-level model (Raudenbush & Sampson 1999): items in residents in communities.
 
@@ -332,6 +347,12 @@ def ecometric(
     scale_range : (min, max), optional
         Bounds for reversing (default: the instrument's codes when ``keys`` is an instrument,
         else the lowest and highest code observed over all items).
+    reliability : {"exact", "mean_items"}, default="exact"
+        The community reliability :math:`\lambda_k` reported (``reliability`` and the
+        per-community column): from each respondent's number of answered items (exact, the
+        precision lme4's posterior uses) or Raudenbush & Sampson's (1999) formula with the mean
+        number of answered items :math:`\bar n` (to compare with published tables). The EB
+        scores and posterior SDs are the same either way.
 
     Returns
     -------
@@ -375,7 +396,13 @@ def ecometric(
               \mathrm{score}_k = \bar\alpha + \hat u_k,\qquad
               \mathrm{SD}_k = \sqrt{\tau_\beta(1-\lambda_k)},
 
-    where :math:`\hat u_k` (lme4's ``ranef``) is :math:`\lambda_k` times the precision-weighted
+    With ``reliability="mean_items"`` (Raudenbush & Sampson 1999; :math:`J_k` respondents in
+    community :math:`k`, :math:`\bar n` the mean number of items answered by the respondents
+    used), :math:`\lambda_k = \tau_\beta/(\tau_\beta + \tau_\pi/J_k +
+    \sigma^2/(\bar n J_k))`, which equals the exact form when everyone answers the same
+    number of items.
+
+    Here :math:`\hat u_k` (lme4's ``ranef``) is :math:`\lambda_k` times the precision-weighted
     mean residual of the community's respondents and :math:`\bar\alpha` the mean item effect.
     The intra-neighbourhood correlation is :math:`\tau_\beta/(\tau_\beta + \tau_\pi)`.
 
@@ -463,9 +490,9 @@ def ecometric(
     alpha = fit.beta[:n_items_i]
     grand = float(alpha.mean())
     nresp = fit.group_n_respondents
-    lam = fit.lambda_
     tb, tp, s2 = fit.tau_beta, fit.tau_pi, fit.sigma2
     n_answered = answered[used].sum(axis=1)
+    lam = fit.lambda_ if reliability == "exact" else _rs_reliability(fit, float(n_answered.mean()))
     resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
     boundary = [n for n, b in zip(("tau_beta", "tau_pi"), fit.at_boundary) if b]
     diag = _diagnostics(
@@ -490,7 +517,7 @@ def ecometric(
     return EcometricResult(
         items=items,
         reversed_items=reversed_items,
-        group=gi.name,
+        community=gi.name,
         method=method,
         variance_components=EcometricVarianceComponents(
             tau_beta=tb,
@@ -512,6 +539,7 @@ def ecometric(
         ],
         grand_mean=grand,
         reliability=float(lam[nresp > 0].mean()),
+        reliability_method=reliability,
         respondent_reliability=float(np.mean(resp_rel)),
         loglik=fit.loglik,
         deviance=fit.deviance,
@@ -520,8 +548,7 @@ def ecometric(
         n_excluded_no_items=n_no_items,
         n_excluded_covariates=n_bad_cov,
         n_groups=gi.n_groups,
-        scale_min=lo,
-        scale_max=hi,
+        scale_range=(lo, hi),
         diagnostics=diag,
         groups_columns=cols,
     )

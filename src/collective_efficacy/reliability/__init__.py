@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -24,12 +24,14 @@ from scipy import stats
 
 from collective_efficacy._checks import check_choice, check_ci
 from collective_efficacy._groups import factorize_groups
+from collective_efficacy._moments import group_counts
 from collective_efficacy._params import (
     CI,
     COLUMN,
     COLUMNS,
     FRAME,
     ITEM_RANGES,
+    KEYS,
     SCALE_RANGE,
     SEED,
     Interval,
@@ -37,7 +39,12 @@ from collective_efficacy._params import (
     as_generator,
     public,
 )
-from collective_efficacy.errors import ConvergenceWarning, DataError, ReliabilityWarning
+from collective_efficacy.errors import (
+    ConvergenceWarning,
+    DataError,
+    ParameterError,
+    ReliabilityWarning,
+)
 from collective_efficacy.prepared import accepts_prepared, memo
 from collective_efficacy.reliability._core import (
     alpha_stats,
@@ -84,6 +91,7 @@ ALPHA_COLUMNS = [
     "mean",
     "sd",
     "reversed_suspect",
+    "suspect_items",
     "note",
 ]
 
@@ -139,7 +147,7 @@ def _bootstrap_alpha(
     k = x.shape[1]
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
-    counts = np.bincount(codes, minlength=n_groups)
+    counts = group_counts(codes, n_groups)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     seg_start = starts[sorted_codes]
     seg_n = counts[sorted_codes]
@@ -164,12 +172,15 @@ def _bootstrap_alpha(
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
+        "weight": [COLUMN, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "community": [COLUMN, None],
         "nan_policy": [_BLOCK],
         "ci": [CI],
         "ci_method": [Options(("feldt", "duhachek", "bootstrap"))],
+        "ci_z": [Interval(Real, 0, None, closed="neither"), None],
         "n_boot": [Interval(Integral, 2, None)],
         "seed": [SEED],
         "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
@@ -186,6 +197,7 @@ def cronbach_alpha(
     nan_policy: NanPolicy = "pairwise",
     ci: float = 0.95,
     ci_method: Literal["feldt", "duhachek", "bootstrap"] = "feldt",
+    ci_z: float | None = None,
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = None,
     scale_range: ResponseRange = None,
@@ -210,6 +222,10 @@ def cronbach_alpha(
         Confidence level.
     ci_method : {"feldt", "duhachek", "bootstrap"}, default="feldt"
         Interval for alpha, see Notes.
+    ci_z : float, optional
+        ``ci_method="duhachek"`` only: the multiplier of ``ase`` instead of
+        :math:`z_{1-p/2}`; ``ci_z=1.96`` reproduces the bounds ``psych::alpha`` prints
+        (``alpha +/- 1.96 * ase``). ``confidence`` is then :math:`2\Phi(z) - 1`.
     n_boot : int, default=1000
         Bootstrap replicates (``ci_method="bootstrap"``).
     seed : int or Generator, optional
@@ -233,10 +249,12 @@ def cronbach_alpha(
     DataFrame
         One row (or one row per community, the first column named as ``community``) with columns
         ``alpha, std_alpha, g6, average_r, median_r, var_r, signal_noise, ase, ci_low, ci_high,
-        confidence, ci_method, n, n_items, mean, sd, reversed_suspect, note``. ``mean``/``sd``
-        describe the scale score (mean of the answered keyed items); ``reversed_suspect`` lists
-        items whose item-rest correlation is negative; ``note`` says why a value is NaN or
-        suspicious (None when all is well).
+        confidence, ci_method, n, n_items, mean, sd, reversed_suspect, suspect_items, note``.
+        ``mean``/``sd`` describe the scale score (mean of the answered keyed items);
+        ``reversed_suspect`` (bool, as in :func:`item_statistics`) is True when an item's
+        item-rest correlation is negative and ``suspect_items`` names those items (None when
+        there is none; before 1.0 ``reversed_suspect`` held the names); ``note`` says why a
+        value is NaN or suspicious (None when all is well).
 
     Raises
     ------
@@ -249,7 +267,8 @@ def cronbach_alpha(
     ReliabilityWarning
         Without ``community``: an item correlates negatively with the rest (reverse coding likely
         missing), alpha is negative, or a covariance is undefined. With ``community`` the same
-        findings go to ``reversed_suspect`` and ``note`` instead (no warning per community).
+        findings go to ``reversed_suspect``/``suspect_items`` and ``note`` instead (no warning
+        per community).
 
     Notes
     -----
@@ -280,7 +299,8 @@ def cronbach_alpha(
     Intervals: ``feldt`` (Feldt, Woodruff & Salih 1987; ``psych::alpha.ci``)
     :math:`[1 - (1-\alpha) F_{1-p/2}, 1 - (1-\alpha) F_{p/2}]` with :math:`F` on
     :math:`(n-1, (n-1)(k-1))` df and :math:`p = 1 - ci`; ``duhachek``
-    :math:`\alpha \pm z_{1-p/2}\,\mathrm{ase}` (psych prints it with 1.96); ``bootstrap``:
+    :math:`\alpha \pm z_{1-p/2}\,\mathrm{ase}` (psych prints it with :math:`z = 1.96`; pass
+    ``ci_z=1.96`` for psych's printed bounds); ``bootstrap``:
     percentile interval of alpha over ``n_boot`` resamples of respondents (within each
     community), NaN when fewer than half the replicates give a finite alpha.
 
@@ -338,6 +358,7 @@ def cronbach_alpha(
         )  # fmt: skip
     ci = check_ci(ci)
     check_choice("ci_method", ci_method, ("feldt", "duhachek", "bootstrap"), func=func)
+    _check_ci_z(ci_z, ci_method, func)
     exclude = [community] if community is not None else []
     prep = prepare(
         data,
@@ -372,8 +393,7 @@ def cronbach_alpha(
     if ci_method == "feldt":
         ci_low, ci_high = feldt_ci(st.alpha, n, k, ci)
     elif ci_method == "duhachek":
-        z = float(stats.norm.ppf(0.5 + ci / 2.0))
-        ci_low, ci_high = st.alpha - z * ase, st.alpha + z * ase
+        ci_low, ci_high, ci = _duhachek(st.alpha, ase, ci, ci_z)
     else:
         ci_low, ci_high = _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci)
         ci_low = np.where(st.defined, ci_low, np.nan)
@@ -394,7 +414,8 @@ def cronbach_alpha(
             "n_items": k,
             "mean": mean,
             "sd": sd,
-            "reversed_suspect": pd.Series(none_if_empty(sus_names), dtype=object),
+            "reversed_suspect": suspect.any(axis=1),  # bool, as in item_statistics
+            "suspect_items": pd.Series(none_if_empty(sus_names), dtype=object),
             "note": pd.Series(note, dtype=object),
         }
     )
@@ -403,6 +424,24 @@ def cronbach_alpha(
         return out
     _warn_single(prep.items, st.r_drop[0], note[0])
     return out
+
+
+def _check_ci_z(ci_z: float | None, ci_method: str, func: str) -> None:
+    if ci_z is not None and ci_method != "duhachek":
+        raise ParameterError(
+            f"ci_z is the multiplier of the Duhachek interval; pass ci_method='duhachek' with it "
+            f"(got ci_method={ci_method!r}) (in {func}())",
+            argument="ci_z",
+        )
+
+
+def _duhachek(
+    alpha: np.ndarray, ase: np.ndarray, ci: float, ci_z: float | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """alpha -/+ z ase with z = z_{1-p/2} or ``ci_z`` (then the level is 2 Phi(z) - 1)."""
+    z = float(stats.norm.ppf(0.5 + ci / 2.0)) if ci_z is None else float(ci_z)
+    level = ci if ci_z is None else float(2.0 * stats.norm.cdf(z) - 1.0)
+    return alpha - z * ase, alpha + z * ase, level
 
 
 def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None:
@@ -423,6 +462,8 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
+        "weight": [COLUMN, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "nan_policy": [_BLOCK],
@@ -664,6 +705,7 @@ _VARIANTS = {
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "method": [Options(("minres", "ml"))],

@@ -17,7 +17,18 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._checks import check_choice
-from collective_efficacy._params import COLUMN, COLUMNS, Options, public
+from collective_efficacy._params import (
+    ARRAY,
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    InstanceOf,
+    Options,
+    public,
+)
 from collective_efficacy._rows import file_row_offset
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import (
@@ -35,7 +46,8 @@ from collective_efficacy.responses._checks import (
     id_text,
 )
 from collective_efficacy.responses._checks import row_label as _label
-from collective_efficacy.responses._odk import form_columns
+from collective_efficacy.responses._odk import form_columns, form_date_column
+from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import ExcludedRow, ValidationReport
 from collective_efficacy.survey_design import checked_weights
 
@@ -56,6 +68,12 @@ class ValidatedResponses:
     instrument : Instrument
     respondent, community, wave : str or None
         Names of the id columns in ``data``.
+    item_columns : list of str
+        The item ids, in order (the item columns of ``data``).
+    date : str or None
+        The column of ``data`` with each answer's date (ISO text): the submission time of an
+        ODK / KoboToolbox export read by :func:`~collective_efficacy.read_responses`
+        (``"date"``); None for other data.
     """
 
     data: pd.DataFrame
@@ -65,6 +83,7 @@ class ValidatedResponses:
     community: str | None = None
     wave: str | None = None
     item_columns: list[str] = field(default_factory=list)
+    date: str | None = None
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -172,6 +191,20 @@ def _convert_column(
 
 @public(
     constraints={
+        "data": [
+            FRAME,
+            PATH,
+            InstanceOf(ResponseFile, description="a ResponseFile", example=pd.DataFrame),
+        ],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+        ],
+        "waves": [ARRAY, None],
+        "columns": [MAPPING, None],
+        "source": [TEXT, None],
+        "weight": [COLUMN, None],
         "respondent": [COLUMN, None],
         "community": [COLUMN, None],
         "wave": [COLUMN, None],
@@ -271,11 +304,9 @@ def validate(
     >>> v.report.recoded_missing
     {'hecht': {'9': 1}}
     """
-    from collective_efficacy.responses.io import (
-        read_responses,  # local: io is optional-extras territory
-    )
-
     check_choice("errors", errors, ["raise", "exclude"], func="validate")
+    if isinstance(data, ResponseFile):  # its file name, labels and notes come along
+        data = data.legacy_frame()
     if isinstance(data, (str, Path)):
         source = source or Path(data).name
         data = read_responses(data)
@@ -319,6 +350,10 @@ def validate(
     if col.stopping:
         _finish_raise(col, inst, source, first_row, n, excludable=False)
     reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
+    date = form_date_column(data)  # an ODK / Kobo export: the submission date travels along
+    if date is not None and date not in id_cols:
+        out[date] = data[date].to_numpy(dtype=object, copy=True)
+        id_cols.append(date)
     if weight is not None:
         wcol = str(column_name(weight))
         out[wcol], bad = checked_weights(data, wcol)
@@ -354,7 +389,7 @@ def validate(
         notes=[str(t) for t in data.attrs.get("reading_notes", [])],
         note_messages=list(data.attrs.get("reading_messages", [])),
     )
-    clean = out.loc[~excluded_mask].copy()
+    clean = out.loc[~excluded_mask]  # a new frame already (copy-on-write): no second copy
     return ValidatedResponses(
         data=clean,
         report=report,
@@ -363,6 +398,7 @@ def validate(
         community=community,
         wave=wave,
         item_columns=list(item_ids),
+        date=date if date is not None and date in out.columns else None,
     )
 
 
@@ -546,8 +582,12 @@ def _exclusions(
         # numbers repeat exactly when their text does (number_text is one-to-one on values)
         raw = data[respondent]
         first = raw if pd.api.types.is_numeric_dtype(raw.dtype) else ids
-        key = pd.DataFrame({0: first.to_numpy(), 1: data[wave].to_numpy() if has_wave else 0})
-        dup = key.duplicated(keep="first").to_numpy() & ~m
+        if has_wave:
+            key = pd.DataFrame({0: first.to_numpy(), 1: data[wave].to_numpy()})
+            repeated = key.duplicated(keep="first").to_numpy()
+        else:  # one key column: one hashing pass
+            repeated = pd.Series(first.to_numpy()).duplicated(keep="first").to_numpy()
+        dup = repeated & ~m
         if dup.any():
             col.add(
                 "duplicate_respondent",
