@@ -226,6 +226,11 @@ class Evaluation(Versioned):
         "skip_impact": [BOOLEAN],
         "skip_map": [BOOLEAN],
         "progress": [BOOLEAN],
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
     }
 )
 def evaluate(
