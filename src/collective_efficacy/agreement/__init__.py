@@ -52,6 +52,7 @@ from collective_efficacy.errors import DataError
 from collective_efficacy.multilevel._lmm import fit_ri_moments
 from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.summaries._dispatch import summary_route
+from collective_efficacy.survey_design import refuses_weights
 
 _OMIT = Options(("omit", "raise"))
 #: the null distribution's variance: a number or a tabulated name (the values are checked by
@@ -110,6 +111,7 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # --------------------------------------------------------------------------------------------
 # ICC(1), ICC(2)
 # --------------------------------------------------------------------------------------------
+@refuses_weights
 @accepts_prepared
 @summary_route("icc")
 @public(
@@ -160,6 +162,15 @@ def icc(
         mean_group_size, n0, icc1_n0, n_missing, n_singletons, tau, sigma2, icc1_reml,
         icc2_reml, icc1_ci_low, icc1_ci_high, icc2_ci_low, icc2_ci_high, confidence, note``
         (``note`` says why a value is NaN or infinite, else None).
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----

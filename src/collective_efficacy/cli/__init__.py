@@ -43,7 +43,12 @@ from collective_efficacy.cli._support import (
     os_error_message,
     pipe_safe_stdout,
 )
-from collective_efficacy.cli._waves import add_wave_options, per_wave_args
+from collective_efficacy.cli._waves import (
+    add_design_options,
+    add_wave_options,
+    design_arg,
+    per_wave_args,
+)
 from collective_efficacy.errors import CollectiveEfficacyError
 from collective_efficacy.instrument import list_instruments, load_instrument
 from collective_efficacy.responses import ValidatedResponses, validate
@@ -310,6 +315,7 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
         skip_impact=args.skip_impact,
         skip_map=args.skip_map,
         progress=progress,
+        design=design_arg(args),
     )
 
 
@@ -569,6 +575,7 @@ def _evaluate_parser(sub: Any) -> None:
     pe.add_argument(
         "--date", metavar="COL", default=None, help="column with the date of each answer"
     )
+    add_design_options(pe)
     add_wave_options(pe)
     add_level_option(pe)
     pe.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -61,11 +61,14 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
+from collective_efficacy.evaluation._weights import internal_design, record, weighted_table
+from collective_efficacy.evaluation._weights import resolve as resolve_weights
 from collective_efficacy.impact import CUTPOINTS, DEFAULT_CUTPOINTS
 from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses._checks import column_name
 from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.scoring import aggregate
+from collective_efficacy.survey_design import SurveyDesign
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -151,6 +154,11 @@ class Evaluation(Versioned):
     geometry_key: str | None = Field(
         default=None, description="feature property holding the community name"
     )
+    design: dict[str, Any] | None = Field(
+        default=None,
+        description="the survey design when the evaluation is weighted (SurveyDesign fields, "
+        "how the waves enter it, the estimator and what stays unweighted); None: unweighted",
+    )
     omitted: dict[str, str] = Field(
         default_factory=dict,
         description=(
@@ -218,6 +226,11 @@ class Evaluation(Versioned):
         "skip_impact": [BOOLEAN],
         "skip_map": [BOOLEAN],
         "progress": [BOOLEAN],
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
     }
 )
 def evaluate(
@@ -244,6 +257,8 @@ def evaluate(
     skip_impact: bool = False,
     skip_map: bool = False,
     progress: bool = False,
+    weight: str | None = None,
+    design: SurveyDesign | None = None,
 ) -> Evaluation:
     """Evaluate the change in collective efficacy between two survey waves, per community.
 
@@ -324,6 +339,19 @@ def evaluate(
     progress : bool, default=False
         Show a progress bar of the steps on standard error (needs ``tqdm``; the command line
         turns it on when standard error is a terminal).
+    weight : str, optional
+        Survey weight column of both files; short for ``design=SurveyDesign(weight=...)``. A
+        row without a usable weight (missing, text, zero, negative) is excluded with reason
+        ``invalid_weight`` and counted in ``waves``.
+    design : SurveyDesign, optional
+        Weights, strata, clusters and fpc (columns of both files; each wave is a separate
+        sample, its strata crossed with the wave). The community table, the change per
+        community and the overall change are then weighted, with design-based standard
+        errors (``n_eff``, ``sum_weights`` and ``deff`` added; ``n`` and suppression stay
+        unweighted); the change model is not fitted (multilevel models do not take survey
+        weights), so the verdicts come from the weighted change; reliability, agreement, the
+        ICC and the ecometric model are unweighted. The report says so;
+        ``Evaluation.design`` records the design (see the *Survey weights* methods page).
 
     Returns
     -------
@@ -396,6 +424,7 @@ def evaluate(
             p_adjust=p_adjust,
             step=step,
             omitted=_omitted(skip_impact, skip_map, geometry is not None),
+            design=resolve_weights(weight, design),
         )
     finally:
         if bar is not None:
@@ -444,6 +473,7 @@ def _evaluate(
     p_adjust: str,
     step: Any,
     omitted: dict[str, str],
+    design: SurveyDesign | None = None,
 ) -> Evaluation:
     respondent = column_name(respondent)  # any column label, as text
     inst = load_instrument(instrument)
@@ -463,6 +493,7 @@ def _evaluate(
         respondent=respondent,
         columns=per_wave_columns(columns),
         date=per_wave(date, "date") if date is not None else None,
+        design=design,
     )
     read_optional(
         inp,
@@ -489,12 +520,20 @@ def _evaluate(
         table = _with_absent_waves(table, community)
         notes["communities_in_one_wave"] = Note("communities_in_one_wave", n=len(only))
     table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
-    sections["community_scores"] = _records(table)
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
     shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    inner = internal_design(design) if design is not None else None
+    if design is not None:  # suppression above stays on the unweighted count
+        table = weighted_table(
+            table, shown, community=community, wave=_WAVE, scale=scale, design=design,
+            min_n=min_n, ci=ci,
+        )  # fmt: skip
+        notes["change_model"] = Note("change_model_weighted")
+    sections["community_scores"] = _records(table)
     statistics_sections(
-        shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step
-    )
+        shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step,
+        design=inner,
+    )  # fmt: skip
     change_model_sections(
         shown,
         scale,
@@ -506,6 +545,7 @@ def _evaluate(
         sections=sections,
         notes=notes,
         step=step,
+        skip=design is not None,
     )
     step("impact")
     if "impact" not in omitted:
@@ -532,6 +572,7 @@ def _evaluate(
         geometry=inp.geometry,
         geometry_key=geometry_key,
         omitted=omitted,
+        design=record(design) if design is not None else None,
     )
 
 

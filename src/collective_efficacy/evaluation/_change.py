@@ -254,6 +254,7 @@ def change_model_sections(
     sections: dict[str, list[dict[str, Any]]],
     notes: dict[str, str],
     step: Callable[[str], None] | None = None,
+    skip: bool = False,
 ) -> None:
     """Fit the change model and store its sections (see the module docstring).
 
@@ -268,6 +269,8 @@ def change_model_sections(
 
     if step is not None:
         step("change model")
+    if skip:  # weighted evaluation: the note says why (multilevel models take no weights)
+        return
     keep = scores[scale].notna().to_numpy()
     cols = [community, WAVE, scale] + ([COMPARISON] if comparison is not None else [])
     data = scores.loc[keep, cols]

@@ -42,6 +42,7 @@ from collective_efficacy.multilevel._models import (
     FitDiagnostics,
 )
 from collective_efficacy.summaries._dispatch import summary_route
+from collective_efficacy.survey_design import refuses_weights
 
 __all__ = ["ChangeModel", "change_model"]
 
@@ -152,6 +153,7 @@ def _check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
+@refuses_weights
 @summary_route("change_model")
 @public(
     constraints={
@@ -246,6 +248,15 @@ def change_model(
         ``ranef_intercept``,
         ``ranef_change``, ``ranef_intercept_sd``, ``ranef_change_sd``, ``confidence``,
         ``verdict``, ``suppressed``, ``reason``.
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----

@@ -41,6 +41,7 @@ from collective_efficacy.multilevel._models import (
 )
 from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.summaries._dispatch import summary_route
+from collective_efficacy.survey_design import refuses_weights
 
 __all__ = [
     "EcometricResult",
@@ -99,6 +100,7 @@ def _diagnostics(
     )
 
 
+@refuses_weights
 @accepts_prepared
 @summary_route("random_intercept")
 @public(
@@ -160,6 +162,15 @@ def random_intercept(
         ``at_boundary``, ``max_abs_grad``, ``hessian_pd``), ``n_used``, ``n_excluded`` and the
         ``.groups`` table: one row per community with ``n``, ``mean``, ``eb_mean``,
         ``eb_deviation``, ``posterior_sd`` and ``reliability``.
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----
@@ -308,6 +319,7 @@ def _rs_reliability(fit: Any, n_bar: float) -> np.ndarray:
     return out
 
 
+@refuses_weights
 @accepts_prepared
 @public(
     constraints={
@@ -377,6 +389,15 @@ def ecometric(
         ``loglik``, ``diagnostics``, counts, and ``.groups``: one row per community with
         ``n_respondents``, ``n_responses``, ``eb_score``, ``eb_deviation``, ``posterior_sd``,
         ``reliability``.
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----

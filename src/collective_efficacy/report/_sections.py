@@ -31,6 +31,16 @@ from collective_efficacy.report._format import (
     wave,
 )
 from collective_efficacy.report._text import REFERENCES
+from collective_efficacy.report._weights import (
+    WEIGHT_HEAD,
+    WEIGHT_REFERENCES,
+    design_words,
+    methods_text,
+    overall_text,
+    rule_tail,
+    summary_key,
+    weighted,
+)
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
@@ -78,6 +88,8 @@ def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
             ),
         )
     )
+    if weighted(ev):
+        b.append(("p", design_words(ev, t)))
     for w in ev.waves:
         b.append(
             (
@@ -357,14 +369,19 @@ def _impact_note(r: dict[str, Any], t: dict[str, str]) -> str:
 
 def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
     body = []
+    w = weighted(ev)  # n beside n_eff: how many respondents the weights effectively leave
     for r in ev.sections.get("community_scores", []):
         lead = [name(r, ev), wave(t, r["wave"]), r.get("n")]
         if r.get("suppressed"):
-            body.append([*lead, Span(_why(r, ev, t), 3)])
+            body.append([*lead, Span(_why(r, ev, t), 4 if w else 3)])
         else:
-            body.append([*lead, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
+            n_eff = [num(t, r.get("n_eff"), 1)] if w else []
+            body.append([*lead, *n_eff, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
     keys = ["community", "wave", "n", "mean", "ci_low", "ci_high"]
-    return [("h2", t["scores"]), ("longtable", ([h[k] for k in keys], body))]
+    heads = [h[k] for k in keys]
+    if w:
+        heads.insert(3, WEIGHT_HEAD.get(t["lang"], WEIGHT_HEAD["en"])["n_eff"])
+    return [("h2", t["scores"]), ("longtable", (heads, body))]
 
 
 # The marker of each verdict, as drawn in the forest plot (filled triangles, open circle).
@@ -420,6 +437,8 @@ def _overall(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         return []
     did = _programme_effect(ev, t)
     p = o.get("p")
+    if weighted(ev):
+        return [("h2", t["overall"]), ("p", overall_text(ev, t, o))]
     text = t["overall_text"].format(
         d=num(t, o["diff"]),
         lo=num(t, o.get("ci_low")),
@@ -453,9 +472,13 @@ def _rule(ev: Evaluation, t: dict[str, str], m: int, k: int) -> str:
         plain = t["rule_plain"].format(c=c)
         return plain + " " + t["rule_uncorrected"] if k > 1 else plain
     level = 100 * (1 - (1 - ev.confidence) / m)
-    return t["rule_sim"].format(
+    text = t["rule_sim"].format(
         c=c, m=m, lvl=num(t, level, 2), alpha=num(t, 1 - ev.confidence), adj=adj
     )
+    if weighted(ev):  # the last sentence names the Welch test: the weighted one is a z-test
+        text = text[: text.rfind(". ", 0, text.rfind("results.json")) + 1] + " "
+        text += rule_tail(t, adj)
+    return text
 
 
 def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list[Any]) -> Block:
@@ -516,6 +539,8 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
         return [*b, _model_table(ev, t, h, per), ("forest", per)]
     keys = ["community", "n_before", "n_after", "mean_before", "mean_after", "diff"]
     keys += ["interval", "p_bonf" if m > 1 else "p", "g", "verdict"]
+    if weighted(ev):  # no standardised effect size under weights
+        keys.remove("g")
     body = []
     for r in per:
         if r["verdict"] is None:
@@ -525,7 +550,8 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
         vals = [r.get(k) for k in ("n_before", "n_after", "mean_before", "mean_after", "diff")]
         band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
         verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
-        body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), r.get("g"), verdict])
+        g = [] if weighted(ev) else [r.get("g")]
+        body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), *g, verdict])
     b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded
     b.append(("forest", per))
     return b
@@ -587,7 +613,7 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         key = "sum_up" if (lo or 0) > 0 else "sum_down" if (hi or 0) < 0 else "sum_flat"
         rng = scale_text(t, ev.scale_range)
         lines.append(
-            t["sum_overall"].format(
+            (summary_key(t) if weighted(ev) else t["sum_overall"]).format(
                 on=t["sum_scale"].format(r=rng) if rng else t["sum_scale_unknown"],
                 before=num(t, o["mean_before"]),
                 after=num(t, o["mean_after"]),
@@ -625,6 +651,8 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         )
         title = ev.instrument_titles.get(t["lang"], ev.instrument_title)
         lines.append(t["sum_data"].format(nb=nb, na=na, title=title))
+    if weighted(ev):
+        lines.append(design_words(ev, t))
     if not lines:
         return []
     return [("h2", t["summary"]), ("summary", lines), ("toc", t["contents"])]
@@ -647,5 +675,7 @@ def blocks(ev: Evaluation, lang: str) -> list[Block]:
         b.append(("h2", t["notes"]))
         b += [("li", _note_line(ev, k, v, t["lang"])) for k, v in ev.notes.items()]
     b += [("h2", t["methods"]), ("p", t["methods_text"])]
-    b += [("li", ref) for ref in REFERENCES]
+    if weighted(ev):
+        b.append(("p", methods_text(ev, t)))
+    b += [("li", ref) for ref in [*REFERENCES, *(WEIGHT_REFERENCES if weighted(ev) else [])]]
     return b
