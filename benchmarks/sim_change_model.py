@@ -31,7 +31,7 @@ the rule's own (pooled) FPR. Welch + Holm is computed here vectorised; :func:`_c
 one replication that it equals ``compare_waves`` (t, df, p_adjusted to 1e-10).
 
 Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION]`` (prints
-Markdown tables; about 5 minutes at the defaults 500 / 500 on one free core).
+Markdown tables; about 3 minutes of CPU at the defaults 500 / 500).
 """
 
 from __future__ import annotations
