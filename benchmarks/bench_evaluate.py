@@ -67,24 +67,37 @@ _DIRTY_VALUES = [" 3 ", "4,0", "Mee eens", "weet niet", "9", "x", "7", ""]
 #: (``ORCHESTRATORS``), so that a function called by another (alpha-if-deleted inside the item
 #: table, say) is not counted twice.
 STEPS: list[tuple[str, str, str]] = [
-    ("validate", "responses.py", "validate"),
-    ("score", "scoring.py", "score"),
-    ("aggregate", "scoring.py", "aggregate"),
-    ("reliability", "reliability.py", "cronbach_alpha"),
-    ("reliability", "reliability.py", "item_statistics"),
-    ("reliability", "reliability.py", "omega"),
-    ("aggregation", "agreement.py", "icc"),
-    ("aggregation", "agreement.py", "rwg_j"),
-    ("aggregation", "agreement.py", "ad_index"),
-    ("aggregation", "mixed.py", "ecometric"),
-    ("change", "change.py", "compare_waves"),
-    ("impact", "impact.py", "impact_levels"),
-    ("impact", "impact.py", "impact_change"),
-    ("records", "_evaluation_sections.py", "records"),
-    ("records", "evaluation.py", "_records"),
+    ("validate", "responses/__init__.py", "validate"),
+    ("score", "scoring/__init__.py", "score"),
+    ("aggregate", "scoring/__init__.py", "aggregate"),
+    ("reliability", "reliability/__init__.py", "cronbach_alpha"),
+    ("reliability", "reliability/__init__.py", "item_statistics"),
+    ("reliability", "reliability/__init__.py", "omega"),
+    ("aggregation", "agreement/__init__.py", "icc"),
+    ("aggregation", "agreement/__init__.py", "rwg_j"),
+    ("aggregation", "agreement/__init__.py", "ad_index"),
+    ("aggregation", "multilevel/mixed.py", "ecometric"),
+    ("change", "change/__init__.py", "compare_waves"),
+    ("impact", "impact/__init__.py", "impact_levels"),
+    ("impact", "impact/__init__.py", "impact_change"),
+    ("records", "evaluation/_sections.py", "records"),
+    ("records", "evaluation/__init__.py", "_records"),
     ("model", "main.py", "__init__"),  # pydantic BaseModel.__init__ (validation of sections)
 ]
-ORCHESTRATORS = {"evaluation.py", "_evaluation_sections.py"}
+ORCHESTRATORS = {"evaluation/__init__.py", "evaluation/_sections.py"}
+
+
+def _module(file: str) -> str:
+    """``"agreement/__init__.py"`` -> ``"collective_efficacy.agreement"``."""
+    return "collective_efficacy." + file[:-3].replace("/", ".").removesuffix(".__init__")
+
+
+def _in_package(fname: str) -> str:
+    """A profiled file's path inside the package (``"agreement/__init__.py"``), else its name."""
+    parts = Path(fname).parts
+    if "collective_efficacy" in parts:
+        return "/".join(parts[len(parts) - parts[::-1].index("collective_efficacy") :])
+    return Path(fname).name
 
 
 def make_waves(
@@ -197,13 +210,13 @@ def _instrument_steps() -> dict[str, float]:
         if file == "main.py":
             continue
         try:
-            mod = importlib.import_module(f"collective_efficacy.{file[:-3]}")
+            mod = importlib.import_module(_module(file))
         except ImportError:
             continue
         orig = getattr(mod, fn, None)
         if orig is None:
             continue
-        w = wrap(orig, step, f"fn:{file[:-3]}.{fn}")
+        w = wrap(orig, step, f"fn:{_module(file)[20:]}.{fn}")
         for name, m in list(sys.modules.items()):
             if name.startswith("collective_efficacy") and m is not None:
                 for attr, val in list(vars(m).items()):
@@ -286,16 +299,16 @@ def _child(mode: str, n_resp: int, n_comm: int, repeat: int) -> dict[str, Any]:
         funcs: dict[str, float] = {}
         table = st.stats  # type: ignore[attr-defined]
         for (fname, _line, func), (_cc, _nc, _tt, ct, callers) in table.items():
-            base = Path(fname).name
-            if base == "evaluation.py" and func == "evaluate":
+            base = _in_package(fname)
+            if base == "evaluation/__init__.py" and func == "evaluate":
                 total = max(total, ct)
             for step, file, fn in STEPS:
                 if base == file and func == fn:
                     direct = sum(
                         edge[3] for caller, edge in callers.items()
-                        if Path(caller[0]).name in ORCHESTRATORS
+                        if _in_package(caller[0]) in ORCHESTRATORS
                     )  # fmt: skip
-                    key = f"{file[:-3]}.{fn}"
+                    key = f"{_module(file)[20:]}.{fn}"
                     funcs[key] = funcs.get(key, 0.0) + direct
                     steps[step] = steps.get(step, 0.0) + direct
         steps["other (orchestration: concat, filters, ...)"] = total - sum(steps.values())

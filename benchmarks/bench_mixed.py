@@ -1,4 +1,4 @@
-"""Benchmark of collective_efficacy.mixed against lme4 (via Rscript) and statsmodels MixedLM.
+"""Benchmark of collective_efficacy.multilevel.mixed against lme4 (via Rscript) and statsmodels MixedLM.
 
 Workloads (same data, same run):
 

@@ -40,10 +40,10 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from collective_efficacy._change_model_design import design
-from collective_efficacy._lmm_slope import _pev_unit, _predicted, fit_rs_lmm
-from collective_efficacy._lmm_slope_core import _evaluate, _Stats, _sufficient
-from collective_efficacy.multilevel_change import _contrast
+from collective_efficacy.multilevel._change_design import design
+from collective_efficacy.multilevel._lmm_slope import _pev_unit, _predicted, fit_rs_lmm
+from collective_efficacy.multilevel._lmm_slope_core import _evaluate, _Stats, _sufficient
+from collective_efficacy.multilevel.change_model import _contrast
 
 from .sim_change_model import FPRS, SETTINGS, _fmt, _mean_se, _welch, simulate
 

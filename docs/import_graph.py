@@ -22,13 +22,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "collective_efficacy"
 NAME = "collective_efficacy"
 
 #: the outer layer: reading files, reports, plots, the command line and the pipeline that uses them
-OUTER_PREFIXES = ("io", "cli", "_cli", "plot", "export", "evaluation", "_evaluation", "report_models")
+#: (dotted module paths below the package; a path covers its submodules)
+OUTER_PREFIXES = (
+    "responses.io", "responses._csv_arrow", "responses._odk", "responses.validation_report",
+    "cli", "report", "export", "evaluation",
+)  # fmt: skip
 #: the statistics layer: these may import only each other and the shared basics
 STATISTICS_PREFIXES = (
-    "reliability", "_reliability", "agreement", "_agreement", "mixed", "_mixed", "_lmm",
-    "change", "_change", "multilevel_change", "scoring", "_keys", "_groups", "_params",
-    "_checks", "disclosure", "impact",
+    "reliability", "agreement", "multilevel", "change", "scoring", "impact", "survey_design",
+    "disclosure", "instrument._keys", "_groups", "_params", "_checks",
 )  # fmt: skip
+
+
+def _within(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
 def _module_name(path: Path) -> str:
@@ -63,7 +70,9 @@ def edges() -> set[tuple[str, str]]:
             if isinstance(node, ast.ImportFrom):
                 targets = _resolve(me, node)
             elif isinstance(node, ast.Import):
-                targets = [a.name[len(NAME) + 1 :] for a in node.names if a.name.startswith(NAME + ".")]
+                targets = [
+                    a.name[len(NAME) + 1 :] for a in node.names if a.name.startswith(NAME + ".")
+                ]
             for t in targets:
                 while t and t not in modules:  # from .x import name -> module x
                     t = t.rpartition(".")[0]
@@ -73,10 +82,9 @@ def edges() -> set[tuple[str, str]]:
 
 
 def _layer(module: str) -> str:
-    top = module.split(".")[0]
-    if top.startswith(OUTER_PREFIXES):
+    if _within(module, OUTER_PREFIXES):
         return "outer"
-    if top.startswith(STATISTICS_PREFIXES):
+    if _within(module, STATISTICS_PREFIXES):
         return "statistics"
     return "basics"
 
@@ -85,16 +93,10 @@ def violations(pairs: set[tuple[str, str]]) -> list[tuple[str, str]]:
     return sorted((a, b) for a, b in pairs if _layer(a) == "statistics" and _layer(b) == "outer")
 
 
-#: topic of a module: its name without the leading underscore, up to the first "_" (lmm* -> mixed)
+#: topic of a module: its subpackage (reliability, change, ...) or, for a top-level module, its
+#: name without the leading underscore (errors, checks, ...)
 def topic(module: str) -> str:
-    top = module.split(".")[0].lstrip("_")
-    if top.startswith("lmm") or top == "mixed":
-        return "mixed"
-    if top.startswith("cli"):
-        return "cli"
-    if top in ("multilevel_change", "report_models"):
-        return top
-    return top.split("_")[0]
+    return module.split(".")[0].lstrip("_")
 
 
 def topics_mermaid(pairs: set[tuple[str, str]]) -> str:
@@ -102,7 +104,8 @@ def topics_mermaid(pairs: set[tuple[str, str]]) -> str:
     arrows = {(topic(a), topic(b)) for a, b in pairs if "__init__" not in (a, b)}
     arrows = {(a, b) for a, b in arrows if a != b}
     lines = ["graph LR"]
-    lines += [f"  {a} --> {b}" for a, b in sorted(arrows)]
+    for src in sorted({a for a, _ in arrows}):
+        lines.append(f"  {src} --> " + " & ".join(sorted(b for a, b in arrows if a == src)))
     return "\n".join(lines)
 
 

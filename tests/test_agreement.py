@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
-from collective_efficacy import _agreement_groups
-from collective_efficacy._agreement_null import simulate_rwg_j
+from collective_efficacy.agreement import _groups as _agreement_groups
+from collective_efficacy.agreement._null import simulate_rwg_j
 from collective_efficacy.errors import DataError
 
 ITEMS = ["I1", "I2", "I3"]

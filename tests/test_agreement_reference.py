@@ -30,8 +30,8 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import collective_efficacy as ce
-from collective_efficacy import _agreement_groups
-from collective_efficacy._agreement_null import null_summary
+from collective_efficacy.agreement import _groups as _agreement_groups
+from collective_efficacy.agreement._null import null_summary
 
 # ---- fixture loading ----------------------------------------------------------------------
 FIX = Path(__file__).parent / "fixtures" / "agreement"
@@ -180,7 +180,9 @@ def test_icc_reml_columns_match_lme_and_mult_icc(case: dict) -> None:
 
 @pytest.mark.parametrize("case", LME_CASES, ids=lambda c: f"{c['dataset']}-{c['dv']}")
 def test_reml_loglik_equals_nlme(case: dict) -> None:
-    from collective_efficacy._lmm import fit_ri_moments as reml_oneway  # the one REML engine
+    from collective_efficacy.multilevel._lmm import (
+        fit_ri_moments as reml_oneway,  # the one REML engine
+    )
 
     df = dataset(case["dataset"]).dropna(subset=[case["dv"]])
     g = df.groupby(case["group"])[case["dv"]]

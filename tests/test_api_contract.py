@@ -21,9 +21,10 @@ import pytest
 from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
-from collective_efficacy import disclosure, export, plot
+from collective_efficacy import disclosure, export
 from collective_efficacy._params import Options
 from collective_efficacy.errors import ParameterError
+from collective_efficacy.report import plot
 
 
 def _public_functions() -> dict[str, Callable[..., Any]]:

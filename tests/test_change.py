@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import collective_efficacy as ce
-from collective_efficacy._change_bootstrap import bootstrap_interval, bootstrap_means
+from collective_efficacy.change._bootstrap import bootstrap_interval, bootstrap_means
 from collective_efficacy.errors import ConvergenceWarning, DataError
 
 FIX = Path(__file__).parent / "fixtures" / "change"
@@ -201,7 +201,7 @@ def test_bca_community_alone_equals_full_exactly(survey):
 
 
 def test_bca_counts_by_bisection_equal_direct_counts():
-    from collective_efficacy._change_bootstrap import _count_below_zero
+    from collective_efficacy.change._bootstrap import _count_below_zero
 
     rng = np.random.default_rng(8)
     rows = rng.integers(-3, 4, size=(60, 257)).astype(np.float32)  # many exact zeros (ties)

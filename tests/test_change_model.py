@@ -323,7 +323,7 @@ def test_panel_bad_input(panel) -> None:
 
 
 def test_panel_gradient_matches_finite_differences(panel) -> None:
-    from collective_efficacy._lmm_slope import rs_profile
+    from collective_efficacy.multilevel._lmm_slope import rs_profile
 
     cc, _ = pd.factorize(panel["community"])
     rc, _ = pd.factorize(panel["respondent"])

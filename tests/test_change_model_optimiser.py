@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy import _lmm_slope_optim
 from collective_efficacy.errors import ConvergenceWarning
+from collective_efficacy.multilevel import _lmm_slope_optim
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_multistart_runs_when_the_first_optimum_does_not_verify(survey, monkeypa
 
 def test_moment_start_is_near_the_optimum(survey) -> None:
     """The moment start is within a factor 2 of the REML theta (so one L-BFGS-B run suffices)."""
-    from collective_efficacy._lmm_slope_core import _sufficient
-    from collective_efficacy._lmm_slope_optim import _moment_start
+    from collective_efficacy.multilevel._lmm_slope_core import _sufficient
+    from collective_efficacy.multilevel._lmm_slope_optim import _moment_start
 
     m = ce.change_model(survey, dv="score", community="community")
     survey = survey.dropna(subset=["score"])

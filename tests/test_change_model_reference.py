@@ -24,7 +24,7 @@ from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
 from collective_efficacy._groups import factorize_groups
-from collective_efficacy._lmm_slope import fit_rs_lmm, rs_profile
+from collective_efficacy.multilevel._lmm_slope import fit_rs_lmm, rs_profile
 
 RTOL = 1e-5
 TERMS = {

@@ -22,8 +22,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
-from collective_efficacy._change_ranks import wilcoxon_signed_rank
-from collective_efficacy._change_stats import hedges_j
+from collective_efficacy.change._ranks import wilcoxon_signed_rank
+from collective_efficacy.change._stats import hedges_j
 
 FIX = Path(__file__).parent / "fixtures" / "change"
 REL = 1e-9

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy import _cli_support, cli
+from collective_efficacy import cli
+from collective_efficacy.cli import _support as _cli_support
 from collective_efficacy.cli import build_parser, main
 
 COLS = ce.datasets.EXAMPLE_COLUMNS

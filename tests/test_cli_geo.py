@@ -53,7 +53,7 @@ def cbs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         out = frame.assign(buurt=frame["buurt"].map(to_code))
         paths[wave] = root / f"{wave}.csv"
         out.to_csv(paths[wave], index=False)
-    ass = pd.read_csv(Path(ce.__file__).parent / "data" / "example_assessments.csv")
+    ass = pd.read_csv(Path(ce.__file__).parent / "datasets" / "data" / "example_assessments.csv")
     paths["assessments"] = root / "assessments.csv"
     ass.assign(buurt=ass["buurt"].map(to_code)).to_csv(paths["assessments"], index=False)
     wijk = ass.assign(buurt="WK" + ass["buurt"].map(to_code).str[2:8])

@@ -23,8 +23,8 @@ import pytest
 
 import collective_efficacy as ce
 from collective_efficacy._messages import MESSAGES, Message, Note, message, problem_message
-from collective_efficacy.export._report_text import HEAD, REFERENCES, TEXT
 from collective_efficacy.impact import IMPACT_LEVEL_LABELS
+from collective_efficacy.report._text import HEAD, REFERENCES, TEXT
 
 # Common English words that are not Dutch words (so a Dutch text never needs them).
 ENGLISH = frozenset(
@@ -143,8 +143,8 @@ def _assert_dutch(ev: ce.Evaluation, extra: set[str] = frozenset()) -> None:  # 
     assert english_in(html_text, names) == [], "English in the nl HTML report"
     md = visible_markdown(ev.to_markdown(lang="nl"))
     assert english_in(md, names) == [], "English in the nl Markdown report"
-    from collective_efficacy.export._report_figures import forest_figure
-    from collective_efficacy.export._report_sections import community_verdicts
+    from collective_efficacy.report._figures import forest_figure
+    from collective_efficacy.report._sections import community_verdicts
 
     for narrow in (False, True):
         fig = forest_figure(community_verdicts(ev), ev, "nl", narrow=narrow)
@@ -168,7 +168,7 @@ def test_example_report_is_dutch(example_evaluation) -> None:
 def test_example_map_is_dutch(example_evaluation) -> None:
     import pandas as pd
 
-    from collective_efficacy.plot import impact_map
+    from collective_efficacy.report.plot import impact_map
 
     ev = example_evaluation
     levels = pd.DataFrame([r for r in ev.sections["impact"] if r["wave"] == "end_of_cycle"])
@@ -247,7 +247,7 @@ def test_catalogue_has_both_languages_with_the_same_placeholders(table: Any) -> 
 
 
 def test_plot_texts_have_both_languages() -> None:
-    from collective_efficacy.plot import _TEXT
+    from collective_efficacy.report.plot import _TEXT
 
     assert set(_TEXT["en"]) == set(_TEXT["nl"])
 

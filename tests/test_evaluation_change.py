@@ -199,7 +199,7 @@ def test_summary_without_comparison_has_no_programme_effect(
 def test_rank_deficient_panel_reads_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
     """A partial panel whose respondent term cannot be estimated: refitted without it, and the
     note says so in plain words (no 'rank deficient' reaches the user), in en and nl."""
-    from collective_efficacy import multilevel_change
+    from collective_efficacy.multilevel import change_model as multilevel_change
 
     real = multilevel_change.change_model
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy._evaluation_inputs import merge_columns, per_wave_columns
 from collective_efficacy.cli import main
+from collective_efficacy.evaluation._inputs import merge_columns, per_wave_columns
 from collective_efficacy.impact import load_example_assessments, load_example_geometry
 
 COLS = ce.datasets.EXAMPLE_COLUMNS
@@ -83,7 +83,7 @@ def test_cli_numeric_date_column_is_a_data_error(files, tmp_path, capsys) -> Non
 
 
 def test_numbers_among_text_dates_are_unreadable_not_epochs() -> None:
-    from collective_efficacy._evaluation_inputs import wave_dates
+    from collective_efficacy.evaluation._inputs import wave_dates
 
     raw = pd.DataFrame({"d": ["2026-04-01", 3, "x", "02-04-2026"]}, dtype=object)
     got = wave_dates(raw, raw.index, "d", "baseline", "b.csv")

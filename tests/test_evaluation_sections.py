@@ -261,7 +261,7 @@ def test_dates_per_wave_and_unreadable_dates_counted() -> None:
 
 
 def test_records_are_json_ready_for_every_dtype() -> None:
-    from collective_efficacy._evaluation_sections import records
+    from collective_efficacy.evaluation._sections import records
 
     df = pd.DataFrame(
         {
@@ -306,7 +306,7 @@ def test_community_in_one_wave_keeps_a_row_and_its_assessment() -> None:
 
 
 def test_forest_plot_is_capped_for_many_communities() -> None:
-    from collective_efficacy.export import report
+    from collective_efficacy import report
 
     before, after = ce.datasets.load_example(split=True)
     ev = ce.evaluate(before, after, community="buurt", columns=COLS, min_n=2)

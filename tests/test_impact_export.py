@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
-from collective_efficacy.data import make_example_geometry as gen
+from collective_efficacy.datasets.data import make_example_geometry as gen
 from collective_efficacy.errors import DataError
 from collective_efficacy.export.geojson import to_geojson
 from collective_efficacy.impact import (
@@ -264,7 +264,7 @@ def test_impact_map_figure(end_levels: pd.DataFrame, tmp_path: Path) -> None:
     from matplotlib.collections import PatchCollection
     from matplotlib.colors import to_hex
 
-    from collective_efficacy.plot import impact_map
+    from collective_efficacy.report.plot import impact_map
 
     end = end_levels[end_levels["meting"] == "eindmeting"]
     png = tmp_path / "map.png"
@@ -307,7 +307,7 @@ def test_impact_map_legend_below_for_narrow_screens(end_levels: pd.DataFrame) ->
     """legend="below": a narrow figure whose map fills the width and whose legend sits under
     it, with bigger names; an unknown placement is refused."""
     pytest.importorskip("matplotlib")
-    from collective_efficacy.plot import LABEL_PT, LABEL_PT_NARROW, impact_map
+    from collective_efficacy.report.plot import LABEL_PT, LABEL_PT_NARROW, impact_map
 
     end = end_levels[end_levels["meting"] == "eindmeting"]
     fig = impact_map(end, load_example_geometry(), community="buurt", legend="below", title="")
@@ -327,7 +327,7 @@ def test_impact_map_legend_below_for_narrow_screens(end_levels: pd.DataFrame) ->
 
 def test_impact_map_points_and_bad_geometry() -> None:
     pytest.importorskip("matplotlib")
-    from collective_efficacy.plot import impact_map
+    from collective_efficacy.report.plot import impact_map
 
     fc = {
         "type": "FeatureCollection",

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
-from collective_efficacy._lmm import fit_ri_lmm, ri_profile
-from collective_efficacy._lmm3 import fit_nested_lmm, fit_nested_wide, nested_profile
 from collective_efficacy.errors import DataError
-from collective_efficacy.mixed import EcometricResult, RandomInterceptResult
+from collective_efficacy.multilevel._lmm import fit_ri_lmm, ri_profile
+from collective_efficacy.multilevel._lmm3 import fit_nested_lmm, fit_nested_wide, nested_profile
+from collective_efficacy.multilevel.mixed import EcometricResult, RandomInterceptResult
 
 ITEMS = ["SC1", "SC2", "SC3", "SC4", "SC5"]
 
@@ -363,7 +363,7 @@ def test_unverified_fit_warns_and_reports(monkeypatch) -> None:
     # a fit that fails the checks must say so: converged False and a ConvergenceWarning
     import dataclasses
 
-    import collective_efficacy.mixed as mixed
+    import collective_efficacy.multilevel.mixed as mixed
 
     real = mixed.fit_ri_intercept
 

@@ -144,7 +144,7 @@ def test_evaluate_prepared_path_equals_one_by_one(monkeypatch: pytest.MonkeyPatc
     kw: dict[str, Any] = {"community": "buurt", "respondent": "respondent_id", "columns": cols}
     fast = json.loads(ce.evaluate(before, after, **kw).to_json())
     monkeypatch.setattr(prepared, "memo", lambda data, key, compute: compute())
-    for mod in ("_checks", "_groups", "_agreement_groups", "_reliability_input", "reliability"):
+    for mod in ("_checks", "_groups", "agreement._groups", "reliability._input", "reliability"):
         monkeypatch.setattr(f"collective_efficacy.{mod}.memo", lambda data, key, compute: compute())
     slow = json.loads(ce.evaluate(before, after, **kw).to_json())
     a, b = _flat(fast), _flat(slow)
@@ -164,7 +164,7 @@ def test_evaluate_prepared_path_equals_one_by_one(monkeypatch: pytest.MonkeyPatc
 
 def test_pairwise_moments_without_rows() -> None:
     """No rows (e.g. listwise deletion removed all): every covariance undefined, no crash."""
-    from collective_efficacy._reliability_core import pairwise_moments
+    from collective_efficacy.reliability._core import pairwise_moments
 
     for groups in (1, 3):
         m = pairwise_moments(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), groups)

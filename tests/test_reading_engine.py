@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import collective_efficacy as ce
-from collective_efficacy import _csv_arrow
 from collective_efficacy.errors import ReadError
+from collective_efficacy.responses import _csv_arrow
 
 pytest.importorskip("pyarrow")
 
-ENGINE_LOG = "collective_efficacy.io"
+ENGINE_LOG = "collective_efficacy.responses.io"
 
 
 def _read(path: Path, *, fast: bool, **kw: Any) -> pd.DataFrame | str:

@@ -227,7 +227,7 @@ def test_pingouin_live_agrees_on_pairwise_alpha() -> None:
 def test_feldt_ci_reproduces_published_example() -> None:
     # Feldt et al. (1987) example via psychometric::alpha.CI: alpha=.79, k=26, n=41
     # 95%: [0.685137, 0.872584]; 90%: [0.704676, 0.861614] (methods-and-instruments.md 4.2)
-    from collective_efficacy._reliability_core import feldt_ci
+    from collective_efficacy.reliability._core import feldt_ci
 
     lo, hi = feldt_ci(np.array([0.79]), np.array([41.0]), 26, 0.95)
     assert_allclose([lo[0], hi[0]], [0.685137, 0.872584], atol=1e-6)

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from collective_efficacy.cli import main
-from collective_efficacy.export._report_figures import DPI
-from collective_efficacy.plot import LABEL_PT, LABEL_PT_NARROW
+from collective_efficacy.report._figures import DPI
+from collective_efficacy.report.plot import LABEL_PT, LABEL_PT_NARROW
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # CHROMIUM=/path/to/chrome overrides the browser (e.g. on a non-Debian machine).

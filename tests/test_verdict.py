@@ -25,15 +25,15 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 import collective_efficacy as ce
-from collective_efficacy._verdict import (
+from collective_efficacy.change._verdict import (
     change_verdicts,
     count_verdicts,
     model_verdicts,
     simultaneous_intervals,
 )
-from collective_efficacy.export._report_figures import FOREST_MAX, forest_figure
-from collective_efficacy.export._report_format import bound, text_for
-from collective_efficacy.export._report_sections import community_verdicts
+from collective_efficacy.report._figures import FOREST_MAX, forest_figure
+from collective_efficacy.report._format import bound, text_for
+from collective_efficacy.report._sections import community_verdicts
 
 COLS = ce.datasets.EXAMPLE_COLUMNS
 ITEMS = ce.load_instrument("sampson1997").scale("collective_efficacy").items

@@ -13,7 +13,7 @@ from collective_efficacy.impact import (
     load_example_assessments,
     load_example_geometry,
 )
-from collective_efficacy.plot import impact_map
+from collective_efficacy.report.plot import impact_map
 
 raw = ce.datasets.load_example()
 survey = ce.validate(

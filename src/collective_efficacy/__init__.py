@@ -9,22 +9,29 @@ and multilevel aggregation, baseline-versus-end-of-cycle change and the 0-5 impa
 
 from __future__ import annotations
 
-from . import datasets, disclosure, errors
-from ._version import __version__
-from .errors import (
+from collective_efficacy import datasets, disclosure, errors
+from collective_efficacy._version import __version__
+from collective_efficacy.errors import (
     CollectiveEfficacyError,
     DataError,
     InstrumentError,
     ReadError,
     ResponseValidationError,
 )
-from .evaluation import Evaluation, evaluate
-from .instrument import Instrument, Item, ResponseScale, Scale, list_instruments, load_instrument
-from .io import read_responses
-from .prepared import PreparedSurvey
-from .report_models import ValidationReport
-from .responses import ValidatedResponses, validate
-from .scoring import aggregate, reverse_items, score
+from collective_efficacy.evaluation import Evaluation, evaluate
+from collective_efficacy.instrument import (
+    Instrument,
+    Item,
+    ResponseScale,
+    Scale,
+    list_instruments,
+    load_instrument,
+)
+from collective_efficacy.prepared import PreparedSurvey
+from collective_efficacy.responses import ValidatedResponses, validate
+from collective_efficacy.responses.io import read_responses
+from collective_efficacy.responses.validation_report import ValidationReport
+from collective_efficacy.scoring import aggregate, reverse_items, score
 
 __all__ = [
     "CollectiveEfficacyError",
@@ -55,32 +62,45 @@ __all__ = [
 
 # Each statistics module declares its public names in its own __all__; they are re-exported here.
 # (Star imports keep this file free of edit conflicts between modules.)
-from . import export, plot
-from .agreement import *  # noqa: F403
-from .agreement import __all__ as _agreement_all
-from .change import *  # noqa: F403
-from .change import __all__ as _change_all
-from .impact import *  # noqa: F403
-from .impact import __all__ as _impact_all
-from .mixed import *  # noqa: F403
-from .mixed import __all__ as _mixed_all
-from .multilevel_change import *  # noqa: F403
-from .multilevel_change import __all__ as _multilevel_change_all
-from .reliability import *  # noqa: F403
-from .reliability import __all__ as _reliability_all
-from .survey_design import *  # noqa: F403
-from .survey_design import __all__ as _survey_design_all
-from .weights import *  # noqa: F403
-from .weights import __all__ as _weights_all
+from collective_efficacy import export
+from collective_efficacy.agreement import *  # noqa: F403
+from collective_efficacy.agreement import __all__ as _agreement_all
+from collective_efficacy.change import *  # noqa: F403
+from collective_efficacy.change import __all__ as _change_all
+from collective_efficacy.impact import *  # noqa: F403
+from collective_efficacy.impact import __all__ as _impact_all
+from collective_efficacy.multilevel.change_model import *  # noqa: F403
+from collective_efficacy.multilevel.change_model import __all__ as _multilevel_change_all
+from collective_efficacy.multilevel.mixed import *  # noqa: F403
+from collective_efficacy.multilevel.mixed import __all__ as _mixed_all
+from collective_efficacy.reliability import *  # noqa: F403
+from collective_efficacy.reliability import __all__ as _reliability_all
+from collective_efficacy.report import plot
+from collective_efficacy.survey_design import *  # noqa: F403
+from collective_efficacy.survey_design import __all__ as _survey_design_all
+from collective_efficacy.survey_design.weights import *  # noqa: F403
+from collective_efficacy.survey_design.weights import __all__ as _weights_all
 
 __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_impact_all]
 __all__ += _multilevel_change_all
 __all__ += [*_survey_design_all, *_weights_all]
 __all__ += ["PreparedSurvey", "export", "plot"]
-from . import plan  # noqa: E402  (ce.plan: planning the next cycle)
+from collective_efficacy import plan  # noqa: E402  (ce.plan: planning the next cycle)
 
 __all__ += ["plan"]
-from . import geography  # noqa: E402
-from .geography import read_geometry  # noqa: E402
+from collective_efficacy import geography  # noqa: E402
+from collective_efficacy.geography import read_geometry  # noqa: E402
 
 __all__ += ["geography", "read_geometry"]
+
+# Module paths from before the topic subpackages stay importable (the same module objects, so
+# ``mock.patch("collective_efficacy.mixed.x")`` still patches the code that runs).
+import sys as _sys  # noqa: E402
+
+from collective_efficacy import report as _report  # noqa: E402
+from collective_efficacy.multilevel import mixed  # noqa: E402
+
+_sys.modules[f"{__name__}.mixed"] = mixed
+_sys.modules[f"{__name__}.plot"] = plot
+_sys.modules[f"{__name__}.export.report"] = _report
+setattr(export, "report", _report)  # noqa: B010

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._rows import rows_in
-from .errors import DataError
-from .prepared import memo
+from collective_efficacy._rows import rows_in
+from collective_efficacy.errors import DataError
+from collective_efficacy.prepared import memo
 
 __all__ = [
     "check_choice",

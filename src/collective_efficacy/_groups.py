@@ -5,7 +5,7 @@ factorised once into integer codes ``0..G-1`` and sums are taken with :func:`num
 No Python loop over groups, no dense respondents x communities matrix. This is the one group
 coding of the library: :func:`slot_codes` holds the fast paths (integer ids, categoricals) used by
 :func:`factorize_groups` (dense codes of the occupied groups) and by the agreement kernels (slot
-codes, :func:`~collective_efficacy._agreement_groups.code_groups`). On a prepared table
+codes, :func:`~collective_efficacy.agreement._groups.code_groups`). On a prepared table
 (:mod:`.prepared`) a column is coded once.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._rows import rows_in
-from .errors import DataError
-from .prepared import memo
+from collective_efficacy._rows import rows_in
+from collective_efficacy.errors import DataError
+from collective_efficacy.prepared import memo
 
 __all__ = ["SLOTS_CONST", "SLOTS_PER_ROW", "GroupIndex", "factorize_groups", "slot_codes"]
 

@@ -3,7 +3,7 @@
 Results carry a message as a code with parameters (:class:`Message`); the text is made at the
 output boundary (the report, the command line) in the output's language by :func:`message`.
 The report's own wording (headings, sentences, column heads) is the other half of the catalogue,
-in :mod:`collective_efficacy.export._report_text`; the tests check that both halves have every
+in :mod:`collective_efficacy.report._text`; the tests check that both halves have every
 key in both languages with the same placeholders.
 
 Exceptions raised to Python callers stay in English; anything the report or the command line

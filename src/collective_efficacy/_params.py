@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from ._rows import rows_in
-from .errors import DataError, ParameterError
+from collective_efficacy._rows import rows_in
+from collective_efficacy.errors import DataError, ParameterError
 
 __all__ = [
     "BOOLEAN",

@@ -2,7 +2,7 @@
 
 Row labels stay the caller's index labels everywhere in the machine-readable results
 (``Problem.rows``, ``ExcludedRow.row``); only text for a reader is converted, here, at the
-boundary. A frame as :func:`~collective_efficacy.io.read_responses` returned it (``attrs["source"]``
+boundary. A frame as :func:`~collective_efficacy.responses.io.read_responses` returned it (``attrs["source"]``
 set, index ``0 .. n-1``) holds a file's records in order: its header is spreadsheet row 1, so the
 record at position ``i`` is row ``i + 2``. Records are counted, not text lines: a CSV byte-order
 mark is not a row, a quoted cell spanning several lines is one row, and blank lines (which the

@@ -17,9 +17,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ._mixed_models import ChangeModel, EcometricResult, RandomInterceptResult
-from ._version import SCHEMA_VERSION
-from .evaluation import Evaluation
+from collective_efficacy._version import SCHEMA_VERSION
+from collective_efficacy.evaluation import Evaluation
+from collective_efficacy.multilevel._models import (
+    ChangeModel,
+    EcometricResult,
+    RandomInterceptResult,
+)
 
 __all__ = ["MODELS", "SCHEMA_DIR", "generate", "schema_text"]
 

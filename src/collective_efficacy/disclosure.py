@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .impact import EVIDENCE_COLUMNS
+from collective_efficacy.impact import EVIDENCE_COLUMNS
 
 __all__ = [
     "ABSENT_REASON",

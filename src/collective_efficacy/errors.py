@@ -7,7 +7,7 @@ offending value, and say what was expected.
 
 from __future__ import annotations
 
-from ._messages import Message
+from collective_efficacy._messages import Message
 
 __all__ = [
     "CollectiveEfficacyError",

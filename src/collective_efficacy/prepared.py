@@ -23,7 +23,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from collective_efficacy.errors import DataError
 
 __all__ = ["PreparedSurvey"]
 

@@ -1,10 +1,10 @@
 """Export: reports, maps, codebooks and tables for spreadsheets."""
 
-from . import codebook, geojson, tables, xlsform
-from .codebook import to_codebook
-from .geojson import to_geojson
-from .tables import write_csv, write_xlsx
-from .xlsform import to_xlsform
+from collective_efficacy.export import codebook, geojson, tables, xlsform
+from collective_efficacy.export.codebook import to_codebook
+from collective_efficacy.export.geojson import to_geojson
+from collective_efficacy.export.tables import write_csv, write_xlsx
+from collective_efficacy.export.xlsform import to_xlsform
 
 __all__ = ["geojson", "tables", "to_geojson", "write_csv", "write_xlsx"]
 __all__ += ["codebook", "to_codebook", "to_xlsform", "xlsform"]

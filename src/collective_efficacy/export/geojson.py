@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._checks import check_columns
-from .._params import COLUMN, public
-from ..disclosure import hide_suppressed
-from ..errors import DataError
-from ..impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
+from collective_efficacy._checks import check_columns
+from collective_efficacy._params import COLUMN, public
+from collective_efficacy.disclosure import hide_suppressed
+from collective_efficacy.errors import DataError
+from collective_efficacy.impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 __all__ = ["GeoJSONExport", "read_geometry", "to_geojson"]
 

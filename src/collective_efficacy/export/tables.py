@@ -18,8 +18,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, require_extra
-from ._escape import neutralise_frame
+from collective_efficacy.errors import DataError, require_extra
+from collective_efficacy.export._escape import neutralise_frame
 
 __all__ = ["CSV_DIALECTS", "excel_friendly", "write_csv", "write_xlsx"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import DataError, require_extra
-from ..instrument import Instrument, load_instrument
+from collective_efficacy.errors import DataError, require_extra
+from collective_efficacy.instrument import Instrument, load_instrument
 
 __all__ = ["GROUP", "LANGUAGE_NAMES", "to_xlsform", "xlsform_sheets"]
 

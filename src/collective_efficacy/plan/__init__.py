@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from .change import detectable_change, mdes_cluster, residents_for_change
-from .next_cycle import next_cycle
-from .plot import plot_reliability
-from .reliability import residents_for_reliability, spearman_brown
-from .simulation import power_by_simulation
+from collective_efficacy.plan.change import detectable_change, mdes_cluster, residents_for_change
+from collective_efficacy.plan.next_cycle import next_cycle
+from collective_efficacy.plan.plot import plot_reliability
+from collective_efficacy.plan.reliability import residents_for_reliability, spearman_brown
+from collective_efficacy.plan.simulation import power_by_simulation
 
 __all__ = [
     "detectable_change",

@@ -13,9 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from .._mixed_models import ChangeModel, EcometricResult, RandomInterceptResult
-from ..errors import DataError
-from ..evaluation import Evaluation
+from collective_efficacy.errors import DataError
+from collective_efficacy.evaluation import Evaluation
+from collective_efficacy.multilevel._models import (
+    ChangeModel,
+    EcometricResult,
+    RandomInterceptResult,
+)
 
 __all__ = ["Baseline", "EcometricParts", "ecometric_parts", "from_fit"]
 

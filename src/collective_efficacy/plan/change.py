@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._checks import check_choice
-from ..errors import DataError
-from ._baseline import from_fit
-from ._power import POWER_TOL, detectable, multiplier, power_t, smallest_n
+from collective_efficacy._checks import check_choice
+from collective_efficacy.errors import DataError
+from collective_efficacy.plan._baseline import from_fit
+from collective_efficacy.plan._power import POWER_TOL, detectable, multiplier, power_t, smallest_n
 
 __all__ = ["detectable_change", "mdes_cluster", "residents_for_change"]
 

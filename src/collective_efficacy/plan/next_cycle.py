@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._checks import check_choice
-from ..errors import DataError
-from ..evaluation import Evaluation
-from ._power import POWER_TOL
-from .change import _num
-from .reliability import residents_for_reliability
+from collective_efficacy._checks import check_choice
+from collective_efficacy.errors import DataError
+from collective_efficacy.evaluation import Evaluation
+from collective_efficacy.plan._power import POWER_TOL
+from collective_efficacy.plan.change import _num
+from collective_efficacy.plan.reliability import residents_for_reliability
 
 __all__ = ["next_cycle"]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, require_extra
+from collective_efficacy.errors import DataError, require_extra
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
-from ._baseline import ecometric_parts, from_fit
+from collective_efficacy.errors import DataError
+from collective_efficacy.plan._baseline import ecometric_parts, from_fit
 
 __all__ = ["residents_for_reliability", "spearman_brown"]
 
@@ -204,6 +204,6 @@ def residents_for_reliability(
 
 
 def _is_evaluation(fit: Any) -> bool:
-    from ..evaluation import Evaluation
+    from collective_efficacy.evaluation import Evaluation
 
     return isinstance(fit, Evaluation)

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._checks import check_choice, check_ci
-from .._mixed_models import ChangeModel, RandomInterceptResult
-from ..change import compare_waves
-from ..errors import DataError
-from ..evaluation import Evaluation
-from ..multilevel_change import change_model
-from ._power import power_t
-from .change import _int, _num
+from collective_efficacy._checks import check_choice, check_ci
+from collective_efficacy.change import compare_waves
+from collective_efficacy.errors import DataError
+from collective_efficacy.evaluation import Evaluation
+from collective_efficacy.multilevel._models import ChangeModel, RandomInterceptResult
+from collective_efficacy.multilevel.change_model import change_model
+from collective_efficacy.plan._power import power_t
+from collective_efficacy.plan.change import _int, _num
 
 __all__ = ["power_by_simulation"]
 
@@ -124,7 +124,7 @@ def _bar(progress: bool | None, total: int) -> Any:
         from tqdm import tqdm
     except ImportError:  # pragma: no cover - the progress extra is optional
         if progress:
-            from ..errors import require_extra
+            from collective_efficacy.errors import require_extra
 
             require_extra("tqdm", "progress")
         return None

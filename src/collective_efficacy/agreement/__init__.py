@@ -1,0 +1,855 @@
+r"""Aggregation to communities: ICC(1), ICC(2), r_wg, r_wg(j), r*_wg(j) and the AD index.
+
+Every function takes long survey data (one row per respondent), computes **all communities in
+one vectorised pass** (integer group codes and :func:`numpy.bincount`; per-community medians via a
+community x response-level count table) and returns a tidy :class:`pandas.DataFrame` at full
+precision. Unbalanced communities, communities with one respondent and missing answers are
+handled as documented per function. The caller's DataFrame is never modified.
+
+Reference implementation for behaviour and test values: R package ``multilevel`` (Bliese), whose
+functions are named in each docstring. See ``docs/methods/agreement.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from collective_efficacy._checks import check_choice, check_columns, resolve_items
+from collective_efficacy._params import (
+    BOOLEAN,
+    COLUMNS,
+    FRAME,
+    SEED,
+    Interval,
+    Options,
+    as_generator,
+    public,
+)
+from collective_efficacy.agreement._groups import (
+    GroupCodes,
+    block_stats,
+    code_groups,
+    column_values,
+    notes,
+    result_frame,
+)
+from collective_efficacy.agreement._null import (
+    null_summary,
+    resolve_options,
+    resolve_ranvar,
+    simulate_rwg_j,
+)
+from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._lmm import fit_ri_moments
+from collective_efficacy.prepared import accepts_prepared
+
+_OMIT = Options(("omit", "raise"))
+_BLOCK = Options(("listwise", "pairwise"))
+
+__all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
+
+
+# --------------------------------------------------------------------------------------------
+# shared plumbing
+# --------------------------------------------------------------------------------------------
+def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[str]:
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    cols = [dv] if isinstance(dv, str) else list(dv)
+    if not cols:
+        raise DataError(f"{what}: give at least one column")
+    return resolve_items(data, cols)
+
+
+# --------------------------------------------------------------------------------------------
+# ICC(1), ICC(2)
+# --------------------------------------------------------------------------------------------
+@accepts_prepared
+@public(
+    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    renamed={"group": "community"},
+    old_positional=("dv", "group"),
+    nan_columns=("dv",),
+)
+def icc(
+    data: pd.DataFrame,
+    *,
+    dv: str | Sequence[str],
+    community: str | Sequence[str],
+    nan_policy: str = "omit",
+) -> pd.DataFrame:
+    r"""ICC(1) and ICC(2) of community means from the one-way ANOVA, for one or several columns.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long data, one row per respondent. Not modified.
+    dv : str or list of str
+        The respondent-level variable(s) (e.g. a scale score). One result row per column.
+    community : str or list of str
+        The community column; a list (e.g. ``["unit", "platoon"]``) nests groups. Integer or
+        categorical community codes take a fast path (no hashing of labels).
+
+    Returns
+    -------
+    DataFrame
+        One row per ``dv``: ``dv, icc1, icc2, f, df1, df2, p, msb, msw, n_groups, n,
+        mean_group_size, n0, icc1_n0, n_missing, n_singletons, tau, sigma2, icc1_reml,
+        icc2_reml, note`` (``note`` says why a value is NaN or infinite, else None).
+
+    Notes
+    -----
+    With :math:`N` respondents in :math:`k` communities of sizes :math:`n_j`,
+    :math:`MSB = \sum_j n_j(\bar y_j-\bar y)^2/(k-1)`,
+    :math:`MSW = \sum_j\sum_i (y_{ij}-\bar y_j)^2/(N-k)`, :math:`F = MSB/MSW` on
+    :math:`(k-1, N-k)` df, and
+
+    .. math::
+        ICC(1) = \frac{MSB - MSW}{MSB + (\bar n - 1) MSW},\qquad
+        ICC(2) = \frac{MSB - MSW}{MSB},\qquad \bar n = N/k.
+
+    **Group size.** ``icc1`` uses the *mean* community size :math:`\bar n = N/k`, as
+    ``multilevel::ICC1`` does (it is the default because it matches R). For unbalanced data the
+    ANOVA estimator with the usual size coefficient
+    :math:`n_0 = (N - \sum_j n_j^2/N)/(k-1)` is reported separately as ``icc1_n0``
+    (``n0`` column); both equal each other when communities are balanced.
+
+    **REML columns.** ``tau``, ``sigma2`` are the REML variance components of the random
+    intercept model ``lme(y ~ 1, random = ~1 | group)``; ``icc1_reml`` =
+    :math:`\tau/(\tau+\sigma^2)` and ``icc2_reml`` is its Spearman–Brown step-up to
+    :math:`\bar n`, which is what ``multilevel::mult.icc`` returns. (``mult.icc`` takes
+    :math:`\bar n` over all rows, including rows whose ``dv`` is missing; here :math:`\bar n`
+    counts the rows used.) ICC(1) may be negative; it is not truncated.
+
+    **Missing data and small communities.** Rows with a missing ``dv`` are dropped for that
+    ``dv`` only and counted in ``n_missing``; a community with no remaining row does not count
+    in ``n_groups``. Communities of one respondent are kept: they add to MSB and ``df1`` but
+    not to MSW, exactly as ``aov`` does (``n_singletons`` counts them). A :class:`DataError` is
+    raised when fewer than two communities have data, or when every community has a single
+    respondent (MSW undefined). Without any within-community variation (MSW = 0) ``f`` is
+    infinite, ``p`` is 0 and both ICCs are 1 (NaN if the column is constant), with a ``note``.
+
+    Matches R: ``multilevel::ICC1(aov(y ~ as.factor(g)))``, ``ICC2(...)``, F, df and p of
+    ``summary(aov(...))``, and ``multilevel::mult.icc`` (REML columns). Tested against
+    ``multilevel`` 2.7 on ``bh1996``, ``lq2002`` and ``cohesion``, and against
+    :func:`scipy.stats.f_oneway`.
+
+    References
+    ----------
+    .. [1] Bliese, P. D. (2000). Within-group agreement, non-independence, and reliability. In
+       K. J. Klein & S. W. J. Kozlowski (Eds.), *Multilevel theory, research, and methods in
+       organizations* (pp. 349-381). Jossey-Bass.
+    .. [2] Shrout, P. E., & Fleiss, J. L. (1979). Intraclass correlations. *Psychological
+       Bulletin*, 86(2), 420-428.
+    .. [3] Searle, S. R., Casella, G., & McCulloch, C. E. (1992). *Variance components*. Wiley
+       (``n0`` for unbalanced one-way designs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
+    ...                    "score": [1, 2, 3, 3, 4, 5, 2, 3, 4]})
+    >>> res = ce.icc(df, dv="score", community="nbh")
+    >>> res[["dv", "icc1", "icc2", "f", "df1", "df2"]].round(4)
+          dv  icc1    icc2    f  df1  df2
+    0  score   0.4  0.6667  3.0    2    6
+    """
+    cols = _dv_list(data, dv, what="icc")
+    groups = code_groups(data, community)
+    rows = [_icc_one(data, c, groups) for c in cols]
+    return pd.DataFrame(rows)
+
+
+def _oneway_parts(
+    y: np.ndarray, groups: GroupCodes, name: str, *, func: str
+) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+    """Non-empty group sizes, group means, SSW, SSB and rows dropped, for one variable.
+
+    One pass: the variable is centred at its grand mean (for accuracy) and summed per group
+    with :func:`numpy.bincount`; missing values get weight 0 instead of being copied out.
+    """
+    missing = np.isnan(y)
+    n_missing = int(missing.sum())
+    n_total = len(y) - n_missing
+    if n_total == 0:
+        raise DataError(f"{func}: column {name!r} has no non-missing value")
+    if n_missing:
+        y0 = np.where(missing, 0.0, y)
+        grand = float(y0.sum()) / n_total
+        yc = y0 - grand
+        yc[missing] = 0.0
+        nj = groups.rows - groups.count_rows(missing)
+    else:
+        grand = float(y.sum()) / n_total
+        yc = y - grand
+        nj = groups.rows
+    sj = groups.sum_rows(yc)
+    nz = nj > 0
+    nj, sj = nj[nz].astype(np.float64), sj[nz]
+    k = len(nj)
+    if k < 2:
+        raise DataError(
+            f"{func}: column {name!r} has data in {k} community only; "
+            "between-community variance needs at least 2 communities"
+        )
+    if n_total == k:
+        raise DataError(
+            f"{func}: every community has a single respondent with a value of {name!r} "
+            f"({k} communities, {n_total} rows), so the within-community variance is undefined"
+        )
+    ssb = float((sj * sj / nj).sum())
+    sst = float(np.einsum("i,i->", yc, yc))  # no BLAS threads
+    # SSW = SST - SSB cancels: a remainder at rounding level (relative 1e-12) is exactly 0, so
+    # a survey without within-community variation gives F = inf in every row order
+    ssw = sst - ssb if sst - ssb > 1e-12 * sst else 0.0
+    return nj, sj / nj + grand, ssw, ssb, n_missing
+
+
+def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any]:
+    y = column_values(data, name)
+    nj, ybar, ssw, ssb, n_missing = _oneway_parts(y, groups, name, func="icc")
+    k = len(nj)
+    n_total = float(nj.sum())
+    df1, df2 = k - 1, int(n_total) - k
+    msb, msw = np.float64(ssb / df1), np.float64(ssw / df2)  # MSW may be 0: F = inf
+    gsize = n_total / k
+    n0 = (n_total - float((nj * nj).sum()) / n_total) / df1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = msb / msw
+        icc1 = (msb - msw) / (msb + (gsize - 1.0) * msw)
+        icc1_n0 = (msb - msw) / (msb + (n0 - 1.0) * msw)
+        icc2 = (msb - msw) / msb
+    p = float(stats.f.sf(f, df1, df2))
+    note = None
+    if msw == 0:
+        note = (
+            "no variation at all: ICC undefined"
+            if msb == 0
+            else "no within-community variation: F infinite, ICC(1) = ICC(2) = 1"
+        )
+    if ssw > 0:
+        fit = fit_ri_moments(nj, ybar, ssw)  # the library's one REML engine
+        tau, sigma2 = fit.tau2, fit.sigma2
+        icc1_reml = tau / (tau + sigma2)
+        icc2_reml = gsize * icc1_reml / (1.0 + (gsize - 1.0) * icc1_reml)
+    else:
+        tau = sigma2 = icc1_reml = icc2_reml = float("nan")
+    return {
+        "dv": name,
+        "icc1": float(icc1),
+        "icc2": float(icc2),
+        "f": float(f),
+        "df1": df1,
+        "df2": df2,
+        "p": p,
+        "msb": float(msb),
+        "msw": float(msw),
+        "n_groups": k,
+        "n": int(n_total),
+        "mean_group_size": gsize,
+        "n0": n0,
+        "icc1_n0": float(icc1_n0),
+        "n_missing": n_missing,
+        "n_singletons": int((nj == 1).sum()),
+        "tau": tau,
+        "sigma2": sigma2,
+        "icc1_reml": icc1_reml,
+        "icc2_reml": icc2_reml,
+        "note": note,
+    }
+
+
+@accepts_prepared
+@public(
+    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    renamed={"group": "community"},
+    old_positional=("dv", "group"),
+    nan_columns=("dv",),
+)
+def group_reliability(
+    data: pd.DataFrame,
+    *,
+    dv: str | Sequence[str],
+    community: str | Sequence[str],
+    nan_policy: str = "omit",
+) -> pd.DataFrame:
+    r"""Reliability of each community's mean: Spearman–Brown ICC(2) at that community's size.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long data, one row per respondent. Not modified.
+    dv : str or list of str
+        Respondent-level variable(s); rows are stacked per ``dv``.
+    community : str or list of str
+        The community column(s).
+
+    Returns
+    -------
+    DataFrame
+        One row per community (and ``dv``): ``dv``, the group column(s), ``n``, ``mean``,
+        ``icc1``, ``icc2_j``, ``note``.
+
+    Notes
+    -----
+    .. math:: ICC(2)_j = \frac{n_j\, ICC(1)}{1 + (n_j - 1)\, ICC(1)},\qquad
+              ICC(1) = \frac{\tau}{\tau + \sigma^2}
+
+    which equals the empirical-Bayes reliability :math:`\tau/(\tau + \sigma^2/n_j)`.
+    As in ``multilevel::gmeanrel``, ICC(1) is the **REML** estimate from the random-intercept
+    model ``lme(y ~ 1, random = ~1 | group)`` (not the ANOVA ICC(1) of :func:`icc`). The REML
+    fit uses only the sufficient statistics (community sizes, means and the pooled within sum of
+    squares); see ``_lmm.fit_ri_moments``.
+
+    Missing data: rows with a missing ``dv`` are dropped (as ``lme(..., na.action = na.omit)``);
+    a community left without rows gets ``n = 0``, NaN ``mean`` and ``icc2_j`` and a ``note``.
+    Errors as in :func:`icc` (fewer than two communities, or no within-community variance).
+
+    Matches R: ``multilevel::gmeanrel(lme(y ~ 1, random = ~1 | g, na.action = na.omit))``
+    (``$ICC``, ``$GrpSize``, ``$MeanRel``), multilevel 2.7 / nlme 3.1.
+
+    References
+    ----------
+    .. [1] Bliese, P. D. (2000). Within-group agreement, non-independence, and reliability.
+       In Klein & Kozlowski (Eds.), *Multilevel theory, research, and methods in
+       organizations* (pp. 349-381). Jossey-Bass.
+    .. [2] Raudenbush, S. W., & Bryk, A. S. (2002). *Hierarchical linear models* (2nd ed.).
+       Sage (reliability of a group mean).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "c", "c", "c", "c"],
+    ...                    "score": [1, 2, 3, 3, 5, 2, 3, 4, 3]})
+    >>> ce.group_reliability(df, dv="score", community="nbh")[["nbh", "n", "mean", "icc2_j"]].round(3)
+      nbh  n  mean  icc2_j
+    0   a  3   2.0   0.602
+    1   b  2   4.0   0.503
+    2   c  4   3.0   0.669
+    """
+    cols = _dv_list(data, dv, what="group_reliability")
+    groups = code_groups(data, community)
+    frames = []
+    for name in cols:
+        y = column_values(data, name)
+        nj, ybar, ssw, _, _ = _oneway_parts(y, groups, name, func="group_reliability")
+        if ssw <= 0:
+            raise DataError(
+                f"group_reliability: column {name!r} has no within-community variance; "
+                "the REML ICC(1) is undefined"
+            )
+        fit = fit_ri_moments(nj, ybar, ssw)
+        rho = fit.tau2 / (fit.tau2 + fit.sigma2)
+        missing = np.isnan(y)
+        n = groups.rows - groups.count_rows(missing)
+        s = groups.sum_rows(np.where(missing, 0.0, y))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s / n
+            rel = np.where(n > 0, n * rho / (1.0 + (n - 1.0) * rho), np.nan)
+        note_col = np.full(groups.n_slots, None, dtype=object)
+        note_col[n == 0] = f"no respondent with a value of {name!r}"
+        res = result_frame(
+            groups,
+            {"n": n, "mean": mean, "icc1": rho, "icc2_j": rel, "note": note_col},
+            reserved=["dv"],
+        )
+        res.insert(0, "dv", name)
+        frames.append(res)
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------
+# rwg, rwg(j), r*wg(j), AD
+# --------------------------------------------------------------------------------------------
+@accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "item": [COLUMNS],  # a list gets the advice to use rwg_j
+        "community": [COLUMNS],
+        "n_options": [Interval(Integral, 2, None), None],
+        "nan_policy": [_OMIT],
+    },
+    renamed={"group": "community"},
+    old_positional=("item", "group"),
+    nan_columns=("item",),
+)
+def rwg(
+    data: pd.DataFrame,
+    *,
+    item: str,
+    community: str | Sequence[str],
+    ranvar: float | str = "uniform",
+    n_options: int | None = None,
+    options: Any = None,
+    nan_policy: str = "omit",
+) -> pd.DataFrame:
+    r"""Within-community agreement on one item, :math:`r_{wg}` (James, Demaree & Wolf 1984).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long data, one row per respondent. Not modified.
+    item : str
+        The item column (raw response codes).
+    community : str or list of str
+        The community column(s).
+    ranvar : float or {"uniform", "slight_skew", "moderate_skew", "heavy_skew", "triangular", "normal"}, default="uniform"
+        Expected error variance of the null (no agreement) distribution, or its name.
+        "uniform" is :math:`(A^2-1)/12` for :math:`A` response options. The named skewed
+        nulls use the 5-point values tabulated by LeBreton & Senter (2008): slight skew 1.34,
+        moderate skew 0.90, heavy skew 0.44, triangular 1.32, normal 1.04 (uniform 2.00).
+    n_options : int, optional
+        Number of response options :math:`A` (codes ``1..A``). When given (or ``options``),
+        every response is checked against the scale and a :class:`DataError` names the rows
+        outside it.
+    options : int, sequence of codes or object with ``n_options``, optional
+        Alternative to ``n_options``: an int (same meaning), the allowed codes themselves (e.g.
+        ``range(0, 5)`` for a 0-4 scale) or an instrument's response-options object.
+
+    Returns
+    -------
+    DataFrame
+        One row per community: the group column(s), ``n``, ``n_excluded``, ``mean``,
+        ``variance``, ``ranvar``, ``rwg``, ``truncated``, ``note``.
+
+    Notes
+    -----
+    .. math:: r_{wg} = 1 - \frac{\min(s_x^2, \sigma_{EU}^2)}{\sigma_{EU}^2}
+
+    with :math:`s_x^2` the within-community variance (denominator :math:`n-1`). When the
+    observed variance exceeds the null variance it is truncated to it, giving
+    :math:`r_{wg} = 0` (James et al. 1984); ``truncated`` flags those communities.
+
+    Missing data: respondents with a missing ``item`` are dropped (``n_excluded`` counts them).
+    Communities with fewer than 2 respondents get NaN and a ``note`` (as R's NA).
+
+    Matches R: ``multilevel::rwg(x, grpid, ranvar)`` (multilevel 2.7).
+
+    References
+    ----------
+    .. [1] James, L. R., Demaree, R. G., & Wolf, G. (1984). Estimating within-group interrater
+       reliability with and without response bias. *Journal of Applied Psychology*, 69(1),
+       85-98.
+    .. [2] LeBreton, J. M., & Senter, J. L. (2008). Answers to 20 questions about interrater
+       reliability and interrater agreement. *Organizational Research Methods*, 11(4), 815-852.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b"],
+    ...                    "SC1": [4, 4, 5, 1, 3, 5]})
+    >>> ce.rwg(df, item="SC1", community="nbh", n_options=5)[["nbh", "n", "rwg", "truncated"]].round(4)
+      nbh  n     rwg  truncated
+    0   a  3  0.8333      False
+    1   b  3  0.0000       True
+    """
+    if not isinstance(item, str):
+        raise DataError(f"rwg takes one item column name; got {item!r}. Use rwg_j for a scale.")
+    check_columns(data, [item], what="item column")
+    a, codes = resolve_options(n_options, options, func="rwg")
+    sigma2 = resolve_ranvar(ranvar, a, func="rwg")
+    b = block_stats(data, [item], community, nan_policy="listwise", scale_codes=codes, func="rwg")
+    var = b["variances"][:, 0]
+    with np.errstate(invalid="ignore"):
+        value = 1.0 - np.minimum(var, sigma2) / sigma2
+    return result_frame(
+        b["groups"],
+        {
+            "n": b["n"],
+            "n_excluded": b["n_excluded"],
+            "mean": b["means"][:, 0],
+            "variance": var,
+            "ranvar": sigma2,
+            "rwg": value,
+            "truncated": var > sigma2,
+            "note": notes(b["n"]),
+        },
+    )
+
+
+@accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS],
+        "community": [COLUMNS],
+        "lindell": [BOOLEAN],
+        "n_options": [Interval(Integral, 2, None), None],
+        "nan_policy": [_BLOCK],
+    },
+    renamed={"group": "community"},
+    old_positional=("items", "group"),
+)
+def rwg_j(
+    data: pd.DataFrame,
+    *,
+    items: Sequence[str],
+    community: str | Sequence[str],
+    ranvar: float | str = "uniform",
+    lindell: bool = False,
+    n_options: int | None = None,
+    options: Any = None,
+    nan_policy: str = "listwise",
+) -> pd.DataFrame:
+    r"""Within-community agreement on a scale of :math:`J` items: :math:`r_{wg(j)}` or
+    Lindell's :math:`r^*_{wg(j)}`.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long data, one row per respondent. Not modified.
+    items : list of str
+        The item columns of one scale (raw codes, reversed items already recoded).
+    community : str or list of str
+        The community column(s).
+    ranvar : float or {"uniform", "slight_skew", "moderate_skew", "heavy_skew", "triangular", "normal"}, default="uniform"
+        Expected error variance of the null (no agreement) distribution, or its name.
+        "uniform" is :math:`(A^2-1)/12` for :math:`A` response options. The named skewed
+        nulls use the 5-point values tabulated by LeBreton & Senter (2008): slight skew 1.34,
+        moderate skew 0.90, heavy skew 0.44, triangular 1.32, normal 1.04 (uniform 2.00).
+    n_options : int, optional
+        Number of response options :math:`A` (codes ``1..A``). When given (or ``options``),
+        every response is checked against the scale and a :class:`DataError` names the rows
+        outside it.
+    options : int, sequence of codes or object with ``n_options``, optional
+        Alternative to ``n_options``: an int (same meaning), the allowed codes themselves (e.g.
+        ``range(0, 5)`` for a 0-4 scale) or an instrument's response-options object.
+    lindell : bool, default=False
+        Return Lindell, Brandt & Whitney's (1999) :math:`r^*_{wg(j)}` instead.
+    nan_policy : {"listwise", "pairwise"}, default="listwise"
+        "listwise" drops a respondent with any missing item of the block (as R ``rwg.j``);
+        "pairwise" uses every available answer per item.
+
+    Returns
+    -------
+    DataFrame
+        One row per community: the group column(s), ``n``, ``n_excluded``, ``n_items``,
+        ``mean_variance``, ``ranvar``, ``rwg_j``, ``truncated``, ``method``
+        (``"james1984"`` or ``"lindell1999"``), ``note``.
+
+    Notes
+    -----
+    With :math:`\bar s^2` the mean of the :math:`J` within-community item variances
+    (denominator :math:`n-1`) and :math:`r = \min(\bar s^2, \sigma^2_{EU})/\sigma^2_{EU}`:
+
+    .. math:: r_{wg(j)} = \frac{J(1-r)}{J(1-r) + r},\qquad
+              r^*_{wg(j)} = 1 - \frac{\bar s^2}{\sigma^2_{EU}}
+
+    :math:`r_{wg(j)}` truncates :math:`\bar s^2` at :math:`\sigma^2_{EU}` (value 0,
+    ``truncated`` True; James et al. 1984). :math:`r^*_{wg(j)}` is not truncated and can be
+    negative; it does not grow with :math:`J` (Lindell et al. 1999). With ``nan_policy=
+    "pairwise"``, :math:`J` counts the items with at least 2 answers in the community.
+
+    Missing data: see ``nan_policy``; ``n`` is the number of respondents used, ``n_excluded``
+    the rows of the community not used. Communities with fewer than 2 respondents get NaN and
+    a ``note`` (R: NA).
+
+    Matches R: ``multilevel::rwg.j(x, grpid, ranvar)`` and
+    ``multilevel::rwg.j.lindell(x, grpid, ranvar)`` (multilevel 2.7; both apply
+    ``na.exclude`` to the item block, i.e. listwise).
+
+    References
+    ----------
+    .. [1] James, L. R., Demaree, R. G., & Wolf, G. (1984). Estimating within-group interrater
+       reliability with and without response bias. *Journal of Applied Psychology*, 69(1),
+       85-98.
+    .. [2] Lindell, M. K., Brandt, C. J., & Whitney, D. J. (1999). A revised index of
+       interrater agreement for multi-item ratings of a single target. *Applied Psychological
+       Measurement*, 23(2), 127-135.
+    .. [3] LeBreton, J. M., & Senter, J. L. (2008). Answers to 20 questions about interrater
+       reliability and interrater agreement. *Organizational Research Methods*, 11(4),
+       815-852.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b"],
+    ...                    "SC1": [4, 4, 5, 1, 3, 5], "SC2": [4, 5, 5, 2, 4, 5]})
+    >>> res = ce.rwg_j(df, items=["SC1", "SC2"], community="nbh", n_options=5)
+    >>> res[["nbh", "n", "mean_variance", "rwg_j", "truncated"]].round(4)
+      nbh  n  mean_variance   rwg_j  truncated
+    0   a  3         0.3333  0.9091      False
+    1   b  3         3.1667  0.0000       True
+    """
+    check_choice("nan_policy", nan_policy, ["listwise", "pairwise"], func="rwg_j")
+    cols = _items(data, items, func="rwg_j")
+    a, codes = resolve_options(n_options, options, func="rwg_j")
+    sigma2 = resolve_ranvar(ranvar, a, func="rwg_j")
+    b = block_stats(data, cols, community, nan_policy=nan_policy, scale_codes=codes, func="rwg_j")
+    var = b["variances"]
+    usable = b["n_item"] >= 2
+    j = usable.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s2 = np.where(usable, var, 0.0).sum(axis=1) / j
+        if lindell:
+            value = 1.0 - s2 / sigma2
+            truncated = np.zeros(len(s2), dtype=bool)
+        else:
+            r = np.minimum(s2, sigma2) / sigma2
+            value = j * (1.0 - r) / (j * (1.0 - r) + r)
+            truncated = s2 > sigma2
+    value = np.where(j > 0, value, np.nan)
+    return result_frame(
+        b["groups"],
+        {
+            "n": b["n"],
+            "n_excluded": b["n_excluded"],
+            "n_items": j,
+            "mean_variance": s2,
+            "ranvar": sigma2,
+            "rwg_j": value,
+            "truncated": truncated,
+            "method": "lindell1999" if lindell else "james1984",
+            "note": notes(b["n"], j),
+        },
+    )
+
+
+def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:
+    if isinstance(items, str):
+        items = [items]
+    if items is None or len(list(items)) == 0:
+        raise DataError(f"{func}: give the item columns of the scale (a list of names)")
+    return resolve_items(data, list(items))
+
+
+@accepts_prepared
+@public(
+    constraints={
+        "data": [FRAME],
+        "items": [COLUMNS],
+        "community": [COLUMNS],
+        "center": [Options(("mean", "median"))],
+        "n_options": [Interval(Integral, 2, None), None],
+        "nan_policy": [_BLOCK],
+    },
+    renamed={"group": "community"},
+    old_positional=("items", "group"),
+)
+def ad_index(
+    data: pd.DataFrame,
+    *,
+    items: str | Sequence[str],
+    community: str | Sequence[str],
+    center: str = "mean",
+    n_options: int | None = None,
+    options: Any = None,
+    nan_policy: str = "listwise",
+) -> pd.DataFrame:
+    r"""Average deviation (AD) index of within-community agreement (Burke et al. 1999).
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long data, one row per respondent. Not modified.
+    items : str or list of str
+        One item or the items of one scale (raw codes).
+    community : str or list of str
+        The community column(s).
+    center : {"mean", "median"}, default="mean"
+        Deviations from the community mean (:math:`AD_M`) or median (:math:`AD_{Md}`).
+    n_options : int, optional
+        Number of response options :math:`A` (codes ``1..A``): gives the practical cut-off
+        :math:`A/6` and checks every response against the scale.
+    options : int, sequence of codes or object with ``n_options``, optional
+        Alternative to ``n_options`` (e.g. ``range(0, 5)`` for a 0-4 scale).
+    nan_policy : {"listwise", "pairwise"}, default="listwise"
+        As in :func:`rwg_j` ("listwise" matches R ``ad.m``).
+
+    Returns
+    -------
+    DataFrame
+        One row per community: the group column(s), ``n``, ``n_excluded``, ``n_items``,
+        ``ad``, ``center``, ``practical_cutoff`` (:math:`A/6`, NaN when :math:`A` is not
+        given), ``agreement`` (``ad <= practical_cutoff``; nullable boolean, NA when either is
+        missing), ``note``.
+
+    Notes
+    -----
+    For item :math:`k` in a community of :math:`n` respondents with centre :math:`c_k`
+    (mean or median),
+
+    .. math:: AD_k = \frac{1}{n}\sum_{i=1}^{n} |x_{ik} - c_k|,\qquad
+              AD_{(J)} = \frac{1}{J}\sum_{k=1}^{J} AD_k .
+
+    Lower is more agreement. Burke & Dunlap (2002) and Dunlap et al. (2003) propose
+    :math:`AD \le A/6` as the practical-significance cut-off. Medians for all communities come
+    from a community x response-level count table (discrete codes) or one sort by (community,
+    value); the median of an even count averages the two middle values (as R ``median``).
+
+    Missing data: see ``nan_policy``. Communities with fewer than 2 respondents get NaN and a
+    ``note`` (R: NA).
+
+    Matches R: ``multilevel::ad.m(x, grpid, type = "mean" | "median")`` (multilevel 2.7), for
+    one item and for a scale.
+
+    References
+    ----------
+    .. [1] Burke, M. J., Finkelstein, L. M., & Dusig, M. S. (1999). On average deviation
+       indices for estimating interrater agreement. *Organizational Research Methods*, 2(1),
+       49-68.
+    .. [2] Burke, M. J., & Dunlap, W. P. (2002). Estimating interrater agreement with the
+       average deviation index: A user's guide. *Organizational Research Methods*, 5(2),
+       159-172.
+    .. [3] Dunlap, W. P., Burke, M. J., & Smith-Crowe, K. (2003). Accurate tests of
+       statistical significance for r_WG and average deviation interrater agreement indexes.
+       *Journal of Applied Psychology*, 88(2), 356-362.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> df = pd.DataFrame({"nbh": ["a", "a", "a", "b", "b", "b"],
+    ...                    "SC1": [4, 4, 5, 1, 3, 5], "SC2": [4, 5, 5, 2, 4, 5]})
+    >>> res = ce.ad_index(df, items=["SC1", "SC2"], community="nbh", n_options=5)
+    >>> res[["nbh", "n", "ad", "practical_cutoff", "agreement"]].round(4)
+      nbh  n      ad  practical_cutoff  agreement
+    0   a  3  0.4444            0.8333       True
+    1   b  3  1.2222            0.8333      False
+    """
+    check_choice("center", center, ["mean", "median"], func="ad_index")
+    check_choice("nan_policy", nan_policy, ["listwise", "pairwise"], func="ad_index")
+    cols = _items(data, items, func="ad_index")
+    a, codes = resolve_options(n_options, options, func="ad_index")
+    b = block_stats(
+        data,
+        cols,
+        community,
+        nan_policy=nan_policy,
+        scale_codes=codes,
+        func="ad_index",
+        center=center,
+    )
+    ad_items = b["ad"]
+    usable = b["n_item"] >= 2
+    j = usable.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ad = np.where(usable, ad_items, 0.0).sum(axis=1) / j
+    ad = np.where(j > 0, ad, np.nan)
+    cutoff = a / 6.0 if a is not None else float("nan")
+    with np.errstate(invalid="ignore"):
+        agree = pd.array(ad <= cutoff, dtype="boolean")
+    agree[np.isnan(ad) | np.isnan(cutoff)] = pd.NA
+    return result_frame(
+        b["groups"],
+        {
+            "n": b["n"],
+            "n_excluded": b["n_excluded"],
+            "n_items": j,
+            "ad": ad,
+            "center": center,
+            "practical_cutoff": cutoff,
+            "agreement": agree,
+            "note": notes(b["n"], j),
+        },
+    )
+
+
+@public(
+    constraints={
+        "n": [Interval(Integral, 2, None)],
+        "n_items": [Interval(Integral, 1, None)],
+        "n_options": [Interval(Integral, 2, None)],
+        "n_sim": [Interval(Integral, 1, None)],
+        "seed": [SEED],
+    },
+    old_positional=("n_items",),
+)
+def rwg_j_null(
+    n: int,
+    *,
+    n_items: int,
+    n_options: int = 5,
+    n_sim: int = 10_000,
+    quantiles: Sequence[float] = (0.90, 0.95, 0.99),
+    seed: int | np.random.Generator | None = None,
+) -> pd.DataFrame:
+    r"""Simulated null distribution of :math:`r_{wg(j)}` for a community of ``n`` respondents.
+
+    Each of ``n_sim`` simulated communities has ``n`` respondents answering ``n_items`` items
+    uniformly at random on codes ``1..n_options``; :math:`r_{wg(j)}` is computed with the uniform
+    null variance :math:`(A^2-1)/12` and truncation. All simulations are drawn and scored at once
+    (in memory-bounded chunks of simulations).
+
+    Parameters
+    ----------
+    n : int
+        Community size (>= 2).
+    n_items : int
+        Number of items :math:`J` (>= 1; 1 gives the null of :math:`r_{wg}`).
+    n_options : int, default=5
+        Number of response options :math:`A`.
+    n_sim : int, default=10_000
+        Number of simulated communities.
+    quantiles : sequence of float, default=(0.90, 0.95, 0.99)
+        Levels of the reported quantiles, in (0, 1).
+    seed : int or Generator, optional
+        Seed of :func:`numpy.random.default_rng`; same seed, same result.
+
+    Returns
+    -------
+    DataFrame
+        One row per quantile: ``quantile``, ``rwg_j`` (type-1 quantile: the smallest simulated
+        value whose cumulative proportion reaches the level, R ``quantile(type = 1)``),
+        ``rwg_j_multilevel`` (the rule of ``multilevel::quantile.agree.sim``: the next distinct
+        simulated value above that one), and the run's ``n, n_items, n_options, ranvar, n_sim,
+        mean, sd, p_zero`` (share of simulations truncated to 0).
+
+    Notes
+    -----
+    An observed :math:`r_{wg(j)}` above the 95 % quantile is unlikely (p < .05) under random
+    responding (Dunlap et al. 2003; Cohen, Doveh & Eick 2001). Matches R
+    ``multilevel::rwg.j.sim(gsize, nitems, nresp, nrep)`` with ``quantile.agree.sim`` in
+    distribution (Monte Carlo; the random streams differ); the quantile rules are tested on R's
+    own draws.
+
+    References
+    ----------
+    .. [1] Dunlap, W. P., Burke, M. J., & Smith-Crowe, K. (2003). Accurate tests of statistical
+       significance for r_WG and average deviation interrater agreement indexes. *Journal of
+       Applied Psychology*, 88(2), 356-362.
+    .. [2] Cohen, A., Doveh, E., & Eick, U. (2001). Statistical properties of the r_WG(J)
+       index of agreement. *Psychological Methods*, 6(3), 297-310.
+
+    Examples
+    --------
+    >>> import collective_efficacy as ce
+    >>> res = ce.rwg_j_null(10, n_items=5, n_sim=2000, seed=1)
+    >>> list(res.columns[:3])
+    ['quantile', 'rwg_j', 'rwg_j_multilevel']
+    >>> bool((res["rwg_j"].diff().dropna() >= 0).all())
+    True
+    """
+    for name, value, low in (("n", n, 2), ("n_items", n_items, 1), ("n_options", n_options, 2)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise DataError(f"rwg_j_null: {name} must be an integer >= {low}; got {value!r}")
+        if value < low:
+            raise DataError(f"rwg_j_null: {name} must be >= {low}; got {value}")
+    if isinstance(n_sim, (bool, np.bool_)) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
+        raise DataError(f"rwg_j_null: n_sim must be a positive integer; got {n_sim!r}")
+    q = np.asarray(list(quantiles), dtype=np.float64)
+    if q.ndim != 1 or len(q) == 0 or not np.all((q > 0) & (q < 1)):
+        raise DataError(f"rwg_j_null: quantiles must be levels in (0, 1); got {quantiles!r}")
+    rng = as_generator(seed)
+    draws = simulate_rwg_j(int(n), int(n_items), int(n_options), int(n_sim), rng)
+    out = null_summary(draws, q.tolist())
+    out["n"] = int(n)
+    out["n_items"] = int(n_items)
+    out["n_options"] = int(n_options)
+    out["ranvar"] = (n_options**2 - 1) / 12.0
+    out["n_sim"] = int(n_sim)
+    out["mean"] = float(draws.mean())
+    out["sd"] = float(draws.std(ddof=1)) if n_sim > 1 else float("nan")
+    out["p_zero"] = float((draws == 0).mean())
+    return out

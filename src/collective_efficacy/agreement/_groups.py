@@ -1,0 +1,466 @@
+"""Group coding and per-group kernels for :mod:`collective_efficacy.agreement`.
+
+Everything here works on all communities at once: integer group codes, :func:`numpy.bincount`
+sums and (for medians) per-community count tables. No Python loop over communities and no dense
+respondents x communities matrix.
+
+Group coding (:func:`code_groups`) is the library's one group coding (:mod:`._groups`): its
+fast paths (:func:`~collective_efficacy._groups.slot_codes`: an integer id column used as codes
+directly, a pandas ``Categorical`` column's category codes -- no hashing or sorting), else the
+factorised labels (:func:`~collective_efficacy._groups.factorize_groups`, which uses the same fast
+paths and compresses to the occupied slots).
+
+Codes may then have *slots* without any respondent (ids that do not occur); every kernel
+computes per slot and the public functions keep only the slots that occur in the group column.
+Several group columns (e.g. platoon within unit) are combined into one code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy._checks import numeric_matrix
+from collective_efficacy._groups import SLOTS_CONST, SLOTS_PER_ROW, factorize_groups, slot_codes
+from collective_efficacy.agreement._null import check_scale
+from collective_efficacy.errors import DataError
+from collective_efficacy.prepared import memo
+
+__all__ = [
+    "GroupCodes",
+    "block_stats",
+    "code_groups",
+    "column_values",
+    "group_medians",
+    "item_rows",
+    "notes",
+    "result_frame",
+]
+
+_NOTE_SMALL = "fewer than 2 respondents with usable answers: statistic undefined"
+_NOTE_EMPTY = "no respondent with usable answers"
+
+
+@dataclass(frozen=True)
+class GroupCodes:
+    """Integer codes of one or several group columns.
+
+    Attributes
+    ----------
+    codes : ndarray of int, shape (n,)
+        Slot of each row, in ``0..n_slots-1``.
+    n_slots : int
+        Length of every per-slot array.
+    present : ndarray of int64
+        The slots that occur in the data, in output order.
+    labels : DataFrame
+        One row per present slot; one column per group column, holding the labels.
+    rows : ndarray of int64, shape (n_slots,)
+        Rows of the group column per slot (0 for absent slots).
+    names : list of str
+        The group column names.
+    starts : ndarray of int64 or None
+        When the rows are sorted by community (as survey files usually are): the first row of
+        each present slot, so that per-community sums are contiguous segment sums
+        (:func:`numpy.add.reduceat`, several times faster than a weighted ``bincount``).
+    """
+
+    codes: np.ndarray
+    n_slots: int
+    present: np.ndarray
+    labels: pd.DataFrame
+    rows: np.ndarray
+    names: list[str]
+    starts: np.ndarray | None = None
+
+    @property
+    def n_groups(self) -> int:
+        return len(self.present)
+
+    def sum_rows(self, values: np.ndarray) -> np.ndarray:
+        """Per-slot sums of ``values`` (one value per row of the data, no NaN)."""
+        if self.starts is not None:
+            out = np.zeros(self.n_slots)
+            if len(self.starts):
+                out[self.present] = np.add.reduceat(values, self.starts)
+            return out
+        return np.bincount(self.codes, weights=values, minlength=self.n_slots)
+
+    def count_rows(self, mask: np.ndarray) -> np.ndarray:
+        """Per-slot number of rows where ``mask`` is True."""
+        out = np.zeros(self.n_slots, dtype=np.int64)
+        if not mask.any():
+            return out
+        if self.starts is not None:
+            out[self.present] = np.add.reduceat(mask.view(np.uint8), self.starts, dtype=np.int64)
+            return out
+        return np.bincount(self.codes[mask], minlength=self.n_slots)
+
+
+def _with_starts(gc: GroupCodes) -> GroupCodes:
+    """Attach segment starts when the codes are sorted (one O(n) comparison)."""
+    c = gc.codes
+    if len(c) > 1 and not bool((c[1:] >= c[:-1]).all()):
+        return gc
+    starts = (np.cumsum(gc.rows) - gc.rows)[gc.present].astype(np.int64)
+    return GroupCodes(gc.codes, gc.n_slots, gc.present, gc.labels, gc.rows, gc.names, starts)
+
+
+def _as_names(group: str | Sequence[str]) -> list[str]:
+    if isinstance(group, str):
+        return [group]
+    names = list(group)
+    if not names or not all(isinstance(g, str) for g in names):
+        raise DataError(f"group must be a column name or a list of column names; got {group!r}")
+    if len(set(names)) != len(names):
+        raise DataError(f"group columns {names} contain duplicates")
+    return names
+
+
+def _code_one(data: pd.DataFrame, name: str) -> tuple[np.ndarray, int, np.ndarray]:
+    """Codes, number of slots and the label of every slot for one group column (the shared
+    coding of :mod:`._groups`: its fast paths, else the factorised labels)."""
+    fast = slot_codes(data, name, what="group")
+    if fast is not None:
+        return fast
+    gi = factorize_groups(data, name, what="group")
+    return gi.codes, gi.n_groups, np.asarray(gi.labels)
+
+
+def code_groups(data: pd.DataFrame, group: str | Sequence[str]) -> GroupCodes:
+    """Code the group column(s) of ``data``; missing labels raise a :class:`DataError`."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    names = _as_names(group)
+    return memo(data, ("code_groups", *names), lambda: _code_groups(data, names))
+
+
+def _code_groups(data: pd.DataFrame, names: list[str]) -> GroupCodes:
+    coded = [_code_one(data, name) for name in names]
+    n = len(data)
+    if len(coded) == 1:
+        codes, n_slots, slot_labels = coded[0]
+        rows = np.bincount(codes, minlength=n_slots).astype(np.int64)
+        present = np.flatnonzero(rows > 0)
+        col = data[names[0]]
+        lab = pd.Series(slot_labels[present], name=names[0])
+        if pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(
+            col.dtype, pd.CategoricalDtype
+        ):
+            lab = lab.astype(col.dtype)
+        else:
+            lab = lab.infer_objects()
+        return _with_starts(GroupCodes(codes, n_slots, present, lab.to_frame(), rows, names))
+    shape = tuple(c[1] for c in coded)
+    if float(np.prod([float(k) for k in shape])) > 2.0**62:  # pragma: no cover
+        raise DataError(f"too many combinations of group columns {names}")
+    codes = np.ravel_multi_index(tuple(np.asarray(c[0], np.int64) for c in coded), shape)
+    n_slots = int(np.prod(shape))
+    if n_slots > SLOTS_PER_ROW * n + SLOTS_CONST:
+        # sparse combinations: compress to those that occur (one sort of the codes)
+        uniq, codes = np.unique(codes, return_inverse=True)
+        codes = codes.astype(np.int64)
+        n_slots = len(uniq)
+        combos = uniq
+    else:
+        combos = np.arange(n_slots, dtype=np.int64)
+    rows = np.bincount(codes, minlength=n_slots).astype(np.int64)
+    present = np.flatnonzero(rows > 0)
+    parts = np.unravel_index(combos[present], shape)
+    labels = pd.DataFrame(
+        {
+            name: pd.Series(c[2][k], dtype=object).infer_objects()
+            for name, c, k in zip(names, coded, parts, strict=True)
+        }
+    )
+    return GroupCodes(codes, n_slots, present, labels, rows, names)
+
+
+def item_rows(data: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
+    """Float64 array of shape (n_items, n): one contiguous row per item (a copy; read-only and
+    built once on a prepared table)."""
+    cols = list(items)
+    return memo(data, ("item_rows", *cols), lambda: _item_rows(data, cols))
+
+
+def _item_rows(data: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
+    out = np.empty((len(items), len(data)), dtype=np.float64)
+    for j, col in enumerate(items):
+        s = data[col]
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            out[j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            if np.isinf(out[j]).any():
+                numeric_matrix(data, [col])  # raises with the row and value
+        else:
+            out[j] = numeric_matrix(data, [col])[:, 0]  # raises for non-numeric cells
+    return out
+
+
+_MAX_LEVEL_CELLS = 50_000_000
+
+
+def group_medians(x: np.ndarray, codes: np.ndarray, n_slots: int, n: np.ndarray) -> np.ndarray:
+    """Median of ``x`` per slot (NaN for empty slots), all slots at once.
+
+    ``n`` is the per-slot count of ``x``. Discrete values (survey codes) use a slots x levels
+    count table built with one :func:`numpy.bincount`; the median is read off the cumulative
+    counts. Otherwise the rows are sorted by (slot, value) and the middle elements of each sorted
+    segment are averaged.
+    """
+    out = np.full(n_slots, np.nan)
+    ok = n > 0
+    if len(x) == 0:
+        return out
+    r_lo = (n[ok] - 1) // 2  # 0-based ranks of the two middle order statistics
+    r_hi = n[ok] // 2
+    lo, hi = float(x.min()), float(x.max())
+    if np.all(x == np.floor(x)) and (hi - lo + 1) * n_slots <= _MAX_LEVEL_CELLS:
+        level = (x - lo).astype(np.int64)
+        n_levels = int(hi - lo) + 1
+        values = lo + np.arange(n_levels, dtype=np.float64)
+    else:
+        values, level = np.unique(x, return_inverse=True)
+        n_levels = len(values)
+        if n_levels * n_slots > _MAX_LEVEL_CELLS:
+            xs = x[np.lexsort((x, codes))]
+            start = (np.cumsum(n) - n)[ok]
+            out[ok] = 0.5 * (xs[start + r_lo] + xs[start + r_hi])
+            return out
+    table = np.bincount(codes * n_levels + level, minlength=n_slots * n_levels)
+    cum = np.cumsum(table.reshape(n_slots, n_levels), axis=1)[ok]
+    # the order statistic of rank r sits at the first level whose cumulative count exceeds r
+    i_lo = (cum <= r_lo[:, None]).sum(axis=1)
+    i_hi = (cum <= r_hi[:, None]).sum(axis=1)
+    out[ok] = 0.5 * (values[i_lo] + values[i_hi])
+    return out
+
+
+def result_frame(
+    groups: GroupCodes, columns: dict[str, Any], *, reserved: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Result frame: the group label column(s) then ``columns`` (per-slot arrays, present only)."""
+    clash = [g for g in groups.names if g in columns or g in reserved]
+    if clash:
+        raise DataError(
+            f"group column name(s) {clash} clash with result columns; rename the group column"
+        )
+    out = groups.labels.reset_index(drop=True).copy()
+    p = groups.present
+    for name, values in columns.items():
+        if isinstance(values, pd.api.extensions.ExtensionArray):
+            out[name] = values[p]
+            continue
+        arr = np.asarray(values)
+        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
+    return out
+
+
+def notes(n_used: np.ndarray, n_items: np.ndarray | None = None) -> np.ndarray:
+    """Per-slot reason why the statistic is NaN (None where it is defined)."""
+    small = n_used < 2
+    if n_items is not None:
+        small |= n_items == 0
+    out = np.full(len(n_used), None, dtype=object)
+    out[small] = _NOTE_SMALL
+    out[n_used == 0] = _NOTE_EMPTY
+    return out
+
+
+def column_values(data: pd.DataFrame, col: str) -> np.ndarray:
+    """A float64 column (no copy when it already is one; read-only use), validated."""
+    s = data[col]
+    if s.dtype == np.float64:
+        out = s.to_numpy()
+        if np.isinf(out).any():
+            numeric_matrix(data, [col])  # raises with the row and value
+        return out
+    return item_rows(data, [col])[0]
+
+
+_MAX_LEVELS = 64
+_MAX_TABLE_CELLS = 50_000_000
+
+
+def _levels_consecutive(
+    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int
+) -> tuple[np.ndarray, bool]:
+    """Level index ``x - lo`` (missing -> ``n_levels``) and whether every value is a level."""
+    r = x - lo
+    n_miss = int(np.count_nonzero(miss))
+    if n_miss:
+        r[miss] = n_levels
+    lev = r.astype(np.int64)
+    ok = (
+        not bool((lev != r).any())  # integers only
+        and int(lev.view(np.uint64).max()) <= n_levels  # no negatives, nothing above the scale
+        and int(np.count_nonzero(lev == n_levels)) == n_miss  # level A only for missing
+    )
+    return lev, ok
+
+
+def _levels_listed(x: np.ndarray, miss: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
+    lev = np.searchsorted(values, x)
+    lev[miss] = len(values)
+    ok = miss | (values[np.minimum(lev, len(values) - 1)] == x)
+    return lev, bool(ok.all())
+
+
+def _discrete_tables(
+    cols: list[np.ndarray],
+    miss: list[np.ndarray],
+    slot_codes: np.ndarray,
+    n_slots: int,
+    scale_codes: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Community x response-level count tables of every item, or None if not discrete.
+
+    ``slot_codes`` may contain ``n_slots`` (a dummy slot for excluded rows). Returns
+    ``(tables, values)`` with tables of shape (n_items, n_slots, n_levels). With known
+    ``scale_codes`` a value outside the scale makes this return None (the caller then raises).
+    """
+    if scale_codes is not None:
+        values = np.unique(scale_codes)
+    else:
+        present = [c for c, m in zip(cols, miss, strict=True) if not m.all()]
+        if not present:
+            return None
+        lo = min(float(np.fmin.reduce(c)) for c in present)  # fmin/fmax skip NaN, no copy
+        hi = max(float(np.fmax.reduce(c)) for c in present)
+        if hi - lo + 1 > _MAX_LEVELS or lo != np.floor(lo) or hi != np.floor(hi):
+            return None
+        values = lo + np.arange(int(hi - lo) + 1, dtype=np.float64)
+    n_levels = len(values)
+    width = n_levels + 1  # one extra level for missing answers
+    if n_levels > _MAX_LEVELS or len(cols) * (n_slots + 1) * width > _MAX_TABLE_CELLS:
+        return None
+    consecutive = bool(np.all(np.diff(values) == 1.0)) and values[0] == np.floor(values[0])
+    base = slot_codes.astype(np.int64) * width
+    tables = np.empty((len(cols), n_slots, n_levels))
+    for j, (x, m) in enumerate(zip(cols, miss, strict=True)):  # items (few), not communities
+        if consecutive:
+            lev, ok = _levels_consecutive(x, m, float(values[0]), n_levels)
+        else:
+            lev, ok = _levels_listed(x, m, values)
+        if not ok:
+            return None
+        t = np.bincount(base + lev, minlength=(n_slots + 1) * width)
+        tables[j] = t.reshape(n_slots + 1, width)[:n_slots, :n_levels]
+    return tables, values
+
+
+def _table_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Medians from count tables (..., n_levels) with counts ``n`` (...); NaN where n == 0."""
+    cum = np.cumsum(tables, axis=-1)
+    r_lo = ((n - 1) // 2)[..., None]
+    r_hi = (n // 2)[..., None]
+    i_lo = np.minimum((cum <= r_lo).sum(axis=-1), len(values) - 1)
+    i_hi = np.minimum((cum <= r_hi).sum(axis=-1), len(values) - 1)
+    return np.where(n > 0, 0.5 * (values[i_lo] + values[i_hi]), np.nan)
+
+
+def block_stats(
+    data: pd.DataFrame,
+    items: list[str],
+    group: str | Sequence[str],
+    *,
+    nan_policy: str,
+    scale_codes: np.ndarray | None,
+    func: str,
+    center: str | None = None,
+) -> dict[str, Any]:
+    """Per-community statistics of an item block, all communities at once.
+
+    Returns per-slot arrays: ``n`` (respondents used), ``n_excluded``, item ``means``,
+    ``variances`` (ddof=1), ``n_item`` (respondents per item), all of shape (n_slots, n_items)
+    where per item, and if ``center`` is given the item ``ad`` (mean absolute deviation from the
+    community mean or median).
+
+    Discrete answers (response codes, the usual case) go through one community x level count
+    table per item (an unweighted :func:`numpy.bincount`); every statistic, including medians, is
+    then read off the tables. Other values use segment sums. Rows are never copied out: excluded
+    answers get weight zero (or a dummy community / level in the tables).
+    """
+    groups = code_groups(data, group)
+    cols = [column_values(data, c) for c in items]
+    miss = [np.isnan(c) for c in cols]
+    codes, n_slots = groups.codes, groups.n_slots
+    drop: np.ndarray | None = None
+    if nan_policy == "listwise":
+        drop = np.logical_or.reduce(miss) if len(miss) > 1 else miss[0]
+        unused = drop
+    else:
+        unused = np.logical_and.reduce(miss) if len(miss) > 1 else miss[0]
+    n_used = groups.rows - groups.count_rows(unused)
+    slot_codes = codes if drop is None or not drop.any() else np.where(drop, n_slots, codes)
+    key = (
+        "discrete_tables",
+        tuple(items),
+        tuple(_as_names(group)),
+        nan_policy,
+        None if scale_codes is None else np.asarray(scale_codes, np.float64).tobytes(),
+    )
+    found = memo(data, key, lambda: _discrete_tables(cols, miss, slot_codes, n_slots, scale_codes))
+    if found is None and scale_codes is not None:
+        check_scale(np.vstack(cols), scale_codes, data, items, func=func)  # raises if off-scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if found is not None:
+            tables, values = found
+            n_item = tables.sum(axis=2)
+            means = (tables * values).sum(axis=2) / n_item
+            dev = np.abs(values - means[..., None])
+            ssd = (tables * dev * dev).sum(axis=2)
+            ad = None
+            if center == "mean":
+                ad = (tables * dev).sum(axis=2) / n_item
+            elif center == "median":
+                med = _table_medians(tables, values, n_item)
+                ad = (tables * np.abs(values - med[..., None])).sum(axis=2) / n_item
+            n_item = n_item.T.astype(np.int64)
+            means, ssd = means.T, ssd.T
+            ad = None if ad is None else np.where(n_item >= 2, ad.T, np.nan)
+        else:
+            means, ssd, n_item, ad = _generic_stats(groups, cols, miss, drop, center)
+        variances = np.where(n_item >= 2, ssd / (n_item - 1), np.nan)
+    return {
+        "groups": groups,
+        "n": n_used,
+        "n_excluded": groups.rows - n_used,
+        "means": means,
+        "variances": np.maximum(variances, 0.0),
+        "n_item": n_item,
+        "ad": ad,
+    }
+
+
+def _generic_stats(
+    groups: GroupCodes,
+    cols: list[np.ndarray],
+    miss: list[np.ndarray],
+    drop: np.ndarray | None,
+    center: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Means, sums of squared deviations, counts and AD per slot and item (any real values)."""
+    codes, n_slots, p = groups.codes, groups.n_slots, len(cols)
+    means = np.empty((n_slots, p))
+    ssd = np.empty((n_slots, p))
+    n_item = np.empty((n_slots, p), dtype=np.int64)
+    ad = np.empty((n_slots, p)) if center is not None else None
+    for j, (x, m) in enumerate(zip(cols, miss, strict=True)):  # items (few), not communities
+        invalid = m if drop is None else (m | drop)
+        valid = ~invalid
+        nj = groups.rows - groups.count_rows(invalid)
+        mean = groups.sum_rows(np.where(valid, x, 0.0)) / nj
+        dev = np.where(valid, x - mean[codes], 0.0)
+        means[:, j] = mean
+        ssd[:, j] = groups.sum_rows(dev * dev)
+        n_item[:, j] = nj
+        if ad is not None:
+            if center == "median":
+                med = group_medians(x[valid], codes[valid], n_slots, nj)
+                dev = np.where(valid, x - med[codes], 0.0)
+            ad[:, j] = np.where(nj >= 2, groups.sum_rows(np.abs(dev)) / nj, np.nan)
+    return means, ssd, n_item, ad

@@ -1,0 +1,204 @@
+"""Input checking and per-community moments for :mod:`collective_efficacy.change` (private)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy._checks import check_choice, check_columns, numeric_matrix
+from collective_efficacy._groups import factorize_groups
+from collective_efficacy._rows import rows_in
+from collective_efficacy.errors import DataError
+
+__all__ = [
+    "Moments",
+    "Pairs",
+    "TwoWaves",
+    "moments",
+    "pair_up",
+    "prepare",
+    "suppression",
+    "text_columns",
+]
+
+OVERALL = "overall"
+_PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def text_columns(out: pd.DataFrame, cols: list[str]) -> None:
+    """Give text columns one dtype whatever their content (missing = NaN/None), in place."""
+    for c in cols:
+        if c in out:
+            vals = np.array(out[c].to_numpy(), dtype=object)
+            vals[pd.isna(vals)] = None
+            out[c] = (
+                pd.array(vals, dtype="str")
+                if _PANDAS3
+                else pd.Series(vals, dtype=object, index=out.index)
+            )
+
+
+@dataclass(frozen=True)
+class TwoWaves:
+    """The usable rows of a two-wave data set (valid score, wave before or after)."""
+
+    y: np.ndarray  # scores of the rows used (no NaN)
+    after: np.ndarray  # bool: row belongs to the after wave
+    codes: np.ndarray  # community code per used row
+    labels: pd.Index  # community label per code
+    community: str  # name of the community column ("community" when None was given)
+    n_missing: np.ndarray  # per community: rows in either wave with a missing score
+    ids: np.ndarray | None  # paired_on ids of the used rows
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Per-community count, mean and unbiased variance."""
+
+    n: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Respondents with a score in both waves (same community)."""
+
+    codes: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+
+def prepare(
+    scores: pd.DataFrame,
+    dv: str,
+    *,
+    wave: str,
+    community: str | None,
+    before: Hashable,
+    after: Hashable,
+    nan_policy: str,
+    paired_on: str | None = None,
+) -> TwoWaves:
+    """Validate the inputs of a two-wave comparison and return the usable rows."""
+    check_choice("nan_policy", nan_policy, ["omit", "raise"])
+    cols = [dv, wave] + ([community] if community is not None else [])
+    cols += [paired_on] if paired_on is not None else []
+    check_columns(scores, cols)
+    if before == after:
+        raise DataError(f"before and after must be different wave labels; both are {before!r}")
+    w = scores[wave]
+    wmiss = w.isna().to_numpy()
+    if wmiss.any():
+        raise DataError(
+            f"wave column {wave!r} has {int(wmiss.sum())} missing label(s) at "
+            f"{rows_in(scores, wmiss)}; expected {before!r} or {after!r} on every row"
+        )
+    is_b = (w == before).to_numpy()
+    is_a = (w == after).to_numpy()
+    other = ~(is_b | is_a)
+    if other.any():
+        vals = sorted({str(v) for v in w[other].unique()})[:10]
+        raise DataError(
+            f"wave column {wave!r}, {rows_in(scores, other)}: a label "
+            f"that is neither before={before!r} nor after={after!r} (values {vals}). Filter the "
+            "data to the two waves to compare, or pass the right before=/after= labels."
+        )
+    y = numeric_matrix(scores, [dv])[:, 0]
+    ymiss = np.isnan(y)
+    if ymiss.any() and nan_policy == "raise":
+        raise DataError(
+            f"column {dv!r} has {int(ymiss.sum())} missing score(s) at "
+            f"{rows_in(scores, ymiss)}; expected a score on every row (or nan_policy='omit')"
+        )
+    if community is None:
+        codes_all = np.zeros(len(scores), dtype=np.int64)
+        labels = pd.Index([OVERALL], name="community")
+        name = "community"
+    else:
+        gi = factorize_groups(scores, community, what="community")
+        codes_all, labels, name = gi.codes, gi.labels, gi.name
+    ids = None
+    if paired_on is not None:
+        idcol = scores[paired_on]
+        imiss = idcol.isna().to_numpy()
+        if imiss.any():
+            raise DataError(
+                f"paired_on column {paired_on!r} has missing id(s) at "
+                f"{rows_in(scores, imiss)}; expected a respondent id on every row"
+            )
+        key = pd.DataFrame({"w": is_a, "id": idcol.to_numpy()})
+        dup = key.duplicated(keep=False).to_numpy()
+        if dup.any():
+            vals = list(pd.unique(idcol[dup]))[:5]
+            raise DataError(
+                f"paired_on column {paired_on!r}: id(s) {vals} occur more than once within a wave "
+                f"({rows_in(scores, dup)}); expected each respondent at most once per wave"
+            )
+        ids = idcol.to_numpy()
+    n_groups = len(labels)
+    n_missing = np.bincount(codes_all[ymiss], minlength=n_groups)
+    keep = ~ymiss
+    return TwoWaves(
+        y=y[keep],
+        after=is_a[keep],
+        codes=codes_all[keep],
+        labels=labels,
+        community=name,
+        n_missing=n_missing,
+        ids=None if ids is None else ids[keep],
+    )
+
+
+def moments(y: np.ndarray, codes: np.ndarray, n_groups: int) -> Moments:
+    """Count, mean and unbiased variance per group (two-pass, by bincount)."""
+    n = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(codes, weights=y, minlength=n_groups) / n
+        dev = y - mean[codes]
+        ss = np.bincount(codes, weights=dev * dev, minlength=n_groups)
+        var = np.where(n > 1, ss / (n - 1), np.nan)
+    return Moments(n=n, mean=mean, var=var)
+
+
+def pair_up(tw: TwoWaves) -> Pairs:
+    """Pairs of scores of the same respondent in the same community (pandas merge)."""
+    if tw.ids is None:  # pragma: no cover - guarded by the caller
+        raise DataError("pairing needs paired_on ids")
+    frame = pd.DataFrame({"code": tw.codes, "id": tw.ids, "y": tw.y})
+    b = frame[~tw.after]
+    a = frame[tw.after]
+    m = b.merge(a, on=["code", "id"], suffixes=("_b", "_a"), sort=False)
+    return Pairs(
+        codes=m["code"].to_numpy(dtype=np.int64),
+        before=m["y_b"].to_numpy(dtype=np.float64),
+        after=m["y_a"].to_numpy(dtype=np.float64),
+    )
+
+
+def suppression(
+    n_b: np.ndarray, n_a: np.ndarray, min_n: int, *, n_pairs: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Suppression flag and reason per community (small or missing waves)."""
+    reason = np.full(n_b.shape, "", dtype=object)
+    sup = np.zeros(n_b.shape, dtype=bool)
+    checks: list[tuple[np.ndarray, str]] = [
+        (n_b == 0, "no respondents in the before wave"),
+        (n_a == 0, "no respondents in the after wave"),
+        ((n_b > 0) & (n_b < min_n), f"n_before below min_n={min_n}"),
+        ((n_a > 0) & (n_a < min_n), f"n_after below min_n={min_n}"),
+    ]
+    if n_pairs is not None:
+        checks.append(
+            ((n_b >= min_n) & (n_a >= min_n) & (n_pairs < min_n), f"n_paired below min_n={min_n}")
+        )
+    for mask, text in checks:
+        new = mask & ~sup
+        reason[new] = text
+        both = mask & sup & (reason != text)
+        reason[both] = reason[both] + "; " + text
+        sup |= mask
+    return sup, reason

@@ -1,0 +1,312 @@
+"""The change model inside :func:`~collective_efficacy.evaluate` (private).
+
+Fits :func:`~collective_efficacy.change_model` (``score ~ change + (1 + change | community)``,
+REML; ``+ (1 | respondent)`` when some respondents answer in both waves; ``programme *
+change`` with comparison communities) on the scored respondents of the communities shown in
+their wave (disclosure control: published pooled figures see nothing else) and stores three
+sections: ``change_model`` (per community: EB change, interval, p_improved, reliability,
+verdict), ``change_model_fixed`` (lmerTest's fixed-effects table) and ``change_model_fit``
+(variance components, fit criteria, whether the verdicts use it). The per-community rows follow
+the evaluation's suppression (community table incl. secondary suppression, and the ``change``
+section): a hidden community carries no statistic and no count.
+
+When the model cannot be used for the verdicts (an error, no verified optimum, a boundary fit,
+fewer than :data:`MIN_COMMUNITIES` communities measured in both waves) ``change_model`` is left
+out and ``notes["change_model"]`` says why; the report then falls back to the simultaneous
+intervals of the raw differences, and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy._messages import Note
+from collective_efficacy.errors import CollectiveEfficacyError, DataError
+from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
+from collective_efficacy.responses._ids import ids_as_text, normalise_labels
+
+if TYPE_CHECKING:
+    from collective_efficacy.evaluation._inputs import Inputs
+
+__all__ = [
+    "COMPARISON",
+    "MIN_COMMUNITIES",
+    "change_model_sections",
+    "check_comparison",
+    "comparison_column",
+    "comparison_values",
+]
+
+COMPARISON = "_comparison"
+_RESPONDENT = "_respondent"
+#: Fewer communities with both waves than this: the between-community variance of the change
+#: is not estimable with any precision, so the verdicts fall back to the per-community rule.
+MIN_COMMUNITIES = 5
+_TRUE, _FALSE = {"true", "yes", "ja", "1", "1.0"}, {"false", "no", "nee", "0", "0.0"}
+# counts a hidden community must not show (as the change section)
+_COUNTS = ("n_before", "n_after", "n_missing", "programme")
+
+
+def _flags(values: pd.Series, what: str) -> np.ndarray:
+    """0/1, True/False (also as text, yes/no, ja/nee) as 1.0/0.0; missing stays NaN."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        out = pd.to_numeric(values, errors="coerce").astype(np.float64).to_numpy()
+    else:
+        text = values.astype("string").str.strip().str.lower()
+        out = np.where(text.isin(_TRUE), 1.0, np.where(text.isin(_FALSE), 0.0, np.nan))
+        out[text.isna().to_numpy()] = np.nan
+        bad = text.notna().to_numpy() & np.isnan(out)
+        if bad.any():
+            raise DataError(
+                f"{what}: value(s) {list(pd.unique(values[bad]))[:5]}; expected 1/True for a "
+                "comparison community (no programme) and 0/False for a programme community",
+                argument="comparison",
+            )
+    return out
+
+
+def comparison_values(
+    comparison: str | pd.DataFrame | Path,
+    raw: pd.DataFrame,
+    used: pd.Index,
+    community_labels: pd.Series,
+    *,
+    community: Sequence[str],
+    label: str,
+) -> np.ndarray:
+    """The comparison flag (1.0/0.0) of each used row of one wave.
+
+    ``comparison`` is a column of the survey file (a ``str``), or a table (a DataFrame, or a
+    :class:`~pathlib.Path` to a file :func:`read_responses` reads) with the community column and
+    one 0/1 column (every community of the survey must be in it).
+    """
+    if isinstance(comparison, str):
+        if comparison not in raw.columns:
+            raise DataError(
+                f"comparison column {comparison!r} is not in the {label} data; columns are "
+                f"{list(raw.columns)}",
+                argument="comparison",
+            )
+        return _flags(raw.loc[used, comparison], f"comparison column {comparison!r}")
+    table = comparison
+    if not isinstance(table, pd.DataFrame):
+        from collective_efficacy.responses.io import read_responses
+
+        table = read_responses(table, id_columns=list(community))
+    key = next((c for c in community if c in table.columns), None)
+    other = [c for c in table.columns if c != key]
+    if key is None or len(other) != 1:
+        raise DataError(
+            f"the comparison table needs the community column {community[0]!r} and one 0/1 "
+            f"column; it has {list(table.columns)}",
+            argument="comparison",
+        )
+    community = [key]
+    text, mixed = ids_as_text(table[key])
+    if text is None:
+        raise DataError(f"community ids of the comparison table mix types: {mixed}")
+    keys, _ = normalise_labels(text)
+    flag = pd.Series(_flags(table[other[0]], f"comparison table column {other[0]!r}"), index=keys)
+    if flag.index.duplicated().any():
+        dup = flag.index[flag.index.duplicated()].unique().tolist()[:5]
+        raise DataError(f"the comparison table lists community(ies) {dup} more than once")
+    out = community_labels.map(flag).to_numpy(dtype=np.float64)
+    missing = pd.unique(community_labels[np.isnan(out)])
+    if missing.size:
+        raise DataError(
+            f"the comparison table has no 0/1 value for {missing.size} community(ies) of the "
+            f"{label} data, e.g. {list(missing[:5])}; expected every community",
+            argument="comparison",
+        )
+    return out
+
+
+def comparison_column(
+    comparison: str | pd.DataFrame | Path,
+    inp: Inputs,
+    community: Mapping[str, str],
+    scores: pd.DataFrame,
+) -> np.ndarray:
+    """The comparison flag of every scored row of both waves (aligned with ``scores``).
+
+    ``community`` is the community column of each wave; the scores name it as the baseline
+    does. A comparison table may name its community column either way.
+    """
+    names = list(dict.fromkeys((community[BEFORE], community[AFTER])))
+    if isinstance(comparison, Path):  # a table file: read once for both waves
+        from collective_efficacy.responses.io import read_responses
+
+        comparison = read_responses(comparison, id_columns=names)
+    out = np.empty(len(scores))
+    waves = scores[WAVE].to_numpy()
+    for label in (BEFORE, AFTER):  # the two waves, not a loop over rows
+        rows = waves == label
+        out[rows] = comparison_values(
+            comparison,
+            inp.raw[label],
+            inp.used[label].index,
+            scores.loc[rows, community[BEFORE]],
+            community=names,
+            label=label,
+        )
+    return out
+
+
+def check_comparison(data: pd.DataFrame, community: str, what: str) -> None:
+    """One comparison value per community, and both kinds of community (else no DiD)."""
+    g = data.groupby(community, observed=True)[COMPARISON].agg(["min", "max"])
+    varies = g.index[g["min"] != g["max"]]
+    if len(varies):
+        raise DataError(
+            f"{what} varies within {len(varies)} community(ies), e.g. {list(varies[:5])}; "
+            "expected one value per community (1 = comparison community, 0 = programme)",
+            argument="comparison",
+        )
+    if g["min"].nunique() < 2:
+        kind = "comparison" if bool(g["min"].iloc[0]) else "programme"
+        raise DataError(
+            f"{what}: every community is a {kind} community; expected both programme and "
+            "comparison communities",
+            argument="comparison",
+        )
+
+
+def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[Any, str]:
+    """Communities the evaluation hides in any wave (with the first reason given)."""
+    out: dict[Any, str] = {}
+    for name in ("community_scores", "change"):
+        for r in sections.get(name, []):
+            if r.get("suppressed") and r.get("level", "community") != "overall":
+                out.setdefault(r[community], str(r.get("reason") or ""))
+    return out
+
+
+def _per_community(
+    comm: pd.DataFrame, sections: dict[str, list[dict[str, Any]]], community: str
+) -> pd.DataFrame:
+    hidden = _hidden(sections, community)
+    hide = comm["suppressed"].to_numpy(dtype=bool) | comm[community].isin(hidden).to_numpy()
+    out = comm.copy()
+    stats = [c for c in out.columns if c not in (community, "suppressed", "reason", *_COUNTS)]
+    stats.remove("confidence")
+    out.loc[hide, stats] = np.nan
+    out["verdict"] = out["verdict"].astype(object).where(~hide, None)
+    for c in _COUNTS:
+        if c in out.columns:
+            out[c] = out[c].astype(object).where(~hide, None)
+    reason = out[community].map(hidden)
+    out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), reason)
+    out["suppressed"] = hide
+    return out
+
+
+def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
+    vc = m.variance_components
+    return {
+        "formula": m.formula,
+        "method": m.method,
+        **{k: getattr(vc, k, None) for k in ("var_intercept", "var_change", "cov", "corr")},
+        "sigma2": vc.sigma2,
+        "var_respondent": getattr(vc, "var_respondent", None),
+        "loglik": m.loglik,
+        "aic": m.aic,
+        "bic": m.bic,
+        "converged": m.converged,
+        "boundary": m.boundary,
+        "n_obs": m.n_obs,
+        "n_communities": m.n_communities,
+        "n_respondents": m.n_respondents,
+        "n_repeated": m.n_repeated,
+        "used_for_verdicts": used,
+        "not_used_because": why or None,
+    }
+
+
+def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
+    """Whether some respondent id occurs in both waves (hashing, not sorting, the ids)."""
+    b = ids[before].dropna()
+    return bool(len(b)) and bool(ids[~before].isin(b.unique()).any())
+
+
+def _respondent_note(exc: DataError) -> Note:
+    """Why the respondent term was dropped, in plain words when the engine's reason is
+    technical (the respondent variance cannot be separated: few repeat respondents)."""
+    text = str(exc)
+    if "rank deficient" in text or "not identifiable" in text:
+        return Note("change_model_respondent_few")
+    return Note("change_model_respondent", detail=text)
+
+
+def change_model_sections(
+    scores: pd.DataFrame,
+    scale: str,
+    community: str,
+    *,
+    respondent_ids: pd.Series | None,
+    comparison: str | None,
+    ci: float,
+    min_n: int,
+    sections: dict[str, list[dict[str, Any]]],
+    notes: dict[str, str],
+    step: Callable[[str], None] | None = None,
+) -> None:
+    """Fit the change model and store its sections (see the module docstring).
+
+    ``scores`` are the respondents of the communities shown in their wave (published pooled
+    figures see nothing else, see :mod:`collective_efficacy.disclosure`); ``respondent_ids``
+    (indexed as the full scores) add ``(1 | respondent)`` when some
+    respondent answers in both waves. ``comparison`` names where the comparison flags (column
+    :data:`COMPARISON`) came from, for messages; an inconsistent flag is the caller's mistake
+    and is checked on the full scores by :func:`check_comparison` first.
+    """
+    from collective_efficacy.multilevel.change_model import change_model
+
+    if step is not None:
+        step("change model")
+    keep = scores[scale].notna().to_numpy()
+    cols = [community, WAVE, scale] + ([COMPARISON] if comparison is not None else [])
+    data = scores.loc[keep, cols]
+    if comparison is not None and data[COMPARISON].nunique() < 2:
+        notes["change_model_comparison"] = Note("change_model_comparison")
+        comparison = None
+    panel = None
+    if respondent_ids is not None:
+        ids = respondent_ids.loc[data.index]  # scores may be a subset (shown communities)
+        if _answers_twice(ids, (data[WAVE] == BEFORE).to_numpy()):
+            panel = _RESPONDENT
+            data[panel] = ids.to_numpy()
+    counts = data.groupby(community, observed=True)[WAVE].nunique()
+    if int((counts == 2).sum()) < MIN_COMMUNITIES:
+        notes["change_model"] = Note("change_model_too_few", k=MIN_COMMUNITIES)
+        return
+    kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}
+    kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
+    kw |= {"comparison": COMPARISON if comparison else None}
+    try:
+        try:
+            m = change_model(data, respondent=panel, **kw)
+        except DataError as exc:
+            if panel is None:
+                raise
+            # e.g. a respondent who moved community, or too few answering twice
+            m = change_model(data, **kw)
+            notes["change_model_respondent"] = _respondent_note(exc)
+    except CollectiveEfficacyError as exc:
+        notes["change_model"] = Note("change_model_failed", detail=str(exc))
+        return
+    code = "not_converged" if not m.converged else "boundary" if m.boundary else ""
+    why = Note("change_model_" + code) if code else ""
+    sections["change_model_fit"] = [_fit_row(m, not why, str(why))]
+    if not m.converged:
+        notes["change_model"] = why
+        return
+    sections["change_model_fixed"] = records(m.fixed)
+    if why:
+        notes["change_model"] = why
+        return
+    sections["change_model"] = records(_per_community(m.communities, sections, community))

@@ -1,0 +1,389 @@
+"""The statistical sections of an evaluation (private): each calls one public function per wave.
+
+Every section is computed on the respondents of one wave at a time, except the change, which
+compares the two. The caller passes the respondents of the *shown* communities only (see
+:mod:`collective_efficacy.disclosure`): no pooled figure includes a suppressed community. A section that cannot be computed leaves a note saying why instead of failing
+the whole evaluation; a warning raised by a statistic (a reversed item, a Heywood case, a
+convergence problem) is kept as a note too, so the report shows it to the evaluator.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy._messages import Note
+from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
+from collective_efficacy.errors import CollectiveEfficacyError, DataError
+from collective_efficacy.instrument import Instrument
+from collective_efficacy.prepared import PreparedSurvey
+
+__all__ = ["AFTER", "BEFORE", "WAVE", "records", "statistics_sections"]
+
+WAVE = "_wave"
+BEFORE, AFTER = "baseline", "end_of_cycle"
+RWG_THRESHOLD = 0.70  # LeBreton & Senter (2008): "strong agreement" from .71; .70 customary
+
+Sections = dict[str, list[dict[str, Any]]]
+Notes = dict[str, str]
+# "not published: no community of this wave has enough respondents to be shown (...)"
+_NOTHING_SHOWN = Note("nothing_shown")
+
+
+def _clean(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v if isinstance(v, (str, int, bool)) else str(v)
+
+
+def _column(s: pd.Series) -> list[Any]:
+    """One column as JSON-ready Python values (whole-column conversions where the dtype allows)."""
+    dt = s.dtype
+    if isinstance(dt, np.dtype) and dt.kind in "iub":
+        return list(s.to_numpy().tolist())
+    if isinstance(dt, np.dtype) and dt.kind == "f":
+        a = s.to_numpy()
+        vals: list[Any] = a.tolist()
+        missing = np.isnan(a)
+    elif isinstance(dt, pd.StringDtype):
+        miss = s.isna().to_numpy()  # pd.NA or NaN, depending on the string dtype's na_value
+        return [None if m else v for v, m in zip(s.tolist(), miss)]
+    elif pd.api.types.is_bool_dtype(dt) or pd.api.types.is_integer_dtype(dt):  # boolean, Int64
+        missing = s.isna().to_numpy()
+        target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
+        vals = s.to_numpy(dtype=target, na_value=target(0)).tolist()
+    else:
+        return [_clean(v) for v in s.tolist()]
+    for i in np.flatnonzero(missing).tolist():
+        vals[i] = None
+    return vals
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready records: NaN/NA -> None, numpy scalars -> Python (converted column-wise)."""
+    keys = [str(k) for k in df.columns]
+    cols = [_column(df.iloc[:, j]) for j in range(df.shape[1])]
+    if not cols:
+        return [{} for _ in range(len(df))]
+    return [dict(zip(keys, row)) for row in zip(*cols)]
+
+
+@contextmanager
+def _noted(notes: Notes, key: str) -> Iterator[None]:
+    """Turn a library error into a note, and keep the library's warnings as notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except CollectiveEfficacyError as exc:  # keyed errors keep their message for the report
+            k = exc.keyed
+            notes[key] = str(exc) if k is None else Note(k.code, str(exc), **k.params)
+    msgs = list(dict.fromkeys(str(w.message) for w in caught))
+    if msgs:
+        notes[f"{key}_warnings"] = " | ".join(msgs)
+
+
+def _per_wave(
+    parts: dict[str, pd.DataFrame],
+    name: str,
+    fn: Callable[[pd.DataFrame], pd.DataFrame],
+    sections: Sections,
+    notes: Notes,
+) -> None:
+    frames = []
+    for label, part in parts.items():
+        if part.empty:
+            notes[f"{name}_{label}"] = _NOTHING_SHOWN
+            continue
+        with _noted(notes, f"{name}_{label}"):
+            res = fn(part)
+            res.insert(0, "wave", label)
+            frames.append(res)
+    if frames:
+        sections[name] = records(pd.concat(frames, ignore_index=True))
+
+
+def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd.DataFrame:
+    """Item answers with reverse-keyed items recoded (min + max - x), for the agreement indices."""
+    from collective_efficacy.scoring import reverse_items
+
+    out = scores[items].astype(float)
+    for i in items:
+        if inst.item(i).reverse:
+            codes = inst.response_scale(i).codes
+            out[i] = reverse_items(out[i].to_numpy(), scale_range=(codes[0], codes[-1]))
+    return out
+
+
+def _agreement(
+    part: pd.DataFrame,
+    inst: Instrument,
+    items: list[str],
+    community: str,
+    listed: pd.DataFrame,
+    note: Callable[[str], None],
+) -> pd.DataFrame:
+    """rwg(j) and AD per shown community (``part``); the suppressed communities of ``listed``
+    (the wave's community table) are listed with no values, in the table's order."""
+    from collective_efficacy.agreement import ad_index, rwg_j
+
+    keyed = _keyed_items(part, inst, items)
+    answered = [i for i in items if keyed[i].notna().any()]
+    if len(answered) < len(items):
+        dropped = [i for i in items if i not in answered]
+        note(
+            Note(
+                "items_without_answers",
+                f"item(s) {dropped} have no answers in this wave; rwg(j) and AD use the other "
+                f"{len(answered)} items (listwise over those)",
+                items=", ".join(dropped),
+                k=len(answered),
+            )
+        )
+    if len(answered) < 2:
+        raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")
+    keyed = pd.concat([part[[community]], keyed[answered]], axis=1)
+    inst.n_options(items)  # the items must share one answer scale
+    codes = inst.response_scale(items[0]).codes
+    prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
+    r = rwg_j(prep, items=answered, community=community, options=codes)
+    ad = ad_index(prep, items=answered, community=community, options=codes)
+    per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
+    per["suppressed"] = False
+    hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
+    gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
+    per = pd.concat([per, gone], ignore_index=True) if len(gone) else per
+    rank = pd.Series(np.arange(len(listed)), index=listed[community].to_numpy())
+    per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
+    return per.astype({"suppressed": bool, "n": "Int64"}).reset_index(drop=True)
+
+
+def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
+    shown = per.loc[~per["suppressed"]]
+    vals = shown["rwg_j"].dropna().to_numpy()
+    row: dict[str, Any] = {
+        "n_communities": len(per),
+        "n_shown": len(shown),
+        "n_with_rwg_j": int(vals.size),
+        "n_suppressed": int(per["suppressed"].sum()),
+        "median_rwg_j": float(np.median(vals)) if vals.size else np.nan,
+        "share_rwg_j_strong": float(np.mean(vals >= RWG_THRESHOLD)) if vals.size else np.nan,
+        "threshold": RWG_THRESHOLD,
+    }
+    ad = shown["ad"].dropna().to_numpy()
+    row["median_ad"] = float(np.median(ad)) if ad.size else np.nan
+    return pd.DataFrame([row])
+
+
+def _ecometric_summary(
+    part: pd.DataFrame, inst: Instrument, scale: str, items: list[str], community: str
+) -> pd.DataFrame:
+    from collective_efficacy.multilevel.mixed import ecometric
+
+    codes = [inst.response_scale(i).codes for i in items]
+    res = ecometric(
+        part,
+        items=items,
+        community=community,
+        keys=inst.keys(scale),
+        scale_range=(float(min(c[0] for c in codes)), float(max(c[-1] for c in codes))),
+    )
+    vc = res.variance_components
+    return pd.DataFrame(
+        [
+            {
+                "tau_beta": vc.tau_beta,
+                "tau_pi": vc.tau_pi,
+                "sigma2": vc.sigma2,
+                "intra_neighbourhood_correlation": vc.intra_neighbourhood_correlation,
+                "reliability": res.reliability,
+                "respondent_reliability": res.respondent_reliability,
+                "converged": res.diagnostics.converged,
+            }
+        ]
+    )
+
+
+def _change_rows(
+    cmp: pd.DataFrame, table: pd.DataFrame, community: str, min_n: int
+) -> pd.DataFrame:
+    """The change computed on shown communities, with a suppressed row for every community
+    that is suppressed (or absent) in a wave and the reason taken from the community table.
+
+    A community suppressed in one wave is dropped from that wave's respondents, so its change
+    is never computed; its reason says why (size, secondary suppression or absence), never a
+    count.
+    """
+    t = table.drop_duplicates([community, "wave"])
+    wide = t.pivot(index=community, columns="wave", values="reason")
+    sup = t.pivot(index=community, columns="wave", values="suppressed")
+    order = pd.Index(pd.unique(t[community]), name=community)
+    wide, sup = wide.reindex(order), sup.reindex(order).fillna(True).astype(bool)
+
+    def why(w: str, what: str) -> pd.Series:
+        r = wide.get(w, pd.Series(ABSENT_REASON, index=order)).fillna(ABSENT_REASON)
+        s = sup.get(w, pd.Series(True, index=order))
+        return pd.Series(
+            np.select(
+                [r == ABSENT_REASON, r == SECONDARY_REASON, s.to_numpy()],
+                [
+                    f"no respondents in the {what} wave",
+                    SECONDARY_REASON,
+                    f"n_{what} below min_n={min_n}",
+                ],
+                "",
+            ),
+            index=order,
+        )
+
+    rb, ra = why(BEFORE, "before"), why(AFTER, "after")
+    primary = [x.where(x != SECONDARY_REASON, "") for x in (rb, ra)]
+    joined = primary[0].str.cat(primary[1], sep="; ").str.strip("; ")
+    joined = joined.where(joined != "", rb.where(rb != "", ra))  # secondary only if alone
+    per = cmp[cmp["level"] == "community"].set_index(community).reindex(order)
+    hit = (sup.get(BEFORE, True) | sup.get(AFTER, True)).reindex(order).fillna(True)
+    hit = hit.to_numpy(dtype=bool)
+    stats = [c for c in per.columns if c not in ("level", "effect_size", "method", "confidence")]
+    per.loc[hit, [c for c in stats if c not in ("suppressed", "reason", "direction")]] = np.nan
+    per["direction"] = per["direction"].astype(object)
+    per.loc[hit, "direction"] = None
+    per["level"] = "community"
+    per["suppressed"] = hit | per["suppressed"].fillna(False).to_numpy(dtype=bool)
+    per["reason"] = per["reason"].astype(object)
+    per.loc[hit, "reason"] = joined.to_numpy()[hit]
+    for c in ("effect_size", "method", "confidence"):
+        if c in per.columns:
+            per[c] = per[c].fillna(cmp[c].dropna().iloc[0]) if cmp[c].notna().any() else per[c]
+    overall = cmp[cmp["level"] == "overall"]
+    out = pd.concat([per.reset_index(), overall], ignore_index=True)[cmp.columns]
+    counts = [c for c in out.columns if c.startswith("n_")]
+    return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
+
+
+def statistics_sections(
+    scores: pd.DataFrame,
+    inst: Instrument,
+    scale: str,
+    community: str,
+    min_n: int,
+    table: pd.DataFrame,
+    ci: float,
+    p_adjust: str,
+    sections: Sections,
+    notes: Notes,
+    step: Callable[[str], None],
+) -> None:
+    """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change."""
+    from collective_efficacy import agreement, reliability
+
+    items = inst.scale(scale).items
+    keys = inst.keys(scale)
+    is_before = (scores[WAVE] == BEFORE).to_numpy()
+    parts = {BEFORE: scores[is_before], AFTER: scores[~is_before]}  # split once, not per section
+    # one preparation per wave: its item matrix, community codes and moments are computed once
+    # and shared by every section below (:mod:`.prepared`)
+    with PreparedSurvey(parts[BEFORE]), PreparedSurvey(parts[AFTER]):
+        step("reliability")
+        _per_wave(
+            parts,
+            "reliability",
+            lambda p: reliability.cronbach_alpha(p, items=items, keys=keys, ci=ci),
+            sections,
+            notes,
+        )
+        _per_wave(
+            parts,
+            "item_statistics",
+            lambda p: reliability.item_statistics(p, items=items, keys=keys),
+            sections,
+            notes,
+        )
+        _per_wave(
+            parts,
+            "omega",
+            lambda p: reliability.omega(p, items=items, keys=keys).summary(),
+            sections,
+            notes,
+        )
+        step("aggregation evidence")
+        _per_wave(
+            parts,
+            "aggregation",
+            lambda p: agreement.icc(p, dv=scale, community=community),
+            sections,
+            notes,
+        )
+        per_community: list[pd.DataFrame] = []
+
+        def agree(p: pd.DataFrame) -> pd.DataFrame:
+            label = p[WAVE].iloc[0]
+            t = table[(table["wave"] == label) & (table["reason"] != ABSENT_REASON)]
+
+            def note(text: str) -> None:
+                notes[f"agreement_{label}"] = text
+
+            per = _agreement(p, inst, items, community, t, note)
+            per_community.append(per.assign(wave=label))
+            return _agreement_summary(per)
+
+        _per_wave(parts, "agreement", agree, sections, notes)
+        if per_community:
+            sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
+        step("ecometric model")
+        _per_wave(
+            parts,
+            "ecometric",
+            lambda p: _ecometric_summary(p, inst, scale, items, community),
+            sections,
+            notes,
+        )
+    step("change")
+    _change_section(scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes)
+
+
+def _change_section(
+    scores: pd.DataFrame,
+    parts: dict[str, pd.DataFrame],
+    scale: str,
+    community: str,
+    min_n: int,
+    table: pd.DataFrame,
+    ci: float,
+    p_adjust: str,
+    sections: Sections,
+    notes: Notes,
+) -> None:
+    """The change per shown community and overall (multilevel), on shown communities only."""
+    from collective_efficacy.change import compare_waves
+
+    if any(p.empty for p in parts.values()):  # every community listed, none computed
+        notes["change"] = _NOTHING_SHOWN
+        cols = ["level", community, "n_before", "n_after", "diff", "suppressed", "reason"]
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "direction"]})
+        sections["change"] = records(_change_rows(empty, table, community, min_n))
+        return
+    with _noted(notes, "change"):
+        cmp = compare_waves(
+            scores,
+            dv=scale,
+            wave=WAVE,
+            community=community,
+            before=BEFORE,
+            after=AFTER,
+            ci=ci,
+            p_adjust=p_adjust,
+            min_n=min_n,
+        )
+        sections["change"] = records(_change_rows(cmp, table, community, min_n))

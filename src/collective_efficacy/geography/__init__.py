@@ -1,0 +1,514 @@
+r"""CBS geography: buurt, wijk and gemeente codes, roll-ups with disclosure control, maps.
+
+Statistics Netherlands (CBS) codes its areas as ``GM`` + 4 digits (gemeente, municipality),
+``WK`` + 6 digits (wijk: the gemeente's 4 digits and 2 of its own) and ``BU`` + 8 digits (buurt:
+the wijk's 6 digits and 2 of its own): buurt ``BU03630001`` lies in wijk ``WK036300`` of
+gemeente ``GM0363`` (Amsterdam). :func:`parse_codes` checks and splits codes,
+:func:`rollup` re-aggregates respondent scores from buurt to wijk to gemeente with suppression
+applied afresh at every level, and :func:`read_geometry` reads the CBS *Wijk- en Buurtkaart*
+(GeoPackage or shapefile in RD New, EPSG:28992) as a WGS84 GeoJSON FeatureCollection.
+
+>>> import collective_efficacy as ce
+>>> ce.geography.parse_codes(["BU03630001"])[["level", "wijk", "gemeente"]].to_dict("records")
+[{'level': 'buurt', 'wijk': 'WK036300', 'gemeente': 'GM0363'}]
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy.disclosure import SECONDARY_REASON, one_pattern
+from collective_efficacy.errors import DataError, ReadError, require_extra
+from collective_efficacy.scoring import aggregate
+
+__all__ = ["LEVELS", "parse_codes", "read_geometry", "rollup"]
+
+#: The CBS levels from fine to coarse, with their prefix and number of digits.
+LEVELS: dict[str, tuple[str, int]] = {"buurt": ("BU", 8), "wijk": ("WK", 6), "gemeente": ("GM", 4)}
+_ORDER = list(LEVELS)
+_PATTERN = r"^(BU\d{8}|WK\d{6}|GM\d{4})$"
+#: CRS that need no reprojection (GeoJSON is WGS84 longitude/latitude by RFC 7946).
+_WGS84 = {"EPSG:4326", "OGC:CRS84", "EPSG:4258"}
+
+Level = Literal["buurt", "wijk", "gemeente"]
+
+
+def parse_codes(codes: Iterable[Any], *, argument: str = "codes") -> pd.DataFrame:
+    """Check CBS area codes and derive the wijk and gemeente of each.
+
+    Parameters
+    ----------
+    codes : iterable of str
+        ``BU`` + 8 digits, ``WK`` + 6 digits or ``GM`` + 4 digits. Surrounding white space and
+        lower-case prefixes are accepted (``" bu03630001"``).
+    argument : str, default="codes"
+        The name used for the codes in an error message (a column name).
+
+    Returns
+    -------
+    DataFrame
+        One row per code in order: ``code`` (normalised), ``level`` (``"buurt"``, ``"wijk"``
+        or ``"gemeente"``), ``buurt`` (None above buurt level), ``wijk`` (None at gemeente
+        level) and ``gemeente``.
+
+    Raises
+    ------
+    DataError
+        A code is missing or malformed; the message names up to five of them with their
+        positions (0-based) and the expected form.
+
+    Examples
+    --------
+    >>> from collective_efficacy.geography import parse_codes
+    >>> parse_codes(["BU03630001", "WK036300", "GM0363"])["gemeente"].tolist()
+    ['GM0363', 'GM0363', 'GM0363']
+    """
+    raw = pd.Series(list(codes), dtype=object)
+    text = raw.astype("string").str.strip().str.upper()
+    ok = text.str.match(_PATTERN).fillna(False).to_numpy(dtype=bool)
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        shown = ", ".join(f"{raw.iloc[i]!r} (position {i})" for i in bad[:5])
+        more = f" and {bad.size - 5} more" if bad.size > 5 else ""
+        raise DataError(
+            f"{argument}: {bad.size} malformed CBS code(s): {shown}{more}; expected BU + 8 "
+            "digits (buurt, e.g. BU03630001), WK + 6 digits (wijk, e.g. WK036300) or GM + 4 "
+            "digits (gemeente, e.g. GM0363)",
+            argument=argument,
+        )
+    t = text.astype(object).to_numpy()
+    prefix = text.str[:2].to_numpy(dtype=object)
+    digits = text.str[2:]
+    level = np.select([prefix == "BU", prefix == "WK"], ["buurt", "wijk"], "gemeente")
+    wijk = np.where(prefix == "GM", None, "WK" + digits.str[:6].to_numpy(dtype=object))
+    cols = {
+        "code": t,
+        "level": level.astype(object),
+        "buurt": np.where(prefix == "BU", t, None),
+        "wijk": wijk,
+        "gemeente": ("GM" + digits.str[:4]).to_numpy(dtype=object),
+    }
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in cols.items()})
+
+
+def _levels_between(start: str, to: str) -> list[str]:
+    i, j = _ORDER.index(start), _ORDER.index(to)
+    if j < i:
+        raise DataError(
+            f"to={to!r} is finer than the communities' level {start!r}; expected one of "
+            f"{_ORDER[i:]}",
+            argument="to",
+        )
+    return _ORDER[i : j + 1]
+
+
+def rollup(
+    scores: pd.DataFrame,
+    *,
+    community: str,
+    to: Level = "wijk",
+    wave: str | None = None,
+    columns: Sequence[str] | None = None,
+    min_n: int = 10,
+    ci: float = 0.95,
+) -> pd.DataFrame:
+    r"""Re-aggregate respondent scores from CBS buurten to wijken and gemeenten, with
+    disclosure control that holds across the levels.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Respondent scores (e.g. from :func:`~collective_efficacy.score`), one row per
+        respondent, with a column of CBS codes (all of one level). Not modified.
+    community : str
+        The column of CBS codes (``BU03630001``, or ``WK036300`` to roll wijken up).
+    to : {"wijk", "gemeente"}, default="wijk"
+        The coarsest level.
+    wave : str, optional
+        A wave column; each wave is suppressed on its own.
+    columns : sequence of str, optional
+        Score columns (default as :func:`~collective_efficacy.aggregate`).
+    min_n : int, default=10
+        Privacy threshold at every level.
+    ci : float, default=0.95
+        Confidence level of the interval of each mean.
+
+    Returns
+    -------
+    DataFrame
+        One row per area (and wave) and scale, for every level from the codes' level to
+        ``to``: ``level``, ``community`` (the code), ``parent`` (the code one level up; None at
+        ``to``), [``wave``], ``scale``, ``n`` (nullable integer: missing when suppressed),
+        ``mean``, ``sd``, ``se``, ``ci_low``, ``ci_high``, ``suppressed``, ``reason``.
+        Statistics are those of :func:`~collective_efficacy.aggregate` on the pooled
+        respondents of the area (the SD of the combined sample, not of area means).
+
+    Notes
+    -----
+    Suppression, per wave:
+
+    1. At every level an area with fewer than ``min_n`` valid scores is suppressed, on all
+       scales at once (:func:`~collective_efficacy.disclosure.one_pattern`).
+    2. Among the children of one parent (the buurten of a wijk), when one is suppressed for
+       size the smallest shown sibling is suppressed too (secondary suppression within the
+       parent, the rule of :func:`~collective_efficacy.disclosure.secondary_suppression`).
+    3. A shown area :math:`P` publishes :math:`n_P` and :math:`\sum x`; with its shown
+       descendants it gives the pooled respondents of the finest-level areas hidden under it
+       (the *residual*: :math:`n_P - \sum` shown children, recursing into hidden children). The
+       area is shown only if the residual narrows no hidden area
+       (:func:`~collective_efficacy.disclosure.total_is_safe`, applied to all parents at once):
+       a single hidden buurt is never recoverable as wijk minus shown buurten. A wijk whose
+       buurten were all suppressed is shown when it reaches ``min_n`` and its buurten stay open.
+       A parent failing the test is suppressed (reason
+       :data:`~collective_efficacy.disclosure.SECONDARY_REASON`); the test runs bottom-up, so
+       the residual then moves to the next level.
+
+    ``rollup(s, to="gemeente")`` gives, for the gemeenten, the statistics of ``aggregate`` on
+    the gemeente codes; a roll-up of wijk-coded scores gives the same figures.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> s = pd.DataFrame({"buurt": ["BU03630001"] * 5 + ["BU03630002"] * 6 + ["BU03630003"] * 7,
+    ...                   "ce": [3.0] * 18})
+    >>> r = ce.geography.rollup(s, community="buurt", to="wijk", min_n=10)
+    >>> r[["level", "community", "n", "suppressed"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'level': 'buurt', 'community': 'BU03630001', 'n': None, 'suppressed': True},
+     {'level': 'buurt', 'community': 'BU03630002', 'n': None, 'suppressed': True},
+     {'level': 'buurt', 'community': 'BU03630003', 'n': None, 'suppressed': True},
+     {'level': 'wijk', 'community': 'WK036300', 'n': 18, 'suppressed': False}]
+    """
+    if community not in scores.columns:
+        raise DataError(
+            f"community column {community!r} not found; columns: {list(map(str, scores.columns))[:30]}",
+            argument="community",
+        )
+    if to not in ("wijk", "gemeente"):
+        raise DataError(f"to must be 'wijk' or 'gemeente'; got {to!r}", argument="to")
+    uniq, inv = np.unique(scores[community].astype(str).to_numpy(), return_inverse=True)
+    parsed = parse_codes(uniq, argument=community)
+    start = parsed["level"].iloc[0] if len(parsed) else "buurt"
+    if parsed["level"].nunique() > 1:
+        raise DataError(
+            f"{community}: codes of several levels {sorted(parsed['level'].unique())}; "
+            "expected one level (all BU, all WK or all GM)",
+            argument="community",
+        )
+    levels = _levels_between(start, to)
+    base = scores.drop(columns=[community])
+    tables = []
+    for lev in levels:  # two or three levels, never communities
+        frame = base.assign(community=parsed[lev].to_numpy()[inv])
+        t = aggregate(frame, community="community", wave=wave, columns=columns, min_n=min_n, ci=ci)
+        t.insert(0, "level", lev)
+        up = _ORDER.index(lev) + 1
+        parent_of = (
+            dict(zip(parsed[lev], parsed[_ORDER[up]])) if lev != to and up < len(_ORDER) else {}
+        )
+        t.insert(2, "parent", t["community"].map(parent_of).astype(object) if parent_of else None)
+        tables.append(t)
+    return _suppress_levels(tables, wave=wave, min_n=min_n)
+
+
+def _suppress_levels(tables: list[pd.DataFrame], *, wave: str | None, min_n: int) -> pd.DataFrame:
+    """Rules 1-3 of :func:`rollup` on the per-level tables (finest first)."""
+    done = []
+    for t in tables:
+        grp = t["parent"].astype(str) if t["parent"].notna().any() else t["community"]
+        if wave is not None:
+            grp = grp + "\x1f" + t[wave].astype(str)
+        t = one_pattern(
+            t.assign(_grp=grp.to_numpy()), community="community", wave="_grp", min_n=min_n
+        )
+        done.append(t.drop(columns="_grp"))
+    # rule 3, bottom-up: one row per area (and wave); n = smallest over scales
+    key = ["community"] + ([wave] if wave else [])
+    areas = [
+        d.groupby(key, sort=False)
+        .agg(
+            n=("n", "min"),
+            suppressed=("suppressed", "any"),
+            reason=("reason", "first"),
+            parent=("parent", "first"),
+        )
+        .reset_index()
+        for d in done
+    ]
+    fine = areas[0]
+    owner = fine["parent"].to_numpy(dtype=object)  # each fine area's ancestor at this level
+    for lvl in range(1, len(areas)):  # two levels at most, never communities
+        par = areas[lvl]
+        if lvl > 1:
+            child = areas[lvl - 1].drop_duplicates("community")
+            owner = pd.Series(owner).map(dict(zip(child["community"], child["parent"])))
+            owner = owner.to_numpy(dtype=object)
+        unsafe = _unsafe_parents(fine, owner, par, key, wave, min_n)
+        if unsafe.any():
+            par.loc[unsafe, "suppressed"] = True
+            par.loc[unsafe, "reason"] = SECONDARY_REASON
+            hit = pd.MultiIndex.from_frame(par.loc[unsafe, key].astype(object))
+            d = done[lvl]
+            rows = pd.MultiIndex.from_frame(d[key].astype(object)).isin(hit)
+            d.loc[rows, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
+            d.loc[rows, "suppressed"] = True
+            d.loc[rows, "reason"] = SECONDARY_REASON
+        # fine areas under a shown parent leave the residual pool of the levels above
+        shown = pd.MultiIndex.from_frame(par.loc[~par["suppressed"], key].astype(object))
+        covered = np.asarray(_owner_index(owner, fine, wave).isin(shown), dtype=bool)
+        fine = fine.assign(suppressed=fine["suppressed"].to_numpy() | covered)
+        fine.loc[covered, "n"] = 0
+    out = pd.concat(done, ignore_index=True)
+    out["n"] = out["n"].astype("Int64")
+    out.loc[out["suppressed"].to_numpy(dtype=bool), "n"] = pd.NA
+    return out
+
+
+def _owner_index(owner: np.ndarray, fine: pd.DataFrame, wave: str | None) -> pd.MultiIndex:
+    arrays = [owner] + ([fine[wave].astype(object).to_numpy()] if wave else [])
+    return pd.MultiIndex.from_arrays(arrays)
+
+
+def _unsafe_parents(
+    fine: pd.DataFrame,
+    owner: np.ndarray,
+    par: pd.DataFrame,
+    key: list[str],
+    wave: str | None,
+    min_n: int,
+) -> np.ndarray:
+    """Which shown parents' residual narrows a hidden fine area (vectorised interval test)."""
+    pkey = pd.MultiIndex.from_frame(par[key].astype(object))
+    g = pkey.get_indexer(_owner_index(owner, fine, wave))
+    G = len(par)
+    n = fine["n"].to_numpy(dtype=float)
+    hidden = fine["suppressed"].to_numpy(dtype=bool) & (n > 0) & (g >= 0)
+    shown_fine = ~fine["suppressed"].to_numpy(dtype=bool) & (g >= 0)
+    smallest = np.full(G, np.inf)
+    np.minimum.at(smallest, g[shown_fine], n[shown_fine])
+    sec = (fine["reason"] == SECONDARY_REASON).to_numpy()
+    hg, h, hs = g[hidden], n[hidden], sec[hidden]
+    lo = np.where(hs, float(min_n), 1.0)
+    hi = np.where(hs, smallest[hg], float(min_n - 1))
+    total = np.bincount(hg, weights=h, minlength=G)
+    sum_lo = np.bincount(hg, weights=lo, minlength=G)
+    sum_hi = np.bincount(hg, weights=hi, minlength=G)
+    with np.errstate(invalid="ignore"):
+        low = np.maximum(lo, total[hg] - (sum_hi[hg] - hi))
+        high = np.minimum(hi, total[hg] - (sum_lo[hg] - lo))
+    full = (low <= lo) & (high >= hi)
+    open_ = (high > low) | (hi <= lo)
+    bad_piece = np.where(hs, ~open_, ~full)
+    bad = np.bincount(hg, weights=bad_piece.astype(float), minlength=G) > 0
+    return bad & ~par["suppressed"].to_numpy(dtype=bool)
+
+
+# -- maps ---------------------------------------------------------------------------------
+def read_geometry(
+    path: str | Path | Mapping[str, Any],
+    *,
+    layer: str | int | None = None,
+    community: str | None = None,
+) -> dict[str, Any]:
+    """Read community boundaries as a WGS84 GeoJSON FeatureCollection.
+
+    Parameters
+    ----------
+    path : str, Path or mapping
+        A GeoJSON file or mapping, a GeoPackage (``.gpkg``) or a shapefile (``.shp``), such as
+        the CBS *Wijk- en Buurtkaart*. GeoPackage and shapefile need the extra ``[geo]``
+        (pyogrio, pyproj, shapely).
+    layer : str or int, optional
+        The layer of a GeoPackage (the CBS file has ``buurten``, ``wijken`` and
+        ``gemeenten``); default: the first. (:func:`~collective_efficacy.evaluate` chooses
+        the layer from ``geometry_key``: ``wijkcode`` reads ``wijken``.)
+    community : str, optional
+        The feature property holding the community code (``buurtcode``); it must be present
+        on every feature and is returned as text.
+
+    Returns
+    -------
+    dict
+        ``{"type": "FeatureCollection", "features": [...]}`` in WGS84 longitude/latitude
+        (RFC 7946), without a ``crs`` member.
+
+    Notes
+    -----
+    A file in another CRS (RD New, EPSG:28992, for CBS files; the CRS is read from the file,
+    or from a GeoJSON ``crs`` member) is reprojected with pyproj
+    (``Transformer.from_crs(crs, "EPSG:4326", always_xy=True)``), exactly as pyproj transforms
+    it. Without the RDNAPTRANS(TM) correction grid (``nl_nsgi_rdtrans2018.tif``, not shipped
+    with pyproj; used automatically when it is installed in the PROJ data folder or PROJ
+    network access is on) pyproj applies the 7-parameter Helmert transformation, about 1 m
+    (2.5e-6 degrees) from the official RDNAPTRANS result: ample for a choropleth.
+
+    Examples
+    --------
+    >>> import collective_efficacy as ce
+    >>> from importlib import resources
+    >>> path = resources.files("collective_efficacy.datasets.data") / "example_buurten.geojson"
+    >>> fc = ce.read_geometry(str(path))
+    >>> fc["type"], len(fc["features"]) > 0
+    ('FeatureCollection', True)
+    """
+    from collective_efficacy.export.geojson import read_geometry as read_geojson
+
+    suffix = Path(path).suffix.lower() if isinstance(path, (str, Path)) else ""
+    if isinstance(path, (str, Path)) and suffix in {".gpkg", ".shp"}:
+        fc = _read_ogr(Path(path), layer)
+    else:
+        fc = read_geojson(path)
+        crs = _geojson_crs(fc)
+        fc = {k: v for k, v in fc.items() if k != "crs"}
+        if crs is not None and crs not in _WGS84:
+            fc = _reproject_geojson(fc, crs)
+    if community is not None:
+        _check_property(fc, community, str(path) if suffix else "the geometry")
+    return fc
+
+
+def _geojson_crs(fc: Mapping[str, Any]) -> str | None:
+    crs = fc.get("crs")
+    if not isinstance(crs, Mapping):
+        return None
+    name = str((crs.get("properties") or {}).get("name", ""))
+    if "CRS84" in name.upper():
+        return "OGC:CRS84"
+    digits = name.rsplit(":", 1)[-1]
+    return f"EPSG:{digits}" if digits.isdigit() else None
+
+
+def _transformer(crs: Any) -> Any:
+    pyproj = require_extra("pyproj", "geo")
+    return pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)  # type: ignore[attr-defined]
+
+
+def _reproject_geojson(fc: dict[str, Any], crs: str) -> dict[str, Any]:
+    shapely = require_extra("shapely", "geo")
+    tr = _transformer(crs)
+    feats = []
+    for f in fc.get("features", []):  # features, not communities' statistics
+        g = f.get("geometry")
+        if g is not None:
+            geom = shapely.transform(shapely.from_geojson(json.dumps(g)), _xy(tr))  # type: ignore[attr-defined]
+            g = json.loads(shapely.to_geojson(geom))  # type: ignore[attr-defined]
+        feats.append({**f, "geometry": g})
+    return {**fc, "features": feats}
+
+
+def _xy(tr: Any) -> Any:
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return fn
+
+
+def _read_ogr(
+    path: Path, layer: str | int | None, keep: tuple[str, set[str]] | None = None
+) -> dict[str, Any]:
+    """Features of a GeoPackage/shapefile layer in WGS84; with ``keep=(property, codes)`` only
+    those features (when any matches), filtered before reprojection."""
+    pyogrio = require_extra("pyogrio", "geo")
+    shapely = require_extra("shapely", "geo")
+    if not path.exists():
+        raise ReadError(f"geometry file {str(path)!r} does not exist")
+    try:
+        if layer is None:  # the first layer, without pyogrio's warning about the others
+            layer = str(pyogrio.list_layers(path)[0][0])  # type: ignore[attr-defined]
+        meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer)  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise ReadError(
+            f"geometry file {path.name!r} could not be read ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); expected a GeoPackage or shapefile"
+            + (f" with a layer {layer!r}" if layer is not None else "")
+        ) from None
+    names = [str(c) for c in meta["fields"]]
+    table = pd.DataFrame({k: pd.Series(v).astype(object) for k, v in zip(names, fields)})
+    if keep is not None and keep[0] in table.columns:
+        mask = table[keep[0]].astype(str).isin(keep[1]).to_numpy()
+        if mask.any():
+            table, wkb = table[mask].reset_index(drop=True), np.asarray(wkb, dtype=object)[mask]
+    geoms = shapely.from_wkb(wkb)  # type: ignore[attr-defined]
+    crs = meta.get("crs")
+    if crs is not None and crs.upper() not in _WGS84:
+        geoms = shapely.transform(geoms, _xy(_transformer(crs)))  # type: ignore[attr-defined]
+    texts = shapely.to_geojson(geoms)  # type: ignore[attr-defined]
+    shapes = json.loads("[" + ",".join(t if t is not None else "null" for t in texts) + "]")
+    props = table.astype(object).where(table.notna(), None).to_dict("records")
+    feats = [
+        {"type": "Feature", "properties": {k: _plain(v) for k, v in p.items()}, "geometry": g}
+        for p, g in zip(props, shapes)
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+_LAYER_OF_KEY = (
+    ("buurt", "buurten"),
+    ("bu_", "buurten"),
+    ("wijk", "wijken"),
+    ("wk_", "wijken"),
+    ("gemeente", "gemeenten"),
+    ("gm_", "gemeenten"),
+)
+
+
+def cbs_layer(source: Any, key: str) -> str | None:
+    """The layer of a CBS GeoPackage that holds the areas named by ``key``.
+
+    ``buurtcode``/``BU_CODE`` -> ``buurten``, ``wijkcode``/``WK_CODE`` -> ``wijken``,
+    ``gemeentecode``/``GM_CODE`` -> ``gemeenten``, when the file has a layer of that name;
+    otherwise None (the first layer). The CBS buurten layer also carries the wijk and gemeente
+    codes, so the key alone cannot choose the layer by its properties.
+    """
+    if not isinstance(source, (str, Path)) or Path(source).suffix.lower() != ".gpkg":
+        return None
+    want = next((lay for pre, lay in _LAYER_OF_KEY if key.lower().startswith(pre)), None)
+    if want is None or not Path(source).exists():
+        return None
+    pyogrio = require_extra("pyogrio", "geo")
+    try:
+        names = [str(n).lower() for n in pyogrio.list_layers(source)[:, 0]]  # type: ignore[attr-defined]
+    except Exception:
+        return None  # read_geometry names the problem
+    return want if want in names else None
+
+
+def read_survey_geometry(
+    source: Mapping[str, Any] | str | Path, key: str, communities: Sequence[Any]
+) -> dict[str, Any]:
+    """The map for an evaluation: :func:`read_geometry` of the layer that ``key`` names
+    (:func:`cbs_layer`); from a GeoPackage or shapefile only the surveyed communities'
+    features, selected before reprojection (all of them when none matches, so that the
+    evaluation's note names the mismatch); a GeoJSON file is kept whole (its other features
+    are drawn as "no data")."""
+    if isinstance(source, (str, Path)) and Path(source).suffix.lower() in {".gpkg", ".shp"}:
+        wanted = {str(c) for c in communities}
+        return _read_ogr(Path(source), cbs_layer(source, key), keep=(key, wanted))
+    return read_geometry(source)
+
+
+def _check_property(fc: Mapping[str, Any], community: str, where: str) -> None:
+    feats = fc.get("features", [])
+    missing = [i for i, f in enumerate(feats) if (f.get("properties") or {}).get(community) is None]
+    if missing:
+        names = sorted({k for f in feats[:50] for k in (f.get("properties") or {})})
+        raise DataError(
+            f"{where}: {len(missing)} feature(s) have no property {community!r} (first: feature "
+            f"{missing[0]}); properties found: {names[:30]}",
+            argument="community",
+        )
+    for f in feats:
+        f["properties"][community] = str(f["properties"][community])

@@ -1,0 +1,216 @@
+r"""Profiled deviance and analytic gradient of the random-slope LMM (private; see :mod:`._lmm_slope`).
+
+Per-group 2 x 2 sufficient statistics (:class:`_Stats`), one evaluation of lme4's profiled
+(RE)ML deviance with its gradient in theta (:func:`_evaluate`; the respondent level of
+:mod:`._lmm_panel` on top when there is one) and the finite-difference Jacobian used for
+Hessians. The formulas are in the docstring of :mod:`._lmm_slope`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._lmm_panel import Panel, panel_evaluate
+
+_LOG2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass(frozen=True)
+class _Stats:
+    n: np.ndarray  # (G,): Z_j'Z_j = [[n, st], [st, stt]]
+    st: np.ndarray
+    stt: np.ndarray
+    zx0: np.ndarray  # (G, p): rows of Z_j'X_j (sums of X and of t * X)
+    zx1: np.ndarray
+    zy0: np.ndarray  # (G,): Z_j'y_j (y shifted)
+    zy1: np.ndarray
+    xtx: np.ndarray
+    xty: np.ndarray
+    yty: float
+    shift: np.ndarray
+    n_obs: int
+    reml: bool
+    panel: Panel | None = None  # respondent level (cells), see ._lmm_panel
+
+
+@dataclass(frozen=True)
+class _Eval:
+    deviance: float
+    grad: np.ndarray  # d deviance / d theta (profiled over beta and sigma2)
+    beta: np.ndarray
+    rss: float
+    ainv: np.ndarray
+    h_s: np.ndarray  # sum_j S_j
+    h_w: np.ndarray  # sum_j w_j w_j'
+    h_a: np.ndarray  # sum_j W_j A^-1 W_j'
+    k: tuple[np.ndarray, np.ndarray, np.ndarray]  # K_j entries (00, 01, 11), each (G,)
+    zr: np.ndarray  # (G, 2): Z_j'r_j
+    w0: np.ndarray  # (G, p): rows of W_j = Z_j'V_j^-1 X_j
+    w1: np.ndarray
+    zx0: np.ndarray  # the Z_j'X_j used (with a panel: Z_j'D_j^-1 X_j)
+    zx1: np.ndarray
+    panel_parts: tuple[float, float, float] | None = None  # d/dphi: trace, quadratic, REML
+    xrx: np.ndarray | None = None  # X'V^-1 R V^-1 X (panel)
+
+
+def _sufficient(
+    y: np.ndarray, X: np.ndarray, t: np.ndarray, codes: np.ndarray, g: int, reml: bool
+) -> tuple[_Stats, np.ndarray]:
+    """The per-group statistics and the shifted outcome ``r0`` (for the respondent cells)."""
+    xtx = X.T @ X
+    beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
+    r0 = y - X @ beta0
+    p = X.shape[1]
+    n = np.bincount(codes, minlength=g).astype(np.float64)
+    s_t = np.bincount(codes, weights=t, minlength=g)
+    # two waves (t 0/1): t * t is t, so its sums are s_t exactly
+    s_tt = s_t if not np.any(t * (1.0 - t)) else np.bincount(codes, weights=t * t, minlength=g)
+    zx0 = np.empty((g, p))
+    zx1 = np.empty((g, p))
+    for c in range(p):  # loop over fixed effects (few), never over groups
+        col = X[:, c]
+        if np.all(col == 1.0):  # the intercept: the same sums as n and s_t (exactly)
+            zx0[:, c], zx1[:, c] = n, s_t
+        elif np.array_equal(col, t):  # the slope column: s_t and s_tt
+            zx0[:, c], zx1[:, c] = s_t, s_tt
+        else:
+            zx0[:, c] = np.bincount(codes, weights=col, minlength=g)
+            zx1[:, c] = np.bincount(codes, weights=col * t, minlength=g)
+    st = _Stats(
+        n=n,
+        st=s_t,
+        stt=s_tt,
+        zx0=zx0,
+        zx1=zx1,
+        zy0=np.bincount(codes, weights=r0, minlength=g),
+        zy1=np.bincount(codes, weights=r0 * t, minlength=g),
+        xtx=xtx,
+        xty=X.T @ r0,
+        yty=float(r0 @ r0),
+        shift=beta0,
+        n_obs=len(y),
+        reml=reml,
+    )
+    return st, r0
+
+
+def _lam(theta: np.ndarray) -> np.ndarray:
+    return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+
+
+def _evaluate(st: _Stats, params: np.ndarray) -> _Eval:
+    """Profiled deviance and gradient at theta (3) or (theta, theta_respondent) with a panel."""
+    if st.panel is not None:
+        out: _Eval = panel_evaluate(st, params, _evaluate_core)
+        return out
+    return _evaluate_core(st, params)
+
+
+def _evaluate_core(st: _Stats, theta: np.ndarray) -> _Eval:
+    # The 2 x 2 algebra per group is written out on (G,) arrays: batched tiny matrix
+    # products (einsum "gab,gbc") are an order of magnitude slower.
+    l00, l10, l11 = float(theta[0]), float(theta[1]), float(theta[2])
+    n, s1, s2 = st.n, st.st, st.stt
+    p00, p10 = n * l00 + s1 * l10, s1 * l00 + s2 * l10  # Z'Z Lambda
+    p01, p11 = s1 * l11, s2 * l11
+    m00 = l00 * p00 + l10 * p10 + 1.0  # M = I + Lambda' Z'Z Lambda
+    m01 = l00 * p01 + l10 * p11
+    m11 = l11 * p11 + 1.0
+    det = m00 * m11 - m01 * m01
+    i00, i01, i11 = m11 / det, -m01 / det, m00 / det
+    k00 = l00 * l00 * i00  # K = Lambda M^-1 Lambda'
+    k01 = l00 * (i00 * l10 + i01 * l11)
+    k11 = l10 * l10 * i00 + 2.0 * l10 * l11 * i01 + l11 * l11 * i11
+    kzx0 = k00[:, None] * st.zx0 + k01[:, None] * st.zx1
+    kzx1 = k01[:, None] * st.zx0 + k11[:, None] * st.zx1
+    kzy0 = k00 * st.zy0 + k01 * st.zy1
+    kzy1 = k01 * st.zy0 + k11 * st.zy1
+    a = st.xtx - (st.zx0.T @ kzx0 + st.zx1.T @ kzx1)
+    b = st.xty - (st.zx0.T @ kzy0 + st.zx1.T @ kzy1)
+    c = st.yty - float(st.zy0 @ kzy0 + st.zy1 @ kzy1)
+    try:
+        chol = np.linalg.cholesky(0.5 * (a + a.T))
+    except np.linalg.LinAlgError as exc:
+        raise DataError(
+            "the fixed-effects design is rank deficient (X'V^-1 X is not positive definite); "
+            "expected linearly independent columns (is a covariate constant, or the same as "
+            "another column?)"
+        ) from exc
+    linv = np.linalg.inv(chol)
+    ainv = linv.T @ linv
+    beta = ainv @ b
+    rss = max(c - float(b @ beta), np.finfo(float).tiny)
+    p = st.xtx.shape[0]
+    mdf = st.n_obs - p if st.reml else st.n_obs
+    dev = float(np.sum(np.log(det))) + mdf * (1.0 + _LOG2PI + np.log(rss / mdf))
+    if st.reml:
+        dev += 2.0 * float(np.sum(np.log(np.diag(chol))))
+    zr0 = st.zy0 - st.zx0 @ beta
+    zr1 = st.zy1 - st.zx1 @ beta
+    q00, q01 = n * k00 + s1 * k01, n * k01 + s1 * k11  # Q = Z'Z K
+    q10, q11 = s1 * k00 + s2 * k01, s1 * k01 + s2 * k11
+    h_s = np.array(
+        [
+            [np.sum(n - q00 * n - q01 * s1), np.sum(s1 - q00 * s1 - q01 * s2)],
+            [0.0, np.sum(s2 - q10 * s1 - q11 * s2)],
+        ]
+    )
+    h_s[1, 0] = h_s[0, 1]
+    w0 = zr0 - (q00 * zr0 + q01 * zr1)  # w = Z'V^-1 r
+    w1 = zr1 - (q10 * zr0 + q11 * zr1)
+    h_w = np.array([[w0 @ w0, w0 @ w1], [w0 @ w1, w1 @ w1]])
+    wm0 = st.zx0 - (q00[:, None] * st.zx0 + q01[:, None] * st.zx1)  # W = Z'V^-1 X
+    wm1 = st.zx1 - (q10[:, None] * st.zx0 + q11[:, None] * st.zx1)
+    wa0, wa1 = wm0 @ ainv, wm1 @ ainv
+    h_a = np.array(
+        [
+            [float(np.sum(wa0 * wm0)), float(np.sum(wa0 * wm1))],
+            [float(np.sum(wa0 * wm1)), float(np.sum(wa1 * wm1))],
+        ]
+    )
+    h = h_s - (mdf / rss) * h_w - (h_a if st.reml else 0.0)
+    gl = 2.0 * h @ _lam(theta)
+    grad = np.array([gl[0, 0], gl[1, 0], gl[1, 1]])
+    return _Eval(
+        float(dev),
+        grad,
+        beta,
+        rss,
+        ainv,
+        h_s,
+        h_w,
+        h_a,
+        (k00, k01, k11),
+        np.column_stack([zr0, zr1]),
+        wm0,
+        wm1,
+        st.zx0,
+        st.zx1,
+    )
+
+
+def _jacobian(
+    f: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    rel: float = 1e-4,
+    *,
+    richardson: bool = True,
+) -> np.ndarray:
+    """Central differences, with one Richardson step (error O(h^4)), of a vector function."""
+    n = len(x)
+    out = []
+    for i in range(n):  # 3-4 parameters
+        h = rel * max(abs(x[i]), 0.1)
+        e = np.zeros(n)
+        e[i] = h
+        d1 = (f(x + e) - f(x - e)) / (2 * h)
+        if not richardson:
+            out.append(d1)
+            continue
+        d2 = (f(x + e / 2) - f(x - e / 2)) / h
+        out.append((4.0 * d2 - d1) / 3.0)
+    return np.column_stack(out)

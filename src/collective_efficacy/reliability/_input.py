@@ -1,0 +1,188 @@
+"""Input preparation and per-group notes for :mod:`collective_efficacy.reliability` (private)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy._checks import check_choice, numeric_matrix, resolve_items
+from collective_efficacy._messages import Message
+from collective_efficacy.errors import DataError
+from collective_efficacy.instrument._keys import _range_from, key_bounds, parse_keys, reverse_keyed
+from collective_efficacy.prepared import memo
+
+__all__ = [
+    "Prepared",
+    "combine_notes",
+    "join_names",
+    "none_if_empty",
+    "prepare",
+    "structural_checks",
+]
+
+NAN_POLICIES = ("pairwise", "listwise")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Item matrix after keying and the missing-data policy.
+
+    Attributes
+    ----------
+    items : list of str
+    signs : ndarray (k,)   +1 / -1 per item
+    x : ndarray (n_used, k)   keyed values (reversed items are ``lo + hi - x``), NaN = missing
+    rows : ndarray of int   positions (in the caller's data) of the rows in ``x``
+    lo, hi : ndarray (k,)   bounds used for the reversal
+    """
+
+    items: list[str]
+    signs: np.ndarray
+    x: np.ndarray
+    rows: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def prepare(
+    data: pd.DataFrame,
+    items: Sequence[str] | str | None,
+    *,
+    keys: Any,
+    nan_policy: str,
+    response_range: Any,
+    func: str,
+    exclude: Sequence[str] = (),
+) -> Prepared:
+    """Resolve items, parse keys, apply the missing-data policy and reverse keyed items.
+
+    Reversal follows ``psych::alpha``: ``x' = min + max - x`` with ``min``/``max`` the smallest and
+    largest value of the whole (used) item matrix, unless ``response_range`` (the public
+    ``scale_range``) or an Instrument as ``keys`` gives the response-scale bounds
+    (:func:`~collective_efficacy.instrument._keys.key_bounds`, the one rule).
+    """
+    check_choice("nan_policy", nan_policy, NAN_POLICIES, func=func)
+    if items is None:
+        cols = (
+            [str(c) for c in data.columns if c not in set(exclude)]
+            if isinstance(data, pd.DataFrame)
+            else None
+        )
+        item_list = resolve_items(data, cols)
+    else:
+        item_list = resolve_items(data, items)
+    clash = [c for c in exclude if c in item_list]
+    if clash:
+        raise DataError(f"column {clash[0]!r} is the group column; it cannot also be an item")
+    if len(item_list) < 2:
+        raise DataError(
+            f"{func} needs at least 2 items; got {len(item_list)} ({item_list}). "
+            "Internal consistency is undefined for a single item."
+        )
+    signs = parse_keys(keys, item_list)
+    bounds = _range_from(response_range, item_list, "scale_range")
+    key = (
+        "reliability_prepare",
+        tuple(item_list),
+        signs.tobytes(),
+        nan_policy,
+        None if bounds is None else (bounds[0].tobytes(), bounds[1].tobytes()),
+        id(keys) if hasattr(keys, "response_scale") else None,  # an Instrument's own ranges
+    )
+    return memo(data, key, lambda: _keyed(data, item_list, signs, nan_policy, keys, bounds))
+
+
+def _keyed(
+    data: pd.DataFrame,
+    item_list: list[str],
+    signs: np.ndarray,
+    nan_policy: str,
+    keys: Any,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+) -> Prepared:
+    """The item matrix with the missing-data policy applied and reverse-keyed items recoded."""
+    x = numeric_matrix(data, item_list)
+    rows = np.arange(len(x))
+    if nan_policy == "listwise":
+        keep = ~np.isnan(x).any(axis=1)
+        x, rows = x[keep], rows[keep]
+    lo, hi = bounds if bounds is not None else key_bounds(x, item_list, keys, None)
+    x = reverse_keyed(x, signs, lo, hi)
+    return Prepared(items=item_list, signs=signs, x=x, rows=rows, lo=lo, hi=hi)
+
+
+def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
+    """Whole-data problems that make every statistic meaningless raise a DataError."""
+    x = prep.x
+    answered = (~np.isnan(x)).sum(axis=0)
+    empty = [c for c, a in zip(prep.items, answered) if a == 0]
+    if empty:
+        raise DataError(
+            f"{func}: item(s) {empty} have no answers in the rows used; expected at least 2 "
+            "answers per item. Drop the item(s) from `items`.",
+            keyed=Message(code="items_no_answers", params={"items": ", ".join(empty)}),
+        )
+    if int((~np.isnan(x)).any(axis=1).sum()) < 2:
+        raise DataError(
+            f"{func} needs at least 2 respondents with answers; got "
+            f"{int((~np.isnan(x)).any(axis=1).sum())} (after nan_policy)."
+        )
+    with np.errstate(invalid="ignore"):
+        mn, mx = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    const = [
+        f"{c!r} (every answer = {_scalar(data[c].dropna().iloc[0])!r})"
+        for c, a, b in zip(prep.items, mn, mx)
+        if a == b
+    ]
+    if const:
+        raise DataError(
+            f"{func}: item(s) {', '.join(const)} have no variance, so their correlations are "
+            "undefined; expected items whose answers vary. Drop them from `items` "
+            "(psych::alpha drops such items with a warning)."
+        )
+
+
+def _scalar(value: Any) -> Any:
+    """Plain Python scalar for messages (np.int64(3) -> 3)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def join_names(mask: np.ndarray, names: Sequence[str], sep: str = ", ") -> np.ndarray:
+    """Per row of ``mask`` (G, m), the names whose column is True, joined (vectorised over G).
+
+    Only the rows with at least one True are touched (string work is skipped for clean groups).
+    """
+    g = mask.shape[0]
+    out = np.full(g, "", dtype=object)
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) == 0:
+        return out
+    sub = mask[rows]
+    acc = np.full(len(rows), "", dtype=object)
+    for j, name in enumerate(names):  # loop over items / pairs, never over groups
+        piece = np.where(sub[:, j], name, "")
+        glue = np.where((acc != "") & sub[:, j], sep, "")
+        acc = acc + glue + piece
+    out[rows] = acc
+    return out
+
+
+def combine_notes(parts: list[np.ndarray]) -> np.ndarray:
+    """Join non-empty note fragments with '; ' per group; '' becomes None."""
+    g = parts[0].shape[0] if parts else 0
+    out = np.full(g, "", dtype=object)
+    for p in parts:
+        glue = np.where((out != "") & (p != ""), "; ", "")
+        out = out + glue + p
+    return none_if_empty(out)
+
+
+def none_if_empty(values: np.ndarray) -> np.ndarray:
+    """Object array with '' replaced by None (tidy 'no note')."""
+    out = np.asarray(values, dtype=object).copy()
+    out[out == ""] = None
+    return out

@@ -1,0 +1,214 @@
+"""Render an :class:`~collective_efficacy.evaluation.Evaluation` as Markdown or self-contained HTML.
+
+Only formatting happens here: every number comes from the Evaluation, the sections are built in
+:mod:`~collective_efficacy.report._sections` and the figures in
+:mod:`~collective_efficacy.report._figures`. User-supplied strings (community names, file
+names, labels) are HTML-escaped. Suppressed communities show as "fewer than N respondents" and
+carry no numbers. The HTML page is responsive: wide tables scroll inside their own box and the
+figures scale to the screen (the forest plot has a narrow version for phone-width screens).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+from collective_efficacy.export._escape import escape_markdown
+from collective_efficacy.report._figures import (
+    FOREST_MAX,
+    forest_png,
+    forest_rows,
+    map_alt,
+    map_png,
+)
+from collective_efficacy.report._format import Block, Span, Verdict, anchor, fmt, is_num, text_for
+from collective_efficacy.report._sections import blocks
+
+if TYPE_CHECKING:
+    from collective_efficacy.evaluation import Evaluation
+
+__all__ = ["FOREST_MAX", "render_html", "render_markdown"]
+
+LONG_TABLE = 20  # longer per-community tables fold away in the HTML report (<details>)
+NARROW_PX = 600  # below this viewport width the narrow forest plot is shown
+
+CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:64em;margin:1.5em auto;padding:0 1em;"
+    "color:#222;line-height:1.45;overflow-wrap:break-word}"
+    "h1{font-size:1.7em;line-height:1.2;margin:.3em 0 .5em}"
+    "h2{border-bottom:1px solid #ddd;margin-top:2em}"
+    ".summary{background:#f2f6fa;border-left:5px solid #0072B2;padding:.4em 1.1em;"
+    "margin:.8em 0 1.2em}.summary p{margin:.55em 0}.summary p:first-child{font-size:1.12em}"
+    "nav.toc{font-size:95%}nav.toc ol{columns:2 18em;margin:.3em 0;padding-left:1.6em}"
+    ".tw{overflow-x:auto;max-width:100%;margin:1em 0}.tw table{margin:0}"
+    # the community column stays in view while a wide table scrolls sideways
+    ".tw td:first-child,.tw th:first-child{position:sticky;left:0;background:#fff}"
+    ".tw th:first-child{background:#f4f4f4}.tw td:first-child{min-width:5em}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
+    "font-size:88%}th{background:#f4f4f4;vertical-align:bottom}td.num{text-align:right;"
+    "font-variant-numeric:tabular-nums;white-space:nowrap}td.mid{text-align:center}"
+    "td.sup{color:#666;font-style:italic}summary{cursor:pointer;color:#1f4e99}"
+    "img{max-width:100%;height:auto}.warn{color:#8a3b00}td.v{white-space:nowrap}"
+    "td.improved{color:#0072B2;font-weight:600}td.declined{color:#B34700;font-weight:600}"
+    f"@media (max-width:{NARROW_PX}px){{body{{margin:.6em auto;padding:0 .7em}}"
+    "h1{font-size:1.35em}td,th{font-size:82%}}"
+)
+
+
+def _anchors(bl: list[Block]) -> dict[int, str]:
+    """An id per h2 block (by position), the same in both renderers."""
+    taken: set[str] = set()
+    return {k: anchor(p, taken) for k, (kind, p) in enumerate(bl) if kind == "h2"}
+
+
+def _md(text: str) -> str:
+    """User text as inert Markdown (the one escaper: :func:`._escape.escape_markdown`)."""
+    return escape_markdown(text)
+
+
+def _md_table(payload: Any, t: dict[str, str]) -> list[str]:
+    head, rows = payload
+    out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells: list[str] = []
+        for v in r:
+            cells += [v.text] + [""] * (v.n - 1) if isinstance(v, Span) else [fmt(v, t=t)]
+        out.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    return [*out, ""]
+
+
+def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
+    """The report as Markdown (tables and text; the figures are only in the HTML report).
+
+    Every string (community names, file names, notes) is escaped for Markdown: HTML, links,
+    images, code and table syntax show as text and a newline cannot break a row.
+    """
+    t = text_for(lang)
+    bl = blocks(ev, lang)
+    ids = _anchors(bl)
+    out: list[str] = []
+    prev = ""
+    figures_noted = False
+    for k, (kind, payload) in enumerate(bl):
+        if prev in ("li", "warn") and kind not in ("li", "warn"):
+            out.append("")
+        prev = kind
+        if kind in ("h1", "h2", "h3"):
+            out += ["#" * int(kind[1]) + " " + _md(payload), ""]
+        elif kind == "p":
+            out += [_md(payload), ""]
+        elif kind == "summary":
+            out += [x for line in payload for x in (f"> {_md(line)}", ">")][:-1] + [""]
+        elif kind == "toc":
+            out += [f"**{_md(payload)}**", ""]
+            out += [f"- [{_md(bl[j][1])}](#{ids[j]})" for j in ids if j > k] + [""]
+        elif kind == "li":
+            out.append(f"- {_md(payload)}")
+        elif kind == "warn":
+            out.append(f"- **{_md(payload)}**")
+        elif kind in ("table", "longtable"):
+            out += _md_table(payload, t)
+        elif kind in ("forest", "map") and not figures_noted:
+            out += [f"*{t['figures_md']}*", ""]
+            figures_noted = True
+    return "\n".join(out) + "\n"
+
+
+def _html_cell(v: Any, t: dict[str, str]) -> str:
+    e = html.escape
+    if isinstance(v, Span):
+        return f'<td class="sup" colspan="{v.n}">{e(v.text)}</td>'
+    if isinstance(v, Verdict):
+        return f'<td class="v {v.code}">{e(v.text)}</td>'
+    text = fmt(v, t=t)
+    if isinstance(v, bool) or text == "–":
+        return f'<td class="mid">{e(text)}</td>'
+    return f'<td class="num">{e(text)}</td>' if is_num(v) else f"<td>{e(text)}</td>"
+
+
+def _html_table(kind: str, payload: Any, t: dict[str, str]) -> list[str]:
+    e = html.escape
+    head, rows = payload
+    fold = kind == "longtable" and len(rows) > LONG_TABLE
+    out = [f"<details><summary>{e(t['show_table'].format(n=len(rows)))}</summary>"] if fold else []
+    out.append('<div class="tw"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
+    out += ["<tr>" + "".join(_html_cell(v, t) for v in r) + "</tr>" for r in rows]
+    out.append("</table></div>")
+    return [*out, "</details>"] if fold else out
+
+
+def _picture(cls: str, alt: str, wide: str, narrow: str | None) -> str:
+    """An embedded figure; on narrow screens its narrow version (bigger text, legend below)."""
+    e = html.escape
+    img = f'<img class="{cls}" alt="{e(alt)}" src="data:image/png;base64,{wide}">'
+    if not narrow:
+        return f'<figure style="margin:1em 0">{img}</figure>'
+    source = f'<source media="(max-width: {NARROW_PX}px)" srcset="data:image/png;base64,{narrow}">'
+    return f'<figure style="margin:1em 0"><picture>{source}{img}</picture></figure>'
+
+
+def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[str]:
+    t = text_for(lang)
+    wide = forest_png(per, ev, lang)
+    if not wide:
+        return []
+    out = [_picture("forest", t["forest_alt"], wide, forest_png(per, ev, lang, narrow=True))]
+    _, n_shown = forest_rows(per)
+    if n_shown > FOREST_MAX:
+        cap = t["forest_cap"].format(k=FOREST_MAX, n=n_shown)
+        out.append(f"<p><em>{html.escape(cap)}</em></p>")
+    return out
+
+
+def _html_toc(bl: list[Block], ids: dict[int, str], k: int, title: str) -> str:
+    e = html.escape
+    items = "".join(f'<li><a href="#{ids[j]}">{e(bl[j][1])}</a></li>' for j in ids if j > k)
+    return f'<nav class="toc" aria-label="{e(title)}"><strong>{e(title)}</strong><ol>{items}</ol></nav>'
+
+
+def render_html(ev: Evaluation, *, lang: str = "en") -> str:
+    """The report as one self-contained HTML page (figures embedded, no network needed)."""
+    e = html.escape
+    t = text_for(lang)
+    bl = blocks(ev, lang)
+    ids = _anchors(bl)
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{e(lang)}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(t['title'])}</title>",
+        f"<style>{CSS}</style></head><body>",
+    ]
+    in_list = False
+    for k, (kind, payload) in enumerate(bl):
+        if kind not in ("li", "warn") and in_list:
+            parts.append("</ul>")
+            in_list = False
+        if kind == "h2":
+            parts.append(f'<h2 id="{ids[k]}">{e(payload)}</h2>')
+        elif kind in ("h1", "h3", "p"):
+            parts.append(f"<{kind}>{e(payload)}</{kind}>")
+        elif kind == "summary":
+            parts.append('<div class="summary">' + "".join(f"<p>{e(x)}</p>" for x in payload))
+            parts.append("</div>")
+        elif kind == "toc":
+            parts.append(_html_toc(bl, ids, k, payload))
+        elif kind in ("li", "warn"):
+            if not in_list:
+                parts.append("<ul>")
+                in_list = True
+            cls = ' class="warn"' if kind == "warn" else ""
+            parts.append(f"<li{cls}>{e(payload)}</li>")
+        elif kind in ("table", "longtable"):
+            parts += _html_table(kind, payload, t)
+        elif kind == "forest":
+            parts += _html_forest(payload, ev, lang)
+        elif kind == "map":
+            png = map_png(ev, payload, lang)
+            if png:
+                narrow = map_png(ev, payload, lang, narrow=True)
+                parts.append(_picture("map", map_alt(t, payload), png, narrow))
+    if in_list:
+        parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

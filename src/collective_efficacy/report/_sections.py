@@ -1,0 +1,651 @@
+"""The report's sections as (kind, payload) blocks (private), shared by the Markdown and HTML
+renderers of :mod:`collective_efficacy.report`.
+
+The order answers first: a summary a council member can quote, a table of contents, the
+evidence (overall change, change per community, impact levels, scores), then data quality and
+reliability, and the methods last. Every verdict on a community's change comes from
+:func:`community_verdicts` (one rule, see :mod:`collective_efficacy.change._verdict`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from collective_efficacy._messages import MESSAGES, message
+from collective_efficacy.change._verdict import change_verdicts, count_verdicts, model_verdicts
+from collective_efficacy.evaluation._sections import AFTER, BEFORE
+from collective_efficacy.report._format import (
+    Block,
+    Span,
+    Verdict,
+    bound,
+    chance,
+    count,
+    head_for,
+    name,
+    num,
+    pval,
+    scale_text,
+    signed,
+    text_for,
+    wave,
+)
+from collective_efficacy.report._text import REFERENCES
+
+if TYPE_CHECKING:
+    from collective_efficacy.evaluation import Evaluation
+
+__all__ = ["blocks", "community_verdicts"]
+
+
+def community_verdicts(ev: Evaluation) -> list[dict[str, Any]]:
+    """The per-community change rows with the drawn interval and the verdict (the one rule).
+
+    The change model's empirical-Bayes intervals when the evaluation has them; otherwise (the
+    model could not be used, see ``notes["change_model"]``) the simultaneous intervals of the
+    raw differences.
+    """
+    if ev.sections.get("change_model"):
+        return model_verdicts(ev.sections["change_model"])
+    return change_verdicts(ev.sections.get("change", []), ci=ev.confidence, p_adjust=ev.p_adjust)
+
+
+def _size(g: float | None, t: dict[str, str]) -> str:
+    """Cohen's (1988) verbal bands for a standardised difference."""
+    if g is None:
+        return ""
+    a = abs(g)
+    key = "negligible" if a < 0.2 else "small" if a < 0.5 else "medium" if a < 0.8 else "large"
+    return t[key]
+
+
+def _by_wave(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {r["wave"]: r for r in rows}
+
+
+def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+    b: list[Block] = [("h2", t["measured"])]
+    b.append(
+        (
+            "p",
+            t["measured_text"].format(
+                title=ev.instrument_titles.get(t["lang"], ev.instrument_title),
+                id=ev.instrument_id,
+                version=ev.instrument_version,
+                scale=ev.scale,
+                community=ev.community,
+                min_n=ev.min_n,
+            ),
+        )
+    )
+    for w in ev.waves:
+        b.append(
+            (
+                "li",
+                t["wave_n" if w.n_rows_usable is not None else "wave_n_withheld"].format(
+                    wave=wave(t, w.wave),
+                    n=w.n_rows_usable,
+                    k=w.n_communities,
+                    file=_source(w.source, w.wave, t),
+                    min_n=ev.min_n,
+                )
+                + (
+                    " " + t["dates"].format(first=w.date_first, last=w.date_last)
+                    if w.date_first
+                    else ""
+                )
+                + (
+                    " " + t["dates_bad"].format(n=w.n_dates_unreadable)
+                    if w.n_dates_unreadable
+                    else ""
+                ),
+            )
+        )
+    return b
+
+
+def _quality(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    b: list[Block] = [("h2", t["quality"]), ("p", t["quality_text"])]
+    rows = [
+        [
+            wave(t, w.wave),
+            _source(w.source, w.wave, t),
+            *(t["withheld"] if c is None else c for c in (w.n_rows_in, w.n_rows_usable)),
+            w.n_rows_excluded,
+            ", ".join(f"{t.get('reason_' + k, k)}: {v}" for k, v in w.exclusions.items()),
+            w.n_communities,
+        ]
+        for w in ev.waves
+    ]
+    keys = ["wave", "file", "rows_in", "used", "excluded", "reasons", "communities"]
+    b.append(("table", ([h[k] for k in keys], rows)))
+    lang = t["lang"]
+    for w in ev.waves:
+        if w.normalised_labels:  # quoted, so that a leading or doubled space shows
+            pairs = ", ".join(f'"{a}" → "{u}"' for a, u in w.normalised_labels.items())
+            b.append(("li", t["labels_merged"].format(wave=wave(t, w.wave), pairs=pairs)))
+        # keyed texts in the report's language; older results without them: English only
+        notes = [m.render(lang) for m in w.note_messages] or (w.notes if lang == "en" else [])
+        problems = [m.render(lang) for m in w.problem_messages]
+        problems = problems or (w.problems if lang == "en" else [])
+        b += [("li", f"{wave(t, w.wave)}: {x}") for x in [*notes, *problems[:5]]]
+    return b
+
+
+def _note_line(ev: Evaluation, key: str, text: str, lang: str) -> str:
+    """A note in the report's language: its section (and wave), then its catalogue message.
+
+    Notes without one carry a statistic's English error or warning: shown as such in English,
+    named and pointed to in results.json otherwise.
+    """
+    base = key.removesuffix("_warnings")
+    warned = base != key
+    label = next((w for w in (BEFORE, AFTER) if base.endswith("_" + w)), None)
+    base = base.removesuffix("_" + label) if label else base
+    section = message("section_" + base, lang) if "section_" + base in MESSAGES["en"] else base
+    if label:
+        section += f" ({message('wave_' + label, lang)})"
+    msg = ev.note_messages.get(key)
+    if msg is not None:
+        return f"{section}: {msg.render(lang)}"
+    if lang == "en":
+        return message(
+            "note_warned" if warned else "note_failed", lang, section=section, detail=text
+        )
+    return message("note_warned_nl" if warned else "note_failed_nl", lang, section=section)
+
+
+def _reliability(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    rel = ev.sections.get("reliability")
+    if not rel:
+        return []
+    omega = _by_wave(ev.sections.get("omega", []))
+    b: list[Block] = [("h2", t["reliability"])]
+    rows = []
+    for r in rel:
+        o = omega.get(r["wave"], {}).get("omega")
+        rows.append(
+            [wave(t, r["wave"]), r.get("alpha"), r.get("ci_low"), r.get("ci_high"), o, r.get("n")]
+        )
+        a = r.get("alpha")
+        if a is not None:
+            key = "alpha_good" if a >= 0.7 else "alpha_weak"
+            b.append(
+                (
+                    "p",
+                    t[key].format(
+                        wave=wave(t, r["wave"]),
+                        a=num(t, a),
+                        lo=num(t, r.get("ci_low")),
+                        hi=num(t, r.get("ci_high")),
+                        o=num(t, o),
+                        c=round(100 * ev.confidence),
+                    ),
+                )
+            )
+    keys = ["wave", "alpha", "ci_low", "ci_high", "omega", "n"]
+    b.append(("table", ([h[k] for k in keys], rows)))
+    items = ev.sections.get("item_statistics", [])
+    for label in dict.fromkeys(r["wave"] for r in items):
+        part = [r for r in items if r["wave"] == label]
+        b.append(("h3", t["items"].format(wave=wave(t, label))))
+        keys = ["item", "reversed", "n", "mean", "sd", "r_drop", "alpha_if_dropped"]
+        b.append(("table", ([h[k] for k in keys], [[r.get(k) for k in keys] for r in part])))
+        for r in part:
+            if r.get("reversed_suspect"):
+                b.append(("warn", t["reversed_warn"].format(wave=wave(t, label), item=r["item"])))
+    return b
+
+
+def _aggregation(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    icc = _by_wave(ev.sections.get("aggregation", []))
+    agr = _by_wave(ev.sections.get("agreement", []))
+    eco = _by_wave(ev.sections.get("ecometric", []))
+    waves = list(dict.fromkeys([*icc, *agr, *eco]))
+    if not waves:
+        return []
+    b: list[Block] = [("h2", t["aggregation"])]
+    rows = []
+    for w in waves:
+        i, a, e = icc.get(w, {}), agr.get(w, {}), eco.get(w, {})
+        wl = wave(t, w)
+        if i.get("icc1") is not None and i["icc1"] <= 0:
+            b.append(("p", t["icc_none"].format(wave=wl, i1=num(t, i["icc1"]))))
+        elif i.get("icc1") is not None and i.get("icc2") is not None:
+            b.append(
+                (
+                    "p",
+                    t["icc"].format(
+                        wave=wl,
+                        p=num(t, 100 * i["icc1"], 0),
+                        i1=num(t, i["icc1"]),
+                        i2=num(t, i["icc2"]),
+                    ),
+                )
+            )
+        if a.get("share_rwg_j_strong") is not None:
+            b.append(
+                (
+                    "p",
+                    t["rwg"].format(
+                        wave=wl,
+                        s=num(t, 100 * a["share_rwg_j_strong"], 0),
+                        t=num(t, a.get("threshold")),
+                        m=num(t, a.get("median_rwg_j")),
+                        ad=num(t, a.get("median_ad")),
+                    ),
+                )
+            )
+        if e.get("reliability") is not None:
+            inc = e.get("intra_neighbourhood_correlation")
+            b.append(
+                (
+                    "p",
+                    t["ecometric"].format(
+                        wave=wl,
+                        r=num(t, e["reliability"]),
+                        inc=num(t, 100 * inc if inc is not None else None, 0),
+                    ),
+                )
+            )
+        rows.append(
+            [
+                wl,
+                i.get("icc1"),
+                i.get("icc2"),
+                a.get("median_rwg_j"),
+                a.get("share_rwg_j_strong"),
+                e.get("reliability"),
+            ]
+        )
+    keys = ["wave", "icc1", "icc2", "median_rwg_j", "share_rwg_j_strong", "ecometric_reliability"]
+    b.append(("table", ([h[k] for k in keys], rows)))
+    return b
+
+
+def _source(source: str, label: str, t: dict[str, str]) -> str:
+    """The file name, or a plain word when the wave came in as a DataFrame (source = wave)."""
+    return t["dataframe"] if source == label else source
+
+
+def _why(r: dict[str, Any], ev: Evaluation, t: dict[str, str]) -> str:
+    """Why a community's change is not shown: not measured in a wave, or too few respondents."""
+    reason = str(r.get("reason") or "")
+    if reason.startswith("no respondents"):
+        return t["absent"]
+    if reason.startswith("secondary"):
+        return t["secondary"]
+    return t["suppressed"].format(n=ev.min_n)
+
+
+def _omitted(ev: Evaluation, t: dict[str, str], section: str) -> list[Block]:
+    """The notice that stands where a section left out (``Evaluation.omitted``) would be."""
+    why = ev.omitted.get(section)
+    return [] if why is None else [("p", t[f"omitted_{section}_{why}"])]
+
+
+def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    rows = ev.sections.get("impact")
+    if "impact" in ev.omitted:
+        return [("h2", t["impact"]), *_omitted(ev, t, "impact"), *_omitted(ev, t, "map")]
+    if not rows:
+        return []
+    b: list[Block] = [("h2", t["impact"]), ("p", t["impact_text"])]
+    ch = ev.sections.get("impact_change", [])
+    counts = _impact_counts(ev)
+    if counts is not None:
+        b.append(("p", _impact_sentence(t, counts)))
+    body = []
+    for r in rows:
+        sup = r.get("suppressed")
+        body.append(
+            [
+                name(r, ev),
+                wave(t, r.get("wave", "")),
+                *(
+                    [Span(_why(r, ev, t), 4)]  # the reason helper of the other tables
+                    if sup
+                    else [
+                        r.get("level"),
+                        r.get("level_low"),
+                        r.get("level_high"),
+                        t.get("basis_" + str(r.get("basis")), r.get("basis")),
+                    ]
+                ),
+            ]
+        )
+    keys = ["community", "wave", "level", "level_low", "level_high", "basis"]
+    b.append(("longtable", ([h[k] for k in keys], body)))
+    if ch:
+        b.append(("h3", t["impact_change"]))
+        keys = ["community", "level_before", "level_after", "change", "crossed", "note"]
+        body = [
+            [
+                name(r, ev),
+                r.get("level_before"),
+                r.get("level_after"),
+                r.get("change"),
+                r.get("crossed_release_threshold"),
+                _impact_note(r, t),
+            ]
+            for r in ch
+        ]
+        b.append(("longtable", ([h[k] for k in keys], body)))
+    b += _omitted(ev, t, "map")
+    if ev.geometry is not None:
+        for w in ("baseline", "end_of_cycle"):
+            b.append(("h3", t["map"].format(wave=wave(t, w))))
+            b.append(("map", w))
+    return b
+
+
+def _impact_note(r: dict[str, Any], t: dict[str, str]) -> str:
+    """The level-change note in the report's language, from the row's fields."""
+    parts = []
+    if r.get("level_before") is None:
+        parts.append(t["no_level_before"])
+    if r.get("level_after") is None:
+        parts.append(t["no_level_after"])
+    bb, ba = r.get("basis_before"), r.get("basis_after")
+    both = r.get("level_before") is not None and r.get("level_after") is not None
+    if both and {bb, ba} == {"full", "survey_only"}:
+        parts.append(t["basis_changed"])
+    elif both and bb == ba == "survey_only":
+        parts.append(t["both_survey"])
+    return "; ".join(parts)
+
+
+def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    body = []
+    for r in ev.sections.get("community_scores", []):
+        lead = [name(r, ev), wave(t, r["wave"]), r.get("n")]
+        if r.get("suppressed"):
+            body.append([*lead, Span(_why(r, ev, t), 3)])
+        else:
+            body.append([*lead, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
+    keys = ["community", "wave", "n", "mean", "ci_low", "ci_high"]
+    return [("h2", t["scores"]), ("longtable", ([h[k] for k in keys], body))]
+
+
+# The marker of each verdict, as drawn in the forest plot (filled triangles, open circle).
+VERDICT_MARK = {"improved": "▲", "declined": "▼", "no_change": "○"}
+
+
+def _overall_row(ev: Evaluation) -> dict[str, Any] | None:
+    rows = [r for r in ev.sections.get("change", []) if r.get("level") == "overall"]
+    return rows[0] if rows and rows[0].get("diff") is not None else None
+
+
+def _did_row(ev: Evaluation) -> dict[str, Any] | None:
+    """The change model's ``programme:change`` row (comparison communities given), or None."""
+    rows = [r for r in ev.sections.get("change_model_fixed", []) if r["term"] == "programme:change"]
+    return rows[0] if rows and rows[0].get("estimate") is not None else None
+
+
+def _did_text(ev: Evaluation, t: dict[str, str], key: str) -> str | None:
+    """``did_text`` (the section) or ``sum_did`` (the summary) for the programme effect."""
+    r = _did_row(ev)
+    if r is None:
+        return None
+    lo, hi = r.get("ci_low"), r.get("ci_high")
+    verdict = "did_up" if (lo or 0) > 0 else "did_down" if (hi or 0) < 0 else "did_flat"
+    p = r.get("p")
+    return t[key].format(
+        d=num(t, abs(r["estimate"])),
+        more=t["did_more" if r["estimate"] >= 0 else "did_less"],
+        lo=num(t, lo),
+        hi=num(t, hi),
+        c=round(100 * ev.confidence),
+        p=pval(t, p) if isinstance(p, float) and p < 0.001 else f"= {num(t, p, 3)}",
+        verdict=t[verdict],
+    )
+
+
+def towards(ev: Evaluation, t: dict[str, str]) -> str:
+    """What an EB change is pulled towards: its own group's change with comparison communities."""
+    return t["towards_group" if _did_row(ev) is not None else "towards_all"]
+
+
+def _programme_effect(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+    """The difference-in-differences effect, in plain words with what it cannot rule out."""
+    text = _did_text(ev, t, "did_text")
+    if text is None:
+        return []
+    return [("h3", t["did"]), ("p", text), ("p", t["did_caveat"])]
+
+
+def _overall(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+    o = _overall_row(ev)
+    if o is None:
+        return []
+    did = _programme_effect(ev, t)
+    p = o.get("p")
+    text = t["overall_text"].format(
+        d=num(t, o["diff"]),
+        lo=num(t, o.get("ci_low")),
+        hi=num(t, o.get("ci_high")),
+        size=_size(o.get("g"), t),
+        g=num(t, o.get("g")),
+        c=round(100 * ev.confidence),
+        p=pval(t, p) if isinstance(p, float) and p < 0.001 else f"= {num(t, p, 3)}",
+    )
+    if did:
+        return [("h2", t["overall"]), *did, ("h3", t["overall_all"]), ("p", text)]
+    return [("h2", t["overall"]), ("p", text)]
+
+
+# The p-value adjustments of compare_waves by the names of their authors.
+ADJUST_NAMES = {
+    "holm": "Holm",
+    "hochberg": "Hochberg",
+    "BH": "Benjamini-Hochberg",
+    "fdr": "Benjamini-Hochberg",
+    "BY": "Benjamini-Yekutieli",
+    "bonferroni": "Bonferroni",
+}
+
+
+def _rule(ev: Evaluation, t: dict[str, str], m: int, k: int) -> str:
+    """The verdict rule in words, with the intervals it uses (``k`` communities judged)."""
+    c = round(100 * ev.confidence)
+    adj = ADJUST_NAMES.get(ev.p_adjust, ev.p_adjust)
+    if m <= 1:
+        plain = t["rule_plain"].format(c=c)
+        return plain + " " + t["rule_uncorrected"] if k > 1 else plain
+    level = 100 * (1 - (1 - ev.confidence) / m)
+    return t["rule_sim"].format(
+        c=c, m=m, lvl=num(t, level, 2), alpha=num(t, 1 - ev.confidence), adj=adj
+    )
+
+
+def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list[Any]) -> Block:
+    """The per-community table of the change model: EB change, interval, chance, reliability."""
+    keys = ["community", "n_before", "n_after", "raw_change", "eb_change", "interval"]
+    keys += ["p_improved", "reliability", "verdict"]
+    body = []
+    for r in per:
+        if r["verdict"] is None:
+            why = Span(_why(r, ev, t), len(keys) - 3)
+            body.append([name(r, ev), r.get("n_before"), r.get("n_after"), why])
+            continue
+        band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
+        verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+        body.append(
+            [
+                name(r, ev),
+                r.get("n_before"),
+                r.get("n_after"),
+                r.get("diff"),
+                r.get("estimate"),
+                band,
+                chance(t, r["p_improved"]),
+                r.get("reliability"),
+                verdict,
+            ]
+        )
+    return ("table", ([h[k] for k in keys], body))  # the central table: never folded
+
+
+def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+    if not ev.sections.get("change") and not ev.sections.get("change_model"):
+        return []
+    per = community_verdicts(ev)
+    n = count_verdicts(per)
+    m = per[0]["family"] if per else 1
+    k = n["improved"] + n["declined"] + n["no_change"]
+    b: list[Block] = [("h2", t["change"])]
+    text = t["change_text"].format(
+        up=n["improved"], down=n["declined"], k=k, s=n["not_shown"], min_n=ev.min_n
+    )
+    b.append(("p", text))
+    model = bool(per) and per[0]["rule"] == "model"
+    if not model and "change_model" in ev.notes:
+        msg = ev.note_messages.get("change_model")
+        reason = msg.render(t["lang"]) if msg is not None else ev.notes["change_model"]
+        b.append(("warn", t["rule_fallback"].format(why=reason)))
+    if k:
+        b.append(
+            (
+                "p",
+                t["rule_model"].format(c=round(100 * ev.confidence), towards=towards(ev, t))
+                if model
+                else _rule(ev, t, m, k),
+            )
+        )
+    if model:
+        return [*b, _model_table(ev, t, h, per), ("forest", per)]
+    keys = ["community", "n_before", "n_after", "mean_before", "mean_after", "diff"]
+    keys += ["interval", "p_bonf" if m > 1 else "p", "g", "verdict"]
+    body = []
+    for r in per:
+        if r["verdict"] is None:
+            why = Span(_why(r, ev, t), len(keys) - 3)
+            body.append([name(r, ev), r.get("n_before"), r.get("n_after"), why])
+            continue
+        vals = [r.get(k) for k in ("n_before", "n_after", "mean_before", "mean_after", "diff")]
+        band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
+        verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+        body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), r.get("g"), verdict])
+    b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded
+    b.append(("forest", per))
+    return b
+
+
+def _impact_counts(ev: Evaluation) -> dict[str, int] | None:
+    """Communities at level 3 or higher per wave, and those that crossed / fell below it."""
+    rows = ev.sections.get("impact")
+    if not rows:
+        return None
+    ch = ev.sections.get("impact_change", [])
+    ready = {
+        w: sum(1 for r in rows if r.get("wave") == w and (r.get("level") or 0) >= 3)
+        for w in ("baseline", "end_of_cycle")
+    }
+    return {
+        "b": ready["baseline"],
+        "a": ready["end_of_cycle"],
+        "c": sum(1 for r in ch if r.get("crossed_release_threshold")),
+        "f": sum(1 for r in ch if r.get("fell_below_threshold")),
+        # at level 3+ at the end without a baseline level: why a + f - b can exceed c
+        "u": sum(
+            1 for r in ch if r.get("level_before") is None and (r.get("level_after") or 0) >= 3
+        ),
+    }
+
+
+def _impact_sentence(t: dict[str, str], counts: dict[str, int]) -> str:
+    text = t["sum_impact"].format(**counts)
+    return text + (" " + t["sum_impact_new"].format(**counts) if counts["u"] else "")
+
+
+def _reconcile(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> str:
+    """Why the impact levels and the survey's verdicts can tell different stories."""
+    if not any(r.get("basis") == "full" for r in ev.sections.get("impact", [])):
+        return t["sum_survey_only"]
+    crossed = {
+        str(name(r, ev))
+        for r in ev.sections.get("impact_change", [])
+        if r.get("crossed_release_threshold")
+    }
+    if not crossed:
+        return t["sum_reconcile_none"]
+    mine = [r for r in per if str(name(r, ev)) in crossed and r["verdict"] is not None]
+    return t["sum_reconcile"].format(
+        c=len(crossed),
+        k=len(mine),
+        rose=sum(1 for r in mine if (r.get("diff") or 0) > 0),
+        clear=sum(1 for r in mine if r["verdict"] == "improved"),
+    )
+
+
+def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+    """The answer first: overall change, verdict counts, impact levels, and how they relate."""
+    lines: list[str] = []
+    o = _overall_row(ev)
+    if o is not None and o.get("mean_before") is not None:
+        lo, hi = o.get("ci_low"), o.get("ci_high")
+        key = "sum_up" if (lo or 0) > 0 else "sum_down" if (hi or 0) < 0 else "sum_flat"
+        rng = scale_text(t, ev.scale_range)
+        lines.append(
+            t["sum_overall"].format(
+                on=t["sum_scale"].format(r=rng) if rng else t["sum_scale_unknown"],
+                before=num(t, o["mean_before"]),
+                after=num(t, o["mean_after"]),
+                d=signed(t, o["diff"]),
+                c=round(100 * ev.confidence),
+                lo=num(t, lo),
+                hi=num(t, hi),
+                verdict=t[key],
+            )
+        )
+    did = _did_text(ev, t, "sum_did")
+    if did is not None:
+        lines.append(did)
+    per = community_verdicts(ev)
+    if per:
+        n = count_verdicts(per)
+        k = n["improved"] + n["declined"] + n["no_change"]
+        text = (
+            t["sum_communities"].format(
+                k=k, up=n["improved"], down=n["declined"], flat=n["no_change"]
+            )
+            if k
+            else t["sum_none_shown"]
+        )
+        if n["not_shown"]:
+            text += " " + t["sum_hidden"].format(s=n["not_shown"], min_n=ev.min_n)
+        lines.append(text)
+    counts = _impact_counts(ev)
+    if counts is not None:
+        lines.append(_impact_sentence(t, counts) + " " + _reconcile(ev, t, per))
+    if len(ev.waves) == 2:
+        nb, na = (
+            t["n_withheld"] if w.n_rows_usable is None else count(t, w.n_rows_usable)
+            for w in ev.waves
+        )
+        title = ev.instrument_titles.get(t["lang"], ev.instrument_title)
+        lines.append(t["sum_data"].format(nb=nb, na=na, title=title))
+    if not lines:
+        return []
+    return [("h2", t["summary"]), ("summary", lines), ("toc", t["contents"])]
+
+
+def blocks(ev: Evaluation, lang: str) -> list[Block]:
+    """The report as (kind, payload) blocks shared by the Markdown and HTML renderers."""
+    t, h = text_for(lang), head_for(lang)
+    b: list[Block] = [("h1", t["title"])]
+    b += _summary(ev, t)
+    b += _overall(ev, t)
+    b += _change(ev, t, h)
+    b += _impact(ev, t, h)
+    b += _scores(ev, t, h)
+    b += _measured(ev, t)
+    b += _quality(ev, t, h)
+    b += _reliability(ev, t, h)
+    b += _aggregation(ev, t, h)
+    if ev.notes:
+        b.append(("h2", t["notes"]))
+        b += [("li", _note_line(ev, k, v, t["lang"])) for k, v in ev.notes.items()]
+    b += [("h2", t["methods"]), ("p", t["methods_text"])]
+    b += [("li", ref) for ref in REFERENCES]
+    return b

@@ -1,0 +1,254 @@
+"""Checks of :func:`~collective_efficacy.responses.validate` on the frame's shape, its id columns
+and the SPSS/Stata value labels (kept apart so that ``responses`` stays readable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy.errors import ResponseValidationError
+from collective_efficacy.instrument import ResponseScale, normalize_label
+from collective_efficacy.responses._ids import (
+    case_duplicates,
+    ids_as_text,
+    nonscalar_rows,
+    normalise_labels,
+    number_text,
+)
+from collective_efficacy.responses.validation_report import Problem
+
+__all__ = [
+    "Collector",
+    "check_value_labels",
+    "flat_text_columns",
+    "id_text",
+    "py_value",
+    "row_label",
+]
+
+_MAX_LISTED = 50
+
+#: Problems that no ``errors="exclude"`` can repair: validation stops with them.
+STOPPING = frozenset(
+    {
+        "absent_column",
+        "ambiguous_column",
+        "unknown_item",
+        "mixed_id_types",
+        "unusable_cells",
+        "value_labels_mismatch",
+    }
+)
+
+
+def row_label(x: Any) -> int | str:
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    return str(x)
+
+
+def py_value(v: Any) -> Any:
+    """A JSON-friendly scalar."""
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)
+
+
+class Collector:
+    """The problems found so far, with the caller's row labels."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.problems: list[Problem] = []
+        self.fatal = False
+
+    def add(
+        self,
+        code: str,
+        column: str | None,
+        mask: np.ndarray | None,
+        values: Sequence[Any] = (),
+        *,
+        expected: str = "",
+        hint: str = "",
+        n: int | None = None,
+        fatal: bool = True,
+    ) -> None:
+        rows: list[int | str] = []
+        if mask is not None:
+            rows = [row_label(r) for r in self.index[mask][:_MAX_LISTED]]
+            n = int(mask.sum()) if n is None else n
+        self.problems.append(
+            Problem(
+                code=code,
+                column=column,
+                rows=rows,
+                values=[py_value(v) for v in list(values)[:_MAX_LISTED]],
+                n=int(n or 0),
+                expected=expected,
+                hint=hint,
+            )
+        )
+        self.fatal = self.fatal or fatal
+
+    @property
+    def stopping(self) -> bool:
+        return any(p.code in STOPPING for p in self.problems)
+
+
+def flat_text_columns(data: pd.DataFrame) -> pd.DataFrame:
+    """The frame with text column labels (a shallow view when they already are text).
+
+    Integer or other hashable labels are written as text (``3`` -> ``"3"``), so that
+    ``community="3"`` and ``community=3`` find the same column. Several header levels
+    (MultiIndex) and labels that repeat (also after writing them as text) are refused.
+    """
+    cols = data.columns
+    if isinstance(cols, pd.MultiIndex):
+        raise ResponseValidationError(
+            f"the data has {cols.nlevels} header levels (MultiIndex columns, e.g. "
+            f"{cols[0]!r}); expected one header row: flatten the column names first"
+        )
+    names = [c if isinstance(c, str) else _label_text(c) for c in cols]
+    seen: dict[str, list[Hashable]] = {}
+    for raw, name in zip(cols, names):
+        seen.setdefault(name, []).append(raw)
+    dup = {k: v for k, v in seen.items() if len(v) > 1}
+    if dup:
+        shown = "; ".join(f"{k!r} ({len(v)} columns: {v!r})" for k, v in dup.items())
+        raise ResponseValidationError(
+            f"duplicate column names: {shown}; expected each column name once: rename them"
+        )
+    if all(isinstance(c, str) for c in cols):
+        return data
+    out = data.set_axis(names, axis=1)  # a new frame; the caller's keeps its labels
+    labels = data.attrs.get("value_labels") or {}
+    out.attrs = dict(data.attrs) | {"value_labels": {_label_text(k): v for k, v in labels.items()}}
+    return out
+
+
+def _label_text(c: Hashable) -> str:
+    return c if isinstance(c, str) else number_text(c) if isinstance(c, (int, float)) else str(c)
+
+
+def column_name(c: Hashable | None) -> str | None:
+    """A column argument as the text label :func:`flat_text_columns` gives its column."""
+    return None if c is None else _label_text(c)
+
+
+def id_text(
+    data: pd.DataFrame, column: str, col: Collector, *, normalise: bool
+) -> tuple[np.ndarray | None, dict[str, str]]:
+    """An id column as text (:func:`ids_as_text`), community labels normalised; problems added.
+
+    Returns the text (None when the column is unusable) and the labels changed by
+    normalisation (label in the data -> label used).
+    """
+    s = data[column]
+    bad = nonscalar_rows(s) if s.dtype == object else np.zeros(0, dtype=np.intp)
+    if bad.size:
+        _unusable(col, column, s, bad)
+        return None, {}
+    text, mixed = ids_as_text(s)
+    if text is None:
+        col.add(
+            "mixed_id_types",
+            column,
+            None,
+            mixed,
+            n=len(mixed),
+            expected="ids of one type (all text, or all numbers); ids are compared as text, "
+            "so 1, '1', 1.0 and True would merge or split communities by accident",
+            hint=f"Convert the column to text first (data[{column!r}].astype(str)) or read the "
+            "file with read_responses, which keeps ids as text",
+        )
+        return None, {}
+    changed: dict[str, str] = {}
+    if normalise:
+        text, changed = normalise_labels(text)
+        for group in case_duplicates(text):
+            m = np.isin(text, group)
+            col.add(
+                "probable_duplicate_community",
+                column,
+                m,
+                group,
+                n=int(m.sum()),
+                expected="one spelling per community",
+                hint="These labels differ only in upper/lower case and are kept apart; "
+                "correct the file if they are one community",
+                fatal=False,
+            )
+    return text, changed
+
+
+def _unusable(col: Collector, column: str, s: pd.Series, bad: np.ndarray) -> None:
+    mask = np.zeros(len(s), dtype=bool)
+    mask[bad] = True
+    col.add(
+        "unusable_cells",
+        column,
+        mask,
+        [repr(v)[:60] for v in s.iloc[bad[:5]]],
+        expected="one value per cell (a number or a text), not a list, dict, set or tuple",
+    )
+
+
+def factorize_item(raw: pd.Series, column: str, col: Collector) -> tuple[np.ndarray, Any] | None:
+    """``pd.factorize`` of an item column, or None (problem added) when cells hold lists/dicts."""
+    try:
+        return pd.factorize(raw, use_na_sentinel=True)
+    except TypeError:  # unhashable cells
+        _unusable(col, column, raw, nonscalar_rows(raw.astype(object)))
+        return None
+
+
+def check_value_labels(
+    labels: Mapping[Any, str], rs: ResponseScale, column: str, col: Collector
+) -> None:
+    """SPSS/Stata value labels that name an instrument anchor under another code stop validation.
+
+    ``1 = "Helemaal mee eens"`` where the instrument says 5 = "Helemaal mee eens" means that the
+    file's scale runs the other way (or is another instrument): scoring it would reverse the
+    answers. Labels the instrument does not know (``"laag"``) are not checked.
+    """
+    anchors = rs.label_map()
+    missing = {float(c) for c in rs.missing}
+    wrong: list[str] = []
+    langs: list[str] = []
+    for code, label in labels.items():
+        key = normalize_label(label)
+        if key not in anchors:
+            continue
+        try:
+            code_f = float(code)
+        except (TypeError, ValueError):
+            continue
+        want = anchors[key]
+        ok = code_f in missing if np.isnan(want) else code_f == want
+        if not ok:
+            wrong.append(f"{number_text(code_f)} = {label!r}")
+            langs += [g for g, texts in rs.labels.items() if key in map(normalize_label, texts)]
+    if not wrong:
+        return
+    lang = langs[0] if langs else next(iter(rs.labels), "")
+    texts = rs.labels.get(lang, [])
+    inst = ", ".join(f"{c} = {t!r}" for c, t in zip(rs.codes, texts))
+    col.add(
+        "value_labels_mismatch",
+        column,
+        None,
+        wrong,
+        n=len(wrong),
+        expected=f"the instrument's codes: {inst}",
+        hint="The file's value labels do not match the instrument's answer codes (a reversed "
+        "scale?); recode the column or check that this is the instrument the survey used",
+    )

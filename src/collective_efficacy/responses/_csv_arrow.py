@@ -1,0 +1,138 @@
+"""The fast CSV engine of :func:`~collective_efficacy.read_responses`: Apache Arrow's C++ reader.
+
+Used when pyarrow (extra ``[parquet]``) is installed and the file is plain: at least two columns,
+every header name non-empty, every row with as many fields as the header. Anything else (a ragged
+row, an odd quote, a one-column file) returns ``None`` and the caller reads the file with
+pandas' C parser, whose typed errors name the offending line. The frame is the one the C path
+gives: every cell read as text, text columns as Python ``str`` (missing ``NaN``, ids ``None``),
+and a column as numbers only when every cell is the canonical text of its number
+(:func:`~collective_efficacy.responses._ids.numbers_if_lossless`; checked in Arrow, in C++, for integers).
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy.responses._ids import EXACT, canonical_numbers, numbers_from_codes
+
+__all__ = ["arrow_csv", "read_plain_csv"]
+
+log = logging.getLogger("collective_efficacy.responses.io")
+_SAMPLE = 256  # cells checked first: one non-canonical cell keeps a column as text
+
+
+def arrow_csv() -> Any:
+    """``(pyarrow, pyarrow.csv, pyarrow.compute)``, or None without the extra."""
+    try:
+        return tuple(import_module(m) for m in ("pyarrow", "pyarrow.csv", "pyarrow.compute"))
+    except ImportError:
+        return None
+
+
+def read_plain_csv(
+    data: bytes, sep: str, names: list[str], id_columns: set[str]
+) -> pd.DataFrame | None:
+    """The settled frame of a plain UTF-8 CSV, or None when the C path must read it."""
+    mods = arrow_csv()
+    if mods is None or len(names) < 2 or not all(names) or not sep.isascii():
+        return None
+    if not _plain_quotes(np.frombuffer(data, dtype=np.uint8), ord(sep)):
+        return None
+    pa, pcsv, _ = mods
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(data),
+            parse_options=pcsv.ParseOptions(
+                delimiter=sep,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=b'"' in data,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+        return None  # a ragged row, bad quoting, ...: the C path says which line
+    if table.column_names != names or any(t != pa.string() for t in table.schema.types):
+        return None
+    cols = {n: _settle(table.column(i), n in id_columns) for i, n in enumerate(names)}
+    log.debug("read %d rows with the pyarrow engine", table.num_rows)
+    # Series with their dtype (a frame from bare object arrays would infer pandas' str dtype),
+    # side by side without copying them into one block per dtype
+    return pd.concat([pd.Series(v, dtype=v.dtype, name=n) for n, v in cols.items()], axis=1)
+
+
+def _plain_quotes(b: np.ndarray, sep: int) -> bool:
+    """Whether every quote belongs to a quoted whole field ("" inside for a quote).
+
+    The k-th pair of quotes opens and closes a field: the opening one starts a field (after a
+    separator, a line end or at the start) and the closing one ends it (before a separator, a
+    line end or at the end), unless the two touch a neighbouring pair (``""``: a quote inside).
+    Any other quote -- one left open at the end, one inside an unquoted field -- is read
+    differently by Arrow and pandas, so the C path reads that file.
+    """
+    q = np.flatnonzero(b == 34)
+    if q.size == 0:
+        return True
+    if q.size % 2:
+        return False
+    opens, closes = q[0::2], q[1::2]
+    bounds = np.array([sep, 10, 13], dtype=np.uint8)
+    before = np.isin(b[np.maximum(opens - 1, 0)], bounds) | (opens == 0)
+    before[1:] |= opens[1:] == closes[:-1] + 1
+    after = np.isin(b[np.minimum(closes + 1, b.size - 1)], bounds) | (closes == b.size - 1)
+    after[:-1] |= closes[:-1] + 1 == opens[1:]
+    return bool(before.all() and after.all())
+
+
+def _settle(col: Any, is_id: bool) -> np.ndarray:
+    """One text column as the C path leaves it after settling (see the module docstring)."""
+    pa, _, pc = arrow_csv()
+    col = col.combine_chunks()
+    head = col.slice(0, _SAMPLE).drop_null().unique()
+    numeric = not is_id and col.null_count < len(col)
+    numeric = numeric and canonical_numbers(np.asarray(head.to_pylist(), dtype=str)) is not None
+    na = None if is_id else np.nan  # missing: None for ids (ids_as_text), else pandas' NaN
+    if len(head) <= _SAMPLE // 4:  # answers, labels: hash once, each distinct text made once
+        enc = col.dictionary_encode()
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        uniques = enc.dictionary.to_pylist()
+        nums = numbers_from_codes(codes, np.asarray(uniques, dtype=str)) if numeric else None
+        return nums if nums is not None else np.array([*uniques, na], dtype=object)[codes]
+    if numeric:  # mostly distinct numbers (numeric ids): checked in Arrow
+        nums = _numbers(col, pa, pc)
+        if nums is not None:
+            return nums
+    text = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)  # one str per cell
+    if col.null_count and not is_id:
+        text[col.is_null().to_numpy(zero_copy_only=False)] = na
+    return text
+
+
+def _numbers(col: Any, pa: Any, pc: Any) -> np.ndarray | None:
+    """The column as numbers if every cell is canonical (:func:`numbers_if_lossless`)."""
+    try:
+        ints = pc.cast(col, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ints = None
+    if ints is not None and pc.all(pc.equal(pc.cast(ints, pa.string()), col)).as_py():
+        if col.null_count == 0:
+            return np.asarray(ints.to_numpy(), dtype=np.int64)
+        low, high = pc.min_max(ints).values()
+        if max(-low.as_py(), high.as_py()) >= EXACT:
+            return None  # a float64 column (for the missing cells) would round these ids
+        return np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.float64)
+    enc = col.dictionary_encode()  # floats, or integers beside other numbers
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+    return numbers_from_codes(codes, np.asarray(enc.dictionary.to_pylist(), dtype=str))
