@@ -247,7 +247,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _example_assessments() -> pd.DataFrame:
     """The bundled fictional programme ratings, with the evaluation's wave labels."""
-    from collective_efficacy.impact import load_example_assessments
+    from collective_efficacy.datasets import load_example_assessments
 
     a = load_example_assessments()
     waves = {"nulmeting": "baseline", "eindmeting": "end_of_cycle"}
@@ -266,7 +266,7 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
 
     progress = not args.quiet and sys.stderr.isatty() and _has_tqdm()
     if args.example:
-        from collective_efficacy.impact import load_example_geometry
+        from collective_efficacy.datasets import load_example_geometry
 
         before, after = cast("tuple[pd.DataFrame, pd.DataFrame]", datasets.load_example(split=True))
         return evaluate(

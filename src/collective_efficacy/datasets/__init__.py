@@ -8,6 +8,7 @@ Dutch-style column names and a few dirty cells, as real survey exports have.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -17,7 +18,14 @@ import pandas as pd
 
 from collective_efficacy.errors import DataError
 
-__all__ = ["EXAMPLE_COLUMNS", "SimulatedSurvey", "load_example", "simulate"]
+__all__ = [
+    "EXAMPLE_COLUMNS",
+    "SimulatedSurvey",
+    "load_example",
+    "load_example_assessments",
+    "load_example_geometry",
+    "simulate",
+]
 
 #: The example files' column names -> item ids of the ``sampson1997`` instrument.
 EXAMPLE_COLUMNS: dict[str, str] = {
@@ -193,3 +201,39 @@ def load_example(split: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.D
     if split:
         return before, after
     return pd.concat([before, after], ignore_index=True)
+
+
+# -- example data -----------------------------------------------------------------------------
+def load_example_assessments() -> pd.DataFrame:
+    """The bundled fictional programme assessments of the example communities.
+
+    Columns ``buurt``, ``meting`` (``nulmeting`` / ``eindmeting``), ``partner_cooperation``,
+    ``group_development`` and the evidence counts; four communities are not assessed and
+    ``Buurt N2`` only at the end of the cycle. Made by ``data/make_example_geometry.py``.
+
+    Examples
+    --------
+    >>> from collective_efficacy.datasets import load_example_assessments
+    >>> load_example_assessments().shape
+    (71, 8)
+    """
+    text = (
+        resources.files("collective_efficacy.datasets.data") / "example_assessments.csv"
+    ).read_text(encoding="utf-8")
+    return pd.read_csv(io.StringIO(text))
+
+
+def load_example_geometry() -> dict[str, Any]:
+    """The bundled fictional GeoJSON of the 40 example communities (property ``buurt``).
+
+    Examples
+    --------
+    >>> from collective_efficacy.datasets import load_example_geometry
+    >>> len(load_example_geometry()["features"])
+    40
+    """
+    text = (
+        resources.files("collective_efficacy.datasets.data") / "example_buurten.geojson"
+    ).read_text(encoding="utf-8")
+    out: dict[str, Any] = json.loads(text)
+    return out

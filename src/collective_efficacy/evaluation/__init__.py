@@ -236,7 +236,7 @@ def evaluate(
         The programme lead's ratings (instrument ``strongpact_assessment``): columns
         ``partner_cooperation`` and ``group_development`` (and optionally the evidence counts),
         the community column of the surveys, and a wave column, e.g. the library's own format
-        (:func:`~collective_efficacy.impact.load_example_assessments`: ``buurt``, ``meting``
+        (:func:`~collective_efficacy.datasets.load_example_assessments`: ``buurt``, ``meting``
         with ``nulmeting`` / ``eindmeting``). Without it the impact levels are survey-only
         (capped at 2 and labelled so). Assessments that cannot be used raise, naming the file
         and the column.
