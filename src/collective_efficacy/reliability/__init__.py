@@ -13,13 +13,12 @@ the same values as calling it on each community alone.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from numbers import Integral
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
 from collective_efficacy._checks import check_choice, check_ci
@@ -37,16 +36,19 @@ from collective_efficacy._params import (
     as_generator,
     public,
 )
-from collective_efficacy.errors import ConvergenceWarning, DataError, ReliabilityWarning
 from collective_efficacy.prepared import accepts_prepared, memo
+from collective_efficacy.reliability._common import (
+    _BLOCK,
+    _NEG_TOL,
+    NanPolicy,
+    ResponseRange,
+)
 from collective_efficacy.reliability._core import (
     alpha_stats,
     feldt_ci,
     pairwise_moments,
     scale_score_moments,
-    smc_stack,
 )
-from collective_efficacy.reliability._factor import fit_minres, fit_ml
 from collective_efficacy.reliability._input import (
     combine_notes,
     join_names,
@@ -54,17 +56,19 @@ from collective_efficacy.reliability._input import (
     prepare,
     structural_checks,
 )
-from collective_efficacy.survey_design.weights import weighted_cronbach, weighted_item_statistics
-
-_BLOCK = Options(("pairwise", "listwise"))
+from collective_efficacy.reliability.items import (
+    _warn_single,
+    item_statistics,
+)
+from collective_efficacy.reliability.omega import (
+    OmegaItem,
+    OmegaResult,
+    omega,
+)
+from collective_efficacy.survey_design.weights import weighted_cronbach
 
 __all__ = ["OmegaItem", "OmegaResult", "cronbach_alpha", "item_statistics", "omega"]
 
-NanPolicy = Literal["pairwise", "listwise"]
-ResponseRange = tuple[float, float] | Mapping[str, tuple[float, float]] | None
-
-# An item-rest correlation counts as negative below -1e-12 (an exact 0 can come out as -1e-17)
-_NEG_TOL = 1e-12
 
 ALPHA_COLUMNS = [
     "alpha",
@@ -403,448 +407,3 @@ def cronbach_alpha(
         return out
     _warn_single(prep.items, st.r_drop[0], note[0])
     return out
-
-
-def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None:
-    """Ungrouped calls: turn suspicious findings into one ReliabilityWarning each."""
-    bad = [f"{c} (item-rest r = {r:.3f})" for c, r in zip(items, r_drop) if r < -_NEG_TOL]
-    if bad:
-        warnings.warn(
-            f"item(s) {', '.join(bad)} correlate negatively with the rest of the scale: "
-            "reverse-coding likely missing. Pass keys=['-ITEM', ...] if the item is negatively "
-            "worded.",
-            ReliabilityWarning,
-            stacklevel=3,
-        )
-    if note is not None:
-        warnings.warn(note, ReliabilityWarning, stacklevel=3)
-
-
-@accepts_prepared
-@public(
-    constraints={
-        "data": [FRAME],
-        "items": [COLUMNS, None],
-        "nan_policy": [_BLOCK],
-        "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
-    },
-    renamed={"response_range": "scale_range"},
-    old_positional=("items",),
-)
-def item_statistics(
-    data: pd.DataFrame,
-    *,
-    items: Sequence[str] | None = None,
-    keys: Any = None,
-    nan_policy: NanPolicy = "pairwise",
-    scale_range: ResponseRange = None,
-    weight: str | None = None,
-) -> pd.DataFrame:
-    r"""Item analysis: item-total correlations and alpha if the item is dropped.
-
-    Parameters
-    ----------
-    data : DataFrame
-        One row per respondent. Not modified.
-    items : list of str, optional
-        Item columns (default: all columns).
-    keys : list, dict, array or Instrument, optional
-        Reverse keying, as in :func:`cronbach_alpha`.
-    nan_policy : {"pairwise", "listwise"}, default="pairwise"
-        Missing data, as in :func:`cronbach_alpha`.
-    scale_range : (min, max) or dict, optional
-        Reversal bounds (affect ``mean`` only), as in :func:`cronbach_alpha`.
-    weight : str, optional
-        Survey weight column: every statistic from the weighted covariance on complete cases,
-        as ``psych::alpha(cov.wt(x, wt)$cov)`` (``$alpha.drop``, ``$item.stats``); ``n`` is the
-        number of complete respondents, ``mean``/``sd`` are weighted, ``r`` is computed from
-        the covariance; the ``*_if_dropped`` columns stop at ``average_r_if_dropped``.
-
-    Returns
-    -------
-    DataFrame
-        One row per item: ``item, reversed, n, mean, sd, r, r_std, r_cor, r_drop,
-        alpha_if_dropped, std_alpha_if_dropped, g6_if_dropped, average_r_if_dropped,
-        median_r_if_dropped, var_r_if_dropped, signal_noise_if_dropped, ase_if_dropped,
-        reversed_suspect, note``. ``mean``/``sd`` are those of the keyed item.
-
-    Warns
-    -----
-    ReliabilityWarning
-        When an item correlates negatively with the rest (``reversed_suspect`` is True).
-
-    Notes
-    -----
-    With :math:`C`, :math:`R` as in :func:`cronbach_alpha`, :math:`T` the scale score (mean of
-    the answered keyed items) and :math:`R^{*}` equal to :math:`R` with the SMCs on the diagonal:
-
-    .. math::
-
-        r_i = \operatorname{cor}(T, x_i),\quad
-        r^{std}_i = \frac{\sum_j R_{ij}}{\sqrt{\mathbf 1'R\mathbf 1}},\quad
-        r^{cor}_i = \frac{\sum_j R^{*}_{ij}}{\sqrt{\mathbf 1'R^{*}\mathbf 1}},\quad
-        r^{drop}_i = \frac{\sum_{j\ne i} C_{ij}}{\sqrt{C_{ii}\sum_{j,l\ne i} C_{jl}}}
-
-    ``*_if_dropped`` recompute the :func:`cronbach_alpha` statistics on :math:`C` and :math:`R`
-    without row and column :math:`i` (psych's ``alpha.drop``). With 2 items they are NaN (a
-    single item has no internal consistency; psych prints other numbers there).
-    ``reversed_suspect`` is ``r_drop < 0``.
-
-    Missing data: as :func:`cronbach_alpha`; ``n`` counts the answers to the item; ``r`` uses
-    the respondents who answered the item; ``ase_if_dropped`` uses the ``n`` of the scale.
-
-    Matches R ``psych::alpha(x, keys = ...)$item.stats`` (``n, raw.r, std.r, r.cor, r.drop,
-    mean, sd``) and ``$alpha.drop``, psych 2.2.9, to 1e-10.
-
-    References
-    ----------
-    .. [1] Revelle, W. (2022). psych, R package 2.2.9, ``alpha``.
-    .. [2] Cronbach, L. J. (1951). Psychometrika, 16, 297-334.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> import collective_efficacy as ce
-    >>> df = pd.DataFrame({"SC1": [4, 5, 3, 2, 4, 5, 3, 2], "SC2": [4, 3, 3, 2, 5, 4, 2, 3],
-    ...                    "SC3": [2, 1, 4, 4, 2, 2, 3, 3], "SC4": [5, 4, 2, 3, 4, 5, 3, 1]})
-    >>> st = ce.item_statistics(df, keys=["-SC3"])
-    >>> st[["item", "reversed", "mean", "r_drop", "alpha_if_dropped"]].round(4)
-      item  reversed   mean  r_drop  alpha_if_dropped
-    0  SC1     False  3.500  0.8835            0.7923
-    1  SC2     False  3.250  0.5938            0.9009
-    2  SC3      True  3.375  0.7884            0.8360
-    3  SC4     False  3.375  0.7566            0.8535
-    """
-    func = "item_statistics"
-    if weight is not None:
-        return weighted_item_statistics(
-            data, items, keys=keys, nan_policy=nan_policy, response_range=scale_range,
-            weight=weight,
-        )  # fmt: skip
-    prep = prepare(
-        data, items, keys=keys, nan_policy=nan_policy, response_range=scale_range, func=func
-    )
-    structural_checks(prep, data, func)
-    x, names = prep.x, prep.items
-    k = len(names)
-    codes = np.zeros(len(x), dtype=np.int64)
-    mom = memo(data, ("pairwise_moments", id(x), repr(None)), lambda: pairwise_moments(x, codes, 1))
-    c = mom.cov[0]
-    st = alpha_stats(mom.cov)
-    n_scale = float(mom.n_rows[0])
-    obs = ~np.isnan(x)
-    n_item = obs.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.diag(c)
-        r = c / np.sqrt(np.outer(d, d))
-        r_std = r.sum(axis=0) / np.sqrt(r.sum())
-        rc = r.copy()
-        if st.defined[0]:
-            np.fill_diagonal(rc, smc_stack(r[None])[0])
-        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
-        score = np.where(obs.any(axis=1), np.nansum(x, axis=1) / np.maximum(obs.sum(1), 1), np.nan)
-        r_total = np.array([_pearson(score, x[:, j]) for j in range(k)])
-        means = np.nanmean(x, axis=0)
-        sds = np.nanstd(x, axis=0, ddof=1)
-    drop_cols = ["alpha", "std_alpha", "g6", "average_r", "median_r", "var_r", "signal_noise"]
-    dropped: dict[str, np.ndarray] = {f"{c_}_if_dropped": np.full(k, np.nan) for c_ in drop_cols}
-    dropped["ase_if_dropped"] = np.full(k, np.nan)
-    if k > 2:
-        idx = np.array([[j for j in range(k) if j != i] for i in range(k)])
-        sub = c[idx[:, :, None], idx[:, None, :]]  # (k, k-1, k-1)
-        sd_ = alpha_stats(sub)
-        for c_ in drop_cols:
-            dropped[f"{c_}_if_dropped"] = getattr(sd_, c_)
-        with np.errstate(invalid="ignore"):
-            dropped["ase_if_dropped"] = np.sqrt(sd_.q / n_scale)
-    r_drop = st.r_drop[0]
-    suspect = np.nan_to_num(r_drop, nan=0.0) < -_NEG_TOL
-    iu, ju = np.triu_indices(k, 1)
-    undefined = mom.n_pair[0] < 2
-    notes: list[str | None] = []
-    for i in range(k):  # loop over items
-        parts = []
-        if suspect[i]:
-            parts.append("correlates negatively with the rest: reverse-coding likely missing")
-        others = [names[j] for j in range(k) if j != i and undefined[i, j]]
-        if others:
-            parts.append(
-                f"covariance undefined with {', '.join(others)} (answered together by fewer "
-                "than 2 respondents)"
-            )
-        notes.append("; ".join(parts) or None)
-    out = pd.DataFrame(
-        {
-            "item": names,
-            "reversed": prep.signs < 0,
-            "n": n_item.astype(np.int64),
-            "mean": means,
-            "sd": sds,
-            "r": r_total,
-            "r_std": r_std,
-            "r_cor": r_cor,
-            "r_drop": r_drop,
-            **dropped,
-            "reversed_suspect": suspect,
-            "note": pd.Series(notes, dtype=object),
-        }
-    )
-    bad_pairs = [f"{names[i]} & {names[j]}" for i, j in zip(iu, ju) if undefined[i, j]]
-    pair_note = (
-        f"covariance undefined: item pair(s) {', '.join(bad_pairs)} answered together by fewer "
-        "than 2 respondents"
-        if bad_pairs
-        else None
-    )
-    _warn_single(names, r_drop, pair_note)
-    return out
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation over the rows where both are present (R's use='pairwise')."""
-    m = ~(np.isnan(a) | np.isnan(b))
-    if m.sum() < 2:
-        return float("nan")
-    aa, bb = a[m] - a[m].mean(), b[m] - b[m].mean()
-    den = float(np.sqrt((aa * aa).sum() * (bb * bb).sum()))
-    return float((aa * bb).sum() / den) if den > 0 else float("nan")
-
-
-class OmegaItem(BaseModel):
-    """Loading of one item in the one-factor model behind :func:`omega`."""
-
-    model_config = ConfigDict(frozen=True)
-
-    item: str
-    reversed: bool
-    loading: float
-    uniqueness: float
-    communality: float
-
-
-class OmegaResult(BaseModel):
-    """Result of :func:`omega`: one summary record and one loading record per item.
-
-    ``summary()`` and ``loadings_frame()`` give them as tidy DataFrames; ``model_dump_json()``
-    gives JSON.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    method: Literal["minres", "ml"]
-    variant: str
-    omega: float
-    omega_total: float
-    omega_observed: float
-    omega_model: float
-    n: int
-    n_items: int
-    nan_policy: str
-    converged: bool
-    heywood: bool
-    objective: float
-    max_abs_grad: float
-    loadings: list[OmegaItem]
-
-    def summary(self) -> pd.DataFrame:
-        """One-row DataFrame of every scalar field."""
-        return pd.DataFrame([self.model_dump(exclude={"loadings"})])
-
-    def loadings_frame(self) -> pd.DataFrame:
-        """One row per item: ``item, reversed, loading, uniqueness, communality``."""
-        return pd.DataFrame([row.model_dump() for row in self.loadings])
-
-
-_VARIANTS = {
-    "minres": "psych::omega(nfactors=1, fm='minres')$omega.tot: (sum(R) - sum(u2)) / sum(R)",
-    "ml": "semTools::compRelSEM(lavaan::cfa(std.lv=TRUE)), obs.var=TRUE: (sum l)^2 / sum(S)",
-}
-
-
-@accepts_prepared
-@public(
-    constraints={
-        "data": [FRAME],
-        "items": [COLUMNS, None],
-        "method": [Options(("minres", "ml"))],
-        "nan_policy": [_BLOCK, None],
-    },
-    old_positional=("items",),
-)
-def omega(
-    data: pd.DataFrame,
-    *,
-    items: Sequence[str] | None = None,
-    keys: Any = None,
-    method: Literal["minres", "ml"] = "minres",
-    nan_policy: NanPolicy | None = None,
-) -> OmegaResult:
-    r"""McDonald's omega from a one-factor model (psych's minres or lavaan's ML CFA).
-
-    Parameters
-    ----------
-    data : DataFrame
-        One row per respondent. Not modified.
-    items : list of str, optional
-        Item columns (default: all columns).
-    keys : list, dict, array or Instrument, optional
-        Reverse keying, as in :func:`cronbach_alpha` (only the sign matters here).
-    method : {"minres", "ml"}, default="minres"
-        ``minres``: minimum-residual factor analysis of the correlation matrix, as
-        ``psych::omega(nfactors=1)``. ``ml``: maximum-likelihood CFA of the covariance matrix,
-        as ``lavaan::cfa(std.lv=TRUE)`` with ``semTools::compRelSEM``.
-    nan_policy : {"pairwise", "listwise"}, optional
-        Default ``"pairwise"`` for minres (psych: ``cor(x, use="pairwise")``) and
-        ``"listwise"`` for ml (lavaan's default). ``ml`` accepts only ``"listwise"``.
-
-    Returns
-    -------
-    OmegaResult
-        ``omega`` (the headline value of the chosen ``method``; ``variant`` names it),
-        ``omega_total``, ``omega_observed``, ``omega_model``, fit diagnostics and ``loadings``
-        (``summary()`` / ``loadings_frame()`` for DataFrames).
-
-    Warns
-    -----
-    ReliabilityWarning
-        A negative loading (reverse coding likely missing) or a Heywood case.
-    ConvergenceWarning
-        The optimiser did not reach a verified optimum.
-
-    Notes
-    -----
-    With loadings :math:`\lambda`, residual variances :math:`\psi` and :math:`V` the observed
-    correlation (minres) or covariance (ml, divisor n) matrix:
-
-    .. math::
-
-        \omega_{total} = \frac{\mathbf 1'V\mathbf 1 - \sum\psi}{\mathbf 1'V\mathbf 1},\quad
-        \omega_{observed} = \frac{(\sum\lambda)^2}{\mathbf 1'V\mathbf 1},\quad
-        \omega_{model} = \frac{(\sum\lambda)^2}{(\sum\lambda)^2 + \sum\psi}.
-
-    ``omega`` is :math:`\omega_{total}` for minres (psych's ``omega.tot``: observed correlation
-    sum in the denominator) and :math:`\omega_{observed}` for ml (``compRelSEM``'s default
-    ``obs.var=TRUE``). :math:`\omega_{model}` is the model-implied form (``compRelSEM(...,
-    obs.var=FALSE)``, Raykov 2001). With one factor psych's ``omega_h`` equals
-    :math:`\omega_{observed}` (psych warns that omega_h is not meaningful with one factor).
-
-    Minres minimises :math:`\sum_{i<j}(r_{ij}-\lambda_i\lambda_j)^2` with uniquenesses in
-    [0.005, 1] (psych's bounds); ML minimises
-    :math:`\log|\Sigma| + \operatorname{tr}(S\Sigma^{-1}) - \log|S| - k` with
-    :math:`\Sigma = \lambda\lambda' + \operatorname{diag}(\psi)`. Unlike ``psych::omega``,
-    items with negative loadings are not flipped automatically: reverse them with ``keys``.
-
-    Missing data: minres ``pairwise`` uses pairwise-complete Pearson correlations (psych), an
-    undefined correlation raises DataError; ``listwise`` and ml use complete respondents only.
-
-    Matches R ``psych::omega(x, nfactors=1, key=...)$omega.tot`` and ``$schmid$sl``,
-    ``psych::fa(x, 1, fm="minres")$loadings`` (tolerance 1e-5: psych's optimiser stops early)
-    and ``semTools::compRelSEM(lavaan::cfa("f =~ ...", x, std.lv=TRUE))`` (1e-5).
-
-    References
-    ----------
-    .. [1] McDonald, R. P. (1999). Test Theory: A Unified Treatment. Erlbaum.
-    .. [2] Raykov, T. (2001). Estimation of congeneric scale reliability using covariance
-       structure analysis with nonlinear constraints. BJMSP, 54, 315-323.
-    .. [3] Revelle, W., & Zinbarg, R. E. (2009). Coefficients alpha, beta, omega, and the glb.
-       Psychometrika, 74, 145-154.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> import collective_efficacy as ce
-    >>> df = pd.DataFrame({"SC1": [4, 5, 3, 2, 4, 5, 3, 2], "SC2": [4, 3, 3, 2, 5, 4, 2, 3],
-    ...                    "SC3": [2, 1, 4, 4, 2, 2, 3, 3], "SC4": [5, 4, 2, 3, 4, 5, 3, 1]})
-    >>> res = ce.omega(df, keys=["-SC3"])
-    >>> res.method, res.variant.startswith("psych::omega(nfactors=1")
-    ('minres', True)
-    >>> round(res.omega, 4)
-    0.8929
-    >>> res.loadings_frame()[["item", "loading"]].round(2)
-      item  loading
-    0  SC1     0.98
-    1  SC2     0.62
-    2  SC3     0.85
-    3  SC4     0.81
-    >>> round(ce.omega(df, keys=["-SC3"], method="ml").omega, 4)
-    0.8884
-    """
-    func = "omega"
-    check_choice("method", method, ("minres", "ml"), func=func)
-    if nan_policy is None:
-        nan_policy = "pairwise" if method == "minres" else "listwise"
-    if method == "ml" and nan_policy != "listwise":
-        raise DataError(
-            "omega(method='ml') fits lavaan's listwise model; nan_policy must be 'listwise' "
-            f"(got {nan_policy!r})"
-        )
-    prep = prepare(data, items, keys=keys, nan_policy=nan_policy, response_range=None, func=func)
-    structural_checks(prep, data, func)
-    x, names = prep.x, prep.items
-    frame = pd.DataFrame(x, columns=names)
-    if method == "minres":
-        v = frame.corr(min_periods=2).to_numpy()
-        if np.isnan(v).any():
-            i, j = np.argwhere(np.isnan(v))[0]
-            raise DataError(
-                f"omega: the correlation of {names[i]!r} and {names[j]!r} is undefined (fewer "
-                "than 2 respondents answered both); expected every pair answered together."
-            )
-        fit = fit_minres(v)
-    else:
-        v = np.cov(x, rowvar=False, ddof=0)
-        fit = fit_ml(v)
-    lam, psi = fit.loadings, fit.uniquenesses
-    total_v = float(v.sum())
-    sum_l2 = float(lam.sum()) ** 2
-    om_total = (total_v - float(psi.sum())) / total_v
-    om_obs = sum_l2 / total_v
-    om_model = sum_l2 / (sum_l2 + float(psi.sum()))
-    neg = [n_ for n_, val in zip(names, lam) if val < 0]
-    if neg:
-        warnings.warn(
-            f"item(s) {neg} load negatively on the factor: reverse-coding likely missing "
-            "(psych::omega would flip them silently). Pass keys=['-ITEM', ...].",
-            ReliabilityWarning,
-            stacklevel=2,
-        )
-    if fit.heywood:
-        warnings.warn(
-            "Heywood case: a uniqueness reached its bound (loading near 1 or residual variance "
-            "<= 0); omega is unreliable.",
-            ReliabilityWarning,
-            stacklevel=2,
-        )
-    if not fit.converged:
-        warnings.warn(
-            f"omega({method!r}) fit did not converge (max |gradient| = {fit.max_abs_grad:.2e})",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    comm = lam**2 if method == "minres" else lam**2 / np.diag(v)
-    n_used = int((~np.isnan(x)).any(axis=1).sum())
-    return OmegaResult(
-        method=method,
-        variant=_VARIANTS[method],
-        omega=om_total if method == "minres" else om_obs,
-        omega_total=om_total,
-        omega_observed=om_obs,
-        omega_model=om_model,
-        n=n_used,
-        n_items=len(names),
-        nan_policy=nan_policy,
-        converged=fit.converged,
-        heywood=fit.heywood,
-        objective=fit.objective,
-        max_abs_grad=fit.max_abs_grad,
-        loadings=[
-            OmegaItem(
-                item=nm,
-                reversed=bool(s < 0),
-                loading=float(lv),
-                uniqueness=float(pv),
-                communality=float(cv),
-            )
-            for nm, s, lv, pv, cv in zip(names, prep.signs, lam, psi, comm)
-        ],
-    )
