@@ -136,19 +136,7 @@ def simulate(
         rows.append(frame)
     data = pd.concat(rows, ignore_index=True)
     if dirty:
-        data = data.astype({c: object for c in EXAMPLE_COLUMNS})
-        cells = rng.random((len(data), 10)) < 0.01
-        codes = rng.choice([8, 9], size=cells.sum())
-        arr = data[list(EXAMPLE_COLUMNS)].to_numpy()
-        arr[cells] = codes
-        labels = ["Mee eens", "helemaal mee eens", "Waarschijnlijk ", "mee oneens"]
-        pick = rng.choice(len(data), size=6, replace=False)
-        for k, i in enumerate(pick):
-            j = 1 if k % 2 == 0 else 6
-            arr[i, j] = labels[k % len(labels)] if j == 1 else "Waarschijnlijk "
-        arr[rng.integers(len(data)), 4] = 7
-        data[list(EXAMPLE_COLUMNS)] = arr
-        data.loc[rng.integers(len(data)), "buurt"] = None
+        data = _make_dirty(data, rng)
     truth = {
         "tau_between_sd": tau_between,
         "tau_person_sd": tau_person,
@@ -161,6 +149,25 @@ def simulate(
     }
     communities = pd.DataFrame({"buurt": names, "effect": u, "change": change})
     return SimulatedSurvey(data=data, truth=truth, communities=communities)
+
+
+def _make_dirty(data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Missing codes 8/9 in 1% of the cells, six answer labels, one out-of-range 7, one blank
+    community (the ``dirty=True`` problems of :func:`simulate`)."""
+    data = data.astype({c: object for c in EXAMPLE_COLUMNS})
+    cells = rng.random((len(data), 10)) < 0.01
+    codes = rng.choice([8, 9], size=cells.sum())
+    arr = data[list(EXAMPLE_COLUMNS)].to_numpy()
+    arr[cells] = codes
+    labels = ["Mee eens", "helemaal mee eens", "Waarschijnlijk ", "mee oneens"]
+    pick = rng.choice(len(data), size=6, replace=False)
+    for k, i in enumerate(pick):
+        j = 1 if k % 2 == 0 else 6
+        arr[i, j] = labels[k % len(labels)] if j == 1 else "Waarschijnlijk "
+    arr[rng.integers(len(data)), 4] = 7
+    data[list(EXAMPLE_COLUMNS)] = arr
+    data.loc[rng.integers(len(data)), "buurt"] = None
+    return data
 
 
 def load_example(split: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
