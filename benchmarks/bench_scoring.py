@@ -37,7 +37,7 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
 
         def ours() -> pd.DataFrame:
             s = ce.score(df, inst, scales=["collective_efficacy"])
-            s["community"] = df["community"].to_numpy()
+            s["community"] = df["community"]  # the Series: keeps its dtype (no str conversion)
             return ce.aggregate(s, community="community", columns=["collective_efficacy"])
 
         x = df[ITEMS].to_numpy()

@@ -1,31 +1,37 @@
-"""Simulation study of ``change_model``: interval coverage and detection against Welch + Holm.
+"""Simulation study of ``change_model``: interval coverage and detection at equal false-positive rate.
 
 Data (per replication, seeded): ``K`` communities, 10-30 residents per community and wave
 (independent cross-sections, uniform sizes), true community changes
 :math:`\\delta_j = 0.15 + u_{1j}`, :math:`u_{1j} \\sim N(0, \\mathrm{SD}^2)`, intercepts
-:math:`N(3, 0.35^2)`, correlation 0, resident SD 0.8.
+:math:`N(3, 0.35^2)`, correlation 0, resident SD 0.8. Seeds: ``7_000_000 + 1000 K + r``
+(coverage) and ``20_261_202 + 1000 K + r`` (detection), replication ``r = 0, 1, ...``.
 
-Coverage (``coverage``): the share of communities whose interval (``ci_low``, ``ci_high``: the
-interval the verdict uses) covers the true change, over all fits and over the fits that
-``evaluate`` uses for its verdicts (converged, not at the boundary), for K in {10, 40, 100} and
-SD in {0 (boundary: no true variation), 0.1, 0.25, 0.4}; besides it the coverage that the
-conditional SD (``posterior_sd``, lme4's ``condVar``) with a normal quantile would give.
-Monte Carlo SE: the SD of the replication means over sqrt(replications).
+Coverage (:func:`coverage`): the share of communities whose interval (``ci_low``, ``ci_high``:
+the interval the verdict uses) covers the true change, over all fits, over the fits that
+``evaluate`` uses for its verdicts (converged, not at the boundary) and over the boundary fits,
+for K in {10, 40, 100} and SD in {0 (no true variation), 0.1, 0.25, 0.4}; besides it the
+coverage that the conditional SD (``posterior_sd``, lme4's ``condVar``) with a normal quantile
+would give. Monte Carlo SE: the SD of the replication means over sqrt(replications).
 
-Detection (``detection``, K = 40, SD = 0.25): the share of truly improved communities (true
-change > 0) called "improved" (sensitivity), of not-improved ones called "improved" (false
-positive rate), and the family-wise rate of wrong-signed verdicts (the share of replications
-with at least one community called improved whose true change is not above 0, or declined
-whose true change is not below 0), for
-
-* the model's verdict (per-community interval, the report's rule);
-* Welch per community at the same per-community level (two-sided p < 0.05, no correction);
-* the model with Bonferroni-simultaneous intervals (t quantile at 1 - 0.05 / (2 m));
-* Welch + Holm (``compare_waves``, ``p_adjusted < 0.05``), which controls the family-wise rate;
-* Welch with a one-sided threshold set so that its false-positive rate equals the model's.
+Detection (:func:`detection`, SD = 0.25, K in {10, 40, 100}): "positive" = true change > 0.
+ROC-style: for each target per-community false-positive rate (FPR) in :data:`FPRS`, each
+ranking statistic gets the threshold at which the share of not-improved communities (pooled
+over replications) above it equals the target; the table gives the share of truly improved
+communities above it (sensitivity). Statistics: the model's ``p_improved`` (the verdict's
+statistic: "improved" iff ``p_improved > 0.975``), the model's ``change / posterior_sd``, and
+the one-sided Welch p of an increase (per community, the raw difference of means). MC SE of a
+sensitivity: the SD over replications of the per-replication share above the (fixed)
+threshold over sqrt(replications) (the threshold's own sampling error is not included). Then
+the operating points of the rules as used: the model's verdict (per-community 95 % interval),
+``evaluate``'s verdict (the model's, but on a boundary or unverified fit the Bonferroni-
+simultaneous intervals of the raw differences), Welch two-sided p < 0.05 without correction, and Welch + Holm (``compare_waves``'s default,
+p_adjusted < 0.05), with their FPR, the family-wise share of replications with a
+wrong-signed verdict, and the sensitivity of the one-sided Welch test with its threshold set to
+the rule's own (pooled) FPR. Welch + Holm is computed here vectorised; :func:`_check_welch` asserts on
+one replication that it equals ``compare_waves`` (t, df, p_adjusted to 1e-10).
 
 Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION]`` (prints
-Markdown tables; a few minutes at the defaults).
+Markdown tables; about 3 minutes of CPU at the defaults 500 / 500).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import collective_efficacy as ce
 
 MU, SD_INT, SD_E = 0.15, 0.35, 0.8
 SETTINGS = [(k, s) for k in (10, 40, 100) for s in (0.0, 0.1, 0.25, 0.4)]
+FPRS = (0.001, 0.005, 0.01, 0.02, 0.05)
 
 
 def simulate(rng: np.random.Generator, k: int, sd_change: float) -> tuple[pd.DataFrame, np.ndarray]:
@@ -70,105 +77,165 @@ def _mean_se(per_rep: list[float] | np.ndarray) -> tuple[float, float]:
     return float(a.mean()), float(a.std(ddof=1) / np.sqrt(len(a)))
 
 
+def _fmt(ms: tuple[float, float]) -> str:
+    return "–" if not np.isfinite(ms[0]) else f"{ms[0]:.3f} ± {ms[1]:.3f}"
+
+
 def coverage(reps: int) -> str:
     out = [
-        "| communities | SD of true changes | replications | boundary fits | coverage (the "
-        "verdict's interval) | coverage, fits evaluate uses | posterior_sd, normal |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| communities | SD of true changes | replications | boundary fits | coverage, all fits "
+        "| coverage, fits evaluate uses | coverage, boundary fits | posterior_sd, normal |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     z = stats.norm.ppf(0.975)
     for k, sd in SETTINGS:
-        cov, used, post, bnd = [], [], [], []
+        cov, used, bfit, post, bnd = [], [], [], [], []
         for r in range(reps):
             data, delta = simulate(np.random.default_rng(7_000_000 + 1000 * k + r), k, sd)
             m = _fit(data)
             c = m.communities
-            inside = ((c["ci_low"] <= delta) & (delta <= c["ci_high"])).to_numpy()
-            cov.append(inside.mean())
-            used.append(inside.mean() if m.converged and not m.boundary else np.nan)
+            inside = float(((c["ci_low"] <= delta) & (delta <= c["ci_high"])).mean())
+            cov.append(inside)
+            used.append(inside if m.converged and not m.boundary else np.nan)
+            bfit.append(inside if m.boundary else np.nan)
             post.append(float(np.mean(np.abs(c["change"] - delta) <= z * c["posterior_sd"])))
             bnd.append(float(m.boundary))
-        (a, ae), (b, be), (p, pe) = _mean_se(cov), _mean_se(used), _mean_se(post)
         out.append(
-            f"| {k} | {sd} | {reps} | {np.mean(bnd):.0%} | {a:.3f} ± {ae:.3f} | "
-            f"{b:.3f} ± {be:.3f} | {p:.3f} ± {pe:.3f} |"
+            f"| {k} | {sd} | {reps} | {np.mean(bnd):.0%} | {_fmt(_mean_se(cov))} | "
+            f"{_fmt(_mean_se(used))} | {_fmt(_mean_se(bfit))} | {_fmt(_mean_se(post))} |"
         )
     return "\n".join(out)
+
+
+def _welch(data: pd.DataFrame, k: int) -> dict[str, np.ndarray]:
+    """Per community (codes = sorted labels): Welch t, df, one-sided p, Holm-adjusted p."""
+    codes = pd.factorize(data["community"], sort=True)[0]
+    after = (data["wave"] == "end_of_cycle").to_numpy()
+    y = data["score"].to_numpy()
+
+    def moments(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = np.bincount(codes[sel], minlength=k).astype(float)
+        mean = np.bincount(codes[sel], weights=y[sel], minlength=k) / n
+        dev = y[sel] - mean[codes[sel]]
+        var = np.bincount(codes[sel], weights=dev * dev, minlength=k) / (n - 1)
+        return n, mean, var
+
+    (na, ma, va), (nb, mb, vb) = moments(after), moments(~after)
+    sa, sb = va / na, vb / nb
+    t = (ma - mb) / np.sqrt(sa + sb)
+    df = (sa + sb) ** 2 / (sa**2 / (na - 1) + sb**2 / (nb - 1))
+    p2 = 2 * stats.t.sf(np.abs(t), df)
+    order = np.argsort(p2)  # Holm step-down
+    adj = np.empty(k)
+    adj[order] = np.minimum(1.0, np.maximum.accumulate(p2[order] * (k - np.arange(k))))
+    return {"t": t, "df": df, "p1": stats.t.sf(t, df), "p2": p2, "holm": adj}
+
+
+def _check_welch(k: int = 40) -> None:
+    data, _ = simulate(np.random.default_rng(1), k, 0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = ce.compare_waves(data, dv="score", community="community", after="end_of_cycle",
+                             p_adjust="holm", min_n=2)  # fmt: skip
+    w = w[w["level"] == "community"].sort_values("community")
+    ours = _welch(data, k)
+    for key, col in (("t", "t"), ("df", "df"), ("holm", "p_adjusted")):
+        np.testing.assert_allclose(ours[key], w[col].to_numpy(), rtol=1e-10)
 
 
 def _one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
     data, delta = simulate(np.random.default_rng(seed), k, sd)
     m = _fit(data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        w = ce.compare_waves(data, dv="score", community="community", after="end_of_cycle",
-                             p_adjust="holm", min_n=2)  # fmt: skip
     c = m.communities
-    w = w[w["level"] == "community"]
-    q = stats.t.ppf(1 - 0.05 / (2 * k), c["prediction_df"])  # Bonferroni-simultaneous
-    lo_b = c["change"] - q * c["prediction_sd"]
-    hi_b = c["change"] + q * c["prediction_sd"]
-    t, df = w["t"].to_numpy(), w["df"].to_numpy()
-    p2 = 2 * stats.t.sf(np.abs(t), df)
+    w = _welch(data, k)
+    up, down = w["t"] > 0, w["t"] < 0
+    model = (c["verdict"] == "improved").to_numpy()
+    model_wrong = ((c["ci_low"] > 0) & (delta <= 0) | (c["ci_high"] < 0) & (delta >= 0)).to_numpy()
+    bonf = w["p2"] < 0.05 / k  # evaluate's fallback: Bonferroni-simultaneous raw intervals
+    use = m.converged and not m.boundary
     return {
         "delta": delta,
-        "model": (c["verdict"] == "improved").to_numpy(),
-        "model_wrong": (
-            (c["ci_low"] > 0) & (delta <= 0) | (c["ci_high"] < 0) & (delta >= 0)
-        ).to_numpy(),
-        "welch": (p2 < 0.05) & (t > 0),
-        "welch_wrong": (p2 < 0.05) & ((t > 0) & (delta <= 0) | (t < 0) & (delta >= 0)),
-        "model_bonf": (lo_b > 0).to_numpy(),
-        "model_bonf_wrong": ((lo_b > 0) & (delta <= 0) | (hi_b < 0) & (delta >= 0)).to_numpy(),
-        "holm": ((w["p_adjusted"] < 0.05) & (w["diff"] > 0)).to_numpy(),
-        "holm_wrong": (
-            (w["p_adjusted"] < 0.05)
-            & ((w["diff"] > 0) & (delta <= 0) | (w["diff"] < 0) & (delta >= 0))
-        ).to_numpy(),
-        "welch_p1": stats.t.sf(t, df),  # one-sided p of an increase
+        "p_improved": c["p_improved"].to_numpy(),
+        "z_posterior": (c["change"] / c["posterior_sd"]).to_numpy(),
+        "welch_p1": w["p1"],
+        "model": model,
+        "model_wrong": model_wrong,
+        "evaluate": model if use else bonf & up,
+        "evaluate_wrong": model_wrong if use else bonf & (up & (delta <= 0) | down & (delta >= 0)),
+        "welch": (w["p2"] < 0.05) & up,
+        "welch_wrong": (w["p2"] < 0.05) & (up & (delta <= 0) | down & (delta >= 0)),
+        "holm": (w["holm"] < 0.05) & up,
+        "holm_wrong": (w["holm"] < 0.05) & (up & (delta <= 0) | down & (delta >= 0)),
     }
 
 
-def detection(reps: int, k: int = 40, sd: float = 0.25) -> str:
-    res = [_one(20261202 + r, k, sd) for r in range(reps)]
+def _roc_row(res: list[dict[str, np.ndarray]], key: str, higher: bool) -> list[str]:
+    """Sensitivity at each target FPR, the threshold set on the pooled not-improved scores."""
     pos = [r["delta"] > 0 for r in res]
+    score = [r[key] if higher else -r[key] for r in res]
+    neg = np.concatenate([s[~p] for s, p in zip(score, pos)])
+    cells = []
+    for f in FPRS:
+        thr = np.quantile(neg, 1.0 - f, method="higher")
+        cells.append(_fmt(_mean_se([np.mean(s[p] > thr) for s, p in zip(score, pos) if p.any()])))
+    return cells
 
-    def rate(key: str, truth: bool) -> tuple[float, float]:
-        return _mean_se([r[key][p if truth else ~p].mean() for r, p in zip(res, pos)
-                         if (p if truth else ~p).any()])  # fmt: skip
 
-    fpr_model = rate("model", False)[0]
-    p_neg = np.concatenate([r["welch_p1"][~p] for r, p in zip(res, pos)])
-    alpha = float(np.quantile(p_neg, fpr_model)) if fpr_model > 0 else 0.0
-    for r in res:
-        r["welch_cal"] = r["welch_p1"] < alpha
-    rows = [
-        ("model: per-community 95 % interval (the report's verdict)", "model"),
-        ("Welch per community, two-sided p < 0.05 (same per-community level)", "welch"),
-        ("model: Bonferroni-simultaneous intervals (family-wise)", "model_bonf"),
-        ("Welch + Holm, p_adjusted < 0.05 (family-wise)", "holm"),
-        (f"Welch, one-sided p < {alpha:.3f} (the model's false-positive rate)", "welch_cal"),
-    ]
-    out = [
-        f"{reps} replications x {k} communities; 10-30 residents per community and wave; true "
-        f"changes N({MU}, {sd}^2), resident SD {SD_E}.",
+def _welch_at(res: list[dict[str, np.ndarray]], key: str) -> tuple[float, float]:
+    """Sensitivity of the one-sided Welch p thresholded at the rule's pooled FPR."""
+    pos = [r["delta"] > 0 for r in res]
+    fpr = np.concatenate([r[key][~p] for r, p in zip(res, pos)]).mean()
+    neg = np.concatenate([-r["welch_p1"][~p] for r, p in zip(res, pos)])
+    thr = np.quantile(neg, 1.0 - fpr, method="higher")
+    return _mean_se([np.mean(-r["welch_p1"][p] > thr) for r, p in zip(res, pos) if p.any()])
+
+
+def detection(reps: int, ks: tuple[int, ...] = (10, 40, 100), sd: float = 0.25) -> str:
+    _check_welch()
+    head = " | ".join(f"FPR {f:.1%}" for f in FPRS)
+    roc = [
+        f"Sensitivity at equal per-community false-positive rate; {reps} replications per row, "
+        f"10-30 residents per community and wave, true changes N({MU}, {sd}^2).",
         "",
-        "| rule | truly improved called improved | not improved called improved | "
-        "family-wise: a replication with a wrong-signed verdict |",
-        "|---|---:|---:|---:|",
+        f"| communities | ranking statistic | {head} |",
+        "|---:|---|" + "---:|" * len(FPRS),
     ]
-    for name, key in rows:
-        (s, se), (f, fe) = rate(key, True), rate(key, False)
-        wrong = key + "_wrong"
-        fw = _mean_se([float(r[wrong].any()) for r in res]) if wrong in res[0] else None
-        fws = f"{fw[0]:.3f} ± {fw[1]:.3f}" if fw else "-"
-        out.append(f"| {name} | {s:.3f} ± {se:.3f} | {f:.3f} ± {fe:.3f} | {fws} |")
-    return "\n".join(out)
+    ops = [
+        "| communities | rule | truly improved called improved | not improved called improved "
+        "| family-wise: a replication with a wrong-signed verdict "
+        "| Welch one-sided at the same false-positive rate: truly improved found |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    names = {
+        "model": "model: per-community 95 % interval (`change_model`'s verdict)",
+        "evaluate": "`evaluate`'s verdict: the model, Bonferroni raw intervals on boundary fits",
+        "welch": "Welch per community, two-sided p < 0.05, no correction",
+        "holm": "Welch + Holm, p_adjusted < 0.05 (`compare_waves`)",
+    }
+    for k in ks:
+        res = [_one(20_261_202 + 1000 * k + r, k, sd) for r in range(reps)]
+        for label, key, higher in (
+            ("model `p_improved` (the verdict's statistic)", "p_improved", True),
+            ("model `change / posterior_sd`", "z_posterior", True),
+            ("Welch, one-sided p", "welch_p1", False),
+        ):
+            roc.append(f"| {k} | {label} | " + " | ".join(_roc_row(res, key, higher)) + " |")
+        pos = [r["delta"] > 0 for r in res]
+        for key, name in names.items():
+            sens = _mean_se([r[key][p].mean() for r, p in zip(res, pos) if p.any()])
+            fpr = _mean_se([r[key][~p].mean() for r, p in zip(res, pos) if (~p).any()])
+            fw = _mean_se([float(r[key + "_wrong"].any()) for r in res])
+            ops.append(
+                f"| {k} | {name} | {_fmt(sens)} | {_fmt(fpr)} | {_fmt(fw)} | "
+                f"{_fmt(_welch_at(res, key))} |"
+            )
+    return "\n".join([*roc, "", *ops])
 
 
 if __name__ == "__main__":
     n_cov = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    n_det = int(sys.argv[2]) if len(sys.argv) > 2 else 400
-    print(coverage(n_cov))
-    print()
+    n_det = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+    if n_cov:
+        print(coverage(n_cov))
+        print()
     print(detection(n_det))

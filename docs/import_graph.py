@@ -30,7 +30,7 @@ OUTER_PREFIXES = (
 #: the statistics layer: these may import only each other and the shared basics
 STATISTICS_PREFIXES = (
     "reliability", "agreement", "multilevel", "change", "scoring", "impact", "survey_design",
-    "disclosure", "instrument._keys", "_groups", "_params", "_checks",
+    "disclosure", "instrument._keys", "_groups", "_params", "_checks", "summaries",
 )  # fmt: skip
 
 

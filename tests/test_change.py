@@ -267,7 +267,7 @@ def test_swapping_waves_flips_signs_keeps_p(df, paired):
     assert (fw["suppressed"] == bw["suppressed"]).all()
     # overall REML row: a reparametrisation, equal up to the optimiser (1e-6); compared when
     # both fits are clean (tiny random data sets can sit on the tau2 = 0 boundary)
-    keep = ((fw["reason"] == "") & (bw["reason"] == "")) | (fw["level"] == "community")
+    keep = (fw["reason"].isna() & bw["reason"].isna()) | (fw["level"] == "community")
     fw, bw = fw[keep], bw[keep]
     f, b = fw[STATS].to_numpy(float), bw[STATS].to_numpy(float)
     assert_allclose(f[:, :3], -b[:, :3], rtol=1e-6, atol=1e-6, equal_nan=True)

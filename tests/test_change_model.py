@@ -173,6 +173,58 @@ def test_boundary_fit_is_reported(fixtures) -> None:
     assert abs(m.variance_components.corr) == pytest.approx(1.0, abs=1e-12)
 
 
+def test_no_variance_in_change_is_a_documented_boundary_fit() -> None:
+    """Every community changes by exactly 0.2 (the after wave is the baseline + 0.2): the
+    variance of the change is estimated as 0 (a boundary fit, reported and named, as lme4's
+    singular fit). Documented result: every community's change is the overall change, its
+    conditional SD 0, its reliability undefined, and its interval at least the fixed change's."""
+    rng = np.random.default_rng(5)
+    k, n = 12, 10
+    base = 3 + rng.normal(0, 0.5, k)[np.repeat(np.arange(k), n)] + rng.normal(0, 0.8, k * n)
+    comm = np.repeat([f"C{j:02d}" for j in range(k)], n)
+    d = pd.DataFrame(
+        {
+            "community": np.concatenate([comm, comm]),
+            "wave": ["baseline"] * (k * n) + ["end_of_cycle"] * (k * n),
+            "score": np.concatenate([base, base + 0.2]),
+        }
+    )
+    m = ce.change_model(d, dv="score", community="community")
+    assert m.boundary and m.converged and m.diagnostics.boundary_components == ["var_change"]
+    assert m.variance_components.var_change == 0.0
+    c = m.communities
+    fixed = m.fixed.set_index("term").loc["change"]
+    # the overall change is the common change 0.2 (every community's raw change), to 1e-10
+    assert fixed["estimate"] == pytest.approx(0.2, rel=1e-10)
+    np.testing.assert_allclose(c["raw_change"], 0.2, rtol=1e-10)
+    np.testing.assert_allclose(c["change"], fixed["estimate"], rtol=1e-12)
+    assert (c["ranef_change"] == 0).all() and (c["posterior_sd"] == 0).all()
+    assert c["reliability"].isna().all()
+    # the interval rests on the shared change: never narrower than the fixed change's SE
+    assert (c["prediction_sd"] >= fixed["se"] * (1 - 1e-9)).all()
+    expected = np.where(
+        c["ci_low"] > 0, "improved", np.where(c["ci_high"] < 0, "declined", "no clear change")
+    )
+    assert (c["verdict"].to_numpy() == expected).all()
+
+
+def test_community_in_one_wave_only_is_kept_and_suppressed(survey) -> None:
+    """A community measured in one wave only stays in the fit (its residents inform the
+    intercepts) and is suppressed with a reason; with time=, one observed time likewise."""
+    name = survey["community"].iloc[0]
+    d = survey[~((survey["community"] == name) & (survey["wave"] != "baseline"))]
+    m = ce.change_model(d, dv="score", community="community", min_n=1)
+    row = m.communities.set_index("community").loc[name]
+    assert row["n_after"] == 0 and row["suppressed"] and "after wave" in row["reason"]
+    assert np.isnan(row["change"]) and pd.isna(row["verdict"])
+    assert m.n_obs == int(d["score"].notna().sum())  # nobody dropped
+    dt = d.assign(t=np.where(d["wave"] == "baseline", 0.0, 12.0))
+    mt = ce.change_model(dt, dv="score", community="community", time="t", min_n=1)
+    rt = mt.communities.set_index("community").loc[name]
+    assert rt["suppressed"] and rt["reason"] == "observed at a single time"
+    assert mt.n_obs == m.n_obs
+
+
 def test_comparison_varying_within_community(survey) -> None:
     d = survey.copy()
     d.loc[d.index[0], "comparison"] = 1 - d.loc[d.index[0], "comparison"]

@@ -103,6 +103,26 @@ def test_evaluate_draws_only_the_surveyed_buurten(cbs: dict[str, Path], tmp_path
         [c[0] for f in feats for c in np.asarray(f["geometry"]["coordinates"]).reshape(-1, 2)]
     )
     assert ((lon > 5.38) & (lon < 5.5)).all()  # WGS84 degrees near Amersfoort, not RD metres
+    _svg_draws(tmp_path / "report.html", 40)
+
+
+def _svg_draws(report: Path, n: int) -> None:
+    """Each SVG map draws ``n`` communities, zoomed to them: the drawing spans the viewBox's
+    width (within its 2 % margins)."""
+    import re
+
+    from collective_efficacy.report._svgmap import WIDTH
+
+    page = report.read_text(encoding="utf-8")
+    maps = page.split('<figure class="imap"')[1:]
+    assert len(maps) == 2
+    for m in maps:
+        paths = re.findall(r'<path class="c"[^>]* d="([^"]+)"', m)
+        assert len(paths) == n
+        x = np.array([float(v) for d in paths for v in re.findall(r"[ML]([-\d.]+) ", d)])
+        assert x.min() == pytest.approx(0.02 * WIDTH, abs=1) and x.max() == pytest.approx(
+            0.98 * WIDTH, abs=1
+        )
 
 
 def test_evaluate_at_wijk_level(cbs: dict[str, Path], tmp_path: Path) -> None:
@@ -121,6 +141,20 @@ def test_evaluate_at_wijk_level(cbs: dict[str, Path], tmp_path: Path) -> None:
     assert table["buurt"].str.match(r"^WK\d{6}$").all()
     feats = _features(tmp_path / "map_baseline.geojson")
     assert sorted(f["properties"]["wijkcode"] for f in feats) == sorted(table["buurt"].unique())
+    _svg_draws(tmp_path / "report.html", table["buurt"].nunique())
+    # the wijk figures are aggregate() on the buurt-coded respondents recoded to their wijk
+    v = ce.validate(pd.read_csv(cbs["baseline"]), "sampson1997", community="buurt",
+                    respondent="respondent_id", columns=ce.datasets.EXAMPLE_COLUMNS,
+                    errors="exclude")  # fmt: skip
+    s = ce.score(v)
+    s["buurt"] = "WK" + s["buurt"].str[2:8]
+    ref = ce.aggregate(s, community="buurt", columns=["collective_efficacy"], min_n=10)
+    got = table[(table["wave"] == "baseline") & ~table["suppressed"]].set_index("buurt")
+    ref = ref.set_index("buurt").loc[got.index]
+    assert len(got) >= 4
+    np.testing.assert_array_equal(got["n"].to_numpy(), ref["n"].to_numpy())
+    # communities.csv rounds to 4 decimals
+    np.testing.assert_allclose(got["mean"], ref["mean"], rtol=0, atol=5e-5)
 
 
 def test_geo_commands(

@@ -227,3 +227,42 @@ def test_impact_change_notes_are_in_the_report_language(example_evaluation) -> N
     section = nl[nl.index("### Verandering van het impactniveau") :]
     assert "geen niveau bij de nulmeting" in section
     assert "no level before" not in section and "survey-only levels" not in section
+
+
+def test_weighted_overall_figures_do_not_reveal_a_suppressed_community() -> None:
+    """Weighted (issue 18). An attacker holds the published overall weighted means and sums of
+    weights and every shown community's: overall minus the shown communities must leave
+    nothing (the design is restricted to the shown communities, and n_h of a stratum, which
+    enters every design-based SE, counts shown PSUs only). Stronger: changing the hidden
+    community's answers and weights (x100) changes no published byte."""
+    sizes = {"A": 30, "B": 40, "C": 35, "Small": 4}
+    b, a = make(sizes, 11), make(sizes | {"Small": 30}, 12, shift=0.3)
+    rng = np.random.default_rng(5)
+    b["w"], a["w"] = rng.uniform(0.5, 4, len(b)), rng.uniform(0.5, 4, len(a))
+    ev = run(b, a, weight="w", columns=None, skip_impact=True)
+    sc = ev.tables["community_scores"]
+    base = sc[sc["wave"] == "baseline"].set_index("community")
+    assert base.loc["Small", "suppressed"] and base.loc["A", "suppressed"]  # + secondary
+    assert base[["mean", "se", "sum_weights", "n_eff"]].loc[["Small", "A"]].isna().all().all()
+    o = ev.tables["change"].iloc[-1]
+    shown = base[~base["suppressed"].astype(bool)]
+    # overall weighted total minus the shown communities' totals: exactly nothing left
+    assert o["sum_weights_before"] == pytest.approx(shown["sum_weights"].sum(), rel=1e-12)
+    total = (shown["mean"] * shown["sum_weights"]).sum()
+    assert o["mean_before"] * o["sum_weights_before"] == pytest.approx(total, rel=1e-12)
+    # the hidden community (and the secondary one) can be anything: the results are the same
+    b2 = b.copy()
+    small = b2["community"] == "Small"
+    b2.loc[small, "w"] *= 100
+    b2.loc[small, ITEMS] = 6 - b2.loc[small, ITEMS]
+    big_a = b2["community"] == "A"
+    b2.loc[big_a, "w"] *= 7
+    ev2 = run(b2, a, weight="w", columns=None, skip_impact=True)
+    assert ev2.to_json() == ev.to_json()
+    assert ev2.to_markdown() == ev.to_markdown()
+    # nor its size: 4 or 7 hidden respondents (a full-sample design would change every SE
+    # through the stratum's n_h / (n_h - 1), and so give the hidden size away)
+    more = make({"Small": 7}, 13).assign(w=2.0, rid=lambda d: d["rid"] + "x")
+    ev3 = run(pd.concat([b, more.iloc[4:]], ignore_index=True), a, weight="w", columns=None,
+              skip_impact=True)  # fmt: skip
+    assert ev3.sections == ev.sections and ev3.notes == ev.notes  # (row counts: see above)

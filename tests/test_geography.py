@@ -50,6 +50,7 @@ def test_malformed_code_is_named(bad: object) -> None:
         parse_codes(["BU03630001", bad], argument="buurtcode")
 
 
+@settings(deadline=None)  # a shared machine: timing is not the property
 @given(st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99))
 def test_code_hierarchy_property(g: int, w: int, b: int) -> None:
     bu = f"BU{g:04d}{w:02d}{b:02d}"
@@ -136,6 +137,15 @@ def test_shapefile_and_rd_geojson_agree_with_gpkg(gpkg: Path, tmp_path: Path) ->
     c = ce.read_geometry(path, community="wijkcode")
     assert "crs" not in c
     np.testing.assert_allclose(_all_points(a), _all_points(c), rtol=0, atol=PYPROJ_TOL)
+    # one reader: to_geojson (and the map) reproject an RD GeoJSON the same way
+    levels = pd.DataFrame({"wijk": [f["properties"]["wijkcode"] for f in a["features"]],
+                           "level": 2})  # fmt: skip
+    for source in (path, rd):
+        got = ce.export.to_geojson(levels, source, community="wijk", geometry_key="wijkcode")
+        fc = got.feature_collection
+        np.testing.assert_allclose(_all_points(a), _all_points(fc), rtol=0, atol=PYPROJ_TOL)
+    assert ce.export.geojson.read_geometry is ce.read_geometry
+    assert rd["crs"]["properties"]["name"].endswith("28992")  # the caller's dict untouched
 
 
 def test_missing_property_and_layer_are_named(gpkg: Path) -> None:

@@ -158,4 +158,4 @@ def test_ecometric_reliability_formula(fixtures) -> None:
         rtol=1e-12,
     )
     # observed range 1..5 is the default for reversing: same fit as scale_min=1, scale_max=5
-    assert (res.scale_min, res.scale_max) == (1.0, 5.0)
+    assert res.scale_range == (1.0, 5.0)

@@ -171,3 +171,23 @@ def test_pairwise_moments_without_rows() -> None:
         m = pairwise_moments(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), groups)
         assert m.cov.shape == (groups, 4, 4) and np.isnan(m.cov).all()
         assert (m.n_rows == 0).all() and (m.n_pair == 0).all()
+
+
+def test_prepared_score_and_aggregate_equal_plain() -> None:
+    """score (which zeroes missing cells in place on its own copy, and reads the shared
+    read-only matrix on a PreparedSurvey) and aggregate: prepared == plain, frame unchanged."""
+    df = _survey(800, 30)
+    before = df.copy(deep=True)
+    keys = {"coh": ["SC1", "SC2", "-SC3", "SC4", "SC5"], "two": ["SC5", "-SC1"]}
+    prep = ce.PreparedSurvey(df)
+    ce.cronbach_alpha(prep, items=ITEMS, keys=KEYS)  # the item matrix is now shared, read-only
+    plain = ce.score(df, keys=keys, scale_range=(1, 5))
+    fast = ce.score(prep, keys=keys, scale_range=(1, 5))
+    _close(fast, plain)
+    pd.testing.assert_frame_equal(df, before)
+    plain["community"] = df["community"]
+    fast["community"] = df["community"]
+    _close(
+        ce.aggregate(ce.PreparedSurvey(fast), community="community", min_n=5),
+        ce.aggregate(plain, community="community", min_n=5),
+    )

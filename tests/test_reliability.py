@@ -208,7 +208,8 @@ def test_pingouin_documented_wide_missing_example() -> None:
     assert_allclose(pair["alpha"].iloc[0], 0.732660835214447, atol=1e-12)
     assert_allclose(pair[["ci_low", "ci_high"]].iloc[0], [0.435, 0.909], atol=5e-4)
     listw = ce.cronbach_alpha(wide, nan_policy="listwise")  # pingouin: 0.801695
-    assert listw["reversed_suspect"].iloc[0] is None  # Q4's item-rest r is exactly 0 here
+    # Q4's item-rest r is exactly 0 here
+    assert listw["suspect_items"].iloc[0] is None and not listw["reversed_suspect"].iloc[0]
     assert_allclose(listw["alpha"].iloc[0], 0.8016949152542373, atol=1e-12)
     # pingouin's listwise CI uses n = 12 rows before deletion ([0.581, 0.933]); we use the
     # 9 complete respondents (as psych::alpha(na.omit(x)) does): [0.533, 0.947]
@@ -287,7 +288,7 @@ def test_missing_reverse_key_warns_and_flags_item() -> None:
     data, items, _ = _scale("bfi_agree")  # A1 is reverse worded
     with pytest.warns(ReliabilityWarning, match="A1.*reverse-coding likely missing"):
         res = ce.cronbach_alpha(data, items=items)
-    assert res["reversed_suspect"].iloc[0] == "A1"
+    assert res["suspect_items"].iloc[0] == "A1" and res["reversed_suspect"].iloc[0]
     with pytest.warns(ReliabilityWarning, match="A1"):
         st = ce.item_statistics(data, items=items)
     assert st.set_index("item")["reversed_suspect"].to_dict() == {

@@ -22,7 +22,7 @@ import pytest
 
 from collective_efficacy.cli import main
 from collective_efficacy.report._figures import DPI
-from collective_efficacy.report.plot import LABEL_PT, LABEL_PT_NARROW
+from collective_efficacy.report.plot import LABEL_PT
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # CHROMIUM=/path/to/chrome overrides the browser (e.g. on a non-Debian machine).
@@ -80,13 +80,14 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def open_and_check(
-    context: Any, url: str, *, width: int = 1200
+    context: Any, url: str, *, width: int = 1200, media: str = "screen"
 ) -> tuple[dict[str, Any], list[str]]:
-    """Open ``url`` in a new page ``width`` px wide; return facts about the page and a list of
-    problems found."""
+    """Open ``url`` in a new page ``width`` px wide (``media="print"``: as printed); return
+    facts about the page and a list of problems found."""
     problems: list[str] = []
     page = context.new_page()
     page.set_viewport_size({"width": width, "height": 900})
+    page.emulate_media(media=media)
     try:
         page.on(
             "console",
@@ -123,7 +124,9 @@ def open_and_check(
                     rows: t.rows.length,
                     width: t.getBoundingClientRect().width,
                 })),
-                images: Array.from(document.images).map(i => ({
+                images: Array.from(document.images).filter(
+                    i => getComputedStyle(i.closest('.map-print') || i).display !== 'none'
+                ).map(i => ({
                     alt: i.alt,
                     cls: i.className,
                     src: i.currentSrc.slice(0, 40),
@@ -132,6 +135,12 @@ def open_and_check(
                     naturalHeight: i.naturalHeight,
                     shownWidth: i.getBoundingClientRect().width,
                     shownHeight: i.getBoundingClientRect().height,
+                })),
+                printOnly: document.querySelectorAll('.map-print img').length,
+                svgMaps: Array.from(document.querySelectorAll('figure.imap svg')).map(s => ({
+                    width: s.getBoundingClientRect().width,
+                    height: s.getBoundingClientRect().height,
+                    paths: s.querySelectorAll('path.c').length,
                 })),
                 cells: Array.from(document.querySelectorAll('td, th')).map(c => c.innerText),
                 text: document.body.innerText,
@@ -236,8 +245,18 @@ def test_summary_on_the_first_screen_and_contents_resolve(
     assert facts["h2"][0] == ("Summary" if lang == "en" else "Samenvatting")
     assert len(facts["toc"]) == len(facts["h2"]) - 1
     assert all(h.startswith("#") and h[1:] in facts["ids"] for h in facts["toc"]), facts["toc"]
-    maps = [i for i in facts["images"] if i["cls"] == "map"]
+    # on screen the maps are the interactive SVGs; the PNG maps are for print
+    assert [m["paths"] for m in facts["svgMaps"]] == [40, 40], facts["svgMaps"]
+    assert not [i for i in facts["images"] if i["cls"] == "map"]
+    assert facts["printOnly"] == 2
+    printed, problems = open_and_check(
+        browser_context, example_reports[lang].as_uri(), width=1200, media="print"
+    )
+    assert problems == [], "\n".join(problems)
+    assert printed["svgMaps"] and all(m["width"] == 0 for m in printed["svgMaps"])
+    maps = [i for i in printed["images"] if i["cls"] == "map"]
     assert len(maps) == 2
+    _images_load(printed)
     for img in maps:
         # community names are LABEL_PT points at the report's DPI, scaled as the page shows them
         px = LABEL_PT * DPI / 72 * img["shownWidth"] / img["naturalWidth"]
@@ -261,11 +280,10 @@ def test_phone_width_has_no_horizontal_page_scroll(
         assert img["shownWidth"] <= 420, img
     forest = [i for i in facts["images"] if i["cls"] == "forest"]
     assert len(forest) == 1 and forest[0]["naturalWidth"] < 600, forest
-    maps = [i for i in facts["images"] if i["cls"] == "map"]
-    assert len(maps) == 2 and all(i["naturalWidth"] < 600 for i in maps), maps  # legend below
-    for img in maps:
-        px = LABEL_PT_NARROW * DPI / 72 * img["shownWidth"] / img["naturalWidth"]
-        assert px >= 9, f"map labels {px:.1f} px at 420 px: {img}"
+    # the maps are SVGs that scale to the screen (the print PNGs are not shown)
+    assert len(facts["svgMaps"]) == 2, facts["svgMaps"]
+    for m in facts["svgMaps"]:
+        assert 300 <= m["width"] <= 420 and m["height"] > 150, m
 
 
 def test_no_english_in_the_dutch_report_as_the_browser_shows_it(
@@ -292,3 +310,146 @@ def test_no_english_in_the_dutch_report_as_the_browser_shows_it(
         seen[lang] = english_in(text, _names(ev))
     assert seen["nl"] == [], seen["nl"]
     assert len(seen["en"]) > 20
+
+
+# -- the interactive SVG map (issue 19) ---------------------------------------------------------
+def _open_offline(context: Any, url: str, problems: list[str], width: int = 1200) -> Any:
+    """A page whose every request is routed: data: and file: pass, anything else is aborted
+    and recorded; console errors, page errors and dialogs (alert) are recorded too."""
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(("data:", "file:")):
+            r.continue_()
+        else:
+            problems.append(f"network request: {r.request.url[:120]}")
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "assert", "warning") else None)  # fmt: skip
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.goto(url, wait_until="load", timeout=15_000)
+    return page
+
+
+def _tab_to_map(page: Any) -> str:
+    """Press Tab until a community of the first map has the focus; its aria-label."""
+    for _ in range(300):
+        page.keyboard.press("Tab")
+        label = page.evaluate(
+            "() => document.activeElement.matches('figure.imap path.c') ? "
+            "document.activeElement.getAttribute('aria-label') : null"
+        )
+        if label is not None:
+            return str(label)
+    raise AssertionError("Tab never reached a community of the map")
+
+
+TIP = """() => { const t = document.querySelector('figure.imap .imap-tip');
+  const r = t.getBoundingClientRect();
+  return {hidden: t.hidden, text: t.innerText, w: r.width, h: r.height,
+          strong: t.querySelector('strong') && t.querySelector('strong').textContent,
+          hi: document.querySelector('figure.imap path.hi2').getAttribute('d').length}; }"""
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_svg_map_tooltip_on_keyboard_focus_and_hover(
+    browser_context: Any, example_reports: dict[str, Path], lang: str, tmp_path: Path
+) -> None:
+    """Tab reaches the map's communities in the tables' order; the focused one gets a visible
+    outline and a tooltip with its name, level and n (or the suppression reason, without n) as
+    results.json has them; Escape hides it; hovering shows it; no request leaves the page."""
+    import collective_efficacy as ce
+
+    results = example_reports[lang].parent / "results.json"
+    ev = ce.Evaluation.model_validate_json(results.read_text(encoding="utf-8"))
+    rows = [r for r in ev.sections["impact"] if r["wave"] == "baseline"]
+    problems: list[str] = []
+    page = _open_offline(browser_context, example_reports[lang].as_uri(), problems)
+    try:
+        assert page.evaluate("() => document.querySelector('figure.imap').getBoundingClientRect()"
+                             ".height") > 300  # fmt: skip
+        assert page.evaluate("() => document.querySelector('.imap-tip').hidden") is True
+        label = _tab_to_map(page)
+        first = rows[0]
+        tip = page.evaluate(TIP)
+        assert not tip["hidden"] and tip["w"] > 50 and tip["h"] > 20, tip
+        assert tip["strong"] == first["buurt"] and label.startswith(first["buurt"] + ": ")
+        assert f" {first['level']} - " in tip["text"], tip["text"]
+        word = "respondents" if lang == "en" else "respondenten"
+        assert f"{first['n']} {word}" in tip["text"]
+        assert tip["hi"] > 10, "no focus outline"
+        page.screenshot(path=str(tmp_path / f"map-{lang}.png"))
+        # a suppressed community: drawn without level or n, its tooltip says so
+        k = next(i for i, r in enumerate(rows) if r["suppressed"])
+        page.locator("figure.imap").first.locator("path.c").nth(k).focus()
+        tip = page.evaluate(TIP)
+        assert tip["strong"] == rows[k]["buurt"]
+        assert ("suppressed" if lang == "en" else "onderdrukt") in tip["text"]
+        lines = tip["text"].split("\n")
+        assert len(lines) == 2, lines  # the name and the reason: no level, no n
+        assert "level" not in lines[1] and "niveau" not in lines[1], lines
+        fill = page.locator("figure.imap").first.locator("path.c").nth(k).get_attribute("fill")
+        assert fill == ce.report.styling.NO_LEVEL_COLOUR
+        page.keyboard.press("Escape")
+        assert page.evaluate(TIP)["hidden"] is True
+        page.keyboard.press("Tab")  # the next community
+        assert page.evaluate(TIP)["strong"] == rows[k + 1]["buurt"]
+        page.evaluate("() => document.activeElement.blur()")
+        page.locator("figure.imap").nth(1).locator("path.c").nth(2).hover()
+        tips = page.evaluate("() => [...document.querySelectorAll('.imap-tip')].map(t => t.hidden)")
+        assert tips == [True, False], tips
+    finally:
+        page.close()
+    assert problems == [], "\n".join(problems)
+
+
+HOSTILE = (
+    "</script><img src=x onerror=alert(1)>",
+    '"><svg onload=alert(2)>',
+    "<!--<script>alert(3)</script>",
+    "line\u2028sep\u2029x'&amp;",
+)
+
+
+def test_svg_map_shows_hostile_names_as_text(browser_context: Any, tmp_path: Path) -> None:
+    """Community names that are markup show as text in the tooltip and the accessible name,
+    and run nothing: no dialog, no injected element, no request, no console error."""
+    import collective_efficacy as ce
+
+    d = tmp_path / "base"
+    assert main(["evaluate", "--example", "--out", str(d), "--quiet"]) == 0
+    raw = (d / "results.json").read_text(encoding="utf-8")
+    ev = ce.Evaluation.model_validate_json(raw)
+    names = sorted({r["buurt"] for r in ev.sections["impact"]})
+    rename = dict(zip(names, HOSTILE))
+    data = ev.model_dump(mode="json")
+    for rows in data["sections"].values():
+        for r in rows:
+            if isinstance(r, dict) and r.get("buurt") in rename:
+                r["buurt"] = rename[r["buurt"]]
+    for f in data["geometry"]["features"]:
+        f["properties"]["buurt"] = rename.get(f["properties"]["buurt"], f["properties"]["buurt"])
+    hostile = ce.Evaluation.model_validate(data)
+    report = tmp_path / "hostile.html"
+    hostile.to_html(report)
+    problems: list[str] = []
+    page = _open_offline(browser_context, report.as_uri(), problems)
+    try:
+        assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"], svg[onload]')"
+                             ".length") == 0  # fmt: skip
+        assert page.evaluate("() => document.querySelectorAll('figure.imap').length") == 2
+        paths = page.locator("figure.imap").first.locator("path.c")
+        labels = [paths.nth(i).get_attribute("aria-label") for i in range(paths.count())]
+        for name in HOSTILE:
+            assert any(lab and lab.startswith(name + ": ") for lab in labels), name
+        for i in range(4):
+            paths.nth(i).focus()
+            shown = page.evaluate(TIP)["strong"]
+            assert shown in HOSTILE, shown
+    finally:
+        page.close()
+    assert problems == [], "\n".join(problems)

@@ -111,7 +111,7 @@ def _export(orig: pd.DataFrame, tool: str, as_labels: bool, lang: str) -> pd.Dat
     if tool == "kobo":
         out["_id"] = np.arange(1000, 1000 + len(orig))
         out["_uuid"] = orig["respondent_id"]
-        out["_submission_time"] = "2025-03-01T09:04:00"
+        out["_submission_time"] = "2025-03-0" + (orig.index % 7 + 2).astype(str) + "T09:04:00"
         out["_validation_status"] = ""
         out["_index"] = np.arange(1, len(orig) + 1)
     else:
@@ -159,6 +159,12 @@ def test_round_trip_scores_identically(
     )
     assert got.report.problems == []
     assert got.report.n_rows_usable == ref.report.n_rows_usable == len(orig)
+    # the submission time is the date column ValidatedResponses carries
+    submitted = export["_submission_time" if tool == "kobo" else "SubmissionDate"]
+    when = pd.to_datetime(submitted, utc=True, format="ISO8601").dt.strftime("%Y-%m-%d")
+    assert got.date == "date" and ref.date is None
+    assert got.data["date"].tolist() == when.tolist()
+    assert "date" not in got.report.ignored_columns
     s_ref = ce.score(ref)
     s_got = ce.score(got)
     for scale in ("social_cohesion", "informal_social_control", "collective_efficacy"):
@@ -175,6 +181,27 @@ def test_submission_time_becomes_the_date(tmp_path: Path) -> None:
     read = ce.read_responses(path)
     expected = pd.to_datetime(export["SubmissionDate"], utc=True).dt.strftime("%Y-%m-%d")
     assert read["date"].tolist() == expected.tolist()
+
+
+def test_evaluate_takes_the_submission_dates(tmp_path: Path) -> None:
+    """Two KoboToolbox exports evaluated without columns= or date=: each wave's first and last
+    date are its submission dates, as with date="date" given; plain files have no dates."""
+    sim = ce.datasets.simulate(6, dirty=False, seed=11).data
+    paths = {}
+    for k, (_, frame) in enumerate(sim.groupby("meting", sort=False)):
+        export = _export(frame.reset_index(drop=True), "kobo", False, "nl")
+        export["_submission_time"] = f"2025-0{3 + 6 * k}-1" + (export.index % 9).astype(str)
+        paths[k] = tmp_path / f"wave{k}.csv"
+        export.to_csv(paths[k], index=False, sep=";")
+    opts = {"instrument": "sampson1997", "community": "community", "respondent": "_uuid",
+            "min_n": 5}  # fmt: skip
+    auto = ce.evaluate(paths[0], paths[1], **opts)
+    given = ce.evaluate(paths[0], paths[1], date="date", **opts)
+    got = [(w.date_first, w.date_last) for w in auto.waves]
+    assert got == [(w.date_first, w.date_last) for w in given.waves]
+    assert got[0][0].startswith("2025-03-1") and got[1][0].startswith("2025-09-1")
+    plain = ce.evaluate(*(pd.read_csv(p, sep=";") for p in paths.values()), **opts)
+    assert [w.date_first for w in plain.waves] == [None, None]
 
 
 def test_a_plain_file_is_not_taken_for_an_export(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from collective_efficacy.instrument import (
 )
 from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.responses import ValidatedResponses, validate
-from collective_efficacy.responses.io import read_responses
+from collective_efficacy.responses.io import ResponseFile, read_response_file, read_responses
 from collective_efficacy.responses.validation_report import ValidationReport
 from collective_efficacy.scoring import aggregate, reverse_items, score
 
@@ -41,6 +41,7 @@ __all__ = [
     "InstrumentError",
     "Item",
     "ReadError",
+    "ResponseFile",
     "ResponseScale",
     "ResponseValidationError",
     "Scale",
@@ -54,6 +55,7 @@ __all__ = [
     "evaluate",
     "list_instruments",
     "load_instrument",
+    "read_response_file",
     "read_responses",
     "reverse_items",
     "score",
@@ -107,3 +109,8 @@ _sys.modules[f"{__name__}.mixed"] = mixed
 _sys.modules[f"{__name__}.plot"] = plot
 _sys.modules[f"{__name__}.export.report"] = _report
 setattr(export, "report", _report)  # noqa: B010
+
+from collective_efficacy import summaries  # noqa: E402  (per-community summaries that merge; any frame in)
+from collective_efficacy.summaries import CommunitySummary, merge_summaries, summarise  # noqa: E402
+
+__all__ += ["CommunitySummary", "merge_summaries", "summaries", "summarise"]

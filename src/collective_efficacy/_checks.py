@@ -83,6 +83,12 @@ def numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
 
 
 def _numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    dtypes = [data[c].dtype for c in columns] if len(set(columns)) == len(columns) else []
+    if dtypes and all(isinstance(d, np.dtype) and d.kind in "iuf" for d in dtypes):
+        # plain numpy columns: one block copy in row-major order (not a strided write per column)
+        out = data[list(columns)].to_numpy(dtype=np.float64).copy(order="C")
+        _refuse_inf(data, columns, out)
+        return out
     out = np.empty((len(data), len(columns)), dtype=np.float64)
     for j, col in enumerate(columns):
         s = data[col]
@@ -101,10 +107,17 @@ def _numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
                 "to turn answer labels into codes."
             )
         out[:, j] = conv.to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isinf(out).any():
+    _refuse_inf(data, columns, out)
+    return out
+
+
+def _refuse_inf(data: pd.DataFrame, columns: Sequence[str], out: np.ndarray) -> None:
+    """Raise naming the first infinite cell of ``out`` (the matrix of ``data[columns]``)."""
+    if out.size and (
+        np.isinf(np.fmin.reduce(out, axis=None)) or np.isinf(np.fmax.reduce(out, axis=None))
+    ):
         r, c = np.argwhere(np.isinf(out))[0]
         raise DataError(
             f"column {columns[c]!r}, {rows_in(data, [r])}: value {out[r, c]}; expected a finite "
             "number"
         )
-    return out

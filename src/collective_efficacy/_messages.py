@@ -97,6 +97,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "change_model_too_few": "fewer than {k} communities were measured in both waves: too "
         "few to estimate how much communities differ in their change",
         "change_model_failed": "the change model could not be fitted: {detail}",
+        "change_model_weighted": "the results are weighted, and multilevel models do not take "
+        "survey weights (they need weights per level); the verdicts use the weighted change "
+        "per community instead",
         "change_model_not_converged": "no verified optimum (the fit did not converge)",
         "change_model_boundary": "boundary fit: the communities' changes do not vary measurably "
         "(variance 0 or correlation ±1)",
@@ -209,6 +212,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         # het model voor verandering in evaluate (notities, per code)
         "change_model_too_few": "minder dan {k} buurten zijn in beide metingen gemeten: te "
         "weinig om te schatten hoeveel buurten in hun verandering verschillen",
+        "change_model_weighted": "de resultaten zijn gewogen, en multilevelmodellen nemen geen "
+        "weegfactoren (die zijn per niveau nodig); de oordelen gebruiken daarom de gewogen "
+        "verandering per buurt",
         "change_model_failed": "het model voor verandering kon niet worden geschat: {detail} "
         "(melding van de bibliotheek, in het Engels)",
         "change_model_not_converged": "geen gecontroleerd optimum (de schatting convergeerde niet)",

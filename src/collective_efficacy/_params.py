@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from numbers import Integral, Real
@@ -36,19 +37,27 @@ from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError, ParameterError
 
 __all__ = [
+    "ARRAY",
     "BOOLEAN",
     "CI",
+    "CODES",
     "COLUMN",
     "COLUMNS",
     "FRAME",
     "ITEM_RANGES",
+    "KEYS",
+    "MAPPING",
+    "NATIVE_FRAME",
+    "PATH",
     "SCALE_RANGE",
     "SEED",
+    "TEXT",
     "WAVE_LABEL",
     "Constraint",
     "InstanceOf",
     "Interval",
     "Options",
+    "Predicate",
     "as_generator",
     "public",
     "seed_entropy",
@@ -200,7 +209,9 @@ class InstanceOf(Constraint):
         return [object(), 3.5, "x"]
 
 
-class _Predicate(Constraint):
+class Predicate(Constraint):
+    """Values for which ``test`` is true (``example`` builds a valid one, for the tests)."""
+
     def __init__(
         self,
         test: Callable[[Any], bool],
@@ -249,40 +260,133 @@ def _is_range(value: Any) -> bool:
 
 
 #: a column label (a non-empty string or an integer)
-COLUMN = _Predicate(
+COLUMN = Predicate(
     _is_column_name,
     "a column label (a non-empty string or an integer)",
     lambda: "x",
     [3.5, "", None],
 )
 #: one column label or a non-empty list of them
-COLUMNS = _Predicate(
+COLUMNS = Predicate(
     _is_columns, "a column label or a list of column labels", lambda: "x", [3.5, [], ["x", 2.5]]
 )
 #: the response range used for reverse keying
-SCALE_RANGE = _Predicate(
+SCALE_RANGE = Predicate(
     _is_range, "a (min, max) pair of finite numbers with min < max", lambda: (1, 5), [(5, 1), 5]
 )
 #: a wave label (any hashable value that is not None or a bool)
-WAVE_LABEL = _Predicate(
+WAVE_LABEL = Predicate(
     lambda v: v is not None and not isinstance(v, (bool, np.bool_, list, dict, set)),
     "a wave label (a string or number)",
     lambda: "baseline",
     [["baseline"], True],
 )
 #: a mapping item -> (min, max)
-ITEM_RANGES = _Predicate(
+ITEM_RANGES = Predicate(
     lambda v: isinstance(v, Mapping) and len(v) > 0 and all(_is_range(r) for r in v.values()),
     "a mapping item -> (min, max)",
     lambda: {"x": (1, 5)},
     [{"x": (5, 1)}],
 )
+
+
+def _is_array_like(value: Any) -> bool:
+    """A one-dimensional array-like: a list/tuple, a 1-D numpy array or a pandas Series/Index."""
+    if isinstance(value, (str, bytes, Mapping, pd.DataFrame)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, (Sequence, pd.Series, pd.Index, pd.api.extensions.ExtensionArray))
+
+
+def _is_codes(value: Any) -> bool:
+    """Item codes of any shape: an array, a pandas object, a list, or one number."""
+    if isinstance(value, (np.ndarray, pd.Series, pd.DataFrame)) or _is_real(value):
+        return True
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def _is_keys(value: Any) -> bool:
+    """psych-style keys: a list/array of names or +1/-1, a mapping, or an instrument/scale."""
+    if hasattr(value, "reverse_keys") or isinstance(value, Mapping):
+        return True
+    return _is_array_like(value) and len(value) > 0
+
+
+#: a one-dimensional array-like (list, numpy array, pandas Series)
+ARRAY = Predicate(
+    _is_array_like,
+    "a one-dimensional array-like (a list, numpy array or pandas Series)",
+    lambda: [1.0, 2.0, 3.0],
+    [3.5, "abc", np.zeros((2, 2))],
+)
+#: item codes of any shape
+CODES = Predicate(
+    _is_codes, "an array of item codes (or one code)", lambda: [1.0, 2.0], ["abc", None, {"a": 1}]
+)
+#: reverse keying (psych-style list or mapping, +1/-1 array, or an Instrument/Scale)
+KEYS = Predicate(
+    _is_keys,
+    "keys: a list such as ['SC1', '-SC3'], a mapping item -> +1/-1, a +1/-1 array or an Instrument",
+    lambda: ["x"],
+    [3.5, "SC1", []],
+)
+#: a mapping (a dict)
+MAPPING = Predicate(
+    lambda v: isinstance(v, Mapping), "a mapping (a dict)", lambda: {"x": 1}, [3.5, "x", [1]]
+)
+#: a file path (a non-empty string or a path object)
+PATH = Predicate(
+    lambda v: isinstance(v, os.PathLike) or (isinstance(v, str) and v != ""),
+    "a file path (a non-empty string or pathlib.Path)",
+    lambda: "x",
+    [3.5, "", b"x"],
+)
+#: a non-empty string
+TEXT = Predicate(
+    lambda v: isinstance(v, str) and v != "", "a non-empty string", lambda: "x", [3.5, "", ["x"]]
+)
 #: a confidence level
 CI = Interval(Real, 0, 1, closed="neither")
 BOOLEAN = InstanceOf(bool, np.bool_, description="True or False", example=lambda: True)
-FRAME = InstanceOf(pd.DataFrame, description="a pandas DataFrame", example=pd.DataFrame)
+
+
+class _Frame(Constraint):
+    """A table: a pandas DataFrame or any frame narwhals knows (polars, pyarrow, DuckDB, Dask).
+
+    The body receives a pandas DataFrame (:mod:`collective_efficacy.summaries._frames`, the one
+    conversion layer); ``native=True`` hands the frame over unconverted.
+    """
+
+    def __init__(self, *, native: bool = False) -> None:
+        self.native = native
+        self.description = "a DataFrame (pandas, polars, pyarrow, DuckDB or Dask)"
+
+    def accepts(self, value: Any) -> bool:
+        from collective_efficacy.summaries._frames import is_frame
+
+        return is_frame(value)
+
+    def normalise(self, value: Any) -> Any:
+        if self.native or isinstance(value, pd.DataFrame):
+            return value
+        from collective_efficacy.summaries._frames import to_pandas
+
+        return to_pandas(value)
+
+    def valid_example(self) -> Any:
+        return pd.DataFrame()
+
+    def invalid_examples(self) -> list[Any]:
+        return [object(), 3.5, "x"]
+
+
+#: a table; a non-pandas frame reaches the body as a pandas DataFrame
+FRAME = _Frame()
+#: a table of any engine, handed over as it is
+NATIVE_FRAME = _Frame(native=True)
 #: randomness: an int >= 0, a numpy Generator or None
-SEED = _Predicate(
+SEED = Predicate(
     lambda v: v is None or isinstance(v, np.random.Generator) or (_is_int(v) and v >= 0),
     "an integer >= 0, a numpy.random.Generator or None",
     lambda: 1,

@@ -38,11 +38,13 @@ statistics functions keep full detail for the analyst; only what is published pa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._params import ARRAY, COLUMN, FRAME, MAPPING, Interval, public
 from collective_efficacy.impact import EVIDENCE_COLUMNS
 
 __all__ = [
@@ -81,6 +83,12 @@ HIDDEN_WHEN_SUPPRESSED: dict[str, list[str]] = {
 }
 
 
+_MIN_N = Interval(Integral, 1, None)
+
+
+@public(
+    constraints={"table": [FRAME], "community": [COLUMN], "wave": [COLUMN, None], "min_n": [_MIN_N]}
+)
 def secondary_suppression(
     table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int = 10
 ) -> pd.DataFrame:
@@ -144,6 +152,15 @@ def secondary_suppression(
     return out
 
 
+@public(
+    constraints={
+        "scores": [FRAME],
+        "table": [FRAME],
+        "community": [COLUMN],
+        "wave": [COLUMN],
+        "table_wave": [COLUMN],
+    }
+)
 def shown_respondents(
     scores: pd.DataFrame, table: pd.DataFrame, *, community: str, wave: str, table_wave: str
 ) -> pd.DataFrame:
@@ -170,6 +187,14 @@ def shown_respondents(
     return scores[here.isin(shown)]
 
 
+@public(
+    constraints={
+        "hidden": [ARRAY],
+        "secondary": [ARRAY],
+        "min_n": [_MIN_N],
+        "smallest_shown": [Interval(Real, 0, None), None],
+    }
+)
 def total_is_safe(
     hidden: Sequence[int] | np.ndarray,
     *,
@@ -234,6 +259,7 @@ def total_is_safe(
     return bool(np.all(full[primary]) and np.all(open_[sec]))
 
 
+@public(constraints={"sections": [MAPPING]})
 def hide_suppressed(sections: Mapping[str, list[dict[str, Any]]]) -> None:
     """Blank, in place, the n, ratings and evidence of every suppressed per-community record.
 
@@ -255,6 +281,9 @@ def hide_suppressed(sections: Mapping[str, list[dict[str, Any]]]) -> None:
                         rec[c] = None
 
 
+@public(
+    constraints={"table": [FRAME], "community": [COLUMN], "wave": [COLUMN, None], "min_n": [_MIN_N]}
+)
 def one_pattern(
     table: pd.DataFrame, *, community: str, wave: str | None = "wave", min_n: int = 10
 ) -> pd.DataFrame:
@@ -334,6 +363,9 @@ def one_pattern(
     return out if wave is not None else out.drop(columns=[w])
 
 
+@public(
+    constraints={"table": [FRAME], "community": [COLUMN], "wave": [COLUMN, None], "min_n": [_MIN_N]}
+)
 def publishable_table(
     table: pd.DataFrame, *, community: str, wave: str | None = None, min_n: int = 10
 ) -> pd.DataFrame:
@@ -359,6 +391,15 @@ def publishable_table(
     return out
 
 
+@public(
+    constraints={
+        "table": [FRAME],
+        "rows": [FRAME],
+        "community": [COLUMN],
+        "wave": [COLUMN],
+        "min_n": [_MIN_N],
+    }
+)
 def counts_publishable(
     table: pd.DataFrame,
     rows: pd.DataFrame,

@@ -21,11 +21,8 @@ import pandas as pd
 from scipy import stats
 
 from collective_efficacy._checks import check_choice, resolve_items
-from collective_efficacy._params import COLUMNS, FRAME, Interval, Options, public
-from collective_efficacy.agreement._common import (
-    _BLOCK,
-    _OMIT,
-)
+from collective_efficacy._params import CI, COLUMNS, FRAME, Interval, Options, public
+from collective_efficacy.agreement._common import _BLOCK, _OMIT, _OPTIONS
 from collective_efficacy.agreement._groups import (
     GroupCodes,
     block_stats,
@@ -35,15 +32,12 @@ from collective_efficacy.agreement._groups import (
     result_frame,
 )
 from collective_efficacy.agreement._null import resolve_options
-from collective_efficacy.agreement.rwg import (
-    _items,
-    rwg,
-    rwg_j,
-    rwg_j_null,
-)
+from collective_efficacy.agreement.rwg import _items, rwg, rwg_j, rwg_j_null
 from collective_efficacy.errors import DataError
 from collective_efficacy.multilevel._lmm import fit_ri_moments
 from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.summaries._dispatch import summary_route
+from collective_efficacy.survey_design import refuses_weights
 
 __all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
 
@@ -63,9 +57,17 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 # --------------------------------------------------------------------------------------------
 # ICC(1), ICC(2)
 # --------------------------------------------------------------------------------------------
+@refuses_weights
 @accepts_prepared
+@summary_route("icc")
 @public(
-    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    constraints={
+        "data": [FRAME],
+        "dv": [COLUMNS],
+        "community": [COLUMNS],
+        "nan_policy": [_OMIT],
+        "ci": [CI],
+    },
     renamed={"group": "community"},
     old_positional=("dv", "group"),
     nan_columns=("dv",),
@@ -76,6 +78,7 @@ def icc(
     dv: str | Sequence[str],
     community: str | Sequence[str],
     nan_policy: str = "omit",
+    ci: float = 0.95,
 ) -> pd.DataFrame:
     r"""ICC(1) and ICC(2) of community means from the one-way ANOVA, for one or several columns.
 
@@ -83,18 +86,37 @@ def icc(
     ----------
     data : DataFrame
         Long data, one row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; nested communities collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or list of str
         The respondent-level variable(s) (e.g. a scale score). One result row per column.
     community : str or list of str
         The community column; a list (e.g. ``["unit", "platoon"]``) nests groups. Integer or
         categorical community codes take a fast path (no hashing of labels).
+    nan_policy : {"omit", "raise"}, default="omit"
+        ``"omit"`` drops rows with a missing ``dv`` (counted in ``n_missing``); ``"raise"``
+        refuses them.
+    ci : float, default=0.95
+        Level of the F-based confidence intervals of ICC(1) and ICC(2).
 
     Returns
     -------
     DataFrame
         One row per ``dv``: ``dv, icc1, icc2, f, df1, df2, p, msb, msw, n_groups, n,
         mean_group_size, n0, icc1_n0, n_missing, n_singletons, tau, sigma2, icc1_reml,
-        icc2_reml, note`` (``note`` says why a value is NaN or infinite, else None).
+        icc2_reml, icc1_ci_low, icc1_ci_high, icc2_ci_low, icc2_ci_high, confidence, note``
+        (``note`` says why a value is NaN or infinite, else None).
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----
@@ -119,6 +141,19 @@ def icc(
     :math:`\bar n`, which is what ``multilevel::mult.icc`` returns. (``mult.icc`` takes
     :math:`\bar n` over all rows, including rows whose ``dv`` is missing; here :math:`\bar n`
     counts the rows used.) ICC(1) may be negative; it is not truncated.
+
+    **Confidence intervals** (McGraw & Wong 1996, case 1; ``psych::ICC``): with
+    :math:`F_L = F / F_{1-p/2}(k-1, N-k)`, :math:`F_U = F \cdot F_{1-p/2}(N-k, k-1)` and
+    :math:`p = 1 - ci`,
+
+    .. math::
+        ICC(1) \in \left[\frac{F_L - 1}{F_L + \bar n - 1},
+        \frac{F_U - 1}{F_U + \bar n - 1}\right],\qquad
+        ICC(2) \in \left[1 - \frac{1}{F_L},\ 1 - \frac{1}{F_U}\right].
+
+    The intervals are exact for balanced communities (``psych::ICC``'s ICC1 and ICC1k rows);
+    with unbalanced communities the mean size :math:`\bar n` (as in ``icc1``) makes them an
+    approximation. They bracket the point estimates (both are monotone in F).
 
     **Missing data and small communities.** Rows with a missing ``dv`` are dropped for that
     ``dv`` only and counted in ``n_missing``; a community with no remaining row does not count
@@ -156,8 +191,25 @@ def icc(
     """
     cols = _dv_list(data, dv, what="icc")
     groups = code_groups(data, community)
-    rows = [_icc_one(data, c, groups) for c in cols]
+    rows = [_icc_one(data, c, groups, ci) for c in cols]
     return pd.DataFrame(rows)
+
+
+def _icc_intervals(f: float, df1: int, df2: int, gsize: float, ci: float) -> dict[str, float]:
+    """F-based intervals of ICC(1) and ICC(2) (McGraw & Wong 1996; psych::ICC)."""
+    p = 1.0 - ci
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_low = f / stats.f.ppf(1.0 - p / 2.0, df1, df2)
+        f_high = f * stats.f.ppf(1.0 - p / 2.0, df2, df1)
+        one = [1.0 if np.isposinf(x) else (x - 1.0) / (x + gsize - 1.0) for x in (f_low, f_high)]
+        two = [1.0 - 1.0 / x for x in (f_low, f_high)]
+    return {
+        "icc1_ci_low": float(one[0]),
+        "icc1_ci_high": float(one[1]),
+        "icc2_ci_low": float(two[0]),
+        "icc2_ci_high": float(two[1]),
+        "confidence": ci,
+    }
 
 
 def _oneway_parts(
@@ -199,15 +251,31 @@ def _oneway_parts(
         )
     ssb = float((sj * sj / nj).sum())
     sst = float(np.einsum("i,i->", yc, yc))  # no BLAS threads
+    # community means equal to the grand mean leave SSB at rounding level (1e-32), which made
+    # ICC(2) = 1 - MSW/MSB about -1e30 in one row order and -3e30 in another: call it 0
+    ssb = ssb if ssb > 1e-12 * sst else 0.0
     # SSW = SST - SSB cancels: a remainder at rounding level (relative 1e-12) is exactly 0, so
     # a survey without within-community variation gives F = inf in every row order
     ssw = sst - ssb if sst - ssb > 1e-12 * sst else 0.0
     return nj, sj / nj + grand, ssw, ssb, n_missing
 
 
-def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any]:
+def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes, ci: float) -> dict[str, Any]:
     y = column_values(data, name)
-    nj, ybar, ssw, ssb, n_missing = _oneway_parts(y, groups, name, func="icc")
+    return icc_row(name, *_oneway_parts(y, groups, name, func="icc"), ci=ci)
+
+
+def icc_row(
+    name: str,
+    nj: np.ndarray,
+    ybar: np.ndarray,
+    ssw: float,
+    ssb: float,
+    n_missing: int,
+    *,
+    ci: float,
+) -> dict[str, Any]:
+    """One ``icc`` result row from the one-way ANOVA parts (rows or a summary: one code path)."""
     k = len(nj)
     n_total = float(nj.sum())
     df1, df2 = k - 1, int(n_total) - k
@@ -227,6 +295,8 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
             if msb == 0
             else "no within-community variation: F infinite, ICC(1) = ICC(2) = 1"
         )
+    elif msb == 0:
+        note = "no between-community variation: F = 0, ICC(2) = -inf"
     if ssw > 0:
         fit = fit_ri_moments(nj, ybar, ssw)  # the library's one REML engine
         tau, sigma2 = fit.tau2, fit.sigma2
@@ -255,11 +325,13 @@ def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes) -> dict[str, Any
         "sigma2": sigma2,
         "icc1_reml": icc1_reml,
         "icc2_reml": icc2_reml,
+        **_icc_intervals(float(f), df1, df2, gsize, ci),
         "note": note,
     }
 
 
 @accepts_prepared
+@summary_route("group_reliability")
 @public(
     constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
     renamed={"group": "community"},
@@ -279,6 +351,10 @@ def group_reliability(
     ----------
     data : DataFrame
         Long data, one row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; nested communities collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or list of str
         Respondent-level variable(s); rows are stacked per ``dv``.
     community : str or list of str
@@ -367,6 +443,7 @@ def group_reliability(
         "community": [COLUMNS],
         "center": [Options(("mean", "median"))],
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_BLOCK],
     },
     renamed={"group": "community"},

@@ -26,6 +26,7 @@ import pandas as pd
 
 from collective_efficacy._checks import numeric_matrix
 from collective_efficacy._groups import SLOTS_CONST, SLOTS_PER_ROW, factorize_groups, slot_codes
+from collective_efficacy._moments import group_counts, group_sums
 from collective_efficacy.agreement._null import check_scale
 from collective_efficacy.errors import DataError
 from collective_efficacy.prepared import memo
@@ -83,12 +84,8 @@ class GroupCodes:
 
     def sum_rows(self, values: np.ndarray) -> np.ndarray:
         """Per-slot sums of ``values`` (one value per row of the data, no NaN)."""
-        if self.starts is not None:
-            out = np.zeros(self.n_slots)
-            if len(self.starts):
-                out[self.present] = np.add.reduceat(values, self.starts)
-            return out
-        return np.bincount(self.codes, weights=values, minlength=self.n_slots)
+        segments = None if self.starts is None else (self.starts, self.present)
+        return group_sums(values, self.codes, self.n_slots, segments=segments)
 
     def count_rows(self, mask: np.ndarray) -> np.ndarray:
         """Per-slot number of rows where ``mask`` is True."""
@@ -98,7 +95,7 @@ class GroupCodes:
         if self.starts is not None:
             out[self.present] = np.add.reduceat(mask.view(np.uint8), self.starts, dtype=np.int64)
             return out
-        return np.bincount(self.codes[mask], minlength=self.n_slots)
+        return group_counts(self.codes, self.n_slots, mask)
 
 
 def _with_starts(gc: GroupCodes) -> GroupCodes:

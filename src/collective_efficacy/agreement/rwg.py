@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -11,17 +11,21 @@ import pandas as pd
 
 from collective_efficacy._checks import check_choice, check_columns, resolve_items
 from collective_efficacy._params import (
+    ARRAY,
     BOOLEAN,
     COLUMNS,
     FRAME,
     SEED,
     Interval,
+    Predicate,
     as_generator,
     public,
 )
 from collective_efficacy.agreement._common import (
     _BLOCK,
     _OMIT,
+    _OPTIONS,
+    _RANVAR,
 )
 from collective_efficacy.agreement._groups import block_stats, notes, result_frame
 from collective_efficacy.agreement._null import (
@@ -45,7 +49,9 @@ __all__ = ["rwg", "rwg_j", "rwg_j_null"]
         "data": [FRAME],
         "item": [COLUMNS],  # a list gets the advice to use rwg_j
         "community": [COLUMNS],
+        "ranvar": _RANVAR,
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_OMIT],
     },
     renamed={"group": "community"},
@@ -154,7 +160,9 @@ def rwg(
         "items": [COLUMNS],
         "community": [COLUMNS],
         "lindell": [BOOLEAN],
+        "ranvar": _RANVAR,
         "n_options": [Interval(Integral, 2, None), None],
+        "options": _OPTIONS,
         "nan_policy": [_BLOCK],
     },
     renamed={"group": "community"},
@@ -300,6 +308,18 @@ def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:
         "n_items": [Interval(Integral, 1, None)],
         "n_options": [Interval(Integral, 2, None)],
         "n_sim": [Interval(Integral, 1, None)],
+        "quantiles": [
+            Predicate(
+                lambda v: (
+                    ARRAY.accepts(v)
+                    and len(v) > 0
+                    and all(Interval(Real, 0, 1, closed="neither").accepts(q) for q in v)
+                ),
+                "a list of probabilities in (0, 1)",
+                lambda: (0.9, 0.95),
+                [(0.5, 1.5), 0.95],
+            )
+        ],
         "seed": [SEED],
     },
     old_positional=("n_items",),

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from collective_efficacy._checks import check_choice, check_ci
-from collective_efficacy._params import BOOLEAN, COLUMN, Options, public
+from collective_efficacy._params import ARRAY, BOOLEAN, COLUMN, InstanceOf, Options, public
 from collective_efficacy.change._common import (
     _TWO_WAVES,
     _check_min_n,
@@ -40,15 +40,17 @@ from collective_efficacy.change._common import (
 )
 from collective_efficacy.change._data import OVERALL, TwoWaves, moments, prepare, text_columns
 from collective_efficacy.change._paired import ReliableChange, paired_change, reliable_change
-from collective_efficacy.change._stats import P_ADJUST_METHODS, PAIRED_VARIANTS, p_adjust_array
+from collective_efficacy.change._stats import (
+    HEDGES_CORRECTIONS,
+    P_ADJUST_METHODS,
+    PAIRED_VARIANTS,
+    p_adjust_array,
+)
 from collective_efficacy.change._survey import weighted_change
-from collective_efficacy.change.bootstrap import (
-    bootstrap_change,
-)
-from collective_efficacy.change.empirical_bayes import (
-    compare_waves_eb,
-)
+from collective_efficacy.change.bootstrap import bootstrap_change
+from collective_efficacy.change.empirical_bayes import compare_waves_eb
 from collective_efficacy.errors import ConvergenceWarning, DataError
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design import SurveyDesign, resolve_design
 
 __all__ = [
@@ -62,7 +64,10 @@ __all__ = [
 ]
 
 
-@public(constraints={"method": [Options(P_ADJUST_METHODS)]}, old_positional=("method",))
+@public(
+    constraints={"p": [ARRAY], "method": [Options(P_ADJUST_METHODS)]},
+    old_positional=("method",),
+)
 def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, *, method: str = "holm") -> np.ndarray:
     r"""Adjust p-values for multiple comparisons exactly as R's ``p.adjust``.
 
@@ -120,18 +125,22 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     remap[used] = np.arange(used.size)
     c = remap[codes]
     x = np.column_stack([np.ones(y.size), tw.after.astype(np.float64)])
-    out: dict[str, Any] = {"method": "lmm_reml", "reason": ""}
     try:
         fit = fit_ri_lmm(y, x, c, int(used.size), method="REML")
     except DataError as exc:
-        out["reason"] = f"multilevel model not estimable: {exc}"
-        return out
+        return {"method": "lmm_reml", "reason": f"multilevel model not estimable: {exc}"}
     both = np.bincount(c[tw.after], minlength=used.size) > 0
     both &= np.bincount(c[~tw.after], minlength=used.size) > 0
     # nlme::lme between/within df: a level-1 (within-community) term gets N - G - 1
     df = float(y.size - used.size - 1) if both.any() else float(used.size - 2)
-    beta, se = float(fit.beta[1]), float(fit.beta_se[1])
     scale = float(np.var(y)) if y.size > 1 else 0.0
+    return overall_from_fit(fit, df, scale, ci)
+
+
+def overall_from_fit(fit: Any, df: float, scale: float, ci: float) -> dict[str, Any]:
+    """The overall row of :func:`compare_waves` from the REML fit of ``score ~ wave``."""
+    out: dict[str, Any] = {"method": "lmm_reml", "reason": None}
+    beta, se = float(fit.beta[1]), float(fit.beta_se[1])
     if df < 1:
         out["reason"] = f"multilevel model not estimable: {df:.0f} residual degrees of freedom"
         return out
@@ -165,14 +174,21 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     return out
 
 
+@summary_route("compare_waves")
 @public(
     constraints={
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
         **_TWO_WAVES,
         "community": [COLUMN, None],
         "paired_on": [COLUMN, None],
         "p_adjust": [Options(P_ADJUST_METHODS)],
         "equal_var": [BOOLEAN],
         "paired_effect": [Options(PAIRED_VARIANTS)],
+        "hedges_correction": [Options(HEDGES_CORRECTIONS)],
     },
     renamed={"scores": "data"},
     old_positional=("dv",),
@@ -191,6 +207,7 @@ def compare_waves(
     min_n: int = 10,
     equal_var: bool = False,
     paired_effect: Literal["av", "z", "rm", "av_lakens"] = "av",
+    hedges_correction: Literal["exact", "approximate"] = "exact",
     nan_policy: Literal["omit", "raise"] = "omit",
     weight: str | None = None,
     design: SurveyDesign | None = None,
@@ -201,6 +218,10 @@ def compare_waves(
     ----------
     data : DataFrame
         One row per respondent and wave (long format). Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; ``paired_on``, ``weight`` and ``design`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str
         Column with the score to compare (e.g. a scale mean).
     wave : str, default="wave"
@@ -225,6 +246,12 @@ def compare_waves(
         Independent waves: Welch t (False) or Student t with pooled variance (True).
     paired_effect : {"av", "z", "rm", "av_lakens"}, default="av"
         Paired only: which repeated-measures d is reported Hedges-corrected in ``g``.
+    hedges_correction : {"exact", "approximate"}, default="exact"
+        The small-sample correction :math:`J(\nu)` of ``g`` (and its CI): exact (Gamma
+        functions, ``effectsize::hedges_g``) or Hedges' (1981) approximation
+        :math:`1 - 3/(4\nu - 1)` (``pingouin.compute_effsize``, ``effsize::cohen.d``, many
+        published tables); ``effect_size`` then says so. The two differ by less than
+        :math:`10^{-3}` relative for :math:`\nu \ge 10`.
     nan_policy : {"omit", "raise"}, default="omit"
         Rows with a missing score are left out and counted in ``n_missing`` ("omit"), or raise.
     weight : str, optional
@@ -262,7 +289,8 @@ def compare_waves(
               \quad \nu = n_a+n_b-2,
 
     and the noncentral-t CI: the noncentrality limits of :math:`t_d = d/\sqrt{1/n_a+1/n_b}`
-    times :math:`\sqrt{1/n_a+1/n_b}` times J (as ``effectsize::hedges_g``).
+    times :math:`\sqrt{1/n_a+1/n_b}` times J (as ``effectsize::hedges_g``). With
+    ``hedges_correction="approximate"`` J is :math:`1 - 3/(4\nu - 1)` (Hedges 1981).
 
     **Paired** (``paired_on``): paired t on the differences of the paired respondents; means
     and SDs are those of the paired respondents. Effect sizes (formulas in
@@ -294,6 +322,8 @@ def compare_waves(
     .. [2] Lakens, D. (2013). Front. Psychol. 4:863.
     .. [3] Morris, S. B. & DeShon, R. P. (2002). Psychol. Methods 7, 105-125.
     .. [4] Pinheiro, J. C. & Bates, D. M. (2000). Mixed-Effects Models in S and S-PLUS.
+    .. [5] Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size and
+       related estimators. J. Educ. Stat. 6, 107-128.
 
     Examples
     --------
@@ -330,23 +360,44 @@ def compare_waves(
     mb = moments(tw.y[~tw.after], tw.codes[~tw.after], g_count)
     ma = moments(tw.y[tw.after], tw.codes[tw.after], g_count)
     if paired_on is None:
-        res = _independent_rows(tw, mb, ma, ci=ci, equal_var=equal_var, min_n=min_n)
+        res = _independent_rows(
+            tw, mb, ma, ci=ci, equal_var=equal_var, min_n=min_n, hedges=hedges_correction
+        )
     else:
-        res = _paired_rows(tw, mb, ma, ci=ci, min_n=min_n, variant=paired_effect)
-    # overall row
-    if community is None:
+        res = _paired_rows(
+            tw, mb, ma, ci=ci, min_n=min_n, variant=paired_effect, hedges=hedges_correction
+        )
+    lmm = None if community is None else _overall_lmm(tw, ci)
+    zero = np.zeros(1, dtype=np.int64)
+    pooled_b = moments(tw.y[~tw.after], zero.repeat(int((~tw.after).sum())), 1)
+    pooled_a = moments(tw.y[tw.after], zero.repeat(int(tw.after.sum())), 1)
+    return finish_waves(res, tw, mb, ma, lmm, pooled_b, pooled_a, ci=ci, p_adjust=p_adjust)
+
+
+def finish_waves(
+    res: pd.DataFrame,
+    tw: TwoWaves,
+    mb: Any,
+    ma: Any,
+    lmm: dict[str, Any] | None,
+    pooled_b: Any,
+    pooled_a: Any,
+    *,
+    ci: float,
+    p_adjust: str,
+) -> pd.DataFrame:
+    """The community rows plus the overall row (``lmm`` None: no community, a plain test)."""
+    if lmm is None:
         overall = res.iloc[[0]].copy()
         res = res.iloc[0:0]
     else:
-        overall = pd.DataFrame([_overall_lmm(tw, ci)])
+        overall = pd.DataFrame([lmm])
         overall["n_before"] = int(mb.n.sum())
         overall["n_after"] = int(ma.n.sum())
         overall["n_missing"] = int(tw.n_missing.sum())
-        yb, ya = tw.y[~tw.after], tw.y[tw.after]
-        overall["mean_before"] = float(np.mean(yb)) if yb.size else np.nan
-        overall["mean_after"] = float(np.mean(ya)) if ya.size else np.nan
-        overall["sd_before"] = float(np.std(yb, ddof=1)) if yb.size > 1 else np.nan
-        overall["sd_after"] = float(np.std(ya, ddof=1)) if ya.size > 1 else np.nan
+        for col, m in (("before", pooled_b), ("after", pooled_a)):
+            overall[f"mean_{col}"] = float(m.mean[0]) if m.n[0] > 0 else np.nan
+            overall[f"sd_{col}"] = float(np.sqrt(m.var[0])) if m.n[0] > 1 else np.nan
         overall["effect_size"] = "beta_wave / sqrt(tau2 + sigma2)"
         overall["suppressed"] = False
         overall = overall.drop(columns=["tau2", "sigma2"], errors="ignore")

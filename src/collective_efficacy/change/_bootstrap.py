@@ -58,6 +58,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from collective_efficacy._moments import group_means
+
 __all__ = ["bootstrap_interval", "bootstrap_means"]
 
 _BLOCK = 2_000_000  # max draws held in memory at once per size class
@@ -114,9 +116,9 @@ def bootstrap_means(
     Otherwise the products are float32 BLAS products, whose last bits depend on the batch.
     """
     order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n_groups)
+    n_f, mean = group_means(values, codes, n_groups)
+    counts = n_f.astype(np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(codes, weights=values, minlength=n_groups) / counts
         scale = sign / counts
     # every value centred on its group mean and scaled by sign / n, in group order; with exact
     # rounded to a grid on which every bootstrap sum is exact (see _exact_grid), else float32

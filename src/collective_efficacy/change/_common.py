@@ -70,10 +70,13 @@ _STAT_COLS = ["diff", "se", "ci_low", "ci_high", "t", "df", "p", "p_adjusted"]
 
 
 def _independent_rows(
-    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, equal_var: bool, min_n: int
+    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, equal_var: bool, min_n: int, hedges: str
 ) -> pd.DataFrame:
     sup, reason = suppression(mb.n, ma.n, min_n)
-    st = independent_stats(mb.n, mb.mean, mb.var, ma.n, ma.mean, ma.var, ci=ci, equal_var=equal_var)
+    st = independent_stats(
+        mb.n, mb.mean, mb.var, ma.n, ma.mean, ma.var,
+        ci=ci, equal_var=equal_var, hedges_correction=hedges,
+    )  # fmt: skip
     zero = ~sup & (np.nan_to_num(mb.var) == 0) & (np.nan_to_num(ma.var) == 0)
     reason[zero] = "zero variance in both waves: t, p and g undefined"
     out = _base_frame(tw, mb, ma)
@@ -84,7 +87,7 @@ def _independent_rows(
     out["p_adjusted"] = np.nan
     for col in ("g", "g_ci_low", "g_ci_high"):
         out[col] = st[col]
-    out["effect_size"] = "hedges_g (pooled SD)"
+    out["effect_size"] = "hedges_g (pooled SD)" + _HEDGES_NOTE[hedges]
     out["method"] = "student_t" if equal_var else "welch_t"
     stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", *_STAT_COLS]
     stat_cols += ["g", "g_ci_low", "g_ci_high"]
@@ -96,7 +99,7 @@ def _independent_rows(
 
 
 def _paired_rows(
-    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, min_n: int, variant: str
+    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, min_n: int, variant: str, hedges: str
 ) -> pd.DataFrame:
     g_count = len(tw.labels)
     pr = pair_up(tw)
@@ -105,7 +108,7 @@ def _paired_rows(
     pdm = moments(pr.after - pr.before, pr.codes, g_count)
     n = pdm.n
     sup, reason = suppression(mb.n, ma.n, min_n, n_pairs=n)
-    st = paired_stats(n, pb.mean, pa.mean, pb.var, pa.var, pdm.var, ci=ci)
+    st = paired_stats(n, pb.mean, pa.mean, pb.var, pa.var, pdm.var, ci=ci, hedges_correction=hedges)
     zero = ~sup & (np.nan_to_num(pdm.var) == 0)
     reason[zero] = "zero variance of the paired differences: t, p and effect sizes undefined"
     out = _base_frame(tw, mb, ma)
@@ -120,7 +123,7 @@ def _paired_rows(
     d, lo, hi = st["effects"][variant]
     j = st["J"]
     out["g"], out["g_ci_low"], out["g_ci_high"] = j * d, j * lo, j * hi
-    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}"
+    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}" + _HEDGES_NOTE[hedges]
     eff_cols = []
     for name in PAIRED_VARIANTS:
         d, lo, hi = st["effects"][name]
@@ -135,3 +138,7 @@ def _paired_rows(
     out["suppressed"] = sup
     out["reason"] = reason
     return out
+
+
+#: the effect_size label says when J is Hedges' approximation (exact: the label of before 1.0)
+_HEDGES_NOTE = {"exact": "", "approximate": "; J approximate: 1 - 3/(4 df - 1)"}

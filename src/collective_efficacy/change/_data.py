@@ -10,6 +10,7 @@ import pandas as pd
 
 from collective_efficacy._checks import check_choice, check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
+from collective_efficacy._moments import group_moments
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
 
@@ -155,13 +156,8 @@ def prepare(
 
 def moments(y: np.ndarray, codes: np.ndarray, n_groups: int) -> Moments:
     """Count, mean and unbiased variance per group (two-pass, by bincount)."""
-    n = np.bincount(codes, minlength=n_groups).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(codes, weights=y, minlength=n_groups) / n
-        dev = y - mean[codes]
-        ss = np.bincount(codes, weights=dev * dev, minlength=n_groups)
-        var = np.where(n > 1, ss / (n - 1), np.nan)
-    return Moments(n=n, mean=mean, var=var)
+    mom = group_moments(y, codes, n_groups)
+    return Moments(n=mom.n, mean=mom.mean, var=mom.var)
 
 
 def pair_up(tw: TwoWaves) -> Pairs:
@@ -182,8 +178,8 @@ def pair_up(tw: TwoWaves) -> Pairs:
 def suppression(
     n_b: np.ndarray, n_a: np.ndarray, min_n: int, *, n_pairs: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Suppression flag and reason per community (small or missing waves)."""
-    reason = np.full(n_b.shape, "", dtype=object)
+    """Suppression flag and reason per community (small or missing waves); no reason is None."""
+    reason = np.full(n_b.shape, None, dtype=object)
     sup = np.zeros(n_b.shape, dtype=bool)
     checks: list[tuple[np.ndarray, str]] = [
         (n_b == 0, "no respondents in the before wave"),

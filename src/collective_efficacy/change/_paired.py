@@ -7,6 +7,7 @@ d_z / d_av / d_rm / g) and :func:`reliable_change` (Jacobson & Truax RCI).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from collective_efficacy._checks import check_ci
+from collective_efficacy._params import ARRAY, BOOLEAN, CI, Interval, Options, public
 from collective_efficacy.change._ranks import rank_biserial, wilcoxon_signed_rank
-from collective_efficacy.change._stats import PAIRED_VARIANTS, paired_stats
+from collective_efficacy.change._stats import HEDGES_CORRECTIONS, PAIRED_VARIANTS, paired_stats
 from collective_efficacy.errors import DataError
 
 __all__ = ["ReliableChange", "paired_change", "reliable_change"]
@@ -56,11 +58,20 @@ def _pairs(before: Any, after: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return b, a, ok
 
 
+@public(
+    constraints={
+        "before": [ARRAY],
+        "after": [ARRAY],
+        "ci": [CI],
+        "hedges_correction": [Options(HEDGES_CORRECTIONS)],
+    }
+)
 def paired_change(
     before: Sequence[float] | np.ndarray | pd.Series,
     after: Sequence[float] | np.ndarray | pd.Series,
     *,
     ci: float = 0.95,
+    hedges_correction: str = "exact",
 ) -> pd.DataFrame:
     r"""Every paired statistic of one set of before/after measurements, labelled.
 
@@ -70,6 +81,9 @@ def paired_change(
         Paired measurements (element i of both belongs to respondent i). Pairs with a missing
         value in either are dropped (listwise) and counted in ``n_dropped``.
     ci : float, default=0.95
+    hedges_correction : {"exact", "approximate"}, default="exact"
+        :math:`J(n-1)` of the ``g_*`` rows: exact (Gamma functions) or Hedges' (1981)
+        approximation :math:`1 - 3/(4(n-1) - 1)`; the ``method`` column says which.
 
     Returns
     -------
@@ -133,7 +147,10 @@ def paired_change(
     def var(x: np.ndarray) -> np.ndarray:
         return np.atleast_1d(np.var(x, ddof=1))
 
-    st = paired_stats(n * one, b.mean() * one, a.mean() * one, var(b), var(a), var(d), ci=ci)
+    st = paired_stats(
+        n * one, b.mean() * one, a.mean() * one, var(b), var(a), var(d),
+        ci=ci, hedges_correction=hedges_correction,
+    )  # fmt: skip
     rows: list[dict[str, Any]] = []
     zero_var = float(var(d)[0]) == 0.0
     rows.append(
@@ -147,7 +164,7 @@ def paired_change(
             "p": float(st["p"][0]),
             "n": n,
             "method": "paired t-test; CI mean(D) +/- t(n-1) * sd(D)/sqrt(n)",
-            "note": "zero variance of the differences" if zero_var else "",
+            "note": "zero variance of the differences" if zero_var else None,
         }
     )
     w = wilcoxon_signed_rank(d, ci=ci)
@@ -165,7 +182,7 @@ def paired_change(
             "note": "; ".join(
                 x for x in (w["note"], f"{w['n_zero']} zero difference(s) dropped"
                             if w["n_zero"] else "") if x
-            ),
+            ) or None,
         }
     )  # fmt: skip
     rb, rlo, rhi, rn = rank_biserial(d, ci=ci)
@@ -180,15 +197,31 @@ def paired_change(
             "p": np.nan,
             "n": rn,
             "method": "matched-pairs rank-biserial (Kerby 2014), (T+ - T-)/(T+ + T-); Fisher-z CI",
-            "note": "",
+            "note": None,
         }
     )
+    rows += _effect_rows(st, n, zero_var=zero_var, approximate=hedges_correction == "approximate")
+    out = pd.DataFrame(rows)
+    out["n_dropped"] = n_dropped
+    out["confidence"] = ci
+    cols = ["measure", "estimate", "ci_low", "ci_high", "statistic", "df", "p", "n"]
+    return out[[*cols, "n_dropped", "method", "confidence", "note"]]
+
+
+def _effect_rows(
+    st: dict[str, Any], n: int, *, zero_var: bool, approximate: bool
+) -> list[dict[str, Any]]:
+    """The d_* and g_* rows of :func:`paired_change` (g = J(n-1) d, J exact or approximate)."""
     j = float(st["J"][0])
+    j_text = f"; times J(n-1) = {j:.6g}" + (
+        " (approximate: 1 - 3/(4(n-1) - 1))" if approximate else ""
+    )
+    rows = []
     for prefix, mult in (("d", 1.0), ("g", j)):
         for name in PAIRED_VARIANTS:
             est, lo, hi = (float(v[0]) * mult for v in st["effects"][name])
             ci_method = "noncentral-t CI" if name == "z" else "normal CI (effectsize)"
-            label = _D_FORMULAS[name] + (f"; times J(n-1) = {j:.6g}" if prefix == "g" else "")
+            label = _D_FORMULAS[name] + (j_text if prefix == "g" else "")
             rows.append(
                 {
                     "measure": f"{prefix}_{name}",
@@ -200,14 +233,10 @@ def paired_change(
                     "p": np.nan,
                     "n": n,
                     "method": f"{label}; {ci_method}",
-                    "note": "zero variance: undefined" if zero_var else "",
+                    "note": "zero variance: undefined" if zero_var else None,
                 }
             )
-    out = pd.DataFrame(rows)
-    out["n_dropped"] = n_dropped
-    out["confidence"] = ci
-    cols = ["measure", "estimate", "ci_low", "ci_high", "statistic", "df", "p", "n"]
-    return out[[*cols, "n_dropped", "method", "confidence", "note"]]
+    return rows
 
 
 class ReliableChange(BaseModel):
@@ -247,6 +276,16 @@ class ReliableChange(BaseModel):
         )
 
 
+@public(
+    constraints={
+        "before": [ARRAY],
+        "after": [ARRAY],
+        "reliability": [Interval(Real, 0, 1, closed="neither")],
+        "sd_before": [Interval(Real, 0, None, closed="neither"), None],
+        "ci": [CI],
+        "higher_is_better": [BOOLEAN],
+    }
+)
 def reliable_change(
     before: Sequence[float] | np.ndarray | pd.Series,
     after: Sequence[float] | np.ndarray | pd.Series,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._checks import check_choice, check_ci
+from collective_efficacy._moments import group_sums
 from collective_efficacy._params import (
     BOOLEAN,
     COLUMN,
@@ -228,8 +229,8 @@ def _accel_two(after: tuple[Any, ...], before: tuple[Any, ...], g_count: int) ->
         u = y - mom.mean[c]
         u2 = u * u  # products, not u**3: pow is ~10x slower
         with np.errstate(divide="ignore", invalid="ignore"):
-            num += sign * np.bincount(c, weights=u2 * u, minlength=g_count) / mom.n**3
-            den += np.bincount(c, weights=u2, minlength=g_count) / mom.n**2
+            num += sign * group_sums(u2 * u, c, g_count) / mom.n**3
+            den += group_sums(u2, c, g_count) / mom.n**2
     with np.errstate(divide="ignore", invalid="ignore"):
         return num / (6.0 * den**1.5)
 
@@ -238,6 +239,6 @@ def _accel_one(d: np.ndarray, codes: np.ndarray, dm: Any, g_count: int) -> np.nd
     u = d - dm.mean[codes]
     u2 = u * u
     with np.errstate(divide="ignore", invalid="ignore"):
-        num = np.bincount(codes, weights=u2 * u, minlength=g_count)
-        den = np.bincount(codes, weights=u2, minlength=g_count)
+        num = group_sums(u2 * u, codes, g_count)
+        den = group_sums(u2, codes, g_count)
         return num / (6.0 * den**1.5)

@@ -30,9 +30,7 @@ from collective_efficacy.cli._commands import (
     _cmd_score,
     _cmd_validate,
 )
-from collective_efficacy.cli._commands import (
-    _example_assessments as _example_assessments,
-)
+from collective_efficacy.cli._commands import _example_assessments as _example_assessments
 from collective_efficacy.cli._geo import add_geo_command, add_level_option
 from collective_efficacy.cli._instruments import EXPORT_ACTIONS, add_export_options
 from collective_efficacy.cli._plan import add_plan_parser
@@ -42,7 +40,7 @@ from collective_efficacy.cli._support import (
     os_error_message,
     pipe_safe_stdout,
 )
-from collective_efficacy.cli._waves import add_wave_options
+from collective_efficacy.cli._waves import add_design_options, add_wave_options
 from collective_efficacy.errors import CollectiveEfficacyError
 
 __all__ = ["build_parser", "main"]
@@ -245,6 +243,7 @@ def _evaluate_parser(sub: Any) -> None:
     pe.add_argument(
         "--date", metavar="COL", default=None, help="column with the date of each answer"
     )
+    add_design_options(pe)
     add_wave_options(pe)
     add_level_option(pe)
     pe.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -24,7 +24,7 @@ from collective_efficacy.cli._support import (
     columns_arg,
     keyed_error,
 )
-from collective_efficacy.cli._waves import per_wave_args
+from collective_efficacy.cli._waves import design_arg, per_wave_args
 from collective_efficacy.datasets import load_example_assessments, load_example_geometry
 from collective_efficacy.disclosure import counts_publishable, publishable_table
 from collective_efficacy.export import to_geojson
@@ -280,6 +280,7 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
         skip_impact=args.skip_impact,
         skip_map=args.skip_map,
         progress=progress,
+        design=design_arg(args),
     )
 
 

@@ -1,6 +1,7 @@
 """The per-file options of ``collective-efficacy evaluate`` (private): two exports that name
 their columns and their community column differently, the assessments' wave labels, and the
-explicit ``--skip-impact`` / ``--skip-map``."""
+explicit ``--skip-impact`` / ``--skip-map``, and the survey design (``--weight``, ``--strata``,
+``--cluster``, ``--fpc``, ``--lonely-psu``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 from collective_efficacy.cli._support import columns_arg, keyed_error
 from collective_efficacy.evaluation._inputs import merge_columns
+from collective_efficacy.survey_design import SurveyDesign
 
-__all__ = ["add_wave_options", "per_wave_args"]
+__all__ = ["add_design_options", "add_wave_options", "design_arg", "per_wave_args"]
 
 
 def add_wave_options(pe: argparse.ArgumentParser) -> None:
@@ -90,3 +92,31 @@ def per_wave_args(args: argparse.Namespace) -> dict[str, Any]:
         "end_of_cycle": merge_columns(common, columns_arg(args.columns_end, "--columns-end")),
     }
     return {"community": community, "columns": columns}
+
+
+def add_design_options(pe: Any) -> None:
+    """Survey weights and design (columns of both files); see the Survey weights page."""
+    g = pe.add_argument_group("survey weights (weighted community scores and change)")
+    g.add_argument("--weight", metavar="COL", default=None, help="survey weight column")
+    g.add_argument("--strata", metavar="COL", default=None, help="stratum column")
+    g.add_argument("--cluster", metavar="COL", default=None, help="cluster (PSU) column")
+    g.add_argument(
+        "--fpc",
+        metavar="COL",
+        default=None,
+        help="finite population correction: PSUs in the stratum, or the sampling fraction",
+    )
+    g.add_argument(
+        "--lonely-psu",
+        choices=["fail", "remove", "certainty", "adjust"],
+        default="fail",
+        help="a stratum with one PSU, as R's options(survey.lonely.psu)",
+    )
+
+
+def design_arg(args: argparse.Namespace) -> SurveyDesign | None:
+    """--weight, --strata, --cluster, --fpc, --lonely-psu as one survey design (or None)."""
+    cols = {k: getattr(args, k) for k in ("weight", "strata", "cluster", "fpc")}
+    if all(v is None for v in cols.values()):
+        return None
+    return SurveyDesign(**cols, lonely_psu=args.lonely_psu)

@@ -16,10 +16,23 @@ import pandas as pd
 from pydantic import ConfigDict, Field
 
 from collective_efficacy._messages import Message, note_messages
-from collective_efficacy._params import BOOLEAN, CI, WAVE_LABEL, Interval, Options, public
+from collective_efficacy._params import (
+    BOOLEAN,
+    CI,
+    COLUMN,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    WAVE_LABEL,
+    InstanceOf,
+    Interval,
+    Options,
+    public,
+)
 from collective_efficacy._version import Versioned
 from collective_efficacy.change._stats import P_ADJUST_METHODS
-from collective_efficacy.disclosure import hide_suppressed, shown_respondents
+from collective_efficacy.disclosure import hide_suppressed
 from collective_efficacy.evaluation._change import COMPARISON, check_comparison, comparison_column
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
 from collective_efficacy.evaluation._steps import (
@@ -35,7 +48,11 @@ from collective_efficacy.evaluation._steps import (
     _statistics,
     _wave_summaries,
 )
+from collective_efficacy.evaluation._weights import record
+from collective_efficacy.evaluation._weights import resolve as resolve_weights
+from collective_efficacy.impact import CUTPOINTS
 from collective_efficacy.instrument import Instrument
+from collective_efficacy.survey_design import SurveyDesign
 
 __all__ = ["Evaluation", "evaluate"]
 
@@ -83,6 +100,11 @@ class Evaluation(Versioned):
     geometry_key: str | None = Field(
         default=None, description="feature property holding the community name"
     )
+    design: dict[str, Any] | None = Field(
+        default=None,
+        description="the survey design when the evaluation is weighted (SurveyDesign fields, "
+        "how the waves enter it, the estimator and what stays unweighted); None: unweighted",
+    )
     omitted: dict[str, str] = Field(
         default_factory=dict,
         description=(
@@ -125,6 +147,23 @@ class Evaluation(Versioned):
 
 @public(
     constraints={
+        "baseline": [FRAME, PATH],
+        "end_of_cycle": [FRAME, PATH],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+        ],
+        "community": [COLUMN, MAPPING],
+        "respondent": [COLUMN, None],
+        "columns": [MAPPING, None],
+        "assessments": [FRAME, PATH, None],
+        "wave": [COLUMN, None],
+        "geometry": [MAPPING, PATH, None],
+        "geometry_key": [COLUMN, None],
+        "date": [TEXT, MAPPING, None],
+        "scale": [TEXT, None],
+        "cutpoints": [CUTPOINTS, None],
+        "comparison": [COLUMN, FRAME, PATH, None],
         "before": [WAVE_LABEL],
         "after": [WAVE_LABEL],
         "min_n": [Interval(Integral, 2, None)],
@@ -133,6 +172,11 @@ class Evaluation(Versioned):
         "skip_impact": [BOOLEAN],
         "skip_map": [BOOLEAN],
         "progress": [BOOLEAN],
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
     }
 )
 def evaluate(
@@ -159,6 +203,8 @@ def evaluate(
     skip_impact: bool = False,
     skip_map: bool = False,
     progress: bool = False,
+    weight: str | None = None,
+    design: SurveyDesign | None = None,
 ) -> Evaluation:
     """Evaluate the change in collective efficacy between two survey waves, per community.
 
@@ -204,7 +250,9 @@ def evaluate(
         then gives each wave's first and last date. ISO dates (``2026-04-01``) are read as
         such, other text day first (``01-04-2026`` is 1 April, the Dutch order); unreadable
         dates are counted in ``waves[i].n_dates_unreadable``. An absent column, or one without
-        a readable date, raises.
+        a readable date, raises. Default: when both waves are ODK / KoboToolbox exports read
+        by :func:`~collective_efficacy.read_responses`, their submission dates (the ``date``
+        column it adds); otherwise no dates.
     scale : str, optional
         The scale to evaluate (default: ``collective_efficacy`` when the instrument has it,
         else its last scale).
@@ -237,6 +285,19 @@ def evaluate(
     progress : bool, default=False
         Show a progress bar of the steps on standard error (needs ``tqdm``; the command line
         turns it on when standard error is a terminal).
+    weight : str, optional
+        Survey weight column of both files; short for ``design=SurveyDesign(weight=...)``. A
+        row without a usable weight (missing, text, zero, negative) is excluded with reason
+        ``invalid_weight`` and counted in ``waves``.
+    design : SurveyDesign, optional
+        Weights, strata, clusters and fpc (columns of both files; each wave is a separate
+        sample, its strata crossed with the wave). The community table, the change per
+        community and the overall change are then weighted, with design-based standard
+        errors (``n_eff``, ``sum_weights`` and ``deff`` added; ``n`` and suppression stay
+        unweighted); the change model is not fitted (multilevel models do not take survey
+        weights), so the verdicts come from the weighted change; reliability, agreement, the
+        ICC and the ecometric model are unweighted. The report says so;
+        ``Evaluation.design`` records the design (see the *Survey weights* methods page).
 
     Returns
     -------
@@ -309,6 +370,7 @@ def evaluate(
             p_adjust=p_adjust,
             step=step,
             omitted=_omitted(skip_impact, skip_map, geometry is not None),
+            design=resolve_weights(weight, design),
         )
     finally:
         if bar is not None:
@@ -336,6 +398,7 @@ def _evaluate(
     p_adjust: str,
     step: Any,
     omitted: dict[str, str],
+    design: SurveyDesign | None = None,
 ) -> Evaluation:
     respondent, inst, scale, comm, inp = _read(
         baseline,
@@ -351,6 +414,7 @@ def _evaluate(
         date=date,
         scale=scale,
         step=step,
+        design=design,
     )
     step("score")
     community = comm[BEFORE]  # the results name the column as the baseline file does
@@ -361,12 +425,10 @@ def _evaluate(
     sections: dict[str, list[dict[str, Any]]] = {}
     notes: dict[str, str] = dict(inp.notes)
 
-    table = _community_table(scores, inp, community, scale, min_n, ci, notes)
+    table, shown = _community_table(scores, inp, community, scale, min_n, ci, notes, design)
     sections["community_scores"] = _records(table)
-    # pooled statistics see the shown communities only: nothing to difference (disclosure)
-    shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
     args = (shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step)
-    _statistics(*args, respondent_ids=inp.respondent_ids, comparison=comparison)
+    _statistics(*args, respondent_ids=inp.respondent_ids, comparison=comparison, design=design)
     step("impact")
     if "impact" not in omitted:
         cuts = list(cutpoints) if cutpoints is not None else _cutpoints_for(inst, scale)
@@ -392,4 +454,5 @@ def _evaluate(
         geometry=inp.geometry,
         geometry_key=geometry_key,
         omitted=omitted,
+        design=record(design) if design is not None else None,
     )

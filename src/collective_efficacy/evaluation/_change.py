@@ -230,7 +230,7 @@ def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
 def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
     """Whether some respondent id occurs in both waves (hashing, not sorting, the ids)."""
     b = ids[before].dropna()
-    return bool(len(b)) and bool(ids[~before].isin(b.unique()).any())
+    return bool(len(b)) and bool(ids[~before].isin(b).any())  # isin hashes b once itself
 
 
 def _respondent_note(exc: DataError) -> Note:
@@ -254,6 +254,7 @@ def change_model_sections(
     sections: dict[str, list[dict[str, Any]]],
     notes: dict[str, str],
     step: Callable[[str], None] | None = None,
+    skip: bool = False,
 ) -> None:
     """Fit the change model and store its sections (see the module docstring).
 
@@ -268,6 +269,8 @@ def change_model_sections(
 
     if step is not None:
         step("change model")
+    if skip:  # weighted evaluation: the note says why (multilevel models take no weights)
+        return
     keep = scores[scale].notna().to_numpy()
     cols = [community, WAVE, scale] + ([COMPARISON] if comparison is not None else [])
     data = scores.loc[keep, cols]

@@ -22,11 +22,13 @@ from collective_efficacy._messages import Note, problem_message
 from collective_efficacy._rows import describe_rows, file_row_offset
 from collective_efficacy.errors import DataError, ResponseValidationError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
+from collective_efficacy.evaluation._weights import design_frame, no_weight
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.responses import ValidatedResponses, validate
 from collective_efficacy.responses.io import read_responses
 from collective_efficacy.responses.validation_report import Problem
 from collective_efficacy.scoring import score
+from collective_efficacy.survey_design import SurveyDesign
 
 __all__ = [
     "Inputs",
@@ -351,7 +353,12 @@ def _validate_wave(
     community: str,
     respondent: str | None,
     columns: Mapping[str, str] | None,
+    weight: str | None = None,
 ) -> tuple[pd.DataFrame, ValidatedResponses]:
+    from collective_efficacy.summaries._frames import is_frame, to_pandas
+
+    if not isinstance(data, (str, Path, pd.DataFrame)) and is_frame(data):  # polars, DuckDB ...
+        data = to_pandas(data)
     source = Path(data).name if isinstance(data, (str, Path)) else data.attrs.get("source", label)
     if isinstance(data, (str, Path)):
         data = read_responses(data)
@@ -365,6 +372,7 @@ def _validate_wave(
         columns=columns,
         errors="exclude",
         source=source,
+        weight=weight,
     )
 
 
@@ -427,8 +435,14 @@ def read_inputs(
     respondent: str | None,
     columns: Mapping[str, dict[str, str] | None],
     date: Mapping[str, str] | None,
+    design: SurveyDesign | None = None,
 ) -> Inputs:
-    """Validate and score each wave with its own column map and community column."""
+    """Validate and score each wave with its own column map and community column.
+
+    With a survey ``design`` the weight is checked by :func:`validate` (a row without a usable
+    weight is excluded with reason ``invalid_weight``) and the design columns are added to
+    the scores under internal names (:mod:`._weights`).
+    """
     out = community[BEFORE]
     items = inst.scale(scale).items
     inp = Inputs(waves=[], scores=pd.DataFrame(), communities={})
@@ -436,13 +450,16 @@ def read_inputs(
     for label, d in data.items():
         comm = community[label]
         raw, v = _validate_wave(
-            d, inst, label=label, community=comm, respondent=respondent, columns=columns[label]
-        )
+            d, inst, label=label, community=comm, respondent=respondent, columns=columns[label],
+            weight=design.weight if design is not None else None,
+        )  # fmt: skip
         inp.communities[label] = set(v.data[comm].unique())
         summary = _summary(label, v, len(inp.communities[label]))
         if date is not None:
             summary |= wave_dates(raw, v.data.index, date[label], label, v.report.source)
         inp.waves.append(summary)
+        if v.data.empty and design is not None and design.weight is not None:
+            no_weight(raw, v, design.weight, label)
         if v.data.empty:
             raise DataError(
                 f"the {label} data ({v.report.source}) has no usable rows; see the "
@@ -458,7 +475,11 @@ def read_inputs(
                 scale=scale,
             )
         s[WAVE] = label
-        frames.append(pd.concat([s, v.data[items]], axis=1))
+        parts = [s, v.data[items]]
+        if design is not None:
+            src = v.report.source
+            parts.append(design_frame(raw, v.data, design, label=label, source=src))
+        frames.append(pd.concat(parts, axis=1))
         inp.raw[label] = raw
         inp.used[label] = v.data[comm]
     inp.scores = pd.concat(frames, ignore_index=True)

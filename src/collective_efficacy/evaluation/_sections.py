@@ -23,6 +23,7 @@ from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.prepared import PreparedSurvey
+from collective_efficacy.survey_design import SurveyDesign
 
 __all__ = ["AFTER", "BEFORE", "WAVE", "records", "statistics_sections"]
 
@@ -268,8 +269,21 @@ def _change_rows(
             per[c] = per[c].fillna(cmp[c].dropna().iloc[0]) if cmp[c].notna().any() else per[c]
     overall = cmp[cmp["level"] == "overall"]
     out = pd.concat([per.reset_index(), overall], ignore_index=True)[cmp.columns]
-    counts = [c for c in out.columns if c.startswith("n_")]
+    counts = [c for c in out.columns if c.startswith("n_") and not c.startswith("n_eff")]
     return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
+
+
+def _wave_parts(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each wave's rows, split once (not per section).
+
+    The inputs put the baseline's rows first: then the two parts are row slices that share the
+    table's memory (no copy of a million-row table); otherwise a selection by mask.
+    """
+    is_before = (scores[WAVE] == BEFORE).to_numpy()
+    k = int(is_before.sum())
+    if is_before[:k].all():
+        return {BEFORE: scores.iloc[:k], AFTER: scores.iloc[k:]}
+    return {BEFORE: scores[is_before], AFTER: scores[~is_before]}
 
 
 def statistics_sections(
@@ -284,14 +298,18 @@ def statistics_sections(
     sections: Sections,
     notes: Notes,
     step: Callable[[str], None],
+    design: SurveyDesign | None = None,
 ) -> None:
-    """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change."""
+    """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change.
+
+    With a survey ``design`` (internal columns, see :mod:`._weights`) only the change is
+    weighted; the other sections describe the respondents unweighted.
+    """
     from collective_efficacy import agreement, reliability
 
     items = inst.scale(scale).items
     keys = inst.keys(scale)
-    is_before = (scores[WAVE] == BEFORE).to_numpy()
-    parts = {BEFORE: scores[is_before], AFTER: scores[~is_before]}  # split once, not per section
+    parts = _wave_parts(scores)
     # one preparation per wave: its item matrix, community codes and moments are computed once
     # and shared by every section below (:mod:`.prepared`)
     with PreparedSurvey(parts[BEFORE]), PreparedSurvey(parts[AFTER]):
@@ -350,7 +368,9 @@ def statistics_sections(
             notes,
         )
     step("change")
-    _change_section(scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes)
+    _change_section(
+        scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes, design
+    )
 
 
 def _change_section(
@@ -364,8 +384,10 @@ def _change_section(
     p_adjust: str,
     sections: Sections,
     notes: Notes,
+    design: SurveyDesign | None = None,
 ) -> None:
-    """The change per shown community and overall (multilevel), on shown communities only."""
+    """The change per shown community and overall (multilevel; weighted: ``svyglm``), on shown
+    communities only."""
     from collective_efficacy.change import compare_waves
 
     if any(p.empty for p in parts.values()):  # every community listed, none computed
@@ -385,5 +407,6 @@ def _change_section(
             ci=ci,
             p_adjust=p_adjust,
             min_n=min_n,
+            design=design,
         )
         sections["change"] = records(_change_rows(cmp, table, community, min_n))

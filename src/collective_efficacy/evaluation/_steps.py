@@ -10,7 +10,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from collective_efficacy._messages import Message, Note
-from collective_efficacy.disclosure import ABSENT_REASON, counts_publishable, secondary_suppression
+from collective_efficacy.disclosure import (
+    ABSENT_REASON,
+    counts_publishable,
+    secondary_suppression,
+    shown_respondents,
+)
 from collective_efficacy.errors import CollectiveEfficacyError, DataError, require_extra
 from collective_efficacy.evaluation._change import change_model_sections
 from collective_efficacy.evaluation._inputs import (
@@ -28,10 +33,13 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
+from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses._checks import column_name
+from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.scoring import aggregate
+from collective_efficacy.survey_design import SurveyDesign
 
 _WAVE = WAVE
 _records = records
@@ -90,6 +98,7 @@ def _read(
     date: str | Mapping[str, str] | None,
     scale: str | None,
     step: Any,
+    design: SurveyDesign | None,
 ) -> tuple[str | None, Instrument, str, dict[str, str], Inputs]:
     """The instrument, the scale, the community column of each wave and the read inputs."""
     respondent = column_name(respondent)  # any column label, as text
@@ -110,6 +119,7 @@ def _read(
         respondent=respondent,
         columns=per_wave_columns(columns),
         date=per_wave(date, "date") if date is not None else None,
+        design=design,
     )
     read_optional(
         inp,
@@ -170,7 +180,7 @@ def _wave_summaries(
     used = inp.scores[[community, _WAVE]].rename(columns={_WAVE: "wave"})
     rows = used.groupby([community, "wave"], sort=False).size().rename("rows").reset_index()
     publish = counts_publishable(table, rows, community=community, wave="wave", min_n=min_n)
-    dates = per_wave(date, "date") if date is not None else None
+    dates = per_wave(date, "date") if date is not None else _form_dates(inp)
     out = []
     for w in inp.waves:
         label = w["wave"]
@@ -184,6 +194,15 @@ def _wave_summaries(
             summary |= wave_dates(inp.raw[label], in_shown, dates[label], label, w["source"])
         out.append(WaveSummary(**summary))
     return out
+
+
+def _form_dates(inp: Inputs) -> dict[str, str] | None:
+    """Without ``date=``: the submission dates when every wave is an ODK / KoboToolbox export
+    read by :func:`~collective_efficacy.read_responses` (the ``date`` column it adds)."""
+    cols = {w["wave"]: form_date_column(inp.raw[w["wave"]]) for w in inp.waves}
+    if not cols or any(c is None for c in cols.values()):
+        return None
+    return {k: str(v) for k, v in cols.items()}
 
 
 def _cutpoints_for(inst: Instrument, scale: str) -> list[float]:
@@ -263,8 +282,10 @@ def _community_table(
     min_n: int,
     ci: float,
     notes: dict[str, str],
-) -> pd.DataFrame:
-    """Scores per community and wave, with absent waves and secondary suppression."""
+    design: SurveyDesign | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores per community and wave, with absent waves and secondary suppression (weighted
+    under a design), and the respondents of the shown communities."""
     table = aggregate(
         scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
     ).rename(columns={_WAVE: "wave"})
@@ -273,7 +294,15 @@ def _community_table(
         table = _with_absent_waves(table, community)
         notes["communities_in_one_wave"] = Note("communities_in_one_wave", n=len(only))
     table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
-    return table
+    # pooled statistics see the shown communities only: nothing to difference (disclosure)
+    shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    if design is not None:  # suppression above stays on the unweighted count
+        table = weighted_table(
+            table, shown, community=community, wave=_WAVE, scale=scale, design=design,
+            min_n=min_n, ci=ci,
+        )  # fmt: skip
+        notes["change_model"] = Note("change_model_weighted")
+    return table, shown
 
 
 def _statistics(
@@ -291,11 +320,15 @@ def _statistics(
     *,
     respondent_ids: Any,
     comparison: str | pd.DataFrame | Path | None,
+    design: SurveyDesign | None,
 ) -> None:
-    """The reliability, agreement, change and change-model sections (of the shown communities)."""
+    """The reliability, agreement, change and change-model sections (of the shown communities;
+    under a design the change is weighted and the change model not fitted)."""
+    inner = internal_design(design) if design is not None else None
     statistics_sections(
-        shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step
-    )
+        shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step,
+        design=inner,
+    )  # fmt: skip
     change_model_sections(
         shown,
         scale,
@@ -307,4 +340,5 @@ def _statistics(
         sections=sections,
         notes=notes,
         step=step,
+        skip=design is not None,
     )

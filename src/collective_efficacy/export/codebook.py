@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 
+from collective_efficacy._params import PATH, TEXT, InstanceOf, Options, public
 from collective_efficacy.errors import DataError, require_extra
 from collective_efficacy.instrument import Instrument, load_instrument
 
@@ -148,6 +149,17 @@ def codebook_text(
     )
 
 
+@public(
+    constraints={
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+        ],
+        "path": [PATH],
+        "format": [Options(("csv", "xlsx", "md", "sps", "ddi")), None],
+        "lang": [TEXT, None],
+    }
+)
 def to_codebook(
     instrument: Instrument | str | Path,
     path: str | Path,

@@ -8,7 +8,6 @@ listed in the result, never dropped silently.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Mapping
@@ -20,13 +19,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from collective_efficacy._checks import check_columns
-from collective_efficacy._params import COLUMN, public
+from collective_efficacy._params import COLUMN, FRAME, MAPPING, PATH, Options, public
 from collective_efficacy.disclosure import hide_suppressed
 from collective_efficacy.errors import DataError
+from collective_efficacy.geography import read_geometry
 from collective_efficacy.impact import IMPACT_LEVEL_LABELS
 from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
-__all__ = ["GeoJSONExport", "read_geometry", "to_geojson"]
+__all__ = ["GeoJSONExport", "to_geojson"]
 
 #: Columns of :func:`~collective_efficacy.impact.impact_levels` copied into feature properties.
 LEVEL_PROPERTIES: tuple[str, ...] = (
@@ -74,56 +74,6 @@ class GeoJSONExport(BaseModel):
     unmatched_communities: list[Any] = Field(default_factory=list)
     unmatched_features: list[Any] = Field(default_factory=list)
     path: str | None = None
-
-
-def read_geometry(geometry: Mapping[str, Any] | str | Path) -> dict[str, Any]:
-    """A deep copy of a FeatureCollection given as a dict or a path; checks its structure."""
-    if isinstance(geometry, (str, Path)):
-        p = Path(geometry)
-        if not p.exists():
-            raise DataError(f"geometry file {str(p)!r} does not exist")
-        try:
-            fc: Any = json.loads(p.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"geometry file {str(p)!r} is not valid JSON: {err}", argument="geometry"
-            ) from None
-        except RecursionError:  # json gives up on nesting deeper than Python's stack
-            raise DataError(_too_deep(f"geometry file {str(p)!r}"), argument="geometry") from None
-    elif isinstance(geometry, Mapping):
-        try:
-            fc = copy.deepcopy(dict(geometry))
-        except RecursionError:
-            raise DataError(_too_deep("the geometry"), argument="geometry") from None
-    else:
-        raise DataError(
-            "geometry must be a GeoJSON FeatureCollection (dict) or a path to a .geojson file; "
-            f"got {type(geometry).__name__}"
-        )
-    if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
-        got = fc.get("type") if isinstance(fc, dict) else type(fc).__name__
-        raise DataError(
-            f"geometry must be a GeoJSON FeatureCollection (type 'FeatureCollection'); got {got!r}"
-        )
-    feats = fc.get("features")
-    if not isinstance(feats, list):
-        raise DataError("geometry['features'] must be a list of GeoJSON Feature objects")
-    for i, f in enumerate(feats):
-        if not isinstance(f, dict) or f.get("type") != "Feature":
-            raise DataError(f"geometry feature #{i} is not a GeoJSON Feature (type 'Feature')")
-        geom = f.get("geometry")
-        if geom is not None and (not isinstance(geom, dict) or "type" not in geom):
-            raise DataError(f"geometry feature #{i}: 'geometry' must be null or a geometry object")
-        if f.get("properties") is None:
-            f["properties"] = {}
-    return fc
-
-
-def _too_deep(where: str) -> str:
-    return (
-        f"{where} is nested too deeply to be read (lists or objects inside each other hundreds "
-        "of levels deep); expected a GeoJSON FeatureCollection of the communities' shapes"
-    )
 
 
 def _json_value(v: Any) -> Any:
@@ -179,7 +129,7 @@ def join_levels(
         )
     if lang not in IMPACT_LEVEL_LABELS:
         raise DataError(f"lang must be one of {list(IMPACT_LEVEL_LABELS)}; got {lang!r}")
-    fc = read_geometry(geometry)
+    fc = read_geometry(geometry)  # a copy: the caller's collection is never modified
     gkey = geometry_key or key
     props = [c for c in LEVEL_PROPERTIES if c in levels.columns]
     records: dict[str, dict[str, Any]] = {}
@@ -221,7 +171,17 @@ def join_levels(
     )
 
 
-@public(renamed={"key": "community"}, constraints={"community": [COLUMN]})
+@public(
+    renamed={"key": "community"},
+    constraints={
+        "levels": [FRAME],
+        "geometry": [MAPPING, PATH],
+        "community": [COLUMN],
+        "geometry_key": [COLUMN, None],
+        "path": [PATH, None],
+        "lang": [Options(IMPACT_LEVEL_LABELS)],
+    },
+)
 def to_geojson(
     levels: pd.DataFrame,
     geometry: Mapping[str, Any] | str | Path,

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._params import FRAME, MAPPING, PATH, Interval, Options, public
 from collective_efficacy.errors import DataError, require_extra
 from collective_efficacy.export._escape import neutralise_frame
 
@@ -72,6 +74,14 @@ def excel_friendly(table: pd.DataFrame, *, decimals: int = 4) -> pd.DataFrame:
     return neutralise_frame(out)
 
 
+@public(
+    constraints={
+        "table": [FRAME],
+        "path": [PATH],
+        "dialect": [Options(("en", "nl"))],
+        "decimals": [Interval(Integral, 0, None)],
+    }
+)
 def write_csv(
     table: pd.DataFrame,
     path: str | Path,
@@ -138,6 +148,9 @@ def _sheet_names(names: list[str]) -> list[str]:
     return out
 
 
+@public(
+    constraints={"tables": [MAPPING], "path": [PATH], "decimals": [Interval(Integral, 0, None)]}
+)
 def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path, *, decimals: int = 4) -> Path:
     """Write one sheet per table to an XLSX workbook (needs ``openpyxl``: the ``excel`` extra).
 

@@ -14,6 +14,15 @@ from typing import Any
 
 import pandas as pd
 
+from collective_efficacy._params import (
+    COLUMNS,
+    PATH,
+    TEXT,
+    WAVE_LABEL,
+    InstanceOf,
+    Predicate,
+    public,
+)
 from collective_efficacy.errors import DataError, require_extra
 from collective_efficacy.instrument import Instrument, load_instrument
 
@@ -132,6 +141,30 @@ def xlsform_sheets(
     }
 
 
+_LANGS = Predicate(
+    lambda v: (
+        isinstance(v, (list, tuple))
+        and len(v) > 0
+        and all(isinstance(x, str) and x != "" for x in v)
+    ),
+    "a non-empty list of language codes",
+    lambda: ("nl", "en"),
+    [3.5, []],
+)
+
+
+@public(
+    constraints={
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+        ],
+        "path": [PATH],
+        "lang": [TEXT, _LANGS],
+        "scales": [COLUMNS, None],
+        "wave": [WAVE_LABEL],
+    }
+)
 def to_xlsform(
     instrument: Instrument | str | Path,
     path: str | Path,

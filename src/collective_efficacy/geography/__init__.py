@@ -15,14 +15,17 @@ applied afresh at every level, and :func:`read_geometry` reads the CBS *Wijk- en
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._params import COLUMN, MAPPING, PATH, TEXT, Interval, public
 from collective_efficacy.disclosure import SECONDARY_REASON, one_pattern
 from collective_efficacy.errors import DataError, ReadError, require_extra
 from collective_efficacy.scoring import aggregate
@@ -310,6 +313,13 @@ def _unsafe_parents(
 
 
 # -- maps ---------------------------------------------------------------------------------
+@public(
+    constraints={
+        "path": [PATH, MAPPING],
+        "layer": [TEXT, Interval(Integral, 0, None), None],
+        "community": [COLUMN, None],
+    }
+)
 def read_geometry(
     path: str | Path | Mapping[str, Any],
     *,
@@ -357,13 +367,11 @@ def read_geometry(
     >>> fc["type"], len(fc["features"]) > 0
     ('FeatureCollection', True)
     """
-    from collective_efficacy.export.geojson import read_geometry as read_geojson
-
     suffix = Path(path).suffix.lower() if isinstance(path, (str, Path)) else ""
     if isinstance(path, (str, Path)) and suffix in {".gpkg", ".shp"}:
         fc = _read_ogr(Path(path), layer)
     else:
-        fc = read_geojson(path)
+        fc = _read_geojson(path)
         crs = _geojson_crs(fc)
         fc = {k: v for k, v in fc.items() if k != "crs"}
         if crs is not None and crs not in _WGS84:
@@ -371,6 +379,57 @@ def read_geometry(
     if community is not None:
         _check_property(fc, community, str(path) if suffix else "the geometry")
     return fc
+
+
+def _read_geojson(geometry: Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    """A deep copy of a FeatureCollection given as a dict or a path; checks its structure."""
+    if isinstance(geometry, (str, Path)):
+        p = Path(geometry)
+        if not p.exists():
+            raise DataError(f"geometry file {str(p)!r} does not exist")
+        try:
+            fc: Any = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"geometry file {str(p)!r} is not valid JSON: {err}", argument="geometry"
+            ) from None
+        except RecursionError:  # json gives up on nesting deeper than Python's stack
+            raise DataError(_too_deep(f"geometry file {str(p)!r}"), argument="geometry") from None
+    elif isinstance(geometry, Mapping):
+        try:
+            fc = copy.deepcopy(dict(geometry))
+        except RecursionError:
+            raise DataError(_too_deep("the geometry"), argument="geometry") from None
+    else:
+        raise DataError(
+            "geometry must be a GeoJSON FeatureCollection (dict) or a path to a .geojson, "
+            ".gpkg or .shp file; "
+            f"got {type(geometry).__name__}"
+        )
+    if not isinstance(fc, dict) or fc.get("type") != "FeatureCollection":
+        got = fc.get("type") if isinstance(fc, dict) else type(fc).__name__
+        raise DataError(
+            f"geometry must be a GeoJSON FeatureCollection (type 'FeatureCollection'); got {got!r}"
+        )
+    feats = fc.get("features")
+    if not isinstance(feats, list):
+        raise DataError("geometry['features'] must be a list of GeoJSON Feature objects")
+    for i, f in enumerate(feats):
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            raise DataError(f"geometry feature #{i} is not a GeoJSON Feature (type 'Feature')")
+        geom = f.get("geometry")
+        if geom is not None and (not isinstance(geom, dict) or "type" not in geom):
+            raise DataError(f"geometry feature #{i}: 'geometry' must be null or a geometry object")
+        if f.get("properties") is None:
+            f["properties"] = {}
+    return fc
+
+
+def _too_deep(where: str) -> str:
+    return (
+        f"{where} is nested too deeply to be read (lists or objects inside each other hundreds "
+        "of levels deep); expected a GeoJSON FeatureCollection of the communities' shapes"
+    )
 
 
 def _geojson_crs(fc: Mapping[str, Any]) -> str | None:
@@ -414,7 +473,8 @@ def _read_ogr(
     path: Path, layer: str | int | None, keep: tuple[str, set[str]] | None = None
 ) -> dict[str, Any]:
     """Features of a GeoPackage/shapefile layer in WGS84; with ``keep=(property, codes)`` only
-    those features (when any matches), filtered before reprojection."""
+    those features (when any matches), selected before their geometry is read: a first pass
+    reads the key column alone, the second only the matching features (by feature id)."""
     pyogrio = require_extra("pyogrio", "geo")
     shapely = require_extra("shapely", "geo")
     if not path.exists():
@@ -422,7 +482,8 @@ def _read_ogr(
     try:
         if layer is None:  # the first layer, without pyogrio's warning about the others
             layer = str(pyogrio.list_layers(path)[0][0])  # type: ignore[attr-defined]
-        meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer)  # type: ignore[attr-defined]
+        fids = _matching_fids(pyogrio, path, layer, keep) if keep is not None else None
+        meta, _fids, wkb, fields = pyogrio.raw.read(path, layer=layer, fids=fids)  # type: ignore[attr-defined]
     except Exception as exc:
         raise ReadError(
             f"geometry file {path.name!r} could not be read ({type(exc).__name__}: "
@@ -447,6 +508,21 @@ def _read_ogr(
         for p, g in zip(props, shapes)
     ]
     return {"type": "FeatureCollection", "features": feats}
+
+
+def _matching_fids(
+    pyogrio: Any, path: Path, layer: str | int, keep: tuple[str, set[str]]
+) -> np.ndarray | None:
+    """Feature ids whose ``keep[0]`` property is in ``keep[1]``; None (read all) when the
+    layer has no such property or no feature matches."""
+    info = pyogrio.read_info(path, layer=layer)
+    if keep[0] not in [str(f) for f in info["fields"]]:
+        return None
+    _meta, fids, _wkb, fields = pyogrio.raw.read(
+        path, layer=layer, columns=[keep[0]], read_geometry=False, return_fids=True
+    )
+    mask = pd.Series(fields[0]).astype(str).isin(keep[1]).to_numpy()
+    return np.asarray(fids)[mask] if mask.any() else None
 
 
 def _plain(v: Any) -> Any:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._checks import check_columns, numeric_matrix
-from collective_efficacy._params import COLUMN, FRAME, public
+from collective_efficacy._params import ARRAY, COLUMN, FRAME, TEXT, InstanceOf, Predicate, public
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
 from collective_efficacy.impact._inputs import (
@@ -65,6 +65,26 @@ __all__ = [
 
 
 # -- cohesion ---------------------------------------------------------------------------------
+def _cutpoints_ok(value: Any) -> bool:
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        _check_cutpoints(value)
+    except DataError:
+        return False
+    return True
+
+
+#: five increasing cut-points (the lower bounds of levels 1-5)
+CUTPOINTS = Predicate(
+    _cutpoints_ok,
+    "5 finite, strictly increasing numbers (the lower bounds of levels 1-5)",
+    lambda: DEFAULT_CUTPOINTS,
+    [(1.0, 2.0, 3.0), (5.0, 4.0, 3.0, 2.0, 1.0), "abc"],
+)
+
+
+@public(constraints={"scores": [ARRAY], "cutpoints": [CUTPOINTS]})
 def cohesion_levels(
     scores: Sequence[float] | np.ndarray | pd.Series,
     *,
@@ -110,9 +130,38 @@ def cohesion_levels(
     return pd.Series(_int_or_na(lev, ok))
 
 
+def _none_if_empty(texts: np.ndarray) -> np.ndarray:
+    """An empty note or reason is missing (None), never "" (the result contract)."""
+    out = np.asarray(texts, dtype=object).copy()
+    out[out == ""] = None
+    return out
+
+
 # -- impact levels ----------------------------------------------------------------------------
 @public(
-    constraints={"data": [FRAME], "community": [COLUMN], "wave": [COLUMN, None]},
+    constraints={
+        "data": [FRAME],
+        "assessments": [
+            FRAME,
+            InstanceOf(ValidatedResponses, description="ValidatedResponses", example=pd.DataFrame),
+            None,
+        ],
+        "community": [COLUMN],
+        "wave": [COLUMN, None],
+        "score": [COLUMN],
+        "ci_low": [COLUMN, None],
+        "ci_high": [COLUMN, None],
+        "scale": [TEXT, None],
+        "rule": [  # the name is checked by _resolve_rule, which lists IMPACT_RULES
+            Predicate(
+                lambda v: isinstance(v, str) or callable(v),
+                "a rule name or a function f(cohesion, partner, group)",
+                lambda: "default",
+                [3.5, None],
+            )
+        ],
+        "cutpoints": [CUTPOINTS],
+    },
     renamed={"cohesion_scores": "data"},
     old_positional=("assessments",),
 )
@@ -302,7 +351,7 @@ def impact_levels(
             "decided_by": decided,
             "rule": np.full(n_rows, rule_name, dtype=object),
             "suppressed": sup,
-            "reason": reason,
+            "reason": _none_if_empty(reason),
         }
     )
     if "n" in coh.columns:
@@ -313,6 +362,7 @@ def impact_levels(
 
 
 # -- change between waves ---------------------------------------------------------------------
+@public(constraints={"levels_before": [FRAME], "levels_after": [FRAME], "community": [COLUMN]})
 def impact_change(
     levels_before: pd.DataFrame,
     levels_after: pd.DataFrame,
@@ -354,7 +404,7 @@ def impact_change(
     >>> after = pd.DataFrame({"community": ["A", "C"], "level": [3, 2], "basis": "full"})
     >>> impact_change(before, after)[["community", "change", "crossed_release_threshold",
     ...                               "note"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
-    [{'community': 'A', 'change': 2, 'crossed_release_threshold': True, 'note': ''},
+    [{'community': 'A', 'change': 2, 'crossed_release_threshold': True, 'note': None},
      {'community': 'B', 'change': None, 'crossed_release_threshold': None,
       'note': 'only in levels_before (no end-of-cycle row)'},
      {'community': 'C', 'change': None, 'crossed_release_threshold': None,
@@ -433,5 +483,5 @@ def impact_change(
         txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
         joined = np.where(notes == "", txt, notes + "; " + txt)
         notes = np.where(mask, joined, notes)
-    res["note"] = notes
+    res["note"] = pd.Series(_none_if_empty(notes), index=res.index, dtype=object)
     return res

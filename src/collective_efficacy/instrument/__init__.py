@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from collective_efficacy._params import MAPPING, PATH, InstanceOf, public
 from collective_efficacy.errors import InstrumentError
 
 __all__ = [
@@ -334,6 +335,15 @@ def _from_text(text: str, origin: str) -> Instrument:
     return instrument_from_dict(spec, origin)
 
 
+@public(
+    constraints={
+        "name_or_path": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+        ]
+    }
+)
 def load_instrument(name_or_path: str | Path | Mapping[str, Any] | Instrument) -> Instrument:
     """Load a built-in instrument by id, a YAML file by path, or validate a dict.
 

@@ -118,17 +118,28 @@ def key_bounds(
     bounds = _range_from(scale_range, items, "scale_range")
     if bounds is not None:
         return bounds
-    finite = x[~np.isnan(x)]
-    lo_v = float(finite.min()) if finite.size else 0.0
-    hi_v = float(finite.max()) if finite.size else 0.0
-    lo, hi = np.full(len(items), lo_v), np.full(len(items), hi_v)
+    lo, hi = np.full(len(items), np.nan), np.full(len(items), np.nan)
     if hasattr(keys, "response_scale") and hasattr(keys, "item_ids"):  # an Instrument
         known = set(keys.item_ids)
         for j, it in enumerate(items):
             if it in known:
                 rs = keys.response_scale(it)
                 lo[j], hi[j] = float(rs.min), float(rs.max)
+    todo = np.isnan(lo)
+    if todo.any():  # the observed range, read only when an item needs it (no copy of x)
+        lo_v, hi_v = _observed_range(x)
+        lo[todo], hi[todo] = lo_v, hi_v
     return lo, hi
+
+
+def _observed_range(x: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest non-missing value of ``x`` (0, 0 when there is none)."""
+    if x.size == 0:
+        return 0.0, 0.0
+    lo_v = float(np.fmin.reduce(x, axis=None))  # fmin/fmax skip NaN, without a filtered copy
+    if np.isnan(lo_v):
+        return 0.0, 0.0
+    return lo_v, float(np.fmax.reduce(x, axis=None))
 
 
 def reverse_keyed(x: np.ndarray, signs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

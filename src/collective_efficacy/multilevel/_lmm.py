@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
+from collective_efficacy._moments import group_counts, group_sums
 from collective_efficacy.errors import DataError
 
 __all__ = ["RIFit", "fit_ri_intercept", "fit_ri_lmm", "fit_ri_moments", "ri_profile"]
@@ -142,7 +143,7 @@ def _sufficient(
     xtx = X.T @ X
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]
     r0 = y - X @ beta0
-    n = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    n = group_counts(codes, n_groups).astype(np.float64)
     p = X.shape[1]
     sx = np.empty((n_groups, p))
     for k in range(p):  # loop over covariates (few), never over groups
@@ -150,8 +151,8 @@ def _sufficient(
         if col[0] == 1.0 and np.all(col == 1.0):  # intercept column: the group sizes
             sx[:, k] = n
         else:
-            sx[:, k] = np.bincount(codes, weights=col, minlength=n_groups)
-    sy = np.bincount(codes, weights=r0, minlength=n_groups)
+            sx[:, k] = group_sums(col, codes, n_groups)
+    sy = group_sums(r0, codes, n_groups)
     return _Stats(
         n=n,
         sx=sx,
@@ -169,11 +170,11 @@ def _sufficient_intercept(y: np.ndarray, codes: np.ndarray, n_groups: int, reml:
     """Sufficient statistics of ``y ~ 1 + (1 | g)``: n_j, centred sums and sum of squares."""
     mean = float(np.mean(y))
     r0 = y - mean
-    n = np.bincount(codes, minlength=n_groups).astype(np.float64)
+    n = group_counts(codes, n_groups).astype(np.float64)
     return _Stats(
         n=n,
         sx=n[:, None].copy(),
-        sy=np.bincount(codes, weights=r0, minlength=n_groups),
+        sy=group_sums(r0, codes, n_groups),
         xtx=np.array([[float(len(y))]]),
         xty=np.array([float(np.sum(r0))]),
         yty=float(np.einsum("i,i->", r0, r0)),

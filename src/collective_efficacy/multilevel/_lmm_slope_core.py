@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from collective_efficacy._moments import group_counts, group_sums
 from collective_efficacy.errors import DataError
 from collective_efficacy.multilevel._lmm_panel import Panel, panel_evaluate
 
@@ -65,10 +66,10 @@ def _sufficient(
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
     r0 = y - X @ beta0
     p = X.shape[1]
-    n = np.bincount(codes, minlength=g).astype(np.float64)
-    s_t = np.bincount(codes, weights=t, minlength=g)
+    n = group_counts(codes, g).astype(np.float64)
+    s_t = group_sums(t, codes, g)
     # two waves (t 0/1): t * t is t, so its sums are s_t exactly
-    s_tt = s_t if not np.any(t * (1.0 - t)) else np.bincount(codes, weights=t * t, minlength=g)
+    s_tt = s_t if not np.any(t * (1.0 - t)) else group_sums(t * t, codes, g)
     zx0 = np.empty((g, p))
     zx1 = np.empty((g, p))
     for c in range(p):  # loop over fixed effects (few), never over groups
@@ -78,16 +79,16 @@ def _sufficient(
         elif np.array_equal(col, t):  # the slope column: s_t and s_tt
             zx0[:, c], zx1[:, c] = s_t, s_tt
         else:
-            zx0[:, c] = np.bincount(codes, weights=col, minlength=g)
-            zx1[:, c] = np.bincount(codes, weights=col * t, minlength=g)
+            zx0[:, c] = group_sums(col, codes, g)
+            zx1[:, c] = group_sums(col * t, codes, g)
     st = _Stats(
         n=n,
         st=s_t,
         stt=s_tt,
         zx0=zx0,
         zx1=zx1,
-        zy0=np.bincount(codes, weights=r0, minlength=g),
-        zy1=np.bincount(codes, weights=r0 * t, minlength=g),
+        zy0=group_sums(r0, codes, g),
+        zy1=group_sums(r0 * t, codes, g),
         xtx=xtx,
         xty=X.T @ r0,
         yty=float(r0 @ r0),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from collective_efficacy._version import Versioned
 
@@ -68,15 +69,58 @@ class FitDiagnostics(_Frozen):
     message: str
 
 
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"result.{old} is deprecated and will be removed in 2.0; use result.{new} instead.",
+        FutureWarning,
+        stacklevel=3,
+    )
+
+
 class _WithGroups(_Frozen, Versioned):
+    community: str = Field(
+        validation_alias=AliasChoices("community", "group"),  # JSON of schema 1.0 said "group"
+        description="name of the community column (the first column of .communities)",
+    )
     groups_columns: dict[str, list[Any]] = Field(
-        description="the per-community table, column-wise (see the .groups property)"
+        description="the per-community table, column-wise (see the .communities property)"
     )
 
     @property
-    def groups(self) -> pd.DataFrame:
+    def communities(self) -> pd.DataFrame:
         """One row per community, built from the stored columns."""
         return pd.DataFrame(self.groups_columns)
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        """The per-community table (the same as :attr:`communities`)."""
+        return self.communities
+
+    @property
+    def group(self) -> str:
+        """Deprecated spelling of :attr:`community` (removed in 2.0)."""
+        _deprecated("group", "community")
+        return self.community
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-community table (the same as :attr:`communities`)."""
+        return self.communities
+
+    def _fixed_effects(self) -> list[FixedEffect]:
+        raise NotImplementedError
+
+    def summary(self) -> pd.DataFrame:
+        """Fixed effects, then the variance components: ``kind, term, estimate, se``."""
+        fixed = [
+            {"kind": "fixed", "term": f.term, "estimate": f.estimate, "se": f.se}
+            for f in self._fixed_effects()
+        ]
+        vc = self.variance_components.model_dump()  # type: ignore[attr-defined]
+        var = [
+            {"kind": "variance", "term": k, "estimate": v, "se": float("nan")}
+            for k, v in vc.items()
+        ]
+        return pd.DataFrame([*fixed, *var], columns=["kind", "term", "estimate", "se"])
 
     def to_json(self, **kwargs: Any) -> str:
         """The result as JSON (``model_dump_json``); NaN becomes null."""
@@ -86,12 +130,17 @@ class _WithGroups(_Frozen, Versioned):
 class RandomInterceptResult(_WithGroups):
     """Result of :func:`collective_efficacy.random_intercept`.
 
-    ``.groups`` columns: the group column, ``n``, ``mean``, ``eb_mean``, ``eb_deviation``,
-    ``posterior_sd``, ``reliability``.
+    ``.communities`` (also ``.groups``, ``.to_frame()``) columns: the community column, ``n``,
+    ``mean``, ``eb_mean``, ``eb_deviation``, ``posterior_sd``, ``reliability``.
+    ``.summary()``: the fixed intercept and the variance components.
+
+    Attributes
+    ----------
+    community : str
+        Name of the community column (``group`` in schema 1.0; ``.group`` still works until 2.0).
     """
 
     dv: str
-    group: str
     method: Literal["REML", "ML"]
     variance_components: VarianceComponents
     fixed: FixedEffect
@@ -109,17 +158,30 @@ class RandomInterceptResult(_WithGroups):
     def converged(self) -> bool:
         return self.diagnostics.converged
 
+    def _fixed_effects(self) -> list[FixedEffect]:
+        return [self.fixed]
+
 
 class EcometricResult(_WithGroups):
     """Result of :func:`collective_efficacy.ecometric`.
 
-    ``.groups`` columns: the group column, ``n_respondents``, ``n_responses``, ``eb_score``,
-    ``eb_deviation``, ``posterior_sd``, ``reliability``.
+    ``.communities`` (also ``.groups``, ``.to_frame()``) columns: the community column,
+    ``n_respondents``, ``n_responses``, ``eb_score``, ``eb_deviation``, ``posterior_sd``,
+    ``reliability``. ``.summary()``: item and covariate effects, then the variance components.
+
+    Attributes
+    ----------
+    community : str
+        Name of the community column (``group`` in schema 1.0; ``.group`` works until 2.0).
+    scale_range : (float, float)
+        The response range used to reverse items (``scale_min``/``scale_max`` in schema 1.0;
+        those attributes work until 2.0).
+    reliability_method : {"exact", "mean_items"}
+        How ``reliability`` and the per-community ``reliability`` column were computed.
     """
 
     items: list[str]
     reversed_items: list[str]
-    group: str
     method: Literal["REML", "ML"]
     variance_components: EcometricVarianceComponents
     item_effects: list[FixedEffect] = Field(
@@ -128,6 +190,11 @@ class EcometricResult(_WithGroups):
     covariate_effects: list[FixedEffect]
     grand_mean: float = Field(description="mean of the item effects: the score of an average NC")
     reliability: float = Field(description="mean lambda_k over communities with respondents")
+    reliability_method: Literal["exact", "mean_items"] = Field(
+        default="exact",
+        description="lambda_k from each respondent's answered items (exact) or from their mean "
+        "number (mean_items, Raudenbush & Sampson 1999)",
+    )
     respondent_reliability: float = Field(
         description="mean over respondents of tau_pi / (tau_pi + sigma2 / n_items_answered)"
     )
@@ -138,13 +205,36 @@ class EcometricResult(_WithGroups):
     n_excluded_no_items: int = Field(description="respondents who answered no item")
     n_excluded_covariates: int = Field(description="respondents with a missing covariate")
     n_groups: int
-    scale_min: float
-    scale_max: float
+    scale_range: tuple[float, float] = Field(description="(min, max) used to reverse items")
     diagnostics: FitDiagnostics
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema_1_0(cls, data: Any) -> Any:
+        """Read JSON of schema 1.0 (``scale_min``/``scale_max``)."""
+        if isinstance(data, dict) and "scale_range" not in data and "scale_min" in data:
+            data = dict(data)
+            data["scale_range"] = (data.pop("scale_min"), data.pop("scale_max"))
+        return data
 
     @property
     def converged(self) -> bool:
         return self.diagnostics.converged
+
+    @property
+    def scale_min(self) -> float:
+        """Deprecated: ``scale_range[0]`` (removed in 2.0)."""
+        _deprecated("scale_min", "scale_range[0]")
+        return self.scale_range[0]
+
+    @property
+    def scale_max(self) -> float:
+        """Deprecated: ``scale_range[1]`` (removed in 2.0)."""
+        _deprecated("scale_max", "scale_range[1]")
+        return self.scale_range[1]
+
+    def _fixed_effects(self) -> list[FixedEffect]:
+        return [*self.item_effects, *self.covariate_effects]
 
 
 class ChangeVarianceComponents(_Frozen):

@@ -41,6 +41,8 @@ from collective_efficacy.multilevel._models import (
     ChangeVarianceComponents,
     FitDiagnostics,
 )
+from collective_efficacy.summaries._dispatch import summary_route
+from collective_efficacy.survey_design import refuses_weights
 
 __all__ = ["ChangeModel", "change_model"]
 
@@ -151,6 +153,8 @@ def _check_min_n(min_n: int) -> int:
     return int(min_n)
 
 
+@refuses_weights
+@summary_route("change_model")
 @public(
     constraints={
         "data": [FRAME],
@@ -192,6 +196,10 @@ def change_model(
     ----------
     data : DataFrame
         One row per respondent and wave (not modified).
+        A polars, pyarrow, DuckDB or Dask frame is summed per community and wave inside its
+        engine (two waves without ``time``, ``covariates``, ``comparison`` or ``respondent``;
+        otherwise the rows are collected); a :class:`~collective_efficacy.CommunitySummary`
+        gives the same fit from the sums (see *Large and shared data*).
     dv : str
         The numeric outcome (e.g. a collective-efficacy scale score).
     community : str
@@ -240,6 +248,15 @@ def change_model(
         ``ranef_intercept``,
         ``ranef_change``, ``ranef_intercept_sd``, ``ranef_change_sd``, ``confidence``,
         ``verdict``, ``suppressed``, ``reason``.
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----

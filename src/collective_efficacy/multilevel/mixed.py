@@ -25,7 +25,7 @@ import pandas as pd
 from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Message
-from collective_efficacy._params import COLUMN, COLUMNS, FRAME, SCALE_RANGE, Options, public
+from collective_efficacy._params import COLUMN, COLUMNS, FRAME, KEYS, SCALE_RANGE, Options, public
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.instrument._keys import key_bounds, parse_keys, reverse_keyed
@@ -40,6 +40,8 @@ from collective_efficacy.multilevel._models import (
     VarianceComponents,
 )
 from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.summaries._dispatch import summary_route
+from collective_efficacy.survey_design import refuses_weights
 
 __all__ = [
     "EcometricResult",
@@ -98,9 +100,12 @@ def _diagnostics(
     )
 
 
+@refuses_weights
 @accepts_prepared
+@summary_route("random_intercept")
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "dv": [COLUMNS],
         "community": [COLUMN],
@@ -128,6 +133,10 @@ def random_intercept(
     ----------
     data : DataFrame
         One row per respondent (not modified).
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; values outside ``scale_range`` are not checked there); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     dv : str or sequence of str
         The outcome column, or several item columns whose mean over the answered items (after
         reverse keying) is the outcome.
@@ -153,6 +162,15 @@ def random_intercept(
         ``at_boundary``, ``max_abs_grad``, ``hessian_pd``), ``n_used``, ``n_excluded`` and the
         ``.groups`` table: one row per community with ``n``, ``mean``, ``eb_mean``,
         ``eb_deviation``, ``posterior_sd`` and ``reliability``.
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----
@@ -226,15 +244,34 @@ def random_intercept(
     codes = gi.codes if all_used else gi.codes[has]
     ys = score if all_used else score[has]
     fit = fit_ri_intercept(ys, codes, gi.n_groups, method=method)
-    n = fit.group_n
     sums = np.bincount(codes, weights=ys, minlength=gi.n_groups)
-    mean = np.full(gi.n_groups, np.nan)
+    label = dv if isinstance(dv, str) else f"mean({', '.join(items)})"
+    return ri_result(
+        fit, label, gi.name, gi.labels.tolist(), sums,
+        method=method, n_used=int(has.sum()), n_excluded=int((~has).sum()),
+    )  # fmt: skip
+
+
+def ri_result(
+    fit: Any,
+    dv: str,
+    community: str,
+    labels: list[Any],
+    sums: np.ndarray,
+    *,
+    method: str,
+    n_used: int,
+    n_excluded: int,
+) -> RandomInterceptResult:
+    """The result of :func:`random_intercept` from a fit and the per-community sums."""
+    n = fit.group_n
+    mean = np.full(len(labels), np.nan)
     np.divide(sums, n, out=mean, where=n > 0)
     intercept = float(fit.beta[0])
     tau2, sigma2 = fit.tau2, fit.sigma2
     used_groups = n > 0
     cols: dict[str, list[Any]] = {
-        gi.name: gi.labels.tolist(),
+        community: labels,
         "n": n.tolist(),
         "mean": mean.tolist(),
         "eb_mean": (intercept + fit.eb).tolist(),
@@ -252,8 +289,8 @@ def random_intercept(
         "random_intercept",
     )
     return RandomInterceptResult(
-        dv=dv if isinstance(dv, str) else f"mean({', '.join(items)})",
-        group=gi.name,
+        dv=dv,
+        community=community,
         method=method,
         variance_components=VarianceComponents(
             tau2=tau2, sigma2=sigma2, icc=tau2 / (tau2 + sigma2)
@@ -261,18 +298,32 @@ def random_intercept(
         fixed=FixedEffect(term="(Intercept)", estimate=intercept, se=float(fit.beta_se[0])),
         loglik=fit.loglik,
         deviance=fit.deviance,
-        n_used=int(has.sum()),
-        n_excluded=int((~has).sum()),
-        n_groups=gi.n_groups,
+        n_used=n_used,
+        n_excluded=n_excluded,
+        n_groups=len(labels),
         mean_reliability=float(fit.lambda_[used_groups].mean()),
         diagnostics=diag,
         groups_columns=cols,
     )
 
 
+def _rs_reliability(fit: Any, n_bar: float) -> np.ndarray:
+    """Raudenbush & Sampson (1999): tau_b / (tau_b + tau_p/J_k + sigma2/(n_bar J_k)); 0 if J_k=0."""
+    j = fit.group_n_respondents.astype(np.float64)
+    out = np.zeros(len(j))
+    has = j > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[has] = fit.tau_beta / (
+            fit.tau_beta + fit.tau_pi / j[has] + fit.sigma2 / (n_bar * j[has])
+        )
+    return out
+
+
+@refuses_weights
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "items": [COLUMNS],
         "community": [COLUMN],
@@ -280,6 +331,7 @@ def random_intercept(
         "covariates": [COLUMNS, None],
         "method": [Options(("reml", "ml"))],
         "scale_range": [SCALE_RANGE, None],
+        "reliability": [Options(("exact", "mean_items"))],
     },
     renamed={"group": "community", "scale_min": "scale_range[0]", "scale_max": "scale_range[1]"},
     old_positional=("items",),
@@ -294,6 +346,7 @@ def ecometric(
     covariates: Sequence[str] | None = None,
     method: str = "reml",
     scale_range: tuple[float, float] | None = None,
+    reliability: str = "exact",
 ) -> EcometricResult:
     r"""Ecometric three-level model (Raudenbush & Sampson 1999): items in residents in communities.
 
@@ -320,6 +373,12 @@ def ecometric(
     scale_range : (min, max), optional
         Bounds for reversing (default: the instrument's codes when ``keys`` is an instrument,
         else the lowest and highest code observed over all items).
+    reliability : {"exact", "mean_items"}, default="exact"
+        The community reliability :math:`\lambda_k` reported (``reliability`` and the
+        per-community column): from each respondent's number of answered items (exact, the
+        precision lme4's posterior uses) or Raudenbush & Sampson's (1999) formula with the mean
+        number of answered items :math:`\bar n` (to compare with published tables). The EB
+        scores and posterior SDs are the same either way.
 
     Returns
     -------
@@ -330,6 +389,15 @@ def ecometric(
         ``loglik``, ``diagnostics``, counts, and ``.groups``: one row per community with
         ``n_respondents``, ``n_responses``, ``eb_score``, ``eb_deviation``, ``posterior_sd``,
         ``reliability``.
+
+    Raises
+    ------
+    DataError
+        Given ``weight=`` or ``design=``: multilevel models do not take survey weights (they
+        need level-specific weights, as WeMix or svylme; future work). Use
+        :func:`~collective_efficacy.aggregate` / :func:`~collective_efficacy.compare_waves`
+        with ``weight=`` for design-based community means and change, or this model
+        unweighted, reported as such.
 
     Notes
     -----
@@ -354,7 +422,13 @@ def ecometric(
               \mathrm{score}_k = \bar\alpha + \hat u_k,\qquad
               \mathrm{SD}_k = \sqrt{\tau_\beta(1-\lambda_k)},
 
-    where :math:`\hat u_k` (lme4's ``ranef``) is :math:`\lambda_k` times the precision-weighted
+    With ``reliability="mean_items"`` (Raudenbush & Sampson 1999; :math:`J_k` respondents in
+    community :math:`k`, :math:`\bar n` the mean number of items answered by the respondents
+    used), :math:`\lambda_k = \tau_\beta/(\tau_\beta + \tau_\pi/J_k +
+    \sigma^2/(\bar n J_k))`, which equals the exact form when everyone answers the same
+    number of items.
+
+    Here :math:`\hat u_k` (lme4's ``ranef``) is :math:`\lambda_k` times the precision-weighted
     mean residual of the community's respondents and :math:`\bar\alpha` the mean item effect.
     The intra-neighbourhood correlation is :math:`\tau_\beta/(\tau_\beta + \tau_\pi)`.
 
@@ -442,9 +516,9 @@ def ecometric(
     alpha = fit.beta[:n_items_i]
     grand = float(alpha.mean())
     nresp = fit.group_n_respondents
-    lam = fit.lambda_
     tb, tp, s2 = fit.tau_beta, fit.tau_pi, fit.sigma2
     n_answered = answered[used].sum(axis=1)
+    lam = fit.lambda_ if reliability == "exact" else _rs_reliability(fit, float(n_answered.mean()))
     resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
     boundary = [n for n, b in zip(("tau_beta", "tau_pi"), fit.at_boundary) if b]
     diag = _diagnostics(
@@ -469,7 +543,7 @@ def ecometric(
     return EcometricResult(
         items=items,
         reversed_items=reversed_items,
-        group=gi.name,
+        community=gi.name,
         method=method,
         variance_components=EcometricVarianceComponents(
             tau_beta=tb,
@@ -491,6 +565,7 @@ def ecometric(
         ],
         grand_mean=grand,
         reliability=float(lam[nresp > 0].mean()),
+        reliability_method=reliability,
         respondent_reliability=float(np.mean(resp_rel)),
         loglik=fit.loglik,
         deviance=fit.deviance,
@@ -499,8 +574,7 @@ def ecometric(
         n_excluded_no_items=n_no_items,
         n_excluded_covariates=n_bad_cov,
         n_groups=gi.n_groups,
-        scale_min=lo,
-        scale_max=hi,
+        scale_range=(lo, hi),
         diagnostics=diag,
         groups_columns=cols,
     )

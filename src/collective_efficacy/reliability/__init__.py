@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -23,12 +23,14 @@ from scipy import stats
 
 from collective_efficacy._checks import check_choice, check_ci
 from collective_efficacy._groups import factorize_groups
+from collective_efficacy._moments import group_counts
 from collective_efficacy._params import (
     CI,
     COLUMN,
     COLUMNS,
     FRAME,
     ITEM_RANGES,
+    KEYS,
     SCALE_RANGE,
     SEED,
     Interval,
@@ -36,13 +38,9 @@ from collective_efficacy._params import (
     as_generator,
     public,
 )
+from collective_efficacy.errors import ParameterError
 from collective_efficacy.prepared import accepts_prepared, memo
-from collective_efficacy.reliability._common import (
-    _BLOCK,
-    _NEG_TOL,
-    NanPolicy,
-    ResponseRange,
-)
+from collective_efficacy.reliability._common import _BLOCK, _NEG_TOL, NanPolicy, ResponseRange
 from collective_efficacy.reliability._core import (
     alpha_stats,
     feldt_ci,
@@ -56,15 +54,9 @@ from collective_efficacy.reliability._input import (
     prepare,
     structural_checks,
 )
-from collective_efficacy.reliability.items import (
-    _warn_single,
-    item_statistics,
-)
-from collective_efficacy.reliability.omega import (
-    OmegaItem,
-    OmegaResult,
-    omega,
-)
+from collective_efficacy.reliability.items import _warn_single, item_statistics
+from collective_efficacy.reliability.omega import OmegaItem, OmegaResult, omega
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design.weights import weighted_cronbach
 
 __all__ = ["OmegaItem", "OmegaResult", "cronbach_alpha", "item_statistics", "omega"]
@@ -88,6 +80,7 @@ ALPHA_COLUMNS = [
     "mean",
     "sd",
     "reversed_suspect",
+    "suspect_items",
     "note",
 ]
 
@@ -143,7 +136,7 @@ def _bootstrap_alpha(
     k = x.shape[1]
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
-    counts = np.bincount(codes, minlength=n_groups)
+    counts = group_counts(codes, n_groups)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     seg_start = starts[sorted_codes]
     seg_n = counts[sorted_codes]
@@ -166,14 +159,18 @@ def _bootstrap_alpha(
 
 
 @accepts_prepared
+@summary_route("cronbach_alpha")
 @public(
     constraints={
+        "keys": [KEYS, None],
+        "weight": [COLUMN, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "community": [COLUMN, None],
         "nan_policy": [_BLOCK],
         "ci": [CI],
         "ci_method": [Options(("feldt", "duhachek", "bootstrap"))],
+        "ci_z": [Interval(Real, 0, None, closed="neither"), None],
         "n_boot": [Interval(Integral, 2, None)],
         "seed": [SEED],
         "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
@@ -190,6 +187,7 @@ def cronbach_alpha(
     nan_policy: NanPolicy = "pairwise",
     ci: float = 0.95,
     ci_method: Literal["feldt", "duhachek", "bootstrap"] = "feldt",
+    ci_z: float | None = None,
     n_boot: int = 1000,
     seed: int | np.random.Generator | None = None,
     scale_range: ResponseRange = None,
@@ -201,6 +199,10 @@ def cronbach_alpha(
     ----------
     data : DataFrame of shape (n_respondents, ...)
         One row per respondent. Not modified.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; bootstrap intervals, ``weight`` and ``listwise`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     items : list of str, optional
         Item columns; default every column except ``community``.
     keys : list, dict, array or Instrument, optional
@@ -214,6 +216,10 @@ def cronbach_alpha(
         Confidence level.
     ci_method : {"feldt", "duhachek", "bootstrap"}, default="feldt"
         Interval for alpha, see Notes.
+    ci_z : float, optional
+        ``ci_method="duhachek"`` only: the multiplier of ``ase`` instead of
+        :math:`z_{1-p/2}`; ``ci_z=1.96`` reproduces the bounds ``psych::alpha`` prints
+        (``alpha +/- 1.96 * ase``). ``confidence`` is then :math:`2\Phi(z) - 1`.
     n_boot : int, default=1000
         Bootstrap replicates (``ci_method="bootstrap"``).
     seed : int or Generator, optional
@@ -237,10 +243,12 @@ def cronbach_alpha(
     DataFrame
         One row (or one row per community, the first column named as ``community``) with columns
         ``alpha, std_alpha, g6, average_r, median_r, var_r, signal_noise, ase, ci_low, ci_high,
-        confidence, ci_method, n, n_items, mean, sd, reversed_suspect, note``. ``mean``/``sd``
-        describe the scale score (mean of the answered keyed items); ``reversed_suspect`` lists
-        items whose item-rest correlation is negative; ``note`` says why a value is NaN or
-        suspicious (None when all is well).
+        confidence, ci_method, n, n_items, mean, sd, reversed_suspect, suspect_items, note``.
+        ``mean``/``sd`` describe the scale score (mean of the answered keyed items);
+        ``reversed_suspect`` (bool, as in :func:`item_statistics`) is True when an item's
+        item-rest correlation is negative and ``suspect_items`` names those items (None when
+        there is none; before 1.0 ``reversed_suspect`` held the names); ``note`` says why a
+        value is NaN or suspicious (None when all is well).
 
     Raises
     ------
@@ -253,7 +261,8 @@ def cronbach_alpha(
     ReliabilityWarning
         Without ``community``: an item correlates negatively with the rest (reverse coding likely
         missing), alpha is negative, or a covariance is undefined. With ``community`` the same
-        findings go to ``reversed_suspect`` and ``note`` instead (no warning per community).
+        findings go to ``reversed_suspect``/``suspect_items`` and ``note`` instead (no warning
+        per community).
 
     Notes
     -----
@@ -284,7 +293,8 @@ def cronbach_alpha(
     Intervals: ``feldt`` (Feldt, Woodruff & Salih 1987; ``psych::alpha.ci``)
     :math:`[1 - (1-\alpha) F_{1-p/2}, 1 - (1-\alpha) F_{p/2}]` with :math:`F` on
     :math:`(n-1, (n-1)(k-1))` df and :math:`p = 1 - ci`; ``duhachek``
-    :math:`\alpha \pm z_{1-p/2}\,\mathrm{ase}` (psych prints it with 1.96); ``bootstrap``:
+    :math:`\alpha \pm z_{1-p/2}\,\mathrm{ase}` (psych prints it with :math:`z = 1.96`; pass
+    ``ci_z=1.96`` for psych's printed bounds); ``bootstrap``:
     percentile interval of alpha over ``n_boot`` resamples of respondents (within each
     community), NaN when fewer than half the replicates give a finite alpha.
 
@@ -342,6 +352,7 @@ def cronbach_alpha(
         )  # fmt: skip
     ci = check_ci(ci)
     check_choice("ci_method", ci_method, ("feldt", "duhachek", "bootstrap"), func=func)
+    _check_ci_z(ci_z, ci_method, func)
     exclude = [community] if community is not None else []
     prep = prepare(
         data,
@@ -352,7 +363,6 @@ def cronbach_alpha(
         func=func,
         exclude=exclude,
     )
-    k = len(prep.items)
     if community is None:
         structural_checks(prep, data, func)
         codes = np.zeros(len(prep.x), dtype=np.int64)
@@ -369,23 +379,49 @@ def cronbach_alpha(
         ("pairwise_moments", id(prep.x), repr(community)),
         lambda: pairwise_moments(prep.x, codes, n_groups),
     )
-    st = alpha_stats(mom.cov)
-    n = mom.n_rows
+    boot = (
+        (lambda: _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci))
+        if ci_method == "bootstrap"
+        else None
+    )
+    mean, sd = scale_score_moments(prep.x, codes, n_groups)
+    return alpha_frame(
+        prep.items, mom.cov, mom.n_pair, mom.n_rows, mean, sd,
+        ci=ci, ci_method=ci_method, boot=boot, labels=labels, community=community, ci_z=ci_z,
+    )  # fmt: skip
+
+
+def alpha_frame(
+    items: list[str],
+    cov: np.ndarray,
+    n_pair: np.ndarray,
+    n: np.ndarray,
+    mean: np.ndarray,
+    sd: np.ndarray,
+    *,
+    ci: float,
+    ci_method: str,
+    boot: Any,
+    labels: pd.Index | None,
+    community: str | None,
+    ci_z: float | None = None,
+) -> pd.DataFrame:
+    """The alpha table from per-group pairwise moments (rows or a summary: one code path)."""
+    k = len(items)
+    st = alpha_stats(cov)
     with np.errstate(divide="ignore", invalid="ignore"):
         ase = np.where(n > 0, np.sqrt(st.q / np.maximum(n, 1.0)), np.nan)
     if ci_method == "feldt":
         ci_low, ci_high = feldt_ci(st.alpha, n, k, ci)
     elif ci_method == "duhachek":
-        z = float(stats.norm.ppf(0.5 + ci / 2.0))
-        ci_low, ci_high = st.alpha - z * ase, st.alpha + z * ase
+        ci_low, ci_high, ci = _duhachek(st.alpha, ase, ci, ci_z)
     else:
-        ci_low, ci_high = _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci)
+        ci_low, ci_high = boot()
         ci_low = np.where(st.defined, ci_low, np.nan)
         ci_high = np.where(st.defined, ci_high, np.nan)
-    mean, sd = scale_score_moments(prep.x, codes, n_groups)
     suspect = np.nan_to_num(st.r_drop, nan=0.0) < -_NEG_TOL
-    sus_names = join_names(suspect, prep.items)
-    note = _group_notes(prep.items, n, mom.n_pair, mom.cov, st.alpha, suspect)
+    sus_names = join_names(suspect, items)
+    note = _group_notes(items, n, n_pair, cov, st.alpha, suspect)
     out = pd.DataFrame(
         {
             **st.columns(),
@@ -398,12 +434,31 @@ def cronbach_alpha(
             "n_items": k,
             "mean": mean,
             "sd": sd,
-            "reversed_suspect": pd.Series(none_if_empty(sus_names), dtype=object),
+            "reversed_suspect": suspect.any(axis=1),  # bool, as in item_statistics
+            "suspect_items": pd.Series(none_if_empty(sus_names), dtype=object),
             "note": pd.Series(note, dtype=object),
         }
     )
     if labels is not None:
         out.insert(0, str(community), labels)
         return out
-    _warn_single(prep.items, st.r_drop[0], note[0])
+    _warn_single(items, st.r_drop[0], note[0])
     return out
+
+
+def _check_ci_z(ci_z: float | None, ci_method: str, func: str) -> None:
+    if ci_z is not None and ci_method != "duhachek":
+        raise ParameterError(
+            f"ci_z is the multiplier of the Duhachek interval; pass ci_method='duhachek' with it "
+            f"(got ci_method={ci_method!r}) (in {func}())",
+            argument="ci_z",
+        )
+
+
+def _duhachek(
+    alpha: np.ndarray, ase: np.ndarray, ci: float, ci_z: float | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """alpha -/+ z ase with z = z_{1-p/2} or ``ci_z`` (then the level is 2 Phi(z) - 1)."""
+    z = float(stats.norm.ppf(0.5 + ci / 2.0)) if ci_z is None else float(ci_z)
+    level = ci if ci_z is None else float(2.0 * stats.norm.cdf(z) - 1.0)
+    return alpha - z * ase, alpha + z * ase, level

@@ -9,7 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._params import COLUMNS, FRAME, ITEM_RANGES, SCALE_RANGE, public
+from collective_efficacy._params import (
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    ITEM_RANGES,
+    KEYS,
+    SCALE_RANGE,
+    public,
+)
 from collective_efficacy.errors import ReliabilityWarning
 from collective_efficacy.prepared import accepts_prepared, memo
 from collective_efficacy.reliability._common import (
@@ -43,6 +51,8 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
+        "weight": [COLUMN, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "nan_policy": [_BLOCK],

@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from collective_efficacy._checks import check_choice
-from collective_efficacy._params import COLUMNS, FRAME, Options, public
+from collective_efficacy._params import COLUMNS, FRAME, KEYS, Options, public
 from collective_efficacy.errors import ConvergenceWarning, DataError, ReliabilityWarning
 from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.reliability._common import _BLOCK, NanPolicy
@@ -75,6 +75,7 @@ _VARIANTS = {
 @accepts_prepared
 @public(
     constraints={
+        "keys": [KEYS, None],
         "data": [FRAME],
         "items": [COLUMNS, None],
         "method": [Options(("minres", "ml"))],

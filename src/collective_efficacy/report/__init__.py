@@ -11,6 +11,7 @@ figures scale to the screen (the forest plot has a narrow version for phone-widt
 from __future__ import annotations
 
 import html
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from collective_efficacy.export._escape import escape_markdown
@@ -23,6 +24,7 @@ from collective_efficacy.report._figures import (
 )
 from collective_efficacy.report._format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from collective_efficacy.report._sections import blocks
+from collective_efficacy.report._svgmap import MAP_CSS, SCRIPT, map_svg
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
@@ -51,8 +53,26 @@ CSS = (
     "img{max-width:100%;height:auto}.warn{color:#8a3b00}td.v{white-space:nowrap}"
     "td.improved{color:#0072B2;font-weight:600}td.declined{color:#B34700;font-weight:600}"
     f"@media (max-width:{NARROW_PX}px){{body{{margin:.6em auto;padding:0 .7em}}"
-    "h1{font-size:1.35em}td,th{font-size:82%}}"
+    "h1{font-size:1.35em}td,th{font-size:82%}}" + MAP_CSS
 )
+
+
+#: The last evaluation's blocks per language: the command line renders the same evaluation as
+#: HTML and as Markdown, and the blocks (every per-community row) are built once. A weak
+#: reference, so the cache never keeps an evaluation alive.
+_LAST: dict[str, tuple[weakref.ref[Any], list[Block]]] = {}
+
+
+def _blocks(ev: Evaluation, lang: str) -> list[Block]:
+    """:func:`blocks`, reused while the same (frozen) evaluation is rendered again."""
+    hit = _LAST.get(lang)
+    if hit is not None and hit[0]() is ev:
+        return hit[1]
+    bl = blocks(ev, lang)
+    if any(ref() is not ev for ref, _ in _LAST.values()):
+        _LAST.clear()  # another evaluation: forget the previous one's blocks
+    _LAST[lang] = (weakref.ref(ev), bl)
+    return bl
 
 
 def _anchors(bl: list[Block]) -> dict[int, str]:
@@ -66,14 +86,52 @@ def _md(text: str) -> str:
     return escape_markdown(text)
 
 
+def _cell_text(v: Any, t: dict[str, str]) -> str:
+    """:func:`fmt` of a table cell, with the common exact types (float, int, str) done inline.
+
+    A per-community table has hundreds of thousands of cells: the same text as ``fmt``, without
+    its chain of ``isinstance`` checks for every one.
+    """
+    tv = type(v)
+    if tv is float:
+        if v != v:  # NaN
+            return "–"
+        text = f"{v:.2f}"
+        if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
+            text = text[1:]
+        return text.replace(".", t["decimal"])
+    if tv is str:
+        return v
+    if tv is int:
+        return str(v)
+    return fmt(v, t=t)
+
+
+class _Memo(dict[str, str]):
+    """Escaped text per distinct text: names and rounded numbers repeat across a long table."""
+
+    def __init__(self, escape: Any) -> None:
+        super().__init__()
+        self.escape = escape
+
+    def __missing__(self, key: str) -> str:
+        value: str = self.escape(key)
+        self[key] = value
+        return value
+
+
 def _md_table(payload: Any, t: dict[str, str]) -> list[str]:
     head, rows = payload
+    md = _Memo(_md)
     out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells: list[str] = []
         for v in r:
-            cells += [v.text] + [""] * (v.n - 1) if isinstance(v, Span) else [fmt(v, t=t)]
-        out.append("| " + " | ".join(_md(c) for c in cells) + " |")
+            if isinstance(v, Span):
+                cells += [md[v.text]] + [""] * (v.n - 1)
+            else:
+                cells.append(md[_cell_text(v, t)])
+        out.append("| " + " | ".join(cells) + " |")
     return [*out, ""]
 
 
@@ -84,7 +142,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     images, code and table syntax show as text and a newline cannot break a row.
     """
     t = text_for(lang)
-    bl = blocks(ev, lang)
+    bl = _blocks(ev, lang)
     ids = _anchors(bl)
     out: list[str] = []
     prev = ""
@@ -114,8 +172,11 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     return "\n".join(out) + "\n"
 
 
-def _html_cell(v: Any, t: dict[str, str]) -> str:
-    e = html.escape
+def _html_cell(v: Any, t: dict[str, str], e: Any = html.escape) -> str:
+    tv = type(v)
+    if tv is float or tv is int:  # exact types only (bool is an int subclass: not here)
+        text = _cell_text(v, t)
+        return f'<td class="mid">{text}</td>' if text == "–" else f'<td class="num">{e(text)}</td>'
     if isinstance(v, Span):
         return f'<td class="sup" colspan="{v.n}">{e(v.text)}</td>'
     if isinstance(v, Verdict):
@@ -132,7 +193,8 @@ def _html_table(kind: str, payload: Any, t: dict[str, str]) -> list[str]:
     fold = kind == "longtable" and len(rows) > LONG_TABLE
     out = [f"<details><summary>{e(t['show_table'].format(n=len(rows)))}</summary>"] if fold else []
     out.append('<div class="tw"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
-    out += ["<tr>" + "".join(_html_cell(v, t) for v in r) + "</tr>" for r in rows]
+    esc = _Memo(e).__getitem__
+    out += ["<tr>" + "".join(_html_cell(v, t, esc) for v in r) + "</tr>" for r in rows]
     out.append("</table></div>")
     return [*out, "</details>"] if fold else out
 
@@ -160,6 +222,18 @@ def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[s
     return out
 
 
+def _html_map(ev: Evaluation, label: str, lang: str, index: int) -> list[str]:
+    """The interactive SVG map on screen and the PNG map in print (the PNG alone on screen
+    when there is no SVG, e.g. for geometry the SVG cannot draw)."""
+    svg = map_svg(ev, label, lang, index)
+    png = map_png(ev, label, lang)
+    out = [svg] if svg else []
+    if png:
+        pic = _picture("map", map_alt(text_for(lang), label), png, None)
+        out.append(f'<div class="map-print">{pic}</div>' if svg else pic)
+    return out
+
+
 def _html_toc(bl: list[Block], ids: dict[int, str], k: int, title: str) -> str:
     e = html.escape
     items = "".join(f'<li><a href="#{ids[j]}">{e(bl[j][1])}</a></li>' for j in ids if j > k)
@@ -170,7 +244,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
     """The report as one self-contained HTML page (figures embedded, no network needed)."""
     e = html.escape
     t = text_for(lang)
-    bl = blocks(ev, lang)
+    bl = _blocks(ev, lang)
     ids = _anchors(bl)
     parts = [
         "<!DOCTYPE html>",
@@ -180,6 +254,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         f"<style>{CSS}</style></head><body>",
     ]
     in_list = False
+    maps = 0
     for k, (kind, payload) in enumerate(bl):
         if kind not in ("li", "warn") and in_list:
             parts.append("</ul>")
@@ -204,11 +279,11 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         elif kind == "forest":
             parts += _html_forest(payload, ev, lang)
         elif kind == "map":
-            png = map_png(ev, payload, lang)
-            if png:
-                narrow = map_png(ev, payload, lang, narrow=True)
-                parts.append(_picture("map", map_alt(t, payload), png, narrow))
+            maps += 1
+            parts += _html_map(ev, payload, lang, maps)
     if in_list:
         parts.append("</ul>")
+    if any('<figure class="imap"' in p for p in parts):
+        parts.append(f"<script>{SCRIPT}</script>")
     parts.append("</body></html>")
     return "\n".join(parts)

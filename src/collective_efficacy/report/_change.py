@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from collective_efficacy.change._verdict import change_verdicts, count_verdicts, model_verdicts
 from collective_efficacy.report._format import Block, Span, Verdict, bound, chance, name, num, pval
+from collective_efficacy.report._weights import overall_text, rule_tail, weighted
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
@@ -99,6 +100,8 @@ def _overall(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         return []
     did = _programme_effect(ev, t)
     p = o.get("p")
+    if weighted(ev):
+        return [("h2", t["overall"]), ("p", overall_text(ev, t, o))]
     text = t["overall_text"].format(
         d=num(t, o["diff"]),
         lo=num(t, o.get("ci_low")),
@@ -132,9 +135,13 @@ def _rule(ev: Evaluation, t: dict[str, str], m: int, k: int) -> str:
         plain = t["rule_plain"].format(c=c)
         return plain + " " + t["rule_uncorrected"] if k > 1 else plain
     level = 100 * (1 - (1 - ev.confidence) / m)
-    return t["rule_sim"].format(
+    text = t["rule_sim"].format(
         c=c, m=m, lvl=num(t, level, 2), alpha=num(t, 1 - ev.confidence), adj=adj
     )
+    if weighted(ev):  # the last sentence names the Welch test: the weighted one is a z-test
+        text = text[: text.rfind(". ", 0, text.rfind("results.json")) + 1] + " "
+        text += rule_tail(t, adj)
+    return text
 
 
 def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list[Any]) -> Block:
@@ -195,6 +202,8 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
         return [*b, _model_table(ev, t, h, per), ("forest", per)]
     keys = ["community", "n_before", "n_after", "mean_before", "mean_after", "diff"]
     keys += ["interval", "p_bonf" if m > 1 else "p", "g", "verdict"]
+    if weighted(ev):  # no standardised effect size under weights
+        keys.remove("g")
     body = []
     for r in per:
         if r["verdict"] is None:
@@ -204,7 +213,8 @@ def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
         vals = [r.get(k) for k in ("n_before", "n_after", "mean_before", "mean_after", "diff")]
         band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
         verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
-        body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), r.get("g"), verdict])
+        g = [] if weighted(ev) else [r.get("g")]
+        body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), *g, verdict])
     b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded
     b.append(("forest", per))
     return b

@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any
 from collective_efficacy._messages import MESSAGES, message
 from collective_efficacy.change._verdict import count_verdicts
 from collective_efficacy.evaluation._sections import AFTER, BEFORE
+from collective_efficacy.report._change import (
+    _change,
+    _did_text,
+    _overall,
+    _overall_row,
+    _why,
+    community_verdicts,
+)
 from collective_efficacy.report._format import (
     Block,
     Span,
@@ -27,18 +35,17 @@ from collective_efficacy.report._format import (
     wave,
 )
 from collective_efficacy.report._text import REFERENCES
+from collective_efficacy.report._weights import (
+    WEIGHT_HEAD,
+    WEIGHT_REFERENCES,
+    design_words,
+    methods_text,
+    summary_key,
+    weighted,
+)
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
-
-from collective_efficacy.report._change import (
-    _change,
-    _did_text,
-    _overall,
-    _overall_row,
-    _why,
-    community_verdicts,
-)
 
 __all__ = ["blocks", "community_verdicts"]
 
@@ -62,6 +69,8 @@ def _measured(ev: Evaluation, t: dict[str, str]) -> list[Block]:
             ),
         )
     )
+    if weighted(ev):
+        b.append(("p", design_words(ev, t)))
     for w in ev.waves:
         b.append(
             (
@@ -331,14 +340,19 @@ def _impact_note(r: dict[str, Any], t: dict[str, str]) -> str:
 
 def _scores(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
     body = []
+    w = weighted(ev)  # n beside n_eff: how many respondents the weights effectively leave
     for r in ev.sections.get("community_scores", []):
         lead = [name(r, ev), wave(t, r["wave"]), r.get("n")]
         if r.get("suppressed"):
-            body.append([*lead, Span(_why(r, ev, t), 3)])
+            body.append([*lead, Span(_why(r, ev, t), 4 if w else 3)])
         else:
-            body.append([*lead, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
+            n_eff = [num(t, r.get("n_eff"), 1)] if w else []
+            body.append([*lead, *n_eff, r.get("mean"), r.get("ci_low"), r.get("ci_high")])
     keys = ["community", "wave", "n", "mean", "ci_low", "ci_high"]
-    return [("h2", t["scores"]), ("longtable", ([h[k] for k in keys], body))]
+    heads = [h[k] for k in keys]
+    if w:
+        heads.insert(3, WEIGHT_HEAD.get(t["lang"], WEIGHT_HEAD["en"])["n_eff"])
+    return [("h2", t["scores"]), ("longtable", (heads, body))]
 
 
 def _impact_counts(ev: Evaluation) -> dict[str, int] | None:
@@ -397,7 +411,7 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         key = "sum_up" if (lo or 0) > 0 else "sum_down" if (hi or 0) < 0 else "sum_flat"
         rng = scale_text(t, ev.scale_range)
         lines.append(
-            t["sum_overall"].format(
+            (summary_key(t) if weighted(ev) else t["sum_overall"]).format(
                 on=t["sum_scale"].format(r=rng) if rng else t["sum_scale_unknown"],
                 before=num(t, o["mean_before"]),
                 after=num(t, o["mean_after"]),
@@ -435,6 +449,8 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
         )
         title = ev.instrument_titles.get(t["lang"], ev.instrument_title)
         lines.append(t["sum_data"].format(nb=nb, na=na, title=title))
+    if weighted(ev):
+        lines.append(design_words(ev, t))
     if not lines:
         return []
     return [("h2", t["summary"]), ("summary", lines), ("toc", t["contents"])]
@@ -457,5 +473,7 @@ def blocks(ev: Evaluation, lang: str) -> list[Block]:
         b.append(("h2", t["notes"]))
         b += [("li", _note_line(ev, k, v, t["lang"])) for k, v in ev.notes.items()]
     b += [("h2", t["methods"]), ("p", t["methods_text"])]
-    b += [("li", ref) for ref in REFERENCES]
+    if weighted(ev):
+        b.append(("p", methods_text(ev, t)))
+    b += [("li", ref) for ref in [*REFERENCES, *(WEIGHT_REFERENCES if weighted(ev) else [])]]
     return b

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -15,7 +16,18 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._messages import MESSAGES, message
-from collective_efficacy._params import COLUMN, public
+from collective_efficacy._params import (
+    BOOLEAN,
+    COLUMN,
+    FRAME,
+    MAPPING,
+    PATH,
+    InstanceOf,
+    Interval,
+    Options,
+    Predicate,
+    public,
+)
 from collective_efficacy.errors import DataError, require_extra
 from collective_efficacy.export.geojson import join_levels
 from collective_efficacy.impact import IMPACT_LEVEL_LABELS
@@ -133,7 +145,34 @@ def _geometry_parts(
     )
 
 
-@public(renamed={"key": "community"}, constraints={"community": [COLUMN]})
+@public(
+    renamed={"key": "community"},
+    constraints={
+        "levels": [FRAME],
+        "geometry": [MAPPING, PATH],
+        "community": [COLUMN],
+        "geometry_key": [COLUMN, None],
+        "path": [PATH, None],
+        "title": [InstanceOf(str, description="a string", example=lambda: "title"), None],
+        "lang": [Options(_TEXT)],
+        "annotate": [BOOLEAN],
+        "figsize": [
+            Predicate(
+                lambda v: (
+                    isinstance(v, (tuple, list))
+                    and len(v) == 2
+                    and all(Interval(Real, 0, None, closed="neither").accepts(x) for x in v)
+                ),
+                "a (width, height) pair of positive numbers",
+                lambda: (6.0, 4.0),
+                [(0, 4), 3.5],
+            ),
+            None,
+        ],
+        "dpi": [Interval(Integral, 1, None)],
+        "legend": [Options(("right", "below"))],
+    },
+)
 def impact_map(
     levels: pd.DataFrame,
     geometry: Mapping[str, Any] | str | Path,

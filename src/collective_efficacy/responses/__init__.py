@@ -16,7 +16,18 @@ from typing import Any, Literal
 import pandas as pd
 
 from collective_efficacy._checks import check_choice
-from collective_efficacy._params import COLUMN, COLUMNS, Options, public
+from collective_efficacy._params import (
+    ARRAY,
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    MAPPING,
+    PATH,
+    TEXT,
+    InstanceOf,
+    Options,
+    public,
+)
 from collective_efficacy._rows import file_row_offset
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import Instrument, load_instrument
@@ -25,7 +36,8 @@ from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import check_value_labels, column_name, flat_text_columns
 from collective_efficacy.responses._columns import _item_columns
 from collective_efficacy.responses._exclusions import _exclusions, _finish_raise, _report
-from collective_efficacy.responses._odk import form_columns
+from collective_efficacy.responses._odk import form_columns, form_date_column
+from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import ValidationReport
 from collective_efficacy.survey_design import checked_weights
 
@@ -46,6 +58,12 @@ class ValidatedResponses:
     instrument : Instrument
     respondent, community, wave : str or None
         Names of the id columns in ``data``.
+    item_columns : list of str
+        The item ids, in order (the item columns of ``data``).
+    date : str or None
+        The column of ``data`` with each answer's date (ISO text): the submission time of an
+        ODK / KoboToolbox export read by :func:`~collective_efficacy.read_responses`
+        (``"date"``); None for other data.
     """
 
     data: pd.DataFrame
@@ -55,10 +73,25 @@ class ValidatedResponses:
     community: str | None = None
     wave: str | None = None
     item_columns: list[str] = field(default_factory=list)
+    date: str | None = None
 
 
 @public(
     constraints={
+        "data": [
+            FRAME,
+            PATH,
+            InstanceOf(ResponseFile, description="a ResponseFile", example=pd.DataFrame),
+        ],
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+        ],
+        "waves": [ARRAY, None],
+        "columns": [MAPPING, None],
+        "source": [TEXT, None],
+        "weight": [COLUMN, None],
         "respondent": [COLUMN, None],
         "community": [COLUMN, None],
         "wave": [COLUMN, None],
@@ -158,18 +191,8 @@ def validate(
     >>> v.report.recoded_missing
     {'hecht': {'9': 1}}
     """
-    from collective_efficacy.responses.io import (
-        read_responses,  # local: io is optional-extras territory
-    )
-
     check_choice("errors", errors, ["raise", "exclude"], func="validate")
-    if isinstance(data, (str, Path)):
-        source = source or Path(data).name
-        data = read_responses(data)
-    if not isinstance(data, pd.DataFrame):
-        raise ResponseValidationError(
-            f"data must be a DataFrame or a file path; got {type(data).__name__}"
-        )
+    data, source = _as_frame(data, source)
     first_row = file_row_offset(data)
     if first_row is not None:
         source = source or str(data.attrs["source"])
@@ -197,6 +220,10 @@ def validate(
     if col.stopping:
         _finish_raise(col, inst, source, first_row, n, excludable=False)
     reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
+    date = form_date_column(data)  # an ODK / Kobo export: the submission date travels along
+    if date is not None and date not in id_cols:
+        out[date] = data[date].to_numpy(dtype=object, copy=True)
+        id_cols.append(date)
     if weight is not None:
         wcol = str(column_name(weight))
         out[wcol], bad = checked_weights(data, wcol)
@@ -213,7 +240,7 @@ def validate(
     ignored = [str(c) for c in data.columns if c not in set(item_to_col.values()) | set(id_cols)]
     report = _report(data, inst, item_ids, item_to_col, col, reason, detail, recoded, ignored,
                      relabelled=relabelled, source=source, first_row=first_row)  # fmt: skip
-    clean = out.loc[~excluded_mask].copy()
+    clean = out.loc[~excluded_mask]  # a new frame already (copy-on-write): no second copy
     return ValidatedResponses(
         data=clean,
         report=report,
@@ -222,4 +249,23 @@ def validate(
         community=community,
         wave=wave,
         item_columns=list(item_ids),
+        date=date if date is not None and date in out.columns else None,
     )
+
+
+def _as_frame(data: Any, source: str | None) -> tuple[pd.DataFrame, str | None]:
+    """``validate``'s input as a pandas frame: a ResponseFile, a path, or a foreign frame."""
+    from collective_efficacy.summaries._frames import is_frame, to_pandas
+
+    if isinstance(data, ResponseFile):  # its file name, labels and notes come along
+        data = data.legacy_frame()
+    if isinstance(data, (str, Path)):
+        source = source or Path(data).name
+        data = read_responses(data)
+    if not isinstance(data, pd.DataFrame) and is_frame(data):  # polars, Arrow, DuckDB, Dask
+        data = to_pandas(data)
+    if not isinstance(data, pd.DataFrame):
+        raise ResponseValidationError(
+            f"data must be a DataFrame or a file path; got {type(data).__name__}"
+        )
+    return data, source

@@ -16,7 +16,7 @@ from collective_efficacy.responses._ids import (
     case_duplicates,
     ids_as_text,
     nonscalar_rows,
-    normalise_labels,
+    normalise_labels_distinct,
     number_text,
 )
 from collective_efficacy.responses.validation_report import Problem
@@ -153,7 +153,7 @@ def id_text(
     normalisation (label in the data -> label used).
     """
     s = data[column]
-    bad = nonscalar_rows(s) if s.dtype == object else np.zeros(0, dtype=np.intp)
+    bad = nonscalar_rows(s)
     if bad.size:
         _unusable(col, column, s, bad)
         return None, {}
@@ -173,8 +173,8 @@ def id_text(
         return None, {}
     changed: dict[str, str] = {}
     if normalise:
-        text, changed = normalise_labels(text)
-        for group in case_duplicates(text):
+        text, changed, distinct = normalise_labels_distinct(text)
+        for group in case_duplicates(distinct):
             m = np.isin(text, group)
             col.add(
                 "probable_duplicate_community",

@@ -60,8 +60,12 @@ def _exclusions(
         # numbers repeat exactly when their text does (number_text is one-to-one on values)
         raw = data[respondent]
         first = raw if pd.api.types.is_numeric_dtype(raw.dtype) else ids
-        key = pd.DataFrame({0: first.to_numpy(), 1: data[wave].to_numpy() if has_wave else 0})
-        dup = key.duplicated(keep="first").to_numpy() & ~m
+        if has_wave:
+            key = pd.DataFrame({0: first.to_numpy(), 1: data[wave].to_numpy()})
+            repeated = key.duplicated(keep="first").to_numpy()
+        else:  # one key column: one hashing pass
+            repeated = pd.Series(first.to_numpy()).duplicated(keep="first").to_numpy()
+        dup = repeated & ~m
         if dup.any():
             col.add(
                 "duplicate_respondent",

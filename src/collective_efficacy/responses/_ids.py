@@ -20,6 +20,7 @@ __all__ = [
     "ids_as_text",
     "nonscalar_rows",
     "normalise_labels",
+    "normalise_labels_distinct",
     "number_text",
     "numbers_if_lossless",
 ]
@@ -133,9 +134,23 @@ def _kind(v: Any) -> str:
     return type(v).__name__
 
 
+#: ``pd.api.types.infer_dtype`` kinds whose cells are all scalars (no list, dict, set, tuple or
+#: array can hide in them): the cell-by-cell check is skipped for these.
+_SCALAR_KINDS = frozenset(
+    {"string", "bytes", "floating", "integer", "boolean", "decimal", "complex", "empty"}
+)
+
+
 def nonscalar_rows(s: pd.Series) -> np.ndarray:
-    """Positions of cells holding a list, dict, set, tuple or array (they cannot be answers/ids)."""
-    if s.dtype != object:
+    """Positions of cells holding a list, dict, set, tuple or array (they cannot be answers/ids).
+
+    A column of one scalar kind (all text, all numbers: ``infer_dtype`` in one C pass) has none;
+    only other columns are checked cell by cell.
+
+    >>> nonscalar_rows(pd.Series(["a", ["b"], None, "c"], dtype=object)).tolist()
+    [1]
+    """
+    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in _SCALAR_KINDS:
         return np.zeros(0, dtype=np.intp)
     bad = s.map(lambda v: isinstance(v, (list, dict, set, tuple, np.ndarray))).to_numpy(bool)
     return np.flatnonzero(bad)
@@ -170,6 +185,10 @@ def ids_as_text(s: pd.Series) -> tuple[np.ndarray | None, list[str]]:
         for v in s[~missing]:  # error path only
             kinds.setdefault(_kind(v), v)
         return None, [f"{v!r} ({k})" for k, v in kinds.items()]
+    if kind == "string":  # every cell already text: no hashing needed
+        out = s.to_numpy(dtype=object, copy=True)
+        out[missing] = None
+        return out, []
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     texts = [
         u if isinstance(u, str) else number_text(u) if isinstance(u, _NUMBERS) else str(u)
@@ -186,11 +205,25 @@ def normalise_labels(text: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
     >>> out.tolist(), changed
     (['Buurt A1', 'Buurt A1', None], {' Buurt  A1': 'Buurt A1'})
     """
+    out, changed, _ = normalise_labels_distinct(text)
+    return out, changed
+
+
+def normalise_labels_distinct(text: np.ndarray) -> tuple[np.ndarray, dict[str, str], np.ndarray]:
+    """:func:`normalise_labels` and the distinct normalised labels (first-seen order), from one
+    hashing pass (for :func:`case_duplicates`, which then needs no pass over every row).
+
+    >>> normalise_labels_distinct(np.array(["B ", "A", "B"], dtype=object))[2].tolist()
+    ['B', 'A']
+    """
     codes, uniques = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
     fixed = [" ".join(unicodedata.normalize("NFC", str(u)).split()) for u in uniques]
     changed = {str(u): f for u, f in zip(uniques, fixed) if u != f}
+    distinct = np.array(list(dict.fromkeys(fixed)), dtype=object)
+    if not changed:  # every label already normalised: the cells as they are
+        return text, changed, distinct
     table = np.array([*fixed, None], dtype=object)
-    return table[np.where(codes >= 0, codes, len(fixed))], changed
+    return table[np.where(codes >= 0, codes, len(fixed))], changed, distinct
 
 
 def case_duplicates(labels: np.ndarray) -> list[list[str]]:

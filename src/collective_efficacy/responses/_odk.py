@@ -19,7 +19,7 @@ import pandas as pd
 
 from collective_efficacy.instrument import Instrument, normalize_label
 
-__all__ = ["form_columns", "recognise_export"]
+__all__ = ["DATE_COLUMN", "form_columns", "form_date_column", "recognise_export"]
 
 _KOBO = {"_uuid", "_submission_time", "_id", "_index", "_validation_status"}
 _ODK = {"SubmissionDate", "meta-instanceID", "meta/instanceID", "KEY", "instanceID"}
@@ -64,6 +64,14 @@ def recognise_export(df: pd.DataFrame) -> pd.DataFrame:
         notes.append(f"a {tool} export: group prefixes in column names are recognised by validate")
     df.attrs["form_notes"] = notes  # read_responses adds them to its reading notes
     return df
+
+
+def form_date_column(df: pd.DataFrame) -> str | None:
+    """``"date"`` when ``df`` is a form-tool export read by ``read_responses`` (its submission
+    dates in that column), else None."""
+    if df.attrs.get("form_export") and DATE_COLUMN in df.columns:
+        return DATE_COLUMN
+    return None
 
 
 def form_columns(

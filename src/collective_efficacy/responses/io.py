@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from collective_efficacy._messages import Note
+from collective_efficacy._params import COLUMNS, PATH, TEXT, Constraint, public
 from collective_efficacy.errors import CollectiveEfficacyError, ReadError, require_extra
 from collective_efficacy.responses._csv_arrow import read_plain_csv
 from collective_efficacy.responses._ids import ids_as_text, number_text, numbers_if_lossless
 from collective_efficacy.responses._odk import recognise_export
 
-__all__ = ["SEPARATORS", "read_responses"]
+__all__ = ["SEPARATORS", "ResponseFile", "read_response_file", "read_responses"]
 
 #: The separators a CSV file's header line is searched for (nothing else is guessed).
 SEPARATORS = (",", ";", "\t", "|")
@@ -41,6 +43,74 @@ _KIND |= {".xlsm": "an Excel .xlsm"}
 log = logging.getLogger(__name__)
 
 
+class ResponseFile(BaseModel):
+    """A survey file as :func:`read_response_file` read it: the table and the reading notes.
+
+    Pass it to :func:`~collective_efficacy.validate` as ``data``: the file name, the value
+    labels and the notes travel with it (into the validation report and its row numbers).
+
+    Attributes
+    ----------
+    data : DataFrame
+        The responses, columns as in the file (ids as text); ``data.attrs`` is empty.
+    source : str
+        The file name (without its folder: it is published in reports).
+    notes : list of str
+        What the reader decided and the user should know (encoding guessed, another sheet,
+        a form export recognised, ...), in English.
+    messages : list of dict
+        The same notes keyed (``code``, ``params``), for a report in the reader's language.
+    value_labels : dict
+        SPSS/Stata value labels: column -> {code: label} (empty for other formats).
+    column_labels : dict
+        SPSS/Stata variable labels: column -> label (empty for other formats).
+    form_export : str or None
+        The survey tool whose export was recognised (``"ODK"``, ``"KoboToolbox"``), else None.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    data: pd.DataFrame
+    source: str
+    notes: list[str] = Field(default_factory=list)
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    value_labels: dict[Any, dict[Any, Any]] = Field(default_factory=dict)
+    column_labels: dict[Any, str | None] = Field(default_factory=dict)
+    form_export: str | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the responses (no ``attrs``)."""
+        return self.data.copy()
+
+    def legacy_frame(self) -> pd.DataFrame:
+        """The responses with the metadata in ``attrs``, as :func:`read_responses` returns them.
+
+        The 1.x form; the ``attrs`` keys are ``source``, ``reading_notes``,
+        ``reading_messages`` and, when present, ``value_labels``, ``column_labels`` and
+        ``form_export``.
+        """
+        df = self.data.copy()
+        attrs: dict[str, Any] = {"source": self.source}
+        if self.value_labels or self.column_labels:
+            attrs["value_labels"] = self.value_labels
+            attrs["column_labels"] = self.column_labels
+        if self.form_export is not None:
+            attrs["form_export"] = self.form_export
+        attrs["reading_notes"] = list(self.notes)
+        attrs["reading_messages"] = list(self.messages)
+        df.attrs = attrs
+        return df
+
+
+_READ_CONSTRAINTS: dict[str, list[Constraint | None]] = {
+    "path": [PATH],
+    "id_columns": [COLUMNS, None],
+    "sep": [TEXT, None],
+    "encoding": [TEXT, None],
+}
+
+
+@public(constraints=_READ_CONSTRAINTS)
 def read_responses(
     path: str | Path,
     *,
@@ -48,7 +118,39 @@ def read_responses(
     sep: str | None = None,
     encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Read a survey file into a DataFrame: ids as text, SPSS/Stata value labels kept.
+    """Read a survey file into a DataFrame (the 1.x form of :func:`read_response_file`).
+
+    Reads exactly as :func:`read_response_file` (parameters, errors and notes there) and
+    returns its ``legacy_frame()``: the responses with the file name, value labels and reading
+    notes in ``df.attrs``. That hidden state is deprecated (the API contract allows no
+    ``attrs``): from 2.0 ``read_responses`` returns the plain table. Use
+    :func:`read_response_file` to get the notes as documented fields, and pass the
+    :class:`ResponseFile` to :func:`~collective_efficacy.validate`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import collective_efficacy as ce
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "wave.csv"
+    >>> _ = p.write_text("buurt;SC1\\n0101;4\\n101;5\\n", encoding="utf-8")
+    >>> df = ce.read_responses(p)
+    >>> df["buurt"].tolist(), df["SC1"].tolist()
+    (['0101', '101'], [4, 5])
+    """
+    return read_response_file(
+        path, id_columns=id_columns, sep=sep, encoding=encoding
+    ).legacy_frame()
+
+
+@public(constraints=_READ_CONSTRAINTS)
+def read_response_file(
+    path: str | Path,
+    *,
+    id_columns: Sequence[str] | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> ResponseFile:
+    """Read a survey file: ids as text, SPSS/Stata value labels kept, every guess noted.
 
     Parameters
     ----------
@@ -66,15 +168,15 @@ def read_responses(
     encoding : str, optional
         CSV text encoding. Default: a byte-order mark decides (UTF-8 or UTF-16); otherwise UTF-8,
         and when the file is not valid UTF-8, Windows-1252 (cp1252, a superset of latin-1's
-        letters) with a note in ``df.attrs["reading_notes"]``.
+        letters) with a note in ``notes``.
 
     Returns
     -------
-    DataFrame
-        Columns as in the file. ``df.attrs`` holds ``source`` (the file name),
-        ``reading_notes`` (list of str) and, for SPSS and Stata, ``value_labels`` (column ->
-        {code: label}, so that :func:`validate` accepts codes and labels and checks the labels
-        against the instrument) and ``column_labels``.
+    ResponseFile
+        ``data`` (columns as in the file, no ``attrs``), ``source`` (the file name), ``notes``
+        and ``messages`` (what the reader decided), and for SPSS and Stata ``value_labels``
+        (column -> {code: label}, so that :func:`validate` accepts codes and labels and checks
+        the labels against the instrument) and ``column_labels``.
 
     Raises
     ------
@@ -103,9 +205,9 @@ def read_responses(
     >>> import collective_efficacy as ce
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "wave.csv"
     >>> _ = p.write_text("buurt;SC1\\n0101;4\\n101;5\\n", encoding="utf-8")
-    >>> df = ce.read_responses(p)
-    >>> df["buurt"].tolist(), df["SC1"].tolist()
-    (['0101', '101'], [4, 5])
+    >>> f = ce.read_response_file(p)
+    >>> f.data["buurt"].tolist(), f.data["SC1"].tolist(), f.source
+    (['0101', '101'], [4, 5], 'wave.csv')
     """
     path = Path(path)
     where = f"file {str(path)!r}"
@@ -146,17 +248,24 @@ def read_responses(
     if not settled:
         df = _settle_columns(df, id_columns)
     df = recognise_export(df)  # ODK / KoboToolbox exports: a date column, a note
-    df.attrs["source"] = path.name
-    # notes travel into published outputs (results.json): the file's name, not its folder
-    df.attrs["reading_notes"] = [t.replace(where, f"file {path.name!r}") for t in notes]
-    # the same notes keyed, for the report in the reader's language (plain dicts: attrs copy)
-    df.attrs["reading_messages"] = [
-        {"code": t.message.code, "params": {**t.message.params, "file": path.name}}
-        for t in notes
-        if isinstance(t, Note)
-    ]
-    df.attrs["reading_notes"] += df.attrs.pop("form_notes", [])
-    return df
+    found = dict(df.attrs)  # what the format readers found (labels, form export)
+    df.attrs = {}
+    return ResponseFile(
+        data=df,
+        source=path.name,
+        # notes travel into published outputs (results.json): the file's name, not its folder
+        notes=[t.replace(where, f"file {path.name!r}") for t in notes]
+        + list(found.get("form_notes", [])),
+        # the same notes keyed, for the report in the reader's language
+        messages=[
+            {"code": t.message.code, "params": {**t.message.params, "file": path.name}}
+            for t in notes
+            if isinstance(t, Note)
+        ],
+        value_labels=found.get("value_labels", {}),
+        column_labels=found.get("column_labels", {}),
+        form_export=found.get("form_export"),
+    )
 
 
 def _check_path(path: Path, where: str) -> None:

@@ -16,11 +16,15 @@ from scipy import stats
 
 from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
+from collective_efficacy._moments import group_moments
 from collective_efficacy._params import (
     CI,
+    CODES,
     COLUMN,
     COLUMNS,
     FRAME,
+    MAPPING,
+    PATH,
     SCALE_RANGE,
     InstanceOf,
     Interval,
@@ -31,13 +35,14 @@ from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.instrument._keys import flip, key_bounds, split_keyed_names
 from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.responses import ValidatedResponses
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design import SurveyDesign, resolve_design, weighted_aggregate
 
 __all__ = ["aggregate", "reverse_items", "score"]
 
 
 @public(
-    constraints={"scale_range": [SCALE_RANGE]},
+    constraints={"values": [CODES], "scale_range": [SCALE_RANGE]},
     renamed={"low": "scale_range[0]", "high": "scale_range[1]"},
     old_positional=("low", "high"),
 )
@@ -123,13 +128,20 @@ def _scale_specs(
 @accepts_prepared
 @public(
     constraints={
+        "instrument": [
+            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+            PATH,
+            MAPPING,
+            None,
+        ],
+        "keys": [MAPPING, None],
         "data": [
+            FRAME,
             InstanceOf(
-                pd.DataFrame,
                 ValidatedResponses,
-                description="a DataFrame or ValidatedResponses",
+                description="a ValidatedResponses",
                 example=pd.DataFrame,
-            )
+            ),
         ],
         "scales": [COLUMNS, None],
         "min_items": [
@@ -213,27 +225,42 @@ def score(
     needed = list(dict.fromkeys(i for sp in specs for i in sp["items"]))
     check_columns(frame, needed, what="item column")
     x = numeric_matrix(frame, needed)
-    answered_mask = ~np.isnan(x)
-    x0 = np.where(answered_mask, x, 0.0)
-    m = answered_mask.astype(np.float64)
+    missing = np.isnan(x)
     pos = {c: j for j, c in enumerate(needed)}
-    # One matrix product for all scales: a reversed item contributes lo + hi - x, so
-    # sum_s = x0 @ signs_s + m @ offset_s and answered_s = m @ member_s.
+    # One matrix product for all scales: sum_s = x0 @ signs_s, plus lo + hi for every answered
+    # reversed item (a reversed item contributes lo + hi - x); answered_s counts the items.
     k, n_s = len(needed), len(specs)
     signed = np.zeros((k, n_s))
-    offset = np.zeros((k, n_s))
-    member = np.zeros((k, n_s))
+    offsets: list[tuple[int, int, float]] = []
     bounds: list[tuple[float, float]] = []
+    item_cols: list[np.ndarray | slice] = []
     for s, sp in enumerate(specs):
-        rows = [pos[i] for i in sp["items"]]
+        rows = np.array([pos[i] for i in sp["items"]])
         keyed_by = inst if keys is None else None
-        lo, hi = key_bounds(x[:, rows], sp["items"], keyed_by, scale_range)
+        contiguous = np.array_equal(rows, rows[0] + np.arange(len(rows)))
+        cols: np.ndarray | slice = slice(rows[0], rows[-1] + 1) if contiguous else rows
+        lo, hi = key_bounds(x[:, cols], sp["items"], keyed_by, scale_range)
         signed[rows, s] = sp["signs"]
-        offset[rows, s] = np.where(sp["signs"] < 0, lo + hi, 0.0)
-        member[rows, s] = 1.0
+        offsets += [
+            (s, int(rows[i]), float(lo[i] + hi[i])) for i in np.flatnonzero(sp["signs"] < 0)
+        ]
+        item_cols.append(cols)
         bounds.append((float(lo.mean()), float(hi.mean())))
-    sums = x0 @ signed + m @ offset
-    answered_all = np.rint(m @ member).astype(np.int64)
+    if x.flags.writeable:  # our own copy (read-only when shared by a PreparedSurvey)
+        np.copyto(x, 0.0, where=missing)  # after key_bounds, which reads the observed range
+        x0 = x
+    else:
+        x0 = np.where(missing, 0.0, x)
+    sums = x0 @ signed
+    for s, j, off in offsets:  # reversed items (few)
+        sums[:, s] += np.where(missing[:, j], 0.0, off)
+    answered_all = np.stack(
+        [
+            len(sp["items"]) - np.count_nonzero(missing[:, c], axis=1)
+            for sp, c in zip(specs, item_cols, strict=True)
+        ],
+        axis=1,
+    )
     out = frame[id_cols].copy() if id_cols else pd.DataFrame(index=frame.index.copy())
     for s, sp in enumerate(specs):
         answered = answered_all[:, s]
@@ -258,8 +285,14 @@ _AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "su
 
 
 @accepts_prepared
+@summary_route("aggregate")
 @public(
     constraints={
+        "weight": [COLUMN, None],
+        "design": [
+            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
+            None,
+        ],
         "data": [FRAME],
         "community": [COLUMN],
         "wave": [COLUMN, None],
@@ -286,6 +319,10 @@ def aggregate(
     ----------
     data : DataFrame
         Respondent scores (e.g. from :func:`score`) with a community column.
+        A polars, pyarrow, DuckDB or Dask frame is summed per community inside its engine
+        (only that table is collected; ``weight``/``design`` collect the rows); a
+        :class:`~collective_efficacy.CommunitySummary` gives the same result from the sums
+        (see *Large and shared data*).
     community : str
         The community column. It may not be named like a result column (``n``, ``mean``, ...).
     wave : str, optional
@@ -367,6 +404,7 @@ def aggregate(
         # combined (community, wave) code without building tuples: c * W + w, then compacted
         gw = factorize_groups(scores, wave, what="wave")
         W = gw.n_groups
+        waves_ordered = gw.labels.is_monotonic_increasing
         comb = gc.codes * W + gw.codes
         present = np.bincount(comb, minlength=gc.n_groups * W) > 0
         remap = np.cumsum(present) - 1
@@ -379,43 +417,65 @@ def aggregate(
     else:
         codes = gc.codes
         cells = np.arange(gc.n_groups)
+        waves_ordered = True
         label_cols = {community: gc.labels.to_numpy()}
     x = numeric_matrix(scores, columns)
     G = len(cells)
     frames = []
     for j, name in enumerate(columns):  # loop over scales (few), never over communities
-        v = x[:, j]
-        ok = ~np.isnan(v)
-        cc = codes[ok]
-        vv = v[ok]
-        n = np.bincount(cc, minlength=G).astype(np.int64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.bincount(cc, weights=vv, minlength=G) / n
-            ss = np.bincount(cc, weights=(vv - mean[cc]) ** 2, minlength=G)
-            sd = np.sqrt(ss / (n - 1))
-            se = sd / np.sqrt(n)
-            tcrit = stats.t.ppf(0.5 + ci / 2, np.maximum(n - 1, 1))
-            half = tcrit * se
-        sup = n < min_n
-        res = pd.DataFrame(
-            {
-                "scale": name,
-                "n": n,
-                "mean": mean,
-                "sd": sd,
-                "se": se,
-                "ci_low": mean - half,
-                "ci_high": mean + half,
-            }
-        )
-        res.loc[n < 2, ["sd", "se", "ci_low", "ci_high"]] = np.nan
-        res.loc[sup, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
-        res["suppressed"] = sup
-        reason = np.full(len(res), None, dtype=object)
-        reason[sup] = f"fewer than {min_n} respondents"
-        res["reason"] = reason
-        for pos, (name_, lab) in enumerate(label_cols.items()):
-            res.insert(pos, name_, lab)
-        frames.append(res)
+        mom = group_moments(x[:, j], codes, G)
+        n = mom.n.astype(np.int64)
+        mean = mom.mean
+        frames.append(aggregate_rows(name, n, mean, mom.ss, label_cols, min_n=min_n, ci=ci))
     out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(keys + ["scale"], kind="stable", ignore_index=True)
+    ordered = gc.labels.is_monotonic_increasing and waves_ordered
+    if not ordered:
+        return out.sort_values(keys + ["scale"], kind="stable", ignore_index=True)
+    # the cells are already in label order (codes of sorted labels): order by (cell, scale name)
+    # with one integer sort instead of a sort of the labels
+    rank = np.argsort(np.argsort(np.asarray(columns, dtype=object), kind="stable"))
+    key = np.arange(G)[None, :] * len(columns) + rank[:, None]
+    return out.take(np.argsort(key.ravel(), kind="stable")).reset_index(drop=True)
+
+
+def aggregate_rows(
+    name: str,
+    n: np.ndarray,
+    mean: np.ndarray,
+    ss: np.ndarray,
+    label_cols: Mapping[str, Any],
+    *,
+    min_n: int,
+    ci: float,
+) -> pd.DataFrame:
+    """One scale's :func:`aggregate` rows from per-cell n, mean and centred sum of squares."""
+    n = np.asarray(n).astype(np.int64)
+    mean = np.asarray(mean, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(ss / (n - 1))
+        se = sd / np.sqrt(n)
+        # one quantile per distinct group size (few), not per community
+        df_u, inv = np.unique(np.maximum(n - 1, 1), return_inverse=True)
+        tcrit = stats.t.ppf(0.5 + ci / 2, df_u)[inv]
+        half = tcrit * se
+    sup = n < min_n
+    lo_, hi_ = mean - half, mean + half
+    for arr in (sd, se, lo_, hi_):  # masks in numpy, not .loc on the frame (fixed cost)
+        arr[(n < 2) | sup] = np.nan
+    mean = np.where(sup, np.nan, mean)
+    reason = np.full(len(n), None, dtype=object)
+    reason[sup] = f"fewer than {min_n} respondents"
+    return pd.DataFrame(
+        {
+            **label_cols,
+            "scale": name,
+            "n": n,
+            "mean": mean,
+            "sd": sd,
+            "se": se,
+            "ci_low": lo_,
+            "ci_high": hi_,
+            "suppressed": sup,
+            "reason": reason,
+        }
+    )

@@ -64,6 +64,7 @@ from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
 from collective_efficacy._groups import factorize_groups
+from collective_efficacy._moments import weighted_group_moments
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
 
@@ -395,18 +396,12 @@ def domain_means(y: np.ndarray, domain: np.ndarray, n_dom: int, da: DesignArrays
     ``survey``'s ``na.rm=TRUE`` subset does.
     """
     ok = ~np.isnan(y)
-    wv = np.where(ok, da.w, 0.0)
-    yv = np.where(ok, y, 0.0)
-    n = np.bincount(domain, weights=ok, minlength=n_dom).astype(np.int64)
-    wsum = np.bincount(domain, weights=wv, minlength=n_dom)
-    w2 = np.bincount(domain, weights=wv * wv, minlength=n_dom)
+    wm = weighted_group_moments(y, da.w, domain, n_dom)
+    n, wsum, w2, mean = wm.n, wm.wsum, wm.w2, wm.mean
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(domain, weights=wv * yv, minlength=n_dom) / wsum
-        dev = np.where(ok, yv - mean[domain], 0.0)
-        z = wv * dev / wsum[domain]
+        z = np.where(ok, da.w, 0.0) * wm.dev / wsum[domain]
         var = domain_variance(np.where(ok, z, 0.0), domain, da, n_dom)
-        ss = np.bincount(domain, weights=wv * dev * dev, minlength=n_dom)
-        s2 = ss / wsum * n / (n - 1.0)
+        s2 = wm.ss / wsum * n / (n - 1.0)
         vsrs = np.where(wsum >= n, s2 * (wsum - n) / (wsum * n), np.nan)
         deff = var / vsrs
         n_eff = wsum * wsum / w2

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any, Literal
 
 import numpy as np
@@ -18,6 +19,8 @@ import pandas as pd
 
 from collective_efficacy._checks import check_choice, check_columns
 from collective_efficacy._groups import factorize_groups
+from collective_efficacy._moments import group_counts, weighted_cov
+from collective_efficacy._params import COLUMN, FRAME, Interval, Options, public
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.survey_design import weight_values
@@ -158,6 +161,17 @@ def _linear(w: np.ndarray, margins: list[_Margin], codes: np.ndarray, n_groups: 
     return w * g
 
 
+@public(
+    constraints={
+        "data": [FRAME],
+        "weight": [COLUMN, None],
+        "margins": [FRAME],
+        "by": [COLUMN, None],
+        "method": [Options(("raking", "linear"))],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None)],
+    }
+)
 def calibrate(
     data: pd.DataFrame,
     *,
@@ -232,6 +246,10 @@ def calibrate(
     [30.0, 30.0, 10.0, 10.0, 20.0]
     """
     check_choice("method", str(method).lower(), ("raking", "linear"), func="calibrate")
+    from collective_efficacy.summaries._frames import is_frame, to_pandas
+
+    if not isinstance(data, pd.DataFrame) and is_frame(data):  # polars, Arrow, DuckDB, Dask
+        data = to_pandas(data)
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     if not (isinstance(tol, float) and 0 < tol < 1):
@@ -255,34 +273,6 @@ def calibrate(
 # --- weighted reliability (dispatched to from reliability.py) -----------------------------------
 
 
-def weighted_cov(
-    x: np.ndarray, w: np.ndarray, codes: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group ``cov.wt(x, wt)`` (unbiased): :math:`\\sum\\tilde w (x-\\bar x)(x-\\bar x)'
-    / (1-\\sum\\tilde w^2)` with :math:`\\tilde w = w/\\sum w`; complete rows only.
-
-    Returns the (G, k, k) covariances, (G, k) weighted means and (G,) sums of weights.
-    """
-    k = x.shape[1]
-    wsum = np.bincount(codes, weights=w, minlength=n_groups)
-    w2 = np.bincount(codes, weights=w * w, minlength=n_groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (
-            np.stack(
-                [np.bincount(codes, weights=w * x[:, j], minlength=n_groups) for j in range(k)], 1
-            )
-            / wsum[:, None]
-        )
-        dev = x - mean[codes]
-        denom = wsum - w2 / wsum
-        cov = np.empty((n_groups, k, k))
-        for a in range(k):  # loop over item pairs (few), never over communities
-            for b in range(a, k):
-                c = np.bincount(codes, weights=w * dev[:, a] * dev[:, b], minlength=n_groups)
-                cov[:, a, b] = cov[:, b, a] = c / denom
-    return cov, mean, wsum
-
-
 def weighted_alpha_frame(
     x: np.ndarray,
     w: np.ndarray,
@@ -296,7 +286,7 @@ def weighted_alpha_frame(
     st = alpha_stats(cov)
     score = x.mean(axis=1)
     sc, sm, _ = weighted_cov(score[:, None], w, codes, n_groups)
-    n = np.bincount(codes, minlength=n_groups).astype(np.int64)
+    n = group_counts(codes, n_groups)
     w2 = np.bincount(codes, weights=w * w, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         n_eff = wsum * wsum / w2

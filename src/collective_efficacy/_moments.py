@@ -1,0 +1,426 @@
+r"""Per-group moments: the library's one implementation of counts, sums, means, centred sums of
+squares and pairwise cross-products per group (community).
+
+Every per-community statistic (reliability, agreement, aggregation, change, the mixed models'
+sufficient statistics) takes its per-group moments from here. All groups are done at once: the
+group column is coded ``0..G-1`` (:mod:`collective_efficacy._groups`) and sums are
+:func:`numpy.bincount` passes (or segment sums, :func:`numpy.add.reduceat`, when the rows are
+already in group order). There is no Python loop over groups and no dense respondents x groups
+matrix.
+
+With :math:`n_g` the non-missing values of group :math:`g`,
+
+.. math:: \bar y_g = \frac{1}{n_g}\sum_{i \in g} y_i,\qquad
+          SS_g = \sum_{i \in g} (y_i - \bar y_g)^2,\qquad s_g^2 = \frac{SS_g}{n_g - 1},
+
+computed in two passes (the deviations from the group mean are summed, not
+:math:`\sum y^2 - n\bar y^2`), so there is no catastrophic cancellation (Chan, Golub & LeVeque
+1983). Missing values (NaN) are skipped: they get weight 0 rather than being copied out.
+Pairwise-complete covariance matrices (:func:`pairwise_moments`) follow R's
+``cov(x, use = "pairwise")`` (each covariance over the rows answering both items).
+
+References
+----------
+Chan, T. F., Golub, G. H., & LeVeque, R. J. (1983). Algorithms for computing the sample variance:
+analysis and recommendations. *The American Statistician*, 37(3), 242-247.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "GroupMoments",
+    "PairwiseMoments",
+    "WeightedMoments",
+    "column_means",
+    "group_counts",
+    "group_means",
+    "group_moments",
+    "group_sums",
+    "pairwise_moments",
+    "weighted_cov",
+    "weighted_group_moments",
+]
+
+
+def group_counts(codes: np.ndarray, n_groups: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """Rows per group (int64), or rows where ``mask`` is True."""
+    sel = codes if mask is None else codes[mask]
+    return np.bincount(sel, minlength=n_groups).astype(np.int64, copy=False)
+
+
+def group_sums(
+    values: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    *,
+    segments: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Per-group sums of ``values`` (one per row, no NaN).
+
+    ``segments = (starts, present)``: the rows are in group order and group ``present[i]``
+    starts at row ``starts[i]``; the sums are then contiguous segment sums
+    (:func:`numpy.add.reduceat`, several times faster than a weighted ``bincount``).
+    """
+    if segments is None:
+        return np.bincount(codes, weights=values, minlength=n_groups)
+    starts, present = segments
+    out = np.zeros(n_groups)
+    if len(starts):
+        out[present] = np.add.reduceat(values, starts)
+    return out
+
+
+def group_means(
+    values: np.ndarray, codes: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Non-missing count (float) and mean per group of ``values`` (NaN skipped; the mean of an
+    empty group is NaN)."""
+    miss = np.isnan(values)
+    if miss.any():
+        ok = ~miss
+        n = np.bincount(codes, weights=ok, minlength=n_groups)
+        total = np.bincount(codes, weights=np.where(ok, values, 0.0), minlength=n_groups)
+    else:
+        n = np.bincount(codes, minlength=n_groups).astype(np.float64)
+        total = np.bincount(codes, weights=values, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return n, total / n
+
+
+@dataclass(frozen=True)
+class GroupMoments:
+    """Count, mean and centred sum of squares of one variable per group.
+
+    Attributes
+    ----------
+    n : ndarray (G,)
+        Non-missing values per group (float).
+    mean : ndarray (G,)
+        Group means (NaN for an empty group).
+    ss : ndarray (G,)
+        Sum of squared deviations from the group mean.
+    """
+
+    n: np.ndarray
+    mean: np.ndarray
+    ss: np.ndarray
+
+    @property
+    def var(self) -> np.ndarray:
+        """Unbiased variance ``ss / (n - 1)``; NaN where ``n < 2``."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.n >= 2, self.ss / (self.n - 1.0), np.nan)
+
+    @property
+    def sd(self) -> np.ndarray:
+        """Standard deviation (ddof=1); NaN where ``n < 2``."""
+        return np.sqrt(self.var)
+
+
+def group_moments(values: np.ndarray, codes: np.ndarray, n_groups: int) -> GroupMoments:
+    """Per-group count, mean and centred sum of squares of ``values`` (NaN skipped), two-pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = group_moments(np.array([1.0, 2.0, np.nan, 4.0, 6.0]), np.array([0, 0, 0, 1, 1]), 2)
+    >>> m.n.tolist(), m.mean.tolist(), m.ss.tolist(), m.var.tolist()
+    ([2.0, 2.0], [1.5, 5.0], [0.5, 2.0], [0.5, 2.0])
+    """
+    n, mean = group_means(values, codes, n_groups)
+    with np.errstate(invalid="ignore"):
+        dev = values - mean[codes]
+    sq = dev * dev
+    if n.sum() < len(values):  # missing values: weight 0
+        sq = np.where(np.isnan(sq), 0.0, sq)
+    return GroupMoments(n=n, mean=mean, ss=np.bincount(codes, weights=sq, minlength=n_groups))
+
+
+def column_means(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group available-case counts and means of each column of ``x`` (G, k); an empty
+    group's mean is 0 (a harmless centre)."""
+    k = x.shape[1]
+    counts = np.empty((n_groups, k))
+    means = np.empty((n_groups, k))
+    for j in range(k):  # loop over columns (few), never over groups
+        counts[:, j], means[:, j] = group_means(x[:, j], codes, n_groups)
+    means[counts == 0] = 0.0
+    return counts, means
+
+
+@dataclass(frozen=True)
+class PairwiseMoments:
+    """Pairwise-complete covariance matrices of every group.
+
+    Attributes
+    ----------
+    cov : ndarray (G, k, k)
+        Pairwise-complete covariances (divisor ``n_ij - 1``); NaN where ``n_ij < 2``.
+    n_pair : ndarray (G, k, k)
+        Rows answering both items (the diagonal: rows answering the item).
+    n_rows : ndarray (G,)
+        Respondents with at least one answered item.
+    """
+
+    cov: np.ndarray
+    n_pair: np.ndarray
+    n_rows: np.ndarray
+
+
+#: rows per chunk of the moment passes: the work arrays stay O(chunk x k^2), never O(n x k^2)
+_CHUNK_CELLS = 1 << 22
+
+
+def _chunk_rows(k: int) -> int:
+    return max(256, _CHUNK_CELLS // max(k * k, 1))
+
+
+def _pooled_products(
+    x: np.ndarray, means: np.ndarray, complete: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One group: ``Z'Z``, ``O'O`` and ``Z'O`` by matrix products over row chunks."""
+    n, k = x.shape
+    s = np.zeros((k, k))
+    npair = np.zeros((k, k))
+    a = np.zeros((k, k))
+    n_rows = 0.0
+    step = _chunk_rows(k)
+    for lo in range(0, n, step):  # loop over row chunks (memory), never over groups
+        xc = x[lo : lo + step]
+        oc = ~np.isnan(xc)
+        zc = np.where(oc, xc - means, 0.0)
+        s += zc.T @ zc
+        if not complete:
+            of = oc.astype(np.float64)
+            npair += of.T @ of
+            a += zc.T @ of
+        n_rows += float(np.count_nonzero(oc.any(axis=1)))
+    return s[None], npair[None], a[None], n_rows
+
+
+def _chunks(sorted_codes: np.ndarray, step: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Segment starts of sorted codes, and row chunks of about ``step`` rows that end on a
+    segment boundary (so every group lies in one chunk)."""
+    n = len(sorted_codes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), []
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, step), side="left")[1:]])
+    bounds = np.r_[0, cuts, n].astype(np.int64)
+    return starts, [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _group_order(codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Stable order of the rows by group: a radix sort (O(n)) when the codes fit in 16 bits."""
+    if n_groups <= np.iinfo(np.uint16).max:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    return np.argsort(codes, kind="stable")
+
+
+#: most distinct answer patterns for which O'O and Z'O are taken from pattern tables
+_MAX_PATTERNS = 64
+
+
+def _answer_patterns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Answered-items pattern code of every row and the 0/1 item matrix of each pattern (P, k),
+    or None when there are more than :data:`_MAX_PATTERNS` distinct patterns (or k > 16)."""
+    k = x.shape[1]
+    if k > 16:
+        return None
+    packed = np.packbits(~np.isnan(x), axis=1, bitorder="little")  # (n, 1 or 2) uint8
+    pat = packed[:, 0].astype(np.int64)
+    if k > 8:
+        pat |= packed[:, 1].astype(np.int64) << 8
+    seen = np.bincount(pat, minlength=1 << k) > 0
+    values = np.flatnonzero(seen)
+    if len(values) > _MAX_PATTERNS:
+        return None
+    bits = ((values[:, None] >> np.arange(k)) & 1).astype(np.float64)
+    return (np.cumsum(seen) - 1)[pat], bits
+
+
+def _grouped_products(
+    x: np.ndarray, codes: np.ndarray, n_groups: int, complete: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group ``Z'Z``, ``O'O``, ``Z'O``, answering rows and item counts: rows in group
+    order, in chunks that hold whole groups, row products summed per segment
+    (:func:`numpy.add.reduceat`). A chunk holds whole groups, so the group means that centre
+    ``Z`` are segment sums of the same chunk (no separate pass over the data).
+
+    With missing answers, ``O'O`` and ``Z'O`` depend on a row only through its answer pattern
+    (which items it answered, few distinct ones): per (group, pattern) counts and sums of ``Z``
+    are ``bincount`` tables, and ``O'O``, ``Z'O`` are their products with the patterns' 0/1
+    item matrix, instead of ``k^2`` row products per row.
+    """
+    n, k = x.shape
+    ordered = n < 2 or bool((codes[1:] >= codes[:-1]).all())
+    order = None if ordered else _group_order(codes, n_groups)
+    sc = codes if order is None else codes[order]
+    starts, chunks = _chunks(sc, _chunk_rows(k))
+    present = sc[starts]
+    patterns = None if complete else _answer_patterns(x)
+    s = np.zeros((k, k, n_groups))
+    npair = np.zeros((k, k, n_groups))
+    a = np.zeros((k, k, n_groups))
+    n_rows = np.zeros(n_groups)
+    counts = np.zeros((n_groups, k))
+    for lo, hi in chunks:  # loop over row chunks (memory), never over groups
+        idx = slice(lo, hi) if order is None else order[lo:hi]
+        first = np.searchsorted(starts, lo)
+        seg = starts[first : np.searchsorted(starts, hi)] - lo
+        gs = present[first : first + len(seg)]
+        local = np.repeat(np.arange(len(seg)), np.diff(np.r_[seg, hi - lo]))
+        xt = np.ascontiguousarray(x[idx].T)  # (k, m): every product row is contiguous
+        ot = ~np.isnan(xt)
+        zt = np.where(ot, xt, 0.0)
+        cnt = np.add.reduceat(ot, seg, axis=1, dtype=np.float64)  # (k, segments)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(cnt > 0, np.add.reduceat(zt, seg, axis=1) / cnt, 0.0)
+        counts[gs] = cnt.T
+        zt -= mean[:, local]
+        if not complete:
+            zt[~ot] = 0.0
+        for i in range(k):  # loop over items (few), never over groups
+            s[i, i:, gs] = np.add.reduceat(zt[i] * zt[i:], seg, axis=1).T
+        if patterns is not None:
+            pcode, bits = patterns
+            n_pat = len(bits)
+            key = local * n_pat + pcode[idx]
+            size = len(seg) * n_pat
+            tab = np.bincount(key, minlength=size).reshape(len(seg), n_pat).astype(np.float64)
+            npair[:, :, gs] = np.einsum("sp,pi,pj->ijs", tab, bits, bits)
+            for i in range(k):  # loop over items (few)
+                zsum = np.bincount(key, weights=zt[i], minlength=size).reshape(len(seg), n_pat)
+                # summed over patterns in a fixed order (not a BLAS product, whose rounding
+                # depends on the number of groups): a group gets the same bits alone or not
+                a[i, :, gs] = (zsum[:, :, None] * bits[None]).sum(axis=1)
+            n_rows[gs] = tab @ (bits.sum(axis=1) > 0)
+            continue
+        of = ot.astype(np.float64)
+        if not complete:
+            for i in range(k):  # loop over items (few), never over groups
+                npair[i, i:, gs] = np.add.reduceat(of[i] * of[i:], seg, axis=1).T
+                a[i, :, gs] = np.add.reduceat(zt[i] * of, seg, axis=1).T
+        n_rows[gs] = np.add.reduceat(of.max(axis=0), seg)
+    iu, ju = np.triu_indices(k, 1)
+    s[ju, iu] = s[iu, ju]
+    npair[ju, iu] = npair[iu, ju]
+    return (
+        np.moveaxis(s, 2, 0),
+        np.moveaxis(npair, 2, 0),
+        np.moveaxis(a, 2, 0),
+        n_rows,
+        counts,
+    )
+
+
+def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> PairwiseMoments:
+    """Per-group pairwise-complete covariance matrices in one pass.
+
+    Items are centred on their per-group available-case means (for numerical accuracy: no
+    catastrophic cancellation on 1-5 codes at national scale). With ``Z`` the centred values (0
+    where missing) and ``O`` the answered mask, per group ``S = Z'Z`` (sums of products),
+    ``N = O'O`` (rows answering both items) and ``A = Z'O`` (the centred sum of item ``i`` over
+    the rows answering ``j``); then ``cov_ij = (S_ij - A_ij A_ji / N_ij) / (N_ij - 1)``. One
+    group larger than a chunk is three matrix products; otherwise row products are summed per
+    segment, and the sums of a group do not depend on the other groups (a group's matrix has the
+    same bits alone as among others). Both run over row chunks, so the work memory is
+    O(chunk x k^2), never a per-pair array of n rows.
+    """
+    k = x.shape[1]
+    complete = bool(not np.isnan(x).any())
+    if n_groups == 1 and len(x) > _chunk_rows(k):  # one large group: matrix products
+        counts, means = column_means(x, codes, n_groups)
+        s, npair, a, nr = _pooled_products(x, means[0], complete)
+        n_rows = np.array([nr])
+    else:
+        s, npair, a, n_rows, counts = _grouped_products(x, codes, n_groups, complete)
+    if complete:
+        n_ij = np.repeat(counts[:, :, None], k, axis=2)  # every pair: the item's rows
+        dev = np.zeros_like(s)
+    else:
+        n_ij = npair
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dev = np.where(n_ij > 0, a * np.swapaxes(a, 1, 2) / np.maximum(n_ij, 1.0), 0.0)
+        diag = np.arange(k)
+        dev[:, diag, diag] = 0.0
+        n_ij[:, diag, diag] = counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = np.where(n_ij >= 2, (s - dev) / (n_ij - 1.0), np.nan)
+    return PairwiseMoments(cov=cov, n_pair=n_ij, n_rows=n_rows)
+
+
+@dataclass(frozen=True)
+class WeightedMoments:
+    """Survey-weighted moments of one variable per group (missing values: weight 0).
+
+    Attributes
+    ----------
+    n : ndarray of int64 (G,)
+        Non-missing values per group (unweighted).
+    wsum, w2 : ndarray (G,)
+        Sums of the weights and of the squared weights of those values.
+    mean : ndarray (G,)
+        Weighted means :math:`\\sum w y / \\sum w` (NaN for an empty group).
+    ss : ndarray (G,)
+        Weighted centred sums of squares :math:`\\sum w (y - \\bar y_w)^2`.
+    dev : ndarray (n,)
+        Each row's deviation from its group's weighted mean (0 where missing).
+    """
+
+    n: np.ndarray
+    wsum: np.ndarray
+    w2: np.ndarray
+    mean: np.ndarray
+    ss: np.ndarray
+    dev: np.ndarray
+
+
+def weighted_group_moments(
+    values: np.ndarray, weights: np.ndarray, codes: np.ndarray, n_groups: int
+) -> WeightedMoments:
+    """Per-group weighted count, sums of weights, mean and centred sum of squares (two-pass)."""
+    ok = ~np.isnan(values)
+    wv = np.where(ok, weights, 0.0)
+    yv = np.where(ok, values, 0.0)
+    n = np.bincount(codes, weights=ok, minlength=n_groups).astype(np.int64)
+    wsum = np.bincount(codes, weights=wv, minlength=n_groups)
+    w2 = np.bincount(codes, weights=wv * wv, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(codes, weights=wv * yv, minlength=n_groups) / wsum
+        dev = np.where(ok, yv - mean[codes], 0.0)
+        ss = np.bincount(codes, weights=wv * dev * dev, minlength=n_groups)
+    return WeightedMoments(n=n, wsum=wsum, w2=w2, mean=mean, ss=ss, dev=dev)
+
+
+def weighted_cov(
+    x: np.ndarray, w: np.ndarray, codes: np.ndarray, n_groups: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-group ``cov.wt(x, wt)`` (unbiased): :math:`\\sum\\tilde w (x-\\bar x)(x-\\bar x)'
+    / (1-\\sum\\tilde w^2)` with :math:`\\tilde w = w/\\sum w`; complete rows only.
+
+    Returns the (G, k, k) covariances, (G, k) weighted means and (G,) sums of weights.
+    """
+    k = x.shape[1]
+    wsum = np.bincount(codes, weights=w, minlength=n_groups)
+    w2 = np.bincount(codes, weights=w * w, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (
+            np.stack(
+                [np.bincount(codes, weights=w * x[:, j], minlength=n_groups) for j in range(k)], 1
+            )
+            / wsum[:, None]
+        )
+        dev = x - mean[codes]
+        denom = wsum - w2 / wsum
+        cov = np.empty((n_groups, k, k))
+        for a in range(k):  # loop over item pairs (few), never over communities
+            for b in range(a, k):
+                c = np.bincount(codes, weights=w * dev[:, a] * dev[:, b], minlength=n_groups)
+                cov[:, a, b] = cov[:, b, a] = c / denom
+    return cov, mean, wsum

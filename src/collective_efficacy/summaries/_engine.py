@@ -1,0 +1,139 @@
+"""Per-community sums computed inside a dataframe engine (private).
+
+One narwhals query: the item columns are cast to float (NaN counts as missing), reverse-keyed,
+and every per-cell sum a :class:`~collective_efficacy.summaries.CommunitySummary` holds is one
+``sum`` aggregation of a ``group_by`` over the community (and wave) columns. polars, DuckDB,
+Dask, pyarrow and pandas run it in their own engine; only the small per-cell table is
+collected. Column names of that table are positional (``n_0_1`` ...), so any item name works.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from collective_efficacy.errors import DataError
+from collective_efficacy.summaries._frames import _DASK_NOTICE
+
+__all__ = ["cell_sums", "item_bounds", "pair_columns"]
+
+
+def pair_columns(k: int) -> list[tuple[str, int, int]]:
+    """The per-cell sum columns of ``k`` items: (name, i, j).
+
+    ``n_i_j`` (i <= j) rows answering both items, ``cross_i_j`` (i <= j) the sum of
+    :math:`x_i x_j` over them and ``sum_i_j`` (every i, j) the sum of :math:`x_i` over the rows
+    answering item j too (``sum_i_i`` is the item's plain sum).
+    """
+    out = [(f"n_{i}_{j}", i, j) for i in range(k) for j in range(i, k)]
+    out += [(f"cross_{i}_{j}", i, j) for i in range(k) for j in range(i, k)]
+    out += [(f"sum_{i}_{j}", i, j) for i in range(k) for j in range(k)]
+    return out
+
+
+def _collect(frame: Any) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_DASK_NOTICE, category=FutureWarning)
+        if isinstance(frame, nw.LazyFrame):
+            return frame.collect(backend="pandas").to_pandas()
+        return frame.to_pandas()
+
+
+def _check_columns(frame: Any, items: Sequence[str], by: Sequence[str]) -> None:
+    schema = frame.collect_schema()
+    missing = [c for c in [*by, *items] if c not in schema]
+    if missing:
+        raise DataError(
+            f"column(s) {missing} not found in data; available columns: {list(schema.names())}"
+        )
+    bad = [c for c in items if not schema[c].is_numeric() or schema[c] == nw.Boolean]
+    if bad:
+        raise DataError(
+            f"item column(s) {bad} are not numeric ({[str(schema[c]) for c in bad]}); expected "
+            "numeric codes (missing as null or NaN). Convert them first (e.g. ce.validate)."
+        )
+
+
+def _clean(item: str) -> Any:
+    """The item as float with NaN turned into null (one missing-value marker)."""
+    x = nw.col(item).cast(nw.Float64)
+    return x.fill_nan(None)
+
+
+def item_bounds(frame: Any, items: Sequence[str]) -> tuple[float, float]:
+    """Smallest and largest answer over all items (psych's default reversal bounds)."""
+    _check_columns(frame, items, [])
+    aggs = [_clean(c).min().alias(f"lo_{j}") for j, c in enumerate(items)]
+    aggs += [_clean(c).max().alias(f"hi_{j}") for j, c in enumerate(items)]
+    row = _collect(frame.select(*aggs)).iloc[0]
+    lo = np.array([row[f"lo_{j}"] for j in range(len(items))], dtype=np.float64)
+    hi = np.array([row[f"hi_{j}"] for j in range(len(items))], dtype=np.float64)
+    if np.isnan(lo).all():
+        return 0.0, 0.0
+    return float(np.nanmin(lo)), float(np.nanmax(hi))
+
+
+def cell_sums(
+    frame: Any,
+    items: Sequence[str],
+    signs: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    by: Sequence[str],
+) -> pd.DataFrame:
+    """The per-cell sums (one row per value combination of ``by``), computed in the engine."""
+    _check_columns(frame, items, by)
+    k = len(items)
+    keyed = []
+    for j, c in enumerate(items):
+        x = _clean(c)
+        if signs[j] < 0:
+            x = float(lo[j] + hi[j]) - x
+        keyed.append(x.alias(f"_x{j}"))
+    f = frame.select(*[nw.col(b) for b in by], *keyed)
+    obs = [(~nw.col(f"_x{j}").is_null()).cast(nw.Float64).alias(f"_o{j}") for j in range(k)]
+    zero = [nw.col(f"_x{j}").fill_null(0.0).alias(f"_z{j}") for j in range(k)]
+    f = f.with_columns(*obs, *zero)
+    answered = nw.sum_horizontal(*[nw.col(f"_o{j}") for j in range(k)])
+    total = nw.sum_horizontal(*[nw.col(f"_z{j}") for j in range(k)])
+    # the scale score (mean of the answered keyed items); 0 (and not counted) without answers
+    f = f.with_columns(
+        answered.alias("_na"),
+        (total / (answered + (answered == 0).cast(nw.Float64))).alias("_score"),
+    )
+    o = [nw.col(f"_o{j}") for j in range(k)]
+    z = [nw.col(f"_z{j}") for j in range(k)]
+    score = nw.col("_score")
+    terms = [
+        (nw.col("_na") > 0).cast(nw.Float64).alias("n_answered"),
+        (nw.col("_na") > 0).cast(nw.Float64).alias("score_n"),
+        score.alias("score_sum"),
+        (score * score).alias("score_sumsq"),
+    ]
+    for name, i, j in pair_columns(k):
+        if name.startswith("n_"):
+            terms.append((o[i] * o[j]).alias(name))
+        elif name.startswith("cross_"):
+            terms.append((z[i] * z[j]).alias(name))
+        else:
+            terms.append((z[i] * o[j]).alias(name))
+    names = ["n_answered", "score_n", "score_sum", "score_sumsq", *(c[0] for c in pair_columns(k))]
+    # row terms first, then plain sums: every engine runs elementary group-by aggregations
+    f = f.select(*[nw.col(b) for b in by], *terms)
+    aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
+    table = _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
+    for b in by:
+        miss = table[b].isna().to_numpy()
+        if miss.any():
+            n = int(table.loc[miss, "n_rows"].sum())
+            raise DataError(
+                f"column {b!r} has {n} missing label(s); expected a label on every row. Drop or "
+                "label those rows first.",
+                argument="community",
+            )
+    return table

@@ -1,0 +1,68 @@
+"""The one conversion layer between dataframe engines and the library (private).
+
+Every public function takes ``data`` through :data:`collective_efficacy._params.FRAME`, which
+accepts a pandas DataFrame or any frame `narwhals <https://narwhals-dev.github.io/narwhals/>`_
+recognises -- polars (eager and lazy), pyarrow tables, DuckDB relations, Dask dataframes, modin,
+cuDF, PySpark -- and hands the function body a pandas DataFrame. narwhals is the ecosystem's
+choice for this (scikit-learn, pyreadstat, plotly, altair and marimo use it): it has no
+dependencies of its own and imports an engine only when given one of its frames, so a pandas
+user pays nothing. Sum-reducible statistics do better than converting: they build per-community
+sums inside the engine (:func:`collective_efficacy.summarise`) and collect only that small table.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+
+from collective_efficacy.errors import DataError
+
+__all__ = ["engine_frame", "engine_name", "is_frame", "to_pandas"]
+
+#: narwhals announces that its Dask backend moves to a plug-in; the behaviour is unchanged
+_DASK_NOTICE = "Dask support is moving"
+
+
+def engine_frame(data: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any] | None:
+    """``data`` as a narwhals frame, or None when narwhals does not know it."""
+    if isinstance(data, (nw.DataFrame, nw.LazyFrame)):
+        return data
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_DASK_NOTICE, category=FutureWarning)
+        try:
+            out = nw.from_native(data, pass_through=True)
+        except Exception:
+            return None
+    return out if isinstance(out, (nw.DataFrame, nw.LazyFrame)) else None
+
+
+def is_frame(data: Any) -> bool:
+    """True for a pandas DataFrame and for every frame narwhals recognises."""
+    return isinstance(data, pd.DataFrame) or engine_frame(data) is not None
+
+
+def engine_name(data: Any) -> str:
+    """The engine of a frame, for messages (``"polars"``, ``"duckdb"`` ...)."""
+    frame = engine_frame(data)
+    return "pandas" if frame is None else str(frame.implementation).lower().split(".")[-1]
+
+
+def to_pandas(data: Any) -> pd.DataFrame:
+    """``data`` as a pandas DataFrame (a pandas frame is returned as it is, not copied).
+
+    Lazy frames (polars LazyFrame, DuckDB, Dask) are collected: the whole table comes into
+    memory. Statistics that reduce to per-community sums avoid this (see the module docstring).
+    """
+    if isinstance(data, pd.DataFrame):
+        return data
+    frame = engine_frame(data)
+    if frame is None:
+        raise DataError(f"data must be a DataFrame; got {type(data).__name__}", argument="data")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_DASK_NOTICE, category=FutureWarning)
+        if isinstance(frame, nw.LazyFrame):
+            return frame.collect(backend="pandas").to_pandas()
+        return frame.to_pandas()
