@@ -262,7 +262,11 @@ def _codes(data: pd.DataFrame, column: str, what: str) -> np.ndarray:
             f"{list(map(str, data.columns))}",
             argument="design",
         )
-    codes, _ = pd.factorize(data[column], sort=False, use_na_sentinel=True)
+    col = data[column]
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu":
+        v = col.to_numpy(dtype=np.int64)  # no missing values in a numpy integer column
+        return _compact(v - v.min() if len(v) else v)[0]
+    codes, _ = pd.factorize(col, sort=False, use_na_sentinel=True)
     if (codes < 0).any():
         raise DataError(
             f"{what} column {column!r} has missing values at {rows_in(data, codes < 0)}; "
@@ -336,7 +340,7 @@ def _lonely_rule(
 
 def _compact(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes ``0..K-1`` of the distinct int64 keys and the keys (dense or hash-based, no sort)."""
-    if len(key) and int(key.max()) < 4 * len(key) + 1024:
+    if len(key) and int(key.max()) < 8 * len(key) + 1024:  # dense: at most 64 B per row
         present = np.bincount(key) > 0
         return (np.cumsum(present) - 1)[key], np.flatnonzero(present)
     codes, uniques = pd.factorize(key, sort=False)
