@@ -101,7 +101,7 @@ STEPS: list[tuple[str, str, str]] = [
     ("records", "evaluation/__init__.py", "_records"),
     ("model", "main.py", "__init__"),  # pydantic BaseModel.__init__ (validation of sections)
 ]
-ORCHESTRATORS = {"evaluation/__init__.py", "evaluation/_sections.py"}
+ORCHESTRATORS = {"evaluation/__init__.py", "evaluation/_steps.py", "evaluation/_sections.py"}
 
 
 def _module(file: str) -> str:

@@ -17,7 +17,7 @@ def example_evaluation():
     """The bundled example evaluated as ``collective-efficacy evaluate --example`` does it."""
     import collective_efficacy as ce
     from collective_efficacy.cli import _example_assessments
-    from collective_efficacy.impact import load_example_geometry
+    from collective_efficacy.datasets import load_example_geometry
 
     before, after = ce.datasets.load_example(split=True)
     return ce.evaluate(

@@ -498,8 +498,8 @@ def test_score_cli_publishes_no_suppressed_n(tmp_path, capsys) -> None:
 
 def test_geojson_of_a_full_table_blanks_suppressed_rows(tmp_path) -> None:
     """to_geojson is public: a table that still holds n for suppressed rows is blanked."""
+    from collective_efficacy.datasets import load_example_geometry
     from collective_efficacy.export import to_geojson
-    from collective_efficacy.impact import load_example_geometry
 
     geo = load_example_geometry()
     names = [f["properties"]["buurt"] for f in geo["features"]][:2]

@@ -301,7 +301,7 @@ def test_cli_missing_file_in_dutch(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_skipped_sections_and_library_assessments_are_dutch() -> None:
     """The notices of sections left out, with assessments in the library's own format."""
-    from collective_efficacy.impact import load_example_assessments, load_example_geometry
+    from collective_efficacy.datasets import load_example_assessments, load_example_geometry
 
     before, after = ce.datasets.load_example(split=True)
     kw = {"community": "buurt", "respondent": "respondent_id"}

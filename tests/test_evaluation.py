@@ -165,7 +165,7 @@ def test_impact_section_equals_library(tmp_path) -> None:
     res = json.loads((tmp_path / "results.json").read_text())
     got = pd.DataFrame(res["sections"]["impact"])
     scores = pd.DataFrame(res["sections"]["community_scores"])
-    from collective_efficacy.impact import load_example_assessments
+    from collective_efficacy.datasets import load_example_assessments
 
     a = load_example_assessments()
     a = a.assign(wave=a["meting"].map({"nulmeting": "baseline", "eindmeting": "end_of_cycle"}))

@@ -13,8 +13,8 @@ import pytest
 
 import collective_efficacy as ce
 from collective_efficacy.cli import main
+from collective_efficacy.datasets import load_example_assessments, load_example_geometry
 from collective_efficacy.evaluation._inputs import merge_columns, per_wave_columns
-from collective_efficacy.impact import load_example_assessments, load_example_geometry
 
 COLS = ce.datasets.EXAMPLE_COLUMNS
 # the end-of-cycle export of another year of the survey tool: other names for every column

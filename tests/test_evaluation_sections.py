@@ -17,7 +17,7 @@ import pytest
 
 import collective_efficacy as ce
 from collective_efficacy.cli import _example_assessments, main
-from collective_efficacy.impact import load_example_geometry
+from collective_efficacy.datasets import load_example_geometry
 
 COLS = ce.datasets.EXAMPLE_COLUMNS
 INST = ce.load_instrument("sampson1997")

@@ -256,7 +256,7 @@ def example_cohesion() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def example_assessments() -> pd.DataFrame:
-    from collective_efficacy.impact import load_example_assessments
+    from collective_efficacy.datasets import load_example_assessments
 
     return load_example_assessments()
 

@@ -14,17 +14,12 @@ import pandas as pd
 import pytest
 
 import collective_efficacy as ce
+from collective_efficacy.datasets import load_example_assessments, load_example_geometry
 from collective_efficacy.datasets.data import make_example_geometry as gen
 from collective_efficacy.errors import DataError
 from collective_efficacy.export.geojson import to_geojson
-from collective_efficacy.impact import (
-    IMPACT_PALETTE,
-    NO_LEVEL_COLOUR,
-    RELEASE_LEVEL,
-    impact_levels,
-    load_example_assessments,
-    load_example_geometry,
-)
+from collective_efficacy.impact import RELEASE_LEVEL, impact_levels
+from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 DATA = Path(gen.__file__).parent
 

@@ -144,7 +144,8 @@ def test_evaluate_prepared_path_equals_one_by_one(monkeypatch: pytest.MonkeyPatc
     kw: dict[str, Any] = {"community": "buurt", "respondent": "respondent_id", "columns": cols}
     fast = json.loads(ce.evaluate(before, after, **kw).to_json())
     monkeypatch.setattr(prepared, "memo", lambda data, key, compute: compute())
-    for mod in ("_checks", "_groups", "agreement._groups", "reliability._input", "reliability"):
+    mods = ("_checks", "_groups", "agreement._groups", "reliability._input", "reliability")
+    for mod in (*mods, "reliability.items"):
         monkeypatch.setattr(f"collective_efficacy.{mod}.memo", lambda data, key, compute: compute())
     slow = json.loads(ce.evaluate(before, after, **kw).to_json())
     a, b = _flat(fast), _flat(slow)

@@ -393,7 +393,7 @@ def test_svg_map_tooltip_on_keyboard_focus_and_hover(
         assert len(lines) == 2, lines  # the name and the reason: no level, no n
         assert "level" not in lines[1] and "niveau" not in lines[1], lines
         fill = page.locator("figure.imap").first.locator("path.c").nth(k).get_attribute("fill")
-        assert fill == ce.impact.NO_LEVEL_COLOUR
+        assert fill == ce.report.styling.NO_LEVEL_COLOUR
         page.keyboard.press("Escape")
         assert page.evaluate(TIP)["hidden"] is True
         page.keyboard.press("Tab")  # the next community

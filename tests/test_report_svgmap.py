@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 import collective_efficacy as ce
 from collective_efficacy.cli import main
-from collective_efficacy.impact import IMPACT_PALETTE, NO_LEVEL_COLOUR
 from collective_efficacy.report._svgmap import (
     TOLERANCE,
     WIDTH,
@@ -24,6 +23,7 @@ from collective_efficacy.report._svgmap import (
     json_for_script,
     map_svg,
 )
+from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 
 @given(st.text())

@@ -8,11 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import collective_efficacy as ce
-from collective_efficacy.impact import (
-    impact_levels,
-    load_example_assessments,
-    load_example_geometry,
-)
+from collective_efficacy.datasets import load_example_assessments, load_example_geometry
+from collective_efficacy.impact import impact_levels
 from collective_efficacy.report.plot import impact_map
 
 raw = ce.datasets.load_example()

@@ -94,6 +94,9 @@ from collective_efficacy import geography  # noqa: E402
 from collective_efficacy.geography import read_geometry  # noqa: E402
 
 __all__ += ["geography", "read_geometry"]
+from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR  # noqa: E402
+
+__all__ += ["IMPACT_PALETTE", "NO_LEVEL_COLOUR"]
 
 # Module paths from before the topic subpackages stay importable (the same module objects, so
 # ``mock.patch("collective_efficacy.mixed.x")`` still patches the code that runs).

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._rows import rows_in
+from collective_efficacy.change._common import _direction
 from collective_efficacy.errors import DataError
 from collective_efficacy.survey_design import (
     DesignArrays,
@@ -48,9 +50,6 @@ def weighted_change(
     interval and z-test (``t`` holds z, ``df`` is inf). Overall: the wave coefficient of
     ``svyglm(score ~ wave, design)``, t with ``degf(design) - 1`` df as ``summary(svyglm)``.
     """
-    from collective_efficacy._checks import check_columns, numeric_matrix
-    from collective_efficacy.change import _direction
-
     check_columns(scores, [dv, wave] + ([community] if community else []), what="column")
     y = numeric_matrix(scores, [dv])[:, 0]
     wv = scores[wave]

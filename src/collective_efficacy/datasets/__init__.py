@@ -8,6 +8,7 @@ Dutch-style column names and a few dirty cells, as real survey exports have.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -17,7 +18,14 @@ import pandas as pd
 
 from collective_efficacy.errors import DataError
 
-__all__ = ["EXAMPLE_COLUMNS", "SimulatedSurvey", "load_example", "simulate"]
+__all__ = [
+    "EXAMPLE_COLUMNS",
+    "SimulatedSurvey",
+    "load_example",
+    "load_example_assessments",
+    "load_example_geometry",
+    "simulate",
+]
 
 #: The example files' column names -> item ids of the ``sampson1997`` instrument.
 EXAMPLE_COLUMNS: dict[str, str] = {
@@ -128,19 +136,7 @@ def simulate(
         rows.append(frame)
     data = pd.concat(rows, ignore_index=True)
     if dirty:
-        data = data.astype({c: object for c in EXAMPLE_COLUMNS})
-        cells = rng.random((len(data), 10)) < 0.01
-        codes = rng.choice([8, 9], size=cells.sum())
-        arr = data[list(EXAMPLE_COLUMNS)].to_numpy()
-        arr[cells] = codes
-        labels = ["Mee eens", "helemaal mee eens", "Waarschijnlijk ", "mee oneens"]
-        pick = rng.choice(len(data), size=6, replace=False)
-        for k, i in enumerate(pick):
-            j = 1 if k % 2 == 0 else 6
-            arr[i, j] = labels[k % len(labels)] if j == 1 else "Waarschijnlijk "
-        arr[rng.integers(len(data)), 4] = 7
-        data[list(EXAMPLE_COLUMNS)] = arr
-        data.loc[rng.integers(len(data)), "buurt"] = None
+        data = _make_dirty(data, rng)
     truth = {
         "tau_between_sd": tau_between,
         "tau_person_sd": tau_person,
@@ -153,6 +149,25 @@ def simulate(
     }
     communities = pd.DataFrame({"buurt": names, "effect": u, "change": change})
     return SimulatedSurvey(data=data, truth=truth, communities=communities)
+
+
+def _make_dirty(data: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Missing codes 8/9 in 1% of the cells, six answer labels, one out-of-range 7, one blank
+    community (the ``dirty=True`` problems of :func:`simulate`)."""
+    data = data.astype({c: object for c in EXAMPLE_COLUMNS})
+    cells = rng.random((len(data), 10)) < 0.01
+    codes = rng.choice([8, 9], size=cells.sum())
+    arr = data[list(EXAMPLE_COLUMNS)].to_numpy()
+    arr[cells] = codes
+    labels = ["Mee eens", "helemaal mee eens", "Waarschijnlijk ", "mee oneens"]
+    pick = rng.choice(len(data), size=6, replace=False)
+    for k, i in enumerate(pick):
+        j = 1 if k % 2 == 0 else 6
+        arr[i, j] = labels[k % len(labels)] if j == 1 else "Waarschijnlijk "
+    arr[rng.integers(len(data)), 4] = 7
+    data[list(EXAMPLE_COLUMNS)] = arr
+    data.loc[rng.integers(len(data)), "buurt"] = None
+    return data
 
 
 def load_example(split: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
@@ -193,3 +208,39 @@ def load_example(split: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.D
     if split:
         return before, after
     return pd.concat([before, after], ignore_index=True)
+
+
+# -- example data -----------------------------------------------------------------------------
+def load_example_assessments() -> pd.DataFrame:
+    """The bundled fictional programme assessments of the example communities.
+
+    Columns ``buurt``, ``meting`` (``nulmeting`` / ``eindmeting``), ``partner_cooperation``,
+    ``group_development`` and the evidence counts; four communities are not assessed and
+    ``Buurt N2`` only at the end of the cycle. Made by ``data/make_example_geometry.py``.
+
+    Examples
+    --------
+    >>> from collective_efficacy.datasets import load_example_assessments
+    >>> load_example_assessments().shape
+    (71, 8)
+    """
+    text = (
+        resources.files("collective_efficacy.datasets.data") / "example_assessments.csv"
+    ).read_text(encoding="utf-8")
+    return pd.read_csv(io.StringIO(text))
+
+
+def load_example_geometry() -> dict[str, Any]:
+    """The bundled fictional GeoJSON of the 40 example communities (property ``buurt``).
+
+    Examples
+    --------
+    >>> from collective_efficacy.datasets import load_example_geometry
+    >>> len(load_example_geometry()["features"])
+    40
+    """
+    text = (
+        resources.files("collective_efficacy.datasets.data") / "example_buurten.geojson"
+    ).read_text(encoding="utf-8")
+    out: dict[str, Any] = json.loads(text)
+    return out

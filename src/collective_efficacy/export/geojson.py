@@ -1,7 +1,7 @@
 """Impact levels joined onto community geometry, written as GeoJSON (pure ``json``, no geopandas).
 
 :func:`to_geojson` adds the impact level, its colour from the fixed palette
-:data:`~collective_efficacy.impact.IMPACT_PALETTE` and a label to every feature of the user's
+:data:`~collective_efficacy.report.styling.IMPACT_PALETTE` and a label to every feature of the user's
 FeatureCollection whose key matches a community; features and communities that do not match are
 listed in the result, never dropped silently.
 """
@@ -23,7 +23,8 @@ from collective_efficacy._params import COLUMN, FRAME, MAPPING, PATH, Options, p
 from collective_efficacy.disclosure import hide_suppressed
 from collective_efficacy.errors import DataError
 from collective_efficacy.geography import read_geometry
-from collective_efficacy.impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
+from collective_efficacy.impact import IMPACT_LEVEL_LABELS
+from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 __all__ = ["GeoJSONExport", "to_geojson"]
 
@@ -219,7 +220,7 @@ def to_geojson(
     -----
     Each matched feature gets the level columns (``level``, ``level_low``, ``level_high``, the
     three dimensions, ``basis``, ``decided_by``, ``suppressed``, ``reason``, ...), ``colour``
-    (the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE`: blues ``#152450``
+    (the fixed palette :data:`~collective_efficacy.report.styling.IMPACT_PALETTE`: blues ``#152450``
     (0) ... ``#4377BA`` (2), oranges ``#E68A35`` (3) ... ``#FEEEB8`` (5); ``#BDBDBD`` without
     a level), ``label`` and
     ``matched``. A suppressed community is exported with ``level`` null and as label its

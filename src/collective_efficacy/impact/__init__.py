@@ -17,9 +17,7 @@ All functions work on whole tables at once (vectorised); no loop over communitie
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Sequence
-from importlib import resources
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +27,27 @@ from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._params import ARRAY, COLUMN, FRAME, TEXT, InstanceOf, Predicate, public
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
+from collective_efficacy.impact._inputs import (
+    _assessment_arrays,
+    _check_unique,
+    _cohesion_inputs,
+    _reasons,
+)
+from collective_efficacy.impact._rules import (
+    ASSESSMENT_INSTRUMENT,
+    DEFAULT_CUTPOINTS,
+    EVIDENCE_COLUMNS,
+    IMPACT_LEVEL_LABELS,
+    IMPACT_RULES,
+    RELEASE_LEVEL,
+    SURVEY_ONLY_CAP,
+    Rule,
+    _bool_or_na,
+    _check_cutpoints,
+    _combine,
+    _int_or_na,
+    _resolve_rule,
+)
 from collective_efficacy.responses import ValidatedResponses
 
 __all__ = [
@@ -36,9 +55,7 @@ __all__ = [
     "DEFAULT_CUTPOINTS",
     "EVIDENCE_COLUMNS",
     "IMPACT_LEVEL_LABELS",
-    "IMPACT_PALETTE",
     "IMPACT_RULES",
-    "NO_LEVEL_COLOUR",
     "RELEASE_LEVEL",
     "SURVEY_ONLY_CAP",
     "cohesion_levels",
@@ -46,137 +63,8 @@ __all__ = [
     "impact_levels",
 ]
 
-#: Cut-points on the 1-5 mean scale: cohesion level = number of cut-points <= score.
-DEFAULT_CUTPOINTS: tuple[float, float, float, float, float] = (2.0, 2.5, 3.0, 3.5, 4.0)
-#: The level from which a community is "ready to be released" (seed, section 3.4).
-RELEASE_LEVEL = 3
-#: Highest level without a full assessment (and without partner and group both >= 3).
-SURVEY_ONLY_CAP = 2
-#: The built-in instrument of the two assessed dimensions.
-ASSESSMENT_INSTRUMENT = "strongpact_assessment"
-#: Optional evidence counts of the assessment, carried through by :func:`impact_levels`.
-EVIDENCE_COLUMNS: tuple[str, ...] = (
-    "meetings_held",
-    "self_organised_activities",
-    "active_members",
-    "leaders",
-)
-#: Fixed colour per level: blues below the release threshold (0-2), oranges from it (3-5), with
-#: lightness rising strictly with the level (CIE L* 16, 33, 49 | 66, 80, 94) so that the order
-#: survives greyscale printing and the simulated protan, deutan and tritan deficiencies (Machado
-#: et al. 2009), and the blue-to-orange step marks level 3 in all of them.
-IMPACT_PALETTE: dict[int, str] = {
-    0: "#152450",
-    1: "#2A4C8C",
-    2: "#4377BA",
-    3: "#E68A35",
-    4: "#F5BC68",
-    5: "#FEEEB8",
-}
-#: Colour of a community without a level (suppressed, no score, or no data).
-NO_LEVEL_COLOUR = "#BDBDBD"
-#: Short labels of the levels (legends, GeoJSON ``label``).
-IMPACT_LEVEL_LABELS: dict[str, dict[int, str]] = {
-    "en": {
-        0: "0 - residents do not know each other",
-        1: "1 - known by face, no supported leadership",
-        2: "2 - core group with support",
-        3: "3 - self-starting, knows the way to partners (ready for release)",
-        4: "4 - self-organising with partners",
-        5: "5 - embedded, renewing, supports others",
-    },
-    "nl": {
-        0: "0 - bewoners kennen elkaar niet",
-        1: "1 - van gezicht bekend, geen gedragen leiderschap",
-        2: "2 - kerngroep met ondersteuning",
-        3: "3 - zelf initiatief, kent weg naar partners (klaar om los te laten)",
-        4: "4 - zelforganiserend met partners",
-        5: "5 - verankerd, vernieuwt zich, helpt anderen",
-    },
-}
-
-_DIMENSIONS = ("partner_cooperation", "group_development")
-Rule = Callable[[np.ndarray, np.ndarray, np.ndarray], Any]
-
-
-# -- the combination rules --------------------------------------------------------------------
-def _rule_default(c: np.ndarray, p: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Round-down of the mean of the three dimensions: floor((c + p + g) / 3)."""
-    return (c + p + g) // 3
-
-
-def _rule_mean(c: np.ndarray, p: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Nearest integer to the mean (never a tie, since the mean of three integers is k/3)."""
-    return (c + p + g + 1) // 3
-
-
-def _rule_min(c: np.ndarray, p: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """The weakest dimension."""
-    return np.minimum(np.minimum(c, p), g)
-
-
-#: The built-in combination rules (before the readiness gate): name -> function.
-IMPACT_RULES: dict[str, Rule] = {
-    "default": _rule_default,
-    "mean": _rule_mean,
-    "min": _rule_min,
-}
-
-
-def _resolve_rule(rule: str | Rule) -> tuple[str, Rule]:
-    if callable(rule):
-        return f"custom:{getattr(rule, '__name__', type(rule).__name__)}", rule
-    if isinstance(rule, str) and rule in IMPACT_RULES:
-        return rule, IMPACT_RULES[rule]
-    raise DataError(
-        f"The 'rule' parameter of impact_levels must be one of {list(IMPACT_RULES)} or a "
-        f"function f(cohesion, partner, group) -> levels. Got {rule!r} instead."
-    )
-
-
-def _apply_rule(name: str, fn: Rule, c: np.ndarray, p: np.ndarray, g: np.ndarray) -> np.ndarray:
-    raw = np.asarray(fn(c.copy(), p.copy(), g.copy()), dtype=float)
-    if raw.shape != c.shape:
-        raise DataError(
-            f"impact rule {name!r} returned shape {raw.shape}; expected one level per community "
-            f"{c.shape}"
-        )
-    bad = ~np.isfinite(raw) | (raw < 0) | (raw > 5) | (raw != np.floor(raw))
-    if bad.any():
-        raise DataError(
-            f"impact rule {name!r} returned {raw[bad][:5].tolist()} for (cohesion, partner, "
-            f"group) = {list(zip(c[bad][:5].tolist(), p[bad][:5].tolist(), g[bad][:5].tolist()))}"
-            "; expected integers 0-5"
-        )
-    return raw.astype(np.int64)
-
-
-def _combine(
-    name: str, fn: Rule, c: np.ndarray, p: np.ndarray, g: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Level after the readiness gate and whether the gate decided it."""
-    raw = _apply_rule(name, fn, c, p, g)
-    gate = np.where((p >= RELEASE_LEVEL) & (g >= RELEASE_LEVEL), 5, SURVEY_ONLY_CAP)
-    return np.minimum(raw, gate), raw > gate
-
 
 # -- cohesion ---------------------------------------------------------------------------------
-def _check_cutpoints(cutpoints: Sequence[float]) -> np.ndarray:
-    try:
-        cut = np.asarray(list(cutpoints), dtype=float)
-    except (TypeError, ValueError):
-        raise DataError(
-            f"cutpoints must be 5 increasing numbers (the lower bounds of levels 1-5); got "
-            f"{cutpoints!r}"
-        ) from None
-    if cut.shape != (5,) or not np.isfinite(cut).all() or (np.diff(cut) <= 0).any():
-        raise DataError(
-            f"cutpoints must be 5 finite, strictly increasing numbers (the lower bounds of "
-            f"levels 1-5, e.g. {list(DEFAULT_CUTPOINTS)}); got {list(np.ravel(cut))}"
-        )
-    return cut
-
-
 def _cutpoints_ok(value: Any) -> bool:
     if isinstance(value, (str, bytes)):
         return False
@@ -247,107 +135,6 @@ def _none_if_empty(texts: np.ndarray) -> np.ndarray:
     out = np.asarray(texts, dtype=object).copy()
     out[out == ""] = None
     return out
-
-
-def _int_or_na(values: np.ndarray, ok: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Nullable Int64 array: ``values`` where ``ok``, ``<NA>`` elsewhere."""
-    arr = pd.array(np.where(ok, values, 0).astype(np.int64), dtype="Int64")
-    arr[~np.asarray(ok, dtype=bool)] = pd.NA
-    return arr
-
-
-def _bool_or_na(values: np.ndarray, ok: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Nullable boolean array: ``values`` where ``ok``, ``<NA>`` elsewhere."""
-    arr = pd.array(np.asarray(values, dtype=bool), dtype="boolean")
-    arr[~np.asarray(ok, dtype=bool)] = pd.NA
-    return arr
-
-
-# -- input checks -----------------------------------------------------------------------------
-def _select_scale(df: pd.DataFrame, scale: str | None) -> pd.DataFrame:
-    if "scale" not in df.columns:
-        if scale is not None:
-            raise DataError(
-                f"scale={scale!r} given but cohesion_scores has no 'scale' column; "
-                f"columns: {list(map(str, df.columns))}"
-            )
-        return df
-    scales = list(pd.unique(df["scale"]))
-    if scale is None:
-        if len(scales) == 1:
-            return df
-        if "collective_efficacy" in scales:
-            scale = "collective_efficacy"
-        else:
-            raise DataError(
-                f"cohesion_scores holds several scales {scales}; choose one with scale=..."
-            )
-    if scale not in scales:
-        raise DataError(f"scale {scale!r} not found in column 'scale'; scales: {scales}")
-    return df.loc[df["scale"] == scale]
-
-
-def _check_unique(df: pd.DataFrame, keys: list[str], what: str) -> None:
-    dup = df.duplicated(subset=keys, keep=False).to_numpy()
-    if dup.any():
-        shown = df.loc[dup, keys].drop_duplicates().head(5).to_dict("records")
-        raise DataError(
-            f"{what} has {int(dup.sum())} rows sharing the same {' and '.join(keys)}, e.g. "
-            f"{shown}; expected one row per {'/'.join(keys)}"
-            + (" (pass wave= for a table of several waves)" if len(keys) == 1 else "")
-        )
-
-
-def _assessment_frame(
-    assessments: pd.DataFrame | ValidatedResponses, keys: list[str]
-) -> pd.DataFrame:
-    frame = assessments.data if isinstance(assessments, ValidatedResponses) else assessments
-    if not isinstance(frame, pd.DataFrame):
-        raise DataError(
-            "assessments must be a DataFrame or the result of ce.validate(..., "
-            f"'{ASSESSMENT_INSTRUMENT}'); got {type(assessments).__name__}"
-        )
-    check_columns(frame, keys + list(_DIMENSIONS), what="assessments column")
-    x = numeric_matrix(frame, list(_DIMENSIONS))
-    bad = ~np.isnan(x) & ((x < 0) | (x > 5) | (x != np.floor(x)))
-    for j, col in enumerate(_DIMENSIONS):
-        if bad[:, j].any():
-            vals = x[bad[:, j], j][:5].tolist()
-            raise DataError(
-                f"assessments column {col!r}, {rows_in(frame, bad[:, j])}: value(s) {vals}; expected an "
-                f"integer level 0-5 or missing. Run ce.validate(assessments, "
-                f"'{ASSESSMENT_INSTRUMENT}', community=..., wave=...) first to recode "
-                "answer labels and the missing code 9 (not assessed)."
-            )
-    _check_unique(frame, keys, "assessments")
-    out = frame[keys].copy()
-    out[list(_DIMENSIONS)] = x
-    for c in EVIDENCE_COLUMNS:
-        if c in frame.columns:
-            out[c] = frame[c].to_numpy(copy=True)
-    return out
-
-
-def _key_index(df: pd.DataFrame, keys: list[str]) -> pd.Index:
-    """Index of the key column(s), for vectorised row matching."""
-    if len(keys) == 1:
-        return pd.Index(df[keys[0]].to_numpy())
-    return pd.MultiIndex.from_arrays([df[k].to_numpy() for k in keys])
-
-
-def _scatter(values: pd.Series, pos: np.ndarray, n: int) -> Any:
-    """``values`` placed at rows ``pos`` of a length-``n`` column (missing elsewhere)."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        v = values.to_numpy(dtype=float, na_value=np.nan)
-        out = np.full(n, np.nan)
-        out[pos] = v
-        ok = ~np.isnan(out)
-        if np.all(out[ok] == np.floor(out[ok])):
-            return _int_or_na(np.where(ok, out, 0).astype(np.int64), ok)
-        return out
-    obj = np.full(n, None, dtype=object)
-    obj[pos] = values.to_numpy(dtype=object)
-    return obj
 
 
 # -- impact levels ----------------------------------------------------------------------------
@@ -507,63 +294,12 @@ def impact_levels(
     cohesion_scores = data
     rule_name, rule_fn = _resolve_rule(rule)
     cut = _check_cutpoints(cutpoints)
-    if not isinstance(cohesion_scores, pd.DataFrame):
-        raise DataError(
-            f"cohesion_scores must be a DataFrame (e.g. from ce.aggregate); got "
-            f"{type(cohesion_scores).__name__}"
-        )
     keys = [community] + ([wave] if wave else [])
-    ci_cols = [c for c in (ci_low, ci_high) if c is not None]
-    if (ci_low is None) != (ci_high is None):
-        raise DataError("give both ci_low and ci_high column names, or neither (None)")
-    check_columns(cohesion_scores, keys + [score] + ci_cols, what="cohesion_scores column")
-    coh = _select_scale(cohesion_scores, scale)
-    _check_unique(coh, keys, "cohesion_scores")
-    s = numeric_matrix(coh, [score])[:, 0]
-    if ci_low is not None and ci_high is not None:
-        lo, hi = numeric_matrix(coh, [ci_low, ci_high]).T
-        outside = (lo > s) | (hi < s)
-        if outside.any():
-            raise DataError(
-                f"cohesion_scores, {rows_in(coh, outside)}: score {score!r} lies outside "
-                f"[{ci_low!r}, {ci_high!r}] ({s[outside][:5].tolist()} not in "
-                f"{list(zip(lo[outside][:5].tolist(), hi[outside][:5].tolist()))}); "
-                "are the interval columns the score's own?"
-            )
-    else:
-        lo, hi = s.copy(), s.copy()
-    if "suppressed" in coh.columns:
-        sup = coh["suppressed"].fillna(False).to_numpy(dtype=bool)
-    else:
-        sup = np.zeros(len(coh), dtype=bool)
-    in_reason = (
-        coh["reason"].fillna("").astype(str).to_numpy()
-        if "reason" in coh.columns
-        else np.full(len(coh), "", dtype=object)
+    coh, s, lo, hi, sup, in_reason = _cohesion_inputs(
+        cohesion_scores, keys, score, ci_low, ci_high, scale
     )
-
     n_rows = len(coh)
-    p = np.full(n_rows, np.nan)
-    g = np.full(n_rows, np.nan)
-    evidence: dict[str, np.ndarray] = {}
-    if assessments is not None:
-        ass = _assessment_frame(assessments, keys)
-        pos = _key_index(coh, keys).get_indexer(_key_index(ass, keys))
-        absent = pos < 0
-        if absent.any():
-            listed = ass.loc[absent, keys].head(20).to_dict("records")
-            raise DataError(
-                f"{int(absent.sum())} (community{', wave' if wave else ''}) row(s) of "
-                f"assessments are absent from cohesion_scores: {listed}"
-                f"{' ...' if absent.sum() > 20 else ''}. Check the spelling of the community "
-                "names (and waves); a community assessed but not surveyed needs a row in "
-                "cohesion_scores (e.g. from aggregate, suppressed), or drop it from assessments."
-            )
-        p[pos] = ass["partner_cooperation"].to_numpy(dtype=float)
-        g[pos] = ass["group_development"].to_numpy(dtype=float)
-        for col in EVIDENCE_COLUMNS:
-            if col in ass.columns:
-                evidence[col] = _scatter(ass[col], pos, n_rows)
+    p, g, evidence = _assessment_arrays(assessments, coh, keys, wave)
 
     c_ok, lo_ok, hi_ok = ~np.isnan(s), ~np.isnan(lo), ~np.isnan(hi)
     c = np.searchsorted(cut, np.where(c_ok, s, 0.0), side="right").astype(np.int64)
@@ -594,27 +330,10 @@ def impact_levels(
     decided[full] = np.where(gated[full], "readiness_gate", "combined")
     decided[survey] = np.where(c[survey] > SURVEY_ONLY_CAP, "survey_only_cap", "cohesion_only")
 
-    reason = np.full(n_rows, "", dtype=object)
-    p_missing, g_missing = np.isnan(p), np.isnan(g)
-    no_assess = p_missing & g_missing
-    reason[survey & no_assess] = (
-        f"no assessment: survey-only level (cohesion only, at most {SURVEY_ONLY_CAP})"
-    )
-    part = survey & ~no_assess
-    miss_name = np.where(p_missing, "partner_cooperation", "group_development")
-    reason[part] = [
-        f"assessment incomplete ({m} missing): survey-only level (cohesion only, at most "
-        f"{SURVEY_ONLY_CAP})"
-        for m in miss_name[part]
-    ]
-    reason[sup] = [r if r else "suppressed" for r in in_reason[sup]]
-    nos = ~sup & ~c_ok
-    reason[nos] = [r if r else f"no cohesion score ({score!r} missing)" for r in in_reason[nos]]
     no_ci = has_level & ~(lo_ok & hi_ok)
-    reason[no_ci] = [
-        (r + "; " if r else "") + "no confidence interval: level_low/level_high unknown"
-        for r in reason[no_ci]
-    ]
+    reason = _reasons(
+        survey=survey, sup=sup, c_ok=c_ok, no_ci=no_ci, p=p, g=g, in_reason=in_reason, score=score
+    )
 
     cols: dict[str, Any] = {k: coh[k].to_numpy(copy=True) for k in keys}
     cols.update(
@@ -766,41 +485,3 @@ def impact_change(
         notes = np.where(mask, joined, notes)
     res["note"] = pd.Series(_none_if_empty(notes), index=res.index, dtype=object)
     return res
-
-
-# -- example data -----------------------------------------------------------------------------
-def load_example_assessments() -> pd.DataFrame:
-    """The bundled fictional programme assessments of the example communities.
-
-    Columns ``buurt``, ``meting`` (``nulmeting`` / ``eindmeting``), ``partner_cooperation``,
-    ``group_development`` and the evidence counts; four communities are not assessed and
-    ``Buurt N2`` only at the end of the cycle. Made by ``data/make_example_geometry.py``.
-
-    Examples
-    --------
-    >>> from collective_efficacy.impact import load_example_assessments
-    >>> load_example_assessments().shape
-    (71, 8)
-    """
-    text = (
-        resources.files("collective_efficacy.datasets.data") / "example_assessments.csv"
-    ).read_text(encoding="utf-8")
-    return pd.read_csv(io.StringIO(text))
-
-
-def load_example_geometry() -> dict[str, Any]:
-    """The bundled fictional GeoJSON of the 40 example communities (property ``buurt``).
-
-    Examples
-    --------
-    >>> from collective_efficacy.impact import load_example_geometry
-    >>> len(load_example_geometry()["features"])
-    40
-    """
-    import json
-
-    text = (
-        resources.files("collective_efficacy.datasets.data") / "example_buurten.geojson"
-    ).read_text(encoding="utf-8")
-    out: dict[str, Any] = json.loads(text)
-    return out

@@ -397,8 +397,8 @@ def fit_nested_wide(
     return _fit(cs, n_groups, method)
 
 
-def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
-    p = cs.xtx.shape[0]
+def _check_identifiable(cs: _Cells, p: int) -> None:
+    """Stop when the data cannot separate the three variances (or the fixed effects)."""
     per_comm = cs.cnt.sum(axis=1)
     if np.count_nonzero(per_comm) < 2:
         raise DataError(
@@ -418,6 +418,88 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
         )
     if cs.n_obs - p <= 0:
         raise DataError(f"{cs.n_obs} responses for {p} fixed effects; expected more responses")
+
+
+def _nested_fit(
+    cs: _Cells,
+    best: _Eval,
+    phi: np.ndarray,
+    at_b: list[bool],
+    *,
+    converged: bool,
+    max_abs_grad: float,
+    hessian_pd: bool,
+    optimizer: optimize.OptimizeResult,
+    n_eval: int,
+    method: str,
+    n_groups: int,
+) -> NestedFit:
+    """The fit at the chosen optimum: variances, fixed effects, EB scores and the message."""
+    p = cs.xtx.shape[0]
+    res = optimizer
+    mdf = cs.n_obs - p if method == "REML" else cs.n_obs
+    sigma2 = best.rss / mdf
+    one_b = 1.0 + phi[0] * best.s_k
+    linv = np.linalg.inv(best.chol)
+    cov = sigma2 * (linv.T @ linv)
+    if converged:
+        message = "converged" + (
+            "; boundary: "
+            + ", ".join(n for n, b in zip(("tau_beta", "tau_pi"), at_b) if b)
+            + " = 0"
+            if any(at_b)
+            else ""
+        )
+    else:
+        message = (
+            f"not converged (optimizer: {res.message}; max |gradient| {max_abs_grad:.3g}; "
+            f"Hessian positive definite: {hessian_pd})"
+        )
+    return NestedFit(
+        beta=best.beta + cs.shift,
+        beta_se=np.sqrt(np.diag(cov)),
+        beta_cov=cov,
+        tau_beta=float(phi[0] * sigma2),
+        tau_pi=float(phi[1] * sigma2),
+        sigma2=float(sigma2),
+        loglik=-0.5 * best.deviance,
+        deviance=best.deviance,
+        method=method,
+        n_obs=cs.n_obs,
+        n_respondents=int(np.rint(cs.cnt.sum())),
+        n_groups=n_groups,
+        n_params=p,
+        converged=converged,
+        at_boundary=(at_b[0], at_b[1]),
+        max_abs_grad=max_abs_grad,
+        hessian_pd=hessian_pd,
+        n_iter=int(res.nit) + n_eval,
+        message=message,
+        group_n_respondents=np.rint(cs.cnt.sum(axis=1)).astype(np.int64),
+        group_n_obs=np.rint(cs.cnt @ cs.m).astype(np.int64),
+        eb=phi[0] * best.tr_k / one_b,
+        eb_var=sigma2 * phi[0] / one_b,
+        lambda_=phi[0] * best.s_k / one_b,
+    )
+
+
+def _candidates(cs: _Cells, phi_opt: np.ndarray) -> list[tuple[bool, bool]]:
+    """The interior optimum and the boundary masks (ratio = 0) that pass the KKT check."""
+    candidates: list[tuple[bool, bool]] = [(False, False)]
+    small = [i for i in range(2) if phi_opt[i] < 1e-2]
+    for mask in ((True, False), (False, True), (True, True)):
+        idx = [i for i in range(2) if mask[i]]
+        if idx and all(i in small for i in idx):
+            trial = np.where(mask, 0.0, phi_opt)
+            g0 = _evaluate(cs, float(trial[0]), float(trial[1])).grad
+            if all(g0[i] >= 0.0 for i in idx):
+                candidates.append(mask)
+    return candidates
+
+
+def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
+    p = cs.xtx.shape[0]
+    _check_identifiable(cs, p)
 
     n_eval = 0
     lo, hi = -30.0, 20.0
@@ -489,15 +571,7 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
 
     # candidates: the interior optimum and, for small ratios whose derivative at 0 is >= 0
     # (KKT), the boundary ratio = 0; the lowest deviance wins (ties go to the boundary).
-    candidates: list[tuple[bool, bool]] = [(False, False)]
-    small = [i for i in range(2) if phi_opt[i] < 1e-2]
-    for mask in ((True, False), (False, True), (True, True)):
-        idx = [i for i in range(2) if mask[i]]
-        if idx and all(i in small for i in idx):
-            trial = np.where(mask, 0.0, phi_opt)
-            g0 = _evaluate(cs, float(trial[0]), float(trial[1])).grad
-            if all(g0[i] >= 0.0 for i in idx):
-                candidates.append(mask)
+    candidates = _candidates(cs, phi_opt)
     results = []
     for mask in candidates:
         ph, dv, pd_ = polish(np.where(mask, 0.0, phi_opt), mask)
@@ -509,47 +583,7 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
     proj = np.where(np.array(at_b), np.maximum(0.0, -best.grad), np.abs(best.grad * phi))
     max_abs_grad = float(0.5 * np.max(proj))
     converged = bool(ok and max_abs_grad < 1e-5 and hessian_pd)
-    mdf = cs.n_obs - p if method == "REML" else cs.n_obs
-    sigma2 = best.rss / mdf
-    one_b = 1.0 + phi[0] * best.s_k
-    linv = np.linalg.inv(best.chol)
-    cov = sigma2 * (linv.T @ linv)
-    if converged:
-        message = "converged" + (
-            "; boundary: "
-            + ", ".join(n for n, b in zip(("tau_beta", "tau_pi"), at_b) if b)
-            + " = 0"
-            if any(at_b)
-            else ""
-        )
-    else:
-        message = (
-            f"not converged (optimizer: {res.message}; max |gradient| {max_abs_grad:.3g}; "
-            f"Hessian positive definite: {hessian_pd})"
-        )
-    return NestedFit(
-        beta=best.beta + cs.shift,
-        beta_se=np.sqrt(np.diag(cov)),
-        beta_cov=cov,
-        tau_beta=float(phi[0] * sigma2),
-        tau_pi=float(phi[1] * sigma2),
-        sigma2=float(sigma2),
-        loglik=-0.5 * best.deviance,
-        deviance=best.deviance,
-        method=method,
-        n_obs=cs.n_obs,
-        n_respondents=int(np.rint(cs.cnt.sum())),
-        n_groups=n_groups,
-        n_params=p,
-        converged=converged,
-        at_boundary=(at_b[0], at_b[1]),
-        max_abs_grad=max_abs_grad,
-        hessian_pd=hessian_pd,
-        n_iter=int(res.nit) + n_eval,
-        message=message,
-        group_n_respondents=np.rint(cs.cnt.sum(axis=1)).astype(np.int64),
-        group_n_obs=np.rint(cs.cnt @ cs.m).astype(np.int64),
-        eb=phi[0] * best.tr_k / one_b,
-        eb_var=sigma2 * phi[0] / one_b,
-        lambda_=phi[0] * best.s_k / one_b,
-    )
+    return _nested_fit(
+        cs, best, phi, at_b, converged=converged, max_abs_grad=max_abs_grad,
+        hessian_pd=hessian_pd, optimizer=res, n_eval=n_eval, method=method, n_groups=n_groups,
+    )  # fmt: skip

@@ -12,8 +12,8 @@ import io
 import textwrap
 from typing import TYPE_CHECKING, Any
 
+from collective_efficacy.report._change import towards
 from collective_efficacy.report._format import head_for, name, text_for, wave
-from collective_efficacy.report._sections import towards
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation

@@ -2,10 +2,10 @@
 
 Self-contained and offline: no tiles, no web fonts, no CDN. Each surveyed community is a
 focusable ``<path>`` (``tabindex="0"``, ``role="img"``) filled with its level's colour from
-:data:`~collective_efficacy.impact.IMPACT_PALETTE` (hatched: survey only; grey: no level, which
-includes every suppressed community: drawn without level or n). A small script of our own
-(:data:`SCRIPT`, once per page) names each path for assistive technology and shows a tooltip
-(name, level, n or the suppression reason) on hover and on keyboard focus.
+:data:`~collective_efficacy.report.styling.IMPACT_PALETTE` (hatched: survey only; grey: no
+level, which includes every suppressed community: drawn without level or n). A small script of
+our own (:data:`SCRIPT`, once per page) names each path for assistive technology and shows a
+tooltip (name, level, n or the suppression reason) on hover and on keyboard focus.
 
 User strings (community names, reasons) never enter the markup or an attribute: they travel as
 JSON inside ``<script type="application/json">`` (:func:`json_for_script` escapes ``<``, ``>``,
@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from collective_efficacy.impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
+from collective_efficacy.impact import IMPACT_LEVEL_LABELS
 from collective_efficacy.report._format import name, text_for, wave
+from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation

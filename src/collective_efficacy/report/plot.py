@@ -30,7 +30,8 @@ from collective_efficacy._params import (
 )
 from collective_efficacy.errors import DataError, require_extra
 from collective_efficacy.export.geojson import join_levels
-from collective_efficacy.impact import IMPACT_LEVEL_LABELS, IMPACT_PALETTE, NO_LEVEL_COLOUR
+from collective_efficacy.impact import IMPACT_LEVEL_LABELS
+from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -222,7 +223,7 @@ def impact_map(
 
     Notes
     -----
-    Colours are the fixed palette :data:`~collective_efficacy.impact.IMPACT_PALETTE` (blues
+    Colours are the fixed palette :data:`~collective_efficacy.report.styling.IMPACT_PALETTE` (blues
     below the release threshold, oranges from level 3; lightness rises with the level, so the
     order survives greyscale and colour-vision deficiencies); communities without a level are grey (:data:`NO_LEVEL_COLOUR`);
     survey-only levels are hatched, so they are never read as full levels. The legend always

@@ -87,7 +87,8 @@ def _wave_lmm(b: Column, a: Column, ci: float) -> dict[str, Any]:
 
 
 def compare_waves(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
-    from collective_efficacy.change import _independent_rows, finish_waves
+    from collective_efficacy.change import finish_waves
+    from collective_efficacy.change._common import _independent_rows
     from collective_efficacy.change._data import OVERALL, TwoWaves
 
     func = "compare_waves"

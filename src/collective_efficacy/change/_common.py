@@ -1,0 +1,144 @@
+"""Declarations and table helpers shared by the two-wave comparisons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy._params import CI, COLUMN, FRAME, WAVE_LABEL, Interval, Options
+from collective_efficacy.change._data import TwoWaves, moments, pair_up, suppression
+from collective_efficacy.change._stats import PAIRED_VARIANTS, independent_stats, paired_stats
+from collective_efficacy.errors import DataError
+
+#: parameters every two-wave comparison declares alike
+_TWO_WAVES: dict[str, Sequence[Any]] = {
+    "data": [FRAME],
+    "dv": [COLUMN],
+    "wave": [COLUMN],
+    "before": [WAVE_LABEL],
+    "after": [WAVE_LABEL],
+    "ci": [CI],
+    "min_n": [Interval(Integral, 2, None)],
+    "nan_policy": [Options(("omit", "raise"))],
+}
+
+
+def _check_min_n(min_n: int) -> int:
+    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 2:
+        raise DataError(f"min_n must be an integer >= 2; got {min_n!r}", argument="min_n")
+    return int(min_n)
+
+
+def _direction(diff: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """Direction of a change: "no change" when ``|diff|`` is within rounding of 0.
+
+    Rounding: ``|diff| <= 1e-8 * scale`` (``scale`` = ``|mean_before| + |mean_after|``); the
+    REML wave effect is an optimiser result whose last digits are noise, so a difference of
+    1e-16 must not be called an increase (and its swap a decrease).
+    """
+    tol = 0.0 if scale is None else 1e-8 * np.nan_to_num(np.abs(scale))
+    out = np.full(diff.shape, None, dtype=object)
+    out[diff > tol] = "increase"
+    out[diff < -tol] = "decrease"
+    out[np.abs(diff) <= tol] = "no change"
+    return out
+
+
+def _wave_scale(out: pd.DataFrame) -> np.ndarray:
+    mb = out["mean_before"].to_numpy(dtype=np.float64)
+    ma = out["mean_after"].to_numpy(dtype=np.float64)
+    return np.abs(mb) + np.abs(ma)
+
+
+def _base_frame(tw: TwoWaves, mb: Any, ma: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "level": "community",
+            tw.community: np.asarray(tw.labels, dtype=object),
+            "n_before": mb.n.astype(np.int64),
+            "n_after": ma.n.astype(np.int64),
+            "n_missing": tw.n_missing.astype(np.int64),
+        }
+    )
+
+
+_STAT_COLS = ["diff", "se", "ci_low", "ci_high", "t", "df", "p", "p_adjusted"]
+
+
+def _independent_rows(
+    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, equal_var: bool, min_n: int, hedges: str
+) -> pd.DataFrame:
+    sup, reason = suppression(mb.n, ma.n, min_n)
+    st = independent_stats(
+        mb.n, mb.mean, mb.var, ma.n, ma.mean, ma.var,
+        ci=ci, equal_var=equal_var, hedges_correction=hedges,
+    )  # fmt: skip
+    zero = ~sup & (np.nan_to_num(mb.var) == 0) & (np.nan_to_num(ma.var) == 0)
+    reason[zero] = "zero variance in both waves: t, p and g undefined"
+    out = _base_frame(tw, mb, ma)
+    out["mean_before"], out["mean_after"] = mb.mean, ma.mean
+    out["sd_before"], out["sd_after"] = np.sqrt(mb.var), np.sqrt(ma.var)
+    for col in _STAT_COLS[:-1]:
+        out[col] = st[col]
+    out["p_adjusted"] = np.nan
+    for col in ("g", "g_ci_low", "g_ci_high"):
+        out[col] = st[col]
+    out["effect_size"] = "hedges_g (pooled SD)" + _HEDGES_NOTE[hedges]
+    out["method"] = "student_t" if equal_var else "welch_t"
+    stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", *_STAT_COLS]
+    stat_cols += ["g", "g_ci_low", "g_ci_high"]
+    out.loc[sup, stat_cols] = np.nan
+    out.loc[zero, ["se", "t", "p", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high"]] = np.nan
+    out["suppressed"] = sup
+    out["reason"] = reason
+    return out
+
+
+def _paired_rows(
+    tw: TwoWaves, mb: Any, ma: Any, *, ci: float, min_n: int, variant: str, hedges: str
+) -> pd.DataFrame:
+    g_count = len(tw.labels)
+    pr = pair_up(tw)
+    pb = moments(pr.before, pr.codes, g_count)
+    pa = moments(pr.after, pr.codes, g_count)
+    pdm = moments(pr.after - pr.before, pr.codes, g_count)
+    n = pdm.n
+    sup, reason = suppression(mb.n, ma.n, min_n, n_pairs=n)
+    st = paired_stats(n, pb.mean, pa.mean, pb.var, pa.var, pdm.var, ci=ci, hedges_correction=hedges)
+    zero = ~sup & (np.nan_to_num(pdm.var) == 0)
+    reason[zero] = "zero variance of the paired differences: t, p and effect sizes undefined"
+    out = _base_frame(tw, mb, ma)
+    out["n_paired"] = n.astype(np.int64)
+    out["n_attrition"] = (mb.n + ma.n - 2 * n).astype(np.int64)
+    out["mean_before"], out["mean_after"] = pb.mean, pa.mean
+    out["sd_before"], out["sd_after"] = np.sqrt(pb.var), np.sqrt(pa.var)
+    out["r"] = st["r"]
+    for col in _STAT_COLS[:-1]:
+        out[col] = st[col]
+    out["p_adjusted"] = np.nan
+    d, lo, hi = st["effects"][variant]
+    j = st["J"]
+    out["g"], out["g_ci_low"], out["g_ci_high"] = j * d, j * lo, j * hi
+    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}" + _HEDGES_NOTE[hedges]
+    eff_cols = []
+    for name in PAIRED_VARIANTS:
+        d, lo, hi = st["effects"][name]
+        out[f"d_{name}"], out[f"d_{name}_ci_low"], out[f"d_{name}_ci_high"] = d, lo, hi
+        eff_cols += [f"d_{name}", f"d_{name}_ci_low", f"d_{name}_ci_high"]
+    out["method"] = "paired_t"
+    stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", "r", *_STAT_COLS]
+    stat_cols += ["g", "g_ci_low", "g_ci_high", *eff_cols]
+    out.loc[sup, stat_cols] = np.nan
+    undefined = ["se", "t", "p", "ci_low", "ci_high", "r", "g", "g_ci_low", "g_ci_high"]
+    out.loc[zero, undefined + eff_cols] = np.nan
+    out["suppressed"] = sup
+    out["reason"] = reason
+    return out
+
+
+#: the effect_size label says when J is Hedges' approximation (exact: the label of before 1.0)
+_HEDGES_NOTE = {"exact": "", "approximate": "; J approximate: 1 - 3/(4 df - 1)"}

@@ -1,0 +1,344 @@
+"""The steps of :func:`~collective_efficacy.evaluation.evaluate`: reading, per-wave summaries, impact."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from collective_efficacy._messages import Message, Note
+from collective_efficacy.disclosure import (
+    ABSENT_REASON,
+    counts_publishable,
+    secondary_suppression,
+    shown_respondents,
+)
+from collective_efficacy.errors import CollectiveEfficacyError, DataError, require_extra
+from collective_efficacy.evaluation._change import change_model_sections
+from collective_efficacy.evaluation._inputs import (
+    Inputs,
+    per_wave,
+    per_wave_columns,
+    read_inputs,
+    read_optional,
+    wave_dates,
+)
+from collective_efficacy.evaluation._sections import (
+    AFTER,
+    BEFORE,
+    WAVE,
+    records,
+    statistics_sections,
+)
+from collective_efficacy.evaluation._weights import internal_design, weighted_table
+from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
+from collective_efficacy.instrument import Instrument, load_instrument
+from collective_efficacy.responses._checks import column_name
+from collective_efficacy.responses._odk import form_date_column
+from collective_efficacy.scoring import aggregate
+from collective_efficacy.survey_design import SurveyDesign
+
+_WAVE = WAVE
+_records = records
+
+
+class WaveSummary(BaseModel):
+    """Data quality of one wave.
+
+    ``n_rows_in`` and ``n_rows_usable`` are None (withheld) when, with the shown communities
+    subtracted, they would narrow the size of a suppressed community (see
+    :func:`collective_efficacy.disclosure.counts_publishable`); dates are those of the shown
+    communities' respondents.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    wave: str
+    source: str
+    n_rows_in: int | None = Field(description="rows read (None: withheld for privacy)")
+    n_rows_usable: int | None = Field(description="rows used (None: withheld for privacy)")
+    n_rows_excluded: int
+    exclusions: dict[str, int]
+    n_problems: int
+    problems: list[str]
+    n_communities: int
+    date_first: str | None = Field(default=None, description="earliest answer date (ISO)")
+    date_last: str | None = Field(default=None, description="latest answer date (ISO)")
+    n_dates_unreadable: int = Field(
+        default=0, description="rows of shown communities whose date was unreadable"
+    )
+    normalised_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="community label as in the file -> label used (NFC, trimmed, spaces)",
+    )
+    notes: list[str] = Field(default_factory=list, description="how the file was read")
+    problem_messages: list[Message] = Field(
+        default_factory=list, description="the problems keyed (code, column, count), for the report"
+    )
+    note_messages: list[Message] = Field(
+        default_factory=list, description="the notes keyed (code + parameters), for the report"
+    )
+
+
+def _read(
+    baseline: pd.DataFrame | str | Path,
+    end_of_cycle: pd.DataFrame | str | Path,
+    *,
+    instrument: Instrument | str | Path,
+    community: str | Mapping[str, str],
+    respondent: str | None,
+    columns: Mapping[str, str] | Mapping[str, Mapping[str, str] | None] | None,
+    assessments: pd.DataFrame | str | Path | None,
+    wave_labels: tuple[str | None, str, str],
+    geometry: Mapping[str, Any] | str | Path | None,
+    geometry_key: str | None,
+    date: str | Mapping[str, str] | None,
+    scale: str | None,
+    step: Any,
+    design: SurveyDesign | None,
+) -> tuple[str | None, Instrument, str, dict[str, str], Inputs]:
+    """The instrument, the scale, the community column of each wave and the read inputs."""
+    respondent = column_name(respondent)  # any column label, as text
+    inst = load_instrument(instrument)
+    if scale is None:
+        ids = [s.id for s in inst.scales]
+        if not ids:
+            raise DataError(f"instrument {inst.id!r} defines no scale to evaluate")
+        scale = "collective_efficacy" if "collective_efficacy" in ids else ids[-1]
+    inst.scale(scale)
+    step("validate")
+    comm = {w: str(column_name(c)) for w, c in per_wave(community, "community").items()}
+    inp = read_inputs(
+        {BEFORE: baseline, AFTER: end_of_cycle},
+        inst,
+        scale,
+        community=comm,
+        respondent=respondent,
+        columns=per_wave_columns(columns),
+        date=per_wave(date, "date") if date is not None else None,
+        design=design,
+    )
+    read_optional(
+        inp,
+        community=comm,
+        assessments=assessments,
+        wave_labels=wave_labels,
+        geometry=geometry,
+        geometry_key=geometry_key or comm[BEFORE],
+    )
+    return respondent, inst, scale, comm, inp
+
+
+def _omitted(skip_impact: bool, skip_map: bool, has_geometry: bool) -> dict[str, str]:
+    """The sections left out on request, with why (the report puts a notice in their place)."""
+    out = {"impact": "skipped"} if skip_impact else {}
+    if skip_map:
+        out["map"] = "skipped"
+    elif skip_impact and has_geometry:
+        out["map"] = "no_impact_levels"
+    return out
+
+
+def _progress(on: bool, total: int) -> Any:
+    if not on:
+        return None
+    require_extra("tqdm", "progress")
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", leave=False)
+
+
+def _comparison_source(comparison: str | pd.DataFrame | Path | None) -> str | None:
+    """How messages name the comparison input."""
+    if comparison is None:
+        return None
+    return (
+        f"comparison column {comparison!r}"
+        if isinstance(comparison, str)
+        else "the comparison table"
+    )
+
+
+def _scale_range(inst: Instrument, scale: str) -> tuple[float, float]:
+    """The score range of a mean-of-items scale: the lowest and highest answer codes."""
+    rs = [inst.response_scale(i) for i in inst.scale(scale).items]
+    return float(min(r.min for r in rs)), float(max(r.max for r in rs))
+
+
+def _wave_summaries(
+    inp: Inputs,
+    table: pd.DataFrame,
+    community: str,
+    date: str | Mapping[str, str] | None,
+    min_n: int,
+) -> list[WaveSummary]:
+    """Data quality per wave; counts of rows only where they narrow no suppressed community,
+    dates of the shown communities' respondents only."""
+    used = inp.scores[[community, _WAVE]].rename(columns={_WAVE: "wave"})
+    rows = used.groupby([community, "wave"], sort=False).size().rename("rows").reset_index()
+    publish = counts_publishable(table, rows, community=community, wave="wave", min_n=min_n)
+    dates = per_wave(date, "date") if date is not None else _form_dates(inp)
+    out = []
+    for w in inp.waves:
+        label = w["wave"]
+        summary = dict(w)
+        if not publish.get(label, True):
+            summary["n_rows_in"] = summary["n_rows_usable"] = None
+        if dates is not None:
+            t = table[(table["wave"] == label) & ~table["suppressed"].astype(bool)]
+            c = inp.used[label]
+            in_shown = c.index[c.isin(set(t[community]))]
+            summary |= wave_dates(inp.raw[label], in_shown, dates[label], label, w["source"])
+        out.append(WaveSummary(**summary))
+    return out
+
+
+def _form_dates(inp: Inputs) -> dict[str, str] | None:
+    """Without ``date=``: the submission dates when every wave is an ODK / KoboToolbox export
+    read by :func:`~collective_efficacy.read_responses` (the ``date`` column it adds)."""
+    cols = {w["wave"]: form_date_column(inp.raw[w["wave"]]) for w in inp.waves}
+    if not cols or any(c is None for c in cols.values()):
+        return None
+    return {k: str(v) for k, v in cols.items()}
+
+
+def _cutpoints_for(inst: Instrument, scale: str) -> list[float]:
+    """The default cut-points (on the 1-5 mean) moved linearly onto the scale's score range."""
+    sc = inst.scale(scale)
+    codes = [c for i in sc.items for c in inst.response_scale(i).codes]
+    lo, hi = float(min(codes)), float(max(codes))
+    if sc.rule == "sum":
+        lo, hi = lo * len(sc.items), hi * len(sc.items)
+    elif sc.rescale is not None:
+        lo, hi = (float(v) for v in sc.rescale)
+    return [lo + (c - 1.0) / 4.0 * (hi - lo) for c in DEFAULT_CUTPOINTS]
+
+
+def _with_absent_waves(table: pd.DataFrame, community: str) -> pd.DataFrame:
+    """Give a community surveyed in one wave a row with n = 0 in the other (suppressed).
+
+    No community disappears from a wave's table, and an assessment of that community in the
+    wave it was not surveyed in still finds its row (and gets no level).
+    """
+    have = table.set_index([community, "wave"]).index
+    full = pd.MultiIndex.from_product(
+        [pd.unique(table[community]), [BEFORE, AFTER]], names=[community, "wave"]
+    )
+    absent = full.difference(have)
+    if absent.empty:
+        return table
+    add = absent.to_frame(index=False).assign(
+        scale=table["scale"].iloc[0], n=0, suppressed=True, reason=ABSENT_REASON
+    )
+    out = pd.concat([table, add], ignore_index=True)
+    order = pd.Categorical(out["wave"], categories=[BEFORE, AFTER])
+    return (
+        out.assign(_order=order)
+        .sort_values([community, "_order"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+def _impact_sections(
+    table: pd.DataFrame,
+    assessments: pd.DataFrame | None,
+    name: str,
+    community: str,
+    cutpoints: list[float],
+    sections: dict[str, list[dict[str, Any]]],
+    notes: dict[str, str],
+) -> None:
+    """Impact levels per wave and their change (suppressed communities carry no level)."""
+    try:
+        levels = impact_levels(
+            table, assessments=assessments, community=community, wave="wave", cutpoints=cutpoints
+        )
+    except CollectiveEfficacyError as exc:
+        if assessments is None:
+            raise
+        # the assessments were given and cannot be used: stop, naming them (no silent drop)
+        raise DataError(f"{name}: {exc}", argument="assessments") from None
+    sections["impact"] = _records(levels)
+    try:
+        ch = impact_change(
+            levels[levels["wave"] == BEFORE].drop(columns=["wave"]),
+            levels[levels["wave"] == AFTER].drop(columns=["wave"]),
+            community=community,
+        )
+        sections["impact_change"] = _records(ch)
+    except CollectiveEfficacyError as exc:
+        notes["impact_change"] = str(exc)
+
+
+def _community_table(
+    scores: pd.DataFrame,
+    inp: Inputs,
+    community: str,
+    scale: str,
+    min_n: int,
+    ci: float,
+    notes: dict[str, str],
+    design: SurveyDesign | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores per community and wave, with absent waves and secondary suppression (weighted
+    under a design), and the respondents of the shown communities."""
+    table = aggregate(
+        scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
+    ).rename(columns={_WAVE: "wave"})
+    only = inp.communities[BEFORE] ^ inp.communities[AFTER]
+    if only:
+        table = _with_absent_waves(table, community)
+        notes["communities_in_one_wave"] = Note("communities_in_one_wave", n=len(only))
+    table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
+    # pooled statistics see the shown communities only: nothing to difference (disclosure)
+    shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    if design is not None:  # suppression above stays on the unweighted count
+        table = weighted_table(
+            table, shown, community=community, wave=_WAVE, scale=scale, design=design,
+            min_n=min_n, ci=ci,
+        )  # fmt: skip
+        notes["change_model"] = Note("change_model_weighted")
+    return table, shown
+
+
+def _statistics(
+    shown: pd.DataFrame,
+    inst: Instrument,
+    scale: str,
+    community: str,
+    min_n: int,
+    table: pd.DataFrame,
+    ci: float,
+    p_adjust: str,
+    sections: dict[str, list[dict[str, Any]]],
+    notes: dict[str, str],
+    step: Any,
+    *,
+    respondent_ids: Any,
+    comparison: str | pd.DataFrame | Path | None,
+    design: SurveyDesign | None,
+) -> None:
+    """The reliability, agreement, change and change-model sections (of the shown communities;
+    under a design the change is weighted and the change model not fitted)."""
+    inner = internal_design(design) if design is not None else None
+    statistics_sections(
+        shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step,
+        design=inner,
+    )  # fmt: skip
+    change_model_sections(
+        shown,
+        scale,
+        community,
+        respondent_ids=respondent_ids,
+        comparison=_comparison_source(comparison),
+        ci=ci,
+        min_n=min_n,
+        sections=sections,
+        notes=notes,
+        step=step,
+        skip=design is not None,
+    )

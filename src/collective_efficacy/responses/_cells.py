@@ -1,0 +1,170 @@
+"""Cell conversion of :func:`~collective_efficacy.responses.validate`: answers to numeric codes, ids to text."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from collective_efficacy.instrument import Instrument, ResponseScale, normalize_label
+from collective_efficacy.responses._checks import Collector as _Collector
+from collective_efficacy.responses._checks import factorize_item, id_text
+
+
+def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
+    """Every cell missing, or every cell a blank string (from a column's factorisation)."""
+    if not (codes >= 0).any():
+        return True
+    if (codes < 0).any():
+        return False
+    return all(isinstance(u, str) and u.strip() == "" for u in uniques)
+
+
+def _expected_codes(rs: ResponseScale) -> str:
+    codes = (
+        f"integer {rs.min}-{rs.max}"
+        if rs.codes == list(range(rs.min, rs.max + 1))
+        else (f"one of {rs.codes}")
+    )
+    if rs.missing:
+        codes += f" or missing code {'/'.join(str(c) for c in rs.missing)}"
+    langs = ", ".join(rs.labels)
+    return f"{codes}, or an answer label ({langs})" if langs else codes
+
+
+def _convert_column(
+    raw: pd.Series,
+    rs: ResponseScale,
+    column: str,
+    value_labels: Mapping[Any, str] | None,
+    col: _Collector,
+    recoded: dict[str, dict[str, int]],
+    factorized: tuple[np.ndarray, Any] | None = None,
+) -> np.ndarray:
+    """Codes as float (NaN = missing); problems recorded; bad cells become NaN.
+
+    ``factorized`` is ``pd.factorize(raw, use_na_sentinel=True)`` when the caller has it.
+    """
+    codes_of_label = rs.label_map()
+    if value_labels:  # SPSS/Stata value labels: their labels map to their codes
+        for code, lab in value_labels.items():
+            codes_of_label.setdefault(normalize_label(lab), float(code))
+    valid = np.asarray(rs.codes, dtype=float)
+    missing_codes = np.asarray(list(rs.missing), dtype=float)
+    uniq_codes, uniques = (
+        factorized if factorized is not None else pd.factorize(raw, use_na_sentinel=True)
+    )
+    mapped = np.full(len(uniques), np.nan)
+    status = np.zeros(len(uniques), dtype=np.int8)  # 0 ok, 1 missing, 2 blank, 3 range, 4 label
+    for i, u in enumerate(uniques):  # loop over distinct values (few), not rows
+        if isinstance(u, (bool, np.bool_)):
+            status[i] = 3
+            continue
+        num: float | None = None
+        if isinstance(u, (int, float, np.integer, np.floating)):
+            num = float(u)
+        else:
+            text = str(u).strip()
+            if text == "":
+                status[i] = 2
+                continue
+            try:
+                num = float(text.replace(",", "."))
+            except ValueError:
+                key = normalize_label(text)
+                if key in codes_of_label:
+                    val = codes_of_label[key]
+                    mapped[i] = val
+                    status[i] = 1 if np.isnan(val) else 0
+                else:
+                    status[i] = 4
+                continue
+        if num is not None:
+            if np.isnan(num):
+                status[i] = 2
+            elif np.isin(num, valid):
+                mapped[i] = num
+            elif np.isin(num, missing_codes):
+                status[i] = 1
+            else:
+                status[i] = 3
+    # append a sentinel slot for NaN cells (code -1) so that indexing never fails
+    mapped = np.append(mapped, np.nan)
+    status = np.append(status, np.int8(2))
+    idx = np.where(uniq_codes >= 0, uniq_codes, len(uniques))
+    out = mapped[idx]
+    cell_status = status[idx]
+    miss = cell_status == 1
+    if miss.any():
+        counts = pd.Series(raw[miss].astype(str).str.strip()).value_counts()
+        recoded[column] = {str(k): int(v) for k, v in counts.items()}
+    for kind, code in ((3, "out_of_range"), (4, "unknown_label")):
+        sel = np.flatnonzero(cell_status == kind)
+        if sel.size:
+            mask = np.zeros(len(raw), dtype=bool)
+            mask[sel] = True
+            col.add(
+                code,
+                column,
+                mask,
+                raw.iloc[sel].tolist(),
+                expected=_expected_codes(rs),
+                hint="Check the spelling of the answer labels" if kind == 4 else "",
+            )
+    return out
+
+
+def _convert_items(
+    data: pd.DataFrame,
+    out: pd.DataFrame,
+    inst: Instrument,
+    item_ids: list[str],
+    item_to_col: dict[str, str],
+    value_labels: Mapping[str, Mapping[Any, str]],
+    col: _Collector,
+) -> dict[str, dict[str, int]]:
+    """Each item's codes into ``out`` (float, NaN = missing); the recoded missing codes."""
+    recoded: dict[str, dict[str, int]] = {}
+    for i in item_ids:
+        c = item_to_col[i]
+        factorized = factorize_item(data[c], c, col) if c in data.columns else None
+        if factorized is None:
+            out[i] = np.nan
+            continue
+        if _is_empty_column(*factorized):  # distinct values once, not a copy of every cell
+            col.add(
+                "empty_column",
+                c,
+                None,
+                n=len(data),
+                expected=f"answers to item {i!r}",
+                hint="The column is entirely empty; is it the right column?",
+            )
+        out[i] = _convert_column(
+            data[c], inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
+        )
+    return recoded
+
+
+def _id_columns(
+    data: pd.DataFrame,
+    id_cols: list[str],
+    community: str | None,
+    wave: str | None,
+    col: _Collector,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The id columns as text (the wave as given); the community labels that were normalised."""
+    n = len(data)
+    out = pd.DataFrame(index=data.index.copy())
+    relabelled: dict[str, str] = {}
+    for c in id_cols:
+        if c == wave:
+            out[c] = data[c].to_numpy(copy=True)
+            continue
+        text, changed = id_text(data, c, col, normalise=c == community)
+        text = text if text is not None else np.full(n, None, dtype=object)
+        out[c] = pd.Series(text, index=out.index, dtype=object)  # plain str objects, no copy
+        relabelled = changed if c == community else relabelled
+    return out, relabelled
