@@ -227,6 +227,12 @@ _PY_ADVICE: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+#: "(encoding= in Python, --encoding on the command line)" -> "(--encoding)"
+_BOTH_SPELLINGS = re.compile(
+    r"\b\w+= in Python, (--[\w-]+) (?:on the command line|op de opdrachtregel)"
+)
+
+
 def _translate(text: str, strict: bool) -> str:
     """Python advice in a library message -> the command-line option that does the same."""
     advice = "Pass errors='exclude' to "
@@ -240,6 +246,8 @@ def _translate(text: str, strict: bool) -> str:
     text = "\n".join(lines)
     for pattern, repl in _PY_ADVICE:
         text = pattern.sub(repl, text)
+    # advice that names both spellings keeps the command-line one only
+    text = _BOTH_SPELLINGS.sub(r"\1", text)
     for arg, opt in OPTION_OF.items():
         text = re.sub(rf"(?<![\w-]){arg}=", f"{opt} ", text)  # min_n=5 -> --min-n 5
         if "_" in arg:  # a Python-only spelling (min_n) is never an ordinary word
