@@ -74,6 +74,7 @@ from collective_efficacy.multilevel._lmm_slope_core import (
     _Stats,
     _sufficient,
 )
+from collective_efficacy.multilevel._lmm_slope_hess import prediction_jacobians, varpar_hessian
 from collective_efficacy.multilevel._lmm_slope_optim import _optimise
 
 __all__ = ["RSFit", "fit_rs_lmm", "rs_profile"]
@@ -172,8 +173,10 @@ def _satterthwaite(
     """Satterthwaite df of the fixed effects and lmerTest's Cov(theta, sigma) = 2 H^-1."""
     vp = np.append(params, sigma)
     theta = params[:3]
-    # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
-    hess = _jacobian(lambda v: _vp_grad(st, v, cache(v[:-1])), vp, richardson=False)
+    if st.panel is None:  # analytic (no further evaluations)
+        hess = varpar_hessian(st, ev, theta, sigma)
+    else:  # the sigma column moves sigma only: theta stays at params, whose evaluation is known
+        hess = _jacobian(lambda v: _vp_grad(st, v, cache(v[:-1])), vp, richardson=False)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8
@@ -297,17 +300,20 @@ def _prediction(
         return {"pred_var_slope": nan, "pred_var_theta": nan, "pred_df": nan}
     q = len(params)
     pu = _pev_unit(ev, contrast)
+    if evals.st.panel is None:  # analytic
+        d_change, jac_pu = prediction_jacobians(evals.st, ev, params, contrast)
+    else:
 
-    def both(x: np.ndarray) -> np.ndarray:
-        e = evals(x)
-        return np.concatenate([_predicted(e, contrast), _pev_unit(e, contrast)])
+        def both(x: np.ndarray) -> np.ndarray:
+            e = evals(x)
+            return np.concatenate([_predicted(e, contrast), _pev_unit(e, contrast)])
 
-    # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
-    # through Lambda Lambda' (and theta_r^2) only
-    jac = _jacobian(both, np.asarray(params, float), richardson=False)  # (2G, q)
-    d_change = jac[:g]
+        # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
+        # through Lambda Lambda' (and theta_r^2) only
+        jac = _jacobian(both, np.asarray(params, float), richardson=False)  # (2G, q)
+        d_change, jac_pu = jac[:g], jac[g:]
     d_pu = np.empty((g, q + 1))
-    d_pu[:, :q] = sigma2 * jac[g:]
+    d_pu[:, :q] = sigma2 * jac_pu
     sigma = float(np.sqrt(sigma2))
     d_pu[:, q] = 2.0 * sigma * pu
     c_tt = cov_vp[:q, :q]

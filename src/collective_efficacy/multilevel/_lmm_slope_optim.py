@@ -13,6 +13,7 @@ import numpy as np
 from scipy import optimize
 
 from collective_efficacy.multilevel._lmm_slope_core import _Eval, _evaluate, _jacobian, _Stats
+from collective_efficacy.multilevel._lmm_slope_hess import profiled_hessian
 
 
 def _starts(st: _Stats) -> list[np.ndarray]:
@@ -88,7 +89,9 @@ def _polish(
             tt[free] = x
             return _evaluate(st, tt).grad[free]
 
-        if hess is None:
+        if st.panel is None:  # analytic, from this evaluation
+            hess = profiled_hessian(st, ev, th)[np.ix_(free, free)]
+        elif hess is None:
             hess = _jacobian(gf, th[free], richardson=False)  # a Newton step needs no more
             n_eval += 2 * len(free)
             hess = 0.5 * (hess + hess.T)
@@ -167,8 +170,10 @@ def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, boo
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            # the Newton polish below takes the best start to machine precision
-            options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 1000},
+            # loose: the Newton polish below (analytic Hessian) takes the best start to machine
+            # precision in a step or two; tighter, L-BFGS-B spends its evaluations in line
+            # searches at the rounding level of a large deviance
+            options={"ftol": 1e-13, "gtol": 1e-3, "maxiter": 1000},
         )
         if best is None or float(res.fun) < best[0]:
             best = (float(res.fun), np.asarray(res.x, dtype=float))
@@ -220,7 +225,10 @@ def _verify(
     max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
     interior = len(free) == len(params)
     n_eval = 0
-    if interior and hess_free is not None:
+    if st.panel is None:
+        hess = profiled_hessian(st, ev, params)
+        hess = 0.5 * (hess + hess.T)
+    elif interior and hess_free is not None:
         hess = hess_free
     else:
         hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
