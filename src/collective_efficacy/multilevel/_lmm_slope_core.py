@@ -62,6 +62,9 @@ def _sufficient(
     y: np.ndarray, X: np.ndarray, t: np.ndarray, codes: np.ndarray, g: int, reml: bool
 ) -> tuple[_Stats, np.ndarray]:
     """The per-group statistics and the shifted outcome ``r0`` (for the respondent cells)."""
+    after = _two_waves(X, t)
+    if after is not None:
+        return _sufficient_two_waves(y, after, codes, g, reml)
     xtx = X.T @ X
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
     r0 = y - X @ beta0
@@ -93,6 +96,55 @@ def _sufficient(
         xty=X.T @ r0,
         yty=float(r0 @ r0),
         shift=beta0,
+        n_obs=len(y),
+        reml=reml,
+    )
+    return st, r0
+
+
+def _two_waves(X: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+    """``t == 1`` when the design is ``[1, t]`` with ``t`` 0/1 (two waves, no other fixed
+    effect), else None."""
+    if X.shape[1] != 2 or not len(t):
+        return None
+    after = t == 1.0
+    n_after = int(np.count_nonzero(after))
+    if n_after + int(np.count_nonzero(t == 0.0)) != len(t):
+        return None
+    if not (np.array_equal(X[:, 1], t) and np.all(X[:, 0] == 1.0)):
+        return None
+    return after
+
+
+def _sufficient_two_waves(
+    y: np.ndarray, after: np.ndarray, codes: np.ndarray, g: int, reml: bool
+) -> tuple[_Stats, np.ndarray]:
+    """:func:`_sufficient` for ``X = [1, t]``, ``t`` 0/1, from per-community-and-wave counts and
+    sums (two weighted passes, no row-sized design products): the OLS shift is the two wave
+    means, ``Z_j'Z_j = Z_j'X_j = [[n_j, n_aj], [n_aj, n_aj]]``."""
+    key = codes * 2
+    key += after
+    cnt = np.bincount(key, minlength=2 * g).astype(np.float64).reshape(g, 2)
+    sy = np.bincount(key, weights=y, minlength=2 * g).reshape(g, 2)
+    del key
+    n_b, n_a = float(cnt[:, 0].sum()), float(cnt[:, 1].sum())
+    mb, ma = float(sy[:, 0].sum()) / n_b, float(sy[:, 1].sum()) / n_a
+    r0 = y - np.where(after, ma, mb)
+    rb = sy[:, 0] - cnt[:, 0] * mb  # per community: sums of r0 in each wave
+    ra = sy[:, 1] - cnt[:, 1] * ma
+    n, s_t = cnt[:, 0] + cnt[:, 1], cnt[:, 1].copy()
+    st = _Stats(
+        n=n,
+        st=s_t,
+        stt=s_t,
+        zx0=np.column_stack([n, s_t]),
+        zx1=np.column_stack([s_t, s_t]),
+        zy0=rb + ra,
+        zy1=ra,
+        xtx=np.array([[n_b + n_a, n_a], [n_a, n_a]]),
+        xty=np.array([float(rb.sum() + ra.sum()), float(ra.sum())]),
+        yty=float(r0 @ r0),
+        shift=np.array([mb, ma - mb]),
         n_obs=len(y),
         reml=reml,
     )

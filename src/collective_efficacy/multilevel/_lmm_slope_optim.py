@@ -101,6 +101,8 @@ def _polish(
             step = -g
         if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
             step = -g
+        elif float(np.max(np.abs(step))) < 1e-12 * max(1.0, float(np.max(np.abs(th)))):
+            break  # a Newton step below the precision of theta: at the optimum
         lam_ = 1.0
         while lam_ > 1e-10:
             trial = th.copy()
@@ -150,8 +152,12 @@ def _community_candidates(theta: np.ndarray) -> list[tuple[np.ndarray, list[int]
     return cands
 
 
-def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
-    """L-BFGS-B from each start: the best optimum, whether any run ended normally, evaluations."""
+def _local(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
+    """A local optimisation from each start: the best optimum, whether any run ended normally,
+    evaluations. Without a respondent level a trust-region Newton method with the analytic
+    Hessian (:func:`_trust_newton`); with one, L-BFGS-B with the analytic gradient."""
+    if st.panel is None:
+        return _trust_newton(st, starts)
     n_eval = 0
 
     def fg(th: np.ndarray) -> tuple[float, np.ndarray]:
@@ -162,7 +168,7 @@ def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, boo
 
     best: tuple[float, np.ndarray] | None = None
     ok = False
-    bounds = [(0.0, None), (None, None), (0.0, None)] + ([(0.0, None)] if st.panel else [])
+    bounds = [(0.0, None), (None, None), (0.0, None), (0.0, None)]
     for x0 in starts:
         res = optimize.minimize(
             fg,
@@ -170,9 +176,9 @@ def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, boo
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            # loose: the Newton polish below (analytic Hessian) takes the best start to machine
-            # precision in a step or two; tighter, L-BFGS-B spends its evaluations in line
-            # searches at the rounding level of a large deviance
+            # loose: the Newton polish (_settle) takes the best start to machine precision;
+            # tighter, L-BFGS-B spends its evaluations in line searches at the rounding level
+            # of a large deviance
             options={"ftol": 1e-13, "gtol": 1e-3, "maxiter": 1000},
         )
         if best is None or float(res.fun) < best[0]:
@@ -182,12 +188,58 @@ def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, boo
     return best[0], best[1], ok, n_eval
 
 
+def _canonical(theta: np.ndarray) -> np.ndarray:
+    """The same Lambda Lambda' with lme4's signs (theta_0, theta_2 >= 0): the deviance depends
+    on theta only through Lambda Lambda', which flipping a column of Lambda leaves alone."""
+    th = np.array(theta, dtype=float)
+    if th[0] < 0:
+        th[:2] = -th[:2]
+    th[2] = abs(th[2])
+    return th
+
+
+def _trust_newton(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
+    """scipy's ``trust-exact`` (Newton with a trust region, robust where the Hessian is not
+    positive definite) over unconstrained theta, with the analytic gradient and Hessian of one
+    evaluation per point; the result in lme4's signs (:func:`_canonical`)."""
+    n_eval = 0
+    cache: dict[bytes, _Eval] = {}
+
+    def at(th: np.ndarray) -> _Eval:
+        nonlocal n_eval
+        key = th.tobytes()
+        if key not in cache:
+            n_eval += 1
+            cache.clear()  # the method asks for f, g, H at the current point only
+            cache[key] = _evaluate(st, th)
+        return cache[key]
+
+    best: tuple[float, np.ndarray] | None = None
+    ok = False
+    for x0 in starts:
+        res = optimize.minimize(
+            lambda th: at(th).deviance,
+            np.asarray(x0, dtype=float),
+            jac=lambda th: at(th).grad,
+            hess=lambda th: profiled_hessian(st, at(th), th),
+            method="trust-exact",
+            options={"gtol": 1e-6, "maxiter": 200},
+        )
+        if best is None or float(res.fun) < best[0]:
+            best = (float(res.fun), _canonical(res.x))
+        # status 2: no predicted improvement left, at the rounding level of the deviance (the
+        # polish and the verification decide)
+        ok = ok or res.status in (0, 2)
+    assert best is not None
+    return best[0], best[1], ok, n_eval
+
+
 @dataclass(frozen=True)
 class _Opt:
     params: np.ndarray
     ev: _Eval
     free: list[int]
-    ok: bool  # some L-BFGS-B run ended normally
+    ok: bool  # some local optimisation ended normally
     n_eval: int
     max_abs_grad: float
     hessian_pd: bool
@@ -247,13 +299,13 @@ def _verify(
 
 def _optimise(st: _Stats) -> _Opt:
     """The moment start first; the fixed multistart only when that optimum does not verify."""
-    dev, x, ok, n_eval = _lbfgs(st, [_moment_start(st)])
+    dev, x, ok, n_eval = _local(st, [_moment_start(st)])
     th, ev, free, k, hess = _settle(st, x)
     mag, pd_, kv = _verify(st, th, ev, free, hess)
     n_eval += k + kv
     if ok and mag < 1e-6 and pd_:
         return _Opt(th, ev, free, ok, n_eval, mag, pd_)
-    dev2, x2, ok2, k2 = _lbfgs(st, _starts(st))
+    dev2, x2, ok2, k2 = _local(st, _starts(st))
     n_eval += k2
     if dev2 < dev:
         th, ev, free, k, hess = _settle(st, x2)
