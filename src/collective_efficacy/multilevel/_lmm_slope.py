@@ -130,7 +130,7 @@ def rs_profile(
     st, r0 = _sufficient(y, X, t, codes, n_groups, method == "REML")
     if resp is not None:
         cells = panel_cells(r0, X, t, np.asarray(resp, np.int64), codes, n_groups)
-        st = dataclasses.replace(st, panel=cells)
+        st = dataclasses.replace(st, panel=cells, memo={})
     ev = _evaluate(st, np.asarray(theta, float))
     return ev.deviance, ev.grad
 
@@ -234,7 +234,9 @@ def fit_rs_lmm(
             resp = np.asarray(resp, dtype=np.int64)
             if resp.shape != y.shape or (resp.size and resp.min() < 0):
                 raise DataError("resp must give a respondent code >= 0 per row of y")
-            st = dataclasses.replace(st, panel=panel_cells(r0, X, t, resp, codes, n_groups))
+            st = dataclasses.replace(
+                st, panel=panel_cells(r0, X, t, resp, codes, n_groups), memo={}
+            )
         del r0
     p = X.shape[1]
     nonempty = int(np.count_nonzero(st.n))

@@ -9,7 +9,8 @@ Hessians. The formulas are in the docstring of :mod:`._lmm_slope`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,9 @@ class _Stats:
     n_obs: int
     reml: bool
     panel: Panel | None = None  # respondent level (cells), see ._lmm_panel
+    # the latest evaluations by parameter vector (and their Hessian parts): the optimiser, the
+    # polish, the verification and the Satterthwaite/prediction steps ask for the same points
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,20 @@ def _lam(theta: np.ndarray) -> np.ndarray:
 
 def _evaluate(st: _Stats, params: np.ndarray) -> _Eval:
     """Profiled deviance and gradient at theta (3) or (theta, theta_respondent) with a panel."""
-    if st.panel is not None:
-        out: _Eval = panel_evaluate(st, params, _evaluate_core)
+    params = np.asarray(params, dtype=np.float64)
+    key = params.tobytes()
+    out: _Eval | None = st.memo.get(key)
+    if out is not None:
         return out
-    return _evaluate_core(st, params)
+    if st.panel is not None:
+        out = panel_evaluate(st, params, _evaluate_core)
+    else:
+        out = _evaluate_core(st, params)
+    if len(st.memo) >= 32:
+        st.memo.clear()
+    st.memo[key] = out
+    assert out is not None
+    return out
 
 
 def _evaluate_core(st: _Stats, theta: np.ndarray) -> _Eval:

@@ -57,6 +57,18 @@ class _Parts:
 
 
 def _parts(st: _Stats, ev: _Eval) -> _Parts:
+    """:func:`_parts_of`, once per evaluation."""
+    key = ("parts", id(ev))
+    hit = st.memo.get(key)
+    if hit is not None and hit[0] is ev:
+        out: _Parts = hit[1]
+        return out
+    out = _parts_of(st, ev)
+    st.memo[key] = (ev, out)
+    return out
+
+
+def _parts_of(st: _Stats, ev: _Eval) -> _Parts:
     n, s1, s2 = st.n, st.st, st.stt
     k00, k01, k11 = ev.k
     q00, q01 = n * k00 + s1 * k01, n * k01 + s1 * k11  # Q = C K, P = I - Q

@@ -198,38 +198,64 @@ def _canonical(theta: np.ndarray) -> np.ndarray:
     return th
 
 
-def _trust_newton(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
-    """scipy's ``trust-exact`` (Newton with a trust region, robust where the Hessian is not
-    positive definite) over unconstrained theta, with the analytic gradient and Hessian of one
-    evaluation per point; the result in lme4's signs (:func:`_canonical`)."""
-    n_eval = 0
-    cache: dict[bytes, _Eval] = {}
-
-    def at(th: np.ndarray) -> _Eval:
-        nonlocal n_eval
-        key = th.tobytes()
-        if key not in cache:
+def _newton(st: _Stats, x0: np.ndarray) -> tuple[np.ndarray, bool, int]:
+    """Newton steps with the analytic Hessian (eigenvalues made positive where it is not
+    positive definite) and a backtracking line search, over unconstrained theta; whether the
+    gradient fell below 1e-6 (or the step below the precision of theta), evaluations."""
+    th = np.asarray(x0, dtype=float).copy()
+    ev = _evaluate(st, th)
+    n_eval = 1
+    for _ in range(50):
+        g = ev.grad
+        if float(np.max(np.abs(g))) < 1e-6:
+            return th, True, n_eval
+        lam, vec = np.linalg.eigh(profiled_hessian(st, ev, th))
+        scale = max(float(np.max(np.abs(lam))), 1e-300)
+        step = -(vec / np.maximum(np.abs(lam), 1e-8 * scale)) @ (vec.T @ g)
+        if float(np.max(np.abs(step))) < 1e-12 * max(1.0, float(np.max(np.abs(th)))):
+            return th, True, n_eval
+        t = 1.0
+        while t > 1e-10:
+            trial = th + t * step
+            ev_t = _evaluate(st, trial)
             n_eval += 1
-            cache.clear()  # the method asks for f, g, H at the current point only
-            cache[key] = _evaluate(st, th)
-        return cache[key]
+            if ev_t.deviance <= ev.deviance + 1e-4 * t * float(g @ step):  # Armijo
+                break
+            t *= 0.5
+        else:
+            return th, False, n_eval
+        th, ev = trial, ev_t
+    return th, False, n_eval
 
+
+def _trust_newton(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
+    """:func:`_newton` from each start; where it stalls, scipy's ``trust-exact`` (Newton with a
+    trust region) from there, with the same analytic gradient and Hessian. Over unconstrained
+    theta; the result in lme4's signs (:func:`_canonical`)."""
+    n_eval = 0
     best: tuple[float, np.ndarray] | None = None
     ok = False
     for x0 in starts:
-        res = optimize.minimize(
-            lambda th: at(th).deviance,
-            np.asarray(x0, dtype=float),
-            jac=lambda th: at(th).grad,
-            hess=lambda th: profiled_hessian(st, at(th), th),
-            method="trust-exact",
-            options={"gtol": 1e-6, "maxiter": 200},
-        )
-        if best is None or float(res.fun) < best[0]:
-            best = (float(res.fun), _canonical(res.x))
-        # status 2: no predicted improvement left, at the rounding level of the deviance (the
-        # polish and the verification decide)
-        ok = ok or res.status in (0, 2)
+        x, done, k = _newton(st, x0)
+        n_eval += k
+        if not done:
+            res = optimize.minimize(
+                lambda th: _evaluate(st, th).deviance,
+                x,
+                jac=lambda th: _evaluate(st, th).grad,
+                hess=lambda th: profiled_hessian(st, _evaluate(st, th), th),
+                method="trust-exact",
+                options={"gtol": 1e-6, "maxiter": 200},
+            )
+            n_eval += int(res.nfev)
+            x = res.x
+            # status 2: no predicted improvement left, at the rounding level of the deviance
+            # (the polish and the verification decide)
+            done = res.status in (0, 2)
+        dev = _evaluate(st, x).deviance
+        if best is None or dev < best[0]:
+            best = (dev, _canonical(x))
+        ok = ok or done
     assert best is not None
     return best[0], best[1], ok, n_eval
 
