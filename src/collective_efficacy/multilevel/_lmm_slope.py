@@ -41,15 +41,23 @@ w_jw_j' - W_jA^{-1}W_j']` (:math:`S_j = Z_j'V_{*j}^{-1}Z_j`, :math:`w_j = Z_j'V_
 and :math:`\partial d/\partial\Lambda = 2H\Lambda`. One evaluation costs :math:`O(Gp^2)`; no
 Python loop over groups, nothing of size n x G.
 
-The three parameters are optimised by L-BFGS-B from a method-of-moments start and polished by
-Newton steps; only when that optimum does not verify are four fixed starts run too (the best
-optimum is kept and polished). A boundary candidate (a variance at 0 or a correlation at +-1) is kept when
+Without a respondent level the second derivatives are analytic too (:mod:`._lmm_slope_hess`):
+the three parameters are optimised by Newton's method with the analytic Hessian (eigenvalues
+made positive where it is not positive definite, a backtracking line search; scipy's
+``trust-exact`` where that stalls) from a method-of-moments start, over unconstrained theta
+(the deviance depends on theta only through :math:`\Lambda\Lambda'`; the result is reported
+with lme4's signs), then polished by Newton steps; typically 4-6 evaluations. With a respondent
+level: L-BFGS-B with the analytic gradient, then Newton steps with a finite-difference Hessian.
+Only when that optimum does not verify are four fixed starts run too (the best optimum is kept
+and polished). Evaluations are memoised per parameter vector, so the polish, the verification
+and the Satterthwaite and prediction steps reuse them. A boundary candidate (a variance at 0 or a correlation at +-1) is kept when
 its deviance is not higher. ``converged`` means: the largest free gradient component of the
 log-likelihood is below 1e-6, the Hessian over the free parameters is positive definite and no
 direction off the boundary lowers the deviance.
 
 Satterthwaite degrees of freedom follow lmerTest (Kuznetsova et al. 2017): the Hessian of the
-(RE)ML deviance in :math:`(\theta, \sigma)` (profiled over :math:`\beta` only) gives
+(RE)ML deviance in :math:`(\theta, \sigma)` (profiled over :math:`\beta` only; analytic without
+a respondent level, else central differences of the analytic gradient) gives
 :math:`\mathrm{Cov}(\theta,\sigma) = 2H^{-1}` (Moore-Penrose over the positive eigenvalues), the
 Jacobian of :math:`\sigma^2A^{-1}` is analytic, and :math:`\nu_i = 2 C_{ii}^2 / (g_i'\,
 \mathrm{Cov}\, g_i)`.
@@ -290,8 +298,9 @@ def _prediction(
     ``pred_var_theta``: Kackar & Harville's (1984) term :math:`g_{3,j} = \nabla_\theta
     \tilde c_j'\,\mathrm{Cov}(\hat\theta)\,\nabla_\theta \tilde c_j`, the variance the
     estimated covariance parameters add to the predicted change :math:`\tilde c_j(\theta)` (its
-    gradient by central differences at the points of the Satterthwaite Hessian, reusing its
-    evaluations; Cov from lmerTest's Hessian; sigma does not move it).
+    gradient analytic without a respondent level (:mod:`._lmm_slope_hess`), else by central
+    differences at the points of the Satterthwaite Hessian, reusing its evaluations; Cov from
+    lmerTest's Hessian; sigma does not move it).
     ``pred_df``: Satterthwaite df of the prediction variance,
     :math:`2\,\mathrm{PEV}_j^2 / \nabla\mathrm{PEV}_j'\,\mathrm{Cov}(\hat\theta,\hat\sigma)
     \,\nabla\mathrm{PEV}_j`.

@@ -1,8 +1,10 @@
 """Optimiser of the random-slope LMM (private; see :mod:`._lmm_slope`).
 
-A method-of-moments start, L-BFGS-B with the analytic gradient, Newton polish of the interior
-point and of nearby boundary candidates, verification (gradient and Hessian); the fixed
-multistart only when the first optimum does not verify.
+A method-of-moments start; without a respondent level Newton's method with the analytic
+Hessian (:mod:`._lmm_slope_hess`; scipy's ``trust-exact`` where it stalls), with one L-BFGS-B
+with the analytic gradient; Newton polish of the interior point and of nearby boundary
+candidates, verification (gradient and Hessian); the fixed multistart only when the first
+optimum does not verify.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _moment_start(st: _Stats) -> np.ndarray:
     :math:`\hat\sigma^2` = pooled within-community residual variance, :math:`\hat\Sigma` = the
     covariance of the per-community coefficients minus :math:`\hat\sigma^2` times the mean of
     :math:`(Z_j'Z_j)^{-1}` (eigenvalues floored), theta = Cholesky factor of
-    :math:`\hat\Sigma/\hat\sigma^2`. Near the optimum for the usual survey, so one L-BFGS-B run
+    :math:`\hat\Sigma/\hat\sigma^2`. Near the optimum for the usual survey, so one local run
     and the Newton polish verify it (the fixed multistart runs only when they do not).
     """
     n, s1, s2 = st.n, st.st, st.stt
@@ -296,9 +298,9 @@ def _verify(
     """Largest free gradient component of the log-likelihood; Hessian check (PD over the free
     parameters and, at a boundary, no negative curvature of the full Hessian); evaluations.
 
-    An interior optimum reuses the polish's last Hessian (taken within a Newton step of the
-    optimum, where the gradient was already below L-BFGS-B's 1e-7); otherwise a Richardson
-    Hessian is computed here.
+    Without a respondent level the Hessian is analytic, at the optimum. With one, an interior
+    optimum reuses the polish's last Hessian (taken within a Newton step of the optimum);
+    otherwise a Richardson Hessian is computed here.
     """
     max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
     interior = len(free) == len(params)
