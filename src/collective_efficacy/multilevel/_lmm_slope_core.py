@@ -220,25 +220,18 @@ def _evaluate_core(st: _Stats, theta: np.ndarray) -> _Eval:
     zr1 = st.zy1 - st.zx1 @ beta
     q00, q01 = n * k00 + s1 * k01, n * k01 + s1 * k11  # Q = Z'Z K
     q10, q11 = s1 * k00 + s2 * k01, s1 * k01 + s2 * k11
-    h_s = np.array(
-        [
-            [np.sum(n - q00 * n - q01 * s1), np.sum(s1 - q00 * s1 - q01 * s2)],
-            [0.0, np.sum(s2 - q10 * s1 - q11 * s2)],
-        ]
-    )
-    h_s[1, 0] = h_s[0, 1]
+    # sum_j S_j, S = C - Q C (dot products: no temporaries)
+    sn, s1s, s2s = n.sum(), s1.sum(), s2.sum()
+    h01 = s1s - q00 @ s1 - q01 @ s2
+    h_s = np.array([[sn - q00 @ n - q01 @ s1, h01], [h01, s2s - q10 @ s1 - q11 @ s2]])
     w0 = zr0 - (q00 * zr0 + q01 * zr1)  # w = Z'V^-1 r
     w1 = zr1 - (q10 * zr0 + q11 * zr1)
     h_w = np.array([[w0 @ w0, w0 @ w1], [w0 @ w1, w1 @ w1]])
     wm0 = st.zx0 - (q00[:, None] * st.zx0 + q01[:, None] * st.zx1)  # W = Z'V^-1 X
     wm1 = st.zx1 - (q10[:, None] * st.zx0 + q11[:, None] * st.zx1)
     wa0, wa1 = wm0 @ ainv, wm1 @ ainv
-    h_a = np.array(
-        [
-            [float(np.sum(wa0 * wm0)), float(np.sum(wa0 * wm1))],
-            [float(np.sum(wa0 * wm1)), float(np.sum(wa1 * wm1))],
-        ]
-    )
+    ha01 = float(np.vdot(wa0, wm1))
+    h_a = np.array([[float(np.vdot(wa0, wm0)), ha01], [ha01, float(np.vdot(wa1, wm1))]])
     h = h_s - (mdf / rss) * h_w - (h_a if st.reml else 0.0)
     gl = 2.0 * h @ _lam(theta)
     grad = np.array([gl[0, 0], gl[1, 0], gl[1, 1]])

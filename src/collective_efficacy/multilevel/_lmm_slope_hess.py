@@ -80,13 +80,28 @@ def _parts_of(st: _Stats, ev: _Eval) -> _Parts:
     w = np.column_stack([zr0 - (q00 * zr0 + q01 * zr1), zr1 - (q10 * zr0 + q11 * zr1)])
     wm = (ev.w0, ev.w1)
     wa0, wa1 = ev.w0 @ ev.ainv, ev.w1 @ ev.ainv
-    n3 = np.column_stack([np.sum(wa0 * ev.w0, 1), np.sum(wa0 * ev.w1, 1), np.sum(wa1 * ev.w1, 1)])
+    n3 = np.column_stack(
+        [np.einsum("gi,gi->g", wa0, ev.w0), np.einsum("gi,gi->g", wa0, ev.w1),
+         np.einsum("gi,gi->g", wa1, ev.w1)]
+    )  # fmt: skip
     gv = [[wm[k].T @ w[:, m] for m in range(2)] for k in range(2)]
     um = [[wm[k].T @ wm[m] for m in range(2)] for k in range(2)]
     return _Parts(s, (1.0 - q00, -q01, -q10, 1.0 - q11), w, n3, gv, um)
 
 
 def _tau_terms(st: _Stats, ev: _Eval, pt: _Parts) -> dict[str, np.ndarray]:
+    """:func:`_tau_terms_of`, once per evaluation."""
+    key = ("tau", id(ev))
+    hit = st.memo.get(key)
+    if hit is not None and hit[0] is ev:
+        out: dict[str, np.ndarray] = hit[1]
+        return out
+    out = _tau_terms_of(st, ev, pt)
+    st.memo[key] = (ev, out)
+    return out
+
+
+def _tau_terms_of(st: _Stats, ev: _Eval, pt: _Parts) -> dict[str, np.ndarray]:
     """In tau = (T00, T01, T11): -sum tr(S E S F), the REML terms, d RSS and d^2 RSS."""
     s, w, n3 = pt.s, pt.w, pt.n3
     ss = s.T @ s  # sums of S_x S_y
@@ -107,9 +122,9 @@ def _tau_terms(st: _Stats, ev: _Eval, pt: _Parts) -> dict[str, np.ndarray]:
     ainv = ev.ainv
     ua = [sum(pt.um[k][l_] for k, l_ in pa) for pa in _PAIRS]
     ga = np.array([sum(pt.gv[k][l_] for k, l_ in pa) for pa in _PAIRS])  # (3, p)
-    au = [ainv @ u for u in ua]
-    h_a = np.array([[np.sum(au[a] * au[b].T) for b in range(3)] for a in range(3)])
-    d_rss = -np.array([np.sum(ww[:, 0]), 2.0 * np.sum(ww[:, 1]), np.sum(ww[:, 2])])
+    au = np.stack([ainv @ u for u in ua])
+    h_a = np.einsum("aij,bji->ab", au, au)  # tr(A^-1 U_a A^-1 U_b)
+    d_rss = -ww.sum(0) * np.array([1.0, 2.0, 1.0])
     d2_rss = 2.0 * h_w - 2.0 * ga @ ainv @ ga.T
     reml = 2.0 * h_n - h_a if st.reml else np.zeros((3, 3))
     return {"logdet": -h_s + reml, "d_rss": d_rss, "d2_rss": d2_rss}

@@ -287,8 +287,11 @@ def _settle(
         results.append(
             (ev.deviance - (0.0 if interior else 1e-10 * abs(ev.deviance)), th, ev, free, hess)
         )
-    results.sort(key=lambda r: (r[0], len(r[3])))
-    _, th, ev, free, hess = results[0]
+    # among boundary points whose deviances tie (to 1e-10 relative, the rounding level) the one
+    # with the fewest free parameters: a variance at 0 rather than a correlation at +-1 with it
+    low = min(r[0] for r in results)
+    tied = [r for r in results if r[0] <= low + 1e-10 * abs(low)]
+    _, th, ev, free, hess = min(tied, key=lambda r: (len(r[3]), r[0]))
     return th, ev, free, n_eval, hess
 
 
