@@ -176,13 +176,13 @@ def check_comparison(data: pd.DataFrame, community: str, what: str) -> None:
         )
 
 
-def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[Any, str]:
+def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[Any, str | None]:
     """Communities the evaluation hides in any wave (with the first reason given)."""
-    out: dict[Any, str] = {}
+    out: dict[Any, str | None] = {}
     for name in ("community_scores", "change"):
         for r in sections.get(name, []):
             if r.get("suppressed") and r.get("level", "community") != "overall":
-                out.setdefault(r[community], str(r.get("reason") or ""))
+                out.setdefault(r[community], r.get("reason") or None)
     return out
 
 

@@ -25,7 +25,7 @@ from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
 from collective_efficacy.evaluation._weights import design_frame, no_weight
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.responses import ValidatedResponses, validate
-from collective_efficacy.responses.io import read_responses
+from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import Problem
 from collective_efficacy.scoring import score
 from collective_efficacy.survey_design import SurveyDesign
@@ -346,7 +346,7 @@ def check_geometry(
 
 # -- the two survey files -----------------------------------------------------------------------
 def _validate_wave(
-    data: pd.DataFrame | str | Path,
+    data: pd.DataFrame | ResponseFile | str | Path,
     inst: Instrument,
     *,
     label: str,
@@ -357,6 +357,8 @@ def _validate_wave(
 ) -> tuple[pd.DataFrame, ValidatedResponses]:
     from collective_efficacy.summaries._frames import is_frame, to_pandas
 
+    if isinstance(data, ResponseFile):  # its file name, labels and notes come along
+        data = data.legacy_frame()
     if not isinstance(data, (str, Path, pd.DataFrame)) and is_frame(data):  # polars, DuckDB ...
         data = to_pandas(data)
     source = Path(data).name if isinstance(data, (str, Path)) else data.attrs.get("source", label)
@@ -427,7 +429,7 @@ class Inputs:
 
 
 def read_inputs(
-    data: Mapping[str, pd.DataFrame | str | Path],
+    data: Mapping[str, pd.DataFrame | ResponseFile | str | Path],
     inst: Instrument,
     scale: str,
     *,

@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.survey_design import SurveyDesign
+
+if TYPE_CHECKING:
+    from collective_efficacy.evaluation._options import EvaluationOptions
 
 __all__ = ["AFTER", "BEFORE", "WAVE", "records", "statistics_sections"]
 
@@ -288,13 +291,8 @@ def _wave_parts(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def statistics_sections(
     scores: pd.DataFrame,
-    inst: Instrument,
-    scale: str,
-    community: str,
-    min_n: int,
+    opts: EvaluationOptions,
     table: pd.DataFrame,
-    ci: float,
-    p_adjust: str,
     sections: Sections,
     notes: Notes,
     step: Callable[[str], None],
@@ -307,6 +305,7 @@ def statistics_sections(
     """
     from collective_efficacy import agreement, reliability
 
+    inst, scale, community, ci = opts.instrument, opts.scale, opts.column, opts.ci
     items = inst.scale(scale).items
     keys = inst.keys(scale)
     parts = _wave_parts(scores)
@@ -368,20 +367,14 @@ def statistics_sections(
             notes,
         )
     step("change")
-    _change_section(
-        scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes, design
-    )
+    _change_section(scores, parts, opts, table, sections, notes, design)
 
 
 def _change_section(
     scores: pd.DataFrame,
     parts: dict[str, pd.DataFrame],
-    scale: str,
-    community: str,
-    min_n: int,
+    opts: EvaluationOptions,
     table: pd.DataFrame,
-    ci: float,
-    p_adjust: str,
     sections: Sections,
     notes: Notes,
     design: SurveyDesign | None = None,
@@ -390,6 +383,7 @@ def _change_section(
     communities only."""
     from collective_efficacy.change import compare_waves
 
+    community, min_n = opts.column, opts.min_n
     if any(p.empty for p in parts.values()):  # every community listed, none computed
         notes["change"] = _NOTHING_SHOWN
         cols = ["level", community, "n_before", "n_after", "diff", "suppressed", "reason"]
@@ -399,13 +393,13 @@ def _change_section(
     with _noted(notes, "change"):
         cmp = compare_waves(
             scores,
-            dv=scale,
+            dv=opts.scale,
             wave=WAVE,
             community=community,
             before=BEFORE,
             after=AFTER,
-            ci=ci,
-            p_adjust=p_adjust,
+            ci=opts.ci,
+            p_adjust=opts.p_adjust,
             min_n=min_n,
             design=design,
         )
