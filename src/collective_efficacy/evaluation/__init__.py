@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from pydantic import ConfigDict, Field
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from collective_efficacy._messages import Message, note_messages
 from collective_efficacy._params import (
@@ -59,6 +65,7 @@ from collective_efficacy.survey_design import SurveyDesign
 __all__ = ["Evaluation", "EvaluationOptions", "evaluate"]
 
 _WAVE = WAVE
+_BUILT = "built_sections"  # validation context: the sections evaluate() built itself
 
 
 class Evaluation(Versioned):
@@ -114,6 +121,17 @@ class Evaluation(Versioned):
             "the report shows a notice where the section would have been"
         ),
     )
+
+    @field_validator("sections", mode="wrap")
+    @classmethod
+    def _built_sections(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """Sections that :func:`evaluate` built (JSON-ready records, see ``_sections.records``)
+        are taken as they are; anything else (a results.json read back) is validated."""
+        if info.context is not None and info.context.get(_BUILT) is value:
+            return value
+        return handler(value)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -385,7 +403,7 @@ def _evaluate(
             table, inp.assessments, inp.assessments_name, community, cuts, sections, notes
         )
     hide_suppressed(sections)
-    return Evaluation(
+    fields = dict(
         instrument_id=inst.id,
         instrument_version=inst.version,
         instrument_title=inst.title_in("en"),
@@ -405,3 +423,4 @@ def _evaluate(
         omitted=opts.omitted,
         design=record(opts.design) if opts.design is not None else None,
     )
+    return Evaluation.model_validate(fields, context={_BUILT: sections})

@@ -17,7 +17,7 @@ from collective_efficacy.disclosure import (
     shown_respondents,
 )
 from collective_efficacy.errors import CollectiveEfficacyError, DataError, require_extra
-from collective_efficacy.evaluation._change import change_model_sections
+from collective_efficacy.evaluation._change import change_model_sections, shown_in_both
 from collective_efficacy.evaluation._inputs import (
     Inputs,
     per_wave,
@@ -298,6 +298,7 @@ def _statistics(
         min_n=opts.min_n,
         sections=sections,
         notes=notes,
+        n_both=shown_in_both(table, opts.column),
         step=step,
         skip=opts.design is not None,
     )
