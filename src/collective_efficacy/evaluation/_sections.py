@@ -69,6 +69,10 @@ def _column(s: pd.Series) -> list[Any]:
         missing = s.isna().to_numpy()
         target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
         vals = s.to_numpy(dtype=target, na_value=target(0)).tolist()
+    elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # text, or nothing
+        obj = s.to_numpy(dtype=object, copy=True)
+        obj[pd.isna(obj)] = None
+        return list(obj.tolist())
     else:
         return [_clean(v) for v in s.tolist()]
     for i in np.flatnonzero(missing).tolist():

@@ -97,24 +97,8 @@ def _read(
 ) -> Inputs:
     """The two survey files validated and scored, the assessments and the geometry read."""
     step("validate")
-    inp = read_inputs(
-        {BEFORE: baseline, AFTER: end_of_cycle},
-        opts.instrument,
-        opts.scale,
-        community=opts.community,
-        respondent=opts.respondent,
-        columns=opts.columns,
-        date=opts.date,
-        design=opts.design,
-    )
-    read_optional(
-        inp,
-        community=opts.community,
-        assessments=opts.assessments,
-        wave_labels=opts.wave_labels,
-        geometry=opts.geometry,
-        geometry_key=opts.map_key,
-    )
+    inp = read_inputs({BEFORE: baseline, AFTER: end_of_cycle}, opts)
+    read_optional(inp, opts)
     return inp
 
 
@@ -153,8 +137,13 @@ def _wave_summaries(
 ) -> list[WaveSummary]:
     """Data quality per wave; counts of rows only where they narrow no suppressed community,
     dates of the shown communities' respondents only."""
-    used = inp.scores[[community, _WAVE]].rename(columns={_WAVE: "wave"})
-    rows = used.groupby([community, "wave"], sort=False).size().rename("rows").reset_index()
+    rows = pd.concat(
+        [
+            pd.DataFrame({community: n.index.to_numpy(), "wave": label, "rows": n.to_numpy()})
+            for label, n in inp.rows.items()
+        ],
+        ignore_index=True,
+    )
     publish = counts_publishable(table, rows, community=community, wave="wave", min_n=min_n)
     dates = per_wave(date, "date") if date is not None else _form_dates(inp)
     out = []
