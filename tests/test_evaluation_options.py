@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 import collective_efficacy as ce
 from collective_efficacy.datasets import load_example_assessments
-from collective_efficacy.evaluation import Evaluation, EvaluationOptions
+from collective_efficacy.evaluation import Evaluation
 from collective_efficacy.evaluation._change import _answers_twice, shown_in_both
-from collective_efficacy.evaluation._options import resolve_options
+from collective_efficacy.evaluation._options import EvaluationOptions, resolve_options
 from collective_efficacy.evaluation._sections import WAVE
 from collective_efficacy.impact import impact_change
 
@@ -113,9 +113,31 @@ def test_sections_read_back_are_validated(example_evaluation) -> None:
     back still is."""
     back = Evaluation.model_validate_json(example_evaluation.to_json())
     assert back == example_evaluation
-    bad = example_evaluation.model_dump(mode="json") | {"sections": {"change": [1, 2]}}
-    with pytest.raises(ValidationError):
-        Evaluation.model_validate(bad)
+    doc = example_evaluation.model_dump(mode="json")
+    for sections in (
+        {"change": [1, 2]},  # rows are objects
+        {"change": [{"level": "community", "n_before": "many"}]},  # a count is an integer
+        {"community_scores": [{"wave": "baseline", "suppressed": "perhaps"}]},
+        {"unknown_section": []},  # the sections are the declared ones
+    ):
+        with pytest.raises(ValidationError):
+            Evaluation.model_validate(doc | {"sections": sections})
+    # rows read back keep their column order (the community column first, as written)
+    assert next(iter(back.sections["community_scores"][0])) == "buurt"
+
+
+def test_section_row_types_declare_every_column(example_evaluation) -> None:
+    """Every column of every section is declared by its row type, except the community column
+    (named as the data names it); the JSON Schema carries the row types."""
+    from collective_efficacy._schemas import schema_text
+    from collective_efficacy.evaluation._rows import ROW_TYPES
+
+    for name, rows in example_evaluation.sections.items():
+        declared = set(ROW_TYPES[name].__annotations__) - {"__pydantic_config__"}
+        extra = {k for r in rows for k in r} - declared
+        assert extra <= {example_evaluation.community}, (name, extra)
+    schema = schema_text(Evaluation)
+    assert '"ChangeRow"' in schema and '"CommunityScoreRow"' in schema
 
 
 @pytest.mark.parametrize("overlap", [0, 1, 50])

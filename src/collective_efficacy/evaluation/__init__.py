@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import (
@@ -41,6 +41,7 @@ from collective_efficacy.change._stats import P_ADJUST_METHODS
 from collective_efficacy.disclosure import hide_suppressed
 from collective_efficacy.evaluation._change import COMPARISON, check_comparison, comparison_column
 from collective_efficacy.evaluation._options import EvaluationOptions, resolve_options
+from collective_efficacy.evaluation._rows import Sections
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
 from collective_efficacy.evaluation._steps import (
     STEPS,
@@ -62,7 +63,7 @@ from collective_efficacy.instrument import Instrument
 from collective_efficacy.responses.io import ResponseFile
 from collective_efficacy.survey_design import SurveyDesign
 
-__all__ = ["Evaluation", "EvaluationOptions", "evaluate"]
+__all__ = ["Evaluation", "evaluate"]
 
 _WAVE = WAVE
 _BUILT = "built_sections"  # validation context: the sections evaluate() built itself
@@ -94,7 +95,14 @@ class Evaluation(Versioned):
     confidence: float = 0.95
     p_adjust: str = "holm"
     waves: list[WaveSummary]
-    sections: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    if TYPE_CHECKING:  # statically plain rows: a per-community row is keyed by the community
+        # column's own name (``row[ev.community]``), which a TypedDict cannot declare
+        sections: dict[str, list[dict[str, Any]]]
+    else:  # validated and described (JSON Schema) by the typed rows of ``_rows``
+        sections: Sections = Field(
+            default_factory=dict,
+            description="the result tables by section name, each a list of rows",
+        )
     notes: dict[str, str] = Field(default_factory=dict)
     note_messages: dict[str, Message] = Field(
         default_factory=dict,
@@ -128,10 +136,12 @@ class Evaluation(Versioned):
         cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
     ) -> Any:
         """Sections that :func:`evaluate` built (JSON-ready records, see ``_sections.records``)
-        are taken as they are; anything else (a results.json read back) is validated."""
+        are taken as they are; anything else (a results.json read back) is validated against
+        the row types and kept as read (its rows in their column order)."""
         if info.context is not None and info.context.get(_BUILT) is value:
             return value
-        return handler(value)
+        handler(value)  # raises on a section or value of the wrong type
+        return value
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
