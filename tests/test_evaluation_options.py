@@ -137,7 +137,7 @@ def test_section_row_types_declare_every_column(example_evaluation) -> None:
         extra = {k for r in rows for k in r} - declared
         assert extra <= {example_evaluation.community}, (name, extra)
     schema = schema_text(Evaluation)
-    assert '"ChangeRow"' in schema and '"CommunityScoreRow"' in schema
+    assert '"ChangeRow"' in schema and '"CommunityScoresRow"' in schema
 
 
 @pytest.mark.parametrize("overlap", [0, 1, 50])
