@@ -85,8 +85,14 @@ def cell_sums(
     lo: np.ndarray,
     hi: np.ndarray,
     by: Sequence[str],
+    min_items: int | None = None,
 ) -> pd.DataFrame:
-    """The per-cell sums (one row per value combination of ``by``), computed in the engine."""
+    """The per-cell sums (one row per value combination of ``by``), computed in the engine.
+
+    With ``min_items``, also ``scale_n``, ``scale_sum`` and ``scale_sumsq``: the moments of the
+    scale score as :func:`~collective_efficacy.score` computes it (the mean of the answered keyed
+    items, missing below ``min_items`` answers), in the same pass.
+    """
     _check_columns(frame, items, by)
     k = len(items)
     keyed = []
@@ -123,6 +129,11 @@ def cell_sums(
         else:
             terms.append((z[i] * o[j]).alias(name))
     names = ["n_answered", "score_n", "score_sum", "score_sumsq", *(c[0] for c in pair_columns(k))]
+    if min_items is not None:
+        enough = (nw.col("_na") >= min_items).cast(nw.Float64)
+        terms += [enough.alias("scale_n"), (score * enough).alias("scale_sum"),
+                  (score * score * enough).alias("scale_sumsq")]  # fmt: skip
+        names += ["scale_n", "scale_sum", "scale_sumsq"]
     # row terms first, then plain sums: every engine runs elementary group-by aggregations
     f = f.select(*[nw.col(b) for b in by], *terms)
     aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]

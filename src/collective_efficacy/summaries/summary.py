@@ -120,12 +120,12 @@ class CommunitySummary:
         missing = [c for c in need if c not in table.columns]
         if missing:
             raise DataError(f"a CommunitySummary table needs the columns {missing}")
-        table = table[need].copy()
+        cols: dict[str, Any] = {c: table[c].to_numpy() for c in self.keys}
         for c in _COUNTS:
-            table[c] = np.rint(table[c].to_numpy(dtype=np.float64)).astype(np.int64)
+            cols[c] = np.rint(table[c].to_numpy(dtype=np.float64)).astype(np.int64)
         for c in need[len(self.keys) + len(_COUNTS) :]:
-            table[c] = table[c].to_numpy(dtype=np.float64)
-        self._table = _sorted(table, self.keys)
+            cols[c] = table[c].to_numpy(dtype=np.float64)
+        self._table = _sorted(pd.DataFrame(cols), self.keys)  # one block per dtype
 
     # ------------------------------------------------------------------ structure
     @property
