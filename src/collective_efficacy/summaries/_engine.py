@@ -20,7 +20,7 @@ import pandas as pd
 from collective_efficacy.errors import DataError
 from collective_efficacy.summaries._frames import _DASK_NOTICE
 
-__all__ = ["cell_sums", "item_bounds", "pair_columns"]
+__all__ = ["cell_sums", "detail_columns", "item_bounds", "pair_columns"]
 
 
 def pair_columns(k: int) -> list[tuple[str, int, int]]:
@@ -33,6 +33,18 @@ def pair_columns(k: int) -> list[tuple[str, int, int]]:
     out = [(f"n_{i}_{j}", i, j) for i in range(k) for j in range(i, k)]
     out += [(f"cross_{i}_{j}", i, j) for i in range(k) for j in range(i, k)]
     out += [(f"sum_{i}_{j}", i, j) for i in range(k) for j in range(k)]
+    return out
+
+
+def detail_columns(k: int) -> list[tuple[str, int, int]]:
+    """The optional per-cell sums for item statistics and pairwise correlations: (name, i, j).
+
+    ``tsum_j``, ``tx_j``, ``tsq_j`` (j = i): the sums of the scale score :math:`T`, of
+    :math:`T x_j` and of :math:`T^2` over the rows answering item j; ``sq_i_j`` (i != j) the sum
+    of :math:`x_i^2` over the rows answering both items.
+    """
+    out = [(f"{kind}_{j}", j, j) for kind in ("tsum", "tx", "tsq") for j in range(k)]
+    out += [(f"sq_{i}_{j}", i, j) for i in range(k) for j in range(k) if i != j]
     return out
 
 
@@ -86,12 +98,14 @@ def cell_sums(
     hi: np.ndarray,
     by: Sequence[str],
     min_items: int | None = None,
+    detail: bool = False,
 ) -> pd.DataFrame:
     """The per-cell sums (one row per value combination of ``by``), computed in the engine.
 
     With ``min_items``, also ``scale_n``, ``scale_sum`` and ``scale_sumsq``: the moments of the
     scale score as :func:`~collective_efficacy.score` computes it (the mean of the answered keyed
-    items, missing below ``min_items`` answers), in the same pass.
+    items, missing below ``min_items`` answers), in the same pass. With ``detail``, also the
+    sums of :func:`detail_columns`.
     """
     _check_columns(frame, items, by)
     k = len(items)
@@ -134,6 +148,13 @@ def cell_sums(
         terms += [enough.alias("scale_n"), (score * enough).alias("scale_sum"),
                   (score * score * enough).alias("scale_sumsq")]  # fmt: skip
         names += ["scale_n", "scale_sum", "scale_sumsq"]
+    if detail:
+        for name, i, j in detail_columns(k):
+            kind = name.split("_")[0]
+            term = {"tsum": score * o[j], "tx": score * z[j], "tsq": score * score * o[j],
+                    "sq": z[i] * z[i] * o[j]}[kind]  # fmt: skip
+            terms.append(term.alias(name))
+            names.append(name)
     # row terms first, then plain sums: every engine runs elementary group-by aggregations
     f = f.select(*[nw.col(b) for b in by], *terms)
     aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]

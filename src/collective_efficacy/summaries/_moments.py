@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy.errors import DataError
-from collective_efficacy.summaries._engine import pair_columns
+from collective_efficacy.summaries._engine import detail_columns, pair_columns
 from collective_efficacy.summaries.summary import CommunitySummary
 
 __all__ = ["Column", "Grouped", "column", "grouped", "pairwise_cov"]
@@ -31,6 +31,10 @@ class Grouped:
     s: np.ndarray  # (G, k, k) S[g, i, j]: sum of item i over rows answering i and j
     p: np.ndarray  # (G, k, k) cross-products
     score: tuple[np.ndarray, np.ndarray, np.ndarray]  # count, sum, sum of squares
+    # the detail sums (None without them): per item the score's sum, sum of score x item and of
+    # the squared score over the rows answering it (G, k); q[g, i, j] the sum of x_i^2 over the
+    # rows answering i and j (G, k, k)
+    detail: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def grouped(summary: CommunitySummary, by: list[str]) -> Grouped:
@@ -59,8 +63,20 @@ def grouped(summary: CommunitySummary, by: list[str]) -> Grouped:
             p[:, i, j] = p[:, j, i] = v
         else:
             s[:, i, j] = v
+    detail = None
+    if summary.detail:
+        t, tx, tt, q = np.zeros((G, k)), np.zeros((G, k)), np.zeros((G, k)), p.copy()
+        for name, i, j in detail_columns(k):  # loop over items and pairs (few)
+            v = g[name].to_numpy(dtype=np.float64)
+            kind = name.split("_")[0]
+            if kind == "sq":
+                q[:, i, j] = v
+            else:
+                {"tsum": t, "tx": tx, "tsq": tt}[kind][:, j] = v
+        detail = (t, tx, tt, q)
     return Grouped(
         labels=labels,
+        detail=detail,
         n_rows=g["n_rows"].to_numpy(dtype=np.float64),
         n_answered=g["n_answered"].to_numpy(dtype=np.float64),
         n=n,

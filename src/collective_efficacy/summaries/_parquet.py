@@ -149,7 +149,9 @@ def wave_sums(
     signs = parse_keys(inst.keys(scale), items)
     lo = np.array([min(inst.response_scale(i).codes) for i in items], dtype=np.float64)
     hi = np.array([max(inst.response_scale(i).codes) for i in items], dtype=np.float64)
-    table = cell_sums(frame, items, signs, lo, hi, [name, wave], min_items=sc.min_items or 1)
+    table = cell_sums(
+        frame, items, signs, lo, hi, [name, wave], min_items=sc.min_items or 1, detail=True
+    )
     no_answer = int((table["n_rows"] - table["n_answered"]).sum())
     table = table[table["n_answered"] > 0].reset_index(drop=True)  # excluded: no answer
     table["n_rows"] = table["n_answered"]  # the rows validate keeps

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._params import (
+    BOOLEAN,
     COLUMN,
     COLUMNS,
     KEYS,
@@ -45,13 +46,18 @@ from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.instrument._keys import _range_from, parse_keys
-from collective_efficacy.summaries._engine import cell_sums, item_bounds, pair_columns
+from collective_efficacy.summaries._engine import (
+    cell_sums,
+    detail_columns,
+    item_bounds,
+    pair_columns,
+)
 from collective_efficacy.summaries._frames import engine_frame
 
 __all__ = ["SCHEMA_VERSION", "CommunitySummary", "merge_summaries", "summarise"]
 
 #: version of the saved form (JSON and Parquet)
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: the optional detail sums (item statistics, omega)
 _META_KEY = b"collective_efficacy.summary"
 _COUNTS = ("n_rows", "n_answered", "score_n")
 
@@ -117,6 +123,9 @@ class CommunitySummary:
             "score_sumsq",
             *(c for c, _, _ in pair_columns(k)),
         ]
+        extra = [c for c, _, _ in detail_columns(k)]
+        if all(c in table.columns for c in extra):
+            need += extra  # the detail sums (summarise(detail=True))
         missing = [c for c in need if c not in table.columns]
         if missing:
             raise DataError(f"a CommunitySummary table needs the columns {missing}")
@@ -132,6 +141,11 @@ class CommunitySummary:
     def keys(self) -> list[str]:
         """The label columns of a cell: ``[community]`` or ``[community, wave]``."""
         return [self.community] + ([self.wave] if self.wave else [])
+
+    @property
+    def detail(self) -> bool:
+        """Whether the summary holds the detail sums (``summarise(detail=True)``)."""
+        return f"tsum_{len(self.items) - 1}" in self._table.columns
 
     @property
     def n_cells(self) -> int:
@@ -354,7 +368,11 @@ def merge_summaries(summaries: Iterable[CommunitySummary]) -> CommunitySummary:
     first = parts[0]
     for other in parts[1:]:
         first.compatible(other)
-    table = pd.concat([s._table for s in parts], ignore_index=True)
+    tables = [s._table for s in parts]
+    if not all(s.detail for s in parts):  # detail sums only where every part has them
+        drop = [c for c, _, _ in detail_columns(len(first.items))]
+        tables = [t.drop(columns=drop, errors="ignore") for t in tables]
+    table = pd.concat(tables, ignore_index=True)
     merged = table.groupby(first.keys, sort=False, dropna=False, as_index=False).sum()
     mins = [s.min_n for s in parts if s.min_n is not None]
     return first._like(
@@ -415,6 +433,7 @@ def _scale_spec(
         "scale": [COLUMN, None],
         "scale_range": [SCALE_RANGE, None],
         "min_n": [Interval(Integral, 1, None), None],
+        "detail": [BOOLEAN],
     },
 )
 def summarise(
@@ -429,6 +448,7 @@ def summarise(
     scale: str | None = None,
     scale_range: tuple[float, float] | None = None,
     min_n: int | None = 10,
+    detail: bool = False,
 ) -> CommunitySummary:
     r"""Per-community (and wave) sums of one scale, computed inside the data's own engine.
 
@@ -462,6 +482,12 @@ def summarise(
         threshold, on by default because a summary is made to be shared. ``None`` keeps every
         cell -- for a summary that stays in-house, e.g. to analyse data larger than memory;
         statistics from a withheld summary leave those communities out.
+    detail : bool, default=False
+        Also keep, per item, the sums of the score, of score x item and of the squared score
+        over the rows answering the item, and per item pair the sum of squares of one item over
+        the rows answering both (``3k + k(k-1)`` more numbers per cell): then
+        :func:`~collective_efficacy.item_statistics` and :func:`~collective_efficacy.omega`
+        (minres, pairwise) accept the summary too.
 
     Returns
     -------
@@ -495,7 +521,7 @@ def summarise(
     item_list, keys, scale_range, score = _scale_spec(instrument, scale, items, keys, scale_range)
     out = build_summary(
         data, items=item_list, keys=keys, scale_range=scale_range, community=community,
-        wave=wave, respondent=respondent, score=score,
+        wave=wave, respondent=respondent, score=score, detail=detail,
     )  # fmt: skip
     return out if min_n is None else out.withhold(min_n)
 
@@ -514,6 +540,7 @@ def build_summary(
     wave: str | None,
     respondent: str | None = None,
     score: str = "score",
+    detail: bool = False,
 ) -> CommunitySummary:
     """:func:`summarise` without the argument layer; ``community=None`` gives one cell."""
     item_list = list(items)
@@ -545,7 +572,7 @@ def build_summary(
     by = [community] + ([wave] if wave is not None else [])
     if respondent is not None:
         _check_respondents(frame, respondent, wave)
-    table = cell_sums(frame, item_list, signs, lo, hi, by)
+    table = cell_sums(frame, item_list, signs, lo, hi, by, detail=detail)
     return CommunitySummary(
         table,
         items=item_list,
