@@ -140,7 +140,8 @@ def check(directory: Path, engine: str) -> dict[str, Any]:
 
     import collective_efficacy as ce
 
-    rows = pd.read_parquet(directory)
+    parts = sorted(directory.glob("part-*.parquet"))
+    rows = pd.concat([pd.read_parquet(f) for f in parts], ignore_index=True)
     rows["buurt"] = rows["buurt"].astype(str)
     rows["wave"] = rows["wave"].astype(str)
     rows["score"] = ce.score(rows, keys={"score": ["SC1", "SC2", "-SC3", "-SC4", "SC5"]},

@@ -332,7 +332,9 @@ def test_a_version_1_0_document_is_still_read() -> None:
 
 def test_reading_a_newer_schema_is_refused() -> None:
     doc = _s(DATA["example"]).to_json()
-    doc = doc.replace(f'"schema_version": "{ce.summaries.SCHEMA_VERSION}"', '"schema_version": "9.0"')
+    doc = doc.replace(
+        f'"schema_version": "{ce.summaries.SCHEMA_VERSION}"', '"schema_version": "9.0"'
+    )
     with pytest.raises(DataError, match="schema_version"):
         ce.CommunitySummary.from_json(doc)
 

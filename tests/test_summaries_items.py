@@ -15,15 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from test_summaries import DATA, ENGINES, ITEMS, KEYS, assert_same
 
 import collective_efficacy as ce
 from collective_efficacy.errors import DataError
+from test_summaries import DATA, ENGINES, ITEMS, KEYS, assert_same
 
 OMEGA_TOL = 1e-8
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::collective_efficacy.errors.ReliabilityWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::collective_efficacy.errors.ReliabilityWarning")
 
 
 def _items(d: Any) -> pd.DataFrame:
@@ -61,7 +59,7 @@ def test_item_statistics_of_every_engine(engine: str, dataset: str) -> None:
 @pytest.mark.parametrize("dataset", sorted(DATA))
 def test_pairwise_correlations_from_sums_equal_pandas(dataset: str) -> None:
     from collective_efficacy.scoring import reverse_items
-    from collective_efficacy.summaries._moments import grouped
+    from collective_efficacy.summaries._cells import grouped
     from collective_efficacy.summaries._routes_items import pairwise_cor
 
     df = DATA[dataset]

@@ -136,14 +136,13 @@ def evaluate_parquet(
     cols = per_wave_columns(columns)
     name = str(comm[BEFORE])  # the results name the column as the baseline file does
     files = {BEFORE: baseline, AFTER: end_of_cycle}
-    sums = {
-        w: wave_sums(
-            open_parquet(files[w], memory_limit=memory_limit, threads=threads), inst, scale,
-            community=str(comm[w]), respondent=respondent, columns=cols[w], wave_label=w,
-            wave=WAVE, source=Path(files[w]).name, name=name,
+    sums: dict[str, WaveSums] = {}
+    for w in (BEFORE, AFTER):
+        rel = open_parquet(files[w], memory_limit=memory_limit, threads=threads)
+        sums[w] = wave_sums(
+            rel, inst, scale, community=str(comm[w]), respondent=respondent, columns=cols[w],
+            wave_label=w, wave=WAVE, source=Path(files[w]).name, name=name,
         )  # fmt: skip
-        for w in (BEFORE, AFTER)
-    }
     items = merge_summaries([sums[BEFORE].items, sums[AFTER].items])
     score = merge_summaries([sums[BEFORE].score, sums[AFTER].score])
     sections: dict[str, list[dict[str, Any]]] = {}
@@ -182,7 +181,8 @@ def _community_table(
     """``aggregate`` from the score summary, with absent waves and secondary suppression."""
     from collective_efficacy.scoring import aggregate
 
-    table = aggregate(score, community=community, wave=WAVE, min_n=min_n, ci=ci)
+    rows: Any = score  # the summary stands in for the rows (summary_route)
+    table = aggregate(rows, community=community, wave=WAVE, min_n=min_n, ci=ci)
     table = table.rename(columns={WAVE: "wave"})
     cells = score.to_frame()
     waves = cells.groupby(community)[WAVE].nunique()
@@ -252,11 +252,12 @@ def _change_sections(
 
     kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
+    rows: Any = score  # the summary stands in for the rows (summary_route)
     if any(_in_wave(score, w).n_cells == 0 for w in (BEFORE, AFTER)):
         notes["change"] = _NOTHING_SHOWN
     else:
         with _noted(notes, "change"):
-            cmp = compare_waves(score, p_adjust=p_adjust, **kw)
+            cmp = compare_waves(rows, p_adjust=p_adjust, **kw)
             sections["change"] = records(_change_rows(cmp, table, community, min_n))
     cells = score.to_frame()
     cells = cells[cells["score_n"] > 0]
@@ -264,7 +265,7 @@ def _change_sections(
         notes["change_model"] = Note("change_model_too_few", k=MIN_COMMUNITIES)
         return
     try:
-        m = change_model(score, **kw)
+        m = change_model(rows, **kw)
     except CollectiveEfficacyError as exc:
         notes["change_model"] = Note("change_model_failed", detail=str(exc))
         return

@@ -20,7 +20,7 @@ import pandas as pd
 from collective_efficacy.errors import DataError
 from collective_efficacy.summaries._frames import _DASK_NOTICE
 
-__all__ = ["cell_sums", "detail_columns", "item_bounds", "pair_columns"]
+__all__ = ["cell_sums", "check_respondents", "detail_columns", "item_bounds", "pair_columns"]
 
 
 def pair_columns(k: int) -> list[tuple[str, int, int]]:
@@ -169,3 +169,18 @@ def cell_sums(
                 argument="community",
             )
     return table
+
+
+def check_respondents(frame: Any, respondent: str, wave: str | None) -> None:
+    """Refuse a respondent id found twice (within a wave), counted in the engine."""
+    by = [respondent] + ([wave] if wave is not None else [])
+    counts = frame.group_by(*by).agg(nw.len().alias("_n"))
+    dup = _collect(counts.filter(nw.col("_n") > 1).select(nw.len().alias("d")))
+    n_dup = int(dup["d"].iloc[0])
+    if n_dup:
+        raise DataError(
+            f"respondent column {respondent!r}: {n_dup} id(s) occur more than once"
+            + (" within a wave" if wave is not None else "")
+            + "; expected one row per respondent (and wave)",
+            argument="respondent",
+        )

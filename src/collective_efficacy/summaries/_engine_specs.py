@@ -114,4 +114,6 @@ def route(name: str) -> Callable[..., Any]:
     from collective_efficacy.summaries._routes_items import ROUTES_ITEMS
     from collective_efficacy.summaries._waves import change_model, compare_waves
 
-    return {**ROUTES, **ROUTES_ITEMS, "compare_waves": compare_waves, "change_model": change_model}[name]
+    return {**ROUTES, **ROUTES_ITEMS, "compare_waves": compare_waves, "change_model": change_model}[
+        name
+    ]

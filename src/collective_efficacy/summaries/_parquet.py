@@ -31,7 +31,7 @@ import pandas as pd
 from collective_efficacy.errors import DataError, require_extra
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.instrument._keys import parse_keys
-from collective_efficacy.summaries._engine import _collect, cell_sums
+from collective_efficacy.summaries._engine import _collect, cell_sums, check_respondents
 from collective_efficacy.summaries.summary import CommunitySummary
 
 __all__ = ["WaveSums", "keep_cells", "open_parquet", "wave_sums"]
@@ -205,13 +205,11 @@ def keep_cells(summary: CommunitySummary, cells: pd.DataFrame) -> CommunitySumma
 
 
 def _refuse_duplicates(frame: Any, respondent: str, source: str) -> None:
-    counts = frame.group_by(respondent).agg(nw.len().alias("_n"))
-    dup = _collect(counts.filter(nw.col("_n") > 1).select(nw.len().alias("d")))
-    n_dup = int(dup["d"].iloc[0])
-    if n_dup:
+    try:
+        check_respondents(frame, respondent, None)
+    except DataError as exc:
         raise DataError(
-            f"{source}: {n_dup} respondent id(s) in column {respondent!r} occur more than once; "
-            "the out-of-core evaluation needs one row per respondent (in memory the first "
-            "occurrence is kept). Deduplicate the file first.",
+            f"{source}: {exc}. In memory the first occurrence is kept; a parallel scan has no "
+            "first row. Deduplicate the file first.",
             argument="respondent",
-        )
+        ) from None

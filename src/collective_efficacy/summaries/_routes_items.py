@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy.errors import DataError
-from collective_efficacy.summaries._moments import Grouped, grouped, pairwise_cov
+from collective_efficacy.summaries._cells import Grouped, grouped, pairwise_cov
 from collective_efficacy.summaries._routes import _rows_needed, _same_items, _structural
 from collective_efficacy.summaries.summary import CommunitySummary
 
@@ -100,8 +100,9 @@ def omega(summary: CommunitySummary, **kw: Any) -> Any:
     else:  # complete data: the ddof-0 covariance
         n = gr.n[0]
         v = (gr.p[0] - gr.s[0] * gr.s[0].T / n) / n
+    policy: Any = nan_policy
     return omega_from(v, list(summary.items), summary.signs, method=method,
-                      nan_policy=nan_policy, n=int(gr.n_answered[0]))  # fmt: skip
+                      nan_policy=policy, n=int(gr.n_answered[0]))  # fmt: skip
 
 
 ROUTES_ITEMS = {"item_statistics": item_statistics, "omega": omega}

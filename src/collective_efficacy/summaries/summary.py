@@ -48,6 +48,7 @@ from collective_efficacy.instrument import Instrument
 from collective_efficacy.instrument._keys import _range_from, parse_keys
 from collective_efficacy.summaries._engine import (
     cell_sums,
+    check_respondents,
     detail_columns,
     item_bounds,
     pair_columns,
@@ -571,7 +572,7 @@ def build_summary(
         frame = frame.with_columns(nw.lit(_ALL).alias(_ALL))
     by = [community] + ([wave] if wave is not None else [])
     if respondent is not None:
-        _check_respondents(frame, respondent, wave)
+        check_respondents(frame, respondent, wave)
     table = cell_sums(frame, item_list, signs, lo, hi, by, detail=detail)
     return CommunitySummary(
         table,
@@ -582,21 +583,3 @@ def build_summary(
         wave=wave,
         score=score,
     )
-
-
-def _check_respondents(frame: Any, respondent: str, wave: str | None) -> None:
-    import narwhals as nw
-
-    from collective_efficacy.summaries._engine import _collect
-
-    by = [respondent] + ([wave] if wave is not None else [])
-    counts = frame.group_by(*by).agg(nw.len().alias("_n"))
-    dup = _collect(counts.filter(nw.col("_n") > 1).select(nw.len().alias("d")))
-    n_dup = int(dup["d"].iloc[0])
-    if n_dup:
-        raise DataError(
-            f"respondent column {respondent!r}: {n_dup} id(s) occur more than once"
-            + (" within a wave" if wave is not None else "")
-            + "; expected one row per respondent (and wave)",
-            argument="respondent",
-        )

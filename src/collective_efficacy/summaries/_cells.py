@@ -1,4 +1,8 @@
-"""Per-group moments from a :class:`CommunitySummary` (private).
+"""The cells of a :class:`CommunitySummary` grouped, and their moments (private).
+
+The moments themselves come from the one implementation in :mod:`collective_efficacy._moments`
+(:func:`~collective_efficacy._moments.moments_from_sums`,
+:func:`~collective_efficacy._moments.pairwise_cov_from_sums`).
 
 The summary's cells are summed over the requested labels (a community pools its waves; no
 labels pools everything) with one pandas ``groupby`` over the small cell table; the pairwise
@@ -13,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._moments import GroupMoments, moments_from_sums, pairwise_cov_from_sums
 from collective_efficacy.errors import DataError
 from collective_efficacy.summaries._engine import detail_columns, pair_columns
 from collective_efficacy.summaries.summary import CommunitySummary
@@ -91,28 +96,23 @@ def grouped(summary: CommunitySummary, by: list[str]) -> Grouped:
 
 
 def pairwise_cov(gr: Grouped) -> np.ndarray:
-    r"""Pairwise-complete covariances: :math:`(P_{ij} - S_{ij} S_{ji} / N_{ij}) / (N_{ij} - 1)`,
-    NaN where :math:`N_{ij} < 2` (as ``cov(x, use = "pairwise")``)."""
-    st = np.swapaxes(gr.s, 1, 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(
-            gr.n >= 2, (gr.p - gr.s * st / np.maximum(gr.n, 1.0)) / (gr.n - 1.0), np.nan
-        )
+    """Pairwise-complete covariances of every group (``cov(x, use = "pairwise")``)."""
+    return pairwise_cov_from_sums(gr.n, gr.s, gr.p)
 
 
 @dataclass(frozen=True)
-class Column:
-    """One variable per group: count, sum, centred sum of squares, rows (for ``n_missing``)."""
+class Column(GroupMoments):
+    """One variable per group: :class:`~collective_efficacy._moments.GroupMoments` with the
+    sum and the rows (for ``n_missing``)."""
 
-    n: np.ndarray
     total: np.ndarray
-    ss: np.ndarray
     n_rows: np.ndarray
 
-    @property
-    def mean(self) -> np.ndarray:
+    @classmethod
+    def of(cls, n: np.ndarray, total: np.ndarray, ss: np.ndarray, n_rows: np.ndarray) -> Column:
+        """From count, sum and centred sum of squares (the mean is ``total / n``)."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self.total / self.n
+            return cls(n=n, mean=total / n, ss=ss, total=total, n_rows=n_rows)
 
 
 def column(summary: CommunitySummary, gr: Grouped, name: Any, *, keyed: bool = False) -> Column:
@@ -132,6 +132,5 @@ def column(summary: CommunitySummary, gr: Grouped, name: Any, *, keyed: bool = F
             f"{summary.score!r}",
             argument="dv",
         )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ss = np.where(n > 0, sq - total * (total / np.maximum(n, 1.0)), 0.0)
-    return Column(n=n, total=total, ss=np.maximum(ss, 0.0), n_rows=gr.n_rows)
+    m = moments_from_sums(n, total, sq)
+    return Column(n=m.n, mean=m.mean, ss=m.ss, total=total, n_rows=gr.n_rows)
