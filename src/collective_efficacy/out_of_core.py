@@ -115,11 +115,14 @@ def evaluate_parquet(
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> import pandas as pd
     >>> import collective_efficacy as ce
     >>> from collective_efficacy.out_of_core import evaluate_parquet
-    >>> before, after = ce.datasets.load_example(split=True)
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> before.to_parquet(folder / "b.parquet"); after.to_parquet(folder / "e.parquet")
+    >>> for wave, df in zip("be", ce.datasets.load_example(split=True)):
+    ...     for c in ce.datasets.EXAMPLE_COLUMNS:  # answer codes as numbers
+    ...         df[c] = pd.to_numeric(df[c], errors="coerce")
+    ...     df.to_parquet(folder / f"{wave}.parquet")
     >>> ev = evaluate_parquet(folder / "b.parquet", folder / "e.parquet", community="buurt",
     ...                       respondent="respondent_id", columns=ce.datasets.EXAMPLE_COLUMNS)
     >>> ev.tables["change"].iloc[-1][["level", "method"]].tolist()
