@@ -113,3 +113,29 @@ def test_detail_sums_merge_save_and_drop_when_a_part_lacks_them(tmp_path: Any) -
     assert not mixed.detail  # sums that only some parts hold would be partial
     assert_same(ce.cronbach_alpha(df, items=ITEMS, keys=KEYS, scale_range=(1, 5)),
                 ce.cronbach_alpha(mixed))  # fmt: skip
+
+
+# ------------------------------------------------------------------ rwg, rwg(j) (agreement)
+# Reference: the row path (tested against multilevel::rwg / rwg.j / rwg.j.lindell in the
+# agreement reference tests); per-community item variances from sums: relative 1e-10.
+@pytest.mark.parametrize("dataset", sorted(DATA))
+@pytest.mark.parametrize("lindell", [False, True])
+def test_rwg_j_pairwise_from_a_summary_equals_the_rows(dataset: str, lindell: bool) -> None:
+    df = DATA[dataset]
+    kw = {"items": ITEMS, "community": "buurt", "options": 5, "nan_policy": "pairwise"}
+    assert_same(ce.rwg_j(df, lindell=lindell, **kw), ce.rwg_j(_summary(df), lindell=lindell, **kw))
+
+
+def test_rwg_j_listwise_and_rwg_from_a_summary_of_complete_rows() -> None:
+    df = DATA["generated"].dropna(subset=ITEMS)
+    kw = {"items": ITEMS, "community": "buurt", "options": 5}
+    assert_same(ce.rwg_j(df, **kw), ce.rwg_j(_summary(df), **kw))
+    for item in ("SC1", "SC3"):  # SC3 is reverse-keyed in the summary: rwg on the answers
+        want = ce.rwg(DATA["generated"], item=item, community="buurt", options=5)
+        assert_same(want, ce.rwg(_summary(DATA["generated"]), item=item, community="buurt",
+                                 options=5))  # fmt: skip
+
+
+def test_rwg_j_listwise_with_missing_answers_needs_the_rows() -> None:
+    with pytest.raises(DataError, match="needs the respondent rows"):
+        ce.rwg_j(_summary(DATA["generated"]), items=ITEMS, community="buurt", options=5)
