@@ -394,7 +394,7 @@ def test_a_local_dask_cluster_with_two_worker_processes_gives_the_pandas_numbers
     df = DATA["generated"]
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
