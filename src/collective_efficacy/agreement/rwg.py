@@ -27,7 +27,7 @@ from collective_efficacy.agreement._common import (
     _OPTIONS,
     _RANVAR,
 )
-from collective_efficacy.agreement._groups import block_stats, notes, result_frame
+from collective_efficacy.agreement._groups import block_frame, block_stats, item_average
 from collective_efficacy.agreement._null import (
     null_summary,
     resolve_options,
@@ -138,17 +138,14 @@ def rwg(
     var = b["variances"][:, 0]
     with np.errstate(invalid="ignore"):
         value = 1.0 - np.minimum(var, sigma2) / sigma2
-    return result_frame(
-        b["groups"],
+    return block_frame(
+        b,
         {
-            "n": b["n"],
-            "n_excluded": b["n_excluded"],
             "mean": b["means"][:, 0],
             "variance": var,
             "ranvar": sigma2,
             "rwg": value,
             "truncated": var > sigma2,
-            "note": notes(b["n"]),
         },
     )
 
@@ -260,16 +257,11 @@ def rwg_j(
     0   a  3         0.3333  0.9091      False
     1   b  3         3.1667  0.0000       True
     """
-    check_choice("nan_policy", nan_policy, ["listwise", "pairwise"], func="rwg_j")
-    cols = _items(data, items, func="rwg_j")
-    a, codes = resolve_options(n_options, options, func="rwg_j")
+    cols, a, codes = scale_setup(data, items, n_options, options, nan_policy, func="rwg_j")
     sigma2 = resolve_ranvar(ranvar, a, func="rwg_j")
     b = block_stats(data, cols, community, nan_policy=nan_policy, scale_codes=codes, func="rwg_j")
-    var = b["variances"]
-    usable = b["n_item"] >= 2
-    j = usable.sum(axis=1)
+    s2, j = item_average(b["variances"], b["n_item"])
     with np.errstate(invalid="ignore", divide="ignore"):
-        s2 = np.where(usable, var, 0.0).sum(axis=1) / j
         if lindell:
             value = 1.0 - s2 / sigma2
             truncated = np.zeros(len(s2), dtype=bool)
@@ -278,20 +270,33 @@ def rwg_j(
             value = j * (1.0 - r) / (j * (1.0 - r) + r)
             truncated = s2 > sigma2
     value = np.where(j > 0, value, np.nan)
-    return result_frame(
-        b["groups"],
+    return block_frame(
+        b,
         {
-            "n": b["n"],
-            "n_excluded": b["n_excluded"],
-            "n_items": j,
             "mean_variance": s2,
             "ranvar": sigma2,
             "rwg_j": value,
             "truncated": truncated,
             "method": "lindell1999" if lindell else "james1984",
-            "note": notes(b["n"], j),
         },
+        n_items=j,
     )
+
+
+def scale_setup(
+    data: pd.DataFrame,
+    items: Sequence[str],
+    n_options: int | None,
+    options: Any,
+    nan_policy: str,
+    *,
+    func: str,
+) -> tuple[list[str], int | None, np.ndarray | None]:
+    """The checked item columns, number of options and allowed codes of an item block."""
+    check_choice("nan_policy", nan_policy, ["listwise", "pairwise"], func=func)
+    cols = _items(data, items, func=func)
+    a, codes = resolve_options(n_options, options, func=func)
+    return cols, a, codes
 
 
 def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:
