@@ -13,7 +13,6 @@ functions are named in each docstring. See ``docs/methods/agreement.md``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -21,8 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from collective_efficacy._checks import check_choice, resolve_items
-from collective_efficacy._params import CI, COLUMNS, FRAME, Interval, Options, public
-from collective_efficacy.agreement._common import _BLOCK, _ONEWAY, _OPTIONS, check_oneway
+from collective_efficacy._params import CI, Options, public
+from collective_efficacy.agreement._common import _ONEWAY, _SCALE_BLOCK, check_oneway
 from collective_efficacy.agreement._groups import (
     GroupCodes,
     block_frame,
@@ -431,15 +430,7 @@ def mean_reliability(
 
 @accepts_prepared
 @public(
-    constraints={
-        "data": [FRAME],
-        "items": [COLUMNS],
-        "community": [COLUMNS],
-        "center": [Options(("mean", "median"))],
-        "n_options": [Interval(Integral, 2, None), None],
-        "options": _OPTIONS,
-        "nan_policy": [_BLOCK],
-    },
+    constraints={**_SCALE_BLOCK, "center": [Options(("mean", "median"))]},
     renamed={"group": "community"},
     old_positional=("items", "group"),
 )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._params import COLUMNS, FRAME, Options, Predicate
+from collective_efficacy._params import COLUMNS, FRAME, Interval, Options, Predicate
 from collective_efficacy.errors import DataError
 
 _OMIT = Options(("omit", "raise"))
@@ -61,6 +61,16 @@ _OPTIONS = [
     ),
     None,
 ]
+
+#: the parameters of the item-block functions (rwg_j, ad_index)
+_SCALE_BLOCK: dict[str, Sequence[Any]] = {
+    "data": [FRAME],
+    "items": [COLUMNS],
+    "community": [COLUMNS],
+    "n_options": [Interval(Integral, 2, None), None],
+    "options": _OPTIONS,
+    "nan_policy": [_BLOCK],
+}
 
 
 def check_oneway(k: int, n_total: float, name: Any, *, func: str) -> None:

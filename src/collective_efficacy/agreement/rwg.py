@@ -21,12 +21,7 @@ from collective_efficacy._params import (
     as_generator,
     public,
 )
-from collective_efficacy.agreement._common import (
-    _BLOCK,
-    _OMIT,
-    _OPTIONS,
-    _RANVAR,
-)
+from collective_efficacy.agreement._common import _OMIT, _OPTIONS, _RANVAR, _SCALE_BLOCK
 from collective_efficacy.agreement._groups import block_frame, block_stats, item_average
 from collective_efficacy.agreement._null import (
     null_summary,
@@ -152,16 +147,7 @@ def rwg(
 
 @accepts_prepared
 @public(
-    constraints={
-        "data": [FRAME],
-        "items": [COLUMNS],
-        "community": [COLUMNS],
-        "lindell": [BOOLEAN],
-        "ranvar": _RANVAR,
-        "n_options": [Interval(Integral, 2, None), None],
-        "options": _OPTIONS,
-        "nan_policy": [_BLOCK],
-    },
+    constraints={**_SCALE_BLOCK, "lindell": [BOOLEAN], "ranvar": _RANVAR},
     renamed={"group": "community"},
     old_positional=("items", "group"),
 )
