@@ -140,7 +140,7 @@ def rwg(
             "variance": var,
             "ranvar": sigma2,
             "rwg": value,
-            "truncated": var > sigma2,
+            "truncated": _exceeds(var, sigma2),
         },
     )
 
@@ -254,7 +254,7 @@ def rwg_j(
         else:
             r = np.minimum(s2, sigma2) / sigma2
             value = j * (1.0 - r) / (j * (1.0 - r) + r)
-            truncated = s2 > sigma2
+            truncated = _exceeds(s2, sigma2)
     value = np.where(j > 0, value, np.nan)
     return block_frame(
         b,
@@ -267,6 +267,16 @@ def rwg_j(
         },
         n_items=j,
     )
+
+
+def _exceeds(s2: np.ndarray, sigma2: float) -> np.ndarray:
+    """``s2 > sigma2`` beyond rounding (relative 1e-12): the truncation flag.
+
+    A (mean) variance equal to the null variance in exact arithmetic is computed as slightly
+    above or below it depending on the row order; it counts as not truncated in every order.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(s2 > sigma2 * (1.0 + 1e-12))
 
 
 def scale_setup(
