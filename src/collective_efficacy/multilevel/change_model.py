@@ -35,6 +35,7 @@ from collective_efficacy._params import (
 from collective_efficacy.change._data import suppression
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.multilevel._change_design import Design, design
+from collective_efficacy.multilevel._change_posterior import Integrated, integrate_change
 from collective_efficacy.multilevel._lmm_slope import RSFit, fit_rs_lmm
 from collective_efficacy.multilevel._models import (
     ChangeModel,
@@ -74,6 +75,12 @@ def _contrast(des: Design) -> np.ndarray:
     return c
 
 
+def _integrated(fit: RSFit, des: Design) -> Integrated:
+    if fit.stats is None:  # pragma: no cover - every fit of the engine carries them
+        raise RuntimeError("change_model: the fit carries no sufficient statistics")
+    return integrate_change(fit.stats, fit.theta, _contrast(des), boundary=fit.boundary)
+
+
 def _community_table(fit: RSFit, des: Design, *, ci: float, min_n: int) -> dict[str, Any]:
     g = len(des.labels)
     out: dict[str, Any] = {str(des.labels.name): des.labels.tolist()}
@@ -106,13 +113,15 @@ def _community_table(fit: RSFit, des: Design, *, ci: float, min_n: int) -> dict[
     var_change = float(fit.cov_re[1, 1])
     change = contrast_change + fit.ranef[:, 1]
     psd = np.sqrt(fit.ranef_cov[:, 1, 1])
-    # the interval the verdict uses: Prasad-Rao MSE (fixed effects and variance parameters'
-    # uncertainty) with a t quantile at the Satterthwaite df of that MSE
+    # Prasad-Rao MSE (fixed effects and variance parameters' uncertainty), Satterthwaite df
     pred_sd = np.sqrt(fit.pred_var_slope + 2.0 * fit.pred_var_theta)
-    q = special.stdtrit(fit.pred_df, 0.5 + ci / 2.0)  # stats.t.ppf without its checks
-    lo, hi = change - q * pred_sd, change + q * pred_sd
+    # the interval the verdict uses: the posterior integrated over the covariance parameters
+    # (._change_posterior), its normal approximation; not centred on `change` in general
+    post = _integrated(fit, des)
+    q = special.ndtri(0.5 + ci / 2.0)
+    lo, hi = post.mean - q * post.sd, post.mean + q * post.sd
     with np.errstate(invalid="ignore", divide="ignore"):
-        p_imp = special.stdtr(fit.pred_df, change / pred_sd)
+        p_imp = special.ndtr(post.mean / post.sd)
         rel = 1.0 - fit.ranef_cov[:, 1, 1] / var_change if var_change > 0 else np.full(g, np.nan)
     stat = {
         "raw_change": raw,
@@ -120,6 +129,8 @@ def _community_table(fit: RSFit, des: Design, *, ci: float, min_n: int) -> dict[
         "posterior_sd": psd,
         "prediction_sd": pred_sd,
         "prediction_df": fit.pred_df,
+        "integrated_mean": post.mean,
+        "integrated_sd": post.sd,
         "ci_low": lo,
         "ci_high": hi,
         "p_improved": p_imp,
@@ -141,6 +152,9 @@ def _community_table(fit: RSFit, des: Design, *, ci: float, min_n: int) -> dict[
     verdict[hi < 0] = "declined"
     verdict[sup] = None
     out["confidence"] = [ci] * g
+    method = np.full(g, post.method, dtype=object)
+    method[sup] = None
+    out["interval_method"] = method.tolist()
     out["verdict"] = verdict.tolist()
     out["suppressed"] = sup.tolist()
     out["reason"] = [r if r else None for r in reason.tolist()]
