@@ -123,7 +123,8 @@ def coverage(reps: int) -> str:
         cells = [_fmt(_mean_se(acc[key])) for key in ("all", "inner", "bnd", "old", "old_bnd")]
         out.append(
             f"| {k} | {sd} | {reps} | {np.mean(acc['boundary']):.0%} | "
-            f"{np.mean(acc['grid']):.0%} | " + " | ".join(cells)
+            f"{np.mean(acc['grid']):.0%} | "
+            + " | ".join(cells)
             + f" | {_fmt(_mean_se(acc['post']))} |"
         )
     return "\n".join(out)

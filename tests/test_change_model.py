@@ -37,14 +37,20 @@ def test_verdict_is_the_interval_and_p_improved(survey) -> None:
     m = ce.change_model(survey, dv="score", community="community", ci=0.9)
     c = m.communities[~m.communities["suppressed"]]
     z = stats.norm.ppf(0.95)
-    np.testing.assert_allclose(c["ci_low"], c["integrated_mean"] - z * c["integrated_sd"], rtol=1e-12)
-    np.testing.assert_allclose(c["ci_high"], c["integrated_mean"] + z * c["integrated_sd"], rtol=1e-12)
+    np.testing.assert_allclose(
+        c["ci_low"], c["integrated_mean"] - z * c["integrated_sd"], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        c["ci_high"], c["integrated_mean"] + z * c["integrated_sd"], rtol=1e-12
+    )
     expected = np.where(
         c["ci_low"] > 0, "improved", np.where(c["ci_high"] < 0, "declined", "no clear change")
     )
     assert (c["verdict"].to_numpy() == expected).all()
     assert set(c["verdict"]) >= {"improved", "no clear change"}
-    np.testing.assert_allclose(c["p_improved"], stats.norm.cdf(c["integrated_mean"] / c["integrated_sd"]))
+    np.testing.assert_allclose(
+        c["p_improved"], stats.norm.cdf(c["integrated_mean"] / c["integrated_sd"])
+    )
     # improved <=> p_improved above (1 + ci) / 2: the same rule in two forms
     assert ((c["p_improved"] > 0.95) == (c["verdict"] == "improved")).all()
     assert (c["interval_method"] == "grid").all()  # 40 communities: the grid rule

@@ -76,7 +76,7 @@ def _brute(fit: RSFit, con: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int):
 
 def test_node_algebra_matches_dense_mixed_model_equations(fixtures) -> None:
     d = pd.read_csv(fixtures / "change_model" / "survey.csv").dropna(subset=["score"])
-    d = d[d["community"].isin(sorted(d["community"].unique())[:8])].reset_index(drop=True)
+    d = d[d["community"].isin(sorted(d["community"].unique())[:6])].reset_index(drop=True)
     for covs in ([], ["age"]):  # p = 2 and p = 3 (the loop over fixed effects)
         fit, con = _engine(d, covs)
         y = d["score"].to_numpy(float)
@@ -111,7 +111,7 @@ def test_node_algebra_matches_dense_mixed_model_equations(fixtures) -> None:
             k = np.zeros((g, p + 2 * g))
             k[:, 1] = 1.0
             k[np.arange(g), p + 2 * np.arange(g) + 1] = 1.0
-            # tolerance: dense inverses of 300 x 300 matrices, 1e-8 relative
+            # tolerance: dense inverses of ~200 x 200 matrices, 1e-8 relative
             assert dev[i] == pytest.approx(ref_dev, rel=1e-8)
             np.testing.assert_allclose(change[i], beta[1] + u[1::2], rtol=1e-8)
             np.testing.assert_allclose(pev[i], np.einsum("ga,ab,gb->g", k, cinv, k), rtol=1e-8)
@@ -124,7 +124,7 @@ def test_grid_rule_matches_brute_force_integration(seed: int, k: int, sd: float)
     res = cp.integrate_change(fit.stats, fit.theta, con, boundary=fit.boundary)
     assert res.method == "grid" and res.n_nodes == cp.GRID[0] * cp.GRID[1]
     th = np.abs(fit.theta)
-    mean, sd_, edge = _brute(fit, con, np.array([th[1] - 4, 0.0]), np.array([th[1] + 4, 4.0]), 401)
+    mean, sd_, edge = _brute(fit, con, np.array([th[1] - 4, 0.0]), np.array([th[1] + 4, 4.0]), 241)
     assert edge < 1e-6  # the brute-force box holds the posterior
     # tolerance: 2e-3 of the posterior SD (observed up to 7e-4 in the simulation settings)
     np.testing.assert_allclose(res.mean, mean, rtol=0, atol=2e-3 * sd_.min())
@@ -132,14 +132,14 @@ def test_grid_rule_matches_brute_force_integration(seed: int, k: int, sd: float)
 
 
 def test_gauss_hermite_rule_matches_brute_force(monkeypatch) -> None:
-    fit, con = _engine(_simulate(11, 300, 0.4)[0])
+    fit, con = _engine(_simulate(11, 200, 0.4)[0])
     assert fit.stats is not None and not fit.boundary
-    monkeypatch.setattr(cp, "GRID_CELLS", 0)  # force the many-community rule at 300
+    monkeypatch.setattr(cp, "GRID_CELLS", 0)  # force the many-community rule at 200
     res = cp.integrate_change(fit.stats, fit.theta, con, boundary=False)
     assert res.method == "gauss_hermite" and res.n_nodes == 9
     th = np.abs(fit.theta)
     sd = np.sqrt(np.diag(2.0 * np.linalg.inv(cp._hessian(fit.stats, th))))
-    mean, sd_, edge = _brute(fit, con, th[1:] - 8 * sd, th[1:] + 8 * sd, 161)
+    mean, sd_, edge = _brute(fit, con, th[1:] - 8 * sd, th[1:] + 8 * sd, 81)
     assert edge < 1e-6
     # tolerance: 3 x 3 nodes on a nearly normal posterior, 2e-3 of the SD
     np.testing.assert_allclose(res.mean, mean, rtol=0, atol=2e-3 * sd_.min())
@@ -156,9 +156,11 @@ def test_many_communities_reach_kass_steffey_first_order() -> None:
     assert (c["interval_method"] == "gauss_hermite").all()
     fit, _ = _engine(d)
     ks = np.sqrt(fit.pred_var_slope + fit.pred_var_theta)
-    # tolerances: second-order terms, O(1/communities): 2e-3 of the SD, 2e-3 relative
-    np.testing.assert_allclose(c["integrated_mean"], c["change"], rtol=0, atol=2e-3 * ks.min())
-    np.testing.assert_allclose(c["integrated_sd"], ks, rtol=2e-3)
+    # tolerances: the neglected terms are O(1/communities) (observed, as the largest
+    # difference over communities: mean 2.0e-2, 8.5e-3, 3.8e-3 of the SD and SD 6.9e-3,
+    # 1.6e-3, 6.5e-4 relative at 500, 1,500, 3,000 communities): 2e-2 and 5e-3 at 1,500
+    np.testing.assert_allclose(c["integrated_mean"], c["change"], rtol=0, atol=2e-2 * ks.min())
+    np.testing.assert_allclose(c["integrated_sd"], ks, rtol=5e-3)
 
 
 def test_deterministic_and_row_order_free() -> None:
@@ -184,7 +186,9 @@ def test_interval_properties(fixtures) -> None:
     half = 0.5 * (c.loc[ok, "ci_high"] - c.loc[ok, "ci_low"])
     np.testing.assert_allclose(half, stats.norm.ppf(0.975) * c.loc[ok, "integrated_sd"])
     # the EB change need not be the centre, but here (40 communities) it lies inside
-    assert ((c.loc[ok, "ci_low"] < c.loc[ok, "change"]) & (c.loc[ok, "change"] < c.loc[ok, "ci_high"])).all()
+    assert (
+        (c.loc[ok, "ci_low"] < c.loc[ok, "change"]) & (c.loc[ok, "change"] < c.loc[ok, "ci_high"])
+    ).all()
     sup = c[c["suppressed"]]
     assert sup[["integrated_mean", "integrated_sd"]].isna().all().all()
     assert sup["interval_method"].isna().all() and sup["verdict"].isna().all()

@@ -5,10 +5,11 @@ the plot and the summary can never disagree: a community **improved** if and onl
 interval lies entirely above 0, **declined** if and only if it lies entirely below 0, and shows
 **no clear change** otherwise.
 
-The intervals are those of the multilevel change model (:func:`model_verdicts`): the
-empirical-Bayes change of each community with ``change -/+ t(prediction_df) * prediction_sd``
-(the prediction SD includes the uncertainty of the fixed effects and of the variances), as
-:func:`~collective_efficacy.change_model` gives them. Partial pooling pulls the changes of
+The intervals are those of the multilevel change model (:func:`model_verdicts`): each
+community's posterior for its change integrated over the uncertain covariance parameters,
+``integrated_mean -/+ z * integrated_sd`` (it includes the uncertainty of the fixed effects and
+of the variances; not centred on the EB ``change`` in general), as
+:func:`~collective_efficacy.change_model` gives them in ``ci_low``, ``ci_high``. Partial pooling pulls the changes of
 small communities towards the overall change (of their own group, with comparison
 communities), which is what guards against chance extremes among many communities, so these
 intervals are not corrected further (Gelman, Hill & Yajima 2012): in the simulation of

@@ -75,7 +75,17 @@ import numpy as np
 from collective_efficacy.multilevel._lmm_panel import panel_evaluate
 from collective_efficacy.multilevel._lmm_slope_core import _evaluate_core, _Stats
 
-__all__ = ["GH_NODES", "GRID", "GRID_CELLS", "NEAR", "REACH", "SCOUT", "Integrated", "integrate_change", "node_moments"]
+__all__ = [
+    "GH_NODES",
+    "GRID",
+    "GRID_CELLS",
+    "NEAR",
+    "REACH",
+    "SCOUT",
+    "Integrated",
+    "integrate_change",
+    "node_moments",
+]
 
 #: Gauss-Hermite is used when theta_3 is more than this many posterior SDs from 0.
 NEAR = 4.0
@@ -244,7 +254,9 @@ def _box(st: _Stats, theta: np.ndarray, base: float, big: float) -> tuple[float,
     )
 
 
-def _grid(st: _Stats, theta: np.ndarray, base: float, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _grid(
+    st: _Stats, theta: np.ndarray, base: float, sd: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Gauss-Legendre nodes in polar coordinates: theta_2 = r cos(phi), theta_3 = r sin(phi)
     (r = the change's SD over sigma, cos(phi) = the correlation of intercept and change times
     the sign of theta_1), on the part of [0, pi] x [0, R] that carries the posterior."""
