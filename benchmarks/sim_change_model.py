@@ -7,18 +7,20 @@ Data (per replication, seeded): ``K`` communities, 10-30 residents per community
 (coverage) and ``20_261_202 + 1000 K + r`` (detection), replication ``r = 0, 1, ...``.
 
 Coverage (:func:`coverage`): the share of communities whose interval (``ci_low``, ``ci_high``:
-the interval the verdict uses) covers the true change, over all fits, over the fits that
-``evaluate`` uses for its verdicts (converged, not at the boundary) and over the boundary fits,
-for K in {10, 40, 100} and SD in {0 (no true variation), 0.1, 0.25, 0.4}; besides it the
-coverage that the conditional SD (``posterior_sd``, lme4's ``condVar``) with a normal quantile
-would give. Monte Carlo SE: the SD of the replication means over sqrt(replications).
+the interval the verdict uses, from the posterior integrated over the covariance parameters)
+covers the true change, over all fits, over the non-boundary fits and over the boundary fits,
+for K in {10, 20, 40, 100} and SD in {0.1, 0.25, 0.4}; beside it the previous interval
+(``change -/+ t(prediction_df) prediction_sd``, Prasad-Rao) on the same fits, and the coverage
+that the conditional SD (``posterior_sd``, lme4's ``condVar``) with a normal quantile would
+give. Monte Carlo SE: the SD of the replication means over sqrt(replications).
 
-Detection (:func:`detection`, SD = 0.25, K in {10, 40, 100}): "positive" = true change > 0.
+Detection (:func:`detection`, SD = 0.25, K in {10, 20, 40, 100}): "positive" = true change > 0.
 ROC-style: for each target per-community false-positive rate (FPR) in :data:`FPRS`, each
 ranking statistic gets the threshold at which the share of not-improved communities (pooled
 over replications) above it equals the target; the table gives the share of truly improved
 communities above it (sensitivity). Statistics: the model's ``p_improved`` (the verdict's
-statistic: "improved" iff ``p_improved > 0.975``), the model's ``change / posterior_sd``, and
+statistic: "improved" iff ``p_improved > 0.975``), the previous interval's statistic
+(``F_t(change / prediction_sd)``), the model's ``change / posterior_sd``, and
 the one-sided Welch p of an increase (per community, the raw difference of means). MC SE of a
 sensitivity: the SD over replications of the per-replication share above the (fixed)
 threshold over sqrt(replications) (the threshold's own sampling error is not included). Then
@@ -27,11 +29,11 @@ the operating points of the rules as used: the model's verdict (per-community 95
 simultaneous intervals of the raw differences), Welch two-sided p < 0.05 without correction, and Welch + Holm (``compare_waves``'s default,
 p_adjusted < 0.05), with their FPR, the family-wise share of replications with a
 wrong-signed verdict, and the sensitivity of the one-sided Welch test with its threshold set to
-the rule's own (pooled) FPR. Welch + Holm is computed here vectorised; :func:`_check_welch` asserts on
+the rule's own (pooled) FPR, and of the model's ``p_improved`` likewise. Welch + Holm is computed here vectorised; :func:`_check_welch` asserts on
 one replication that it equals ``compare_waves`` (t, df, p_adjusted to 1e-10).
 
 Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION]`` (prints
-Markdown tables; about 3 minutes of CPU at the defaults 500 / 500).
+Markdown tables; about 2 minutes of CPU at 300 / 300, the run in the methods page).
 """
 
 from __future__ import annotations

@@ -102,6 +102,7 @@ GRID_CELLS = 400_000
 GH_NODES = 3
 
 _GH = np.polynomial.hermite.hermgauss(GH_NODES)
+_GL = {n: np.polynomial.legendre.leggauss(n) for n in set(GRID)}  # rules computed once
 _LOG2PI = float(np.log(2.0 * np.pi))
 
 
@@ -262,11 +263,11 @@ def _grid(
     the sign of theta_1), on the part of [0, pi] x [0, R] that carries the posterior."""
     n_phi, n_r = GRID
     r_hat = float(np.hypot(theta[1], theta[2]))
-    ring = 0.5 * np.pi * (1.0 + np.polynomial.legendre.leggauss(n_phi)[0])
+    ring = 0.5 * np.pi * (1.0 + _GL[n_phi][0])
     big = _radius(st, theta, base, r_hat + 3.0 * float(np.hypot(sd[0], sd[1])), ring)
     p_lo, p_hi, r_lo, r_hi = _box(st, theta, base, big)
-    u_p, w_p = np.polynomial.legendre.leggauss(n_phi)
-    u_r, w_r = np.polynomial.legendre.leggauss(n_r)
+    u_p, w_p = _GL[n_phi]
+    u_r, w_r = _GL[n_r]
     phi = p_lo + 0.5 * (p_hi - p_lo) * (1.0 + u_p)
     r = r_lo + 0.5 * (r_hi - r_lo) * (1.0 + u_r)
     pp, rr = np.meshgrid(phi, r, indexing="ij")
