@@ -215,3 +215,25 @@ def test_boundary_fits_cover_at_nominal_rate() -> None:
     # bounds: the MC SE of a mean over >= 8 replications of 40 correlated intervals is ~0.02
     assert 0.90 <= np.mean(new) <= 0.99
     assert np.mean(old) < 0.85  # the check discriminates: the previous interval fails it
+
+
+def test_panel_nodes_reproduce_the_engine_at_the_estimate(fixtures) -> None:
+    """With a respondent level the nodes use the effective community statistics at the
+    estimated respondent variance: at the estimate they reproduce the engine's EB change
+    (lme4's fixef + ranef, tested against R) and Henderson PEV (to 1e-10)."""
+    d = pd.read_csv(fixtures / "change_model" / "panel.csv")
+    des = design(d, dv="score", community="community", wave="wave", before="baseline",
+                 after="end_of_cycle", time=None, covariates=[], comparison=None,
+                 respondent="respondent")  # fmt: skip
+    con = _contrast(des)
+    fit = fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con,
+                     resp=des.resp)  # fmt: skip
+    assert fit.stats is not None and fit.stats.panel is not None
+    eff = cp._fixed_level(fit.stats, fit.theta)
+    th = np.abs(fit.theta)
+    _, change, pev = cp.node_moments(eff, th[0], th[None, 1:3], con)
+    assert change is not None and pev is not None
+    np.testing.assert_allclose(change[0], con @ fit.beta + fit.ranef[:, 1], rtol=1e-10)
+    np.testing.assert_allclose(pev[0], fit.pred_var_slope, rtol=1e-10)
+    res = cp.integrate_change(fit.stats, fit.theta, con, boundary=fit.boundary)
+    assert np.isfinite(res.mean).all() and (res.sd > 0).all()
