@@ -7,18 +7,20 @@ Data (per replication, seeded): ``K`` communities, 10-30 residents per community
 (coverage) and ``20_261_202 + 1000 K + r`` (detection), replication ``r = 0, 1, ...``.
 
 Coverage (:func:`coverage`): the share of communities whose interval (``ci_low``, ``ci_high``:
-the interval the verdict uses) covers the true change, over all fits, over the fits that
-``evaluate`` uses for its verdicts (converged, not at the boundary) and over the boundary fits,
-for K in {10, 40, 100} and SD in {0 (no true variation), 0.1, 0.25, 0.4}; besides it the
-coverage that the conditional SD (``posterior_sd``, lme4's ``condVar``) with a normal quantile
-would give. Monte Carlo SE: the SD of the replication means over sqrt(replications).
+the interval the verdict uses, from the posterior integrated over the covariance parameters)
+covers the true change, over all fits, over the non-boundary fits and over the boundary fits,
+for K in {10, 20, 40, 100} and SD in {0.1, 0.25, 0.4}; beside it the previous interval
+(``change -/+ t(prediction_df) prediction_sd``, Prasad-Rao) on the same fits, and the coverage
+that the conditional SD (``posterior_sd``, lme4's ``condVar``) with a normal quantile would
+give. Monte Carlo SE: the SD of the replication means over sqrt(replications).
 
-Detection (:func:`detection`, SD = 0.25, K in {10, 40, 100}): "positive" = true change > 0.
+Detection (:func:`detection`, SD = 0.25, K in {10, 20, 40, 100}): "positive" = true change > 0.
 ROC-style: for each target per-community false-positive rate (FPR) in :data:`FPRS`, each
 ranking statistic gets the threshold at which the share of not-improved communities (pooled
 over replications) above it equals the target; the table gives the share of truly improved
 communities above it (sensitivity). Statistics: the model's ``p_improved`` (the verdict's
-statistic: "improved" iff ``p_improved > 0.975``), the model's ``change / posterior_sd``, and
+statistic: "improved" iff ``p_improved > 0.975``), the previous interval's statistic
+(``F_t(change / prediction_sd)``), the model's ``change / posterior_sd``, and
 the one-sided Welch p of an increase (per community, the raw difference of means). MC SE of a
 sensitivity: the SD over replications of the per-replication share above the (fixed)
 threshold over sqrt(replications) (the threshold's own sampling error is not included). Then
@@ -27,11 +29,11 @@ the operating points of the rules as used: the model's verdict (per-community 95
 simultaneous intervals of the raw differences), Welch two-sided p < 0.05 without correction, and Welch + Holm (``compare_waves``'s default,
 p_adjusted < 0.05), with their FPR, the family-wise share of replications with a
 wrong-signed verdict, and the sensitivity of the one-sided Welch test with its threshold set to
-the rule's own (pooled) FPR. Welch + Holm is computed here vectorised; :func:`_check_welch` asserts on
+the rule's own (pooled) FPR, and of the model's ``p_improved`` likewise. Welch + Holm is computed here vectorised; :func:`_check_welch` asserts on
 one replication that it equals ``compare_waves`` (t, df, p_adjusted to 1e-10).
 
 Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION]`` (prints
-Markdown tables; about 3 minutes of CPU at the defaults 500 / 500).
+Markdown tables; about 2 minutes of CPU at 300 / 300, the run in the methods page).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ from scipy import stats
 import collective_efficacy as ce
 
 MU, SD_INT, SD_E = 0.15, 0.35, 0.8
-SETTINGS = [(k, s) for k in (10, 40, 100) for s in (0.0, 0.1, 0.25, 0.4)]
+KS = (10, 20, 40, 100)
+SETTINGS = [(k, s) for k in KS for s in (0.1, 0.25, 0.4)]
 FPRS = (0.001, 0.005, 0.01, 0.02, 0.05)
 
 
@@ -81,28 +84,50 @@ def _fmt(ms: tuple[float, float]) -> str:
     return "–" if not np.isfinite(ms[0]) else f"{ms[0]:.3f} ± {ms[1]:.3f}"
 
 
+def _plug_in(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The previous interval: change -/+ t(prediction_df) prediction_sd (Prasad-Rao)."""
+    q = stats.t.ppf(0.975, c["prediction_df"])
+    return (c["change"] - q * c["prediction_sd"]).to_numpy(), (
+        c["change"] + q * c["prediction_sd"]
+    ).to_numpy()
+
+
 def coverage(reps: int) -> str:
     out = [
-        "| communities | SD of true changes | replications | boundary fits | coverage, all fits "
-        "| coverage, fits evaluate uses | coverage, boundary fits | posterior_sd, normal |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| communities | SD of true changes | replications | boundary fits | rule: grid | "
+        "coverage, all fits | coverage, non-boundary fits | coverage, boundary fits | "
+        "previous interval (Prasad-Rao), all fits | previous, boundary fits "
+        "| `posterior_sd`, normal |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     z = stats.norm.ppf(0.975)
     for k, sd in SETTINGS:
-        cov, used, bfit, post, bnd = [], [], [], [], []
+        acc: dict[str, list[float]] = {}
         for r in range(reps):
             data, delta = simulate(np.random.default_rng(7_000_000 + 1000 * k + r), k, sd)
             m = _fit(data)
             c = m.communities
             inside = float(((c["ci_low"] <= delta) & (delta <= c["ci_high"])).mean())
-            cov.append(inside)
-            used.append(inside if m.converged and not m.boundary else np.nan)
-            bfit.append(inside if m.boundary else np.nan)
-            post.append(float(np.mean(np.abs(c["change"] - delta) <= z * c["posterior_sd"])))
-            bnd.append(float(m.boundary))
+            lo, hi = _plug_in(c)
+            old = float(((lo <= delta) & (delta <= hi)).mean())
+            nan = float("nan")
+            for key, val in (
+                ("all", inside),
+                ("inner", nan if m.boundary else inside),
+                ("bnd", inside if m.boundary else nan),
+                ("old", old),
+                ("old_bnd", old if m.boundary else nan),
+                ("post", float(np.mean(np.abs(c["change"] - delta) <= z * c["posterior_sd"]))),
+                ("boundary", float(m.boundary)),
+                ("grid", float((c["interval_method"] == "grid").all())),
+            ):
+                acc.setdefault(key, []).append(val)
+        cells = [_fmt(_mean_se(acc[key])) for key in ("all", "inner", "bnd", "old", "old_bnd")]
         out.append(
-            f"| {k} | {sd} | {reps} | {np.mean(bnd):.0%} | {_fmt(_mean_se(cov))} | "
-            f"{_fmt(_mean_se(used))} | {_fmt(_mean_se(bfit))} | {_fmt(_mean_se(post))} |"
+            f"| {k} | {sd} | {reps} | {np.mean(acc['boundary']):.0%} | "
+            f"{np.mean(acc['grid']):.0%} | "
+            + " | ".join(cells)
+            + f" | {_fmt(_mean_se(acc['post']))} |"
         )
     return "\n".join(out)
 
@@ -156,6 +181,7 @@ def _one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
     return {
         "delta": delta,
         "p_improved": c["p_improved"].to_numpy(),
+        "p_previous": stats.t.cdf(c["change"] / c["prediction_sd"], c["prediction_df"]),
         "z_posterior": (c["change"] / c["posterior_sd"]).to_numpy(),
         "welch_p1": w["p1"],
         "model": model,
@@ -190,7 +216,16 @@ def _welch_at(res: list[dict[str, np.ndarray]], key: str) -> tuple[float, float]
     return _mean_se([np.mean(-r["welch_p1"][p] > thr) for r, p in zip(res, pos) if p.any()])
 
 
-def detection(reps: int, ks: tuple[int, ...] = (10, 40, 100), sd: float = 0.25) -> str:
+def _model_at(res: list[dict[str, np.ndarray]], key: str) -> tuple[float, float]:
+    """Sensitivity of the model's p_improved thresholded at the rule's pooled FPR."""
+    pos = [r["delta"] > 0 for r in res]
+    fpr = np.concatenate([r[key][~p] for r, p in zip(res, pos)]).mean()
+    neg = np.concatenate([r["p_improved"][~p] for r, p in zip(res, pos)])
+    thr = np.quantile(neg, 1.0 - fpr, method="higher")
+    return _mean_se([np.mean(r["p_improved"][p] > thr) for r, p in zip(res, pos) if p.any()])
+
+
+def detection(reps: int, ks: tuple[int, ...] = KS, sd: float = 0.25) -> str:
     _check_welch()
     head = " | ".join(f"FPR {f:.1%}" for f in FPRS)
     roc = [
@@ -203,8 +238,9 @@ def detection(reps: int, ks: tuple[int, ...] = (10, 40, 100), sd: float = 0.25) 
     ops = [
         "| communities | rule | truly improved called improved | not improved called improved "
         "| family-wise: a replication with a wrong-signed verdict "
-        "| Welch one-sided at the same false-positive rate: truly improved found |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| Welch one-sided at the same false-positive rate: truly improved found "
+        "| model `p_improved` at the same false-positive rate: truly improved found |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     names = {
         "model": "model: per-community 95 % interval (`change_model`'s verdict)",
@@ -216,6 +252,7 @@ def detection(reps: int, ks: tuple[int, ...] = (10, 40, 100), sd: float = 0.25) 
         res = [_one(20_261_202 + 1000 * k + r, k, sd) for r in range(reps)]
         for label, key, higher in (
             ("model `p_improved` (the verdict's statistic)", "p_improved", True),
+            ("previous interval's statistic (Prasad-Rao, t)", "p_previous", True),
             ("model `change / posterior_sd`", "z_posterior", True),
             ("Welch, one-sided p", "welch_p1", False),
         ):
@@ -227,7 +264,7 @@ def detection(reps: int, ks: tuple[int, ...] = (10, 40, 100), sd: float = 0.25) 
             fw = _mean_se([float(r[key + "_wrong"].any()) for r in res])
             ops.append(
                 f"| {k} | {name} | {_fmt(sens)} | {_fmt(fpr)} | {_fmt(fw)} | "
-                f"{_fmt(_welch_at(res, key))} |"
+                f"{_fmt(_welch_at(res, key))} | {_fmt(_model_at(res, key))} |"
             )
     return "\n".join([*roc, "", *ops])
 

@@ -1,4 +1,5 @@
-"""Prototype (not in the library): the community's change integrated over the change variance.
+"""Prototype, superseded by the library's ``multilevel/_change_posterior.py`` (issue 14): the
+community's change integrated over the change variance.
 
 Why: in :mod:`benchmarks.sim_change_model` the verdict's statistic (``p_improved``, from the
 plug-in EB change and its Prasad-Rao interval) ranks communities worse than a per-community

@@ -32,27 +32,37 @@ def test_data_not_modified_and_row_order_irrelevant(survey) -> None:
 
 
 def test_verdict_is_the_interval_and_p_improved(survey) -> None:
+    """The interval is the integrated posterior's mean -/+ z sd (not centred on the EB
+    ``change``); the verdict is that interval; p_improved is Phi(mean / sd)."""
     m = ce.change_model(survey, dv="score", community="community", ci=0.9)
     c = m.communities[~m.communities["suppressed"]]
-    q = stats.t.ppf(0.95, c["prediction_df"])
-    np.testing.assert_allclose(c["ci_low"], c["change"] - q * c["prediction_sd"], rtol=1e-12)
-    np.testing.assert_allclose(c["ci_high"], c["change"] + q * c["prediction_sd"], rtol=1e-12)
+    z = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(
+        c["ci_low"], c["integrated_mean"] - z * c["integrated_sd"], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        c["ci_high"], c["integrated_mean"] + z * c["integrated_sd"], rtol=1e-12
+    )
     expected = np.where(
         c["ci_low"] > 0, "improved", np.where(c["ci_high"] < 0, "declined", "no clear change")
     )
     assert (c["verdict"].to_numpy() == expected).all()
     assert set(c["verdict"]) >= {"improved", "no clear change"}
     np.testing.assert_allclose(
-        c["p_improved"], stats.t.cdf(c["change"] / c["prediction_sd"], c["prediction_df"])
+        c["p_improved"], stats.norm.cdf(c["integrated_mean"] / c["integrated_sd"])
     )
     # improved <=> p_improved above (1 + ci) / 2: the same rule in two forms
     assert ((c["p_improved"] > 0.95) == (c["verdict"] == "improved")).all()
+    assert (c["interval_method"] == "grid").all()  # 40 communities: the grid rule
     vc = m.variance_components
     np.testing.assert_allclose(c["reliability"], 1 - c["ranef_change_sd"] ** 2 / vc.var_change)
     np.testing.assert_allclose(c["shrinkage"], 1 - c["reliability"])
     assert ((c["reliability"] > 0) & (c["reliability"] < 1)).all()
     # the prediction SD adds the fixed effects' and the variances' uncertainty: never smaller
     assert (c["prediction_sd"] >= c["posterior_sd"]).all()
+    # so does the integrated posterior (it adds the fixed effects' uncertainty and the spread
+    # of the EB change over the covariance parameters to the conditional variance)
+    assert (c["integrated_sd"] >= c["posterior_sd"]).all()
     np.testing.assert_allclose(c["confidence"], 0.9)
 
 

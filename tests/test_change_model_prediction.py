@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 import collective_efficacy as ce
 
@@ -105,6 +104,6 @@ def test_prediction_sd_and_df_match_dense_formulas(small) -> None:
     np.testing.assert_allclose(c["prediction_sd"] ** 2, p + 2 * g3, rtol=1e-4)
     np.testing.assert_allclose(c["prediction_df"], df, rtol=1e-3)
     assert (g3 > 0).all()  # the correction is not empty: the variances are estimated
-    # the interval and p_improved use exactly this SD and df
-    q = stats.t.ppf(0.975, c["prediction_df"])
-    np.testing.assert_allclose(c["ci_high"] - c["change"], q * c["prediction_sd"], rtol=1e-12)
+    # the interval and p_improved no longer use this SD (issue 14: they come from the posterior
+    # integrated over the covariance parameters, tests/test_change_model_posterior.py); for a
+    # well-determined fit the two agree to first order (Kass & Steffey 1989), checked there

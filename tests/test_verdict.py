@@ -161,7 +161,8 @@ def test_example_report_verdicts_agree_with_the_drawn_intervals(
 ) -> None:
     ev = example_evaluation
     n = _check_report_agrees(ev)
-    assert n == {"improved": 11, "declined": 0, "no_change": 21}  # t intervals, prediction SD
+    assert n == {"improved": 12, "declined": 0, "no_change": 20}  # integrated posterior (11 with
+    # the previous plug-in interval, change -/+ t prediction_sd)
     # the table's rows are the change model's communities, interval for interval
     cm = {r["buurt"]: r for r in ev.sections["change_model"] if not r["suppressed"]}
     for r in community_verdicts(ev):

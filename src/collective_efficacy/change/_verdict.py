@@ -5,16 +5,17 @@ the plot and the summary can never disagree: a community **improved** if and onl
 interval lies entirely above 0, **declined** if and only if it lies entirely below 0, and shows
 **no clear change** otherwise.
 
-The intervals are those of the multilevel change model (:func:`model_verdicts`): the
-empirical-Bayes change of each community with ``change -/+ t(prediction_df) * prediction_sd``
-(the prediction SD includes the uncertainty of the fixed effects and of the variances), as
-:func:`~collective_efficacy.change_model` gives them. Partial pooling pulls the changes of
+The intervals are those of the multilevel change model (:func:`model_verdicts`): each
+community's posterior for its change integrated over the uncertain covariance parameters,
+``integrated_mean -/+ z * integrated_sd`` (it includes the uncertainty of the fixed effects and
+of the variances; not centred on the EB ``change`` in general), as
+:func:`~collective_efficacy.change_model` gives them in ``ci_low``, ``ci_high``. Partial pooling pulls the changes of
 small communities towards the overall change (of their own group, with comparison
 communities), which is what guards against chance extremes among many communities, so these
 intervals are not corrected further (Gelman, Hill & Yajima 2012): in the simulation of
 ``docs/methods/change-model.md`` the share of surveys of 40 communities with any verdict of
-the wrong sign was 5.0 % (Welch + Holm 0.6 %, uncorrected Welch 22.6 %; with 100 communities
-11.2 %, so this is not a family-wise guarantee). When the model cannot be used (see
+the wrong sign was 7.7 % (Welch + Holm 0.7 %, uncorrected Welch 23.3 %; with 100 communities
+16.0 %, so this is not a family-wise guarantee). When the model cannot be used (see
 :mod:`collective_efficacy.evaluation._change`), the rule falls back to the raw differences
 with simultaneous intervals (:func:`change_verdicts`).
 

@@ -66,9 +66,10 @@ COLUMNS: dict[str, str] = {
     "n_respondents:i n_repeated:i used_for_verdicts:b not_used_because:s",
     "change_model_fixed": "term:s estimate:f se:f df:f t:f p:f ci_low:f ci_high:f confidence:f",
     "change_model": "n_before:i n_after:i n_missing:i programme:b raw_change:f change:f "
-    "posterior_sd:f prediction_sd:f prediction_df:f ci_low:f ci_high:f p_improved:f "
-    "reliability:f shrinkage:f ranef_intercept:f ranef_change:f ranef_intercept_sd:f "
-    "ranef_change_sd:f confidence:f verdict:s suppressed:B reason:s",
+    "posterior_sd:f prediction_sd:f prediction_df:f integrated_mean:f integrated_sd:f "
+    "ci_low:f ci_high:f p_improved:f reliability:f shrinkage:f ranef_intercept:f "
+    "ranef_change:f ranef_intercept_sd:f ranef_change_sd:f confidence:f interval_method:s "
+    "verdict:s suppressed:B reason:s",
     "impact": "wave:s cohesion_score:f cohesion_level:i cohesion_level_low:i "
     "cohesion_level_high:i partner_cooperation:i group_development:i level:i level_low:i "
     "level_high:i basis:s decided_by:s rule:s suppressed:b reason:s n:i meetings_held:i "

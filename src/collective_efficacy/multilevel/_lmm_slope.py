@@ -119,6 +119,9 @@ class RSFit:
     pred_var_slope: np.ndarray = field(repr=False)
     pred_var_theta: np.ndarray = field(repr=False)
     pred_df: np.ndarray = field(repr=False)
+    # the per-group statistics of the fit (for the integrated interval of change_model,
+    # ._change_posterior); None only when built by hand
+    stats: _Stats | None = field(default=None, repr=False)
 
 
 def rs_profile(
@@ -393,4 +396,5 @@ def _fit(st: _Stats, method: str, contrast: np.ndarray | None) -> RSFit:
         ranef=ranef,
         ranef_cov=ranef_cov,
         **_prediction(ev, params, sigma2, contrast, cov_vp, evals),
+        stats=st,
     )
