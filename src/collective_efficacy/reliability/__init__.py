@@ -104,9 +104,7 @@ def _group_notes(
     unanswered = (diag_n < 2) & ~few[:, None]
     zero_var = (diag_c == 0) & (diag_n >= 2)
     negative = alpha < 0
-    rows = np.flatnonzero(
-        few | unanswered.any(1) | zero_var.any(1) | pair_bad.any(1) | negative
-    )
+    rows = np.flatnonzero(few | unanswered.any(1) | zero_var.any(1) | pair_bad.any(1) | negative)
     out = np.full(len(n_rows), None, dtype=object)
     if len(rows) == 0:
         return out
