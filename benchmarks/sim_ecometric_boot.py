@@ -54,8 +54,10 @@ def main(n_sets: int = 100, n_boot: int = 200) -> None:
             res = ce.ecometric(df, items=ITEMS, community="nc", n_boot=n_boot, ci=0.90, seed=i)
         assert res.reliability_ci_low is not None and res.reliability_ci_high is not None
         hits += res.reliability_ci_low <= truth <= res.reliability_ci_high
-    print(f"coverage of the 90% interval: {hits}/{n_sets} = {hits / n_sets:.2f} "
-          f"(K={K}, J={J}, {len(ITEMS)} items, n_boot={n_boot})")
+    print(
+        f"coverage of the 90% interval: {hits}/{n_sets} = {hits / n_sets:.2f} "
+        f"(K={K}, J={J}, {len(ITEMS)} items, n_boot={n_boot})"
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ items), so respondents are summed once per fit into a dense (community, :math:`n
 gradient then costs :math:`O(K M p + M p^2)` dense array operations, with no pass over
 respondents, so the fit is one O(n) pass plus a cost that grows with the number of communities.
 :math:`\sigma^2` is profiled out; the deviance is minimised over
-:math:`(\log\phi_\beta, \log\phi_\pi)` by L-BFGS-B, then polished by Newton steps with the
+:math:`(\log\phi_\beta, \log\phi_\pi)` by BFGS in a box (:func:`._qn.quasi_newton`), then polished by Newton steps with the
 analytic gradient and a finite-difference Hessian. A ratio that runs to its lower bound is set to
 exactly 0 (boundary) when the gradient there is non-negative.
 """
@@ -41,6 +41,7 @@ import numpy as np
 from scipy import sparse
 
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._qn import quasi_newton
 
 __all__ = ["NestedFit", "fit_nested_lmm", "fit_nested_wide", "nested_profile"]
 
@@ -498,130 +499,85 @@ def _candidates(cs: _Cells, phi_opt: np.ndarray) -> list[tuple[bool, bool]]:
     return candidates
 
 
-def _quasi_newton(
-    fg: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    t0: np.ndarray,
-    lo: float,
-    hi: float,
-    *,
-    gtol: float = 1e-6,
-    ftol: float = 1e-12,
-    maxiter: int = 500,
-) -> SimpleNamespace:
-    """Minimise ``fg`` (value and analytic gradient) over the box ``[lo, hi]^2``: BFGS on the
-    free coordinates with a projected Armijo line search.
+_LO, _HI = -30.0, 20.0  # box of the log variance ratios
 
-    Two parameters: a few lines of numpy instead of L-BFGS-B, whose Fortran core calls the
-    threaded BLAS for 2-vectors (on a busy machine each call then waits milliseconds for
-    threads). Stops when the projected gradient is below ``gtol`` or the deviance changes by
-    less than ``ftol`` (relative); returns ``x, fun, nit, success, message`` as scipy does.
-    """
-    t = np.clip(np.asarray(t0, dtype=float), lo, hi)
-    f, g = fg(t)
-    h = np.eye(len(t))
-    message, success, nit = "maximum number of iterations reached", False, 0
-    for nit in range(1, maxiter + 1):  # noqa: B007 - nit is reported
-        blocked = ((t <= lo) & (g > 0)) | ((t >= hi) & (g < 0))
-        pg = np.where(blocked, 0.0, g)
-        if float(np.max(np.abs(pg))) < gtol:
-            message, success = "projected gradient below gtol", True
+
+class _Counter:
+    """Deviance evaluations of one fit (reported in ``n_iter``)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+def _polish(
+    cs: _Cells, phi0: np.ndarray, at_b: tuple[bool, bool], count: _Counter
+) -> tuple[np.ndarray, float, bool]:
+    """Newton steps in log-ratio space over the free ratios; returns phi, deviance, PD."""
+    phi = phi0.copy()
+    free = [i for i in range(2) if not at_b[i]]
+
+    def at(tf: np.ndarray) -> np.ndarray:
+        ph = phi.copy()
+        ph[free] = np.exp(tf)
+        return ph
+
+    def grad_free(tf: np.ndarray) -> np.ndarray:
+        count.n += 1
+        ph = at(tf)
+        return _evaluate(cs, float(ph[0]), float(ph[1])).grad[free] * np.exp(tf)
+
+    def dev_free(tf: np.ndarray) -> float:
+        count.n += 1
+        ph = at(tf)
+        return _evaluate(cs, float(ph[0]), float(ph[1]), need_grad=False).deviance
+
+    if not free:
+        return phi, _evaluate(cs, float(phi[0]), float(phi[1])).deviance, True
+    tf = np.log(phi[free])
+    for _ in range(40):
+        g = grad_free(tf)
+        if 0.5 * float(np.max(np.abs(g))) < 1e-10:  # already at the optimum
             break
-        d = np.where(blocked, 0.0, -(h @ pg))
-        if float(pg @ d) >= 0.0:  # not a descent direction: restart from steepest descent
-            h, d = np.eye(len(t)), -pg
-        d = np.clip(d, -5.0, 5.0)
+        hess = _fd_hessian(grad_free, tf, 1e-5)
+        try:
+            step = -np.linalg.solve(hess, g)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
+            step = -g  # not a descent direction: fall back to steepest descent
+        step = np.clip(step, -2.0, 2.0)
+        d0 = dev_free(tf)
         lam = 1.0
-        while True:
-            tn = np.clip(t + lam * d, lo, hi)
-            fn, gn = fg(tn)
-            if fn <= f + 1e-4 * float(g @ (tn - t)) or lam < 1e-10:
-                break
+        while lam > 1e-8 and dev_free(tf + lam * step) > d0 + 1e-13 * abs(d0):
             lam *= 0.5
-        step, dg = tn - t, gn - g
-        done = abs(f - fn) <= ftol * max(abs(f), abs(fn), 1.0)
-        t, f, g = tn, fn, gn
-        if done:
-            message, success = "relative reduction of the deviance below ftol", True
+        tf = np.clip(tf + lam * step, _LO, _HI)
+        if np.max(np.abs(lam * step)) < 1e-11 or lam <= 1e-8:
             break
-        sy = float(step @ dg)
-        if sy > 1e-12:  # BFGS update of the inverse Hessian
-            rho = 1.0 / sy
-            v = np.eye(len(t)) - rho * np.outer(step, dg)
-            h = v @ h @ v.T + rho * np.outer(step, step)
-    return SimpleNamespace(x=t, fun=f, nit=nit, success=success, message=message)
+    phi[free] = np.exp(tf)
+    hess = _fd_hessian(grad_free, tf, 1e-5)
+    pd_ = bool(np.all(np.linalg.eigvalsh(hess) > 0))
+    return phi, dev_free(tf), pd_
 
 
 def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
     p = cs.xtx.shape[0]
     _check_identifiable(cs, p)
-
-    n_eval = 0
-    lo, hi = -30.0, 20.0
+    count = _Counter()
 
     def fg(t: np.ndarray) -> tuple[float, np.ndarray]:
-        nonlocal n_eval
-        n_eval += 1
+        count.n += 1
         phi = np.exp(t)
         ev = _evaluate(cs, float(phi[0]), float(phi[1]))
         return ev.deviance, ev.grad * phi
 
-    res = _quasi_newton(fg, np.log([0.1, 0.5]), lo, hi)  # Newton polishes
+    res = quasi_newton(fg, np.log([0.1, 0.5]), _LO, _HI)  # Newton polishes
     ok = bool(res.success)
     phi_opt = np.exp(np.asarray(res.x, dtype=float))
-
-    def polish(phi0: np.ndarray, at_b: tuple[bool, bool]) -> tuple[np.ndarray, float, bool]:
-        """Newton steps in log-ratio space over the free ratios; returns phi, deviance, PD."""
-        nonlocal n_eval
-        phi = phi0.copy()
-        free = [i for i in range(2) if not at_b[i]]
-
-        def grad_free(tf: np.ndarray) -> np.ndarray:
-            nonlocal n_eval
-            n_eval += 1
-            ph = phi.copy()
-            ph[free] = np.exp(tf)
-            return _evaluate(cs, float(ph[0]), float(ph[1])).grad[free] * np.exp(tf)
-
-        def dev_free(tf: np.ndarray) -> float:
-            nonlocal n_eval
-            n_eval += 1
-            ph = phi.copy()
-            ph[free] = np.exp(tf)
-            return _evaluate(cs, float(ph[0]), float(ph[1]), need_grad=False).deviance
-
-        if not free:
-            return phi, _evaluate(cs, float(phi[0]), float(phi[1])).deviance, True
-        tf = np.log(phi[free])
-        for _ in range(40):
-            g = grad_free(tf)
-            if 0.5 * float(np.max(np.abs(g))) < 1e-10:  # already at the optimum
-                break
-            hess = _fd_hessian(grad_free, tf, 1e-5)
-            try:
-                step = -np.linalg.solve(hess, g)
-            except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
-                step = -g  # not a descent direction: fall back to steepest descent
-            step = np.clip(step, -2.0, 2.0)
-            d0 = dev_free(tf)
-            lam = 1.0
-            while lam > 1e-8 and dev_free(tf + lam * step) > d0 + 1e-13 * abs(d0):
-                lam *= 0.5
-            tf = np.clip(tf + lam * step, lo, hi)
-            if np.max(np.abs(lam * step)) < 1e-11 or lam <= 1e-8:
-                break
-        phi[free] = np.exp(tf)
-        hess = _fd_hessian(grad_free, tf, 1e-5)
-        pd_ = bool(np.all(np.linalg.eigvalsh(hess) > 0))
-        return phi, dev_free(tf), pd_
-
     # candidates: the interior optimum and, for small ratios whose derivative at 0 is >= 0
     # (KKT), the boundary ratio = 0; the lowest deviance wins (ties go to the boundary).
-    candidates = _candidates(cs, phi_opt)
     results = []
-    for mask in candidates:
-        ph, dv, pd_ = polish(np.where(mask, 0.0, phi_opt), mask)
+    for mask in _candidates(cs, phi_opt):
+        ph, dv, pd_ = _polish(cs, np.where(mask, 0.0, phi_opt), mask, count)
         results.append((dv - (1e-10 * abs(dv) if any(mask) else 0.0), mask, ph, pd_))
     results.sort(key=lambda r: (r[0], -sum(r[1])))
     _, at_b_t, phi, hessian_pd = results[0]
@@ -632,5 +588,5 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
     converged = bool(ok and max_abs_grad < 1e-5 and hessian_pd)
     return _nested_fit(
         cs, best, phi, at_b, converged=converged, max_abs_grad=max_abs_grad,
-        hessian_pd=hessian_pd, optimizer=res, n_eval=n_eval, method=method, n_groups=n_groups,
+        hessian_pd=hessian_pd, optimizer=res, n_eval=count.n, method=method, n_groups=n_groups,
     )  # fmt: skip

@@ -406,7 +406,7 @@ def ecometric(
     with item effects :math:`\alpha_i` (difficulties) and centred covariates :math:`x_{jk}`.
     Exact REML/ML through nested compound-symmetry (Woodbury) inverses from per-respondent and
     per-community sums; :math:`\sigma^2` is profiled out and the two log variance ratios are
-    optimised (L-BFGS-B, then Newton with the analytic gradient). ``converged`` requires optimizer
+    optimised (BFGS with the analytic gradient in a box, then Newton steps). ``converged`` requires optimizer
     success, :math:`\max|\nabla| < 10^{-5}` and a positive definite Hessian; a variance estimated
     as 0 is reported in ``diagnostics.boundary_components``.
 
