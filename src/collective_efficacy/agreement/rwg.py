@@ -36,6 +36,7 @@ from collective_efficacy.agreement._null import (
 )
 from collective_efficacy.errors import DataError
 from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.summaries._dispatch import summary_route
 
 __all__ = ["rwg", "rwg_j", "rwg_j_null"]
 
@@ -44,6 +45,7 @@ __all__ = ["rwg", "rwg_j", "rwg_j_null"]
 # rwg, rwg(j), r*wg(j), AD
 # --------------------------------------------------------------------------------------------
 @accepts_prepared
+@summary_route("rwg")
 @public(
     constraints={
         "data": [FRAME],
@@ -135,6 +137,11 @@ def rwg(
     a, codes = resolve_options(n_options, options, func="rwg")
     sigma2 = resolve_ranvar(ranvar, a, func="rwg")
     b = block_stats(data, [item], community, nan_policy="listwise", scale_codes=codes, func="rwg")
+    return rwg_table(b, sigma2)
+
+
+def rwg_table(b: dict[str, Any], sigma2: float) -> pd.DataFrame:
+    """The :func:`rwg` table from :func:`block_stats` output (shared with the summary path)."""
     var = b["variances"][:, 0]
     with np.errstate(invalid="ignore"):
         value = 1.0 - np.minimum(var, sigma2) / sigma2
@@ -154,6 +161,7 @@ def rwg(
 
 
 @accepts_prepared
+@summary_route("rwg_j")
 @public(
     constraints={
         "data": [FRAME],
@@ -265,6 +273,11 @@ def rwg_j(
     a, codes = resolve_options(n_options, options, func="rwg_j")
     sigma2 = resolve_ranvar(ranvar, a, func="rwg_j")
     b = block_stats(data, cols, community, nan_policy=nan_policy, scale_codes=codes, func="rwg_j")
+    return rwg_j_table(b, sigma2, lindell)
+
+
+def rwg_j_table(b: dict[str, Any], sigma2: float, lindell: bool) -> pd.DataFrame:
+    """The :func:`rwg_j` table from :func:`block_stats` output (shared with the summary path)."""
     var = b["variances"]
     usable = b["n_item"] >= 2
     j = usable.sum(axis=1)

@@ -28,9 +28,10 @@ from collective_efficacy.reliability._common import (
 )
 from collective_efficacy.reliability._core import alpha_stats, pairwise_moments, smc_stack
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design.weights import weighted_item_statistics
 
-__all__ = ["item_statistics"]
+__all__ = ["item_statistics", "item_table"]
 
 
 def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None:
@@ -42,13 +43,14 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
             "reverse-coding likely missing. Pass keys=['-ITEM', ...] if the item is negatively "
             "worded.",
             ReliabilityWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     if note is not None:
-        warnings.warn(note, ReliabilityWarning, stacklevel=3)
+        warnings.warn(note, ReliabilityWarning, stacklevel=4)
 
 
 @accepts_prepared
+@summary_route("item_statistics")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -156,32 +158,90 @@ def item_statistics(
     )
     structural_checks(prep, data, func)
     x, names = prep.x, prep.items
+    k = len(names)
     codes = np.zeros(len(x), dtype=np.int64)
     mom = memo(data, ("pairwise_moments", id(x), repr(None)), lambda: pairwise_moments(x, codes, 1))
-    st = alpha_stats(mom.cov)
+    obs = ~np.isnan(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(obs.any(axis=1), np.nansum(x, axis=1) / np.maximum(obs.sum(1), 1), np.nan)
+        r_total = np.array([_pearson(score, x[:, j]) for j in range(k)])
+        means = np.nanmean(x, axis=0)
+        sds = np.nanstd(x, axis=0, ddof=1)
+    return item_table(
+        names, prep.signs, mom.cov, mom.n_pair[0], float(mom.n_rows[0]), obs.sum(axis=0),
+        means, sds, r_total,
+    )  # fmt: skip
+
+
+def item_table(
+    names: list[str],
+    signs: np.ndarray,
+    cov: np.ndarray,
+    n_pair: np.ndarray,
+    n_scale: float,
+    n_item: np.ndarray,
+    means: np.ndarray,
+    sds: np.ndarray,
+    r_total: np.ndarray,
+) -> pd.DataFrame:
+    """The :func:`item_statistics` table from the pooled pairwise covariance ``cov`` (1, k, k),
+    its pair counts, the respondents of the scale, and per item its count, mean, sd and
+    correlation with the scale score (shared by the row and the summary path)."""
+    k = len(names)
+    c = cov[0]
+    st = alpha_stats(cov)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.diag(c)
+        r = c / np.sqrt(np.outer(d, d))
+        r_std = r.sum(axis=0) / np.sqrt(r.sum())
+        rc = r.copy()
+        if st.defined[0]:
+            np.fill_diagonal(rc, smc_stack(r[None])[0])
+        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
+    drop_cols = ["alpha", "std_alpha", "g6", "average_r", "median_r", "var_r", "signal_noise"]
+    dropped: dict[str, np.ndarray] = {f"{c_}_if_dropped": np.full(k, np.nan) for c_ in drop_cols}
+    dropped["ase_if_dropped"] = np.full(k, np.nan)
+    if k > 2:
+        idx = np.array([[j for j in range(k) if j != i] for i in range(k)])
+        sub = c[idx[:, :, None], idx[:, None, :]]  # (k, k-1, k-1)
+        sd_ = alpha_stats(sub)
+        for c_ in drop_cols:
+            dropped[f"{c_}_if_dropped"] = getattr(sd_, c_)
+        with np.errstate(invalid="ignore"):
+            dropped["ase_if_dropped"] = np.sqrt(sd_.q / n_scale)
     r_drop = st.r_drop[0]
     suspect = np.nan_to_num(r_drop, nan=0.0) < -_NEG_TOL
-    undefined = mom.n_pair[0] < 2
-    n_item, means, r_total = _item_moments(x)
+    iu, ju = np.triu_indices(k, 1)
+    undefined = n_pair < 2
+    notes: list[str | None] = []
+    for i in range(k):  # loop over items
+        parts = []
+        if suspect[i]:
+            parts.append("correlates negatively with the rest: reverse-coding likely missing")
+        others = [names[j] for j in range(k) if j != i and undefined[i, j]]
+        if others:
+            parts.append(
+                f"covariance undefined with {', '.join(others)} (answered together by fewer "
+                "than 2 respondents)"
+            )
+        notes.append("; ".join(parts) or None)
     out = pd.DataFrame(
         {
             "item": names,
-            "reversed": prep.signs < 0,
-            "n": n_item,
+            "reversed": signs < 0,
+            "n": n_item.astype(np.int64),
             "mean": means,
-            "sd": np.sqrt(np.diag(mom.cov[0])),
+            "sd": sds,
             "r": r_total,
-            **_item_correlations(mom.cov[0], bool(st.defined[0])),
+            "r_std": r_std,
+            "r_cor": r_cor,
             "r_drop": r_drop,
-            **_if_dropped(mom.cov[0], float(mom.n_rows[0])),
+            **dropped,
             "reversed_suspect": suspect,
-            "note": pd.Series(_item_notes(names, suspect, undefined), dtype=object),
+            "note": pd.Series(notes, dtype=object),
         }
     )
-    k = len(names)
-    bad_pairs = [
-        f"{names[i]} & {names[j]}" for i, j in zip(*np.triu_indices(k, 1)) if undefined[i, j]
-    ]
+    bad_pairs = [f"{names[i]} & {names[j]}" for i, j in zip(iu, ju) if undefined[i, j]]
     pair_note = (
         f"covariance undefined: item pair(s) {', '.join(bad_pairs)} answered together by fewer "
         "than 2 respondents"
@@ -192,83 +252,11 @@ def item_statistics(
     return out
 
 
-def _item_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per item: answers, mean and the Pearson correlation with the scale score (the mean of
-    the answered items) over the rows answering the item (R's ``use = "pairwise"``).
-
-    One pass per item column, with the sums centred on the overall means (shifted sums: the
-    correction terms are of the size of the mean's rounding, no cancellation).
-    """
-    obs = ~np.isnan(x)
-    n_ans = obs.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(obs, x, 0.0).sum(axis=1) / n_ans
-    has = n_ans > 0
-    sc = np.where(has, score - (score[has].mean() if has.any() else 0.0), 0.0)
-    k = x.shape[1]
-    n_item = obs.sum(axis=0).astype(np.int64)
-    means = np.full(k, np.nan)
-    r = np.full(k, np.nan)
-    for j in range(k):  # loop over items (few)
-        m = obs[:, j]
-        n = float(n_item[j])
-        if n == 0:
-            continue
-        xj = np.where(m, x[:, j], 0.0)
-        means[j] = xj.sum() / n
-        xc = np.where(m, xj - means[j], 0.0)
-        s_m = np.where(m, sc, 0.0)
-        sa, sb = float(s_m.sum()), float(xc.sum())
-        saa = float(s_m @ s_m) - sa * sa / n
-        sbb = float(xc @ xc) - sb * sb / n
-        sab = float(s_m @ xc) - sa * sb / n
-        den = np.sqrt(saa * sbb)
-        r[j] = sab / den if n >= 2 and den > 0 else np.nan
-    return n_item, means, r
-
-
-def _item_correlations(c: np.ndarray, defined: bool) -> dict[str, np.ndarray]:
-    """``r_std`` and ``r_cor`` (with the SMCs on the diagonal) from the covariance matrix."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.diag(c)
-        r = c / np.sqrt(np.outer(d, d))
-        rc = r.copy()
-        if defined:
-            np.fill_diagonal(rc, smc_stack(r[None])[0])
-        return {
-            "r_std": r.sum(axis=0) / np.sqrt(r.sum()),
-            "r_cor": rc.sum(axis=0) / np.sqrt(rc.sum()),
-        }
-
-
-def _if_dropped(c: np.ndarray, n_scale: float) -> dict[str, np.ndarray]:
-    """psych's ``alpha.drop``: the alpha statistics without each item (NaN with 2 items)."""
-    k = len(c)
-    drop_cols = ["alpha", "std_alpha", "g6", "average_r", "median_r", "var_r", "signal_noise"]
-    out = {f"{c_}_if_dropped": np.full(k, np.nan) for c_ in drop_cols}
-    out["ase_if_dropped"] = np.full(k, np.nan)
-    if k > 2:
-        idx = np.array([[j for j in range(k) if j != i] for i in range(k)])
-        sd_ = alpha_stats(c[idx[:, :, None], idx[:, None, :]])  # (k, k-1, k-1)
-        for c_ in drop_cols:
-            out[f"{c_}_if_dropped"] = getattr(sd_, c_)
-        with np.errstate(invalid="ignore"):
-            out["ase_if_dropped"] = np.sqrt(sd_.q / n_scale)
-    return out
-
-
-def _item_notes(names: list[str], suspect: np.ndarray, undefined: np.ndarray) -> list[str | None]:
-    """One note per item: negative item-rest correlation, undefined covariances."""
-    notes: list[str | None] = []
-    for i in range(len(names)):  # loop over items
-        parts = []
-        if suspect[i]:
-            parts.append("correlates negatively with the rest: reverse-coding likely missing")
-        others = [names[j] for j in range(len(names)) if j != i and undefined[i, j]]
-        if others:
-            parts.append(
-                f"covariance undefined with {', '.join(others)} (answered together by fewer "
-                "than 2 respondents)"
-            )
-        notes.append("; ".join(parts) or None)
-    return notes
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation over the rows where both are present (R's use='pairwise')."""
+    m = ~(np.isnan(a) | np.isnan(b))
+    if m.sum() < 2:
+        return float("nan")
+    aa, bb = a[m] - a[m].mean(), b[m] - b[m].mean()
+    den = float(np.sqrt((aa * aa).sum() * (bb * bb).sum()))
+    return float((aa * bb).sum() / den) if den > 0 else float("nan")

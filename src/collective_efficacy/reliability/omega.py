@@ -17,8 +17,9 @@ from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.reliability._common import _BLOCK, NanPolicy
 from collective_efficacy.reliability._factor import fit_minres, fit_ml
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.summaries._dispatch import summary_route
 
-__all__ = ["OmegaItem", "OmegaResult", "omega"]
+__all__ = ["OmegaItem", "OmegaResult", "omega", "omega_from"]
 
 
 class OmegaItem(BaseModel):
@@ -73,6 +74,7 @@ _VARIANTS = {
 
 
 @accepts_prepared
+@summary_route("omega")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -193,16 +195,64 @@ def omega(
     prep = prepare(data, items, keys=keys, nan_policy=nan_policy, response_range=None, func=func)
     structural_checks(prep, data, func)
     x, names = prep.x, prep.items
-    v, fit = _fit_factor(x, names, method)
+    frame = pd.DataFrame(x, columns=names)
+    if method == "minres":
+        v = frame.corr(min_periods=2).to_numpy()
+    else:
+        v = np.cov(x, rowvar=False, ddof=0)
+    n_used = int((~np.isnan(x)).any(axis=1).sum())
+    return omega_from(v, names, prep.signs, method=method, nan_policy=nan_policy, n=n_used)
+
+
+def omega_from(
+    v: np.ndarray,
+    names: list[str],
+    signs: np.ndarray,
+    *,
+    method: Literal["minres", "ml"],
+    nan_policy: NanPolicy,
+    n: int,
+) -> OmegaResult:
+    """:func:`omega` from the item correlation (minres) or ddof-0 covariance (ml) matrix ``v``
+    of ``n`` respondents (shared by the row and the summary path)."""
+    if method == "minres":
+        if np.isnan(v).any():
+            i, j = np.argwhere(np.isnan(v))[0]
+            raise DataError(
+                f"omega: the correlation of {names[i]!r} and {names[j]!r} is undefined (fewer "
+                "than 2 respondents answered both); expected every pair answered together."
+            )
+        fit = fit_minres(v)
+    else:
+        fit = fit_ml(v)
     lam, psi = fit.loadings, fit.uniquenesses
     total_v = float(v.sum())
     sum_l2 = float(lam.sum()) ** 2
     om_total = (total_v - float(psi.sum())) / total_v
     om_obs = sum_l2 / total_v
     om_model = sum_l2 / (sum_l2 + float(psi.sum()))
-    _warn_fit(names, lam, fit, method)
+    neg = [n_ for n_, val in zip(names, lam) if val < 0]
+    if neg:
+        warnings.warn(
+            f"item(s) {neg} load negatively on the factor: reverse-coding likely missing "
+            "(psych::omega would flip them silently). Pass keys=['-ITEM', ...].",
+            ReliabilityWarning,
+            stacklevel=2,
+        )
+    if fit.heywood:
+        warnings.warn(
+            "Heywood case: a uniqueness reached its bound (loading near 1 or residual variance "
+            "<= 0); omega is unreliable.",
+            ReliabilityWarning,
+            stacklevel=2,
+        )
+    if not fit.converged:
+        warnings.warn(
+            f"omega({method!r}) fit did not converge (max |gradient| = {fit.max_abs_grad:.2e})",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     comm = lam**2 if method == "minres" else lam**2 / np.diag(v)
-    n_used = int((~np.isnan(x)).any(axis=1).sum())
     return OmegaResult(
         method=method,
         variant=_VARIANTS[method],
@@ -210,7 +260,7 @@ def omega(
         omega_total=om_total,
         omega_observed=om_obs,
         omega_model=om_model,
-        n=n_used,
+        n=n,
         n_items=len(names),
         nan_policy=nan_policy,
         converged=fit.converged,
@@ -225,47 +275,6 @@ def omega(
                 uniqueness=float(pv),
                 communality=float(cv),
             )
-            for nm, s, lv, pv, cv in zip(names, prep.signs, lam, psi, comm)
+            for nm, s, lv, pv, cv in zip(names, signs, lam, psi, comm)
         ],
     )
-
-
-def _fit_factor(x: np.ndarray, names: list[str], method: str) -> tuple[np.ndarray, Any]:
-    """The matrix the one-factor model is fitted to (pairwise correlations for minres, the
-    ML covariance for ml) and the fit."""
-    if method == "minres":
-        v = pd.DataFrame(x, columns=names).corr(min_periods=2).to_numpy()
-        if np.isnan(v).any():
-            i, j = np.argwhere(np.isnan(v))[0]
-            raise DataError(
-                f"omega: the correlation of {names[i]!r} and {names[j]!r} is undefined (fewer "
-                "than 2 respondents answered both); expected every pair answered together."
-            )
-        return v, fit_minres(v)
-    v = np.cov(x, rowvar=False, ddof=0)
-    return v, fit_ml(v)
-
-
-def _warn_fit(names: list[str], lam: np.ndarray, fit: Any, method: str) -> None:
-    """Warnings about the factor fit: negative loadings, Heywood case, no convergence."""
-    neg = [n_ for n_, val in zip(names, lam) if val < 0]
-    if neg:
-        warnings.warn(
-            f"item(s) {neg} load negatively on the factor: reverse-coding likely missing "
-            "(psych::omega would flip them silently). Pass keys=['-ITEM', ...].",
-            ReliabilityWarning,
-            stacklevel=3,
-        )
-    if fit.heywood:
-        warnings.warn(
-            "Heywood case: a uniqueness reached its bound (loading near 1 or residual variance "
-            "<= 0); omega is unreliable.",
-            ReliabilityWarning,
-            stacklevel=3,
-        )
-    if not fit.converged:
-        warnings.warn(
-            f"omega({method!r}) fit did not converge (max |gradient| = {fit.max_abs_grad:.2e})",
-            ConvergenceWarning,
-            stacklevel=3,
-        )

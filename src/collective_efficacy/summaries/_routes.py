@@ -14,7 +14,7 @@ import pandas as pd
 
 from collective_efficacy.errors import DataError
 from collective_efficacy.instrument._keys import _range_from, parse_keys
-from collective_efficacy.summaries._moments import Column, column, grouped, pairwise_cov
+from collective_efficacy.summaries._cells import Column, column, grouped, pairwise_cov
 from collective_efficacy.summaries.summary import CommunitySummary
 
 __all__ = ["ROUTES"]
