@@ -27,7 +27,6 @@ analysis and recommendations. *The American Statistician*, 37(3), 242-247.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -233,120 +232,85 @@ def _pooled_products(
     return s[None], npair[None], a[None], n_rows
 
 
-def _chunks(sorted_codes: np.ndarray, step: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Segment starts of sorted codes, and row chunks of about ``step`` rows that end on a
-    segment boundary (so every group lies in one chunk)."""
-    n = len(sorted_codes)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64), []
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    cuts = np.unique(starts[np.searchsorted(starts, np.arange(0, n, step), side="left")[1:]])
-    bounds = np.r_[0, cuts, n].astype(np.int64)
-    return starts, [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
-
-
-def _group_order(codes: np.ndarray, n_groups: int) -> np.ndarray:
-    """Stable order of the rows by group: a radix sort (O(n)) when the codes fit in 16 bits."""
-    if n_groups <= np.iinfo(np.uint16).max:
-        return np.argsort(codes.astype(np.uint16), kind="stable")
-    return np.argsort(codes, kind="stable")
-
-
-#: most distinct answer patterns for which O'O and Z'O are taken from pattern tables
-_MAX_PATTERNS = 64
-
-
-def _answer_patterns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Answered-items pattern code of every row and the 0/1 item matrix of each pattern (P, k),
-    or None when there are more than :data:`_MAX_PATTERNS` distinct patterns (or k > 16)."""
-    k = x.shape[1]
-    if k > 16:
-        return None
-    packed = np.packbits(~np.isnan(x), axis=1, bitorder="little")  # (n, 1 or 2) uint8
-    pat = packed[:, 0].astype(np.int64)
-    if k > 8:
-        pat |= packed[:, 1].astype(np.int64) << 8
-    seen = np.bincount(pat, minlength=1 << k) > 0
-    values = np.flatnonzero(seen)
-    if len(values) > _MAX_PATTERNS:
-        return None
-    bits = ((values[:, None] >> np.arange(k)) & 1).astype(np.float64)
-    return (np.cumsum(seen) - 1)[pat], bits
+#: rows per chunk of the bincount passes (work memory O(chunk x k)); a group whose rows all
+#: lie in one chunk (every group of data up to this size) has the same sums alone or not
+_BINCOUNT_ROWS = 1 << 22
 
 
 def _grouped_products(
     x: np.ndarray, codes: np.ndarray, n_groups: int, complete: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-group ``Z'Z``, ``O'O``, ``Z'O``, answering rows and item counts: rows in group
-    order, in chunks that hold whole groups, row products summed per segment
-    (:func:`numpy.add.reduceat`). A chunk holds whole groups, so the group means that centre
-    ``Z`` are segment sums of the same chunk (no separate pass over the data).
+    r"""Per-group ``Z'Z``, ``O'O``, ``Z'O``, answering rows and item counts by ``bincount``.
 
-    With missing answers, ``O'O`` and ``Z'O`` depend on a row only through its answer pattern
-    (which items it answered, few distinct ones): per (group, pattern) counts and sums of ``Z``
-    are ``bincount`` tables, and ``O'O``, ``Z'O`` are their products with the patterns' 0/1
-    item matrix, instead of ``k^2`` row products per row.
+    The items are read column by column (one contiguous row of ``x.T`` each; no sort of the
+    rows). Pass 1 takes the per-group available-case means, pass 2 sums the products of the
+    centred values ``Z`` (0 where missing). ``O'O`` and ``Z'O`` need only the rows with a
+    missing answer: with :math:`M_j` the rows missing item ``j``,
+    :math:`(O'O)_{ij} = n_i - |\{r \in M_j: i\ \text{answered}\}|` and
+    :math:`(Z'O)_{ij} = \sum_r z_{ri} - \sum_{r \in M_j} z_{ri}`, so the cost of missing data
+    grows with the number of missing cells, not with ``k^2`` products per row. Every sum runs
+    over the rows in their order, so a group's sums do not depend on the other groups (the
+    same bits alone).
     """
     n, k = x.shape
-    ordered = n < 2 or bool((codes[1:] >= codes[:-1]).all())
-    order = None if ordered else _group_order(codes, n_groups)
-    sc = codes if order is None else codes[order]
-    starts, chunks = _chunks(sc, _chunk_rows(k))
-    present = sc[starts]
-    patterns = None if complete else _answer_patterns(x)
-    s = np.zeros((k, k, n_groups))
-    npair = np.zeros((k, k, n_groups))
-    a = np.zeros((k, k, n_groups))
-    n_rows = np.zeros(n_groups)
-    counts = np.zeros((n_groups, k))
-    for lo, hi in chunks:  # loop over row chunks (memory), never over groups
-        idx = slice(lo, hi) if order is None else order[lo:hi]
-        first = np.searchsorted(starts, lo)
-        seg = starts[first : np.searchsorted(starts, hi)] - lo
-        gs = present[first : first + len(seg)]
-        local = np.repeat(np.arange(len(seg)), np.diff(np.r_[seg, hi - lo]))
-        xt = np.ascontiguousarray(x[idx].T)  # (k, m): every product row is contiguous
-        ot = ~np.isnan(xt)
-        zt = np.where(ot, xt, 0.0)
-        cnt = np.add.reduceat(ot, seg, axis=1, dtype=np.float64)  # (k, segments)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(cnt > 0, np.add.reduceat(zt, seg, axis=1) / cnt, 0.0)
-        counts[gs] = cnt.T
-        zt -= mean[:, local]
-        if not complete:
-            zt[~ot] = 0.0
-        for i in range(k):  # loop over items (few), never over groups
-            s[i, i:, gs] = np.add.reduceat(zt[i] * zt[i:], seg, axis=1).T
-        if patterns is not None:
-            pcode, bits = patterns
-            n_pat = len(bits)
-            key = local * n_pat + pcode[idx]
-            size = len(seg) * n_pat
-            tab = np.bincount(key, minlength=size).reshape(len(seg), n_pat).astype(np.float64)
-            npair[:, :, gs] = np.einsum("sp,pi,pj->ijs", tab, bits, bits)
-            for i in range(k):  # loop over items (few)
-                zsum = np.bincount(key, weights=zt[i], minlength=size).reshape(len(seg), n_pat)
-                # summed over patterns in a fixed order (not a BLAS product, whose rounding
-                # depends on the number of groups): a group gets the same bits alone or not
-                a[i, :, gs] = (zsum[:, :, None] * bits[None]).sum(axis=1)
-            n_rows[gs] = tab @ (bits.sum(axis=1) > 0)
-            continue
-        of = ot.astype(np.float64)
-        if not complete:
-            for i in range(k):  # loop over items (few), never over groups
-                npair[i, i:, gs] = np.add.reduceat(of[i] * of[i:], seg, axis=1).T
-                a[i, :, gs] = np.add.reduceat(zt[i] * of, seg, axis=1).T
-        n_rows[gs] = np.add.reduceat(of.max(axis=0), seg)
-    iu, ju = np.triu_indices(k, 1)
-    s[ju, iu] = s[iu, ju]
-    npair[ju, iu] = npair[iu, ju]
-    return (
-        np.moveaxis(s, 2, 0),
-        np.moveaxis(npair, 2, 0),
-        np.moveaxis(a, 2, 0),
-        n_rows,
-        counts,
-    )
+    g = n_groups
+    xt = x.T if x.flags.f_contiguous else np.ascontiguousarray(x.T)  # (k, n)
+    codes = np.asarray(codes, dtype=np.intp)
+    miss = [np.zeros(0, np.intp) if complete else np.flatnonzero(np.isnan(xt[i])) for i in range(k)]
+    size = np.bincount(codes, minlength=g).astype(np.float64)
+    counts = np.stack([size - np.bincount(codes[m], minlength=g) for m in miss], axis=1)
+    z = np.array(xt, dtype=np.float64, order="C")  # (k, n) work copy: answers, then Z
+    for i in range(k):  # loop over items (few), never over groups
+        z[i, miss[i]] = 0.0
+    sums = np.stack([_bincount(codes, z[i], g) for i in range(k)], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.ascontiguousarray(np.where(counts > 0, sums / counts, 0.0).T)
+    buf = np.empty(min(n, _BINCOUNT_ROWS))
+    for i in range(k):
+        for lo in range(0, n, _BINCOUNT_ROWS):  # row chunks (memory)
+            zi = z[i, lo : lo + _BINCOUNT_ROWS]
+            np.take(means[i], codes[lo : lo + _BINCOUNT_ROWS], out=buf[: len(zi)])
+            zi -= buf[: len(zi)]
+        z[i, miss[i]] = 0.0
+    s = np.zeros((g, k, k))
+    for i in range(k):  # loop over item pairs (few), never over groups
+        for j in range(i, k):
+            s[:, i, j] = s[:, j, i] = _bincount(codes, z[i], g, z[j], buf)
+    npair = np.repeat(counts[:, :, None], k, axis=2)
+    a = np.zeros((g, k, k))
+    if not complete:
+        total = [_bincount(codes, z[i], g) for i in range(k)]
+        answered = ~np.isnan(xt)
+        for j in range(k):  # loop over item pairs (few)
+            cj = codes[miss[j]]
+            for i in range(k):
+                if i != j:
+                    npair[:, i, j] = counts[:, i] - np.bincount(
+                        cj, weights=answered[i, miss[j]], minlength=g
+                    )
+                    a[:, i, j] = total[i] - np.bincount(cj, weights=z[i, miss[j]], minlength=g)
+        n_rows = size - np.bincount(codes[~answered.any(axis=0)], minlength=g)
+    else:
+        n_rows = size
+    return s, npair, a, n_rows, counts
+
+
+def _bincount(
+    codes: np.ndarray,
+    v: np.ndarray,
+    g: int,
+    w: np.ndarray | None = None,
+    buf: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-group sums of ``v`` (times ``w``), accumulated over row chunks in row order."""
+    out = np.zeros(g)
+    for lo in range(0, len(v), _BINCOUNT_ROWS):  # row chunks (memory), never groups
+        vc = v[lo : lo + _BINCOUNT_ROWS]
+        if w is not None:
+            assert buf is not None
+            vc = np.multiply(vc, w[lo : lo + _BINCOUNT_ROWS], out=buf[: len(vc)])
+        out += np.bincount(codes[lo : lo + _BINCOUNT_ROWS], weights=vc, minlength=g)
+    return out
 
 
 def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> PairwiseMoments:
@@ -357,10 +321,11 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
     where missing) and ``O`` the answered mask, per group ``S = Z'Z`` (sums of products),
     ``N = O'O`` (rows answering both items) and ``A = Z'O`` (the centred sum of item ``i`` over
     the rows answering ``j``); then ``cov_ij = (S_ij - A_ij A_ji / N_ij) / (N_ij - 1)``. One
-    group larger than a chunk is three matrix products; otherwise row products are summed per
-    segment, and the sums of a group do not depend on the other groups (a group's matrix has the
-    same bits alone as among others). Both run over row chunks, so the work memory is
-    O(chunk x k^2), never a per-pair array of n rows.
+    group larger than a chunk is three matrix products; otherwise the sums are ``bincount``
+    passes over the item columns (:func:`_grouped_products`), and the sums of a group do not
+    depend on the other groups (a group's matrix has the same bits alone as among others, for
+    data up to ``2**22`` rows; beyond, the sums are accumulated per row chunk). Both run over
+    row chunks, so the work memory is O(chunk x k^2), never a per-pair array of n rows.
     """
     k = x.shape[1]
     complete = bool(not np.isnan(x).any())

@@ -26,7 +26,7 @@ items), so respondents are summed once per fit into a dense (community, :math:`n
 gradient then costs :math:`O(K M p + M p^2)` dense array operations, with no pass over
 respondents, so the fit is one O(n) pass plus a cost that grows with the number of communities.
 :math:`\sigma^2` is profiled out; the deviance is minimised over
-:math:`(\log\phi_\beta, \log\phi_\pi)` by L-BFGS-B, then polished by Newton steps with the
+:math:`(\log\phi_\beta, \log\phi_\pi)` by BFGS in a box (:func:`._qn.quasi_newton`), then polished by Newton steps with the
 analytic gradient and a finite-difference Hessian. A ratio that runs to its lower bound is set to
 exactly 0 (boundary) when the gradient there is non-negative.
 """
@@ -35,11 +35,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
-from scipy import optimize, sparse
+from scipy import sparse
 
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._qn import quasi_newton
 
 __all__ = ["NestedFit", "fit_nested_lmm", "fit_nested_wide", "nested_profile"]
 
@@ -429,7 +431,7 @@ def _nested_fit(
     converged: bool,
     max_abs_grad: float,
     hessian_pd: bool,
-    optimizer: optimize.OptimizeResult,
+    optimizer: SimpleNamespace,
     n_eval: int,
     method: str,
     n_groups: int,
@@ -497,84 +499,85 @@ def _candidates(cs: _Cells, phi_opt: np.ndarray) -> list[tuple[bool, bool]]:
     return candidates
 
 
+_LO, _HI = -30.0, 20.0  # box of the log variance ratios
+
+
+class _Counter:
+    """Deviance evaluations of one fit (reported in ``n_iter``)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+
+def _polish(
+    cs: _Cells, phi0: np.ndarray, at_b: tuple[bool, bool], count: _Counter
+) -> tuple[np.ndarray, float, bool]:
+    """Newton steps in log-ratio space over the free ratios; returns phi, deviance, PD."""
+    phi = phi0.copy()
+    free = [i for i in range(2) if not at_b[i]]
+
+    def at(tf: np.ndarray) -> np.ndarray:
+        ph = phi.copy()
+        ph[free] = np.exp(tf)
+        return ph
+
+    def grad_free(tf: np.ndarray) -> np.ndarray:
+        count.n += 1
+        ph = at(tf)
+        return _evaluate(cs, float(ph[0]), float(ph[1])).grad[free] * np.exp(tf)
+
+    def dev_free(tf: np.ndarray) -> float:
+        count.n += 1
+        ph = at(tf)
+        return _evaluate(cs, float(ph[0]), float(ph[1]), need_grad=False).deviance
+
+    if not free:
+        return phi, _evaluate(cs, float(phi[0]), float(phi[1])).deviance, True
+    tf = np.log(phi[free])
+    for _ in range(40):
+        g = grad_free(tf)
+        if 0.5 * float(np.max(np.abs(g))) < 1e-10:  # already at the optimum
+            break
+        hess = _fd_hessian(grad_free, tf, 1e-5)
+        try:
+            step = -np.linalg.solve(hess, g)
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
+            step = -g  # not a descent direction: fall back to steepest descent
+        step = np.clip(step, -2.0, 2.0)
+        d0 = dev_free(tf)
+        lam = 1.0
+        while lam > 1e-8 and dev_free(tf + lam * step) > d0 + 1e-13 * abs(d0):
+            lam *= 0.5
+        tf = np.clip(tf + lam * step, _LO, _HI)
+        if np.max(np.abs(lam * step)) < 1e-11 or lam <= 1e-8:
+            break
+    phi[free] = np.exp(tf)
+    hess = _fd_hessian(grad_free, tf, 1e-5)
+    pd_ = bool(np.all(np.linalg.eigvalsh(hess) > 0))
+    return phi, dev_free(tf), pd_
+
+
 def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
     p = cs.xtx.shape[0]
     _check_identifiable(cs, p)
-
-    n_eval = 0
-    lo, hi = -30.0, 20.0
+    count = _Counter()
 
     def fg(t: np.ndarray) -> tuple[float, np.ndarray]:
-        nonlocal n_eval
-        n_eval += 1
+        count.n += 1
         phi = np.exp(t)
         ev = _evaluate(cs, float(phi[0]), float(phi[1]))
         return ev.deviance, ev.grad * phi
 
-    res = optimize.minimize(
-        fg,
-        np.log([0.1, 0.5]),
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(lo, hi), (lo, hi)],
-        options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": 500},  # Newton polishes
-    )
-    ok = bool(res.success) or "ABNORMAL" in str(res.message)
+    res = quasi_newton(fg, np.log([0.1, 0.5]), _LO, _HI)  # Newton polishes
+    ok = bool(res.success)
     phi_opt = np.exp(np.asarray(res.x, dtype=float))
-
-    def polish(phi0: np.ndarray, at_b: tuple[bool, bool]) -> tuple[np.ndarray, float, bool]:
-        """Newton steps in log-ratio space over the free ratios; returns phi, deviance, PD."""
-        nonlocal n_eval
-        phi = phi0.copy()
-        free = [i for i in range(2) if not at_b[i]]
-
-        def grad_free(tf: np.ndarray) -> np.ndarray:
-            nonlocal n_eval
-            n_eval += 1
-            ph = phi.copy()
-            ph[free] = np.exp(tf)
-            return _evaluate(cs, float(ph[0]), float(ph[1])).grad[free] * np.exp(tf)
-
-        def dev_free(tf: np.ndarray) -> float:
-            nonlocal n_eval
-            n_eval += 1
-            ph = phi.copy()
-            ph[free] = np.exp(tf)
-            return _evaluate(cs, float(ph[0]), float(ph[1]), need_grad=False).deviance
-
-        if not free:
-            return phi, _evaluate(cs, float(phi[0]), float(phi[1])).deviance, True
-        tf = np.log(phi[free])
-        for _ in range(40):
-            g = grad_free(tf)
-            if 0.5 * float(np.max(np.abs(g))) < 1e-10:  # already at the optimum
-                break
-            hess = _fd_hessian(grad_free, tf, 1e-5)
-            try:
-                step = -np.linalg.solve(hess, g)
-            except np.linalg.LinAlgError:
-                break
-            if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
-                step = -g  # not a descent direction: fall back to steepest descent
-            step = np.clip(step, -2.0, 2.0)
-            d0 = dev_free(tf)
-            lam = 1.0
-            while lam > 1e-8 and dev_free(tf + lam * step) > d0 + 1e-13 * abs(d0):
-                lam *= 0.5
-            tf = np.clip(tf + lam * step, lo, hi)
-            if np.max(np.abs(lam * step)) < 1e-11 or lam <= 1e-8:
-                break
-        phi[free] = np.exp(tf)
-        hess = _fd_hessian(grad_free, tf, 1e-5)
-        pd_ = bool(np.all(np.linalg.eigvalsh(hess) > 0))
-        return phi, dev_free(tf), pd_
-
     # candidates: the interior optimum and, for small ratios whose derivative at 0 is >= 0
     # (KKT), the boundary ratio = 0; the lowest deviance wins (ties go to the boundary).
-    candidates = _candidates(cs, phi_opt)
     results = []
-    for mask in candidates:
-        ph, dv, pd_ = polish(np.where(mask, 0.0, phi_opt), mask)
+    for mask in _candidates(cs, phi_opt):
+        ph, dv, pd_ = _polish(cs, np.where(mask, 0.0, phi_opt), mask, count)
         results.append((dv - (1e-10 * abs(dv) if any(mask) else 0.0), mask, ph, pd_))
     results.sort(key=lambda r: (r[0], -sum(r[1])))
     _, at_b_t, phi, hessian_pd = results[0]
@@ -585,5 +588,5 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
     converged = bool(ok and max_abs_grad < 1e-5 and hessian_pd)
     return _nested_fit(
         cs, best, phi, at_b, converged=converged, max_abs_grad=max_abs_grad,
-        hessian_pd=hessian_pd, optimizer=res, n_eval=n_eval, method=method, n_groups=n_groups,
+        hessian_pd=hessian_pd, optimizer=res, n_eval=count.n, method=method, n_groups=n_groups,
     )  # fmt: skip

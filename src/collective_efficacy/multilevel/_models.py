@@ -195,6 +195,18 @@ class EcometricResult(_WithGroups):
         description="lambda_k from each respondent's answered items (exact) or from their mean "
         "number (mean_items, Raudenbush & Sampson 1999)",
     )
+    reliability_ci_low: float | None = Field(
+        default=None,
+        description="lower bound of the parametric bootstrap interval of reliability (n_boot=)",
+    )
+    reliability_ci_high: float | None = Field(
+        default=None, description="upper bound of that interval"
+    )
+    confidence: float | None = Field(default=None, description="level of that interval")
+    n_boot: int | None = Field(
+        default=None,
+        description="bootstrap replicates behind the interval (refits that failed are left out)",
+    )
     respondent_reliability: float = Field(
         description="mean over respondents of tau_pi / (tau_pi + sigma2 / n_items_answered)"
     )

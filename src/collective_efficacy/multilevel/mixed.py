@@ -17,20 +17,36 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._checks import check_columns, numeric_matrix
+from collective_efficacy._checks import check_columns
 from collective_efficacy._groups import factorize_groups
-from collective_efficacy._messages import Message
-from collective_efficacy._params import COLUMN, COLUMNS, FRAME, KEYS, SCALE_RANGE, Options, public
-from collective_efficacy._rows import rows_in
+from collective_efficacy._params import (
+    CI,
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    KEYS,
+    SCALE_RANGE,
+    SEED,
+    Interval,
+    Options,
+    public,
+)
 from collective_efficacy.errors import ConvergenceWarning, DataError
-from collective_efficacy.instrument._keys import key_bounds, parse_keys, reverse_keyed
+from collective_efficacy.multilevel._ecometric import (
+    EcoInput,
+    bootstrap_reliability,
+    ecometric_input,
+    keyed_items,
+    reliabilities,
+)
 from collective_efficacy.multilevel._lmm import fit_ri_intercept
-from collective_efficacy.multilevel._lmm3 import fit_nested_wide
+from collective_efficacy.multilevel._lmm3 import NestedFit, fit_nested_wide
 from collective_efficacy.multilevel._models import (
     EcometricResult,
     EcometricVarianceComponents,
@@ -49,29 +65,6 @@ __all__ = [
     "ecometric",
     "random_intercept",
 ]
-
-
-def _keyed_items(
-    data: pd.DataFrame,
-    items: Sequence[str],
-    keys: Any,
-    scale_range: tuple[float, float] | None,
-) -> tuple[np.ndarray, list[str], float, float]:
-    """Numeric item matrix with reversed items recoded as min + max - x (``_keys``' one rule)."""
-    y = numeric_matrix(data, list(items))
-    signs = parse_keys(keys, list(items))
-    lo_j, hi_j = key_bounds(y, items, keys, scale_range)
-    outside = (y < lo_j) | (y > hi_j)
-    if outside.any():
-        bad = np.argwhere(outside)[0]
-        raise DataError(
-            f"column {items[bad[1]]!r}, {rows_in(data, [bad[0]])}: value {y[bad[0], bad[1]]} "
-            f"lies outside scale_range = ({lo_j[bad[1]]:g}, {hi_j[bad[1]]:g}); expected codes "
-            "within the scale"
-        )
-    y = reverse_keyed(y, signs, lo_j, hi_j)
-    rev = signs < 0
-    return y, [it for it, r in zip(items, rev) if r], float(lo_j.min()), float(hi_j.max())
 
 
 def _diagnostics(
@@ -227,7 +220,7 @@ def random_intercept(
     if not items:
         raise DataError("dv must name at least one column")
     check_columns(data, [*items, community])
-    y, _, _, _ = _keyed_items(data, items, keys, scale_range)
+    y, _, _, _ = keyed_items(data, items, keys, scale_range)
     if len(items) == 1:
         score = y[:, 0]
         has = ~np.isnan(score)
@@ -307,18 +300,6 @@ def ri_result(
     )
 
 
-def _rs_reliability(fit: Any, n_bar: float) -> np.ndarray:
-    """Raudenbush & Sampson (1999): tau_b / (tau_b + tau_p/J_k + sigma2/(n_bar J_k)); 0 if J_k=0."""
-    j = fit.group_n_respondents.astype(np.float64)
-    out = np.zeros(len(j))
-    has = j > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out[has] = fit.tau_beta / (
-            fit.tau_beta + fit.tau_pi / j[has] + fit.sigma2 / (n_bar * j[has])
-        )
-    return out
-
-
 @refuses_weights
 @accepts_prepared
 @public(
@@ -332,6 +313,9 @@ def _rs_reliability(fit: Any, n_bar: float) -> np.ndarray:
         "method": [Options(("reml", "ml"))],
         "scale_range": [SCALE_RANGE, None],
         "reliability": [Options(("exact", "mean_items"))],
+        "ci": [CI],
+        "n_boot": [Interval(Integral, 2, None), None],
+        "seed": [SEED],
     },
     renamed={"group": "community", "scale_min": "scale_range[0]", "scale_max": "scale_range[1]"},
     old_positional=("items",),
@@ -347,6 +331,9 @@ def ecometric(
     method: str = "reml",
     scale_range: tuple[float, float] | None = None,
     reliability: str = "exact",
+    ci: float = 0.95,
+    n_boot: int | None = None,
+    seed: int | np.random.Generator | None = None,
 ) -> EcometricResult:
     r"""Ecometric three-level model (Raudenbush & Sampson 1999): items in residents in communities.
 
@@ -379,13 +366,22 @@ def ecometric(
         precision lme4's posterior uses) or Raudenbush & Sampson's (1999) formula with the mean
         number of answered items :math:`\bar n` (to compare with published tables). The EB
         scores and posterior SDs are the same either way.
+    ci : float, default=0.95
+        Level of the reliability interval (with ``n_boot``).
+    n_boot : int, optional
+        Parametric bootstrap replicates for an interval of ``reliability`` (see Notes); default
+        none. Each replicate is a refit, so the cost is ``n_boot`` fits.
+    seed : int or Generator, optional
+        Seed of the bootstrap.
 
     Returns
     -------
     EcometricResult
         ``variance_components`` (``tau_beta``, ``tau_pi``, ``sigma2``,
         ``intra_neighbourhood_correlation``), ``item_effects``, ``covariate_effects``,
-        ``grand_mean``, ``reliability`` (mean :math:`\lambda_k`), ``respondent_reliability``,
+        ``grand_mean``, ``reliability`` (mean :math:`\lambda_k`; with ``n_boot`` also
+        ``reliability_ci_low``, ``reliability_ci_high``, ``confidence`` and ``n_boot``, the
+        replicates used), ``respondent_reliability``,
         ``loglik``, ``diagnostics``, counts, and ``.groups``: one row per community with
         ``n_respondents``, ``n_responses``, ``eb_score``, ``eb_deviation``, ``posterior_sd``,
         ``reliability``.
@@ -410,7 +406,7 @@ def ecometric(
     with item effects :math:`\alpha_i` (difficulties) and centred covariates :math:`x_{jk}`.
     Exact REML/ML through nested compound-symmetry (Woodbury) inverses from per-respondent and
     per-community sums; :math:`\sigma^2` is profiled out and the two log variance ratios are
-    optimised (L-BFGS-B, then Newton with the analytic gradient). ``converged`` requires optimizer
+    optimised (BFGS with the analytic gradient in a box, then Newton steps). ``converged`` requires optimizer
     success, :math:`\max|\nabla| < 10^{-5}` and a positive definite Hessian; a variance estimated
     as 0 is reported in ``diagnostics.boundary_components``.
 
@@ -427,6 +423,14 @@ def ecometric(
     used), :math:`\lambda_k = \tau_\beta/(\tau_\beta + \tau_\pi/J_k +
     \sigma^2/(\bar n J_k))`, which equals the exact form when everyone answers the same
     number of items.
+
+    Interval (``n_boot``): parametric bootstrap, as lme4's ``bootMer(fit, FUN, nsim = n_boot,
+    type = "parametric", use.u = FALSE)``: each replicate draws community effects, respondent
+    effects and residuals from the fitted variances around the fitted fixed effects on the same
+    design (respondents, communities, answered items, covariates), refits, and recomputes the
+    mean reliability; the bounds are the :math:`p/2` and :math:`1-p/2` quantiles of the
+    replicates (R's ``quantile``, type 7), :math:`p = 1 - ci`. Replicates whose refit fails are
+    left out (``n_boot`` reports those used); NaN bounds when fewer than half remain.
 
     Here :math:`\hat u_k` (lme4's ``ranef``) is :math:`\lambda_k` times the precision-weighted
     mean residual of the community's respondents and :math:`\bar\alpha` the mean item effect.
@@ -470,69 +474,43 @@ def ecometric(
     """
     method = method.upper()
     items = [items] if isinstance(items, str) else list(items)
-    if len(items) < 1:
-        raise DataError("items must name at least one item column")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
-    extra = [respondent] if respondent is not None else []
-    check_columns(data, [*items, community, *covariates, *extra])
-    if respondent is not None:
-        dup = data[respondent].duplicated(keep=False).to_numpy()
-        if dup.any():
-            raise DataError(
-                f"respondent column {respondent!r} has duplicated ids at {rows_in(data, dup)}; "
-                "expected "
-                "wide data with one row per respondent (fit each wave separately)"
-            )
-    y, reversed_items, lo, hi = _keyed_items(data, items, keys, scale_range)
-    gi = factorize_groups(data, community)
-    answered = ~np.isnan(y)
-    any_item = answered.any(axis=1)
-    if covariates:
-        z = numeric_matrix(data, covariates)
-        cov_ok = ~np.isnan(z).any(axis=1)
-    else:
-        z = np.empty((len(data), 0))
-        cov_ok = np.ones(len(data), dtype=bool)
-    used = any_item & cov_ok
-    n_no_items = int((~any_item).sum())
-    n_bad_cov = int((any_item & ~cov_ok).sum())
-    if not used.any():
-        raise DataError("no respondent answered an item (with complete covariates)")
-    yu = y if used.all() else y[used]
-    item_counts = (~np.isnan(yu)).sum(axis=0)
-    if (item_counts == 0).any():
-        empty = [it for it, c in zip(items, item_counts) if c == 0]
-        raise DataError(
-            f"item(s) {empty} were answered by nobody; drop them from items",
-            keyed=Message(code="items_no_answers", params={"items": ", ".join(map(str, empty))}),
-        )
-    zu = z[used]
-    zc = zu - zu.mean(axis=0)
-    if covariates and np.any(zc.std(axis=0) == 0):
-        raise DataError(f"a covariate in {covariates} is constant; expected variation")
-    codes_used = gi.codes if used.all() else gi.codes[used]
-    fit = fit_nested_wide(yu, zc, codes_used, gi.n_groups, method=method)
+    inp = ecometric_input(data, items, community, respondent, keys, covariates, scale_range)
+    fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method)
+    interval = None
+    if n_boot is not None:
+        interval = bootstrap_reliability(
+            fit, ~np.isnan(inp.y), inp.z, inp.codes, inp.gi.n_groups, method=method,
+            reliability=reliability, n_boot=n_boot, seed=seed, ci=ci,
+        )  # fmt: skip
+    return _ecometric_result(inp, fit, items, covariates, method, reliability, ci, interval)
+
+
+def _ecometric_result(
+    inp: EcoInput,
+    fit: NestedFit,
+    items: list[str],
+    covariates: list[str],
+    method: str,
+    reliability: str,
+    ci: float,
+    interval: tuple[float, float, int] | None,
+) -> EcometricResult:
+    """The result model: variance components, effects, reliability and the community table."""
     n_items_i = len(items)
-    alpha = fit.beta[:n_items_i]
-    grand = float(alpha.mean())
-    nresp = fit.group_n_respondents
+    grand = float(fit.beta[:n_items_i].mean())
     tb, tp, s2 = fit.tau_beta, fit.tau_pi, fit.sigma2
-    n_answered = answered[used].sum(axis=1)
-    lam = fit.lambda_ if reliability == "exact" else _rs_reliability(fit, float(n_answered.mean()))
+    n_answered = (~np.isnan(inp.y)).sum(axis=1)
+    lam = reliabilities(fit, n_answered, reliability)
     resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
     boundary = [n for n, b in zip(("tau_beta", "tau_pi"), fit.at_boundary) if b]
     diag = _diagnostics(
-        fit.converged,
-        boundary,
-        fit.max_abs_grad,
-        fit.hessian_pd,
-        fit.n_iter,
-        fit.message,
+        fit.converged, boundary, fit.max_abs_grad, fit.hessian_pd, fit.n_iter, fit.message,
         "ecometric",
-    )
+    )  # fmt: skip
     cols: dict[str, list[Any]] = {
-        gi.name: gi.labels.tolist(),
-        "n_respondents": nresp.tolist(),
+        inp.gi.name: inp.gi.labels.tolist(),
+        "n_respondents": fit.group_n_respondents.tolist(),
         "n_responses": fit.group_n_obs.tolist(),
         "eb_score": (grand + fit.eb).tolist(),
         "eb_deviation": fit.eb.tolist(),
@@ -540,10 +518,14 @@ def ecometric(
         "reliability": lam.tolist(),
     }
     tot = tb + tp
+    effects = [
+        FixedEffect(term=t, estimate=float(fit.beta[i]), se=float(fit.beta_se[i]))
+        for i, t in enumerate([*items, *covariates])
+    ]
     return EcometricResult(
         items=items,
-        reversed_items=reversed_items,
-        community=gi.name,
+        reversed_items=inp.reversed_items,
+        community=inp.gi.name,
         method=method,
         variance_components=EcometricVarianceComponents(
             tau_beta=tb,
@@ -551,30 +533,24 @@ def ecometric(
             sigma2=s2,
             intra_neighbourhood_correlation=tb / tot if tot > 0 else float("nan"),
         ),
-        item_effects=[
-            FixedEffect(term=it, estimate=float(fit.beta[i]), se=float(fit.beta_se[i]))
-            for i, it in enumerate(items)
-        ],
-        covariate_effects=[
-            FixedEffect(
-                term=c,
-                estimate=float(fit.beta[n_items_i + i]),
-                se=float(fit.beta_se[n_items_i + i]),
-            )
-            for i, c in enumerate(covariates)
-        ],
+        item_effects=effects[:n_items_i],
+        covariate_effects=effects[n_items_i:],
         grand_mean=grand,
-        reliability=float(lam[nresp > 0].mean()),
+        reliability=float(lam[fit.group_n_respondents > 0].mean()),
         reliability_method=reliability,
+        reliability_ci_low=None if interval is None else interval[0],
+        reliability_ci_high=None if interval is None else interval[1],
+        confidence=None if interval is None else ci,
+        n_boot=None if interval is None else interval[2],
         respondent_reliability=float(np.mean(resp_rel)),
         loglik=fit.loglik,
         deviance=fit.deviance,
-        n_respondents=int(used.sum()),
+        n_respondents=inp.n_used,
         n_responses=fit.n_obs,
-        n_excluded_no_items=n_no_items,
-        n_excluded_covariates=n_bad_cov,
-        n_groups=gi.n_groups,
-        scale_range=(lo, hi),
+        n_excluded_no_items=inp.n_no_items,
+        n_excluded_covariates=inp.n_bad_cov,
+        n_groups=inp.gi.n_groups,
+        scale_range=inp.scale_range,
         diagnostics=diag,
         groups_columns=cols,
     )

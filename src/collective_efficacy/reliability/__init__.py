@@ -93,39 +93,48 @@ def _group_notes(
     alpha: np.ndarray,
     suspect: np.ndarray,
 ) -> np.ndarray:
-    """Reasons for NaN results and warnings, one per group (vectorised over groups)."""
+    """Reasons for NaN results and warnings, one per group (vectorised over the groups that
+    have one; the others get None without any string work)."""
     k = len(items)
     few = n_rows < 2
     diag_n = np.diagonal(n_pair, axis1=1, axis2=2)
     diag_c = np.diagonal(cov, axis1=1, axis2=2)
-    few_rows = np.where(
-        few, "fewer than 2 respondents (n=" + n_rows.astype(np.int64).astype(str) + ")", ""
-    ).astype(object)
-    unanswered = join_names((diag_n < 2) & ~few[:, None], items)
-    unanswered = np.where(
-        unanswered != "", "item(s) answered by fewer than 2 respondents: " + unanswered, ""
-    )
-    zero_var = join_names((diag_c == 0) & (diag_n >= 2), items)
-    zero_var = np.where(zero_var != "", "no variance in item(s) " + zero_var, "")
     iu, ju = np.triu_indices(k, 1)
     pair_bad = (n_pair[:, iu, ju] < 2) & (diag_n[:, iu] >= 2) & (diag_n[:, ju] >= 2)
-    pair_names = [f"{items[i]} & {items[j]}" for i, j in zip(iu.tolist(), ju.tolist())]
-    pairs = join_names(pair_bad, pair_names)
-    pairs = np.where(
-        pairs != "",
-        "covariance undefined: item pair(s) " + pairs + " answered together by fewer than 2 "
-        "respondents",
-        "",
-    )
-    sus = join_names(suspect, items)
-    negative = np.where(
-        alpha < 0,
+    unanswered = (diag_n < 2) & ~few[:, None]
+    zero_var = (diag_c == 0) & (diag_n >= 2)
+    negative = alpha < 0
+    rows = np.flatnonzero(few | unanswered.any(1) | zero_var.any(1) | pair_bad.any(1) | negative)
+    out = np.full(len(n_rows), None, dtype=object)
+    if len(rows) == 0:
+        return out
+    few, negative = few[rows], negative[rows]
+    few_rows = np.where(
+        few, "fewer than 2 respondents (n=" + n_rows[rows].astype(np.int64).astype(str) + ")", ""
+    ).astype(object)
+    parts = [few_rows]
+    for mask, names, head, tail in (
+        (unanswered, items, "item(s) answered by fewer than 2 respondents: ", ""),
+        (zero_var, items, "no variance in item(s) ", ""),
+        (
+            pair_bad,
+            [f"{items[i]} & {items[j]}" for i, j in zip(iu.tolist(), ju.tolist())],
+            "covariance undefined: item pair(s) ",
+            " answered together by fewer than 2 respondents",
+        ),
+    ):
+        joined = join_names(mask[rows], names)
+        parts.append(np.where(joined != "", head + joined + tail, ""))
+    sus = join_names(suspect[rows], items)
+    neg = np.where(
+        negative,
         "negative alpha: the items covary negatively on average, so alpha is not a reliability "
         "here (a reverse-keyed item not reversed, or items not measuring one construct)",
         "",
     ).astype(object)
-    negative = np.where((alpha < 0) & (sus != ""), negative + "; suspect item(s): " + sus, negative)
-    return combine_notes([few_rows, unanswered, zero_var, pairs, negative])
+    parts.append(np.where(negative & (sus != ""), neg + "; suspect item(s): " + sus, neg))
+    out[rows] = combine_notes(parts)
+    return out
 
 
 def _bootstrap_alpha(
@@ -408,7 +417,7 @@ def alpha_frame(
 ) -> pd.DataFrame:
     """The alpha table from per-group pairwise moments (rows or a summary: one code path)."""
     k = len(items)
-    st = alpha_stats(cov)
+    st = alpha_stats(cov, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         ase = np.where(n > 0, np.sqrt(st.q / np.maximum(n, 1.0)), np.nan)
     if ci_method == "feldt":

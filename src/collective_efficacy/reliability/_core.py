@@ -77,54 +77,58 @@ class AlphaStats:
         }
 
 
-def smc_stack(r: np.ndarray) -> np.ndarray:
+def smc_stack(r: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
     """Squared multiple correlations of each item with the others, as ``psych::smc``.
 
     psych inverts with ``Pinv`` (singular values below ``sqrt(eps)`` times the largest are
-    dropped). For well-conditioned matrices that is the ordinary inverse, used here for speed;
-    the pseudo-inverse is taken only for the ill-conditioned ones.
+    dropped). For a well-conditioned matrix that is the ordinary inverse, used here; a matrix
+    is certified well conditioned without an eigen-decomposition by the norm bound of
+    :func:`_certified`, and only the matrices it cannot certify are decomposed (the
+    pseudo-inverse is taken for the ill-conditioned ones). ``n``, the respondents behind each
+    matrix, sends the matrices of at most ``k`` respondents (singular) to the decomposition
+    directly.
     """
-    inv = _certified_inverse(r)
-    if inv is not None:
-        d = np.diagonal(inv, axis1=-2, axis2=-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.clip(1.0 - 1.0 / d, 0.0, 1.0)
-    w = np.abs(np.linalg.eigvalsh(r))
-    ill = w.min(axis=-1) <= _PINV_RTOL * w.max(axis=-1)
     inv = np.empty_like(r)
-    if (~ill).any():
-        inv[~ill] = np.linalg.inv(r[~ill])
-    if ill.any():
-        inv[ill] = np.linalg.pinv(r[ill], rcond=_PINV_RTOL, hermitian=True)
+    small = np.zeros(len(r), bool) if n is None else np.asarray(n) <= r.shape[-1]
+    rest = np.flatnonzero(~small)
+    try:
+        inv[rest] = np.linalg.inv(r[rest])
+        todo = np.concatenate([np.flatnonzero(small), rest[~_certified(r[rest], inv[rest])]])
+    except np.linalg.LinAlgError:  # an exactly singular matrix in the stack
+        todo = np.arange(len(r))
+    if len(todo):
+        sub = r[todo]
+        w = np.abs(np.linalg.eigvalsh(sub))
+        ill = w.min(axis=-1) <= _PINV_RTOL * w.max(axis=-1)
+        part = np.empty_like(sub)
+        if (~ill).any():
+            part[~ill] = np.linalg.inv(sub[~ill])
+        if ill.any():
+            part[ill] = np.linalg.pinv(sub[ill], rcond=_PINV_RTOL, hermitian=True)
+        inv[todo] = part
     d = np.diagonal(inv, axis1=-2, axis2=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        smc = 1.0 - 1.0 / d
-    return np.clip(smc, 0.0, 1.0)
+        return np.clip(1.0 - 1.0 / d, 0.0, 1.0)
 
 
-def _certified_inverse(r: np.ndarray) -> np.ndarray | None:
-    r"""The inverses of a stack of symmetric matrices when every one is certified well
-    conditioned without an eigen-decomposition, else None.
+def _certified(r: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    r"""Which matrices of a stack of symmetric matrices are certified well conditioned.
 
     For a symmetric matrix the spectral norm is at most the 1-norm, so
     :math:`\sigma_{min}/\sigma_{max} \ge 1/(\|R^{-1}\|_1 \|R\|_1)`; when that bound
-    exceeds psych's ``Pinv`` tolerance for every matrix, ``Pinv`` is the ordinary inverse.
+    exceeds psych's ``Pinv`` tolerance, ``Pinv`` is the ordinary inverse.
     """
-    try:
-        inv = np.linalg.inv(r)
-    except np.linalg.LinAlgError:
-        return None
     norm_r = np.abs(r).sum(axis=-2).max(axis=-1)
     norm_inv = np.abs(inv).sum(axis=-2).max(axis=-1)
     with np.errstate(invalid="ignore", over="ignore"):
-        certified = 1.0 / (norm_inv * norm_r) > _PINV_RTOL
-    return inv if bool(np.all(certified)) else None
+        return np.asarray(1.0 / (norm_inv * norm_r) > _PINV_RTOL)
 
 
-def alpha_stats(cov: np.ndarray) -> AlphaStats:
+def alpha_stats(cov: np.ndarray, n: np.ndarray | None = None) -> AlphaStats:
     """Alpha, standardised alpha, G6, mean/median/var of r, S/N and Q for each matrix.
 
-    A matrix with a missing entry or a non-positive variance yields NaN everywhere.
+    A matrix with a missing entry or a non-positive variance yields NaN everywhere. ``n``
+    (respondents per matrix, optional) only speeds up the SMCs (:func:`smc_stack`).
     """
     g, k, _ = cov.shape
     diag = np.diagonal(cov, axis1=1, axis2=2)
@@ -141,7 +145,7 @@ def alpha_stats(cov: np.ndarray) -> AlphaStats:
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = (1.0 - tr / total) * kk / (kk - 1.0)
         std_alpha = (1.0 - kk / sum_r) * kk / (kk - 1.0)
-        smc = smc_stack(r)
+        smc = smc_stack(r, n)
         g6 = 1.0 - (kk - smc.sum(axis=1)) / sum_r
         av_r = (sum_r - kk) / (kk * (kk - 1.0))
         il, jl = np.tril_indices(k, -1)

@@ -105,7 +105,7 @@ def _keyed(
     bounds: tuple[np.ndarray, np.ndarray] | None,
 ) -> Prepared:
     """The item matrix with the missing-data policy applied and reverse-keyed items recoded."""
-    x = numeric_matrix(data, item_list)
+    x = _item_matrix(data, item_list)
     rows = np.arange(len(x))
     if nan_policy == "listwise":
         keep = ~np.isnan(x).any(axis=1)
@@ -113,6 +113,26 @@ def _keyed(
     lo, hi = bounds if bounds is not None else key_bounds(x, item_list, keys, None)
     x = reverse_keyed(x, signs, lo, hi)
     return Prepared(items=item_list, signs=signs, x=x, rows=rows, lo=lo, hi=hi)
+
+
+def _item_matrix(data: pd.DataFrame, items: list[str]) -> np.ndarray:
+    """The float item matrix in column order (Fortran: each item one contiguous column, read
+    by the per-item passes without a transpose); non-numeric columns go through
+    :func:`~collective_efficacy._checks.numeric_matrix` (its typed errors). On a prepared
+    table it is built once."""
+    return memo(data, ("item_matrix_f", *items), lambda: _item_columns(data, items))
+
+
+def _item_columns(data: pd.DataFrame, items: list[str]) -> np.ndarray:
+    cols = [data[c] for c in items] if len(set(items)) == len(items) else []
+    if not cols or not all(isinstance(c.dtype, np.dtype) and c.dtype.kind in "iuf" for c in cols):
+        return numeric_matrix(data, items)
+    x = np.empty((len(data), len(items)), order="F")
+    for j, col in enumerate(cols):  # loop over items (few)
+        x[:, j] = col.to_numpy()
+    if x.size and not np.isfinite(np.fmin.reduce(x, axis=None) + np.fmax.reduce(x, axis=None)):
+        return numeric_matrix(data, items)  # an infinite cell: its error names the row
+    return x
 
 
 def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
