@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -109,14 +110,19 @@ from collective_efficacy import evaluation, responses
 from collective_efficacy.cli import _commands
 from collective_efficacy.responses import io as rio
 acc = {}
+inside = []  # the wrapped steps running now (a file read inside evaluate is not evaluate's)
 def wrap(f, key):
     def timed(*a, **k):
         s, c = time.perf_counter(), time.process_time()
+        inside.append(key)
         try:
             return f(*a, **k)
         finally:
-            w, u = acc.get(key, (0.0, 0.0))
-            acc[key] = (w + time.perf_counter() - s, u + time.process_time() - c)
+            inside.pop()
+            dw, dc = time.perf_counter() - s, time.process_time() - c
+            for name in [key] + ([key + "_in_evaluate"] if "evaluate" in inside else []):
+                w, u = acc.get(name, (0.0, 0.0))
+                acc[name] = (w + dw, u + dc)
     return timed
 def patch(orig, key):
     new = wrap(orig, key)
@@ -140,7 +146,7 @@ sys.exit(rc)
 """
 
 STEPS = {
-    "read": "read (both survey files)",
+    "read": "read (survey files, ratings)",
     "validate": "validate (inside evaluate)",
     "evaluate": "evaluate (rest)",
     "html": "write report.html (tables, forest plots)",
@@ -153,32 +159,41 @@ STEPS = {
 def profile_steps(paths: dict[str, Path], out: Path, pycache: Path | None = None) -> dict[str, Any]:
     """(wall, CPU) seconds per step of one instrumented CLI run, in the child process.
 
-    Start-up is the interpreter, the imports and the argument parsing: the process's wall
-    time (measured outside) less the command's; its CPU time is the child's whole CPU time
-    less the command's.
+    Start-up is the imports and the argument parsing (the child's own clock before the command);
+    "interpreter start and exit" is the rest of the process's wall and CPU time (measured
+    outside, CPU from ``getrusage`` of the child).
     """
     args = json.dumps(cli_args(paths, out))
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _PROFILE, args], cwd=ROOT, env=_env(pycache), capture_output=True,
         text=True, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)  # the child's, all of it
     if proc.returncode != 0:
         raise RuntimeError(f"profiled CLI run failed:\n{proc.stderr[-3000:]}")
     acc = json.loads([x for x in proc.stdout.splitlines() if x.startswith("@@")][-1][2:])
     zero = (0.0, 0.0)
     step = {k: tuple(acc.get(k, zero)) for k in STEPS}
-    step["evaluate"] = tuple(e - v for e, v in zip(step["evaluate"], step["validate"]))
+    read_in = tuple(acc.get("read_in_evaluate", zero))  # the ratings file, read by evaluate
+    step["evaluate"] = tuple(
+        e - v - r for e, v, r in zip(step["evaluate"], step["validate"], read_in)
+    )
     cmd, proc_total = acc["command"], acc["process"]
     known = [sum(step[k][i] for k in STEPS) for i in (0, 1)]
     out_steps: dict[str, Any] = {STEPS[k]: step[k] for k in STEPS}
     out_steps["other (checks, output folder, console)"] = (cmd[0] - known[0], cmd[1] - known[1])
-    out_steps["start-up (interpreter, imports, arguments)"] = (
-        wall - cmd[0],
+    out_steps["start-up (imports, arguments)"] = (
+        proc_total[0] - cmd[0],
         proc_total[1] - cmd[1],
     )
-    out_steps["total"] = (wall, proc_total[1])
+    # what the child measures of itself misses the interpreter's start and its exit (freeing
+    # every object and module): the process's wall and CPU time less the child's own account
+    out_steps["interpreter start and exit"] = (wall - proc_total[0], cpu - proc_total[1])
+    out_steps["total"] = (wall, cpu)
     return out_steps
 
 
