@@ -21,7 +21,7 @@ def survey(fixtures) -> pd.DataFrame:
 def test_multistart_runs_when_the_first_optimum_does_not_verify(survey, monkeypatch) -> None:
     plain = ce.change_model(survey, dv="score", community="community")
     calls: list[int] = []
-    real_lbfgs, real_verify = _lmm_slope_optim._lbfgs, _lmm_slope_optim._verify
+    real_lbfgs, real_verify = _lmm_slope_optim._local, _lmm_slope_optim._verify
 
     def lbfgs(st, starts):  # type: ignore[no-untyped-def]
         calls.append(len(starts))
@@ -31,7 +31,7 @@ def test_multistart_runs_when_the_first_optimum_does_not_verify(survey, monkeypa
         out = real_verify(*args)
         return (1.0, False, out[2]) if len(calls) == 1 else out
 
-    monkeypatch.setattr(_lmm_slope_optim, "_lbfgs", lbfgs)
+    monkeypatch.setattr(_lmm_slope_optim, "_local", lbfgs)
     monkeypatch.setattr(_lmm_slope_optim, "_verify", verify_fails_once)
     with warnings.catch_warnings():  # unverified unless a fixed start finds a lower deviance
         warnings.simplefilter("ignore", ConvergenceWarning)

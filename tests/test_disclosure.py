@@ -458,10 +458,8 @@ def test_enumeration_is_exhaustive_on_a_small_case() -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])
-def test_cli_outputs_carry_no_suppressed_n(tmp_path, lang) -> None:
-    from collective_efficacy.cli import main
-
-    assert main(["evaluate", "--example", "--out", str(tmp_path), "--quiet", "--lang", lang]) == 0
+def test_cli_outputs_carry_no_suppressed_n(example_outputs, lang) -> None:
+    tmp_path = example_outputs(lang)
     res = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     texts = [(tmp_path / f).read_text(encoding="utf-8") for f in ("report.md", "report.html")]
     assert attack(res, texts).recovered_n == {}

@@ -121,9 +121,8 @@ def test_cli_evaluate_end_to_end(files, tmp_path, capsys) -> None:
         assert "R000001" not in text
 
 
-def test_evaluate_example_and_dutch(tmp_path, capsys) -> None:
-    assert main(["evaluate", "--example", "--lang", "nl", "--out", str(tmp_path)]) == 0
-    md = (tmp_path / "report.md").read_text()
+def test_evaluate_example_and_dutch(example_outputs) -> None:
+    md = (example_outputs("nl") / "report.md").read_text()
     assert "nulmeting versus eindmeting" in md and "minder dan 10 respondenten" in md
 
 
@@ -160,9 +159,8 @@ def test_bad_input(tmp_path) -> None:
     assert "Buurt A2" in set(ev.tables["community_scores"]["buurt"])
 
 
-def test_impact_section_equals_library(tmp_path) -> None:
-    assert main(["evaluate", "--example", "--out", str(tmp_path)]) == 0
-    res = json.loads((tmp_path / "results.json").read_text())
+def test_impact_section_equals_library(example_outputs) -> None:
+    res = json.loads((example_outputs("en") / "results.json").read_text())
     got = pd.DataFrame(res["sections"]["impact"])
     scores = pd.DataFrame(res["sections"]["community_scores"])
     from collective_efficacy.datasets import load_example_assessments

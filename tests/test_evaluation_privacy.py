@@ -96,10 +96,8 @@ def test_no_respondent_ids_or_cell_values_in_outputs(tmp_path) -> None:
     assert any("'SC1': unknown label (1 cell)" in p for p in ev.waves[0].problems)
 
 
-def test_suppressed_impact_rows_carry_no_ratings(tmp_path) -> None:
-    from collective_efficacy.cli import main
-
-    assert main(["evaluate", "--example", "--out", str(tmp_path), "--quiet"]) == 0
+def test_suppressed_impact_rows_carry_no_ratings(example_outputs) -> None:
+    tmp_path = example_outputs("en")
     res = json.loads((tmp_path / "results.json").read_text())
     sup = [r for r in res["sections"]["impact"] if r["suppressed"]]
     assert sup

@@ -123,6 +123,20 @@ def test_prepared_refuses_non_frames() -> None:
         ce.PreparedSurvey([1, 2, 3])  # type: ignore[arg-type]
 
 
+def test_prepared_takes_any_frame_once_collected() -> None:
+    """A polars or DuckDB frame is collected once; the numbers are the pandas ones (1e-12)."""
+    pl = pytest.importorskip("polars")
+    df = _survey()
+    for frame in (pl.from_pandas(df), pl.from_pandas(df).lazy()):
+        prep = ce.PreparedSurvey(frame)
+        assert isinstance(prep.data, pd.DataFrame)
+        got = ce.rwg_j(prep, items=ITEMS, community="community", options=5)
+        want = ce.rwg_j(df, items=ITEMS, community="community", options=5)
+        _close(got, want)
+    with pytest.raises(ce.DataError, match="summarise"):
+        ce.PreparedSurvey({"a": [1]})  # type: ignore[arg-type]
+
+
 def _flat(obj: Any, path: str = "") -> dict[str, Any]:
     if isinstance(obj, dict):
         out: dict[str, Any] = {}

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from collective_efficacy.cli import main
 from collective_efficacy.report._figures import DPI
 from collective_efficacy.report.plot import LABEL_PT
 
@@ -167,13 +166,8 @@ def open_and_check(
 
 
 @pytest.fixture(scope="module")
-def example_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = {}
-    for lang in ("en", "nl"):
-        d = tmp_path_factory.mktemp(f"report-{lang}")
-        assert main(["evaluate", "--example", "--out", str(d), "--lang", lang]) == 0
-        out[lang] = d / "report.html"
-    return out
+def example_reports(example_outputs: Callable[[str], Path]) -> dict[str, Path]:
+    return {lang: example_outputs(lang) / "report.html" for lang in ("en", "nl")}
 
 
 def _images_load(facts: dict[str, Any]) -> None:
@@ -415,13 +409,14 @@ HOSTILE = (
 )
 
 
-def test_svg_map_shows_hostile_names_as_text(browser_context: Any, tmp_path: Path) -> None:
+def test_svg_map_shows_hostile_names_as_text(
+    browser_context: Any, tmp_path: Path, example_outputs: Callable[[str], Path]
+) -> None:
     """Community names that are markup show as text in the tooltip and the accessible name,
     and run nothing: no dialog, no injected element, no request, no console error."""
     import collective_efficacy as ce
 
-    d = tmp_path / "base"
-    assert main(["evaluate", "--example", "--out", str(d), "--quiet"]) == 0
+    d = example_outputs("en")
     raw = (d / "results.json").read_text(encoding="utf-8")
     ev = ce.Evaluation.model_validate_json(raw)
     names = sorted({r["buurt"] for r in ev.sections["impact"]})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import collective_efficacy as ce
-from collective_efficacy.cli import main
 from collective_efficacy.report._svgmap import (
     TOLERANCE,
     WIDTH,
@@ -35,9 +35,8 @@ def test_json_for_script_is_inert_and_round_trips(text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> ce.Evaluation:
-    d = tmp_path_factory.mktemp("svg")
-    assert main(["evaluate", "--example", "--out", str(d), "--quiet"]) == 0
+def example(example_outputs: Callable[[str], Path]) -> ce.Evaluation:
+    d = example_outputs("en")
     return ce.Evaluation.model_validate_json((d / "results.json").read_text(encoding="utf-8"))
 
 

@@ -315,7 +315,7 @@ def test_json_and_parquet_round_trip(tmp_path: Any) -> None:
     back = ce.CommunitySummary.from_json(s.to_json())
     _assert_same_summary(s, back)
     assert back.n_withheld == s.n_withheld and back.min_n == 5
-    assert '"schema_version": "1.0"' in s.to_json()
+    assert f'"schema_version": "{ce.summaries.SCHEMA_VERSION}"' in s.to_json()
     pytest.importorskip("pyarrow")
     path = tmp_path / "summary.parquet"
     s.to_parquet(path)
@@ -323,9 +323,17 @@ def test_json_and_parquet_round_trip(tmp_path: Any) -> None:
     assert_same(CALLS["alpha_by_community"](s), CALLS["alpha_by_community"](back))
 
 
+def test_a_version_1_0_document_is_still_read() -> None:
+    s = _s(DATA["example"])
+    old = s.to_json().replace(f'"schema_version": "{ce.summaries.SCHEMA_VERSION}"',
+                              '"schema_version": "1.0"')  # fmt: skip
+    _assert_same_summary(s, ce.CommunitySummary.from_json(old))
+
+
 def test_reading_a_newer_schema_is_refused() -> None:
-    doc = (
-        _s(DATA["example"]).to_json().replace('"schema_version": "1.0"', '"schema_version": "9.0"')
+    doc = _s(DATA["example"]).to_json()
+    doc = doc.replace(
+        f'"schema_version": "{ce.summaries.SCHEMA_VERSION}"', '"schema_version": "9.0"'
     )
     with pytest.raises(DataError, match="schema_version"):
         ce.CommunitySummary.from_json(doc)
@@ -386,7 +394,7 @@ def test_a_local_dask_cluster_with_two_worker_processes_gives_the_pandas_numbers
     df = DATA["generated"]
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -41,6 +41,8 @@ __all__ = [
     "group_means",
     "group_moments",
     "group_sums",
+    "moments_from_sums",
+    "pairwise_cov_from_sums",
     "pairwise_moments",
     "weighted_cov",
     "weighted_group_moments",
@@ -139,6 +141,34 @@ def group_moments(values: np.ndarray, codes: np.ndarray, n_groups: int) -> Group
     if n.sum() < len(values):  # missing values: weight 0
         sq = np.where(np.isnan(sq), 0.0, sq)
     return GroupMoments(n=n, mean=mean, ss=np.bincount(codes, weights=sq, minlength=n_groups))
+
+
+def moments_from_sums(n: np.ndarray, total: np.ndarray, sumsq: np.ndarray) -> GroupMoments:
+    """:class:`GroupMoments` from per-group count, sum and sum of squares (one pass, mergeable:
+    the sums of a :class:`~collective_efficacy.CommunitySummary`);
+    ``ss = sumsq - total^2 / n`` (0 for an empty group, never below 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = moments_from_sums(np.array([2.0, 2.0]), np.array([3.0, 10.0]), np.array([5.0, 52.0]))
+    >>> m.mean.tolist(), m.ss.tolist()
+    ([1.5, 5.0], [0.5, 2.0])
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ss = np.where(n > 0, sumsq - total * (total / np.maximum(n, 1.0)), 0.0)
+        return GroupMoments(n=n, mean=total / n, ss=np.maximum(ss, 0.0))
+
+
+def pairwise_cov_from_sums(n: np.ndarray, s: np.ndarray, p: np.ndarray) -> np.ndarray:
+    r"""Pairwise-complete covariances from per-group sums (G, k, k): pair counts
+    :math:`N_{ij}`, :math:`S_{ij}` (the sum of item i over the rows answering i and j) and
+    cross-products :math:`P_{ij}`: :math:`(P_{ij} - S_{ij} S_{ji} / N_{ij}) / (N_{ij} - 1)`,
+    NaN where :math:`N_{ij} < 2` -- the formula :func:`pairwise_moments` applies to its centred
+    sums, here on plain (mergeable) sums."""
+    st = np.swapaxes(s, 1, 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n >= 2, (p - s * st / np.maximum(n, 1.0)) / (n - 1.0), np.nan)
 
 
 def column_means(x: np.ndarray, codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:

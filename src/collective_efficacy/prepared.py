@@ -46,8 +46,13 @@ class PreparedSurvey:
 
     Parameters
     ----------
-    data : DataFrame
-        The table. It is not copied, so it must not be modified while the object is in use.
+    data : DataFrame of any engine
+        The table. A pandas DataFrame is not copied, so it must not be modified while the
+        object is in use. A frame of another engine (polars eager or lazy, pyarrow, DuckDB,
+        Dask) is collected into pandas once, through the library's one conversion layer: a
+        preparation holds the rows' arrays in memory, that is its purpose. For data larger than
+        memory use :func:`~collective_efficacy.summarise` instead: its per-community sums are
+        computed inside the engine and serve the sum-reducible statistics the same way.
 
     Examples
     --------
@@ -68,7 +73,16 @@ class PreparedSurvey:
         if isinstance(data, PreparedSurvey):
             data = data.data
         if not isinstance(data, pd.DataFrame):
-            raise DataError(f"PreparedSurvey needs a pandas DataFrame; got {type(data).__name__}")
+            from collective_efficacy.summaries._frames import engine_frame, to_pandas
+
+            if engine_frame(data) is None:
+                raise DataError(
+                    f"PreparedSurvey needs a DataFrame (pandas, polars, pyarrow, DuckDB or Dask); "
+                    f"got {type(data).__name__}. For per-community sums without the rows, use "
+                    "ce.summarise(data, ...).",
+                    argument="data",
+                )
+            data = to_pandas(data)  # collected once: a preparation holds the rows
         self.data = data
         self._cache: dict[Hashable, Any] = {}
         self._tokens: list[Any] = []

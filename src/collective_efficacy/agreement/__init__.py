@@ -12,8 +12,7 @@ functions are named in each docstring. See ``docs/methods/agreement.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from numbers import Integral
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,23 +20,26 @@ import pandas as pd
 
 from collective_efficacy import _dist
 from collective_efficacy._checks import check_choice, resolve_items
-from collective_efficacy._params import CI, COLUMNS, FRAME, Interval, Options, public
-from collective_efficacy.agreement._common import _BLOCK, _OMIT, _OPTIONS
+from collective_efficacy._params import CI, Options, public
+from collective_efficacy.agreement._common import _ONEWAY, _SCALE_BLOCK, check_oneway
 from collective_efficacy.agreement._groups import (
     GroupCodes,
+    block_frame,
     block_stats,
     code_groups,
     column_values,
-    notes,
+    item_average,
     result_frame,
 )
-from collective_efficacy.agreement._null import resolve_options
-from collective_efficacy.agreement.rwg import _items, rwg, rwg_j, rwg_j_null
+from collective_efficacy.agreement.rwg import rwg, rwg_j, rwg_j_null, scale_setup
 from collective_efficacy.errors import DataError
 from collective_efficacy.multilevel._lmm import fit_ri_moments
 from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design import refuses_weights
+
+#: non-empty group sizes, group means, SSW, SSB and the rows dropped of one variable
+OnewayParts = tuple[np.ndarray, np.ndarray, float, float, int]
 
 __all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
 
@@ -45,13 +47,20 @@ __all__ = ["ad_index", "group_reliability", "icc", "rwg", "rwg_j", "rwg_j_null"]
 # --------------------------------------------------------------------------------------------
 # shared plumbing
 # --------------------------------------------------------------------------------------------
-def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[str]:
+def _oneway_columns(
+    data: pd.DataFrame, dv: str | Sequence[str], community: str | Sequence[str], *, func: str
+) -> Iterator[tuple[str, np.ndarray, GroupCodes, OnewayParts]]:
+    """Per ``dv`` column: its name, values, the community codes and its one-way ANOVA parts."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    cols = [dv] if isinstance(dv, str) else list(dv)
-    if not cols:
-        raise DataError(f"{what}: give at least one column")
-    return resolve_items(data, cols)
+    names = [dv] if isinstance(dv, str) else list(dv)
+    if not names:
+        raise DataError(f"{func}: give at least one column")
+    cols = resolve_items(data, names)
+    groups = code_groups(data, community)
+    for name in cols:
+        y = column_values(data, name)
+        yield name, y, groups, _oneway_parts(y, groups, name, func=func)
 
 
 # --------------------------------------------------------------------------------------------
@@ -61,13 +70,7 @@ def _dv_list(data: pd.DataFrame, dv: str | Sequence[str], *, what: str) -> list[
 @accepts_prepared
 @summary_route("icc")
 @public(
-    constraints={
-        "data": [FRAME],
-        "dv": [COLUMNS],
-        "community": [COLUMNS],
-        "nan_policy": [_OMIT],
-        "ci": [CI],
-    },
+    constraints={**_ONEWAY, "ci": [CI]},
     renamed={"group": "community"},
     old_positional=("dv", "group"),
     nan_columns=("dv",),
@@ -189,9 +192,8 @@ def icc(
           dv  icc1    icc2    f  df1  df2
     0  score   0.4  0.6667  3.0    2    6
     """
-    cols = _dv_list(data, dv, what="icc")
-    groups = code_groups(data, community)
-    rows = [_icc_one(data, c, groups, ci) for c in cols]
+    rows = [icc_row(name, *parts, ci=ci) for name, _, _, parts in _oneway_columns(
+        data, dv, community, func="icc")]  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -212,9 +214,7 @@ def _icc_intervals(f: float, df1: int, df2: int, gsize: float, ci: float) -> dic
     }
 
 
-def _oneway_parts(
-    y: np.ndarray, groups: GroupCodes, name: str, *, func: str
-) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+def _oneway_parts(y: np.ndarray, groups: GroupCodes, name: str, *, func: str) -> OnewayParts:
     """Non-empty group sizes, group means, SSW, SSB and rows dropped, for one variable.
 
     One pass: the variable is centred at its grand mean (for accuracy) and summed per group
@@ -238,17 +238,7 @@ def _oneway_parts(
     sj = groups.sum_rows(yc)
     nz = nj > 0
     nj, sj = nj[nz].astype(np.float64), sj[nz]
-    k = len(nj)
-    if k < 2:
-        raise DataError(
-            f"{func}: column {name!r} has data in {k} community only; "
-            "between-community variance needs at least 2 communities"
-        )
-    if n_total == k:
-        raise DataError(
-            f"{func}: every community has a single respondent with a value of {name!r} "
-            f"({k} communities, {n_total} rows), so the within-community variance is undefined"
-        )
+    check_oneway(len(nj), n_total, name, func=func)
     ssb = float((sj * sj / nj).sum())
     sst = float(np.einsum("i,i->", yc, yc))  # no BLAS threads
     # community means equal to the grand mean leave SSB at rounding level (1e-32), which made
@@ -258,11 +248,6 @@ def _oneway_parts(
     # a survey without within-community variation gives F = inf in every row order
     ssw = sst - ssb if sst - ssb > 1e-12 * sst else 0.0
     return nj, sj / nj + grand, ssw, ssb, n_missing
-
-
-def _icc_one(data: pd.DataFrame, name: str, groups: GroupCodes, ci: float) -> dict[str, Any]:
-    y = column_values(data, name)
-    return icc_row(name, *_oneway_parts(y, groups, name, func="icc"), ci=ci)
 
 
 def icc_row(
@@ -333,7 +318,7 @@ def icc_row(
 @accepts_prepared
 @summary_route("group_reliability")
 @public(
-    constraints={"data": [FRAME], "dv": [COLUMNS], "community": [COLUMNS], "nan_policy": [_OMIT]},
+    constraints=_ONEWAY,
     renamed={"group": "community"},
     old_positional=("dv", "group"),
     nan_columns=("dv",),
@@ -404,30 +389,16 @@ def group_reliability(
     1   b  2   4.0   0.503
     2   c  4   3.0   0.669
     """
-    cols = _dv_list(data, dv, what="group_reliability")
-    groups = code_groups(data, community)
     frames = []
-    for name in cols:
-        y = column_values(data, name)
-        nj, ybar, ssw, _, _ = _oneway_parts(y, groups, name, func="group_reliability")
-        if ssw <= 0:
-            raise DataError(
-                f"group_reliability: column {name!r} has no within-community variance; "
-                "the REML ICC(1) is undefined"
-            )
-        fit = fit_ri_moments(nj, ybar, ssw)
-        rho = fit.tau2 / (fit.tau2 + fit.sigma2)
+    for name, y, groups, parts in _oneway_columns(data, dv, community, func="group_reliability"):
         missing = np.isnan(y)
         n = groups.rows - groups.count_rows(missing)
         s = groups.sum_rows(np.where(missing, 0.0, y))
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = s / n
-            rel = np.where(n > 0, n * rho / (1.0 + (n - 1.0) * rho), np.nan)
-        note_col = np.full(groups.n_slots, None, dtype=object)
-        note_col[n == 0] = f"no respondent with a value of {name!r}"
         res = result_frame(
             groups,
-            {"n": n, "mean": mean, "icc1": rho, "icc2_j": rel, "note": note_col},
+            {"n": n, "mean": mean, **mean_reliability(name, parts, n, func="group_reliability")},
             reserved=["dv"],
         )
         res.insert(0, "dv", name)
@@ -435,17 +406,31 @@ def group_reliability(
     return pd.concat(frames, ignore_index=True)
 
 
+def mean_reliability(
+    name: str, parts: OnewayParts, n: np.ndarray, *, func: str
+) -> dict[str, np.ndarray | float]:
+    """``icc1`` (REML), ``icc2_j`` and ``note`` of ``group_reliability`` for communities of size ``n``.
+
+    ``parts`` are the one-way ANOVA parts of the column (rows or a summary: one code path).
+    """
+    nj, ybar, ssw, _, _ = parts
+    if ssw <= 0:
+        raise DataError(
+            f"{func}: column {name!r} has no within-community variance; "
+            "the REML ICC(1) is undefined"
+        )
+    fit = fit_ri_moments(nj, ybar, ssw)
+    rho = fit.tau2 / (fit.tau2 + fit.sigma2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(n > 0, n * rho / (1.0 + (n - 1.0) * rho), np.nan)
+    note = np.full(len(n), None, dtype=object)
+    note[n == 0] = f"no respondent with a value of {name!r}"
+    return {"icc1": rho, "icc2_j": rel, "note": note}
+
+
 @accepts_prepared
 @public(
-    constraints={
-        "data": [FRAME],
-        "items": [COLUMNS],
-        "community": [COLUMNS],
-        "center": [Options(("mean", "median"))],
-        "n_options": [Interval(Integral, 2, None), None],
-        "options": _OPTIONS,
-        "nan_policy": [_BLOCK],
-    },
+    constraints={**_SCALE_BLOCK, "center": [Options(("mean", "median"))]},
     renamed={"group": "community"},
     old_positional=("items", "group"),
 )
@@ -531,38 +516,16 @@ def ad_index(
     1   b  3  1.2222            0.8333      False
     """
     check_choice("center", center, ["mean", "median"], func="ad_index")
-    check_choice("nan_policy", nan_policy, ["listwise", "pairwise"], func="ad_index")
-    cols = _items(data, items, func="ad_index")
-    a, codes = resolve_options(n_options, options, func="ad_index")
-    b = block_stats(
-        data,
-        cols,
-        community,
-        nan_policy=nan_policy,
-        scale_codes=codes,
-        func="ad_index",
-        center=center,
-    )
-    ad_items = b["ad"]
-    usable = b["n_item"] >= 2
-    j = usable.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ad = np.where(usable, ad_items, 0.0).sum(axis=1) / j
-    ad = np.where(j > 0, ad, np.nan)
+    cols, a, codes = scale_setup(data, items, n_options, options, nan_policy, func="ad_index")
+    b = block_stats(data, cols, community, nan_policy=nan_policy, scale_codes=codes,
+                    func="ad_index", center=center)  # fmt: skip
+    ad, j = item_average(b["ad"], b["n_item"])
     cutoff = a / 6.0 if a is not None else float("nan")
     with np.errstate(invalid="ignore"):
         agree = pd.array(ad <= cutoff, dtype="boolean")
     agree[np.isnan(ad) | np.isnan(cutoff)] = pd.NA
-    return result_frame(
-        b["groups"],
-        {
-            "n": b["n"],
-            "n_excluded": b["n_excluded"],
-            "n_items": j,
-            "ad": ad,
-            "center": center,
-            "practical_cutoff": cutoff,
-            "agreement": agree,
-            "note": notes(b["n"], j),
-        },
+    return block_frame(
+        b,
+        {"ad": ad, "center": center, "practical_cutoff": cutoff, "agreement": agree},
+        n_items=j,
     )

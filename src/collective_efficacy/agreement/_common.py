@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._params import Options, Predicate
+from collective_efficacy._params import COLUMNS, FRAME, Interval, Options, Predicate
+from collective_efficacy.errors import DataError
 
 _OMIT = Options(("omit", "raise"))
+
+#: the parameters of the one-way ANOVA functions (icc, group_reliability)
+_ONEWAY: dict[str, Sequence[Any]] = {
+    "data": [FRAME],
+    "dv": [COLUMNS],
+    "community": [COLUMNS],
+    "nan_policy": [_OMIT],
+}
 
 
 _BLOCK = Options(("listwise", "pairwise"))
@@ -52,3 +61,31 @@ _OPTIONS = [
     ),
     None,
 ]
+
+#: the parameters of the item-block functions (rwg_j, ad_index)
+_SCALE_BLOCK: dict[str, Sequence[Any]] = {
+    "data": [FRAME],
+    "items": [COLUMNS],
+    "community": [COLUMNS],
+    "n_options": [Interval(Integral, 2, None), None],
+    "options": _OPTIONS,
+    "nan_policy": [_BLOCK],
+}
+
+
+def check_oneway(k: int, n_total: float, name: Any, *, func: str) -> None:
+    """Refuse a one-way ANOVA with fewer than 2 communities or no within-community df.
+
+    ``k`` is the number of communities with a value of column ``name``, ``n_total`` the
+    number of values (rows or summed counts: one check for both paths).
+    """
+    if k < 2:
+        raise DataError(
+            f"{func}: column {name!r} has data in {k} community only; "
+            "between-community variance needs at least 2 communities"
+        )
+    if n_total == k:
+        raise DataError(
+            f"{func}: every community has a single respondent with a value of {name!r} "
+            f"({k} communities, {int(n_total)} rows), so the within-community variance is undefined"
+        )

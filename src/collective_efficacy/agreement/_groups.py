@@ -33,10 +33,12 @@ from collective_efficacy.prepared import memo
 
 __all__ = [
     "GroupCodes",
+    "block_frame",
     "block_stats",
     "code_groups",
     "column_values",
     "group_medians",
+    "item_average",
     "item_rows",
     "notes",
     "result_frame",
@@ -254,6 +256,28 @@ def result_frame(
         arr = np.asarray(values)
         out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
     return out
+
+
+def item_average(per_item: np.ndarray, n_item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per slot, the mean of an item statistic over the items with at least 2 answers.
+
+    Returns the mean (NaN where no item has 2 answers) and that number of items ``J``.
+    """
+    usable = n_item >= 2
+    j = usable.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(usable, per_item, 0.0).sum(axis=1) / j
+    return np.where(j > 0, mean, np.nan), j
+
+
+def block_frame(
+    b: dict[str, Any], columns: dict[str, Any], *, n_items: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The result of a block statistic: groups, ``n``, ``n_excluded`` (``n_items``), ``columns``, ``note``."""
+    head: dict[str, Any] = {"n": b["n"], "n_excluded": b["n_excluded"]}
+    if n_items is not None:
+        head["n_items"] = n_items
+    return result_frame(b["groups"], {**head, **columns, "note": notes(b["n"], n_items)})
 
 
 def notes(n_used: np.ndarray, n_items: np.ndarray | None = None) -> np.ndarray:

@@ -21,13 +21,8 @@ from collective_efficacy._params import (
     as_generator,
     public,
 )
-from collective_efficacy.agreement._common import (
-    _BLOCK,
-    _OMIT,
-    _OPTIONS,
-    _RANVAR,
-)
-from collective_efficacy.agreement._groups import block_stats, notes, result_frame
+from collective_efficacy.agreement._common import _OMIT, _OPTIONS, _RANVAR, _SCALE_BLOCK
+from collective_efficacy.agreement._groups import block_frame, block_stats, item_average
 from collective_efficacy.agreement._null import (
     null_summary,
     resolve_options,
@@ -36,6 +31,7 @@ from collective_efficacy.agreement._null import (
 )
 from collective_efficacy.errors import DataError
 from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.summaries._dispatch import summary_route
 
 __all__ = ["rwg", "rwg_j", "rwg_j_null"]
 
@@ -44,6 +40,7 @@ __all__ = ["rwg", "rwg_j", "rwg_j_null"]
 # rwg, rwg(j), r*wg(j), AD
 # --------------------------------------------------------------------------------------------
 @accepts_prepared
+@summary_route("rwg")
 @public(
     constraints={
         "data": [FRAME],
@@ -135,36 +132,30 @@ def rwg(
     a, codes = resolve_options(n_options, options, func="rwg")
     sigma2 = resolve_ranvar(ranvar, a, func="rwg")
     b = block_stats(data, [item], community, nan_policy="listwise", scale_codes=codes, func="rwg")
+    return rwg_table(b, sigma2)
+
+
+def rwg_table(b: dict[str, Any], sigma2: float) -> pd.DataFrame:
+    """The :func:`rwg` table from :func:`block_stats` output (shared with the summary path)."""
     var = b["variances"][:, 0]
     with np.errstate(invalid="ignore"):
         value = 1.0 - np.minimum(var, sigma2) / sigma2
-    return result_frame(
-        b["groups"],
+    return block_frame(
+        b,
         {
-            "n": b["n"],
-            "n_excluded": b["n_excluded"],
             "mean": b["means"][:, 0],
             "variance": var,
             "ranvar": sigma2,
             "rwg": value,
-            "truncated": var > sigma2,
-            "note": notes(b["n"]),
+            "truncated": _exceeds(var, sigma2),
         },
     )
 
 
 @accepts_prepared
+@summary_route("rwg_j")
 @public(
-    constraints={
-        "data": [FRAME],
-        "items": [COLUMNS],
-        "community": [COLUMNS],
-        "lindell": [BOOLEAN],
-        "ranvar": _RANVAR,
-        "n_options": [Interval(Integral, 2, None), None],
-        "options": _OPTIONS,
-        "nan_policy": [_BLOCK],
-    },
+    constraints={**_SCALE_BLOCK, "lindell": [BOOLEAN], "ranvar": _RANVAR},
     renamed={"group": "community"},
     old_positional=("items", "group"),
 )
@@ -260,38 +251,61 @@ def rwg_j(
     0   a  3         0.3333  0.9091      False
     1   b  3         3.1667  0.0000       True
     """
-    check_choice("nan_policy", nan_policy, ["listwise", "pairwise"], func="rwg_j")
-    cols = _items(data, items, func="rwg_j")
-    a, codes = resolve_options(n_options, options, func="rwg_j")
+    cols, a, codes = scale_setup(data, items, n_options, options, nan_policy, func="rwg_j")
     sigma2 = resolve_ranvar(ranvar, a, func="rwg_j")
     b = block_stats(data, cols, community, nan_policy=nan_policy, scale_codes=codes, func="rwg_j")
-    var = b["variances"]
-    usable = b["n_item"] >= 2
-    j = usable.sum(axis=1)
+    return rwg_j_table(b, sigma2, lindell)
+
+
+def rwg_j_table(b: dict[str, Any], sigma2: float, lindell: bool) -> pd.DataFrame:
+    """The :func:`rwg_j` table from :func:`block_stats` output (shared with the summary path)."""
+    s2, j = item_average(b["variances"], b["n_item"])
     with np.errstate(invalid="ignore", divide="ignore"):
-        s2 = np.where(usable, var, 0.0).sum(axis=1) / j
         if lindell:
             value = 1.0 - s2 / sigma2
             truncated = np.zeros(len(s2), dtype=bool)
         else:
             r = np.minimum(s2, sigma2) / sigma2
             value = j * (1.0 - r) / (j * (1.0 - r) + r)
-            truncated = s2 > sigma2
+            truncated = _exceeds(s2, sigma2)
     value = np.where(j > 0, value, np.nan)
-    return result_frame(
-        b["groups"],
+    return block_frame(
+        b,
         {
-            "n": b["n"],
-            "n_excluded": b["n_excluded"],
-            "n_items": j,
             "mean_variance": s2,
             "ranvar": sigma2,
             "rwg_j": value,
             "truncated": truncated,
             "method": "lindell1999" if lindell else "james1984",
-            "note": notes(b["n"], j),
         },
+        n_items=j,
     )
+
+
+def _exceeds(s2: np.ndarray, sigma2: float) -> np.ndarray:
+    """``s2 > sigma2`` beyond rounding (relative 1e-12): the truncation flag.
+
+    A (mean) variance equal to the null variance in exact arithmetic is computed as slightly
+    above or below it depending on the row order; it counts as not truncated in every order.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(s2 > sigma2 * (1.0 + 1e-12))
+
+
+def scale_setup(
+    data: pd.DataFrame,
+    items: Sequence[str],
+    n_options: int | None,
+    options: Any,
+    nan_policy: str,
+    *,
+    func: str,
+) -> tuple[list[str], int | None, np.ndarray | None]:
+    """The checked item columns, number of options and allowed codes of an item block."""
+    check_choice("nan_policy", nan_policy, ["listwise", "pairwise"], func=func)
+    cols = _items(data, items, func=func)
+    a, codes = resolve_options(n_options, options, func=func)
+    return cols, a, codes
 
 
 def _items(data: pd.DataFrame, items: Sequence[str], *, func: str) -> list[str]:

@@ -115,43 +115,19 @@ def bootstrap_means(
     batched (BCa needs this: its bias correction counts replicates *equal* to the estimate).
     Otherwise the products are float32 BLAS products, whose last bits depend on the batch.
     """
-    order = np.argsort(codes, kind="stable")
     n_f, mean = group_means(values, codes, n_groups)
     counts = n_f.astype(np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = sign / counts
-    # every value centred on its group mean and scaled by sign / n, in group order; with exact
-    # rounded to a grid on which every bootstrap sum is exact (see _exact_grid), else float32
-    c_sorted = codes[order]
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    centred = (values[order] - mean[c_sorted]) * scale[c_sorted]
-    dtype = np.float64 if exact else np.float32
-    vq = _exact_grid(centred, counts, starts, c_sorted) if exact else centred.astype(dtype)
+    vq, starts = _centred_sorted(values, codes, mean, counts, sign=sign, exact=exact)
+    dtype = vq.dtype
     use = include & (counts > 0)
     sizes = counts[use]
     groups_all = np.flatnonzero(use)
     by_size = np.argsort(sizes, kind="stable")
     bounds = np.flatnonzero(np.diff(sizes[by_size])) + 1
-    # 32-bit integers shared by the sizes <= _SHARED: row j holds draw j of every resample; row
-    # j does not depend on how many rows are drawn, so a community's draws depend only on its size
     small = sizes[sizes <= _SHARED]
-    n_shared = int(small.max()) if small.size else 0
-    base = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream,)))
-    cols = np.arange(n_boot, dtype=np.int64)
+    pool = _SharedDraws(small, n_boot, entropy, stream, dtype)
     draws = np.arange(int(sizes.max()) if sizes.size else 0)
-    # V_jb = (b mod _WIDTH) + R_jb / 2^32, exact in float64 (43 bits); for n <= 512 the product
-    # n V_jb is exact too (<= 52 bits), so floor(n V_jb) = n (b mod _WIDTH) + floor(n R_jb / 2^32):
-    # the drawn index and its flat position in the count matrix of the pass, in one multiply
-    vmat = base.integers(0, 1 << 32, size=(n_shared, n_boot), dtype=np.uint32) * 2.0**-32
-    vmat += cols % _WIDTH
-    # work buffers reused by every size class: allocating (and page-faulting) fresh arrays of
-    # n x n_boot elements per class costs more than the arithmetic on a busy machine
-    width = min(n_boot, _WIDTH)
-    k_max = int(np.bincount(small).max()) if small.size else 0
-    ibuf = np.empty(n_shared * width, dtype=np.int64)
-    fbuf = np.empty(n_shared * width, dtype=dtype)
-    mbuf = np.empty(k_max * width, dtype=dtype)
-    mbuf32 = np.empty(k_max * width if exact else 0, dtype=np.float32)
+    store = _store_add if accumulate else _store_set
     with _single_thread_blas():
         # loop over distinct cell sizes, never over communities
         for chunk in np.split(by_size, bounds):
@@ -161,39 +137,114 @@ def bootstrap_means(
             groups = groups_all[chunk]
             ymat = vq[starts[groups][:, None] + draws[:n]]  # (k, n)
             if n <= _SHARED:
-                # resamples b0..b0+m per pass; index layout (n, m): row j = draw j of each resample
-                for b0 in range(0, n_boot, width):
-                    m = min(width, n_boot - b0)
-                    idx = ibuf[: n * m].reshape(n, m)
-                    np.multiply(vmat[:n, b0 : b0 + m], n, out=idx, casting="unsafe")  # floor
-                    cmat = _counts(ibuf[: n * m], fbuf[: n * m]).reshape(m, n)  # C[b - b0, i]
-                    means = np.matmul(ymat, cmat.T, out=mbuf[: groups.size * m].reshape(-1, m))
-                    if exact:  # exact sums, rounded once to float32
-                        m32 = mbuf32[: means.size].reshape(means.shape)
-                        np.copyto(m32, means, casting="same_kind")
-                        means = m32
-                    if accumulate:
-                        out[groups, b0 : b0 + m] += means
-                    else:
-                        out[groups, b0 : b0 + m] = means
-                if tick is not None:
-                    tick(groups.size)
-                continue
-            # large community: own stream, in blocks of resamples
-            block = max(1, _BLOCK // n)
-            rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream, n)))
-            for b0 in range(0, n_boot, block):
-                m = min(block, n_boot - b0)
-                bidx = rng.integers(0, n, size=(m, n))
-                bidx += (np.arange(m) * n)[:, None]
-                bmat = np.bincount(bidx.ravel(), minlength=m * n).reshape(m, n)
-                bmeans = (ymat @ bmat.T.astype(dtype)).astype(np.float32)
-                if accumulate:
-                    out[groups, b0 : b0 + m] += bmeans
-                else:
-                    out[groups, b0 : b0 + m] = bmeans
+                pool.resample(ymat, out, groups, store, exact=exact)
+            else:  # large community: own stream, in blocks of resamples
+                rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream, n)))
+                _resample_large(ymat, out, groups, store, n_boot=n_boot, rng=rng)
             if tick is not None:
                 tick(groups.size)
+
+
+def _store_add(out: np.ndarray, groups: np.ndarray, b0: int, means: np.ndarray) -> None:
+    out[groups, b0 : b0 + means.shape[1]] += means
+
+
+def _store_set(out: np.ndarray, groups: np.ndarray, b0: int, means: np.ndarray) -> None:
+    out[groups, b0 : b0 + means.shape[1]] = means
+
+
+_Store = Callable[[np.ndarray, np.ndarray, int, np.ndarray], None]
+
+
+def _centred_sorted(
+    values: np.ndarray,
+    codes: np.ndarray,
+    mean: np.ndarray,
+    counts: np.ndarray,
+    *,
+    sign: float,
+    exact: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every value centred on its group mean and scaled by ``sign / n``, in group order.
+
+    With ``exact`` rounded to a grid on which every bootstrap sum is exact (see
+    :func:`_exact_grid`, float64), else float32. Also returns each group's first position.
+    """
+    order = np.argsort(codes, kind="stable")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = sign / counts
+    c_sorted = codes[order]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    centred = (values[order] - mean[c_sorted]) * scale[c_sorted]
+    if exact:
+        return _exact_grid(centred, counts, starts, c_sorted), starts
+    return centred.astype(np.float32), starts
+
+
+class _SharedDraws:
+    """The 32-bit integers shared by the cell sizes <= ``_SHARED``, and reused work buffers.
+
+    Row j holds draw j of every resample; row j does not depend on how many rows are drawn, so
+    a community's draws depend only on its size. ``V_jb = (b mod _WIDTH) + R_jb / 2^32`` is
+    exact in float64 (43 bits); for n <= 512 the product n V_jb is exact too (<= 52 bits), so
+    ``floor(n V_jb) = n (b mod _WIDTH) + floor(n R_jb / 2^32)``: the drawn index and its flat
+    position in the count matrix of the pass, in one multiply.
+    """
+
+    def __init__(
+        self, small: np.ndarray, n_boot: int, entropy: int, stream: int, dtype: Any
+    ) -> None:
+        n_shared = int(small.max()) if small.size else 0
+        base = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(stream,)))
+        self.vmat = base.integers(0, 1 << 32, size=(n_shared, n_boot), dtype=np.uint32) * 2.0**-32
+        self.vmat += np.arange(n_boot, dtype=np.int64) % _WIDTH
+        self.n_boot = n_boot
+        # work buffers reused by every size class: allocating (and page-faulting) fresh arrays
+        # of n x n_boot elements per class costs more than the arithmetic on a busy machine
+        self.width = width = min(n_boot, _WIDTH)
+        k_max = int(np.bincount(small).max()) if small.size else 0
+        self.ibuf = np.empty(n_shared * width, dtype=np.int64)
+        self.fbuf = np.empty(n_shared * width, dtype=dtype)
+        self.mbuf = np.empty(k_max * width, dtype=dtype)
+        self.mbuf32 = np.empty(k_max * width if dtype == np.float64 else 0, dtype=np.float32)
+
+    def resample(
+        self, ymat: np.ndarray, out: np.ndarray, groups: np.ndarray, store: _Store, *, exact: bool
+    ) -> None:
+        """Bootstrap means of the cells ``ymat`` (k x n), passes of ``width`` resamples."""
+        n = ymat.shape[1]
+        for b0 in range(0, self.n_boot, self.width):
+            m = min(self.width, self.n_boot - b0)
+            # index layout (n, m): row j = draw j of each resample
+            idx = self.ibuf[: n * m].reshape(n, m)
+            np.multiply(self.vmat[:n, b0 : b0 + m], n, out=idx, casting="unsafe")  # floor
+            cmat = _counts(self.ibuf[: n * m], self.fbuf[: n * m]).reshape(m, n)  # C[b - b0, i]
+            means = np.matmul(ymat, cmat.T, out=self.mbuf[: groups.size * m].reshape(-1, m))
+            if exact:  # exact sums, rounded once to float32
+                m32 = self.mbuf32[: means.size].reshape(means.shape)
+                np.copyto(m32, means, casting="same_kind")
+                means = m32
+            store(out, groups, b0, means)
+
+
+def _resample_large(
+    ymat: np.ndarray,
+    out: np.ndarray,
+    groups: np.ndarray,
+    store: _Store,
+    *,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> None:
+    """Bootstrap means of cells of one size above ``_SHARED``, in blocks of resamples."""
+    n = ymat.shape[1]
+    block = max(1, _BLOCK // n)
+    for b0 in range(0, n_boot, block):
+        m = min(block, n_boot - b0)
+        bidx = rng.integers(0, n, size=(m, n))
+        bidx += (np.arange(m) * n)[:, None]
+        bmat = np.bincount(bidx.ravel(), minlength=m * n).reshape(m, n)
+        store(out, groups, b0, (ymat @ bmat.T.astype(ymat.dtype)).astype(np.float32))
 
 
 def _exact_grid(

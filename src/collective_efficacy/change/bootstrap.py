@@ -140,7 +140,7 @@ def bootstrap_change(
         nan_policy=nan_policy, paired_on=paired_on,
     )  # fmt: skip
     g_count = len(tw.labels)
-    entropy = seed_entropy(seed)
+    draw = _Draw(int(n_boot), seed_entropy(seed), method == "bca", progress)
     yb, cb = tw.y[~tw.after], tw.codes[~tw.after]  # split once, used by every step below
     ya, ca = tw.y[tw.after], tw.codes[tw.after]
     mb = moments(yb, cb, g_count)
@@ -148,59 +148,81 @@ def bootstrap_change(
     out = _base_frame(tw, mb, ma)
     # centred replicates (theta* - theta); rows of skipped communities stay 0
     boot = np.zeros((g_count, int(n_boot)), dtype=np.float32)
-    # BCa counts replicates equal to the estimate (a jump): its replicates are computed exactly
-    # (bit-identical whatever the other communities); percentile limits are continuous in them
-    exact = method == "bca"
     if paired_on is None:
         sup, reason = suppression(mb.n, ma.n, min_n)
         theta = ma.mean - mb.mean
         degenerate = ~sup & (np.nan_to_num(mb.var) == 0) & (np.nan_to_num(ma.var) == 0)
         use = ~sup & ~degenerate
-        with _progress_bar(progress, 2 * int(use.sum())) as tick:
-            bootstrap_means(yb, cb, g_count, n_boot=int(n_boot), entropy=entropy, stream=0,
-                            out=boot, sign=-1.0, include=use, accumulate=False, tick=tick,
-                            exact=exact)  # fmt: skip
-            bootstrap_means(ya, ca, g_count, n_boot=int(n_boot), entropy=entropy, stream=1,
-                            out=boot, sign=1.0, include=use, tick=tick, exact=exact)  # fmt: skip
-        accel = _accel_two((ya, ca, ma), (yb, cb, mb), g_count) if method == "bca" else None
+        draw.cells(boot, use, (yb, cb, 0, -1.0), (ya, ca, 1, 1.0))
+        accel = _accel_two((ya, ca, ma), (yb, cb, mb), g_count) if draw.exact else None
     else:
         pr = pair_up(tw)
-        dm = moments(pr.after - pr.before, pr.codes, g_count)
+        d = pr.after - pr.before
+        dm = moments(d, pr.codes, g_count)
         sup, reason = suppression(mb.n, ma.n, min_n, n_pairs=dm.n)
         out["n_paired"] = dm.n.astype(np.int64)
         theta = dm.mean
         degenerate = ~sup & (np.nan_to_num(dm.var) == 0)
         use = ~sup & ~degenerate
-        d = pr.after - pr.before
-        with _progress_bar(progress, int(use.sum())) as tick:
-            bootstrap_means(d, pr.codes, g_count, n_boot=int(n_boot), entropy=entropy, stream=2,
-                            out=boot, sign=1.0, include=use, accumulate=False, tick=tick,
-                            exact=exact)  # fmt: skip
-        accel = _accel_one(d, pr.codes, dm, g_count) if method == "bca" else None
+        draw.cells(boot, use, (d, pr.codes, 2, 1.0))
+        accel = _accel_one(d, pr.codes, dm, g_count) if draw.exact else None
     reason[degenerate] = "zero variance: the bootstrap distribution is degenerate"
-    b = boot.shape[1]
-    # float32 sums (pairwise / SIMD): the replicates are centred, so the relative error of the
-    # SE is about 1e-6, far below the Monte Carlo error, at a fraction of the float64 cost
-    s1 = boot.sum(axis=1).astype(np.float64)
-    ss = np.einsum("ij,ij->i", boot, boot).astype(np.float64)
-    boot_se = np.sqrt(np.maximum(ss - s1 * s1 / b, 0.0) / (b - 1))
-    bias = s1 / b
-    lo, hi = bootstrap_interval(boot, ci=ci, method=method, accel=accel)
-    lo, hi = lo + theta, hi + theta
-    out["diff"] = np.where(sup, np.nan, theta)
-    out["ci_low"] = np.where(use, lo, np.nan)
-    out["ci_high"] = np.where(use, hi, np.nan)
-    out["boot_se"] = np.where(use, boot_se, np.nan)
-    out["boot_bias"] = np.where(use, bias, np.nan)
-    out["method"] = f"bootstrap_{method}"
-    out["n_boot"] = int(n_boot)
-    out["confidence"] = ci
+    _interval_columns(out, boot, theta, sup=sup, use=use, ci=ci, method=method, accel=accel)
     out["suppressed"] = sup
     out["reason"] = reason
     if community is None:
         out["level"] = "overall"
     text_columns(out, ["level", "method", "reason"])
     return out
+
+
+class _Draw:
+    """The resampling settings of one call: replicates of the included communities' cells."""
+
+    def __init__(self, n_boot: int, entropy: int, exact: bool, progress: bool) -> None:
+        self.n_boot, self.entropy, self.progress = n_boot, entropy, progress
+        # BCa counts replicates equal to the estimate (a jump): its replicates are computed
+        # exactly (bit-identical whatever the other communities); percentile limits are
+        # continuous in them
+        self.exact = exact
+
+    def cells(self, boot: np.ndarray, use: np.ndarray, *waves: tuple[Any, ...]) -> None:
+        """Add ``sign`` x the centred bootstrap means of each ``(values, codes, stream, sign)``."""
+        g_count = boot.shape[0]
+        with _progress_bar(self.progress, len(waves) * int(use.sum())) as tick:
+            for i, (y, codes, stream, sign) in enumerate(waves):
+                bootstrap_means(y, codes, g_count, n_boot=self.n_boot, entropy=self.entropy,
+                                stream=stream, out=boot, sign=sign, include=use,
+                                accumulate=i > 0, tick=tick, exact=self.exact)  # fmt: skip
+
+
+def _interval_columns(
+    out: pd.DataFrame,
+    boot: np.ndarray,
+    theta: np.ndarray,
+    *,
+    sup: np.ndarray,
+    use: np.ndarray,
+    ci: float,
+    method: str,
+    accel: np.ndarray | None,
+) -> None:
+    """The estimate, limits, bootstrap SE and bias columns from the centred replicates."""
+    b = boot.shape[1]
+    # float32 sums (pairwise / SIMD): the replicates are centred, so the relative error of the
+    # SE is about 1e-6, far below the Monte Carlo error, at a fraction of the float64 cost
+    s1 = boot.sum(axis=1).astype(np.float64)
+    ss = np.einsum("ij,ij->i", boot, boot).astype(np.float64)
+    boot_se = np.sqrt(np.maximum(ss - s1 * s1 / b, 0.0) / (b - 1))
+    lo, hi = bootstrap_interval(boot, ci=ci, method=method, accel=accel)
+    out["diff"] = np.where(sup, np.nan, theta)
+    out["ci_low"] = np.where(use, lo + theta, np.nan)
+    out["ci_high"] = np.where(use, hi + theta, np.nan)
+    out["boot_se"] = np.where(use, boot_se, np.nan)
+    out["boot_bias"] = np.where(use, s1 / b, np.nan)
+    out["method"] = f"bootstrap_{method}"
+    out["n_boot"] = b
+    out["confidence"] = ci
 
 
 @contextlib.contextmanager

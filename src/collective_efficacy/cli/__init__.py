@@ -246,6 +246,13 @@ def _evaluate_parser(sub: Any) -> None:
     add_design_options(pe)
     add_wave_options(pe)
     add_level_option(pe)
+    pe.add_argument(
+        "--out-of-core",
+        action="store_true",
+        help="Parquet files larger than memory: stream them through DuckDB (bounded memory); "
+        "the sections that need respondent rows (agreement, ecometric model, dates, "
+        "assessments, maps, weights) are left out with a note",
+    )
     pe.add_argument("--quiet", action="store_true", help="no progress bar")
     pe.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the report")
     _output_args(pe)

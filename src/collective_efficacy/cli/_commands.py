@@ -261,6 +261,8 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
     if not (args.skip_map or args.skip_impact):
         check_input_file(args.geometry, "--geometry")
     per_wave = per_wave_args(args)  # community and column map of each file
+    if args.out_of_core:  # Parquet streamed through DuckDB (collective_efficacy.out_of_core)
+        return _out_of_core(args, per_wave)
     before, after = read_at_level(args, per_wave["community"])  # --level wijk: recoded
     return evaluation.evaluate(
         before,
@@ -282,6 +284,21 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
         progress=progress,
         design=design_arg(args),
     )
+
+
+def _out_of_core(args: argparse.Namespace, per_wave: dict[str, Any]) -> Evaluation:
+    """``evaluate --out-of-core``: refuse the options that need respondent rows."""
+    from collective_efficacy.out_of_core import evaluate_parquet
+
+    rows = {"--assessments": args.assessments, "--geometry": args.geometry, "--date": args.date,
+            "--comparison": args.comparison, "--level": getattr(args, "level", None),
+            "--weight/--strata/--cluster": design_arg(args)}  # fmt: skip
+    given = [k for k, v in rows.items() if v is not None]
+    if given:
+        raise CliError(f"--out-of-core cannot use {', '.join(given)} (they need the respondent "
+                       "rows); leave them out, or evaluate without --out-of-core")  # fmt: skip
+    return evaluate_parquet(args.baseline, args.end, instrument=args.instrument,
+                            respondent=args.respondent, min_n=args.min_n, **per_wave)  # fmt: skip
 
 
 def _comparison_arg(text: str | None) -> str | Path | None:

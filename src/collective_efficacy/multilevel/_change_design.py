@@ -54,6 +54,19 @@ def _covariates(data: pd.DataFrame, covariates: list[str]) -> np.ndarray:
     return numeric_matrix(frame, covariates)
 
 
+def _outcome(data: pd.DataFrame, dv: str) -> np.ndarray:
+    """The outcome as float64: a read-only view of a plain numeric column (no copy), else
+    :func:`numeric_matrix` (which converts and names non-numeric or infinite cells)."""
+    col = data[dv]
+    if isinstance(col, pd.Series) and isinstance(col.dtype, np.dtype) and col.dtype.kind in "iuf":
+        y = col.to_numpy(dtype=np.float64).view()
+        if not y.size or (np.isfinite(np.fmin.reduce(y)) and np.isfinite(np.fmax.reduce(y))):
+            y.flags.writeable = False  # the caller's data: never written
+            return y
+    out: np.ndarray = numeric_matrix(data, [dv])[:, 0]
+    return out
+
+
 def _programme(data: pd.DataFrame, comparison: str, codes: np.ndarray, n_groups: int) -> np.ndarray:
     """Per community: True for a programme community (comparison False/0 on all its rows)."""
     col = data[comparison]
@@ -158,7 +171,7 @@ def design(
     extra += [respondent] if respondent is not None else []
     check_columns(data, [dv, community, *covariates, *extra])
     gi = factorize_groups(data, community, what="community")
-    y_all = numeric_matrix(data, [dv])[:, 0]
+    y_all = _outcome(data, dv)
     after_all: np.ndarray | None = None
     if time is None:
         after_all = _after(data, wave, before, after)

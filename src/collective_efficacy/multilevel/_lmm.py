@@ -324,8 +324,8 @@ def _moment_start(st: _Stats) -> float:
     return float(min(max(tau2 / s2w, 1e-3), 1e3))
 
 
-def _fit(st: _Stats, n_groups: int, method: str) -> RIFit:
-    n_obs, p = st.n_obs, st.xtx.shape[0]
+def _check_identifiable(st: _Stats) -> None:
+    """Refuse a fit whose variance components or fixed effects are not identifiable."""
     nonempty = int(np.count_nonzero(st.n))
     if nonempty < 2:
         raise DataError(
@@ -338,80 +338,123 @@ def _fit(st: _Stats, n_groups: int, method: str) -> RIFit:
             "within-group variance sigma2 are not separately identifiable; expected at least one "
             "group with 2 or more observations"
         )
-    if n_obs - p <= 0:
-        raise DataError(f"{n_obs} observations for {p} fixed effects; expected more observations")
-
-    n_eval = 0
-
-    def g(t: float) -> float:
-        nonlocal n_eval
-        n_eval += 1
-        return _evaluate(st, t).grad
-
-    ok = True
-    message = "interior optimum"
-    at_boundary = False
-    at0 = _evaluate(st, 0.0)
-    n_eval += 1
-    if at0.grad < 0.0:
-        # The deviance decreases at tau2 = 0 and grows without bound as theta -> inf, so an
-        # interior minimum exists: bracket the root of the analytic derivative upwards from a
-        # moment (ANOVA) start, then Brent's root finder to machine precision.
-        a_, b_ = 0.0, _moment_start(st)
-        gb = g(b_)
-        k = 0
-        while gb < 0 and k < 200:
-            a_, b_ = b_, b_ * 4.0
-            gb = g(b_)
-            k += 1
-        if gb >= 0:
-            theta = float(optimize.brentq(g, a_, b_, xtol=1e-300, rtol=4 * np.finfo(float).eps))
-            best = _evaluate(st, theta)
-        else:
-            ok, theta, best = False, b_, _evaluate(st, b_)
-            message = "could not bracket the root of the profiled-deviance derivative"
-    else:
-        # d'(0) >= 0: tau2 = 0 satisfies the KKT condition. Guard against a lower interior
-        # minimum with a bounded Brent search over log(theta).
-        def dev_log(t: float) -> float:
-            nonlocal n_eval
-            n_eval += 1
-            return _evaluate(st, float(np.exp(t))).deviance
-
-        res = optimize.minimize_scalar(
-            dev_log, bounds=(-25.0, 20.0), method="bounded", options={"xatol": 1e-6}
+    p = st.xtx.shape[0]
+    if st.n_obs - p <= 0:
+        raise DataError(
+            f"{st.n_obs} observations for {p} fixed effects; expected more observations"
         )
-        theta = float(np.exp(res.x))
-        best = _evaluate(st, theta)
-        if at0.deviance <= best.deviance + 1e-9 * max(1.0, abs(best.deviance)):
-            theta, best, at_boundary = 0.0, at0, True
-            message = "boundary: tau2 = 0 (singular fit, as lme4's 'boundary (singular) fit')"
-        else:  # an interior minimum beyond a local rise: polish it
-            a_, b_ = theta * 0.9, theta * 1.1
-            if g(a_) <= 0 <= g(b_):
-                theta = float(optimize.brentq(g, a_, b_, xtol=1e-300, rtol=4 * np.finfo(float).eps))
-                best = _evaluate(st, theta)
-            ok = bool(res.success)
-    p_ = p
+
+
+@dataclass
+class _Search:
+    """The optimum of the profiled deviance over theta >= 0 and how it was found."""
+
+    theta: float
+    best: _Eval
+    at0: _Eval  # the evaluation at theta = 0
+    ok: bool = True
+    at_boundary: bool = False
+    message: str = "interior optimum"
+    n_eval: int = 1
+
+
+def _grad(st: _Stats, theta: float, search: _Search) -> float:
+    """The derivative at theta (counted)."""
+    search.n_eval += 1
+    return _evaluate(st, theta).grad
+
+
+def _root(st: _Stats, a_: float, b_: float, search: _Search) -> float:
+    """Brent's root of the derivative in [a_, b_], to machine precision."""
+    return float(
+        optimize.brentq(
+            lambda t: _grad(st, t, search), a_, b_, xtol=1e-300, rtol=4 * np.finfo(float).eps
+        )
+    )
+
+
+def _interior(st: _Stats, search: _Search) -> None:
+    """d'(0) < 0: the deviance decreases at tau2 = 0 and grows without bound as theta -> inf,
+    so an interior minimum exists: bracket the root of the analytic derivative upwards from a
+    moment (ANOVA) start, then Brent's root finder to machine precision."""
+    a_, b_ = 0.0, _moment_start(st)
+    gb = _grad(st, b_, search)
+    k = 0
+    while gb < 0 and k < 200:
+        a_, b_ = b_, b_ * 4.0
+        gb = _grad(st, b_, search)
+        k += 1
+    if gb >= 0:
+        search.theta = _root(st, a_, b_, search)
+        search.best = _evaluate(st, search.theta)
+    else:
+        search.ok, search.theta, search.best = False, b_, _evaluate(st, b_)
+        search.message = "could not bracket the root of the profiled-deviance derivative"
+
+
+def _near_boundary(st: _Stats, search: _Search) -> None:
+    """d'(0) >= 0: tau2 = 0 satisfies the KKT condition. Guard against a lower interior
+    minimum with a bounded Brent search over log(theta)."""
+
+    def dev_log(t: float) -> float:
+        search.n_eval += 1
+        return _evaluate(st, float(np.exp(t))).deviance
+
+    res = optimize.minimize_scalar(
+        dev_log, bounds=(-25.0, 20.0), method="bounded", options={"xatol": 1e-6}
+    )
+    theta = float(np.exp(res.x))
+    best = _evaluate(st, theta)
+    at0 = search.at0
+    if at0.deviance <= best.deviance + 1e-9 * max(1.0, abs(best.deviance)):
+        search.theta, search.best, search.at_boundary = 0.0, at0, True
+        search.message = "boundary: tau2 = 0 (singular fit, as lme4's 'boundary (singular) fit')"
+        return
+    search.theta, search.best = theta, best  # an interior minimum beyond a local rise: polish
+    a_, b_ = theta * 0.9, theta * 1.1
+    if _grad(st, a_, search) <= 0 <= _grad(st, b_, search):
+        search.theta = _root(st, a_, b_, search)
+        search.best = _evaluate(st, search.theta)
+    search.ok = bool(res.success)
+
+
+def _curvature(st: _Stats, search: _Search) -> tuple[bool, float]:
+    """Positive curvature of the profiled deviance in log(theta) (interior) or theta (boundary),
+    and the largest gradient of the log-likelihood (KKT-projected at the boundary)."""
+    at0, theta = search.at0, search.theta
+    if search.at_boundary:
+        h = 1e-6
+        curv = (_evaluate(st, 2 * h).grad - at0.grad) / (2 * h)
+        return bool(at0.grad > 0 or curv > 0), max(0.0, -0.5 * at0.grad)
+    h = 1e-4
+    gp = _evaluate(st, theta * np.exp(h)).grad * theta * np.exp(h)
+    gm = _evaluate(st, theta * np.exp(-h)).grad * theta * np.exp(-h)
+    return bool((gp - gm) / (2 * h) > 0), abs(0.5 * search.best.grad * theta)
+
+
+def _fit(st: _Stats, n_groups: int, method: str) -> RIFit:
+    _check_identifiable(st)
+    n_obs, p_ = st.n_obs, st.xtx.shape[0]
+    at0 = _evaluate(st, 0.0)
+    search = _Search(theta=0.0, best=at0, at0=at0)
+    if at0.grad < 0.0:
+        _interior(st, search)
+    else:
+        _near_boundary(st, search)
+    theta, best, at_boundary, message = (
+        search.theta,
+        search.best,
+        search.at_boundary,
+        search.message,
+    )
     m = n_obs - p_ if method == "REML" else n_obs
     sigma2 = best.rss / m
     tau2 = theta * sigma2
-    # curvature of the profiled deviance in log(theta) (interior) or theta (boundary)
-    if at_boundary:
-        h = 1e-6
-        curv = (_evaluate(st, 2 * h).grad - at0.grad) / (2 * h)
-        hessian_pd = bool(at0.grad > 0 or curv > 0)
-        max_abs_grad = max(0.0, -0.5 * at0.grad)
-    else:
-        h = 1e-4
-        gp = _evaluate(st, theta * np.exp(h)).grad * theta * np.exp(h)
-        gm = _evaluate(st, theta * np.exp(-h)).grad * theta * np.exp(-h)
-        curv = (gp - gm) / (2 * h)
-        hessian_pd = bool(curv > 0)
-        max_abs_grad = abs(0.5 * best.grad * theta)
-    converged = bool(ok and max_abs_grad < 1e-5 and hessian_pd)
+    hessian_pd, max_abs_grad = _curvature(st, search)
+    converged = bool(search.ok and max_abs_grad < 1e-5 and hessian_pd)
     if not converged and message == "interior optimum":
         message = "not converged: optimizer failure, gradient not small or Hessian not PD"
+    n_eval = search.n_eval
 
     linv = np.linalg.inv(best.chol)
     cov = sigma2 * (linv.T @ linv)

@@ -41,15 +41,23 @@ w_jw_j' - W_jA^{-1}W_j']` (:math:`S_j = Z_j'V_{*j}^{-1}Z_j`, :math:`w_j = Z_j'V_
 and :math:`\partial d/\partial\Lambda = 2H\Lambda`. One evaluation costs :math:`O(Gp^2)`; no
 Python loop over groups, nothing of size n x G.
 
-The three parameters are optimised by L-BFGS-B from a method-of-moments start and polished by
-Newton steps; only when that optimum does not verify are four fixed starts run too (the best
-optimum is kept and polished). A boundary candidate (a variance at 0 or a correlation at +-1) is kept when
+Without a respondent level the second derivatives are analytic too (:mod:`._lmm_slope_hess`):
+the three parameters are optimised by Newton's method with the analytic Hessian (eigenvalues
+made positive where it is not positive definite, a backtracking line search; scipy's
+``trust-exact`` where that stalls) from a method-of-moments start, over unconstrained theta
+(the deviance depends on theta only through :math:`\Lambda\Lambda'`; the result is reported
+with lme4's signs), then polished by Newton steps; typically 4-6 evaluations. With a respondent
+level: L-BFGS-B with the analytic gradient, then Newton steps with a finite-difference Hessian.
+Only when that optimum does not verify are four fixed starts run too (the best optimum is kept
+and polished). Evaluations are memoised per parameter vector, so the polish, the verification
+and the Satterthwaite and prediction steps reuse them. A boundary candidate (a variance at 0 or a correlation at +-1) is kept when
 its deviance is not higher. ``converged`` means: the largest free gradient component of the
 log-likelihood is below 1e-6, the Hessian over the free parameters is positive definite and no
 direction off the boundary lowers the deviance.
 
 Satterthwaite degrees of freedom follow lmerTest (Kuznetsova et al. 2017): the Hessian of the
-(RE)ML deviance in :math:`(\theta, \sigma)` (profiled over :math:`\beta` only) gives
+(RE)ML deviance in :math:`(\theta, \sigma)` (profiled over :math:`\beta` only; analytic without
+a respondent level, else central differences of the analytic gradient) gives
 :math:`\mathrm{Cov}(\theta,\sigma) = 2H^{-1}` (Moore-Penrose over the positive eigenvalues), the
 Jacobian of :math:`\sigma^2A^{-1}` is analytic, and :math:`\nu_i = 2 C_{ii}^2 / (g_i'\,
 \mathrm{Cov}\, g_i)`.
@@ -74,6 +82,7 @@ from collective_efficacy.multilevel._lmm_slope_core import (
     _Stats,
     _sufficient,
 )
+from collective_efficacy.multilevel._lmm_slope_hess import prediction_jacobians, varpar_hessian
 from collective_efficacy.multilevel._lmm_slope_optim import _optimise
 
 __all__ = ["RSFit", "fit_rs_lmm", "rs_profile"]
@@ -129,7 +138,7 @@ def rs_profile(
     st, r0 = _sufficient(y, X, t, codes, n_groups, method == "REML")
     if resp is not None:
         cells = panel_cells(r0, X, t, np.asarray(resp, np.int64), codes, n_groups)
-        st = dataclasses.replace(st, panel=cells)
+        st = dataclasses.replace(st, panel=cells, memo={})
     ev = _evaluate(st, np.asarray(theta, float))
     return ev.deviance, ev.grad
 
@@ -172,8 +181,10 @@ def _satterthwaite(
     """Satterthwaite df of the fixed effects and lmerTest's Cov(theta, sigma) = 2 H^-1."""
     vp = np.append(params, sigma)
     theta = params[:3]
-    # the sigma column moves sigma only: theta stays at params, whose evaluation ev is known
-    hess = _jacobian(lambda v: _vp_grad(st, v, cache(v[:-1])), vp, richardson=False)
+    if st.panel is None:  # analytic (no further evaluations)
+        hess = varpar_hessian(st, ev, theta, sigma)
+    else:  # the sigma column moves sigma only: theta stays at params, whose evaluation is known
+        hess = _jacobian(lambda v: _vp_grad(st, v, cache(v[:-1])), vp, richardson=False)
     hess = 0.5 * (hess + hess.T)
     evals, evecs = np.linalg.eigh(hess)
     pos = evals > 1e-8
@@ -231,7 +242,9 @@ def fit_rs_lmm(
             resp = np.asarray(resp, dtype=np.int64)
             if resp.shape != y.shape or (resp.size and resp.min() < 0):
                 raise DataError("resp must give a respondent code >= 0 per row of y")
-            st = dataclasses.replace(st, panel=panel_cells(r0, X, t, resp, codes, n_groups))
+            st = dataclasses.replace(
+                st, panel=panel_cells(r0, X, t, resp, codes, n_groups), memo={}
+            )
         del r0
     p = X.shape[1]
     nonempty = int(np.count_nonzero(st.n))
@@ -285,8 +298,9 @@ def _prediction(
     ``pred_var_theta``: Kackar & Harville's (1984) term :math:`g_{3,j} = \nabla_\theta
     \tilde c_j'\,\mathrm{Cov}(\hat\theta)\,\nabla_\theta \tilde c_j`, the variance the
     estimated covariance parameters add to the predicted change :math:`\tilde c_j(\theta)` (its
-    gradient by central differences at the points of the Satterthwaite Hessian, reusing its
-    evaluations; Cov from lmerTest's Hessian; sigma does not move it).
+    gradient analytic without a respondent level (:mod:`._lmm_slope_hess`), else by central
+    differences at the points of the Satterthwaite Hessian, reusing its evaluations; Cov from
+    lmerTest's Hessian; sigma does not move it).
     ``pred_df``: Satterthwaite df of the prediction variance,
     :math:`2\,\mathrm{PEV}_j^2 / \nabla\mathrm{PEV}_j'\,\mathrm{Cov}(\hat\theta,\hat\sigma)
     \,\nabla\mathrm{PEV}_j`.
@@ -297,17 +311,20 @@ def _prediction(
         return {"pred_var_slope": nan, "pred_var_theta": nan, "pred_df": nan}
     q = len(params)
     pu = _pev_unit(ev, contrast)
+    if evals.st.panel is None:  # analytic
+        d_change, jac_pu = prediction_jacobians(evals.st, ev, params, contrast)
+    else:
 
-    def both(x: np.ndarray) -> np.ndarray:
-        e = evals(x)
-        return np.concatenate([_predicted(e, contrast), _pev_unit(e, contrast)])
+        def both(x: np.ndarray) -> np.ndarray:
+            e = evals(x)
+            return np.concatenate([_predicted(e, contrast), _pev_unit(e, contrast)])
 
-    # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
-    # through Lambda Lambda' (and theta_r^2) only
-    jac = _jacobian(both, np.asarray(params, float), richardson=False)  # (2G, q)
-    d_change = jac[:g]
+        # at a boundary (a theta at 0) the step below 0 is valid: the model depends on theta
+        # through Lambda Lambda' (and theta_r^2) only
+        jac = _jacobian(both, np.asarray(params, float), richardson=False)  # (2G, q)
+        d_change, jac_pu = jac[:g], jac[g:]
     d_pu = np.empty((g, q + 1))
-    d_pu[:, :q] = sigma2 * jac[g:]
+    d_pu[:, :q] = sigma2 * jac_pu
     sigma = float(np.sqrt(sigma2))
     d_pu[:, q] = 2.0 * sigma * pu
     c_tt = cov_vp[:q, :q]

@@ -9,7 +9,8 @@ Hessians. The formulas are in the docstring of :mod:`._lmm_slope`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,9 @@ class _Stats:
     n_obs: int
     reml: bool
     panel: Panel | None = None  # respondent level (cells), see ._lmm_panel
+    # the latest evaluations by parameter vector (and their Hessian parts): the optimiser, the
+    # polish, the verification and the Satterthwaite/prediction steps ask for the same points
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ def _sufficient(
     y: np.ndarray, X: np.ndarray, t: np.ndarray, codes: np.ndarray, g: int, reml: bool
 ) -> tuple[_Stats, np.ndarray]:
     """The per-group statistics and the shifted outcome ``r0`` (for the respondent cells)."""
+    after = _two_waves(X, t)
+    if after is not None:
+        return _sufficient_two_waves(y, after, codes, g, reml)
     xtx = X.T @ X
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
     r0 = y - X @ beta0
@@ -99,16 +106,75 @@ def _sufficient(
     return st, r0
 
 
+def _two_waves(X: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+    """``t == 1`` when the design is ``[1, t]`` with ``t`` 0/1 (two waves, no other fixed
+    effect), else None."""
+    if X.shape[1] != 2 or not len(t):
+        return None
+    after = t == 1.0
+    n_after = int(np.count_nonzero(after))
+    if n_after + int(np.count_nonzero(t == 0.0)) != len(t):
+        return None
+    if not (np.array_equal(X[:, 1], t) and np.all(X[:, 0] == 1.0)):
+        return None
+    return after
+
+
+def _sufficient_two_waves(
+    y: np.ndarray, after: np.ndarray, codes: np.ndarray, g: int, reml: bool
+) -> tuple[_Stats, np.ndarray]:
+    """:func:`_sufficient` for ``X = [1, t]``, ``t`` 0/1, from per-community-and-wave counts and
+    sums (two weighted passes, no row-sized design products): the OLS shift is the two wave
+    means, ``Z_j'Z_j = Z_j'X_j = [[n_j, n_aj], [n_aj, n_aj]]``."""
+    key = codes * 2
+    key += after
+    cnt = np.bincount(key, minlength=2 * g).astype(np.float64).reshape(g, 2)
+    sy = np.bincount(key, weights=y, minlength=2 * g).reshape(g, 2)
+    del key
+    n_b, n_a = float(cnt[:, 0].sum()), float(cnt[:, 1].sum())
+    mb, ma = float(sy[:, 0].sum()) / n_b, float(sy[:, 1].sum()) / n_a
+    r0 = y - np.where(after, ma, mb)
+    rb = sy[:, 0] - cnt[:, 0] * mb  # per community: sums of r0 in each wave
+    ra = sy[:, 1] - cnt[:, 1] * ma
+    n, s_t = cnt[:, 0] + cnt[:, 1], cnt[:, 1].copy()
+    st = _Stats(
+        n=n,
+        st=s_t,
+        stt=s_t,
+        zx0=np.column_stack([n, s_t]),
+        zx1=np.column_stack([s_t, s_t]),
+        zy0=rb + ra,
+        zy1=ra,
+        xtx=np.array([[n_b + n_a, n_a], [n_a, n_a]]),
+        xty=np.array([float(rb.sum() + ra.sum()), float(ra.sum())]),
+        yty=float(r0 @ r0),
+        shift=np.array([mb, ma - mb]),
+        n_obs=len(y),
+        reml=reml,
+    )
+    return st, r0
+
+
 def _lam(theta: np.ndarray) -> np.ndarray:
     return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
 
 
 def _evaluate(st: _Stats, params: np.ndarray) -> _Eval:
     """Profiled deviance and gradient at theta (3) or (theta, theta_respondent) with a panel."""
-    if st.panel is not None:
-        out: _Eval = panel_evaluate(st, params, _evaluate_core)
+    params = np.asarray(params, dtype=np.float64)
+    key = params.tobytes()
+    out: _Eval | None = st.memo.get(key)
+    if out is not None:
         return out
-    return _evaluate_core(st, params)
+    if st.panel is not None:
+        out = panel_evaluate(st, params, _evaluate_core)
+    else:
+        out = _evaluate_core(st, params)
+    if len(st.memo) >= 32:
+        st.memo.clear()
+    st.memo[key] = out
+    assert out is not None
+    return out
 
 
 def _evaluate_core(st: _Stats, theta: np.ndarray) -> _Eval:
@@ -154,25 +220,18 @@ def _evaluate_core(st: _Stats, theta: np.ndarray) -> _Eval:
     zr1 = st.zy1 - st.zx1 @ beta
     q00, q01 = n * k00 + s1 * k01, n * k01 + s1 * k11  # Q = Z'Z K
     q10, q11 = s1 * k00 + s2 * k01, s1 * k01 + s2 * k11
-    h_s = np.array(
-        [
-            [np.sum(n - q00 * n - q01 * s1), np.sum(s1 - q00 * s1 - q01 * s2)],
-            [0.0, np.sum(s2 - q10 * s1 - q11 * s2)],
-        ]
-    )
-    h_s[1, 0] = h_s[0, 1]
+    # sum_j S_j, S = C - Q C (dot products: no temporaries)
+    sn, s1s, s2s = n.sum(), s1.sum(), s2.sum()
+    h01 = s1s - q00 @ s1 - q01 @ s2
+    h_s = np.array([[sn - q00 @ n - q01 @ s1, h01], [h01, s2s - q10 @ s1 - q11 @ s2]])
     w0 = zr0 - (q00 * zr0 + q01 * zr1)  # w = Z'V^-1 r
     w1 = zr1 - (q10 * zr0 + q11 * zr1)
     h_w = np.array([[w0 @ w0, w0 @ w1], [w0 @ w1, w1 @ w1]])
     wm0 = st.zx0 - (q00[:, None] * st.zx0 + q01[:, None] * st.zx1)  # W = Z'V^-1 X
     wm1 = st.zx1 - (q10[:, None] * st.zx0 + q11[:, None] * st.zx1)
     wa0, wa1 = wm0 @ ainv, wm1 @ ainv
-    h_a = np.array(
-        [
-            [float(np.sum(wa0 * wm0)), float(np.sum(wa0 * wm1))],
-            [float(np.sum(wa0 * wm1)), float(np.sum(wa1 * wm1))],
-        ]
-    )
+    ha01 = float(np.vdot(wa0, wm1))
+    h_a = np.array([[float(np.vdot(wa0, wm0)), ha01], [ha01, float(np.vdot(wa1, wm1))]])
     h = h_s - (mdf / rss) * h_w - (h_a if st.reml else 0.0)
     gl = 2.0 * h @ _lam(theta)
     grad = np.array([gl[0, 0], gl[1, 0], gl[1, 1]])

@@ -1,8 +1,10 @@
 """Optimiser of the random-slope LMM (private; see :mod:`._lmm_slope`).
 
-A method-of-moments start, L-BFGS-B with the analytic gradient, Newton polish of the interior
-point and of nearby boundary candidates, verification (gradient and Hessian); the fixed
-multistart only when the first optimum does not verify.
+A method-of-moments start; without a respondent level Newton's method with the analytic
+Hessian (:mod:`._lmm_slope_hess`; scipy's ``trust-exact`` where it stalls), with one L-BFGS-B
+with the analytic gradient; Newton polish of the interior point and of nearby boundary
+candidates, verification (gradient and Hessian); the fixed multistart only when the first
+optimum does not verify.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import numpy as np
 from scipy import optimize
 
 from collective_efficacy.multilevel._lmm_slope_core import _Eval, _evaluate, _jacobian, _Stats
+from collective_efficacy.multilevel._lmm_slope_hess import profiled_hessian
 
 
 def _starts(st: _Stats) -> list[np.ndarray]:
@@ -35,7 +38,7 @@ def _moment_start(st: _Stats) -> np.ndarray:
     :math:`\hat\sigma^2` = pooled within-community residual variance, :math:`\hat\Sigma` = the
     covariance of the per-community coefficients minus :math:`\hat\sigma^2` times the mean of
     :math:`(Z_j'Z_j)^{-1}` (eigenvalues floored), theta = Cholesky factor of
-    :math:`\hat\Sigma/\hat\sigma^2`. Near the optimum for the usual survey, so one L-BFGS-B run
+    :math:`\hat\Sigma/\hat\sigma^2`. Near the optimum for the usual survey, so one local run
     and the Newton polish verify it (the fixed multistart runs only when they do not).
     """
     n, s1, s2 = st.n, st.st, st.stt
@@ -88,7 +91,9 @@ def _polish(
             tt[free] = x
             return _evaluate(st, tt).grad[free]
 
-        if hess is None:
+        if st.panel is None:  # analytic, from this evaluation
+            hess = profiled_hessian(st, ev, th)[np.ix_(free, free)]
+        elif hess is None:
             hess = _jacobian(gf, th[free], richardson=False)  # a Newton step needs no more
             n_eval += 2 * len(free)
             hess = 0.5 * (hess + hess.T)
@@ -98,6 +103,8 @@ def _polish(
             step = -g
         if not np.all(np.isfinite(step)) or float(g @ step) >= 0:
             step = -g
+        elif float(np.max(np.abs(step))) < 1e-12 * max(1.0, float(np.max(np.abs(th)))):
+            break  # a Newton step below the precision of theta: at the optimum
         lam_ = 1.0
         while lam_ > 1e-10:
             trial = th.copy()
@@ -147,8 +154,12 @@ def _community_candidates(theta: np.ndarray) -> list[tuple[np.ndarray, list[int]
     return cands
 
 
-def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
-    """L-BFGS-B from each start: the best optimum, whether any run ended normally, evaluations."""
+def _local(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
+    """A local optimisation from each start: the best optimum, whether any run ended normally,
+    evaluations. Without a respondent level a trust-region Newton method with the analytic
+    Hessian (:func:`_trust_newton`); with one, L-BFGS-B with the analytic gradient."""
+    if st.panel is None:
+        return _trust_newton(st, starts)
     n_eval = 0
 
     def fg(th: np.ndarray) -> tuple[float, np.ndarray]:
@@ -159,7 +170,7 @@ def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, boo
 
     best: tuple[float, np.ndarray] | None = None
     ok = False
-    bounds = [(0.0, None), (None, None), (0.0, None)] + ([(0.0, None)] if st.panel else [])
+    bounds = [(0.0, None), (None, None), (0.0, None), (0.0, None)]
     for x0 in starts:
         res = optimize.minimize(
             fg,
@@ -167,12 +178,86 @@ def _lbfgs(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, boo
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            # the Newton polish below takes the best start to machine precision
-            options={"ftol": 1e-12, "gtol": 1e-7, "maxiter": 1000},
+            # loose: the Newton polish (_settle) takes the best start to machine precision;
+            # tighter, L-BFGS-B spends its evaluations in line searches at the rounding level
+            # of a large deviance
+            options={"ftol": 1e-13, "gtol": 1e-3, "maxiter": 1000},
         )
         if best is None or float(res.fun) < best[0]:
             best = (float(res.fun), np.asarray(res.x, dtype=float))
         ok = ok or bool(res.success) or "ABNORMAL" in str(res.message)
+    assert best is not None
+    return best[0], best[1], ok, n_eval
+
+
+def _canonical(theta: np.ndarray) -> np.ndarray:
+    """The same Lambda Lambda' with lme4's signs (theta_0, theta_2 >= 0): the deviance depends
+    on theta only through Lambda Lambda', which flipping a column of Lambda leaves alone."""
+    th = np.array(theta, dtype=float)
+    if th[0] < 0:
+        th[:2] = -th[:2]
+    th[2] = abs(th[2])
+    return th
+
+
+def _newton(st: _Stats, x0: np.ndarray) -> tuple[np.ndarray, bool, int]:
+    """Newton steps with the analytic Hessian (eigenvalues made positive where it is not
+    positive definite) and a backtracking line search, over unconstrained theta; whether the
+    gradient fell below 1e-6 (or the step below the precision of theta), evaluations."""
+    th = np.asarray(x0, dtype=float).copy()
+    ev = _evaluate(st, th)
+    n_eval = 1
+    for _ in range(50):
+        g = ev.grad
+        if float(np.max(np.abs(g))) < 1e-6:
+            return th, True, n_eval
+        lam, vec = np.linalg.eigh(profiled_hessian(st, ev, th))
+        scale = max(float(np.max(np.abs(lam))), 1e-300)
+        step = -(vec / np.maximum(np.abs(lam), 1e-8 * scale)) @ (vec.T @ g)
+        if float(np.max(np.abs(step))) < 1e-12 * max(1.0, float(np.max(np.abs(th)))):
+            return th, True, n_eval
+        t = 1.0
+        while t > 1e-10:
+            trial = th + t * step
+            ev_t = _evaluate(st, trial)
+            n_eval += 1
+            if ev_t.deviance <= ev.deviance + 1e-4 * t * float(g @ step):  # Armijo
+                break
+            t *= 0.5
+        else:
+            return th, False, n_eval
+        th, ev = trial, ev_t
+    return th, False, n_eval
+
+
+def _trust_newton(st: _Stats, starts: list[np.ndarray]) -> tuple[float, np.ndarray, bool, int]:
+    """:func:`_newton` from each start; where it stalls, scipy's ``trust-exact`` (Newton with a
+    trust region) from there, with the same analytic gradient and Hessian. Over unconstrained
+    theta; the result in lme4's signs (:func:`_canonical`)."""
+    n_eval = 0
+    best: tuple[float, np.ndarray] | None = None
+    ok = False
+    for x0 in starts:
+        x, done, k = _newton(st, x0)
+        n_eval += k
+        if not done:
+            res = optimize.minimize(
+                lambda th: _evaluate(st, th).deviance,
+                x,
+                jac=lambda th: _evaluate(st, th).grad,
+                hess=lambda th: profiled_hessian(st, _evaluate(st, th), th),
+                method="trust-exact",
+                options={"gtol": 1e-6, "maxiter": 200},
+            )
+            n_eval += int(res.nfev)
+            x = res.x
+            # status 2: no predicted improvement left, at the rounding level of the deviance
+            # (the polish and the verification decide)
+            done = res.status in (0, 2)
+        dev = _evaluate(st, x).deviance
+        if best is None or dev < best[0]:
+            best = (dev, _canonical(x))
+        ok = ok or done
     assert best is not None
     return best[0], best[1], ok, n_eval
 
@@ -182,7 +267,7 @@ class _Opt:
     params: np.ndarray
     ev: _Eval
     free: list[int]
-    ok: bool  # some L-BFGS-B run ended normally
+    ok: bool  # some local optimisation ended normally
     n_eval: int
     max_abs_grad: float
     hessian_pd: bool
@@ -202,8 +287,11 @@ def _settle(
         results.append(
             (ev.deviance - (0.0 if interior else 1e-10 * abs(ev.deviance)), th, ev, free, hess)
         )
-    results.sort(key=lambda r: (r[0], len(r[3])))
-    _, th, ev, free, hess = results[0]
+    # among boundary points whose deviances tie (to 1e-10 relative, the rounding level) the one
+    # with the fewest free parameters: a variance at 0 rather than a correlation at +-1 with it
+    low = min(r[0] for r in results)
+    tied = [r for r in results if r[0] <= low + 1e-10 * abs(low)]
+    _, th, ev, free, hess = min(tied, key=lambda r: (len(r[3]), r[0]))
     return th, ev, free, n_eval, hess
 
 
@@ -213,14 +301,17 @@ def _verify(
     """Largest free gradient component of the log-likelihood; Hessian check (PD over the free
     parameters and, at a boundary, no negative curvature of the full Hessian); evaluations.
 
-    An interior optimum reuses the polish's last Hessian (taken within a Newton step of the
-    optimum, where the gradient was already below L-BFGS-B's 1e-7); otherwise a Richardson
-    Hessian is computed here.
+    Without a respondent level the Hessian is analytic, at the optimum. With one, an interior
+    optimum reuses the polish's last Hessian (taken within a Newton step of the optimum);
+    otherwise a Richardson Hessian is computed here.
     """
     max_abs_grad = 0.5 * float(np.max(np.abs(ev.grad[free]), initial=0.0))
     interior = len(free) == len(params)
     n_eval = 0
-    if interior and hess_free is not None:
+    if st.panel is None:
+        hess = profiled_hessian(st, ev, params)
+        hess = 0.5 * (hess + hess.T)
+    elif interior and hess_free is not None:
         hess = hess_free
     else:
         hess = _jacobian(lambda x: _evaluate(st, x).grad, params)
@@ -239,13 +330,13 @@ def _verify(
 
 def _optimise(st: _Stats) -> _Opt:
     """The moment start first; the fixed multistart only when that optimum does not verify."""
-    dev, x, ok, n_eval = _lbfgs(st, [_moment_start(st)])
+    dev, x, ok, n_eval = _local(st, [_moment_start(st)])
     th, ev, free, k, hess = _settle(st, x)
     mag, pd_, kv = _verify(st, th, ev, free, hess)
     n_eval += k + kv
     if ok and mag < 1e-6 and pd_:
         return _Opt(th, ev, free, ok, n_eval, mag, pd_)
-    dev2, x2, ok2, k2 = _lbfgs(st, _starts(st))
+    dev2, x2, ok2, k2 = _local(st, _starts(st))
     n_eval += k2
     if dev2 < dev:
         th, ev, free, k, hess = _settle(st, x2)

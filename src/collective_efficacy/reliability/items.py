@@ -28,9 +28,10 @@ from collective_efficacy.reliability._common import (
 )
 from collective_efficacy.reliability._core import alpha_stats, pairwise_moments, smc_stack
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design.weights import weighted_item_statistics
 
-__all__ = ["item_statistics"]
+__all__ = ["item_statistics", "item_table"]
 
 
 def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None:
@@ -42,13 +43,14 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
             "reverse-coding likely missing. Pass keys=['-ITEM', ...] if the item is negatively "
             "worded.",
             ReliabilityWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     if note is not None:
-        warnings.warn(note, ReliabilityWarning, stacklevel=3)
+        warnings.warn(note, ReliabilityWarning, stacklevel=4)
 
 
 @accepts_prepared
+@summary_route("item_statistics")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -159,11 +161,35 @@ def item_statistics(
     k = len(names)
     codes = np.zeros(len(x), dtype=np.int64)
     mom = memo(data, ("pairwise_moments", id(x), repr(None)), lambda: pairwise_moments(x, codes, 1))
-    c = mom.cov[0]
-    st = alpha_stats(mom.cov)
-    n_scale = float(mom.n_rows[0])
     obs = ~np.isnan(x)
-    n_item = obs.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(obs.any(axis=1), np.nansum(x, axis=1) / np.maximum(obs.sum(1), 1), np.nan)
+        r_total = np.array([_pearson(score, x[:, j]) for j in range(k)])
+        means = np.nanmean(x, axis=0)
+        sds = np.nanstd(x, axis=0, ddof=1)
+    return item_table(
+        names, prep.signs, mom.cov, mom.n_pair[0], float(mom.n_rows[0]), obs.sum(axis=0),
+        means, sds, r_total,
+    )  # fmt: skip
+
+
+def item_table(
+    names: list[str],
+    signs: np.ndarray,
+    cov: np.ndarray,
+    n_pair: np.ndarray,
+    n_scale: float,
+    n_item: np.ndarray,
+    means: np.ndarray,
+    sds: np.ndarray,
+    r_total: np.ndarray,
+) -> pd.DataFrame:
+    """The :func:`item_statistics` table from the pooled pairwise covariance ``cov`` (1, k, k),
+    its pair counts, the respondents of the scale, and per item its count, mean, sd and
+    correlation with the scale score (shared by the row and the summary path)."""
+    k = len(names)
+    c = cov[0]
+    st = alpha_stats(cov)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = np.diag(c)
         r = c / np.sqrt(np.outer(d, d))
@@ -172,10 +198,6 @@ def item_statistics(
         if st.defined[0]:
             np.fill_diagonal(rc, smc_stack(r[None])[0])
         r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
-        score = np.where(obs.any(axis=1), np.nansum(x, axis=1) / np.maximum(obs.sum(1), 1), np.nan)
-        r_total = np.array([_pearson(score, x[:, j]) for j in range(k)])
-        means = np.nanmean(x, axis=0)
-        sds = np.nanstd(x, axis=0, ddof=1)
     drop_cols = ["alpha", "std_alpha", "g6", "average_r", "median_r", "var_r", "signal_noise"]
     dropped: dict[str, np.ndarray] = {f"{c_}_if_dropped": np.full(k, np.nan) for c_ in drop_cols}
     dropped["ase_if_dropped"] = np.full(k, np.nan)
@@ -190,7 +212,7 @@ def item_statistics(
     r_drop = st.r_drop[0]
     suspect = np.nan_to_num(r_drop, nan=0.0) < -_NEG_TOL
     iu, ju = np.triu_indices(k, 1)
-    undefined = mom.n_pair[0] < 2
+    undefined = n_pair < 2
     notes: list[str | None] = []
     for i in range(k):  # loop over items
         parts = []
@@ -206,7 +228,7 @@ def item_statistics(
     out = pd.DataFrame(
         {
             "item": names,
-            "reversed": prep.signs < 0,
+            "reversed": signs < 0,
             "n": n_item.astype(np.int64),
             "mean": means,
             "sd": sds,

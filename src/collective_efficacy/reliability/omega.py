@@ -17,8 +17,9 @@ from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.reliability._common import _BLOCK, NanPolicy
 from collective_efficacy.reliability._factor import fit_minres, fit_ml
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.summaries._dispatch import summary_route
 
-__all__ = ["OmegaItem", "OmegaResult", "omega"]
+__all__ = ["OmegaItem", "OmegaResult", "omega", "omega_from"]
 
 
 class OmegaItem(BaseModel):
@@ -73,6 +74,7 @@ _VARIANTS = {
 
 
 @accepts_prepared
+@summary_route("omega")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -196,6 +198,24 @@ def omega(
     frame = pd.DataFrame(x, columns=names)
     if method == "minres":
         v = frame.corr(min_periods=2).to_numpy()
+    else:
+        v = np.cov(x, rowvar=False, ddof=0)
+    n_used = int((~np.isnan(x)).any(axis=1).sum())
+    return omega_from(v, names, prep.signs, method=method, nan_policy=nan_policy, n=n_used)
+
+
+def omega_from(
+    v: np.ndarray,
+    names: list[str],
+    signs: np.ndarray,
+    *,
+    method: Literal["minres", "ml"],
+    nan_policy: NanPolicy,
+    n: int,
+) -> OmegaResult:
+    """:func:`omega` from the item correlation (minres) or ddof-0 covariance (ml) matrix ``v``
+    of ``n`` respondents (shared by the row and the summary path)."""
+    if method == "minres":
         if np.isnan(v).any():
             i, j = np.argwhere(np.isnan(v))[0]
             raise DataError(
@@ -204,7 +224,6 @@ def omega(
             )
         fit = fit_minres(v)
     else:
-        v = np.cov(x, rowvar=False, ddof=0)
         fit = fit_ml(v)
     lam, psi = fit.loadings, fit.uniquenesses
     total_v = float(v.sum())
@@ -234,7 +253,6 @@ def omega(
             stacklevel=2,
         )
     comm = lam**2 if method == "minres" else lam**2 / np.diag(v)
-    n_used = int((~np.isnan(x)).any(axis=1).sum())
     return OmegaResult(
         method=method,
         variant=_VARIANTS[method],
@@ -242,7 +260,7 @@ def omega(
         omega_total=om_total,
         omega_observed=om_obs,
         omega_model=om_model,
-        n=n_used,
+        n=n,
         n_items=len(names),
         nan_policy=nan_policy,
         converged=fit.converged,
@@ -257,6 +275,6 @@ def omega(
                 uniqueness=float(pv),
                 communality=float(cv),
             )
-            for nm, s, lv, pv, cv in zip(names, prep.signs, lam, psi, comm)
+            for nm, s, lv, pv, cv in zip(names, signs, lam, psi, comm)
         ],
     )

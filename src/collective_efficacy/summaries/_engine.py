@@ -20,7 +20,7 @@ import pandas as pd
 from collective_efficacy.errors import DataError
 from collective_efficacy.summaries._frames import _DASK_NOTICE
 
-__all__ = ["cell_sums", "item_bounds", "pair_columns"]
+__all__ = ["cell_sums", "check_respondents", "detail_columns", "item_bounds", "pair_columns"]
 
 
 def pair_columns(k: int) -> list[tuple[str, int, int]]:
@@ -33,6 +33,18 @@ def pair_columns(k: int) -> list[tuple[str, int, int]]:
     out = [(f"n_{i}_{j}", i, j) for i in range(k) for j in range(i, k)]
     out += [(f"cross_{i}_{j}", i, j) for i in range(k) for j in range(i, k)]
     out += [(f"sum_{i}_{j}", i, j) for i in range(k) for j in range(k)]
+    return out
+
+
+def detail_columns(k: int) -> list[tuple[str, int, int]]:
+    """The optional per-cell sums for item statistics and pairwise correlations: (name, i, j).
+
+    ``tsum_j``, ``tx_j``, ``tsq_j`` (j = i): the sums of the scale score :math:`T`, of
+    :math:`T x_j` and of :math:`T^2` over the rows answering item j; ``sq_i_j`` (i != j) the sum
+    of :math:`x_i^2` over the rows answering both items.
+    """
+    out = [(f"{kind}_{j}", j, j) for kind in ("tsum", "tx", "tsq") for j in range(k)]
+    out += [(f"sq_{i}_{j}", i, j) for i in range(k) for j in range(k) if i != j]
     return out
 
 
@@ -85,8 +97,16 @@ def cell_sums(
     lo: np.ndarray,
     hi: np.ndarray,
     by: Sequence[str],
+    min_items: int | None = None,
+    detail: bool = False,
 ) -> pd.DataFrame:
-    """The per-cell sums (one row per value combination of ``by``), computed in the engine."""
+    """The per-cell sums (one row per value combination of ``by``), computed in the engine.
+
+    With ``min_items``, also ``scale_n``, ``scale_sum`` and ``scale_sumsq``: the moments of the
+    scale score as :func:`~collective_efficacy.score` computes it (the mean of the answered keyed
+    items, missing below ``min_items`` answers), in the same pass. With ``detail``, also the
+    sums of :func:`detail_columns`.
+    """
     _check_columns(frame, items, by)
     k = len(items)
     keyed = []
@@ -123,6 +143,18 @@ def cell_sums(
         else:
             terms.append((z[i] * o[j]).alias(name))
     names = ["n_answered", "score_n", "score_sum", "score_sumsq", *(c[0] for c in pair_columns(k))]
+    if min_items is not None:
+        enough = (nw.col("_na") >= min_items).cast(nw.Float64)
+        terms += [enough.alias("scale_n"), (score * enough).alias("scale_sum"),
+                  (score * score * enough).alias("scale_sumsq")]  # fmt: skip
+        names += ["scale_n", "scale_sum", "scale_sumsq"]
+    if detail:
+        for name, i, j in detail_columns(k):
+            kind = name.split("_")[0]
+            term = {"tsum": score * o[j], "tx": score * z[j], "tsq": score * score * o[j],
+                    "sq": z[i] * z[i] * o[j]}[kind]  # fmt: skip
+            terms.append(term.alias(name))
+            names.append(name)
     # row terms first, then plain sums: every engine runs elementary group-by aggregations
     f = f.select(*[nw.col(b) for b in by], *terms)
     aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
@@ -137,3 +169,18 @@ def cell_sums(
                 argument="community",
             )
     return table
+
+
+def check_respondents(frame: Any, respondent: str, wave: str | None) -> None:
+    """Refuse a respondent id found twice (within a wave), counted in the engine."""
+    by = [respondent] + ([wave] if wave is not None else [])
+    counts = frame.group_by(*by).agg(nw.len().alias("_n"))
+    dup = _collect(counts.filter(nw.col("_n") > 1).select(nw.len().alias("d")))
+    n_dup = int(dup["d"].iloc[0])
+    if n_dup:
+        raise DataError(
+            f"respondent column {respondent!r}: {n_dup} id(s) occur more than once"
+            + (" within a wave" if wave is not None else "")
+            + "; expected one row per respondent (and wave)",
+            argument="respondent",
+        )

@@ -85,7 +85,21 @@ def _change_model(data: Any, kw: dict[str, Any]) -> Spec:
             "community": kw["community"], "wave": kw["wave"]}  # fmt: skip
 
 
+def _items(data: Any, kw: dict[str, Any]) -> Spec:
+    """item_statistics, omega (minres, pairwise): the summary with its detail sums."""
+    if kw.get("method", "minres") != "minres" or (kw["nan_policy"] or "pairwise") != "pairwise":
+        return None
+    base = {"weight": kw.get("weight"), "ci_method": None, "nan_policy": "pairwise",
+            "community": None, "scale_range": kw.get("scale_range")}  # fmt: skip
+    spec = _alpha(data, {**kw, **base})
+    return None if spec is None else {**spec, "detail": True}
+
+
 ENGINE_SPECS: dict[str, Callable[[Any, dict[str, Any]], Spec]] = {
+    "item_statistics": _items,
+    "omega": _items,
+    "rwg": lambda data, kw: None,  # the options check needs the answers: the frame is collected
+    "rwg_j": lambda data, kw: None,
     "cronbach_alpha": _alpha,
     "icc": _oneway,
     "group_reliability": _oneway,
@@ -99,6 +113,14 @@ ENGINE_SPECS: dict[str, Callable[[Any, dict[str, Any]], Spec]] = {
 def route(name: str) -> Callable[..., Any]:
     """The summary path of the statistic ``name``."""
     from collective_efficacy.summaries._routes import ROUTES
+    from collective_efficacy.summaries._routes_agreement import ROUTES_AGREEMENT
+    from collective_efficacy.summaries._routes_items import ROUTES_ITEMS
     from collective_efficacy.summaries._waves import change_model, compare_waves
 
-    return {**ROUTES, "compare_waves": compare_waves, "change_model": change_model}[name]
+    return {
+        **ROUTES,
+        **ROUTES_ITEMS,
+        **ROUTES_AGREEMENT,
+        "compare_waves": compare_waves,
+        "change_model": change_model,
+    }[name]

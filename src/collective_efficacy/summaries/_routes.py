@@ -14,7 +14,7 @@ import pandas as pd
 
 from collective_efficacy.errors import DataError
 from collective_efficacy.instrument._keys import _range_from, parse_keys
-from collective_efficacy.summaries._moments import Column, column, grouped, pairwise_cov
+from collective_efficacy.summaries._cells import Column, column, grouped, pairwise_cov
 from collective_efficacy.summaries.summary import CommunitySummary
 
 __all__ = ["ROUTES"]
@@ -138,17 +138,9 @@ def _oneway(col: Column, name: Any, func: str) -> tuple[np.ndarray, np.ndarray, 
         raise DataError(f"{func}: column {name!r} has no non-missing value")
     nz = col.n > 0
     nj, tot, ss = col.n[nz], col.total[nz], col.ss[nz]
-    k = len(nj)
-    if k < 2:
-        raise DataError(
-            f"{func}: column {name!r} has data in {k} community only; "
-            "between-community variance needs at least 2 communities"
-        )
-    if n_total == k:
-        raise DataError(
-            f"{func}: every community has a single respondent with a value of {name!r} "
-            f"({k} communities, {int(n_total)} rows), so the within-community variance is undefined"
-        )
+    from collective_efficacy.agreement._common import check_oneway  # agreement imports this
+
+    check_oneway(len(nj), n_total, name, func=func)
     grand = float(tot.sum()) / n_total
     sj = tot - nj * grand
     ssb = float((sj * sj / nj).sum())
@@ -181,7 +173,7 @@ def icc(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
 
 
 def group_reliability(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
-    from collective_efficacy.multilevel._lmm import fit_ri_moments
+    from collective_efficacy.agreement import mean_reliability
 
     func = "group_reliability"
     label = _one_label(summary, kw["community"], func)
@@ -191,25 +183,13 @@ def group_reliability(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
     for name in _dv_names(kw["dv"]):  # loop over columns (few), never over communities
         col = column(summary, gr, name)
         _no_missing(col, name, kw, func)
-        nj, ybar, ssw, _, _ = _oneway(col, name, func)
-        if ssw <= 0:
-            raise DataError(
-                f"{func}: column {name!r} has no within-community variance; "
-                "the REML ICC(1) is undefined"
-            )
-        fit = fit_ri_moments(nj, ybar, ssw)
-        rho = fit.tau2 / (fit.tau2 + fit.sigma2)
         n = col.n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rel = np.where(n > 0, n * rho / (1.0 + (n - 1.0) * rho), np.nan)
-        note = np.full(len(n), None, dtype=object)
-        note[n == 0] = f"no respondent with a value of {name!r}"
+        columns = mean_reliability(name, _oneway(col, name, func), n, func=func)
         res = gr.labels.copy()
         res["n"] = n.astype(np.int64)
         res["mean"] = col.mean
-        res["icc1"] = rho
-        res["icc2_j"] = rel
-        res["note"] = note
+        for key, values in columns.items():
+            res[key] = values
         res.insert(0, "dv", name)
         frames.append(res)
     return pd.concat(frames, ignore_index=True)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy.errors import DataError
-from collective_efficacy.summaries._moments import Column, column, grouped
+from collective_efficacy.summaries._cells import Column, column, grouped
 from collective_efficacy.summaries._routes import _one_label, _rows_needed
 from collective_efficacy.summaries.summary import CommunitySummary
 
@@ -41,7 +41,7 @@ def _pooled(col: Column) -> Any:
         m = col.total / col.n
         between = np.where(col.n > 0, col.n * (m - total[0] / n[0]) ** 2, 0.0)
     ss = np.array([col.ss.sum() + between.sum()])
-    return _moments(Column(n=n, total=total, ss=ss, n_rows=n))
+    return _moments(Column.of(n=n, total=total, ss=ss, n_rows=n))
 
 
 def _wave_lmm(b: Column, a: Column, ci: float) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def compare_waves(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
         def s(v: np.ndarray) -> np.ndarray:
             return np.bincount(code[mask], weights=v[mask], minlength=G)
 
-        return Column(n=s(cols.n), total=s(cols.total), ss=s(cols.ss), n_rows=s(cols.n_rows))
+        return Column.of(n=s(cols.n), total=s(cols.total), ss=s(cols.ss), n_rows=s(cols.n_rows))
 
     b, a = per_community(~is_a), per_community(is_a)
     tw = TwoWaves(
@@ -185,7 +185,7 @@ def _wave_columns(summary: CommunitySummary, kw: dict[str, Any], func: str) -> t
         def s(v: np.ndarray) -> np.ndarray:
             return np.bincount(codes[mask], weights=v[mask], minlength=g)
 
-        return Column(n=s(cols.n), total=s(cols.total), ss=s(cols.ss), n_rows=s(cols.n_rows))
+        return Column.of(n=s(cols.n), total=s(cols.total), ss=s(cols.ss), n_rows=s(cols.n_rows))
 
     return pd.Index(uniq, name=label), per(~is_a), per(is_a)
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._params import (
+    BOOLEAN,
     COLUMN,
     COLUMNS,
     KEYS,
@@ -45,13 +46,19 @@ from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.instrument._keys import _range_from, parse_keys
-from collective_efficacy.summaries._engine import cell_sums, item_bounds, pair_columns
+from collective_efficacy.summaries._engine import (
+    cell_sums,
+    check_respondents,
+    detail_columns,
+    item_bounds,
+    pair_columns,
+)
 from collective_efficacy.summaries._frames import engine_frame
 
 __all__ = ["SCHEMA_VERSION", "CommunitySummary", "merge_summaries", "summarise"]
 
 #: version of the saved form (JSON and Parquet)
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: the optional detail sums (item statistics, omega)
 _META_KEY = b"collective_efficacy.summary"
 _COUNTS = ("n_rows", "n_answered", "score_n")
 
@@ -117,21 +124,29 @@ class CommunitySummary:
             "score_sumsq",
             *(c for c, _, _ in pair_columns(k)),
         ]
+        extra = [c for c, _, _ in detail_columns(k)]
+        if all(c in table.columns for c in extra):
+            need += extra  # the detail sums (summarise(detail=True))
         missing = [c for c in need if c not in table.columns]
         if missing:
             raise DataError(f"a CommunitySummary table needs the columns {missing}")
-        table = table[need].copy()
+        cols: dict[str, Any] = {c: table[c].to_numpy() for c in self.keys}
         for c in _COUNTS:
-            table[c] = np.rint(table[c].to_numpy(dtype=np.float64)).astype(np.int64)
+            cols[c] = np.rint(table[c].to_numpy(dtype=np.float64)).astype(np.int64)
         for c in need[len(self.keys) + len(_COUNTS) :]:
-            table[c] = table[c].to_numpy(dtype=np.float64)
-        self._table = _sorted(table, self.keys)
+            cols[c] = table[c].to_numpy(dtype=np.float64)
+        self._table = _sorted(pd.DataFrame(cols), self.keys)  # one block per dtype
 
     # ------------------------------------------------------------------ structure
     @property
     def keys(self) -> list[str]:
         """The label columns of a cell: ``[community]`` or ``[community, wave]``."""
         return [self.community] + ([self.wave] if self.wave else [])
+
+    @property
+    def detail(self) -> bool:
+        """Whether the summary holds the detail sums (``summarise(detail=True)``)."""
+        return f"tsum_{len(self.items) - 1}" in self._table.columns
 
     @property
     def n_cells(self) -> int:
@@ -354,7 +369,11 @@ def merge_summaries(summaries: Iterable[CommunitySummary]) -> CommunitySummary:
     first = parts[0]
     for other in parts[1:]:
         first.compatible(other)
-    table = pd.concat([s._table for s in parts], ignore_index=True)
+    tables = [s._table for s in parts]
+    if not all(s.detail for s in parts):  # detail sums only where every part has them
+        drop = [c for c, _, _ in detail_columns(len(first.items))]
+        tables = [t.drop(columns=drop, errors="ignore") for t in tables]
+    table = pd.concat(tables, ignore_index=True)
     merged = table.groupby(first.keys, sort=False, dropna=False, as_index=False).sum()
     mins = [s.min_n for s in parts if s.min_n is not None]
     return first._like(
@@ -415,6 +434,7 @@ def _scale_spec(
         "scale": [COLUMN, None],
         "scale_range": [SCALE_RANGE, None],
         "min_n": [Interval(Integral, 1, None), None],
+        "detail": [BOOLEAN],
     },
 )
 def summarise(
@@ -429,6 +449,7 @@ def summarise(
     scale: str | None = None,
     scale_range: tuple[float, float] | None = None,
     min_n: int | None = 10,
+    detail: bool = False,
 ) -> CommunitySummary:
     r"""Per-community (and wave) sums of one scale, computed inside the data's own engine.
 
@@ -462,6 +483,12 @@ def summarise(
         threshold, on by default because a summary is made to be shared. ``None`` keeps every
         cell -- for a summary that stays in-house, e.g. to analyse data larger than memory;
         statistics from a withheld summary leave those communities out.
+    detail : bool, default=False
+        Also keep, per item, the sums of the score, of score x item and of the squared score
+        over the rows answering the item, and per item pair the sum of squares of one item over
+        the rows answering both (``3k + k(k-1)`` more numbers per cell): then
+        :func:`~collective_efficacy.item_statistics` and :func:`~collective_efficacy.omega`
+        (minres, pairwise) accept the summary too.
 
     Returns
     -------
@@ -495,7 +522,7 @@ def summarise(
     item_list, keys, scale_range, score = _scale_spec(instrument, scale, items, keys, scale_range)
     out = build_summary(
         data, items=item_list, keys=keys, scale_range=scale_range, community=community,
-        wave=wave, respondent=respondent, score=score,
+        wave=wave, respondent=respondent, score=score, detail=detail,
     )  # fmt: skip
     return out if min_n is None else out.withhold(min_n)
 
@@ -514,6 +541,7 @@ def build_summary(
     wave: str | None,
     respondent: str | None = None,
     score: str = "score",
+    detail: bool = False,
 ) -> CommunitySummary:
     """:func:`summarise` without the argument layer; ``community=None`` gives one cell."""
     item_list = list(items)
@@ -544,8 +572,8 @@ def build_summary(
         frame = frame.with_columns(nw.lit(_ALL).alias(_ALL))
     by = [community] + ([wave] if wave is not None else [])
     if respondent is not None:
-        _check_respondents(frame, respondent, wave)
-    table = cell_sums(frame, item_list, signs, lo, hi, by)
+        check_respondents(frame, respondent, wave)
+    table = cell_sums(frame, item_list, signs, lo, hi, by, detail=detail)
     return CommunitySummary(
         table,
         items=item_list,
@@ -555,21 +583,3 @@ def build_summary(
         wave=wave,
         score=score,
     )
-
-
-def _check_respondents(frame: Any, respondent: str, wave: str | None) -> None:
-    import narwhals as nw
-
-    from collective_efficacy.summaries._engine import _collect
-
-    by = [respondent] + ([wave] if wave is not None else [])
-    counts = frame.group_by(*by).agg(nw.len().alias("_n"))
-    dup = _collect(counts.filter(nw.col("_n") > 1).select(nw.len().alias("d")))
-    n_dup = int(dup["d"].iloc[0])
-    if n_dup:
-        raise DataError(
-            f"respondent column {respondent!r}: {n_dup} id(s) occur more than once"
-            + (" within a wave" if wave is not None else "")
-            + "; expected one row per respondent (and wave)",
-            argument="respondent",
-        )

@@ -1,4 +1,8 @@
-"""Per-group moments from a :class:`CommunitySummary` (private).
+"""The cells of a :class:`CommunitySummary` grouped, and their moments (private).
+
+The moments themselves come from the one implementation in :mod:`collective_efficacy._moments`
+(:func:`~collective_efficacy._moments.moments_from_sums`,
+:func:`~collective_efficacy._moments.pairwise_cov_from_sums`).
 
 The summary's cells are summed over the requested labels (a community pools its waves; no
 labels pools everything) with one pandas ``groupby`` over the small cell table; the pairwise
@@ -13,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._moments import GroupMoments, moments_from_sums, pairwise_cov_from_sums
 from collective_efficacy.errors import DataError
-from collective_efficacy.summaries._engine import pair_columns
+from collective_efficacy.summaries._engine import detail_columns, pair_columns
 from collective_efficacy.summaries.summary import CommunitySummary
 
 __all__ = ["Column", "Grouped", "column", "grouped", "pairwise_cov"]
@@ -31,6 +36,10 @@ class Grouped:
     s: np.ndarray  # (G, k, k) S[g, i, j]: sum of item i over rows answering i and j
     p: np.ndarray  # (G, k, k) cross-products
     score: tuple[np.ndarray, np.ndarray, np.ndarray]  # count, sum, sum of squares
+    # the detail sums (None without them): per item the score's sum, sum of score x item and of
+    # the squared score over the rows answering it (G, k); q[g, i, j] the sum of x_i^2 over the
+    # rows answering i and j (G, k, k)
+    detail: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def grouped(summary: CommunitySummary, by: list[str]) -> Grouped:
@@ -59,8 +68,20 @@ def grouped(summary: CommunitySummary, by: list[str]) -> Grouped:
             p[:, i, j] = p[:, j, i] = v
         else:
             s[:, i, j] = v
+    detail = None
+    if summary.detail:
+        t, tx, tt, q = np.zeros((G, k)), np.zeros((G, k)), np.zeros((G, k)), p.copy()
+        for name, i, j in detail_columns(k):  # loop over items and pairs (few)
+            v = g[name].to_numpy(dtype=np.float64)
+            kind = name.split("_")[0]
+            if kind == "sq":
+                q[:, i, j] = v
+            else:
+                {"tsum": t, "tx": tx, "tsq": tt}[kind][:, j] = v
+        detail = (t, tx, tt, q)
     return Grouped(
         labels=labels,
+        detail=detail,
         n_rows=g["n_rows"].to_numpy(dtype=np.float64),
         n_answered=g["n_answered"].to_numpy(dtype=np.float64),
         n=n,
@@ -75,28 +96,23 @@ def grouped(summary: CommunitySummary, by: list[str]) -> Grouped:
 
 
 def pairwise_cov(gr: Grouped) -> np.ndarray:
-    r"""Pairwise-complete covariances: :math:`(P_{ij} - S_{ij} S_{ji} / N_{ij}) / (N_{ij} - 1)`,
-    NaN where :math:`N_{ij} < 2` (as ``cov(x, use = "pairwise")``)."""
-    st = np.swapaxes(gr.s, 1, 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(
-            gr.n >= 2, (gr.p - gr.s * st / np.maximum(gr.n, 1.0)) / (gr.n - 1.0), np.nan
-        )
+    """Pairwise-complete covariances of every group (``cov(x, use = "pairwise")``)."""
+    return pairwise_cov_from_sums(gr.n, gr.s, gr.p)
 
 
 @dataclass(frozen=True)
-class Column:
-    """One variable per group: count, sum, centred sum of squares, rows (for ``n_missing``)."""
+class Column(GroupMoments):
+    """One variable per group: :class:`~collective_efficacy._moments.GroupMoments` with the
+    sum and the rows (for ``n_missing``)."""
 
-    n: np.ndarray
     total: np.ndarray
-    ss: np.ndarray
     n_rows: np.ndarray
 
-    @property
-    def mean(self) -> np.ndarray:
+    @classmethod
+    def of(cls, n: np.ndarray, total: np.ndarray, ss: np.ndarray, n_rows: np.ndarray) -> Column:
+        """From count, sum and centred sum of squares (the mean is ``total / n``)."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            return self.total / self.n
+            return cls(n=n, mean=total / n, ss=ss, total=total, n_rows=n_rows)
 
 
 def column(summary: CommunitySummary, gr: Grouped, name: Any, *, keyed: bool = False) -> Column:
@@ -116,6 +132,5 @@ def column(summary: CommunitySummary, gr: Grouped, name: Any, *, keyed: bool = F
             f"{summary.score!r}",
             argument="dv",
         )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ss = np.where(n > 0, sq - total * (total / np.maximum(n, 1.0)), 0.0)
-    return Column(n=n, total=total, ss=np.maximum(ss, 0.0), n_rows=gr.n_rows)
+    m = moments_from_sums(n, total, sq)
+    return Column(n=m.n, mean=m.mean, ss=m.ss, total=total, n_rows=gr.n_rows)
