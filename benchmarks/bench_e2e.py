@@ -12,15 +12,18 @@ imports, reading, computing, writing):
   statsmodels, the same pipeline steps; it does less, see its docstring).
 
 Both with :func:`benchmarks.timing.timed` and the same ``REPEAT`` (the median; a single run
-each when a run takes more than 20 s). A per-step profile of one CLI run (read / validate /
-evaluate / write / start-up), from thin wrappers around the CLI's functions, shows where the
-time goes ("reading < 15 %").
+each when a run takes more than 20 s), after one untimed warm-up run of each: the files are in
+the page cache and the bytecode is cached (``PYTHONPYCACHEPREFIX``), as for an installed
+package. A per-step profile of one CLI run (start-up, read, validate, evaluate, each output
+file), from thin wrappers around the CLI's functions, shows where the time goes ("reading
+< 15 %"), in wall and in CPU seconds (CPU time is steadier on a shared machine).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -72,73 +75,126 @@ def cli_args(paths: dict[str, Path], out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _env() -> dict[str, str]:
+def _env(pycache: Path | None = None) -> dict[str, str]:
+    """The child's environment: this tree first; bytecode cached as a pip install has it.
+
+    A development shell may set PYTHONDONTWRITEBYTECODE, which makes every run compile the
+    package's ~150 modules from source (about half a second): an installed package ships its
+    bytecode. With ``pycache`` the children write and read their bytecode there (the untimed
+    warm-up run fills it), for both commands alike.
+    """
     env = dict(os.environ)
     src = str(ROOT / "src")
     env["PYTHONPATH"] = os.pathsep.join([src, str(ROOT), env.get("PYTHONPATH", "")]).strip(":")
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 
 
-def _run(cmd: list[str]) -> None:
-    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True, check=False)
+def _run(cmd: list[str], pycache: Path | None = None) -> None:
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=_env(pycache), capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:3])} ... failed:\n{proc.stderr[-3000:]}")
 
 
+# One instrumented CLI run: wall and CPU seconds (CPU of all the process's threads) of each
+# step, from thin wrappers put around the CLI's own functions (every module's reference).
 _PROFILE = """
 import json, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import collective_efficacy.cli as cli
-from collective_efficacy import responses
-acc = {"read": 0.0, "validate": 0.0, "run": 0.0, "cmd": 0.0}
+from collective_efficacy import evaluation, responses
+from collective_efficacy.cli import _commands
+from collective_efficacy.responses import io as rio
+acc = {}
+inside = []  # the wrapped steps running now (a file read inside evaluate is not evaluate's)
 def wrap(f, key):
     def timed(*a, **k):
-        s = time.perf_counter()
+        s, c = time.perf_counter(), time.process_time()
+        inside.append(key)
         try:
             return f(*a, **k)
         finally:
-            acc[key] += time.perf_counter() - s
+            inside.pop()
+            dw, dc = time.perf_counter() - s, time.process_time() - c
+            for name in [key] + ([key + "_in_evaluate"] if "evaluate" in inside else []):
+                w, u = acc.get(name, (0.0, 0.0))
+                acc[name] = (w + dw, u + dc)
     return timed
-import collective_efficacy.responses.io as cio
-cli.read_responses = wrap(cli.read_responses, "read")
-cio.read_responses = wrap(cio.read_responses, "read")  # the CLI imports it from io when it reads
-cli._run_evaluation = wrap(cli._run_evaluation, "run")
-cli._cmd_evaluate = wrap(cli._cmd_evaluate, "cmd")
-orig = responses.validate
-w = wrap(orig, "validate")
-for name, m in list(sys.modules.items()):
-    if name.startswith("collective_efficacy") and m is not None:
-        for attr, val in list(vars(m).items()):
-            if val is orig:
-                setattr(m, attr, w)
-acc["imports"] = time.perf_counter() - t0
+def patch(orig, key):
+    new = wrap(orig, key)
+    for name, m in list(sys.modules.items()):
+        if name.startswith("collective_efficacy") and m is not None:
+            for attr, val in list(vars(m).items()):
+                if val is orig:
+                    setattr(m, attr, new)
+patch(rio.read_responses, "read")
+patch(responses.validate, "validate")
+patch(evaluation.evaluate, "evaluate")
+patch(_commands._write_tables, "tables")
+patch(_commands._cmd_evaluate, "command")
+for meth, key in (("to_html", "html"), ("to_markdown", "markdown"), ("to_json", "json")):
+    setattr(evaluation.Evaluation, meth, wrap(getattr(evaluation.Evaluation, meth), key))
+acc["imports"] = (time.perf_counter() - t0, time.process_time() - c0)
 rc = cli.main(json.loads(sys.argv[1]))
-acc["process"] = time.perf_counter() - t0
+acc["process"] = (time.perf_counter() - t0, time.process_time() - c0)
 print("@@" + json.dumps(acc))
 sys.exit(rc)
 """
 
+STEPS = {
+    "read": "read (survey files, ratings)",
+    "validate": "validate (inside evaluate)",
+    "evaluate": "evaluate (rest)",
+    "html": "write report.html (tables, forest plots)",
+    "markdown": "write report.md",
+    "json": "write results.json",
+    "tables": "write communities.csv",
+}
 
-def profile_steps(paths: dict[str, Path], out: Path) -> dict[str, float]:
-    """Seconds per step of one instrumented CLI run (wall, in the child process)."""
+
+def profile_steps(paths: dict[str, Path], out: Path, pycache: Path | None = None) -> dict[str, Any]:
+    """(wall, CPU) seconds per step of one instrumented CLI run, in the child process.
+
+    Start-up is the imports and the argument parsing (the child's own clock before the command);
+    "interpreter start and exit" is the rest of the process's wall and CPU time (measured
+    outside, CPU from ``getrusage`` of the child).
+    """
     args = json.dumps(cli_args(paths, out))
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _PROFILE, args], cwd=ROOT, env=_env(), capture_output=True,
+        [sys.executable, "-c", _PROFILE, args], cwd=ROOT, env=_env(pycache), capture_output=True,
         text=True, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)  # the child's, all of it
     if proc.returncode != 0:
         raise RuntimeError(f"profiled CLI run failed:\n{proc.stderr[-3000:]}")
     acc = json.loads([x for x in proc.stdout.splitlines() if x.startswith("@@")][-1][2:])
-    return {
-        "read": acc["read"],
-        "validate": acc["validate"],
-        "evaluate (rest)": acc["run"] - acc["read"] - acc["validate"],
-        "write report and tables": acc["cmd"] - acc["run"],
-        "start-up (interpreter, imports, arguments)": wall - acc["cmd"],
-        "total": wall,
-    }
+    zero = (0.0, 0.0)
+    step = {k: tuple(acc.get(k, zero)) for k in STEPS}
+    read_in = tuple(acc.get("read_in_evaluate", zero))  # the ratings file, read by evaluate
+    step["evaluate"] = tuple(
+        e - v - r for e, v, r in zip(step["evaluate"], step["validate"], read_in)
+    )
+    cmd, proc_total = acc["command"], acc["process"]
+    known = [sum(step[k][i] for k in STEPS) for i in (0, 1)]
+    out_steps: dict[str, Any] = {STEPS[k]: step[k] for k in STEPS}
+    out_steps["other (checks, output folder, console)"] = (cmd[0] - known[0], cmd[1] - known[1])
+    out_steps["start-up (imports, arguments)"] = (
+        proc_total[0] - cmd[0],
+        proc_total[1] - cmd[1],
+    )
+    # what the child measures of itself misses the interpreter's start and its exit (freeing
+    # every object and module): the process's wall and CPU time less the child's own account
+    out_steps["interpreter start and exit"] = (wall - proc_total[0], cpu - proc_total[1])
+    out_steps["total"] = (wall, cpu)
+    return out_steps
 
 
 def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
@@ -154,9 +210,12 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
                 sys.executable, "-m", "benchmarks.handwritten_pipeline", str(paths["baseline"]),
                 str(paths["end"]), str(tmp / "out_peer"), "--columns", str(paths["columns"]),
             ]  # fmt: skip
-            t_cli, r_cli = timed(lambda: _run(cli), REPEAT)
-            t_peer, r_peer = timed(lambda: _run(peer), REPEAT)
-            steps = profile_steps(paths, tmp / "out_prof")
+            pycache = tmp / "pycache"
+            _run(cli, pycache)  # warm-up, untimed: bytecode cached, files in the page cache
+            _run(peer, pycache)
+            t_cli, r_cli = timed(lambda: _run(cli, pycache), REPEAT)
+            t_peer, r_peer = timed(lambda: _run(peer, pycache), REPEAT)
+            steps = profile_steps(paths, tmp / "out_prof", pycache)
             load1 = os.getloadavg()[0]
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -179,11 +238,12 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
              "community means, Welch + Holm, clustered OLS change, CSV; no validation report, "
              "omega, rwg, ecometric or report"}
         )  # fmt: skip
-        total = steps.pop("total")
-        for step, sec in steps.items():
+        total, cpu_total = steps.pop("total")
+        for step, (sec, cpu) in steps.items():
             rows.append(
                 {**base, "workload": "CLI per step (one instrumented run)", "tool": step,
-                 "seconds": sec, "note": f"{100 * sec / total:.0f} % of {total:.2f} s"}
+                 "seconds": sec, "note": f"{100 * sec / total:.0f} % of {total:.2f} s wall; "
+                 f"CPU {cpu:.2f} s ({100 * cpu / cpu_total:.0f} % of {cpu_total:.2f} s)"}
             )  # fmt: skip
         rows.append(
             {**base, "workload": "note", "tool": "machine", "n_respondents": 0, "n_communities": 0,

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_choice, resolve_items
 from collective_efficacy._params import CI, Options, public
 from collective_efficacy.agreement._common import _ONEWAY, _SCALE_BLOCK, check_oneway
@@ -201,8 +201,8 @@ def _icc_intervals(f: float, df1: int, df2: int, gsize: float, ci: float) -> dic
     """F-based intervals of ICC(1) and ICC(2) (McGraw & Wong 1996; psych::ICC)."""
     p = 1.0 - ci
     with np.errstate(divide="ignore", invalid="ignore"):
-        f_low = f / stats.f.ppf(1.0 - p / 2.0, df1, df2)
-        f_high = f * stats.f.ppf(1.0 - p / 2.0, df2, df1)
+        f_low = f / _dist.f_ppf(1.0 - p / 2.0, df1, df2)
+        f_high = f * _dist.f_ppf(1.0 - p / 2.0, df2, df1)
         one = [1.0 if np.isposinf(x) else (x - 1.0) / (x + gsize - 1.0) for x in (f_low, f_high)]
         two = [1.0 - 1.0 / x for x in (f_low, f_high)]
     return {
@@ -272,7 +272,7 @@ def icc_row(
         icc1 = (msb - msw) / (msb + (gsize - 1.0) * msw)
         icc1_n0 = (msb - msw) / (msb + (n0 - 1.0) * msw)
         icc2 = (msb - msw) / msb
-    p = float(stats.f.sf(f, df1, df2))
+    p = float(_dist.f_sf(f, df1, df2))
     note = None
     if msw == 0:
         note = (

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_choice, check_ci
 from collective_efficacy._params import ARRAY, BOOLEAN, COLUMN, InstanceOf, Options, public
 from collective_efficacy.change._common import (
@@ -148,14 +148,14 @@ def overall_from_fit(fit: Any, df: float, scale: float, ci: float) -> dict[str, 
         out["reason"] = "multilevel model not estimable: no residual variance (perfect fit)"
         return out
     t = beta / se
-    q = float(stats.t.ppf(0.5 + ci / 2, df))
+    q = float(_dist.t_ppf(0.5 + ci / 2, df))
     sd_total = float(np.sqrt(fit.tau2 + fit.sigma2))
     out.update(
         diff=beta,
         se=se,
         t=t,
         df=df,
-        p=float(2 * stats.t.sf(abs(t), df)),
+        p=float(2 * _dist.t_sf(abs(t), df)),
         ci_low=beta - q * se,
         ci_high=beta + q * se,
         g=beta / sd_total,

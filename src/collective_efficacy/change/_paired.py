@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_ci
 from collective_efficacy._params import ARRAY, BOOLEAN, CI, Interval, Options, public
 from collective_efficacy.change._ranks import rank_biserial, wilcoxon_signed_rank
@@ -350,7 +350,7 @@ def reliable_change(
         raise DataError(f"sd_before must be a positive number; got {s1!r}")
     se = s1 * np.sqrt(1.0 - float(reliability))
     s_diff = float(np.sqrt(2.0) * se)
-    crit = float(stats.norm.ppf(0.5 + ci / 2))
+    crit = float(_dist.norm_ppf(0.5 + ci / 2))
     diff = a - b
     rci = diff / s_diff
     sgn = 1.0 if higher_is_better else -1.0

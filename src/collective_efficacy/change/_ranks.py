@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from collective_efficacy import _dist
 
 __all__ = ["psignrank", "qsignrank", "rank_biserial", "wilcoxon_signed_rank"]
 
@@ -70,7 +71,7 @@ def qsignrank(p: float, n: int) -> int:
 
 
 def _abs_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r = stats.rankdata(np.abs(x))  # average ranks, as R's rank()
+    r = _dist.rankdata(np.abs(x))  # average ranks, as R's rank()
     _, counts = np.unique(r, return_counts=True)
     return r, counts
 
@@ -170,7 +171,7 @@ def wilcoxon_signed_rank(
     z = v - n * (n + 1) / 4.0
     sigma = np.sqrt(n * (n + 1) * (2 * n + 1) / 24.0 - np.sum(nt**3 - nt) / 48.0)
     zz = (z - (np.sign(z) * 0.5 if correct else 0.0)) / sigma
-    res["p"] = float(2.0 * min(stats.norm.cdf(zz), stats.norm.sf(zz)))
+    res["p"] = float(2.0 * min(_dist.norm_cdf(zz), _dist.norm_sf(zz)))
     notes = []
     if exact:
         notes.append("ties or zero differences: exact p-value not possible")
@@ -182,14 +183,14 @@ def wilcoxon_signed_rank(
         return res
     a = alpha
     while True:
-        if w_min - stats.norm.isf(a / 2) < 0 or w_max - stats.norm.ppf(a / 2) > 0:
+        if w_min - _dist.norm_isf(a / 2) < 0 or w_max - _dist.norm_ppf(a / 2) > 0:
             a *= 2
         else:
             break
     if a >= 1 or 1 - ci < a * 0.75:
         notes.append(f"requested confidence level not achievable; achieved {1 - min(1, a):.4g}")
     if a < 1:
-        zl, zu = float(stats.norm.isf(a / 2)), float(stats.norm.ppf(a / 2))
+        zl, zu = float(_dist.norm_isf(a / 2)), float(_dist.norm_ppf(a / 2))
         res["ci_low"] = _root(lambda t: _w_stat(x, t, correct) - zl, mumin, mumax)
         res["ci_high"] = _root(lambda t: _w_stat(x, t, correct) - zu, mumin, mumax)
     else:
@@ -215,7 +216,7 @@ def rank_biserial(d: np.ndarray, *, ci: float) -> tuple[float, float, float, int
     total = n * (n + 1) / 2.0
     rb = float((r[x > 0].sum() - r[x < 0].sum()) / total)
     se = np.sqrt((2 * n**3 + 3 * n**2 + n) / 6.0) / total
-    zc = float(stats.norm.ppf(0.5 + ci / 2))
+    zc = float(_dist.norm_ppf(0.5 + ci / 2))
     with np.errstate(divide="ignore"):
         f = np.arctanh(rb)
     return rb, float(np.tanh(f - zc * se)), float(np.tanh(f + zc * se)), n

@@ -18,7 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from collective_efficacy import _dist
 
 __all__ = [
     "HEDGES_CORRECTIONS",
@@ -76,7 +78,7 @@ def _solve_ncp(t: Arr, df: Arr, target: Arr) -> Arr:
             return np.asarray(special.nctdtr(dd[idx], ncp, tt[idx]), dtype=np.float64) - pp[idx]
 
     # bracket: start around t with the normal-approximation width, widen until the sign changes
-    z = float(stats.norm.ppf(0.999))
+    z = float(_dist.norm_ppf(0.999))
     w = z * np.sqrt(1.0 + tt**2 / (2.0 * dd)) + 1.0
     lo, hi = tt - w, tt + w
     flo, fhi = f(lo), f(hi)
@@ -152,8 +154,8 @@ def _t_test(diff: Arr, se: Arr, df: Arr, ci: float) -> dict[str, Arr]:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = diff / se
         t = np.where(se > 0, t, np.nan)
-        p = 2.0 * stats.t.sf(np.abs(t), df)
-        q = stats.t.ppf(0.5 + ci / 2.0, df)
+        p = 2.0 * _dist.t_sf(np.abs(t), df)
+        q = _dist.t_ppf(0.5 + ci / 2.0, df)
     return {
         "se": se,
         "t": t,
@@ -222,7 +224,7 @@ def paired_stats(
     ``v_d`` is the variance of the differences; ``r`` follows from
     :math:`v_d = v_a + v_b - 2 r s_a s_b`.
     """
-    z = float(stats.norm.ppf(0.5 + ci / 2.0))
+    z = float(_dist.norm_ppf(0.5 + ci / 2.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = m_a - m_b
         sd_d = np.sqrt(v_d)

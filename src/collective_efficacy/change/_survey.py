@@ -10,8 +10,8 @@ from collections.abc import Hashable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._rows import rows_in
@@ -107,11 +107,11 @@ def _community_rows(
     g = len(labels)
     mb, ma = dm.mean[0::2], dm.mean[1::2]
     se = np.sqrt(dm.se[0::2] ** 2 + dm.se[1::2] ** 2)
-    zq = float(stats.norm.ppf(0.5 + ci / 2))
+    zq = float(_dist.norm_ppf(0.5 + ci / 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = ma - mb
         zstat = diff / se
-    p = 2 * stats.norm.sf(np.abs(zstat))
+    p = 2 * _dist.norm_sf(np.abs(zstat))
     n_b, n_a = dm.n[0::2], dm.n[1::2]
     sup = (n_b < min_n) | (n_a < min_n)
     out = pd.DataFrame(
@@ -173,8 +173,8 @@ def _overall_row(
     df = design_df(ok & (is_a | is_b), da) - 1
     with np.errstate(invalid="ignore", divide="ignore"):
         t = diff / se
-    p = float(2 * stats.t.sf(abs(t), df)) if df > 0 else np.nan
-    q = float(stats.t.ppf(0.5 + ci / 2, df)) if df > 0 else np.nan
+    p = float(2 * _dist.t_sf(abs(t), df)) if df > 0 else np.nan
+    q = float(_dist.t_ppf(0.5 + ci / 2, df)) if df > 0 else np.nan
     sup = bool(dm.n[0] < min_n or dm.n[1] < min_n)
     row = {
         "level": "overall",

@@ -44,7 +44,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from collective_efficacy import _dist
 
 __all__ = [
     "VERDICTS",
@@ -81,7 +82,7 @@ def simultaneous_intervals(
         raise ValueError(f"m must be at least 1; got {m}")
     est = np.asarray(estimate, dtype=np.float64)
     s = np.asarray(se, dtype=np.float64)
-    q = stats.t.ppf(1.0 - (1.0 - ci) / (2.0 * m), np.asarray(df, dtype=np.float64))
+    q = _dist.t_ppf(1.0 - (1.0 - ci) / (2.0 * m), np.asarray(df, dtype=np.float64))
     return est - q * s, est + q * s
 
 

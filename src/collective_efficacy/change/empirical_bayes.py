@@ -8,8 +8,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_ci
 from collective_efficacy._params import BOOLEAN, COLUMN, public
 from collective_efficacy.change._common import _TWO_WAVES, _check_min_n, _direction, _wave_scale
@@ -139,13 +139,13 @@ def compare_waves_eb(
     sup, reason = suppression(out["n_before"].to_numpy(), out["n_after"].to_numpy(), min_n)
     diff = out["eb_after"].to_numpy() - out["eb_before"].to_numpy()
     sd = np.hypot(out["psd_before"].to_numpy(), out["psd_after"].to_numpy())
-    z = float(stats.norm.ppf(0.5 + ci / 2))
+    z = float(_dist.norm_ppf(0.5 + ci / 2))
     out["n_missing"] = tw.n_missing.astype(np.int64)
     out["diff"] = diff
     out["sd_diff"] = sd
     out["ci_low"], out["ci_high"] = diff - z * sd, diff + z * sd
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["p_improved"] = stats.norm.cdf((diff if higher_is_better else -diff) / sd)
+        out["p_improved"] = _dist.norm_cdf((diff if higher_is_better else -diff) / sd)
     cols = [c for c in out.columns if c.startswith(("mean_", "eb_", "psd_", "reliab"))]
     cols += ["diff", "sd_diff", "ci_low", "ci_high", "p_improved"]
     out.loc[sup, cols] = np.nan

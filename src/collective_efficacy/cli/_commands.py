@@ -320,7 +320,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     folder = OutputFolder(args.out, force=args.force)
     folder.check()
     ev = _run_evaluation(args)
-    maps = ev.geometry is not None and "impact" in ev.tables
+    maps = ev.geometry is not None and "impact" in ev.sections
     files = ["report.html", "report.md", "results.json", "communities.csv"]
     files += ["results.xlsx"] if args.xlsx else []
     files += [f"map_{w}.geojson" for w in ("baseline", "end_of_cycle")] if maps else []
@@ -329,11 +329,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     ev.to_html(out / "report.html", lang=args.lang)
     ev.to_markdown(out / "report.md", lang=args.lang)
     ev.to_json(out / "results.json")
-    tables = {"communities": ev.tables["community_scores"]}
-    tables.update({k: t for k, t in ev.tables.items() if k != "community_scores"})
+    # DataFrames of the sections written: communities.csv only, unless --xlsx (every section)
+    wanted = list(ev.sections) if args.xlsx else ["community_scores"]
+    frames = {k: pd.DataFrame(ev.sections[k]) for k in wanted if k in ev.sections}
+    tables = {"communities": frames.pop("community_scores"), **frames}
     _write_tables(folder, tables, args)
     if maps and ev.geometry is not None:
-        levels = ev.tables["impact"]
+        levels = pd.DataFrame(ev.sections["impact"])
         for wave in ("baseline", "end_of_cycle"):
             to_geojson(
                 levels[levels["wave"] == wave],

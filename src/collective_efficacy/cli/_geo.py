@@ -16,6 +16,8 @@ import pandas as pd
 
 from collective_efficacy.cli._support import CliError, check_input_file
 from collective_efficacy.errors import DataError
+from collective_efficacy.geography import parse_codes, read_geometry, rollup
+from collective_efficacy.responses.io import read_responses
 
 __all__ = ["add_geo_command", "add_level_option", "at_level", "read_at_level"]
 
@@ -39,8 +41,6 @@ def at_level(frame: pd.DataFrame, community: str, level: str | None) -> pd.DataF
     """
     if level is None or level == "buurt" or community not in frame.columns:
         return frame
-    from collective_efficacy.geography import parse_codes
-
     col = frame[community]
     has = col.notna().to_numpy() & (col.astype(str).str.strip() != "").to_numpy()
     try:
@@ -64,8 +64,6 @@ def read_at_level(
     args: argparse.Namespace, community: dict[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read BASELINE and END for ``evaluate``; with ``--level``, their communities recoded."""
-    from collective_efficacy.responses.io import read_responses
-
     files = {"baseline": args.baseline, "end_of_cycle": args.end}
     before, after = (
         at_level(
@@ -98,8 +96,6 @@ def add_geo_command(sub: Any, formatter: type[argparse.HelpFormatter]) -> None:
 def _cmd_geo(args: argparse.Namespace) -> int:
     check_input_file(args.file, "FILE")
     if args.action == "geojson":
-        from collective_efficacy.geography import read_geometry
-
         if not args.output:
             raise CliError("geo geojson needs -o/--output FILE.geojson")
         fc = read_geometry(args.file, layer=args.layer, community=args.community)
@@ -108,9 +104,6 @@ def _cmd_geo(args: argparse.Namespace) -> int:
         return 0
     if not args.community:
         raise CliError(f"geo {args.action} needs --community COL (the column of CBS codes)")
-    from collective_efficacy.geography import parse_codes, rollup
-    from collective_efficacy.responses.io import read_responses
-
     data = read_responses(args.file, id_columns=[args.community])
     if args.community not in data.columns:
         raise CliError(f"--community {args.community}: no such column in {args.file}")

@@ -68,6 +68,10 @@ _MD_SPECIAL = re.compile(r"([\\`*\[\]|~#$])|(?<![^\W_])_|_(?![^\W_])")
 _MD_BULLET = re.compile(r"^([-+])(?![\d.,])")
 _MD_NUMBERED = re.compile(r"^(\d{1,9})\.(?=\s|$)")
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
+# Text without any character the steps below change (specials, "_", "<>&", line breaks): it is
+# returned as it is when it also has no blank at either end and does not start with a bullet
+# or a digit (a long report escapes tens of thousands of plain community names)
+_MD_INERT = re.compile(r"[^\\`*\[\]|~#$_<>&\r\n\v\f\x85\u2028\u2029]+")
 
 
 def escape_markdown(text: Any) -> str:
@@ -90,7 +94,14 @@ def escape_markdown(text: Any) -> str:
     >>> print(escape_markdown("-0.25"), escape_markdown("- item"))
     -0.25 \- item
     """
-    s = _LINE_BREAKS.sub(" ", str(text)).strip()
+    s = str(text)
+    if (
+        _MD_INERT.fullmatch(s)
+        and not (s[0].isspace() or s[-1].isspace() or s[0].isdigit())
+        and s[0] not in "-+"
+    ):
+        return s
+    s = _LINE_BREAKS.sub(" ", s).strip()
     s = html.escape(s, quote=False)
     s = _MD_SPECIAL.sub(lambda m: "\\" + m[0], s)
     s = _MD_BULLET.sub(r"\\\1", s)

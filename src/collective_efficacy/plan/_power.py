@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
+
+from collective_efficacy import _dist
 
 __all__ = ["POWER_TOL", "detectable", "power_t", "smallest_n"]
 
@@ -29,18 +31,18 @@ def power_t(effect_over_se: float, df: float, alpha: float, tails: int = 2) -> f
     if not np.isfinite(df) or df <= 0:
         return float("nan")
     ncp = abs(float(effect_over_se))
-    crit = float(stats.t.ppf(1.0 - (alpha / 2.0 if tails == 2 else alpha), df))
-    upper = float(stats.nct.sf(crit, df, ncp))
-    lower = float(stats.nct.cdf(-crit, df, ncp)) if tails == 2 else 0.0
+    crit = float(_dist.t_ppf(1.0 - (alpha / 2.0 if tails == 2 else alpha), df))
+    upper = float(_dist.nct_sf(crit, df, ncp))
+    lower = float(_dist.nct_cdf(-crit, df, ncp)) if tails == 2 else 0.0
     if not np.isfinite(upper):  # scipy's nct loses the far tail: the normal limit is exact there
-        upper = float(stats.norm.sf(crit - ncp))
+        upper = float(_dist.norm_sf(crit - ncp))
     return upper + (lower if np.isfinite(lower) else 0.0)
 
 
 def multiplier(df: float, alpha: float, power: float, tails: int = 2) -> float:
     """Bloom's MDE multiplier :math:`M = t_{1-\\alpha/\\text{tails}, df} + t_{power, df}`."""
     a = alpha / 2.0 if tails == 2 else alpha
-    return float(stats.t.ppf(1.0 - a, df) + stats.t.ppf(power, df))
+    return float(_dist.t_ppf(1.0 - a, df) + _dist.t_ppf(power, df))
 
 
 def detectable(

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_choice
 from collective_efficacy.errors import DataError
 from collective_efficacy.evaluation import Evaluation
@@ -22,11 +22,11 @@ def _power(delta: np.ndarray, sd: np.ndarray, n: np.ndarray, alpha: float) -> np
     """Two-sided two-sample t power, vectorised over communities."""
     df = 2.0 * n - 2.0
     ncp = np.abs(delta) / (sd * np.sqrt(2.0 / n))
-    crit = stats.t.ppf(1.0 - alpha / 2.0, df)
-    upper = np.asarray(stats.nct.sf(crit, df, ncp), dtype=float)
-    lower = np.asarray(stats.nct.cdf(-crit, df, ncp), dtype=float)
+    crit = _dist.t_ppf(1.0 - alpha / 2.0, df)
+    upper = np.asarray(_dist.nct_sf(crit, df, ncp), dtype=float)
+    lower = np.asarray(_dist.nct_cdf(-crit, df, ncp), dtype=float)
     # scipy's nct loses the far tail (NaN): the normal limit is exact there, as in _power
-    upper = np.where(np.isfinite(upper), upper, stats.norm.sf(crit - ncp))
+    upper = np.where(np.isfinite(upper), upper, _dist.norm_sf(crit - ncp))
     return np.asarray(upper + np.where(np.isfinite(lower), lower, 0.0))
 
 
@@ -36,7 +36,7 @@ def _residents(delta: np.ndarray, sd: np.ndarray, alpha: float, power: float) ->
     so that n reaches the target and n - 1 does not."""
     ok = np.isfinite(delta) & np.isfinite(sd) & (np.abs(delta) > 0) & (sd > 0)
     d, s = np.where(ok, np.abs(delta), 1.0), np.where(ok, sd, 1.0)
-    z = stats.norm.ppf(1.0 - alpha / 2.0) + stats.norm.ppf(power)
+    z = _dist.norm_ppf(1.0 - alpha / 2.0) + _dist.norm_ppf(power)
     hi = np.maximum(2.0, np.ceil(2.0 * (s * z / d) ** 2))
 
     def reaches(n: np.ndarray) -> np.ndarray:

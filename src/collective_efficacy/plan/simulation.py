@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_choice, check_ci
 from collective_efficacy.change import compare_waves
 from collective_efficacy.errors import DataError
@@ -103,7 +103,7 @@ def _one(
 def _interval(hits: float, reps: int, ci: float) -> tuple[float, float, float]:
     """Monte Carlo SE and Wilson interval of a proportion over ``reps`` replications."""
     p = hits / reps
-    z = float(stats.norm.ppf(0.5 + ci / 2.0))
+    z = float(_dist.norm_ppf(0.5 + ci / 2.0))
     centre = (p + z * z / (2 * reps)) / (1 + z * z / reps)
     half = z * math.sqrt(p * (1 - p) / reps + z * z / (4 * reps * reps)) / (1 + z * z / reps)
     return math.sqrt(p * (1 - p) / reps), centre - half, centre + half
@@ -112,7 +112,7 @@ def _interval(hits: float, reps: int, ci: float) -> tuple[float, float, float]:
 def _mean_ci(x: np.ndarray, ci: float) -> tuple[float, float, float]:
     """MC SE and normal interval of a mean of per-replication shares (communities detected)."""
     se = float(np.std(x, ddof=1) / math.sqrt(len(x)))
-    z = float(stats.norm.ppf(0.5 + ci / 2.0))
+    z = float(_dist.norm_ppf(0.5 + ci / 2.0))
     return se, float(x.mean()) - z * se, float(x.mean()) + z * se
 
 

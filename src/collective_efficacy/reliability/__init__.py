@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_choice, check_ci
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import group_counts
@@ -468,6 +468,6 @@ def _duhachek(
     alpha: np.ndarray, ase: np.ndarray, ci: float, ci_z: float | None
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """alpha -/+ z ase with z = z_{1-p/2} or ``ci_z`` (then the level is 2 Phi(z) - 1)."""
-    z = float(stats.norm.ppf(0.5 + ci / 2.0)) if ci_z is None else float(ci_z)
-    level = ci if ci_z is None else float(2.0 * stats.norm.cdf(z) - 1.0)
+    z = float(_dist.norm_ppf(0.5 + ci / 2.0)) if ci_z is None else float(ci_z)
+    level = ci if ci_z is None else float(2.0 * _dist.norm_cdf(z) - 1.0)
     return alpha - z * ase, alpha + z * ase, level

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._moments import PairwiseMoments, group_moments, pairwise_moments
 
 __all__ = [
@@ -183,8 +183,8 @@ def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.nd
     with np.errstate(invalid="ignore"):
         df1 = np.where(n_u >= 2, n_u - 1.0, np.nan)
         df2 = df1 * (k - 1.0)
-        f_hi = stats.f.ppf(1.0 - p / 2.0, df1, df2)[inv]
-        f_lo = stats.f.ppf(p / 2.0, df1, df2)[inv]
+        f_hi = _dist.f_ppf(1.0 - p / 2.0, df1, df2)[inv]
+        f_lo = _dist.f_ppf(p / 2.0, df1, df2)[inv]
         low = 1.0 - (1.0 - alpha) * f_hi
         high = 1.0 - (1.0 - alpha) * f_lo
     return low, high

@@ -120,14 +120,38 @@ class _Memo(dict[str, str]):
         return value
 
 
-def _md_table(payload: Any, t: dict[str, str]) -> list[str]:
+def _plain_number(v: float, dec: str) -> str:
+    """A finite float as the report shows it: 2 decimals, no "-0.00" (= :func:`_cell_text`)."""
+    text = f"{v:.2f}"
+    if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
+        text = text[1:]
+    return text if dec == "." else text.replace(".", dec)
+
+
+def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[str]:
+    """A table as Markdown rows; every cell as :func:`_cell_text` escaped by :func:`_md`.
+
+    Finite floats and ints are written without the escaper: their text (digits, one leading
+    "-", the decimal sign "." or ",") is inert Markdown, so escaping would return it unchanged.
+    A per-community table has hundreds of thousands of cells; ``md``, shared by the tables of
+    one report, escapes each distinct text once.
+    """
     head, rows = payload
-    md = _Memo(_md)
+    md = _Memo(_md) if md is None else md
+    dec = t["decimal"]
+    fast = dec in (".", ",")
     out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells: list[str] = []
         for v in r:
-            if isinstance(v, Span):
+            tv = type(v)
+            if tv is float and fast and v - v == 0:  # finite
+                cells.append(_plain_number(v, dec))
+            elif tv is str:
+                cells.append(md[v])
+            elif tv is int:
+                cells.append(str(v))
+            elif isinstance(v, Span):
                 cells += [md[v.text]] + [""] * (v.n - 1)
             else:
                 cells.append(md[_cell_text(v, t)])
@@ -147,6 +171,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     out: list[str] = []
     prev = ""
     figures_noted = False
+    md = _Memo(_md)  # community names recur in every per-community table
     for k, (kind, payload) in enumerate(bl):
         if prev in ("li", "warn") and kind not in ("li", "warn"):
             out.append("")
@@ -165,7 +190,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
         elif kind == "warn":
             out.append(f"- **{_md(payload)}**")
         elif kind in ("table", "longtable"):
-            out += _md_table(payload, t)
+            out += _md_table(payload, t, md)
         elif kind in ("forest", "map") and not figures_noted:
             out += [f"*{t['figures_md']}*", ""]
             figures_noted = True
@@ -187,14 +212,46 @@ def _html_cell(v: Any, t: dict[str, str], e: Any = html.escape) -> str:
     return f'<td class="num">{e(text)}</td>' if is_num(v) else f"<td>{e(text)}</td>"
 
 
-def _html_table(kind: str, payload: Any, t: dict[str, str]) -> list[str]:
+def _html_rows(rows: list[list[Any]], t: dict[str, str], text_cells: dict[str, str]) -> list[str]:
+    """Table rows as HTML, each cell as :func:`_html_cell` gives it.
+
+    The common exact types are done inline: finite floats and ints (their text -- digits, a
+    leading "-", the decimal sign -- needs no escaping), and text cells, whose HTML is built once
+    per distinct text (``text_cells``, shared by the tables of one report). Other cells (None, NaN, bool, spans, verdicts) go through
+    :func:`_html_cell`.
+    """
+    esc = _Memo(html.escape).__getitem__
+    dec = t["decimal"]
+    fast = dec in (".", ",")
+    out: list[str] = []
+    for r in rows:
+        cells: list[str] = []
+        for v in r:
+            tv = type(v)
+            if tv is float and fast and v - v == 0:  # finite
+                cells.append(f'<td class="num">{_plain_number(v, dec)}</td>')
+            elif tv is str:
+                c = text_cells.get(v)
+                if c is None:
+                    c = text_cells[v] = _html_cell(v, t, esc)
+                cells.append(c)
+            elif tv is int and fast:
+                cells.append(f'<td class="num">{v}</td>')
+            else:
+                cells.append(_html_cell(v, t, esc))
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    return out
+
+
+def _html_table(
+    kind: str, payload: Any, t: dict[str, str], text_cells: dict[str, str] | None = None
+) -> list[str]:
     e = html.escape
     head, rows = payload
     fold = kind == "longtable" and len(rows) > LONG_TABLE
     out = [f"<details><summary>{e(t['show_table'].format(n=len(rows)))}</summary>"] if fold else []
     out.append('<div class="tw"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
-    esc = _Memo(e).__getitem__
-    out += ["<tr>" + "".join(_html_cell(v, t, esc) for v in r) + "</tr>" for r in rows]
+    out += _html_rows(rows, t, {} if text_cells is None else text_cells)
     out.append("</table></div>")
     return [*out, "</details>"] if fold else out
 
@@ -255,6 +312,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
     ]
     in_list = False
     maps = 0
+    text_cells: dict[str, str] = {}  # community names recur in every per-community table
     for k, (kind, payload) in enumerate(bl):
         if kind not in ("li", "warn") and in_list:
             parts.append("</ul>")
@@ -275,7 +333,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
             cls = ' class="warn"' if kind == "warn" else ""
             parts.append(f"<li{cls}>{e(payload)}</li>")
         elif kind in ("table", "longtable"):
-            parts += _html_table(kind, payload, t)
+            parts += _html_table(kind, payload, t, text_cells)
         elif kind == "forest":
             parts += _html_forest(payload, ev, lang)
         elif kind == "map":

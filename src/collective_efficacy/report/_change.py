@@ -172,10 +172,12 @@ def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list
     return ("table", ([h[k] for k in keys], body))  # the central table: never folded
 
 
-def _change(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+def _change(
+    ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list[dict[str, Any]]
+) -> list[Block]:
+    """The change per community; ``per`` is :func:`community_verdicts` of ``ev``."""
     if not ev.sections.get("change") and not ev.sections.get("change_model"):
         return []
-    per = community_verdicts(ev)
     n = count_verdicts(per)
     m = per[0]["family"] if per else 1
     k = n["improved"] + n["declined"] + n["no_change"]

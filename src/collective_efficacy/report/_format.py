@@ -130,7 +130,8 @@ def wave(t: dict[str, str], label: str) -> str:
 
 
 def name(r: dict[str, Any], ev: Evaluation) -> Any:
-    return r.get(ev.community, r.get("community", ""))
+    c = ev.community
+    return r[c] if c in r else r.get("community", "")
 
 
 def scale_text(t: dict[str, str], rng: tuple[float, float] | None) -> str:

@@ -402,7 +402,7 @@ def _reconcile(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> 
     )
 
 
-def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
+def _summary(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> list[Block]:
     """The answer first: overall change, verdict counts, impact levels, and how they relate."""
     lines: list[str] = []
     o = _overall_row(ev)
@@ -425,7 +425,6 @@ def _summary(ev: Evaluation, t: dict[str, str]) -> list[Block]:
     did = _did_text(ev, t, "sum_did")
     if did is not None:
         lines.append(did)
-    per = community_verdicts(ev)
     if per:
         n = count_verdicts(per)
         k = n["improved"] + n["declined"] + n["no_change"]
@@ -460,9 +459,10 @@ def blocks(ev: Evaluation, lang: str) -> list[Block]:
     """The report as (kind, payload) blocks shared by the Markdown and HTML renderers."""
     t, h = text_for(lang), head_for(lang)
     b: list[Block] = [("h1", t["title"])]
-    b += _summary(ev, t)
+    per = community_verdicts(ev)  # built once: the summary counts them, the change lists them
+    b += _summary(ev, t, per)
     b += _overall(ev, t)
-    b += _change(ev, t, h)
+    b += _change(ev, t, h, per)
     b += _impact(ev, t, h)
     b += _scores(ev, t, h)
     b += _measured(ev, t)

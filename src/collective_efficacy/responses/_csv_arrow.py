@@ -41,7 +41,8 @@ def read_plain_csv(
     mods = arrow_csv()
     if mods is None or len(names) < 2 or not all(names) or not sep.isascii():
         return None
-    if not _plain_quotes(np.frombuffer(data, dtype=np.uint8), ord(sep)):
+    quotes = data.find(b'"') >= 0
+    if quotes and not _plain_quotes(np.frombuffer(data, dtype=np.uint8), ord(sep)):
         return None
     pa, pcsv, _ = mods
     try:
@@ -52,7 +53,7 @@ def read_plain_csv(
                 quote_char='"',
                 double_quote=True,
                 escape_char=False,
-                newlines_in_values=b'"' in data,
+                newlines_in_values=quotes,
                 ignore_empty_lines=True,
             ),
             convert_options=pcsv.ConvertOptions(
@@ -114,6 +115,10 @@ def _settle(col: Any, is_id: bool) -> np.ndarray:
         nums = _numbers(col, pa, pc)
         if nums is not None:
             return nums
+    enc = col.dictionary_encode()
+    if 4 * len(enc.dictionary) <= len(col):  # labels that repeat (communities): each made once
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+        return np.array([*enc.dictionary.to_pylist(), na], dtype=object)[codes]
     text = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)  # one str per cell
     if col.null_count and not is_id:
         text[col.is_null().to_numpy(zero_copy_only=False)] = na

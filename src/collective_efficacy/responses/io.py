@@ -89,7 +89,10 @@ class ResponseFile(BaseModel):
         ``reading_messages`` and, when present, ``value_labels``, ``column_labels`` and
         ``form_export``.
         """
-        df = self.data.copy()
+        return self._legacy(copy=True)
+
+    def _legacy(self, *, copy: bool) -> pd.DataFrame:
+        df = self.data.copy() if copy else self.data
         attrs: dict[str, Any] = {"source": self.source}
         if self.value_labels or self.column_labels:
             attrs["value_labels"] = self.value_labels
@@ -137,9 +140,8 @@ def read_responses(
     >>> df["buurt"].tolist(), df["SC1"].tolist()
     (['0101', '101'], [4, 5])
     """
-    return read_response_file(
-        path, id_columns=id_columns, sep=sep, encoding=encoding
-    ).legacy_frame()
+    rf = read_response_file(path, id_columns=id_columns, sep=sep, encoding=encoding)
+    return rf._legacy(copy=False)  # rf is ours alone: no copy of a million rows
 
 
 @public(constraints=_READ_CONSTRAINTS)
@@ -512,6 +514,8 @@ def _check_line_breaks(text: str, where: str) -> None:
     The C parser ends a row at a bare CR, which splits one respondent into two shifted rows; a
     file with CR line endings throughout (old Mac) has no LF at all and is read as it is.
     """
+    if "\r" not in text:  # LF line ends: nothing to check, and no copy of the text
+        return
     body = text.rstrip("\r\n")
     if "\n" not in body or "\r" not in body or not re.search(r"\r(?!\n)", body):
         return

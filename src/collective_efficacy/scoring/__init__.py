@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import group_moments
@@ -456,7 +456,7 @@ def aggregate_rows(
         se = sd / np.sqrt(n)
         # one quantile per distinct group size (few), not per community
         df_u, inv = np.unique(np.maximum(n - 1, 1), return_inverse=True)
-        tcrit = stats.t.ppf(0.5 + ci / 2, df_u)[inv]
+        tcrit = _dist.t_ppf(0.5 + ci / 2, df_u)[inv]
         half = tcrit * se
     sup = n < min_n
     lo_, hi_ = mean - half, mean + half

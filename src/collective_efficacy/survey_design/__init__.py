@@ -61,8 +61,8 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from scipy import stats
 
+from collective_efficacy import _dist
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import weighted_group_moments
 from collective_efficacy._rows import rows_in
@@ -466,7 +466,7 @@ def weighted_aggregate(
         codes, cells = gc.codes, np.arange(gc.n_groups)
         labels = {community: gc.labels.to_numpy()}
     x = numeric_matrix(scores, columns)
-    z = float(stats.norm.ppf(0.5 + ci / 2))
+    z = float(_dist.norm_ppf(0.5 + ci / 2))
     frames = []
     for j, name in enumerate(columns):  # loop over scales (few), never over communities
         dm = domain_means(x[:, j], codes, len(cells), da)

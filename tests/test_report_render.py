@@ -1,0 +1,85 @@
+"""The report's fast paths give the text of the plain ones (issue 16: writing the report).
+
+* :func:`escape_markdown` returns plain text unchanged without its regular expressions: checked
+  against the full escaping steps on random text rich in Markdown syntax (hypothesis) -- equal
+  strings, no tolerance.
+* The table renderers format finite floats and ints inline and build each text cell once:
+  checked cell for cell against the generic formatter (:func:`fmt` / :func:`_html_cell`).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collective_efficacy.export._escape import (
+    _LINE_BREAKS,
+    _MD_BULLET,
+    _MD_NUMBERED,
+    _MD_SPECIAL,
+    escape_markdown,
+)
+from collective_efficacy.report import _html_cell, _html_rows, _md, _md_table
+from collective_efficacy.report._format import Span, Verdict, fmt, text_for
+
+
+def _escape_slow(text: str) -> str:
+    """escape_markdown's steps, all applied (the function before its fast path)."""
+    s = _LINE_BREAKS.sub(" ", str(text)).strip()
+    s = html.escape(s, quote=False)
+    s = _MD_SPECIAL.sub(lambda m: "\\" + m[0], s)
+    s = _MD_BULLET.sub(r"\\\1", s)
+    return _MD_NUMBERED.sub(r"\1\\.", s)
+
+
+ALPHABET = st.sampled_from(
+    list("Buurt 09._-+*`[]|~#$<>&!()\\\t\r\n\v\f\x85\u2028\u2029\xa0 ëé١²") + ["Noord", "1."]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(ALPHABET, max_size=12).map("".join))
+def test_escape_markdown_fast_path_is_the_full_escaping(text: str) -> None:
+    assert escape_markdown(text) == _escape_slow(text)
+
+
+def test_escape_markdown_plain_names_unchanged() -> None:
+    for name in ("Buurt 12", "Oud-West", "De Pijp (Noord)", "Ééndracht", "A.B"):
+        assert escape_markdown(name) == _escape_slow(name) == name
+
+
+def _cells() -> list[object]:
+    rng = np.random.default_rng(7)
+    floats = [float(x) for x in rng.normal(0, 3, 300)]
+    floats += [0.0, -0.0, -0.004, 0.005, -0.005, 1e17, -1e-9, math.inf, -math.inf, math.nan]
+    ints = [0, 1, -3, 12345678901234567890, 7]
+    texts = ["Buurt 1", "-2+3", "< 0.001", "–", "24%", "a<b>&c", "", "1. item", "0.5 to 0.9"]
+    other = [None, True, False, np.float64(2.5), np.int64(4), Verdict("▲ improved", "improved")]
+    return [*floats, *ints, *texts, *other]
+
+
+def test_table_cells_as_the_generic_formatter() -> None:
+    cells = _cells()
+    rows = [cells[i : i + 7] for i in range(0, len(cells), 7)] + [["Buurt 2", 3, Span("few", 4)]]
+    for lang in ("en", "nl"):
+        t = text_for(lang)
+        esc = html.escape
+        want_html = ["<tr>" + "".join(_html_cell(v, t, esc) for v in r) + "</tr>" for r in rows]
+        assert _html_rows(rows, t, {}) == want_html
+        md_rows = []
+        for r in rows:
+            out: list[str] = []
+            for v in r:
+                if isinstance(v, Span):
+                    out += [_md(v.text)] + [""] * (v.n - 1)
+                else:
+                    out.append(_md(fmt(v, t=t)))
+            md_rows.append("| " + " | ".join(out) + " |")
+        got = _md_table((["a"] * 7, rows), t)
+        assert got[2:-1] == md_rows
+        assert not any(re.search(r"\| -0[.,]00 ", x) for x in got)
