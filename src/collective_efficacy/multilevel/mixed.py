@@ -302,6 +302,7 @@ def ri_result(
 
 @refuses_weights
 @accepts_prepared
+@summary_route("ecometric")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -495,14 +496,23 @@ def _ecometric_result(
     reliability: str,
     ci: float,
     interval: tuple[float, float, int] | None,
+    answered: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EcometricResult:
-    """The result model: variance components, effects, reliability and the community table."""
+    """The result model: variance components, effects, reliability and the community table.
+
+    ``answered`` (a summary's path): the numbers of answered items and how many respondents
+    answered that many, in place of ``inp.y``'s respondent rows."""
     n_items_i = len(items)
     grand = float(fit.beta[:n_items_i].mean())
     tb, tp, s2 = fit.tau_beta, fit.tau_pi, fit.sigma2
-    n_answered = (~np.isnan(inp.y)).sum(axis=1)
+    if answered is None:
+        n_answered = (~np.isnan(inp.y)).sum(axis=1)
+        resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
+    else:  # weighted by the respondents per number of answered items
+        m, w = answered[0][answered[1] > 0], answered[1][answered[1] > 0]
+        n_answered = np.array([float(w @ m) / float(w.sum())])  # only its mean is used
+        resp_rel = np.array([float(w @ (tp / (tp + s2 / m))) / float(w.sum()) if tp > 0 else 0.0])
     lam = reliabilities(fit, n_answered, reliability)
-    resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
     boundary = [n for n, b in zip(("tau_beta", "tau_pi"), fit.at_boundary) if b]
     diag = _diagnostics(
         fit.converged, boundary, fit.max_abs_grad, fit.hessian_pd, fit.n_iter, fit.message,
