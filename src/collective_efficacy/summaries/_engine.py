@@ -203,7 +203,9 @@ def cell_sums(
     # row terms first, then plain sums: every engine runs elementary group-by aggregations
     f = f.select(*[nw.col(b) for b in by], *terms)
     aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
-    table = _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
+    with warnings.catch_warnings():  # pandas: a wide term frame (ecometric) is "fragmented"
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        table = _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
     for b in by:
         miss = table[b].isna().to_numpy()
         if miss.any():
