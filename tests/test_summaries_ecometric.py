@@ -85,13 +85,15 @@ def test_ecometric_from_a_summary_equals_the_rows(
     assert_same_eco(want, _eco(_summary(df), method=method, reliability=reliability))
 
 
-def test_default_scale_range_is_the_rows_one() -> None:
-    # no scale_range: both key with the smallest and largest answer over all items
+@pytest.mark.parametrize("keys", [KEYS, None])
+def test_default_scale_range_is_the_rows_one(keys: Any) -> None:
+    # no scale_range: both key with (and report) the smallest and largest answer over all items
     df = DATA["generated"]
-    s = ce.summarise(df, items=ITEMS, keys=KEYS, community="buurt", min_n=None, ecometric=True)
-    want = ce.ecometric(df, items=ITEMS, keys=KEYS, community="buurt")
-    got = ce.ecometric(s, items=ITEMS, keys=KEYS, community="buurt")
+    s = ce.summarise(df, items=ITEMS, keys=keys, community="buurt", min_n=None, ecometric=True)
+    want = ce.ecometric(df, items=ITEMS, keys=keys, community="buurt")
+    got = ce.ecometric(s, items=ITEMS, keys=keys, community="buurt")
     assert got.scale_range == want.scale_range
+    assert type(got).model_validate_json(got.to_json()).scale_range == want.scale_range
     assert_same_eco(want, got)
 
 
@@ -138,7 +140,9 @@ def test_merged_partial_summaries_equal_all_rows(tmp_path: Any) -> None:
 def test_ecometric_sums_drop_when_a_part_lacks_them_and_older_files_read() -> None:
     df = DATA["generated"]
     half = len(df) // 2
-    mixed = ce.merge_summaries([_summary(df.iloc[:half]), _summary(df.iloc[half:], ecometric=False)])
+    mixed = ce.merge_summaries(
+        [_summary(df.iloc[:half]), _summary(df.iloc[half:], ecometric=False)]
+    )
     assert not mixed.ecometric
     with pytest.raises(DataError, match=r"ecometric=True"):
         _eco(mixed)

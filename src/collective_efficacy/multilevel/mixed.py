@@ -340,9 +340,13 @@ def ecometric(
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or CommunitySummary
         Wide data, one row per respondent, one column per item (not modified). A missing item is
-        simply an absent response.
+        simply an absent response. pandas, polars, pyarrow, DuckDB or Dask; a foreign frame is
+        summarised inside its engine (without ``covariates``, ``n_boot`` or ``respondent``:
+        those collect it). Or a :class:`~collective_efficacy.CommunitySummary` made with
+        ``summarise(..., ecometric=True)``, which gives the numbers of the pooled rows (see
+        Notes).
     items : sequence of str
         The item columns (at least 2).
     community : str
@@ -444,6 +448,13 @@ def ecometric(
     Waves: fit each wave separately (``data[data.wave == "baseline"]``), since the variance
     components may change over the cycle.
 
+    From a summary: the engine's per-(community, answered items) cell sums -- per number of
+    answered items :math:`m`, the respondents' count and the sums of their answered indicators,
+    of the indicators' pairwise products, of their keyed total :math:`T`, of indicator x
+    :math:`T` and of :math:`T^2` -- are pooled over the summary's cells (its waves too), centred
+    by the item means and fitted by the same optimiser: every number equals the row path's to
+    a relative :math:`10^{-10}`. Covariates and ``n_boot`` need the rows.
+
     Validated against R: ``lme4::lmer(y ~ 0 + item + (1 | community/respondent))`` on the long
     item data (lme4 1.1-31, bobyqa ``rhoend = 1e-12``), REML and ML, with and without a
     covariate, relative tolerance 1e-5.
@@ -471,6 +482,11 @@ def ecometric(
     >>> res.converged, res.groups.shape
     (True, (20, 7))
     >>> bool(0 < res.reliability < 1)
+    True
+    >>> s = ce.summarise(df, items=["SC1", "SC2", "SC3", "SC4"], community="nc", min_n=None,
+    ...                  ecometric=True)
+    >>> pooled = ce.ecometric(s, items=["SC1", "SC2", "SC3", "SC4"], community="nc")
+    >>> bool(abs(pooled.reliability - res.reliability) < 1e-10)
     True
     """
     method = method.upper()

@@ -509,7 +509,8 @@ def summarise(
         indicators, of the indicators' pairwise products, of their total keyed answer, of
         indicator x total and of the squared total (``k(3 + 2k + k(k-1)/2)`` more numbers per
         cell); then :func:`~collective_efficacy.ecometric` (without covariates or ``n_boot``)
-        accepts the summary too.
+        accepts the summary too. Without ``scale_range`` or an instrument the bounds are then
+        found (one extra pass) even when no item is reversed: the model reports them.
 
     Returns
     -------
@@ -580,7 +581,7 @@ def build_summary(
         if hasattr(keys, "response_scale") and hasattr(keys, "item_ids"):
             lo = np.array([keys.response_scale(i).min for i in item_list], dtype=np.float64)
             hi = np.array([keys.response_scale(i).max for i in item_list], dtype=np.float64)
-        elif (signs < 0).any():
+        elif (signs < 0).any() or ecometric:  # ecometric reports the bounds it keyed with
             lo_v, hi_v = item_bounds(frame, item_list)
             lo, hi = np.full(len(item_list), lo_v), np.full(len(item_list), hi_v)
         else:  # nothing reversed: the bounds play no part
