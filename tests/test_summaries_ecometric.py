@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 import collective_efficacy as ce
 from collective_efficacy.errors import DataError
-from test_summaries import DATA, ENGINES, ITEMS, KEYS
+from test_summaries import DATA, ENGINES, ITEMS, KEYS, _assert_same_summary, _partitioned
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -137,6 +138,25 @@ def test_merged_partial_summaries_equal_all_rows(tmp_path: Any) -> None:
     assert_same_eco(want, _eco(ce.CommunitySummary.read_parquet(tmp_path / "s.parquet")))
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_partitioned())
+def test_merging_ecometric_sums_of_any_partition_gives_those_of_all_rows(
+    case: tuple[pd.DataFrame, np.ndarray],
+) -> None:
+    """Rows split at random over up to 4 holders (a community may be split): sums to 1e-12."""
+    df, parts = case
+
+    def summ(d: pd.DataFrame) -> ce.CommunitySummary:
+        return ce.summarise(d, items=ITEMS[:3], keys=["-SC2"], scale_range=(1, 5),
+                            community="buurt", wave="meting", min_n=None, ecometric=True)  # fmt: skip
+
+    whole = summ(df)
+    assert whole.ecometric
+    _assert_same_summary(
+        whole, ce.merge_summaries([summ(df[parts == p]) for p in np.unique(parts)])
+    )
+
+
 def test_ecometric_sums_drop_when_a_part_lacks_them_and_older_files_read() -> None:
     df = DATA["generated"]
     half = len(df) // 2
@@ -166,13 +186,17 @@ def test_what_the_summary_cannot_give_says_so() -> None:
         _eco(s, n_boot=5, seed=1)
     with pytest.raises(DataError, match="differ from the summary"):
         ce.ecometric(s, items=ITEMS[:4], community="buurt")
+    dup = DATA["generated"].assign(rid=[f"r{i // 2}" for i in range(len(DATA["generated"]))])
+    duckdb = pytest.importorskip("duckdb")
+    with pytest.raises(DataError, match="more than once"):
+        _eco(duckdb.from_df(dup), respondent="rid")
     # a foreign frame with covariates goes to the row path (converted), same as pandas
     pl = pytest.importorskip("polars")
     assert_same_eco(_eco(df, covariates=["age"]), _eco(pl.from_pandas(df), covariates=["age"]))
 
 
 @pytest.mark.parametrize("dataset", sorted(DATA))
-@pytest.mark.parametrize("engine", ["polars", "polars_lazy", "duckdb", "pyarrow"])
+@pytest.mark.parametrize("engine", ["polars", "polars_lazy", "duckdb", "pyarrow", "dask"])
 def test_every_engine_gives_the_pandas_numbers(engine: str, dataset: str) -> None:
     df = DATA[dataset]
     assert_same_eco(_eco(df), _eco(ENGINES[engine](df)))

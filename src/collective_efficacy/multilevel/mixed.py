@@ -343,8 +343,8 @@ def ecometric(
     data : DataFrame or CommunitySummary
         Wide data, one row per respondent, one column per item (not modified). A missing item is
         simply an absent response. pandas, polars, pyarrow, DuckDB or Dask; a foreign frame is
-        summarised inside its engine (without ``covariates``, ``n_boot`` or ``respondent``:
-        those collect it). Or a :class:`~collective_efficacy.CommunitySummary` made with
+        summarised inside its engine (a duplicated ``respondent`` id is found there too;
+        ``covariates`` or ``n_boot`` collect it). Or a :class:`~collective_efficacy.CommunitySummary` made with
         ``summarise(..., ecometric=True)``, which gives the numbers of the pooled rows (see
         Notes).
     items : sequence of str

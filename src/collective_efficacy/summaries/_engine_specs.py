@@ -97,10 +97,11 @@ def _items(data: Any, kw: dict[str, Any]) -> Spec:
 
 def _ecometric(data: Any, kw: dict[str, Any]) -> Spec:
     """ecometric without covariates or bootstrap: the summary with its ecometric sums."""
-    if kw["covariates"] or kw["n_boot"] is not None or kw["respondent"] is not None:
+    if kw["covariates"] or kw["n_boot"] is not None:
         return None
     return {"items": _names(kw["items"]), "keys": kw["keys"], "scale_range": kw["scale_range"],
-            "community": kw["community"], "wave": None, "ecometric": True}  # fmt: skip
+            "community": kw["community"], "wave": None, "respondent": kw["respondent"],
+            "ecometric": True}  # fmt: skip
 
 
 ENGINE_SPECS: dict[str, Callable[[Any, dict[str, Any]], Spec]] = {
