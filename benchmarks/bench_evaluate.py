@@ -23,17 +23,26 @@ another's):
 * wall time of ``evaluate(...)`` (the median of ``REPEAT`` runs in one process, the method of
   :mod:`benchmarks.timing`; a single run when one takes more than 20 s) and of ``.to_html()``
   and ``.to_json()`` on its result;
-* peak memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` after one ``evaluate`` call,
-  minus the RSS just after the data was built (``/proc/self/statm``), and the total peak;
+* peak memory: the peak RSS of one ``evaluate`` call (``VmHWM`` reset after the data was built;
+  ``ru_maxrss`` where that is not supported) minus the RSS just after the data was built
+  (``/proc/self/statm``), and the total peak;
 * added memory against the *numeric input* (rows x items x 8 bytes: the answers as float64),
   the target being at most 3x at 1,000,000 respondents, and the peak at 10,000,000 (4 GB);
-* at 1,000,000 only: a per-step breakdown (the public functions evaluate chains -- validate,
+* at every size a per-step breakdown (the public functions evaluate chains -- validate,
   score, aggregate, cronbach_alpha, icc, compare_waves, impact_levels, ... -- each timed by a
-  thin wrapper, outermost call only); ``_child("profile", ...)`` gives a cProfile listing by hand.
+  thin wrapper, outermost call only, with the peak memory it added), printed as growth
+  exponents per step, and the detail at 1,000,000; ``_child("profile", ...)`` gives a cProfile
+  listing by hand.
 
 ``python -m benchmarks.run --only evaluate`` runs only this file and rewrites only its section
 of RESULTS.md; ``python -m benchmarks.bench_evaluate`` prints the tables (``--small``: 100k and
-300k, a quick check).
+300k, a quick check; ``--sizes 10000000:130000 --json ten.json`` one size, saved;
+``--merge a.json b.json`` the tables of saved sizes together, with their growth exponents).
+
+Memory: the peak is the peak RSS during ``evaluate`` (``VmHWM``, reset through
+``/proc/self/clear_refs`` once the data is built, so the generator's own peak -- a few GB at
+10M -- is not counted); the per-step table gives each chained function's peak above the RSS at
+its start and the growth of time and memory per step from size to size.
 """
 
 from __future__ import annotations
@@ -660,7 +669,23 @@ def _step_growth(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-if __name__ == "__main__":
-    small = "--small" in sys.argv[1:]
-    res = run([(100_000, 1_000), (300_000, 3_000)] if small else SIZES)
+def main(argv: list[str]) -> None:
+    """``--small``; ``--sizes N:G,...``; ``--json OUT`` (save the rows); ``--merge A B ...``
+    (the tables of rows saved by earlier runs, e.g. 100k and 1M now, 10M later)."""
+    if "--merge" in argv:
+        files = argv[argv.index("--merge") + 1 :]
+        rows = [r for f in files for r in json.loads(Path(f).read_text())]
+        print(to_markdown(sorted(rows, key=lambda r: r["n_respondents"])))
+        return
+    sizes = [(100_000, 1_000), (300_000, 3_000)] if "--small" in argv else SIZES
+    if "--sizes" in argv:
+        spec = argv[argv.index("--sizes") + 1]
+        sizes = [(int(a), int(b)) for a, b in (x.split(":") for x in spec.split(","))]
+    res = run(sizes)
+    if "--json" in argv:
+        Path(argv[argv.index("--json") + 1]).write_text(json.dumps(res))
     print(to_markdown(res))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
