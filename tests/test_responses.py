@@ -228,3 +228,18 @@ def test_text_dtype_ids_and_numeric_items_take_the_fast_paths_with_the_same_resu
     assert [(p.code, p.column, p.n) for p in d.report.problems if p.code == "out_of_range"] == [
         ("out_of_range", "SC2", 1)
     ]
+
+
+def test_evaluate_same_with_text_dtype_and_object_ids() -> None:
+    # ids in pandas' text dtype (read_csv) go through validate's fast path: the evaluation
+    # (every section, the change model's respondents answering twice) equals the object path
+    before, after = ce.datasets.load_example(split=True)
+    ids = ["buurt", "respondent_id"]
+
+    def run(kind: object) -> str:
+        b, a = (f.astype(dict.fromkeys(ids, kind)) for f in (before, after))
+        ev = ce.evaluate(b, a, community="buurt", respondent="respondent_id",
+                         columns=ce.datasets.EXAMPLE_COLUMNS)  # fmt: skip
+        return ev.to_json()
+
+    assert run("str") == run(object)
