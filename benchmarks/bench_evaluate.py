@@ -9,9 +9,10 @@ in it (``"4"``, ``" 3 "``, ``"4,0"``, ``"Mee eens"``, ``"weet niet"``, missing c
 and ``"7"`` (invalid)); a few rows without community, a few duplicate respondent ids and a few
 rows with no answer. Programme ratings (``assessments``) for every community and wave.
 
-Community labels are shared ``str`` objects (one object per distinct label), as
-:func:`~collective_efficacy.io.read_responses` and ``pandas.read_csv`` give them; rows are in
-random order.
+Community labels and respondent ids are text columns as ``pandas.read_csv`` gives them (with
+pandas 3: its ``str`` dtype, Arrow-backed; with pandas 2: Python ``str`` objects, one per
+distinct label); the two text item columns hold Python ``str`` objects (``object`` dtype). Rows
+are in random order.
 
 Sizes (``SIZES``): 100,000 / 1,000 ; 1,000,000 / 13,000 ; 10,000,000 / 130,000 respondents /
 communities, so that the growth of time and memory per step (100k -> 1M -> 10M) is printed as
@@ -134,7 +135,7 @@ def make_waves(
     rng = np.random.default_rng(seed + 1)
     df = make_survey(n_respondents, n_communities, seed=seed)
     df["community"] = "Buurt " + df["community"].str[1:]
-    # one str object per distinct label, as read_responses and pandas.read_csv give them
+    # one str object per distinct label (pandas 3 stores the column in its str dtype)
     codes, labels = pd.factorize(df["community"])
     df["community"] = labels.to_numpy(dtype=object)[codes]
     df["respondent"] = np.char.add("R", np.char.zfill(df["respondent"].to_numpy().astype(str), 7))
@@ -601,7 +602,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     out = [
         "Two waves of a survey of N respondents (split about evenly), Dutch column names via "
         "`columns=`, text cells and typos in two item columns, 5 % missing answers, rows without "
-        "community, duplicate ids and empty rows; rows shuffled, labels as Python str; "
+        "community, duplicate ids and empty rows; rows shuffled, ids and labels as text (pandas' str dtype, as read_csv gives them); "
         "programme ratings for every community and wave.",
         "",
         f"Conditions: {rows[0]['conditions'][0]}; after the runs: "
