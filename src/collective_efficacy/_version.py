@@ -15,7 +15,7 @@ __all__ = ["SCHEMA_VERSION", "Versioned", "__version__"]
 __version__ = "0.1.0"
 
 #: major.minor: a minor bump adds fields; a major bump renames, removes or retypes one
-SCHEMA_VERSION = "2.1"
+SCHEMA_VERSION = "2.2"
 
 
 class Versioned(BaseModel):

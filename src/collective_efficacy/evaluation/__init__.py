@@ -7,13 +7,19 @@ compare_waves, ...); the report in :mod:`collective_efficacy.report` only format
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pydantic import ConfigDict, Field
+from pydantic import (
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from collective_efficacy._messages import Message, note_messages
 from collective_efficacy._params import (
@@ -34,14 +40,17 @@ from collective_efficacy._version import Versioned
 from collective_efficacy.change._stats import P_ADJUST_METHODS
 from collective_efficacy.disclosure import hide_suppressed
 from collective_efficacy.evaluation._change import COMPARISON, check_comparison, comparison_column
+from collective_efficacy.evaluation._options import EvaluationOptions, resolve_options
+from collective_efficacy.evaluation._rows import Sections
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
 from collective_efficacy.evaluation._steps import (
+    STEPS,
+    EvaluationData,
     WaveSummary,
     _community_table,
     _comparison_source,
     _cutpoints_for,
     _impact_sections,
-    _omitted,
     _progress,
     _read,
     _scale_range,
@@ -49,15 +58,15 @@ from collective_efficacy.evaluation._steps import (
     _wave_summaries,
 )
 from collective_efficacy.evaluation._weights import record
-from collective_efficacy.evaluation._weights import resolve as resolve_weights
 from collective_efficacy.impact import CUTPOINTS
 from collective_efficacy.instrument import Instrument
+from collective_efficacy.responses.io import ResponseFile
 from collective_efficacy.survey_design import SurveyDesign
 
 __all__ = ["Evaluation", "evaluate"]
 
 _WAVE = WAVE
-_records = records
+_BUILT = "built_sections"  # validation context: the sections evaluate() built itself
 
 
 class Evaluation(Versioned):
@@ -86,7 +95,14 @@ class Evaluation(Versioned):
     confidence: float = 0.95
     p_adjust: str = "holm"
     waves: list[WaveSummary]
-    sections: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    if TYPE_CHECKING:  # statically plain rows: a per-community row is keyed by the community
+        # column's own name (``row[ev.community]``), which a TypedDict cannot declare
+        sections: dict[str, list[dict[str, Any]]]
+    else:  # validated and described (JSON Schema) by the typed rows of ``_rows``
+        sections: Sections = Field(
+            default_factory=dict,
+            description="the result tables by section name, each a list of rows",
+        )
     notes: dict[str, str] = Field(default_factory=dict)
     note_messages: dict[str, Message] = Field(
         default_factory=dict,
@@ -113,6 +129,19 @@ class Evaluation(Versioned):
             "the report shows a notice where the section would have been"
         ),
     )
+
+    @field_validator("sections", mode="wrap")
+    @classmethod
+    def _built_sections(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """Sections that :func:`evaluate` built (JSON-ready records, see ``_sections.records``)
+        are taken as they are; anything else (a results.json read back) is validated against
+        the row types and kept as read (its rows in their column order)."""
+        if info.context is not None and info.context.get(_BUILT) is value:
+            return value
+        handler(value)  # raises on a section or value of the wrong type
+        return value
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -145,10 +174,13 @@ class Evaluation(Versioned):
         return text
 
 
+_RESPONSE_FILE = InstanceOf(ResponseFile, description="a ResponseFile", example=pd.DataFrame)
+
+
 @public(
     constraints={
-        "baseline": [FRAME, PATH],
-        "end_of_cycle": [FRAME, PATH],
+        "baseline": [FRAME, PATH, _RESPONSE_FILE],
+        "end_of_cycle": [FRAME, PATH, _RESPONSE_FILE],
         "instrument": [
             InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
             PATH,
@@ -180,8 +212,8 @@ class Evaluation(Versioned):
     }
 )
 def evaluate(
-    baseline: pd.DataFrame | str | Path,
-    end_of_cycle: pd.DataFrame | str | Path,
+    baseline: pd.DataFrame | ResponseFile | str | Path,
+    end_of_cycle: pd.DataFrame | ResponseFile | str | Path,
     *,
     instrument: Instrument | str | Path = "sampson1997",
     community: str | Mapping[str, str],
@@ -210,9 +242,10 @@ def evaluate(
 
     Parameters
     ----------
-    baseline, end_of_cycle : DataFrame or path
-        The two measurements (CSV, XLSX, SAV, DTA, Parquet or a DataFrame), one row per
-        respondent, of the same instrument. Not modified.
+    baseline, end_of_cycle : DataFrame, ResponseFile or path
+        The two measurements (CSV, XLSX, SAV, DTA, Parquet, a DataFrame, or a file as
+        :func:`~collective_efficacy.read_response_file` read it, whose file name and reading
+        notes then come along), one row per respondent, of the same instrument. Not modified.
     instrument : Instrument, id or path, default="sampson1997"
     community : str or mapping
         The community column: one name for both files, or one per file,
@@ -340,9 +373,7 @@ def evaluate(
     >>> ev.tables["change"].iloc[-1][["level", "method"]].tolist()
     ['overall', 'lmm_reml']
     """
-    steps = ["validate", "score", "reliability", "aggregation evidence", "ecometric model"]
-    steps += ["change", "change model", "impact"]
-    bar = _progress(progress, len(steps))
+    bar = _progress(progress, len(STEPS))
 
     def step(name: str) -> None:
         if bar is not None:
@@ -350,93 +381,39 @@ def evaluate(
             bar.update(1)
 
     try:
-        return _evaluate(
-            baseline,
-            end_of_cycle,
-            instrument=instrument,
-            community=community,
-            respondent=respondent,
-            columns=columns,
-            assessments=None if skip_impact else assessments,
-            wave_labels=(wave, before, after),
-            geometry=None if skip_map or skip_impact else geometry,
-            geometry_key=geometry_key,
-            date=date,
-            scale=scale,
-            cutpoints=cutpoints,
-            comparison=comparison,
-            min_n=min_n,
-            ci=ci,
-            p_adjust=p_adjust,
-            step=step,
-            omitted=_omitted(skip_impact, skip_map, geometry is not None),
-            design=resolve_weights(weight, design),
-        )
+        opts = resolve_options(locals())  # the keyword options, resolved once
+        return _evaluate(baseline, end_of_cycle, opts, step)
     finally:
         if bar is not None:
             bar.close()
 
 
 def _evaluate(
-    baseline: pd.DataFrame | str | Path,
-    end_of_cycle: pd.DataFrame | str | Path,
-    *,
-    instrument: Instrument | str | Path,
-    community: str | Mapping[str, str],
-    respondent: str | None,
-    columns: Mapping[str, str] | Mapping[str, Mapping[str, str] | None] | None,
-    assessments: pd.DataFrame | str | Path | None,
-    wave_labels: tuple[str | None, str, str],
-    geometry: Mapping[str, Any] | str | Path | None,
-    geometry_key: str | None,
-    date: str | Mapping[str, str] | None,
-    scale: str | None,
-    cutpoints: Sequence[float] | None,
-    comparison: str | pd.DataFrame | Path | None,
-    min_n: int,
-    ci: float,
-    p_adjust: str,
-    step: Any,
-    omitted: dict[str, str],
-    design: SurveyDesign | None = None,
+    baseline: EvaluationData,
+    end_of_cycle: EvaluationData,
+    opts: EvaluationOptions,
+    step: Callable[[str], None],
 ) -> Evaluation:
-    respondent, inst, scale, comm, inp = _read(
-        baseline,
-        end_of_cycle,
-        instrument=instrument,
-        community=community,
-        respondent=respondent,
-        columns=columns,
-        assessments=assessments,
-        wave_labels=wave_labels,
-        geometry=geometry,
-        geometry_key=geometry_key,
-        date=date,
-        scale=scale,
-        step=step,
-        design=design,
-    )
+    inp = _read(baseline, end_of_cycle, opts, step)
     step("score")
-    community = comm[BEFORE]  # the results name the column as the baseline file does
+    community, inst, scale = opts.column, opts.instrument, opts.scale
     scores = inp.scores
-    if comparison is not None:
-        scores[COMPARISON] = comparison_column(comparison, inp, comm, scores)
-        check_comparison(scores, community, _comparison_source(comparison) or "")
+    if opts.comparison is not None:
+        scores[COMPARISON] = comparison_column(opts.comparison, inp, opts.community, scores)
+        check_comparison(scores, community, _comparison_source(opts.comparison) or "")
     sections: dict[str, list[dict[str, Any]]] = {}
     notes: dict[str, str] = dict(inp.notes)
-
-    table, shown = _community_table(scores, inp, community, scale, min_n, ci, notes, design)
-    sections["community_scores"] = _records(table)
-    args = (shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step)
-    _statistics(*args, respondent_ids=inp.respondent_ids, comparison=comparison, design=design)
+    table, shown = _community_table(scores, inp, opts, notes)
+    sections["community_scores"] = records(table)
+    _statistics(shown, table, inp, opts, sections, notes, step)
     step("impact")
-    if "impact" not in omitted:
-        cuts = list(cutpoints) if cutpoints is not None else _cutpoints_for(inst, scale)
+    if "impact" not in opts.omitted:
+        cuts = list(opts.cutpoints) if opts.cutpoints is not None else _cutpoints_for(inst, scale)
         _impact_sections(
             table, inp.assessments, inp.assessments_name, community, cuts, sections, notes
         )
     hide_suppressed(sections)
-    return Evaluation(
+    fields = dict(
         instrument_id=inst.id,
         instrument_version=inst.version,
         instrument_title=inst.title_in("en"),
@@ -444,15 +421,16 @@ def _evaluate(
         scale=scale,
         scale_range=_scale_range(inst, scale),
         community=community,
-        min_n=min_n,
-        confidence=ci,
-        p_adjust=p_adjust,
-        waves=_wave_summaries(inp, table, community, date, min_n),
+        min_n=opts.min_n,
+        confidence=opts.ci,
+        p_adjust=opts.p_adjust,
+        waves=_wave_summaries(inp, table, community, opts.date, opts.min_n),
         sections=sections,
         notes=notes,
         note_messages=note_messages(notes),
         geometry=inp.geometry,
-        geometry_key=geometry_key,
-        omitted=omitted,
-        design=record(design) if design is not None else None,
+        geometry_key=opts.geometry_key,
+        omitted=opts.omitted,
+        design=record(opts.design) if opts.design is not None else None,
     )
+    return Evaluation.model_validate(fields, context={_BUILT: sections})

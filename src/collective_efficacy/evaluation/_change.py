@@ -40,6 +40,7 @@ __all__ = [
     "check_comparison",
     "comparison_column",
     "comparison_values",
+    "shown_in_both",
 ]
 
 COMPARISON = "_comparison"
@@ -176,13 +177,13 @@ def check_comparison(data: pd.DataFrame, community: str, what: str) -> None:
         )
 
 
-def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[Any, str]:
+def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[Any, str | None]:
     """Communities the evaluation hides in any wave (with the first reason given)."""
-    out: dict[Any, str] = {}
+    out: dict[Any, str | None] = {}
     for name in ("community_scores", "change"):
         for r in sections.get(name, []):
             if r.get("suppressed") and r.get("level", "community") != "overall":
-                out.setdefault(r[community], str(r.get("reason") or ""))
+                out.setdefault(r[community], r.get("reason") or None)
     return out
 
 
@@ -228,9 +229,13 @@ def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
 
 
 def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
-    """Whether some respondent id occurs in both waves (hashing, not sorting, the ids)."""
-    b = ids[before].dropna()
-    return bool(len(b)) and bool(ids[~before].isin(b).any())  # isin hashes b once itself
+    """Whether some respondent id occurs in both waves (hashing, not sorting, the ids).
+
+    A set of the baseline's ids and one pass over the others: the ids are text, whose hash
+    Python caches on the string (``Series.isin`` on object ids is many times slower).
+    """
+    b = set(ids[before].dropna().tolist())
+    return bool(b) and not b.isdisjoint(ids[~before].dropna().tolist())
 
 
 def _respondent_note(exc: DataError) -> Note:
@@ -240,6 +245,18 @@ def _respondent_note(exc: DataError) -> Note:
     if "rank deficient" in text or "not identifiable" in text:
         return Note("change_model_respondent_few")
     return Note("change_model_respondent", detail=text)
+
+
+def shown_in_both(table: pd.DataFrame, community: str) -> int:
+    """The number of communities shown in both waves of the community table.
+
+    A shown community has at least ``min_n`` scored respondents (``aggregate``'s ``n`` counts
+    the valid scores), so these are the communities with scores in both waves among the
+    shown respondents, counted on the table instead of on a million rows.
+    """
+    shown = table.loc[~table["suppressed"].to_numpy(dtype=bool), [community, "wave"]]
+    per = shown.drop_duplicates()[community].value_counts(sort=False)
+    return int((per == 2).sum())
 
 
 def change_model_sections(
@@ -253,6 +270,7 @@ def change_model_sections(
     min_n: int,
     sections: dict[str, list[dict[str, Any]]],
     notes: dict[str, str],
+    n_both: int,
     step: Callable[[str], None] | None = None,
     skip: bool = False,
 ) -> None:
@@ -263,7 +281,9 @@ def change_model_sections(
     (indexed as the full scores) add ``(1 | respondent)`` when some
     respondent answers in both waves. ``comparison`` names where the comparison flags (column
     :data:`COMPARISON`) came from, for messages; an inconsistent flag is the caller's mistake
-    and is checked on the full scores by :func:`check_comparison` first.
+    and is checked on the full scores by :func:`check_comparison` first. ``n_both`` is the
+    number of communities shown in both waves (:func:`shown_in_both`): those with scores in
+    both waves among ``scores``.
     """
     from collective_efficacy.multilevel.change_model import change_model
 
@@ -283,8 +303,7 @@ def change_model_sections(
         if _answers_twice(ids, (data[WAVE] == BEFORE).to_numpy()):
             panel = _RESPONDENT
             data[panel] = ids.to_numpy()
-    counts = data.groupby(community, observed=True)[WAVE].nunique()
-    if int((counts == 2).sum()) < MIN_COMMUNITIES:
+    if n_both < MIN_COMMUNITIES:
         notes["change_model"] = Note("change_model_too_few", k=MIN_COMMUNITIES)
         return
     kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}

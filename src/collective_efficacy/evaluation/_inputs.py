@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -25,10 +25,12 @@ from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
 from collective_efficacy.evaluation._weights import design_frame, no_weight
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.responses import ValidatedResponses, validate
-from collective_efficacy.responses.io import read_responses
+from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import Problem
 from collective_efficacy.scoring import score
-from collective_efficacy.survey_design import SurveyDesign
+
+if TYPE_CHECKING:
+    from collective_efficacy.evaluation._options import EvaluationOptions
 
 __all__ = [
     "Inputs",
@@ -346,7 +348,7 @@ def check_geometry(
 
 # -- the two survey files -----------------------------------------------------------------------
 def _validate_wave(
-    data: pd.DataFrame | str | Path,
+    data: pd.DataFrame | ResponseFile | str | Path,
     inst: Instrument,
     *,
     label: str,
@@ -357,6 +359,8 @@ def _validate_wave(
 ) -> tuple[pd.DataFrame, ValidatedResponses]:
     from collective_efficacy.summaries._frames import is_frame, to_pandas
 
+    if isinstance(data, ResponseFile):  # its file name, labels and notes come along
+        data = data.legacy_frame()
     if not isinstance(data, (str, Path, pd.DataFrame)) and is_frame(data):  # polars, DuckDB ...
         data = to_pandas(data)
     source = Path(data).name if isinstance(data, (str, Path)) else data.attrs.get("source", label)
@@ -423,26 +427,27 @@ class Inputs:
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)
     # the community of each used row, indexed as the file's rows (dates of shown communities)
     used: dict[str, pd.Series] = field(default_factory=dict)
+    # the number of used rows per community (index: the label), per wave
+    rows: dict[str, pd.Series] = field(default_factory=dict)
     respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
 
 
 def read_inputs(
-    data: Mapping[str, pd.DataFrame | str | Path],
-    inst: Instrument,
-    scale: str,
-    *,
-    community: Mapping[str, str],
-    respondent: str | None,
-    columns: Mapping[str, dict[str, str] | None],
-    date: Mapping[str, str] | None,
-    design: SurveyDesign | None = None,
+    data: Mapping[str, pd.DataFrame | ResponseFile | str | Path], opts: EvaluationOptions
 ) -> Inputs:
     """Validate and score each wave with its own column map and community column.
 
-    With a survey ``design`` the weight is checked by :func:`validate` (a row without a usable
+    With a survey design the weight is checked by :func:`validate` (a row without a usable
     weight is excluded with reason ``invalid_weight``) and the design columns are added to
     the scores under internal names (:mod:`._weights`).
     """
+    inst, scale, community, respondent = (
+        opts.instrument,
+        opts.scale,
+        opts.community,
+        opts.respondent,
+    )
+    date, design = opts.date, opts.design
     out = community[BEFORE]
     items = inst.scale(scale).items
     inp = Inputs(waves=[], scores=pd.DataFrame(), communities={})
@@ -450,10 +455,11 @@ def read_inputs(
     for label, d in data.items():
         comm = community[label]
         raw, v = _validate_wave(
-            d, inst, label=label, community=comm, respondent=respondent, columns=columns[label],
+            d, inst, label=label, community=comm, respondent=respondent, columns=opts.columns[label],
             weight=design.weight if design is not None else None,
         )  # fmt: skip
-        inp.communities[label] = set(v.data[comm].unique())
+        inp.rows[label] = v.data[comm].value_counts(sort=False)  # one hashing pass
+        inp.communities[label] = set(inp.rows[label].index)
         summary = _summary(label, v, len(inp.communities[label]))
         if date is not None:
             summary |= wave_dates(raw, v.data.index, date[label], label, v.report.source)
@@ -488,20 +494,18 @@ def read_inputs(
     return inp
 
 
-def read_optional(
-    inp: Inputs,
-    *,
-    community: Mapping[str, str],
-    assessments: pd.DataFrame | str | Path | None,
-    wave_labels: tuple[str | None, str, str],
-    geometry: Mapping[str, Any] | str | Path | None,
-    geometry_key: str,
-) -> None:
+def read_optional(inp: Inputs, opts: EvaluationOptions) -> None:
     """Read the assessments and the geometry into ``inp``; raise when one cannot be used."""
-    if assessments is not None:
-        wave, before, after = wave_labels
+    geometry, geometry_key = opts.geometry, opts.map_key
+    if opts.assessments is not None:
+        wave, before, after = opts.wave_labels
         inp.assessments, inp.assessments_name = assessments_frame(
-            assessments, community=community, wave=wave, before=before, after=after, surveys=inp.raw
+            opts.assessments,
+            community=opts.community,
+            wave=wave,
+            before=before,
+            after=after,
+            surveys=inp.raw,
         )
     if geometry is not None:
         from collective_efficacy.geography import read_survey_geometry

@@ -13,7 +13,8 @@ import math
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.survey_design import SurveyDesign
+
+if TYPE_CHECKING:
+    from collective_efficacy.evaluation._options import EvaluationOptions
 
 __all__ = ["AFTER", "BEFORE", "WAVE", "records", "statistics_sections"]
 
@@ -58,13 +62,17 @@ def _column(s: pd.Series) -> list[Any]:
         a = s.to_numpy()
         vals: list[Any] = a.tolist()
         missing = np.isnan(a)
-    elif isinstance(dt, pd.StringDtype):
-        miss = s.isna().to_numpy()  # pd.NA or NaN, depending on the string dtype's na_value
-        return [None if m else v for v, m in zip(s.tolist(), miss)]
+    elif isinstance(dt, pd.StringDtype):  # pd.NA or NaN, depending on the dtype's na_value
+        arr: Any = s.array
+        return list(arr.to_numpy(dtype=object, na_value=None).tolist())
     elif pd.api.types.is_bool_dtype(dt) or pd.api.types.is_integer_dtype(dt):  # boolean, Int64
         missing = s.isna().to_numpy()
         target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
         vals = s.to_numpy(dtype=target, na_value=target(0)).tolist()
+    elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # text, or nothing
+        obj = s.to_numpy(dtype=object, copy=True)
+        obj[pd.isna(obj)] = None
+        return list(obj.tolist())
     else:
         return [_clean(v) for v in s.tolist()]
     for i in np.flatnonzero(missing).tolist():
@@ -78,7 +86,7 @@ def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     cols = [_column(df.iloc[:, j]) for j in range(df.shape[1])]
     if not cols:
         return [{} for _ in range(len(df))]
-    return [dict(zip(keys, row)) for row in zip(*cols)]
+    return list(map(dict, map(zip, repeat(keys), zip(*cols))))  # one dict per row, in C
 
 
 @contextmanager
@@ -288,13 +296,8 @@ def _wave_parts(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def statistics_sections(
     scores: pd.DataFrame,
-    inst: Instrument,
-    scale: str,
-    community: str,
-    min_n: int,
+    opts: EvaluationOptions,
     table: pd.DataFrame,
-    ci: float,
-    p_adjust: str,
     sections: Sections,
     notes: Notes,
     step: Callable[[str], None],
@@ -307,6 +310,7 @@ def statistics_sections(
     """
     from collective_efficacy import agreement, reliability
 
+    inst, scale, community, ci = opts.instrument, opts.scale, opts.column, opts.ci
     items = inst.scale(scale).items
     keys = inst.keys(scale)
     parts = _wave_parts(scores)
@@ -368,20 +372,14 @@ def statistics_sections(
             notes,
         )
     step("change")
-    _change_section(
-        scores, parts, scale, community, min_n, table, ci, p_adjust, sections, notes, design
-    )
+    _change_section(scores, parts, opts, table, sections, notes, design)
 
 
 def _change_section(
     scores: pd.DataFrame,
     parts: dict[str, pd.DataFrame],
-    scale: str,
-    community: str,
-    min_n: int,
+    opts: EvaluationOptions,
     table: pd.DataFrame,
-    ci: float,
-    p_adjust: str,
     sections: Sections,
     notes: Notes,
     design: SurveyDesign | None = None,
@@ -390,6 +388,7 @@ def _change_section(
     communities only."""
     from collective_efficacy.change import compare_waves
 
+    community, min_n = opts.column, opts.min_n
     if any(p.empty for p in parts.values()):  # every community listed, none computed
         notes["change"] = _NOTHING_SHOWN
         cols = ["level", community, "n_before", "n_after", "diff", "suppressed", "reason"]
@@ -399,13 +398,13 @@ def _change_section(
     with _noted(notes, "change"):
         cmp = compare_waves(
             scores,
-            dv=scale,
+            dv=opts.scale,
             wave=WAVE,
             community=community,
             before=BEFORE,
             after=AFTER,
-            ci=ci,
-            p_adjust=p_adjust,
+            ci=opts.ci,
+            p_adjust=opts.p_adjust,
             min_n=min_n,
             design=design,
         )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,11 +17,10 @@ from collective_efficacy.disclosure import (
     shown_respondents,
 )
 from collective_efficacy.errors import CollectiveEfficacyError, DataError, require_extra
-from collective_efficacy.evaluation._change import change_model_sections
+from collective_efficacy.evaluation._change import change_model_sections, shown_in_both
 from collective_efficacy.evaluation._inputs import (
     Inputs,
     per_wave,
-    per_wave_columns,
     read_inputs,
     read_optional,
     wave_dates,
@@ -35,14 +34,21 @@ from collective_efficacy.evaluation._sections import (
 )
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
-from collective_efficacy.instrument import Instrument, load_instrument
-from collective_efficacy.responses._checks import column_name
+from collective_efficacy.instrument import Instrument
 from collective_efficacy.responses._odk import form_date_column
+from collective_efficacy.responses.io import ResponseFile
 from collective_efficacy.scoring import aggregate
-from collective_efficacy.survey_design import SurveyDesign
+
+if TYPE_CHECKING:
+    from collective_efficacy.evaluation._options import EvaluationOptions
 
 _WAVE = WAVE
 _records = records
+#: what :func:`evaluate` takes as a wave's data
+EvaluationData = pd.DataFrame | ResponseFile | str | Path
+#: the steps of an evaluation, as the progress bar counts them
+STEPS = ("validate", "score", "reliability", "aggregation evidence", "ecometric model", "change",
+         "change model", "impact")  # fmt: skip
 
 
 class WaveSummary(BaseModel):
@@ -84,62 +90,16 @@ class WaveSummary(BaseModel):
 
 
 def _read(
-    baseline: pd.DataFrame | str | Path,
-    end_of_cycle: pd.DataFrame | str | Path,
-    *,
-    instrument: Instrument | str | Path,
-    community: str | Mapping[str, str],
-    respondent: str | None,
-    columns: Mapping[str, str] | Mapping[str, Mapping[str, str] | None] | None,
-    assessments: pd.DataFrame | str | Path | None,
-    wave_labels: tuple[str | None, str, str],
-    geometry: Mapping[str, Any] | str | Path | None,
-    geometry_key: str | None,
-    date: str | Mapping[str, str] | None,
-    scale: str | None,
-    step: Any,
-    design: SurveyDesign | None,
-) -> tuple[str | None, Instrument, str, dict[str, str], Inputs]:
-    """The instrument, the scale, the community column of each wave and the read inputs."""
-    respondent = column_name(respondent)  # any column label, as text
-    inst = load_instrument(instrument)
-    if scale is None:
-        ids = [s.id for s in inst.scales]
-        if not ids:
-            raise DataError(f"instrument {inst.id!r} defines no scale to evaluate")
-        scale = "collective_efficacy" if "collective_efficacy" in ids else ids[-1]
-    inst.scale(scale)
+    baseline: EvaluationData,
+    end_of_cycle: EvaluationData,
+    opts: EvaluationOptions,
+    step: Callable[[str], None],
+) -> Inputs:
+    """The two survey files validated and scored, the assessments and the geometry read."""
     step("validate")
-    comm = {w: str(column_name(c)) for w, c in per_wave(community, "community").items()}
-    inp = read_inputs(
-        {BEFORE: baseline, AFTER: end_of_cycle},
-        inst,
-        scale,
-        community=comm,
-        respondent=respondent,
-        columns=per_wave_columns(columns),
-        date=per_wave(date, "date") if date is not None else None,
-        design=design,
-    )
-    read_optional(
-        inp,
-        community=comm,
-        assessments=assessments,
-        wave_labels=wave_labels,
-        geometry=geometry,
-        geometry_key=geometry_key or comm[BEFORE],
-    )
-    return respondent, inst, scale, comm, inp
-
-
-def _omitted(skip_impact: bool, skip_map: bool, has_geometry: bool) -> dict[str, str]:
-    """The sections left out on request, with why (the report puts a notice in their place)."""
-    out = {"impact": "skipped"} if skip_impact else {}
-    if skip_map:
-        out["map"] = "skipped"
-    elif skip_impact and has_geometry:
-        out["map"] = "no_impact_levels"
-    return out
+    inp = read_inputs({BEFORE: baseline, AFTER: end_of_cycle}, opts)
+    read_optional(inp, opts)
+    return inp
 
 
 def _progress(on: bool, total: int) -> Any:
@@ -177,8 +137,13 @@ def _wave_summaries(
 ) -> list[WaveSummary]:
     """Data quality per wave; counts of rows only where they narrow no suppressed community,
     dates of the shown communities' respondents only."""
-    used = inp.scores[[community, _WAVE]].rename(columns={_WAVE: "wave"})
-    rows = used.groupby([community, "wave"], sort=False).size().rename("rows").reset_index()
+    rows = pd.concat(
+        [
+            pd.DataFrame({community: n.index.to_numpy(), "wave": label, "rows": n.to_numpy()})
+            for label, n in inp.rows.items()
+        ],
+        ignore_index=True,
+    )
     publish = counts_publishable(table, rows, community=community, wave="wave", min_n=min_n)
     dates = per_wave(date, "date") if date is not None else _form_dates(inp)
     out = []
@@ -275,17 +240,11 @@ def _impact_sections(
 
 
 def _community_table(
-    scores: pd.DataFrame,
-    inp: Inputs,
-    community: str,
-    scale: str,
-    min_n: int,
-    ci: float,
-    notes: dict[str, str],
-    design: SurveyDesign | None,
+    scores: pd.DataFrame, inp: Inputs, opts: EvaluationOptions, notes: dict[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores per community and wave, with absent waves and secondary suppression (weighted
     under a design), and the respondents of the shown communities."""
+    community, scale, min_n, ci = opts.column, opts.scale, opts.min_n, opts.ci
     table = aggregate(
         scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
     ).rename(columns={_WAVE: "wave"})
@@ -296,9 +255,9 @@ def _community_table(
     table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
     shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
-    if design is not None:  # suppression above stays on the unweighted count
+    if opts.design is not None:  # suppression above stays on the unweighted count
         table = weighted_table(
-            table, shown, community=community, wave=_WAVE, scale=scale, design=design,
+            table, shown, community=community, wave=_WAVE, scale=scale, design=opts.design,
             min_n=min_n, ci=ci,
         )  # fmt: skip
         notes["change_model"] = Note("change_model_weighted")
@@ -307,38 +266,28 @@ def _community_table(
 
 def _statistics(
     shown: pd.DataFrame,
-    inst: Instrument,
-    scale: str,
-    community: str,
-    min_n: int,
     table: pd.DataFrame,
-    ci: float,
-    p_adjust: str,
+    inp: Inputs,
+    opts: EvaluationOptions,
     sections: dict[str, list[dict[str, Any]]],
     notes: dict[str, str],
-    step: Any,
-    *,
-    respondent_ids: Any,
-    comparison: str | pd.DataFrame | Path | None,
-    design: SurveyDesign | None,
+    step: Callable[[str], None],
 ) -> None:
     """The reliability, agreement, change and change-model sections (of the shown communities;
     under a design the change is weighted and the change model not fitted)."""
-    inner = internal_design(design) if design is not None else None
-    statistics_sections(
-        shown, inst, scale, community, min_n, table, ci, p_adjust, sections, notes, step,
-        design=inner,
-    )  # fmt: skip
+    inner = internal_design(opts.design) if opts.design is not None else None
+    statistics_sections(shown, opts, table, sections, notes, step, design=inner)
     change_model_sections(
         shown,
-        scale,
-        community,
-        respondent_ids=respondent_ids,
-        comparison=_comparison_source(comparison),
-        ci=ci,
-        min_n=min_n,
+        opts.scale,
+        opts.column,
+        respondent_ids=inp.respondent_ids,
+        comparison=_comparison_source(opts.comparison),
+        ci=opts.ci,
+        min_n=opts.min_n,
         sections=sections,
         notes=notes,
+        n_both=shown_in_both(table, opts.column),
         step=step,
-        skip=design is not None,
+        skip=opts.design is not None,
     )

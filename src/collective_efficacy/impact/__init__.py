@@ -424,7 +424,8 @@ def impact_change(
                 f"{lv[bad][:5].tolist()}; expected an integer level 0-5 or missing"
             )
         f = pd.DataFrame({community: df[community].to_numpy(copy=True), "level": lv})
-        f["basis"] = df["basis"].to_numpy(copy=True) if "basis" in df.columns else ""
+        # no basis column, or a community in one table only: the basis is missing (None)
+        f["basis"] = df["basis"].to_numpy(copy=True) if "basis" in df.columns else None
         f["reason"] = df["reason"].fillna("").to_numpy(copy=True) if "reason" in df else ""
         frames.append(f)
     m = frames[0].merge(
@@ -442,8 +443,10 @@ def impact_change(
     res["level_before"] = _int_or_na(np.nan_to_num(b).astype(np.int64), ~np.isnan(b))
     res["level_after"] = _int_or_na(np.nan_to_num(a).astype(np.int64), ~np.isnan(a))
     res["change"] = res["level_after"] - res["level_before"]
-    res["basis_before"] = m["basis_before"].fillna("").to_numpy()
-    res["basis_after"] = m["basis_after"].fillna("").to_numpy()
+    for col in ("basis_before", "basis_after"):  # a missing basis is None, never ""
+        basis = m[col].to_numpy(dtype=object, copy=True)
+        basis[pd.isna(basis)] = ""
+        res[col] = pd.Series(_none_if_empty(basis), index=res.index, dtype=object)
     cross = (b < RELEASE_LEVEL) & (a >= RELEASE_LEVEL)
     fell = (a < RELEASE_LEVEL) & (b >= RELEASE_LEVEL)
     res["crossed_release_threshold"] = _bool_or_na(cross, both)
