@@ -165,7 +165,7 @@ def _newton_ncp(t: Arr, df: Arr, target: Arr) -> tuple[Arr, Arr]:
     for _ in range(_NEWTON_MAX):
         with np.errstate(all="ignore"):
             f = np.asarray(special.nctdtr(dd[idx], xs, tt[idx]), dtype=np.float64) - pp[idx]
-            dens = stats.nct.pdf(tt[idx] * shrink[idx], dd[idx] - 1.0, xs) * scale[idx]
+            dens = _dist.nct_pdf(tt[idx] * shrink[idx], dd[idx] - 1.0, xs) * scale[idx]
             step = -f / dens  # F'(delta) = -dens
             xn = xs - step
         bad = ~(np.isfinite(xn) & (dens > 0))
