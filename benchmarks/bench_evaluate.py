@@ -9,9 +9,10 @@ in it (``"4"``, ``" 3 "``, ``"4,0"``, ``"Mee eens"``, ``"weet niet"``, missing c
 and ``"7"`` (invalid)); a few rows without community, a few duplicate respondent ids and a few
 rows with no answer. Programme ratings (``assessments``) for every community and wave.
 
-Community labels are shared ``str`` objects (one object per distinct label), as
-:func:`~collective_efficacy.io.read_responses` and ``pandas.read_csv`` give them; rows are in
-random order.
+Community labels and respondent ids are text columns as ``pandas.read_csv`` gives them (with
+pandas 3: its ``str`` dtype, Arrow-backed; with pandas 2: Python ``str`` objects, one per
+distinct label); the two text item columns hold Python ``str`` objects (``object`` dtype). Rows
+are in random order.
 
 Sizes (``SIZES``): 100,000 / 1,000 ; 1,000,000 / 13,000 ; 10,000,000 / 130,000 respondents /
 communities, so that the growth of time and memory per step (100k -> 1M -> 10M) is printed as
@@ -23,17 +24,26 @@ another's):
 * wall time of ``evaluate(...)`` (the median of ``REPEAT`` runs in one process, the method of
   :mod:`benchmarks.timing`; a single run when one takes more than 20 s) and of ``.to_html()``
   and ``.to_json()`` on its result;
-* peak memory: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` after one ``evaluate`` call,
-  minus the RSS just after the data was built (``/proc/self/statm``), and the total peak;
+* peak memory: the peak RSS of one ``evaluate`` call (``VmHWM`` reset after the data was built;
+  ``ru_maxrss`` where that is not supported) minus the RSS just after the data was built
+  (``/proc/self/statm``), and the total peak;
 * added memory against the *numeric input* (rows x items x 8 bytes: the answers as float64),
   the target being at most 3x at 1,000,000 respondents, and the peak at 10,000,000 (4 GB);
-* at 1,000,000 only: a per-step breakdown (the public functions evaluate chains -- validate,
+* at every size a per-step breakdown (the public functions evaluate chains -- validate,
   score, aggregate, cronbach_alpha, icc, compare_waves, impact_levels, ... -- each timed by a
-  thin wrapper, outermost call only); ``_child("profile", ...)`` gives a cProfile listing by hand.
+  thin wrapper, outermost call only, with the peak memory it added), printed as growth
+  exponents per step, and the detail at 1,000,000; ``_child("profile", ...)`` gives a cProfile
+  listing by hand.
 
 ``python -m benchmarks.run --only evaluate`` runs only this file and rewrites only its section
 of RESULTS.md; ``python -m benchmarks.bench_evaluate`` prints the tables (``--small``: 100k and
-300k, a quick check).
+300k, a quick check; ``--sizes 10000000:130000 --json ten.json`` one size, saved;
+``--merge a.json b.json`` the tables of saved sizes together, with their growth exponents).
+
+Memory: the peak is the peak RSS during ``evaluate`` (``VmHWM``, reset through
+``/proc/self/clear_refs`` once the data is built, so the generator's own peak -- a few GB at
+10M -- is not counted); the per-step table gives each chained function's peak above the RSS at
+its start and the growth of time and memory per step from size to size.
 """
 
 from __future__ import annotations
@@ -78,6 +88,7 @@ _COLUMN_OF = {
 COLUMNS = {c: i for i, c in _COLUMN_OF.items()}
 DIRTY_ITEMS = ["SC2", "ISC4"]  # text columns with labels and typos, as read_csv gives them
 _DIRTY_VALUES = [" 3 ", "4,0", "Mee eens", "weet niet", "9", "x", "7", ""]
+_CODE_TEXT = np.array([str(k) for k in range(6)], dtype=object)
 
 #: (step, file name, function name): the public functions ``evaluate`` chains. A function's time
 #: is its cProfile cumulative time on the calls made directly by the orchestrator
@@ -128,7 +139,7 @@ def make_waves(
     rng = np.random.default_rng(seed + 1)
     df = make_survey(n_respondents, n_communities, seed=seed)
     df["community"] = "Buurt " + df["community"].str[1:]
-    # one str object per distinct label, as read_responses and pandas.read_csv give them
+    # one str object per distinct label (pandas 3 stores the column in its str dtype)
     codes, labels = pd.factorize(df["community"])
     df["community"] = labels.to_numpy(dtype=object)[codes]
     df["respondent"] = np.char.add("R", np.char.zfill(df["respondent"].to_numpy().astype(str), 7))
@@ -137,12 +148,15 @@ def make_waves(
         w = df.loc[df["wave"] == label].drop(columns=["wave"]).reset_index(drop=True)
         n = len(w)
         for item in DIRTY_ITEMS:
-            col = w[item].astype(object)
-            ok = col.notna().to_numpy()
-            col[ok] = [str(int(v)) for v in col[ok]]
+            # codes as text ("4"), one str object per distinct code (a Python loop over 10M
+            # cells, and a str object per cell, would dominate the generator at 10M)
+            vals = w[item].to_numpy()
+            ok = ~np.isnan(vals)
+            col = np.full(n, np.nan, dtype=object)
+            col[ok] = _CODE_TEXT[vals[ok].astype(np.int64)]
             pos = rng.choice(n, size=max(1, n // 2000), replace=False)  # 0.05 % dirty cells
-            col.iloc[pos] = rng.choice(_DIRTY_VALUES, size=pos.size)
-            w[item] = col
+            col[pos] = rng.choice(_DIRTY_VALUES, size=pos.size).astype(object)
+            w[item] = pd.Series(col, index=w.index, dtype=object)
         w.loc[rng.choice(n, size=20, replace=False), "community"] = np.nan
         dup = rng.choice(n, size=20, replace=False)
         w.loc[dup, "respondent"] = w.loc[(dup + 1) % n, "respondent"].to_numpy()
@@ -174,9 +188,31 @@ def _rss_now_mb() -> float:
 
 
 def _maxrss_mb() -> float:
+    """Peak RSS since the last :func:`_reset_peak` (VmHWM), else since the process started."""
     import resource
 
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _reset_peak() -> bool:
+    """Reset the peak RSS (Linux: ``echo 5 > /proc/self/clear_refs``), so that the peak after
+    the data was built is the peak of ``evaluate``, not of the generator. False if unsupported."""
+    import gc
+
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def _call(before: pd.DataFrame, after: pd.DataFrame, assess: pd.DataFrame) -> Any:
@@ -200,11 +236,20 @@ def _fingerprint(df: pd.DataFrame) -> list[Any]:
     return [list(map(str, df.columns)), list(map(str, df.dtypes)), len(df), int(cells.sum())]
 
 
+def _reset_peak_fast() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 def _instrument_steps() -> dict[str, float]:
     """Wrap the chained functions (wherever a module holds them) to add up their wall time.
 
     Only the outermost timed call counts (a timed function calling another is not counted twice);
-    the wrappers cost a few microseconds per call.
+    the wrappers cost a few microseconds per call. Each outermost call also records the peak RSS
+    it reached above the RSS at its start (``mem:<step>``, MB; the peak is reset per call).
     """
     import functools
     import importlib
@@ -219,6 +264,8 @@ def _instrument_steps() -> dict[str, float]:
             if depth[0]:
                 return f(*args, **kwargs)
             depth[0] += 1
+            rss0 = _rss_now_mb()
+            _reset_peak_fast()
             t0 = time.perf_counter()
             try:
                 return f(*args, **kwargs)
@@ -226,6 +273,9 @@ def _instrument_steps() -> dict[str, float]:
                 dt = time.perf_counter() - t0
                 acc[step] = acc.get(step, 0.0) + dt
                 acc[key] = acc.get(key, 0.0) + dt
+                mem = f"mem:{step}"  # the most this step's calls added above their start
+                acc[mem] = max(acc.get(mem, 0.0), _maxrss_mb() - rss0)
+                acc.setdefault(f"rss_at:{key[3:]}", rss0)  # RSS when first called (retained)
                 depth[0] -= 1
 
         return timed
@@ -256,13 +306,19 @@ def _child(mode: str, n_resp: int, n_comm: int, repeat: int) -> dict[str, Any]:
 
     import collective_efficacy  # noqa: F401  (import cost not charged to the data or the call)
 
+    t_gen = time.perf_counter()
     before, after, assess = make_waves(n_resp, n_comm)
+    t_gen = time.perf_counter() - t_gen
     prints = [_fingerprint(before), _fingerprint(after)] if mode == "memory" else None
+    gen_peak = _maxrss_mb()
+    reset = _reset_peak()
     rss_data = _rss_now_mb()
     res: dict[str, Any] = {
         "rows": [len(before), len(after)],
         "rss_after_data_mb": rss_data,
-        "maxrss_after_data_mb": _maxrss_mb(),
+        "maxrss_after_data_mb": gen_peak,  # the generator's peak
+        "generator_s": t_gen,
+        "peak_reset": reset,
     }
     if mode == "memory":
         ev = _call(before, after, assess)
@@ -303,6 +359,8 @@ def _child(mode: str, n_resp: int, n_comm: int, repeat: int) -> dict[str, Any]:
         acc = _instrument_steps()
         best: dict[str, float] | None = None
         for _ in range(repeat):
+            if best is not None and best["total"] > SLOW:  # one run when a run is slow
+                break
             acc.clear()
             t0 = time.perf_counter()
             _call(before, after, assess)
@@ -389,8 +447,7 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
             last = str(exc).strip().splitlines()[-1][:300]
             failed.append(f"{n_resp:,} respondents / {n_comm:,} communities: failed ({last})")
             continue
-        detail = (n_resp, n_comm) == LARGE
-        w = measure("steps", n_resp, n_comm) if detail else None
+        w = measure("steps", n_resp, n_comm)  # every size: growth per step
         rows.append(
             {
                 "workload": "evaluate",
@@ -507,8 +564,9 @@ def _overview(rows: list[dict[str, Any]]) -> list[str]:
     checks = all(r["memory"]["inputs_unchanged"] and r["memory"]["rows_accounted"] for r in rows)
     out += [
         f"Caller's frames unchanged (cell hashes) and every row accounted for (rows in = used + "
-        f"excluded) at every size: {checks}. Added memory = peak RSS minus RSS after the data "
-        "was built (fresh process per measurement).",
+        f"excluded) at every size: {checks}. Added memory = peak RSS during `evaluate` (VmHWM, "
+        "reset once the data was built) minus RSS after the data was built (fresh process per "
+        "measurement); the generator's own peak is not counted.",
         "",
     ]
     return out
@@ -527,7 +585,7 @@ def _detail(r: dict[str, Any]) -> list[str]:
         "|---|---|---:|---:|",
     ]
     total_w = w["total"]
-    ws = {k: v for k, v in w.items() if k != "total" and not k.startswith("fn:")}
+    ws = {k: v for k, v in w.items() if k != "total" and ":" not in k}
     ws["other (orchestration: concat, filters, ...)"] = total_w - sum(ws.values())
     names: dict[str, list[str]] = {s: [] for s, _, _ in STEPS}
     for s, f, fn in STEPS:
@@ -548,7 +606,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     out = [
         "Two waves of a survey of N respondents (split about evenly), Dutch column names via "
         "`columns=`, text cells and typos in two item columns, 5 % missing answers, rows without "
-        "community, duplicate ids and empty rows; rows shuffled, labels as Python str; "
+        "community, duplicate ids and empty rows; rows shuffled, ids and labels as text (pandas' str dtype, as read_csv gives them); "
         "programme ratings for every community and wave.",
         "",
         f"Conditions: {rows[0]['conditions'][0]}; after the runs: "
@@ -558,13 +616,81 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
         "",
         *_overview(rows),
     ]
+    out += _step_growth(rows)
     for r in rows:
-        if r.get("steps") is not None:
+        if r.get("steps") is not None and (r["n_respondents"], r["n_communities"]) == LARGE:
             out += _detail(r)
     return "\n".join(out)
 
 
-if __name__ == "__main__":
-    small = "--small" in sys.argv[1:]
-    res = run([(100_000, 1_000), (300_000, 3_000)] if small else SIZES)
+def _step_growth(rows: list[dict[str, Any]]) -> list[str]:
+    """Per pipeline step: wall time and added memory at each size, and their growth exponents."""
+    rows = [r for r in rows if r.get("steps") is not None]
+    if len(rows) < 2:
+        return []
+    ws = [r["steps"]["steps_wall_s"] for r in rows]
+    steps = sorted(
+        {k for w in ws for k in w if k != "total" and ":" not in k},
+        key=lambda k: -ws[-1].get(k, 0.0),
+    )
+    sizes = [f"{r['n_respondents']:,}" for r in rows]
+    pairs = [f"{a} → {b}" for a, b in itertools.pairwise(sizes)]
+    out = [
+        "Growth per pipeline step (wall seconds and the peak memory a step added above its "
+        "start, MB, each chained public function timed by a thin wrapper; exponent = "
+        "log(y2 / y1) / log(n2 / n1), 1.00 = linear):",
+        "",
+        "| step | " + " | ".join(f"s at {x}" for x in sizes) + " | "
+        + " | ".join(f"time exp. {p}" for p in pairs) + " | "
+        + " | ".join(f"MB at {x}" for x in sizes) + " | "
+        + " | ".join(f"memory exp. {p}" for p in pairs) + " |",
+        "|---|" + "---:|" * (4 * len(sizes) - 2),
+    ]  # fmt: skip
+
+    def exps(ys: list[float]) -> list[str]:
+        cells = []
+        for (ra, ya), (rb, yb) in itertools.pairwise(zip(rows, ys)):
+            if ya > 0 and yb > 0:
+                k = math.log(yb / ya) / math.log(rb["n_respondents"] / ra["n_respondents"])
+                cells.append(f"{k:.2f}")
+            else:
+                cells.append("")
+        return cells
+
+    other = "other (orchestration)"
+    for w in ws:
+        w[other] = w["total"] - sum(v for k, v in w.items() if k != "total" and ":" not in k)
+    for step in [*steps, other, "total"]:
+        t = [w.get(step, 0.0) for w in ws]
+        m = [w.get(f"mem:{step}", 0.0) for w in ws]
+        timed = step not in ("total", other)
+        mem_cells = [f"{x:,.0f}" for x in m] if timed else [""] * len(m)
+        mem_exp = exps(m) if timed else [""] * len(pairs)
+        out.append(
+            f"| {step} | " + " | ".join(f"{x:.2f}" for x in t) + " | " + " | ".join(exps(t))
+            + " | " + " | ".join(mem_cells) + " | " + " | ".join(mem_exp) + " |"
+        )  # fmt: skip
+    out.append("")
+    return out
+
+
+def main(argv: list[str]) -> None:
+    """``--small``; ``--sizes N:G,...``; ``--json OUT`` (save the rows); ``--merge A B ...``
+    (the tables of rows saved by earlier runs, e.g. 100k and 1M now, 10M later)."""
+    if "--merge" in argv:
+        files = argv[argv.index("--merge") + 1 :]
+        rows = [r for f in files for r in json.loads(Path(f).read_text())]
+        print(to_markdown(sorted(rows, key=lambda r: r["n_respondents"])))
+        return
+    sizes = [(100_000, 1_000), (300_000, 3_000)] if "--small" in argv else SIZES
+    if "--sizes" in argv:
+        spec = argv[argv.index("--sizes") + 1]
+        sizes = [(int(a), int(b)) for a, b in (x.split(":") for x in spec.split(","))]
+    res = run(sizes)
+    if "--json" in argv:
+        Path(argv[argv.index("--json") + 1]).write_text(json.dumps(res))
     print(to_markdown(res))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -23,6 +23,7 @@ SMALL = (200_000, 4_000)
 LARGE = (1_000_000, 13_000)
 ITEMS = ["SC1", "SC2", "SC3", "SC4", "SC5", "ISC1", "ISC2", "ISC3", "ISC4", "ISC5"]
 REVERSED = {"SC3", "SC4"}
+_CHUNK = 1_000_000  # rows of random numbers drawn at a time
 
 
 def community_sizes(n_respondents: int, n_communities: int, rng: np.random.Generator) -> np.ndarray:
@@ -71,14 +72,23 @@ def make_survey(
     person = rng.normal(0, 0.8, size=n_respondents)
     latent = 3.0 + u[community] + growth[community] * wave + person
     difficulty = rng.normal(0, 0.3, size=len(ITEMS))
-    noise = rng.normal(0, 0.8, size=(n_respondents, len(ITEMS)))
-    y = latent[:, None] + difficulty[None, :] + noise
-    y = np.clip(np.rint(y), 1, 5)
+    # in place and in row chunks (the same numbers: the generator fills arrays in order), so
+    # that 10,000,000 respondents need one answer matrix, not four
+    y = latent[:, None] + difficulty[None, :]
+    del latent, person
+    for lo in range(0, n_respondents, _CHUNK):
+        y[lo : lo + _CHUNK] += rng.normal(
+            0, 0.8, size=(min(_CHUNK, n_respondents - lo), len(ITEMS))
+        )
+    np.rint(y, out=y)
+    np.clip(y, 1, 5, out=y)
     for j, item in enumerate(ITEMS):
         if item in REVERSED:
             y[:, j] = 6 - y[:, j]
-    y[rng.random(y.shape) < missing] = np.nan
-    df = pd.DataFrame(y, columns=ITEMS)
+    for lo in range(0, n_respondents, _CHUNK):
+        part = y[lo : lo + _CHUNK]
+        part[rng.random(part.shape) < missing] = np.nan
+    df = pd.DataFrame(y, columns=ITEMS, copy=False)
     df.insert(0, "wave", np.where(wave == 0, "baseline", "end"))
     df.insert(0, "community", np.char.add("C", np.arange(n_communities).astype(str))[community])
     df.insert(0, "respondent", np.arange(n_respondents))

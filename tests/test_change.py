@@ -484,3 +484,36 @@ def test_paired_d_z_interval_with_one_df_in_both_directions():
     r = ce.paired_change(b, a).set_index("measure").loc["d_z"]
     assert np.isfinite([f["ci_low"], f["ci_high"]]).all()
     assert_allclose([f["ci_low"], f["ci_high"]], [-r["ci_high"], -r["ci_low"]], rtol=1e-12)
+
+
+def test_nct_ci_newton_agrees_with_the_bracketing_solver():
+    # the Newton solve (analytic derivative) and the safeguarded regula falsi find the same root
+    # of the same monotone function: equal to 1e-10 (relative, or absolute below 1) on the
+    # community sizes of real surveys and on the edges (df 2-3, t up to 12 in size, t = 0;
+    # beyond that, with df near 2, scipy's nctdtr returns NaN at some negative ncp and the
+    # bracketing solver can stop on a wrong point: left to it, as before)
+    from scipy import special
+
+    from collective_efficacy.change._stats import _solve_ncp, nct_ci
+
+    rng = np.random.default_rng(7)
+    t = np.concatenate([rng.normal(0.5, 1.5, 3000), rng.uniform(-12, 12, 200), [0.0, 1e-9]])
+    df = np.concatenate([rng.integers(18, 400, 3000), rng.uniform(2, 3, 200), [10, 10]])
+    for ci in (0.90, 0.95, 0.99):
+        lo, hi = nct_ci(t, df, ci)
+        a = 1 - ci
+        ta = np.abs(t)
+        lo_b = _solve_ncp(ta, df, np.full(t.size, 1 - a / 2))
+        hi_b = _solve_ncp(ta, df, np.full(t.size, a / 2))
+        ref_lo, ref_hi = np.where(t < 0, -hi_b, lo_b), np.where(t < 0, -lo_b, hi_b)
+        both = np.isfinite(ref_lo) & np.isfinite(ref_hi)
+        assert both.mean() > 0.99
+        assert_allclose(lo[both], ref_lo[both], rtol=1e-10, atol=1e-10)
+        assert_allclose(hi[both], ref_hi[both], rtol=1e-10, atol=1e-10)
+        # the definition (scipy's noncentral-t CDF) holds at every limit found, also where the
+        # bracketing solver found none: P(T <= |t|) = 1 - a/2 at the lower, a/2 at the upper
+        low_abs, high_abs = np.where(t < 0, -hi, lo), np.where(t < 0, -lo, hi)
+        for lim, p in ((low_abs, 1 - a / 2), (high_abs, a / 2)):
+            found = np.isfinite(lim)
+            assert found.mean() > 0.99
+            assert_allclose(special.nctdtr(df[found], lim[found], ta[found]), p, atol=1e-11)

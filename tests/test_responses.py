@@ -196,3 +196,50 @@ def test_a_swapping_column_map_is_reported_truthfully() -> None:
     )
     assert v.report.column_map == {"SC2": "SC1", "SC1": "SC2"}
     assert v.data["SC1"].tolist() == [3.0, 4.0] and v.data["SC2"].tolist() == [1.0, 2.0]
+
+
+def test_text_dtype_ids_and_numeric_items_take_the_fast_paths_with_the_same_result() -> None:
+    # pandas' text dtype (read_csv, Arrow) ids are coded without a Python object per row and
+    # clean numeric item columns skip the hashing of distinct values: the validated frame and
+    # the report equal those of the general path (object ids, items with a problem cell)
+    rng = np.random.default_rng(3)
+    n = 400
+    comm = rng.choice([" Buurt  A", "Buurt A", "buurt a", "Buurt B", None], n).astype(object)
+    resp = np.array([f"R{i % 390:04d}" if i % 97 else None for i in range(n)], dtype=object)
+    items = {f"SC{j}": rng.choice([1.0, 2.0, 3.0, 4.0, 5.0, np.nan], n) for j in (1, 2, 3)}
+    obj = pd.DataFrame({"resp": resp, "buurt": comm, **items})
+    txt = obj.astype({"resp": "str", "buurt": "str"})
+    assert isinstance(txt["buurt"].dtype, pd.StringDtype)
+    kw = {"community": "buurt", "respondent": "resp", "items": ["SC1", "SC2", "SC3"]}
+    a = ce.validate(obj, "sampson1997", errors="exclude", **kw)
+    b = ce.validate(txt, "sampson1997", errors="exclude", **kw)
+    assert a.report.model_dump() == b.report.model_dump()
+    assert a.report.normalised_labels == {" Buurt  A": "Buurt A"}
+    assert [p.code for p in a.report.problems].count("probable_duplicate_community") == 1
+    pd.testing.assert_frame_equal(a.data.astype({"resp": object}), b.data.astype({"resp": object}))
+    # the general item path (an object column) gives the same numbers as the numeric fast path
+    slow = obj.astype({"SC1": object})
+    c = ce.validate(slow, "sampson1997", errors="exclude", **kw)
+    pd.testing.assert_frame_equal(a.data, c.data)
+    # a code that is not an answer (7) leaves the fast path: reported as before
+    bad = obj.copy()
+    bad.loc[5, "SC2"] = 7.0
+    d = ce.validate(bad, "sampson1997", errors="exclude", **kw)
+    assert [(p.code, p.column, p.n) for p in d.report.problems if p.code == "out_of_range"] == [
+        ("out_of_range", "SC2", 1)
+    ]
+
+
+def test_evaluate_same_with_text_dtype_and_object_ids() -> None:
+    # ids in pandas' text dtype (read_csv) go through validate's fast path: the evaluation
+    # (every section, the change model's respondents answering twice) equals the object path
+    before, after = ce.datasets.load_example(split=True)
+    ids = ["buurt", "respondent_id"]
+
+    def run(kind: object) -> str:
+        b, a = (f.astype(dict.fromkeys(ids, kind)) for f in (before, after))
+        ev = ce.evaluate(b, a, community="buurt", respondent="respondent_id",
+                         columns=ce.datasets.EXAMPLE_COLUMNS)  # fmt: skip
+        return ev.to_json()
+
+    assert run("str") == run(object)

@@ -120,7 +120,9 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     from collective_efficacy.multilevel._lmm import fit_ri_lmm
 
     y, codes = tw.y, tw.codes
-    used = np.unique(codes)
+    n_after = np.bincount(codes[tw.after], minlength=len(tw.labels))
+    n_before = np.bincount(codes[~tw.after], minlength=len(tw.labels))
+    used = np.flatnonzero((n_after + n_before) > 0)  # the codes present, sorted (no hashing)
     remap = np.full(len(tw.labels), -1, dtype=np.int64)
     remap[used] = np.arange(used.size)
     c = remap[codes]
@@ -129,8 +131,7 @@ def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
         fit = fit_ri_lmm(y, x, c, int(used.size), method="REML")
     except DataError as exc:
         return {"method": "lmm_reml", "reason": f"multilevel model not estimable: {exc}"}
-    both = np.bincount(c[tw.after], minlength=used.size) > 0
-    both &= np.bincount(c[~tw.after], minlength=used.size) > 0
+    both = (n_after[used] > 0) & (n_before[used] > 0)
     # nlme::lme between/within df: a level-1 (within-community) term gets N - G - 1
     df = float(y.size - used.size - 1) if both.any() else float(used.size - 2)
     scale = float(np.var(y)) if y.size > 1 else 0.0

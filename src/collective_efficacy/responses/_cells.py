@@ -116,6 +116,22 @@ def _convert_column(
     return out
 
 
+def _numeric_codes(raw: pd.Series, rs: ResponseScale) -> np.ndarray | None:
+    """A float or integer column whose cells are all valid codes or missing, as float64.
+
+    The common case of a clean numeric column, in a few vectorised passes; None (the general
+    path, :func:`_convert_column`, decides) when any cell is a missing code, out of range or
+    not finite, so that problems and recoded missing codes are reported by one code path.
+    """
+    if not (isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf"):
+        return None
+    x = raw.to_numpy(dtype=np.float64, copy=True)
+    ok = np.isnan(x)
+    for code in rs.codes:
+        ok |= x == code
+    return x if bool(ok.all()) else None
+
+
 def _convert_items(
     data: pd.DataFrame,
     out: pd.DataFrame,
@@ -129,6 +145,19 @@ def _convert_items(
     recoded: dict[str, dict[str, int]] = {}
     for i in item_ids:
         c = item_to_col[i]
+        fast = _numeric_codes(data[c], inst.response_scale(i)) if c in data.columns else None
+        if fast is not None:  # numbers that are all answer codes or missing: no hashing
+            if np.isnan(fast).all():
+                col.add(
+                    "empty_column",
+                    c,
+                    None,
+                    n=len(data),
+                    expected=f"answers to item {i!r}",
+                    hint="The column is entirely empty; is it the right column?",
+                )
+            out[i] = fast
+            continue
         factorized = factorize_item(data[c], c, col) if c in data.columns else None
         if factorized is None:
             out[i] = np.nan
@@ -165,6 +194,8 @@ def _id_columns(
             continue
         text, changed = id_text(data, c, col, normalise=c == community)
         text = text if text is not None else np.full(n, None, dtype=object)
-        out[c] = pd.Series(text, index=out.index, dtype=object)  # plain str objects, no copy
+        # plain str objects, no copy; a respondent column of pandas' text dtype stays one
+        kind = object if isinstance(text, np.ndarray) else None
+        out[c] = pd.Series(text, index=out.index, dtype=kind)
         relabelled = changed if c == community else relabelled
     return out, relabelled

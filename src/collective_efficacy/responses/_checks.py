@@ -4,6 +4,7 @@ and the SPSS/Stata value labels (kept apart so that ``responses`` stays readable
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -153,6 +154,8 @@ def id_text(
     normalisation (label in the data -> label used).
     """
     s = data[column]
+    if isinstance(s.dtype, pd.StringDtype):  # pandas' text dtype (read_csv, Arrow): no objects
+        return _string_ids(s, column, col, normalise=normalise)
     bad = nonscalar_rows(s)
     if bad.size:
         _unusable(col, column, s, bad)
@@ -174,20 +177,49 @@ def id_text(
     changed: dict[str, str] = {}
     if normalise:
         text, changed, distinct = normalise_labels_distinct(text)
-        for group in case_duplicates(distinct):
-            m = np.isin(text, group)
-            col.add(
-                "probable_duplicate_community",
-                column,
-                m,
-                group,
-                n=int(m.sum()),
-                expected="one spelling per community",
-                hint="These labels differ only in upper/lower case and are kept apart; "
-                "correct the file if they are one community",
-                fatal=False,
-            )
+        _case_problems(col, column, text, distinct)
     return text, changed
+
+
+def _string_ids(
+    s: pd.Series, column: str, col: Collector, *, normalise: bool
+) -> tuple[Any, dict[str, str]]:
+    """:func:`id_text` of a column of pandas' text dtype (every cell text or missing).
+
+    A respondent column stays as it is (its array, not a Python object per row: an id column of
+    a million rows costs megabytes, not a hundred). Community labels are coded once (the dtype's
+    own hashing) and each cell points to its distinct label's one ``str`` object, normalised:
+    the same labels, problems and normalised-label list as :func:`ids_as_text` then
+    :func:`normalise_labels_distinct` give (first-seen order is kept by both).
+    """
+    if not normalise:
+        return s.array, {}
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    raw = [str(u) for u in uniques]
+    fixed = [" ".join(unicodedata.normalize("NFC", u).split()) for u in raw]
+    changed = {u: f for u, f in zip(raw, fixed) if u != f}
+    distinct = np.array(list(dict.fromkeys(fixed)), dtype=object)
+    table = np.array([*fixed, None], dtype=object)
+    text = table[np.where(codes >= 0, codes, len(fixed))]
+    _case_problems(col, column, text, distinct)
+    return text, changed
+
+
+def _case_problems(col: Collector, column: str, text: np.ndarray, distinct: np.ndarray) -> None:
+    """Labels that differ only in upper/lower case: a (non-fatal) problem per group."""
+    for group in case_duplicates(distinct):
+        m = np.isin(text, group)
+        col.add(
+            "probable_duplicate_community",
+            column,
+            m,
+            group,
+            n=int(m.sum()),
+            expected="one spelling per community",
+            hint="These labels differ only in upper/lower case and are kept apart; "
+            "correct the file if they are one community",
+            fatal=False,
+        )
 
 
 def _unusable(col: Collector, column: str, s: pd.Series, bad: np.ndarray) -> None:

@@ -29,11 +29,13 @@ def _exclusions(
     n = len(data)
     reason = np.full(n, "", dtype=object)
     detail = np.full(n, "", dtype=object)
+    free = np.ones(n, dtype=bool)  # no reason yet (a bool mask, not a pass over the texts)
 
     def exclude(mask: np.ndarray, code: str, text: str) -> None:
-        new = mask & (reason == "")
+        new = mask & free
         reason[new] = code
         detail[new] = text
+        free[new] = False
 
     if community is not None:
         labels = out[community].to_numpy(dtype=object)
@@ -61,10 +63,10 @@ def _exclusions(
         raw = data[respondent]
         first = raw if pd.api.types.is_numeric_dtype(raw.dtype) else ids
         if has_wave:
-            key = pd.DataFrame({0: first.to_numpy(), 1: data[wave].to_numpy()})
+            key = pd.DataFrame({0: first.array, 1: data[wave].array})
             repeated = key.duplicated(keep="first").to_numpy()
-        else:  # one key column: one hashing pass
-            repeated = pd.Series(first.to_numpy()).duplicated(keep="first").to_numpy()
+        else:  # one key column: one hashing pass (in the column's own dtype: no objects)
+            repeated = pd.Series(first.array).duplicated(keep="first").to_numpy()
         dup = repeated & ~m
         if dup.any():
             col.add(
@@ -90,8 +92,9 @@ def _exclusions(
                 expected=f"one of {list(waves)}" if waves is not None else "a wave label",
             )
             exclude(m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}")
-    answered = out[item_ids].notna().sum(axis=1).to_numpy()
-    m = answered == 0
+    m = np.ones(n, dtype=bool)  # no item answered: every item column missing
+    for i in item_ids:
+        m &= out[i].isna().to_numpy()
     if m.any():
         exclude(m, "no_items_answered", "none of the instrument's items was answered")
     return reason, detail
