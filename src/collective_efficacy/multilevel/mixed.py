@@ -302,6 +302,7 @@ def ri_result(
 
 @refuses_weights
 @accepts_prepared
+@summary_route("ecometric")
 @public(
     constraints={
         "keys": [KEYS, None],
@@ -339,9 +340,13 @@ def ecometric(
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or CommunitySummary
         Wide data, one row per respondent, one column per item (not modified). A missing item is
-        simply an absent response.
+        simply an absent response. pandas, polars, pyarrow, DuckDB or Dask; a foreign frame is
+        summarised inside its engine (a duplicated ``respondent`` id is found there too;
+        ``covariates`` or ``n_boot`` collect it). Or a :class:`~collective_efficacy.CommunitySummary` made with
+        ``summarise(..., ecometric=True)``, which gives the numbers of the pooled rows (see
+        Notes).
     items : sequence of str
         The item columns (at least 2).
     community : str
@@ -443,6 +448,13 @@ def ecometric(
     Waves: fit each wave separately (``data[data.wave == "baseline"]``), since the variance
     components may change over the cycle.
 
+    From a summary: the engine's per-(community, answered items) cell sums -- per number of
+    answered items :math:`m`, the respondents' count and the sums of their answered indicators,
+    of the indicators' pairwise products, of their keyed total :math:`T`, of indicator x
+    :math:`T` and of :math:`T^2` -- are pooled over the summary's cells (its waves too), centred
+    by the item means and fitted by the same optimiser: every number equals the row path's to
+    a relative :math:`10^{-10}`. Covariates and ``n_boot`` need the rows.
+
     Validated against R: ``lme4::lmer(y ~ 0 + item + (1 | community/respondent))`` on the long
     item data (lme4 1.1-31, bobyqa ``rhoend = 1e-12``), REML and ML, with and without a
     covariate, relative tolerance 1e-5.
@@ -471,6 +483,11 @@ def ecometric(
     (True, (20, 7))
     >>> bool(0 < res.reliability < 1)
     True
+    >>> s = ce.summarise(df, items=["SC1", "SC2", "SC3", "SC4"], community="nc", min_n=None,
+    ...                  ecometric=True)
+    >>> pooled = ce.ecometric(s, items=["SC1", "SC2", "SC3", "SC4"], community="nc")
+    >>> bool(abs(pooled.reliability - res.reliability) < 1e-10)
+    True
     """
     method = method.upper()
     items = [items] if isinstance(items, str) else list(items)
@@ -495,14 +512,23 @@ def _ecometric_result(
     reliability: str,
     ci: float,
     interval: tuple[float, float, int] | None,
+    answered: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> EcometricResult:
-    """The result model: variance components, effects, reliability and the community table."""
+    """The result model: variance components, effects, reliability and the community table.
+
+    ``answered`` (a summary's path): the numbers of answered items and how many respondents
+    answered that many, in place of ``inp.y``'s respondent rows."""
     n_items_i = len(items)
     grand = float(fit.beta[:n_items_i].mean())
     tb, tp, s2 = fit.tau_beta, fit.tau_pi, fit.sigma2
-    n_answered = (~np.isnan(inp.y)).sum(axis=1)
+    if answered is None:
+        n_answered = (~np.isnan(inp.y)).sum(axis=1)
+        resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
+    else:  # weighted by the respondents per number of answered items
+        m, w = answered[0][answered[1] > 0], answered[1][answered[1] > 0]
+        n_answered = np.array([float(w @ m) / float(w.sum())])  # only its mean is used
+        resp_rel = np.array([float(w @ (tp / (tp + s2 / m))) / float(w.sum()) if tp > 0 else 0.0])
     lam = reliabilities(fit, n_answered, reliability)
-    resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
     boundary = [n for n, b in zip(("tau_beta", "tau_pi"), fit.at_boundary) if b]
     diag = _diagnostics(
         fit.converged, boundary, fit.max_abs_grad, fit.hessian_pd, fit.n_iter, fit.message,

@@ -20,7 +20,14 @@ import pandas as pd
 from collective_efficacy.errors import DataError
 from collective_efficacy.summaries._frames import _DASK_NOTICE
 
-__all__ = ["cell_sums", "check_respondents", "detail_columns", "item_bounds", "pair_columns"]
+__all__ = [
+    "cell_sums",
+    "check_respondents",
+    "detail_columns",
+    "eco_columns",
+    "item_bounds",
+    "pair_columns",
+]
 
 
 def pair_columns(k: int) -> list[tuple[str, int, int]]:
@@ -46,6 +53,38 @@ def detail_columns(k: int) -> list[tuple[str, int, int]]:
     out = [(f"{kind}_{j}", j, j) for kind in ("tsum", "tx", "tsq") for j in range(k)]
     out += [(f"sq_{i}_{j}", i, j) for i in range(k) for j in range(k) if i != j]
     return out
+
+
+def eco_columns(k: int) -> list[tuple[str, int, int, int]]:
+    r"""The optional per-cell sums of the ecometric model: (name, m, i, l).
+
+    For the respondents who answered exactly ``m`` items (m = 1..k), with :math:`o_{ri}` the
+    answered indicator and :math:`T_r` the sum of the keyed answers: ``eco_c_m`` their number,
+    ``eco_x_m_i`` the sum of :math:`o_{ri}`, ``eco_xx_m_i_l`` (i < l) of :math:`o_{ri}o_{rl}`,
+    ``eco_y_m`` of :math:`T_r`, ``eco_xy_m_i`` of :math:`o_{ri}T_r` and ``eco_yy_m`` of
+    :math:`T_r^2` (:mod:`collective_efficacy.multilevel._lmm3`'s cell sums, unshifted).
+    """
+    out: list[tuple[str, int, int, int]] = []
+    for m in range(1, k + 1):
+        out += [(f"eco_c_{m}", m, -1, -1), (f"eco_y_{m}", m, -1, -1), (f"eco_yy_{m}", m, -1, -1)]
+        out += [(f"eco_x_{m}_{i}", m, i, -1) for i in range(k)]
+        out += [(f"eco_xy_{m}_{i}", m, i, -1) for i in range(k)]
+        out += [(f"eco_xx_{m}_{i}_{j}", m, i, j) for i in range(k) for j in range(i + 1, k)]
+    return out
+
+
+def _eco_terms(k: int, o: list[Any], total: Any, na: Any) -> list[Any]:
+    """The row terms of :func:`eco_columns` (summed by the group-by)."""
+    terms = []
+    for name, m, i, j in eco_columns(k):
+        ind = (na == m).cast(nw.Float64)
+        kind = name.split("_")[1]
+        term = {"c": ind, "y": total * ind, "yy": total * total * ind}.get(kind)
+        if term is None:
+            term = {"x": o[i] * ind, "xy": o[i] * total * ind,
+                    "xx": o[i] * o[max(j, 0)] * ind}[kind]  # fmt: skip
+        terms.append(term.alias(name))
+    return terms
 
 
 def _collect(frame: Any) -> pd.DataFrame:
@@ -99,13 +138,14 @@ def cell_sums(
     by: Sequence[str],
     min_items: int | None = None,
     detail: bool = False,
+    ecometric: bool = False,
 ) -> pd.DataFrame:
     """The per-cell sums (one row per value combination of ``by``), computed in the engine.
 
     With ``min_items``, also ``scale_n``, ``scale_sum`` and ``scale_sumsq``: the moments of the
     scale score as :func:`~collective_efficacy.score` computes it (the mean of the answered keyed
     items, missing below ``min_items`` answers), in the same pass. With ``detail``, also the
-    sums of :func:`detail_columns`.
+    sums of :func:`detail_columns`; with ``ecometric``, those of :func:`eco_columns`.
     """
     _check_columns(frame, items, by)
     k = len(items)
@@ -124,6 +164,7 @@ def cell_sums(
     # the scale score (mean of the answered keyed items); 0 (and not counted) without answers
     f = f.with_columns(
         answered.alias("_na"),
+        total.alias("_tot"),
         (total / (answered + (answered == 0).cast(nw.Float64))).alias("_score"),
     )
     o = [nw.col(f"_o{j}") for j in range(k)]
@@ -155,10 +196,16 @@ def cell_sums(
                     "sq": z[i] * z[i] * o[j]}[kind]  # fmt: skip
             terms.append(term.alias(name))
             names.append(name)
+    if ecometric:
+        eco = _eco_terms(k, o, nw.col("_tot"), nw.col("_na"))
+        terms += eco
+        names += [c[0] for c in eco_columns(k)]
     # row terms first, then plain sums: every engine runs elementary group-by aggregations
     f = f.select(*[nw.col(b) for b in by], *terms)
     aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
-    table = _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
+    with warnings.catch_warnings():  # pandas: a wide term frame (ecometric) is "fragmented"
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        table = _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
     for b in by:
         miss = table[b].isna().to_numpy()
         if miss.any():

@@ -95,6 +95,15 @@ def _items(data: Any, kw: dict[str, Any]) -> Spec:
     return None if spec is None else {**spec, "detail": True}
 
 
+def _ecometric(data: Any, kw: dict[str, Any]) -> Spec:
+    """ecometric without covariates or bootstrap: the summary with its ecometric sums."""
+    if kw["covariates"] or kw["n_boot"] is not None:
+        return None
+    return {"items": _names(kw["items"]), "keys": kw["keys"], "scale_range": kw["scale_range"],
+            "community": kw["community"], "wave": None, "respondent": kw["respondent"],
+            "ecometric": True}  # fmt: skip
+
+
 ENGINE_SPECS: dict[str, Callable[[Any, dict[str, Any]], Spec]] = {
     "item_statistics": _items,
     "omega": _items,
@@ -107,6 +116,7 @@ ENGINE_SPECS: dict[str, Callable[[Any, dict[str, Any]], Spec]] = {
     "aggregate": _aggregate,
     "compare_waves": _waves,
     "change_model": _change_model,
+    "ecometric": _ecometric,
 }
 
 
@@ -114,6 +124,7 @@ def route(name: str) -> Callable[..., Any]:
     """The summary path of the statistic ``name``."""
     from collective_efficacy.summaries._routes import ROUTES
     from collective_efficacy.summaries._routes_agreement import ROUTES_AGREEMENT
+    from collective_efficacy.summaries._routes_ecometric import ROUTES_ECOMETRIC
     from collective_efficacy.summaries._routes_items import ROUTES_ITEMS
     from collective_efficacy.summaries._waves import change_model, compare_waves
 
@@ -121,6 +132,7 @@ def route(name: str) -> Callable[..., Any]:
         **ROUTES,
         **ROUTES_ITEMS,
         **ROUTES_AGREEMENT,
+        **ROUTES_ECOMETRIC,
         "compare_waves": compare_waves,
         "change_model": change_model,
     }[name]

@@ -50,6 +50,7 @@ from collective_efficacy.summaries._engine import (
     cell_sums,
     check_respondents,
     detail_columns,
+    eco_columns,
     item_bounds,
     pair_columns,
 )
@@ -58,7 +59,7 @@ from collective_efficacy.summaries._frames import engine_frame
 __all__ = ["SCHEMA_VERSION", "CommunitySummary", "merge_summaries", "summarise"]
 
 #: version of the saved form (JSON and Parquet)
-SCHEMA_VERSION = "1.1"  # 1.1: the optional detail sums (item statistics, omega)
+SCHEMA_VERSION = "1.2"  # 1.1: the optional detail sums (item statistics, omega); 1.2: ecometric
 _META_KEY = b"collective_efficacy.summary"
 _COUNTS = ("n_rows", "n_answered", "score_n")
 
@@ -127,6 +128,9 @@ class CommunitySummary:
         extra = [c for c, _, _ in detail_columns(k)]
         if all(c in table.columns for c in extra):
             need += extra  # the detail sums (summarise(detail=True))
+        eco = [c[0] for c in eco_columns(k)]
+        if all(c in table.columns for c in eco):
+            need += eco  # the ecometric sums (summarise(ecometric=True))
         missing = [c for c in need if c not in table.columns]
         if missing:
             raise DataError(f"a CommunitySummary table needs the columns {missing}")
@@ -147,6 +151,11 @@ class CommunitySummary:
     def detail(self) -> bool:
         """Whether the summary holds the detail sums (``summarise(detail=True)``)."""
         return f"tsum_{len(self.items) - 1}" in self._table.columns
+
+    @property
+    def ecometric(self) -> bool:
+        """Whether the summary holds the ecometric sums (``summarise(ecometric=True)``)."""
+        return f"eco_c_{len(self.items)}" in self._table.columns
 
     @property
     def n_cells(self) -> int:
@@ -373,6 +382,9 @@ def merge_summaries(summaries: Iterable[CommunitySummary]) -> CommunitySummary:
     if not all(s.detail for s in parts):  # detail sums only where every part has them
         drop = [c for c, _, _ in detail_columns(len(first.items))]
         tables = [t.drop(columns=drop, errors="ignore") for t in tables]
+    if not all(s.ecometric for s in parts):  # likewise the ecometric sums
+        drop = [c[0] for c in eco_columns(len(first.items))]
+        tables = [t.drop(columns=drop, errors="ignore") for t in tables]
     table = pd.concat(tables, ignore_index=True)
     merged = table.groupby(first.keys, sort=False, dropna=False, as_index=False).sum()
     mins = [s.min_n for s in parts if s.min_n is not None]
@@ -435,6 +447,7 @@ def _scale_spec(
         "scale_range": [SCALE_RANGE, None],
         "min_n": [Interval(Integral, 1, None), None],
         "detail": [BOOLEAN],
+        "ecometric": [BOOLEAN],
     },
 )
 def summarise(
@@ -450,6 +463,7 @@ def summarise(
     scale_range: tuple[float, float] | None = None,
     min_n: int | None = 10,
     detail: bool = False,
+    ecometric: bool = False,
 ) -> CommunitySummary:
     r"""Per-community (and wave) sums of one scale, computed inside the data's own engine.
 
@@ -489,6 +503,14 @@ def summarise(
         the rows answering both (``3k + k(k-1)`` more numbers per cell): then
         :func:`~collective_efficacy.item_statistics` and :func:`~collective_efficacy.omega`
         (minres, pairwise) accept the summary too.
+    ecometric : bool, default=False
+        Also keep the sums of :func:`~collective_efficacy.ecometric`'s three-level model: per
+        number of answered items ``m``, the respondents' count, the sums of their answered
+        indicators, of the indicators' pairwise products, of their total keyed answer, of
+        indicator x total and of the squared total (``k(3 + 2k + k(k-1)/2)`` more numbers per
+        cell); then :func:`~collective_efficacy.ecometric` (without covariates or ``n_boot``)
+        accepts the summary too. Without ``scale_range`` or an instrument the bounds are then
+        found (one extra pass) even when no item is reversed: the model reports them.
 
     Returns
     -------
@@ -522,7 +544,7 @@ def summarise(
     item_list, keys, scale_range, score = _scale_spec(instrument, scale, items, keys, scale_range)
     out = build_summary(
         data, items=item_list, keys=keys, scale_range=scale_range, community=community,
-        wave=wave, respondent=respondent, score=score, detail=detail,
+        wave=wave, respondent=respondent, score=score, detail=detail, ecometric=ecometric,
     )  # fmt: skip
     return out if min_n is None else out.withhold(min_n)
 
@@ -542,6 +564,7 @@ def build_summary(
     respondent: str | None = None,
     score: str = "score",
     detail: bool = False,
+    ecometric: bool = False,
 ) -> CommunitySummary:
     """:func:`summarise` without the argument layer; ``community=None`` gives one cell."""
     item_list = list(items)
@@ -558,7 +581,7 @@ def build_summary(
         if hasattr(keys, "response_scale") and hasattr(keys, "item_ids"):
             lo = np.array([keys.response_scale(i).min for i in item_list], dtype=np.float64)
             hi = np.array([keys.response_scale(i).max for i in item_list], dtype=np.float64)
-        elif (signs < 0).any():
+        elif (signs < 0).any() or ecometric:  # ecometric reports the bounds it keyed with
             lo_v, hi_v = item_bounds(frame, item_list)
             lo, hi = np.full(len(item_list), lo_v), np.full(len(item_list), hi_v)
         else:  # nothing reversed: the bounds play no part
@@ -573,7 +596,7 @@ def build_summary(
     by = [community] + ([wave] if wave is not None else [])
     if respondent is not None:
         check_respondents(frame, respondent, wave)
-    table = cell_sums(frame, item_list, signs, lo, hi, by, detail=detail)
+    table = cell_sums(frame, item_list, signs, lo, hi, by, detail=detail, ecometric=ecometric)
     return CommunitySummary(
         table,
         items=item_list,
