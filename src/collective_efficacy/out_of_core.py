@@ -33,7 +33,7 @@ from collective_efficacy.disclosure import (
 )
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation import Evaluation
-from collective_efficacy.evaluation._change import MIN_COMMUNITIES, _fit_row, _per_community
+from collective_efficacy.evaluation._change import MIN_COMMUNITIES, store_change_model
 from collective_efficacy.evaluation._inputs import per_wave, per_wave_columns
 from collective_efficacy.evaluation._sections import (
     _NOTHING_SHOWN,
@@ -272,17 +272,7 @@ def _change_sections(
     except CollectiveEfficacyError as exc:
         notes["change_model"] = Note("change_model_failed", detail=str(exc))
         return
-    code = "not_converged" if not m.converged else "boundary" if m.boundary else ""
-    why = Note("change_model_" + code) if code else ""
-    sections["change_model_fit"] = [_fit_row(m, not why, str(why))]
-    if not m.converged:
-        notes["change_model"] = why
-        return
-    sections["change_model_fixed"] = records(m.fixed)
-    if why:
-        notes["change_model"] = why
-        return
-    sections["change_model"] = records(_per_community(m.communities, sections, community))
+    store_change_model(m, sections, notes, community)
 
 
 def _wave_summaries(

@@ -206,6 +206,24 @@ def _per_community(
     return out
 
 
+def store_change_model(
+    m: Any, sections: dict[str, Any], notes: dict[str, Any], community: str
+) -> None:
+    """The fitted change model into the sections: fit row, fixed effects, per-community rows
+    (the last two only when they may be used; otherwise the note says why)."""
+    code = "not_converged" if not m.converged else "boundary" if m.boundary else ""
+    why = Note("change_model_" + code) if code else ""
+    sections["change_model_fit"] = [_fit_row(m, not why, str(why))]
+    if not m.converged:
+        notes["change_model"] = why
+        return
+    sections["change_model_fixed"] = records(m.fixed)
+    if why:
+        notes["change_model"] = why
+        return
+    sections["change_model"] = records(_per_community(m.communities, sections, community))
+
+
 def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
     vc = m.variance_components
     return {
@@ -321,14 +339,4 @@ def change_model_sections(
     except CollectiveEfficacyError as exc:
         notes["change_model"] = Note("change_model_failed", detail=str(exc))
         return
-    code = "not_converged" if not m.converged else "boundary" if m.boundary else ""
-    why = Note("change_model_" + code) if code else ""
-    sections["change_model_fit"] = [_fit_row(m, not why, str(why))]
-    if not m.converged:
-        notes["change_model"] = why
-        return
-    sections["change_model_fixed"] = records(m.fixed)
-    if why:
-        notes["change_model"] = why
-        return
-    sections["change_model"] = records(_per_community(m.communities, sections, community))
+    store_change_model(m, sections, notes, community)
