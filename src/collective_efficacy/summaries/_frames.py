@@ -64,5 +64,26 @@ def to_pandas(data: Any) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_DASK_NOTICE, category=FutureWarning)
         if isinstance(frame, nw.LazyFrame):
-            return frame.collect(backend="pandas").to_pandas()
-        return frame.to_pandas()
+            return _plain_strings(frame.collect(backend="pandas").to_pandas())
+        return _plain_strings(frame.to_pandas())
+
+
+def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns in pandas' default string dtype, as ``pd.DataFrame`` would make them.
+
+    Dask hands over ``string`` columns (missing = ``pd.NA``): a comparison on them gives a
+    nullable boolean that cannot mask, and the results' dtypes would differ from pandas input.
+    """
+    default = pd.Series(["x"]).dtype
+    nullable = [
+        c
+        for c, t in df.dtypes.items()
+        if isinstance(t, pd.StringDtype) and getattr(t, "na_value", pd.NA) is pd.NA and t != default
+    ]
+    if not nullable:
+        return df
+    out = df.copy(deep=False)
+    for c in nullable:
+        col = out[c]
+        out[c] = col.astype(object).where(col.notna(), None).astype(default)
+    return out
