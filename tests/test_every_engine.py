@@ -42,10 +42,9 @@ COVERED_ELSEWHERE = {
 
 #: not covered, and why
 EXCLUDED = {
-    # the levels table meets a map; the levels go through the same FRAME conversion as
-    # impact_change's (covered here), the rest is geometry and drawing
-    "export.to_geojson": "needs a map file; levels converted by the shared FRAME layer",
-    "plot.impact_map": "needs a map file and matplotlib; levels as in export.to_geojson",
+    # returns a matplotlib Figure (nothing to compare to 1e-10); its levels table goes through
+    # the same join as export.to_geojson, which is covered here with an in-memory map
+    "plot.impact_map": "draws a figure; its levels join is export.to_geojson's (covered)",
 }
 
 #: the example, smaller: ten communities, both waves (keeps the slow engines quick)
@@ -65,6 +64,21 @@ _LEVELS = {
         ci_high="ci_high",
     )
     for w in WAVES.values()
+}
+#: an in-memory map of the ten communities (unit squares) for export.to_geojson
+_MAP = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"buurt": name},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[i, 0], [i + 1, 0], [i + 1, 1], [i, 1], [i, 0]]],
+            },
+        }
+        for i, name in enumerate(sorted(SMALL["buurt"].unique()))
+    ],
 }
 _MARGINS = pd.DataFrame(
     {"variable": "meting", "level": list(WAVES.values()), "count": [1000.0, 1500.0]}
@@ -102,6 +116,8 @@ CALLS: dict[str, tuple[str, Callable[[Callable[[pd.DataFrame], Any]], Any]]] = {
         e(_AGG), community="buurt", wave="meting", score="mean")),
     "impact_change": ("impact_change", lambda e: ce.impact_change(
         e(_LEVELS["nulmeting"]), e(_LEVELS["eindmeting"]), community="buurt")),
+    "to_geojson": ("export.to_geojson", lambda e: export.to_geojson(
+        e(_LEVELS["eindmeting"]), _MAP, community="buurt", geometry_key="buurt")),
     "evaluate": ("evaluate", lambda e: ce.evaluate(
         e(_BEFORE), e(_AFTER), community="buurt", respondent="respondent_id", wave="meting",
         before="nulmeting", after="eindmeting", skip_map=True).to_json()),
