@@ -404,6 +404,9 @@ def _evaluate(
     sections: dict[str, list[dict[str, Any]]] = {}
     notes: dict[str, str] = dict(inp.notes)
     table, shown = _community_table(scores, inp, opts, notes)
+    # from here on only the shown respondents are used: let the full table go (memory)
+    del scores
+    inp.scores = shown.iloc[:0]
     sections["community_scores"] = records(table)
     _statistics(shown, table, inp, opts, sections, notes, step)
     step("impact")

@@ -249,9 +249,17 @@ def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
 def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
     """Whether some respondent id occurs in both waves (hashing, not sorting, the ids).
 
-    A set of the baseline's ids and one pass over the others: the ids are text, whose hash
-    Python caches on the string (``Series.isin`` on object ids is many times slower).
+    Arrow-backed text (pandas' ``str`` dtype): Arrow's hashed membership test, without a
+    Python string per id. Other ids: a set of the baseline's ids and one pass over the others
+    (Python caches a string's hash; ``Series.isin`` on object ids is many times slower).
     """
+    if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(ids.array)  # the column's Arrow data
+        first = arr.filter(pa.array(before)).drop_null()
+        return bool(pc.any(pc.is_in(arr.filter(pa.array(~before)), value_set=first)).as_py())
     b = set(ids[before].dropna().tolist())
     return bool(b) and not b.isdisjoint(ids[~before].dropna().tolist())
 
