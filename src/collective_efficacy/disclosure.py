@@ -84,6 +84,8 @@ HIDDEN_WHEN_SUPPRESSED: dict[str, list[str]] = {
 
 
 _MIN_N = Interval(Integral, 1, None)
+#: a community table beside respondent rows (or counts): its community and wave columns
+_TWO_FRAMES: dict[str, list[Any]] = {"table": [FRAME], "community": [COLUMN], "wave": [COLUMN]}
 
 
 @public(
@@ -152,15 +154,7 @@ def secondary_suppression(
     return out
 
 
-@public(
-    constraints={
-        "scores": [FRAME],
-        "table": [FRAME],
-        "community": [COLUMN],
-        "wave": [COLUMN],
-        "table_wave": [COLUMN],
-    }
-)
+@public(constraints={"scores": [FRAME], **_TWO_FRAMES, "table_wave": [COLUMN]})
 def shown_respondents(
     scores: pd.DataFrame, table: pd.DataFrame, *, community: str, wave: str, table_wave: str
 ) -> pd.DataFrame:
@@ -400,15 +394,7 @@ def publishable_table(
     return out
 
 
-@public(
-    constraints={
-        "table": [FRAME],
-        "rows": [FRAME],
-        "community": [COLUMN],
-        "wave": [COLUMN],
-        "min_n": [_MIN_N],
-    }
-)
+@public(constraints={**_TWO_FRAMES, "rows": [FRAME], "min_n": [_MIN_N]})
 def counts_publishable(
     table: pd.DataFrame,
     rows: pd.DataFrame,

@@ -19,7 +19,8 @@ of the change model (a panel), answer dates, assessments, maps and survey weight
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,11 @@ from collective_efficacy.disclosure import (
     hide_suppressed,
     secondary_suppression,
 )
-from collective_efficacy.errors import CollectiveEfficacyError, DataError
+from collective_efficacy.errors import CollectiveEfficacyError
 from collective_efficacy.evaluation import Evaluation
 from collective_efficacy.evaluation._change import MIN_COMMUNITIES, store_change_model
 from collective_efficacy.evaluation._inputs import per_wave, per_wave_columns
+from collective_efficacy.evaluation._options import _scale_of
 from collective_efficacy.evaluation._sections import (
     _NOTHING_SHOWN,
     AFTER,
@@ -42,13 +44,14 @@ from collective_efficacy.evaluation._sections import (
     WAVE,
     _change_rows,
     _noted,
+    _one_wave,
     records,
 )
 from collective_efficacy.evaluation._steps import (
     WaveSummary,
     _cutpoints_for,
     _impact_sections,
-    _scale_range,
+    _instrument_fields,
     _with_absent_waves,
 )
 from collective_efficacy.instrument import Instrument, load_instrument
@@ -129,12 +132,7 @@ def evaluate_parquet(
     ['overall', 'lmm_reml']
     """
     inst = load_instrument(instrument)
-    if scale is None:
-        ids = [s.id for s in inst.scales]
-        if not ids:
-            raise DataError(f"instrument {inst.id!r} defines no scale to evaluate")
-        scale = "collective_efficacy" if "collective_efficacy" in ids else ids[-1]
-    inst.scale(scale)
+    scale = _scale_of(inst, scale)
     comm = per_wave(community, "community")
     cols = per_wave_columns(columns)
     name = str(comm[BEFORE])  # the results name the column as the baseline file does
@@ -160,12 +158,7 @@ def evaluate_parquet(
     _impact_sections(table, None, "", name, _cutpoints_for(inst, scale), sections, notes)
     hide_suppressed(sections)
     return Evaluation(
-        instrument_id=inst.id,
-        instrument_version=inst.version,
-        instrument_title=inst.title_in("en"),
-        instrument_titles=dict(inst.title),
-        scale=scale,
-        scale_range=_scale_range(inst, scale),
+        **_instrument_fields(inst, scale),
         community=name,
         min_n=min_n,
         confidence=ci,
@@ -224,18 +217,19 @@ def _wave_sections(
         "aggregation": (score, lambda s: agreement.icc(s, dv=scale, community=community)),
     }  # fmt: skip
     for name, (summary, fn) in calls.items():
-        frames = []
+        frames: list[pd.DataFrame] = []
         for w in (BEFORE, AFTER):
             part = _in_wave(summary, w)
-            if part.n_cells == 0:
-                notes[f"{name}_{w}"] = _NOTHING_SHOWN
-                continue
-            with _noted(notes, f"{name}_{w}"):
-                res = fn(part)
-                res.insert(0, "wave", w)
-                frames.append(res)
+            run = functools.partial(_without_notes, fn, part)
+            _one_wave(name, w, part.n_cells == 0, run, frames, notes)
         if frames:
             sections[name] = records(pd.concat(frames, ignore_index=True))
+
+
+def _without_notes(
+    fn: Callable[[CommunitySummary], pd.DataFrame], part: CommunitySummary, _: dict[str, str]
+) -> pd.DataFrame:
+    return fn(part)
 
 
 def _change_sections(

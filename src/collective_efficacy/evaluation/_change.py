@@ -254,8 +254,8 @@ def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
     (Python caches a string's hash; ``Series.isin`` on object ids is many times slower).
     """
     if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
-        import pyarrow as pa
-        import pyarrow.compute as pc
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
 
         arr = pa.array(ids.array)  # the column's Arrow data
         first = arr.filter(pa.array(before)).drop_null()

@@ -9,6 +9,7 @@ convergence problem) is kept as a note too, so the report shows it to the evalua
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Iterator
@@ -113,20 +114,21 @@ _STEP_AT = {"reliability": "reliability", "aggregation": "aggregation evidence",
 
 
 def _one_wave(
-    part: pd.DataFrame,
-    label: str,
     name: str,
-    fn: Section,
+    label: str,
+    empty: bool,
+    run: Callable[[Notes], pd.DataFrame],
     frames: list[pd.DataFrame],
     notes: Notes,
 ) -> None:
-    """One section of one wave: its table appended to ``frames``, or a note saying why not
-    (``fn`` may add notes of its own)."""
-    if part.empty:
+    """One section of one wave (``run``, which may add notes of its own): its table appended
+    to ``frames``; a note instead when the wave shows nothing or the section cannot be
+    computed (in memory and out of core)."""
+    if empty:
         notes[f"{name}_{label}"] = _NOTHING_SHOWN
         return
     with _noted(notes, f"{name}_{label}"):
-        res = fn(part, notes)
+        res = run(notes)
         res.insert(0, "wave", label)
         frames.append(res)
 
@@ -154,7 +156,8 @@ def _per_wave(
                 if i == 0 and name in _STEP_AT:
                     step(_STEP_AT[name])
                 kept[name, label] = {}
-                _one_wave(part, label, name, fn, frames[name], kept[name, label])
+                run = functools.partial(fn, part)
+                _one_wave(name, label, part.empty, run, frames[name], kept[name, label])
     for name in fns:
         for label in parts:
             notes.update(kept[name, label])

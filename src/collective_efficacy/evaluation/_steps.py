@@ -128,6 +128,18 @@ def _scale_range(inst: Instrument, scale: str) -> tuple[float, float]:
     return float(min(r.min for r in rs)), float(max(r.max for r in rs))
 
 
+def _instrument_fields(inst: Instrument, scale: str) -> dict[str, Any]:
+    """The instrument and scale fields of an :class:`Evaluation` (in memory and out of core)."""
+    return {
+        "instrument_id": inst.id,
+        "instrument_version": inst.version,
+        "instrument_title": inst.title_in("en"),
+        "instrument_titles": dict(inst.title),
+        "scale": scale,
+        "scale_range": _scale_range(inst, scale),
+    }
+
+
 def _wave_summaries(
     inp: Inputs,
     table: pd.DataFrame,
