@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,9 @@ def evaluate_parquet(
     shown = table.loc[~table["suppressed"].to_numpy(dtype=bool), [name, "wave"]]
     shown = shown.rename(columns={"wave": WAVE})
     items, score = keep_cells(items, shown), keep_cells(score, shown)
-    _wave_sections(items, score, inst, scale, name, ci, sections, notes)
-    _change_sections(score, scale, name, table, min_n, ci, p_adjust, sections, notes)
+    run = _Run(inst, scale, name, min_n, ci, p_adjust, sections, notes)
+    _wave_sections(items, score, run)
+    _change_sections(score, table, run)
     _impact_sections(table, None, "", name, _cutpoints_for(inst, scale), sections, notes)
     hide_suppressed(sections)
     return Evaluation(
@@ -194,20 +196,26 @@ def _in_wave(summary: CommunitySummary, wave: str) -> CommunitySummary:
     return summary._like(t[t[WAVE] == wave].reset_index(drop=True))
 
 
-def _wave_sections(
-    items: CommunitySummary,
-    score: CommunitySummary,
-    inst: Instrument,
-    scale: str,
-    community: str,
-    ci: float,
-    sections: dict[str, list[dict[str, Any]]],
-    notes: dict[str, str],
-) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """The options of one out-of-core evaluation and where its sections and notes go."""
+
+    inst: Instrument
+    scale: str
+    community: str
+    min_n: int
+    ci: float
+    p_adjust: str
+    sections: dict[str, list[dict[str, Any]]]
+    notes: dict[str, str]
+
+
+def _wave_sections(items: CommunitySummary, score: CommunitySummary, run: _Run) -> None:
     """Reliability, item statistics, omega and the ICC of each wave's shown communities."""
     from collective_efficacy import agreement, reliability
 
-    item_ids, keys = inst.scale(scale).items, inst.keys(scale)
+    scale, community, ci, notes = run.scale, run.community, run.ci, run.notes
+    item_ids, keys = run.inst.scale(scale).items, run.inst.keys(scale)
     calls = {
         "reliability": (items, lambda s: reliability.cronbach_alpha(s, items=item_ids,
                                                                      keys=keys, ci=ci)),
@@ -220,10 +228,10 @@ def _wave_sections(
         frames: list[pd.DataFrame] = []
         for w in (BEFORE, AFTER):
             part = _in_wave(summary, w)
-            run = functools.partial(_without_notes, fn, part)
-            _one_wave(name, w, part.n_cells == 0, run, frames, notes)
+            call = functools.partial(_without_notes, fn, part)
+            _one_wave(name, w, part.n_cells == 0, call, frames, notes)
         if frames:
-            sections[name] = records(pd.concat(frames, ignore_index=True))
+            run.sections[name] = records(pd.concat(frames, ignore_index=True))
 
 
 def _without_notes(
@@ -232,21 +240,13 @@ def _without_notes(
     return fn(part)
 
 
-def _change_sections(
-    score: CommunitySummary,
-    scale: str,
-    community: str,
-    table: pd.DataFrame,
-    min_n: int,
-    ci: float,
-    p_adjust: str,
-    sections: dict[str, list[dict[str, Any]]],
-    notes: dict[str, str],
-) -> None:
+def _change_sections(score: CommunitySummary, table: pd.DataFrame, run: _Run) -> None:
     """The change per community and overall, and the change model, from the score summary."""
     from collective_efficacy.change import compare_waves
     from collective_efficacy.multilevel.change_model import change_model
 
+    scale, community, min_n, ci = run.scale, run.community, run.min_n, run.ci
+    p_adjust, sections, notes = run.p_adjust, run.sections, run.notes
     kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
     rows: Any = score  # the summary stands in for the rows (summary_route)
