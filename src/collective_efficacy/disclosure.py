@@ -179,12 +179,12 @@ def shown_respondents(
     waves = scores[wave]
     # the labels coded once (one hashing pass), then per wave (a handful) a lookup by code:
     # no (community, wave) index of a million rows
-    codes, uniques = pd.factorize(scores[community])
+    codes, uniques = pd.factorize(scores[community], use_na_sentinel=False)  # NA: a label
     keep = np.zeros(len(scores), dtype=bool)
     for w, shown in ok.groupby(table_wave, sort=False, dropna=False)[community]:
         in_wave = waves.isna() if pd.isna(w) else waves == w
-        hit = np.append(pd.Index(uniques).isin(pd.unique(shown.to_numpy(dtype=object))), False)
-        keep |= in_wave.to_numpy(dtype=bool, na_value=False) & hit[codes]  # code -1: missing
+        hit = pd.Index(uniques).isin(pd.unique(shown.to_numpy(dtype=object)))
+        keep |= in_wave.to_numpy(dtype=bool, na_value=False) & hit[codes]
     if keep.all():  # nothing hidden: the rows as they are (no copy of a million rows)
         return scores.copy(deep=False)
     return scores[keep]
