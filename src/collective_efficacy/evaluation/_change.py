@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._groups import GroupIndex, factorize_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
+from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.responses._ids import ids_as_text, normalise_labels
 
 if TYPE_CHECKING:
@@ -273,6 +275,19 @@ def _respondent_note(exc: DataError) -> Note:
     return Note("change_model_respondent", detail=text)
 
 
+def _rows_of(scores: pd.DataFrame, keep: np.ndarray, community: str) -> GroupIndex:
+    """The community coding of ``scores[keep]`` from that of ``scores`` (prepared once, shared
+    with the change section): the codes of the kept rows, renumbered over the communities that
+    keep a row, exactly as coding the kept rows afresh gives them (sorted labels)."""
+    gi = factorize_groups(scores, community, what="community")
+    if not gi.labels.is_monotonic_increasing:  # first-appearance order: code the rows afresh
+        return factorize_groups(scores[keep], community, what="community")
+    counts = np.bincount(gi.codes[keep], minlength=gi.n_groups)
+    present = counts > 0
+    codes = (np.cumsum(present) - 1)[gi.codes[keep]]
+    return GroupIndex(codes, gi.labels[present], counts[present], gi.name)
+
+
 def shown_in_both(table: pd.DataFrame, community: str) -> int:
     """The number of communities shown in both waves of the community table.
 
@@ -335,14 +350,18 @@ def change_model_sections(
     kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
     kw |= {"comparison": COMPARISON if comparison else None}
+    prep = PreparedSurvey(data)  # the community coding of the scores, restricted to these rows
+    prep.get(("factorize_groups", community), lambda: _rows_of(scores, keep, community))
     try:
         try:
-            m = change_model(data, respondent=panel, **kw)
+            with prep:
+                m = change_model(data, respondent=panel, **kw)
         except DataError as exc:
             if panel is None:
                 raise
             # e.g. a respondent who moved community, or too few answering twice
-            m = change_model(data, **kw)
+            with prep:
+                m = change_model(data, **kw)
             notes["change_model_respondent"] = _respondent_note(exc)
     except CollectiveEfficacyError as exc:
         notes["change_model"] = Note("change_model_failed", detail=str(exc))

@@ -35,6 +35,7 @@ from collective_efficacy.evaluation._sections import (
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
+from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.responses.io import ResponseFile
 from collective_efficacy.scoring import aggregate
@@ -288,18 +289,19 @@ def _statistics(
     """The reliability, agreement, change and change-model sections (of the shown communities;
     under a design the change is weighted and the change model not fitted)."""
     inner = internal_design(opts.design) if opts.design is not None else None
-    statistics_sections(shown, opts, table, sections, notes, step, design=inner)
-    change_model_sections(
-        shown,
-        opts.scale,
-        opts.column,
-        respondent_ids=inp.respondent_ids,
-        comparison=_comparison_source(opts.comparison),
-        ci=opts.ci,
-        min_n=opts.min_n,
-        sections=sections,
-        notes=notes,
-        n_both=shown_in_both(table, opts.column),
-        step=step,
-        skip=opts.design is not None,
-    )
+    with PreparedSurvey(shown):  # the change and the change model share its community coding
+        statistics_sections(shown, opts, table, sections, notes, step, design=inner)
+        change_model_sections(
+            shown,
+            opts.scale,
+            opts.column,
+            respondent_ids=inp.respondent_ids,
+            comparison=_comparison_source(opts.comparison),
+            ci=opts.ci,
+            min_n=opts.min_n,
+            sections=sections,
+            notes=notes,
+            n_both=shown_in_both(table, opts.column),
+            step=step,
+            skip=opts.design is not None,
+        )
