@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -140,24 +140,31 @@ def _per_wave(
     notes: Notes,
     step: Callable[[str], None],
     after: Callable[[str], None] = lambda name: None,
+    renew: Mapping[str, Callable[[PreparedSurvey], PreparedSurvey]] | None = None,
 ) -> None:
     """Every section of ``fns`` on each wave, one wave at a time.
 
     A wave is prepared once (its item matrix, community codes and moments, :mod:`.prepared`)
     and its preparation released before the next wave's: only one wave's arrays are held at a
-    time. Sections and notes are stored in the order of a section-by-section pass
-    (section, then wave); ``after(name)`` runs once a section is stored.
+    time. A section in ``renew`` gets the preparation ``renew[name]`` makes from the current
+    one (what it carries over), and the arrays of the current one are let go. Sections and
+    notes are stored in the order of a section-by-section pass (section, then wave);
+    ``after(name)`` runs once a section is stored.
     """
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in fns}
     kept: dict[tuple[str, str], Notes] = {}
     for i, (label, part) in enumerate(parts.items()):
-        with PreparedSurvey(part):
-            for name, fn in fns.items():
-                if i == 0 and name in _STEP_AT:
-                    step(_STEP_AT[name])
-                kept[name, label] = {}
-                run = functools.partial(fn, part)
+        prep = PreparedSurvey(part)
+        for name, fn in fns.items():
+            if i == 0 and name in _STEP_AT:
+                step(_STEP_AT[name])
+            if renew is not None and name in renew:
+                prep = renew[name](prep)
+            kept[name, label] = {}
+            run = functools.partial(fn, part)
+            with prep:
                 _one_wave(name, label, part.empty, run, frames[name], kept[name, label])
+        del prep
     for name in fns:
         for label in parts:
             notes.update(kept[name, label])
@@ -384,7 +391,17 @@ def statistics_sections(
         if name == "agreement" and per_community:
             sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
 
-    _per_wave(parts, fns, sections, notes, step, after)
+    def fresh(prep: PreparedSurvey) -> PreparedSurvey:
+        # the ecometric model uses none of the reliability matrices: only the community coding
+        # is carried over (the matrices are let go before its arrays are built)
+        out = PreparedSurvey(prep.data)
+        if not prep.data.empty:
+            with prep:
+                gi = factorize_groups(prep.data, community)
+            out.get(("factorize_groups", community), lambda: gi)
+        return out
+
+    _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh})
     step("change")
     _change_section(scores, parts, opts, table, sections, notes, design)
 
