@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import _CHUNK, ITEMS, LARGE, REVERSED, community_sizes
+from .data import ITEMS, LARGE, survey_arrays
 from .timing import SLOW
 
 SIZES = [(100_000, 1_000), LARGE, (10_000_000, 130_000)]
@@ -136,30 +136,7 @@ def _in_package(fname: str) -> str:
 def _draw(n_respondents: int, n_communities: int, seed: int) -> dict[str, np.ndarray]:
     """The numbers of :func:`benchmarks.data.make_survey` (same seed, same draws, same
     shuffle), as arrays: no frame of both waves and no label per row."""
-    rng = np.random.default_rng(seed)
-    sizes = community_sizes(n_respondents, n_communities, rng)
-    community = np.repeat(np.arange(n_communities), sizes)
-    wave = rng.integers(0, 2, size=n_respondents)
-    u = rng.normal(0, 0.45, size=n_communities)
-    growth = rng.normal(0.15, 0.2, size=n_communities)
-    person = rng.normal(0, 0.8, size=n_respondents)
-    latent = 3.0 + u[community] + growth[community] * wave + person
-    del person
-    difficulty = rng.normal(0, 0.3, size=len(ITEMS))
-    y = latent[:, None] + difficulty[None, :]
-    del latent
-    for lo in range(0, n_respondents, _CHUNK):
-        y[lo : lo + _CHUNK] += rng.normal(
-            0, 0.8, size=(min(_CHUNK, n_respondents - lo), len(ITEMS))
-        )
-    np.rint(y, out=y)
-    np.clip(y, 1, 5, out=y)
-    for j, item in enumerate(ITEMS):
-        if item in REVERSED:
-            y[:, j] = 6 - y[:, j]
-    for lo in range(0, n_respondents, _CHUNK):
-        part = y[lo : lo + _CHUNK]
-        part[rng.random(part.shape) < 0.05] = np.nan
+    y, community, wave = survey_arrays(n_respondents, n_communities, seed=seed)
     perm = np.random.default_rng([seed, 1]).permutation(n_respondents)  # rows shuffled
     return {"y": y, "community": community, "wave": wave, "perm": perm}
 
