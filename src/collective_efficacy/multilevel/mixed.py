@@ -493,11 +493,13 @@ def ecometric(
     items = [items] if isinstance(items, str) else list(items)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     inp = ecometric_input(data, items, community, respondent, keys, covariates, scale_range)
-    fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method)
+    answered = None if n_boot is None else ~np.isnan(inp.y)
+    # the fit may overwrite inp.y (a private copy): nothing reads it afterwards
+    fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method, overwrite=True)
     interval = None
-    if n_boot is not None:
+    if answered is not None:
         interval = bootstrap_reliability(
-            fit, ~np.isnan(inp.y), inp.z, inp.codes, inp.gi.n_groups, method=method,
+            fit, answered, inp.z, inp.codes, inp.gi.n_groups, method=method,
             reliability=reliability, n_boot=n_boot, seed=seed, ci=ci,
         )  # fmt: skip
     return _ecometric_result(inp, fit, items, covariates, method, reliability, ci, interval)
@@ -522,7 +524,7 @@ def _ecometric_result(
     grand = float(fit.beta[:n_items_i].mean())
     tb, tp, s2 = fit.tau_beta, fit.tau_pi, fit.sigma2
     if answered is None:
-        n_answered = (~np.isnan(inp.y)).sum(axis=1)
+        n_answered = inp.n_answered if inp.n_answered is not None else (~np.isnan(inp.y)).sum(1)
         resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
     else:  # weighted by the respondents per number of answered items
         m, w = answered[0][answered[1] > 0], answered[1][answered[1] > 0]
