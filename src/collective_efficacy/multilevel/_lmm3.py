@@ -351,8 +351,27 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
         return _fit_cells(cs, n_groups, method)
 
 
+def _start(cs: _Cells) -> np.ndarray:
+    """Moment estimates of the two ratios (the start of Newton's method): the within-respondent
+    variance of the centred responses, the variance of the respondent means and of the
+    community means of respondent means; (0.1, 0.5) when they are not usable."""
+    inv_m = np.divide(1.0, cs.m, out=np.zeros_like(cs.m), where=cs.m > 0)
+    n_resp = float(cs.cnt_m.sum())
+    sigma2 = (cs.yty - float(cs.syy @ inv_m)) / max(cs.n_obs - n_resp, 1.0)
+    inv_n = float(cs.cnt_m @ inv_m) / n_resp
+    total = float(cs.syy @ inv_m**2) / n_resp - sigma2 * inv_n  # tau_beta + tau_pi
+    j_k = cs.cnt.sum(axis=1)
+    has = j_k > 0
+    means = (cs.sy @ inv_m)[has] / j_k[has]
+    tau_b = float(np.mean(means**2)) - (total + sigma2 * inv_n) * float(np.mean(1.0 / j_k[has]))
+    phi = np.array([tau_b, total - tau_b]) / sigma2
+    if not (sigma2 > 0 and np.all(np.isfinite(phi))):
+        return np.array([0.1, 0.5])
+    return np.clip(phi, 1e-3, 1e3)
+
+
 def _fit_cells(cs: _Cells, n_groups: int, method: str) -> NestedFit:
-    main = _newton(cs, np.array([0.1, 0.5]), (False, False), ftol=1e-12, maxiter=200)
+    main = _newton(cs, _start(cs), (False, False), ftol=1e-12, maxiter=200)
     ok = main.stop != "maxiter"
     n_eval = main.n_eval
     # candidates: the interior optimum and, for small ratios whose derivative at 0 is >= 0
