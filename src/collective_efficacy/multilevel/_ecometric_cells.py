@@ -282,6 +282,23 @@ def _gram(w: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return (u * w[:, None]).T @ v
 
 
+def _cholesky_inverse(amat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Cholesky factor of X'V^-1 X and its inverse; DataError when it is singular."""
+    if not np.all(np.isfinite(amat)):
+        amat = np.full_like(amat, np.nan)
+    try:
+        chol = np.linalg.cholesky(amat)
+    except np.linalg.LinAlgError:
+        chol = None
+    if chol is None or not np.all(np.isfinite(chol)):
+        raise DataError(
+            "the fixed-effects design is rank deficient (X'V^-1 X is not positive definite); "
+            "expected linearly independent item and covariate columns"
+        )
+    half = np.linalg.inv(chol)
+    return chol, half.T @ half
+
+
 def evaluate(cs: Cells, phi_b: float, phi_p: float, *, order: int = 1) -> Eval:
     """Profiled deviance (``order=0``), its analytic gradient (1) and Hessian (2) in the ratios:
     O(K M p + M p^2) on the grid, no pass over respondents."""
@@ -297,15 +314,7 @@ def evaluate(cs: Cells, phi_b: float, phi_p: float, *, order: int = 1) -> Eval:
     amat = cs.xtx - np.einsum("m,mab->ab", a, cs.sxx) - _gram(c_k, t_k, t_k)
     bvec = cs.xty - a @ cs.sxy - np.einsum("ka,k->a", t_k, c_k * ty_k)
     cval = cs.yty - float(a @ cs.syy) - float(np.einsum("k,k,k->", c_k, ty_k, ty_k))
-    try:
-        chol = np.linalg.cholesky(amat)
-    except np.linalg.LinAlgError as exc:
-        raise DataError(
-            "the fixed-effects design is rank deficient (X'V^-1 X is not positive definite); "
-            "expected linearly independent item and covariate columns"
-        ) from exc
-    linv = np.linalg.inv(chol)
-    ainv = linv.T @ linv
+    chol, ainv = _cholesky_inverse(amat)
     beta = ainv @ bvec
     rss = max(cval - float(bvec @ beta), np.finfo(float).tiny)
     mdf = cs.n_obs - p if cs.reml else cs.n_obs

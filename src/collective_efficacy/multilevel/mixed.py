@@ -497,7 +497,7 @@ def ecometric(
     # the fit may overwrite inp.y (a private copy): nothing reads it afterwards
     fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method, overwrite=True)
     interval = None
-    if answered is not None:
+    if answered is not None and n_boot is not None:
         interval = bootstrap_reliability(
             fit, answered, inp.z, inp.codes, inp.gi.n_groups, method=method,
             reliability=reliability, n_boot=n_boot, seed=seed, ci=ci,
