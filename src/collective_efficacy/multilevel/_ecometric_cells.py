@@ -186,7 +186,8 @@ def cells_wide(
         rows, cols = np.divmod(flat, n_items)
     else:  # column-major: order them by row
         cols, rows = np.divmod(flat, n)
-        rows, cols = np.divmod(np.sort(rows * n_items + cols), n_items)
+        # the key is sorted within each column: a stable sort merges those runs
+        rows, cols = np.divmod(np.sort(rows * n_items + cols, kind="stable"), n_items)
     nj = n_items - np.bincount(rows, minlength=n)
     if n and nj.min() < 1:
         raise DataError("every respondent needs at least one answered item")
