@@ -26,9 +26,9 @@ items), so respondents are summed once per fit into a dense (community, :math:`n
 gradient then costs :math:`O(K M p + M p^2)` dense array operations, with no pass over
 respondents, so the fit is one O(n) pass plus a cost that grows with the number of communities.
 :math:`\sigma^2` is profiled out; the deviance is minimised over
-:math:`(\log\phi_\beta, \log\phi_\pi)` by BFGS in a box (:func:`._qn.quasi_newton`), then polished by Newton steps with the
-analytic gradient and a finite-difference Hessian. A ratio that runs to its lower bound is set to
-exactly 0 (boundary) when the gradient there is non-negative.
+:math:`(\log\phi_\beta, \log\phi_\pi)` by Newton's method with the analytic gradient and
+Hessian (:mod:`._ecometric_cells`), from moment estimates, in a box. A ratio that runs to its
+lower bound is set to exactly 0 (boundary) when the gradient there is non-negative.
 """
 
 from __future__ import annotations

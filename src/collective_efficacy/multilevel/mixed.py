@@ -411,9 +411,10 @@ def ecometric(
     with item effects :math:`\alpha_i` (difficulties) and centred covariates :math:`x_{jk}`.
     Exact REML/ML through nested compound-symmetry (Woodbury) inverses from per-respondent and
     per-community sums; :math:`\sigma^2` is profiled out and the two log variance ratios are
-    optimised (BFGS with the analytic gradient in a box, then Newton steps). ``converged`` requires optimizer
-    success, :math:`\max|\nabla| < 10^{-5}` and a positive definite Hessian; a variance estimated
-    as 0 is reported in ``diagnostics.boundary_components``.
+    optimised (Newton's method with the analytic gradient and Hessian, from moment estimates,
+    in a box). ``converged`` requires optimizer success, :math:`\max|\nabla| < 10^{-5}` and a
+    positive definite Hessian; a variance estimated as 0 is reported in
+    ``diagnostics.boundary_components``.
 
     Reliability of community :math:`k` (unbalanced form; :math:`n_{jk}` = items answered by
     respondent :math:`j`) and its EB score:
