@@ -76,14 +76,10 @@ class NestedFit:
 
 
 def _prepare(
-    y: np.ndarray,
-    X: np.ndarray,
-    resp: np.ndarray,
-    n_resp: int,
-    comm_of_resp: np.ndarray,
-    n_groups: int,
-    method: str,
-) -> _Cells:
+    y: np.ndarray, X: np.ndarray, resp: np.ndarray, n_resp: int, comm_of_resp: np.ndarray,
+    n_groups: int, method: str,
+) -> _Cells:  # fmt: skip
+    """Checks of the long data, then its cells."""
     if method not in ("REML", "ML"):
         raise DataError(f"method must be 'REML' or 'ML'; got {method!r}")
     y = np.asarray(y, dtype=np.float64)
@@ -102,16 +98,9 @@ def _prepare(
 
 
 def nested_profile(
-    y: np.ndarray,
-    X: np.ndarray,
-    resp: np.ndarray,
-    n_resp: int,
-    comm_of_resp: np.ndarray,
-    n_groups: int,
-    phi: tuple[float, float],
-    *,
-    method: str = "REML",
-) -> tuple[float, np.ndarray]:
+    y: np.ndarray, X: np.ndarray, resp: np.ndarray, n_resp: int, comm_of_resp: np.ndarray,
+    n_groups: int, phi: tuple[float, float], *, method: str = "REML",
+) -> tuple[float, np.ndarray]:  # fmt: skip
     """Profiled deviance and its gradient at ``phi = (phi_beta, phi_pi)`` (for gradient tests)."""
     cs = _prepare(y, X, resp, n_resp, comm_of_resp, n_groups, method)
     ev = evaluate(cs, float(phi[0]), float(phi[1]))
@@ -119,15 +108,9 @@ def nested_profile(
 
 
 def fit_nested_lmm(
-    y: np.ndarray,
-    X: np.ndarray,
-    resp: np.ndarray,
-    n_resp: int,
-    comm_of_resp: np.ndarray,
-    n_groups: int,
-    *,
-    method: str = "REML",
-) -> NestedFit:
+    y: np.ndarray, X: np.ndarray, resp: np.ndarray, n_resp: int, comm_of_resp: np.ndarray,
+    n_groups: int, *, method: str = "REML",
+) -> NestedFit:  # fmt: skip
     """Fit ``y ~ 0 + X + (1 | community / respondent)`` by REML or ML (see the module docstring).
 
     ``resp`` codes each observation's respondent (``0..n_resp-1``, each with >= 1 observation),
