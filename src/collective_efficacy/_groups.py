@@ -33,18 +33,18 @@ __all__ = ["SLOTS_CONST", "SLOTS_PER_ROW", "GroupIndex", "factorize_groups", "sl
 
 @dataclass(frozen=True)
 class GroupIndex:
-    """Integer codes of a group column.
+    """Integer codes of a group column: ``codes[i]`` is the group of row ``i``.
 
     Attributes
     ----------
-    codes : ndarray of int64, shape (n,)
-        Group code per row, in ``0..n_groups-1``.
+    codes : ndarray of int64
+        One code per row, ``0 <= code < n_groups``.
     labels : Index
-        The group label of each code (sorted where the labels are sortable).
-    counts : ndarray of int64, shape (n_groups,)
-        Rows per group.
+        Label of each code, in code order (sorted where the labels are sortable).
+    counts : ndarray of int64
+        Number of rows of each group (``n_groups`` values).
     name : str
-        Name of the group column (for messages and result columns).
+        The group column's name (for messages and result columns).
     """
 
     codes: np.ndarray

@@ -16,6 +16,7 @@ import numpy as np
 
 from collective_efficacy._moments import group_counts, group_sums
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._lmm import ols_shift
 from collective_efficacy.multilevel._lmm_panel import Panel, panel_evaluate
 
 _LOG2PI = float(np.log(2.0 * np.pi))
@@ -69,9 +70,7 @@ def _sufficient(
     after = _two_waves(X, t)
     if after is not None:
         return _sufficient_two_waves(y, after, codes, g, reml)
-    xtx = X.T @ X
-    beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
-    r0 = y - X @ beta0
+    r0, totals = ols_shift(y, X)  # shift: sums of small residuals
     p = X.shape[1]
     n = group_counts(codes, g).astype(np.float64)
     s_t = group_sums(t, codes, g)
@@ -96,12 +95,8 @@ def _sufficient(
         zx1=zx1,
         zy0=group_sums(r0, codes, g),
         zy1=group_sums(r0 * t, codes, g),
-        xtx=xtx,
-        xty=X.T @ r0,
-        yty=float(r0 @ r0),
-        shift=beta0,
-        n_obs=len(y),
         reml=reml,
+        **totals,
     )
     return st, r0
 
