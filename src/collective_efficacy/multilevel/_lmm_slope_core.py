@@ -128,7 +128,8 @@ def _sufficient_two_waves(
     del key
     n_b, n_a = float(cnt[:, 0].sum()), float(cnt[:, 1].sum())
     mb, ma = float(sy[:, 0].sum()) / n_b, float(sy[:, 1].sum()) / n_a
-    r0 = y - np.where(after, ma, mb)
+    r0 = y - mb  # then the after rows less (ma - mb): one row-sized temporary, not three
+    np.subtract(r0, ma - mb, out=r0, where=after)
     rb = sy[:, 0] - cnt[:, 0] * mb  # per community: sums of r0 in each wave
     ra = sy[:, 1] - cnt[:, 1] * ma
     n, s_t = cnt[:, 0] + cnt[:, 1], cnt[:, 1].copy()
