@@ -235,6 +235,15 @@ def ri_profile(
     return ev.deviance, ev.grad
 
 
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every value of ``a`` is finite: one summing pass without a row-sized temporary
+    (a NaN or inf makes the sum NaN or inf); the elementwise check only when the sum is not
+    finite (a NaN or inf, or an overflow of finite values)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(a, axis=None)
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
+
+
 def _check_inputs(
     y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_groups: int, method: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -251,7 +260,7 @@ def _check_inputs(
         )
     if X.shape[1] < 1:
         raise DataError("X needs at least one column (e.g. an intercept of ones)")
-    if not (np.isfinite(y).all() and np.isfinite(X).all()):
+    if not (all_finite(y) and all_finite(X)):
         raise DataError("y and X must be finite; drop (and count) rows with missing values first")
     if codes.size and (codes.min() < 0 or codes.max() >= n_groups):
         raise DataError(f"group codes must lie in 0..{n_groups - 1}")
