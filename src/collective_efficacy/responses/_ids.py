@@ -17,12 +17,14 @@ import pandas as pd
 
 __all__ = [
     "case_duplicates",
+    "coded_ids",
     "ids_as_text",
     "nonscalar_rows",
     "normalise_labels",
     "normalise_labels_distinct",
     "number_text",
     "numbers_if_lossless",
+    "with_texts",
 ]
 
 EXACT = 2.0**53  # integers up to this size are exact in a float64
@@ -181,21 +183,65 @@ def ids_as_text(s: pd.Series) -> tuple[np.ndarray | None, list[str]]:
         return _numbers_as_text(s.to_numpy(dtype=np.float64, na_value=np.nan)), []
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
-        kinds: dict[str, Any] = {}
-        for v in s[~missing]:  # error path only
-            kinds.setdefault(_kind(v), v)
-        return None, [f"{v!r} ({k})" for k, v in kinds.items()]
+        return None, _mixed_examples(s[~missing])
     if kind == "string":  # every cell already text: no hashing needed
         out = s.to_numpy(dtype=object, copy=True)
         out[missing] = None
         return out, []
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return with_texts(codes, _object_texts(uniques)), []
+
+
+def _mixed_examples(cells: pd.Series) -> list[str]:
+    """One example per value type of a column mixing them (an error path)."""
+    kinds: dict[str, Any] = {}
+    for v in cells:
+        kinds.setdefault(_kind(v), v)
+    return [f"{v!r} ({k})" for k, v in kinds.items()]
+
+
+def _object_texts(uniques: Any) -> np.ndarray:
+    """The id text of each distinct cell of an object column (:func:`number_text` for numbers)."""
     texts = [
         u if isinstance(u, str) else number_text(u) if isinstance(u, _NUMBERS) else str(u)
         for u in uniques
     ]
-    table = np.array([*texts, None], dtype=object)
-    return table[np.where(codes >= 0, codes, len(texts))], []
+    return np.array(texts, dtype=object)
+
+
+def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """``texts[codes]`` as an object array, ``None`` where the code is -1 (missing)."""
+    table = np.append(np.asarray(texts, dtype=object), None)
+    return table[np.where(codes >= 0, codes, len(table) - 1)]
+
+
+def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[str]]:
+    """:func:`ids_as_text` from one hashing pass: ``(codes, texts)``, or ``(None, examples)``.
+
+    ``with_texts(codes, texts)`` equals ``ids_as_text(s)[0]``; ``codes`` (-1 = missing) follow
+    the cells' first appearance and are equal exactly when the ids are: their values for a
+    numeric column (as :func:`validate` compares numbers), their text for any other.
+
+    >>> codes, texts = coded_ids(pd.Series(["b", None, "a", "b"], dtype=object))
+    >>> codes.tolist(), texts.tolist()
+    ([0, -1, 1, 0], ['b', 'a'])
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    numeric = pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype)
+    kind = "" if numeric else pd.api.types.infer_dtype(s, skipna=True)
+    if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
+        return None, _mixed_examples(s[s.notna()])
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if kind == "string":  # distinct texts already
+        return codes, np.asarray(uniques, dtype=object)
+    if numeric:  # the texts ids_as_text gives the column's cells (floats beside missing ones)
+        has_missing = pd.api.types.is_integer_dtype(s.dtype) and bool((codes < 0).any())
+        vals = pd.Series(uniques, dtype=np.float64 if has_missing else uniques.dtype)
+        return codes, ids_as_text(vals)[0]  # type: ignore[return-value]
+    # other cells (numbers in an object column, ...): codes of their text, not of their value
+    text_codes, texts = pd.factorize(_object_texts(uniques), use_na_sentinel=True)
+    return np.append(text_codes, -1)[codes], np.asarray(texts, dtype=object)
 
 
 def normalise_labels(text: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
