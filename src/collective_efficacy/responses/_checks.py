@@ -191,11 +191,11 @@ def id_text(
         if bad.size:
             _unusable(col, column, s, bad)
             return None, {}
-        coded, mixed = coded_ids(s)
+        coded, found = coded_ids(s)
         if coded is None:
-            _mixed_problem(col, column, mixed)
+            _mixed_problem(col, column, list(found))
             return None, {}
-        codes, texts = coded, mixed
+        codes, texts = coded, np.asarray(found, dtype=object)
     changed: dict[str, str] = {}
     if normalise:  # each distinct label normalised once; codes of the normalised labels
         fixed = [" ".join(unicodedata.normalize("NFC", u).split()) for u in texts]

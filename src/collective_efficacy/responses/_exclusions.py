@@ -190,7 +190,7 @@ def _report(
     excluded_mask = reasons.excluded
     rows = np.flatnonzero(excluded_mask)
     excluded = [
-        ExcludedRow(row=_label(r), reason=reasons.reason(k), detail=reasons.detail(k))
+        ExcludedRow(row=_label(r), reason=reasons.reason(int(k)), detail=reasons.detail(int(k)))
         for k, r in zip(rows, data.index[rows])
     ]
     return ValidationReport(

@@ -211,7 +211,8 @@ def _object_texts(uniques: Any) -> np.ndarray:
 
 def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
     """``texts[codes]`` as an object array, ``None`` where the code is -1 (missing)."""
-    table = np.append(np.asarray(texts, dtype=object), None)
+    table = np.empty(len(texts) + 1, dtype=object)  # the last slot (None): missing
+    table[:-1] = texts
     return table[np.where(codes >= 0, codes, len(table) - 1)]
 
 
