@@ -128,12 +128,14 @@ def _numeric_codes(raw: pd.Series, rs: ResponseScale) -> np.ndarray | None:
         return None
     x = raw.to_numpy(dtype=np.float64)
     codes = np.asarray(rs.codes, dtype=np.float64)
-    if codes.size and np.array_equal(codes, np.arange(codes[0], codes[0] + codes.size)):
-        with np.errstate(invalid="ignore"):  # all NaN: no minimum, no maximum
-            low, high = np.nanmin(x, initial=np.inf), np.nanmax(x, initial=-np.inf)
-        if low >= codes[0] and high <= codes[-1]:  # in range: whole numbers are codes
-            return x if not np.nansum(x - np.floor(x)) else None
-        return None
+    if x.size and codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size)):
+        # reductions that skip NaN (fmin/fmax), no temporary the size of the column but one
+        low, high = np.fmin.reduce(x, initial=np.inf), np.fmax.reduce(x, initial=-np.inf)
+        if not (low >= codes[0] and high <= codes[-1]):
+            return None
+        frac = np.floor(x)
+        np.subtract(x, frac, out=frac)  # in range: a whole number is a code
+        return None if np.fmax.reduce(frac) > 0 else x
     ok = np.isnan(x)
     for code in rs.codes:
         ok |= x == code
@@ -166,7 +168,7 @@ def _convert_items(
         c = item_to_col[i]
         fast = _numeric_codes(data[c], inst.response_scale(i)) if c in data.columns else None
         if fast is not None:  # numbers that are all answer codes or missing: no hashing
-            if np.isnan(fast).all():
+            if not fast.size or np.isnan(np.fmax.reduce(fast)):  # every cell missing
                 _empty_column(col, c, i, len(data))
             out[i] = fast
             continue
@@ -233,7 +235,7 @@ def output_frame(
         return frame
     block = np.empty((len(items), len(rows)))
     for j, i in enumerate(items):
-        np.take(np.asarray(parts[i], dtype=np.float64), rows, out=block[j])
+        np.take(np.asarray(parts[i], dtype=np.float64), rows, out=block[j], mode="clip")
     frame = pd.DataFrame(block.T, index=kept, columns=items, copy=False)
     for k, name in enumerate(names[:start]):
         frame.insert(k, name, _taken(parts[name], rows, kept))

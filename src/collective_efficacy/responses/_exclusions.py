@@ -133,8 +133,9 @@ def _exclusions(
                 m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}"
             )
     m = np.ones(len(data), dtype=bool)  # no item answered: every item column missing
+    nan = np.empty(len(data), dtype=bool)
     for i in item_ids:
-        m &= np.isnan(out[i])
+        m &= np.isnan(out[i], out=nan)
     if m.any():
         reasons.exclude(m, "no_items_answered", "none of the instrument's items was answered")
     return reasons

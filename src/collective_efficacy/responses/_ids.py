@@ -279,7 +279,11 @@ def case_duplicates(labels: np.ndarray) -> list[list[str]]:
     >>> case_duplicates(np.array(["Buurt A", "buurt a", "Buurt B", None], dtype=object))
     [['Buurt A', 'buurt a']]
     """
+    distinct = pd.unique(pd.Series(labels, dtype=object).dropna())
+    folded = [str(u).casefold() for u in distinct]
+    if len(set(folded)) == len(folded):  # the common case: no two labels alike
+        return []
     groups: dict[str, list[str]] = {}
-    for u in pd.unique(pd.Series(labels, dtype=object).dropna()):
+    for u in distinct:
         groups.setdefault(str(u).casefold(), []).append(str(u))
     return [sorted(g) for g in groups.values() if len(g) > 1]
