@@ -241,15 +241,10 @@ def validate(
     report = _report(data, inst, item_ids, item_to_col, col, reasons, recoded, ignored,
                      relabelled=relabelled, source=source, first_row=first_row)  # fmt: skip
     clean = output_frame(out, data.index, np.flatnonzero(~reasons.excluded), item_ids)
+    ids = {"respondent": respondent, "community": community, "wave": wave}
+    kept_date = date if date is not None and date in out else None
     return ValidatedResponses(
-        data=clean,
-        report=report,
-        instrument=inst,
-        respondent=respondent,
-        community=community,
-        wave=wave,
-        item_columns=list(item_ids),
-        date=date if date is not None and date in out else None,
+        clean, report, inst, **ids, item_columns=list(item_ids), date=kept_date
     )
 
 
