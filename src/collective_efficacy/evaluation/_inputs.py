@@ -448,9 +448,9 @@ def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
     for j, c in enumerate(cols[is_float]):
         np.concatenate([f[c].to_numpy() for f in frames], out=block[j])
     out = pd.DataFrame(block.T, columns=cols[is_float], copy=False)
-    for k in np.flatnonzero(~is_float):
+    for k in map(int, np.flatnonzero(~is_float)):
         c = cols[k]
-        out.insert(int(k), c, pd.concat([f[c] for f in frames], ignore_index=True))
+        out.insert(k, c, pd.concat([f[c] for f in frames], ignore_index=True))
     return out
 
 
