@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 import collective_efficacy as ce
 from collective_efficacy.responses._cells import _numeric_codes
 from collective_efficacy.responses._exclusions import repeats
-from collective_efficacy.responses._ids import coded_ids, ids_as_text, number_text, with_texts
+from collective_efficacy.responses._ids import (
+    coded_ids,
+    factorize_shared,
+    ids_as_text,
+    number_text,
+    with_texts,
+)
 
 ITEMS = ["SC1", "SC2", "SC3"]
 LABELS = ["A", " A", "a", "B", "Buurt  1", "Buurt 1", "", "Zoë", "Zoe\u0308", "\tC ", None]
@@ -67,6 +73,11 @@ def frames(draw: Any) -> tuple[pd.DataFrame, bool]:
     if with_wave:
         data["meting"] = draw(st.lists(st.sampled_from(["t0", "t1"]), min_size=n, max_size=n))
     frame = pd.DataFrame(data)
+    labels_as = draw(st.sampled_from(["str", "shared objects", "own objects"]))
+    if labels_as != "str":  # Python str cells: one object per label (as read), or one per cell
+        cells = [x if labels_as == "shared objects" or x is None else "".join(list(x))
+                 for x in labels]  # fmt: skip
+        frame["buurt"] = pd.Series(cells, index=frame.index, dtype=object)
     if draw(st.booleans()):
         frame.index = pd.Index(draw(st.permutations(list(range(0, 3 * n, 3)))))
     return frame, with_wave
@@ -175,3 +186,18 @@ def test_numeric_fast_path_equals_the_code_by_code_check(cells: list[float], dty
     assert (got is not None) == ok
     if got is not None:
         np.testing.assert_array_equal(got, x)
+
+
+@SLOW
+@given(st.lists(st.sampled_from(["ab", "cd", "ab ", None, np.nan, ""]), max_size=30), st.data())
+def test_factorize_shared_equals_pandas(cells: list[Any], data: Any) -> None:
+    """Cells sharing objects, or each its own object with equal text: pandas' codes."""
+    own = data.draw(st.lists(st.booleans(), min_size=len(cells), max_size=len(cells)))
+    values = np.array(
+        [("".join(list(c)) if o and isinstance(c, str) else c) for c, o in zip(cells, own)],
+        dtype=object,
+    )
+    codes, uniques = factorize_shared(values)
+    want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
+    np.testing.assert_array_equal(codes, want_codes)
+    assert list(uniques) == list(want_uniques)
