@@ -12,6 +12,7 @@ and a column as numbers only when every cell is the canonical text of its number
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any
 
@@ -68,7 +69,12 @@ def read_plain_csv(
         return None  # a ragged row, bad quoting, ...: the C path says which line
     if table.column_names != names or any(t != pa.string() for t in table.schema.types):
         return None
-    cols = {n: _settle(table.column(i), n in id_columns) for i, n in enumerate(names)}
+    # columns settled side by side: Arrow's kernels and numpy's integer takes release the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names), pa.cpu_count()))) as pool:
+        settled = pool.map(
+            lambda i: _settle(table.column(i), names[i] in id_columns), range(len(names))
+        )
+    cols = dict(zip(names, settled))
     log.debug("read %d rows with the pyarrow engine", table.num_rows)
     # Series with their dtype (a frame from bare object arrays would infer pandas' str dtype),
     # side by side without copying them into one block per dtype
