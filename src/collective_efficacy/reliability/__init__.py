@@ -54,6 +54,7 @@ from collective_efficacy.reliability._input import (
     prepare,
     structural_checks,
 )
+from collective_efficacy.reliability._pooled import item_moments, item_moments_key
 from collective_efficacy.reliability.items import _warn_single, item_statistics
 from collective_efficacy.reliability.omega import OmegaItem, OmegaResult, omega
 from collective_efficacy.summaries._dispatch import summary_route
@@ -383,17 +384,25 @@ def cronbach_alpha(
         n_groups = gi.n_groups
         labels = gi.labels
 
-    mom = memo(
-        data,
-        ("pairwise_moments", id(prep.x), repr(community)),
-        lambda: pairwise_moments(prep.x, codes, n_groups),
+    mom = (
+        memo(data, item_moments_key(prep.x), lambda: item_moments(prep.x)).pairwise
+        if community is None
+        else memo(
+            data,
+            ("pairwise_moments", id(prep.x), repr(community)),
+            lambda: pairwise_moments(prep.x, codes, n_groups, score=True),
+        )
     )
     boot = (
         (lambda: _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci))
         if ci_method == "bootstrap"
         else None
     )
-    mean, sd = scale_score_moments(prep.x, codes, n_groups)
+    mean, sd = (
+        (mom.score.mean, mom.score.sd)
+        if mom.score is not None
+        else scale_score_moments(prep.x, codes, n_groups)
+    )
     return alpha_frame(
         prep.items, mom.cov, mom.n_pair, mom.n_rows, mean, sd,
         ci=ci, ci_method=ci_method, boot=boot, labels=labels, community=community, ci_z=ci_z,

@@ -26,8 +26,9 @@ from collective_efficacy.reliability._common import (
     NanPolicy,
     ResponseRange,
 )
-from collective_efficacy.reliability._core import alpha_stats, pairwise_moments, smc_stack
+from collective_efficacy.reliability._core import alpha_stats, smc_stack
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.reliability._pooled import item_moments, item_moments_key
 from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design.weights import weighted_item_statistics
 
@@ -157,19 +158,13 @@ def item_statistics(
         data, items, keys=keys, nan_policy=nan_policy, response_range=scale_range, func=func
     )
     structural_checks(prep, data, func)
-    x, names = prep.x, prep.items
-    k = len(names)
-    codes = np.zeros(len(x), dtype=np.int64)
-    mom = memo(data, ("pairwise_moments", id(x), repr(None)), lambda: pairwise_moments(x, codes, 1))
-    obs = ~np.isnan(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(obs.any(axis=1), np.nansum(x, axis=1) / np.maximum(obs.sum(1), 1), np.nan)
-        r_total = np.array([_pearson(score, x[:, j]) for j in range(k)])
-        means = np.nanmean(x, axis=0)
-        sds = np.nanstd(x, axis=0, ddof=1)
+    im = memo(data, item_moments_key(prep.x), lambda: item_moments(prep.x))
+    mom = im.pairwise
+    n_item = np.diagonal(mom.n_pair[0])
+    sds = np.sqrt(np.diagonal(mom.cov[0]))
     return item_table(
-        names, prep.signs, mom.cov, mom.n_pair[0], float(mom.n_rows[0]), obs.sum(axis=0),
-        means, sds, r_total,
+        prep.items, prep.signs, mom.cov, mom.n_pair[0], float(mom.n_rows[0]), n_item,
+        im.mean, sds, im.r_total,
     )  # fmt: skip
 
 

@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict
 from collective_efficacy._checks import check_choice
 from collective_efficacy._params import COLUMNS, FRAME, KEYS, Options, public
 from collective_efficacy.errors import ConvergenceWarning, DataError, ReliabilityWarning
-from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.prepared import accepts_prepared, memo
 from collective_efficacy.reliability._common import _BLOCK, NanPolicy
 from collective_efficacy.reliability._factor import fit_minres, fit_ml
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.reliability._pooled import item_moments, item_moments_key
 from collective_efficacy.summaries._dispatch import summary_route
 
 __all__ = ["OmegaItem", "OmegaResult", "omega", "omega_from"]
@@ -195,12 +196,10 @@ def omega(
     prep = prepare(data, items, keys=keys, nan_policy=nan_policy, response_range=None, func=func)
     structural_checks(prep, data, func)
     x, names = prep.x, prep.items
-    frame = pd.DataFrame(x, columns=names)
-    if method == "minres":
-        v = frame.corr(min_periods=2).to_numpy()
-    else:
-        v = np.cov(x, rowvar=False, ddof=0)
-    n_used = int((~np.isnan(x)).any(axis=1).sum())
+    im = memo(data, item_moments_key(x), lambda: item_moments(x))
+    # minres: the pairwise-complete correlations (R cor(x, use="pairwise"), pandas .corr)
+    v = im.corr.copy() if method == "minres" else np.cov(x, rowvar=False, ddof=0)
+    n_used = int(im.pairwise.n_rows[0])
     return omega_from(v, names, prep.signs, method=method, nan_policy=nan_policy, n=n_used)
 
 
