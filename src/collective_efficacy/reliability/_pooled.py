@@ -28,7 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from collective_efficacy._moments import GroupMoments, PairwiseMoments
+from collective_efficacy._moments import (
+    GroupMoments,
+    PairwiseMoments,
+    _chunk_rows,
+    pairwise_moments,
+)
 
 __all__ = ["ItemMoments", "item_moments", "item_moments_key"]
 
@@ -44,7 +49,10 @@ class ItemMoments:
     ----------
     pairwise : PairwiseMoments
         Covariances (1, k, k), pair counts (1, k, k), respondents with an answer (1,) and the
-        scale score's moments (``.score``).
+        scale score's moments (``.score``). Up to one chunk of rows of
+        :func:`~collective_efficacy._moments.pairwise_moments` (the per-community kernel, so a
+        community's alpha has the same bits alone as among others); beyond, from the pooled
+        products here.
     mean : ndarray (k,)
         Available-case item means.
     corr : ndarray (k, k)
@@ -119,9 +127,12 @@ def item_moments(x: np.ndarray) -> ItemMoments:
     d = np.diag(c)
     corr[np.diag_indices(k + 1)] = np.where((n_item >= 2) & (d > 0), 1.0, np.nan)
     score = GroupMoments(n=n_item[k:], mean=np.where(n_item[k:] > 0, means[k:], np.nan), ss=d[k:])
-    pairwise = PairwiseMoments(
-        cov=cov[None, :k, :k], n_pair=npair[None, :k, :k], n_rows=n_item[k:], score=score
-    )
+    if len(x) <= _chunk_rows(k):  # the per-community kernel's bits (alone == among others)
+        pairwise = pairwise_moments(x, np.zeros(len(x), np.intp), 1, score=True)
+    else:
+        pairwise = PairwiseMoments(
+            cov=cov[None, :k, :k], n_pair=npair[None, :k, :k], n_rows=n_item[k:], score=score
+        )
     mean = np.where(n_item[:k] > 0, means[:k], np.nan)
     return ItemMoments(pairwise=pairwise, mean=mean, corr=corr[:k, :k], r_total=corr[k, :k])
 
