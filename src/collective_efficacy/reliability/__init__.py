@@ -27,11 +27,6 @@ from collective_efficacy._moments import group_counts
 from collective_efficacy._params import (
     CI,
     COLUMN,
-    COLUMNS,
-    FRAME,
-    ITEM_RANGES,
-    KEYS,
-    SCALE_RANGE,
     SEED,
     Interval,
     Options,
@@ -40,7 +35,12 @@ from collective_efficacy._params import (
 )
 from collective_efficacy.errors import ParameterError
 from collective_efficacy.prepared import accepts_prepared, memo
-from collective_efficacy.reliability._common import _BLOCK, _NEG_TOL, NanPolicy, ResponseRange
+from collective_efficacy.reliability._common import (
+    _NEG_TOL,
+    SCALE_CONSTRAINTS,
+    NanPolicy,
+    ResponseRange,
+)
 from collective_efficacy.reliability._core import (
     alpha_stats,
     feldt_ci,
@@ -172,18 +172,13 @@ def _bootstrap_alpha(
 @summary_route("cronbach_alpha")
 @public(
     constraints={
-        "keys": [KEYS, None],
-        "weight": [COLUMN, None],
-        "data": [FRAME],
-        "items": [COLUMNS, None],
+        **SCALE_CONSTRAINTS,
         "community": [COLUMN, None],
-        "nan_policy": [_BLOCK],
         "ci": [CI],
         "ci_method": [Options(("feldt", "duhachek", "bootstrap"))],
         "ci_z": [Interval(Real, 0, None, closed="neither"), None],
         "n_boot": [Interval(Integral, 2, None)],
         "seed": [SEED],
-        "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
     },
     renamed={"group": "community", "response_range": "scale_range"},
     old_positional=("items",),

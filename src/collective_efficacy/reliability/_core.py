@@ -30,6 +30,7 @@ __all__ = [
     "PairwiseMoments",
     "alpha_stats",
     "feldt_ci",
+    "item_correlations",
     "pairwise_moments",
     "scale_score_moments",
 ]
@@ -173,6 +174,24 @@ def alpha_stats(cov: np.ndarray, n: np.ndarray | None = None) -> AlphaStats:
         r_drop=r_drop * nan[:, None],
         defined=defined,
     )
+
+
+def item_correlations(
+    c: np.ndarray, defined: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""psych's item-total correlations from one covariance matrix ``c`` (k, k): the
+    correlation matrix :math:`R`, ``std.r`` :math:`\sum_j R_{ij} / \sqrt{\mathbf 1'R\mathbf 1}`
+    and ``r.cor`` (the same with the SMCs on the diagonal; only for a ``defined`` matrix),
+    and the diagonal of ``c``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.diag(c)
+        r = c / np.sqrt(np.outer(d, d))
+        r_std = r.sum(axis=0) / np.sqrt(r.sum())
+        rc = r.copy()
+        if defined:
+            np.fill_diagonal(rc, smc_stack(r[None])[0])
+        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
+    return r, r_std, r_cor, d
 
 
 def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.ndarray, np.ndarray]:

@@ -10,23 +10,17 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._params import (
-    COLUMN,
-    COLUMNS,
-    FRAME,
-    ITEM_RANGES,
-    KEYS,
-    SCALE_RANGE,
     public,
 )
 from collective_efficacy.errors import ReliabilityWarning
 from collective_efficacy.prepared import accepts_prepared, memo
 from collective_efficacy.reliability._common import (
-    _BLOCK,
     _NEG_TOL,
+    SCALE_CONSTRAINTS,
     NanPolicy,
     ResponseRange,
 )
-from collective_efficacy.reliability._core import alpha_stats, smc_stack
+from collective_efficacy.reliability._core import alpha_stats, item_correlations
 from collective_efficacy.reliability._input import prepare, structural_checks
 from collective_efficacy.reliability._pooled import item_moments, item_moments_key
 from collective_efficacy.summaries._dispatch import summary_route
@@ -53,14 +47,7 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
 @accepts_prepared
 @summary_route("item_statistics")
 @public(
-    constraints={
-        "keys": [KEYS, None],
-        "weight": [COLUMN, None],
-        "data": [FRAME],
-        "items": [COLUMNS, None],
-        "nan_policy": [_BLOCK],
-        "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
-    },
+    constraints=SCALE_CONSTRAINTS,
     renamed={"response_range": "scale_range"},
     old_positional=("items",),
 )
@@ -185,14 +172,7 @@ def item_table(
     k = len(names)
     c = cov[0]
     st = alpha_stats(cov)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.diag(c)
-        r = c / np.sqrt(np.outer(d, d))
-        r_std = r.sum(axis=0) / np.sqrt(r.sum())
-        rc = r.copy()
-        if st.defined[0]:
-            np.fill_diagonal(rc, smc_stack(r[None])[0])
-        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
+    _, r_std, r_cor, _ = item_correlations(c, bool(st.defined[0]))
     drop_cols = ["alpha", "std_alpha", "g6", "average_r", "median_r", "var_r", "signal_noise"]
     dropped: dict[str, np.ndarray] = {f"{c_}_if_dropped": np.full(k, np.nan) for c_ in drop_cols}
     dropped["ase_if_dropped"] = np.full(k, np.nan)
@@ -245,13 +225,3 @@ def item_table(
     )
     _warn_single(names, r_drop, pair_note)
     return out
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation over the rows where both are present (R's use='pairwise')."""
-    m = ~(np.isnan(a) | np.isnan(b))
-    if m.sum() < 2:
-        return float("nan")
-    aa, bb = a[m] - a[m].mean(), b[m] - b[m].mean()
-    den = float(np.sqrt((aa * aa).sum() * (bb * bb).sum()))
-    return float((aa * bb).sum() / den) if den > 0 else float("nan")

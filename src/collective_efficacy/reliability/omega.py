@@ -99,11 +99,11 @@ def omega(
     Parameters
     ----------
     data : DataFrame
-        One row per respondent. Not modified.
+        Respondents in rows (the frame is left unchanged).
     items : list of str, optional
-        Item columns (default: all columns).
+        The item columns; all columns when omitted.
     keys : list, dict, array or Instrument, optional
-        Reverse keying, as in :func:`cronbach_alpha` (only the sign matters here).
+        Which items are reverse keyed, as for :func:`cronbach_alpha` (only the sign matters).
     method : {"minres", "ml"}, default="minres"
         ``minres``: minimum-residual factor analysis of the correlation matrix, as
         ``psych::omega(nfactors=1)``. ``ml``: maximum-likelihood CFA of the covariance matrix,
