@@ -259,12 +259,13 @@ def _row_scores(xb: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def _first_sweep(
     x: np.ndarray, codes: np.ndarray, g: int, complete: bool, score: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, ...]:
     """Per group: rows, answers per item (G, k), sums per item (G, k), and the score's
-    count and sum (rows with an answer)."""
+    count and sum (rows with an answer); and the row scores (NaN: no answer)."""
     k = x.shape[1]
     size, s_n, s_sum = np.zeros(g), np.zeros(g), np.zeros(g)
     missing, sums = np.zeros((k, g)), np.zeros((k, g))
+    scores = np.empty(len(x) if score else 0)  # kept for the second sweep (one value a row)
     for b in _blocks(len(x), g):  # loop over row blocks (cache), never over groups
         cb, xb = codes[b], x[b]
         size += np.bincount(cb, minlength=g)
@@ -278,7 +279,8 @@ def _first_sweep(
             sc, some = _row_scores(xb, obs)
             s_n += np.bincount(cb, weights=some, minlength=g)
             s_sum += np.bincount(cb, weights=sc, minlength=g)
-    return size, (size - missing).T, sums.T, s_n, s_sum
+            scores[b] = np.where(some, sc, np.nan)
+    return size, (size - missing).T, sums.T, s_n, s_sum, scores
 
 
 def _grouped_products(
@@ -299,7 +301,7 @@ def _grouped_products(
     n, k = x.shape
     g = n_groups
     codes = np.asarray(codes, dtype=np.intp)
-    size, counts, sums, s_n, s_sum = _first_sweep(x, codes, g, complete, score)
+    size, counts, sums, s_n, s_sum, scores = _first_sweep(x, codes, g, complete, score)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.ascontiguousarray(np.where(counts > 0, sums / counts, 0.0).T)  # (k, G)
         s_mean = np.where(s_n > 0, s_sum / s_n, np.nan)
@@ -322,8 +324,8 @@ def _grouped_products(
             _missing_terms(z, obs, cb, g, drop_n, drop_z, total)
             empty += np.bincount(cb[~obs.any(axis=1)], minlength=g)
         if score:
-            sc, some = _row_scores(xb, obs)
-            dev = np.where(some, sc - s_centre.take(cb), 0.0)
+            sc = scores[b]
+            dev = np.where(np.isnan(sc), 0.0, sc - s_centre.take(cb))
             s_ss += np.bincount(cb, weights=dev * dev, minlength=g)
     s[ju, iu] = s[iu, ju]
     s = np.moveaxis(s, 2, 0)
@@ -347,20 +349,20 @@ def _missing_terms(
     total: np.ndarray,
 ) -> None:
     """Add one block's sums over the rows missing item ``j`` of the answers to and centred
-    values of each other item ``i`` (``drop_n[i, j]``, ``drop_z[i, j]``) and the centred
-    totals per item, in place."""
+    values of each other item ``i`` (``drop_n[i, j]``, ``drop_z[i, j]``; one ``bincount`` per
+    item ``j`` over the cells (row, i)) and the centred totals per item, in place."""
     k = z.shape[0]
     for i in range(k):  # loop over items (few)
         total[i] += np.bincount(cb, weights=z[i], minlength=g)
-    for j in range(k):  # loop over item pairs (few)
+    for j in range(k):  # loop over items (few)
         mj = np.flatnonzero(~obs[:, j])
         if len(mj) == 0:
             continue
-        cj = cb[mj]
-        for i in range(k):
-            if i != j:
-                drop_n[i, j] += np.bincount(cj, weights=obs[mj, i], minlength=g)
-                drop_z[i, j] += np.bincount(cj, weights=z[i, mj], minlength=g)
+        cells = (cb[mj, None] * k + np.arange(k)).ravel()  # (row, i) -> group * k + i
+        drop_n[:, j] += np.bincount(cells, weights=obs[mj].ravel(), minlength=g * k).reshape(g, k).T
+        drop_z[:, j] += (
+            np.bincount(cells, weights=z[:, mj].T.ravel(), minlength=g * k).reshape(g, k).T
+        )
 
 
 def pairwise_moments(

@@ -166,10 +166,11 @@ def omega(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import numpy as np, pandas as pd
     >>> import collective_efficacy as ce
-    >>> df = pd.DataFrame({"SC1": [4, 5, 3, 2, 4, 5, 3, 2], "SC2": [4, 3, 3, 2, 5, 4, 2, 3],
-    ...                    "SC3": [2, 1, 4, 4, 2, 2, 3, 3], "SC4": [5, 4, 2, 3, 4, 5, 3, 1]})
+    >>> answers = np.array([[4, 4, 2, 5], [5, 3, 1, 4], [3, 3, 4, 2], [2, 2, 4, 3],
+    ...                     [4, 5, 2, 4], [5, 4, 2, 5], [3, 2, 3, 3], [2, 3, 3, 1]])
+    >>> df = pd.DataFrame(answers, columns=["SC1", "SC2", "SC3", "SC4"])
     >>> res = ce.omega(df, keys=["-SC3"])
     >>> res.method, res.variant.startswith("psych::omega(nfactors=1")
     ('minres', True)
