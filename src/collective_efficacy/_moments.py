@@ -293,8 +293,9 @@ def _grouped_products(
     available-case means), the second the products of the centred values ``Z`` (0 where
     missing). ``O'O`` and ``Z'O`` need only the rows with a missing answer: with :math:`M_j`
     the rows missing item ``j``, :math:`(O'O)_{ij} = n_i - |\{r \in M_j: i\ \text{answered}\}|`
-    and :math:`(Z'O)_{ij} = \sum_r z_{ri} - \sum_{r \in M_j} z_{ri}`, so the cost of missing
-    data grows with the number of missing cells. Every sum runs over the rows in their order,
+    and :math:`(Z'O)_{ij} = \sum_r z_{ri} - \sum_{r \in M_j} z_{ri} = -\sum_{r \in M_j} z_{ri}`
+    (the centred values sum to 0), so the cost of missing data grows with the number of
+    missing cells. Every sum runs over the rows in their order,
     block by block, so a group's sums do not depend on the other groups (the same bits alone,
     for data of up to one block).
     """
@@ -307,7 +308,7 @@ def _grouped_products(
         s_mean = np.where(s_n > 0, s_sum / s_n, np.nan)
     s_centre = np.nan_to_num(s_mean)
     s = np.zeros((k, k, g))
-    drop_n, drop_z, total = np.zeros((k, k, g)), np.zeros((k, k, g)), np.zeros((k, g))
+    drop_n, drop_z = np.zeros((k, k, g)), np.zeros((k, k, g))
     empty, s_ss = np.zeros(g), np.zeros(g)
     iu, ju = np.triu_indices(k)
     for b in _blocks(n, g):  # loop over row blocks (cache), never over groups
@@ -321,7 +322,7 @@ def _grouped_products(
         for i, j in zip(iu.tolist(), ju.tolist()):  # loop over item pairs (few)
             s[i, j] += np.bincount(cb, weights=z[i] * z[j], minlength=g)
         if not complete:
-            _missing_terms(z, obs, cb, g, drop_n, drop_z, total)
+            _missing_terms(z, obs, cb, g, drop_n, drop_z)
             empty += np.bincount(cb[~obs.any(axis=1)], minlength=g)
         if score:
             sc = scores[b]
@@ -334,7 +335,7 @@ def _grouped_products(
     if not complete:
         off = ~np.eye(k, dtype=bool)
         npair[:, off] = (counts.T[:, None, :] - drop_n)[off].T
-        a[:, off] = (total[:, None, :] - drop_z)[off].T
+        a[:, off] = -drop_z[off].T  # sum_r z_ri = 0 (centred on the available-case mean)
     out: tuple[np.ndarray, ...] = (s, npair, a, size - empty, counts)
     return (*out, s_n, s_mean, s_ss) if score else out
 
@@ -346,14 +347,11 @@ def _missing_terms(
     g: int,
     drop_n: np.ndarray,
     drop_z: np.ndarray,
-    total: np.ndarray,
 ) -> None:
     """Add one block's sums over the rows missing item ``j`` of the answers to and centred
     values of each other item ``i`` (``drop_n[i, j]``, ``drop_z[i, j]``; one ``bincount`` per
-    item ``j`` over the cells (row, i)) and the centred totals per item, in place."""
+    item ``j`` over the cells (row, i)), in place."""
     k = z.shape[0]
-    for i in range(k):  # loop over items (few)
-        total[i] += np.bincount(cb, weights=z[i], minlength=g)
     for j in range(k):  # loop over items (few)
         mj = np.flatnonzero(~obs[:, j])
         if len(mj) == 0:

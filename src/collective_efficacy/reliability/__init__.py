@@ -45,7 +45,6 @@ from collective_efficacy.reliability._core import (
     alpha_stats,
     feldt_ci,
     pairwise_moments,
-    scale_score_moments,
 )
 from collective_efficacy.reliability._input import (
     combine_notes,
@@ -375,7 +374,7 @@ def cronbach_alpha(
         labels: pd.Index | None = None
     else:
         gi = factorize_groups(data, community)
-        codes = gi.codes[prep.rows]
+        codes = gi.codes if len(prep.rows) == len(gi.codes) else gi.codes[prep.rows]
         n_groups = gi.n_groups
         labels = gi.labels
 
@@ -393,11 +392,9 @@ def cronbach_alpha(
         if ci_method == "bootstrap"
         else None
     )
-    mean, sd = (
-        (mom.score.mean, mom.score.sd)
-        if mom.score is not None
-        else scale_score_moments(prep.x, codes, n_groups)
-    )
+    score = mom.score  # the scale score's moments, from the same passes as the covariances
+    assert score is not None
+    mean, sd = score.mean, score.sd
     return alpha_frame(
         prep.items, mom.cov, mom.n_pair, mom.n_rows, mean, sd,
         ci=ci, ci_method=ci_method, boot=boot, labels=labels, community=community, ci_z=ci_z,

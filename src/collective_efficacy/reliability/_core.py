@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from collective_efficacy import _dist
-from collective_efficacy._moments import PairwiseMoments, group_moments, pairwise_moments
+from collective_efficacy._moments import PairwiseMoments, pairwise_moments
 
 __all__ = [
     "AlphaStats",
@@ -32,22 +32,9 @@ __all__ = [
     "feldt_ci",
     "item_correlations",
     "pairwise_moments",
-    "scale_score_moments",
 ]
 
 _PINV_RTOL = float(np.sqrt(np.finfo(np.float64).eps))
-
-
-def scale_score_moments(
-    x: np.ndarray, codes: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-group mean and sd (ddof=1) of the row mean of the answered items (psych's total)."""
-    obs = ~np.isnan(x)
-    n_ans = obs.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(obs, x, 0.0).sum(axis=1) / n_ans  # NaN for a row without answers
-    mom = group_moments(score, codes, n_groups)
-    return mom.mean, mom.sd
 
 
 @dataclass(frozen=True)
