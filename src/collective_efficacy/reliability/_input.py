@@ -112,7 +112,7 @@ def _keyed(
     The matrix is this function's own copy of the columns, so reversed items are recoded in
     place: only the keyed matrix is kept (on a prepared table, once per keying).
     """
-    x, owned = _item_columns(data, item_list)
+    x, owned = item_columns(data, item_list)
     rows = np.arange(len(x))
     if nan_policy == "listwise":
         keep = ~np.isnan(x).any(axis=1)
@@ -126,7 +126,7 @@ def _keyed(
     return Prepared(items=item_list, signs=signs, x=x, rows=rows, lo=lo, hi=hi)
 
 
-def _item_columns(data: pd.DataFrame, items: list[str]) -> tuple[np.ndarray, bool]:
+def item_columns(data: pd.DataFrame, items: list[str]) -> tuple[np.ndarray, bool]:
     """The float item matrix in column order (Fortran: each item one contiguous column, read
     by the per-item passes without a transpose) and whether it is a fresh copy; non-numeric
     columns go through :func:`~collective_efficacy._checks.numeric_matrix` (its typed
