@@ -393,18 +393,18 @@ def change_model(
     ci = check_ci(ci)
     min_n = _check_min_n(min_n)
     covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
-    des = design(
-        data,
-        dv=dv,
-        community=community,
-        wave=wave,
-        before=before,
-        after=after,
-        time=time,
-        covariates=covs,
-        comparison=comparison,
-        respondent=respondent,
-    )
+    spec: dict[str, Any] = {
+        "dv": dv,
+        "community": community,
+        "wave": wave,
+        "before": before,
+        "after": after,
+        "time": time,
+        "covariates": covs,
+        "comparison": comparison,
+        "respondent": respondent,
+    }
+    des = design(data, **spec)
     if nan_policy == "raise" and (des.n_missing.sum() or des.n_excluded_covariates):
         cols = [dv, *covs]
         raise DataError(
@@ -421,21 +421,7 @@ def change_model(
         contrast=_contrast(des),
         resp=des.resp,
     )
-    return _result(
-        fit,
-        des,
-        dv=dv,
-        community=community,
-        wave=wave,
-        before=before,
-        after=after,
-        time=time,
-        covariates=covs,
-        comparison=comparison,
-        respondent=respondent,
-        ci=ci,
-        min_n=min_n,
-    )
+    return _result(fit, des, **spec, ci=ci, min_n=min_n)
 
 
 def _result(fit: RSFit, des: Design, **opts: Any) -> ChangeModel:
