@@ -45,7 +45,6 @@ from scipy import special
 
 from collective_efficacy.multilevel._change_design import design
 from collective_efficacy.multilevel._change_posterior import (
-    GRID,
     _grid,
     _hessian,
     node_moments,
@@ -239,25 +238,27 @@ def table(reps: int, ks: tuple[int, ...]) -> str:
                     f"{s.mean():.3f} ± {s.std(ddof=1) / np.sqrt(n):.3f} "
                     f"({d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(n):.3f})"
                 )
-            cov = "" if key == "welch" else (
-                f"{np.mean([r[key + '_cover'].mean() for r in res]):.3f}"
+            cov = (
+                ""
+                if key == "welch"
+                else (f"{np.mean([r[key + '_cover'].mean() for r in res]):.3f}")
             )
             out.append(f"| {k} | {key} | " + " | ".join(cells) + f" | {cov} |")
         bnd = np.mean([bool(r["boundary"]) for r in res])
-        out.append(f"| {k} | (boundary fits: {bnd:.0%}, replications {n}) |" + " |" * (len(FPRS) + 1))
+        out.append(
+            f"| {k} | (boundary fits: {bnd:.0%}, replications {n}) |" + " |" * (len(FPRS) + 1)
+        )
         print("\n".join(out[-len(keys) - 1 :]), flush=True)
     return "\n".join(out)
 
 
 def library_variants(reps: int, ks: tuple[int, ...]) -> str:
-    """The library's rule (theta_1 integrated up to THETA1_MAX) under four priors."""
+    """The library's rule with the flat prior (previous) and the adjusted likelihood (now)."""
     import collective_efficacy.multilevel._change_posterior as cp
 
-    variants = {  # (theta_1 integrated, power of theta_1, power of theta_3)
-        "2d_flat": (False, 2.0, 1.0),
-        "3d_flat": (True, 2.0, 1.0),
-        "2d_adjdet": (False, 2.0, 3.0),
-        "3d_adjdet": (True, 4.0, 3.0),
+    variants = {  # power of theta_3 (the 3-D rules of table B: commit 8f55782)
+        "2d_flat": 1.0,
+        "2d_adjdet": 3.0,
     }
     out = []
     for k in ks:
@@ -273,9 +274,8 @@ def library_variants(reps: int, ks: tuple[int, ...]) -> str:
                 fit = fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con)
             assert fit.stats is not None
             row: dict[str, np.ndarray] = {"delta": delta, "boundary": np.array(fit.boundary)}
-            for key, (three, a, b) in variants.items():
-                cp.THETA1_MAX = 10**9 if three else 0
-                cp.PRIOR_THETA1, cp.PRIOR_THETA3 = a, b
+            for key, power in variants.items():
+                cp.PRIOR_THETA3 = power
                 post = cp.integrate_change(fit.stats, fit.theta, con, boundary=fit.boundary)
                 row[key] = special.ndtr(post.mean / post.sd)
                 row[key + "_cover"] = np.abs(post.mean - delta) <= Z * post.sd
@@ -296,7 +296,9 @@ def library_variants(reps: int, ks: tuple[int, ...]) -> str:
                 pos = [r["delta"] > 0 for r in res]
                 cov = np.mean([r[key + "_cover"].mean() for r in res])
                 sens = np.mean([r[key + "_verdict"][p].mean() for r, p in zip(res, pos)])
-                fpr = np.mean([r[key + "_verdict"][~p].mean() for r, p in zip(res, pos) if (~p).any()])
+                fpr = np.mean(
+                    [r[key + "_verdict"][~p].mean() for r, p in zip(res, pos) if (~p).any()]
+                )
                 extra = f"cov {cov:.3f}, verdict sens {sens:.3f} fpr {fpr:.4f}"
             out.append(f"| {k} | {key} | " + " | ".join(cells) + f" | {extra} |")
         print("\n".join(out[-len(variants) - 1 :]), flush=True)

@@ -20,9 +20,9 @@ change, numerically:
   :math:`\Sigma/\sigma^2`; :math:`\theta_2` carries the covariance of change and intercept,
   :math:`\theta_3 \ge 0` the part of the change's SD not tied to the intercept.
   :math:`\theta_1` (the intercepts' SD) and, with a panel, the respondent parameter stay at
-  their estimates (integrating :math:`\theta_1` too, with :data:`THETA1_MAX` above 0, was
-  measured and not adopted: it over-covered with 10-20 communities and found fewer improved
-  communities than the adjusted likelihood below, ``docs/methods/change-model.md``).
+  their estimates (integrating :math:`\theta_1` too was measured and not adopted: it
+  over-covered with 10-20 communities and found fewer improved communities than the adjusted
+  likelihood below, ``docs/methods/change-model.md``).
 * :math:`L_R` is the profiled restricted likelihood (:math:`\beta` integrated out, :math:`\sigma^2`
   at its profile value :math:`\mathrm{RSS}(\vartheta)/m`), i.e. the deviance the fit minimises;
   ML fits use the profiled ML likelihood. With the prior :math:`1/\sigma^2` the likelihood
@@ -35,8 +35,7 @@ change, numerically:
   covariance): it keeps the change variance away from 0 with few communities, where the plain
   likelihood often peaks at the boundary and every community is shrunk to the overall change.
   :math:`\theta_3` is the prior flat in :math:`\theta_2` and :math:`\theta_3^2` (flat on
-  :math:`\Sigma` given :math:`\theta_1`). The powers are :data:`PRIOR_THETA3` (and
-  :data:`PRIOR_THETA1` for :math:`\theta_1` when it is integrated). The posterior is proper
+  :math:`\Sigma` given :math:`\theta_1`); together :data:`PRIOR_THETA3`. The posterior is proper
   because the restricted likelihood decays in :math:`\theta_3` at least as
   :math:`\theta_3^{-K}` for :math:`K` communities (:math:`K \ge 5` in every use).
 * :math:`m_j, v_j` are the community's EB change :math:`c_j'\hat\beta(\vartheta) +
@@ -103,7 +102,7 @@ NEAR = 4.0
 #: Gauss-Legendre nodes in (theta_2, theta_3) near the boundary.
 GRID = (16, 20)
 #: The grid's box ends where the deviance is this much above its minimum (along each axis).
-REACH = 25.0
+REACH = 35.0
 
 #: Scouting grid (angles x radii) that finds where the posterior lies.
 SCOUT = 25
@@ -111,16 +110,11 @@ SCOUT = 25
 GRID_CELLS = 400_000
 #: Gauss-Hermite nodes per parameter.
 GH_NODES = 3
-#: theta_1 is integrated too (the grid rule times THETA1_NODES nodes) up to this many communities.
-THETA1_MAX = 0
-#: Gauss-Legendre nodes in theta_1, and the ladder of deviances that finds their range.
-THETA1_NODES = 12
-THETA1_LADDER = 81
-#: The prior's powers of theta_1 and theta_3 (module doc).
-PRIOR_THETA1, PRIOR_THETA3 = 2.0, 3.0
+#: The power of theta_3 in the weights: theta_3^2 (adjustment) times theta_3 (prior), module doc.
+PRIOR_THETA3 = 3.0
 
 _GH = np.polynomial.hermite.hermgauss(GH_NODES)
-_GL = {n: np.polynomial.legendre.leggauss(n) for n in {*GRID, THETA1_NODES}}  # rules computed once
+_GL = {n: np.polynomial.legendre.leggauss(n) for n in set(GRID)}  # rules computed once
 _LOG2PI = float(np.log(2.0 * np.pi))
 
 
@@ -153,22 +147,9 @@ def node_moments(
     st: _Stats, l00: float, nodes: np.ndarray, contrast: np.ndarray, *, moments: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     r"""Deviance (M,), EB change (M, G) and prediction-error variance (M, G) at M nodes
-    :math:`(\theta_2, \theta_3)` with :math:`\theta_1` = ``l00`` (or at M nodes
-    :math:`(\theta_1, \theta_2, \theta_3)`, ``l00`` then unused): the algebra of
+    :math:`(\theta_2, \theta_3)` with :math:`\theta_1` = ``l00``: the algebra of
     :func:`._lmm_slope_core._evaluate_core` on ``(nodes, communities)`` arrays (no panel)."""
-    l00_: float | np.ndarray = nodes[:, :1] if nodes.shape[1] == 3 else l00
-    l10, l11 = nodes[:, -2:-1], nodes[:, -1:]
-    return _node_algebra(st, l00_, l10, l11, contrast, moments)
-
-
-def _node_algebra(
-    st: _Stats,
-    l00: float | np.ndarray,
-    l10: np.ndarray,
-    l11: np.ndarray,
-    contrast: np.ndarray,
-    moments: bool,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    l10, l11 = nodes[:, :1], nodes[:, 1:2]
     n, s1, s2 = st.n[None, :], st.st[None, :], st.stt[None, :]
     p00, p10 = n * l00 + s1 * l10, s1 * l00 + s2 * l10
     p01, p11 = s1 * l11, s2 * l11
@@ -307,29 +288,6 @@ def _grid(
     return nodes, logw
 
 
-def _theta1_rule(st: _Stats, theta: np.ndarray, base: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre nodes in theta_1 over the range where the deviance (theta_2, theta_3 at
-    their estimates) is less than REACH above its minimum, from a ladder of THETA1_LADDER
-    deviances widened by one step; log weights include the prior's theta_1^2."""
-    scale = max(float(theta[0]), 0.05)
-    top = 8.0 * scale
-    for _ in range(6):  # widen the ladder until it holds the range (bounded)
-        ladder = np.linspace(0.0, top, THETA1_LADDER)
-        nodes = np.column_stack([ladder, np.full_like(ladder, theta[1]),
-                                 np.full_like(ladder, theta[2])])  # fmt: skip
-        zero = np.zeros((len(st.n), st.xtx.shape[0]))
-        dev = node_moments(st, 0.0, nodes, zero, moments=False)[0]
-        inside = np.flatnonzero(dev - min(base, float(dev.min())) < REACH)
-        if inside[-1] < THETA1_LADDER - 1:
-            break
-        top *= 2.0
-    lo = ladder[max(inside[0] - 1, 0)]
-    hi = ladder[min(inside[-1] + 1, THETA1_LADDER - 1)]
-    u, w = _GL[THETA1_NODES]
-    t1 = lo + 0.5 * (hi - lo) * (1.0 + u)
-    return t1, np.log(w) + PRIOR_THETA1 * np.log(t1)
-
-
 def integrate_change(
     st: _Stats, params: np.ndarray, contrast: np.ndarray, *, boundary: bool
 ) -> Integrated:
@@ -352,11 +310,6 @@ def integrate_change(
     else:
         nodes, logw = _grid(eff, theta, base, sd)
         method = "grid"
-        if len(eff.n) <= THETA1_MAX:  # theta_1 integrated too: a product rule
-            t1, lw1 = _theta1_rule(eff, theta, base)
-            m = len(nodes)
-            nodes = np.column_stack([np.repeat(t1, m), np.tile(nodes, (len(t1), 1))])
-            logw = np.repeat(lw1, m) + np.tile(logw, len(t1))
     mean, var = _moments(eff, float(theta[0]), nodes, logw, base, contrast)
     return Integrated(mean=mean, sd=np.sqrt(var), method=method, n_nodes=len(nodes))
 
