@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,21 @@ def simulate(rng: np.random.Generator, k: int, sd_change: float) -> tuple[pd.Dat
         y = 3 + u0[c] + w * delta[c] + rng.normal(0, SD_E, len(c))
         parts.append(pd.DataFrame({"community": labels[c], "wave": wave, "score": y}))
     return pd.concat(parts, ignore_index=True), delta
+
+
+def engine(data: pd.DataFrame) -> tuple[Any, np.ndarray]:
+    """The engine's fit (with its sufficient statistics) and the per-community contrast."""
+    from collective_efficacy.multilevel._change_design import design
+    from collective_efficacy.multilevel._lmm_slope import fit_rs_lmm
+    from collective_efficacy.multilevel.change_model import _contrast
+
+    des = design(data, dv="score", community="community", wave="wave", before="baseline",
+                 after="end_of_cycle", time=None, covariates=[], comparison=None,
+                 respondent=None)  # fmt: skip
+    con = _contrast(des)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con), con
 
 
 def _fit(data: pd.DataFrame) -> ce.ChangeModel:

@@ -6,11 +6,9 @@ Same data and seeds as the detection study of :mod:`benchmarks.sim_change_model`
 :math:`P(\\delta_j > 0 \\mid y)` (normal approximation to the integrated posterior, as the
 library) is computed under several treatments of the unknown parameters:
 
-* ``library``: the library's posterior: :math:`(\\theta_2, \\theta_3)` integrated (prior flat in
+* ``library``: the previous rule of the library (before the adjustment): :math:`(\\theta_2, \\theta_3)` integrated (prior flat in
   :math:`\\theta_2, \\theta_3^2`), :math:`\\beta` integrated analytically (Henderson's
   prediction-error variance, flat prior), :math:`\\theta_1` and :math:`\\sigma` at the estimates;
-* ``no_beta``: the same with :math:`\\beta` conditioned on (the prediction variance without the
-  fixed effects' term): what integrating :math:`\\beta` adds;
 * ``theta1``: :math:`\\theta_1` integrated as well (a 12-node Gauss-Legendre rule over the range
   where the profile deviance in :math:`\\theta_1` is within 25 of its minimum, the library's 2-D
   rule at each node; prior flat on :math:`\\Sigma`: :math:`\\propto \\theta_1^2\\theta_3`).
@@ -37,23 +35,19 @@ Run: ``nice python -m benchmarks.sim_change_model_variants [REPS] [K ...]``.
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 from scipy import special
 
-from collective_efficacy.multilevel._change_design import design
 from collective_efficacy.multilevel._change_posterior import (
     _grid,
     _hessian,
     node_moments,
 )
-from collective_efficacy.multilevel._lmm_slope import fit_rs_lmm
 from collective_efficacy.multilevel._lmm_slope_core import _evaluate_core, _Stats
-from collective_efficacy.multilevel.change_model import _contrast
 
-from .sim_change_model import MU, SD_E, SD_INT, _welch, simulate
+from .sim_change_model import MU, SD_E, SD_INT, _welch, engine, simulate
 
 Z = 1.959963984540054
 SD = 0.25
@@ -62,26 +56,10 @@ TRUE_THETA = np.array([SD_INT / SD_E, 0.0, SD / SD_E])
 _GL12 = np.polynomial.legendre.leggauss(12)
 
 Prior = Callable[[np.ndarray], np.ndarray]
-#: The ``no_beta`` variant (slow: a loop over nodes for sigma2); ``--no-beta`` turns it on.
-NO_BETA = "--no-beta" in sys.argv
-
-
-def _k11(st: _Stats, l00: float, nodes: np.ndarray) -> np.ndarray:
-    """K_j,11 of :func:`node_moments` (the prediction variance without the fixed effects)."""
-    l10, l11 = nodes[:, :1], nodes[:, 1:2]
-    n, s1, s2 = st.n[None, :], st.st[None, :], st.stt[None, :]
-    p00, p10 = n * l00 + s1 * l10, s1 * l00 + s2 * l10
-    p01, p11 = s1 * l11, s2 * l11
-    m00 = l00 * p00 + l10 * p10 + 1.0
-    m01 = l00 * p01 + l10 * p11
-    m11 = l11 * p11 + 1.0
-    det = m00 * m11 - m01 * m01
-    out: np.ndarray = (l10 * l10 * m11 - 2.0 * l10 * l11 * m01 + l11 * l11 * m00) / det
-    return out
 
 
 def _moments(
-    st: _Stats, theta: np.ndarray, con: np.ndarray, prior: Prior, *, beta: bool = True
+    st: _Stats, theta: np.ndarray, con: np.ndarray, prior: Prior
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nodes' log weight (prior x likelihood x rule), EB change and variance, at theta_1."""
     base = _evaluate_core(st, theta).deviance
@@ -92,17 +70,7 @@ def _moments(
     nodes, logw = _grid(st, theta, base, sd)
     dev, change, pev = node_moments(st, float(theta[0]), nodes, con)
     assert change is not None and pev is not None
-    if not beta:  # Henderson's K_11 only, at sigma2(theta)
-        pev = _sigma2(st, float(theta[0]), nodes)[:, None] * _k11(st, float(theta[0]), nodes)
     return logw - 0.5 * dev + np.log(prior(nodes)), change, pev, dev
-
-
-def _sigma2(st: _Stats, l00: float, nodes: np.ndarray) -> np.ndarray:
-    out = []
-    for nd in nodes:  # experiment only (a loop over nodes, not communities)
-        ev = _evaluate_core(st, np.array([l00, nd[0], nd[1]]))
-        out.append(ev.rss / (st.n_obs - st.xtx.shape[0]))
-    return np.array(out)
 
 
 def _mix(logw: np.ndarray, change: np.ndarray, pev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,13 +122,7 @@ def _oracle(st: _Stats, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def one(seed: int, k: int) -> dict[str, np.ndarray]:
     data, delta = simulate(np.random.default_rng(seed), k, SD)
-    des = design(data, dv="score", community="community", wave="wave", before="baseline",
-                 after="end_of_cycle", time=None, covariates=[], comparison=None,
-                 respondent=None)  # fmt: skip
-    con = _contrast(des)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con)
+    fit, con = engine(data)
     st = fit.stats
     assert st is not None
     theta = fit.theta.copy()
@@ -169,9 +131,6 @@ def one(seed: int, k: int) -> dict[str, np.ndarray]:
     stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     lib = _moments(st, theta, con, lambda nd: np.abs(nd[:, 1]))
     stats["library"] = _mix(*lib[:3])
-    if NO_BETA:
-        nb = _moments(st, theta, con, lambda nd: np.abs(nd[:, 1]), beta=False)
-        stats["no_beta"] = _mix(*nb[:3])
     stats["theta1"] = _theta1(st, theta, con)
     stats["adjusted_var"] = _mix(
         lib[0] + np.log(np.sum(_grid_nodes_sq(st, theta), axis=1)), lib[1], lib[2]
@@ -220,7 +179,7 @@ def _sens(res: list[dict[str, np.ndarray]], key: str, f: float) -> np.ndarray:
 
 
 def table(reps: int, ks: tuple[int, ...]) -> str:
-    keys = ["library", *(["no_beta"] if NO_BETA else []), "theta1", "adjusted_var", "adjusted_det", "known_var",
+    keys = ["library", "theta1", "adjusted_var", "adjusted_det", "known_var",
             "oracle", "welch"]  # fmt: skip
     head = " | ".join(f"FPR {f:.1%}: sens. (vs Welch)" for f in FPRS)
     out = [f"| K | statistic | {head} | coverage |", "|---:|---|" + "---:|" * (len(FPRS) + 1)]
@@ -265,13 +224,7 @@ def library_variants(reps: int, ks: tuple[int, ...]) -> str:
         res = []
         for r in range(reps):
             data, delta = simulate(np.random.default_rng(20_261_202 + 1000 * k + r), k, SD)
-            des = design(data, dv="score", community="community", wave="wave",
-                         before="baseline", after="end_of_cycle", time=None, covariates=[],
-                         comparison=None, respondent=None)  # fmt: skip
-            con = _contrast(des)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit = fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con)
+            fit, con = engine(data)
             assert fit.stats is not None
             row: dict[str, np.ndarray] = {"delta": delta, "boundary": np.array(fit.boundary)}
             for key, power in variants.items():
