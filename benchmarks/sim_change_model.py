@@ -25,15 +25,19 @@ the one-sided Welch p of an increase (per community, the raw difference of means
 sensitivity: the SD over replications of the per-replication share above the (fixed)
 threshold over sqrt(replications) (the threshold's own sampling error is not included). Then
 the operating points of the rules as used: the model's verdict (per-community 95 % interval),
-``evaluate``'s verdict (the model's, but on a boundary or unverified fit the Bonferroni-
-simultaneous intervals of the raw differences), Welch two-sided p < 0.05 without correction, and Welch + Holm (``compare_waves``'s default,
-p_adjusted < 0.05), with their FPR, the family-wise share of replications with a
-wrong-signed verdict, and the sensitivity of the one-sided Welch test with its threshold set to
-the rule's own (pooled) FPR, and of the model's ``p_improved`` likewise. Welch + Holm is computed here vectorised; :func:`_check_welch` asserts on
-one replication that it equals ``compare_waves`` (t, df, p_adjusted to 1e-10).
+``evaluate``'s verdict (the model's; on an unverified fit the Bonferroni-simultaneous
+intervals of the raw differences), those Bonferroni intervals on every fit (the former
+fallback on boundary fits), Welch two-sided p < 0.05 without correction, and Welch + Holm
+(``compare_waves``'s default, p_adjusted < 0.05), with their FPR, the family-wise share of
+replications with a wrong-signed verdict, and the sensitivity of the one-sided Welch test with
+its threshold set to the rule's own (pooled) FPR, and of the model's ``p_improved`` likewise;
+then the same on the boundary fits only. Welch + Holm is computed here vectorised;
+:func:`_check_welch` asserts on one replication that it equals ``compare_waves`` (t, df,
+p_adjusted to 1e-10).
 
-Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION]`` (prints
-Markdown tables; about 2 minutes of CPU at 300 / 300, the run in the methods page).
+Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION] [K ...]`` (prints
+Markdown tables; the methods page's run: ``300 0 K`` and ``0 1000 K`` (K = 10, 20), ``0 600 40``,
+``0 300 100``, one process each, 1-4 minutes of CPU each).
 """
 
 from __future__ import annotations
