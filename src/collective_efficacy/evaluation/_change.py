@@ -10,7 +10,7 @@ verdict), ``change_model_fixed`` (lmerTest's fixed-effects table) and ``change_m
 the evaluation's suppression (community table incl. secondary suppression, and the ``change``
 section): a hidden community carries no statistic and no count.
 
-When the model cannot be used for the verdicts (an error, no verified optimum,
+When the model cannot be used for the verdicts (an error, no verified optimum, a boundary fit,
 fewer than :data:`MIN_COMMUNITIES` communities measured in both waves) ``change_model`` is left
 out and ``notes["change_model"]`` says why; the report then falls back to the simultaneous
 intervals of the raw differences, and says so.
@@ -211,15 +211,16 @@ def store_change_model(
 ) -> None:
     """The fitted change model into the sections: fit row, fixed effects, per-community rows
     (the last two only when they may be used; otherwise the note says why)."""
-    # a boundary fit is used: its intervals integrate over the covariance parameters and keep
-    # their coverage there (docs/methods/change-model.md, "Why a boundary fit no longer falls
-    # back"); only a fit without a verified optimum falls back
-    why = Note("change_model_not_converged") if not m.converged else ""
+    code = "not_converged" if not m.converged else "boundary" if m.boundary else ""
+    why = Note("change_model_" + code) if code else ""
     sections["change_model_fit"] = [_fit_row(m, not why, str(why))]
     if not m.converged:
         notes["change_model"] = why
         return
     sections["change_model_fixed"] = records(m.fixed)
+    if why:
+        notes["change_model"] = why
+        return
     sections["change_model"] = records(_per_community(m.communities, sections, community))
 
 
