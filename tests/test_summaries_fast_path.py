@@ -49,7 +49,8 @@ def test_pandas_fast_path_equals_the_engine_query(
     by = ["c", "w"]
     fast = cell_sums(nw.from_native(df), items, signs, lo, hi, by, min_items, detail, ecometric)
     for ref_frame in (nw.from_native(pl.from_pandas(df)), nw.from_native(df)):
-        ref = _engine_cell_sums(ref_frame, items, signs, lo, hi, by, min_items, detail, ecometric)
+        opts = (min_items, detail, ecometric)
+        ref = _engine_cell_sums(ref_frame, items, (signs, lo, hi), by, opts)
         assert list(fast.columns) == list(ref.columns)
         a, b = _sorted(fast, by), _sorted(ref, by)
         assert a[by].astype(str).equals(b[by].astype(str))

@@ -156,7 +156,7 @@ def cell_sums(
         native = nw.to_native(frame)
         table = pandas_cell_sums(native, items, signs, lo, hi, by, columns, min_items)
     else:
-        table = _engine_cell_sums(frame, items, signs, lo, hi, by, min_items, detail, ecometric)
+        table = _engine_cell_sums(frame, items, (signs, lo, hi), by, (min_items, detail, ecometric))
     for b in by:
         miss = table[b].isna().to_numpy()
         if miss.any():
@@ -172,15 +172,15 @@ def cell_sums(
 def _engine_cell_sums(
     frame: Any,
     items: Sequence[str],
-    signs: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
+    keying: tuple[np.ndarray, np.ndarray, np.ndarray],
     by: Sequence[str],
-    min_items: int | None,
-    detail: bool,
-    ecometric: bool,
+    options: tuple[int | None, bool, bool],
 ) -> pd.DataFrame:
-    """:func:`cell_sums` as one narwhals query, run inside the engine."""
+    """:func:`cell_sums` as one narwhals query, run inside the engine.
+
+    ``keying`` is ``(signs, lo, hi)``, ``options`` is ``(min_items, detail, ecometric)``.
+    """
+    (signs, lo, hi), (min_items, detail, ecometric) = keying, options
     k = len(items)
     keyed = []
     for j, c in enumerate(items):
