@@ -41,8 +41,9 @@ of RESULTS.md; ``python -m benchmarks.bench_evaluate`` prints the tables (``--sm
 ``--merge a.json b.json`` the tables of saved sizes together, with their growth exponents).
 
 Memory: the peak is the peak RSS during ``evaluate`` (``VmHWM``, reset through
-``/proc/self/clear_refs`` once the data is built, so the generator's own peak -- a few GB at
-10M -- is not counted); the per-step table gives each chained function's peak above the RSS at
+``/proc/self/clear_refs`` once the data is built, so the generator's own peak -- about 2.7 GB
+at 10M, the data built one wave at a time from arrays, text through Arrow -- is not counted); the
+per-step table gives each chained function's peak above the RSS at
 its start and the growth of time and memory per step from size to size.
 """
 
@@ -61,7 +62,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import ITEMS, LARGE, make_survey
+from .data import ITEMS, LARGE, survey_arrays
 from .timing import SLOW
 
 SIZES = [(100_000, 1_000), LARGE, (10_000_000, 130_000)]
@@ -132,21 +133,44 @@ def _in_package(fname: str) -> str:
     return Path(fname).name
 
 
+def _draw(n_respondents: int, n_communities: int, seed: int) -> dict[str, np.ndarray]:
+    """The numbers of :func:`benchmarks.data.make_survey` (same seed, same draws, same
+    shuffle), as arrays: no frame of both waves and no label per row."""
+    y, community, wave = survey_arrays(n_respondents, n_communities, seed=seed)
+    perm = np.random.default_rng([seed, 1]).permutation(n_respondents)  # rows shuffled
+    return {"y": y, "community": community, "wave": wave, "perm": perm}
+
+
+def _text(values: Any) -> pd.Series:
+    """An Arrow array of text as the column ``read_csv`` gives (pandas 3: its ``str`` dtype)."""
+    return pd.Series(pd.array(values, dtype="str"))
+
+
 def make_waves(
     n_respondents: int, n_communities: int, *, seed: int = 20261123
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Baseline and end-of-cycle raw files, and programme ratings for every community."""
+    """Baseline and end-of-cycle raw files, and programme ratings for every community.
+
+    The survey of :func:`benchmarks.data.make_survey` split by wave, built one wave at a time
+    from its arrays (the text columns through Arrow, without a Python string per row), so
+    that the generator's own peak stays near twice the data it returns (10,000,000 rows:
+    about 2 GB).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     rng = np.random.default_rng(seed + 1)
-    df = make_survey(n_respondents, n_communities, seed=seed)
-    df["community"] = "Buurt " + df["community"].str[1:]
-    # one str object per distinct label (pandas 3 stores the column in its str dtype)
-    codes, labels = pd.factorize(df["community"])
-    df["community"] = labels.to_numpy(dtype=object)[codes]
-    df["respondent"] = np.char.add("R", np.char.zfill(df["respondent"].to_numpy().astype(str), 7))
+    d = _draw(n_respondents, n_communities, seed)
+    names = pa.array(np.char.add("Buurt ", np.arange(n_communities).astype(str)).tolist())
     out = []
-    for label in ("baseline", "end"):
-        w = df.loc[df["wave"] == label].drop(columns=["wave"]).reset_index(drop=True)
-        n = len(w)
+    for code in (0, 1):
+        rows = d["perm"][d["wave"][d["perm"]] == code]  # the wave's rows, in shuffled order
+        n = len(rows)
+        ids = pc.utf8_lpad(pc.cast(pa.array(rows), pa.string()), 7, "0")
+        w = pd.DataFrame(d["y"][rows], columns=ITEMS, copy=False)
+        w.insert(0, "community", _text(names.take(pa.array(d["community"][rows]))))
+        w.insert(0, "respondent", _text(pc.binary_join_element_wise("R", ids, "")))
+        del rows, ids
         for item in DIRTY_ITEMS:
             # codes as text ("4"), one str object per distinct code (a Python loop over 10M
             # cells, and a str object per cell, would dominate the generator at 10M)
@@ -163,6 +187,7 @@ def make_waves(
         w.loc[rng.choice(n, size=20, replace=False), ITEMS] = np.nan
         w = w.rename(columns={"respondent": "respondent_id", "community": "buurt", **_COLUMN_OF})
         out.append(w)
+    del d
     names = np.char.add("Buurt ", np.arange(n_communities).astype(str))
     assess = pd.DataFrame(
         {

@@ -19,7 +19,12 @@ Python subprocess), plus ``tracemalloc``'s peak of our fit call. statsmodels Mix
 slow at these sizes: it is timed on a labelled subset of communities, next to our time on the
 same subset (not extrapolated). lme4 rows are skipped with a note when Rscript is unavailable.
 
-Run: ``python benchmarks/bench_mixed.py`` (prints a Markdown table).
+Run: ``python benchmarks/bench_mixed.py`` (prints a Markdown table); ``python
+benchmarks/bench_mixed.py N K`` both workloads at one size. ``--growth N:K N:K ...`` times only
+our three-level fit (the ``three_level`` call, median of ``REPEAT`` runs, each size in a fresh
+process) and prints the growth exponent ``log(t2 / t1) / log(n2 / n1)`` between sizes (issue 16:
+at most 1.05 from 1,000,000 to 10,000,000); ``--items all`` uses the ten items of ``evaluate``
+instead of SC1..SC5.
 """
 
 from __future__ import annotations
@@ -375,8 +380,57 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _growth_child(n: int, k: int, items: list[str]) -> dict[str, Any]:
+    """Our three-level fit alone at one size (in this fresh process): median seconds."""
+    from data import ITEMS as ALL_ITEMS
+
+    keys = [f"-{it}" if it in ("SC3", "SC4") else it for it in items]
+    df = make_survey(n, k)[["respondent", "community", *items]]
+    assert set(items) <= set(ALL_ITEMS)
+    seconds, res = _best(
+        lambda: ce.ecometric(df, items=items, community="community", keys=keys, scale_range=(1, 5))
+    )
+    return {"n": n, "k": k, "seconds": seconds, "n_iter": res.diagnostics.n_iter,
+            "converged": res.converged, "tau_beta": res.variance_components.tau_beta}  # fmt: skip
+
+
+def growth(sizes: Sequence[tuple[int, int]], items: str = "SC") -> str:
+    """Seconds per size (each in a fresh process) and the growth exponents between sizes."""
+    out = []
+    for n, k in sizes:
+        cmd = [sys.executable, __file__, "--growth-child", str(n), str(k), items]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=3600)
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    lines = [
+        f"three-level ecometric REML, ours only ({STATED}; items: {items})",
+        "| respondents | communities | seconds | n_iter | converged | exponent from previous |",
+        "|---:|---:|---:|---:|---|---:|",
+    ]
+    for i, r in enumerate(out):
+        exp = ""
+        if i:
+            p = out[i - 1]
+            exp = f"{np.log(r['seconds'] / p['seconds']) / np.log(r['n'] / p['n']):.2f}"
+        lines.append(
+            f"| {r['n']:,} | {r['k']:,} | {r['seconds']:.3f} | {r['n_iter']} | "
+            f"{r['converged']} | {exp} |"
+        )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    sizes = None
-    if len(sys.argv) == 3:
-        sizes = [(int(sys.argv[1]), int(sys.argv[2]))]
-    print(_markdown(run(sizes)))
+    args = sys.argv[1:]
+    chosen = "all" if "--items" in args and args[args.index("--items") + 1] == "all" else "SC"
+    if "--items" in args:
+        del args[args.index("--items") : args.index("--items") + 2]
+    if args[:1] == ["--growth-child"]:
+        from data import ITEMS as ALL_ITEMS
+
+        its = list(ALL_ITEMS) if args[3] == "all" else ITEMS
+        print(json.dumps(_growth_child(int(args[1]), int(args[2]), its)))
+    elif args[:1] == ["--growth"]:
+        pairs = [tuple(int(v) for v in a.split(":")) for a in args[1:]]
+        print(growth([(p[0], p[1]) for p in pairs], chosen))
+    else:
+        sizes = [(int(args[0]), int(args[1]))] if len(args) == 2 else None
+        print(_markdown(run(sizes)))

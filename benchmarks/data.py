@@ -47,22 +47,11 @@ def community_sizes(n_respondents: int, n_communities: int, rng: np.random.Gener
     return sizes
 
 
-def make_survey(
-    n_respondents: int = SMALL[0],
-    n_communities: int = SMALL[1],
-    *,
-    seed: int = 20261123,
-    missing: float = 0.05,
-    order: str = "shuffled",
-    labels: str = "object",
-) -> pd.DataFrame:
-    """Two-wave survey: columns respondent, community, wave ('baseline'/'end'), SC1..ISC5.
-
-    ``order``: ``"shuffled"`` (default) or ``"sorted"`` by community; ``labels``: ``"object"``
-    (default, Python str), ``"str"`` (pandas' string dtype) or ``"categorical"``.
-    """
-    if order not in {"shuffled", "sorted"} or labels not in {"object", "str", "categorical"}:
-        raise ValueError(f"order={order!r}, labels={labels!r}")
+def survey_arrays(
+    n_respondents: int, n_communities: int, *, seed: int, missing: float = 0.05
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The numbers of :func:`make_survey` before any frame: the answer matrix (rows in
+    community order), each row's community code and wave (0 = baseline, 1 = end)."""
     rng = np.random.default_rng(seed)
     sizes = community_sizes(n_respondents, n_communities, rng)
     community = np.repeat(np.arange(n_communities), sizes)
@@ -88,6 +77,26 @@ def make_survey(
     for lo in range(0, n_respondents, _CHUNK):
         part = y[lo : lo + _CHUNK]
         part[rng.random(part.shape) < missing] = np.nan
+    return y, community, wave
+
+
+def make_survey(
+    n_respondents: int = SMALL[0],
+    n_communities: int = SMALL[1],
+    *,
+    seed: int = 20261123,
+    missing: float = 0.05,
+    order: str = "shuffled",
+    labels: str = "object",
+) -> pd.DataFrame:
+    """Two-wave survey: columns respondent, community, wave ('baseline'/'end'), SC1..ISC5.
+
+    ``order``: ``"shuffled"`` (default) or ``"sorted"`` by community; ``labels``: ``"object"``
+    (default, Python str), ``"str"`` (pandas' string dtype) or ``"categorical"``.
+    """
+    if order not in {"shuffled", "sorted"} or labels not in {"object", "str", "categorical"}:
+        raise ValueError(f"order={order!r}, labels={labels!r}")
+    y, community, wave = survey_arrays(n_respondents, n_communities, seed=seed, missing=missing)
     df = pd.DataFrame(y, columns=ITEMS, copy=False)
     df.insert(0, "wave", np.where(wave == 0, "baseline", "end"))
     df.insert(0, "community", np.char.add("C", np.arange(n_communities).astype(str))[community])

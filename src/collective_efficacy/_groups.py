@@ -11,6 +11,8 @@ codes, :func:`~collective_efficacy.agreement._groups.code_groups`). On a prepare
 
 from __future__ import annotations
 
+import ctypes
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,23 +23,28 @@ from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
 from collective_efficacy.prepared import memo
 
+try:  # pandas' hash tables (the engine of pd.factorize); without them, pd.factorize itself
+    _hashtable: Any = importlib.import_module("pandas._libs.hashtable")
+except ImportError:  # pragma: no cover - present in every supported pandas
+    _hashtable = None
+
 __all__ = ["SLOTS_CONST", "SLOTS_PER_ROW", "GroupIndex", "factorize_groups", "slot_codes"]
 
 
 @dataclass(frozen=True)
 class GroupIndex:
-    """Integer codes of a group column.
+    """Integer codes of a group column: ``codes[i]`` is the group of row ``i``.
 
     Attributes
     ----------
-    codes : ndarray of int64, shape (n,)
-        Group code per row, in ``0..n_groups-1``.
+    codes : ndarray of int64
+        One code per row, ``0 <= code < n_groups``.
     labels : Index
-        The group label of each code (sorted where the labels are sortable).
-    counts : ndarray of int64, shape (n_groups,)
-        Rows per group.
+        Label of each code, in code order (sorted where the labels are sortable).
+    counts : ndarray of int64
+        Number of rows of each group (``n_groups`` values).
     name : str
-        Name of the group column (for messages and result columns).
+        The group column's name (for messages and result columns).
     """
 
     codes: np.ndarray
@@ -78,7 +85,9 @@ def _column(data: pd.DataFrame, group: str, what: str) -> pd.Series:
 
 def _refuse_missing(data: pd.DataFrame, group: str, what: str, missing: np.ndarray) -> None:
     """Refuse missing labels, naming the rows (``missing``: a mask, or codes with -1 for NA)."""
-    if missing.dtype != np.bool_:
+    if missing.dtype != np.bool_:  # codes: one reduction, no mask unless a label is missing
+        if not missing.size or missing.min() >= 0:
+            return
         missing = missing < 0
     if missing.any():
         raise DataError(
@@ -135,14 +144,90 @@ def _factorize(data: pd.DataFrame, group: str, what: str) -> GroupIndex:
         return GroupIndex(
             codes=codes, labels=pd.Index(uniques, name=group), counts=counts[keep], name=str(group)
         )
-    # missing labels come back as code -1 (no separate isna pass over the labels: on object
-    # strings that pass costs as much as a third of the factorisation)
-    try:
-        codes, uniques = pd.factorize(col, sort=True)
-    except TypeError:  # mixed, unsortable labels
-        codes, uniques = pd.factorize(col, sort=False)
+    text = _object_codes(col)
+    if text is not None:  # text labels in an object column: the same codes, found faster
+        codes, uniques = text
+    else:
+        # missing labels come back as code -1 (no separate isna pass over the labels: on
+        # object strings that pass costs as much as a third of the factorisation)
+        try:
+            codes, uniques = pd.factorize(col, sort=True)
+        except TypeError:  # mixed, unsortable labels
+            codes, uniques = pd.factorize(col, sort=False)
     codes = np.asarray(codes, dtype=np.int64)
     _refuse_missing(data, group, what, codes)
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     labels = pd.Index(uniques, name=group)
     return GroupIndex(codes=codes, labels=labels, counts=counts, name=str(group))
+
+
+#: Below this many rows an object column takes pandas' general path (the fast paths' fixed
+#: costs are not worth it).
+_OBJECT_FAST_MIN = 2048
+#: Rows whose label objects are inspected to decide whether the column shares label objects.
+_SHARED_SAMPLE = 4096
+
+
+def _object_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(col, sort=True)`` of an object column of ``str`` labels, faster; else None.
+
+    Two fast paths, both giving exactly pandas' codes and sorted labels:
+
+    * *shared label objects* (``read_csv`` gives each distinct label one ``str`` object): the
+      rows are first coded by the identity of their label object -- an integer hash of the
+      object references, no string is read -- and only one row per object is coded by value;
+    * otherwise the labels are hashed as UTF-8 text (pandas' string hash table) without pandas'
+      separate pass that first checks every value is a ``str`` (a non-``str`` or missing value
+      is found from the result instead).
+
+    Then only the distinct labels are sorted, and the codes renumbered to that order. None
+    (pandas' general path) for other dtypes, small columns, missing or non-``str`` labels.
+    """
+    if col.dtype != object or len(col) < _OBJECT_FAST_MIN or _hashtable is None:
+        return None
+    values = col.to_numpy()
+    if values.ndim != 1 or values.itemsize != 8 or not values.flags.c_contiguous:
+        return None  # pragma: no cover - a Series' object values are one contiguous row
+    refs = np.frombuffer(
+        memoryview((ctypes.c_int64 * len(values)).from_address(values.ctypes.data)),
+        dtype=np.int64,
+    )  # the object references (addresses) as integers; `values` keeps them alive
+    if not _shares_objects(values, refs):
+        return _text_codes(values)
+    table = _hashtable.Int64HashTable(max(len(values) >> 6, 64))
+    _, by_ref = table.factorize(refs)
+    # factorize numbers objects in order of first occurrence: the running maximum of the codes
+    # steps to j exactly at the first row holding object j
+    first = np.searchsorted(np.maximum.accumulate(by_ref), np.arange(int(by_ref.max()) + 1))
+    text = _text_codes(values[first])
+    del refs, values
+    if text is None:
+        return None
+    codes, labels = text
+    return codes[by_ref], labels
+
+
+def _shares_objects(values: np.ndarray, refs: np.ndarray) -> bool:
+    """Whether rows with the same label mostly hold the same object, judged on the first rows:
+    of the repeated labels there, at most a quarter are a further object."""
+    head = values[:_SHARED_SAMPLE]
+    try:
+        n_labels = len(set(head.tolist()))
+    except TypeError:  # unhashable labels: pandas' general path says so
+        return False
+    repeats = len(head) - n_labels
+    extra_objects = np.unique(refs[:_SHARED_SAMPLE]).size - n_labels
+    return repeats >= 64 and 4 * extra_objects <= repeats
+
+
+def _text_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sorted codes of an object array of ``str`` labels (pandas' UTF-8 hash table), or None
+    when a value is missing or not a ``str`` (the table codes those -1)."""
+    assert _hashtable is not None
+    uniques, codes = _hashtable.StringHashTable(max(len(values) >> 6, 64)).factorize(values)
+    if len(codes) and codes.min() < 0:
+        return None
+    order = np.argsort(uniques)  # distinct str: a strict order, as pandas' sort
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], uniques[order]

@@ -84,6 +84,8 @@ HIDDEN_WHEN_SUPPRESSED: dict[str, list[str]] = {
 
 
 _MIN_N = Interval(Integral, 1, None)
+#: a community table beside respondent rows (or counts): its community and wave columns
+_TWO_FRAMES: dict[str, list[Any]] = {"table": [FRAME], "community": [COLUMN], "wave": [COLUMN]}
 
 
 @public(
@@ -152,15 +154,7 @@ def secondary_suppression(
     return out
 
 
-@public(
-    constraints={
-        "scores": [FRAME],
-        "table": [FRAME],
-        "community": [COLUMN],
-        "wave": [COLUMN],
-        "table_wave": [COLUMN],
-    }
-)
+@public(constraints={"scores": [FRAME], **_TWO_FRAMES, "table_wave": [COLUMN]})
 def shown_respondents(
     scores: pd.DataFrame, table: pd.DataFrame, *, community: str, wave: str, table_wave: str
 ) -> pd.DataFrame:
@@ -182,9 +176,18 @@ def shown_respondents(
     [1.0, 3.0]
     """
     ok = table.loc[~table["suppressed"].to_numpy(dtype=bool), [community, table_wave]]
-    shown = pd.MultiIndex.from_frame(ok.astype(object)).unique()
-    here = pd.MultiIndex.from_frame(scores[[community, wave]].astype(object))
-    return scores[here.isin(shown)]
+    waves = scores[wave]
+    # the labels coded once (one hashing pass), then per wave (a handful) a lookup by code:
+    # no (community, wave) index of a million rows
+    codes, uniques = pd.factorize(scores[community], use_na_sentinel=False)  # NA: a label
+    keep = np.zeros(len(scores), dtype=bool)
+    for w, shown in ok.groupby(table_wave, sort=False, dropna=False)[community]:
+        in_wave = waves.isna() if pd.isna(w) else waves == w
+        hit = pd.Index(uniques).isin(pd.unique(shown.to_numpy(dtype=object)))
+        keep |= in_wave.to_numpy(dtype=bool, na_value=False) & hit[codes]
+    if keep.all():  # nothing hidden: the rows as they are (no copy of a million rows)
+        return scores.copy(deep=False)
+    return scores[keep]
 
 
 @public(
@@ -391,15 +394,7 @@ def publishable_table(
     return out
 
 
-@public(
-    constraints={
-        "table": [FRAME],
-        "rows": [FRAME],
-        "community": [COLUMN],
-        "wave": [COLUMN],
-        "min_n": [_MIN_N],
-    }
-)
+@public(constraints={**_TWO_FRAMES, "rows": [FRAME], "min_n": [_MIN_N]})
 def counts_publishable(
     table: pd.DataFrame,
     rows: pd.DataFrame,

@@ -19,7 +19,9 @@ of the change model (a panel), answer dates, assessments, maps and survey weight
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,11 @@ from collective_efficacy.disclosure import (
     hide_suppressed,
     secondary_suppression,
 )
-from collective_efficacy.errors import CollectiveEfficacyError, DataError
+from collective_efficacy.errors import CollectiveEfficacyError
 from collective_efficacy.evaluation import Evaluation
 from collective_efficacy.evaluation._change import MIN_COMMUNITIES, store_change_model
 from collective_efficacy.evaluation._inputs import per_wave, per_wave_columns
+from collective_efficacy.evaluation._options import _scale_of
 from collective_efficacy.evaluation._sections import (
     _NOTHING_SHOWN,
     AFTER,
@@ -42,13 +45,14 @@ from collective_efficacy.evaluation._sections import (
     WAVE,
     _change_rows,
     _noted,
+    _one_wave,
     records,
 )
 from collective_efficacy.evaluation._steps import (
     WaveSummary,
     _cutpoints_for,
     _impact_sections,
-    _scale_range,
+    _instrument_fields,
     _with_absent_waves,
 )
 from collective_efficacy.instrument import Instrument, load_instrument
@@ -129,12 +133,7 @@ def evaluate_parquet(
     ['overall', 'lmm_reml']
     """
     inst = load_instrument(instrument)
-    if scale is None:
-        ids = [s.id for s in inst.scales]
-        if not ids:
-            raise DataError(f"instrument {inst.id!r} defines no scale to evaluate")
-        scale = "collective_efficacy" if "collective_efficacy" in ids else ids[-1]
-    inst.scale(scale)
+    scale = _scale_of(inst, scale)
     comm = per_wave(community, "community")
     cols = per_wave_columns(columns)
     name = str(comm[BEFORE])  # the results name the column as the baseline file does
@@ -155,17 +154,13 @@ def evaluate_parquet(
     shown = table.loc[~table["suppressed"].to_numpy(dtype=bool), [name, "wave"]]
     shown = shown.rename(columns={"wave": WAVE})
     items, score = keep_cells(items, shown), keep_cells(score, shown)
-    _wave_sections(items, score, inst, scale, name, ci, sections, notes)
-    _change_sections(score, scale, name, table, min_n, ci, p_adjust, sections, notes)
+    run = _Run(inst, scale, name, min_n, ci, p_adjust, sections, notes)
+    _wave_sections(items, score, run)
+    _change_sections(score, table, run)
     _impact_sections(table, None, "", name, _cutpoints_for(inst, scale), sections, notes)
     hide_suppressed(sections)
     return Evaluation(
-        instrument_id=inst.id,
-        instrument_version=inst.version,
-        instrument_title=inst.title_in("en"),
-        instrument_titles=dict(inst.title),
-        scale=scale,
-        scale_range=_scale_range(inst, scale),
+        **_instrument_fields(inst, scale),
         community=name,
         min_n=min_n,
         confidence=ci,
@@ -201,20 +196,26 @@ def _in_wave(summary: CommunitySummary, wave: str) -> CommunitySummary:
     return summary._like(t[t[WAVE] == wave].reset_index(drop=True))
 
 
-def _wave_sections(
-    items: CommunitySummary,
-    score: CommunitySummary,
-    inst: Instrument,
-    scale: str,
-    community: str,
-    ci: float,
-    sections: dict[str, list[dict[str, Any]]],
-    notes: dict[str, str],
-) -> None:
+@dataclass(frozen=True)
+class _Run:
+    """The options of one out-of-core evaluation and where its sections and notes go."""
+
+    inst: Instrument
+    scale: str
+    community: str
+    min_n: int
+    ci: float
+    p_adjust: str
+    sections: dict[str, list[dict[str, Any]]]
+    notes: dict[str, str]
+
+
+def _wave_sections(items: CommunitySummary, score: CommunitySummary, run: _Run) -> None:
     """Reliability, item statistics, omega and the ICC of each wave's shown communities."""
     from collective_efficacy import agreement, reliability
 
-    item_ids, keys = inst.scale(scale).items, inst.keys(scale)
+    scale, community, ci, notes = run.scale, run.community, run.ci, run.notes
+    item_ids, keys = run.inst.scale(scale).items, run.inst.keys(scale)
     calls = {
         "reliability": (items, lambda s: reliability.cronbach_alpha(s, items=item_ids,
                                                                      keys=keys, ci=ci)),
@@ -224,35 +225,28 @@ def _wave_sections(
         "aggregation": (score, lambda s: agreement.icc(s, dv=scale, community=community)),
     }  # fmt: skip
     for name, (summary, fn) in calls.items():
-        frames = []
+        frames: list[pd.DataFrame] = []
         for w in (BEFORE, AFTER):
             part = _in_wave(summary, w)
-            if part.n_cells == 0:
-                notes[f"{name}_{w}"] = _NOTHING_SHOWN
-                continue
-            with _noted(notes, f"{name}_{w}"):
-                res = fn(part)
-                res.insert(0, "wave", w)
-                frames.append(res)
+            call = functools.partial(_without_notes, fn, part)
+            _one_wave(name, w, part.n_cells == 0, call, frames, notes)
         if frames:
-            sections[name] = records(pd.concat(frames, ignore_index=True))
+            run.sections[name] = records(pd.concat(frames, ignore_index=True))
 
 
-def _change_sections(
-    score: CommunitySummary,
-    scale: str,
-    community: str,
-    table: pd.DataFrame,
-    min_n: int,
-    ci: float,
-    p_adjust: str,
-    sections: dict[str, list[dict[str, Any]]],
-    notes: dict[str, str],
-) -> None:
+def _without_notes(
+    fn: Callable[[CommunitySummary], pd.DataFrame], part: CommunitySummary, _: dict[str, str]
+) -> pd.DataFrame:
+    return fn(part)
+
+
+def _change_sections(score: CommunitySummary, table: pd.DataFrame, run: _Run) -> None:
     """The change per community and overall, and the change model, from the score summary."""
     from collective_efficacy.change import compare_waves
     from collective_efficacy.multilevel.change_model import change_model
 
+    scale, community, min_n, ci = run.scale, run.community, run.min_n, run.ci
+    p_adjust, sections, notes = run.p_adjust, run.sections, run.notes
     kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
     rows: Any = score  # the summary stands in for the rows (summary_route)

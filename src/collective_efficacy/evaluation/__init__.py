@@ -51,9 +51,9 @@ from collective_efficacy.evaluation._steps import (
     _comparison_source,
     _cutpoints_for,
     _impact_sections,
+    _instrument_fields,
     _progress,
     _read,
-    _scale_range,
     _statistics,
     _wave_summaries,
 )
@@ -404,6 +404,9 @@ def _evaluate(
     sections: dict[str, list[dict[str, Any]]] = {}
     notes: dict[str, str] = dict(inp.notes)
     table, shown = _community_table(scores, inp, opts, notes)
+    # from here on only the shown respondents are used: let the full table go (memory)
+    del scores
+    inp.scores = shown.iloc[:0]
     sections["community_scores"] = records(table)
     _statistics(shown, table, inp, opts, sections, notes, step)
     step("impact")
@@ -414,12 +417,7 @@ def _evaluate(
         )
     hide_suppressed(sections)
     fields = dict(
-        instrument_id=inst.id,
-        instrument_version=inst.version,
-        instrument_title=inst.title_in("en"),
-        instrument_titles=dict(inst.title),
-        scale=scale,
-        scale_range=_scale_range(inst, scale),
+        **_instrument_fields(inst, scale),
         community=community,
         min_n=opts.min_n,
         confidence=opts.ci,

@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._groups import GroupIndex, factorize_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
+from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.responses._ids import ids_as_text, normalise_labels
 
 if TYPE_CHECKING:
@@ -249,9 +251,17 @@ def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
 def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
     """Whether some respondent id occurs in both waves (hashing, not sorting, the ids).
 
-    A set of the baseline's ids and one pass over the others: the ids are text, whose hash
-    Python caches on the string (``Series.isin`` on object ids is many times slower).
+    Arrow-backed text (pandas' ``str`` dtype): Arrow's hashed membership test, without a
+    Python string per id. Other ids: a set of the baseline's ids and one pass over the others
+    (Python caches a string's hash; ``Series.isin`` on object ids is many times slower).
     """
+    if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+        arr = pa.array(ids.array)  # the column's Arrow data
+        first = arr.filter(pa.array(before)).drop_null()
+        return bool(pc.any(pc.is_in(arr.filter(pa.array(~before)), value_set=first)).as_py())
     b = set(ids[before].dropna().tolist())
     return bool(b) and not b.isdisjoint(ids[~before].dropna().tolist())
 
@@ -263,6 +273,19 @@ def _respondent_note(exc: DataError) -> Note:
     if "rank deficient" in text or "not identifiable" in text:
         return Note("change_model_respondent_few")
     return Note("change_model_respondent", detail=text)
+
+
+def _rows_of(scores: pd.DataFrame, keep: np.ndarray, community: str) -> GroupIndex:
+    """The community coding of ``scores[keep]`` from that of ``scores`` (prepared once, shared
+    with the change section): the codes of the kept rows, renumbered over the communities that
+    keep a row, exactly as coding the kept rows afresh gives them (sorted labels)."""
+    gi = factorize_groups(scores, community, what="community")
+    if not gi.labels.is_monotonic_increasing:  # first-appearance order: code the rows afresh
+        return factorize_groups(scores[keep], community, what="community")
+    counts = np.bincount(gi.codes[keep], minlength=gi.n_groups)
+    present = counts > 0
+    codes = (np.cumsum(present) - 1)[gi.codes[keep]]
+    return GroupIndex(codes, gi.labels[present], counts[present], gi.name)
 
 
 def shown_in_both(table: pd.DataFrame, community: str) -> int:
@@ -327,14 +350,18 @@ def change_model_sections(
     kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
     kw |= {"comparison": COMPARISON if comparison else None}
+    prep = PreparedSurvey(data)  # the community coding of the scores, restricted to these rows
+    prep.get(("factorize_groups", community), lambda: _rows_of(scores, keep, community))
     try:
         try:
-            m = change_model(data, respondent=panel, **kw)
+            with prep:
+                m = change_model(data, respondent=panel, **kw)
         except DataError as exc:
             if panel is None:
                 raise
             # e.g. a respondent who moved community, or too few answering twice
-            m = change_model(data, **kw)
+            with prep:
+                m = change_model(data, **kw)
             notes["change_model_respondent"] = _respondent_note(exc)
     except CollectiveEfficacyError as exc:
         notes["change_model"] = Note("change_model_failed", detail=str(exc))

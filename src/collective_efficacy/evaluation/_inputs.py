@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from collective_efficacy._messages import Note, problem_message
@@ -432,6 +433,27 @@ class Inputs:
     respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
 
 
+def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)`` with each cell copied once.
+
+    The float64 columns go straight into one block (pandas would concatenate them column by
+    column and then copy them again into one block); frames whose columns differ are left to
+    pandas.
+    """
+    cols = frames[0].columns
+    if cols.has_duplicates or not all(f.columns.equals(cols) for f in frames[1:]):
+        return pd.concat(frames, ignore_index=True)
+    is_float = np.array([all(f[c].dtype == np.float64 for f in frames) for c in cols])
+    block = np.empty((int(is_float.sum()), sum(len(f) for f in frames)))
+    for j, c in enumerate(cols[is_float]):
+        np.concatenate([f[c].to_numpy() for f in frames], out=block[j])
+    out = pd.DataFrame(block.T, columns=cols[is_float], copy=False)
+    for k in map(int, np.flatnonzero(~is_float)):
+        c = cols[k]
+        out.insert(k, c, pd.concat([f[c] for f in frames], ignore_index=True))
+    return out
+
+
 def read_inputs(
     data: Mapping[str, pd.DataFrame | ResponseFile | str | Path], opts: EvaluationOptions
 ) -> Inputs:
@@ -488,7 +510,7 @@ def read_inputs(
         frames.append(pd.concat(parts, axis=1))
         inp.raw[label] = raw
         inp.used[label] = v.data[comm]
-    inp.scores = pd.concat(frames, ignore_index=True)
+    inp.scores = _stacked(frames)
     if respondent is not None:
         inp.respondent_ids = inp.scores.pop(respondent)
     return inp

@@ -9,9 +9,10 @@ convergence problem) is kept as a note too, so the report shows it to the evalua
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
@@ -37,6 +39,8 @@ RWG_THRESHOLD = 0.70  # LeBreton & Senter (2008): "strong agreement" from .71; .
 
 Sections = dict[str, list[dict[str, Any]]]
 Notes = dict[str, str]
+#: one section of one wave: the wave's rows and where to put notes -> the section's table
+Section = Callable[[pd.DataFrame, Notes], pd.DataFrame]
 # "not published: no community of this wave has enough respondents to be shown (...)"
 _NOTHING_SHOWN = Note("nothing_shown")
 
@@ -104,24 +108,69 @@ def _noted(notes: Notes, key: str) -> Iterator[None]:
         notes[f"{key}_warnings"] = " | ".join(msgs)
 
 
-def _per_wave(
-    parts: dict[str, pd.DataFrame],
+#: the progress step that starts with a section
+_STEP_AT = {"reliability": "reliability", "aggregation": "aggregation evidence",
+            "ecometric": "ecometric model"}  # fmt: skip
+
+
+def _one_wave(
     name: str,
-    fn: Callable[[pd.DataFrame], pd.DataFrame],
-    sections: Sections,
+    label: str,
+    empty: bool,
+    run: Callable[[Notes], pd.DataFrame],
+    frames: list[pd.DataFrame],
     notes: Notes,
 ) -> None:
-    frames = []
-    for label, part in parts.items():
-        if part.empty:
-            notes[f"{name}_{label}"] = _NOTHING_SHOWN
-            continue
-        with _noted(notes, f"{name}_{label}"):
-            res = fn(part)
-            res.insert(0, "wave", label)
-            frames.append(res)
-    if frames:
-        sections[name] = records(pd.concat(frames, ignore_index=True))
+    """One section of one wave (``run``, which may add notes of its own): its table appended
+    to ``frames``; a note instead when the wave shows nothing or the section cannot be
+    computed (in memory and out of core)."""
+    if empty:
+        notes[f"{name}_{label}"] = _NOTHING_SHOWN
+        return
+    with _noted(notes, f"{name}_{label}"):
+        res = run(notes)
+        res.insert(0, "wave", label)
+        frames.append(res)
+
+
+def _per_wave(
+    parts: dict[str, pd.DataFrame],
+    fns: dict[str, Section],
+    sections: Sections,
+    notes: Notes,
+    step: Callable[[str], None],
+    after: Callable[[str], None] = lambda name: None,
+    renew: Mapping[str, Callable[[PreparedSurvey], PreparedSurvey]] | None = None,
+) -> None:
+    """Every section of ``fns`` on each wave, one wave at a time.
+
+    A wave is prepared once (its item matrix, community codes and moments, :mod:`.prepared`)
+    and its preparation released before the next wave's: only one wave's arrays are held at a
+    time. A section in ``renew`` gets the preparation ``renew[name]`` makes from the current
+    one (what it carries over), and the arrays of the current one are let go. Sections and
+    notes are stored in the order of a section-by-section pass (section, then wave);
+    ``after(name)`` runs once a section is stored.
+    """
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in fns}
+    kept: dict[tuple[str, str], Notes] = {}
+    for i, (label, part) in enumerate(parts.items()):
+        prep = PreparedSurvey(part)
+        for name, fn in fns.items():
+            if i == 0 and name in _STEP_AT:
+                step(_STEP_AT[name])
+            if renew is not None and name in renew:
+                prep = renew[name](prep)
+            kept[name, label] = {}
+            run = functools.partial(fn, part)
+            with prep:
+                _one_wave(name, label, part.empty, run, frames[name], kept[name, label])
+        del prep
+    for name in fns:
+        for label in parts:
+            notes.update(kept[name, label])
+        if frames[name]:
+            sections[name] = records(pd.concat(frames[name], ignore_index=True))
+        after(name)
 
 
 def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd.DataFrame:
@@ -167,6 +216,8 @@ def _agreement(
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
     prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
+    # the same rows as the wave's table: its community coding (prepared once) is reused
+    prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
     r = rwg_j(prep, items=answered, community=community, options=codes)
     ad = ad_index(prep, items=answered, community=community, options=codes)
     per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
@@ -314,63 +365,43 @@ def statistics_sections(
     items = inst.scale(scale).items
     keys = inst.keys(scale)
     parts = _wave_parts(scores)
-    # one preparation per wave: its item matrix, community codes and moments are computed once
-    # and shared by every section below (:mod:`.prepared`)
-    with PreparedSurvey(parts[BEFORE]), PreparedSurvey(parts[AFTER]):
-        step("reliability")
-        _per_wave(
-            parts,
-            "reliability",
-            lambda p: reliability.cronbach_alpha(p, items=items, keys=keys, ci=ci),
-            sections,
-            notes,
-        )
-        _per_wave(
-            parts,
-            "item_statistics",
-            lambda p: reliability.item_statistics(p, items=items, keys=keys),
-            sections,
-            notes,
-        )
-        _per_wave(
-            parts,
-            "omega",
-            lambda p: reliability.omega(p, items=items, keys=keys).summary(),
-            sections,
-            notes,
-        )
-        step("aggregation evidence")
-        _per_wave(
-            parts,
-            "aggregation",
-            lambda p: agreement.icc(p, dv=scale, community=community),
-            sections,
-            notes,
-        )
-        per_community: list[pd.DataFrame] = []
+    per_community: list[pd.DataFrame] = []
 
-        def agree(p: pd.DataFrame) -> pd.DataFrame:
-            label = p[WAVE].iloc[0]
-            t = table[(table["wave"] == label) & (table["reason"] != ABSENT_REASON)]
+    def agree(p: pd.DataFrame, noted: Notes) -> pd.DataFrame:
+        label = p[WAVE].iloc[0]
+        t = table[(table["wave"] == label) & (table["reason"] != ABSENT_REASON)]
 
-            def note(text: str) -> None:
-                notes[f"agreement_{label}"] = text
+        def note(text: str) -> None:
+            noted[f"agreement_{label}"] = text
 
-            per = _agreement(p, inst, items, community, t, note)
-            per_community.append(per.assign(wave=label))
-            return _agreement_summary(per)
+        per = _agreement(p, inst, items, community, t, note)
+        per_community.append(per.assign(wave=label))
+        return _agreement_summary(per)
 
-        _per_wave(parts, "agreement", agree, sections, notes)
-        if per_community:
+    fns: dict[str, Section] = {
+        "reliability": lambda p, _: reliability.cronbach_alpha(p, items=items, keys=keys, ci=ci),
+        "item_statistics": lambda p, _: reliability.item_statistics(p, items=items, keys=keys),
+        "omega": lambda p, _: reliability.omega(p, items=items, keys=keys).summary(),
+        "aggregation": lambda p, _: agreement.icc(p, dv=scale, community=community),
+        "agreement": agree,
+        "ecometric": lambda p, _: _ecometric_summary(p, inst, scale, items, community),
+    }
+
+    def after(name: str) -> None:
+        if name == "agreement" and per_community:
             sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
-        step("ecometric model")
-        _per_wave(
-            parts,
-            "ecometric",
-            lambda p: _ecometric_summary(p, inst, scale, items, community),
-            sections,
-            notes,
-        )
+
+    def fresh(prep: PreparedSurvey) -> PreparedSurvey:
+        # the ecometric model uses none of the reliability matrices: only the community coding
+        # is carried over (the matrices are let go before its arrays are built)
+        out = PreparedSurvey(prep.data)
+        if not prep.data.empty:
+            with prep:
+                gi = factorize_groups(prep.data, community)
+            out.get(("factorize_groups", community), lambda: gi)
+        return out
+
+    _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh})
     step("change")
     _change_section(scores, parts, opts, table, sections, notes, design)
 

@@ -35,6 +35,7 @@ from collective_efficacy.evaluation._sections import (
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
+from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.responses.io import ResponseFile
 from collective_efficacy.scoring import aggregate
@@ -126,6 +127,18 @@ def _scale_range(inst: Instrument, scale: str) -> tuple[float, float]:
     """The score range of a mean-of-items scale: the lowest and highest answer codes."""
     rs = [inst.response_scale(i) for i in inst.scale(scale).items]
     return float(min(r.min for r in rs)), float(max(r.max for r in rs))
+
+
+def _instrument_fields(inst: Instrument, scale: str) -> dict[str, Any]:
+    """The instrument and scale fields of an :class:`Evaluation` (in memory and out of core)."""
+    return {
+        "instrument_id": inst.id,
+        "instrument_version": inst.version,
+        "instrument_title": inst.title_in("en"),
+        "instrument_titles": dict(inst.title),
+        "scale": scale,
+        "scale_range": _scale_range(inst, scale),
+    }
 
 
 def _wave_summaries(
@@ -276,18 +289,19 @@ def _statistics(
     """The reliability, agreement, change and change-model sections (of the shown communities;
     under a design the change is weighted and the change model not fitted)."""
     inner = internal_design(opts.design) if opts.design is not None else None
-    statistics_sections(shown, opts, table, sections, notes, step, design=inner)
-    change_model_sections(
-        shown,
-        opts.scale,
-        opts.column,
-        respondent_ids=inp.respondent_ids,
-        comparison=_comparison_source(opts.comparison),
-        ci=opts.ci,
-        min_n=opts.min_n,
-        sections=sections,
-        notes=notes,
-        n_both=shown_in_both(table, opts.column),
-        step=step,
-        skip=opts.design is not None,
-    )
+    with PreparedSurvey(shown):  # the change and the change model share its community coding
+        statistics_sections(shown, opts, table, sections, notes, step, design=inner)
+        change_model_sections(
+            shown,
+            opts.scale,
+            opts.column,
+            respondent_ids=inp.respondent_ids,
+            comparison=_comparison_source(opts.comparison),
+            ci=opts.ci,
+            min_n=opts.min_n,
+            sections=sections,
+            notes=notes,
+            n_both=shown_in_both(table, opts.column),
+            step=step,
+            skip=opts.design is not None,
+        )

@@ -222,6 +222,8 @@ def design(
     for i, col in enumerate(cols):  # a few fixed effects, never a loop over communities
         X[:, i] = col
     del cols
+    if every:  # t is X's slope column: a view, not a second row-sized array
+        t = t_all = X[:, 1]
     panel = _panel(data, respondent, keep, gi.codes, t_all) if respondent is not None else None
     return Design(
         y=y_all if every else y_all[keep],

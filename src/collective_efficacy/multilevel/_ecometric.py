@@ -26,8 +26,9 @@ from collective_efficacy._messages import Message
 from collective_efficacy._params import as_generator
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
-from collective_efficacy.instrument._keys import key_bounds, parse_keys, reverse_keyed
+from collective_efficacy.instrument._keys import key_bounds, parse_keys
 from collective_efficacy.multilevel._lmm3 import NestedFit, fit_nested_wide
+from collective_efficacy.reliability._input import _item_matrix as item_matrix
 
 __all__ = [
     "EcoInput",
@@ -45,21 +46,28 @@ def keyed_items(
     keys: Any,
     scale_range: tuple[float, float] | None,
 ) -> tuple[np.ndarray, list[str], float, float]:
-    """Numeric item matrix with reversed items recoded as min + max - x (``_keys``' one rule)."""
-    y = numeric_matrix(data, list(items))
+    """Numeric item matrix with reversed items recoded as min + max - x (``_keys``' one rule).
+
+    The matrix returned is always a private copy (the caller may overwrite it), column-major:
+    the reliability functions' item matrix (one per prepared table) copied. The bounds are
+    checked on each column's extremes, the offending cell located only when one is outside."""
+    y = item_matrix(data, list(items))
     signs = parse_keys(keys, list(items))
     lo_j, hi_j = key_bounds(y, items, keys, scale_range)
-    outside = (y < lo_j) | (y > hi_j)
-    if outside.any():
-        bad = np.argwhere(outside)[0]
+    if y.size and (
+        (np.fmin.reduce(y, axis=0) < lo_j).any() or (np.fmax.reduce(y, axis=0) > hi_j).any()
+    ):
+        bad = np.argwhere((y < lo_j) | (y > hi_j))[0]
         raise DataError(
             f"column {items[bad[1]]!r}, {rows_in(data, [bad[0]])}: value {y[bad[0], bad[1]]} "
             f"lies outside scale_range = ({lo_j[bad[1]]:g}, {hi_j[bad[1]]:g}); expected codes "
             "within the scale"
         )
-    y = reverse_keyed(y, signs, lo_j, hi_j)
     rev = signs < 0
-    return y, [it for it, r in zip(items, rev) if r], float(lo_j.min()), float(hi_j.max())
+    out = np.array(y, dtype=np.float64, order="F", copy=True)
+    for j in np.flatnonzero(rev):  # in place, column by column: flip = lo + hi - x
+        np.subtract(lo_j[j] + hi_j[j], out[:, j], out=out[:, j])
+    return out, [it for it, r in zip(items, rev) if r], float(lo_j.min()), float(hi_j.max())
 
 
 class EcoInput(NamedTuple):
@@ -74,6 +82,7 @@ class EcoInput(NamedTuple):
     n_used: int
     n_no_items: int
     n_bad_cov: int
+    n_answered: np.ndarray | None = None  # answered items per used respondent
 
 
 def ecometric_input(
@@ -100,7 +109,9 @@ def ecometric_input(
             )
     y, reversed_items, lo, hi = keyed_items(data, items, keys, scale_range)
     gi = factorize_groups(data, community)
-    any_item = ~np.isnan(y).all(axis=1)
+    cols, rows = np.divmod(np.flatnonzero(np.isnan(y.ravel(order="F"))), max(len(y), 1))
+    n_answered = len(items) - np.bincount(rows, minlength=len(y))
+    any_item = n_answered > 0
     if covariates:
         z = numeric_matrix(data, covariates)
         cov_ok = ~np.isnan(z).any(axis=1)
@@ -111,7 +122,7 @@ def ecometric_input(
     if not used.any():
         raise DataError("no respondent answered an item (with complete covariates)")
     yu = y if used.all() else y[used]
-    item_counts = (~np.isnan(yu)).sum(axis=0)
+    item_counts = int(used.sum()) - np.bincount(cols[used[rows]], minlength=len(items))
     if (item_counts == 0).any():
         empty = [it for it, c in zip(items, item_counts) if c == 0]
         raise DataError(
@@ -126,6 +137,7 @@ def ecometric_input(
         y=yu, z=zc, codes=gi.codes if used.all() else gi.codes[used], gi=gi,
         reversed_items=reversed_items, scale_range=(lo, hi), n_used=int(used.sum()),
         n_no_items=int((~any_item).sum()), n_bad_cov=int((any_item & ~cov_ok).sum()),
+        n_answered=n_answered[used],
     )  # fmt: skip
 
 

@@ -66,6 +66,7 @@ intercept) in :mod:`._lmm_slope` and :mod:`._lmm_panel`, which reuse this module
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import optimize
@@ -135,14 +136,25 @@ class _Eval:
     resid_sums: np.ndarray
 
 
-def _sufficient(
-    y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_groups: int, reml: bool
-) -> _Stats:
-    # Shift y by its OLS fit so that the sums of squares below are of small residuals (no
-    # catastrophic cancellation when y has a large mean, e.g. reaction times around 300 ms).
+def ols_shift(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """The OLS shift shared by the engines' sufficient statistics.
+
+    ``y`` is shifted by its OLS fit, ``r0 = y - X beta0``, so that the sums of squares are of
+    small residuals (no catastrophic cancellation when y has a large mean, e.g. reaction times
+    around 300 ms). Returns ``r0`` and the whole-sample totals of the shifted outcome, as the
+    ``_Stats`` fields ``xtx, xty, yty, shift, n_obs``.
+    """
     xtx = X.T @ X
     beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]
     r0 = y - X @ beta0
+    totals = {"xtx": xtx, "xty": X.T @ r0, "yty": float(r0 @ r0), "shift": beta0, "n_obs": len(y)}
+    return r0, totals
+
+
+def _sufficient(
+    y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_groups: int, reml: bool
+) -> _Stats:
+    r0, totals = ols_shift(y, X)
     n = group_counts(codes, n_groups).astype(np.float64)
     p = X.shape[1]
     sx = np.empty((n_groups, p))
@@ -152,18 +164,7 @@ def _sufficient(
             sx[:, k] = n
         else:
             sx[:, k] = group_sums(col, codes, n_groups)
-    sy = group_sums(r0, codes, n_groups)
-    return _Stats(
-        n=n,
-        sx=sx,
-        sy=sy,
-        xtx=xtx,
-        xty=X.T @ r0,
-        yty=float(r0 @ r0),
-        shift=beta0,
-        n_obs=len(y),
-        reml=reml,
-    )
+    return _Stats(n=n, sx=sx, sy=group_sums(r0, codes, n_groups), reml=reml, **totals)
 
 
 def _sufficient_intercept(y: np.ndarray, codes: np.ndarray, n_groups: int, reml: bool) -> _Stats:
@@ -234,6 +235,15 @@ def ri_profile(
     return ev.deviance, ev.grad
 
 
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every value of ``a`` is finite: one summing pass without a row-sized temporary
+    (a NaN or inf makes the sum NaN or inf); the elementwise check only when the sum is not
+    finite (a NaN or inf, or an overflow of finite values)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(a, axis=None)
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
+
+
 def _check_inputs(
     y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_groups: int, method: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -250,7 +260,7 @@ def _check_inputs(
         )
     if X.shape[1] < 1:
         raise DataError("X needs at least one column (e.g. an intercept of ones)")
-    if not (np.isfinite(y).all() and np.isfinite(X).all()):
+    if not (all_finite(y) and all_finite(X)):
         raise DataError("y and X must be finite; drop (and count) rows with missing values first")
     if codes.size and (codes.min() < 0 or codes.max() >= n_groups):
         raise DataError(f"group codes must lie in 0..{n_groups - 1}")

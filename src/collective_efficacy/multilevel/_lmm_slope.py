@@ -72,7 +72,7 @@ import numpy as np
 
 from collective_efficacy.change._bootstrap import _single_thread_blas
 from collective_efficacy.errors import DataError
-from collective_efficacy.multilevel._lmm import _check_inputs
+from collective_efficacy.multilevel._lmm import _check_inputs, all_finite
 from collective_efficacy.multilevel._lmm_panel import panel_cells
 from collective_efficacy.multilevel._lmm_slope_core import (
     _Eval,
@@ -234,7 +234,7 @@ def fit_rs_lmm(
     """
     y, X, codes = _check_inputs(y, X, codes, n_groups, method)
     t = np.asarray(t, dtype=np.float64)
-    if t.shape != y.shape or not np.isfinite(t).all():
+    if t.shape != y.shape or not all_finite(t):
         raise DataError("t must be finite with one value per row of y")
     # one BLAS thread throughout: every product here is long-and-thin or tiny, and a threaded
     # BLAS (also inside L-BFGS-B) spends more time waking threads than computing (8x slower

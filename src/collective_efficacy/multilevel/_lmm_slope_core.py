@@ -16,6 +16,7 @@ import numpy as np
 
 from collective_efficacy._moments import group_counts, group_sums
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._lmm import ols_shift
 from collective_efficacy.multilevel._lmm_panel import Panel, panel_evaluate
 
 _LOG2PI = float(np.log(2.0 * np.pi))
@@ -69,9 +70,7 @@ def _sufficient(
     after = _two_waves(X, t)
     if after is not None:
         return _sufficient_two_waves(y, after, codes, g, reml)
-    xtx = X.T @ X
-    beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]  # shift: sums of small residuals
-    r0 = y - X @ beta0
+    r0, totals = ols_shift(y, X)  # shift: sums of small residuals
     p = X.shape[1]
     n = group_counts(codes, g).astype(np.float64)
     s_t = group_sums(t, codes, g)
@@ -96,12 +95,8 @@ def _sufficient(
         zx1=zx1,
         zy0=group_sums(r0, codes, g),
         zy1=group_sums(r0 * t, codes, g),
-        xtx=xtx,
-        xty=X.T @ r0,
-        yty=float(r0 @ r0),
-        shift=beta0,
-        n_obs=len(y),
         reml=reml,
+        **totals,
     )
     return st, r0
 
@@ -115,7 +110,9 @@ def _two_waves(X: np.ndarray, t: np.ndarray) -> np.ndarray | None:
     n_after = int(np.count_nonzero(after))
     if n_after + int(np.count_nonzero(t == 0.0)) != len(t):
         return None
-    if not (np.array_equal(X[:, 1], t) and np.all(X[:, 0] == 1.0)):
+    slope = X[:, 1]
+    same = slope.ctypes.data == t.ctypes.data and slope.strides == t.strides  # t is X's column
+    if not ((same or np.array_equal(slope, t)) and np.all(X[:, 0] == 1.0)):
         return None
     return after
 
@@ -133,7 +130,8 @@ def _sufficient_two_waves(
     del key
     n_b, n_a = float(cnt[:, 0].sum()), float(cnt[:, 1].sum())
     mb, ma = float(sy[:, 0].sum()) / n_b, float(sy[:, 1].sum()) / n_a
-    r0 = y - np.where(after, ma, mb)
+    r0 = y - mb  # then the after rows less (ma - mb): one row-sized temporary, not three
+    np.subtract(r0, ma - mb, out=r0, where=after)
     rb = sy[:, 0] - cnt[:, 0] * mb  # per community: sums of r0 in each wave
     ra = sy[:, 1] - cnt[:, 1] * ma
     n, s_t = cnt[:, 0] + cnt[:, 1], cnt[:, 1].copy()

@@ -32,6 +32,7 @@ from collective_efficacy._params import (
     Options,
     public,
 )
+from collective_efficacy.change._bootstrap import _single_thread_blas
 from collective_efficacy.change._data import suppression
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.multilevel._change_design import Design, design
@@ -393,49 +394,39 @@ def change_model(
     ci = check_ci(ci)
     min_n = _check_min_n(min_n)
     covs = [covariates] if isinstance(covariates, str) else list(covariates or [])
-    des = design(
-        data,
-        dv=dv,
-        community=community,
-        wave=wave,
-        before=before,
-        after=after,
-        time=time,
-        covariates=covs,
-        comparison=comparison,
-        respondent=respondent,
-    )
+    opts: dict[str, Any] = {
+        "dv": dv,
+        "community": community,
+        "wave": wave,
+        "before": before,
+        "after": after,
+        "time": time,
+        "covariates": covs,
+        "comparison": comparison,
+        "respondent": respondent,
+    }
+    des = design(data, **opts)
     if nan_policy == "raise" and (des.n_missing.sum() or des.n_excluded_covariates):
         cols = [dv, *covs]
         raise DataError(
             f"{int(des.n_missing.sum()) + des.n_excluded_covariates} row(s) have a missing value "
             f"in {cols}; expected complete rows (or nan_policy='omit' to drop and count them)"
         )
-    fit = fit_rs_lmm(
-        des.y,
-        des.X,
-        des.t,
-        des.codes,
-        len(des.labels),
-        method=meth,
-        contrast=_contrast(des),
-        resp=des.resp,
-    )
-    return _result(
-        fit,
-        des,
-        dv=dv,
-        community=community,
-        wave=wave,
-        before=before,
-        after=after,
-        time=time,
-        covariates=covs,
-        comparison=comparison,
-        respondent=respondent,
-        ci=ci,
-        min_n=min_n,
-    )
+    # one BLAS thread for the fit and the interval step: their products are long-and-thin or
+    # tiny, and waking a threaded BLAS costs more than they do (several times over on a busy
+    # machine)
+    with _single_thread_blas():
+        fit = fit_rs_lmm(
+            des.y,
+            des.X,
+            des.t,
+            des.codes,
+            len(des.labels),
+            method=meth,
+            contrast=_contrast(des),
+            resp=des.resp,
+        )
+        return _result(fit, des, ci=ci, min_n=min_n, **opts)
 
 
 def _result(fit: RSFit, des: Design, **opts: Any) -> ChangeModel:

@@ -411,9 +411,10 @@ def ecometric(
     with item effects :math:`\alpha_i` (difficulties) and centred covariates :math:`x_{jk}`.
     Exact REML/ML through nested compound-symmetry (Woodbury) inverses from per-respondent and
     per-community sums; :math:`\sigma^2` is profiled out and the two log variance ratios are
-    optimised (BFGS with the analytic gradient in a box, then Newton steps). ``converged`` requires optimizer
-    success, :math:`\max|\nabla| < 10^{-5}` and a positive definite Hessian; a variance estimated
-    as 0 is reported in ``diagnostics.boundary_components``.
+    optimised (Newton's method with the analytic gradient and Hessian, from moment estimates,
+    in a box). ``converged`` requires optimizer success, :math:`\max|\nabla| < 10^{-5}` and a
+    positive definite Hessian; a variance estimated as 0 is reported in
+    ``diagnostics.boundary_components``.
 
     Reliability of community :math:`k` (unbalanced form; :math:`n_{jk}` = items answered by
     respondent :math:`j`) and its EB score:
@@ -493,11 +494,13 @@ def ecometric(
     items = [items] if isinstance(items, str) else list(items)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     inp = ecometric_input(data, items, community, respondent, keys, covariates, scale_range)
-    fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method)
+    answered = None if n_boot is None else ~np.isnan(inp.y)
+    # the fit may overwrite inp.y (a private copy): nothing reads it afterwards
+    fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method, overwrite=True)
     interval = None
-    if n_boot is not None:
+    if answered is not None and n_boot is not None:
         interval = bootstrap_reliability(
-            fit, ~np.isnan(inp.y), inp.z, inp.codes, inp.gi.n_groups, method=method,
+            fit, answered, inp.z, inp.codes, inp.gi.n_groups, method=method,
             reliability=reliability, n_boot=n_boot, seed=seed, ci=ci,
         )  # fmt: skip
     return _ecometric_result(inp, fit, items, covariates, method, reliability, ci, interval)
@@ -522,7 +525,7 @@ def _ecometric_result(
     grand = float(fit.beta[:n_items_i].mean())
     tb, tp, s2 = fit.tau_beta, fit.tau_pi, fit.sigma2
     if answered is None:
-        n_answered = (~np.isnan(inp.y)).sum(axis=1)
+        n_answered = inp.n_answered if inp.n_answered is not None else (~np.isnan(inp.y)).sum(1)
         resp_rel = tp / (tp + s2 / n_answered) if tp > 0 else np.zeros(len(n_answered))
     else:  # weighted by the respondents per number of answered items
         m, w = answered[0][answered[1] > 0], answered[1][answered[1] > 0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from collective_efficacy._checks import check_choice
@@ -31,7 +32,7 @@ from collective_efficacy._params import (
 from collective_efficacy._rows import file_row_offset
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import Instrument, load_instrument
-from collective_efficacy.responses._cells import _convert_items, _id_columns
+from collective_efficacy.responses._cells import _convert_items, _id_columns, output_frame
 from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import check_value_labels, column_name, flat_text_columns
 from collective_efficacy.responses._columns import _item_columns
@@ -219,37 +220,31 @@ def validate(
     recoded = _convert_items(data, out, inst, item_ids, item_to_col, value_labels, col)
     if col.stopping:
         _finish_raise(col, inst, source, first_row, n, excludable=False)
-    reason, detail = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
+    reasons = _exclusions(data, out, community, respondent, wave, waves, item_ids, col)
     date = form_date_column(data)  # an ODK / Kobo export: the submission date travels along
     if date is not None and date not in id_cols:
-        out[date] = data[date].to_numpy(dtype=object, copy=True)
+        out[date] = pd.Series(data[date].to_numpy(dtype=object), index=data.index)
         id_cols.append(date)
     if weight is not None:
         wcol = str(column_name(weight))
-        out[wcol], bad = checked_weights(data, wcol)
+        w, bad = checked_weights(data, wcol)
+        out[wcol] = pd.Series(w, index=data.index)
         if bad.any():
             col.add("invalid_weight", wcol, bad, data.loc[bad, wcol].tolist(),
                     expected="a finite number > 0")  # fmt: skip
-            new = bad & (reason == "")
-            reason[new], detail[new] = "invalid_weight", f"no usable weight in column {wcol!r}"
+            reasons.exclude(bad, "invalid_weight", f"no usable weight in column {wcol!r}")
         id_cols.append(wcol)
     if col.problems and errors == "raise":
         _finish_raise(col, inst, source, first_row, n)
 
-    excluded_mask = reason != ""
     ignored = [str(c) for c in data.columns if c not in set(item_to_col.values()) | set(id_cols)]
-    report = _report(data, inst, item_ids, item_to_col, col, reason, detail, recoded, ignored,
+    report = _report(data, inst, item_ids, item_to_col, col, reasons, recoded, ignored,
                      relabelled=relabelled, source=source, first_row=first_row)  # fmt: skip
-    clean = out.loc[~excluded_mask]  # a new frame already (copy-on-write): no second copy
+    clean = output_frame(out, data.index, np.flatnonzero(~reasons.excluded), item_ids)
+    ids = {"respondent": respondent, "community": community, "wave": wave}
+    kept_date = date if date is not None and date in out else None
     return ValidatedResponses(
-        data=clean,
-        report=report,
-        instrument=inst,
-        respondent=respondent,
-        community=community,
-        wave=wave,
-        item_columns=list(item_ids),
-        date=date if date is not None and date in out.columns else None,
+        clean, report, inst, **ids, item_columns=list(item_ids), date=kept_date
     )
 
 

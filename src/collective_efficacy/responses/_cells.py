@@ -10,7 +10,7 @@ import pandas as pd
 
 from collective_efficacy.instrument import Instrument, ResponseScale, normalize_label
 from collective_efficacy.responses._checks import Collector as _Collector
-from collective_efficacy.responses._checks import factorize_item, id_text
+from collective_efficacy.responses._checks import IdColumn, factorize_item, id_text
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -119,22 +119,43 @@ def _convert_column(
 def _numeric_codes(raw: pd.Series, rs: ResponseScale) -> np.ndarray | None:
     """A float or integer column whose cells are all valid codes or missing, as float64.
 
-    The common case of a clean numeric column, in a few vectorised passes; None (the general
-    path, :func:`_convert_column`, decides) when any cell is a missing code, out of range or
-    not finite, so that problems and recoded missing codes are reported by one code path.
+    The common case of a clean numeric column, in a few vectorised passes and without a copy
+    of a float64 column (the array is only read: the output takes its usable rows); None (the
+    general path, :func:`_convert_column`, decides) when any cell is a missing code, out of
+    range or not finite, so that problems and recoded missing codes are reported by one path.
     """
     if not (isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf"):
         return None
-    x = raw.to_numpy(dtype=np.float64, copy=True)
+    x = raw.to_numpy(dtype=np.float64)
+    codes = np.asarray(rs.codes, dtype=np.float64)
+    if x.size and codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size)):
+        # reductions that skip NaN (fmin/fmax), no temporary the size of the column but one
+        low, high = np.fmin.reduce(x, initial=np.inf), np.fmax.reduce(x, initial=-np.inf)
+        if not (low >= codes[0] and high <= codes[-1]):
+            return None
+        frac = np.floor(x)
+        np.subtract(x, frac, out=frac)  # in range: a whole number is a code
+        return None if np.fmax.reduce(frac) > 0 else x
     ok = np.isnan(x)
     for code in rs.codes:
         ok |= x == code
     return x if bool(ok.all()) else None
 
 
+def _empty_column(col: _Collector, column: str, item: str, n: int) -> None:
+    col.add(
+        "empty_column",
+        column,
+        None,
+        n=n,
+        expected=f"answers to item {item!r}",
+        hint="The column is entirely empty; is it the right column?",
+    )
+
+
 def _convert_items(
     data: pd.DataFrame,
-    out: pd.DataFrame,
+    out: dict[str, Any],
     inst: Instrument,
     item_ids: list[str],
     item_to_col: dict[str, str],
@@ -147,30 +168,16 @@ def _convert_items(
         c = item_to_col[i]
         fast = _numeric_codes(data[c], inst.response_scale(i)) if c in data.columns else None
         if fast is not None:  # numbers that are all answer codes or missing: no hashing
-            if np.isnan(fast).all():
-                col.add(
-                    "empty_column",
-                    c,
-                    None,
-                    n=len(data),
-                    expected=f"answers to item {i!r}",
-                    hint="The column is entirely empty; is it the right column?",
-                )
+            if not fast.size or np.isnan(np.fmax.reduce(fast)):  # every cell missing
+                _empty_column(col, c, i, len(data))
             out[i] = fast
             continue
         factorized = factorize_item(data[c], c, col) if c in data.columns else None
         if factorized is None:
-            out[i] = np.nan
+            out[i] = np.full(len(data), np.nan)
             continue
         if _is_empty_column(*factorized):  # distinct values once, not a copy of every cell
-            col.add(
-                "empty_column",
-                c,
-                None,
-                n=len(data),
-                expected=f"answers to item {i!r}",
-                hint="The column is entirely empty; is it the right column?",
-            )
+            _empty_column(col, c, i, len(data))
         out[i] = _convert_column(
             data[c], inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
         )
@@ -183,19 +190,55 @@ def _id_columns(
     community: str | None,
     wave: str | None,
     col: _Collector,
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The id columns as text (the wave as given); the community labels that were normalised."""
-    n = len(data)
-    out = pd.DataFrame(index=data.index.copy())
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The id columns as text, coded (the wave as given); the community labels normalised."""
+    out: dict[str, Any] = {}
     relabelled: dict[str, str] = {}
     for c in id_cols:
-        if c == wave:
-            out[c] = data[c].to_numpy(copy=True)
+        if c == wave:  # the column pandas makes of the cells (its dtype inferred as before)
+            out[c] = pd.Series(data[c].to_numpy(), index=data.index)
             continue
-        text, changed = id_text(data, c, col, normalise=c == community)
-        text = text if text is not None else np.full(n, None, dtype=object)
-        # plain str objects, no copy; a respondent column of pandas' text dtype stays one
-        kind = object if isinstance(text, np.ndarray) else None
-        out[c] = pd.Series(text, index=out.index, dtype=kind)
+        coded, changed = id_text(data, c, col, normalise=c == community)
+        n = len(data)
+        out[c] = coded if coded is not None else IdColumn(np.full(n, -1), np.zeros(0, object))
         relabelled = changed if c == community else relabelled
     return out, relabelled
+
+
+def _taken(value: Any, rows: np.ndarray, index: pd.Index) -> pd.Series:
+    """One column's usable ``rows`` as a Series on ``index`` (its dtype as the full column's)."""
+    if isinstance(value, IdColumn):
+        text = value.text(rows)
+        kind = object if isinstance(text, np.ndarray) else None  # str objects stay objects
+        return pd.Series(text, index=index, dtype=kind, copy=False)
+    if isinstance(value, pd.Series):  # the wave, date and weight columns
+        return pd.Series(value.array.take(rows), index=index, dtype=value.dtype, copy=False)
+    return pd.Series(np.take(value, rows), index=index, copy=False)
+
+
+def output_frame(
+    parts: dict[str, Any], index: pd.Index, rows: np.ndarray, item_ids: list[str]
+) -> pd.DataFrame:
+    """The usable ``rows`` of every column, in order; the items as one float64 block.
+
+    Each cell is copied once (the caller's arrays are only read), the items straight into one
+    contiguous block (column after column), not column by column and then consolidated.
+    """
+    kept = index[rows]
+    names = list(parts)
+    items = [i for i in item_ids if i in parts and isinstance(parts[i], np.ndarray)]
+    start = names.index(items[0]) if items else 0
+    if not items or names[start : start + len(items)] != items:  # not one run: column by column
+        frame = pd.DataFrame(index=kept)
+        for name, value in parts.items():
+            frame[name] = _taken(value, rows, kept)
+        return frame
+    block = np.empty((len(items), len(rows)))
+    for j, i in enumerate(items):
+        np.take(np.asarray(parts[i], dtype=np.float64), rows, out=block[j], mode="clip")
+    frame = pd.DataFrame(block.T, index=kept, columns=items, copy=False)
+    for k, name in enumerate(names[:start]):
+        frame.insert(k, name, _taken(parts[name], rows, kept))
+    for name in names[start + len(items) :]:
+        frame[name] = _taken(parts[name], rows, kept)
+    return frame

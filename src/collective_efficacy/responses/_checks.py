@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,15 +16,16 @@ from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import ResponseScale, normalize_label
 from collective_efficacy.responses._ids import (
     case_duplicates,
-    ids_as_text,
+    coded_ids,
     nonscalar_rows,
-    normalise_labels_distinct,
     number_text,
+    with_texts,
 )
 from collective_efficacy.responses.validation_report import Problem
 
 __all__ = [
     "Collector",
+    "IdColumn",
     "check_value_labels",
     "flat_text_columns",
     "id_text",
@@ -145,70 +147,86 @@ def column_name(c: Hashable | None) -> str | None:
     return None if c is None else _label_text(c)
 
 
+@dataclass(frozen=True)
+class IdColumn:
+    """An id column of :func:`validate` as text, kept coded until the output rows are known.
+
+    ``codes`` (-1 = missing) follow the cells' first appearance and are equal exactly when the
+    ids are (their values for numbers, their text otherwise); ``texts`` is the text of each
+    code; ``cells`` the column's own array of pandas' text dtype when it is used as it is.
+    """
+
+    codes: np.ndarray
+    texts: np.ndarray
+    cells: Any = None
+
+    def text(self, rows: np.ndarray | None = None) -> Any:
+        """The ids as text (``None`` missing) of ``rows`` (positions; default all)."""
+        if self.cells is not None:
+            return self.cells if rows is None else self.cells.take(rows)
+        return with_texts(self.codes if rows is None else self.codes[rows], self.texts)
+
+    def missing(self, *, empty_text: bool) -> np.ndarray:
+        """Rows without an id (with ``empty_text``, also those whose text is ``""``)."""
+        empty = np.append(self.texts == "", True)  # code -1 (the last slot): missing
+        return empty[self.codes] if empty_text and empty[:-1].any() else self.codes < 0
+
+
 def id_text(
     data: pd.DataFrame, column: str, col: Collector, *, normalise: bool
-) -> tuple[np.ndarray | None, dict[str, str]]:
+) -> tuple[IdColumn | None, dict[str, str]]:
     """An id column as text (:func:`ids_as_text`), community labels normalised; problems added.
 
-    Returns the text (None when the column is unusable) and the labels changed by
+    Returns the coded ids (None when the column is unusable) and the labels changed by
     normalisation (label in the data -> label used).
     """
     s = data[column]
     if isinstance(s.dtype, pd.StringDtype):  # pandas' text dtype (read_csv, Arrow): no objects
-        return _string_ids(s, column, col, normalise=normalise)
-    bad = nonscalar_rows(s)
-    if bad.size:
-        _unusable(col, column, s, bad)
-        return None, {}
-    text, mixed = ids_as_text(s)
-    if text is None:
-        col.add(
-            "mixed_id_types",
-            column,
-            None,
-            mixed,
-            n=len(mixed),
-            expected="ids of one type (all text, or all numbers); ids are compared as text, "
-            "so 1, '1', 1.0 and True would merge or split communities by accident",
-            hint=f"Convert the column to text first (data[{column!r}].astype(str)) or read the "
-            "file with read_responses, which keeps ids as text",
-        )
-        return None, {}
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        if not normalise:  # a respondent column stays as it is (its array: no str objects)
+            return IdColumn(codes, np.zeros(0, dtype=object), s.array), {}
+        texts = np.array([str(u) for u in uniques], dtype=object)
+    else:
+        bad = nonscalar_rows(s)
+        if bad.size:
+            _unusable(col, column, s, bad)
+            return None, {}
+        coded, found = coded_ids(s)
+        if coded is None:
+            _mixed_problem(col, column, list(found))
+            return None, {}
+        codes, texts = coded, np.asarray(found, dtype=object)
     changed: dict[str, str] = {}
-    if normalise:
-        text, changed, distinct = normalise_labels_distinct(text)
-        _case_problems(col, column, text, distinct)
-    return text, changed
+    if normalise:  # each distinct label normalised once; codes of the normalised labels
+        fixed = [" ".join(unicodedata.normalize("NFC", u).split()) for u in texts]
+        changed = {u: f for u, f in zip(texts, fixed) if u != f}
+        if changed:
+            new_codes, distinct = pd.factorize(np.array(fixed, dtype=object))
+            codes = np.append(new_codes, -1)[codes]  # -1 (missing) stays -1
+            texts = np.asarray(distinct, dtype=object)
+        _case_problems(col, column, codes, texts)
+    return IdColumn(codes, texts), changed
 
 
-def _string_ids(
-    s: pd.Series, column: str, col: Collector, *, normalise: bool
-) -> tuple[Any, dict[str, str]]:
-    """:func:`id_text` of a column of pandas' text dtype (every cell text or missing).
-
-    A respondent column stays as it is (its array, not a Python object per row: an id column of
-    a million rows costs megabytes, not a hundred). Community labels are coded once (the dtype's
-    own hashing) and each cell points to its distinct label's one ``str`` object, normalised:
-    the same labels, problems and normalised-label list as :func:`ids_as_text` then
-    :func:`normalise_labels_distinct` give (first-seen order is kept by both).
-    """
-    if not normalise:
-        return s.array, {}
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    raw = [str(u) for u in uniques]
-    fixed = [" ".join(unicodedata.normalize("NFC", u).split()) for u in raw]
-    changed = {u: f for u, f in zip(raw, fixed) if u != f}
-    distinct = np.array(list(dict.fromkeys(fixed)), dtype=object)
-    table = np.array([*fixed, None], dtype=object)
-    text = table[np.where(codes >= 0, codes, len(fixed))]
-    _case_problems(col, column, text, distinct)
-    return text, changed
+def _mixed_problem(col: Collector, column: str, examples: list[str]) -> None:
+    col.add(
+        "mixed_id_types",
+        column,
+        None,
+        examples,
+        n=len(examples),
+        expected="ids of one type (all text, or all numbers); ids are compared as text, "
+        "so 1, '1', 1.0 and True would merge or split communities by accident",
+        hint=f"Convert the column to text first (data[{column!r}].astype(str)) or read the "
+        "file with read_responses, which keeps ids as text",
+    )
 
 
-def _case_problems(col: Collector, column: str, text: np.ndarray, distinct: np.ndarray) -> None:
+def _case_problems(col: Collector, column: str, codes: np.ndarray, texts: np.ndarray) -> None:
     """Labels that differ only in upper/lower case: a (non-fatal) problem per group."""
-    for group in case_duplicates(distinct):
-        m = np.isin(text, group)
+    position = {t: k for k, t in enumerate(texts)}
+    for group in case_duplicates(texts):
+        m = np.isin(codes, [position[g] for g in group])
         col.add(
             "probable_duplicate_community",
             column,

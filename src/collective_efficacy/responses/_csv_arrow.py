@@ -12,6 +12,7 @@ and a column as numbers only when every cell is the canonical text of its number
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = ["arrow_csv", "read_plain_csv"]
 
 log = logging.getLogger("collective_efficacy.responses.io")
 _SAMPLE = 256  # cells checked first: one non-canonical cell keeps a column as text
+_SPREAD = 4096  # cells sampled over a column to see whether its values repeat
 
 
 def arrow_csv() -> Any:
@@ -67,7 +69,12 @@ def read_plain_csv(
         return None  # a ragged row, bad quoting, ...: the C path says which line
     if table.column_names != names or any(t != pa.string() for t in table.schema.types):
         return None
-    cols = {n: _settle(table.column(i), n in id_columns) for i, n in enumerate(names)}
+    # columns settled side by side: Arrow's kernels and numpy's integer takes release the GIL
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names), pa.cpu_count()))) as pool:
+        settled = pool.map(
+            lambda i: _settle(table.column(i), names[i] in id_columns), range(len(names))
+        )
+    cols = dict(zip(names, settled))
     log.debug("read %d rows with the pyarrow engine", table.num_rows)
     # Series with their dtype (a frame from bare object arrays would infer pandas' str dtype),
     # side by side without copying them into one block per dtype
@@ -115,14 +122,28 @@ def _settle(col: Any, is_id: bool) -> np.ndarray:
         nums = _numbers(col, pa, pc)
         if nums is not None:
             return nums
-    enc = col.dictionary_encode()
-    if 4 * len(enc.dictionary) <= len(col):  # labels that repeat (communities): each made once
-        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
-        return np.array([*enc.dictionary.to_pylist(), na], dtype=object)[codes]
+    if not _all_distinct_sample(col, pc):  # labels that repeat (communities): each made once
+        enc = col.dictionary_encode()
+        if 4 * len(enc.dictionary) <= len(col):
+            codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp)
+            return np.array([*enc.dictionary.to_pylist(), na], dtype=object)[codes]
     text = np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)  # one str per cell
     if col.null_count and not is_id:
         text[col.is_null().to_numpy(zero_copy_only=False)] = na
     return text
+
+
+def _all_distinct_sample(col: Any, pc: Any) -> bool:
+    """Whether 4,096 cells spread over a long column are all different (respondent ids).
+
+    Then the column has far more distinct values than a quarter of its cells (labels that
+    repeat would show repeats in the sample), so hashing it to share equal texts is skipped.
+    Only the speed depends on this guess: both ways give the same cells.
+    """
+    if len(col) < 4 * _SPREAD:
+        return False
+    picked = col.take(np.linspace(0, len(col) - 1, _SPREAD).astype(np.int64))
+    return bool(pc.count_distinct(picked, mode="all").as_py() == _SPREAD)
 
 
 def _numbers(col: Any, pa: Any, pc: Any) -> np.ndarray | None:

@@ -11,35 +11,78 @@ import pandas as pd
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.responses._checks import Collector as _Collector
+from collective_efficacy.responses._checks import IdColumn
 from collective_efficacy.responses._checks import row_label as _label
 from collective_efficacy.responses.validation_report import ExcludedRow, ValidationReport
 
 
+class Reasons:
+    """The reason each row is excluded ("" = usable); the first applicable reason wins.
+
+    A small code per row (not two texts per row): ``code[k]`` indexes ``reasons`` and
+    ``details``, 0 being usable.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.code = np.zeros(n, dtype=np.int8)
+        self.reasons: list[str] = [""]
+        self.details: list[str] = [""]
+
+    def exclude(self, mask: np.ndarray, reason: str, detail: str) -> None:
+        new = mask & (self.code == 0)
+        if new.any():
+            self.reasons.append(reason)
+            self.details.append(detail)
+            self.code[new] = len(self.reasons) - 1
+
+    @property
+    def excluded(self) -> np.ndarray:
+        return self.code != 0
+
+    def reason(self, k: int) -> str:
+        return self.reasons[self.code[k]]
+
+    def detail(self, k: int) -> str:
+        return self.details[self.code[k]]
+
+
+def repeats(codes: np.ndarray, wave: np.ndarray | None = None) -> np.ndarray:
+    """Rows whose key repeats an earlier row's (``duplicated(keep="first")``).
+
+    ``codes`` are factorize codes (first-appearance order, -1 missing), so that a row is a key's
+    first row exactly when its code exceeds every earlier code; with ``wave`` (codes of a
+    second key column) the pairs are coded first. Rows with code -1 after the first row count
+    as repeats (the caller excludes them as missing ids).
+
+    >>> repeats(np.array([0, 1, 0, 2, 1])).tolist()
+    [False, False, True, False, True]
+    """
+    if wave is not None and codes.size:
+        pair = codes.astype(np.int64) * (int(wave.max()) + 2) + (wave + 1)
+        codes, _ = pd.factorize(pair)
+    if codes.size == 0:
+        return np.zeros(0, dtype=bool)
+    earlier = np.maximum.accumulate(codes)
+    first = np.empty(codes.size, dtype=bool)
+    first[0] = True
+    first[1:] = codes[1:] > earlier[:-1]
+    return ~first
+
+
 def _exclusions(
     data: pd.DataFrame,
-    out: pd.DataFrame,
+    out: dict[str, Any],
     community: str | None,
     respondent: str | None,
     wave: str | None,
     waves: Sequence[Any] | None,
     item_ids: list[str],
     col: _Collector,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Reason and detail per row ("" = usable); the first applicable reason wins."""
-    n = len(data)
-    reason = np.full(n, "", dtype=object)
-    detail = np.full(n, "", dtype=object)
-    free = np.ones(n, dtype=bool)  # no reason yet (a bool mask, not a pass over the texts)
-
-    def exclude(mask: np.ndarray, code: str, text: str) -> None:
-        new = mask & free
-        reason[new] = code
-        detail[new] = text
-        free[new] = False
-
+) -> Reasons:
+    """The reason per row ("" = usable); the first applicable reason wins."""
+    reasons = Reasons(len(data))
     if community is not None:
-        labels = out[community].to_numpy(dtype=object)
-        m = pd.isna(labels) | (labels == "")
+        m = out[community].missing(empty_text=True)
         if m.any():
             col.add(
                 "missing_community",
@@ -49,35 +92,30 @@ def _exclusions(
                 expected="a community label on every row",
                 fatal=True,
             )
-            exclude(m, "missing_community", f"no label in column {community!r}")
+            reasons.exclude(m, "missing_community", f"no label in column {community!r}")
     has_wave = wave is not None and wave in data.columns
     if respondent is not None:
-        ids = out[respondent]
-        m = ids.isna().to_numpy()
+        ids: IdColumn = out[respondent]
+        m = ids.missing(empty_text=False)
         if m.any():
             col.add(
                 "missing_respondent", respondent, m, [], expected="a respondent id on every row"
             )
-            exclude(m, "missing_respondent", f"no id in column {respondent!r}")
-        # numbers repeat exactly when their text does (number_text is one-to-one on values)
-        raw = data[respondent]
-        first = raw if pd.api.types.is_numeric_dtype(raw.dtype) else ids
-        if has_wave:
-            key = pd.DataFrame({0: first.array, 1: data[wave].array})
-            repeated = key.duplicated(keep="first").to_numpy()
-        else:  # one key column: one hashing pass (in the column's own dtype: no objects)
-            repeated = pd.Series(first.array).duplicated(keep="first").to_numpy()
-        dup = repeated & ~m
+            reasons.exclude(m, "missing_respondent", f"no id in column {respondent!r}")
+        # codes are equal exactly when the ids are (numbers: their values, as their text)
+        waves_coded = pd.factorize(data[wave], use_na_sentinel=True)[0] if has_wave else None
+        dup = repeats(ids.codes, waves_coded) & ~m
         if dup.any():
             col.add(
                 "duplicate_respondent",
                 respondent,
                 dup,
-                ids[dup].tolist(),
+                list(ids.text(np.flatnonzero(dup)[:50])),
+                n=int(dup.sum()),
                 expected="each respondent id once" + (" per wave" if has_wave else ""),
                 hint="The first occurrence is kept",
             )
-            exclude(dup, "duplicate_respondent", "repeats an earlier row's respondent id")
+            reasons.exclude(dup, "duplicate_respondent", "repeats an earlier row's respondent id")
     if wave is not None and has_wave:
         w = data[wave]
         m = w.isna().to_numpy().copy()
@@ -91,13 +129,27 @@ def _exclusions(
                 w[m].tolist(),
                 expected=f"one of {list(waves)}" if waves is not None else "a wave label",
             )
-            exclude(m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}")
-    m = np.ones(n, dtype=bool)  # no item answered: every item column missing
+            reasons.exclude(
+                m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}"
+            )
+    m = np.ones(len(data), dtype=bool)  # no item answered: every item column missing
+    nan = np.empty(len(data), dtype=bool)
     for i in item_ids:
-        m &= out[i].isna().to_numpy()
+        m &= np.isnan(out[i], out=nan)
     if m.any():
-        exclude(m, "no_items_answered", "none of the instrument's items was answered")
-    return reason, detail
+        reasons.exclude(m, "no_items_answered", "none of the instrument's items was answered")
+    return reasons
+
+
+def _header(inst: Instrument, source: str | None, first_row: int | None, n: int) -> dict[str, Any]:
+    """The fields every validation report starts with: the data, the instrument, the rows."""
+    return {
+        "source": source or "",
+        "first_row": first_row,
+        "instrument_id": inst.id,
+        "instrument_version": inst.version,
+        "n_rows_in": n,
+    }
 
 
 def _finish_raise(
@@ -109,16 +161,8 @@ def _finish_raise(
     *,
     excludable: bool = True,
 ) -> None:
-    report = ValidationReport(
-        source=source or "",
-        first_row=first_row,
-        instrument_id=inst.id,
-        instrument_version=inst.version,
-        n_rows_in=n,
-        n_rows_usable=0,
-        n_rows_excluded=n,
-        problems=col.problems,
-    )
+    head = _header(inst, source, first_row, n)
+    report = ValidationReport(**head, n_rows_usable=0, n_rows_excluded=n, problems=col.problems)
     where = f" in {source!r}" if source else ""
     lines = [f"{len(col.problems)} problem(s){where} (instrument {inst.id} v{inst.version}):"]
     lines += [f"  {report.describe(p)}" for p in col.problems[:20]]
@@ -135,8 +179,7 @@ def _report(
     item_ids: list[str],
     item_to_col: dict[str, str],
     col: _Collector,
-    reason: np.ndarray,
-    detail: np.ndarray,
+    reasons: Reasons,
     recoded: dict[str, dict[str, int]],
     ignored: list[str],
     *,
@@ -145,20 +188,16 @@ def _report(
     first_row: int | None,
 ) -> ValidationReport:
     """The validation report: every input row usable or excluded with its reason."""
-    n = len(data)
-    excluded_mask = reason != ""
+    excluded_mask = reasons.excluded
+    rows = np.flatnonzero(excluded_mask)
     excluded = [
-        ExcludedRow(row=_label(r), reason=str(reason[k]), detail=str(detail[k]))
-        for k, r in zip(np.flatnonzero(excluded_mask), data.index[excluded_mask])
+        ExcludedRow(row=_label(r), reason=reasons.reason(int(k)), detail=reasons.detail(int(k)))
+        for k, r in zip(rows, data.index[rows])
     ]
-    report = ValidationReport(
-        source=source or "",
-        first_row=first_row,
-        instrument_id=inst.id,
-        instrument_version=inst.version,
-        n_rows_in=n,
-        n_rows_usable=int((~excluded_mask).sum()),
-        n_rows_excluded=int(excluded_mask.sum()),
+    return ValidationReport(
+        **_header(inst, source, first_row, len(data)),
+        n_rows_usable=len(data) - len(rows),
+        n_rows_excluded=len(rows),
         excluded=excluded,
         problems=col.problems,
         recoded_missing=recoded,
@@ -168,4 +207,3 @@ def _report(
         notes=[str(t) for t in data.attrs.get("reading_notes", [])],
         note_messages=list(data.attrs.get("reading_messages", [])),
     )
-    return report

@@ -9,6 +9,7 @@ function, which makes "file text -> reader -> validate" the identity on ids.
 
 from __future__ import annotations
 
+import ctypes
 import unicodedata
 from typing import Any
 
@@ -17,12 +18,14 @@ import pandas as pd
 
 __all__ = [
     "case_duplicates",
+    "coded_ids",
     "ids_as_text",
     "nonscalar_rows",
     "normalise_labels",
     "normalise_labels_distinct",
     "number_text",
     "numbers_if_lossless",
+    "with_texts",
 ]
 
 EXACT = 2.0**53  # integers up to this size are exact in a float64
@@ -181,21 +184,97 @@ def ids_as_text(s: pd.Series) -> tuple[np.ndarray | None, list[str]]:
         return _numbers_as_text(s.to_numpy(dtype=np.float64, na_value=np.nan)), []
     kind = pd.api.types.infer_dtype(s, skipna=True)
     if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
-        kinds: dict[str, Any] = {}
-        for v in s[~missing]:  # error path only
-            kinds.setdefault(_kind(v), v)
-        return None, [f"{v!r} ({k})" for k, v in kinds.items()]
+        return None, _mixed_examples(s[~missing])
     if kind == "string":  # every cell already text: no hashing needed
         out = s.to_numpy(dtype=object, copy=True)
         out[missing] = None
         return out, []
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return with_texts(codes, _object_texts(uniques)), []
+
+
+def _mixed_examples(cells: pd.Series) -> list[str]:
+    """One example per value type of a column mixing them (an error path)."""
+    kinds: dict[str, Any] = {}
+    for v in cells:
+        kinds.setdefault(_kind(v), v)
+    return [f"{v!r} ({k})" for k, v in kinds.items()]
+
+
+def _object_texts(uniques: Any) -> np.ndarray:
+    """The id text of each distinct cell of an object column (:func:`number_text` for numbers)."""
     texts = [
         u if isinstance(u, str) else number_text(u) if isinstance(u, _NUMBERS) else str(u)
         for u in uniques
     ]
-    table = np.array([*texts, None], dtype=object)
-    return table[np.where(codes >= 0, codes, len(texts))], []
+    return np.array(texts, dtype=object)
+
+
+def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """``texts[codes]`` as an object array, ``None`` where the code is -1 (missing)."""
+    table = np.empty(len(texts) + 1, dtype=object)  # the last slot (None): missing
+    table[:-1] = texts
+    return table[np.where(codes >= 0, codes, len(table) - 1)]
+
+
+def factorize_shared(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values)`` of an object array, fast when cells share their objects.
+
+    A reader gives each distinct label of a column one Python object (every row of a
+    community points to it). The objects' addresses are factorized first (integers: a cheap
+    hash), then only the first cell of each distinct object by value, which merges equal
+    labels held by different objects: the same codes (first-appearance order, -1 missing) and
+    uniques as ``pd.factorize``. A column whose objects are mostly distinct (respondent ids)
+    is factorized by value at once.
+
+    >>> factorize_shared(np.array(["b", "a", None, "b"], dtype=object))[0].tolist()
+    [0, 1, -1, 0]
+    """
+    values = np.ascontiguousarray(values, dtype=object)
+    if values.size == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object)
+    cells = ctypes.cast(values.ctypes.data, ctypes.POINTER(ctypes.c_ssize_t))
+    address = np.ctypeslib.as_array(cells, shape=values.shape)  # read while `values` lives
+    by_object, _ = pd.factorize(address)
+    first = np.empty(values.size, dtype=bool)  # each object's first cell
+    first[0] = True
+    first[1:] = by_object[1:] > np.maximum.accumulate(by_object)[:-1]
+    if 2 * int(first.sum()) > values.size:  # mostly distinct objects: by value directly
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    by_value, uniques = pd.factorize(values[first], use_na_sentinel=True)
+    return by_value[by_object], np.asarray(uniques, dtype=object)
+
+
+def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[str]]:
+    """:func:`ids_as_text` from one hashing pass: ``(codes, texts)``, or ``(None, examples)``.
+
+    ``with_texts(codes, texts)`` equals ``ids_as_text(s)[0]``; ``codes`` (-1 = missing) follow
+    the cells' first appearance and are equal exactly when the ids are: their values for a
+    numeric column (as :func:`validate` compares numbers), their text for any other.
+
+    >>> codes, texts = coded_ids(pd.Series(["b", None, "a", "b"], dtype=object))
+    >>> codes.tolist(), texts.tolist()
+    ([0, -1, 1, 0], ['b', 'a'])
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    numeric = pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype)
+    kind = "" if numeric else pd.api.types.infer_dtype(s, skipna=True)
+    if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
+        return None, _mixed_examples(s[s.notna()])
+    if kind == "string" and s.dtype == object:  # distinct texts already
+        return factorize_shared(s.to_numpy())
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if kind == "string":
+        return codes, np.asarray(uniques, dtype=object)
+    if numeric:  # the texts ids_as_text gives the column's cells (floats beside missing ones)
+        has_missing = pd.api.types.is_integer_dtype(s.dtype) and bool((codes < 0).any())
+        vals = pd.Series(uniques, dtype=np.float64 if has_missing else uniques.dtype)
+        return codes, ids_as_text(vals)[0]  # type: ignore[return-value]
+    # other cells (numbers in an object column, ...): codes of their text, not of their value
+    text_codes, texts = pd.factorize(_object_texts(uniques), use_na_sentinel=True)
+    return np.append(text_codes, -1)[codes], np.asarray(texts, dtype=object)
 
 
 def normalise_labels(text: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
@@ -232,7 +311,11 @@ def case_duplicates(labels: np.ndarray) -> list[list[str]]:
     >>> case_duplicates(np.array(["Buurt A", "buurt a", "Buurt B", None], dtype=object))
     [['Buurt A', 'buurt a']]
     """
+    distinct = pd.unique(pd.Series(labels, dtype=object).dropna())
+    folded = [str(u).casefold() for u in distinct]
+    if len(set(folded)) == len(folded):  # the common case: no two labels alike
+        return []
     groups: dict[str, list[str]] = {}
-    for u in pd.unique(pd.Series(labels, dtype=object).dropna()):
+    for u in distinct:
         groups.setdefault(str(u).casefold(), []).append(str(u))
     return [sorted(g) for g in groups.values() if len(g) > 1]

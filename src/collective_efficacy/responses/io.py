@@ -132,13 +132,15 @@ def read_responses(
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> import collective_efficacy as ce
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "wave.csv"
-    >>> _ = p.write_text("buurt;SC1\\n0101;4\\n101;5\\n", encoding="utf-8")
-    >>> df = ce.read_responses(p)
-    >>> df["buurt"].tolist(), df["SC1"].tolist()
-    (['0101', '101'], [4, 5])
+    >>> from pathlib import Path
+    >>> from tempfile import mkdtemp
+    >>> from collective_efficacy import read_responses
+    >>> wave = Path(mkdtemp(), "nulmeting.csv")
+    >>> wave.write_text("buurt;SC1\\n0101;4\\n101;5\\n", encoding="utf-8")
+    23
+    >>> df = read_responses(wave)
+    >>> df["buurt"].tolist(), df.attrs["source"]
+    (['0101', '101'], 'nulmeting.csv')
     """
     rf = read_response_file(path, id_columns=id_columns, sep=sep, encoding=encoding)
     return rf._legacy(copy=False)  # rf is ours alone: no copy of a million rows
@@ -148,9 +150,9 @@ def read_responses(
 def read_response_file(
     path: str | Path,
     *,
-    id_columns: Sequence[str] | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    id_columns: Sequence[str] | None = None,
 ) -> ResponseFile:
     """Read a survey file: ids as text, SPSS/Stata value labels kept, every guess noted.
 
@@ -160,9 +162,6 @@ def read_response_file(
         ``.csv`` / ``.txt`` / ``.tsv``, ``.xlsx``/``.xlsm`` (extra ``[excel]``),
         ``.sav``/``.zsav``/``.por`` and ``.dta`` (extra ``[spss]``), ``.parquet`` (extra
         ``[parquet]``). The first sheet of a workbook is read (with a note when it has more).
-    id_columns : sequence of str, optional
-        Columns always returned as text (community, respondent). Other columns are text too
-        unless every cell is the plain text of a number (see Notes), so ids are never changed.
     sep : str, optional
         CSV separator (one character; ``"tab"`` or ``"\\t"`` for a tab). Default: the one of
         ``, ; <tab> |`` that occurs most often in the header line outside quotes; a header
@@ -171,6 +170,9 @@ def read_response_file(
         CSV text encoding. Default: a byte-order mark decides (UTF-8 or UTF-16); otherwise UTF-8,
         and when the file is not valid UTF-8, Windows-1252 (cp1252, a superset of latin-1's
         letters) with a note in ``notes``.
+    id_columns : sequence of str, optional
+        Columns always returned as text (community, respondent). Other columns are text too
+        unless every cell is the plain text of a number (see Notes), so ids are never changed.
 
     Returns
     -------

@@ -1,0 +1,119 @@
+"""The library's one group coding (``collective_efficacy._groups``) against ``pd.factorize``.
+
+Reference: ``pandas.factorize(labels, sort=True)`` (codes in sorted label order, the API's
+order). Every path of :func:`factorize_groups` -- the object-column fast paths (label objects
+shared as ``read_csv`` gives them, or one object per row), pandas' string dtype, categoricals,
+integer ids -- must give identical codes and labels (exact equality, no tolerance); missing
+labels raise naming the rows; mixed labels take pandas' general path.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from collective_efficacy import _groups
+from collective_efficacy._groups import factorize_groups
+from collective_efficacy.errors import DataError
+
+N = 6000  # above the object fast paths' minimum size
+LABELS = [f"C{i}" for i in range(300)] + ["é", "ä1", "zz", "A", "a", "", " ", "C1 ", "日本"]
+
+
+def _draw(seed: int = 5) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, len(LABELS), N)
+
+
+def _shared() -> pd.Series:
+    """One str object per distinct label, as read_csv gives them."""
+    objs = np.array(LABELS, dtype=object)
+    return pd.Series(objs[_draw()], dtype=object)
+
+
+def _distinct() -> pd.Series:
+    """A fresh str object on every row (e.g. built row by row)."""
+    return pd.Series([str(np.str_(LABELS[i])) for i in _draw()], dtype=object)
+
+
+def _check(col: pd.Series) -> None:
+    ref_codes, ref_labels = pd.factorize(col, sort=True)
+    gi = factorize_groups(pd.DataFrame({"g": col}), "g")
+    np.testing.assert_array_equal(gi.codes, ref_codes)
+    assert gi.codes.dtype == np.int64
+    assert list(gi.labels) == list(ref_labels)
+    np.testing.assert_array_equal(gi.counts, np.bincount(ref_codes, minlength=len(ref_labels)))
+
+
+def test_object_paths_are_taken_and_equal_pandas() -> None:
+    shared, distinct = _shared(), _distinct()
+    refs = _groups._hashtable  # the paths below need pandas' hash tables
+    assert refs is not None
+    values = shared.to_numpy()
+    assert _groups._shares_objects(values, _refs(values))
+    values = distinct.to_numpy()
+    assert not _groups._shares_objects(values, _refs(values))
+    for col in (shared, distinct):
+        assert _groups._object_codes(col) is not None
+        _check(col)
+
+
+def _refs(values: np.ndarray) -> np.ndarray:
+    import ctypes
+
+    buf = (ctypes.c_int64 * len(values)).from_address(values.ctypes.data)
+    return np.frombuffer(memoryview(buf), dtype=np.int64).copy()
+
+
+def test_read_csv_labels_equal_pandas() -> None:
+    text = "g,x\n" + "\n".join(f"{LABELS[i]}x,{i}" for i in _draw(7)) + "\n"
+    for dtype in (object, str):
+        col = pd.read_csv(io.StringIO(text), dtype={"g": dtype})["g"]
+        _check(col)
+
+
+@pytest.mark.parametrize(
+    "kind", ["str", "string_python", "string_pyarrow", "categorical", "int", "int_sparse"]
+)
+def test_other_dtypes_equal_pandas(kind: str) -> None:
+    codes = _draw(11)
+    if kind == "str":
+        col = pd.Series(np.array(LABELS)[codes]).astype("str")
+    elif kind == "string_python":
+        col = pd.Series(np.array(LABELS)[codes]).astype("string[python]")
+    elif kind == "string_pyarrow":
+        pytest.importorskip("pyarrow")
+        col = pd.Series(np.array(LABELS)[codes]).astype("string[pyarrow]")
+    elif kind == "categorical":
+        col = pd.Series(pd.Categorical(np.array(LABELS)[codes], categories=sorted(LABELS)))
+    elif kind == "int":
+        col = pd.Series(codes * 3 + 1000)
+    else:
+        col = pd.Series(codes.astype(np.int64) * 10**12 - 5)
+    _check(col)
+
+
+@pytest.mark.parametrize("make", [_shared, _distinct])
+@pytest.mark.parametrize("missing", [None, np.nan, pd.NA])
+def test_missing_label_raises_naming_rows(make: object, missing: object) -> None:
+    col = make()  # type: ignore[operator]
+    col[[17, 4001]] = missing
+    with pytest.raises(DataError, match="2 missing value"):
+        factorize_groups(pd.DataFrame({"g": col}), "g")
+
+
+@pytest.mark.parametrize("make", [_shared, _distinct])
+def test_mixed_labels_take_the_general_path(make: object) -> None:
+    col = make()  # type: ignore[operator]
+    col[[3, 50]] = [7, 2.5]  # not str: pandas' general coding (numbers sorted before text)
+    assert _groups._object_codes(col) is None
+    _check(col)
+
+
+def test_small_object_column_equal_pandas() -> None:
+    col = pd.Series(["b", "a", "c", "a"], dtype=object)
+    assert _groups._object_codes(col) is None  # below the fast paths' size: pandas itself
+    _check(col)
