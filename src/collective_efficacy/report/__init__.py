@@ -22,8 +22,6 @@ from collective_efficacy.report._figures import (
     NARROW_PX,
     forest_rows,
     forest_svg,
-    map_alt,
-    map_png,
 )
 from collective_efficacy.report._format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from collective_efficacy.report._sections import blocks
@@ -258,16 +256,6 @@ def _html_table(
     return [*out, "</details>"] if fold else out
 
 
-def _picture(cls: str, alt: str, wide: str, narrow: str | None) -> str:
-    """An embedded figure; on narrow screens its narrow version (bigger text, legend below)."""
-    e = html.escape
-    img = f'<img class="{cls}" alt="{e(alt)}" src="data:image/png;base64,{wide}">'
-    if not narrow:
-        return f'<figure style="margin:1em 0">{img}</figure>'
-    source = f'<source media="(max-width: {NARROW_PX}px)" srcset="data:image/png;base64,{narrow}">'
-    return f'<figure style="margin:1em 0"><picture>{source}{img}</picture></figure>'
-
-
 def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str, index: int) -> list[str]:
     """The forest plot: a wide and a narrow inline SVG (the CSS shows one of them)."""
     t = text_for(lang)
@@ -284,15 +272,9 @@ def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str, index: in
 
 
 def _html_map(ev: Evaluation, label: str, lang: str, index: int) -> list[str]:
-    """The interactive SVG map on screen and the PNG map in print (the PNG alone on screen
-    when there is no SVG, e.g. for geometry the SVG cannot draw)."""
+    """The interactive SVG map (on screen and in print), or nothing (no geometry to draw)."""
     svg = map_svg(ev, label, lang, index)
-    png = map_png(ev, label, lang)
-    out = [svg] if svg else []
-    if png:
-        pic = _picture("map", map_alt(text_for(lang), label), png, None)
-        out.append(f'<div class="map-print">{pic}</div>' if svg else pic)
-    return out
+    return [svg] if svg else []
 
 
 def _html_toc(bl: list[Block], ids: dict[int, str], k: int, title: str) -> str:

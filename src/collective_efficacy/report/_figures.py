@@ -1,4 +1,4 @@
-"""The report's figures (private): the forest plot as inline SVG and the impact map as PNG.
+"""The report's forest plot (private), as inline SVG.
 
 The forest plot draws exactly the intervals that decide the verdicts in the table
 (:func:`collective_efficacy.change._verdict.change_verdicts`): a marker per verdict, a legend, a title
@@ -8,8 +8,9 @@ two versions share one layout routine: a wide one and one for phone-width screen
 relative to the width, shorter names, the legend in one column); the page's CSS shows one.
 
 Escaping: user strings (community names) enter the markup only as the text of ``<text>``
-elements, through :func:`_svg_text` (control characters, lone surrogates and the non-characters
-XML forbids become spaces or U+FFFD, then :func:`html.escape`): inert in HTML and well-formed
+elements, through :func:`~collective_efficacy.report._format.svg_text` (control characters,
+lone surrogates and the non-characters XML forbids become spaces or U+FFFD, then
+:func:`html.escape`): inert in HTML and well-formed
 XML. Every other piece of the markup is a number, a colour from :data:`MARKERS` or our own text,
 HTML-escaped too.
 """
@@ -18,14 +19,13 @@ from __future__ import annotations
 
 import html
 import math
-import re
 import textwrap
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from collective_efficacy.report._change import towards
-from collective_efficacy.report._format import head_for, name, text_for, wave
+from collective_efficacy.report._format import head_for, name, svg_text, text_for, xml_safe
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
@@ -36,12 +36,9 @@ __all__ = [
     "MARKERS",
     "forest_rows",
     "forest_svg",
-    "map_alt",
-    "map_png",
 ]
 
 FOREST_MAX = 50  # communities in the forest plot: those with the smallest p
-DPI = 110  # resolution of the PNG map
 # Shape and colour per verdict: shape and fill carry the verdict, so it survives greyscale
 # printing and colour-vision deficiencies (blue/vermilion from Okabe & Ito's palette).
 MARKERS = {
@@ -56,9 +53,6 @@ FOREST_CSS = (
     "svg.fp-w{display:none}svg.fp-n{display:block}}"
     "@media print{svg.fp-w{display:block}svg.fp-n{display:none}}"
 )
-# XML 1.0 forbids these characters even escaped; lone surrogates cannot be encoded at all
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -105,14 +99,8 @@ def _x_label(ev: Evaluation, lang: str, m: int, model: bool) -> str:
 
 def _tick_label(value: Any, limit: int) -> str:
     """A community name as one short line of plain text: long names would squeeze the plot."""
-    text = _SURROGATE.sub("\ufffd", _BAD_XML.sub(" ", str(value)))
-    text = " ".join(text.split())  # control characters (CR, tab, newline) as spaces
+    text = " ".join(xml_safe(value).split())  # control characters (CR, tab, newline) as spaces
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _svg_text(value: Any) -> str:
-    """Text for an SVG ``<text>`` element: XML-safe characters, HTML-escaped."""
-    return html.escape(_SURROGATE.sub("\ufffd", _BAD_XML.sub(" ", str(value))))
 
 
 def _text_width(text: str, font: float) -> float:
@@ -130,9 +118,16 @@ def nice_ticks(lo: float, hi: float, target: int) -> tuple[list[float], int]:
     """
     raw = (hi - lo) / max(target - 1, 1)
     power = 10.0 ** math.floor(math.log10(raw))
-    step = next(k * power for k in (1.0, 2.0, 2.5, 5.0, 10.0) if k * power >= raw * 0.8)
-    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) + (1 if step / power == 2.5 else 0)
+    steps = [k * p for p in (power / 10, power, power * 10) for k in (1.0, 2.0, 2.5, 5.0)]
+    i = next(i for i, step in enumerate(steps) if step >= raw * 0.8)
+    while True:  # at least two ticks: a smaller step when the range falls between two
+        step = steps[i]
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        if last > first or i == 0:
+            break
+        i -= 1
+    exp = math.floor(math.log10(step) + 1e-9)
+    decimals = max(0, -exp) + (1 if round(step / 10.0**exp, 6) == 2.5 else 0)
     return [round(k * step, decimals + 1) + 0.0 for k in range(first, last + 1)], decimals
 
 
@@ -228,15 +223,13 @@ def _plot_rows(
             )
         out.append(
             f'<g class="row {v}"{data}><text class="nm" x="{left - 6:g}" y="{y + size.font * 0.35:.1f}" '
-            f'font-size="{size.font:g}" text-anchor="end">{_svg_text(label)}</text>'
+            f'font-size="{size.font:g}" text-anchor="end">{svg_text(label)}</text>'
             f"{bar}{_marker(shape, x(float(r['estimate'])), y, colour, filled)}</g>"
         )
     return out
 
 
-def _forest(
-    rows: list[dict[str, Any]], ev: Evaluation, lang: str, size: _Size, ident: str
-) -> str:
+def _forest(rows: list[dict[str, Any]], ev: Evaluation, lang: str, size: _Size, ident: str) -> str:
     t, f = text_for(lang), size.font
     names = [_tick_label(name(r, ev), size.name_chars) for r in rows]
     counts = dict.fromkeys(MARKERS, 0)
@@ -295,48 +288,3 @@ def forest_svg(
         return None
     ident = f"fp-{'n' if narrow else 'w'}{index}"
     return _forest(rows, ev, lang, NARROW if narrow else WIDE, ident)
-
-
-#: Communities above which the report's map has no per-community labels (unreadable, and
-#: matplotlib lays out each label: minutes for a thousand buurten).
-MAX_MAP_LABELS = 80
-
-
-def map_png(ev: Evaluation, label: str, lang: str, *, narrow: bool = False) -> str | None:
-    """The impact map of one wave as base64 PNG (``narrow``: legend below, for phone-width
-    screens), or None without geometry or levels."""
-    if ev.geometry is None:
-        return None
-    try:
-        from collective_efficacy.report.plot import impact_map
-    except ImportError:  # pragma: no cover - plot extra missing
-        return None
-    import base64
-    import io
-
-    import pandas as pd
-
-    levels = pd.DataFrame([r for r in ev.sections.get("impact", []) if r.get("wave") == label])
-    if levels.empty:
-        return None
-    # JSON records turn integer levels with gaps into floats; the map labels want integers
-    for col in ("level", "level_low", "level_high"):
-        if col in levels.columns:
-            levels[col] = pd.to_numeric(levels[col]).round().astype("Int64")
-    fig = impact_map(
-        levels,
-        ev.geometry,
-        community=ev.community,
-        geometry_key=ev.geometry_key,
-        lang=lang,
-        title="",  # the report's heading names the map
-        legend="below" if narrow else "right",
-        annotate=len(levels) <= MAX_MAP_LABELS,  # a national map: colours, no 1,000 labels
-    )
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def map_alt(t: dict[str, str], label: str) -> str:
-    return t["map_alt"].format(wave=wave(t, label))

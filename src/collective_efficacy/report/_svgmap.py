@@ -7,11 +7,15 @@ level, which includes every suppressed community: drawn without level or n). A s
 our own (:data:`SCRIPT`, once per page) names each path for assistive technology and shows a
 tooltip (name, level, n or the suppression reason) on hover and on keyboard focus.
 
-User strings (community names, reasons) never enter the markup or an attribute: they travel as
-JSON inside ``<script type="application/json">`` (:func:`json_for_script` escapes ``<``, ``>``,
-``&`` and U+2028/9, so ``</script>`` and ``<!--`` cannot end or alter the block) and the script
-puts them into the page with ``textContent`` and ``setAttribute`` only. The markup holds numbers,
-colours from our palette and our own (HTML-escaped) texts.
+User strings (community names, reasons) never enter an attribute: for the tooltips they travel
+as JSON inside ``<script type="application/json">`` (:func:`json_for_script` escapes ``<``,
+``>``, ``&`` and U+2028/9, so ``</script>`` and ``<!--`` cannot end or alter the block) and the
+script puts them into the page with ``textContent`` and ``setAttribute`` only. The one other
+place is the printed map's name labels (up to :data:`MAX_LEVEL_DIGITS` communities; hidden on
+screen, where the tooltip names them): element text through
+:func:`~collective_efficacy.report._format.svg_text` (HTML-escaped, XML-safe). The rest of the
+markup holds numbers, colours from our palette and our own (HTML-escaped) texts. The printed
+page shows the same SVG (with its legend), so no second, raster map is drawn.
 
 Projection: longitude/latitude are drawn equirectangular with the x axis scaled by
 cos(mid-latitude) (locally true to shape at municipal scale); other coordinates as they are.
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from collective_efficacy.impact import IMPACT_LEVEL_LABELS
-from collective_efficacy.report._format import name, text_for, wave
+from collective_efficacy.report._format import name, svg_text, text_for, wave
 from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 if TYPE_CHECKING:
@@ -85,8 +89,10 @@ MAP_CSS = (
     ".imap-sw{display:inline-block;width:1.1em;height:1.1em;border:1px solid #999;"
     "flex:none}.imap-how{font-size:88%;color:#555;margin:.2em 0}"
     ".map-print{display:none}"
+    ".imap text.nm{display:none;font:13px system-ui,sans-serif}"
     "@media (max-width:600px){.imap text{display:none}}"
-    "@media print{.imap{display:none}.map-print{display:block}}"
+    "@media print{.imap-how,.imap-tip{display:none}.imap text.nm{display:inline}"
+    "figure.imap{break-inside:avoid}}"
 )
 
 #: The page's one script: it reads each map's JSON data and wires names and tooltips.
@@ -337,6 +343,8 @@ def map_svg(ev: Evaluation, label: str, lang: str, index: int) -> str | None:
             digits.append(
                 f'<text x="{at[0]:.1f}" y="{at[1]:.1f}" fill="{ink}" stroke="{halo}">'
                 f"{'–' if lev is None else int(lev)}</text>"
+                f'<text class="nm" x="{at[0]:.1f}" y="{at[1] - 17:.1f}" fill="{ink}" '
+                f'stroke="{halo}">{svg_text(data[-1]["name"])}</text>'
             )
     if not paths:
         return None
