@@ -9,6 +9,7 @@ verdict tests (``test_verdict.py``, ``test_dutch.py``) use it too.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import subprocess
@@ -132,7 +133,7 @@ def test_forest_axis_has_nice_ticks_and_a_zero_line(example_evaluation: ce.Evalu
     root = ET.fromstring(svg)
     ticks = [t for t in root.iter(NS + "text") if t.get("class") == "tick"]
     values = [float(t.get("data-value", "nan")) for t in ticks]
-    steps = {round(b - a, 12) for a, b in zip(values, values[1:], strict=False)}
+    steps = {round(b - a, 12) for a, b in itertools.pairwise(values)}
     assert len(steps) == 1 and 0.0 in values
     (step,) = steps
     assert round(step / 10 ** math.floor(math.log10(step)), 9) in {1, 2, 2.5, 5}
@@ -157,7 +158,7 @@ def test_nice_ticks_cover_the_range_evenly(lo: float, span: float, target: int) 
     tol = 1e-9 * max(abs(lo), abs(hi), span)
     assert 2 <= len(ticks) <= 2 * target + 1, ticks
     assert lo - tol <= ticks[0] and ticks[-1] <= hi + tol
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     # equal up to rounding of the values themselves (a tiny step far from 0 loses digits)
     assert max(gaps) - min(gaps) <= 1e-9 * gaps[0] + 1e-12 * max(abs(lo), abs(hi))
     # the labels with `decimals` decimals are distinct and exact

@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # CHROMIUM=/path/to/chrome overrides the browser (e.g. on a non-Debian machine).
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
