@@ -253,8 +253,24 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
     return rows
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
     from .run import to_markdown
 
-    small = "--small" in sys.argv[1:]
-    print(to_markdown(run([(100_000, 1_300)] if small else SIZES)))
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_e2e",
+        description="The command line from two CSV files to a report against the hand-written "
+        "pandas + pingouin + statsmodels script (each a subprocess, start to exit), and a "
+        "per-step profile of one CLI run. Prints a Markdown table; writes no file (the "
+        "RESULTS.md section comes from `python -m benchmarks.run --only e2e`).",
+    )
+    parser.add_argument(
+        "--small", action="store_true", help="100,000 rows / 1,300 communities instead of 1M/13k"
+    )
+    args = parser.parse_args(argv)
+    print(to_markdown(run([(100_000, 1_300)] if args.small else SIZES)))
+
+
+if __name__ == "__main__":
+    main()
