@@ -149,12 +149,16 @@ def codebook_text(
     )
 
 
+#: An instrument argument: an Instrument, a built-in id or a YAML file (to_codebook, to_xlsform).
+INSTRUMENT_ARG = [
+    InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+    PATH,
+]
+
+
 @public(
     constraints={
-        "instrument": [
-            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
-            PATH,
-        ],
+        "instrument": INSTRUMENT_ARG,
         "path": [PATH],
         "format": [Options(("csv", "xlsx", "md", "sps", "ddi")), None],
         "lang": [TEXT, None],
