@@ -59,11 +59,13 @@ def write_files(n_resp: int, n_comm: int, folder: Path) -> dict[str, Path]:
 
 
 def _cli() -> list[str]:
+    """The installed console script; ``python -m collective_efficacy.cli`` (the same entry
+    point, :func:`collective_efficacy.cli.console_main`) when the script is missing or was
+    generated before that entry point (reinstall: ``pip install -e .``)."""
     script = Path(sys.executable).with_name("collective-efficacy")
-    if script.exists():
+    if script.exists() and "console_main" in script.read_text(encoding="utf-8", errors="replace"):
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from collective_efficacy.cli import main; "
-            "sys.exit(main())"]  # fmt: skip
+    return [sys.executable, "-m", "collective_efficacy.cli"]
 
 
 def cli_args(paths: dict[str, Path], out: Path) -> list[str]:
@@ -139,10 +141,15 @@ patch(_commands._cmd_evaluate, "command")
 for meth, key in (("to_html", "html"), ("to_markdown", "markdown"), ("to_json", "json")):
     setattr(evaluation.Evaluation, meth, wrap(getattr(evaluation.Evaluation, meth), key))
 acc["imports"] = (time.perf_counter() - t0, time.process_time() - c0)
-rc = cli.main(json.loads(sys.argv[1]))
-acc["process"] = (time.perf_counter() - t0, time.process_time() - c0)
-print("@@" + json.dumps(acc))
-sys.exit(rc)
+sys.argv = ["collective-efficacy", *json.loads(sys.argv[1])]
+main = cli.main
+def main_then_report():  # the console script's own path: console_main -> main -> fast exit
+    rc = main()
+    acc["process"] = (time.perf_counter() - t0, time.process_time() - c0)
+    print("@@" + json.dumps(acc))
+    return rc
+cli.main = main_then_report
+cli.console_main()
 """
 
 STEPS = {
