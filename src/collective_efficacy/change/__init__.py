@@ -29,7 +29,7 @@ import pandas as pd
 
 from collective_efficacy import _dist
 from collective_efficacy._checks import check_choice, check_ci
-from collective_efficacy._params import ARRAY, BOOLEAN, COLUMN, InstanceOf, Options, public
+from collective_efficacy._params import ARRAY, BOOLEAN, COLUMN, Options, public
 from collective_efficacy.change._common import (
     _TWO_WAVES,
     _check_min_n,
@@ -51,7 +51,7 @@ from collective_efficacy.change.bootstrap import bootstrap_change
 from collective_efficacy.change.empirical_bayes import compare_waves_eb
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.summaries._dispatch import summary_route
-from collective_efficacy.survey_design import SurveyDesign, resolve_design
+from collective_efficacy.survey_design import WEIGHTING, SurveyDesign, resolve_design
 
 __all__ = [
     "ReliableChange",
@@ -178,11 +178,7 @@ def overall_from_fit(fit: Any, df: float, scale: float, ci: float) -> dict[str, 
 @summary_route("compare_waves")
 @public(
     constraints={
-        "weight": [COLUMN, None],
-        "design": [
-            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
-            None,
-        ],
+        **WEIGHTING,
         **_TWO_WAVES,
         "community": [COLUMN, None],
         "paired_on": [COLUMN, None],

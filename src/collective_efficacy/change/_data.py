@@ -73,6 +73,37 @@ class Pairs:
     after: np.ndarray
 
 
+def _refuse_missing(scores: pd.DataFrame, column: str, role: str, what: str, expected: str) -> None:
+    """A :class:`DataError` naming the rows where ``column`` is missing, if there are any."""
+    miss = scores[column].isna().to_numpy()
+    if miss.any():
+        raise DataError(
+            f"{role} column {column!r} has {int(miss.sum())} missing {what}(s) at "
+            f"{rows_in(scores, miss)}; expected {expected} on every row"
+        )
+
+
+def wave_masks(
+    scores: pd.DataFrame, wave: str, before: Hashable, after: Hashable
+) -> tuple[np.ndarray, np.ndarray]:
+    """The before and after rows; every row must carry one of the two (different) labels."""
+    if before == after:
+        raise DataError(f"before and after must be different wave labels; both are {before!r}")
+    w = scores[wave]
+    _refuse_missing(scores, wave, "wave", "label", f"{before!r} or {after!r}")
+    is_b = (w == before).to_numpy(dtype=bool)
+    is_a = (w == after).to_numpy(dtype=bool)
+    other = ~(is_b | is_a)
+    if other.any():
+        vals = sorted({str(v) for v in w[other].unique()})[:10]
+        raise DataError(
+            f"wave column {wave!r}, {rows_in(scores, other)}: a label "
+            f"that is neither before={before!r} nor after={after!r} (values {vals}). Filter the "
+            "data to the two waves to compare, or pass the right before=/after= labels."
+        )
+    return is_b, is_a
+
+
 def prepare(
     scores: pd.DataFrame,
     dv: str,
@@ -89,25 +120,7 @@ def prepare(
     cols = [dv, wave] + ([community] if community is not None else [])
     cols += [paired_on] if paired_on is not None else []
     check_columns(scores, cols)
-    if before == after:
-        raise DataError(f"before and after must be different wave labels; both are {before!r}")
-    w = scores[wave]
-    wmiss = w.isna().to_numpy()
-    if wmiss.any():
-        raise DataError(
-            f"wave column {wave!r} has {int(wmiss.sum())} missing label(s) at "
-            f"{rows_in(scores, wmiss)}; expected {before!r} or {after!r} on every row"
-        )
-    is_b = (w == before).to_numpy()
-    is_a = (w == after).to_numpy()
-    other = ~(is_b | is_a)
-    if other.any():
-        vals = sorted({str(v) for v in w[other].unique()})[:10]
-        raise DataError(
-            f"wave column {wave!r}, {rows_in(scores, other)}: a label "
-            f"that is neither before={before!r} nor after={after!r} (values {vals}). Filter the "
-            "data to the two waves to compare, or pass the right before=/after= labels."
-        )
+    is_a = wave_masks(scores, wave, before, after)[1]
     y = numeric_matrix(scores, [dv])[:, 0]
     ymiss = np.isnan(y)
     if ymiss.any() and nan_policy == "raise":
@@ -125,12 +138,7 @@ def prepare(
     ids = None
     if paired_on is not None:
         idcol = scores[paired_on]
-        imiss = idcol.isna().to_numpy()
-        if imiss.any():
-            raise DataError(
-                f"paired_on column {paired_on!r} has missing id(s) at "
-                f"{rows_in(scores, imiss)}; expected a respondent id on every row"
-            )
+        _refuse_missing(scores, paired_on, "paired_on", "id", "a respondent id")
         key = pd.DataFrame({"w": is_a, "id": idcol.to_numpy()})
         dup = key.duplicated(keep=False).to_numpy()
         if dup.any():

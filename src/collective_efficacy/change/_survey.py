@@ -16,6 +16,7 @@ from collective_efficacy._checks import check_columns, numeric_matrix
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._rows import rows_in
 from collective_efficacy.change._common import _direction
+from collective_efficacy.change._data import wave_masks
 from collective_efficacy.errors import DataError
 from collective_efficacy.survey_design import (
     DesignArrays,
@@ -52,16 +53,7 @@ def weighted_change(
     """
     check_columns(scores, [dv, wave] + ([community] if community else []), what="column")
     y = numeric_matrix(scores, [dv])[:, 0]
-    wv = scores[wave]
-    is_b = (wv == before).to_numpy(dtype=bool)
-    is_a = (wv == after).to_numpy(dtype=bool)
-    other = ~(is_a | is_b)
-    if other.any():
-        raise DataError(
-            f"wave column {wave!r} has labels other than {before!r} and {after!r} at "
-            f"{rows_in(scores, other)}: {sorted(map(str, wv[other].unique()))[:5]}",
-            argument="wave",
-        )
+    is_b, is_a = wave_masks(scores, wave, before, after)
     miss = np.isnan(y)
     if nan_policy == "raise" and miss.any():
         raise DataError(f"column {dv!r} has missing scores at {rows_in(scores, miss)}", argument=dv)

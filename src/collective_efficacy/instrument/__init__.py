@@ -10,10 +10,10 @@ This module imports no statistics.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 import yaml
@@ -204,20 +204,10 @@ class Instrument(_Model):
         return [it.id for it in self.items]
 
     def item(self, item_id: str) -> Item:
-        for it in self.items:
-            if it.id == item_id:
-                return it
-        raise InstrumentError(
-            f"instrument {self.id!r} has no item {item_id!r}; items: {self.item_ids}"
-        )
+        return _by_id(self.id, "item", self.items, item_id)
 
     def scale(self, scale_id: str) -> Scale:
-        for s in self.scales:
-            if s.id == scale_id:
-                return s
-        raise InstrumentError(
-            f"instrument {self.id!r} has no scale {scale_id!r}; scales: {[s.id for s in self.scales]}"
-        )
+        return _by_id(self.id, "scale", self.scales, scale_id)
 
     def response_scale(self, item_id: str) -> ResponseScale:
         return self.response_scales[self.item(item_id).scale]
@@ -327,6 +317,28 @@ def instrument_from_dict(spec: Mapping[str, Any], origin: str = "<dict>") -> Ins
         raise InstrumentError(_format_pydantic(err, origin)) from None
 
 
+#: The declared constraint of an instrument argument: an Instrument, a built-in id or a path
+#: to its YAML, or a dict of its fields (what :func:`load_instrument` takes).
+INSTRUMENT_SOURCE: list[Any] = [
+    InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
+    PATH,
+    MAPPING,
+]
+
+
+_T = TypeVar("_T", Item, Scale)
+
+
+def _by_id(instrument: str, kind: str, entries: Sequence[_T], wanted: str) -> _T:
+    """The item or scale with id ``wanted``, or an InstrumentError listing the ids there are."""
+    for entry in entries:
+        if entry.id == wanted:
+            return entry
+    raise InstrumentError(
+        f"instrument {instrument!r} has no {kind} {wanted!r}; {kind}s: {[e.id for e in entries]}"
+    )
+
+
 def _from_text(text: str, origin: str) -> Instrument:
     try:
         spec = yaml.safe_load(text)
@@ -335,15 +347,7 @@ def _from_text(text: str, origin: str) -> Instrument:
     return instrument_from_dict(spec, origin)
 
 
-@public(
-    constraints={
-        "name_or_path": [
-            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
-            PATH,
-            MAPPING,
-        ]
-    }
-)
+@public(constraints={"name_or_path": INSTRUMENT_SOURCE})
 def load_instrument(name_or_path: str | Path | Mapping[str, Any] | Instrument) -> Instrument:
     """Load a built-in instrument by id, a YAML file by path, or validate a dict.
 

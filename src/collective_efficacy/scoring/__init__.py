@@ -24,19 +24,23 @@ from collective_efficacy._params import (
     COLUMNS,
     FRAME,
     MAPPING,
-    PATH,
     SCALE_RANGE,
     InstanceOf,
     Interval,
     public,
 )
 from collective_efficacy.errors import DataError
-from collective_efficacy.instrument import Instrument, load_instrument
+from collective_efficacy.instrument import INSTRUMENT_SOURCE, Instrument, load_instrument
 from collective_efficacy.instrument._keys import flip, key_bounds, split_keyed_names
 from collective_efficacy.prepared import accepts_prepared
 from collective_efficacy.responses import ValidatedResponses
 from collective_efficacy.summaries._dispatch import summary_route
-from collective_efficacy.survey_design import SurveyDesign, resolve_design, weighted_aggregate
+from collective_efficacy.survey_design import (
+    WEIGHTING,
+    SurveyDesign,
+    resolve_design,
+    weighted_aggregate,
+)
 
 __all__ = ["aggregate", "reverse_items", "score"]
 
@@ -128,12 +132,7 @@ def _scale_specs(
 @accepts_prepared
 @public(
     constraints={
-        "instrument": [
-            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
-            PATH,
-            MAPPING,
-            None,
-        ],
+        "instrument": [*INSTRUMENT_SOURCE, None],
         "keys": [MAPPING, None],
         "data": [
             FRAME,
@@ -288,11 +287,7 @@ _AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "su
 @summary_route("aggregate")
 @public(
     constraints={
-        "weight": [COLUMN, None],
-        "design": [
-            InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign),
-            None,
-        ],
+        **WEIGHTING,
         "data": [FRAME],
         "community": [COLUMN],
         "wave": [COLUMN, None],

@@ -96,24 +96,9 @@ def compare_waves(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
         raise _rows_needed(func, "paired_on=")
     if kw["weight"] is not None or kw["design"] is not None:
         raise _rows_needed(func, "a survey design or weight")
-    before, after = kw["before"], kw["after"]
-    if before == after:
-        raise DataError(f"before and after must be different wave labels; both are {before!r}")
-    if summary.wave is None or kw["wave"] != summary.wave:
-        raise DataError(
-            f"{func}(): wave={kw['wave']!r}, but the summary's wave column is {summary.wave!r}",
-            argument="wave",
-        )
-    waves = summary.to_frame()[summary.wave]
-    other = sorted({str(v) for v in waves if v not in (before, after)})
-    if other:
-        raise DataError(
-            f"wave column {summary.wave!r}: a label that is neither before={before!r} nor "
-            f"after={after!r} (values {other[:10]}). Filter the data to the two waves to compare, "
-            "or pass the right before=/after= labels."
-        )
+    wave = _check_waves(summary, kw, func)
     label = _one_label(summary, kw["community"], func)
-    by = [summary.wave] if label is None else [label, summary.wave]
+    by = [wave] if label is None else [label, wave]
     gr = grouped(summary, by)
     assert gr.labels is not None
     cols = column(summary, gr, kw["dv"])
@@ -128,16 +113,8 @@ def compare_waves(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
     else:
         codes, uniq = pd.factorize(gr.labels[label], sort=True)
         names, code = pd.Index(uniq, name=label), np.asarray(codes, dtype=np.int64)
-    is_a = (gr.labels[summary.wave] == after).to_numpy()
-    G = len(names)
-
-    def per_community(mask: np.ndarray) -> Column:
-        def s(v: np.ndarray) -> np.ndarray:
-            return np.bincount(code[mask], weights=v[mask], minlength=G)
-
-        return Column.of(n=s(cols.n), total=s(cols.total), ss=s(cols.ss), n_rows=s(cols.n_rows))
-
-    b, a = per_community(~is_a), per_community(is_a)
+    is_a = (gr.labels[wave] == kw["after"]).to_numpy()
+    b, a = _split_waves(cols, code, is_a, len(names))
     tw = TwoWaves(
         y=np.zeros(0), after=np.zeros(0, dtype=bool), codes=np.zeros(0, dtype=np.int64),
         labels=names, community="community" if label is None else label,
@@ -154,8 +131,8 @@ def compare_waves(summary: CommunitySummary, **kw: Any) -> pd.DataFrame:
     )
 
 
-def _wave_columns(summary: CommunitySummary, kw: dict[str, Any], func: str) -> tuple[Any, ...]:
-    """Labels and the before / after moments per community, checking the wave labels."""
+def _check_waves(summary: CommunitySummary, kw: dict[str, Any], func: str) -> str:
+    """The wave column; refuses equal before/after labels, another wave column and a third label."""
     before, after = kw["before"], kw["after"]
     if before == after:
         raise DataError(f"before and after must be different wave labels; both are {before!r}")
@@ -164,11 +141,7 @@ def _wave_columns(summary: CommunitySummary, kw: dict[str, Any], func: str) -> t
             f"{func}(): wave={kw['wave']!r}, but the summary's wave column is {summary.wave!r}",
             argument="wave",
         )
-    label = _one_label(summary, kw["community"], func)
-    assert label is not None
-    gr = grouped(summary, [label, summary.wave])
-    assert gr.labels is not None
-    waves = gr.labels[summary.wave]
+    waves = summary.to_frame()[summary.wave]
     other = sorted({str(v) for v in waves if v not in (before, after)})
     if other:
         raise DataError(
@@ -176,18 +149,35 @@ def _wave_columns(summary: CommunitySummary, kw: dict[str, Any], func: str) -> t
             f"after={after!r} (values {other[:10]}). Filter the data to the two waves to compare, "
             "or pass the right before=/after= labels."
         )
-    cols = column(summary, gr, kw["dv"])
-    codes, uniq = pd.factorize(gr.labels[label], sort=True)
-    is_a = (waves == after).to_numpy()
-    g = len(uniq)
+    return summary.wave
+
+
+def _split_waves(
+    cols: Column, code: np.ndarray, is_after: np.ndarray, n_groups: int
+) -> tuple[Column, Column]:
+    """Per-community sums of the before cells and of the after cells (``code`` per cell)."""
 
     def per(mask: np.ndarray) -> Column:
         def s(v: np.ndarray) -> np.ndarray:
-            return np.bincount(codes[mask], weights=v[mask], minlength=g)
+            return np.bincount(code[mask], weights=v[mask], minlength=n_groups)
 
         return Column.of(n=s(cols.n), total=s(cols.total), ss=s(cols.ss), n_rows=s(cols.n_rows))
 
-    return pd.Index(uniq, name=label), per(~is_a), per(is_a)
+    return per(~is_after), per(is_after)
+
+
+def _wave_columns(summary: CommunitySummary, kw: dict[str, Any], func: str) -> tuple[Any, ...]:
+    """Labels and the before / after moments per community, checking the wave labels."""
+    wave = _check_waves(summary, kw, func)
+    label = _one_label(summary, kw["community"], func)
+    assert label is not None
+    gr = grouped(summary, [label, wave])
+    assert gr.labels is not None
+    cols = column(summary, gr, kw["dv"])
+    codes, uniq = pd.factorize(gr.labels[label], sort=True)
+    is_a = (gr.labels[wave] == kw["after"]).to_numpy()
+    b, a = _split_waves(cols, np.asarray(codes, dtype=np.int64), is_a, len(uniq))
+    return pd.Index(uniq, name=label), b, a
 
 
 def change_model(summary: CommunitySummary, **kw: Any) -> Any:

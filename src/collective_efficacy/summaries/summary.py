@@ -33,18 +33,15 @@ from collective_efficacy._params import (
     COLUMN,
     COLUMNS,
     KEYS,
-    MAPPING,
     NATIVE_FRAME,
-    PATH,
     SCALE_RANGE,
-    InstanceOf,
     Interval,
     Predicate,
     public,
 )
 from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
-from collective_efficacy.instrument import Instrument
+from collective_efficacy.instrument import INSTRUMENT_SOURCE
 from collective_efficacy.instrument._keys import _range_from, parse_keys
 from collective_efficacy.summaries._engine import (
     cell_sums,
@@ -432,12 +429,7 @@ def _scale_spec(
 @public(
     constraints={
         "data": [NATIVE_FRAME],
-        "instrument": [
-            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
-            PATH,
-            MAPPING,
-            None,
-        ],
+        "instrument": [*INSTRUMENT_SOURCE, None],
         "keys": [KEYS, None],
         "items": [COLUMNS, None],
         "community": [COLUMN],

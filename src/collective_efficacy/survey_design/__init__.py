@@ -65,6 +65,7 @@ from pydantic import BaseModel, ConfigDict
 from collective_efficacy import _dist
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import weighted_group_moments
+from collective_efficacy._params import COLUMN, InstanceOf
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
 
@@ -143,6 +144,13 @@ class SurveyDesign(BaseModel):
         """The design's columns, in the order weight, strata, cluster, fpc."""
         cols = (self.weight, self.strata, self.cluster, self.fpc)
         return [c for c in cols if c is not None]
+
+
+#: The declared constraints of ``weight=`` / ``design=`` (the functions that take a design).
+WEIGHTING: dict[str, list[Any]] = {
+    "weight": [COLUMN, None],
+    "design": [InstanceOf(SurveyDesign, description="a SurveyDesign", example=SurveyDesign), None],
+}
 
 
 def resolve_design(weight: Any, design: Any) -> SurveyDesign | None:
