@@ -161,7 +161,7 @@ def open_and_check(
                 mapNames: Array.from(document.querySelectorAll('figure.imap svg')).map(s => {
                     const k = s.getBoundingClientRect().width / s.viewBox.baseVal.width;
                     const shown = Array.from(s.querySelectorAll('text.nm')).filter(
-                        t => getComputedStyle(t).display !== 'none');
+                        t => getComputedStyle(t).display !== 'none' && t.textContent.trim());
                     return {shown: shown.length, minPx: Math.min(...shown.map(
                         t => parseFloat(getComputedStyle(t).fontSize) * k))};
                 }),

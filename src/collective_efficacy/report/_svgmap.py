@@ -7,15 +7,14 @@ level, which includes every suppressed community: drawn without level or n). A s
 our own (:data:`SCRIPT`, once per page) names each path for assistive technology and shows a
 tooltip (name, level, n or the suppression reason) on hover and on keyboard focus.
 
-User strings (community names, reasons) never enter an attribute: for the tooltips they travel
-as JSON inside ``<script type="application/json">`` (:func:`json_for_script` escapes ``<``,
-``>``, ``&`` and U+2028/9, so ``</script>`` and ``<!--`` cannot end or alter the block) and the
-script puts them into the page with ``textContent`` and ``setAttribute`` only. The one other
-place is the printed map's name labels (up to :data:`MAX_LEVEL_DIGITS` communities; hidden on
-screen, where the tooltip names them): element text through
-:func:`~collective_efficacy.report._format.svg_text` (HTML-escaped, XML-safe). The rest of the
-markup holds numbers, colours from our palette and our own (HTML-escaped) texts. The printed
-page shows the same SVG (with its legend), so no second, raster map is drawn.
+User strings (community names, reasons) never enter the markup or an attribute: they travel as
+JSON inside ``<script type="application/json">`` (:func:`json_for_script` escapes ``<``, ``>``,
+``&`` and U+2028/9, so ``</script>`` and ``<!--`` cannot end or alter the block) and the script
+puts them into the page with ``textContent`` and ``setAttribute`` only: the tooltips, and the
+name labels of the printed map (empty ``<text class="nm">`` elements, up to
+:data:`MAX_LEVEL_DIGITS` communities, hidden on screen). The markup holds numbers, colours from
+our palette and our own (HTML-escaped) texts. The printed page shows the same SVG (with its
+legend), so no second, raster map is drawn.
 
 Projection: longitude/latitude are drawn equirectangular with the x axis scaled by
 cos(mid-latitude) (locally true to shape at municipal scale); other coordinates as they are.
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from collective_efficacy.impact import IMPACT_LEVEL_LABELS
-from collective_efficacy.report._format import name, svg_text, text_for, wave
+from collective_efficacy.report._format import name, text_for, wave
 from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
 if TYPE_CHECKING:
@@ -115,6 +114,8 @@ var x=r.left-o.left+r.width/2,y=r.bottom-o.top+6;
 x=Math.max(0,Math.min(x-tip.offsetWidth/2,o.width-tip.offsetWidth));
 if(y+tip.offsetHeight>o.height){y=Math.max(0,r.top-o.top-tip.offsetHeight-6);}
 tip.style.left=x+"px";tip.style.top=y+"px";}
+fig.querySelectorAll("text.nm").forEach(function(t){
+t.textContent=data[Number(t.getAttribute("data-k"))].name;});
 fig.querySelectorAll("path.c").forEach(function(p){
 var d=data[Number(p.getAttribute("data-k"))];
 p.setAttribute("aria-label",d.name+": "+d.lines.join("; "));
@@ -343,8 +344,8 @@ def map_svg(ev: Evaluation, label: str, lang: str, index: int) -> str | None:
             digits.append(
                 f'<text x="{at[0]:.1f}" y="{at[1]:.1f}" fill="{ink}" stroke="{halo}">'
                 f"{'–' if lev is None else int(lev)}</text>"
-                f'<text class="nm" x="{at[0]:.1f}" y="{at[1] - 17:.1f}" fill="{ink}" '
-                f'stroke="{halo}">{svg_text(data[-1]["name"])}</text>'
+                f'<text class="nm" data-k="{len(data) - 1}" x="{at[0]:.1f}" y="{at[1] - 17:.1f}" '
+                f'fill="{ink}" stroke="{halo}"></text>'
             )
     if not paths:
         return None
