@@ -30,8 +30,8 @@ def xml_safe(value: Any) -> str:
 def svg_text(value: Any) -> str:
     """User text as the content of an SVG ``<text>`` element: inert in HTML, well-formed XML.
 
-    >>> svg_text("<img src=x>&\x00")
-    '&lt;img src=x&gt;&amp; '
+    >>> svg_text("<img src=x> & 'b'")
+    '&lt;img src=x&gt; &amp; &#x27;b&#x27;'
     """
     return html.escape(xml_safe(value))
 
