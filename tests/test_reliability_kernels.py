@@ -9,8 +9,10 @@ inverts well-conditioned matrices with ``inv``, equal to the pseudo-inverse up t
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import collective_efficacy as ce
 from collective_efficacy.reliability._core import smc_stack
 
 RTOL = float(np.sqrt(np.finfo(np.float64).eps))
@@ -120,3 +122,30 @@ def test_blocked_group_kernel_equals_straightforward(missing: float, monkeypatch
         both = sub.notna().astype(float)
         np.testing.assert_array_equal(mom.n_pair[g], both.T @ both)
         assert mom.n_rows[g] == sub.notna().any(axis=1).sum()
+
+
+def test_constant_pair_gives_an_undefined_correlation_as_pandas() -> None:
+    """A pair in which one item is constant over the rows answering both: pandas' .corr gives
+    NaN, so must the shared moments (they gave -inf, and omega's eigen-solver then failed)."""
+    nan = np.nan
+    x = np.array(
+        [
+            [3, 3, nan, nan],
+            [3, nan, 3, 3],
+            [4, 3, 3, 3],
+            [nan, 3, 3, 3],
+            [3, nan, 4, nan],
+            [nan, 4, 1, 2],
+            [2, 2, 4, 3],
+            [1, 2, 3, 3.0],
+        ]
+    )
+    expected = pd.DataFrame(x).corr(min_periods=2).to_numpy()
+    from collective_efficacy.reliability import _pooled
+
+    got = _pooled.item_moments(x).corr
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_allclose(got[~np.isnan(got)], expected[~np.isnan(expected)], rtol=1e-12)
+    df = pd.DataFrame(x, columns=["SC1", "SC2", "SC3", "SC4"])
+    with pytest.raises(ce.DataError, match="'SC1' and 'SC4' is undefined"):
+        ce.omega(df, keys=["-SC3"])

@@ -120,7 +120,8 @@ def item_moments(x: np.ndarray) -> ItemMoments:
     with np.errstate(invalid="ignore", divide="ignore"):
         c = s - np.where(npair > 0, a * a.T / np.maximum(npair, 1.0), 0.0)
         v = q - np.where(npair > 0, a * a / np.maximum(npair, 1.0), 0.0)
-        corr = np.where(npair >= 2, c / np.sqrt(v * v.T), np.nan)
+        vv = v * v.T  # zero (or rounding below zero) when either item is constant in the pair
+        corr = np.where((npair >= 2) & (vv > 0), c / np.sqrt(np.maximum(vv, 0.0)), np.nan)
         cov = np.where(npair >= 2, c / (npair - 1.0), np.nan)
         n_item = np.diag(npair).copy()
         means = shift + np.diag(a) / n_item

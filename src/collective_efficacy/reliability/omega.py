@@ -220,7 +220,8 @@ def omega_from(
             i, j = np.argwhere(np.isnan(v))[0]
             raise DataError(
                 f"omega: the correlation of {names[i]!r} and {names[j]!r} is undefined (fewer "
-                "than 2 respondents answered both); expected every pair answered together."
+                "than 2 respondents answered both, or one of the two has the same answer from all "
+                "of them); expected every pair answered together, with some variation."
             )
         fit = fit_minres(v)
     else:
