@@ -25,21 +25,26 @@ the one-sided Welch p of an increase (per community, the raw difference of means
 sensitivity: the SD over replications of the per-replication share above the (fixed)
 threshold over sqrt(replications) (the threshold's own sampling error is not included). Then
 the operating points of the rules as used: the model's verdict (per-community 95 % interval),
-``evaluate``'s verdict (the model's, but on a boundary or unverified fit the Bonferroni-
-simultaneous intervals of the raw differences), Welch two-sided p < 0.05 without correction, and Welch + Holm (``compare_waves``'s default,
-p_adjusted < 0.05), with their FPR, the family-wise share of replications with a
-wrong-signed verdict, and the sensitivity of the one-sided Welch test with its threshold set to
-the rule's own (pooled) FPR, and of the model's ``p_improved`` likewise. Welch + Holm is computed here vectorised; :func:`_check_welch` asserts on
-one replication that it equals ``compare_waves`` (t, df, p_adjusted to 1e-10).
+the proposed ``evaluate`` rule (the model's verdict; on an unverified fit the
+Bonferroni-simultaneous intervals of the raw differences), those Bonferroni intervals on every fit (the former
+fallback on boundary fits), Welch two-sided p < 0.05 without correction, and Welch + Holm
+(``compare_waves``'s default, p_adjusted < 0.05), with their FPR, the family-wise share of
+replications with a wrong-signed verdict, and the sensitivity of the one-sided Welch test with
+its threshold set to the rule's own (pooled) FPR, and of the model's ``p_improved`` likewise;
+then the same on the boundary fits only. Welch + Holm is computed here vectorised;
+:func:`_check_welch` asserts on one replication that it equals ``compare_waves`` (t, df,
+p_adjusted to 1e-10).
 
-Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION]`` (prints
-Markdown tables; about 2 minutes of CPU at 300 / 300, the run in the methods page).
+Run: ``python -m benchmarks.sim_change_model [REPS_COVERAGE] [REPS_DETECTION] [K ...]`` (prints
+Markdown tables; the methods page's run: ``300 0 K`` and ``0 1000 K`` (K = 10, 20), ``0 600 40``,
+``0 300 100``, one process each, 1-4 minutes of CPU each).
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +69,21 @@ def simulate(rng: np.random.Generator, k: int, sd_change: float) -> tuple[pd.Dat
         y = 3 + u0[c] + w * delta[c] + rng.normal(0, SD_E, len(c))
         parts.append(pd.DataFrame({"community": labels[c], "wave": wave, "score": y}))
     return pd.concat(parts, ignore_index=True), delta
+
+
+def engine(data: pd.DataFrame) -> tuple[Any, np.ndarray]:
+    """The engine's fit (with its sufficient statistics) and the per-community contrast."""
+    from collective_efficacy.multilevel._change_design import design
+    from collective_efficacy.multilevel._lmm_slope import fit_rs_lmm
+    from collective_efficacy.multilevel.change_model import _contrast
+
+    des = design(data, dv="score", community="community", wave="wave", before="baseline",
+                 after="end_of_cycle", time=None, covariates=[], comparison=None,
+                 respondent=None)  # fmt: skip
+    con = _contrast(des)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con), con
 
 
 def _fit(data: pd.DataFrame) -> ce.ChangeModel:
@@ -92,7 +112,7 @@ def _plug_in(c: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     ).to_numpy()
 
 
-def coverage(reps: int) -> str:
+def coverage(reps: int, ks: tuple[int, ...] = KS) -> str:
     out = [
         "| communities | SD of true changes | replications | boundary fits | rule: grid | "
         "coverage, all fits | coverage, non-boundary fits | coverage, boundary fits | "
@@ -101,7 +121,7 @@ def coverage(reps: int) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     z = stats.norm.ppf(0.975)
-    for k, sd in SETTINGS:
+    for k, sd in [(k, s) for k, s in SETTINGS if k in ks]:
         acc: dict[str, list[float]] = {}
         for r in range(reps):
             data, delta = simulate(np.random.default_rng(7_000_000 + 1000 * k + r), k, sd)
@@ -177,17 +197,21 @@ def _one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
     model = (c["verdict"] == "improved").to_numpy()
     model_wrong = ((c["ci_low"] > 0) & (delta <= 0) | (c["ci_high"] < 0) & (delta >= 0)).to_numpy()
     bonf = w["p2"] < 0.05 / k  # evaluate's fallback: Bonferroni-simultaneous raw intervals
-    use = m.converged and not m.boundary
+    bonf_wrong = bonf & (up & (delta <= 0) | down & (delta >= 0))
     return {
         "delta": delta,
+        "boundary": np.array(m.boundary),
         "p_improved": c["p_improved"].to_numpy(),
         "p_previous": stats.t.cdf(c["change"] / c["prediction_sd"], c["prediction_df"]),
         "z_posterior": (c["change"] / c["posterior_sd"]).to_numpy(),
         "welch_p1": w["p1"],
         "model": model,
         "model_wrong": model_wrong,
-        "evaluate": model if use else bonf & up,
-        "evaluate_wrong": model_wrong if use else bonf & (up & (delta <= 0) | down & (delta >= 0)),
+        "evaluate": model if m.converged else bonf & up,
+        "evaluate_wrong": model_wrong if m.converged else bonf_wrong,
+        "bonferroni": bonf & up,
+        "bonferroni_wrong": bonf_wrong,
+        "converged": np.array(m.converged),
         "welch": (w["p2"] < 0.05) & up,
         "welch_wrong": (w["p2"] < 0.05) & (up & (delta <= 0) | down & (delta >= 0)),
         "holm": (w["holm"] < 0.05) & up,
@@ -225,6 +249,25 @@ def _model_at(res: list[dict[str, np.ndarray]], key: str) -> tuple[float, float]
     return _mean_se([np.mean(r["p_improved"][p] > thr) for r, p in zip(res, pos) if p.any()])
 
 
+def _boundary_rows(res: list[dict[str, np.ndarray]], k: int) -> list[str]:
+    """The model's verdict against Bonferroni raw intervals on the boundary fits only."""
+    sub = [r for r in res if bool(r["boundary"])]
+    if len(sub) < 2:
+        return [f"| {k} | {len(sub)} | – | – | – | – | – |"]
+    rows = []
+    for key, name in (("model", "the model's 95 % interval"), ("bonferroni", "Bonferroni raw")):
+        pos = [r["delta"] > 0 for r in sub]
+        sens = _mean_se([r[key][p].mean() for r, p in zip(sub, pos) if p.any()])
+        fpr = _mean_se([r[key][~p].mean() for r, p in zip(sub, pos) if (~p).any()])
+        wrong = _mean_se([r[key + "_wrong"].mean() for r in sub])
+        fw = _mean_se([float(r[key + "_wrong"].any()) for r in sub])
+        rows.append(
+            f"| {k} | {len(sub)} | {name} | {_fmt(sens)} | {_fmt(fpr)} | {_fmt(wrong)} "
+            f"| {_fmt(fw)} |"
+        )
+    return rows
+
+
 def detection(reps: int, ks: tuple[int, ...] = KS, sd: float = 0.25) -> str:
     _check_welch()
     head = " | ".join(f"FPR {f:.1%}" for f in FPRS)
@@ -244,12 +287,22 @@ def detection(reps: int, ks: tuple[int, ...] = KS, sd: float = 0.25) -> str:
     ]
     names = {
         "model": "model: per-community 95 % interval (`change_model`'s verdict)",
-        "evaluate": "`evaluate`'s verdict: the model, Bonferroni raw intervals on boundary fits",
+        "evaluate": "the model, Bonferroni only if not converged (proposed `evaluate` rule)",
+        "bonferroni": "Bonferroni-simultaneous raw intervals (the former fallback)",
         "welch": "Welch per community, two-sided p < 0.05, no correction",
         "holm": "Welch + Holm, p_adjusted < 0.05 (`compare_waves`)",
     }
+    bnd = [
+        "Boundary fits only (the fits on which `evaluate` used to fall back):",
+        "",
+        "| communities | boundary fits | rule | truly improved called improved "
+        "| not improved called improved | wrong sign (per community) "
+        "| a fit with a wrong-signed verdict |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for k in ks:
         res = [_one(20_261_202 + 1000 * k + r, k, sd) for r in range(reps)]
+        bnd += _boundary_rows(res, k)
         for label, key, higher in (
             ("model `p_improved` (the verdict's statistic)", "p_improved", True),
             ("previous interval's statistic (Prasad-Rao, t)", "p_previous", True),
@@ -266,13 +319,15 @@ def detection(reps: int, ks: tuple[int, ...] = KS, sd: float = 0.25) -> str:
                 f"| {k} | {name} | {_fmt(sens)} | {_fmt(fpr)} | {_fmt(fw)} | "
                 f"{_fmt(_welch_at(res, key))} | {_fmt(_model_at(res, key))} |"
             )
-    return "\n".join([*roc, "", *ops])
+    return "\n".join([*roc, "", *ops, "", *bnd])
 
 
 if __name__ == "__main__":
     n_cov = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     n_det = int(sys.argv[2]) if len(sys.argv) > 2 else 500
+    only = tuple(int(a) for a in sys.argv[3:]) or KS
     if n_cov:
-        print(coverage(n_cov))
+        print(coverage(n_cov, only))
         print()
-    print(detection(n_det))
+    if n_det:
+        print(detection(n_det, only))

@@ -36,17 +36,14 @@ study of :mod:`benchmarks.sim_change_model`; a few minutes at 200).
 from __future__ import annotations
 
 import sys
-import warnings
 
 import numpy as np
 from scipy import stats
 
-from collective_efficacy.multilevel._change_design import design
-from collective_efficacy.multilevel._lmm_slope import _pev_unit, _predicted, fit_rs_lmm
-from collective_efficacy.multilevel._lmm_slope_core import _evaluate, _Stats, _sufficient
-from collective_efficacy.multilevel.change_model import _contrast
+from collective_efficacy.multilevel._lmm_slope import _pev_unit, _predicted
+from collective_efficacy.multilevel._lmm_slope_core import _evaluate, _Stats
 
-from .sim_change_model import FPRS, SETTINGS, _fmt, _mean_se, _welch, simulate
+from .sim_change_model import FPRS, SETTINGS, _fmt, _mean_se, _welch, engine, simulate
 
 Z = float(stats.norm.ppf(0.975))
 
@@ -95,14 +92,9 @@ def integrated(
 
 def _one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
     data, delta = simulate(np.random.default_rng(seed), k, sd)
-    des = design(data, dv="score", community="community", wave="wave", before="baseline",
-                 after="end_of_cycle", time=None, covariates=[], comparison=None,
-                 respondent=None)  # fmt: skip
-    con = _contrast(des)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con)
-    st, _ = _sufficient(des.y, des.X, des.t, des.codes, len(des.labels), True)
+    fit, con = engine(data)
+    st = fit.stats  # the same statistics _sufficient() gives (REML)
+    assert st is not None
     out = {"delta": delta, "welch_p1": _welch(data, k)["p1"]}
     for key, two_d in (("hb", False), ("hb2", True)):
         mean, var = integrated(st, fit.theta, con, two_d)
@@ -150,13 +142,7 @@ def variants(reps: int) -> str:
         acc: dict[str, list[list[float]]] = {}
         for r in range(reps):
             data, delta = simulate(np.random.default_rng(7_000_000 + 1000 * k + r), k, sd)
-            des = design(data, dv="score", community="community", wave="wave",
-                         before="baseline", after="end_of_cycle", time=None, covariates=[],
-                         comparison=None, respondent=None)  # fmt: skip
-            con = _contrast(des)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                f = fit_rs_lmm(des.y, des.X, des.t, des.codes, len(des.labels), contrast=con)
+            f, con = engine(data)
             change = con @ f.beta + f.ranef[:, 1]
             q = stats.t.ppf(0.975, f.pred_df)
             for name, half in (

@@ -2,11 +2,30 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# One BLAS thread per test process. The suite runs one process per core (pytest -n auto), so a
+# multi-threaded BLAS in each would oversubscribe the cores; and the suite's matrices are small
+# (hundreds of rows), where OpenBLAS spends more time starting and synchronising threads than
+# computing (the dense reference in test_change_model_prediction.py: 0.36 s -> 0.015 s per REML
+# deviance on a busy 2-core machine). The variables reach the CLI subprocesses the tests start
+# and any BLAS loaded later (scipy's); threadpoolctl limits the ones already loaded (numpy's,
+# imported by the plugins). Only the thread count changes, not what is computed; set
+# CE_TEST_BLAS_THREADS to run the suite with more.
+_BLAS_THREADS = os.environ.get("CE_TEST_BLAS_THREADS", "1")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, _BLAS_THREADS)
+
+import numpy as np  # noqa: E402  (after the variables: a BLAS reads them when it loads)
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+_BLAS_LIMIT = threadpool_limits(limits=int(_BLAS_THREADS), user_api="blas")
+del np
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -136,6 +136,14 @@ def _figure_texts(fig: Any) -> str:
     return "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_text())
 
 
+def _svg_texts(svg: str) -> str:
+    """Every text of an SVG figure (the forest plot), one per line, as it is shown."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    return "\n".join("".join(t.itertext()) for t in root.iter() if t.tag.endswith("}text"))
+
+
 def _assert_dutch(ev: ce.Evaluation, extra: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     names = _names(ev, extra)
     html_text = visible_html(ev.to_html(lang="nl"))
@@ -143,13 +151,13 @@ def _assert_dutch(ev: ce.Evaluation, extra: set[str] = frozenset()) -> None:  # 
     assert english_in(html_text, names) == [], "English in the nl HTML report"
     md = visible_markdown(ev.to_markdown(lang="nl"))
     assert english_in(md, names) == [], "English in the nl Markdown report"
-    from collective_efficacy.report._figures import forest_figure
+    from collective_efficacy.report._figures import forest_svg
     from collective_efficacy.report._sections import community_verdicts
 
     for narrow in (False, True):
-        fig = forest_figure(community_verdicts(ev), ev, "nl", narrow=narrow)
-        assert fig is not None
-        assert english_in(_figure_texts(fig), names) == [], "English in the nl forest plot"
+        svg = forest_svg(community_verdicts(ev), ev, "nl", narrow=narrow)
+        assert svg is not None
+        assert english_in(_svg_texts(svg), names) == [], "English in the nl forest plot"
 
 
 def test_detector_finds_english(example_evaluation) -> None:

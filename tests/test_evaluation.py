@@ -56,7 +56,7 @@ def test_cli_evaluate_end_to_end(files, tmp_path, capsys) -> None:
     res = json.loads((out / "results.json").read_text())
     html = (out / "report.html").read_text()
     md = (out / "report.md").read_text()
-    assert "data:image/png;base64," in html  # self-contained forest plot
+    assert '<figure class="fp"><svg class="fp-w"' in html  # self-contained forest plot
 
     # numbers equal the library's own functions
     before = ce.validate(

@@ -415,7 +415,7 @@ def test_messy_exports_end_to_end(tmp_path, capsys) -> None:
     scores = pd.DataFrame(res["sections"]["community_scores"])
     assert {"baseline", "end_of_cycle"} == set(scores["wave"])
     assert "full" in {r["basis"] for r in res["sections"]["impact"]}
-    assert "Impact level (0-5)" in md and "data:image/png;base64," in html
+    assert "Impact level (0-5)" in md and '<svg class="fp-w"' in html
     assert (out / "map_end_of_cycle.geojson").exists()
     # the label variant is merged with its community, and the merge is reported
     assert "Buurt A1" in set(scores["buurt"]) and " Buurt A1" not in set(scores["buurt"])

@@ -186,9 +186,10 @@ def test_report_sections_in_order_with_maps(example, tmp_path) -> None:
     ]
     pos = [html.find(h) for h in order]
     assert -1 not in pos and pos == sorted(pos)
-    # forest plot plus one map per wave, embedded
-    imgs = re.findall(r'<img class="(?:forest|map)" alt="[^"]+" src="data:image/png;base64,', html)
-    assert len(imgs) == 3
+    # forest plot (wide and narrow) plus one map per wave, embedded as inline SVG
+    figs = re.findall(r'<svg class="fp-[wn]"[^>]* role="img" aria-labelledby="[^"]+"', html)
+    maps = re.findall(r'<figure class="imap" id="imap\d"><div class="imap-box"><svg ', html)
+    assert (len(figs), len(maps)) == (2, 2)
     assert "rwg(j)" in html and "ecometric" in html and "omega" in html
     nl = ev.to_html(lang="nl")
     assert "Kaart: impactniveau bij de nulmeting" in nl and "Vragen (eindmeting)" in nl

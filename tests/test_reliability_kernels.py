@@ -9,6 +9,7 @@ inverts well-conditioned matrices with ``inv``, equal to the pseudo-inverse up t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from collective_efficacy.reliability._core import smc_stack
 
@@ -44,3 +45,78 @@ def test_smc_stack_with_singular_and_indefinite_matrices() -> None:
     )
     r = np.stack([*good, singular, indefinite])
     np.testing.assert_allclose(smc_stack(r), _reference(r), rtol=1e-12, atol=1e-12)
+
+
+# --- fast moment paths against the straightforward computation (tolerance 1e-12) ---------
+#
+# ``item_moments`` (one pass about a shift, BLAS products) against pandas' pairwise-complete
+# ``cov``/``corr`` (R's use="pairwise"), ``nanmean`` and the Pearson correlation of each item
+# with the row score over the rows answering it; the cache-blocked per-community kernel
+# (several blocks forced) against pandas per community and ``group_moments`` of the score.
+
+
+def _items(rng: np.random.Generator, n: int, k: int, missing: float) -> np.ndarray:
+    trait = rng.normal(3.0, 1.0, (n, 1))
+    x = np.clip(np.rint(trait + rng.normal(0.0, 0.8, (n, k))), 1, 5)
+    x[rng.random((n, k)) < missing] = np.nan
+    x[rng.random(n) < missing / 2] = np.nan  # some rows answer nothing
+    return x
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    m = ~(np.isnan(a) | np.isnan(b))
+    aa, bb = a[m] - a[m].mean(), b[m] - b[m].mean()
+    return float((aa * bb).sum() / np.sqrt((aa * aa).sum() * (bb * bb).sum()))
+
+
+@pytest.mark.parametrize(("n", "missing"), [(3000, 0.0), (3000, 0.15), (200_000, 0.1)])
+def test_item_moments_equal_straightforward(n: int, missing: float, monkeypatch) -> None:
+    import pandas as pd
+
+    from collective_efficacy.reliability import _pooled
+
+    monkeypatch.setattr(_pooled, "_CHUNK", 1024)  # many chunks, a shift far from some means
+    x = _items(np.random.default_rng(n), n, 5, missing)
+    x[:1024] += 0.5  # the first chunk (the shift) unrepresentative of the rest
+    m = _pooled.item_moments(x)
+    frame = pd.DataFrame(x)
+    np.testing.assert_allclose(m.pairwise.cov[0], frame.cov(min_periods=2), rtol=1e-12)
+    np.testing.assert_allclose(m.corr, frame.corr(min_periods=2), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m.mean, np.nanmean(x, axis=0), rtol=1e-12)
+    obs = ~np.isnan(x)
+    np.testing.assert_array_equal(m.pairwise.n_pair[0], obs.T.astype(float) @ obs)
+    assert m.pairwise.n_rows[0] == obs.any(axis=1).sum()
+    with np.errstate(invalid="ignore"):
+        score = np.nansum(x, axis=1) / obs.sum(axis=1)
+    ref_r = [_pearson(score, x[:, j]) for j in range(5)]
+    np.testing.assert_allclose(m.r_total, ref_r, rtol=1e-12)
+    sc = m.pairwise.score
+    assert sc is not None
+    np.testing.assert_allclose(sc.mean, [np.nanmean(score)], rtol=1e-12)
+    np.testing.assert_allclose(sc.sd, [np.nanstd(score, ddof=1)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.2])
+def test_blocked_group_kernel_equals_straightforward(missing: float, monkeypatch) -> None:
+    import pandas as pd
+
+    from collective_efficacy import _moments
+
+    monkeypatch.setattr(_moments, "_BLOCK_ROWS", 512)  # 8 x groups = 320 < 512: many blocks
+    rng = np.random.default_rng(7)
+    x = _items(rng, 6000, 4, missing)
+    codes = rng.integers(0, 40, 6000)
+    mom = _moments.pairwise_moments(x, codes, 40, score=True)
+    frame = pd.DataFrame(x)
+    with np.errstate(invalid="ignore"):
+        score = np.nansum(x, axis=1) / (~np.isnan(x)).sum(axis=1)
+    ref = _moments.group_moments(score, codes, 40)
+    assert mom.score is not None
+    np.testing.assert_allclose(mom.score.mean, ref.mean, rtol=1e-12)
+    np.testing.assert_allclose(mom.score.ss, ref.ss, rtol=1e-12)
+    for g in range(40):  # the test loops; the library does not
+        sub = frame[codes == g]
+        np.testing.assert_allclose(mom.cov[g], sub.cov(min_periods=2), rtol=1e-12, atol=1e-13)
+        both = sub.notna().astype(float)
+        np.testing.assert_array_equal(mom.n_pair[g], both.T @ both)
+        assert mom.n_rows[g] == sub.notna().any(axis=1).sum()

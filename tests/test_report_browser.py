@@ -20,9 +20,6 @@ from typing import Any
 
 import pytest
 
-from collective_efficacy.report._figures import DPI
-from collective_efficacy.report.plot import LABEL_PT
-
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # CHROMIUM=/path/to/chrome overrides the browser (e.g. on a non-Debian machine).
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -135,7 +132,39 @@ def open_and_check(
                     shownWidth: i.getBoundingClientRect().width,
                     shownHeight: i.getBoundingClientRect().height,
                 })),
-                printOnly: document.querySelectorAll('.map-print img').length,
+                forests: Array.from(document.querySelectorAll('figure.fp svg')).filter(
+                    s => getComputedStyle(s).display !== 'none').map(s => {
+                    const r = s.getBoundingClientRect(), k = r.width / s.viewBox.baseVal.width;
+                    const texts = Array.from(s.querySelectorAll('text'));
+                    const frame = s.querySelector('rect').getBoundingClientRect();
+                    const boxes = Array.from(s.querySelectorAll('g.lg')).map(
+                        g => g.getBoundingClientRect());
+                    return {
+                        cls: s.getAttribute('class'), width: r.width, height: r.height,
+                        rows: s.querySelectorAll('g.row').length,
+                        minFontPx: Math.min(...texts.map(
+                            t => parseFloat(t.getAttribute('font-size')) * k)),
+                        // a text outside the figure is cut off; a name reaching into the plot
+                        // overlaps the bars; legend entries must not overlap each other
+                        cut: texts.filter(t => { const b = t.getBoundingClientRect();
+                            return b.left < r.left - 1 || b.right > r.right + 1
+                                || b.top < r.top - 1 || b.bottom > r.bottom + 1;
+                        }).map(t => t.textContent),
+                        intoPlot: Array.from(s.querySelectorAll('text.nm')).filter(
+                            t => t.getBoundingClientRect().right > frame.left + 0.5
+                        ).map(t => t.textContent),
+                        legendOverlap: boxes.some((a, i) => boxes.some((b, j) => j > i
+                            && a.left < b.right && b.left < a.right
+                            && a.top < b.bottom && b.top < a.bottom)),
+                    };
+                }),
+                mapNames: Array.from(document.querySelectorAll('figure.imap svg')).map(s => {
+                    const k = s.getBoundingClientRect().width / s.viewBox.baseVal.width;
+                    const shown = Array.from(s.querySelectorAll('text.nm')).filter(
+                        t => getComputedStyle(t).display !== 'none' && t.textContent.trim());
+                    return {shown: shown.length, minPx: Math.min(...shown.map(
+                        t => parseFloat(getComputedStyle(t).fontSize) * k))};
+                }),
                 svgMaps: Array.from(document.querySelectorAll('figure.imap svg')).map(s => ({
                     width: s.getBoundingClientRect().width,
                     height: s.getBoundingClientRect().height,
@@ -171,7 +200,13 @@ def example_reports(example_outputs: Callable[[str], Path]) -> dict[str, Path]:
 
 
 def _images_load(facts: dict[str, Any]) -> None:
-    assert facts["images"], "the report has no images (the forest plot is missing)"
+    """The forest plot is shown (one inline SVG, legible, nothing cut or overlapping) and every
+    image there is (none in the example report) loads."""
+    assert len(facts["forests"]) == 1, f"the forest plot is missing or doubled: {facts['forests']}"
+    for fig in facts["forests"]:
+        assert fig["width"] > 0 and fig["height"] > 0 and fig["rows"] > 0, fig
+        assert fig["minFontPx"] >= 10, f"forest plot text below 10 px: {fig}"
+        assert fig["cut"] == [] and fig["intoPlot"] == [] and not fig["legendOverlap"], fig
     for img in facts["images"]:
         assert img["alt"], f"image without alt text: {img}"
         assert img["src"].startswith("data:image/"), f"image not embedded: {img}"
@@ -239,22 +274,20 @@ def test_summary_on_the_first_screen_and_contents_resolve(
     assert facts["h2"][0] == ("Summary" if lang == "en" else "Samenvatting")
     assert len(facts["toc"]) == len(facts["h2"]) - 1
     assert all(h.startswith("#") and h[1:] in facts["ids"] for h in facts["toc"]), facts["toc"]
-    # on screen the maps are the interactive SVGs; the PNG maps are for print
+    # on screen the maps are the interactive SVGs, without names (the tooltip names them);
+    # printed, the same SVGs show every community's name
     assert [m["paths"] for m in facts["svgMaps"]] == [40, 40], facts["svgMaps"]
-    assert not [i for i in facts["images"] if i["cls"] == "map"]
-    assert facts["printOnly"] == 2
+    assert [m["shown"] for m in facts["mapNames"]] == [0, 0]
     printed, problems = open_and_check(
         browser_context, example_reports[lang].as_uri(), width=1200, media="print"
     )
     assert problems == [], "\n".join(problems)
-    assert printed["svgMaps"] and all(m["width"] == 0 for m in printed["svgMaps"])
-    maps = [i for i in printed["images"] if i["cls"] == "map"]
-    assert len(maps) == 2
+    assert [m["paths"] for m in printed["svgMaps"]] == [40, 40], printed["svgMaps"]
+    assert all(m["width"] > 300 for m in printed["svgMaps"]), printed["svgMaps"]
     _images_load(printed)
-    for img in maps:
-        # community names are LABEL_PT points at the report's DPI, scaled as the page shows them
-        px = LABEL_PT * DPI / 72 * img["shownWidth"] / img["naturalWidth"]
-        assert px >= 10, f"map labels {px:.1f} px: {img}"
+    assert printed["forests"][0]["cls"] == "fp-w"  # the wide forest plot on paper
+    for m in printed["mapNames"]:
+        assert m["shown"] == 40 and m["minPx"] >= 10, f"map names {m}"
     assert facts["scrollWidth"] <= facts["innerWidth"]
 
 
@@ -272,9 +305,9 @@ def test_phone_width_has_no_horizontal_page_scroll(
     _images_load(facts)
     for img in facts["images"]:
         assert img["shownWidth"] <= 420, img
-    forest = [i for i in facts["images"] if i["cls"] == "forest"]
-    assert len(forest) == 1 and forest[0]["naturalWidth"] < 600, forest
-    # the maps are SVGs that scale to the screen (the print PNGs are not shown)
+    (forest,) = facts["forests"]
+    assert forest["cls"] == "fp-n" and forest["width"] <= 420, forest  # the narrow version
+    # the maps are SVGs that scale to the screen
     assert len(facts["svgMaps"]) == 2, facts["svgMaps"]
     for m in facts["svgMaps"]:
         assert 300 <= m["width"] <= 420 and m["height"] > 150, m

@@ -31,9 +31,10 @@ from collective_efficacy.change._verdict import (
     model_verdicts,
     simultaneous_intervals,
 )
-from collective_efficacy.report._figures import FOREST_MAX, forest_figure
+from collective_efficacy.report._figures import FOREST_MAX
 from collective_efficacy.report._format import bound, text_for
 from collective_efficacy.report._sections import community_verdicts
+from test_forest_svg import forest_svgs, read_forest
 
 COLS = ce.datasets.EXAMPLE_COLUMNS
 ITEMS = ce.load_instrument("sampson1997").scale("collective_efficacy").items
@@ -107,25 +108,17 @@ def _table(html: str) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def _plot(ev: ce.Evaluation) -> dict[str, tuple[float, float, str]]:
-    """community -> (drawn low, drawn high, marker) read back from the forest plot's artists."""
-    fig = forest_figure(community_verdicts(ev), ev, "en")
-    ax = fig.axes[0]
-    names = [t.get_text() for t in ax.get_yticklabels()]
-    bars, marks = {}, {}
-    for line in ax.lines:
-        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
-        if len(x) == 1:
-            marks[int(y[0])] = line.get_marker()
-        elif len(x) == 2 and y[0] == y[1] and not (x == 0).all():
-            bars[int(y[0])] = (float(x[0]), float(x[1]))
-    return {n: (*bars[k], marks[k]) for k, n in enumerate(names)}
+def _plot(html: str) -> dict[str, tuple[float, float, str]]:
+    """community -> (drawn low, drawn high, marker) read back from the forest plot's SVG (bar
+    ends and marker centres checked against the drawn axis by :func:`read_forest`)."""
+    drawn = read_forest(forest_svgs(html)["fp-w"])
+    return {n: (r["low"], r["high"], r["marker"]) for n, r in drawn.items()}
 
 
 def _check_report_agrees(ev: ce.Evaluation, rule: str = "model") -> dict[str, int]:
     assert {r["rule"] for r in community_verdicts(ev)} == {rule}
     html = ev.to_html()
-    table, plot = _table(html), _plot(ev)
+    table, plot = _table(html), _plot(html)
     assert table, "no per-community verdicts in the table"
     assert len(plot) == min(len(table), FOREST_MAX)
     marker = {"improved": "^", "declined": "v", "no_change": "o"}
@@ -302,4 +295,4 @@ def test_summary_without_assessments_or_any_shown_community() -> None:
     assert "No community has enough respondents in both waves" in summary
     assert "every level rests on the survey alone and stops at 2" in summary
     assert "partner cooperation" not in summary  # no ratings were given: not claimed
-    assert 'class="forest"' not in html and "The rule:" not in html  # nothing to judge
+    assert '<figure class="fp"' not in html and "The rule:" not in html  # nothing to judge

@@ -194,11 +194,15 @@ class PairwiseMoments:
         Rows answering both items (the diagonal: rows answering the item).
     n_rows : ndarray (G,)
         Respondents with at least one answered item.
+    score : GroupMoments, optional
+        With ``pairwise_moments(..., score=True)``: the moments of the row score (the mean of
+        a row's answered items) per group.
     """
 
     cov: np.ndarray
     n_pair: np.ndarray
     n_rows: np.ndarray
+    score: GroupMoments | None = None
 
 
 #: rows per chunk of the moment passes: the work arrays stay O(chunk x k^2), never O(n x k^2)
@@ -232,88 +236,136 @@ def _pooled_products(
     return s[None], npair[None], a[None], n_rows
 
 
-#: rows per chunk of the bincount passes (work memory O(chunk x k)); a group whose rows all
-#: lie in one chunk (every group of data up to this size) has the same sums alone or not
-_BINCOUNT_ROWS = 1 << 22
+#: rows per cache block of the bincount passes: every pass over a block (means, products,
+#: missing-data corrections) reads it from cache, so the data is streamed from memory twice in
+#: all (once per sweep) instead of once per pass; at least ``8 x groups`` rows, so the per-call
+#: cost of a group-length bincount stays small next to the rows summed
+_BLOCK_ROWS = 1 << 16
+
+
+def _blocks(n: int, n_groups: int) -> list[slice]:
+    step = max(_BLOCK_ROWS, 8 * n_groups)
+    return [slice(lo, min(lo + step, n)) for lo in range(0, n, step)]
+
+
+def _row_scores(xb: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the mean of the answered items (0 where none) and whether it has one."""
+    n_ans = obs.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(obs, xb, 0.0).sum(axis=1) / n_ans
+    some = n_ans > 0
+    return np.where(some, score, 0.0), some
+
+
+def _first_sweep(
+    x: np.ndarray, codes: np.ndarray, g: int, complete: bool, score: bool
+) -> tuple[np.ndarray, ...]:
+    """Per group: rows, answers per item (G, k), sums per item (G, k), and the score's
+    count and sum (rows with an answer); and the row scores (NaN: no answer)."""
+    k = x.shape[1]
+    size, s_n, s_sum = np.zeros(g), np.zeros(g), np.zeros(g)
+    missing, sums = np.zeros((k, g)), np.zeros((k, g))
+    scores = np.empty(len(x) if score else 0)  # kept for the second sweep (one value a row)
+    for b in _blocks(len(x), g):  # loop over row blocks (cache), never over groups
+        cb, xb = codes[b], x[b]
+        size += np.bincount(cb, minlength=g)
+        obs = np.ones(xb.shape, bool) if complete else ~np.isnan(xb)
+        for i in range(k):  # loop over items (few)
+            xi = xb[:, i] if complete else np.where(obs[:, i], xb[:, i], 0.0)
+            sums[i] += np.bincount(cb, weights=xi, minlength=g)
+            if not complete:
+                missing[i] += np.bincount(cb[~obs[:, i]], minlength=g)
+        if score:
+            sc, some = _row_scores(xb, obs)
+            s_n += np.bincount(cb, weights=some, minlength=g)
+            s_sum += np.bincount(cb, weights=sc, minlength=g)
+            scores[b] = np.where(some, sc, np.nan)
+    return size, (size - missing).T, sums.T, s_n, s_sum, scores
 
 
 def _grouped_products(
-    x: np.ndarray, codes: np.ndarray, n_groups: int, complete: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""Per-group ``Z'Z``, ``O'O``, ``Z'O``, answering rows and item counts by ``bincount``.
+    x: np.ndarray, codes: np.ndarray, n_groups: int, complete: bool, score: bool = False
+) -> tuple[np.ndarray, ...]:
+    r"""Per-group ``Z'Z``, ``O'O``, ``Z'O``, answering rows and item counts by ``bincount``
+    (and, with ``score``, the count, mean and centred sum of squares of the row scores).
 
-    The items are read column by column (one contiguous row of ``x.T`` each; no sort of the
-    rows). Pass 1 takes the per-group available-case means, pass 2 sums the products of the
-    centred values ``Z`` (0 where missing). ``O'O`` and ``Z'O`` need only the rows with a
-    missing answer: with :math:`M_j` the rows missing item ``j``,
-    :math:`(O'O)_{ij} = n_i - |\{r \in M_j: i\ \text{answered}\}|` and
-    :math:`(Z'O)_{ij} = \sum_r z_{ri} - \sum_{r \in M_j} z_{ri}`, so the cost of missing data
-    grows with the number of missing cells, not with ``k^2`` products per row. Every sum runs
-    over the rows in their order, so a group's sums do not depend on the other groups (the
-    same bits alone).
+    Two sweeps over row blocks that stay in cache: the first sums the answers per group (the
+    available-case means), the second the products of the centred values ``Z`` (0 where
+    missing). ``O'O`` and ``Z'O`` need only the rows with a missing answer: with :math:`M_j`
+    the rows missing item ``j``, :math:`(O'O)_{ij} = n_i - |\{r \in M_j: i\ \text{answered}\}|`
+    and :math:`(Z'O)_{ij} = \sum_r z_{ri} - \sum_{r \in M_j} z_{ri} = -\sum_{r \in M_j} z_{ri}`
+    (the centred values sum to 0), so the cost of missing data grows with the number of
+    missing cells. Every sum runs over the rows in their order,
+    block by block, so a group's sums do not depend on the other groups (the same bits alone,
+    for data of up to one block).
     """
     n, k = x.shape
     g = n_groups
-    xt = x.T if x.flags.f_contiguous else np.ascontiguousarray(x.T)  # (k, n)
     codes = np.asarray(codes, dtype=np.intp)
-    miss = [np.zeros(0, np.intp) if complete else np.flatnonzero(np.isnan(xt[i])) for i in range(k)]
-    size = np.bincount(codes, minlength=g).astype(np.float64)
-    counts = np.stack([size - np.bincount(codes[m], minlength=g) for m in miss], axis=1)
-    z = np.array(xt, dtype=np.float64, order="C")  # (k, n) work copy: answers, then Z
-    for i in range(k):  # loop over items (few), never over groups
-        z[i, miss[i]] = 0.0
-    sums = np.stack([_bincount(codes, z[i], g) for i in range(k)], axis=1)
+    size, counts, sums, s_n, s_sum, scores = _first_sweep(x, codes, g, complete, score)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.ascontiguousarray(np.where(counts > 0, sums / counts, 0.0).T)
-    buf = np.empty(min(n, _BINCOUNT_ROWS))
-    for i in range(k):
-        for lo in range(0, n, _BINCOUNT_ROWS):  # row chunks (memory)
-            zi = z[i, lo : lo + _BINCOUNT_ROWS]
-            np.take(means[i], codes[lo : lo + _BINCOUNT_ROWS], out=buf[: len(zi)])
-            zi -= buf[: len(zi)]
-        z[i, miss[i]] = 0.0
-    s = np.zeros((g, k, k))
-    for i in range(k):  # loop over item pairs (few), never over groups
-        for j in range(i, k):
-            s[:, i, j] = s[:, j, i] = _bincount(codes, z[i], g, z[j], buf)
+        means = np.ascontiguousarray(np.where(counts > 0, sums / counts, 0.0).T)  # (k, G)
+        s_mean = np.where(s_n > 0, s_sum / s_n, np.nan)
+    s_centre = np.nan_to_num(s_mean)
+    s = np.zeros((k, k, g))
+    drop_n, drop_z = np.zeros((k, k, g)), np.zeros((k, k, g))
+    empty, s_ss = np.zeros(g), np.zeros(g)
+    iu, ju = np.triu_indices(k)
+    for b in _blocks(n, g):  # loop over row blocks (cache), never over groups
+        cb, xb = codes[b], x[b]
+        obs = np.ones(xb.shape, bool) if complete else ~np.isnan(xb)
+        z = np.empty((k, len(cb)))
+        for i in range(k):  # loop over items (few)
+            np.subtract(xb[:, i], means[i].take(cb), out=z[i])
+            if not complete:
+                z[i][~obs[:, i]] = 0.0
+        for i, j in zip(iu.tolist(), ju.tolist()):  # loop over item pairs (few)
+            s[i, j] += np.bincount(cb, weights=z[i] * z[j], minlength=g)
+        if not complete:
+            _missing_terms(z, obs, cb, g, drop_n, drop_z)
+            empty += np.bincount(cb[~obs.any(axis=1)], minlength=g)
+        if score:
+            sc = scores[b]
+            dev = np.where(np.isnan(sc), 0.0, sc - s_centre.take(cb))
+            s_ss += np.bincount(cb, weights=dev * dev, minlength=g)
+    s[ju, iu] = s[iu, ju]
+    s = np.moveaxis(s, 2, 0)
     npair = np.repeat(counts[:, :, None], k, axis=2)
     a = np.zeros((g, k, k))
     if not complete:
-        total = [_bincount(codes, z[i], g) for i in range(k)]
-        answered = ~np.isnan(xt)
-        for j in range(k):  # loop over item pairs (few)
-            cj = codes[miss[j]]
-            for i in range(k):
-                if i != j:
-                    npair[:, i, j] = counts[:, i] - np.bincount(
-                        cj, weights=answered[i, miss[j]], minlength=g
-                    )
-                    a[:, i, j] = total[i] - np.bincount(cj, weights=z[i, miss[j]], minlength=g)
-        n_rows = size - np.bincount(codes[~answered.any(axis=0)], minlength=g)
-    else:
-        n_rows = size
-    return s, npair, a, n_rows, counts
+        off = ~np.eye(k, dtype=bool)
+        npair[:, off] = (counts.T[:, None, :] - drop_n)[off].T
+        a[:, off] = -drop_z[off].T  # sum_r z_ri = 0 (centred on the available-case mean)
+    out: tuple[np.ndarray, ...] = (s, npair, a, size - empty, counts)
+    return (*out, s_n, s_mean, s_ss) if score else out
 
 
-def _bincount(
-    codes: np.ndarray,
-    v: np.ndarray,
+def _missing_terms(
+    z: np.ndarray,
+    obs: np.ndarray,
+    cb: np.ndarray,
     g: int,
-    w: np.ndarray | None = None,
-    buf: np.ndarray | None = None,
-) -> np.ndarray:
-    """Per-group sums of ``v`` (times ``w``), accumulated over row chunks in row order."""
-    out = np.zeros(g)
-    for lo in range(0, len(v), _BINCOUNT_ROWS):  # row chunks (memory), never groups
-        vc = v[lo : lo + _BINCOUNT_ROWS]
-        if w is not None:
-            assert buf is not None
-            vc = np.multiply(vc, w[lo : lo + _BINCOUNT_ROWS], out=buf[: len(vc)])
-        out += np.bincount(codes[lo : lo + _BINCOUNT_ROWS], weights=vc, minlength=g)
-    return out
+    drop_n: np.ndarray,
+    drop_z: np.ndarray,
+) -> None:
+    """Add one block's sums over the rows missing item ``j`` of the answers to and centred
+    values of each other item ``i`` (``drop_n[i, j]``, ``drop_z[i, j]``; one ``bincount`` per
+    item ``j`` over the cells (row, i)), in place."""
+    k = z.shape[0]
+    for j in range(k):  # loop over items (few)
+        mj = np.flatnonzero(~obs[:, j])
+        if len(mj) == 0:
+            continue
+        cells = (cb[mj, None] * k + np.arange(k)).ravel()  # (row, i) -> group * k + i
+        drop_n[:, j] += np.bincount(cells, weights=obs[mj].ravel(), minlength=g * k).reshape(g, k).T
+        drop_z[:, j] += (
+            np.bincount(cells, weights=z[:, mj].T.ravel(), minlength=g * k).reshape(g, k).T
+        )
 
 
-def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> PairwiseMoments:
+def pairwise_moments(
+    x: np.ndarray, codes: np.ndarray, n_groups: int, *, score: bool = False
+) -> PairwiseMoments:
     """Per-group pairwise-complete covariance matrices in one pass.
 
     Items are centred on their per-group available-case means (for numerical accuracy: no
@@ -322,19 +374,24 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
     ``N = O'O`` (rows answering both items) and ``A = Z'O`` (the centred sum of item ``i`` over
     the rows answering ``j``); then ``cov_ij = (S_ij - A_ij A_ji / N_ij) / (N_ij - 1)``. One
     group larger than a chunk is three matrix products; otherwise the sums are ``bincount``
-    passes over the item columns (:func:`_grouped_products`), and the sums of a group do not
-    depend on the other groups (a group's matrix has the same bits alone as among others, for
-    data up to ``2**22`` rows; beyond, the sums are accumulated per row chunk). Both run over
-    row chunks, so the work memory is O(chunk x k^2), never a per-pair array of n rows.
+    passes over cache-sized row blocks (:func:`_grouped_products`), and the sums of a group do
+    not depend on the other groups (a group's matrix has the same bits alone as among others,
+    for data up to one block, ``2**16`` rows; beyond, the sums are accumulated per block). Both
+    run over row chunks, so the work memory is O(chunk x k^2), never a per-pair array of n rows.
+    ``score=True`` also returns the per-group moments of the row score (the mean of a row's
+    answered items; :attr:`PairwiseMoments.score`), from the same two sweeps.
     """
     k = x.shape[1]
     complete = bool(not np.isnan(x).any())
-    if n_groups == 1 and len(x) > _chunk_rows(k):  # one large group: matrix products
+    score_moments = None
+    if n_groups == 1 and len(x) > _chunk_rows(k) and not score:  # one large group: products
         counts, means = column_means(x, codes, n_groups)
         s, npair, a, nr = _pooled_products(x, means[0], complete)
         n_rows = np.array([nr])
     else:
-        s, npair, a, n_rows, counts = _grouped_products(x, codes, n_groups, complete)
+        s, npair, a, n_rows, counts, *extra = _grouped_products(x, codes, n_groups, complete, score)
+        if score:
+            score_moments = GroupMoments(n=extra[0], mean=extra[1], ss=extra[2])
     if complete:
         n_ij = np.repeat(counts[:, :, None], k, axis=2)  # every pair: the item's rows
         dev = np.zeros_like(s)
@@ -347,7 +404,7 @@ def pairwise_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> Pairwis
         n_ij[:, diag, diag] = counts
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = np.where(n_ij >= 2, (s - dev) / (n_ij - 1.0), np.nan)
-    return PairwiseMoments(cov=cov, n_pair=n_ij, n_rows=n_rows)
+    return PairwiseMoments(cov=cov, n_pair=n_ij, n_rows=n_rows, score=score_moments)
 
 
 @dataclass(frozen=True)

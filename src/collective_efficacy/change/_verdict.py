@@ -14,8 +14,8 @@ small communities towards the overall change (of their own group, with compariso
 communities), which is what guards against chance extremes among many communities, so these
 intervals are not corrected further (Gelman, Hill & Yajima 2012): in the simulation of
 ``docs/methods/change-model.md`` the share of surveys of 40 communities with any verdict of
-the wrong sign was 7.7 % (Welch + Holm 0.7 %, uncorrected Welch 23.3 %; with 100 communities
-16.0 %, so this is not a family-wise guarantee). When the model cannot be used (see
+the wrong sign was 6.8 % (Welch + Holm 0.5 %, uncorrected Welch 22.5 %; with 100 communities
+16.3 %, so this is not a family-wise guarantee). When the model cannot be used (see
 :mod:`collective_efficacy.evaluation._change`), the rule falls back to the raw differences
 with simultaneous intervals (:func:`change_verdicts`).
 

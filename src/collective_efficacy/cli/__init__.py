@@ -15,6 +15,7 @@ computation. See ``docs/getting-started.md`` ("The command line").
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -43,7 +44,7 @@ from collective_efficacy.cli._support import (
 from collective_efficacy.cli._waves import add_design_options, add_wave_options
 from collective_efficacy.errors import CollectiveEfficacyError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "console_main", "main"]
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -78,82 +79,66 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _input_args(sp: argparse.ArgumentParser) -> None:
-    """Options that say how to read survey files (every command that reads one)."""
-    sp.add_argument("--example", action="store_true", help="use the bundled example data")
-    sp.add_argument(
-        "--instrument", metavar="ID", default="sampson1997", help="instrument id or YAML file"
-    )
-    sp.add_argument(
-        "--community", metavar="COL", default=None, help="column naming each respondent's community"
-    )
-    sp.add_argument(
-        "--respondent", metavar="COL", default=None, help="respondent id column (checks duplicates)"
-    )
-    sp.add_argument(
-        "--columns",
-        metavar="JSON",
-        default=None,
-        help='JSON file or inline JSON mapping your columns to item ids: {"hecht": "SC1"}',
-    )
-    sp.add_argument(
-        "--sep",
-        default=None,
-        help="separator of CSV files: ',', ';', '|' or 'tab' (default: found in the header "
-        "line among these)",
-    )
-    sp.add_argument(
-        "--encoding",
-        default=None,
-        help="text encoding of CSV files, e.g. utf-8, cp1252, utf-16 (default: UTF-8 or "
-        "UTF-16 by byte-order mark, else UTF-8, else cp1252 with a note)",
-    )
+#: An option table: (flag, keyword arguments of ``add_argument``) per option, in help order.
+Options = list[tuple[str, dict[str, Any]]]
+
+#: How to read survey files (every command that reads one).
+INPUT_OPTIONS: Options = [
+    ("--example", {"action": "store_true", "help": "use the bundled example data"}),
+    ("--instrument", {"metavar": "ID", "default": "sampson1997",
+                      "help": "instrument id or YAML file"}),
+    ("--community", {"metavar": "COL", "help": "column naming each respondent's community"}),
+    ("--respondent", {"metavar": "COL", "help": "respondent id column (checks duplicates)"}),
+    ("--columns", {"metavar": "JSON", "help": "JSON file or inline JSON mapping your columns "
+                   'to item ids: {"hecht": "SC1"}'}),
+    ("--sep", {"help": "separator of CSV files: ',', ';', '|' or 'tab' (default: found in the "
+               "header line among these)"}),
+    ("--encoding", {"help": "text encoding of CSV files, e.g. utf-8, cp1252, utf-16 (default: "
+                    "UTF-8 or UTF-16 by byte-order mark, else UTF-8, else cp1252 with a note)"}),
+]  # fmt: skip
+
+#: What to check in one survey file (validate, score).
+DATA_OPTIONS: Options = [
+    ("--wave", {"metavar": "COL", "help": "column naming the wave of each row"}),
+    ("--items", {"metavar": "IDS", "help": "comma-separated item ids to check (default: all)"}),
+    ("--strict", {"action": "store_true",
+                  "help": "stop at any problem instead of excluding rows"}),
+    ("--with-row-detail", {"action": "store_true", "help": "list excluded rows and offending "
+                           "values in the JSON report (personal data)"}),
+]  # fmt: skip
+
+#: The tables written (score, evaluate).
+OUTPUT_OPTIONS: Options = [
+    ("--min-n", {"metavar": "N", "type": _positive_int, "default": MIN_N,
+                 "help": "suppress communities below this n"}),
+    ("--csv-dialect", {"choices": ["en", "nl"], "default": "en", "help": "communities.csv for "
+                       "English (, and .) or Dutch Excel (; and decimal comma)"}),
+    ("--xlsx", {"action": "store_true", "help": "also write results.xlsx, one sheet per table"}),
+    ("--force", {"action": "store_true", "help": "replace or remove files of the output names "
+                 "not written by this program"}),
+]  # fmt: skip
+
+#: The evaluation's own inputs (evaluate), before the design and wave options.
+EVALUATE_OPTIONS: Options = [
+    ("--assessments", {"metavar": "FILE", "help": "programme ratings per community and wave"}),
+    ("--geometry", {"metavar": "FILE", "help": "GeoJSON of the communities (for maps)"}),
+    ("--geometry-key", {"metavar": "NAME", "help": "feature property with the community name"}),
+    ("--comparison", {"metavar": "FILE_OR_COLUMN", "help": "comparison communities (no "
+                      "programme): a column of the survey files, or a file with the community "
+                      "column and one column, 1/true for a comparison community and 0/false for "
+                      "a programme community; the report then leads with the programme effect"}),
+    ("--date", {"metavar": "COL", "help": "column with the date of each answer"}),
+]  # fmt: skip
+
+
+def _add(sp: argparse.ArgumentParser, table: Options) -> None:
+    for flag, kwargs in table:
+        sp.add_argument(flag, **kwargs)
 
 
 def _data_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("file", nargs="?", help="survey file: CSV, XLSX, SAV, DTA or Parquet")
-    _input_args(sp)
-    sp.add_argument(
-        "--wave", metavar="COL", default=None, help="column naming the wave of each row"
-    )
-    sp.add_argument(
-        "--items",
-        metavar="IDS",
-        default=None,
-        help="comma-separated item ids to check (default: all)",
-    )
-    sp.add_argument(
-        "--strict", action="store_true", help="stop at any problem instead of excluding rows"
-    )
-    sp.add_argument(
-        "--with-row-detail",
-        action="store_true",
-        help="list excluded rows and offending values in the JSON report (personal data)",
-    )
-
-
-def _output_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument(
-        "--min-n",
-        metavar="N",
-        type=_positive_int,
-        default=MIN_N,
-        help="suppress communities below this n",
-    )
-    sp.add_argument(
-        "--csv-dialect",
-        choices=["en", "nl"],
-        default="en",
-        help="communities.csv for English (, and .) or Dutch Excel (; and decimal comma)",
-    )
-    sp.add_argument(
-        "--xlsx", action="store_true", help="also write results.xlsx, one sheet per table"
-    )
-    sp.add_argument(
-        "--force",
-        action="store_true",
-        help="replace or remove files of the output names not written by this program",
-    )
+    _add(sp, INPUT_OPTIONS + DATA_OPTIONS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     _data_args(ps)
-    _output_args(ps)
+    _add(ps, OUTPUT_OPTIONS)
     ps.add_argument(
         "--out", metavar="DIR", default=None, help="folder for communities.csv and validation.json"
     )
@@ -216,33 +201,7 @@ def _evaluate_parser(sub: Any) -> None:
     )
     pe.add_argument("baseline", nargs="?", help="baseline survey file")
     pe.add_argument("end", nargs="?", help="end-of-cycle survey file")
-    _input_args(pe)
-    pe.add_argument(
-        "--assessments",
-        metavar="FILE",
-        default=None,
-        help="programme ratings per community and wave",
-    )
-    pe.add_argument(
-        "--geometry", metavar="FILE", default=None, help="GeoJSON of the communities (for maps)"
-    )
-    pe.add_argument(
-        "--geometry-key",
-        metavar="NAME",
-        default=None,
-        help="feature property with the community name",
-    )
-    pe.add_argument(
-        "--comparison",
-        metavar="FILE_OR_COLUMN",
-        default=None,
-        help="comparison communities (no programme): a column of the survey files, or a file "
-        "with the community column and one column, 1/true for a comparison community and "
-        "0/false for a programme community; the report then leads with the programme effect",
-    )
-    pe.add_argument(
-        "--date", metavar="COL", default=None, help="column with the date of each answer"
-    )
+    _add(pe, INPUT_OPTIONS + EVALUATE_OPTIONS)
     add_design_options(pe)
     add_wave_options(pe)
     add_level_option(pe)
@@ -255,7 +214,7 @@ def _evaluate_parser(sub: Any) -> None:
     )
     pe.add_argument("--quiet", action="store_true", help="no progress bar")
     pe.add_argument("--lang", choices=["en", "nl"], default="en", help="language of the report")
-    _output_args(pe)
+    _add(pe, OUTPUT_OPTIONS)
     pe.add_argument("--out", metavar="DIR", default="out", help="folder for the report and tables")
     pe.set_defaults(func=_cmd_evaluate)
 
@@ -330,5 +289,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+def console_main() -> NoReturn:
+    """The ``collective-efficacy`` console script (and ``python -m collective_efficacy.cli``):
+    :func:`main`, then a fast exit with its status.
+
+    By then every output file is written and closed (each is written whole, with
+    ``Path.write_text`` or a ``with`` block); the console streams are flushed here. The exit
+    skips the interpreter's teardown, which frees every object and module one by one: a
+    quarter of a second and more after an evaluation of a million respondents, for a process
+    that ends anyway. Library calls (and :func:`main`) never exit.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:  # the reader left (as `| head`): no error, as in main
+            pass
+        except (OSError, ValueError):  # output lost (a full disk, a closed stream)
+            code = code or 1
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

@@ -1,7 +1,5 @@
 """``python -m collective_efficacy.cli``: the command line."""
 
-import sys
+from collective_efficacy.cli import console_main
 
-from collective_efficacy.cli import main
-
-sys.exit(main())
+console_main()

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
 
 MIN_N = 10  # the library's one privacy threshold (see CONVENTIONS.md: min_n=10 everywhere)
+#: Options ``evaluate`` passes on to :func:`collective_efficacy.evaluate` as they are.
+PASSED_ON = ("assessments", "wave", "before", "after", "geometry", "geometry_key", "date",
+             "min_n", "skip_impact", "skip_map")  # fmt: skip
 
 
 def _columns_arg(text: str | None, option: str = "--columns") -> dict[str, str] | None:
@@ -270,17 +273,9 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
         instrument=args.instrument,
         respondent=args.respondent,
         **per_wave,
-        assessments=args.assessments,  # read by evaluate: its messages name the file
-        wave=args.wave,
-        before=args.before,
-        after=args.after,
-        geometry=args.geometry,
-        geometry_key=args.geometry_key,
-        date=args.date,
+        # the files (assessments, geometry) are read by evaluate: its messages name them
+        **{k: getattr(args, k) for k in PASSED_ON},
         comparison=_comparison_arg(args.comparison),
-        min_n=args.min_n,
-        skip_impact=args.skip_impact,
-        skip_map=args.skip_map,
         progress=progress,
         design=design_arg(args),
     )

@@ -14,9 +14,9 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 
-from collective_efficacy._params import PATH, TEXT, InstanceOf, Options, public
+from collective_efficacy._params import MAPPING, PATH, TEXT, Options, public
 from collective_efficacy.errors import DataError, require_extra
-from collective_efficacy.instrument import Instrument, load_instrument
+from collective_efficacy.instrument import INSTRUMENT_SOURCE, Instrument, load_instrument
 
 __all__ = ["FORMATS", "codebook_text", "to_codebook"]
 
@@ -149,12 +149,14 @@ def codebook_text(
     )
 
 
+#: An instrument argument of an export: an Instrument, a built-in id or a YAML file (the
+#: instrument's own constraint without the dict form; to_codebook, to_xlsform).
+INSTRUMENT_ARG = [c for c in INSTRUMENT_SOURCE if c is not MAPPING]
+
+
 @public(
     constraints={
-        "instrument": [
-            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
-            PATH,
-        ],
+        "instrument": INSTRUMENT_ARG,
         "path": [PATH],
         "format": [Options(("csv", "xlsx", "md", "sps", "ddi")), None],
         "lang": [TEXT, None],

@@ -171,16 +171,19 @@ def join_levels(
     )
 
 
+#: The declared constraints of a levels-on-a-map function (to_geojson, plot.impact_map).
+MAP_CONSTRAINTS: dict[str, list[Any]] = {
+    "levels": [FRAME],
+    "geometry": [MAPPING, PATH],
+    "community": [COLUMN],
+    "geometry_key": [COLUMN, None],
+    "path": [PATH, None],
+}
+
+
 @public(
     renamed={"key": "community"},
-    constraints={
-        "levels": [FRAME],
-        "geometry": [MAPPING, PATH],
-        "community": [COLUMN],
-        "geometry_key": [COLUMN, None],
-        "path": [PATH, None],
-        "lang": [Options(IMPACT_LEVEL_LABELS)],
-    },
+    constraints={**MAP_CONSTRAINTS, "lang": [Options(IMPACT_LEVEL_LABELS)]},
 )
 def to_geojson(
     levels: pd.DataFrame,

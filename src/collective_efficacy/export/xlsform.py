@@ -19,11 +19,11 @@ from collective_efficacy._params import (
     PATH,
     TEXT,
     WAVE_LABEL,
-    InstanceOf,
     Predicate,
     public,
 )
 from collective_efficacy.errors import DataError, require_extra
+from collective_efficacy.export.codebook import INSTRUMENT_ARG
 from collective_efficacy.instrument import Instrument, load_instrument
 
 __all__ = ["GROUP", "LANGUAGE_NAMES", "to_xlsform", "xlsform_sheets"]
@@ -155,10 +155,7 @@ _LANGS = Predicate(
 
 @public(
     constraints={
-        "instrument": [
-            InstanceOf(Instrument, description="an Instrument", example=lambda: "sampson1997"),
-            PATH,
-        ],
+        "instrument": INSTRUMENT_ARG,
         "path": [PATH],
         "lang": [TEXT, _LANGS],
         "scales": [COLUMNS, None],

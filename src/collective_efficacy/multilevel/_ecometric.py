@@ -28,7 +28,7 @@ from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.instrument._keys import key_bounds, parse_keys
 from collective_efficacy.multilevel._lmm3 import NestedFit, fit_nested_wide
-from collective_efficacy.reliability._input import _item_matrix as item_matrix
+from collective_efficacy.reliability._input import item_columns
 
 __all__ = [
     "EcoInput",
@@ -49,9 +49,10 @@ def keyed_items(
     """Numeric item matrix with reversed items recoded as min + max - x (``_keys``' one rule).
 
     The matrix returned is always a private copy (the caller may overwrite it), column-major:
-    the reliability functions' item matrix (one per prepared table) copied. The bounds are
-    checked on each column's extremes, the offending cell located only when one is outside."""
-    y = item_matrix(data, list(items))
+    the reliability functions' column reader (a fresh copy, or their shared matrix copied). The
+    bounds are checked on each column's extremes, the offending cell located only when one is
+    outside."""
+    y, owned = item_columns(data, list(items))
     signs = parse_keys(keys, list(items))
     lo_j, hi_j = key_bounds(y, items, keys, scale_range)
     if y.size and (
@@ -64,7 +65,7 @@ def keyed_items(
             "within the scale"
         )
     rev = signs < 0
-    out = np.array(y, dtype=np.float64, order="F", copy=True)
+    out = y if owned else np.array(y, dtype=np.float64, order="F", copy=True)
     for j in np.flatnonzero(rev):  # in place, column by column: flip = lo + hi - x
         np.subtract(lo_j[j] + hi_j[j], out[:, j], out=out[:, j])
     return out, [it for it, r in zip(items, rev) if r], float(lo_j.min()), float(hi_j.max())

@@ -307,12 +307,16 @@ def change_model(
 
     .. math:: p(\delta_j \mid y) = \int N\big(m_j(\vartheta), v_j(\vartheta)\big)\,
               \pi(\vartheta \mid y)\,d\vartheta,\quad
-              \pi(\vartheta \mid y) \propto L_R(\hat\theta_1, \vartheta)\,\theta_3,
+              \pi(\vartheta \mid y) \propto L_R(\hat\theta_1, \vartheta)\,\theta_3^2
+              \cdot\theta_3,
 
     :math:`m_j, v_j` the EB change and Henderson's prediction-error variance at
-    :math:`\vartheta`, :math:`L_R` the profiled (RE)ML likelihood, prior flat in
-    :math:`\theta_2` and :math:`\theta_3^2` (uniform on the correlation of intercept and
-    change, :math:`\propto\sqrt{\tau_{11}}` on the change variance). The integral is a
+    :math:`\vartheta` (the fixed effects integrated out: flat prior), :math:`L_R` the profiled
+    (RE)ML likelihood (:math:`\sigma^2` integrated out with prior :math:`1/\sigma^2` gives the
+    same shape), :math:`\theta_3^2 = \det(\Sigma/\sigma^2)/\theta_1^2` the adjustment
+    factor of an adjusted likelihood (Li & Lahiri 2010: it keeps the change variance away from
+    the boundary with few communities) and :math:`\theta_3` the prior flat in :math:`\theta_2`
+    and :math:`\theta_3^2`. The integral is a
     fixed quadrature rule (deterministic): Gauss-Legendre nodes in polar coordinates over the
     region that holds the posterior (``interval_method`` ``"grid"``; always up to 1,250
     communities and at or near the boundary), or adaptive 3 x 3 Gauss-Hermite on the Laplace
@@ -370,6 +374,8 @@ def change_model(
        *JASA*, 78, 47-55.
     .. [7] Kass, R. E., & Steffey, D. (1989). Approximate Bayesian inference in conditionally
        independent hierarchical models. *JASA*, 84, 717-726.
+    .. [8] Li, H., & Lahiri, P. (2010). An adjusted maximum likelihood method for solving small
+       area estimation problems. *Journal of Multivariate Analysis*, 101, 882-892.
 
     Examples
     --------

@@ -27,11 +27,6 @@ from collective_efficacy._moments import group_counts
 from collective_efficacy._params import (
     CI,
     COLUMN,
-    COLUMNS,
-    FRAME,
-    ITEM_RANGES,
-    KEYS,
-    SCALE_RANGE,
     SEED,
     Interval,
     Options,
@@ -40,12 +35,16 @@ from collective_efficacy._params import (
 )
 from collective_efficacy.errors import ParameterError
 from collective_efficacy.prepared import accepts_prepared, memo
-from collective_efficacy.reliability._common import _BLOCK, _NEG_TOL, NanPolicy, ResponseRange
+from collective_efficacy.reliability._common import (
+    _NEG_TOL,
+    SCALE_CONSTRAINTS,
+    NanPolicy,
+    ResponseRange,
+)
 from collective_efficacy.reliability._core import (
     alpha_stats,
     feldt_ci,
     pairwise_moments,
-    scale_score_moments,
 )
 from collective_efficacy.reliability._input import (
     combine_notes,
@@ -54,6 +53,7 @@ from collective_efficacy.reliability._input import (
     prepare,
     structural_checks,
 )
+from collective_efficacy.reliability._pooled import item_moments, item_moments_key
 from collective_efficacy.reliability.items import _warn_single, item_statistics
 from collective_efficacy.reliability.omega import OmegaItem, OmegaResult, omega
 from collective_efficacy.summaries._dispatch import summary_route
@@ -171,18 +171,13 @@ def _bootstrap_alpha(
 @summary_route("cronbach_alpha")
 @public(
     constraints={
-        "keys": [KEYS, None],
-        "weight": [COLUMN, None],
-        "data": [FRAME],
-        "items": [COLUMNS, None],
+        **SCALE_CONSTRAINTS,
         "community": [COLUMN, None],
-        "nan_policy": [_BLOCK],
         "ci": [CI],
         "ci_method": [Options(("feldt", "duhachek", "bootstrap"))],
         "ci_z": [Interval(Real, 0, None, closed="neither"), None],
         "n_boot": [Interval(Integral, 2, None)],
         "seed": [SEED],
-        "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
     },
     renamed={"group": "community", "response_range": "scale_range"},
     old_positional=("items",),
@@ -379,21 +374,27 @@ def cronbach_alpha(
         labels: pd.Index | None = None
     else:
         gi = factorize_groups(data, community)
-        codes = gi.codes[prep.rows]
+        codes = gi.codes if len(prep.rows) == len(gi.codes) else gi.codes[prep.rows]
         n_groups = gi.n_groups
         labels = gi.labels
 
-    mom = memo(
-        data,
-        ("pairwise_moments", id(prep.x), repr(community)),
-        lambda: pairwise_moments(prep.x, codes, n_groups),
+    mom = (
+        memo(data, item_moments_key(prep.x), lambda: item_moments(prep.x)).pairwise
+        if community is None
+        else memo(
+            data,
+            ("pairwise_moments", id(prep.x), repr(community)),
+            lambda: pairwise_moments(prep.x, codes, n_groups, score=True),
+        )
     )
     boot = (
         (lambda: _bootstrap_alpha(prep.x, codes, n_groups, n_boot=n_boot, seed=seed, ci=ci))
         if ci_method == "bootstrap"
         else None
     )
-    mean, sd = scale_score_moments(prep.x, codes, n_groups)
+    score = mom.score  # the scale score's moments, from the same passes as the covariances
+    assert score is not None
+    mean, sd = score.mean, score.sd
     return alpha_frame(
         prep.items, mom.cov, mom.n_pair, mom.n_rows, mean, sd,
         ci=ci, ci_method=ci_method, boot=boot, labels=labels, community=community, ci_z=ci_z,

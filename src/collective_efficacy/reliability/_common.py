@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
-from collective_efficacy._params import Options
+from collective_efficacy._params import (
+    COLUMN,
+    COLUMNS,
+    FRAME,
+    ITEM_RANGES,
+    KEYS,
+    SCALE_RANGE,
+    Options,
+)
 
 _BLOCK = Options(("pairwise", "listwise"))
+
+#: the parameter constraints shared by cronbach_alpha and item_statistics
+SCALE_CONSTRAINTS: dict[str, list[Any]] = {
+    "keys": [KEYS, None],
+    "weight": [COLUMN, None],
+    "data": [FRAME],
+    "items": [COLUMNS, None],
+    "nan_policy": [_BLOCK],
+    "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
+}
 
 
 NanPolicy = Literal["pairwise", "listwise"]

@@ -23,30 +23,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from collective_efficacy import _dist
-from collective_efficacy._moments import PairwiseMoments, group_moments, pairwise_moments
+from collective_efficacy._moments import PairwiseMoments, pairwise_moments
 
 __all__ = [
     "AlphaStats",
     "PairwiseMoments",
     "alpha_stats",
     "feldt_ci",
+    "item_correlations",
     "pairwise_moments",
-    "scale_score_moments",
 ]
 
 _PINV_RTOL = float(np.sqrt(np.finfo(np.float64).eps))
-
-
-def scale_score_moments(
-    x: np.ndarray, codes: np.ndarray, n_groups: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-group mean and sd (ddof=1) of the row mean of the answered items (psych's total)."""
-    obs = ~np.isnan(x)
-    n_ans = obs.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(obs, x, 0.0).sum(axis=1) / n_ans  # NaN for a row without answers
-    mom = group_moments(score, codes, n_groups)
-    return mom.mean, mom.sd
 
 
 @dataclass(frozen=True)
@@ -89,13 +77,17 @@ def smc_stack(r: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
     directly.
     """
     inv = np.empty_like(r)
-    small = np.zeros(len(r), bool) if n is None else np.asarray(n) <= r.shape[-1]
+    small = np.zeros(len(r), bool) if n is None else np.asarray(n) <= r.shape[-1]  # a copy
     rest = np.flatnonzero(~small)
+    det = np.linalg.det(r[rest])  # batched LU, no raise: an exactly singular matrix (det 0)
+    lu_ok = np.isfinite(det) & (det != 0)  # goes to the decomposition, not into inv's batch
+    small[rest[~lu_ok]] = True
+    rest = rest[lu_ok]
     try:
         inv[rest] = np.linalg.inv(r[rest])
-        todo = np.concatenate([np.flatnonzero(small), rest[~_certified(r[rest], inv[rest])]])
-    except np.linalg.LinAlgError:  # an exactly singular matrix in the stack
-        todo = np.arange(len(r))
+    except np.linalg.LinAlgError:  # pragma: no cover - LU already screened the batch
+        small[rest], rest = True, rest[:0]
+    todo = np.concatenate([np.flatnonzero(small), rest[~_certified(r[rest], inv[rest])]])
     if len(todo):
         sub = r[todo]
         w = np.abs(np.linalg.eigvalsh(sub))
@@ -173,6 +165,24 @@ def alpha_stats(cov: np.ndarray, n: np.ndarray | None = None) -> AlphaStats:
         r_drop=r_drop * nan[:, None],
         defined=defined,
     )
+
+
+def item_correlations(
+    c: np.ndarray, defined: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""psych's item-total correlations from one covariance matrix ``c`` (k, k): the
+    correlation matrix :math:`R`, ``std.r`` :math:`\sum_j R_{ij} / \sqrt{\mathbf 1'R\mathbf 1}`
+    and ``r.cor`` (the same with the SMCs on the diagonal; only for a ``defined`` matrix),
+    and the diagonal of ``c``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = np.diag(c)
+        r = c / np.sqrt(np.outer(d, d))
+        r_std = r.sum(axis=0) / np.sqrt(r.sum())
+        rc = r.copy()
+        if defined:
+            np.fill_diagonal(rc, smc_stack(r[None])[0])
+        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
+    return r, r_std, r_cor, d
 
 
 def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.ndarray, np.ndarray]:

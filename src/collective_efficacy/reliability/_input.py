@@ -93,7 +93,10 @@ def prepare(
         None if bounds is None else (bounds[0].tobytes(), bounds[1].tobytes()),
         id(keys) if hasattr(keys, "response_scale") else None,  # an Instrument's own ranges
     )
-    return memo(data, key, lambda: _keyed(data, item_list, signs, nan_policy, keys, bounds))
+    prep = memo(data, key, lambda: _keyed(data, item_list, signs, nan_policy, keys, bounds))
+    # the keyed matrix itself is a shared (read-only) array of the preparation, by its own key
+    memo(data, ("keyed_items", *key[1:]), lambda: prep.x)
+    return prep
 
 
 def _keyed(
@@ -104,41 +107,46 @@ def _keyed(
     keys: Any,
     bounds: tuple[np.ndarray, np.ndarray] | None,
 ) -> Prepared:
-    """The item matrix with the missing-data policy applied and reverse-keyed items recoded."""
-    x = _item_matrix(data, item_list)
+    """The item matrix with the missing-data policy applied and reverse-keyed items recoded.
+
+    The matrix is this function's own copy of the columns, so reversed items are recoded in
+    place: only the keyed matrix is kept (on a prepared table, once per keying).
+    """
+    x, owned = item_columns(data, item_list)
     rows = np.arange(len(x))
     if nan_policy == "listwise":
         keep = ~np.isnan(x).any(axis=1)
-        x, rows = x[keep], rows[keep]
+        x, rows, owned = x[keep], rows[keep], True
     lo, hi = bounds if bounds is not None else key_bounds(x, item_list, keys, None)
-    x = reverse_keyed(x, signs, lo, hi)
+    if not owned:
+        x = reverse_keyed(x, signs, lo, hi)
+    else:
+        for j in np.flatnonzero(np.asarray(signs) < 0):  # loop over reversed items (few)
+            np.subtract(lo[j] + hi[j], x[:, j], out=x[:, j])  # flip(), x' = lo + hi - x
     return Prepared(items=item_list, signs=signs, x=x, rows=rows, lo=lo, hi=hi)
 
 
-def _item_matrix(data: pd.DataFrame, items: list[str]) -> np.ndarray:
+def item_columns(data: pd.DataFrame, items: list[str]) -> tuple[np.ndarray, bool]:
     """The float item matrix in column order (Fortran: each item one contiguous column, read
-    by the per-item passes without a transpose); non-numeric columns go through
-    :func:`~collective_efficacy._checks.numeric_matrix` (its typed errors). On a prepared
-    table it is built once."""
-    return memo(data, ("item_matrix_f", *items), lambda: _item_columns(data, items))
-
-
-def _item_columns(data: pd.DataFrame, items: list[str]) -> np.ndarray:
+    by the per-item passes without a transpose) and whether it is a fresh copy; non-numeric
+    columns go through :func:`~collective_efficacy._checks.numeric_matrix` (its typed
+    errors; possibly a shared array)."""
     cols = [data[c] for c in items] if len(set(items)) == len(items) else []
     if not cols or not all(isinstance(c.dtype, np.dtype) and c.dtype.kind in "iuf" for c in cols):
-        return numeric_matrix(data, items)
+        return numeric_matrix(data, items), False
     x = np.empty((len(data), len(items)), order="F")
     for j, col in enumerate(cols):  # loop over items (few)
         x[:, j] = col.to_numpy()
     if x.size and not np.isfinite(np.fmin.reduce(x, axis=None) + np.fmax.reduce(x, axis=None)):
-        return numeric_matrix(data, items)  # an infinite cell: its error names the row
-    return x
+        return numeric_matrix(data, items), False  # an infinite cell: its error names the row
+    return x, True
 
 
 def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
     """Whole-data problems that make every statistic meaningless raise a DataError."""
     x = prep.x
-    answered = (~np.isnan(x)).sum(axis=0)
+    obs = ~np.isnan(x)
+    answered = obs.sum(axis=0)
     empty = [c for c, a in zip(prep.items, answered) if a == 0]
     if empty:
         raise DataError(
@@ -146,13 +154,12 @@ def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
             "answers per item. Drop the item(s) from `items`.",
             keyed=Message(code="items_no_answers", params={"items": ", ".join(empty)}),
         )
-    if int((~np.isnan(x)).any(axis=1).sum()) < 2:
+    n_resp = int(obs.any(axis=1).sum())
+    if n_resp < 2:
         raise DataError(
-            f"{func} needs at least 2 respondents with answers; got "
-            f"{int((~np.isnan(x)).any(axis=1).sum())} (after nan_policy)."
+            f"{func} needs at least 2 respondents with answers; got {n_resp} (after nan_policy)."
         )
-    with np.errstate(invalid="ignore"):
-        mn, mx = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
+    mn, mx = np.fmin.reduce(x, axis=0), np.fmax.reduce(x, axis=0)  # NaN skipped, no copy
     const = [
         f"{c!r} (every answer = {_scalar(data[c].dropna().iloc[0])!r})"
         for c, a, b in zip(prep.items, mn, mx)

@@ -10,24 +10,19 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._params import (
-    COLUMN,
-    COLUMNS,
-    FRAME,
-    ITEM_RANGES,
-    KEYS,
-    SCALE_RANGE,
     public,
 )
 from collective_efficacy.errors import ReliabilityWarning
 from collective_efficacy.prepared import accepts_prepared, memo
 from collective_efficacy.reliability._common import (
-    _BLOCK,
     _NEG_TOL,
+    SCALE_CONSTRAINTS,
     NanPolicy,
     ResponseRange,
 )
-from collective_efficacy.reliability._core import alpha_stats, pairwise_moments, smc_stack
+from collective_efficacy.reliability._core import alpha_stats, item_correlations
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.reliability._pooled import item_moments, item_moments_key
 from collective_efficacy.summaries._dispatch import summary_route
 from collective_efficacy.survey_design.weights import weighted_item_statistics
 
@@ -52,14 +47,7 @@ def _warn_single(items: list[str], r_drop: np.ndarray, note: str | None) -> None
 @accepts_prepared
 @summary_route("item_statistics")
 @public(
-    constraints={
-        "keys": [KEYS, None],
-        "weight": [COLUMN, None],
-        "data": [FRAME],
-        "items": [COLUMNS, None],
-        "nan_policy": [_BLOCK],
-        "scale_range": [SCALE_RANGE, ITEM_RANGES, None],
-    },
+    constraints=SCALE_CONSTRAINTS,
     renamed={"response_range": "scale_range"},
     old_positional=("items",),
 )
@@ -157,19 +145,13 @@ def item_statistics(
         data, items, keys=keys, nan_policy=nan_policy, response_range=scale_range, func=func
     )
     structural_checks(prep, data, func)
-    x, names = prep.x, prep.items
-    k = len(names)
-    codes = np.zeros(len(x), dtype=np.int64)
-    mom = memo(data, ("pairwise_moments", id(x), repr(None)), lambda: pairwise_moments(x, codes, 1))
-    obs = ~np.isnan(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(obs.any(axis=1), np.nansum(x, axis=1) / np.maximum(obs.sum(1), 1), np.nan)
-        r_total = np.array([_pearson(score, x[:, j]) for j in range(k)])
-        means = np.nanmean(x, axis=0)
-        sds = np.nanstd(x, axis=0, ddof=1)
+    im = memo(data, item_moments_key(prep.x), lambda: item_moments(prep.x))
+    mom = im.pairwise
+    n_item = np.diagonal(mom.n_pair[0])
+    sds = np.sqrt(np.diagonal(mom.cov[0]))
     return item_table(
-        names, prep.signs, mom.cov, mom.n_pair[0], float(mom.n_rows[0]), obs.sum(axis=0),
-        means, sds, r_total,
+        prep.items, prep.signs, mom.cov, mom.n_pair[0], float(mom.n_rows[0]), n_item,
+        im.mean, sds, im.r_total,
     )  # fmt: skip
 
 
@@ -190,14 +172,7 @@ def item_table(
     k = len(names)
     c = cov[0]
     st = alpha_stats(cov)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.diag(c)
-        r = c / np.sqrt(np.outer(d, d))
-        r_std = r.sum(axis=0) / np.sqrt(r.sum())
-        rc = r.copy()
-        if st.defined[0]:
-            np.fill_diagonal(rc, smc_stack(r[None])[0])
-        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
+    _, r_std, r_cor, _ = item_correlations(c, bool(st.defined[0]))
     drop_cols = ["alpha", "std_alpha", "g6", "average_r", "median_r", "var_r", "signal_noise"]
     dropped: dict[str, np.ndarray] = {f"{c_}_if_dropped": np.full(k, np.nan) for c_ in drop_cols}
     dropped["ase_if_dropped"] = np.full(k, np.nan)
@@ -250,13 +225,3 @@ def item_table(
     )
     _warn_single(names, r_drop, pair_note)
     return out
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation over the rows where both are present (R's use='pairwise')."""
-    m = ~(np.isnan(a) | np.isnan(b))
-    if m.sum() < 2:
-        return float("nan")
-    aa, bb = a[m] - a[m].mean(), b[m] - b[m].mean()
-    den = float(np.sqrt((aa * aa).sum() * (bb * bb).sum()))
-    return float((aa * bb).sum() / den) if den > 0 else float("nan")

@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict
 from collective_efficacy._checks import check_choice
 from collective_efficacy._params import COLUMNS, FRAME, KEYS, Options, public
 from collective_efficacy.errors import ConvergenceWarning, DataError, ReliabilityWarning
-from collective_efficacy.prepared import accepts_prepared
+from collective_efficacy.prepared import accepts_prepared, memo
 from collective_efficacy.reliability._common import _BLOCK, NanPolicy
 from collective_efficacy.reliability._factor import fit_minres, fit_ml
 from collective_efficacy.reliability._input import prepare, structural_checks
+from collective_efficacy.reliability._pooled import item_moments, item_moments_key
 from collective_efficacy.summaries._dispatch import summary_route
 
 __all__ = ["OmegaItem", "OmegaResult", "omega", "omega_from"]
@@ -98,11 +99,11 @@ def omega(
     Parameters
     ----------
     data : DataFrame
-        One row per respondent. Not modified.
+        Respondents in rows (the frame is left unchanged).
     items : list of str, optional
-        Item columns (default: all columns).
+        The item columns; all columns when omitted.
     keys : list, dict, array or Instrument, optional
-        Reverse keying, as in :func:`cronbach_alpha` (only the sign matters here).
+        Which items are reverse keyed, as for :func:`cronbach_alpha` (only the sign matters).
     method : {"minres", "ml"}, default="minres"
         ``minres``: minimum-residual factor analysis of the correlation matrix, as
         ``psych::omega(nfactors=1)``. ``ml``: maximum-likelihood CFA of the covariance matrix,
@@ -165,10 +166,11 @@ def omega(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import numpy as np, pandas as pd
     >>> import collective_efficacy as ce
-    >>> df = pd.DataFrame({"SC1": [4, 5, 3, 2, 4, 5, 3, 2], "SC2": [4, 3, 3, 2, 5, 4, 2, 3],
-    ...                    "SC3": [2, 1, 4, 4, 2, 2, 3, 3], "SC4": [5, 4, 2, 3, 4, 5, 3, 1]})
+    >>> answers = np.array([[4, 4, 2, 5], [5, 3, 1, 4], [3, 3, 4, 2], [2, 2, 4, 3],
+    ...                     [4, 5, 2, 4], [5, 4, 2, 5], [3, 2, 3, 3], [2, 3, 3, 1]])
+    >>> df = pd.DataFrame(answers, columns=["SC1", "SC2", "SC3", "SC4"])
     >>> res = ce.omega(df, keys=["-SC3"])
     >>> res.method, res.variant.startswith("psych::omega(nfactors=1")
     ('minres', True)
@@ -195,12 +197,10 @@ def omega(
     prep = prepare(data, items, keys=keys, nan_policy=nan_policy, response_range=None, func=func)
     structural_checks(prep, data, func)
     x, names = prep.x, prep.items
-    frame = pd.DataFrame(x, columns=names)
-    if method == "minres":
-        v = frame.corr(min_periods=2).to_numpy()
-    else:
-        v = np.cov(x, rowvar=False, ddof=0)
-    n_used = int((~np.isnan(x)).any(axis=1).sum())
+    im = memo(data, item_moments_key(x), lambda: item_moments(x))
+    # minres: the pairwise-complete correlations (R cor(x, use="pairwise"), pandas .corr)
+    v = im.corr.copy() if method == "minres" else np.cov(x, rowvar=False, ddof=0)
+    n_used = int(im.pairwise.n_rows[0])
     return omega_from(v, names, prep.signs, method=method, nan_policy=nan_policy, n=n_used)
 
 

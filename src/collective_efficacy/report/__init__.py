@@ -5,7 +5,8 @@ Only formatting happens here: every number comes from the Evaluation, the sectio
 :mod:`~collective_efficacy.report._figures`. User-supplied strings (community names, file
 names, labels) are HTML-escaped. Suppressed communities show as "fewer than N respondents" and
 carry no numbers. The HTML page is responsive: wide tables scroll inside their own box and the
-figures scale to the screen (the forest plot has a narrow version for phone-width screens).
+figures scale to the screen (the forest plot, inline SVG, has a narrow version for phone-width
+screens).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from collective_efficacy.export._escape import escape_markdown
 from collective_efficacy.report._figures import (
+    FOREST_CSS,
     FOREST_MAX,
-    forest_png,
+    NARROW_PX,
     forest_rows,
-    map_alt,
-    map_png,
+    forest_svg,
 )
 from collective_efficacy.report._format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from collective_efficacy.report._sections import blocks
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["FOREST_MAX", "render_html", "render_markdown"]
 
 LONG_TABLE = 20  # longer per-community tables fold away in the HTML report (<details>)
-NARROW_PX = 600  # below this viewport width the narrow forest plot is shown
 
 CSS = (
     "body{font-family:system-ui,sans-serif;max-width:64em;margin:1.5em auto;padding:0 1em;"
@@ -53,7 +53,7 @@ CSS = (
     "img{max-width:100%;height:auto}.warn{color:#8a3b00}td.v{white-space:nowrap}"
     "td.improved{color:#0072B2;font-weight:600}td.declined{color:#B34700;font-weight:600}"
     f"@media (max-width:{NARROW_PX}px){{body{{margin:.6em auto;padding:0 .7em}}"
-    "h1{font-size:1.35em}td,th{font-size:82%}}" + MAP_CSS
+    "h1{font-size:1.35em}td,th{font-size:82%}}" + MAP_CSS + FOREST_CSS
 )
 
 
@@ -256,22 +256,14 @@ def _html_table(
     return [*out, "</details>"] if fold else out
 
 
-def _picture(cls: str, alt: str, wide: str, narrow: str | None) -> str:
-    """An embedded figure; on narrow screens its narrow version (bigger text, legend below)."""
-    e = html.escape
-    img = f'<img class="{cls}" alt="{e(alt)}" src="data:image/png;base64,{wide}">'
-    if not narrow:
-        return f'<figure style="margin:1em 0">{img}</figure>'
-    source = f'<source media="(max-width: {NARROW_PX}px)" srcset="data:image/png;base64,{narrow}">'
-    return f'<figure style="margin:1em 0"><picture>{source}{img}</picture></figure>'
-
-
-def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[str]:
+def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str, index: int) -> list[str]:
+    """The forest plot: a wide and a narrow inline SVG (the CSS shows one of them)."""
     t = text_for(lang)
-    wide = forest_png(per, ev, lang)
+    wide = forest_svg(per, ev, lang, index=index)
     if not wide:
         return []
-    out = [_picture("forest", t["forest_alt"], wide, forest_png(per, ev, lang, narrow=True))]
+    narrow = forest_svg(per, ev, lang, narrow=True, index=index)
+    out = [f'<figure class="fp">{wide}{narrow}</figure>']
     _, n_shown = forest_rows(per)
     if n_shown > FOREST_MAX:
         cap = t["forest_cap"].format(k=FOREST_MAX, n=n_shown)
@@ -280,15 +272,9 @@ def _html_forest(per: list[dict[str, Any]], ev: Evaluation, lang: str) -> list[s
 
 
 def _html_map(ev: Evaluation, label: str, lang: str, index: int) -> list[str]:
-    """The interactive SVG map on screen and the PNG map in print (the PNG alone on screen
-    when there is no SVG, e.g. for geometry the SVG cannot draw)."""
+    """The interactive SVG map (on screen and in print), or nothing (no geometry to draw)."""
     svg = map_svg(ev, label, lang, index)
-    png = map_png(ev, label, lang)
-    out = [svg] if svg else []
-    if png:
-        pic = _picture("map", map_alt(text_for(lang), label), png, None)
-        out.append(f'<div class="map-print">{pic}</div>' if svg else pic)
-    return out
+    return [svg] if svg else []
 
 
 def _html_toc(bl: list[Block], ids: dict[int, str], k: int, title: str) -> str:
@@ -311,7 +297,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         f"<style>{CSS}</style></head><body>",
     ]
     in_list = False
-    maps = 0
+    maps = forests = 0
     text_cells: dict[str, str] = {}  # community names recur in every per-community table
     for k, (kind, payload) in enumerate(bl):
         if kind not in ("li", "warn") and in_list:
@@ -335,7 +321,8 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
         elif kind in ("table", "longtable"):
             parts += _html_table(kind, payload, t, text_cells)
         elif kind == "forest":
-            parts += _html_forest(payload, ev, lang)
+            forests += 1
+            parts += _html_forest(payload, ev, lang, forests)
         elif kind == "map":
             maps += 1
             parts += _html_map(ev, payload, lang, maps)

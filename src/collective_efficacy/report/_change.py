@@ -144,6 +144,17 @@ def _rule(ev: Evaluation, t: dict[str, str], m: int, k: int) -> str:
     return text
 
 
+def _unjudged(r: dict[str, Any], ev: Evaluation, t: dict[str, str], width: int) -> list[Any]:
+    """The row of a community without a verdict: name, n per wave and why (spanning the rest)."""
+    return [name(r, ev), r.get("n_before"), r.get("n_after"), Span(_why(r, ev, t), width - 3)]
+
+
+def _band_verdict(r: dict[str, Any], t: dict[str, str]) -> tuple[str, Verdict]:
+    """The drawn interval's text and the verdict cell (the plot's marker and the word)."""
+    band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
+    return band, Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+
+
 def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list[Any]) -> Block:
     """The per-community table of the change model: EB change, interval, chance, reliability."""
     keys = ["community", "n_before", "n_after", "raw_change", "eb_change", "interval"]
@@ -151,11 +162,9 @@ def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list
     body = []
     for r in per:
         if r["verdict"] is None:
-            why = Span(_why(r, ev, t), len(keys) - 3)
-            body.append([name(r, ev), r.get("n_before"), r.get("n_after"), why])
+            body.append(_unjudged(r, ev, t, len(keys)))
             continue
-        band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
-        verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+        band, verdict = _band_verdict(r, t)
         body.append(
             [
                 name(r, ev),
@@ -209,12 +218,10 @@ def _change(
     body = []
     for r in per:
         if r["verdict"] is None:
-            why = Span(_why(r, ev, t), len(keys) - 3)
-            body.append([name(r, ev), r.get("n_before"), r.get("n_after"), why])
+            body.append(_unjudged(r, ev, t, len(keys)))
             continue
         vals = [r.get(k) for k in ("n_before", "n_after", "mean_before", "mean_after", "diff")]
-        band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
-        verdict = Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+        band, verdict = _band_verdict(r, t)
         g = [] if weighted(ev) else [r.get("g")]
         body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), *g, verdict])
     b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded

@@ -5,6 +5,7 @@ Numbers are rounded here for display only; every number comes from the Evaluatio
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import unicodedata
@@ -16,6 +17,23 @@ if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
 
 Block = tuple[str, Any]
+# XML 1.0 forbids these characters even escaped; lone surrogates cannot be encoded at all
+_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def xml_safe(value: Any) -> str:
+    """``str(value)`` with the characters XML cannot hold as spaces (lone surrogates: U+FFFD)."""
+    return _SURROGATE.sub("\ufffd", _BAD_XML.sub(" ", str(value)))
+
+
+def svg_text(value: Any) -> str:
+    """User text as the content of an SVG ``<text>`` element: inert in HTML, well-formed XML.
+
+    >>> svg_text("<img src=x> & 'b'")
+    '&lt;img src=x&gt; &amp; &#x27;b&#x27;'
+    """
+    return html.escape(xml_safe(value))
 
 
 class Span:

@@ -10,8 +10,11 @@ tooltip (name, level, n or the suppression reason) on hover and on keyboard focu
 User strings (community names, reasons) never enter the markup or an attribute: they travel as
 JSON inside ``<script type="application/json">`` (:func:`json_for_script` escapes ``<``, ``>``,
 ``&`` and U+2028/9, so ``</script>`` and ``<!--`` cannot end or alter the block) and the script
-puts them into the page with ``textContent`` and ``setAttribute`` only. The markup holds numbers,
-colours from our palette and our own (HTML-escaped) texts.
+puts them into the page with ``textContent`` and ``setAttribute`` only: the tooltips, and the
+name labels of the printed map (empty ``<text class="nm">`` elements, up to
+:data:`MAX_LEVEL_DIGITS` communities, hidden on screen). The markup holds numbers, colours from
+our palette and our own (HTML-escaped) texts. The printed page shows the same SVG (with its
+legend), so no second, raster map is drawn.
 
 Projection: longitude/latitude are drawn equirectangular with the x axis scaled by
 cos(mid-latitude) (locally true to shape at municipal scale); other coordinates as they are.
@@ -85,8 +88,10 @@ MAP_CSS = (
     ".imap-sw{display:inline-block;width:1.1em;height:1.1em;border:1px solid #999;"
     "flex:none}.imap-how{font-size:88%;color:#555;margin:.2em 0}"
     ".map-print{display:none}"
+    ".imap text.nm{display:none;font:13px system-ui,sans-serif}"
     "@media (max-width:600px){.imap text{display:none}}"
-    "@media print{.imap{display:none}.map-print{display:block}}"
+    "@media print{.imap-how,.imap-tip{display:none}.imap text.nm{display:inline}"
+    "figure.imap{break-inside:avoid}}"
 )
 
 #: The page's one script: it reads each map's JSON data and wires names and tooltips.
@@ -109,6 +114,8 @@ var x=r.left-o.left+r.width/2,y=r.bottom-o.top+6;
 x=Math.max(0,Math.min(x-tip.offsetWidth/2,o.width-tip.offsetWidth));
 if(y+tip.offsetHeight>o.height){y=Math.max(0,r.top-o.top-tip.offsetHeight-6);}
 tip.style.left=x+"px";tip.style.top=y+"px";}
+fig.querySelectorAll("text.nm").forEach(function(t){
+t.textContent=data[Number(t.getAttribute("data-k"))].name;});
 fig.querySelectorAll("path.c").forEach(function(p){
 var d=data[Number(p.getAttribute("data-k"))];
 p.setAttribute("aria-label",d.name+": "+d.lines.join("; "));
@@ -337,6 +344,8 @@ def map_svg(ev: Evaluation, label: str, lang: str, index: int) -> str | None:
             digits.append(
                 f'<text x="{at[0]:.1f}" y="{at[1]:.1f}" fill="{ink}" stroke="{halo}">'
                 f"{'–' if lev is None else int(lev)}</text>"
+                f'<text class="nm" data-k="{len(data) - 1}" x="{at[0]:.1f}" y="{at[1] - 17:.1f}" '
+                f'fill="{ink}" stroke="{halo}"></text>'
             )
     if not paths:
         return None

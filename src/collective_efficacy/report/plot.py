@@ -18,10 +18,6 @@ import pandas as pd
 from collective_efficacy._messages import MESSAGES, message
 from collective_efficacy._params import (
     BOOLEAN,
-    COLUMN,
-    FRAME,
-    MAPPING,
-    PATH,
     InstanceOf,
     Interval,
     Options,
@@ -29,7 +25,7 @@ from collective_efficacy._params import (
     public,
 )
 from collective_efficacy.errors import DataError, require_extra
-from collective_efficacy.export.geojson import join_levels
+from collective_efficacy.export.geojson import MAP_CONSTRAINTS, join_levels
 from collective_efficacy.impact import IMPACT_LEVEL_LABELS
 from collective_efficacy.report.styling import IMPACT_PALETTE, NO_LEVEL_COLOUR
 
@@ -148,11 +144,7 @@ def _geometry_parts(
 @public(
     renamed={"key": "community"},
     constraints={
-        "levels": [FRAME],
-        "geometry": [MAPPING, PATH],
-        "community": [COLUMN],
-        "geometry_key": [COLUMN, None],
-        "path": [PATH, None],
+        **MAP_CONSTRAINTS,
         "title": [InstanceOf(str, description="a string", example=lambda: "title"), None],
         "lang": [Options(_TEXT)],
         "annotate": [BOOLEAN],

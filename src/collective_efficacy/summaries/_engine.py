@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy.errors import DataError
+from collective_efficacy.summaries._engine_pandas import pandas_cell_sums
 from collective_efficacy.summaries._frames import _DASK_NOTICE
 
 __all__ = [
@@ -149,6 +150,38 @@ def cell_sums(
     """
     _check_columns(frame, items, by)
     k = len(items)
+    if isinstance(frame, nw.DataFrame) and frame.implementation is nw.Implementation.PANDAS:
+        columns = (pair_columns(k), detail_columns(k) if detail else [],
+                   eco_columns(k) if ecometric else [])  # fmt: skip
+        native = nw.to_native(frame)
+        table = pandas_cell_sums(native, items, signs, lo, hi, by, columns, min_items)
+    else:
+        table = _engine_cell_sums(frame, items, (signs, lo, hi), by, (min_items, detail, ecometric))
+    for b in by:
+        miss = table[b].isna().to_numpy()
+        if miss.any():
+            n = int(table.loc[miss, "n_rows"].sum())
+            raise DataError(
+                f"column {b!r} has {n} missing label(s); expected a label on every row. Drop or "
+                "label those rows first.",
+                argument="community",
+            )
+    return table
+
+
+def _engine_cell_sums(
+    frame: Any,
+    items: Sequence[str],
+    keying: tuple[np.ndarray, np.ndarray, np.ndarray],
+    by: Sequence[str],
+    options: tuple[int | None, bool, bool],
+) -> pd.DataFrame:
+    """:func:`cell_sums` as one narwhals query, run inside the engine.
+
+    ``keying`` is ``(signs, lo, hi)``, ``options`` is ``(min_items, detail, ecometric)``.
+    """
+    (signs, lo, hi), (min_items, detail, ecometric) = keying, options
+    k = len(items)
     keyed = []
     for j, c in enumerate(items):
         x = _clean(c)
@@ -205,17 +238,7 @@ def cell_sums(
     aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
     with warnings.catch_warnings():  # pandas: a wide term frame (ecometric) is "fragmented"
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        table = _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
-    for b in by:
-        miss = table[b].isna().to_numpy()
-        if miss.any():
-            n = int(table.loc[miss, "n_rows"].sum())
-            raise DataError(
-                f"column {b!r} has {n} missing label(s); expected a label on every row. Drop or "
-                "label those rows first.",
-                argument="community",
-            )
-    return table
+        return _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
 
 
 def check_respondents(frame: Any, respondent: str, wave: str | None) -> None:

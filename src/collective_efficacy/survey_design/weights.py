@@ -321,20 +321,15 @@ def weighted_item_table(
     items: Sequence[str], signs: np.ndarray, x: np.ndarray, w: np.ndarray
 ) -> pd.DataFrame:
     """``item_statistics`` under weights: psych's item statistics from the weighted covariance."""
-    from collective_efficacy.reliability._core import alpha_stats, smc_stack
+    from collective_efficacy.reliability._core import alpha_stats, item_correlations
 
     k = len(items)
     codes = np.zeros(len(x), dtype=np.int64)
     cov, mean, _ = weighted_cov(x, w, codes, 1)
     c = cov[0]
     st = alpha_stats(cov)
+    _, r_std, r_cor, d = item_correlations(c, bool(st.defined[0]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        d = np.diag(c)
-        r = c / np.sqrt(np.outer(d, d))
-        r_std = r.sum(axis=0) / np.sqrt(r.sum())
-        rc = r.copy()
-        np.fill_diagonal(rc, smc_stack(r[None])[0])
-        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
         r_total = c.sum(axis=0) / np.sqrt(d * c.sum())
     idx = np.array([[j for j in range(k) if j != i] for i in range(k)])
     sub = alpha_stats(c[idx[:, :, None], idx[:, None, :]]) if k > 2 else None
