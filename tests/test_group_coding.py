@@ -117,3 +117,20 @@ def test_small_object_column_equal_pandas() -> None:
     col = pd.Series(["b", "a", "c", "a"], dtype=object)
     assert _groups._object_codes(col) is None  # below the fast paths' size: pandas itself
     _check(col)
+
+
+@pytest.mark.parametrize("sort", [False, True])
+def test_factorize_objects_shared_path_equals_pandas(sort: bool) -> None:
+    """Both modes of the one object-first coding (group coding: sorted; validate's ids: first
+    appearance, -1 missing) through the shared-object path, with equal labels held by a second
+    object and, unsorted, missing cells: exactly ``pd.factorize(values, sort=sort)``."""
+    values = _shared().to_numpy(copy=True)
+    values[[10, 3000]] = [str(np.str_(values[10])), str(np.str_(values[3000]))]  # own objects
+    if not sort:
+        values[[5, 4500]] = [None, np.nan]
+    assert _groups._shares_objects(values, _refs(values))
+    got = _groups.factorize_objects(values, sort=sort)
+    assert got is not None
+    want_codes, want_uniques = pd.factorize(values, sort=sort, use_na_sentinel=True)
+    np.testing.assert_array_equal(got[0], want_codes)
+    assert list(got[1]) == list(want_uniques)

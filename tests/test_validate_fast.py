@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import collective_efficacy as ce
+from collective_efficacy._groups import factorize_objects
 from collective_efficacy.responses._cells import _numeric_codes
 from collective_efficacy.responses._exclusions import repeats
 from collective_efficacy.responses._ids import (
     coded_ids,
-    factorize_shared,
     ids_as_text,
     number_text,
     with_texts,
@@ -197,7 +197,7 @@ def test_factorize_shared_equals_pandas(cells: list[Any], data: Any) -> None:
         [("".join(list(c)) if o and isinstance(c, str) else c) for c, o in zip(cells, own)],
         dtype=object,
     )
-    codes, uniques = factorize_shared(values)
+    codes, uniques = factorize_objects(values, sort=False)
     want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
     np.testing.assert_array_equal(codes, want_codes)
     assert list(uniques) == list(want_uniques)

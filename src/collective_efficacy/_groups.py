@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -166,45 +166,71 @@ def _factorize(data: pd.DataFrame, group: str, what: str) -> GroupIndex:
 _OBJECT_FAST_MIN = 2048
 #: Rows whose label objects are inspected to decide whether the column shares label objects.
 _SHARED_SAMPLE = 4096
+#: Repeated labels needed in that sample to code by object first.
+_SHARED_REPEATS = 64
 
 
 def _object_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     """``pd.factorize(col, sort=True)`` of an object column of ``str`` labels, faster; else None.
 
-    Two fast paths, both giving exactly pandas' codes and sorted labels:
-
-    * *shared label objects* (``read_csv`` gives each distinct label one ``str`` object): the
-      rows are first coded by the identity of their label object -- an integer hash of the
-      object references, no string is read -- and only one row per object is coded by value;
-    * otherwise the labels are hashed as UTF-8 text (pandas' string hash table) without pandas'
-      separate pass that first checks every value is a ``str`` (a non-``str`` or missing value
-      is found from the result instead).
-
-    Then only the distinct labels are sorted, and the codes renumbered to that order. None
-    (pandas' general path) for other dtypes, small columns, missing or non-``str`` labels.
+    :func:`factorize_objects` with ``sort=True``; None (pandas' general path) for other dtypes,
+    small columns, missing or non-``str`` labels.
     """
-    if col.dtype != object or len(col) < _OBJECT_FAST_MIN or _hashtable is None:
+    if col.dtype != object or len(col) < _OBJECT_FAST_MIN:
         return None
-    values = col.to_numpy()
-    if values.ndim != 1 or values.itemsize != 8 or not values.flags.c_contiguous:
-        return None  # pragma: no cover - a Series' object values are one contiguous row
+    return factorize_objects(col.to_numpy(), sort=True)
+
+
+@overload
+def factorize_objects(
+    values: np.ndarray, *, sort: Literal[False]
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def factorize_objects(
+    values: np.ndarray, *, sort: bool
+) -> tuple[np.ndarray, np.ndarray] | None: ...
+def factorize_objects(values: np.ndarray, *, sort: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """``pd.factorize(values, sort=sort)`` of a 1-D object array, fast when cells share objects.
+
+    A reader (``read_csv``) gives each distinct label of a column one ``str`` object: every row
+    of a community points to it. When the first rows show that (:func:`_shares_objects`), the
+    cells are first coded by the identity of their object -- an integer hash of the object
+    references, no string is read -- and only the first cell of each object is coded by value,
+    which merges equal labels held by different objects. Otherwise (one object per row, e.g.
+    respondent ids) the cells are coded by value at once. Either way the codes and uniques are
+    exactly pandas':
+
+    * ``sort=False``: :func:`pandas.factorize` by value (first-appearance codes, -1 for a missing
+      cell, any hashable cells);
+    * ``sort=True``: ``str`` labels only, hashed as UTF-8 text (pandas' string hash table,
+      without pandas' separate pass checking every value is a ``str``), then only the distinct
+      labels sorted; None when a cell is missing or not a ``str``.
+
+    >>> cells = np.array(["b", "a", None, "b"], dtype=object)
+    >>> factorize_objects(cells, sort=False)[0].tolist()
+    [0, 1, -1, 0]
+    >>> factorize_objects(cells[[0, 1, 3]], sort=True)[0].tolist()
+    [1, 0, 1]
+    """
+    values = np.ascontiguousarray(values, dtype=object)
+    if len(values) <= _SHARED_REPEATS or _hashtable is None:
+        return _value_codes(values, sort)
     refs = np.frombuffer(
         memoryview((ctypes.c_int64 * len(values)).from_address(values.ctypes.data)),
         dtype=np.int64,
     )  # the object references (addresses) as integers; `values` keeps them alive
     if not _shares_objects(values, refs):
-        return _text_codes(values)
-    table = _hashtable.Int64HashTable(max(len(values) >> 6, 64))
-    _, by_ref = table.factorize(refs)
-    # factorize numbers objects in order of first occurrence: the running maximum of the codes
-    # steps to j exactly at the first row holding object j
-    first = np.searchsorted(np.maximum.accumulate(by_ref), np.arange(int(by_ref.max()) + 1))
-    text = _text_codes(values[first])
-    del refs, values
-    if text is None:
+        return _value_codes(values, sort)
+    _, by_object = _hashtable.Int64HashTable(max(len(values) >> 6, 64)).factorize(refs)
+    del refs
+    # objects are numbered in order of first occurrence: the running maximum of the codes
+    # steps to j exactly at the first cell holding object j
+    first = np.searchsorted(np.maximum.accumulate(by_object), np.arange(int(by_object.max()) + 1))
+    coded = _value_codes(values[first], sort)
+    if coded is None:
         return None
-    codes, labels = text
-    return codes[by_ref], labels
+    codes, uniques = coded
+    return codes[by_object], uniques
 
 
 def _shares_objects(values: np.ndarray, refs: np.ndarray) -> bool:
@@ -217,13 +243,22 @@ def _shares_objects(values: np.ndarray, refs: np.ndarray) -> bool:
         return False
     repeats = len(head) - n_labels
     extra_objects = np.unique(refs[:_SHARED_SAMPLE]).size - n_labels
-    return repeats >= 64 and 4 * extra_objects <= repeats
+    return repeats >= _SHARED_REPEATS and 4 * extra_objects <= repeats
+
+
+def _value_codes(values: np.ndarray, sort: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """The by-value step of :func:`factorize_objects`."""
+    if sort:
+        return _text_codes(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
 
 
 def _text_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Sorted codes of an object array of ``str`` labels (pandas' UTF-8 hash table), or None
     when a value is missing or not a ``str`` (the table codes those -1)."""
-    assert _hashtable is not None
+    if _hashtable is None:  # pragma: no cover - present in every supported pandas
+        return None
     uniques, codes = _hashtable.StringHashTable(max(len(values) >> 6, 64)).factorize(values)
     if len(codes) and codes.min() < 0:
         return None

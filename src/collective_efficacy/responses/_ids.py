@@ -9,12 +9,13 @@ function, which makes "file text -> reader -> validate" the identity on ids.
 
 from __future__ import annotations
 
-import ctypes
 import unicodedata
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from collective_efficacy._groups import factorize_objects
 
 __all__ = [
     "case_duplicates",
@@ -217,35 +218,6 @@ def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
     return table[np.where(codes >= 0, codes, len(table) - 1)]
 
 
-def factorize_shared(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(values)`` of an object array, fast when cells share their objects.
-
-    A reader gives each distinct label of a column one Python object (every row of a
-    community points to it). The objects' addresses are factorized first (integers: a cheap
-    hash), then only the first cell of each distinct object by value, which merges equal
-    labels held by different objects: the same codes (first-appearance order, -1 missing) and
-    uniques as ``pd.factorize``. A column whose objects are mostly distinct (respondent ids)
-    is factorized by value at once.
-
-    >>> factorize_shared(np.array(["b", "a", None, "b"], dtype=object))[0].tolist()
-    [0, 1, -1, 0]
-    """
-    values = np.ascontiguousarray(values, dtype=object)
-    if values.size == 0:
-        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=object)
-    cells = ctypes.cast(values.ctypes.data, ctypes.POINTER(ctypes.c_ssize_t))
-    address = np.ctypeslib.as_array(cells, shape=values.shape)  # read while `values` lives
-    by_object, _ = pd.factorize(address)
-    first = np.empty(values.size, dtype=bool)  # each object's first cell
-    first[0] = True
-    first[1:] = by_object[1:] > np.maximum.accumulate(by_object)[:-1]
-    if 2 * int(first.sum()) > values.size:  # mostly distinct objects: by value directly
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        return codes, np.asarray(uniques, dtype=object)
-    by_value, uniques = pd.factorize(values[first], use_na_sentinel=True)
-    return by_value[by_object], np.asarray(uniques, dtype=object)
-
-
 def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[str]]:
     """:func:`ids_as_text` from one hashing pass: ``(codes, texts)``, or ``(None, examples)``.
 
@@ -264,7 +236,7 @@ def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[
     if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
         return None, _mixed_examples(s[s.notna()])
     if kind == "string" and s.dtype == object:  # distinct texts already
-        return factorize_shared(s.to_numpy())
+        return factorize_objects(s.to_numpy(), sort=False)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if kind == "string":
         return codes, np.asarray(uniques, dtype=object)
