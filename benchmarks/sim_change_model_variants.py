@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,11 +136,16 @@ def _oracle(st: _Stats, theta: np.ndarray, sd: float = SD) -> tuple[np.ndarray, 
     return MU + mean[:, 1], np.sqrt(cov[:, 1, 1])
 
 
-def one(seed: int, k: int) -> dict[str, np.ndarray]:
-    data, delta = simulate(np.random.default_rng(seed), k, SD)
+def _setup(seed: int, k: int, sd: float) -> tuple[Any, np.ndarray, Any, np.ndarray, _Stats]:
+    """Simulated data, true changes, the engine's fit, the contrast and its statistics."""
+    data, delta = simulate(np.random.default_rng(seed), k, sd)
     fit, con = engine(data)
-    st = fit.stats
-    assert st is not None
+    assert fit.stats is not None
+    return data, delta, fit, con, fit.stats
+
+
+def one(seed: int, k: int) -> dict[str, np.ndarray]:
+    data, delta, fit, con, st = _setup(seed, k, SD)
     theta = fit.theta.copy()
     theta[2] = abs(theta[2])
     out: dict[str, np.ndarray] = {"delta": delta, "boundary": np.array(fit.boundary)}
@@ -205,10 +211,7 @@ def _raw_z(data: pd.DataFrame, k: int) -> np.ndarray:
 
 
 def _sweep_one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
-    data, delta = simulate(np.random.default_rng(seed), k, sd)
-    fit, con = engine(data)
-    st = fit.stats
-    assert st is not None
+    data, delta, fit, con, st = _setup(seed, k, sd)
     theta = fit.theta.copy()
     theta[2] = abs(theta[2])
     base = _evaluate_core(st, theta).deviance
