@@ -168,20 +168,15 @@ def one(seed: int, k: int) -> dict[str, np.ndarray]:
     return out
 
 
-_NODES: dict[int, np.ndarray] = {}
+_NODES: list[tuple[_Stats, np.ndarray]] = []  # (statistics, nodes): held, so never stale
 
 
 def _grid_nodes(st: _Stats, theta: np.ndarray) -> np.ndarray:
-    key = id(st)
-    if key not in _NODES:
+    if not _NODES or _NODES[0][0] is not st:
         _NODES.clear()
         base = _evaluate_core(st, theta).deviance
-        ev, evec = np.linalg.eigh(_hessian(st, theta))
-        cov = 2.0 * (evec / np.where(ev > 0, ev, np.inf)) @ evec.T
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        sd = np.where(sd > 0, sd, 0.1 * np.maximum(np.abs(theta[1:3]), 0.1))
-        _NODES[key] = _grid(st, theta, base, sd)[0]
-    return _NODES[key]
+        _NODES.append((st, _grid(st, theta, base, _sd_of(st, theta))[0]))
+    return _NODES[0][1]
 
 
 def _grid_nodes_sq(st: _Stats, theta: np.ndarray) -> np.ndarray:
@@ -215,8 +210,7 @@ def _sweep_one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
     theta = fit.theta.copy()
     theta[2] = abs(theta[2])
     base = _evaluate_core(st, theta).deviance
-    nodes = _grid_nodes(st, theta)
-    logw = _grid(st, theta, base, _sd_of(st, theta))[1]
+    nodes, logw = _grid(st, theta, base, _sd_of(st, theta))  # no cache: ids can be reused
     dev, change, pev = node_moments(st, float(theta[0]), nodes, con)
     assert change is not None and pev is not None
     lw0 = logw - 0.5 * (dev - base)
