@@ -25,7 +25,7 @@ the one-sided Welch p of an increase (per community, the raw difference of means
 sensitivity: the SD over replications of the per-replication share above the (fixed)
 threshold over sqrt(replications) (the threshold's own sampling error is not included). Then
 the operating points of the rules as used: the model's verdict (per-community 95 % interval),
-the proposed ``evaluate`` rule (the model's verdict; on an unverified fit the
+``evaluate``'s verdict (the model's; on an unverified fit the
 Bonferroni-simultaneous intervals of the raw differences), those Bonferroni intervals on every fit (the former
 fallback on boundary fits), Welch two-sided p < 0.05 without correction, and Welch + Holm
 (``compare_waves``'s default, p_adjusted < 0.05), with their FPR, the family-wise share of
@@ -325,7 +325,7 @@ def detection(reps: int, ks: tuple[int, ...] = KS, sd: float = 0.25) -> str:
     ]
     names = {
         "model": "model: per-community 95 % interval (`change_model`'s verdict)",
-        "evaluate": "the model, Bonferroni only if not converged (proposed `evaluate` rule)",
+        "evaluate": "`evaluate`'s verdict: the model (Bonferroni raw intervals if not converged)",
         "bonferroni": "Bonferroni-simultaneous raw intervals (the former fallback)",
         "welch": "Welch per community, two-sided p < 0.05, no correction",
         "holm": "Welch + Holm, p_adjusted < 0.05 (`compare_waves`)",
