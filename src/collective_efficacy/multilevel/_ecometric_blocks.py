@@ -1,0 +1,171 @@
+r"""The ecometric model's sufficient statistics from wide item columns, in row blocks (private;
+used by :func:`._ecometric_cells.cells_wide` and :func:`collective_efficacy.ecometric`).
+
+The items are read as they are -- one 1-D array per item (the DataFrame's own columns, or the
+columns of a matrix) -- and never copied whole: each pass copies a block of rows into one
+scratch array of ``block`` rows (keyed, ``lo + hi - x`` for a reversed item), so every
+temporary is O(block x items) and stays in cache, and no respondents x items array is built.
+
+* :func:`scan` (one pass): answered items per row and the per-item sums and counts of the
+  keyed answers (the item means are the least-squares shift of :mod:`._ecometric_cells`).
+* :func:`cells_blocked` (one pass): the centred per-respondent outcome sums, the totals of the
+  shifted problem, the (community, answered items, item) counts of missing answers and the
+  per-answered-items totals of the answered indicators (:func:`_indicator_totals`), block by block
+  (each block's missing answers are already ordered by row: no sort over all respondents).
+
+The sums are those of the former whole-matrix computation, added in another order (identical
+to rounding; ``tests/test_ecometric_blocks.py`` checks 1e-12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from collective_efficacy.errors import DataError
+
+__all__ = ["BLOCK_FLOATS", "Scan", "Sums", "block_rows", "cells_blocked", "scan"]
+
+BLOCK_FLOATS = 1 << 17  # floats per block (1 MiB): the scratch and its masks stay in L2
+
+
+def block_rows(n_items: int) -> int:
+    """Rows per block for ``n_items`` columns."""
+    return max(256, BLOCK_FLOATS // max(n_items, 1))
+
+
+class Scan(NamedTuple):
+    """The first pass over the item columns (:func:`scan`)."""
+
+    cols: Sequence[np.ndarray]  # one 1-D array per item, all rows
+    flip: np.ndarray  # (p,) lo + hi of a reversed item, NaN for the others
+    n_answered: np.ndarray  # (n,) answered items per row (int64)
+    col_sum: np.ndarray  # (p,) sums of the keyed answers
+    col_count: np.ndarray  # (p,) answers per item
+
+
+class Sums(NamedTuple):
+    """The second pass (:func:`cells_blocked`): the inputs of the grid of :mod:`._ecometric_cells`."""
+
+    nj: np.ndarray  # (n_used,) answered items per used row
+    syj: np.ndarray  # (n_used,) sums of the centred answers
+    key: np.ndarray  # (n_used,) grid cell: community * mmax + nj
+    miss: np.ndarray  # (K * mmax * p,) missing answers per (community, nj, item)
+    totals: tuple[np.ndarray, np.ndarray, np.ndarray]  # per nj: sum xx', sum x s_y, sum s_y^2
+    xty: np.ndarray
+    yty: float
+    shift: np.ndarray  # the item means
+
+
+def _fill(
+    cols: Sequence[np.ndarray], flip: np.ndarray, a: int, b: int, out: np.ndarray
+) -> np.ndarray:
+    """Rows ``a:b`` of the keyed items in ``out[: b - a]`` (C order: a row's items together)."""
+    blk = out[: b - a]
+    for j, col in enumerate(cols):  # loop over items (few)
+        blk[:, j] = col[a:b]
+    for r in np.flatnonzero(~np.isnan(flip)):  # reversed items: lo + hi - x
+        np.subtract(flip[r], blk[:, r], out=blk[:, r])
+    return blk
+
+
+def scan(cols: Sequence[np.ndarray], flip: np.ndarray, *, block: int | None = None) -> Scan:
+    """Answered items per row and the per-item sums and counts of the keyed answers."""
+    p = len(cols)
+    n = len(cols[0]) if p else 0
+    step = block or block_rows(p)
+    out = np.empty((min(step, max(n, 1)), p))
+    nj = np.empty(n, dtype=np.int64)
+    col_sum, col_count = np.zeros(p), np.zeros(p)
+    for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
+        b = min(a + step, n)
+        blk = _fill(cols, flip, a, b, out)
+        miss = np.isnan(blk)
+        answered = b - a - np.count_nonzero(miss, axis=0)
+        nj[a:b] = p - np.count_nonzero(miss, axis=1)
+        np.copyto(blk, 0.0, where=miss)
+        col_sum += np.einsum("ri->i", blk)
+        col_count += answered
+    return Scan(cols, flip, nj, col_sum, col_count)
+
+
+def cells_blocked(
+    sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, reml: bool,
+    *, block: int | None = None,
+) -> Sums:  # fmt: skip
+    """The grid inputs of :func:`._ecometric_cells._make` for the rows ``used`` (all when
+    None; it may only leave out rows without an answer), ``codes`` the community of each
+    used row.
+
+    Raises :class:`DataError` for an infinite answer."""
+    cols, p = sc.cols, len(sc.cols)
+    n = len(sc.n_answered)
+    nj = sc.n_answered if used is None else sc.n_answered[used]
+    beta0 = sc.col_sum / sc.col_count  # the item means: the least-squares shift
+    mmax = int(nj.max()) + 1
+    key = codes.astype(np.int64) * mmax + nj
+    step = block or block_rows(p)
+    out = np.empty((min(step, max(n, 1)), p))
+    syj = np.empty(len(nj))
+    xty, yty = np.zeros(p), 0.0
+    tot = [np.zeros((mmax, p, p)), np.zeros((mmax, p)), np.zeros(mmax)]
+    miss_keys: list[np.ndarray] = []
+    pos = 0
+    for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
+        b = min(a + step, n)
+        blk = _fill(cols, sc.flip, a, b, out)
+        if used is not None:
+            blk = blk[used[a:b]]
+        nb = len(blk)
+        miss = np.isnan(blk)
+        blk -= beta0
+        np.copyto(blk, 0.0, where=miss)
+        s = np.einsum("ri->r", blk)
+        syj[pos : pos + nb] = s
+        xty += np.einsum("ri->i", blk)
+        yty += float(np.einsum("ri,ri->", blk, blk))
+        rows, cj = np.nonzero(miss)  # ordered by row (C order)
+        miss_keys.append(key[pos : pos + nb][rows] * p + cj)
+        nb_j = nj[pos : pos + nb]
+        part = _indicator_totals(nb_j, s, rows, cj, np.bincount(nb_j, minlength=mmax), p)
+        for acc, add in zip(tot, part):
+            acc += add
+        pos += nb
+    if not np.isfinite(yty):
+        raise DataError("Y must be finite or NaN and Z finite")
+    keys_all = np.concatenate(miss_keys) if miss_keys else np.empty(0, dtype=np.int64)
+    miss_cnt = np.bincount(keys_all, minlength=n_groups * mmax * p)
+    return Sums(nj, syj, key, miss_cnt, (tot[0], tot[1], tot[2]), xty, yty, beta0)
+
+
+def _indicator_totals(
+    nj: np.ndarray, syj: np.ndarray, rows: np.ndarray, cols: np.ndarray, cnt_m: np.ndarray,
+    n_items: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    r"""Per answered-items count m, the totals of x x', x s_y and s_y^2 over respondents, x the
+    answered indicators, from the missing answers' (row, column), sorted by row: with
+    :math:`q_i` the respondents missing item i and :math:`q_{ij}` those missing both,
+    :math:`\sum xx' = n_m - q_i - q_j + q_{ij}`."""
+    mmax = len(cnt_m)
+    m_of = nj[rows]
+    both = np.bincount(
+        (m_of * n_items + cols) * n_items + cols, minlength=mmax * n_items * n_items
+    ).astype(np.float64)
+    for lag in range(1, n_items):  # pairs of missing answers of one respondent
+        same = np.flatnonzero(rows[lag:] == rows[:-lag])
+        if not same.size:
+            break
+        i, j = cols[same], cols[same + lag]
+        for a, b in ((i, j), (j, i)):
+            both += np.bincount(
+                (m_of[same] * n_items + a) * n_items + b, minlength=mmax * n_items * n_items
+            )
+    both = both.reshape(mmax, n_items, n_items)
+    q = np.diagonal(both, axis1=1, axis2=2)
+    sxx = cnt_m[:, None, None] - q[:, :, None] - q[:, None, :] + both
+    sy_m = np.bincount(nj, weights=syj, minlength=mmax)
+    sq = np.bincount(m_of * n_items + cols, weights=syj[rows], minlength=mmax * n_items)
+    sxy = sy_m[:, None] - sq.reshape(mmax, n_items)
+    return sxx, sxy, np.bincount(nj, weights=syj * syj, minlength=mmax)
