@@ -41,7 +41,7 @@ class Scan(NamedTuple):
 
     cols: Sequence[np.ndarray]  # one 1-D array per item, all rows
     flip: np.ndarray  # (p,) lo + hi of a reversed item, NaN for the others
-    n_answered: np.ndarray  # (n,) answered items per row (int64)
+    n_answered: np.ndarray  # (n,) answered items per row (int16)
     col_sum: np.ndarray  # (p,) sums of the keyed answers
     col_count: np.ndarray  # (p,) answers per item
 
@@ -62,82 +62,137 @@ class Sums(NamedTuple):
 def _fill(
     cols: Sequence[np.ndarray], flip: np.ndarray, a: int, b: int, out: np.ndarray
 ) -> np.ndarray:
-    """Rows ``a:b`` of the keyed items in ``out[: b - a]`` (C order: a row's items together)."""
-    blk = out[: b - a]
+    """Rows ``a:b`` of the keyed items in ``out[:, : b - a]`` (items x rows: each item's
+    block a contiguous copy of its column)."""
+    blk = out[:, : b - a]
     for j, col in enumerate(cols):  # loop over items (few)
-        blk[:, j] = col[a:b]
+        blk[j] = col[a:b]
     for r in np.flatnonzero(~np.isnan(flip)):  # reversed items: lo + hi - x
-        np.subtract(flip[r], blk[:, r], out=blk[:, r])
+        np.subtract(flip[r], blk[r], out=blk[r])
     return blk
+
+
+def _scratch(p: int, n: int, block: int | None) -> tuple[int, np.ndarray]:
+    step = block or block_rows(p)
+    return step, np.empty((p, min(step, max(n, 1))))
 
 
 def scan(cols: Sequence[np.ndarray], flip: np.ndarray, *, block: int | None = None) -> Scan:
     """Answered items per row and the per-item sums and counts of the keyed answers."""
     p = len(cols)
     n = len(cols[0]) if p else 0
-    step = block or block_rows(p)
-    out = np.empty((min(step, max(n, 1)), p))
-    nj = np.empty(n, dtype=np.int64)
+    step, out = _scratch(p, n, block)
+    nj = np.empty(n, dtype=np.int16 if p < 1 << 15 else np.int64)  # few bytes per row
     col_sum, col_count = np.zeros(p), np.zeros(p)
     for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
         b = min(a + step, n)
         blk = _fill(cols, flip, a, b, out)
         miss = np.isnan(blk)
-        answered = b - a - np.count_nonzero(miss, axis=0)
-        nj[a:b] = p - np.count_nonzero(miss, axis=1)
+        nj[a:b] = p - _row_counts(miss)
+        col_count += b - a - np.array([np.count_nonzero(m) for m in miss])
         np.copyto(blk, 0.0, where=miss)
-        col_sum += np.einsum("ri->i", blk)
-        col_count += answered
+        col_sum += np.sum(blk, axis=1)
     return Scan(cols, flip, nj, col_sum, col_count)
+
+
+def _row_counts(miss: np.ndarray) -> np.ndarray:
+    """Missing answers per row of an items x rows mask (int8 sums: no casting buffers)."""
+    if len(miss) < 128:
+        return np.add.reduce(miss.view(np.int8), axis=0, dtype=np.int8)
+    return np.sum(miss, axis=0)
+
+
+_MAX_PATTERN_ITEMS = 12  # up to 2**12 missing-answer patterns: totals by pattern
+
+
+class _Totals:
+    """Per answered-items count m, the totals of x x', x s_y and s_y^2 (x the answered
+    indicators), accumulated block by block: by missing-answer pattern (a bit per item) when
+    there are at most ``_MAX_PATTERN_ITEMS`` items, else from the missing answers' pairs."""
+
+    def __init__(self, p: int, mmax: int) -> None:
+        self.p, self.mmax = p, mmax
+        self.by_pattern = p <= _MAX_PATTERN_ITEMS
+        size = 1 << p if self.by_pattern else 0
+        self.pat = [np.zeros(size), np.zeros(size), np.zeros(size)]
+        self.tot = [np.zeros((mmax, p, p)), np.zeros((mmax, p)), np.zeros(mmax)]
+
+    def add(self, miss: np.ndarray, nj: np.ndarray, syj: np.ndarray) -> None:
+        """One block: ``miss`` (items x rows) its missing answers."""
+        if self.by_pattern:
+            code = np.zeros(miss.shape[1], dtype=np.int16)
+            for j, mj in enumerate(miss):  # loop over items (few): a bit per item
+                np.bitwise_or(code, np.left_shift(mj.view(np.uint8), j, dtype=np.int16), out=code)
+            size = 1 << self.p
+            self.pat[0] += np.bincount(code, minlength=size)
+            self.pat[1] += np.bincount(code, weights=syj, minlength=size)
+            self.pat[2] += np.bincount(code, weights=syj * syj, minlength=size)
+            return
+        rows, cj = np.nonzero(np.ascontiguousarray(miss.T))  # ordered by row
+        cnt_m = np.bincount(nj, minlength=self.mmax)
+        for acc, part in zip(self.tot, _indicator_totals(nj, syj, rows, cj, cnt_m, self.p)):
+            acc += part
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sxx, sxy, syy = self.tot
+        if self.by_pattern:  # answered indicators of each pattern, grouped by their count
+            x = 1.0 - ((np.arange(1 << self.p)[:, None] >> np.arange(self.p)) & 1)
+            m_of = np.rint(x.sum(axis=1)).astype(np.int64)
+            cnt, sy, sq = self.pat
+            for m in range(self.mmax):  # loop over answered-items counts (few)
+                sel = m_of == m
+                xm = x[sel]
+                sxx[m] = (xm * cnt[sel, None]).T @ xm
+                sxy[m] = sy[sel] @ xm
+                syy[m] = float(np.sum(sq[sel]))
+        return sxx, sxy, syy
 
 
 def cells_blocked(
     sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, reml: bool,
-    *, block: int | None = None,
+    *, nj: np.ndarray | None = None, block: int | None = None,
 ) -> Sums:  # fmt: skip
     """The grid inputs of :func:`._ecometric_cells._make` for the rows ``used`` (all when
     None; it may only leave out rows without an answer), ``codes`` the community of each
-    used row.
+    used row, ``nj`` (optional) their answered items, ``sc.n_answered[used]``.
 
     Raises :class:`DataError` for an infinite answer."""
     cols, p = sc.cols, len(sc.cols)
     n = len(sc.n_answered)
-    nj = sc.n_answered if used is None else sc.n_answered[used]
+    if nj is None:
+        nj = sc.n_answered if used is None else sc.n_answered[used]
     beta0 = sc.col_sum / sc.col_count  # the item means: the least-squares shift
     mmax = int(nj.max()) + 1
-    key = codes.astype(np.int64) * mmax + nj
-    step = block or block_rows(p)
-    out = np.empty((min(step, max(n, 1)), p))
+    key = np.multiply(codes, mmax, dtype=np.int64)
+    key += nj
+    step, out = _scratch(p, n, block)
     syj = np.empty(len(nj))
     xty, yty = np.zeros(p), 0.0
-    tot = [np.zeros((mmax, p, p)), np.zeros((mmax, p)), np.zeros(mmax)]
+    acc = _Totals(p, mmax)
     miss_keys: list[np.ndarray] = []
     pos = 0
     for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
         b = min(a + step, n)
         blk = _fill(cols, sc.flip, a, b, out)
         if used is not None:
-            blk = blk[used[a:b]]
-        nb = len(blk)
+            blk = blk[:, used[a:b]]
+        nb = blk.shape[1]
         miss = np.isnan(blk)
-        blk -= beta0
+        blk -= beta0[:, None]
         np.copyto(blk, 0.0, where=miss)
-        s = np.einsum("ri->r", blk)
+        s = np.sum(blk, axis=0)
         syj[pos : pos + nb] = s
-        xty += np.einsum("ri->i", blk)
-        yty += float(np.einsum("ri,ri->", blk, blk))
-        rows, cj = np.nonzero(miss)  # ordered by row (C order)
+        xty += np.sum(blk, axis=1)
+        yty += float(np.einsum("ir,ir->", blk, blk))
+        cj, rows = np.nonzero(miss)
         miss_keys.append(key[pos : pos + nb][rows] * p + cj)
-        nb_j = nj[pos : pos + nb]
-        part = _indicator_totals(nb_j, s, rows, cj, np.bincount(nb_j, minlength=mmax), p)
-        for acc, add in zip(tot, part):
-            acc += add
+        acc.add(miss, nj[pos : pos + nb], s)
         pos += nb
     if not np.isfinite(yty):
         raise DataError("Y must be finite or NaN and Z finite")
     keys_all = np.concatenate(miss_keys) if miss_keys else np.empty(0, dtype=np.int64)
     miss_cnt = np.bincount(keys_all, minlength=n_groups * mmax * p)
-    return Sums(nj, syj, key, miss_cnt, (tot[0], tot[1], tot[2]), xty, yty, beta0)
+    return Sums(nj, syj, key, miss_cnt, acc.totals(), xty, yty, beta0)
 
 
 def _indicator_totals(

@@ -186,12 +186,12 @@ def cells_wide(
 
 def cells_from_scan(
     sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, reml: bool,
-    *, block: int | None = None,
+    *, nj: np.ndarray | None = None, block: int | None = None,
 ) -> Cells:  # fmt: skip
     """Cells of the model without covariates from a :class:`._ecometric_blocks.Scan` of the
     item columns, for the rows ``used`` (None: all; it may only leave out rows without an
-    answer), ``codes`` the community of each used row."""
-    sm = cells_blocked(sc, codes, used, n_groups, reml, block=block)
+    answer), ``codes`` the community of each used row, ``nj`` (optional) their answered items."""
+    sm = cells_blocked(sc, codes, used, n_groups, reml, nj=nj, block=block)
     grid = _grid(sm.key, sm.nj, sm.syj, n_groups, len(sm.totals[2]))
     sx = grid[0].reshape(-1, 1) - sm.miss.reshape(-1, len(sc.cols))
     return _make(sx, grid, sm.totals, np.diag(sc.col_count), sm.xty, sm.yty, sm.shift, reml)

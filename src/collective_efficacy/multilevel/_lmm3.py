@@ -158,14 +158,17 @@ def fit_nested_wide(
 
 
 def fit_nested_scan(
-    sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, *, method: str = "REML"
-) -> NestedFit:
+    sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, *, method: str = "REML",
+    nj: np.ndarray | None = None,
+) -> NestedFit:  # fmt: skip
     """The ecometric model without covariates from a scan of the item columns
     (:mod:`._ecometric_blocks`: read in row blocks, never copied), for the rows ``used``
-    (None: all; only rows without an answer may be left out), ``codes`` their communities."""
+    (None: all; only rows without an answer may be left out), ``codes`` their communities,
+    ``nj`` (optional) their answered items."""
     if method not in ("REML", "ML"):
         raise DataError(f"method must be 'REML' or 'ML'; got {method!r}")
-    cs = cells_from_scan(sc, np.asarray(codes, dtype=np.int64), used, n_groups, method == "REML")
+    codes = np.asarray(codes, dtype=np.int64)
+    cs = cells_from_scan(sc, codes, used, n_groups, method == "REML", nj=nj)
     return _fit(cs, n_groups, method)
 
 

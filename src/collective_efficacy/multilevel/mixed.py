@@ -497,7 +497,9 @@ def ecometric(
     inp = ecometric_input(data, items, community, respondent, keys, covariates, scale_range)
     answered = None if n_boot is None else answered_mask(inp)
     if inp.scan is not None:  # no covariates: the item columns read in row blocks, no copy
-        fit = fit_nested_scan(inp.scan, inp.codes, inp.used, inp.gi.n_groups, method=method)
+        fit = fit_nested_scan(
+            inp.scan, inp.codes, inp.used, inp.gi.n_groups, method=method, nj=inp.n_answered
+        )
     else:
         fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method)
     interval = None
