@@ -387,12 +387,12 @@ def _cpu_median(fn: Callable[[], Any], repeat: int = REPEAT) -> float:
     than wall time to other processes on a busy machine."""
     import time
 
-    times = []
-    for _ in range(repeat):
+    def once() -> float:
         t0 = time.process_time()
         fn()
-        times.append(time.process_time() - t0)
-    return float(np.median(times))
+        return time.process_time() - t0
+
+    return float(np.median([once() for _ in range(repeat)]))
 
 
 def _growth_child(n: int, k: int, items: list[str]) -> dict[str, Any]:
