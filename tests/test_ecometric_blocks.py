@@ -16,7 +16,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
@@ -71,8 +71,7 @@ def test_blocked_cells_equal_the_general_sums(seed, p, missing, block, reml) -> 
     flip = np.where(rng.random(p) < 0.4, 6.0, np.nan)
     keyed = np.where(np.isnan(flip), y, flip - y)
     used = ~np.isnan(y).all(axis=1)
-    if not used.any():
-        return
+    assume((~np.isnan(y)).sum(axis=0).min() > 0)  # every item answered (ecometric's check)
     cols = [y[:, j].copy() for j in range(p)]
     sc = blocks.scan(cols, flip, block=block)
     got = cells.cells_from_scan(sc, comm[used], None if used.all() else used, 7, reml, block=block)

@@ -47,7 +47,7 @@ class Scan(NamedTuple):
 
 
 class Sums(NamedTuple):
-    """The second pass (:func:`cells_blocked`): the inputs of the grid of :mod:`._ecometric_cells`."""
+    """The second pass (:func:`cells_blocked`): the grid inputs of :mod:`._ecometric_cells`."""
 
     nj: np.ndarray  # (n_used,) answered items per used row
     syj: np.ndarray  # (n_used,) sums of the centred answers

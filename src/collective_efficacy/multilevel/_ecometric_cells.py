@@ -50,8 +50,7 @@ class Cells:
 
     m: np.ndarray  # (M,) answered items 0..M-1 (float)
     cnt: np.ndarray  # (K, M) respondents
-    sx: np.ndarray  # (K * M, p) sums of s_xj, row k * M + m
-    sx_t: np.ndarray  # (K * p, M) the same sums, row k * p + a (contiguous for products with d)
+    sx_t: np.ndarray  # (K * p, M) sums of s_xj, row k * p + a (contiguous for products with d)
     sy: np.ndarray  # (K, M) sums of s_yj
     cnt_m: np.ndarray  # (M,) respondents over all communities
     sxx: np.ndarray  # (M, p, p) totals of s_xj s_xj'
@@ -102,20 +101,16 @@ def _grid(
 
 
 def _make(
-    sx: np.ndarray, grid: tuple[np.ndarray, np.ndarray, np.ndarray], tot: tuple[np.ndarray, ...],
+    sx_t: np.ndarray, grid: tuple[np.ndarray, np.ndarray, np.ndarray], tot: tuple[np.ndarray, ...],
     xtx: np.ndarray, xty: np.ndarray, yty: float, shift: np.ndarray, reml: bool,
 ) -> Cells:  # fmt: skip
-    """The :class:`Cells` from the grid sums ``sx`` (K * M, p), ``grid`` (counts, outcome sums,
-    counts per m) and the per-m totals ``tot = (sxx, sxy, syy)``."""
+    """The :class:`Cells` from the grid sums ``sx_t`` (K * p, M), ``grid`` (counts, outcome
+    sums, counts per m) and the per-m totals ``tot = (sxx, sxy, syy)``."""
     cnt, sy, cnt_m = grid
     n_groups, mmax = cnt.shape
-    p = sx.shape[1]
     return Cells(
-        m=np.arange(mmax, dtype=np.float64), cnt=cnt, sx=sx,
-        sx_t=np.ascontiguousarray(sx.reshape(n_groups, mmax, p).transpose(0, 2, 1)).reshape(
-            n_groups * p, mmax
-        ),
-        sy=sy, cnt_m=cnt_m, sxx=tot[0], sxy=tot[1], syy=tot[2], xtx=xtx, xty=xty,
+        m=np.arange(mmax, dtype=np.float64), cnt=cnt, sx_t=sx_t, sy=sy, cnt_m=cnt_m,
+        sxx=tot[0], sxy=tot[1], syy=tot[2], xtx=xtx, xty=xty,
         yty=float(yty), shift=shift, n_obs=int(np.rint(cnt_m @ np.arange(mmax))),
         n_groups=n_groups, reml=reml,
     )  # fmt: skip
@@ -143,8 +138,9 @@ def _cells(
         sxy[m] = np.einsum("r,ra->a", ym, xm)
         syy[m] = np.einsum("r,r->", ym, ym)
     grid = _grid(key, nj, syj, n_groups, mmax)
-    sx = _scatter_rows(key, sxj, n_groups * mmax)
-    return _make(sx, grid, (sxx, sxy, syy), xtx, xty, yty, shift, reml)
+    sx = _scatter_rows(key, sxj, n_groups * mmax).reshape(n_groups, mmax, p)
+    sx_t = np.ascontiguousarray(sx.transpose(0, 2, 1)).reshape(n_groups * p, mmax)
+    return _make(sx_t, grid, (sxx, sxy, syy), xtx, xty, yty, shift, reml)
 
 
 def cells_long(
@@ -193,8 +189,21 @@ def cells_from_scan(
     answer), ``codes`` the community of each used row, ``nj`` (optional) their answered items."""
     sm = cells_blocked(sc, codes, used, n_groups, reml, nj=nj, block=block)
     grid = _grid(sm.key, sm.nj, sm.syj, n_groups, len(sm.totals[2]))
-    sx = grid[0].reshape(-1, 1) - sm.miss.reshape(-1, len(sc.cols))
-    return _make(sx, grid, sm.totals, np.diag(sc.col_count), sm.xty, sm.yty, sm.shift, reml)
+    n_items, mmax = len(sc.cols), grid[0].shape[1]
+    sx_t = np.empty((n_groups, n_items, mmax))  # counts less the missing answers
+    np.subtract(
+        grid[0][:, None, :], sm.miss.reshape(n_groups, mmax, n_items).transpose(0, 2, 1), out=sx_t
+    )
+    return _make(
+        sx_t.reshape(-1, mmax),
+        grid,
+        sm.totals,
+        np.diag(sc.col_count),
+        sm.xty,
+        sm.yty,
+        sm.shift,
+        reml,
+    )
 
 
 def _cells_covariates(
@@ -288,7 +297,7 @@ def evaluate(cs: Cells, phi_b: float, phi_p: float, *, order: int = 1) -> Eval:
     n_d2m2 = _mv(cs.cnt, d2 * m * m)  # (K,) sum_m cnt d^2 m^2
     trace_p = float(cs.cnt_m @ (d * m)) - _dot(c_k, n_d2m2)
     rr_m = cs.syy - 2.0 * (cs.sxy @ beta) + np.einsum("mab,a,b->m", cs.sxx, beta, beta)
-    r_km = cs.sy - _mv(cs.sx, beta).reshape(cs.sy.shape)  # (K, M)
+    r_km = cs.sy - beta @ cs.sx_t.reshape(-1, p, len(m))  # (K, M)
     r1_k = -_mv(r_km, d2 * m)  # sum_m d'_m r_km
     rss_p = -(
         float(d2 @ rr_m) + 2.0 * _dot(c_k * tr_k, r1_k) + _dot(c_k * c_k * tr_k * tr_k, n_d2m2)
