@@ -9,7 +9,7 @@ temporary is O(block x items) and stays in cache, and no respondents x items arr
 * :func:`scan` (one pass): answered items per row and the per-item sums and counts of the
   keyed answers (the item means are the least-squares shift of :mod:`._ecometric_cells`).
 * :func:`cells_blocked` (one pass): the centred per-respondent outcome sums, the totals of the
-  shifted problem, the (community, answered items, item) counts of missing answers and the
+  shifted problem, per item the (community, answered items) cells of its missing answers and the
   per-answered-items totals of the answered indicators (:func:`_indicator_totals`), block by block
   (each block's missing answers are already ordered by row: no sort over all respondents).
 
@@ -52,7 +52,7 @@ class Sums(NamedTuple):
     nj: np.ndarray  # (n_used,) answered items per used row
     syj: np.ndarray  # (n_used,) sums of the centred answers
     key: np.ndarray  # (n_used,) grid cell: community * mmax + nj
-    miss: np.ndarray  # (K * mmax * p,) missing answers per (community, nj, item)
+    miss: list[np.ndarray]  # per item, the grid cells (community * mmax + nj) missing it
     totals: tuple[np.ndarray, np.ndarray, np.ndarray]  # per nj: sum xx', sum x s_y, sum s_y^2
     xty: np.ndarray
     yty: float
@@ -169,7 +169,7 @@ def cells_blocked(
     syj = np.empty(len(nj))
     xty, yty = np.zeros(p), 0.0
     acc = _Totals(p, mmax)
-    miss_keys: list[np.ndarray] = []
+    miss_keys: list[list[np.ndarray]] = [[] for _ in range(p)]
     pos = 0
     for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
         b = min(a + step, n)
@@ -184,15 +184,16 @@ def cells_blocked(
         syj[pos : pos + nb] = s
         xty += np.sum(blk, axis=1)
         yty += float(np.einsum("ir,ir->", blk, blk))
-        cj, rows = np.nonzero(miss)
-        miss_keys.append(key[pos : pos + nb][rows] * p + cj)
+        rows = np.nonzero(miss)[1]  # grouped by item, then by row
+        ends = np.cumsum([np.count_nonzero(m) for m in miss])
+        for j, part in enumerate(np.split(key[pos : pos + nb][rows], ends[:-1])):
+            miss_keys[j].append(part)  # loop over items (few)
         acc.add(miss, nj[pos : pos + nb], s)
         pos += nb
     if not np.isfinite(yty):
         raise DataError("Y must be finite or NaN and Z finite")
-    keys_all = np.concatenate(miss_keys) if miss_keys else np.empty(0, dtype=np.int64)
-    miss_cnt = np.bincount(keys_all, minlength=n_groups * mmax * p)
-    return Sums(nj, syj, key, miss_cnt, acc.totals(), xty, yty, beta0)
+    miss = [np.concatenate(m) if m else np.empty(0, dtype=np.int64) for m in miss_keys]
+    return Sums(nj, syj, key, miss, acc.totals(), xty, yty, beta0)
 
 
 def _indicator_totals(

@@ -191,9 +191,9 @@ def cells_from_scan(
     grid = _grid(sm.key, sm.nj, sm.syj, n_groups, len(sm.totals[2]))
     n_items, mmax = len(sc.cols), grid[0].shape[1]
     sx_t = np.empty((n_groups, n_items, mmax))  # counts less the missing answers
-    np.subtract(
-        grid[0][:, None, :], sm.miss.reshape(n_groups, mmax, n_items).transpose(0, 2, 1), out=sx_t
-    )
+    for j, cells_j in enumerate(sm.miss):  # loop over items: a scatter into K x M (cache-sized)
+        miss_j = np.bincount(cells_j, minlength=n_groups * mmax).reshape(n_groups, mmax)
+        np.subtract(grid[0], miss_j, out=sx_t[:, j, :])
     return _make(
         sx_t.reshape(-1, mmax),
         grid,
