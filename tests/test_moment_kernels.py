@@ -48,9 +48,8 @@ def test_kernel_equals_previous_kernel(n: int, g: int, k: int, missing: float, l
     _compare(x, np.sort(codes), g, score=False)
 
 
-def test_missing_terms_flushed_in_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Terms summed in several flushes (a small flush size) give the same sums."""
-    monkeypatch.setattr(_moments, "_CELL_FLUSH", 64)
+def test_missing_terms_over_many_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Terms summed block by block (many small blocks) give the same sums."""
     monkeypatch.setattr(_moments, "_BLOCK_ROWS", 512)
     rng = np.random.default_rng(3)
     x = rng.integers(1, 6, (6000, 4)).astype(float)

@@ -241,8 +241,6 @@ def _pooled_products(
 #: all (once per sweep) instead of once per pass; at least ``8 x groups`` rows, so the per-call
 #: cost of a group-length bincount stays small next to the rows summed
 _BLOCK_ROWS = 1 << 16
-#: missing-answer terms collected (over blocks) before one ``bincount`` sums them
-_CELL_FLUSH = 1 << 20
 
 
 def _blocks(n: int, n_groups: int) -> list[slice]:
@@ -261,15 +259,13 @@ def _missing_cells(miss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class _MissingTerms:
     r"""Per group, the sums over the rows missing item ``j`` of the answers to (``drop_n``) and
     centred values of (``drop_z``) each item ``i``: :math:`|\{r \in M_j: i\ \text{answered}\}|`
-    and :math:`\sum_{r \in M_j} z_{ri}`. The terms (one per missing cell and item) of several
-    blocks are collected and summed by one ``bincount`` on the index ``(j, group, i)``, so the
-    cost grows with the missing cells, not with blocks x items x groups; each sum runs over the
-    rows in their order."""
+    and :math:`\sum_{r \in M_j} z_{ri}`. A block's terms (one per missing cell and item) are
+    summed by one ``bincount`` on the index ``(j, group, i)``, so the cost grows with the
+    missing cells (and one output per block), not with items x groups per block; each sum runs
+    over the rows in their order."""
 
     def __init__(self, k: int, g: int) -> None:
         self.k, self.g = k, g
-        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.pending = 0
         self.drop_n, self.drop_z = np.zeros(k * g * k), np.zeros(k * g * k)
 
     def add(self, miss: np.ndarray, cb: np.ndarray, z: np.ndarray) -> None:
@@ -277,23 +273,13 @@ class _MissingTerms:
         rr, jj = _missing_cells(miss)
         if len(rr) == 0:
             return
-        idx = ((jj * self.g + cb[rr]) * self.k)[:, None] + np.arange(self.k)
-        self.parts.append((idx.ravel(), ~miss[rr].ravel(), z[:, rr].T.ravel()))
-        self.pending += idx.size
-        if self.pending >= _CELL_FLUSH:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.parts:
-            idx, ans, zv = (np.concatenate(p) for p in zip(*self.parts))
-            size = len(self.drop_n)
-            self.drop_n += np.bincount(idx, weights=ans, minlength=size)
-            self.drop_z += np.bincount(idx, weights=zv, minlength=size)
-        self.parts, self.pending = [], 0
+        idx = (((jj * self.g + cb[rr]) * self.k)[:, None] + np.arange(self.k)).ravel()
+        size = len(self.drop_n)
+        self.drop_n += np.bincount(idx, weights=~miss[rr].ravel(), minlength=size)
+        self.drop_z += np.bincount(idx, weights=z[:, rr].T.ravel(), minlength=size)
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """``drop_n``, ``drop_z`` as (k, k, G) arrays indexed ``[i, j, group]``."""
-        self.flush()
         k, g = self.k, self.g
         shape = (k, g, k)  # [j, group, i]
         return (
