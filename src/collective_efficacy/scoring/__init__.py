@@ -257,7 +257,7 @@ def score(
         [_answered(missing[:, c]) for c in item_cols],
         axis=1,
     )
-    cols: dict[str, np.ndarray] = {}
+    columns_out: dict[str, np.ndarray] = {}
     for s, sp in enumerate(specs):
         answered = np.ascontiguousarray(answered_all[:, s])
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -272,12 +272,12 @@ def score(
             value = a + (b - a) * (mean - lo_m) / (hi_m - lo_m)
         else:
             value = mean
-        cols[sp["id"]] = value
-        cols[f"n_answered_{sp['id']}"] = answered
+        columns_out[sp["id"]] = value
+        columns_out[f"n_answered_{sp['id']}"] = answered
     if not id_cols:  # the arrays are this call's own: the frame takes them without a copy
-        return pd.DataFrame(cols, index=frame.index.copy(), copy=False)
+        return pd.DataFrame(columns_out, index=frame.index.copy(), copy=False)
     out = frame[id_cols].copy()
-    for name, col in cols.items():
+    for name, col in columns_out.items():
         out[name] = col
     return out
 
