@@ -395,6 +395,12 @@ def pairwise_moments(
     ``score=True`` also returns the per-group moments of the row score (the mean of a row's
     answered items; :attr:`PairwiseMoments.score`), from the same two sweeps.
     """
+    if not (n_groups == 1 and len(x) > _chunk_rows(x.shape[1]) and not score):
+        from collective_efficacy._moments_int import integer_pairwise_moments
+
+        exact = integer_pairwise_moments(x, codes, n_groups, score=score)
+        if exact is not None:
+            return exact
     k = x.shape[1]
     complete = bool(not np.isnan(x).any())
     score_moments = None
