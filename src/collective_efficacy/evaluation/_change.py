@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._groups import GroupIndex, factorize_groups
+from collective_efficacy._groups import GroupIndex, factorize_groups, restrict_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
@@ -279,13 +279,10 @@ def _rows_of(scores: pd.DataFrame, keep: np.ndarray, community: str) -> GroupInd
     """The community coding of ``scores[keep]`` from that of ``scores`` (prepared once, shared
     with the change section): the codes of the kept rows, renumbered over the communities that
     keep a row, exactly as coding the kept rows afresh gives them (sorted labels)."""
-    gi = factorize_groups(scores, community, what="community")
-    if not gi.labels.is_monotonic_increasing:  # first-appearance order: code the rows afresh
+    sub = restrict_groups(factorize_groups(scores, community, what="community"), keep)
+    if sub is None:  # first-appearance order: code the rows afresh
         return factorize_groups(scores[keep], community, what="community")
-    counts = np.bincount(gi.codes[keep], minlength=gi.n_groups)
-    present = counts > 0
-    codes = (np.cumsum(present) - 1)[gi.codes[keep]]
-    return GroupIndex(codes, gi.labels[present], counts[present], gi.name)
+    return sub
 
 
 def shown_in_both(table: pd.DataFrame, community: str) -> int:

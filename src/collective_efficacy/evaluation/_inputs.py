@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._groups import GroupIndex
 from collective_efficacy._messages import Note, problem_message
 from collective_efficacy._rows import describe_rows, file_row_offset
 from collective_efficacy.errors import DataError, ResponseValidationError
@@ -431,6 +432,8 @@ class Inputs:
     # the number of used rows per community (index: the label), per wave
     rows: dict[str, pd.Series] = field(default_factory=dict)
     respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
+    # the community coding of the shown respondents (None: coded when first needed)
+    shown_groups: GroupIndex | None = None
 
 
 def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:

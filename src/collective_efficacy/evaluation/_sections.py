@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._groups import factorize_groups
+from collective_efficacy._groups import GroupIndex, factorize_groups, restrict_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.instrument import Instrument
-from collective_efficacy.prepared import PreparedSurvey
+from collective_efficacy.prepared import PreparedSurvey, lookup, preset
 from collective_efficacy.survey_design import SurveyDesign
 
 if TYPE_CHECKING:
@@ -141,6 +141,7 @@ def _per_wave(
     step: Callable[[str], None],
     after: Callable[[str], None] = lambda name: None,
     renew: Mapping[str, Callable[[PreparedSurvey], PreparedSurvey]] | None = None,
+    coded: Mapping[str, Mapping[tuple[str, str], GroupIndex]] | None = None,
 ) -> None:
     """Every section of ``fns`` on each wave, one wave at a time.
 
@@ -149,12 +150,15 @@ def _per_wave(
     time. A section in ``renew`` gets the preparation ``renew[name]`` makes from the current
     one (what it carries over), and the arrays of the current one are let go. Sections and
     notes are stored in the order of a section-by-section pass (section, then wave);
-    ``after(name)`` runs once a section is stored.
+    ``after(name)`` runs once a section is stored. ``coded[label]`` holds codings of the wave's
+    rows already known (by preparation key), put into its preparation.
     """
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in fns}
     kept: dict[tuple[str, str], Notes] = {}
     for i, (label, part) in enumerate(parts.items()):
         prep = PreparedSurvey(part)
+        for key, value in (coded or {}).get(label, {}).items():  # codings known already
+            preset(prep, key, value)
         for name, fn in fns.items():
             if i == 0 and name in _STEP_AT:
                 step(_STEP_AT[name])
@@ -332,17 +336,30 @@ def _change_rows(
     return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
 
 
-def _wave_parts(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Each wave's rows, split once (not per section).
+def _wave_parts(
+    scores: pd.DataFrame, community: str
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict[tuple[str, str], GroupIndex]]]:
+    """Each wave's rows, split once (not per section), and each part's community coding when
+    a preparation of ``scores`` holds one (:func:`~collective_efficacy._groups.restrict_groups`).
 
     The inputs put the baseline's rows first: then the two parts are row slices that share the
     table's memory (no copy of a million-row table); otherwise a selection by mask.
     """
     is_before = (scores[WAVE] == BEFORE).to_numpy()
     k = int(is_before.sum())
+    rows: dict[str, Any]
     if is_before[:k].all():
-        return {BEFORE: scores.iloc[:k], AFTER: scores.iloc[k:]}
-    return {BEFORE: scores[is_before], AFTER: scores[~is_before]}
+        rows = {BEFORE: slice(0, k), AFTER: slice(k, len(scores))}
+        parts = {BEFORE: scores.iloc[:k], AFTER: scores.iloc[k:]}
+    else:
+        rows = {BEFORE: is_before, AFTER: ~is_before}
+        parts = {BEFORE: scores[is_before], AFTER: scores[~is_before]}
+    gi = lookup(scores, ("factorize_groups", community))
+    coded: dict[str, dict[tuple[str, str], GroupIndex]] = {}
+    for label, sel in rows.items():
+        sub = restrict_groups(gi, sel) if gi is not None else None
+        coded[label] = {("factorize_groups", community): sub} if sub is not None else {}
+    return parts, coded
 
 
 def statistics_sections(
@@ -364,7 +381,7 @@ def statistics_sections(
     inst, scale, community, ci = opts.instrument, opts.scale, opts.column, opts.ci
     items = inst.scale(scale).items
     keys = inst.keys(scale)
-    parts = _wave_parts(scores)
+    parts, coded = _wave_parts(scores, community)
     per_community: list[pd.DataFrame] = []
 
     def agree(p: pd.DataFrame, noted: Notes) -> pd.DataFrame:
@@ -401,7 +418,7 @@ def statistics_sections(
             out.get(("factorize_groups", community), lambda: gi)
         return out
 
-    _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh})
+    _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh}, coded=coded)
     step("change")
     _change_section(scores, parts, opts, table, sections, notes, design)
 

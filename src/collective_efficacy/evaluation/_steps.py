@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from collective_efficacy._groups import GroupIndex, factorize_groups, restrict_groups
 from collective_efficacy._messages import Message, Note
 from collective_efficacy.disclosure import (
     ABSENT_REASON,
@@ -35,7 +36,7 @@ from collective_efficacy.evaluation._sections import (
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
-from collective_efficacy.prepared import PreparedSurvey
+from collective_efficacy.prepared import PreparedSurvey, preset
 from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.responses.io import ResponseFile
 from collective_efficacy.scoring import aggregate
@@ -258,16 +259,24 @@ def _community_table(
     """Scores per community and wave, with absent waves and secondary suppression (weighted
     under a design), and the respondents of the shown communities."""
     community, scale, min_n, ci = opts.column, opts.scale, opts.min_n, opts.ci
-    table = aggregate(
-        scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
-    ).rename(columns={_WAVE: "wave"})
+    # the community and wave labels coded once, for the table, the shown rows and (restricted
+    # to them) every statistic after
+    prep = PreparedSurvey(scores)
+    codings = {g: prep.get(("factorize_groups", g), _coder(scores, g)) for g in (community, _WAVE)}
+    part = PreparedSurvey(scores[[community, _WAVE, scale]])  # the same rows
+    for g, gi in codings.items():
+        preset(part, ("factorize_groups", g), gi)
+    table = aggregate(part, community=community, wave=_WAVE, min_n=min_n, ci=ci)
+    table = table.rename(columns={_WAVE: "wave"})
     only = inp.communities[BEFORE] ^ inp.communities[AFTER]
     if only:
         table = _with_absent_waves(table, community)
         notes["communities_in_one_wave"] = Note("communities_in_one_wave", n=len(only))
     table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
-    shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    with prep:
+        shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    inp.shown_groups = _shown_coding(codings[community], scores, shown)
     if opts.design is not None:  # suppression above stays on the unweighted count
         table = weighted_table(
             table, shown, community=community, wave=_WAVE, scale=scale, design=opts.design,
@@ -275,6 +284,22 @@ def _community_table(
         )  # fmt: skip
         notes["change_model"] = Note("change_model_weighted")
     return table, shown
+
+
+def _coder(data: pd.DataFrame, group: str) -> Callable[[], GroupIndex]:
+    what = "wave" if group == _WAVE else "community"
+    return lambda: factorize_groups(data, group, what=what)
+
+
+def _shown_coding(gi: GroupIndex, scores: pd.DataFrame, shown: pd.DataFrame) -> GroupIndex | None:
+    """The community coding of ``shown`` (rows of ``scores``, by their labels) derived from
+    that of ``scores``; None when it cannot be derived (then it is coded afresh)."""
+    index = scores.index
+    if len(shown) == len(scores):
+        return gi
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+        return None
+    return restrict_groups(gi, shown.index.to_numpy())
 
 
 def _statistics(
@@ -289,7 +314,10 @@ def _statistics(
     """The reliability, agreement, change and change-model sections (of the shown communities;
     under a design the change is weighted and the change model not fitted)."""
     inner = internal_design(opts.design) if opts.design is not None else None
-    with PreparedSurvey(shown):  # the change and the change model share its community coding
+    prep = PreparedSurvey(shown)  # the change and the change model share its community coding
+    if inp.shown_groups is not None:
+        preset(prep, ("factorize_groups", opts.column), inp.shown_groups)
+    with prep:
         statistics_sections(shown, opts, table, sections, notes, step, design=inner)
         change_model_sections(
             shown,
