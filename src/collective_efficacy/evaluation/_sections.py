@@ -73,11 +73,17 @@ def _column(s: pd.Series) -> list[Any]:
         missing = s.isna().to_numpy()
         target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
         vals = s.to_numpy(dtype=target, na_value=target(0)).tolist()
-    elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # text, or nothing
-        obj = s.to_numpy(dtype=object, copy=True)
-        obj[pd.isna(obj)] = None
-        return list(obj.tolist())
     else:
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        if kind in ("string", "empty"):  # text, or nothing
+            obj = s.to_numpy(dtype=object, copy=True)
+            obj[pd.isna(obj)] = None
+            return list(obj.tolist())
+        if kind in ("integer", "boolean"):  # counts with None for hidden ones: as Int64
+            try:
+                return _column(s.astype("Int64" if kind == "integer" else "boolean"))
+            except (OverflowError, TypeError, ValueError):  # beyond int64: one by one
+                pass
         return [_clean(v) for v in s.tolist()]
     for i in np.flatnonzero(missing).tolist():
         vals[i] = None
