@@ -55,6 +55,7 @@ from collective_efficacy.evaluation._steps import (
     _progress,
     _read,
     _statistics,
+    _trim,
     _wave_summaries,
 )
 from collective_efficacy.evaluation._weights import record
@@ -407,6 +408,7 @@ def _evaluate(
     # from here on only the shown respondents are used: let the full table go (memory)
     del scores
     inp.scores = shown.iloc[:0]
+    _trim()
     sections["community_scores"] = records(table)
     _statistics(shown, table, inp, opts, sections, notes, step)
     step("impact")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,8 +103,33 @@ def _read(
     """The two survey files validated and scored, the assessments and the geometry read."""
     step("validate")
     inp = read_inputs({BEFORE: baseline, AFTER: end_of_cycle}, opts)
+    _trim()  # each wave's validated frame is freed (its rows are in the stacked scores)
     read_optional(inp, opts)
     return inp
+
+
+def _trim() -> None:
+    """Give the heap memory freed so far back to the system (glibc's ``malloc_trim``).
+
+    Row-sized columns below glibc's mmap threshold live on the heap; once freed (the full
+    table, after the shown rows were taken) glibc keeps them unless told, and the process
+    holds that memory through every later step. Elsewhere this does nothing.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        lib = ctypes.CDLL("libc.so.6")
+        lib.malloc_trim.argtypes = [ctypes.c_size_t]
+    except (OSError, AttributeError):  # not glibc (musl) or no malloc_trim
+        return None
+    return lib
 
 
 def _progress(on: bool, total: int) -> Any:
@@ -319,6 +347,7 @@ def _statistics(
         preset(prep, ("factorize_groups", opts.column), inp.shown_groups)
     with prep:
         statistics_sections(shown, opts, table, sections, notes, step, design=inner)
+        _trim()  # the statistics' arrays are freed: the change model starts from less
         change_model_sections(
             shown,
             opts.scale,
