@@ -497,6 +497,7 @@ def read_inputs(
                 "validation report"
             )
         s = score(v, scales=[scale]).rename(columns={comm: out})
+        s = s.drop(columns=f"n_answered_{scale}")  # not used after: not stacked (memory)
         if len(s) and s[scale].isna().all():
             inp.notes[f"no_scores_{label}"] = Note(
                 "no_scores",
