@@ -11,6 +11,7 @@ dropped silently.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from collective_efficacy._rows import describe_rows, file_row_offset
 from collective_efficacy.errors import DataError, ResponseValidationError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
 from collective_efficacy.evaluation._weights import design_frame, no_weight
-from collective_efficacy.instrument import Instrument
+from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses import ValidatedResponses, validate
 from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import Problem
@@ -272,6 +273,12 @@ def assessments_frame(
     return _ratings(frame, ccol, out_col, mapped, name, source or "assessments"), name
 
 
+@functools.cache
+def _assessment_instrument(name: str) -> Instrument:
+    """The built-in assessment instrument, read once per process (an Instrument is frozen)."""
+    return load_instrument(name)
+
+
 def _ratings(
     frame: pd.DataFrame, ccol: str, out_col: str, wave: pd.Series, name: str, source: str
 ) -> pd.DataFrame:
@@ -296,7 +303,7 @@ def _ratings(
     try:
         v = validate(
             checked,
-            ASSESSMENT_INSTRUMENT,
+            _assessment_instrument(ASSESSMENT_INSTRUMENT),
             community=out_col,
             wave="wave",
             errors="raise",
