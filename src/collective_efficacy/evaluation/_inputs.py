@@ -441,26 +441,46 @@ class Inputs:
     respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
     # the community coding of the shown respondents (None: coded when first needed)
     shown_groups: GroupIndex | None = None
+    # each wave's scored rows (``scores`` holds their community, wave and scale columns),
+    # stacked once the shown rows are known, then released
+    frames: list[pd.DataFrame] = field(default_factory=list)
 
 
-def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """``pd.concat(frames, ignore_index=True)`` with each cell copied once.
+def stacked(frames: list[pd.DataFrame], rows: np.ndarray | None = None) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)``, or its rows ``rows`` (increasing positions,
+    kept as the index), with each cell copied once.
 
     The float64 columns go straight into one block (pandas would concatenate them column by
     column and then copy them again into one block); frames whose columns differ are left to
     pandas.
     """
+    ends = np.cumsum([len(f) for f in frames])
+    if rows is None:
+        picks: list[Any] = [slice(None)] * len(frames)
+        index: pd.Index = pd.RangeIndex(int(ends[-1]) if len(ends) else 0)
+    else:  # each frame's rows among `rows`
+        cuts = np.searchsorted(rows, ends)
+        starts = np.concatenate([[0], ends[:-1]])
+        picks = [rows[a:b] - o for a, b, o in zip([0, *cuts[:-1]], cuts, starts, strict=True)]
+        index = pd.Index(rows) if len(rows) < ends[-1] else pd.RangeIndex(int(ends[-1]))
     cols = frames[0].columns
     if cols.has_duplicates or not all(f.columns.equals(cols) for f in frames[1:]):
-        return pd.concat(frames, ignore_index=True)
+        parts = [f.iloc[p] for f, p in zip(frames, picks, strict=True)]
+        return pd.concat(parts, ignore_index=True).set_axis(index)
     is_float = np.array([all(f[c].dtype == np.float64 for f in frames) for c in cols])
-    block = np.empty((int(is_float.sum()), sum(len(f) for f in frames)))
+    block = np.empty((int(is_float.sum()), len(index)))
     for j, c in enumerate(cols[is_float]):
-        np.concatenate([f[c].to_numpy() for f in frames], out=block[j])
-    out = pd.DataFrame(block.T, columns=cols[is_float], copy=False)
+        if rows is None:
+            np.concatenate([f[c].to_numpy() for f in frames], out=block[j])
+        else:
+            np.concatenate(
+                [f[c].to_numpy()[p] for f, p in zip(frames, picks, strict=True)], out=block[j]
+            )
+    out = pd.DataFrame(block.T, columns=cols[is_float], index=index, copy=False)
     for k in map(int, np.flatnonzero(~is_float)):
         c = cols[k]
-        out.insert(k, c, pd.concat([f[c] for f in frames], ignore_index=True))
+        col = [f[c].iloc[p] for f, p in zip(frames, picks, strict=True)]
+        out.insert(k, c, pd.concat(col, ignore_index=True).set_axis(index))
     return out
 
 
@@ -521,9 +541,10 @@ def read_inputs(
         frames.append(pd.concat(parts, axis=1))
         inp.raw[label] = raw
         inp.used[label] = v.data[comm]
-    inp.scores = _stacked(frames)
+    inp.scores = stacked([f[[out, WAVE, scale]] for f in frames])  # the rest once shown
+    inp.frames = [f.drop(columns=respondent) if respondent else f for f in frames]
     if respondent is not None:
-        inp.respondent_ids = inp.scores.pop(respondent)
+        inp.respondent_ids = stacked([f[[respondent]] for f in frames])[respondent]
     return inp
 
 

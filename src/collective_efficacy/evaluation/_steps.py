@@ -27,6 +27,7 @@ from collective_efficacy.evaluation._inputs import (
     per_wave,
     read_inputs,
     read_optional,
+    stacked,
     wave_dates,
 )
 from collective_efficacy.evaluation._sections import (
@@ -304,6 +305,7 @@ def _community_table(
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
     with prep:
         shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    shown = _all_columns(shown, inp)
     inp.shown_groups = _shown_coding(codings[community], scores, shown)
     if opts.design is not None:  # suppression above stays on the unweighted count
         table = weighted_table(
@@ -312,6 +314,19 @@ def _community_table(
         )  # fmt: skip
         notes["change_model"] = Note("change_model_weighted")
     return table, shown
+
+
+def _all_columns(shown: pd.DataFrame, inp: Inputs) -> pd.DataFrame:
+    """The shown rows (of the scores' few columns) with every column of the waves' scored
+    rows, copied once (not the full table first); the waves' frames are then let go."""
+    if not inp.frames:
+        return shown
+    extra = [c for c in shown.columns if c not in inp.frames[0].columns]  # the comparison
+    out = stacked(inp.frames, rows=shown.index.to_numpy())
+    inp.frames = []
+    for c in extra:
+        out[c] = shown[c].to_numpy()
+    return out
 
 
 def _coder(data: pd.DataFrame, group: str) -> Callable[[], GroupIndex]:
