@@ -446,13 +446,16 @@ class Inputs:
     frames: list[pd.DataFrame] = field(default_factory=list)
 
 
-def stacked(frames: list[pd.DataFrame], rows: np.ndarray | None = None) -> pd.DataFrame:
+def stacked(
+    frames: list[pd.DataFrame], rows: np.ndarray | None = None, alone: Sequence[str] = ()
+) -> pd.DataFrame:
     """``pd.concat(frames, ignore_index=True)``, or its rows ``rows`` (increasing positions,
     kept as the index), with each cell copied once.
 
     The float64 columns go straight into one block (pandas would concatenate them column by
-    column and then copy them again into one block); frames whose columns differ are left to
-    pandas.
+    column and then copy them again into one block), except those in ``alone`` (an array of
+    their own, which outlives the block when the other columns are let go); frames whose
+    columns differ are left to pandas.
     """
     ends = np.cumsum([len(f) for f in frames])
     if rows is None:
@@ -467,7 +470,9 @@ def stacked(frames: list[pd.DataFrame], rows: np.ndarray | None = None) -> pd.Da
     if cols.has_duplicates or not all(f.columns.equals(cols) for f in frames[1:]):
         parts = [f.iloc[p] for f, p in zip(frames, picks, strict=True)]
         return pd.concat(parts, ignore_index=True).set_axis(index)
-    is_float = np.array([all(f[c].dtype == np.float64 for f in frames) for c in cols])
+    is_float = np.array(
+        [c not in alone and all(f[c].dtype == np.float64 for f in frames) for c in cols]
+    )
     block = np.empty((int(is_float.sum()), len(index)))
     for j, c in enumerate(cols[is_float]):
         if rows is None:

@@ -305,7 +305,7 @@ def _community_table(
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
     with prep:
         shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
-    shown = _all_columns(shown, inp)
+    shown = _all_columns(shown, inp, scale)
     inp.shown_groups = _shown_coding(codings[community], scores, shown)
     if opts.design is not None:  # suppression above stays on the unweighted count
         table = weighted_table(
@@ -316,13 +316,14 @@ def _community_table(
     return table, shown
 
 
-def _all_columns(shown: pd.DataFrame, inp: Inputs) -> pd.DataFrame:
+def _all_columns(shown: pd.DataFrame, inp: Inputs, scale: str) -> pd.DataFrame:
     """The shown rows (of the scores' few columns) with every column of the waves' scored
-    rows, copied once (not the full table first); the waves' frames are then let go."""
+    rows, copied once (not the full table first); the waves' frames are then let go. The
+    scale's column is an array of its own (kept when the items are let go)."""
     if not inp.frames:
         return shown
     extra = [c for c in shown.columns if c not in inp.frames[0].columns]  # the comparison
-    out = stacked(inp.frames, rows=shown.index.to_numpy())
+    out = stacked(inp.frames, rows=shown.index.to_numpy(), alone=[scale])
     inp.frames = []
     for c in extra:
         out[c] = shown[c].to_numpy()
@@ -346,7 +347,6 @@ def _shown_coding(gi: GroupIndex, scores: pd.DataFrame, shown: pd.DataFrame) -> 
 
 
 def _statistics(
-    shown: pd.DataFrame,
     table: pd.DataFrame,
     inp: Inputs,
     opts: EvaluationOptions,
@@ -354,17 +354,26 @@ def _statistics(
     notes: dict[str, str],
     step: Callable[[str], None],
 ) -> None:
-    """The reliability, agreement, change and change-model sections (of the shown communities;
-    under a design the change is weighted and the change model not fitted)."""
+    """The reliability, agreement, change and change-model sections of the shown respondents
+    (``inp.scores``, taken over: under a design the change is weighted and the change model
+    not fitted). The item columns are let go before the change model, which needs none."""
     inner = internal_design(opts.design) if opts.design is not None else None
+    shown, inp.scores = inp.scores, inp.scores.iloc[:0]
     prep = PreparedSurvey(shown)  # the change and the change model share its community coding
     if inp.shown_groups is not None:
         preset(prep, ("factorize_groups", opts.column), inp.shown_groups)
     with prep:
         statistics_sections(shown, opts, table, sections, notes, step, design=inner)
-        _trim()  # the statistics' arrays are freed: the change model starts from less
+    items = set(opts.instrument.scale(opts.scale).items)
+    rest = shown[[c for c in shown.columns if c not in items]]  # no copy: the scale column
+    del shown, prep  # is a block of its own (``stacked(..., alone=)``), the items' block goes
+    _trim()  # the statistics' arrays are freed: the change model starts from less
+    prep = PreparedSurvey(rest)
+    if inp.shown_groups is not None:
+        preset(prep, ("factorize_groups", opts.column), inp.shown_groups)
+    with prep:
         change_model_sections(
-            shown,
+            rest,
             opts.scale,
             opts.column,
             respondent_ids=inp.respondent_ids,
