@@ -323,7 +323,7 @@ def _all_columns(shown: pd.DataFrame, inp: Inputs, scale: str) -> pd.DataFrame:
     if not inp.frames:
         return shown
     extra = [c for c in shown.columns if c not in inp.frames[0].columns]  # the comparison
-    out = stacked(inp.frames, rows=shown.index.to_numpy(), alone=[scale])
+    out = stacked(inp.frames, rows=shown.index.to_numpy(), alone=[scale], release=True)
     inp.frames = []
     for c in extra:
         out[c] = shown[c].to_numpy()
