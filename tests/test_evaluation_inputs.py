@@ -430,7 +430,7 @@ def test_stacked_rows_equal_concat_then_select() -> None:
     """The stacked rows (all, some, none; a float column kept apart; frames let go as they are
     copied) are exactly ``pd.concat(frames, ignore_index=True).iloc[rows]``."""
 
-    from collective_efficacy.evaluation._inputs import stacked
+    from collective_efficacy.evaluation._stack import stacked
 
     rng = np.random.default_rng(2)
 

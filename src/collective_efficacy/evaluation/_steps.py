@@ -27,7 +27,6 @@ from collective_efficacy.evaluation._inputs import (
     per_wave,
     read_inputs,
     read_optional,
-    stacked,
     wave_dates,
 )
 from collective_efficacy.evaluation._sections import (
@@ -37,6 +36,7 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
+from collective_efficacy.evaluation._stack import stacked
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
