@@ -120,7 +120,16 @@ STEPS: list[tuple[str, str, str]] = [
 ]
 ORCHESTRATORS = {  # every module of the evaluation subpackage calls public functions
     f"evaluation/{m}.py"
-    for m in ("__init__", "_steps", "_sections", "_inputs", "_stack", "_change", "_weights", "_options")
+    for m in (
+        "__init__",
+        "_steps",
+        "_sections",
+        "_inputs",
+        "_stack",
+        "_change",
+        "_weights",
+        "_options",
+    )
 }
 
 
