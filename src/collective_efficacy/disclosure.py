@@ -176,13 +176,20 @@ def shown_respondents(
     >>> shown_respondents(s, t, community="c", wave="w", table_wave="wave")["v"].tolist()
     [1.0, 3.0]
     """
-    ok = table.loc[~table["suppressed"].to_numpy(dtype=bool), [community, table_wave]]
-    keep = _prepared_keep(scores, ok, community, wave, table_wave)
-    if keep is None:
-        keep = _keep(scores, ok, community, wave, table_wave)
+    keep = shown_mask(scores, table, community=community, wave=wave, table_wave=table_wave)
     if keep.all():  # nothing hidden: the rows as they are (no copy of a million rows)
         return scores.copy(deep=False)
     return scores[keep]
+
+
+def shown_mask(
+    scores: pd.DataFrame, table: pd.DataFrame, *, community: str, wave: str, table_wave: str
+) -> np.ndarray:
+    """The rows :func:`shown_respondents` keeps, as a mask (for a caller that takes those
+    rows from elsewhere, e.g. the columns of the waves' own frames)."""
+    ok = table.loc[~table["suppressed"].to_numpy(dtype=bool), [community, table_wave]]
+    keep = _prepared_keep(scores, ok, community, wave, table_wave)
+    return keep if keep is not None else _keep(scores, ok, community, wave, table_wave)
 
 
 def _keep(

@@ -342,30 +342,39 @@ def _change_rows(
     return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
 
 
+def _wave_rows(scores: pd.DataFrame) -> dict[str, Any]:
+    """Each wave's rows: slices when the baseline's rows come first (as the inputs put them),
+    else masks."""
+    is_before = (scores[WAVE] == BEFORE).to_numpy()
+    k = int(is_before.sum())
+    if is_before[:k].all():
+        return {BEFORE: slice(0, k), AFTER: slice(k, len(scores))}
+    return {BEFORE: is_before, AFTER: ~is_before}
+
+
 def _wave_parts(
-    scores: pd.DataFrame, community: str
-) -> tuple[dict[str, pd.DataFrame], dict[str, dict[tuple[str, str], GroupIndex]]]:
-    """Each wave's rows, split once (not per section), and each part's community coding when
-    a preparation of ``scores`` holds one (:func:`~collective_efficacy._groups.restrict_groups`).
+    scores: pd.DataFrame, rows: dict[str, Any] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Each wave's rows, split once (not per section).
 
     The inputs put the baseline's rows first: then the two parts are row slices that share the
     table's memory (no copy of a million-row table); otherwise a selection by mask.
     """
-    is_before = (scores[WAVE] == BEFORE).to_numpy()
-    k = int(is_before.sum())
-    rows: dict[str, Any]
-    if is_before[:k].all():
-        rows = {BEFORE: slice(0, k), AFTER: slice(k, len(scores))}
-        parts = {BEFORE: scores.iloc[:k], AFTER: scores.iloc[k:]}
-    else:
-        rows = {BEFORE: is_before, AFTER: ~is_before}
-        parts = {BEFORE: scores[is_before], AFTER: scores[~is_before]}
+    rows = _wave_rows(scores) if rows is None else rows
+    return {w: scores.iloc[r] if isinstance(r, slice) else scores[r] for w, r in rows.items()}
+
+
+def _wave_codings(
+    scores: pd.DataFrame, community: str, rows: dict[str, Any]
+) -> dict[str, dict[tuple[str, str], GroupIndex]]:
+    """Each wave's community coding, derived from a preparation's coding of ``scores`` when it
+    holds one (:func:`~collective_efficacy._groups.restrict_groups`); else none."""
     gi = lookup(scores, ("factorize_groups", community))
     coded: dict[str, dict[tuple[str, str], GroupIndex]] = {}
     for label, sel in rows.items():
         sub = restrict_groups(gi, sel) if gi is not None else None
         coded[label] = {("factorize_groups", community): sub} if sub is not None else {}
-    return parts, coded
+    return coded
 
 
 def statistics_sections(
@@ -387,7 +396,8 @@ def statistics_sections(
     inst, scale, community, ci = opts.instrument, opts.scale, opts.column, opts.ci
     items = inst.scale(scale).items
     keys = inst.keys(scale)
-    parts, coded = _wave_parts(scores, community)
+    rows = _wave_rows(scores)
+    parts, coded = _wave_parts(scores, rows), _wave_codings(scores, community, rows)
     per_community: list[pd.DataFrame] = []
 
     def agree(p: pd.DataFrame, noted: Notes) -> pd.DataFrame:

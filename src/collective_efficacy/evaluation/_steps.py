@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +19,7 @@ from collective_efficacy.disclosure import (
     ABSENT_REASON,
     counts_publishable,
     secondary_suppression,
-    shown_respondents,
+    shown_mask,
 )
 from collective_efficacy.errors import CollectiveEfficacyError, DataError, require_extra
 from collective_efficacy.evaluation._change import change_model_sections, shown_in_both
@@ -304,9 +305,12 @@ def _community_table(
     table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
     with prep:
-        shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
-    shown = _all_columns(shown, inp, scale)
-    inp.shown_groups = _shown_coding(codings[community], scores, shown)
+        keep = shown_mask(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    rows = np.flatnonzero(keep)
+    inp.shown_groups = restrict_groups(codings[community], keep)
+    del keep, prep, part, codings
+    _trim()  # the table's temporaries are freed before the shown rows are copied
+    shown = _all_columns(scores, rows, inp, scale)
     if opts.design is not None:  # suppression above stays on the unweighted count
         table = weighted_table(
             table, shown, community=community, wave=_WAVE, scale=scale, design=opts.design,
@@ -316,34 +320,20 @@ def _community_table(
     return table, shown
 
 
-def _all_columns(shown: pd.DataFrame, inp: Inputs, scale: str) -> pd.DataFrame:
-    """The shown rows (of the scores' few columns) with every column of the waves' scored
-    rows, copied once (not the full table first); the waves' frames are then let go. The
-    scale's column is an array of its own (kept when the items are let go)."""
-    if not inp.frames:
-        return shown
-    extra = [c for c in shown.columns if c not in inp.frames[0].columns]  # the comparison
-    out = stacked(inp.frames, rows=shown.index.to_numpy(), alone=[scale], release=True)
+def _all_columns(scores: pd.DataFrame, rows: np.ndarray, inp: Inputs, scale: str) -> pd.DataFrame:
+    """The rows ``rows`` of ``scores`` with every column of the waves' scored rows, copied
+    once (not the full table first); the waves' frames are then let go. The scale's column is
+    an array of its own (kept when the items are let go)."""
+    out = stacked(inp.frames, rows=rows, alone=[scale], release=True)
     inp.frames = []
-    for c in extra:
-        out[c] = shown[c].to_numpy()
+    for c in scores.columns.difference(out.columns, sort=False):  # the comparison
+        out[c] = scores[c].to_numpy()[rows]
     return out
 
 
 def _coder(data: pd.DataFrame, group: str) -> Callable[[], GroupIndex]:
     what = "wave" if group == _WAVE else "community"
     return lambda: factorize_groups(data, group, what=what)
-
-
-def _shown_coding(gi: GroupIndex, scores: pd.DataFrame, shown: pd.DataFrame) -> GroupIndex | None:
-    """The community coding of ``shown`` (rows of ``scores``, by their labels) derived from
-    that of ``scores``; None when it cannot be derived (then it is coded afresh)."""
-    index = scores.index
-    if len(shown) == len(scores):
-        return gi
-    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
-        return None
-    return restrict_groups(gi, shown.index.to_numpy())
 
 
 def _statistics(
