@@ -376,3 +376,5 @@ def _statistics(
             step=step,
             skip=opts.design is not None,
         )
+    del rest, prep
+    _trim()  # the change model's arrays are freed: the impact and report steps start lower
