@@ -127,6 +127,8 @@ def _numeric_codes(raw: pd.Series, rs: ResponseScale) -> np.ndarray | None:
     if not (isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf"):
         return None
     x = raw.to_numpy(dtype=np.float64)
+    if x.strides[0] != x.itemsize:  # a column of a row-major block: one gather, then passes
+        x = np.ascontiguousarray(x)  # over 8 bytes a row, not over a cache line a row
     codes = np.asarray(rs.codes, dtype=np.float64)
     if x.size and codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size)):
         # reductions that skip NaN (fmin/fmax), no temporary the size of the column but one
