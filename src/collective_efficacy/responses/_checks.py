@@ -184,9 +184,9 @@ def id_text(
     """
     s = data[column]
     if isinstance(s.dtype, pd.StringDtype):  # pandas' text dtype (read_csv, Arrow): no objects
-        found = distinct_text_codes(s.array)  # ids: coded from their bytes
-        if found is not None:
-            codes = found
+        by_bytes = distinct_text_codes(s.array)  # ids: coded from their bytes
+        if by_bytes is not None:
+            codes = by_bytes
             uniques = s.array.take(first_coded_rows(codes))
         else:
             codes, uniques = pd.factorize(s, use_na_sentinel=True)

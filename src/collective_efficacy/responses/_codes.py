@@ -17,6 +17,7 @@ table codes several times faster. The codes are exactly :func:`pandas.factorize`
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ def arrow_text(values: Any) -> Any:
     cells) as one pyarrow string array, missing as null; None without pyarrow or when a cell
     cannot be UTF-8 (a lone surrogate)."""
     try:
-        import pyarrow as pa
+        pa = import_module("pyarrow")
     except ImportError:  # pragma: no cover - pyarrow is installed with pandas 3
         return None
     try:
@@ -110,8 +111,7 @@ def text_codes(arr: Any) -> np.ndarray:
             bool((w == w[first][found]).all()) for w in words
         )
         if not same:  # a 64-bit collision: two ids share a key
-            import pyarrow as pa
-
+            pa = import_module("pyarrow")
             found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
     codes[valid] = found
     return codes
@@ -155,8 +155,7 @@ def _has_nul(arr: Any) -> bool:
 
 def _buffers(arr: Any) -> tuple[np.ndarray, np.ndarray]:
     """The offsets (one more than cells) and the UTF-8 bytes of a string array."""
-    import pyarrow as pa
-
+    pa = import_module("pyarrow")
     size = 8 if pa.types.is_large_string(arr.type) else 4  # large_string: int64 offsets
     bufs = arr.buffers()
     offsets = np.frombuffer(
