@@ -11,6 +11,7 @@ import pandas as pd
 from collective_efficacy.instrument import Instrument, ResponseScale, normalize_label
 from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import IdColumn, factorize_item, id_text
+from collective_efficacy.responses._codes import first_rows
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -244,3 +245,27 @@ def output_frame(
     for name in names[start + len(items) :]:
         frame[name] = _taken(parts[name], rows, kept)
     return frame
+
+
+def kept_codes(ids: IdColumn, text: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(text)`` of an id column's usable ``rows`` from the codes of all rows.
+
+    The codes of all rows number the ids in order of first appearance; those of the usable
+    rows keep that order with gaps (ids whose rows were all excluded) and, when an id's first
+    row was excluded, out of order. Checked in one pass (each new code is the running
+    maximum plus one); only then are the rows' codes coded again (integers, not text). Both
+    arrays are returned read-only.
+
+    >>> ids = IdColumn(np.array([0, 1, 0, 2]), np.array(["b", "a", "c"], dtype=object))
+    >>> [a.tolist() for a in kept_codes(ids, pd.Series(["a", "b", "c"]), np.array([1, 2, 3]))]
+    [[0, 1, 2], ['a', 'b', 'c']]
+    """
+    codes = np.asarray(ids.codes[rows], dtype=np.int64)
+    if codes.size:
+        top = np.maximum.accumulate(codes)
+        if codes[0] != 0 or int(np.diff(top).max(initial=0)) > 1:
+            codes = pd.factorize(codes)[0].astype(np.int64, copy=False)
+    labels = np.asarray(text.array.take(first_rows(codes)), dtype=object)
+    codes.flags.writeable = False
+    labels.flags.writeable = False
+    return codes, labels

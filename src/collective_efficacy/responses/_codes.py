@@ -98,12 +98,8 @@ def text_codes(arr: Any) -> np.ndarray:
         codes[:] = arr.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
         return codes
     one_word = len(words) == 1 and not _has_nul(arr)
-    if one_word:  # a bijection of the text: equal keys are equal texts
-        key = _mix(words[0])
-    else:
-        key = _mix(lens.astype(np.uint64))
-        for word in words:
-            key = _mix(key * _STEP + word)
+    # one word: a bijection of the text (equal keys are equal texts); else hashed, verified
+    key = _mix(words[0]) if one_word else _hashed(words, lens)
     found = pd.factorize(key.view(np.int64))[0]
     if not one_word:
         first = first_rows(found)
@@ -190,6 +186,14 @@ def _packed(arr: Any, valid: np.ndarray) -> tuple[list[np.ndarray] | None, np.nd
         word &= _MASKS[np.clip(lens - 8 * j, 0, 8)]
         words.append(word)
     return words, lens
+
+
+def _hashed(words: list[np.ndarray], lens: np.ndarray) -> np.ndarray:
+    """One 64-bit key per cell from its length and words (equal texts, equal keys)."""
+    key = _mix(lens.astype(np.uint64))
+    for word in words:
+        key = _mix(key * _STEP + word)
+    return key
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
