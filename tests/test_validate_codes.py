@@ -168,6 +168,7 @@ def test_id_codes_equal_pandas_factorize_of_the_validated_columns(
         np.testing.assert_array_equal(got.codes, want_codes)
         assert got.labels.tolist() == list(want_labels)
         assert all(isinstance(x, str) for x in got.labels)
+        np.testing.assert_array_equal(got.codes[got.first], np.arange(len(want_labels)))
         assert not got.codes.flags.writeable and not got.labels.flags.writeable
 
 

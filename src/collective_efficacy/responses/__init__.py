@@ -8,6 +8,7 @@ for: usable, or excluded with a reason. The caller's DataFrame is never modified
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from collective_efficacy.responses._checks import (
     column_name,
     flat_text_columns,
 )
+from collective_efficacy.responses._codes import first_rows
 from collective_efficacy.responses._columns import _item_columns
 from collective_efficacy.responses._exclusions import _exclusions, _finish_raise, _report
 from collective_efficacy.responses._odk import form_columns, form_date_column
@@ -55,22 +57,25 @@ from collective_efficacy.survey_design import checked_weights
 __all__ = ["IdCodes", "ValidatedResponses", "validate"]
 
 
-@dataclass(frozen=True, eq=False)
 class IdCodes:
     """An id column of :attr:`ValidatedResponses.data` as integer codes (computed once).
 
     Exactly ``pandas.factorize(v.data[column])``: ``labels[codes]`` is the column, codes
-    number the distinct ids in order of first appearance, every label is used. Both arrays
-    are read-only. The coding :func:`validate` needs anyway (to find repeated respondent ids,
-    to normalise community labels), kept for later steps so that no step hashes the ids again.
+    number the distinct ids in order of first appearance, every label is used. The arrays are
+    read-only. It is the coding :func:`validate` needs anyway (to find repeated respondent
+    ids, to normalise community labels), kept so that later steps need not hash the ids again.
 
     Attributes
     ----------
     codes : ndarray of int64
         One code per row of ``data``, ``0 .. len(labels) - 1`` (no missing ids: such rows are
         excluded).
+    first : ndarray of intp
+        The position in ``data`` of each label's first row (``codes[first]`` is
+        ``0, 1, 2, ...``).
     labels : ndarray of object
-        The distinct ids as text (``str``), as they appear in ``data``.
+        The distinct ids as text (``str``), as in ``data`` (made on first use: a column of
+        respondent ids makes one Python string per respondent).
 
     Examples
     --------
@@ -82,8 +87,20 @@ class IdCodes:
     ([0, 1, 0], ['B', 'A'])
     """
 
-    codes: np.ndarray
-    labels: np.ndarray
+    def __init__(self, codes: np.ndarray, column: pd.Series) -> None:
+        self.codes = codes
+        self.first = first_rows(codes)
+        self.first.flags.writeable = False
+        self._column = column
+
+    @functools.cached_property
+    def labels(self) -> np.ndarray:
+        labels = np.asarray(self._column.array.take(self.first), dtype=object)
+        labels.flags.writeable = False
+        return labels
+
+    def __repr__(self) -> str:
+        return f"IdCodes({len(self.codes)} rows, {len(self.first)} labels)"
 
 
 @dataclass(frozen=True)
@@ -286,7 +303,7 @@ def validate(
     clean = output_frame(out, data.index, usable, item_ids)
     roles = {"community": community, "respondent": respondent}
     coded = {
-        r: IdCodes(*kept_codes(out[c], clean[c], usable))
+        r: IdCodes(kept_codes(out[c], usable), clean[c])
         for r, c in roles.items()
         if c and isinstance(out.get(c), IdColumn)
     }

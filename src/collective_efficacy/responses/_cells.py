@@ -11,7 +11,6 @@ import pandas as pd
 from collective_efficacy.instrument import Instrument, ResponseScale, normalize_label
 from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import IdColumn, factorize_item, id_text
-from collective_efficacy.responses._codes import first_rows
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -247,25 +246,27 @@ def output_frame(
     return frame
 
 
-def kept_codes(ids: IdColumn, text: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize(text)`` of an id column's usable ``rows`` from the codes of all rows.
+def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
+    """``pd.factorize`` codes of an id column's usable ``rows`` from the codes of all rows.
 
     The codes of all rows number the ids in order of first appearance; those of the usable
-    rows keep that order with gaps (ids whose rows were all excluded) and, when an id's first
-    row was excluded, out of order. Checked in one pass (each new code is the running
-    maximum plus one); only then are the rows' codes coded again (integers, not text). Both
-    arrays are returned read-only.
+    rows keep that order, with gaps (ids whose rows were all excluded: closed by renumbering
+    the codes that occur, in one pass) and, when an id's first row was excluded, perhaps out
+    of order (checked in one pass: each new code is the running maximum plus one; only then
+    are the codes coded again, as integers). Returned read-only.
 
-    >>> ids = IdColumn(np.array([0, 1, 0, 2]), np.array(["b", "a", "c"], dtype=object))
-    >>> [a.tolist() for a in kept_codes(ids, pd.Series(["a", "b", "c"]), np.array([1, 2, 3]))]
-    [[0, 1, 2], ['a', 'b', 'c']]
+    >>> ids = IdColumn(np.array([0, 1, 0, 2, 3]), np.zeros(0, dtype=object))
+    >>> kept_codes(ids, np.array([1, 2, 4])).tolist()
+    [0, 1, 2]
     """
     codes = np.asarray(ids.codes[rows], dtype=np.int64)
     if codes.size:
+        present = np.zeros(int(codes.max()) + 1, dtype=bool)
+        present[codes] = True
+        if not present.all():
+            codes = (np.cumsum(present) - 1)[codes]
         top = np.maximum.accumulate(codes)
         if codes[0] != 0 or int(np.diff(top).max(initial=0)) > 1:
             codes = pd.factorize(codes)[0].astype(np.int64, copy=False)
-    labels = np.asarray(text.array.take(first_rows(codes)), dtype=object)
     codes.flags.writeable = False
-    labels.flags.writeable = False
-    return codes, labels
+    return codes

@@ -192,7 +192,7 @@ def id_text(
             codes, uniques = pd.factorize(s, use_na_sentinel=True)
         if not normalise:  # a respondent column stays as it is (its array: no str objects)
             return IdColumn(codes, np.zeros(0, dtype=object), s.array), {}
-        texts = np.array([str(u) for u in uniques], dtype=object)
+        texts = np.asarray(uniques, dtype=object)  # str cells (no missing among them)
     else:
         bad = nonscalar_rows(s)
         if bad.size:

@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["arrow_text", "distinct_text_codes", "first_coded_rows", "first_rows", "text_codes"]
+__all__ = [
+    "arrow_text",
+    "distinct_text_codes",
+    "first_coded_rows",
+    "first_rows",
+    "text_buffers",
+    "text_codes",
+]
 
 _MAX_WORDS = 8  # ids up to 64 bytes are packed; longer ones are hashed by Arrow
 _MIN_ROWS = 2048  # shorter columns: the caller's general path (fixed costs not worth it)
@@ -145,11 +152,11 @@ def _validity(arr: Any) -> np.ndarray:
 
 
 def _has_nul(arr: Any) -> bool:
-    offsets, data = _buffers(arr)
+    offsets, data = text_buffers(arr)
     return bool((data[offsets[0] : offsets[-1]] == 0).any())
 
 
-def _buffers(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+def text_buffers(arr: Any) -> tuple[np.ndarray, np.ndarray]:
     """The offsets (one more than cells) and the UTF-8 bytes of a string array."""
     pa = import_module("pyarrow")
     size = 8 if pa.types.is_large_string(arr.type) else 4  # large_string: int64 offsets
@@ -168,7 +175,7 @@ def _packed(arr: Any, valid: np.ndarray) -> tuple[list[np.ndarray] | None, np.nd
     Word j of every cell is one gather of unaligned 8-byte loads from the data buffer (a view
     with a one-byte stride), its bytes beyond the cell's end masked off.
     """
-    offsets, data = _buffers(arr)
+    offsets, data = text_buffers(arr)
     starts = offsets[:-1][valid]
     lens = offsets[1:][valid] - starts
     width = int(lens.max()) if lens.size else 0
