@@ -233,3 +233,27 @@ def test_object_answers_are_coded_as_pandas_codes_them() -> None:
     want_codes, want_uniques = pd.factorize(raw, use_na_sentinel=True)
     np.testing.assert_array_equal(found[0], want_codes)
     assert list(found[1]) == list(want_uniques)
+
+
+CELLS = st.sampled_from(["0", "1", "5", "9", "10", "42", "99", "-1", "-9", "-0", "05", "+1"])
+
+
+@SLOW
+@given(st.lists(st.one_of(st.none(), CELLS, st.sampled_from(["4,", "a", "100", "1.0"]))))
+def test_answer_codes_read_from_the_bytes_equal_the_hashed_path(cells: list[Any]) -> None:
+    """The reader's byte path for codes 0-99 gives what hashing the distinct texts gives
+    (:func:`numbers_from_codes`: int64, or float64 with NaN beside missing cells), or leaves
+    the column to that path."""
+    from collective_efficacy.responses._csv_arrow import _small_integers
+    from collective_efficacy.responses._ids import numbers_from_codes
+
+    arr = pa.array(cells, type=pa.string())
+    got = _small_integers(arr)
+    codes, uniques = pd.factorize(np.array(cells, dtype=object), use_na_sentinel=True)
+    want = numbers_from_codes(codes, np.asarray(uniques, dtype=str)) if len(uniques) else None
+    if got is not None:
+        assert want is not None
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    elif all(c is None or c in {"0", "1", "5", "9", "10", "42", "99", "-1", "-9"} for c in cells):
+        assert not any(c is not None for c in cells)  # only an all-missing column is left

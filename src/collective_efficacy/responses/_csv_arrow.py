@@ -150,11 +150,21 @@ def _small_integers(col: Any) -> np.ndarray | None:
     offsets, data = text_buffers(col)
     if data.size == 0:
         return None
-    lens = np.diff(offsets)
     valid = None if col.null_count == 0 else col.is_valid().to_numpy(zero_copy_only=False)
+    lens = np.diff(offsets)
     vlens = lens if valid is None else lens[valid]
     if vlens.size == 0 or int(vlens.max()) > 2 or int(vlens.min()) < 1:
         return None
+    body = data[offsets[0] : offsets[-1]]
+    if body.size == vlens.size and int(vlens.max()) == 1:  # one byte each, back to back
+        digits = body - np.uint8(48)
+        if np.bitwise_or.reduce(digits > 9, initial=False):
+            return None
+        if valid is None:
+            return digits.astype(np.int64)
+        one = np.full(len(col), np.nan)
+        one[valid] = digits
+        return one
     last = data.size - 1
     first = data[np.minimum(offsets[:-1], last)] - np.uint8(48)  # digits: 0-9 (uint8 wraps)
     second = data[np.minimum(offsets[:-1] + 1, last)] - np.uint8(48)
