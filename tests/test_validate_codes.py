@@ -257,3 +257,16 @@ def test_answer_codes_read_from_the_bytes_equal_the_hashed_path(cells: list[Any]
         np.testing.assert_array_equal(got, want)
     elif all(c is None or c in {"0", "1", "5", "9", "10", "42", "99", "-1", "-9"} for c in cells):
         assert not any(c is not None for c in cells)  # only an all-missing column is left
+
+
+@SLOW
+@given(frames())
+def test_rows_per_community_from_the_codes_equal_value_counts(
+    case: tuple[pd.DataFrame, bool],
+) -> None:
+    """``evaluate``'s rows per community (from ``id_codes``) are pandas' ``value_counts``."""
+    from collective_efficacy.evaluation._inputs import _rows_per_community
+
+    v = _validate(*case)
+    want = v.data["buurt"].value_counts(sort=False)
+    pd.testing.assert_series_equal(_rows_per_community(v, "buurt"), want)

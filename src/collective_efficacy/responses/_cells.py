@@ -253,7 +253,7 @@ def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
     rows keep that order, with gaps (ids whose rows were all excluded: closed by renumbering
     the codes that occur, in one pass) and, when an id's first row was excluded, perhaps out
     of order (checked in one pass: each new code is the running maximum plus one; only then
-    are the codes coded again, as integers). Returned read-only.
+    are the codes ranked by their first row). Returned read-only.
 
     >>> ids = IdColumn(np.array([0, 1, 0, 2, 3]), np.zeros(0, dtype=object))
     >>> kept_codes(ids, np.array([1, 2, 4])).tolist()
@@ -266,7 +266,11 @@ def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
         if not present.all():
             codes = (np.cumsum(present) - 1)[codes]
         top = np.maximum.accumulate(codes)
-        if codes[0] != 0 or int(np.diff(top).max(initial=0)) > 1:
-            codes = pd.factorize(codes)[0].astype(np.int64, copy=False)
+        if codes[0] != 0 or int(np.diff(top).max(initial=0)) > 1:  # ranked by first row
+            first = np.full(int(top[-1]) + 1, codes.size)
+            np.minimum.at(first, codes, np.arange(codes.size))
+            rank = np.empty(first.size, dtype=np.int64)
+            rank[np.argsort(first)] = np.arange(first.size)
+            codes = rank[codes]
     codes.flags.writeable = False
     return codes
