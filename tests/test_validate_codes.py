@@ -90,6 +90,16 @@ def test_labels_that_repeat_are_left_to_the_hash_table() -> None:
     np.testing.assert_array_equal(_codes.distinct_text_codes(ids), np.arange(5000))
 
 
+def test_a_pandas_text_column_of_several_chunks() -> None:
+    """A ``str`` column made by concatenating frames is several Arrow chunks."""
+    parts = [pd.Series([f"R{i}" for i in range(k, k + 3000)], dtype="str") for k in (0, 3000)]
+    column = pd.concat([*parts, pd.Series(["R5", None], dtype="str")], ignore_index=True)
+    assert column.array._pa_array.num_chunks > 1
+    got = _codes.distinct_text_codes(column.array)
+    assert got is not None
+    np.testing.assert_array_equal(got, pd.factorize(column.to_numpy(dtype=object))[0])
+
+
 def test_a_cell_that_is_no_utf8_is_left_to_pandas() -> None:
     assert _codes.arrow_text(np.array(["a", "\ud800"], dtype=object)) is None
 

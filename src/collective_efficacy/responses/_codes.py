@@ -57,6 +57,8 @@ def arrow_text(values: Any) -> Any:
         if isinstance(values, np.ndarray):
             return pa.array(values, type=pa.string(), from_pandas=True)
         arr = pa.array(values)
+        if isinstance(arr, pa.ChunkedArray):  # a pandas array of several chunks (a concat)
+            arr = arr.combine_chunks()
     except (pa.ArrowException, UnicodeError, TypeError, ValueError):
         return None
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
