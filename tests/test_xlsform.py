@@ -4,8 +4,10 @@ column map and scores identically to the original data."""
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,9 +17,19 @@ import collective_efficacy as ce
 from collective_efficacy.errors import DataError
 from collective_efficacy.export.xlsform import GROUP, xlsform_sheets
 
-pyxform = pytest.importorskip("pyxform")
-pytest.importorskip("openpyxl")
-from pyxform.xls2xform import convert  # noqa: E402
+# found, not imported: pyxform (with openpyxl and polars) takes 0.5-1 s to import, paid only
+# by a test process that runs a test needing it (the ``convert`` fixture)
+if importlib.util.find_spec("pyxform") is None or importlib.util.find_spec("openpyxl") is None:
+    pytest.skip("pyxform and openpyxl are needed", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def convert() -> Any:
+    """pyxform's ``xls2xform.convert``."""
+    from pyxform.xls2xform import convert
+
+    return convert
+
 
 INSTRUMENTS = list(ce.list_instruments()["id"])
 LANGS = [("nl", "en"), ("en", "nl"), ("nl",), ("en",)]
@@ -26,7 +38,7 @@ LANGS = [("nl", "en"), ("en", "nl"), ("nl",), ("en",)]
 @pytest.mark.parametrize("inst", INSTRUMENTS)
 @pytest.mark.parametrize("lang", LANGS, ids="-".join)
 def test_pyxform_converts_without_error_or_warning(
-    inst: str, lang: tuple[str, ...], tmp_path: Path
+    inst: str, lang: tuple[str, ...], tmp_path: Path, convert: Any
 ) -> None:
     path = ce.export.to_xlsform(inst, tmp_path / "form.xlsx", lang=lang)
     found: list[str] = []
