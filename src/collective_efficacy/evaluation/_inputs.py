@@ -446,6 +446,16 @@ class Inputs:
     frames: list[pd.DataFrame] = field(default_factory=list)
 
 
+def _rows_per_community(v: ValidatedResponses, comm: str) -> pd.Series:
+    """``v.data[comm].value_counts(sort=False)``, from validate's codes (no hashing pass)."""
+    coded = v.id_codes.get("community")
+    if coded is None or v.community != comm:  # pragma: no cover - validate codes it
+        return v.data[comm].value_counts(sort=False)
+    counts = np.bincount(coded.codes, minlength=len(coded.first))
+    index = pd.Index(coded.labels, dtype=v.data[comm].dtype, name=comm)
+    return pd.Series(counts, index=index, name="count")
+
+
 def read_inputs(
     data: Mapping[str, pd.DataFrame | ResponseFile | str | Path], opts: EvaluationOptions
 ) -> Inputs:
@@ -472,7 +482,7 @@ def read_inputs(
             d, inst, label=label, community=comm, respondent=respondent, columns=opts.columns[label],
             weight=design.weight if design is not None else None,
         )  # fmt: skip
-        inp.rows[label] = v.data[comm].value_counts(sort=False)  # one hashing pass
+        inp.rows[label] = _rows_per_community(v, comm)
         inp.communities[label] = set(inp.rows[label].index)
         summary = _summary(label, v, len(inp.communities[label]))
         if date is not None:
