@@ -338,7 +338,10 @@ def change_model_sections(
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
     kw |= {"comparison": COMPARISON if comparison else None}
     prep = PreparedSurvey(data)  # the community coding of the scores, restricted to these rows
-    prep.get(("factorize_groups", community), lambda: factorize_groups(scores, community, what="community"))
+    prep.get(
+        ("factorize_groups", community),
+        lambda: factorize_groups(scores, community, what="community"),
+    )
     try:
         try:
             with prep:
