@@ -197,8 +197,8 @@ def _packed_sweep(
             ans = ~miss
             for j in range(k):  # loop over items (few)
                 rr = np.flatnonzero(miss[j])
-                cj = cb[rr]
-                for w, v in enumerate(packer.miss_weights(y[:, rr], ans[:, rr], j)):
+                cj = cb.take(rr)
+                for w, v in enumerate(packer.miss_weights(y.take(rr, 1), ans.take(rr, 1), j)):
                     dropped[j, w] += np.bincount(cj, weights=v, minlength=g)
             n_ans = k - miss.sum(axis=0)
             empty += np.bincount(cb[n_ans == 0], minlength=g)
