@@ -394,6 +394,11 @@ def pairwise_moments(
     run over row chunks, so the work memory is O(chunk x k^2), never a per-pair array of n rows.
     ``score=True`` also returns the per-group moments of the row score (the mean of a row's
     answered items; :attr:`PairwiseMoments.score`), from the same two sweeps.
+
+    When every answer is a whole number in a small range (Likert codes, also reverse keyed),
+    the sums are computed exactly with integer arithmetic packed into fewer ``bincount``
+    passes instead (:func:`collective_efficacy._moments_int.integer_pairwise_moments`; same
+    results, to rounding).
     """
     if not (n_groups == 1 and len(x) > _chunk_rows(x.shape[1]) and not score):
         from collective_efficacy._moments_int import integer_pairwise_moments
