@@ -78,6 +78,13 @@ def _icc_floor(y: np.ndarray, codes: np.ndarray, k: int) -> tuple[np.ndarray, ..
     )
 
 
+def _icc_floor_labelled(labels: pd.Series, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The floor that is fair for string labels: code them (``pd.factorize``, what every tool
+    pays once for object labels) and then the three bincounts of :func:`_icc_floor`."""
+    codes, uniq = pd.factorize(labels)
+    return _icc_floor(y, codes, len(uniq))
+
+
 def _pandas_icc(df: pd.DataFrame, group: str) -> tuple[float, float]:
     d = df[[group, "score"]].dropna()
     agg = d.groupby(group, sort=False)["score"].agg(["size", "mean", "var"])
@@ -221,6 +228,7 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
         y, n_uniq = df["score"].to_numpy(), len(uniq)
         t_floor = _best(lambda y=y, c=codes, k=n_uniq: _icc_floor(y, c, k))
         t_fact = _best(lambda df=df: pd.factorize(df["community"], sort=True))
+        t_floor_lab = _best(lambda lab=df["community"], y=y: _icc_floor_labelled(lab, y))
         prep = ce.PreparedSurvey(df)
         ce.icc(prep, dv="score", community="community")  # the labels are factorised once here
         t_warm = _best(lambda prep=prep: ce.icc(prep, dv="score", community="community"))
@@ -230,7 +238,8 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
             n,
             g,
             t_str,
-            f"object labels factorised in the call; ours/floor = {t_str / t_floor:.1f}x",
+            f"object labels factorised in the call; ours/floor = {t_str / t_floor:.1f}x; "
+            f"ours/floor incl. factorising = {t_str / t_floor_lab:.1f}x (target <= 2x)",
         )
         add(
             "icc",
@@ -248,6 +257,14 @@ def run(sizes: Sequence[tuple[int, int]] = (SMALL, LARGE), *, peers: bool = True
             g,
             t_floor,
             "n, sum, sum of squares per community on pre-factorised codes (factorising excluded)",
+        )
+        add(
+            "icc",
+            "numpy floor incl. factorising the string labels (pd.factorize + three bincounts)",
+            n,
+            g,
+            t_floor_lab,
+            "the floor for object labels: what any tool must do from the string column",
         )
         add(
             "icc",

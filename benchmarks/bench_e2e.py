@@ -137,8 +137,9 @@ patch(rio.read_responses, "read")
 patch(responses.validate, "validate")
 patch(evaluation.evaluate, "evaluate")
 patch(_commands._write_tables, "tables")
+patch(_commands._write_json, "json")
 patch(_commands._cmd_evaluate, "command")
-for meth, key in (("to_html", "html"), ("to_markdown", "markdown"), ("to_json", "json")):
+for meth, key in (("to_html", "html"), ("to_markdown", "markdown")):
     setattr(evaluation.Evaluation, meth, wrap(getattr(evaluation.Evaluation, meth), key))
 acc["imports"] = (time.perf_counter() - t0, time.process_time() - c0)
 sys.argv = ["collective-efficacy", *json.loads(sys.argv[1])]

@@ -23,8 +23,10 @@ Run: ``python benchmarks/bench_mixed.py`` (prints a Markdown table); ``python
 benchmarks/bench_mixed.py N K`` both workloads at one size. ``--growth N:K N:K ...`` times only
 our three-level fit (the ``three_level`` call, median of ``REPEAT`` runs, each size in a fresh
 process) and prints the growth exponent ``log(t2 / t1) / log(n2 / n1)`` between sizes (issue 16:
-at most 1.05 from 1,000,000 to 10,000,000); ``--items all`` uses the ten items of ``evaluate``
-instead of SC1..SC5.
+at most 1.05 from 1,000,000 to 10,000,000) of the wall time, of the CPU time
+(``time.process_time``, steadier on a busy machine) and of the CPU time less the coding of the
+object community labels (``factorize_groups``, timed alone; ``evaluate`` codes them once for
+every step); ``--items all`` uses the ten items of ``evaluate`` instead of SC1..SC5.
 """
 
 from __future__ import annotations
@@ -380,40 +382,71 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_median(fn: Callable[[], Any], repeat: int = REPEAT) -> float:
+    """Median CPU seconds of ``fn`` in this process (``time.process_time``): less sensitive
+    than wall time to other processes on a busy machine."""
+    import time
+
+    def once() -> float:
+        t0 = time.process_time()
+        fn()
+        return time.process_time() - t0
+
+    return float(np.median([once() for _ in range(repeat)]))
+
+
 def _growth_child(n: int, k: int, items: list[str]) -> dict[str, Any]:
-    """Our three-level fit alone at one size (in this fresh process): median seconds."""
+    """Our three-level fit alone at one size (in this fresh process): median wall and CPU
+    seconds, and the CPU seconds of coding the (object) community labels, part of the call."""
+    from collective_efficacy._groups import factorize_groups
     from data import ITEMS as ALL_ITEMS
 
     keys = [f"-{it}" if it in ("SC3", "SC4") else it for it in items]
     df = make_survey(n, k)[["respondent", "community", *items]]
     assert set(items) <= set(ALL_ITEMS)
-    seconds, res = _best(
-        lambda: ce.ecometric(df, items=items, community="community", keys=keys, scale_range=(1, 5))
-    )
-    return {"n": n, "k": k, "seconds": seconds, "n_iter": res.diagnostics.n_iter,
-            "converged": res.converged, "tau_beta": res.variance_components.tau_beta}  # fmt: skip
+
+    def fit() -> Any:
+        return ce.ecometric(df, items=items, community="community", keys=keys, scale_range=(1, 5))
+
+    seconds, res = _best(fit)
+    cpu = _cpu_median(fit)
+    labels = _cpu_median(lambda: factorize_groups(df, "community"))
+    return {"n": n, "k": k, "seconds": seconds, "cpu": cpu, "cpu_labels": labels,
+            "n_iter": res.diagnostics.n_iter, "converged": res.converged,
+            "tau_beta": res.variance_components.tau_beta}  # fmt: skip
+
+
+def _exponent(a: dict[str, Any], b: dict[str, Any], t: Callable[[dict[str, Any]], float]) -> str:
+    return f"{np.log(t(b) / t(a)) / np.log(b['n'] / a['n']):.2f}"
 
 
 def growth(sizes: Sequence[tuple[int, int]], items: str = "SC") -> str:
-    """Seconds per size (each in a fresh process) and the growth exponents between sizes."""
+    """Seconds per size (each in a fresh process) and the growth exponents between sizes:
+    wall, CPU, and CPU less the label coding (the fit from coded communities)."""
     out = []
     for n, k in sizes:
         cmd = [sys.executable, __file__, "--growth-child", str(n), str(k), items]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=3600)
         out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     lines = [
-        f"three-level ecometric REML, ours only ({STATED}; items: {items})",
-        "| respondents | communities | seconds | n_iter | converged | exponent from previous |",
-        "|---:|---:|---:|---:|---|---:|",
+        f"three-level ecometric REML, ours only ({STATED}; CPU: median of {REPEAT} "
+        f"process_time runs; items: {items})",
+        "| respondents | communities | seconds | CPU s | CPU s label coding | n_iter | converged "
+        "| exponent wall | exponent CPU | exponent CPU less label coding |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for i, r in enumerate(out):
-        exp = ""
+        exps = ["", "", ""]
         if i:
             p = out[i - 1]
-            exp = f"{np.log(r['seconds'] / p['seconds']) / np.log(r['n'] / p['n']):.2f}"
+            exps = [
+                _exponent(p, r, lambda x: x["seconds"]),
+                _exponent(p, r, lambda x: x["cpu"]),
+                _exponent(p, r, lambda x: x["cpu"] - x["cpu_labels"]),
+            ]
         lines.append(
-            f"| {r['n']:,} | {r['k']:,} | {r['seconds']:.3f} | {r['n_iter']} | "
-            f"{r['converged']} | {exp} |"
+            f"| {r['n']:,} | {r['k']:,} | {r['seconds']:.3f} | {r['cpu']:.3f} | "
+            f"{r['cpu_labels']:.3f} | {r['n_iter']} | {r['converged']} | {' | '.join(exps)} |"
         )
     return "\n".join(lines)
 

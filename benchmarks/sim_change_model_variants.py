@@ -30,14 +30,30 @@ difference from Welch (same replications; MC SE of the per-replication differenc
 thresholds, the thresholds' own error not included), and the coverage of each interval.
 
 Run: ``nice python -m benchmarks.sim_change_model_variants [REPS] [K ...]``.
+
+``--priors [--sd SD]`` (:func:`prior_sweep`, issue 14's last attempt at 10 communities): the
+library's 2-D rule with the weight :math:`L_R\\,\\theta_3^{p}` for ``p`` in :data:`POWERS` (3 is
+the library's: flat on :math:`\\Sigma` given :math:`\\theta_1` times Li & Lahiri's adjustment;
+more weight on large change variances shrinks less), an *area-specific* adjustment (each
+community's posterior of :math:`\\vartheta` weighted by :math:`\\theta_3^3 (r^2 + d_j)`, with
+:math:`r^2\\sigma^2` the change variance at the node and :math:`d_j\\sigma^2` the sampling
+variance of the community's raw change: more weight on large variances for small communities,
+in the spirit of the area-specific adjustment factors of Yoshimori & Lahiri 2014), and, as
+references, the every-parameter-known ``oracle`` and ``z_pooled``: the raw change over its SE
+with the residual SD pooled over all communities (no shrinkage, no fixed effects). Paired
+differences from Welch with two MC errors: at fixed thresholds, and (in brackets, 1 % only) a
+bootstrap over replications that re-sets the thresholds (200 resamples). Coverage of the 95 %
+interval and the verdict's own sensitivity at its own false-positive rate.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special
 
 from collective_efficacy.multilevel._change_posterior import (
@@ -51,7 +67,7 @@ from .sim_change_model import MU, SD_E, SD_INT, _welch, engine, simulate
 
 Z = 1.959963984540054
 SD = 0.25
-FPRS = (0.005, 0.01, 0.02, 0.05)
+FPRS = (0.001, 0.005, 0.01, 0.02, 0.05)
 TRUE_THETA = np.array([SD_INT / SD_E, 0.0, SD / SD_E])
 _GL12 = np.polynomial.legendre.leggauss(12)
 
@@ -106,10 +122,10 @@ def _theta1(st: _Stats, theta: np.ndarray, con: np.ndarray) -> tuple[np.ndarray,
     return _mix(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
 
 
-def _oracle(st: _Stats, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _oracle(st: _Stats, theta: np.ndarray, sd: float = SD) -> tuple[np.ndarray, np.ndarray]:
     """Every parameter true: posterior of u_1j given the community's two wave sums."""
     sig2 = SD_E**2
-    s = np.diag([SD_INT**2, SD**2])
+    s = np.diag([SD_INT**2, sd**2])
     # Z'Z and Z'(y - X beta) with the true beta (the engine's y is shifted by st.shift)
     ztz = np.stack([np.stack([st.n, st.st], -1), np.stack([st.st, st.stt], -1)], -2)
     beta = np.array([3.0, MU]) - st.shift
@@ -120,11 +136,16 @@ def _oracle(st: _Stats, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return MU + mean[:, 1], np.sqrt(cov[:, 1, 1])
 
 
-def one(seed: int, k: int) -> dict[str, np.ndarray]:
-    data, delta = simulate(np.random.default_rng(seed), k, SD)
+def _setup(seed: int, k: int, sd: float) -> tuple[Any, np.ndarray, Any, np.ndarray, _Stats]:
+    """Simulated data, true changes, the engine's fit, the contrast and its statistics."""
+    data, delta = simulate(np.random.default_rng(seed), k, sd)
     fit, con = engine(data)
-    st = fit.stats
-    assert st is not None
+    assert fit.stats is not None
+    return data, delta, fit, con, fit.stats
+
+
+def one(seed: int, k: int) -> dict[str, np.ndarray]:
+    data, delta, fit, con, st = _setup(seed, k, SD)
     theta = fit.theta.copy()
     theta[2] = abs(theta[2])
     out: dict[str, np.ndarray] = {"delta": delta, "boundary": np.array(fit.boundary)}
@@ -147,20 +168,15 @@ def one(seed: int, k: int) -> dict[str, np.ndarray]:
     return out
 
 
-_NODES: dict[int, np.ndarray] = {}
+_NODES: list[tuple[_Stats, np.ndarray]] = []  # (statistics, nodes): held, so never stale
 
 
 def _grid_nodes(st: _Stats, theta: np.ndarray) -> np.ndarray:
-    key = id(st)
-    if key not in _NODES:
+    if not _NODES or _NODES[0][0] is not st:
         _NODES.clear()
         base = _evaluate_core(st, theta).deviance
-        ev, evec = np.linalg.eigh(_hessian(st, theta))
-        cov = 2.0 * (evec / np.where(ev > 0, ev, np.inf)) @ evec.T
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        sd = np.where(sd > 0, sd, 0.1 * np.maximum(np.abs(theta[1:3]), 0.1))
-        _NODES[key] = _grid(st, theta, base, sd)[0]
-    return _NODES[key]
+        _NODES.append((st, _grid(st, theta, base, _sd_of(st, theta))[0]))
+    return _NODES[0][1]
 
 
 def _grid_nodes_sq(st: _Stats, theta: np.ndarray) -> np.ndarray:
@@ -169,6 +185,107 @@ def _grid_nodes_sq(st: _Stats, theta: np.ndarray) -> np.ndarray:
 
 def _grid_nodes_abs3(st: _Stats, theta: np.ndarray) -> np.ndarray:
     return np.abs(_grid_nodes(st, theta)[:, 1])
+
+
+POWERS = (3.0, 4.0, 5.0, 6.0)
+
+
+def _raw_z(data: pd.DataFrame, k: int) -> np.ndarray:
+    """Raw change over its SE with the residual variance pooled over every community and wave."""
+    codes = pd.factorize(data["community"], sort=True)[0]
+    after = (data["wave"] == "end_of_cycle").to_numpy()
+    y = data["score"].to_numpy()
+    n_a = np.bincount(codes[after], minlength=k).astype(float)
+    n_b = np.bincount(codes[~after], minlength=k).astype(float)
+    m_a = np.bincount(codes[after], weights=y[after], minlength=k) / n_a
+    m_b = np.bincount(codes[~after], weights=y[~after], minlength=k) / n_b
+    resid = y - np.where(after, m_a[codes], m_b[codes])
+    s2 = float(resid @ resid) / (len(y) - 2 * k)
+    out: np.ndarray = special.ndtr((m_a - m_b) / np.sqrt(s2 * (1.0 / n_a + 1.0 / n_b)))
+    return out
+
+
+def _sweep_one(seed: int, k: int, sd: float) -> dict[str, np.ndarray]:
+    data, delta, fit, con, st = _setup(seed, k, sd)
+    theta = fit.theta.copy()
+    theta[2] = abs(theta[2])
+    base = _evaluate_core(st, theta).deviance
+    nodes, logw = _grid(st, theta, base, _sd_of(st, theta))  # no cache: ids can be reused
+    dev, change, pev = node_moments(st, float(theta[0]), nodes, con)
+    assert change is not None and pev is not None
+    lw0 = logw - 0.5 * (dev - base)
+    log3 = np.log(np.abs(nodes[:, 1]))
+    n_after = st.stt
+    d = 1.0 / n_after + 1.0 / (st.n - n_after)  # sampling variance of the raw change / sigma^2
+    weights = {f"theta3^{p:g}": (lw0 + p * log3)[:, None] for p in POWERS}
+    weights["area-specific"] = (lw0 + 3.0 * log3)[:, None] + np.log(
+        np.sum(nodes**2, axis=1)[:, None] + d[None, :]
+    )
+    out: dict[str, np.ndarray] = {"delta": delta, "boundary": np.array(fit.boundary)}
+    for key, lw in weights.items():
+        w = np.exp(lw - lw.max(axis=0))
+        w = w / w.sum(axis=0) * np.ones_like(change)
+        mean = np.sum(w * change, axis=0)
+        sd_ = np.sqrt(np.sum(w * (pev + change * change), axis=0) - mean * mean)
+        out[key] = special.ndtr(mean / sd_)
+        out[key + "_cover"] = np.abs(mean - delta) <= Z * sd_
+        out[key + "_verdict"] = mean - Z * sd_ > 0
+    om, osd = _oracle(st, theta, sd)
+    out["oracle"] = special.ndtr(om / osd)
+    out["z_pooled"] = _raw_z(data, k)
+    out["welch"] = 1.0 - _welch(data, k)["p1"]
+    return out
+
+
+def _sd_of(st: _Stats, theta: np.ndarray) -> np.ndarray:
+    ev, evec = np.linalg.eigh(_hessian(st, theta))
+    cov = 2.0 * (evec / np.where(ev > 0, ev, np.inf)) @ evec.T
+    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    out: np.ndarray = np.where(sd > 0, sd, 0.1 * np.maximum(np.abs(theta[1:3]), 0.1))
+    return out
+
+
+def _boot_se(res: list[dict[str, np.ndarray]], key: str, f: float, n_boot: int = 200) -> float:
+    """SE of the paired difference from Welch, thresholds re-set in every bootstrap resample."""
+    rng = np.random.default_rng(1)
+    diffs = []
+    for _ in range(n_boot):
+        sub = [res[i] for i in rng.integers(0, len(res), len(res))]
+        diffs.append(float(np.mean(_sens(sub, key, f) - _sens(sub, "welch", f))))
+    return float(np.std(diffs, ddof=1))
+
+
+def prior_sweep(reps: int, ks: tuple[int, ...], sd: float = SD) -> str:
+    """Prior powers, the area-specific adjustment and the references (module doc)."""
+    seed0 = 20_261_202 if sd == SD else 7_000_000
+    head = " | ".join(f"FPR {f:.1%}" for f in FPRS)
+    out = [f"| K | SD | statistic | {head} | coverage | verdict: found / FPR |",
+           "|---:|---:|---|" + "---:|" * (len(FPRS) + 2)]  # fmt: skip
+    for k in ks:
+        res = [_sweep_one(seed0 + 1000 * k + r, k, sd) for r in range(reps)]
+        res = [r for r in res if (r["delta"] > 0).any()]
+        n = len(res)
+        welch = {f: _sens(res, "welch", f) for f in FPRS}
+        keys = [x for x in res[0] if x not in ("delta", "boundary")
+                and not x.endswith(("_cover", "_verdict"))]  # fmt: skip
+        for key in keys:
+            cells = []
+            for f in FPRS:
+                s = _sens(res, key, f)
+                d = s - welch[f]
+                boot = f" [{_boot_se(res, key, f):.3f}]" if f == 0.01 and key != "welch" else ""
+                cells.append(f"{s.mean():.3f} ({d.mean():+.3f} ± "
+                             f"{d.std(ddof=1) / np.sqrt(n):.3f}{boot})")  # fmt: skip
+            extra = " | |"
+            if key + "_cover" in res[0]:
+                pos = [r["delta"] > 0 for r in res]
+                cov = np.mean([r[key + "_cover"].mean() for r in res])
+                found = np.mean([r[key + "_verdict"][p].mean() for r, p in zip(res, pos)])
+                fpr = np.concatenate([r[key + "_verdict"][~p] for r, p in zip(res, pos)]).mean()
+                extra = f" | {cov:.3f} | {found:.3f} / {fpr:.4f} |"
+            out.append(f"| {k} | {sd} | {key} | " + " | ".join(cells) + extra)
+        print("\n".join(out[-len(keys) :]), flush=True)
+    return "\n".join(out)
 
 
 def _sens(res: list[dict[str, np.ndarray]], key: str, f: float) -> np.ndarray:
@@ -260,5 +377,12 @@ def library_variants(reps: int, ks: tuple[int, ...]) -> str:
 
 if __name__ == "__main__":
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    ks = tuple(int(a) for a in sys.argv[2:] if not a.startswith("-")) or (10, 20, 40, 100)
-    print(library_variants(reps, ks) if "--library" in sys.argv else table(reps, ks))
+    args = sys.argv[2:]
+    sd_arg = float(args[args.index("--sd") + 1]) if "--sd" in args else SD
+    if "--sd" in args:
+        del args[args.index("--sd") : args.index("--sd") + 2]
+    ks = tuple(int(a) for a in args if not a.startswith("-")) or (10, 20, 40, 100)
+    if "--priors" in args:
+        print(prior_sweep(reps, ks, sd_arg))
+    else:
+        print(library_variants(reps, ks) if "--library" in args else table(reps, ks))

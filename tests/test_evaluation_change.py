@@ -252,3 +252,24 @@ def test_comparison_table_must_cover_every_community() -> None:
     table = pd.DataFrame({"buurt": ["Buurt A1", "Buurt A2"], "comparison": [1, 0]})
     with pytest.raises(ce.errors.DataError, match="no 0/1 value for"):
         ce.evaluate(before, after, community="buurt", columns=COLS, comparison=table)
+
+
+def test_rows_without_a_score_are_counted_as_in_the_change_section() -> None:
+    """A respondent with too few answers for a scale score (not excluded: the row has answers)
+    is dropped from the change model and counted in its ``n_missing``, as ``change`` (the raw
+    difference) and the out-of-core path count it (test_out_of_core.py compares the two)."""
+    before, after = ce.datasets.load_example(split=True)
+    before = before.copy()
+    column_of = {item: col for col, item in COLS.items()}
+    items = [column_of[i] for i in ce.load_instrument("sampson1997").scale(SCALE).items]
+    rows = before.index[before["buurt"] == "Buurt A1"][:2]
+    before.loc[rows, items[1:]] = np.nan  # one answer left: below min_items
+    ev = ce.evaluate(before, after, community="buurt", columns=COLS)
+    model = ev.tables["change_model"].set_index("buurt")
+    change = ev.tables["change"].set_index("buurt")
+    assert model.loc["Buurt A1", "n_missing"] == change.loc["Buurt A1", "n_missing"] == 2
+    shown = ~model["suppressed"].astype(bool)
+    np.testing.assert_array_equal(
+        model.loc[shown, "n_missing"].astype(int),
+        change.loc[model.index[shown], "n_missing"].astype(int),
+    )

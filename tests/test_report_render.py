@@ -94,3 +94,22 @@ def test_table_cells_as_the_generic_formatter() -> None:
         got = _md_table((["a"] * 7, rows), t)
         assert got[2:-1] == md_rows
         assert not any(re.search(r"\| -0[.,]00 ", x) for x in got)
+
+
+def test_exact_floats_format_as_float_subclasses() -> None:
+    """fmt, bound and chance take exact floats first (issue 16); a float subclass (numpy's
+    float64) still goes the generic way: both give the same text."""
+    from collective_efficacy.report._format import bound, chance
+
+    floats = [float(x) for x in np.random.default_rng(3).normal(0, 2, 200)]
+    floats += [0.0, -0.0, -0.004, 0.004, -0.0049, 0.995, 0.005, 0.0004, -0.00004, 1e-12]
+    floats += [math.nan, math.inf, -math.inf, 12345.678]
+    for lang in ("en", "nl"):
+        t = text_for(lang)
+        for v in floats:
+            for digits in (0, 1, 2, 3, 4):
+                assert fmt(v, digits, t) == fmt(np.float64(v), digits, t)
+            assert bound(t, v) == bound(t, np.float64(v))
+            if not math.isnan(v):
+                p = abs(v) / (1 + abs(v)) if math.isfinite(v) else 1.0
+                assert chance(t, p) == chance(t, np.float64(p))

@@ -31,6 +31,7 @@ from collective_efficacy.change._verdict import (
     model_verdicts,
     simultaneous_intervals,
 )
+from collective_efficacy.evaluation._change import store_change_model
 from collective_efficacy.report._figures import FOREST_MAX
 from collective_efficacy.report._format import bound, text_for
 from collective_efficacy.report._sections import community_verdicts
@@ -173,12 +174,40 @@ def _without_model(ev: ce.Evaluation, why: str) -> ce.Evaluation:
 
 
 def test_fallback_to_the_bonferroni_rule_is_visible(example_evaluation: ce.Evaluation) -> None:
-    ev = _without_model(example_evaluation, "boundary fit")
+    # the reason: a fit without a verified optimum (a boundary fit no longer falls back)
+    ev = _without_model(example_evaluation, "no verified optimum")
     n = _check_report_agrees(ev, rule="bonferroni")
     assert n == {"improved": 2, "declined": 0, "no_change": 30}
     html = ev.to_html()
-    assert "could not be used for the verdicts here (boundary fit)" in html
+    assert "could not be used for the verdicts here (no verified optimum)" in html
     assert "simultaneous 95% intervals (Bonferroni over the 32 communities" in html
+
+
+def test_a_boundary_fit_gives_the_verdicts() -> None:
+    """A boundary fit (here the correlation at -1 or +1) is used for the verdicts: its
+    intervals integrate over the covariance parameters (docs/methods/change-model.md, "Why a
+    boundary fit no longer falls back"); only a fit without a verified optimum falls back."""
+    rng = np.random.default_rng(7_040_003)  # benchmarks/sim_change_model.py's design
+    u0, delta = rng.normal(0, 0.35, 40), 0.15 + rng.normal(0, 0.1, 40)
+    parts = []
+    for w, wave in enumerate(("baseline", "end_of_cycle")):
+        c = np.repeat(np.arange(40), rng.integers(10, 31, 40))
+        y = 3 + u0[c] + w * delta[c] + rng.normal(0, 0.8, len(c))
+        parts.append(
+            pd.DataFrame({"community": [f"C{i:02d}" for i in c], "wave": wave, "score": y})
+        )
+    m = ce.change_model(pd.concat(parts, ignore_index=True), dv="score", community="community")
+    assert m.boundary and m.converged
+    sections: dict = {}
+    notes: dict = {}
+    store_change_model(m, sections, notes, "community")
+    assert "change_model" not in notes and len(sections["change_model"]) == 40
+    fit = sections["change_model_fit"][0]
+    assert fit["boundary"] and fit["used_for_verdicts"] and fit["not_used_because"] is None
+    unverified = m.model_copy(update={"converged": False})
+    sections, notes = {}, {}
+    store_change_model(unverified, sections, notes, "community")
+    assert "change_model" not in sections and "verified optimum" in str(notes["change_model"])
 
 
 def test_too_few_communities_fall_back() -> None:

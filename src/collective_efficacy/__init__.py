@@ -9,6 +9,8 @@ and multilevel aggregation, baseline-versus-end-of-cycle change and the 0-5 impa
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collective_efficacy import datasets, disclosure, errors
 from collective_efficacy._version import __version__
 from collective_efficacy.errors import (
@@ -87,9 +89,9 @@ __all__ += [*_reliability_all, *_agreement_all, *_mixed_all, *_change_all, *_imp
 __all__ += _multilevel_change_all
 __all__ += [*_survey_design_all, *_weights_all]
 __all__ += ["PreparedSurvey", "export", "plot"]
-from collective_efficacy import plan  # noqa: E402  (ce.plan: planning the next cycle)
-
-__all__ += ["plan"]
+if TYPE_CHECKING:  # for the type checker; at run time __getattr__ imports it on first use
+    from collective_efficacy import plan
+__all__ += ["plan"]  # ce.plan (planning the next cycle): imported on first use, see __getattr__
 from collective_efficacy import geography  # noqa: E402
 from collective_efficacy.geography import read_geometry  # noqa: E402
 
@@ -114,3 +116,13 @@ from collective_efficacy import summaries  # noqa: E402  (per-community summarie
 from collective_efficacy.summaries import CommunitySummary, merge_summaries, summarise  # noqa: E402
 
 __all__ += ["CommunitySummary", "merge_summaries", "summaries", "summarise"]
+
+
+def __getattr__(name: str) -> object:
+    """``ce.plan``, imported on first use: the command line's ``evaluate`` never needs it
+    (its import is a tenth of a second of start-up; ``tests/test_cli_startup.py``)."""
+    if name == "plan":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.plan")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

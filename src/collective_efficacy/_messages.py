@@ -101,8 +101,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "survey weights (they need weights per level); the verdicts use the weighted change "
         "per community instead",
         "change_model_not_converged": "no verified optimum (the fit did not converge)",
-        "change_model_boundary": "boundary fit: the communities' changes do not vary measurably "
-        "(variance 0 or correlation ±1)",
         "change_model_respondent": "the change model with a respondent term could not be fitted "
         "({detail}); it is fitted without it, as if every answer came from a different resident",
         "change_model_respondent_few": "too few residents answered in both waves to tell "
@@ -218,8 +216,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "change_model_failed": "het model voor verandering kon niet worden geschat: {detail} "
         "(melding van de bibliotheek, in het Engels)",
         "change_model_not_converged": "geen gecontroleerd optimum (de schatting convergeerde niet)",
-        "change_model_boundary": "randoplossing: de veranderingen van de buurten verschillen niet "
-        "meetbaar (variantie 0 of correlatie ±1)",
         "change_model_respondent": "het model met een term voor de respondent kon niet worden "
         "geschat ({detail}); het is zonder die term geschat, alsof elk antwoord van een andere "
         "bewoner kwam",

@@ -248,39 +248,76 @@ def _blocks(n: int, n_groups: int) -> list[slice]:
     return [slice(lo, min(lo + step, n)) for lo in range(0, n, step)]
 
 
-def _row_scores(xb: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row the mean of the answered items (0 where none) and whether it has one."""
-    n_ans = obs.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(obs, xb, 0.0).sum(axis=1) / n_ans
-    some = n_ans > 0
-    return np.where(some, score, 0.0), some
+def _missing_cells(miss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and items of the missing cells, item by item (one 1-D ``flatnonzero`` per
+    column: several times faster than a 2-D ``nonzero``)."""
+    rows = [np.flatnonzero(miss[:, j]) for j in range(miss.shape[1])]  # loop over items (few)
+    items = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
+    return np.concatenate(rows), items
+
+
+class _MissingTerms:
+    r"""Per group, the sums over the rows missing item ``j`` of the answers to (``drop_n``) and
+    centred values of (``drop_z``) each item ``i``: :math:`|\{r \in M_j: i\ \text{answered}\}|`
+    and :math:`\sum_{r \in M_j} z_{ri}`. A block's terms (one per missing cell and item) are
+    summed by one ``bincount`` on the index ``(j, group, i)``, so the cost grows with the
+    missing cells (and one output per block), not with items x groups per block; each sum runs
+    over the rows in their order."""
+
+    def __init__(self, k: int, g: int) -> None:
+        self.k, self.g = k, g
+        self.drop_n, self.drop_z = np.zeros(k * g * k), np.zeros(k * g * k)
+
+    def add(self, miss: np.ndarray, cb: np.ndarray, z: np.ndarray) -> None:
+        """One block: ``miss`` (m, k) the missing cells, ``z`` (k, m) the centred values."""
+        rr, jj = _missing_cells(miss)
+        if len(rr) == 0:
+            return
+        idx = (((jj * self.g + cb[rr]) * self.k)[:, None] + np.arange(self.k)).ravel()
+        size = len(self.drop_n)
+        self.drop_n += np.bincount(idx, weights=~miss[rr].ravel(), minlength=size)
+        self.drop_z += np.bincount(idx, weights=z[:, rr].T.ravel(), minlength=size)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        """``drop_n``, ``drop_z`` as (k, k, G) arrays indexed ``[i, j, group]``."""
+        k, g = self.k, self.g
+        shape = (k, g, k)  # [j, group, i]
+        return (
+            self.drop_n.reshape(shape).transpose(2, 0, 1),
+            self.drop_z.reshape(shape).transpose(2, 0, 1),
+        )
 
 
 def _first_sweep(
     x: np.ndarray, codes: np.ndarray, g: int, complete: bool, score: bool
 ) -> tuple[np.ndarray, ...]:
-    """Per group: rows, answers per item (G, k), sums per item (G, k), and the score's
-    count and sum (rows with an answer); and the row scores (NaN: no answer)."""
+    """Per group: rows answering at least one item, answers per item (G, k), sums per
+    item (G, k) and the score's sum; and the row scores (NaN: no answer). The answers are
+    counted from the missing cells (one ``bincount`` per block on ``(item, group)``)."""
     k = x.shape[1]
-    size, s_n, s_sum = np.zeros(g), np.zeros(g), np.zeros(g)
-    missing, sums = np.zeros((k, g)), np.zeros((k, g))
+    size, empty, s_sum = np.zeros(g), np.zeros(g), np.zeros(g)
+    missing, sums = np.zeros(k * g), np.zeros((k, g))
     scores = np.empty(len(x) if score else 0)  # kept for the second sweep (one value a row)
     for b in _blocks(len(x), g):  # loop over row blocks (cache), never over groups
         cb, xb = codes[b], x[b]
         size += np.bincount(cb, minlength=g)
-        obs = np.ones(xb.shape, bool) if complete else ~np.isnan(xb)
+        n_ans: np.ndarray | int = k
+        if not complete:
+            miss = np.isnan(xb)
+            xb = np.where(miss, 0.0, xb)
+            rr, jj = _missing_cells(miss)
+            missing += np.bincount(jj * g + cb[rr], minlength=k * g)
+            n_ans = k - miss.sum(axis=1)
+            empty += np.bincount(cb[n_ans == 0], minlength=g)
         for i in range(k):  # loop over items (few)
-            xi = xb[:, i] if complete else np.where(obs[:, i], xb[:, i], 0.0)
-            sums[i] += np.bincount(cb, weights=xi, minlength=g)
-            if not complete:
-                missing[i] += np.bincount(cb[~obs[:, i]], minlength=g)
+            sums[i] += np.bincount(cb, weights=xb[:, i], minlength=g)
         if score:
-            sc, some = _row_scores(xb, obs)
-            s_n += np.bincount(cb, weights=some, minlength=g)
-            s_sum += np.bincount(cb, weights=sc, minlength=g)
-            scores[b] = np.where(some, sc, np.nan)
-    return size, (size - missing).T, sums.T, s_n, s_sum, scores
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sc = xb.sum(axis=1) / n_ans  # NaN where no answer
+            s_sum += np.bincount(cb, weights=np.where(n_ans > 0, sc, 0.0), minlength=g)
+            scores[b] = sc
+    counts = size - missing.reshape(k, g)
+    return size - empty, counts.T, sums.T, s_sum, scores
 
 
 def _grouped_products(
@@ -294,36 +331,35 @@ def _grouped_products(
     missing). ``O'O`` and ``Z'O`` need only the rows with a missing answer: with :math:`M_j`
     the rows missing item ``j``, :math:`(O'O)_{ij} = n_i - |\{r \in M_j: i\ \text{answered}\}|`
     and :math:`(Z'O)_{ij} = \sum_r z_{ri} - \sum_{r \in M_j} z_{ri} = -\sum_{r \in M_j} z_{ri}`
-    (the centred values sum to 0), so the cost of missing data grows with the number of
-    missing cells. Every sum runs over the rows in their order,
+    (the centred values sum to 0; :class:`_MissingTerms`), so the cost of missing data grows
+    with the number of missing cells. Every sum runs over the rows in their order,
     block by block, so a group's sums do not depend on the other groups (the same bits alone,
     for data of up to one block).
     """
     n, k = x.shape
     g = n_groups
     codes = np.asarray(codes, dtype=np.intp)
-    size, counts, sums, s_n, s_sum, scores = _first_sweep(x, codes, g, complete, score)
+    n_rows, counts, sums, s_sum, scores = _first_sweep(x, codes, g, complete, score)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.ascontiguousarray(np.where(counts > 0, sums / counts, 0.0).T)  # (k, G)
-        s_mean = np.where(s_n > 0, s_sum / s_n, np.nan)
+        s_mean = np.where(n_rows > 0, s_sum / n_rows, np.nan)
     s_centre = np.nan_to_num(s_mean)
     s = np.zeros((k, k, g))
-    drop_n, drop_z = np.zeros((k, k, g)), np.zeros((k, k, g))
-    empty, s_ss = np.zeros(g), np.zeros(g)
+    terms = _MissingTerms(k, g)
+    s_ss = np.zeros(g)
     iu, ju = np.triu_indices(k)
     for b in _blocks(n, g):  # loop over row blocks (cache), never over groups
         cb, xb = codes[b], x[b]
-        obs = np.ones(xb.shape, bool) if complete else ~np.isnan(xb)
         z = np.empty((k, len(cb)))
         for i in range(k):  # loop over items (few)
             np.subtract(xb[:, i], means[i].take(cb), out=z[i])
-            if not complete:
-                z[i][~obs[:, i]] = 0.0
+        if not complete:
+            miss = np.isnan(xb)
+            np.copyto(z, 0.0, where=miss.T)
         for i, j in zip(iu.tolist(), ju.tolist()):  # loop over item pairs (few)
             s[i, j] += np.bincount(cb, weights=z[i] * z[j], minlength=g)
         if not complete:
-            _missing_terms(z, obs, cb, g, drop_n, drop_z)
-            empty += np.bincount(cb[~obs.any(axis=1)], minlength=g)
+            terms.add(miss, cb, z)
         if score:
             sc = scores[b]
             dev = np.where(np.isnan(sc), 0.0, sc - s_centre.take(cb))
@@ -333,34 +369,12 @@ def _grouped_products(
     npair = np.repeat(counts[:, :, None], k, axis=2)
     a = np.zeros((g, k, k))
     if not complete:
+        drop_n, drop_z = terms.result()
         off = ~np.eye(k, dtype=bool)
         npair[:, off] = (counts.T[:, None, :] - drop_n)[off].T
         a[:, off] = -drop_z[off].T  # sum_r z_ri = 0 (centred on the available-case mean)
-    out: tuple[np.ndarray, ...] = (s, npair, a, size - empty, counts)
-    return (*out, s_n, s_mean, s_ss) if score else out
-
-
-def _missing_terms(
-    z: np.ndarray,
-    obs: np.ndarray,
-    cb: np.ndarray,
-    g: int,
-    drop_n: np.ndarray,
-    drop_z: np.ndarray,
-) -> None:
-    """Add one block's sums over the rows missing item ``j`` of the answers to and centred
-    values of each other item ``i`` (``drop_n[i, j]``, ``drop_z[i, j]``; one ``bincount`` per
-    item ``j`` over the cells (row, i)), in place."""
-    k = z.shape[0]
-    for j in range(k):  # loop over items (few)
-        mj = np.flatnonzero(~obs[:, j])
-        if len(mj) == 0:
-            continue
-        cells = (cb[mj, None] * k + np.arange(k)).ravel()  # (row, i) -> group * k + i
-        drop_n[:, j] += np.bincount(cells, weights=obs[mj].ravel(), minlength=g * k).reshape(g, k).T
-        drop_z[:, j] += (
-            np.bincount(cells, weights=z[:, mj].T.ravel(), minlength=g * k).reshape(g, k).T
-        )
+    out: tuple[np.ndarray, ...] = (s, npair, a, n_rows, counts)
+    return (*out, n_rows, s_mean, s_ss) if score else out
 
 
 def pairwise_moments(

@@ -15,6 +15,7 @@ computation. See ``docs/getting-started.md`` ("The command line").
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import warnings
@@ -298,7 +299,14 @@ def console_main() -> NoReturn:
     skips the interpreter's teardown, which frees every object and module one by one: a
     quarter of a second and more after an evaluation of a million respondents, for a process
     that ends anyway. Library calls (and :func:`main`) never exit.
+
+    Before the command, everything alive (the imported modules, their functions, classes and
+    tables: a few hundred thousand objects that live until the exit) is moved out of the
+    garbage collector's reach (:func:`gc.freeze`): its full collections, triggered again and
+    again by the containers a run builds, no longer walk them every time. Cyclic garbage made
+    later is still collected. Not in :func:`main`, which a long-lived caller may call.
     """
+    gc.freeze()
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

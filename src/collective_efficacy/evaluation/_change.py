@@ -10,7 +10,7 @@ verdict), ``change_model_fixed`` (lmerTest's fixed-effects table) and ``change_m
 the evaluation's suppression (community table incl. secondary suppression, and the ``change``
 section): a hidden community carries no statistic and no count.
 
-When the model cannot be used for the verdicts (an error, no verified optimum, a boundary fit,
+When the model cannot be used for the verdicts (an error, no verified optimum,
 fewer than :data:`MIN_COMMUNITIES` communities measured in both waves) ``change_model`` is left
 out and ``notes["change_model"]`` says why; the report then falls back to the simultaneous
 intervals of the raw differences, and says so.
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._groups import GroupIndex, factorize_groups
+from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
@@ -213,16 +213,15 @@ def store_change_model(
 ) -> None:
     """The fitted change model into the sections: fit row, fixed effects, per-community rows
     (the last two only when they may be used; otherwise the note says why)."""
-    code = "not_converged" if not m.converged else "boundary" if m.boundary else ""
-    why = Note("change_model_" + code) if code else ""
+    # a boundary fit is used: its intervals integrate over the covariance parameters and keep
+    # their coverage there (docs/methods/change-model.md, "Why a boundary fit no longer falls
+    # back"); only a fit without a verified optimum falls back
+    why = Note("change_model_not_converged") if not m.converged else ""
     sections["change_model_fit"] = [_fit_row(m, not why, str(why))]
     if not m.converged:
         notes["change_model"] = why
         return
     sections["change_model_fixed"] = records(m.fixed)
-    if why:
-        notes["change_model"] = why
-        return
     sections["change_model"] = records(_per_community(m.communities, sections, community))
 
 
@@ -275,19 +274,6 @@ def _respondent_note(exc: DataError) -> Note:
     return Note("change_model_respondent", detail=text)
 
 
-def _rows_of(scores: pd.DataFrame, keep: np.ndarray, community: str) -> GroupIndex:
-    """The community coding of ``scores[keep]`` from that of ``scores`` (prepared once, shared
-    with the change section): the codes of the kept rows, renumbered over the communities that
-    keep a row, exactly as coding the kept rows afresh gives them (sorted labels)."""
-    gi = factorize_groups(scores, community, what="community")
-    if not gi.labels.is_monotonic_increasing:  # first-appearance order: code the rows afresh
-        return factorize_groups(scores[keep], community, what="community")
-    counts = np.bincount(gi.codes[keep], minlength=gi.n_groups)
-    present = counts > 0
-    codes = (np.cumsum(present) - 1)[gi.codes[keep]]
-    return GroupIndex(codes, gi.labels[present], counts[present], gi.name)
-
-
 def shown_in_both(table: pd.DataFrame, community: str) -> int:
     """The number of communities shown in both waves of the community table.
 
@@ -332,9 +318,10 @@ def change_model_sections(
         step("change model")
     if skip:  # weighted evaluation: the note says why (multilevel models take no weights)
         return
-    keep = scores[scale].notna().to_numpy()
+    # rows without a score stay in: change_model drops and counts them (n_missing), as the
+    # change section and the out-of-core path count them
     cols = [community, WAVE, scale] + ([COMPARISON] if comparison is not None else [])
-    data = scores.loc[keep, cols]
+    data = scores[cols]
     if comparison is not None and data[COMPARISON].nunique() < 2:
         notes["change_model_comparison"] = Note("change_model_comparison")
         comparison = None
@@ -351,7 +338,10 @@ def change_model_sections(
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
     kw |= {"comparison": COMPARISON if comparison else None}
     prep = PreparedSurvey(data)  # the community coding of the scores, restricted to these rows
-    prep.get(("factorize_groups", community), lambda: _rows_of(scores, keep, community))
+    prep.get(
+        ("factorize_groups", community),
+        lambda: factorize_groups(scores, community, what="community"),
+    )
     try:
         try:
             with prep:

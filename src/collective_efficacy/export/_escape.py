@@ -52,6 +52,11 @@ def neutralise_frame(table: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             continue
+        if isinstance(s.dtype, pd.StringDtype):  # text only: the few formula starts, found at once
+            start = s.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+            if start.any():
+                out.loc[start, col] = s[start].map(neutralise_cell)
+            continue
         out[col] = s.map(neutralise_cell, na_action="ignore")
     out.columns = [neutralise_cell(str(c)) for c in out.columns]
     return out

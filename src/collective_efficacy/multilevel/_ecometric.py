@@ -27,11 +27,13 @@ from collective_efficacy._params import as_generator
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.instrument._keys import key_bounds, parse_keys
+from collective_efficacy.multilevel._ecometric_blocks import Scan, scan
 from collective_efficacy.multilevel._lmm3 import NestedFit, fit_nested_wide
 from collective_efficacy.reliability._input import item_columns
 
 __all__ = [
     "EcoInput",
+    "answered_mask",
     "bootstrap_reliability",
     "ecometric_input",
     "keyed_items",
@@ -84,6 +86,16 @@ class EcoInput(NamedTuple):
     n_no_items: int
     n_bad_cov: int
     n_answered: np.ndarray | None = None  # answered items per used respondent
+    scan: Scan | None = None  # without covariates: the item columns' scan (``y`` is empty)
+    used: np.ndarray | None = None  # with ``scan``: the rows used (None: all)
+
+
+def answered_mask(inp: EcoInput) -> np.ndarray:
+    """Used respondents x items: answered (for the parametric bootstrap)."""
+    if inp.scan is None:
+        return ~np.isnan(inp.y)
+    sel = slice(None) if inp.used is None else inp.used
+    return np.column_stack([~np.isnan(c[sel]) for c in inp.scan.cols])
 
 
 def ecometric_input(
@@ -108,37 +120,104 @@ def ecometric_input(
                 "expected "
                 "wide data with one row per respondent (fit each wave separately)"
             )
+    if not covariates:
+        return _input_columns(data, items, community, keys, scale_range)
     y, reversed_items, lo, hi = keyed_items(data, items, keys, scale_range)
     gi = factorize_groups(data, community)
     cols, rows = np.divmod(np.flatnonzero(np.isnan(y.ravel(order="F"))), max(len(y), 1))
     n_answered = len(items) - np.bincount(rows, minlength=len(y))
     any_item = n_answered > 0
-    if covariates:
-        z = numeric_matrix(data, covariates)
-        cov_ok = ~np.isnan(z).any(axis=1)
-    else:
-        z = np.empty((len(data), 0))
-        cov_ok = np.ones(len(data), dtype=bool)
+    z = numeric_matrix(data, covariates)
+    cov_ok = ~np.isnan(z).any(axis=1)
     used = any_item & cov_ok
     if not used.any():
-        raise DataError("no respondent answered an item (with complete covariates)")
+        raise DataError(_NO_ITEM)
     yu = y if used.all() else y[used]
-    item_counts = int(used.sum()) - np.bincount(cols[used[rows]], minlength=len(items))
-    if (item_counts == 0).any():
-        empty = [it for it, c in zip(items, item_counts) if c == 0]
-        raise DataError(
-            f"item(s) {empty} were answered by nobody; drop them from items",
-            keyed=Message(code="items_no_answers", params={"items": ", ".join(map(str, empty))}),
-        )
+    _check_counts(items, int(used.sum()) - np.bincount(cols[used[rows]], minlength=len(items)))
     zu = z[used]
     zc = zu - zu.mean(axis=0)
-    if covariates and np.any(zc.std(axis=0) == 0):
+    if np.any(zc.std(axis=0) == 0):
         raise DataError(f"a covariate in {covariates} is constant; expected variation")
     return EcoInput(
         y=yu, z=zc, codes=gi.codes if used.all() else gi.codes[used], gi=gi,
         reversed_items=reversed_items, scale_range=(lo, hi), n_used=int(used.sum()),
         n_no_items=int((~any_item).sum()), n_bad_cov=int((any_item & ~cov_ok).sum()),
         n_answered=n_answered[used],
+    )  # fmt: skip
+
+
+_NO_ITEM = "no respondent answered an item (with complete covariates)"
+
+
+def _check_counts(items: list[str], item_counts: np.ndarray) -> None:
+    if (item_counts == 0).any():
+        empty = [it for it, c in zip(items, item_counts) if c == 0]
+        raise DataError(
+            f"item(s) {empty} were answered by nobody; drop them from items",
+            keyed=Message(code="items_no_answers", params={"items": ", ".join(map(str, empty))}),
+        )
+
+
+def _item_views(
+    data: pd.DataFrame, items: list[str], keys: Any, scale_range: tuple[float, float] | None
+) -> tuple[list[np.ndarray], np.ndarray, list[str], float, float]:
+    """The item columns as they are (numeric columns: the frame's own arrays; otherwise the
+    columns of :func:`numeric_matrix`), with :func:`keyed_items`' checks and reversal rule
+    as ``flip`` (lo + hi of a reversed item, NaN otherwise): no copy of the items."""
+    frame_cols = [data[c] for c in items] if len(set(items)) == len(items) else []
+    cols: list[np.ndarray] = []
+    if frame_cols and all(
+        isinstance(c.dtype, np.dtype) and c.dtype.kind in "iuf" for c in frame_cols
+    ):
+        cols = [c.to_numpy() for c in frame_cols]
+    lo_v = np.array([np.fmin.reduce(c) if len(c) else np.nan for c in cols], dtype=np.float64)
+    hi_v = np.array([np.fmax.reduce(c) if len(c) else np.nan for c in cols], dtype=np.float64)
+    if not cols or np.isinf(lo_v).any() or np.isinf(hi_v).any():
+        y = numeric_matrix(data, items)  # its typed errors (an infinite cell names its row)
+        cols = [y[:, j] for j in range(len(items))]
+        lo_v, hi_v = np.fmin.reduce(y, axis=0), np.fmax.reduce(y, axis=0)
+    signs = parse_keys(keys, items)
+    lo_j, hi_j = key_bounds(np.array([lo_v, hi_v]), items, keys, scale_range)
+    if ((lo_v < lo_j) | (hi_v > hi_j)).any():
+        first = [
+            (int(np.flatnonzero((c < lo_j[j]) | (c > hi_j[j]))[0]), j)
+            for j, c in enumerate(cols)
+            if lo_v[j] < lo_j[j] or hi_v[j] > hi_j[j]
+        ]
+        row, j = min(first)
+        raise DataError(
+            f"column {items[j]!r}, {rows_in(data, [row])}: value {float(cols[j][row])} "
+            f"lies outside scale_range = ({lo_j[j]:g}, {hi_j[j]:g}); expected codes "
+            "within the scale"
+        )
+    rev = signs < 0
+    flip = np.where(rev, lo_j + hi_j, np.nan)
+    reversed_items = [it for it, r in zip(items, rev) if r]
+    return cols, flip, reversed_items, float(lo_j.min()), float(hi_j.max())
+
+
+def _input_columns(
+    data: pd.DataFrame, items: list[str], community: str, keys: Any,
+    scale_range: tuple[float, float] | None,
+) -> EcoInput:  # fmt: skip
+    """:func:`ecometric_input` without covariates: one blocked pass over the item columns
+    (:func:`._ecometric_blocks.scan`), no copy of the items."""
+    cols, flip, reversed_items, lo, hi = _item_views(data, items, keys, scale_range)
+    gi = factorize_groups(data, community)
+    sc = scan(cols, flip)
+    any_item = sc.n_answered > 0
+    n_used = int(np.count_nonzero(any_item))
+    if n_used == 0:
+        raise DataError(_NO_ITEM)
+    _check_counts(items, sc.col_count)
+    everyone = n_used == len(any_item)
+    return EcoInput(
+        y=np.empty((0, len(items))), z=np.empty((n_used, 0)),
+        codes=gi.codes if everyone else gi.codes[any_item], gi=gi,
+        reversed_items=reversed_items, scale_range=(lo, hi), n_used=n_used,
+        n_no_items=len(any_item) - n_used, n_bad_cov=0,
+        n_answered=sc.n_answered if everyone else sc.n_answered[any_item],
+        scan=sc, used=None if everyone else any_item,
     )  # fmt: skip
 
 

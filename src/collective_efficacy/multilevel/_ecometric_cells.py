@@ -36,8 +36,9 @@ import numpy as np
 from scipy import sparse
 
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._ecometric_blocks import Scan, cells_blocked, scan
 
-__all__ = ["Cells", "Eval", "cells_long", "cells_wide", "evaluate"]
+__all__ = ["Cells", "Eval", "cells_from_scan", "cells_long", "cells_wide", "evaluate"]
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -49,8 +50,7 @@ class Cells:
 
     m: np.ndarray  # (M,) answered items 0..M-1 (float)
     cnt: np.ndarray  # (K, M) respondents
-    sx: np.ndarray  # (K * M, p) sums of s_xj, row k * M + m
-    sx_t: np.ndarray  # (K * p, M) the same sums, row k * p + a (contiguous for products with d)
+    sx_t: np.ndarray  # (K * p, M) sums of s_xj, row k * p + a (contiguous for products with d)
     sy: np.ndarray  # (K, M) sums of s_yj
     cnt_m: np.ndarray  # (M,) respondents over all communities
     sxx: np.ndarray  # (M, p, p) totals of s_xj s_xj'
@@ -101,20 +101,16 @@ def _grid(
 
 
 def _make(
-    sx: np.ndarray, grid: tuple[np.ndarray, np.ndarray, np.ndarray], tot: tuple[np.ndarray, ...],
+    sx_t: np.ndarray, grid: tuple[np.ndarray, np.ndarray, np.ndarray], tot: tuple[np.ndarray, ...],
     xtx: np.ndarray, xty: np.ndarray, yty: float, shift: np.ndarray, reml: bool,
 ) -> Cells:  # fmt: skip
-    """The :class:`Cells` from the grid sums ``sx`` (K * M, p), ``grid`` (counts, outcome sums,
-    counts per m) and the per-m totals ``tot = (sxx, sxy, syy)``."""
+    """The :class:`Cells` from the grid sums ``sx_t`` (K * p, M), ``grid`` (counts, outcome
+    sums, counts per m) and the per-m totals ``tot = (sxx, sxy, syy)``."""
     cnt, sy, cnt_m = grid
     n_groups, mmax = cnt.shape
-    p = sx.shape[1]
     return Cells(
-        m=np.arange(mmax, dtype=np.float64), cnt=cnt, sx=sx,
-        sx_t=np.ascontiguousarray(sx.reshape(n_groups, mmax, p).transpose(0, 2, 1)).reshape(
-            n_groups * p, mmax
-        ),
-        sy=sy, cnt_m=cnt_m, sxx=tot[0], sxy=tot[1], syy=tot[2], xtx=xtx, xty=xty,
+        m=np.arange(mmax, dtype=np.float64), cnt=cnt, sx_t=sx_t, sy=sy, cnt_m=cnt_m,
+        sxx=tot[0], sxy=tot[1], syy=tot[2], xtx=xtx, xty=xty,
         yty=float(yty), shift=shift, n_obs=int(np.rint(cnt_m @ np.arange(mmax))),
         n_groups=n_groups, reml=reml,
     )  # fmt: skip
@@ -142,8 +138,9 @@ def _cells(
         sxy[m] = np.einsum("r,ra->a", ym, xm)
         syy[m] = np.einsum("r,r->", ym, ym)
     grid = _grid(key, nj, syj, n_groups, mmax)
-    sx = _scatter_rows(key, sxj, n_groups * mmax)
-    return _make(sx, grid, (sxx, sxy, syy), xtx, xty, yty, shift, reml)
+    sx = _scatter_rows(key, sxj, n_groups * mmax).reshape(n_groups, mmax, p)
+    sx_t = np.ascontiguousarray(sx.transpose(0, 2, 1)).reshape(n_groups * p, mmax)
+    return _make(sx_t, grid, (sxx, sxy, syy), xtx, xty, yty, shift, reml)
 
 
 def cells_long(
@@ -162,85 +159,51 @@ def cells_long(
 
 def cells_wide(
     Y: np.ndarray, Z: np.ndarray, comm_of_resp: np.ndarray, n_groups: int, reml: bool,
-    *, overwrite: bool = False,
+    *, overwrite: bool = False, block: int | None = None,
 ) -> Cells:  # fmt: skip
     """Cells for X = [item dummies, respondent covariates Z] straight from the wide matrix.
 
     Without covariates a respondent's X sums are its answered indicators, so every X sum is a
-    count less the missing answers, which are few: they are located once (their flat
-    positions) and every cross-product of indicators is a ``bincount`` over them -- two passes
-    over the responses in all (the centred copy and its sums), none per answered-items count.
-    Raises :class:`DataError` for a row without an answered item or an infinite answer.
-    ``overwrite``: ``Y`` (a contiguous float64 array) is the caller's scratch copy, used as
-    the work array.
+    count less the missing answers, which are few: the columns of ``Y`` are read in row
+    blocks (:mod:`._ecometric_blocks`; ``Y`` is never copied nor modified) and every
+    cross-product of indicators is a ``bincount`` over the missing answers -- two passes over
+    the responses in all. Raises :class:`DataError` for a row without an answered item or an
+    infinite answer. ``overwrite`` is accepted for compatibility (the input is never
+    modified); ``block`` the rows per block (default :func:`._ecometric_blocks.block_rows`).
     """
     if Z.shape[1]:
         return _cells_covariates(Y, Z, comm_of_resp, n_groups, reml)
-    n, n_items = Y.shape
-    # the one respondents x items work array (row- or column-major, as given)
-    own = overwrite and Y.dtype == np.float64 and Y.flags.writeable
-    r0 = Y if own and (Y.flags.c_contiguous or Y.flags.f_contiguous) else np.array(Y, np.float64)
-    cells = r0.ravel(order="K")  # a view, in memory order
-    flat = np.flatnonzero(np.isnan(cells))  # the missing answers
-    if r0.flags.c_contiguous:
-        rows, cols = np.divmod(flat, n_items)
-    else:  # column-major: order them by row
-        cols, rows = np.divmod(flat, n)
-        # the key is sorted within each column: a stable sort merges those runs
-        rows, cols = np.divmod(np.sort(rows * n_items + cols, kind="stable"), n_items)
-    nj = n_items - np.bincount(rows, minlength=n)
-    if n and nj.min() < 1:
+    n_items = Y.shape[1]
+    sc = scan([Y[:, j] for j in range(n_items)], np.full(n_items, np.nan), block=block)
+    if len(Y) and sc.n_answered.min() < 1:
         raise DataError("every respondent needs at least one answered item")
-    col = (n - np.bincount(cols, minlength=n_items)).astype(np.float64)
-    cells[flat] = 0.0
-    beta0 = np.einsum("ri->i", r0) / col  # the item means: the least-squares shift
-    r0 -= beta0
-    cells[flat] = 0.0
-    syj = np.einsum("ri->r", r0)
-    xty, yty = np.einsum("ri->i", r0), float(np.einsum("ri,ri->", r0, r0))
-    if not np.isfinite(yty):
-        raise DataError("Y must be finite or NaN and Z finite")
-    del r0
-    mmax = int(nj.max()) + 1
-    key = comm_of_resp.astype(np.int64) * mmax + nj
-    grid = _grid(key, nj, syj, n_groups, mmax)
-    miss = np.bincount(key[rows] * n_items + cols, minlength=n_groups * mmax * n_items)
-    sx = grid[0].reshape(-1, 1) - miss.reshape(-1, n_items)
+    return cells_from_scan(sc, comm_of_resp, None, n_groups, reml, block=block)
+
+
+def cells_from_scan(
+    sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, reml: bool,
+    *, nj: np.ndarray | None = None, block: int | None = None,
+) -> Cells:  # fmt: skip
+    """Cells of the model without covariates from a :class:`._ecometric_blocks.Scan` of the
+    item columns, for the rows ``used`` (None: all; it may only leave out rows without an
+    answer), ``codes`` the community of each used row, ``nj`` (optional) their answered items."""
+    sm = cells_blocked(sc, codes, used, n_groups, reml, nj=nj, block=block)
+    grid = _grid(sm.key, sm.nj, sm.syj, n_groups, len(sm.totals[2]))
+    n_items, mmax = len(sc.cols), grid[0].shape[1]
+    sx_t = np.empty((n_groups, n_items, mmax))  # counts less the missing answers
+    for j, cells_j in enumerate(sm.miss):  # loop over items: a scatter into K x M (cache-sized)
+        miss_j = np.bincount(cells_j, minlength=n_groups * mmax).reshape(n_groups, mmax)
+        np.subtract(grid[0], miss_j, out=sx_t[:, j, :])
     return _make(
-        sx, grid, _indicator_totals(nj, syj, rows, cols, grid[2], n_items), np.diag(col), xty, yty,
-        beta0, reml,
-    )  # fmt: skip
-
-
-def _indicator_totals(
-    nj: np.ndarray, syj: np.ndarray, rows: np.ndarray, cols: np.ndarray, cnt_m: np.ndarray,
-    n_items: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
-    r"""Per answered-items count m, the totals of x x', x s_y and s_y^2 over respondents, x the
-    answered indicators, from the missing answers' (row, column), sorted by row: with
-    :math:`q_i` the respondents missing item i and :math:`q_{ij}` those missing both,
-    :math:`\sum xx' = n_m - q_i - q_j + q_{ij}`."""
-    mmax = len(cnt_m)
-    m_of = nj[rows]
-    both = np.bincount(
-        (m_of * n_items + cols) * n_items + cols, minlength=mmax * n_items * n_items
-    ).astype(np.float64)
-    for lag in range(1, n_items):  # pairs of missing answers of one respondent
-        same = np.flatnonzero(rows[lag:] == rows[:-lag])
-        if not same.size:
-            break
-        i, j = cols[same], cols[same + lag]
-        for a, b in ((i, j), (j, i)):
-            both += np.bincount(
-                (m_of[same] * n_items + a) * n_items + b, minlength=mmax * n_items * n_items
-            )
-    both = both.reshape(mmax, n_items, n_items)
-    q = np.diagonal(both, axis1=1, axis2=2)
-    sxx = cnt_m[:, None, None] - q[:, :, None] - q[:, None, :] + both
-    sy_m = np.bincount(nj, weights=syj, minlength=mmax)
-    sq = np.bincount(m_of * n_items + cols, weights=syj[rows], minlength=mmax * n_items)
-    sxy = sy_m[:, None] - sq.reshape(mmax, n_items)
-    return sxx, sxy, np.bincount(nj, weights=syj * syj, minlength=mmax)
+        sx_t.reshape(-1, mmax),
+        grid,
+        sm.totals,
+        np.diag(sc.col_count),
+        sm.xty,
+        sm.yty,
+        sm.shift,
+        reml,
+    )
 
 
 def _cells_covariates(
@@ -334,7 +297,7 @@ def evaluate(cs: Cells, phi_b: float, phi_p: float, *, order: int = 1) -> Eval:
     n_d2m2 = _mv(cs.cnt, d2 * m * m)  # (K,) sum_m cnt d^2 m^2
     trace_p = float(cs.cnt_m @ (d * m)) - _dot(c_k, n_d2m2)
     rr_m = cs.syy - 2.0 * (cs.sxy @ beta) + np.einsum("mab,a,b->m", cs.sxx, beta, beta)
-    r_km = cs.sy - _mv(cs.sx, beta).reshape(cs.sy.shape)  # (K, M)
+    r_km = cs.sy - beta @ cs.sx_t.reshape(-1, p, len(m))  # (K, M)
     r1_k = -_mv(r_km, d2 * m)  # sum_m d'_m r_km
     rss_p = -(
         float(d2 @ rr_m) + 2.0 * _dot(c_k * tr_k, r1_k) + _dot(c_k * c_k * tr_k * tr_k, n_d2m2)

@@ -38,11 +38,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._ecometric_blocks import Scan
 from collective_efficacy.multilevel._ecometric_cells import Cells as _Cells
 from collective_efficacy.multilevel._ecometric_cells import Eval as _Eval
-from collective_efficacy.multilevel._ecometric_cells import cells_long, cells_wide, evaluate
+from collective_efficacy.multilevel._ecometric_cells import (
+    cells_from_scan,
+    cells_long,
+    cells_wide,
+    evaluate,
+)
 
-__all__ = ["NestedFit", "fit_nested_lmm", "fit_nested_wide", "nested_profile"]
+__all__ = [
+    "NestedFit", "fit_nested_lmm", "fit_nested_scan", "fit_nested_wide", "nested_profile",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,21 @@ def fit_nested_wide(
         if (~np.isnan(Y)).sum(axis=1).min(initial=1) < 1:
             raise DataError("every respondent needs at least one answered item")
     cs = cells_wide(Y, Z, comm_of_resp, n_groups, method == "REML", overwrite=overwrite)
+    return _fit(cs, n_groups, method)
+
+
+def fit_nested_scan(
+    sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, *, method: str = "REML",
+    nj: np.ndarray | None = None,
+) -> NestedFit:  # fmt: skip
+    """The ecometric model without covariates from a scan of the item columns
+    (:mod:`._ecometric_blocks`: read in row blocks, never copied), for the rows ``used``
+    (None: all; only rows without an answer may be left out), ``codes`` their communities,
+    ``nj`` (optional) their answered items."""
+    if method not in ("REML", "ML"):
+        raise DataError(f"method must be 'REML' or 'ML'; got {method!r}")
+    codes = np.asarray(codes, dtype=np.int64)
+    cs = cells_from_scan(sc, codes, used, n_groups, method == "REML", nj=nj)
     return _fit(cs, n_groups, method)
 
 

@@ -40,13 +40,14 @@ from collective_efficacy._params import (
 from collective_efficacy.errors import ConvergenceWarning, DataError
 from collective_efficacy.multilevel._ecometric import (
     EcoInput,
+    answered_mask,
     bootstrap_reliability,
     ecometric_input,
     keyed_items,
     reliabilities,
 )
 from collective_efficacy.multilevel._lmm import fit_ri_intercept
-from collective_efficacy.multilevel._lmm3 import NestedFit, fit_nested_wide
+from collective_efficacy.multilevel._lmm3 import NestedFit, fit_nested_scan, fit_nested_wide
 from collective_efficacy.multilevel._models import (
     EcometricResult,
     EcometricVarianceComponents,
@@ -494,9 +495,13 @@ def ecometric(
     items = [items] if isinstance(items, str) else list(items)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     inp = ecometric_input(data, items, community, respondent, keys, covariates, scale_range)
-    answered = None if n_boot is None else ~np.isnan(inp.y)
-    # the fit may overwrite inp.y (a private copy): nothing reads it afterwards
-    fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method, overwrite=True)
+    answered = None if n_boot is None else answered_mask(inp)
+    if inp.scan is not None:  # no covariates: the item columns read in row blocks, no copy
+        fit = fit_nested_scan(
+            inp.scan, inp.codes, inp.used, inp.gi.n_groups, method=method, nj=inp.n_answered
+        )
+    else:
+        fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method)
     interval = None
     if answered is not None and n_boot is not None:
         interval = bootstrap_reliability(

@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 NAN_POLICIES = ("pairwise", "listwise")
+#: rows copied per block from the frame's columns into the item matrix
+_COPY_ROWS = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -112,12 +114,14 @@ def _keyed(
     The matrix is this function's own copy of the columns, so reversed items are recoded in
     place: only the keyed matrix is kept (on a prepared table, once per keying).
     """
-    x, owned = item_columns(data, item_list)
+    x, owned, seen = _columns_and_range(data, item_list)
     rows = np.arange(len(x))
     if nan_policy == "listwise":
         keep = ~np.isnan(x).any(axis=1)
-        x, rows, owned = x[keep], rows[keep], True
-    lo, hi = bounds if bounds is not None else key_bounds(x, item_list, keys, None)
+        x, rows, owned, seen = x[keep], rows[keep], True, None
+    if bounds is None:  # the observed range, when already read, stands in for the matrix
+        bounds = key_bounds(x if seen is None else np.array([seen]), item_list, keys, None)
+    lo, hi = bounds
     if not owned:
         x = reverse_keyed(x, signs, lo, hi)
     else:
@@ -131,15 +135,31 @@ def item_columns(data: pd.DataFrame, items: list[str]) -> tuple[np.ndarray, bool
     by the per-item passes without a transpose) and whether it is a fresh copy; non-numeric
     columns go through :func:`~collective_efficacy._checks.numeric_matrix` (its typed
     errors; possibly a shared array)."""
+    x, owned, _ = _columns_and_range(data, items)
+    return x, owned
+
+
+def _columns_and_range(
+    data: pd.DataFrame, items: list[str]
+) -> tuple[np.ndarray, bool, tuple[float, float] | None]:
+    """:func:`item_columns` and, for a fresh copy, the smallest and largest non-missing value
+    (NaN, NaN without any), read column by column while the column is in cache (None: not
+    read)."""
     cols = [data[c] for c in items] if len(set(items)) == len(items) else []
     if not cols or not all(isinstance(c.dtype, np.dtype) and c.dtype.kind in "iuf" for c in cols):
-        return numeric_matrix(data, items), False
+        return numeric_matrix(data, items), False, None
     x = np.empty((len(data), len(items)), order="F")
-    for j, col in enumerate(cols):  # loop over items (few)
-        x[:, j] = col.to_numpy()
-    if x.size and not np.isfinite(np.fmin.reduce(x, axis=None) + np.fmax.reduce(x, axis=None)):
-        return numeric_matrix(data, items), False  # an infinite cell: its error names the row
-    return x, True
+    arrays = [c.to_numpy() for c in cols]
+    for r in range(0, len(x), _COPY_ROWS):  # row blocks: columns of one row-major block of the
+        for j, col in enumerate(arrays):  # frame are read from cache, not once per item
+            x[r : r + _COPY_ROWS, j] = col[r : r + _COPY_ROWS]
+    lo, hi = np.nan, np.nan
+    for j in range(len(arrays) if len(x) else 0):  # loop over items (few)
+        lo = np.fmin(lo, np.fmin.reduce(x[:, j]))
+        hi = np.fmax(hi, np.fmax.reduce(x[:, j]))
+    if x.size and not np.isfinite(lo + hi) and not (np.isnan(lo) and np.isnan(hi)):
+        return numeric_matrix(data, items), False, None  # an infinite cell: its error names the row
+    return x, True, (float(lo), float(hi))
 
 
 def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:

@@ -87,19 +87,12 @@ def _md(text: str) -> str:
 
 
 def _cell_text(v: Any, t: dict[str, str]) -> str:
-    """:func:`fmt` of a table cell, with the common exact types (float, int, str) done inline.
+    """:func:`fmt` of a table cell, with the common exact types (str, int) done inline.
 
     A per-community table has hundreds of thousands of cells: the same text as ``fmt``, without
-    its chain of ``isinstance`` checks for every one.
+    its chain of ``isinstance`` checks for every one (``fmt`` takes exact floats first).
     """
     tv = type(v)
-    if tv is float:
-        if v != v:  # NaN
-            return "–"
-        text = f"{v:.2f}"
-        if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
-            text = text[1:]
-        return text.replace(".", t["decimal"])
     if tv is str:
         return v
     if tv is int:

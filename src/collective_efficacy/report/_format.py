@@ -56,6 +56,13 @@ class Verdict:
 def fmt(v: Any, digits: int = 2, t: dict[str, str] | None = None) -> str:
     """Round for display only; the language gives the decimal sign and yes/no."""
     t = t or TEXT["en"]
+    if type(v) is float:  # the common case first: no chain of isinstance checks
+        if v != v:  # NaN
+            return "–"
+        text = f"{v:.{digits}f}"
+        if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
+            text = text[1:]
+        return text.replace(".", t["decimal"])
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if isinstance(v, bool):
@@ -82,7 +89,7 @@ def bound(t: dict[str, str], v: Any) -> str:
     >>> [bound(text_for("en"), v) for v in (0.4567, 0.003, -0.0004)]
     ['0.46', '0.003', '-0.0004']
     """
-    if not is_num(v):
+    if type(v) is not float and not is_num(v):
         return fmt(v, 2, t)
     a = abs(float(v))
     digits = 2 if a >= 0.005 or a == 0 else 3 if a >= 0.0005 else 4
@@ -96,7 +103,7 @@ def chance(t: dict[str, str], p: Any) -> str:
     >>> [chance(text_for("en"), p) for p in (0.976, 0.998, 0.002, 0.5)]
     ['98%', '>99%', '<1%', '50%']
     """
-    if not is_num(p):
+    if type(p) is not float and not is_num(p):
         return fmt(p, 2, t)
     if p >= 0.995:
         return ">" + t["percent"].format(p=99)

@@ -279,24 +279,16 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
     if counts is not None:
         b.append(("p", _impact_sentence(t, counts)))
     body = []
+    tget = t.get
     for r in rows:
-        sup = r.get("suppressed")
-        body.append(
-            [
-                name(r, ev),
-                wave(t, r.get("wave", "")),
-                *(
-                    [Span(_why(r, ev, t), 4)]  # the reason helper of the other tables
-                    if sup
-                    else [
-                        r.get("level"),
-                        r.get("level_low"),
-                        r.get("level_high"),
-                        t.get("basis_" + str(r.get("basis")), r.get("basis")),
-                    ]
-                ),
-            ]
-        )
+        lead = [name(r, ev), wave(t, r.get("wave", ""))]
+        if r.get("suppressed"):
+            lead.append(Span(_why(r, ev, t), 4))  # the reason helper of the other tables
+        else:
+            basis = r.get("basis")
+            lead += [r.get("level"), r.get("level_low"), r.get("level_high")]
+            lead.append(tget("basis_" + str(basis), basis))
+        body.append(lead)
     keys = ["community", "wave", "level", "level_low", "level_high", "basis"]
     b.append(("longtable", ([h[k] for k in keys], body)))
     if ch:
@@ -360,21 +352,18 @@ def _impact_counts(ev: Evaluation) -> dict[str, int] | None:
     rows = ev.sections.get("impact")
     if not rows:
         return None
-    ch = ev.sections.get("impact_change", [])
-    ready = {
-        w: sum(1 for r in rows if r.get("wave") == w and (r.get("level") or 0) >= 3)
-        for w in ("baseline", "end_of_cycle")
-    }
-    return {
-        "b": ready["baseline"],
-        "a": ready["end_of_cycle"],
-        "c": sum(1 for r in ch if r.get("crossed_release_threshold")),
-        "f": sum(1 for r in ch if r.get("fell_below_threshold")),
+    ready = {"baseline": 0, "end_of_cycle": 0}  # one pass over the rows (a row per community)
+    for r in rows:
+        w = r.get("wave")
+        if w in ready and (r.get("level") or 0) >= 3:
+            ready[w] += 1
+    n = {"b": ready["baseline"], "a": ready["end_of_cycle"], "c": 0, "f": 0, "u": 0}
+    for r in ev.sections.get("impact_change", []):
+        n["c"] += bool(r.get("crossed_release_threshold"))
+        n["f"] += bool(r.get("fell_below_threshold"))
         # at level 3+ at the end without a baseline level: why a + f - b can exceed c
-        "u": sum(
-            1 for r in ch if r.get("level_before") is None and (r.get("level_after") or 0) >= 3
-        ),
-    }
+        n["u"] += r.get("level_before") is None and (r.get("level_after") or 0) >= 3
+    return n
 
 
 def _impact_sentence(t: dict[str, str], counts: dict[str, int]) -> str:

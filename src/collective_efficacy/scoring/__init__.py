@@ -254,15 +254,12 @@ def score(
     for s, j, off in offsets:  # reversed items (few)
         sums[:, s] += np.where(missing[:, j], 0.0, off)
     answered_all = np.stack(
-        [
-            len(sp["items"]) - np.count_nonzero(missing[:, c], axis=1)
-            for sp, c in zip(specs, item_cols, strict=True)
-        ],
+        [_answered(missing[:, c]) for c in item_cols],
         axis=1,
     )
-    out = frame[id_cols].copy() if id_cols else pd.DataFrame(index=frame.index.copy())
+    columns_out: dict[str, np.ndarray] = {}
     for s, sp in enumerate(specs):
-        answered = answered_all[:, s]
+        answered = np.ascontiguousarray(answered_all[:, s])
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = sums[:, s] / answered
         mi = sp["min_items"] or 1
@@ -275,9 +272,23 @@ def score(
             value = a + (b - a) * (mean - lo_m) / (hi_m - lo_m)
         else:
             value = mean
-        out[sp["id"]] = value
-        out[f"n_answered_{sp['id']}"] = answered
+        columns_out[sp["id"]] = value
+        columns_out[f"n_answered_{sp['id']}"] = answered
+    if not id_cols:  # the arrays are this call's own: the frame takes them without a copy
+        return pd.DataFrame(columns_out, index=frame.index.copy(), copy=False)
+    out = frame[id_cols].copy()
+    for name, col in columns_out.items():
+        out[name] = col
     return out
+
+
+def _answered(missing: np.ndarray) -> np.ndarray:
+    """Answered items per row of a (rows, items) missing mask (int64): an integer product of
+    the mask's bytes with ones (several times faster than ``count_nonzero(axis=1)``)."""
+    k = missing.shape[1]
+    if k > 255:  # the byte sum could overflow
+        return k - np.count_nonzero(missing, axis=1).astype(np.int64)
+    return k - (missing.view(np.uint8) @ np.ones(k, np.uint8)).astype(np.int64)
 
 
 _AGGREGATE_COLUMNS = ("scale", "n", "mean", "sd", "se", "ci_low", "ci_high", "suppressed", "reason")

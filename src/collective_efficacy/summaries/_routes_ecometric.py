@@ -69,14 +69,12 @@ def _cells(summary: CommunitySummary, gr: Any, table: pd.DataFrame, reml: bool) 
     cnt_m = e["c"].sum(axis=0)
     mmax = int(np.flatnonzero(cnt_m).max()) + 1
     G = len(table)
-    sx = np.ascontiguousarray(e["x"][:, :mmax, :]).reshape(G * mmax, k)
     xx = e["xx"][:mmax]
     xy = e["xy"][:mmax] - np.einsum("mab,b->ma", xx, b)
     yy = e["yy"][:mmax] - 2.0 * (e["xy"][:mmax] @ b) + np.einsum("mab,a,b->m", xx, b, b)
     return _Cells(
         m=np.arange(mmax, dtype=np.float64),
         cnt=np.ascontiguousarray(e["c"][:, :mmax]),
-        sx=sx,
         sx_t=np.ascontiguousarray(e["x"][:, :mmax, :].transpose(0, 2, 1)).reshape(G * k, mmax),
         sy=e["y"][:, :mmax] - np.einsum("gma,a->gm", e["x"][:, :mmax, :], b),
         cnt_m=cnt_m[:mmax],

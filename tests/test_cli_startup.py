@@ -1,0 +1,84 @@
+"""The command line's start-up and output writing stay lean (issue 16): what the console entry
+imports, and that the fast writers give the same files as the public methods."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+import collective_efficacy
+from collective_efficacy.export._escape import neutralise_cell, neutralise_frame
+
+SRC = str(Path(collective_efficacy.__file__).resolve().parent.parent)
+
+#: Optional or heavy packages the ``evaluate`` path never needs: imported only by the commands
+#: and functions that use them (plots, spreadsheets, out-of-core, planning).
+NOT_AT_START = [
+    "matplotlib",
+    "jinja2",
+    "openpyxl",
+    "xlsxwriter",
+    "duckdb",
+    "geopandas",
+    "shapely",
+    "statsmodels",
+    "pingouin",
+    "sklearn",
+    "polars",
+    "tqdm",
+    "collective_efficacy.plan",
+    "collective_efficacy.out_of_core",
+]
+
+
+def _modules_after(code: str) -> set[str]:
+    """``sys.modules`` of a fresh interpreter after ``code`` (this tree first on the path)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_console_entry_imports_nothing_it_does_not_need() -> None:
+    """``python -X importtime -m collective_efficacy.cli`` stays honest: the console entry
+    (as the ``collective-efficacy`` script runs it) imports none of the optional packages."""
+    loaded = _modules_after("import collective_efficacy.cli")
+    assert "collective_efficacy.cli" in loaded
+    assert sorted(m for m in NOT_AT_START if m in loaded) == []
+
+
+def test_plan_is_imported_on_first_use() -> None:
+    """``ce.plan`` (and ``from collective_efficacy import plan``) still work, imported lazily."""
+    loaded = _modules_after(
+        "import collective_efficacy as ce\n"
+        "assert 'collective_efficacy.plan' not in __import__('sys').modules\n"
+        "assert ce.plan.residents_for_reliability(0.7, icc=0.15)['residents'].iloc[0] == 14\n"
+        "from collective_efficacy import plan\n"
+        "assert plan is ce.plan"
+    )
+    assert "collective_efficacy.plan" in loaded
+    assert "plan" in collective_efficacy.__all__
+
+
+def test_results_json_is_to_json(example_outputs, example_evaluation) -> None:
+    """The command line writes results.json as bytes: exactly ``Evaluation.to_json()``."""
+    written = (example_outputs("en") / "results.json").read_bytes()
+    assert written == example_evaluation.to_json().encode("utf-8")
+
+
+def test_neutralise_text_columns_as_cell_by_cell() -> None:
+    """The vectorised path for text columns gives what the cell-by-cell rule gives."""
+    cells = ["=1+1", "-2", "-2+3", "+x", "@a", "\tq", "ok", None, "\uff1dA", "", "\r\n=1", "-"]
+    for dtype in ("str", "string", object):
+        s = pd.Series(cells, dtype=dtype)
+        got = neutralise_frame(pd.DataFrame({"c": s}))["c"]
+        want = s.map(neutralise_cell, na_action="ignore")
+        assert got.tolist() == want.tolist() or got.equals(want)
+        assert [type(v) for v in got] == [type(v) for v in want]
