@@ -110,13 +110,26 @@ STEPS: list[tuple[str, str, str]] = [
     ("impact", "impact/__init__.py", "impact_levels"),
     ("impact", "impact/__init__.py", "impact_change"),
     ("change model", "multilevel/change_model.py", "change_model"),
+    ("disclosure", "disclosure.py", "secondary_suppression"),
+    ("disclosure", "disclosure.py", "shown_respondents"),
+    ("disclosure", "disclosure.py", "hide_suppressed"),
+    ("disclosure", "disclosure.py", "counts_publishable"),
     ("records", "evaluation/_sections.py", "records"),
     ("records", "evaluation/__init__.py", "_records"),
     ("model", "main.py", "__init__"),  # pydantic BaseModel.__init__ (validation of sections)
 ]
 ORCHESTRATORS = {  # every module of the evaluation subpackage calls public functions
     f"evaluation/{m}.py"
-    for m in ("__init__", "_steps", "_sections", "_inputs", "_change", "_weights", "_options")
+    for m in (
+        "__init__",
+        "_steps",
+        "_sections",
+        "_inputs",
+        "_stack",
+        "_change",
+        "_weights",
+        "_options",
+    )
 }
 
 

@@ -694,3 +694,28 @@ def test_overall_model_sentence_says_it_uses_the_shown_communities(example_evalu
     assert "every respondent of the communities shown in each wave" in en
     assert "alle respondenten van beide metingen" not in nl
     assert "van de buurten die per meting getoond worden" in nl
+
+
+def test_shown_respondents_from_prepared_codings_equals_plain() -> None:
+    """Within a preparation holding the community and wave codings, shown_respondents selects
+    exactly the rows it selects by hashing the labels (secondary suppression included)."""
+    from collective_efficacy._groups import factorize_groups
+    from collective_efficacy.disclosure import secondary_suppression, shown_respondents
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    comm = np.array([f"B{i:03d}" for i in range(120)], dtype=object)[rng.integers(0, 120, n)]
+    scores = pd.DataFrame(
+        {"c": comm, "w": rng.choice(["baseline", "end_of_cycle"], n), "v": rng.normal(size=n)}
+    )
+    table = ce.aggregate(scores, community="c", wave="w", min_n=20).rename(columns={"w": "wave"})
+    table = secondary_suppression(table, community="c", wave="wave", min_n=20)
+    assert table["suppressed"].any() and not table["suppressed"].all()
+    kw: dict[str, Any] = {"community": "c", "wave": "w", "table_wave": "wave"}
+    plain = shown_respondents(scores, table, **kw)
+    prep = ce.PreparedSurvey(scores)
+    with prep:
+        factorize_groups(scores, "c"), factorize_groups(scores, "w")
+        prepared = shown_respondents(scores, table, **kw)
+    pd.testing.assert_frame_equal(prepared, plain)
+    assert 0 < len(plain) < n

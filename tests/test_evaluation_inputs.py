@@ -420,3 +420,34 @@ def test_messy_exports_end_to_end(tmp_path, capsys) -> None:
     merged = "community labels written differently in the file were merged with the same label"
     assert f'{merged} (extra spaces, Unicode form): " Buurt A1" → "Buurt A1".' in md
     assert "(extra spaces, Unicode form): &quot; Buurt A1&quot; → &quot;Buurt A1&quot;." in html
+
+
+def test_stacked_rows_equal_concat_then_select() -> None:
+    """The stacked rows (all, some, none; a float column kept apart; frames let go as they are
+    copied) are exactly ``pd.concat(frames, ignore_index=True).iloc[rows]``."""
+
+    from collective_efficacy.evaluation._stack import stacked
+
+    rng = np.random.default_rng(2)
+
+    def frame(n: int, label: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "c": np.array(["A", "B", "C"], dtype=object)[rng.integers(0, 3, n)],
+                "x": rng.normal(size=n),
+                "w": pd.array([label] * n, dtype="str"),
+                "s": rng.normal(size=n),
+                "y": rng.normal(size=n),
+            }
+        )
+
+    a, b = frame(7, "baseline"), frame(5, "end_of_cycle")
+    ref = pd.concat([a, b], ignore_index=True)
+    pd.testing.assert_frame_equal(stacked([a, b]), ref)
+    picks = [np.array([0, 3, 7, 11]), np.arange(12), np.array([8, 9]), np.array([], dtype=int)]
+    for rows in picks:
+        frames = [a, b]
+        got = stacked(frames, rows=rows, alone=["s"], release=True)
+        pd.testing.assert_frame_equal(got, ref.iloc[rows], check_index_type=False)
+        assert got.index.tolist() == rows.tolist()
+        assert [len(f) for f in frames] == [0, 0]  # let go

@@ -10,6 +10,7 @@ labels raise naming the rows; mixed labels take pandas' general path.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,3 +135,24 @@ def test_factorize_objects_shared_path_equals_pandas(sort: bool) -> None:
     want_codes, want_uniques = pd.factorize(values, sort=sort, use_na_sentinel=True)
     np.testing.assert_array_equal(got[0], want_codes)
     assert list(got[1]) == list(want_uniques)
+
+
+@pytest.mark.parametrize("make", [_shared, lambda: pd.Series(_draw(), dtype=np.int64)])
+def test_restrict_groups_equals_coding_the_rows_afresh(make: Any) -> None:
+    """The coding of a subset of rows derived from the coding of all rows (a mask, a slice,
+    positions; some groups left without a row) is exactly ``factorize_groups`` of those rows."""
+    col = make()
+    data = pd.DataFrame({"g": col})
+    gi = factorize_groups(data, "g")
+    rng = np.random.default_rng(8)
+    keep = rng.random(len(data)) < 0.5
+    keep[col.to_numpy() == col.iloc[0]] = False  # a group with no kept row
+    for rows in (keep, slice(100, 2500), np.flatnonzero(keep)):
+        sub = _groups.restrict_groups(gi, rows)
+        assert sub is not None
+        want = factorize_groups(data.iloc[rows] if isinstance(rows, slice) else data[keep], "g")
+        np.testing.assert_array_equal(sub.codes, want.codes)
+        assert sub.labels.tolist() == want.labels.tolist()
+        np.testing.assert_array_equal(sub.counts, want.counts)
+    mixed = _groups.GroupIndex(np.array([0, 1]), pd.Index(["b", "a"]), np.array([1, 1]), "g")
+    assert _groups.restrict_groups(mixed, np.array([True, False])) is None  # not sorted

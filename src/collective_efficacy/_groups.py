@@ -28,7 +28,14 @@ try:  # pandas' hash tables (the engine of pd.factorize); without them, pd.facto
 except ImportError:  # pragma: no cover - present in every supported pandas
     _hashtable = None
 
-__all__ = ["SLOTS_CONST", "SLOTS_PER_ROW", "GroupIndex", "factorize_groups", "slot_codes"]
+__all__ = [
+    "SLOTS_CONST",
+    "SLOTS_PER_ROW",
+    "GroupIndex",
+    "factorize_groups",
+    "restrict_groups",
+    "slot_codes",
+]
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,30 @@ def factorize_groups(data: pd.DataFrame, group: str, *, what: str = "group") -> 
         If the column is absent or has missing values (the message names the rows).
     """
     return memo(data, ("factorize_groups", group), lambda: _factorize(data, group, what))
+
+
+def restrict_groups(gi: GroupIndex, rows: np.ndarray | slice) -> GroupIndex | None:
+    """The coding of the rows ``rows`` (a mask or a slice) derived from the coding ``gi`` of
+    all rows, exactly as :func:`factorize_groups` codes those rows afresh; None when it cannot
+    be derived (labels not in sorted order: fresh coding numbers them by first appearance).
+
+    The codes of the kept rows are renumbered over the groups that keep a row (one bincount,
+    no hashing of labels).
+
+    >>> gi = GroupIndex(np.array([1, 0, 2, 1]), pd.Index(["a", "b", "c"]), np.array([1, 2, 1]), "g")
+    >>> sub = restrict_groups(gi, np.array([True, False, True, True]))
+    >>> sub.codes.tolist(), sub.labels.tolist(), sub.counts.tolist()
+    ([0, 1, 0], ['b', 'c'], [2, 1])
+    """
+    if not gi.labels.is_monotonic_increasing:
+        return None
+    kept = gi.codes[rows]
+    counts = np.bincount(kept, minlength=gi.n_groups)
+    present = counts > 0
+    if present.all():
+        return GroupIndex(kept, gi.labels, counts, gi.name)
+    codes = (np.cumsum(present) - 1)[kept]
+    return GroupIndex(codes, gi.labels[present], counts[present], gi.name)
 
 
 #: An integer id column is used as codes directly when its range is at most this many slots per

@@ -46,6 +46,7 @@ import pandas as pd
 
 from collective_efficacy._params import ARRAY, COLUMN, FRAME, MAPPING, Interval, public
 from collective_efficacy.impact import EVIDENCE_COLUMNS
+from collective_efficacy.prepared import lookup
 
 __all__ = [
     "ABSENT_REASON",
@@ -175,7 +176,26 @@ def shown_respondents(
     >>> shown_respondents(s, t, community="c", wave="w", table_wave="wave")["v"].tolist()
     [1.0, 3.0]
     """
+    keep = shown_mask(scores, table, community=community, wave=wave, table_wave=table_wave)
+    if keep.all():  # nothing hidden: the rows as they are (no copy of a million rows)
+        return scores.copy(deep=False)
+    return scores[keep]
+
+
+def shown_mask(
+    scores: pd.DataFrame, table: pd.DataFrame, *, community: str, wave: str, table_wave: str
+) -> np.ndarray:
+    """The rows :func:`shown_respondents` keeps, as a mask (for a caller that takes those
+    rows from elsewhere, e.g. the columns of the waves' own frames)."""
     ok = table.loc[~table["suppressed"].to_numpy(dtype=bool), [community, table_wave]]
+    keep = _prepared_keep(scores, ok, community, wave, table_wave)
+    return keep if keep is not None else _keep(scores, ok, community, wave, table_wave)
+
+
+def _keep(
+    scores: pd.DataFrame, ok: pd.DataFrame, community: str, wave: str, table_wave: str
+) -> np.ndarray:
+    """The rows of ``scores`` whose (community, wave) is a row of ``ok``."""
     waves = scores[wave]
     # the labels coded once (one hashing pass), then per wave (a handful) a lookup by code:
     # no (community, wave) index of a million rows
@@ -185,9 +205,26 @@ def shown_respondents(
         in_wave = waves.isna() if pd.isna(w) else waves == w
         hit = pd.Index(uniques).isin(pd.unique(shown.to_numpy(dtype=object)))
         keep |= in_wave.to_numpy(dtype=bool, na_value=False) & hit[codes]
-    if keep.all():  # nothing hidden: the rows as they are (no copy of a million rows)
-        return scores.copy(deep=False)
-    return scores[keep]
+    return keep
+
+
+def _prepared_keep(
+    scores: pd.DataFrame, ok: pd.DataFrame, community: str, wave: str, table_wave: str
+) -> np.ndarray | None:
+    """:func:`_keep` from the community and wave codings of a preparation of ``scores``
+    (:mod:`.prepared`; no label is hashed per row), or None when it holds none. Prepared
+    codings have no missing label, so the two agree."""
+    gi = lookup(scores, ("factorize_groups", community))
+    gw = lookup(scores, ("factorize_groups", wave))
+    if gi is None or gw is None:
+        return None
+    ci = gi.labels.get_indexer(ok[community].to_numpy(dtype=object))
+    wi = gw.labels.get_indexer(ok[table_wave].to_numpy(dtype=object))
+    hit = (ci >= 0) & (wi >= 0)
+    cell = np.zeros(gi.n_groups * gw.n_groups, dtype=bool)  # communities x waves (a handful)
+    cell[ci[hit] * gw.n_groups + wi[hit]] = True
+    out: np.ndarray = cell[gi.codes * gw.n_groups + gw.codes]
+    return out
 
 
 @public(

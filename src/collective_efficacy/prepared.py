@@ -131,6 +131,21 @@ def memo(data: Any, key: Hashable, compute: Callable[[], R]) -> R:
     return compute()
 
 
+def preset(prep: PreparedSurvey, key: Hashable, value: R) -> R:
+    """Store ``value`` under ``key`` in ``prep`` (unless it holds one): a result the caller
+    already has for the same rows, e.g. a coding derived from a larger table's."""
+    return prep.get(key, lambda: value)
+
+
+def lookup(data: Any, key: Hashable) -> Any:
+    """The value stored under ``key`` for ``data`` by an active preparation, else None (nothing
+    is computed): lets a function reuse a coding it would otherwise redo its own way."""
+    for prep in reversed(_ACTIVE.get()):
+        if prep.data is data and key in prep._cache:
+            return prep._cache[key]
+    return None
+
+
 def accepts_prepared(
     fn: Callable[Concatenate[D, P], R],
 ) -> Callable[Concatenate[D | PreparedSurvey, P], R]:

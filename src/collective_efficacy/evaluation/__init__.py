@@ -55,6 +55,7 @@ from collective_efficacy.evaluation._steps import (
     _progress,
     _read,
     _statistics,
+    _trim,
     _wave_summaries,
 )
 from collective_efficacy.evaluation._weights import record
@@ -406,9 +407,11 @@ def _evaluate(
     table, shown = _community_table(scores, inp, opts, notes)
     # from here on only the shown respondents are used: let the full table go (memory)
     del scores
-    inp.scores = shown.iloc[:0]
+    inp.scores = shown  # held by inp only: the statistics let its columns go when done
+    del shown
+    _trim()
     sections["community_scores"] = records(table)
-    _statistics(shown, table, inp, opts, sections, notes, step)
+    _statistics(table, inp, opts, sections, notes, step)
     step("impact")
     if "impact" not in opts.omitted:
         cuts = list(opts.cutpoints) if opts.cutpoints is not None else _cutpoints_for(inst, scale)

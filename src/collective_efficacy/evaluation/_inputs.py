@@ -11,6 +11,7 @@ dropped silently.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +20,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._groups import GroupIndex
 from collective_efficacy._messages import Note, problem_message
 from collective_efficacy._rows import describe_rows, file_row_offset
 from collective_efficacy.errors import DataError, ResponseValidationError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
+from collective_efficacy.evaluation._stack import stacked
 from collective_efficacy.evaluation._weights import design_frame, no_weight
-from collective_efficacy.instrument import Instrument
+from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses import ValidatedResponses, validate
 from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import Problem
@@ -271,6 +274,12 @@ def assessments_frame(
     return _ratings(frame, ccol, out_col, mapped, name, source or "assessments"), name
 
 
+@functools.cache
+def _assessment_instrument(name: str) -> Instrument:
+    """The built-in assessment instrument, read once per process (an Instrument is frozen)."""
+    return load_instrument(name)
+
+
 def _ratings(
     frame: pd.DataFrame, ccol: str, out_col: str, wave: pd.Series, name: str, source: str
 ) -> pd.DataFrame:
@@ -295,7 +304,7 @@ def _ratings(
     try:
         v = validate(
             checked,
-            ASSESSMENT_INSTRUMENT,
+            _assessment_instrument(ASSESSMENT_INSTRUMENT),
             community=out_col,
             wave="wave",
             errors="raise",
@@ -431,27 +440,21 @@ class Inputs:
     # the number of used rows per community (index: the label), per wave
     rows: dict[str, pd.Series] = field(default_factory=dict)
     respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
+    # the community coding of the shown respondents (None: coded when first needed)
+    shown_groups: GroupIndex | None = None
+    # each wave's scored rows (``scores`` holds their community, wave and scale columns),
+    # stacked once the shown rows are known, then released
+    frames: list[pd.DataFrame] = field(default_factory=list)
 
 
-def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """``pd.concat(frames, ignore_index=True)`` with each cell copied once.
-
-    The float64 columns go straight into one block (pandas would concatenate them column by
-    column and then copy them again into one block); frames whose columns differ are left to
-    pandas.
-    """
-    cols = frames[0].columns
-    if cols.has_duplicates or not all(f.columns.equals(cols) for f in frames[1:]):
-        return pd.concat(frames, ignore_index=True)
-    is_float = np.array([all(f[c].dtype == np.float64 for f in frames) for c in cols])
-    block = np.empty((int(is_float.sum()), sum(len(f) for f in frames)))
-    for j, c in enumerate(cols[is_float]):
-        np.concatenate([f[c].to_numpy() for f in frames], out=block[j])
-    out = pd.DataFrame(block.T, columns=cols[is_float], copy=False)
-    for k in map(int, np.flatnonzero(~is_float)):
-        c = cols[k]
-        out.insert(k, c, pd.concat([f[c] for f in frames], ignore_index=True))
-    return out
+def _rows_per_community(v: ValidatedResponses, comm: str) -> pd.Series:
+    """``v.data[comm].value_counts(sort=False)``, from validate's codes (no hashing pass)."""
+    coded = v.id_codes.get("community")
+    if coded is None or v.community != comm:  # pragma: no cover - validate codes it
+        return v.data[comm].value_counts(sort=False)
+    counts = np.bincount(coded.codes, minlength=len(coded.first))
+    index = pd.Index(coded.labels, dtype=v.data[comm].dtype, name=comm)
+    return pd.Series(counts, index=index, name="count")
 
 
 def read_inputs(
@@ -480,7 +483,7 @@ def read_inputs(
             d, inst, label=label, community=comm, respondent=respondent, columns=opts.columns[label],
             weight=design.weight if design is not None else None,
         )  # fmt: skip
-        inp.rows[label] = v.data[comm].value_counts(sort=False)  # one hashing pass
+        inp.rows[label] = _rows_per_community(v, comm)
         inp.communities[label] = set(inp.rows[label].index)
         summary = _summary(label, v, len(inp.communities[label]))
         if date is not None:
@@ -494,6 +497,7 @@ def read_inputs(
                 "validation report"
             )
         s = score(v, scales=[scale]).rename(columns={comm: out})
+        s = s.drop(columns=f"n_answered_{scale}")  # not used after: not stacked (memory)
         if len(s) and s[scale].isna().all():
             inp.notes[f"no_scores_{label}"] = Note(
                 "no_scores",
@@ -510,9 +514,10 @@ def read_inputs(
         frames.append(pd.concat(parts, axis=1))
         inp.raw[label] = raw
         inp.used[label] = v.data[comm]
-    inp.scores = _stacked(frames)
+    inp.scores = stacked([f[[out, WAVE, scale]] for f in frames])  # the rest once shown
+    inp.frames = [f.drop(columns=respondent) if respondent else f for f in frames]
     if respondent is not None:
-        inp.respondent_ids = inp.scores.pop(respondent)
+        inp.respondent_ids = stacked([f[[respondent]] for f in frames])[respondent]
     return inp
 
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._groups import factorize_groups
+from collective_efficacy._groups import GroupIndex, factorize_groups, restrict_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.instrument import Instrument
-from collective_efficacy.prepared import PreparedSurvey
+from collective_efficacy.prepared import PreparedSurvey, lookup, preset
 from collective_efficacy.survey_design import SurveyDesign
 
 if TYPE_CHECKING:
@@ -73,11 +73,17 @@ def _column(s: pd.Series) -> list[Any]:
         missing = s.isna().to_numpy()
         target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
         vals = s.to_numpy(dtype=target, na_value=target(0)).tolist()
-    elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):  # text, or nothing
-        obj = s.to_numpy(dtype=object, copy=True)
-        obj[pd.isna(obj)] = None
-        return list(obj.tolist())
     else:
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        if kind in ("string", "empty"):  # text, or nothing
+            obj = s.to_numpy(dtype=object, copy=True)
+            obj[pd.isna(obj)] = None
+            return list(obj.tolist())
+        if kind in ("integer", "boolean"):  # counts with None for hidden ones: as Int64
+            try:
+                return _column(s.astype("Int64" if kind == "integer" else "boolean"))
+            except (OverflowError, TypeError, ValueError):  # beyond int64: one by one
+                pass
         return [_clean(v) for v in s.tolist()]
     for i in np.flatnonzero(missing).tolist():
         vals[i] = None
@@ -141,6 +147,7 @@ def _per_wave(
     step: Callable[[str], None],
     after: Callable[[str], None] = lambda name: None,
     renew: Mapping[str, Callable[[PreparedSurvey], PreparedSurvey]] | None = None,
+    coded: Mapping[str, Mapping[tuple[str, str], GroupIndex]] | None = None,
 ) -> None:
     """Every section of ``fns`` on each wave, one wave at a time.
 
@@ -149,12 +156,15 @@ def _per_wave(
     time. A section in ``renew`` gets the preparation ``renew[name]`` makes from the current
     one (what it carries over), and the arrays of the current one are let go. Sections and
     notes are stored in the order of a section-by-section pass (section, then wave);
-    ``after(name)`` runs once a section is stored.
+    ``after(name)`` runs once a section is stored. ``coded[label]`` holds codings of the wave's
+    rows already known (by preparation key), put into its preparation.
     """
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in fns}
     kept: dict[tuple[str, str], Notes] = {}
     for i, (label, part) in enumerate(parts.items()):
         prep = PreparedSurvey(part)
+        for key, value in (coded or {}).get(label, {}).items():  # codings known already
+            preset(prep, key, value)
         for name, fn in fns.items():
             if i == 0 and name in _STEP_AT:
                 step(_STEP_AT[name])
@@ -332,17 +342,39 @@ def _change_rows(
     return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
 
 
-def _wave_parts(scores: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _wave_rows(scores: pd.DataFrame) -> dict[str, Any]:
+    """Each wave's rows: slices when the baseline's rows come first (as the inputs put them),
+    else masks."""
+    is_before = (scores[WAVE] == BEFORE).to_numpy()
+    k = int(is_before.sum())
+    if is_before[:k].all():
+        return {BEFORE: slice(0, k), AFTER: slice(k, len(scores))}
+    return {BEFORE: is_before, AFTER: ~is_before}
+
+
+def _wave_parts(
+    scores: pd.DataFrame, rows: dict[str, Any] | None = None
+) -> dict[str, pd.DataFrame]:
     """Each wave's rows, split once (not per section).
 
     The inputs put the baseline's rows first: then the two parts are row slices that share the
     table's memory (no copy of a million-row table); otherwise a selection by mask.
     """
-    is_before = (scores[WAVE] == BEFORE).to_numpy()
-    k = int(is_before.sum())
-    if is_before[:k].all():
-        return {BEFORE: scores.iloc[:k], AFTER: scores.iloc[k:]}
-    return {BEFORE: scores[is_before], AFTER: scores[~is_before]}
+    rows = _wave_rows(scores) if rows is None else rows
+    return {w: scores.iloc[r] if isinstance(r, slice) else scores[r] for w, r in rows.items()}
+
+
+def _wave_codings(
+    scores: pd.DataFrame, community: str, rows: dict[str, Any]
+) -> dict[str, dict[tuple[str, str], GroupIndex]]:
+    """Each wave's community coding, derived from a preparation's coding of ``scores`` when it
+    holds one (:func:`~collective_efficacy._groups.restrict_groups`); else none."""
+    gi = lookup(scores, ("factorize_groups", community))
+    coded: dict[str, dict[tuple[str, str], GroupIndex]] = {}
+    for label, sel in rows.items():
+        sub = restrict_groups(gi, sel) if gi is not None else None
+        coded[label] = {("factorize_groups", community): sub} if sub is not None else {}
+    return coded
 
 
 def statistics_sections(
@@ -364,7 +396,8 @@ def statistics_sections(
     inst, scale, community, ci = opts.instrument, opts.scale, opts.column, opts.ci
     items = inst.scale(scale).items
     keys = inst.keys(scale)
-    parts = _wave_parts(scores)
+    rows = _wave_rows(scores)
+    parts, coded = _wave_parts(scores, rows), _wave_codings(scores, community, rows)
     per_community: list[pd.DataFrame] = []
 
     def agree(p: pd.DataFrame, noted: Notes) -> pd.DataFrame:
@@ -401,7 +434,7 @@ def statistics_sections(
             out.get(("factorize_groups", community), lambda: gi)
         return out
 
-    _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh})
+    _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh}, coded=coded)
     step("change")
     _change_section(scores, parts, opts, table, sections, notes, design)
 

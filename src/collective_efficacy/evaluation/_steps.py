@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from collective_efficacy._groups import GroupIndex, factorize_groups, restrict_groups
 from collective_efficacy._messages import Message, Note
 from collective_efficacy.disclosure import (
     ABSENT_REASON,
     counts_publishable,
     secondary_suppression,
-    shown_respondents,
+    shown_mask,
 )
 from collective_efficacy.errors import CollectiveEfficacyError, DataError, require_extra
 from collective_efficacy.evaluation._change import change_model_sections, shown_in_both
@@ -32,10 +37,11 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
+from collective_efficacy.evaluation._stack import stacked
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
-from collective_efficacy.prepared import PreparedSurvey
+from collective_efficacy.prepared import PreparedSurvey, preset
 from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.responses.io import ResponseFile
 from collective_efficacy.scoring import aggregate
@@ -99,8 +105,33 @@ def _read(
     """The two survey files validated and scored, the assessments and the geometry read."""
     step("validate")
     inp = read_inputs({BEFORE: baseline, AFTER: end_of_cycle}, opts)
+    _trim()  # each wave's validated frame is freed (its rows are in the stacked scores)
     read_optional(inp, opts)
     return inp
+
+
+def _trim() -> None:
+    """Give the heap memory freed so far back to the system (glibc's ``malloc_trim``).
+
+    Row-sized columns below glibc's mmap threshold live on the heap; once freed (the full
+    table, after the shown rows were taken) glibc keeps them unless told, and the process
+    holds that memory through every later step. Elsewhere this does nothing.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        lib = ctypes.CDLL("libc.so.6")
+        lib.malloc_trim.argtypes = [ctypes.c_size_t]
+    except (OSError, AttributeError):  # not glibc (musl) or no malloc_trim
+        return None
+    return lib
 
 
 def _progress(on: bool, total: int) -> Any:
@@ -258,16 +289,28 @@ def _community_table(
     """Scores per community and wave, with absent waves and secondary suppression (weighted
     under a design), and the respondents of the shown communities."""
     community, scale, min_n, ci = opts.column, opts.scale, opts.min_n, opts.ci
-    table = aggregate(
-        scores[[community, _WAVE, scale]], community=community, wave=_WAVE, min_n=min_n, ci=ci
-    ).rename(columns={_WAVE: "wave"})
+    # the community and wave labels coded once, for the table, the shown rows and (restricted
+    # to them) every statistic after
+    prep = PreparedSurvey(scores)
+    codings = {g: prep.get(("factorize_groups", g), _coder(scores, g)) for g in (community, _WAVE)}
+    part = PreparedSurvey(scores[[community, _WAVE, scale]])  # the same rows
+    for g, gi in codings.items():
+        preset(part, ("factorize_groups", g), gi)
+    table = aggregate(part, community=community, wave=_WAVE, min_n=min_n, ci=ci)
+    table = table.rename(columns={_WAVE: "wave"})
     only = inp.communities[BEFORE] ^ inp.communities[AFTER]
     if only:
         table = _with_absent_waves(table, community)
         notes["communities_in_one_wave"] = Note("communities_in_one_wave", n=len(only))
     table = secondary_suppression(table, community=community, wave="wave", min_n=min_n)
     # pooled statistics see the shown communities only: nothing to difference (disclosure)
-    shown = shown_respondents(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    with prep:
+        keep = shown_mask(scores, table, community=community, wave=_WAVE, table_wave="wave")
+    rows = np.flatnonzero(keep)
+    inp.shown_groups = restrict_groups(codings[community], keep)
+    del keep, prep, part, codings
+    _trim()  # the table's temporaries are freed before the shown rows are copied
+    shown = _all_columns(scores, rows, inp, scale)
     if opts.design is not None:  # suppression above stays on the unweighted count
         table = weighted_table(
             table, shown, community=community, wave=_WAVE, scale=scale, design=opts.design,
@@ -277,8 +320,23 @@ def _community_table(
     return table, shown
 
 
+def _all_columns(scores: pd.DataFrame, rows: np.ndarray, inp: Inputs, scale: str) -> pd.DataFrame:
+    """The rows ``rows`` of ``scores`` with every column of the waves' scored rows, copied
+    once (not the full table first); the waves' frames are then let go. The scale's column is
+    an array of its own (kept when the items are let go)."""
+    out = stacked(inp.frames, rows=rows, alone=[scale], release=True)
+    inp.frames = []
+    for c in scores.columns.difference(out.columns, sort=False):  # the comparison
+        out[c] = scores[c].to_numpy()[rows]
+    return out
+
+
+def _coder(data: pd.DataFrame, group: str) -> Callable[[], GroupIndex]:
+    what = "wave" if group == _WAVE else "community"
+    return lambda: factorize_groups(data, group, what=what)
+
+
 def _statistics(
-    shown: pd.DataFrame,
     table: pd.DataFrame,
     inp: Inputs,
     opts: EvaluationOptions,
@@ -286,13 +344,26 @@ def _statistics(
     notes: dict[str, str],
     step: Callable[[str], None],
 ) -> None:
-    """The reliability, agreement, change and change-model sections (of the shown communities;
-    under a design the change is weighted and the change model not fitted)."""
+    """The reliability, agreement, change and change-model sections of the shown respondents
+    (``inp.scores``, taken over: under a design the change is weighted and the change model
+    not fitted). The item columns are let go before the change model, which needs none."""
     inner = internal_design(opts.design) if opts.design is not None else None
-    with PreparedSurvey(shown):  # the change and the change model share its community coding
+    shown, inp.scores = inp.scores, inp.scores.iloc[:0]
+    prep = PreparedSurvey(shown)  # the change and the change model share its community coding
+    if inp.shown_groups is not None:
+        preset(prep, ("factorize_groups", opts.column), inp.shown_groups)
+    with prep:
         statistics_sections(shown, opts, table, sections, notes, step, design=inner)
+    items = set(opts.instrument.scale(opts.scale).items)
+    rest = shown[[c for c in shown.columns if c not in items]]  # no copy: the scale column
+    del shown, prep  # is a block of its own (``stacked(..., alone=)``), the items' block goes
+    _trim()  # the statistics' arrays are freed: the change model starts from less
+    prep = PreparedSurvey(rest)
+    if inp.shown_groups is not None:
+        preset(prep, ("factorize_groups", opts.column), inp.shown_groups)
+    with prep:
         change_model_sections(
-            shown,
+            rest,
             opts.scale,
             opts.column,
             respondent_ids=inp.respondent_ids,
@@ -305,3 +376,5 @@ def _statistics(
             step=step,
             skip=opts.design is not None,
         )
+    del rest, prep
+    _trim()  # the change model's arrays are freed: the impact and report steps start lower

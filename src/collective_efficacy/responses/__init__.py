@@ -8,6 +8,7 @@ for: usable, or excluded with a reason. The caller's DataFrame is never modified
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,20 @@ from collective_efficacy._params import (
 from collective_efficacy._rows import file_row_offset
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import Instrument, load_instrument
-from collective_efficacy.responses._cells import _convert_items, _id_columns, output_frame
+from collective_efficacy.responses._cells import (
+    _convert_items,
+    _id_columns,
+    kept_codes,
+    output_frame,
+)
 from collective_efficacy.responses._checks import Collector as _Collector
-from collective_efficacy.responses._checks import check_value_labels, column_name, flat_text_columns
+from collective_efficacy.responses._checks import (
+    IdColumn,
+    check_value_labels,
+    column_name,
+    flat_text_columns,
+)
+from collective_efficacy.responses._codes import first_rows
 from collective_efficacy.responses._columns import _item_columns
 from collective_efficacy.responses._exclusions import _exclusions, _finish_raise, _report
 from collective_efficacy.responses._odk import form_columns, form_date_column
@@ -42,7 +54,53 @@ from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import ValidationReport
 from collective_efficacy.survey_design import checked_weights
 
-__all__ = ["ValidatedResponses", "validate"]
+__all__ = ["IdCodes", "ValidatedResponses", "validate"]
+
+
+class IdCodes:
+    """An id column of :attr:`ValidatedResponses.data` as integer codes (computed once).
+
+    Exactly ``pandas.factorize(v.data[column])``: ``labels[codes]`` is the column, codes
+    number the distinct ids in order of first appearance, every label is used. The arrays are
+    read-only. It is the coding :func:`validate` needs anyway (to find repeated respondent
+    ids, to normalise community labels), kept so that later steps need not hash the ids again.
+
+    Attributes
+    ----------
+    codes : ndarray of int64
+        One code per row of ``data``, ``0 .. len(labels) - 1`` (no missing ids: such rows are
+        excluded).
+    first : ndarray of intp
+        The position in ``data`` of each label's first row (``codes[first]`` is
+        ``0, 1, 2, ...``).
+    labels : ndarray of object
+        The distinct ids as text (``str``), as in ``data`` (made on first use: a column of
+        respondent ids makes one Python string per respondent).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import collective_efficacy as ce
+    >>> raw = pd.DataFrame({"buurt": ["B", "A", "B"], "SC1": [4, 5, 3]})
+    >>> v = ce.validate(raw, "sampson1997", community="buurt", items=["SC1"])
+    >>> v.id_codes["community"].codes.tolist(), v.id_codes["community"].labels.tolist()
+    ([0, 1, 0], ['B', 'A'])
+    """
+
+    def __init__(self, codes: np.ndarray, column: pd.Series) -> None:
+        self.codes = codes
+        self.first = first_rows(codes)
+        self.first.flags.writeable = False
+        self._column = column
+
+    @functools.cached_property
+    def labels(self) -> np.ndarray:
+        labels = np.asarray(self._column.array.take(self.first), dtype=object)
+        labels.flags.writeable = False
+        return labels
+
+    def __repr__(self) -> str:
+        return f"IdCodes({len(self.codes)} rows, {len(self.first)} labels)"
 
 
 @dataclass(frozen=True)
@@ -75,6 +133,7 @@ class ValidatedResponses:
     wave: str | None = None
     item_columns: list[str] = field(default_factory=list)
     date: str | None = None
+    id_codes: dict[str, IdCodes] = field(default_factory=dict)
 
 
 @public(
@@ -240,12 +299,19 @@ def validate(
     ignored = [str(c) for c in data.columns if c not in set(item_to_col.values()) | set(id_cols)]
     report = _report(data, inst, item_ids, item_to_col, col, reasons, recoded, ignored,
                      relabelled=relabelled, source=source, first_row=first_row)  # fmt: skip
-    clean = output_frame(out, data.index, np.flatnonzero(~reasons.excluded), item_ids)
-    ids = {"respondent": respondent, "community": community, "wave": wave}
+    usable = np.flatnonzero(~reasons.excluded)
+    clean = output_frame(out, data.index, usable, item_ids)
+    roles = {"community": community, "respondent": respondent}
+    coded = {
+        r: IdCodes(kept_codes(out[c], usable), clean[c])
+        for r, c in roles.items()
+        if c and isinstance(out.get(c), IdColumn)
+    }
     kept_date = date if date is not None and date in out else None
     return ValidatedResponses(
-        clean, report, inst, **ids, item_columns=list(item_ids), date=kept_date
-    )
+        clean, report, inst, **roles, wave=wave, item_columns=list(item_ids), date=kept_date,
+        id_codes=coded,
+    )  # fmt: skip
 
 
 def _as_frame(data: Any, source: str | None) -> tuple[pd.DataFrame, str | None]:

@@ -127,6 +127,8 @@ def _numeric_codes(raw: pd.Series, rs: ResponseScale) -> np.ndarray | None:
     if not (isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf"):
         return None
     x = raw.to_numpy(dtype=np.float64)
+    if x.strides[0] != x.itemsize:  # a column of a row-major block: one gather, then passes
+        x = np.ascontiguousarray(x)  # over 8 bytes a row, not over a cache line a row
     codes = np.asarray(rs.codes, dtype=np.float64)
     if x.size and codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size)):
         # reductions that skip NaN (fmin/fmax), no temporary the size of the column but one
@@ -242,3 +244,33 @@ def output_frame(
     for name in names[start + len(items) :]:
         frame[name] = _taken(parts[name], rows, kept)
     return frame
+
+
+def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
+    """``pd.factorize`` codes of an id column's usable ``rows`` from the codes of all rows.
+
+    The codes of all rows number the ids in order of first appearance; those of the usable
+    rows keep that order, with gaps (ids whose rows were all excluded: closed by renumbering
+    the codes that occur, in one pass) and, when an id's first row was excluded, perhaps out
+    of order (checked in one pass: each new code is the running maximum plus one; only then
+    are the codes ranked by their first row). Returned read-only.
+
+    >>> ids = IdColumn(np.array([0, 1, 0, 2, 3]), np.zeros(0, dtype=object))
+    >>> kept_codes(ids, np.array([1, 2, 4])).tolist()
+    [0, 1, 2]
+    """
+    codes = np.asarray(ids.codes[rows], dtype=np.int64)
+    if codes.size:
+        present = np.zeros(int(codes.max()) + 1, dtype=bool)
+        present[codes] = True
+        if not present.all():
+            codes = (np.cumsum(present) - 1)[codes]
+        top = np.maximum.accumulate(codes)
+        if codes[0] != 0 or int(np.diff(top).max(initial=0)) > 1:  # ranked by first row
+            first = np.full(int(top[-1]) + 1, codes.size)
+            np.minimum.at(first, codes, np.arange(codes.size))
+            rank = np.empty(first.size, dtype=np.int64)
+            rank[np.argsort(first)] = np.arange(first.size)
+            codes = rank[codes]
+    codes.flags.writeable = False
+    return codes

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy._groups import factorize_objects
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import ResponseScale, normalize_label
+from collective_efficacy.responses._codes import distinct_text_codes, first_coded_rows
 from collective_efficacy.responses._ids import (
     case_duplicates,
     coded_ids,
@@ -182,10 +184,15 @@ def id_text(
     """
     s = data[column]
     if isinstance(s.dtype, pd.StringDtype):  # pandas' text dtype (read_csv, Arrow): no objects
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        by_bytes = distinct_text_codes(s.array)  # ids: coded from their bytes
+        if by_bytes is not None:
+            codes = by_bytes
+            uniques = s.array.take(first_coded_rows(codes))
+        else:
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
         if not normalise:  # a respondent column stays as it is (its array: no str objects)
             return IdColumn(codes, np.zeros(0, dtype=object), s.array), {}
-        texts = np.array([str(u) for u in uniques], dtype=object)
+        texts = np.asarray(uniques, dtype=object)  # str cells (no missing among them)
     else:
         bad = nonscalar_rows(s)
         if bad.size:
@@ -255,6 +262,8 @@ def _unusable(col: Collector, column: str, s: pd.Series, bad: np.ndarray) -> Non
 def factorize_item(raw: pd.Series, column: str, col: Collector) -> tuple[np.ndarray, Any] | None:
     """``pd.factorize`` of an item column, or None (problem added) when cells hold lists/dicts."""
     try:
+        if raw.dtype == object:  # answers read from a file share one object per distinct text
+            return factorize_objects(raw.to_numpy(), sort=False)
         return pd.factorize(raw, use_na_sentinel=True)
     except TypeError:  # unhashable cells
         _unusable(col, column, raw, nonscalar_rows(raw.astype(object)))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collective_efficacy.responses._codes import text_buffers
 from collective_efficacy.responses._ids import EXACT, canonical_numbers, numbers_from_codes
 
 __all__ = ["arrow_csv", "read_plain_csv"]
@@ -77,8 +78,9 @@ def read_plain_csv(
     cols = dict(zip(names, settled))
     log.debug("read %d rows with the pyarrow engine", table.num_rows)
     # Series with their dtype (a frame from bare object arrays would infer pandas' str dtype),
-    # side by side without copying them into one block per dtype
-    return pd.concat([pd.Series(v, dtype=v.dtype, name=n) for n, v in cols.items()], axis=1)
+    # side by side: each array becomes its column as it is (no copy, no block per dtype)
+    parts = {n: pd.Series(v, dtype=v.dtype, copy=False) for n, v in cols.items()}
+    return pd.DataFrame(parts, copy=False)
 
 
 def _plain_quotes(b: np.ndarray, sep: int) -> bool:
@@ -111,6 +113,9 @@ def _settle(col: Any, is_id: bool) -> np.ndarray:
     head = col.slice(0, _SAMPLE).drop_null().unique()
     numeric = not is_id and col.null_count < len(col)
     numeric = numeric and canonical_numbers(np.asarray(head.to_pylist(), dtype=str)) is not None
+    small = _small_integers(col) if numeric else None
+    if small is not None:  # answer codes 0-99: read from the bytes, no hashing
+        return small
     na = None if is_id else np.nan  # missing: None for ids (ids_as_text), else pandas' NaN
     if len(head) <= _SAMPLE // 4:  # answers, labels: hash once, each distinct text made once
         enc = col.dictionary_encode()
@@ -131,6 +136,54 @@ def _settle(col: Any, is_id: bool) -> np.ndarray:
     if col.null_count and not is_id:
         text[col.is_null().to_numpy(zero_copy_only=False)] = na
     return text
+
+
+def _small_integers(col: Any) -> np.ndarray | None:
+    """The column as numbers when every cell is a canonical integer of one or two bytes
+    (``0``-``99``, ``-1``-``-9``: answer codes), read from the bytes; else None.
+
+    What :func:`numbers_from_codes` makes of such a column (int64, or float64 with NaN when a
+    cell is missing), without hashing it: a cell of one byte is canonical when it is a digit,
+    one of two bytes when it is a digit 1-9 or a minus followed by a digit (``05``, ``-0``,
+    ``+1`` and ``4,`` are not, and send the column to the general path).
+    """
+    offsets, data = text_buffers(col)
+    if data.size == 0:
+        return None
+    valid = None if col.null_count == 0 else col.is_valid().to_numpy(zero_copy_only=False)
+    lens = np.diff(offsets)
+    vlens = lens if valid is None else lens[valid]
+    if vlens.size == 0 or int(vlens.max()) > 2 or int(vlens.min()) < 1:
+        return None
+    body = data[offsets[0] : offsets[-1]]
+    if body.size == vlens.size and int(vlens.max()) == 1:  # one byte each, back to back
+        digits = body - np.uint8(48)
+        if np.bitwise_or.reduce(digits > 9, initial=False):
+            return None
+        if valid is None:
+            return digits.astype(np.int64)
+        one = np.full(len(col), np.nan)
+        one[valid] = digits
+        return one
+    last = data.size - 1
+    first = data[np.minimum(offsets[:-1], last)] - np.uint8(48)  # digits: 0-9 (uint8 wraps)
+    second = data[np.minimum(offsets[:-1] + 1, last)] - np.uint8(48)
+    two = lens == 2
+    minus = first == np.uint8(253)  # "-" is 45 = 48 - 3
+    lead = ((first >= 1) & (first <= 9)) | (minus & (second >= 1))  # not 05, not -0
+    ok = np.where(two, lead & (second <= 9), first <= 9)
+    if valid is not None:
+        ok |= ~valid
+    if not ok.all():
+        return None
+    tens = np.where(minus, 0, first).astype(np.int64)
+    units = second.astype(np.int64)
+    values = np.where(two, np.where(minus, -units, 10 * tens + units), tens)
+    if valid is None:
+        return values
+    out = values.astype(np.float64)
+    out[~valid] = np.nan
+    return out
 
 
 def _all_distinct_sample(col: Any, pc: Any) -> bool:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._groups import factorize_objects
+from collective_efficacy.responses._codes import distinct_text_codes, first_coded_rows
 
 __all__ = [
     "case_duplicates",
@@ -236,7 +237,11 @@ def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[
     if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
         return None, _mixed_examples(s[s.notna()])
     if kind == "string" and s.dtype == object:  # distinct texts already
-        return factorize_objects(s.to_numpy(), sort=False)
+        values = s.to_numpy()
+        codes = distinct_text_codes(values)  # ids: coded from their bytes
+        if codes is not None:
+            return codes, values[first_coded_rows(codes)]
+        return factorize_objects(values, sort=False)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if kind == "string":
         return codes, np.asarray(uniques, dtype=object)
