@@ -7,10 +7,13 @@ text labels by default; one timing method (the median, or a single run when slow
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -20,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 sys.path.insert(0, str(ROOT))
-from benchmarks import timing  # noqa: E402
+from benchmarks import run, timing  # noqa: E402
 from benchmarks.data import make_survey  # noqa: E402
 from benchmarks.run import _sections  # noqa: E402
 
@@ -39,6 +42,19 @@ def _bench(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _bench_in_process(*args: str) -> SimpleNamespace:
+    """``benchmarks.run.main`` in this process, run as ``_bench`` runs it (from the repository
+    root): its exit status (argparse's own exits included), stdout and stderr. The real
+    ``python -m benchmarks.run`` is run by the --help test."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = run.main(list(args))
+        except SystemExit as exc:  # --help, an invalid choice
+            code = exc.code
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def test_help_prints_help_and_runs_nothing() -> None:
     before = RESULTS.read_bytes()
     proc = _bench("--help")
@@ -51,7 +67,7 @@ def test_help_prints_help_and_runs_nothing() -> None:
 def test_unknown_topic_is_refused_and_nothing_written(tmp_path: Path) -> None:
     out = tmp_path / "R.md"
     out.write_text("# x\n\n## scoring\nkept\n", encoding="utf-8")
-    proc = _bench("--only", "nonsense", "--results", str(out))
+    proc = _bench_in_process("--only", "nonsense", "--results", str(out))
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
     assert out.read_text(encoding="utf-8") == "# x\n\n## scoring\nkept\n"
 
@@ -61,7 +77,7 @@ def test_only_rewrites_its_own_section(tmp_path: Path) -> None:
     out.write_bytes(RESULTS.read_bytes())
     head0, before = _sections(out.read_text(encoding="utf-8"))
     assert "scoring" in before and len(before) > 2
-    proc = _bench("--only", "scoring", "--sizes", "3000:60", "--results", str(out))
+    proc = _bench_in_process("--only", "scoring", "--sizes", "3000:60", "--results", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     head1, after = _sections(out.read_text(encoding="utf-8"))
     assert head1 == head0

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import re
 import string
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -205,15 +203,21 @@ def _messy(folder: Path) -> tuple[Path, Path, Path]:
     return paths
 
 
-def test_messy_files_report_and_console_are_dutch(tmp_path: Path) -> None:
+def test_messy_files_report_and_console_are_dutch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In-process (the console of a real process is tested in test_cli_exit.py)."""
+    from collective_efficacy.cli import main
+
     base, end, cols = _messy(tmp_path)
     out = tmp_path / "uit"
-    cmd = [sys.executable, "-m", "collective_efficacy.cli", "evaluate", str(base), str(end)]
-    cmd += ["--community", "buurt", "--respondent", "respondent_id", "--columns", str(cols)]
-    cmd += ["--lang", "nl", "--out", str(out), "--quiet"]
-    run = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8", check=False)
-    assert run.returncode == 0, run.stderr
-    console = run.stdout + run.stderr
+    args = ["evaluate", str(base), str(end)]
+    args += ["--community", "buurt", "--respondent", "respondent_id", "--columns", str(cols)]
+    args += ["--lang", "nl", "--out", str(out), "--quiet"]
+    code = main(args)
+    run = capsys.readouterr()
+    assert code == 0, run.err
+    console = run.out + run.err
     assert "nulmeting: 1196 rijen gelezen" in console and "geschreven:" in console
     assert english_in(console, {str(out)}) == [], console
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))

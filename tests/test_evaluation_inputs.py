@@ -4,8 +4,6 @@ assessments in the library's own format, and no silent failure of an input that 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -312,19 +310,17 @@ def test_cli_skip_impact_and_skip_map_leave_a_notice(files, tmp_path, capsys) ->
     assert "Kaarten op verzoek weggelaten" in (out / "report.md").read_text()
 
 
-def test_cli_failure_in_a_real_process_shows_no_traceback(files, tmp_path) -> None:
+def test_cli_failure_shows_no_traceback(files, tmp_path, capsys) -> None:
+    """In-process: main returns 2 with one message (a real process's failure exit is tested in
+    test_corrupt_files.py, test_cli.py and test_cli_exit.py)."""
     bad = tmp_path / "beoordeling.csv"
     load_example_assessments().drop(columns=["meting"]).to_csv(bad, index=False)
     argv = _args(files, str(tmp_path / "out"), "--assessments", str(bad))
-    run = subprocess.run(
-        [sys.executable, "-m", "collective_efficacy.cli", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 2
-    assert "Traceback" not in run.stderr
-    assert "assessments file 'beoordeling.csv' has no wave column 'wave'" in run.stderr
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert "assessments file 'beoordeling.csv' has no wave column 'wave'" in err
 
 
 # -- no silent failure: Python -------------------------------------------------------------------

@@ -71,3 +71,21 @@ def test_answers_twice_equals_set_intersection(dtype: object, seed: int) -> None
     b = {v for v in ids[~before] if isinstance(v, str)}
     assert _answers_twice(ids, before) == bool(a & b)
     assert _answers_twice(ids, np.ones(n, dtype=bool)) is False  # one wave only
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_answers_twice_on_a_subset_of_rows(dtype: object, seed: int) -> None:
+    """The rows of the shown communities, by position, without copying their ids first: the
+    same answer as on the copied subset."""
+    rng = np.random.default_rng(100 + seed)
+    n = 600
+    ids = pd.Series([f"R{k}" for k in rng.integers(0, n, n)])
+    ids[rng.random(n) < 0.1] = None
+    ids = ids.astype(dtype)  # type: ignore[call-overload]
+    rows = np.sort(rng.choice(n, size=n // 3, replace=False))
+    before = rng.random(rows.size) < 0.5
+    sub = ids.iloc[rows].reset_index(drop=True)
+    a = {v for v in sub[before] if isinstance(v, str)}
+    b = {v for v in sub[~before] if isinstance(v, str)}
+    assert _answers_twice(ids, before, rows) == _answers_twice(sub, before) == bool(a & b)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -148,17 +146,17 @@ def test_cli_validate_names_spreadsheet_rows(csv_file, xlsx_file, capsys) -> Non
         assert f"column 'SC1', {said}: out of range" in err, err
 
 
-def test_cli_process_names_spreadsheet_rows(csv_file) -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "collective_efficacy.cli", "validate", csv_file.name]
-        + ["--community", "buurt", "--items", "SC1", "--with-row-detail"],
-        capture_output=True,
-        text=True,
-        cwd=csv_file.parent,
-        check=False,
+def test_cli_names_spreadsheet_rows(
+    csv_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In-process from the file's folder (the real process is tested in test_cli_exit.py)."""
+    monkeypatch.chdir(csv_file.parent)
+    code = main(
+        ["validate", csv_file.name, "--community", "buurt", "--items", "SC1", "--with-row-detail"]
     )
-    assert run.returncode == 1, run.stderr
-    assert "column 'SC1', rows 4 and 7 of buurt.csv: out of range" in run.stdout
+    run = capsys.readouterr()
+    assert code == 1, run.err
+    assert "column 'SC1', rows 4 and 7 of buurt.csv: out of range" in run.out
 
 
 def test_statistics_on_a_file_frame_name_its_rows(tmp_path) -> None:

@@ -92,6 +92,15 @@ ENGINES: dict[str, Callable[[pd.DataFrame], Any]] = {
     "dask": _dask,
 }
 
+#: the (engine, survey) pairs compared with pandas: every engine on both surveys, Dask on the
+#: generated one only. The package has no Dask code: a Dask frame goes through the same narwhals
+#: lazy query as polars_lazy and DuckDB, which run it on both surveys; Dask's query planning costs
+#: about 1 s a call whatever the rows, and the generated survey (60 communities over Dask's three
+#: partitions) is the one whose communities straddle partitions
+ENGINE_DATA = [
+    (e, d) for e in sorted(ENGINES) for d in sorted(DATA) if (e, d) != ("dask", "example")
+]
+
 #: every covered function, called alike on the pandas rows and on the other input
 CALLS: dict[str, Callable[[Any], Any]] = {
     "alpha_by_community": lambda d: ce.cronbach_alpha(d, items=ITEMS, keys=KEYS, community="buurt"),
@@ -160,8 +169,7 @@ def assert_same(a: Any, b: Any) -> None:
             assert xs == ys, c
 
 
-@pytest.mark.parametrize("dataset", sorted(DATA))
-@pytest.mark.parametrize("engine", sorted(ENGINES))
+@pytest.mark.parametrize("engine,dataset", ENGINE_DATA)
 @pytest.mark.parametrize("call", sorted(CALLS))
 def test_every_engine_gives_the_pandas_numbers(call: str, engine: str, dataset: str) -> None:
     df = DATA[dataset]

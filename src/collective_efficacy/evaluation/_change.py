@@ -247,22 +247,34 @@ def _fit_row(m: Any, used: bool, why: str) -> dict[str, Any]:
     }
 
 
-def _answers_twice(ids: pd.Series, before: np.ndarray) -> bool:
-    """Whether some respondent id occurs in both waves (hashing, not sorting, the ids).
+def _answers_twice(ids: pd.Series, before: np.ndarray, rows: np.ndarray | None = None) -> bool:
+    """Whether some respondent id among ``ids.iloc[rows]`` (default: all) occurs in both waves
+    (``before`` marks the baseline's rows among them), hashing, not sorting, the ids and
+    without copying the ids of the rows first.
 
-    Arrow-backed text (pandas' ``str`` dtype): Arrow's hashed membership test, without a
-    Python string per id. Other ids: a set of the baseline's ids and one pass over the others
-    (Python caches a string's hash; ``Series.isin`` on object ids is many times slower).
+    Arrow-backed text (pandas' ``str`` dtype): Arrow's hashed membership test on the column's
+    own data, filtered by full-length masks, without a Python string per id. Other ids: a set
+    of the baseline's ids and one pass over the others (Python caches a string's hash;
+    ``Series.isin`` on object ids is many times slower).
     """
     if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
         import pyarrow as pa  # type: ignore[import-untyped]
         import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-        arr = pa.array(ids.array)  # the column's Arrow data
-        first = arr.filter(pa.array(before)).drop_null()
-        return bool(pc.any(pc.is_in(arr.filter(pa.array(~before)), value_set=first)).as_py())
-    b = set(ids[before].dropna().tolist())
-    return bool(b) and not b.isdisjoint(ids[~before].dropna().tolist())
+        if rows is None:
+            rows = np.arange(len(ids))
+        arr = pa.array(ids.array)  # the column's Arrow data, no copy
+        mask = np.zeros(len(ids), dtype=bool)
+        mask[rows[before]] = True
+        first = arr.filter(pa.array(mask)).drop_null()
+        mask[:] = False
+        mask[rows[~before]] = True
+        return bool(pc.any(pc.is_in(arr.filter(pa.array(mask)), value_set=first)).as_py())
+    values = ids.to_numpy()
+    if rows is None:
+        rows = np.arange(len(ids))
+    b = set(pd.Series(values[rows[before]]).dropna().tolist())
+    return bool(b) and not b.isdisjoint(pd.Series(values[rows[~before]]).dropna().tolist())
 
 
 def _respondent_note(exc: DataError) -> Note:
@@ -327,10 +339,11 @@ def change_model_sections(
         comparison = None
     panel = None
     if respondent_ids is not None:
-        ids = respondent_ids.loc[data.index]  # scores may be a subset (shown communities)
-        if _answers_twice(ids, (data[WAVE] == BEFORE).to_numpy()):
+        # scores may be a subset (shown communities): their positions among the ids
+        rows = respondent_ids.index.get_indexer(data.index)
+        if _answers_twice(respondent_ids, (data[WAVE] == BEFORE).to_numpy(), rows):
             panel = _RESPONDENT
-            data[panel] = ids.to_numpy()
+            data[panel] = respondent_ids.to_numpy()[rows]  # copied only for a panel
     if n_both < MIN_COMMUNITIES:
         notes["change_model"] = Note("change_model_too_few", k=MIN_COMMUNITIES)
         return
