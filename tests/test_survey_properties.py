@@ -33,7 +33,9 @@ def surveys(draw: st.DrawFn) -> pd.DataFrame:
             "wave": np.where(np.arange(n) % 2 == 0, "baseline", "end_of_cycle"),
             "score": np.round(rng.normal(3, 0.8, n), 2),
             "w": np.round(rng.uniform(0.2, 5, n), 3),
-            "stratum": rng.choice(["s1", "s2"], n),
+            # both strata hold at least 2 respondents (one would be a lonely PSU, an error
+            # by design, tested below), otherwise assigned at random
+            "stratum": rng.permutation(np.resize(["s1", "s2"], n)),
         }
     )
     x = np.clip(np.round(3 + rng.normal(0, 1, (n, 1)) + rng.normal(0, 0.7, (n, 4))), 1, 5)
