@@ -714,7 +714,11 @@ def _step_growth(rows: list[dict[str, Any]]) -> list[str]:
 
 def main(argv: list[str]) -> None:
     """``--small``; ``--sizes N:G,...``; ``--json OUT`` (save the rows); ``--merge A B ...``
-    (the tables of rows saved by earlier runs, e.g. 100k and 1M now, 10M later)."""
+    (the tables of rows saved by earlier runs, e.g. 100k and 1M now, 10M later); ``-h``,
+    ``--help``: what is timed and these options, nothing run."""
+    if "-h" in argv or "--help" in argv:
+        print(__doc__.strip() + "\n\nOptions: " + " ".join((main.__doc__ or "").split()))
+        return
     if "--merge" in argv:
         files = argv[argv.index("--merge") + 1 :]
         rows = [r for f in files for r in json.loads(Path(f).read_text())]

@@ -114,3 +114,21 @@ def test_one_timing_method(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timing.time, "perf_counter", lambda: next(clock))
     assert timing.timed(lambda: None, repeat=3, slow=20.0) == (25.0, 1)
     assert timing.method(1).startswith("single run (> 20 s")
+
+
+def test_bench_evaluate_help_runs_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m benchmarks.bench_evaluate --help`` prints what is timed and the options; it
+    used to start the whole 100k/1M/10M benchmark."""
+    from benchmarks import bench_evaluate
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--help ran the benchmark")
+
+    monkeypatch.setattr(bench_evaluate, "run", never)
+    for flag in ("--help", "-h"):
+        bench_evaluate.main([flag])
+        out = capsys.readouterr().out
+        assert out.startswith(bench_evaluate.__doc__.strip()[:40])
+        assert "--sizes" in out and "--json" in out and "--merge" in out
