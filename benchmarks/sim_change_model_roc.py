@@ -111,9 +111,15 @@ def one(k: int, r: int) -> dict[str, np.ndarray]:
     }
 
 
-def run(k: int, reps: int) -> dict[str, np.ndarray]:
-    """All replications as (reps, K) arrays."""
-    res = [one(k, r) for r in range(reps)]
+def run(k: int, reps: int, save: str | None = None) -> dict[str, np.ndarray]:
+    """All replications as (reps, K) arrays; with ``save``, written every 500 replications
+    (``save/roc_K.npz``: a run stopped early is the first replications of a shorter run)."""
+    res: list[dict[str, np.ndarray]] = []
+    for r in range(reps):
+        res.append(one(k, r))
+        if save is not None and (len(res) % 500 == 0 or len(res) == reps):
+            stacked = {key: np.stack([x[key] for x in res]) for key in res[0]}
+            np.savez_compressed(f"{save}/roc_{k}.npz", **stacked)
     return {key: np.stack([x[key] for x in res]) for key in res[0]}
 
 
@@ -237,19 +243,26 @@ def report(k: int, a: dict[str, np.ndarray], n_boot: int, seconds: float) -> str
 
 
 def main(argv: list[str]) -> None:
-    """``REPS K [K ...] [--boot B] [--save DIR]`` (``--save``: the arrays as ``roc_K.npz``)."""
+    """``REPS K [K ...] [--boot B] [--save DIR] [--load DIR]``.
+
+    ``--save``: the arrays as ``DIR/roc_K.npz`` while running; ``--load``: report saved arrays
+    (their first ``REPS`` replications) without simulating.
+    """
     flags = [i for i, x in enumerate(argv) if x.startswith("--")]
     opts = {argv[i]: argv[i + 1] for i in flags}
     args = [x for i, x in enumerate(argv) if i not in flags and i - 1 not in flags]
     _check_welch()
     _check()
     print(OPS_HEAD + "\n" + ROC_HEAD, flush=True)
+    reps = int(args[0])
     for k in (int(x) for x in args[1:]):
         t0 = time.process_time()
-        arrays = run(k, int(args[0]))
+        if "--load" in opts:
+            with np.load(f"{opts['--load']}/roc_{k}.npz") as f:
+                arrays = {key: f[key][:reps] for key in f.files}
+        else:
+            arrays = run(k, reps, opts.get("--save"))
         seconds = time.process_time() - t0
-        if "--save" in opts:
-            np.savez_compressed(f"{opts['--save']}/roc_{k}.npz", **arrays)
         print(report(k, arrays, int(opts.get("--boot", 1000)), seconds), flush=True)
 
 
