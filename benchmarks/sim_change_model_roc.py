@@ -38,6 +38,7 @@ Run (one process per ``K``; the methods page's run, about 25 ms of CPU per repli
 
 from __future__ import annotations
 
+import glob
 import sys
 import time
 import warnings
@@ -111,15 +112,16 @@ def one(k: int, r: int) -> dict[str, np.ndarray]:
     }
 
 
-def run(k: int, reps: int, save: str | None = None) -> dict[str, np.ndarray]:
-    """All replications as (reps, K) arrays; with ``save``, written every 500 replications
-    (``save/roc_K.npz``: a run stopped early is the first replications of a shorter run)."""
+def run(k: int, reps: int, save: str | None = None, start: int = 0) -> dict[str, np.ndarray]:
+    """Replications ``start, ..., start + reps - 1`` as (reps, K) arrays; with ``save``, written
+    every 500 replications to ``save/roc_K_start.npz`` (a run stopped early is the first
+    replications of a shorter run; a second process can run another block of ``r``)."""
     res: list[dict[str, np.ndarray]] = []
-    for r in range(reps):
+    for r in range(start, start + reps):
         res.append(one(k, r))
         if save is not None and (len(res) % 500 == 0 or len(res) == reps):
             stacked = {key: np.stack([x[key] for x in res]) for key in res[0]}
-            np.savez_compressed(f"{save}/roc_{k}.npz", **stacked)
+            np.savez_compressed(f"{save}/roc_{k}_{start}.npz", **stacked)
     return {key: np.stack([x[key] for x in res]) for key in res[0]}
 
 
@@ -242,11 +244,20 @@ def report(k: int, a: dict[str, np.ndarray], n_boot: int, seconds: float) -> str
     return "\n".join(lines)
 
 
-def main(argv: list[str]) -> None:
-    """``REPS K [K ...] [--boot B] [--save DIR] [--load DIR]``.
+def _load(folder: str, k: int, reps: int) -> dict[str, np.ndarray]:
+    blocks = []
+    for path in sorted(glob.glob(f"{folder}/roc_{k}_*.npz")):
+        with np.load(path) as f:
+            blocks.append({key: f[key] for key in f.files})
+    return {key: np.concatenate([b[key] for b in blocks])[:reps] for key in blocks[0]}
 
-    ``--save``: the arrays as ``DIR/roc_K.npz`` while running; ``--load``: report saved arrays
-    (their first ``REPS`` replications) without simulating.
+
+def main(argv: list[str]) -> None:
+    """``REPS K [K ...] [--boot B] [--save DIR] [--start R] [--load DIR]``.
+
+    ``--save``: the arrays as ``DIR/roc_K_R.npz`` while running (replications from ``R``,
+    default 0); ``--load``: report every saved block of ``K`` together (at most ``REPS``
+    replications) without simulating.
     """
     flags = [i for i, x in enumerate(argv) if x.startswith("--")]
     opts = {argv[i]: argv[i + 1] for i in flags}
@@ -258,10 +269,9 @@ def main(argv: list[str]) -> None:
     for k in (int(x) for x in args[1:]):
         t0 = time.process_time()
         if "--load" in opts:
-            with np.load(f"{opts['--load']}/roc_{k}.npz") as f:
-                arrays = {key: f[key][:reps] for key in f.files}
+            arrays = _load(opts["--load"], k, reps)
         else:
-            arrays = run(k, reps, opts.get("--save"))
+            arrays = run(k, reps, opts.get("--save"), int(opts.get("--start", 0)))
         seconds = time.process_time() - t0
         print(report(k, arrays, int(opts.get("--boot", 1000)), seconds), flush=True)
 
