@@ -215,7 +215,7 @@ def report(k: int, a: dict[str, np.ndarray], n_boot: int, seconds: float) -> str
     cov_se = float(np.std(a["covered"].mean(axis=1), ddof=1) / np.sqrt(reps))
     pos = a["delta"] > 0
     cells = [
-        str(k), str(reps), f"{rv[4]:.3f} ± {cov_se:.3f}", f"{100 * rv[2]:.2f} %",
+        str(k), str(reps), f"{rv[4]:.3f} ± {cov_se:.4f}", f"{100 * rv[2]:.2f} %",
         _pp(rv[0], rse[0], False), _pp(p["welch"][-2], se["welch"][-2], False),
         f"**{_pp(dr[0], dse[0])}**", _pp(p["d_oracle"][-2], se["d_oracle"][-2]),
         _pp(p["d_z_pooled"][-2], se["d_z_pooled"][-2]), f"{100 * rv[3]:.3f} %",
