@@ -146,3 +146,12 @@ def test_write_split_child_failure_is_redone_here(tmp_path, monkeypatch) -> None
     with pytest.raises(OSError, match="No space left"):
         _concurrent.write_split(here=[_pid_job(tmp_path / "h")], there=[broken])
     assert (tmp_path / "h").read_text() == str(os.getpid())
+
+
+def test_import_leaves_the_garbage_collector_as_it_was() -> None:
+    """The package pauses the collector while it imports, and restores the caller's setting."""
+    for before in ("gc.enable()", "gc.disable()"):
+        _modules_after(
+            f"import gc\n{before}\nwas = gc.isenabled()\nimport collective_efficacy\n"
+            "assert gc.isenabled() == was, (was, gc.isenabled())"
+        )
