@@ -4,14 +4,14 @@ writes the others (private; the console script only).
 The report's files are independent once the evaluation is computed: ``results.json`` and
 ``communities.csv`` (pydantic's serialiser, pandas' CSV writer) take about as long as
 ``report.html`` and ``report.md``, and none of them releases the GIL, so threads would take
-turns. On a machine with two cores or more the console script (:func:`~collective_efficacy.
+turns. On Linux, with two cores or more, the console script (:func:`~collective_efficacy.
 cli.console_main`) writes them in two processes: :func:`os.fork` gives the child the finished
 evaluation at no cost (copy-on-write), and the child only serialises and writes files, then
 leaves with :func:`os._exit` (no teardown, no flushing of the parent's buffers, no ``atexit``).
 
 The files are the same bytes either way (``tests/test_cli_startup.py``). A child that fails
-for any reason (a full disk, a signal, no ``fork`` on this platform) changes nothing: this
-process then writes those files itself, so every error is raised and shown as before.
+for any reason (a full disk, a signal) changes nothing: this process then writes those files
+itself, so every error is raised and shown as before.
 :func:`~collective_efficacy.cli.main`, which a long-lived caller may call, never forks
 (``ENABLED`` is set by the console script only).
 """
@@ -30,13 +30,17 @@ __all__ = ["ENABLED", "write_split"]
 
 #: Fork for the outputs: set by the console script, never by :func:`~collective_efficacy.cli.main`
 ENABLED = False
+#: Linux only: its C library and numpy's BLAS make ``fork`` in a process with idle threads
+#: safe; on macOS a forked child of a threaded process may abort (it would be redone here)
+LINUX = sys.platform.startswith("linux")
 
 Job = Callable[[], object]
 
 
 def _fork() -> int | None:
-    """``os.fork()``, or None where there is none or it fails (this process then does all)."""
-    if not ENABLED or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    """``os.fork()``, or None: not the console script, one core, not Linux, or the fork failed
+    (this process then does all)."""
+    if not ENABLED or not LINUX or (os.cpu_count() or 1) < 2:
         return None
     for stream in (sys.stdout, sys.stderr):  # nothing buffered twice: each process its own
         stream.flush()
@@ -68,7 +72,7 @@ def _child(jobs: Sequence[Job]) -> NoReturn:
 def write_split(here: Sequence[Job], there: Sequence[Job]) -> None:
     """Run ``here`` in this process and ``there`` in a forked child, at the same time.
 
-    Without a child (not the console script, one core, no ``fork``) both run here, ``here``
+    Without a child (not the console script, one core, not Linux) both run here, ``here``
     first. When the child fails, ``there`` runs again here, after ``here``: its errors are
     raised in this process as without a child. An error in ``here`` is raised once the child
     has finished.
