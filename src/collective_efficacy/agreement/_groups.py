@@ -311,11 +311,10 @@ def _levels_consecutive(
     x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int
 ) -> tuple[np.ndarray, bool]:
     """Level index ``x - lo`` (missing -> ``n_levels``) and whether every value is a level."""
-    if len(x) and not (
-        np.fmin.reduce(x) >= lo and np.fmax.reduce(x) <= lo + (n_levels - 1)
-    ):  # a value below or above the scale (NaN skipped; all-NaN gives NaN, within nothing)
-        if not bool(miss.all()):
-            return np.empty(0, dtype=np.int64), False
+    # a value below or above the scale: two reductions (NaN skipped; all-NaN gives NaN)
+    within = not len(x) or (np.fmin.reduce(x) >= lo and np.fmax.reduce(x) <= lo + (n_levels - 1))
+    if not within and not bool(miss.all()):
+        return np.empty(0, dtype=np.int64), False
     r = x - lo
     if miss.any():
         r[miss] = n_levels
