@@ -169,17 +169,33 @@ def _settle_constant(x: np.ndarray, c: np.ndarray, v: np.ndarray, q: np.ndarray)
     suspect = np.argwhere(v <= _SETTLE * q)
     if not len(suspect):
         return
-    answered = ~np.isnan(x)
-    some = answered.any(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.where(some, np.where(answered, x, 0.0).sum(axis=1) / answered.sum(axis=1), 0.0)
-    cols = [*(x[:, i] for i in range(k)), score]
-    masks = [*(answered[:, i] for i in range(k)), some]
     for i, j in suspect:  # loop over suspect pairs (few)
-        vals = cols[i][masks[i] & masks[j]]
+        both = _answered(x, i) & _answered(x, j)
+        vals = (x[:, i] if i < k else _row_scores(x))[both]
         if len(vals) and vals.min() == vals.max():
             v[i, j] = 0.0
             c[i, j] = c[j, i] = 0.0
+
+
+def _answered(x: np.ndarray, i: int) -> np.ndarray:
+    """Rows answering column ``i`` of ``[x, score]`` (the score: rows answering any item)."""
+    if i < x.shape[1]:
+        return ~np.isnan(x[:, i])
+    out = np.zeros(len(x), bool)
+    for j in range(x.shape[1]):  # loop over items (few)
+        out |= ~np.isnan(x[:, j])
+    return out
+
+
+def _row_scores(x: np.ndarray) -> np.ndarray:
+    """The mean of each row's answers (NaN without any), by row chunks (memory O(n))."""
+    out = np.empty(len(x))
+    for lo in range(0, len(x), _CHUNK):  # loop over row chunks (memory)
+        xc = x[lo : lo + _CHUNK]
+        answered = ~np.isnan(xc)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[lo : lo + _CHUNK] = np.where(answered, xc, 0.0).sum(axis=1) / answered.sum(axis=1)
+    return out
 
 
 def item_moments(x: np.ndarray) -> ItemMoments:
