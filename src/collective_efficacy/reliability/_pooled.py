@@ -19,7 +19,9 @@ and :math:`Q = (Z \circ Z)'O`. Over the :math:`N_{ij}` rows answering both :math
 so :math:`\operatorname{cov}_{ij} = C_{ij}/(N_{ij}-1)` and
 :math:`r_{ij} = C_{ij}/\sqrt{V_{i|j}V_{j|i}}` -- the pairwise-complete formulas. They hold for
 any shift; one close to the means (the first chunk's) keeps the subtraction free of
-catastrophic cancellation (the shifted-data algorithm, Chan, Golub & LeVeque 1983).
+catastrophic cancellation (the shifted-data algorithm, Chan, Golub & LeVeque 1983). Where
+:math:`V_{i|j}` is within rounding of 0, the data decides: a column constant over the pair's
+rows gets exact zeros, so its correlation is NaN, as pandas' two-pass ``corr`` gives.
 """
 
 from __future__ import annotations
