@@ -719,3 +719,11 @@ def test_shown_respondents_from_prepared_codings_equals_plain() -> None:
         prepared = shown_respondents(scores, table, **kw)
     pd.testing.assert_frame_equal(prepared, plain)
     assert 0 < len(plain) < n
+
+
+def test_a_total_is_unsafe_with_a_secondary_pinned_by_its_smallest_sibling() -> None:
+    # a secondary lies in [min_n, smallest shown]; with the smallest shown at min_n it is known
+    from collective_efficacy.disclosure import total_is_safe
+
+    assert not total_is_safe([4, 10], secondary=[False, True], min_n=10, smallest_shown=10)
+    assert total_is_safe([4, 10], secondary=[False, True], min_n=10, smallest_shown=11)

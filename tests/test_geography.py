@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import collective_efficacy as ce
@@ -217,6 +217,7 @@ def _brute_force_pinned(hidden: list[tuple[int, bool, int]], total: int, min_n: 
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(wijken=[[1, 3, 5, 5], [2]])  # a secondary pinned by its smallest sibling
 @given(st.lists(st.lists(st.integers(1, 14), min_size=1, max_size=4), min_size=1, max_size=3))
 def test_attacker_learns_no_hidden_buurt(wijken: list[list[int]]) -> None:
     min_n = 5

@@ -295,7 +295,9 @@ def total_is_safe(
         low = np.maximum(lo, total - (hi.sum() - hi))  # the others take up all they can
         high = np.minimum(hi, total - (lo.sum() - lo))  # ... or as little as they can
     full = (low <= lo) & (high >= hi)
-    open_ = (high > low) | (hi <= lo)  # a secondary one is never pinned by the total
+    # a secondary one keeps two values or more: one pinned by its own bounds (its smallest shown
+    # sibling holds exactly min_n) is pinned too, and the total would complete what it tells
+    open_ = high > low
     return bool(np.all(full[primary]) and np.all(open_[sec]))
 
 

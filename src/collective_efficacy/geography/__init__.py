@@ -306,7 +306,7 @@ def _unsafe_parents(
         low = np.maximum(lo, total[hg] - (sum_hi[hg] - hi))
         high = np.minimum(hi, total[hg] - (sum_lo[hg] - lo))
     full = (low <= lo) & (high >= hi)
-    open_ = (high > low) | (hi <= lo)
+    open_ = high > low  # also a secondary pinned by its own bounds (as total_is_safe)
     bad_piece = np.where(hs, ~open_, ~full)
     bad = np.bincount(hg, weights=bad_piece.astype(float), minlength=G) > 0
     return bad & ~par["suppressed"].to_numpy(dtype=bool)
