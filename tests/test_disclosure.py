@@ -725,5 +725,6 @@ def test_a_total_is_unsafe_with_a_secondary_pinned_by_its_smallest_sibling() -> 
     # a secondary lies in [min_n, smallest shown]; with the smallest shown at min_n it is known
     from collective_efficacy.disclosure import total_is_safe
 
-    assert not total_is_safe([4, 10], secondary=[False, True], min_n=10, smallest_shown=10)
-    assert total_is_safe([4, 10], secondary=[False, True], min_n=10, smallest_shown=11)
+    sec = [False, False, False, True]  # the three small ones' ranges stay whole either way
+    assert not total_is_safe([1, 3, 2, 5], secondary=sec, min_n=5, smallest_shown=5)
+    assert total_is_safe([1, 3, 2, 5], secondary=sec, min_n=5, smallest_shown=6)
