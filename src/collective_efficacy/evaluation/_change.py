@@ -269,12 +269,66 @@ def _answers_twice(ids: pd.Series, before: np.ndarray, rows: np.ndarray | None =
         first = arr.filter(pa.array(mask)).drop_null()
         mask[:] = False
         mask[rows[~before]] = True
-        return bool(pc.any(pc.is_in(arr.filter(pa.array(mask)), value_set=first)).as_py())
+        second = arr.filter(pa.array(mask)).drop_null()
+        keys = _short_id_keys(first, second)
+        if keys is not None:  # ids of at most 8 bytes: sorted integers, no hashing of text
+            return _sorted_overlap(*keys)
+        return bool(pc.any(pc.is_in(second, value_set=first)).as_py())
     values = ids.to_numpy()
     if rows is None:
         rows = np.arange(len(ids))
     b = set(pd.Series(values[rows[before]]).dropna().tolist())
     return bool(b) and not b.isdisjoint(pd.Series(values[rows[~before]]).dropna().tolist())
+
+
+def _utf8_parts(arr: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The byte lengths and the bytes (in order) of an Arrow ``string`` / ``large_string``
+    array without nulls (views of its buffers); None for another type."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    wide = {pa.string(): np.int32, pa.large_string(): np.int64}.get(arr.type)
+    if wide is None:
+        return None
+    _, offsets, data = arr.buffers()
+    off = np.frombuffer(offsets, dtype=wide)[arr.offset : arr.offset + len(arr) + 1]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, np.uint8)
+    return np.diff(off).astype(np.int64), raw[int(off[0]) : int(off[-1])]
+
+
+def _short_id_keys(*arrays: Any) -> list[np.ndarray] | None:
+    """Each text array's ids as one uint64 each, equal exactly when the ids are equal: the
+    bytes zero-padded to 8, and the length in the last byte unless every id has the same
+    length (at most 8). None when an id is longer (7 bytes with mixed lengths)."""
+    parts = [_utf8_parts(a) for a in arrays]
+    if any(p is None for p in parts):
+        return None
+    lens = [p[0] for p in parts if p is not None and p[0].size]
+    if not lens:
+        return [np.empty(0, np.uint64) for _ in arrays]
+    lo, hi = min(int(x.min()) for x in lens), max(int(x.max()) for x in lens)
+    if hi > 8 or (lo != hi and hi > 7):
+        return None
+    out = []
+    for n, data in (p for p in parts if p is not None):
+        buf = np.zeros((n.size, 8), dtype=np.uint8)
+        if lo == hi:
+            buf[:, :hi] = data.reshape(n.size, hi)
+        else:
+            buf[np.arange(8) < n[:, None]] = data  # row by row, as the bytes lie
+            buf[:, 7] = n
+        out.append(buf.view(np.uint64).ravel())
+    return out
+
+
+def _sorted_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the integer arrays share a value (both sorted, then one binary search each)."""
+    if not a.size or not b.size:
+        return False
+    sa, sb = np.sort(a), np.sort(b)
+    at = np.minimum(np.searchsorted(sa, sb), sa.size - 1)
+    return bool((sa[at] == sb).any())
 
 
 def _respondent_note(exc: DataError) -> Note:

@@ -67,8 +67,7 @@ def _column(s: pd.Series) -> list[Any]:
         vals: list[Any] = a.tolist()
         missing = np.isnan(a)
     elif isinstance(dt, pd.StringDtype):  # pd.NA or NaN, depending on the dtype's na_value
-        arr: Any = s.array
-        return list(arr.to_numpy(dtype=object, na_value=None).tolist())
+        return _shared_text(s)
     elif pd.api.types.is_bool_dtype(dt) or pd.api.types.is_integer_dtype(dt):  # boolean, Int64
         missing = s.isna().to_numpy()
         target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
@@ -88,6 +87,16 @@ def _column(s: pd.Series) -> list[Any]:
     for i in np.flatnonzero(missing).tolist():
         vals[i] = None
     return vals
+
+
+def _shared_text(s: pd.Series) -> list[Any]:
+    """A text column as Python ``str`` (None where missing), one object per distinct text:
+    a wave, method or reason repeated on every row is held once, not once per row."""
+    codes, uniques = pd.factorize(s)  # -1: missing
+    texts = np.empty(len(uniques) + 1, dtype=object)
+    texts[:-1] = uniques.to_numpy(dtype=object)
+    texts[-1] = None
+    return list(texts[codes].tolist())
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
