@@ -9,6 +9,7 @@ general path of ``validate`` (switched on by disabling the byte path). Exact equ
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -152,3 +153,37 @@ def test_a_large_file_with_repeated_and_missing_ids(tmp_path: Any) -> None:
         want_codes, want_labels = pd.factorize(v.data["resp"])
         np.testing.assert_array_equal(v.id_codes["respondent"].codes, want_codes)
         assert v.id_codes["respondent"].labels.tolist() == list(want_labels)
+
+
+# -- community labels: normal forms and case twins found in Arrow ------------------------------
+LABEL_CHARS = st.sampled_from(
+    ["a", "B", "z", "Z", "1", " ", "\t", "\n", "\x0b", "\x1c", "\x1f", "\xa0", "ë", "e\u0308",
+     "ß", "SS", "K", "\u212a", "\u3000"]
+)  # fmt: skip
+
+
+@SLOW
+@given(st.lists(st.lists(LABEL_CHARS, max_size=6).map("".join), min_size=1, max_size=150))
+def test_normalised_texts_equal_the_label_by_label_rule(labels: list[str]) -> None:
+    from collective_efficacy.responses._ids import normalised_texts
+
+    want = [" ".join(unicodedata.normalize("NFC", t).split()) for t in labels]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("collective_efficacy.responses._ids._MIN_ARROW", 0)
+        fixed, plain = normalised_texts(labels)
+    assert fixed == want
+    assert all(fixed[k] is labels[k] for k in np.flatnonzero(plain))
+
+
+@SLOW
+@given(st.lists(st.lists(LABEL_CHARS, max_size=4).map("".join), min_size=1, max_size=150))
+def test_case_duplicates_with_the_arrow_check_equal_the_casefold_groups(labels: list[str]) -> None:
+    from collective_efficacy.responses import _ids
+
+    cells = np.array(labels, dtype=object)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_ids, "_MIN_ARROW", 10**9)
+        want = _ids.case_duplicates(cells)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_ids, "_MIN_ARROW", 0)
+        assert _ids.case_duplicates(cells) == want

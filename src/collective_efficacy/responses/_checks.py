@@ -4,7 +4,6 @@ and the SPSS/Stata value labels (kept apart so that ``responses`` stays readable
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from collective_efficacy.responses._ids import (
     case_duplicates,
     coded_ids,
     nonscalar_rows,
+    normalised_texts,
     number_text,
     with_texts,
 )
@@ -242,8 +242,8 @@ def id_text(
         codes, texts = coded, np.asarray(found, dtype=object)
     changed: dict[str, str] = {}
     if normalise:  # each distinct label normalised once; codes of the normalised labels
-        fixed = [" ".join(unicodedata.normalize("NFC", u).split()) for u in texts]
-        changed = {u: f for u, f in zip(texts, fixed) if u != f}
+        fixed, plain = normalised_texts(texts)
+        changed = {texts[k]: fixed[k] for k in np.flatnonzero(~plain) if texts[k] != fixed[k]}
         if changed:
             new_codes, distinct = pd.factorize(np.array(fixed, dtype=object))
             codes = np.append(new_codes, -1)[codes]  # -1 (missing) stays -1
