@@ -16,20 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import collective_efficacy as ce
 from collective_efficacy.responses import _checks, _codes
-
-SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-ALPHABET = st.sampled_from(["a", "b", "R", "0", "1", " ", "\x00", "ë", "€", "𝄞"])
-TEXTS = st.one_of(
-    st.none(),
-    st.text(ALPHABET, max_size=3),
-    st.text(ALPHABET, min_size=7, max_size=9),
-    st.text(ALPHABET, min_size=60, max_size=70),
-)
+from test_validate_codes import SLOW, TEXTS, frames  # the coding's random texts and frames
 
 
 def _reference(cells: list[Any]) -> np.ndarray:
@@ -44,27 +36,21 @@ def _check(got: np.ndarray | None, cells: list[Any]) -> None:
     np.testing.assert_array_equal(got, _reference(cells))
 
 
-@SLOW
-@given(
-    st.lists(TEXTS, max_size=40),
-    st.sampled_from([pa.string(), pa.large_string()]),
-    st.integers(0, 3),
-)
-def test_text_repeats_equal_pandas_duplicated(cells: list[Any], kind: Any, cut: int) -> None:
-    arr = pa.array(cells, type=kind)
-    _check(_codes.text_repeats(arr), cells)
-    _check(_codes.text_repeats(arr.slice(cut)), cells[cut:])  # offsets inside the buffers
+def _colliding(words: list[np.ndarray], lens: np.ndarray) -> np.ndarray:
+    return words[0] & np.uint64(1)  # a hash that collides almost always
 
 
 @SLOW
-@given(st.lists(TEXTS, max_size=40))
-def test_a_hash_collision_never_makes_a_repeat(cells: list[Any]) -> None:
-    """With a hash that collides almost always, the flagged rows are compared by their text."""
-    arr = pa.array(cells, type=pa.string())
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_codes, "_hashed", lambda words, lens: words[0] & np.uint64(1))
-        got = _codes.text_repeats(arr)
-    _check(got, cells)
+@given(st.lists(TEXTS, max_size=40), st.integers(0, 3))
+def test_text_repeats_equal_pandas_duplicated(cells: list[Any], cut: int) -> None:
+    """Also with a hash that collides almost always: the flagged rows are compared by text."""
+    for kind in (pa.string(), pa.large_string()):  # int32 and int64 offsets
+        arr = pa.array(cells, type=kind)
+        _check(_codes.text_repeats(arr), cells)
+        _check(_codes.text_repeats(arr.slice(cut)), cells[cut:])  # offsets inside the buffers
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_codes, "_hashed", _colliding)
+            _check(_codes.text_repeats(arr), cells)
 
 
 def test_a_collision_in_a_long_column_is_no_repeat() -> None:
@@ -76,30 +62,6 @@ def test_a_collision_in_a_long_column_is_no_repeat() -> None:
     assert got is not None and got.sum() == 1
 
 
-IDS = ["r1", "r2", "R1", "r 1", "", "respondent-000000000001", "\x00", None]
-LABELS = ["A", " A", "a", "B", "Buurt  1", None]
-
-
-@st.composite
-def frames(draw: Any) -> pd.DataFrame:
-    n = draw(st.integers(1, 30))
-    resp = draw(st.lists(st.sampled_from(IDS), min_size=n, max_size=n))
-    if draw(st.booleans()):  # NaN as the missing cell of an object column
-        resp = [np.nan if r is None else r for r in resp]
-    labels = draw(st.lists(st.sampled_from(LABELS), min_size=n, max_size=n))
-    kind = draw(st.sampled_from(["object", "str"]))
-    data: dict[str, Any] = {
-        "resp": pd.array(resp, dtype="str") if kind == "str" else np.array(resp, dtype=object),
-        "buurt": np.array(labels, dtype=object),
-    }
-    for item in ("SC1", "SC2"):
-        data[item] = draw(st.lists(st.sampled_from([1, 3, 5, 9, np.nan]), min_size=n, max_size=n))
-    frame = pd.DataFrame(data)
-    if draw(st.booleans()):
-        frame.index = pd.Index(draw(st.permutations(list(range(0, 3 * n, 3)))))
-    return frame
-
-
 def _validate(frame: pd.DataFrame) -> ce.ValidatedResponses:
     return ce.validate(
         frame, "sampson1997", community="buurt", respondent="resp", items=["SC1", "SC2"],
@@ -108,8 +70,15 @@ def _validate(frame: pd.DataFrame) -> ce.ValidatedResponses:
 
 
 @SLOW
-@given(frames())
-def test_validate_with_uncoded_respondents_equals_the_coded_path(frame: pd.DataFrame) -> None:
+@given(frames(), st.booleans())
+def test_validate_with_uncoded_respondents_equals_the_coded_path(
+    case: tuple[pd.DataFrame, bool], nan: bool
+) -> None:
+    """Random messy frames of the coding's tests, without their wave column (respondent ids
+    are then only checked for repeats); missing ids also as NaN in an object column."""
+    frame = case[0].drop(columns="meting", errors="ignore")
+    if nan and frame["resp"].dtype == object:
+        frame["resp"] = frame["resp"].where(frame["resp"].notna(), np.nan)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(_checks, "uncoded_ids", lambda values: None)
         coded = _validate(frame)
