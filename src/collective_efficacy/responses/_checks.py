@@ -216,7 +216,8 @@ def id_text(
     """
     s = data[column]
     text_dtype = isinstance(s.dtype, pd.StringDtype)
-    if repeats_only and (text_dtype or _all_str(s)):  # respondent ids: repeats, not codes
+    kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else None  # once
+    if repeats_only and (text_dtype or kind == "string"):  # respondent ids: repeats, not codes
         uncoded = uncoded_ids(s.array if text_dtype else s.to_numpy())
         if uncoded is not None:
             return uncoded, {}
@@ -231,11 +232,11 @@ def id_text(
             return IdColumn(codes, np.zeros(0, dtype=object), s.array), {}
         texts = np.asarray(uniques, dtype=object)  # str cells (no missing among them)
     else:
-        bad = nonscalar_rows(s)
+        bad = nonscalar_rows(s, kind)
         if bad.size:
             _unusable(col, column, s, bad)
             return None, {}
-        coded, found = coded_ids(s)
+        coded, found = coded_ids(s, kind)
         if coded is None:
             _mixed_problem(col, column, list(found))
             return None, {}
@@ -250,11 +251,6 @@ def id_text(
             texts = np.asarray(distinct, dtype=object)
         _case_problems(col, column, codes, texts)
     return IdColumn(codes, texts), changed
-
-
-def _all_str(s: pd.Series) -> bool:
-    """An object column of ``str`` and missing cells (nothing else)."""
-    return s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string"
 
 
 def _mixed_problem(col: Collector, column: str, examples: list[str]) -> None:

@@ -149,7 +149,7 @@ _SCALAR_KINDS = frozenset(
 )
 
 
-def nonscalar_rows(s: pd.Series) -> np.ndarray:
+def nonscalar_rows(s: pd.Series, kind: str | None = None) -> np.ndarray:
     """Positions of cells holding a list, dict, set, tuple or array (they cannot be answers/ids).
 
     A column of one scalar kind (all text, all numbers: ``infer_dtype`` in one C pass) has none;
@@ -158,7 +158,7 @@ def nonscalar_rows(s: pd.Series) -> np.ndarray:
     >>> nonscalar_rows(pd.Series(["a", ["b"], None, "c"], dtype=object)).tolist()
     [1]
     """
-    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in _SCALAR_KINDS:
+    if s.dtype != object or (kind or pd.api.types.infer_dtype(s, skipna=True)) in _SCALAR_KINDS:
         return np.zeros(0, dtype=np.intp)
     bad = s.map(lambda v: isinstance(v, (list, dict, set, tuple, np.ndarray))).to_numpy(bool)
     return np.flatnonzero(bad)
@@ -222,7 +222,9 @@ def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
     return table[np.where(codes >= 0, codes, len(table) - 1)]
 
 
-def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[str]]:
+def coded_ids(
+    s: pd.Series, kind: str | None = None
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[str]]:
     """:func:`ids_as_text` from one hashing pass: ``(codes, texts)``, or ``(None, examples)``.
 
     ``with_texts(codes, texts)`` equals ``ids_as_text(s)[0]``; ``codes`` (-1 = missing) follow
@@ -236,7 +238,8 @@ def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     numeric = pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype)
-    kind = "" if numeric else pd.api.types.infer_dtype(s, skipna=True)
+    if numeric or kind is None or s.dtype != object:  # (``kind``: the caller's infer_dtype)
+        kind = "" if numeric else pd.api.types.infer_dtype(s, skipna=True)
     if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
         return None, _mixed_examples(s[s.notna()])
     if kind == "string" and s.dtype == object:  # distinct texts already
