@@ -51,6 +51,11 @@ def test_text_repeats_equal_pandas_duplicated(cells: list[Any], cut: int) -> Non
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(_codes, "_hashed", _colliding)
             _check(_codes.text_repeats(arr), cells)
+            mp.setattr(_codes, "_SORT_ROWS", 0)  # repeated keys found by sorting
+            _check(_codes.text_repeats(arr), cells)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_codes, "_SORT_ROWS", 0)
+            _check(_codes.text_repeats(arr), cells)
 
 
 def test_a_collision_in_a_long_column_is_no_repeat() -> None:
