@@ -46,7 +46,7 @@ from collective_efficacy.responses._checks import (
     column_name,
     flat_text_columns,
 )
-from collective_efficacy.responses._codes import first_rows
+from collective_efficacy.responses._codes import distinct_text_codes, first_rows
 from collective_efficacy.responses._columns import _item_columns
 from collective_efficacy.responses._exclusions import _exclusions, _finish_raise, _report
 from collective_efficacy.responses._odk import form_columns, form_date_column
@@ -87,11 +87,26 @@ class IdCodes:
     ([0, 1, 0], ['B', 'A'])
     """
 
-    def __init__(self, codes: np.ndarray, column: pd.Series) -> None:
-        self.codes = codes
-        self.first = first_rows(codes)
-        self.first.flags.writeable = False
+    def __init__(self, codes: np.ndarray | None, column: pd.Series) -> None:
+        self._codes = codes  # None: coded on first use (respondent ids, found unique by bytes)
         self._column = column
+
+    @functools.cached_property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            col = self._column
+            values = col.array if isinstance(col.dtype, pd.StringDtype) else col.to_numpy()
+            by_bytes = distinct_text_codes(values)
+            found = pd.factorize(col)[0] if by_bytes is None else by_bytes
+            self._codes = np.asarray(found, dtype=np.int64)
+            self._codes.flags.writeable = False
+        return self._codes
+
+    @functools.cached_property
+    def first(self) -> np.ndarray:
+        first = first_rows(self.codes)
+        first.flags.writeable = False
+        return first
 
     @functools.cached_property
     def labels(self) -> np.ndarray:
@@ -303,7 +318,7 @@ def validate(
     clean = output_frame(out, data.index, usable, item_ids)
     roles = {"community": community, "respondent": respondent}
     coded = {
-        r: IdCodes(kept_codes(out[c], usable), clean[c])
+        r: IdCodes(None if out[c].codes is None else kept_codes(out[c], usable), clean[c])
         for r, c in roles.items()
         if c and isinstance(out.get(c), IdColumn)
     }

@@ -200,7 +200,8 @@ def _id_columns(
         if c == wave:  # the column pandas makes of the cells (its dtype inferred as before)
             out[c] = pd.Series(data[c].to_numpy(), index=data.index)
             continue
-        coded, changed = id_text(data, c, col, normalise=c == community)
+        alone = c != community and wave is None  # respondent ids: only their repeats matter
+        coded, changed = id_text(data, c, col, normalise=c == community, repeats_only=alone)
         n = len(data)
         out[c] = coded if coded is not None else IdColumn(np.full(n, -1), np.zeros(0, object))
         relabelled = changed if c == community else relabelled
@@ -259,6 +260,7 @@ def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
     >>> kept_codes(ids, np.array([1, 2, 4])).tolist()
     [0, 1, 2]
     """
+    assert ids.codes is not None
     codes = np.asarray(ids.codes[rows], dtype=np.int64)
     if codes.size:
         present = np.zeros(int(codes.max()) + 1, dtype=bool)

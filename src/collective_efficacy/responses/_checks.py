@@ -4,7 +4,6 @@ and the SPSS/Stata value labels (kept apart so that ``responses`` stays readable
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +14,13 @@ import pandas as pd
 from collective_efficacy._groups import factorize_objects
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import ResponseScale, normalize_label
+from collective_efficacy.responses import _codes
 from collective_efficacy.responses._codes import distinct_text_codes, first_coded_rows
 from collective_efficacy.responses._ids import (
     case_duplicates,
     coded_ids,
     nonscalar_rows,
+    normalised_texts,
     number_text,
     with_texts,
 )
@@ -155,35 +156,72 @@ class IdColumn:
 
     ``codes`` (-1 = missing) follow the cells' first appearance and are equal exactly when the
     ids are (their values for numbers, their text otherwise); ``texts`` is the text of each
-    code; ``cells`` the column's own array of pandas' text dtype when it is used as it is.
+    code; ``cells`` the column's own text cells when they are used as they are (pandas' text
+    array, or an object array of ``str``). Respondent ids of text are not coded (``codes`` is
+    None): ``flags`` holds which cells are missing and which repeat an earlier cell's id.
     """
 
-    codes: np.ndarray
+    codes: np.ndarray | None
     texts: np.ndarray
     cells: Any = None
+    flags: tuple[np.ndarray, np.ndarray] | None = None
 
     def text(self, rows: np.ndarray | None = None) -> Any:
         """The ids as text (``None`` missing) of ``rows`` (positions; default all)."""
-        if self.cells is not None:
-            return self.cells if rows is None else self.cells.take(rows)
-        return with_texts(self.codes if rows is None else self.codes[rows], self.texts)
+        if self.cells is None:
+            assert self.codes is not None
+            return with_texts(self.codes if rows is None else self.codes[rows], self.texts)
+        if rows is not None:
+            return self.cells.take(rows)
+        if self.codes is None and isinstance(self.cells, np.ndarray):  # object cells, uncoded
+            out = self.cells.copy()
+            out[self.missing(empty_text=False)] = None
+            return out
+        return self.cells
 
     def missing(self, *, empty_text: bool) -> np.ndarray:
         """Rows without an id (with ``empty_text``, also those whose text is ``""``)."""
+        if self.codes is None:
+            assert self.flags is not None and not empty_text  # respondent ids only
+            return self.flags[0]
         empty = np.append(self.texts == "", True)  # code -1 (the last slot): missing
         return empty[self.codes] if empty_text and empty[:-1].any() else self.codes < 0
 
 
+def uncoded_ids(values: Any) -> IdColumn | None:
+    """Respondent ids of text as they are, with their missing and repeated cells; or None.
+
+    ``values``: pandas' text array or an object array of ``str`` and missing cells, long
+    enough for the byte path (:func:`~.responses._codes.text_repeats`); None sends the column
+    to the general path (short, unhashable, not UTF-8, an id over 64 bytes).
+    """
+    if len(values) < _codes._MIN_ROWS:
+        return None
+    arr = _codes.arrow_text(values)
+    repeated = None if arr is None else _codes.text_repeats(arr)
+    if repeated is None:
+        return None
+    missing = np.zeros(len(values), dtype=bool) if arr.null_count == 0 else ~_codes.validity(arr)
+    return IdColumn(None, np.zeros(0, dtype=object), values, (missing, repeated))
+
+
 def id_text(
-    data: pd.DataFrame, column: str, col: Collector, *, normalise: bool
+    data: pd.DataFrame, column: str, col: Collector, *, normalise: bool, repeats_only: bool = False
 ) -> tuple[IdColumn | None, dict[str, str]]:
     """An id column as text (:func:`ids_as_text`), community labels normalised; problems added.
 
     Returns the coded ids (None when the column is unusable) and the labels changed by
-    normalisation (label in the data -> label used).
+    normalisation (label in the data -> label used). ``repeats_only`` (respondent ids without
+    a wave column): text ids may be left uncoded (:func:`uncoded_ids`).
     """
     s = data[column]
-    if isinstance(s.dtype, pd.StringDtype):  # pandas' text dtype (read_csv, Arrow): no objects
+    text_dtype = isinstance(s.dtype, pd.StringDtype)
+    kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else None  # once
+    if repeats_only and (text_dtype or kind == "string"):  # respondent ids: repeats, not codes
+        uncoded = uncoded_ids(s.array if text_dtype else s.to_numpy())
+        if uncoded is not None:
+            return uncoded, {}
+    if text_dtype:  # pandas' text dtype (read_csv, Arrow): no objects
         by_bytes = distinct_text_codes(s.array)  # ids: coded from their bytes
         if by_bytes is not None:
             codes = by_bytes
@@ -194,19 +232,19 @@ def id_text(
             return IdColumn(codes, np.zeros(0, dtype=object), s.array), {}
         texts = np.asarray(uniques, dtype=object)  # str cells (no missing among them)
     else:
-        bad = nonscalar_rows(s)
+        bad = nonscalar_rows(s, kind)
         if bad.size:
             _unusable(col, column, s, bad)
             return None, {}
-        coded, found = coded_ids(s)
+        coded, found = coded_ids(s, kind)
         if coded is None:
             _mixed_problem(col, column, list(found))
             return None, {}
         codes, texts = coded, np.asarray(found, dtype=object)
     changed: dict[str, str] = {}
     if normalise:  # each distinct label normalised once; codes of the normalised labels
-        fixed = [" ".join(unicodedata.normalize("NFC", u).split()) for u in texts]
-        changed = {u: f for u, f in zip(texts, fixed) if u != f}
+        fixed, plain = normalised_texts(texts)
+        changed = {texts[k]: fixed[k] for k in np.flatnonzero(~plain) if texts[k] != fixed[k]}
         if changed:
             new_codes, distinct = pd.factorize(np.array(fixed, dtype=object))
             codes = np.append(new_codes, -1)[codes]  # -1 (missing) stays -1

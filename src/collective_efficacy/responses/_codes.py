@@ -30,6 +30,8 @@ __all__ = [
     "first_rows",
     "text_buffers",
     "text_codes",
+    "text_repeats",
+    "validity",
 ]
 
 _MAX_WORDS = 8  # ids up to 64 bytes are packed; longer ones are hashed by Arrow
@@ -38,6 +40,7 @@ _SPREAD = 4096  # cells sampled over the column: mostly distinct (ids) or repeat
 #: repeats in that sample of a column with k distinct values: about 4096**2 / (2 k), 645 for
 #: 13,000 communities, 64 for 130,000; about none for respondent ids
 _REPEATS = 16
+_SORT_ROWS = 1 << 20  # longer columns: repeated keys found by sorting (see _repeated_keys)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)  # splitmix64
 _S1, _S2, _S3 = np.uint64(30), np.uint64(27), np.uint64(31)
 _STEP = np.uint64(0x9E3779B97F4A7C15)
@@ -100,7 +103,7 @@ def text_codes(arr: Any) -> np.ndarray:
     [0, -1, 1, 0]
     """
     n = len(arr)
-    valid = np.ones(n, dtype=bool) if arr.null_count == 0 else _validity(arr)
+    valid = np.ones(n, dtype=bool) if arr.null_count == 0 else validity(arr)
     words, lens = _packed(arr, valid)
     codes = np.full(n, -1, dtype=np.int64)
     if words is None:  # ids over 64 bytes: Arrow's string hashing
@@ -120,6 +123,60 @@ def text_codes(arr: Any) -> np.ndarray:
             found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
     codes[valid] = found
     return codes
+
+
+def text_repeats(arr: Any) -> np.ndarray | None:
+    """Cells of a pyarrow string array that repeat an earlier cell's text (missing: False).
+
+    ``pd.Series(cells).duplicated(keep="first") & notna``, for respondent ids: one integer
+    hash *set* of the cells' keys (:func:`text_codes` without its codes, which need a hash
+    table of positions -- twice the work for half a million distinct ids). Keys of one word are
+    the texts themselves; hashed keys are verified: a cell flagged as a repeat is compared, by
+    its text, with the cells of the same key (a collision would flag, never hide, a repeat).
+    None when a cell is longer than 64 bytes (the caller codes the cells).
+
+    >>> import pyarrow as pa
+    >>> text_repeats(pa.array(["R2", None, "R1", "R2", None])).tolist()
+    [False, False, False, True, False]
+    """
+    n = len(arr)
+    valid = np.ones(n, dtype=bool) if arr.null_count == 0 else validity(arr)
+    words, lens = _packed(arr, valid)
+    if words is None:
+        return None
+    exact = len(words) == 1 and not _has_nul(arr)  # the key is the text (a bijection)
+    key = (_mix(words[0]) if exact else _hashed(words, lens)).view(np.int64)
+    del words
+    keys = pd.Series(key, copy=False)
+    seen = _repeated_keys(keys)
+    out = np.zeros(n, dtype=bool)
+    out[valid] = seen
+    if not exact and seen.any():  # the rows of a repeated key, by their text
+        same_key = np.flatnonzero(keys.isin(np.unique(key[seen])).to_numpy())
+        rows = same_key if arr.null_count == 0 else np.flatnonzero(valid)[same_key]
+        texts = pd.Series(arr.take(rows).to_pylist(), dtype=object)
+        out[rows] = texts.duplicated(keep="first").to_numpy()
+    return out
+
+
+def _repeated_keys(keys: pd.Series) -> np.ndarray:
+    """``keys.duplicated(keep="first")`` of int64 keys; beyond ``_SORT_ROWS`` from a sort.
+
+    A hash set of millions of keys outgrows the caches (a memory access per key, 0.8 s for
+    5,000,000); sorting them is cache-friendly (0.35 s). The keys that occur twice are read
+    off the sorted keys; only their rows (few: repeated respondent ids) are hashed to tell
+    the first occurrence from the repeats.
+    """
+    if len(keys) <= _SORT_ROWS:
+        return keys.duplicated(keep="first").to_numpy()
+    ordered = np.sort(keys.to_numpy())
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    out = np.zeros(len(keys), dtype=bool)
+    if twice.size:
+        rows = np.flatnonzero(keys.isin(np.unique(twice)).to_numpy())
+        out[rows] = keys.iloc[rows].duplicated(keep="first").to_numpy()
+    return out
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
@@ -149,7 +206,8 @@ def first_coded_rows(codes: np.ndarray) -> np.ndarray:
     return coded[first_rows(codes[coded])]
 
 
-def _validity(arr: Any) -> np.ndarray:
+def validity(arr: Any) -> np.ndarray:
+    """Which cells of a pyarrow array are not null (a numpy boolean array)."""
     return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -69,6 +69,16 @@ def repeats(codes: np.ndarray, wave: np.ndarray | None = None) -> np.ndarray:
     return ~first
 
 
+def _repeated_ids(ids: IdColumn, waves: pd.Series | None) -> np.ndarray:
+    """Rows whose respondent id (and wave) repeats an earlier row's."""
+    if ids.codes is None:  # text ids, their repeats found from their bytes (no wave column)
+        assert ids.flags is not None and waves is None
+        return ids.flags[1]
+    # codes are equal exactly when the ids are (numbers: their values, as their text)
+    waves_coded = pd.factorize(waves, use_na_sentinel=True)[0] if waves is not None else None
+    return repeats(ids.codes, waves_coded)
+
+
 def _exclusions(
     data: pd.DataFrame,
     out: dict[str, Any],
@@ -102,9 +112,7 @@ def _exclusions(
                 "missing_respondent", respondent, m, [], expected="a respondent id on every row"
             )
             reasons.exclude(m, "missing_respondent", f"no id in column {respondent!r}")
-        # codes are equal exactly when the ids are (numbers: their values, as their text)
-        waves_coded = pd.factorize(data[wave], use_na_sentinel=True)[0] if has_wave else None
-        dup = repeats(ids.codes, waves_coded) & ~m
+        dup = _repeated_ids(ids, data[wave] if has_wave else None) & ~m
         if dup.any():
             col.add(
                 "duplicate_respondent",

@@ -10,13 +10,15 @@ function, which makes "file text -> reader -> validate" the identity on ids.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from collective_efficacy._groups import factorize_objects
-from collective_efficacy.responses._codes import distinct_text_codes, first_coded_rows
+from collective_efficacy.responses._codes import arrow_text, distinct_text_codes, first_coded_rows
 
 __all__ = [
     "case_duplicates",
@@ -25,6 +27,7 @@ __all__ = [
     "nonscalar_rows",
     "normalise_labels",
     "normalise_labels_distinct",
+    "normalised_texts",
     "number_text",
     "numbers_if_lossless",
     "with_texts",
@@ -146,7 +149,7 @@ _SCALAR_KINDS = frozenset(
 )
 
 
-def nonscalar_rows(s: pd.Series) -> np.ndarray:
+def nonscalar_rows(s: pd.Series, kind: str | None = None) -> np.ndarray:
     """Positions of cells holding a list, dict, set, tuple or array (they cannot be answers/ids).
 
     A column of one scalar kind (all text, all numbers: ``infer_dtype`` in one C pass) has none;
@@ -155,7 +158,7 @@ def nonscalar_rows(s: pd.Series) -> np.ndarray:
     >>> nonscalar_rows(pd.Series(["a", ["b"], None, "c"], dtype=object)).tolist()
     [1]
     """
-    if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in _SCALAR_KINDS:
+    if s.dtype != object or (kind or pd.api.types.infer_dtype(s, skipna=True)) in _SCALAR_KINDS:
         return np.zeros(0, dtype=np.intp)
     bad = s.map(lambda v: isinstance(v, (list, dict, set, tuple, np.ndarray))).to_numpy(bool)
     return np.flatnonzero(bad)
@@ -219,7 +222,9 @@ def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
     return table[np.where(codes >= 0, codes, len(table) - 1)]
 
 
-def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[str]]:
+def coded_ids(
+    s: pd.Series, kind: str | None = None
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[str]]:
     """:func:`ids_as_text` from one hashing pass: ``(codes, texts)``, or ``(None, examples)``.
 
     ``with_texts(codes, texts)`` equals ``ids_as_text(s)[0]``; ``codes`` (-1 = missing) follow
@@ -233,7 +238,8 @@ def coded_ids(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | tuple[None, list[
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     numeric = pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype)
-    kind = "" if numeric else pd.api.types.infer_dtype(s, skipna=True)
+    if numeric or kind is None or s.dtype != object:  # (``kind``: the caller's infer_dtype)
+        kind = "" if numeric else pd.api.types.infer_dtype(s, skipna=True)
     if kind.startswith("mixed"):  # before any hashing: 1, 1.0 and True hash alike
         return None, _mixed_examples(s[s.notna()])
     if kind == "string" and s.dtype == object:  # distinct texts already
@@ -273,13 +279,56 @@ def normalise_labels_distinct(text: np.ndarray) -> tuple[np.ndarray, dict[str, s
     ['B', 'A']
     """
     codes, uniques = pd.factorize(pd.Series(text, dtype=object), use_na_sentinel=True)
-    fixed = [" ".join(unicodedata.normalize("NFC", str(u)).split()) for u in uniques]
-    changed = {str(u): f for u, f in zip(uniques, fixed) if u != f}
+    fixed, plain = normalised_texts(uniques)
+    changed = {str(uniques[k]): fixed[k] for k in np.flatnonzero(~plain) if uniques[k] != fixed[k]}
     distinct = np.array(list(dict.fromkeys(fixed)), dtype=object)
     if not changed:  # every label already normalised: the cells as they are
         return text, changed, distinct
     table = np.array([*fixed, None], dtype=object)
     return table[np.where(codes >= 0, codes, len(fixed))], changed, distinct
+
+
+#: ASCII white space that ``str.split()`` removes or joins (U+0009-000D, U+001C-001F, runs of
+#: spaces, a space at either end); RE2 syntax
+_SPACES = r"[\x09-\x0d\x1c-\x1f]|  |^ | $"
+_MIN_ARROW = 64  # fewer labels: one by one (Arrow's fixed costs not worth it)
+
+
+def normalised_texts(texts: Sequence[Any] | np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """Each text in Unicode NFC, trimmed, runs of white space as one space; and which texts
+    are their own normal form (returned as they are, the same objects).
+
+    ``" ".join(unicodedata.normalize("NFC", str(t)).split())`` for each text, computed only for
+    texts that may change: ASCII texts whose only white space is single spaces between words
+    are their own normal form (NFC leaves ASCII alone, ``split`` finds nothing to change), and
+    Arrow finds those in one pass over thousands of labels.
+
+    >>> fixed, plain = normalised_texts([" Buurt  A", "Buurt B"] * 40)
+    >>> fixed[:2], plain[:2].tolist()
+    (['Buurt A', 'Buurt B'], [False, True])
+    """
+    out = list(texts)
+    plain = np.zeros(len(out), dtype=bool)
+    arr = arrow_text(np.asarray(out, dtype=object)) if len(out) >= _MIN_ARROW else None
+    if arr is not None and arr.null_count == 0:  # all text (numbers, None: one by one)
+        pc = import_module("pyarrow.compute")
+        spaced = pc.match_substring_regex(arr, _SPACES)
+        plain = pc.and_not(pc.string_is_ascii(arr), spaced).to_numpy(zero_copy_only=False)
+    for k in np.flatnonzero(~plain):
+        out[k] = " ".join(unicodedata.normalize("NFC", str(out[k])).split())
+    return out, plain
+
+
+def _no_case_twins(distinct: np.ndarray) -> bool:
+    """True when the distinct labels are ASCII and no two are equal in lower case (in Arrow);
+    False when that is so or cannot be told this way."""
+    arr = arrow_text(np.asarray(distinct, dtype=object)) if len(distinct) >= _MIN_ARROW else None
+    if arr is None or arr.null_count:
+        return False
+    pc = import_module("pyarrow.compute")
+    if not pc.all(pc.string_is_ascii(arr)).as_py():  # casefold of other letters: one by one
+        return False
+    return bool(pc.count_distinct(pc.ascii_lower(arr)).as_py() == len(arr))
 
 
 def case_duplicates(labels: np.ndarray) -> list[list[str]]:
@@ -289,6 +338,8 @@ def case_duplicates(labels: np.ndarray) -> list[list[str]]:
     [['Buurt A', 'buurt a']]
     """
     distinct = pd.unique(pd.Series(labels, dtype=object).dropna())
+    if _no_case_twins(distinct):  # ASCII labels (casefold is lower case): checked in Arrow
+        return []
     folded = [str(u).casefold() for u in distinct]
     if len(set(folded)) == len(folded):  # the common case: no two labels alike
         return []
