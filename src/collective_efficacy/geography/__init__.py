@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
 from typing import Any, Literal
@@ -26,7 +27,15 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._params import COLUMN, MAPPING, PATH, TEXT, Interval, public
-from collective_efficacy.disclosure import SECONDARY_REASON, one_pattern
+from collective_efficacy.disclosure import (
+    SECONDARY_REASON,
+    group_any,
+    group_codes,
+    group_first,
+    group_min,
+    pattern_of_groups,
+    suppress_rows,
+)
 from collective_efficacy.errors import DataError, ReadError, require_extra
 from collective_efficacy.scoring import aggregate
 
@@ -222,80 +231,101 @@ def rollup(
 
 def _suppress_levels(tables: list[pd.DataFrame], *, wave: str | None, min_n: int) -> pd.DataFrame:
     """Rules 1-3 of :func:`rollup` on the per-level tables (finest first)."""
-    done = []
+    done, areas = [], []
     for t in tables:
         grp = t["parent"].astype(str) if t["parent"].notna().any() else t["community"]
         if wave is not None:
             grp = grp + "\x1f" + t[wave].astype(str)
-        t = one_pattern(
-            t.assign(_grp=grp.to_numpy()), community="community", wave="_grp", min_n=min_n
-        )
-        done.append(t.drop(columns="_grp"))
+        pairs = group_codes([t["community"], grp], keep_na=True)
+        done.append(pattern_of_groups(t, pairs, group_codes([grp], keep_na=False)))
+        areas.append(_Areas.of(done[-1], wave))
     # rule 3, bottom-up: one row per area (and wave); n = smallest over scales
-    key = ["community"] + ([wave] if wave else [])
-    areas = [
-        d.groupby(key, sort=False)
-        .agg(
-            n=("n", "min"),
-            suppressed=("suppressed", "any"),
-            reason=("reason", "first"),
-            parent=("parent", "first"),
-        )
-        .reset_index()
-        for d in done
-    ]
     fine = areas[0]
-    owner = fine["parent"].to_numpy(dtype=object)  # each fine area's ancestor at this level
+    n, hidden = fine.n.copy(), fine.suppressed.copy()
+    owner = fine.parent  # each fine area's ancestor at this level
     for lvl in range(1, len(areas)):  # two levels at most, never communities
         par = areas[lvl]
         if lvl > 1:
-            child = areas[lvl - 1].drop_duplicates("community")
-            owner = pd.Series(owner).map(dict(zip(child["community"], child["parent"])))
-            owner = owner.to_numpy(dtype=object)
-        unsafe = _unsafe_parents(fine, owner, par, key, wave, min_n)
+            child = areas[lvl - 1]
+            at = _lookup([child.community], [owner])
+            owner = np.asarray(np.where(at >= 0, child.parent[np.maximum(at, 0)], None))
+        g = _lookup([par.community, *par.waves], [owner, *fine.waves])
+        unsafe = _unsafe_parents(n, hidden, fine.reason, g, par.suppressed, min_n)
         if unsafe.any():
-            par.loc[unsafe, "suppressed"] = True
-            par.loc[unsafe, "reason"] = SECONDARY_REASON
-            hit = pd.MultiIndex.from_frame(par.loc[unsafe, key].astype(object))
-            d = done[lvl]
-            rows = pd.MultiIndex.from_frame(d[key].astype(object)).isin(hit)
-            d.loc[rows, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
-            d.loc[rows, "suppressed"] = True
-            d.loc[rows, "reason"] = SECONDARY_REASON
+            par.suppressed[unsafe] = True
+            rows = (par.codes >= 0) & unsafe[np.maximum(par.codes, 0)]
+            suppress_rows(done[lvl], rows, SECONDARY_REASON)
         # fine areas under a shown parent leave the residual pool of the levels above
-        shown = pd.MultiIndex.from_frame(par.loc[~par["suppressed"], key].astype(object))
-        covered = np.asarray(_owner_index(owner, fine, wave).isin(shown), dtype=bool)
-        fine = fine.assign(suppressed=fine["suppressed"].to_numpy() | covered)
-        fine.loc[covered, "n"] = 0
+        covered = (g >= 0) & ~par.suppressed[np.maximum(g, 0)]
+        hidden |= covered
+        n[covered] = 0
     out = pd.concat(done, ignore_index=True)
-    out["n"] = out["n"].astype("Int64")
-    out.loc[out["suppressed"].to_numpy(dtype=bool), "n"] = pd.NA
+    out["n"] = out["n"].astype("Int64").mask(out["suppressed"].to_numpy(dtype=bool))
     return out
 
 
-def _owner_index(owner: np.ndarray, fine: pd.DataFrame, wave: str | None) -> pd.MultiIndex:
-    arrays = [owner] + ([fine[wave].astype(object).to_numpy()] if wave else [])
-    return pd.MultiIndex.from_arrays(arrays)
+@dataclass
+class _Areas:
+    """One row per area (and wave) of a level's table: the codes of its rows (-1: a missing
+    wave), its community and wave, smallest n over the scales, suppressed on any, and the
+    first reason and parent."""
+
+    codes: np.ndarray
+    community: np.ndarray
+    waves: list[np.ndarray]
+    n: np.ndarray
+    suppressed: np.ndarray
+    reason: np.ndarray
+    parent: np.ndarray
+
+    @classmethod
+    def of(cls, t: pd.DataFrame, wave: str | None) -> _Areas:
+        cols = [t["community"], *([t[wave]] if wave is not None else [])]
+        codes = group_codes(cols, keep_na=False)
+        ok = codes >= 0
+        size = int(codes.max()) + 1 if codes.size else 0
+        g = codes[ok]
+        heads = np.flatnonzero(ok)[np.unique(g, return_index=True)[1]]
+        values = [c.to_numpy(dtype=object)[heads] for c in cols]
+        return cls(
+            codes=codes,
+            community=values[0],
+            waves=values[1:],
+            n=group_min(t["n"].to_numpy(dtype=float)[ok], g, size),
+            suppressed=group_any(t["suppressed"].to_numpy(dtype=bool)[ok], g),
+            reason=group_first(t["reason"].to_numpy(dtype=object)[ok], g, size),
+            parent=group_first(t["parent"].to_numpy(dtype=object)[ok], g, size),
+        )
+
+
+def _lookup(table: list[np.ndarray], query: list[np.ndarray]) -> np.ndarray:
+    """Position of each query key (columns ``query`` together) among the keys of ``table``
+    (its first row with that key), -1 when absent."""
+    size = len(table[0])
+    codes = group_codes([np.concatenate([a, b]) for a, b in zip(table, query)], keep_na=True)
+    pos = np.full(int(codes.max()) + 1 if codes.size else 0, -1, dtype=np.int64)
+    known, first = np.unique(codes[:size], return_index=True)
+    pos[known] = first
+    out: np.ndarray = pos[codes[size:]]
+    return out
 
 
 def _unsafe_parents(
-    fine: pd.DataFrame,
-    owner: np.ndarray,
-    par: pd.DataFrame,
-    key: list[str],
-    wave: str | None,
+    n: np.ndarray,
+    hidden_fine: np.ndarray,
+    reason: np.ndarray,
+    g: np.ndarray,
+    par_suppressed: np.ndarray,
     min_n: int,
 ) -> np.ndarray:
-    """Which shown parents' residual narrows a hidden fine area (vectorised interval test)."""
-    pkey = pd.MultiIndex.from_frame(par[key].astype(object))
-    g = pkey.get_indexer(_owner_index(owner, fine, wave))
-    G = len(par)
-    n = fine["n"].to_numpy(dtype=float)
-    hidden = fine["suppressed"].to_numpy(dtype=bool) & (n > 0) & (g >= 0)
-    shown_fine = ~fine["suppressed"].to_numpy(dtype=bool) & (g >= 0)
+    """Which shown parents' residual narrows a hidden fine area (vectorised interval test).
+    ``g``: each fine area's parent (-1: none)."""
+    G = len(par_suppressed)
+    hidden = hidden_fine & (n > 0) & (g >= 0)
+    shown_fine = ~hidden_fine & (g >= 0)
     smallest = np.full(G, np.inf)
     np.minimum.at(smallest, g[shown_fine], n[shown_fine])
-    sec = (fine["reason"] == SECONDARY_REASON).to_numpy()
+    sec = reason == SECONDARY_REASON
     hg, h, hs = g[hidden], n[hidden], sec[hidden]
     lo = np.where(hs, float(min_n), 1.0)
     hi = np.where(hs, smallest[hg], float(min_n - 1))
@@ -309,7 +339,8 @@ def _unsafe_parents(
     open_ = (high > low) | (hi <= lo)
     bad_piece = np.where(hs, ~open_, ~full)
     bad = np.bincount(hg, weights=bad_piece.astype(float), minlength=G) > 0
-    return bad & ~par["suppressed"].to_numpy(dtype=bool)
+    out: np.ndarray = bad & ~par_suppressed
+    return out
 
 
 # -- maps ---------------------------------------------------------------------------------
