@@ -13,7 +13,11 @@ Both run in the same process on the same data (rows shuffled, labels as Python s
 timing is the median of the same number of runs (``benchmarks.timing``: a single run each when
 one takes more than 20 s), stated in the row. The agreement of the two alphas is recorded in the ``note``.
 
-Run: ``python benchmarks/bench_reliability.py [--large]`` prints a Markdown table.
+Run: ``python -m benchmarks.bench_reliability [--large] [--ours-only]`` prints a Markdown table
+and writes nothing (``python -m benchmarks.run --only reliability`` rewrites this section of
+RESULTS.md). ``--large`` adds 1,000,000 respondents / 13,000 communities; ``--ours-only`` times
+ours alone (no pingouin run: minutes at 1M), also as CPU seconds (``time.process_time``), for
+before/after comparisons on a busy machine; ``--help`` prints this and runs nothing.
 """
 
 from __future__ import annotations
@@ -120,6 +124,28 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def ours_only(sizes: Sequence[tuple[int, int]], repeats: int = REPEAT) -> str:
+    """Ours alone: median wall and CPU seconds of ``repeats`` runs per size (after one warm-up)."""
+    lines = ["| n_respondents | n_communities | wall s (median) | CPU s (median) | runs |"]
+    lines.append("|---:|---:|---:|---:|---:|")
+    for n_resp, n_comm in sizes:
+        df = make_survey(n_resp, n_comm)
+        ce.cronbach_alpha(df, items=ITEMS, keys=KEYS, community="community")
+        wall, cpu = [], []
+        for _ in range(repeats):
+            t0, c0 = time.perf_counter(), time.process_time()
+            ce.cronbach_alpha(df, items=ITEMS, keys=KEYS, community="community")
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        lines.append(
+            f"| {n_resp:,} | {n_comm:,} | {np.median(wall):.3f} | {np.median(cpu):.3f} | {repeats} |"
+        )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
+    if "--help" in sys.argv or "-h" in sys.argv:
+        print(__doc__)
+        raise SystemExit(0)
     chosen = [SMALL, LARGE] if "--large" in sys.argv else [SMALL]
-    print(_markdown(run(chosen)))
+    print(ours_only(chosen) if "--ours-only" in sys.argv else _markdown(run(chosen)))

@@ -64,6 +64,7 @@ from collective_efficacy.multilevel._change_posterior import (
 from collective_efficacy.multilevel._lmm_slope_core import _evaluate_core, _Stats
 
 from .sim_change_model import MU, SD_E, SD_INT, _welch, engine, simulate
+from .sim_change_model_roc import _wave_moments
 
 Z = 1.959963984540054
 SD = 0.25
@@ -192,15 +193,7 @@ POWERS = (3.0, 4.0, 5.0, 6.0)
 
 def _raw_z(data: pd.DataFrame, k: int) -> np.ndarray:
     """Raw change over its SE with the residual variance pooled over every community and wave."""
-    codes = pd.factorize(data["community"], sort=True)[0]
-    after = (data["wave"] == "end_of_cycle").to_numpy()
-    y = data["score"].to_numpy()
-    n_a = np.bincount(codes[after], minlength=k).astype(float)
-    n_b = np.bincount(codes[~after], minlength=k).astype(float)
-    m_a = np.bincount(codes[after], weights=y[after], minlength=k) / n_a
-    m_b = np.bincount(codes[~after], weights=y[~after], minlength=k) / n_b
-    resid = y - np.where(after, m_a[codes], m_b[codes])
-    s2 = float(resid @ resid) / (len(y) - 2 * k)
+    n_b, n_a, m_b, m_a, s2 = _wave_moments(data, k)
     out: np.ndarray = special.ndtr((m_a - m_b) / np.sqrt(s2 * (1.0 / n_a + 1.0 / n_b)))
     return out
 

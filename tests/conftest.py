@@ -5,10 +5,27 @@ import gc
 import io
 import os
 import stat
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+# Bytecode caches. With PYTHONDONTWRITEBYTECODE=1 (set in some containers and CI images) Python
+# compiles every module of src/ again in each test process and in every subprocess the tests
+# start (the CLI, the out-of-core memory check, notebook kernels, dask workers), and pytest
+# rewrites the asserts of every test module again in each xdist worker: about 5 s of the 8 s a
+# worker spends collecting, on a 2-core machine. The caches go to .pytest_cache/pycache (git
+# ignores it), never beside the sources, which is what the variable is usually set to avoid.
+# Only where the interpreter looks for compiled code changes, not what runs; set
+# CE_TEST_NO_BYTECODE=1 to keep the environment's choice.
+if sys.dont_write_bytecode and not os.environ.get("CE_TEST_NO_BYTECODE"):
+    sys.pycache_prefix = sys.pycache_prefix or str(
+        Path(__file__).resolve().parent.parent / ".pytest_cache" / "pycache"
+    )
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # the subprocesses the tests start
+    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
 
 # One BLAS thread per test process. The suite runs one process per core (pytest -n auto), so a
 # multi-threaded BLAS in each would oversubscribe the cores; and the suite's matrices are small
@@ -43,14 +60,51 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the notebooks first (about 4 s of CPU each, in a kernel process).
+# The longest items (seconds on a quiet 2-core machine under ``-n auto``), longest first. They
+# run before everything else so that the last items the xdist scheduler hands out are short and
+# both workers finish together: the memory check alone (18 s) was the whole tail when it came
+# last. Whole modules are listed where a module-scoped fixture is expensive (Chromium), so that
+# it starts once. A prefix of a node id; an item not listed keeps its collection order.
+SLOW_FIRST = (
+    "tests/test_out_of_core.py::test_memory_does_not_grow_with_rows",  # 18.5 s, 2 processes
+    "tests/test_report_browser.py",  # Chromium start 9.8 s, then 11 short pages
+    "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 9.7 s
+    "tests/test_disclosure.py::test_no_suppressed_community_is_solvable",  # 5.3 s
+    "tests/test_reading_engine.py::test_a_200k_row_file_is_read_by_arrow",  # 5.4 s
+    "notebooks/evaluation.ipynb",  # 4.9 s, in a kernel process
+    "tests/test_geography.py::test_rollup_of_a_rollup_equals_a_direct_rollup",  # 4.5 s
+    "notebooks/quickstart.ipynb",  # 4.2 s
+    "tests/test_change.py::test_community_alone_equals_full_and_none_disappear",  # 4.2 s
+    "tests/test_cli_exit.py::test_exit_statuses_are_mains",  # 3.9 s, 3 processes
+    "tests/test_plan_simulation.py::test_formula_power_within_monte_carlo_interval",  # 3 x 3 s
+    "tests/test_plan_simulation.py::test_community_level_matches_t_test_power",
+    "tests/test_geography.py::test_attacker_learns_no_hidden_buurt",
+    "tests/test_impact.py::test_levels_properties_hypothesis",  # 3.5 s
+    "tests/test_agreement.py::test_invariant_to_row_order_and_labels",
+    "tests/test_validate_codes.py::test_validate_with_the_byte_coding_equals_validate_without",
+    "tests/test_summaries_ecometric.py::test_every_engine_gives_the_pandas_numbers",
+    "tests/test_out_of_core.py::test_generated_equals_in_memory",
+    "tests/test_out_of_core.py::test_example_equals_in_memory",
+)
 
-    Collected last (``testpaths`` ends with notebooks/), they were the last two items the
-    xdist scheduler handed out, so one worker ran both while the other was idle. First, they
-    overlap with the rest. The order of the other items is unchanged.
+
+def _cost_rank(item: pytest.Item) -> int:
+    for rank, prefix in enumerate(SLOW_FIRST):
+        if item.nodeid.startswith(prefix):
+            return rank
+    return len(SLOW_FIRST)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the longest items first (:data:`SLOW_FIRST`); the order of the others is unchanged.
+
+    With ``--dist worksteal`` (pyproject ``addopts``) each worker starts on half of the list and
+    an idle worker takes the back half of the other's queue, so the long items, at the front,
+    overlap with the short ones, and what is left at the end is short. The notebooks (collected
+    last, as ``testpaths`` ends with notebooks/) were once the last two items handed out, so one
+    worker ran both while the other was idle.
     """
-    items.sort(key=lambda item: 0 if item.path.suffix == ".ipynb" else 1)  # stable
+    items.sort(key=_cost_rank)  # stable
 
 
 @pytest.fixture

@@ -517,3 +517,50 @@ def test_nct_ci_newton_agrees_with_the_bracketing_solver():
             found = np.isfinite(lim)
             assert found.mean() > 0.99
             assert_allclose(special.nctdtr(df[found], lim[found], ta[found]), p, atol=1e-11)
+
+
+def test_nct_ci_cornish_fisher_start_and_one_step_rule():
+    # the start of the Newton solve (a Cornish-Fisher quantile of t*chi_nu/sqrt(nu) - Z) is
+    # within 1e-8 of the root for most communities of real surveys (1e-4 at worst), so one
+    # evaluation of scipy's nctdtr per limit mostly suffices; the limits found are those of the bracketing solver
+    # (rtol 1e-12) and satisfy the definition (scipy's CDF, atol 1e-12)
+    from scipy import special
+
+    from collective_efficacy.change._stats import _ncp_start, _newton_ncp, _solve_ncp
+
+    rng = np.random.default_rng(11)
+    t = np.abs(rng.normal(0.3, 1.5, 4000))
+    df = rng.integers(18, 400, 4000).astype(float)
+    p = np.repeat([0.975, 0.025], 2000)
+    root, ok = _newton_ncp(t, df, p)
+    assert ok.all()
+    assert_allclose(_solve_ncp(t, df, p), root, rtol=1e-12, atol=1e-12)
+    assert_allclose(special.nctdtr(df, root, t), p, atol=1e-12)
+    err = np.abs(_ncp_start(t, df, p) - root)
+    assert np.median(err) < 1e-8
+    assert err.max() < 1e-4
+
+
+def test_nct_ci_tiny_df_huge_t_satisfies_the_definition():
+    # df 1.05-2.5 with |t| up to 60 (two or three respondents, no variation): the bracketing
+    # solver used to stop on a wrong point or find nothing there; every limit is now found, in
+    # order, and satisfies scipy's noncentral-t CDF (atol 1e-10) wherever that CDF is defined
+    # (scipy's nctdtr is NaN at some negative ncp with df < 3)
+    from scipy import special
+
+    from collective_efficacy.change._stats import nct_ci
+
+    rng = np.random.default_rng(3)
+    t = rng.uniform(-60, 60, 400)
+    df = rng.uniform(1.05, 2.5, 400)
+    for ci in (0.8, 0.95):
+        lo, hi = nct_ci(t, df, ci)
+        a, ta = 1 - ci, np.abs(t)
+        low_abs, high_abs = np.where(t < 0, -hi, lo), np.where(t < 0, -lo, hi)
+        assert (lo < hi).all()
+        for lim, q in ((low_abs, 1 - a / 2), (high_abs, a / 2)):
+            assert np.isfinite(lim).all()
+            cdf = special.nctdtr(df, lim, ta)
+            defined = np.isfinite(cdf)
+            assert defined.mean() > 0.8
+            assert_allclose(cdf[defined], q, atol=1e-10)

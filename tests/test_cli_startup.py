@@ -7,9 +7,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import collective_efficacy
 from collective_efficacy.export._escape import neutralise_cell, neutralise_frame
@@ -82,3 +84,77 @@ def test_neutralise_text_columns_as_cell_by_cell() -> None:
         want = s.map(neutralise_cell, na_action="ignore")
         assert got.tolist() == want.tolist() or got.equals(want)
         assert [type(v) for v in got] == [type(v) for v in want]
+
+
+def test_console_script_writes_the_same_files_as_main(example_outputs, tmp_path) -> None:
+    """The console script writes results.json and communities.csv in a forked child
+    (cli._concurrent); every file is byte for byte what the in-process :func:`main` writes."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
+    out = tmp_path / "console"
+    subprocess.run(
+        [sys.executable, "-m", "collective_efficacy.cli", "evaluate", "--example", "--quiet",
+         "--out", str(out)], capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    ref = example_outputs("en")
+    names = sorted(f.name for f in ref.iterdir())
+    assert sorted(f.name for f in out.iterdir()) == names
+    assert "results.json" in names and "communities.csv" in names
+    for name in names:
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def _pid_job(path: Path, fail_in_child: bool = False) -> Callable[[], None]:
+    parent = os.getpid()
+
+    def job() -> None:
+        if fail_in_child and os.getpid() != parent:
+            raise OSError("no space left (simulated, in the child)")
+        path.write_text(str(os.getpid()), encoding="utf-8")
+
+    return job
+
+
+def test_write_split_forks_only_for_the_console_script(tmp_path, monkeypatch) -> None:
+    """With the console script's flag the second group runs in another process, at once;
+    without it (``main`` called by a program) everything runs in this one."""
+    from collective_efficacy.cli import _concurrent
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    _concurrent.write_split(here=[_pid_job(here)], there=[_pid_job(there)])
+    assert here.read_text() == there.read_text() == str(os.getpid())
+    monkeypatch.setattr(_concurrent, "ENABLED", True)
+    monkeypatch.setattr(_concurrent, "LINUX", hasattr(os, "fork"))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    _concurrent.write_split(here=[_pid_job(here)], there=[_pid_job(there)])
+    assert here.read_text() == str(os.getpid())
+    if hasattr(os, "fork"):
+        assert there.read_text() != str(os.getpid())  # written by the child
+
+
+def test_write_split_child_failure_is_redone_here(tmp_path, monkeypatch) -> None:
+    """A child that fails changes nothing: this process writes its files; an error that
+    happens here too is raised here (as without a child)."""
+    from collective_efficacy.cli import _concurrent
+
+    monkeypatch.setattr(_concurrent, "ENABLED", True)
+    monkeypatch.setattr(_concurrent, "LINUX", hasattr(os, "fork"))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    there = tmp_path / "there"
+    _concurrent.write_split(here=[], there=[_pid_job(there, fail_in_child=True)])
+    assert there.read_text() == str(os.getpid())
+
+    def broken() -> None:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        _concurrent.write_split(here=[_pid_job(tmp_path / "h")], there=[broken])
+    assert (tmp_path / "h").read_text() == str(os.getpid())
+
+
+def test_import_leaves_the_garbage_collector_as_it_was() -> None:
+    """The package pauses the collector while it imports, and restores the caller's setting."""
+    for before in ("gc.enable()", "gc.disable()"):
+        _modules_after(
+            f"import gc\n{before}\nwas = gc.isenabled()\nimport collective_efficacy\n"
+            "assert gc.isenabled() == was, (was, gc.isenabled())"
+        )

@@ -149,3 +149,15 @@ def test_constant_pair_gives_an_undefined_correlation_as_pandas() -> None:
     df = pd.DataFrame(x, columns=["SC1", "SC2", "SC3", "SC4"])
     with pytest.raises(ce.DataError, match="'SC1' and 'SC4' is undefined"):
         ce.omega(df, keys=["-SC3"])
+
+
+def test_median_rows_equals_numpy_median() -> None:
+    """The sort-based row median of ``alpha_stats`` is ``np.median(axis=1)`` bit for bit
+    (the same middle values, the same mean of the two), odd and even row lengths."""
+    from collective_efficacy.reliability._core import _median_rows
+
+    rng = np.random.default_rng(16)
+    for m in range(1, 12):  # the test loops over lengths
+        v = rng.normal(size=(500, m))
+        v[::7, : m // 2] = 0.25  # ties
+        np.testing.assert_array_equal(_median_rows(v), np.median(v, axis=1))

@@ -27,7 +27,9 @@ analysis and recommendations. *The American Statistician*, 37(3), 242-247.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,9 +45,27 @@ __all__ = [
     "moments_from_sums",
     "pairwise_cov_from_sums",
     "pairwise_moments",
+    "single_thread_blas",
     "weighted_cov",
     "weighted_group_moments",
 ]
+
+
+#: the threadpoolctl controller, created on first use (it scans the loaded libraries once)
+_BLAS: list[Any] = []
+
+
+def single_thread_blas() -> contextlib.AbstractContextManager[Any]:
+    """Limit BLAS to one thread while small matrix products run (a multi-threaded BLAS spends
+    more time waking and synchronising threads than computing a product of a few thousand
+    rows, badly so on a busy machine); a no-op without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - a declared dependency
+        return contextlib.nullcontext()
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 def group_counts(codes: np.ndarray, n_groups: int, mask: np.ndarray | None = None) -> np.ndarray:
@@ -223,16 +243,17 @@ def _pooled_products(
     a = np.zeros((k, k))
     n_rows = 0.0
     step = _chunk_rows(k)
-    for lo in range(0, n, step):  # loop over row chunks (memory), never over groups
-        xc = x[lo : lo + step]
-        oc = ~np.isnan(xc)
-        zc = np.where(oc, xc - means, 0.0)
-        s += zc.T @ zc
-        if not complete:
-            of = oc.astype(np.float64)
-            npair += of.T @ of
-            a += zc.T @ of
-        n_rows += float(np.count_nonzero(oc.any(axis=1)))
+    with single_thread_blas():
+        for lo in range(0, n, step):  # loop over row chunks (memory), never over groups
+            xc = x[lo : lo + step]
+            oc = ~np.isnan(xc)
+            zc = np.where(oc, xc - means, 0.0)
+            s += zc.T @ zc
+            if not complete:
+                of = oc.astype(np.float64)
+                npair += of.T @ of
+                a += zc.T @ of
+            n_rows += float(np.count_nonzero(oc.any(axis=1)))
     return s[None], npair[None], a[None], n_rows
 
 

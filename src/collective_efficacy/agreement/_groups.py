@@ -296,7 +296,8 @@ def column_values(data: pd.DataFrame, col: str) -> np.ndarray:
     s = data[col]
     if s.dtype == np.float64:
         out = s.to_numpy()
-        if np.isinf(out).any():
+        # two reductions (NaN skipped), no boolean copy of the column
+        if len(out) and (np.isinf(np.fmax.reduce(out)) or np.isinf(np.fmin.reduce(out))):
             numeric_matrix(data, [col])  # raises with the row and value
         return out
     return item_rows(data, [col])[0]
@@ -310,17 +311,15 @@ def _levels_consecutive(
     x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int
 ) -> tuple[np.ndarray, bool]:
     """Level index ``x - lo`` (missing -> ``n_levels``) and whether every value is a level."""
+    # a value below or above the scale: two reductions (NaN skipped; all-NaN gives NaN)
+    within = not len(x) or (np.fmin.reduce(x) >= lo and np.fmax.reduce(x) <= lo + (n_levels - 1))
+    if not within and not bool(miss.all()):
+        return np.empty(0, dtype=np.int64), False
     r = x - lo
-    n_miss = int(np.count_nonzero(miss))
-    if n_miss:
+    if miss.any():
         r[miss] = n_levels
     lev = r.astype(np.int64)
-    ok = (
-        not bool((lev != r).any())  # integers only
-        and int(lev.view(np.uint64).max()) <= n_levels  # no negatives, nothing above the scale
-        and int(np.count_nonzero(lev == n_levels)) == n_miss  # level A only for missing
-    )
-    return lev, ok
+    return lev, not bool((lev != r).any())  # integers only
 
 
 def _levels_listed(x: np.ndarray, miss: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -383,6 +382,25 @@ def _table_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.
     return np.where(n > 0, 0.5 * (values[i_lo] + values[i_hi]), np.nan)
 
 
+def _block_rows(
+    data: pd.DataFrame, items: list[str], groups: GroupCodes, nan_policy: str
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None, np.ndarray, np.ndarray]:
+    """The item columns, their missing masks, the rows dropped (listwise; else None), the
+    respondents used per slot and the slot codes with dropped rows in a dummy slot."""
+    cols = [column_values(data, c) for c in items]
+    miss = [np.isnan(c) for c in cols]
+    codes, n_slots = groups.codes, groups.n_slots
+    drop: np.ndarray | None = None
+    if nan_policy == "listwise":
+        drop = np.logical_or.reduce(miss) if len(miss) > 1 else miss[0]
+        unused = drop
+    else:
+        unused = np.logical_and.reduce(miss) if len(miss) > 1 else miss[0]
+    n_used = groups.rows - groups.count_rows(unused)
+    slot_codes = codes if drop is None or not drop.any() else np.where(drop, n_slots, codes)
+    return cols, miss, drop, n_used, slot_codes
+
+
 def block_stats(
     data: pd.DataFrame,
     items: list[str],
@@ -406,22 +424,16 @@ def block_stats(
     answers get weight zero (or a dummy community / level in the tables).
     """
     groups = code_groups(data, group)
-    cols = [column_values(data, c) for c in items]
-    miss = [np.isnan(c) for c in cols]
-    codes, n_slots = groups.codes, groups.n_slots
-    drop: np.ndarray | None = None
-    if nan_policy == "listwise":
-        drop = np.logical_or.reduce(miss) if len(miss) > 1 else miss[0]
-        unused = drop
-    else:
-        unused = np.logical_and.reduce(miss) if len(miss) > 1 else miss[0]
-    n_used = groups.rows - groups.count_rows(unused)
-    slot_codes = codes if drop is None or not drop.any() else np.where(drop, n_slots, codes)
+    block = (tuple(items), tuple(_as_names(group)), nan_policy)
+    # the columns, their missing masks and the rows used: once per block on a prepared table
+    # (rwg_j and ad_index of the same items share them)
+    cols, miss, drop, n_used, slot_codes = memo(
+        data, ("block_rows", *block), lambda: _block_rows(data, items, groups, nan_policy)
+    )
+    n_slots = groups.n_slots
     key = (
         "discrete_tables",
-        tuple(items),
-        tuple(_as_names(group)),
-        nan_policy,
+        *block,
         None if scale_codes is None else np.asarray(scale_codes, np.float64).tobytes(),
     )
     found = memo(data, key, lambda: _discrete_tables(cols, miss, slot_codes, n_slots, scale_codes))

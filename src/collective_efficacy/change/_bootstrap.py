@@ -51,7 +51,6 @@ interpolated linearly (``numpy.quantile`` default), as in SciPy. Each row is sor
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -59,6 +58,7 @@ import numpy as np
 from scipy import special
 
 from collective_efficacy._moments import group_means
+from collective_efficacy._moments import single_thread_blas as _single_thread_blas
 
 __all__ = ["bootstrap_interval", "bootstrap_means"]
 
@@ -66,24 +66,6 @@ _BLOCK = 2_000_000  # max draws held in memory at once per size class
 _SHARED = 512  # cell sizes up to this use one shared matrix of random integers per stream
 _WIDTH = 2048  # resamples per pass, shared sizes (512 x 2048 x 2^32 = 2^52: the floor is exact)
 _FAST_ADD_AT = tuple(int(x) for x in np.__version__.split(".")[:2]) >= (1, 25)
-
-
-_CONTROLLER: list[Any] = []  # lazily created threadpoolctl.ThreadpoolController (scan once)
-
-
-def _single_thread_blas() -> contextlib.AbstractContextManager[Any]:
-    """Limit BLAS to one thread while the many small products run, when threadpoolctl exists.
-
-    The products are small (cells x n times n x n_boot); a multi-threaded BLAS spends more
-    time starting and synchronising threads than computing them, badly so on a busy machine.
-    """
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - optional
-        return contextlib.nullcontext()
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def bootstrap_means(

@@ -25,6 +25,7 @@ from typing import Any, NoReturn
 
 from collective_efficacy import __version__
 from collective_efficacy._messages import message, problem_message
+from collective_efficacy.cli import _concurrent
 from collective_efficacy.cli._commands import (
     MIN_N,
     _cmd_evaluate,
@@ -307,6 +308,7 @@ def console_main() -> NoReturn:
     later is still collected. Not in :func:`main`, which a long-lived caller may call.
     """
     gc.freeze()
+    _concurrent.ENABLED = True  # the output files in two processes (cli._concurrent)
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from collective_efficacy import datasets, evaluation
 from collective_efficacy._messages import message
+from collective_efficacy.cli._concurrent import write_split
 from collective_efficacy.cli._geo import read_at_level
 from collective_efficacy.cli._instruments import EXPORT_ACTIONS, run_export
 from collective_efficacy.cli._support import (
@@ -321,6 +322,14 @@ def _write_json(ev: Evaluation, path: Path) -> None:
     path.write_bytes(ev.__pydantic_serializer__.to_json(ev, indent=2))
 
 
+def _section_tables(ev: Evaluation, folder: OutputFolder, args: argparse.Namespace) -> None:
+    """communities.csv and, with --xlsx, results.xlsx (every section a sheet)."""
+    wanted = list(ev.sections) if args.xlsx else ["community_scores"]
+    frames = {k: pd.DataFrame(ev.sections[k]) for k in wanted if k in ev.sections}
+    tables = {"communities": frames.pop("community_scores"), **frames}
+    _write_tables(folder, tables, args)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     folder = OutputFolder(args.out, force=args.force)
     folder.check()
@@ -331,14 +340,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     files += [f"map_{w}.geojson" for w in ("baseline", "end_of_cycle")] if maps else []
     _prepare(folder, files, args.lang)
     out = folder.path
-    ev.to_html(out / "report.html", lang=args.lang)
-    ev.to_markdown(out / "report.md", lang=args.lang)
-    _write_json(ev, out / "results.json")
-    # DataFrames of the sections written: communities.csv only, unless --xlsx (every section)
-    wanted = list(ev.sections) if args.xlsx else ["community_scores"]
-    frames = {k: pd.DataFrame(ev.sections[k]) for k in wanted if k in ev.sections}
-    tables = {"communities": frames.pop("community_scores"), **frames}
-    _write_tables(folder, tables, args)
+    write_split(  # two processes for the console script (cli._concurrent), the same bytes
+        here=[
+            lambda: ev.to_html(out / "report.html", lang=args.lang),
+            lambda: ev.to_markdown(out / "report.md", lang=args.lang),
+        ],
+        there=[
+            lambda: _write_json(ev, out / "results.json"),
+            lambda: _section_tables(ev, folder, args),
+        ],
+    )
     if maps and ev.geometry is not None:
         levels = pd.DataFrame(ev.sections["impact"])
         for wave in ("baseline", "end_of_cycle"):

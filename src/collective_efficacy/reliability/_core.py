@@ -110,8 +110,10 @@ def _certified(r: np.ndarray, inv: np.ndarray) -> np.ndarray:
     :math:`\sigma_{min}/\sigma_{max} \ge 1/(\|R^{-1}\|_1 \|R\|_1)`; when that bound
     exceeds psych's ``Pinv`` tolerance, ``Pinv`` is the ordinary inverse.
     """
-    norm_r = np.abs(r).sum(axis=-2).max(axis=-1)
-    norm_inv = np.abs(inv).sum(axis=-2).max(axis=-1)
+    # column sums by einsum: several times faster than .sum(axis=-2) on a stack of small
+    # matrices
+    norm_r = np.einsum("gij->gj", np.abs(r)).max(axis=-1, initial=0.0)
+    norm_inv = np.einsum("gij->gj", np.abs(inv)).max(axis=-1, initial=0.0)
     with np.errstate(invalid="ignore", over="ignore"):
         return np.asarray(1.0 / (norm_inv * norm_r) > _PINV_RTOL)
 
@@ -124,33 +126,35 @@ def alpha_stats(cov: np.ndarray, n: np.ndarray | None = None) -> AlphaStats:
     """
     g, k, _ = cov.shape
     diag = np.diagonal(cov, axis1=1, axis2=2)
-    defined = np.isfinite(cov).all(axis=(1, 2)) & (diag > 0).all(axis=1)
+    defined = np.isfinite(cov.reshape(g, -1)).all(axis=1) & (diag > 0).all(axis=1)
     eye = np.broadcast_to(np.eye(k), cov.shape)
     c = np.where(defined[:, None, None], cov, eye)
     d = np.diagonal(c, axis1=1, axis2=2)
     sd = np.sqrt(d)
     r = c / (sd[:, :, None] * sd[:, None, :])
-    tr = d.sum(axis=1)
-    total = c.sum(axis=(1, 2))
-    sum_r = r.sum(axis=(1, 2))
+    # sums over the small axes by einsum (several times faster than .sum(axis=...) there)
+    tr = np.einsum("gii->g", c)
+    rowsum = np.einsum("gij->gi", c)
+    total = np.einsum("gi->g", rowsum)
+    sum_r = np.einsum("gij->g", r)
     kk = float(k)
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha = (1.0 - tr / total) * kk / (kk - 1.0)
         std_alpha = (1.0 - kk / sum_r) * kk / (kk - 1.0)
         smc = smc_stack(r, n)
-        g6 = 1.0 - (kk - smc.sum(axis=1)) / sum_r
+        g6 = 1.0 - (kk - np.einsum("gi->g", smc)) / sum_r
         av_r = (sum_r - kk) / (kk * (kk - 1.0))
         il, jl = np.tril_indices(k, -1)
         low = r[:, il, jl]
-        med_r = np.median(low, axis=1)
+        med_r = _median_rows(low)
         var_r = low.var(axis=1, ddof=1) if low.shape[1] > 1 else np.full(g, np.nan)
         sn = kk * av_r / (1.0 - av_r)
-        cc = c @ c
-        tr_cc = np.trace(cc, axis1=1, axis2=2)
+        # tr(C C) and 1'C C 1 = (1'C)(C 1), without the stack of products C C
+        tr_cc = np.einsum("gij,gji->g", c, c)
+        sum_cc = np.einsum("gi,gi->g", np.einsum("gij->gj", c), rowsum)
         q = (2.0 * kk**2 / ((kk - 1.0) ** 2 * total**3)) * (
-            total * (tr_cc + tr**2) - 2.0 * tr * cc.sum(axis=(1, 2))
+            total * (tr_cc + tr**2) - 2.0 * tr * sum_cc
         )
-        rowsum = c.sum(axis=2)
         r_drop = (rowsum - d) / np.sqrt(d * (total[:, None] - 2.0 * rowsum + d))
     nan = np.where(defined, 1.0, np.nan)
     return AlphaStats(
@@ -165,6 +169,20 @@ def alpha_stats(cov: np.ndarray, n: np.ndarray | None = None) -> AlphaStats:
         r_drop=r_drop * nan[:, None],
         defined=defined,
     )
+
+
+def _median_rows(v: np.ndarray) -> np.ndarray:
+    """``np.median(v, axis=1)`` of a finite (G, m) array by one sort of the rows (the same
+    middle values and mean; ``np.median``'s partition is several times slower on short
+    rows)."""
+    m = v.shape[1]
+    if m == 0:
+        return np.full(len(v), np.nan)
+    s = np.sort(v, axis=1)
+    mid = m // 2
+    if m % 2:
+        return s[:, mid].copy()
+    return np.mean(s[:, mid - 1 : mid + 1], axis=1)
 
 
 def item_correlations(

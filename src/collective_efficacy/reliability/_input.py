@@ -150,11 +150,14 @@ def _columns_and_range(
         return numeric_matrix(data, items), False, None
     x = np.empty((len(data), len(items)), order="F")
     arrays = [c.to_numpy() for c in cols]
-    for r in range(0, len(x), _COPY_ROWS):  # row blocks: columns of one row-major block of the
-        for j, col in enumerate(arrays):  # frame are read from cache, not once per item
-            x[r : r + _COPY_ROWS, j] = col[r : r + _COPY_ROWS]
+    if not all(a.strides[0] == a.itemsize for a in arrays):
+        for r in range(0, len(x), _COPY_ROWS):  # row blocks: columns of one row-major block
+            for j, col in enumerate(arrays):  # of the frame are read from cache, not per item
+                x[r : r + _COPY_ROWS, j] = col[r : r + _COPY_ROWS]
     lo, hi = np.nan, np.nan
     for j in range(len(arrays) if len(x) else 0):  # loop over items (few)
+        if arrays[j].strides[0] == arrays[j].itemsize:  # contiguous: copied while in cache
+            x[:, j] = arrays[j]
         lo = np.fmin(lo, np.fmin.reduce(x[:, j]))
         hi = np.fmax(hi, np.fmax.reduce(x[:, j]))
     if x.size and not np.isfinite(lo + hi) and not (np.isnan(lo) and np.isnan(hi)):

@@ -113,14 +113,6 @@ class _Memo(dict[str, str]):
         return value
 
 
-def _plain_number(v: float, dec: str) -> str:
-    """A finite float as the report shows it: 2 decimals, no "-0.00" (= :func:`_cell_text`)."""
-    text = f"{v:.2f}"
-    if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
-        text = text[1:]
-    return text if dec == "." else text.replace(".", dec)
-
-
 def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[str]:
     """A table as Markdown rows; every cell as :func:`_cell_text` escaped by :func:`_md`.
 
@@ -134,12 +126,16 @@ def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[
     dec = t["decimal"]
     fast = dec in (".", ",")
     out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
+    comma = dec == ","
     for r in rows:
         cells: list[str] = []
         for v in r:
             tv = type(v)
-            if tv is float and fast and v - v == 0:  # finite
-                cells.append(_plain_number(v, dec))
+            if tv is float and fast and v - v == 0:  # finite: _plain_number, inline
+                text = f"{v:.2f}"
+                if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
+                    text = text[1:]
+                cells.append(text.replace(".", ",") if comma else text)
             elif tv is str:
                 cells.append(md[v])
             elif tv is int:
@@ -216,13 +212,17 @@ def _html_rows(rows: list[list[Any]], t: dict[str, str], text_cells: dict[str, s
     esc = _Memo(html.escape).__getitem__
     dec = t["decimal"]
     fast = dec in (".", ",")
+    comma = dec == ","
     out: list[str] = []
     for r in rows:
         cells: list[str] = []
         for v in r:
             tv = type(v)
-            if tv is float and fast and v - v == 0:  # finite
-                cells.append(f'<td class="num">{_plain_number(v, dec)}</td>')
+            if tv is float and fast and v - v == 0:  # finite: _plain_number, inline
+                text = f"{v:.2f}"
+                if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
+                    text = text[1:]
+                cells.append(f'<td class="num">{text.replace(".", ",") if comma else text}</td>')
             elif tv is str:
                 c = text_cells.get(v)
                 if c is None:
