@@ -142,17 +142,81 @@ def secondary_suppression(
     n = out["n"].to_numpy(dtype=float)
     sup = out["suppressed"].to_numpy(dtype=bool)
     small = sup & ~out["reason"].isin([ABSENT_REASON, SECONDARY_REASON]).to_numpy()
-    keys = [c for c in (wave, "scale") if c is not None and c in out.columns]
-    groups = out.groupby(keys, sort=False).indices.values() if keys else [np.arange(len(out))]
-    for rows in groups:  # waves x scales (a handful), never communities
-        rows = np.asarray(rows)
-        shown = rows[~sup[rows]]
-        if small[rows].any() and shown.size:
-            k = out.index[shown[np.argmin(n[shown])]]
-            out.loc[k, [c for c in _STATS if c in out.columns]] = np.nan
-            out.loc[k, "suppressed"] = True
-            out.loc[k, "reason"] = SECONDARY_REASON
+    keys = [out[c] for c in (wave, "scale") if c is not None and c in out.columns]
+    # waves x scales, each on its own (a row with a missing wave or scale in none of them)
+    group = group_codes(keys, keep_na=False) if keys else np.zeros(len(out), dtype=np.int64)
+    rows = np.zeros(len(out), dtype=bool)
+    rows[smallest_shown(n, ~sup, group, wanted=group_any(small, group))] = True
+    suppress_rows(out, rows, SECONDARY_REASON)
     return out
+
+
+def group_codes(columns: Sequence[Any], *, keep_na: bool) -> np.ndarray:
+    """Codes ``0..G-1`` of the rows by the values of ``columns`` together, in order of first
+    appearance (the groups of ``groupby(columns, sort=False)``). A missing value is a label of
+    its own with ``keep_na`` (``dropna=False``); otherwise its row gets -1."""
+    size = len(columns[0])
+    code = np.zeros(size, dtype=np.int64)
+    missing = np.zeros(size, dtype=bool)
+    for col in columns:  # a community and a wave column, never communities
+        k, labels = pd.factorize(col, use_na_sentinel=not keep_na)
+        missing |= k < 0
+        code = pd.factorize(code * (len(labels) + 1) + (k + 1))[0]
+    if missing.any():
+        code[missing] = -1
+        code[~missing] = pd.factorize(code[~missing])[0]
+    return code
+
+
+def group_any(flag: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per group code (of :func:`group_codes`, -1 left out): whether any of its rows is flagged."""
+    ok = group >= 0
+    size = int(group.max()) + 1 if group.size else 0
+    out: np.ndarray = np.bincount(group[ok], weights=flag[ok], minlength=size) > 0
+    return out
+
+
+def smallest_shown(
+    n: np.ndarray, shown: np.ndarray, group: np.ndarray, *, wanted: np.ndarray
+) -> np.ndarray:
+    """Positions of the shown row with the smallest ``n`` of every group ``g`` with
+    ``wanted[g]`` and a shown row (the first of equals; a missing n counts as the smallest,
+    as :func:`numpy.argmin` takes it). Groups are codes of :func:`group_codes`; -1: none."""
+    rows = np.flatnonzero(shown & (group >= 0))
+    key = np.where(np.isnan(n[rows]), -np.inf, n[rows])
+    rows = rows[np.lexsort((rows, key, group[rows]))]  # by group, then n, then position
+    g = group[rows]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = g[1:] != g[:-1]
+    pick = rows[first]
+    out: np.ndarray = pick[wanted[group[pick]]]
+    return out
+
+
+def suppress_rows(out: pd.DataFrame, rows: np.ndarray, reason: Any) -> None:
+    """Blank, in place, the statistics of the rows of mask ``rows`` and mark them suppressed
+    with ``reason`` (one text, or one per row of ``rows``)."""
+    if not rows.any():
+        return
+    # whole columns where the dtype allows it (a masked .loc assignment costs a millisecond)
+    for c in [c for c in _STATS if c in out.columns]:
+        if out[c].dtype == np.float64:
+            values = out[c].to_numpy(dtype=float, copy=True)
+            values[rows] = np.nan
+            out[c] = values
+        else:
+            out.loc[rows, c] = np.nan
+    if out["suppressed"].dtype == bool:
+        out["suppressed"] = out["suppressed"].to_numpy() | rows
+    else:
+        out.loc[rows, "suppressed"] = True
+    kind = out["reason"].dtype
+    if kind == np.dtype(object) or isinstance(kind, pd.StringDtype):
+        text = out["reason"].to_numpy(dtype=object, copy=True)
+        text[rows] = reason
+        out["reason"] = pd.Series(text, index=out.index, dtype=kind)
+    else:
+        out.loc[rows, "reason"] = reason
 
 
 @public(constraints={"scores": [FRAME], **_TWO_FRAMES, "table_wave": [COLUMN]})
@@ -373,36 +437,64 @@ def one_pattern(
     >>> one_pattern(t, community="buurt", wave=None, min_n=10)["suppressed"].tolist()
     [False, False, True, True, True, True]
     """
-    w = wave if wave is not None else "_one_wave"
-    out = table.copy() if wave is not None else table.assign(**{w: ""})
-    reason = out["reason"].fillna("").astype(str)
+    waves = [table[wave]] if wave is not None else []
+    pairs = group_codes([table[community], *waves], keep_na=True)
+    wave_codes = group_codes(waves, keep_na=False) if waves else np.zeros(len(table), np.int64)
+    return pattern_of_groups(table, pairs, wave_codes)
+
+
+def pattern_of_groups(table: pd.DataFrame, pairs: np.ndarray, waves: np.ndarray) -> pd.DataFrame:
+    """:func:`one_pattern` on group codes (:func:`group_codes`): ``pairs`` codes the rows by
+    community and wave (missing labels kept), ``waves`` by wave (-1: a missing wave, which
+    takes no part in secondary suppression)."""
+    out = table.copy()
+    size = int(pairs.max()) + 1 if pairs.size else 0
+    reason = out["reason"].fillna("").astype(str).to_numpy(dtype=object)
     sup = out["suppressed"].to_numpy(dtype=bool)
-    small = pd.Series(sup & ~reason.isin([ABSENT_REASON, SECONDARY_REASON]).to_numpy())
-    keys = [out[community].astype(object).to_numpy(), out[w].astype(object).to_numpy()]
-    by = small.groupby(keys, sort=False, dropna=False)
-    hit = by.transform("any").to_numpy(dtype=bool) & ~small.to_numpy()
-    size_reason = reason.where(small.to_numpy(), "").groupby(keys, sort=False, dropna=False)
-    first = size_reason.transform("max").to_numpy()  # the (one) size reason of the group
-    out.loc[hit, [c for c in _STATS if c in out.columns]] = np.nan
-    out.loc[hit, "suppressed"] = True
-    out.loc[hit, "reason"] = first[hit]
+    small = sup & ~np.isin(reason, [ABSENT_REASON, SECONDARY_REASON])
+    # a community suppressed for size on one scale: on all, with its (one) size reason
+    hit = group_any(small, pairs)[pairs] & ~small
+    text, rank = np.unique(np.where(small, reason, ""), return_inverse=True)
+    top = np.zeros(size, dtype=np.int64)
+    np.maximum.at(top, pairs, rank.reshape(-1))
+    first = text[top][pairs]
     # secondary suppression on one row per community and wave (n: its smallest over scales)
-    one = out.groupby([community, w], sort=False, dropna=False).agg(
-        n=("n", "min"), suppressed=("suppressed", "any"), reason=("reason", "first")
+    now = np.where(hit, first, out["reason"].to_numpy(dtype=object))
+    sup_now = sup | hit
+    one_reason = group_first(now, pairs, size)
+    one_sup = group_any(sup_now, pairs)
+    one_small = one_sup & ~np.isin(one_reason, [ABSENT_REASON, SECONDARY_REASON])
+    heads = np.unique(pairs, return_index=True)[1]  # each pair's first row: its wave
+    one_wave = waves[heads]
+    chosen = smallest_shown(
+        group_min(out["n"].to_numpy(dtype=float), pairs, size),
+        ~one_sup,
+        one_wave,
+        wanted=group_any(one_small, one_wave),
     )
-    one = secondary_suppression(one.reset_index(), community=community, wave=w, min_n=min_n)
-    newly = one.loc[one["reason"] == SECONDARY_REASON, [community, w]]
-    pick = (
-        pd.MultiIndex.from_frame(out[[community, w]].astype(object)).isin(
-            pd.MultiIndex.from_frame(newly.astype(object))
-        )
-        & (out["reason"] != SECONDARY_REASON).to_numpy()
-        & ~out["suppressed"].to_numpy(dtype=bool)
-    )
-    out.loc[pick, [c for c in _STATS if c in out.columns]] = np.nan
-    out.loc[pick, "suppressed"] = True
-    out.loc[pick, "reason"] = SECONDARY_REASON
-    return out if wave is not None else out.drop(columns=[w])
+    newly = one_reason == SECONDARY_REASON
+    newly[chosen] = True
+    pick = newly[pairs] & (now != SECONDARY_REASON) & ~sup_now
+    suppress_rows(out, hit | pick, np.where(hit, first, SECONDARY_REASON)[hit | pick])
+    return out
+
+
+def group_first(values: np.ndarray, group: np.ndarray, size: int) -> np.ndarray:
+    """Per group: its first value that is not missing (None when all are), as ``first``."""
+    ok = np.flatnonzero(pd.notna(values))
+    out = np.full(size, None, dtype=object)
+    codes, at = np.unique(group[ok], return_index=True)
+    out[codes] = values[ok[at]]
+    return out
+
+
+def group_min(n: np.ndarray, group: np.ndarray, size: int) -> np.ndarray:
+    """Per group: its smallest n (missing n left out; NaN when all are missing), as ``min``."""
+    ok = ~np.isnan(n)
+    out = np.full(size, np.inf)
+    np.minimum.at(out, group[ok], n[ok])
+    out[np.bincount(group[ok], minlength=size) == 0] = np.nan
+    return out
 
 
 @public(

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy._params import COLUMN, MAPPING, PATH, TEXT, Interval, public
-from collective_efficacy.disclosure import SECONDARY_REASON, one_pattern
 from collective_efficacy.errors import DataError, ReadError, require_extra
+from collective_efficacy.geography._levels import suppress_levels
 from collective_efficacy.scoring import aggregate
 
 __all__ = ["LEVELS", "parse_codes", "read_geometry", "rollup"]
@@ -217,99 +217,7 @@ def rollup(
         )
         t.insert(2, "parent", t["community"].map(parent_of).astype(object) if parent_of else None)
         tables.append(t)
-    return _suppress_levels(tables, wave=wave, min_n=min_n)
-
-
-def _suppress_levels(tables: list[pd.DataFrame], *, wave: str | None, min_n: int) -> pd.DataFrame:
-    """Rules 1-3 of :func:`rollup` on the per-level tables (finest first)."""
-    done = []
-    for t in tables:
-        grp = t["parent"].astype(str) if t["parent"].notna().any() else t["community"]
-        if wave is not None:
-            grp = grp + "\x1f" + t[wave].astype(str)
-        t = one_pattern(
-            t.assign(_grp=grp.to_numpy()), community="community", wave="_grp", min_n=min_n
-        )
-        done.append(t.drop(columns="_grp"))
-    # rule 3, bottom-up: one row per area (and wave); n = smallest over scales
-    key = ["community"] + ([wave] if wave else [])
-    areas = [
-        d.groupby(key, sort=False)
-        .agg(
-            n=("n", "min"),
-            suppressed=("suppressed", "any"),
-            reason=("reason", "first"),
-            parent=("parent", "first"),
-        )
-        .reset_index()
-        for d in done
-    ]
-    fine = areas[0]
-    owner = fine["parent"].to_numpy(dtype=object)  # each fine area's ancestor at this level
-    for lvl in range(1, len(areas)):  # two levels at most, never communities
-        par = areas[lvl]
-        if lvl > 1:
-            child = areas[lvl - 1].drop_duplicates("community")
-            owner = pd.Series(owner).map(dict(zip(child["community"], child["parent"])))
-            owner = owner.to_numpy(dtype=object)
-        unsafe = _unsafe_parents(fine, owner, par, key, wave, min_n)
-        if unsafe.any():
-            par.loc[unsafe, "suppressed"] = True
-            par.loc[unsafe, "reason"] = SECONDARY_REASON
-            hit = pd.MultiIndex.from_frame(par.loc[unsafe, key].astype(object))
-            d = done[lvl]
-            rows = pd.MultiIndex.from_frame(d[key].astype(object)).isin(hit)
-            d.loc[rows, ["mean", "sd", "se", "ci_low", "ci_high"]] = np.nan
-            d.loc[rows, "suppressed"] = True
-            d.loc[rows, "reason"] = SECONDARY_REASON
-        # fine areas under a shown parent leave the residual pool of the levels above
-        shown = pd.MultiIndex.from_frame(par.loc[~par["suppressed"], key].astype(object))
-        covered = np.asarray(_owner_index(owner, fine, wave).isin(shown), dtype=bool)
-        fine = fine.assign(suppressed=fine["suppressed"].to_numpy() | covered)
-        fine.loc[covered, "n"] = 0
-    out = pd.concat(done, ignore_index=True)
-    out["n"] = out["n"].astype("Int64")
-    out.loc[out["suppressed"].to_numpy(dtype=bool), "n"] = pd.NA
-    return out
-
-
-def _owner_index(owner: np.ndarray, fine: pd.DataFrame, wave: str | None) -> pd.MultiIndex:
-    arrays = [owner] + ([fine[wave].astype(object).to_numpy()] if wave else [])
-    return pd.MultiIndex.from_arrays(arrays)
-
-
-def _unsafe_parents(
-    fine: pd.DataFrame,
-    owner: np.ndarray,
-    par: pd.DataFrame,
-    key: list[str],
-    wave: str | None,
-    min_n: int,
-) -> np.ndarray:
-    """Which shown parents' residual narrows a hidden fine area (vectorised interval test)."""
-    pkey = pd.MultiIndex.from_frame(par[key].astype(object))
-    g = pkey.get_indexer(_owner_index(owner, fine, wave))
-    G = len(par)
-    n = fine["n"].to_numpy(dtype=float)
-    hidden = fine["suppressed"].to_numpy(dtype=bool) & (n > 0) & (g >= 0)
-    shown_fine = ~fine["suppressed"].to_numpy(dtype=bool) & (g >= 0)
-    smallest = np.full(G, np.inf)
-    np.minimum.at(smallest, g[shown_fine], n[shown_fine])
-    sec = (fine["reason"] == SECONDARY_REASON).to_numpy()
-    hg, h, hs = g[hidden], n[hidden], sec[hidden]
-    lo = np.where(hs, float(min_n), 1.0)
-    hi = np.where(hs, smallest[hg], float(min_n - 1))
-    total = np.bincount(hg, weights=h, minlength=G)
-    sum_lo = np.bincount(hg, weights=lo, minlength=G)
-    sum_hi = np.bincount(hg, weights=hi, minlength=G)
-    with np.errstate(invalid="ignore"):
-        low = np.maximum(lo, total[hg] - (sum_hi[hg] - hi))
-        high = np.minimum(hi, total[hg] - (sum_lo[hg] - lo))
-    full = (low <= lo) & (high >= hi)
-    open_ = high > low  # also a secondary pinned by its own bounds (as total_is_safe)
-    bad_piece = np.where(hs, ~open_, ~full)
-    bad = np.bincount(hg, weights=bad_piece.astype(float), minlength=G) > 0
-    return bad & ~par["suppressed"].to_numpy(dtype=bool)
+    return suppress_levels(tables, wave=wave, min_n=min_n)
 
 
 # -- maps ---------------------------------------------------------------------------------
