@@ -362,9 +362,13 @@ def _child(mode: str, n_resp: int, n_comm: int, repeat: int) -> dict[str, Any]:
         ev = _call(before, after, assess)
         res["maxrss_mb"] = _maxrss_mb()
         res["inputs_unchanged"] = prints == [_fingerprint(before), _fingerprint(after)]
+        # counts withheld for privacy (None: they would narrow a suppressed community's pool)
+        # cannot be checked here; the test suite checks the accounting on every path
         res["rows_accounted"] = all(
-            w.n_rows_in == w.n_rows_usable + w.n_rows_excluded for w in ev.waves
+            w.n_rows_in is None or w.n_rows_in == w.n_rows_usable + w.n_rows_excluded
+            for w in ev.waves
         )
+        res["rows_withheld"] = sum(w.n_rows_in is None for w in ev.waves)
         res["rows_in"] = [w.n_rows_in for w in ev.waves]
         res["rows_used"] = [w.n_rows_usable for w in ev.waves]
         res["sections"] = sorted(ev.sections)
@@ -511,9 +515,16 @@ def _fmt(xs: list[float]) -> str:
     return ", ".join(f"{x:.2f}" for x in xs)
 
 
+def _used(m: dict[str, Any]) -> str:
+    """Rows used per wave, or why they are not shown (withheld for privacy)."""
+    if any(u is None for u in m["rows_used"]):
+        return "withheld in the published evaluation (they would narrow a suppressed pool)"
+    return " + ".join(f"{u:,}" for u in m["rows_used"])
+
+
 def _numeric_mb(r: dict[str, Any]) -> float:
     """The numeric input: every row's answers as float64 (rows x items x 8 bytes), in MB."""
-    return sum(r["memory"]["rows_in"]) * len(ITEMS) * 8 / 2**20
+    return sum(r["memory"]["rows"]) * len(ITEMS) * 8 / 2**20
 
 
 def _added_mb(r: dict[str, Any]) -> float:
@@ -580,7 +591,7 @@ def _overview(rows: list[dict[str, Any]]) -> list[str]:
             f"{statistics.median(t['to_html_s']):.2f} s ({t['to_html_mb']:.1f} MB) | "
             f"{statistics.median(t['to_json_s']):.2f} s ({t['to_json_mb']:.1f} MB) | "
             f"{num:,.0f} MB | {add:,.0f} MB | {add / num:.1f}x | "
-            f"{add * 2**20 / sum(m['rows_in']):,.0f} | {m['maxrss_mb']:,.0f} MB | {target} |"
+            f"{add * 2**20 / sum(m['rows']):,.0f} | {m['maxrss_mb']:,.0f} MB | {target} |"
         )
     out.append("")
     g = growth(rows)
@@ -614,8 +625,8 @@ def _detail(r: dict[str, Any]) -> list[str]:
     """The per-step breakdown at one size (each chained public function timed by a wrapper)."""
     m, w = r["memory"], r["steps"]["steps_wall_s"]
     out = [
-        f"Per step at {r['n_respondents']:,} respondents ({m['rows_in'][0]:,} + "
-        f"{m['rows_in'][1]:,} rows in, {m['rows_used'][0]:,} + {m['rows_used'][1]:,} used): "
+        f"Per step at {r['n_respondents']:,} respondents ({m['rows'][0]:,} + "
+        f"{m['rows'][1]:,} rows in, {_used(m)} used): "
         "each chained public function timed by a thin wrapper (the outermost call only, so "
         f"nothing is counted twice) during un-profiled runs; the fastest total of {REPEAT}.",
         "",
