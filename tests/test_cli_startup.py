@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -158,3 +159,27 @@ def test_import_leaves_the_garbage_collector_as_it_was() -> None:
             f"import gc\n{before}\nwas = gc.isenabled()\nimport collective_efficacy\n"
             "assert gc.isenabled() == was, (was, gc.isenabled())"
         )
+
+
+def test_write_split_hanging_child_is_killed_and_redone_here(tmp_path, monkeypatch) -> None:
+    """A child that never finishes (say a lock held at the fork) is killed after the patience,
+    and this process writes its files."""
+    from collective_efficacy.cli import _concurrent
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(_concurrent, "ENABLED", True)
+    monkeypatch.setattr(_concurrent, "LINUX", True)
+    monkeypatch.setattr(_concurrent, "PATIENCE_S", 0.5)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parent, there = os.getpid(), tmp_path / "there"
+
+    def hangs_in_child() -> None:
+        while os.getpid() != parent:
+            time.sleep(1)
+        there.write_text(str(os.getpid()), encoding="utf-8")
+
+    t0 = time.monotonic()
+    _concurrent.write_split(here=[], there=[hangs_in_child])
+    assert there.read_text() == str(parent)
+    assert time.monotonic() - t0 < 30

@@ -10,7 +10,8 @@ evaluation at no cost (copy-on-write), and the child only serialises and writes 
 leaves with :func:`os._exit` (no teardown, no flushing of the parent's buffers, no ``atexit``).
 
 The files are the same bytes either way (``tests/test_cli_startup.py``). A child that fails
-for any reason (a full disk, a signal) changes nothing: this process then writes those files
+for any reason (a full disk, a signal, a hang: it is killed after :data:`PATIENCE_S` seconds
+plus ten times what this process took) changes nothing: this process then writes those files
 itself, so every error is raised and shown as before.
 :func:`~collective_efficacy.cli.main`, which a long-lived caller may call, never forks
 (``ENABLED`` is set by the console script only).
@@ -20,7 +21,9 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +36,11 @@ ENABLED = False
 #: Linux only: its C library and numpy's BLAS make ``fork`` in a process with idle threads
 #: safe; on macOS a forked child of a threaded process may abort (it would be redone here)
 LINUX = sys.platform.startswith("linux")
+
+#: A child still writing this long after this process finished its own files (seconds, plus
+#: ten times what this process took) is taken to hang (a lock held at the fork): it is killed
+#: and this process writes its files itself
+PATIENCE_S = 60.0
 
 Job = Callable[[], object]
 
@@ -81,14 +89,32 @@ def write_split(here: Sequence[Job], there: Sequence[Job]) -> None:
         pid = _fork()
         if pid == 0:
             _child(there)
+        start = time.monotonic()
         try:
             for job in here:
                 job()
         finally:
-            ok = pid is not None and os.waitpid(pid, 0)[1] == 0
+            ok = pid is not None and _finished(pid, PATIENCE_S + 10 * (time.monotonic() - start))
         if not ok:
             for job in there:
                 job()
+
+
+def _finished(pid: int, patience: float) -> bool:
+    """True when the child ``pid`` exits with status 0 within ``patience`` seconds; a child
+    still running then is killed (False: its files are written again here)."""
+    deadline = time.monotonic() + patience
+    pause = 0.001
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status == 0
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return False
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
 
 
 @contextmanager
