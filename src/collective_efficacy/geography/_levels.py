@@ -16,6 +16,7 @@ from collective_efficacy.disclosure import (
     group_min,
     pattern_of_groups,
     suppress_rows,
+    totals_unsafe,
 )
 
 __all__ = ["suppress_levels"]
@@ -118,18 +119,6 @@ def _unsafe_parents(
     smallest = np.full(G, np.inf)
     np.minimum.at(smallest, g[shown_fine], n[shown_fine])
     sec = reason == SECONDARY_REASON
-    hg, h, hs = g[hidden], n[hidden], sec[hidden]
-    lo = np.where(hs, float(min_n), 1.0)
-    hi = np.where(hs, smallest[hg], float(min_n - 1))
-    total = np.bincount(hg, weights=h, minlength=G)
-    sum_lo = np.bincount(hg, weights=lo, minlength=G)
-    sum_hi = np.bincount(hg, weights=hi, minlength=G)
-    with np.errstate(invalid="ignore"):
-        low = np.maximum(lo, total[hg] - (sum_hi[hg] - hi))
-        high = np.minimum(hi, total[hg] - (sum_lo[hg] - lo))
-    full = (low <= lo) & (high >= hi)
-    open_ = high > low  # also a secondary pinned by its own bounds (as total_is_safe)
-    bad_piece = np.where(hs, ~open_, ~full)
-    bad = np.bincount(hg, weights=bad_piece.astype(float), minlength=G) > 0
+    bad = totals_unsafe(n[hidden], sec[hidden], g[hidden], smallest, min_n=min_n)
     out: np.ndarray = bad & ~par_suppressed
     return out
