@@ -29,6 +29,7 @@ from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Note
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
+from collective_efficacy.evaluation._stack import trim_memory
 from collective_efficacy.prepared import PreparedSurvey
 from collective_efficacy.responses._ids import ids_as_text, normalise_labels
 
@@ -264,6 +265,9 @@ def _answers_twice(ids: pd.Series, before: np.ndarray, rows: np.ndarray | None =
         if rows is None:
             rows = np.arange(len(ids))
         arr = pa.array(ids.array)  # the column's Arrow data, no copy
+        whole = _whole_keys(arr)
+        if whole is not None:  # short ids without nulls: one integer each, no text copied
+            return _hashed_overlap(whole[rows[before]], whole[rows[~before]])
         mask = np.zeros(len(ids), dtype=bool)
         mask[rows[before]] = True
         first = arr.filter(pa.array(mask)).drop_null()
@@ -279,6 +283,35 @@ def _answers_twice(ids: pd.Series, before: np.ndarray, rows: np.ndarray | None =
         rows = np.arange(len(ids))
     b = set(pd.Series(values[rows[before]]).dropna().tolist())
     return bool(b) and not b.isdisjoint(pd.Series(values[rows[~before]]).dropna().tolist())
+
+
+def _whole_keys(arr: Any) -> np.ndarray | None:
+    """:func:`_short_id_keys` of a whole (possibly chunked) id column without nulls, chunk by
+    chunk (no combined copy of the text); None when an id is missing or too long."""
+    import pyarrow as pa
+
+    if arr.null_count:
+        return None
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    keys = _short_id_keys(*chunks) if chunks else None
+    if keys is None:
+        return None
+    return keys[0] if len(keys) == 1 else np.concatenate(keys)
+
+
+def _hashed_overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the uint64 arrays share a value: a hash table of ``a``, ``b`` looked up in it
+    (pandas' ``UInt64HashTable``; sorting both when it is not there)."""
+    from collective_efficacy._groups import _hashtable
+
+    if not a.size or not b.size:
+        return False
+    if _hashtable is None:  # pragma: no cover - present in every supported pandas
+        return _sorted_overlap(a, b)
+    table = _hashtable.UInt64HashTable(a.size)
+    table.map_locations(np.ascontiguousarray(a, dtype=np.uint64))
+    found = table.lookup(np.ascontiguousarray(b, dtype=np.uint64))
+    return bool((np.asarray(found) >= 0).any())
 
 
 def _utf8_parts(arr: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -401,6 +434,7 @@ def change_model_sections(
     if n_both < MIN_COMMUNITIES:
         notes["change_model"] = Note("change_model_too_few", k=MIN_COMMUNITIES)
         return
+    trim_memory()  # the id test's arrays are freed: the model starts from less
     kw: dict[str, Any] = {"dv": scale, "community": community, "wave": WAVE, "ci": ci}
     kw |= {"before": BEFORE, "after": AFTER, "min_n": min_n}
     kw |= {"comparison": COMPARISON if comparison else None}

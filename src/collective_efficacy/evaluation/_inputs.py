@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -442,9 +442,15 @@ class Inputs:
     respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
     # the community coding of the shown respondents (None: coded when first needed)
     shown_groups: GroupIndex | None = None
-    # each wave's scored rows (``scores`` holds their community, wave and scale columns),
-    # stacked once the shown rows are known, then released
+    # each wave's scored rows but the columns ``scores`` holds (community, wave, scale): the
+    # items and design columns of the shown rows are taken from them, then they are released
     frames: list[pd.DataFrame] = field(default_factory=list)
+    # the scale's items (columns of ``frames``)
+    items: list[str] = field(default_factory=list)
+    # the columns of a wave's scored rows but the items, in their order
+    columns: list[str] = field(default_factory=list)
+    # per wave: the items of its shown rows, indexed as given (copied when called)
+    wave_items: dict[str, Callable[[pd.Index], pd.DataFrame]] = field(default_factory=dict)
 
 
 def _rows_per_community(v: ValidatedResponses, comm: str) -> pd.Series:
@@ -515,7 +521,11 @@ def read_inputs(
         inp.raw[label] = raw
         inp.used[label] = v.data[comm]
     inp.scores = stacked([f[[out, WAVE, scale]] for f in frames])  # the rest once shown
-    inp.frames = [f.drop(columns=respondent) if respondent else f for f in frames]
+    # the frames keep what ``scores`` does not hold: the items and the design columns
+    inp.columns = [c for c in frames[0].columns if c != respondent and c not in items]
+    held = {out, WAVE, scale, respondent}
+    inp.frames = [f[[c for c in f.columns if c not in held]] for f in frames]
+    inp.items = list(items)
     if respondent is not None:
         inp.respondent_ids = stacked([f[[respondent]] for f in frames])[respondent]
     return inp

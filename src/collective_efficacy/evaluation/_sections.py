@@ -149,7 +149,7 @@ def _one_wave(
 
 
 def _per_wave(
-    parts: dict[str, pd.DataFrame],
+    parts: dict[str, Callable[[], pd.DataFrame]],
     fns: dict[str, Section],
     sections: Sections,
     notes: Notes,
@@ -160,9 +160,9 @@ def _per_wave(
 ) -> None:
     """Every section of ``fns`` on each wave, one wave at a time.
 
-    A wave is prepared once (its item matrix, community codes and moments, :mod:`.prepared`)
-    and its preparation released before the next wave's: only one wave's arrays are held at a
-    time. A section in ``renew`` gets the preparation ``renew[name]`` makes from the current
+    A wave's rows are made (``parts[label]()``) and prepared once (its item matrix, community
+    codes and moments, :mod:`.prepared`) when its turn comes, and released before the next
+    wave's: only one wave's arrays are held at a time. A section in ``renew`` gets the preparation ``renew[name]`` makes from the current
     one (what it carries over), and the arrays of the current one are let go. Sections and
     notes are stored in the order of a section-by-section pass (section, then wave);
     ``after(name)`` runs once a section is stored. ``coded[label]`` holds codings of the wave's
@@ -170,7 +170,8 @@ def _per_wave(
     """
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in fns}
     kept: dict[tuple[str, str], Notes] = {}
-    for i, (label, part) in enumerate(parts.items()):
+    for i, (label, make) in enumerate(parts.items()):
+        part = make()
         prep = PreparedSurvey(part)
         for key, value in (coded or {}).get(label, {}).items():  # codings known already
             preset(prep, key, value)
@@ -183,7 +184,7 @@ def _per_wave(
             run = functools.partial(fn, part)
             with prep:
                 _one_wave(name, label, part.empty, run, frames[name], kept[name, label])
-        del prep
+        del prep, part, run
     for name in fns:
         for label in parts:
             notes.update(kept[name, label])
@@ -373,6 +374,24 @@ def _wave_parts(
     return {w: scores.iloc[r] if isinstance(r, slice) else scores[r] for w, r in rows.items()}
 
 
+def _wave_makers(
+    scores: pd.DataFrame,
+    rows: dict[str, Any],
+    items: Mapping[str, Callable[[pd.Index], pd.DataFrame]] | None = None,
+) -> dict[str, Callable[[], pd.DataFrame]]:
+    """Each wave's part (:func:`_wave_parts`), made when called: with ``items`` (per wave: the
+    item columns of its rows, for the part's index) the part also has the items, copied only
+    when it is made (one wave's items held at a time)."""
+
+    def part(label: str) -> pd.DataFrame:
+        out = _wave_parts(scores, {label: rows[label]})[label]
+        if items is None or label not in items:
+            return out
+        return pd.concat([out, items[label](out.index)], axis=1)
+
+    return {w: functools.partial(part, w) for w in rows}
+
+
 def _wave_codings(
     scores: pd.DataFrame, community: str, rows: dict[str, Any]
 ) -> dict[str, dict[tuple[str, str], GroupIndex]]:
@@ -394,11 +413,13 @@ def statistics_sections(
     notes: Notes,
     step: Callable[[str], None],
     design: SurveyDesign | None = None,
+    wave_items: Mapping[str, Callable[[pd.Index], pd.DataFrame]] | None = None,
 ) -> None:
     """Reliability, item analysis, omega, aggregation evidence, agreement, ecometrics, change.
 
     With a survey ``design`` (internal columns, see :mod:`._weights`) only the change is
-    weighted; the other sections describe the respondents unweighted.
+    weighted; the other sections describe the respondents unweighted. ``wave_items``: the item
+    columns of each wave's rows when ``scores`` has none (see :func:`_wave_makers`).
     """
     from collective_efficacy import agreement, reliability
 
@@ -406,7 +427,7 @@ def statistics_sections(
     items = inst.scale(scale).items
     keys = inst.keys(scale)
     rows = _wave_rows(scores)
-    parts, coded = _wave_parts(scores, rows), _wave_codings(scores, community, rows)
+    parts, coded = _wave_makers(scores, rows, wave_items), _wave_codings(scores, community, rows)
     per_community: list[pd.DataFrame] = []
 
     def agree(p: pd.DataFrame, noted: Notes) -> pd.DataFrame:
@@ -445,12 +466,12 @@ def statistics_sections(
 
     _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh}, coded=coded)
     step("change")
-    _change_section(scores, parts, opts, table, sections, notes, design)
+    _change_section(scores, rows, opts, table, sections, notes, design)
 
 
 def _change_section(
     scores: pd.DataFrame,
-    parts: dict[str, pd.DataFrame],
+    rows: dict[str, Any],
     opts: EvaluationOptions,
     table: pd.DataFrame,
     sections: Sections,
@@ -462,7 +483,8 @@ def _change_section(
     from collective_efficacy.change import compare_waves
 
     community, min_n = opts.column, opts.min_n
-    if any(p.empty for p in parts.values()):  # every community listed, none computed
+    sizes = [len(range(len(scores))[r]) if isinstance(r, slice) else r.sum() for r in rows.values()]
+    if min(sizes) == 0:  # every community listed, none computed
         notes["change"] = _NOTHING_SHOWN
         cols = ["level", community, "n_before", "n_after", "diff", "suppressed", "reason"]
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "direction"]})

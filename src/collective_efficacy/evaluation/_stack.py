@@ -1,14 +1,18 @@
-"""Stacking the two waves' scored rows into one table, each cell copied once (private)."""
+"""Stacking the two waves' scored rows into one table, each cell copied once, and giving
+freed memory back to the system between the steps (private)."""
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["stacked"]
+__all__ = ["stacked", "trim_memory"]
 
 
 def stacked(
@@ -32,9 +36,7 @@ def stacked(
         picks: list[Any] = [slice(None)] * len(frames)
         index: pd.Index = pd.RangeIndex(int(ends[-1]) if len(ends) else 0)
     else:  # each frame's rows among `rows`
-        cuts = np.searchsorted(rows, ends)
-        starts = np.concatenate([[0], ends[:-1]])
-        picks = [rows[a:b] - o for a, b, o in zip([0, *cuts[:-1]], cuts, starts, strict=True)]
+        picks = list(frame_rows(frames, rows))
         index = pd.Index(rows) if len(rows) < ends[-1] else pd.RangeIndex(int(ends[-1]))
     cols = frames[0].columns
     if cols.has_duplicates or not all(f.columns.equals(cols) for f in frames[1:]):
@@ -65,3 +67,71 @@ def stacked(
     for k, col in others.items():
         out.insert(k, cols[k], pd.concat(col, ignore_index=True).set_axis(index))
     return out
+
+
+def frame_rows(frames: Sequence[pd.DataFrame], rows: np.ndarray) -> list[np.ndarray]:
+    """Each frame's own positions among ``rows``: increasing positions in the frames stacked
+    in order (as :func:`stacked` numbers them).
+
+    >>> f = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    >>> [p.tolist() for p in frame_rows([f, f], np.array([0, 2, 4]))]
+    [[0, 2], [1]]
+    """
+    ends = np.cumsum([len(f) for f in frames])
+    cuts = np.searchsorted(rows, ends)
+    starts = np.concatenate([[0], ends[:-1]])
+    return [rows[a:b] - o for a, b, o in zip([0, *cuts[:-1]], cuts, starts, strict=True)]
+
+
+def taken(
+    frame: pd.DataFrame, columns: Sequence[str], pick: np.ndarray, index: pd.Index
+) -> pd.DataFrame:
+    """``frame[columns].iloc[pick]`` indexed by ``index``, float64 columns copied once into one
+    block (pandas would take them column by column, then copy them again into one block).
+
+    >>> f = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]})
+    >>> taken(f, ["b", "a"], np.array([2, 0]), pd.Index([7, 8])).to_dict("list")
+    {'b': [6.0, 4.0], 'a': [3.0, 1.0]}
+    """
+    cols = list(columns)
+    if frame.columns.has_duplicates or not all(frame[c].dtype == np.float64 for c in cols):
+        return frame[cols].iloc[pick].set_axis(index)
+    block = np.empty((len(cols), len(pick)))
+    for j, c in enumerate(cols):
+        np.take(frame[c].to_numpy(), pick, out=block[j])
+    return pd.DataFrame(block.T, columns=pd.Index(cols), index=index, copy=False)
+
+
+def trim_memory() -> None:
+    """Give the heap memory freed so far back to the system (glibc's ``malloc_trim``, and
+    the unused memory of Arrow's pool, which holds pandas' ``str`` columns).
+
+    Row-sized columns below glibc's mmap threshold live on the heap; once freed (the full
+    table, after the shown rows were taken) glibc keeps them unless told, and the process
+    holds that memory through every later step. Elsewhere this does nothing.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+    pool = _arrow_pool()
+    if pool is not None:  # text columns (pandas' str dtype) live in Arrow's own allocator
+        pool.release_unused()
+
+
+def _arrow_pool() -> Any:
+    """Arrow's default memory pool once pyarrow is in use (pandas' ``str`` dtype), else None."""
+    pa = sys.modules.get("pyarrow")
+    pool = pa.default_memory_pool() if pa is not None else None
+    return pool if hasattr(pool, "release_unused") else None
+
+
+@functools.cache
+def _libc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        lib = ctypes.CDLL("libc.so.6")
+        lib.malloc_trim.argtypes = [ctypes.c_size_t]
+    except (OSError, AttributeError):  # not glibc (musl) or no malloc_trim
+        return None
+    return lib

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +34,7 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
-from collective_efficacy.evaluation._stack import stacked
+from collective_efficacy.evaluation._stack import frame_rows, stacked, taken, trim_memory
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
@@ -51,6 +48,7 @@ if TYPE_CHECKING:
 
 _WAVE = WAVE
 _records = records
+_trim = trim_memory
 #: what :func:`evaluate` takes as a wave's data
 EvaluationData = pd.DataFrame | ResponseFile | str | Path
 #: the steps of an evaluation, as the progress bar counts them
@@ -108,30 +106,6 @@ def _read(
     _trim()  # each wave's validated frame is freed (its rows are in the stacked scores)
     read_optional(inp, opts)
     return inp
-
-
-def _trim() -> None:
-    """Give the heap memory freed so far back to the system (glibc's ``malloc_trim``).
-
-    Row-sized columns below glibc's mmap threshold live on the heap; once freed (the full
-    table, after the shown rows were taken) glibc keeps them unless told, and the process
-    holds that memory through every later step. Elsewhere this does nothing.
-    """
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-@functools.cache
-def _libc() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        lib = ctypes.CDLL("libc.so.6")
-        lib.malloc_trim.argtypes = [ctypes.c_size_t]
-    except (OSError, AttributeError):  # not glibc (musl) or no malloc_trim
-        return None
-    return lib
 
 
 def _progress(on: bool, total: int) -> Any:
@@ -310,7 +284,7 @@ def _community_table(
     inp.shown_groups = restrict_groups(codings[community], keep)
     del keep, prep, part, codings
     _trim()  # the table's temporaries are freed before the shown rows are copied
-    shown = _all_columns(scores, rows, inp, scale)
+    shown = _shown_rows(scores, rows, inp, scale)
     if opts.design is not None:  # suppression above stays on the unweighted count
         table = weighted_table(
             table, shown, community=community, wave=_WAVE, scale=scale, design=opts.design,
@@ -320,15 +294,39 @@ def _community_table(
     return table, shown
 
 
-def _all_columns(scores: pd.DataFrame, rows: np.ndarray, inp: Inputs, scale: str) -> pd.DataFrame:
-    """The rows ``rows`` of ``scores`` with every column of the waves' scored rows, copied
-    once (not the full table first); the waves' frames are then let go. The scale's column is
-    an array of its own (kept when the items are let go)."""
-    out = stacked(inp.frames, rows=rows, alone=[scale], release=True)
-    inp.frames = []
-    for c in scores.columns.difference(out.columns, sort=False):  # the comparison
-        out[c] = scores[c].to_numpy()[rows]
+def _shown_rows(scores: pd.DataFrame, rows: np.ndarray, inp: Inputs, scale: str) -> pd.DataFrame:
+    """The rows ``rows`` of ``scores`` with every column of the waves' scored rows but the
+    items, copied once. The items are copied one wave at a time when that wave's statistics
+    start (``inp.wave_items``), each wave's frame let go then: the items of both waves are
+    never held twice."""
+    index = pd.Index(rows) if len(rows) < len(scores) else pd.RangeIndex(len(scores))
+    out = scores.iloc[rows].set_axis(index)
+    items = set(inp.items)
+    extra = [c for c in inp.frames[0].columns if c not in items]  # the design columns
+    if extra:
+        out = pd.concat([out, stacked([f[extra] for f in inp.frames], rows=rows)], axis=1)
+    order = [c for c in inp.columns if c in out.columns]
+    out = out[order + [c for c in out.columns if c not in order]]  # the comparison last
+    inp.wave_items = {
+        label: _items_taker(inp.frames, i, pick, inp.items)
+        for i, (label, pick) in enumerate(zip(inp.rows, frame_rows(inp.frames, rows), strict=True))
+    }
     return out
+
+
+def _items_taker(
+    frames: list[pd.DataFrame], i: int, pick: np.ndarray, items: list[str]
+) -> Callable[[pd.Index], pd.DataFrame]:
+    """The items of the rows ``pick`` of ``frames[i]`` (indexed as given); the frame is let
+    go once they are copied (the list holds its empty head)."""
+
+    def take(index: pd.Index) -> pd.DataFrame:
+        out = taken(frames[i], items, pick, index)
+        frames[i] = frames[i].iloc[:0].copy()
+        _trim()  # the wave's frame is freed before its statistics start
+        return out
+
+    return take
 
 
 def _coder(data: pd.DataFrame, group: str) -> Callable[[], GroupIndex]:
@@ -353,10 +351,12 @@ def _statistics(
     if inp.shown_groups is not None:
         preset(prep, ("factorize_groups", opts.column), inp.shown_groups)
     with prep:
-        statistics_sections(shown, opts, table, sections, notes, step, design=inner)
-    items = set(opts.instrument.scale(opts.scale).items)
-    rest = shown[[c for c in shown.columns if c not in items]]  # no copy: the scale column
-    del shown, prep  # is a block of its own (``stacked(..., alone=)``), the items' block goes
+        statistics_sections(
+            shown, opts, table, sections, notes, step, design=inner, wave_items=inp.wave_items
+        )
+    inp.wave_items, inp.frames = {}, []
+    rest = shown  # no items: they were copied per wave and let go with the wave
+    del shown, prep
     _trim()  # the statistics' arrays are freed: the change model starts from less
     prep = PreparedSurvey(rest)
     if inp.shown_groups is not None:
