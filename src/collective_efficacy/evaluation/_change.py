@@ -300,18 +300,29 @@ def _whole_keys(arr: Any) -> np.ndarray | None:
 
 
 def _hashed_overlap(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether the uint64 arrays share a value: a hash table of ``a``, ``b`` looked up in it
-    (pandas' ``UInt64HashTable``; sorting both when it is not there)."""
-    from collective_efficacy._groups import _hashtable
+    """Whether the uint64 arrays share a value: the values of each whose hash bucket the other
+    also fills (a bitmap of about 16 buckets per value: few besides the shared values), then
+    those few compared exactly (:func:`_sorted_overlap`).
 
+    >>> _hashed_overlap(np.array([1, 5, 9], np.uint64), np.array([4, 9], np.uint64))
+    True
+    >>> _hashed_overlap(np.array([1, 5], np.uint64), np.array([4, 8], np.uint64))
+    False
+    """
     if not a.size or not b.size:
         return False
-    if _hashtable is None:  # pragma: no cover - present in every supported pandas
-        return _sorted_overlap(a, b)
-    table = _hashtable.UInt64HashTable(a.size)
-    table.map_locations(np.ascontiguousarray(a, dtype=np.uint64))
-    found = table.lookup(np.ascontiguousarray(b, dtype=np.uint64))
-    return bool((np.asarray(found) >= 0).any())
+    bits = min(max(int(max(a.size, b.size)).bit_length() + 4, 10), 30)
+    shift = np.uint64(64 - bits)
+    golden = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of k * 2^64/phi
+    ha, hb = (a * golden) >> shift, (b * golden) >> shift
+    filled = np.zeros(1 << bits, dtype=bool)
+    filled[ha] = True
+    b = b[filled[hb]]  # values of b in a bucket that a fills
+    if not b.size:
+        return False
+    filled[:] = False
+    filled[(b * golden) >> shift] = True  # the buckets of those values only
+    return _sorted_overlap(a[filled[ha]], b)
 
 
 def _utf8_parts(arr: Any) -> tuple[np.ndarray, np.ndarray] | None:

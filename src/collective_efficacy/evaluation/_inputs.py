@@ -40,6 +40,7 @@ __all__ = [
     "Inputs",
     "assessments_frame",
     "check_geometry",
+    "instrument_of",
     "merge_columns",
     "per_wave",
     "per_wave_columns",
@@ -275,9 +276,18 @@ def assessments_frame(
 
 
 @functools.cache
-def _assessment_instrument(name: str) -> Instrument:
-    """The built-in assessment instrument, read once per process (an Instrument is frozen)."""
+def _builtin_instrument(name: str) -> Instrument:
+    """A built-in instrument, read once per process (an Instrument is frozen)."""
     return load_instrument(name)
+
+
+def instrument_of(spec: Instrument | str | Path) -> Instrument:
+    """``load_instrument(spec)``; a built-in instrument's id (not a file) is read once per
+    process."""
+    path = Path(spec) if isinstance(spec, str) else None
+    if path is not None and path.suffix.lower() not in {".yaml", ".yml"} and not path.exists():
+        return _builtin_instrument(str(spec))
+    return load_instrument(spec)
 
 
 def _ratings(
@@ -304,7 +314,7 @@ def _ratings(
     try:
         v = validate(
             checked,
-            _assessment_instrument(ASSESSMENT_INSTRUMENT),
+            _builtin_instrument(ASSESSMENT_INSTRUMENT),
             community=out_col,
             wave="wave",
             errors="raise",

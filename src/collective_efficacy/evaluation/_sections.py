@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import repeat
@@ -102,10 +103,13 @@ def _shared_text(s: pd.Series) -> list[Any]:
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready records: NaN/NA -> None, numpy scalars -> Python (converted column-wise)."""
     keys = [str(k) for k in df.columns]
-    cols = [_column(df.iloc[:, j]) for j in range(df.shape[1])]
+    cols = [_column(s) for _, s in df.items()]  # by position (also duplicate names)
     if not cols:
         return [{} for _ in range(len(df))]
-    return list(map(dict, map(zip, repeat(keys), zip(*cols))))  # one dict per row, in C
+    # one dict per row, in C: copies of a dict already sized for the keys, then filled
+    out = list(map(dict.copy, repeat(dict.fromkeys(keys), len(df))))
+    deque(map(dict.update, out, map(zip, repeat(keys), zip(*cols))), maxlen=0)
+    return out
 
 
 @contextmanager
