@@ -153,7 +153,7 @@ def comparison_column(
         out[rows] = comparison_values(
             comparison,
             inp.raw[label],
-            inp.used[label].index,
+            inp.used_rows[label],
             scores.loc[rows, community[BEFORE]],
             community=names,
             label=label,

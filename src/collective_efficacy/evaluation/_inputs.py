@@ -24,11 +24,13 @@ from collective_efficacy._groups import GroupIndex
 from collective_efficacy._messages import Note, problem_message
 from collective_efficacy._rows import describe_rows, file_row_offset
 from collective_efficacy.errors import DataError, ResponseValidationError
+from collective_efficacy.evaluation._change import _answers_twice
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
 from collective_efficacy.evaluation._stack import stacked
 from collective_efficacy.evaluation._weights import design_frame, no_weight
 from collective_efficacy.instrument import Instrument, load_instrument
-from collective_efficacy.responses import ValidatedResponses, validate
+from collective_efficacy.responses import IdCodes, ValidatedResponses, validate
+from collective_efficacy.responses._odk import form_date_column
 from collective_efficacy.responses.io import ResponseFile, read_responses
 from collective_efficacy.responses.validation_report import Problem
 from collective_efficacy.scoring import score
@@ -445,13 +447,19 @@ class Inputs:
     geometry: dict[str, Any] | None = None
     notes: dict[str, str] = field(default_factory=dict)
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)
-    # the community of each used row, indexed as the file's rows (dates of shown communities)
+    # the community of each used row, indexed as the file's rows (dates of shown communities;
+    # only when the evaluation has dates)
     used: dict[str, pd.Series] = field(default_factory=dict)
+    # the file's rows used
+    used_rows: dict[str, pd.Index] = field(default_factory=dict)
     # the number of used rows per community (index: the label), per wave
     rows: dict[str, pd.Series] = field(default_factory=dict)
-    respondent_ids: pd.Series | None = None  # aligned with scores (for the change model)
+    # aligned with scores (for the change model); None also when no respondent id is in both
+    respondent_ids: pd.Series | None = None
     # the community coding of the shown respondents (None: coded when first needed)
     shown_groups: GroupIndex | None = None
+    # the codings of ``scores``'s community and wave columns known from validate, by column
+    codings: dict[str, GroupIndex] = field(default_factory=dict)
     # each wave's scored rows but the columns ``scores`` holds (community, wave, scale): the
     # items and design columns of the shown rows are taken from them, then they are released
     frames: list[pd.DataFrame] = field(default_factory=list)
@@ -471,6 +479,55 @@ def _rows_per_community(v: ValidatedResponses, comm: str) -> pd.Series:
     counts = np.bincount(coded.codes, minlength=len(coded.first))
     index = pd.Index(coded.labels, dtype=v.data[comm].dtype, name=comm)
     return pd.Series(counts, index=index, name="count")
+
+
+def stacked_codings(
+    scores: pd.DataFrame, community: str, coded: Sequence[IdCodes | None], sizes: Sequence[int]
+) -> dict[str, GroupIndex]:
+    """The codings of the stacked waves' community and wave columns that
+    :func:`~collective_efficacy._groups.factorize_groups` would make, from the waves' own
+    codings (:attr:`ValidatedResponses.id_codes`): the distinct labels of the waves merged
+    and sorted, no hashing of a label per row. Only text labels (else factorize_groups
+    codes them itself: nothing is returned for the community).
+
+    The waves are stacked in order (:data:`WAVES`, sorted labels): the wave codes are the
+    wave's position.
+    """
+    waves = _wave_coding(scores, sizes)
+    out = {WAVE: waves} if waves is not None else {}
+    col = scores[community]
+    text = isinstance(col.dtype, pd.StringDtype) or col.dtype == object
+    if not text or any(c is None for c in coded) or len(coded) != len(sizes):
+        return out
+    labels = [np.asarray(c.labels, dtype=object) for c in coded if c is not None]
+    every = np.concatenate(labels)
+    if not all(isinstance(x, str) for x in every.tolist()):
+        return out
+    uniques = np.unique(every)  # sorted as pandas sorts text (by code point)
+    codes = np.concatenate(
+        [
+            np.searchsorted(uniques, lab)[c.codes]
+            for lab, c in zip(labels, coded, strict=True)
+            if c is not None
+        ]
+    ).astype(np.int64)
+    index = pd.Index(uniques, dtype=col.dtype, name=community)
+    counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+    out[community] = GroupIndex(codes=codes, labels=index, counts=counts, name=str(community))
+    return out
+
+
+def _wave_coding(scores: pd.DataFrame, sizes: Sequence[int]) -> GroupIndex | None:
+    """The wave column's coding: each wave's rows in a block, its position the code (None
+    unless every wave has rows and the labels are in the sorted order of factorize_groups)."""
+    labels = list(WAVES[: len(sizes)])
+    if labels != sorted(labels) or min(sizes, default=0) == 0:
+        return None
+    codes = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    index = pd.Index(labels, dtype=scores[WAVE].dtype, name=WAVE)
+    return GroupIndex(
+        codes=codes, labels=index, counts=np.asarray(sizes, dtype=np.int64), name=WAVE
+    )
 
 
 def read_inputs(
@@ -493,6 +550,7 @@ def read_inputs(
     items = inst.scale(scale).items
     inp = Inputs(waves=[], scores=pd.DataFrame(), communities={})
     frames = []
+    coded: list[IdCodes | None] = []
     for label, d in data.items():
         comm = community[label]
         raw, v = _validate_wave(
@@ -500,6 +558,7 @@ def read_inputs(
             weight=design.weight if design is not None else None,
         )  # fmt: skip
         inp.rows[label] = _rows_per_community(v, comm)
+        coded.append(v.id_codes.get("community") if v.community == comm else None)
         inp.communities[label] = set(inp.rows[label].index)
         summary = _summary(label, v, len(inp.communities[label]))
         if date is not None:
@@ -529,15 +588,22 @@ def read_inputs(
             parts.append(design_frame(raw, v.data, design, label=label, source=src))
         frames.append(pd.concat(parts, axis=1))
         inp.raw[label] = raw
-        inp.used[label] = v.data[comm]
+        inp.used_rows[label] = v.data.index
+        if date is not None or form_date_column(raw) is not None:  # dates of shown rows
+            inp.used[label] = v.data[comm]
     inp.scores = stacked([f[[out, WAVE, scale]] for f in frames])  # the rest once shown
+    inp.codings = stacked_codings(inp.scores, out, coded, [len(f) for f in frames])
     # the frames keep what ``scores`` does not hold: the items and the design columns
     inp.columns = [c for c in frames[0].columns if c != respondent and c not in items]
     held = {out, WAVE, scale, respondent}
     inp.frames = [f[[c for c in f.columns if c not in held]] for f in frames]
     inp.items = list(items)
     if respondent is not None:
-        inp.respondent_ids = stacked([f[[respondent]] for f in frames])[respondent]
+        ids = stacked([f[[respondent]] for f in frames])[respondent]
+        first = np.arange(len(ids)) < len(frames[0])
+        # kept only when some respondent answers in both waves (the change model's panel
+        # term); else no subset of the rows has one either
+        inp.respondent_ids = ids if _answers_twice(ids, first) else None
     return inp
 
 

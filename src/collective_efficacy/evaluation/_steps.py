@@ -266,7 +266,10 @@ def _community_table(
     # the community and wave labels coded once, for the table, the shown rows and (restricted
     # to them) every statistic after
     prep = PreparedSurvey(scores)
-    codings = {g: prep.get(("factorize_groups", g), _coder(scores, g)) for g in (community, _WAVE)}
+    codings = {
+        g: prep.get(("factorize_groups", g), _coder(scores, g, inp.codings.get(g)))
+        for g in (community, _WAVE)
+    }
     part = PreparedSurvey(scores[[community, _WAVE, scale]])  # the same rows
     for g, gi in codings.items():
         preset(part, ("factorize_groups", g), gi)
@@ -329,7 +332,12 @@ def _items_taker(
     return take
 
 
-def _coder(data: pd.DataFrame, group: str) -> Callable[[], GroupIndex]:
+def _coder(
+    data: pd.DataFrame, group: str, known: GroupIndex | None = None
+) -> Callable[[], GroupIndex]:
+    """The coding of ``data[group]``: ``known`` (the waves' codings, stacked) when given."""
+    if known is not None:
+        return lambda: known
     what = "wave" if group == _WAVE else "community"
     return lambda: factorize_groups(data, group, what=what)
 
