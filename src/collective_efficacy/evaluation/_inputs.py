@@ -487,7 +487,7 @@ def stacked_codings(
     """The codings of the stacked waves' community and wave columns that
     :func:`~collective_efficacy._groups.factorize_groups` would make, from the waves' own
     codings (:attr:`ValidatedResponses.id_codes`): the distinct labels of the waves merged
-    and sorted, no hashing of a label per row. Only text labels (else factorize_groups
+    and sorted, no hashing of a label per row. Only ``str`` labels (else factorize_groups
     codes them itself: nothing is returned for the community).
 
     The waves are stacked in order (:data:`WAVES`, sorted labels): the wave codes are the
@@ -501,12 +501,13 @@ def stacked_codings(
         return out
     labels = [np.asarray(c.labels, dtype=object) for c in coded if c is not None]
     every = np.concatenate(labels)
-    if not all(isinstance(x, str) for x in every.tolist()):
+    uniques = _sorted_text(pd.unique(every))
+    if uniques is None:
         return out
-    uniques = np.unique(every)  # sorted as pandas sorts text (by code point)
+    position = pd.Index(uniques, dtype=object)  # hashed look-up of each wave's labels
     codes = np.concatenate(
         [
-            np.searchsorted(uniques, lab)[c.codes]
+            position.get_indexer(lab)[c.codes]
             for lab, c in zip(labels, coded, strict=True)
             if c is not None
         ]
@@ -514,6 +515,16 @@ def stacked_codings(
     index = pd.Index(uniques, dtype=col.dtype, name=community)
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     out[community] = GroupIndex(codes=codes, labels=index, counts=counts, name=str(community))
+    return out
+
+
+def _sorted_text(values: np.ndarray) -> np.ndarray | None:
+    """Distinct ``str`` labels sorted as pandas sorts text (by code point, which is also the
+    order of their UTF-8 bytes that Arrow sorts); None when a label is not a ``str``."""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return None
+    out = np.empty(len(values), dtype=object)
+    out[:] = sorted(values.tolist())
     return out
 
 
