@@ -270,6 +270,7 @@ def _community_table(
         g: prep.get(("factorize_groups", g), _coder(scores, g, inp.codings.get(g)))
         for g in (community, _WAVE)
     }
+    inp.codings = {}  # held by ``prep`` and ``codings`` only: freed with them below
     part = PreparedSurvey(scores[[community, _WAVE, scale]])  # the same rows
     for g, gi in codings.items():
         preset(part, ("factorize_groups", g), gi)
