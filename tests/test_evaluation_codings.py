@@ -65,3 +65,25 @@ def test_integer_community_ids_become_text_and_agree() -> None:
     assert ref.labels.tolist() == ["10", "11", "8", "9"]
     ev = ce.evaluate(before, after, community="buurt", min_n=5, skip_impact=True)
     assert [r["buurt"] for r in ev.sections["community_scores"][::2]] == ["10", "11", "8", "9"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+@pytest.mark.parametrize("seed", range(6))
+def test_in_both_waves_equals_set_intersection(dtype: str, seed: int) -> None:
+    from collective_efficacy.evaluation._change import in_both_waves
+
+    rng = np.random.default_rng(seed)
+    pool = [f"R{i:0{w}d}" for i, w in zip(range(3000), rng.integers(1, 9, 3000))]  # 2-9 bytes
+    if seed % 2:
+        pool = [f"R{i:06d}" for i in range(3000)]  # one length: no length byte in the keys
+    a = rng.choice(pool, 800, replace=False).tolist()
+    b = rng.choice(pool, 700, replace=False).tolist()
+    if seed % 3 == 0:  # no shared id
+        b = [x for x in b if x not in set(a)]
+    if seed == 4:  # a missing id in each wave (never a match)
+        a[0] = b[0] = None
+    first = pd.Series(pd.array(a, dtype=dtype))
+    second = pd.Series(pd.array(b, dtype=dtype))
+    expected = bool({x for x in a if x is not None} & {x for x in b if x is not None})
+    assert in_both_waves(first, second) is expected
+    assert in_both_waves(second, first) is expected

@@ -43,6 +43,7 @@ __all__ = [
     "check_comparison",
     "comparison_column",
     "comparison_values",
+    "in_both_waves",
     "shown_in_both",
 ]
 
@@ -283,6 +284,28 @@ def _answers_twice(ids: pd.Series, before: np.ndarray, rows: np.ndarray | None =
         rows = np.arange(len(ids))
     b = set(pd.Series(values[rows[before]]).dropna().tolist())
     return bool(b) and not b.isdisjoint(pd.Series(values[rows[~before]]).dropna().tolist())
+
+
+def in_both_waves(first: pd.Series, second: pd.Series) -> bool:
+    """Whether some id of ``first`` (one wave's respondent ids) is in ``second`` (the other
+    wave's), without stacking the ids when they are short Arrow text: their integer keys
+    (:func:`_short_id_keys`, one encoding for both) compared by :func:`_hashed_overlap`."""
+    arrow = [
+        isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
+        for s in (first, second)
+    ]
+    if all(arrow):
+        import pyarrow as pa
+
+        arrs = [pa.array(s.array) for s in (first, second)]
+        chunks = [a.chunks if isinstance(a, pa.ChunkedArray) else [a] for a in arrs]
+        if all(c and not a.null_count for a, c in zip(arrs, chunks, strict=True)):
+            keys = _short_id_keys(*chunks[0], *chunks[1])
+            if keys is not None:
+                n = len(chunks[0])
+                return _hashed_overlap(np.concatenate(keys[:n]), np.concatenate(keys[n:]))
+    ids = pd.concat([first, second], ignore_index=True)
+    return _answers_twice(ids, np.arange(len(ids)) < len(first))
 
 
 def _whole_keys(arr: Any) -> np.ndarray | None:

@@ -24,7 +24,7 @@ from collective_efficacy._groups import GroupIndex
 from collective_efficacy._messages import Note, problem_message
 from collective_efficacy._rows import describe_rows, file_row_offset
 from collective_efficacy.errors import DataError, ResponseValidationError
-from collective_efficacy.evaluation._change import _answers_twice
+from collective_efficacy.evaluation._change import in_both_waves
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
 from collective_efficacy.evaluation._stack import stacked
 from collective_efficacy.evaluation._weights import design_frame, no_weight
@@ -609,12 +609,10 @@ def read_inputs(
     held = {out, WAVE, scale, respondent}
     inp.frames = [f[[c for c in f.columns if c not in held]] for f in frames]
     inp.items = list(items)
-    if respondent is not None:
-        ids = stacked([f[[respondent]] for f in frames])[respondent]
-        first = np.arange(len(ids)) < len(frames[0])
+    if respondent is not None and in_both_waves(*(f[respondent] for f in frames)):
         # kept only when some respondent answers in both waves (the change model's panel
         # term); else no subset of the rows has one either
-        inp.respondent_ids = ids if _answers_twice(ids, first) else None
+        inp.respondent_ids = stacked([f[[respondent]] for f in frames])[respondent]
     return inp
 
 

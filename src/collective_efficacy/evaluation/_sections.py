@@ -244,7 +244,11 @@ def _agreement(
     prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
     r = rwg_j(prep, items=answered, community=community, options=codes)
     ad = ad_index(prep, items=answered, community=community, options=codes)
-    per = r[[community, "n", "rwg_j"]].merge(ad[[community, "ad"]], on=community, how="left")
+    per = r[[community, "n", "rwg_j"]]
+    if per[community].equals(ad[community]) and per[community].is_unique:  # in the same order
+        per = per.assign(ad=ad["ad"].to_numpy()).reset_index(drop=True)
+    else:
+        per = per.merge(ad[[community, "ad"]], on=community, how="left")
     per["suppressed"] = False
     hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
     gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
@@ -459,8 +463,9 @@ def statistics_sections(
             sections["community_agreement"] = records(pd.concat(per_community, ignore_index=True))
 
     def fresh(prep: PreparedSurvey) -> PreparedSurvey:
-        # the ecometric model uses none of the reliability matrices: only the community coding
-        # is carried over (the matrices are let go before its arrays are built)
+        # the ICC, the agreement indices (their own preparation of the keyed items) and the
+        # ecometric model use none of the reliability matrices: only the community coding is
+        # carried over (the matrices are let go before their arrays are built)
         out = PreparedSurvey(prep.data)
         if not prep.data.empty:
             with prep:
@@ -468,7 +473,8 @@ def statistics_sections(
             out.get(("factorize_groups", community), lambda: gi)
         return out
 
-    _per_wave(parts, fns, sections, notes, step, after, renew={"ecometric": fresh}, coded=coded)
+    renew = {"aggregation": fresh, "ecometric": fresh}
+    _per_wave(parts, fns, sections, notes, step, after, renew=renew, coded=coded)
     step("change")
     _change_section(scores, rows, opts, table, sections, notes, design)
 
