@@ -1,5 +1,6 @@
-"""Stacking the two waves' scored rows into one table, each cell copied once, and giving
-freed memory back to the system between the steps (private)."""
+"""Stacking the two waves' scored rows into one table, each cell copied once, with the
+codings of its community and wave columns, and giving freed memory back to the system between
+the steps (private)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ import ctypes
 import functools
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["stacked", "trim_memory"]
+from collective_efficacy._groups import GroupIndex
+from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
+
+if TYPE_CHECKING:
+    from collective_efficacy.responses import IdCodes
+
+__all__ = ["frame_rows", "stacked", "stacked_codings", "taken", "trim_memory"]
 
 
 def stacked(
@@ -135,3 +142,63 @@ def _libc() -> Any:
     except (OSError, AttributeError):  # not glibc (musl) or no malloc_trim
         return None
     return lib
+
+
+def stacked_codings(
+    scores: pd.DataFrame, community: str, coded: Sequence[IdCodes | None], sizes: Sequence[int]
+) -> dict[str, GroupIndex]:
+    """The codings of the stacked waves' community and wave columns that
+    :func:`~collective_efficacy._groups.factorize_groups` would make, from the waves' own
+    codings (:attr:`ValidatedResponses.id_codes`): the distinct labels of the waves merged
+    and sorted, no hashing of a label per row. Only ``str`` labels (else factorize_groups
+    codes them itself: nothing is returned for the community).
+
+    The waves are stacked in order (baseline, end of cycle: sorted labels): the wave codes are the
+    wave's position.
+    """
+    waves = _wave_coding(scores, sizes)
+    out = {WAVE: waves} if waves is not None else {}
+    col = scores[community]
+    text = isinstance(col.dtype, pd.StringDtype) or col.dtype == object
+    if not text or any(c is None for c in coded) or len(coded) != len(sizes):
+        return out
+    labels = [np.asarray(c.labels, dtype=object) for c in coded if c is not None]
+    every = np.concatenate(labels)
+    uniques = _sorted_text(pd.unique(every))
+    if uniques is None:
+        return out
+    position = pd.Index(uniques, dtype=object)  # hashed look-up of each wave's labels
+    codes = np.concatenate(
+        [
+            position.get_indexer(lab)[c.codes]
+            for lab, c in zip(labels, coded, strict=True)
+            if c is not None
+        ]
+    ).astype(np.int64)
+    index = pd.Index(uniques, dtype=col.dtype, name=community)
+    counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+    out[community] = GroupIndex(codes=codes, labels=index, counts=counts, name=str(community))
+    return out
+
+
+def _sorted_text(values: np.ndarray) -> np.ndarray | None:
+    """Distinct ``str`` labels sorted as pandas sorts text (by code point, which is also the
+    order of their UTF-8 bytes that Arrow sorts); None when a label is not a ``str``."""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return None
+    out = np.empty(len(values), dtype=object)
+    out[:] = sorted(values.tolist())
+    return out
+
+
+def _wave_coding(scores: pd.DataFrame, sizes: Sequence[int]) -> GroupIndex | None:
+    """The wave column's coding: each wave's rows in a block, its position the code (None
+    unless every wave has rows and the labels are in the sorted order of factorize_groups)."""
+    labels = [BEFORE, AFTER][: len(sizes)]
+    if labels != sorted(labels) or min(sizes, default=0) == 0:
+        return None
+    codes = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+    index = pd.Index(labels, dtype=scores[WAVE].dtype, name=WAVE)
+    return GroupIndex(
+        codes=codes, labels=index, counts=np.asarray(sizes, dtype=np.int64), name=WAVE
+    )
