@@ -9,6 +9,8 @@ This module imports no statistics.
 
 from __future__ import annotations
 
+import copy
+import functools
 import unicodedata
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -339,9 +341,16 @@ def _by_id(instrument: str, kind: str, entries: Sequence[_T], wanted: str) -> _T
     )
 
 
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    """The YAML document of an instrument, parsed once per distinct text (a built-in instrument
+    is loaded by every evaluation; the pure-Python YAML parser takes tens of milliseconds)."""
+    return yaml.safe_load(text)
+
+
 def _from_text(text: str, origin: str) -> Instrument:
     try:
-        spec = yaml.safe_load(text)
+        spec = copy.deepcopy(_parsed(text))  # the caller's model never shares the cached dict
     except yaml.YAMLError as err:
         raise InstrumentError(f"invalid instrument {origin}: not valid YAML ({err})") from None
     return instrument_from_dict(spec, origin)
