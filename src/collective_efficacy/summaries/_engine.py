@@ -9,6 +9,7 @@ collected. Column names of that table are positional (``n_0_1`` ...), so any ite
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -167,8 +168,9 @@ def cell_sums(
         native = nw.to_native(frame)
         table = pandas_cell_sums(native, items, signs, lo, hi, by, columns, min_items)
     elif frame.implementation is nw.Implementation.DASK:
-        table = partition_cell_sums(nw.to_native(frame), items, signs, lo, hi, by, columns,
-                                    min_items)  # fmt: skip
+        sums = functools.partial(pandas_cell_sums, items=list(items), signs=signs, lo=lo, hi=hi,
+                                 by=list(by), columns=columns, min_items=min_items)  # fmt: skip
+        table = partition_cell_sums(nw.to_native(frame), by, sums)
     else:
         table = _engine_cell_sums(frame, items, (signs, lo, hi), by, (min_items, detail, ecometric))
     for b in by:

@@ -97,10 +97,15 @@ def pandas_cell_sums(
     for col, name in enumerate(names, start=1):
         mat[:, col] = terms[name]
     values = pd.DataFrame(mat, columns=["n_rows", *names])
-    if not by:
+    return _by_cell(values, [pd.Series(df[b].array, name=b) for b in by])
+
+
+def _by_cell(values: pd.DataFrame, keys: list[pd.Series]) -> pd.DataFrame:
+    """The columns of ``values`` summed per cell of ``keys`` (in order of first appearance;
+    no keys: one row of totals), ``n_rows`` as integers."""
+    if not keys:
         table = values.sum().to_frame().T
     else:
-        keys = [pd.Series(df[b].array, name=b) for b in by]
         table = values.groupby(keys, sort=False, dropna=False, observed=True).sum()
         table = table.reset_index()
     table["n_rows"] = np.rint(table["n_rows"].to_numpy()).astype(np.int64)
@@ -116,29 +121,14 @@ def _per_partition(native: Any, fn: Callable[[pd.DataFrame], Any]) -> list[Any]:
 
 
 def partition_cell_sums(
-    native: Any,
-    items: Sequence[str],
-    signs: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    by: Sequence[str],
-    columns: tuple[Pairs, Pairs, Ecos],
-    min_items: int | None = None,
+    native: Any, by: Sequence[str], sums: Callable[[pd.DataFrame], pd.DataFrame]
 ) -> pd.DataFrame:
-    """The table of ``cell_sums`` for a Dask frame: :func:`pandas_cell_sums` of each partition,
-    added up by cell (cells in order of first appearance)."""
-    fn = functools.partial(pandas_cell_sums, items=list(items), signs=signs, lo=lo, hi=hi,
-                           by=list(by), columns=columns, min_items=min_items)  # fmt: skip
-    tables = [t for t in _per_partition(native, fn) if len(t)] or [fn(native._meta)]
+    """The table of ``cell_sums`` for a Dask frame: ``sums`` (:func:`pandas_cell_sums` with its
+    options) of each partition, added up by cell (cells in order of first appearance)."""
+    tables = [t for t in _per_partition(native, sums) if len(t)] or [sums(native._meta)]
     table = pd.concat(tables, ignore_index=True)
-    if not by:
-        table = table.sum().to_frame().T
-    else:
-        keys = [pd.Series(table[b].array, name=b) for b in by]
-        values = table.drop(columns=list(by))
-        table = values.groupby(keys, sort=False, dropna=False, observed=True).sum().reset_index()
-    table["n_rows"] = np.rint(table["n_rows"].to_numpy()).astype(np.int64)
-    return table
+    keys = [pd.Series(table[b].array, name=b) for b in by]
+    return _by_cell(table.drop(columns=list(by)), keys)
 
 
 def _bounds(df: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
