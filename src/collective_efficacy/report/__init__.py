@@ -128,19 +128,15 @@ def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[
     head, rows = payload
     md = _Memo(_md) if md is None else md
     out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
-    fast = t["decimal"] in (".", ",")
+    numbers = _number_pieces("%s", t)
 
     def piece(tp: type) -> Piece:
         if tp is str:
             return "%s", md.__getitem__
         if tp is Span:
             return "%s", lambda v: " | ".join([md[v.text]] + [""] * (v.n - 1))
-        if not fast and tp in (int, float):
-            return None
-        if tp is int:
-            return "%d", None
-        if tp is float:
-            return _float_piece("%s", t)
+        if tp in numbers:
+            return numbers[tp]
         if tp is type(None):
             return literal(md[_cell_text(None, t)]), CONSTANT
         return "%s", lambda v: md[_cell_text(v, t)]
@@ -149,12 +145,26 @@ def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[
     return [*out, *templated(rows, piece, generic, ("| ", " | ", " |")), ""]
 
 
-def _float_piece(cell: str, t: dict[str, str]) -> Piece:
-    """A finite float with two decimals in ``cell`` ("%s" in its markup), "." or "," as the
-    decimal sign (the template cannot hold other values: :func:`._templated.templated`)."""
-    if t["decimal"] == ".":
-        return cell.replace("%s", "%.2f"), None
-    return cell, lambda v: f"{v:.2f}".replace(".", ",")
+def _number_pieces(cell: str, t: dict[str, str]) -> dict[type, Piece]:
+    """The template parts of int and float cells in ``cell`` ("%s" stands for the text): a
+    float with two decimals and "." or "," as the decimal sign (the template holds finite
+    floats only: :func:`._templated.templated`); none (the generic path) for other signs."""
+    dec = t["decimal"]
+    if dec not in (".", ","):
+        return {int: None, float: None}
+    comma: Piece = (cell, lambda v: f"{v:.2f}".replace(".", ","))
+    return {
+        int: (cell.replace("%s", "%d"), None),
+        float: (cell.replace("%s", "%.2f"), None) if dec == "." else comma,
+    }
+
+
+def _plain_float(v: float, comma: bool) -> str:
+    """A finite float with two decimals; -0.004 reads "0.00", not "-0.00"."""
+    text = f"{v:.2f}"
+    if text[0] == "-" and not text.strip("-0."):
+        text = text[1:]
+    return text.replace(".", ",") if comma else text
 
 
 def _md_row(r: Sequence[Any], t: dict[str, str], md: _Memo) -> str:
@@ -165,11 +175,8 @@ def _md_row(r: Sequence[Any], t: dict[str, str], md: _Memo) -> str:
     cells: list[str] = []
     for v in r:
         tv = type(v)
-        if tv is float and fast and v - v == 0:  # finite: _plain_number, inline
-            text = f"{v:.2f}"
-            if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
-                text = text[1:]
-            cells.append(text.replace(".", ",") if comma else text)
+        if tv is float and fast and v - v == 0:  # finite
+            cells.append(_plain_float(v, comma))
         elif tv is str:
             cells.append(md[v])
         elif tv is int:
@@ -243,7 +250,7 @@ def _html_rows(rows: list[list[Any]], t: dict[str, str], text_cells: dict[str, s
     """
     esc = _Memo(html.escape).__getitem__
     cells = text_cells if isinstance(text_cells, _Memo) else _Memo(_text_cell(t))
-    fast = t["decimal"] in (".", ",")
+    numbers = _number_pieces('<td class="num">%s</td>', t)
 
     def one(v: Any) -> str:
         return _html_cell(v, t, esc)
@@ -251,12 +258,8 @@ def _html_rows(rows: list[list[Any]], t: dict[str, str], text_cells: dict[str, s
     def piece(tp: type) -> Piece:
         if tp is str:
             return "%s", cells.__getitem__
-        if not fast and tp in (int, float):
-            return None
-        if tp is int:
-            return '<td class="num">%d</td>', None
-        if tp is float:
-            return _float_piece('<td class="num">%s</td>', t)
+        if tp in numbers:
+            return numbers[tp]
         if tp is type(None):
             return literal(one(None)), CONSTANT
         if tp is bool:
@@ -286,11 +289,8 @@ def _html_row(r: Sequence[Any], t: dict[str, str], text_cells: dict[str, str], e
     cells: list[str] = []
     for v in r:
         tv = type(v)
-        if tv is float and fast and v - v == 0:  # finite: _plain_number, inline
-            text = f"{v:.2f}"
-            if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
-                text = text[1:]
-            cells.append(f'<td class="num">{text.replace(".", ",") if comma else text}</td>')
+        if tv is float and fast and v - v == 0:  # finite
+            cells.append(f'<td class="num">{_plain_float(v, comma)}</td>')
         elif tv is str:
             c = text_cells.get(v)
             if c is None:
