@@ -308,18 +308,20 @@ _MAX_TABLE_CELLS = 50_000_000
 
 
 def _levels_consecutive(
-    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int
-) -> tuple[np.ndarray, bool]:
-    """Level index ``x - lo`` (missing -> ``n_levels``) and whether every value is a level."""
+    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int, out: tuple[np.ndarray, ...]
+) -> bool:
+    """Level index ``x - lo`` (missing -> ``n_levels``) into ``out[1]`` (int64; ``out[0]`` a
+    float and ``out[2]`` a bool scratch of the same length, reused from item to item) and
+    whether every value is a level."""
     # a value below or above the scale: two reductions (NaN skipped; all-NaN gives NaN)
     within = not len(x) or (np.fmin.reduce(x) >= lo and np.fmax.reduce(x) <= lo + (n_levels - 1))
     if not within and not bool(miss.all()):
-        return np.empty(0, dtype=np.int64), False
-    r = x - lo
-    if miss.any():
-        r[miss] = n_levels
-    lev = r.astype(np.int64)
-    return lev, not bool((lev != r).any())  # integers only
+        return False
+    r, lev, neq = out
+    np.subtract(x, lo, out=r)
+    np.copyto(r, float(n_levels), where=miss)
+    np.copyto(lev, r, casting="unsafe")  # truncation, as astype
+    return not bool(np.not_equal(lev, r, out=neq).any())  # integers only
 
 
 def _levels_listed(x: np.ndarray, miss: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -360,14 +362,17 @@ def _discrete_tables(
     consecutive = bool(np.all(np.diff(values) == 1.0)) and values[0] == np.floor(values[0])
     base = slot_codes.astype(np.int64) * width
     tables = np.empty((len(cols), n_slots, n_levels))
+    n = len(base)
+    scratch = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=bool))
     for j, (x, m) in enumerate(zip(cols, miss, strict=True)):  # items (few), not communities
         if consecutive:
-            lev, ok = _levels_consecutive(x, m, float(values[0]), n_levels)
+            lev, ok = scratch[1], _levels_consecutive(x, m, float(values[0]), n_levels, scratch)
         else:
             lev, ok = _levels_listed(x, m, values)
         if not ok:
             return None
-        t = np.bincount(base + lev, minlength=(n_slots + 1) * width)
+        np.add(lev, base, out=lev)
+        t = np.bincount(lev, minlength=(n_slots + 1) * width)
         tables[j] = t.reshape(n_slots + 1, width)[:n_slots, :n_levels]
     return tables, values
 
