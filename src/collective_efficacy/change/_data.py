@@ -13,6 +13,7 @@ from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import group_moments
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._change_design import _after_arrow
 
 __all__ = [
     "Moments",
@@ -91,6 +92,9 @@ def wave_masks(
     if before == after:
         raise DataError(f"before and after must be different wave labels; both are {before!r}")
     w = scores[wave]
+    fast = _after_arrow(w, before, after)  # an arrow text column: one pass, no missing label
+    if fast is not None:
+        return ~fast, fast
     _refuse_missing(scores, wave, "wave", "label", f"{before!r} or {after!r}")
     is_b = (w == before).to_numpy(dtype=bool)
     is_a = (w == after).to_numpy(dtype=bool)
