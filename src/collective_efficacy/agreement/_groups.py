@@ -387,6 +387,39 @@ def _table_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.
     return np.where(n > 0, 0.5 * (values[i_lo] + values[i_hi]), np.nan)
 
 
+#: (item, community) rows of the count tables per block of :func:`_table_stats`: its
+#: temporaries (rows x levels) stay in cache however many communities there are
+_STAT_ROWS = 1 << 14
+
+
+def _table_stats(
+    tables: np.ndarray, values: np.ndarray, center: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Counts, means, sums of squared deviations and (``center``) AD of every (item,
+    community) count table (items x communities x levels), in blocks of rows (the same
+    operations on each row as on the whole array at once: identical results)."""
+    p, k, n_levels = tables.shape
+    flat = tables.reshape(-1, n_levels)
+    n_item, means, ssd = np.empty(p * k), np.empty(p * k), np.empty(p * k)
+    ad = np.empty(p * k) if center in ("mean", "median") else None
+    for a in range(0, len(flat), _STAT_ROWS):  # blocks of rows, each vectorised
+        t, rows = flat[a : a + _STAT_ROWS], slice(a, a + _STAT_ROWS)
+        n_b = t.sum(axis=1)
+        m_b = (t * values).sum(axis=1) / n_b
+        dev = np.abs(values - m_b[:, None])
+        n_item[rows], means[rows], ssd[rows] = n_b, m_b, (t * dev * dev).sum(axis=1)
+        if ad is not None and center == "mean":
+            ad[rows] = (t * dev).sum(axis=1) / n_b
+        elif ad is not None:
+            med = _table_medians(t, values, n_b)
+            ad[rows] = (t * np.abs(values - med[:, None])).sum(axis=1) / n_b
+    shape = (p, k)
+    return (
+        n_item.reshape(shape), means.reshape(shape), ssd.reshape(shape),
+        None if ad is None else ad.reshape(shape),
+    )  # fmt: skip
+
+
 def _block_rows(
     data: pd.DataFrame, items: list[str], groups: GroupCodes, nan_policy: str
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None, np.ndarray, np.ndarray]:
@@ -446,17 +479,7 @@ def block_stats(
         check_scale(np.vstack(cols), scale_codes, data, items, func=func)  # raises if off-scale
     with np.errstate(invalid="ignore", divide="ignore"):
         if found is not None:
-            tables, values = found
-            n_item = tables.sum(axis=2)
-            means = (tables * values).sum(axis=2) / n_item
-            dev = np.abs(values - means[..., None])
-            ssd = (tables * dev * dev).sum(axis=2)
-            ad = None
-            if center == "mean":
-                ad = (tables * dev).sum(axis=2) / n_item
-            elif center == "median":
-                med = _table_medians(tables, values, n_item)
-                ad = (tables * np.abs(values - med[..., None])).sum(axis=2) / n_item
+            n_item, means, ssd, ad = _table_stats(*found, center)
             n_item = n_item.T.astype(np.int64)
             means, ssd = means.T, ssd.T
             ad = None if ad is None else np.where(n_item >= 2, ad.T, np.nan)
