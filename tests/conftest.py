@@ -60,31 +60,42 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
-# The longest items (seconds on a quiet 2-core machine under ``-n auto``), longest first. They
-# run before everything else so that the last items the xdist scheduler hands out are short and
-# both workers finish together: the memory check alone (18 s) was the whole tail when it came
-# last. Whole modules are listed where a module-scoped fixture is expensive (Chromium), so that
-# it starts once. A prefix of a node id; an item not listed keeps its collection order.
+# The longest items, longest first: CPU seconds (the process's own plus the subprocesses it
+# waits for), measured serially on the loaded 2-core machine of session 10 with the library of
+# issue 17's speed-ups (the Dask cell sums, the simulation engine); the wall time under
+# ``-n auto`` is about twice that for items that start processes. They run before everything
+# else so that the last items the xdist scheduler hands out are short and both workers finish
+# together: the memory check alone was the whole tail when it came last. Whole modules are
+# listed where a module-scoped fixture is expensive (Chromium), so that it starts once. A prefix
+# of a node id; an item not listed keeps its collection order. Re-measure with a plugin that
+# records ``resource.getrusage`` (RUSAGE_SELF + RUSAGE_CHILDREN) around
+# ``pytest_runtest_protocol``: ``--durations`` shows wall seconds, which a busy machine inflates
+# unevenly.
 SLOW_FIRST = (
-    "tests/test_out_of_core.py::test_memory_does_not_grow_with_rows",  # 18.5 s, 2 processes
-    "tests/test_report_browser.py",  # Chromium start 9.8 s, then 11 short pages
-    "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 9.7 s
-    "tests/test_disclosure.py::test_no_suppressed_community_is_solvable",  # 5.3 s
-    "tests/test_reading_engine.py::test_a_200k_row_file_is_read_by_arrow",  # 5.4 s
-    "notebooks/evaluation.ipynb",  # 4.9 s, in a kernel process
-    "tests/test_geography.py::test_rollup_of_a_rollup_equals_a_direct_rollup",  # 4.5 s
-    "notebooks/quickstart.ipynb",  # 4.2 s
-    "tests/test_change.py::test_community_alone_equals_full_and_none_disappear",  # 4.2 s
-    "tests/test_cli_exit.py::test_exit_statuses_are_mains",  # 3.9 s, 3 processes
-    "tests/test_plan_simulation.py::test_formula_power_within_monte_carlo_interval",  # 3 x 3 s
-    "tests/test_plan_simulation.py::test_community_level_matches_t_test_power",
-    "tests/test_geography.py::test_attacker_learns_no_hidden_buurt",
+    "tests/test_out_of_core.py::test_memory_does_not_grow_with_rows",  # 16 s, 2 processes
+    "tests/test_report_browser.py",  # Chromium 8 s (its own process), then 11 short pages
+    "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 6.4 s, 3 pr.
+    "tests/test_disclosure.py::test_no_suppressed_community_is_solvable",  # 6.3 s
+    "tests/test_agreement.py::test_invariant_to_row_order_and_labels",  # 4.2 s
+    "tests/test_change.py::test_community_alone_equals_full_and_none_disappear",  # 4.1 s
+    "tests/test_reading_engine.py::test_a_200k_row_file_is_read_by_arrow",  # 3.8 s
+    "notebooks/evaluation.ipynb",  # 3.7 s, mostly in a kernel process
     "tests/test_impact.py::test_levels_properties_hypothesis",  # 3.5 s
-    "tests/test_agreement.py::test_invariant_to_row_order_and_labels",
+    "tests/test_plan_simulation.py::test_community_level_matches_t_test_power",  # 3.5 s
+    "tests/test_cli_exit.py::test_exit_statuses_are_mains",  # 3.5 s, 3 processes
+    "tests/test_out_of_core.py::test_generated_equals_in_memory",  # 3.1 s
+    "tests/test_cli_startup.py::test_import_leaves_the_garbage_collector_as_it_was",  # 2 proc.
+    "src/collective_efficacy/out_of_core.py",  # the evaluate_parquet doctest, 2.5 s
+    "tests/test_bench_reliability.py::test_bench_reliability_help_runs_nothing",  # 2.4 s, 2 proc.
+    "tests/test_change.py::test_swapping_waves_flips_signs_keeps_p",  # 2.4 s
+    "tests/test_reading_engine.py::test_property_well_formed_files_read_alike",  # 2.2 s
+    "notebooks/quickstart.ipynb",  # 2.1 s
+    "tests/test_out_of_core.py::test_example_equals_in_memory",  # 2.1 s
+    "tests/test_geography.py::test_rollup_of_a_rollup_equals_a_direct_rollup",  # 1.6 s
     "tests/test_validate_codes.py::test_validate_with_the_byte_coding_equals_validate_without",
-    "tests/test_summaries_ecometric.py::test_every_engine_gives_the_pandas_numbers",
-    "tests/test_out_of_core.py::test_generated_equals_in_memory",
-    "tests/test_out_of_core.py::test_example_equals_in_memory",
+    "tests/test_validate_repeats.py::test_validate_with_uncoded_respondents_equals_the_coded",
+    "tests/test_plan_simulation.py::test_formula_power_within_monte_carlo_interval",  # 3 x 1.1 s
+    "tests/test_geography.py::test_attacker_learns_no_hidden_buurt",  # 0.9 s
 )
 
 

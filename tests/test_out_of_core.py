@@ -23,6 +23,7 @@ import collective_efficacy as ce
 pytest.importorskip("duckdb")
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
+pc = pytest.importorskip("pyarrow.compute")
 
 from collective_efficacy.out_of_core import SKIPPED, evaluate_parquet  # noqa: E402
 
@@ -41,7 +42,10 @@ def _generate(path: Path, rows: int, communities: int, seed: int, shift: float =
     labels = pa.array([f"B{i:05d}" for i in range(communities)])
     cols = {
         "buurt": pa.DictionaryArray.from_arrays(pa.array(c.astype(np.int32)), labels),
-        "rid": pa.array(np.char.add(f"R{seed}_", np.arange(rows).astype(str))),
+        # "R{seed}_0", "R{seed}_1", ...: the texts np.char.add gave, built by Arrow (10x faster)
+        "rid": pc.binary_join_element_wise(
+            f"R{seed}_", pc.cast(pa.array(np.arange(rows)), pa.string()), ""
+        ),
     }
     for item in ITEMS:
         y = np.clip(np.rint(person + rng.normal(0, 0.75, rows)), 1, 5)

@@ -308,18 +308,20 @@ _MAX_TABLE_CELLS = 50_000_000
 
 
 def _levels_consecutive(
-    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int
-) -> tuple[np.ndarray, bool]:
-    """Level index ``x - lo`` (missing -> ``n_levels``) and whether every value is a level."""
+    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int, out: tuple[np.ndarray, ...]
+) -> bool:
+    """Level index ``x - lo`` (missing -> ``n_levels``) into ``out[1]`` (int64; ``out[0]`` a
+    float and ``out[2]`` a bool scratch of the same length, reused from item to item) and
+    whether every value is a level."""
     # a value below or above the scale: two reductions (NaN skipped; all-NaN gives NaN)
     within = not len(x) or (np.fmin.reduce(x) >= lo and np.fmax.reduce(x) <= lo + (n_levels - 1))
     if not within and not bool(miss.all()):
-        return np.empty(0, dtype=np.int64), False
-    r = x - lo
-    if miss.any():
-        r[miss] = n_levels
-    lev = r.astype(np.int64)
-    return lev, not bool((lev != r).any())  # integers only
+        return False
+    r, lev, neq = out
+    np.subtract(x, lo, out=r)
+    np.copyto(r, float(n_levels), where=miss)
+    np.copyto(lev, r, casting="unsafe")  # truncation, as astype
+    return not bool(np.not_equal(lev, r, out=neq).any())  # integers only
 
 
 def _levels_listed(x: np.ndarray, miss: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -360,14 +362,17 @@ def _discrete_tables(
     consecutive = bool(np.all(np.diff(values) == 1.0)) and values[0] == np.floor(values[0])
     base = slot_codes.astype(np.int64) * width
     tables = np.empty((len(cols), n_slots, n_levels))
+    n = len(base)
+    scratch = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=bool))
     for j, (x, m) in enumerate(zip(cols, miss, strict=True)):  # items (few), not communities
         if consecutive:
-            lev, ok = _levels_consecutive(x, m, float(values[0]), n_levels)
+            lev, ok = scratch[1], _levels_consecutive(x, m, float(values[0]), n_levels, scratch)
         else:
             lev, ok = _levels_listed(x, m, values)
         if not ok:
             return None
-        t = np.bincount(base + lev, minlength=(n_slots + 1) * width)
+        np.add(lev, base, out=lev)
+        t = np.bincount(lev, minlength=(n_slots + 1) * width)
         tables[j] = t.reshape(n_slots + 1, width)[:n_slots, :n_levels]
     return tables, values
 
@@ -380,6 +385,39 @@ def _table_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.
     i_lo = np.minimum((cum <= r_lo).sum(axis=-1), len(values) - 1)
     i_hi = np.minimum((cum <= r_hi).sum(axis=-1), len(values) - 1)
     return np.where(n > 0, 0.5 * (values[i_lo] + values[i_hi]), np.nan)
+
+
+#: (item, community) rows of the count tables per block of :func:`_table_stats`: its
+#: temporaries (rows x levels) stay in cache however many communities there are
+_STAT_ROWS = 1 << 14
+
+
+def _table_stats(
+    tables: np.ndarray, values: np.ndarray, center: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Counts, means, sums of squared deviations and (``center``) AD of every (item,
+    community) count table (items x communities x levels), in blocks of rows (the same
+    operations on each row as on the whole array at once: identical results)."""
+    p, k, n_levels = tables.shape
+    flat = tables.reshape(-1, n_levels)
+    n_item, means, ssd = np.empty(p * k), np.empty(p * k), np.empty(p * k)
+    ad = np.empty(p * k) if center in ("mean", "median") else None
+    for a in range(0, len(flat), _STAT_ROWS):  # blocks of rows, each vectorised
+        t, rows = flat[a : a + _STAT_ROWS], slice(a, a + _STAT_ROWS)
+        n_b = t.sum(axis=1)
+        m_b = (t * values).sum(axis=1) / n_b
+        dev = np.abs(values - m_b[:, None])
+        n_item[rows], means[rows], ssd[rows] = n_b, m_b, (t * dev * dev).sum(axis=1)
+        if ad is not None and center == "mean":
+            ad[rows] = (t * dev).sum(axis=1) / n_b
+        elif ad is not None:
+            med = _table_medians(t, values, n_b)
+            ad[rows] = (t * np.abs(values - med[:, None])).sum(axis=1) / n_b
+    shape = (p, k)
+    return (
+        n_item.reshape(shape), means.reshape(shape), ssd.reshape(shape),
+        None if ad is None else ad.reshape(shape),
+    )  # fmt: skip
 
 
 def _block_rows(
@@ -441,17 +479,7 @@ def block_stats(
         check_scale(np.vstack(cols), scale_codes, data, items, func=func)  # raises if off-scale
     with np.errstate(invalid="ignore", divide="ignore"):
         if found is not None:
-            tables, values = found
-            n_item = tables.sum(axis=2)
-            means = (tables * values).sum(axis=2) / n_item
-            dev = np.abs(values - means[..., None])
-            ssd = (tables * dev * dev).sum(axis=2)
-            ad = None
-            if center == "mean":
-                ad = (tables * dev).sum(axis=2) / n_item
-            elif center == "median":
-                med = _table_medians(tables, values, n_item)
-                ad = (tables * np.abs(values - med[..., None])).sum(axis=2) / n_item
+            n_item, means, ssd, ad = _table_stats(*found, center)
             n_item = n_item.T.astype(np.int64)
             means, ssd = means.T, ssd.T
             ad = None if ad is None else np.where(n_item >= 2, ad.T, np.nan)

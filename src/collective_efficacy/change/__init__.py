@@ -38,7 +38,7 @@ from collective_efficacy.change._common import (
     _paired_rows,
     _wave_scale,
 )
-from collective_efficacy.change._data import OVERALL, TwoWaves, moments, prepare, text_columns
+from collective_efficacy.change._data import OVERALL, TwoWaves, prepare, text_columns, wave_moments
 from collective_efficacy.change._paired import ReliableChange, paired_change, reliable_change
 from collective_efficacy.change._stats import (
     HEDGES_CORRECTIONS,
@@ -117,18 +117,20 @@ def p_adjust(p: Sequence[float] | np.ndarray | pd.Series, *, method: str = "holm
 
 def _overall_lmm(tw: TwoWaves, ci: float) -> dict[str, Any]:
     """score ~ wave + (1 | community) by REML; df by nlme's between/within rule."""
-    from collective_efficacy.multilevel._lmm import fit_ri_lmm
+    from collective_efficacy.multilevel._lmm import fit_ri_binary
 
     y, codes = tw.y, tw.codes
-    n_after = np.bincount(codes[tw.after], minlength=len(tw.labels))
-    n_before = np.bincount(codes[~tw.after], minlength=len(tw.labels))
-    used = np.flatnonzero((n_after + n_before) > 0)  # the codes present, sorted (no hashing)
-    remap = np.full(len(tw.labels), -1, dtype=np.int64)
-    remap[used] = np.arange(used.size)
-    c = remap[codes]
-    x = np.column_stack([np.ones(y.size), tw.after.astype(np.float64)])
+    n_all = np.bincount(codes, minlength=len(tw.labels))
+    n_after = np.bincount(codes, weights=tw.after, minlength=len(tw.labels)).astype(np.int64)
+    n_before = n_all - n_after
+    used = np.flatnonzero(n_all > 0)  # the codes present, sorted (no hashing)
+    c = codes
+    if used.size < len(tw.labels):
+        remap = np.full(len(tw.labels), -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        c = remap[codes]
     try:
-        fit = fit_ri_lmm(y, x, c, int(used.size), method="REML")
+        fit = fit_ri_binary(y, tw.after, c, n_all[used], n_after[used], method="REML")
     except DataError as exc:
         return {"method": "lmm_reml", "reason": f"multilevel model not estimable: {exc}"}
     both = (n_after[used] > 0) & (n_before[used] > 0)
@@ -353,9 +355,7 @@ def compare_waves(
         data, dv, wave=wave, community=community, before=before, after=after,
         nan_policy=nan_policy, paired_on=paired_on,
     )  # fmt: skip
-    g_count = len(tw.labels)
-    mb = moments(tw.y[~tw.after], tw.codes[~tw.after], g_count)
-    ma = moments(tw.y[tw.after], tw.codes[tw.after], g_count)
+    mb, ma, pooled_b, pooled_a = wave_moments(tw)
     if paired_on is None:
         res = _independent_rows(
             tw, mb, ma, ci=ci, equal_var=equal_var, min_n=min_n, hedges=hedges_correction
@@ -365,9 +365,6 @@ def compare_waves(
             tw, mb, ma, ci=ci, min_n=min_n, variant=paired_effect, hedges=hedges_correction
         )
     lmm = None if community is None else _overall_lmm(tw, ci)
-    zero = np.zeros(1, dtype=np.int64)
-    pooled_b = moments(tw.y[~tw.after], zero.repeat(int((~tw.after).sum())), 1)
-    pooled_a = moments(tw.y[tw.after], zero.repeat(int(tw.after.sum())), 1)
     return finish_waves(res, tw, mb, ma, lmm, pooled_b, pooled_a, ci=ci, p_adjust=p_adjust)
 
 

@@ -13,6 +13,7 @@ from collective_efficacy._groups import factorize_groups
 from collective_efficacy._moments import group_moments
 from collective_efficacy._rows import rows_in
 from collective_efficacy.errors import DataError
+from collective_efficacy.multilevel._change_design import _after_arrow
 
 __all__ = [
     "Moments",
@@ -23,6 +24,7 @@ __all__ = [
     "prepare",
     "suppression",
     "text_columns",
+    "wave_moments",
 ]
 
 OVERALL = "overall"
@@ -90,6 +92,9 @@ def wave_masks(
     if before == after:
         raise DataError(f"before and after must be different wave labels; both are {before!r}")
     w = scores[wave]
+    fast = _after_arrow(w, before, after)  # an arrow text column: one pass, no missing label
+    if fast is not None:
+        return ~fast, fast
     _refuse_missing(scores, wave, "wave", "label", f"{before!r} or {after!r}")
     is_b = (w == before).to_numpy(dtype=bool)
     is_a = (w == after).to_numpy(dtype=bool)
@@ -166,6 +171,22 @@ def moments(y: np.ndarray, codes: np.ndarray, n_groups: int) -> Moments:
     """Count, mean and unbiased variance per group (two-pass, by bincount)."""
     mom = group_moments(y, codes, n_groups)
     return Moments(n=mom.n, mean=mom.mean, var=mom.var)
+
+
+def wave_moments(tw: TwoWaves) -> tuple[Moments, Moments, Moments, Moments]:
+    """Per-community moments of the before and after rows, and the pooled moments of each
+    wave: the wave as a second code, so each group's sums are those of :func:`moments` on
+    that wave's rows, added in the same order (identical results, no copy of either wave)."""
+    side = tw.after.view(np.uint8)
+    g = len(tw.labels)
+    both = moments(tw.y, tw.codes * 2 + side, 2 * g)
+    pooled = moments(tw.y, side, 2)
+    per = [Moments(n=both.n[w::2], mean=both.mean[w::2], var=both.var[w::2]) for w in (0, 1)]
+    one = [
+        Moments(n=pooled.n[w : w + 1], mean=pooled.mean[w : w + 1], var=pooled.var[w : w + 1])
+        for w in (0, 1)
+    ]
+    return per[0], per[1], one[0], one[1]
 
 
 def pair_up(tw: TwoWaves) -> Pairs:

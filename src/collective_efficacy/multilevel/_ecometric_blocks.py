@@ -184,10 +184,9 @@ def cells_blocked(
         syj[pos : pos + nb] = s
         xty += np.sum(blk, axis=1)
         yty += float(np.einsum("ir,ir->", blk, blk))
-        rows = np.nonzero(miss)[1]  # grouped by item, then by row
-        ends = np.cumsum([np.count_nonzero(m) for m in miss])
-        for j, part in enumerate(np.split(key[pos : pos + nb][rows], ends[:-1])):
-            miss_keys[j].append(part)  # loop over items (few)
+        key_b = key[pos : pos + nb]
+        for j, miss_j in enumerate(miss):  # loop over items (few): its missing rows, in order
+            miss_keys[j].append(key_b[np.flatnonzero(miss_j)])
         acc.add(miss, nj[pos : pos + nb], s)
         pos += nb
     if not np.isfinite(yty):

@@ -30,7 +30,8 @@ of dense operations and no pass over respondents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
@@ -38,7 +39,7 @@ from scipy import sparse
 from collective_efficacy.errors import DataError
 from collective_efficacy.multilevel._ecometric_blocks import Scan, cells_blocked, scan
 
-__all__ = ["Cells", "Eval", "cells_from_scan", "cells_long", "cells_wide", "evaluate"]
+__all__ = ["Cells", "Eval", "cells_from_scan", "cells_long", "cells_wide", "compact", "evaluate"]
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -63,6 +64,12 @@ class Cells:
     n_obs: int
     n_groups: int
     reml: bool
+
+    @cached_property
+    def sx_m(self) -> np.ndarray:
+        """The grid sums as (M, K * p): row m holds every community's s_x sums for m answered
+        items (the layout of :func:`evaluate`'s one pass over them)."""
+        return np.ascontiguousarray(self.sx_t.T)
 
 
 @dataclass(frozen=True)
@@ -190,20 +197,15 @@ def cells_from_scan(
     sm = cells_blocked(sc, codes, used, n_groups, reml, nj=nj, block=block)
     grid = _grid(sm.key, sm.nj, sm.syj, n_groups, len(sm.totals[2]))
     n_items, mmax = len(sc.cols), grid[0].shape[1]
-    sx_t = np.empty((n_groups, n_items, mmax))  # counts less the missing answers
+    sx_m = np.empty((mmax, n_groups, n_items))  # counts less the missing answers
+    cnt_t = grid[0].T
     for j, cells_j in enumerate(sm.miss):  # loop over items: a scatter into K x M (cache-sized)
         miss_j = np.bincount(cells_j, minlength=n_groups * mmax).reshape(n_groups, mmax)
-        np.subtract(grid[0], miss_j, out=sx_t[:, j, :])
-    return _make(
-        sx_t.reshape(-1, mmax),
-        grid,
-        sm.totals,
-        np.diag(sc.col_count),
-        sm.xty,
-        sm.yty,
-        sm.shift,
-        reml,
-    )
+        np.subtract(cnt_t, miss_j.T, out=sx_m[:, :, j])
+    sx_rows = sx_m.reshape(mmax, -1)
+    cs = _make(sx_rows.T, grid, sm.totals, np.diag(sc.col_count), sm.xty, sm.yty, sm.shift, reml)
+    cs.__dict__["sx_m"] = sx_rows  # built in the layout of the fit (no transposed copy)
+    return cs
 
 
 def _cells_covariates(
@@ -263,14 +265,41 @@ def _cholesky_inverse(amat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return chol, half.T @ half
 
 
+def compact(cs: Cells) -> Cells:
+    """The same cells without the answered-items counts nobody has (their columns are zero),
+    with the grid sums also stored as :attr:`Cells.sx_m` (M, K * p): every product of the fit
+    with them is then one pass over the occupied columns only."""
+    keep = cs.cnt_m > 0
+    if keep.all():
+        return cs
+    sx_m = cs.sx_m[keep]  # a copy of the occupied rows
+    out = replace(
+        cs, m=cs.m[keep], cnt=np.ascontiguousarray(cs.cnt[:, keep]), sx_t=sx_m.T,
+        sy=np.ascontiguousarray(cs.sy[:, keep]), cnt_m=cs.cnt_m[keep], sxx=cs.sxx[keep],
+        sxy=cs.sxy[keep], syy=cs.syy[keep],
+    )  # fmt: skip
+    out.__dict__["sx_m"] = sx_m  # the cached property
+    return out
+
+
+def _weighted(cs: Cells, weights: list[np.ndarray]) -> np.ndarray:
+    """``sum_m w_m s_x,km`` for each weight vector: (len(weights), K, p), one pass."""
+    p = cs.xtx.shape[0]
+    return (np.stack(weights) @ cs.sx_m).reshape(len(weights), -1, p)
+
+
 def evaluate(cs: Cells, phi_b: float, phi_p: float, *, order: int = 1) -> Eval:
     """Profiled deviance (``order=0``), its analytic gradient (1) and Hessian (2) in the ratios:
-    O(K M p + M p^2) on the grid, no pass over respondents."""
+    O(K M p + M p^2) on the grid, no pass over respondents (one over the grid sums)."""
     p = cs.xtx.shape[0]
     m = cs.m
     d = 1.0 / (1.0 + m * phi_p)
     a = phi_p * d
-    t_k = _mv(cs.sx_t, d).reshape(-1, p)  # (K, p)
+    d2 = d * d
+    dd2 = 2.0 * m * m * d**3  # d''
+    weights = [d, -(d2 * m), dd2][: order + 1]  # d, d' and d'': T_k and its derivatives
+    tw = _weighted(cs, weights)
+    t_k = tw[0]  # (K, p)
     s_k = _mv(cs.cnt, d * m)
     ty_k = _mv(cs.sy, d)
     one_b = 1.0 + phi_b * s_k
@@ -293,17 +322,15 @@ def evaluate(cs: Cells, phi_b: float, phi_p: float, *, order: int = 1) -> Eval:
     rss_b = -float(np.sum(tr_k**2 / one_b**2))
     g_b = float(np.sum(s_k / one_b)) + mdf * rss_b / rss
     # d/d phi_pi (sums over cells u = (k, m) regrouped by community and by m)
-    d2 = d * d
     n_d2m2 = _mv(cs.cnt, d2 * m * m)  # (K,) sum_m cnt d^2 m^2
     trace_p = float(cs.cnt_m @ (d * m)) - _dot(c_k, n_d2m2)
     rr_m = cs.syy - 2.0 * (cs.sxy @ beta) + np.einsum("mab,a,b->m", cs.sxx, beta, beta)
-    r_km = cs.sy - beta @ cs.sx_t.reshape(-1, p, len(m))  # (K, M)
-    r1_k = -_mv(r_km, d2 * m)  # sum_m d'_m r_km
+    t1_k = tw[1]  # sum_m d'_m s_x,km
+    r1_k = _mv(cs.sy, weights[1]) - _mv(t1_k, beta)  # sum_m d'_m r_km, r_km = s_y,km - beta's_x,km
     rss_p = -(
         float(d2 @ rr_m) + 2.0 * _dot(c_k * tr_k, r1_k) + _dot(c_k * c_k * tr_k * tr_k, n_d2m2)
     )
     g_p = trace_p + mdf * rss_p / rss
-    t1_k = -_mv(cs.sx_t, d2 * m).reshape(-1, p)  # sum_m d'_m s_x,km
     ta = None
     if cs.reml:
         ta = t_k @ ainv  # (K, p)
@@ -316,7 +343,9 @@ def evaluate(cs: Cells, phi_b: float, phi_p: float, *, order: int = 1) -> Eval:
     ev = Eval(float(dev), grad, beta, rss, chol, s_k, tr_k)
     if order == 1:
         return ev
-    parts = _Parts(m, d, phi_b, t_k, t1_k, one_b, c_k, s_k, tr_k, r1_k, r_km, rr_m, ainv, ta)
+    t2_k = tw[2]
+    r2_k = _mv(cs.sy, dd2) - _mv(t2_k, beta)  # sum_m d''_m r_km
+    parts = _Parts(m, d, phi_b, t_k, t1_k, t2_k, one_b, c_k, s_k, tr_k, r1_k, r2_k, rr_m, ainv, ta)
     hess = _hessian(cs, parts, beta, rss, np.array([rss_b, rss_p]), mdf)
     return Eval(float(dev), grad, beta, rss, chol, s_k, tr_k, hess)
 
@@ -330,12 +359,13 @@ class _Parts:
     phi_b: float
     t_k: np.ndarray
     t1_k: np.ndarray
+    t2_k: np.ndarray
     one_b: np.ndarray
     c_k: np.ndarray
     s_k: np.ndarray
     r_k: np.ndarray
     r1_k: np.ndarray
-    r_km: np.ndarray
+    r2_k: np.ndarray
     rr_m: np.ndarray
     ainv: np.ndarray
     ta: np.ndarray | None  # T_k A^-1 (REML)
@@ -345,12 +375,10 @@ def _hessian(
     cs: Cells, q: _Parts, beta: np.ndarray, rss: float, rss_g: np.ndarray, mdf: int
 ) -> np.ndarray:
     """Second derivatives of the deviance in (phi_beta, phi_pi) (module docstring)."""
-    m, d, c, r, r1 = q.m, q.d, q.c_k, q.r_k, q.r1_k
+    m, d, c, r, r1, r2 = q.m, q.d, q.c_k, q.r_k, q.r1_k, q.r2_k
     d3 = d**3
     dd2, a2 = 2.0 * m * m * d3, -2.0 * m * d3  # d'' and a''
-    t2_k = _mv(cs.sx_t, dd2).reshape(q.t_k.shape)
     s1, s2 = _mv(cs.cnt, -m * m * d * d), _mv(cs.cnt, dd2 * m)
-    r2 = _mv(q.r_km, dd2)
     cb = 1.0 / q.one_b**2
     cp = -c * c * s1
     cbb, cbp, cpp = -2.0 * q.s_k * cb / q.one_b, -2.0 * c * cb * s1, -2.0 * c * cp * s1 - c * c * s2
@@ -375,7 +403,7 @@ def _hessian(
     )
     hess = ld + mdf * (rss_h / rss - np.outer(rss_g, rss_g) / rss**2)
     if cs.reml:
-        hess += _reml_hessian(cs, q, t2_k, a2, (cb, cp, cbb, cbp, cpp))
+        hess += _reml_hessian(cs, q, q.t2_k, a2, (cb, cp, cbb, cbp, cpp))
     return 0.5 * (hess + hess.T)
 
 

@@ -24,7 +24,8 @@ Use :func:`fit_ri_lmm`; do not write another one::
   mean of :math:`u_j`, lme4's ``ranef``), ``eb_var`` (posterior variance given beta, lme4's
   ``condVar`` / ``postVar``) and ``lambda_`` (reliability :math:`\tau^2/(\tau^2+\sigma^2/n_j)`).
 * ``fit_ri_intercept(y, codes, n_groups, *, method="REML")`` is the same fit for ``X = 1``
-  without building X (used by ``mixed.random_intercept``); ``fit_ri_moments(n, ybar, ssw)`` the
+  without building X (used by ``mixed.random_intercept``), ``fit_ri_binary(y, flag, codes,
+  n_per, n_flag)`` for ``X = [1, flag]`` (the overall wave effect of ``compare_waves``); ``fit_ri_moments(n, ybar, ssw)`` the
   same fit from group sizes, means and the within sum of squares (used by ``agreement``: the
   REML ICC(1) of ``multilevel::gmeanrel`` and ``mult.icc`` -- nlme's ``lme`` fits this model).
 * ``ri_profile(y, X, codes, n_groups, theta, *, method)`` returns the profiled deviance and its
@@ -74,7 +75,9 @@ from scipy import optimize
 from collective_efficacy._moments import group_counts, group_sums
 from collective_efficacy.errors import DataError
 
-__all__ = ["RIFit", "fit_ri_intercept", "fit_ri_lmm", "fit_ri_moments", "ri_profile"]
+__all__ = [
+    "RIFit", "fit_ri_binary", "fit_ri_intercept", "fit_ri_lmm", "fit_ri_moments", "ri_profile",
+]  # fmt: skip
 
 _LOG2PI = float(np.log(2.0 * np.pi))
 
@@ -297,6 +300,35 @@ def fit_ri_intercept(
     if codes.size and (codes.min() < 0 or codes.max() >= n_groups):
         raise DataError(f"group codes must lie in 0..{n_groups - 1}")
     return _fit(_sufficient_intercept(y, codes, n_groups, method == "REML"), n_groups, method)
+
+
+def fit_ri_binary(
+    y: np.ndarray, flag: np.ndarray, codes: np.ndarray, n_per: np.ndarray, n_flag: np.ndarray,
+    *, method: str = "REML",
+) -> RIFit:  # fmt: skip
+    """:func:`fit_ri_lmm` for ``X = [1, flag]`` (a 0/1 column, e.g. the later wave) without
+    building X: ``n_per`` and ``n_flag`` are the rows and the flagged rows per group (the
+    group sizes and the sums of the flag column). The sufficient statistics are those of
+    :func:`_sufficient` (the same OLS shift: the two cell means) summed in another order."""
+    y = np.asarray(y, dtype=np.float64)
+    if not all_finite(y):
+        raise DataError("y and X must be finite; drop (and count) rows with missing values first")
+    if y.size <= 2:
+        raise DataError(f"{y.size} observation(s) for 2 fixed effect(s); the model needs more")
+    side = flag.view(np.uint8)
+    k = float(np.count_nonzero(side))
+    xtx = np.array([[float(y.size), k], [k, k]])
+    raw = np.bincount(side, weights=y, minlength=2)
+    beta0 = np.linalg.lstsq(xtx, np.array([raw[0] + raw[1], raw[1]]), rcond=None)[0]
+    r0 = y - np.array([beta0[0], beta0[0] + beta0[1]])[side]
+    rs = np.bincount(side, weights=r0, minlength=2)
+    st = _Stats(
+        n=n_per.astype(np.float64), sx=np.column_stack([n_per, n_flag]).astype(np.float64),
+        sy=group_sums(r0, codes, len(n_per)), xtx=xtx, xty=np.array([rs[0] + rs[1], rs[1]]),
+        yty=float(np.einsum("i,i->", r0, r0)), shift=beta0, n_obs=int(y.size),
+        reml=method == "REML",
+    )  # fmt: skip
+    return _fit(st, len(n_per), method)
 
 
 def fit_ri_moments(n: np.ndarray, ybar: np.ndarray, ssw: float, *, method: str = "REML") -> RIFit:

@@ -45,6 +45,7 @@ from collective_efficacy.multilevel._ecometric_cells import (
     cells_from_scan,
     cells_long,
     cells_wide,
+    compact,
     evaluate,
 )
 
@@ -354,7 +355,7 @@ def _fit(cs: _Cells, n_groups: int, method: str) -> NestedFit:
 
     _check_identifiable(cs, cs.xtx.shape[0])
     with _single_thread_blas():
-        return _fit_cells(cs, n_groups, method)
+        return _fit_cells(compact(cs), n_groups, method)
 
 
 def _start(cs: _Cells) -> np.ndarray:

@@ -11,8 +11,10 @@ screens).
 
 from __future__ import annotations
 
+import functools
 import html
 import weakref
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from collective_efficacy.export._escape import escape_markdown
@@ -26,6 +28,7 @@ from collective_efficacy.report._figures import (
 from collective_efficacy.report._format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from collective_efficacy.report._sections import blocks
 from collective_efficacy.report._svgmap import MAP_CSS, SCRIPT, map_svg
+from collective_efficacy.report._templated import CONSTANT, Piece, literal, templated
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
@@ -119,33 +122,70 @@ def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[
     Finite floats and ints are written without the escaper: their text (digits, one leading
     "-", the decimal sign "." or ",") is inert Markdown, so escaping would return it unchanged.
     A per-community table has hundreds of thousands of cells; ``md``, shared by the tables of
-    one report, escapes each distinct text once.
+    one report, escapes each distinct text once; long tables go through one template per
+    signature of cell types (:func:`._templated.templated`, :func:`_md_row` the reference).
     """
     head, rows = payload
     md = _Memo(_md) if md is None else md
+    out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
+    numbers = _number_pieces("%s", t)
+
+    def piece(tp: type) -> Piece:
+        if tp is str:
+            return "%s", md.__getitem__
+        if tp is Span:
+            return "%s", lambda v: " | ".join([md[v.text]] + [""] * (v.n - 1))
+        if tp in numbers:
+            return numbers[tp]
+        if tp is type(None):
+            return literal(md[_cell_text(None, t)]), CONSTANT
+        return "%s", lambda v: md[_cell_text(v, t)]
+
+    generic = functools.partial(_md_row, t=t, md=md)
+    return [*out, *templated(rows, piece, generic, ("| ", " | ", " |")), ""]
+
+
+def _number_pieces(cell: str, t: dict[str, str]) -> dict[type, Piece]:
+    """The template parts of int and float cells in ``cell`` ("%s" stands for the text): a
+    float with two decimals and "." or "," as the decimal sign (the template holds finite
+    floats only: :func:`._templated.templated`); none (the generic path) for other signs."""
+    dec = t["decimal"]
+    if dec not in (".", ","):
+        return {int: None, float: None}
+    comma: Piece = (cell, lambda v: f"{v:.2f}".replace(".", ","))
+    return {
+        int: (cell.replace("%s", "%d"), None),
+        float: (cell.replace("%s", "%.2f"), None) if dec == "." else comma,
+    }
+
+
+def _plain_float(v: float, comma: bool) -> str:
+    """A finite float with two decimals; -0.004 reads "0.00", not "-0.00"."""
+    text = f"{v:.2f}"
+    if text[0] == "-" and not text.strip("-0."):
+        text = text[1:]
+    return text.replace(".", ",") if comma else text
+
+
+def _md_row(r: Sequence[Any], t: dict[str, str], md: _Memo) -> str:
+    """One Markdown table row, cell by cell (the reference of the templates)."""
     dec = t["decimal"]
     fast = dec in (".", ",")
-    out = ["| " + " | ".join(_md(c) for c in head) + " |", "|" + "---|" * len(head)]
     comma = dec == ","
-    for r in rows:
-        cells: list[str] = []
-        for v in r:
-            tv = type(v)
-            if tv is float and fast and v - v == 0:  # finite: _plain_number, inline
-                text = f"{v:.2f}"
-                if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
-                    text = text[1:]
-                cells.append(text.replace(".", ",") if comma else text)
-            elif tv is str:
-                cells.append(md[v])
-            elif tv is int:
-                cells.append(str(v))
-            elif isinstance(v, Span):
-                cells += [md[v.text]] + [""] * (v.n - 1)
-            else:
-                cells.append(md[_cell_text(v, t)])
-        out.append("| " + " | ".join(cells) + " |")
-    return [*out, ""]
+    cells: list[str] = []
+    for v in r:
+        tv = type(v)
+        if tv is float and fast and v - v == 0:  # finite
+            cells.append(_plain_float(v, comma))
+        elif tv is str:
+            cells.append(md[v])
+        elif tv is int:
+            cells.append(str(v))
+        elif isinstance(v, Span):
+            cells += [md[v.text]] + [""] * (v.n - 1)
+        else:
+            cells.append(md[_cell_text(v, t)])
+    return "| " + " | ".join(cells) + " |"
 
 
 def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
@@ -204,36 +244,63 @@ def _html_cell(v: Any, t: dict[str, str], e: Any = html.escape) -> str:
 def _html_rows(rows: list[list[Any]], t: dict[str, str], text_cells: dict[str, str]) -> list[str]:
     """Table rows as HTML, each cell as :func:`_html_cell` gives it.
 
-    The common exact types are done inline: finite floats and ints (their text -- digits, a
-    leading "-", the decimal sign -- needs no escaping), and text cells, whose HTML is built once
-    per distinct text (``text_cells``, shared by the tables of one report). Other cells (None, NaN, bool, spans, verdicts) go through
-    :func:`_html_cell`.
+    Text cells' HTML is built once per distinct text (``text_cells``, shared by the tables of one
+    report). Long tables go through one template per signature of cell types
+    (:func:`._templated.templated`); :func:`_html_row` is the reference, cell by cell.
     """
     esc = _Memo(html.escape).__getitem__
+    cells = text_cells if isinstance(text_cells, _Memo) else _Memo(_text_cell(t))
+    numbers = _number_pieces('<td class="num">%s</td>', t)
+
+    def one(v: Any) -> str:
+        return _html_cell(v, t, esc)
+
+    def piece(tp: type) -> Piece:
+        if tp is str:
+            return "%s", cells.__getitem__
+        if tp in numbers:
+            return numbers[tp]
+        if tp is type(None):
+            return literal(one(None)), CONSTANT
+        if tp is bool:
+            return "%s", {True: one(True), False: one(False)}.__getitem__
+        return "%s", one
+
+    generic = functools.partial(_html_row, t=t, text_cells=cells, esc=esc)
+    out = templated(rows, piece, generic, ("<tr>", "", "</tr>"))
+    if cells is not text_cells:
+        text_cells.update(cells)
+    return out
+
+
+def _text_cell(t: dict[str, str]) -> Callable[[str], str]:
+    """A text cell's HTML (the value of the memo of text cells)."""
+    esc = _Memo(html.escape).__getitem__
+    return lambda v: _html_cell(v, t, esc)
+
+
+def _html_row(r: Sequence[Any], t: dict[str, str], text_cells: dict[str, str], esc: Any) -> str:
+    """One table row as HTML, cell by cell (the reference of the templates): finite floats
+    and ints inline (their text needs no escaping), text cells from ``text_cells``, other
+    cells (None, NaN, bool, spans, verdicts) through :func:`_html_cell`."""
     dec = t["decimal"]
     fast = dec in (".", ",")
     comma = dec == ","
-    out: list[str] = []
-    for r in rows:
-        cells: list[str] = []
-        for v in r:
-            tv = type(v)
-            if tv is float and fast and v - v == 0:  # finite: _plain_number, inline
-                text = f"{v:.2f}"
-                if text[0] == "-" and not text.strip("-0."):  # -0.004 -> "0.00", not "-0.00"
-                    text = text[1:]
-                cells.append(f'<td class="num">{text.replace(".", ",") if comma else text}</td>')
-            elif tv is str:
-                c = text_cells.get(v)
-                if c is None:
-                    c = text_cells[v] = _html_cell(v, t, esc)
-                cells.append(c)
-            elif tv is int and fast:
-                cells.append(f'<td class="num">{v}</td>')
-            else:
-                cells.append(_html_cell(v, t, esc))
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    return out
+    cells: list[str] = []
+    for v in r:
+        tv = type(v)
+        if tv is float and fast and v - v == 0:  # finite
+            cells.append(f'<td class="num">{_plain_float(v, comma)}</td>')
+        elif tv is str:
+            c = text_cells.get(v)
+            if c is None:
+                c = text_cells[v] = _html_cell(v, t, esc)
+            cells.append(c)
+        elif tv is int and fast:
+            cells.append(f'<td class="num">{v}</td>')
+        else:
+            cells.append(_html_cell(v, t, esc))
+    return "<tr>" + "".join(cells) + "</tr>"
 
 
 def _html_table(
@@ -291,7 +358,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
     ]
     in_list = False
     maps = forests = 0
-    text_cells: dict[str, str] = {}  # community names recur in every per-community table
+    text_cells = _Memo(_text_cell(t))  # community names recur in every per-community table
     for k, (kind, payload) in enumerate(bl):
         if kind not in ("li", "warn") and in_list:
             parts.append("</ul>")

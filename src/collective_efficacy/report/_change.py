@@ -149,10 +149,21 @@ def _unjudged(r: dict[str, Any], ev: Evaluation, t: dict[str, str], width: int) 
     return [name(r, ev), r.get("n_before"), r.get("n_after"), Span(_why(r, ev, t), width - 3)]
 
 
-def _band_verdict(r: dict[str, Any], t: dict[str, str]) -> tuple[str, Verdict]:
-    """The drawn interval's text and the verdict cell (the plot's marker and the word)."""
+def _band_verdict(
+    r: dict[str, Any], t: dict[str, str], cells: dict[str, Verdict] | None = None
+) -> tuple[str, Verdict]:
+    """The drawn interval's text and the verdict cell (the plot's marker and the word).
+
+    ``cells``, shared by the rows of one table, holds one (read-only) cell per verdict.
+    """
     band = t["interval"].format(lo=bound(t, r["shown_low"]), hi=bound(t, r["shown_high"]))
-    return band, Verdict(f"{VERDICT_MARK[r['verdict']]} {t[r['verdict']]}", r["verdict"])
+    code = r["verdict"]
+    cell = None if cells is None else cells.get(code)
+    if cell is None:
+        cell = Verdict(f"{VERDICT_MARK[code]} {t[code]}", code)
+        if cells is not None:
+            cells[code] = cell
+    return band, cell
 
 
 def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list[Any]) -> Block:
@@ -160,11 +171,12 @@ def _model_table(ev: Evaluation, t: dict[str, str], h: dict[str, str], per: list
     keys = ["community", "n_before", "n_after", "raw_change", "eb_change", "interval"]
     keys += ["p_improved", "reliability", "verdict"]
     body = []
+    cells: dict[str, Verdict] = {}
     for r in per:
         if r["verdict"] is None:
             body.append(_unjudged(r, ev, t, len(keys)))
             continue
-        band, verdict = _band_verdict(r, t)
+        band, verdict = _band_verdict(r, t, cells)
         body.append(
             [
                 name(r, ev),
@@ -216,12 +228,13 @@ def _change(
     if weighted(ev):  # no standardised effect size under weights
         keys.remove("g")
     body = []
+    cells: dict[str, Verdict] = {}
     for r in per:
         if r["verdict"] is None:
             body.append(_unjudged(r, ev, t, len(keys)))
             continue
         vals = [r.get(k) for k in ("n_before", "n_after", "mean_before", "mean_after", "diff")]
-        band, verdict = _band_verdict(r, t)
+        band, verdict = _band_verdict(r, t, cells)
         g = [] if weighted(ev) else [r.get("g")]
         body.append([name(r, ev), *vals, band, pval(t, r.get("shown_p")), *g, verdict])
     b.append(("table", ([h[k] for k in keys], body)))  # the central table: never folded

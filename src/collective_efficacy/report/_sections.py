@@ -267,7 +267,10 @@ def _omitted(ev: Evaluation, t: dict[str, str], section: str) -> list[Block]:
     return [] if why is None else [("p", t[f"omitted_{section}_{why}"])]
 
 
-def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]:
+def _impact(
+    ev: Evaluation, t: dict[str, str], h: dict[str, str], counts: dict[str, int] | None
+) -> list[Block]:
+    """The impact levels per community and wave; ``counts`` is :func:`_impact_counts` of ``ev``."""
     rows = ev.sections.get("impact")
     if "impact" in ev.omitted:
         return [("h2", t["impact"]), *_omitted(ev, t, "impact"), *_omitted(ev, t, "map")]
@@ -275,13 +278,13 @@ def _impact(ev: Evaluation, t: dict[str, str], h: dict[str, str]) -> list[Block]
         return []
     b: list[Block] = [("h2", t["impact"]), ("p", t["impact_text"])]
     ch = ev.sections.get("impact_change", [])
-    counts = _impact_counts(ev)
     if counts is not None:
         b.append(("p", _impact_sentence(t, counts)))
     body = []
     tget = t.get
     for r in rows:
-        lead = [name(r, ev), wave(t, r.get("wave", ""))]
+        label = r.get("wave", "")
+        lead = [name(r, ev), tget(label, label)]  # wave(t, label), inline
         if r.get("suppressed"):
             lead.append(Span(_why(r, ev, t), 4))  # the reason helper of the other tables
         else:
@@ -391,8 +394,11 @@ def _reconcile(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> 
     )
 
 
-def _summary(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> list[Block]:
-    """The answer first: overall change, verdict counts, impact levels, and how they relate."""
+def _summary(
+    ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]], counts: dict[str, int] | None
+) -> list[Block]:
+    """The answer first: overall change, verdict counts, impact levels, and how they relate
+    (``counts``: :func:`_impact_counts` of ``ev``)."""
     lines: list[str] = []
     o = _overall_row(ev)
     if o is not None and o.get("mean_before") is not None:
@@ -427,7 +433,6 @@ def _summary(ev: Evaluation, t: dict[str, str], per: list[dict[str, Any]]) -> li
         if n["not_shown"]:
             text += " " + t["sum_hidden"].format(s=n["not_shown"], min_n=ev.min_n)
         lines.append(text)
-    counts = _impact_counts(ev)
     if counts is not None:
         lines.append(_impact_sentence(t, counts) + " " + _reconcile(ev, t, per))
     if len(ev.waves) == 2:
@@ -449,10 +454,11 @@ def blocks(ev: Evaluation, lang: str) -> list[Block]:
     t, h = text_for(lang), head_for(lang)
     b: list[Block] = [("h1", t["title"])]
     per = community_verdicts(ev)  # built once: the summary counts them, the change lists them
-    b += _summary(ev, t, per)
+    counts = _impact_counts(ev)  # the summary's and the impact section's sentence
+    b += _summary(ev, t, per, counts)
     b += _overall(ev, t)
     b += _change(ev, t, h, per)
-    b += _impact(ev, t, h)
+    b += _impact(ev, t, h, counts)
     b += _scores(ev, t, h)
     b += _measured(ev, t)
     b += _quality(ev, t, h)

@@ -9,6 +9,7 @@ collected. Column names of that table are positional (``n_0_1`` ...), so any ite
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy.errors import DataError
-from collective_efficacy.summaries._engine_pandas import pandas_cell_sums
+from collective_efficacy.summaries._engine_pandas import (
+    pandas_cell_sums,
+    partition_bounds,
+    partition_cell_sums,
+)
 from collective_efficacy.summaries._frames import _DASK_NOTICE
 
 __all__ = [
@@ -120,11 +125,18 @@ def _clean(item: str) -> Any:
 def item_bounds(frame: Any, items: Sequence[str]) -> tuple[float, float]:
     """Smallest and largest answer over all items (psych's default reversal bounds)."""
     _check_columns(frame, items, [])
+    if frame.implementation is nw.Implementation.DASK:
+        lo, hi = partition_bounds(nw.to_native(frame), items)
+        return _overall_bounds(lo, hi)
     aggs = [_clean(c).min().alias(f"lo_{j}") for j, c in enumerate(items)]
     aggs += [_clean(c).max().alias(f"hi_{j}") for j, c in enumerate(items)]
     row = _collect(frame.select(*aggs)).iloc[0]
     lo = np.array([row[f"lo_{j}"] for j in range(len(items))], dtype=np.float64)
     hi = np.array([row[f"hi_{j}"] for j in range(len(items))], dtype=np.float64)
+    return _overall_bounds(lo, hi)
+
+
+def _overall_bounds(lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
     if np.isnan(lo).all():
         return 0.0, 0.0
     return float(np.nanmin(lo)), float(np.nanmax(hi))
@@ -150,11 +162,15 @@ def cell_sums(
     """
     _check_columns(frame, items, by)
     k = len(items)
+    columns = (pair_columns(k), detail_columns(k) if detail else [],
+               eco_columns(k) if ecometric else [])  # fmt: skip
     if isinstance(frame, nw.DataFrame) and frame.implementation is nw.Implementation.PANDAS:
-        columns = (pair_columns(k), detail_columns(k) if detail else [],
-                   eco_columns(k) if ecometric else [])  # fmt: skip
         native = nw.to_native(frame)
         table = pandas_cell_sums(native, items, signs, lo, hi, by, columns, min_items)
+    elif frame.implementation is nw.Implementation.DASK:
+        sums = functools.partial(pandas_cell_sums, items=list(items), signs=signs, lo=lo, hi=hi,
+                                 by=list(by), columns=columns, min_items=min_items)  # fmt: skip
+        table = partition_cell_sums(nw.to_native(frame), by, sums)
     else:
         table = _engine_cell_sums(frame, items, (signs, lo, hi), by, (min_items, detail, ecometric))
     for b in by:
@@ -233,9 +249,15 @@ def _engine_cell_sums(
         eco = _eco_terms(k, o, nw.col("_tot"), nw.col("_na"))
         terms += eco
         names += [c[0] for c in eco_columns(k)]
-    # row terms first, then plain sums: every engine runs elementary group-by aggregations
-    f = f.select(*[nw.col(b) for b in by], *terms)
-    aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
+    if frame.implementation is nw.Implementation.DUCKDB:
+        # the sums of the row terms in one aggregate: DuckDB plans the same projection, and
+        # its relation API checks each expression against the input's columns (a dozen here,
+        # several hundred after a select of the terms)
+        aggs = [nw.len().alias("n_rows"), *(t.sum().alias(c) for t, c in zip(terms, names))]
+    else:
+        # row terms first, then plain sums: every engine runs elementary group-by aggregations
+        f = f.select(*[nw.col(b) for b in by], *terms)
+        aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
     with warnings.catch_warnings():  # pandas: a wide term frame (ecometric) is "fragmented"
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
         return _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))

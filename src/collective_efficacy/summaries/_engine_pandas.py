@@ -7,16 +7,24 @@ by one pandas ``groupby(...).sum()`` -- the aggregation the narwhals query runs 
 the sums are those of the engine path (tests/test_summaries_fast_path.py: to 1e-12 against the
 polars engine on generated data). A pandas frame skips narwhals' per-expression overhead, which
 for a few hundred rows costs far more than the arithmetic.
+
+A Dask frame runs the same numpy sums on each of its partitions (:func:`partition_cell_sums`),
+and the partitions' tables are added up by cell -- the chunk-then-combine sum Dask's own
+``groupby().sum()`` runs, without building and optimising a graph of hundreds of column
+expressions (which cost seconds per call even on a few thousand rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["pandas_cell_sums"]
+__all__ = ["pandas_cell_sums", "partition_bounds", "partition_cell_sums"]
 
 Pairs = Sequence[tuple[str, int, int]]
 Ecos = Sequence[tuple[str, int, int, int]]
@@ -89,11 +97,55 @@ def pandas_cell_sums(
     for col, name in enumerate(names, start=1):
         mat[:, col] = terms[name]
     values = pd.DataFrame(mat, columns=["n_rows", *names])
-    if not by:
+    return _by_cell(values, [pd.Series(df[b].array, name=b) for b in by])
+
+
+def _by_cell(values: pd.DataFrame, keys: list[pd.Series]) -> pd.DataFrame:
+    """The columns of ``values`` summed per cell of ``keys`` (in order of first appearance;
+    no keys: one row of totals), ``n_rows`` as integers."""
+    if not keys:
         table = values.sum().to_frame().T
     else:
-        keys = [pd.Series(df[b].array, name=b) for b in by]
         table = values.groupby(keys, sort=False, dropna=False, observed=True).sum()
         table = table.reset_index()
     table["n_rows"] = np.rint(table["n_rows"].to_numpy()).astype(np.int64)
     return table
+
+
+def _per_partition(native: Any, fn: Callable[[pd.DataFrame], Any]) -> list[Any]:
+    """``fn`` of every partition of a Dask frame, computed in one pass (on its scheduler)."""
+    import dask
+
+    parts = native.to_delayed()
+    return list(dask.compute(*[dask.delayed(fn)(part) for part in parts]))
+
+
+def partition_cell_sums(
+    native: Any, by: Sequence[str], sums: Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame:
+    """The table of ``cell_sums`` for a Dask frame: ``sums`` (:func:`pandas_cell_sums` with its
+    options) of each partition, added up by cell (cells in order of first appearance)."""
+    tables = [t for t in _per_partition(native, sums) if len(t)] or [sums(native._meta)]
+    table = pd.concat(tables, ignore_index=True)
+    keys = [pd.Series(table[b].array, name=b) for b in by]
+    return _by_cell(table.drop(columns=list(by)), keys)
+
+
+def _bounds(df: pd.DataFrame, items: Sequence[str]) -> np.ndarray:
+    """Per item the smallest and largest answer of a partition (NaN when none)."""
+    out = np.full((2, len(items)), np.nan)
+    for j, c in enumerate(items):
+        v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        v = v[~np.isnan(v)]
+        if v.size:
+            out[:, j] = v.min(), v.max()
+    return out
+
+
+def partition_bounds(native: Any, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per item the smallest and largest answer of a Dask frame (NaN for an unanswered item)."""
+    parts = _per_partition(native, functools.partial(_bounds, items=list(items)))
+    both = np.stack(parts or [np.full((2, len(items)), np.nan)])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN items
+        return np.nanmin(both[:, 0], axis=0), np.nanmax(both[:, 1], axis=0)

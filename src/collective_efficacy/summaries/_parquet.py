@@ -66,6 +66,15 @@ def open_parquet(path: str | Path, *, memory_limit: str = "1GB", threads: int | 
         raise DataError(f"{path}: not a readable Parquet file or folder ({exc})") from None
 
 
+def _one_of(x: Any, values: list[float]) -> Any:
+    """``x`` equals one of ``values`` (null for null): ``x.is_in(values)`` as a chain of
+    comparisons, which DuckDB evaluates in the scan; it plans ``is_in`` as a join per item."""
+    out = x == values[0]
+    for v in values[1:]:
+        out = out | (x == v)
+    return out
+
+
 def _prepared(
     rel: Any,
     inst: Instrument,
@@ -100,8 +109,8 @@ def _prepared(
         codes = [float(c) for c in inst.response_scale(item).codes]
         missing_codes = [float(c) for c in inst.response_scale(item).missing]
         x = nw.col(item).cast(nw.Float64).fill_nan(None)
-        clean.append(nw.when(x.is_in(codes)).then(x).alias(item))
-        bad = ~x.is_null() & ~x.is_in(codes + missing_codes)
+        clean.append(nw.when(_one_of(x, codes)).then(x).alias(item))
+        bad = ~x.is_null() & ~_one_of(x, codes + missing_codes)
         counts.append(bad.sum().alias(f"bad_{item}"))
     out = frame.with_columns(label.alias(name), *clean)
     keep = has_label

@@ -478,26 +478,23 @@ def weighted_aggregate(
     frames = []
     for j, name in enumerate(columns):  # loop over scales (few), never over communities
         dm = domain_means(x[:, j], codes, len(cells), da)
-        res = pd.DataFrame(
-            {
-                "scale": name,
-                "n": dm.n,
-                "mean": dm.mean,
-                "sd": dm.sd,
-                "se": dm.se,
-                "ci_low": dm.mean - z * dm.se,
-                "ci_high": dm.mean + z * dm.se,
-                "confidence": ci,
-                "sum_weights": dm.sum_weights,
-                "n_eff": dm.n_eff,
-                "deff": dm.deff,
-            }
-        )
-        res.loc[dm.n < 2, ["sd", "deff"]] = np.nan
         sup = dm.n < min_n
-        res.loc[sup, ["mean", "sd", "se", "ci_low", "ci_high", "sum_weights", "n_eff", "deff"]] = (
-            np.nan
-        )
+        few = dm.n < 2
+        stats = {
+            "mean": dm.mean,
+            "sd": np.where(few, np.nan, dm.sd),
+            "se": dm.se,
+            "ci_low": dm.mean - z * dm.se,
+            "ci_high": dm.mean + z * dm.se,
+        }
+        extra = {"sum_weights": dm.sum_weights, "n_eff": dm.n_eff,
+                 "deff": np.where(few, np.nan, dm.deff)}  # fmt: skip
+        # suppressed cells: every statistic missing (masked here, not through .loc per column)
+        hide = {c: np.where(sup, np.nan, v) for c, v in (stats | extra).items()}
+        res = pd.DataFrame(
+            {"scale": name, "n": dm.n, **{c: hide[c] for c in stats}, "confidence": ci,
+             **{c: hide[c] for c in extra}}
+        )  # fmt: skip
         res["suppressed"] = sup
         res["reason"] = reasons(sup, f"fewer than {min_n} respondents")
         for pos, (col, lab) in enumerate(labels.items()):
