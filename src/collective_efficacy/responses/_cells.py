@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy.instrument import Instrument, ResponseScale, normalize_label
-from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import CHUNK, IdColumn, factorize_item, id_text
+from collective_efficacy.responses._checks import Collector as _Collector
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -198,8 +198,7 @@ def _convert_items(
     views = {
         i: x
         for i in item_ids
-        if item_to_col[i] in data.columns
-        and (x := _float_view(data[item_to_col[i]])) is not None
+        if item_to_col[i] in data.columns and (x := _float_view(data[item_to_col[i]])) is not None
     }
     by_scale: dict[tuple[int, ...], list[str]] = {}
     for i in views:  # columns of one scale checked together (one pass over a shared block)

@@ -10,8 +10,8 @@ import pandas as pd
 
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import Instrument
-from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import CHUNK, IdColumn
+from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import row_label as _label
 from collective_efficacy.responses.validation_report import ExcludedRow, ValidationReport
 
