@@ -41,7 +41,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import collective_efficacy as ce
 from benchmarks.data import LARGE, SMALL, make_survey
-from benchmarks.timing import REPEAT, method, timed
+from benchmarks.timing import REPEAT, exit_on_help, method, timed
 
 SC = ["SC1", "SC2", "SC3", "SC4", "SC5"]
 SCORE_ITEMS = ["SC1", "SC2", "SC5", "ISC1"]
@@ -359,5 +359,6 @@ def _table(rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
+    exit_on_help(__doc__, sys.argv[1:], "none (runs every workload)")
     result = run()
     print(_table(result))

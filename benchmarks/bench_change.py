@@ -29,7 +29,7 @@ from scipy import stats
 import collective_efficacy as ce
 
 from .data import ITEMS, LARGE, REVERSED, SMALL, make_survey
-from .timing import REPEAT, method, timed
+from .timing import REPEAT, exit_on_help, method, timed
 
 SIZES = [SMALL, LARGE]
 PEER_SUBSET = 200
@@ -151,6 +151,11 @@ def write_section(rows: list[dict[str, Any]], path: Path | None = None, note: st
 
 
 if __name__ == "__main__":
+    exit_on_help(
+        __doc__,
+        sys.argv[1:],
+        "--write: SMALL and LARGE into RESULTS.md's change section; default: SMALL, printed",
+    )
     # python -m benchmarks.bench_change          print the SMALL workload
     # python -m benchmarks.bench_change --write  SMALL and LARGE, into RESULTS.md's change section
     from .run import to_markdown

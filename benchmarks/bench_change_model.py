@@ -47,6 +47,7 @@ import collective_efficacy as ce
 from .bench_change import survey_scores
 from .bench_mixed import _run_measured
 from .data import LARGE, SMALL, community_sizes
+from .timing import exit_on_help
 
 SIZES = [SMALL, LARGE]
 REPS = 3  # timed fits per tool and workload (medians)
@@ -339,5 +340,6 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 if __name__ == "__main__":
+    exit_on_help(__doc__, sys.argv[1:], "--small: the small size only")
     print(to_markdown(run([SMALL] if "--small" in sys.argv[1:] else SIZES)))
     np.seterr()

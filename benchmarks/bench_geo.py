@@ -29,6 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .timing import exit_on_help
+
 SIZES = [(20_000, 300)]
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,6 +135,7 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    exit_on_help(__doc__, sys.argv[1:], "none (runs every size)")
     from .run import to_markdown
 
     print(to_markdown(run(SIZES)))

@@ -48,7 +48,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import collective_efficacy as ce
 from data import LARGE, SMALL, make_survey
-from timing import REPEAT, method, timed
+from timing import REPEAT, exit_on_help, method, timed
 
 ITEMS = ["SC1", "SC2", "SC3", "SC4", "SC5"]
 KEYS = ["SC1", "SC2", "-SC3", "-SC4", "SC5"]
@@ -452,6 +452,9 @@ def growth(sizes: Sequence[tuple[int, int]], items: str = "SC") -> str:
 
 
 if __name__ == "__main__":
+    exit_on_help(
+        __doc__, sys.argv[1:], "[N G] one size; --growth N:G ... growth exponents; --items all|SC"
+    )
     args = sys.argv[1:]
     chosen = "all" if "--items" in args and args[args.index("--items") + 1] == "all" else "SC"
     if "--items" in args:

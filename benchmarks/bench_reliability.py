@@ -35,7 +35,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import collective_efficacy as ce
 from data import LARGE, SMALL, make_survey
-from timing import REPEAT, SLOW, method
+from timing import REPEAT, SLOW, exit_on_help, method
 
 ITEMS = ["SC1", "SC2", "SC3", "SC4", "SC5"]
 KEYS = ["-SC3", "-SC4"]
@@ -144,8 +144,10 @@ def ours_only(sizes: Sequence[tuple[int, int]], repeats: int = REPEAT) -> str:
 
 
 if __name__ == "__main__":
-    if "--help" in sys.argv or "-h" in sys.argv:
-        print(__doc__)
-        raise SystemExit(0)
+    exit_on_help(
+        __doc__,
+        sys.argv[1:],
+        "--large: add the 1,000,000-row size; --ours-only: ours without the peers",
+    )
     chosen = [SMALL, LARGE] if "--large" in sys.argv else [SMALL]
     print(ours_only(chosen) if "--ours-only" in sys.argv else _markdown(run(chosen)))

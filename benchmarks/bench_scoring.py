@@ -7,6 +7,7 @@ least work any implementation must do. pandas groupby is timed as the everyday a
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 import collective_efficacy as ce
 
 from .data import ITEMS, REVERSED, make_survey
-from .timing import method, timed
+from .timing import exit_on_help, method, timed
 
 
 def numpy_floor(x: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
@@ -77,6 +78,7 @@ def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    exit_on_help(__doc__, sys.argv[1:], "none (runs SMALL and LARGE)")
     from .run import LARGE, SMALL, to_markdown
 
     print(to_markdown(run([SMALL, LARGE])))

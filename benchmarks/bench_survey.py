@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from typing import Any
@@ -40,7 +41,7 @@ import pandas as pd
 import collective_efficacy as ce
 
 from .data import ITEMS, LARGE, REVERSED, make_survey
-from .timing import method, timed
+from .timing import exit_on_help, method, timed
 
 R_TIMEOUT = float(os.environ.get("CE_BENCH_R_TIMEOUT", "21600"))
 R_COMMUNITIES = (25, 50)  # communities whose cells R's svyby is timed on (full design)
@@ -162,6 +163,7 @@ def run(sizes: Sequence[tuple[int, int]] = SIZES, *, peers: bool = True) -> list
 
 
 if __name__ == "__main__":
+    exit_on_help(__doc__, sys.argv[1:], "none (runs every size)")
     from .run import to_markdown
 
     print(to_markdown(run(SIZES)))

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .timing import exit_on_help
+
 N_BUURTEN = 14_000
 N_GEMEENTEN = 342
 BUURTEN_PER_WIJK = 9
@@ -180,6 +182,7 @@ def vertex_counts(path: str | Path, layer: str = "buurten") -> np.ndarray:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    exit_on_help(__doc__, sys.argv[1:], "OUT [N_BUURTEN]")
     n = int(sys.argv[2]) if len(sys.argv) > 2 else N_BUURTEN
     p = write(sys.argv[1], n)
     v = vertex_counts(p)

@@ -56,6 +56,8 @@ from scipy import stats
 
 import collective_efficacy as ce
 
+from .timing import exit_on_help
+
 MU, SD_INT, SD_E = 0.15, 0.35, 0.8
 KS = (10, 20, 40, 100)
 SETTINGS = [(k, s) for k in KS for s in (0.1, 0.25, 0.4)]
@@ -362,6 +364,11 @@ def detection(reps: int, ks: tuple[int, ...] = KS, sd: float = 0.25) -> str:
 
 
 if __name__ == "__main__":
+    exit_on_help(
+        __doc__,
+        sys.argv[1:],
+        "[N_COVERAGE [N_DETECTION [K ...]]] replications for coverage and detection, numbers of communities",
+    )
     n_cov = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     n_det = int(sys.argv[2]) if len(sys.argv) > 2 else 500
     only = tuple(int(a) for a in sys.argv[3:]) or KS

@@ -44,6 +44,7 @@ from collective_efficacy.multilevel._lmm_slope import _pev_unit, _predicted
 from collective_efficacy.multilevel._lmm_slope_core import _evaluate, _Stats
 
 from .sim_change_model import FPRS, SETTINGS, _fmt, _mean_se, _welch, engine, simulate
+from .timing import exit_on_help
 
 Z = float(stats.norm.ppf(0.975))
 
@@ -160,6 +161,7 @@ def variants(reps: int) -> str:
 
 
 if __name__ == "__main__":
+    exit_on_help(__doc__, sys.argv[1:], "[N] replications; --variants: the variant table")
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     n = int(args[0]) if args else 200
     print(variants(n) if "--variants" in sys.argv else main(n))

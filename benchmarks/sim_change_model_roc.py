@@ -50,6 +50,7 @@ from scipy import special
 import collective_efficacy as ce
 
 from .sim_change_model import MU, SD_E, SD_INT, _check_welch, _welch, simulate
+from .timing import exit_on_help
 
 SEED = 20_261_203
 SD = 0.25
@@ -277,4 +278,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    exit_on_help(
+        __doc__, sys.argv[1:], "REPS K [K ...] [--boot B] [--save DIR] [--start R] [--load DIR]"
+    )
     main(sys.argv[1:])

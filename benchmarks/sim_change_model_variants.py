@@ -65,6 +65,7 @@ from collective_efficacy.multilevel._lmm_slope_core import _evaluate_core, _Stat
 
 from .sim_change_model import MU, SD_E, SD_INT, _welch, engine, simulate
 from .sim_change_model_roc import _wave_moments
+from .timing import exit_on_help
 
 Z = 1.959963984540054
 SD = 0.25
@@ -369,6 +370,7 @@ def library_variants(reps: int, ks: tuple[int, ...]) -> str:
 
 
 if __name__ == "__main__":
+    exit_on_help(__doc__, sys.argv[1:], "[REPS] [--sd SD] [K ...]")
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     args = sys.argv[2:]
     sd_arg = float(args[args.index("--sd") + 1]) if "--sd" in args else SD

@@ -21,6 +21,8 @@ import pandas as pd
 import collective_efficacy as ce
 from collective_efficacy.errors import ConvergenceWarning
 
+from .timing import exit_on_help
+
 K, J, ITEMS = 30, 10, ["I1", "I2", "I3", "I4"]
 TAU_B, TAU_P, SIGMA2 = 0.15, 0.4, 0.6
 
@@ -61,5 +63,6 @@ def main(n_sets: int = 100, n_boot: int = 200) -> None:
 
 
 if __name__ == "__main__":
+    exit_on_help(__doc__, sys.argv[1:], "[REPS [SEED]]")
     args = [int(a) for a in sys.argv[1:3]]
     main(*args)

@@ -41,3 +41,14 @@ def best_of(fn: Callable[[], Any], repeat: int = REPEAT) -> float:
     that states its method calls :func:`timed` and :func:`method`.
     """
     return timed(fn, repeat)[0]
+
+
+def exit_on_help(doc: str | None, argv: list[str], options: str = "") -> None:
+    """Print what a benchmark script times (its docstring) and exit when ``-h``/``--help`` is given.
+
+    Every script's ``__main__`` calls this first, so that asking for help never starts a run
+    (nor rewrites RESULTS.md).
+    """
+    if "-h" in argv or "--help" in argv:
+        print((doc or "").strip() + (f"\n\nOptions: {options}" if options else ""))
+        raise SystemExit(0)
