@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from collective_efficacy.instrument import Instrument, ResponseScale, normalize_label
+from collective_efficacy.responses._checks import CHUNK, IdColumn, factorize_item, id_text
 from collective_efficacy.responses._checks import Collector as _Collector
-from collective_efficacy.responses._checks import IdColumn, factorize_item, id_text
 
 
 def _is_empty_column(codes: np.ndarray, uniques: Any) -> bool:
@@ -116,32 +116,61 @@ def _convert_column(
     return out
 
 
+_CHUNK = CHUNK  # rows per pass of the numeric checks and of the output gather
+
+
+def _float_view(raw: pd.Series) -> np.ndarray | None:
+    """A numeric column as float64 (a view of a float64 column, strided or not); else None."""
+    if not (isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf"):
+        return None
+    return raw.to_numpy(dtype=np.float64)
+
+
 def _numeric_codes(raw: pd.Series, rs: ResponseScale) -> np.ndarray | None:
     """A float or integer column whose cells are all valid codes or missing, as float64.
 
-    The common case of a clean numeric column, in a few vectorised passes and without a copy
-    of a float64 column (the array is only read: the output takes its usable rows); None (the
-    general path, :func:`_convert_column`, decides) when any cell is a missing code, out of
-    range or not finite, so that problems and recoded missing codes are reported by one path.
+    The common case of a clean numeric column, without a copy of a float64 column (the array
+    is only read -- also a strided column of a row-major block: the output takes its usable
+    rows); None (the general path, :func:`_convert_column`, decides) when any cell is a
+    missing code, out of range or not finite, so that problems and recoded missing codes are
+    reported by one path.
     """
-    if not (isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iuf"):
-        return None
-    x = raw.to_numpy(dtype=np.float64)
-    if x.strides[0] != x.itemsize:  # a column of a row-major block: one gather, then passes
-        x = np.ascontiguousarray(x)  # over 8 bytes a row, not over a cache line a row
-    codes = np.asarray(rs.codes, dtype=np.float64)
-    if x.size and codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size)):
-        # reductions that skip NaN (fmin/fmax), no temporary the size of the column but one
-        low, high = np.fmin.reduce(x, initial=np.inf), np.fmax.reduce(x, initial=-np.inf)
-        if not (low >= codes[0] and high <= codes[-1]):
-            return None
-        frac = np.floor(x)
-        np.subtract(x, frac, out=frac)  # in range: a whole number is a code
-        return None if np.fmax.reduce(frac) > 0 else x
-    ok = np.isnan(x)
-    for code in rs.codes:
-        ok |= x == code
-    return x if bool(ok.all()) else None
+    x = _float_view(raw)
+    return None if x is None else _numeric_checked([x], rs.codes)[0]
+
+
+def _numeric_checked(xs: list[np.ndarray], valid: list[int]) -> list[np.ndarray | None]:
+    """Each float64 column if all its cells are ``valid`` codes or NaN, else None.
+
+    Codes that are consecutive integers (every scale of the bundled instruments) are checked
+    by reductions that skip NaN (``fmin``/``fmax``, and no fraction), over row chunks of all
+    columns at once: the columns of one row-major block share their cache lines, so the block
+    is read once, and no temporary is larger than a chunk.
+    """
+    codes = np.asarray(valid, dtype=np.float64)
+    if not (codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size))):
+        out: list[np.ndarray | None] = []
+        for x in xs:
+            ok = np.isnan(x)
+            for code in valid:
+                ok |= x == code
+            out.append(x if bool(ok.all()) else None)
+        return out
+    good = [True] * len(xs)
+    n = len(xs[0]) if xs else 0
+    for lo in range(0, n, _CHUNK):
+        for j, x in enumerate(xs):
+            if not good[j]:
+                continue
+            part = x[lo : lo + _CHUNK]
+            low, high = np.fmin.reduce(part, initial=np.inf), np.fmax.reduce(part, initial=-np.inf)
+            if not (low >= codes[0] and high <= codes[-1]):
+                good[j] = False
+                continue
+            frac = np.floor(part)
+            np.subtract(part, frac, out=frac)  # in range: a whole number is a code
+            good[j] = not np.fmax.reduce(frac) > 0
+    return [x if ok else None for x, ok in zip(xs, good)]
 
 
 def _empty_column(col: _Collector, column: str, item: str, n: int) -> None:
@@ -166,13 +195,26 @@ def _convert_items(
 ) -> dict[str, dict[str, int]]:
     """Each item's codes into ``out`` (float, NaN = missing); the recoded missing codes."""
     recoded: dict[str, dict[str, int]] = {}
+    views = {
+        i: x
+        for i in item_ids
+        if item_to_col[i] in data.columns and (x := _float_view(data[item_to_col[i]])) is not None
+    }
+    by_scale: dict[tuple[int, ...], list[str]] = {}
+    for i in views:  # columns of one scale checked together (one pass over a shared block)
+        by_scale.setdefault(tuple(inst.response_scale(i).codes), []).append(i)
+    fast = {
+        i: x
+        for codes, ids in by_scale.items()
+        for i, x in zip(ids, _numeric_checked([views[i] for i in ids], list(codes)))
+    }
     for i in item_ids:
         c = item_to_col[i]
-        fast = _numeric_codes(data[c], inst.response_scale(i)) if c in data.columns else None
-        if fast is not None:  # numbers that are all answer codes or missing: no hashing
-            if not fast.size or np.isnan(np.fmax.reduce(fast)):  # every cell missing
+        x = fast.get(i)
+        if x is not None:  # numbers that are all answer codes or missing: no hashing
+            if not x.size or np.isnan(np.fmax.reduce(x)):  # every cell missing
                 _empty_column(col, c, i, len(data))
-            out[i] = fast
+            out[i] = x
             continue
         factorized = factorize_item(data[c], c, col) if c in data.columns else None
         if factorized is None:
@@ -237,8 +279,11 @@ def output_frame(
             frame[name] = _taken(value, rows, kept)
         return frame
     block = np.empty((len(items), len(rows)))
-    for j, i in enumerate(items):
-        np.take(np.asarray(parts[i], dtype=np.float64), rows, out=block[j], mode="clip")
+    columns = [np.asarray(parts[i], dtype=np.float64) for i in items]
+    for lo in range(0, len(rows), _CHUNK):  # row chunks of all items: a row-major block's
+        part = rows[lo : lo + _CHUNK]  # cache lines are read once, not once per item
+        for j, x in enumerate(columns):  # (np.take would copy a strided x whole first)
+            block[j, lo : lo + _CHUNK] = x[part]
     frame = pd.DataFrame(block.T, index=kept, columns=items, copy=False)
     for k, name in enumerate(names[:start]):
         frame.insert(k, name, _taken(parts[name], rows, kept))

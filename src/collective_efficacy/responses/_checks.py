@@ -27,6 +27,7 @@ from collective_efficacy.responses._ids import (
 from collective_efficacy.responses.validation_report import Problem
 
 __all__ = [
+    "CHUNK",
     "Collector",
     "IdColumn",
     "check_value_labels",
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 _MAX_LISTED = 50
+#: rows per pass of validate's checks over several item columns (a chunk of every column of a
+#: row-major block stays in cache while each column is read)
+CHUNK = 1 << 14
 
 #: Problems that no ``errors="exclude"`` can repair: validation stops with them.
 STOPPING = frozenset(

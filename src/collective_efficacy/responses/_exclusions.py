@@ -10,8 +10,8 @@ import pandas as pd
 
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import Instrument
+from collective_efficacy.responses._checks import CHUNK, IdColumn
 from collective_efficacy.responses._checks import Collector as _Collector
-from collective_efficacy.responses._checks import IdColumn
 from collective_efficacy.responses._checks import row_label as _label
 from collective_efficacy.responses.validation_report import ExcludedRow, ValidationReport
 
@@ -141,9 +141,10 @@ def _exclusions(
                 m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}"
             )
     m = np.ones(len(data), dtype=bool)  # no item answered: every item column missing
-    nan = np.empty(len(data), dtype=bool)
-    for i in item_ids:
-        m &= np.isnan(out[i], out=nan)
+    for lo in range(0, len(data), CHUNK):  # row chunks of all items: the columns of a
+        part = m[lo : lo + CHUNK]  # row-major block (strided views) are read once
+        for i in item_ids:
+            part &= np.isnan(out[i][lo : lo + CHUNK])
     if m.any():
         reasons.exclude(m, "no_items_answered", "none of the instrument's items was answered")
     return reasons
