@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import collective_efficacy as ce
@@ -76,6 +76,9 @@ def _validate(frame: pd.DataFrame) -> ce.ValidatedResponses:
 
 @SLOW
 @given(frames(), st.booleans())
+@example(  # no id at all: an object column of None (found by hypothesis)
+    (pd.DataFrame({"resp": [None], "buurt": ["A"], "SC1": [1], "SC2": [1]}), False), False
+)
 def test_validate_with_uncoded_respondents_equals_the_coded_path(
     case: tuple[pd.DataFrame, bool], nan: bool
 ) -> None:

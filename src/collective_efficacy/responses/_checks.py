@@ -221,7 +221,8 @@ def id_text(
     s = data[column]
     text_dtype = isinstance(s.dtype, pd.StringDtype)
     kind = pd.api.types.infer_dtype(s, skipna=True) if s.dtype == object else None  # once
-    if repeats_only and (text_dtype or kind == "string"):  # respondent ids: repeats, not codes
+    # respondent ids: repeats, not codes (also a column with no id at all: "empty")
+    if repeats_only and (text_dtype or kind in ("string", "empty")):
         uncoded = uncoded_ids(s.array if text_dtype else s.to_numpy())
         if uncoded is not None:
             return uncoded, {}
