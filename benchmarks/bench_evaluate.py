@@ -677,7 +677,7 @@ def _step_growth(rows: list[dict[str, Any]]) -> list[str]:
     rows = [r for r in rows if r.get("steps") is not None]
     if len(rows) < 2:
         return []
-    ws = [r["steps"]["steps_wall_s"] for r in rows]
+    ws = [dict(r["steps"]["steps_wall_s"]) for r in rows]  # copies: "other" is added below
     steps = sorted(
         {k for w in ws for k in w if k != "total" and ":" not in k},
         key=lambda k: -ws[-1].get(k, 0.0),
