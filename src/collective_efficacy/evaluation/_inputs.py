@@ -11,7 +11,6 @@ dropped silently.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,6 @@ __all__ = [
     "Inputs",
     "assessments_frame",
     "check_geometry",
-    "instrument_of",
     "merge_columns",
     "per_wave",
     "per_wave_columns",
@@ -277,21 +275,6 @@ def assessments_frame(
     return _ratings(frame, ccol, out_col, mapped, name, source or "assessments"), name
 
 
-@functools.cache
-def _builtin_instrument(name: str) -> Instrument:
-    """A built-in instrument, read once per process (an Instrument is frozen)."""
-    return load_instrument(name)
-
-
-def instrument_of(spec: Instrument | str | Path) -> Instrument:
-    """``load_instrument(spec)``; a built-in instrument's id (not a file) is read once per
-    process."""
-    path = Path(spec) if isinstance(spec, str) else None
-    if path is not None and path.suffix.lower() not in {".yaml", ".yml"} and not path.exists():
-        return _builtin_instrument(str(spec))
-    return load_instrument(spec)
-
-
 def _ratings(
     frame: pd.DataFrame, ccol: str, out_col: str, wave: pd.Series, name: str, source: str
 ) -> pd.DataFrame:
@@ -316,7 +299,7 @@ def _ratings(
     try:
         v = validate(
             checked,
-            _builtin_instrument(ASSESSMENT_INSTRUMENT),
+            load_instrument(ASSESSMENT_INSTRUMENT),
             community=out_col,
             wave="wave",
             errors="raise",

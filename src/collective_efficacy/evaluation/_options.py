@@ -18,10 +18,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from collective_efficacy.errors import DataError
-from collective_efficacy.evaluation._inputs import instrument_of, per_wave, per_wave_columns
+from collective_efficacy.evaluation._inputs import per_wave, per_wave_columns
 from collective_efficacy.evaluation._sections import BEFORE
 from collective_efficacy.evaluation._weights import resolve as resolve_weights
-from collective_efficacy.instrument import Instrument
+from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses._checks import column_name
 from collective_efficacy.survey_design import SurveyDesign
 
@@ -131,7 +131,7 @@ def resolve_options(arguments: Mapping[str, Any]) -> EvaluationOptions:
     a = arguments
     design = resolve_weights(a["weight"], a["design"])
     respondent = column_name(a["respondent"])  # any column label, as text
-    inst = instrument_of(a["instrument"])
+    inst = load_instrument(a["instrument"])
     scale = _scale_of(inst, a["scale"])
     skip_impact, skip_map = bool(a["skip_impact"]), bool(a["skip_map"])
     cutpoints = a["cutpoints"]
