@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._groups import GroupIndex
+from collective_efficacy._groups import GroupIndex, factorize_objects
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
 
 if TYPE_CHECKING:
@@ -162,32 +162,24 @@ def stacked_codings(
     text = isinstance(col.dtype, pd.StringDtype) or col.dtype == object
     if not text or any(c is None for c in coded) or len(coded) != len(sizes):
         return out
-    labels = [np.asarray(c.labels, dtype=object) for c in coded if c is not None]
-    every = np.concatenate(labels)
-    uniques = _sorted_text(pd.unique(every))
-    if uniques is None:
+    if any(c is None or len(c.codes) != n for c, n in zip(coded, sizes, strict=True)):
+        return out  # a wave's coding is not of its scored rows
+    parts = [c for c in coded if c is not None]
+    if any(len(c.codes) and c.codes.min() < 0 for c in parts):
         return out
-    position = pd.Index(uniques, dtype=object)  # hashed look-up of each wave's labels
-    codes = np.concatenate(
-        [
-            position.get_indexer(lab)[c.codes]
-            for lab, c in zip(labels, coded, strict=True)
-            if c is not None
-        ]
-    ).astype(np.int64)
+    # the waves' distinct labels coded together, sorted (the group coding's own function)
+    merged = factorize_objects(
+        np.concatenate([np.asarray(c.labels, dtype=object) for c in parts]), sort=True
+    )
+    if merged is None:  # a label that is not a ``str``
+        return out
+    label_codes, uniques = merged
+    offsets = np.cumsum([0, *(len(c.labels) for c in parts[:-1])])
+    codes = np.concatenate([label_codes[o + c.codes] for o, c in zip(offsets, parts, strict=True)])
+    codes = codes.astype(np.int64, copy=False)
     index = pd.Index(uniques, dtype=col.dtype, name=community)
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     out[community] = GroupIndex(codes=codes, labels=index, counts=counts, name=str(community))
-    return out
-
-
-def _sorted_text(values: np.ndarray) -> np.ndarray | None:
-    """Distinct ``str`` labels sorted as pandas sorts text (by code point, which is also the
-    order of their UTF-8 bytes that Arrow sorts); None when a label is not a ``str``."""
-    if pd.api.types.infer_dtype(values, skipna=False) != "string":
-        return None
-    out = np.empty(len(values), dtype=object)
-    out[:] = sorted(values.tolist())
     return out
 
 

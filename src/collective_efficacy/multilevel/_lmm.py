@@ -310,7 +310,10 @@ def fit_ri_binary(
     building X: ``n_per`` and ``n_flag`` are the rows and the flagged rows per group (the
     group sizes and the sums of the flag column). The sufficient statistics are those of
     :func:`_sufficient` (the same OLS shift: the two cell means) summed in another order."""
+    _check_inputs(np.asarray(y)[:0], np.ones((0, 2)), np.asarray(codes)[:0], len(n_per), method)
     y = np.asarray(y, dtype=np.float64)
+    if flag.shape != y.shape or codes.shape != y.shape:
+        raise DataError("y, flag and codes must have one value per row")
     if not all_finite(y):
         raise DataError("y and X must be finite; drop (and count) rows with missing values first")
     if y.size <= 2:
