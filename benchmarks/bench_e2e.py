@@ -80,26 +80,27 @@ def cli_args(paths: dict[str, Path], out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _env(pycache: Path | None = None) -> dict[str, str]:
+def _env(pycache: Path | None = None, src: Path | None = None) -> dict[str, str]:
     """The child's environment: this tree first; bytecode cached as a pip install has it.
 
     A development shell may set PYTHONDONTWRITEBYTECODE, which makes every run compile the
     package's ~150 modules from source (about half a second): an installed package ships its
     bytecode. With ``pycache`` the children write and read their bytecode there (the untimed
-    warm-up run fills it), for both commands alike.
+    warm-up run fills it), for both commands alike. ``src``: another tree's ``src`` folder
+    first on the path (``--src``, to time an older version against this one).
     """
     env = dict(os.environ)
-    src = str(ROOT / "src")
-    env["PYTHONPATH"] = os.pathsep.join([src, str(ROOT), env.get("PYTHONPATH", "")]).strip(":")
+    first = str(src or ROOT / "src")
+    env["PYTHONPATH"] = os.pathsep.join([first, str(ROOT), env.get("PYTHONPATH", "")]).strip(":")
     if pycache is not None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 
 
-def _run(cmd: list[str], pycache: Path | None = None) -> None:
+def _run(cmd: list[str], pycache: Path | None = None, src: Path | None = None) -> None:
     proc = subprocess.run(
-        cmd, cwd=ROOT, env=_env(pycache), capture_output=True, text=True, check=False
+        cmd, cwd=ROOT, env=_env(pycache, src), capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:3])} ... failed:\n{proc.stderr[-3000:]}")
@@ -180,7 +181,9 @@ STEPS = {
 }
 
 
-def profile_steps(paths: dict[str, Path], out: Path, pycache: Path | None = None) -> dict[str, Any]:
+def profile_steps(
+    paths: dict[str, Path], out: Path, pycache: Path | None = None, src: Path | None = None
+) -> dict[str, Any]:
     """(wall, CPU) seconds per step of one instrumented CLI run, in the child process.
 
     Start-up is the imports and the argument parsing (the child's own clock before the command);
@@ -191,7 +194,7 @@ def profile_steps(paths: dict[str, Path], out: Path, pycache: Path | None = None
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _PROFILE, args], cwd=ROOT, env=_env(pycache), capture_output=True,
+        [sys.executable, "-c", _PROFILE, args], cwd=ROOT, env=_env(pycache, src), capture_output=True,
         text=True, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - t0
@@ -231,59 +234,102 @@ def profile_steps(paths: dict[str, Path], out: Path, pycache: Path | None = None
     return out_steps
 
 
-def run(sizes: list[tuple[int, int]]) -> list[dict[str, Any]]:
+def run(
+    sizes: list[tuple[int, int]],
+    *,
+    peer: bool = True,
+    data: Path | None = None,
+    src: Path | None = None,
+    repeat: int = REPEAT,
+) -> list[dict[str, Any]]:
+    """The table's rows. ``peer=False``: the CLI only (no hand-written pipeline); ``data``: a
+    folder whose files are kept and reused (written when missing); ``src``: the tree timed."""
     rows: list[dict[str, Any]] = []
     for n, k in sizes:
         tmp = Path(tempfile.mkdtemp(prefix="ce_e2e_"))
+        files = tmp if data is None else data / f"{n}_{k}"
         try:
-            paths = write_files(n, k, tmp)
+            paths = _files(n, k, files)
             mb = sum(paths[w].stat().st_size for w in ("baseline", "end")) / 2**20
             load0 = os.getloadavg()[0]
             cli = [*_cli(), *cli_args(paths, tmp / "out_cli")]
-            peer = [
-                sys.executable, "-m", "benchmarks.handwritten_pipeline", str(paths["baseline"]),
-                str(paths["end"]), str(tmp / "out_peer"), "--columns", str(paths["columns"]),
-            ]  # fmt: skip
             pycache = tmp / "pycache"
-            _run(cli, pycache)  # warm-up, untimed: bytecode cached, files in the page cache
-            _run(peer, pycache)
-            t_cli, r_cli = timed(lambda: _run(cli, pycache), REPEAT)
-            t_peer, r_peer = timed(lambda: _run(peer, pycache), REPEAT)
-            steps = profile_steps(paths, tmp / "out_prof", pycache)
+            _run(cli, pycache, src)  # warm-up, untimed: bytecode cached, files in the page cache
+            t_cli, r_cli = timed(lambda: _run(cli, pycache, src), repeat)
+            t_peer, r_peer = _peer(paths, tmp, pycache, repeat) if peer else (float("nan"), [])
+            steps = profile_steps(paths, tmp / "out_prof", pycache, src)
             load1 = os.getloadavg()[0]
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         work = f"CLI from two CSV files ({n:,} rows in all, {mb:.0f} MB) to report"
         base = {"workload": work, "n_respondents": n, "n_communities": k}
+        versus = (
+            f"; hand-written / ours = {t_peer / t_cli:.1f}x (target ≥ 5x: "
+            f"{'met' if t_peer >= 5 * t_cli else 'MISSED'})"
+            if peer
+            else ""
+        )
         rows.append(
             {**base, "tool": "collective-efficacy evaluate (subprocess)", "seconds": t_cli,
              "note": f"{method(r_cli)}; start to exit; validation report, alpha/omega/items, "
-             f"icc/rwg/AD, ecometric, Welch + g + Holm, mixed change, impact, HTML/MD/JSON/CSV; "
-             f"hand-written / ours = {t_peer / t_cli:.1f}x (target ≥ 5x: "
-             f"{'met' if t_peer >= 5 * t_cli else 'MISSED'})"
+             f"icc/rwg/AD, ecometric, Welch + g + Holm, mixed change, impact, HTML/MD/JSON/CSV"
+             + versus
              + (f"; {BEFORE_ISSUE:g} s before issue 16 / ours = {BEFORE_ISSUE / t_cli:.1f}x "
                 f"(target ≥ 4x: {'met' if 4 * t_cli <= BEFORE_ISSUE else 'MISSED'})"
                 if (n, k) == LARGE else "")}
         )  # fmt: skip
-        rows.append(
-            {**base, "tool": "hand-written pandas + pingouin + statsmodels "
-             "(benchmarks/handwritten_pipeline.py, subprocess)", "seconds": t_peer,
-             "note": f"{method(r_peer)}; start to exit; read, score, alpha + ICC(1) per wave, "
-             "community means, Welch + Holm, clustered OLS change, CSV; no validation report, "
-             "omega, rwg, ecometric or report"}
-        )  # fmt: skip
-        total, cpu_total = steps.pop("total")
-        for step, (sec, cpu) in steps.items():
+        if peer:
             rows.append(
-                {**base, "workload": "CLI per step (one instrumented run)", "tool": step,
-                 "seconds": sec, "note": f"{100 * sec / total:.0f} % of {total:.2f} s wall; "
-                 f"CPU {cpu:.2f} s ({100 * cpu / cpu_total:.0f} % of {cpu_total:.2f} s)"}
+                {**base, "tool": "hand-written pandas + pingouin + statsmodels "
+                 "(benchmarks/handwritten_pipeline.py, subprocess)", "seconds": t_peer,
+                 "note": f"{method(r_peer)}; start to exit; read, score, alpha + ICC(1) per "
+                 "wave, community means, Welch + Holm, clustered OLS change, CSV; no validation "
+                 "report, omega, rwg, ecometric or report"}
             )  # fmt: skip
+        rows += _step_rows(base, steps, load0, load1)
+    return rows
+
+
+def _files(n: int, k: int, folder: Path) -> dict[str, Path]:
+    """The input files in ``folder``: written unless a previous run left them all there."""
+    names = {"baseline": "baseline.csv", "end": "end.csv", "assessments": "assessments.csv",
+             "columns": "columns.json"}  # fmt: skip
+    paths = {key: folder / name for key, name in names.items()}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_files(n, k, folder)
+
+
+def _peer(
+    paths: dict[str, Path], tmp: Path, pycache: Path, repeat: int
+) -> tuple[float, list[float]]:
+    """The hand-written pipeline's median seconds and runs (after an untimed warm-up)."""
+    peer = [
+        sys.executable, "-m", "benchmarks.handwritten_pipeline", str(paths["baseline"]),
+        str(paths["end"]), str(tmp / "out_peer"), "--columns", str(paths["columns"]),
+    ]  # fmt: skip
+    _run(peer, pycache)
+    return timed(lambda: _run(peer, pycache), repeat)
+
+
+def _step_rows(
+    base: dict[str, Any], steps: dict[str, Any], load0: float, load1: float
+) -> list[dict[str, Any]]:
+    """The per-step rows of the instrumented run and the machine note."""
+    rows: list[dict[str, Any]] = []
+    total, cpu_total = steps.pop("total")
+    for step, (sec, cpu) in steps.items():
         rows.append(
-            {**base, "workload": "note", "tool": "machine", "n_respondents": 0, "n_communities": 0,
-             "seconds": float("nan"), "note": f"{os.cpu_count()} cores; 1-minute load average "
-             f"{load0:.1f} at the start, {load1:.1f} at the end"}
+            {**base, "workload": "CLI per step (one instrumented run)", "tool": step,
+             "seconds": sec, "note": f"{100 * sec / total:.0f} % of {total:.2f} s wall; "
+             f"CPU {cpu:.2f} s ({100 * cpu / cpu_total:.0f} % of {cpu_total:.2f} s)"}
         )  # fmt: skip
+    rows.append(
+        {**base, "workload": "note", "tool": "machine", "n_respondents": 0, "n_communities": 0,
+         "seconds": float("nan"), "note": f"{os.cpu_count()} cores; 1-minute load average "
+         f"{load0:.1f} at the start, {load1:.1f} at the end"}
+    )  # fmt: skip
     return rows
 
 
@@ -302,8 +348,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--small", action="store_true", help="100,000 rows / 1,300 communities instead of 1M/13k"
     )
+    parser.add_argument(
+        "--cli-only", action="store_true", help="time the command line only, not the "
+        "hand-written pipeline (while iterating)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--data", metavar="DIR", type=Path, help="keep the input files in DIR and reuse them "
+        "on the next run (default: written afresh in a temporary folder)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--src", metavar="DIR", type=Path, help="the src folder of the version to time, e.g. "
+        "another checkout's, to compare it with this one (default: this tree's)"
+    )  # fmt: skip
+    parser.add_argument(
+        "--repeat", metavar="N", type=int, default=REPEAT, help=f"timed runs of each command "
+        f"(the median; default {REPEAT})"
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    print(to_markdown(run([(100_000, 1_300)] if args.small else SIZES)))
+    sizes = [(100_000, 1_300)] if args.small else SIZES
+    opts = {"peer": not args.cli_only, "data": args.data, "repeat": args.repeat}
+    print(to_markdown(run(sizes, **opts, src=args.src.resolve() if args.src else None)))
 
 
 if __name__ == "__main__":

@@ -365,12 +365,25 @@ def _read_readstat(path: Path, suffix: str) -> pd.DataFrame:
     return df
 
 
-def _decode(raw: bytes, where: str, encoding: str | None, notes: list[str]) -> str:
-    """The file's text: an explicit encoding, a byte-order mark, UTF-8, or cp1252 with a note."""
+def _decode(raw: bytes, where: str, encoding: str | None, notes: list[str]) -> tuple[str, bytes]:
+    """The file's text and that text as UTF-8: the file's own bytes when it was read as UTF-8
+    (decoding and encoding UTF-8 are inverse: 15 ms of a 20 MB file not spent encoding)."""
+    text, codec = _decoded(raw, where, encoding, notes)
+    codec = codecs.lookup(codec).name
+    if codec == "utf-8":
+        return text, raw
+    if codec == "utf-8-sig":  # the byte-order mark (when there is one) is not in the text
+        return text, raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+    return text, text.encode("utf-8")
+
+
+def _decoded(raw: bytes, where: str, encoding: str | None, notes: list[str]) -> tuple[str, str]:
+    """The file's text and its encoding: an explicit one, a byte-order mark, UTF-8, or cp1252
+    with a note."""
     hint = "pass the file's encoding (encoding= in Python, --encoding on the command line)"
     if encoding is not None:
         try:
-            return raw.decode(encoding)
+            return raw.decode(encoding), encoding
         except LookupError:
             raise ReadError(
                 f"unknown encoding {encoding!r} for {where}; e.g. utf-8, cp1252, utf-16"
@@ -393,7 +406,7 @@ def _decode(raw: bytes, where: str, encoding: str | None, notes: list[str]) -> s
         )
     else:
         try:
-            return raw.decode("utf-8")
+            return raw.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             pass
         try:
@@ -410,9 +423,9 @@ def _decode(raw: bytes, where: str, encoding: str | None, notes: list[str]) -> s
                 f"latin-1 letters such as é and ë). If letters look wrong, {hint}.",
             )
         )
-        return text
+        return text, "cp1252"
     try:
-        return raw.decode(enc)
+        return raw.decode(enc), enc
     except UnicodeDecodeError as exc:
         raise ReadError(
             f"{where} starts with a {enc} byte-order mark but is not valid {enc} "
@@ -459,7 +472,7 @@ def _read_csv(
     id_columns: set[str],
 ) -> tuple[pd.DataFrame, bool]:
     """The frame and whether it is settled: by Arrow when possible, else pandas' C parser."""
-    text = _decode(path.read_bytes(), where, encoding, notes)
+    text, utf8 = _decode(path.read_bytes(), where, encoding, notes)
     if not text or text.isspace():
         raise ReadError(f"{where} holds only blank lines; expected a header row and responses")
     header = _HEADER.match(text).group(1)  # type: ignore[union-attr]  # (always matches)
@@ -469,7 +482,7 @@ def _read_csv(
     if dup:
         raise ReadError(f"{where} has duplicate column names {dup}; rename them so each is unique")
     _check_line_breaks(text, where)
-    fast = read_plain_csv(text.encode("utf-8"), sep, names, id_columns)
+    fast = read_plain_csv(utf8, sep, names, id_columns)
     if fast is not None:
         return fast, True
     log.debug("read %s with pandas' C engine", where)
