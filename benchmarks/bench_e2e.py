@@ -20,6 +20,10 @@ file), from thin wrappers around the CLI's functions, shows where the time goes 
 script writes results.json and communities.csv in a forked child while it writes the two
 reports (:mod:`collective_efficacy.cli._concurrent`): that row's wall time is what the child
 adds beyond the reports (0 when it finishes first), its CPU time the child's own.
+
+While iterating: ``--cli-only`` skips the hand-written pipeline, ``--data DIR`` keeps the input
+files for the next run, ``--src DIR`` times another checkout's ``src`` (old against new, run
+back to back) and ``--repeat N`` sets the number of timed runs.
 """
 
 from __future__ import annotations
