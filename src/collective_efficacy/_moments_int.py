@@ -24,6 +24,9 @@ or whose fields would not fit, returns ``None`` and the caller uses the float ke
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from collective_efficacy import _moments as m
@@ -162,6 +165,13 @@ def integer_pairwise_moments(
     # int64 numerators without overflow; at least two fields a pass on average
     if not packer.ok or (n_max * r) ** 2 >= 2**62 or 2 * packer.n_row_weights > k * (k + 3) // 2:
         return None
+    if (r + 2) ** k <= _MAX_PATTERNS:
+        u = _row_patterns(x, lo, r)
+        if u is None:
+            return None
+        sums = _pattern_sums(u, codes, n_groups, k, r, size, packer.lcm)
+        if sums is not None:
+            return _finish(*sums, size=size, lo=lo, lcm=packer.lcm, score=score)
     sweep = _packed_sweep(x, codes, n_groups, lo, packer, score)
     if sweep is None:
         return None
@@ -245,23 +255,42 @@ def _sums(
 def _assemble(
     sweep: tuple[np.ndarray, ...], packer: _Packer, size: np.ndarray, lo: float, score: bool
 ) -> m.PairwiseMoments:
-    """Exact covariances from the integer sums (one rounding each) and the score's moments."""
+    """The moments from the packed sweep's totals."""
     packed, dropped, empty, s_pack = sweep
     prod, s_ij, n_ij, _ = _sums(packed, dropped, packer, size)
+    vals: list[np.ndarray] = []
+    for w, fields in enumerate(packer.score):
+        vals += _unpack(s_pack[w], fields, packer.score_bits)
+    s1, s2 = vals if score else (None, None)
+    return _finish(prod, s_ij, n_ij, empty, s1, s2, size=size, lo=lo, lcm=packer.lcm, score=score)
+
+
+def _finish(
+    prod: np.ndarray,
+    s_ij: np.ndarray,
+    n_ij: np.ndarray,
+    empty: np.ndarray,
+    s1: np.ndarray | None,
+    s2: np.ndarray | None,
+    *,
+    size: np.ndarray,
+    lo: float,
+    lcm: int,
+    score: bool,
+) -> m.PairwiseMoments:
+    """Exact covariances from the integer sums (one rounding each) and the score's moments
+    from the sums of ``L * score`` and of its square (``s1``, ``s2``)."""
     num = n_ij * prod - s_ij * np.swapaxes(s_ij, 1, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = np.where(n_ij >= 2, num / (n_ij * (n_ij - 1.0)), np.nan)
     n_rows = (size - empty).astype(np.int64)
     score_moments = None
     if score:
-        vals: list[np.ndarray] = []
-        for w, fields in enumerate(packer.score):
-            vals += _unpack(s_pack[w], fields, packer.score_bits)
-        s1, s2 = vals  # sums of L * score and of its square
-        lcm = float(packer.lcm)
+        assert s1 is not None and s2 is not None
+        fl = float(lcm)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(n_rows > 0, lo + s1 / (lcm * n_rows), np.nan)
-            ss = np.where(n_rows > 0, (n_rows * s2 - s1 * s1) / (lcm * lcm * n_rows), 0.0)
+            mean = np.where(n_rows > 0, lo + s1 / (fl * n_rows), np.nan)
+            ss = np.where(n_rows > 0, (n_rows * s2 - s1 * s1) / (fl * fl * n_rows), 0.0)
         score_moments = m.GroupMoments(n=n_rows.astype(np.float64), mean=mean, ss=ss)
     return m.PairwiseMoments(
         cov=cov,
@@ -269,3 +298,152 @@ def _assemble(
         n_rows=n_rows.astype(np.float64),
         score=score_moments,
     )
+
+
+# ---- the pattern path: each row's answers as one table index ---------------------------------
+
+#: largest number of answer patterns ``(r + 2) ** k`` tabulated (each table stays in cache)
+_MAX_PATTERNS = 1 << 15
+#: rows per block when coding the patterns (the block's work arrays stay in cache)
+_PATTERN_ROWS = 1 << 14
+
+
+def _row_patterns(x: np.ndarray, lo: float, r: int) -> np.ndarray | None:
+    """Each row's answers as one number ``sum_i d_i B**i`` with ``B = r + 2`` and ``d_i`` 0
+    for a missing answer, else ``1 + x_i - lo``; ``None`` when an answer is not whole.
+
+    Block by block: missing cells become ``lo - 1`` (``fmax`` skips NaN), the fractional
+    parts are checked to be 0 (the answers equal their floor), and one matrix-vector product with the powers of ``B`` codes
+    the rows (whole numbers below 2**52: every product and partial sum is exact)."""
+    n, k = x.shape
+    powers = float(r + 2) ** np.arange(k)
+    low = lo - 1.0
+    shift = abs(low) * float(powers.sum()) >= 2.0**52  # then shift the answers first
+    out = np.empty(n, dtype=np.intp)
+    step = min(_PATTERN_ROWS, n)
+    d, whole = np.empty((step, k), order="F"), np.empty((step, k), order="F")
+    for s in range(0, n, step):  # loop over row blocks (cache), never over groups
+        xb = x[s : s + step]
+        db, wb = d[: len(xb)], whole[: len(xb)]
+        if shift:
+            np.subtract(xb, low, out=db)
+            np.fmax(db, 0.0, out=db)
+        else:
+            np.fmax(xb, low, out=db)
+        np.floor(db, out=wb)  # (several times faster than np.modf)
+        if not np.array_equal(db, wb):
+            return None
+        out[s : s + len(xb)] = db @ powers
+    if not shift and low:
+        out -= int(low * float(powers.sum()))
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern_stats(k: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per answer pattern (``(r + 2) ** k`` of them): whether it misses an answer, the
+    complete rows' statistics (cross-products ``y_i y_j``, i <= j, and ``y_i``; 0 for a
+    pattern missing an answer) and the other rows' statistics (cross-products, ``y_i`` times
+    answered ``j`` for every i, j, pair answered, no answer, ``L * score`` and its square; 0
+    for a complete pattern). Read-only: shared between calls."""
+    base = r + 2
+    d = (np.arange(base**k)[:, None] // base ** np.arange(k)) % base
+    y, ans = np.maximum(d - 1, 0), d > 0
+    missing = ~np.all(ans, axis=1)
+    iu, ju = np.triu_indices(k)
+    lcm = math.lcm(*range(1, k + 1))
+    n_ans = ans.sum(axis=1)
+    sc = np.where(n_ans > 0, y.sum(axis=1) * lcm // np.maximum(n_ans, 1), 0)
+    full = (np.hstack([y[:, iu] * y[:, ju], y]) * ~missing[:, None]).astype(np.int64)
+    parts = [y[:, iu] * y[:, ju], (y[:, :, None] * ans[:, None, :]).reshape(len(y), k * k)]
+    parts += [ans[:, iu] & ans[:, ju], (n_ans == 0)[:, None], sc[:, None], (sc * sc)[:, None]]
+    part = np.hstack(parts).astype(np.int64) * missing[:, None]
+    for v in (missing, full, part):
+        v.flags.writeable = False
+    return missing, full, part
+
+
+def _bits(*bounds: int) -> list[int]:
+    return [max(int(v).bit_length(), 1) for v in bounds]
+
+
+#: per-pattern statistics packed into weights: the tables (float64), plan and field widths
+Tables = tuple[list[np.ndarray], Plan, list[int]]
+
+
+@functools.lru_cache(maxsize=32)
+def _tables(k: int, r: int, which: int, bits: tuple[int, ...]) -> Tables | None:
+    """Packed per-pattern weights of statistics ``which`` (1: complete rows, 2: the others)
+    of :func:`_pattern_stats` with field widths ``bits``; ``None`` when a field is wider
+    than a weight."""
+    plan = _plan(list(bits))
+    if plan is None:
+        return None
+    stats = _pattern_stats(k, r)[which]
+    tables = []
+    for fields in plan:  # loop over packed weights (few)
+        t = np.zeros(len(stats), dtype=np.int64)
+        for f, s in fields:
+            t += stats[:, f] << s
+        tables.append(t.astype(np.float64))
+    return tables, plan, list(bits)
+
+
+def _pass(tab: Tables, u: np.ndarray, cb: np.ndarray, g: int) -> list[np.ndarray]:
+    """Per-group totals of the tabulated statistics: one ``bincount`` per weight, unpacked."""
+    tables, plan, bits = tab
+    out: list[np.ndarray] = []
+    for t, fields in zip(tables, plan):  # loop over packed weights (few)
+        out += _unpack(np.bincount(cb, weights=t.take(u), minlength=g), fields, bits)
+    return out
+
+
+def _pattern_sums(
+    u: np.ndarray, codes: np.ndarray, g: int, k: int, r: int, size: np.ndarray, lcm: int
+) -> tuple[np.ndarray, ...] | None:
+    """The integer sums of :func:`_sums` from the row patterns ``u``; ``None`` when a field
+    does not fit in a weight.
+
+    Over all rows, the cross-products and sums of the complete rows (the statistics of a
+    pattern missing an answer are 0 there); over the rows missing an answer alone, their
+    cross-products, sums of each item over the rows answering each item, pair counts, rows
+    without an answer and the score's sums. The complete rows' score sums follow from their
+    sums and cross-products. Field widths come from the largest group of each set of rows."""
+    missing = _pattern_stats(k, r)[0]
+    npairs = k * (k + 1) // 2
+    n_c = int(size.max(initial=0))
+    b_p, b_s = _bits(n_c * r * r, n_c * r)
+    full = _tables(k, r, 1, (b_p,) * npairs + (b_s,) * k)
+    rows = np.flatnonzero(missing.take(u))
+    cm = codes.take(rows)
+    size_m = np.bincount(cm, minlength=g)
+    n_m = int(size_m.max(initial=0))
+    b_p, b_s, b_n, b_1, b_2 = _bits(n_m * r * r, n_m * r, n_m, n_m * lcm * r, n_m * (lcm * r) ** 2)
+    bits = (b_p,) * npairs + (b_s,) * (k * k) + (b_n,) * (npairs + 1) + (b_1, b_2)
+    part = _tables(k, r, 2, bits)
+    if full is None or part is None:
+        return None
+    c = _pass(full, u, codes, g)
+    mm = _pass(part, u.take(rows), cm, g) if len(rows) else [np.zeros(g, np.int64)] * len(bits)
+    return _combine(c, mm, k, size - size_m, lcm)
+
+
+def _combine(
+    c: list[np.ndarray], mm: list[np.ndarray], k: int, count_c: np.ndarray, lcm: int
+) -> tuple[np.ndarray, ...]:
+    """(prod, s_ij, n_ij, empty, s1, s2) from the complete rows' totals ``c`` and the other
+    rows' totals ``mm`` (in :func:`_pattern_sums`' field order)."""
+    cc, mt = np.stack(c), np.stack(mm)  # (fields, G) int64
+    g = len(count_c)
+    iu, ju = np.triu_indices(k)
+    npairs = len(iu)
+    pair = np.empty((k, k), dtype=np.intp)
+    pair[iu, ju] = pair[ju, iu] = np.arange(npairs)
+    prod = np.moveaxis((cc[:npairs] + mt[:npairs])[pair], 2, 0)
+    n_ij = np.moveaxis((count_c + mt[npairs + k * k : 2 * npairs + k * k])[pair], 2, 0)
+    s_c = cc[npairs : npairs + k]
+    s_ij = np.moveaxis(s_c[:, None, :] + mt[npairs : npairs + k * k].reshape(k, k, g), 2, 0)
+    per = lcm // k  # L * score of a complete row: (L / k) sum_i y_i
+    s1 = per * s_c.sum(axis=0) + mt[-2]
+    s2 = per * per * (np.where(iu == ju, 1, 2) @ cc[:npairs]) + mt[-1]
+    return prod, s_ij, n_ij, mt[-3], s1, s2
