@@ -446,4 +446,6 @@ def _combine(
     per = lcm // k  # L * score of a complete row: (L / k) sum_i y_i
     s1 = per * s_c.sum(axis=0) + mt[-2]
     s2 = per * per * (np.where(iu == ju, 1, 2) @ cc[:npairs]) + mt[-1]
+    # C order, as the sweep's: the statistics downstream sum over the items in memory order
+    prod, s_ij, n_ij = (np.ascontiguousarray(v) for v in (prod, s_ij, n_ij))
     return prod, s_ij, n_ij, mt[-3], s1, s2
