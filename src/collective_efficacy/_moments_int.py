@@ -389,12 +389,16 @@ def _tables(k: int, r: int, which: int, bits: tuple[int, ...]) -> Tables | None:
     return tables, plan, list(bits)
 
 
-def _pass(tab: Tables, u: np.ndarray, cb: np.ndarray, g: int) -> list[np.ndarray]:
-    """Per-group totals of the tabulated statistics: one ``bincount`` per weight, unpacked."""
+def _pass(tab: Tables, u: np.ndarray, cb: np.ndarray, g: int) -> np.ndarray:
+    """Per-group totals (G, fields) of the tabulated statistics: one ``bincount`` per weight,
+    unpacked (a weight's fields are consecutive)."""
     tables, plan, bits = tab
-    out: list[np.ndarray] = []
+    out = np.empty((g, len(bits)), dtype=np.int64)
     for t, fields in zip(tables, plan):  # loop over packed weights (few)
-        out += _unpack(np.bincount(cb, weights=t.take(u), minlength=g), fields, bits)
+        total = np.bincount(cb, weights=t.take(u), minlength=g).astype(np.int64)
+        shift = np.array([s for _, s in fields])
+        mask = np.array([(1 << bits[f]) - 1 for f, _ in fields])
+        out[:, fields[0][0] : fields[-1][0] + 1] = (total[:, None] >> shift) & mask
     return out
 
 
@@ -424,28 +428,28 @@ def _pattern_sums(
     if full is None or part is None:
         return None
     c = _pass(full, u, codes, g)
-    mm = _pass(part, u.take(rows), cm, g) if len(rows) else [np.zeros(g, np.int64)] * len(bits)
+    mm = _pass(part, u.take(rows), cm, g) if len(rows) else np.zeros((g, len(bits)), np.int64)
     return _combine(c, mm, k, size - size_m, lcm)
 
 
 def _combine(
-    c: list[np.ndarray], mm: list[np.ndarray], k: int, count_c: np.ndarray, lcm: int
+    cc: np.ndarray, mt: np.ndarray, k: int, count_c: np.ndarray, lcm: int
 ) -> tuple[np.ndarray, ...]:
-    """(prod, s_ij, n_ij, empty, s1, s2) from the complete rows' totals ``c`` and the other
-    rows' totals ``mm`` (in :func:`_pattern_sums`' field order)."""
-    cc, mt = np.stack(c), np.stack(mm)  # (fields, G) int64
+    """(prod, s_ij, n_ij, empty, s1, s2) from the complete rows' totals ``cc`` and the other
+    rows' totals ``mt`` (G, fields; in :func:`_pattern_sums`' field order). The (G, k, k)
+    sums are in C order, as the sweep's: the statistics downstream sum over the items in
+    memory order, so the same layout gives the same bits."""
     g = len(count_c)
     iu, ju = np.triu_indices(k)
     npairs = len(iu)
     pair = np.empty((k, k), dtype=np.intp)
     pair[iu, ju] = pair[ju, iu] = np.arange(npairs)
-    prod = np.moveaxis((cc[:npairs] + mt[:npairs])[pair], 2, 0)
-    n_ij = np.moveaxis((count_c + mt[npairs + k * k : 2 * npairs + k * k])[pair], 2, 0)
-    s_c = cc[npairs : npairs + k]
-    s_ij = np.moveaxis(s_c[:, None, :] + mt[npairs : npairs + k * k].reshape(k, k, g), 2, 0)
+    prod = (cc[:, :npairs] + mt[:, :npairs])[:, pair]
+    n_ij = (count_c[:, None] + mt[:, npairs + k * k : 2 * npairs + k * k])[:, pair]
+    s_c = cc[:, npairs : npairs + k]
+    s_ij = s_c[:, :, None] + mt[:, npairs : npairs + k * k].reshape(g, k, k)
     per = lcm // k  # L * score of a complete row: (L / k) sum_i y_i
-    s1 = per * s_c.sum(axis=0) + mt[-2]
-    s2 = per * per * (np.where(iu == ju, 1, 2) @ cc[:npairs]) + mt[-1]
-    # C order, as the sweep's: the statistics downstream sum over the items in memory order
+    s1 = per * s_c.sum(axis=1) + mt[:, -2]
+    s2 = per * per * (cc[:, :npairs] @ np.where(iu == ju, 1, 2)) + mt[:, -1]
     prod, s_ij, n_ij = (np.ascontiguousarray(v) for v in (prod, s_ij, n_ij))
-    return prod, s_ij, n_ij, mt[-3], s1, s2
+    return prod, s_ij, n_ij, mt[:, -3], s1, s2
