@@ -79,14 +79,14 @@ def smc_stack(r: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
     inv = np.empty_like(r)
     small = np.zeros(len(r), bool) if n is None else np.asarray(n) <= r.shape[-1]  # a copy
     rest = np.flatnonzero(~small)
-    try:  # the batch at once; a matrix that LU cannot invert is then screened out first
+    det = np.linalg.det(r[rest])  # batched LU, no raise: an exactly singular matrix (det 0)
+    lu_ok = np.isfinite(det) & (det != 0)  # goes to the decomposition, not into inv's batch
+    small[rest[~lu_ok]] = True
+    rest = rest[lu_ok]
+    try:
         inv[rest] = np.linalg.inv(r[rest])
-    except np.linalg.LinAlgError:
-        det = np.linalg.det(r[rest])  # batched LU, no raise: an exactly singular matrix (det 0)
-        lu_ok = np.isfinite(det) & (det != 0)  # goes to the decomposition, not into inv's batch
-        small[rest[~lu_ok]] = True
-        rest = rest[lu_ok]
-        inv[rest] = np.linalg.inv(r[rest])
+    except np.linalg.LinAlgError:  # pragma: no cover - LU already screened the batch
+        small[rest], rest = True, rest[:0]
     todo = np.concatenate([np.flatnonzero(small), rest[~_certified(r[rest], inv[rest])]])
     if len(todo):
         sub = r[todo]
