@@ -163,3 +163,35 @@ def test_cronbach_alpha_identical_with_either_exact_path(monkeypatch: pytest.Mon
         mp.setattr(_moments_int, "_MAX_PATTERNS", 0)
         old = run()
     pd.testing.assert_frame_equal(new, old, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("keys", "scale_range", "layout"),
+    [
+        (["-b", "-d"], None, "F"),
+        (["-a"], (0, 10), "C"),  # reversal bounds wider than the data
+        (None, None, "C"),
+        (["-c"], None, "F"),  # the reversed column has no answer
+    ],
+)
+def test_prepared_value_range_is_the_keyed_matrix_range(
+    keys: list[str] | None, scale_range: tuple[int, int] | None, layout: str
+) -> None:
+    """The range ``prepare`` hands to the moment kernel (from the columns' ranges read while
+    copying) is exactly ``fmin``/``fmax`` of the keyed matrix."""
+    from collective_efficacy.reliability._input import prepare
+
+    rng = np.random.default_rng(4)
+    x = np.asarray(rng.integers(-2, 7, (500, 4)).astype(float), order=layout)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    if keys == ["-c"]:
+        x[:, 2] = np.nan
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    prep = prepare(
+        frame, None, keys=keys, nan_policy="pairwise", response_range=scale_range, func="t"
+    )
+    assert prep.value_range == (
+        float(np.fmin.reduce(prep.x.ravel())),
+        float(np.fmax.reduce(prep.x.ravel())),
+    )
+    assert np.array_equal(frame.to_numpy(), x, equal_nan=True)  # the caller's data untouched

@@ -84,10 +84,15 @@ def _unpack(total: np.ndarray, fields: list[tuple[int, int]], bits: list[int]) -
     return [(t >> s) & ((1 << bits[f]) - 1) for f, s in fields]
 
 
-def _whole_range(x: np.ndarray) -> tuple[float, int] | None:
-    """``(min, max - min)`` when the answers' range is whole and small, else None."""
-    flat = x.ravel(order="K")
-    lo, hi = float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))
+def _whole_range(
+    x: np.ndarray, known: tuple[float, float] | None = None
+) -> tuple[float, int] | None:
+    """``(min, max - min)`` when the answers' range is whole and small, else None; ``known``:
+    the smallest and largest answer, already read by the caller."""
+    if known is None:
+        flat = x.ravel(order="K")
+        known = float(np.fmin.reduce(flat)), float(np.fmax.reduce(flat))
+    lo, hi = known
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo != np.floor(lo) or hi - lo > _MAX_RANGE:
         return None
     return lo, int(hi - lo)
@@ -139,11 +144,19 @@ class _Packer:
 
 
 def integer_pairwise_moments(
-    x: np.ndarray, codes: np.ndarray, n_groups: int, *, score: bool = False
+    x: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    *,
+    score: bool = False,
+    sizes: np.ndarray | None = None,
+    value_range: tuple[float, float] | None = None,
 ) -> m.PairwiseMoments | None:
     """:func:`collective_efficacy._moments.pairwise_moments` for whole-number answers, exact
     (module docstring); ``None`` when the answers are not whole numbers in a small range (the
-    caller then uses the float kernel).
+    caller then uses the float kernel). ``sizes`` (rows per group) and ``value_range`` (the
+    smallest and largest non-missing value of ``x``, NaN when none), when the caller already
+    has them, save a pass each.
 
     Examples
     --------
@@ -154,12 +167,12 @@ def integer_pairwise_moments(
     ([[1.6667, 1.8333], [1.8333, 2.3333]], [[4.0, 3.0], [3.0, 3.0]])
     """
     n, k = x.shape
-    rng = _whole_range(x) if n and k else None
+    rng = _whole_range(x, value_range) if n and k else None
     if rng is None:
         return None
     lo, r = rng
     codes = np.asarray(codes, dtype=np.intp)
-    size = np.bincount(codes, minlength=n_groups)
+    size = np.bincount(codes, minlength=n_groups) if sizes is None else sizes
     n_max = int(size.max(initial=0))
     packer = _Packer(k, n_max, r)
     # int64 numerators without overflow; at least two fields a pass on average
