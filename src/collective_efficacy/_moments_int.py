@@ -354,22 +354,28 @@ def _row_patterns(x: np.ndarray, lo: float, r: int) -> np.ndarray | None:
 
 @functools.lru_cache(maxsize=8)
 def _pattern_stats(k: int, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per answer pattern (``(r + 2) ** k`` of them): whether it misses an answer, the
-    complete rows' statistics (cross-products ``y_i y_j``, i <= j, and ``y_i``; 0 for a
-    pattern missing an answer) and the other rows' statistics (cross-products, ``y_i`` times
-    answered ``j`` for every i, j, pair answered, no answer, ``L * score`` and its square; 0
-    for a complete pattern). Read-only: shared between calls."""
+    """Per answer pattern (``(r + 2) ** k`` of them): whether it misses an answer; every
+    row's statistics (cross-products ``y_i y_j``, i <= j, and ``y_i``; ``y`` is 0 where
+    missing); and the corrections, 0 for a complete pattern: ``y_i`` where ``j`` is missing
+    (i != j), item ``i`` missing, items ``i`` and ``j`` missing (i < j), no answer, and
+    ``L * score - (L / k) sum_i y_i`` and ``(L * score)**2 - ((L / k) sum_i y_i)**2`` (never
+    negative: a row answers at most ``k`` items). Read-only: shared between calls."""
     base = r + 2
     d = (np.arange(base**k)[:, None] // base ** np.arange(k)) % base
     y, ans = np.maximum(d - 1, 0), d > 0
-    missing = ~np.all(ans, axis=1)
+    miss = ~ans
+    missing: np.ndarray = np.any(miss, axis=1)
     iu, ju = np.triu_indices(k)
+    iu1, ju1 = np.triu_indices(k, 1)
     lcm = math.lcm(*range(1, k + 1))
     n_ans = ans.sum(axis=1)
-    sc = np.where(n_ans > 0, y.sum(axis=1) * lcm // np.maximum(n_ans, 1), 0)
-    full = (np.hstack([y[:, iu] * y[:, ju], y]) * ~missing[:, None]).astype(np.int64)
-    parts = [y[:, iu] * y[:, ju], (y[:, :, None] * ans[:, None, :]).reshape(len(y), k * k)]
-    parts += [ans[:, iu] & ans[:, ju], (n_ans == 0)[:, None], sc[:, None], (sc * sc)[:, None]]
+    total = y.sum(axis=1)
+    sc = np.where(n_ans > 0, total * lcm // np.maximum(n_ans, 1), 0)
+    sc_k = total * (lcm // k)  # L * score of the row were it complete
+    full = np.hstack([y[:, iu] * y[:, ju], y]).astype(np.int64)
+    off = ~np.eye(k, dtype=bool)
+    parts = [(y[:, :, None] * miss[:, None, :])[:, off], miss, miss[:, iu1] & miss[:, ju1]]
+    parts += [(n_ans == 0)[:, None], (sc - sc_k)[:, None], (sc * sc - sc_k * sc_k)[:, None]]
     part = np.hstack(parts).astype(np.int64) * missing[:, None]
     for v in (missing, full, part):
         v.flags.writeable = False
@@ -421,11 +427,10 @@ def _pattern_sums(
     """The integer sums of :func:`_sums` from the row patterns ``u``; ``None`` when a field
     does not fit in a weight.
 
-    Over all rows, the cross-products and sums of the complete rows (the statistics of a
-    pattern missing an answer are 0 there); over the rows missing an answer alone, their
-    cross-products, sums of each item over the rows answering each item, pair counts, rows
-    without an answer and the score's sums. The complete rows' score sums follow from their
-    sums and cross-products. Field widths come from the largest group of each set of rows."""
+    Over all rows, the cross-products and sums (missing answers count 0); over the rows
+    missing an answer alone, the corrections that turn them into pairwise sums and counts and
+    the score's sums (:func:`_pattern_stats`). Field widths come from the largest group of
+    each set of rows."""
     missing = _pattern_stats(k, r)[0]
     npairs = k * (k + 1) // 2
     n_c = int(size.max(initial=0))
@@ -433,36 +438,39 @@ def _pattern_sums(
     full = _tables(k, r, 1, (b_p,) * npairs + (b_s,) * k)
     rows = np.flatnonzero(missing.take(u))
     cm = codes.take(rows)
-    size_m = np.bincount(cm, minlength=g)
-    n_m = int(size_m.max(initial=0))
-    b_p, b_s, b_n, b_1, b_2 = _bits(n_m * r * r, n_m * r, n_m, n_m * lcm * r, n_m * (lcm * r) ** 2)
-    bits = (b_p,) * npairs + (b_s,) * (k * k) + (b_n,) * (npairs + 1) + (b_1, b_2)
+    n_m = int(np.bincount(cm, minlength=g).max(initial=0))
+    b_s, b_n, b_1, b_2 = _bits(n_m * r, n_m, n_m * lcm * r, n_m * (lcm * r) ** 2)
+    bits = (b_s,) * (k * k - k) + (b_n,) * (k + k * (k - 1) // 2 + 1) + (b_1, b_2)
     part = _tables(k, r, 2, bits)
     if full is None or part is None:
         return None
     c = _pass(full, u, codes, g)
     mm = _pass(part, u.take(rows), cm, g) if len(rows) else np.zeros((g, len(bits)), np.int64)
-    return _combine(c, mm, k, size - size_m, lcm)
+    return _combine(c, mm, k, size, lcm)
 
 
 def _combine(
-    cc: np.ndarray, mt: np.ndarray, k: int, count_c: np.ndarray, lcm: int
+    cc: np.ndarray, mt: np.ndarray, k: int, size: np.ndarray, lcm: int
 ) -> tuple[np.ndarray, ...]:
-    """(prod, s_ij, n_ij, empty, s1, s2) from the complete rows' totals ``cc`` and the other
-    rows' totals ``mt`` (G, fields; in :func:`_pattern_sums`' field order). The (G, k, k)
-    sums are in C order, as the sweep's: the statistics downstream sum over the items in
-    memory order, so the same layout gives the same bits."""
-    g = len(count_c)
+    """(prod, s_ij, n_ij, empty, s1, s2) from every row's totals ``cc`` and the corrections
+    ``mt`` (G, fields; in :func:`_pattern_stats`' field order). The (G, k, k) sums are in C
+    order, as the sweep's: the statistics downstream sum over the items in memory order, so
+    the same layout gives the same bits."""
     iu, ju = np.triu_indices(k)
-    npairs = len(iu)
+    iu1, ju1 = np.triu_indices(k, 1)
+    npairs, diag = len(iu), np.arange(k)
     pair = np.empty((k, k), dtype=np.intp)
     pair[iu, ju] = pair[ju, iu] = np.arange(npairs)
-    prod = (cc[:, :npairs] + mt[:, :npairs])[:, pair]
-    n_ij = (count_c[:, None] + mt[:, npairs + k * k : 2 * npairs + k * k])[:, pair]
-    s_c = cc[:, npairs : npairs + k]
-    s_ij = s_c[:, :, None] + mt[:, npairs : npairs + k * k].reshape(g, k, k)
-    per = lcm // k  # L * score of a complete row: (L / k) sum_i y_i
-    s1 = per * s_c.sum(axis=1) + mt[:, -2]
+    prod = np.ascontiguousarray(cc[:, pair])
+    s_i = cc[:, npairs : npairs + k]
+    s_ij = np.repeat(s_i[:, :, None], k, axis=2)  # [g, i, j]: S_i, less the rows missing j
+    s_ij[:, ~np.eye(k, dtype=bool)] -= mt[:, : k * k - k]
+    miss = mt[:, k * k - k : k * k]
+    both = np.empty_like(prod)  # rows missing i and j (the diagonal: missing i)
+    both[:, iu1, ju1] = both[:, ju1, iu1] = mt[:, k * k : k * k + len(iu1)]
+    both[:, diag, diag] = miss
+    n_ij = size[:, None, None] - miss[:, :, None] - miss[:, None, :] + both
+    per = lcm // k
+    s1 = per * s_i.sum(axis=1) + mt[:, -2]
     s2 = per * per * (cc[:, :npairs] @ np.where(iu == ju, 1, 2)) + mt[:, -1]
-    prod, s_ij, n_ij = (np.ascontiguousarray(v) for v in (prod, s_ij, n_ij))
     return prod, s_ij, n_ij, mt[:, -3], s1, s2
