@@ -195,3 +195,23 @@ def test_prepared_value_range_is_the_keyed_matrix_range(
         float(np.fmax.reduce(prep.x.ravel())),
     )
     assert np.array_equal(frame.to_numpy(), x, equal_nan=True)  # the caller's data untouched
+
+
+@pytest.mark.parametrize(
+    "n",
+    [
+        np.array([3.0, 1.0, 3.0, 0.0, 250.0, 7.0]),
+        np.array([2.5, 1.0, 2.5]),  # not whole: the sort
+        np.array([1e9, 3.0]),  # a wide range: the sort
+        np.array([5.0]),
+        np.array([], dtype=float),
+    ],
+)
+def test_distinct_group_sizes_equal_numpy_unique(n: np.ndarray) -> None:
+    from collective_efficacy.reliability._core import _distinct
+
+    u, inv = _distinct(n)
+    u_ref, inv_ref = np.unique(n, return_inverse=True)
+    np.testing.assert_array_equal(u, u_ref)
+    np.testing.assert_array_equal(inv, inv_ref)
+    assert u.dtype == u_ref.dtype
