@@ -401,7 +401,7 @@ def _bits(*bounds: int) -> list[int]:
 Tables = tuple[list[np.ndarray], Plan, list[int]]
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=8)  # (a few MB at most: tables of <= 2**15 patterns)
 def _tables(k: int, r: int, which: int, bits: tuple[int, ...]) -> Tables | None:
     """Packed per-pattern weights of statistics ``which`` (1: complete rows, 2: the others)
     of :func:`_pattern_stats` with field widths ``bits``; ``None`` when a field is wider
