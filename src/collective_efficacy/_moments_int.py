@@ -336,9 +336,9 @@ def _row_patterns(x: np.ndarray, lo: float, r: int) -> np.ndarray | None:
     """Each row's answers as one number ``sum_i d_i B**i`` with ``B = r + 2`` and ``d_i`` 0
     for a missing answer, else ``1 + x_i - lo``; ``None`` when an answer is not whole.
 
-    Block by block: missing cells become ``lo - 1`` (``fmax`` skips NaN), the fractional
-    parts are checked to be 0 (the answers equal their floor), and one matrix-vector product with the powers of ``B`` codes
-    the rows (whole numbers below 2**52: every product and partial sum is exact)."""
+    Block by block: missing cells become ``lo - 1`` (``fmax`` skips NaN), the answers are
+    checked to equal their floor, and one matrix-vector product with the powers of ``B``
+    codes the rows (whole numbers below 2**52: every product and partial sum is exact)."""
     n, k = x.shape
     powers = float(r + 2) ** np.arange(k)
     low = lo - 1.0
@@ -346,6 +346,7 @@ def _row_patterns(x: np.ndarray, lo: float, r: int) -> np.ndarray | None:
     out = np.empty(n, dtype=np.intp)
     step = min(_PATTERN_ROWS, n)
     d, whole = np.empty((step, k), order="F"), np.empty((step, k), order="F")
+    differ = np.empty((step, k), dtype=bool, order="F")
     for s in range(0, n, step):  # loop over row blocks (cache), never over groups
         xb = x[s : s + step]
         db, wb = d[: len(xb)], whole[: len(xb)]
@@ -355,7 +356,7 @@ def _row_patterns(x: np.ndarray, lo: float, r: int) -> np.ndarray | None:
         else:
             np.fmax(xb, low, out=db)
         np.floor(db, out=wb)  # (several times faster than np.modf)
-        if not np.array_equal(db, wb):
+        if np.not_equal(db, wb, out=differ[: len(xb)]).any():
             return None
         out[s : s + len(xb)] = db @ powers
     if not shift and low:
