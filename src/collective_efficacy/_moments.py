@@ -399,7 +399,13 @@ def _grouped_products(
 
 
 def pairwise_moments(
-    x: np.ndarray, codes: np.ndarray, n_groups: int, *, score: bool = False
+    x: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+    *,
+    score: bool = False,
+    sizes: np.ndarray | None = None,
+    value_range: tuple[float, float] | None = None,
 ) -> PairwiseMoments:
     """Per-group pairwise-complete covariance matrices in one pass.
 
@@ -419,12 +425,16 @@ def pairwise_moments(
     When every answer is a whole number in a small range (Likert codes, also reverse keyed),
     the sums are computed exactly with integer arithmetic packed into fewer ``bincount``
     passes instead (:func:`collective_efficacy._moments_int.integer_pairwise_moments`; same
-    results, to rounding).
+    results, to rounding). ``sizes`` (rows per group, int) and ``value_range`` (the smallest
+    and largest non-missing value of ``x``, as ``np.fmin.reduce``/``np.fmax.reduce`` give
+    them) are optional: a caller that already has them saves that pass.
     """
     if not (n_groups == 1 and len(x) > _chunk_rows(x.shape[1]) and not score):
         from collective_efficacy._moments_int import integer_pairwise_moments
 
-        exact = integer_pairwise_moments(x, codes, n_groups, score=score)
+        exact = integer_pairwise_moments(
+            x, codes, n_groups, score=score, sizes=sizes, value_range=value_range
+        )
         if exact is not None:
             return exact
     k = x.shape[1]

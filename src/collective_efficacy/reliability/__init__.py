@@ -384,7 +384,14 @@ def cronbach_alpha(
         else memo(
             data,
             ("pairwise_moments", id(prep.x), repr(community)),
-            lambda: pairwise_moments(prep.x, codes, n_groups, score=True),
+            lambda: pairwise_moments(
+                prep.x,
+                codes,
+                n_groups,
+                score=True,
+                sizes=gi.counts if codes is gi.codes else None,  # (hints: one pass fewer each)
+                value_range=prep.value_range,
+            ),
         )
     )
     boot = (

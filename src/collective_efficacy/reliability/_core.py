@@ -207,7 +207,7 @@ def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.nd
     """Feldt, Woodruff & Salih (1987) F-based interval, as ``psych::alpha.ci``."""
     p = 1.0 - ci
     # the quantiles depend on n only: one per distinct group size (few), not per group
-    n_u, inv = np.unique(np.asarray(n, dtype=np.float64), return_inverse=True)
+    n_u, inv = _distinct(np.asarray(n, dtype=np.float64))
     with np.errstate(invalid="ignore"):
         df1 = np.where(n_u >= 2, n_u - 1.0, np.nan)
         df2 = df1 * (k - 1.0)
@@ -216,3 +216,15 @@ def feldt_ci(alpha: np.ndarray, n: np.ndarray, k: int, ci: float) -> tuple[np.nd
         low = 1.0 - (1.0 - alpha) * f_hi
         high = 1.0 - (1.0 - alpha) * f_lo
     return low, high
+
+
+def _distinct(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(n, return_inverse=True)`` of group sizes; for whole numbers in a range of at
+    most a few per value, by one ``bincount`` instead of a sort."""
+    top = float(n.max(initial=0.0)) if len(n) else 0.0
+    if not (len(n) and n.min() >= 0 and top <= 4 * len(n) + 1024 and np.all(n == np.floor(n))):
+        return np.unique(n, return_inverse=True)
+    idx = n.astype(np.intp)
+    present = np.bincount(idx, minlength=int(top) + 1) > 0
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present).astype(np.float64), rank[idx]

@@ -40,6 +40,8 @@ class Prepared:
     x : ndarray (n_used, k)   keyed values (reversed items are ``lo + hi - x``), NaN = missing
     rows : ndarray of int   positions (in the caller's data) of the rows in ``x``
     lo, hi : ndarray (k,)   bounds used for the reversal
+    value_range : (float, float) or None   smallest and largest value of ``x`` (NaN, NaN
+        without any), when known without another pass over ``x``
     """
 
     items: list[str]
@@ -48,6 +50,7 @@ class Prepared:
     rows: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
+    value_range: tuple[float, float] | None = None
 
 
 def prepare(
@@ -114,20 +117,31 @@ def _keyed(
     The matrix is this function's own copy of the columns, so reversed items are recoded in
     place: only the keyed matrix is kept (on a prepared table, once per keying).
     """
-    x, owned, seen = _columns_and_range(data, item_list)
+    x, owned, ranges = _columns_and_range(data, item_list)
     rows = np.arange(len(x))
     if nan_policy == "listwise":
         keep = ~np.isnan(x).any(axis=1)
-        x, rows, owned, seen = x[keep], rows[keep], True, None
+        x, rows, owned, ranges = x[keep], rows[keep], True, None
     if bounds is None:  # the observed range, when already read, stands in for the matrix
-        bounds = key_bounds(x if seen is None else np.array([seen]), item_list, keys, None)
+        seen = (
+            None
+            if ranges is None
+            else np.array([np.fmin.reduce(ranges[0]), np.fmax.reduce(ranges[1])])
+        )
+        bounds = key_bounds(x if seen is None else seen[None], item_list, keys, None)
     lo, hi = bounds
     if not owned:
-        x = reverse_keyed(x, signs, lo, hi)
-    else:
-        for j in np.flatnonzero(np.asarray(signs) < 0):  # loop over reversed items (few)
-            np.subtract(lo[j] + hi[j], x[:, j], out=x[:, j])  # flip(), x' = lo + hi - x
-    return Prepared(items=item_list, signs=signs, x=x, rows=rows, lo=lo, hi=hi)
+        return Prepared(item_list, signs, reverse_keyed(x, signs, lo, hi), rows, lo, hi)
+    rev = np.asarray(signs) < 0
+    for j in np.flatnonzero(rev):  # loop over reversed items (few)
+        np.subtract(lo[j] + hi[j], x[:, j], out=x[:, j])  # flip(), x' = lo + hi - x
+    value_range = None
+    if ranges is not None:  # the keyed range: a reversal maps a column's max to its min
+        flip = lo + hi  # (the same sums as above: the same rounding)
+        kmin = np.where(rev, flip - ranges[1], ranges[0])
+        kmax = np.where(rev, flip - ranges[0], ranges[1])
+        value_range = (float(np.fmin.reduce(kmin)), float(np.fmax.reduce(kmax)))
+    return Prepared(item_list, signs, x, rows, lo, hi, value_range)
 
 
 def item_columns(data: pd.DataFrame, items: list[str]) -> tuple[np.ndarray, bool]:
@@ -141,10 +155,10 @@ def item_columns(data: pd.DataFrame, items: list[str]) -> tuple[np.ndarray, bool
 
 def _columns_and_range(
     data: pd.DataFrame, items: list[str]
-) -> tuple[np.ndarray, bool, tuple[float, float] | None]:
-    """:func:`item_columns` and, for a fresh copy, the smallest and largest non-missing value
-    (NaN, NaN without any), read column by column while the column is in cache (None: not
-    read)."""
+) -> tuple[np.ndarray, bool, np.ndarray | None]:
+    """:func:`item_columns` and, for a fresh copy, each column's smallest and largest
+    non-missing value (2, k; NaN without any), read column by column while the column is in
+    cache (None: not read)."""
     cols = [data[c] for c in items] if len(set(items)) == len(items) else []
     if not cols or not all(isinstance(c.dtype, np.dtype) and c.dtype.kind in "iuf" for c in cols):
         return numeric_matrix(data, items), False, None
@@ -154,15 +168,15 @@ def _columns_and_range(
         for r in range(0, len(x), _COPY_ROWS):  # row blocks: columns of one row-major block
             for j, col in enumerate(arrays):  # of the frame are read from cache, not per item
                 x[r : r + _COPY_ROWS, j] = col[r : r + _COPY_ROWS]
-    lo, hi = np.nan, np.nan
+    ranges = np.full((2, len(arrays)), np.nan)
     for j in range(len(arrays) if len(x) else 0):  # loop over items (few)
         if arrays[j].strides[0] == arrays[j].itemsize:  # contiguous: copied while in cache
             x[:, j] = arrays[j]
-        lo = np.fmin(lo, np.fmin.reduce(x[:, j]))
-        hi = np.fmax(hi, np.fmax.reduce(x[:, j]))
+        ranges[:, j] = np.fmin.reduce(x[:, j]), np.fmax.reduce(x[:, j])
+    lo, hi = np.fmin.reduce(ranges[0]), np.fmax.reduce(ranges[1])
     if x.size and not np.isfinite(lo + hi) and not (np.isnan(lo) and np.isnan(hi)):
         return numeric_matrix(data, items), False, None  # an infinite cell: its error names the row
-    return x, True, (float(lo), float(hi))
+    return x, True, ranges
 
 
 def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
