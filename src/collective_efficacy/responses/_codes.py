@@ -124,16 +124,24 @@ def text_codes(arr: Any, size_hint: int | None = None) -> np.ndarray:
     # one word: a bijection of the text (equal keys are equal texts); else hashed, verified
     key = _keys(words, lens, one_word)
     found = pd.factorize(key, size_hint=size_hint)[0]
-    if not one_word:
-        first = first_rows(found)
-        same = bool((lens == lens[first][found]).all()) and all(
-            bool((w == w[first][found]).all()) for w in words
-        )
-        if not same:  # a 64-bit collision: two ids share a key
-            pa = import_module("pyarrow")
-            found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
+    if not one_word and not _same_as_first(found, [lens, *words]):
+        # a 64-bit collision: two ids share a key
+        pa = import_module("pyarrow")
+        found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
     codes[valid] = found
     return codes
+
+
+def _same_as_first(found: np.ndarray, parts: list[np.ndarray]) -> bool:
+    """Whether every cell's length and words equal those of the first cell with its code
+    (row blocks: the comparisons' temporaries are small and reused)."""
+    first = first_rows(found)
+    heads = [p[first] for p in parts]
+    for lo in range(0, len(found), _BLOCK):
+        code = found[lo : lo + _BLOCK]
+        if not all(bool((p[lo : lo + _BLOCK] == h[code]).all()) for p, h in zip(parts, heads)):
+            return False
+    return True
 
 
 def text_repeats(arr: Any) -> np.ndarray | None:
