@@ -40,6 +40,12 @@ _SPREAD = 4096  # cells sampled over the column: mostly distinct (ids) or repeat
 #: repeats in that sample of a column with k distinct values: about 4096**2 / (2 k), 645 for
 #: 13,000 communities, 64 for 130,000; about none for respondent ids
 _REPEATS = 16
+#: ... unless the column is pandas' text array and the sample repeats at most this often
+#: (more than about 50,000 distinct labels): a string hash table of that many labels outgrows
+#: the caches (Arrow's: 1.3 s for 5,000,000 cells of 130,000 labels), an integer one of their
+#: byte keys less so
+_MANY_LABELS = 160
+_BLOCK = 1 << 16  # cells per block of the byte packing and key mixing (temporaries of 512 kB)
 _SORT_ROWS = 1 << 20  # longer columns: repeated keys found by sorting (see _repeated_keys)
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)  # splitmix64
 _S1, _S2, _S3 = np.uint64(30), np.uint64(27), np.uint64(31)
@@ -75,7 +81,8 @@ def distinct_text_codes(values: Any) -> np.ndarray | None:
     ``values``: an object array of ``str`` and missing cells, or a pandas string array. A
     column whose cells repeat in a sample of 4,096 spread over it (community labels) is left to
     the caller: a hash table with few entries (or shared label objects) codes it faster than
-    packing bytes. Only the speed depends on that guess, never the codes.
+    packing bytes -- unless pandas' text array holds very many labels (``_MANY_LABELS``). Only
+    the speed depends on that guess, never the codes.
 
     >>> cells = np.array([f"R{i}" for i in range(3000)] + ["R7", None], dtype=object)
     >>> distinct_text_codes(cells)[[0, 7, 3000, 3001]].tolist()
@@ -89,14 +96,18 @@ def distinct_text_codes(values: Any) -> np.ndarray | None:
         repeats = len(picked) - len(set(picked.tolist()))
     except TypeError:  # unhashable cells: the caller's path reports them
         return None
-    if repeats > _REPEATS:
+    if repeats > (_REPEATS if isinstance(values, np.ndarray) else _MANY_LABELS):
         return None
     arr = arrow_text(values)
-    return None if arr is None else text_codes(arr)
+    # distinct texts about len(picked)**2 / (2 repeats) (birthday), or all distinct (ids)
+    hint = n if repeats == 0 else min(n, len(picked) ** 2 // (2 * repeats))
+    return None if arr is None else text_codes(arr, size_hint=hint)
 
 
-def text_codes(arr: Any) -> np.ndarray:
+def text_codes(arr: Any, size_hint: int | None = None) -> np.ndarray:
     """``pd.factorize`` codes (int64, -1 missing) of a pyarrow string array's cells.
+
+    ``size_hint``: about how many distinct texts (the hash table is sized once, not grown).
 
     >>> import pyarrow as pa
     >>> text_codes(pa.array(["R2", None, "R1", "R2"])).tolist()
@@ -111,18 +122,26 @@ def text_codes(arr: Any) -> np.ndarray:
         return codes
     one_word = len(words) == 1 and not _has_nul(arr)
     # one word: a bijection of the text (equal keys are equal texts); else hashed, verified
-    key = _mix(words[0]) if one_word else _hashed(words, lens)
-    found = pd.factorize(key.view(np.int64))[0]
-    if not one_word:
-        first = first_rows(found)
-        same = bool((lens == lens[first][found]).all()) and all(
-            bool((w == w[first][found]).all()) for w in words
-        )
-        if not same:  # a 64-bit collision: two ids share a key
-            pa = import_module("pyarrow")
-            found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
+    key = _keys(words, lens, one_word)
+    found = pd.factorize(key, size_hint=size_hint)[0]
+    if not one_word and not _same_as_first(found, [lens, *words]):
+        # a 64-bit collision: two ids share a key
+        pa = import_module("pyarrow")
+        found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
     codes[valid] = found
     return codes
+
+
+def _same_as_first(found: np.ndarray, parts: list[np.ndarray]) -> bool:
+    """Whether every cell's length and words equal those of the first cell with its code
+    (row blocks: the comparisons' temporaries are small and reused)."""
+    first = first_rows(found)
+    heads = [p[first] for p in parts]
+    for lo in range(0, len(found), _BLOCK):
+        code = found[lo : lo + _BLOCK]
+        if not all(bool((p[lo : lo + _BLOCK] == h[code]).all()) for p, h in zip(parts, heads)):
+            return False
+    return True
 
 
 def text_repeats(arr: Any) -> np.ndarray | None:
@@ -145,7 +164,7 @@ def text_repeats(arr: Any) -> np.ndarray | None:
     if words is None:
         return None
     exact = len(words) == 1 and not _has_nul(arr)  # the key is the text (a bijection)
-    key = (_mix(words[0]) if exact else _hashed(words, lens)).view(np.int64)
+    key = _keys(words, lens, exact)
     del words
     keys = pd.Series(key, copy=False)
     seen = _repeated_keys(keys)
@@ -233,7 +252,9 @@ def _packed(arr: Any, valid: np.ndarray) -> tuple[list[np.ndarray] | None, np.nd
     byte lengths; None when a cell is longer than 64 bytes.
 
     Word j of every cell is one gather of unaligned 8-byte loads from the data buffer (a view
-    with a one-byte stride), its bytes beyond the cell's end masked off.
+    with a one-byte stride), its bytes beyond the cell's end masked off. Row blocks of
+    ``_BLOCK`` cells: the padded bytes and the masks are small temporaries reused from the heap
+    (whole-column ones are fresh pages, faulted in and zeroed, at millions of rows).
     """
     offsets, data = text_buffers(arr)
     starts = offsets[:-1][valid]
@@ -242,17 +263,36 @@ def _packed(arr: Any, valid: np.ndarray) -> tuple[list[np.ndarray] | None, np.nd
     n_words = max(1, -(-width // 8))
     if n_words > _MAX_WORDS:
         return None, lens
-    base, end = int(offsets[0]), int(offsets[-1])
-    padded = np.zeros(end - base + 8 * n_words + 8, dtype=np.uint8)  # loads never run off
+    words = [np.empty(len(starts), dtype=np.uint64) for _ in range(n_words)]
+    for lo in range(0, len(starts), _BLOCK):
+        hi = lo + _BLOCK
+        _pack_block(data, starts[lo:hi], lens[lo:hi], [w[lo:hi] for w in words])
+    return words, lens
+
+
+def _pack_block(
+    data: np.ndarray, starts: np.ndarray, lens: np.ndarray, out: list[np.ndarray]
+) -> None:
+    """:func:`_packed`'s words of one block of cells (increasing ``starts``) into ``out``."""
+    base, end = int(starts[0]), int(starts[-1] + lens[-1])
+    padded = np.zeros(end - base + 8 * len(out) + 8, dtype=np.uint8)  # loads never run off
     padded[: end - base] = data[base:end]
     loads = np.ndarray((padded.size - 7,), dtype="<u8", buffer=padded, strides=(1,))
     rel = starts - base
-    words = []
-    for j in range(n_words):
-        word = loads[rel + 8 * j]
+    for j, word in enumerate(out):
+        np.take(loads, rel + 8 * j, out=word)
         word &= _MASKS[np.clip(lens - 8 * j, 0, 8)]
-        words.append(word)
-    return words, lens
+
+
+def _keys(words: list[np.ndarray], lens: np.ndarray, exact: bool) -> np.ndarray:
+    """One int64 key per cell: ``_mix`` of the one word (``exact``), else :func:`_hashed`;
+    computed in row blocks (small temporaries, reused)."""
+    key = np.empty(len(lens), dtype=np.uint64)
+    for lo in range(0, len(lens), _BLOCK):
+        hi = lo + _BLOCK
+        part = [w[lo:hi] for w in words]
+        key[lo:hi] = _mix(part[0]) if exact else _hashed(part, lens[lo:hi])
+    return key.view(np.int64)
 
 
 def _hashed(words: list[np.ndarray], lens: np.ndarray) -> np.ndarray:

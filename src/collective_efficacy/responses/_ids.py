@@ -219,7 +219,7 @@ def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
     """``texts[codes]`` as an object array, ``None`` where the code is -1 (missing)."""
     table = np.empty(len(texts) + 1, dtype=object)  # the last slot (None): missing
     table[:-1] = texts
-    return table[np.where(codes >= 0, codes, len(table) - 1)]
+    return table.take(codes)  # code -1 takes the last slot (no index array of the column's size)
 
 
 def coded_ids(
