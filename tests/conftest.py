@@ -76,7 +76,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 SLOW_FIRST = (
     "tests/test_out_of_core.py::test_memory_does_not_grow_with_rows",  # 16 s, 2 processes
     "tests/test_report_browser.py",  # Chromium 8 s (its own process), then 11 short pages
-    "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 6.4 s, 3 pr.
+    "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 4.5 s, 3 pr.
     "tests/test_disclosure.py::test_no_suppressed_community_is_solvable",  # 6.3 s
     "tests/test_agreement.py::test_invariant_to_row_order_and_labels",  # 4.2 s
     "tests/test_change.py::test_community_alone_equals_full_and_none_disappear",  # 4.1 s
