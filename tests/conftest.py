@@ -128,12 +128,15 @@ def fixtures() -> Path:
 @pytest.fixture(scope="session")
 def example_evaluation():
     """The bundled example evaluated as ``collective-efficacy evaluate --example`` does it."""
+    import pandas as pd
+
     import collective_efficacy as ce
     from collective_efficacy.cli import _example_assessments
     from collective_efficacy.datasets import load_example_geometry
 
     before, after = ce.datasets.load_example(split=True)
-    return ce.evaluate(
+    copies = (before.copy(), after.copy())
+    ev = ce.evaluate(
         before,
         after,
         community="buurt",
@@ -143,6 +146,11 @@ def example_evaluation():
         geometry=load_example_geometry(),
         min_n=10,
     )
+    # the caller's frames are untouched (test_evaluation_sections.py's check, which shares this
+    # run: the same call)
+    pd.testing.assert_frame_equal(before, copies[0])
+    pd.testing.assert_frame_equal(after, copies[1])
+    return ev
 
 
 @pytest.fixture(scope="session")
