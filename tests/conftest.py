@@ -3,8 +3,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import json
 import os
 import stat
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -74,7 +76,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 SLOW_FIRST = (
     "tests/test_out_of_core.py::test_memory_does_not_grow_with_rows",  # 16 s, 2 processes
     "tests/test_report_browser.py",  # Chromium 8 s (its own process), then 11 short pages
-    "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 6.4 s, 3 pr.
+    "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 4.5 s, 3 pr.
     "tests/test_disclosure.py::test_no_suppressed_community_is_solvable",  # 6.3 s
     "tests/test_agreement.py::test_invariant_to_row_order_and_labels",  # 4.2 s
     "tests/test_change.py::test_community_alone_equals_full_and_none_disappear",  # 4.1 s
@@ -126,12 +128,15 @@ def fixtures() -> Path:
 @pytest.fixture(scope="session")
 def example_evaluation():
     """The bundled example evaluated as ``collective-efficacy evaluate --example`` does it."""
+    import pandas as pd
+
     import collective_efficacy as ce
     from collective_efficacy.cli import _example_assessments
     from collective_efficacy.datasets import load_example_geometry
 
     before, after = ce.datasets.load_example(split=True)
-    return ce.evaluate(
+    copies = (before.copy(), after.copy())
+    ev = ce.evaluate(
         before,
         after,
         community="buurt",
@@ -141,6 +146,11 @@ def example_evaluation():
         geometry=load_example_geometry(),
         min_n=10,
     )
+    # the caller's frames are untouched (test_evaluation_sections.py's check, which shares this
+    # run: the same call)
+    pd.testing.assert_frame_equal(before, copies[0])
+    pd.testing.assert_frame_equal(after, copies[1])
+    return ev
 
 
 @pytest.fixture(scope="session")
@@ -169,3 +179,30 @@ def example_outputs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
         return made[lang]
 
     return outputs
+
+
+@pytest.fixture(scope="session")
+def modules_after() -> Callable[[str], frozenset[str]]:
+    """``sys.modules`` of a fresh interpreter after it runs ``code`` (the tested package's tree
+    first on the path); the process fails the test if ``code`` raises.
+
+    One process per distinct ``code`` and test process: the tests that ask what the same import
+    loads (the console entry's imports, scipy.stats left out) share it, instead of starting
+    an interpreter and importing the package each (about 1.5 s CPU). Frozen: only read.
+    """
+    import collective_efficacy
+
+    src = str(Path(collective_efficacy.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    seen: dict[str, frozenset[str]] = {}
+
+    def modules(code: str) -> frozenset[str]:
+        if code not in seen:
+            run = subprocess.run(
+                [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+                capture_output=True, text=True, check=True, env=env,
+            )  # fmt: skip
+            seen[code] = frozenset(json.loads(run.stdout.splitlines()[-1]))
+        return seen[code]
+
+    return modules

@@ -3,7 +3,6 @@ imports, and that the fast writers give the same files as the public methods."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -39,27 +38,17 @@ NOT_AT_START = [
 ]
 
 
-def _modules_after(code: str) -> set[str]:
-    """``sys.modules`` of a fresh interpreter after ``code`` (this tree first on the path)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run(
-        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        capture_output=True, text=True, check=True, env=env,
-    )  # fmt: skip
-    return set(json.loads(out.stdout.splitlines()[-1]))
-
-
-def test_console_entry_imports_nothing_it_does_not_need() -> None:
+def test_console_entry_imports_nothing_it_does_not_need(modules_after) -> None:
     """``python -X importtime -m collective_efficacy.cli`` stays honest: the console entry
     (as the ``collective-efficacy`` script runs it) imports none of the optional packages."""
-    loaded = _modules_after("import collective_efficacy.cli")
+    loaded = modules_after("import collective_efficacy.cli")
     assert "collective_efficacy.cli" in loaded
     assert sorted(m for m in NOT_AT_START if m in loaded) == []
 
 
-def test_plan_is_imported_on_first_use() -> None:
+def test_plan_is_imported_on_first_use(modules_after) -> None:
     """``ce.plan`` (and ``from collective_efficacy import plan``) still work, imported lazily."""
-    loaded = _modules_after(
+    loaded = modules_after(
         "import collective_efficacy as ce\n"
         "assert 'collective_efficacy.plan' not in __import__('sys').modules\n"
         "assert ce.plan.residents_for_reliability(0.7, icc=0.15)['residents'].iloc[0] == 14\n"
@@ -152,10 +141,10 @@ def test_write_split_child_failure_is_redone_here(tmp_path, monkeypatch) -> None
     assert (tmp_path / "h").read_text() == str(os.getpid())
 
 
-def test_import_leaves_the_garbage_collector_as_it_was() -> None:
+def test_import_leaves_the_garbage_collector_as_it_was(modules_after) -> None:
     """The package pauses the collector while it imports, and restores the caller's setting."""
     for before in ("gc.enable()", "gc.disable()"):
-        _modules_after(
+        modules_after(
             f"import gc\n{before}\nwas = gc.isenabled()\nimport collective_efficacy\n"
             "assert gc.isenabled() == was, (was, gc.isenabled())"
         )

@@ -138,18 +138,28 @@ def _cli(files: dict[str, Path], out: Path, comparison: str, baseline: str = "b"
     return main([*argv, "--comparison", comparison, "--out", str(out)])
 
 
-@pytest.mark.parametrize("how", ["column", "file"])
-def test_comparison_end_to_end(files: dict[str, Path], tmp_path: Path, how: str) -> None:
-    arg = "vergelijking" if how == "column" else str(files["comparison"])
-    assert _cli(files, tmp_path, arg) == 0
-    res = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    fixed = {r["term"]: r for r in res["sections"]["change_model_fixed"]}
+@pytest.fixture(scope="module")
+def comparison_reference() -> ce.ChangeModel:
+    """:func:`ce.change_model` with the comparison, on the scored
+    respondents the example's evaluation shows. Both ways of giving the comparison (column,
+    file) are checked against it, so it is fitted once; the tests only read it."""
     before, after = ce.datasets.load_example(split=True)
     comp = _comparison(before, after)
     ev = ce.evaluate(before, after, community="buurt", respondent="respondent_id", columns=COLS)
     data = _scored(before, after, ev)  # the suppression does not depend on the comparison
     data["comparison"] = data["buurt"].map(comp)
-    m = ce.change_model(data, dv=SCALE, community="buurt", comparison="comparison")
+    return ce.change_model(data, dv=SCALE, community="buurt", comparison="comparison")
+
+
+@pytest.mark.parametrize("how", ["column", "file"])
+def test_comparison_end_to_end(
+    files: dict[str, Path], comparison_reference: ce.ChangeModel, tmp_path: Path, how: str
+) -> None:
+    arg = "vergelijking" if how == "column" else str(files["comparison"])
+    assert _cli(files, tmp_path, arg) == 0
+    res = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    fixed = {r["term"]: r for r in res["sections"]["change_model_fixed"]}
+    m = comparison_reference
     ref = m.fixed.set_index("term")
     for term in ("change", "programme", "programme:change"):
         assert fixed[term]["estimate"] == pytest.approx(ref.loc[term, "estimate"], rel=1e-12)

@@ -36,11 +36,18 @@ def run(before: pd.DataFrame, after: pd.DataFrame, **kw):
     return ce.evaluate(before, after, community="community", respondent="rid", **kw)
 
 
-def test_secondary_suppression_blocks_differencing() -> None:
-    """One community of 4 hidden: overall minus the shown ones would give its mean."""
+@pytest.fixture(scope="module")
+def one_small_hidden() -> ce.Evaluation:
+    """A baseline with one community of 4 (hidden) beside communities of 30 and 40; the tests
+    that use it only read it."""
     b = make({"A": 30, "B": 40, "Small": 4}, 1)
     a = make({"A": 30, "B": 40, "Small": 25}, 2)
-    ev = run(b, a)
+    return run(b, a)
+
+
+def test_secondary_suppression_blocks_differencing(one_small_hidden: ce.Evaluation) -> None:
+    """One community of 4 hidden: overall minus the shown ones would give its mean."""
+    ev = one_small_hidden
     sc = ev.tables["community_scores"]
     base = sc[sc["wave"] == "baseline"].set_index("community")
     assert base.loc["Small", "suppressed"] and base.loc["A", "suppressed"]  # A: smallest shown
@@ -205,10 +212,8 @@ def test_example_evaluation_keeps_assessments_for_shown_communities(example_eval
     assert len(full) > 40 and full["partner_cooperation"].notna().all()
 
 
-def test_secondary_suppression_reason_reveals_no_count() -> None:
-    b = make({"A": 30, "B": 40, "Small": 4}, 1)
-    a = make({"A": 30, "B": 40, "Small": 25}, 2)
-    ev = run(b, a)
+def test_secondary_suppression_reason_reveals_no_count(one_small_hidden: ce.Evaluation) -> None:
+    ev = one_small_hidden
     secondary = [
         str(r.get("reason", "")) + str(r.get("note", ""))
         for name in ("community_scores", "change", "impact", "impact_change")

@@ -27,21 +27,13 @@ MIN_N = 10
 
 
 @pytest.fixture(scope="module")
-def example():
+def example(example_evaluation):
+    """The example evaluated with its assessments, map and min_n=10 (conftest's session run:
+    this exact call, which also checks that the caller's frames are left untouched), and the
+    scored respondents of each wave."""
+    ev = example_evaluation
+    assert ev.min_n == MIN_N
     before, after = ce.datasets.load_example(split=True)
-    copies = (before.copy(), after.copy())
-    ev = ce.evaluate(
-        before,
-        after,
-        community="buurt",
-        respondent="respondent_id",
-        columns=COLS,
-        assessments=_example_assessments(),
-        geometry=load_example_geometry(),
-        min_n=MIN_N,
-    )
-    pd.testing.assert_frame_equal(before, copies[0])  # the caller's frames are untouched
-    pd.testing.assert_frame_equal(after, copies[1])
     waves = {}
     for label, raw in (("baseline", before), ("end_of_cycle", after)):
         v = ce.validate(
