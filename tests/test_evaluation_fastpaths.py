@@ -1,0 +1,134 @@
+"""The column-wise change table of evaluate (``_sections._change_rows``, issue 16) against the
+frame-wide pandas version it replaced (kept here as the reference): the same records, value for
+value and key for key, on the example, weighted, with comparison communities, with communities
+in one wave only, and with nothing computed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import collective_efficacy as ce
+from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
+from collective_efficacy.evaluation import _sections
+from collective_efficacy.evaluation._sections import AFTER, BEFORE, records
+
+FIX = Path("tests/fixtures/survey")
+
+
+def _reference(cmp: pd.DataFrame, table: pd.DataFrame, community: str, min_n: int) -> Any:
+    """The change table as evaluate built it before (pivot, reindex, frame-wide .loc)."""
+    t = table.drop_duplicates([community, "wave"])
+    wide = t.pivot(index=community, columns="wave", values="reason")
+    sup = t.pivot(index=community, columns="wave", values="suppressed")
+    order = pd.Index(pd.unique(t[community]), name=community)
+    wide, sup = wide.reindex(order), sup.reindex(order).fillna(True).astype(bool)
+
+    def why(w: str, what: str) -> pd.Series:
+        r = wide.get(w, pd.Series(ABSENT_REASON, index=order)).fillna(ABSENT_REASON)
+        s = sup.get(w, pd.Series(True, index=order))
+        return pd.Series(
+            np.select(
+                [r == ABSENT_REASON, r == SECONDARY_REASON, s.to_numpy()],
+                [f"no respondents in the {what} wave", SECONDARY_REASON,
+                 f"n_{what} below min_n={min_n}"],
+                "",
+            ),
+            index=order,
+        )  # fmt: skip
+
+    rb, ra = why(BEFORE, "before"), why(AFTER, "after")
+    primary = [x.where(x != SECONDARY_REASON, "") for x in (rb, ra)]
+    joined = primary[0].str.cat(primary[1], sep="; ").str.strip("; ")
+    joined = joined.where(joined != "", rb.where(rb != "", ra))
+    per = cmp[cmp["level"] == "community"].set_index(community).reindex(order)
+    hit = (sup.get(BEFORE, True) | sup.get(AFTER, True)).reindex(order).fillna(True)
+    hit = hit.to_numpy(dtype=bool)
+    stats = [c for c in per.columns if c not in ("level", "effect_size", "method", "confidence")]
+    per.loc[hit, [c for c in stats if c not in ("suppressed", "reason", "direction")]] = np.nan
+    per["direction"] = per["direction"].astype(object)
+    per.loc[hit, "direction"] = None
+    per["level"] = "community"
+    per["suppressed"] = hit | per["suppressed"].fillna(False).to_numpy(dtype=bool)
+    per["reason"] = per["reason"].astype(object)
+    per.loc[hit, "reason"] = joined.to_numpy()[hit]
+    for c in ("effect_size", "method", "confidence"):
+        if c in per.columns:
+            per[c] = per[c].fillna(cmp[c].dropna().iloc[0]) if cmp[c].notna().any() else per[c]
+    overall = cmp[cmp["level"] == "overall"]
+    out = pd.concat([per.reset_index(), overall], ignore_index=True)[cmp.columns]
+    counts = [c for c in out.columns if c.startswith("n_") and not c.startswith("n_eff")]
+    return out.astype(dict.fromkeys(counts, "Int64"))
+
+
+def _same(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
+    assert [list(r) for r in a] == [list(r) for r in b]  # keys in the same order
+    assert repr(a) == repr(b)  # and the same values, of the same types (NaN-free: records)
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """Every (cmp, table, community, min_n) evaluate passes to ``_change_rows``."""
+    seen: list[tuple[Any, ...]] = []
+    real = _sections._change_rows
+
+    def spy(cmp: pd.DataFrame, table: pd.DataFrame, community: str, min_n: int) -> Any:
+        seen.append((cmp.copy(), table.copy(), community, min_n))
+        return real(cmp, table, community, min_n)
+
+    monkeypatch.setattr(_sections, "_change_rows", spy)
+    return seen
+
+
+def _check(calls: list[tuple[Any, ...]]) -> None:
+    assert calls
+    for cmp, table, community, min_n in calls:
+        got = records(_real_change_rows(cmp, table, community, min_n))
+        _same(got, records(_reference(cmp, table, community, min_n)))
+
+
+_real_change_rows = _sections._change_rows
+
+
+def _example(**kw: Any) -> None:
+    before, after = ce.datasets.load_example(split=True)
+    args: dict[str, Any] = dict(community="buurt", respondent="respondent_id",
+                                columns=ce.datasets.EXAMPLE_COLUMNS, skip_impact=True)  # fmt: skip
+    args.update(kw)
+    ce.evaluate(kw.pop("before", before), kw.pop("after", after), **args)
+
+
+@pytest.mark.parametrize("min_n", [2, 10, 25])
+def test_change_rows_as_before_on_the_example(calls: list[Any], min_n: int) -> None:
+    _example(min_n=min_n)
+    _check(calls)
+
+
+def test_change_rows_as_before_with_communities_in_one_wave(calls: list[Any]) -> None:
+    before, after = ce.datasets.load_example(split=True)
+    labels = sorted(before["buurt"].dropna().unique())
+    b = before[before["buurt"] != labels[0]]  # only at the end
+    a = after[~after["buurt"].isin(labels[1:3])]  # only at baseline
+    ce.evaluate(b, a, community="buurt", respondent="respondent_id",
+                columns=ce.datasets.EXAMPLE_COLUMNS, skip_impact=True)  # fmt: skip
+    _check(calls)
+
+
+def test_change_rows_as_before_with_nothing_computed(calls: list[Any]) -> None:
+    _example(min_n=10_000)
+    _check(calls)
+
+
+def test_change_rows_as_before_weighted_with_comparison(calls: list[Any]) -> None:
+    b, a = pd.read_csv(FIX / "evaluation_baseline.csv"), pd.read_csv(FIX / "evaluation_end.csv")
+    table = pd.DataFrame({"buurt": sorted(b["buurt"].unique())})
+    table["vergelijking"] = table["buurt"].str.startswith("B0").astype(int)
+    design = ce.SurveyDesign(weight="gewicht", strata="regio", cluster="blok")
+    ce.evaluate(b, a, community="buurt", respondent="rid", design=design, skip_impact=True,
+                comparison=table)  # fmt: skip
+    ce.evaluate(b, a, community="buurt", respondent="rid", skip_impact=True, comparison=table)
+    _check(calls)
