@@ -353,7 +353,7 @@ def _change_column(
     s = cmp[c]
     missing = rows < 0
     if c in ("level", "suppressed"):
-        vals = np.append(s.to_numpy(dtype=object), None)[rows]  # -1: the missing value added
+        vals = np.append(s.to_numpy(dtype=object), [None])[rows]  # -1: the missing one added
         if c == "level":
             vals[:n] = "community"
             return vals
