@@ -132,3 +132,50 @@ def test_change_rows_as_before_weighted_with_comparison(calls: list[Any]) -> Non
                 comparison=table)  # fmt: skip
     ce.evaluate(b, a, community="buurt", respondent="rid", skip_impact=True, comparison=table)
     _check(calls)
+
+
+def _mixed_frame(n: int) -> pd.DataFrame:
+    """Every kind of column an evaluation's tables hold, with missing values."""
+    rng = np.random.default_rng(7)
+    gone = rng.random(n) < 0.3
+    f = rng.normal(size=n)
+    f[gone] = np.nan
+    text = np.array([f"c{i % 4}" for i in range(n)], dtype=object)
+    text[gone] = None
+    ints = pd.array(rng.integers(0, 9, n), dtype="Int64")
+    ints[gone] = pd.NA
+    flags = pd.array(rng.random(n) < 0.5, dtype="boolean")
+    flags[gone] = pd.NA
+    counts = np.array([int(i) for i in rng.integers(0, 9, n)], dtype=object)
+    counts[gone] = None
+    return pd.DataFrame(
+        {
+            "str": pd.array(text, dtype="str"),
+            "string": pd.array(text, dtype="string"),
+            "object_text": text,
+            "object_counts": counts,
+            "object_mixed": np.array([1.5, "a", None, 2, True] * n, dtype=object)[:n],
+            "object_none": np.full(n, None, dtype=object),
+            "int": rng.integers(-5, 5, n),
+            "float": f,
+            "float32": f.astype(np.float32),
+            "bool": rng.random(n) < 0.5,
+            "Int64": ints,
+            "boolean": flags,
+            "date": pd.Series(pd.date_range("2026-01-01", periods=n)).where(~gone),
+            "dup": 1.0,
+        }
+    ).rename(columns={"dup": "float"})  # a duplicate name: the later column's value wins
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, _sections._FEW_ROWS])
+def test_records_of_few_rows_cell_by_cell_as_column_by_column(n: int) -> None:
+    df = _mixed_frame(n)
+    got = records(df)
+    assert len(df) <= _sections._FEW_ROWS
+    want = _sections._by_column(df, [str(k) for k in df.columns])
+    assert [list(r) for r in got] == [list(r) for r in want]
+    assert [[type(v) for v in r.values()] for r in got] == [
+        [type(v) for v in r.values()] for r in want
+    ]
+    assert repr(got) == repr(want)

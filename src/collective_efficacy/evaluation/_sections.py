@@ -100,9 +100,21 @@ def _shared_text(s: pd.Series) -> list[Any]:
     return list(texts[codes].tolist())
 
 
+#: up to this many rows a table is converted cell by cell: the same values as column by column
+#: (:func:`_clean` is :func:`_column` for one value), without a Series per column
+_FEW_ROWS = 100
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready records: NaN/NA -> None, numpy scalars -> Python (converted column-wise)."""
     keys = [str(k) for k in df.columns]
+    if 0 < len(df) <= _FEW_ROWS and len(keys):  # a summary row per wave: cell by cell
+        return [dict(zip(keys, map(_clean, row))) for row in df.to_numpy(dtype=object).tolist()]
+    return _by_column(df, keys)
+
+
+def _by_column(df: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
+    """:func:`records` column by column (whole-column conversions)."""
     cols = [_column(s) for _, s in df.items()]  # by position (also duplicate names)
     if not cols:
         return [{} for _ in range(len(df))]
