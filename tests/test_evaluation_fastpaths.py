@@ -179,3 +179,55 @@ def test_records_of_few_rows_cell_by_cell_as_column_by_column(n: int) -> None:
         [type(v) for v in r.values()] for r in want
     ]
     assert repr(got) == repr(want)
+
+
+def _independent_reference(
+    tw: Any, mb: Any, ma: Any, *, ci: float, equal_var: bool, min_n: int, hedges: str
+) -> pd.DataFrame:
+    """``change._common._independent_rows`` as it was (one column assignment at a time)."""
+    from collective_efficacy.change import _common as c
+
+    sup, reason = c.suppression(mb.n, ma.n, min_n)
+    st = c.independent_stats(
+        mb.n, mb.mean, mb.var, ma.n, ma.mean, ma.var,
+        ci=ci, equal_var=equal_var, hedges_correction=hedges,
+    )  # fmt: skip
+    zero = ~sup & (np.nan_to_num(mb.var) == 0) & (np.nan_to_num(ma.var) == 0)
+    reason[zero] = "zero variance in both waves: t, p and g undefined"
+    out = c._base_frame(tw, mb, ma)
+    out["mean_before"], out["mean_after"] = mb.mean, ma.mean
+    out["sd_before"], out["sd_after"] = np.sqrt(mb.var), np.sqrt(ma.var)
+    for col in c._STAT_COLS[:-1]:
+        out[col] = st[col]
+    out["p_adjusted"] = np.nan
+    for col in ("g", "g_ci_low", "g_ci_high"):
+        out[col] = st[col]
+    out["effect_size"] = "hedges_g (pooled SD)" + c._HEDGES_NOTE[hedges]
+    out["method"] = "student_t" if equal_var else "welch_t"
+    stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", *c._STAT_COLS]
+    stat_cols += ["g", "g_ci_low", "g_ci_high"]
+    out.loc[sup, stat_cols] = np.nan
+    out.loc[zero, ["se", "t", "p", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high"]] = np.nan
+    out["suppressed"] = sup
+    out["reason"] = reason
+    return out
+
+
+@pytest.mark.parametrize("equal_var", [False, True])
+@pytest.mark.parametrize("hedges", ["exact", "approximate"])
+def test_compare_waves_independent_rows_as_before(
+    monkeypatch: pytest.MonkeyPatch, equal_var: bool, hedges: str
+) -> None:
+    import collective_efficacy.change as change
+
+    rng = np.random.default_rng(3)
+    n = rng.integers(0, 30, size=(2, 25))  # some communities small or absent in a wave
+    rows = [(f"c{g}", wave, float(rng.normal(3 + g / 10)) if g != 4 else 2.0)  # c4: var 0
+            for w, wave in enumerate(("baseline", "end")) for g in range(25)
+            for _ in range(n[w, g])]  # fmt: skip
+    scored = pd.DataFrame(rows, columns=["buurt", "wave", "score"])
+    kw: dict[str, Any] = dict(dv="score", community="buurt", after="end", equal_var=equal_var,
+                              hedges_correction=hedges, min_n=5)  # fmt: skip
+    got = ce.compare_waves(scored, **kw)
+    monkeypatch.setattr(change, "_independent_rows", _independent_reference)
+    pd.testing.assert_frame_equal(got, ce.compare_waves(scored, **kw), check_exact=True)
