@@ -231,3 +231,88 @@ def test_compare_waves_independent_rows_as_before(
     got = ce.compare_waves(scored, **kw)
     monkeypatch.setattr(change, "_independent_rows", _independent_reference)
     pd.testing.assert_frame_equal(got, ce.compare_waves(scored, **kw), check_exact=True)
+
+
+def _per_community_reference(comm: pd.DataFrame, sections: Any, community: str) -> Any:
+    """``evaluation._change._per_community`` as it was (frame-wide .loc and .where)."""
+    from collective_efficacy.evaluation import _change
+
+    hidden = _change._hidden(sections, community)
+    hide = comm["suppressed"].to_numpy(dtype=bool) | comm[community].isin(hidden).to_numpy()
+    out = comm.copy()
+    counts = _change._COUNTS
+    stats = [c for c in out.columns if c not in (community, "suppressed", "reason", *counts)]
+    stats.remove("confidence")
+    out.loc[hide, stats] = np.nan
+    out["verdict"] = out["verdict"].astype(object).where(~hide, None)
+    for c in counts:
+        if c in out.columns:
+            out[c] = out[c].astype(object).where(~hide, None)
+    reason = out[community].map(hidden)
+    out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), reason)
+    out["suppressed"] = hide
+    return out
+
+
+def _agreement_reference(
+    part: pd.DataFrame, inst: Any, items: list[str], community: str, listed: Any, note: Any
+) -> pd.DataFrame:
+    """``evaluation._sections._agreement`` as it was (pandas merges, concat and map)."""
+    from collective_efficacy._groups import factorize_groups
+    from collective_efficacy.agreement import ad_index, rwg_j
+    from collective_efficacy.prepared import PreparedSurvey
+    from collective_efficacy.scoring import reverse_items
+
+    keyed = part[items].astype(float)
+    for i in items:
+        if inst.item(i).reverse:
+            codes = inst.response_scale(i).codes
+            keyed[i] = reverse_items(keyed[i].to_numpy(), scale_range=(codes[0], codes[-1]))
+    answered = [i for i in items if keyed[i].notna().any()]
+    keyed = pd.concat([part[[community]], keyed[answered]], axis=1)
+    codes = inst.response_scale(items[0]).codes
+    prep = PreparedSurvey(keyed)
+    prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
+    r = rwg_j(prep, items=answered, community=community, options=codes)
+    ad = ad_index(prep, items=answered, community=community, options=codes)
+    per = r[[community, "n", "rwg_j"]]
+    if per[community].equals(ad[community]) and per[community].is_unique:
+        per = per.assign(ad=ad["ad"].to_numpy()).reset_index(drop=True)
+    else:
+        per = per.merge(ad[[community, "ad"]], on=community, how="left")
+    per["suppressed"] = False
+    hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
+    gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
+    per = pd.concat([per, gone], ignore_index=True) if len(gone) else per
+    rank = pd.Series(np.arange(len(listed)), index=listed[community].to_numpy())
+    per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
+    return per.astype({"suppressed": bool, "n": "Int64"}).reset_index(drop=True)
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[Any]:
+    """Every call's arguments of ``module.name`` (copied: the callee may not change them)."""
+    seen: list[Any] = []
+    real = getattr(module, name)
+
+    def spy(*args: Any) -> Any:
+        seen.append([a.copy() if isinstance(a, pd.DataFrame) else a for a in args])
+        return real(*args)
+
+    monkeypatch.setattr(module, name, spy)
+    return seen
+
+
+@pytest.mark.parametrize("min_n", [2, 10, 25])
+def test_per_community_and_agreement_as_before(monkeypatch: pytest.MonkeyPatch, min_n: int) -> None:
+    from collective_efficacy.evaluation import _change
+
+    real_per, real_agree = _change._per_community, _sections._agreement
+    per_calls = _spy(monkeypatch, _change, "_per_community")
+    agree_calls = _spy(monkeypatch, _sections, "_agreement")
+    _example(min_n=min_n)
+    assert per_calls and agree_calls
+    for comm, sections, community in per_calls:
+        got = records(real_per(comm, sections, community))
+        _same(got, records(_per_community_reference(comm, sections, community)))
+    for args in agree_calls:
+        _same(records(real_agree(*args)), records(_agreement_reference(*args)))

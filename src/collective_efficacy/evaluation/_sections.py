@@ -209,15 +209,17 @@ def _per_wave(
         after(name)
 
 
-def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd.DataFrame:
-    """Item answers with reverse-keyed items recoded (min + max - x), for the agreement indices."""
+def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> np.ndarray:
+    """Item answers (a column per item) with reverse-keyed items recoded (min + max - x), for
+    the agreement indices."""
     from collective_efficacy.scoring import reverse_items
 
-    out = scores[items].astype(float)
-    for i in items:
+    out = np.empty((len(scores), len(items)), dtype=np.float64)
+    for j, i in enumerate(items):
+        out[:, j] = scores[i].to_numpy(dtype=np.float64)
         if inst.item(i).reverse:
             codes = inst.response_scale(i).codes
-            out[i] = reverse_items(out[i].to_numpy(), scale_range=(codes[0], codes[-1]))
+            out[:, j] = reverse_items(out[:, j], scale_range=(codes[0], codes[-1]))
     return out
 
 
@@ -234,7 +236,8 @@ def _agreement(
     from collective_efficacy.agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
-    answered = [i for i in items if keyed[i].notna().any()]
+    has = (~np.isnan(keyed)).any(axis=0) if len(keyed) else np.zeros(len(items), dtype=bool)
+    answered = [i for i, ok in zip(items, has.tolist(), strict=True) if ok]
     if len(answered) < len(items):
         dropped = [i for i in items if i not in answered]
         note(
@@ -248,7 +251,8 @@ def _agreement(
         )
     if len(answered) < 2:
         raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")
-    keyed = pd.concat([part[[community]], keyed[answered]], axis=1)
+    cols = {i: keyed[:, j] for j, i in enumerate(items) if has[j]}
+    keyed = pd.DataFrame({community: part[community], **cols}, index=part.index, copy=False)
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
     prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
@@ -256,18 +260,27 @@ def _agreement(
     prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
     r = rwg_j(prep, items=answered, community=community, options=codes)
     ad = ad_index(prep, items=answered, community=community, options=codes)
-    per = r[[community, "n", "rwg_j"]]
-    if per[community].equals(ad[community]) and per[community].is_unique:  # in the same order
-        per = per.assign(ad=ad["ad"].to_numpy()).reset_index(drop=True)
+    if r[community].equals(ad[community]) and r[community].is_unique:  # in the same order
+        ad_of = ad["ad"].to_numpy(dtype=np.float64)
     else:
-        per = per.merge(ad[[community, "ad"]], on=community, how="left")
-    per["suppressed"] = False
-    hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
-    gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
-    per = pd.concat([per, gone], ignore_index=True) if len(gone) else per
-    rank = pd.Series(np.arange(len(listed)), index=listed[community].to_numpy())
-    per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
-    return per.astype({"suppressed": bool, "n": "Int64"}).reset_index(drop=True)
+        ad_of = r[[community]].merge(ad[[community, "ad"]], on=community, how="left")["ad"]
+        ad_of = ad_of.to_numpy(dtype=np.float64)
+    hidden = listed[community].to_numpy()[listed["suppressed"].to_numpy(dtype=bool)]
+    shown = r[community].to_numpy()
+    labels = np.concatenate([shown, hidden]) if len(hidden) else shown
+    rank = pd.Index(listed[community]).get_indexer(labels)
+    rank[rank < 0] = len(listed)  # not listed: last, in their order
+    at = np.argsort(rank, kind="stable")  # the table's order, the suppressed among them
+    gone = np.full(len(hidden), np.nan)
+    n = np.concatenate([r["n"].to_numpy(dtype=np.float64), gone])[at]
+    cols: dict[str, Any] = {
+        community: labels[at] if len(hidden) else r[community].iloc[at].array,
+        "n": pd.array(n, dtype="Int64"),
+        "rwg_j": np.concatenate([r["rwg_j"].to_numpy(dtype=np.float64), gone])[at],
+        "ad": np.concatenate([ad_of, gone])[at],
+        "suppressed": np.arange(len(labels))[at] >= len(shown),
+    }
+    return pd.DataFrame(cols)
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
