@@ -273,14 +273,14 @@ def _agreement(
     at = np.argsort(rank, kind="stable")  # the table's order, the suppressed among them
     gone = np.full(len(hidden), np.nan)
     n = np.concatenate([r["n"].to_numpy(dtype=np.float64), gone])[at]
-    cols: dict[str, Any] = {
+    table: dict[str, Any] = {
         community: labels[at] if len(hidden) else r[community].iloc[at].array,
         "n": pd.array(n, dtype="Int64"),
         "rwg_j": np.concatenate([r["rwg_j"].to_numpy(dtype=np.float64), gone])[at],
         "ad": np.concatenate([ad_of, gone])[at],
         "suppressed": np.arange(len(labels))[at] >= len(shown),
     }
-    return pd.DataFrame(cols)
+    return pd.DataFrame(table)
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
