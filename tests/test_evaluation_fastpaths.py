@@ -316,3 +316,30 @@ def test_per_community_and_agreement_as_before(monkeypatch: pytest.MonkeyPatch, 
         _same(got, records(_per_community_reference(comm, sections, community)))
     for args in agree_calls:
         _same(records(real_agree(*args)), records(_agreement_reference(*args)))
+
+
+def _levels(rng: np.random.Generator, labels: list[str], basis: bool) -> pd.DataFrame:
+    n = len(labels)
+    level = rng.integers(0, 6, n).astype(float)
+    level[rng.random(n) < 0.2] = np.nan
+    out = pd.DataFrame({"buurt": pd.array(labels, dtype="str"), "level": level})
+    if basis:
+        out["basis"] = rng.choice(["full", "survey_only", None], n)
+        out["reason"] = rng.choice(["", "fewer than 10 respondents", None], n)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_impact_change_join_as_pandas_merge(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    """The numpy outer join of text labels gives impact_change the table the pandas outer merge
+    gives (its order: the labels sorted; 'Ä' after 'Z', '10' before '9')."""
+    from collective_efficacy.impact import _join, impact_change
+
+    rng = np.random.default_rng(seed)
+    pool = [f"Buurt {i}" for i in range(30)] + ["Ä-wijk", "Zuid", "10", "9", "a", "B", ""]
+    pick = [list(rng.choice(pool, size=int(rng.integers(1, 20)), replace=False)) for _ in "ab"]
+    before, after = (_levels(rng, p, basis=bool(seed % 2)) for p in pick)
+    got = impact_change(before, after, community="buurt")
+    monkeypatch.setattr(_join, "_all_text", lambda keys: False)  # the pandas merge
+    want = impact_change(before, after, community="buurt")
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
