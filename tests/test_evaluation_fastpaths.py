@@ -340,6 +340,6 @@ def test_impact_change_join_as_pandas_merge(monkeypatch: pytest.MonkeyPatch, see
     pick = [list(rng.choice(pool, size=int(rng.integers(1, 20)), replace=False)) for _ in "ab"]
     before, after = (_levels(rng, p, basis=bool(seed % 2)) for p in pick)
     got = impact_change(before, after, community="buurt")
-    monkeypatch.setattr(_join, "_all_text", lambda keys: False)  # the pandas merge
+    monkeypatch.setattr(_join, "_few_texts", lambda keys: False)  # the pandas merge
     want = impact_change(before, after, community="buurt")
     pd.testing.assert_frame_equal(got, want, check_exact=True)

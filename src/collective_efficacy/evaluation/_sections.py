@@ -210,16 +210,16 @@ def _per_wave(
 
 
 def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> np.ndarray:
-    """Item answers (a column per item) with reverse-keyed items recoded (min + max - x), for
-    the agreement indices."""
+    """Item answers (a row per item) with reverse-keyed items recoded (min + max - x), for the
+    agreement indices."""
     from collective_efficacy.scoring import reverse_items
 
-    out = np.empty((len(scores), len(items)), dtype=np.float64)
+    out = np.empty((len(items), len(scores)), dtype=np.float64)  # a row per item
     for j, i in enumerate(items):
-        out[:, j] = scores[i].to_numpy(dtype=np.float64)
+        out[j] = scores[i].to_numpy(dtype=np.float64)
         if inst.item(i).reverse:
             codes = inst.response_scale(i).codes
-            out[:, j] = reverse_items(out[:, j], scale_range=(codes[0], codes[-1]))
+            out[j] = reverse_items(out[j], scale_range=(codes[0], codes[-1]))
     return out
 
 
@@ -236,7 +236,7 @@ def _agreement(
     from collective_efficacy.agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
-    has = (~np.isnan(keyed)).any(axis=0) if len(keyed) else np.zeros(len(items), dtype=bool)
+    has = (~np.isnan(keyed)).any(axis=1)
     answered = [i for i, ok in zip(items, has.tolist(), strict=True) if ok]
     if len(answered) < len(items):
         dropped = [i for i in items if i not in answered]
@@ -251,8 +251,9 @@ def _agreement(
         )
     if len(answered) < 2:
         raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")
-    cols = {i: keyed[:, j] for j, i in enumerate(items) if has[j]}
-    keyed = pd.DataFrame({community: part[community], **cols}, index=part.index, copy=False)
+    # one float block, an item per contiguous row (the layout of ``part[items]``)
+    block = pd.DataFrame(keyed[has].T, index=part.index, columns=answered, copy=False)
+    keyed = pd.concat([part[[community]], block], axis=1)
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
     prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices

@@ -8,19 +8,22 @@ import pandas as pd
 __all__ = ["outer_join"]
 
 _SIDES = ("before", "after")
+#: up to this many labels per wave the join is done with numpy
+FEW = 1000
 
 
 def outer_join(frames: list[pd.DataFrame], community: str) -> dict[str, np.ndarray]:
     """``frames[0].merge(frames[1], on=community, how="outer", suffixes=("_before",
     "_after"), indicator=True, sort=False)`` as arrays by column (``_merge`` as text).
 
-    Community labels that are all text and present (evaluate's tables) are joined with numpy:
-    the union sorted as pandas sorts the keys of an outer join (by code point), each side's rows
-    taken by position; anything else goes through pandas. The labels are unique in each frame
-    (checked by the caller).
+    A few community labels (up to ``FEW``), all text and present, are joined with numpy: the
+    union sorted as pandas sorts the keys of an outer join (by code point), each side's rows
+    taken by position. That saves the merge's fixed cost on small tables; anything else, and
+    thousands of labels (where pandas' merge is the faster), go through pandas. The labels are
+    unique in each frame (checked by the caller).
     """
     keys = [f[community].to_numpy(dtype=object) for f in frames]
-    if not all(_all_text(k) for k in keys):
+    if not all(_few_texts(k) for k in keys):
         return _merged(frames, community)
     union = np.unique(np.concatenate(keys))  # sorted, as pandas' outer join sorts its keys
     index = pd.Index(union)
@@ -41,8 +44,8 @@ def outer_join(frames: list[pd.DataFrame], community: str) -> dict[str, np.ndarr
     return out
 
 
-def _all_text(keys: np.ndarray) -> bool:
-    return bool(len(keys)) and all(type(k) is str for k in keys.tolist())
+def _few_texts(keys: np.ndarray) -> bool:
+    return 0 < len(keys) <= FEW and all(type(k) is str for k in keys.tolist())
 
 
 def _merged(frames: list[pd.DataFrame], community: str) -> dict[str, np.ndarray]:
