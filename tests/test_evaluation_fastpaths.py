@@ -343,3 +343,68 @@ def test_impact_change_join_as_pandas_merge(monkeypatch: pytest.MonkeyPatch, see
     monkeypatch.setattr(_join, "_few_texts", lambda keys: False)  # the pandas merge
     want = impact_change(before, after, community="buurt")
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def _finish_waves_reference(
+    res: Any, tw: Any, mb: Any, ma: Any, lmm: Any, pooled_b: Any, pooled_a: Any, **kw: Any
+) -> pd.DataFrame:
+    """``change.finish_waves`` as it was: the overall row a column assignment at a time."""
+    import collective_efficacy.change as change
+
+    if lmm is None:
+        return _real_finish_waves(res, tw, mb, ma, lmm, pooled_b, pooled_a, **kw)
+    overall = pd.DataFrame([lmm])
+    overall["n_before"] = int(mb.n.sum())
+    overall["n_after"] = int(ma.n.sum())
+    overall["n_missing"] = int(tw.n_missing.sum())
+    for col, m in (("before", pooled_b), ("after", pooled_a)):
+        overall[f"mean_{col}"] = float(m.mean[0]) if m.n[0] > 0 else np.nan
+        overall[f"sd_{col}"] = float(np.sqrt(m.var[0])) if m.n[0] > 1 else np.nan
+    overall["effect_size"] = "beta_wave / sqrt(tau2 + sigma2)"
+    overall["suppressed"] = False
+    overall = overall.drop(columns=["tau2", "sigma2"], errors="ignore")
+    overall["level"] = "overall"
+    overall[tw.community] = change.OVERALL
+    if "p" in overall:
+        overall["p_adjusted"] = overall["p"]
+    out = res.copy()
+    if len(out):
+        p = out["p"].to_numpy(dtype=np.float64)
+        out["p_adjusted"] = change.p_adjust_array(p, kw["p_adjust"])
+    out = pd.concat([out, overall.reindex(columns=out.columns)], ignore_index=True)
+    out["direction"] = change._direction(
+        out["diff"].to_numpy(dtype=np.float64), change._wave_scale(out)
+    )
+    out["confidence"] = kw["ci"]
+    for col in ("n_before", "n_after", "n_missing", "n_paired", "n_attrition"):
+        if col in out:
+            out[col] = out[col].fillna(0).astype(np.int64)
+    out["suppressed"] = out["suppressed"].astype(bool)
+    change.text_columns(out, ["level", "effect_size", "direction", "method", "reason"])
+    return out
+
+
+_real_finish_waves: Any = None
+
+
+@pytest.mark.parametrize("paired", [False, True])
+def test_compare_waves_overall_row_as_before(monkeypatch: pytest.MonkeyPatch, paired: bool) -> None:
+    import collective_efficacy.change as change
+
+    global _real_finish_waves
+    _real_finish_waves = change.finish_waves
+    rng = np.random.default_rng(5)
+    rows = [(f"c{g}", wave, f"r{g}_{k}", float(rng.normal(3 + g / 10)))
+            for wave in ("baseline", "end") for g in range(12)
+            for k in range(int(rng.integers(3, 25)))]  # fmt: skip
+    df = pd.DataFrame(rows, columns=["buurt", "wave", "rid", "score"])
+    kw: dict[str, Any] = dict(dv="score", community="buurt", after="end", min_n=5)
+    if paired:
+        kw["paired_on"] = "rid"
+    got = ce.compare_waves(df, **kw)
+    monkeypatch.setattr(change, "finish_waves", _finish_waves_reference)
+    pd.testing.assert_frame_equal(got, ce.compare_waves(df, **kw), check_exact=True)
+    no_community = {**kw, "community": None}
+    got = ce.compare_waves(df, **no_community)
+    monkeypatch.setattr(change, "finish_waves", _real_finish_waves)
+    pd.testing.assert_frame_equal(got, ce.compare_waves(df, **no_community), check_exact=True)
