@@ -408,3 +408,43 @@ def test_compare_waves_overall_row_as_before(monkeypatch: pytest.MonkeyPatch, pa
     got = ce.compare_waves(df, **no_community)
     monkeypatch.setattr(change, "finish_waves", _real_finish_waves)
     pd.testing.assert_frame_equal(got, ce.compare_waves(df, **no_community), check_exact=True)
+
+
+def _with_absent_waves_reference(table: pd.DataFrame, community: str) -> pd.DataFrame:
+    """``evaluation._steps._with_absent_waves`` as it was (MultiIndex difference, sort_values)."""
+    have = table.set_index([community, "wave"]).index
+    full = pd.MultiIndex.from_product(
+        [pd.unique(table[community]), [BEFORE, AFTER]], names=[community, "wave"]
+    )
+    absent = full.difference(have)
+    if absent.empty:
+        return table
+    add = absent.to_frame(index=False).assign(
+        scale=table["scale"].iloc[0], n=0, suppressed=True, reason=ABSENT_REASON
+    )
+    out = pd.concat([table, add], ignore_index=True)
+    order = pd.Categorical(out["wave"], categories=[BEFORE, AFTER])
+    return (
+        out.assign(_order=order)
+        .sort_values([community, "_order"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_with_absent_waves_as_before(seed: int) -> None:
+    from collective_efficacy.evaluation._steps import _with_absent_waves
+
+    rng = np.random.default_rng(seed)
+    pool = ["Buurt 2", "Buurt 10", "Ä-wijk", "Zuid", "a", "B", "10", "9"]
+    rows = [(c, w, s) for c in pool for w in (AFTER, BEFORE) for s in ("x", "y")[: 1 + seed % 2]
+            if rng.random() < 0.7]  # fmt: skip
+    rows = [rows[i] for i in rng.permutation(len(rows))]
+    table = pd.DataFrame(rows, columns=["buurt", "wave", "scale"])
+    table["n"] = rng.integers(1, 40, len(table))
+    table["mean"] = rng.normal(size=len(table))
+    table["suppressed"] = table["n"] < 10
+    table["reason"] = np.where(table["suppressed"], "fewer than 10 respondents", None)
+    got = _with_absent_waves(table, "buurt")
+    pd.testing.assert_frame_equal(got, _with_absent_waves_reference(table, "buurt"))
