@@ -252,11 +252,14 @@ def _agreement(
     if len(answered) < 2:
         raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")
     # one float block, an item per contiguous row (the layout of ``part[items]``)
-    block = pd.DataFrame(keyed[has].T, index=part.index, columns=answered, copy=False)
-    keyed = pd.concat([part[[community]], block], axis=1)
+    rows = keyed if has.all() else keyed[has]  # no second copy of the answers (memory)
+    block = pd.DataFrame(rows.T, index=part.index, columns=answered, copy=False)
+    del keyed, rows
+    data = pd.concat([part[[community]], block], axis=1)
+    del block
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
-    prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
+    prep = PreparedSurvey(data)  # one coding and one set of count tables for both indices
     # the same rows as the wave's table: its community coding (prepared once) is reused
     prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
     r = rwg_j(prep, items=answered, community=community, options=codes)
