@@ -209,17 +209,15 @@ def _per_wave(
         after(name)
 
 
-def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> np.ndarray:
-    """Item answers (a row per item) with reverse-keyed items recoded (min + max - x), for the
-    agreement indices."""
+def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd.DataFrame:
+    """Item answers with reverse-keyed items recoded (min + max - x), for the agreement indices."""
     from collective_efficacy.scoring import reverse_items
 
-    out = np.empty((len(items), len(scores)), dtype=np.float64)  # a row per item
-    for j, i in enumerate(items):
-        out[j] = scores[i].to_numpy(dtype=np.float64)
+    out = scores[items].astype(float)
+    for i in items:
         if inst.item(i).reverse:
             codes = inst.response_scale(i).codes
-            out[j] = reverse_items(out[j], scale_range=(codes[0], codes[-1]))
+            out[i] = reverse_items(out[i].to_numpy(), scale_range=(codes[0], codes[-1]))
     return out
 
 
@@ -236,8 +234,7 @@ def _agreement(
     from collective_efficacy.agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
-    has = (~np.isnan(keyed)).any(axis=1)
-    answered = [i for i, ok in zip(items, has.tolist(), strict=True) if ok]
+    answered = [i for i in items if keyed[i].notna().any()]
     if len(answered) < len(items):
         dropped = [i for i in items if i not in answered]
         note(
@@ -251,15 +248,10 @@ def _agreement(
         )
     if len(answered) < 2:
         raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")
-    # one float block, an item per contiguous row (the layout of ``part[items]``)
-    rows = keyed if has.all() else keyed[has]  # no second copy of the answers (memory)
-    block = pd.DataFrame(rows.T, index=part.index, columns=answered, copy=False)
-    del keyed, rows
-    data = pd.concat([part[[community]], block], axis=1)
-    del block
+    keyed = pd.concat([part[[community]], keyed[answered]], axis=1)
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
-    prep = PreparedSurvey(data)  # one coding and one set of count tables for both indices
+    prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
     # the same rows as the wave's table: its community coding (prepared once) is reused
     prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
     r = rwg_j(prep, items=answered, community=community, options=codes)
