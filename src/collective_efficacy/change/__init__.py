@@ -384,21 +384,26 @@ def finish_waves(
     if lmm is None:
         overall = res.iloc[[0]].copy()
         res = res.iloc[0:0]
-    else:
-        overall = pd.DataFrame([lmm])
-        overall["n_before"] = int(mb.n.sum())
-        overall["n_after"] = int(ma.n.sum())
-        overall["n_missing"] = int(tw.n_missing.sum())
+    else:  # one row, built as a dict (not a column assignment at a time)
+        row = {k: v for k, v in lmm.items() if k not in ("tau2", "sigma2")}
+        row["n_before"] = int(mb.n.sum())
+        row["n_after"] = int(ma.n.sum())
+        row["n_missing"] = int(tw.n_missing.sum())
         for col, m in (("before", pooled_b), ("after", pooled_a)):
-            overall[f"mean_{col}"] = float(m.mean[0]) if m.n[0] > 0 else np.nan
-            overall[f"sd_{col}"] = float(np.sqrt(m.var[0])) if m.n[0] > 1 else np.nan
-        overall["effect_size"] = "beta_wave / sqrt(tau2 + sigma2)"
-        overall["suppressed"] = False
-        overall = overall.drop(columns=["tau2", "sigma2"], errors="ignore")
-    overall["level"] = "overall"
-    overall[tw.community] = OVERALL
-    if "p" in overall:
-        overall["p_adjusted"] = overall["p"]
+            row[f"mean_{col}"] = float(m.mean[0]) if m.n[0] > 0 else np.nan
+            row[f"sd_{col}"] = float(np.sqrt(m.var[0])) if m.n[0] > 1 else np.nan
+        row["effect_size"] = "beta_wave / sqrt(tau2 + sigma2)"
+        row["suppressed"] = False
+        row["level"] = "overall"
+        row[tw.community] = OVERALL
+        if "p" in row:
+            row["p_adjusted"] = row["p"]
+        overall = pd.DataFrame([row])
+    if lmm is None:
+        overall["level"] = "overall"
+        overall[tw.community] = OVERALL
+        if "p" in overall:
+            overall["p_adjusted"] = overall["p"]
     res = res.copy()
     if len(res):
         res["p_adjusted"] = p_adjust_array(res["p"].to_numpy(dtype=np.float64), p_adjust)

@@ -79,23 +79,29 @@ def _independent_rows(
     )  # fmt: skip
     zero = ~sup & (np.nan_to_num(mb.var) == 0) & (np.nan_to_num(ma.var) == 0)
     reason[zero] = "zero variance in both waves: t, p and g undefined"
+    cols: dict[str, Any] = {
+        "mean_before": mb.mean, "mean_after": ma.mean,
+        "sd_before": np.sqrt(mb.var), "sd_after": np.sqrt(ma.var),
+        **{col: st[col] for col in _STAT_COLS[:-1]},
+        "p_adjusted": np.full(len(sup), np.nan),
+        **{col: st[col] for col in ("g", "g_ci_low", "g_ci_high")},
+    }  # fmt: skip
+    for col, v in cols.items():  # suppressed: no statistics; zero variance: no test
+        v = np.array(v, dtype=np.float64)  # a copy
+        v[sup | (zero if col in _ZERO_COLS else False)] = np.nan
+        cols[col] = v
     out = _base_frame(tw, mb, ma)
-    out["mean_before"], out["mean_after"] = mb.mean, ma.mean
-    out["sd_before"], out["sd_after"] = np.sqrt(mb.var), np.sqrt(ma.var)
-    for col in _STAT_COLS[:-1]:
-        out[col] = st[col]
-    out["p_adjusted"] = np.nan
-    for col in ("g", "g_ci_low", "g_ci_high"):
-        out[col] = st[col]
+    # the columns added at once (one block), not one assignment each
+    out = pd.concat([out, pd.DataFrame(cols, index=out.index)], axis=1)
     out["effect_size"] = "hedges_g (pooled SD)" + _HEDGES_NOTE[hedges]
     out["method"] = "student_t" if equal_var else "welch_t"
-    stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", *_STAT_COLS]
-    stat_cols += ["g", "g_ci_low", "g_ci_high"]
-    out.loc[sup, stat_cols] = np.nan
-    out.loc[zero, ["se", "t", "p", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high"]] = np.nan
     out["suppressed"] = sup
     out["reason"] = reason
     return out
+
+
+#: the statistics a community with zero variance in both waves has none of
+_ZERO_COLS = frozenset(["se", "t", "p", "ci_low", "ci_high", "g", "g_ci_low", "g_ci_high"])
 
 
 def _paired_rows(

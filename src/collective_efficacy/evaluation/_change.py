@@ -196,18 +196,29 @@ def _per_community(
 ) -> pd.DataFrame:
     hidden = _hidden(sections, community)
     hide = comm["suppressed"].to_numpy(dtype=bool) | comm[community].isin(hidden).to_numpy()
-    out = comm.copy()
-    stats = [c for c in out.columns if c not in (community, "suppressed", "reason", *_COUNTS)]
+    stats = [c for c in comm.columns if c not in (community, "suppressed", "reason", *_COUNTS)]
     stats.remove("confidence")
-    out.loc[hide, stats] = np.nan
-    out["verdict"] = out["verdict"].astype(object).where(~hide, None)
+    cols: dict[str, Any] = {c: comm[c] for c in comm.columns}  # column by column, one frame
+    for c in stats:  # a hidden community has no statistics (NaN, as pandas would upcast)
+        vals = comm[c].to_numpy()
+        kind = vals.dtype.kind
+        if not hide.any() and c != "verdict":
+            continue
+        vals = vals.astype(np.float64 if kind in "iu" else object) if kind not in "f" else vals
+        vals = vals.copy()
+        vals[hide] = None if c == "verdict" else np.nan
+        cols[c] = vals
     for c in _COUNTS:
-        if c in out.columns:
-            out[c] = out[c].astype(object).where(~hide, None)
-    reason = out[community].map(hidden)
-    out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), reason)
-    out["suppressed"] = hide
-    return out
+        if c in cols:
+            vals = comm[c].to_numpy(dtype=object, copy=True)
+            vals[hide] = None
+            cols[c] = vals
+    reason = comm["reason"].to_numpy(dtype=object, copy=True)
+    fill = pd.isna(reason)
+    reason[fill] = comm[community].map(hidden).to_numpy(dtype=object)[fill]
+    cols["reason"] = reason
+    cols["suppressed"] = hide
+    return pd.DataFrame(cols, index=comm.index)
 
 
 def store_change_model(

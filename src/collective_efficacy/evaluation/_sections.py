@@ -100,9 +100,21 @@ def _shared_text(s: pd.Series) -> list[Any]:
     return list(texts[codes].tolist())
 
 
+#: up to this many rows a table is converted cell by cell: the same values as column by column
+#: (:func:`_clean` is :func:`_column` for one value), without a Series per column
+_FEW_ROWS = 100
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready records: NaN/NA -> None, numpy scalars -> Python (converted column-wise)."""
     keys = [str(k) for k in df.columns]
+    if 0 < len(df) <= _FEW_ROWS and len(keys):  # a summary row per wave: cell by cell
+        return [dict(zip(keys, map(_clean, row))) for row in df.to_numpy(dtype=object).tolist()]
+    return _by_column(df, keys)
+
+
+def _by_column(df: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
+    """:func:`records` column by column (whole-column conversions)."""
     cols = [_column(s) for _, s in df.items()]  # by position (also duplicate names)
     if not cols:
         return [{} for _ in range(len(df))]
@@ -244,18 +256,27 @@ def _agreement(
     prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
     r = rwg_j(prep, items=answered, community=community, options=codes)
     ad = ad_index(prep, items=answered, community=community, options=codes)
-    per = r[[community, "n", "rwg_j"]]
-    if per[community].equals(ad[community]) and per[community].is_unique:  # in the same order
-        per = per.assign(ad=ad["ad"].to_numpy()).reset_index(drop=True)
+    if r[community].equals(ad[community]) and r[community].is_unique:  # in the same order
+        ad_of = ad["ad"].to_numpy(dtype=np.float64)
     else:
-        per = per.merge(ad[[community, "ad"]], on=community, how="left")
-    per["suppressed"] = False
-    hidden = listed.loc[listed["suppressed"].to_numpy(dtype=bool), community]
-    gone = pd.DataFrame({community: hidden.to_numpy(), "suppressed": True})
-    per = pd.concat([per, gone], ignore_index=True) if len(gone) else per
-    rank = pd.Series(np.arange(len(listed)), index=listed[community].to_numpy())
-    per = per.iloc[np.argsort(per[community].map(rank).to_numpy(), kind="stable")]
-    return per.astype({"suppressed": bool, "n": "Int64"}).reset_index(drop=True)
+        ad_of = r[[community]].merge(ad[[community, "ad"]], on=community, how="left")["ad"]
+        ad_of = ad_of.to_numpy(dtype=np.float64)
+    hidden = listed[community].to_numpy()[listed["suppressed"].to_numpy(dtype=bool)]
+    shown = r[community].to_numpy()
+    labels = np.concatenate([shown, hidden]) if len(hidden) else shown
+    rank = pd.Index(listed[community]).get_indexer(labels)
+    rank[rank < 0] = len(listed)  # not listed: last, in their order
+    at = np.argsort(rank, kind="stable")  # the table's order, the suppressed among them
+    gone = np.full(len(hidden), np.nan)
+    n = np.concatenate([r["n"].to_numpy(dtype=np.float64), gone])[at]
+    table: dict[str, Any] = {
+        community: labels[at] if len(hidden) else r[community].iloc[at].array,
+        "n": pd.array(n, dtype="Int64"),
+        "rwg_j": np.concatenate([r["rwg_j"].to_numpy(dtype=np.float64), gone])[at],
+        "ad": np.concatenate([ad_of, gone])[at],
+        "suppressed": np.arange(len(labels))[at] >= len(shown),
+    }
+    return pd.DataFrame(table)
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
@@ -312,52 +333,105 @@ def _change_rows(
 
     A community suppressed in one wave is dropped from that wave's respondents, so its change
     is never computed; its reason says why (size, secondary suppression or absence), never a
-    count.
+    count. Communities in the order of the table (first appearance), the overall row last.
     """
-    t = table.drop_duplicates([community, "wave"])
-    wide = t.pivot(index=community, columns="wave", values="reason")
-    sup = t.pivot(index=community, columns="wave", values="suppressed")
-    order = pd.Index(pd.unique(t[community]), name=community)
-    wide, sup = wide.reindex(order), sup.reindex(order).fillna(True).astype(bool)
+    codes, labels = pd.factorize(table[community], use_na_sentinel=False)
+    order = pd.Index(labels, name=community)
+    kb, sb = _wave_kinds(table, codes, len(order), BEFORE)
+    ka, sa = _wave_kinds(table, codes, len(order), AFTER)
+    hit = sb | sa
+    joined = _reasons_joined(min_n)[kb * 4 + ka]
+    is_com = (cmp["level"] == "community").to_numpy(dtype=bool)
+    at = order.get_indexer(cmp[community].to_numpy()[is_com])  # each computed one's place
+    take = np.full(len(order), -1, dtype=np.intp)
+    take[at[at >= 0]] = np.flatnonzero(at >= 0)
+    first = np.full(len(order), -1, dtype=np.intp)  # -1: a community without a change row
+    first[take >= 0] = np.flatnonzero(is_com)[take[take >= 0]]
+    rows = np.concatenate([first, np.flatnonzero(~is_com)])
+    out: dict[str, Any] = {}
+    for c in cmp.columns:  # column by column: one take each, no frame-wide assignment
+        out[c] = _change_column(cmp, c, rows, hit, len(order))
+    out[community][: len(order)] = labels
+    out["direction"][: len(order)][hit] = None
+    out["reason"][: len(order)][hit] = joined[hit]
+    out["suppressed"][: len(order)] |= hit
+    counts = [c for c in cmp.columns if c.startswith("n_") and not c.startswith("n_eff")]
+    for c in counts:  # integers stay integers
+        out[c] = pd.Series(out[c]).astype("Int64").array
+    return pd.DataFrame(out, columns=cmp.columns)
 
-    def why(w: str, what: str) -> pd.Series:
-        r = wide.get(w, pd.Series(ABSENT_REASON, index=order)).fillna(ABSENT_REASON)
-        s = sup.get(w, pd.Series(True, index=order))
-        return pd.Series(
-            np.select(
-                [r == ABSENT_REASON, r == SECONDARY_REASON, s.to_numpy()],
-                [
-                    f"no respondents in the {what} wave",
-                    SECONDARY_REASON,
-                    f"n_{what} below min_n={min_n}",
-                ],
-                "",
-            ),
-            index=order,
-        )
 
-    rb, ra = why(BEFORE, "before"), why(AFTER, "after")
-    primary = [x.where(x != SECONDARY_REASON, "") for x in (rb, ra)]
-    joined = primary[0].str.cat(primary[1], sep="; ").str.strip("; ")
-    joined = joined.where(joined != "", rb.where(rb != "", ra))  # secondary only if alone
-    per = cmp[cmp["level"] == "community"].set_index(community).reindex(order)
-    hit = (sup.get(BEFORE, True) | sup.get(AFTER, True)).reindex(order).fillna(True)
-    hit = hit.to_numpy(dtype=bool)
-    stats = [c for c in per.columns if c not in ("level", "effect_size", "method", "confidence")]
-    per.loc[hit, [c for c in stats if c not in ("suppressed", "reason", "direction")]] = np.nan
-    per["direction"] = per["direction"].astype(object)
-    per.loc[hit, "direction"] = None
-    per["level"] = "community"
-    per["suppressed"] = hit | per["suppressed"].fillna(False).to_numpy(dtype=bool)
-    per["reason"] = per["reason"].astype(object)
-    per.loc[hit, "reason"] = joined.to_numpy()[hit]
-    for c in ("effect_size", "method", "confidence"):
-        if c in per.columns:
-            per[c] = per[c].fillna(cmp[c].dropna().iloc[0]) if cmp[c].notna().any() else per[c]
-    overall = cmp[cmp["level"] == "overall"]
-    out = pd.concat([per.reset_index(), overall], ignore_index=True)[cmp.columns]
-    counts = [c for c in out.columns if c.startswith("n_") and not c.startswith("n_eff")]
-    return out.astype(dict.fromkeys(counts, "Int64"))  # integers stay integers
+#: the change columns kept for a suppressed community (the rest are set missing)
+_KEPT = ("level", "effect_size", "method", "confidence", "suppressed", "reason", "direction")
+
+
+def _change_column(
+    cmp: pd.DataFrame, c: str, rows: np.ndarray, hit: np.ndarray, n: int
+) -> np.ndarray:
+    """Column ``c`` of the change table: ``cmp``'s ``rows`` (-1: a community without a row,
+    missing) with the values of the ``hit`` (suppressed) communities among the first ``n`` set
+    missing, as the frame-wide assignment of a reindexed table would."""
+    s = cmp[c]
+    missing = rows < 0
+    if c in ("level", "suppressed"):
+        vals = np.append(s.to_numpy(dtype=object), [None])[rows]  # -1: the missing one added
+        if c == "level":
+            vals[:n] = "community"
+            return vals
+        vals[pd.isna(vals)] = False
+        return vals.astype(bool)
+    src = s.to_numpy()
+    if src.dtype.kind in "iub" and (missing.any() or (c not in _KEPT and hit.any())):
+        src = src.astype(np.float64) if src.dtype.kind in "iu" else src.astype(object)
+    elif src.dtype.kind not in "fiub":
+        src = s.to_numpy(dtype=object)
+    vals = np.append(src, np.array([np.nan], dtype=src.dtype))[rows] if missing.any() else src[rows]
+    if c not in _KEPT and hit.any():
+        vals[:n][hit] = np.nan
+    elif c in ("effect_size", "method", "confidence") and s.notna().any():
+        first = s.dropna().iloc[0]
+        vals[:n][pd.isna(vals[:n])] = first
+    return vals
+
+
+def _wave_kinds(
+    table: pd.DataFrame, codes: np.ndarray, n: int, wave: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per community (``codes`` of the table's rows, ``n`` communities): the kind of its reason
+    in ``wave`` (0: absent or no reason, 1: secondary suppression, 2: suppressed, 3: shown;
+    the first row of a community and wave counts) and whether it is suppressed there (absent:
+    suppressed)."""
+    rows = np.flatnonzero((table["wave"] == wave).to_numpy(dtype=bool))[::-1]  # first wins
+    reason = table["reason"].to_numpy(dtype=object)[rows]
+    absent = pd.isna(reason) | (reason == ABSENT_REASON)
+    sup = table["suppressed"].to_numpy(dtype=bool)[rows]
+    k = np.where(absent, 0, np.where(reason == SECONDARY_REASON, 1, np.where(sup, 2, 3)))
+    kind, suppressed = np.zeros(n, dtype=np.intp), np.ones(n, dtype=bool)
+    kind[codes[rows]], suppressed[codes[rows]] = k, sup
+    return kind, suppressed
+
+
+def _reasons_joined(min_n: int) -> np.ndarray:
+    """The reason of a suppressed community for each pair of kinds (before * 4 + after, see
+    :func:`_wave_kinds`): both waves' primary reasons joined; secondary suppression only when it
+    is the one reason."""
+    out = np.empty(16, dtype=object)
+    for b in range(4):
+        for a in range(4):
+            rb, ra = (_why(k, what, min_n) for k, what in ((b, "before"), (a, "after")))
+            pb, pa = (r if r != SECONDARY_REASON else "" for r in (rb, ra))
+            joined = f"{pb}; {pa}".strip("; ")
+            out[b * 4 + a] = joined if joined != "" else (rb if rb != "" else ra)
+    return out
+
+
+def _why(kind: int, what: str, min_n: int) -> str:
+    return (
+        f"no respondents in the {what} wave",
+        SECONDARY_REASON,
+        f"n_{what} below min_n={min_n}",
+        "",
+    )[kind]
 
 
 def _wave_rows(scores: pd.DataFrame) -> dict[str, Any]:

@@ -206,24 +206,27 @@ def _with_absent_waves(table: pd.DataFrame, community: str) -> pd.DataFrame:
     No community disappears from a wave's table, and an assessment of that community in the
     wave it was not surveyed in still finds its row (and gets no level).
     """
-    have = table.set_index([community, "wave"]).index
-    full = pd.MultiIndex.from_product(
-        [pd.unique(table[community]), [BEFORE, AFTER]], names=[community, "wave"]
-    )
-    absent = full.difference(have)
-    if absent.empty:
+    codes, labels = pd.factorize(table[community], use_na_sentinel=False)  # first appearance
+    wave = table["wave"].to_numpy(dtype=object)
+    w = np.where(wave == BEFORE, 0, np.where(wave == AFTER, 1, 2))
+    present = np.zeros((len(labels), 3), dtype=bool)
+    present[codes, w] = True
+    gone_c, gone_w = np.nonzero(~present[:, :2])
+    if not len(gone_c):
         return table
-    add = absent.to_frame(index=False).assign(
-        scale=table["scale"].iloc[0], n=0, suppressed=True, reason=ABSENT_REASON
-    )
+    add = pd.DataFrame(
+        {
+            community: pd.Index(labels).take(gone_c),
+            "wave": pd.Index([BEFORE, AFTER]).take(gone_w),
+        }
+    ).assign(scale=table["scale"].iloc[0], n=0, suppressed=True, reason=ABSENT_REASON)
     out = pd.concat([table, add], ignore_index=True)
-    order = pd.Categorical(out["wave"], categories=[BEFORE, AFTER])
-    return (
-        out.assign(_order=order)
-        .sort_values([community, "_order"], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
+    # sorted by community label, then wave (baseline first, another wave last), stable
+    by, _ = pd.factorize(out[community], sort=True)
+    by[by < 0] = by.max() + 1  # a missing label last
+    ws = out["wave"].to_numpy(dtype=object)
+    order = np.lexsort((np.where(ws == BEFORE, 0, np.where(ws == AFTER, 1, 2)), by))
+    return out.take(order).reset_index(drop=True)
 
 
 def _impact_sections(

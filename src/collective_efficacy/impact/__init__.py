@@ -33,6 +33,7 @@ from collective_efficacy.impact._inputs import (
     _cohesion_inputs,
     _reasons,
 )
+from collective_efficacy.impact._join import outer_join
 from collective_efficacy.impact._rules import (
     ASSESSMENT_INSTRUMENT,
     DEFAULT_CUTPOINTS,
@@ -428,36 +429,29 @@ def impact_change(
         f["basis"] = df["basis"].to_numpy(copy=True) if "basis" in df.columns else None
         f["reason"] = df["reason"].fillna("").to_numpy(copy=True) if "reason" in df else ""
         frames.append(f)
-    m = frames[0].merge(
-        frames[1],
-        on=community,
-        how="outer",
-        suffixes=("_before", "_after"),
-        indicator=True,
-        sort=False,
-    )
-    b = m["level_before"].to_numpy(dtype=float)
-    a = m["level_after"].to_numpy(dtype=float)
+    m = outer_join(frames, community)  # arrays by column, as a pandas outer merge gives
+    b = m["level_before"].astype(float)
+    a = m["level_after"].astype(float)
     both = ~np.isnan(a) & ~np.isnan(b)
-    res = pd.DataFrame({community: m[community].to_numpy()})
+    res = pd.DataFrame({community: m[community]})
     res["level_before"] = _int_or_na(np.nan_to_num(b).astype(np.int64), ~np.isnan(b))
     res["level_after"] = _int_or_na(np.nan_to_num(a).astype(np.int64), ~np.isnan(a))
     res["change"] = res["level_after"] - res["level_before"]
     for col in ("basis_before", "basis_after"):  # a missing basis is None, never ""
-        basis = m[col].to_numpy(dtype=object, copy=True)
+        basis = m[col].astype(object)  # a copy
         basis[pd.isna(basis)] = ""
         res[col] = pd.Series(_none_if_empty(basis), index=res.index, dtype=object)
     cross = (b < RELEASE_LEVEL) & (a >= RELEASE_LEVEL)
     fell = (a < RELEASE_LEVEL) & (b >= RELEASE_LEVEL)
     res["crossed_release_threshold"] = _bool_or_na(cross, both)
     res["fell_below_threshold"] = _bool_or_na(fell, both)
-    ind = m["_merge"].astype(str).to_numpy()
+    ind = m["_merge"].astype(str)
     inner = (ind != "left_only") & (ind != "right_only")
     bb = res["basis_before"].to_numpy(dtype=object)
     ba = res["basis_after"].to_numpy(dtype=object)
 
     def why(col: str) -> np.ndarray:  # the reason text, "missing" when empty
-        r = m[col].to_numpy(dtype=object)
+        r = m[col].astype(object)
         blank = ~inner.copy()
         blank[inner] = ~r[inner].astype(bool)
         return np.where(blank, "missing", r).astype(str)
@@ -481,7 +475,7 @@ def impact_change(
         ),
         (both_survey, f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})"),
     ]
-    notes = np.full(len(m), "", dtype=object)
+    notes = np.full(len(res), "", dtype=object)
     for mask, text in parts:
         txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
         joined = np.where(notes == "", txt, notes + "; " + txt)

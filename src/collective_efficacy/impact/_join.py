@@ -1,0 +1,62 @@
+"""The outer join of two waves' impact levels by community (private; :func:`impact_change`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["outer_join"]
+
+_SIDES = ("before", "after")
+#: up to this many labels per wave the join is done with numpy
+FEW = 1000
+
+
+def outer_join(frames: list[pd.DataFrame], community: str) -> dict[str, np.ndarray]:
+    """``frames[0].merge(frames[1], on=community, how="outer", suffixes=("_before",
+    "_after"), indicator=True, sort=False)`` as arrays by column (``_merge`` as text).
+
+    A few community labels (up to ``FEW``), all text and present, are joined with numpy: the
+    union sorted as pandas sorts the keys of an outer join (by code point), each side's rows
+    taken by position. That saves the merge's fixed cost on small tables; anything else, and
+    thousands of labels (where pandas' merge is the faster), go through pandas. The labels are
+    unique in each frame (checked by the caller).
+    """
+    keys = [f[community].to_numpy(dtype=object) for f in frames]
+    if not all(_few_texts(k) for k in keys):
+        return _merged(frames, community)
+    union = np.unique(np.concatenate(keys))  # sorted, as pandas' outer join sorts its keys
+    index = pd.Index(union)
+    pos = [index.get_indexer(k) for k in keys]  # each frame's rows in the union
+    out: dict[str, np.ndarray] = {community: union}
+    where = []
+    for side, f, p in zip(_SIDES, frames, pos, strict=True):
+        row = np.full(len(union), -1, dtype=np.intp)
+        row[p] = np.arange(len(p))
+        where.append(row >= 0)
+        for c in f.columns.drop(community):
+            vals = f[c].to_numpy()
+            vals = vals.astype(np.float64 if vals.dtype.kind in "iufb" else object)
+            out[f"{c}_{side}"] = np.append(vals, [np.nan])[row]  # -1: missing
+    out["_merge"] = np.where(
+        where[0] & where[1], "both", np.where(where[0], "left_only", "right_only")
+    ).astype(object)
+    return out
+
+
+def _few_texts(keys: np.ndarray) -> bool:
+    return 0 < len(keys) <= FEW and all(type(k) is str for k in keys.tolist())
+
+
+def _merged(frames: list[pd.DataFrame], community: str) -> dict[str, np.ndarray]:
+    m = frames[0].merge(
+        frames[1],
+        on=community,
+        how="outer",
+        suffixes=("_before", "_after"),
+        indicator=True,
+        sort=False,
+    )
+    out = {str(c): m[c].to_numpy() for c in m.columns if c != "_merge"}
+    out["_merge"] = m["_merge"].astype(str).to_numpy(dtype=object)
+    return out
