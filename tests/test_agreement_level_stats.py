@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from collective_efficacy.agreement._groups import _STAT_ROWS, _table_stats
+from collective_efficacy.agreement._groups import _STAT_ROWS, _combine, _table_stats
 
 
 def _old_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -69,3 +69,14 @@ def test_table_stats_match_row_formula(center: str | None, n_levels: int, kind: 
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=0.0)
     np.testing.assert_array_equal(new[0], old[0])  # counts and means: exact in any order
     np.testing.assert_array_equal(new[1], old[1])
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_combine_matches_reduce(k: int) -> None:
+    rng = np.random.default_rng(k)
+    masks = [rng.random(1000) < 0.2 for _ in range(k)]
+    before = [m.copy() for m in masks]
+    for op in (np.logical_or, np.logical_and):
+        np.testing.assert_array_equal(_combine(masks, op), op.reduce(masks))
+    for m, b in zip(masks, before, strict=True):  # the item masks are not modified
+        np.testing.assert_array_equal(m, b)

@@ -448,6 +448,16 @@ def _table_stats(
     )  # fmt: skip
 
 
+def _combine(masks: list[np.ndarray], op: np.ufunc) -> np.ndarray:
+    """``op`` over the masks, in place into one new mask (the first mask when there is one)."""
+    if len(masks) == 1:
+        return masks[0]
+    out = op(masks[0], masks[1])
+    for m in masks[2:]:  # loop over items (few)
+        op(out, m, out=out)
+    return out
+
+
 def _block_rows(
     data: pd.DataFrame, items: list[str], groups: GroupCodes, nan_policy: str
 ) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray | None, np.ndarray, np.ndarray]:
@@ -457,11 +467,12 @@ def _block_rows(
     miss = [np.isnan(c) for c in cols]
     codes, n_slots = groups.codes, groups.n_slots
     drop: np.ndarray | None = None
+    # item by item into one mask (a reduce over the list would stack the masks first)
     if nan_policy == "listwise":
-        drop = np.logical_or.reduce(miss) if len(miss) > 1 else miss[0]
+        drop = _combine(miss, np.logical_or)
         unused = drop
     else:
-        unused = np.logical_and.reduce(miss) if len(miss) > 1 else miss[0]
+        unused = _combine(miss, np.logical_and)
     n_used = groups.rows - groups.count_rows(unused)
     slot_codes = codes if drop is None or not drop.any() else np.where(drop, n_slots, codes)
     return cols, miss, drop, n_used, slot_codes
