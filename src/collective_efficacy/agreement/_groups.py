@@ -377,47 +377,85 @@ def _discrete_tables(
     return tables, values
 
 
-def _table_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Medians from count tables (..., n_levels) with counts ``n`` (...); NaN where n == 0."""
-    cum = np.cumsum(tables, axis=-1)
-    r_lo = ((n - 1) // 2)[..., None]
-    r_hi = (n // 2)[..., None]
-    i_lo = np.minimum((cum <= r_lo).sum(axis=-1), len(values) - 1)
-    i_hi = np.minimum((cum <= r_hi).sum(axis=-1), len(values) - 1)
-    return np.where(n > 0, 0.5 * (values[i_lo] + values[i_hi]), np.nan)
+def _level_medians(tl: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Medians from count tables ``tl`` (n_levels, rows) with counts ``n`` (rows); NaN where
+    n == 0. The order statistic of rank r sits at the first level whose cumulative count
+    exceeds r (counts: exact in any order)."""
+    r_lo, r_hi = (n - 1) // 2, n // 2
+    cum = np.zeros(len(n))
+    i_lo = np.zeros(len(n), dtype=np.intp)
+    i_hi = np.zeros(len(n), dtype=np.intp)
+    for t in tl:  # loop over levels (few), vectorised over rows
+        cum += t
+        i_lo += cum <= r_lo
+        i_hi += cum <= r_hi
+    top = len(values) - 1
+    med = 0.5 * (values[np.minimum(i_lo, top)] + values[np.minimum(i_hi, top)])
+    return np.where(n > 0, med, np.nan)
 
 
 #: (item, community) rows of the count tables per block of :func:`_table_stats`: its
-#: temporaries (rows x levels) stay in cache however many communities there are
+#: temporaries (one value a row) stay in cache however many communities there are
 _STAT_ROWS = 1 << 14
+
+
+def _level_stats(
+    tl: np.ndarray, values: np.ndarray, center: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Count, mean, sum of squared deviations and AD of count tables ``tl`` (n_levels, rows).
+
+    Level by level, vectorised over the rows: each sum adds the levels left to right, the
+    order in which numpy sums a row of fewer than 8 levels (the same bits as the row sums
+    ``(t * dev * dev).sum(axis=1)`` on a 1-7 point scale; rounding-level otherwise), without
+    the (rows x levels) temporaries of the row-wise form."""
+    rows = tl.shape[1]
+    n_b, total = np.zeros(rows), np.zeros(rows)
+    for t, v in zip(tl, values.tolist()):  # loop over levels (few)
+        n_b += t
+        total += t * v
+    m_b = total / n_b
+    ss, ad = np.zeros(rows), np.zeros(rows) if center in ("mean", "median") else None
+    med = _level_medians(tl, values, n_b) if center == "median" else None
+    for t, v in zip(tl, values.tolist()):  # loop over levels (few)
+        dev = np.abs(v - m_b)
+        term = t * dev
+        if ad is not None:
+            ad += term if med is None else t * np.abs(v - med)
+        term *= dev
+        ss += term
+    return n_b, m_b, ss, None if ad is None else ad / n_b
 
 
 def _table_stats(
     tables: np.ndarray, values: np.ndarray, center: str | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Counts, means, sums of squared deviations and (``center``) AD of every (item,
-    community) count table (items x communities x levels), in blocks of rows (the same
-    operations on each row as on the whole array at once: identical results)."""
+    community) count table (items x communities x levels), in blocks of rows
+    (:func:`_level_stats`; each row's result does not depend on the block)."""
     p, k, n_levels = tables.shape
     flat = tables.reshape(-1, n_levels)
     n_item, means, ssd = np.empty(p * k), np.empty(p * k), np.empty(p * k)
     ad = np.empty(p * k) if center in ("mean", "median") else None
     for a in range(0, len(flat), _STAT_ROWS):  # blocks of rows, each vectorised
-        t, rows = flat[a : a + _STAT_ROWS], slice(a, a + _STAT_ROWS)
-        n_b = t.sum(axis=1)
-        m_b = (t * values).sum(axis=1) / n_b
-        dev = np.abs(values - m_b[:, None])
-        n_item[rows], means[rows], ssd[rows] = n_b, m_b, (t * dev * dev).sum(axis=1)
-        if ad is not None and center == "mean":
-            ad[rows] = (t * dev).sum(axis=1) / n_b
-        elif ad is not None:
-            med = _table_medians(t, values, n_b)
-            ad[rows] = (t * np.abs(values - med[:, None])).sum(axis=1) / n_b
+        rows = slice(a, a + _STAT_ROWS)
+        n_item[rows], means[rows], ssd[rows], ad_b = _level_stats(flat[rows].T, values, center)
+        if ad is not None:
+            ad[rows] = ad_b
     shape = (p, k)
     return (
         n_item.reshape(shape), means.reshape(shape), ssd.reshape(shape),
         None if ad is None else ad.reshape(shape),
     )  # fmt: skip
+
+
+def _combine(masks: list[np.ndarray], op: np.ufunc) -> np.ndarray:
+    """``op`` over the masks, in place into one new mask (the first mask when there is one)."""
+    if len(masks) == 1:
+        return masks[0]
+    out = op(masks[0], masks[1])
+    for m in masks[2:]:  # loop over items (few)
+        op(out, m, out=out)
+    return out
 
 
 def _block_rows(
@@ -429,11 +467,12 @@ def _block_rows(
     miss = [np.isnan(c) for c in cols]
     codes, n_slots = groups.codes, groups.n_slots
     drop: np.ndarray | None = None
+    # item by item into one mask (a reduce over the list would stack the masks first)
     if nan_policy == "listwise":
-        drop = np.logical_or.reduce(miss) if len(miss) > 1 else miss[0]
+        drop = _combine(miss, np.logical_or)
         unused = drop
     else:
-        unused = np.logical_and.reduce(miss) if len(miss) > 1 else miss[0]
+        unused = _combine(miss, np.logical_and)
     n_used = groups.rows - groups.count_rows(unused)
     slot_codes = codes if drop is None or not drop.any() else np.where(drop, n_slots, codes)
     return cols, miss, drop, n_used, slot_codes
