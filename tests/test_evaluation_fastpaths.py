@@ -26,10 +26,14 @@ def _reference(cmp: pd.DataFrame, table: pd.DataFrame, community: str, min_n: in
     wide = t.pivot(index=community, columns="wave", values="reason")
     sup = t.pivot(index=community, columns="wave", values="suppressed")
     order = pd.Index(pd.unique(t[community]), name=community)
+    seen = t.assign(_seen=True).pivot(index=community, columns="wave", values="_seen")
+    seen = seen.reindex(order)
     wide, sup = wide.reindex(order), sup.reindex(order).fillna(True).astype(bool)
 
     def why(w: str, what: str) -> pd.Series:
-        r = wide.get(w, pd.Series(ABSENT_REASON, index=order)).fillna(ABSENT_REASON)
+        # a shown row has no reason; only a community without a row in the wave is absent
+        r = wide.get(w, pd.Series(ABSENT_REASON, index=order))
+        r = r.where(seen.get(w, pd.Series(np.nan, index=order)).notna(), ABSENT_REASON)
         s = sup.get(w, pd.Series(True, index=order))
         return pd.Series(
             np.select(

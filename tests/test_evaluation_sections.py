@@ -133,6 +133,31 @@ def test_overall_change_is_the_multilevel_wave_effect(example) -> None:
     )
 
 
+def test_change_reasons_agree_with_the_community_table(example) -> None:
+    """A suppressed change row names each wave's own reason: a wave where the community was
+    shown adds nothing, a wave where it was suppressed names that reason, and "no respondents"
+    only where the community table has no respondents for it (a report must not say "no
+    respondents in the before wave" beside a baseline score of 25 respondents)."""
+    ev, _ = example
+    cs = pd.DataFrame(ev.sections["community_scores"]).set_index(["buurt", "wave"])
+    got = pd.DataFrame(ev.sections["change"])
+    rows = got[got["suppressed"].to_numpy(dtype=bool) & (got["level"] == "community")]
+    assert len(rows) >= 5
+    for buurt, reason in zip(rows["buurt"], rows["reason"], strict=True):
+        parts = []
+        for wave, what in (("baseline", "before"), ("end_of_cycle", "after")):
+            row = cs.loc[(buurt, wave)] if (buurt, wave) in cs.index else None
+            if row is None or row["reason"] == ce.disclosure.ABSENT_REASON:
+                parts.append(f"no respondents in the {what} wave")
+            elif row["suppressed"] and row["reason"] != ce.disclosure.SECONDARY_REASON:
+                parts.append(f"n_{what} below min_n={MIN_N}")
+            elif row["suppressed"]:
+                parts.append("secondary")
+        primary = [p for p in parts if p != "secondary"]
+        expect = "; ".join(primary) if primary else ce.disclosure.SECONDARY_REASON
+        assert reason == expect, buurt
+
+
 def test_impact_change_equals_library(example) -> None:
     ev, _ = example
     lv = ev.tables["impact"]

@@ -403,7 +403,8 @@ def _wave_kinds(
     suppressed)."""
     rows = np.flatnonzero((table["wave"] == wave).to_numpy(dtype=bool))[::-1]  # first wins
     reason = table["reason"].to_numpy(dtype=object)[rows]
-    absent = pd.isna(reason) | (reason == ABSENT_REASON)
+    # a shown row carries no reason: only the absent reason (or no row at all) means absent
+    absent = reason == ABSENT_REASON
     sup = table["suppressed"].to_numpy(dtype=bool)[rows]
     k = np.where(absent, 0, np.where(reason == SECONDARY_REASON, 1, np.where(sup, 2, 3)))
     kind, suppressed = np.zeros(n, dtype=np.intp), np.ones(n, dtype=bool)
