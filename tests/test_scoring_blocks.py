@@ -89,6 +89,20 @@ def test_the_matrix_path_still_refuses_what_it_refused() -> None:
     assert scoring._plain_columns(objects, ["SC1"]) is None
 
 
+def test_strided_columns_take_the_matrix_path_with_the_same_scores() -> None:
+    """Columns that are strided views of one row-major block (a frame built without a copy
+    from a 2-D array) are copied once as a matrix, not gathered item by item; same scores."""
+    block = np.ascontiguousarray(_frame(3000, 5).to_numpy())  # row-major (rows, items)
+    strided = pd.DataFrame(block, columns=["SC1", "SC2", "SC3", "SC4", "SC5"], copy=False)
+    assert strided["SC1"].to_numpy().strides[0] == 8 * 5
+    assert scoring._plain_columns(strided, ["SC1", "SC2"]) is None
+    contiguous = pd.DataFrame({c: strided[c].to_numpy().copy() for c in strided.columns})
+    assert scoring._plain_columns(contiguous, ["SC1", "SC2"]) is not None
+    pd.testing.assert_frame_equal(
+        ce.score(strided, keys=KEYS), ce.score(contiguous, keys=KEYS), check_exact=True
+    )
+
+
 @SLOW
 @given(
     st.lists(

@@ -303,7 +303,13 @@ def _plain_columns(
         dtype = frame[c].dtype
         if not (isinstance(dtype, np.dtype) and dtype.kind in "iuf"):
             return None
-        cols.append(frame[c].to_numpy())
+        col = frame[c].to_numpy()
+        if col.strides[0] != col.itemsize:
+            # a column that is a strided view of a row-major block (a frame built from one
+            # 2-D array): gathering it item by item reads every row k times (2x slower at 1M
+            # than one copy of the block)
+            return None
+        cols.append(col)
     extremes = np.array([[np.fmin.reduce(c), np.fmax.reduce(c)] for c in cols], dtype=float).T
     if np.isinf(extremes).any():
         return None
