@@ -253,7 +253,9 @@ def _per_community_reference(comm: pd.DataFrame, sections: Any, community: str) 
         if c in out.columns:
             out[c] = out[c].astype(object).where(~hide, None)
     reason = out[community].map(hidden)
-    out["reason"] = out["reason"].astype(object).where(out["reason"].notna(), reason)
+    # (since the reason fix: the evaluation's reason of a hidden community wins over the model's)
+    keep = out["reason"].notna() & ~(pd.Series(hide, index=out.index) & reason.notna())
+    out["reason"] = out["reason"].astype(object).where(keep, reason)
     out["suppressed"] = hide
     return out
 

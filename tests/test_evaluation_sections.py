@@ -156,6 +156,12 @@ def test_change_reasons_agree_with_the_community_table(example) -> None:
         primary = [p for p in parts if p != "secondary"]
         expect = "; ".join(primary) if primary else ce.disclosure.SECONDARY_REASON
         assert reason == expect, buurt
+    # the change model's rows and the report say the same as the change table
+    model = pd.DataFrame(ev.sections["change_model"]).set_index("buurt")
+    for buurt, reason in zip(rows["buurt"], rows["reason"], strict=True):
+        assert model.loc[buurt, "suppressed"] and model.loc[buurt, "reason"] == reason, buurt
+    md = ev.to_markdown()
+    assert re.search(r"\| Buurt C1 \| – \| – \| not shown, to protect", md)
 
 
 def test_impact_change_equals_library(example) -> None:

@@ -182,9 +182,10 @@ def check_comparison(data: pd.DataFrame, community: str, what: str) -> None:
 
 
 def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[Any, str | None]:
-    """Communities the evaluation hides in any wave (with the first reason given)."""
+    """Communities the evaluation hides in any wave, with the reason the change table gives
+    (both waves' reasons joined), else the first the community table gives."""
     out: dict[Any, str | None] = {}
-    for name in ("community_scores", "change"):
+    for name in ("change", "community_scores"):
         for r in sections.get(name, []):
             if r.get("suppressed") and r.get("level", "community") != "overall":
                 out.setdefault(r[community], r.get("reason") or None)
@@ -213,9 +214,12 @@ def _per_community(
             vals = comm[c].to_numpy(dtype=object, copy=True)
             vals[hide] = None
             cols[c] = vals
+    # the evaluation's reason wins over the model's: the model saw a community suppressed in a
+    # wave as having no respondents there, which a report must not claim beside its score
     reason = comm["reason"].to_numpy(dtype=object, copy=True)
-    fill = pd.isna(reason)
-    reason[fill] = comm[community].map(hidden).to_numpy(dtype=object)[fill]
+    given = comm[community].map(hidden).to_numpy(dtype=object)
+    fill = pd.isna(reason) | (hide & pd.notna(given))
+    reason[fill] = given[fill]
     cols["reason"] = reason
     cols["suppressed"] = hide
     return pd.DataFrame(cols, index=comm.index)
