@@ -215,3 +215,36 @@ def test_distinct_group_sizes_equal_numpy_unique(n: np.ndarray) -> None:
     np.testing.assert_array_equal(u, u_ref)
     np.testing.assert_array_equal(inv, inv_ref)
     assert u.dtype == u_ref.dtype
+
+
+def test_pattern_path_exact_for_answers_beyond_2_53() -> None:
+    """Answers of 2**54 and up: ``lo - 1`` rounds to ``lo`` in float64, so the pattern path
+    is declined and the results are the sweep's (review finding; NaN alphas before)."""
+    lo = 2.0**54
+    df = pd.DataFrame(
+        {
+            "a": lo + np.array([0, 4, 8, 0, 4, np.nan, 0, 8]),
+            "b": lo + np.array([4, 8, 0, 0, 4, 8, 4, 8]),
+            "c": lo + np.array([0, 0, 4, 8, 8, 4, 4, 0]),
+            "g": ["A"] * 4 + ["B"] * 4,
+        }
+    )
+    got = ce.cronbach_alpha(df, items=["a", "b", "c"], community="g")
+    shifted = df.assign(**{c: df[c] - lo for c in "abc"})
+    expect = ce.cronbach_alpha(shifted, items=["a", "b", "c"], community="g")
+    np.testing.assert_allclose(got["alpha"], expect["alpha"], rtol=1e-12)
+    assert np.isfinite(got["alpha"]).all()
+
+
+def test_pattern_path_declines_float32_and_small_or_large_tables() -> None:
+    """float32 answers (``lo - 1`` would round at 2**24), fewer rows than patterns / 8 and
+    tables over ~8 MB take the sweep: same pairwise counts as float64."""
+    x = (2.0**25) + np.array([[0, 4], [4, 8], [8, 0], [0, 0], [4, 4], [np.nan, 8]])
+    got = _moments_int.integer_pairwise_moments(x.astype(np.float32), np.zeros(6, np.intp), 1)
+    ref = _moments_int.integer_pairwise_moments(x, np.zeros(6, np.intp), 1)
+    assert isinstance(got, _moments.PairwiseMoments) and isinstance(ref, _moments.PairwiseMoments)
+    np.testing.assert_array_equal(got.n_pair, ref.n_pair)
+    np.testing.assert_array_equal(got.n_pair[0], [[5, 5], [5, 6]])
+    assert not _moments_int._patterns_pay(np.zeros((10, 5)), 1.0, 4, 5)  # 7,776 patterns
+    assert _moments_int._patterns_pay(np.zeros((1_000, 5)), 1.0, 4, 5)
+    assert not _moments_int._patterns_pay(np.zeros((10**6, 15)), 0.0, 0, 15)  # 2**15 x 256

@@ -454,3 +454,25 @@ def test_with_absent_waves_as_before(seed: int) -> None:
     table["reason"] = np.where(table["suppressed"], "fewer than 10 respondents", None)
     got = _with_absent_waves(table, "buurt")
     pd.testing.assert_frame_equal(got, _with_absent_waves_reference(table, "buurt"))
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_impact_join_keeps_dtypes_as_pandas_merge(full: bool) -> None:
+    """Boolean, integer and float32 columns come out of the numpy join with the dtypes and
+    values pandas' outer merge gives (kept when no row is missing; else float64 / object)."""
+    from collective_efficacy.impact._join import _merged, outer_join
+
+    a = pd.DataFrame(
+        {
+            "buurt": ["x", "y", "z"],
+            "level": [1, 2, 3],
+            "basis": [True, False, True],
+            "f": np.array([1.5, 2, 3], dtype=np.float32),
+        }
+    )
+    b = a.iloc[: 3 if full else 2].copy()
+    got, ref = outer_join([a, b], "buurt"), _merged([a, b], "buurt")
+    assert list(got) == list(ref)
+    for k in ref:
+        assert got[k].dtype == ref[k].dtype, k
+        assert pd.Series(got[k]).equals(pd.Series(ref[k])), k

@@ -131,10 +131,12 @@ finally:
         # caller froze objects of its own: else the first allocation after enabling starts a
         # collection that walks them all (70 ms of start-up). Nothing is lost: the oldest
         # generation is collected as before.
-        if _gc.get_freeze_count() == 0:
-            _gc.freeze()
-            _gc.unfreeze()
-        _gc.enable()
+        try:
+            if _gc.get_freeze_count() == 0:
+                _gc.freeze()
+                _gc.unfreeze()
+        finally:  # even on an interrupt between the two: never left disabled
+            _gc.enable()
 
 
 def __getattr__(name: str) -> object:

@@ -189,7 +189,7 @@ def integer_pairwise_moments(
     # int64 numerators without overflow; at least two fields a pass on average
     if not packer.ok or (n_max * r) ** 2 >= 2**62 or 2 * packer.n_row_weights > k * (k + 3) // 2:
         return None
-    if (r + 2) ** k <= _MAX_PATTERNS:
+    if _patterns_pay(x, lo, r, k):
         u = _row_patterns(x, lo, r)
         if u is None:
             return None
@@ -332,6 +332,21 @@ _MAX_PATTERNS = 1 << 15
 _PATTERN_ROWS = 1 << 14
 
 
+def _patterns_pay(x: np.ndarray, lo: float, r: int, k: int) -> bool:
+    """Whether the answer-pattern path is exact and pays: float64 answers (``lo - 1`` would
+    round in float32), ``|lo| + r + 2`` below 2**52 (else ``lo - 1`` rounds to ``lo`` and the
+    smallest answer reads as missing), no more patterns than ``_MAX_PATTERNS`` nor than 8 per
+    row (the tables cost the same for 10 rows as for 10 million), and per-pattern tables of
+    about 8 MB at most (they are cached)."""
+    patterns = (r + 2) ** k
+    return (
+        x.dtype == np.float64
+        and abs(lo) + r + 2 < 2.0**52
+        and patterns <= min(_MAX_PATTERNS, 8 * len(x))
+        and patterns * (k + 1) ** 2 <= 2**20
+    )
+
+
 def _row_patterns(x: np.ndarray, lo: float, r: int) -> np.ndarray | None:
     """Each row's answers as one number ``sum_i d_i B**i`` with ``B = r + 2`` and ``d_i`` 0
     for a missing answer, else ``1 + x_i - lo``; ``None`` when an answer is not whole.
@@ -402,7 +417,7 @@ def _bits(*bounds: int) -> list[int]:
 Tables = tuple[list[np.ndarray], Plan, list[int]]
 
 
-@functools.lru_cache(maxsize=8)  # (a few MB at most: tables of <= 2**15 patterns)
+@functools.lru_cache(maxsize=8)  # (~8 MB at most each: see _patterns_pay)
 def _tables(k: int, r: int, which: int, bits: tuple[int, ...]) -> Tables | None:
     """Packed per-pattern weights of statistics ``which`` (1: complete rows, 2: the others)
     of :func:`_pattern_stats` with field widths ``bits``; ``None`` when a field is wider

@@ -426,6 +426,27 @@ def _level_stats(
     return n_b, m_b, ss, None if ad is None else ad / n_b
 
 
+def _rowwise_stats(
+    tl: np.ndarray, values: np.ndarray, center: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`_level_stats` by numpy row sums over a (rows, levels) block (``tl`` is its
+    transpose): the results of before for scales of 8 or more levels, bit for bit."""
+    t = tl.T
+    n_b = t.sum(axis=1)
+    m_b = (t * values).sum(axis=1) / n_b
+    dev = np.abs(values - m_b[:, None])
+    ad: np.ndarray | None = None
+    if center == "mean":
+        ad = (t * dev).sum(axis=1) / n_b
+    elif center == "median":
+        cum = np.cumsum(t, axis=-1)
+        i_lo = np.minimum((cum <= ((n_b - 1) // 2)[:, None]).sum(axis=-1), len(values) - 1)
+        i_hi = np.minimum((cum <= (n_b // 2)[:, None]).sum(axis=-1), len(values) - 1)
+        med = np.where(n_b > 0, 0.5 * (values[i_lo] + values[i_hi]), np.nan)
+        ad = (t * np.abs(values - med[:, None])).sum(axis=1) / n_b
+    return n_b, m_b, (t * dev * dev).sum(axis=1), ad
+
+
 def _table_stats(
     tables: np.ndarray, values: np.ndarray, center: str | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -438,7 +459,9 @@ def _table_stats(
     ad = np.empty(p * k) if center in ("mean", "median") else None
     for a in range(0, len(flat), _STAT_ROWS):  # blocks of rows, each vectorised
         rows = slice(a, a + _STAT_ROWS)
-        n_item[rows], means[rows], ssd[rows], ad_b = _level_stats(flat[rows].T, values, center)
+        # level by level matches numpy's row sums only below 8 levels (pairwise beyond)
+        stats = _level_stats if n_levels < 8 else _rowwise_stats
+        n_item[rows], means[rows], ssd[rows], ad_b = stats(flat[rows].T, values, center)
         if ad is not None:
             ad[rows] = ad_b
     shape = (p, k)

@@ -402,7 +402,7 @@ def _wave_kinds(
     the first row of a community and wave counts) and whether it is suppressed there (absent:
     suppressed)."""
     rows = np.flatnonzero((table["wave"] == wave).to_numpy(dtype=bool))[::-1]  # first wins
-    reason = table["reason"].to_numpy(dtype=object)[rows]
+    reason = table["reason"].fillna("").to_numpy(dtype=object)[rows]  # (NaN, None or pd.NA)
     # a shown row carries no reason: only the absent reason (or no row at all) means absent
     absent = reason == ABSENT_REASON
     sup = table["suppressed"].to_numpy(dtype=bool)[rows]

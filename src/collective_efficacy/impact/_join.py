@@ -34,10 +34,17 @@ def outer_join(frames: list[pd.DataFrame], community: str) -> dict[str, np.ndarr
         row = np.full(len(union), -1, dtype=np.intp)
         row[p] = np.arange(len(p))
         where.append(row >= 0)
+        full = bool(where[-1].all())
         for c in f.columns.drop(community):
             vals = f[c].to_numpy()
-            vals = vals.astype(np.float64 if vals.dtype.kind in "iufb" else object)
-            out[f"{c}_{side}"] = np.append(vals, [np.nan])[row]  # -1: missing
+            if full:  # no row missing: the dtype kept, as pandas' merge keeps it
+                out[f"{c}_{side}"] = vals[row]
+                continue
+            kind = vals.dtype.kind
+            vals = vals.astype(
+                np.float64 if kind in "iu" else vals.dtype if kind == "f" else object
+            )
+            out[f"{c}_{side}"] = np.append(vals, np.array([np.nan], dtype=vals.dtype))[row]
     out["_merge"] = np.where(
         where[0] & where[1], "both", np.where(where[0], "left_only", "right_only")
     ).astype(object)
