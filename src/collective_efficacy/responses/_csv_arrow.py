@@ -147,24 +147,24 @@ def _small_integers(col: Any) -> np.ndarray | None:
     one of two bytes when it is a digit 1-9 or a minus followed by a digit (``05``, ``-0``,
     ``+1`` and ``4,`` are not, and send the column to the general path).
     """
-    offsets, data = text_buffers(col)
-    if data.size == 0:
+    pa, _, pc = arrow_csv()
+    # the shortest and longest cell (missing ones skipped) in one Arrow pass: no whole-column
+    # numpy temporaries (fresh pages) just to learn that the column is out of range
+    span = pc.min_max(pc.binary_length(col))
+    low, high = span["min"].as_py(), span["max"].as_py()
+    if low is None or low < 1 or high > 2:
         return None
     valid = None if col.null_count == 0 else col.is_valid().to_numpy(zero_copy_only=False)
+    if high == 1:  # every cell one byte: its bytes back to back (missing cells hold none)
+        one = _one_byte_digits(col, pa, len(col) - col.null_count)
+        if one is not None:
+            if valid is None:
+                return one.astype(np.int64)
+            out = np.full(len(col), np.nan)
+            out[valid] = one
+            return out
+    offsets, data = text_buffers(col)
     lens = np.diff(offsets)
-    vlens = lens if valid is None else lens[valid]
-    if vlens.size == 0 or int(vlens.max()) > 2 or int(vlens.min()) < 1:
-        return None
-    body = data[offsets[0] : offsets[-1]]
-    if body.size == vlens.size and int(vlens.max()) == 1:  # one byte each, back to back
-        digits = body - np.uint8(48)
-        if np.bitwise_or.reduce(digits > 9, initial=False):
-            return None
-        if valid is None:
-            return digits.astype(np.int64)
-        one = np.full(len(col), np.nan)
-        one[valid] = digits
-        return one
     last = data.size - 1
     first = data[np.minimum(offsets[:-1], last)] - np.uint8(48)  # digits: 0-9 (uint8 wraps)
     second = data[np.minimum(offsets[:-1] + 1, last)] - np.uint8(48)
@@ -184,6 +184,22 @@ def _small_integers(col: Any) -> np.ndarray | None:
     out = values.astype(np.float64)
     out[~valid] = np.nan
     return out
+
+
+def _one_byte_digits(col: Any, pa: Any, n_valid: int) -> np.ndarray | None:
+    """The digits 0-9 of a column whose present cells hold one byte each, in row order
+    without the missing cells; None when a byte is not a digit, or when the bytes are not
+    exactly one per present cell (then the general path decides)."""
+    size = 8 if pa.types.is_large_string(col.type) else 4
+    bufs = col.buffers()
+    if bufs[2] is None:
+        return None
+    ends = np.frombuffer(bufs[1], dtype=f"<i{size}", count=len(col) + 1, offset=col.offset * size)
+    body = np.frombuffer(bufs[2], dtype=np.uint8)[int(ends[0]) : int(ends[-1])]
+    if body.size != n_valid:
+        return None
+    digits = body - np.uint8(48)  # "0"-"9": 0-9; any other byte wraps above 9
+    return digits if digits.size and int(digits.max()) <= 9 else None
 
 
 def _all_distinct_sample(col: Any, pc: Any) -> bool:
