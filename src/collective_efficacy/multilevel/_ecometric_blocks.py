@@ -72,16 +72,29 @@ def _fill(
     return blk
 
 
-def _scratch(p: int, n: int, block: int | None) -> tuple[int, np.ndarray]:
+def _scratch(p: int, n: int, block: int | None) -> tuple[int, np.ndarray, np.ndarray]:
+    """Rows per block, the block's float scratch and an int64 scratch of the same shape."""
     step = block or block_rows(p)
-    return step, np.empty((p, min(step, max(n, 1))))
+    shape = (p, min(step, max(n, 1)))
+    return step, np.empty(shape), np.empty(shape, dtype=np.int64)
+
+
+def _zero_missing(blk: np.ndarray, miss: np.ndarray, bits: np.ndarray) -> None:
+    """``blk[miss] = 0.0`` in place, as the bit mask ``miss - 1`` (all ones where answered,
+    0 where missing) and-ed into the floats' bits: the same +0.0 as ``np.copyto(blk, 0.0,
+    where=miss)``, about twice as fast (a masked copy is not vectorised)."""
+    mask = bits[:, : blk.shape[1]]
+    np.copyto(mask, miss, casting="unsafe")
+    np.subtract(mask, 1, out=mask)
+    as_int = blk.view(np.int64)
+    np.bitwise_and(as_int, mask, out=as_int)
 
 
 def scan(cols: Sequence[np.ndarray], flip: np.ndarray, *, block: int | None = None) -> Scan:
     """Answered items per row and the per-item sums and counts of the keyed answers."""
     p = len(cols)
     n = len(cols[0]) if p else 0
-    step, out = _scratch(p, n, block)
+    step, out, bits = _scratch(p, n, block)
     nj = np.empty(n, dtype=np.int16 if p < 1 << 15 else np.int64)  # few bytes per row
     col_sum, col_count = np.zeros(p), np.zeros(p)
     for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
@@ -90,7 +103,7 @@ def scan(cols: Sequence[np.ndarray], flip: np.ndarray, *, block: int | None = No
         miss = np.isnan(blk)
         nj[a:b] = p - _row_counts(miss)
         col_count += b - a - np.array([np.count_nonzero(m) for m in miss])
-        np.copyto(blk, 0.0, where=miss)
+        _zero_missing(blk, miss, bits)
         col_sum += np.sum(blk, axis=1)
     return Scan(cols, flip, nj, col_sum, col_count)
 
@@ -165,7 +178,7 @@ def cells_blocked(
     mmax = int(nj.max()) + 1
     key = np.multiply(codes, mmax, dtype=np.int64)
     key += nj
-    step, out = _scratch(p, n, block)
+    step, out, bits = _scratch(p, n, block)
     syj = np.empty(len(nj))
     xty, yty = np.zeros(p), 0.0
     acc = _Totals(p, mmax)
@@ -179,7 +192,7 @@ def cells_blocked(
         nb = blk.shape[1]
         miss = np.isnan(blk)
         blk -= beta0[:, None]
-        np.copyto(blk, 0.0, where=miss)
+        _zero_missing(blk, miss, bits)
         s = np.sum(blk, axis=0)
         syj[pos : pos + nb] = s
         xty += np.sum(blk, axis=1)
