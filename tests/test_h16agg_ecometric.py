@@ -116,3 +116,64 @@ def test_a_step_below_rounding_reuses_the_evaluation(monkeypatch: pytest.MonkeyP
     assert n_new < len(calls) - n_new
     assert (new.stop, new.n_eval, new.hessian_pd) == (old.stop, old.n_eval, old.hessian_pd)
     assert np.array_equal(new.phi, old.phi) and new.ev.deviance == old.ev.deviance
+
+
+def _one_pass_and_two(
+    seed: int, p: int, block: int, reml: bool = True
+) -> tuple[cells.Cells, cells.Cells, blocks.Scan, np.ndarray, np.ndarray]:
+    """Cells of a survey with a reversed item and rows without answers: from the one-pass scan
+    (the model's sums made with the scan, centred by the scale's middle, then moved to the item
+    means) and from the two-pass scan (centred by the item means)."""
+    y, comm = _survey(seed, 5000, 90, p, 0.15)
+    y[::97] = np.nan  # rows without an answer: left out
+    flip = np.full(p, np.nan)
+    flip[1] = 6.0
+    cols = [y[:, j] for j in range(p)]
+    used = ~np.isnan(y).all(axis=1)
+    two = blocks.scan(cols, flip, block=block)
+    one = blocks.scan(cols, flip, block=block, codes=comm, shift=np.full(p, 3.0))
+    assert one.sums is not None and two.sums is None
+    assert np.array_equal(one.n_answered, two.n_answered)
+    assert np.array_equal(one.col_count, two.col_count)
+    args = (comm[used], used, 90, reml)
+    return cells.cells_from_scan(one, *args), cells.cells_from_scan(two, *args), one, comm, used
+
+
+@pytest.mark.parametrize(("p", "block"), [(5, 700), (10, 333), (14, 1000)])
+def test_one_pass_cells_equal_the_two_pass_cells(p: int, block: int) -> None:
+    # rtol 1e-12 (atol 1e-9 for the sums that are zero up to rounding, e.g. xty)
+    got, ref, *_ = _one_pass_and_two(p, p, block)
+    a, b = cells.compact(got), cells.compact(ref)
+    for name in ref.__dataclass_fields__:
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize(("p", "method"), [(6, "REML"), (10, "ML"), (14, "REML")])
+def test_one_pass_fit_equals_the_two_pass_fit(p: int, method: str) -> None:
+    # the ecometric fit of the one-pass sums against the fit of before (two passes): the same
+    # optimum to rtol 1e-10 (the cells agree to 1e-12; Newton stops at rounding level)
+    _, _, one, comm, used = _one_pass_and_two(p + 1, p, 512)
+    got = _lmm3.fit_nested_scan(one, comm[used], used, 90, method=method)
+    two = blocks.scan(list(one.cols), one.flip, block=512)
+    ref = _lmm3.fit_nested_scan(two, comm[used], used, 90, method=method)
+    for name in ("tau_beta", "tau_pi", "sigma2", "deviance", "beta", "beta_se", "eb", "eb_var"):
+        np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=1e-10, atol=1e-13)
+    assert got.converged and ref.converged
+    assert np.array_equal(got.group_n_respondents, ref.group_n_respondents)
+    assert np.array_equal(got.group_n_obs, ref.group_n_obs)
+
+
+def test_ecometric_takes_the_one_pass_path() -> None:
+    import pandas as pd
+
+    import collective_efficacy as ce
+    from collective_efficacy.multilevel._ecometric import ecometric_input
+
+    y, comm = _survey(9, 3000, 40, 5, 0.1)
+    df = pd.DataFrame(y, columns=[f"I{j}" for j in range(5)])
+    df["nc"] = comm
+    items = list(df.columns[:5])
+    inp = ecometric_input(df, items, "nc", None, ["I0", "-I1", "I2", "I3", "I4"], [], (1, 5))
+    assert inp.scan is not None and inp.scan.sums is not None
+    res = ce.ecometric(df, items=items, community="nc", keys=["I0", "-I1"], scale_range=(1, 5))
+    assert res.converged
