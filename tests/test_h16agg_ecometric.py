@@ -1,10 +1,13 @@
-"""Issue 16 (h16agg): the ecometric fit's speed-ups give the numbers of before, bit for bit.
+"""Issue 16 (h16agg): the ecometric fit's speed-ups give the numbers of before.
 
 * :func:`._ecometric_blocks._zero_missing` (a bit mask and-ed into the floats) writes the same
   bits as ``np.copyto(blk, 0.0, where=miss)``, also on the strided last block.
 * Newton's method reuses an evaluation for a trial at the point it was made (a step below the
   log ratios' rounding) and for the rerun from the main run's optimum: the fit equals the fit
   that evaluates every trial afresh (tolerance: none, exact equality), evaluation counts too.
+* One pass over the answers (the scan makes the model's sums, centred by the scale's middle,
+  then moved to the item means): cells equal to the two-pass cells to rtol 1e-12 and the fit
+  to the two-pass fit (the fit of before) to rtol 1e-10.
 """
 
 from __future__ import annotations
