@@ -53,3 +53,32 @@ def test_rwg_j_labels_keep_their_type() -> None:
     out = ce.rwg_j(df, items=["a", "b", "c"], community="g", options=[1, 2, 3, 4, 5])
     assert out["g"].dtype == pd.Series(["x"]).dtype
     assert sorted(out["g"]) == sorted(set(_NAMES[_PICK]))
+
+
+def _tables_reference(cols: list[np.ndarray], slots: np.ndarray, n_slots: int) -> np.ndarray:
+    """Community x level counts of codes 1..5 by a plain per-level count (NaN: no level)."""
+    out = np.zeros((len(cols), n_slots, 5))
+    for j, x in enumerate(cols):
+        for v in range(5):
+            out[j, :, v] = np.bincount(slots[x == v + 1], minlength=n_slots + 1)[:n_slots]
+    return out
+
+
+def test_level_tables_send_missing_answers_to_no_level() -> None:
+    from collective_efficacy.agreement._groups import _discrete_tables
+
+    x = _RNG.integers(1, 6, (3, _N)).astype(float)
+    x[_RNG.random(x.shape) < 0.2] = np.nan
+    x[2] = np.nan  # an item nobody answered
+    cols = [np.array(c) for c in x]
+    miss = [np.isnan(c) for c in cols]
+    slots = _RNG.integers(0, 7, _N)
+    slots[::11] = 6  # the dummy slot of excluded rows
+    for scale in (np.arange(1.0, 6.0), None):
+        k = 2 if scale is None else 3  # observed range: of the items with answers
+        found = _discrete_tables(cols[:k], miss[:k], slots, 6, scale)
+        assert found is not None
+        ref = _tables_reference(cols, slots, 6)
+        assert np.array_equal(found[0], ref[: len(found[0])])
+    cols[0][3] = 2.5  # not a level: no tables
+    assert _discrete_tables(cols, miss, slots, 6, np.arange(1.0, 6.0)) is None
