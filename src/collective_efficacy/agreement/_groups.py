@@ -120,14 +120,25 @@ def _as_names(group: str | Sequence[str]) -> list[str]:
     return names
 
 
-def _code_one(data: pd.DataFrame, name: str) -> tuple[np.ndarray, int, np.ndarray]:
-    """Codes, number of slots and the label of every slot for one group column (the shared
-    coding of :mod:`._groups`: its fast paths, else the factorised labels)."""
+def _code_one(
+    data: pd.DataFrame, name: str
+) -> tuple[np.ndarray, int, np.ndarray | pd.Index, np.ndarray | None]:
+    """Codes, number of slots, the label of every slot and (factorised labels: every slot
+    occurs) the rows per slot, for one group column (the shared coding of :mod:`._groups`: its
+    fast paths, else the factorised labels, kept as their Index)."""
     fast = slot_codes(data, name, what="group")
     if fast is not None:
-        return fast
+        return (*fast, None)
     gi = factorize_groups(data, name, what="group")
-    return gi.codes, gi.n_groups, np.asarray(gi.labels)
+    labels = gi.labels
+    # text labels of the dtype pandas infers for Python str (pandas 3: Arrow ``str``) stay an
+    # Index: ``np.asarray`` would make a Python str of each and the Series convert them back
+    keep = labels.dtype == _TEXT_DTYPE and not isinstance(labels.dtype, np.dtype)
+    return gi.codes, gi.n_groups, labels if keep else np.asarray(labels), gi.counts
+
+
+#: the dtype pandas gives a Series of Python str
+_TEXT_DTYPE = pd.Series(["a"]).dtype
 
 
 def code_groups(data: pd.DataFrame, group: str | Sequence[str]) -> GroupCodes:
@@ -142,8 +153,11 @@ def _code_groups(data: pd.DataFrame, names: list[str]) -> GroupCodes:
     coded = [_code_one(data, name) for name in names]
     n = len(data)
     if len(coded) == 1:
-        codes, n_slots, slot_labels = coded[0]
-        rows = np.bincount(codes, minlength=n_slots).astype(np.int64)
+        codes, n_slots, slot_labels, counts = coded[0]
+        if counts is None:
+            rows = np.bincount(codes, minlength=n_slots).astype(np.int64)
+        else:  # the coding's own counts (every group occurs): no pass over the rows
+            rows = np.asarray(counts, dtype=np.int64)
         present = np.flatnonzero(rows > 0)
         col = data[names[0]]
         lab = pd.Series(slot_labels[present], name=names[0])
@@ -172,7 +186,7 @@ def _code_groups(data: pd.DataFrame, names: list[str]) -> GroupCodes:
     parts = np.unravel_index(combos[present], shape)
     labels = pd.DataFrame(
         {
-            name: pd.Series(c[2][k], dtype=object).infer_objects()
+            name: pd.Series(np.asarray(c[2])[k], dtype=object).infer_objects()
             for name, c, k in zip(names, coded, parts, strict=True)
         }
     )
@@ -319,7 +333,9 @@ def _levels_consecutive(
         return False
     r, lev, neq = out
     np.subtract(x, lo, out=r)
-    np.copyto(r, float(n_levels), where=miss)
+    # missing -> n_levels: fmin takes the number over NaN and every level is below it (a
+    # plain pass; a masked copy is several times slower)
+    np.fmin(r, float(n_levels), out=r)
     np.copyto(lev, r, casting="unsafe")  # truncation, as astype
     return not bool(np.not_equal(lev, r, out=neq).any())  # integers only
 

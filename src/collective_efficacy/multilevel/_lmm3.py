@@ -287,17 +287,22 @@ class _Newton:
 
 
 def _newton(
-    cs: _Cells, phi0: np.ndarray, at_b: tuple[bool, bool], *, ftol: float, maxiter: int
-) -> _Newton:
+    cs: _Cells, phi0: np.ndarray, at_b: tuple[bool, bool], *, ftol: float, maxiter: int,
+    start: _Eval | None = None,
+) -> _Newton:  # fmt: skip
     """Newton's method in the log ratios of the free (non-boundary) ratios, with the analytic
     gradient and Hessian, an eigenvalue-modified Hessian where it is not positive definite,
     steps of at most 2 in the log ratios, the box [_LO, _HI] and Armijo backtracking.
 
     Stops when half the largest log-ratio gradient is below 1e-10, the step or the relative
-    deviance change (``ftol``) is negligible, or no step decreases the deviance."""
+    deviance change (``ftol``) is negligible, or no step decreases the deviance. ``start``: the
+    (order 2) evaluation at ``phi0``, when the caller has it. A trial at the current point
+    (a step below the log ratios' rounding) reuses its evaluation: the numbers are those of a
+    new one, and it is counted as one."""
     phi = np.array(phi0, dtype=float)
     free = np.array([not b for b in at_b])
-    ev = evaluate(cs, float(phi[0]), float(phi[1]), order=2)
+    ev = start if start is not None else evaluate(cs, float(phi[0]), float(phi[1]), order=2)
+    at = phi.copy()  # where ``ev`` was evaluated
     n_eval, stop = 1, "maxiter"
     if not free.any():
         return _Newton(phi, ev, True, "gradient", n_eval)
@@ -319,7 +324,8 @@ def _newton(
             tn = np.clip(t + lam * step, _LO, _HI)
             ph = phi.copy()
             ph[free] = np.exp(tn)
-            trial = evaluate(cs, float(ph[0]), float(ph[1]), order=2)
+            same = bool(np.array_equal(ph, at))  # the point of ``ev``, to the last bit
+            trial = ev if same else evaluate(cs, float(ph[0]), float(ph[1]), order=2)
             n_eval += 1
             slack = 8.0 * float(np.finfo(float).eps) * abs(f0)
             if trial.deviance <= f0 + 1e-4 * float(pg @ (tn - t)) + slack or lam < 1e-8:
@@ -329,7 +335,7 @@ def _newton(
             stop = "line search"
             break
         moved = float(np.max(np.abs(tn - t)))
-        t, phi, ev = tn, ph, trial
+        t, phi, ev, at = tn, ph, trial, ph
         if moved < 1e-11:
             stop = "step"
             break
@@ -388,7 +394,10 @@ def _fit_cells(cs: _Cells, n_groups: int, method: str) -> NestedFit:
         if mask == (False, False) and main.stop == "gradient":
             run = main
         else:
-            run = _newton(cs, np.where(mask, 0.0, main.phi), mask, ftol=0.0, maxiter=40)
+            start = main.ev if mask == (False, False) else None  # evaluated at main.phi
+            run = _newton(
+                cs, np.where(mask, 0.0, main.phi), mask, ftol=0.0, maxiter=40, start=start
+            )
             n_eval += run.n_eval
         dv = run.ev.deviance
         results.append((dv - (1e-10 * abs(dv) if any(mask) else 0.0), mask, run))
