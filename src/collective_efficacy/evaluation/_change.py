@@ -27,6 +27,7 @@ import pandas as pd
 
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Note
+from collective_efficacy.disclosure import suppressed_records
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
 from collective_efficacy.evaluation._stack import trim_memory
@@ -186,9 +187,8 @@ def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[A
     (both waves' reasons joined), else the first the community table gives."""
     out: dict[Any, str | None] = {}
     for name in ("change", "community_scores"):
-        for r in sections.get(name, []):
-            if r.get("suppressed") and r.get("level", "community") != "overall":
-                out.setdefault(r[community], r.get("reason") or None)
+        for r in suppressed_records(sections.get(name, [])):  # only the suppressed in Python
+            out.setdefault(r[community], r.get("reason") or None)
     return out
 
 

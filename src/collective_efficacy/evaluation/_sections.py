@@ -12,10 +12,8 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -118,10 +116,19 @@ def _by_column(df: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
     cols = [_column(s) for _, s in df.items()]  # by position (also duplicate names)
     if not cols:
         return [{} for _ in range(len(df))]
-    # one dict per row, in C: copies of a dict already sized for the keys, then filled
-    out = list(map(dict.copy, repeat(dict.fromkeys(keys), len(df))))
-    deque(map(dict.update, out, map(zip, repeat(keys), zip(*cols))), maxlen=0)
-    return out
+    return list(map(_row_maker(tuple(keys)), *cols))  # one dict per row, no tuple per row
+
+
+@functools.lru_cache(maxsize=64)
+def _row_maker(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
+    """A function of one value per key returning the row as a dict: a dict display with the
+    keys as constants (a dict sized for them at once, as ``namedtuple`` and ``dataclasses``
+    generate code), a fifth faster than filling a copy of ``dict.fromkeys(keys)``. A key
+    repeated keeps its first place and its last value, as ``dict.update`` would."""
+    args = ", ".join(f"_{i}" for i in range(len(keys)))
+    body = ", ".join(f"{k!r}: _{i}" for i, k in enumerate(keys))  # repr: a literal of any str
+    maker: Callable[..., dict[str, Any]] = eval(f"lambda {args}: {{{body}}}")
+    return maker
 
 
 @contextmanager
