@@ -144,3 +144,41 @@ def test_hide_suppressed_is_the_record_by_record_rule() -> None:
     assert sections == expected
     hit = suppressed_records(expected["change"])
     assert hit == [r for r in expected["change"] if r.get("suppressed") and r["level"] != "overall"]
+
+
+def _reference_agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
+    """The summary as it was computed on a filtered frame (before the array version)."""
+    shown = per.loc[~per["suppressed"]]
+    vals = shown["rwg_j"].dropna().to_numpy()
+    row: dict[str, Any] = {
+        "n_communities": len(per),
+        "n_shown": len(shown),
+        "n_with_rwg_j": int(vals.size),
+        "n_suppressed": int(per["suppressed"].sum()),
+        "median_rwg_j": float(np.median(vals)) if vals.size else np.nan,
+        "share_rwg_j_strong": float(np.mean(vals >= 0.70)) if vals.size else np.nan,
+        "threshold": 0.70,
+    }
+    ad = shown["ad"].dropna().to_numpy()
+    row["median_ad"] = float(np.median(ad)) if ad.size else np.nan
+    return pd.DataFrame([row])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_agreement_summary_is_the_frame_version(seed: int) -> None:
+    from collective_efficacy.evaluation._sections import _agreement_summary
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 30))
+    per = pd.DataFrame(
+        {
+            "c": [f"B{i}" for i in range(n)],
+            "n": pd.array(rng.integers(1, 50, n), dtype="Int64"),
+            "rwg_j": np.where(rng.random(n) < 0.2, np.nan, rng.random(n)),
+            "ad": np.where(rng.random(n) < 0.2, np.nan, rng.random(n)),
+            "suppressed": rng.random(n) < (0.3 if seed % 4 else 1.0),
+        }
+    )
+    got = _agreement_summary(per)
+    pd.testing.assert_frame_equal(got, _reference_agreement_summary(per))
+    assert records(got) == records(_reference_agreement_summary(per))

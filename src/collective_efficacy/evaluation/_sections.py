@@ -287,20 +287,22 @@ def _agreement(
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
-    shown = per.loc[~per["suppressed"]]
-    vals = shown["rwg_j"].dropna().to_numpy()
+    """The wave's row of the agreement section (on arrays: no filtered frame)."""
+    sup = per["suppressed"].to_numpy(dtype=bool)
+    rwg = per["rwg_j"].to_numpy(dtype=np.float64)[~sup]
+    ad = per["ad"].to_numpy(dtype=np.float64)[~sup]
+    vals, ad = rwg[~np.isnan(rwg)], ad[~np.isnan(ad)]
     row: dict[str, Any] = {
         "n_communities": len(per),
-        "n_shown": len(shown),
+        "n_shown": len(rwg),
         "n_with_rwg_j": int(vals.size),
-        "n_suppressed": int(per["suppressed"].sum()),
+        "n_suppressed": int(sup.sum()),
         "median_rwg_j": float(np.median(vals)) if vals.size else np.nan,
         "share_rwg_j_strong": float(np.mean(vals >= RWG_THRESHOLD)) if vals.size else np.nan,
         "threshold": RWG_THRESHOLD,
+        "median_ad": float(np.median(ad)) if ad.size else np.nan,
     }
-    ad = shown["ad"].dropna().to_numpy()
-    row["median_ad"] = float(np.median(ad)) if ad.size else np.nan
-    return pd.DataFrame([row])
+    return pd.DataFrame({k: [v] for k, v in row.items()})
 
 
 def _ecometric_summary(
