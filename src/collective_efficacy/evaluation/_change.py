@@ -27,7 +27,6 @@ import pandas as pd
 
 from collective_efficacy._groups import factorize_groups
 from collective_efficacy._messages import Note
-from collective_efficacy.disclosure import suppressed_records
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE, records
 from collective_efficacy.evaluation._stack import trim_memory
@@ -187,8 +186,9 @@ def _hidden(sections: dict[str, list[dict[str, Any]]], community: str) -> dict[A
     (both waves' reasons joined), else the first the community table gives."""
     out: dict[Any, str | None] = {}
     for name in ("change", "community_scores"):
-        for r in suppressed_records(sections.get(name, [])):  # only the suppressed in Python
-            out.setdefault(r[community], r.get("reason") or None)
+        for r in sections.get(name, []):
+            if r.get("suppressed") and r.get("level", "community") != "overall":
+                out.setdefault(r[community], r.get("reason") or None)
     return out
 
 
@@ -219,7 +219,8 @@ def _per_community(
     # the evaluation's reason wins over the model's: the model saw a community suppressed in a
     # wave as having no respondents there, which a report must not claim beside its score
     reason = comm["reason"].to_numpy(dtype=object, copy=True)
-    given = np.array([*hidden.values(), np.nan], dtype=object)[at]  # -1: NaN, as a map gives
+    # the hidden one's reason, NaN where none (as ``Series.map`` of the dict gives)
+    given = np.array([*(np.nan if v is None else v for v in hidden.values()), np.nan], object)[at]
     fill = pd.isna(reason) | (hide & pd.notna(given))
     reason[fill] = given[fill]
     cols["reason"] = reason
