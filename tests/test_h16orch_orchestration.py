@@ -179,3 +179,46 @@ def test_agreement_summary_is_the_frame_version(seed: int) -> None:
     got = _agreement_summary(per)
     pd.testing.assert_frame_equal(got, _reference_agreement_summary(per))
     assert records(got) == records(_reference_agreement_summary(per))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_shown_in_both_counts_as_drop_duplicates_and_value_counts(seed: int) -> None:
+    from collective_efficacy.evaluation._change import shown_in_both
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 60))
+    names = np.array([f"B{i}" for i in range(12)] + [None], dtype=object)
+    waves = np.array(["baseline", "end_of_cycle", "other", None], dtype=object)
+    table = pd.DataFrame(
+        {
+            "c": pd.array(rng.choice(names, n), dtype="str" if seed % 2 else object),
+            "wave": pd.array(rng.choice(waves, n, p=[0.45, 0.45, 0.05, 0.05]), dtype="str"),
+            "suppressed": rng.random(n) < 0.3,
+        }
+    )
+    shown = table.loc[~table["suppressed"].to_numpy(dtype=bool), ["c", "wave"]]
+    per = shown.drop_duplicates()["c"].value_counts(sort=False)
+    assert shown_in_both(table, "c") == int((per == 2).sum())
+
+
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 257, 1000])
+def test_has_answer_is_notna_any(size: int) -> None:
+    from collective_efficacy.evaluation._sections import _has_answer
+
+    for where in (None, 0, size // 2, size - 1):
+        values = np.full(size, np.nan)
+        if where is not None and size:
+            values[where] = 3.0
+        assert _has_answer(values) == bool(pd.Series(values).notna().any())
+
+
+def test_repeated_text_is_what_assignment_stores() -> None:
+    from collective_efficacy.evaluation._stack import repeated_text
+
+    for n in (0, 1, 1000):
+        a = pd.DataFrame({"x": np.zeros(n)}, index=pd.RangeIndex(5, 5 + n))
+        b = a.copy()
+        a["w"] = "end_of_cycle"
+        b["w"] = repeated_text("end_of_cycle", n)
+        pd.testing.assert_frame_equal(a, b)
+        assert a["w"].dtype == b["w"].dtype

@@ -228,6 +228,16 @@ def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd
     return out
 
 
+def _has_answer(values: np.ndarray) -> bool:
+    """Whether a float column holds a value: a short head decides nearly every column (no
+    pass over the rows, no mask of them), the rest is read only when the head is empty."""
+    head = values[:_HEAD]
+    return bool(not np.isnan(head).all() or not np.isnan(values[_HEAD:]).all())
+
+
+_HEAD = 256
+
+
 def _agreement(
     part: pd.DataFrame,
     inst: Instrument,
@@ -241,7 +251,7 @@ def _agreement(
     from collective_efficacy.agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
-    answered = [i for i in items if keyed[i].notna().any()]
+    answered = [i for i in items if _has_answer(keyed[i].to_numpy(dtype=np.float64))]
     if len(answered) < len(items):
         dropped = [i for i in items if i not in answered]
         note(
