@@ -118,7 +118,7 @@ def repeated_text(value: str, n: int) -> Any:
     dtype = one.dtype
     if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
         return value
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     kind = pa.array(one.array).type  # the Arrow type pandas gives this text
     return pd.array(pa.repeat(pa.scalar(value, kind), n), dtype=dtype)
