@@ -620,11 +620,13 @@ def _counts_publishable_coded(
     if "scale" in table.columns and table["scale"].nunique() > 1:
         return None
     keys = [table[community], table[wave], rows[community], rows[wave]]
-    text = [k.to_numpy(dtype=object) for k in keys if _is_text(k)]
-    if len(text) < len(keys):
+    if not all(_is_text(k) for k in keys):
         return None
     n_t = len(table)
-    both = [np.concatenate([text[0], text[2]]), np.concatenate([text[1], text[3]])]
+    # each key of both frames stacked (Arrow text: chunks joined, hashed by Arrow)
+    both = [
+        pd.concat([a, b], ignore_index=True) for a, b in ((keys[0], keys[2]), (keys[1], keys[3]))
+    ]
     pair = group_codes(both, keep_na=True)
     first = np.unique(pair[:n_t], return_index=True)[1]
     first.sort()  # each community and wave of the table once, at its first row
@@ -634,7 +636,7 @@ def _counts_publishable_coded(
     count = np.zeros(int(pair.max()) + 1 if pair.size else 0)
     count[given] = rows["rows"].to_numpy(dtype=float, na_value=np.nan)
     count[np.isnan(count)] = 0.0  # the merge's missing counts, filled with 0
-    w_codes, labels = pd.factorize(text[1][first])  # in order of first appearance
+    w_codes, labels = pd.factorize(keys[1].to_numpy(dtype=object)[first])  # first seen first
     sup = table["suppressed"].to_numpy(dtype=bool)[first]
     counts = count[pair[first]]
     n = table["n"].to_numpy(dtype=float, na_value=np.nan)[first]
