@@ -241,3 +241,30 @@ def test_wave_rows_is_iloc(seed: int) -> None:
     rows = np.flatnonzero(rng.random(len(scores)) < 0.7)
     pd.testing.assert_frame_equal(wave_rows(scores, rows, sizes), scores.iloc[rows])
     assert wave_rows(scores, rows, sizes)[WAVE].dtype == scores[WAVE].dtype
+
+
+def _reference_clean(v: Any) -> Any:
+    import math
+
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.floating, float)):
+        return None if math.isnan(float(v)) else float(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v if isinstance(v, (str, int, bool)) else str(v)
+
+
+def test_clean_is_the_type_chain() -> None:
+    from decimal import Decimal
+
+    from collective_efficacy.evaluation._sections import _clean
+
+    values = [None, pd.NA, pd.NaT, np.nan, float("inf"), -0.0, 1.5, np.float32(2.5),
+              np.float64("nan"), np.int64(3), 7, 2**70, True, False, np.bool_(True), "x", "",
+              Decimal("1.5"), pd.Timestamp("2026-01-01"), (1, 2)]  # fmt: skip
+    for v in values:
+        got, want = _clean(v), _reference_clean(v)
+        assert type(got) is type(want) and (got == want or (got is None and want is None))

@@ -45,6 +45,11 @@ _NOTHING_SHOWN = Note("nothing_shown")
 
 
 def _clean(v: Any) -> Any:
+    kind = type(v)  # the Python values of a small table first: one type test each
+    if kind is float:
+        return None if v != v else v
+    if kind is str or kind is int or kind is bool:
+        return v
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, (np.floating, float)):
