@@ -22,7 +22,7 @@ from collective_efficacy.disclosure import (
     counts_publishable,
     hide_suppressed,
 )
-from collective_efficacy.evaluation._sections import _row_maker, records
+from collective_efficacy.evaluation._records import _row_maker, records
 
 
 def _table(rng: np.random.Generator, n_comm: int, dtype: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -260,7 +260,7 @@ def _reference_clean(v: Any) -> Any:
 def test_clean_is_the_type_chain() -> None:
     from decimal import Decimal
 
-    from collective_efficacy.evaluation._sections import _clean
+    from collective_efficacy.evaluation._records import _clean
 
     values = [None, pd.NA, pd.NaT, np.nan, float("inf"), -0.0, 1.5, np.float32(2.5),
               np.float64("nan"), np.int64(3), 7, 2**70, True, False, np.bool_(True), "x", "",
