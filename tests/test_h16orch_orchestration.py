@@ -224,25 +224,6 @@ def test_repeated_text_is_what_assignment_stores() -> None:
         assert a["w"].dtype == b["w"].dtype
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_wave_rows_is_iloc(seed: int) -> None:
-    from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
-    from collective_efficacy.evaluation._stack import repeated_text, wave_rows
-
-    rng = np.random.default_rng(seed)
-    sizes = [int(rng.integers(0, 50)), int(rng.integers(0, 50))]
-    parts = []
-    for label, n in zip((BEFORE, AFTER), sizes, strict=True):
-        part = pd.DataFrame({"buurt": pd.array(rng.choice(["A", "B"], n), dtype="str")})
-        part[WAVE] = repeated_text(label, n)
-        part["score"] = rng.normal(size=n)
-        parts.append(part)
-    scores = pd.concat(parts, ignore_index=True)
-    rows = np.flatnonzero(rng.random(len(scores)) < 0.7)
-    pd.testing.assert_frame_equal(wave_rows(scores, rows, sizes), scores.iloc[rows])
-    assert wave_rows(scores, rows, sizes)[WAVE].dtype == scores[WAVE].dtype
-
-
 def _reference_clean(v: Any) -> Any:
     import math
 

@@ -432,13 +432,8 @@ def shown_in_both(table: pd.DataFrame, community: str) -> int:
     the valid scores), so these are the communities with scores in both waves among the
     shown respondents, counted on the table instead of on a million rows.
     """
-    shown = ~table["suppressed"].to_numpy(dtype=bool)
-    # the distinct (community, wave) pairs on codes (a missing wave is a wave; a missing
-    # community is left out, as value_counts leaves it out): no frame filtered, no hashing twice
-    c, _ = pd.factorize(table[community].array[shown])
-    w, waves = pd.factorize(table["wave"].array[shown], use_na_sentinel=False)
-    pairs = np.unique(c[c >= 0] * max(len(waves), 1) + w[c >= 0])
-    per = np.bincount(pairs // max(len(waves), 1))
+    shown = table.loc[~table["suppressed"].to_numpy(dtype=bool), [community, "wave"]]
+    per = shown.drop_duplicates()[community].value_counts(sort=False)
     return int((per == 2).sum())
 
 

@@ -34,13 +34,7 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
-from collective_efficacy.evaluation._stack import (
-    frame_rows,
-    stacked,
-    taken,
-    trim_memory,
-    wave_rows,
-)
+from collective_efficacy.evaluation._stack import frame_rows, stacked, taken, trim_memory
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
@@ -313,7 +307,7 @@ def _shown_rows(scores: pd.DataFrame, rows: np.ndarray, inp: Inputs, scale: str)
     start (``inp.wave_items``), each wave's frame let go then: the items of both waves are
     never held twice."""
     index = pd.Index(rows) if len(rows) < len(scores) else pd.RangeIndex(len(scores))
-    out = wave_rows(scores, rows, [len(f) for f in inp.frames]).set_axis(index)
+    out = scores.iloc[rows].set_axis(index)
     items = set(inp.items)
     extra = [c for c in inp.frames[0].columns if c not in items]  # the design columns
     if extra:
