@@ -196,7 +196,9 @@ def _per_community(
     comm: pd.DataFrame, sections: dict[str, list[dict[str, Any]]], community: str
 ) -> pd.DataFrame:
     hidden = _hidden(sections, community)
-    hide = comm["suppressed"].to_numpy(dtype=bool) | comm[community].isin(hidden).to_numpy()
+    # each community's place among the hidden ones (-1: shown), one hashed lookup
+    at = pd.Index(list(hidden), dtype=object).get_indexer(comm[community].to_numpy(dtype=object))
+    hide = comm["suppressed"].to_numpy(dtype=bool) | (at >= 0)
     stats = [c for c in comm.columns if c not in (community, "suppressed", "reason", *_COUNTS)]
     stats.remove("confidence")
     cols: dict[str, Any] = {c: comm[c] for c in comm.columns}  # column by column, one frame
@@ -217,7 +219,8 @@ def _per_community(
     # the evaluation's reason wins over the model's: the model saw a community suppressed in a
     # wave as having no respondents there, which a report must not claim beside its score
     reason = comm["reason"].to_numpy(dtype=object, copy=True)
-    given = comm[community].map(hidden).to_numpy(dtype=object)
+    # the hidden one's reason, NaN where none (as ``Series.map`` of the dict gives)
+    given = np.array([*(np.nan if v is None else v for v in hidden.values()), np.nan], object)[at]
     fill = pd.isna(reason) | (hide & pd.notna(given))
     reason[fill] = given[fill]
     cols["reason"] = reason

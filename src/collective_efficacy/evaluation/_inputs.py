@@ -25,7 +25,7 @@ from collective_efficacy._rows import describe_rows, file_row_offset
 from collective_efficacy.errors import DataError, ResponseValidationError
 from collective_efficacy.evaluation._change import in_both_waves
 from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
-from collective_efficacy.evaluation._stack import stacked, stacked_codings
+from collective_efficacy.evaluation._stack import repeated_text, stacked, stacked_codings
 from collective_efficacy.evaluation._weights import design_frame, no_weight
 from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.responses import IdCodes, ValidatedResponses, validate
@@ -515,7 +515,7 @@ def read_inputs(
                 wave=label,
                 scale=scale,
             )
-        s[WAVE] = label
+        s[WAVE] = repeated_text(label, len(s))
         parts = [s, v.data[items]]
         if design is not None:
             src = v.report.source

@@ -10,12 +10,9 @@ convergence problem) is kept as a note too, so the report shows it to the evalua
 from __future__ import annotations
 
 import functools
-import math
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,6 +22,12 @@ from collective_efficacy._groups import GroupIndex, factorize_groups, restrict_g
 from collective_efficacy._messages import Note
 from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
 from collective_efficacy.errors import CollectiveEfficacyError, DataError
+
+# the records moved to ._records (module size); their helpers re-exported where tests reach them
+from collective_efficacy.evaluation._records import _FEW_ROWS as _FEW_ROWS
+from collective_efficacy.evaluation._records import _by_column as _by_column
+from collective_efficacy.evaluation._records import _clean as _clean
+from collective_efficacy.evaluation._records import records
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.prepared import PreparedSurvey, lookup, preset
 from collective_efficacy.survey_design import SurveyDesign
@@ -44,84 +47,6 @@ Notes = dict[str, str]
 Section = Callable[[pd.DataFrame, Notes], pd.DataFrame]
 # "not published: no community of this wave has enough respondents to be shown (...)"
 _NOTHING_SHOWN = Note("nothing_shown")
-
-
-def _clean(v: Any) -> Any:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (np.floating, float)):
-        return None if math.isnan(float(v)) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    return v if isinstance(v, (str, int, bool)) else str(v)
-
-
-def _column(s: pd.Series) -> list[Any]:
-    """One column as JSON-ready Python values (whole-column conversions where the dtype allows)."""
-    dt = s.dtype
-    if isinstance(dt, np.dtype) and dt.kind in "iub":
-        return list(s.to_numpy().tolist())
-    if isinstance(dt, np.dtype) and dt.kind == "f":
-        a = s.to_numpy()
-        vals: list[Any] = a.tolist()
-        missing = np.isnan(a)
-    elif isinstance(dt, pd.StringDtype):  # pd.NA or NaN, depending on the dtype's na_value
-        return _shared_text(s)
-    elif pd.api.types.is_bool_dtype(dt) or pd.api.types.is_integer_dtype(dt):  # boolean, Int64
-        missing = s.isna().to_numpy()
-        target: Any = bool if pd.api.types.is_bool_dtype(dt) else np.int64
-        vals = s.to_numpy(dtype=target, na_value=target(0)).tolist()
-    else:
-        kind = pd.api.types.infer_dtype(s, skipna=True)
-        if kind in ("string", "empty"):  # text, or nothing
-            obj = s.to_numpy(dtype=object, copy=True)
-            obj[pd.isna(obj)] = None
-            return list(obj.tolist())
-        if kind in ("integer", "boolean"):  # counts with None for hidden ones: as Int64
-            try:
-                return _column(s.astype("Int64" if kind == "integer" else "boolean"))
-            except (OverflowError, TypeError, ValueError):  # beyond int64: one by one
-                pass
-        return [_clean(v) for v in s.tolist()]
-    for i in np.flatnonzero(missing).tolist():
-        vals[i] = None
-    return vals
-
-
-def _shared_text(s: pd.Series) -> list[Any]:
-    """A text column as Python ``str`` (None where missing), one object per distinct text:
-    a wave, method or reason repeated on every row is held once, not once per row."""
-    codes, uniques = pd.factorize(s)  # -1: missing
-    texts = np.empty(len(uniques) + 1, dtype=object)
-    texts[:-1] = uniques.to_numpy(dtype=object)
-    texts[-1] = None
-    return list(texts[codes].tolist())
-
-
-#: up to this many rows a table is converted cell by cell: the same values as column by column
-#: (:func:`_clean` is :func:`_column` for one value), without a Series per column
-_FEW_ROWS = 100
-
-
-def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready records: NaN/NA -> None, numpy scalars -> Python (converted column-wise)."""
-    keys = [str(k) for k in df.columns]
-    if 0 < len(df) <= _FEW_ROWS and len(keys):  # a summary row per wave: cell by cell
-        return [dict(zip(keys, map(_clean, row))) for row in df.to_numpy(dtype=object).tolist()]
-    return _by_column(df, keys)
-
-
-def _by_column(df: pd.DataFrame, keys: list[str]) -> list[dict[str, Any]]:
-    """:func:`records` column by column (whole-column conversions)."""
-    cols = [_column(s) for _, s in df.items()]  # by position (also duplicate names)
-    if not cols:
-        return [{} for _ in range(len(df))]
-    # one dict per row, in C: copies of a dict already sized for the keys, then filled
-    out = list(map(dict.copy, repeat(dict.fromkeys(keys), len(df))))
-    deque(map(dict.update, out, map(zip, repeat(keys), zip(*cols))), maxlen=0)
-    return out
 
 
 @contextmanager
@@ -221,6 +146,16 @@ def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd
     return out
 
 
+def _has_answer(values: np.ndarray) -> bool:
+    """Whether a float column holds a value: a short head decides nearly every column (no
+    pass over the rows, no mask of them), the rest is read only when the head is empty."""
+    head = values[:_HEAD]
+    return bool(not np.isnan(head).all() or not np.isnan(values[_HEAD:]).all())
+
+
+_HEAD = 256
+
+
 def _agreement(
     part: pd.DataFrame,
     inst: Instrument,
@@ -234,7 +169,7 @@ def _agreement(
     from collective_efficacy.agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
-    answered = [i for i in items if keyed[i].notna().any()]
+    answered = [i for i in items if _has_answer(keyed[i].to_numpy(dtype=np.float64))]
     if len(answered) < len(items):
         dropped = [i for i in items if i not in answered]
         note(
@@ -280,20 +215,22 @@ def _agreement(
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
-    shown = per.loc[~per["suppressed"]]
-    vals = shown["rwg_j"].dropna().to_numpy()
+    """The wave's row of the agreement section (on arrays: no filtered frame)."""
+    sup = per["suppressed"].to_numpy(dtype=bool)
+    rwg = per["rwg_j"].to_numpy(dtype=np.float64)[~sup]
+    ad = per["ad"].to_numpy(dtype=np.float64)[~sup]
+    vals, ad = rwg[~np.isnan(rwg)], ad[~np.isnan(ad)]
     row: dict[str, Any] = {
         "n_communities": len(per),
-        "n_shown": len(shown),
+        "n_shown": len(rwg),
         "n_with_rwg_j": int(vals.size),
-        "n_suppressed": int(per["suppressed"].sum()),
+        "n_suppressed": int(sup.sum()),
         "median_rwg_j": float(np.median(vals)) if vals.size else np.nan,
         "share_rwg_j_strong": float(np.mean(vals >= RWG_THRESHOLD)) if vals.size else np.nan,
         "threshold": RWG_THRESHOLD,
+        "median_ad": float(np.median(ad)) if ad.size else np.nan,
     }
-    ad = shown["ad"].dropna().to_numpy()
-    row["median_ad"] = float(np.median(ad)) if ad.size else np.nan
-    return pd.DataFrame([row])
+    return pd.DataFrame({k: [v] for k, v in row.items()})
 
 
 def _ecometric_summary(

@@ -19,7 +19,14 @@ from collective_efficacy.evaluation._sections import AFTER, BEFORE, WAVE
 if TYPE_CHECKING:
     from collective_efficacy.responses import IdCodes
 
-__all__ = ["frame_rows", "stacked", "stacked_codings", "taken", "trim_memory"]
+__all__ = [
+    "frame_rows",
+    "repeated_text",
+    "stacked",
+    "stacked_codings",
+    "taken",
+    "trim_memory",
+]
 
 
 def stacked(
@@ -107,6 +114,21 @@ def taken(
     for j, c in enumerate(cols):
         np.take(frame[c].to_numpy(), pick, out=block[j])
     return pd.DataFrame(block.T, columns=pd.Index(cols), index=index, copy=False)
+
+
+def repeated_text(value: str, n: int) -> Any:
+    """What ``frame[column] = value`` stores for a frame of ``n`` rows: when pandas keeps text
+    in Arrow (its ``str`` dtype), the Arrow column made by Arrow (a wave label on five million
+    rows: no Python object per row, 73 -> 28 ms); otherwise ``value`` itself (pandas
+    broadcasts it)."""
+    one = pd.Series([value])
+    dtype = one.dtype
+    if not isinstance(dtype, pd.StringDtype) or dtype.storage != "pyarrow":
+        return value
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    kind = pa.array(one.array).type  # the Arrow type pandas gives this text
+    return pd.array(pa.repeat(pa.scalar(value, kind), n), dtype=dtype)
 
 
 def trim_memory() -> None:
