@@ -114,7 +114,7 @@ STEPS: list[tuple[str, str, str]] = [
     ("disclosure", "disclosure.py", "shown_respondents"),
     ("disclosure", "disclosure.py", "hide_suppressed"),
     ("disclosure", "disclosure.py", "counts_publishable"),
-    ("records", "evaluation/_sections.py", "records"),
+    ("records", "evaluation/_records.py", "records"),
     ("records", "evaluation/__init__.py", "_records"),
     ("model", "main.py", "__init__"),  # pydantic BaseModel.__init__ (validation of sections)
 ]
