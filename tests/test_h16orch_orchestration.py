@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collective_efficacy import disclosure
 from collective_efficacy.disclosure import (
     ABSENT_REASON,
     HIDDEN_WHEN_SUPPRESSED,
@@ -22,6 +21,7 @@ from collective_efficacy.disclosure import (
     counts_publishable,
     hide_suppressed,
 )
+from collective_efficacy.disclosure import _counts as disclosure
 from collective_efficacy.evaluation._records import _row_maker, records
 
 

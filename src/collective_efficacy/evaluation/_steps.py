@@ -16,8 +16,8 @@ from collective_efficacy.disclosure import (
     ABSENT_REASON,
     counts_publishable,
     secondary_suppression,
-    shown_mask,
 )
+from collective_efficacy.disclosure._rules import shown_mask
 from collective_efficacy.errors import CollectiveEfficacyError, DataError, require_extra
 from collective_efficacy.evaluation._change import change_model_sections, shown_in_both
 from collective_efficacy.evaluation._inputs import (

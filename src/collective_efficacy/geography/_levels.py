@@ -8,15 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from collective_efficacy.disclosure import (
-    SECONDARY_REASON,
+from collective_efficacy.disclosure import SECONDARY_REASON
+from collective_efficacy.disclosure._counts import totals_unsafe
+from collective_efficacy.disclosure._rules import (
     group_any,
     group_codes,
     group_first,
     group_min,
     pattern_of_groups,
     suppress_rows,
-    totals_unsafe,
 )
 
 __all__ = ["suppress_levels"]

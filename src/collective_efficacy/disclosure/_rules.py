@@ -1,50 +1,15 @@
-r"""Disclosure control: the one implementation of suppression for everything that is published.
-
-A community (in one wave) with fewer than ``min_n`` respondents is *suppressed*: no n, mean or
-other statistic of it is published. Hiding its own row is not enough, because published figures
-can be combined (see the documentation page *Privacy*). This module guarantees that no combination
-of published figures recovers a suppressed community's n or any of its statistics, with three
-rules:
-
-1. **Pooled statistics use shown communities only.** Reliability, item tables, omega, the ICC
-   (ANOVA sums ``n``, ``n0``, ``msb``, ``msw``, ``F``, ``n_singletons``), agreement, the
-   ecometric model and the overall change are computed on the respondents of the communities
-   that are shown in that wave (:func:`shown_respondents`). A pool minus the shown communities
-   is then always empty: differencing, linear systems in n and n\ :sup:`2` and cross-wave
-   combinations have nothing to solve. A wave without any shown community publishes no pooled
-   statistic at all.
-2. **Secondary suppression** (:func:`secondary_suppression`): in a wave with a community
-   suppressed for size, the smallest shown community is suppressed too, so that no published
-   total minus the shown communities isolates fewer than ``min_n`` respondents. Whether it
-   happens depends only on which communities are small, not on their size.
-3. **Counts of rows are published only when they narrow no suppressed community**
-   (:func:`total_is_safe`): the rows read and used in a wave include the suppressed
-   communities, so the rows used minus the shown communities give their total. That total is
-   published only when every community suppressed for size could still hold any number from 1
-   to ``min_n - 1`` respondents given the total and what is known of the others (a secondarily
-   suppressed community holds between ``min_n`` and the smallest shown community); otherwise
-   the counts are withheld.
-
-:func:`one_pattern` makes suppression one decision per community and wave across the scales
-of a table (a community suppressed on one scale is suppressed on all; related scales, such as
-collective efficacy as the mean of social cohesion and informal social control, would otherwise
-give away the hidden one, and a community shown on one scale but not another would bound its n).
-:func:`hide_suppressed` blanks the n, ratings and evidence of suppressed rows in the
-per-community tables and :func:`publishable_table` applies 2. and the blanking to a table of
-community scores (the ``score`` command's communities.csv). :func:`aggregate` and the other
-statistics functions keep full detail for the analyst; only what is published passes here.
-"""
+"""Suppression of small communities (private; the public names are in the package)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from collective_efficacy._params import ARRAY, COLUMN, FRAME, MAPPING, Interval, public
+from collective_efficacy._params import COLUMN, FRAME, MAPPING, Interval, public
 from collective_efficacy.impact import EVIDENCE_COLUMNS
 from collective_efficacy.prepared import lookup
 
@@ -52,13 +17,11 @@ __all__ = [
     "ABSENT_REASON",
     "HIDDEN_WHEN_SUPPRESSED",
     "SECONDARY_REASON",
-    "counts_publishable",
     "hide_suppressed",
     "one_pattern",
     "publishable_table",
     "secondary_suppression",
     "shown_respondents",
-    "total_is_safe",
 ]
 
 #: The reason of a community suppressed to protect a smaller one (no count in it: a count
@@ -291,97 +254,6 @@ def _prepared_keep(
     return out
 
 
-@public(
-    constraints={
-        "hidden": [ARRAY],
-        "secondary": [ARRAY],
-        "min_n": [_MIN_N],
-        "smallest_shown": [Interval(Real, 0, None), None],
-    }
-)
-def total_is_safe(
-    hidden: Sequence[int] | np.ndarray,
-    *,
-    secondary: Sequence[bool] | np.ndarray,
-    min_n: int = 10,
-    smallest_shown: float | None,
-) -> bool:
-    r"""Whether a total that includes suppressed communities may be published.
-
-    Parameters
-    ----------
-    hidden : sequence of int
-        What each suppressed community adds to the total (its rows or respondents; absent
-        communities, which add 0, are left out).
-    secondary : sequence of bool
-        Which of them are secondarily suppressed.
-    min_n : int
-        The privacy threshold.
-    smallest_shown : float or None
-        n of the smallest shown community (None when none is shown).
-
-    Returns
-    -------
-    bool
-        True when the total leaves every community suppressed for size its whole range
-        1 to ``min_n - 1`` open.
-
-    Notes
-    -----
-    A reader who subtracts the shown communities from the total learns :math:`R = \sum_j h_j`
-    and knows bounds :math:`l_j \le h_j \le u_j`: :math:`[1, m-1]` for a community suppressed
-    for size, :math:`[m, s]` for a secondarily suppressed one (:math:`s` the smallest shown
-    community, :math:`\infty` when none is shown). The values still possible for :math:`h_j`
-    are :math:`[\max(l_j, R - \sum_{i\ne j} u_i), \min(u_j, R - \sum_{i\ne j} l_i)]` (the
-    interval attack of tabular disclosure control; Hundepool et al., 2012, sec. 4.2). The
-    total is safe when this is :math:`[1, m-1]` for every community suppressed for size and
-    holds at least two values for every secondarily suppressed one. It is never safe for a
-    single suppressed community.
-
-    Examples
-    --------
-    >>> from collective_efficacy.disclosure import total_is_safe
-    >>> total_is_safe([4, 30], secondary=[False, True], min_n=10, smallest_shown=40)
-    True
-    >>> total_is_safe([9, 9], secondary=[False, False], min_n=10, smallest_shown=None)
-    False
-    """
-    h = np.asarray(hidden, dtype=float)
-    sec = np.asarray(secondary, dtype=bool)
-    top = np.inf if smallest_shown is None else float(smallest_shown)
-    group = np.zeros(h.size, dtype=np.intp)
-    return not bool(totals_unsafe(h, sec, group, np.array([top]), min_n=min_n)[0])
-
-
-def totals_unsafe(
-    hidden: np.ndarray,
-    secondary: np.ndarray,
-    group: np.ndarray,
-    smallest_shown: np.ndarray,
-    *,
-    min_n: int,
-) -> np.ndarray:
-    """:func:`total_is_safe`'s interval test for many totals at once (one vectorised pass):
-    True for each total (index of ``smallest_shown``, inf where none is shown) that narrows a
-    hidden community of ``group`` (each hidden community's total; sizes ``hidden``)."""
-    n_groups = len(smallest_shown)
-    lo = np.where(secondary, float(min_n), 1.0)
-    hi = np.where(secondary, smallest_shown[group], float(min_n - 1))
-    total = np.bincount(group, weights=hidden, minlength=n_groups)[group]
-    sum_lo = np.bincount(group, weights=lo, minlength=n_groups)[group]
-    sum_hi = np.bincount(group, weights=hi, minlength=n_groups)[group]
-    with np.errstate(invalid="ignore"):
-        low = np.maximum(lo, total - (sum_hi - hi))  # the others take up all they can
-        high = np.minimum(hi, total - (sum_lo - lo))  # ... or as little as they can
-    full = (low <= lo) & (high >= hi)
-    # a secondary one keeps two values or more: one pinned by its own bounds (its smallest shown
-    # sibling holds exactly min_n) is pinned too, and the total would complete what it tells
-    open_ = high > low
-    bad = np.where(secondary, ~open_, ~full)
-    out: np.ndarray = np.bincount(group, weights=bad.astype(float), minlength=n_groups) > 0
-    return out
-
-
 @public(constraints={"sections": [MAPPING]})
 def hide_suppressed(sections: Mapping[str, list[dict[str, Any]]]) -> None:
     """Blank, in place, the n, ratings and evidence of every suppressed per-community record.
@@ -540,128 +412,3 @@ def publishable_table(
     out["n"] = out["n"].astype("Int64")
     out.loc[sup & ~(out["reason"] == ABSENT_REASON).to_numpy(), "n"] = pd.NA
     return out
-
-
-@public(constraints={**_TWO_FRAMES, "rows": [FRAME], "min_n": [_MIN_N]})
-def counts_publishable(
-    table: pd.DataFrame,
-    rows: pd.DataFrame,
-    *,
-    community: str,
-    wave: str = "wave",
-    min_n: int = 10,
-) -> dict[Any, bool]:
-    """Per wave: whether its counts of rows (read, used) may be published.
-
-    Parameters
-    ----------
-    table : DataFrame
-        Community scores after suppression (``n``, ``suppressed``, ``reason``), with ``wave``.
-    rows : DataFrame
-        The rows used per community and wave: columns ``community``, ``wave`` and ``rows``.
-    community, wave : str
-        The community and wave columns (in both frames).
-    min_n : int
-        The privacy threshold.
-
-    Returns
-    -------
-    dict
-        Wave label -> True when the wave's total of rows narrows no suppressed community
-        (:func:`total_is_safe` applied to the rows of its suppressed communities). A wave with
-        respondents but no shown community never publishes its counts (all that is published
-        of it is that its communities have fewer than ``min_n`` respondents).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from collective_efficacy.disclosure import counts_publishable
-    >>> t = pd.DataFrame({"c": ["A", "B"], "wave": ["x", "x"], "n": [30, 5],
-    ...                   "suppressed": [False, True], "reason": ["", "fewer than 10"]})
-    >>> r = pd.DataFrame({"c": ["A", "B"], "wave": ["x", "x"], "rows": [30, 5]})
-    >>> counts_publishable(t, r, community="c", min_n=10)
-    {'x': False}
-    """
-    fast = _counts_publishable_coded(table, rows, community, wave, min_n)
-    if fast is not None:
-        return fast
-    t = table.drop_duplicates([community, wave])  # several scales: suppression is per scale
-    if "scale" in table.columns and table["scale"].nunique() > 1:
-        # a community counts as hidden when any of its scales is suppressed
-        any_sup = table.groupby([community, wave], sort=False)["suppressed"].any()
-        t = t.drop(columns="suppressed").merge(
-            any_sup.rename("suppressed").reset_index(), on=[community, wave]
-        )
-    t = t.merge(rows[[community, wave, "rows"]], on=[community, wave], how="left")
-    out: dict[Any, bool] = {}
-    for label, part in t.groupby(wave, sort=False):  # two waves, not a loop over communities
-        sup = part["suppressed"].to_numpy(dtype=bool)
-        counts = part["rows"].fillna(0).to_numpy(dtype=float)
-        hid = sup & (counts > 0)
-        shown_n = part.loc[~sup, "n"]
-        if not len(shown_n) and hid.any():  # nothing shown: only "fewer than min_n" (issue 13)
-            out[label] = False
-            continue
-        out[label] = total_is_safe(
-            counts[hid],
-            secondary=(part["reason"] == SECONDARY_REASON).to_numpy()[hid],
-            min_n=min_n,
-            smallest_shown=float(shown_n.min()) if len(shown_n) else None,
-        )
-    return out
-
-
-def _counts_publishable_coded(
-    table: pd.DataFrame, rows: pd.DataFrame, community: str, wave: str, min_n: int
-) -> dict[Any, bool] | None:
-    """:func:`counts_publishable` on codes, without its merge and groupby (milliseconds of
-    pandas each on a small table): one scale, text labels and no missing one, one row count per
-    community and wave. None otherwise (the general path)."""
-    if "scale" in table.columns and table["scale"].nunique() > 1:
-        return None
-    keys = [table[community], table[wave], rows[community], rows[wave]]
-    if not all(_is_text(k) for k in keys):
-        return None
-    n_t = len(table)
-    # each key of both frames stacked (Arrow text: chunks joined, hashed by Arrow)
-    both = [
-        pd.concat([a, b], ignore_index=True) for a, b in ((keys[0], keys[2]), (keys[1], keys[3]))
-    ]
-    pair = group_codes(both, keep_na=True)
-    first = np.unique(pair[:n_t], return_index=True)[1]
-    first.sort()  # each community and wave of the table once, at its first row
-    given = pair[n_t:]
-    if np.unique(given).size < given.size:  # counted twice: the merge would repeat rows
-        return None
-    count = np.zeros(int(pair.max()) + 1 if pair.size else 0)
-    count[given] = rows["rows"].to_numpy(dtype=float, na_value=np.nan)
-    count[np.isnan(count)] = 0.0  # the merge's missing counts, filled with 0
-    w_codes, labels = pd.factorize(keys[1].to_numpy(dtype=object)[first])  # first seen first
-    sup = table["suppressed"].to_numpy(dtype=bool)[first]
-    counts = count[pair[first]]
-    n = table["n"].to_numpy(dtype=float, na_value=np.nan)[first]
-    secondary = (table["reason"] == SECONDARY_REASON).to_numpy(dtype=bool)[first]
-    hid = sup & (counts > 0)
-    out: dict[Any, bool] = {}
-    for k, label in enumerate(labels):  # a handful of waves, not a loop over communities
-        here = w_codes == k
-        shown_n = n[here & ~sup]
-        if not shown_n.size and hid[here].any():  # nothing shown: only "fewer than min_n"
-            out[label] = False
-            continue
-        known = shown_n[~np.isnan(shown_n)]  # Series.min skips a missing n
-        top = np.inf if not shown_n.size else float(known.min()) if known.size else np.nan
-        h = here & hid
-        group = np.zeros(int(h.sum()), dtype=np.intp)
-        unsafe = totals_unsafe(counts[h], secondary[h], group, np.array([top]), min_n=min_n)
-        out[label] = not bool(unsafe[0])  # total_is_safe's test
-    return out
-
-
-def _is_text(values: pd.Series) -> bool:
-    """Text labels only, none missing (compared as the merge compares them)."""
-    if values.isna().any():
-        return False
-    if isinstance(values.dtype, pd.StringDtype):
-        return True
-    return values.dtype == object and pd.api.types.infer_dtype(values) == "string"
