@@ -145,7 +145,10 @@ def _numeric_checked(xs: list[np.ndarray], valid: list[int]) -> list[np.ndarray 
     Codes that are consecutive integers (every scale of the bundled instruments) are checked
     by reductions that skip NaN (``fmin``/``fmax``, and no fraction), over row chunks of all
     columns at once: the columns of one row-major block share their cache lines, so the block
-    is read once, and no temporary is larger than a chunk.
+    is read once, and no temporary is larger than a chunk. Columns of one row-major block
+    (:func:`_row_major`) are checked together, a chunk of the block's rows as one contiguous
+    run of cells (strided reductions of one column are several times slower); only a chunk
+    where that fails is checked column by column.
     """
     codes = np.asarray(valid, dtype=np.float64)
     if not (codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size))):
@@ -156,21 +159,70 @@ def _numeric_checked(xs: list[np.ndarray], valid: list[int]) -> list[np.ndarray 
                 ok |= x == code
             out.append(x if bool(ok.all()) else None)
         return out
+    lo_code, hi_code = float(codes[0]), float(codes[-1])
     good = [True] * len(xs)
     n = len(xs[0]) if xs else 0
+    blocks = _row_major(xs)
     for lo in range(0, n, _CHUNK):
-        for j, x in enumerate(xs):
-            if not good[j]:
-                continue
-            part = x[lo : lo + _CHUNK]
-            low, high = np.fmin.reduce(part, initial=np.inf), np.fmax.reduce(part, initial=-np.inf)
-            if not (low >= codes[0] and high <= codes[-1]):
-                good[j] = False
-                continue
-            frac = np.floor(part)
-            np.subtract(part, frac, out=frac)  # in range: a whole number is a code
-            good[j] = not np.fmax.reduce(frac) > 0
+        for block, js in blocks:
+            if len(js) > 1 and _codes_only(block[lo : lo + _CHUNK], lo_code, hi_code):
+                continue  # every cell of the chunk (of all its columns) a code or NaN
+            for j in js:
+                if good[j]:
+                    good[j] = _codes_only(xs[j][lo : lo + _CHUNK], lo_code, hi_code)
     return [x if ok else None for x, ok in zip(xs, good)]
+
+
+def _codes_only(part: np.ndarray, lo: float, hi: float) -> bool:
+    """Whether every cell of ``part`` is NaN or a whole number in ``[lo, hi]``."""
+    low, high = (
+        np.fmin.reduce(part, axis=None, initial=np.inf),
+        np.fmax.reduce(part, axis=None, initial=-np.inf),
+    )
+    if not (low >= lo and high <= hi):
+        return False
+    frac = np.floor(part)
+    np.subtract(part, frac, out=frac)  # in range: a whole number is a code
+    return not np.fmax.reduce(frac, axis=None, initial=0.0) > 0
+
+
+def _row_major(xs: list[np.ndarray]) -> list[tuple[np.ndarray, list[int]]]:
+    """The columns grouped by the row-major float64 block they are strided views of.
+
+    Each group: a 2-D view of the block's rows and of the columns from the group's first to
+    its last (other columns between them come along: they are only read), and the positions
+    in ``xs`` of its columns. A column that is no such view is a group of its own (itself).
+    """
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    spans: dict[tuple[int, int, int], tuple[np.ndarray, int, int]] = {}
+    alone: list[tuple[np.ndarray, list[int]]] = []
+    for j, x in enumerate(xs):
+        base = x.base
+        row = x.strides[0] if x.ndim == 1 else 0
+        if not (
+            isinstance(base, np.ndarray)
+            and base.ndim == 2
+            and base.dtype == np.float64
+            and x.dtype == np.float64
+            and base.flags.c_contiguous
+            and row == base.strides[0] > 8
+        ):
+            alone.append((x, [j]))
+            continue
+        offset = x.ctypes.data - base.ctypes.data
+        first, column = divmod(offset, row)
+        if offset < 0 or column % 8 or first + len(x) > base.shape[0]:
+            alone.append((x, [j]))  # pragma: no cover - a view of the block is in it
+            continue
+        key = (id(base), first, len(x))
+        groups.setdefault(key, []).append(j)
+        left, right = spans.get(key, (base, column // 8, column // 8))[1:]
+        spans[key] = (base, min(left, column // 8), max(right, column // 8))
+    out = alone
+    for key, js in groups.items():
+        base, left, right = spans[key]
+        out.append((base[key[1] : key[1] + key[2], left : right + 1], js))
+    return out
 
 
 def _empty_column(col: _Collector, column: str, item: str, n: int) -> None:
