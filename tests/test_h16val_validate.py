@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collective_efficacy.responses import _cells
+from collective_efficacy.responses import _cells, _codes
+from collective_efficacy.responses._checks import IdColumn
 
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CELLS = st.sampled_from([1.0, 2.0, 5.0, 0.0, 2.5, 6.0, 9.0, -1.0, np.inf, np.nan])
@@ -64,3 +65,59 @@ def test_columns_of_several_blocks_and_alone_are_grouped_apart() -> None:
     assert sorted(sorted(js) for _, js in groups) == [[0, 3], [1, 4], [2]]
     got = _cells._numeric_checked(xs, [1, 2, 3, 4, 5])
     assert [g is not None for g in got] == _alone(xs, [1, 2, 3, 4, 5]) == [1, 0, 1, 1, 1]
+
+
+def _kept_reference(codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``pd.factorize`` of the kept rows' codes (first-appearance order, as ``kept_codes``)."""
+    return pd.factorize(codes[rows])[0]
+
+
+@SLOW
+@given(
+    st.lists(st.integers(-1, 6), min_size=1, max_size=200),
+    st.lists(st.integers(0, 199), max_size=4),
+)
+def test_kept_codes_equal_factorize_of_the_kept_rows(cells: list[int], dropped: list[int]) -> None:
+    """Codes of the kept rows (a few dropped, the rows without an id always): exactly
+    ``pd.factorize`` of them, whether a dropped row is the first of its code or not."""
+    codes = pd.factorize(np.array(cells))[0]  # first-appearance codes, -1 kept as -1
+    codes[np.array(cells) < 0] = -1
+    keep = codes >= 0
+    keep[[d % len(cells) for d in dropped]] = False
+    rows = np.flatnonzero(keep)
+    ids = IdColumn(codes, np.zeros(0, dtype=object))
+    got = _cells.kept_codes(ids, rows)
+    np.testing.assert_array_equal(got, _kept_reference(codes, rows))
+    assert not got.flags.writeable
+
+
+def test_kept_codes_fast_check_on_a_long_column() -> None:
+    """A long column with few dropped rows takes the run-maximum check: dropped rows that are
+    and are not their code's first row, at the start, adjacent, at the end."""
+    rng = np.random.default_rng(3)
+    codes = pd.factorize(rng.integers(0, 500, 20_000))[0]
+    firsts = np.flatnonzero(np.maximum.accumulate(codes) == codes)[:3]
+    for dropped in ([0], [1, 2, 3], [19_999], [5, 6, 19_998, 19_999], list(firsts[1:])):
+        keep = np.ones(codes.size, dtype=bool)
+        keep[dropped] = False
+        rows = np.flatnonzero(keep)
+        want = _kept_reference(codes, rows)
+        assert _cells._firsts_kept(codes, rows) == np.array_equal(codes[rows], want)
+        got = _cells.kept_codes(IdColumn(codes, np.zeros(0, dtype=object)), rows)
+        np.testing.assert_array_equal(got, want)
+
+
+@SLOW
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=60),
+    st.lists(st.integers(0, 2**20), min_size=1, max_size=300),
+)
+def test_rows_with_keys_equal_isin(wanted: list[int], low: list[int]) -> None:
+    """Keys sharing low bits with the wanted ones (the sieve lets them through), and not:
+    exactly ``np.isin``'s rows."""
+    want = np.array(wanted, dtype=np.int64)
+    keys = np.array(low, dtype=np.int64)
+    if want.size:
+        keys = np.concatenate([keys, want[: len(want) // 2], want[:3] + (1 << 16)])
+    got = _codes.rows_with_keys(keys, want)
+    np.testing.assert_array_equal(got, np.flatnonzero(np.isin(keys, want)))

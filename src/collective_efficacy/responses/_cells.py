@@ -359,6 +359,9 @@ def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
     """
     assert ids.codes is not None
     codes = np.asarray(ids.codes[rows], dtype=np.int64)
+    if codes.size and _firsts_kept(ids.codes, rows):  # the codes of all rows, as they are
+        codes.flags.writeable = False
+        return codes
     if codes.size:
         present = np.zeros(int(codes.max()) + 1, dtype=bool)
         present[codes] = True
@@ -373,3 +376,27 @@ def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
             codes = rank[codes]
     codes.flags.writeable = False
     return codes
+
+
+def _firsts_kept(codes: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether no dropped row (not in ``rows``) is the first row of its code: then every code
+    keeps its first row, in the same order, and the codes of ``rows`` need no renumbering.
+
+    First-appearance codes: a row is its code's first exactly when its code exceeds every code
+    before it. Checked only when few rows are dropped (one maximum per run of kept rows);
+    False (the caller's general path) otherwise. Kept rows never have code -1 (rows without an
+    id are dropped).
+    """
+    n = len(codes)
+    if n - len(rows) > n >> 6:
+        return False
+    dropped = np.ones(n, dtype=bool)
+    dropped[rows] = False
+    gone = np.flatnonzero(dropped)
+    if not gone.size:
+        return True
+    bounds = np.append(0, gone)
+    seg = np.maximum.reduceat(codes, bounds)[:-1]  # codes[bounds[k]:bounds[k + 1]]
+    seg[bounds[:-1] == bounds[1:]] = -1  # an empty run (reduceat gives its first code)
+    before = np.maximum.accumulate(seg)  # the largest code before each dropped row
+    return not bool((codes[gone] > before).any())

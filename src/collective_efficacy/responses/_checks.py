@@ -274,8 +274,9 @@ def _mixed_problem(col: Collector, column: str, examples: list[str]) -> None:
 
 def _case_problems(col: Collector, column: str, codes: np.ndarray, texts: np.ndarray) -> None:
     """Labels that differ only in upper/lower case: a (non-fatal) problem per group."""
-    position = {t: k for k, t in enumerate(texts)}
-    for group in case_duplicates(texts):
+    groups = case_duplicates(texts)
+    position = {t: k for k, t in enumerate(texts)} if groups else {}
+    for group in groups:
         m = np.isin(codes, [position[g] for g in group])
         col.add(
             "probable_duplicate_community",

@@ -28,6 +28,7 @@ __all__ = [
     "distinct_text_codes",
     "first_coded_rows",
     "first_rows",
+    "rows_with_keys",
     "text_buffers",
     "text_codes",
     "text_repeats",
@@ -171,7 +172,7 @@ def text_repeats(arr: Any) -> np.ndarray | None:
     out = np.zeros(n, dtype=bool)
     out[valid] = seen
     if not exact and seen.any():  # the rows of a repeated key, by their text
-        same_key = np.flatnonzero(keys.isin(np.unique(key[seen])).to_numpy())
+        same_key = rows_with_keys(key, key[seen])
         rows = same_key if arr.null_count == 0 else np.flatnonzero(valid)[same_key]
         texts = pd.Series(arr.take(rows).to_pylist(), dtype=object)
         out[rows] = texts.duplicated(keep="first").to_numpy()
@@ -193,9 +194,36 @@ def _repeated_keys(keys: pd.Series) -> np.ndarray:
     del ordered
     out = np.zeros(len(keys), dtype=bool)
     if twice.size:
-        rows = np.flatnonzero(keys.isin(np.unique(twice)).to_numpy())
+        rows = rows_with_keys(keys.to_numpy(), twice)
         out[rows] = keys.iloc[rows].duplicated(keep="first").to_numpy()
     return out
+
+
+_SIEVE_BITS = 16  # rows_with_keys: a table of 65,536 flags (in cache) indexed by a key's low bits
+
+
+def rows_with_keys(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Positions of the ``keys`` (mixed 64-bit keys, int64) that are among ``wanted`` (few).
+
+    ``np.flatnonzero(np.isin(keys, wanted))``: a sieve of the keys' low bits first (one lookup
+    per key in a small table, in row blocks), then only the rows it lets through (about
+    ``len(keys) * len(wanted) / 65,536`` besides the wanted ones) compared exactly.
+
+    >>> rows_with_keys(np.array([5, 70_000, 5, 3]), np.array([5])).tolist()
+    [0, 2]
+    """
+    wanted = np.unique(wanted)
+    if wanted.size > 1 << (_SIEVE_BITS - 4):  # a crowded sieve: hashed at once
+        return np.flatnonzero(pd.Series(keys, copy=False).isin(wanted).to_numpy())
+    low = np.int64((1 << _SIEVE_BITS) - 1)
+    sieve = np.zeros(1 << _SIEVE_BITS, dtype=bool)
+    sieve[wanted & low] = True
+    found = [
+        lo + np.flatnonzero(sieve[keys[lo : lo + _BLOCK] & low])
+        for lo in range(0, len(keys), _BLOCK)
+    ]
+    near = np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
+    return near[np.isin(keys[near], wanted)]
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:
