@@ -121,3 +121,25 @@ def test_rows_with_keys_equal_isin(wanted: list[int], low: list[int]) -> None:
         keys = np.concatenate([keys, want[: len(want) // 2], want[:3] + (1 << 16)])
     got = _codes.rows_with_keys(keys, want)
     np.testing.assert_array_equal(got, np.flatnonzero(np.isin(keys, want)))
+
+
+@pytest.mark.parametrize(
+    "dropped", [[], [0], [0, 1, 2], [4_999], [7, 8, 300, 4_998, 4_999], list(range(0, 5_000, 7))]
+)
+def test_gather_of_kept_rows_equals_fancy_indexing(dropped: list[int]) -> None:
+    """The item block of the kept rows (runs of kept rows sliced in chunks of 16 rows when few
+    are dropped, fancy indexing when many): exactly ``x[rows]`` for each column."""
+    rng = np.random.default_rng(len(dropped))
+    block = rng.random((5_000, 4))
+    block[rng.random(block.shape) < 0.1] = np.nan
+    columns = [block[:, 0], block[:, 3], np.ascontiguousarray(block[:, 1])]
+    keep = np.ones(5_000, dtype=bool)
+    keep[dropped] = False
+    rows = np.flatnonzero(keep)
+    out = np.full((3, rows.size), -1.0)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_cells, "_CHUNK", 16)
+        _cells._gather(columns, rows, 5_000, out)
+    for j, x in enumerate(columns):
+        np.testing.assert_array_equal(out[j], x[rows])
+    assert (_cells.dropped_rows(5_000, rows) is None) == (len(dropped) > 5_000 >> 6)

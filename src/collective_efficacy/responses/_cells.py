@@ -302,10 +302,11 @@ def _id_columns(
     return out, relabelled
 
 
-def _taken(value: Any, rows: np.ndarray, index: pd.Index) -> pd.Series:
-    """One column's usable ``rows`` as a Series on ``index`` (its dtype as the full column's)."""
+def _taken(value: Any, rows: np.ndarray, index: pd.Index, codes: Any = None) -> pd.Series:
+    """One column's usable ``rows`` as a Series on ``index`` (its dtype as the full column's);
+    ``codes``: an id column's codes of ``rows`` when the caller has them."""
     if isinstance(value, IdColumn):
-        text = value.text(rows)
+        text = value.text(rows, codes)
         kind = object if isinstance(text, np.ndarray) else None  # str objects stay objects
         return pd.Series(text, index=index, dtype=kind, copy=False)
     if isinstance(value, pd.Series):  # the wave, date and weight columns
@@ -314,37 +315,74 @@ def _taken(value: Any, rows: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def output_frame(
-    parts: dict[str, Any], index: pd.Index, rows: np.ndarray, item_ids: list[str]
+    parts: dict[str, Any],
+    index: pd.Index,
+    rows: np.ndarray,
+    item_ids: list[str],
+    codes: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The usable ``rows`` of every column, in order; the items as one float64 block.
 
     Each cell is copied once (the caller's arrays are only read), the items straight into one
     contiguous block (column after column), not column by column and then consolidated.
+    ``codes``: the id columns' codes of ``rows``, by column, when the caller has them.
     """
     kept = index[rows]
     names = list(parts)
+    codes = codes or {}
     items = [i for i in item_ids if i in parts and isinstance(parts[i], np.ndarray)]
     start = names.index(items[0]) if items else 0
     if not items or names[start : start + len(items)] != items:  # not one run: column by column
         frame = pd.DataFrame(index=kept)
         for name, value in parts.items():
-            frame[name] = _taken(value, rows, kept)
+            frame[name] = _taken(value, rows, kept, codes.get(name))
         return frame
     block = np.empty((len(items), len(rows)))
-    columns = [np.asarray(parts[i], dtype=np.float64) for i in items]
-    for lo in range(0, len(rows), _CHUNK):  # row chunks of all items: a row-major block's
-        part = rows[lo : lo + _CHUNK]  # cache lines are read once, not once per item
-        for j, x in enumerate(columns):  # (np.take would copy a strided x whole first)
-            block[j, lo : lo + _CHUNK] = x[part]
+    _gather([np.asarray(parts[i], dtype=np.float64) for i in items], rows, len(index), block)
     frame = pd.DataFrame(block.T, index=kept, columns=items, copy=False)
     for k, name in enumerate(names[:start]):
-        frame.insert(k, name, _taken(parts[name], rows, kept))
+        frame.insert(k, name, _taken(parts[name], rows, kept, codes.get(name)))
     for name in names[start + len(items) :]:
-        frame[name] = _taken(parts[name], rows, kept)
+        frame[name] = _taken(parts[name], rows, kept, codes.get(name))
     return frame
 
 
-def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
+def _gather(columns: list[np.ndarray], rows: np.ndarray, n: int, block: np.ndarray) -> None:
+    """``block[j] = columns[j][rows]`` (``rows`` increasing, of ``n``), in row chunks of all
+    columns: a row-major block's cache lines are read once, not once per column (np.take would
+    copy a strided column whole first). When few rows are dropped, a chunk is a slice of a run
+    of kept rows (no index array is read, a strided copy instead of a gather)."""
+    gone = dropped_rows(n, rows)
+    if gone is None:
+        for lo in range(0, len(rows), _CHUNK):
+            part = rows[lo : lo + _CHUNK]
+            for j, x in enumerate(columns):
+                block[j, lo : lo + _CHUNK] = x[part]
+        return
+    dst = 0
+    for src, end in zip(np.append(0, gone + 1).tolist(), np.append(gone, n).tolist()):
+        for lo in range(src, end, _CHUNK):  # a run of kept rows, chunk by chunk
+            hi = min(lo + _CHUNK, end)
+            for j, x in enumerate(columns):
+                block[j, dst : dst + hi - lo] = x[lo:hi]
+            dst += hi - lo
+
+
+def dropped_rows(n: int, rows: np.ndarray) -> np.ndarray | None:
+    """The positions of ``range(n)`` not in ``rows`` (increasing), when they are few (at most
+    one in 64); else None.
+
+    >>> dropped_rows(128, np.delete(np.arange(128), [1, 4])).tolist()
+    [1, 4]
+    """
+    if n - len(rows) > n >> 6:
+        return None
+    dropped = np.ones(n, dtype=bool)
+    dropped[rows] = False
+    return np.flatnonzero(dropped)
+
+
+def kept_codes(ids: IdColumn, rows: np.ndarray, taken: np.ndarray | None = None) -> np.ndarray:
     """``pd.factorize`` codes of an id column's usable ``rows`` from the codes of all rows.
 
     The codes of all rows number the ids in order of first appearance; those of the usable
@@ -358,7 +396,7 @@ def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
     [0, 1, 2]
     """
     assert ids.codes is not None
-    codes = np.asarray(ids.codes[rows], dtype=np.int64)
+    codes = np.asarray(ids.codes[rows] if taken is None else taken, dtype=np.int64)
     if codes.size and _firsts_kept(ids.codes, rows):  # the codes of all rows, as they are
         codes.flags.writeable = False
         return codes
@@ -387,12 +425,9 @@ def _firsts_kept(codes: np.ndarray, rows: np.ndarray) -> bool:
     False (the caller's general path) otherwise. Kept rows never have code -1 (rows without an
     id are dropped).
     """
-    n = len(codes)
-    if n - len(rows) > n >> 6:
+    gone = dropped_rows(len(codes), rows)
+    if gone is None:
         return False
-    dropped = np.ones(n, dtype=bool)
-    dropped[rows] = False
-    gone = np.flatnonzero(dropped)
     if not gone.size:
         return True
     bounds = np.append(0, gone)
