@@ -3,12 +3,19 @@
 * the answer-code check of columns of one row-major float block, a chunk of the block's rows at
   once (``_cells._numeric_checked``), against the check of each column copied alone (the
   reference: the same check on a contiguous column); exact.
+* the codes of the kept rows (``kept_codes``), the kept rows' item block (``_gather``), the
+  rows of a few keys (``rows_with_keys``) and the first cells found while coding text
+  (``text_coding``): against ``pd.factorize``, fancy indexing, ``np.isin`` and
+  ``first_coded_rows``; exact.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -143,3 +150,30 @@ def test_gather_of_kept_rows_equals_fancy_indexing(dropped: list[int]) -> None:
     for j, x in enumerate(columns):
         np.testing.assert_array_equal(out[j], x[rows])
     assert (_cells.dropped_rows(5_000, rows) is None) == (len(dropped) > 5_000 >> 6)
+
+
+TEXTS = st.one_of(
+    st.none(),
+    st.text(st.sampled_from(["a", "R", "0", " ", "\x00", "ë"]), max_size=3),
+    st.text(st.sampled_from(["a", "R", "0"]), min_size=7, max_size=12),
+    st.text(st.sampled_from(["a", "b"]), min_size=65, max_size=66),
+)
+
+
+@SLOW
+@given(st.lists(TEXTS, max_size=40), st.integers(0, 3), st.booleans())
+def test_text_coding_first_cells_equal_first_coded_rows(
+    cells: list[Any], cut: int, collide: bool
+) -> None:
+    """The first cell of each code found while coding (one word, several, over 64 bytes,
+    missing cells, a sliced array, a hash that collides): ``first_coded_rows`` of the codes,
+    and the codes ``pd.factorize``'s."""
+    arr = pa.array(cells, type=pa.string()).slice(cut)
+    with pytest.MonkeyPatch.context() as mp:
+        if collide:
+            mp.setattr(_codes, "_hashed", lambda words, lens: words[0] & np.uint64(1))
+        codes, first = _codes.text_coding(arr)
+    want = pd.factorize(np.array(cells[cut:], dtype=object), use_na_sentinel=True)[0]
+    np.testing.assert_array_equal(codes, want)
+    assert codes.dtype == np.int64
+    np.testing.assert_array_equal(first, _codes.first_coded_rows(want))

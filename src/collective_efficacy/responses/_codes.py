@@ -31,6 +31,7 @@ __all__ = [
     "rows_with_keys",
     "text_buffers",
     "text_codes",
+    "text_coding",
     "text_repeats",
     "validity",
 ]
@@ -114,29 +115,42 @@ def text_codes(arr: Any, size_hint: int | None = None) -> np.ndarray:
     >>> text_codes(pa.array(["R2", None, "R1", "R2"])).tolist()
     [0, -1, 1, 0]
     """
+    return text_coding(arr, size_hint)[0]
+
+
+def text_coding(arr: Any, size_hint: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_codes` and the position of each code's first cell (:func:`first_coded_rows`
+    of the codes, found on the way)."""
     n = len(arr)
     valid = np.ones(n, dtype=bool) if arr.null_count == 0 else validity(arr)
     words, lens = _packed(arr, valid)
-    codes = np.full(n, -1, dtype=np.int64)
     if words is None:  # ids over 64 bytes: Arrow's string hashing
-        codes[:] = arr.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return codes
+        encoded = arr.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        codes = np.asarray(encoded).astype(np.int64)
+        return codes, first_coded_rows(codes)
     one_word = len(words) == 1 and not _has_nul(arr)
     # one word: a bijection of the text (equal keys are equal texts); else hashed, verified
     key = _keys(words, lens, one_word)
-    found = pd.factorize(key, size_hint=size_hint)[0]
-    if not one_word and not _same_as_first(found, [lens, *words]):
+    found = np.asarray(pd.factorize(key, size_hint=size_hint)[0], dtype=np.int64)
+    del key
+    first = first_rows(found)
+    if not one_word and not _same_as_first(found, first, [lens, *words]):
         # a 64-bit collision: two ids share a key
         pa = import_module("pyarrow")
-        found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
+        indices = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
+        found = indices.astype(np.int64)
+        first = first_rows(found)
+    if arr.null_count == 0:  # every cell coded: the codes as found
+        return found, first
+    codes = np.full(n, -1, dtype=np.int64)
     codes[valid] = found
-    return codes
+    return codes, np.flatnonzero(valid)[first]
 
 
-def _same_as_first(found: np.ndarray, parts: list[np.ndarray]) -> bool:
+def _same_as_first(found: np.ndarray, first: np.ndarray, parts: list[np.ndarray]) -> bool:
     """Whether every cell's length and words equal those of the first cell with its code
-    (row blocks: the comparisons' temporaries are small and reused)."""
-    first = first_rows(found)
+    (``first``: each code's first cell; row blocks: the comparisons' temporaries are small
+    and reused)."""
     heads = [p[first] for p in parts]
     for lo in range(0, len(found), _BLOCK):
         code = found[lo : lo + _BLOCK]
