@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 from collective_efficacy.responses import _cells, _codes
 from collective_efficacy.responses._checks import IdColumn
 
+#: the module (the package's attribute ``_exclusions`` is the function of that name)
+_exclusions = import_module("collective_efficacy.responses._exclusions")
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CELLS = st.sampled_from([1.0, 2.0, 5.0, 0.0, 2.5, 6.0, 9.0, -1.0, np.inf, np.nan])
 
@@ -68,8 +71,8 @@ def test_columns_of_several_blocks_and_alone_are_grouped_apart() -> None:
     two[50, 2] = 7.0
     single = rng.integers(1, 6, 100).astype(np.float64)
     xs = [one[:, 0], two[:, 2], single, one[:, 2], two[:, 0]]
-    groups = _cells._row_major(xs)
-    assert sorted(sorted(js) for _, js in groups) == [[0, 3], [1, 4], [2]]
+    groups = _cells.row_major(xs)
+    assert sorted(sorted(js) for _, js, _ in groups) == [[0, 3], [1, 4], [2]]
     got = _cells._numeric_checked(xs, [1, 2, 3, 4, 5])
     assert [g is not None for g in got] == _alone(xs, [1, 2, 3, 4, 5]) == [1, 0, 1, 1, 1]
 
@@ -177,3 +180,25 @@ def test_text_coding_first_cells_equal_first_coded_rows(
     np.testing.assert_array_equal(codes, want)
     assert codes.dtype == np.int64
     np.testing.assert_array_equal(first, _codes.first_coded_rows(want))
+
+
+@SLOW
+@given(
+    st.integers(1, 200),
+    st.lists(st.integers(0, 5), min_size=1, max_size=7),
+    st.floats(0.0, 1.0),
+)
+def test_unanswered_rows_equal_all_missing_per_row(n: int, picked: list[int], p: float) -> None:
+    """Rows with every item missing, items being columns of a row-major block (some repeated,
+    some left out) and a separate column: as ``np.isnan`` of the stacked columns, row by row."""
+    rng = np.random.default_rng(n)
+    block = rng.integers(1, 6, (n, 6)).astype(np.float64)
+    block[rng.random(block.shape) < p] = np.nan
+    alone = np.where(rng.random(n) < p, np.nan, 1.0)
+    columns = [block[:, j] for j in picked] + [alone]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_exclusions, "CHUNK", 16)
+        got = _exclusions._unanswered(columns, n)
+    np.testing.assert_array_equal(got, np.isnan(np.column_stack(columns)).all(axis=1))
+    got_block_only = _exclusions._unanswered(columns[:-1], n)
+    np.testing.assert_array_equal(got_block_only, np.isnan(block[:, picked]).all(axis=1))

@@ -90,18 +90,18 @@ def _convert_column(
                 status[i] = 1
             else:
                 status[i] = 3
-    # append a sentinel slot for NaN cells (code -1) so that indexing never fails
+    found = set(status.tolist())  # every distinct value occurs: a kind absent here is absent
+    # append a sentinel slot for NaN cells: code -1 takes the last slot
     mapped = np.append(mapped, np.nan)
     status = np.append(status, np.int8(2))
-    idx = np.where(uniq_codes >= 0, uniq_codes, len(uniques))
-    out = mapped[idx]
-    cell_status = status[idx]
-    miss = cell_status == 1
-    if miss.any():
+    out = mapped.take(uniq_codes)
+    cell_status = status.take(uniq_codes)
+    if 1 in found:
+        miss = cell_status == 1
         counts = pd.Series(raw[miss].astype(str).str.strip()).value_counts()
         recoded[column] = {str(k): int(v) for k, v in counts.items()}
     for kind, code in ((3, "out_of_range"), (4, "unknown_label")):
-        sel = np.flatnonzero(cell_status == kind)
+        sel = np.flatnonzero(cell_status == kind) if kind in found else np.zeros(0, np.intp)
         if sel.size:
             mask = np.zeros(len(raw), dtype=bool)
             mask[sel] = True
@@ -146,7 +146,7 @@ def _numeric_checked(xs: list[np.ndarray], valid: list[int]) -> list[np.ndarray 
     by reductions that skip NaN (``fmin``/``fmax``, and no fraction), over row chunks of all
     columns at once: the columns of one row-major block share their cache lines, so the block
     is read once, and no temporary is larger than a chunk. Columns of one row-major block
-    (:func:`_row_major`) are checked together, a chunk of the block's rows as one contiguous
+    (:func:`row_major`) are checked together, a chunk of the block's rows as one contiguous
     run of cells (strided reductions of one column are several times slower); only a chunk
     where that fails is checked column by column.
     """
@@ -162,9 +162,9 @@ def _numeric_checked(xs: list[np.ndarray], valid: list[int]) -> list[np.ndarray 
     lo_code, hi_code = float(codes[0]), float(codes[-1])
     good = [True] * len(xs)
     n = len(xs[0]) if xs else 0
-    blocks = _row_major(xs)
+    blocks = row_major(xs)
     for lo in range(0, n, _CHUNK):
-        for block, js in blocks:
+        for block, js, _ in blocks:
             if len(js) > 1 and _codes_only(block[lo : lo + _CHUNK], lo_code, hi_code):
                 continue  # every cell of the chunk (of all its columns) a code or NaN
             for j in js:
@@ -186,16 +186,18 @@ def _codes_only(part: np.ndarray, lo: float, hi: float) -> bool:
     return not np.fmax.reduce(frac, axis=None, initial=0.0) > 0
 
 
-def _row_major(xs: list[np.ndarray]) -> list[tuple[np.ndarray, list[int]]]:
+def row_major(xs: list[np.ndarray]) -> list[tuple[np.ndarray, list[int], list[int]]]:
     """The columns grouped by the row-major float64 block they are strided views of.
 
     Each group: a 2-D view of the block's rows and of the columns from the group's first to
-    its last (other columns between them come along: they are only read), and the positions
-    in ``xs`` of its columns. A column that is no such view is a group of its own (itself).
+    its last (other columns between them come along: they are only read), the positions in
+    ``xs`` of its columns and their columns in that view. A column that is no such view is a
+    group of its own (itself, ``[j]``, ``[0]``).
     """
     groups: dict[tuple[int, int, int], list[int]] = {}
     spans: dict[tuple[int, int, int], tuple[np.ndarray, int, int]] = {}
-    alone: list[tuple[np.ndarray, list[int]]] = []
+    alone: list[tuple[np.ndarray, list[int], list[int]]] = []
+    where: list[int] = [0] * len(xs)
     for j, x in enumerate(xs):
         base = x.base
         row = x.strides[0] if x.ndim == 1 else 0
@@ -207,21 +209,23 @@ def _row_major(xs: list[np.ndarray]) -> list[tuple[np.ndarray, list[int]]]:
             and base.flags.c_contiguous
             and row == base.strides[0] > 8
         ):
-            alone.append((x, [j]))
+            alone.append((x, [j], [0]))
             continue
         offset = x.ctypes.data - base.ctypes.data
         first, column = divmod(offset, row)
         if offset < 0 or column % 8 or first + len(x) > base.shape[0]:
-            alone.append((x, [j]))  # pragma: no cover - a view of the block is in it
+            alone.append((x, [j], [0]))  # pragma: no cover - a view of the block is in it
             continue
         key = (id(base), first, len(x))
         groups.setdefault(key, []).append(j)
+        where[j] = column // 8
         left, right = spans.get(key, (base, column // 8, column // 8))[1:]
         spans[key] = (base, min(left, column // 8), max(right, column // 8))
     out = alone
     for key, js in groups.items():
         base, left, right = spans[key]
-        out.append((base[key[1] : key[1] + key[2], left : right + 1], js))
+        view = base[key[1] : key[1] + key[2], left : right + 1]
+        out.append((view, js, [where[j] - left for j in js]))
     return out
 
 
