@@ -101,20 +101,36 @@ def test_kept_codes_equal_factorize_of_the_kept_rows(cells: list[int], dropped: 
     assert not got.flags.writeable
 
 
-def test_kept_codes_fast_check_on_a_long_column() -> None:
-    """A long column with few dropped rows takes the run-maximum check: dropped rows that are
-    and are not their code's first row, at the start, adjacent, at the end."""
+def test_kept_codes_of_a_long_column_with_few_dropped_rows() -> None:
+    """A long column with few dropped rows (ids moved: first rows dropped, ids losing every row,
+    several moved after the same id, at the start, adjacent, at the end): exactly
+    ``pd.factorize`` of the kept rows' codes."""
     rng = np.random.default_rng(3)
     codes = pd.factorize(rng.integers(0, 500, 20_000))[0]
-    firsts = np.flatnonzero(np.maximum.accumulate(codes) == codes)[:3]
-    for dropped in ([0], [1, 2, 3], [19_999], [5, 6, 19_998, 19_999], list(firsts[1:])):
+    firsts = np.flatnonzero(np.append(True, codes[1:] > np.maximum.accumulate(codes)[:-1]))
+    rare = np.flatnonzero(codes == codes[-1])  # every row of the last row's id
+    cases = [[0], [1, 2, 3], [19_999], [5, 6, 19_998, 19_999], list(firsts[1:40]),
+             list(firsts[:3]) + list(rare), list(firsts[100:104]), list(firsts[-5:])]  # fmt: skip
+    for dropped in cases:
         keep = np.ones(codes.size, dtype=bool)
         keep[dropped] = False
         rows = np.flatnonzero(keep)
-        want = _kept_reference(codes, rows)
-        assert _cells._firsts_kept(codes, rows) == np.array_equal(codes[rows], want)
         got = _cells.kept_codes(IdColumn(codes, np.zeros(0, dtype=object)), rows)
-        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, _kept_reference(codes, rows))
+        assert _cells._few_dropped(codes, codes[rows], rows) is not None
+
+
+@SLOW
+@given(st.lists(st.integers(0, 30), min_size=200, max_size=400), st.data())
+def test_few_dropped_equals_factorize(cells: list[int], data: st.DataObject) -> None:
+    """Random ids (many rare ones), up to 1 in 64 rows dropped: ``pd.factorize`` exactly."""
+    codes = pd.factorize(np.array(cells))[0]
+    n_drop = data.draw(st.integers(0, len(cells) >> 6))
+    dropped = data.draw(st.lists(st.integers(0, len(cells) - 1), max_size=n_drop, unique=True))
+    rows = np.delete(np.arange(len(cells)), dropped)
+    got = _cells._few_dropped(codes, codes[rows], rows)
+    assert got is not None
+    np.testing.assert_array_equal(got, _kept_reference(codes, rows))
 
 
 @SLOW

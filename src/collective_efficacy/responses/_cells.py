@@ -393,7 +393,9 @@ def kept_codes(ids: IdColumn, rows: np.ndarray, taken: np.ndarray | None = None)
     rows keep that order, with gaps (ids whose rows were all excluded: closed by renumbering
     the codes that occur, in one pass) and, when an id's first row was excluded, perhaps out
     of order (checked in one pass: each new code is the running maximum plus one; only then
-    are the codes ranked by their first row). Returned read-only.
+    are the codes ranked by their first row). When few rows are dropped only the ids whose
+    first row was dropped are looked at (:func:`_few_dropped`). ``taken``: the codes of
+    ``rows`` when the caller has them. Returned read-only.
 
     >>> ids = IdColumn(np.array([0, 1, 0, 2, 3]), np.zeros(0, dtype=object))
     >>> kept_codes(ids, np.array([1, 2, 4])).tolist()
@@ -401,10 +403,10 @@ def kept_codes(ids: IdColumn, rows: np.ndarray, taken: np.ndarray | None = None)
     """
     assert ids.codes is not None
     codes = np.asarray(ids.codes[rows] if taken is None else taken, dtype=np.int64)
-    if codes.size and _firsts_kept(ids.codes, rows):  # the codes of all rows, as they are
-        codes.flags.writeable = False
-        return codes
-    if codes.size:
+    few = _few_dropped(ids.codes, codes, rows) if codes.size else None
+    if few is not None:
+        codes = few
+    elif codes.size:
         present = np.zeros(int(codes.max()) + 1, dtype=bool)
         present[codes] = True
         if not present.all():
@@ -420,22 +422,51 @@ def kept_codes(ids: IdColumn, rows: np.ndarray, taken: np.ndarray | None = None)
     return codes
 
 
-def _firsts_kept(codes: np.ndarray, rows: np.ndarray) -> bool:
-    """Whether no dropped row (not in ``rows``) is the first row of its code: then every code
-    keeps its first row, in the same order, and the codes of ``rows`` need no renumbering.
+def _few_dropped(codes: np.ndarray, kept: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    """:func:`kept_codes` of ``kept`` (``codes[rows]``) when few rows are dropped; else None.
 
     First-appearance codes: a row is its code's first exactly when its code exceeds every code
-    before it. Checked only when few rows are dropped (one maximum per run of kept rows);
-    False (the caller's general path) otherwise. Kept rows never have code -1 (rows without an
-    id are dropped).
+    before it, so the dropped first rows are found from one maximum per run of kept rows. The
+    codes keep their order unless such a row was dropped; then only those codes move: each to
+    its first kept row ``r``, i.e. right after the largest code before ``r`` (codes up to it
+    appear before ``r``, larger ones after), and the codes are ranked once (their number, not
+    the rows). Kept rows never have code -1 (rows without an id are dropped).
     """
     gone = dropped_rows(len(codes), rows)
     if gone is None:
-        return False
+        return None
     if not gone.size:
-        return True
-    bounds = np.append(0, gone)
-    seg = np.maximum.reduceat(codes, bounds)[:-1]  # codes[bounds[k]:bounds[k + 1]]
+        return kept
+    before, n_codes = _maxima_before(codes, gone)
+    lost = codes[gone][codes[gone] > before]  # codes whose first row was dropped
+    if not lost.size:
+        return kept
+    moved = np.zeros(n_codes, dtype=bool)
+    moved[lost] = True
+    hit = np.flatnonzero(moved[kept])  # kept rows of those codes (a lookup in a small table)
+    back, at = np.unique(kept[hit], return_index=True)  # codes that keep a row; first one
+    again = rows[hit[at]]
+    order = np.argsort(again)
+    back, again = back[order], again[order]
+    key = 2 * np.arange(n_codes, dtype=np.int64)  # a code's place; a moved code's, odd:
+    key[back] = 2 * _maxima_before(codes, again)[0] + 1  # right after the largest before it
+    tie = np.zeros(n_codes, dtype=np.int64)  # moved codes after the same code: by their row
+    tie[back] = again
+    ranked = np.lexsort((tie, key))
+    present = ~moved
+    present[back] = True
+    ranked = ranked[present[ranked]]
+    rank = np.full(n_codes, -1, dtype=np.int64)
+    rank[ranked] = np.arange(ranked.size)
+    return rank[kept]
+
+
+def _maxima_before(codes: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, int]:
+    """The largest code before each position of ``at`` (increasing; -1 before the first
+    row), from one maximum per run between them; and the number of codes (the largest + 1)."""
+    bounds = np.append(0, at)
+    seg = np.maximum.reduceat(codes, bounds)  # codes[bounds[k]:bounds[k + 1]], the last to the end
+    n_codes = int(seg.max()) + 1
+    seg = seg[:-1]
     seg[bounds[:-1] == bounds[1:]] = -1  # an empty run (reduceat gives its first code)
-    before = np.maximum.accumulate(seg)  # the largest code before each dropped row
-    return not bool((codes[gone] > before).any())
+    return np.maximum.accumulate(seg), n_codes
