@@ -315,12 +315,14 @@ def validate(
     report = _report(data, inst, item_ids, item_to_col, col, reasons, recoded, ignored,
                      relabelled=relabelled, source=source, first_row=first_row)  # fmt: skip
     usable = np.flatnonzero(~reasons.excluded)
-    clean = output_frame(out, data.index, usable, item_ids)
     roles = {"community": community, "respondent": respondent}
+    ids = {c: v for c in roles.values() if c and isinstance(v := out.get(c), IdColumn)}
+    taken = {c: v.codes[usable] for c, v in ids.items() if v.codes is not None}  # once
+    clean = output_frame(out, data.index, usable, item_ids, taken)
     coded = {
-        r: IdCodes(None if out[c].codes is None else kept_codes(out[c], usable), clean[c])
+        r: IdCodes(None if c not in taken else kept_codes(ids[c], usable, taken[c]), clean[c])
         for r, c in roles.items()
-        if c and isinstance(out.get(c), IdColumn)
+        if c in ids
     }
     kept_date = date if date is not None and date in out else None
     return ValidatedResponses(

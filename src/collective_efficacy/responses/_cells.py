@@ -90,18 +90,18 @@ def _convert_column(
                 status[i] = 1
             else:
                 status[i] = 3
-    # append a sentinel slot for NaN cells (code -1) so that indexing never fails
+    found = set(status.tolist())  # every distinct value occurs: a kind absent here is absent
+    # append a sentinel slot for NaN cells: code -1 takes the last slot
     mapped = np.append(mapped, np.nan)
     status = np.append(status, np.int8(2))
-    idx = np.where(uniq_codes >= 0, uniq_codes, len(uniques))
-    out = mapped[idx]
-    cell_status = status[idx]
-    miss = cell_status == 1
-    if miss.any():
+    out = mapped.take(uniq_codes)
+    cell_status = status.take(uniq_codes)
+    if 1 in found:
+        miss = cell_status == 1
         counts = pd.Series(raw[miss].astype(str).str.strip()).value_counts()
         recoded[column] = {str(k): int(v) for k, v in counts.items()}
     for kind, code in ((3, "out_of_range"), (4, "unknown_label")):
-        sel = np.flatnonzero(cell_status == kind)
+        sel = np.flatnonzero(cell_status == kind) if kind in found else np.zeros(0, np.intp)
         if sel.size:
             mask = np.zeros(len(raw), dtype=bool)
             mask[sel] = True
@@ -145,7 +145,10 @@ def _numeric_checked(xs: list[np.ndarray], valid: list[int]) -> list[np.ndarray 
     Codes that are consecutive integers (every scale of the bundled instruments) are checked
     by reductions that skip NaN (``fmin``/``fmax``, and no fraction), over row chunks of all
     columns at once: the columns of one row-major block share their cache lines, so the block
-    is read once, and no temporary is larger than a chunk.
+    is read once, and no temporary is larger than a chunk. Columns of one row-major block
+    (:func:`row_major`) are checked together, a chunk of the block's rows as one contiguous
+    run of cells (strided reductions of one column are several times slower); only a chunk
+    where that fails is checked column by column.
     """
     codes = np.asarray(valid, dtype=np.float64)
     if not (codes.size and np.array_equal(codes, codes[0] + np.arange(codes.size))):
@@ -156,21 +159,74 @@ def _numeric_checked(xs: list[np.ndarray], valid: list[int]) -> list[np.ndarray 
                 ok |= x == code
             out.append(x if bool(ok.all()) else None)
         return out
+    lo_code, hi_code = float(codes[0]), float(codes[-1])
     good = [True] * len(xs)
     n = len(xs[0]) if xs else 0
+    blocks = row_major(xs)
     for lo in range(0, n, _CHUNK):
-        for j, x in enumerate(xs):
-            if not good[j]:
-                continue
-            part = x[lo : lo + _CHUNK]
-            low, high = np.fmin.reduce(part, initial=np.inf), np.fmax.reduce(part, initial=-np.inf)
-            if not (low >= codes[0] and high <= codes[-1]):
-                good[j] = False
-                continue
-            frac = np.floor(part)
-            np.subtract(part, frac, out=frac)  # in range: a whole number is a code
-            good[j] = not np.fmax.reduce(frac) > 0
+        for block, js, _ in blocks:
+            if len(js) > 1 and _codes_only(block[lo : lo + _CHUNK], lo_code, hi_code):
+                continue  # every cell of the chunk (of all its columns) a code or NaN
+            for j in js:
+                if good[j]:
+                    good[j] = _codes_only(xs[j][lo : lo + _CHUNK], lo_code, hi_code)
     return [x if ok else None for x, ok in zip(xs, good)]
+
+
+def _codes_only(part: np.ndarray, lo: float, hi: float) -> bool:
+    """Whether every cell of ``part`` is NaN or a whole number in ``[lo, hi]``."""
+    low, high = (
+        np.fmin.reduce(part, axis=None, initial=np.inf),
+        np.fmax.reduce(part, axis=None, initial=-np.inf),
+    )
+    if not (low >= lo and high <= hi):
+        return False
+    frac = np.floor(part)
+    np.subtract(part, frac, out=frac)  # in range: a whole number is a code
+    return not np.fmax.reduce(frac, axis=None, initial=0.0) > 0
+
+
+def row_major(xs: list[np.ndarray]) -> list[tuple[np.ndarray, list[int], list[int]]]:
+    """The columns grouped by the row-major float64 block they are strided views of.
+
+    Each group: a 2-D view of the block's rows and of the columns from the group's first to
+    its last (other columns between them come along: they are only read), the positions in
+    ``xs`` of its columns and their columns in that view. A column that is no such view is a
+    group of its own (itself, ``[j]``, ``[0]``).
+    """
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    spans: dict[tuple[int, int, int], tuple[np.ndarray, int, int]] = {}
+    alone: list[tuple[np.ndarray, list[int], list[int]]] = []
+    where: list[int] = [0] * len(xs)
+    for j, x in enumerate(xs):
+        base = x.base
+        row = x.strides[0] if x.ndim == 1 else 0
+        if not (
+            isinstance(base, np.ndarray)
+            and base.ndim == 2
+            and base.dtype == np.float64
+            and x.dtype == np.float64
+            and base.flags.c_contiguous
+            and row == base.strides[0] > 8
+        ):
+            alone.append((x, [j], [0]))
+            continue
+        offset = x.ctypes.data - base.ctypes.data
+        first, column = divmod(offset, row)
+        if offset < 0 or column % 8 or first + len(x) > base.shape[0]:
+            alone.append((x, [j], [0]))  # pragma: no cover - a view of the block is in it
+            continue
+        key = (id(base), first, len(x))
+        groups.setdefault(key, []).append(j)
+        where[j] = column // 8
+        left, right = spans.get(key, (base, column // 8, column // 8))[1:]
+        spans[key] = (base, min(left, column // 8), max(right, column // 8))
+    out = alone
+    for key, js in groups.items():
+        base, left, right = spans[key]
+        view = base[key[1] : key[1] + key[2], left : right + 1]
+        out.append((view, js, [where[j] - left for j in js]))
+    return out
 
 
 def _empty_column(col: _Collector, column: str, item: str, n: int) -> None:
@@ -250,10 +306,11 @@ def _id_columns(
     return out, relabelled
 
 
-def _taken(value: Any, rows: np.ndarray, index: pd.Index) -> pd.Series:
-    """One column's usable ``rows`` as a Series on ``index`` (its dtype as the full column's)."""
+def _taken(value: Any, rows: np.ndarray, index: pd.Index, codes: Any = None) -> pd.Series:
+    """One column's usable ``rows`` as a Series on ``index`` (its dtype as the full column's);
+    ``codes``: an id column's codes of ``rows`` when the caller has them."""
     if isinstance(value, IdColumn):
-        text = value.text(rows)
+        text = value.text(rows, codes)
         kind = object if isinstance(text, np.ndarray) else None  # str objects stay objects
         return pd.Series(text, index=index, dtype=kind, copy=False)
     if isinstance(value, pd.Series):  # the wave, date and weight columns
@@ -262,52 +319,94 @@ def _taken(value: Any, rows: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def output_frame(
-    parts: dict[str, Any], index: pd.Index, rows: np.ndarray, item_ids: list[str]
+    parts: dict[str, Any],
+    index: pd.Index,
+    rows: np.ndarray,
+    item_ids: list[str],
+    codes: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The usable ``rows`` of every column, in order; the items as one float64 block.
 
     Each cell is copied once (the caller's arrays are only read), the items straight into one
     contiguous block (column after column), not column by column and then consolidated.
+    ``codes``: the id columns' codes of ``rows``, by column, when the caller has them.
     """
     kept = index[rows]
     names = list(parts)
+    codes = codes or {}
     items = [i for i in item_ids if i in parts and isinstance(parts[i], np.ndarray)]
     start = names.index(items[0]) if items else 0
     if not items or names[start : start + len(items)] != items:  # not one run: column by column
         frame = pd.DataFrame(index=kept)
         for name, value in parts.items():
-            frame[name] = _taken(value, rows, kept)
+            frame[name] = _taken(value, rows, kept, codes.get(name))
         return frame
     block = np.empty((len(items), len(rows)))
-    columns = [np.asarray(parts[i], dtype=np.float64) for i in items]
-    for lo in range(0, len(rows), _CHUNK):  # row chunks of all items: a row-major block's
-        part = rows[lo : lo + _CHUNK]  # cache lines are read once, not once per item
-        for j, x in enumerate(columns):  # (np.take would copy a strided x whole first)
-            block[j, lo : lo + _CHUNK] = x[part]
+    _gather([np.asarray(parts[i], dtype=np.float64) for i in items], rows, len(index), block)
     frame = pd.DataFrame(block.T, index=kept, columns=items, copy=False)
     for k, name in enumerate(names[:start]):
-        frame.insert(k, name, _taken(parts[name], rows, kept))
+        frame.insert(k, name, _taken(parts[name], rows, kept, codes.get(name)))
     for name in names[start + len(items) :]:
-        frame[name] = _taken(parts[name], rows, kept)
+        frame[name] = _taken(parts[name], rows, kept, codes.get(name))
     return frame
 
 
-def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
+def _gather(columns: list[np.ndarray], rows: np.ndarray, n: int, block: np.ndarray) -> None:
+    """``block[j] = columns[j][rows]`` (``rows`` increasing, of ``n``), in row chunks of all
+    columns: a row-major block's cache lines are read once, not once per column (np.take would
+    copy a strided column whole first). When few rows are dropped, a chunk is a slice of a run
+    of kept rows (no index array is read, a strided copy instead of a gather)."""
+    gone = dropped_rows(n, rows)
+    if gone is None:
+        for lo in range(0, len(rows), _CHUNK):
+            part = rows[lo : lo + _CHUNK]
+            for j, x in enumerate(columns):
+                block[j, lo : lo + _CHUNK] = x[part]
+        return
+    dst = 0
+    for src, end in zip(np.append(0, gone + 1).tolist(), np.append(gone, n).tolist()):
+        for lo in range(src, end, _CHUNK):  # a run of kept rows, chunk by chunk
+            hi = min(lo + _CHUNK, end)
+            for j, x in enumerate(columns):
+                block[j, dst : dst + hi - lo] = x[lo:hi]
+            dst += hi - lo
+
+
+def dropped_rows(n: int, rows: np.ndarray) -> np.ndarray | None:
+    """The positions of ``range(n)`` not in ``rows`` (increasing), when they are few (at most
+    one in 64); else None.
+
+    >>> dropped_rows(128, np.delete(np.arange(128), [1, 4])).tolist()
+    [1, 4]
+    """
+    if n - len(rows) > n >> 6:
+        return None
+    dropped = np.ones(n, dtype=bool)
+    dropped[rows] = False
+    return np.flatnonzero(dropped)
+
+
+def kept_codes(ids: IdColumn, rows: np.ndarray, taken: np.ndarray | None = None) -> np.ndarray:
     """``pd.factorize`` codes of an id column's usable ``rows`` from the codes of all rows.
 
     The codes of all rows number the ids in order of first appearance; those of the usable
     rows keep that order, with gaps (ids whose rows were all excluded: closed by renumbering
     the codes that occur, in one pass) and, when an id's first row was excluded, perhaps out
     of order (checked in one pass: each new code is the running maximum plus one; only then
-    are the codes ranked by their first row). Returned read-only.
+    are the codes ranked by their first row). When few rows are dropped only the ids whose
+    first row was dropped are looked at (:func:`_few_dropped`). ``taken``: the codes of
+    ``rows`` when the caller has them. Returned read-only.
 
     >>> ids = IdColumn(np.array([0, 1, 0, 2, 3]), np.zeros(0, dtype=object))
     >>> kept_codes(ids, np.array([1, 2, 4])).tolist()
     [0, 1, 2]
     """
     assert ids.codes is not None
-    codes = np.asarray(ids.codes[rows], dtype=np.int64)
-    if codes.size:
+    codes = np.asarray(ids.codes[rows] if taken is None else taken, dtype=np.int64)
+    few = _few_dropped(ids.codes, codes, rows) if codes.size else None
+    if few is not None:
+        codes = few
+    elif codes.size:
         present = np.zeros(int(codes.max()) + 1, dtype=bool)
         present[codes] = True
         if not present.all():
@@ -321,3 +420,53 @@ def kept_codes(ids: IdColumn, rows: np.ndarray) -> np.ndarray:
             codes = rank[codes]
     codes.flags.writeable = False
     return codes
+
+
+def _few_dropped(codes: np.ndarray, kept: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    """:func:`kept_codes` of ``kept`` (``codes[rows]``) when few rows are dropped; else None.
+
+    First-appearance codes: a row is its code's first exactly when its code exceeds every code
+    before it, so the dropped first rows are found from one maximum per run of kept rows. The
+    codes keep their order unless such a row was dropped; then only those codes move: each to
+    its first kept row ``r``, i.e. right after the largest code before ``r`` (codes up to it
+    appear before ``r``, larger ones after), and the codes are ranked once (their number, not
+    the rows). Kept rows never have code -1 (rows without an id are dropped).
+    """
+    gone = dropped_rows(len(codes), rows)
+    if gone is None:
+        return None
+    if not gone.size:
+        return kept
+    before, n_codes = _maxima_before(codes, gone)
+    lost = codes[gone][codes[gone] > before]  # codes whose first row was dropped
+    if not lost.size:
+        return kept
+    moved = np.zeros(n_codes, dtype=bool)
+    moved[lost] = True
+    hit = np.flatnonzero(moved[kept])  # kept rows of those codes (a lookup in a small table)
+    back, at = np.unique(kept[hit], return_index=True)  # codes that keep a row; first one
+    again = rows[hit[at]]
+    order = np.argsort(again)
+    back, again = back[order], again[order]
+    key = 2 * np.arange(n_codes, dtype=np.int64)  # a code's place; a moved code's, odd:
+    key[back] = 2 * _maxima_before(codes, again)[0] + 1  # right after the largest before it
+    tie = np.zeros(n_codes, dtype=np.int64)  # moved codes after the same code: by their row
+    tie[back] = again
+    ranked = np.lexsort((tie, key))
+    present = ~moved
+    present[back] = True
+    ranked = ranked[present[ranked]]
+    rank = np.full(n_codes, -1, dtype=np.int64)
+    rank[ranked] = np.arange(ranked.size)
+    return rank[kept]
+
+
+def _maxima_before(codes: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, int]:
+    """The largest code before each position of ``at`` (increasing; -1 before the first
+    row), from one maximum per run between them; and the number of codes (the largest + 1)."""
+    bounds = np.append(0, at)
+    seg = np.maximum.reduceat(codes, bounds)  # codes[bounds[k]:bounds[k + 1]], the last to the end
+    n_codes = int(seg.max()) + 1
+    seg = seg[:-1]
+    seg[bounds[:-1] == bounds[1:]] = -1  # an empty run (reduceat gives its first code)
+    return np.maximum.accumulate(seg), n_codes

@@ -170,11 +170,14 @@ class IdColumn:
     cells: Any = None
     flags: tuple[np.ndarray, np.ndarray] | None = None
 
-    def text(self, rows: np.ndarray | None = None) -> Any:
-        """The ids as text (``None`` missing) of ``rows`` (positions; default all)."""
+    def text(self, rows: np.ndarray | None = None, codes: np.ndarray | None = None) -> Any:
+        """The ids as text (``None`` missing) of ``rows`` (positions; default all); ``codes``:
+        the codes of ``rows`` when the caller has them."""
         if self.cells is None:
             assert self.codes is not None
-            return with_texts(self.codes if rows is None else self.codes[rows], self.texts)
+            if codes is None:
+                codes = self.codes if rows is None else self.codes[rows]
+            return with_texts(codes, self.texts)
         if rows is not None:
             return self.cells.take(rows)
         if self.codes is None and isinstance(self.cells, np.ndarray):  # object cells, uncoded
@@ -274,8 +277,9 @@ def _mixed_problem(col: Collector, column: str, examples: list[str]) -> None:
 
 def _case_problems(col: Collector, column: str, codes: np.ndarray, texts: np.ndarray) -> None:
     """Labels that differ only in upper/lower case: a (non-fatal) problem per group."""
-    position = {t: k for k, t in enumerate(texts)}
-    for group in case_duplicates(texts):
+    groups = case_duplicates(texts)
+    position = {t: k for k, t in enumerate(texts)} if groups else {}
+    for group in groups:
         m = np.isin(codes, [position[g] for g in group])
         col.add(
             "probable_duplicate_community",

@@ -28,8 +28,10 @@ __all__ = [
     "distinct_text_codes",
     "first_coded_rows",
     "first_rows",
+    "rows_with_keys",
     "text_buffers",
     "text_codes",
+    "text_coding",
     "text_repeats",
     "validity",
 ]
@@ -113,29 +115,42 @@ def text_codes(arr: Any, size_hint: int | None = None) -> np.ndarray:
     >>> text_codes(pa.array(["R2", None, "R1", "R2"])).tolist()
     [0, -1, 1, 0]
     """
+    return text_coding(arr, size_hint)[0]
+
+
+def text_coding(arr: Any, size_hint: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_codes` and the position of each code's first cell (:func:`first_coded_rows`
+    of the codes, found on the way)."""
     n = len(arr)
     valid = np.ones(n, dtype=bool) if arr.null_count == 0 else validity(arr)
     words, lens = _packed(arr, valid)
-    codes = np.full(n, -1, dtype=np.int64)
     if words is None:  # ids over 64 bytes: Arrow's string hashing
-        codes[:] = arr.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return codes
+        encoded = arr.dictionary_encode().indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        codes = np.asarray(encoded).astype(np.int64)
+        return codes, first_coded_rows(codes)
     one_word = len(words) == 1 and not _has_nul(arr)
     # one word: a bijection of the text (equal keys are equal texts); else hashed, verified
     key = _keys(words, lens, one_word)
-    found = pd.factorize(key, size_hint=size_hint)[0]
-    if not one_word and not _same_as_first(found, [lens, *words]):
+    found = np.asarray(pd.factorize(key, size_hint=size_hint)[0], dtype=np.int64)
+    del key
+    first = first_rows(found)
+    if not one_word and not _same_as_first(found, first, [lens, *words]):
         # a 64-bit collision: two ids share a key
         pa = import_module("pyarrow")
-        found = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
+        indices = arr.filter(pa.array(valid)).dictionary_encode().indices.to_numpy()
+        found = indices.astype(np.int64)
+        first = first_rows(found)
+    if arr.null_count == 0:  # every cell coded: the codes as found
+        return found, first
+    codes = np.full(n, -1, dtype=np.int64)
     codes[valid] = found
-    return codes
+    return codes, np.flatnonzero(valid)[first]
 
 
-def _same_as_first(found: np.ndarray, parts: list[np.ndarray]) -> bool:
+def _same_as_first(found: np.ndarray, first: np.ndarray, parts: list[np.ndarray]) -> bool:
     """Whether every cell's length and words equal those of the first cell with its code
-    (row blocks: the comparisons' temporaries are small and reused)."""
-    first = first_rows(found)
+    (``first``: each code's first cell; row blocks: the comparisons' temporaries are small
+    and reused)."""
     heads = [p[first] for p in parts]
     for lo in range(0, len(found), _BLOCK):
         code = found[lo : lo + _BLOCK]
@@ -171,7 +186,7 @@ def text_repeats(arr: Any) -> np.ndarray | None:
     out = np.zeros(n, dtype=bool)
     out[valid] = seen
     if not exact and seen.any():  # the rows of a repeated key, by their text
-        same_key = np.flatnonzero(keys.isin(np.unique(key[seen])).to_numpy())
+        same_key = rows_with_keys(key, key[seen])
         rows = same_key if arr.null_count == 0 else np.flatnonzero(valid)[same_key]
         texts = pd.Series(arr.take(rows).to_pylist(), dtype=object)
         out[rows] = texts.duplicated(keep="first").to_numpy()
@@ -193,9 +208,36 @@ def _repeated_keys(keys: pd.Series) -> np.ndarray:
     del ordered
     out = np.zeros(len(keys), dtype=bool)
     if twice.size:
-        rows = np.flatnonzero(keys.isin(np.unique(twice)).to_numpy())
+        rows = rows_with_keys(keys.to_numpy(), twice)
         out[rows] = keys.iloc[rows].duplicated(keep="first").to_numpy()
     return out
+
+
+_SIEVE_BITS = 16  # rows_with_keys: a table of 65,536 flags (in cache) indexed by a key's low bits
+
+
+def rows_with_keys(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Positions of the ``keys`` (mixed 64-bit keys, int64) that are among ``wanted`` (few).
+
+    ``np.flatnonzero(np.isin(keys, wanted))``: a sieve of the keys' low bits first (one lookup
+    per key in a small table, in row blocks), then only the rows it lets through (about
+    ``len(keys) * len(wanted) / 65,536`` besides the wanted ones) compared exactly.
+
+    >>> rows_with_keys(np.array([5, 70_000, 5, 3]), np.array([5])).tolist()
+    [0, 2]
+    """
+    wanted = np.unique(wanted)
+    if wanted.size > 1 << (_SIEVE_BITS - 4):  # a crowded sieve: hashed at once
+        return np.flatnonzero(pd.Series(keys, copy=False).isin(wanted).to_numpy())
+    low = np.int64((1 << _SIEVE_BITS) - 1)
+    sieve = np.zeros(1 << _SIEVE_BITS, dtype=bool)
+    sieve[wanted & low] = True
+    found = [
+        lo + np.flatnonzero(sieve[keys[lo : lo + _BLOCK] & low])
+        for lo in range(0, len(keys), _BLOCK)
+    ]
+    near = np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
+    return near[np.isin(keys[near], wanted)]
 
 
 def first_rows(codes: np.ndarray) -> np.ndarray:

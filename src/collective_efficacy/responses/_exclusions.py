@@ -10,6 +10,7 @@ import pandas as pd
 
 from collective_efficacy.errors import ResponseValidationError
 from collective_efficacy.instrument import Instrument
+from collective_efficacy.responses._cells import row_major
 from collective_efficacy.responses._checks import CHUNK, IdColumn
 from collective_efficacy.responses._checks import Collector as _Collector
 from collective_efficacy.responses._checks import row_label as _label
@@ -140,11 +141,7 @@ def _exclusions(
             reasons.exclude(
                 m, "unknown_wave", f"wave label not in {list(waves) if waves else '(any)'}"
             )
-    m = np.ones(len(data), dtype=bool)  # no item answered: every item column missing
-    for lo in range(0, len(data), CHUNK):  # row chunks of all items: the columns of a
-        part = m[lo : lo + CHUNK]  # row-major block (strided views) are read once
-        for i in item_ids:
-            part &= np.isnan(out[i][lo : lo + CHUNK])
+    m = _unanswered([out[i] for i in item_ids], len(data))
     if m.any():
         reasons.exclude(m, "no_items_answered", "none of the instrument's items was answered")
     return reasons
@@ -216,3 +213,22 @@ def _report(
         notes=[str(t) for t in data.attrs.get("reading_notes", [])],
         note_messages=list(data.attrs.get("reading_messages", [])),
     )
+
+
+def _unanswered(columns: list[np.ndarray], n: int) -> np.ndarray:
+    """Rows where every item column is missing (NaN), in row chunks of all items: the columns
+    of a row-major block (strided views) are read once, a chunk of the block's rows at a time
+    (one contiguous NaN test, then its columns of items)."""
+    m = np.ones(n, dtype=bool)
+    groups = row_major(columns)
+    for lo in range(0, n, CHUNK):
+        part = m[lo : lo + CHUNK]
+        for block, _, cols in groups:
+            nan = np.isnan(block[lo : lo + CHUNK])
+            if nan.ndim == 1:
+                part &= nan
+            elif len(set(cols)) == nan.shape[1]:  # every column of the view is an item
+                part &= nan.all(axis=1)
+            else:
+                part &= nan[:, cols].all(axis=1)
+    return m
