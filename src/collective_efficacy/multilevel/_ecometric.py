@@ -201,13 +201,10 @@ def _input_columns(
     scale_range: tuple[float, float] | None,
 ) -> EcoInput:  # fmt: skip
     """:func:`ecometric_input` without covariates: one blocked pass over the item columns
-    (:func:`._ecometric_blocks.scan`, which also makes the model's sums), no copy of the
-    items."""
+    (:func:`._ecometric_blocks.scan`), no copy of the items."""
     cols, flip, reversed_items, lo, hi = _item_views(data, items, keys, scale_range)
     gi = factorize_groups(data, community)
-    mid = 0.5 * (lo + hi)  # the scale's middle: every keyed answer within half its range
-    shift = np.full(len(cols), mid if np.isfinite(mid) else 0.0)
-    sc = scan(cols, flip, codes=gi.codes, shift=shift)  # the model's sums in the same pass
+    sc = scan(cols, flip)
     any_item = sc.n_answered > 0
     n_used = int(np.count_nonzero(any_item))
     if n_used == 0:

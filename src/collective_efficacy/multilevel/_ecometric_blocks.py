@@ -26,9 +26,7 @@ import numpy as np
 
 from collective_efficacy.errors import DataError
 
-__all__ = [
-    "BLOCK_FLOATS", "Scan", "Sums", "block_rows", "cells_blocked", "check_finite", "scan",
-]  # fmt: skip
+__all__ = ["BLOCK_FLOATS", "Scan", "Sums", "block_rows", "cells_blocked", "scan"]
 
 BLOCK_FLOATS = 1 << 17  # floats per block (1 MiB): the scratch and its masks stay in L2
 
@@ -46,7 +44,6 @@ class Scan(NamedTuple):
     n_answered: np.ndarray  # (n,) answered items per row (int16)
     col_sum: np.ndarray  # (p,) sums of the keyed answers
     col_count: np.ndarray  # (p,) answers per item
-    sums: Sums | None = None  # with ``codes``: the second pass's sums, made in this pass
 
 
 class Sums(NamedTuple):
@@ -93,42 +90,22 @@ def _zero_missing(blk: np.ndarray, miss: np.ndarray, bits: np.ndarray) -> None:
     np.bitwise_and(as_int, mask, out=as_int)
 
 
-def scan(
-    cols: Sequence[np.ndarray], flip: np.ndarray, *, block: int | None = None,
-    codes: np.ndarray | None = None, shift: np.ndarray | None = None,
-) -> Scan:  # fmt: skip
-    """Answered items per row and the per-item sums and counts of the keyed answers.
-
-    With ``codes`` (every row's community) and ``shift`` (p,), the same pass also makes the
-    sums of :func:`cells_blocked` (:attr:`Scan.sums`) for all rows, centred by ``shift`` (any
-    values near the answers: the fit adds them back) on the grid of ``mmax = p + 1`` columns,
-    the rows without an answer in column 0: one pass over the answers instead of two."""
+def scan(cols: Sequence[np.ndarray], flip: np.ndarray, *, block: int | None = None) -> Scan:
+    """Answered items per row and the per-item sums and counts of the keyed answers."""
     p = len(cols)
     n = len(cols[0]) if p else 0
     step, out, bits = _scratch(p, n, block)
     nj = np.empty(n, dtype=np.int16 if p < 1 << 15 else np.int64)  # few bytes per row
     col_sum, col_count = np.zeros(p), np.zeros(p)
-    key, acc = None, None
-    if codes is not None and shift is not None:
-        key = np.multiply(codes, p + 1, dtype=np.int64)
-        acc = _Centred(p, n, p + 1, shift, bits)
     for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
         b = min(a + step, n)
         blk = _fill(cols, flip, a, b, out)
         miss = np.isnan(blk)
         nj[a:b] = p - _row_counts(miss)
         col_count += b - a - np.array([np.count_nonzero(m) for m in miss])
-        if acc is None or key is None:
-            _zero_missing(blk, miss, bits)
-            col_sum += np.sum(blk, axis=1)
-            continue
-        key_b = key[a:b]
-        key_b += nj[a:b]
-        acc.add(blk, miss, key_b, nj[a:b])
-    if acc is None or key is None:
-        return Scan(cols, flip, nj, col_sum, col_count)
-    sums = acc.sums(nj, key, check=False)  # an infinite answer is reported by the fit
-    return Scan(cols, flip, nj, sums.xty + sums.shift * col_count, col_count, sums)
+        _zero_missing(blk, miss, bits)
+        col_sum += np.sum(blk, axis=1)
+    return Scan(cols, flip, nj, col_sum, col_count)
 
 
 def _row_counts(miss: np.ndarray) -> np.ndarray:
@@ -184,56 +161,13 @@ class _Totals:
         return sxx, sxy, syy
 
 
-class _Centred:
-    """The second pass's sums, block by block (:func:`cells_blocked`; also :func:`scan` with
-    ``codes``): the answers centred by ``shift``, per row their sum, the totals, the missing
-    answers' grid cells per item and the per-pattern totals."""
-
-    def __init__(self, p: int, n: int, mmax: int, shift: np.ndarray, bits: np.ndarray) -> None:
-        self.shift, self.bits = shift[:, None], bits
-        self.syj = np.empty(n)
-        self.xty, self.yty = np.zeros(p), 0.0
-        self.acc = _Totals(p, mmax)
-        self.miss_keys: list[list[np.ndarray]] = [[] for _ in range(p)]
-        self.pos = 0
-
-    def add(self, blk: np.ndarray, miss: np.ndarray, key_b: np.ndarray, nj_b: np.ndarray) -> None:
-        """One block: ``blk`` its keyed answers (overwritten), ``miss`` their NaN mask."""
-        nb = blk.shape[1]
-        blk -= self.shift
-        _zero_missing(blk, miss, self.bits)
-        s = np.sum(blk, axis=0)
-        self.syj[self.pos : self.pos + nb] = s
-        self.xty += np.sum(blk, axis=1)
-        self.yty += float(np.einsum("ir,ir->", blk, blk))
-        for j, miss_j in enumerate(miss):  # loop over items (few): its missing rows, in order
-            self.miss_keys[j].append(key_b[np.flatnonzero(miss_j)])
-        self.acc.add(miss, nj_b, s)
-        self.pos += nb
-
-    def sums(self, nj: np.ndarray, key: np.ndarray, *, check: bool = True) -> Sums:
-        if check:
-            check_finite(self.yty)
-        miss = [np.concatenate(m) if m else np.empty(0, dtype=np.int64) for m in self.miss_keys]
-        return Sums(
-            nj, self.syj, key, miss, self.acc.totals(), self.xty, self.yty, self.shift[:, 0]
-        )
-
-
-def check_finite(yty: float) -> None:
-    """Raise :class:`DataError` when the sums met an infinite answer."""
-    if not np.isfinite(yty):
-        raise DataError("Y must be finite or NaN and Z finite")
-
-
 def cells_blocked(
     sc: Scan, codes: np.ndarray, used: np.ndarray | None, n_groups: int, reml: bool,
     *, nj: np.ndarray | None = None, block: int | None = None,
 ) -> Sums:  # fmt: skip
     """The grid inputs of :func:`._ecometric_cells._make` for the rows ``used`` (all when
     None; it may only leave out rows without an answer), ``codes`` the community of each
-    used row, ``nj`` (optional) their answered items, ``sc.n_answered[used]``; centred by the
-    item means.
+    used row, ``nj`` (optional) their answered items, ``sc.n_answered[used]``.
 
     Raises :class:`DataError` for an infinite answer."""
     cols, p = sc.cols, len(sc.cols)
@@ -245,7 +179,10 @@ def cells_blocked(
     key = np.multiply(codes, mmax, dtype=np.int64)
     key += nj
     step, out, bits = _scratch(p, n, block)
-    acc = _Centred(p, len(nj), mmax, beta0, bits)
+    syj = np.empty(len(nj))
+    xty, yty = np.zeros(p), 0.0
+    acc = _Totals(p, mmax)
+    miss_keys: list[list[np.ndarray]] = [[] for _ in range(p)]
     pos = 0
     for a in range(0, n, step):  # loop over row blocks: each block's work is vectorised
         b = min(a + step, n)
@@ -253,9 +190,22 @@ def cells_blocked(
         if used is not None:
             blk = blk[:, used[a:b]]
         nb = blk.shape[1]
-        acc.add(blk, np.isnan(blk), key[pos : pos + nb], nj[pos : pos + nb])
+        miss = np.isnan(blk)
+        blk -= beta0[:, None]
+        _zero_missing(blk, miss, bits)
+        s = np.sum(blk, axis=0)
+        syj[pos : pos + nb] = s
+        xty += np.sum(blk, axis=1)
+        yty += float(np.einsum("ir,ir->", blk, blk))
+        key_b = key[pos : pos + nb]
+        for j, miss_j in enumerate(miss):  # loop over items (few): its missing rows, in order
+            miss_keys[j].append(key_b[np.flatnonzero(miss_j)])
+        acc.add(miss, nj[pos : pos + nb], s)
         pos += nb
-    return acc.sums(nj, key)
+    if not np.isfinite(yty):
+        raise DataError("Y must be finite or NaN and Z finite")
+    miss = [np.concatenate(m) if m else np.empty(0, dtype=np.int64) for m in miss_keys]
+    return Sums(nj, syj, key, miss, acc.totals(), xty, yty, beta0)
 
 
 def _indicator_totals(

@@ -37,13 +37,7 @@ import numpy as np
 from scipy import sparse
 
 from collective_efficacy.errors import DataError
-from collective_efficacy.multilevel._ecometric_blocks import (
-    Scan,
-    Sums,
-    cells_blocked,
-    check_finite,
-    scan,
-)
+from collective_efficacy.multilevel._ecometric_blocks import Scan, cells_blocked, scan
 
 __all__ = ["Cells", "Eval", "cells_from_scan", "cells_long", "cells_wide", "compact", "evaluate"]
 
@@ -199,49 +193,19 @@ def cells_from_scan(
 ) -> Cells:  # fmt: skip
     """Cells of the model without covariates from a :class:`._ecometric_blocks.Scan` of the
     item columns, for the rows ``used`` (None: all; it may only leave out rows without an
-    answer), ``codes`` the community of each used row, ``nj`` (optional) their answered items.
-    A scan that made the sums (:attr:`._ecometric_blocks.Scan.sums`, with every row's
-    community: ``codes`` must be those of its rows ``used``) gives them without a second pass;
-    its rows without an answer, in column 0, are left out there."""
-    if sc.sums is None:
-        sm = cells_blocked(sc, codes, used, n_groups, reml, nj=nj, block=block)
-    else:
-        sm = sc.sums
-        check_finite(sm.yty)
+    answer), ``codes`` the community of each used row, ``nj`` (optional) their answered items."""
+    sm = cells_blocked(sc, codes, used, n_groups, reml, nj=nj, block=block)
     grid = _grid(sm.key, sm.nj, sm.syj, n_groups, len(sm.totals[2]))
-    if sc.sums is not None:  # the rows without an answer: respondents left out
-        grid[0][:, 0] = 0.0
-        grid[2][0] = 0.0
     n_items, mmax = len(sc.cols), grid[0].shape[1]
     sx_m = np.empty((mmax, n_groups, n_items))  # counts less the missing answers
     cnt_t = grid[0].T
     for j, cells_j in enumerate(sm.miss):  # loop over items: a scatter into K x M (cache-sized)
         miss_j = np.bincount(cells_j, minlength=n_groups * mmax).reshape(n_groups, mmax)
         np.subtract(cnt_t, miss_j.T, out=sx_m[:, :, j])
-    sx_m[0] = 0.0  # no answered item: no indicator (only left-out rows are there)
     sx_rows = sx_m.reshape(mmax, -1)
-    tot, xty, yty, shift = sm.totals, sm.xty, sm.yty, sm.shift
-    if sc.sums is not None:
-        tot, xty, yty, shift = _recentre(sx_m, grid[1], sm, sc.col_count)
-    cs = _make(sx_rows.T, grid, tot, np.diag(sc.col_count), xty, yty, shift, reml)
+    cs = _make(sx_rows.T, grid, sm.totals, np.diag(sc.col_count), sm.xty, sm.yty, sm.shift, reml)
     cs.__dict__["sx_m"] = sx_rows  # built in the layout of the fit (no transposed copy)
     return cs
-
-
-def _recentre(
-    sx_m: np.ndarray, sy: np.ndarray, sm: Sums, count: np.ndarray
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, float, np.ndarray]:
-    """The sums of answers centred by ``sm.shift`` moved to the item means (the shift of the
-    two-pass sums; the start values of the fit are moment estimates about it): with ``delta``
-    the means less the shift, every outcome sum loses its indicators' ``delta``. ``sy`` (K, M)
-    is updated in place; returns the totals, ``xty``, ``yty`` and the new shift."""
-    delta = sm.xty / count  # sums of (answer - shift) / answers
-    sxx, sxy, syy = sm.totals
-    sy -= (sx_m @ delta).T
-    syy = syy - 2.0 * (sxy @ delta) + np.einsum("mab,a,b->m", sxx, delta, delta)
-    sxy = sxy - sxx @ delta
-    yty = sm.yty - 2.0 * float(delta @ sm.xty) + float(count @ (delta * delta))
-    return (sxx, sxy, syy), sm.xty - count * delta, yty, sm.shift + delta
 
 
 def _cells_covariates(

@@ -500,7 +500,6 @@ def ecometric(
         fit = fit_nested_scan(
             inp.scan, inp.codes, inp.used, inp.gi.n_groups, method=method, nj=inp.n_answered
         )
-        inp = inp._replace(scan=inp.scan._replace(sums=None))  # its per-row sums: done with
     else:
         fit = fit_nested_wide(inp.y, inp.z, inp.codes, inp.gi.n_groups, method=method)
     interval = None
