@@ -161,7 +161,7 @@ def test_evaluate_prepared_path_equals_one_by_one(monkeypatch: pytest.MonkeyPatc
     mods = ("_checks", "_groups", "agreement._groups", "reliability._input", "reliability")
     for mod in (*mods, "reliability.items"):
         monkeypatch.setattr(f"collective_efficacy.{mod}.memo", lambda data, key, compute: compute())
-    for mod in ("disclosure", "evaluation._sections"):  # no coding reused from a preparation
+    for mod in ("disclosure._rules", "evaluation._sections"):  # no coding reused from a preparation
         monkeypatch.setattr(f"collective_efficacy.{mod}.lookup", lambda data, key: None)
     slow = json.loads(ce.evaluate(before, after, **kw).to_json())
     a, b = _flat(fast), _flat(slow)
