@@ -210,8 +210,6 @@ def _counts_publishable_coded(
     sup = table["suppressed"].to_numpy(dtype=bool)[first]
     counts = count[pair[first]]
     n = table["n"].to_numpy(dtype=float, na_value=np.nan)[first]
-    if np.isnan(n[~sup]).any():  # a shown community without n: the general path decides
-        return None
     secondary = (table["reason"] == SECONDARY_REASON).to_numpy(dtype=bool)[first]
     hid = sup & (counts > 0)
     out: dict[Any, bool] = {}
@@ -221,7 +219,10 @@ def _counts_publishable_coded(
         if not shown_n.size and hid[here].any():  # nothing shown: only "fewer than min_n"
             out[label] = False
             continue
-        top = float(shown_n.min()) if shown_n.size else np.inf
+        known = shown_n[~np.isnan(shown_n)]  # Series.min skips a missing n
+        if shown_n.size and not known.size:  # no shown n at all: the general path decides
+            return None
+        top = float(known.min()) if known.size else np.inf
         h = here & hid
         group = np.zeros(int(h.sum()), dtype=np.intp)
         unsafe = totals_unsafe(counts[h], secondary[h], group, np.array([top]), min_n=min_n)
