@@ -1,7 +1,5 @@
 """The faster orchestration paths of the evaluation give what the general paths give.
 
-* ``counts_publishable``'s coded path (one scale, text labels) against its merge / groupby
-  path, on random community tables (suppressed, secondary, absent, missing n, counts missing);
 * ``records``' generated row builder against ``dict(zip(keys, row))`` (odd and repeated keys);
 * ``hide_suppressed`` against the record-by-record rule.
 """
@@ -15,68 +13,10 @@ import pandas as pd
 import pytest
 
 from collective_efficacy.disclosure import (
-    ABSENT_REASON,
     HIDDEN_WHEN_SUPPRESSED,
-    SECONDARY_REASON,
-    counts_publishable,
     hide_suppressed,
 )
-from collective_efficacy.disclosure import _counts as disclosure
 from collective_efficacy.evaluation._records import _row_maker, records
-
-
-def _table(rng: np.random.Generator, n_comm: int, dtype: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    waves = ["baseline", "end_of_cycle"]
-    names = [f"B{i}" for i in range(n_comm)]
-    rows = []
-    for w in waves:
-        for c in names:
-            n = int(rng.integers(0, 40))
-            kind = rng.choice(["shown", "small", "secondary", "absent"], p=[0.6, 0.2, 0.1, 0.1])
-            sup = kind != "shown"
-            reason = {"shown": None, "small": "n below min_n=10", "secondary": SECONDARY_REASON,
-                      "absent": ABSENT_REASON}[kind]  # fmt: skip
-            rows.append({"c": c, "wave": w, "n": float(n) if rng.random() > 0.05 else np.nan,
-                         "suppressed": sup, "reason": reason})  # fmt: skip
-    table = pd.DataFrame(rows)
-    table["c"] = table["c"].astype(dtype)
-    table["wave"] = table["wave"].astype(dtype)
-    counts = table[["c", "wave"]].copy()
-    counts["rows"] = rng.integers(0, 40, len(counts)).astype(float)
-    counts = counts.sample(frac=0.9, random_state=int(rng.integers(1 << 30)))  # some missing
-    counts.loc[counts.sample(frac=0.05, random_state=1).index, "rows"] = np.nan
-    return table, counts
-
-
-@pytest.mark.parametrize("seed", range(40))
-@pytest.mark.parametrize("dtype", ["str", "object"])
-def test_counts_publishable_coded_path_is_the_general_path(
-    seed: int, dtype: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    rng = np.random.default_rng(seed)
-    table, counts = _table(rng, int(rng.integers(1, 12)), dtype)
-    if seed % 5 == 0:  # a table with repeated (community, wave) rows: the first one counts
-        table = pd.concat([table, table.iloc[::3]], ignore_index=True)
-    min_n = int(rng.integers(2, 20))
-    assert disclosure._counts_publishable_coded(table, counts, "c", "wave", min_n) is not None
-    fast = counts_publishable(table, counts, community="c", wave="wave", min_n=min_n)
-    monkeypatch.setattr(disclosure, "_counts_publishable_coded", lambda *a: None)
-    general = counts_publishable(table, counts, community="c", wave="wave", min_n=min_n)
-    assert fast == general
-    assert [type(k) for k in fast] == [type(k) for k in general]
-
-
-def test_counts_publishable_coded_path_declines_what_it_does_not_cover() -> None:
-    table, counts = _table(np.random.default_rng(3), 5, "str")
-    coded = disclosure._counts_publishable_coded
-    assert coded(table.assign(wave=1), counts.assign(wave=1), "c", "wave", 10) is None
-    twice = pd.concat([counts, counts.iloc[:1]])  # a community counted twice
-    assert coded(table, twice, "c", "wave", 10) is None
-    missing = table.copy()
-    missing.loc[0, "c"] = None
-    assert coded(missing, counts, "c", "wave", 10) is None
-    scales = pd.concat([table.assign(scale="x"), table.assign(scale="y")], ignore_index=True)
-    assert coded(scales, counts, "c", "wave", 10) is None
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,6 @@ from collective_efficacy.disclosure._rules import (
     _MIN_N,
     _TWO_FRAMES,
     SECONDARY_REASON,
-    group_codes,
 )
 
 __all__ = ["counts_publishable", "total_is_safe", "totals_unsafe"]
@@ -152,9 +151,6 @@ def counts_publishable(
     >>> counts_publishable(t, r, community="c", min_n=10)
     {'x': False}
     """
-    fast = _counts_publishable_coded(table, rows, community, wave, min_n)
-    if fast is not None:
-        return fast
     t = table.drop_duplicates([community, wave])  # several scales: suppression is per scale
     if "scale" in table.columns and table["scale"].nunique() > 1:
         # a community counts as hidden when any of its scales is suppressed
@@ -179,61 +175,3 @@ def counts_publishable(
             smallest_shown=float(shown_n.min()) if len(shown_n) else None,
         )
     return out
-
-
-def _counts_publishable_coded(
-    table: pd.DataFrame, rows: pd.DataFrame, community: str, wave: str, min_n: int
-) -> dict[Any, bool] | None:
-    """:func:`counts_publishable` on codes, without its merge and groupby (milliseconds of
-    pandas each on a small table): one scale, text labels and no missing one, one row count per
-    community and wave. None otherwise (the general path)."""
-    if "scale" in table.columns and table["scale"].nunique() > 1:
-        return None
-    keys = [table[community], table[wave], rows[community], rows[wave]]
-    if not all(_is_text(k) for k in keys):
-        return None
-    n_t = len(table)
-    # each key of both frames stacked (Arrow text: chunks joined, hashed by Arrow)
-    both = [
-        pd.concat([a, b], ignore_index=True) for a, b in ((keys[0], keys[2]), (keys[1], keys[3]))
-    ]
-    pair = group_codes(both, keep_na=True)
-    first = np.unique(pair[:n_t], return_index=True)[1]
-    first.sort()  # each community and wave of the table once, at its first row
-    given = pair[n_t:]
-    if np.unique(given).size < given.size:  # counted twice: the merge would repeat rows
-        return None
-    count = np.zeros(int(pair.max()) + 1 if pair.size else 0)
-    count[given] = rows["rows"].to_numpy(dtype=float, na_value=np.nan)
-    count[np.isnan(count)] = 0.0  # the merge's missing counts, filled with 0
-    w_codes, labels = pd.factorize(keys[1].to_numpy(dtype=object)[first])  # first seen first
-    sup = table["suppressed"].to_numpy(dtype=bool)[first]
-    counts = count[pair[first]]
-    n = table["n"].to_numpy(dtype=float, na_value=np.nan)[first]
-    secondary = (table["reason"] == SECONDARY_REASON).to_numpy(dtype=bool)[first]
-    hid = sup & (counts > 0)
-    out: dict[Any, bool] = {}
-    for k, label in enumerate(labels):  # a handful of waves, not a loop over communities
-        here = w_codes == k
-        shown_n = n[here & ~sup]
-        if not shown_n.size and hid[here].any():  # nothing shown: only "fewer than min_n"
-            out[label] = False
-            continue
-        known = shown_n[~np.isnan(shown_n)]  # Series.min skips a missing n
-        if shown_n.size and not known.size:  # no shown n at all: the general path decides
-            return None
-        top = float(known.min()) if known.size else np.inf
-        h = here & hid
-        group = np.zeros(int(h.sum()), dtype=np.intp)
-        unsafe = totals_unsafe(counts[h], secondary[h], group, np.array([top]), min_n=min_n)
-        out[label] = not bool(unsafe[0])  # total_is_safe's test
-    return out
-
-
-def _is_text(values: pd.Series) -> bool:
-    """Text labels only, none missing (compared as the merge compares them)."""
-    if values.isna().any():
-        return False
-    if isinstance(values.dtype, pd.StringDtype):
-        return True
-    return values.dtype == object and pd.api.types.infer_dtype(values) == "string"

@@ -105,6 +105,7 @@ def _row_maker(keys: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
     generate code), a fifth faster than filling a copy of ``dict.fromkeys(keys)``. A key
     repeated keeps its first place and its last value, as ``dict.update`` would."""
     args = ", ".join(f"_{i}" for i in range(len(keys)))
-    body = ", ".join(f"{k!r}: _{i}" for i, k in enumerate(keys))  # repr: a literal of any str
+    # str's own repr: a plain literal of any text, also for a str subclass with its own __repr__
+    body = ", ".join(f"{str.__repr__(k)}: _{i}" for i, k in enumerate(keys))
     maker: Callable[..., dict[str, Any]] = eval(f"lambda {args}: {{{body}}}")
     return maker
