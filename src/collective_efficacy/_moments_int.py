@@ -17,9 +17,11 @@ The pairwise-complete covariances are then exact rationals,
 answering ``j`` and :math:`N_{ij}` the rows answering both; the missing-cell corrections are
 packed the same way, from the rows missing an item only (with :math:`M_j` the rows missing
 item ``j``: :math:`N_{ij} = n_i - |\{r \in M_j: i\ \text{answered}\}|` and
-:math:`S_{i|j} = S_i - \sum_{r \in M_j} y_{ri}`). The row score's moments (the mean of a row's answered items, not an
-integer) are summed two-pass in float as in the float kernel. Data that is not whole numbers,
-or whose fields would not fit, returns ``None`` and the caller uses the float kernel.
+:math:`S_{i|j} = S_i - \sum_{r \in M_j} y_{ri}`). The row score (the mean of a row's answered
+items) is not a whole number, but :math:`L` times it is, with :math:`L = \mathrm{lcm}(1, \dots, k)`:
+its sum and sum of squares are packed as integers too, and the mean and sum of squared deviations
+follow with one rounding each. Data that is not whole numbers, or whose fields would not fit,
+returns ``None`` and the caller uses the float kernel.
 
 Pattern path (few items, small range: :math:`(r+2)^k \le 2^{15}`, e.g. 7,776 patterns for 5
 items coded 1-5). A row's answers take one of :math:`(r+2)^k` patterns (each item missing or
