@@ -57,3 +57,21 @@ def test_all_missing_column(monkeypatch: pytest.MonkeyPatch, block: int) -> None
     assert _groups._levels_consecutive(x, np.ones(50, bool), 1.0, 5, codes, lev)
     assert (lev == 5).all()
     assert not _groups._levels_consecutive(x, np.zeros(50, bool), 1.0, 5, codes, lev)
+
+
+def test_sorted_text_codes_equal_pandas() -> None:
+    """``_groups._text_codes`` (Python's sort of the distinct labels) gives pandas' sorted
+    factorization: accents, case, digits, spaces and non-Latin text."""
+    import pandas as pd
+
+    from collective_efficacy import _groups as groups
+
+    rng = np.random.default_rng(3)
+    words = ["Buurt 10", "Buurt 9", "buurt 9", "Émile", "Zuid", "zuid", "Ω-wijk", "北区", " a", "a"]
+    words += [f"Buurt {i}" for i in rng.permutation(2000)]
+    cells = np.array(words, dtype=object)[rng.integers(0, len(words), 20_000)]
+    found = groups._text_codes(cells)
+    assert found is not None
+    codes, uniques = pd.factorize(cells, sort=True)
+    np.testing.assert_array_equal(found[0], codes)
+    assert found[1].tolist() == list(uniques)
