@@ -214,9 +214,7 @@ def _per_community(
         cols[c] = vals
     for c in _COUNTS:
         if c in cols:
-            vals = comm[c].to_numpy(dtype=object, copy=True)
-            vals[hide] = None
-            cols[c] = vals
+            cols[c] = _hidden_counts(comm[c], hide)
     # the evaluation's reason wins over the model's: the model saw a community suppressed in a
     # wave as having no respondents there, which a report must not claim beside its score
     reason = comm["reason"].to_numpy(dtype=object, copy=True)
@@ -227,6 +225,17 @@ def _per_community(
     cols["reason"] = reason
     cols["suppressed"] = hide
     return pd.DataFrame(cols, index=comm.index)
+
+
+def _hidden_counts(counts: pd.Series, hide: np.ndarray) -> Any:
+    """A count column with the hidden communities' counts missing: integers as pandas' Int64
+    (masked; the records hold the same int or None as of an object column, converted by
+    column instead of cell by cell), another dtype as objects with None."""
+    if isinstance(counts.dtype, np.dtype) and counts.dtype.kind == "i":
+        return pd.arrays.IntegerArray(counts.to_numpy().astype(np.int64), hide.copy())
+    vals = counts.to_numpy(dtype=object, copy=True)
+    vals[hide] = None
+    return vals
 
 
 def store_change_model(
