@@ -67,3 +67,19 @@ def test_hidden_counts_give_the_records_of_objects(dtype: str) -> None:
             old = records(pd.DataFrame({"n": objects})[rows])
             assert new == old
             assert [type(r["n"]) for r in new] == [type(r["n"]) for r in old]
+
+
+@pytest.mark.parametrize("low", [0, -1])
+def test_with_texts_equals_the_table_take(low: int) -> None:
+    """``with_texts`` (pandas' take, -1 set to None) gives numpy's take of the texts with a
+    None slot for -1: the same objects, in an object array."""
+    from collective_efficacy.responses._ids import with_texts
+
+    texts = np.array(["a", "b", 3, None, "é"], dtype=object)
+    codes = np.random.default_rng(2).integers(low, len(texts), 1000)
+    table = np.append(texts, None)
+    out = with_texts(codes, texts)
+    assert out.dtype == object and out.shape == codes.shape
+    assert all(x is y for x, y in zip(out, table.take(codes), strict=True))
+    assert with_texts(np.array([-1, -1]), texts[:0]).tolist() == [None, None]
+    assert with_texts(np.array([], dtype=np.int64), texts).tolist() == []
