@@ -83,3 +83,19 @@ def test_with_texts_equals_the_table_take(low: int) -> None:
     assert all(x is y for x, y in zip(out, table.take(codes), strict=True))
     assert with_texts(np.array([-1, -1]), texts[:0]).tolist() == [None, None]
     assert with_texts(np.array([], dtype=np.int64), texts).tolist() == []
+
+
+def test_all_missing_equals_the_whole_column_reduction() -> None:
+    """``_cells._all_missing`` (chunk by chunk, stopping at an answer) decides as
+    ``isnan(fmax.reduce(x))`` over the whole column, also for strided columns and an answer
+    only in the last chunk."""
+    from collective_efficacy.responses import _cells
+
+    n = 3 * _cells._CHUNK + 5
+    block = np.full((n, 3), np.nan)
+    block[-1, 1] = 4.0  # column 1: one answer, in the last (partial) chunk
+    block[7, 2] = 1.0
+    cases = [block[:, j] for j in range(3)] + [np.empty(0), np.arange(3.0), block[:10, 1]]
+    for x in cases:
+        expected = not x.size or bool(np.isnan(np.fmax.reduce(x)))
+        assert _cells._all_missing(x) is expected
