@@ -321,23 +321,39 @@ _MAX_LEVELS = 64
 _MAX_TABLE_CELLS = 50_000_000
 
 
+#: rows per block of :func:`_levels_consecutive`: its float and bool temporaries stay in cache
+#: (a pass over a whole column of millions of rows runs at memory speed, many times slower)
+_LEVEL_ROWS = 1 << 15
+
+
 def _levels_consecutive(
-    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int, out: tuple[np.ndarray, ...]
+    x: np.ndarray, miss: np.ndarray, lo: float, n_levels: int, base: np.ndarray, lev: np.ndarray
 ) -> bool:
-    """Level index ``x - lo`` (missing -> ``n_levels``) into ``out[1]`` (int64; ``out[0]`` a
-    float and ``out[2]`` a bool scratch of the same length, reused from item to item) and
-    whether every value is a level."""
-    # a value below or above the scale: two reductions (NaN skipped; all-NaN gives NaN)
-    within = not len(x) or (np.fmin.reduce(x) >= lo and np.fmax.reduce(x) <= lo + (n_levels - 1))
-    if not within and not bool(miss.all()):
-        return False
-    r, lev, neq = out
-    np.subtract(x, lo, out=r)
-    # missing -> n_levels: fmin takes the number over NaN and every level is below it (a
-    # plain pass; a masked copy is several times slower)
-    np.fmin(r, float(n_levels), out=r)
-    np.copyto(lev, r, casting="unsafe")  # truncation, as astype
-    return not bool(np.not_equal(lev, r, out=neq).any())  # integers only
+    """Level index ``x - lo`` (missing -> ``n_levels``) plus ``base`` into ``lev`` (int64, of
+    ``x``'s length, reused from item to item) and whether every value is a level; computed in
+    blocks of rows whose temporaries stay in cache.
+
+    A value below or above the scale (or no value at all) returns False unless every row is
+    missing (``miss.all()``), as two reductions over the whole column would decide."""
+    size = min(len(x), _LEVEL_ROWS)
+    r, neq = np.empty(size), np.empty(size, dtype=bool)
+    hi, seen = lo + (n_levels - 1), False
+    for a in range(0, len(x), _LEVEL_ROWS):
+        b = min(a + _LEVEL_ROWS, len(x))
+        xb, rb, lb, nb = x[a:b], r[: b - a], lev[a:b], neq[: b - a]
+        low, high = np.fmin.reduce(xb), np.fmax.reduce(xb)  # NaN skipped; all-NaN gives NaN
+        seen = seen or low == low
+        if (low < lo or high > hi) and not bool(miss.all()):
+            return False
+        np.subtract(xb, lo, out=rb)
+        # missing -> n_levels: fmin takes the number over NaN and every level is below it (a
+        # plain pass; a masked copy is several times slower)
+        np.fmin(rb, float(n_levels), out=rb)
+        np.copyto(lb, rb, casting="unsafe")  # truncation, as astype
+        if np.not_equal(lb, rb, out=nb).any():  # integers only
+            return False
+        np.add(lb, base[a:b], out=lb)
+    return seen or not len(x) or bool(miss.all())
 
 
 def _levels_listed(x: np.ndarray, miss: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -379,15 +395,15 @@ def _discrete_tables(
     base = slot_codes.astype(np.int64) * width
     tables = np.empty((len(cols), n_slots, n_levels))
     n = len(base)
-    scratch = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=bool))
+    scratch = np.empty(n, dtype=np.int64)  # the levels of an item, reused from item to item
     for j, (x, m) in enumerate(zip(cols, miss, strict=True)):  # items (few), not communities
         if consecutive:
-            lev, ok = scratch[1], _levels_consecutive(x, m, float(values[0]), n_levels, scratch)
+            lev, ok = scratch, _levels_consecutive(x, m, float(values[0]), n_levels, base, scratch)
         else:
             lev, ok = _levels_listed(x, m, values)
+            np.add(lev, base, out=lev)
         if not ok:
             return None
-        np.add(lev, base, out=lev)
         t = np.bincount(lev, minlength=(n_slots + 1) * width)
         tables[j] = t.reshape(n_slots + 1, width)[:n_slots, :n_levels]
     return tables, values

@@ -18,6 +18,7 @@ intervals of the raw differences, and says so.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -213,9 +214,7 @@ def _per_community(
         cols[c] = vals
     for c in _COUNTS:
         if c in cols:
-            vals = comm[c].to_numpy(dtype=object, copy=True)
-            vals[hide] = None
-            cols[c] = vals
+            cols[c] = _hidden_counts(comm[c], hide)
     # the evaluation's reason wins over the model's: the model saw a community suppressed in a
     # wave as having no respondents there, which a report must not claim beside its score
     reason = comm["reason"].to_numpy(dtype=object, copy=True)
@@ -226,6 +225,17 @@ def _per_community(
     cols["reason"] = reason
     cols["suppressed"] = hide
     return pd.DataFrame(cols, index=comm.index)
+
+
+def _hidden_counts(counts: pd.Series, hide: np.ndarray) -> Any:
+    """A count column with the hidden communities' counts missing: integers as pandas' Int64
+    (masked; the records hold the same int or None as of an object column, converted by
+    column instead of cell by cell), another dtype as objects with None."""
+    if isinstance(counts.dtype, np.dtype) and counts.dtype.kind == "i":
+        return pd.arrays.IntegerArray(counts.to_numpy().astype(np.int64), hide.copy())
+    vals = counts.to_numpy(dtype=object, copy=True)
+    vals[hide] = None
+    return vals
 
 
 def store_change_model(
@@ -340,10 +350,20 @@ def _whole_keys(arr: Any) -> np.ndarray | None:
     return keys[0] if len(keys) == 1 else np.concatenate(keys)
 
 
+#: odd multipliers of the Fibonacci-style hashes of :func:`_hashed_overlap`, one per round
+_HASH_FACTORS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+#: buckets of its bitmap at most: 16 MB, about the size of the last-level cache
+_HASH_BITS = 24
+#: survivors few enough to compare exactly at once
+_FEW_KEYS = 1 << 16
+
+
 def _hashed_overlap(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether the uint64 arrays share a value: the values of each whose hash bucket the other
-    also fills (a bitmap of about 16 buckets per value: few besides the shared values), then
-    those few compared exactly (:func:`_sorted_overlap`).
+    """Whether the uint64 arrays share a value: each array in turn is kept to its values whose
+    hash bucket the other fills (a bitmap of at most 2^24 buckets, reused: in cache, not a
+    fresh page per write), a new hash each round, until the survivors are few or stop
+    shrinking; those are compared exactly (:func:`_sorted_overlap`). A value shared is never
+    dropped (its bucket is filled by the other array's copy of it).
 
     >>> _hashed_overlap(np.array([1, 5, 9], np.uint64), np.array([4, 9], np.uint64))
     True
@@ -352,18 +372,25 @@ def _hashed_overlap(a: np.ndarray, b: np.ndarray) -> bool:
     """
     if not a.size or not b.size:
         return False
-    bits = min(max(int(max(a.size, b.size)).bit_length() + 4, 10), 30)
+    bits = min(max(int(max(a.size, b.size)).bit_length() + 4, 10), _HASH_BITS)
     shift = np.uint64(64 - bits)
-    golden = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of k * 2^64/phi
-    ha, hb = (a * golden) >> shift, (b * golden) >> shift
     filled = np.zeros(1 << bits, dtype=bool)
-    filled[ha] = True
-    b = b[filled[hb]]  # values of b in a bucket that a fills
-    if not b.size:
-        return False
-    filled[:] = False
-    filled[(b * golden) >> shift] = True  # the buckets of those values only
-    return _sorted_overlap(a[filled[ha]], b)
+    for k in itertools.count():
+        if min(a.size, b.size) <= _FEW_KEYS:
+            break
+        factor = np.uint64(_HASH_FACTORS[k % len(_HASH_FACTORS)])
+        fill, keep = (a, b) if k % 2 == 0 else (b, a)  # filter each array in turn
+        filled[:] = False
+        # the top bits of value * factor, as int64 (an index numpy need not convert first)
+        filled[((fill * factor) >> shift).view(np.int64)] = True
+        kept = keep[filled[((keep * factor) >> shift).view(np.int64)]]
+        if not kept.size:
+            return False
+        shrunk = kept.size < keep.size * 3 // 4
+        a, b = (a, kept) if k % 2 == 0 else (kept, b)
+        if not shrunk and k:  # shared values (both arrays stopped shrinking): compare them
+            break
+    return _sorted_overlap(a, b)
 
 
 def _utf8_parts(arr: Any) -> tuple[np.ndarray, np.ndarray] | None:

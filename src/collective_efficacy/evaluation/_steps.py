@@ -34,7 +34,13 @@ from collective_efficacy.evaluation._sections import (
     records,
     statistics_sections,
 )
-from collective_efficacy.evaluation._stack import frame_rows, stacked, taken, trim_memory
+from collective_efficacy.evaluation._stack import (
+    frame_rows,
+    repeated_text,
+    stacked,
+    taken,
+    trim_memory,
+)
 from collective_efficacy.evaluation._weights import internal_design, weighted_table
 from collective_efficacy.impact import DEFAULT_CUTPOINTS, impact_change, impact_levels
 from collective_efficacy.instrument import Instrument
@@ -307,7 +313,13 @@ def _shown_rows(scores: pd.DataFrame, rows: np.ndarray, inp: Inputs, scale: str)
     start (``inp.wave_items``), each wave's frame let go then: the items of both waves are
     never held twice."""
     index = pd.Index(rows) if len(rows) < len(scores) else pd.RangeIndex(len(scores))
-    out = scores.iloc[rows].set_axis(index)
+    picks = frame_rows(inp.frames, rows)
+    wave = _wave_labels(scores, list(inp.rows), [len(f) for f in inp.frames], picks, index)
+    if wave is None:
+        out = scores.iloc[rows].set_axis(index)
+    else:  # the other columns taken, the wave's labels made (no text copied row by row)
+        out = scores.drop(columns=_WAVE).iloc[rows].set_axis(index)
+        out.insert(scores.columns.get_loc(_WAVE), _WAVE, wave)
     items = set(inp.items)
     extra = [c for c in inp.frames[0].columns if c not in items]  # the design columns
     if extra:
@@ -316,9 +328,37 @@ def _shown_rows(scores: pd.DataFrame, rows: np.ndarray, inp: Inputs, scale: str)
     out = out[order + [c for c in out.columns if c not in order]]  # the comparison last
     inp.wave_items = {
         label: _items_taker(inp.frames, i, pick, inp.items)
-        for i, (label, pick) in enumerate(zip(inp.rows, frame_rows(inp.frames, rows), strict=True))
+        for i, (label, pick) in enumerate(zip(inp.rows, picks, strict=True))
     }
     return out
+
+
+def _wave_labels(
+    scores: pd.DataFrame,
+    labels: list[str],
+    sizes: list[int],
+    picks: list[np.ndarray],
+    index: pd.Index,
+) -> pd.Series | None:
+    """The wave column of the rows ``picks`` (each wave's own positions) of ``scores``, the
+    waves stacked in order (``labels``, of ``sizes`` rows), each wave's rows labelled by it:
+    made, as :func:`read_inputs` made it (:func:`repeated_text`), not taken row by row. None
+    unless the column is Arrow text (pandas' ``str``) and the waves' first and last rows
+    carry their labels."""
+    col = scores[_WAVE] if _WAVE in scores.columns and scores.columns.is_unique else None
+    if col is None or not isinstance(col.dtype, pd.StringDtype) or col.dtype.storage != "pyarrow":
+        return None
+    if len(scores) != sum(sizes) or len(labels) != len(sizes):
+        return None
+    ends = np.cumsum(sizes).tolist()
+    for label, n, end in zip(labels, sizes, ends, strict=True):
+        if n and (col.iat[end - n] != label or col.iat[end - 1] != label):
+            return None
+    parts = [
+        pd.Series(repeated_text(lb, len(p)), dtype=col.dtype)
+        for lb, p in zip(labels, picks, strict=True)
+    ]
+    return pd.concat(parts, ignore_index=True).set_axis(index).rename(_WAVE)
 
 
 def _items_taker(

@@ -268,7 +268,7 @@ def _convert_items(
         c = item_to_col[i]
         x = fast.get(i)
         if x is not None:  # numbers that are all answer codes or missing: no hashing
-            if not x.size or np.isnan(np.fmax.reduce(x)):  # every cell missing
+            if _all_missing(x):
                 _empty_column(col, c, i, len(data))
             out[i] = x
             continue
@@ -282,6 +282,12 @@ def _convert_items(
             data[c], inst.response_scale(i), c, value_labels.get(c), col, recoded, factorized
         )
     return recoded
+
+
+def _all_missing(x: np.ndarray) -> bool:
+    """Whether every cell of ``x`` is NaN, chunk by chunk: an answered column stops at its first
+    chunk (a reduction over a whole strided column of a row-major block reads the block)."""
+    return all(bool(np.isnan(x[lo : lo + _CHUNK]).all()) for lo in range(0, len(x), _CHUNK))
 
 
 def _id_columns(

@@ -216,10 +216,18 @@ def _object_texts(uniques: Any) -> np.ndarray:
 
 
 def with_texts(codes: np.ndarray, texts: np.ndarray) -> np.ndarray:
-    """``texts[codes]`` as an object array, ``None`` where the code is -1 (missing)."""
-    table = np.empty(len(texts) + 1, dtype=object)  # the last slot (None): missing
-    table[:-1] = texts
-    return table.take(codes)  # code -1 takes the last slot (no index array of the column's size)
+    """``texts[codes]`` as an object array, ``None`` where the code is -1 (missing).
+
+    Taken by pandas' object take (a typed loop: at millions of rows two to three times as fast
+    as numpy's, which copies each reference through a generic per-item function); it fills -1
+    with NaN, set to None after (only when a code is -1)."""
+    table = np.empty(len(texts), dtype=object)
+    table[:] = texts
+    out = np.asarray(pd.api.extensions.take(table, np.asarray(codes), allow_fill=True))
+    missing = np.asarray(codes) < 0
+    if missing.any():
+        out[missing] = None
+    return out
 
 
 def coded_ids(
