@@ -17,7 +17,7 @@ All functions work on whole tables at once (vectorised); no loop over communitie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -450,35 +450,37 @@ def impact_change(
     bb = res["basis_before"].to_numpy(dtype=object)
     ba = res["basis_after"].to_numpy(dtype=object)
 
-    def why(col: str) -> np.ndarray:  # the reason text, "missing" when empty
-        r = m[col].astype(object)
-        blank = ~inner.copy()
-        blank[inner] = ~r[inner].astype(bool)
-        return np.where(blank, "missing", r).astype(str)
+    def why(col: str, rows: np.ndarray) -> np.ndarray:  # the reason text, "missing" when empty
+        r = m[col][rows].astype(object)
+        return np.where(~r.astype(bool), "missing", r).astype(str)
 
     known = {"full", "survey_only"}
     basis_changed = both & (bb != ba) & pd.Series(bb).isin(known).to_numpy()
     basis_changed &= pd.Series(ba).isin(known).to_numpy()
     both_survey = both & ~basis_changed & (bb == "survey_only") & (ba == "survey_only")
-    # the parts of each row's note, in order, joined by "; " (vectorised string assembly)
-    parts: list[tuple[np.ndarray, np.ndarray | str]] = [
-        (ind == "left_only", "only in levels_before (no end-of-cycle row)"),
-        (ind == "right_only", "only in levels_after (no baseline row)"),
-        (inner & np.isnan(b), np.char.add("no level before: ", why("reason_before"))),
-        (inner & np.isnan(a), np.char.add("no level after: ", why("reason_after"))),
+    # the parts of each row's note, in order, joined by "; " (vectorised string assembly);
+    # each part's text is built for the rows it applies to only
+    parts: list[tuple[np.ndarray, Callable[[np.ndarray], np.ndarray | str]]] = [
+        (ind == "left_only", lambda _: "only in levels_before (no end-of-cycle row)"),
+        (ind == "right_only", lambda _: "only in levels_after (no baseline row)"),
+        (inner & np.isnan(b), lambda i: np.char.add("no level before: ", why("reason_before", i))),
+        (inner & np.isnan(a), lambda i: np.char.add("no level after: ", why("reason_after", i))),
         (
             basis_changed,
-            np.char.add(
-                np.char.add("basis changed (", bb.astype(str)),
-                np.char.add(np.char.add(" -> ", ba.astype(str)), "): levels not measured alike"),
+            lambda i: np.char.add(
+                np.char.add("basis changed (", bb[i].astype(str)),
+                np.char.add(np.char.add(" -> ", ba[i].astype(str)), "): levels not measured alike"),
             ),
         ),
-        (both_survey, f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})"),
+        (both_survey, lambda _: f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})"),
     ]
     notes = np.full(len(res), "", dtype=object)
     for mask, text in parts:
-        txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
-        joined = np.where(notes == "", txt, notes + "; " + txt)
-        notes = np.where(mask, joined, notes)
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            continue
+        txt = np.broadcast_to(np.asarray(text(rows), dtype=object), rows.shape)
+        old = notes[rows]
+        notes[rows] = np.where(old == "", txt, old + "; " + txt)
     res["note"] = pd.Series(_none_if_empty(notes), index=res.index, dtype=object)
     return res
