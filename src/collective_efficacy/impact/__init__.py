@@ -32,6 +32,7 @@ from collective_efficacy.impact._inputs import (
     _check_unique,
     _cohesion_inputs,
     _reasons,
+    own_column,
 )
 from collective_efficacy.impact._join import outer_join
 from collective_efficacy.impact._rules import (
@@ -129,6 +130,15 @@ def cohesion_levels(
     ok = ~np.isnan(x)
     lev = np.searchsorted(cut, np.where(ok, x, 0.0), side="right").astype(np.int64)
     return pd.Series(_int_or_na(lev, ok))
+
+
+#: ``decided_by`` by code gated + 2 full + 4 survey + 8 capped (full and survey exclusive;
+#: a row gated is full, one capped is survey-only)
+_DECIDED = np.array(
+    ["none"] * 2 + ["combined", "readiness_gate"] + ["cohesion_only"] * 4 + ["none"] * 4
+    + ["survey_only_cap"] * 4,
+    dtype=object,
+)  # fmt: skip
 
 
 def _none_if_empty(texts: np.ndarray) -> np.ndarray:
@@ -326,17 +336,17 @@ def impact_levels(
     level_lo[survey] = np.minimum(c_lo[survey], SURVEY_ONLY_CAP)
     level_hi[survey] = np.minimum(c_hi[survey], SURVEY_ONLY_CAP)
 
-    basis = np.where(full, "full", np.where(survey, "survey_only", "none")).astype(object)
-    decided = np.full(n_rows, "none", dtype=object)
-    decided[full] = np.where(gated[full], "readiness_gate", "combined")
-    decided[survey] = np.where(c[survey] > SURVEY_ONLY_CAP, "survey_only_cap", "cohesion_only")
+    # the texts by code (one str object each, shared by the rows)
+    basis = np.array(["none", "full", "survey_only"], dtype=object)[full + 2 * survey]
+    how = gated + 2 * full + 4 * survey + 8 * (survey & (c > SURVEY_ONLY_CAP))
+    decided = _DECIDED[how]
 
     no_ci = has_level & ~(lo_ok & hi_ok)
     reason = _reasons(
         survey=survey, sup=sup, c_ok=c_ok, no_ci=no_ci, p=p, g=g, in_reason=in_reason, score=score
     )
 
-    cols: dict[str, Any] = {k: coh[k].to_numpy(copy=True) for k in keys}
+    cols: dict[str, Any] = {k: own_column(coh[k]) for k in keys}
     cols.update(
         {
             "cohesion_score": s,
@@ -424,7 +434,7 @@ def impact_change(
                 f"{name} column 'level', {rows_in(df, bad)}: value(s) "
                 f"{lv[bad][:5].tolist()}; expected an integer level 0-5 or missing"
             )
-        f = pd.DataFrame({community: df[community].to_numpy(copy=True), "level": lv})
+        f = pd.DataFrame({community: own_column(df[community]), "level": lv})
         # no basis column, or a community in one table only: the basis is missing (None)
         f["basis"] = df["basis"].to_numpy(copy=True) if "basis" in df.columns else None
         f["reason"] = df["reason"].fillna("").to_numpy(copy=True) if "reason" in df else ""
