@@ -436,8 +436,8 @@ def impact_change(
             )
         f = pd.DataFrame({community: own_column(df[community]), "level": lv})
         # no basis column, or a community in one table only: the basis is missing (None)
-        f["basis"] = df["basis"].to_numpy(copy=True) if "basis" in df.columns else None
-        f["reason"] = df["reason"].fillna("").to_numpy(copy=True) if "reason" in df else ""
+        f["basis"] = own_column(df["basis"]) if "basis" in df.columns else None
+        f["reason"] = own_column(df["reason"].fillna("")) if "reason" in df else ""
         frames.append(f)
     m = outer_join(frames, community)  # arrays by column, as a pandas outer merge gives
     b = m["level_before"].astype(float)
