@@ -82,3 +82,35 @@ def test_impact_levels_text_or_object_keys_alike() -> None:
     pd.testing.assert_frame_equal(text, obj, check_exact=True)
     assert set(text["decided_by"]) <= {"combined", "readiness_gate", "cohesion_only",
                                       "survey_only_cap", "none"}  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_outer_join_many_labels_as_pandas_merge(seed: int) -> None:
+    """Thousands of text labels (shuffled; accents, digits, the empty text) joined with numpy: the arrays pandas' outer merge gives, in its order."""
+    from collective_efficacy.impact._join import FEW, _merged, outer_join
+
+    rng = np.random.default_rng(seed)
+    pool = np.array(
+        [f"Buurt {i}" for i in range(3000)] + ["Ä-wijk", "Zuid", "10", "9", ""],
+        dtype=object,
+    )
+    frames = []
+    for _ in "ab":
+        labels = rng.permutation(pool)[: int(rng.integers(2000, len(pool)))]
+        n = len(labels)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "buurt": labels,
+                    "level": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 6, n)),
+                    "basis": rng.choice(["full", "survey_only"], n),
+                    "n": rng.integers(0, 50, n),
+                }
+            )
+        )
+    assert max(len(f) for f in frames) <= FEW
+    got, ref = outer_join(frames, "buurt"), _merged(frames, "buurt")
+    assert list(got) == list(ref)
+    for k in ref:
+        assert got[k].dtype == ref[k].dtype, k
+        assert pd.Series(got[k]).equals(pd.Series(ref[k])), k
