@@ -17,7 +17,7 @@ All functions work on whole tables at once (vectorised); no loop over communitie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from collective_efficacy.impact._inputs import (
     _check_unique,
     _cohesion_inputs,
     _reasons,
+    own_column,
 )
 from collective_efficacy.impact._join import outer_join
 from collective_efficacy.impact._rules import (
@@ -129,6 +130,15 @@ def cohesion_levels(
     ok = ~np.isnan(x)
     lev = np.searchsorted(cut, np.where(ok, x, 0.0), side="right").astype(np.int64)
     return pd.Series(_int_or_na(lev, ok))
+
+
+#: ``decided_by`` by code gated + 2 full + 4 survey + 8 capped (full and survey exclusive;
+#: a row gated is full, one capped is survey-only)
+_DECIDED = np.array(
+    ["none"] * 2 + ["combined", "readiness_gate"] + ["cohesion_only"] * 4 + ["none"] * 4
+    + ["survey_only_cap"] * 4,
+    dtype=object,
+)  # fmt: skip
 
 
 def _none_if_empty(texts: np.ndarray) -> np.ndarray:
@@ -326,17 +336,17 @@ def impact_levels(
     level_lo[survey] = np.minimum(c_lo[survey], SURVEY_ONLY_CAP)
     level_hi[survey] = np.minimum(c_hi[survey], SURVEY_ONLY_CAP)
 
-    basis = np.where(full, "full", np.where(survey, "survey_only", "none")).astype(object)
-    decided = np.full(n_rows, "none", dtype=object)
-    decided[full] = np.where(gated[full], "readiness_gate", "combined")
-    decided[survey] = np.where(c[survey] > SURVEY_ONLY_CAP, "survey_only_cap", "cohesion_only")
+    # the texts by code (one str object each, shared by the rows)
+    basis = np.array(["none", "full", "survey_only"], dtype=object)[full + 2 * survey]
+    how = gated + 2 * full + 4 * survey + 8 * (survey & (c > SURVEY_ONLY_CAP))
+    decided = _DECIDED[how]
 
     no_ci = has_level & ~(lo_ok & hi_ok)
     reason = _reasons(
         survey=survey, sup=sup, c_ok=c_ok, no_ci=no_ci, p=p, g=g, in_reason=in_reason, score=score
     )
 
-    cols: dict[str, Any] = {k: coh[k].to_numpy(copy=True) for k in keys}
+    cols: dict[str, Any] = {k: own_column(coh[k]) for k in keys}
     cols.update(
         {
             "cohesion_score": s,
@@ -424,10 +434,10 @@ def impact_change(
                 f"{name} column 'level', {rows_in(df, bad)}: value(s) "
                 f"{lv[bad][:5].tolist()}; expected an integer level 0-5 or missing"
             )
-        f = pd.DataFrame({community: df[community].to_numpy(copy=True), "level": lv})
+        f = pd.DataFrame({community: own_column(df[community]), "level": lv})
         # no basis column, or a community in one table only: the basis is missing (None)
-        f["basis"] = df["basis"].to_numpy(copy=True) if "basis" in df.columns else None
-        f["reason"] = df["reason"].fillna("").to_numpy(copy=True) if "reason" in df else ""
+        f["basis"] = own_column(df["basis"]) if "basis" in df.columns else None
+        f["reason"] = own_column(df["reason"].fillna("")) if "reason" in df else ""
         frames.append(f)
     m = outer_join(frames, community)  # arrays by column, as a pandas outer merge gives
     b = m["level_before"].astype(float)
@@ -450,35 +460,37 @@ def impact_change(
     bb = res["basis_before"].to_numpy(dtype=object)
     ba = res["basis_after"].to_numpy(dtype=object)
 
-    def why(col: str) -> np.ndarray:  # the reason text, "missing" when empty
-        r = m[col].astype(object)
-        blank = ~inner.copy()
-        blank[inner] = ~r[inner].astype(bool)
-        return np.where(blank, "missing", r).astype(str)
+    def why(col: str, rows: np.ndarray) -> np.ndarray:  # the reason text, "missing" when empty
+        r = m[col][rows].astype(object)
+        return np.where(~r.astype(bool), "missing", r).astype(str)
 
     known = {"full", "survey_only"}
     basis_changed = both & (bb != ba) & pd.Series(bb).isin(known).to_numpy()
     basis_changed &= pd.Series(ba).isin(known).to_numpy()
     both_survey = both & ~basis_changed & (bb == "survey_only") & (ba == "survey_only")
-    # the parts of each row's note, in order, joined by "; " (vectorised string assembly)
-    parts: list[tuple[np.ndarray, np.ndarray | str]] = [
-        (ind == "left_only", "only in levels_before (no end-of-cycle row)"),
-        (ind == "right_only", "only in levels_after (no baseline row)"),
-        (inner & np.isnan(b), np.char.add("no level before: ", why("reason_before"))),
-        (inner & np.isnan(a), np.char.add("no level after: ", why("reason_after"))),
+    # the parts of each row's note, in order, joined by "; " (vectorised string assembly);
+    # each part's text is built for the rows it applies to only
+    parts: list[tuple[np.ndarray, Callable[[np.ndarray], np.ndarray | str]]] = [
+        (ind == "left_only", lambda _: "only in levels_before (no end-of-cycle row)"),
+        (ind == "right_only", lambda _: "only in levels_after (no baseline row)"),
+        (inner & np.isnan(b), lambda i: np.char.add("no level before: ", why("reason_before", i))),
+        (inner & np.isnan(a), lambda i: np.char.add("no level after: ", why("reason_after", i))),
         (
             basis_changed,
-            np.char.add(
-                np.char.add("basis changed (", bb.astype(str)),
-                np.char.add(np.char.add(" -> ", ba.astype(str)), "): levels not measured alike"),
+            lambda i: np.char.add(
+                np.char.add("basis changed (", bb[i].astype(str)),
+                np.char.add(np.char.add(" -> ", ba[i].astype(str)), "): levels not measured alike"),
             ),
         ),
-        (both_survey, f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})"),
+        (both_survey, lambda _: f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})"),
     ]
     notes = np.full(len(res), "", dtype=object)
     for mask, text in parts:
-        txt = np.broadcast_to(np.asarray(text, dtype=object), notes.shape)
-        joined = np.where(notes == "", txt, notes + "; " + txt)
-        notes = np.where(mask, joined, notes)
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            continue
+        txt = np.broadcast_to(np.asarray(text(rows), dtype=object), rows.shape)
+        old = notes[rows]
+        notes[rows] = np.where(old == "", txt, old + "; " + txt)
     res["note"] = pd.Series(_none_if_empty(notes), index=res.index, dtype=object)
     return res

@@ -88,8 +88,26 @@ def _assessment_frame(
 def _key_index(df: pd.DataFrame, keys: list[str]) -> pd.Index:
     """Index of the key column(s), for vectorised row matching."""
     if len(keys) == 1:
-        return pd.Index(df[keys[0]].to_numpy())
-    return pd.MultiIndex.from_arrays([df[k].to_numpy() for k in keys])
+        return pd.Index(_key_values(df[keys[0]]))
+    return pd.MultiIndex.from_arrays([_key_values(df[k]) for k in keys])
+
+
+def _key_values(s: pd.Series) -> Any:
+    """A key column's values: a text array without missing cells as it is (coded by pandas'
+    own text hashing, no str object per cell: they match as the same texts would), any other
+    column as objects."""
+    if isinstance(s.dtype, pd.StringDtype) and not s.hasnans:
+        return s.array
+    return s.to_numpy()
+
+
+def own_column(s: pd.Series) -> Any:
+    """A copy of ``s``'s values for a result frame, whose constructor infers their dtype: a
+    column of pandas' default text dtype without missing cells as it is (what its cells as
+    objects would be inferred as, without the round trip through str objects)."""
+    if len(s) and not s.hasnans and s.dtype == pd.Series(np.array([""], dtype=object)).dtype:
+        return s.array.copy()
+    return s.to_numpy(copy=True)
 
 
 def _scatter(values: pd.Series, pos: np.ndarray, n: int) -> Any:

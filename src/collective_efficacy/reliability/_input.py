@@ -180,23 +180,32 @@ def _columns_and_range(
 
 
 def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
-    """Whole-data problems that make every statistic meaningless raise a DataError."""
+    """Whole-data problems that make every statistic meaningless raise a DataError.
+
+    On a prepared table the checks of one preparation's matrix run once (a later function on
+    the same matrix finds them passed); a failing check is never stored, so it raises again."""
+    memo(data, ("structural_checks", id(prep.x)), lambda: _structural_checks(prep, data, func))
+
+
+def _structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> bool:
     x = prep.x
-    obs = ~np.isnan(x)
-    answered = obs.sum(axis=0)
-    empty = [c for c, a in zip(prep.items, answered) if a == 0]
+    # NaN skipped, no copy; an item without answers (or no rows) keeps the initial NaN
+    mn = np.fmin.reduce(x, axis=0, initial=np.nan)
+    mx = np.fmax.reduce(x, axis=0, initial=np.nan)
+    empty = [c for c, a in zip(prep.items, mn) if np.isnan(a)]
     if empty:
         raise DataError(
             f"{func}: item(s) {empty} have no answers in the rows used; expected at least 2 "
             "answers per item. Drop the item(s) from `items`.",
             keyed=Message(code="items_no_answers", params={"items": ", ".join(empty)}),
         )
-    n_resp = int(obs.any(axis=1).sum())
+    # two different answers to one item are two respondents: the count is needed only when
+    # every item is constant
+    n_resp = 2 if (mn < mx).any() else int((~np.isnan(x)).any(axis=1).sum())
     if n_resp < 2:
         raise DataError(
             f"{func} needs at least 2 respondents with answers; got {n_resp} (after nan_policy)."
         )
-    mn, mx = np.fmin.reduce(x, axis=0), np.fmax.reduce(x, axis=0)  # NaN skipped, no copy
     const = [
         f"{c!r} (every answer = {_scalar(data[c].dropna().iloc[0])!r})"
         for c, a, b in zip(prep.items, mn, mx)
@@ -208,6 +217,7 @@ def structural_checks(prep: Prepared, data: pd.DataFrame, func: str) -> None:
             "undefined; expected items whose answers vary. Drop them from `items` "
             "(psych::alpha drops such items with a warning)."
         )
+    return True
 
 
 def _scalar(value: Any) -> Any:
