@@ -29,13 +29,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import collective_efficacy as ce
-from data import LARGE, SMALL, make_survey
 from timing import REPEAT, SLOW, exit_on_help, method
+
+OPTIONS = "--large: add the 1,000,000-row size; --ours-only: ours without the peers"
+
+if __name__ == "__main__":  # before numpy, pandas and the package: help in 0.1 s, not 1.8 s CPU
+    exit_on_help(__doc__, sys.argv[1:], OPTIONS)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import collective_efficacy as ce  # noqa: E402
+from data import LARGE, SMALL, make_survey  # noqa: E402
 
 ITEMS = ["SC1", "SC2", "SC3", "SC4", "SC5"]
 KEYS = ["-SC3", "-SC4"]
@@ -144,10 +150,6 @@ def ours_only(sizes: Sequence[tuple[int, int]], repeats: int = REPEAT) -> str:
 
 
 if __name__ == "__main__":
-    exit_on_help(
-        __doc__,
-        sys.argv[1:],
-        "--large: add the 1,000,000-row size; --ours-only: ours without the peers",
-    )
+    exit_on_help(__doc__, sys.argv[1:], OPTIONS)  # asked above already; every script says it here
     chosen = [SMALL, LARGE] if "--large" in sys.argv else [SMALL]
     print(ours_only(chosen) if "--ours-only" in sys.argv else _markdown(run(chosen)))

@@ -34,6 +34,34 @@ def _expected_codes(rs: ResponseScale) -> str:
     return f"{codes}, or an answer label ({langs})" if langs else codes
 
 
+def _labels_to_codes(rs: ResponseScale, value_labels: Mapping[Any, str] | None) -> dict[str, float]:
+    """Normalised answer label -> code: the scale's labels, then SPSS/Stata value labels."""
+    codes_of_label = rs.label_map()
+    if value_labels:  # SPSS/Stata value labels: their labels map to their codes
+        for code, lab in value_labels.items():
+            codes_of_label.setdefault(normalize_label(lab), float(code))
+    return codes_of_label
+
+
+def _missing_code_counts(
+    raw: pd.Series, uniq_codes: np.ndarray, status: np.ndarray
+) -> dict[str, int]:
+    """Cells per missing-code text, most frequent first (ties: the text seen first first):
+    ``raw[missing].astype(str).str.strip().value_counts()``, with the text made from one cell
+    per distinct value (the column's factorisation) instead of from every cell."""
+    distinct = len(status) - 1  # the last slot is the sentinel for missing cells
+    per_value = np.bincount(uniq_codes[uniq_codes >= 0], minlength=distinct)
+    first = np.full(distinct, len(uniq_codes), dtype=np.intp)  # each value's first cell
+    cells = np.flatnonzero(uniq_codes >= 0)
+    np.minimum.at(first, uniq_codes[cells], cells)
+    values = sorted(np.flatnonzero(status[:distinct] == 1), key=lambda v: first[v])
+    texts = raw.iloc[first[values]].astype(str).str.strip()  # the same conversion, per value
+    counts: dict[str, int] = {}
+    for text, v in zip(texts.tolist(), values):
+        counts[text] = counts.get(text, 0) + int(per_value[v])
+    return {str(k): n for k, n in sorted(counts.items(), key=lambda kv: -kv[1])}  # stable
+
+
 def _convert_column(
     raw: pd.Series,
     rs: ResponseScale,
@@ -47,12 +75,9 @@ def _convert_column(
 
     ``factorized`` is ``pd.factorize(raw, use_na_sentinel=True)`` when the caller has it.
     """
-    codes_of_label = rs.label_map()
-    if value_labels:  # SPSS/Stata value labels: their labels map to their codes
-        for code, lab in value_labels.items():
-            codes_of_label.setdefault(normalize_label(lab), float(code))
-    valid = np.asarray(rs.codes, dtype=float)
-    missing_codes = np.asarray(list(rs.missing), dtype=float)
+    codes_of_label: dict[str, float] | None = None  # built on the first label (numbers need none)
+    valid = {float(c) for c in rs.codes}  # set membership: what np.isin answered per value
+    missing_codes = {float(c) for c in rs.missing}
     uniq_codes, uniques = (
         factorized if factorized is not None else pd.factorize(raw, use_na_sentinel=True)
     )
@@ -73,6 +98,8 @@ def _convert_column(
             try:
                 num = float(text.replace(",", "."))
             except ValueError:
+                if codes_of_label is None:
+                    codes_of_label = _labels_to_codes(rs, value_labels)
                 key = normalize_label(text)
                 if key in codes_of_label:
                     val = codes_of_label[key]
@@ -84,9 +111,9 @@ def _convert_column(
         if num is not None:
             if np.isnan(num):
                 status[i] = 2
-            elif np.isin(num, valid):
+            elif num in valid:
                 mapped[i] = num
-            elif np.isin(num, missing_codes):
+            elif num in missing_codes:
                 status[i] = 1
             else:
                 status[i] = 3
@@ -97,9 +124,7 @@ def _convert_column(
     out = mapped.take(uniq_codes)
     cell_status = status.take(uniq_codes)
     if 1 in found:
-        miss = cell_status == 1
-        counts = pd.Series(raw[miss].astype(str).str.strip()).value_counts()
-        recoded[column] = {str(k): int(v) for k, v in counts.items()}
+        recoded[column] = _missing_code_counts(raw, uniq_codes, status)
     for kind, code in ((3, "out_of_range"), (4, "unknown_label")):
         sel = np.flatnonzero(cell_status == kind) if kind in found else np.zeros(0, np.intp)
         if sel.size:
