@@ -35,6 +35,8 @@ NOT_AT_START = [
     "tqdm",
     "collective_efficacy.plan",
     "collective_efficacy.out_of_core",
+    "narwhals",  # other engines' frames: imported when one is passed (summaries._frames)
+    "collective_efficacy.summaries._engine",
 ]
 
 
@@ -44,6 +46,44 @@ def test_console_entry_imports_nothing_it_does_not_need(modules_after) -> None:
     loaded = modules_after("import collective_efficacy.cli")
     assert "collective_efficacy.cli" in loaded
     assert sorted(m for m in NOT_AT_START if m in loaded) == []
+
+
+def test_evaluate_from_files_does_without_narwhals(modules_after) -> None:
+    """Paths, None and the package's own objects are no frames: the argument checks answer
+    without importing narwhals (pandas frames and files are all the evaluate path sees)."""
+    loaded = modules_after(
+        "import pathlib, tempfile\n"
+        "import collective_efficacy as ce\n"
+        "d = pathlib.Path(tempfile.mkdtemp())\n"
+        "b, a = ce.datasets.load_example(split=True)\n"
+        "b.to_csv(d / 'b.csv', index=False)\n"
+        "a.to_csv(d / 'a.csv', index=False)\n"
+        "ce.evaluate(str(d / 'b.csv'), d / 'a.csv', community='buurt', min_n=2,\n"
+        "            columns=ce.datasets.EXAMPLE_COLUMNS, assessments=None)"
+    )
+    assert "collective_efficacy.evaluation" in loaded
+    assert "narwhals" not in loaded
+
+
+def test_no_frame_shortcut_is_narwhals_answer(example_evaluation, tmp_path) -> None:
+    """What summaries._frames answers without narwhals is what narwhals answers: it passes
+    each of these through unchanged, so none is a frame."""
+    import narwhals as nw
+
+    from collective_efficacy.summaries._frames import _never_a_frame, engine_frame, is_frame
+
+    before, _ = collective_efficacy.datasets.load_example(split=True)
+    cols = collective_efficacy.datasets.EXAMPLE_COLUMNS
+    validated = collective_efficacy.validate(
+        before, "sampson1997", community="buurt", columns=cols, errors="exclude"
+    )
+    inst = collective_efficacy.load_instrument("sampson1997")
+    for value in (None, "a.csv", b"a.csv", tmp_path / "a.csv", validated, inst, example_evaluation):
+        assert _never_a_frame(value)
+        assert nw.from_native(value, pass_through=True) is value
+        assert engine_frame(value) is None and not is_frame(value)
+    for frame in (before, nw.from_native(before), pd.Series([1.0])):
+        assert not _never_a_frame(frame)
 
 
 def test_plan_is_imported_on_first_use(modules_after) -> None:
