@@ -51,9 +51,17 @@ def different_files(a: Path, b: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.cli_ab", description=__doc__)
-    parser.add_argument("--old", type=Path, required=True, help="the other tree's src folder")
-    parser.add_argument("--data", type=Path, help="keep/reuse the input files in DIR")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.cli_ab",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--old", type=Path, required=True, metavar="DIR", help="the other tree's src folder"
+    )
+    parser.add_argument(
+        "--data", type=Path, metavar="DIR", help="keep/reuse the input files in DIR"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (default 3)")
     args = parser.parse_args(argv)
     n, k = LARGE
