@@ -3,6 +3,7 @@ imports, and that the fast writers give the same files as the public methods."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -131,6 +132,32 @@ def test_console_script_writes_the_same_files_as_main(example_outputs, tmp_path)
     assert "results.json" in names and "communities.csv" in names
     for name in names:
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_results_kept_until_the_console_scripts_exit(monkeypatch, tmp_path) -> None:
+    """Under the console script (fast exit) the evaluation and the frames read stay alive
+    until the process ends instead of being freed object by object; called from a program,
+    :func:`main` keeps nothing."""
+    from collective_efficacy.cli import _support, main
+
+    data = tmp_path / "in"
+    data.mkdir()
+    before, after = collective_efficacy.datasets.load_example(split=True)
+    before.to_csv(data / "b.csv", index=False)
+    after.to_csv(data / "a.csv", index=False)
+    (data / "cols.json").write_text(json.dumps(collective_efficacy.datasets.EXAMPLE_COLUMNS))
+    argv = ["evaluate", str(data / "b.csv"), str(data / "a.csv"), "--community", "buurt",
+            "--columns", str(data / "cols.json"), "--respondent", "respondent_id",
+            "--skip-impact", "--quiet", "--min-n", "2", "--force"]  # fmt: skip
+    kept: list[object] = []
+    monkeypatch.setattr(_support, "_UNTIL_EXIT", kept)
+    assert main([*argv, "--out", str(tmp_path / "lib")]) == 0
+    assert kept == []
+    monkeypatch.setattr(_support, "FAST_EXIT", True)
+    assert main([*argv, "--out", str(tmp_path / "console")]) == 0
+    assert [type(x).__name__ for x in kept] == ["DataFrame", "DataFrame", "Evaluation"]
+    for name in ("report.md", "results.json", "communities.csv"):
+        assert (tmp_path / "lib" / name).read_bytes() == (tmp_path / "console" / name).read_bytes()
 
 
 def _pid_job(path: Path, fail_in_child: bool = False) -> Callable[[], None]:
