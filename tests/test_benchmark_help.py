@@ -21,7 +21,14 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.timing import exit_on_help  # noqa: E402
 
 #: scripts whose main() parses its own options (argparse or an explicit -h check)
-OWN_PARSER = {"bench_evaluate", "bench_e2e", "bench_summaries", "handwritten_pipeline", "run"}
+OWN_PARSER = {
+    "bench_evaluate",
+    "bench_e2e",
+    "bench_summaries",
+    "cli_ab",
+    "handwritten_pipeline",
+    "run",
+}
 
 
 def _main_block(tree: ast.Module) -> ast.If | None:

@@ -132,3 +132,28 @@ def test_bench_evaluate_help_runs_nothing(
         out = capsys.readouterr().out
         assert out.startswith(bench_evaluate.__doc__.strip()[:40])
         assert "--sizes" in out and "--json" in out and "--merge" in out
+
+
+def test_cli_ab_help_runs_nothing_and_compares_every_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m benchmarks.cli_ab --help`` runs no command; its check names every output
+    file that differs in a byte or exists on one side only."""
+    from benchmarks import cli_ab
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--help ran the command")
+
+    monkeypatch.setattr(cli_ab, "run_once", never)
+    with pytest.raises(SystemExit) as exc:
+        cli_ab.main(["--help"])
+    assert exc.value.code == 0 and "byte for byte" in capsys.readouterr().out
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for folder in (a, b):
+        (folder / "same.md").write_bytes(b"x\r\n")
+    (a / "one.json").write_bytes(b"1")
+    (b / "one.json").write_bytes(b"2")
+    (a / "only.csv").write_bytes(b"")
+    assert cli_ab.different_files(a, b) == ["one.json", "only.csv"]

@@ -3,6 +3,7 @@ imports, and that the fast writers give the same files as the public methods."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,8 @@ NOT_AT_START = [
     "tqdm",
     "collective_efficacy.plan",
     "collective_efficacy.out_of_core",
+    "narwhals",  # other engines' frames: imported when one is passed (summaries._frames)
+    "collective_efficacy.summaries._engine",
 ]
 
 
@@ -44,6 +47,44 @@ def test_console_entry_imports_nothing_it_does_not_need(modules_after) -> None:
     loaded = modules_after("import collective_efficacy.cli")
     assert "collective_efficacy.cli" in loaded
     assert sorted(m for m in NOT_AT_START if m in loaded) == []
+
+
+def test_evaluate_from_files_does_without_narwhals(modules_after) -> None:
+    """Paths, None and the package's own objects are no frames: the argument checks answer
+    without importing narwhals (pandas frames and files are all the evaluate path sees)."""
+    loaded = modules_after(
+        "import pathlib, tempfile\n"
+        "import collective_efficacy as ce\n"
+        "d = pathlib.Path(tempfile.mkdtemp())\n"
+        "b, a = ce.datasets.load_example(split=True)\n"
+        "b.to_csv(d / 'b.csv', index=False)\n"
+        "a.to_csv(d / 'a.csv', index=False)\n"
+        "ce.evaluate(str(d / 'b.csv'), d / 'a.csv', community='buurt', min_n=2,\n"
+        "            columns=ce.datasets.EXAMPLE_COLUMNS, assessments=None)"
+    )
+    assert "collective_efficacy.evaluation" in loaded
+    assert "narwhals" not in loaded
+
+
+def test_no_frame_shortcut_is_narwhals_answer(example_evaluation, tmp_path) -> None:
+    """What summaries._frames answers without narwhals is what narwhals answers: it passes
+    each of these through unchanged, so none is a frame."""
+    import narwhals as nw
+
+    from collective_efficacy.summaries._frames import _never_a_frame, engine_frame, is_frame
+
+    before, _ = collective_efficacy.datasets.load_example(split=True)
+    cols = collective_efficacy.datasets.EXAMPLE_COLUMNS
+    validated = collective_efficacy.validate(
+        before, "sampson1997", community="buurt", columns=cols, errors="exclude"
+    )
+    inst = collective_efficacy.load_instrument("sampson1997")
+    for value in (None, "a.csv", b"a.csv", tmp_path / "a.csv", validated, inst, example_evaluation):
+        assert _never_a_frame(value)
+        assert nw.from_native(value, pass_through=True) is value
+        assert engine_frame(value) is None and not is_frame(value)
+    for frame in (before, nw.from_native(before), pd.Series([1.0])):
+        assert not _never_a_frame(frame)
 
 
 def test_plan_is_imported_on_first_use(modules_after) -> None:
@@ -91,6 +132,32 @@ def test_console_script_writes_the_same_files_as_main(example_outputs, tmp_path)
     assert "results.json" in names and "communities.csv" in names
     for name in names:
         assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+
+
+def test_results_kept_until_the_console_scripts_exit(monkeypatch, tmp_path) -> None:
+    """Under the console script (fast exit) the evaluation and the frames read stay alive
+    until the process ends instead of being freed object by object; called from a program,
+    :func:`main` keeps nothing."""
+    from collective_efficacy.cli import _support, main
+
+    data = tmp_path / "in"
+    data.mkdir()
+    before, after = collective_efficacy.datasets.load_example(split=True)
+    before.to_csv(data / "b.csv", index=False)
+    after.to_csv(data / "a.csv", index=False)
+    (data / "cols.json").write_text(json.dumps(collective_efficacy.datasets.EXAMPLE_COLUMNS))
+    argv = ["evaluate", str(data / "b.csv"), str(data / "a.csv"), "--community", "buurt",
+            "--columns", str(data / "cols.json"), "--respondent", "respondent_id",
+            "--skip-impact", "--quiet", "--min-n", "2", "--force"]  # fmt: skip
+    kept: list[object] = []
+    monkeypatch.setattr(_support, "_UNTIL_EXIT", kept)
+    assert main([*argv, "--out", str(tmp_path / "lib")]) == 0
+    assert kept == []
+    monkeypatch.setattr(_support, "FAST_EXIT", True)
+    assert main([*argv, "--out", str(tmp_path / "console")]) == 0
+    assert [type(x).__name__ for x in kept] == ["DataFrame", "DataFrame", "Evaluation"]
+    for name in ("report.md", "results.json", "communities.csv"):
+        assert (tmp_path / "lib" / name).read_bytes() == (tmp_path / "console" / name).read_bytes()
 
 
 def _pid_job(path: Path, fail_in_child: bool = False) -> Callable[[], None]:

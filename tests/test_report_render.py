@@ -10,6 +10,8 @@
   (:mod:`collective_efficacy.report._templated`): 6,000 seeded rows of eight signatures, with
   every awkward float (NaN, infinities, -0.0, values that round to -0.00, huge ones) -- the
   same strings as the generic formatter, no tolerance.
+* The grouping of a table's rows by cell types is made once per report and shared by the HTML
+  and the Markdown renderer: the same text as a grouping made afresh for each.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from collective_efficacy import report
 from collective_efficacy.export._escape import (
     _LINE_BREAKS,
     _MD_BULLET,
@@ -29,8 +32,9 @@ from collective_efficacy.export._escape import (
     _MD_SPECIAL,
     escape_markdown,
 )
-from collective_efficacy.report import _html_cell, _html_rows, _md, _md_table
+from collective_efficacy.report import _html_cell, _html_rows, _md, _md_table, _templated
 from collective_efficacy.report._format import Span, Verdict, fmt, text_for
+from collective_efficacy.report._templated import layout
 
 
 def _escape_slow(text: str) -> str:
@@ -138,6 +142,34 @@ def test_long_tables_through_templates_as_the_generic_formatter() -> None:
         want_html, want_md = _expected_rows(rows, lang)
         assert _html_rows(rows, t, {}) == want_html
         assert _md_table((["a"], rows), t)[2:-1] == want_md
+        shared = layout(rows)  # one grouping for both renderers, as the report shares it
+        assert _html_rows(rows, t, {}, shared) == want_html
+        assert _md_table((["a"], rows), t, None, {id(rows): shared})[2:-1] == want_md
+
+
+def test_report_shares_each_tables_layout(example_evaluation, monkeypatch) -> None:
+    """HTML then Markdown of one evaluation: every table grouped once (kept beside the cached
+    blocks), and both reports the text of renderers that group afresh."""
+    ev = example_evaluation
+    report._LAST.clear()
+    html_text, md_text = ev.to_html(), ev.to_markdown()
+    _, bl, layouts = report._LAST["en"]
+    tables = {id(p[1]) for kind, p in bl if kind in ("table", "longtable")}
+    assert layouts and set(layouts) == tables
+    made: list[int] = []
+
+    def counted(rows):
+        made.append(id(rows))
+        return layout(rows)
+
+    monkeypatch.setattr(report, "layout", counted)  # the cache's maker
+    monkeypatch.setattr(_templated, "layout", counted)  # templated's own, without a cache
+    assert ev.to_markdown() == md_text and ev.to_html() == html_text and made == []
+    monkeypatch.setattr(report, "_layout", lambda rows, layouts: None)  # a layout per render
+    report._LAST.clear()
+    assert ev.to_html() == html_text and ev.to_markdown() == md_text
+    assert len(made) == 2 * len(tables)
+    report._LAST.clear()
 
 
 def test_exact_floats_format_as_float_subclasses() -> None:

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 from collective_efficacy import __version__
 from collective_efficacy._messages import message, problem_message
-from collective_efficacy.cli import _concurrent
+from collective_efficacy.cli import _concurrent, _support
 from collective_efficacy.cli._commands import (
     MIN_N,
     _cmd_evaluate,
@@ -309,6 +309,7 @@ def console_main() -> NoReturn:
     """
     gc.freeze()
     _concurrent.ENABLED = True  # the output files in two processes (cli._concurrent)
+    _support.FAST_EXIT = True  # results kept until the exit, not freed (keep_until_exit)
     code = main()
     for stream in (sys.stdout, sys.stderr):
         try:

@@ -23,6 +23,7 @@ from collective_efficacy.cli._support import (
     OutputFolder,
     check_input_file,
     columns_arg,
+    keep_until_exit,
     keyed_error,
 )
 from collective_efficacy.cli._waves import design_arg, per_wave_args
@@ -268,6 +269,7 @@ def _run_evaluation(args: argparse.Namespace) -> Evaluation:
     if args.out_of_core:  # Parquet streamed through DuckDB (collective_efficacy.out_of_core)
         return _out_of_core(args, per_wave)
     before, after = read_at_level(args, per_wave["community"])  # --level wijk: recoded
+    keep_until_exit(before, after)  # the console script exits without freeing them
     return evaluation.evaluate(
         before,
         after,
@@ -334,6 +336,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     folder = OutputFolder(args.out, force=args.force)
     folder.check()
     ev = _run_evaluation(args)
+    keep_until_exit(ev)
     maps = ev.geometry is not None and "impact" in ev.sections
     files = ["report.html", "report.md", "results.json", "communities.csv"]
     files += ["results.xlsx"] if args.xlsx else []

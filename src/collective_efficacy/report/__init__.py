@@ -28,7 +28,7 @@ from collective_efficacy.report._figures import (
 from collective_efficacy.report._format import Block, Span, Verdict, anchor, fmt, is_num, text_for
 from collective_efficacy.report._sections import blocks
 from collective_efficacy.report._svgmap import MAP_CSS, SCRIPT, map_svg
-from collective_efficacy.report._templated import CONSTANT, Piece, literal, templated
+from collective_efficacy.report._templated import CONSTANT, Group, Piece, layout, literal, templated
 
 if TYPE_CHECKING:
     from collective_efficacy.evaluation import Evaluation
@@ -60,22 +60,38 @@ CSS = (
 )
 
 
+#: A table's :func:`._templated.layout` by ``id`` of its rows (held alive by the same blocks)
+Layouts = dict[int, list[Group]]
+
 #: The last evaluation's blocks per language: the command line renders the same evaluation as
-#: HTML and as Markdown, and the blocks (every per-community row) are built once. A weak
-#: reference, so the cache never keeps an evaluation alive.
-_LAST: dict[str, tuple[weakref.ref[Any], list[Block]]] = {}
+#: HTML and as Markdown, and the blocks (every per-community row) are built once, each long
+#: table's grouping of rows by cell types too. A weak reference, so the cache never keeps an
+#: evaluation alive.
+_LAST: dict[str, tuple[weakref.ref[Any], list[Block], Layouts]] = {}
 
 
-def _blocks(ev: Evaluation, lang: str) -> list[Block]:
-    """:func:`blocks`, reused while the same (frozen) evaluation is rendered again."""
+def _blocks(ev: Evaluation, lang: str) -> tuple[list[Block], Layouts]:
+    """:func:`blocks` and the layouts made of their tables so far, reused while the same
+    (frozen) evaluation is rendered again."""
     hit = _LAST.get(lang)
     if hit is not None and hit[0]() is ev:
-        return hit[1]
+        return hit[1], hit[2]
     bl = blocks(ev, lang)
-    if any(ref() is not ev for ref, _ in _LAST.values()):
+    if any(ref() is not ev for ref, _, _ in _LAST.values()):
         _LAST.clear()  # another evaluation: forget the previous one's blocks
-    _LAST[lang] = (weakref.ref(ev), bl)
-    return bl
+    layouts: Layouts = {}
+    _LAST[lang] = (weakref.ref(ev), bl, layouts)
+    return bl, layouts
+
+
+def _layout(rows: list[Any], layouts: Layouts | None) -> list[Group] | None:
+    """The table's layout from ``layouts`` (made and kept there once), or None (no cache)."""
+    if layouts is None:
+        return None
+    found = layouts.get(id(rows))
+    if found is None:
+        found = layouts[id(rows)] = layout(rows)
+    return found
 
 
 def _anchors(bl: list[Block]) -> dict[int, str]:
@@ -116,14 +132,17 @@ class _Memo(dict[str, str]):
         return value
 
 
-def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[str]:
+def _md_table(
+    payload: Any, t: dict[str, str], md: _Memo | None = None, layouts: Layouts | None = None
+) -> list[str]:
     """A table as Markdown rows; every cell as :func:`_cell_text` escaped by :func:`_md`.
 
     Finite floats and ints are written without the escaper: their text (digits, one leading
     "-", the decimal sign "." or ",") is inert Markdown, so escaping would return it unchanged.
     A per-community table has hundreds of thousands of cells; ``md``, shared by the tables of
     one report, escapes each distinct text once; long tables go through one template per
-    signature of cell types (:func:`._templated.templated`, :func:`_md_row` the reference).
+    signature of cell types (:func:`._templated.templated`, :func:`_md_row` the reference);
+    ``layouts``: the report's cache of their grouping (:func:`_blocks`).
     """
     head, rows = payload
     md = _Memo(_md) if md is None else md
@@ -142,7 +161,8 @@ def _md_table(payload: Any, t: dict[str, str], md: _Memo | None = None) -> list[
         return "%s", lambda v: md[_cell_text(v, t)]
 
     generic = functools.partial(_md_row, t=t, md=md)
-    return [*out, *templated(rows, piece, generic, ("| ", " | ", " |")), ""]
+    lines = templated(rows, piece, generic, ("| ", " | ", " |"), _layout(rows, layouts))
+    return [*out, *lines, ""]
 
 
 def _number_pieces(cell: str, t: dict[str, str]) -> dict[type, Piece]:
@@ -195,7 +215,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
     images, code and table syntax show as text and a newline cannot break a row.
     """
     t = text_for(lang)
-    bl = _blocks(ev, lang)
+    bl, layouts = _blocks(ev, lang)
     ids = _anchors(bl)
     out: list[str] = []
     prev = ""
@@ -219,7 +239,7 @@ def render_markdown(ev: Evaluation, *, lang: str = "en") -> str:
         elif kind == "warn":
             out.append(f"- **{_md(payload)}**")
         elif kind in ("table", "longtable"):
-            out += _md_table(payload, t, md)
+            out += _md_table(payload, t, md, layouts)
         elif kind in ("forest", "map") and not figures_noted:
             out += [f"*{t['figures_md']}*", ""]
             figures_noted = True
@@ -241,12 +261,18 @@ def _html_cell(v: Any, t: dict[str, str], e: Any = html.escape) -> str:
     return f'<td class="num">{e(text)}</td>' if is_num(v) else f"<td>{e(text)}</td>"
 
 
-def _html_rows(rows: list[list[Any]], t: dict[str, str], text_cells: dict[str, str]) -> list[str]:
+def _html_rows(
+    rows: list[list[Any]],
+    t: dict[str, str],
+    text_cells: dict[str, str],
+    groups: list[Group] | None = None,
+) -> list[str]:
     """Table rows as HTML, each cell as :func:`_html_cell` gives it.
 
     Text cells' HTML is built once per distinct text (``text_cells``, shared by the tables of one
     report). Long tables go through one template per signature of cell types
-    (:func:`._templated.templated`); :func:`_html_row` is the reference, cell by cell.
+    (:func:`._templated.templated`; ``groups``: their layout when the report has it);
+    :func:`_html_row` is the reference, cell by cell.
     """
     esc = _Memo(html.escape).__getitem__
     cells = text_cells if isinstance(text_cells, _Memo) else _Memo(_text_cell(t))
@@ -267,7 +293,7 @@ def _html_rows(rows: list[list[Any]], t: dict[str, str], text_cells: dict[str, s
         return "%s", one
 
     generic = functools.partial(_html_row, t=t, text_cells=cells, esc=esc)
-    out = templated(rows, piece, generic, ("<tr>", "", "</tr>"))
+    out = templated(rows, piece, generic, ("<tr>", "", "</tr>"), groups)
     if cells is not text_cells:
         text_cells.update(cells)
     return out
@@ -304,14 +330,18 @@ def _html_row(r: Sequence[Any], t: dict[str, str], text_cells: dict[str, str], e
 
 
 def _html_table(
-    kind: str, payload: Any, t: dict[str, str], text_cells: dict[str, str] | None = None
+    kind: str,
+    payload: Any,
+    t: dict[str, str],
+    text_cells: dict[str, str] | None = None,
+    layouts: Layouts | None = None,
 ) -> list[str]:
     e = html.escape
     head, rows = payload
     fold = kind == "longtable" and len(rows) > LONG_TABLE
     out = [f"<details><summary>{e(t['show_table'].format(n=len(rows)))}</summary>"] if fold else []
     out.append('<div class="tw"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
-    out += _html_rows(rows, t, {} if text_cells is None else text_cells)
+    out += _html_rows(rows, t, {} if text_cells is None else text_cells, _layout(rows, layouts))
     out.append("</table></div>")
     return [*out, "</details>"] if fold else out
 
@@ -347,7 +377,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
     """The report as one self-contained HTML page (figures embedded, no network needed)."""
     e = html.escape
     t = text_for(lang)
-    bl = _blocks(ev, lang)
+    bl, layouts = _blocks(ev, lang)
     ids = _anchors(bl)
     parts = [
         "<!DOCTYPE html>",
@@ -379,7 +409,7 @@ def render_html(ev: Evaluation, *, lang: str = "en") -> str:
             cls = ' class="warn"' if kind == "warn" else ""
             parts.append(f"<li{cls}>{e(payload)}</li>")
         elif kind in ("table", "longtable"):
-            parts += _html_table(kind, payload, t, text_cells)
+            parts += _html_table(kind, payload, t, text_cells, layouts)
         elif kind == "forest":
             forests += 1
             parts += _html_forest(payload, ev, lang, forests)

@@ -13,12 +13,15 @@ sums inside the engine (:func:`collective_efficacy.summarise`) and collect only 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
 
-import narwhals as nw
 import pandas as pd
 
 from collective_efficacy.errors import DataError
+
+if TYPE_CHECKING:
+    import narwhals as nw
 
 __all__ = ["engine_frame", "engine_name", "is_frame", "to_pandas"]
 
@@ -26,8 +29,38 @@ __all__ = ["engine_frame", "engine_name", "is_frame", "to_pandas"]
 _DASK_NOTICE = "Dask support is moving"
 
 
+#: What narwhals reads frames by (besides their types): an object with none of these is no frame
+_PROTOCOLS = (
+    "__narwhals_dataframe__",
+    "__narwhals_lazyframe__",
+    "__narwhals_series__",
+    "__dataframe__",
+    "__arrow_c_stream__",
+)
+
+
+def _never_a_frame(data: Any) -> bool:
+    """None, a text or path, or an object of this package's own classes that offers no frame
+    protocol.
+
+    narwhals passes these through unchanged (``from_native(..., pass_through=True)``): no need to
+    import it -- the evaluate path asks about such arguments (``assessments=None`` or a file,
+    validated responses) and never about a foreign frame, so it runs without narwhals' import
+    (40 ms of the command line's CPU).
+    """
+    if data is None or isinstance(data, (str, bytes, PurePath)):
+        return True
+    cls = type(data)
+    own = cls.__module__.partition(".")[0] == "collective_efficacy"
+    return own and not any(hasattr(cls, name) for name in _PROTOCOLS)
+
+
 def engine_frame(data: Any) -> nw.DataFrame[Any] | nw.LazyFrame[Any] | None:
     """``data`` as a narwhals frame, or None when narwhals does not know it."""
+    if _never_a_frame(data):
+        return None
+    import narwhals as nw
+
     if isinstance(data, (nw.DataFrame, nw.LazyFrame)):
         return data
     with warnings.catch_warnings():
@@ -61,6 +94,8 @@ def to_pandas(data: Any) -> pd.DataFrame:
     frame = engine_frame(data)
     if frame is None:
         raise DataError(f"data must be a DataFrame; got {type(data).__name__}", argument="data")
+    import narwhals as nw
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_DASK_NOTICE, category=FutureWarning)
         if isinstance(frame, nw.LazyFrame):

@@ -43,15 +43,10 @@ from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
 from collective_efficacy.instrument import INSTRUMENT_SOURCE
 from collective_efficacy.instrument._keys import _range_from, parse_keys
-from collective_efficacy.summaries._engine import (
-    cell_sums,
-    check_respondents,
-    detail_columns,
-    eco_columns,
-    item_bounds,
-    pair_columns,
-)
 from collective_efficacy.summaries._frames import engine_frame
+
+# The engine queries (summaries._engine: narwhals, 40 ms of import) are imported where a
+# summary is built: importing the package (the command line's start-up) does without them.
 
 __all__ = ["SCHEMA_VERSION", "CommunitySummary", "merge_summaries", "summarise"]
 
@@ -104,6 +99,8 @@ class CommunitySummary:
         n_withheld: int = 0,
         min_n: int | None = None,
     ) -> None:
+        from collective_efficacy.summaries._engine import detail_columns, eco_columns, pair_columns
+
         self.items = tuple(str(i) for i in items)
         k = len(self.items)
         self.signs = np.asarray(signs, dtype=np.float64).reshape(k)
@@ -372,6 +369,8 @@ def merge_summaries(summaries: Iterable[CommunitySummary]) -> CommunitySummary:
     parts = list(summaries)
     if not parts or not all(isinstance(s, CommunitySummary) for s in parts):
         raise DataError("merge_summaries() needs a non-empty list of CommunitySummary objects")
+    from collective_efficacy.summaries._engine import detail_columns, eco_columns
+
     first = parts[0]
     for other in parts[1:]:
         first.compatible(other)
@@ -559,6 +558,8 @@ def build_summary(
     ecometric: bool = False,
 ) -> CommunitySummary:
     """:func:`summarise` without the argument layer; ``community=None`` gives one cell."""
+    from collective_efficacy.summaries._engine import cell_sums, check_respondents, item_bounds
+
     item_list = list(items)
     if not item_list:
         raise DataError("summarise() needs at least one item", argument="items")
