@@ -39,8 +39,25 @@ def _labels_to_codes(rs: ResponseScale, value_labels: Mapping[Any, str] | None) 
     codes_of_label = rs.label_map()
     if value_labels:  # SPSS/Stata value labels: their labels map to their codes
         for code, lab in value_labels.items():
-            codes_of_label.setdefault(normalize_label(lab), float(code))
+            try:
+                code_f = float(code)
+            except (TypeError, ValueError):  # a code that is no number answers nothing
+                continue  # (as check_value_labels skips it)
+            codes_of_label.setdefault(normalize_label(lab), code_f)
     return codes_of_label
+
+
+def _prints_alike(raw: pd.Series, uniq_codes: np.ndarray, status: np.ndarray) -> bool:
+    """Whether the missing-code cells that factorise alike also print alike: a text or integer
+    column, or an object column whose missing-code cells are all text (C-speed check). Equal
+    values of different types (``9``, ``9.0``, ``Decimal("9.00")``) or signed zeros do not."""
+    kind = raw.dtype.kind
+    if isinstance(raw.dtype, pd.StringDtype) or kind in "iub":
+        return True
+    if kind != "O":
+        return False
+    cells = raw.iloc[np.flatnonzero(status.take(uniq_codes) == 1)]
+    return bool(pd.api.types.infer_dtype(cells, skipna=False) == "string")
 
 
 def _missing_code_counts(
@@ -48,7 +65,12 @@ def _missing_code_counts(
 ) -> dict[str, int]:
     """Cells per missing-code text, most frequent first (ties: the text seen first first):
     ``raw[missing].astype(str).str.strip().value_counts()``, with the text made from one cell
-    per distinct value (the column's factorisation) instead of from every cell."""
+    per distinct value (the column's factorisation) instead of from every cell where the cells
+    of one value all print alike (text or integers; not ``9`` beside ``9.0``, or ``-0.0``)."""
+    if not _prints_alike(raw, uniq_codes, status):
+        miss = status.take(uniq_codes) == 1
+        counts = raw[miss].astype(str).str.strip().value_counts()
+        return {str(k): int(v) for k, v in counts.items()}
     distinct = len(status) - 1  # the last slot is the sentinel for missing cells
     per_value = np.bincount(uniq_codes[uniq_codes >= 0], minlength=distinct)
     first = np.full(distinct, len(uniq_codes), dtype=np.intp)  # each value's first cell
