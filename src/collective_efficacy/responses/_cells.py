@@ -69,8 +69,8 @@ def _missing_code_counts(
     of one value all print alike (text or integers; not ``9`` beside ``9.0``, or ``-0.0``)."""
     if not _prints_alike(raw, uniq_codes, status):
         miss = status.take(uniq_codes) == 1
-        counts = raw[miss].astype(str).str.strip().value_counts()
-        return {str(k): int(v) for k, v in counts.items()}
+        per_cell = raw[miss].astype(str).str.strip().value_counts()
+        return {str(k): int(v) for k, v in per_cell.items()}
     distinct = len(status) - 1  # the last slot is the sentinel for missing cells
     per_value = np.bincount(uniq_codes[uniq_codes >= 0], minlength=distinct)
     first = np.full(distinct, len(uniq_codes), dtype=np.intp)  # each value's first cell
