@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -63,3 +64,47 @@ def test_a_value_label_whose_code_is_no_number_is_skipped(hecht) -> None:
     assert v.data["SC1"].tolist()[1:] == [4.0, 5.0, 3.0]
     assert np.isnan(v.data["SC1"].iloc[0])
     assert sum(v.report.recoded_missing["hecht"].values()) == 1
+
+
+def test_a_duplicated_column_name_is_a_data_error() -> None:
+    """A table with two ``basis`` (or key) columns: the library's typed error naming the column,
+    not a pandas error from a frame where a column was expected."""
+    from collective_efficacy.errors import DataError
+    from collective_efficacy.impact import impact_change, impact_levels
+
+    before = pd.DataFrame(
+        [["A", 1, "full", "full"]], columns=["community", "level", "basis", "basis"]
+    )
+    after = pd.DataFrame({"community": ["A"], "level": [2], "basis": ["full"]})
+    with pytest.raises(DataError, match=r"\['basis'\] name more than one column"):
+        impact_change(before, after)
+    coh = pd.DataFrame([["A", "A", 3.5]], columns=["c", "c", "mean"])
+    with pytest.raises(DataError, match=r"\['c'\] name more than one column"):
+        impact_levels(coh, community="c", ci_low=None, ci_high=None)
+
+
+def test_key_columns_of_two_text_storages_match_as_objects() -> None:
+    """A python-storage text key beside an Arrow one (pandas' future.infer_string off): matched
+    as objects, as before; the Arrow conversion of the python-storage keys failed on a lone
+    surrogate."""
+    from collective_efficacy.impact import impact_levels
+
+    with warnings.catch_warnings():  # the option itself is deprecated in pandas 3
+        warnings.simplefilter("ignore")
+        with pd.option_context("future.infer_string", False):
+            coh = pd.DataFrame(
+                {
+                    "c": pd.Series(["A", "\ud800"], dtype=pd.StringDtype("python")),
+                    "mean": [3.6, 2.2],
+                }
+            )
+            ass = pd.DataFrame(
+                {
+                    "c": pd.Series(["A"], dtype="string[pyarrow]"),
+                    "partner_cooperation": [3],
+                    "group_development": [4],
+                }
+            )
+            out = impact_levels(coh, assessments=ass, community="c", ci_low=None, ci_high=None)
+    assert out["level"].tolist() == [3, 1]
+    assert out["basis"].tolist() == ["full", "survey_only"]

@@ -46,7 +46,7 @@ def check_ci(ci: float) -> float:
 
 
 def check_columns(data: pd.DataFrame, columns: Sequence[str], *, what: str = "column") -> None:
-    """Raise if any of ``columns`` is absent from ``data``."""
+    """Raise if any of ``columns`` is absent from ``data``, or names more than one column."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     missing = [c for c in columns if c not in data.columns]
@@ -55,6 +55,14 @@ def check_columns(data: pd.DataFrame, columns: Sequence[str], *, what: str = "co
             f"{what}(s) {missing} not found in data; available columns: "
             f"{list(map(str, data.columns))}"
         )
+    if not data.columns.is_unique:  # data[c] would be a frame: say so, not a pandas error
+        dup = set(data.columns[data.columns.duplicated()])
+        twice = [c for c in dict.fromkeys(columns) if c in dup]
+        if twice:
+            raise DataError(
+                f"{what}(s) {twice} name more than one column of data; rename the columns so "
+                "that each name occurs once"
+            )
 
 
 def resolve_items(data: pd.DataFrame, items: Sequence[str] | str | None) -> list[str]:

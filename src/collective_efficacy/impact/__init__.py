@@ -425,7 +425,8 @@ def impact_change(
     for name, df in (("levels_before", levels_before), ("levels_after", levels_after)):
         if not isinstance(df, pd.DataFrame):
             raise DataError(f"{name} must be a DataFrame; got {type(df).__name__}")
-        check_columns(df, [community, "level"], what=f"{name} column")
+        optional = [c for c in ("basis", "reason") if c in df.columns]
+        check_columns(df, [community, "level", *optional], what=f"{name} column")
         _check_unique(df, [community], name)
         lv = numeric_matrix(df, ["level"])[:, 0]
         bad = ~np.isnan(lv) & ((lv < 0) | (lv > 5) | (lv != np.floor(lv)))

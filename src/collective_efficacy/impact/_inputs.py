@@ -92,11 +92,16 @@ def _key_index(df: pd.DataFrame, keys: list[str]) -> pd.Index:
     return pd.MultiIndex.from_arrays([_key_values(df[k]) for k in keys])
 
 
+#: pandas' default text dtype (what a column of str objects is inferred as)
+_TEXT = pd.Series(np.array([""], dtype=object)).dtype
+
+
 def _key_values(s: pd.Series) -> Any:
-    """A key column's values: a text array without missing cells as it is (coded by pandas'
-    own text hashing, no str object per cell: they match as the same texts would), any other
-    column as objects."""
-    if isinstance(s.dtype, pd.StringDtype) and not s.hasnans:
+    """A key column's values: a column of pandas' default text dtype without missing cells as it
+    is (coded by pandas' own text hashing, no str object per cell: they match as the same texts
+    would), any other column as objects (another text storage meeting this one would be
+    converted to it, which fails on a lone surrogate)."""
+    if s.dtype == _TEXT and not s.hasnans:
         return s.array
     return s.to_numpy()
 
@@ -105,7 +110,7 @@ def own_column(s: pd.Series) -> Any:
     """A copy of ``s``'s values for a result frame, whose constructor infers their dtype: a
     column of pandas' default text dtype without missing cells as it is (what its cells as
     objects would be inferred as, without the round trip through str objects)."""
-    if len(s) and not s.hasnans and s.dtype == pd.Series(np.array([""], dtype=object)).dtype:
+    if len(s) and not s.hasnans and s.dtype == _TEXT:
         return s.array.copy()
     return s.to_numpy(copy=True)
 
@@ -142,7 +147,10 @@ def _cohesion_inputs(
     ci_cols = [c for c in (ci_low, ci_high) if c is not None]
     if (ci_low is None) != (ci_high is None):
         raise DataError("give both ci_low and ci_high column names, or neither (None)")
-    check_columns(cohesion_scores, keys + [score] + ci_cols, what="cohesion_scores column")
+    optional = [c for c in ("suppressed", "reason") if c in cohesion_scores.columns]
+    check_columns(
+        cohesion_scores, keys + [score] + ci_cols + optional, what="cohesion_scores column"
+    )
     coh = _select_scale(cohesion_scores, scale)
     _check_unique(coh, keys, "cohesion_scores")
     s = numeric_matrix(coh, [score])[:, 0]
