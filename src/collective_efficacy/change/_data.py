@@ -29,12 +29,14 @@ __all__ = [
 
 OVERALL = "overall"
 _PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+_STR = pd.array([], dtype="str").dtype if _PANDAS3 else None
 
 
 def text_columns(out: pd.DataFrame, cols: list[str]) -> None:
     """Give text columns one dtype whatever their content (missing = NaN/None), in place."""
     for c in cols:
-        if c in out:
+        # a column of the very dtype it would get (pandas 3's str) is that column already
+        if c in out and not (_PANDAS3 and out[c].dtype == _STR):
             vals = np.array(out[c].to_numpy(), dtype=object)
             vals[pd.isna(vals)] = None
             out[c] = (
