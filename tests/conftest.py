@@ -75,7 +75,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # unevenly.
 SLOW_FIRST = (
     "tests/test_out_of_core.py::test_memory_does_not_grow_with_rows",  # 16 s, 2 processes
-    "tests/test_report_browser.py",  # Chromium 8 s (its own process), then 11 short pages
+    "tests/test_report_browser.py",  # Chromium ~7 s (its processes), 10 pages for 11 tests
     "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 4.5 s, 3 pr.
     "tests/test_disclosure.py::test_no_suppressed_community_is_solvable",  # 6.3 s
     "tests/test_agreement.py::test_invariant_to_row_order_and_labels",  # 4.2 s
@@ -84,7 +84,7 @@ SLOW_FIRST = (
     "notebooks/evaluation.ipynb",  # 3.7 s, mostly in a kernel process
     "tests/test_impact.py::test_levels_properties_hypothesis",  # 3.5 s
     "tests/test_plan_simulation.py::test_community_level_matches_t_test_power",  # 3.5 s
-    "tests/test_cli_exit.py::test_exit_statuses_are_mains",  # 3.5 s, 3 processes
+    "tests/test_cli_exit.py::test_exit_statuses_are_mains",  # 3 s, 3 processes (1 shared)
     "tests/test_out_of_core.py::test_generated_equals_in_memory",  # 3.1 s
     "tests/test_cli_startup.py::test_import_leaves_the_garbage_collector_as_it_was",  # 2 proc.
     "src/collective_efficacy/out_of_core.py",  # the evaluate_parquet doctest, 2.5 s
