@@ -75,7 +75,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 # unevenly.
 SLOW_FIRST = (
     "tests/test_out_of_core.py::test_memory_does_not_grow_with_rows",  # 16 s, 2 processes
-    "tests/test_report_browser.py",  # Chromium 8 s (its own process), then 11 short pages
+    "tests/test_report_browser.py",  # Chromium ~7 s (its processes), 10 pages for 11 tests
     "tests/test_summaries.py::test_a_local_dask_cluster_with_two_worker_processes",  # 4.5 s, 3 pr.
     "tests/test_disclosure.py::test_no_suppressed_community_is_solvable",  # 6.3 s
     "tests/test_agreement.py::test_invariant_to_row_order_and_labels",  # 4.2 s
@@ -84,7 +84,7 @@ SLOW_FIRST = (
     "notebooks/evaluation.ipynb",  # 3.7 s, mostly in a kernel process
     "tests/test_impact.py::test_levels_properties_hypothesis",  # 3.5 s
     "tests/test_plan_simulation.py::test_community_level_matches_t_test_power",  # 3.5 s
-    "tests/test_cli_exit.py::test_exit_statuses_are_mains",  # 3.5 s, 3 processes
+    "tests/test_cli_exit.py::test_exit_statuses_are_mains",  # 3 s, 3 processes (1 shared)
     "tests/test_out_of_core.py::test_generated_equals_in_memory",  # 3.1 s
     "tests/test_cli_startup.py::test_import_leaves_the_garbage_collector_as_it_was",  # 2 proc.
     "src/collective_efficacy/out_of_core.py",  # the evaluate_parquet doctest, 2.5 s
@@ -181,6 +181,13 @@ def example_outputs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str],
     return outputs
 
 
+#: The last line of a checking program a test runs in a fresh interpreter (after it has printed
+#: what the test reads): leave without the interpreter's teardown, which frees every object of
+#: pandas, scipy and the package one by one (about 0.25 s CPU) and is not what such a test
+#: checks. The command line's own exit is tested with the real console script.
+FAST_EXIT = "\nimport os, sys; sys.stdout.flush(); sys.stderr.flush(); os._exit(0)"
+
+
 @pytest.fixture(scope="session")
 def modules_after() -> Callable[[str], frozenset[str]]:
     """``sys.modules`` of a fresh interpreter after it runs ``code`` (the tested package's tree
@@ -188,7 +195,8 @@ def modules_after() -> Callable[[str], frozenset[str]]:
 
     One process per distinct ``code`` and test process: the tests that ask what the same import
     loads (the console entry's imports, scipy.stats left out) share it, instead of starting
-    an interpreter and importing the package each (about 1.5 s CPU). Frozen: only read.
+    an interpreter and importing the package each (about 1.5 s CPU). Frozen: only read. The
+    process ends with :data:`FAST_EXIT` once it has printed the modules.
     """
     import collective_efficacy
 
@@ -199,10 +207,37 @@ def modules_after() -> Callable[[str], frozenset[str]]:
     def modules(code: str) -> frozenset[str]:
         if code not in seen:
             run = subprocess.run(
-                [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+                [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+                 f"{FAST_EXIT}"],
                 capture_output=True, text=True, check=True, env=env,
             )  # fmt: skip
             seen[code] = frozenset(json.loads(run.stdout.splitlines()[-1]))
         return seen[code]
 
     return modules
+
+
+@pytest.fixture(scope="session")
+def cli_process(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``python -m collective_efficacy.cli ARGS`` (the console script's entry, fast exit and
+    all) as a real process in an empty folder, with ``COLUMNS=100``: its exit status, stdout
+    and stderr. Run once per distinct ``ARGS`` and test process, for the commands that write
+    nothing (errors, listings): the tests that check what the same command gives (one on its
+    exit status, one on its message) share the process (about 1.2 s CPU each).
+    """
+    seen: dict[tuple[str, ...], subprocess.CompletedProcess[str]] = {}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        if args not in seen:
+            cwd = tmp_path_factory.mktemp("cli-process")
+            seen[args] = subprocess.run(
+                [sys.executable, "-m", "collective_efficacy.cli", *args],
+                capture_output=True, text=True, cwd=cwd, check=False, timeout=300,
+                env={**os.environ, "COLUMNS": "100"},
+            )  # fmt: skip
+            assert list(cwd.iterdir()) == [], f"{args} wrote files: use a process of its own"
+        return seen[args]
+
+    return run

@@ -249,14 +249,9 @@ def test_internal_error_is_logged_not_shown(files, tmp_path, capsys, monkeypatch
     log.unlink()
 
 
-def test_real_process_shows_no_traceback(tmp_path) -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "collective_efficacy.cli", "evaluate", "x.csv", "y.csv"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
+def test_real_process_shows_no_traceback(cli_process) -> None:
+    # the process (in an empty folder) is shared with test_cli_exit.py's exit statuses
+    run = cli_process("evaluate", "x.csv", "y.csv")
     assert run.returncode == 2
     assert run.stderr == "error: BASELINE x.csv: no such file\n"
 

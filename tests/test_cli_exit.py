@@ -56,7 +56,9 @@ def test_console_output_through_a_pipe_is_complete(monkeypatch) -> None:
     assert run.returncode == 0 and run.stdout == buf.getvalue() and len(run.stdout) > 1000
 
 
-def test_exit_statuses_are_mains(tmp_path, monkeypatch) -> None:
+def test_exit_statuses_are_mains(tmp_path, monkeypatch, cli_process) -> None:
+    """Each command's process (in an empty folder, COLUMNS=100; the missing files' process is
+    shared with test_cli.py's no-traceback check) against :func:`main` in an empty folder."""
     monkeypatch.setenv("COLUMNS", "100")  # the same wrapping in both
     cases = {
         ("validate", "--example"): 1,  # problems found -> 1, and the summary printed
@@ -64,10 +66,7 @@ def test_exit_statuses_are_mains(tmp_path, monkeypatch) -> None:
         ("--version",): 0,  # argparse's own exit, before the fast exit
     }  # fmt: skip
     for args, code in cases.items():
-        run = subprocess.run(
-            [*CLI, *args], capture_output=True, text=True, cwd=tmp_path, check=False,
-            timeout=300, env=dict(os.environ),
-        )  # fmt: skip
+        run = cli_process(*args)
         assert run.returncode == code, (args, run.stdout, run.stderr)
         buf, err = io.StringIO(), io.StringIO()
         if args != ("--version",):

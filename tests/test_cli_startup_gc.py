@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import collective_efficacy
+from conftest import FAST_EXIT
 
 SRC = str(Path(collective_efficacy.__file__).resolve().parent.parent)
 
@@ -25,6 +26,7 @@ def _after_import(before: str) -> dict[str, object]:
         "young = [len(gc.get_objects(generation=g)) for g in (0, 1)]\n"
         "print(json.dumps({'enabled': gc.isenabled(), 'runs': runs, 'young': young,"
         " 'old': len(gc.get_objects(generation=2)), 'frozen': gc.get_freeze_count()}))"
+        f"{FAST_EXIT}"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env

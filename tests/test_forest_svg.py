@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 import collective_efficacy as ce
 from collective_efficacy.report._figures import FOREST_MAX, MARKERS, nice_ticks
 from collective_efficacy.report._sections import community_verdicts
+from conftest import FAST_EXIT
 
 NS = "{http://www.w3.org/2000/svg}"
 SHAPE = {"up": "^", "down": "v", "circle": "o"}
@@ -207,7 +208,8 @@ def test_report_path_imports_no_plotting_library() -> None:
         "import tempfile\n"
         "d = tempfile.mkdtemp()\n"
         "assert main(['evaluate', '--example', '--out', d, '--quiet']) == 0\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'PIL'}))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'PIL'}))"
+        f"{FAST_EXIT}"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
