@@ -34,7 +34,7 @@ from collective_efficacy.disclosure import (
     secondary_suppression,
 )
 from collective_efficacy.errors import CollectiveEfficacyError
-from collective_efficacy.evaluation import Evaluation
+from collective_efficacy.evaluation import _BUILT, Evaluation
 from collective_efficacy.evaluation._change import MIN_COMMUNITIES, store_change_model
 from collective_efficacy.evaluation._inputs import per_wave, per_wave_columns
 from collective_efficacy.evaluation._options import _scale_of
@@ -159,7 +159,7 @@ def evaluate_parquet(
     _change_sections(score, table, run)
     _impact_sections(table, None, "", name, _cutpoints_for(inst, scale), sections, notes)
     hide_suppressed(sections)
-    return Evaluation(
+    fields = dict(
         **_instrument_fields(inst, scale),
         community=name,
         min_n=min_n,
@@ -171,6 +171,8 @@ def evaluate_parquet(
         note_messages=note_messages(notes),
         omitted={"map": "skipped"},
     )
+    # the sections are records() built here, taken as they are (as evaluate's own)
+    return Evaluation.model_validate(fields, context={_BUILT: sections})
 
 
 def _community_table(

@@ -131,9 +131,9 @@ class CommunitySummary:
         cols: dict[str, Any] = {c: table[c].to_numpy() for c in self.keys}
         for c in _COUNTS:
             cols[c] = np.rint(table[c].to_numpy(dtype=np.float64)).astype(np.int64)
-        for c in need[len(self.keys) + len(_COUNTS) :]:
-            cols[c] = table[c].to_numpy(dtype=np.float64)
-        self._table = _sorted(pd.DataFrame(cols), self.keys)  # one block per dtype
+        sums = need[len(self.keys) + len(_COUNTS) :]
+        front = pd.DataFrame(cols)
+        self._table = _sorted(pd.concat([front, _float_block(table, sums)], axis=1), self.keys)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -327,6 +327,20 @@ def _arrow() -> tuple[Any, Any]:
             "saving a summary as Parquet needs pyarrow: pip install collective-efficacy[parquet]"
         ) from exc
     return pa, pq
+
+
+def _float_block(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``table[columns]`` as one float64 block of its own (a copy).
+
+    Columns that are all numpy float64 (every summary's own table) are copied in one step;
+    others are converted one by one, as ``Series.to_numpy(dtype=float64)`` converts them.
+    """
+    part = table[columns]
+    if all(d == np.float64 for d in part.dtypes):
+        values = part.to_numpy(dtype=np.float64, copy=True)
+    else:
+        values = np.column_stack([part[c].to_numpy(dtype=np.float64) for c in columns])
+    return pd.DataFrame(values, columns=columns, copy=False)
 
 
 def _sorted(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
