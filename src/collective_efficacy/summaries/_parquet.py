@@ -84,8 +84,9 @@ def _prepared(
     columns: dict[str, str] | None,
     source: str,
     name: str,
-) -> tuple[Any, list[Any]]:
-    """The frame with item ids as column names, codes checked, labels as text; the counts."""
+) -> tuple[Any, Any]:
+    """The frame with item ids as column names, codes checked, labels as text; the query of
+    the counts (over every row)."""
     frame = nw.from_native(rel)
     names = frame.collect_schema().names()
     if columns:
@@ -104,11 +105,14 @@ def _prepared(
         )
     label = nw.col(community).cast(nw.String).str.strip_chars()
     has_label = ~label.is_null() & (label != "")
+    # the codes as floats (NaN as null) in a column of their own: the comparisons below read
+    # it, where inline each would repeat the cast and the NaN test (a third of the scan's CPU)
+    frame = frame.with_columns(*[nw.col(i).cast(nw.Float64).fill_nan(None) for i in items])
     clean, counts = [], [nw.len().alias("n_rows_in"), (~has_label).sum().alias("no_label")]
     for item in items:
         codes = [float(c) for c in inst.response_scale(item).codes]
         missing_codes = [float(c) for c in inst.response_scale(item).missing]
-        x = nw.col(item).cast(nw.Float64).fill_nan(None)
+        x = nw.col(item)
         clean.append(nw.when(_one_of(x, codes)).then(x).alias(item))
         bad = ~x.is_null() & ~_one_of(x, codes + missing_codes)
         counts.append(bad.sum().alias(f"bad_{item}"))
@@ -118,7 +122,7 @@ def _prepared(
         has_id = ~nw.col(respondent).is_null()
         counts.append((has_label & ~has_id).sum().alias("no_id"))
         keep = keep & has_id
-    return out.filter(keep), counts
+    return out.filter(keep), frame.select(*counts)
 
 
 def wave_sums(
@@ -148,10 +152,7 @@ def wave_sums(
         )
     items = list(sc.items)
     frame, counts = _prepared(rel, inst, items, community, respondent, columns, source, name)
-    raw = nw.from_native(rel)
-    if columns:
-        raw = raw.rename({k: v for k, v in columns.items() if k in raw.collect_schema().names()})
-    tally = _collect(raw.select(*counts)).iloc[0]
+    tally = _collect(counts).iloc[0]
     if respondent:
         _refuse_duplicates(frame, respondent, source)
     frame = frame.with_columns(nw.lit(wave_label).alias(wave))
