@@ -219,17 +219,20 @@ def _wave_sections(items: CommunitySummary, score: CommunitySummary, run: _Run) 
     scale, community, ci, notes = run.scale, run.community, run.ci, run.notes
     item_ids, keys = run.inst.scale(scale).items, run.inst.keys(scale)
     calls = {
-        "reliability": (items, lambda s: reliability.cronbach_alpha(s, items=item_ids,
-                                                                     keys=keys, ci=ci)),
-        "item_statistics": (items, lambda s: reliability.item_statistics(s, items=item_ids,
-                                                                          keys=keys)),
-        "omega": (items, lambda s: reliability.omega(s, items=item_ids, keys=keys).summary()),
-        "aggregation": (score, lambda s: agreement.icc(s, dv=scale, community=community)),
+        "reliability": ("items", lambda s: reliability.cronbach_alpha(s, items=item_ids,
+                                                                       keys=keys, ci=ci)),
+        "item_statistics": ("items", lambda s: reliability.item_statistics(s, items=item_ids,
+                                                                            keys=keys)),
+        "omega": ("items", lambda s: reliability.omega(s, items=item_ids, keys=keys).summary()),
+        "aggregation": ("score", lambda s: agreement.icc(s, dv=scale, community=community)),
     }  # fmt: skip
-    for name, (summary, fn) in calls.items():
+    # each wave's part of each summary made once (three sections read the item summary's)
+    parts = {(kind, w): _in_wave(summary, w) for kind, summary in
+             (("items", items), ("score", score)) for w in (BEFORE, AFTER)}  # fmt: skip
+    for name, (kind, fn) in calls.items():
         frames: list[pd.DataFrame] = []
         for w in (BEFORE, AFTER):
-            part = _in_wave(summary, w)
+            part = parts[kind, w]
             call = functools.partial(_without_notes, fn, part)
             _one_wave(name, w, part.n_cells == 0, call, frames, notes)
         if frames:
