@@ -57,7 +57,13 @@ from collective_efficacy.evaluation._steps import (
 )
 from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.summaries import CommunitySummary, merge_summaries
-from collective_efficacy.summaries._parquet import WaveSums, keep_cells, open_parquet, wave_sums
+from collective_efficacy.summaries._parquet import (
+    WaveSums,
+    duckdb_connection,
+    keep_cells,
+    open_parquet,
+    wave_sums,
+)
 
 __all__ = ["SKIPPED", "evaluate_parquet"]
 
@@ -139,8 +145,9 @@ def evaluate_parquet(
     name = str(comm[BEFORE])  # the results name the column as the baseline file does
     files = {BEFORE: baseline, AFTER: end_of_cycle}
     sums: dict[str, WaveSums] = {}
+    con = duckdb_connection(memory_limit=memory_limit, threads=threads)
     for w in (BEFORE, AFTER):
-        rel = open_parquet(files[w], memory_limit=memory_limit, threads=threads)
+        rel = open_parquet(con, files[w])
         sums[w] = wave_sums(
             rel, inst, scale, community=str(comm[w]), respondent=respondent, columns=cols[w],
             wave_label=w, wave=WAVE, source=Path(files[w]).name, name=name,
