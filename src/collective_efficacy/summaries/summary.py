@@ -43,7 +43,7 @@ from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
 from collective_efficacy.instrument import INSTRUMENT_SOURCE
 from collective_efficacy.instrument._keys import _range_from, parse_keys
-from collective_efficacy.summaries._frames import engine_frame
+from collective_efficacy.summaries._frames import engine_frame, float_block
 
 # The engine queries (summaries._engine: narwhals, 40 ms of import) are imported where a
 # summary is built: importing the package (the command line's start-up) does without them.
@@ -133,7 +133,7 @@ class CommunitySummary:
             cols[c] = np.rint(table[c].to_numpy(dtype=np.float64)).astype(np.int64)
         sums = need[len(self.keys) + len(_COUNTS) :]
         front = pd.DataFrame(cols)
-        self._table = _sorted(pd.concat([front, _float_block(table, sums)], axis=1), self.keys)
+        self._table = _sorted(pd.concat([front, float_block(table, sums)], axis=1), self.keys)
 
     # ------------------------------------------------------------------ structure
     @property
@@ -327,20 +327,6 @@ def _arrow() -> tuple[Any, Any]:
             "saving a summary as Parquet needs pyarrow: pip install collective-efficacy[parquet]"
         ) from exc
     return pa, pq
-
-
-def _float_block(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``table[columns]`` as one float64 block of its own (a copy).
-
-    Columns that are all numpy float64 (every summary's own table) are copied in one step;
-    others are converted one by one, as ``Series.to_numpy(dtype=float64)`` converts them.
-    """
-    part = table[columns]
-    if all(d == np.float64 for d in part.dtypes):
-        values = part.to_numpy(dtype=np.float64, copy=True)
-    else:
-        values = np.column_stack([part[c].to_numpy(dtype=np.float64) for c in columns])
-    return pd.DataFrame(values, columns=columns, copy=False)
 
 
 def _sorted(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
