@@ -34,7 +34,7 @@ from collective_efficacy.disclosure import (
     secondary_suppression,
 )
 from collective_efficacy.errors import CollectiveEfficacyError
-from collective_efficacy.evaluation import Evaluation
+from collective_efficacy.evaluation import _BUILT, Evaluation
 from collective_efficacy.evaluation._change import MIN_COMMUNITIES, store_change_model
 from collective_efficacy.evaluation._inputs import per_wave, per_wave_columns
 from collective_efficacy.evaluation._options import _scale_of
@@ -57,7 +57,13 @@ from collective_efficacy.evaluation._steps import (
 )
 from collective_efficacy.instrument import Instrument, load_instrument
 from collective_efficacy.summaries import CommunitySummary, merge_summaries
-from collective_efficacy.summaries._parquet import WaveSums, keep_cells, open_parquet, wave_sums
+from collective_efficacy.summaries._parquet import (
+    WaveSums,
+    duckdb_connection,
+    keep_cells,
+    open_parquet,
+    wave_sums,
+)
 
 __all__ = ["SKIPPED", "evaluate_parquet"]
 
@@ -139,8 +145,9 @@ def evaluate_parquet(
     name = str(comm[BEFORE])  # the results name the column as the baseline file does
     files = {BEFORE: baseline, AFTER: end_of_cycle}
     sums: dict[str, WaveSums] = {}
+    con = duckdb_connection(memory_limit=memory_limit, threads=threads)
     for w in (BEFORE, AFTER):
-        rel = open_parquet(files[w], memory_limit=memory_limit, threads=threads)
+        rel = open_parquet(con, files[w])
         sums[w] = wave_sums(
             rel, inst, scale, community=str(comm[w]), respondent=respondent, columns=cols[w],
             wave_label=w, wave=WAVE, source=Path(files[w]).name, name=name,
@@ -159,7 +166,7 @@ def evaluate_parquet(
     _change_sections(score, table, run)
     _impact_sections(table, None, "", name, _cutpoints_for(inst, scale), sections, notes)
     hide_suppressed(sections)
-    return Evaluation(
+    fields = dict(
         **_instrument_fields(inst, scale),
         community=name,
         min_n=min_n,
@@ -171,6 +178,8 @@ def evaluate_parquet(
         note_messages=note_messages(notes),
         omitted={"map": "skipped"},
     )
+    # the sections are records() built here, taken as they are (as evaluate's own)
+    return Evaluation.model_validate(fields, context={_BUILT: sections})
 
 
 def _community_table(
@@ -217,17 +226,20 @@ def _wave_sections(items: CommunitySummary, score: CommunitySummary, run: _Run) 
     scale, community, ci, notes = run.scale, run.community, run.ci, run.notes
     item_ids, keys = run.inst.scale(scale).items, run.inst.keys(scale)
     calls = {
-        "reliability": (items, lambda s: reliability.cronbach_alpha(s, items=item_ids,
-                                                                     keys=keys, ci=ci)),
-        "item_statistics": (items, lambda s: reliability.item_statistics(s, items=item_ids,
-                                                                          keys=keys)),
-        "omega": (items, lambda s: reliability.omega(s, items=item_ids, keys=keys).summary()),
-        "aggregation": (score, lambda s: agreement.icc(s, dv=scale, community=community)),
+        "reliability": ("items", lambda s: reliability.cronbach_alpha(s, items=item_ids,
+                                                                       keys=keys, ci=ci)),
+        "item_statistics": ("items", lambda s: reliability.item_statistics(s, items=item_ids,
+                                                                            keys=keys)),
+        "omega": ("items", lambda s: reliability.omega(s, items=item_ids, keys=keys).summary()),
+        "aggregation": ("score", lambda s: agreement.icc(s, dv=scale, community=community)),
     }  # fmt: skip
-    for name, (summary, fn) in calls.items():
+    # each wave's part of each summary made once (three sections read the item summary's)
+    parts = {(kind, w): _in_wave(summary, w) for kind, summary in
+             (("items", items), ("score", score)) for w in (BEFORE, AFTER)}  # fmt: skip
+    for name, (kind, fn) in calls.items():
         frames: list[pd.DataFrame] = []
         for w in (BEFORE, AFTER):
-            part = _in_wave(summary, w)
+            part = parts[kind, w]
             call = functools.partial(_without_notes, fn, part)
             _one_wave(name, w, part.n_cells == 0, call, frames, notes)
         if frames:

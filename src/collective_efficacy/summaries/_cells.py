@@ -56,42 +56,38 @@ def grouped(summary: CommunitySummary, by: list[str]) -> Grouped:
         g = table[values].sum().to_frame().T
         labels = None
     k = len(summary.items)
-    G = len(g)
-    n = np.zeros((G, k, k))
-    s = np.zeros((G, k, k))
-    p = np.zeros((G, k, k))
-    for name, i, j in pair_columns(k):  # loop over item pairs (few), never over groups
-        v = g[name].to_numpy(dtype=np.float64)
-        if name.startswith("n_"):
-            n[:, i, j] = n[:, j, i] = v
-        elif name.startswith("cross_"):
-            p[:, i, j] = p[:, j, i] = v
-        else:
-            s[:, i, j] = v
+    at = {c: m for m, c in enumerate(values)}
+    v = g[values].to_numpy(dtype=np.float64)  # (G, columns): one conversion, not one per sum
+    n, s, p = (np.zeros((len(g), k, k)) for _ in range(3))
+    for kind, out in (("n", n), ("cross", p), ("sum", s)):  # the item pairs of each kind
+        names = [c for c in pair_columns(k) if c[0].split("_")[0] == kind]
+        i, j = (np.array([c[pos] for c in names], dtype=np.intp) for pos in (1, 2))
+        out[:, i, j] = v[:, [at[c[0]] for c in names]]
+        if kind != "sum":  # n and cross are stored for i <= j: symmetric
+            out[:, j, i] = out[:, i, j]
     detail = None
     if summary.detail:
-        t, tx, tt, q = np.zeros((G, k)), np.zeros((G, k)), np.zeros((G, k)), p.copy()
-        for name, i, j in detail_columns(k):  # loop over items and pairs (few)
-            v = g[name].to_numpy(dtype=np.float64)
-            kind = name.split("_")[0]
-            if kind == "sq":
-                q[:, i, j] = v
-            else:
-                {"tsum": t, "tx": tx, "tsq": tt}[kind][:, j] = v
-        detail = (t, tx, tt, q)
+        q = p.copy()
+        per_item = []
+        for kind in ("tsum", "tx", "tsq"):
+            per_item.append(v[:, [at[f"{kind}_{j}"] for j in range(k)]])
+        sq = [c for c in detail_columns(k) if c[0].startswith("sq_")]
+        i, j = (np.array([c[pos] for c in sq], dtype=np.intp) for pos in (1, 2))
+        q[:, i, j] = v[:, [at[c[0]] for c in sq]]
+        detail = (per_item[0], per_item[1], per_item[2], q)
+
+    def col(name: str) -> np.ndarray:
+        return v[:, at[name]].copy()
+
     return Grouped(
         labels=labels,
         detail=detail,
-        n_rows=g["n_rows"].to_numpy(dtype=np.float64),
-        n_answered=g["n_answered"].to_numpy(dtype=np.float64),
+        n_rows=col("n_rows"),
+        n_answered=col("n_answered"),
         n=n,
         s=s,
         p=p,
-        score=(
-            g["score_n"].to_numpy(dtype=np.float64),
-            g["score_sum"].to_numpy(dtype=np.float64),
-            g["score_sumsq"].to_numpy(dtype=np.float64),
-        ),
+        score=(col("score_n"), col("score_sum"), col("score_sumsq")),
     )
 
 

@@ -10,6 +10,7 @@ collected. Column names of that table are positional (``n_0_1`` ...), so any ite
 from __future__ import annotations
 
 import functools
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -77,20 +78,6 @@ def eco_columns(k: int) -> list[tuple[str, int, int, int]]:
         out += [(f"eco_xy_{m}_{i}", m, i, -1) for i in range(k)]
         out += [(f"eco_xx_{m}_{i}_{j}", m, i, j) for i in range(k) for j in range(i + 1, k)]
     return out
-
-
-def _eco_terms(k: int, o: list[Any], total: Any, na: Any) -> list[Any]:
-    """The row terms of :func:`eco_columns` (summed by the group-by)."""
-    terms = []
-    for name, m, i, j in eco_columns(k):
-        ind = (na == m).cast(nw.Float64)
-        kind = name.split("_")[1]
-        term = {"c": ind, "y": total * ind, "yy": total * total * ind}.get(kind)
-        if term is None:
-            term = {"x": o[i] * ind, "xy": o[i] * total * ind,
-                    "xx": o[i] * o[max(j, 0)] * ind}[kind]  # fmt: skip
-        terms.append(term.alias(name))
-    return terms
 
 
 def _collect(frame: Any) -> pd.DataFrame:
@@ -216,51 +203,70 @@ def _engine_cell_sums(
         total.alias("_tot"),
         (total / (answered + (answered == 0).cast(nw.Float64))).alias("_score"),
     )
-    o = [nw.col(f"_o{j}") for j in range(k)]
-    z = [nw.col(f"_z{j}") for j in range(k)]
-    score = nw.col("_score")
-    terms = [
-        (nw.col("_na") > 0).cast(nw.Float64).alias("n_answered"),
-        (nw.col("_na") > 0).cast(nw.Float64).alias("score_n"),
-        score.alias("score_sum"),
-        (score * score).alias("score_sumsq"),
-    ]
-    for name, i, j in pair_columns(k):
-        if name.startswith("n_"):
-            terms.append((o[i] * o[j]).alias(name))
-        elif name.startswith("cross_"):
-            terms.append((z[i] * z[j]).alias(name))
-        else:
-            terms.append((z[i] * o[j]).alias(name))
-    names = ["n_answered", "score_n", "score_sum", "score_sumsq", *(c[0] for c in pair_columns(k))]
+    na = nw.col("_na")
+    flags = [(na > 0).cast(nw.Float64).alias("_any")]  # 0/1 indicators the sums multiply by
     if min_items is not None:
-        enough = (nw.col("_na") >= min_items).cast(nw.Float64)
-        terms += [enough.alias("scale_n"), (score * enough).alias("scale_sum"),
-                  (score * score * enough).alias("scale_sumsq")]  # fmt: skip
-        names += ["scale_n", "scale_sum", "scale_sumsq"]
+        flags.append((na >= min_items).cast(nw.Float64).alias("_enough"))
+    if ecometric:
+        flags += [(na == m).cast(nw.Float64).alias(f"_m{m}") for m in range(1, k + 1)]
+    f = f.with_columns(*flags)
+    terms = _row_terms(k, min_items is not None, detail, ecometric)
+    with warnings.catch_warnings():  # pandas: a wide term frame (ecometric) is "fragmented"
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        if frame.implementation is nw.Implementation.DUCKDB:
+            return _collect(_duckdb_sums(nw.to_native(f), terms, by))
+        # row terms first, then plain sums: every engine runs elementary group-by aggregations
+        products = [functools.reduce(operator.mul, map(nw.col, fs)).alias(c) for c, fs in terms]
+        f = f.select(*[nw.col(b) for b in by], *products)
+        aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c, _ in terms)]
+        return _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
+
+
+def _row_terms(
+    k: int, scale: bool, detail: bool, ecometric: bool
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Each per-cell sum as ``(name, factors)``: the sum over rows of the product of the named
+    row columns of :func:`_engine_cell_sums` (``_o``: answered, ``_z``: keyed answer or 0,
+    ``_score``, ``_tot``: keyed total, and the 0/1 flags ``_any``, ``_enough``, ``_m{m}``)."""
+    o, z, s, t = [f"_o{j}" for j in range(k)], [f"_z{j}" for j in range(k)], "_score", "_tot"
+    terms = [("n_answered", ("_any",)), ("score_n", ("_any",)), ("score_sum", (s,)),
+             ("score_sumsq", (s, s))]  # fmt: skip
+    for name, i, j in pair_columns(k):
+        kind = name.split("_")[0]
+        terms.append((name, {"n": (o[i], o[j]), "cross": (z[i], z[j]), "sum": (z[i], o[j])}[kind]))
+    if scale:
+        terms += [("scale_n", ("_enough",)), ("scale_sum", (s, "_enough")),
+                  ("scale_sumsq", (s, s, "_enough"))]  # fmt: skip
     if detail:
         for name, i, j in detail_columns(k):
             kind = name.split("_")[0]
-            term = {"tsum": score * o[j], "tx": score * z[j], "tsq": score * score * o[j],
-                    "sq": z[i] * z[i] * o[j]}[kind]  # fmt: skip
-            terms.append(term.alias(name))
-            names.append(name)
+            terms.append((name, {"tsum": (s, o[j]), "tx": (s, z[j]), "tsq": (s, s, o[j]),
+                                 "sq": (z[i], z[i], o[j])}[kind]))  # fmt: skip
     if ecometric:
-        eco = _eco_terms(k, o, nw.col("_tot"), nw.col("_na"))
-        terms += eco
-        names += [c[0] for c in eco_columns(k)]
-    if frame.implementation is nw.Implementation.DUCKDB:
-        # the sums of the row terms in one aggregate: DuckDB plans the same projection, and
-        # its relation API checks each expression against the input's columns (a dozen here,
-        # several hundred after a select of the terms)
-        aggs = [nw.len().alias("n_rows"), *(t.sum().alias(c) for t, c in zip(terms, names))]
-    else:
-        # row terms first, then plain sums: every engine runs elementary group-by aggregations
-        f = f.select(*[nw.col(b) for b in by], *terms)
-        aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c in names)]
-    with warnings.catch_warnings():  # pandas: a wide term frame (ecometric) is "fragmented"
-        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
-        return _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
+        for name, m, i, j in eco_columns(k):
+            e = f"_m{m}"
+            terms.append((name, {"c": (e,), "y": (t, e), "yy": (t, t, e), "x": (o[i], e),
+                                 "xy": (o[i], t, e), "xx": (o[i], o[max(j, 0)], e)}[
+                                     name.split("_")[1]]))  # fmt: skip
+    return terms
+
+
+def _duckdb_sums(rel: Any, terms: list[tuple[str, tuple[str, ...]]], by: Sequence[str]) -> Any:
+    """The sums of ``terms`` over ``rel`` grouped by ``by``, as one aggregate in SQL text.
+
+    The same products and sums narwhals would plan, written out: DuckDB's relation API checks
+    every expression object against every input column (and narwhals renames the several
+    hundred result columns one expression each), which cost more than the query at 300k rows.
+    """
+    keys = [_quoted(b) for b in by]
+    sums = [f"sum({' * '.join(map(_quoted, fs))}) AS {_quoted(c)}" for c, fs in terms]
+    return nw.from_native(rel.aggregate(", ".join([*keys, "count(*) AS n_rows", *sums]),
+                                        ", ".join(keys)))  # fmt: skip
+
+
+def _quoted(name: str) -> str:
+    """An SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def check_respondents(frame: Any, respondent: str, wave: str | None) -> None:

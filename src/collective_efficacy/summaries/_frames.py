@@ -16,6 +16,7 @@ import warnings
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from collective_efficacy.errors import DataError
@@ -23,7 +24,7 @@ from collective_efficacy.errors import DataError
 if TYPE_CHECKING:
     import narwhals as nw
 
-__all__ = ["engine_frame", "engine_name", "is_frame", "to_pandas"]
+__all__ = ["engine_frame", "engine_name", "float_block", "is_frame", "to_pandas"]
 
 #: narwhals announces that its Dask backend moves to a plug-in; the behaviour is unchanged
 _DASK_NOTICE = "Dask support is moving"
@@ -122,3 +123,17 @@ def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
         col = out[c]
         out[c] = col.astype(object).where(col.notna(), None).astype(default)
     return out
+
+
+def float_block(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``table[columns]`` as one float64 block of its own (a copy).
+
+    Columns that are all numpy float64 (every summary's own table) are copied in one step;
+    others are converted one by one, as ``Series.to_numpy(dtype=float64)`` converts them.
+    """
+    part = table[columns]
+    if all(d == np.float64 for d in part.dtypes):
+        values = part.to_numpy(dtype=np.float64, copy=True)
+    else:
+        values = np.column_stack([part[c].to_numpy(dtype=np.float64) for c in columns])
+    return pd.DataFrame(values, columns=columns, copy=False)

@@ -43,7 +43,7 @@ from collective_efficacy._version import __version__
 from collective_efficacy.errors import DataError
 from collective_efficacy.instrument import INSTRUMENT_SOURCE
 from collective_efficacy.instrument._keys import _range_from, parse_keys
-from collective_efficacy.summaries._frames import engine_frame
+from collective_efficacy.summaries._frames import engine_frame, float_block
 
 # The engine queries (summaries._engine: narwhals, 40 ms of import) are imported where a
 # summary is built: importing the package (the command line's start-up) does without them.
@@ -131,9 +131,9 @@ class CommunitySummary:
         cols: dict[str, Any] = {c: table[c].to_numpy() for c in self.keys}
         for c in _COUNTS:
             cols[c] = np.rint(table[c].to_numpy(dtype=np.float64)).astype(np.int64)
-        for c in need[len(self.keys) + len(_COUNTS) :]:
-            cols[c] = table[c].to_numpy(dtype=np.float64)
-        self._table = _sorted(pd.DataFrame(cols), self.keys)  # one block per dtype
+        sums = need[len(self.keys) + len(_COUNTS) :]
+        front = pd.DataFrame(cols)
+        self._table = _sorted(pd.concat([front, float_block(table, sums)], axis=1), self.keys)
 
     # ------------------------------------------------------------------ structure
     @property
