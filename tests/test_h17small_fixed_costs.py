@@ -1,0 +1,69 @@
+"""The per-call helpers made cheaper for small data (session 14, h17small) against the formulas
+they replace: the same frames, dtypes and values exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from collective_efficacy.agreement._groups import GroupCodes, code_groups, result_frame
+from collective_efficacy.instrument import _builtin_dir, _parsed, load_instrument
+
+
+def _result_frame_old(groups: GroupCodes, columns: dict[str, Any]) -> pd.DataFrame:
+    """The former result_frame: the labels copied, each column set into it one by one."""
+    out = groups.labels.reset_index(drop=True).copy()
+    p = groups.present
+    for name, values in columns.items():
+        if isinstance(values, pd.api.extensions.ExtensionArray):
+            out[name] = values[p]
+            continue
+        arr = np.asarray(values)
+        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
+    return out
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        ["a", "b", "b", "c", "a"],  # text labels
+        [3, 1, 1, 7, 3],  # integer labels (integer codes used directly: absent slots)
+        [0.5, 1.5, 1.5, 2.5, 0.5],
+    ],
+)
+@pytest.mark.parametrize("two", [False, True])
+def test_result_frame_matches_setting_columns_one_by_one(group: list[Any], two: bool) -> None:
+    data = pd.DataFrame({"g": group, "h": ["x", "x", "y", "y", "y"]})
+    gc = code_groups(data, ["g", "h"] if two else "g")
+    k = gc.n_slots
+    notes = np.full(k, None, dtype=object)
+    notes[0] = "small"
+    columns: dict[str, Any] = {
+        "n": np.arange(k, dtype=np.int64),
+        "mean": np.linspace(0.0, 1.0, k),
+        "flag": np.arange(k) % 2 == 0,
+        "note": notes,
+        "none": np.full(k, None, dtype=object),
+        "ints": pd.array(np.arange(k), dtype="Int64"),
+        "scalar": 2.5,
+        "text": "same",
+        "per_group": np.arange(gc.n_groups, dtype=np.float64),  # already one per present slot
+    }
+    new, old = result_frame(gc, columns), _result_frame_old(gc, columns)
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    assert list(new.dtypes) == list(old.dtypes)
+    assert type(new.index) is type(old.index)
+
+
+def test_instrument_yaml_parsed_once_and_never_shared() -> None:
+    text = (_builtin_dir() / "sampson1997.yaml").read_text(encoding="utf-8")
+    a, b = load_instrument("sampson1997"), load_instrument("sampson1997")
+    spec = _parsed(text)
+    assert _parsed(text) is spec  # parsed once
+    assert a == b and a is not b  # a fresh instrument each call
+    # validation builds the instrument's own containers: the cached spec is never handed out
+    assert a.languages is not spec["languages"] and a.title is not spec["title"]
+    assert a.items[0].text is not spec["items"][0]["text"]
