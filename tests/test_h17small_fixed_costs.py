@@ -67,3 +67,40 @@ def test_instrument_yaml_parsed_once_and_never_shared() -> None:
     # validation builds the instrument's own containers: the cached spec is never handed out
     assert a.languages is not spec["languages"] and a.title is not spec["title"]
     assert a.items[0].text is not spec["items"][0]["text"]
+
+
+_CELLS = ["8", " 9", "9 ", "\xa0", "x\u2003", "\x1cy", "\x1f", "weet niet", "é", "", "a\tb", "~!"]
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        "str",
+        pd.StringDtype("python"),
+        pd.StringDtype("pyarrow", na_value=pd.NA),
+        object,
+    ],
+)
+def test_stripped_texts_match_pandas_strip(dtype: Any) -> None:
+    from collective_efficacy.responses._cells import _stripped_texts
+
+    raw = pd.Series(_CELLS * 3, dtype=dtype)
+    for rows in ([0], [0, 6], [6, 10, 7], list(range(len(_CELLS))), list(range(len(raw)))):
+        at = np.array(rows, dtype=np.intp)
+        want = raw.iloc[at].astype(str).str.strip().tolist()
+        got = _stripped_texts(raw, at)
+        assert got == want and all(type(t) is str for t in got)
+
+
+def test_stripped_texts_numbers_and_numpy_text() -> None:
+    from collective_efficacy.responses._cells import _stripped_texts
+
+    at = np.array([0, 2], dtype=np.intp)
+    for raw in (
+        pd.Series([9, 8, 7]),
+        pd.Series([9.0, -0.0, 8.5]),
+        pd.Series([np.str_("9"), 8, "x"], dtype=object),
+        pd.Series([True, False, True]),
+    ):
+        want = raw.iloc[at].astype(str).str.strip().tolist()
+        assert _stripped_texts(raw, at) == want
