@@ -104,3 +104,22 @@ def test_stripped_texts_numbers_and_numpy_text() -> None:
     ):
         want = raw.iloc[at].astype(str).str.strip().tolist()
         assert _stripped_texts(raw, at) == want
+
+
+def test_nullable_arrays_made_with_their_mask() -> None:
+    from collective_efficacy.impact._rules import _bool_or_na, _int_or_na
+
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 50):
+        values = rng.integers(-3, 6, n)
+        ok = rng.random(n) < 0.6
+        old_int = pd.array(np.where(ok, values, 0).astype(np.int64), dtype="Int64")
+        old_int[~ok] = pd.NA
+        pd.testing.assert_extension_array_equal(_int_or_na(values, ok), old_int)
+        flags = values > 2
+        old_bool = pd.array(np.asarray(flags, dtype=bool), dtype="boolean")
+        old_bool[~ok] = pd.NA
+        got = _bool_or_na(flags, ok)
+        pd.testing.assert_extension_array_equal(got, old_bool)
+        got[:] = True  # its own memory: the inputs are not changed
+        assert (flags == (values > 2)).all()
