@@ -276,8 +276,8 @@ def result_frame(
             out[name] = values
         return out
     # one frame from the columns (each set into a frame one by one cost a block insert each)
-    cols = {name: s.array for name, s in labels.items()}
-    return pd.DataFrame({**cols, **picked}, index=pd.RangeIndex(len(labels)))
+    cols: dict[Any, Any] = {name: s.array for name, s in labels.items()}
+    return pd.DataFrame(cols | picked, index=pd.RangeIndex(len(labels)))
 
 
 def item_average(per_item: np.ndarray, n_item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
