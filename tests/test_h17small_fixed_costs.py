@@ -156,3 +156,34 @@ def test_agreement_keyed_frame_matches_the_concat_of_keyed_items() -> None:
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert part[items[1]].notna().sum() > 0  # the caller's data unchanged
     pd.testing.assert_frame_equal(part, pd.DataFrame(data, index=part.index))
+
+
+def test_load_example_read_once_copies_handed_out() -> None:
+    import io
+    from importlib import resources
+
+    from collective_efficacy import datasets
+
+    base = resources.files("collective_efficacy.datasets.data")
+    fresh = [  # the former reading, every call
+        pd.read_csv(
+            io.StringIO((base / name).read_text(encoding="utf-8")),
+            dtype=str,
+            keep_default_na=False,
+        ).replace("", None)
+        for name in ("example_nulmeting.csv", "example_eindmeting.csv")
+    ]
+    before, after = datasets.load_example(split=True)
+    pd.testing.assert_frame_equal(before, fresh[0], check_exact=True)
+    pd.testing.assert_frame_equal(after, fresh[1], check_exact=True)
+    long = datasets.load_example()
+    pd.testing.assert_frame_equal(long, pd.concat(fresh, ignore_index=True), check_exact=True)
+    # a caller changing its frames changes no later call's
+    before.iloc[0, 0] = "changed"
+    before["new"] = 1
+    long.iloc[0, 0] = "changed"
+    again, _ = datasets.load_example(split=True)
+    pd.testing.assert_frame_equal(again, fresh[0], check_exact=True)
+    pd.testing.assert_frame_equal(
+        datasets.load_example(), pd.concat(fresh, ignore_index=True), check_exact=True
+    )
