@@ -187,3 +187,29 @@ def test_load_example_read_once_copies_handed_out() -> None:
     pd.testing.assert_frame_equal(
         datasets.load_example(), pd.concat(fresh, ignore_index=True), check_exact=True
     )
+
+
+@pytest.mark.parametrize("wave", [None, "meting"])
+def test_assessment_frame_matches_setting_columns(wave: str | None) -> None:
+    from collective_efficacy.impact import EVIDENCE_COLUMNS
+    from collective_efficacy.impact._inputs import _DIMENSIONS, _assessment_frame
+
+    frame = pd.DataFrame(
+        {
+            "buurt": pd.array(["A", "B", "C", "D"], dtype="str"),
+            "meting": ["x", "x", "y", "y"],
+            "partner_cooperation": pd.array([3, None, 1, 5], dtype="Int64"),
+            "group_development": [4.0, 2.0, np.nan, 0.0],
+            EVIDENCE_COLUMNS[0]: [1, 2, 3, 4],
+            "other": ["p", "q", "r", "s"],
+        },
+        index=pd.Index([10, 3, 7, 10]),  # not a range, one label twice
+    )
+    keys = ["buurt"] + ([wave] if wave else [])
+    got = _assessment_frame(frame, keys)
+    want = frame[keys].copy()  # the former formula
+    want[list(_DIMENSIONS)] = frame[list(_DIMENSIONS)].astype(float).to_numpy()
+    for c in EVIDENCE_COLUMNS:
+        if c in frame.columns:
+            want[c] = frame[c].to_numpy(copy=True)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
