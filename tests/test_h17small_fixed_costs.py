@@ -213,3 +213,75 @@ def test_assessment_frame_matches_setting_columns(wave: str | None) -> None:
         if c in frame.columns:
             want[c] = frame[c].to_numpy(copy=True)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def _counts_publishable_old(
+    table: pd.DataFrame, rows: pd.DataFrame, community: str, wave: str, min_n: int
+) -> dict[Any, bool]:
+    """The former counts_publishable of a one-scale table: a left merge, grouped by wave."""
+    from collective_efficacy.disclosure import SECONDARY_REASON, total_is_safe
+
+    t = table.drop_duplicates([community, wave])
+    t = t.merge(rows[[community, wave, "rows"]], on=[community, wave], how="left")
+    out: dict[Any, bool] = {}
+    for label, part in t.groupby(wave, sort=False):
+        sup = part["suppressed"].to_numpy(dtype=bool)
+        counts = part["rows"].fillna(0).to_numpy(dtype=float)
+        hid = sup & (counts > 0)
+        shown_n = part.loc[~sup, "n"]
+        if not len(shown_n) and hid.any():
+            out[label] = False
+            continue
+        out[label] = total_is_safe(
+            counts[hid],
+            secondary=(part["reason"] == SECONDARY_REASON).to_numpy()[hid],
+            min_n=min_n,
+            smallest_shown=float(shown_n.min()) if len(shown_n) else None,
+        )
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_counts_publishable_matches_the_merge(seed: int) -> None:
+    from collective_efficacy.disclosure import SECONDARY_REASON, counts_publishable
+
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 9))
+    com = [f"c{i}" for i in range(k)]
+    waves = list(rng.permutation(["w1", "w0", "w2"])[: int(rng.integers(1, 4))])
+    cw = [(c, w) for w in waves for c in com if rng.random() < 0.85]
+    if not cw:
+        cw = [(com[0], waves[0])]
+    n = rng.integers(0, 25, len(cw))
+    sup = n < 10
+    reason = np.where(sup, "fewer than 10", None).astype(object)
+    second = (~sup) & (rng.random(len(cw)) < 0.3)
+    sup |= second
+    reason[second] = SECONDARY_REASON
+    table = pd.DataFrame(
+        {
+            "buurt": [c for c, _ in cw],
+            "wave": [w for _, w in cw],
+            "n": pd.array(n, dtype="Int64") if seed % 3 == 0 else n,
+            "suppressed": sup,
+            "reason": reason,
+        }
+    )
+    if seed % 4 == 0:  # a row repeated: the first one counts
+        table = pd.concat([table, table.iloc[:1]], ignore_index=True)
+    pick = [i for i in range(len(cw)) if rng.random() < 0.8]
+    rows = pd.DataFrame(
+        {
+            "buurt": [cw[i][0] for i in pick],
+            "wave": [cw[i][1] for i in pick],
+            "rows": rng.integers(0, 30, len(pick)),
+        }
+    )
+    if seed % 5 == 1 and len(rows):
+        rows["rows"] = rows["rows"].astype(float)
+        rows.loc[0, "rows"] = np.nan
+    if seed % 7 == 2:  # object keys: the merge itself
+        rows["buurt"] = rows["buurt"].astype(object)
+    got = counts_publishable(table, rows, community="buurt", wave="wave", min_n=10)
+    want = _counts_publishable_old(table, rows, "buurt", "wave", 10)
+    assert got == want and list(got) == list(want)
