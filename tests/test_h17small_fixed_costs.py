@@ -285,3 +285,48 @@ def test_counts_publishable_matches_the_merge(seed: int) -> None:
     got = counts_publishable(table, rows, community="buurt", wave="wave", min_n=10)
     want = _counts_publishable_old(table, rows, "buurt", "wave", 10)
     assert got == want and list(got) == list(want)
+
+
+def _wave_kinds_old(
+    table: pd.DataFrame, codes: np.ndarray, n: int, wave: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The former _wave_kinds: the table's columns read for each wave."""
+    from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
+
+    rows = np.flatnonzero((table["wave"] == wave).to_numpy(dtype=bool))[::-1]
+    reason = table["reason"].fillna("").to_numpy(dtype=object)[rows]
+    absent = reason == ABSENT_REASON
+    sup = table["suppressed"].to_numpy(dtype=bool)[rows]
+    k = np.where(absent, 0, np.where(reason == SECONDARY_REASON, 1, np.where(sup, 2, 3)))
+    kind, suppressed = np.zeros(n, dtype=np.intp), np.ones(n, dtype=bool)
+    kind[codes[rows]], suppressed[codes[rows]] = k, sup
+    return kind, suppressed
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+@pytest.mark.parametrize("seed", range(12))
+def test_wave_kinds_match_reading_the_table_per_wave(dtype: Any, seed: int) -> None:
+    from collective_efficacy.disclosure import ABSENT_REASON, SECONDARY_REASON
+    from collective_efficacy.evaluation._sections import AFTER, BEFORE, _kind_columns, _wave_kinds
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 15))
+    missing: list[Any] = [None, np.nan] if dtype == "str" else [None, np.nan, pd.NA]
+    choices: list[Any] = [ABSENT_REASON, SECONDARY_REASON, "n below min_n", "", *missing]
+    table = pd.DataFrame(
+        {
+            "buurt": rng.choice(["a", "b", "c", "d"], m),
+            "wave": pd.Series(rng.choice([BEFORE, AFTER, "other"], m), dtype=dtype),
+            "reason": pd.Series(
+                [choices[i] for i in rng.integers(0, len(choices), m)], dtype=dtype
+            ),
+            "suppressed": rng.random(m) < 0.5,
+        }
+    )
+    codes, labels = pd.factorize(table["buurt"], use_na_sentinel=False)
+    cols = _kind_columns(table)
+    for wave in (BEFORE, AFTER, "absent"):
+        got = _wave_kinds(cols, codes, len(labels), wave)
+        want = _wave_kinds_old(table, codes, len(labels), wave)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
