@@ -125,39 +125,6 @@ def test_nullable_arrays_made_with_their_mask() -> None:
         assert (flags == (values > 2)).all()
 
 
-def test_agreement_keyed_frame_matches_the_concat_of_keyed_items() -> None:
-    from collective_efficacy.evaluation._sections import _keyed_frame, _keyed_items
-    from collective_efficacy.scoring import reverse_items
-
-    inst = load_instrument("sampson1997")
-    items = inst.scale("social_cohesion").items  # SC3 and SC4 reverse-keyed
-    rng = np.random.default_rng(7)
-    n = 23
-    data: dict[str, Any] = {"buurt": pd.array(rng.choice(["a", "b", "c"], n), dtype="str")}
-    for i in items:
-        x = rng.integers(1, 6, n).astype(float)
-        x[rng.random(n) < 0.2] = np.nan
-        data[i] = x
-    data[items[0]] = pd.array(rng.integers(1, 6, n), dtype="Int64")  # a nullable column
-    data[items[0]][:3] = pd.NA
-    part = pd.DataFrame(data, index=pd.RangeIndex(100, 100 + n))
-    answered = items[1:]
-    # the former formula: the item frame as float, reversed items set into it, then joined
-    old = part[items].astype(float)
-    for i in items:
-        if inst.item(i).reverse:
-            codes = inst.response_scale(i).codes
-            old[i] = reverse_items(old[i].to_numpy(), scale_range=(codes[0], codes[-1]))
-    want = pd.concat([part[["buurt"]], old[answered]], axis=1)
-    keyed = _keyed_items(part, inst, items)
-    for i in items:
-        np.testing.assert_array_equal(keyed[i], old[i].to_numpy(dtype=np.float64))
-    got = _keyed_frame(part, "buurt", keyed, answered)
-    pd.testing.assert_frame_equal(got, want, check_exact=True)
-    assert part[items[1]].notna().sum() > 0  # the caller's data unchanged
-    pd.testing.assert_frame_equal(part, pd.DataFrame(data, index=part.index))
-
-
 def test_load_example_read_once_copies_handed_out() -> None:
     import io
     from importlib import resources

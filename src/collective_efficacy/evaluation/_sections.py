@@ -134,18 +134,15 @@ def _per_wave(
         after(name)
 
 
-def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> dict[str, Any]:
-    """Item answers (float) with reverse-keyed items recoded (min + max - x), for the agreement
-    indices: one array per item, taken from one float matrix (no column fetched per item)."""
+def _keyed_items(scores: pd.DataFrame, inst: Instrument, items: list[str]) -> pd.DataFrame:
+    """Item answers with reverse-keyed items recoded (min + max - x), for the agreement indices."""
     from collective_efficacy.scoring import reverse_items
 
-    x = scores[items].astype(float).to_numpy()  # read only: a recoded item is a new array
-    out: dict[str, Any] = {}
-    for j, i in enumerate(items):
-        out[i] = x[:, j]
+    out = scores[items].astype(float)
+    for i in items:
         if inst.item(i).reverse:
             codes = inst.response_scale(i).codes
-            out[i] = reverse_items(out[i], scale_range=(codes[0], codes[-1]))
+            out[i] = reverse_items(out[i].to_numpy(), scale_range=(codes[0], codes[-1]))
     return out
 
 
@@ -172,7 +169,7 @@ def _agreement(
     from collective_efficacy.agreement import ad_index, rwg_j
 
     keyed = _keyed_items(part, inst, items)
-    answered = [i for i in items if _has_answer(keyed[i])]
+    answered = [i for i in items if _has_answer(keyed[i].to_numpy(dtype=np.float64))]
     if len(answered) < len(items):
         dropped = [i for i in items if i not in answered]
         note(
@@ -186,10 +183,10 @@ def _agreement(
         )
     if len(answered) < 2:
         raise DataError("fewer than 2 items with answers: rwg(j) and AD need at least 2")
+    keyed = pd.concat([part[[community]], keyed[answered]], axis=1)
     inst.n_options(items)  # the items must share one answer scale
     codes = inst.response_scale(items[0]).codes
-    # the community and the answered items, made as one frame (one copy into one block)
-    prep = PreparedSurvey(_keyed_frame(part, community, keyed, answered))
+    prep = PreparedSurvey(keyed)  # one coding and one set of count tables for both indices
     # the same rows as the wave's table: its community coding (prepared once) is reused
     prep.get(("factorize_groups", community), lambda: factorize_groups(part, community))
     r = rwg_j(prep, items=answered, community=community, options=codes)
@@ -215,18 +212,6 @@ def _agreement(
         "suppressed": np.arange(len(labels))[at] >= len(shown),
     }
     return pd.DataFrame(table)
-
-
-def _keyed_frame(
-    part: pd.DataFrame, community: str, keyed: dict[str, Any], answered: list[str]
-) -> pd.DataFrame:
-    """``pd.concat([part[[community]], <the answered items as float columns>], axis=1)``: from
-    the arrays at once (the concat of a column and an item frame cost a frame each)."""
-    if community in keyed or not part.columns.is_unique:  # a name twice: as pandas joins it
-        items = pd.DataFrame({i: keyed[i] for i in answered}, index=part.index)
-        return pd.concat([part[[community]], items], axis=1)
-    cols = {community: part[community].array, **{i: keyed[i] for i in answered}}
-    return pd.DataFrame(cols, index=part.index)
 
 
 def _agreement_summary(per: pd.DataFrame) -> pd.DataFrame:
