@@ -261,15 +261,23 @@ def result_frame(
         raise DataError(
             f"group column name(s) {clash} clash with result columns; rename the group column"
         )
-    out = groups.labels.reset_index(drop=True).copy()
     p = groups.present
+    picked: dict[str, Any] = {}
     for name, values in columns.items():
         if isinstance(values, pd.api.extensions.ExtensionArray):
-            out[name] = values[p]
+            picked[name] = values[p]
             continue
         arr = np.asarray(values)
-        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
-    return out
+        picked[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
+    labels = groups.labels
+    if not labels.columns.is_unique:  # pragma: no cover - one column per distinct group name
+        out = labels.reset_index(drop=True).copy()
+        for name, values in picked.items():
+            out[name] = values
+        return out
+    # one frame from the columns (each set into a frame one by one cost a block insert each)
+    cols: dict[Any, Any] = {name: s.array for name, s in labels.items()}
+    return pd.DataFrame(cols | picked, index=pd.RangeIndex(len(labels)))
 
 
 def item_average(per_item: np.ndarray, n_item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

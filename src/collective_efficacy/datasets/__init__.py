@@ -7,6 +7,7 @@ Dutch-style column names and a few dirty cells, as real survey exports have.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass, field
@@ -192,6 +193,16 @@ def load_example(split: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.D
     >>> sorted(df["meting"].unique())
     ['eindmeting', 'nulmeting']
     """
+    before, after = _example_waves()
+    if split:  # copies: the caller's frames are its own
+        return before.copy(), after.copy()
+    return pd.concat([before, after], ignore_index=True)  # new arrays
+
+
+@functools.cache
+def _example_waves() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two example files read once per process (20 ms each time, for every example
+    evaluation and the CLI's ``--example``); never handed out, only copies of them."""
     base = resources.files("collective_efficacy.datasets.data")
     before = pd.read_csv(
         io.StringIO((base / "example_nulmeting.csv").read_text(encoding="utf-8")),
@@ -203,11 +214,7 @@ def load_example(split: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.D
         dtype=str,
         keep_default_na=False,
     )
-    before = before.replace("", None)
-    after = after.replace("", None)
-    if split:
-        return before, after
-    return pd.concat([before, after], ignore_index=True)
+    return before.replace("", None), after.replace("", None)
 
 
 # -- example data -----------------------------------------------------------------------------

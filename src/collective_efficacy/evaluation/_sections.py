@@ -274,8 +274,9 @@ def _change_rows(
     """
     codes, labels = pd.factorize(table[community], use_na_sentinel=False)
     order = pd.Index(labels, name=community)
-    kb, sb = _wave_kinds(table, codes, len(order), BEFORE)
-    ka, sa = _wave_kinds(table, codes, len(order), AFTER)
+    cols = _kind_columns(table)  # read once for both waves
+    kb, sb = _wave_kinds(cols, codes, len(order), BEFORE)
+    ka, sa = _wave_kinds(cols, codes, len(order), AFTER)
     hit = sb | sa
     joined = _reasons_joined(min_n)[kb * 4 + ka]
     is_com = (cmp["level"] == "community").to_numpy(dtype=bool)
@@ -331,18 +332,33 @@ def _change_column(
     return vals
 
 
+#: the table's wave codes and labels, reasons and suppression flags (:func:`_kind_columns`)
+KindColumns = tuple[np.ndarray, list[Any], np.ndarray, np.ndarray]
+
+
+def _kind_columns(table: pd.DataFrame) -> KindColumns:
+    """The table's wave labels coded (a missing one: -1), its reasons (missing ones -- NaN,
+    None or pd.NA -- as "", as ``fillna("")`` gives them) and suppression flags, as arrays."""
+    reason = table["reason"].to_numpy(dtype=object, copy=True)
+    reason[pd.isna(reason)] = ""
+    codes, labels = pd.factorize(table["wave"])
+    return codes, list(labels), reason, table["suppressed"].to_numpy(dtype=bool)
+
+
 def _wave_kinds(
-    table: pd.DataFrame, codes: np.ndarray, n: int, wave: str
+    cols: KindColumns, codes: np.ndarray, n: int, wave: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per community (``codes`` of the table's rows, ``n`` communities): the kind of its reason
     in ``wave`` (0: absent or no reason, 1: secondary suppression, 2: suppressed, 3: shown;
     the first row of a community and wave counts) and whether it is suppressed there (absent:
-    suppressed)."""
-    rows = np.flatnonzero((table["wave"] == wave).to_numpy(dtype=bool))[::-1]  # first wins
-    reason = table["reason"].fillna("").to_numpy(dtype=object)[rows]  # (NaN, None or pd.NA)
+    suppressed). ``cols``: the table's :func:`_kind_columns`."""
+    wave_codes, labels, reasons, flags = cols
+    at = next((i for i, lb in enumerate(labels) if isinstance(lb, str) and lb == wave), -2)
+    rows = np.flatnonzero(wave_codes == at)[::-1]  # the rows labelled ``wave``; first wins
+    reason = reasons[rows]
     # a shown row carries no reason: only the absent reason (or no row at all) means absent
     absent = reason == ABSENT_REASON
-    sup = table["suppressed"].to_numpy(dtype=bool)[rows]
+    sup = flags[rows]
     k = np.where(absent, 0, np.where(reason == SECONDARY_REASON, 1, np.where(sup, 2, 3)))
     kind, suppressed = np.zeros(n, dtype=np.intp), np.ones(n, dtype=bool)
     kind[codes[rows]], suppressed[codes[rows]] = k, sup

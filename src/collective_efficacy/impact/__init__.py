@@ -435,31 +435,34 @@ def impact_change(
                 f"{name} column 'level', {rows_in(df, bad)}: value(s) "
                 f"{lv[bad][:5].tolist()}; expected an integer level 0-5 or missing"
             )
-        f = pd.DataFrame({community: own_column(df[community]), "level": lv})
         # no basis column, or a community in one table only: the basis is missing (None)
-        f["basis"] = own_column(df["basis"]) if "basis" in df.columns else None
-        f["reason"] = own_column(df["reason"].fillna("")) if "reason" in df else ""
-        frames.append(f)
+        f = {
+            community: own_column(df[community]),
+            "level": lv,
+            "basis": own_column(df["basis"]) if "basis" in df.columns else None,
+            "reason": own_column(df["reason"].fillna("")) if "reason" in df else "",
+        }
+        frames.append(pd.DataFrame(f))  # one frame of the columns (no insert per column)
     m = outer_join(frames, community)  # arrays by column, as a pandas outer merge gives
     b = m["level_before"].astype(float)
     a = m["level_after"].astype(float)
     both = ~np.isnan(a) & ~np.isnan(b)
-    res = pd.DataFrame({community: m[community]})
+    # the columns gathered, then one frame made of them (not a column insert each)
+    res: dict[str, Any] = {community: m[community]}
     res["level_before"] = _int_or_na(np.nan_to_num(b).astype(np.int64), ~np.isnan(b))
     res["level_after"] = _int_or_na(np.nan_to_num(a).astype(np.int64), ~np.isnan(a))
     res["change"] = res["level_after"] - res["level_before"]
     for col in ("basis_before", "basis_after"):  # a missing basis is None, never ""
         basis = m[col].astype(object)  # a copy
         basis[pd.isna(basis)] = ""
-        res[col] = pd.Series(_none_if_empty(basis), index=res.index, dtype=object)
+        res[col] = _none_if_empty(basis)
     cross = (b < RELEASE_LEVEL) & (a >= RELEASE_LEVEL)
     fell = (a < RELEASE_LEVEL) & (b >= RELEASE_LEVEL)
     res["crossed_release_threshold"] = _bool_or_na(cross, both)
     res["fell_below_threshold"] = _bool_or_na(fell, both)
     ind = m["_merge"].astype(str)
     inner = (ind != "left_only") & (ind != "right_only")
-    bb = res["basis_before"].to_numpy(dtype=object)
-    ba = res["basis_after"].to_numpy(dtype=object)
+    bb, ba = res["basis_before"], res["basis_after"]
 
     def why(col: str, rows: np.ndarray) -> np.ndarray:  # the reason text, "missing" when empty
         r = m[col][rows].astype(object)
@@ -485,7 +488,7 @@ def impact_change(
         ),
         (both_survey, lambda _: f"survey-only levels in both waves (capped at {SURVEY_ONLY_CAP})"),
     ]
-    notes = np.full(len(res), "", dtype=object)
+    notes = np.full(len(bb), "", dtype=object)
     for mask, text in parts:
         rows = np.flatnonzero(mask)
         if not len(rows):
@@ -493,5 +496,7 @@ def impact_change(
         txt = np.broadcast_to(np.asarray(text(rows), dtype=object), rows.shape)
         old = notes[rows]
         notes[rows] = np.where(old == "", txt, old + "; " + txt)
-    res["note"] = pd.Series(_none_if_empty(notes), index=res.index, dtype=object)
-    return res
+    res["note"] = _none_if_empty(notes)
+    for col in ("basis_before", "basis_after", "note"):  # object, as set (no text inference)
+        res[col] = pd.Series(res[col], dtype=object)
+    return pd.DataFrame(res)

@@ -77,12 +77,19 @@ def _assessment_frame(
                 "answer labels and the missing code 9 (not assessed)."
             )
     _check_unique(frame, keys, "assessments")
-    out = frame[keys].copy()
-    out[list(_DIMENSIONS)] = x
+    # one frame made of the columns (was the keys' frame copied, then a column set at a time)
+    if len(set(keys)) < len(keys):  # a key named twice: the keys' frame as pandas takes it
+        out = frame[keys].copy()
+        out[list(_DIMENSIONS)] = x
+        return out.assign(
+            **{c: frame[c].to_numpy(copy=True) for c in EVIDENCE_COLUMNS if c in frame}
+        )
+    cols: dict[str, Any] = {k: frame[k].array for k in keys}
+    cols.update({c: x[:, j] for j, c in enumerate(_DIMENSIONS)})
     for c in EVIDENCE_COLUMNS:
         if c in frame.columns:
-            out[c] = frame[c].to_numpy(copy=True)
-    return out
+            cols[c] = frame[c].to_numpy(copy=True)
+    return pd.DataFrame(cols, index=frame.index)
 
 
 def _key_index(df: pd.DataFrame, keys: list[str]) -> pd.Index:

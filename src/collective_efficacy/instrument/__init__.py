@@ -9,6 +9,7 @@ This module imports no statistics.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -344,9 +345,17 @@ def _by_id(instrument: str, kind: str, entries: Sequence[_T], wanted: str) -> _T
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str) -> Any:
+    """The YAML ``text`` parsed, once per text: 2 ms each (libyaml), which every evaluation
+    paid twice (its instrument and the assessments'). Only read, never changed: validation
+    builds the instrument's own lists and dicts."""
+    return yaml.load(text, Loader=_SAFE_LOADER)
+
+
 def _from_text(text: str, origin: str) -> Instrument:
     try:
-        spec = yaml.load(text, Loader=_SAFE_LOADER)
+        spec = _parsed(text)
     except yaml.YAMLError as err:
         raise InstrumentError(f"invalid instrument {origin}: not valid YAML ({err})") from None
     return instrument_from_dict(spec, origin)
