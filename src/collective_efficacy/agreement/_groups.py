@@ -261,15 +261,17 @@ def result_frame(
         raise DataError(
             f"group column name(s) {clash} clash with result columns; rename the group column"
         )
-    out = groups.labels.reset_index(drop=True).copy()
+    out = groups.labels.reset_index(drop=True)
     p = groups.present
+    cols: dict[str, Any] = {}
     for name, values in columns.items():
         if isinstance(values, pd.api.extensions.ExtensionArray):
-            out[name] = values[p]
+            cols[name] = values[p]
             continue
         arr = np.asarray(values)
-        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
-    return out
+        cols[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
+    # the columns added at once, not one assignment each (0.1 ms apiece on a small table)
+    return pd.concat([out, pd.DataFrame(cols, index=out.index)], axis=1)
 
 
 def item_average(per_item: np.ndarray, n_item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,104 @@
+"""The cheaper paths for small tables give what the previous formulas gave, exactly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from collective_efficacy import _checks
+from collective_efficacy.agreement import _groups
+from collective_efficacy.errors import DataError
+
+
+# -- numeric_matrix: column by column up to _SMALL_ROWS rows, one block copy above ----------------
+def _frames() -> list[pd.DataFrame]:
+    rng = np.random.default_rng(17)
+    n = 37
+    frames = [
+        pd.DataFrame(
+            {
+                "a": rng.integers(1, 6, n).astype(np.int8),
+                "b": rng.normal(size=n),
+                "c": rng.integers(0, 2**40, n).astype(np.uint64),
+                "d": rng.normal(size=n).astype(np.float32),
+                "g": np.char.add("G", rng.integers(0, 4, n).astype(str)),
+            }
+        ),
+        pd.DataFrame(rng.integers(1, 6, (n, 4)).astype(float), columns=list("abcd")),
+        pd.DataFrame({"a": [], "b": [], "c": [], "d": []}, dtype=float),
+    ]
+    frames[1].iloc[3, 2] = np.nan
+    frames[0].loc[5, "b"] = np.nan
+    return frames
+
+
+@pytest.mark.parametrize("cols", [["a"], ["b", "a"], ["a", "b", "c", "d"], ["d", "c"]])
+def test_numeric_matrix_small_path_equals_the_block_copy(
+    monkeypatch: pytest.MonkeyPatch, cols: list[str]
+) -> None:
+    for frame in _frames():
+        monkeypatch.setattr(_checks, "_SMALL_ROWS", 10**9)
+        small = _checks._numeric_matrix(frame, cols)
+        monkeypatch.setattr(_checks, "_SMALL_ROWS", -1)
+        block = _checks._numeric_matrix(frame, cols)
+        # the previous formula
+        want = frame[cols].to_numpy(dtype=np.float64).copy(order="C")
+        for got in (small, block):
+            assert got.dtype == np.float64 and got.flags.c_contiguous and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+            assert not np.shares_memory(got, frame[cols[0]].to_numpy())
+
+
+def test_numeric_matrix_small_path_refuses_infinity(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = pd.DataFrame({"a": [1.0, np.inf, 2.0], "b": [1, 2, 3]})
+    for rows in (10**9, -1):
+        monkeypatch.setattr(_checks, "_SMALL_ROWS", rows)
+        with pytest.raises(DataError, match="column 'a'.*expected a finite number"):
+            _checks._numeric_matrix(frame, ["b", "a"])
+
+
+# -- agreement result frames: the columns added at once ------------------------------------------
+def _result_frame_by_assignment(groups: Any, columns: dict[str, Any]) -> pd.DataFrame:
+    """The previous formula: one column assignment each."""
+    out = groups.labels.reset_index(drop=True).copy()
+    p = groups.present
+    for name, values in columns.items():
+        if isinstance(values, pd.api.extensions.ExtensionArray):
+            out[name] = values[p]
+            continue
+        arr = np.asarray(values)
+        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
+    return out
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["b", "a", "b", "c"],
+        [3, 1, 3, 2],
+        pd.Categorical(["x", "y", "x", "z"], categories=["z", "y", "x", "w"]),
+        [],
+    ],
+)
+def test_result_frame_equals_column_by_column(labels: Any) -> None:
+    data = pd.DataFrame({"g": labels, "h": np.arange(len(labels)) % 2})
+    for names in (["g"], ["g", "h"]):
+        groups = _groups.code_groups(data, names)
+        k = groups.n_slots
+        columns: dict[str, Any] = {
+            "n": np.arange(k, dtype=np.int64),
+            "mean": np.linspace(0.5, 2.0, k),
+            "flag": np.arange(k) % 2 == 0,
+            "note": np.array([None, "few"] * k, dtype=object)[:k],
+            "level": pd.array(list(range(k)), dtype="Int64"),
+            "method": "mean",
+            "scalar": 2.5,
+        }
+        got = _groups.result_frame(groups, columns)
+        want = _result_frame_by_assignment(groups, columns)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
+        assert got.columns.dtype == want.columns.dtype
+        assert list(got.dtypes) == list(want.dtypes)
