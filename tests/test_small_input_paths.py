@@ -11,6 +11,7 @@ import pytest
 from collective_efficacy import _checks
 from collective_efficacy.agreement import _groups
 from collective_efficacy.errors import DataError
+from collective_efficacy.impact import _inputs, _rules
 
 
 # -- numeric_matrix: column by column up to _SMALL_ROWS rows, one block copy above ----------------
@@ -102,3 +103,68 @@ def test_result_frame_equals_column_by_column(labels: Any) -> None:
         pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
         assert got.columns.dtype == want.columns.dtype
         assert list(got.dtypes) == list(want.dtypes)
+
+
+# -- impact: nullable arrays built directly, the assessment frame at once, the unique check ------
+def test_nullable_arrays_equal_the_masked_assignment() -> None:
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 9):
+        values = rng.integers(0, 6, n)
+        for ok in (values > 2, np.ones(n, dtype=bool), np.zeros(n, dtype=bool)):
+            want = pd.array(np.where(ok, values, 0).astype(np.int64), dtype="Int64")
+            want[~ok] = pd.NA  # the previous formula
+            got = _rules._int_or_na(values, ok)
+            pd.testing.assert_extension_array_equal(got, want)
+            np.testing.assert_array_equal(got._data, want._data)
+            flags = values % 2 == 0
+            want_b = pd.array(flags, dtype="boolean")
+            want_b[~ok] = pd.NA
+            got_b = _rules._bool_or_na(flags, ok)
+            pd.testing.assert_extension_array_equal(got_b, want_b)
+            assert not np.shares_memory(got_b._data, flags)
+
+
+def test_assessment_frame_equals_the_column_assignments() -> None:
+    index = [7, 7, 2]  # repeated labels: nothing is aligned on them
+    frame = pd.DataFrame(
+        {
+            "community": pd.Series(["a", "b", "c"], dtype=object, index=index),
+            "wave": ["w1", "w1", "w2"],
+            "partner_cooperation": pd.array([1, None, 3], dtype="Int64"),
+            "group_development": [2.0, 4.0, np.nan],
+            "meetings_held": [3, 0, 1],
+            "leaders": pd.Series(["2", None, "1"], dtype=object, index=index),
+            "extra": ["x", "y", "z"],
+        },
+        index=index,
+    )
+    for keys in (["community"], ["community", "wave"], ["wave", "community"]):
+        got = _inputs._assessment_frame(frame, keys)
+        want = frame[keys].copy()  # the previous formula
+        want[list(_rules._DIMENSIONS)] = _checks.numeric_matrix(frame, list(_rules._DIMENSIONS))
+        for c in _rules.EVIDENCE_COLUMNS:
+            if c in frame.columns:
+                want[c] = frame[c].to_numpy(copy=True)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
+        assert list(got.dtypes) == list(want.dtypes)
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        ([None, np.nan], object),
+        (["a", None, np.nan], "str"),
+        ([1.0, np.nan, np.nan], float),
+        ([0.0, -0.0], float),
+        ([1, 1.0, True], object),
+        (["a", "A"], "str"),
+        (["a", "b"], object),
+    ],
+)
+def test_unique_check_of_one_key_equals_duplicated(values: list[Any], dtype: Any) -> None:
+    frame = pd.DataFrame({"k": pd.Series(values, dtype=dtype)})
+    if frame.duplicated(subset=["k"], keep=False).any():  # the previous rule
+        with pytest.raises(DataError, match="sharing the same k"):
+            _inputs._check_unique(frame, ["k"], "t")
+    else:
+        _inputs._check_unique(frame, ["k"], "t")

@@ -45,6 +45,8 @@ def _select_scale(df: pd.DataFrame, scale: str | None) -> pd.DataFrame:
 
 
 def _check_unique(df: pd.DataFrame, keys: list[str], what: str) -> None:
+    if len(keys) == 1 and df[keys[0]].is_unique:  # the usual case, without a frame of flags
+        return
     dup = df.duplicated(subset=keys, keep=False).to_numpy()
     if dup.any():
         shown = df.loc[dup, keys].drop_duplicates().head(5).to_dict("records")
@@ -77,8 +79,11 @@ def _assessment_frame(
                 "answer labels and the missing code 9 (not assessed)."
             )
     _check_unique(frame, keys, "assessments")
-    out = frame[keys].copy()
-    out[list(_DIMENSIONS)] = x
+    # built at once from the columns (frame[keys].copy() and an assignment of the ratings cost
+    # 1.7 ms); Series keep the keys' dtypes (an array of objects would be inferred as text)
+    cols: dict[str, Any] = {k: frame[k] for k in keys}
+    cols.update({d: pd.Series(x[:, j], index=frame.index) for j, d in enumerate(_DIMENSIONS)})
+    out = pd.DataFrame(cols)
     for c in EVIDENCE_COLUMNS:
         if c in frame.columns:
             out[c] = frame[c].to_numpy(copy=True)
