@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import collective_efficacy as ce
+import collective_efficacy.change as change
 from collective_efficacy import _checks
 from collective_efficacy.agreement import _groups
+from collective_efficacy.change import _common
 from collective_efficacy.errors import DataError
 from collective_efficacy.impact import _inputs, _rules
 
@@ -168,3 +171,85 @@ def test_unique_check_of_one_key_equals_duplicated(values: list[Any], dtype: Any
             _inputs._check_unique(frame, ["k"], "t")
     else:
         _inputs._check_unique(frame, ["k"], "t")
+
+
+# -- paired comparison: the statistic columns added at once --------------------------------------
+def _paired_rows_by_assignment(
+    tw: Any, mb: Any, ma: Any, *, ci: float, min_n: int, variant: str, hedges: str
+) -> pd.DataFrame:
+    """The previous formula: one column assignment each, then the masks through .loc."""
+    g_count = len(tw.labels)
+    pr = _common.pair_up(tw)
+    pb = _common.moments(pr.before, pr.codes, g_count)
+    pa = _common.moments(pr.after, pr.codes, g_count)
+    pdm = _common.moments(pr.after - pr.before, pr.codes, g_count)
+    n = pdm.n
+    sup, reason = _common.suppression(mb.n, ma.n, min_n, n_pairs=n)
+    st = _common.paired_stats(
+        n, pb.mean, pa.mean, pb.var, pa.var, pdm.var, ci=ci, hedges_correction=hedges
+    )
+    zero = ~sup & (np.nan_to_num(pdm.var) == 0)
+    reason[zero] = "zero variance of the paired differences: t, p and effect sizes undefined"
+    out = _common._base_frame(tw, mb, ma)
+    out["n_paired"] = n.astype(np.int64)
+    out["n_attrition"] = (mb.n + ma.n - 2 * n).astype(np.int64)
+    out["mean_before"], out["mean_after"] = pb.mean, pa.mean
+    out["sd_before"], out["sd_after"] = np.sqrt(pb.var), np.sqrt(pa.var)
+    out["r"] = st["r"]
+    for col in _common._STAT_COLS[:-1]:
+        out[col] = st[col]
+    out["p_adjusted"] = np.nan
+    d, lo, hi = st["effects"][variant]
+    j = st["J"]
+    out["g"], out["g_ci_low"], out["g_ci_high"] = j * d, j * lo, j * hi
+    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}" + _common._HEDGES_NOTE[hedges]
+    eff_cols = []
+    for name in _common.PAIRED_VARIANTS:
+        d, lo, hi = st["effects"][name]
+        out[f"d_{name}"], out[f"d_{name}_ci_low"], out[f"d_{name}_ci_high"] = d, lo, hi
+        eff_cols += [f"d_{name}", f"d_{name}_ci_low", f"d_{name}_ci_high"]
+    out["method"] = "paired_t"
+    stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", "r", *_common._STAT_COLS]
+    stat_cols += ["g", "g_ci_low", "g_ci_high", *eff_cols]
+    out.loc[sup, stat_cols] = np.nan
+    undefined = ["se", "t", "p", "ci_low", "ci_high", "r", "g", "g_ci_low", "g_ci_high"]
+    out.loc[zero, undefined + eff_cols] = np.nan
+    out["suppressed"] = sup
+    out["reason"] = reason
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_paired_rows_equal_the_column_assignments(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = 90
+    rid = np.arange(n).astype(str)
+    com = np.char.add("C", rng.integers(0, 7, n).astype(str))
+    com[:3] = "small"  # suppressed (min_n 5)
+    before = rng.integers(1, 6, n).astype(float)
+    after = before + rng.integers(-1, 2, n)
+    after[com == "C1"] = before[com == "C1"] + 1.0  # zero variance of the differences
+    keep = rng.random(n) < 0.8  # attrition
+    frame = pd.DataFrame(
+        {
+            "rid": np.concatenate([rid, rid[keep]]),
+            "community": np.concatenate([com, com[keep]]),
+            "wave": ["b"] * n + ["a"] * int(keep.sum()),
+            "y": np.concatenate([before, after[keep]]),
+        }
+    )
+    kw: dict[str, Any] = {
+        "dv": "y", "wave": "wave", "before": "b", "after": "a", "community": "community",
+        "paired_on": "rid", "min_n": 5,
+    }  # fmt: skip
+    for effect in ("av", "z", "rm", "av_lakens"):
+        got = ce.compare_waves(frame, paired_effect=effect, **kw)
+        with monkeypatch.context() as mp:
+            mp.setattr(change, "_paired_rows", _paired_rows_by_assignment)
+            want = ce.compare_waves(frame, paired_effect=effect, **kw)
+        assert got["suppressed"].any() and not got["suppressed"].all()
+        assert got["reason"].str.contains("zero variance", na=False).any()
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
+        assert list(got.dtypes) == list(want.dtypes)
