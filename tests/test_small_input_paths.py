@@ -12,7 +12,7 @@ import collective_efficacy as ce
 import collective_efficacy.change as change
 from collective_efficacy import _checks
 from collective_efficacy.agreement import _groups
-from collective_efficacy.change import _common
+from collective_efficacy.change import _common, _survey
 from collective_efficacy.errors import DataError
 from collective_efficacy.impact import _inputs, _rules
 
@@ -253,3 +253,85 @@ def test_paired_rows_equal_the_column_assignments(
         assert got["reason"].str.contains("zero variance", na=False).any()
         pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
         assert list(got.dtypes) == list(want.dtypes)
+
+
+# -- weighted change per community: suppressed statistics masked before the frame is built --------
+def _weighted_rows_by_loc(
+    dm: Any,
+    labels: Any,
+    n_missing: np.ndarray,
+    name: str,
+    ci: float,
+    min_n: int,
+    p_adjust: str,
+) -> pd.DataFrame:
+    """The previous formula: the suppressed rows set to NaN through .loc."""
+    from collective_efficacy.change import p_adjust as _p_adjust
+
+    g = len(labels)
+    mb, ma = dm.mean[0::2], dm.mean[1::2]
+    se = np.sqrt(dm.se[0::2] ** 2 + dm.se[1::2] ** 2)
+    zq = float(_survey._dist.norm_ppf(0.5 + ci / 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = ma - mb
+        zstat = diff / se
+    p = 2 * _survey._dist.norm_sf(np.abs(zstat))
+    n_b, n_a = dm.n[0::2], dm.n[1::2]
+    sup = (n_b < min_n) | (n_a < min_n)
+    out = pd.DataFrame(
+        {
+            "level": "community",
+            name: labels.to_numpy(dtype=object),
+            "n_before": n_b,
+            "n_after": n_a,
+            "n_missing": n_missing,
+            "sum_weights_before": dm.sum_weights[0::2],
+            "sum_weights_after": dm.sum_weights[1::2],
+            "n_eff_before": dm.n_eff[0::2],
+            "n_eff_after": dm.n_eff[1::2],
+            "mean_before": mb,
+            "mean_after": ma,
+            "sd_before": dm.sd[0::2],
+            "sd_after": dm.sd[1::2],
+            "diff": diff,
+            "se": se,
+            "ci_low": diff - zq * se,
+            "ci_high": diff + zq * se,
+            "t": zstat,
+            "df": np.inf,
+            "p": p,
+        }
+    )
+    stat_cols = [c for c in out.columns[5:]]
+    out.loc[sup, stat_cols] = np.nan
+    keep = ~sup & np.isfinite(out["p"].to_numpy(dtype=np.float64))
+    padj = np.full(g, np.nan)
+    if keep.any():
+        padj[keep] = _p_adjust(out["p"].to_numpy(dtype=np.float64)[keep], method=p_adjust)
+    out["p_adjusted"] = padj
+    out["suppressed"] = sup
+    return out
+
+
+def test_weighted_community_rows_equal_the_loc_assignment(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(11)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "c": np.char.add("C", rng.integers(0, 5, n).astype(str)),
+            "wave": np.where(rng.random(n) < 0.5, "baseline", "end_of_cycle"),
+            "score": rng.normal(3, 1, n),
+            "w": rng.uniform(0.5, 2.0, n),
+        }
+    )
+    frame.loc[:1, "c"] = "small"  # suppressed (min_n 5)
+    for data in (frame, frame[frame["c"] != "small"]):
+        kw: dict[str, Any] = {"dv": "score", "community": "c", "weight": "w", "min_n": 5}
+        kw["after"] = "end_of_cycle"
+        got = ce.compare_waves(data, **kw)
+        with monkeypatch.context() as mp:
+            mp.setattr(_survey, "_community_rows", _weighted_rows_by_loc)
+            want = ce.compare_waves(data, **kw)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
+        assert list(got.dtypes) == list(want.dtypes)
+        assert bool(got["suppressed"].any()) == (data is frame)
