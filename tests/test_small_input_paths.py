@@ -335,3 +335,18 @@ def test_weighted_community_rows_equal_the_loc_assignment(monkeypatch: pytest.Mo
         pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
         assert list(got.dtypes) == list(want.dtypes)
         assert bool(got["suppressed"].any()) == (data is frame)
+
+
+# -- built-in instruments: the YAML parsed once ---------------------------------------------------
+@pytest.mark.parametrize("name", ["sampson1997", "cbs_vm_sociale_cohesie", "strongpact_assessment"])
+def test_builtin_instrument_from_the_cached_parse_equals_a_fresh_parse(name: str) -> None:
+    from collective_efficacy import instrument
+
+    path = instrument._builtin_dir() / f"{name}.yaml"
+    fresh = instrument._from_text(path.read_text(encoding="utf-8"), "fresh")  # previous path
+    first = instrument.load_instrument(name)
+    assert first == fresh
+    first.scales.clear()  # a caller changing its copy changes no later load
+    first.notes["x"] = "y"
+    second = instrument.load_instrument(name)
+    assert second == fresh and second is not first
