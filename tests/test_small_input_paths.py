@@ -219,7 +219,7 @@ def _paired_rows_by_assignment(
     return out
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(2))
 def test_paired_rows_equal_the_column_assignments(
     monkeypatch: pytest.MonkeyPatch, seed: int
 ) -> None:
