@@ -90,11 +90,22 @@ def numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return memo(data, ("numeric_matrix", *cols), lambda: _numeric_matrix(data, cols))
 
 
+#: up to this many rows, plain numpy columns are copied one by one: ``data[columns]`` costs
+#: about 0.4 ms on pandas 3 whatever the size (it takes the Arrow-backed column labels), more
+#: than the strided writes of a small table; above it the block copy is faster (at 1M rows x
+#: 10 items 20 ms against 70 ms)
+_SMALL_ROWS = 2_000
+
+
 def _numeric_matrix(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    dtypes = [data[c].dtype for c in columns] if len(set(columns)) == len(columns) else []
-    if dtypes and all(isinstance(d, np.dtype) and d.kind in "iuf" for d in dtypes):
-        # plain numpy columns: one block copy in row-major order (not a strided write per column)
-        out = data[list(columns)].to_numpy(dtype=np.float64).copy(order="C")
+    series = [data[c] for c in columns] if len(set(columns)) == len(columns) else []
+    if series and all(isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf" for s in series):
+        if len(data) <= _SMALL_ROWS:
+            out = np.empty((len(data), len(series)), dtype=np.float64)
+            for j, s in enumerate(series):
+                out[:, j] = s.to_numpy()
+        else:  # one block copy in row-major order (not a strided write per column)
+            out = data[list(columns)].to_numpy(dtype=np.float64).copy(order="C")
         _refuse_inf(data, columns, out)
         return out
     out = np.empty((len(data), len(columns)), dtype=np.float64)

@@ -117,33 +117,40 @@ def _paired_rows(
     st = paired_stats(n, pb.mean, pa.mean, pb.var, pa.var, pdm.var, ci=ci, hedges_correction=hedges)
     zero = ~sup & (np.nan_to_num(pdm.var) == 0)
     reason[zero] = "zero variance of the paired differences: t, p and effect sizes undefined"
-    out = _base_frame(tw, mb, ma)
-    out["n_paired"] = n.astype(np.int64)
-    out["n_attrition"] = (mb.n + ma.n - 2 * n).astype(np.int64)
-    out["mean_before"], out["mean_after"] = pb.mean, pa.mean
-    out["sd_before"], out["sd_after"] = np.sqrt(pb.var), np.sqrt(pa.var)
-    out["r"] = st["r"]
-    for col in _STAT_COLS[:-1]:
-        out[col] = st[col]
-    out["p_adjusted"] = np.nan
     d, lo, hi = st["effects"][variant]
     j = st["J"]
-    out["g"], out["g_ci_low"], out["g_ci_high"] = j * d, j * lo, j * hi
-    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}" + _HEDGES_NOTE[hedges]
-    eff_cols = []
+    cols: dict[str, Any] = {
+        "mean_before": pb.mean, "mean_after": pa.mean,
+        "sd_before": np.sqrt(pb.var), "sd_after": np.sqrt(pa.var), "r": st["r"],
+        **{col: st[col] for col in _STAT_COLS[:-1]},
+        "p_adjusted": np.full(g_count, np.nan), "g": j * d, "g_ci_low": j * lo, "g_ci_high": j * hi,
+    }  # fmt: skip
+    eff: dict[str, Any] = {}
     for name in PAIRED_VARIANTS:
         d, lo, hi = st["effects"][name]
-        out[f"d_{name}"], out[f"d_{name}_ci_low"], out[f"d_{name}_ci_high"] = d, lo, hi
-        eff_cols += [f"d_{name}", f"d_{name}_ci_low", f"d_{name}_ci_high"]
+        eff.update({f"d_{name}": d, f"d_{name}_ci_low": lo, f"d_{name}_ci_high": hi})
+    # suppressed: no statistics; zero variance of the differences: no test, r or effect size
+    for part in (cols, eff):
+        for col, v in part.items():
+            v = np.array(v, dtype=np.float64)  # a copy
+            v[sup | (zero if part is eff or col in _PAIRED_ZERO_COLS else False)] = np.nan
+            part[col] = v
+    out = _base_frame(tw, mb, ma)
+    head = {"n_paired": n.astype(np.int64), "n_attrition": (mb.n + ma.n - 2 * n).astype(np.int64)}
+    # the columns added at once (one block each), not one assignment each
+    out = pd.concat([out, pd.DataFrame({**head, **cols}, index=out.index)], axis=1)
+    out["effect_size"] = f"g_{variant} = J(n-1) * d_{variant}" + _HEDGES_NOTE[hedges]
+    out = pd.concat([out, pd.DataFrame(eff, index=out.index)], axis=1)
     out["method"] = "paired_t"
-    stat_cols = ["mean_before", "mean_after", "sd_before", "sd_after", "r", *_STAT_COLS]
-    stat_cols += ["g", "g_ci_low", "g_ci_high", *eff_cols]
-    out.loc[sup, stat_cols] = np.nan
-    undefined = ["se", "t", "p", "ci_low", "ci_high", "r", "g", "g_ci_low", "g_ci_high"]
-    out.loc[zero, undefined + eff_cols] = np.nan
     out["suppressed"] = sup
     out["reason"] = reason
     return out
+
+
+#: the statistics a community with zero variance of its paired differences has none of
+_PAIRED_ZERO_COLS = frozenset(
+    ["se", "t", "p", "ci_low", "ci_high", "r", "g", "g_ci_low", "g_ci_high"]
+)
 
 
 #: the effect_size label says when J is Hedges' approximation (exact: the label of before 1.0)

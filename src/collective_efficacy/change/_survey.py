@@ -7,6 +7,7 @@ Formulas and references: :mod:`collective_efficacy.survey_design`.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,6 +107,25 @@ def _community_rows(
     p = 2 * _dist.norm_sf(np.abs(zstat))
     n_b, n_a = dm.n[0::2], dm.n[1::2]
     sup = (n_b < min_n) | (n_a < min_n)
+    stat: dict[str, Any] = {
+        "sum_weights_before": dm.sum_weights[0::2],
+        "sum_weights_after": dm.sum_weights[1::2],
+        "n_eff_before": dm.n_eff[0::2],
+        "n_eff_after": dm.n_eff[1::2],
+        "mean_before": mb,
+        "mean_after": ma,
+        "sd_before": dm.sd[0::2],
+        "sd_after": dm.sd[1::2],
+        "diff": diff,
+        "se": se,
+        "ci_low": diff - zq * se,
+        "ci_high": diff + zq * se,
+        "t": zstat,
+        "df": np.inf,
+        "p": p,
+    }
+    if sup.any():  # suppressed: no statistics (each array masked, not a .loc assignment)
+        stat = {c: np.where(sup, np.nan, v) for c, v in stat.items()}
     out = pd.DataFrame(
         {
             "level": "community",
@@ -113,25 +133,9 @@ def _community_rows(
             "n_before": n_b,
             "n_after": n_a,
             "n_missing": n_missing,
-            "sum_weights_before": dm.sum_weights[0::2],
-            "sum_weights_after": dm.sum_weights[1::2],
-            "n_eff_before": dm.n_eff[0::2],
-            "n_eff_after": dm.n_eff[1::2],
-            "mean_before": mb,
-            "mean_after": ma,
-            "sd_before": dm.sd[0::2],
-            "sd_after": dm.sd[1::2],
-            "diff": diff,
-            "se": se,
-            "ci_low": diff - zq * se,
-            "ci_high": diff + zq * se,
-            "t": zstat,
-            "df": np.inf,
-            "p": p,
+            **stat,
         }
     )
-    stat_cols = [c for c in out.columns[5:]]
-    out.loc[sup, stat_cols] = np.nan
     keep = ~sup & np.isfinite(out["p"].to_numpy(dtype=np.float64))
     padj = np.full(g, np.nan)
     if keep.any():

@@ -45,6 +45,8 @@ def _select_scale(df: pd.DataFrame, scale: str | None) -> pd.DataFrame:
 
 
 def _check_unique(df: pd.DataFrame, keys: list[str], what: str) -> None:
+    if len(keys) == 1 and df[keys[0]].is_unique:  # the usual case, without a frame of flags
+        return
     dup = df.duplicated(subset=keys, keep=False).to_numpy()
     if dup.any():
         shown = df.loc[dup, keys].drop_duplicates().head(5).to_dict("records")
@@ -84,7 +86,9 @@ def _assessment_frame(
         return out.assign(
             **{c: frame[c].to_numpy(copy=True) for c in EVIDENCE_COLUMNS if c in frame}
         )
-    cols: dict[str, Any] = {k: frame[k].array for k in keys}
+    # the keys as Series (the frame's own index object: no alignment), keeping their dtypes: an
+    # array of objects would be inferred as text
+    cols: dict[str, Any] = {k: frame[k] for k in keys}
     cols.update({c: x[:, j] for j, c in enumerate(_DIMENSIONS)})
     for c in EVIDENCE_COLUMNS:
         if c in frame.columns:
