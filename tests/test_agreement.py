@@ -16,6 +16,7 @@ from numpy.testing import assert_allclose
 
 import collective_efficacy as ce
 from collective_efficacy.agreement import _groups as _agreement_groups
+from collective_efficacy.agreement import _levels as _agreement_levels
 from collective_efficacy.agreement._null import simulate_rwg_j
 from collective_efficacy.errors import DataError
 
@@ -57,7 +58,7 @@ def _direct(df: pd.DataFrame, items: list[str], sigma2: float) -> pd.DataFrame:
 def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test through both kernels: count tables (discrete codes) and segment sums."""
     if request.param == "segments":
-        monkeypatch.setattr(_agreement_groups, "_MAX_TABLE_CELLS", 0)
+        monkeypatch.setattr(_agreement_levels, "_MAX_TABLE_CELLS", 0)
     return str(request.param)
 
 
@@ -135,12 +136,12 @@ def test_invariant_to_row_order_and_labels(case: tuple[pd.DataFrame, np.ndarray,
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(surveys())
 def test_invariant_with_segment_kernel(case: tuple[pd.DataFrame, np.ndarray, int]) -> None:
-    old = _agreement_groups._MAX_TABLE_CELLS
-    _agreement_groups._MAX_TABLE_CELLS = 0
+    old = _agreement_levels._MAX_TABLE_CELLS
+    _agreement_levels._MAX_TABLE_CELLS = 0
     try:
         _check_invariance(case)
     finally:
-        _agreement_groups._MAX_TABLE_CELLS = old
+        _agreement_levels._MAX_TABLE_CELLS = old
 
 
 def _check_invariance(case: tuple[pd.DataFrame, np.ndarray, int]) -> None:

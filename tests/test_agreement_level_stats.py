@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from collective_efficacy.agreement._groups import _STAT_ROWS, _combine, _table_stats
+from collective_efficacy.agreement._levels import _STAT_ROWS, _combine, _table_stats
 
 
 def _old_medians(tables: np.ndarray, values: np.ndarray, n: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from numpy.testing import assert_allclose
 from scipy import stats
 
 import collective_efficacy as ce
-from collective_efficacy.agreement import _groups as _agreement_groups
+from collective_efficacy.agreement import _levels as _agreement_levels
 from collective_efficacy.agreement._null import null_summary
 
 # ---- fixture loading ----------------------------------------------------------------------
@@ -244,7 +244,7 @@ def test_agreement_indices_match_multilevel(
     key: tuple[str, ...], kernel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if kernel == "segments":  # force the segment-sum kernel instead of count tables
-        monkeypatch.setattr(_agreement_groups, "_MAX_TABLE_CELLS", 0)
+        monkeypatch.setattr(_agreement_levels, "_MAX_TABLE_CELLS", 0)
     fn, name, group, prefix, ranvar = key
     ref = r_groups()
     sub = ref[(ref["fn"] == fn) & (ref["dataset"] == name) & (ref["group"] == group)]

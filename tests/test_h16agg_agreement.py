@@ -65,7 +65,7 @@ def _tables_reference(cols: list[np.ndarray], slots: np.ndarray, n_slots: int) -
 
 
 def test_level_tables_send_missing_answers_to_no_level() -> None:
-    from collective_efficacy.agreement._groups import _discrete_tables
+    from collective_efficacy.agreement._levels import _discrete_tables
 
     x = _RNG.integers(1, 6, (3, _N)).astype(float)
     x[_RNG.random(x.shape) < 0.2] = np.nan

@@ -1,12 +1,12 @@
 """The count tables of the agreement statistics computed in blocks of rows
-(``agreement._groups._levels_consecutive``) against a plain reference, across block edges."""
+(``agreement._levels._levels_consecutive``) against a plain reference, across block edges."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from collective_efficacy.agreement import _groups
+from collective_efficacy.agreement import _levels
 
 
 def _reference(cols: list[np.ndarray], codes: np.ndarray, n_slots: int, lo: int, n_levels: int):
@@ -19,7 +19,7 @@ def _reference(cols: list[np.ndarray], codes: np.ndarray, n_slots: int, lo: int,
 
 @pytest.mark.parametrize("block", [1, 7, 64, 1 << 15])
 def test_tables_in_blocks_equal_reference(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
-    monkeypatch.setattr(_groups, "_LEVEL_ROWS", block)
+    monkeypatch.setattr(_levels, "_LEVEL_ROWS", block)
     rng = np.random.default_rng(5)
     n, n_slots = 1000, 13
     cols = [rng.integers(1, 6, n).astype(float) for _ in range(3)]
@@ -28,7 +28,7 @@ def test_tables_in_blocks_equal_reference(monkeypatch: pytest.MonkeyPatch, block
     cols[2][-1] = 3.0  # one answer, in the last block
     codes = rng.integers(0, n_slots + 1, n)  # n_slots: the dummy slot of excluded rows
     miss = [np.isnan(c) for c in cols]
-    found = _groups._discrete_tables(cols, miss, codes, n_slots, np.arange(1.0, 6.0))
+    found = _levels._discrete_tables(cols, miss, codes, n_slots, np.arange(1.0, 6.0))
     assert found is not None
     np.testing.assert_array_equal(found[0], _reference(cols, codes, n_slots, 1, 5))
     np.testing.assert_array_equal(found[1], np.arange(1.0, 6.0))
@@ -39,24 +39,24 @@ def test_tables_in_blocks_equal_reference(monkeypatch: pytest.MonkeyPatch, block
 def test_value_off_the_levels_in_a_late_block(
     monkeypatch: pytest.MonkeyPatch, block: int, bad: float
 ) -> None:
-    monkeypatch.setattr(_groups, "_LEVEL_ROWS", block)
+    monkeypatch.setattr(_levels, "_LEVEL_ROWS", block)
     x = np.full(100, 2.0)
     x[97] = bad
     codes = np.zeros(100, dtype=np.int64)
-    assert _groups._discrete_tables([x], [np.isnan(x)], codes, 1, np.arange(1.0, 6.0)) is None
+    assert _levels._discrete_tables([x], [np.isnan(x)], codes, 1, np.arange(1.0, 6.0)) is None
 
 
 @pytest.mark.parametrize("block", [1, 7, 1 << 15])
 def test_all_missing_column(monkeypatch: pytest.MonkeyPatch, block: int) -> None:
     """No answer at all: zero counts when the mask says every row is missing, not a table
     when it does not (the whole-column rule)."""
-    monkeypatch.setattr(_groups, "_LEVEL_ROWS", block)
+    monkeypatch.setattr(_levels, "_LEVEL_ROWS", block)
     x = np.full(50, np.nan)
     codes = np.zeros(50, dtype=np.int64)
     lev = np.empty(50, dtype=np.int64)
-    assert _groups._levels_consecutive(x, np.ones(50, bool), 1.0, 5, codes, lev)
+    assert _levels._levels_consecutive(x, np.ones(50, bool), 1.0, 5, codes, lev)
     assert (lev == 5).all()
-    assert not _groups._levels_consecutive(x, np.zeros(50, bool), 1.0, 5, codes, lev)
+    assert not _levels._levels_consecutive(x, np.zeros(50, bool), 1.0, 5, codes, lev)
 
 
 def test_sorted_text_codes_equal_pandas() -> None:

@@ -158,7 +158,14 @@ def test_evaluate_prepared_path_equals_one_by_one(monkeypatch: pytest.MonkeyPatc
     kw: dict[str, Any] = {"community": "buurt", "respondent": "respondent_id", "columns": cols}
     fast = json.loads(ce.evaluate(before, after, **kw).to_json())
     monkeypatch.setattr(prepared, "memo", lambda data, key, compute: compute())
-    mods = ("_checks", "_groups", "agreement._groups", "reliability._input", "reliability")
+    mods = (
+        "_checks",
+        "_groups",
+        "agreement._groups",
+        "agreement._levels",
+        "reliability._input",
+        "reliability",
+    )
     for mod in (*mods, "reliability.items"):
         monkeypatch.setattr(f"collective_efficacy.{mod}.memo", lambda data, key, compute: compute())
     for mod in ("disclosure._rules", "evaluation._sections"):  # no coding reused from a preparation

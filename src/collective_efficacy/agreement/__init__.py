@@ -25,12 +25,12 @@ from collective_efficacy.agreement._common import _ONEWAY, _SCALE_BLOCK, check_o
 from collective_efficacy.agreement._groups import (
     GroupCodes,
     block_frame,
-    block_stats,
     code_groups,
     column_values,
     item_average,
     result_frame,
 )
+from collective_efficacy.agreement._levels import block_stats
 from collective_efficacy.agreement.rwg import rwg, rwg_j, rwg_j_null, scale_setup
 from collective_efficacy.errors import DataError
 from collective_efficacy.multilevel._lmm import fit_ri_moments

@@ -22,7 +22,8 @@ from collective_efficacy._params import (
     public,
 )
 from collective_efficacy.agreement._common import _OMIT, _OPTIONS, _RANVAR, _SCALE_BLOCK
-from collective_efficacy.agreement._groups import block_frame, block_stats, item_average
+from collective_efficacy.agreement._groups import block_frame, item_average
+from collective_efficacy.agreement._levels import block_stats
 from collective_efficacy.agreement._null import (
     null_summary,
     resolve_options,
