@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import collective_efficacy as ce
 import collective_efficacy.change as change
@@ -255,6 +256,35 @@ def test_paired_rows_equal_the_column_assignments(
         assert list(got.dtypes) == list(want.dtypes)
 
 
+def test_paired_rows_equal_the_column_assignments_when_nothing_is_suppressed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The branch the seeds above never take: no community suppressed, none of zero variance."""
+    rng = np.random.default_rng(11)
+    n = 80
+    rid = np.arange(n).astype(str)
+    com = np.char.add("C", rng.integers(0, 4, n).astype(str))
+    before = rng.integers(1, 6, n).astype(float)
+    after = np.clip(before + rng.integers(-2, 3, n), 1, 5)
+    frame = pd.DataFrame(
+        {"rid": np.concatenate([rid, rid]), "community": np.concatenate([com, com]),
+         "wave": ["b"] * n + ["a"] * n, "y": np.concatenate([before, after])}
+    )  # fmt: skip
+    kw: dict[str, Any] = {
+        "dv": "y", "wave": "wave", "before": "b", "after": "a", "community": "community",
+        "paired_on": "rid", "min_n": 2,
+    }  # fmt: skip
+    for effect in ("av", "z", "rm", "av_lakens"):
+        got = ce.compare_waves(frame, paired_effect=effect, **kw)
+        with monkeypatch.context() as mp:
+            mp.setattr(change, "_paired_rows", _paired_rows_by_assignment)
+            want = ce.compare_waves(frame, paired_effect=effect, **kw)
+        assert not got["suppressed"].any()
+        assert not got["reason"].str.contains("zero variance", na=False).any()
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
+        assert list(got.dtypes) == list(want.dtypes)
+
+
 # -- weighted change per community: suppressed statistics masked before the frame is built --------
 def _weighted_rows_by_loc(
     dm: Any,
@@ -343,7 +373,8 @@ def test_builtin_instrument_from_the_cached_parse_equals_a_fresh_parse(name: str
     from collective_efficacy import instrument
 
     path = instrument._builtin_dir() / f"{name}.yaml"
-    fresh = instrument._from_text(path.read_text(encoding="utf-8"), "fresh")  # previous path
+    # parsed here, not through the module's parse cache (which _from_text reads)
+    fresh = instrument.instrument_from_dict(yaml.safe_load(path.read_text(encoding="utf-8")), "f")
     first = instrument.load_instrument(name)
     assert first == fresh
     first.scales.clear()  # a caller changing its copy changes no later load

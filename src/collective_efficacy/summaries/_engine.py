@@ -151,6 +151,7 @@ def cell_sums(
     k = len(items)
     columns = (pair_columns(k), detail_columns(k) if detail else [],
                eco_columns(k) if ecometric else [])  # fmt: skip
+    _check_names(by, [c[0] for part in columns for c in part])
     if isinstance(frame, nw.DataFrame) and frame.implementation is nw.Implementation.PANDAS:
         native = nw.to_native(frame)
         table = pandas_cell_sums(native, items, signs, lo, hi, by, columns, min_items)
@@ -172,6 +173,23 @@ def cell_sums(
     return table
 
 
+#: the per-cell sums every table has besides those of pair/detail/eco_columns
+_FIXED_SUMS = ("n_rows", "n_answered", "score_n", "score_sum", "score_sumsq", "scale_n",
+               "scale_sum", "scale_sumsq")  # fmt: skip
+
+
+def _check_names(by: Sequence[str], sums: Sequence[str]) -> None:
+    """Refuse a grouping column named like a per-cell sum (the table would hold it twice)."""
+    taken = set(_FIXED_SUMS).union(sums)
+    clash = [b for b in by if b in taken]
+    if clash:
+        raise DataError(
+            f"column(s) {clash} have the name of a per-community sum the summaries compute; "
+            "rename the column(s) first",
+            argument="community",
+        )
+
+
 def _engine_cell_sums(
     frame: Any,
     items: Sequence[str],
@@ -185,13 +203,16 @@ def _engine_cell_sums(
     """
     (signs, lo, hi), (min_items, detail, ecometric) = keying, options
     k = len(items)
+    # the grouping columns under positional names: a label column called like a helper column
+    # (``_any``, ``_M2``: DuckDB ignores case) would otherwise be overwritten or clash
+    keys = [f"_b{i}" for i in range(len(by))]
     keyed = []
     for j, c in enumerate(items):
         x = _clean(c)
         if signs[j] < 0:
             x = float(lo[j] + hi[j]) - x
         keyed.append(x.alias(f"_x{j}"))
-    f = frame.select(*[nw.col(b) for b in by], *keyed)
+    f = frame.select(*[nw.col(b).alias(a) for b, a in zip(by, keys, strict=True)], *keyed)
     obs = [(~nw.col(f"_x{j}").is_null()).cast(nw.Float64).alias(f"_o{j}") for j in range(k)]
     zero = [nw.col(f"_x{j}").fill_null(0.0).alias(f"_z{j}") for j in range(k)]
     f = f.with_columns(*obs, *zero)
@@ -214,12 +235,13 @@ def _engine_cell_sums(
     with warnings.catch_warnings():  # pandas: a wide term frame (ecometric) is "fragmented"
         warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
         if frame.implementation is nw.Implementation.DUCKDB:
-            return _collect(_duckdb_sums(nw.to_native(f), terms, by))
-        # row terms first, then plain sums: every engine runs elementary group-by aggregations
-        products = [functools.reduce(operator.mul, map(nw.col, fs)).alias(c) for c, fs in terms]
-        f = f.select(*[nw.col(b) for b in by], *products)
-        aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c, _ in terms)]
-        return _collect(f.group_by(*by).agg(*aggs)) if by else _collect(f.select(*aggs))
+            table = _collect(_duckdb_sums(nw.to_native(f), terms, keys))
+        else:  # row terms first, then plain sums: elementary group-by aggregations everywhere
+            products = [functools.reduce(operator.mul, map(nw.col, fs)).alias(c) for c, fs in terms]
+            f = f.select(*map(nw.col, keys), *products)
+            aggs = [nw.len().alias("n_rows"), *(nw.col(c).sum() for c, _ in terms)]
+            table = _collect(f.group_by(*keys).agg(*aggs)) if by else _collect(f.select(*aggs))
+    return table.rename(columns=dict(zip(keys, by, strict=True)))
 
 
 def _row_terms(

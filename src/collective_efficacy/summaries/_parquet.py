@@ -20,6 +20,7 @@ rows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from collective_efficacy.errors import DataError, require_extra
+from collective_efficacy.errors import DataError, ParameterError, require_extra
 from collective_efficacy.instrument import Instrument
 from collective_efficacy.instrument._keys import parse_keys
 from collective_efficacy.summaries._engine import _collect, cell_sums, check_respondents
@@ -48,12 +49,23 @@ class WaveSums:
     problems: dict[str, int] = field(default_factory=dict)  # out-of-range cells per item
 
 
+#: a DuckDB memory size: a number and a unit (KB ... TB, KiB ... TiB) or a percentage
+_MEMORY_LIMIT = re.compile(r"\s*\d+(\.\d+)?\s*(%|[KMGT]i?B)\s*", re.IGNORECASE)
+
+
 def duckdb_connection(*, memory_limit: str = "1GB", threads: int | None = None) -> Any:
     """A DuckDB connection with the memory limit and threads of an out-of-core evaluation
     (one for both files: a connection takes 30-50 ms of CPU to open)."""
     require_extra("duckdb", "engines")
     import duckdb
 
+    # the value lands in SQL text (SET takes no parameters): only a size passes
+    if not isinstance(memory_limit, str) or not _MEMORY_LIMIT.fullmatch(memory_limit):
+        raise ParameterError(
+            f"memory_limit={memory_limit!r} is not a memory size; expected a number and a unit "
+            "such as '1GB', '500MB', '2GiB' or a share of the machine's memory such as '80%'",
+            argument="memory_limit",
+        )
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")  # lets the aggregate stream
