@@ -9,21 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from collective_efficacy.agreement._groups import GroupCodes, code_groups, result_frame
+from collective_efficacy.agreement._groups import code_groups, result_frame
 from collective_efficacy.instrument import _builtin_dir, _parsed, load_instrument
-
-
-def _result_frame_old(groups: GroupCodes, columns: dict[str, Any]) -> pd.DataFrame:
-    """The former result_frame: the labels copied, each column set into it one by one."""
-    out = groups.labels.reset_index(drop=True).copy()
-    p = groups.present
-    for name, values in columns.items():
-        if isinstance(values, pd.api.extensions.ExtensionArray):
-            out[name] = values[p]
-            continue
-        arr = np.asarray(values)
-        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
-    return out
+from reference_previous import result_frame_by_assignment
 
 
 @pytest.mark.parametrize(
@@ -52,7 +40,7 @@ def test_result_frame_matches_setting_columns_one_by_one(group: list[Any], two: 
         "text": "same",
         "per_group": np.arange(gc.n_groups, dtype=np.float64),  # already one per present slot
     }
-    new, old = result_frame(gc, columns), _result_frame_old(gc, columns)
+    new, old = result_frame(gc, columns), result_frame_by_assignment(gc, columns)
     pd.testing.assert_frame_equal(new, old, check_exact=True)
     assert list(new.dtypes) == list(old.dtypes)
     assert type(new.index) is type(old.index)

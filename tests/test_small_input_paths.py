@@ -16,6 +16,7 @@ from collective_efficacy.agreement import _groups
 from collective_efficacy.change import _common, _survey
 from collective_efficacy.errors import DataError
 from collective_efficacy.impact import _inputs, _rules
+from reference_previous import result_frame_by_assignment
 
 
 # -- numeric_matrix: column by column up to _SMALL_ROWS rows, one block copy above ----------------
@@ -66,19 +67,6 @@ def test_numeric_matrix_small_path_refuses_infinity(monkeypatch: pytest.MonkeyPa
 
 
 # -- agreement result frames: the columns added at once ------------------------------------------
-def _result_frame_by_assignment(groups: Any, columns: dict[str, Any]) -> pd.DataFrame:
-    """The previous formula: one column assignment each."""
-    out = groups.labels.reset_index(drop=True).copy()
-    p = groups.present
-    for name, values in columns.items():
-        if isinstance(values, pd.api.extensions.ExtensionArray):
-            out[name] = values[p]
-            continue
-        arr = np.asarray(values)
-        out[name] = arr[p] if arr.ndim and len(arr) == groups.n_slots else values
-    return out
-
-
 @pytest.mark.parametrize(
     "labels",
     [
@@ -103,7 +91,7 @@ def test_result_frame_equals_column_by_column(labels: Any) -> None:
             "scalar": 2.5,
         }
         got = _groups.result_frame(groups, columns)
-        want = _result_frame_by_assignment(groups, columns)
+        want = result_frame_by_assignment(groups, columns)
         pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
         assert got.columns.dtype == want.columns.dtype
         assert list(got.dtypes) == list(want.dtypes)
@@ -245,15 +233,26 @@ def test_paired_rows_equal_the_column_assignments(
         "dv": "y", "wave": "wave", "before": "b", "after": "a", "community": "community",
         "paired_on": "rid", "min_n": 5,
     }  # fmt: skip
+    for got in _paired_rows_compared(monkeypatch, frame, kw):
+        assert got["suppressed"].any() and not got["suppressed"].all()
+        assert got["reason"].str.contains("zero variance", na=False).any()
+
+
+def _paired_rows_compared(
+    monkeypatch: pytest.MonkeyPatch, frame: pd.DataFrame, kw: dict[str, Any]
+) -> list[pd.DataFrame]:
+    """compare_waves with each paired effect equals it with the previous _paired_rows (exact,
+    dtypes too); returns the results for the caller's checks of what they hold."""
+    out = []
     for effect in ("av", "z", "rm", "av_lakens"):
         got = ce.compare_waves(frame, paired_effect=effect, **kw)
         with monkeypatch.context() as mp:
             mp.setattr(change, "_paired_rows", _paired_rows_by_assignment)
             want = ce.compare_waves(frame, paired_effect=effect, **kw)
-        assert got["suppressed"].any() and not got["suppressed"].all()
-        assert got["reason"].str.contains("zero variance", na=False).any()
         pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
         assert list(got.dtypes) == list(want.dtypes)
+        out.append(got)
+    return out
 
 
 def test_paired_rows_equal_the_column_assignments_when_nothing_is_suppressed(
@@ -274,15 +273,9 @@ def test_paired_rows_equal_the_column_assignments_when_nothing_is_suppressed(
         "dv": "y", "wave": "wave", "before": "b", "after": "a", "community": "community",
         "paired_on": "rid", "min_n": 2,
     }  # fmt: skip
-    for effect in ("av", "z", "rm", "av_lakens"):
-        got = ce.compare_waves(frame, paired_effect=effect, **kw)
-        with monkeypatch.context() as mp:
-            mp.setattr(change, "_paired_rows", _paired_rows_by_assignment)
-            want = ce.compare_waves(frame, paired_effect=effect, **kw)
+    for got in _paired_rows_compared(monkeypatch, frame, kw):
         assert not got["suppressed"].any()
         assert not got["reason"].str.contains("zero variance", na=False).any()
-        pd.testing.assert_frame_equal(got, want, check_exact=True, check_column_type=True)
-        assert list(got.dtypes) == list(want.dtypes)
 
 
 # -- weighted change per community: suppressed statistics masked before the frame is built --------
